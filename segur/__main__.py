@@ -1,0 +1,3 @@
+from segur.cli import main
+
+main()

@@ -1,0 +1,59 @@
+"""`segur`: the one command-line tool for everything a user does with the harness.
+
+Each area owns its commands in its own module (``register(app, serve)``); this module only
+assembles them, so adding a mock never means editing another area's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="segur",
+    help="Ségur conformance harness: CDA validator, mocks of INSi, DMP, MSSanté and Annuaire santé, "
+    "and the referencing proof.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+serve = typer.Typer(help="Run one mock as a real server (loopback by default).", no_args_is_help=True)
+app.add_typer(serve, name="serve")
+
+# Modules that contribute commands. Each exposes `register(app: Typer, serve: Typer)`.
+COMMAND_MODULES = (
+    "segur.validators.cli",
+    "segur.fixtures.cli",
+    "segur.pki_cli",
+    "segur.rules_cli",
+    "segur.mocks.insi.cli",
+    "segur.mocks.dmp.cli",
+    "segur.mocks.mssante.cli",
+    "segur.mocks.annuaire.cli",
+    "segur.up_cli",
+    "segur.scenarios.cli",
+)
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # An area not built yet contributes no command; a broken import inside it still fails loudly.
+            if exc.name == name:
+                continue
+            raise
+        module.register(app, serve)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""`segur rules`: list every rule the harness can fire, with its message and fix hint."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from segur import rules
+
+
+def _load_all_rule_modules() -> None:
+    """Import the modules that declare rules, so the catalogue is complete."""
+    import importlib
+
+    for name in (
+        "segur.validators.segur_rules",
+        "segur.mocks.insi.rules",
+        "segur.mocks.dmp.rules",
+        "segur.mocks.mssante.rules",
+        "segur.mocks.annuaire.rules",
+    ):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def register(app: typer.Typer, serve: typer.Typer) -> None:
+    @app.command("rules")
+    def list_rules(
+        layer: str = typer.Option(None, help="Only the rules of this layer (segur, insi, xds, vihf, smtp…)."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+        lang: str = typer.Option("en", help="Message language: en or fr."),
+    ) -> None:
+        """List the project's own rules: id, layer, severity, message and fix hint."""
+        _load_all_rule_modules()
+        selected = [r for r in rules.all_rules() if layer is None or r.layer == layer]
+        if as_json:
+            typer.echo(json.dumps([
+                {"id": r.id, "layer": r.layer, "severity": r.severity.value, "message_en": r.message_en,
+                 "message_fr": r.message_fr, "hint": r.hint, "rem": list(r.rem), "source": r.source}
+                for r in selected
+            ], ensure_ascii=False, indent=2))
+            return
+        for r in selected:
+            typer.echo(f"{r.id}  [{r.layer}/{r.severity.value}]  {r.message(lang)}")
+            if r.hint:
+                typer.echo(f"    fix: {r.hint}")
