@@ -1,0 +1,274 @@
+"""Generate XSLT 3.0 from a loaded `Schema`, in one of two shapes.
+
+``classic`` is the ISO skeleton's shape: one mode per active pattern, each walking the whole
+document from ``/``; in each mode one template per rule, priorities descending in document order
+(so within a pattern only the first matching rule fires on a node), and a lowest-priority
+template that walks on to the child elements. It is the reference the fast shape is tested
+against.
+
+``fast`` walks the document once: every rule of every pattern is a template of one mode, with a
+unique priority descending in (pattern, rule) order. A rule template runs its checks and then
+``xsl:next-match`` so the lower-priority rules matching the same node run too; for patterns with
+several rules, a parameter carries the patterns that already fired on the node, so a second rule
+of the same pattern is skipped (the ISO rule "one rule per pattern per node" holds). The last
+template in the chain applies templates to the child elements.
+
+Both shapes evaluate each assert/report identically: inside ``xsl:try``, so a dynamic error
+(e.g. ``doc()`` of a missing value-set file) becomes a *pack error* record for that check
+instead of aborting the whole run. Results are compact records, not SVRL: ``<f a="check index"
+n="element index" l="location">message</f>`` and ``<e … c="error code">description</e>``; the
+static facts of each check (pattern, rule, test, role…) stay on the Python side.
+
+Nodes visited: the document node and elements. Attributes are visited too when a rule context
+can end on an attribute (ISO semantics); text nodes are never rule contexts (as in the
+skeleton). The official CI-SIS packs have no attribute context (checked at load time).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .loader import Check, Let, Pattern, Rule, S, Schema
+
+COMPILER_VERSION = "1"
+
+XSL_NS = "http://www.w3.org/1999/XSL/Transform"
+X = f"{{{XSL_NS}}}"
+SGR_NS = "urn:segur:schematron:internal"
+XS_NS = "http://www.w3.org/2001/XMLSchema"
+MAP_NS = "http://www.w3.org/2005/xpath-functions/map"
+ERR_NS = "http://www.w3.org/2005/xqt-errors"
+BASE_PLACEHOLDER = "urn:segur:schematron:base-placeholder"
+
+MODES = ("fast", "classic")
+
+
+def _strip_predicates(expr: str) -> str:
+    out, depth, quote = [], 0, None
+    for ch in expr:
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "\"'":
+            quote = ch
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def context_may_match_attributes(context: str) -> bool:
+    """Conservative: True when some alternative's last step could select an attribute."""
+    bare = _strip_predicates(context)
+    for alt in bare.split("|"):
+        last = re.split(r"/", alt.strip())[-1]
+        if "@" in last or "attribute" in last or "node()" in last:
+            return True
+    return False
+
+
+def _el(parent, tag: str, **attrs) -> etree._Element:
+    e = etree.SubElement(parent, X + tag)
+    for k, v in attrs.items():
+        e.set(k.rstrip("_").replace("__", "-"), v)
+    return e
+
+
+class _Generator:
+    def __init__(self, schema: Schema, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown compile mode {mode!r} (expected one of {MODES})")
+        self.schema = schema
+        self.mode = mode
+        self.visit_attributes = any(
+            context_may_match_attributes(r.context) for p in schema.patterns for r in p.rules
+        )
+        prefixes: dict[str, str] = {}
+        for prefix, uri in schema.namespaces:
+            if prefix and uri and prefix not in prefixes:
+                prefixes[prefix] = uri
+        self.pack_prefixes = prefixes
+
+    # ----------------------------------------------------------------- skeleton
+    def build(self) -> etree._Element:
+        nsmap = {"xsl": XSL_NS, "sgr": SGR_NS, "sgrxs": XS_NS, "sgrmap": MAP_NS, "sgrerr": ERR_NS}
+        for extra, uri in (("xs", XS_NS), ("xsd", XS_NS), ("saxon", "http://saxon.sf.net/")):
+            nsmap.setdefault(extra, uri)
+        for prefix, uri in self.pack_prefixes.items():
+            if prefix not in ("xsl", "sgr", "sgrxs", "sgrmap", "sgrerr"):
+                nsmap[prefix] = uri
+        root = etree.Element(X + "stylesheet", nsmap=nsmap)
+        root.set("version", "3.0")
+        root.set("exclude-result-prefixes", "#all")
+        root.set("{http://www.w3.org/XML/1998/namespace}base", BASE_PLACEHOLDER)
+        _el(root, "output", method="xml", indent="no", encoding="UTF-8")
+        self._globals(root)
+        self._functions(root)
+        top = _el(root, "template", match="/")
+        rec = etree.SubElement(top, "r")
+        if self.mode == "classic":
+            for p in self.schema.patterns:
+                _el(rec, "apply-templates", select="/", mode=f"sgr:M{p.index}")
+            for p in self.schema.patterns:
+                self._classic_pattern(root, p)
+        else:
+            _el(rec, "apply-templates", select="/", mode="sgr:all")
+            self._fast(root)
+        return root
+
+    def _children_select(self) -> str:
+        return "@*|*" if self.visit_attributes else "*"
+
+    def _globals(self, root) -> None:
+        seen: set[str] = set()
+        for let in self.schema.lets:
+            self._let(root, let, "param")
+            seen.add(let.name)
+        for p in self.schema.patterns:
+            for let in p.lets:
+                if let.name in seen:
+                    self.schema.warnings.append(f"global let ${let.name} declared twice; the first is kept")
+                    continue
+                seen.add(let.name)
+                self._let(root, let, "variable")
+
+    def _let(self, parent, let: Let, kind: str = "variable") -> None:
+        if let.value is not None:
+            _el(parent, kind, name=let.name, select=let.value)
+        else:
+            v = _el(parent, kind, name=let.name)
+            for node in let.content:
+                v.append(etree.fromstring(etree.tostring(node)))
+
+    def _functions(self, root) -> None:
+        prefixes = ", ".join(
+            f"'{uri}': '{prefix}'" for prefix, uri in self.pack_prefixes.items() if "'" not in uri
+        )
+        _el(root, "variable", name="sgr:prefixes", select=f"map{{{prefixes}}}")
+        f = _el(root, "function", name="sgr:qname", as_="sgrxs:string")
+        _el(f, "param", name="n", as_="node()")
+        _el(
+            f,
+            "sequence",
+            select=(
+                "let $u := namespace-uri($n) return "
+                "if ($u eq '') then local-name($n) "
+                "else if (sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
+                "else concat('Q{', $u, '}', local-name($n))"
+            ),
+        )
+        f = _el(root, "function", name="sgr:location", as_="sgrxs:string")
+        _el(f, "param", name="n", as_="node()")
+        _el(
+            f,
+            "sequence",
+            select=(
+                "if ($n instance of document-node()) then '/' else concat("
+                "string-join(for $a in $n/ancestor-or-self::* return concat('/', sgr:qname($a), '[', "
+                "1 + count($a/preceding-sibling::*[node-name() eq node-name($a)]), ']'), ''), "
+                "if ($n instance of attribute()) then concat('/@', sgr:qname($n)) "
+                "else if ($n instance of element()) then '' "
+                "else concat('/', ($n/self::text()!'text()', $n/self::comment()!'comment()', "
+                "'processing-instruction()')[1], '[', 1 + count($n/preceding-sibling::node()), ']'))"
+            ),
+        )
+        f = _el(root, "function", name="sgr:index", as_="sgrxs:string")
+        _el(f, "param", name="n", as_="node()")
+        _el(
+            f,
+            "sequence",
+            select=(
+                "let $e := ($n/ancestor-or-self::*)[last()] return "
+                "if (empty($e)) then '' else string(count($e/ancestor::*) + count($e/preceding::*))"
+            ),
+        )
+
+    # ----------------------------------------------------------------- checks
+    def _rule_body(self, parent, rule: Rule) -> None:
+        for item in rule.items:
+            if isinstance(item, Let):
+                self._let(parent, item)
+            else:
+                self._check(parent, item)
+
+    def _check(self, parent, check: Check) -> None:
+        attrs = {"a": str(check.index), "n": "{sgr:index(.)}", "l": "{sgr:location(.)}"}
+        t = _el(parent, "try")
+        cond = f"not(({check.test}))" if check.kind == "assert" else f"({check.test})"
+        i = _el(t, "if", test=cond)
+        rec = etree.SubElement(i, "f", attrs)
+        self._message(rec, check.element)
+        for diag_id in check.diagnostics:
+            diag = self.schema.diagnostics.get(diag_id)
+            if diag is not None:
+                d = etree.SubElement(rec, "d", {"id": diag_id})
+                self._message(d, diag)
+        c = _el(t, "catch")
+        err = etree.SubElement(c, "e", dict(attrs, c="{$sgrerr:code}"))
+        _el(err, "value-of", select="$sgrerr:description")
+
+    def _message(self, out, element) -> None:
+        """Copy the message content: text, value-of, name; inline markup reduced to its text."""
+        if element.text:
+            _el(out, "text").text = element.text
+        for child in element:
+            if isinstance(child.tag, str):
+                if child.tag == S + "value-of":
+                    _el(out, "value-of", select=child.get("select") or ".")
+                elif child.tag == S + "name":
+                    path = child.get("path")
+                    _el(out, "value-of", select=f"name({path})" if path else "name(.)")
+                else:  # emph, dir, span, foreign: keep the words
+                    self._message(out, child)
+            if child.tail:
+                _el(out, "text").text = child.tail
+
+    # ----------------------------------------------------------------- classic shape
+    def _classic_pattern(self, root, pattern: Pattern) -> None:
+        mode = f"sgr:M{pattern.index}"
+        n = len(pattern.rules)
+        for j, rule in enumerate(pattern.rules):
+            t = _el(root, "template", match=rule.context, mode=mode, priority=str(1000 + n - j))
+            self._rule_body(t, rule)
+            _el(t, "apply-templates", select=self._children_select(), mode=mode)
+        fallback = _el(root, "template", match="document-node()|*|@*", mode=mode, priority="-2")
+        _el(fallback, "apply-templates", select=self._children_select(), mode=mode)
+
+    # ----------------------------------------------------------------- fast shape
+    def _fast(self, root) -> None:
+        total = self.schema.rule_count
+        priority = total + 1
+        for pattern in self.schema.patterns:
+            tracked = len(pattern.rules) > 1  # one-rule patterns cannot fire twice on a node
+            for rule in pattern.rules:
+                t = _el(root, "template", match=rule.context, mode="sgr:all", priority=str(priority))
+                priority -= 1
+                _el(t, "param", name="sgr:fired", as_="sgrxs:integer*", select="()")
+                if tracked:
+                    choose = _el(t, "choose")
+                    skip = _el(choose, "when", test=f"$sgr:fired = {pattern.index}")
+                    nm = _el(skip, "next-match")
+                    _el(nm, "with-param", name="sgr:fired", select="$sgr:fired")
+                    body = _el(choose, "otherwise")
+                    self._rule_body(body, rule)
+                    nm = _el(body, "next-match")
+                    _el(nm, "with-param", name="sgr:fired", select=f"($sgr:fired, {pattern.index})")
+                else:
+                    self._rule_body(t, rule)
+                    nm = _el(t, "next-match")
+                    _el(nm, "with-param", name="sgr:fired", select="$sgr:fired")
+        fallback = _el(root, "template", match="document-node()|*|@*", mode="sgr:all", priority="-1")
+        _el(fallback, "apply-templates", select=self._children_select(), mode="sgr:all")
+
+
+def generate_xslt(schema: Schema, mode: str = "fast") -> str:
+    """The XSLT 3.0 text for ``schema``; its ``xml:base`` is a placeholder set at load time."""
+    root = _Generator(schema, mode).build()
+    return etree.tostring(root, encoding="unicode")
