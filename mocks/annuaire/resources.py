@@ -1,0 +1,184 @@
+"""The world's professionals and organisations as the Annuaire santé FHIR API publishes them.
+
+Shapes follow the ANS "Annuaire Santé" FHIR IG (ansforge/IG-fhir-annuaire, profiles
+as-dp-practitioner, as-dp-practitionerrole, as-dp-organization; extension
+as-ext-mailbox-mss-metadata) and FR Core (identifier types IDNPS/RPPS/IDNST/FINEG/SIRET,
+extension fr-core-contact-point-email-type):
+
+- Practitioner: identifiers IDNPS (`urn:oid:1.2.250.1.71.4.2.1`, value `8` + RPPS) and RPPS
+  (`https://rpps.esante.gouv.fr`); exercise name; MSSanté mailbox as a `telecom` email with the
+  TRE_R256 `MSSANTE` email type and the mailbox metadata (TRE_R257 type PER/ORG/APP, listeRouge);
+  qualifications with the profession (TRE_G15) and specialty (TRE_R38).
+- PractitionerRole: links the practitioner to the organisation they work for.
+- Organization: IDNST (`urn:oid:1.2.250.1.71.4.2.2`, `1` + FINESS), FINESS
+  (`https://finess.esante.gouv.fr`), SIRET (`https://sirene.fr`), ORG/APP mailboxes.
+- HealthcareService: one per organisation, its activity (the facility type), so that
+  `HealthcareService:organization` has something to find. Device: the world has no heavy
+  equipment, so the type is served and every search answers an empty Bundle.
+
+Closed mailboxes are not published (the directory lists only open ones). Every resource is
+validated with fhir.resources (its R4B models: R4B changed nothing in these resources
+since R4) when the directory is built, so what is served is valid FHIR.
+"""
+
+from __future__ import annotations
+
+from fhir.resources.R4B.healthcareservice import HealthcareService
+from fhir.resources.R4B.organization import Organization
+from fhir.resources.R4B.practitioner import Practitioner
+from fhir.resources.R4B.practitionerrole import PractitionerRole
+
+from segur.fixtures.world import World
+from segur.ins import OID_IDNPS
+
+IG = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition"
+FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition"
+V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
+NOS = "https://mos.esante.gouv.fr/NOS"
+RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
+IDNPS_SYSTEM = f"urn:oid:{OID_IDNPS}"
+IDNST_SYSTEM = "urn:oid:1.2.250.1.71.4.2.2"
+FINESS_SYSTEM = "https://finess.esante.gouv.fr"
+SIRET_SYSTEM = "https://sirene.fr"
+EMAIL_TYPE_URL = f"{FR_CORE}/fr-core-contact-point-email-type"
+MAILBOX_METADATA_URL = f"{IG}/as-ext-mailbox-mss-metadata"
+SOURCE = "https://annuaire.sante.fr"
+
+_VALIDATORS = {
+    "Practitioner": Practitioner,
+    "PractitionerRole": PractitionerRole,
+    "Organization": Organization,
+    "HealthcareService": HealthcareService,
+}
+
+
+def _identifier(system: str, value: str, type_code: str) -> dict:
+    return {"use": "official", "type": {"coding": [{"system": V2_0203, "code": type_code}]},
+            "system": system, "value": value}
+
+
+def mailbox_telecom(address: str, kind: str) -> dict:
+    """An MSSanté address as the directory publishes it (AsMailboxMSSProfile)."""
+    return {
+        "extension": [
+            {"url": EMAIL_TYPE_URL, "valueCoding": {
+                "system": f"{NOS}/TRE_R256-TypeMessagerie/FHIR/TRE-R256-TypeMessagerie", "code": "MSSANTE"}},
+            {"url": MAILBOX_METADATA_URL, "extension": [
+                {"url": "type", "valueCodeableConcept": {"coding": [
+                    {"system": f"{NOS}/TRE_R257-TypeBAL/FHIR/TRE-R257-TypeBAL", "code": kind}]}},
+                {"url": "listeRouge", "valueBoolean": False},
+            ]},
+        ],
+        "system": "email",
+        "value": address,
+        "use": "work",
+    }
+
+
+def _meta(profile: str, fr_core: str) -> dict:
+    return {"source": SOURCE, "profile": [f"{FR_CORE}/{fr_core}", f"{IG}/{profile}"]}
+
+
+def practitioner(pro, world: World) -> dict:
+    qualifications = [{"code": {"coding": [
+        {"system": f"{NOS}/TRE_G15-ProfessionSante/FHIR/TRE-G15-ProfessionSante", "code": pro.profession_code,
+         "display": pro.profession_display}]}}]
+    if pro.specialty_code:
+        qualifications.append({"code": {"coding": [
+            {"system": f"{NOS}/TRE_R38-SpecialiteOrdinale/FHIR/TRE-R38-SpecialiteOrdinale",
+             "code": pro.specialty_code}]}})
+    name = {"use": "usual", "family": pro.family_name, "given": [pro.given_name]}
+    if pro.prefix:
+        name["prefix"] = [pro.prefix]
+    if pro.suffix:
+        name["suffix"] = [pro.suffix]
+    resource = {
+        "resourceType": "Practitioner",
+        "id": pro.rpps,
+        "meta": _meta("as-dp-practitioner", "fr-core-practitioner"),
+        "language": "fr",
+        "identifier": [_identifier(IDNPS_SYSTEM, pro.idnps, "IDNPS"), _identifier(RPPS_SYSTEM, pro.rpps, "RPPS")],
+        "active": True,
+        "name": [name],
+        "qualification": qualifications,
+    }
+    box = world.mailbox(pro.mailbox) if pro.mailbox else None
+    if box is not None and not box.closed:
+        resource["telecom"] = [mailbox_telecom(box.address, "PER")]
+    return resource
+
+
+def practitioner_role(pro) -> dict:
+    return {
+        "resourceType": "PractitionerRole",
+        "id": f"{pro.rpps}-{pro.organisation}",
+        "meta": _meta("as-dp-practitionerrole", "fr-core-practitioner-role"),
+        "language": "fr",
+        "active": True,
+        "practitioner": {"reference": f"Practitioner/{pro.rpps}"},
+        "organization": {"reference": f"Organization/{pro.organisation}"},
+        "code": [{"coding": [{"system": f"{NOS}/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice", "code": "L"}]}],
+    }
+
+
+def organization(org, world: World) -> dict:
+    identifiers = [_identifier(IDNST_SYSTEM, org.idnst, "IDNST"), _identifier(FINESS_SYSTEM, org.finess, "FINEG")]
+    if org.siret:
+        identifiers.append(_identifier(SIRET_SYSTEM, org.siret, "SIRET"))
+    telecom = []
+    for kind, addresses in (("ORG", org.org_mailboxes), ("APP", org.app_mailboxes)):
+        for address in addresses:
+            box = world.mailbox(address)
+            if box is None or not box.closed:
+                telecom.append(mailbox_telecom(address, kind))
+    if org.phone:
+        telecom.append({"system": "phone", "value": org.phone})
+    resource = {
+        "resourceType": "Organization",
+        "id": org.finess,
+        "meta": _meta("as-dp-organization", "fr-core-organization"),
+        "language": "fr",
+        "identifier": identifiers,
+        "active": True,
+        "type": [{"coding": [{"system": f"{NOS}/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
+                              "code": org.facility_type, "display": org.facility_type_display}]}],
+        "name": org.name,
+        "address": [{"line": [" ".join(p for p in (org.address.house_number, org.address.street) if p)],
+                     "postalCode": org.address.postal_code, "city": org.address.city,
+                     "country": org.address.country}],
+    }
+    if telecom:
+        resource["telecom"] = telecom
+    return resource
+
+
+def healthcare_service(org) -> dict:
+    return {
+        "resourceType": "HealthcareService",
+        "id": f"{org.finess}-activite",
+        "meta": {"source": SOURCE, "profile": [f"{IG}/as-dp-healthcareservice-healthcare-activity"]},
+        "active": True,
+        "providedBy": {"reference": f"Organization/{org.finess}"},
+        "name": org.practice_setting_display,
+        "category": [{"coding": [{"system": f"{NOS}/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
+                                  "code": org.facility_type}]}],
+    }
+
+
+def build_directory(world: World) -> dict[str, dict[str, dict]]:
+    """Every resource of the directory, by type then id, each validated as FHIR R4."""
+    directory: dict[str, dict[str, dict]] = {t: {} for t in (*_VALIDATORS, "Device")}
+    for pro in world.professionals:
+        directory["Practitioner"][pro.rpps] = practitioner(pro, world)
+        role = practitioner_role(pro)
+        directory["PractitionerRole"][role["id"]] = role
+    for org in world.organisations:
+        directory["Organization"][org.finess] = organization(org, world)
+        service = healthcare_service(org)
+        directory["HealthcareService"][service["id"]] = service
+    for resource_type, resources in directory.items():
+        validator = _VALIDATORS.get(resource_type)
+        for resource in resources.values():
+            if validator:
+                validator.model_validate(resource)
+    return directory
