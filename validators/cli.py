@@ -1,0 +1,113 @@
+"""`segur validate`: validate CDA documents from the command line.
+
+Exit codes: 0 every document valid; 1 at least one invalid; 2 an input could not be read
+(missing file, not XML, hostile or oversize) or a usage error (bad option, unusable pack).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from segur.validators import batch
+from segur.validators.config import ConfigError, pack_setting, parse_size, setting
+from segur.validators.output import FORMATS, RENDERERS, render_text
+from segur.validators.packs import PackDir, PackError
+from segur.validators.profiles import UnknownProfile
+from segur.validators.report import LAYERS
+from segur.validators.safe_xml import DEFAULT_MAX_SIZE
+
+EXIT_USAGE = 2
+
+
+def _usage_error(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def register(app: typer.Typer, serve: typer.Typer) -> None:
+    @app.command("validate")
+    def validate_command(
+        paths: list[str] = typer.Argument(..., help="CDA files, directories (recursive *.xml), globs, or - for stdin."),
+        pack: str = typer.Option(None, "--pack", help="ANS pack directory (infrastructure/, schematrons/, "
+                                 "jeuxDeValeurs/). Default: env SEGUR_PACK, then 'pack' in ./segur.toml or "
+                                 "~/.config/segur/config.toml."),
+        no_pack: bool = typer.Option(False, "--no-pack", help="Run without the official pack (xml, structure "
+                                     "and segur layers only)."),
+        profile: str = typer.Option("auto", "--profile", help="auto (from templateId/LOINC code), none (no "
+                                    "Schematron), common (common pack only), or a volet: IMG-CR-IMG, "
+                                    "BIO-CR-BIO_2024.01…"),
+        output_format: str = typer.Option("text", "--format", "-f", help="text, json, junit or svrl."),
+        output: Path = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout."),
+        jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes (0 = one per core)."),
+        max_size: str = typer.Option(None, "--max-size", help="Largest document accepted, e.g. 50MB (default) "
+                                     "or 1048576."),
+        lang: str = typer.Option(None, "--lang", help="Language of the project's own rule messages: en or fr."),
+        layers: str = typer.Option(None, "--layers", help=f"Comma-separated subset of {','.join(LAYERS)} "
+                                   "(xml always runs)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: only the summary line."),
+        only_invalid: bool = typer.Option(False, "--only-invalid", help="Text format: omit valid documents."),
+    ) -> None:
+        """Validate CDA R2 documents: safe XML, CDA XSD, official CI-SIS Schematron packs, Ségur rules."""
+        if output_format not in FORMATS:
+            raise _usage_error(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}")
+        try:
+            size_setting = setting("max_size") if max_size is None else None
+            limit = parse_size(max_size if max_size is not None else
+                               (size_setting.value if size_setting else DEFAULT_MAX_SIZE))
+            lang_value = lang or (setting("lang").value if setting("lang") else "en")
+            if lang_value not in ("en", "fr"):
+                raise ConfigError(f"--lang must be en or fr, not {lang_value!r}")
+            chosen = None if no_pack else pack_setting(pack)
+            pack_dir = PackDir.open(chosen.value, chosen.source) if chosen else None
+        except (ConfigError, PackError) as exc:
+            raise _usage_error(str(exc)) from None
+        selected = tuple(LAYERS) if not layers else tuple(x.strip() for x in layers.split(",") if x.strip())
+        unknown = set(selected) - set(LAYERS)
+        if unknown:
+            raise _usage_error(f"unknown layer(s) {', '.join(sorted(unknown))}; known: {', '.join(LAYERS)}")
+        if "xml" not in selected:
+            selected = ("xml", *selected)
+        if jobs < 0:
+            raise _usage_error("--jobs must be 0 (one per core) or more")
+        options = {"pack": pack_dir if pack_dir else False, "profile": profile, "layers": selected,
+                   "max_size": limit, "lang": lang_value, "keep_svrl": output_format == "svrl"}
+        try:
+            from segur.validators.api import Validator
+
+            Validator(**options)  # usage errors (unknown profile) before any work
+        except (UnknownProfile, ValueError) as exc:
+            raise _usage_error(str(exc)) from None
+
+        items = batch.expand(paths)
+        stdin = batch.stdin_bytes(limit) if "-" in items else None
+        workers = batch.default_jobs() if jobs == 0 else jobs
+        err = Console(stderr=True)
+        show_progress = err.is_terminal and len(items) > 1
+        if show_progress:
+            progress = Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                console=err, transient=True)
+            with progress:
+                task = progress.add_task("validate", total=len(items))
+                reports, summary = batch.run(items, options, workers, lambda r: progress.advance(task), stdin)
+        else:
+            reports, summary = batch.run(items, options, workers, None, stdin)
+
+        if output_format == "text":
+            if output:
+                with output.open("w", encoding="utf-8") as handle:
+                    render_text(reports, summary, Console(file=handle, no_color=True, width=200),
+                                show_valid=not only_invalid, quiet=quiet)
+            else:
+                render_text(reports, summary, Console(highlight=False), show_valid=not only_invalid, quiet=quiet)
+        else:
+            text = RENDERERS[output_format](reports, summary)
+            if output:
+                output.write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        raise typer.Exit(summary.exit_code)
