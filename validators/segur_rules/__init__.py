@@ -1,0 +1,38 @@
+"""The project's own Ségur rules for CDA documents: what a referencing reviewer checks that the
+official CI-SIS packs let through (INS, professionals' ids, the N1 PDF, the header).
+
+    findings = check_segur(tree, locator, profile=None)
+
+`tree` is the parsed document, `locator` a `segur.validators.locate.Locator` (or anything with
+``position(element) -> (line, column)`` and ``xpath(element) -> str``), `profile` an optional
+volet name (``CR-IMG``, ``IMG-CR-IMG_2024.01``…) forcing which volet's document code applies.
+Every finding has layer ``segur``, the rule's severity and hint, the element's line, column and
+XPath, and ``extra["message_fr"]`` (the French message) and ``extra["rem"]``.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from segur.findings import Finding
+from segur.validators.segur_rules import body, header, identity, professionals
+from segur.validators.segur_rules.catalogue import RULES, RULES_BY_ID
+from segur.validators.segur_rules.context import Document, LocatorLike, is_cda
+
+__all__ = ["RULES", "RULES_BY_ID", "check_segur"]
+
+_CHECKS = (identity.check, professionals.check, body.check, header.check)
+
+
+def check_segur(tree: etree._ElementTree | etree._Element, locator: LocatorLike,
+                profile: str | None = None) -> list[Finding]:
+    """All Ségur findings for one CDA document, in document order.
+
+    A root that is not an HL7 ClinicalDocument gives no finding here: the XSD layer reports it.
+    """
+    doc = Document(tree, locator, profile)
+    if not is_cda(doc.root):
+        return []
+    for check in _CHECKS:
+        check(doc)
+    return sorted(doc.findings, key=lambda f: (f.line or 0, f.column or 0, f.rule))

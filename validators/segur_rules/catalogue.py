@@ -1,0 +1,305 @@
+"""The Ségur rules: one `Rule` per defect a referencing reviewer looks for in a CDA document.
+
+Each rule has a stable id, an English and a French message, a fix hint, the REM requirement ids
+it helps prove (from ../shared/rem/requirements.csv, vague-2 working data) and the specification
+it comes from. The checks that fire them live in the sibling modules; docs/segur-rules.md is the
+user-facing table.
+
+Severity policy: ERROR when a published specification makes the constraint mandatory for the
+Ségur flows (DMP, MSSanté); WARNING when the constraint is a strong recommendation or when ANS's
+own published examples do not meet it (so a harness error would contradict the reference).
+"""
+
+from __future__ import annotations
+
+from segur.findings import Severity
+from segur.rules import Rule, register
+
+LAYER = "segur"
+
+# Sources cited by several rules.
+SRC_INS_GUIDE = "ANS, Guide d'implémentation de l'INS; CI-SIS Volet Structuration Minimale (template 1.2.250.1.213.1.1.1.1)"
+SRC_SM = "CI-SIS Volet Structuration Minimale, template 1.2.250.1.213.1.1.1.1 (ASIP-STRUCT-MIN)"
+SRC_IDNPS = ("CI-SIS Annexe transverse - Source des données métier pour les professionnels et les structures "
+             "(idNat_PS, OID 1.2.250.1.71.4.2.1); ansforge/IG-FHIR-PDSM4DMP-EEDS input/fsh/Model/PSIdNat.fsh")
+SRC_N1 = "CI-SIS Volet Structuration Minimale (CDA R2 niveau 1, templateId 1.3.6.1.4.1.19376.1.2.20); IHE PCC XDS-SD"
+SRC_TS = "HL7 CDA R2 data type TS (YYYYMMDDHHMMSS+ZZZZ); CI-SIS Volet Structuration Minimale"
+
+INS_REM = ("RIS:DOC/va1.02", "RIS:DOC/va1.04", "BIO:DOC/va1.02", "RIS:INS/va1.59", "BIO:INS/va1.59")
+TRAITS_REM = ("RIS:INS/va1.52", "BIO:INS/va1.52", "SC_INS:SC.INS/va1.28")
+N1_REM = ("RIS:RIS.DOC/va1.16", "BIO:SGL.DOC/va1.27", "RIS:RIS.DMP/va1.13")
+PDFA_REM = ("RIS:DOC/va1.01", "BIO:DOC/va1.01", "BIO:MSS/va1.01")
+PS_REM = ("RIS:DMP/HISTO.04", "BIO:DMP/HISTO.04")
+TIME_REM = ("RIS:DMP/HISTO.03", "BIO:DMP/HISTO.03", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
+VERSION_REM = ("RIS:CDA/DD.05", "BIO:CDA/DD.05", "RIS:DMP/UX.39", "BIO:DMP/UX.39", "BIO:SGL.DMP/va1.23")
+CONF_REM = ("RIS:RIS.DMP/va1.10", "BIO:SGL.DOC/va1.21")
+CODE_REM = ("RIS:RIS.CRI/va1.07", "RIS:MSS/CONF.15", "BIO:MSS/CONF.15", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
+
+
+def _rule(rule_id: str, en: str, fr: str, hint: str, *, rem=(), source="", severity=Severity.ERROR, what=""):
+    return Rule(
+        id=rule_id,
+        layer=LAYER,
+        message_en=en,
+        message_fr=fr,
+        hint=hint,
+        severity=severity,
+        rem=tuple(rem),
+        source=source,
+        extra={"what": what} if what else {},
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    # -- patient identity: the INS ------------------------------------------------------------
+    _rule(
+        "SEGUR-INS-001",
+        "The patient has no INS: no recordTarget/patientRole/id carries one of the INS OIDs (NIR 1.2.250.1.213.1.4.8, "
+        "NIA …4.9, test NIR …4.10, demo NIR …4.11).",
+        "Le patient n'a pas d'INS : aucun recordTarget/patientRole/id ne porte un OID d'INS (NIR 1.2.250.1.213.1.4.8, "
+        "NIA …4.9, NIR de test …4.10, NIR de démonstration …4.11).",
+        "Qualify the identity with INSi and add <id root=\"<INS OID>\" extension=\"<15-character INS>\"/> as the first "
+        "patientRole/id. Documents for the DMP and the citizen mailbox need a qualified INS.",
+        rem=INS_REM, source=SRC_INS_GUIDE, what="patient identity carries an INS",
+    ),
+    _rule(
+        "SEGUR-INS-002",
+        "The INS '{value}' under OID {oid} is malformed: {problem}.",
+        "L'INS '{value}' sous l'OID {oid} est mal formé : {problem}.",
+        "Write the INS exactly as INSi returned it: 13 characters of NIR/NIA (Corsica: 2A/2B) followed by the "
+        "2-digit key, 15 characters, no spaces.",
+        rem=INS_REM, source=SRC_INS_GUIDE, what="INS value has 15 characters and a NIR/NIA shape",
+    ),
+    _rule(
+        "SEGUR-INS-003",
+        "The INS '{value}' has a wrong key: {problem}.",
+        "L'INS '{value}' a une clé erronée : {problem}.",
+        "The key is 97 - (13-digit number mod 97), with 2A read as 19 and 2B as 18. A wrong key means the INS was "
+        "mistyped or truncated: take it again from the INSi answer.",
+        rem=INS_REM, source="INSEE NIR key; CNAM Référentiel INS (Corsica rule)", what="INS key is correct",
+    ),
+    _rule(
+        "SEGUR-INS-004",
+        "The patient carries several conflicting INS: {values}.",
+        "Le patient porte plusieurs INS contradictoires : {values}.",
+        "A patient has exactly one INS (matricule + OID). Keep only the one INSi returned for this identity.",
+        rem=INS_REM, source=SRC_INS_GUIDE, what="at most one INS",
+    ),
+    _rule(
+        "SEGUR-INS-005",
+        "The identifier '{value}' looks like an INS but is declared under OID {oid}, which is not an INS OID.",
+        "L'identifiant '{value}' ressemble à un INS mais est déclaré sous l'OID {oid}, qui n'est pas un OID d'INS.",
+        "Use the INS OID INSi returned with the matricule: 1.2.250.1.213.1.4.8 (NIR), .9 (NIA), .10 (test NIR) or "
+        ".11 (demo NIR). The old INS-C (1.2.250.1.213.1.4.2) is no longer an INS.",
+        rem=INS_REM, source=SRC_INS_GUIDE + "; FR Core identifier systems", what="INS declared under an INS OID",
+    ),
+    _rule(
+        "SEGUR-INS-006",
+        "The INS '{value}' does not match the patient's traits: {problem}.",
+        "L'INS '{value}' ne correspond pas aux traits du patient : {problem}.",
+        "The NIR encodes the sex (1st digit) and the year and month of birth (digits 2-5). Check that the INS and the "
+        "traits come from the same INSi answer.",
+        rem=TRAITS_REM, source="INSEE NIR structure; " + SRC_INS_GUIDE, severity=Severity.WARNING,
+        what="INS consistent with sex and birth date",
+    ),
+    # -- patient traits --------------------------------------------------------------------------
+    _rule(
+        "SEGUR-PAT-001",
+        "The document has {count} recordTarget elements; a Ségur document concerns exactly one patient.",
+        "Le document a {count} éléments recordTarget ; un document Ségur concerne exactement un patient.",
+        "Keep one recordTarget with one patientRole; send one document per patient.",
+        rem=("RIS:MSS/CONF.23", "BIO:MSS/CONF.23"), source=SRC_SM, what="exactly one recordTarget/patientRole",
+    ),
+    _rule(
+        "SEGUR-PAT-002",
+        "The patient's birth date is {problem}.",
+        "La date de naissance du patient est {problem}.",
+        "Write patient/birthTime/@value as the full INS birth date YYYYMMDD (a real calendar date, not in the future).",
+        rem=TRAITS_REM, source=SRC_SM + " (INS traits)", what="birth date present, full and plausible",
+    ),
+    _rule(
+        "SEGUR-PAT-003",
+        "The patient's administrative sex is {problem}.",
+        "Le sexe administratif du patient est {problem}.",
+        "Write <administrativeGenderCode code=\"F|M|UN\" codeSystem=\"2.16.840.1.113883.5.1\"/> with the sex of the "
+        "INS identity.",
+        rem=TRAITS_REM, source=SRC_SM + " (INS traits); JDV_J143_AdministrativeGender_CISIS", what="sex present",
+    ),
+    _rule(
+        "SEGUR-PAT-004",
+        "The patient carries an INS but its identity traits are incomplete: missing {missing}.",
+        "Le patient porte un INS mais ses traits d'identité sont incomplets : il manque {missing}.",
+        "With an INS, give the INS traits: name/family[@qualifier='BR'] (birth name), name/given (birth given names), "
+        "name/given[@qualifier='BR'] (first birth given name), birthTime, administrativeGenderCode and "
+        "birthplace/place/addr/county (INSEE COG code).",
+        rem=TRAITS_REM, source=SRC_SM + " (assert on INS traits)", what="INS traits present",
+    ),
+    # -- health professionals ----------------------------------------------------------------------
+    _rule(
+        "SEGUR-PS-001",
+        "The author has no national health-professional id (no assignedAuthor/id under OID 1.2.250.1.71.4.2.1).",
+        "L'auteur n'a pas d'identifiant national de professionnel (aucun assignedAuthor/id sous l'OID 1.2.250.1.71.4.2.1).",
+        "Identify each author by its IDNPS: <id root=\"1.2.250.1.71.4.2.1\" extension=\"8<RPPS>\"/> (or 0<ADELI>, "
+        "3<FINESS>/<local id>… for staff without RPPS).",
+        rem=PS_REM, source=SRC_IDNPS, what="authors identified by IDNPS",
+    ),
+    _rule(
+        "SEGUR-PS-002",
+        "The legal authenticator has no national health-professional id (no assignedEntity/id under OID "
+        "1.2.250.1.71.4.2.1).",
+        "Le responsable du document (legalAuthenticator) n'a pas d'identifiant national de professionnel (aucun "
+        "assignedEntity/id sous l'OID 1.2.250.1.71.4.2.1).",
+        "Identify the professional who validates the document by its IDNPS: <id root=\"1.2.250.1.71.4.2.1\" "
+        "extension=\"8<RPPS>\"/>.",
+        rem=PS_REM, source=SRC_IDNPS, what="legal authenticator identified by IDNPS",
+    ),
+    _rule(
+        "SEGUR-PS-003",
+        "The national health-professional id '{value}' is malformed: {problem}.",
+        "L'identifiant national de professionnel '{value}' est mal formé : {problem}.",
+        "An IDNPS is 8 + RPPS (11 digits), 0 + ADELI (9 characters), or 1/3/4/5/6 + cabinet ADELI, FINESS, SIREN, "
+        "SIRET or cabinet RPPS + '/' + a local id. Take it from the Annuaire santé or the CPx card.",
+        rem=PS_REM, source=SRC_IDNPS, what="IDNPS value shape",
+    ),
+    # -- N1 body --------------------------------------------------------------------------------
+    _rule(
+        "SEGUR-BODY-001",
+        "The N1 body is not an inline base64 PDF: {problem}.",
+        "Le corps N1 n'est pas un PDF en base64 intégré : {problem}.",
+        "Write <nonXMLBody><text mediaType=\"application/pdf\" representation=\"B64\">…base64 of the PDF…</text>"
+        "</nonXMLBody>.",
+        rem=N1_REM, source=SRC_N1, what="nonXMLBody/text is inline B64 application/pdf",
+    ),
+    _rule(
+        "SEGUR-BODY-002",
+        "The N1 body is not valid base64: {problem}.",
+        "Le corps N1 n'est pas du base64 valide : {problem}.",
+        "Encode the PDF bytes with standard base64 (RFC 4648 alphabet, '=' padding); line breaks are allowed.",
+        rem=N1_REM, source=SRC_N1, what="body is valid base64",
+    ),
+    _rule(
+        "SEGUR-BODY-003",
+        "The N1 body does not decode to a PDF: {problem}.",
+        "Le corps N1 ne se décode pas en PDF : {problem}.",
+        "Embed the complete PDF file: it starts with '%PDF-' and ends with '%%EOF'.",
+        rem=N1_REM, source=SRC_N1 + "; ISO 32000 (file header and trailer)", what="body decodes to a complete PDF",
+    ),
+    _rule(
+        "SEGUR-BODY-004",
+        "The embedded PDF is not declared PDF/A (no pdfaid:part in its XMP metadata).",
+        "Le PDF intégré n'est pas déclaré PDF/A (pas de pdfaid:part dans ses métadonnées XMP).",
+        "Produce the report as PDF/A-1 (ISO 19005-1) or later, as the REM asks for the PDF of CR d'imagerie and CR de "
+        "biologie; a PDF/A file declares its part in XMP (pdfaid:part).",
+        rem=PDFA_REM, source="REM DOC/va1.01 (PDF/A-1); IHE PCC XDS-SD (PDF/A); ISO 19005 §6.7.11",
+        severity=Severity.WARNING, what="PDF/A declared",
+    ),
+    _rule(
+        "SEGUR-BODY-005",
+        "The N1 structure is inconsistent: {problem}.",
+        "La structure N1 est incohérente : {problem}.",
+        "An N1 document has a nonXMLBody and exactly the templateIds 2.16.840.1.113883.2.8.2.1, 1.2.250.1.213.1.1.1.1 "
+        "and 1.3.6.1.4.1.19376.1.2.20 (which replaces the volet templateId).",
+        rem=N1_REM, source=SRC_SM + " (N1 assertions)", what="N1 templateId and nonXMLBody agree",
+    ),
+    # -- document code --------------------------------------------------------------------------
+    _rule(
+        "SEGUR-CODE-001",
+        "The document code {code} ({code_system}) is not an XDS typeCode the DMP accepts (JDV_J07_XdsTypeCode_CISIS).",
+        "Le code du document {code} ({code_system}) n'est pas un typeCode XDS accepté par le DMP "
+        "(JDV_J07_XdsTypeCode_CISIS).",
+        "Use the LOINC code of the document type, e.g. 18748-4 for a CR d'imagerie, 11502-2 for a CR de biologie, with "
+        "codeSystem 2.16.840.1.113883.6.1.",
+        rem=CODE_REM, source="JDV_J07_XdsTypeCode_CISIS (1.2.250.1.213.1.1.5.471); CI-SIS Volet Partage de Documents",
+        what="document code is a DMP typeCode",
+    ),
+    _rule(
+        "SEGUR-CODE-002",
+        "The document code {code} ({code_system}) does not match the volet {volet}, which requires {expected}.",
+        "Le code du document {code} ({code_system}) ne correspond pas au volet {volet}, qui impose {expected}.",
+        "Give the document the code of its volet (see validators/data/segur_volets.json), or declare the volet that "
+        "matches its content.",
+        rem=CODE_REM, source="CI-SIS volet packs, Entete patterns (see validators/data/segur_volets.json)",
+        what="document code matches the volet",
+    ),
+    # -- timestamps -----------------------------------------------------------------------------
+    _rule(
+        "SEGUR-TIME-001",
+        "The {what} '{value}' has no time zone offset.",
+        "L'horodatage {what_fr} '{value}' n'a pas de décalage horaire.",
+        "Add the offset to UTC, e.g. 20240115143000+0100; the DMP converts it to UTC for the XDS metadata.",
+        rem=TIME_REM, source=SRC_TS, what="timestamps carry a time zone",
+    ),
+    _rule(
+        "SEGUR-TIME-002",
+        "The {what} '{value}' is only precise to the {precision}; a document timestamp needs at least the minute.",
+        "L'horodatage {what_fr} '{value}' n'est précis qu'{precision_fr} ; un horodatage de document doit être précis "
+        "au moins à la minute.",
+        "Write the date and time down to the minute or second, with the offset: YYYYMMDDHHMM[SS]+ZZZZ.",
+        rem=TIME_REM, source=SRC_TS, what="timestamps precise to the minute",
+    ),
+    _rule(
+        "SEGUR-TIME-003",
+        "The {what} '{value}' is not a plausible date and time: {problem}.",
+        "L'horodatage {what_fr} '{value}' n'est pas une date plausible : {problem}.",
+        "Write a real date and time (YYYYMMDDHHMMSS+ZZZZ), not in the future and not before 1900.",
+        rem=TIME_REM, source=SRC_TS, what="timestamps are real, plausible dates",
+    ),
+    # -- identification and versions -------------------------------------------------------------
+    _rule(
+        "SEGUR-VER-001",
+        "The document id is {problem}.",
+        "L'identifiant du document (id) est {problem}.",
+        "Give the document a unique <id root=\"<OID or UUID>\" [extension=\"…\"]/>; a new version gets a new id.",
+        rem=VERSION_REM, source=SRC_SM + "; HL7 II data type", what="id present, root is an OID or UUID",
+    ),
+    _rule(
+        "SEGUR-VER-002",
+        "The document setId is {problem}.",
+        "L'identifiant du lot de versions (setId) est {problem}.",
+        "Give the document a <setId root=\"<OID or UUID>\"/> shared by all its versions.",
+        rem=VERSION_REM, source=SRC_SM + "; HL7 II data type", what="setId present, root is an OID or UUID",
+    ),
+    _rule(
+        "SEGUR-VER-003",
+        "The versionNumber is {problem}.",
+        "Le numéro de version (versionNumber) est {problem}.",
+        "Write <versionNumber value=\"1\"/> for a first version, then 2, 3… for each replacement.",
+        rem=VERSION_REM, source=SRC_SM, what="versionNumber is an integer >= 1",
+    ),
+    _rule(
+        "SEGUR-VER-004",
+        "The document is version {version} but does not say which document it replaces (no "
+        "relatedDocument[@typeCode='RPLC']/parentDocument/id).",
+        "Le document est en version {version} mais n'indique pas le document qu'il remplace (pas de "
+        "relatedDocument[@typeCode='RPLC']/parentDocument/id).",
+        "Add <relatedDocument typeCode=\"RPLC\"><parentDocument><id root=\"<id of the replaced version>\"/>"
+        "</parentDocument></relatedDocument>.",
+        rem=VERSION_REM, source="HL7 CDA R2 §4.2.3.3 (relatedDocument RPLC); CI-SIS template 1.2.250.1.213.1.1.1.1.10.3",
+        severity=Severity.WARNING, what="a version > 1 references the replaced document",
+    ),
+    _rule(
+        "SEGUR-VER-005",
+        "The document's identifiers are inconsistent: {problem}.",
+        "Les identifiants du document sont incohérents : {problem}.",
+        "Each version has its own id; all versions share the setId; a replacement (RPLC) points to the id of the "
+        "previous version and carries versionNumber > 1.",
+        rem=VERSION_REM, source="HL7 CDA R2 §4.2.1 (id, setId, versionNumber); IHE XDS document replacement",
+        what="id, setId, versionNumber and RPLC agree",
+    ),
+    # -- confidentiality ------------------------------------------------------------------------
+    _rule(
+        "SEGUR-CONF-001",
+        "The confidentialityCode {code} ({code_system}) is not in its value set (N, R or V from "
+        "2.16.840.1.113883.5.25).",
+        "Le confidentialityCode {code} ({code_system}) n'est pas dans son jeu de valeurs (N, R ou V de "
+        "2.16.840.1.113883.5.25).",
+        "Use <confidentialityCode code=\"N\" codeSystem=\"2.16.840.1.113883.5.25\" displayName=\"Normal\"/> (or R, V). "
+        "Masking from professionals or the patient is set in the XDS metadata, not here.",
+        rem=CONF_REM, source="JDV_J08_XdsConfidentialityCode_CISIS (1.2.250.1.213.1.1.5.463)",
+        what="confidentialityCode in N/R/V",
+    ),
+)
+
+register(*RULES)
+
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

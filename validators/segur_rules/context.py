@@ -1,0 +1,53 @@
+"""What every Ségur check needs: the document, where its elements are, and one way to report."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+from lxml import etree
+
+from segur.findings import Finding, Severity
+from segur.rules import Rule
+
+HL7 = "urn:hl7-org:v3"
+NS = {"cda": HL7}
+
+
+class LocatorLike(Protocol):
+    """The part of `segur.validators.locate.Locator` the rules use."""
+
+    def position(self, element: etree._Element) -> tuple[int | None, int | None]: ...
+
+    def xpath(self, element: etree._Element) -> str: ...
+
+
+class Document:
+    """One CDA document under check, and the findings collected so far."""
+
+    def __init__(self, tree: etree._ElementTree | etree._Element, locator: LocatorLike, profile: str | None):
+        self.root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+        self.locator = locator
+        self.profile = profile
+        self.findings: list[Finding] = []
+
+    def xp(self, path: str, node: etree._Element | None = None) -> list:
+        return (self.root if node is None else node).xpath(path, namespaces=NS)
+
+    def first(self, path: str, node: etree._Element | None = None):
+        found = self.xp(path, node)
+        return found[0] if found else None
+
+    def report(self, rule: Rule, element: etree._Element, severity: Severity | None = None, **context) -> None:
+        """Record that `rule` fired on `element`, with its position, XPath and both messages."""
+        line, column = self.locator.position(element)
+        finding = rule.finding(severity=severity, line=line, column=column, xpath=self.locator.xpath(element),
+                               **context)
+        extra = {"message_fr": rule.message("fr", **context)}
+        if rule.rem:
+            extra["rem"] = list(rule.rem)
+        self.findings.append(dataclasses.replace(finding, extra=extra))
+
+
+def is_cda(root: etree._Element) -> bool:
+    return root.tag == f"{{{HL7}}}ClinicalDocument"

@@ -1,0 +1,47 @@
+"""The rules' data files (validators/data/segur_*.json), loaded once."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+@cache
+def _load(name: str) -> dict:
+    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+
+
+def value_set(name: str) -> dict:
+    """A small code list from segur_value_sets.json: ``{"codeSystem", "codes": {code: label}, "source"}``."""
+    return _load("segur_value_sets.json")[name]
+
+
+@cache
+def xds_type_codes() -> frozenset[tuple[str, str]]:
+    """(code, codeSystem) pairs of JDV_J07_XdsTypeCode_CISIS."""
+    data = _load("segur_jdv_j07_xds_type_code.json")
+    return frozenset((c["code"], c["codeSystem"]) for c in data["concepts"])
+
+
+def volets() -> list[dict]:
+    return _load("segur_volets.json")["volets"]
+
+
+def volet_by_template(root: str) -> dict | None:
+    for volet in volets():
+        if volet["template_root"] == root:
+            return volet
+    return None
+
+
+def volet_by_profile(profile: str) -> dict | None:
+    """The volet a profile name designates (``CR-IMG``, ``IMG-CR-IMG_2024.01``…), case-insensitive."""
+    wanted = profile.strip().upper()
+    for volet in volets():
+        names = [volet["name"], *volet.get("aliases", [])]
+        if any(wanted == n.upper() for n in names):
+            return volet
+    return None

@@ -1,0 +1,183 @@
+"""The CDA header: document code, timestamps, identification and versions, confidentiality."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
+from segur.validators.segur_rules.context import Document
+from segur.validators.segur_rules.data import value_set, volet_by_profile, volet_by_template, xds_type_codes
+
+OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
+UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+TS = re.compile(
+    r"^(?P<year>\d{4})(?P<month>\d{2})?(?P<day>\d{2})?(?P<hour>\d{2})?(?P<minute>\d{2})?(?P<second>\d{2})?"
+    r"(?P<fraction>\.\d{1,4})?(?P<tz>[+-]\d{4})?$"
+)
+#: How far in the future a timestamp may be (clock skew between the producer and the checker).
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+EARLIEST_YEAR = 1900
+
+_PRECISION = {4: ("year", "à l'année"), 6: ("month", "au mois"), 8: ("day", "au jour"), 10: ("hour", "à l'heure")}
+TIMESTAMPS = (
+    ("cda:effectiveTime", "document effectiveTime", "de l'effectiveTime du document"),
+    ("cda:author/cda:time", "author/time", "author/time"),
+    ("cda:legalAuthenticator/cda:time", "legalAuthenticator/time", "legalAuthenticator/time"),
+)
+
+
+def check(doc: Document) -> None:
+    _check_code(doc)
+    for path, what, what_fr in TIMESTAMPS:
+        for element in doc.xp(path):
+            check_timestamp(doc, element, what, what_fr)
+    _check_versions(doc)
+    _check_confidentiality(doc)
+
+
+# -- document code --------------------------------------------------------------------------------
+def _check_code(doc: Document) -> None:
+    code_el = doc.first("cda:code")
+    if code_el is None or code_el.get("nullFlavor") or not code_el.get("code"):
+        doc.report(R["SEGUR-CODE-001"], code_el if code_el is not None else doc.root, code="(none)",
+                   code_system=code_el.get("codeSystem", "none") if code_el is not None else "none")
+        return
+    code, system = code_el.get("code"), code_el.get("codeSystem", "")
+    if (code, system) not in xds_type_codes():
+        doc.report(R["SEGUR-CODE-001"], code_el, code=code, code_system=system or "no codeSystem")
+    declared = []
+    for template in doc.xp("cda:templateId"):
+        volet = volet_by_template(template.get("root", ""))
+        if volet is not None and volet not in declared:
+            declared.append(volet)
+    if doc.profile and doc.profile.lower() != "auto":
+        volet = volet_by_profile(doc.profile)
+        if volet is not None and volet not in declared:
+            declared.append(volet)
+    for volet in declared:
+        allowed = {(c["code"], c["codeSystem"]) for c in volet["codes"]}
+        if (code, system) not in allowed:
+            expected = " or ".join(f"{c['code']} ({c['codeSystem']})" for c in volet["codes"])
+            doc.report(R["SEGUR-CODE-002"], code_el, code=code, code_system=system or "no codeSystem",
+                       volet=volet["name"], expected=expected)
+
+
+# -- timestamps -----------------------------------------------------------------------------------
+def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str, str | None]:
+    """('ok' | 'invalid' | 'imprecise' | 'no-tz', detail) for an HL7 TS value (first problem found)."""
+    match = TS.match(value)
+    if not match:
+        return "invalid", "it is not an HL7 TS value (YYYYMMDDHHMMSS+ZZZZ)"
+    parts = match.groupdict()
+    try:
+        moment = dt.datetime(
+            int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1),
+            int(parts["hour"] or 0), int(parts["minute"] or 0), int(parts["second"] or 0),
+        )
+    except ValueError:
+        return "invalid", "it is not a real calendar date and time"
+    offset = None
+    if parts["tz"]:
+        sign = 1 if parts["tz"][0] == "+" else -1
+        hours, minutes = int(parts["tz"][1:3]), int(parts["tz"][3:5])
+        if hours > 14 or minutes > 59:
+            return "invalid", f"the offset {parts['tz']} is not a real time zone"
+        offset = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    if moment.year < EARLIEST_YEAR:
+        return "invalid", f"the year {moment.year} is before {EARLIEST_YEAR}"
+    now = now or dt.datetime.now(dt.UTC)
+    aware = moment.replace(tzinfo=offset or dt.UTC)
+    if aware - now > FUTURE_TOLERANCE:
+        return "invalid", f"it is in the future ({moment:%Y-%m-%d})"
+    digits = len(value.split("+")[0].split("-")[0].split(".")[0])
+    if digits < 12:
+        return "imprecise", str(digits)
+    if offset is None:
+        return "no-tz", None
+    return "ok", None
+
+
+def check_timestamp(doc: Document, element, what: str, what_fr: str) -> None:
+    value = (element.get("value") or "").strip()
+    if not value:
+        if element.get("nullFlavor") or not len(element):
+            doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value="",
+                       problem="the value is missing")
+        return
+    kind, detail = timestamp_problems(value)
+    if kind == "invalid":
+        doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value=value, problem=detail)
+    elif kind == "imprecise":
+        precision, precision_fr = _PRECISION.get(int(detail), ("hour", "à l'heure"))
+        doc.report(R["SEGUR-TIME-002"], element, what=what, what_fr=what_fr, value=value, precision=precision,
+                   precision_fr=precision_fr)
+    elif kind == "no-tz":
+        doc.report(R["SEGUR-TIME-001"], element, what=what, what_fr=what_fr, value=value)
+
+
+# -- identification and versions --------------------------------------------------------------------
+def uid_problem(element, name: str) -> str | None:
+    if element is None:
+        return "missing"
+    if element.get("nullFlavor"):
+        return f"null (nullFlavor {element.get('nullFlavor')})"
+    root = element.get("root")
+    if not root:
+        return f"missing its root ({name}/@root)"
+    if not (OID.match(root) or UUID.match(root)):
+        return f"'{root}', whose root is neither an OID nor a UUID"
+    return None
+
+
+def _key(element) -> tuple[str, str] | None:
+    return None if element is None else (element.get("root", ""), element.get("extension", ""))
+
+
+def _check_versions(doc: Document) -> None:
+    id_el, set_el, version_el = doc.first("cda:id"), doc.first("cda:setId"), doc.first("cda:versionNumber")
+    for rule_id, element, name in (("SEGUR-VER-001", id_el, "id"), ("SEGUR-VER-002", set_el, "setId")):
+        problem = uid_problem(element, name)
+        if problem:
+            doc.report(R[rule_id], element if element is not None else doc.root, problem=problem)
+
+    version = None
+    if version_el is None or version_el.get("nullFlavor"):
+        doc.report(R["SEGUR-VER-003"], version_el if version_el is not None else doc.root, problem="missing")
+    elif not re.fullmatch(r"[1-9]\d*", version_el.get("value", "")):
+        doc.report(R["SEGUR-VER-003"], version_el,
+                   problem=f"'{version_el.get('value', '')}', not an integer greater than or equal to 1")
+    else:
+        version = int(version_el.get("value"))
+
+    replaced = doc.xp("cda:relatedDocument[@typeCode='RPLC']/cda:parentDocument/cda:id")
+    if version is not None and version > 1 and not replaced:
+        doc.report(R["SEGUR-VER-004"], version_el, version=version)
+
+    problems = []
+    where = None
+    if version is not None and version > 1 and id_el is not None and set_el is not None and _key(id_el) == _key(set_el):
+        problems.append(f"version {version} has the same id as its setId; each version needs its own id")
+        where = id_el
+    for parent_id in replaced:
+        if id_el is not None and _key(parent_id) == _key(id_el):
+            problems.append("the document replaces itself (relatedDocument/parentDocument/id equals its id)")
+            where = where if where is not None else parent_id
+    if version == 1 and replaced:
+        problems.append("it replaces a document (relatedDocument RPLC) but its versionNumber is 1")
+        where = where if where is not None else replaced[0]
+    if problems:
+        doc.report(R["SEGUR-VER-005"], where, problem="; ".join(problems))
+
+
+# -- confidentiality ------------------------------------------------------------------------------
+def _check_confidentiality(doc: Document) -> None:
+    element = doc.first("cda:confidentialityCode")
+    allowed = value_set("confidentiality")
+    if element is None:
+        doc.report(R["SEGUR-CONF-001"], doc.root, code="(none)", code_system="none")
+        return
+    code, system = element.get("code"), element.get("codeSystem")
+    if element.get("nullFlavor") or code not in allowed["codes"] or system != allowed["codeSystem"]:
+        doc.report(R["SEGUR-CONF-001"], element, code=code or f"nullFlavor {element.get('nullFlavor')}",
+                   code_system=system or "no codeSystem")

@@ -1,0 +1,54 @@
+"""Just enough PDF reading to tell a real, complete PDF from something else, and to see PDF/A.
+
+Not a PDF parser: the checks are the ones a reviewer does by hand (header, end-of-file marker,
+objects present) plus the PDF/A identification schema in the XMP metadata (ISO 19005-1 §6.7.11:
+a PDF/A file declares ``pdfaid:part`` and ``pdfaid:conformance`` in its metadata stream, which
+may be stored compressed).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+HEADER = b"%PDF-"
+EOF_MARKER = b"%%EOF"
+
+_PDFAID_PART = re.compile(rb"pdfaid:part\s*(?:=\s*[\"']|>)\s*([0-9]+)")
+_STREAM = re.compile(rb"<<(?P<dict>(?:(?!>>\s*stream).){0,2000}?)>>\s*stream\r?\n", re.DOTALL)
+
+
+def pdf_problem(data: bytes) -> str | None:
+    """Why these bytes are not a complete PDF file, or None."""
+    if not data:
+        return "the decoded content is empty"
+    if HEADER not in data[:1024]:
+        return f"it does not start with the '%PDF-' header (it starts with {data[:8]!r})"
+    if EOF_MARKER not in data[-1024:]:
+        return "it has no '%%EOF' marker at its end (truncated file?)"
+    if b" obj" not in data and b"\nobj" not in data:
+        return "it contains no PDF object"
+    return None
+
+
+def pdfa_part(data: bytes) -> int | None:
+    """The PDF/A part (1, 2, 3, 4) declared in the XMP metadata, or None when none is declared."""
+    match = _PDFAID_PART.search(data)
+    if match:
+        return int(match.group(1))
+    for stream in _STREAM.finditer(data):
+        header = stream.group("dict")
+        if b"/Metadata" not in header or b"/FlateDecode" not in header:
+            continue
+        start = stream.end()
+        end = data.find(b"endstream", start)
+        if end < 0:
+            continue
+        try:
+            xmp = zlib.decompressobj().decompress(data[start:end], 1_000_000)
+        except zlib.error:
+            continue
+        match = _PDFAID_PART.search(xmp)
+        if match:
+            return int(match.group(1))
+    return None

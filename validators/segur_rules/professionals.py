@@ -1,0 +1,64 @@
+"""Authors and the legal authenticator are identified by their national id (IDNPS).
+
+IDNPS (idNat_PS, OID 1.2.250.1.71.4.2.1) is a one-character prefix telling which register the
+rest comes from (CI-SIS "Annexe transverse - Source des données métier pour les professionnels
+et les structures"; restated in ansforge/IG-FHIR-PDSM4DMP-EEDS, input/fsh/Model/PSIdNat.fsh):
+  0 + ADELI number                         8 + RPPS number
+  1 + cabinet ADELI id / local id          3 + FINESS / local id
+  4 + SIREN / local id                     5 + SIRET / local id
+  6 + cabinet RPPS id (RPPS-rang) / local id
+"""
+
+from __future__ import annotations
+
+import re
+
+from segur import ins
+from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
+from segur.validators.segur_rules.context import Document
+
+_LOCAL = r"/[^\s/][^\s]*"
+IDNPS_SHAPES: dict[str, tuple[re.Pattern, str]] = {
+    "8": (re.compile(r"8\d{11}"), "8 followed by the 11-digit RPPS number"),
+    "0": (re.compile(r"0(?:\d{2}|2[AB])\d{7}"), "0 followed by the 9-character ADELI number"),
+    "1": (re.compile(r"1(?:\d{2}|2[AB])\d{7}" + _LOCAL), "1 followed by the 9-character cabinet ADELI id, '/' and a local id"),
+    "3": (re.compile(r"3(?:\d{2}|2[AB])\d{7}" + _LOCAL), "3 followed by the 9-character FINESS number, '/' and a local id"),
+    "4": (re.compile(r"4\d{9}" + _LOCAL), "4 followed by the 9-digit SIREN number, '/' and a local id"),
+    "5": (re.compile(r"5\d{14}" + _LOCAL), "5 followed by the 14-digit SIRET number, '/' and a local id"),
+    "6": (re.compile(r"6\d{11,}" + _LOCAL), "6 followed by the cabinet RPPS id, '/' and a local id"),
+}
+
+
+def idnps_problem(value: str) -> str | None:
+    """Why `value` is not a well-formed IDNPS, or None."""
+    if not value:
+        return "it is empty"
+    if value != value.strip() or any(c.isspace() for c in value):
+        return "it contains spaces"
+    shape = IDNPS_SHAPES.get(value[0])
+    if shape is None:
+        return (f"its first character '{value[0]}' is not an IDNPS prefix (0 ADELI, 8 RPPS, 1/3/4/5/6 + structure "
+                "id + '/' + local id)")
+    pattern, expected = shape
+    if not pattern.fullmatch(value):
+        return f"expected {expected}"
+    return None
+
+
+def check(doc: Document) -> None:
+    for author in doc.xp("cda:author/cda:assignedAuthor"):
+        if not doc.xp(f"cda:id[@root='{ins.OID_IDNPS}']", author):
+            doc.report(R["SEGUR-PS-001"], author)
+    for entity in doc.xp("cda:legalAuthenticator/cda:assignedEntity"):
+        if not doc.xp(f"cda:id[@root='{ins.OID_IDNPS}']", entity):
+            doc.report(R["SEGUR-PS-002"], entity)
+    paths = ("cda:author/cda:assignedAuthor/cda:id", "cda:legalAuthenticator/cda:assignedEntity/cda:id",
+             "cda:authenticator/cda:assignedEntity/cda:id")
+    for path in paths:
+        for element in doc.xp(f"{path}[@root='{ins.OID_IDNPS}']"):
+            if element.get("nullFlavor"):
+                continue
+            value = element.get("extension") or ""
+            problem = idnps_problem(value)
+            if problem:
+                doc.report(R["SEGUR-PS-003"], element, value=value, problem=problem)
