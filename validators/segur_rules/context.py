@@ -43,7 +43,7 @@ class Document:
         line, column = self.locator.position(element)
         finding = rule.finding(severity=severity, line=line, column=column, xpath=self.locator.xpath(element),
                                **context)
-        extra = {"message_fr": rule.message("fr", **context)}
+        extra = {"message_fr": rule.message("fr", **context), "params": {k: str(v) for k, v in context.items()}}
         if rule.rem:
             extra["rem"] = list(rule.rem)
         self.findings.append(dataclasses.replace(finding, extra=extra))

@@ -38,10 +38,18 @@ def volet_by_template(root: str) -> dict | None:
 
 
 def volet_by_profile(profile: str) -> dict | None:
-    """The volet a profile name designates (``CR-IMG``, ``IMG-CR-IMG_2024.01``…), case-insensitive."""
-    wanted = profile.strip().upper()
+    """The volet a profile or pack name designates (``CR-IMG``, ``IMG-CR-IMG``, ``IMG-CR-IMG_2024.01``,
+    ``CI-SIS_IMG-CR-IMG_2024.01``…), case-insensitive."""
+    wanted = _family(profile)
     for volet in volets():
         names = [volet["name"], *volet.get("aliases", [])]
-        if any(wanted == n.upper() for n in names):
+        if any(wanted == _family(n) for n in names):
             return volet
     return None
+
+
+def _family(name: str) -> str:
+    """``CI-SIS_IMG-CR-IMG_2024.01.sch`` -> ``IMG-CR-IMG``: the volet family, upper case."""
+    family = name.strip().upper().removesuffix(".SCH").removeprefix("CI-SIS_")
+    head, _, tail = family.rpartition("_")
+    return head if head and tail[:4].isdigit() else family

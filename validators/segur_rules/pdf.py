@@ -22,7 +22,9 @@ def pdf_problem(data: bytes) -> str | None:
     """Why these bytes are not a complete PDF file, or None."""
     if not data:
         return "the decoded content is empty"
-    if HEADER not in data[:1024]:
+    # ISO 32000-1 §7.5.2: the header is the file's first line. Viewers tolerate leading junk;
+    # a document meant for the DMP should not rely on that.
+    if not data.startswith(HEADER):
         return f"it does not start with the '%PDF-' header (it starts with {data[:8]!r})"
     if EOF_MARKER not in data[-1024:]:
         return "it has no '%%EOF' marker at its end (truncated file?)"
