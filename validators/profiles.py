@@ -207,12 +207,12 @@ def _forced(requested: str, level: str | None, packs: list[VoletPack], usable) -
         chosen, why = _pick_version(family, None, usable)
         if chosen:
             return Selection(requested, level, chosen, f"forced by --profile {requested}, {why}")
-    raise UnknownProfile(requested, sorted({p.name for p in packs}))
+    raise UnknownProfile(requested, sorted({p.family for p in packs}))
 
 
 class UnknownProfile(ValueError):
     def __init__(self, requested: str, known: list[str]):
         self.requested, self.known = requested, known
-        sample = ", ".join(known[:8]) + ("…" if len(known) > 8 else "")
-        super().__init__(f"unknown profile {requested!r}; use auto, none, common or a volet such as {sample}"
+        super().__init__(f"unknown profile {requested!r}; use auto, none, common or a volet of the pack "
+                         f"(optionally with _VERSION): {', '.join(known)}"
                          if known else f"unknown profile {requested!r}: no pack directory to take volets from")

@@ -208,8 +208,10 @@ def _parser() -> etree.XMLParser:
                            huge_tree=False, collect_ids=False, remove_comments=False)
 
 
-def _syntax_finding(exc: etree.XMLSyntaxError, data: bytes, lang: str) -> Finding:
-    entry = exc.error_log.filter_from_errors()[0] if exc.error_log.filter_from_errors() else None
+def _syntax_finding(exc: etree.XMLSyntaxError, parser: etree.XMLParser, data: bytes, lang: str) -> Finding:
+    # The parser's own log holds this parse's errors only; the first one is the cause.
+    errors = parser.error_log.filter_from_errors()
+    entry = errors[0] if errors else None
     message = entry.message if entry is not None else str(exc)
     line = entry.line if entry is not None else (exc.position[0] if exc.position else None)
     column = entry.column if entry is not None else None
@@ -245,10 +247,11 @@ def parse(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = None, l
     except UnreadableDocument as refused:
         refused.name, refused.size = label, len(data)
         raise
+    parser = _parser()
     try:
-        tree = etree.ElementTree(etree.fromstring(data, _parser()))
+        tree = etree.ElementTree(etree.fromstring(data, parser))
     except etree.XMLSyntaxError as exc:
-        raise UnreadableDocument(label, [_syntax_finding(exc, data, lang)], len(data)) from None
+        raise UnreadableDocument(label, [_syntax_finding(exc, parser, data, lang)], len(data)) from None
     except ValueError as exc:  # e.g. a str with an encoding declaration
         raise UnreadableDocument(label, [xml_finding("XML-001", lang, detail=str(exc))], len(data)) from None
     docinfo = tree.docinfo

