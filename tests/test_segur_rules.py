@@ -196,3 +196,9 @@ def test_future_is_judged_against_now():
     tomorrow_plus = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y%m%d%H%M%S+0000")
     assert timestamp_problems(tomorrow_plus)[0] == "invalid"
     assert timestamp_problems("20240115143000+0100") == ("ok", None)
+
+
+def test_docs_table_lists_every_rule():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "segur-rules.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| `{rule.id}` |" in docs, rule.id
