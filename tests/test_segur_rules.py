@@ -132,6 +132,8 @@ def test_findings_speak_english_and_french(case, bases, originals):
         french = finding.extra["message_fr"]
         assert finding.message and french and french != finding.message
         assert "{" not in finding.message and "{" not in french
+        # the details are translated too, not only the sentence around them
+        assert " the " not in f" {french.lower()} ", french
         assert finding.extra["rem"]
 
 

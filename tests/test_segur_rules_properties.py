@@ -122,9 +122,10 @@ MINIMAL_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Ro
 
 def test_pdf_checks():
     assert pdf_problem(MINIMAL_PDF) is None
-    assert "empty" in pdf_problem(b"")
-    assert "header" in pdf_problem(b"<html>" + MINIMAL_PDF)
-    assert "%%EOF" in pdf_problem(MINIMAL_PDF[:-7])
+    assert "empty" in pdf_problem(b"").en
+    assert "header" in pdf_problem(b"<html>" + MINIMAL_PDF).en
+    assert "%%EOF" in pdf_problem(MINIMAL_PDF[:-7]).en
+    assert "vide" in pdf_problem(b"").fr
 
 
 def test_pdfa_declared_in_plain_and_in_compressed_xmp():

@@ -6,7 +6,7 @@ import base64
 import binascii
 
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
-from segur.validators.segur_rules.context import Document
+from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.pdf import pdf_problem, pdfa_part
 
 N1_TEMPLATE = "1.3.6.1.4.1.19376.1.2.20"
@@ -28,48 +28,59 @@ def _check_structure(doc: Document, bodies) -> None:
     rule = R["SEGUR-BODY-005"]
     if bodies:
         if N1_TEMPLATE not in roots:
-            doc.report(rule, bodies[0], problem=f"the body is a nonXMLBody but templateId {N1_TEMPLATE} (CDA R2 N1) is "
-                       "missing")
+            doc.report(rule, bodies[0], problem=T(
+                f"the body is a nonXMLBody but templateId {N1_TEMPLATE} (CDA R2 N1) is missing",
+                f"le corps est un nonXMLBody mais le templateId {N1_TEMPLATE} (CDA R2 N1) est absent"))
         else:
             extra = [t for t in doc.xp("cda:templateId") if t.get("root") not in N1_TEMPLATES]
             if extra:
-                doc.report(rule, extra[0], problem=f"templateId {extra[0].get('root')} is not allowed in an N1 "
-                           f"document (only {', '.join(sorted(N1_TEMPLATES))})")
+                allowed = ", ".join(sorted(N1_TEMPLATES))
+                doc.report(rule, extra[0], problem=T(
+                    f"templateId {extra[0].get('root')} is not allowed in an N1 document (only {allowed})",
+                    f"le templateId {extra[0].get('root')} n'est pas admis dans un document N1 (seulement {allowed})"))
     elif N1_TEMPLATE in roots:
         template = doc.first(f"cda:templateId[@root='{N1_TEMPLATE}']")
-        doc.report(rule, template, problem=f"templateId {N1_TEMPLATE} declares an N1 document but the body is not a "
-                   "nonXMLBody")
+        doc.report(rule, template, problem=T(
+            f"templateId {N1_TEMPLATE} declares an N1 document but the body is not a nonXMLBody",
+            f"le templateId {N1_TEMPLATE} déclare un document N1 mais le corps n'est pas un nonXMLBody"))
 
 
 def _check_body(doc: Document, body) -> None:
     text = doc.first("cda:text", body)
     rule = R["SEGUR-BODY-001"]
     if text is None:
-        doc.report(rule, body, problem="nonXMLBody has no text element")
+        doc.report(rule, body, problem=T("nonXMLBody has no text element", "nonXMLBody n'a pas d'élément text"))
         return
     problems = []
     if doc.xp("cda:reference", text):
-        problems.append("text refers to an external file (text/reference) instead of carrying the PDF")
+        problems.append(T("text refers to an external file (text/reference) instead of carrying the PDF",
+                          "text renvoie à un fichier externe (text/reference) au lieu de porter le PDF"))
     representation = text.get("representation", "TXT")
     if representation != "B64":
-        problems.append(f"representation is '{representation}', not 'B64'")
+        problems.append(T(f"representation is '{representation}', not 'B64'",
+                          f"representation vaut '{representation}' et non 'B64'"))
     media_type = text.get("mediaType", "text/plain")
     if media_type != PDF_MEDIA_TYPE:
-        problems.append(f"mediaType is '{media_type}', not '{PDF_MEDIA_TYPE}'")
+        problems.append(T(f"mediaType is '{media_type}', not '{PDF_MEDIA_TYPE}'",
+                          f"mediaType vaut '{media_type}' et non '{PDF_MEDIA_TYPE}'"))
     if problems:
-        doc.report(rule, text, problem="; ".join(problems))
+        doc.report(rule, text, problem=join(problems))
     if representation != "B64" or media_type != PDF_MEDIA_TYPE or doc.xp("cda:reference", text):
         return
 
     payload = "".join((text.text or "").split())
     if not payload:
-        doc.report(R["SEGUR-BODY-002"], text, problem="the text element is empty")
+        doc.report(R["SEGUR-BODY-002"], text, problem=T("the text element is empty", "l'élément text est vide"))
         return
     try:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
-        bad = next((c for c in payload if not (c.isalnum() or c in "+/=")), None)
-        why = f"character {bad!r} is not in the base64 alphabet" if bad else str(exc)
+        bad = next((c for c in payload if not (c.isascii() and (c.isalnum() or c in "+/="))), None)
+        if bad:
+            why = T(f"character {bad!r} is not in the base64 alphabet",
+                    f"le caractère {bad!r} n'appartient pas à l'alphabet base64")
+        else:
+            why = T(f"incorrect padding or length ({exc})", f"remplissage ou longueur incorrects ({exc})")
         doc.report(R["SEGUR-BODY-002"], text, problem=why)
         return
     problem = pdf_problem(data)

@@ -65,7 +65,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-INS-002",
         "The INS '{value}' under OID {oid} is malformed: {problem}.",
-        "L'INS '{value}' sous l'OID {oid} est mal formé : {problem}.",
+        "L'INS '{value}' sous l'OID {oid} est mal formé : {problem_fr}.",
         "Write the INS exactly as INSi returned it: 13 characters of NIR/NIA (Corsica: 2A/2B) followed by the "
         "2-digit key, 15 characters, no spaces.",
         rem=INS_REM, source=SRC_INS_GUIDE, what="INS value has 15 characters and a NIR/NIA shape",
@@ -73,7 +73,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-INS-003",
         "The INS '{value}' has a wrong key: {problem}.",
-        "L'INS '{value}' a une clé erronée : {problem}.",
+        "L'INS '{value}' a une clé erronée : {problem_fr}.",
         "The key is 97 - (13-digit number mod 97), with 2A read as 19 and 2B as 18. A wrong key means the INS was "
         "mistyped or truncated: take it again from the INSi answer.",
         rem=INS_REM, source="INSEE NIR key; CNAM Référentiel INS (Corsica rule)", what="INS key is correct",
@@ -96,7 +96,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-INS-006",
         "The INS '{value}' does not match the patient's traits: {problem}.",
-        "L'INS '{value}' ne correspond pas aux traits du patient : {problem}.",
+        "L'INS '{value}' ne correspond pas aux traits du patient : {problem_fr}.",
         "The NIR encodes the sex (1st digit) and the year and month of birth (digits 2-5). Check that the INS and the "
         "traits come from the same INSi answer.",
         rem=TRAITS_REM, source="INSEE NIR structure; " + SRC_INS_GUIDE, severity=Severity.WARNING,
@@ -113,14 +113,14 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-PAT-002",
         "The patient's birth date is {problem}.",
-        "La date de naissance du patient est {problem}.",
+        "La date de naissance du patient est {problem_fr}.",
         "Write patient/birthTime/@value as the full INS birth date YYYYMMDD (a real calendar date, not in the future).",
         rem=TRAITS_REM, source=SRC_SM + " (INS traits)", what="birth date present, full and plausible",
     ),
     _rule(
         "SEGUR-PAT-003",
         "The patient's administrative sex is {problem}.",
-        "Le sexe administratif du patient est {problem}.",
+        "Le sexe administratif du patient est {problem_fr}.",
         "Write <administrativeGenderCode code=\"F|M|UN\" codeSystem=\"2.16.840.1.113883.5.1\"/> with the sex of the "
         "INS identity.",
         rem=TRAITS_REM, source=SRC_SM + " (INS traits); JDV_J143_AdministrativeGender_CISIS", what="sex present",
@@ -128,7 +128,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-PAT-004",
         "The patient carries an INS but its identity traits are incomplete: missing {missing}.",
-        "Le patient porte un INS mais ses traits d'identité sont incomplets : il manque {missing}.",
+        "Le patient porte un INS mais ses traits d'identité sont incomplets : il manque {missing_fr}.",
         "With an INS, give the INS traits: name/family[@qualifier='BR'] (birth name), name/given (birth given names), "
         "name/given[@qualifier='BR'] (first birth given name), birthTime, administrativeGenderCode and "
         "birthplace/place/addr/county (INSEE COG code).",
@@ -156,7 +156,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-PS-003",
         "The national health-professional id '{value}' is malformed: {problem}.",
-        "L'identifiant national de professionnel '{value}' est mal formé : {problem}.",
+        "L'identifiant national de professionnel '{value}' est mal formé : {problem_fr}.",
         "An IDNPS is 8 + RPPS (11 digits), 0 + ADELI (9 characters), or 1/3/4/5/6 + cabinet ADELI, FINESS, SIREN, "
         "SIRET or cabinet RPPS + '/' + a local id. Take it from the Annuaire santé or the CPx card.",
         rem=PS_REM, source=SRC_IDNPS, what="IDNPS value shape",
@@ -165,7 +165,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-BODY-001",
         "The N1 body is not an inline base64 PDF: {problem}.",
-        "Le corps N1 n'est pas un PDF en base64 intégré : {problem}.",
+        "Le corps N1 n'est pas un PDF en base64 intégré : {problem_fr}.",
         "Write <nonXMLBody><text mediaType=\"application/pdf\" representation=\"B64\">…base64 of the PDF…</text>"
         "</nonXMLBody>.",
         rem=N1_REM, source=SRC_N1, what="nonXMLBody/text is inline B64 application/pdf",
@@ -173,14 +173,14 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-BODY-002",
         "The N1 body is not valid base64: {problem}.",
-        "Le corps N1 n'est pas du base64 valide : {problem}.",
+        "Le corps N1 n'est pas du base64 valide : {problem_fr}.",
         "Encode the PDF bytes with standard base64 (RFC 4648 alphabet, '=' padding); line breaks are allowed.",
         rem=N1_REM, source=SRC_N1, what="body is valid base64",
     ),
     _rule(
         "SEGUR-BODY-003",
         "The N1 body does not decode to a PDF: {problem}.",
-        "Le corps N1 ne se décode pas en PDF : {problem}.",
+        "Le corps N1 ne se décode pas en PDF : {problem_fr}.",
         "Embed the complete PDF file: it starts with '%PDF-' and ends with '%%EOF'.",
         rem=N1_REM, source=SRC_N1 + "; ISO 32000 (file header and trailer)", what="body decodes to a complete PDF",
     ),
@@ -196,7 +196,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-BODY-005",
         "The N1 structure is inconsistent: {problem}.",
-        "La structure N1 est incohérente : {problem}.",
+        "La structure N1 est incohérente : {problem_fr}.",
         "An N1 document has a nonXMLBody and exactly the templateIds 2.16.840.1.113883.2.8.2.1, 1.2.250.1.213.1.1.1.1 "
         "and 1.3.6.1.4.1.19376.1.2.20 (which replaces the volet templateId).",
         rem=N1_REM, source=SRC_SM + " (N1 assertions)", what="N1 templateId and nonXMLBody agree",
@@ -240,7 +240,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-TIME-003",
         "The {what} '{value}' is not a plausible date and time: {problem}.",
-        "L'horodatage {what_fr} '{value}' n'est pas une date plausible : {problem}.",
+        "L'horodatage {what_fr} '{value}' n'est pas une date plausible : {problem_fr}.",
         "Write a real date and time (YYYYMMDDHHMMSS+ZZZZ), not in the future and not before 1900.",
         rem=TIME_REM, source=SRC_TS, what="timestamps are real, plausible dates",
     ),
@@ -248,21 +248,21 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-VER-001",
         "The document id is {problem}.",
-        "L'identifiant du document (id) est {problem}.",
+        "L'identifiant du document (id) est {problem_fr}.",
         "Give the document a unique <id root=\"<OID or UUID>\" [extension=\"…\"]/>; a new version gets a new id.",
         rem=VERSION_REM, source=SRC_SM + "; HL7 II data type", what="id present, root is an OID or UUID",
     ),
     _rule(
         "SEGUR-VER-002",
         "The document setId is {problem}.",
-        "L'identifiant du lot de versions (setId) est {problem}.",
+        "L'identifiant du lot de versions (setId) est {problem_fr}.",
         "Give the document a <setId root=\"<OID or UUID>\"/> shared by all its versions.",
         rem=VERSION_REM, source=SRC_SM + "; HL7 II data type", what="setId present, root is an OID or UUID",
     ),
     _rule(
         "SEGUR-VER-003",
         "The versionNumber is {problem}.",
-        "Le numéro de version (versionNumber) est {problem}.",
+        "Le numéro de version (versionNumber) est {problem_fr}.",
         "Write <versionNumber value=\"1\"/> for a first version, then 2, 3… for each replacement.",
         rem=VERSION_REM, source=SRC_SM, what="versionNumber is an integer >= 1",
     ),
@@ -280,7 +280,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "SEGUR-VER-005",
         "The document's identifiers are inconsistent: {problem}.",
-        "Les identifiants du document sont incohérents : {problem}.",
+        "Les identifiants du document sont incohérents : {problem_fr}.",
         "Each version has its own id; all versions share the setId; a replacement (RPLC) points to the id of the "
         "previous version and carries versionNumber > 1.",
         rem=VERSION_REM, source="HL7 CDA R2 §4.2.1 (id, setId, versionNumber); IHE XDS document replacement",

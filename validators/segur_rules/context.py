@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from lxml import etree
 
@@ -12,6 +12,21 @@ from segur.rules import Rule
 
 HL7 = "urn:hl7-org:v3"
 NS = {"cda": HL7}
+
+
+class T(NamedTuple):
+    """A message detail in both languages: ``T("the key is wrong", "la clé est fausse")``.
+
+    Passed as a context value ``name=T(...)``, it fills ``{name}`` in the English message and
+    ``{name_fr}`` in the French one.
+    """
+
+    en: str
+    fr: str
+
+
+def join(parts: list[T], sep: str = "; ") -> T:
+    return T(sep.join(p.en for p in parts), sep.join(p.fr for p in parts))
 
 
 class LocatorLike(Protocol):
@@ -40,6 +55,13 @@ class Document:
 
     def report(self, rule: Rule, element: etree._Element, severity: Severity | None = None, **context) -> None:
         """Record that `rule` fired on `element`, with its position, XPath and both messages."""
+        flat = {}
+        for key, value in context.items():
+            if isinstance(value, T):
+                flat[key], flat[f"{key}_fr"] = value.en, value.fr
+            else:
+                flat[key] = value
+        context = flat
         line, column = self.locator.position(element)
         finding = rule.finding(severity=severity, line=line, column=column, xpath=self.locator.xpath(element),
                                **context)

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
-from segur.validators.segur_rules.context import Document
+from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import value_set, volet_by_profile, volet_by_template, xds_type_codes
 
 OID = re.compile(r"^[0-2](\.(0|[1-9]\d*))+$")
@@ -64,11 +64,12 @@ def _check_code(doc: Document) -> None:
 
 
 # -- timestamps -----------------------------------------------------------------------------------
-def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str, str | None]:
+def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str, T | int | None]:
     """('ok' | 'invalid' | 'imprecise' | 'no-tz', detail) for an HL7 TS value (first problem found)."""
     match = TS.match(value)
     if not match:
-        return "invalid", "it is not an HL7 TS value (YYYYMMDDHHMMSS+ZZZZ)"
+        return "invalid", T("it is not an HL7 TS value (YYYYMMDDHHMMSS+ZZZZ)",
+                            "ce n'est pas une valeur TS HL7 (AAAAMMJJHHMMSS+ZZZZ)")
     parts = match.groupdict()
     try:
         moment = dt.datetime(
@@ -76,23 +77,25 @@ def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str,
             int(parts["hour"] or 0), int(parts["minute"] or 0), int(parts["second"] or 0),
         )
     except ValueError:
-        return "invalid", "it is not a real calendar date and time"
+        return "invalid", T("it is not a real calendar date and time", "ce n'est pas une date et heure réelles")
     offset = None
     if parts["tz"]:
         sign = 1 if parts["tz"][0] == "+" else -1
         hours, minutes = int(parts["tz"][1:3]), int(parts["tz"][3:5])
         if hours > 14 or minutes > 59:
-            return "invalid", f"the offset {parts['tz']} is not a real time zone"
+            return "invalid", T(f"the offset {parts['tz']} is not a real time zone",
+                                f"le décalage {parts['tz']} n'est pas un fuseau horaire réel")
         offset = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
     if moment.year < EARLIEST_YEAR:
-        return "invalid", f"the year {moment.year} is before {EARLIEST_YEAR}"
+        return "invalid", T(f"the year {moment.year} is before {EARLIEST_YEAR}",
+                            f"l'année {moment.year} est antérieure à {EARLIEST_YEAR}")
     now = now or dt.datetime.now(dt.UTC)
     aware = moment.replace(tzinfo=offset or dt.UTC)
     if aware - now > FUTURE_TOLERANCE:
-        return "invalid", f"it is in the future ({moment:%Y-%m-%d})"
+        return "invalid", T(f"it is in the future ({moment:%Y-%m-%d})", f"elle est dans le futur ({moment:%Y-%m-%d})")
     digits = len(value.split("+")[0].split("-")[0].split(".")[0])
     if digits < 12:
-        return "imprecise", str(digits)
+        return "imprecise", digits
     if offset is None:
         return "no-tz", None
     return "ok", None
@@ -103,13 +106,13 @@ def check_timestamp(doc: Document, element, what: str, what_fr: str) -> None:
     if not value:
         if element.get("nullFlavor") or not len(element):
             doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value="",
-                       problem="the value is missing")
+                       problem=T("the value is missing", "la valeur est absente"))
         return
     kind, detail = timestamp_problems(value)
     if kind == "invalid":
         doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value=value, problem=detail)
     elif kind == "imprecise":
-        precision, precision_fr = _PRECISION.get(int(detail), ("hour", "à l'heure"))
+        precision, precision_fr = _PRECISION.get(detail, ("hour", "à l'heure"))
         doc.report(R["SEGUR-TIME-002"], element, what=what, what_fr=what_fr, value=value, precision=precision,
                    precision_fr=precision_fr)
     elif kind == "no-tz":
@@ -117,16 +120,16 @@ def check_timestamp(doc: Document, element, what: str, what_fr: str) -> None:
 
 
 # -- identification and versions --------------------------------------------------------------------
-def uid_problem(element, name: str) -> str | None:
+def uid_problem(element, name: str) -> T | None:
     if element is None:
-        return "missing"
+        return T("missing", "absent")
     if element.get("nullFlavor"):
-        return f"null (nullFlavor {element.get('nullFlavor')})"
+        return T(f"null (nullFlavor {element.get('nullFlavor')})", f"nul (nullFlavor {element.get('nullFlavor')})")
     root = element.get("root")
     if not root:
-        return f"missing its root ({name}/@root)"
+        return T(f"missing its root ({name}/@root)", f"sans racine ({name}/@root)")
     if not (OID.match(root) or UUID.match(root)):
-        return f"'{root}', whose root is neither an OID nor a UUID"
+        return T(f"'{root}', whose root is neither an OID nor a UUID", f"'{root}', dont la racine n'est ni un OID ni un UUID")
     return None
 
 
@@ -143,10 +146,11 @@ def _check_versions(doc: Document) -> None:
 
     version = None
     if version_el is None or version_el.get("nullFlavor"):
-        doc.report(R["SEGUR-VER-003"], version_el if version_el is not None else doc.root, problem="missing")
+        doc.report(R["SEGUR-VER-003"], version_el if version_el is not None else doc.root, problem=T("missing", "absent"))
     elif not re.fullmatch(r"[1-9]\d*", version_el.get("value", "")):
         doc.report(R["SEGUR-VER-003"], version_el,
-                   problem=f"'{version_el.get('value', '')}', not an integer greater than or equal to 1")
+                   problem=T(f"'{version_el.get('value', '')}', not an integer greater than or equal to 1",
+                             f"'{version_el.get('value', '')}', qui n'est pas un entier supérieur ou égal à 1"))
     else:
         version = int(version_el.get("value"))
 
@@ -157,17 +161,20 @@ def _check_versions(doc: Document) -> None:
     problems = []
     where = None
     if version is not None and version > 1 and id_el is not None and set_el is not None and _key(id_el) == _key(set_el):
-        problems.append(f"version {version} has the same id as its setId; each version needs its own id")
+        problems.append(T(f"version {version} has the same id as its setId; each version needs its own id",
+                          f"la version {version} a le même id que son setId ; chaque version a son propre id"))
         where = id_el
     for parent_id in replaced:
         if id_el is not None and _key(parent_id) == _key(id_el):
-            problems.append("the document replaces itself (relatedDocument/parentDocument/id equals its id)")
+            problems.append(T("the document replaces itself (relatedDocument/parentDocument/id equals its id)",
+                              "le document se remplace lui-même (relatedDocument/parentDocument/id égale son id)"))
             where = where if where is not None else parent_id
     if version == 1 and replaced:
-        problems.append("it replaces a document (relatedDocument RPLC) but its versionNumber is 1")
+        problems.append(T("it replaces a document (relatedDocument RPLC) but its versionNumber is 1",
+                          "il remplace un document (relatedDocument RPLC) mais son versionNumber vaut 1"))
         where = where if where is not None else replaced[0]
     if problems:
-        doc.report(R["SEGUR-VER-005"], where, problem="; ".join(problems))
+        doc.report(R["SEGUR-VER-005"], where, problem=join(problems))
 
 
 # -- confidentiality ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import re
 
 from segur import ins
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
-from segur.validators.segur_rules.context import Document
+from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import value_set
 
 #: Identifier systems that were INS once or are mistaken for it, and are not INS OIDs today: the
@@ -37,18 +37,25 @@ def check(doc: Document) -> None:
         _check_ins_against_traits(doc, valid_ins, patient)
 
 
-def classify_ins(value: str) -> tuple[str | None, str | None]:
-    """('shape' | 'key' | None, problem) for an INS value, using the harness's NIR key."""
-    problem = ins.ins_problem(value)
-    if problem is None:
+def classify_ins(value: str) -> tuple[str | None, T | None]:
+    """('shape' | 'key' | None, problem) for an INS value; the key comes from `segur.ins`."""
+    if ins.ins_problem(value) is None:
         return None, None
-    if len(value) == 15 and value[13:].isdigit():
-        try:
-            ins.nir_key(value[:13])
-        except ValueError:
-            return "shape", problem
-        return "key", problem
-    return "shape", problem
+    if len(value) != 15:
+        return "shape", T(f"an INS has 15 characters (13 for the NIR or NIA, 2 for the key), this one has {len(value)}",
+                          f"un INS a 15 caractères (13 pour le NIR ou le NIA, 2 pour la clé), celui-ci en a {len(value)}")
+    number, key = value[:13], value[13:]
+    try:
+        expected = ins.nir_key(number)
+    except ValueError:
+        return "shape", T("the first 13 characters are not a NIR/NIA (sex, year, month, department, commune, order)",
+                          "les 13 premiers caractères ne sont pas un NIR/NIA (sexe, année, mois, département, "
+                          "commune, ordre)")
+    if not key.isdigit():
+        return "shape", T("the last 2 characters (the key) must be digits",
+                          "les 2 derniers caractères (la clé) doivent être des chiffres")
+    return "key", T(f"the key is {key} but 97 - ({number} mod 97) gives {expected}",
+                    f"la clé est {key} mais 97 - ({number} mod 97) donne {expected}")
 
 
 def _check_ins(doc: Document, role) -> tuple | None:
@@ -76,7 +83,8 @@ def _check_ins(doc: Document, role) -> tuple | None:
         value = el.get("extension")
         if value is None or el.get("nullFlavor"):
             doc.report(R["SEGUR-INS-002"], el, value="", oid=el.get("root"),
-                       problem="the extension (the INS matricule) is missing")
+                       problem=T("the extension (the INS matricule) is missing",
+                                 "l'attribut extension (le matricule INS) est absent"))
             continue
         kind, problem = classify_ins(value)
         if kind == "shape":
@@ -97,20 +105,23 @@ def _check_ins(doc: Document, role) -> tuple | None:
     return first_valid
 
 
-def parse_birth_date(value: str) -> tuple[dt.date | None, str | None]:
+def parse_birth_date(value: str) -> tuple[dt.date | None, T | None]:
     """(date, problem): a full, real calendar date YYYYMMDD, or why not."""
     if not re.fullmatch(r"\d{8}(\d{2,6}(\.\d+)?)?([+-]\d{4})?", value):
         if re.fullmatch(r"\d{4}(\d{2})?", value):
-            return None, f"only precise to the {'year' if len(value) == 4 else 'month'} ('{value}'); the INS birth date is a full date YYYYMMDD"
-        return None, f"not a date ('{value}')"
+            unit, unit_fr = ("year", "à l'année") if len(value) == 4 else ("month", "au mois")
+            return None, T(f"only precise to the {unit} ('{value}'); the INS birth date is a full date YYYYMMDD",
+                           f"précise seulement {unit_fr} ('{value}') ; la date de naissance INS est une date "
+                           "complète AAAAMMJJ")
+        return None, T(f"not a date ('{value}')", f"n'est pas une date ('{value}')")
     try:
         date = dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:
-        return None, f"not a real calendar date ('{value}')"
+        return None, T(f"not a real calendar date ('{value}')", f"n'est pas une date du calendrier ('{value}')")
     if date > dt.date.today():
-        return None, f"in the future ('{value}')"
+        return None, T(f"in the future ('{value}')", f"dans le futur ('{value}')")
     if date.year < 1880:
-        return None, f"implausibly old ('{value}')"
+        return None, T(f"implausibly old ('{value}')", f"d'une ancienneté invraisemblable ('{value}')")
     return date, None
 
 
@@ -119,7 +130,7 @@ def _check_birth_date(doc: Document, role, patient) -> None:
     birth = doc.first("cda:birthTime", patient) if patient is not None else None
     if birth is None or birth.get("nullFlavor") or not birth.get("value"):
         doc.report(rule, birth if birth is not None else (patient if patient is not None else role),
-                   problem="missing (patient/birthTime/@value)")
+                   problem=T("missing (patient/birthTime/@value)", "absente (patient/birthTime/@value)"))
         return
     _, problem = parse_birth_date(birth.get("value").strip())
     if problem:
@@ -132,28 +143,34 @@ def _check_sex(doc: Document, role, patient) -> None:
     allowed = value_set("administrative_gender")
     if gender is None or gender.get("nullFlavor") or not gender.get("code"):
         doc.report(rule, gender if gender is not None else (patient if patient is not None else role),
-                   problem="missing (patient/administrativeGenderCode/@code)")
+                   problem=T("missing (patient/administrativeGenderCode/@code)",
+                             "absent (patient/administrativeGenderCode/@code)"))
         return
     code, system = gender.get("code"), gender.get("codeSystem")
     if code not in allowed["codes"] or (system and system != allowed["codeSystem"]):
-        doc.report(rule, gender, problem=f"'{code}' ({system}), not one of F, M, UN from {allowed['codeSystem']}")
+        doc.report(rule, gender, problem=T(f"'{code}' ({system}), not one of F, M, UN from {allowed['codeSystem']}",
+                                           f"'{code}' ({system}), qui n'est pas F, M ou UN de {allowed['codeSystem']}"))
 
 
 def _check_traits(doc: Document, role, patient) -> None:
     missing = []
     if patient is None:
-        missing.append("the patient element")
+        missing.append(T("the patient element", "l'élément patient"))
     else:
         if not doc.xp("cda:name/cda:family[@qualifier='BR'][normalize-space()]", patient):
-            missing.append("the birth name (name/family[@qualifier='BR'])")
+            missing.append(T("the birth name (name/family[@qualifier='BR'])",
+                             "le nom de naissance (name/family[@qualifier='BR'])"))
         if not doc.xp("cda:name/cda:given[not(@qualifier)][normalize-space()]", patient):
-            missing.append("the birth given names (name/given without qualifier)")
+            missing.append(T("the birth given names (name/given without qualifier)",
+                             "les prénoms de naissance (name/given sans qualifier)"))
         if not doc.xp("cda:name/cda:given[@qualifier='BR'][normalize-space()]", patient):
-            missing.append("the first birth given name (name/given[@qualifier='BR'])")
+            missing.append(T("the first birth given name (name/given[@qualifier='BR'])",
+                             "le premier prénom de naissance (name/given[@qualifier='BR'])"))
         if not doc.xp("cda:birthplace/cda:place/cda:addr/cda:county[normalize-space()]", patient):
-            missing.append("the birthplace code (birthplace/place/addr/county)")
+            missing.append(T("the birthplace code (birthplace/place/addr/county)",
+                             "le code du lieu de naissance (birthplace/place/addr/county)"))
     if missing:
-        doc.report(R["SEGUR-PAT-004"], patient if patient is not None else role, missing=", ".join(missing))
+        doc.report(R["SEGUR-PAT-004"], patient if patient is not None else role, missing=join(missing, ", "))
 
 
 def _check_ins_against_traits(doc: Document, valid_ins, patient) -> None:
@@ -166,14 +183,17 @@ def _check_ins_against_traits(doc: Document, valid_ins, patient) -> None:
     if sex_digit in "12" and gender in ("M", "F"):
         expected = "M" if sex_digit == "1" else "F"
         if gender != expected:
-            problems.append(f"its first digit {sex_digit} means sex {expected}, the document says {gender}")
+            problems.append(T(f"its first digit {sex_digit} means sex {expected}, the document says {gender}",
+                              f"son premier chiffre {sex_digit} signifie le sexe {expected}, le document dit {gender}"))
     birth = doc.first("cda:birthTime/@value", patient)
     date, _ = parse_birth_date(birth.strip()) if birth else (None, None)
     if date is not None:
         yy, mm = value[1:3], value[3:5]
         if yy != f"{date.year % 100:02d}":
-            problems.append(f"its digits 2-3 ({yy}) are not the birth year {date.year}")
+            problems.append(T(f"its digits 2-3 ({yy}) are not the birth year {date.year}",
+                              f"ses chiffres 2-3 ({yy}) ne sont pas l'année de naissance {date.year}"))
         if mm.isdigit() and 1 <= int(mm) <= 12 and int(mm) != date.month:
-            problems.append(f"its digits 4-5 ({mm}) are not the birth month {date.month:02d}")
+            problems.append(T(f"its digits 4-5 ({mm}) are not the birth month {date.month:02d}",
+                              f"ses chiffres 4-5 ({mm}) ne sont pas le mois de naissance {date.month:02d}"))
     if problems:
-        doc.report(R["SEGUR-INS-006"], element, value=value, problem="; ".join(problems))
+        doc.report(R["SEGUR-INS-006"], element, value=value, problem=join(problems))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import zlib
 
+from segur.validators.segur_rules.context import T
+
 HEADER = b"%PDF-"
 EOF_MARKER = b"%%EOF"
 
@@ -18,18 +20,20 @@ _PDFAID_PART = re.compile(rb"pdfaid:part\s*(?:=\s*[\"']|>)\s*([0-9]+)")
 _STREAM = re.compile(rb"<<(?P<dict>(?:(?!>>\s*stream).){0,2000}?)>>\s*stream\r?\n", re.DOTALL)
 
 
-def pdf_problem(data: bytes) -> str | None:
+def pdf_problem(data: bytes) -> T | None:
     """Why these bytes are not a complete PDF file, or None."""
     if not data:
-        return "the decoded content is empty"
+        return T("the decoded content is empty", "le contenu décodé est vide")
     # ISO 32000-1 §7.5.2: the header is the file's first line. Viewers tolerate leading junk;
     # a document meant for the DMP should not rely on that.
     if not data.startswith(HEADER):
-        return f"it does not start with the '%PDF-' header (it starts with {data[:8]!r})"
+        return T(f"it does not start with the '%PDF-' header (it starts with {data[:8]!r})",
+                 f"il ne commence pas par l'en-tête '%PDF-' (il commence par {data[:8]!r})")
     if EOF_MARKER not in data[-1024:]:
-        return "it has no '%%EOF' marker at its end (truncated file?)"
+        return T("it has no '%%EOF' marker at its end (truncated file?)",
+                 "il n'a pas de marqueur '%%EOF' à la fin (fichier tronqué ?)")
     if b" obj" not in data and b"\nobj" not in data:
-        return "it contains no PDF object"
+        return T("it contains no PDF object", "il ne contient aucun objet PDF")
     return None
 
 

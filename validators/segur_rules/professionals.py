@@ -15,33 +15,46 @@ import re
 
 from segur import ins
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
-from segur.validators.segur_rules.context import Document
+from segur.validators.segur_rules.context import Document, T
 
 _LOCAL = r"/[^\s/][^\s]*"
-IDNPS_SHAPES: dict[str, tuple[re.Pattern, str]] = {
-    "8": (re.compile(r"8\d{11}"), "8 followed by the 11-digit RPPS number"),
-    "0": (re.compile(r"0(?:\d{2}|2[AB])\d{7}"), "0 followed by the 9-character ADELI number"),
-    "1": (re.compile(r"1(?:\d{2}|2[AB])\d{7}" + _LOCAL), "1 followed by the 9-character cabinet ADELI id, '/' and a local id"),
-    "3": (re.compile(r"3(?:\d{2}|2[AB])\d{7}" + _LOCAL), "3 followed by the 9-character FINESS number, '/' and a local id"),
-    "4": (re.compile(r"4\d{9}" + _LOCAL), "4 followed by the 9-digit SIREN number, '/' and a local id"),
-    "5": (re.compile(r"5\d{14}" + _LOCAL), "5 followed by the 14-digit SIRET number, '/' and a local id"),
-    "6": (re.compile(r"6\d{11,}" + _LOCAL), "6 followed by the cabinet RPPS id, '/' and a local id"),
+IDNPS_SHAPES: dict[str, tuple[re.Pattern, T]] = {
+    "8": (re.compile(r"8\d{11}"), T("8 followed by the 11-digit RPPS number", "8 suivi des 11 chiffres du RPPS")),
+    "0": (re.compile(r"0(?:\d{2}|2[AB])\d{7}"),
+          T("0 followed by the 9-character ADELI number", "0 suivi des 9 caractères du numéro ADELI")),
+    "1": (re.compile(r"1(?:\d{2}|2[AB])\d{7}" + _LOCAL),
+          T("1 followed by the 9-character cabinet ADELI id, '/' and a local id",
+            "1 suivi des 9 caractères de l'identifiant cabinet ADELI, de '/' et d'un identifiant local")),
+    "3": (re.compile(r"3(?:\d{2}|2[AB])\d{7}" + _LOCAL),
+          T("3 followed by the 9-character FINESS number, '/' and a local id",
+            "3 suivi des 9 caractères du FINESS, de '/' et d'un identifiant local")),
+    "4": (re.compile(r"4\d{9}" + _LOCAL),
+          T("4 followed by the 9-digit SIREN number, '/' and a local id",
+            "4 suivi des 9 chiffres du SIREN, de '/' et d'un identifiant local")),
+    "5": (re.compile(r"5\d{14}" + _LOCAL),
+          T("5 followed by the 14-digit SIRET number, '/' and a local id",
+            "5 suivi des 14 chiffres du SIRET, de '/' et d'un identifiant local")),
+    "6": (re.compile(r"6\d{11,}" + _LOCAL),
+          T("6 followed by the cabinet RPPS id, '/' and a local id",
+            "6 suivi de l'identifiant cabinet RPPS, de '/' et d'un identifiant local")),
 }
 
 
-def idnps_problem(value: str) -> str | None:
+def idnps_problem(value: str) -> T | None:
     """Why `value` is not a well-formed IDNPS, or None."""
     if not value:
-        return "it is empty"
-    if value != value.strip() or any(c.isspace() for c in value):
-        return "it contains spaces"
+        return T("it is empty", "il est vide")
+    if any(c.isspace() for c in value):
+        return T("it contains spaces", "il contient des espaces")
     shape = IDNPS_SHAPES.get(value[0])
     if shape is None:
-        return (f"its first character '{value[0]}' is not an IDNPS prefix (0 ADELI, 8 RPPS, 1/3/4/5/6 + structure "
-                "id + '/' + local id)")
+        return T(f"its first character '{value[0]}' is not an IDNPS prefix (0 ADELI, 8 RPPS, 1/3/4/5/6 + structure "
+                 "id + '/' + local id)",
+                 f"son premier caractère '{value[0]}' n'est pas un préfixe d'IDNPS (0 ADELI, 8 RPPS, 1/3/4/5/6 + "
+                 "identifiant de structure + '/' + identifiant local)")
     pattern, expected = shape
     if not pattern.fullmatch(value):
-        return f"expected {expected}"
+        return T(f"expected {expected.en}", f"attendu : {expected.fr}")
     return None
 
 
