@@ -1,0 +1,56 @@
+"""The admin API of the MSSanté mock: the kit's ``/_admin/`` routes plus mailboxes and messages.
+
+- ``GET /_admin/mailboxes`` — every world mailbox (address, kind, owner, closed/refused) with its
+  message count; ``?nonempty=1`` lists only mailboxes holding messages.
+- ``GET /_admin/mailboxes/<address>`` — the messages of one mailbox: verdict, rules, findings,
+  attachments, the documents extracted from IHE_XDM.ZIP (metadata, CDA header, validator report);
+  ``?content=1`` adds each document's text, ``?raw=1`` the stored message.
+- ``GET /_admin/messages/<id>`` — one message (every copy), same options.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+
+from segur.mockkit import admin_blueprint
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name, "").lower() in ("1", "true", "yes")
+
+
+def create_app(mock) -> Flask:
+    app = Flask("segur-mssante")
+    app.register_blueprint(admin_blueprint(mock, extra_health=mock.health_extra))
+    backend = mock.backend
+
+    @app.get("/_admin/mailboxes")
+    def mailboxes():
+        counts: dict[str, int] = {}
+        for message in backend.messages():
+            counts[message.mailbox] = counts.get(message.mailbox, 0) + 1
+        boxes = [{"address": box.address, "kind": box.kind, "owner": box.owner, "owner_type": box.owner_type,
+                  "closed": box.closed, "refuses_messages": box.refuses_messages,
+                  "messages": counts.get(box.address.lower(), 0)} for box in backend.world.mailboxes]
+        if _flag("nonempty"):
+            boxes = [b for b in boxes if b["messages"]]
+        return jsonify({"service": mock.name, "mailboxes": boxes})
+
+    @app.get("/_admin/mailboxes/<path:address>")
+    def mailbox(address: str):
+        box = backend.mailbox(address)
+        if box is None:
+            return jsonify({"error": f"no mailbox {address} in the world"}), 404
+        messages = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
+                    for m in backend.messages(address)]
+        return jsonify({"address": box.address, "kind": box.kind, "messages": messages})
+
+    @app.get("/_admin/messages/<message_id>")
+    def message(message_id: str):
+        copies = backend.message(message_id)
+        if not copies:
+            return jsonify({"error": f"no message {message_id}"}), 404
+        return jsonify({"id": message_id, "copies": [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
+                                                       for m in copies]})
+
+    return app

@@ -1,0 +1,275 @@
+"""The MSSanté backend: who may log in, which recipients exist, the checks, and the stored mailboxes.
+
+No socket here (moto's pattern): the SMTP and IMAP layers call it. Every message that gets past
+RCPT is stored with its verdict — even when checks fail — so a developer sees what was wrong; the
+verdict travels with the stored copy (``X-Segur-Verdict``/``X-Segur-Rules`` headers), in the
+journal and in ``/_admin/mailboxes``.
+
+Addressing (the MSSanté trust space as the issue and the Annuaire santé describe it): operator
+domains end in ``.mssante.fr``; the citizen's Mon espace santé address is
+``<INS>@patient.mssante.fr`` (15-character INS: NIR/NIA + key) and exists only for a world patient.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from segur.findings import Finding
+from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
+from segur.mockkit import FaultBook, Journal
+from segur.mocks.mssante import rules as mss_rules
+from segur.mocks.mssante.checks import MessageReport, check_message
+from segur.mocks.mssante.notifications import build_dsn, build_mdn
+from segur.mocks.mssante.xdm import XdmLimits
+
+DEFAULT_PASSWORD = "mssante-test"
+DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024
+TRUST_DOMAIN = "mssante.fr"
+
+FAULT_KINDS = {
+    # a temporary SMTP reply for the next `count` messages, at the given stage
+    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)", "stage": "data"},
+    # the server stops offering STARTTLS (clients that insist on TLS must give up)
+    "tls_off": {},
+}
+
+
+@dataclass
+class RecipientCheck:
+    address: str
+    mailbox: object | None = None  # the world Mailbox when it exists
+    reply: str | None = None  # the refusal (SMTP reply line), None when the recipient is deliverable
+    finding: Finding | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reply is None
+
+
+@dataclass
+class StoredMessage:
+    id: str
+    mailbox: str
+    kind: str  # "message", "dsn", "mdn"
+    time: str
+    envelope_from: str
+    recipients: list[str]
+    subject: str | None
+    message_id: str | None
+    size: int
+    verdict: str
+    rules: list[str]
+    findings: list[dict]
+    documents: list[dict]
+    attachments: list[dict]
+    cda_reports: dict
+    raw: bytes = field(repr=False, default=b"")
+
+    def to_dict(self, with_raw: bool = False, with_content: bool = False) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if k != "raw"}
+        if not with_content:
+            data["documents"] = [{k: v for k, v in d.items() if k != "content"} for d in self.documents]
+        if with_raw:
+            data["raw"] = self.raw.decode("utf-8", "replace")
+        return data
+
+
+@dataclass
+class Delivery:
+    """A copy to put in an IMAP mailbox."""
+
+    mailbox: str
+    raw: bytes
+    stored: StoredMessage
+
+
+@dataclass
+class Outcome:
+    """What `process` did with one message."""
+
+    id: str
+    report: MessageReport
+    deliveries: list[Delivery]
+    notes: list[str]
+
+
+class MssanteBackend:
+    name = "mssante"
+
+    def __init__(self, world, *, default_password: str = DEFAULT_PASSWORD, passwords: dict | None = None,
+                 tokens: dict | None = None, accept_any_token: bool = True, size_limit: int = DEFAULT_SIZE_LIMIT,
+                 recipient_policy: str = "rcpt", validate: Callable[[bytes], object] | None | bool = True,
+                 xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
+                 max_recipients: int = 100):
+        if recipient_policy not in ("rcpt", "dsn"):
+            raise ValueError("recipient_policy is 'rcpt' (refuse at RCPT TO) or 'dsn' (accept, then bounce)")
+        self.world = world
+        self.default_password = default_password
+        self.passwords = {k.lower(): v for k, v in (passwords or {}).items()}
+        self.tokens = {k.lower(): v for k, v in (tokens or {}).items()}
+        self.accept_any_token = accept_any_token
+        self.size_limit = size_limit
+        self.recipient_policy = recipient_policy
+        self.xdm_limits = xdm_limits or XdmLimits()
+        self.hostname = hostname
+        self.max_recipients = max_recipients
+        self._validate = self._default_validator() if validate is True else (validate or None)
+        self.journal = Journal(self.name)
+        self.faults = FaultBook(extra_kinds=FAULT_KINDS)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._boxes: dict[str, list[StoredMessage]] = {}
+
+    @staticmethod
+    def _default_validator():
+        def run(content: bytes):
+            from segur.validators import validate  # imported lazily: the validator loads packs on first use
+
+            return validate(content)
+
+        return run
+
+    # ------------------------------------------------------------------ credentials
+    def mailbox(self, address: str):
+        return self.world.mailbox(address)
+
+    def password_for(self, address: str) -> str | None:
+        if self.mailbox(address) is None:
+            return None
+        return self.passwords.get(address.lower(), self.default_password)
+
+    def check_password(self, login: str, secret: str) -> bool:
+        expected = self.password_for(login or "")
+        return expected is not None and hmac.compare_digest(expected.encode(), (secret or "").encode())
+
+    def check_token(self, login: str, token: str) -> bool:
+        """XOAUTH2 (REM SC.MSS/CONF.07): a Pro Santé Connect access token; any non-empty one by default."""
+        if self.mailbox(login or "") is None or not token:
+            return False
+        expected = self.tokens.get(login.lower())
+        if expected is not None:
+            return hmac.compare_digest(expected.encode(), token.encode())
+        return self.accept_any_token
+
+    # ------------------------------------------------------------------ recipients
+    def check_recipient(self, address: str) -> RecipientCheck:
+        address = address.strip()
+        local, _, domain = address.rpartition("@")
+        domain = domain.lower()
+        check = RecipientCheck(address)
+        if not local or not (domain == TRUST_DOMAIN or domain.endswith("." + TRUST_DOMAIN)):
+            return self._refuse(check, "MSS-RCPT-OUTSIDE", f"<{address}>: relay access denied, not an MSSanté "
+                                "address", recipient=address)
+        box = self.mailbox(address)
+        if domain == CITIZEN_MAIL_DOMAIN:
+            problem = ins_problem(local.upper())
+            if problem:
+                return self._refuse(check, "MSS-RCPT-CITIZEN-SYNTAX", f"<{address}>: not a valid INS address",
+                                    recipient=address, problem=problem)
+            if box is None:
+                return self._refuse(check, "MSS-RCPT-PATIENT-UNKNOWN", f"<{address}>: patient not found",
+                                    recipient=address, ins=local.upper())
+            check.mailbox = box
+            if box.refuses_messages:
+                return self._refuse(check, "MSS-RCPT-CITIZEN-REFUSED", f"<{address}>: the patient refused "
+                                    "MSSanté messages", recipient=address)
+        elif box is None:
+            return self._refuse(check, "MSS-RCPT-UNKNOWN", f"<{address}>: recipient address rejected: "
+                                "user unknown", recipient=address)
+        check.mailbox = box
+        if box.closed:
+            return self._refuse(check, "MSS-RCPT-CLOSED", f"<{address}>: mailbox closed", recipient=address)
+        return check
+
+    @staticmethod
+    def _refuse(check: RecipientCheck, rule_id: str, text: str, **context) -> RecipientCheck:
+        check.reply = mss_rules.smtp_reply(rule_id, text)
+        check.finding = mss_rules.BY_ID[rule_id].finding(location=f"RCPT TO:<{check.address}>", **context)
+        return check
+
+    # ------------------------------------------------------------------ messages
+    def next_id(self) -> str:
+        return f"MSS-{next(self._ids):06d}"
+
+    def process(self, raw: bytes, *, login: str | None, envelope_from: str, accepted: list[RecipientCheck],
+                bounced: list[RecipientCheck] | None = None, session: dict | None = None) -> Outcome:
+        """Check one message, store a copy in each accepted recipient's mailbox, and send the DSN/MDN due."""
+        message_id = self.next_id()
+        recipients = [c.mailbox for c in accepted if c.mailbox is not None]
+        report = check_message(raw, login=login, recipients=recipients, world=self.world, validate=self._validate,
+                               xdm_limits=self.xdm_limits)
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        documents = [d.to_dict(with_content=True) for d in report.package.documents] if report.package else []
+        stamped = self._stamp(raw, message_id, report)
+        deliveries, notes = [], []
+        for check in accepted:
+            stored = StoredMessage(
+                id=message_id, mailbox=check.address.lower(), kind="message", time=now, envelope_from=envelope_from,
+                recipients=[c.address for c in accepted], subject=report.subject, message_id=report.message_id,
+                size=len(raw), verdict=report.verdict, rules=report.rules,
+                findings=[f.to_dict() for f in report.findings], documents=documents,
+                attachments=report.attachments, cda_reports=report.cda_reports, raw=stamped)
+            self._store(stored)
+            deliveries.append(Delivery(stored.mailbox, stamped, stored))
+        if bounced:
+            failures = [(c.address, c.reply) for c in bounced]
+            dsn = build_dsn(hostname=self.hostname, sender=envelope_from, original=raw, failures=failures)
+            deliveries += self._notification(dsn, "dsn", envelope_from, f"DSN for {message_id}", notes)
+        if report.disposition_notification_to:
+            self._mdn(raw, report, envelope_from, accepted, deliveries, notes, message_id)
+        return Outcome(message_id, report, deliveries, notes)
+
+    def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes, message_id) -> None:
+        target = report.disposition_notification_to
+        address = target.split("<")[-1].rstrip(">").strip() if target else ""
+        if address.lower() != envelope_from.lower():
+            notes.append(f"MDN not sent: Disposition-Notification-To <{address}> differs from the return path "
+                         f"<{envelope_from}> (RFC 8098 §2.1: no automatic MDN then)")
+            return
+        for check in accepted:
+            mdn = build_mdn(hostname=self.hostname, reporter=check.address, to=address, original=raw,
+                            original_message_id=report.message_id, original_recipient=check.address,
+                            subject=report.subject, verdict=report.verdict, rules=report.rules)
+            deliveries += self._notification(mdn, "mdn", address, f"MDN for {message_id} from {check.address}", notes)
+
+    def _notification(self, raw: bytes, kind: str, to: str, subject: str, notes: list[str]) -> list[Delivery]:
+        if self.mailbox(to) is None:
+            notes.append(f"{kind.upper()} not delivered: <{to}> is not a mailbox of the world")
+            return []
+        stored = StoredMessage(id=self.next_id(), mailbox=to.lower(), kind=kind,
+                               time=datetime.now(UTC).isoformat(timespec="milliseconds"), envelope_from="",
+                               recipients=[to], subject=subject, message_id=None, size=len(raw), verdict="n/a",
+                               rules=[], findings=[], documents=[], attachments=[], cda_reports={}, raw=raw)
+        self._store(stored)
+        notes.append(f"{kind.upper()} {stored.id} delivered to <{to}>")
+        return [Delivery(stored.mailbox, raw, stored)]
+
+    @staticmethod
+    def _stamp(raw: bytes, message_id: str, report: MessageReport) -> bytes:
+        """The stored copy: the original message with the mock's verdict headers on top."""
+        rules = ",".join(report.rules) or "none"
+        head = (f"X-Segur-Verdict: {report.verdict}\r\nX-Segur-Rules: {rules}\r\n"
+                f"X-Segur-Mock-Id: {message_id}\r\n").encode("ascii")
+        return head + raw
+
+    def _store(self, stored: StoredMessage) -> None:
+        with self._lock:
+            self._boxes.setdefault(stored.mailbox, []).append(stored)
+
+    def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
+        with self._lock:
+            if mailbox is not None:
+                return list(self._boxes.get(mailbox.lower(), []))
+            return [m for box in self._boxes.values() for m in box]
+
+    def message(self, message_id: str) -> list[StoredMessage]:
+        return [m for m in self.messages() if m.id == message_id]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._boxes.clear()

@@ -1,0 +1,157 @@
+"""Read the few CDA header fields an MSSanté message is checked against, without trusting the bytes.
+
+What is read and why (CI-SIS "Volet Structuration Minimale", header):
+- ``ClinicalDocument/id`` → the XDS ``uniqueId`` (``root^extension``, or ``root`` alone);
+- ``ClinicalDocument/code`` → ``X-MSS-CODECDA`` (REM SC.MSS/CONF.15) and the XDS ``typeCode``;
+- ``recordTarget/patientRole/id`` with an INS OID → the INS (``X-MSS-INS``, ``patientId``);
+- birth name (``family qualifier="BR"``), first birth given name (``given qualifier="BR"``, else the
+  first word of the first ``given``), ``birthTime``, ``administrativeGenderCode``: with the INS these
+  make a *qualified* INS in the sense of REM SC.MSS/CONF.14 (INS + OID + the 4 traits).
+Parsing refuses DTDs and entities and never touches the network (same stance as validators/safe_xml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from segur.ins import INS_OIDS
+
+HL7 = "urn:hl7-org:v3"
+NS = {"h": HL7}
+MAX_XML_BYTES = 50 * 1024 * 1024
+
+
+class NotXml(ValueError):
+    """The bytes are not a well-formed, DTD-free XML document."""
+
+
+def parse_xml(data: bytes) -> etree._Element:
+    """Parse untrusted XML: no DTD, no entities, no network, libxml2's default size limits."""
+    if len(data) > MAX_XML_BYTES:
+        raise NotXml(f"{len(data)} bytes is over the {MAX_XML_BYTES}-byte limit")
+    head = data[:4096].lstrip()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise NotXml("DOCTYPE/ENTITY declarations are refused")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=True)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise NotXml(str(exc).split("\n")[0][:200]) from exc
+    if root is None:
+        raise NotXml("empty document")
+    if root.getroottree().docinfo.doctype:
+        raise NotXml("DOCTYPE declarations are refused")
+    return root
+
+
+@dataclass
+class CdaHeader:
+    """The header fields of one CDA document that MSSanté checks use."""
+
+    id_root: str | None = None
+    id_extension: str | None = None
+    code: str | None = None
+    code_system: str | None = None
+    code_display: str | None = None
+    title: str | None = None
+    effective_time: str | None = None
+    confidentiality: str | None = None
+    language: str | None = None
+    ins: str | None = None
+    ins_oid: str | None = None
+    other_patient_ids: list[tuple[str, str]] = field(default_factory=list)
+    birth_name: str | None = None
+    first_given: str | None = None
+    birth_time: str | None = None
+    sex: str | None = None
+    level: int = 3
+
+    @property
+    def unique_id(self) -> str | None:
+        if not self.id_root:
+            return None
+        return f"{self.id_root}^{self.id_extension}" if self.id_extension else self.id_root
+
+    @property
+    def patient_id(self) -> str | None:
+        """The INS as XDS writes it: ``INS^^^&OID&ISO^NH``."""
+        return f"{self.ins}^^^&{self.ins_oid}&ISO^NH" if self.ins and self.ins_oid else None
+
+    @property
+    def qualified_ins(self) -> bool:
+        """INS with its OID and the 4 reference traits (REM SC.MSS/CONF.14)."""
+        return bool(self.ins and self.ins_oid and self.birth_name and self.first_given and self.birth_time
+                    and self.sex)
+
+    def to_dict(self) -> dict:
+        return {
+            "unique_id": self.unique_id, "code": self.code, "code_system": self.code_system,
+            "code_display": self.code_display, "title": self.title, "effective_time": self.effective_time,
+            "ins": self.ins, "ins_oid": self.ins_oid, "birth_name": self.birth_name,
+            "first_given": self.first_given, "birth_time": self.birth_time, "sex": self.sex,
+            "qualified_ins": self.qualified_ins, "level": self.level,
+        }
+
+
+def _text(element) -> str | None:
+    if element is None:
+        return None
+    text = " ".join("".join(element.itertext()).split())
+    return text or None
+
+
+def read_cda_header(data: bytes) -> CdaHeader:
+    """Read the header of a CDA document; raises `NotXml` when the bytes are not a CDA document."""
+    root = parse_xml(data)
+    if root.tag != f"{{{HL7}}}ClinicalDocument":
+        raise NotXml(f"the root element is {root.tag!r}, not {{urn:hl7-org:v3}}ClinicalDocument")
+    header = CdaHeader()
+    ident = root.find("h:id", NS)
+    if ident is not None:
+        header.id_root, header.id_extension = ident.get("root"), ident.get("extension")
+    code = root.find("h:code", NS)
+    if code is not None:
+        header.code, header.code_system = code.get("code"), code.get("codeSystem")
+        header.code_display = code.get("displayName")
+    header.title = _text(root.find("h:title", NS))
+    effective = root.find("h:effectiveTime", NS)
+    header.effective_time = effective.get("value") if effective is not None else None
+    conf = root.find("h:confidentialityCode", NS)
+    header.confidentiality = conf.get("code") if conf is not None else None
+    lang = root.find("h:languageCode", NS)
+    header.language = lang.get("code") if lang is not None else None
+    role = root.find("h:recordTarget/h:patientRole", NS)
+    if role is not None:
+        for pid in role.findall("h:id", NS):
+            oid, value = pid.get("root"), pid.get("extension")
+            if oid in INS_OIDS and value and header.ins is None:
+                header.ins, header.ins_oid = value.strip(), oid
+            elif oid and value:
+                header.other_patient_ids.append((oid, value))
+        patient = role.find("h:patient", NS)
+        if patient is not None:
+            _read_identity(patient, header)
+    body = root.find("h:component/h:nonXMLBody", NS)
+    header.level = 1 if body is not None else 3
+    return header
+
+
+def _read_identity(patient, header: CdaHeader) -> None:
+    name = patient.find("h:name", NS)
+    if name is not None:
+        families = name.findall("h:family", NS)
+        birth = next((f for f in families if f.get("qualifier") == "BR"), None)
+        header.birth_name = _text(birth if birth is not None else (families[0] if families else None))
+        givens = name.findall("h:given", NS)
+        first_birth = next((g for g in givens if g.get("qualifier") == "BR"), None)
+        if first_birth is not None:
+            header.first_given = _text(first_birth)
+        elif givens and _text(givens[0]):
+            header.first_given = _text(givens[0]).split(" ")[0]
+    birth_time = patient.find("h:birthTime", NS)
+    header.birth_time = birth_time.get("value") if birth_time is not None else None
+    gender = patient.find("h:administrativeGenderCode", NS)
+    header.sex = gender.get("code") if gender is not None else None

@@ -1,0 +1,283 @@
+"""The checks applied to every submitted message once its content is known (after DATA).
+
+Pure functions of the message bytes and what the session knows (who authenticated, to whom the
+message goes); no socket, no storage, so each rule is tested directly as well as over SMTP.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import getaddresses
+
+from segur.findings import Finding, Severity
+from segur.mocks.mssante.cda import NotXml, read_cda_header
+from segur.mocks.mssante.rules import BY_ID
+from segur.mocks.mssante.xdm import ZIP_NAME, XdmLimits, XdmPackage, read_xdm
+
+SUBJECT_PREFIX = "XDM/1.0/DDM+"
+_NIL = re.compile(r"^[0-9]{4}$")
+_DATE = re.compile(r"\s+(\d{2})/(\d{2})/(\d{4})$")
+
+
+@dataclass
+class Attachment:
+    filename: str | None
+    content_type: str
+    content: bytes
+
+    @property
+    def kind(self) -> str:
+        name = (self.filename or "").lower()
+        if self.content[:4] == b"PK\x03\x04" or name.endswith(".zip") or self.content_type == "application/zip":
+            return "zip"
+        if name.endswith(".pdf") or self.content_type == "application/pdf" or self.content[:5] == b"%PDF-":
+            return "pdf"
+        if name.endswith(".xml") or self.content_type in ("text/xml", "application/xml") \
+                or b"ClinicalDocument" in self.content[:4096]:
+            return "xml"
+        return "other"
+
+
+@dataclass
+class MessageReport:
+    """What the checks found in one message: findings, the XDM package, headers that matter."""
+
+    findings: list[Finding] = field(default_factory=list)
+    package: XdmPackage | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    from_: str | None = None
+    attachments: list[dict] = field(default_factory=list)
+    disposition_notification_to: str | None = None
+    cda_reports: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if any(f.severity == Severity.ERROR for f in self.findings) else "pass"
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(f.rule for f in self.findings))
+
+
+def _f(rule_id: str, location: str | None = None, **context) -> Finding:
+    return BY_ID[rule_id].finding(location=location, **context)
+
+
+def parse_message(raw: bytes) -> tuple[EmailMessage | None, list[str]]:
+    """Parse a message with the stdlib email package; returns the message and its MIME defects."""
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+    except Exception as exc:  # noqa: BLE001 — a parser crash is a finding
+        return None, [f"{type(exc).__name__}: {exc}"]
+    defects = []
+    for part in message.walk():
+        defects += [type(d).__name__ for d in part.defects]
+    return message, defects
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except Exception:  # noqa: BLE001 — malformed header values
+        value = message.get_all(name, failobj=[None])[0] if hasattr(message, "get_all") else None
+    return None if value is None else str(value).strip()
+
+
+def _headers(message: EmailMessage, name: str) -> list[str]:
+    try:
+        return [str(v).strip() for v in message.get_all(name) or []]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def attachments_of(message: EmailMessage) -> list[Attachment]:
+    found = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        try:
+            filename = part.get_filename()
+            disposition = part.get_content_disposition()
+        except Exception:  # noqa: BLE001
+            filename, disposition = None, None
+        if not filename and disposition != "attachment":
+            continue
+        try:
+            payload = part.get_payload(decode=True) or b""
+        except Exception:  # noqa: BLE001
+            payload = b""
+        found.append(Attachment(filename, part.get_content_type(), payload))
+    return found
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).upper().split())
+
+
+def check_message(raw: bytes, *, login: str | None, recipients: list, world=None,
+                  validate: Callable[[bytes], object] | None = None,
+                  xdm_limits: XdmLimits | None = None) -> MessageReport:
+    """Apply every message-level rule. `recipients`: world `Mailbox` objects the message goes to."""
+    report = MessageReport()
+    message, defects = parse_message(raw)
+    if message is None:
+        report.findings.append(_f("MSS-MIME-MALFORMED", detail="; ".join(defects)))
+        return report
+    if defects:
+        report.findings.append(_f("MSS-MIME-MALFORMED", detail=", ".join(sorted(set(defects)))))
+    report.subject = _header(message, "Subject")
+    report.message_id = _header(message, "Message-ID")
+    report.disposition_notification_to = _header(message, "Disposition-Notification-To")
+    from_value = _header(message, "From")
+    addresses = [addr for _, addr in getaddresses([from_value])] if from_value else []
+    report.from_ = addresses[0] if addresses else from_value
+    if login and (not report.from_ or report.from_.lower() != login.lower()):
+        report.findings.append(_f("MSS-FROM-MISMATCH", location="header From", from_=report.from_, login=login))
+    _check_nil(message, report)
+    attachments = attachments_of(message)
+    report.attachments = [{"filename": a.filename, "content_type": a.content_type, "size": len(a.content),
+                           "kind": a.kind} for a in attachments]
+    zips = [a for a in attachments if a.kind == "zip"]
+    xdm_zips = [a for a in zips if (a.filename or "").upper() == ZIP_NAME]
+    for other in zips:
+        if other not in xdm_zips:
+            report.findings.append(_f("MSS-XDM-NAME", location="attachment", name=other.filename))
+    if len(xdm_zips) > 1:
+        report.findings.append(_f("MSS-XDM-SEVERAL", location="attachments", count=len(xdm_zips)))
+    chosen = xdm_zips[0] if xdm_zips else (zips[0] if zips else None)
+    if chosen is not None:
+        report.package = read_xdm(chosen.content, xdm_limits)
+        report.findings += report.package.findings
+    else:
+        bare = [a for a in attachments if a.kind == "xml" and _is_cda(a.content)]
+        if bare:
+            report.findings.append(_f("MSS-XDM-MISSING", location="attachments",
+                                      what=", ".join(a.filename or "CDA" for a in bare)))
+    cdas = [d for d in report.package.documents if d.cda] if report.package else []
+    _check_headers_against_cda(message, report, cdas)
+    if cdas:
+        if not any(a.kind == "pdf" for a in attachments):
+            report.findings.append(_f("MSS-PDF-MISSING", location="attachments"))
+        _check_subject(report, cdas)
+        patients = report.package.patients
+        if len(patients) > 1:
+            report.findings.append(_f("MSS-ONE-PATIENT", location=ZIP_NAME, count=len(patients),
+                                      patients=", ".join(patients)))
+        _check_citizens(report, recipients, patients)
+        if validate is not None:
+            _validate_cdas(report, cdas, validate)
+    _check_mes(message, report, recipients)
+    return report
+
+
+def _is_cda(content: bytes) -> bool:
+    try:
+        read_cda_header(content)
+    except NotXml:
+        return False
+    return True
+
+
+def _check_nil(message: EmailMessage, report: MessageReport) -> None:
+    values = _headers(message, "X-MSS-NIL")
+    if not values:
+        report.findings.append(_f("MSS-NIL-MISSING", location="header X-MSS-NIL"))
+    elif not _NIL.match(values[0]):
+        report.findings.append(_f("MSS-NIL-FORMAT", location="header X-MSS-NIL", value=values[0]))
+
+
+def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cdas) -> None:
+    ins_values = _headers(message, "X-MSS-INS")
+    code_values = [c for v in _headers(message, "X-MSS-CODECDA") for c in re.split(r"[\s,;]+", v) if c]
+    if not cdas:
+        if ins_values:
+            report.findings.append(_f("MSS-INS-HEADER-UNEXPECTED", location="header X-MSS-INS"))
+        if code_values:
+            report.findings.append(_f("MSS-CODECDA-UNEXPECTED", location="header X-MSS-CODECDA"))
+        return
+    qualified = all(d.cda.qualified_ins for d in cdas)
+    expected = "O" if qualified else "N"
+    if not ins_values:
+        report.findings.append(_f("MSS-INS-HEADER-MISSING", location="header X-MSS-INS"))
+    elif ins_values[0] != expected:
+        report.findings.append(_f("MSS-INS-HEADER-VALUE", location="header X-MSS-INS", value=ins_values[0],
+                                  expected=expected, has="carries" if qualified else "does not carry",
+                                  has_fr="porte" if qualified else "ne porte pas"))
+    codes = sorted(d.cda.code or "?" for d in cdas)
+    if not code_values:
+        report.findings.append(_f("MSS-CODECDA-MISSING", location="header X-MSS-CODECDA", codes=", ".join(codes)))
+    elif sorted(set(code_values)) != sorted(set(codes)):
+        report.findings.append(_f("MSS-CODECDA-MISMATCH", location="header X-MSS-CODECDA",
+                                  header=", ".join(code_values), codes=", ".join(codes)))
+
+
+def _check_subject(report: MessageReport, cdas) -> None:
+    subject = report.subject or ""
+    if not subject.startswith(SUBJECT_PREFIX) or not subject[len(SUBJECT_PREFIX):].strip():
+        report.findings.append(_f("MSS-SUBJECT-FORMAT", location="header Subject", subject=subject))
+        return
+    rest = _norm(subject[len(SUBJECT_PREFIX):])
+    cda = cdas[0].cda
+    date = _DATE.search(rest)
+    birth = cda.birth_time or ""
+    date_ok = True
+    if date:
+        rest = rest[:date.start()]
+        date_ok = birth[:8] == f"{date[3]}{date[2]}{date[1]}"
+    expected = " ".join(x for x in (_norm(cda.birth_name or ""), _norm(cda.first_given or "")) if x)
+    if not expected:
+        return
+    if not rest.endswith(" " + expected) or not date_ok:
+        shown = expected + (f" {birth[6:8]}/{birth[4:6]}/{birth[:4]}" if len(birth) >= 8 else "")
+        report.findings.append(_f("MSS-SUBJECT-PATIENT", location="header Subject", subject=subject,
+                                  expected=shown))
+
+
+def _check_citizens(report: MessageReport, recipients, patients: list[str]) -> None:
+    for box in recipients:
+        if getattr(box, "kind", None) != "CITIZEN":
+            continue
+        ins = box.address.split("@", 1)[0].upper()
+        for other in patients:
+            if other.upper() != ins:
+                report.findings.append(_f("MSS-CITIZEN-OTHER-PATIENT", location=f"recipient {box.address}",
+                                          ins=ins, other=other))
+
+
+def _check_mes(message: EmailMessage, report: MessageReport, recipients) -> None:
+    values = _headers(message, "X-MSS-MES")
+    if not values:
+        return
+    if values[0] != "FIN":
+        report.findings.append(_f("MSS-MES-VALUE", location="header X-MSS-MES", value=values[0]))
+    if not any(getattr(box, "kind", None) == "CITIZEN" for box in recipients):
+        report.findings.append(_f("MSS-MES-NOT-CITIZEN", location="header X-MSS-MES"))
+
+
+def _validate_cdas(report: MessageReport, cdas, validate) -> None:
+    for doc in cdas:
+        try:
+            result = validate(doc.content)
+        except Exception as exc:  # noqa: BLE001 — a validator problem must not lose the message
+            report.findings.append(_f("MSS-CDA-NOT-VALIDATED", location=doc.path, uri=doc.uri,
+                                      reason=f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        found = list(getattr(result, "findings", []) or [])
+        errors = [f for f in found if getattr(f, "is_error", False)]
+        report.cda_reports[doc.uri] = {
+            "valid": bool(getattr(result, "valid", not errors)),
+            "errors": len(errors),
+            "findings": [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in found[:200]],
+        }
+        if errors or not getattr(result, "valid", True):
+            first = errors[0] if errors else None
+            report.findings.append(_f("MSS-CDA-INVALID", location=doc.path, uri=doc.uri, errors=len(errors),
+                                      first=f"{first.rule}: {first.message}"[:300] if first else "(see report)"))

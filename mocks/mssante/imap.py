@@ -1,0 +1,146 @@
+"""The IMAP side: pymap (a maintained asyncio IMAP4rev1 server) with its in-memory backend, fed by the mock.
+
+Why pymap: it is a real IMAP4rev1 server (RFC 3501: STARTTLS, LOGIN/AUTHENTICATE PLAIN, LIST,
+SELECT/EXAMINE, FETCH, SEARCH, STORE, UID, IDLE…) written on asyncio, so it shares the SMTP
+server's event loop; its ``dict`` backend keeps mailboxes in memory and can be embedded: we
+replace its login (every world mailbox is a user, checked against the mock's credentials) and
+append each delivered message to the recipient's INBOX ourselves.
+
+Two deliberate departures from pymap's defaults: logins are never allowed before STARTTLS (pymap
+relaxes that for loopback connections; the MSSanté space never does, REM SC.MSS/CONF.06/.07), and
+a failed login answers at once (no 0.3 s sleep) since the mock is local.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from argparse import Namespace
+from datetime import UTC, datetime
+
+from proxyprotocol.reader import ProxyProtocolReader
+from pymap.backend.dict import Config, Identity, Login
+from pymap.exceptions import AuthorizationFailure, InvalidAuth
+from pymap.imap import IMAPServer
+from pymap.imap.state import ConnectionState
+from pymap.parsing.message import AppendMessage
+from pymap.parsing.response import ResponseOk
+from pymap.user import UserMetadata
+from pysasl import SASLAuth
+from pysasl.identity import ClearIdentity
+
+from segur.mocks.mssante.backend import MssanteBackend
+
+
+class _Config(Config):
+    @property
+    def tls_auth(self) -> SASLAuth:
+        try:
+            return SASLAuth.named([b"PLAIN", b"LOGIN", b"XOAUTH2"])
+        except KeyError:  # pysasl without the OAuth2 entry point
+            return SASLAuth.defaults()
+
+    @property
+    def greeting(self) -> bytes:
+        return b"MSSante mock (Segur conformance harness) IMAP4rev1 ready"
+
+
+class _Login(Login):
+    """Every world mailbox is an IMAP user; passwords/tokens come from the mock's backend."""
+
+    def __init__(self, config: Config, backend: MssanteBackend):
+        super().__init__(config)
+        self.backend = backend
+
+    async def authenticate(self, credentials) -> Identity:
+        login = credentials.authcid
+        started = time.monotonic()
+        box = self.backend.mailbox(login)
+        ok = False
+        if box is not None:
+            if type(credentials).__name__ == "ExternalCredentials" or hasattr(credentials, "token"):
+                token = getattr(credentials, "secret", None) or getattr(credentials, "token", None) or ""
+                ok = self.backend.check_token(login, token)
+            else:
+                password = self.backend.password_for(login) or ""
+                ok = credentials.verify(ClearIdentity(login, password))
+        self.backend.journal.record("imap-login", "ok" if ok else "refused", request={"login": login},
+                                    response={"result": "OK" if ok else "NO authentication failed"},
+                                    duration_ms=(time.monotonic() - started) * 1000)
+        if not ok:
+            raise InvalidAuth()
+        name = box.address.lower()
+        if name not in self.users_dict:
+            self.users_dict[name] = UserMetadata(self.config, name)
+        return Identity(name, self, None, frozenset())
+
+    async def authorize(self, authenticated, authzid: str) -> Identity:
+        if authzid and authzid.lower() != authenticated.name.lower():
+            raise AuthorizationFailure()
+        return Identity(authenticated.name, self, None, frozenset())
+
+
+class _State(ConnectionState):
+    async def do_greeting(self):
+        # pymap lets loopback clients log in before STARTTLS; the MSSanté space never does.
+        return ResponseOk(b"*", self.config.greeting, self.capability)
+
+
+class _Server(IMAPServer):
+    async def __call__(self, reader, writer, sock_info) -> None:
+        from contextlib import AsyncExitStack, closing
+
+        from pymap.context import connection_exit
+        from pymap.imap import IMAPConnection
+
+        conn = IMAPConnection(self.commands, self._config, reader, writer, sock_info)
+        state = _State(self._login, self._config)
+        async with AsyncExitStack() as stack:
+            connection_exit.set(stack)
+            stack.enter_context(closing(conn))
+            await conn.run(state)
+
+
+class ImapService:
+    """pymap on host:port in the running event loop; `deliver` appends to a mailbox's INBOX."""
+
+    def __init__(self, backend: MssanteBackend, host: str, port: int, ssl_context: ssl.SSLContext | None):
+        self.backend = backend
+        self.host = host
+        self.requested_port = port
+        self.ssl_context = ssl_context
+        self.port: int | None = None
+        self._server: asyncio.AbstractServer | None = None
+        args = Namespace(passlib_cfg=None, proxy_protocol=None, debug=False, host=host, port=port, cert=None,
+                         key=None, tls=ssl_context is not None, inherited_sockets=None)
+        self.config = _Config(args, host=host, port=port, demo_data=False, demo_user="", demo_password="",
+                              ssl_context=ssl_context or ssl.create_default_context(ssl.Purpose.CLIENT_AUTH),
+                              tls_enabled=ssl_context is not None, invalid_user_sleep=0.0, reject_dnsbl=False,
+                              max_append_len=backend.size_limit, bad_command_limit=10)
+        self.login = _Login(self.config, backend)
+
+    async def start(self) -> None:
+        self.config.apply_context()
+        server = _Server(self.login, self.config)
+        callback = ProxyProtocolReader(self.config.proxy_protocol).get_callback(server)
+        self._server = await asyncio.start_server(callback, host=self.host, port=self.requested_port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def deliver(self, address: str, raw: bytes) -> None:
+        name = address.lower()
+        if name not in self.login.users_dict:
+            self.login.users_dict[name] = UserMetadata(self.config, name)
+        identity = Identity(name, self.login, None, frozenset())
+        async with identity.new_session() as session:
+            inbox = await session.mailbox_set.get_mailbox("INBOX")
+            await inbox.append(AppendMessage(raw, datetime.now(UTC), frozenset()), recent=True)
+
+    async def reset(self) -> None:
+        self.config.set_cache.clear()

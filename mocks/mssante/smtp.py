@@ -1,0 +1,282 @@
+"""The SMTP submission side (aiosmtpd): STARTTLS, AUTH only over TLS, RCPT checks, DATA → checks.
+
+RFC behaviour relied on: STARTTLS (RFC 3207 — ``530`` before it when TLS is required, a new
+session after it), AUTH (RFC 4954 — ``538 5.7.11`` when attempted in clear, ``535 5.7.8`` on bad
+credentials, ``530 5.7.0`` for MAIL without AUTH), SIZE (RFC 1870 — advertised, ``552`` over the
+limit; aiosmtpd discards the excess while reading, so a 100 MB message never sits in memory).
+Mechanisms: PLAIN and LOGIN (mailbox address + password; applicative mailboxes use PLAIN after
+TLS with a client certificate, REM SC.MSS/CONF.12) and XOAUTH2 (REM SC.MSS/CONF.07: ``user=<BAL>
+^Aauth=Bearer <PSC access token>^A^A``; any non-empty token unless tokens are configured).
+Every session is journalled (transcript with AUTH secrets masked, TLS details, refusals as
+rule findings) and every message too (verdict, rules, where it was delivered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from segur.findings import Finding
+from segur.mocks.mssante import rules as mss_rules
+from segur.mocks.mssante.backend import MssanteBackend, RecipientCheck
+
+MAX_TRANSCRIPT = 300
+
+
+class _QuietDeprecation(logging.Filter):
+    """aiosmtpd 1.4 logs a deprecation warning on every successful AUTH (its own login_data); drop it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_QuietDeprecation())
+_INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
+    ("530 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
+    ("538", "MSS-AUTH-TLS"),
+    ("535", "MSS-AUTH-FAILED"),
+    ("530 5.7.0 Authentication required", "MSS-AUTH-REQUIRED"),
+    ("552", "MSS-SIZE"),
+)
+
+
+class MssSmtp(SMTP):
+    """aiosmtpd's SMTP with a session journal, TLS-off faults and connect-time faults."""
+
+    def __init__(self, handler: MssHandler, **kwargs):
+        super().__init__(handler, **kwargs)
+        self.mss = handler
+        self.transcript: list[str] = []
+        self.findings: list[Finding] = []
+        self.login: str | None = None
+        self.tls_info: dict = {}
+        self.started = time.monotonic()
+        self.message_ids: list[str] = []
+        self._in_data = False
+        self._last_command = ""
+        self._connect_reply: str | None = None
+        faults = handler.backend.faults.select("connect", {})
+        if handler.backend.faults.first(faults, "tls_off"):
+            self.tls_context = None
+            self.require_starttls = False
+            self.tls_info["fault"] = "tls_off: STARTTLS not offered"
+        reply = handler.backend.faults.first(faults, "smtp_reply")
+        if reply:
+            self._connect_reply = f"{reply.params['code']} {reply.params['message']}"
+
+    def _cb_client_connected(self, reader, writer):
+        super()._cb_client_connected(reader, writer)
+        read_until, read_line = reader.readuntil, reader.readline
+
+        async def readuntil(separator=b"\n"):
+            data = await read_until(separator)
+            self._heard(data)
+            return data
+
+        async def readline():
+            data = await read_line()
+            self._heard(data, secret=True)
+            return data
+
+        reader.readuntil, reader.readline = readuntil, readline
+
+    def _heard(self, data: bytes, secret: bool = False) -> None:
+        if self._in_data or len(self.transcript) >= MAX_TRANSCRIPT:
+            return
+        text = data.decode("utf-8", "replace").rstrip("\r\n")
+        if secret or text.upper().startswith("AUTH "):
+            text = text[:10] + " ****" if text.upper().startswith("AUTH ") else "****"
+        self._last_command = text.split(" ", 1)[0].upper()
+        self.transcript.append("C: " + text[:300])
+
+    async def push(self, status):
+        text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if len(self.transcript) < MAX_TRANSCRIPT:
+            self.transcript.append("S: " + text[:300])
+        self._in_data = text.startswith("354")
+        for prefix, rule_id in _INTERNAL_REFUSALS:
+            if text.startswith(prefix):
+                self.findings.append(self._internal_finding(rule_id))
+                break
+        await super().push(status)
+
+    def _internal_finding(self, rule_id: str) -> Finding:
+        rule = mss_rules.BY_ID[rule_id]
+        context = {"command": self._last_command or "?", "login": self._pending_login or "?",
+                   "size": "more than the limit", "limit": self.data_size_limit}
+        return rule.finding(location=f"SMTP {self._last_command}", **context)
+
+    _pending_login: str | None = None
+
+    async def _handle_client(self):
+        if self._connect_reply:
+            await self.push(self._connect_reply)
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if self._tls_protocol is not None:  # after STARTTLS: what was negotiated
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                cert = ssl_object.getpeercert() or {}
+                subject = dict(x[0] for x in cert.get("subject", ()))
+                self.tls_info.update({"version": ssl_object.version(), "cipher": (ssl_object.cipher() or [None])[0],
+                                      "client_cert_cn": subject.get("commonName"),
+                                      "client_cert_o": subject.get("organizationName")})
+            self.login = None
+
+    def connection_lost(self, error):
+        try:
+            self.mss.record_session(self)
+        finally:
+            super().connection_lost(error)
+
+    # XOAUTH2 (REM SC.MSS/CONF.07): user=<mailbox>\x01auth=Bearer <token>\x01\x01
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) > 1:
+            blob = args[1].encode()
+        else:
+            blob = await self.challenge_auth("", encode_to_b64=False)
+            if not isinstance(blob, bytes):
+                return AuthResult(success=False, handled=True)
+        try:
+            text = base64.b64decode(blob, validate=True).decode("utf-8")
+            fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
+            user, token = fields.get("user", ""), fields.get("auth", "")
+            token = token[7:] if token.lower().startswith("bearer ") else ""
+        except (ValueError, UnicodeDecodeError):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode XOAUTH2 response")
+        self._pending_login = user
+        if self.mss.backend.check_token(user, token):
+            self.login = user
+            return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
+
+
+class MssHandler:
+    """aiosmtpd handler: what happens at MAIL, RCPT and DATA."""
+
+    def __init__(self, backend: MssanteBackend, deliver, loop: asyncio.AbstractEventLoop | None = None):
+        self.backend = backend
+        self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
+        self.loop = loop
+
+    # ---------------------------------------------------------------- authentication (PLAIN, LOGIN)
+    def authenticate(self, server: MssSmtp, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", "replace")
+        server._pending_login = login
+        if self.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
+            server.login = login
+            return AuthResult(success=True, auth_data=login)
+        return AuthResult(success=False, handled=False)
+
+    # ---------------------------------------------------------------- faults
+    async def _fault_reply(self, server: MssSmtp, stage: str) -> str | None:
+        faults = self.backend.faults.select(stage, {"login": server.login or ""})
+        delay = sum(f.delay_seconds(self.backend.faults._rng) for f in faults
+                    if f.kind in ("latency", "overload"))
+        if delay:
+            await asyncio.sleep(delay)
+        overload = self.backend.faults.first(faults, "overload")
+        if overload:
+            return "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
+        reply = self.backend.faults.first(faults, "smtp_reply")
+        if reply:
+            return f"{reply.params['code']} {reply.params['message']}"
+        return None
+
+    # ---------------------------------------------------------------- SMTP hooks
+    async def handle_MAIL(self, server: MssSmtp, session, envelope, address, mail_options):
+        reply = await self._fault_reply(server, "mail")
+        if reply:
+            return reply
+        login = session.auth_data if isinstance(session.auth_data, str) else server.login
+        if login and address.lower() != login.lower():
+            finding = mss_rules.BY_ID["MSS-SENDER-NOT-OWNED"].finding(location=f"MAIL FROM:<{address}>",
+                                                                     sender=address, login=login)
+            server.findings.append(finding)
+            return mss_rules.smtp_reply("MSS-SENDER-NOT-OWNED", f"<{address}>: sender address not owned by "
+                                        f"the authenticated mailbox <{login}>")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.mss_accepted, envelope.mss_bounced = [], []
+        return "250 2.1.0 Sender OK"
+
+    async def handle_RCPT(self, server: MssSmtp, session, envelope, address, rcpt_options):
+        reply = await self._fault_reply(server, "rcpt")
+        if reply:
+            return reply
+        accepted = getattr(envelope, "mss_accepted", [])
+        bounced = getattr(envelope, "mss_bounced", [])
+        if len(accepted) + len(bounced) >= self.backend.max_recipients:
+            return mss_rules.smtp_reply("MSS-TOO-MANY-RECIPIENTS", "Too many recipients")
+        check: RecipientCheck = self.backend.check_recipient(address)
+        if not check.ok:
+            server.findings.append(check.finding)
+            if self.backend.recipient_policy == "rcpt":
+                return check.reply
+            bounced.append(check)
+        else:
+            accepted.append(check)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Recipient OK"
+
+    async def handle_DATA(self, server: MssSmtp, session, envelope):
+        started = time.monotonic()
+        reply = await self._fault_reply(server, "data")
+        raw = envelope.original_content or b""
+        if reply:
+            self.backend.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
+                                        response={"reply": reply}, client=self._client(server))
+            return reply
+        login = session.auth_data if isinstance(session.auth_data, str) else server.login
+        accepted = getattr(envelope, "mss_accepted", [])
+        bounced = getattr(envelope, "mss_bounced", [])
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(None, lambda: self.backend.process(
+                raw, login=login, envelope_from=envelope.mail_from or "", accepted=accepted, bounced=bounced))
+        except Exception as exc:  # noqa: BLE001 — never lose the session over a checker bug
+            self.backend.journal.record("smtp-message", "error", request={"size": len(raw)},
+                                        response={"reply": "451 4.3.0 internal error"},
+                                        meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
+            return "451 4.3.0 Local error in processing; the message was not accepted"
+        for delivery in outcome.deliveries:
+            await self.deliver(delivery.mailbox, delivery.raw)
+        server.message_ids.append(outcome.id)
+        report = outcome.report
+        verdict = "accepted" if report.verdict == "pass" else "nonconformant"
+        reply = f"250 2.0.0 Ok: queued as {outcome.id} (verdict {report.verdict})"
+        self.backend.journal.record(
+            "smtp-message", verdict, findings=report.findings,
+            request={"from": envelope.mail_from, "to": [c.address for c in accepted + bounced],
+                     "subject": report.subject, "message_id": report.message_id, "size": len(raw),
+                     "attachments": report.attachments},
+            response={"reply": reply, "delivered_to": [c.address for c in accepted],
+                      "bounced": [{"recipient": c.address, "reply": c.reply} for c in bounced]},
+            duration_ms=(time.monotonic() - started) * 1000, client=self._client(server),
+            meta={"id": outcome.id, "notes": outcome.notes,
+                  "documents": [d.to_dict() for d in report.package.documents] if report.package else []})
+        return reply
+
+    @staticmethod
+    def _client(server: MssSmtp) -> dict:
+        peer = server.session.peer if server.session else None
+        return {"peer": list(peer) if isinstance(peer, tuple) else peer, "login": server.login,
+                "tls": dict(server.tls_info)}
+
+    def record_session(self, server: MssSmtp) -> None:
+        refused = any(line.startswith("S: 5") for line in server.transcript)
+        self.backend.journal.record(
+            "smtp-session", "refused" if refused else "ok", findings=server.findings,
+            request={"transcript": server.transcript}, client=self._client(server),
+            duration_ms=(time.monotonic() - server.started) * 1000, meta={"messages": server.message_ids})

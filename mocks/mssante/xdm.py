@@ -1,0 +1,575 @@
+"""IHE XDM packages (the ``IHE_XDM.ZIP`` attachment of an MSSanté message): build them, read them safely.
+
+Layout (IHE ITI TF-2 §3.32.4.1.2, "Distribute Document Set on Media"; Gazelle assertions
+ITI32-003…008): at the root ``README.TXT`` and ``INDEX.HTM``; an ``IHE_XDM`` directory with one
+sub-directory per submission set (``SUBSET01``…), each holding ``METADATA.XML`` (an ebRIM
+``SubmitObjectsRequest``, ITI TF-3 §4) and the documents it describes (``DOC0001.XML``…; the
+``URI`` slot of each document entry names its file). The document entry carries the ``hash``
+(SHA-1, hex) and ``size`` of the file, its ``uniqueId`` and ``patientId`` (external identifiers)
+and its ``typeCode`` (classification) — the values the MSSanté checks compare with the CDA.
+The UUIDs below are the ITI TF-3 §4.2.5 identification/classification schemes (the same values
+appear in the ANS DMP ITI-41 example, ../shared/ref/xds/DRIM-M_ITI-41_KOS_DMP.xml).
+
+`read_xdm` never trusts the zip: sizes and ratios are checked from the central directory *and*
+while inflating (a lying header cannot exceed the limits), entry names with ``..``, absolute
+paths, drive letters or control characters are ignored, encrypted entries are not read,
+duplicates are reported, and any zip-level error becomes a finding — it never raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+import uuid
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from xml.sax.saxutils import quoteattr
+
+from segur.findings import Finding
+from segur.mocks.mssante.cda import CdaHeader, NotXml, parse_xml, read_cda_header
+from segur.mocks.mssante.rules import BY_ID
+
+RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+
+# ITI TF-3 §4.2.5 (identification and classification schemes)
+DOC_ENTRY_OBJECT_TYPE = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+DOC_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+DOC_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+DOC_TYPE_CODE = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983"
+DOC_CLASS_CODE = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
+DOC_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
+DOC_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
+DOC_FACILITY_TYPE = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1"
+DOC_PRACTICE_SETTING = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead"
+SS_CLASSIFICATION = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
+SS_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
+SS_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
+SS_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
+SS_CONTENT_TYPE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
+
+ZIP_NAME = "IHE_XDM.ZIP"
+
+
+@dataclass(frozen=True)
+class XdmLimits:
+    """What `read_xdm` accepts before extracting anything (zip bomb and resource limits)."""
+
+    max_zip_bytes: int = 30 * 1024 * 1024
+    max_entries: int = 1000
+    max_entry_bytes: int = 50 * 1024 * 1024  # one uncompressed file
+    max_total_bytes: int = 100 * 1024 * 1024  # all uncompressed files together
+    max_ratio: float = 200.0  # uncompressed / compressed, for files over `ratio_floor` bytes
+    ratio_floor: int = 1024 * 1024
+    max_name_length: int = 255
+
+
+@dataclass
+class DocumentMetadata:
+    """One XDS document entry of METADATA.XML (what ITI-32 readers use)."""
+
+    entry_id: str = ""
+    uri: str | None = None
+    mime_type: str | None = None
+    hash: str | None = None
+    size: str | None = None
+    unique_id: str | None = None
+    patient_id: str | None = None
+    source_patient_id: str | None = None
+    type_code: str | None = None
+    type_code_scheme: str | None = None
+    class_code: str | None = None
+    format_code: str | None = None
+    title: str | None = None
+    creation_time: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class XdmDocument:
+    """A document of the package: where it is, its bytes, its metadata and (when CDA) its header."""
+
+    subset: str
+    uri: str
+    path: str
+    content: bytes
+    metadata: DocumentMetadata
+    cda: CdaHeader | None = None
+
+    @property
+    def sha1(self) -> str:
+        return hashlib.sha1(self.content).hexdigest()
+
+    def to_dict(self, with_content: bool = False) -> dict:
+        data = {"subset": self.subset, "uri": self.uri, "path": self.path, "size": len(self.content),
+                "sha1": self.sha1, "metadata": self.metadata.to_dict(),
+                "cda": self.cda.to_dict() if self.cda else None}
+        if with_content:
+            data["content"] = self.content.decode("utf-8", "replace")
+        return data
+
+
+@dataclass
+class XdmPackage:
+    """What `read_xdm` found: the files, the documents and every problem (`findings`)."""
+
+    entries: list[str] = field(default_factory=list)
+    readme: bytes | None = None
+    index: bytes | None = None
+    subsets: list[str] = field(default_factory=list)
+    documents: list[XdmDocument] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True  # False when the zip itself could not be opened or was refused whole
+
+    @property
+    def valid(self) -> bool:
+        return self.readable and not any(f.is_error for f in self.findings)
+
+    @property
+    def patients(self) -> list[str]:
+        """Distinct patient INS values of the documents (CDA first, else METADATA.XML patientId)."""
+        found: list[str] = []
+        for doc in self.documents:
+            ins = doc.cda.ins if doc.cda and doc.cda.ins else _ins_of(doc.metadata.patient_id)
+            if ins and ins not in found:
+                found.append(ins)
+        return found
+
+    def to_dict(self, with_content: bool = False) -> dict:
+        return {"readable": self.readable, "valid": self.valid, "entries": self.entries, "subsets": self.subsets,
+                "documents": [d.to_dict(with_content) for d in self.documents],
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def _ins_of(patient_id: str | None) -> str | None:
+    return patient_id.split("^", 1)[0].strip() if patient_id else None
+
+
+def _finding(rule_id: str, **context) -> Finding:
+    return BY_ID[rule_id].finding(location=context.pop("location", ZIP_NAME), **context)
+
+
+# ------------------------------------------------------------------------------------------ reading
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _unsafe_name(name: str, limits: XdmLimits) -> str | None:
+    """Why an entry name is refused, or None when it is a safe relative path."""
+    if not name:
+        return "empty name"
+    if len(name) > limits.max_name_length:
+        return f"longer than {limits.max_name_length} characters"
+    if any(ord(c) < 32 for c in name):
+        return "control character in the name"
+    if "\\" in name:
+        return "backslash in the name"
+    if name.startswith("/") or _DRIVE.match(name):
+        return "absolute path"
+    if any(part == ".." for part in name.split("/")):
+        return "'..' component (path traversal)"
+    return None
+
+
+def read_xdm(data: bytes, limits: XdmLimits | None = None, *, read_cda: bool = True) -> XdmPackage:
+    """Read an IHE_XDM.ZIP without trusting it; problems are findings of the returned package."""
+    limits = limits or XdmLimits()
+    package = XdmPackage()
+    if len(data) > limits.max_zip_bytes:
+        package.readable = False
+        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"the archive is {len(data)} bytes, over "
+                                         f"{limits.max_zip_bytes}"))
+        return package
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except Exception as exc:  # noqa: BLE001 — any zip-level failure is a finding, never a crash
+        package.readable = False
+        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"{type(exc).__name__}: {exc}"[:300]))
+        return package
+    with archive:
+        files = _select_entries(infos, limits, package)
+        if files is None:
+            return package
+        _read_layout(archive, files, limits, package, read_cda)
+    return package
+
+
+def _select_entries(infos, limits: XdmLimits, package: XdmPackage) -> dict[str, zipfile.ZipInfo] | None:
+    """Check names, counts, sizes and ratios from the central directory; None = refused whole."""
+    if len(infos) > limits.max_entries:
+        package.readable = False
+        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{len(infos)} entries, over {limits.max_entries}"))
+        return None
+    declared_total = sum(max(i.file_size, 0) for i in infos)
+    if declared_total > limits.max_total_bytes:
+        package.readable = False
+        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{declared_total} bytes once extracted, over "
+                                         f"{limits.max_total_bytes}"))
+        return None
+    counts = Counter(i.filename.upper() for i in infos if not i.is_dir())
+    files: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename
+        package.entries.append(name)
+        if info.is_dir():
+            continue
+        problem = _unsafe_name(name, limits)
+        if problem:
+            package.findings.append(_finding("MSS-XDM-PATH", name=name[:120], detail=problem))
+            continue
+        key = name.upper()
+        if key in files:
+            continue
+        if counts[key] > 1:
+            package.findings.append(_finding("MSS-XDM-DUPLICATE", name=name, count=counts[key]))
+        if info.flag_bits & 0x1:
+            package.findings.append(_finding("MSS-XDM-ENCRYPTED", name=name))
+            continue
+        if info.file_size > limits.max_entry_bytes:
+            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} is {info.file_size} bytes once "
+                                             f"extracted, over {limits.max_entry_bytes}"))
+            continue
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} inflates "
+                                             f"{info.file_size / max(info.compress_size, 1):.0f} times"))
+            continue
+        files[key] = info
+    return files
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XdmLimits, budget: list[int],
+             package: XdmPackage) -> bytes | None:
+    """Inflate one entry, never past its declared size or the remaining total budget."""
+    cap = min(info.file_size, limits.max_entry_bytes, budget[0])
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(cap + 1)
+    except Exception as exc:  # noqa: BLE001 — bad CRC, unsupported method, truncated data…
+        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"entry {info.filename}: "
+                                         f"{type(exc).__name__}: {exc}"[:300]))
+        return None
+    if len(data) > cap:
+        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {info.filename} inflates past its "
+                                         "declared size or the total limit"))
+        return None
+    budget[0] -= len(data)
+    return data
+
+
+def _read_layout(archive, files, limits, package: XdmPackage, read_cda: bool) -> None:
+    budget = [limits.max_total_bytes]
+    if "README.TXT" in files:
+        package.readme = _extract(archive, files["README.TXT"], limits, budget, package)
+    else:
+        package.findings.append(_finding("MSS-XDM-README"))
+    if "INDEX.HTM" in files:
+        package.index = _extract(archive, files["INDEX.HTM"], limits, budget, package)
+    else:
+        package.findings.append(_finding("MSS-XDM-INDEX"))
+    metadata_keys = sorted(k for k in files if re.fullmatch(r"IHE_XDM/[^/]+/METADATA\.XML", k))
+    if not metadata_keys:
+        package.findings.append(_finding("MSS-XDM-NO-SUBSET"))
+        return
+    for key in metadata_keys:
+        subset_dir = key.rsplit("/", 1)[0]
+        subset = files[key].filename.split("/")[1]
+        package.subsets.append(subset)
+        raw = _extract(archive, files[key], limits, budget, package)
+        if raw is None:
+            continue
+        try:
+            entries = parse_metadata(raw)
+        except NotXml as exc:
+            package.findings.append(_finding("MSS-XDM-METADATA", path=files[key].filename, detail=str(exc),
+                                             location=files[key].filename))
+            continue
+        for meta in entries:
+            _read_document(archive, files, subset_dir, subset, meta, limits, budget, package, read_cda)
+    if not package.documents and not any(f.rule == "MSS-XDM-DOC-MISSING" for f in package.findings):
+        package.findings.append(_finding("MSS-XDM-NO-DOCUMENT"))
+
+
+def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, limits, budget, package,
+                   read_cda: bool) -> None:
+    uri = (meta.uri or "").strip()
+    key = f"{subset_dir}/{uri}".upper()
+    if not uri or _unsafe_name(uri, limits) or key not in files:
+        package.findings.append(_finding("MSS-XDM-DOC-MISSING", uri=uri or f"(no URI slot on {meta.entry_id})"))
+        return
+    content = _extract(archive, files[key], limits, budget, package)
+    if content is None:
+        return
+    doc = XdmDocument(subset, uri, files[key].filename, content, meta)
+    package.documents.append(doc)
+    where = files[key].filename
+    if meta.hash is not None and meta.hash.strip().lower() != doc.sha1:
+        package.findings.append(_finding("MSS-XDM-HASH", uri=uri, declared=meta.hash, actual=doc.sha1,
+                                         location=where))
+    if meta.size is not None and meta.size.strip() != str(len(content)):
+        package.findings.append(_finding("MSS-XDM-SIZE", uri=uri, declared=meta.size, actual=len(content),
+                                         location=where))
+    if not read_cda:
+        return
+    try:
+        doc.cda = read_cda_header(content)
+    except NotXml as exc:
+        package.findings.append(_finding("MSS-XDM-NOT-CDA", uri=uri, detail=str(exc), location=where))
+        return
+    compare_with_cda(doc, package.findings)
+
+
+def compare_with_cda(doc: XdmDocument, findings: list[Finding]) -> None:
+    """METADATA.XML must say what the CDA says (ITI TF-3 §4.2.3.2; CI-SIS CDA header ↔ XDS metadata)."""
+    cda, meta, where = doc.cda, doc.metadata, doc.path
+    if cda is None:
+        return
+    if meta.unique_id is not None and cda.unique_id and meta.unique_id.strip() != cda.unique_id:
+        findings.append(_finding("MSS-XDM-UNIQUEID", uri=doc.uri, declared=meta.unique_id, actual=cda.unique_id,
+                                 location=where))
+    declared_ins, declared_oid = _split_pid(meta.patient_id)
+    if meta.patient_id is not None and (declared_ins != cda.ins or (declared_oid and declared_oid != cda.ins_oid)):
+        findings.append(_finding("MSS-XDM-PATIENT", uri=doc.uri, declared=meta.patient_id,
+                                 actual=cda.patient_id or "(no INS in the CDA)", location=where))
+    if meta.type_code is not None and cda.code and (
+            meta.type_code != cda.code or (meta.type_code_scheme and cda.code_system
+                                           and meta.type_code_scheme != cda.code_system)):
+        findings.append(_finding("MSS-XDM-TYPECODE", uri=doc.uri,
+                                 declared=f"{meta.type_code} ({meta.type_code_scheme})",
+                                 actual=f"{cda.code} ({cda.code_system})", location=where))
+
+
+def _split_pid(patient_id: str | None) -> tuple[str | None, str | None]:
+    if not patient_id:
+        return None, None
+    match = re.match(r"^([^\^]*)\^\^\^&([0-9.]+)&ISO", patient_id.strip())
+    if match:
+        return match[1], match[2]
+    return patient_id.split("^", 1)[0], None
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def parse_metadata(data: bytes) -> list[DocumentMetadata]:
+    """The document entries of a METADATA.XML (ebRIM 3.0; namespace-tolerant, by local names)."""
+    root = parse_xml(data)
+    entries = []
+    for obj in root.iter():
+        if _local(obj.tag) != "ExtrinsicObject":
+            continue
+        meta = DocumentMetadata(entry_id=obj.get("id", ""), mime_type=obj.get("mimeType"))
+        for child in obj:
+            name = _local(child.tag)
+            if name == "Slot":
+                values = [v.text or "" for v in child.iter() if _local(v.tag) == "Value"]
+                _slot(meta, child.get("name", ""), values)
+            elif name == "ExternalIdentifier":
+                scheme, value = child.get("identificationScheme"), child.get("value")
+                if scheme == DOC_UNIQUE_ID:
+                    meta.unique_id = value
+                elif scheme == DOC_PATIENT_ID:
+                    meta.patient_id = value
+            elif name == "Classification":
+                scheme = child.get("classificationScheme")
+                code = child.get("nodeRepresentation")
+                coding = next((v.text for s in child if _local(s.tag) == "Slot" and s.get("name") == "codingScheme"
+                               for v in s.iter() if _local(v.tag) == "Value"), None)
+                if scheme == DOC_TYPE_CODE:
+                    meta.type_code, meta.type_code_scheme = code, coding
+                elif scheme == DOC_CLASS_CODE:
+                    meta.class_code = code
+                elif scheme == DOC_FORMAT_CODE:
+                    meta.format_code = code
+            elif name == "Name":
+                title = next((s.get("value") for s in child if _local(s.tag) == "LocalizedString"), None)
+                meta.title = title
+        entries.append(meta)
+    return entries
+
+
+def _slot(meta: DocumentMetadata, name: str, values: list[str]) -> None:
+    first = values[0].strip() if values else None
+    if name == "hash":
+        meta.hash = first
+    elif name == "size":
+        meta.size = first
+    elif name == "URI":
+        # ITI TF-3: a long URI may be split over several values ("1|part", "2|part")
+        if len(values) > 1 and all(re.match(r"^\d+\|", v) for v in values):
+            meta.uri = "".join(v.split("|", 1)[1] for v in sorted(values, key=lambda v: int(v.split("|")[0])))
+        else:
+            meta.uri = first
+    elif name == "sourcePatientId":
+        meta.source_patient_id = first
+    elif name == "creationTime":
+        meta.creation_time = first
+
+
+# ------------------------------------------------------------------------------------------ writing
+def _slot_xml(name: str, *values: str) -> str:
+    vals = "".join(f"<rim:Value>{html.escape(v, quote=False)}</rim:Value>" for v in values)
+    return f'<rim:Slot name={quoteattr(name)}><rim:ValueList>{vals}</rim:ValueList></rim:Slot>'
+
+
+def _name_xml(text: str | None) -> str:
+    if not text:
+        return ""
+    return f'<rim:Name><rim:LocalizedString charset="UTF-8" value={quoteattr(text)}/></rim:Name>'
+
+
+def _classification(scheme: str, obj: str, ident: str, code: str, coding: str | None, display: str | None) -> str:
+    slot = _slot_xml("codingScheme", coding) if coding else ""
+    return (f'<rim:Classification classificationScheme="{scheme}" classifiedObject="{obj}" id="{ident}" '
+            f'objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification" '
+            f'nodeRepresentation={quoteattr(code)}>{slot}{_name_xml(display)}</rim:Classification>')
+
+
+def _external_id(scheme: str, obj: str, ident: str, value: str, label: str) -> str:
+    return (f'<rim:ExternalIdentifier identificationScheme="{scheme}" registryObject="{obj}" id="{ident}" '
+            f'objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier" '
+            f'value={quoteattr(value)}>{_name_xml(label)}</rim:ExternalIdentifier>')
+
+
+def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dict) -> tuple[str, str]:
+    """The ExtrinsicObject of one document and its file name (DOC0001.XML…)."""
+    uri = meta.get("uri") or f"DOC{index:04d}.XML"
+    obj = f"Document{index:02d}"
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    unique_id = meta.get("unique_id", cda.unique_id if cda else None) or f"2.25.{uuid.uuid4().int}"
+    patient_id = meta.get("patient_id", cda.patient_id if cda else None)
+    parts = [_slot_xml("hash", meta.get("hash", hashlib.sha1(content).hexdigest())),
+             _slot_xml("size", str(meta.get("size", len(content)))),
+             _slot_xml("URI", uri),
+             _slot_xml("creationTime", meta.get("creation_time") or (cda.effective_time if cda and
+                                                                      cda.effective_time else now)[:14]),
+             _slot_xml("languageCode", meta.get("language") or (cda.language if cda and cda.language else "fr-FR"))]
+    if patient_id:
+        parts.append(_slot_xml("sourcePatientId", meta.get("source_patient_id", patient_id)))
+    if cda and cda.birth_name:
+        info = [f"PID-5|{cda.birth_name}^{cda.first_given or ''}^^^^^L"]
+        if cda.birth_time:
+            info.append(f"PID-7|{cda.birth_time}")
+        if cda.sex:
+            info.append(f"PID-8|{cda.sex}")
+        parts.append(_slot_xml("sourcePatientInfo", *info))
+    parts.append(_name_xml(meta.get("title", cda.title if cda else None)))
+    type_code = meta.get("type_code", cda.code if cda else None)
+    if type_code:
+        parts.append(_classification(DOC_TYPE_CODE, obj, f"{obj}-type", type_code,
+                                     meta.get("type_code_scheme", cda.code_system if cda else None),
+                                     meta.get("type_display", cda.code_display if cda else None)))
+    for key, scheme in (("class_code", DOC_CLASS_CODE), ("format_code", DOC_FORMAT_CODE),
+                        ("facility_type_code", DOC_FACILITY_TYPE), ("practice_setting_code", DOC_PRACTICE_SETTING)):
+        if meta.get(key):
+            code, coding, display = (list(meta[key]) + [None, None])[:3] if isinstance(meta[key], (list, tuple)) \
+                else (meta[key], None, None)
+            parts.append(_classification(scheme, obj, f"{obj}-{key}", code, coding, display))
+    confidentiality = meta.get("confidentiality", cda.confidentiality if cda else None)
+    if confidentiality:
+        parts.append(_classification(DOC_CONFIDENTIALITY, obj, f"{obj}-conf", confidentiality,
+                                     "2.16.840.1.113883.5.25", None))
+    parts.append(_external_id(DOC_UNIQUE_ID, obj, f"{obj}-uid", unique_id, "XDSDocumentEntry.uniqueId"))
+    if patient_id:
+        parts.append(_external_id(DOC_PATIENT_ID, obj, f"{obj}-pid", patient_id, "XDSDocumentEntry.patientId"))
+    mime = meta.get("mime_type", "text/xml")
+    xml = (f'<rim:ExtrinsicObject id="{obj}" mimeType={quoteattr(mime)} objectType="{DOC_ENTRY_OBJECT_TYPE}" '
+           f'status="urn:oasis:names:tc:ebxml-regrep:StatusType:Approved">{"".join(parts)}</rim:ExtrinsicObject>')
+    return xml, uri
+
+
+def build_metadata(entries: list[str], patient_id: str | None, submission: dict) -> bytes:
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    ss_parts = [_slot_xml("submissionTime", submission.get("submission_time", now))]
+    if submission.get("intended_recipient"):
+        ss_parts.append(_slot_xml("intendedRecipient", *submission["intended_recipient"]))
+    ss_parts.append(_name_xml(submission.get("title", "Envoi MSSanté")))
+    ss_parts.append(f'<rim:Classification classificationScheme="{SS_CONTENT_TYPE}" classifiedObject="SubmissionSet01"'
+                    f' id="ss-content" nodeRepresentation={quoteattr(submission.get("content_type", "04"))}>'
+                    f'{_slot_xml("codingScheme", submission.get("content_type_scheme", "1.2.250.1.213.1.1.4.2"))}'
+                    '</rim:Classification>')
+    ss_parts.append(_external_id(SS_UNIQUE_ID, "SubmissionSet01", "ss-uid",
+                                 submission.get("unique_id", f"2.25.{uuid.uuid4().int}"),
+                                 "XDSSubmissionSet.uniqueId"))
+    ss_parts.append(_external_id(SS_SOURCE_ID, "SubmissionSet01", "ss-src",
+                                 submission.get("source_id", "1.2.250.1.213.1.1.9"), "XDSSubmissionSet.sourceId"))
+    if patient_id:
+        ss_parts.append(_external_id(SS_PATIENT_ID, "SubmissionSet01", "ss-pid", patient_id,
+                                     "XDSSubmissionSet.patientId"))
+    package = (f'<rim:RegistryPackage id="SubmissionSet01" objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:'
+               f'RegistryObject:RegistryPackage">{"".join(ss_parts)}</rim:RegistryPackage>'
+               f'<rim:Classification classifiedObject="SubmissionSet01" classificationNode="{SS_CLASSIFICATION}" '
+               'id="ss-node"/>')
+    associations = "".join(
+        f'<rim:Association associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" '
+        f'sourceObject="SubmissionSet01" targetObject="Document{i:02d}" id="assoc{i:02d}">'
+        f'{_slot_xml("SubmissionSetStatus", "Original")}</rim:Association>'
+        for i in range(1, len(entries) + 1))
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<lcm:SubmitObjectsRequest xmlns:lcm="{LCM}" xmlns:rim="{RIM}">'
+           f'<rim:RegistryObjectList>{package}{"".join(entries)}{associations}</rim:RegistryObjectList>'
+           '</lcm:SubmitObjectsRequest>\n')
+    return xml.encode("utf-8")
+
+
+def build_xdm(documents: list[tuple[bytes, dict | None]], *, submission: dict | None = None,
+              readme: str | None = None, index: bool = True, subset: str = "SUBSET01",
+              extra_files: dict[str, bytes] | None = None, omit: tuple[str, ...] = ()) -> bytes:
+    """Build an IHE_XDM.ZIP for CDA documents; metadata is read from each CDA unless given.
+
+    `documents`: ``[(cda_bytes, overrides)]``; overrides (all optional) set or falsify metadata:
+    ``uri``, ``hash``, ``size``, ``unique_id``, ``patient_id``, ``type_code``, ``type_code_scheme``,
+    ``title``, ``class_code``/``format_code``/``facility_type_code``/``practice_setting_code`` (a code or
+    ``(code, codingScheme, display)``), ``mime_type``, ``confidentiality``. `omit` leaves out
+    ``README.TXT``/``INDEX.HTM``/``METADATA.XML`` (for negative tests); `extra_files` adds raw entries.
+    """
+    submission = dict(submission or {})
+    entries, files, headers = [], [], []
+    for number, (content, overrides) in enumerate(documents, start=1):
+        try:
+            cda = read_cda_header(content)
+        except NotXml:
+            cda = None
+        xml, uri = _document_entry(number, content, cda, dict(overrides or {}))
+        entries.append(xml)
+        files.append((uri, content))
+        headers.append(cda)
+    patient_id = submission.get("patient_id") or next((h.patient_id for h in headers if h and h.patient_id), None)
+    metadata = build_metadata(entries, patient_id, submission)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        if "README.TXT" not in omit:
+            archive.writestr("README.TXT", (readme or _readme(files, submission)).encode("utf-8"))
+        if index and "INDEX.HTM" not in omit:
+            archive.writestr("INDEX.HTM", _index(files, headers, subset).encode("utf-8"))
+        if "METADATA.XML" not in omit:
+            archive.writestr(f"IHE_XDM/{subset}/METADATA.XML", metadata)
+        for uri, content in files:
+            archive.writestr(f"IHE_XDM/{subset}/{uri}", content)
+        for name, content in (extra_files or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _readme(files, submission: dict) -> str:
+    author = submission.get("author", "Ségur conformance harness (segur.mocks.mssante.xdm)")
+    lines = [f"IHE XDM media created by: {author}",
+             f"Created: {datetime.now(UTC).isoformat(timespec='seconds')}",
+             "Layout: IHE ITI TF-2 §3.32 (Distribute Document Set on Media).",
+             "Open INDEX.HTM in a browser to list the documents; IHE_XDM/SUBSET01/METADATA.XML holds their",
+             "XDS metadata. Documents:"]
+    lines += [f"  - {uri} ({len(content)} bytes)" for uri, content in files]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _index(files, headers, subset: str) -> str:
+    rows = "".join(
+        f'<li><a href="IHE_XDM/{subset}/{html.escape(uri)}">{html.escape(h.title if h and h.title else uri)}</a>'
+        "</li>" for (uri, _), h in zip(files, headers, strict=True))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+            '<title>IHE XDM</title></head><body><h1>Documents</h1><ul>' + rows + "</ul></body></html>\n")
