@@ -1,0 +1,283 @@
+"""The INSi backend: who may call, and the searches themselves, on the shared test world. No HTTP here.
+
+Search semantics (what editors meet on CNAM's service, as the CNDA test plan exercises it):
+
+- **By traits** (`rechercherInsAvecTraitsIdentite`): birth name, first name, sex and birth date are
+  required, the birth place is optional. Matching is strict — the birth name (not the used name)
+  compared upper-case without accents, the exact sex, the exact (possibly "lunar", `YYYY-00-00`)
+  birth date, the birth place when given. The first name must be the patient's *first* birth first
+  name, or the complete list of birth first names: real clients call once per first name in turn
+  (OLA → 01, CATARINA → 00 for TCHITCHI CATARINA BELLA, as recorded in `padoa/tlsi-ins`) and
+  finally with the whole list. 0 match → ``01``, 1 → ``00``, more → ``02`` (homonyms).
+- **From the Vitale card** (`rechercherInsAvecCarteVitale`): the card gives the beneficiary's NIR
+  (`MatriculeIndividu`, or the insured person's `MatriculeOD`), its key, the birth name, date and
+  rank. The mock looks the NIR up among active and earlier INS (so an old NIR yields the active
+  INS, with the history), then checks the birth date, the key and the birth name when given.
+  This is also how a client verifies an INS it holds: CNAM's v1.5.0 interface has no separate
+  "verify" operation and `RECSANSVITALE` has no place for a NIR (its `Matricule` type is declared
+  but used by no element), so a verification is a search whose answer the client compares with
+  what it holds.
+
+An answer carries the active INS with its OID (NIR …4.8, NIA …4.9, test NIR …4.10, demo …4.11, as
+the world says), the earlier INS (`INSHISTO`, as recorded, start/end dates included) and the
+reference traits (`TIQ`). Answers are rendered once per patient and cached.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from segur.findings import Finding
+from segur.mocks.insi.rules import RULES_BY_ID
+from segur.mocks.insi.soap import (
+    OP_TRAITS,
+    OP_VITALE,
+    SoapProblem,
+    TraitsQuery,
+    VitaleQuery,
+    render_individu,
+    render_ins,
+    render_resultat,
+)
+
+ACCESS_MODES = ("INSI-AUTO", "INSI-MANU")
+
+
+@dataclass(frozen=True)
+class Software:
+    """A software authorisation (IDAM) the service knows, and what it was authorised for."""
+
+    idam: str
+    name: str = ""
+    modes: frozenset[str] = frozenset(ACCESS_MODES)
+    operations: frozenset[str] = frozenset({OP_TRAITS, OP_VITALE})
+
+    def to_dict(self) -> dict:
+        return {"idam": self.idam, "name": self.name, "modes": sorted(self.modes),
+                "operations": sorted(self.operations)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Software:
+        if not isinstance(data, dict) or not isinstance(data.get("idam"), str) or not data["idam"].strip():
+            raise ValueError("a software authorisation needs an 'idam' string")
+        modes = frozenset(data.get("modes", ACCESS_MODES))
+        if not modes or not modes <= set(ACCESS_MODES):
+            raise ValueError(f"modes must be a non-empty subset of {list(ACCESS_MODES)}")
+        operations = frozenset(data.get("operations", (OP_TRAITS, OP_VITALE)))
+        if not operations or not operations <= {OP_TRAITS, OP_VITALE}:
+            raise ValueError(f"operations must be a non-empty subset of {[OP_TRAITS, OP_VITALE]}")
+        return cls(data["idam"].strip(), str(data.get("name", "")), modes, operations)
+
+
+#: IDAMs the mock knows out of the box (the real ones are given by CNAM to each software; declare
+#: yours with `segur serve insi --idam …` or `POST /_admin/idams`).
+DEFAULT_SOFTWARE = (
+    Software("SEGUR-TEST", "Ségur harness test software (automatic and manual access)"),
+    Software("SEGUR-TEST-AUTO", "authorised for automatic access only", frozenset({"INSI-AUTO"})),
+    Software("SEGUR-TEST-MANU", "authorised for manual access only", frozenset({"INSI-MANU"})),
+    Software("SEGUR-TEST-TRAITS", "authorised for the search by traits only",
+             operations=frozenset({OP_TRAITS})),
+)
+
+
+def normalise(text: str | None) -> str:
+    """Upper-case, accents removed, blanks collapsed (how INSi compares names)."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).upper().split())
+
+
+_NAME = re.compile(r"^[A-Z][A-Z '\-]*$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_PLACE = re.compile(r"^(\d{5}|2[AB]\d{3})$", re.IGNORECASE)
+_NIR13 = re.compile(r"^\d{6}[0-9AB]\d{6}$", re.IGNORECASE)  # sex, year, month, department (2A/2B), commune, order
+_KEY = re.compile(r"^\d{2}$")
+MAX_TRAIT_LENGTH = 100
+
+
+def check_birth_date(value: str | None) -> str:
+    """A birth date INSi accepts: YYYY-MM-DD, a real date, or 'lunar' (00 for an unknown month/day)."""
+    match = _DATE.match(value or "")
+    if not match:
+        raise SoapProblem("INSI-TRAITS-DATE", value=value)
+    year, month, day = (int(g) for g in match.groups())
+    if year < 1800 or year > date.today().year or month > 12 or day > 31:
+        raise SoapProblem("INSI-TRAITS-DATE", value=value)
+    if month and day:
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            raise SoapProblem("INSI-TRAITS-DATE", value=value) from None
+        if born > date.today():
+            raise SoapProblem("INSI-TRAITS-DATE", value=value)
+    return value
+
+
+def _check_name(trait: str, value: str | None) -> str:
+    if value is None or not value.strip():
+        raise SoapProblem("INSI-TRAITS-MISSING", trait=trait)
+    normalised = normalise(value)
+    if len(value) > MAX_TRAIT_LENGTH or not _NAME.match(normalised):
+        raise SoapProblem("INSI-TRAITS-NAME", trait=trait, value=value[:MAX_TRAIT_LENGTH])
+    return normalised
+
+
+@dataclass
+class Outcome:
+    """What a search found: the INSi code, the patient when exactly one, the candidates' count."""
+
+    operation: str
+    code: str
+    patient: object | None = None
+    candidates: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ins(self) -> str | None:
+        return None if self.patient is None else self.patient.ins
+
+
+class InsiBackend:
+    """The state and rules of the INSi mock: the world's patients (read-only) and the known software."""
+
+    def __init__(self, world=None, *, software=DEFAULT_SOFTWARE, accept_any_idam: bool = False,
+                 default_mode: str = "INSI-AUTO"):
+        if world is None:
+            from segur.fixtures.world import load_world
+
+            world = load_world()
+        if default_mode not in ACCESS_MODES:
+            raise ValueError(f"default_mode must be one of {ACCESS_MODES}")
+        self.world = world
+        self.default_mode = default_mode
+        self.accept_any_idam = accept_any_idam
+        self._initial_software = {s.idam: s for s in software}
+        self._software = dict(self._initial_software)
+        self._lock = threading.Lock()
+        self._by_traits: dict[tuple[str, str, str], list] = {}
+        self._by_nir: dict[str, list[tuple[object, str]]] = {}  # NIR → [(patient, key recorded for it)]
+        self._answers: dict[str, str] = {}
+        for patient in world.patients:
+            self._by_traits.setdefault((normalise(patient.birth_name), patient.sex, patient.birth_date),
+                                       []).append(patient)
+            self._by_nir.setdefault(patient.nir.upper(), []).append((patient, patient.nir_key))
+            for entry in patient.ins_history:
+                if entry.nir.upper() != patient.nir.upper():
+                    self._by_nir.setdefault(entry.nir.upper(), []).append((patient, entry.key))
+
+    # -- software authorisations ------------------------------------------------------------------
+    def software(self) -> list[Software]:
+        with self._lock:
+            return sorted(self._software.values(), key=lambda s: s.idam)
+
+    def add_software(self, software: Software) -> None:
+        with self._lock:
+            self._software[software.idam] = software
+
+    def remove_software(self, idam: str) -> bool:
+        with self._lock:
+            return self._software.pop(idam, None) is not None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._software = dict(self._initial_software)
+
+    def authorise(self, idam: str, mode: str | None, operation: str) -> None:
+        """Refuse an unknown IDAM, or a mode/operation the software was not authorised for."""
+        mode = mode or self.default_mode
+        with self._lock:
+            software = self._software.get(idam)
+        if software is None:
+            if self.accept_any_idam:
+                return
+            raise SoapProblem("INSI-IDAM-UNKNOWN", idam=idam)
+        if mode not in software.modes or operation not in software.operations:
+            raise SoapProblem("INSI-ACCESS-LEVEL", idam=idam, mode=mode, operation=operation)
+
+    # -- searches --------------------------------------------------------------------------------
+    def search_traits(self, query: TraitsQuery) -> Outcome:
+        name = _check_name("NomNaissance", query.birth_name)
+        given = [v for v in query.first_names if v and v.strip()]
+        if not given:
+            raise SoapProblem("INSI-TRAITS-MISSING", trait="Prenom")
+        first_names = {_check_name("Prenom", v) for v in given}
+        if len(given) > 1:
+            first_names.add(normalise(" ".join(given)))
+        if not query.sex:
+            raise SoapProblem("INSI-TRAITS-MISSING", trait="Sexe")
+        if query.sex not in ("M", "F"):
+            raise SoapProblem("INSI-TRAITS-SEX", value=query.sex)
+        if not query.birth_date:
+            raise SoapProblem("INSI-TRAITS-MISSING", trait="DateNaissance")
+        check_birth_date(query.birth_date)
+        place = query.birth_place or None
+        if place is not None and not _PLACE.match(place):
+            raise SoapProblem("INSI-TRAITS-PLACE", value=place)
+        matches = [
+            p for p in self._by_traits.get((name, query.sex, query.birth_date), ())
+            if (normalise(p.first_name) in first_names or normalise(p.first_names) in first_names)
+            and (place is None or p.birth_place.upper() == place.upper())
+        ]
+        return self._outcome(OP_TRAITS, matches)
+
+    def search_vitale(self, query: VitaleQuery) -> Outcome:
+        matricule = query.individual if query.individual and query.individual.number else query.opening_rights
+        if matricule is None or not matricule.number:
+            raise SoapProblem("INSI-VITALE-MATRICULE", problem="no MatriculeIndividu/MatriculeOD NumIdentifiant")
+        number = matricule.number.upper()
+        if not _NIR13.match(number):
+            raise SoapProblem("INSI-VITALE-MATRICULE", problem=f"NumIdentifiant {matricule.number!r} is not 13 characters")
+        if matricule.key and not _KEY.match(matricule.key):
+            raise SoapProblem("INSI-VITALE-MATRICULE", problem=f"Cle {matricule.key!r} is not 2 digits")
+        if not query.birth_date:
+            raise SoapProblem("INSI-TRAITS-MISSING", trait="DateNaissance")
+        check_birth_date(query.birth_date)
+        name = normalise(query.birth_name) if query.birth_name else None
+        matches = []
+        for patient, key in self._by_nir.get(number, ()):
+            if patient.birth_date != query.birth_date:
+                continue
+            if matricule.key and matricule.key != key:
+                continue
+            if name and normalise(patient.birth_name) != name:
+                continue
+            if patient not in matches:
+                matches.append(patient)
+        return self._outcome(OP_VITALE, matches)
+
+    def _outcome(self, operation: str, matches: list) -> Outcome:
+        if not matches:
+            return Outcome(operation, "01", None, 0, [RULES_BY_ID["INSI-SEARCH-NONE"].finding()])
+        if len(matches) > 1:
+            return Outcome(operation, "02", None, len(matches),
+                           [RULES_BY_ID["INSI-SEARCH-SEVERAL"].finding(count=len(matches))])
+        patient = matches[0]
+        return Outcome(operation, "00", patient, 1,
+                       [RULES_BY_ID["INSI-SEARCH-FOUND"].finding(ins=patient.ins, oid=patient.oid)])
+
+    # -- answers ---------------------------------------------------------------------------------
+    def resultat(self, outcome: Outcome) -> str:
+        """The `RESULTAT` element for an outcome (cached per patient)."""
+        if outcome.patient is None:
+            return render_resultat(outcome.code)
+        patient = outcome.patient
+        cached = self._answers.get(patient.key)
+        if cached is None:
+            active = render_ins("INSACTIF", patient.nir, patient.nir_key, patient.oid)
+            history = [render_ins("INSHISTO", e.nir, e.key, e.oid, e.start, e.end) for e in patient.ins_history]
+            tiq = {
+                "NomNaissance": patient.birth_name,
+                "Prenom": patient.tiq_first_name or patient.first_name,
+                "ListePrenom": patient.first_names,
+                "Sexe": patient.sex,
+                "DateNaissance": patient.birth_date,
+                "LieuNaissance": patient.birth_place,
+            }
+            cached = render_resultat("00", render_individu(active, history, tiq))
+            self._answers[patient.key] = cached
+        return cached

@@ -1,0 +1,205 @@
+"""The INSi mock's rules and the catalogue of the SOAP faults it answers with.
+
+Every check the mock applies is a `Rule` (id ``INSI-…``) so that the journal, `segur rules` and the
+evidence report speak of it the same way. A rule that refuses a request names the fault the real
+teleservice gives for it (`FAULTS`): SOAP 1.2 fault code, subcode ``siram_NNN``, and the
+``siram:Erreur`` detail (`schema_faultSOAP_V01_01.xsd`: text, ``code``, ``severite``, ``messageID``).
+
+Where the faults come from (read, not copied):
+
+- ``siram_100`` / ``desir_550`` — unknown software authorisation (IDAM). Recorded answer of CNAM's
+  qualification service to ``IDAM=FAKE-IDAM``: MIT client ``padoa/tlsi-ins``,
+  ``src/ins/fixtures/service-errors/siram_100-desir_500-fake-idam.fixtures.ts`` and its test
+  ``src/ins/test/insi-client.test.ts`` ("should have a failed request if the software is not allowed").
+- ``siram_40`` / ``desir_1020`` — service temporarily unavailable (same test file, a live answer).
+- ``siram_40`` / ``insi_102`` — technical error of the traits search, ``S:Receiver``
+  (``padoa/tlsi-ins`` fixture ``src/fixtures/persons/aeion-coeur.fixture.ts``). The recording says
+  ``severite="fatal"``, which the official XSD's enumeration does not allow (it has ``fatale``):
+  the mock sends ``fatale`` so that its answers validate.
+- ``VersionMismatch`` (SOAP 1.2 Part 1 §5.4.7, with the ``Upgrade`` header) for a SOAP 1.1
+  envelope; ``Sender`` for a message that is not well-formed or holds a DTD (SOAP 1.2 Part 1 §5:
+  "a SOAP message MUST NOT contain a Document Type Declaration").
+- WS-Addressing faults (W3C WS-Addressing 1.0 — SOAP Binding §6.4 and Metadata §4.4):
+  ``wsa:MessageAddressingHeaderRequired`` (missing Action), ``wsa:ActionNotSupported``,
+  ``wsa:InvalidAddressingHeader`` / ``wsa:ActionMismatch`` (SOAP action ≠ ``wsa:Action``). CNAM's
+  service runs on a JAX-WS stack (its answers carry ``S:``/``ns4`` prefixes), which answers these.
+
+Faults marked ``confirmed=False`` could not be found in a public source (CNAM's "Guide
+d'intégration INSi" and the CNDA test plan are not public): the mock keeps the real families
+(``siram_100`` access refused, ``siram_40`` unavailable) and gives its own detail codes, flagged
+as such in `docs/insi.md`. A client must not hard-code them; the injected-fault API lets a test
+use any real code it knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segur.findings import Severity
+from segur.rules import Rule, register
+
+LAYER = "insi"
+
+REASON_ACCESS = ("L'accès par ce progiciel au service n'est pas autorisé. Contactez l'éditeur du progiciel "
+                 "ou votre responsable informatique.")
+REASON_UNAVAILABLE = ("Le service est temporairement inaccessible. Veuillez renouveler votre demande "
+                      "ultérieurement. Si le problème persiste, contactez l'éditeur du progiciel ou votre "
+                      "responsable informatique.")
+REASON_INVALID = ("La requête transmise au service est invalide. Contactez l'éditeur du progiciel ou votre "
+                  "responsable informatique.")
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One SOAP 1.2 fault of the catalogue."""
+
+    key: str
+    code: str  # SOAP 1.2 fault code: Sender, Receiver, VersionMismatch
+    subcode: str | None  # "siram_100", or a qualified WS-A subcode "wsa:ActionNotSupported"
+    reason: str
+    detail_code: str | None = None  # siram:Erreur/@code
+    detail_text: str | None = None
+    severite: str = "erreur"
+    confirmed: bool = True
+    source: str = ""
+    subsubcode: str | None = None
+    http_status: int = 500  # SOAP 1.2 HTTP binding: Sender faults may be 400, JAX-WS answers 500
+
+
+_PADOA = "padoa/tlsi-ins (MIT), recorded answers of CNAM's INSi qualification service"
+_WSA = "W3C WS-Addressing 1.0 SOAP Binding §6.4"
+
+FAULTS: dict[str, FaultSpec] = {f.key: f for f in (
+    FaultSpec("idam_unknown", "Sender", "siram_100", REASON_ACCESS, "desir_550",
+              "Numéro d'autorisation du logiciel inconnu.", source=_PADOA),
+    FaultSpec("service_unavailable", "Sender", "siram_40", REASON_UNAVAILABLE, "desir_1020",
+              "Le service appelé est temporairement indisponible", severite="fatale", source=_PADOA),
+    FaultSpec("technical_error", "Receiver", "siram_40", REASON_UNAVAILABLE, "insi_102",
+              "L'appel au service de recherche avec les traits d'identité renvoie une erreur technique.",
+              severite="fatale", source=_PADOA + " (recorded severite 'fatal', sent as 'fatale')"),
+    FaultSpec("access_level", "Sender", "siram_100", REASON_ACCESS, "desir_551",
+              "Le niveau d'accès de l'appelant ne permet pas cette opération.", confirmed=False,
+              source="family siram_100 as recorded; detail code assigned by the mock"),
+    FaultSpec("certificate_refused", "Sender", "siram_100", REASON_ACCESS, "desir_552",
+              "Le certificat présenté ne permet pas l'accès au service (CN attendu INSI-AUTO ou INSI-MANU).",
+              confirmed=False, source="family siram_100 as recorded; detail code assigned by the mock"),
+    FaultSpec("context_lps", "Sender", "siram_10", REASON_INVALID, "desir_510",
+              "Le contexte LPS (en-tête ContexteLPS) est absent ou invalide.", confirmed=False,
+              source="assigned by the mock"),
+    FaultSpec("context_bam", "Sender", "siram_10", REASON_INVALID, "desir_511",
+              "Le contexte BAM (en-tête ContexteBAM) est absent ou invalide.", confirmed=False,
+              source="assigned by the mock"),
+    FaultSpec("request_invalid", "Sender", "siram_10", REASON_INVALID, "insi_101",
+              "Les données de la requête sont invalides.", confirmed=False, source="assigned by the mock"),
+    FaultSpec("wsa_action_missing", "Sender", "wsa:MessageAddressingHeaderRequired",
+              "A required header representing a Message Addressing Property is not present",
+              source=_WSA),
+    FaultSpec("wsa_action_unknown", "Sender", "wsa:ActionNotSupported",
+              "The [action] cannot be processed at the receiver", source=_WSA),
+    FaultSpec("wsa_action_mismatch", "Sender", "wsa:InvalidAddressingHeader",
+              "The SOAP action and the wsa:Action header differ", subsubcode="wsa:ActionMismatch",
+              source="W3C WS-Addressing 1.0 Metadata §4.4"),
+    FaultSpec("soap_version", "VersionMismatch", None,
+              "Wrong SOAP version: this service speaks SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope)",
+              source="W3C SOAP 1.2 Part 1 §5.4.7"),
+    FaultSpec("soap_malformed", "Sender", None, "The message is not a well-formed SOAP 1.2 envelope",
+              http_status=400, source="W3C SOAP 1.2 Part 1 §5 and §7.5.2"),
+)}
+
+
+def _rule(rule_id: str, en: str, fr: str, hint: str, source: str, fault: str | None = None,
+          severity: Severity = Severity.ERROR) -> Rule:
+    return Rule(rule_id, LAYER, en, fr, hint, severity=severity, source=source,
+                extra={"fault": fault} if fault else {})
+
+
+RULES = (
+    _rule("INSI-HTTP-SIZE", "Request body of {size} bytes is over the {limit}-byte limit",
+          "Corps de requête de {size} octets au-delà de la limite de {limit} octets",
+          "Send one search per request; an INSi request is a few kilobytes.", "mock limit (HTTP 413)"),
+    _rule("INSI-HTTP-METHOD", "The service answers POST only (got {method})",
+          "Le service n'accepte que POST (reçu {method})", "POST the SOAP envelope to the endpoint.",
+          "SOAP 1.2 HTTP binding"),
+    _rule("INSI-SOAP-XML", "The body is not well-formed XML: {error}", "Le corps n'est pas un XML bien formé : {error}",
+          "Serialise the envelope with an XML library, in UTF-8.", "W3C SOAP 1.2 Part 1 §5", "soap_malformed"),
+    _rule("INSI-SOAP-DTD", "The message holds a document type declaration (DTD/entities), refused",
+          "Le message contient une déclaration de type de document (DTD/entités), refusée",
+          "Remove the <!DOCTYPE …>: SOAP messages must not carry one.", "W3C SOAP 1.2 Part 1 §5",
+          "soap_malformed"),
+    _rule("INSI-SOAP-VERSION", "Not a SOAP 1.2 envelope (root {root})", "Pas une enveloppe SOAP 1.2 (racine {root})",
+          "Use SOAP 1.2: namespace http://www.w3.org/2003/05/soap-envelope, Content-Type application/soap+xml.",
+          "CNAM WSDL DESIR_ICIR_EXP_1.5.0 (soap12 binding); SOAP 1.2 Part 1 §5.4.7", "soap_version"),
+    _rule("INSI-SOAP-ENVELOPE", "The SOAP envelope is not usable: {problem}", "Enveloppe SOAP inutilisable : {problem}",
+          "Send exactly one Header and one Body, the Body holding one request element.", "W3C SOAP 1.2 Part 1 §5",
+          "soap_malformed"),
+    _rule("INSI-WSA-ACTION-MISSING", "No wsa:Action header", "En-tête wsa:Action absent",
+          "Add <wsa:Action>urn:ServiceIdentiteCertifiee:1.0.0:<operation></wsa:Action> (namespace "
+          "http://www.w3.org/2005/08/addressing) to the SOAP header.",
+          "CNAM WSDL (wsaw:Action on each input); WS-Addressing 1.0 SOAP Binding §6.4.3", "wsa_action_missing"),
+    _rule("INSI-WSA-ACTION-UNKNOWN", "Unknown action {action!r}", "Action inconnue {action!r}",
+          "Use urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite or "
+          "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale.",
+          "CNAM WSDL DESIR_ICIR_EXP_1.5.0", "wsa_action_unknown"),
+    _rule("INSI-WSA-ACTION-MISMATCH", "SOAP action {soap_action!r} differs from wsa:Action {action!r}",
+          "L'action SOAP {soap_action!r} diffère de wsa:Action {action!r}",
+          "Send the same action in the Content-Type action parameter and in wsa:Action.",
+          "W3C WS-Addressing 1.0 Metadata §4.4", "wsa_action_mismatch"),
+    _rule("INSI-WSA-MESSAGEID", "No wsa:MessageID header: the answer cannot carry wsa:RelatesTo",
+          "En-tête wsa:MessageID absent : la réponse ne peut pas porter wsa:RelatesTo",
+          "Send a unique wsa:MessageID (uuid:…) with every request, and log it.",
+          "CNAM WSDL (NO1_MessageID header part)", severity=Severity.WARNING),
+    _rule("INSI-BODY-OPERATION", "Body element {element} does not belong to operation {operation}",
+          "L'élément {element} du corps ne correspond pas à l'opération {operation}",
+          "Send RECSANSVITALE with rechercherInsAvecTraitsIdentite and RECVITALE with rechercherInsAvecCarteVitale.",
+          "CNAM WSDL DESIR_ICIR_EXP_1.5.0 (messages)", "request_invalid"),
+    _rule("INSI-CTX-LPS", "ContexteLPS header {problem}", "En-tête ContexteLPS : {problem}",
+          "Send ctxlps:ContexteLPS (urn:siram:lps:ctxlps) with Version, Id, Temps and LPS/IDAM.",
+          "ROOT_ctxlps_CTXLPS_V01_00.xsd; CNAM WSDL (NO1_ContexteLPS)", "context_lps"),
+    _rule("INSI-CTX-BAM", "ContexteBAM header {problem}", "En-tête ContexteBAM : {problem}",
+          "Send ctxbam:ContexteBAM (urn:siram:bam:ctxbam) with Version, Id, Temps and COUVERTURE.",
+          "ROOT_ctxbam_CTXBAM_V01_02.xsd; CNAM WSDL (NO1_ContexteBAM)", "context_bam"),
+    _rule("INSI-IDAM-UNKNOWN", "Software authorisation (IDAM) {idam!r} is not known to the service",
+          "Numéro d'autorisation du logiciel (IDAM) {idam!r} inconnu du service",
+          "Use the IDAM CNAM gave your software (declare it to the mock with --idam or POST /_admin/idams).",
+          "recorded CNAM answer siram_100/desir_550 (padoa/tlsi-ins)", "idam_unknown"),
+    _rule("INSI-ACCESS-LEVEL", "Access mode {mode} is not allowed for IDAM {idam!r} on {operation}",
+          "Le mode d'accès {mode} n'est pas autorisé pour l'IDAM {idam!r} sur {operation}",
+          "Call with the certificate of the access mode your software was authorised for (INSI-AUTO / INSI-MANU).",
+          "mock policy (docs/insi.md)", "access_level"),
+    _rule("INSI-TLS-CN", "Client certificate CN {cn!r} is neither INSI-AUTO nor INSI-MANU",
+          "Le CN du certificat client {cn!r} n'est ni INSI-AUTO ni INSI-MANU",
+          "Present the organisation certificate issued for INSi (CN INSI-AUTO or INSI-MANU).",
+          "ANS/CNAM: INSi authentication certificates INSI-AUTO / INSI-MANU", "certificate_refused"),
+    _rule("INSI-TRAITS-MISSING", "Trait {trait} is required for a search by traits",
+          "Le trait {trait} est obligatoire pour une recherche par traits",
+          "Send NomNaissance, Prenom, Sexe and DateNaissance (LieuNaissance is optional).",
+          "INSi search by traits: birth name, first name, sex, birth date", "request_invalid"),
+    _rule("INSI-TRAITS-SEX", "Sexe {value!r} is not M or F", "Sexe {value!r} n'est ni M ni F",
+          "INSi knows sex M or F only.", "INSi TIQ (CodSexe)", "request_invalid"),
+    _rule("INSI-TRAITS-DATE", "DateNaissance {value!r} is not a date YYYY-MM-DD (00 allowed for unknown month/day)",
+          "DateNaissance {value!r} n'est pas une date AAAA-MM-JJ (00 admis pour mois/jour inconnus)",
+          "Send the birth date as YYYY-MM-DD; a 'lunar' date uses 00 for an unknown month or day.",
+          "INSi DateLunaire (pattern \\d{4}-\\d{2}-\\d{2})", "request_invalid"),
+    _rule("INSI-TRAITS-PLACE", "LieuNaissance {value!r} is not an INSEE code (5 characters, 2A/2B for Corsica, 99xxx abroad)",
+          "LieuNaissance {value!r} n'est pas un code INSEE (5 caractères, 2A/2B en Corse, 99xxx à l'étranger)",
+          "Send the INSEE (COG) code of the birth commune, or 99 + country code.", "INSi COG", "request_invalid"),
+    _rule("INSI-TRAITS-NAME", "{trait} {value!r} holds characters INSi does not accept",
+          "{trait} {value!r} contient des caractères refusés par INSi",
+          "Use upper-case letters, spaces, hyphens and apostrophes.", "mock check", "request_invalid"),
+    _rule("INSI-VITALE-MATRICULE", "The Vitale card data carries no usable NIR: {problem}",
+          "Les données de la carte Vitale ne portent pas de NIR exploitable : {problem}",
+          "Send MatriculeIndividu (or MatriculeOD) NumIdentifiant on 13 characters, Cle on 2 digits, and DateNaissance.",
+          "INSi_RECVITALE_INS.xsd (Beneficiaire)", "request_invalid"),
+    _rule("INSI-SEARCH-FOUND", "One identity found: INS {ins} ({oid})", "Une identité trouvée : INS {ins} ({oid})",
+          "", "INSi CR 00", severity=Severity.INFO),
+    _rule("INSI-SEARCH-NONE", "No identity matches the traits", "Aucune identité ne correspond aux traits",
+          "INSi matches traits strictly: check the birth name (not the used name), call once per first name.",
+          "INSi CR 01", severity=Severity.INFO),
+    _rule("INSI-SEARCH-SEVERAL", "{count} identities match the traits", "{count} identités correspondent aux traits",
+          "Add the birth place (LieuNaissance) or use the Vitale card to tell the homonyms apart.",
+          "INSi CR 02", severity=Severity.INFO),
+    _rule("INSI-FAULT-INJECTED", "Fault injected by the test ({kind})", "Erreur injectée par le test ({kind})",
+          "Cleared with DELETE /_admin/faults.", "mock test control", severity=Severity.WARNING),
+)
+register(*RULES)
+RULES_BY_ID = {rule.id: rule for rule in RULES}

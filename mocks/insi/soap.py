@@ -1,0 +1,380 @@
+"""The wire format of INSi: a hardened parser for its SOAP 1.2 requests and templated answers.
+
+Requests are parsed with lxml under strict settings (no DTD, no entity expansion, no network, no
+huge trees) after a DTD/entity pre-check, since SOAP 1.2 forbids a document type declaration.
+Answers are built from string templates (escaped), not from an object model: the hot path of a
+search is a parse, a dictionary look-up and one string join.
+
+Names and namespaces are those of CNAM's WSDL `DESIR_ICIR_EXP_1.5.0.wsdl`; the SOAP actions are
+read from the project's own WSDL (`wsdl/insi.wsdl`), which a test compares with CNAM's.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from segur.mocks.insi.rules import FAULTS, FaultSpec
+
+NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_WSA = "http://www.w3.org/2005/08/addressing"
+NS_LPS = "urn:siram:lps:ctxlps"
+NS_BAM = "urn:siram:bam:ctxbam"
+NS_RECSANS = "http://www.cnamts.fr/INSiRecSans"
+NS_RECVIT = "http://www.cnamts.fr/INSiRecVit"
+NS_RESULTAT = "http://www.cnamts.fr/INSiResultat"
+NS_SIRAM = "urn:siram"
+NS_WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+NS_WSDL_SOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"
+NS_WSAW = "http://www.w3.org/2006/02/addressing/wsdl"  # CNAM's WSDL (draft namespace)
+NS_WSAM = "http://www.w3.org/2007/05/addressing/metadata"  # the mock's WSDL (W3C Recommendation)
+
+WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
+WSDL_FILE = WSDL_DIR / "insi.wsdl"
+
+OP_TRAITS = "rechercherInsAvecTraitsIdentite"
+OP_VITALE = "rechercherInsAvecCarteVitale"
+
+#: The request element of each operation (CNAM WSDL, messages `rechercherInsAvec…`).
+BODY_ELEMENTS = {
+    OP_TRAITS: f"{{{NS_RECSANS}}}RECSANSVITALE",
+    OP_VITALE: f"{{{NS_RECVIT}}}RECVITALE",
+}
+WSA_FAULT_ACTION = "http://www.w3.org/2005/08/addressing/soap/fault"
+
+#: Compte-rendu labels as CNAM's service writes them (recorded answers REP_CR01.xml, TEST_2.xx,
+#: and the CR 02 answer in padoa/tlsi-ins `src/fixtures/insi-client.fixture.ts`).
+CR_LABELS = {"00": "OK", "01": "Aucune identite trouvee", "02": "Plusieurs identites trouvees"}
+
+
+def read_wsdl_actions(wsdl: Path = WSDL_FILE) -> dict[str, tuple[str, str]]:
+    """operation → (input action, output action), from a WSDL's portType (wsaw:Action) and binding."""
+    tree = etree.parse(str(wsdl), etree.XMLParser(resolve_entities=False, no_network=True))
+    actions: dict[str, tuple[str, str]] = {}
+    for op in tree.iterfind(f"{{{NS_WSDL}}}portType/{{{NS_WSDL}}}operation"):
+        name = op.get("name")
+        action_in, action_out = (_action(op.find(f"{{{NS_WSDL}}}{io}")) for io in ("input", "output"))
+        actions[name] = (action_in, action_out)
+    for op in tree.iterfind(f"{{{NS_WSDL}}}binding/{{{NS_WSDL}}}operation"):
+        soap_op = op.find(f"{{{NS_WSDL_SOAP12}}}operation")
+        if soap_op is not None and soap_op.get("soapAction") != actions[op.get("name")][0]:
+            raise ValueError(f"{wsdl}: soapAction and wsaw:Action differ for {op.get('name')}")
+    return actions
+
+
+def _action(element) -> str | None:
+    return element.get(f"{{{NS_WSAM}}}Action") or element.get(f"{{{NS_WSAW}}}Action")
+
+
+ACTIONS = read_wsdl_actions()
+OPERATION_BY_ACTION = {action_in: op for op, (action_in, _) in ACTIONS.items()}
+
+
+class SoapProblem(Exception):
+    """A request the service refuses: the rule it breaks, the context of the message, the fault."""
+
+    def __init__(self, rule_id: str, fault: str | None = None, **context):
+        super().__init__(rule_id)
+        self.rule_id = rule_id
+        self.fault = fault
+        self.context = context
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+_local = threading.local()
+_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY", b"<!doctype")
+
+
+def _parser() -> etree.XMLParser:
+    """One hardened parser per thread (lxml parsers must not be shared between threads)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                                 huge_tree=False, remove_pis=True, collect_ids=False)
+        _local.parser = parser
+    return parser
+
+
+def parse_xml(body: bytes) -> etree._Element:
+    """Parse a request body; refuse DTDs and entities outright (XXE, billion laughs)."""
+    if any(marker in body for marker in _DTD_MARKERS):
+        raise SoapProblem("INSI-SOAP-DTD")
+    try:
+        root = etree.fromstring(body, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise SoapProblem("INSI-SOAP-XML", error=str(exc)[:300]) from None
+    except ValueError as exc:  # e.g. unicode strings with an encoding declaration
+        raise SoapProblem("INSI-SOAP-XML", error=str(exc)[:300]) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise SoapProblem("INSI-SOAP-DTD")
+    return root
+
+
+@dataclass
+class SoapRequest:
+    """What the service reads from an envelope."""
+
+    root: etree._Element
+    body: etree._Element
+    action: str | None = None
+    message_id: str | None = None
+    to: str | None = None
+    lps: etree._Element | None = None
+    bam: etree._Element | None = None
+    security: bool = False
+    unknown_headers: list[str] = field(default_factory=list)
+
+
+def read_envelope(body: bytes) -> SoapRequest:
+    root = parse_xml(body)
+    if root.tag != f"{{{NS_SOAP12}}}Envelope":
+        if root.tag == f"{{{NS_SOAP11}}}Envelope" or (isinstance(root.tag, str) and root.tag.endswith("}Envelope")):
+            raise SoapProblem("INSI-SOAP-VERSION", root=root.tag)
+        raise SoapProblem("INSI-SOAP-ENVELOPE", problem=f"the root element is {root.tag}, not a SOAP 1.2 Envelope")
+    header = body_el = None
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == f"{{{NS_SOAP12}}}Header" and header is None and body_el is None:
+            header = child
+        elif child.tag == f"{{{NS_SOAP12}}}Body" and body_el is None:
+            body_el = child
+        else:
+            raise SoapProblem("INSI-SOAP-ENVELOPE", problem=f"unexpected element {child.tag} in the Envelope")
+    if body_el is None:
+        raise SoapProblem("INSI-SOAP-ENVELOPE", problem="no Body")
+    payload = [c for c in body_el if isinstance(c.tag, str)]
+    if len(payload) != 1:
+        raise SoapProblem("INSI-SOAP-ENVELOPE", problem=f"the Body holds {len(payload)} elements, not 1")
+    request = SoapRequest(root=root, body=payload[0])
+    if header is not None:
+        for child in header:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag == f"{{{NS_WSA}}}Action":
+                request.action = request.action if request.action is not None else (child.text or "").strip()
+            elif tag == f"{{{NS_WSA}}}MessageID":
+                request.message_id = request.message_id or (child.text or "").strip()
+            elif tag == f"{{{NS_WSA}}}To":
+                request.to = (child.text or "").strip()
+            elif tag == f"{{{NS_LPS}}}ContexteLPS":
+                request.lps = child
+            elif tag == f"{{{NS_BAM}}}ContexteBAM":
+                request.bam = child
+            elif tag == f"{{{NS_WSSE}}}Security":
+                request.security = True
+            else:
+                request.unknown_headers.append(tag)
+    return request
+
+
+_DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+
+
+def _child_text(element: etree._Element, ns: str, name: str) -> str | None:
+    found = element.find(f"{{{ns}}}{name}")
+    return None if found is None else (found.text or "").strip()
+
+
+def read_context_lps(lps: etree._Element | None) -> str:
+    """Check the ContexteLPS header (CTXLPS v01_00) and return the software's IDAM."""
+    if lps is None:
+        raise SoapProblem("INSI-CTX-LPS", problem="is missing")
+    if not lps.get("Version"):
+        raise SoapProblem("INSI-CTX-LPS", problem="has no Version attribute")
+    if lps.get("Nature") not in (None, "CTXLPS"):
+        raise SoapProblem("INSI-CTX-LPS", problem=f"has Nature {lps.get('Nature')!r} instead of CTXLPS")
+    if not _child_text(lps, NS_LPS, "Id"):
+        raise SoapProblem("INSI-CTX-LPS", problem="has no Id")
+    temps = _child_text(lps, NS_LPS, "Temps")
+    if not temps or not _DATETIME.match(temps):
+        raise SoapProblem("INSI-CTX-LPS", problem=f"has no valid Temps (xs:dateTime): {temps!r}")
+    software = lps.find(f"{{{NS_LPS}}}LPS")
+    idam = None if software is None else _child_text(software, NS_LPS, "IDAM")
+    if not idam:
+        raise SoapProblem("INSI-CTX-LPS", problem="has no LPS/IDAM (the software authorisation number)")
+    return idam
+
+
+def check_context_bam(bam: etree._Element | None) -> None:
+    """Check the ContexteBAM header (CTXBAM v01_02)."""
+    if bam is None:
+        raise SoapProblem("INSI-CTX-BAM", problem="is missing")
+    if not bam.get("Version"):
+        raise SoapProblem("INSI-CTX-BAM", problem="has no Version attribute")
+    if bam.get("Nature") not in (None, "CTXBAM"):
+        raise SoapProblem("INSI-CTX-BAM", problem=f"has Nature {bam.get('Nature')!r} instead of CTXBAM")
+    if not _child_text(bam, NS_BAM, "Id"):
+        raise SoapProblem("INSI-CTX-BAM", problem="has no Id")
+    temps = _child_text(bam, NS_BAM, "Temps")
+    if not temps or not _DATETIME.match(temps):
+        raise SoapProblem("INSI-CTX-BAM", problem=f"has no valid Temps (xs:dateTime): {temps!r}")
+    if bam.find(f"{{{NS_BAM}}}COUVERTURE") is None:
+        raise SoapProblem("INSI-CTX-BAM", problem="has no COUVERTURE")
+
+
+@dataclass(frozen=True)
+class TraitsQuery:
+    """RECSANSVITALE, as sent."""
+
+    birth_name: str | None
+    first_names: tuple[str, ...]
+    sex: str | None
+    birth_date: str | None
+    birth_place: str | None
+
+
+@dataclass(frozen=True)
+class Matricule:
+    number: str | None
+    key: str | None
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class VitaleQuery:
+    """RECVITALE, as sent (the data read from the patient's Vitale card)."""
+
+    individual: Matricule | None
+    opening_rights: Matricule | None  # MatriculeOD: the insured person who opens the rights
+    birth_name: str | None
+    birth_date: str | None
+    rank: str | None
+
+
+_TRAITS_CHILDREN = {"NomNaissance", "Prenom", "Sexe", "DateNaissance", "LieuNaissance"}
+_VITALE_CHILDREN = {"MatriculeIndividu", "MatriculeOD", "NomNaissance", "DateNaissance", "RangNaissance"}
+
+
+def _children(element: etree._Element, ns: str, allowed: set[str]) -> list[tuple[str, etree._Element]]:
+    out = []
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        qname = etree.QName(child)
+        if qname.namespace != ns or qname.localname not in allowed:
+            raise SoapProblem("INSI-BODY-OPERATION", element=child.tag, operation=f"{{{ns}}} content")
+        out.append((qname.localname, child))
+    return out
+
+
+def read_traits(element: etree._Element) -> TraitsQuery:
+    values: dict[str, list[str]] = {}
+    for name, child in _children(element, NS_RECSANS, _TRAITS_CHILDREN):
+        values.setdefault(name, []).append((child.text or "").strip())
+    one = {k: v[0] for k, v in values.items()}
+    return TraitsQuery(one.get("NomNaissance"), tuple(values.get("Prenom", ())), one.get("Sexe"),
+                       one.get("DateNaissance"), one.get("LieuNaissance"))
+
+
+def _matricule(element: etree._Element) -> Matricule:
+    return Matricule(_child_text(element, NS_RECVIT, "NumIdentifiant"), _child_text(element, NS_RECVIT, "Cle"),
+                     _child_text(element, NS_RECVIT, "TypeMatricule"))
+
+
+def read_vitale(element: etree._Element) -> VitaleQuery:
+    found: dict[str, etree._Element] = {}
+    for name, child in _children(element, NS_RECVIT, _VITALE_CHILDREN):
+        found.setdefault(name, child)
+
+    def text(name):
+        return None if name not in found else (found[name].text or "").strip()
+
+    return VitaleQuery(
+        _matricule(found["MatriculeIndividu"]) if "MatriculeIndividu" in found else None,
+        _matricule(found["MatriculeOD"]) if "MatriculeOD" in found else None,
+        text("NomNaissance"), text("DateNaissance"), text("RangNaissance"))
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+def _el(name: str, value: str | None) -> str:
+    return "" if value is None else f"<{name}>{escape(value)}</{name}>"
+
+
+def render_ins(tag: str, nir: str, key: str | None, oid: str, start: str | None = None,
+               end: str | None = None) -> str:
+    """An `IdentifiantNationalSante` (INSACTIF / INSHISTO), children in the XSD's order."""
+    return (f"<{tag}><IdIndividu>{_el('NumIdentifiant', nir)}{_el('Cle', key)}</IdIndividu>"
+            f"{_el('OID', oid)}{_el('DateDeb', start)}{_el('DateFin', end)}</{tag}>")
+
+
+def render_resultat(code: str, individu: str = "") -> str:
+    """`RESULTAT` in the namespace of CNAM's answers (default namespace, as recorded)."""
+    return (f'<RESULTAT xmlns="{NS_RESULTAT}"><CR><CodeCR>{code}</CodeCR>'
+            f"<LibelleCR>{escape(CR_LABELS[code])}</LibelleCR></CR>{individu}</RESULTAT>")
+
+
+def render_individu(active: str, history: list[str], tiq: dict[str, str | None]) -> str:
+    tiq_xml = "".join(_el(name, tiq.get(name)) for name in
+                      ("NomNaissance", "Prenom", "ListePrenom", "Sexe", "DateNaissance", "LieuNaissance"))
+    return f"<INDIVIDU>{active}{''.join(history)}<TIQ>{tiq_xml}</TIQ></INDIVIDU>"
+
+
+def _wsa_headers(action: str, relates_to: str | None) -> str:
+    relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
+    return (f'<env:Header xmlns:wsa="{NS_WSA}"><wsa:Action>{escape(action)}</wsa:Action>'
+            f"<wsa:MessageID>uuid:{uuid.uuid4()}</wsa:MessageID>{relates}</env:Header>")
+
+
+def envelope(payload: str, action: str, relates_to: str | None) -> bytes:
+    """A SOAP 1.2 answer with its WS-Addressing headers (Action, MessageID, RelatesTo)."""
+    return (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{NS_SOAP12}">'
+            f"{_wsa_headers(action, relates_to)}<env:Body>{payload}</env:Body></env:Envelope>").encode()
+
+
+def fault_http_status(spec: FaultSpec) -> int:
+    """SOAP 1.2 Part 2 §7.5.2: env:Sender → 400, every other fault → 500."""
+    return 400 if spec.code == "Sender" else 500
+
+
+def render_fault(spec: FaultSpec, *, relates_to: str | None = None, reason: str | None = None,
+                 detail_text: str | None = None, problem_action: str | None = None,
+                 problem_header: str | None = None) -> bytes:
+    """A SOAP 1.2 fault as CNAM's service writes it: the ``siram_NNN`` subcode is a QName in the SOAP
+    envelope namespace (recorded: ``<soap:Value>soap:siram_100</soap:Value>``), the detail a
+    ``siram:Erreur`` whose ``messageID`` echoes the request's wsa:MessageID."""
+    sub = ""
+    if spec.subcode:
+        subsub = ""
+        if spec.subsubcode:
+            subsub = f"<env:Subcode><env:Value>{spec.subsubcode}</env:Value></env:Subcode>"
+        value = spec.subcode if ":" in spec.subcode else f"env:{spec.subcode}"
+        sub = f"<env:Subcode><env:Value>{value}</env:Value>{subsub}</env:Subcode>"
+    detail = ""
+    if spec.detail_code:
+        message_id = f" messageID={quoteattr(relates_to)}" if relates_to else ""
+        detail = (f'<env:Detail><siram:Erreur xmlns:siram="{NS_SIRAM}" code={quoteattr(spec.detail_code)}'
+                  f' severite="{spec.severite}"{message_id}>{escape(detail_text or spec.detail_text or "")}'
+                  "</siram:Erreur></env:Detail>")
+    elif problem_action is not None:
+        detail = (f"<env:Detail><wsa:ProblemAction><wsa:Action>{escape(problem_action)}</wsa:Action>"
+                  "</wsa:ProblemAction></env:Detail>")
+    elif problem_header is not None:
+        detail = f"<env:Detail><wsa:ProblemHeaderQName>{problem_header}</wsa:ProblemHeaderQName></env:Detail>"
+    upgrade = ""
+    if spec.code == "VersionMismatch":
+        upgrade = (f'<env:Upgrade><env:SupportedEnvelope qname="s12:Envelope" xmlns:s12="{NS_SOAP12}"/>'
+                   "</env:Upgrade>")
+    relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
+    header = (f"<env:Header>{upgrade}<wsa:Action>{WSA_FAULT_ACTION}</wsa:Action>"
+              f"<wsa:MessageID>uuid:{uuid.uuid4()}</wsa:MessageID>{relates}</env:Header>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{NS_SOAP12}" xmlns:wsa="{NS_WSA}">'
+            f"{header}<env:Body><env:Fault><env:Code><env:Value>env:{spec.code}</env:Value>{sub}</env:Code>"
+            f'<env:Reason><env:Text xml:lang="fr">{escape(reason or spec.reason)}</env:Text></env:Reason>'
+            f"{detail}</env:Fault></env:Body></env:Envelope>").encode()
+
+
+def fault_spec(key: str) -> FaultSpec:
+    return FAULTS[key]

@@ -1,0 +1,199 @@
+"""Run the INSi mock in-process, on a free loopback port, for tests and scripts.
+
+    with running_insi() as insi:
+        client = zeep.Client(insi.wsdl_url)             # the mock's own WSDL
+        insi.post_fault({"kind": "http_error", "status": 503, "count": 1})
+
+`tls=True` serves HTTPS with the test PKI's server certificate; `mtls=True` also requires a client
+certificate of the test CA whose CN says INSI-AUTO or INSI-MANU (as CNAM's service does).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from segur.mockkit import TlsSettings, WsgiServer
+from segur.mocks.insi.app import SERVICE_PATH, InsiMock
+from segur.pki import TestPki
+
+
+@dataclass
+class RunningInsi:
+    url: str
+    mock: InsiMock
+    server: WsgiServer
+    pki: TestPki | None = None
+
+    @property
+    def service_url(self) -> str:
+        return self.url + SERVICE_PATH
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.url + SERVICE_PATH + "?wsdl"
+
+    def endpoints(self) -> dict:
+        return self.mock.endpoints()
+
+    def admin(self, path: str, method: str = "GET", body=None, context=None) -> tuple[int, dict]:
+        """Call the admin API (JSON); returns (status, decoded body)."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"{self.url}/_admin/{path.lstrip('/')}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+
+def tls_settings(pki: TestPki, mtls: bool) -> TlsSettings:
+    """Server-only TLS (`mtls=False`) or mutual TLS requiring a client certificate of the test CA."""
+    if mtls:
+        return pki.server_tls(require_client_cert=True)
+    return TlsSettings(pki.server.cert_file, pki.server.key_file)
+
+
+@contextmanager
+def running_insi(world=None, *, tls: bool = False, mtls: bool = False, pki: TestPki | None = None,
+                 pki_dir: Path | None = None, host: str = "127.0.0.1", threads: int = 16,
+                 **options) -> Iterator[RunningInsi]:
+    """Start an INSi mock on a free port; stop it on exit. `options` go to `InsiMock`."""
+    tmp = None
+    if (tls or mtls) and pki is None:
+        if pki_dir is None:
+            tmp = tempfile.TemporaryDirectory(prefix="segur-insi-pki-")
+            pki_dir = Path(tmp.name)
+        pki = TestPki.load_or_create(pki_dir)
+    mock = InsiMock(world, require_client_cn=mtls, **options)
+    server = WsgiServer(mock.app, host=host, port=0, tls=tls_settings(pki, mtls) if (tls or mtls) else None,
+                        threads=threads, name="segur-insi")
+    try:
+        server.start()
+        url = server.url.replace("127.0.0.1", "localhost") if (tls or mtls) else server.url
+        mock.base_url = url
+        yield RunningInsi(url, mock, server, pki)
+    finally:
+        server.stop()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+# -- clients ------------------------------------------------------------------------------------
+
+OFFICIAL_WSDL = "DESIR_ICIR_EXP_1.5.0.wsdl"
+WS_ADDR_URL = "http://www.w3.org/2006/03/addressing/ws-addr.xsd"
+BINDING = "{http://www.cnamts.fr/webservice}ICIRServiceBinding"
+
+
+def official_client(insi_wsdl_dir: Path, service_url: str, session=None):
+    """A zeep client generated from CNAM's own WSDL (`../shared/ref/insi/wsdl/`), pointed at `service_url`.
+
+    Two things only differ from a client of the real service: the endpoint address, and the W3C
+    `ws-addr.xsd` the WSDL imports from its web address, read from the local copy. CNAM's WSDL
+    declares its actions in the 2006/02 `wsaw` namespace, which zeep does not read, so the client
+    turns WS-Addressing on explicitly (as it must against the real service).
+    """
+    import zeep
+    import zeep.wsa
+    from zeep.transports import Transport
+
+    local_ws_addr = Path(insi_wsdl_dir) / "xsd" / "ws-addr.xsd"
+
+    class _OfflineWsAddressing(Transport):
+        def load(self, url):
+            if url == WS_ADDR_URL:
+                return local_ws_addr.read_bytes()
+            return super().load(url)
+
+    transport = _OfflineWsAddressing(session=session) if session is not None else _OfflineWsAddressing()
+    client = zeep.Client(str(Path(insi_wsdl_dir) / OFFICIAL_WSDL), transport=transport,
+                         plugins=[zeep.wsa.WsAddressingPlugin()])
+    return client, client.create_service(BINDING, service_url)
+
+
+def context_headers(idam: str = "SEGUR-TEST", *, emitter: str = "medecin@exemple.test",
+                    when: str = "2026-11-23T10:00:00.000Z") -> dict:
+    """`_soapheaders` for zeep: a ContexteLPS (v01_00) naming the software's IDAM and a ContexteBAM (v01_02)."""
+    return {
+        "NO1_ContexteLPS": {
+            "Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter,
+            "LPS": {"IDAM": {"_value_1": idam, "R": "4"}, "Version": "1.0", "Instance": str(uuid.uuid4()),
+                    "Nom": "urn:lps:segur-harness:1.0"},
+            "Nature": "CTXLPS", "Version": "01_00"},
+        "NO1_ContexteBAM": {"Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter, "COUVERTURE": {},
+                            "Version": "01_02"},
+    }
+
+
+LPS_XML = ('<ctxlps:ContexteLPS xmlns:ctxlps="urn:siram:lps:ctxlps" Nature="CTXLPS" Version="01_00">'
+           "<ctxlps:Id>{id}</ctxlps:Id><ctxlps:Temps>2026-11-23T10:00:00.000Z</ctxlps:Temps>"
+           "<ctxlps:Emetteur>medecin@exemple.test</ctxlps:Emetteur><ctxlps:LPS>"
+           '<ctxlps:IDAM R="4">{idam}</ctxlps:IDAM><ctxlps:Version>1.0</ctxlps:Version>'
+           "<ctxlps:Instance>{id}</ctxlps:Instance><ctxlps:Nom>urn:lps:segur-harness:1.0</ctxlps:Nom>"
+           "</ctxlps:LPS></ctxlps:ContexteLPS>")
+BAM_XML = ('<ctxbam:ContexteBAM xmlns:ctxbam="urn:siram:bam:ctxbam" Version="01_02">'
+           "<ctxbam:Id>{id}</ctxbam:Id><ctxbam:Temps>2026-11-23T10:00:00.000Z</ctxbam:Temps>"
+           "<ctxbam:Emetteur>medecin@exemple.test</ctxbam:Emetteur><ctxbam:COUVERTURE/></ctxbam:ContexteBAM>")
+ACTION_PREFIX = "urn:ServiceIdentiteCertifiee:1.0.0:"
+
+
+def traits_body(birth_name="ADRTROIS", first_names=("DOMINIQUE",), sex="F", birth_date="1997-02-26",
+                birth_place=None) -> str:
+    """A RECSANSVITALE element (values escaped; None leaves a trait out)."""
+    parts = [] if birth_name is None else [f"<r:NomNaissance>{escape(birth_name)}</r:NomNaissance>"]
+    parts += [f"<r:Prenom>{escape(p)}</r:Prenom>" for p in first_names]
+    for name, value in (("Sexe", sex), ("DateNaissance", birth_date), ("LieuNaissance", birth_place)):
+        if value is not None:
+            parts.append(f"<r:{name}>{escape(value)}</r:{name}>")
+    return f'<r:RECSANSVITALE xmlns:r="http://www.cnamts.fr/INSiRecSans">{"".join(parts)}</r:RECSANSVITALE>'
+
+
+def vitale_body(nir="2090763220834", key="39", birth_date="2009-07-14", birth_name=None, od=False) -> str:
+    matricule = "MatriculeOD" if od else "MatriculeIndividu"
+    key_xml = "" if key is None else f"<v:Cle>{key}</v:Cle>"
+    name = "" if birth_name is None else f"<v:NomNaissance>{escape(birth_name)}</v:NomNaissance>"
+    date_xml = "" if birth_date is None else f"<v:DateNaissance>{birth_date}</v:DateNaissance>"
+    return (f'<v:RECVITALE xmlns:v="http://www.cnamts.fr/INSiRecVit"><v:{matricule}><v:NumIdentifiant>{nir}'
+            f"</v:NumIdentifiant>{key_xml}</v:{matricule}>{name}{date_xml}</v:RECVITALE>")
+
+
+def soap_envelope(body: str, *, operation: str = "rechercherInsAvecTraitsIdentite", idam: str = "SEGUR-TEST",
+                  action: str | None = "default", message_id: str | None = "default", lps: str | None = "default",
+                  bam: str | None = "default", namespace: str = "http://www.w3.org/2003/05/soap-envelope") -> bytes:
+    """A hand-built INSi request, each header replaceable or removable (None), for negative tests."""
+    token = str(uuid.uuid4())
+    headers = []
+    if lps is not None:
+        headers.append(LPS_XML.format(id=token, idam=escape(idam)) if lps == "default" else lps)
+    if bam is not None:
+        headers.append(BAM_XML.format(id=token) if bam == "default" else bam)
+    if action is not None:
+        value = ACTION_PREFIX + operation if action == "default" else action
+        headers.append(f'<wsa:Action xmlns:wsa="http://www.w3.org/2005/08/addressing">{escape(value)}</wsa:Action>')
+    if message_id is not None:
+        value = f"uuid:{token}" if message_id == "default" else message_id
+        headers.append(f'<wsa:MessageID xmlns:wsa="http://www.w3.org/2005/08/addressing">{escape(value)}'
+                       "</wsa:MessageID>")
+    return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{namespace}">'
+            f"<soap:Header>{''.join(headers)}</soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>").encode()
+
+
+def post_soap(url: str, body: bytes, *, content_type: str = "application/soap+xml; charset=utf-8",
+              context=None, timeout: float = 10) -> tuple[int, dict, bytes]:
+    """POST raw bytes; returns (status, headers, body) whatever the status."""
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
