@@ -24,6 +24,7 @@ from segur.validators.segur_rules.mutants import (
     EXAMPLES,
     INS_ID,
     MUTANTS,
+    PATIENT,
     Case,
     build,
     chain,
@@ -31,6 +32,7 @@ from segur.validators.segur_rules.mutants import (
     el,
     load_originals,
     parse,
+    remove,
     set_attr,
 )
 
@@ -154,8 +156,12 @@ def test_rules_are_in_the_shared_catalogue():
 
 # -- passing variants -----------------------------------------------------------------------------------
 PASSING: list[tuple[str, str, Callable, str]] = [
-    ("SEGUR-INS-003", "img_n1", set_attr(INS_ID, "extension", ins.with_key("27903" + "2A" + "215189")),
-     "Corsica INS, key computed on 19"),
+    ("SEGUR-INS-003", "img_n1", chain(
+        set_attr(INS_ID, "extension", ins.with_key("279032A215189")),
+        set_attr(f"{PATIENT}/cda:telecom[starts-with(@value, 'mailto:')]", "value",
+                 f"mailto:{ins.with_key('279032A215189')}@patient.mssante.fr")), "Corsica INS, key computed on 19"),
+    ("SEGUR-INS-007", "bio_n3", remove(f"{PATIENT}/cda:telecom[contains(@value, '@patient.mssante.fr')]"),
+     "no citizen address at all"),
     ("SEGUR-INS-005", "bio_n3", lambda root: el(root, INS_ID).addnext(etree.fromstring(
         f'<id xmlns="{HL7}" root="1.2.250.1.213.1.4.13" extension="279035121518989"/>')),
      "the NIR as social-security number next to the INS"),

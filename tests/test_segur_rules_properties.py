@@ -23,7 +23,8 @@ from segur.validators.segur_rules.pdf import pdf_problem, pdfa_part
 from segur.validators.segur_rules.professionals import idnps_problem
 
 NS = {"cda": HL7}
-INS_RULES = {"SEGUR-INS-001", "SEGUR-INS-002", "SEGUR-INS-003", "SEGUR-INS-004", "SEGUR-INS-005", "SEGUR-INS-006"}
+INS_RULES = {"SEGUR-INS-001", "SEGUR-INS-002", "SEGUR-INS-003", "SEGUR-INS-004", "SEGUR-INS-005", "SEGUR-INS-006",
+             "SEGUR-INS-007"}
 
 
 class LineLocator:
@@ -68,6 +69,8 @@ def _ins_rules_fired(tree) -> set[str]:
 def test_any_valid_nir_with_matching_traits_passes(n1_document, nir):
     ins_id, gender, birth = _patient(n1_document)
     ins_id.set("extension", ins.with_key(nir))
+    ins_id.getparent().xpath("cda:telecom[starts-with(@value, 'mailto:')]", namespaces=NS)[0].set(
+        "value", f"mailto:{ins.Ins(ins.with_key(nir)).citizen_mailbox}")
     gender.set("code", "M" if nir[0] == "1" else "F")
     birth.set("value", date(1900 + int(nir[1:3]), int(nir[3:5]), 15).strftime("%Y%m%d"))
     assert _ins_rules_fired(n1_document) == set()
@@ -138,3 +141,28 @@ def test_pdfa_declared_in_plain_and_in_compressed_xmp():
     compressed = MINIMAL_PDF.replace(b"trailer", stream + packed + b"\nendstream\nendobj\ntrailer")
     assert pdfa_part(compressed) == 2
     assert pdfa_part(MINIMAL_PDF) is None
+
+
+# -- robustness: a damaged document gives findings, never a crash ---------------------------------
+@pytest.mark.parametrize("name", ["IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml", "BIO-CR-BIO_2024.01_TSH_1.xml"])
+def test_removing_any_header_or_n1_body_element_or_attribute_never_crashes(cda_pack, name):
+    data = (cda_pack / "ExemplesCDA" / name).read_bytes()
+    root = etree.fromstring(data, etree.XMLParser(huge_tree=True))
+    locator = LineLocator()
+    structured = root.find(f"{{{HL7}}}component/{{{HL7}}}structuredBody")
+    header = [el for el in root.iter(etree.Element) if el is not root and el is not structured
+              and (structured is None or structured not in el.iterancestors())]
+    checked = 0
+    for element in header:
+        for attribute in list(element.attrib):
+            value = element.attrib.pop(attribute)
+            check_segur(root, locator)
+            element.set(attribute, value)
+            checked += 1
+        parent, index = element.getparent(), element.getparent().index(element)
+        parent.remove(element)
+        check_segur(root, locator)
+        parent.insert(index, element)
+        checked += 1
+    assert checked > 200
+    assert [f.rule for f in check_segur(root, locator) if f.is_error] == []

@@ -102,6 +102,16 @@ RULES: tuple[Rule, ...] = (
         rem=TRAITS_REM, source="INSEE NIR structure; " + SRC_INS_GUIDE, severity=Severity.WARNING,
         what="INS consistent with sex and birth date",
     ),
+    _rule(
+        "SEGUR-INS-007",
+        "The patient's Mon espace santé address '{address}' is not built on the document's INS {value}.",
+        "L'adresse Mon espace santé du patient '{address}' n'est pas construite sur l'INS du document {value}.",
+        "A patient's MSSanté citizen address is <INS matricule>@patient.mssante.fr: write it from the same INS as "
+        "patientRole/id, or remove it.",
+        rem=("RIS:MSS/UX.31", "RIS:MSS/va1.01", "BIO:MSS/va1.01"),
+        source="ANS, messagerie de Mon espace santé (address matriculeINS@patient.mssante.fr); REM RIS:MSS/UX.31",
+        what="citizen MSSanté address matches the INS",
+    ),
     # -- patient traits --------------------------------------------------------------------------
     _rule(
         "SEGUR-PAT-001",

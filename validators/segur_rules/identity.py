@@ -35,6 +35,7 @@ def check(doc: Document) -> None:
     if valid_ins is not None:
         _check_traits(doc, role, patient)
         _check_ins_against_traits(doc, valid_ins, patient)
+        _check_citizen_address(doc, role, valid_ins[1])
 
 
 def classify_ins(value: str) -> tuple[str | None, T | None]:
@@ -197,3 +198,13 @@ def _check_ins_against_traits(doc: Document, valid_ins, patient) -> None:
                               f"ses chiffres 4-5 ({mm}) ne sont pas le mois de naissance {date.month:02d}"))
     if problems:
         doc.report(R["SEGUR-INS-006"], element, value=value, problem=join(problems))
+
+
+def _check_citizen_address(doc: Document, role, value: str) -> None:
+    """A patient.mssante.fr address is the patient's INS matricule at the citizen domain."""
+    suffix = "@" + ins.CITIZEN_MAIL_DOMAIN
+    for telecom in doc.xp("cda:telecom[@value]", role):
+        address = telecom.get("value").strip()
+        mailbox = address[len("mailto:"):] if address.lower().startswith("mailto:") else address
+        if mailbox.lower().endswith(suffix) and mailbox[: -len(suffix)] != value:
+            doc.report(R["SEGUR-INS-007"], telecom, address=mailbox, value=value)
