@@ -31,8 +31,22 @@ import re
 from lxml import etree
 
 from .loader import Check, Let, Pattern, Rule, S, Schema
+from .xpath import rewrite_doc_calls, templateid_guard
 
-COMPILER_VERSION = "1"
+
+def _compiler_version() -> str:
+    """A hash of the code that shapes the generated XSLT: any change invalidates the disk cache."""
+    import hashlib
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("loader.py", "compiler.py", "xpath.py"):
+        h.update((here / name).read_bytes())
+    return "2-" + h.hexdigest()[:16]
+
+
+COMPILER_VERSION = _compiler_version()
 
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 X = f"{{{XSL_NS}}}"
@@ -95,6 +109,8 @@ class _Generator:
             if prefix and uri and prefix not in prefixes:
                 prefixes[prefix] = uri
         self.pack_prefixes = prefixes
+        # fast shape only: value-set documents come from a per-process map (see runtime)
+        self.q = rewrite_doc_calls if mode == "fast" else (lambda expr: expr)
 
     # ----------------------------------------------------------------- skeleton
     def build(self) -> etree._Element:
@@ -141,7 +157,7 @@ class _Generator:
 
     def _let(self, parent, let: Let, kind: str = "variable") -> None:
         if let.value is not None:
-            _el(parent, kind, name=let.name, select=let.value)
+            _el(parent, kind, name=let.name, select=self.q(let.value))
         else:
             v = _el(parent, kind, name=let.name)
             for node in let.content:
@@ -179,6 +195,34 @@ class _Generator:
                 "'processing-instruction()')[1], '[', 1 + count($n/preceding-sibling::node()), ']'))"
             ),
         )
+        # Value-set documents parsed once per process, keyed by absolute URI (set by the runtime).
+        _el(root, "param", name="sgr:vs", as_="map(sgrxs:string, document-node())", select="map{}")
+        f = _el(root, "function", name="sgr:doc", as_="document-node()?")
+        _el(f, "param", name="u", as_="sgrxs:string?")
+        _el(
+            f,
+            "sequence",
+            select=(
+                "if (empty($u)) then doc($u) else "
+                "let $a := resolve-uri($u, static-base-uri()) return "
+                "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else doc($u)"
+            ),
+        )
+        f = _el(root, "function", name="sgr:document", as_="node()*")
+        _el(f, "param", name="arg", as_="item()*")
+        _el(
+            f,
+            "sequence",
+            select=(
+                "(for $i in $arg return if ($i instance of node()) then document($i) else "
+                "let $a := resolve-uri(string($i), static-base-uri()) return "
+                "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else document(string($i)))/."
+            ),
+        )
+        f = _el(root, "function", name="sgr:document", as_="node()*")
+        _el(f, "param", name="arg", as_="item()*")
+        _el(f, "param", name="base", as_="node()")
+        _el(f, "sequence", select="document($arg, $base)")
         f = _el(root, "function", name="sgr:index", as_="sgrxs:string")
         _el(f, "param", name="n", as_="node()")
         _el(
@@ -201,7 +245,8 @@ class _Generator:
     def _check(self, parent, check: Check) -> None:
         attrs = {"a": str(check.index), "n": "{sgr:index(.)}", "l": "{sgr:location(.)}"}
         t = _el(parent, "try")
-        cond = f"not(({check.test}))" if check.kind == "assert" else f"({check.test})"
+        test = self.q(check.test)
+        cond = f"not(({test}))" if check.kind == "assert" else f"({test})"
         i = _el(t, "if", test=cond)
         rec = etree.SubElement(i, "f", attrs)
         self._message(rec, check.element)
@@ -221,10 +266,10 @@ class _Generator:
         for child in element:
             if isinstance(child.tag, str):
                 if child.tag == S + "value-of":
-                    _el(out, "value-of", select=child.get("select") or ".")
+                    _el(out, "value-of", select=self.q(child.get("select") or "."))
                 elif child.tag == S + "name":
                     path = child.get("path")
-                    _el(out, "value-of", select=f"name({path})" if path else "name(.)")
+                    _el(out, "value-of", select=f"name({self.q(path)})" if path else "name(.)")
                 else:  # emph, dir, span, foreign: keep the words
                     self._message(out, child)
             if child.tail:
@@ -243,9 +288,19 @@ class _Generator:
 
     # ----------------------------------------------------------------- fast shape
     def _fast(self, root) -> None:
-        total = self.schema.rule_count
-        priority = total + 1
+        # Patterns whose every rule is templateId-guarded run from one dispatch per element
+        # that has a templateId child, instead of being tried as templates on every element.
+        guarded: list[tuple[Pattern, list]] = []
+        chained: list[Pattern] = []
         for pattern in self.schema.patterns:
+            guards = [templateid_guard(r.context) for r in pattern.rules]
+            if pattern.rules and all(guards):
+                guarded.append((pattern, guards))
+            else:
+                chained.append(pattern)
+        total = sum(len(p.rules) for p in chained)
+        priority = total + 1
+        for pattern in chained:
             tracked = len(pattern.rules) > 1  # one-rule patterns cannot fire twice on a node
             for rule in pattern.rules:
                 t = _el(root, "template", match=rule.context, mode="sgr:all", priority=str(priority))
@@ -264,8 +319,39 @@ class _Generator:
                     self._rule_body(t, rule)
                     nm = _el(t, "next-match")
                     _el(nm, "with-param", name="sgr:fired", select="$sgr:fired")
-        fallback = _el(root, "template", match="document-node()|*|@*", mode="sgr:all", priority="-1")
-        _el(fallback, "apply-templates", select=self._children_select(), mode="sgr:all")
+        children = self._children_select()
+        fallback = _el(root, "template", match="document-node()|@*", mode="sgr:all", priority="-1")
+        _el(fallback, "apply-templates", select=children, mode="sgr:all")
+        fallback = _el(root, "template", match="*", mode="sgr:all", priority="-1")
+        if guarded:
+            prefixes = sorted({g[0] for _, guards in guarded for alts in guards for g in alts})
+            has_tid = " or ".join(f"{p}:templateId" for p in prefixes)
+            _el(_el(fallback, "if", test=has_tid), "call-template", name="sgr:by-templateId")
+            self._dispatch(root, guarded, prefixes)
+        _el(fallback, "apply-templates", select=children, mode="sgr:all")
+
+    def _dispatch(self, root, guarded, prefixes) -> None:
+        t = _el(root, "template", name="sgr:by-templateId")
+        roots = {p: f"sgr:roots-{i}" for i, p in enumerate(prefixes)}
+        for prefix, var in roots.items():
+            _el(t, "variable", name=var, select=f"{prefix}:templateId/@root/string()")
+        for pattern, guards in guarded:
+            by_prefix: dict[str, list[str]] = {}
+            for alts in guards:
+                for prefix, literal, _pred in alts:
+                    if literal not in by_prefix.setdefault(prefix, []):
+                        by_prefix[prefix].append(literal)
+            pre = " or ".join(
+                f"${roots[p]} = ({', '.join(_xpath_string(v) for v in lits)})" for p, lits in by_prefix.items()
+            )
+            choose = _el(_el(t, "if", test=pre), "choose")
+            for rule, alts in zip(pattern.rules, guards, strict=True):
+                test = " or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts)
+                self._rule_body(_el(choose, "when", test=test), rule)
+
+
+def _xpath_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def generate_xslt(schema: Schema, mode: str = "fast") -> str:

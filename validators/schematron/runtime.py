@@ -21,6 +21,7 @@ atomically). Do not fork a process after it has created the processor: start wor
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -121,13 +122,8 @@ class CompiledPack:
     def run(self, document: bytes) -> SchematronResult:
         """Run the pack on one document (its bytes, already parsed safely by the caller)."""
         start = time.perf_counter()
-        text = _document_text(document)
-        proc = saxon_processor()
+        node = _saxon_document(document)
         with self._run_lock:
-            try:
-                node = proc.parse_xml(xml_text=text)
-            except Exception as exc:  # the caller parsed it already: should not happen
-                raise ValueError(f"Saxon could not parse the document: {exc}") from exc
             try:
                 out = self._executable.transform_to_string(xdm_node=node)
                 run_error = None
@@ -236,6 +232,29 @@ class CompiledPack:
         )
 
 
+_parsed: list[tuple[bytes, object]] = []  # a few recently parsed documents (digest, XdmNode)
+_PARSED_KEEP = 2
+
+
+def _saxon_document(document: bytes):
+    """The document as a Saxon tree. The last few are kept, keyed by a digest of their bytes:
+    the validator runs several packs (volet + common) on the same bytes, parsing once."""
+    digest = hashlib.blake2b(document if isinstance(document, bytes) else document.encode(), digest_size=20).digest()
+    with _lock:
+        for d, node in _parsed:
+            if d == digest:
+                return node
+    proc = saxon_processor()
+    try:
+        node = proc.parse_xml(xml_text=_document_text(document))
+    except Exception as exc:  # the caller parsed it already: should not happen
+        raise ValueError(f"Saxon could not parse the document: {exc}") from exc
+    with _lock:
+        _parsed.insert(0, (digest, node))
+        del _parsed[_PARSED_KEEP:]
+    return node
+
+
 _DECL = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _ENC = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
@@ -264,6 +283,26 @@ def _document_text(document: bytes) -> str:
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
+
+
+def _bind_value_sets(proc, executable, schema: Schema, sch_path: Path) -> None:
+    """Parse the pack's value-set files once and hand them to the fast stylesheet as the map
+    ``$sgr:vs`` (absolute URI → document), which its ``sgr:doc``/``sgr:document`` consult before
+    falling back to a real load. Saxon would otherwise re-read them on every run."""
+    docs = {}
+    for path in schema.value_sets:
+        try:
+            node = proc.parse_xml(xml_file_name=str(path))
+        except Exception as exc:  # unparsable value set: leave it to the real call to fail
+            schema.warnings.append(f"value-set file does not parse, left to runtime: {path} ({exc})")
+            continue
+        # Saxon's resolve-uri() writes file:/x where pathlib writes file:///x: register both.
+        uri = path.as_uri()
+        docs[uri] = node
+        if uri.startswith("file:///"):
+            docs["file:/" + uri[len("file:///"):]] = node
+    if docs:
+        executable.set_parameter("{urn:segur:schematron:internal}vs", proc.make_map2(docs))
 
 
 def pack_digest(schema: Schema) -> str:
@@ -309,6 +348,8 @@ def compile_pack(
         except Exception as exc:
             raise PackCompileError(f"the XSLT generated from the pack does not compile: {exc}", sch_path) from exc
         stats["saxon_compiles"] += 1
+        if mode == "fast":
+            _bind_value_sets(proc, executable, schema, sch_path)
         with _lock:
             _executables[key] = executable
     return CompiledPack(
