@@ -254,6 +254,15 @@ RULES: tuple[Rule, ...] = (
         "Write a real date and time (YYYYMMDDHHMMSS+ZZZZ), not in the future and not before 1900.",
         rem=TIME_REM, source=SRC_TS, what="timestamps are real, plausible dates",
     ),
+    _rule(
+        "SEGUR-TIME-004",
+        "The {what} '{value}' has a time of day but no time zone offset.",
+        "L'horodatage {what_fr} '{value}' a une heure mais pas de décalage horaire.",
+        "Add the offset to UTC (e.g. +0100): the DMP derives the XDS serviceStartTime/serviceStopTime, in UTC, from "
+        "these times.",
+        rem=TIME_REM, source=SRC_TS + "; IHE ITI TF-3 §4.2.3.2.19-20 (serviceStartTime/StopTime in UTC)",
+        severity=Severity.WARNING, what="act and encounter times carry a time zone",
+    ),
     # -- identification and versions -------------------------------------------------------------
     _rule(
         "SEGUR-VER-001",

@@ -26,12 +26,28 @@ TIMESTAMPS = (
     ("cda:legalAuthenticator/cda:time", "legalAuthenticator/time", "legalAuthenticator/time"),
 )
 
+#: Times of the documented act and of the encounter: a day is a legitimate precision for them, so
+#: only validity (TIME-003) and, when they have a time of day, the zone (TIME-004) are checked.
+ACT_TIMESTAMPS = (
+    ("cda:documentationOf/cda:serviceEvent/cda:effectiveTime/cda:low", "serviceEvent start time",
+     "de début de l'acte (serviceEvent)"),
+    ("cda:documentationOf/cda:serviceEvent/cda:effectiveTime/cda:high", "serviceEvent end time",
+     "de fin de l'acte (serviceEvent)"),
+    ("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low", "encounter start time",
+     "de début de la prise en charge (encompassingEncounter)"),
+    ("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:high", "encounter end time",
+     "de fin de la prise en charge (encompassingEncounter)"),
+)
+
 
 def check(doc: Document) -> None:
     _check_code(doc)
     for path, what, what_fr in TIMESTAMPS:
         for element in doc.xp(path):
             check_timestamp(doc, element, what, what_fr)
+    for path, what, what_fr in ACT_TIMESTAMPS:
+        for element in doc.xp(path):
+            check_act_timestamp(doc, element, what, what_fr)
     _check_versions(doc)
     _check_confidentiality(doc)
 
@@ -117,6 +133,17 @@ def check_timestamp(doc: Document, element, what: str, what_fr: str) -> None:
                    precision_fr=precision_fr)
     elif kind == "no-tz":
         doc.report(R["SEGUR-TIME-001"], element, what=what, what_fr=what_fr, value=value)
+
+
+def check_act_timestamp(doc: Document, element, what: str, what_fr: str) -> None:
+    value = (element.get("value") or "").strip()
+    if not value:
+        return
+    kind, detail = timestamp_problems(value)
+    if kind == "invalid":
+        doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value=value, problem=detail)
+    elif kind == "no-tz" or (kind == "imprecise" and detail == 10 and not TS.match(value).group("tz")):
+        doc.report(R["SEGUR-TIME-004"], element, what=what, what_fr=what_fr, value=value)
 
 
 # -- identification and versions --------------------------------------------------------------------

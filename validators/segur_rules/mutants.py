@@ -47,11 +47,16 @@ def pdfa_base64(originals: dict[str, bytes]) -> str:
 
 
 def clean_bases(originals: dict[str, bytes]) -> dict[str, bytes]:
+    """The official examples cleared of the two Ségur *warnings* they carry: the N1 bodies get a
+    PDF/A, and the encounter start time of DOC_NON_STRUCTURE (``20200701134745``) its zone."""
     out = dict(originals)
     pdfa = pdfa_base64(originals)
     for key in ("img_n1", "doc_n1"):
         root = parse(originals[key]).getroot()
         root.find(f"{{{HL7}}}component/{{{HL7}}}nonXMLBody/{{{HL7}}}text").text = pdfa
+        for low in root.xpath("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low"
+                              "[@value='20200701134745']", namespaces=NS):
+            low.set("value", "20200701134745+0200")
         out[key] = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
     return out
 
@@ -194,6 +199,15 @@ MUTANTS: list[Case] = [
          "cda:legalAuthenticator/cda:time", "month 13"),
     Case("SEGUR-TIME-003", "doc_n1", set_attr("cda:effectiveTime", "value", "29181201120000+0100"),
          "cda:effectiveTime", "year 2918"),
+    Case("SEGUR-TIME-003", "img_n3", set_attr("cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low",
+                                             "value", "20210132102500+0100"),
+         "cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low", "act started on 32 January"),
+    Case("SEGUR-TIME-004", "img_n1", set_attr("cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low",
+                                             "value", "20210108102500"),
+         "cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low", "act start time without zone"),
+    Case("SEGUR-TIME-004", "bio_n3", set_attr("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low",
+                                             "value", "2021010416"),
+         "cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low", "encounter hour without zone"),
     Case("SEGUR-VER-001", "img_n1", set_attr("cda:id", "root", "CR-2024-0001"), "cda:id", "id root not an OID"),
     Case("SEGUR-VER-002", "bio_n3", set_attr("cda:setId", "root", "LOT-2024-0001"), "cda:setId",
          "setId root is an HL7 RUID, neither OID nor UUID"),
