@@ -288,3 +288,25 @@ def test_parse_size():
     for bad in ("", "-1", "ten", "0", 0):
         with pytest.raises(ConfigError):
             parse_size(bad)
+
+
+def test_wrong_ins_key_exits_1_with_rule_line_xpath_and_hint(cda_pack, tmp_path):
+    """The issue's "done when": a wrong NIR key is caught by the Ségur rules, located and explained."""
+    source = cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml"
+    tree = etree.parse(str(source))
+    ins = tree.getroot().xpath("//cda:patientRole/cda:id[@root='1.2.250.1.213.1.4.10']", namespaces=NS)[0]
+    ins.set("extension", ins.get("extension")[:-2] + f"{(int(ins.get('extension')[-2:]) + 1) % 97:02d}")
+    path = tmp_path / "wrong-ins-key.xml"
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
+    line = etree.parse(str(path)).getroot().xpath("//cda:patientRole/cda:id[@root='1.2.250.1.213.1.4.10']",
+                                                  namespaces=NS)[0].sourceline
+    result = run("--pack", str(cda_pack), str(path))
+    assert result.exit_code == 1, result.output
+    assert "SEGUR-INS-003" in result.output
+    assert f"  {line}:" in result.output
+    assert "/cda:ClinicalDocument/cda:recordTarget[1]/cda:patientRole[1]/cda:id[" in result.output
+    assert "hint:" in result.output
+    data = json.loads(run("--pack", str(cda_pack), "-f", "json", "--lang", "fr", str(path)).output)
+    [finding] = [f for f in data["documents"][0]["findings"] if f["rule"] == "SEGUR-INS-003"]
+    assert finding["line"] == line and finding["column"] and finding["hint"]
+    assert finding["message"].startswith("L'INS")  # --lang fr

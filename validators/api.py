@@ -24,6 +24,7 @@ import importlib
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from lxml import etree
@@ -278,19 +279,22 @@ def _version_of(path: Path) -> str | None:
 
 
 def _translate(finding: Finding, lang: str) -> Finding:
-    """Re-render an own rule's message in French when the rule declares one and its parameters are known."""
+    """The French message of an own rule: ``extra["message_fr"]`` when the rule module gave it, else
+    the rule's French text filled with ``extra["params"]``; unchanged when neither is known."""
     if lang != "fr":
         return finding
-    try:
-        rule = rules.get(finding.rule)
-    except KeyError:
-        return finding
-    params = (finding.extra or {}).get("params")
-    if not rule.message_fr or (params is None and "{" in rule.message_fr):
-        return finding
-    from dataclasses import replace
-
-    return replace(finding, message=rule.message("fr", **(params or {})))
+    extra = finding.extra or {}
+    message = extra.get("message_fr")
+    if not message:
+        try:
+            rule = rules.get(finding.rule)
+        except KeyError:
+            return finding
+        params = extra.get("params")
+        if not rule.message_fr or (params is None and "{" in rule.message_fr):
+            return finding
+        message = rule.message("fr", **(params or {}))
+    return replace(finding, message=message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,11 +355,15 @@ def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] |
     (``IMG-CR-IMG``, ``IMG-CR-IMG_2024.01``). Raises `PackError`/`UnknownProfile`/`ValueError` for
     usage errors only; a bad document always gives a `Report`.
     """
-    pack_key = pack if pack in (None, False) else str(Path(pack).resolve()) if not isinstance(
-        pack, packs_mod.PackDir) else str(pack.root)
     if pack is None:
         found = pack_setting()
-        pack_key = ("auto", str(found.value) if found else None)
+        pack_key = ("configured", str(found.value) if found else None)
+    elif pack is False:
+        pack_key = ("none",)
+    elif isinstance(pack, packs_mod.PackDir):
+        pack_key = ("dir", str(pack.root))
+    else:
+        pack_key = ("dir", str(Path(pack).expanduser().resolve()))
     key = (pack_key, tuple(layers) if layers is not None else None, max_size, lang, schematron_mode,
            str(cache_dir) if cache_dir else None, keep_svrl)
     with _VALIDATORS_LOCK:

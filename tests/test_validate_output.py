@@ -1,0 +1,110 @@
+"""Renderers: what a developer reads in the terminal and what a CI server parses."""
+
+from __future__ import annotations
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+
+from rich.console import Console
+
+from segur.findings import Finding, Severity
+from segur.validators import validate
+from segur.validators.output import render_json, render_junit, render_svrl, render_text
+from segur.validators.report import BatchSummary, LayerRun, PackRun, Report
+
+
+def _report() -> Report:
+    return Report(
+        document="doc.xml",
+        findings=[
+            Finding("SEGUR-X-001", Severity.ERROR, "segur", "bad [thing]", 12, 5, "/cda:ClinicalDocument/cda:id[1]",
+                    "fix it"),
+            Finding("XSD-001", Severity.ERROR, "xsd", "Element 'cda:x': not expected.", 3, 1, "/cda:ClinicalDocument/cda:x[1]"),
+            Finding("P/pat/1234abcd", Severity.WARNING, "schematron", "[Pack] a warning", 7, 3, "/cda:ClinicalDocument"),
+        ],
+        layers=[LayerRun("xml", "ran"), LayerRun("structure", "ran"), LayerRun("xsd", "ran"),
+                LayerRun("schematron", "ran"), LayerRun("segur", "ran")],
+        packs=[PackRun("CI-SIS_P_2024.01", "2024.01", "volet", "/p.sch", "sha256:" + "0" * 64)],
+        profile={"requested": "auto", "level": "N3", "volet": "P_2024.01", "reason": "test"},
+    )
+
+
+def _text(reports, **kwargs) -> str:
+    buffer = io.StringIO()
+    render_text(reports, BatchSummary.of(reports), Console(file=buffer, width=100, no_color=True), **kwargs)
+    return buffer.getvalue()
+
+
+def test_text_groups_findings_by_layer_in_layer_order_with_locations_and_hints():
+    text = _text([_report()])
+    assert text.index("[xsd]") < text.index("[schematron]") < text.index("[segur]")
+    assert "SEGUR-X-001  12:5  /cda:ClinicalDocument/cda:id[1]" in text
+    assert "bad [thing]" in text and "hint: fix it" in text
+    assert "[Pack] a warning" in text
+    assert "INVALID  2 error(s), 1 warning(s)  doc.xml" in text
+    assert "profile auto → P_2024.01 (N3)" in text and "pack CI-SIS_P_2024.01 2024.01" in text
+
+
+def test_text_long_lines_are_not_wrapped():
+    report = _report()
+    report.findings[0] = Finding("R", Severity.ERROR, "segur", "x" * 300, 1, 1, "/a")
+    assert "x" * 300 in _text([report])
+
+
+def test_text_is_coloured_only_on_a_terminal():
+    buffer = io.StringIO()
+    render_text([_report()], BatchSummary.of([_report()]), Console(file=buffer, force_terminal=True))
+    assert "\x1b[" in buffer.getvalue()
+    assert "\x1b[" not in _text([_report()])
+
+
+def test_summary_line_counts_and_top_rules():
+    valid = Report(document="ok.xml", layers=[LayerRun("xml", "ran")])
+    unreadable = Report(document="bad.xml", unreadable=True,
+                        findings=[Finding("XML-001", Severity.ERROR, "xml", "broken", 1, 1)])
+    summary = BatchSummary.of([_report(), valid, unreadable, _report()])
+    line = summary.line()
+    assert line.startswith("4 document(s): 1 valid, 2 invalid, 1 unreadable; errors by rule: ")
+    assert "SEGUR-X-001 ×2" in line and "XML-001 ×1" in line
+    assert summary.exit_code == 2
+    assert BatchSummary.of([valid]).exit_code == 0 and BatchSummary.of([valid, _report()]).exit_code == 1
+
+
+def test_json_is_one_document_with_all_finding_fields():
+    data = json.loads(render_json([_report()], BatchSummary.of([_report()])))
+    finding = data["documents"][0]["findings"][0]
+    assert set(finding) >= {"rule", "severity", "layer", "message", "line", "column", "xpath", "hint"}
+    assert data["documents"][0]["packs"][0]["digest"].startswith("sha256:")
+
+
+def test_junit_warnings_are_passing_cases_with_output():
+    root = ET.fromstring(render_junit([_report()], BatchSummary.of([_report()])).encode())
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert cases["P/pat/1234abcd"].find("failure") is None
+    assert "a warning" in cases["P/pat/1234abcd"].find("system-out").text
+    assert cases["SEGUR-X-001"].find("failure").get("type") == "SEGUR-X-001"
+    assert "schematron layer: no errors" in cases  # only a warning fired there
+    assert "xsd layer: no errors" not in cases
+    suite = root.find("testsuite")
+    assert suite.get("failures") == "2" and suite.get("tests") == str(len(cases))
+
+
+def test_svrl_adds_own_findings_as_failed_asserts():
+    root = ET.fromstring(render_svrl([_report()], BatchSummary.of([_report()])).encode())
+    svrl = "{http://purl.oclc.org/dsdl/svrl}"
+    ids = {f.get("id"): f for f in root.iter(f"{svrl}failed-assert")}
+    assert ids["SEGUR-X-001"].get("test") == "segur:segur"
+    assert ids["SEGUR-X-001"].get("location") == "/cda:ClinicalDocument/cda:id[1]"
+    assert "P/pat/1234abcd" not in ids  # schematron findings come from the packs' own SVRL
+
+
+def test_validate_is_safe_from_several_threads(cda_pack):
+    path = cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01.xml"
+    data = path.read_bytes().replace(b'code="18748-4"', b'code="11488-4"', 1)
+    expected = [(f.rule, f.line, f.column) for f in validate(data, pack=cda_pack).findings]
+    assert expected
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: validate(data, pack=cda_pack), range(6)))
+    assert all([(f.rule, f.line, f.column) for f in r.findings] == expected for r in results)
