@@ -1,0 +1,232 @@
+"""INSi mock: the checks on the SOAP envelope, WS-Addressing, the ContexteLPS/ContexteBAM headers,
+the software authorisation (IDAM) and the access level — each with a passing and a failing case,
+and the fault a client gets (SOAP 1.2 code, `siram_NNN` subcode, `siram:Erreur` detail code)."""
+
+from __future__ import annotations
+
+import pytest
+import zeep
+from lxml import etree
+
+from segur.mocks.insi import running_insi
+from segur.mocks.insi.testing import (
+    BAM_XML,
+    LPS_XML,
+    context_headers,
+    official_client,
+    post_soap,
+    soap_envelope,
+    traits_body,
+    vitale_body,
+)
+
+ENV = "{http://www.w3.org/2003/05/soap-envelope}"
+WSA = "{http://www.w3.org/2005/08/addressing}"
+
+
+@pytest.fixture(scope="module")
+def insi():
+    with running_insi() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean(insi):
+    insi.admin("reset", "POST", {})
+
+
+def fault_of(body: bytes) -> dict:
+    root = etree.fromstring(body)
+    fault = root.find(f"{ENV}Body/{ENV}Fault")
+    assert fault is not None, body
+    subcodes = [v.text for v in fault.iter(f"{ENV}Value")][1:]
+    erreur = fault.find(f"{ENV}Detail/{{urn:siram}}Erreur")
+    return {
+        "code": fault.findtext(f"{ENV}Code/{ENV}Value"),
+        "subcodes": subcodes,
+        "reason": fault.findtext(f"{ENV}Reason/{ENV}Text"),
+        "desir": None if erreur is None else erreur.get("code"),
+        "severite": None if erreur is None else erreur.get("severite"),
+        "message_id": None if erreur is None else erreur.get("messageID"),
+        "text": None if erreur is None else erreur.text,
+        "relates_to": root.findtext(f"{ENV}Header/{WSA}RelatesTo"),
+        "detail": fault.find(f"{ENV}Detail"),
+    }
+
+
+def call(insi, envelope: bytes, **kwargs):
+    status, headers, body = post_soap(insi.service_url, envelope, **kwargs)
+    return status, headers, body
+
+
+def last_rules(insi) -> list[str]:
+    return insi.mock.journal.entries()[-1].rules
+
+
+def test_a_complete_request_is_answered_200(insi):
+    status, headers, body = call(insi, soap_envelope(traits_body()))
+    assert status == 200 and headers["Content-Type"].startswith("application/soap+xml")
+    assert etree.fromstring(body).findtext(".//{http://www.cnamts.fr/INSiResultat}CodeCR") == "00"
+
+
+# -- SOAP version ----------------------------------------------------------------------------------
+
+def test_a_soap_1_1_envelope_gets_version_mismatch_with_the_upgrade_header(insi):
+    status, _, body = call(insi, soap_envelope(traits_body(), namespace="http://schemas.xmlsoap.org/soap/envelope/"),
+                           content_type="text/xml; charset=utf-8")
+    fault = fault_of(body)
+    assert status == 500 and fault["code"] == "env:VersionMismatch"
+    upgrade = etree.fromstring(body).find(f"{ENV}Header/{ENV}Upgrade/{ENV}SupportedEnvelope")
+    assert upgrade is not None and upgrade.get("qname").endswith(":Envelope")
+    assert last_rules(insi) == ["INSI-SOAP-VERSION"]
+
+
+def test_a_root_that_is_not_an_envelope_is_a_sender_fault(insi):
+    status, _, body = call(insi, traits_body().encode())
+    assert status == 400 and fault_of(body)["code"] == "env:Sender"
+    assert last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
+
+
+def test_a_body_with_two_requests_is_refused(insi):
+    envelope = soap_envelope(traits_body() + traits_body())
+    assert call(insi, envelope)[0] == 400 and last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
+
+
+# -- WS-Addressing -------------------------------------------------------------------------------
+
+def test_a_missing_wsa_action_is_a_message_addressing_header_required_fault(insi):
+    status, _, body = call(insi, soap_envelope(traits_body(), action=None))
+    fault = fault_of(body)
+    assert status == 400 and fault["code"] == "env:Sender"
+    assert fault["subcodes"] == ["wsa:MessageAddressingHeaderRequired"]
+    assert fault["detail"].findtext(f"{WSA}ProblemHeaderQName") == "wsa:Action"
+    assert last_rules(insi) == ["INSI-WSA-ACTION-MISSING"]
+
+
+def test_an_unknown_action_is_an_action_not_supported_fault(insi):
+    action = "urn:ServiceIdentiteCertifiee:1.0.0:supprimerIns"
+    status, _, body = call(insi, soap_envelope(traits_body(), action=action))
+    fault = fault_of(body)
+    assert fault["subcodes"] == ["wsa:ActionNotSupported"]
+    assert fault["detail"].findtext(f"{WSA}ProblemAction/{WSA}Action") == action
+    assert last_rules(insi) == ["INSI-WSA-ACTION-UNKNOWN"]
+
+
+def test_a_soap_action_that_differs_from_wsa_action_is_refused(insi):
+    envelope = soap_envelope(traits_body())
+    ok = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite"'
+    assert call(insi, envelope, content_type=ok)[0] == 200
+    wrong = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale"'
+    status, _, body = call(insi, envelope, content_type=wrong)
+    assert status == 400 and fault_of(body)["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:ActionMismatch"]
+    assert last_rules(insi) == ["INSI-WSA-ACTION-MISMATCH"]
+
+
+def test_a_body_that_belongs_to_the_other_operation_is_refused(insi):
+    status, _, body = call(insi, soap_envelope(vitale_body(), operation="rechercherInsAvecTraitsIdentite"))
+    fault = fault_of(body)
+    assert status == 400 and fault["subcodes"] == ["env:siram_10"] and fault["desir"] == "insi_101"
+    assert last_rules(insi) == ["INSI-BODY-OPERATION"]
+    assert call(insi, soap_envelope(vitale_body(), operation="rechercherInsAvecCarteVitale"))[0] == 200
+
+
+def test_without_message_id_the_answer_comes_with_a_warning_and_no_relates_to(insi):
+    status, _, body = call(insi, soap_envelope(traits_body(), message_id=None))
+    assert status == 200
+    assert etree.fromstring(body).find(f"{ENV}Header/{WSA}RelatesTo") is None
+    assert "INSI-WSA-MESSAGEID" in last_rules(insi)
+
+
+def test_faults_echo_the_request_message_id(insi):
+    _, _, body = call(insi, soap_envelope(traits_body(), lps=None, message_id="uuid:abc-123"))
+    fault = fault_of(body)
+    assert fault["relates_to"] == "uuid:abc-123" and fault["message_id"] == "uuid:abc-123"
+
+
+# -- ContexteLPS / ContexteBAM -----------------------------------------------------------------------
+
+LPS_NO_IDAM = LPS_XML.replace('<ctxlps:IDAM R="4">{idam}</ctxlps:IDAM>', "").format(id="i1", idam="")
+LPS_BAD_TIME = LPS_XML.replace("2026-11-23T10:00:00.000Z", "hier").format(id="i1", idam="SEGUR-TEST")
+LPS_NO_VERSION = LPS_XML.replace(' Version="01_00"', "").format(id="i1", idam="SEGUR-TEST")
+LPS_BAD_NATURE = LPS_XML.replace('Nature="CTXLPS"', 'Nature="CTXBAM"').format(id="i1", idam="SEGUR-TEST")
+BAM_NO_COUVERTURE = BAM_XML.replace("<ctxbam:COUVERTURE/>", "").format(id="b1")
+BAM_NO_ID = BAM_XML.replace("<ctxbam:Id>{id}</ctxbam:Id>", "")
+BAM_BAD_TIME = BAM_XML.replace("2026-11-23T10:00:00.000Z", "2026-11-23").format(id="b1")
+
+
+@pytest.mark.parametrize(("headers", "desir", "problem"), [
+    ({"lps": None}, "desir_510", "is missing"),
+    ({"lps": LPS_NO_IDAM}, "desir_510", "IDAM"),
+    ({"lps": LPS_BAD_TIME}, "desir_510", "Temps"),
+    ({"lps": LPS_NO_VERSION}, "desir_510", "Version"),
+    ({"lps": LPS_BAD_NATURE}, "desir_510", "Nature"),
+    ({"bam": None}, "desir_511", "is missing"),
+    ({"bam": BAM_NO_COUVERTURE}, "desir_511", "COUVERTURE"),
+    ({"bam": BAM_NO_ID}, "desir_511", "Id"),
+    ({"bam": BAM_BAD_TIME}, "desir_511", "Temps"),
+])
+def test_missing_or_malformed_context_headers_get_a_siram_fault(insi, headers, desir, problem):
+    status, _, body = call(insi, soap_envelope(traits_body(), **headers))
+    fault = fault_of(body)
+    assert status == 400 and fault["code"] == "env:Sender" and fault["subcodes"] == ["env:siram_10"]
+    assert fault["desir"] == desir and fault["severite"] == "erreur" and problem in fault["text"]
+    assert last_rules(insi) == ["INSI-CTX-LPS" if desir == "desir_510" else "INSI-CTX-BAM"]
+
+
+# -- IDAM and access level -----------------------------------------------------------------------
+
+def test_an_unknown_idam_gets_cnams_recorded_siram_100_desir_550_fault(insi, shared_ref):
+    _, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
+                                                _soapheaders=context_headers("FAKE-IDAM"))
+    fault = raised.value
+    assert fault.code == "env:Sender" and [s.localname for s in fault.subcodes] == ["siram_100"]
+    assert fault.message.startswith("L'accès par ce progiciel au service n'est pas autorisé.")
+    erreur = fault.detail.find("{urn:siram}Erreur")
+    assert (erreur.get("code"), erreur.get("severite"), erreur.text) == (
+        "desir_550", "erreur", "Numéro d'autorisation du logiciel inconnu.")
+    assert last_rules(insi) == ["INSI-IDAM-UNKNOWN"]
+
+
+def test_an_idam_declared_through_the_admin_api_is_accepted_then_removed(insi):
+    envelope = soap_envelope(traits_body(), idam="EDITEUR-42")
+    assert call(insi, envelope)[0] == 400
+    status, added = insi.admin("idams", "POST", {"idam": "EDITEUR-42", "name": "RIS X"})
+    assert status == 201 and added["added"]["modes"] == ["INSI-AUTO", "INSI-MANU"]
+    assert call(insi, envelope)[0] == 200
+    assert insi.admin("idams/EDITEUR-42", "DELETE")[0] == 200
+    assert call(insi, envelope)[0] == 400
+    assert insi.admin("idams", "POST", {"idam": "X", "modes": ["INSI-ROOT"]})[0] == 400
+    assert insi.admin("idams", "POST", {"name": "no idam"})[0] == 400
+    assert insi.admin("idams/NOPE", "DELETE")[0] == 404
+
+
+def test_reset_forgets_idams_declared_at_run_time(insi):
+    insi.admin("idams", "POST", {"idam": "EDITEUR-43"})
+    insi.admin("reset", "POST", {})
+    idams = [s["idam"] for s in insi.admin("idams")[1]["software"]]
+    assert "EDITEUR-43" not in idams and "SEGUR-TEST" in idams
+
+
+def test_an_access_mode_the_software_was_not_authorised_for_is_refused(insi):
+    """Without mutual TLS the mock assumes INSI-AUTO; SEGUR-TEST-MANU is authorised for manual access only."""
+    status, _, body = call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-MANU"))
+    fault = fault_of(body)
+    assert status == 400 and fault["subcodes"] == ["env:siram_100"] and fault["desir"] == "desir_551"
+    assert last_rules(insi) == ["INSI-ACCESS-LEVEL"]
+    assert call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-AUTO"))[0] == 200
+
+
+def test_an_operation_the_software_was_not_authorised_for_is_refused(insi):
+    vitale = soap_envelope(vitale_body(), operation="rechercherInsAvecCarteVitale", idam="SEGUR-TEST-TRAITS")
+    assert call(insi, vitale)[0] == 400 and last_rules(insi) == ["INSI-ACCESS-LEVEL"]
+    assert call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-TRAITS"))[0] == 200
+
+
+def test_the_fault_catalogue_says_which_codes_are_confirmed_by_a_recording(insi):
+    status, catalogue = insi.admin("fault-catalogue")
+    assert status == 200
+    assert catalogue["idam_unknown"]["confirmed"] and catalogue["idam_unknown"]["detail_code"] == "desir_550"
+    assert catalogue["service_unavailable"]["subcode"] == "siram_40"
+    assert not catalogue["context_lps"]["confirmed"]
