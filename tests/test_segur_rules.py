@@ -139,6 +139,7 @@ def test_findings_speak_english_and_french(case, bases, originals):
         # the details are translated too, not only the sentence around them
         assert " the " not in f" {french.lower()} ", french
         assert finding.extra["rem"]
+        assert finding.extra["hint_fr"] and finding.extra["hint_fr"] != finding.hint
 
 
 def test_every_rule_has_a_failing_case():

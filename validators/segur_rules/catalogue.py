@@ -36,6 +36,136 @@ CONF_REM = ("RIS:RIS.DMP/va1.10", "BIO:SGL.DOC/va1.21")
 CODE_REM = ("RIS:RIS.CRI/va1.07", "RIS:MSS/CONF.15", "BIO:MSS/CONF.15", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
 
 
+#: Fix hints in French (the English one is `Rule.hint`); exposed as ``finding.extra['hint_fr']``.
+HINTS_FR: dict[str, str] = {
+    'SEGUR-INS-001': (
+        "Qualifiez l'identité avec INSi et ajoutez <id root=\"<OID de l'INS>\" extension=\"<INS de 15 "
+        "caractères>\"/> comme premier patientRole/id. Les documents pour le DMP et la messagerie "
+        "citoyenne exigent un INS qualifié."
+    ),
+    'SEGUR-INS-002': (
+        "Écrivez l'INS exactement comme INSi l'a renvoyé : 13 caractères de NIR/NIA (Corse : 2A/2B) "
+        "suivis de la clé à 2 chiffres, 15 caractères, sans espace."
+    ),
+    'SEGUR-INS-003': (
+        "La clé vaut 97 - (nombre à 13 chiffres mod 97), 2A étant lu 19 et 2B 18. Une clé fausse signale "
+        "un INS mal saisi ou tronqué : reprenez-le de la réponse INSi."
+    ),
+    'SEGUR-INS-004': (
+        "Un patient a un seul INS (matricule + OID). Ne gardez que celui qu'INSi a renvoyé pour cette "
+        "identité."
+    ),
+    'SEGUR-INS-005': (
+        "Utilisez l'OID renvoyé par INSi avec le matricule : 1.2.250.1.213.1.4.8 (NIR), .9 (NIA), .10 "
+        "(NIR de test) ou .11 (NIR de démonstration). L'ancien INS-C (1.2.250.1.213.1.4.2) n'est plus un "
+        "INS."
+    ),
+    'SEGUR-INS-006': (
+        "Le NIR code le sexe (1er chiffre) et l'année et le mois de naissance (chiffres 2 à 5). Vérifiez "
+        "que l'INS et les traits viennent de la même réponse INSi."
+    ),
+    'SEGUR-INS-007': (
+        "L'adresse de messagerie citoyenne d'un patient est <matricule INS>@patient.mssante.fr : "
+        "construisez-la sur le même INS que patientRole/id, ou retirez-la."
+    ),
+    'SEGUR-PAT-001': (
+        "Gardez un seul recordTarget avec un seul patientRole ; envoyez un document par patient."
+    ),
+    'SEGUR-PAT-002': (
+        "Écrivez patient/birthTime/@value avec la date de naissance INS complète AAAAMMJJ (une vraie "
+        "date, pas dans le futur)."
+    ),
+    'SEGUR-PAT-003': (
+        "Écrivez <administrativeGenderCode code=\"F|M|UN\" codeSystem=\"2.16.840.1.113883.5.1\"/> avec le "
+        "sexe de l'identité INS."
+    ),
+    'SEGUR-PAT-004': (
+        "Avec un INS, donnez ses traits : name/family[@qualifier='BR'] (nom de naissance), name/given "
+        "(prénoms de naissance), name/given[@qualifier='BR'] (premier prénom de naissance), birthTime, "
+        "administrativeGenderCode et birthplace/place/addr/county (code COG de l'INSEE)."
+    ),
+    'SEGUR-PS-001': (
+        "Identifiez chaque auteur par son IDNPS : <id root=\"1.2.250.1.71.4.2.1\" extension=\"8<RPPS>\"/> "
+        "(ou 0<ADELI>, 3<FINESS>/<identifiant local>… pour les personnels sans RPPS)."
+    ),
+    'SEGUR-PS-002': (
+        "Identifiez le professionnel qui valide le document par son IDNPS : <id "
+        "root=\"1.2.250.1.71.4.2.1\" extension=\"8<RPPS>\"/>."
+    ),
+    'SEGUR-PS-003': (
+        "Un IDNPS est 8 + RPPS (11 chiffres), 0 + ADELI (9 caractères), ou 1/3/4/5/6 + identifiant "
+        "cabinet ADELI, FINESS, SIREN, SIRET ou cabinet RPPS + '/' + identifiant local. Prenez-le dans "
+        "l'Annuaire santé ou sur la carte CPx."
+    ),
+    'SEGUR-BODY-001': (
+        "Écrivez <nonXMLBody><text mediaType=\"application/pdf\" representation=\"B64\">…le PDF en "
+        "base64…</text></nonXMLBody>."
+    ),
+    'SEGUR-BODY-002': (
+        "Encodez les octets du PDF en base64 standard (alphabet RFC 4648, remplissage '=') ; les retours "
+        "à la ligne sont admis."
+    ),
+    'SEGUR-BODY-003': (
+        "Intégrez le fichier PDF complet : il commence par '%PDF-' et se termine par '%%EOF'."
+    ),
+    'SEGUR-BODY-004': (
+        "Produisez le compte rendu en PDF/A-1 (ISO 19005-1) ou plus récent, comme le demande le REM pour "
+        "le PDF des CR d'imagerie et de biologie ; un fichier PDF/A déclare sa partie dans ses "
+        "métadonnées XMP (pdfaid:part)."
+    ),
+    'SEGUR-BODY-005': (
+        "Un document N1 a un nonXMLBody et exactement les templateId 2.16.840.1.113883.2.8.2.1, "
+        "1.2.250.1.213.1.1.1.1 et 1.3.6.1.4.1.19376.1.2.20 (qui remplace le templateId du volet)."
+    ),
+    'SEGUR-CODE-001': (
+        "Utilisez le code LOINC du type de document, p. ex. 18748-4 pour un CR d'imagerie, 11502-2 pour "
+        "un CR de biologie, avec codeSystem 2.16.840.1.113883.6.1."
+    ),
+    'SEGUR-CODE-002': (
+        "Donnez au document le code de son volet (voir validators/data/segur_volets.json), ou déclarez "
+        "le volet qui correspond à son contenu."
+    ),
+    'SEGUR-TIME-001': (
+        "Ajoutez le décalage par rapport à UTC, p. ex. 20240115143000+0100 ; le DMP le convertit en UTC "
+        "pour les métadonnées XDS."
+    ),
+    'SEGUR-TIME-002': (
+        "Écrivez la date et l'heure à la minute ou à la seconde, avec le décalage : "
+        "AAAAMMJJHHMM[SS]+ZZZZ."
+    ),
+    'SEGUR-TIME-003': (
+        "Écrivez une date et une heure réelles (AAAAMMJJHHMMSS+ZZZZ), ni dans le futur ni avant 1900."
+    ),
+    'SEGUR-TIME-004': (
+        "Ajoutez le décalage par rapport à UTC (p. ex. +0100) : le DMP en déduit les "
+        "serviceStartTime/serviceStopTime XDS, en UTC."
+    ),
+    'SEGUR-VER-001': (
+        "Donnez au document un <id root=\"<OID ou UUID>\" [extension=\"…\"]/> unique ; une nouvelle version "
+        "reçoit un nouvel id."
+    ),
+    'SEGUR-VER-002': (
+        "Donnez au document un <setId root=\"<OID ou UUID>\"/> commun à toutes ses versions."
+    ),
+    'SEGUR-VER-003': (
+        "Écrivez <versionNumber value=\"1\"/> pour une première version, puis 2, 3… à chaque remplacement."
+    ),
+    'SEGUR-VER-004': (
+        "Ajoutez <relatedDocument typeCode=\"RPLC\"><parentDocument><id root=\"<id de la version "
+        "remplacée>\"/></parentDocument></relatedDocument>."
+    ),
+    'SEGUR-VER-005': (
+        "Chaque version a son propre id ; toutes les versions partagent le setId ; un remplacement "
+        "(RPLC) désigne l'id de la version précédente et porte un versionNumber > 1."
+    ),
+    'SEGUR-CONF-001': (
+        "Utilisez <confidentialityCode code=\"N\" codeSystem=\"2.16.840.1.113883.5.25\" "
+        "displayName=\"Normal\"/> (ou R, V). Le masquage aux professionnels ou au patient se règle dans "
+        "les métadonnées XDS, pas ici."
+    ),
+}
+
+
 def _rule(rule_id: str, en: str, fr: str, hint: str, *, rem=(), source="", severity=Severity.ERROR, what=""):
     return Rule(
         id=rule_id,
@@ -46,7 +176,7 @@ def _rule(rule_id: str, en: str, fr: str, hint: str, *, rem=(), source="", sever
         severity=severity,
         rem=tuple(rem),
         source=source,
-        extra={"what": what} if what else {},
+        extra={"what": what, "hint_fr": HINTS_FR[rule_id]},
     )
 
 

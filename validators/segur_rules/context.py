@@ -66,6 +66,8 @@ class Document:
         finding = rule.finding(severity=severity, line=line, column=column, xpath=self.locator.xpath(element),
                                **context)
         extra = {"message_fr": rule.message("fr", **context), "params": {k: str(v) for k, v in context.items()}}
+        if rule.extra.get("hint_fr"):
+            extra["hint_fr"] = rule.extra["hint_fr"]
         if rule.rem:
             extra["rem"] = list(rule.rem)
         self.findings.append(dataclasses.replace(finding, extra=extra))
