@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from segur.findings import Finding
 from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
-from segur.mockkit import FaultBook, Journal
+from segur.mockkit import FaultBook, FaultError, Journal
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import MessageReport, check_message
 from segur.mocks.mssante.notifications import build_dsn, build_mdn
@@ -32,11 +32,30 @@ DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024
 TRUST_DOMAIN = "mssante.fr"
 
 FAULT_KINDS = {
-    # a temporary SMTP reply for the next `count` messages, at the given stage
-    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)", "stage": "data"},
-    # the server stops offering STARTTLS (clients that insist on TLS must give up)
+    # a temporary SMTP reply (421/450/451/452…) at a stage: `operation` is connect, mail, rcpt or data
+    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
+    # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
     "tls_off": {},
 }
+#: The SMTP stage a fault hits when its `operation` is not given.
+DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
+                 "http_error": "data"}
+STAGES = ("connect", "mail", "rcpt", "data", "*")
+
+
+class SmtpFaultBook(FaultBook):
+    """The kit's fault book, with `operation` meaning the SMTP stage (default: data; tls_off: connect)."""
+
+    def add(self, spec):
+        if isinstance(spec, dict) and spec.get("kind") in DEFAULT_STAGE:
+            spec = {**spec, "operation": spec.get("operation", DEFAULT_STAGE[spec["kind"]])}
+            if spec["operation"] not in STAGES:
+                raise FaultError(f"operation is the SMTP stage: one of {', '.join(STAGES)}")
+            if spec["kind"] == "smtp_reply":
+                code = spec.get("code", 451)
+                if not isinstance(code, int) or not 400 <= code <= 599:
+                    raise FaultError("code must be an SMTP reply code (400-599)")
+        return super().add(spec)
 
 
 @dataclass
@@ -120,7 +139,7 @@ class MssanteBackend:
         self.max_recipients = max_recipients
         self._validate = self._default_validator() if validate is True else (validate or None)
         self.journal = Journal(self.name)
-        self.faults = FaultBook(extra_kinds=FAULT_KINDS)
+        self.faults = SmtpFaultBook(extra_kinds=FAULT_KINDS)
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._boxes: dict[str, list[StoredMessage]] = {}
@@ -163,7 +182,7 @@ class MssanteBackend:
         domain = domain.lower()
         check = RecipientCheck(address)
         if not local or not (domain == TRUST_DOMAIN or domain.endswith("." + TRUST_DOMAIN)):
-            return self._refuse(check, "MSS-RCPT-OUTSIDE", f"<{address}>: relay access denied, not an MSSanté "
+            return self._refuse(check, "MSS-RCPT-OUTSIDE", f"<{address}>: relay access denied, not an MSSante "
                                 "address", recipient=address)
         box = self.mailbox(address)
         if domain == CITIZEN_MAIL_DOMAIN:
@@ -177,7 +196,7 @@ class MssanteBackend:
             check.mailbox = box
             if box.refuses_messages:
                 return self._refuse(check, "MSS-RCPT-CITIZEN-REFUSED", f"<{address}>: the patient refused "
-                                    "MSSanté messages", recipient=address)
+                                    "MSSante messages", recipient=address)
         elif box is None:
             return self._refuse(check, "MSS-RCPT-UNKNOWN", f"<{address}>: recipient address rejected: "
                                 "user unknown", recipient=address)

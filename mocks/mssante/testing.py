@@ -76,3 +76,61 @@ def running_mssante(world=None, **options) -> Iterator[RunningMssante]:
         yield RunningMssante(server)
     finally:
         server.stop()
+
+
+AUTO = object()
+
+
+def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes] = (), *, subject=AUTO,
+                nil: str | None = "1234", ins_header=AUTO, codecda=AUTO, pdf: bool = True, mes: str | None = None,
+                disposition_notification_to: str | None = None, xdm: bytes | None = None,
+                xdm_name: str = "IHE_XDM.ZIP", body: str = "Bonjour,\nveuillez trouver le compte rendu ci-joint.\n",
+                extra_headers: dict | None = None):
+    """An MSSanté message as a conformant sender builds it (every part can be overridden to break it).
+
+    `documents`: CDA documents put in one IHE_XDM.ZIP (see `xdm.build_xdm`); the subject
+    (``XDM/1.0/DDM+<libellé> <NOM> <prénom> <date>``), ``X-MSS-INS`` and ``X-MSS-CODECDA`` are derived
+    from the first CDA unless given (``None`` leaves a header out).
+    """
+    from email.message import EmailMessage
+
+    from segur.mocks.mssante.cda import read_cda_header
+    from segur.mocks.mssante.xdm import build_xdm
+
+    recipients = [recipients] if isinstance(recipients, str) else list(recipients)
+    headers = [read_cda_header(doc) for doc in documents]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    if subject is AUTO:
+        subject = "Message de test"
+        if headers:
+            h = headers[0]
+            birth = f" {h.birth_time[6:8]}/{h.birth_time[4:6]}/{h.birth_time[:4]}" if h.birth_time else ""
+            subject = f"XDM/1.0/DDM+{h.code_display or h.title} {h.birth_name} {h.first_given}{birth}"
+    if subject is not None:
+        message["Subject"] = subject
+    if nil is not None:
+        message["X-MSS-NIL"] = nil
+    if ins_header is AUTO:
+        ins_header = ("O" if all(h.qualified_ins for h in headers) else "N") if headers else None
+    if ins_header is not None:
+        message["X-MSS-INS"] = ins_header
+    if codecda is AUTO:
+        codecda = [h.code for h in headers] if headers else None
+    for code in ([codecda] if isinstance(codecda, str) else codecda or []):
+        message["X-MSS-CODECDA"] = code
+    if mes is not None:
+        message["X-MSS-MES"] = mes
+    if disposition_notification_to:
+        message["Disposition-Notification-To"] = disposition_notification_to
+    for name, value in (extra_headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    package = xdm if xdm is not None else (build_xdm([(doc, None) for doc in documents]) if documents else None)
+    if package is not None:
+        message.add_attachment(package, maintype="application", subtype="zip", filename=xdm_name)
+    if pdf and documents:
+        message.add_attachment(b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n",
+                               maintype="application", subtype="pdf", filename="compte-rendu.pdf")
+    return message
