@@ -325,3 +325,33 @@ def test_warnings_do_not_make_a_document_invalid(cda_pack):
     report = validate(_example(cda_pack, GENERIC_N1), pack=cda_pack)
     assert report.valid
     assert all(f.severity != Severity.ERROR for f in report.findings)
+
+
+def test_self_presenting_document_is_named_as_such(cda_pack):
+    report = validate(_example(cda_pack, "BIO-CR-BIO_2021.01_Auto-Presentable.xml"), pack=cda_pack)
+    [finding] = report.errors
+    assert finding.rule == "CDA-STRUCT-007" and "line 31" in finding.message and finding.hint
+    assert report.layer("xsd").status == "skipped" and "CDA-STRUCT-007" in report.layer("xsd").reason
+
+
+def test_schema_imports_are_resolved_locally_only(cda_pack, tmp_path):
+    """A pack whose XSD imports a remote schema is refused (XSD-002), never fetched."""
+    import shutil
+
+    fake = tmp_path / "pack"
+    (fake / "infrastructure" / "cda").mkdir(parents=True)
+    (fake / "schematrons" / "profils").mkdir(parents=True)
+    (fake / "infrastructure" / "cda" / "CDA_extended.xsd").write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:hl7-org:v3">'
+        '<xs:import namespace="urn:x" schemaLocation="http://attacker.invalid/x.xsd"/></xs:schema>')
+    shutil.copy(cda_pack / "schematrons" / "profils" / "CI-SIS_ModelesDeContenusCDA.sch", fake / "schematrons" / "profils")
+    report = validate(_example(cda_pack, CR_BIO), pack=fake, layers=["xml", "xsd"])
+    assert [f.rule for f in report.errors] == ["XSD-002"]
+    assert "attacker.invalid" in report.errors[0].message
+
+
+def test_report_records_the_settings_needed_to_reproduce_it(cda_pack):
+    report = validate(_example(cda_pack, CR_BIO), pack=cda_pack)
+    settings = report.to_dict()["settings"]
+    assert settings["pack"] == str(cda_pack.resolve()) and settings["pack_source"] == "argument"
+    assert settings["xsd_digest"].startswith("sha256:") and settings["tool"].startswith("segur-harness")

@@ -91,6 +91,13 @@ class Validator:
         self.schematron_mode = schematron_mode
         self.cache_dir = cache_dir
         self.keep_svrl = keep_svrl
+        self.settings = {
+            "tool": f"segur-harness {_tool_version()}",
+            "pack": str(self.pack.root) if self.pack else None,
+            "pack_source": self.pack.source if self.pack else None,
+            "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
+            "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
+        }
 
     def check_profile(self, profile: str) -> None:
         """Raise `UnknownProfile` unless `profile` is auto/none/common or a volet of the pack."""
@@ -104,7 +111,7 @@ class Validator:
     def validate(self, document, name: str | None = None, profile: str | None = None) -> Report:
         """Validate one document (a path, bytes or XML text). Never raises for a bad document."""
         started = time.perf_counter()
-        report = Report(document=name or (str(document) if isinstance(document, str | Path)
+        report = Report(settings=self.settings, document=name or (str(document) if isinstance(document, str | Path)
                                           and not str(document).lstrip().startswith("<") else "<memory>"))
         requested = profile or self.profile
         if profile:
@@ -147,8 +154,9 @@ class Validator:
                 reason = None
             report.findings.extend(found)
             report.layers.append(LayerRun("structure", "ran", reason, _ms(t)))
-            if any(f.rule == "CDA-STRUCT-001" for f in found):
-                gate = "not a CDA document (CDA-STRUCT-001)"
+            gating = [f.rule for f in found if f.rule in ("CDA-STRUCT-001", "CDA-STRUCT-007")]
+            if gating:
+                gate = f"not a CDA document ({gating[0]})"
         else:
             report.layers.append(LayerRun("structure", "skipped", "not requested"))
 
@@ -266,6 +274,15 @@ class Validator:
 
 _EMPTY_CDA = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
 _NO_PACK = "no pack directory (give --pack DIR, set SEGUR_PACK or 'pack' in segur.toml)"
+
+
+def _tool_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("segur-harness")
+    except Exception:  # running from a source tree without metadata
+        return "unknown"
 
 
 def _ms(start: float) -> float:

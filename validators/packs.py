@@ -154,6 +154,24 @@ def closure_and_digest(sch: Path) -> tuple[Closure, str]:
     return found, value
 
 
+_XSD_DIGESTS: dict[Path, str] = {}
+
+
+def xsd_digest(xsd: Path) -> str:
+    """SHA-256 over every ``.xsd`` under the schema's folder (CDA_extended.xsd and what it includes)."""
+    folder = xsd.resolve().parent
+    with _CLOSURES_LOCK:
+        if folder in _XSD_DIGESTS:
+            return _XSD_DIGESTS[folder]
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.xsd")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    value = "sha256:" + digest.hexdigest()
+    with _CLOSURES_LOCK:
+        _XSD_DIGESTS[folder] = value
+    return value
+
+
 def usable(volet: VoletPack) -> bool:
     return closure_and_digest(volet.path)[0].usable
 

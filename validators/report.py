@@ -64,6 +64,7 @@ class Report:
     timings: dict = field(default_factory=dict)
     size: int | None = None
     unreadable: bool = False
+    settings: dict = field(default_factory=dict)  # tool version, pack dir and its source, xsd digest, options
 
     @property
     def errors(self) -> list[Finding]:
@@ -111,6 +112,7 @@ class Report:
             "layers": [layer.to_dict() for layer in self.layers],
             "packs": [pack.to_dict() for pack in self.packs],
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "settings": self.settings,
         }
 
 

@@ -20,6 +20,7 @@ from segur.validators.locate import Locator
 
 LAYER = "structure"
 CDA_NS = "urn:hl7-org:v3"
+XSL_NS = "http://www.w3.org/1999/XSL/Transform"
 _SRC = "HL7 CDA R2, POCD_MT000040.ClinicalDocument (infrastructure/cda/POCD_MT000040_extended_pharmacy.xsd)"
 
 STRUCT_RULES = {
@@ -48,6 +49,14 @@ STRUCT_RULES = {
              hint="An N1 document carries <nonXMLBody><text mediaType=\"application/pdf\" "
                   "representation=\"B64\">…</text></nonXMLBody>; an N3 document a structuredBody.",
              source=_SRC),
+        Rule("CDA-STRUCT-007", LAYER,
+             "The document is an XSLT stylesheet that embeds a ClinicalDocument at line {line} (a "
+             "self-presenting document); the CDA layers validate a document whose root is ClinicalDocument.",
+             "Le document est une feuille de style XSLT qui embarque un ClinicalDocument en ligne {line} "
+             "(document auto-présentable) ; les couches CDA valident un document dont la racine est "
+             "ClinicalDocument.",
+             hint="Send the ClinicalDocument itself (root <ClinicalDocument xmlns=\"urn:hl7-org:v3\">), "
+                  "with at most an <?xml-stylesheet?> processing instruction for display.", source=_SRC),
         Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.", "recordTarget n'a pas de patientRole.",
              hint="Put the patient's identifiers and demographics in recordTarget/patientRole.", source=_SRC),
     )
@@ -55,10 +64,15 @@ STRUCT_RULES = {
 rules.register(*STRUCT_RULES.values())
 
 
+class _Keep(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def _finding(rule_id: str, lang: str, where: dict | None = None, **context) -> Finding:
     rule = STRUCT_RULES[rule_id]
     return Finding(rule=rule.id, severity=rule.severity, layer=LAYER, message=rule.message(lang, **context),
-                   hint=(rule.hint.format(**context) if "{" in rule.hint else rule.hint) or None,
+                   hint=rule.hint.format_map(_Keep(context)) or None,
                    extra={"params": context}, **(where or {}))
 
 
@@ -67,6 +81,11 @@ def check_root(tree: etree._ElementTree, locator: Locator, lang: str = "en") -> 
     qname = etree.QName(root)
     if qname.namespace == CDA_NS and qname.localname == "ClinicalDocument":
         return []
+    if qname.namespace == XSL_NS:
+        embedded = next(root.iter(f"{{{CDA_NS}}}ClinicalDocument"), None)
+        if embedded is not None:
+            where = locator.locate(embedded)
+            return [_finding("CDA-STRUCT-007", lang, locator.locate(root), line=where["line"])]
     found = f"{{{qname.namespace}}}{qname.localname}" if qname.namespace else qname.localname
     return [_finding("CDA-STRUCT-001", lang, locator.locate(root), found=found)]
 
