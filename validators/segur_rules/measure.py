@@ -1,11 +1,15 @@
 """What the official layers let through, and what the Ségur rules catch, on the documented mutants.
 
-    python -m segur.validators.segur_rules.measure --pack ../shared/ref/cda [--profile-packs]
+    python -m segur.validators.segur_rules.measure --pack ../shared/ref/cda \
+        [--extra-pack schematrons/profils/IHE.sch --extra-pack schematrons/profils/CI-SIS_Modeles_ANS.sch]
 
 For every mutant of `mutants.MUTANTS` (an official example broken on exactly one Ségur rule), run
 the official layers alone (XSD + the CI-SIS Schematron packs chosen by profile ``auto``: the
 common content-model pack, plus the volet pack of an N3 document) and then the Ségur rules, and
 print one line per mutant: whether the official layers see an error, and which Ségur rules fire.
+``--extra-pack`` (relative to the pack directory) adds official profile packs that the official
+tool also runs but `validate()` does not (IHE, CI-SIS_Modeles_ANS…): their errors count as the
+official layers' too.
 The clean bases are checked first: the official layers must find no error on them, otherwise
 the measurement would be meaningless. Takes a minute or two (the packs are compiled on first use).
 """
@@ -21,15 +25,27 @@ from segur.validators.segur_rules.mutants import MUTANTS, build, clean_bases, lo
 OFFICIAL_LAYERS = ("xml", "structure", "xsd", "schematron")
 
 
-def measure(pack: Path) -> list[dict]:
-    from segur.validators.api import validate  # the validator core; imported late, it is heavy
+def _extra_errors(extra_packs: list, data: bytes) -> list[str]:
+    errors = []
+    for name, compiled in extra_packs:
+        for failure in compiled.run(data).failures:
+            if failure.severity == "error":
+                errors.append(f"{name}:{(failure.message or '').strip()[:40]}")
+    return errors
 
+
+def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
+    from segur.validators.api import validate  # the validator core; imported late, it is heavy
+    from segur.validators.schematron import compile_pack
+
+    extra_packs = [(Path(rel).stem, compile_pack(Path(pack) / rel)) for rel in extra]
     originals = load_originals(pack)
     bases = clean_bases(originals)
     rows = []
     for key, data in bases.items():
         report = validate(data, pack=pack, layers=OFFICIAL_LAYERS, name=f"base:{key}")
-        rows.append({"case": f"base {key}", "rule": "-", "official_errors": sorted({f.rule for f in report.errors}),
+        official_errors = sorted({f.rule for f in report.errors}) + _extra_errors(extra_packs, data)
+        rows.append({"case": f"base {key}", "rule": "-", "official_errors": official_errors,
                      "packs": [p.name for p in report.packs], "segur": []})
     for case in MUTANTS:
         data = build(case, bases, originals)
@@ -47,7 +63,7 @@ def measure(pack: Path) -> list[dict]:
         else:
             fired = sorted({f.rule for f in segur.findings if f.layer == "segur"})
         rows.append({"case": case.why, "rule": case.rule, "base": case.base,
-                     "official_errors": sorted({f.rule for f in official.errors}),
+                     "official_errors": sorted({f.rule for f in official.errors}) + _extra_errors(extra_packs, data),
                      "packs": [p.name for p in official.packs], "segur": fired})
     return rows
 
@@ -55,8 +71,12 @@ def measure(pack: Path) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True, help="the ANS CDA pack directory (e.g. ../shared/ref/cda)")
+    parser.add_argument("--extra-pack", action="append", default=[],
+                        help="an extra official pack to run, relative to --pack (repeatable)")
     args = parser.parse_args(argv)
-    rows = measure(args.pack)
+    rows = measure(args.pack, args.extra_pack)
+    if args.extra_pack:
+        print("extra packs: " + ", ".join(args.extra_pack))
     let_through = caught = 0
     print(f"{'case':58} {'rule':15} {'official layers':32} Ségur rules")
     for row in rows:
