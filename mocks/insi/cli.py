@@ -17,7 +17,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with the test PKI's server certificate."),
         mtls: bool = typer.Option(False, "--mtls", help="Mutual TLS: require a client certificate of the test CA "
                                   "whose CN is INSI-AUTO or INSI-MANU (implies --tls)."),
-        pki: Path = typer.Option(Path(".segur/pki"), "--pki", help="Directory of the test PKI (created if missing)."),
+        pki: Path = typer.Option(Path(".segur-pki"), "--pki", help="Directory of the test PKI (created if missing; same default as `segur pki`)."),
         world: Path = typer.Option(None, "--world", help="World file (default: the shipped world)."),
         idam: list[str] = typer.Option(None, "--idam", help="A software authorisation (IDAM) to accept, "
                                        "for both access modes and operations (repeatable)."),
