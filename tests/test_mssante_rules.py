@@ -1,0 +1,215 @@
+"""Every message-level MSSanté rule, with a message that passes it and one that fails it.
+
+Checked directly (`check_message`), no socket: the SMTP tests show the same verdicts travel to the
+journal and over IMAP. The conformant baseline is what `mss_message` builds from an official ANS
+CR-IMG example; each test breaks one thing and expects exactly the rule for it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from segur import rules as catalogue
+from segur.findings import Finding
+from segur.fixtures.world import load_world
+from segur.mocks.mssante import rules as mss_rules
+from segur.mocks.mssante.checks import check_message
+from segur.mocks.mssante.testing import mss_message
+from segur.mocks.mssante.xdm import build_xdm
+
+PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
+PRO2 = "laurent.chevallier@ch-toulouse.mssante.fr"
+CITIZEN = "279035121518989@patient.mssante.fr"
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world()
+
+
+@pytest.fixture(scope="module")
+def cr_img(cda_pack) -> bytes:
+    return (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01.xml").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def other_patient_cda(cr_img, world) -> tuple[bytes, str]:
+    other = next(p for p in world.patients if p.ins != "279035121518989" and not p.mssante_refused
+                 and p.oid == "1.2.250.1.213.1.4.10")
+    return cr_img.replace(b"279035121518989", other.ins.encode()), other.ins
+
+
+def run(world, message, recipients=(PRO2,), login=PRO, validate=None):
+    boxes = [world.mailbox(r) for r in recipients]
+    return check_message(message.as_bytes(), login=login, recipients=boxes, world=world, validate=validate)
+
+
+def rules_of(report) -> set[str]:
+    return {f.rule for f in report.findings}
+
+
+def test_every_mss_rule_is_in_the_catalogue_with_both_languages_and_a_source():
+    assert mss_rules.ALL
+    for rule in mss_rules.ALL:
+        assert catalogue.get(rule.id) is rule
+        assert rule.id.startswith("MSS-") and rule.message_en and rule.message_fr and rule.hint and rule.source
+    refusing = [r for r in mss_rules.ALL if r.extra.get("smtp_reply")]
+    assert all(r.extra["smtp_reply"][:1] in "45" for r in refusing)
+
+
+def test_the_conformant_baseline_passes_every_rule(world, cr_img):
+    report = run(world, mss_message(PRO, PRO2, [cr_img]))
+    assert report.findings == [] and report.verdict == "pass"
+    assert report.package.documents[0].cda.qualified_ins
+
+
+def test_a_plain_message_without_documents_needs_only_x_mss_nil(world):
+    assert run(world, mss_message(PRO, PRO2)).findings == []
+    assert rules_of(run(world, mss_message(PRO, PRO2, nil=None))) == {"MSS-NIL-MISSING"}
+
+
+@pytest.mark.parametrize("value", ["12345", "DEV935997", "12a4", ""])
+def test_x_mss_nil_must_be_a_4_digit_reference(world, value):
+    assert rules_of(run(world, mss_message(PRO, PRO2, nil=value))) == {"MSS-NIL-FORMAT"}
+
+
+def test_from_header_must_be_the_authenticated_mailbox(world):
+    message = mss_message(PRO, PRO2)
+    assert rules_of(run(world, message, login=PRO2)) == {"MSS-FROM-MISMATCH"}
+
+
+@pytest.mark.parametrize(("header", "rule"), [(None, "MSS-INS-HEADER-MISSING"), ("N", "MSS-INS-HEADER-VALUE"),
+                                              ("Oui", "MSS-INS-HEADER-VALUE")])
+def test_x_mss_ins_says_o_for_a_qualified_ins(world, cr_img, header, rule):
+    assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], ins_header=header))) == {rule}
+
+
+def test_x_mss_ins_says_n_when_a_trait_is_missing(world, cr_img):
+    no_birth_time = cr_img.replace(b'<birthTime value="19790328"/>', b"")
+    assert rules_of(run(world, mss_message(PRO, PRO2, [no_birth_time], ins_header="N"))) == set()
+    assert rules_of(run(world, mss_message(PRO, PRO2, [no_birth_time], ins_header="O"))) == {"MSS-INS-HEADER-VALUE"}
+
+
+def test_x_mss_ins_and_codecda_must_not_be_set_without_an_xdm(world):
+    message = mss_message(PRO, PRO2, ins_header="O", codecda="18748-4")
+    assert rules_of(run(world, message)) == {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED"}
+
+
+@pytest.mark.parametrize(("codes", "rule"), [(None, "MSS-CODECDA-MISSING"), ("11502-2", "MSS-CODECDA-MISMATCH")])
+def test_x_mss_codecda_gives_the_code_of_each_cda(world, cr_img, codes, rule):
+    assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], codecda=codes))) == {rule}
+
+
+def test_x_mss_codecda_is_multivalued_for_several_documents(world, cr_img):
+    second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"', b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')
+    message = mss_message(PRO, PRO2, [cr_img, second], codecda=["18748-4", "18748-4"])
+    assert rules_of(run(world, message)) == set()
+
+
+@pytest.mark.parametrize(("value", "rules"), [("FIN", set()), ("fin", {"MSS-MES-VALUE"}), ("STOP", {"MSS-MES-VALUE"})])
+def test_x_mss_mes_only_value_is_fin(world, cr_img, value, rules):
+    assert rules_of(run(world, mss_message(PRO, CITIZEN, [cr_img], mes=value), recipients=(CITIZEN,))) == rules
+
+
+def test_x_mss_mes_to_a_professional_is_a_warning(world, cr_img):
+    report = run(world, mss_message(PRO, PRO2, [cr_img], mes="FIN"))
+    assert rules_of(report) == {"MSS-MES-NOT-CITIZEN"} and report.verdict == "pass"
+
+
+@pytest.mark.parametrize(("subject", "rule"), [
+    ("Compte rendu", "MSS-SUBJECT-FORMAT"),
+    ("XDM/1.0/DDM+", "MSS-SUBJECT-FORMAT"),
+    ("XDM/1.0/DDM+CR d'imagerie médicale DUPONT JEAN", "MSS-SUBJECT-PATIENT"),
+    ("XDM/1.0/DDM+CR d'imagerie médicale PAT-TROIS DOMINIQUE 01/01/1980", "MSS-SUBJECT-PATIENT"),
+])
+def test_subject_follows_xdm_1_0_ddm_with_the_patient(world, cr_img, subject, rule):
+    assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], subject=subject))) == {rule}
+
+
+@pytest.mark.parametrize("subject", ["XDM/1.0/DDM+CR d'imagerie médicale PAT-TROIS DOMINIQUE",
+                                     "XDM/1.0/DDM+Scanner thorax pat-trois Dominique 28/03/1979"])
+def test_subject_birth_date_is_optional_and_case_is_free(world, cr_img, subject):
+    assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], subject=subject))) == set()
+
+
+def test_a_bare_cda_without_xdm_is_refused(world, cr_img):
+    message = mss_message(PRO, PRO2)
+    message.add_attachment(cr_img, maintype="text", subtype="xml", filename="cr.xml")
+    assert rules_of(run(world, message)) == {"MSS-XDM-MISSING"}
+
+
+def test_the_zip_must_be_named_ihe_xdm_zip(world, cr_img):
+    assert "MSS-XDM-NAME" in rules_of(run(world, mss_message(PRO, PRO2, [cr_img], xdm_name="documents.zip")))
+
+
+def test_two_xdm_archives_in_one_message_are_refused(world, cr_img):
+    message = mss_message(PRO, PRO2, [cr_img])
+    message.add_attachment(build_xdm([(cr_img, None)]), maintype="application", subtype="zip",
+                           filename="IHE_XDM.ZIP")
+    assert "MSS-XDM-SEVERAL" in rules_of(run(world, message))
+
+
+def test_cda_documents_come_with_a_pdf_copy(world, cr_img):
+    assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], pdf=False))) == {"MSS-PDF-MISSING"}
+
+
+def test_one_patient_per_message(world, cr_img, other_patient_cda):
+    other, _ = other_patient_cda
+    message = mss_message(PRO, PRO2, [cr_img, other], codecda=["18748-4"])
+    assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT"}
+
+
+def test_a_citizen_mailbox_receives_only_that_citizens_documents(world, cr_img, other_patient_cda):
+    other, other_ins = other_patient_cda
+    assert rules_of(run(world, mss_message(PRO, CITIZEN, [cr_img]), recipients=(CITIZEN,))) == set()
+    report = run(world, mss_message(PRO, CITIZEN, [other]), recipients=(CITIZEN,))
+    assert rules_of(report) == {"MSS-CITIZEN-OTHER-PATIENT"}
+    assert other_ins in report.findings[0].message
+
+
+def test_malformed_mime_is_a_finding_not_a_crash(world):
+    raw = (b"From: " + PRO.encode() + b"\r\nX-MSS-NIL: 1234\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: application/zip\r\n'
+           b"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=IHE_XDM.ZIP\r\n\r\n"
+           b"!!!not base64!!!\r\n")
+    report = check_message(raw, login=PRO, recipients=[world.mailbox(PRO2)], world=world)
+    assert "MSS-MIME-MALFORMED" in rules_of(report) and report.verdict == "fail"
+
+
+def test_an_attachment_named_ihe_xdm_zip_that_is_not_a_zip(world, cr_img):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=b"%PDF-1.4 this is not a zip")
+    assert "MSS-XDM-NOT-ZIP" in rules_of(run(world, message))
+
+
+class _Report:
+    def __init__(self, findings):
+        self.findings = findings
+        self.valid = not any(f.is_error for f in findings)
+
+
+def test_each_cda_goes_through_the_validator_and_its_errors_are_kept(world, cr_img):
+    from segur.findings import Severity
+
+    def failing(content):
+        return _Report([Finding("CDA-X", Severity.ERROR, "segur", "bad thing", line=3)])
+
+    report = run(world, mss_message(PRO, PRO2, [cr_img]), validate=failing)
+    assert rules_of(report) == {"MSS-CDA-INVALID"}
+    assert report.cda_reports["DOC0001.XML"]["errors"] == 1
+    assert run(world, mss_message(PRO, PRO2, [cr_img]), validate=lambda c: _Report([])).findings == []
+
+
+def test_a_validator_crash_is_a_warning_not_a_lost_message(world, cr_img):
+    def broken(content):
+        raise RuntimeError("pack missing")
+
+    report = run(world, mss_message(PRO, PRO2, [cr_img]), validate=broken)
+    assert rules_of(report) == {"MSS-CDA-NOT-VALIDATED"} and report.verdict == "pass"
+
+
+def test_the_real_validator_accepts_the_official_example(world, cr_img):
+    from segur.validators import validate
+
+    report = run(world, mss_message(PRO, PRO2, [cr_img]), validate=validate)
+    assert "MSS-CDA-NOT-VALIDATED" not in rules_of(report)
+    assert "DOC0001.XML" in report.cda_reports
