@@ -238,8 +238,20 @@ def test_profile_common_runs_only_the_common_pack(cda_pack):
 def test_unknown_profile_is_a_usage_error(cda_pack):
     with pytest.raises(UnknownProfile, match="IMG-CR-IMG"):
         Validator(pack=cda_pack, profile="NO-SUCH-VOLET")
-    with pytest.raises(UnknownProfile):
-        Validator(pack=False, profile="IMG-CR-IMG")
+    with pytest.raises(UnknownProfile, match="IMG-CR-IMG"):
+        Validator(pack=False, profile="NO-SUCH-VOLET")
+
+
+def test_forced_volet_without_pack_informs_the_segur_rules(cda_pack, monkeypatch):
+    import segur.validators.segur_rules as segur_rules
+
+    seen = []
+    monkeypatch.setattr(segur_rules, "check_segur", lambda tree, locator, profile: seen.append(profile) or [])
+    validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="img-cr-img_2024.01")
+    validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="auto")
+    validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
+    validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="auto", layers=["xml", "schematron", "segur"])
+    assert seen == ["img-cr-img_2024.01", None, None, "IMG-CR-IMG_2024.01"]
 
 
 def test_bad_pack_directory_is_a_usage_error(tmp_path):

@@ -90,3 +90,13 @@ def test_locate_gives_finding_keywords():
     loc, tree = _locator()
     where = loc.locate(_find(tree, "//cda:title"))
     assert where == {"line": 6, "column": 3, "xpath": "/cda:ClinicalDocument/cda:title[1]"}
+
+
+def test_bom_crlf_and_latin1_documents_keep_exact_positions():
+    body = '<ClinicalDocument xmlns="urn:hl7-org:v3">\r\n  <title>é</title><id/>\r\n</ClinicalDocument>'
+    for data in (b"\xef\xbb\xbf" + body.encode("utf-8"), body.encode("utf-16"),
+                 ('<?xml version="1.0" encoding="ISO-8859-1"?>\r\n' + body).encode("latin-1")):
+        loc, tree = _locator(data)
+        first_line = 2 if data.startswith(b"<?xml") else 1
+        assert loc.position(tree.getroot()) == (first_line, 1)
+        assert loc.position(_find(tree, "//cda:id")) == (first_line + 1, 19)

@@ -100,11 +100,14 @@ class Validator:
         }
 
     def check_profile(self, profile: str) -> None:
-        """Raise `UnknownProfile` unless `profile` is auto/none/common or a volet of the pack."""
+        """Raise `UnknownProfile` unless `profile` is auto/none/common or a volet of the pack (without a
+        pack: a volet of the project's table, which then only informs the Ségur rules)."""
         if profile.lower() in ("auto", "none", "common"):
             return
         if self.pack is None:
-            raise profiles.UnknownProfile(profile, [])
+            if profiles.family_of(profile) is None:
+                raise profiles.UnknownProfile(profile, sorted(profiles.VOLETS))
+            return
         profiles.select(_EMPTY_CDA, self.pack.root, profile, packs_mod.usable)
 
     # -------------------------------------------------------------------------------------------
@@ -170,7 +173,10 @@ class Validator:
         self._layer(report, "schematron", gate or self._schematron_skip(requested),
                     lambda: self._schematron(parsed.data, locator, selection, report))
         # -- segur --
-        volet = selection.volet.name if selection and selection.volet else None
+        if selection is not None:
+            volet = selection.volet.name if selection.volet else None
+        else:  # no Schematron selection (no pack, --profile none): a forced volet still informs the Ségur rules
+            volet = requested if requested.lower() not in ("auto", "none", "common") else None
         self._layer(report, "segur", gate, lambda: self._segur(tree, locator, volet, report))
 
     def _layer(self, report: Report, name: str, gate: str | None, run) -> None:

@@ -146,9 +146,12 @@ def _start_tag_positions(document: bytes) -> list[tuple[int, int]] | None:
     parser = pyexpat.ParserCreate()
     positions: list[tuple[int, int]] = []
     append = positions.append
+    # Expat counts a byte-order mark as a column of the first line; an editor does not.
+    bom = 1 if document.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) else 0
 
     def start(name, attrs):
-        append((parser.CurrentLineNumber, parser.CurrentColumnNumber + 1))
+        line = parser.CurrentLineNumber
+        append((line, parser.CurrentColumnNumber + 1 - (bom if line == 1 else 0)))
 
     def refuse(*args):
         raise _Refused()

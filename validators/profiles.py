@@ -125,6 +125,16 @@ def volet_packs(pack_root: Path) -> list[VoletPack]:
     return found
 
 
+def family_of(name: str) -> str | None:
+    """The table's volet family a profile name designates (``IMG-CR-IMG``, ``img-cr-img_2024.01``,
+    ``CI-SIS_IMG-CR-IMG_2024.01.sch``), or None."""
+    stem = name.strip().removeprefix("CI-SIS_").removesuffix(".sch")
+    match = re.match(r"^(?P<family>.+)_(?P<version>\d{4}\.\d{2})$", stem)
+    stem = match["family"] if match else stem
+    stem = FAMILY_ALIASES.get(stem, stem)
+    return next((family for family in VOLETS if family.lower() == stem.lower()), None)
+
+
 def document_level(root: etree._Element) -> str | None:
     component = root.find(f"{{{CDA_NS}}}component")
     if component is None:

@@ -162,7 +162,8 @@ def _check_prolog(data: bytes, lang: str) -> None:
     parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def where() -> dict:
-        return {"line": parser.CurrentLineNumber, "column": parser.CurrentColumnNumber + 1}
+        line = parser.CurrentLineNumber
+        return {"line": line, "column": parser.CurrentColumnNumber + 1 - (_bom(data) if line == 1 else 0)}
 
     def on_doctype(name, system_id, public_id, has_internal_subset):
         if system_id or public_id:
@@ -225,13 +226,18 @@ def _syntax_finding(exc: etree.XMLSyntaxError, parser: etree.XMLParser, data: by
     return xml_finding("XML-001", lang, detail=message, line=line, column=column)
 
 
+def _bom(data: bytes) -> int:
+    """1 when the bytes start with a byte-order mark, which expat counts as a column and editors do not."""
+    return 1 if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) else 0
+
+
 def _expat_error_position(data: bytes) -> tuple[int | None, int | None]:
     parser = pyexpat.ParserCreate()
     parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
     try:
         parser.Parse(data, True)
     except pyexpat.ExpatError as exc:
-        return exc.lineno, exc.offset + 1
+        return exc.lineno, exc.offset + 1 - (_bom(data) if exc.lineno == 1 else 0)
     except ValueError:
         pass
     return None, None
