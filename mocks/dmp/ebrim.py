@@ -71,6 +71,8 @@ OT_EXTERNAL_IDENTIFIER = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObj
 STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 STATUS_SUBMITTED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Submitted"
+STATUS_ARCHIVED = "urn:asip:ci-sis:2010:StatusType:Archived"  # JDV_J52 (CI-SIS, TRE_R270)
+STATUS_DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"  # JDV_J52 (CI-SIS, TRE_R270)
 
 # Association types (ITI TF vol 3 §4.2.2, Table 4.2.2-1; ITI-57 adds UpdateAvailabilityStatus)
 HAS_MEMBER = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember"

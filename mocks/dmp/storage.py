@@ -1,0 +1,281 @@
+"""Durable storage of the DMP mock: SQLite in WAL mode, one file in the data directory.
+
+Why SQLite: a submission is all-or-nothing, so the registry objects *and* the document bytes
+(BLOBs) are written in one transaction — a failed or interrupted ITI-41 leaves nothing behind,
+and a document is never visible without its metadata or the other way round. WAL lets queries
+run while a submission is being written; `BEGIN IMMEDIATE` serialises writers; UNIQUE
+constraints (submission set uniqueId, document uniqueId) make duplicate detection safe under
+concurrent submissions; `synchronous=FULL` makes a committed submission survive a power cut.
+
+Model objects are stored as JSON (`ebrim` dataclasses' `to_dict`), with the columns queries
+filter on kept alongside; the status column is the truth for availabilityStatus (ITI-57 and
+RPLC change it without rewriting the JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from segur.mocks.dmp.ebrim import (
+    Association,
+    DocumentEntry,
+    SubmissionSet,
+    document_entry_from_dict,
+    submission_set_from_dict,
+)
+
+SCHEMA_VERSION = "1"
+DB_NAME = "dmp.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submission_sets (
+    entry_uuid TEXT PRIMARY KEY, unique_id TEXT NOT NULL UNIQUE, patient_id TEXT NOT NULL,
+    source_id TEXT, submission_time TEXT, status TEXT NOT NULL, data TEXT NOT NULL, received_at TEXT NOT NULL,
+    journal_seq INTEGER);
+CREATE INDEX IF NOT EXISTS ss_patient ON submission_sets(patient_id);
+CREATE TABLE IF NOT EXISTS document_entries (
+    entry_uuid TEXT PRIMARY KEY, logical_id TEXT NOT NULL, version INTEGER NOT NULL, unique_id TEXT NOT NULL,
+    patient_id TEXT NOT NULL, status TEXT NOT NULL, submission_set TEXT NOT NULL, data TEXT NOT NULL,
+    validation TEXT, received_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS de_patient ON document_entries(patient_id);
+CREATE INDEX IF NOT EXISTS de_unique ON document_entries(unique_id);
+CREATE INDEX IF NOT EXISTS de_lid ON document_entries(logical_id);
+CREATE TABLE IF NOT EXISTS associations (
+    entry_uuid TEXT PRIMARY KEY, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,
+    status TEXT NOT NULL, submission_set TEXT, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS as_source ON associations(source);
+CREATE INDEX IF NOT EXISTS as_target ON associations(target);
+CREATE TABLE IF NOT EXISTS documents (
+    unique_id TEXT PRIMARY KEY, content BLOB NOT NULL, mime_type TEXT, sha1 TEXT NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dmp_state (ins TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS authorisations (
+    ins TEXT NOT NULL, actor TEXT NOT NULL, status TEXT NOT NULL, expires_at TEXT, updated_at TEXT NOT NULL,
+    PRIMARY KEY (ins, actor));
+"""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """The DMP's registry + repository + management state in one SQLite file."""
+
+    def __init__(self, data_dir: str | Path):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    # --- connections and transactions ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE): committed if the block succeeds, rolled back otherwise."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def reset(self) -> None:
+        """Delete every stored object (admin reset); the file and schema stay."""
+        with self.transaction() as db:
+            for table in ("submission_sets", "document_entries", "associations", "documents", "dmp_state",
+                          "authorisations"):
+                db.execute(f"DELETE FROM {table}")
+
+    # --- writing a submission -----------------------------------------------------------------------
+    @staticmethod
+    def insert_submission_set(db, ss: SubmissionSet, journal_seq: int | None = None) -> None:
+        db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id, submission_time, status,"
+                   " data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
+                   (ss.entry_uuid, ss.unique_id, ss.patient_id, ss.source_id, ss.submission_time,
+                    ss.availability_status, json.dumps(asdict(ss)), now_iso(), journal_seq))
+
+    @staticmethod
+    def insert_entry(db, entry: DocumentEntry, submission_set: str, validation: dict | None) -> None:
+        db.execute("INSERT INTO document_entries(entry_uuid, logical_id, version, unique_id, patient_id, status,"
+                   " submission_set, data, validation, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (entry.entry_uuid, entry.logical_id or entry.entry_uuid, entry.version, entry.unique_id,
+                    entry.patient_id, entry.availability_status, submission_set, json.dumps(asdict(entry)),
+                    json.dumps(validation) if validation is not None else None, now_iso()))
+
+    @staticmethod
+    def insert_association(db, assoc: Association, submission_set: str | None) -> None:
+        db.execute("INSERT INTO associations(entry_uuid, type, source, target, status, submission_set, data)"
+                   " VALUES (?,?,?,?,?,?,?)",
+                   (assoc.entry_uuid, assoc.type, assoc.source, assoc.target, assoc.availability_status,
+                    submission_set, json.dumps(asdict(assoc))))
+
+    @staticmethod
+    def insert_document(db, unique_id: str, content: bytes, mime_type: str | None, sha1: str) -> None:
+        db.execute("INSERT INTO documents(unique_id, content, mime_type, sha1, size) VALUES (?,?,?,?,?)",
+                   (unique_id, sqlite3.Binary(content), mime_type, sha1, len(content)))
+
+    @staticmethod
+    def set_entry_status(db, entry_uuid: str, expected: str | None, new: str) -> bool:
+        """Change an entry's status if it is still `expected` (None: whatever it is); False if not."""
+        if expected is None:
+            cur = db.execute("UPDATE document_entries SET status=? WHERE entry_uuid=?", (new, entry_uuid))
+        else:
+            cur = db.execute("UPDATE document_entries SET status=? WHERE entry_uuid=? AND status=?",
+                             (new, entry_uuid, expected))
+        return cur.rowcount == 1
+
+    # --- reading -------------------------------------------------------------------------------------
+    def _entries(self, where: str, params: tuple) -> list[DocumentEntry]:
+        rows = self._conn().execute(f"SELECT data, status FROM document_entries WHERE {where} ORDER BY received_at",
+                                    params).fetchall()
+        return [self._entry(row) for row in rows]
+
+    @staticmethod
+    def _entry(row) -> DocumentEntry:
+        entry = document_entry_from_dict(json.loads(row["data"]))
+        entry.availability_status = row["status"]
+        return entry
+
+    def entry(self, entry_uuid: str) -> DocumentEntry | None:
+        found = self._entries("entry_uuid = ?", (entry_uuid,))
+        return found[0] if found else None
+
+    def entries_for_patient(self, patient_id: str) -> list[DocumentEntry]:
+        return self._entries("patient_id = ?", (patient_id,))
+
+    def entries_by_unique_id(self, unique_id: str) -> list[DocumentEntry]:
+        return self._entries("unique_id = ?", (unique_id,))
+
+    def entries_by_logical_id(self, logical_id: str) -> list[DocumentEntry]:
+        return sorted(self._entries("logical_id = ?", (logical_id,)), key=lambda e: e.version)
+
+    def entries_in_submission_set(self, ss_uuid: str) -> list[DocumentEntry]:
+        return self._entries("submission_set = ?", (ss_uuid,))
+
+    def all_entries(self) -> list[DocumentEntry]:
+        return self._entries("1=1", ())
+
+    def validation_of(self, entry_uuid: str) -> dict | None:
+        row = self._conn().execute("SELECT validation FROM document_entries WHERE entry_uuid=?", (entry_uuid,)).fetchone()
+        return json.loads(row["validation"]) if row and row["validation"] else None
+
+    def submission_set(self, entry_uuid: str | None = None, unique_id: str | None = None) -> SubmissionSet | None:
+        if entry_uuid is not None:
+            row = self._conn().execute("SELECT data, status FROM submission_sets WHERE entry_uuid=?", (entry_uuid,)).fetchone()
+        else:
+            row = self._conn().execute("SELECT data, status FROM submission_sets WHERE unique_id=?", (unique_id,)).fetchone()
+        if row is None:
+            return None
+        ss = submission_set_from_dict(json.loads(row["data"]))
+        ss.availability_status = row["status"]
+        return ss
+
+    def submission_sets_for_patient(self, patient_id: str) -> list[SubmissionSet]:
+        rows = self._conn().execute("SELECT data, status FROM submission_sets WHERE patient_id=? ORDER BY received_at",
+                                    (patient_id,)).fetchall()
+        result = []
+        for row in rows:
+            ss = submission_set_from_dict(json.loads(row["data"]))
+            ss.availability_status = row["status"]
+            result.append(ss)
+        return result
+
+    def associations_touching(self, uuids: list[str]) -> list[Association]:
+        if not uuids:
+            return []
+        marks = ",".join("?" * len(uuids))
+        rows = self._conn().execute(
+            f"SELECT data, status FROM associations WHERE source IN ({marks}) OR target IN ({marks})",
+            (*uuids, *uuids)).fetchall()
+        result = []
+        for row in rows:
+            assoc = Association(**json.loads(row["data"]))
+            assoc.availability_status = row["status"]
+            result.append(assoc)
+        return result
+
+    def association_targets(self, source: str, types: tuple[str, ...]) -> list[str]:
+        marks = ",".join("?" * len(types))
+        rows = self._conn().execute(f"SELECT target FROM associations WHERE source=? AND type IN ({marks})",
+                                    (source, *types)).fetchall()
+        return [r["target"] for r in rows]
+
+    def document(self, unique_id: str) -> tuple[bytes, str | None] | None:
+        row = self._conn().execute("SELECT content, mime_type FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
+        return (bytes(row["content"]), row["mime_type"]) if row else None
+
+    def document_sha1(self, unique_id: str) -> str | None:
+        row = self._conn().execute("SELECT sha1 FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
+        return row["sha1"] if row else None
+
+    def counts(self) -> dict:
+        conn = self._conn()
+        return {table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("submission_sets", "document_entries", "associations", "documents")}
+
+    # --- DMP management state (TD0.2/TD0.3, faults) ------------------------------------------------
+    def dmp_state(self, ins: str) -> tuple[str, str | None] | None:
+        row = self._conn().execute("SELECT state, reason FROM dmp_state WHERE ins=?", (ins,)).fetchone()
+        return (row["state"], row["reason"]) if row else None
+
+    def set_dmp_state(self, ins: str, state: str, reason: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO dmp_state(ins, state, reason, updated_at) VALUES (?,?,?,?) "
+                       "ON CONFLICT(ins) DO UPDATE SET state=excluded.state, reason=excluded.reason, "
+                       "updated_at=excluded.updated_at", (ins, state, reason, now_iso()))
+
+    def authorisation(self, ins: str, actor: str) -> tuple[str, str | None] | None:
+        row = self._conn().execute("SELECT status, expires_at FROM authorisations WHERE ins=? AND actor=?",
+                                   (ins, actor)).fetchone()
+        return (row["status"], row["expires_at"]) if row else None
+
+    def set_authorisation(self, ins: str, actor: str, status: str, expires_at: str | None) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
+                       "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, expires_at=excluded.expires_at, "
+                       "updated_at=excluded.updated_at", (ins, actor, status, expires_at, now_iso()))
+
+    def delete_authorisation(self, ins: str, actor: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM authorisations WHERE ins=? AND actor=?", (ins, actor)).rowcount == 1
+
+    def authorisations(self) -> list[dict]:
+        rows = self._conn().execute("SELECT ins, actor, status, expires_at, updated_at FROM authorisations").fetchall()
+        return [dict(r) for r in rows]
