@@ -209,7 +209,21 @@ def test_future_is_judged_against_now():
     assert timestamp_problems("20240115143000+0100") == ("ok", None)
 
 
-def test_docs_table_lists_every_rule():
+def test_docs_table_is_the_catalogue():
+    from segur.validators.segur_rules.doctable import rules_table
+
     docs = (Path(__file__).resolve().parent.parent / "docs" / "segur-rules.md").read_text(encoding="utf-8")
+    assert rules_table() in docs, "regenerate it: python -m segur.validators.segur_rules.doctable"
+
+
+def test_rem_ids_exist_in_the_requirement_list(shared_ref):
+    import csv
+
+    requirements = shared_ref.parent / "rem" / "requirements.csv"
+    if not requirements.is_file():
+        pytest.skip(f"REM requirement list not found at {requirements}")
+    with requirements.open(encoding="utf-8") as handle:
+        uids = {row["uid"] for row in csv.DictReader(handle)}
     for rule in RULES:
-        assert f"| `{rule.id}` |" in docs, rule.id
+        assert rule.rem, rule.id
+        assert set(rule.rem) <= uids, (rule.id, set(rule.rem) - uids)

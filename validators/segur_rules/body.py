@@ -7,7 +7,7 @@ import binascii
 
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
-from segur.validators.segur_rules.pdf import pdf_problem, pdfa_part
+from segur.validators.segur_rules.pdf import active_content, pdf_problem, pdfa_part
 
 N1_TEMPLATE = "1.3.6.1.4.1.19376.1.2.20"
 #: The only templateIds an N1 document may carry (CI-SIS Structuration Minimale assertion on
@@ -89,3 +89,6 @@ def _check_body(doc: Document, body) -> None:
         return
     if pdfa_part(data) is None:
         doc.report(R["SEGUR-BODY-004"], text)
+    found = active_content(data)
+    if found:
+        doc.report(R["SEGUR-BODY-006"], text, content=", ".join(f"/{name}" for name in found))

@@ -113,6 +113,11 @@ HINTS_FR: dict[str, str] = {
         "le PDF des CR d'imagerie et de biologie ; un fichier PDF/A déclare sa partie dans ses "
         "métadonnées XMP (pdfaid:part)."
     ),
+    'SEGUR-BODY-006': (
+        "Intégrez un PDF simple : sans mot de passe ni chiffrement, sans JavaScript, sans action de "
+        "lancement, sans fichier joint. Le logiciel du destinataire (visionneuse DMP, client MSSanté) "
+        "doit l'afficher tel quel."
+    ),
     'SEGUR-BODY-005': (
         "Un document N1 a un nonXMLBody et exactement les templateId 2.16.840.1.113883.2.8.2.1, "
         "1.2.250.1.213.1.1.1.1 et 1.3.6.1.4.1.19376.1.2.20 (qui remplace le templateId du volet)."
@@ -340,6 +345,16 @@ RULES: tuple[Rule, ...] = (
         "An N1 document has a nonXMLBody and exactly the templateIds 2.16.840.1.113883.2.8.2.1, 1.2.250.1.213.1.1.1.1 "
         "and 1.3.6.1.4.1.19376.1.2.20 (which replaces the volet templateId).",
         rem=N1_REM, source=SRC_SM + " (N1 assertions)", what="N1 templateId and nonXMLBody agree",
+    ),
+    _rule(
+        "SEGUR-BODY-006",
+        "The embedded PDF is encrypted or carries active content ({content}).",
+        "Le PDF intégré est chiffré ou porte du contenu actif ({content}).",
+        "Embed a plain PDF: no password or encryption, no JavaScript, no launch action, no attached file. The "
+        "recipient's software (DMP viewer, MSSanté client) must display it as is.",
+        rem=("RIS:CDA/VISU.01", "BIO:CDA/VISU.01") + PDFA_REM,
+        source="ISO 19005-1 §6.1.3 (no encryption) and §6.6.1 (no JavaScript or Launch actions); REM CDA/VISU.01",
+        severity=Severity.WARNING, what="PDF without encryption or active content",
     ),
     # -- document code --------------------------------------------------------------------------
     _rule(

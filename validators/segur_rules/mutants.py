@@ -116,6 +116,15 @@ def add_replacement(parent_root: str) -> Callable:
     return mutate
 
 
+def append_to_pdf(tail: bytes) -> Callable:
+    """Append bytes (e.g. an incremental update) to the N1 body's PDF."""
+    def mutate(root):
+        text = el(root, N1_TEXT)
+        data = base64.b64decode("".join(text.text.split()))
+        text.text = base64.b64encode(data + tail).decode()
+    return mutate
+
+
 def use_non_pdfa_body(pdf_source: str):
     """Put back the official (non PDF/A) PDF of an N1 example (done by `mutated_bytes`)."""
     def mutate(root):
@@ -177,6 +186,8 @@ MUTANTS: list[Case] = [
     Case("SEGUR-BODY-003", "img_n1", set_text(N1_TEXT, base64.b64encode(b"Hello, this is not a PDF").decode()),
          N1_TEXT, "base64 of plain text"),
     Case("SEGUR-BODY-004", "img_n1", use_non_pdfa_body("img_n1"), N1_TEXT, "the example's own PDF is not PDF/A"),
+    Case("SEGUR-BODY-006", "doc_n1", append_to_pdf(b"\n99 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n%%EOF\n"),
+         N1_TEXT, "PDF with JavaScript"),
     Case("SEGUR-BODY-005", "img_n1", remove("cda:templateId[@root='1.3.6.1.4.1.19376.1.2.20']"),
          "cda:component/cda:nonXMLBody", "N1 body without the N1 templateId"),
     Case("SEGUR-CODE-001", "img_n1", set_attr("cda:code", "codeSystem", "2.16.840.1.113883.6.96"), "cda:code",

@@ -16,6 +16,10 @@ from segur.validators.segur_rules.context import T
 HEADER = b"%PDF-"
 EOF_MARKER = b"%%EOF"
 
+#: Name tokens of encryption and active content (ISO 19005-1 §6.1.3 forbids /Encrypt in the
+#: trailer, §6.6.1 JavaScript and Launch actions, §6.1.x embedded files). Only long names are
+#: looked for, so that a chance match inside compressed binary streams is negligible.
+_ACTIVE = re.compile(rb"/(JavaScript|Launch|EmbeddedFile|Encrypt)(?![A-Za-z])")
 _PDFAID_PART = re.compile(rb"pdfaid:part\s*(?:=\s*[\"']|>)\s*([0-9]+)")
 _STREAM = re.compile(rb"<<(?P<dict>(?:(?!>>\s*stream).){0,2000}?)>>\s*stream\r?\n", re.DOTALL)
 
@@ -58,3 +62,8 @@ def pdfa_part(data: bytes) -> int | None:
         if match:
             return int(match.group(1))
     return None
+
+
+def active_content(data: bytes) -> list[str]:
+    """The kinds of encryption or active content a PDF declares (``Encrypt``, ``JavaScript``…), sorted."""
+    return sorted({match.decode() for match in _ACTIVE.findall(data)})
