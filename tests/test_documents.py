@@ -109,6 +109,7 @@ def test_built_document_passes_the_official_packs_and_segur_rules_with_zero_erro
 
 
 @pytest.mark.needs_ref
+@pytest.mark.slow  # 171 documents through XSD, two Schematron packs and the Ségur rules: ~8 s
 def test_documents_for_every_world_patient_pass_the_packs(world, cda_pack):
     """Every patient (Corsica, abroad, NIA, used names, no address…) gives documents that pass the
     official packs; the project's Ségur rules fail exactly two kinds of patients, on purpose:
@@ -189,6 +190,34 @@ def test_make_pdf_is_deterministic_and_paginates():
     assert re.search(rb"/Count (\d+)", make_pdf("T", ["a"])).group(1) == b"1"
     long = make_pdf("T", [f"ligne {i}" for i in range(200)])
     assert int(re.search(rb"/Count (\d+)", long).group(1)) >= 2
+
+
+def test_make_pdf_builds_to_pdf_a_2b_rules_by_default():
+    """What the PDF/A-2b declaration promises, checked on the bytes (no veraPDF offline)."""
+    pdf = make_pdf("Compte rendu d'imagerie", ["Patient : DUPONT Élodie"], author="Dr Test")
+    xmp = pdf[pdf.index(b"<?xpacket begin"):pdf.index(b'<?xpacket end="w"?>')].decode("utf-8")
+    assert "<pdfaid:part>2</pdfaid:part>" in xmp and "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+    assert "Compte rendu d'imagerie" in xmp and "Dr Test" in xmp  # XMP repeats the Info dictionary
+    assert b"/Title (Compte rendu d'imagerie)" in pdf and b"/Author (Dr Test)" in pdf
+    assert b"/S /GTS_PDFA1" in pdf and b"/DestOutputProfile" in pdf  # sRGB output intent
+    descriptors = re.findall(rb"/Type /FontDescriptor", pdf)
+    assert descriptors and len(re.findall(rb"/FontFile2 \d+ 0 R", pdf)) == len(descriptors)  # all embedded
+    assert b"/Subtype /Type1" not in pdf and b"Helvetica" not in pdf  # no standard-14 font
+    assert b"/Encrypt" not in pdf and b"/JavaScript" not in pdf and b"/ID" in pdf
+
+
+def test_make_pdf_without_pdfa_is_a_plain_pdf():
+    pdf = make_pdf("T", ["a"], pdfa=False)
+    assert pdf.startswith(b"%PDF-") and b"pdfaid" not in pdf and b"Helvetica" in pdf
+
+
+@pytest.mark.needs_ref
+@pytest.mark.parametrize("kind", KINDS)
+def test_built_documents_raise_no_warning_either(kind, cast, cda_pack):
+    from segur.validators import validate
+
+    report = validate(_build(kind, cast), pack=cda_pack)
+    assert [(f.rule, f.message) for f in report.findings] == []
 
 
 def test_patient_identity_is_written_from_the_world(cast):
