@@ -55,6 +55,14 @@ def _missing_report(detail: str, lang: str) -> Report:
     return Report(document=name, findings=[xml_finding("XML-007", lang, detail=detail)], unreadable=True)
 
 
+def _crashed_report(item: str, exc: BaseException, lang: str) -> Report:
+    from segur.validators.api import _engine_finding
+
+    detail = f"worker process failed: {type(exc).__name__}: {exc}"
+    return Report(document="<stdin>" if item == "-" else item,
+                  findings=[_engine_finding("VAL-001", lang, layer="batch", detail=detail)])
+
+
 # -- worker side ---------------------------------------------------------------------------------
 _WORKER: Validator | None = None
 
@@ -103,9 +111,13 @@ def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], N
                 else:
                     futures[pool.submit(_validate_in_worker, item)] = index
             for future in as_completed(futures):
-                reports[futures[future]] = future.result()
+                index = futures[future]
+                try:
+                    reports[index] = future.result()
+                except Exception as exc:  # a worker died or could not start: say so for this document
+                    reports[index] = _crashed_report(items[index], exc, lang)
                 if on_done:
-                    on_done(reports[futures[future]])
+                    on_done(reports[index])
     done = [r for r in reports if r is not None]
     return done, BatchSummary.of(done, time.perf_counter() - started)
 

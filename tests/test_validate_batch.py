@@ -1,0 +1,47 @@
+"""Batches: input expansion, order, and a worker failure that never becomes a traceback or a VALID."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segur.validators import batch
+
+
+def test_expand_files_directories_globs_and_missing(tmp_path: Path):
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name in ("d/b.xml", "d/sub/a.XML", "d/sub/c.txt", "top.xml"):
+        (tmp_path / name).write_text("<a/>")
+    (tmp_path / "empty").mkdir()
+    items = batch.expand([str(tmp_path / "top.xml"), str(tmp_path / "d"), str(tmp_path / "d" / "*.xml"),
+                          str(tmp_path / "none*.xml"), str(tmp_path / "absent.xml"), str(tmp_path / "empty"), "-"])
+    names = [Path(i).name if isinstance(i, str) else i[0] for i in items]
+    assert names == ["top.xml", "b.xml", "a.XML", "b.xml", "missing", "missing", "missing", "-"]
+
+
+def test_empty_directory_is_reported(tmp_path: Path):
+    assert batch.expand([str(tmp_path)]) == [("missing", f"{tmp_path}: directory holds no .xml file")]
+
+
+def test_sequential_run_keeps_input_order_and_counts(tmp_path: Path):
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_bytes(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+    bad.write_bytes(b"<open>")
+    seen = []
+    reports, summary = batch.run(batch.expand([str(bad), str(good), str(tmp_path / "x.xml")]),
+                                 {"pack": False, "layers": ("xml",)}, jobs=1, on_done=seen.append)
+    assert [Path(r.document).name for r in reports] == ["bad.xml", "good.xml", "x.xml"]
+    assert [r.verdict for r in reports] == ["UNREADABLE", "VALID", "UNREADABLE"]
+    assert len(seen) == 3 and summary.unreadable == 2 and summary.valid == 1 and summary.exit_code == 2
+
+
+def test_a_worker_that_cannot_start_gives_an_error_per_document_not_a_traceback(tmp_path: Path):
+    docs = []
+    for i in range(2):
+        path = tmp_path / f"d{i}.xml"
+        path.write_bytes(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+        docs.append(str(path))
+    # The pack vanished between the command-line check and the workers' start.
+    reports, summary = batch.run(docs, {"pack": str(tmp_path / "vanished")}, jobs=2)
+    assert [r.verdict for r in reports] == ["INVALID", "INVALID"]
+    assert all(r.errors[0].rule == "VAL-001" and "worker process failed" in r.errors[0].message for r in reports)
+    assert summary.exit_code == 1
