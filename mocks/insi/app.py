@@ -75,6 +75,7 @@ class InsiMock:
         self.max_body = max_body
         self.base_url: str | None = None
         self._sleep = sleep
+        self._finding_dicts: dict[tuple, dict] = {}
         self._rng_lock = threading.Lock()
         import random
 
@@ -244,6 +245,17 @@ class InsiMock:
         return reply
 
     # -- journal -----------------------------------------------------------------------------------
+    def _finding_dict(self, finding: Finding) -> dict:
+        """`Finding.to_dict()` (dataclasses.asdict: slow) once per distinct finding; the dicts are
+        shared by journal entries and only ever serialised."""
+        key = (finding.rule, finding.message, finding.severity, finding.location)
+        cached = self._finding_dicts.get(key)
+        if cached is None:
+            cached = finding.to_dict()
+            if len(self._finding_dicts) < 100_000:
+                self._finding_dicts[key] = cached
+        return cached
+
     def _record(self, environ, body: bytes, reply: Reply, headers, duration_ms: float) -> None:
         request_headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
                            if key.startswith("HTTP_")}
@@ -255,7 +267,7 @@ class InsiMock:
         if environ.get("SSL_CLIENT_S_DN_CN"):
             client.update(cn=environ.get("SSL_CLIENT_S_DN_CN"), organisation=environ.get("SSL_CLIENT_S_DN_O"))
         self.journal.record(
-            reply.operation, reply.verdict, findings=reply.findings,
+            reply.operation, reply.verdict, findings=[self._finding_dict(f) for f in reply.findings],
             request={"method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"),
                      "headers": request_headers, "body": body_for_journal(body)},
             response={"status": reply.status, "headers": dict(headers), "body": body_for_journal(reply.body)},

@@ -88,6 +88,8 @@ def normalise(text: str | None) -> str:
     """Upper-case, accents removed, blanks collapsed (how INSi compares names)."""
     if not text:
         return ""
+    if text.isascii():
+        return " ".join(text.upper().split())
     decomposed = unicodedata.normalize("NFKD", text)
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).upper().split())
 
@@ -162,6 +164,7 @@ class InsiBackend:
         self._by_traits: dict[tuple[str, str, str], list] = {}
         self._by_nir: dict[str, list[tuple[object, str]]] = {}  # NIR → [(patient, key recorded for it)]
         self._answers: dict[str, str] = {}
+        self._findings: dict[tuple, Finding] = {}
         for patient in world.patients:
             self._by_traits.setdefault((normalise(patient.birth_name), patient.sex, patient.birth_date),
                                        []).append(patient)
@@ -252,13 +255,23 @@ class InsiBackend:
 
     def _outcome(self, operation: str, matches: list) -> Outcome:
         if not matches:
-            return Outcome(operation, "01", None, 0, [RULES_BY_ID["INSI-SEARCH-NONE"].finding()])
+            return Outcome(operation, "01", None, 0, [self._finding("INSI-SEARCH-NONE")])
         if len(matches) > 1:
             return Outcome(operation, "02", None, len(matches),
-                           [RULES_BY_ID["INSI-SEARCH-SEVERAL"].finding(count=len(matches))])
+                           [self._finding("INSI-SEARCH-SEVERAL", count=len(matches))])
         patient = matches[0]
         return Outcome(operation, "00", patient, 1,
-                       [RULES_BY_ID["INSI-SEARCH-FOUND"].finding(ins=patient.ins, oid=patient.oid)])
+                       [self._finding("INSI-SEARCH-FOUND", ins=patient.ins, oid=patient.oid)])
+
+    def _finding(self, rule_id: str, **context) -> Finding:
+        """The finding of a search outcome; few distinct ones, so built once each (hot path)."""
+        key = (rule_id, *sorted(context.items()))
+        found = self._findings.get(key)
+        if found is None:
+            found = RULES_BY_ID[rule_id].finding(**context)
+            if len(self._findings) < 100_000:
+                self._findings[key] = found
+        return found
 
     # -- answers ---------------------------------------------------------------------------------
     def resultat(self, outcome: Outcome) -> str:
