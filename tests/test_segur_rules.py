@@ -17,6 +17,7 @@ from lxml import etree
 
 from segur import ins
 from segur.findings import Severity
+from segur.validators.locate import Locator
 from segur.validators.segur_rules import RULES, check_segur
 from segur.validators.segur_rules.context import HL7
 from segur.validators.segur_rules.mutants import (
@@ -36,39 +37,14 @@ from segur.validators.segur_rules.mutants import (
     set_attr,
 )
 
-try:  # the validator core's locator; a minimal stand-in keeps these tests independent of it
-    from segur.validators.locate import Locator
-except ImportError:  # pragma: no cover - only before the core lands
-    Locator = None
-
 NS = {"cda": HL7}
 
 pytestmark = pytest.mark.needs_ref
 
 
-class FakeLocator:
-    """Line from lxml, column from the raw text: enough for these tests if the core locator is absent."""
-
-    def __init__(self, data: bytes, tree):
-        self.lines = data.decode("utf-8").splitlines()
-
-    def position(self, element):
-        line = element.sourceline
-        text = self.lines[line - 1]
-        column = text.find("<" + etree.QName(element).localname) + 1
-        return line, column or None
-
-    def xpath(self, element):
-        return element.getroottree().getpath(element)
-
-
-def make_locator(data: bytes, tree):
-    return Locator(data, tree) if Locator is not None else FakeLocator(data, tree)
-
-
 def run(data: bytes, profile: str | None = None):
     tree = parse(data)
-    return check_segur(tree, make_locator(data, tree), profile=profile), tree
+    return check_segur(tree, Locator(data, tree), profile=profile), tree
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,9 @@ INS_RULES = {"SEGUR-INS-001", "SEGUR-INS-002", "SEGUR-INS-003", "SEGUR-INS-004",
 
 
 class LineLocator:
+    """Lines only: these tests look at which rules fire, not where (the tree is mutated in place, so
+    the original bytes no longer describe it)."""
+
     def position(self, element):
         return element.sourceline, None
 
