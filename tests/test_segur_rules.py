@@ -203,3 +203,21 @@ def test_rem_ids_exist_in_the_requirement_list(shared_ref):
     for rule in RULES:
         assert rule.rem, rule.id
         assert set(rule.rem) <= uids, (rule.id, set(rule.rem) - uids)
+
+
+def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
+    """Each volet's code is asserted at the cited line of its Entete pattern, and every ANS example
+    declaring the volet's templateId carries that code."""
+    from segur.validators.segur_rules.data import volets
+
+    examples = [parse((path).read_bytes()).getroot() for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml"))]
+    for volet in volets():
+        path, _, line = volet["source"].split(";")[0].partition(" line ")
+        text = (cda_pack / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+        codes = {c["code"] for c in volet["codes"]}
+        assert any(code in text for code in codes), (volet["name"], text)
+        declaring = [root for root in examples
+                     if root.xpath(f"cda:templateId[@root='{volet['template_root']}']", namespaces=NS)]
+        assert declaring, volet["name"]
+        for root in declaring:
+            assert root.xpath("string(cda:code/@code)", namespaces=NS) in codes, volet["name"]
