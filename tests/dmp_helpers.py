@@ -276,7 +276,11 @@ class DmpCase:
     def submission(self, documents: list[bytes], *, replaces: dict[str, str] | None = None, edit=None,
                    extra_confidentiality=()):
         """(SubmitObjectsRequest element, {entry id: bytes}) for these CDA documents."""
-        from segur.mocks.dmp.client.metadata import metadata_from_cda, submission_set_for, submit_objects_request
+        from segur.mocks.dmp.client.metadata import (
+            metadata_from_cda,
+            submission_set_for,
+            submit_objects_request,
+        )
 
         entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=list(extra_confidentiality))
                    for i, doc in enumerate(documents, start=1)]
