@@ -92,6 +92,33 @@ def test_a_body_with_two_requests_is_refused(insi):
     assert call(insi, envelope)[0] == 400 and last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
 
 
+TRACE = '<x:Trace xmlns:x="urn:example" xmlns:s="http://www.w3.org/2003/05/soap-envelope" {attrs}>1</x:Trace>'
+
+
+def test_an_unknown_header_marked_must_understand_gets_a_must_understand_fault(insi):
+    header = TRACE.format(attrs='s:mustUnderstand="true"')
+    envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + header)
+    status, _, body = call(insi, envelope)
+    assert status == 500 and fault_of(body)["code"] == "env:MustUnderstand"
+    not_understood = etree.fromstring(body).find(f"{ENV}Header/{ENV}NotUnderstood")
+    assert not_understood is not None and not_understood.get("qname").endswith(":Trace")
+    assert last_rules(insi) == ["INSI-SOAP-MUSTUNDERSTAND"]
+
+
+@pytest.mark.parametrize("attrs", ["", 's:mustUnderstand="false"',
+                                   's:mustUnderstand="true" s:role="http://www.w3.org/2003/05/soap-envelope/role/none"'])
+def test_unknown_headers_the_service_need_not_understand_are_ignored(insi, attrs):
+    envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + TRACE.format(attrs=attrs))
+    assert call(insi, envelope)[0] == 200
+
+
+def test_a_wsse_security_header_with_a_saml_assertion_is_accepted(insi):
+    security = ('<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">'
+                '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="a1" Version="2.0" '
+                'IssueInstant="2026-11-23T10:00:00Z"><saml:Issuer>CPS</saml:Issuer></saml:Assertion></wsse:Security>')
+    assert call(insi, soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + security))[0] == 200
+
+
 # -- WS-Addressing -------------------------------------------------------------------------------
 
 def test_a_missing_wsa_action_is_a_message_addressing_header_required_fault(insi):

@@ -37,6 +37,7 @@ OFFICIAL = {
     "http://www.w3.org/2005/08/addressing": "ws-addr.xsd",
 }
 S = f"{{{NS_SOAP12}}}"
+MUST_UNDERSTAND = '<x:Trace xmlns:x="urn:example" xmlns:s="http://www.w3.org/2003/05/soap-envelope" s:mustUnderstand="true"/>'
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +69,12 @@ def check_envelope(schema, text: str, where: str, *, request: bool) -> int:
             check(schema, child, where)
             checked += 1
         else:
-            assert qname.namespace == NS_SOAP12 and qname.localname == "Upgrade", f"{where}: header {child.tag}"
+            assert qname.namespace == NS_SOAP12 and qname.localname in ("Upgrade", "NotUnderstood"), where
     payload = root.find(f"{S}Body")[0]
     if payload.tag == f"{S}Fault":
         assert not request
         code = payload.findtext(f"{S}Code/{S}Value")
-        assert code in ("env:Sender", "env:Receiver", "env:VersionMismatch"), where
+        assert code in ("env:Sender", "env:Receiver", "env:VersionMismatch", "env:MustUnderstand"), where
         assert payload.find(f"{S}Reason/{S}Text").get("{http://www.w3.org/XML/1998/namespace}lang") == "fr"
         for detail in payload.findall(f"{S}Detail/*"):
             check(schema, detail, where)
@@ -125,6 +126,7 @@ def exchanges(shared_ref):
             soap_envelope(vitale_body(nir="12"), operation="rechercherInsAvecCarteVitale"),
             soap_envelope(traits_body(birth_place="ABCDEF")),
             soap_envelope(traits_body(), message_id=None),
+            soap_envelope(traits_body(), lps=MUST_UNDERSTAND),
             b"<not-xml",
             b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
         ):
@@ -142,7 +144,7 @@ def exchanges(shared_ref):
 
 def test_every_answer_validates_against_the_official_xsds(official_schema, exchanges):
     soap_answers = [e for e in exchanges if e.response["headers"]["Content-Type"].startswith("application/soap+xml")]
-    assert len(soap_answers) == len(exchanges) == 27
+    assert len(soap_answers) == len(exchanges) == 28
     checked = sum(check_envelope(official_schema, e.response["body"]["text"], f"answer #{e.seq}", request=False)
                   for e in soap_answers)
     assert checked > 2 * len(soap_answers)  # wsa:Action, MessageID, RelatesTo (when known), body or detail

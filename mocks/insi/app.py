@@ -201,6 +201,8 @@ class InsiMock:
             kwargs["problem_action"] = problem.context.get("action", "")
         elif spec.key == "wsa_action_missing":
             kwargs["problem_header"] = "wsa:Action"
+        elif spec.key == "soap_must_understand":
+            kwargs["not_understood"] = problem.context.get("header")
         if spec.key in ("soap_malformed", "soap_version"):
             kwargs["reason"] = f"{spec.reason}: {finding.message}"
         extra = []

@@ -102,6 +102,9 @@ FAULTS: dict[str, FaultSpec] = {f.key: f for f in (
     FaultSpec("soap_version", "VersionMismatch", None,
               "Wrong SOAP version: this service speaks SOAP 1.2 (http://www.w3.org/2003/05/soap-envelope)",
               source="W3C SOAP 1.2 Part 1 §5.4.7"),
+    FaultSpec("soap_must_understand", "MustUnderstand", None,
+              "A header block marked mustUnderstand is not understood by this service",
+              source="W3C SOAP 1.2 Part 1 §5.4.8"),
     FaultSpec("soap_malformed", "Sender", None, "The message is not a well-formed SOAP 1.2 envelope",
               http_status=400, source="W3C SOAP 1.2 Part 1 §5 and §7.5.2"),
 )}
@@ -132,6 +135,10 @@ RULES = (
     _rule("INSI-SOAP-ENVELOPE", "The SOAP envelope is not usable: {problem}", "Enveloppe SOAP inutilisable : {problem}",
           "Send exactly one Header and one Body, the Body holding one request element.", "W3C SOAP 1.2 Part 1 §5",
           "soap_malformed"),
+    _rule("INSI-SOAP-MUSTUNDERSTAND", "Header {header} is marked mustUnderstand but this service does not know it",
+          "L'en-tête {header} est marqué mustUnderstand mais le service ne le connaît pas",
+          "Send only the headers of CNAM's WSDL, or drop mustUnderstand from your own.",
+          "W3C SOAP 1.2 Part 1 §5.2.3 and §5.4.8", "soap_must_understand"),
     _rule("INSI-WSA-ACTION-MISSING", "No wsa:Action header", "En-tête wsa:Action absent",
           "Add <wsa:Action>urn:ServiceIdentiteCertifiee:1.0.0:<operation></wsa:Action> (namespace "
           "http://www.w3.org/2005/08/addressing) to the SOAP header.",

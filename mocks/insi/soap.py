@@ -186,7 +186,15 @@ def read_envelope(body: bytes) -> SoapRequest:
                 request.security = True
             else:
                 request.unknown_headers.append(tag)
+                if child.get(_MUST_UNDERSTAND) in ("true", "1") and child.get(_ROLE) in (None, *_ROLES_TARGETED):
+                    raise SoapProblem("INSI-SOAP-MUSTUNDERSTAND", header=tag)
     return request
+
+
+_MUST_UNDERSTAND = f"{{{NS_SOAP12}}}mustUnderstand"
+_ROLE = f"{{{NS_SOAP12}}}role"
+#: SOAP 1.2 Part 1 §2.2: the roles the ultimate receiver plays ("none" is never processed).
+_ROLES_TARGETED = (f"{NS_SOAP12}/role/next", f"{NS_SOAP12}/role/ultimateReceiver")
 
 
 _DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
@@ -372,7 +380,7 @@ def fault_http_status(spec: FaultSpec) -> int:
 
 def render_fault(spec: FaultSpec, *, relates_to: str | None = None, reason: str | None = None,
                  detail_text: str | None = None, problem_action: str | None = None,
-                 problem_header: str | None = None) -> bytes:
+                 problem_header: str | None = None, not_understood: str | None = None) -> bytes:
     """A SOAP 1.2 fault as CNAM's service writes it: the ``siram_NNN`` subcode is a QName in the SOAP
     envelope namespace (recorded: ``<soap:Value>soap:siram_100</soap:Value>``), the detail a
     ``siram:Erreur`` whose ``messageID`` echoes the request's wsa:MessageID."""
@@ -395,6 +403,8 @@ def render_fault(spec: FaultSpec, *, relates_to: str | None = None, reason: str 
     elif problem_header is not None:
         detail = f"<env:Detail><wsa:ProblemHeaderQName>{problem_header}</wsa:ProblemHeaderQName></env:Detail>"
     upgrade = ""
+    if not_understood is not None:
+        upgrade = f'<env:NotUnderstood xmlns:h="{etree.QName(not_understood).namespace}" qname="h:{etree.QName(not_understood).localname}"/>'
     if spec.code == "VersionMismatch":
         upgrade = (f'<env:Upgrade><env:SupportedEnvelope qname="s12:Envelope" xmlns:s12="{NS_SOAP12}"/>'
                    "</env:Upgrade>")
