@@ -166,3 +166,18 @@ def test_imap_mutual_tls_requires_a_test_ca_client_certificate(world):
         finally:
             with contextlib.suppress(OSError):
                 client.shutdown()
+
+
+def test_xoauth2_with_a_bearer_token_authenticates_and_an_empty_token_does_not(mss):
+    client = connect(mss)
+    try:
+        token = f"user={PRO2}\x01auth=Bearer psc-access-token\x01\x01".encode()
+        assert client.authenticate("XOAUTH2", lambda _: token)[0] == "OK"
+    finally:
+        client.logout()
+    client = connect(mss)
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            client.authenticate("XOAUTH2", lambda _: f"user={PRO2}\x01auth=Bearer \x01\x01".encode())
+    finally:
+        client.shutdown()

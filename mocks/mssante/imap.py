@@ -28,6 +28,7 @@ from pymap.parsing.message import AppendMessage
 from pymap.parsing.response import ResponseOk
 from pymap.user import UserMetadata
 from pysasl import SASLAuth
+from pysasl.creds.external import ExternalCredentials
 from pysasl.identity import ClearIdentity
 
 from segur.mocks.mssante.backend import MssanteBackend
@@ -54,14 +55,14 @@ class _Login(Login):
         self.backend = backend
 
     async def authenticate(self, credentials) -> Identity:
-        login = credentials.authcid
+        oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
+        login = credentials.authzid if oauth else credentials.authcid
         started = time.monotonic()
         box = self.backend.mailbox(login)
         ok = False
         if box is not None:
-            if type(credentials).__name__ == "ExternalCredentials" or hasattr(credentials, "token"):
-                token = getattr(credentials, "secret", None) or getattr(credentials, "token", None) or ""
-                ok = self.backend.check_token(login, token)
+            if oauth:
+                ok = self.backend.check_token(login, getattr(credentials, "_token", None) or "")  # no public accessor
             else:
                 password = self.backend.password_for(login) or ""
                 ok = credentials.verify(ClearIdentity(login, password))

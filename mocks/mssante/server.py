@@ -155,6 +155,11 @@ class MssanteServer:
             self._smtp_server = None
         if self.imap is not None:
             await self.imap.stop()
+        # connections still open (a client that never said QUIT/LOGOUT): end their tasks cleanly
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self) -> None:
         self.admin.stop()
