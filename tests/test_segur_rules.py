@@ -221,3 +221,19 @@ def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
         assert declaring, volet["name"]
         for root in declaring:
             assert root.xpath("string(cda:code/@code)", namespaces=NS) in codes, volet["name"]
+
+
+def test_value_set_copies_match_the_pack(cda_pack):
+    from segur.validators.segur_rules.data import value_set, xds_type_codes
+
+    def concepts(name):
+        tree = etree.parse(str(cda_pack / "jeuxDeValeurs" / name))
+        return {(c.get("code"), c.get("codeSystem")) for c in tree.iter("{*}Concept")}
+
+    assert xds_type_codes() == concepts("JDV_J07_XdsTypeCode_CISIS.xml")
+    confidentiality = value_set("confidentiality")
+    j08 = concepts("JDV_J08_XdsConfidentialityCode_CISIS.xml")
+    assert {(code, confidentiality["codeSystem"]) for code in confidentiality["codes"]} == {
+        pair for pair in j08 if pair[1] == confidentiality["codeSystem"]}
+    gender = value_set("administrative_gender")
+    assert {(code, gender["codeSystem"]) for code in gender["codes"]} == concepts("JDV_J143_AdministrativeGender_CISIS.xml")
