@@ -56,6 +56,7 @@ def test_every_flag_is_covered(world):
     kinds = {m.kind for m in world.mailboxes}
     assert kinds == set(MAILBOX_KINDS)
     assert any(m.closed and m.kind == "PER" for m in world.mailboxes)
+    assert any(m.closed and m.kind == "ORG" for m in world.mailboxes)
 
 
 def test_every_ins_key_is_valid_except_the_recorded_defect(world):
