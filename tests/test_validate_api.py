@@ -367,3 +367,20 @@ def test_report_records_the_settings_needed_to_reproduce_it(cda_pack):
     settings = report.to_dict()["settings"]
     assert settings["pack"] == str(cda_pack.resolve()) and settings["pack_source"] == "argument"
     assert settings["xsd_digest"].startswith("sha256:") and settings["tool"].startswith("segur-harness")
+
+
+def test_a_pack_that_breaks_during_selection_fails_the_schematron_layer(cda_pack, monkeypatch):
+    from segur.validators import profiles
+
+    def vanished(*args, **kwargs):
+        raise FileNotFoundError("schematrons/ vanished")
+    validator = Validator(pack=cda_pack)
+    monkeypatch.setattr(profiles, "select", vanished)
+    report = validator.validate(_example(cda_pack, CR_BIO))
+    assert report.layer("schematron").status == "failed" and not report.valid
+    assert any(f.rule == "VAL-001" and "vanished" in f.message for f in report.errors)
+
+
+def test_profile_keywords_are_case_insensitive(cda_pack):
+    report = validate(_example(cda_pack, CR_BIO), pack=cda_pack, profile="NONE")
+    assert report.layer("schematron").reason == "--profile none"

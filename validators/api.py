@@ -86,6 +86,8 @@ class Validator:
             raise ValueError(f"lang must be 'en' or 'fr', not {lang!r}")
         self.profile = profile or "auto"
         self.check_profile(self.profile)
+        if self.profile.lower() in ("auto", "none", "common"):
+            self.profile = self.profile.lower()
         self.max_size = max_size
         self.lang = lang
         self.schematron_mode = schematron_mode
@@ -119,6 +121,8 @@ class Validator:
         requested = profile or self.profile
         if profile:
             self.check_profile(profile)
+        if requested.lower() in ("auto", "none", "common"):
+            requested = requested.lower()
         try:
             self._run(document, name, requested, report)
         finally:
@@ -166,12 +170,19 @@ class Validator:
         # -- xsd --
         self._layer(report, "xsd", gate, lambda: self._xsd(tree, locator, report))
         # -- schematron --
-        selection = None
+        selection = selection_error = None
         if "schematron" in self.layers and gate is None and self.pack is not None and requested != "none":
-            selection = profiles.select(tree.getroot(), self.pack.root, requested, packs_mod.usable)
-            report.profile.update(selection.to_dict())
-        self._layer(report, "schematron", gate or self._schematron_skip(requested),
-                    lambda: self._schematron(parsed.data, locator, selection, report))
+            try:
+                selection = profiles.select(tree.getroot(), self.pack.root, requested, packs_mod.usable)
+                report.profile.update(selection.to_dict())
+            except Exception as exc:  # e.g. pack files vanished: reported by the schematron layer below
+                selection_error = exc
+
+        def schematron():
+            if selection_error is not None:
+                raise selection_error
+            return self._schematron(parsed.data, locator, selection, report)
+        self._layer(report, "schematron", gate or self._schematron_skip(requested), schematron)
         # -- segur --
         if selection is not None:
             volet = selection.volet.name if selection.volet else None
