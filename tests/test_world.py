@@ -22,7 +22,7 @@ def world() -> World:
 
 
 def test_the_shipped_world_loads_with_its_version_and_sizes(world):
-    assert world.version == "2026.11.0"
+    assert world.version == "2026.11.1"
     assert len(world.patients) >= 50
     assert 14 <= len(world.professionals) <= 20
     assert len(world.organisations) >= 6
