@@ -164,9 +164,11 @@ class _Generator:
                 v.append(etree.fromstring(etree.tostring(node)))
 
     def _functions(self, root) -> None:
-        prefixes = ", ".join(
-            f"'{uri}': '{prefix}'" for prefix, uri in self.pack_prefixes.items() if "'" not in uri
-        )
+        by_uri: dict[str, str] = {}  # first prefix declared for a namespace names it in locations
+        for prefix, uri in self.pack_prefixes.items():
+            if "'" not in uri:
+                by_uri.setdefault(uri, prefix)
+        prefixes = ", ".join(f"'{uri}': '{prefix}'" for uri, prefix in by_uri.items())
         _el(root, "variable", name="sgr:prefixes", select=f"map{{{prefixes}}}")
         f = _el(root, "function", name="sgr:qname", as_="sgrxs:string")
         _el(f, "param", name="n", as_="node()")
