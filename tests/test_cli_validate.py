@@ -87,6 +87,7 @@ def test_usage_errors_exit_2(cda_pack, tmp_path):
     assert run("--no-pack", "--layers", "xml,magic", doc).exit_code == 2
     assert run("--no-pack", "--max-size", "lots", doc).exit_code == 2
     assert run("--no-pack", "--lang", "de", doc).exit_code == 2
+    assert run("--no-pack", "--schematron-mode", "turbo", doc).exit_code == 2
     assert run().exit_code == 2  # no path at all
 
 
@@ -310,3 +311,12 @@ def test_wrong_ins_key_exits_1_with_rule_line_xpath_and_hint(cda_pack, tmp_path)
     [finding] = [f for f in data["documents"][0]["findings"] if f["rule"] == "SEGUR-INS-003"]
     assert finding["line"] == line and finding["column"] and finding["hint"]
     assert finding["message"].startswith("L'INS")  # --lang fr
+
+
+def test_classic_schematron_mode_gives_the_same_verdict(cda_pack, broken_cr_img):
+    fast = json.loads(run("--pack", str(cda_pack), "-f", "json", str(broken_cr_img)).output)["documents"][0]
+    classic = json.loads(run("--pack", str(cda_pack), "-f", "json", "--schematron-mode", "classic",
+                             str(broken_cr_img)).output)["documents"][0]
+    assert classic["settings"]["schematron_mode"] == "classic"
+    assert sorted((f["rule"], f["line"]) for f in classic["findings"]) == sorted(
+        (f["rule"], f["line"]) for f in fast["findings"])

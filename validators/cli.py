@@ -51,6 +51,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                    "(xml always runs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: only the summary line."),
         only_invalid: bool = typer.Option(False, "--only-invalid", help="Text format: omit valid documents."),
+        schematron_mode: str = typer.Option("fast", "--schematron-mode", help="fast (one pass per pack) or "
+                                            "classic (one pass per pattern, the ISO skeleton's shape)."),
     ) -> None:
         """Validate CDA R2 documents: safe XML, CDA XSD, official CI-SIS Schematron packs, Ségur rules."""
         if output_format not in FORMATS:
@@ -72,10 +74,13 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise _usage_error(f"unknown layer(s) {', '.join(sorted(unknown))}; known: {', '.join(LAYERS)}")
         if "xml" not in selected:
             selected = ("xml", *selected)
+        if schematron_mode not in ("fast", "classic"):
+            raise _usage_error(f"--schematron-mode must be fast or classic, not {schematron_mode!r}")
         if jobs < 0:
             raise _usage_error("--jobs must be 0 (one per core) or more")
         options = {"pack": pack_dir if pack_dir else False, "profile": profile, "layers": selected,
-                   "max_size": limit, "lang": lang_value, "keep_svrl": output_format == "svrl"}
+                   "max_size": limit, "lang": lang_value, "keep_svrl": output_format == "svrl",
+                   "schematron_mode": schematron_mode}
         try:
             from segur.validators.api import Validator
 
