@@ -1,0 +1,141 @@
+"""The DMP mock never loses data: restart durability, all-or-nothing submissions, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from dmp_helpers import ITI41, NS, DmpCase, provide_and_register, retrieved_documents, send
+
+from segur.fixtures.world import load_world
+from segur.mocks.dmp import ebrim
+from segur.mocks.dmp.ebrim import RIM
+from segur.mocks.dmp.storage import Store
+from segur.mocks.dmp.testing import running_dmp
+from segur.pki import TestPki
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def case(pki, world):
+    return DmpCase(pki, world)
+
+
+def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path, pki, world, case):
+    document = case.cda()
+    with running_dmp(tmp_path, pki=pki, world=world) as first:
+        assert case.iti41(first.endpoint("repository"), [document]).registry_status == "Success"
+        case.authorise(first)
+        repository_id = first.backend.options.repository_unique_id
+    with running_dmp(tmp_path, pki=pki, world=world) as second:
+        found = case.find_documents(second.endpoint("registry"))
+        [extrinsic] = found.findall(".//rim:ExtrinsicObject")
+        unique_id = next(e.get("value") for e in extrinsic.findall("rim:ExternalIdentifier", NS)
+                         if e.get("identificationScheme") == ebrim.DE_UNIQUE_ID)
+        retrieved = case.retrieve(second.endpoint("repository"), repository_id, [unique_id])
+        assert retrieved_documents(retrieved) == {unique_id: document}
+        # The authorisation given before the restart is still there too.
+        assert second.backend.store.authorisation(case.patient.ins, case.caller)[0] == "VALIDE"
+
+
+def test_the_store_uses_wal_and_full_synchronous_writes(tmp_path):
+    store = Store(tmp_path)
+    conn = store._conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    store.close()
+
+
+def test_a_refused_submission_leaves_nothing_behind(tmp_path, pki, world, case):
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        good, bad = case.cda(), case.cda()
+
+        def break_second(entries):
+            entries[1].format_code.code = "urn:example:unknown"
+
+        answer = case.iti41(dmp.endpoint("repository"), [good, bad], edit=break_second)
+        assert answer.registry_status == "Failure"
+        assert dmp.backend.store.counts() == {"submission_sets": 0, "document_entries": 0, "associations": 0,
+                                              "documents": 0}
+
+
+def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, world, case, monkeypatch):
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        calls = {"n": 0}
+        original = Store.insert_association
+
+        def failing(db, assoc, ss):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("disk full (simulated)")
+            return original(db, assoc, ss)
+
+        monkeypatch.setattr(Store, "insert_association", staticmethod(failing))
+        answer = case.iti41(dmp.endpoint("repository"), [case.cda(), case.cda()])
+        assert answer.status == 500 and "XDS-SOAP-010" in (answer.fault_reason or "")
+        assert dmp.backend.store.counts()["documents"] == 0 and dmp.backend.store.counts()["submission_sets"] == 0
+        monkeypatch.setattr(Store, "insert_association", staticmethod(original))
+        assert case.iti41(dmp.endpoint("repository")).registry_status == "Success"  # and it keeps serving
+
+
+def test_concurrent_submissions_are_all_stored(tmp_path, pki, world, case):
+    documents = [case.cda() for _ in range(12)]
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        url = dmp.endpoint("repository")
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda doc: case.iti41(url, [doc]), documents))
+        assert [a.registry_status for a in answers] == ["Success"] * 12
+        counts = dmp.backend.store.counts()
+        assert counts["document_entries"] == counts["documents"] == counts["submission_sets"] == 12
+
+
+def test_the_same_document_sent_concurrently_is_stored_once(tmp_path, pki, world, case):
+    document = case.cda()
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        url = dmp.endpoint("repository")
+        barrier = threading.Barrier(4)
+
+        def submit(_):
+            request, by_id = case.submission([document])
+            body, parts = provide_and_register(request, by_id)
+            header = case.security()
+            barrier.wait()
+            return send(url, ITI41, body, header, parts)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(submit, range(4)))
+        assert sorted(a.registry_status for a in answers) == ["Failure"] * 3 + ["Success"]
+        assert dmp.backend.store.counts()["documents"] == 1
+
+
+def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        fixed = "1.2.250.1.999.42.1"
+
+        def same_uid(request):
+            for ei in request.iter(f"{{{RIM}}}ExternalIdentifier"):
+                if ei.get("identificationScheme") == ebrim.SS_UNIQUE_ID:
+                    ei.set("value", fixed)
+
+        assert case.iti41(dmp.endpoint("repository"), mutate=same_uid).registry_status == "Success"
+        again = case.iti41(dmp.endpoint("repository"), mutate=same_uid)
+        assert "XDSDuplicateUniqueIdInRegistry" in again.error_codes
+
+
+def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
+    import urllib.request
+
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        case.iti41(dmp.endpoint("repository"))
+        urllib.request.urlopen(urllib.request.Request(dmp.url + "/_admin/reset", method="POST"), timeout=5).read()
+        assert dmp.backend.store.counts()["documents"] == 0
