@@ -1,4 +1,9 @@
-"""N1 documents: a nonXMLBody carrying a complete PDF, inline in base64, and N1 templateIds."""
+"""N1 documents: a nonXMLBody carrying a complete PDF, inline in base64, and N1 templateIds.
+
+The PDFs an N3 document embeds (``observationMedia/value`` with ``mediaType="application/pdf"``,
+e.g. the FR-Document-PDF-copie section the CR-BIO volet requires) get the same content checks
+(base64, a complete PDF, no encryption or active content); PDF/A is only asked of the N1 body.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +21,20 @@ N1_TEMPLATES = frozenset({"2.16.840.1.113883.2.8.2.1", "1.2.250.1.213.1.1.1.1", 
 PDF_MEDIA_TYPE = "application/pdf"
 
 
+N1_BODY = T("N1 body", "corps N1")
+EMBEDDED_PDF = T("PDF embedded in observationMedia", "PDF intégré dans observationMedia")
+
+
 def check(doc: Document) -> None:
     bodies = doc.xp("cda:component/cda:nonXMLBody")
     _check_structure(doc, bodies)
     for body in bodies:
         _check_body(doc, body)
+    for value in doc.xp("cda:component/cda:structuredBody//cda:observationMedia/cda:value"
+                        f"[@mediaType='{PDF_MEDIA_TYPE}'][@representation='B64']"):
+        data = _decode(doc, value, EMBEDDED_PDF)
+        if data is not None:
+            _check_pdf(doc, value, data, EMBEDDED_PDF, pdfa=False)
 
 
 def _check_structure(doc: Document, bodies) -> None:
@@ -67,13 +81,21 @@ def _check_body(doc: Document, body) -> None:
         doc.report(rule, text, problem=join(problems))
     if representation != "B64" or media_type != PDF_MEDIA_TYPE or doc.xp("cda:reference", text):
         return
+    data = _decode(doc, text, N1_BODY)
+    if data is not None:
+        _check_pdf(doc, text, data, N1_BODY, pdfa=True)
 
-    payload = "".join((text.text or "").split())
+
+def _decode(doc: Document, element, where: T) -> bytes | None:
+    """The bytes of a base64 element, or None after reporting why they cannot be read."""
+    payload = "".join((element.text or "").split())
     if not payload:
-        doc.report(R["SEGUR-BODY-002"], text, problem=T("the text element is empty", "l'élément text est vide"))
-        return
+        doc.report(R["SEGUR-BODY-002"], element, where=where,
+                   problem=T(f"the {element.tag.rpartition('}')[2]} element is empty",
+                             f"l'élément {element.tag.rpartition('}')[2]} est vide"))
+        return None
     try:
-        data = base64.b64decode(payload, validate=True)
+        return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         bad = next((c for c in payload if not (c.isascii() and (c.isalnum() or c in "+/="))), None)
         if bad:
@@ -81,14 +103,17 @@ def _check_body(doc: Document, body) -> None:
                     f"le caractère {bad!r} n'appartient pas à l'alphabet base64")
         else:
             why = T(f"incorrect padding or length ({exc})", f"remplissage ou longueur incorrects ({exc})")
-        doc.report(R["SEGUR-BODY-002"], text, problem=why)
-        return
+        doc.report(R["SEGUR-BODY-002"], element, where=where, problem=why)
+        return None
+
+
+def _check_pdf(doc: Document, element, data: bytes, where: T, *, pdfa: bool) -> None:
     problem = pdf_problem(data)
     if problem:
-        doc.report(R["SEGUR-BODY-003"], text, problem=problem)
+        doc.report(R["SEGUR-BODY-003"], element, where=where, problem=problem)
         return
-    if pdfa_part(data) is None:
-        doc.report(R["SEGUR-BODY-004"], text)
+    if pdfa and pdfa_part(data) is None:
+        doc.report(R["SEGUR-BODY-004"], element)
     found = active_content(data)
     if found:
-        doc.report(R["SEGUR-BODY-006"], text, content=", ".join(f"/{name}" for name in found))
+        doc.report(R["SEGUR-BODY-006"], element, where=where, content=", ".join(f"/{name}" for name in found))

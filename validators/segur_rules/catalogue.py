@@ -317,17 +317,19 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "SEGUR-BODY-002",
-        "The N1 body is not valid base64: {problem}.",
-        "Le corps N1 n'est pas du base64 valide : {problem_fr}.",
+        "The {where} is not valid base64: {problem}.",
+        "Le {where_fr} n'est pas du base64 valide : {problem_fr}.",
         "Encode the PDF bytes with standard base64 (RFC 4648 alphabet, '=' padding); line breaks are allowed.",
-        rem=N1_REM, source=SRC_N1, what="body is valid base64",
+        rem=N1_REM, source=SRC_N1 + "; HL7 ED data type (representation B64)",
+        what="N1 body and embedded PDFs (observationMedia) are valid base64",
     ),
     _rule(
         "SEGUR-BODY-003",
-        "The N1 body does not decode to a PDF: {problem}.",
-        "Le corps N1 ne se décode pas en PDF : {problem_fr}.",
+        "The {where} does not decode to a PDF: {problem}.",
+        "Le {where_fr} ne se décode pas en PDF : {problem_fr}.",
         "Embed the complete PDF file: it starts with '%PDF-' and ends with '%%EOF'.",
-        rem=N1_REM, source=SRC_N1 + "; ISO 32000 (file header and trailer)", what="body decodes to a complete PDF",
+        rem=N1_REM, source=SRC_N1 + "; ISO 32000 (file header and trailer)",
+        what="N1 body and embedded PDFs decode to a complete PDF",
     ),
     _rule(
         "SEGUR-BODY-004",
@@ -348,8 +350,8 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "SEGUR-BODY-006",
-        "The embedded PDF is encrypted or carries active content ({content}).",
-        "Le PDF intégré est chiffré ou porte du contenu actif ({content}).",
+        "The {where} is encrypted or carries active content ({content}).",
+        "Le {where_fr} est chiffré ou porte du contenu actif ({content}).",
         "Embed a plain PDF: no password or encryption, no JavaScript, no launch action, no attached file. The "
         "recipient's software (DMP viewer, MSSanté client) must display it as is.",
         rem=("RIS:CDA/VISU.01", "BIO:CDA/VISU.01") + PDFA_REM,

@@ -137,6 +137,7 @@ PATIENT = "cda:recordTarget/cda:patientRole"
 INS_ID = f"{PATIENT}/cda:id[@root='1.2.250.1.213.1.4.10']"
 IPP_ID = f"{PATIENT}/cda:id[@root='1.2.3.4.567.8.9.10']"
 N1_TEXT = "cda:component/cda:nonXMLBody/cda:text"
+PDF_COPY = "(//cda:observationMedia/cda:value[@mediaType='application/pdf'])[1]"
 AUTHOR_ID = "cda:author[1]/cda:assignedAuthor/cda:id[@root='1.2.250.1.71.4.2.1']"
 LEGAL_ID = "cda:legalAuthenticator/cda:assignedEntity/cda:id"
 
@@ -183,6 +184,9 @@ MUTANTS: list[Case] = [
          "RPPS without its 8 prefix"),
     Case("SEGUR-BODY-001", "img_n1", set_attr(N1_TEXT, "mediaType", "text/plain"), N1_TEXT, "text/plain body"),
     Case("SEGUR-BODY-002", "doc_n1", set_text(N1_TEXT, "JVBERi0xLjUN*&^%"), N1_TEXT, "not base64"),
+    Case("SEGUR-BODY-002", "bio_n3", set_text(PDF_COPY, "JVBERi0xLjQK!!!"), PDF_COPY, "CR-BIO PDF copy not base64"),
+    Case("SEGUR-BODY-003", "bio_n3", set_text(PDF_COPY, base64.b64encode(b"%PDF-1.4 truncated").decode()), PDF_COPY,
+         "CR-BIO PDF copy truncated"),
     Case("SEGUR-BODY-003", "img_n1", set_text(N1_TEXT, base64.b64encode(b"Hello, this is not a PDF").decode()),
          N1_TEXT, "base64 of plain text"),
     Case("SEGUR-BODY-004", "img_n1", use_non_pdfa_body("img_n1"), N1_TEXT, "the example's own PDF is not PDF/A"),
