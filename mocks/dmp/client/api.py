@@ -202,10 +202,9 @@ class DmpClient:
         self.caller = caller
         self.timeout = timeout
         self.session = session or requests.Session()
-        if ca_file is not None:
-            self.session.verify = str(ca_file)
-        if client_cert is not None:
-            self.session.cert = (str(client_cert.cert_file), str(client_cert.key_file))
+        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue #3829).
+        self.verify = str(ca_file) if ca_file is not None else True
+        self.cert = (str(client_cert.cert_file), str(client_cert.key_file)) if client_cert is not None else None
         self.last_request: wire.Outgoing | None = None
         self.last_answer: wire.Incoming | None = None
 
@@ -247,7 +246,7 @@ class DmpClient:
         outgoing = wire.package(wire.envelope(action, url, body, security), action, parts)
         self.last_request = outgoing
         response = self.session.post(url, data=outgoing.body, headers={"Content-Type": outgoing.content_type},
-                                     timeout=self.timeout)
+                                     timeout=self.timeout, verify=self.verify, cert=self.cert)
         answer = wire.read_answer(response.status_code, response.headers.get("Content-Type", ""), response.content)
         self.last_answer = answer
         return answer
