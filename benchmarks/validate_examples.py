@@ -29,12 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layers to run")
     parser.add_argument("--json", type=Path, help="also write the per-document results as JSON")
     parser.add_argument("--show", type=int, default=4, help="rules listed per failing document")
+    parser.add_argument("--schematron-mode", default="fast", choices=("fast", "classic"))
+    parser.add_argument("--compare-modes", action="store_true",
+                        help="also run the classic Schematron mode and list the documents whose findings differ")
     args = parser.parse_args(argv)
     examples = sorted((args.pack / "ExemplesCDA").glob("*.xml"))
     if not examples:
         print(f"no examples under {args.pack / 'ExemplesCDA'}", file=sys.stderr)
         return 2
-    validator = Validator(pack=args.pack, layers=tuple(args.layers.split(",")))
+    validator = Validator(pack=args.pack, layers=tuple(args.layers.split(",")), schematron_mode=args.schematron_mode)
     rows, by_rule, by_layer, verdicts = [], Counter(), Counter(), Counter()
     started = time.perf_counter()
     for path in examples:
@@ -48,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                      "volet": report.profile.get("volet"), "errors": len(errors), "warnings": len(report.warnings),
                      "errors_by_layer": dict(Counter(f.layer for f in errors)), "rules": dict(fired.most_common()),
                      "first_errors": [{"rule": f.rule, "line": f.line, "message": f.message[:200]} for f in errors[:3]],
+                     "findings": sorted([f.rule, f.line, f.column] for f in report.findings),
                      "ms": round(report.timings.get("total_ms", 0), 1)})
         pack = report.profile.get("volet") or "common only"
         line = f"{report.verdict:10} {path.name[:58]:58} {report.profile.get('level') or '-':3} {pack:22}"
@@ -61,6 +65,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(examples)} examples in {elapsed:.1f} s: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
     print("errors by layer: " + (", ".join(f"{k} {v}" for k, v in by_layer.most_common()) or "none"))
     print("top rules: " + (", ".join(f"{k} ×{v}" for k, v in by_rule.most_common(15)) or "none"))
+    if args.compare_modes:
+        other = "classic" if args.schematron_mode == "fast" else "fast"
+        reference = Validator(pack=args.pack, layers=tuple(args.layers.split(",")), schematron_mode=other)
+        differing = []
+        for path, row in zip(examples, rows, strict=True):
+            theirs = sorted([f.rule, f.line, f.column] for f in reference.validate(path).findings)
+            if theirs != row["findings"]:
+                differing.append(f"{path.name} ({args.schematron_mode}: {row['verdict']}, {len(row['findings'])} "
+                                 f"findings; {other}: {len(theirs)} findings)")
+        print(f"{args.schematron_mode} vs {other}: " + ("identical findings on every example" if not differing
+              else f"{len(differing)} example(s) differ: " + "; ".join(differing)))
     if args.json:
         args.json.write_text(json.dumps({"examples": rows, "verdicts": dict(verdicts),
                                          "errors_by_rule": dict(by_rule.most_common())}, ensure_ascii=False, indent=2))
