@@ -148,6 +148,34 @@ def _row(label: str, result: dict) -> str:
             f"  verdicts {result['verdicts']}")
 
 
+def hostile_timings() -> list[tuple[str, str, float]]:
+    """(payload, rule, ms) for the classic attacks: each must be refused in well under a second."""
+    from segur.validators import validate
+
+    lol = b"".join(b'<!ENTITY l%d "%s">' % (i, b"&l%d;" % (i - 1) * 10 if i else b"lol") for i in range(10))
+    deep = 200_000
+    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as big:
+        big.truncate(200 * 1024 * 1024)
+    payloads = {
+        "billion laughs (10 levels)": b"<!DOCTYPE r [" + lol + b"]><r>&l9;</r>",
+        "XXE file:///etc/passwd": b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+        "external DTD over http": b'<!DOCTYPE r SYSTEM "http://attacker.invalid/x.dtd"><r/>',
+        "quadratic blowup (1 MB)": b'<!DOCTYPE r [<!ENTITY a "' + b"x" * 500_000 + b'">]><r>' + b"&a;" * 100_000 + b"</r>",
+        f"nesting depth {deep}": b"<a>" * deep + b"</a>" * deep,
+        "200 MB file (sparse)": Path(big.name),
+    }
+    out = []
+    validate(b"<warm-up/>", pack=False)  # imports and validator construction are not the payload's cost
+    try:
+        for label, payload in payloads.items():
+            started = time.perf_counter()
+            report = validate(payload, pack=False)
+            out.append((label, ",".join(f.rule for f in report.findings), (time.perf_counter() - started) * 1000))
+    finally:
+        os.unlink(big.name)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark of segur validate (issue 3 §5)")
     parser.add_argument("--n", type=int, default=500, help="copies of each document (default 500)")
@@ -185,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
                     result = _run_child(doc, args.n, jobs, args.pack, cache)
                     results[f"{label} jobs={jobs} {phase}"] = result
                     print(_row(f"  jobs {jobs} {phase}", result), flush=True)
+        print("\nhostile inputs (exit code 2, layer xml):")
+        for label, rule, ms in hostile_timings():
+            print(f"  {label:32} {rule:8} {ms:8.1f} ms")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:

@@ -19,6 +19,7 @@ as thread-safe), so threads give correctness, processes give throughput.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import threading
@@ -293,6 +294,7 @@ _EMPTY_CDA = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
 _NO_PACK = "no pack directory (give --pack DIR, set SEGUR_PACK or 'pack' in segur.toml)"
 
 
+@functools.cache
 def _tool_version() -> str:
     try:
         from importlib.metadata import version
