@@ -181,9 +181,13 @@ class Answer:
         return el.text if el is not None else None
 
 
-def post(url: str, content_type: str, body: bytes, headers: dict | None = None, timeout: float = 30) -> Answer:
+def post(url: str, content_type: str, body: bytes, headers: dict | None = None, timeout: float = 30,
+         context=None) -> Answer:
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         conn.request("POST", parts.path, body=body, headers={"Content-Type": content_type, **(headers or {})})
         response = conn.getresponse()
@@ -208,13 +212,13 @@ def parse_answer(status: int, content_type: str, data: bytes) -> Answer:
     return answer
 
 
-def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True) -> Answer:
+def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True, context=None) -> Answer:
     data = envelope(action, body, security)
     if as_mtom:
         content_type, payload = mtom(data, parts or [], action=action)
     else:
         content_type, payload = f'application/soap+xml; charset=UTF-8; action="{action}"', data
-    return post(url, content_type, payload)
+    return post(url, content_type, payload, context=context)
 
 
 def retrieved_documents(answer: Answer) -> dict[str, bytes]:
