@@ -563,3 +563,11 @@ def test_header_options_reach_the_metadata(world, patient, radiologist):
     document = build_cr_img_n1(patient, radiologist, world.organisation_of(radiologist), confidentiality="R")
     assert [c.code for c in Case(world, document).entry.confidentiality_codes] == ["R"]
     assert HeaderOptions  # the builder's options are the place to seed CDA-side defects
+
+
+def test_the_rules_page_lists_every_dmp_rule():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "dmp-rules.md").read_text(encoding="utf-8")
+    missing = [rule_id for rule_id in dmp_rules.CATALOGUE if f"`{rule_id}`" not in page]
+    assert not missing, missing
