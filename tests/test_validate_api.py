@@ -384,3 +384,33 @@ def test_a_pack_that_breaks_during_selection_fails_the_schematron_layer(cda_pack
 def test_profile_keywords_are_case_insensitive(cda_pack):
     report = validate(_example(cda_pack, CR_BIO), pack=cda_pack, profile="NONE")
     assert report.layer("schematron").reason == "--profile none"
+
+
+def test_schematron_failures_map_to_findings():
+    from types import SimpleNamespace
+
+    from segur.validators.api import schematron_finding
+    from segur.validators.locate import Locator
+
+    data = b'<ClinicalDocument xmlns="urn:hl7-org:v3">\n  <code code="x"/>\n</ClinicalDocument>'
+    tree = etree.ElementTree(etree.fromstring(data))
+    locator = Locator(data, tree)
+
+    def failure(**kw):
+        base = dict(pack="P", pattern_id="pat", rule_context="cda:code/@code", assert_id=None, test=". = 'y'",
+                    kind="assert", role=None, severity="warning", message="  bad\n   code ", location=None,
+                    node_index=None)
+        return SimpleNamespace(**{**base, **kw})
+    on_attribute = schematron_finding(failure(location="/cda:ClinicalDocument[1]/cda:code[1]/@code", node_index=1),
+                                      "CI-SIS_P_2024.01", locator)
+    assert (on_attribute.line, on_attribute.column) == (2, 3)
+    assert on_attribute.xpath == "/cda:ClinicalDocument/cda:code[1]/@code"
+    assert on_attribute.severity == Severity.WARNING and on_attribute.message == "bad code"
+    assert on_attribute.rule == derived_rule_id("CI-SIS_P_2024.01", "pat", "cda:code/@code", ". = 'y'")
+    with_id = schematron_finding(failure(assert_id="A-1", severity="error"), "P", locator)
+    assert with_id.rule == "A-1" and with_id.line is None and with_id.severity == Severity.ERROR
+    pack_error = schematron_finding(failure(kind="pack-error", message="FODC0002 doc() failed", location="/"), "P",
+                                    locator)
+    assert pack_error.rule == "SCH-001" and "FODC0002" in pack_error.message and pack_error.severity == Severity.ERROR
+    out_of_range = schematron_finding(failure(node_index=99, location="/x"), "P", locator)
+    assert out_of_range.xpath == "/x" and out_of_range.line is None

@@ -356,7 +356,9 @@ def derived_rule_id(pack_name: str, pattern_id: str | None, rule_context: str | 
 def schematron_finding(failure, pack_name: str, locator: Locator, lang: str = "en") -> Finding:
     """One `SchematronFailure` as a `Finding` with line, column and XPath in the user's file."""
     if getattr(failure, "kind", None) == "pack-error":
-        return _engine_finding("SCH-001", lang, pack=pack_name, detail=failure.message)
+        finding = _engine_finding("SCH-001", lang, pack=pack_name, detail=failure.message)
+        return replace(finding, xpath=failure.location, extra={**finding.extra, "pattern": failure.pattern_id,
+                                                                "context": failure.rule_context})
     rule_id = failure.assert_id or derived_rule_id(pack_name, failure.pattern_id, failure.rule_context, failure.test)
     line = column = None
     xpath = failure.location
@@ -364,6 +366,9 @@ def schematron_finding(failure, pack_name: str, locator: Locator, lang: str = "e
         try:
             line, column = locator.position_of_index(failure.node_index)
             xpath = locator.xpath_of_index(failure.node_index)
+            attribute = (failure.location or "").rpartition("/")[2]
+            if attribute.startswith("@"):  # the context was an attribute of that element
+                xpath += "/" + attribute
         except IndexError:
             pass
     return Finding(
