@@ -21,7 +21,8 @@ LAYER = "segur"
 SRC_INS_GUIDE = "ANS, Guide d'implémentation de l'INS; CI-SIS Volet Structuration Minimale (template 1.2.250.1.213.1.1.1.1)"
 SRC_SM = "CI-SIS Volet Structuration Minimale, template 1.2.250.1.213.1.1.1.1 (ASIP-STRUCT-MIN)"
 SRC_IDNPS = ("CI-SIS Annexe transverse - Source des données métier pour les professionnels et les structures "
-             "(idNat_PS, OID 1.2.250.1.71.4.2.1); ansforge/IG-FHIR-PDSM4DMP-EEDS input/fsh/Model/PSIdNat.fsh")
+             "(idNat_PS, OID 1.2.250.1.71.4.2.1); ansforge/IG-FHIR-PDSM4DMP-EEDS input/fsh/Model/PSIdNat.fsh; "
+             "ANS IG document core (CDA header: author, legalAuthenticator)")
 SRC_N1 = "CI-SIS Volet Structuration Minimale (CDA R2 niveau 1, templateId 1.3.6.1.4.1.19376.1.2.20); IHE PCC XDS-SD"
 SRC_TS = "HL7 CDA R2 data type TS (YYYYMMDDHHMMSS+ZZZZ); CI-SIS Volet Structuration Minimale"
 
@@ -195,7 +196,8 @@ RULES: tuple[Rule, ...] = (
         "NIA …4.9, NIR de test …4.10, NIR de démonstration …4.11).",
         "Qualify the identity with INSi and add <id root=\"<INS OID>\" extension=\"<15-character INS>\"/> as the first "
         "patientRole/id. Documents for the DMP and the citizen mailbox need a qualified INS.",
-        rem=INS_REM, source=SRC_INS_GUIDE, what="patient identity carries an INS",
+        rem=INS_REM, source=SRC_INS_GUIDE + "; ANS IG document core, 'Exigences spécifiques' (the INS is mandatory "
+        "once a document is shared, e.g. in Mon espace santé)", what="patient identity carries an INS",
     ),
     _rule(
         "SEGUR-INS-002",

@@ -58,12 +58,29 @@ def idnps_problem(value: str) -> T | None:
     return None
 
 
+#: Document codes of the reports of the Ségur flows this harness targets (CR d'imagerie, CR de
+#: biologie): their authors and legal authenticator are the radiologist or biologist, a
+#: professional. Other documents may be authored or endorsed by the patient/usager (ANS IG
+#: document core, CDA header: author "Professionnel, patient/usager ou système", legalAuthenticator
+#: "Professionnel ou patient/usager ou système responsable du document").
+PROFESSIONAL_REPORT_CODES = frozenset({("18748-4", "2.16.840.1.113883.6.1"), ("11502-2", "2.16.840.1.113883.6.1")})
+
+
+def _identified(doc: Document, entity, professional_report: bool) -> bool:
+    """An IDNPS id, or, outside the professional reports, an INS (the patient/usager)."""
+    if doc.xp(f"cda:id[@root='{ins.OID_IDNPS}']", entity):
+        return True
+    return not professional_report and any(el.get("root") in ins.INS_OIDS for el in doc.xp("cda:id", entity))
+
+
 def check(doc: Document) -> None:
+    code = doc.first("cda:code")
+    professional_report = code is not None and (code.get("code"), code.get("codeSystem")) in PROFESSIONAL_REPORT_CODES
     for author in doc.xp("cda:author/cda:assignedAuthor"):
-        if not doc.xp(f"cda:id[@root='{ins.OID_IDNPS}']", author):
+        if not _identified(doc, author, professional_report):
             doc.report(R["SEGUR-PS-001"], author)
     for entity in doc.xp("cda:legalAuthenticator/cda:assignedEntity"):
-        if not doc.xp(f"cda:id[@root='{ins.OID_IDNPS}']", entity):
+        if not _identified(doc, entity, professional_report):
             doc.report(R["SEGUR-PS-002"], entity)
     paths = ("cda:author/cda:assignedAuthor/cda:id", "cda:legalAuthenticator/cda:assignedEntity/cda:id",
              "cda:authenticator/cda:assignedEntity/cda:id")
