@@ -283,7 +283,7 @@ class DmpBackend:
             findings += list(self.hooks.check_submission(submission, documents, claims, context))
         else:
             findings += self._validator_findings(submission, documents, reports)
-        by_entry = {e.entry_uuid: _report_dict(reports.get(hashlib.sha1(documents[e.entry_uuid]).hexdigest()))
+        by_entry = {e.entry_uuid: _report_dict(reports.get(sha1_of(documents[e.entry_uuid])))
                     for e in submission.document_entries if e.entry_uuid in documents}
         findings = self.settle(findings)
         outcome.findings = findings
@@ -308,7 +308,7 @@ class DmpBackend:
         validator = self.validator if self.options.validate_documents else None
         if validator is None:
             return None
-        digest = hashlib.sha1(data).hexdigest()
+        digest = sha1_of(data)
         if reports is not None and digest in reports:
             return reports[digest]
         report = validator.validate(data, name=digest)
@@ -374,7 +374,7 @@ class DmpBackend:
                                         submission=ss.patient_id, location=where))
             if content is None:
                 continue
-            sha1 = hashlib.sha1(content).hexdigest()
+            sha1 = sha1_of(content)
             if entry.hash and entry.hash.lower() != sha1:
                 findings.append(finding("XDS-41-003", id=entry.entry_uuid, declared=entry.hash, actual=sha1,
                                         location=where + "/Slot[@name='hash']"))
@@ -443,7 +443,7 @@ class DmpBackend:
         ss = submission.submission_set
         for entry in submission.document_entries:
             content = documents[entry.entry_uuid]
-            entry.hash = hashlib.sha1(content).hexdigest()
+            entry.hash = sha1_of(content)
             entry.size = len(content)
             entry.repository_unique_id = self.options.repository_unique_id
             entry.availability_status = ebrim.STATUS_APPROVED
@@ -594,6 +594,25 @@ def _report_dict(report) -> dict | None:
     return {"valid": report.valid, "unreadable": report.unreadable, "findings": [f.to_dict() for f in report.findings],
             "profile": report.profile, "timings": report.timings,
             "layers": [layer.to_dict() for layer in getattr(report, "layers", [])]}
+
+
+_DIGESTS: dict[int, tuple[bytes, str]] = {}
+_DIGESTS_LOCK = threading.Lock()
+
+
+def sha1_of(data: bytes) -> str:
+    """SHA-1 (hex) of a document, computed once per bytes object while a transaction runs."""
+    key = id(data)
+    with _DIGESTS_LOCK:
+        known = _DIGESTS.get(key)
+        if known is not None and known[0] is data:
+            return known[1]
+    digest = hashlib.sha1(data).hexdigest()
+    with _DIGESTS_LOCK:
+        if len(_DIGESTS) >= 8:  # a few documents in flight; never a memory sink
+            _DIGESTS.clear()
+        _DIGESTS[key] = (data, digest)
+    return digest
 
 
 def _load_world():
