@@ -191,3 +191,54 @@ def test_the_official_schema_does_reject_a_broken_answer(official_schema):
     erreur = '<siram:Erreur xmlns:siram="urn:siram" code="desir_550" severite="fatal">x</siram:Erreur>'
     with pytest.raises(AssertionError, match="not valid"):
         check(official_schema, etree.fromstring(erreur), "recorded 'fatal'")
+
+
+# -- the mock's own schemas describe the same interface ------------------------------------------
+
+OWN = {
+    "http://www.cnamts.fr/INSiRecSans": "insi-recherche-traits.xsd",
+    "http://www.cnamts.fr/INSiRecVit": "insi-recherche-vitale.xsd",
+    "http://www.cnamts.fr/INSiResultat": "insi-resultat.xsd",
+    "urn:siram:lps:ctxlps": "contexte-lps.xsd",
+    "urn:siram:bam:ctxbam": "contexte-bam.xsd",
+    "urn:siram": "erreur-siram.xsd",
+    "http://www.w3.org/2005/08/addressing": "ws-addressing.xsd",
+}
+
+
+def test_every_exchange_validates_against_the_mocks_own_schemas_too(exchanges):
+    from segur.mocks.insi.soap import WSDL_DIR
+
+    imports = "".join(f'<xs:import namespace="{ns}" schemaLocation="{(WSDL_DIR / "xsd" / name).as_uri()}"/>'
+                      for ns, name in OWN.items())
+    own = etree.XMLSchema(etree.fromstring(f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">{imports}</xs:schema>'))
+    for entry in exchanges:
+        check_envelope(own, entry.response["body"]["text"], f"answer #{entry.seq}", request=False)
+        if "zeep" in entry.request["headers"].get("User-Agent", "").lower():
+            check_envelope(own, entry.request["body"]["text"], f"request #{entry.seq}", request=True)
+
+
+def _interface(wsdl: Path) -> dict:
+    """Operations → (input parts with their elements, output parts, faults, SOAP action), from a WSDL."""
+    tree = etree.parse(str(wsdl))
+    w = "{http://schemas.xmlsoap.org/wsdl/}"
+    messages = {}
+    for message in tree.iterfind(f"{w}message"):
+        parts = []
+        for part in message.iterfind(f"{w}part"):
+            prefix, local = part.get("element").split(":")
+            parts.append((part.get("name"), f"{{{part.nsmap[prefix]}}}{local}"))
+        messages[message.get("name")] = parts
+    out = {}
+    for op in tree.iterfind(f"{w}binding/{w}operation"):
+        name = op.get("name")
+        headers = [h.get("part") for h in op.iterfind(f"{w}input/{{http://schemas.xmlsoap.org/wsdl/soap12/}}header")]
+        action = op.find("{http://schemas.xmlsoap.org/wsdl/soap12/}operation").get("soapAction")
+        out[name] = (messages[name], messages[name + "Response"], headers, action)
+    return out
+
+
+def test_the_mocks_wsdl_has_the_same_operations_messages_and_headers_as_cnams(shared_ref):
+    from segur.mocks.insi.soap import WSDL_FILE
+
+    assert _interface(WSDL_FILE) == _interface(shared_ref / "insi" / "wsdl" / "DESIR_ICIR_EXP_1.5.0.wsdl")

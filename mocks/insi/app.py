@@ -111,13 +111,15 @@ class InsiMock:
         else:
             length = environ.get("CONTENT_LENGTH") or ""
             declared = int(length) if length.isdigit() else None
+            stream = environ["wsgi.input"]
             if declared is not None and declared > self.max_body:
+                _drain(stream, declared)
                 reply = self._too_large(declared)
             else:
-                stream = environ["wsgi.input"]
                 body = stream.read(declared) if declared is not None else stream.read(self.max_body + 1)
                 if len(body) > self.max_body:
-                    reply = self._too_large(len(body))
+                    size = len(body) + _drain(stream, None)
+                    reply = self._too_large(size)
                     body = body[: self.max_body]
                 else:
                     reply = self.process(body, environ.get("CONTENT_TYPE", ""), environ)
@@ -274,6 +276,25 @@ class InsiMock:
                      "headers": request_headers, "body": body_for_journal(body)},
             response={"status": reply.status, "headers": dict(headers), "body": body_for_journal(reply.body)},
             duration_ms=duration_ms, client=client, meta=reply.meta)
+
+
+DRAIN_LIMIT = 1024 * 1024
+
+
+def _drain(stream, declared: int | None) -> int:
+    """Read and drop what is left of an oversize body (up to 1 MiB), so that the client, still
+    sending, reads the 413 instead of a broken pipe; beyond that the connection is simply closed."""
+    if declared is not None and declared > DRAIN_LIMIT:
+        return 0
+    left = DRAIN_LIMIT if declared is None else declared
+    drained = 0
+    while left > 0:
+        block = stream.read(min(65536, left))
+        if not block:
+            break
+        drained += len(block)
+        left -= len(block)
+    return drained
 
 
 def _soap_action(content_type: str) -> str | None:
