@@ -24,7 +24,8 @@ SRC_IDNPS = ("CI-SIS Annexe transverse - Source des données métier pour les pr
              "(idNat_PS, OID 1.2.250.1.71.4.2.1); ansforge/IG-FHIR-PDSM4DMP-EEDS input/fsh/Model/PSIdNat.fsh; "
              "ANS IG document core (CDA header: author, legalAuthenticator)")
 SRC_N1 = "CI-SIS Volet Structuration Minimale (CDA R2 niveau 1, templateId 1.3.6.1.4.1.19376.1.2.20); IHE PCC XDS-SD"
-SRC_TS = "HL7 CDA R2 data type TS (YYYYMMDDHHMMSS+ZZZZ); CI-SIS Volet Structuration Minimale"
+SRC_TS = ("CI-SIS abstract pattern IVL_TS.sch (a time is aaaa, aaaamm, aaaammjj or aaaammjjhh[mm[ss]][+/-]zzzz, "
+          "'en temps local du producteur'; shipped in the packs but instantiated by none); HL7 CDA R2 data type TS")
 
 INS_REM = ("RIS:DOC/va1.02", "RIS:DOC/va1.04", "BIO:DOC/va1.02", "RIS:INS/va1.59", "BIO:INS/va1.59")
 TRAITS_REM = ("RIS:INS/va1.52", "BIO:INS/va1.52", "SC_INS:SC.INS/va1.28")
@@ -390,11 +391,13 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "SEGUR-TIME-002",
-        "The {what} '{value}' is only precise to the {precision}; a document timestamp needs at least the minute.",
-        "L'horodatage {what_fr} '{value}' n'est précis qu'{precision_fr} ; un horodatage de document doit être précis "
-        "au moins à la minute.",
+        "The {what} '{value}' is only precise to the {precision}; a document timestamp should give at least the "
+        "minute.",
+        "L'horodatage {what_fr} '{value}' n'est précis qu'{precision_fr} ; un horodatage de document devrait être "
+        "précis au moins à la minute.",
         "Write the date and time down to the minute or second, with the offset: YYYYMMDDHHMM[SS]+ZZZZ.",
-        rem=TIME_REM, source=SRC_TS, what="timestamps precise to the minute",
+        rem=TIME_REM, source=SRC_TS + "; the ANS examples all date their header to the minute or second",
+        severity=Severity.WARNING, what="header timestamps precise to the minute",
     ),
     _rule(
         "SEGUR-TIME-003",

@@ -13,11 +13,10 @@ from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import value_set
 
-#: Identifier systems that were INS once or are mistaken for it, and are not INS OIDs today: the
-#: calculated INS (INS-C, FR Core "INS-C", retired by the 2019 INS decree) under 1.2.250.1.213.1.4.2.
-NOT_INS_OIDS = {"1.2.250.1.213.1.4.2": "INS-C (calculated INS, retired)"}
-
-_DATE = re.compile(r"^(\d{4})(\d{2})?(\d{2})?")
+#: Identifier systems that were INS once and are not INS OIDs today: the calculated INS (INS-C,
+#: FR Core identifier type "INS-C") under 1.2.250.1.213.1.4.2, abandoned since the INS became the
+#: NIR/NIA (décret n° 2019-1036).
+NOT_INS_OIDS = {"1.2.250.1.213.1.4.2": "INS-C (calculated INS, abandoned)"}
 
 
 def check(doc: Document) -> None:
