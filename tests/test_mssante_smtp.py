@@ -35,7 +35,7 @@ def world():
 
 @pytest.fixture(scope="module")
 def mss(world):
-    with running_mssante(world, validate=False) as running:
+    with running_mssante(world) as running:  # every check on, the CDA validator included
         yield running
 
 
@@ -205,6 +205,49 @@ def test_ehlo_after_starttls_advertises_auth_and_size(mss):
         assert "auth" in client.esmtp_features and "PLAIN" in client.esmtp_features["auth"]
         assert int(client.esmtp_features["size"]) == 25 * 1024 * 1024
         assert "starttls" not in client.esmtp_features
+
+
+def test_a_closed_mailbox_cannot_log_in(mss):
+    with smtp_session(mss, login=None) as client, pytest.raises(smtplib.SMTPAuthenticationError):
+        client.login("roland.huet@cabinet-peltier.mssante.fr", mss.password)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # asking for TLS 1.1 is the point
+def test_tls_below_1_2_is_refused(mss):
+    context = mss.client_context()
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.maximum_version = ssl.TLSVersion.TLSv1_1
+    client = smtplib.SMTP(mss.smtp_host, mss.smtp_port, timeout=10)
+    try:
+        with pytest.raises((ssl.SSLError, smtplib.SMTPException, OSError)):
+            client.starttls(context=context)
+            client.ehlo()
+    finally:
+        client.close()
+    with smtp_session(mss) as client:
+        assert client.noop()[0] == 250
+
+
+def test_plain_text_after_starttls_breaks_only_that_session(mss):
+    with socket.create_connection((mss.smtp_host, mss.smtp_port), timeout=10) as raw:
+        stream = raw.makefile("rwb")
+        stream.readline()
+        stream.write(b"EHLO x\r\n")
+        stream.flush()
+        while stream.readline()[3:4] == b"-":
+            pass
+        stream.write(b"STARTTLS\r\n")
+        stream.flush()
+        assert stream.readline().startswith(b"220")
+        raw.sendall(b"EHLO not-a-tls-handshake\r\nMAIL FROM:<x@y>\r\n")
+        raw.settimeout(5)
+        try:
+            while raw.recv(4096):
+                pass
+        except (TimeoutError, ConnectionError):
+            pass
+    with smtp_session(mss) as client:
+        assert client.noop()[0] == 250
 
 
 def test_wrong_password_gives_535(mss):

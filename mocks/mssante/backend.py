@@ -158,7 +158,9 @@ class MssanteBackend:
         return self.world.mailbox(address)
 
     def password_for(self, address: str) -> str | None:
-        if self.mailbox(address) is None:
+        """The password of a mailbox that can log in (None for unknown or closed mailboxes)."""
+        box = self.mailbox(address)
+        if box is None or box.closed:
             return None
         return self.passwords.get(address.lower(), self.default_password)
 
@@ -168,7 +170,8 @@ class MssanteBackend:
 
     def check_token(self, login: str, token: str) -> bool:
         """XOAUTH2 (REM SC.MSS/CONF.07): a Pro Santé Connect access token; any non-empty one by default."""
-        if self.mailbox(login or "") is None or not token:
+        box = self.mailbox(login or "")
+        if box is None or box.closed or not token:
             return False
         expected = self.tokens.get(login.lower())
         if expected is not None:

@@ -46,8 +46,8 @@ SMTP_RULES = (
           "Issue STARTTLS (and EHLO again) before AUTH.",
           "RFC 4954 §4 (538 5.7.11); REM SC.MSS/CONF.07", ("SC.MSS/CONF.07",), smtp="538 5.7.11"),
     _rule("MSS-AUTH-FAILED", "smtp",
-          "Authentication failed for '{login}': unknown mailbox or wrong password/token.",
-          "Échec d'authentification pour « {login} » : BAL inconnue ou mot de passe/jeton erroné.",
+          "Authentication failed for '{login}': unknown or closed mailbox, or wrong password/token.",
+          "Échec d'authentification pour « {login} » : BAL inconnue ou fermée, ou mot de passe/jeton erroné.",
           "Log in with the mailbox address and its password (see docs/mssante.md, 'Credentials').",
           "RFC 4954 §6 (535 5.7.8)", ("SC.MSS/CONF.07", "SC.MSS/CONF.12"), smtp="535 5.7.8"),
     _rule("MSS-AUTH-REQUIRED", "smtp",
@@ -219,9 +219,6 @@ MESSAGE_RULES = (
           "Le document CDA {uri} n'a pas pu être validé : {reason}.",
           "Check the validator configuration (pack path, SEGUR_PACK).", "segur.validators",
           severity=Severity.WARNING),
-    _rule("MSS-SENDER-CLOSED", "mss",
-          "The sending mailbox <{login}> is closed.",
-          "La BAL émettrice <{login}> est fermée.", "Use an open mailbox.", "world data (closed mailbox)"),
 )
 
 XDM_RULES = (
