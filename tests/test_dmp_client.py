@@ -265,3 +265,15 @@ def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, rad
         wrong = DmpClient(secure.url, signer=good.signer, caller=caller, ca_file=pki.ca_file, client_cert=other)
         result = wrong.provide_and_register(cr_img(patient, radiologist, organisation))
         assert "VIHF-018" in result.rules
+
+
+@pytest.mark.parametrize("example", ["IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml", "IMG_CR_IMG_2024.01.xml"])
+def test_an_official_ans_example_is_accepted_and_retrieved_unchanged(client, cda_pack, world, example):
+    """The ANS examples are about the test INS 279035121518989, a patient of the world with an open DMP."""
+    document = (cda_pack / "ExemplesCDA" / example).read_bytes()
+    result = client.provide_and_register(document)
+    assert result.ok, [e.context for e in result.errors]
+    patient = world.patient_by_key("ans-cda-pat-trois-dominique").ins_object
+    entry = next(e for e in consult(client, world.patient_by_key("ans-cda-pat-trois-dominique")).entries
+                 if e.unique_id == read_ids(document).id)
+    assert client.retrieve(entry, patient=patient).documents[0].content == document

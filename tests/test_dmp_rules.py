@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from segur.findings import Finding, Severity
@@ -28,7 +30,7 @@ from segur.mocks.dmp.client.metadata import (
     submission_set_for,
     submit_objects_request,
 )
-from segur.mocks.dmp.ebrim import parse_submission
+from segur.mocks.dmp.ebrim import Author, Code, DocumentEntry, Submission, SubmissionSet, parse_submission
 from segur.mocks.dmp.metadata_rules import DmpContext, DmpState, check_submission
 from segur.mocks.dmp.vihf import VihfClaims
 
@@ -571,3 +573,26 @@ def test_the_rules_page_lists_every_dmp_rule():
     page = (Path(__file__).resolve().parents[1] / "docs" / "dmp-rules.md").read_text(encoding="utf-8")
     missing = [rule_id for rule_id in dmp_rules.CATALOGUE if f"`{rule_id}`" not in page]
     assert not missing, missing
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_check_submission_never_raises_on_odd_models(world, data):
+    """Half-read submissions (what the tolerant parser may hand over) give findings, never a traceback."""
+    text = st.one_of(st.none(), st.text(alphabet="^&.0123456789ABCDEFGHINS:-", max_size=40))
+    code = st.one_of(st.none(), st.builds(Code, st.text(max_size=10), st.text(max_size=12)))
+    entry = DocumentEntry(entry_uuid=data.draw(st.text(min_size=1, max_size=8)), unique_id=data.draw(text),
+                          patient_id=data.draw(text), class_code=data.draw(code), type_code=data.draw(code),
+                          format_code=data.draw(code), legal_authenticator=data.draw(text),
+                          creation_time=data.draw(text), mime_type=data.draw(st.sampled_from([None, "text/xml", "x"])),
+                          hash=data.draw(text), size=data.draw(st.one_of(st.none(), st.integers(0, 10))),
+                          confidentiality_codes=data.draw(st.lists(st.builds(Code, st.text(max_size=4),
+                                                                             st.text(max_size=4)), max_size=2)),
+                          authors=[Author(person=data.draw(text), institutions=[data.draw(text) or ""])])
+    ss = SubmissionSet(entry_uuid="ss", patient_id=data.draw(text), unique_id=data.draw(text),
+                       submission_time=data.draw(text), content_type_code=data.draw(code))
+    submission = Submission(submission_set=data.draw(st.sampled_from([ss, None])), document_entries=[entry])
+    documents = {entry.entry_uuid: data.draw(st.sampled_from([b"", b"<a/>", b"\xff\xfe", b"<ClinicalDocument "
+                                                              b"xmlns='urn:hl7-org:v3'/>"]))}
+    findings = check_submission(submission, documents, None, DmpContext(world=world))
+    assert all(isinstance(f, Finding) for f in findings)

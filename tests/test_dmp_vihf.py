@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
@@ -332,3 +334,46 @@ def test_the_ans_sample_vihf_has_every_attribute_but_its_placeholder_certificate
     assert "VIHF-010" not in ids  # every mandatory attribute is there
     assert "VIHF-016" not in ids  # physician with specialty SM26
     x509.load_pem_x509_certificate(pki.ca_file.read_bytes())  # the trusted CA itself is sound
+
+
+def test_a_vihf_signed_with_an_expired_certificate_is_vihf_005(pki, tmp_path):
+    import trustme
+
+    from segur.pki import CertFiles
+
+    ca = trustme.CA.from_pem(pki.ca_file.read_bytes(), (pki.directory / "ca-key.pem").read_bytes())
+    leaf = ca.issue_cert("expired.client.test", common_name="Cabinet", organization_name="Cabinet",
+                         organization_unit_name=STRUCTURE, not_before=datetime(2020, 1, 1, tzinfo=UTC),
+                         not_after=datetime(2021, 1, 1, tzinfo=UTC), key_type=trustme.KeyType.RSA)
+    files = CertFiles(tmp_path / "expired.pem", tmp_path / "expired-key.pem")
+    files.cert_file.write_bytes(leaf.cert_chain_pems[0].bytes())
+    files.key_file.write_bytes(leaf.private_key_pem.bytes())
+    claims, findings = check(pki, files)
+    assert claims is None and rule_ids(findings) == {"VIHF-005"}
+    assert "expired" in findings[0].message
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_changing_any_signed_text_or_attribute_voids_the_vihf(pki, signer, data):
+    """Property: whatever single value is changed after signing, no claims come back and nothing raises."""
+    header = on_the_wire(build_vihf(identity(), signer, now=NOW))
+    assertion = header.find("saml2:Assertion", NS)
+    signature = assertion.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    candidates = [el for el in assertion.iter() if isinstance(el.tag, str)
+                  and signature not in el.iterancestors() and el is not signature]
+    element = data.draw(st.sampled_from(candidates))
+    names = sorted(element.attrib)
+    new_value = data.draw(st.text(alphabet="ABCXYZ0123456789^&.", min_size=1, max_size=12))
+    if names and data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(names))
+        if element.get(name) == new_value:
+            new_value += "0"
+        element.set(name, new_value)
+    else:
+        if (element.text or "") == new_value:
+            new_value += "0"
+        element.text = new_value
+    claims, findings = verify_vihf(header, context(pki))
+    assert claims is None
+    assert {"VIHF-004", "VIHF-003", "VIHF-002"} & rule_ids(findings)
