@@ -181,3 +181,28 @@ def test_the_journal_records_injected_faults_with_request_and_response(insi):
     entry = journal["entries"][0]
     assert entry["response"]["status"] == 503 and entry["meta"]["faults"] == [fault["id"]]
     assert "RECSANSVITALE" in entry["request"]["body"]["text"] and entry["duration_ms"] >= 0
+
+
+# -- injected failures as a zeep client generated from CNAM's WSDL sees them -----------------------
+
+@pytest.mark.parametrize(("spec", "status"), [
+    ({"kind": "http_error", "status": 503}, 503),
+    ({"kind": "overload", "ms": 20_000}, 504),
+    ({"kind": "overloaded", "ms": 9000, "timeout_ratio": 1}, 504),
+])
+def test_injected_http_failures_reach_a_zeep_client_as_transport_errors(insi, service, spec, status):
+    add_fault(insi, {**spec, "count": 1})
+    with pytest.raises(zeep.exceptions.TransportError) as raised:
+        service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
+                                                _soapheaders=context_headers())
+    assert raised.value.status_code == status
+    result = service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
+                                                     _soapheaders=context_headers())
+    assert result.CR.CodeCR == "00"
+
+
+def test_injected_latency_delays_a_zeep_client_which_still_gets_its_answer(insi, service):
+    add_fault(insi, {"kind": "latency", "ms": 2500, "operation": "rechercherInsAvecCarteVitale"})
+    result = service.rechercherInsAvecCarteVitale(MatriculeIndividu={"NumIdentifiant": "297022A020778", "Cle": "78"},
+                                                  DateNaissance="1997-02-26", _soapheaders=context_headers())
+    assert result.CR.CodeCR == "00" and SLEEP.calls == [2.5]

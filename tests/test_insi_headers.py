@@ -257,3 +257,40 @@ def test_the_fault_catalogue_says_which_codes_are_confirmed_by_a_recording(insi)
     assert catalogue["idam_unknown"]["confirmed"] and catalogue["idam_unknown"]["detail_code"] == "desir_550"
     assert catalogue["service_unavailable"]["subcode"] == "siram_40"
     assert not catalogue["context_lps"]["confirmed"]
+
+
+# -- the same refusals, as a zeep client generated from CNAM's WSDL sees them ------------------------
+
+def _without(headers: dict, part: str) -> dict:
+    return {k: v for k, v in headers.items() if k != part}
+
+
+@pytest.mark.parametrize(("idam", "operation", "traits", "drop", "subcode", "desir", "rule"), [
+    ("FAKE-IDAM", "traits", {}, None, "siram_100", "desir_550", "INSI-IDAM-UNKNOWN"),
+    ("SEGUR-TEST-MANU", "traits", {}, None, "siram_100", "desir_551", "INSI-ACCESS-LEVEL"),
+    ("SEGUR-TEST-TRAITS", "vitale", {}, None, "siram_100", "desir_551", "INSI-ACCESS-LEVEL"),
+    ("SEGUR-TEST", "traits", {"Sexe": "X"}, None, "siram_10", "insi_101", "INSI-TRAITS-SEX"),
+    ("SEGUR-TEST", "traits", {"DateNaissance": "1999-02-30"}, None, "siram_10", "insi_101", "INSI-TRAITS-DATE"),
+    ("SEGUR-TEST", "traits", {"Prenom": []}, None, "siram_10", "insi_101", "INSI-TRAITS-MISSING"),
+    ("SEGUR-TEST", "traits", {}, "NO1_ContexteLPS", "siram_10", "desir_510", "INSI-CTX-LPS"),
+    ("SEGUR-TEST", "traits", {}, "NO1_ContexteBAM", "siram_10", "desir_511", "INSI-CTX-BAM"),
+    ("SEGUR-TEST", "vitale", {"MatriculeIndividu": {"NumIdentifiant": "123"}}, None, "siram_10", "insi_101",
+     "INSI-VITALE-MATRICULE"),
+])
+def test_refusals_reach_a_zeep_client_of_cnams_wsdl_as_soap_faults(insi, shared_ref, idam, operation, traits, drop,
+                                                                   subcode, desir, rule):
+    _, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
+    headers = context_headers(idam)
+    if drop:
+        headers = _without(headers, drop)
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        if operation == "traits":
+            service.rechercherInsAvecTraitsIdentite(**{"NomNaissance": "ADRTROIS", "Prenom": ["DOMINIQUE"], "Sexe": "F",
+                                                       "DateNaissance": "1997-02-26", **traits}, _soapheaders=headers)
+        else:
+            service.rechercherInsAvecCarteVitale(**{"MatriculeIndividu": {"NumIdentifiant": "297022A020778", "Cle": "78"},
+                                                    "DateNaissance": "1997-02-26", **traits}, _soapheaders=headers)
+    fault = raised.value
+    assert fault.code == "env:Sender" and [s.localname for s in fault.subcodes] == [subcode]
+    assert fault.detail.find("{urn:siram}Erreur").get("code") == desir
+    assert last_rules(insi) == [rule]
