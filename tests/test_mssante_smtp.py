@@ -194,7 +194,7 @@ def test_auth_and_mail_before_starttls_are_refused_with_530(mss):
             while line[3:4] == b"-":
                 line = stream.readline()
             replies.append(line)
-    assert replies[1].startswith(b"530") and replies[2].startswith(b"530")
+    assert replies[1].startswith(b"530 5.7.0") and replies[2].startswith(b"530 5.7.0")
     session = last_session(mss)
     assert "MSS-TLS-REQUIRED" in session["rules"]
     assert all("****" in line for line in session["request"]["transcript"] if line.startswith("C: AUTH"))
@@ -278,8 +278,8 @@ def test_xoauth2_with_a_bearer_token_authenticates(mss):
 
 def test_a_declared_size_over_the_limit_is_refused_at_mail_with_552(mss):
     with smtp_session(mss) as client:
-        code, _ = client.mail(PRO, options=[f"SIZE={100 * 1024 * 1024}"])
-    assert code == 552
+        code, text = client.mail(PRO, options=[f"SIZE={100 * 1024 * 1024}"])
+    assert code == 552 and text.startswith(b"5.3.4")
 
 
 def test_an_oversized_message_is_refused_with_552_and_the_server_keeps_serving(world):
@@ -470,7 +470,7 @@ def test_garbage_and_overlong_lines_get_errors_and_the_server_keeps_serving(mss)
         raw.sendall(b"\x00\xff\xfe garbage\r\n" + b"X" * 5000 + b"\r\n" + b"BOGUS\r\n" * 12 + b"QUIT\r\n")
         replies = _replies(raw)
     assert b"500 Error: bad syntax" in replies and b"500 Command line too long" in replies
-    assert replies.count(b"530 Must issue a STARTTLS command first") == 12 and replies[-1] == b"221 Bye"
+    assert replies.count(b"530 5.7.0 Must issue a STARTTLS command first") == 12 and replies[-1] == b"221 Bye"
     with smtp_session(mss) as client:
         assert client.noop()[0] == 250
 

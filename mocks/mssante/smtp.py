@@ -37,8 +37,15 @@ class _QuietDeprecation(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(_QuietDeprecation())
+#: aiosmtpd replies rewritten with their RFC 3463 enhanced status code (RFC 3207 §4, RFC 1870)
+_ENHANCED = {
+    "530 Must issue a STARTTLS command first": "530 5.7.0 Must issue a STARTTLS command first",
+    "552 Error: Too much mail data": "552 5.3.4 Message size exceeds fixed maximum message size",
+    "552 Error: message size exceeds fixed maximum message size":
+        "552 5.3.4 Message size exceeds fixed maximum message size",
+}
 _INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
-    ("530 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
+    ("530 5.7.0 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
     ("538", "MSS-AUTH-TLS"),
     ("535", "MSS-AUTH-FAILED"),
     ("530 5.7.0 Authentication required", "MSS-AUTH-REQUIRED"),
@@ -97,6 +104,8 @@ class MssSmtp(SMTP):
 
     async def push(self, status):
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
+        if text in _ENHANCED:
+            text = status = _ENHANCED[text]
         if len(self.transcript) < MAX_TRANSCRIPT:
             self.transcript.append("S: " + text[:300])
         self._in_data = text.startswith("354")
