@@ -160,6 +160,8 @@ def test_faults_are_listed_and_removed_one_by_one(insi):
     ({"kind": "soap_fault", "severite": "fatal"}, "severite"),
     ({"kind": "overloaded", "timeout_ratio": 2}, "timeout_ratio"),
     ({"kind": "soap_fault", "colour": "red"}, "unknown field"),
+    ({"kind": "http_error", "status": 200}, "HTTP error status"),
+    ({"kind": "overloaded", "status": "504"}, "HTTP error status"),
 ])
 def test_bad_insi_fault_specifications_are_refused(insi, spec, message):
     status, body = insi.admin("faults", "POST", spec)

@@ -8,10 +8,12 @@ target), and it needs nothing Flask offers. Everything else — ``?wsdl``, the s
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, request
@@ -54,9 +56,7 @@ class Reply:
 
 
 _ACTION_PARAM = re.compile(r'action\s*=\s*"?([^";]+)"?', re.IGNORECASE)
-_STATUS_TEXT = {200: "200 OK", 400: "400 Bad Request", 405: "405 Method Not Allowed",
-                413: "413 Payload Too Large", 500: "500 Internal Server Error", 503: "503 Service Unavailable",
-                504: "504 Gateway Timeout"}
+_STATUS_TEXT = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class InsiMock:
@@ -77,8 +77,6 @@ class InsiMock:
         self._sleep = sleep
         self._finding_dicts: dict[tuple, dict] = {}
         self._rng_lock = threading.Lock()
-        import random
-
         self._rng = random.Random(seed)
         self.app = create_flask_app(self)
         flask_wsgi = self.app.wsgi_app
@@ -334,6 +332,10 @@ def _check_fault_spec(spec) -> str | None:
         severite = spec.get("severite")
         if severite is not None and severite not in ("information", "avertissement", "erreur", "fatale"):
             return "severite must be information, avertissement, erreur or fatale (schema_faultSOAP_V01_01.xsd)"
+    if isinstance(spec, dict) and spec.get("kind") in ("http_error", "overload", "overloaded"):
+        status = spec.get("status", 503)
+        if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+            return "status must be an HTTP error status (400-599)"
     if isinstance(spec, dict) and spec.get("kind") == "overloaded":
         ratio = spec.get("timeout_ratio", 0.5)
         if not isinstance(ratio, int | float) or not 0 <= ratio <= 1:
