@@ -48,6 +48,9 @@ def check(doc: Document) -> None:
     for path, what, what_fr in ACT_TIMESTAMPS:
         for element in doc.xp(path):
             check_act_timestamp(doc, element, what, what_fr)
+    for interval in doc.xp("cda:documentationOf/cda:serviceEvent/cda:effectiveTime"
+                           "|cda:componentOf/cda:encompassingEncounter/cda:effectiveTime"):
+        _check_interval(doc, interval)
     _check_versions(doc)
     _check_confidentiality(doc)
 
@@ -144,6 +147,38 @@ def check_act_timestamp(doc: Document, element, what: str, what_fr: str) -> None
         doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value=value, problem=detail)
     elif kind == "no-tz" or (kind == "imprecise" and detail == 10 and not TS.match(value).group("tz")):
         doc.report(R["SEGUR-TIME-004"], element, what=what, what_fr=what_fr, value=value)
+
+
+def moment(value: str) -> dt.datetime | None:
+    """The instant a valid TS value denotes (UTC when it has no offset), or None."""
+    match = TS.match(value)
+    if not match or timestamp_problems(value)[0] == "invalid":
+        return None
+    parts = match.groupdict()
+    offset = dt.UTC
+    if parts["tz"]:
+        sign = 1 if parts["tz"][0] == "+" else -1
+        offset = dt.timezone(sign * dt.timedelta(hours=int(parts["tz"][1:3]), minutes=int(parts["tz"][3:5])))
+    return dt.datetime(int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1), int(parts["hour"] or 0),
+                       int(parts["minute"] or 0), int(parts["second"] or 0), tzinfo=offset)
+
+
+def _check_interval(doc: Document, interval) -> None:
+    """high is not before low (the CI-SIS IVL_TS pattern: 'high doit être supérieur à low')."""
+    low, high = doc.first("cda:low/@value", interval), doc.first("cda:high/@value", interval)
+    if not low or not high:
+        return
+    low, high = low.strip(), high.strip()
+    if bool(TS.match(low) and TS.match(low).group("tz")) != bool(TS.match(high) and TS.match(high).group("tz")):
+        return  # one local time, one with an offset: not comparable (TIME-004 reports the missing offset)
+    start, end = moment(low), moment(high)
+    if start is not None and end is not None and end < start:
+        element = doc.first("cda:high", interval)
+        what = "serviceEvent end time" if "serviceEvent" in interval.getparent().tag else "encounter end time"
+        what_fr = ("de fin de l'acte (serviceEvent)" if "serviceEvent" in interval.getparent().tag
+                   else "de fin de la prise en charge (encompassingEncounter)")
+        doc.report(R["SEGUR-TIME-003"], element, what=what, what_fr=what_fr, value=high,
+                   problem=T(f"it is before the start '{low}'", f"il précède le début '{low}'"))
 
 
 # -- identification and versions --------------------------------------------------------------------
