@@ -512,3 +512,27 @@ def test_health_lists_endpoints_and_the_rule_hooks(dmp):
     health = admin(dmp, "/_admin/health")
     assert health["service"] == "dmp" and health["endpoints"]["repository"].endswith("/services/repository")
     assert health["rules"]["verify_vihf"] and health["rules"]["check_submission"]
+
+
+def test_a_query_with_a_vihf_for_another_patient_is_refused(dmp, case):
+    case.iti41(repo(dmp))
+    case.authorise(dmp)
+    patient = case.patient
+    answer = case.find_documents(registry(dmp), security=case.security(case.other_patient))
+    assert answer.registry_status == "Failure" and "XDS-PAT-006" in answer.rules()
+    assert "XDSPatientIdDoesNotMatch" in answer.error_codes and patient.ins in answer.error_contexts[0]
+
+
+def test_only_an_author_may_replace_a_document(dmp, case, pki, world):
+    case.iti41(repo(dmp))
+    case.authorise(dmp)
+    [old] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
+    other = DmpCase(pki, world)
+    other.organisation = next(o for o in world.organisations if o.key == "org-ch-toulouse")
+    other.author = next(p for p in world.professionals if p.organisation == other.organisation.finess)
+    other.signer = pki.issue_client("dmp-toulouse", other.organisation.name, other.organisation.name,
+                                    other.organisation.idnst)
+    answer = other.iti41(repo(dmp), [other.cda(case.patient)], patient=case.patient,
+                         replaces={"Document01": old.entry_uuid})
+    assert answer.registry_status == "Failure" and "XDS-41-015" in answer.rules()
+    assert dmp.backend.store.entry(old.entry_uuid).availability_status == APPROVED

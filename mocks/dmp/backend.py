@@ -44,7 +44,7 @@ SUPERSEDED_BY = {
     "XDS-EBRIM-005": ("XDS-001",),
     "XDS-PAT-001": ("DMP-PAT-001", "DMP-PAT-002", "DMP-PAT-003"),
     "XDS-PAT-002": ("DMP-PAT-004", "DMP-PAT-005"), "XDS-PAT-003": ("DMP-PAT-005",),
-    "XDS-PAT-004": ("DMP-PAT-006",), "XDS-PAT-005": ("DMP-PAT-007",),
+    "XDS-PAT-004": ("DMP-PAT-006",), "XDS-PAT-005": ("DMP-PAT-007",), "XDS-PAT-006": ("VIHF-019",),
 }
 
 # Problems that make storing the submission impossible or inconsistent: refused even in lenient mode.
@@ -217,6 +217,9 @@ class DmpBackend:
         allowed = ins_helpers.PRODUCTION_OIDS | (ins_helpers.TEST_OIDS if self.options.test_mode else frozenset())
         if len(cx.id) != 15 or cx.assigning_authority not in allowed or cx.type_code != "NH":
             return [finding("XDS-PAT-001", patient_id=patient_id, **where)]
+        vihf_patient = getattr(getattr(claims, "patient", None), "value", None)
+        if vihf_patient and vihf_patient != cx.id:
+            return [finding("XDS-PAT-006", vihf=vihf_patient, patient_id=patient_id, **where)]
         patient = self.world.patient_by_ins(cx.id)
         state = self.dmp_state(cx.id, patient)
         if patient is None or state == "INEXISTANT":

@@ -228,6 +228,10 @@ PROTOCOL_RULES: dict[str, Rule] = {
               "L'appelant {caller} n'est pas autorisé sur le DMP de {patient_id} (TD0.2 : {status}).",
               "Ask the patient's consent and add the authorisation with TD0.3 (action AJOUT) before this call.",
               _DMP + " (EX_0.3-1010)", "XDSRegistryError"),
+        _rule("XDS-PAT-006", "The VIHF is for patient {vihf}, not for {patient_id} named in the request.",
+              "Le VIHF concerne le patient {vihf}, pas {patient_id} nommé dans la requête.",
+              "Build the VIHF for each call with resource-id = the INS of the patient the call is about.",
+              _DMP + " (VIHF resource-id)", "XDSPatientIdDoesNotMatch"),
         # --- ITI-18 ----------------------------------------------------------------------------------
         _rule("XDS-18-001", "The stored query {query_id} is not supported.", "La requête stockée {query_id} n'est pas prise en charge.",
               "Use FindDocuments, FindSubmissionSets, GetDocuments, GetAssociations or GetSubmissionSetAndContents "
