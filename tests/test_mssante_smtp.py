@@ -484,3 +484,17 @@ def test_malformed_mime_is_stored_with_a_failing_verdict(mss):
     assert stored["verdict"] == "fail" and "MSS-MIME-MALFORMED" in stored["rules"]
     (received,) = inbox(mss, PRO2)
     assert received["X-Segur-Verdict"] == "fail"
+
+
+@pytest.mark.slow
+def test_a_26_mb_undeclared_message_over_the_default_limit_is_refused_and_not_kept(mss):
+    """A real stream past the 25 MB default (no SIZE= declared): 552 after DATA, memory not held."""
+    line = b"B" * 998 + b"\r\n"
+    body = b"Subject: huge\r\nX-MSS-NIL: 1234\r\n\r\n" + line * (26 * 1024 * 1024 // len(line) + 1)
+    with smtp_session(mss) as client:
+        client.mail(PRO)
+        client.rcpt(PRO2)
+        code, text = client.data(body)
+        assert code == 552 and text.startswith(b"5.3.4")
+        assert client.noop()[0] == 250
+    assert admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"] == []
