@@ -81,6 +81,15 @@ def test_a_soap_1_1_envelope_gets_version_mismatch_with_the_upgrade_header(insi)
     assert last_rules(insi) == ["INSI-SOAP-VERSION"]
 
 
+@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", "application/xml", "application/x-www-form-urlencoded"])
+def test_a_soap_1_2_envelope_sent_with_another_media_type_gets_415(insi, content_type):
+    status, headers, body = call(insi, soap_envelope(traits_body()), content_type=content_type)
+    assert status == 415 and headers["Content-Type"].startswith("application/soap+xml")
+    assert fault_of(body)["code"] == "env:Sender" and "application/soap+xml" in fault_of(body)["reason"]
+    assert last_rules(insi) == ["INSI-HTTP-CONTENT-TYPE"]
+    assert call(insi, soap_envelope(traits_body()), content_type="Application/SOAP+XML")[0] == 200
+
+
 def test_a_root_that_is_not_an_envelope_is_a_sender_fault(insi):
     status, _, body = call(insi, traits_body().encode())
     assert status == 400 and fault_of(body)["code"] == "env:Sender"

@@ -140,6 +140,8 @@ class InsiMock:
         try:
             request_ = soap.read_envelope(body)
             message_id = request_.message_id
+            if content_type.split(";", 1)[0].strip().lower() != "application/soap+xml":
+                raise soap.SoapProblem("INSI-HTTP-CONTENT-TYPE", content_type=content_type)
             self._check_client_certificate(environ)
             action = request_.action
             if action is None:
@@ -203,7 +205,7 @@ class InsiMock:
             kwargs["problem_header"] = "wsa:Action"
         elif spec.key == "soap_must_understand":
             kwargs["not_understood"] = problem.context.get("header")
-        if spec.key in ("soap_malformed", "soap_version"):
+        if spec.key in ("soap_malformed", "soap_version", "soap_media_type"):
             kwargs["reason"] = f"{spec.reason}: {finding.message}"
         extra = []
         if spec.key == "soap_version":

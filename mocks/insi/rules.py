@@ -63,7 +63,7 @@ class FaultSpec:
     confirmed: bool = True
     source: str = ""
     subsubcode: str | None = None
-    http_status: int = 500  # SOAP 1.2 HTTP binding: Sender faults may be 400, JAX-WS answers 500
+    http_status: int | None = None  # None: SOAP 1.2 Part 2 §7.5.2 (Sender → 400, others → 500)
 
 
 _PADOA = "padoa/tlsi-ins (MIT), recorded answers of CNAM's INSi qualification service"
@@ -106,7 +106,10 @@ FAULTS: dict[str, FaultSpec] = {f.key: f for f in (
               "A header block marked mustUnderstand is not understood by this service",
               source="W3C SOAP 1.2 Part 1 §5.4.8"),
     FaultSpec("soap_malformed", "Sender", None, "The message is not a well-formed SOAP 1.2 envelope",
-              http_status=400, source="W3C SOAP 1.2 Part 1 §5 and §7.5.2"),
+              source="W3C SOAP 1.2 Part 1 §5 and §7.5.2"),
+    FaultSpec("soap_media_type", "Sender", None,
+              "Unsupported media type: a SOAP 1.2 request is sent as application/soap+xml", http_status=415,
+              source="W3C SOAP 1.2 Part 2 §7.1.4; RFC 3902"),
 )}
 
 
@@ -123,6 +126,10 @@ RULES = (
     _rule("INSI-HTTP-METHOD", "The service answers POST only (got {method})",
           "Le service n'accepte que POST (reçu {method})", "POST the SOAP envelope to the endpoint.",
           "SOAP 1.2 HTTP binding"),
+    _rule("INSI-HTTP-CONTENT-TYPE", "Content-Type {content_type!r} is not application/soap+xml",
+          "Content-Type {content_type!r} n'est pas application/soap+xml",
+          "Send SOAP 1.2 as application/soap+xml; charset=utf-8 (text/xml is SOAP 1.1).",
+          "W3C SOAP 1.2 Part 2 §7.1.4; RFC 3902", "soap_media_type"),
     _rule("INSI-SOAP-XML", "The body is not well-formed XML: {error}", "Le corps n'est pas un XML bien formé : {error}",
           "Serialise the envelope with an XML library, in UTF-8.", "W3C SOAP 1.2 Part 1 §5", "soap_malformed"),
     _rule("INSI-SOAP-DTD", "The message holds a document type declaration (DTD/entities), refused",

@@ -374,7 +374,9 @@ def envelope(payload: str, action: str, relates_to: str | None) -> bytes:
 
 
 def fault_http_status(spec: FaultSpec) -> int:
-    """SOAP 1.2 Part 2 §7.5.2: env:Sender → 400, every other fault → 500."""
+    """SOAP 1.2 Part 2 §7.5.2: env:Sender → 400, every other fault → 500 (unless the fault says)."""
+    if spec.http_status is not None:
+        return spec.http_status
     return 400 if spec.code == "Sender" else 500
 
 
