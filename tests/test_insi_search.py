@@ -68,6 +68,13 @@ def test_homonyms_give_code_02_and_the_birth_place_tells_them_apart(service):
     assert one.CR.CodeCR == "00" and one.INDIVIDU.INSACTIF.IdIndividu.NumIdentifiant == "2810433063279"
 
 
+def test_homonyms_are_told_apart_by_the_whole_list_of_first_names(service):
+    """What the regional INS guides advise after a 02: search again with the other first names."""
+    one = by_traits(service, "BLANCHET", "JULIE NICOLE", "F", "1981-04-02")
+    assert one.CR.CodeCR == "00" and one.INDIVIDU.TIQ.ListePrenom == "JULIE NICOLE"
+    assert one.INDIVIDU.INSACTIF.IdIndividu.NumIdentifiant == "2810433063279"
+
+
 def test_homonyms_sharing_the_birth_place_stay_ambiguous(service):
     assert by_traits(service, "CHARTIER", "LUCY", "F", "1941-04-23", place="35238").CR.CodeCR == "02"
 
