@@ -14,7 +14,8 @@ Jobs 1 runs in the measuring process (its layer costs are steady state, the firs
 which pays the schema load and pack compilation, excluded); jobs > 1 goes through `batch.run`
 (spawned workers, each compiling its packs), as ``segur validate --jobs N`` does, and its layer
 costs are means over all documents, compile included. Reported: documents/s, ms per document per core (wall × jobs /
-N), the mean cost of each layer, peak RSS (parent and workers), and for jobs 1 the RSS after
+N) and the CPU time per document (immune to other load on the machine: steady state for jobs 1,
+workers' total including their start and compilation for jobs > 1), the mean cost of each layer, peak RSS (parent and workers), and for jobs 1 the RSS after
 10 %, 50 % and 100 % of the documents ("flat" when the second half grows it by less than 5 MB:
 Saxon's heap grows during the first few hundred runs, then plateaus). Numbers on a shared
 machine are noisy; jobs 2 only pays off when the batch is long enough to amortise spawning the
@@ -83,6 +84,7 @@ def measure(doc: Path, n: int, jobs: int, pack: Path, cache_dir: Path) -> dict:
                 if i == 0:
                     first_ms = (time.perf_counter() - first_started) * 1000
                     steady_started = time.perf_counter()
+                    steady_cpu = time.process_time()
                     verdicts[report.verdict] = 1
                     continue  # layer means below are steady state: the first document pays the compile
                 if i + 1 == max(2, n // 10):
@@ -92,17 +94,20 @@ def measure(doc: Path, n: int, jobs: int, pack: Path, cache_dir: Path) -> dict:
                 _account(report, layer_sums, verdicts)
                 reports.append(None)  # keep nothing, as a long batch would (memory flat in N)
             steady_ms = (time.perf_counter() - steady_started) * 1000 / max(1, n - 1)
+            cpu_ms = (time.process_time() - steady_cpu) * 1000 / max(1, n - 1)
         else:
             reports, _summary = batch.run(paths, options, jobs=jobs)
             for report in reports:
                 _account(report, layer_sums, verdicts)
             first_ms = None
             steady_ms = None
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_ms = (children.ru_utime + children.ru_stime) * 1000 / n  # workers' CPU, compile included
         wall = time.perf_counter() - started
         rss_end = _rss_mb()
         return {
             "n": n, "jobs": jobs, "wall_s": wall, "docs_per_s": n / wall,
-            "ms_per_doc_per_core": wall * 1000 * jobs / n,
+            "ms_per_doc_per_core": wall * 1000 * jobs / n, "cpu_ms_per_doc": cpu_ms,
             "first_doc_ms": first_ms, "steady_ms_per_doc": steady_ms,
             "layers_ms": {k: v / (n - 1 if jobs == 1 else n) for k, v in layer_sums.items()},
             "verdicts": verdicts,
@@ -141,7 +146,8 @@ def _row(label: str, result: dict) -> str:
                 f"{result['rss_at_end_mb']:.0f} MB ({'flat' if growth < 5 else f'+{growth:.0f} MB in the 2nd half'})")
     steady = f" steady {result['steady_ms_per_doc']:.1f} ms/doc," if result["steady_ms_per_doc"] else ""
     first = f" first doc {result['first_doc_ms']:.0f} ms," if result["first_doc_ms"] else ""
-    return (f"{label:34} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} ms/doc/core,"
+    return (f"{label:18} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} ms/doc/core"
+            f" (CPU {result['cpu_ms_per_doc']:.1f} ms/doc),"
             f"{first}{steady} layers xsd {layers['xsd_ms']:.1f} / sch {layers['schematron_ms']:.1f} / "
             f"segur {layers['segur_ms']:.1f} / parse {layers['parse_ms']:.1f} ms;"
             f" peak RSS {result['peak_rss_mb']:.0f} MB (workers {result['peak_rss_children_mb']:.0f} MB){flat}"
