@@ -453,3 +453,19 @@ def test_unknown_mode_is_refused(tmp_path, cache):
     sch = write(tmp_path, "p.sch", schema(""))
     with pytest.raises(ValueError, match="mode"):
         compile_pack(sch, cache_dir=cache, mode="turbo")
+
+
+def test_runs_from_several_threads_give_the_sequential_results(tmp_path, cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema('<pattern id="P"><rule context="h:section"><assert test="h:code/@code = \'X1\'">x</assert></rule></pattern>'),
+    )
+    pack = compile_pack(sch, cache_dir=cache)
+    docs = [DOC.replace(b"X2", f"X{i}".encode()) for i in range(12)]
+    expected = [[f.key for f in pack.run(d).failures] for d in docs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda d: [f.key for f in compile_pack(sch, cache_dir=cache).run(d).failures], docs))
+    assert got == expected

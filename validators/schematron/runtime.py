@@ -12,11 +12,12 @@ Caching, two levels:
   loaded pack model, revalidated by the size and mtime of every file of the closure.
 
 Threads: one ``PySaxonProcessor`` per process (SaxonC wants a single one). Saxon executables
-are not thread-safe; ``CompiledPack.run`` serialises calls on the same compiled pack with a
-lock, so sharing a pack between threads is safe but not parallel. For parallel validation use
-processes (each builds its own processor and executables; the disk cache is shared and written
-atomically). Do not fork a process after it has created the processor: start workers with the
-``spawn`` method, or before the first ``compile_pack``.
+and trees are not thread-safe, so every call into Saxon (compile, parse, transform) holds one
+process-wide lock: calling ``compile_pack``/``run`` from several threads is safe, but runs one
+at a time. For parallel validation use processes (each builds its own processor and
+executables; the disk cache is shared and written atomically). Do not fork a process after it
+has created the processor: start workers with the ``spawn`` method (or fork before the first
+``compile_pack``); a forked child that finds a processor from its parent builds a new one.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from .results import SchematronFailure, SchematronResult, severity_of
 # Observable counters (tests use them to prove what was and was not redone).
 stats = {"loaded": 0, "generated": 0, "disk_hits": 0, "saxon_compiles": 0, "runs": 0}
 
-_lock = threading.RLock()
+_lock = threading.RLock()  # guards the caches below
+_saxon_lock = threading.RLock()  # every call into SaxonC (not thread-safe)
 _processor = None
 _processor_pid: int | None = None
 _executables: dict[tuple, object] = {}
@@ -62,6 +64,7 @@ def saxon_processor():
             _processor = PySaxonProcessor(license=False)
             _processor_pid = os.getpid()
             _executables.clear()
+            _parsed.clear()
         return _processor
 
 
@@ -113,7 +116,6 @@ class CompiledPack:
     xslt_path: Path
     schema: Schema = field(repr=False)
     _executable: object = field(repr=False, default=None)
-    _run_lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
 
     @property
     def version(self) -> str | None:
@@ -122,8 +124,8 @@ class CompiledPack:
     def run(self, document: bytes) -> SchematronResult:
         """Run the pack on one document (its bytes, already parsed safely by the caller)."""
         start = time.perf_counter()
-        node = _saxon_document(document)
-        with self._run_lock:
+        with _saxon_lock:
+            node = _saxon_document(document)
             try:
                 out = self._executable.transform_to_string(xdm_node=node)
                 run_error = None
@@ -341,15 +343,18 @@ def compile_pack(
             text = generate_xslt(schema, mode)
             stats["generated"] += 1
             _write_atomic(xslt_path, text)
-        proc = saxon_processor()
-        xp = proc.new_xslt30_processor()
-        try:
-            executable = xp.compile_stylesheet(stylesheet_text=text.replace(BASE_PLACEHOLDER, base))
-        except Exception as exc:
-            raise PackCompileError(f"the XSLT generated from the pack does not compile: {exc}", sch_path) from exc
-        stats["saxon_compiles"] += 1
-        if mode == "fast":
-            _bind_value_sets(proc, executable, schema, sch_path)
+        with _saxon_lock:
+            proc = saxon_processor()
+            xp = proc.new_xslt30_processor()
+            try:
+                executable = xp.compile_stylesheet(stylesheet_text=text.replace(BASE_PLACEHOLDER, base))
+            except Exception as exc:
+                raise PackCompileError(
+                    f"the XSLT generated from the pack does not compile: {exc}", sch_path
+                ) from exc
+            stats["saxon_compiles"] += 1
+            if mode == "fast":
+                _bind_value_sets(proc, executable, schema, sch_path)
         with _lock:
             _executables[key] = executable
     return CompiledPack(
