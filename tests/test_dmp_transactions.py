@@ -426,6 +426,10 @@ def test_iti57_masks_a_document_from_other_professionals(dmp, case, pki, world):
                                     other.organisation.idnst)
     other.authorise(dmp)
     assert not entries_of(other.find_documents(registry(dmp)))
+    hidden = other.retrieve(repo(dmp), dmp.backend.options.repository_unique_id, [entry.unique_id])
+    assert hidden.error_codes == ["XDSDocumentUniqueIdError"]
+    shown = case.retrieve(repo(dmp), dmp.backend.options.repository_unique_id, [entry.unique_id])
+    assert shown.registry_status == "Success"
 
 
 def test_iti57_refuses_other_changes_and_both_invisible_and_masked(dmp, case):

@@ -497,7 +497,11 @@ class DmpBackend:
                 continue
             entries = self.store.entries_by_unique_id(unique_id)
             stored = self.store.document(unique_id)
-            visible = [e for e in entries if e.availability_status != ebrim.STATUS_DELETED]
+            from segur.mocks.dmp.queries import _visible
+
+            # The latest metadata version rules (ITI-57 may have masked it); not Deleted, masked only for its authors.
+            latest = max(entries, key=lambda e: e.version) if entries else None
+            visible = [latest] if latest is not None and _visible(latest, claims) else []
             if stored is None or not visible:
                 findings.append(finding("XDS-43-002", unique_id=unique_id, location=where))
                 continue
