@@ -169,6 +169,19 @@ def test_valid_edge_values_are_searched(insi, traits, code):
     assert status == 200 and f"<CodeCR>{code}</CodeCR>".encode() in answer
 
 
+def test_a_request_in_iso_8859_1_is_read_with_its_accents(insi):
+    text = soap_envelope(traits_body(birth_name="Adrtroïs", first_names=("Dominiqué",))).decode()
+    latin1 = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').encode("latin-1")
+    status, _, answer = post_soap(insi.service_url, latin1)
+    assert status == 200 and b"<CodeCR>00</CodeCR>" in answer
+
+
+def test_a_dtd_in_an_iso_8859_1_request_is_refused_too(insi):
+    body = XXE.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="ISO-8859-1"?>')
+    status, _, _ = post_soap(insi.service_url, body)
+    assert status == 400 and last(insi).rules == ["INSI-SOAP-DTD"]
+
+
 @pytest.mark.parametrize(("card", "rule"), [
     ({"nir": "12"}, "INSI-VITALE-MATRICULE"),
     ({"nir": "2970A2A020778"}, "INSI-VITALE-MATRICULE"),

@@ -121,8 +121,12 @@ def parse_xml(body: bytes) -> etree._Element:
     return root
 
 
-_ASCII_DECLARATION = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*?encoding\s*=\s*[\"'](?:utf-8|us-ascii|ascii|iso-8859-\d+)[\"'][^>]*\?>|<\?xml(?:(?!encoding)[^>])*\?>|<(?!\?))",
-                                re.IGNORECASE)
+_ASCII_DECLARATION = re.compile(rb"""
+    ^(?:\xef\xbb\xbf)?\s*                                   # optional UTF-8 byte-order mark, blanks
+    (?: <\?xml[^>]*?encoding\s*=\s*["'](?:utf-8|us-ascii|ascii|iso-8859-\d+)["'][^>]*\?>
+      | <\?xml(?:(?!encoding)[^>])*\?>                       # a declaration without encoding: UTF-8
+      | <(?!\?) )                                             # no declaration at all: UTF-8
+    """, re.IGNORECASE | re.VERBOSE)
 
 
 def _ascii_compatible(body: bytes) -> bool:
