@@ -609,3 +609,31 @@ def test_a_submission_set_classification_outside_the_package_is_accepted(shared_
     package.getparent().append(node)  # as IHE ITI-41 samples do: ebRIM allows a Classification at top level
     _, parse_findings = parse_submission(envelope)
     assert parse_findings == []
+
+
+def test_with_a_validator_only_the_header_is_read_and_hostile_prologs_are_still_refused(case):
+    from segur.validators import validate
+
+    case.documents["Document01"] = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]>'
+                                    b"<ClinicalDocument xmlns='urn:hl7-org:v3'>&x;</ClinicalDocument>")
+    case.entry.hash = case.entry.size = None
+    findings = case.check(validate_document=lambda data: validate(data, pack=False))
+    assert "DMP-CDA-001" in ids(findings) and "XML-003" in ids(findings)
+
+
+def test_the_header_reader_stops_at_the_body(cr_img):
+    from segur.mocks.dmp.cda_header import read_cda_header, read_header_root
+
+    truncated = cr_img[: cr_img.index(b"<text") + 200]  # the base64 body cut short: not well-formed
+    header = read_cda_header(read_header_root(truncated))
+    assert header.is_n1 and header.n1_media_type == "application/pdf"
+    assert header.unique_id == read_cda_header(etree.fromstring(cr_img)).unique_id
+
+
+def test_the_header_reader_reads_a_structured_document(world, patient):
+    from segur.mocks.dmp.cda_header import read_cda_header, read_header_root
+
+    biologist = next(p for p in world.professionals if p.organisation == "750993552")
+    document = build_cr_bio_n3_minimal(patient, biologist, world.organisation_of(biologist))
+    header = read_cda_header(read_header_root(document))
+    assert not header.is_n1 and header.code.code == "11502-2" and header.ins.value == patient.ins

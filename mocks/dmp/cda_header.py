@@ -223,3 +223,46 @@ def cda_time_to_xds(value: str) -> str | None:
     tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
     utc = local.replace(tzinfo=tz).astimezone(UTC)
     return utc.strftime("%Y%m%d%H%M%S")[: len(digits)]
+
+
+class HeaderUnreadable(ValueError):
+    """The document's header could not be read safely (malformed XML, or a DTD/entity declaration)."""
+
+
+_PROLOG_DECLARATION = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def read_header_root(data: bytes) -> etree._Element:
+    """Parse only the CDA header (up to the body's first element), for speed on large N1 documents.
+
+    The body of a CDA N1 is a base64 file of up to several MB; the metadata rules need the header and
+    the nonXMLBody media type only. Stops at the start of `nonXMLBody/text` or `structuredBody`. Never
+    loads a DTD, resolves an entity or touches the network; a DOCTYPE is refused outright (a CDA has none).
+    Whole-document well-formedness is the validator's job (it parses everything, safely).
+    """
+    first_element = re.search(rb"<[A-Za-z_]", data[:65536])
+    head = data[: first_element.start()] if first_element else data[:65536]
+    if _PROLOG_DECLARATION.search(head):
+        raise HeaderUnreadable("the document carries a DOCTYPE or entity declaration")
+    from io import BytesIO
+
+    context = etree.iterparse(BytesIO(data), events=("start",), resolve_entities=False, no_network=True,
+                              load_dtd=False, huge_tree=False, remove_comments=True)
+    root = None
+    body_text = f"{{{HL7}}}text"
+    try:
+        for _event, element in context:
+            if root is None:
+                root = element
+                if not is_clinical_document(root):
+                    break
+                continue
+            parent = element.getparent()
+            if element.tag == f"{{{HL7}}}structuredBody" or (
+                    element.tag == body_text and parent is not None and parent.tag == f"{{{HL7}}}nonXMLBody"):
+                break
+    except etree.XMLSyntaxError as exc:
+        raise HeaderUnreadable(str(exc)) from None
+    if root is None:
+        raise HeaderUnreadable("no root element")
+    return root

@@ -20,7 +20,14 @@ from segur.findings import Finding, Severity
 from segur.validators import safe_xml
 
 from . import valuesets
-from .cda_header import CdaHeader, cda_time_to_xds, is_clinical_document, read_cda_header
+from .cda_header import (
+    CdaHeader,
+    HeaderUnreadable,
+    cda_time_to_xds,
+    is_clinical_document,
+    read_cda_header,
+    read_header_root,
+)
 from .ebrim import Code, DocumentEntry, Submission, SubmissionSet, Xcn, Xon
 from .rules import XDS_REPOSITORY_ERROR, fire
 from .vihf import VihfClaims, check_ins_patient_id
@@ -367,14 +374,21 @@ def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, con
     report = context.validate_document(data) if context.validate_document is not None else None
     validator_findings = [] if report is None else [
         _with_xds_code(f) for f in report.findings if f.severity in (Severity.ERROR, Severity.WARNING)]
-    try:
-        parsed = safe_xml.parse(data, name=key)
-    except safe_xml.UnreadableDocument as unreadable:
-        if report is None:
-            findings += [_with_xds_code(f) for f in unreadable.findings]
-        findings.append(fire("DMP-CDA-001", location=where, entry=key, detail="it is not readable XML"))
-        return findings + validator_findings
-    root = parsed.tree.getroot()
+    if report is not None and not getattr(report, "unreadable", False):
+        # The validator parsed (and judged) the whole document: reading the header is enough here.
+        try:
+            root = read_header_root(data)
+        except HeaderUnreadable as problem:
+            findings.append(fire("DMP-CDA-001", location=where, entry=key, detail=f"its header cannot be read ({problem})"))
+            return findings + validator_findings
+    else:
+        try:
+            root = safe_xml.parse(data, name=key).tree.getroot()
+        except safe_xml.UnreadableDocument as unreadable:
+            if report is None:
+                findings += [_with_xds_code(f) for f in unreadable.findings]
+            findings.append(fire("DMP-CDA-001", location=where, entry=key, detail="it is not readable XML"))
+            return findings + validator_findings
     if not is_clinical_document(root):
         findings.append(fire("DMP-CDA-001", location=where, entry=key,
                              detail=f"its root element is {root.tag}, not {{urn:hl7-org:v3}}ClinicalDocument"))
