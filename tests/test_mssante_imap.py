@@ -51,6 +51,7 @@ def connect(mss, login=None) -> imaplib.IMAP4:
     return client
 
 
+@pytest.mark.rem("SC.MSS/CONF.06")
 def test_before_starttls_login_is_disabled(mss):
     client = imaplib.IMAP4(mss.imap_host, mss.imap_port, timeout=10)
     try:
@@ -82,6 +83,7 @@ def test_an_unknown_address_cannot_log_in(mss):
         client.shutdown()
 
 
+@pytest.mark.rem("SC.MSS/CONF.06")
 @pytest.mark.parametrize("kind", ["PER", "ORG", "APP", "CITIZEN"])
 def test_every_kind_of_mailbox_is_readable_by_imaplib(mss, world, kind):
     address = next(b.address for b in world.mailboxes if b.kind == kind and b.accepts_messages)

@@ -63,11 +63,13 @@ def test_the_conformant_baseline_passes_every_rule(world, cr_img):
     assert report.package.documents[0].cda.qualified_ins
 
 
+@pytest.mark.rem("SC.MSS/CONF.16")
 def test_a_plain_message_without_documents_needs_only_x_mss_nil(world):
     assert run(world, mss_message(PRO, PRO2)).findings == []
     assert rules_of(run(world, mss_message(PRO, PRO2, nil=None))) == {"MSS-NIL-MISSING"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.16")
 @pytest.mark.parametrize("value", ["12345", "DEV935997", "12a4", ""])
 def test_x_mss_nil_must_be_a_4_digit_reference(world, value):
     assert rules_of(run(world, mss_message(PRO, PRO2, nil=value))) == {"MSS-NIL-FORMAT"}
@@ -78,44 +80,52 @@ def test_from_header_must_be_the_authenticated_mailbox(world):
     assert rules_of(run(world, message, login=PRO2)) == {"MSS-FROM-MISMATCH"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.14")
 @pytest.mark.parametrize(("header", "rule"), [(None, "MSS-INS-HEADER-MISSING"), ("N", "MSS-INS-HEADER-VALUE"),
                                               ("Oui", "MSS-INS-HEADER-VALUE")])
 def test_x_mss_ins_says_o_for_a_qualified_ins(world, cr_img, header, rule):
     assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], ins_header=header))) == {rule}
 
 
+@pytest.mark.rem("SC.MSS/CONF.14")
 def test_x_mss_ins_says_n_when_a_trait_is_missing(world, cr_img):
     no_birth_time = cr_img.replace(b'<birthTime value="19790328"/>', b"")
     assert rules_of(run(world, mss_message(PRO, PRO2, [no_birth_time], ins_header="N"))) == set()
     assert rules_of(run(world, mss_message(PRO, PRO2, [no_birth_time], ins_header="O"))) == {"MSS-INS-HEADER-VALUE"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
 def test_x_mss_ins_and_codecda_must_not_be_set_without_an_xdm(world):
     message = mss_message(PRO, PRO2, ins_header="O", codecda="18748-4")
     assert rules_of(run(world, message)) == {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.15")
 @pytest.mark.parametrize(("codes", "rule"), [(None, "MSS-CODECDA-MISSING"), ("11502-2", "MSS-CODECDA-MISMATCH")])
 def test_x_mss_codecda_gives_the_code_of_each_cda(world, cr_img, codes, rule):
     assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], codecda=codes))) == {rule}
 
 
+@pytest.mark.rem("SC.MSS/CONF.15")
 def test_x_mss_codecda_is_multivalued_for_several_documents(world, cr_img):
     second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"', b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')
     message = mss_message(PRO, PRO2, [cr_img, second], codecda=["18748-4", "18748-4"])
     assert rules_of(run(world, message)) == set()
 
 
+@pytest.mark.rem("SC.MSS/CONF.21")
 @pytest.mark.parametrize(("value", "rules"), [("FIN", set()), ("fin", {"MSS-MES-VALUE"}), ("STOP", {"MSS-MES-VALUE"})])
 def test_x_mss_mes_only_value_is_fin(world, cr_img, value, rules):
     assert rules_of(run(world, mss_message(PRO, CITIZEN, [cr_img], mes=value), recipients=(CITIZEN,))) == rules
 
 
+@pytest.mark.rem("SC.MSS/CONF.21")
 def test_x_mss_mes_to_a_professional_is_a_warning(world, cr_img):
     report = run(world, mss_message(PRO, PRO2, [cr_img], mes="FIN"))
     assert rules_of(report) == {"MSS-MES-NOT-CITIZEN"} and report.verdict == "pass"
 
 
+@pytest.mark.rem("SC.MSS/CONF.25")
 @pytest.mark.parametrize(("subject", "rule"), [
     ("Compte rendu", "MSS-SUBJECT-FORMAT"),
     ("XDM/1.0/DDM+", "MSS-SUBJECT-FORMAT"),
@@ -126,22 +136,26 @@ def test_subject_follows_xdm_1_0_ddm_with_the_patient(world, cr_img, subject, ru
     assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], subject=subject))) == {rule}
 
 
+@pytest.mark.rem("SC.MSS/CONF.25")
 @pytest.mark.parametrize("subject", ["XDM/1.0/DDM+CR d'imagerie médicale PAT-TROIS DOMINIQUE",
                                      "XDM/1.0/DDM+Scanner thorax pat-trois Dominique 28/03/1979"])
 def test_subject_birth_date_is_optional_and_case_is_free(world, cr_img, subject):
     assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], subject=subject))) == set()
 
 
+@pytest.mark.rem("SC.MSS/CONF.23")
 def test_a_bare_cda_without_xdm_is_refused(world, cr_img):
     message = mss_message(PRO, PRO2)
     message.add_attachment(cr_img, maintype="text", subtype="xml", filename="cr.xml")
     assert rules_of(run(world, message)) == {"MSS-XDM-MISSING"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.23")
 def test_the_zip_must_be_named_ihe_xdm_zip(world, cr_img):
     assert "MSS-XDM-NAME" in rules_of(run(world, mss_message(PRO, PRO2, [cr_img], xdm_name="documents.zip")))
 
 
+@pytest.mark.rem("SC.MSS/CONF.23")
 def test_two_xdm_archives_in_one_message_are_refused(world, cr_img):
     message = mss_message(PRO, PRO2, [cr_img])
     message.add_attachment(build_xdm([(cr_img, None)]), maintype="application", subtype="zip",
@@ -149,16 +163,19 @@ def test_two_xdm_archives_in_one_message_are_refused(world, cr_img):
     assert "MSS-XDM-SEVERAL" in rules_of(run(world, message))
 
 
+@pytest.mark.rem("SC.MSS/CONF.23")
 def test_cda_documents_come_with_a_pdf_copy(world, cr_img):
     assert rules_of(run(world, mss_message(PRO, PRO2, [cr_img], pdf=False))) == {"MSS-PDF-MISSING"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.23")
 def test_one_patient_per_message(world, cr_img, other_patient_cda):
     other, _ = other_patient_cda
     message = mss_message(PRO, PRO2, [cr_img, other], codecda=["18748-4"])
     assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT"}
 
 
+@pytest.mark.rem("SC.MSS/CONF.23", "SC.MSS/CONF.24")
 def test_a_citizen_mailbox_receives_only_that_citizens_documents(world, cr_img, other_patient_cda):
     other, other_ins = other_patient_cda
     assert rules_of(run(world, mss_message(PRO, CITIZEN, [cr_img]), recipients=(CITIZEN,))) == set()

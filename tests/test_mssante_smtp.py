@@ -180,6 +180,7 @@ def test_dsn_policy_accepts_then_bounces_with_a_delivery_status_notification(wor
     assert "Action: failed" in text and "Status: 5.1.1" in text
 
 
+@pytest.mark.rem("SC.MSS/CONF.05", "SC.MSS/CONF.07")
 # ----------------------------------------------------------------------------- sender and AUTH
 def test_auth_and_mail_before_starttls_are_refused_with_530(mss):
     with socket.create_connection((mss.smtp_host, mss.smtp_port), timeout=10) as raw:
@@ -212,6 +213,7 @@ def test_a_closed_mailbox_cannot_log_in(mss):
         client.login("roland.huet@cabinet-peltier.mssante.fr", mss.password)
 
 
+@pytest.mark.rem("SC.MSS/CONF.01")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # asking for TLS 1.1 is the point
 def test_tls_below_1_2_is_refused(mss):
     context = mss.client_context()
@@ -269,6 +271,7 @@ def test_envelope_sender_must_be_the_authenticated_mailbox(mss):
     assert code == 553 and text.startswith(b"5.7.1")
 
 
+@pytest.mark.rem("SC.MSS/CONF.07")
 def test_xoauth2_with_a_bearer_token_authenticates(mss):
     with smtp_session(mss, login=None) as client:
         client.auth("XOAUTH2", lambda challenge=None: f"user={PRO}\x01auth=Bearer psc-token\x01\x01",
@@ -299,12 +302,14 @@ def test_an_oversized_message_is_refused_with_552_and_the_server_keeps_serving(w
         assert "MSS-SIZE" in last_session(mss)["rules"]
 
 
+@pytest.mark.rem("SC.MSS/CONF.01")
 # ----------------------------------------------------------------------------- TLS
 def test_starttls_negotiates_tls_1_2_or_later(mss):
     with smtp_session(mss) as client:
         assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
 
 
+@pytest.mark.rem("SC.MSS/CONF.12")
 def test_mutual_tls_accepts_a_test_ca_certificate_and_refuses_others(world):
     with running_mssante(world, validate=False, tls="mtls") as mss:
         with smtp_session(mss, context=mss.client_context("mssante")) as client:

@@ -61,6 +61,7 @@ def test_several_documents_get_their_own_entries(cr_img):
     assert [d.uri for d in package.documents] == ["DOC0001.XML", "DOC0002.XML"] and package.valid
 
 
+@pytest.mark.rem("SC.MSS/CONF.24")
 @pytest.mark.parametrize(("overrides", "rule"), [
     ({"hash": "0" * 40}, "MSS-XDM-HASH"),
     ({"size": "12"}, "MSS-XDM-SIZE"),
