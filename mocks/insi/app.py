@@ -77,7 +77,8 @@ class InsiMock:
         self._sleep = sleep
         self._finding_dicts: dict[tuple, dict] = {}
         self._rng_lock = threading.Lock()
-        self._rng = random.Random(seed)
+        self._seed = seed
+        self._fault_rngs: dict[int, random.Random] = {}  # per `overloaded` fault: replayable draws
         self.app = create_flask_app(self)
         flask_wsgi = self.app.wsgi_app
         self.app.wsgi_app = lambda environ, start_response: self._wsgi(environ, start_response, flask_wsgi)
@@ -227,8 +228,9 @@ class InsiMock:
         if overloaded:
             params = overloaded.params
             with self._rng_lock:
-                wait = params["ms"] + (self._rng.uniform(0, params["jitter_ms"]) if params["jitter_ms"] else 0)
-                times_out = self._rng.random() < params["timeout_ratio"]
+                rng = self._fault_rngs.setdefault(overloaded.id, random.Random(f"{self._seed}-{overloaded.id}"))
+                wait = params["ms"] + (rng.uniform(0, params["jitter_ms"]) if params["jitter_ms"] else 0)
+                times_out = rng.random() < params["timeout_ratio"]
             self._sleep(wait / 1000.0)
             if times_out:
                 return Reply(params["status"], f"{params['message']}\n".encode(), "text/plain; charset=utf-8",
