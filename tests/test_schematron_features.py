@@ -469,3 +469,34 @@ def test_runs_from_several_threads_give_the_sequential_results(tmp_path, cache):
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda d: [f.key for f in compile_pack(sch, cache_dir=cache).run(d).failures], docs))
     assert got == expected
+
+
+def test_an_error_in_a_global_let_is_one_pack_error_for_the_whole_run(tmp_path, cache, mode):
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            """<let name="vs" value="doc('missing.xml')"/>
+               <pattern id="P"><rule context="h:section"><assert test="$vs//x">x</assert></rule></pattern>"""
+        ),
+    )
+    (f,) = run(sch, cache, mode)
+    assert (f.kind, f.severity, f.pattern_id, f.location) == ("pack-error", "error", None, None)
+    assert "missing.xml" in f.message
+
+
+def test_xslt_keys_and_functions_declared_in_the_schema_are_available(tmp_path, cache, mode):
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            """<xsl:key xmlns:xsl="http://www.w3.org/1999/XSL/Transform" name="tid" match="h:templateId" use="@root"/>
+               <xsl:function xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:f="urn:f" name="f:double">
+                 <xsl:param name="s"/><xsl:sequence select="concat($s, $s)"/></xsl:function>
+               <pattern id="P"><rule context="h:ClinicalDocument">
+                 <assert test="count(key('tid', '9.9')) = 3" xmlns:f="urn:f">tid <value-of select="f:double('x')"/></assert>
+               </rule></pattern>""",
+            ns='<ns prefix="h" uri="urn:hl7-org:v3"/><ns prefix="f" uri="urn:f"/>',
+        ),
+    )
+    assert [f.message for f in run(sch, cache, mode)] == ["tid xx"]

@@ -26,6 +26,7 @@ skeleton). The official CI-SIS packs have no attribute context (checked at load 
 
 from __future__ import annotations
 
+import copy
 import re
 
 from lxml import etree
@@ -127,6 +128,8 @@ class _Generator:
         _el(root, "output", method="xml", indent="no", encoding="UTF-8")
         self._globals(root)
         self._functions(root)
+        for declaration in self.schema.xslt_declarations:  # xsl:key / xsl:function, as the skeleton does
+            root.append(copy.deepcopy(declaration))
         top = _el(root, "template", match="/")
         rec = etree.SubElement(top, "r")
         if self.mode == "classic":

@@ -102,6 +102,7 @@ class Schema:
     value_sets: list[Path]  # referenced data files that exist
     missing_files: list[Path]  # referenced data files that do not exist
     warnings: list[str]
+    xslt_declarations: list = field(default_factory=list)  # xsl:key / xsl:function children of sch:schema
 
     @property
     def rule_count(self) -> int:
@@ -374,6 +375,8 @@ def load_schema(entry: Path | str, phase: str | None = None) -> Schema:
     for literal in _file_literals(root):
         target = (entry.parent / literal).resolve()
         (value_sets if target.is_file() else missing).append(target)
+    xsl = "{http://www.w3.org/1999/XSL/Transform}"
+    declarations = [copy.deepcopy(c) for c in root if isinstance(c.tag, str) and c.tag in (xsl + "key", xsl + "function")]
     title_el = root.find(S + "title")
     return Schema(
         entry=entry,
@@ -391,6 +394,7 @@ def load_schema(entry: Path | str, phase: str | None = None) -> Schema:
         value_sets=value_sets,
         missing_files=missing,
         warnings=warnings,
+        xslt_declarations=declarations,
     )
 
 
