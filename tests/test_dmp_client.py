@@ -277,3 +277,27 @@ def test_an_official_ans_example_is_accepted_and_retrieved_unchanged(client, cda
     entry = next(e for e in consult(client, world.patient_by_key("ans-cda-pat-trois-dominique")).entries
                  if e.unique_id == read_ids(document).id)
     assert client.retrieve(entry, patient=patient).documents[0].content == document
+
+
+def test_the_other_stored_queries_find_the_submission(client, patient, radiologist, organisation):
+    document = cr_img(patient, radiologist, organisation)
+    sent = client.provide_and_register(document)
+    assert sent.ok
+    unique_id = read_ids(document).id
+    entry = next(e for e in consult(client, patient).entries if e.unique_id == unique_id)
+
+    by_id = client.get_documents(patient.ins_object, unique_ids=[unique_id])
+    assert [e.entry_uuid for e in by_id.entries] == [entry.entry_uuid]
+
+    refs = client.find_documents(patient.ins_object, return_type="ObjectRef")
+    assert refs.ok and entry.entry_uuid in refs.object_refs and refs.entries == []
+
+    sets = client.find_submission_sets(patient.ins_object)
+    assert sent.submission_set.unique_id in [s.unique_id for s in sets.submission_sets]
+
+    contents = client.get_submission_set_and_contents(patient.ins_object, sent.submission_set.unique_id)
+    assert [e.unique_id for e in contents.entries] == [unique_id]
+    assert any(a.kind == "HasMember" and a.target == entry.entry_uuid for a in contents.associations)
+
+    associations = client.get_associations(patient.ins_object, [entry.entry_uuid])
+    assert associations.ok and associations.associations
