@@ -320,3 +320,26 @@ def test_classic_schematron_mode_gives_the_same_verdict(cda_pack, broken_cr_img)
     assert classic["settings"]["schematron_mode"] == "classic"
     assert sorted((f["rule"], f["line"]) for f in classic["findings"]) == sorted(
         (f["rule"], f["line"]) for f in fast["findings"])
+
+
+def test_strict_makes_an_unchecked_layer_an_error(cda_pack, monkeypatch):
+    monkeypatch.delenv("SEGUR_PACK", raising=False)
+    doc = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    relaxed = run("--no-pack", doc)
+    assert relaxed.exit_code == 0
+    strict = run("--no-pack", "--strict", "-f", "json", doc)
+    assert strict.exit_code == 1
+    errors = [f for f in json.loads(strict.output)["documents"][0]["findings"] if f["rule"] == "VAL-002"]
+    assert sorted(f["message"].split()[1] for f in errors) == ["schematron", "xsd"]
+    # a layer the user chose to skip is not held against the document
+    assert run("--pack", str(cda_pack), "--strict", "--profile", "none", doc).exit_code == 0
+    assert run("--pack", str(cda_pack), "--strict", "--layers", "xml,xsd", doc).exit_code == 0
+
+
+def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, monkeypatch):
+    monkeypatch.delenv("SEGUR_PACK", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["validate", str(cda_pack / "ExemplesCDA" / CR_BIO)])
+    assert "no pack directory configured" in result.stderr
+    assert "no pack directory configured" not in result.stdout

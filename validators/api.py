@@ -48,6 +48,10 @@ ENGINE_RULES = {
              "La couche {layer} a échoué sur ce document : {detail}",
              hint="This is a defect of the harness or of the pack, not necessarily of the document; "
                   "report it with the document if you can.", source="project policy"),
+        Rule("VAL-002", "validator", "The {layer} layer did not run ({reason}); strict mode requires every layer.",
+             "La couche {layer} n'a pas été exécutée ({reason}) ; le mode strict exige toutes les couches.",
+             hint="Configure the pack directory (--pack, SEGUR_PACK or segur.toml), or drop --strict to accept "
+                  "a partial check.", source="project policy"),
         Rule("SCH-001", "schematron", "The Schematron pack {pack} could not be run: {detail}",
              "Le pack Schematron {pack} n'a pas pu être exécuté : {detail}",
              hint="Check that the pack directory is complete (includes and value sets).", source="project policy"),
@@ -67,9 +71,11 @@ class Validator:
 
     def __init__(self, pack=None, profile: str = "auto", layers: Iterable[str] | None = None, *,
                  max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", schematron_mode: str = "fast",
-                 cache_dir: str | Path | None = None, keep_svrl: bool = False):
+                 cache_dir: str | Path | None = None, keep_svrl: bool = False, strict: bool = False):
         """`pack`: a directory, a `PackDir`, ``None`` (resolve from env ``SEGUR_PACK`` / config files)
-        or ``False`` (no pack). Raises `PackError` for a pack that is given but unusable."""
+        or ``False`` (no pack). Raises `PackError` for a pack that is given but unusable.
+        `strict`: a layer that should have run but was skipped (no pack, no engine…) is an error
+        (`VAL-002`), so an incompletely checked document is never VALID."""
         if pack is False:
             self.pack = None
         elif isinstance(pack, packs_mod.PackDir):
@@ -94,12 +100,14 @@ class Validator:
         self.schematron_mode = schematron_mode
         self.cache_dir = cache_dir
         self.keep_svrl = keep_svrl
+        self.strict = strict
         self.settings = {
             "tool": f"segur-harness {_tool_version()}",
             "pack": str(self.pack.root) if self.pack else None,
             "pack_source": self.pack.source if self.pack else None,
             "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
             "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
+            "strict": strict,
         }
 
     def check_profile(self, profile: str) -> None:
@@ -126,6 +134,13 @@ class Validator:
             requested = requested.lower()
         try:
             self._run(document, name, requested, report)
+            if self.strict and not report.unreadable:
+                for layer in report.layers:
+                    chosen = layer.reason in ("not requested", "--profile none") or (
+                        layer.reason or "").startswith("not a CDA document")
+                    if layer.status == "skipped" and not chosen:
+                        report.findings.append(_engine_finding("VAL-002", self.lang, layer=layer.name,
+                                                               reason=layer.reason))
         finally:
             report.timings["total_ms"] = (time.perf_counter() - started) * 1000
         return report
@@ -387,7 +402,7 @@ _VALIDATORS_LOCK = threading.Lock()
 def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] | None = None, *,
              max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", name: str | None = None,
              schematron_mode: str = "fast", cache_dir: str | Path | None = None,
-             keep_svrl: bool = False) -> Report:
+             keep_svrl: bool = False, strict: bool = False) -> Report:
     """Validate one CDA document; see the module docstring for the layers.
 
     `document`: a path, bytes, or XML text. `pack`: a pack directory, ``None`` (env
@@ -406,11 +421,12 @@ def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] |
     else:
         pack_key = ("dir", str(Path(pack).expanduser().resolve()))
     key = (pack_key, tuple(layers) if layers is not None else None, max_size, lang, schematron_mode,
-           str(cache_dir) if cache_dir else None, keep_svrl)
+           str(cache_dir) if cache_dir else None, keep_svrl, strict)
     with _VALIDATORS_LOCK:
         validator = _VALIDATORS.get(key)
         if validator is None:
             validator = Validator(pack, profile, layers, max_size=max_size, lang=lang,
-                                  schematron_mode=schematron_mode, cache_dir=cache_dir, keep_svrl=keep_svrl)
+                                  schematron_mode=schematron_mode, cache_dir=cache_dir, keep_svrl=keep_svrl,
+                                  strict=strict)
             _VALIDATORS[key] = validator
     return validator.validate(document, name=name, profile=profile)

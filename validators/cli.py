@@ -51,6 +51,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                    "(xml always runs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: only the summary line."),
         only_invalid: bool = typer.Option(False, "--only-invalid", help="Text format: omit valid documents."),
+        strict: bool = typer.Option(False, "--strict", help="A layer that could not run (no pack, no engine) "
+                                    "makes the document invalid (VAL-002) instead of being only reported."),
         schematron_mode: str = typer.Option("fast", "--schematron-mode", help="fast (one pass per pack) or "
                                             "classic (one pass per pattern, the ISO skeleton's shape)."),
     ) -> None:
@@ -80,7 +82,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise _usage_error("--jobs must be 0 (one per core) or more")
         options = {"pack": pack_dir if pack_dir else False, "profile": profile, "layers": selected,
                    "max_size": limit, "lang": lang_value, "keep_svrl": output_format == "svrl",
-                   "schematron_mode": schematron_mode}
+                   "schematron_mode": schematron_mode, "strict": strict}
         try:
             from segur.validators.api import Validator
 
@@ -88,6 +90,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         except (UnknownProfile, ValueError) as exc:
             raise _usage_error(str(exc)) from None
 
+        if pack_dir is None and not no_pack:
+            Console(stderr=True).print("note: no pack directory configured: the xsd and schematron layers will not "
+                                       "run (give --pack DIR, set SEGUR_PACK, or --no-pack to silence this)",
+                                       style="yellow", highlight=False, soft_wrap=True)
         items = batch.expand(paths)
         stdin = batch.stdin_bytes(limit) if "-" in items else None
         workers = batch.default_jobs() if jobs == 0 else jobs
