@@ -7,7 +7,7 @@ opens one SMTP session (EHLO, STARTTLS, AUTH PLAIN) and sends its share of the m
 latency measured is one message's MAIL…DATA round trip. Every 40 messages the mock's mailboxes
 are emptied (outside the senders' timing) so memory stays bounded. Target: >= 200 messages/s.
 
-    python benchmarks/mssante.py [--senders 8] [--messages 100] [--no-validate]
+    python benchmarks/mssante.py [--senders 8] [--messages 100] [--no-validate] [--workers N]
 
 The ~1 MB XDM holds a CR-IMG N1 (the ANS example) whose embedded PDF is replaced by ~1.3 MB of
 random base64, so the zip does not shrink it. On the 2-core reference machine the senders and the
@@ -69,12 +69,14 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--messages", type=int, default=100, help="total messages (bounded: at most 2000)")
     parser.add_argument("--no-validate", action="store_true", help="skip the CDA validator (other checks stay)")
+    parser.add_argument("--workers", type=int, default=0, help="run the checks in N worker processes")
     args = parser.parse_args()
     total = min(args.messages, 2000)
     if not EXAMPLE.exists():
         sys.exit(f"the ANS example {EXAMPLE} is needed (set SEGUR_REF)")
     message = one_megabyte_message()
     options = {"validate": False} if args.no_validate else {}
+    options["workers"] = args.workers
     with running_mssante(load_world(), **options) as mss:
         stop = threading.Event()
 
@@ -99,6 +101,7 @@ def main() -> None:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"message size: {len(message) / 1e6:.2f} MB (XDM ~1 MB), checks on, validator "
           f"{'off' if args.no_validate else 'on'}; verdicts seen: {sorted(verdicts)}")
+    print(f"check workers: {args.workers or 'in-process threads'}")
     print(f"senders: {args.senders}, messages: {len(latencies)}, failed: {failed}, wall time: {elapsed:.2f} s")
     print(f"throughput: {len(latencies) / elapsed:.1f} messages/s "
           f"({len(latencies) * len(message) / elapsed / 1e6:.1f} MB/s)")

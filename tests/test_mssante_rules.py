@@ -230,3 +230,18 @@ def test_the_real_validator_accepts_the_official_example(world, cr_img):
     report = run(world, mss_message(PRO, PRO2, [cr_img]), validate=validate)
     assert "MSS-CDA-NOT-VALIDATED" not in rules_of(report)
     assert "DOC0001.XML" in report.cda_reports
+
+
+def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
+    from segur.mocks.mssante.backend import MssanteBackend
+
+    raw = mss_message(PRO, PRO2, [cr_img], nil=None).as_bytes()
+    verdicts = []
+    for workers in (0, 1):
+        backend = MssanteBackend(world, validate=False, workers=workers)
+        try:
+            outcome = backend.process(raw, login=PRO, envelope_from=PRO, accepted=[backend.check_recipient(PRO2)])
+        finally:
+            backend.close()
+        verdicts.append((outcome.report.verdict, outcome.report.rules, len(outcome.deliveries)))
+    assert verdicts[0] == verdicts[1] == ("fail", ["MSS-NIL-MISSING"], 1)

@@ -117,6 +117,18 @@ class Outcome:
     notes: list[str]
 
 
+def run_validator(content: bytes):
+    """`segur.validators.validate` (imported lazily: it loads packs on first use); a module-level
+    function so that worker processes can receive it."""
+    from segur.validators import validate
+
+    return validate(content)
+
+
+def _check_in_worker(raw, login, recipients, validate, xdm_limits):
+    return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
+
+
 class MssanteBackend:
     name = "mssante"
 
@@ -124,7 +136,7 @@ class MssanteBackend:
                  tokens: dict | None = None, accept_any_token: bool = True, size_limit: int = DEFAULT_SIZE_LIMIT,
                  recipient_policy: str = "rcpt", validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
-                 max_recipients: int = 100):
+                 max_recipients: int = 100, workers: int = 0):
         if recipient_policy not in ("rcpt", "dsn"):
             raise ValueError("recipient_policy is 'rcpt' (refuse at RCPT TO) or 'dsn' (accept, then bounce)")
         self.world = world
@@ -138,6 +150,14 @@ class MssanteBackend:
         self.hostname = hostname
         self.max_recipients = max_recipients
         self._validate = self._default_validator() if validate is True else (validate or None)
+        # checks are CPU-bound Python: with workers > 0 they run in a process pool (one interpreter
+        # lock each); `validate` must then be a module-level function (picklable)
+        self.workers = workers
+        self._pool = None
+        if workers:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=workers)
         self.journal = Journal(self.name)
         self.faults = SmtpFaultBook(extra_kinds=FAULT_KINDS)
         self._lock = threading.Lock()
@@ -146,12 +166,7 @@ class MssanteBackend:
 
     @staticmethod
     def _default_validator():
-        def run(content: bytes):
-            from segur.validators import validate  # imported lazily: the validator loads packs on first use
-
-            return validate(content)
-
-        return run
+        return run_validator
 
     # ------------------------------------------------------------------ credentials
     def mailbox(self, address: str):
@@ -223,8 +238,12 @@ class MssanteBackend:
         """Check one message, store a copy in each accepted recipient's mailbox, and send the DSN/MDN due."""
         message_id = self.next_id()
         recipients = [c.mailbox for c in accepted if c.mailbox is not None]
-        report = check_message(raw, login=login, recipients=recipients, world=self.world, validate=self._validate,
-                               xdm_limits=self.xdm_limits)
+        if self._pool is not None:
+            report = self._pool.submit(_check_in_worker, raw, login, recipients, self._validate,
+                                       self.xdm_limits).result()
+        else:
+            report = check_message(raw, login=login, recipients=recipients, world=self.world,
+                                   validate=self._validate, xdm_limits=self.xdm_limits)
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         documents = [d.to_dict(with_content=True) for d in report.package.documents] if report.package else []
         stamped = self._stamp(raw, message_id, report)
@@ -295,3 +314,9 @@ class MssanteBackend:
     def reset(self) -> None:
         with self._lock:
             self._boxes.clear()
+
+    def close(self) -> None:
+        """Stop the worker processes, if any."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -171,6 +171,7 @@ class MssanteServer:
                 self._thread.join(timeout=10)
                 self.loop.close()
             self.loop, self._thread = None, None
+        self.backend.close()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
