@@ -26,11 +26,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         recipient_policy: str = typer.Option("rcpt", help="'rcpt': refuse unknown recipients at RCPT TO; "
                                              "'dsn': accept them and send a delivery status notification."),
         no_validate: bool = typer.Option(False, "--no-validate", help="Do not run the CDA validator on documents."),
+        workers: int = typer.Option(0, help="Run the message checks in N worker processes (0: threads)."),
     ) -> None:
         """Serve MSSanté for the test world: every world mailbox can send (SMTP) and read (IMAP)."""
         from segur.mocks.mssante.server import MssanteServer
 
-        options = {"size_limit": size_limit, "recipient_policy": recipient_policy}
+        options = {"size_limit": size_limit, "recipient_policy": recipient_policy, "workers": workers}
         if password:
             options["default_password"] = password
         if no_validate:
