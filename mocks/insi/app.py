@@ -208,11 +208,8 @@ class InsiMock:
             kwargs["not_understood"] = problem.context.get("header")
         if spec.key in ("soap_malformed", "soap_version", "soap_media_type"):
             kwargs["reason"] = f"{spec.reason}: {finding.message}"
-        extra = []
-        if spec.key == "soap_version":
-            extra.append(("Content-Type-Expected", "application/soap+xml"))
         return Reply(soap.fault_http_status(spec), soap.render_fault(spec, **kwargs), operation=operation,
-                     verdict="rejected", findings=[finding], extra_headers=extra,
+                     verdict="rejected", findings=[finding],
                      meta={"fault": spec.key, "siram": spec.subcode, "desir": spec.detail_code})
 
     # -- injected faults ---------------------------------------------------------------------------
