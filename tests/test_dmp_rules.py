@@ -637,3 +637,14 @@ def test_the_header_reader_reads_a_structured_document(world, patient):
     document = build_cr_bio_n3_minimal(patient, biologist, world.organisation_of(biologist))
     header = read_cda_header(read_header_root(document))
     assert not header.is_n1 and header.code.code == "11502-2" and header.ins.value == patient.ins
+
+
+def test_an_entry_institution_other_than_the_submission_sets_is_xds_011(case):
+    case.entry.authors[0].institutions = ["Centre hospitalier^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^1310734629"]
+    finding = only(case.check(), "XDS-011")
+    assert "1310734629" in finding.message
+
+
+def test_entries_without_institution_or_a_set_without_one_are_not_compared(case):
+    case.entry.authors[0].institutions = []
+    assert case.check() == []

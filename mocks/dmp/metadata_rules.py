@@ -313,6 +313,20 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
     return findings
 
 
+def _check_same_institution(entry: DocumentEntry, ss: SubmissionSet, where: str) -> list[Finding]:
+    """XDS-011: the DMP wants each entry's authorInstitution to be the submission set's (ANS 'Mapping XDS' note)."""
+    expected = {Xon.parse(v).id for a in ss.authors for v in a.institutions if Xon.parse(v).id}
+    if not expected:
+        return []
+    for author in entry.authors:
+        for value in author.institutions:
+            if Xon.parse(value).id not in expected:
+                shown = next(v for a in ss.authors for v in a.institutions)
+                return [fire("XDS-011", location=f"{where}/author/authorInstitution", where=where, value=value,
+                             expected=shown)]
+    return []
+
+
 # --- one document entry ------------------------------------------------------------------------------------
 def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | None,
                  context: DmpContext) -> list[Finding]:
@@ -333,6 +347,8 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     if not any(a.person for a in entry.authors):
         findings.append(fire("XDS-001", location=f"{where}/author", where=where, attribute="authorPerson"))
     findings += _check_authors(entry.authors, where, persons_must_be_professionals=False)
+    if ss is not None:
+        findings += _check_same_institution(entry, ss, where)
     if not entry.legal_authenticator:
         findings.append(fire("XDS-001", location=f"{where}/legalAuthenticator", where=where,
                              attribute="legalAuthenticator"))

@@ -301,6 +301,17 @@ _rule("XDS-010", X, XDS_METADATA,
       "Write NAME^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^<structure id>.",
       source=f"{SRC_PDSM}; HL7 v2.5 XON", rem=REM_XDS_METADATA)
 
+_rule("XDS-011", X, XDS_METADATA,
+      "authorInstitution of {where} ('{value}') is not the submission set's ('{expected}'); the DMP requires "
+      "them identical.",
+      "authorInstitution de {where} (« {value} ») n'est pas celle du lot de soumission (« {expected} ») ; le DMP "
+      "exige qu'elles soient identiques.",
+      "Give every document entry the submission set's authorInstitution (the sending structure), not the CDA "
+      "author's representedOrganization.",
+      source="ANS, 'Mapping XDS' (ansforge/IG-hl7v2-volet-transmission-document-cda-r2, mapping.md, authorInstitution "
+             "de la fiche): 'Sur-contrainte par rapport au CI-SIS : l'authorInstitution de la fiche et du lot doivent "
+             "être identiques'", rem=REM_XDS_METADATA)
+
 # --- codes in the DMP value sets ---------------------------------------------------------------------
 for rule_id, attribute, value_set in (
     ("DMP-CODE-001", "classCode", "JDV_J57-ClassCode-DMP"),

@@ -260,9 +260,13 @@ class DmpClient:
                                      extra_confidentiality=list(extra_confidentiality)) for i, doc in enumerate(docs)]
         ss = submission_set_for(entries, content_type=content_type)
         ss.authors = ss.authors or [AuthorMetadata(person=None)]
-        for author in ss.authors:
-            name = next((x.split("^")[0] for a in entries[0].authors for x in a.institutions), "Structure")
-            author.institutions = [f"{name}^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"]
+        name = next((x.split("^")[0] for a in entries[0].authors for x in a.institutions
+                     if x.rsplit("^", 1)[-1] == self.caller.structure_id), f"Structure {self.caller.structure_id}")
+        institution = f"{name}^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"
+        # The sending structure everywhere: the DMP wants the entries' authorInstitution to be the submission
+        # set's (ANS 'Mapping XDS': "l'authorInstitution de la fiche et du lot doivent être identiques").
+        for author in ss.authors + [a for entry in entries for a in entry.authors]:
+            author.institutions = [institution]
         return ss, entries, docs
 
     def provide_and_register(self, documents: list[bytes] | bytes, *, defects: Defects | None = None,
