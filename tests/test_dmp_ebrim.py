@@ -199,3 +199,14 @@ def test_registry_response_lists_errors_and_warnings_with_rule_and_fix():
     assert errors[0].get("codeContext").startswith("[XDS-41-007]") and "—" in errors[0].get("codeContext")
     assert errors[1].get("severity").endswith(":Warning")
     assert registry_response([warning]).get("status").endswith(":Success")
+
+
+def test_the_submission_set_classification_may_sit_outside_the_package(reference):
+    """ITI TF vol 3 §4.2.1.3 allows the node Classification at the top of RegistryObjectList."""
+    moved = copy.deepcopy(reference)
+    package = moved.find(f".//{{{RIM}}}RegistryPackage")
+    node = package.find(f"{{{RIM}}}Classification[@classificationNode]")
+    package.remove(node)
+    package.getparent().append(node)
+    submission, findings = ebrim.parse_submission(moved)
+    assert findings == [] and submission.submission_set.entry_uuid == "SubmissionSet01"

@@ -640,7 +640,7 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
                 obj_id = ""
             else:
                 seen_ids[obj_id] = seen_ids.get(obj_id, 0) + 1
-        for inner in el.iter(_q(RIM, "Classification"), _q(RIM, "ExternalIdentifier")):
+        for inner in el.iterdescendants(_q(RIM, "Classification"), _q(RIM, "ExternalIdentifier")):
             if inner.get("id"):
                 seen_ids[inner.get("id")] = seen_ids.get(inner.get("id"), 0) + 1
         try:
