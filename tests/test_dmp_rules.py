@@ -598,8 +598,6 @@ def test_check_submission_never_raises_on_odd_models(world, data):
     assert all(isinstance(f, Finding) for f in findings)
 
 
-@pytest.mark.xfail(reason="ebrim.py counts a top-level Classification's id twice (XDS-EBRIM-004) - the IHE-allowed "
-                          "placement of the SubmissionSet node classification outside the RegistryPackage", strict=False)
 def test_a_submission_set_classification_outside_the_package_is_accepted(shared_ref):
     envelope = etree.parse(str(shared_ref / "xds" / "DRIM-M_ITI-41_KOS_DMP.xml")).getroot()
     rim = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
