@@ -90,3 +90,14 @@ def test_segur_serve_dmp_runs_as_a_process_and_keeps_its_data(tmp_path, pki):
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
     assert process.returncode == 0
+
+
+@pytest.mark.slow
+def test_validation_in_worker_processes_gives_the_same_verdicts(pki, world, case):
+    with running_dmp(pki=pki, world=world, validation_workers=1, validator_pack=False) as dmp:
+        good = case.iti41(dmp.endpoint("repository"))
+        assert good.registry_status == "Success", good.error_contexts
+        bad = case.iti41(dmp.endpoint("repository"), [case.cda(pdf_bytes=b"not a PDF")])
+        assert bad.registry_status == "Failure" and "XDSRepositoryError" in bad.error_codes
+        [entries] = dmp.backend.documents_by_patient().values()
+        assert entries[0]["validation"]["valid"] is True

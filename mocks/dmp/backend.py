@@ -127,6 +127,7 @@ class DmpOptions:
     allow_invisible_and_masked: bool = False  # DMP parameter cumul-invisible_patient-masque_ps (EX_2.1-1050)
     authorisation_days: int = 365  # validity of an authorisation added by TD0.3 in this mock
     trusted_ca_files: tuple = ()  # CAs whose certificates may sign a VIHF (the test PKI's CA)
+    validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
 
 
 class DmpBackend:
@@ -145,11 +146,22 @@ class DmpBackend:
     def validator(self):
         if self._validator is None and self.options.validate_documents:
             with self._validator_lock:
-                if self._validator is None:
+                if self._validator is None and self.options.validation_workers > 0:
+                    from segur.mocks.dmp.validation import ProcessValidator
+
+                    self._validator = ProcessValidator(self.options.validation_workers, self.options.validator_pack)
+                elif self._validator is None:
                     from segur.validators import Validator
 
                     self._validator = Validator(pack=self.options.validator_pack)
         return self._validator
+
+    def close(self) -> None:
+        """Stop the validation workers (if any) and close the store."""
+        closer = getattr(self._validator, "close", None)
+        if closer is not None:
+            closer()
+        self.store.close()
 
     def check_vihf(self, security, call: Call):
         """(claims, findings) from the rules' verify_vihf; without the hook, no claims and no findings."""

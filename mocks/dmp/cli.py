@@ -27,6 +27,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         no_validation: bool = typer.Option(False, "--no-validation", help="Do not validate the CDA documents."),
         max_body: int = typer.Option(64 * 1024 * 1024, help="Largest request body accepted, in bytes."),
         production_oids: bool = typer.Option(False, "--production-oids", help="Refuse the test INS OIDs."),
+        validation_workers: int = typer.Option(0, help="Validate documents in N worker processes (0: in the "
+                                               "request thread); raises throughput on multi-core machines."),
     ) -> None:
         """Serve the DMP: XDS.b registry/repository with the DMP's rules, VIHF checks and document validation."""
         from segur.mockkit import WsgiServer
@@ -36,7 +38,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
 
         test_pki = TestPki.load_or_create(pki)
         options = DmpOptions(lenient=lenient, trusted_ca_files=(test_pki.ca_file,), test_mode=not production_oids,
-                             validate_documents=not no_validation, validator_pack=pack)
+                             validate_documents=not no_validation, validator_pack=pack,
+                             validation_workers=validation_workers)
         backend = DmpBackend(data, options=options)
         mock = DmpMock(backend, max_body=max_body)
         server_tls = test_pki.server_tls(require_client_cert=mtls) if (tls or mtls) else None
@@ -52,4 +55,4 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         try:
             run_until_interrupted(server, on_ready=ready)
         finally:
-            backend.store.close()
+            backend.close()

@@ -56,4 +56,4 @@ def running_dmp(data_dir: str | Path | None = None, *, world=None, lenient: bool
             yield RunningDmp(server, mock, directory)
         finally:
             server.stop()
-            backend.store.close()
+            backend.close()
