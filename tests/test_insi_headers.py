@@ -90,10 +90,19 @@ def test_a_soap_1_2_envelope_sent_with_another_media_type_gets_415(insi, content
     assert call(insi, soap_envelope(traits_body()), content_type="Application/SOAP+XML")[0] == 200
 
 
-def test_a_root_that_is_not_an_envelope_is_a_sender_fault(insi):
+def test_a_root_that_is_not_an_envelope_is_a_version_mismatch(insi):
     status, _, body = call(insi, traits_body().encode())
-    assert status == 400 and fault_of(body)["code"] == "env:Sender"
-    assert last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
+    assert status == 500 and fault_of(body)["code"] == "env:VersionMismatch"
+    assert last_rules(insi) == ["INSI-SOAP-VERSION"]
+
+
+def test_an_envelope_without_body_or_with_stray_elements_is_a_sender_fault(insi):
+    no_body = b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Header/></soap:Envelope>'
+    stray = soap_envelope(traits_body()).replace(b"</soap:Envelope>", b"<soap:Trailer/></soap:Envelope>")
+    for envelope in (no_body, stray):
+        status, _, body = call(insi, envelope)
+        assert status == 400 and fault_of(body)["code"] == "env:Sender"
+        assert last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
 
 
 def test_a_body_with_two_requests_is_refused(insi):
