@@ -39,9 +39,9 @@ EXAMPLE = Path(os.environ.get("SEGUR_REF", Path(__file__).resolve().parents[1].p
     / "cda" / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml"
 
 
-def one_megabyte_message() -> bytes:
+def one_megabyte_message(size_kb: int = 1000) -> bytes:
     cda = EXAMPLE.read_bytes()
-    noise = base64.b64encode(os.urandom(1_000_000)).decode()
+    noise = base64.b64encode(os.urandom(size_kb * 1000)).decode()
     lines = "\n".join(noise[i:i + 76] for i in range(0, len(noise), 76))
     cda = re.sub(rb"(<text[^>]*representation=\"B64\"[^>]*>)(.*?)(</text>)",
                  lambda m: m[1] + lines.encode() + m[3], cda, count=1, flags=re.S)
@@ -70,11 +70,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=100, help="total messages (bounded: at most 2000)")
     parser.add_argument("--no-validate", action="store_true", help="skip the CDA validator (other checks stay)")
     parser.add_argument("--workers", type=int, default=0, help="run the checks in N worker processes")
+    parser.add_argument("--size-kb", type=int, default=1000, help="random payload in the CDA (default ~1 MB XDM)")
     args = parser.parse_args()
     total = min(args.messages, 2000)
     if not EXAMPLE.exists():
         sys.exit(f"the ANS example {EXAMPLE} is needed (set SEGUR_REF)")
-    message = one_megabyte_message()
+    message = one_megabyte_message(args.size_kb)
     options = {"validate": False} if args.no_validate else {}
     options["workers"] = args.workers
     with running_mssante(load_world(), **options) as mss:
@@ -99,7 +100,7 @@ def main() -> None:
     latencies = sorted(x for lat, _ in results for x in lat)
     failed = sum(f for _, f in results)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"message size: {len(message) / 1e6:.2f} MB (XDM ~1 MB), checks on, validator "
+    print(f"message size: {len(message) / 1e6:.2f} MB, checks on, validator "
           f"{'off' if args.no_validate else 'on'}; verdicts seen: {sorted(verdicts)}")
     print(f"check workers: {args.workers or 'in-process threads'}")
     print(f"senders: {args.senders}, messages: {len(latencies)}, failed: {failed}, wall time: {elapsed:.2f} s")

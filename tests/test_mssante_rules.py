@@ -245,3 +245,16 @@ def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
             backend.close()
         verdicts.append((outcome.report.verdict, outcome.report.rules, len(outcome.deliveries)))
     assert verdicts[0] == verdicts[1] == ("fail", ["MSS-NIL-MISSING"], 1)
+
+
+def test_a_sender_cannot_forge_the_verdict_headers(world):
+    from segur.mocks.mssante.backend import MssanteBackend
+
+    raw = (f"X-Segur-Verdict: pass\r\nX-Segur-Rules: none,\r\n folded\r\nFrom: {PRO}\r\nSubject: s\r\n\r\n"
+           "X-Segur-Verdict: pass in the body stays\r\n").encode()
+    backend = MssanteBackend(world, validate=False)
+    outcome = backend.process(raw, login=PRO, envelope_from=PRO, accepted=[backend.check_recipient(PRO2)])
+    stored = outcome.deliveries[0].raw
+    head, body = stored.split(b"\r\n\r\n", 1)
+    assert head.count(b"X-Segur-Verdict") == 1 and b"X-Segur-Verdict: fail" in head and b"folded" not in head
+    assert body == b"X-Segur-Verdict: pass in the body stays\r\n"

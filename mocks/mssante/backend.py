@@ -125,6 +125,23 @@ def run_validator(content: bytes):
     return validate(content)
 
 
+def _without_segur_headers(raw: bytes) -> bytes:
+    """`raw` minus any X-Segur-* header field (with its folded continuation lines) of the top header block."""
+    end = raw.find(b"\r\n\r\n")
+    if end < 0 or b"x-segur-" not in raw[:end].lower():
+        return raw
+    kept, skipping = [], False
+    for line in raw[:end].split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.lower().startswith(b"x-segur-")
+        if not skipping:
+            kept.append(line)
+    return b"\r\n".join(kept) + raw[end:]
+
+
 def _check_in_worker(raw, login, recipients, validate, xdm_limits):
     return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
 
@@ -292,11 +309,12 @@ class MssanteBackend:
 
     @staticmethod
     def _stamp(raw: bytes, message_id: str, report: MessageReport) -> bytes:
-        """The stored copy: the original message with the mock's verdict headers on top."""
+        """The stored copy: the original message with the mock's verdict headers on top (any
+        ``X-Segur-*`` header the sender wrote is removed first, so a verdict cannot be forged)."""
         rules = ",".join(report.rules) or "none"
         head = (f"X-Segur-Verdict: {report.verdict}\r\nX-Segur-Rules: {rules}\r\n"
                 f"X-Segur-Mock-Id: {message_id}\r\n").encode("ascii")
-        return head + raw
+        return head + _without_segur_headers(raw)
 
     def _store(self, stored: StoredMessage) -> None:
         with self._lock:
