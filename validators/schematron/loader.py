@@ -29,6 +29,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -168,6 +169,8 @@ class _Includer:
                 raise PackLoadError("<include> without href", base)
             doc_part, _, fragment = href.partition("#")
             target = (base.parent / doc_part).resolve() if doc_part else base
+            if doc_part and not target.exists() and "%" in doc_part:  # a URI-escaped href
+                target = (base.parent / unquote(doc_part)).resolve()
             if doc_part and not target.exists():
                 found = resolve_case_insensitive(target)
                 if found is None:
@@ -193,18 +196,15 @@ class _Includer:
             self.expand(holder, target, stack + (target,))
             parent = inc.getparent()
             position = parent.index(inc)
-            tail = inc.tail
             parent.remove(inc)
             for offset, node in enumerate(list(holder)):
                 parent.insert(position + offset, node)
-            if tail and len(holder) == 0:
-                pass  # whitespace only, nothing to keep
 
 
 # --------------------------------------------------------------------------- abstract patterns
 
 
-def _expand_abstract_patterns(schema: etree._Element, warnings: list[str]) -> None:
+def _expand_abstract_patterns(schema: etree._Element, warnings: list[str], entry: Path) -> None:
     patterns = list(schema.iter(S + "pattern"))
     by_id: dict[str, list[etree._Element]] = {}
     for p in patterns:
@@ -214,7 +214,7 @@ def _expand_abstract_patterns(schema: etree._Element, warnings: list[str]) -> No
         is_a = inst.get("is-a")
         abstracts = [p for p in by_id.get(is_a, []) if p.get("abstract") == "true"]
         if not abstracts:
-            raise PackLoadError(f"pattern {inst.get('id')!r} is-a {is_a!r}: no such abstract pattern", "")
+            raise PackLoadError(f"pattern {inst.get('id')!r} is-a {is_a!r}: no such abstract pattern", entry)
         # Params as the reference implementation reads them: by position, first pattern with that id.
         callers = by_id.get(inst.get("id"), [inst]) if inst.get("id") else [inst]
         if len(callers) > 1:
@@ -264,8 +264,9 @@ def _let(el: etree._Element) -> Let:
 
 
 class _ModelBuilder:
-    def __init__(self, schema: etree._Element) -> None:
+    def __init__(self, schema: etree._Element, entry: Path) -> None:
         self.schema = schema
+        self.entry = entry
         self.checks: list[Check] = []
         self.rule_count = 0
         self.abstract_rules: dict[str, list[etree._Element]] = {}
@@ -275,7 +276,7 @@ class _ModelBuilder:
 
     def _items(self, rule: etree._Element, pattern: etree._Element, depth: int = 0) -> list:
         if depth > 20:
-            raise PackLoadError(f"extends recursion too deep at rule {rule.get('id')!r}", "")
+            raise PackLoadError(f"extends recursion too deep at rule {rule.get('id')!r}", self.entry)
         items: list = []
         for child in rule:
             if not isinstance(child.tag, str):
@@ -302,7 +303,7 @@ class _ModelBuilder:
                 local = [r for r in pattern.findall(S + "rule") if r.get("id") == ref and r.get("abstract") == "true"]
                 targets = local or self.abstract_rules.get(ref, [])
                 if not targets:
-                    raise PackLoadError(f"<extends rule={ref!r}>: no such abstract rule", "")
+                    raise PackLoadError(f"<extends rule={ref!r}>: no such abstract rule", self.entry)
                 for target in targets:
                     items.extend(self._items(target, pattern, depth + 1))
         return items
@@ -314,7 +315,7 @@ class _ModelBuilder:
             if r.get("abstract") == "true":
                 continue
             if r.get("context") is None:
-                raise PackLoadError(f"rule without context in pattern {el.get('id')!r}", "")
+                raise PackLoadError(f"rule without context in pattern {el.get('id')!r}", self.entry)
             rules.append(Rule(self.rule_count, r.get("context"), r.get("id"), self._items(r, el)))
             self.rule_count += 1
         return Pattern(index, el.get("id"), lets, rules)
@@ -344,7 +345,7 @@ def load_schema(entry: Path | str, phase: str | None = None) -> Schema:
         raise PackLoadError("not an ISO Schematron schema (root is not sch:schema)", entry)
     includer.expand(root, entry, (entry,))
     warnings: list[str] = []
-    _expand_abstract_patterns(root, warnings)
+    _expand_abstract_patterns(root, warnings, entry)
 
     chosen = phase or root.get("defaultPhase") or "#ALL"
     if chosen == "#DEFAULT":
@@ -363,7 +364,7 @@ def load_schema(entry: Path | str, phase: str | None = None) -> Schema:
                 warnings.append(f"phase {chosen!r} activates unknown pattern {missing!r}")
         patterns = [p for p in patterns if p.get("id") in active_ids]
 
-    builder = _ModelBuilder(root)
+    builder = _ModelBuilder(root, entry)
     model_patterns = [builder.pattern(p, i) for i, p in enumerate(patterns)]
 
     namespaces = [(ns.get("prefix"), ns.get("uri")) for ns in root.findall(S + "ns")]
