@@ -175,6 +175,27 @@ def test_a_body_that_belongs_to_the_other_operation_is_refused(insi):
     assert call(insi, soap_envelope(vitale_body(), operation="rechercherInsAvecCarteVitale"))[0] == 200
 
 
+@pytest.mark.parametrize("header", ["Action", "MessageID", "To"])
+def test_a_ws_addressing_header_sent_twice_is_an_invalid_cardinality_fault(insi, header):
+    value = {"Action": "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite",
+             "MessageID": "uuid:twice", "To": "http://127.0.0.1/lps"}[header]
+    extra = f'<wsa:{header} xmlns:wsa="http://www.w3.org/2005/08/addressing">{value}</wsa:{header}>'
+    envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + extra + (extra if header == "To" else ""))
+    status, _, body = call(insi, envelope)
+    fault = fault_of(body)
+    assert status == 400 and fault["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:InvalidCardinality"]
+    assert fault["detail"].findtext(f"{WSA}ProblemHeaderQName") == f"wsa:{header}"
+    assert last_rules(insi) == ["INSI-WSA-CARDINALITY"]
+
+
+def test_a_zeep_client_that_also_passes_a_message_id_header_is_told_so(insi, shared_ref):
+    _, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
+    headers = {**context_headers(), "NO1_MessageID": "uuid:mine"}
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26", _soapheaders=headers)
+    assert [s.localname for s in raised.value.subcodes] == ["InvalidAddressingHeader", "InvalidCardinality"]
+
+
 def test_without_message_id_the_answer_comes_with_a_warning_and_no_relates_to(insi):
     status, _, body = call(insi, soap_envelope(traits_body(), message_id=None))
     assert status == 200

@@ -204,6 +204,8 @@ class InsiMock:
             kwargs["problem_action"] = problem.context.get("action", "")
         elif spec.key == "wsa_action_missing":
             kwargs["problem_header"] = "wsa:Action"
+        elif spec.key == "wsa_cardinality":
+            kwargs["problem_header"] = problem.context.get("header")
         elif spec.key == "soap_must_understand":
             kwargs["not_understood"] = problem.context.get("header")
         if spec.key in ("soap_malformed", "soap_version", "soap_media_type"):

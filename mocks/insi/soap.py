@@ -176,12 +176,12 @@ def read_envelope(body: bytes) -> SoapRequest:
             tag = child.tag
             if not isinstance(tag, str):
                 continue
-            if tag == f"{{{NS_WSA}}}Action":
-                request.action = request.action if request.action is not None else (child.text or "").strip()
-            elif tag == f"{{{NS_WSA}}}MessageID":
-                request.message_id = request.message_id or (child.text or "").strip()
-            elif tag == f"{{{NS_WSA}}}To":
-                request.to = (child.text or "").strip()
+            if tag in _WSA_SINGLE:
+                # WS-Addressing 1.0 SOAP Binding §6.4.1: each of these at most once (InvalidCardinality)
+                name = _WSA_SINGLE[tag]
+                if getattr(request, name) is not None:
+                    raise SoapProblem("INSI-WSA-CARDINALITY", header=f"wsa:{etree.QName(tag).localname}")
+                setattr(request, name, (child.text or "").strip())
             elif tag == f"{{{NS_LPS}}}ContexteLPS":
                 request.lps = child
             elif tag == f"{{{NS_BAM}}}ContexteBAM":
@@ -195,6 +195,7 @@ def read_envelope(body: bytes) -> SoapRequest:
     return request
 
 
+_WSA_SINGLE = {f"{{{NS_WSA}}}Action": "action", f"{{{NS_WSA}}}MessageID": "message_id", f"{{{NS_WSA}}}To": "to"}
 _MUST_UNDERSTAND = f"{{{NS_SOAP12}}}mustUnderstand"
 _ROLE = f"{{{NS_SOAP12}}}role"
 #: SOAP 1.2 Part 1 §2.2: the roles the ultimate receiver plays ("none" is never processed).
