@@ -646,3 +646,13 @@ def test_an_entry_institution_other_than_the_submission_sets_is_xds_011(case):
 def test_entries_without_institution_or_a_set_without_one_are_not_compared(case):
     case.entry.authors[0].institutions = []
     assert case.check() == []
+
+
+def test_every_world_professional_gets_metadata_the_rules_accept(world, patient):
+    """The client's metadata for a generic N1 by each professional of the world, in their organisation."""
+    from segur.fixtures.documents import build_generic_n1
+
+    for professional in world.professionals:
+        document = build_generic_n1(patient, professional, world.organisation_of(professional))
+        findings = Case(world, document).check()
+        assert findings == [], (professional.rpps, [(f.rule, f.message) for f in findings])

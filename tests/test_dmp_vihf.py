@@ -377,3 +377,28 @@ def test_changing_any_signed_text_or_attribute_voids_the_vihf(pki, signer, data)
     claims, findings = verify_vihf(header, context(pki))
     assert claims is None
     assert {"VIHF-004", "VIHF-003", "VIHF-002"} & rule_ids(findings)
+
+
+@pytest.mark.slow
+def test_every_world_physician_gets_a_vihf_the_dmp_accepts_and_a_pharmacist_needs_a_specialty(pki):
+    """CallerIdentity.of(professional) for the world: physicians carry their specialty; the world's pharmacist
+    has none (no CNOP sub-section in the world data), which the DMP refuses (VIHF-016)."""
+    from segur.fixtures.world import load_world
+    from segur.mocks.dmp.client import CallerIdentity
+
+    world = load_world()
+    certs = {}
+    for professional in world.professionals:
+        organisation = world.organisation_of(professional)
+        caller = CallerIdentity.of(professional, organisation)
+        if organisation.idnst not in certs:  # one structure certificate per organisation (RSA keys are slow)
+            certs[organisation.idnst] = pki.issue_client(f"structure-{organisation.idnst}", organisation.name,
+                                                         organisation.name, organisation.idnst)
+        cert = certs[organisation.idnst]
+        assertion = build_vihf(caller.vihf_identity(PATIENT), cert, now=NOW)
+        claims, findings = verify_vihf(on_the_wire(assertion), context(pki, tls_structure_id=organisation.idnst))
+        if professional.profession_code == "21":
+            assert rule_ids(findings) == {"VIHF-016"}, professional.rpps
+        else:
+            assert findings == [], (professional.rpps, [(f.rule, f.message) for f in findings])
+            assert claims.subject_nameid == professional.idnps
