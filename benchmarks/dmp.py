@@ -45,7 +45,7 @@ def _client(url: str, pki_dir: str, pdf: bytes, count: int, signal_dir: str, ind
     from segur.fixtures.world import load_world
     from segur.pki import TestPki
 
-    case = DmpCase(TestPki.load_or_create(Path(pki_dir)), load_world())
+    case = DmpCase(TestPki.load_or_create(Path(pki_dir)), load_world(), issue_certificate=False)
     bodies = []
     for _ in range(count):
         request, by_id = case.submission([case.cda(pdf=pdf)])
@@ -95,6 +95,9 @@ def main() -> None:
     per_client = [args.count // args.clients + (1 if i < args.count % args.clients else 0) for i in range(args.clients)]
     with tempfile.TemporaryDirectory(prefix="segur-dmp-bench-") as scratch:
         pki = TestPki.load_or_create(Path(scratch) / "pki")
+        from dmp_helpers import DmpCase
+
+        sample = DmpCase(pki, load_world()).cda()  # also issues the structure's certificate, once
         signals = Path(scratch) / "signals"
         signals.mkdir()
         with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validate_documents=not args.no_validation,
@@ -114,9 +117,6 @@ def main() -> None:
             url = dmp.endpoint("repository")
             # Warm the validator (pack compilation happens once per process) outside the measurement.
             if not args.no_validation:
-                from dmp_helpers import DmpCase
-
-                sample = DmpCase(pki, load_world()).cda()
                 warm_up = getattr(dmp.backend.validator, "warm_up", None)
                 warm_up(sample) if warm_up else dmp.backend.validator.validate(sample)
             with ProcessPoolExecutor(max_workers=args.clients) as pool:

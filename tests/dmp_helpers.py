@@ -243,7 +243,7 @@ class DmpCase:
 
     ORGANISATION = "org-radiologie-ambroise"
 
-    def __init__(self, pki, world):
+    def __init__(self, pki, world, issue_certificate: bool = True):
         from segur.mocks.dmp.client.vihf import VihfIdentity
 
         self.pki, self.world = pki, world
@@ -251,8 +251,8 @@ class DmpCase:
         self.author = next(p for p in world.professionals if p.organisation == self.organisation.finess)
         self.patient = next(p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed)
         self.other_patient = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed][1]
-        self.signer = pki.issue_client("dmp-ambroise", self.organisation.name, self.organisation.name,
-                                       self.organisation.idnst)
+        self.signer = (pki.issue_client("dmp-ambroise", self.organisation.name, self.organisation.name,
+                                        self.organisation.idnst) if issue_certificate else pki.client("dmp-ambroise"))
         self._identity_type = VihfIdentity
 
     def identity(self, patient=None, **changes):
