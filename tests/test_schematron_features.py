@@ -500,3 +500,17 @@ def test_xslt_keys_and_functions_declared_in_the_schema_are_available(tmp_path, 
         ),
     )
     assert [f.message for f in run(sch, cache, mode)] == ["tid xx"]
+
+
+def test_an_undeclared_default_phase_runs_nothing_and_says_so(tmp_path, cache, mode):
+    """As the ISO skeleton: it warns and no pattern is active; pack_info carries the warning."""
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            '<pattern id="P"><rule context="h:section"><assert test="false()">x</assert></rule></pattern>',
+            extra='defaultPhase="nowhere"',
+        ),
+    )
+    assert run(sch, cache, mode) == []
+    assert pack_info(sch)["warnings"] == ["phase 'nowhere' is not declared: no pattern is active"]
