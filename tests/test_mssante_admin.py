@@ -61,7 +61,7 @@ def test_health_lists_every_endpoint_a_client_needs(mss):
     assert status == 200 and body["service"] == "mssante" and body["status"] == "ok"
     endpoints = body["endpoints"]
     assert endpoints["smtp"]["port"] == mss.smtp_port and endpoints["imap"]["port"] == mss.imap_port
-    assert endpoints["smtp"]["starttls"] is True and endpoints["admin"] == mss.url and endpoints["tls"] == "starttls"
+    assert endpoints["smtp"]["starttls"] is True and endpoints["admin"] == mss.url + "/_admin/" and endpoints["tls"] == "starttls"
     assert endpoints["ca_file"].endswith("ca.pem")
     assert body["size_limit"] == 25 * 1024 * 1024 and body["credentials"]["default_password"] == mss.password
 

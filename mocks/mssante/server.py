@@ -86,7 +86,7 @@ class MssanteServer:
                      "starttls": self.tls != "none", "auth": ["PLAIN", "LOGIN", "XOAUTH2"]},
             "imap": {"host": self.host, "port": self.imap_port, "url": f"imap://{host}:{self.imap_port}",
                      "starttls": self.tls != "none"},
-            "admin": self.admin.url,
+            "admin": self.admin.url + "/_admin/",
             "tls": self.tls,
             "ca_file": str(self.pki.ca_file) if self.pki else None,
         }

@@ -1,0 +1,46 @@
+"""`segur up`: every mock from one config, the endpoints to give your product, until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer, serve: typer.Typer) -> None:
+    @app.command("up")
+    def up(
+        config: Path = typer.Option(None, "--config", help="TOML config (see docs/up.md); defaults otherwise."),
+        endpoints_file: Path = typer.Option(Path(".segur-endpoints.json"), "--endpoints-file",
+                                            help="Where to write the endpoints as JSON for your product or CI."),
+        free_ports: bool = typer.Option(False, "--free-ports", help="Let the system choose free ports "
+                                        "(read them from the endpoints file)."),
+    ) -> None:
+        """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
+        from segur.up import SERVICES, ConfigError, load_config, start_stack
+
+        try:
+            overrides = {name: {"port": 0} for name in SERVICES} if free_ports else None
+            if free_ports:
+                overrides["mssante"].update(smtp_port=0, imap_port=0)
+            settings = load_config(config, overrides)
+            stack = start_stack(settings)
+        except (ConfigError, OSError) as exc:
+            typer.echo(f"segur up: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            stack.write_endpoints(endpoints_file)
+            typer.echo(json.dumps(stack.endpoints(), indent=2))
+            typer.echo(f"endpoints written to {endpoints_file}; Ctrl-C to stop.")
+            while not stop.wait(0.2):
+                pass
+        finally:
+            stack.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            typer.echo("stopped.")

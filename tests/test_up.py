@@ -1,0 +1,128 @@
+"""`segur up`: the four mocks from one config, sharing one world and one PKI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from segur.up import ConfigError, load_config, start_stack
+
+
+def _free_config(tmp_path, **sections):
+    overrides = {
+        "stack": {"pki": str(tmp_path / "pki"), "data": str(tmp_path / "data")},
+        "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0, "validation": False},
+        "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_config(overrides=overrides)
+
+
+def _health(url: str) -> dict:
+    with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_the_stack_starts_all_four_mocks_and_each_answers_health(tmp_path):
+    with start_stack(_free_config(tmp_path)) as stack:
+        endpoints = stack.endpoints()
+        assert set(endpoints) == {"annuaire", "insi", "dmp", "mssante", "pki"}
+        for name in ("annuaire", "insi", "dmp", "mssante"):
+            assert _health(endpoints[name]["admin"])["service"] == name
+        assert endpoints["mssante"]["smtp"]["port"] > 0
+        assert (tmp_path / "pki" / "ca.pem").exists()
+        assert endpoints["pki"]["ca_file"] == str((tmp_path / "pki" / "ca.pem").resolve())
+    assert stack.services == {}
+
+
+def test_the_mocks_share_one_world(tmp_path):
+    with start_stack(_free_config(tmp_path)) as stack:
+        worlds = {id(stack.services[n].mock.world) for n in ("annuaire",)}
+        worlds.add(id(stack.services["dmp"].mock.backend.world))
+        assert len(worlds) == 1
+
+
+def test_faults_from_the_config_are_in_force_at_start(tmp_path):
+    config = _free_config(tmp_path, faults={"insi": [{"kind": "http_error", "status": 503}]})
+    with start_stack(config) as stack:
+        faults = stack.services["insi"].mock.faults.list()
+        assert [(f.kind, f.params["status"]) for f in faults] == [("http_error", 503)]
+
+
+def test_a_disabled_service_is_not_started(tmp_path):
+    with start_stack(_free_config(tmp_path, mssante={"enabled": False})) as stack:
+        assert "mssante" not in stack.endpoints()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"colour": {}}, "unknown section [colour]"),
+        ({"insi": {"prot": 1}}, "unknown key(s) in [insi]: prot"),
+        ({"mssante": {"tls": "maybe"}}, "tls must be one of"),
+        ({"faults": {"pharmacy": []}}, "unknown service(s): pharmacy"),
+    ],
+)
+def test_bad_configs_are_refused_with_the_reason(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        load_config(overrides=overrides)
+    assert message in str(error.value)
+
+
+def test_a_bad_fault_in_the_config_stops_what_was_started(tmp_path):
+    from segur.mockkit import FaultError
+
+    config = _free_config(tmp_path, faults={"insi": [{"kind": "meteor"}]})
+    with pytest.raises(FaultError):
+        start_stack(config)
+
+
+def test_config_file_is_read(tmp_path):
+    path = tmp_path / "segur.toml"
+    path.write_text('[insi]\nport = 9999\n[dmp]\nlenient = true\n', encoding="utf-8")
+    config = load_config(path)
+    assert config["insi"]["port"] == 9999 and config["dmp"]["lenient"] is True
+    assert config["annuaire"]["port"] == 8300
+    (tmp_path / "broken.toml").write_text("[insi\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "broken.toml")
+
+
+def test_segur_up_prints_endpoints_writes_them_and_stops_on_sigint(tmp_path):
+    config = tmp_path / "up.toml"
+    config.write_text(
+        f'[stack]\npki = "{tmp_path / "pki"}"\ndata = "{tmp_path / "data"}"\n'
+        '[dmp]\nvalidation = false\n[mssante]\nvalidation = false\n', encoding="utf-8")
+    endpoints_file = tmp_path / "endpoints.json"
+    segur = [sys.executable, "-m", "segur", "up", "--config", str(config), "--free-ports",
+             "--endpoints-file", str(endpoints_file)]
+    process = subprocess.Popen(segur, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while not endpoints_file.exists() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert endpoints_file.exists(), process.stderr.read() if process.poll() is not None else "timed out"
+        endpoints = json.loads(endpoints_file.read_text())
+        assert _health(endpoints["insi"]["admin"])["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped." in out
+
+
+def test_segur_up_refuses_a_bad_config_with_exit_2(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[insi]\nprot = 1\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "segur", "up", "--config", str(config)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown key(s) in [insi]" in result.stderr
