@@ -77,6 +77,7 @@ def main() -> None:
                         "../shared/ref/cda when present)")
     parser.add_argument("--no-pack", action="store_true", help="validate without the official pack (no XSD/Schematron)")
     parser.add_argument("--no-validation", action="store_true")
+    parser.add_argument("--fast-commit", action="store_true", help="SQLite synchronous=NORMAL (the mock's --fast-commit)")
     parser.add_argument("--validation-workers", type=int, default=0,
                         help="validate in N worker processes (the mock's --validation-workers; default 0)")
     args = parser.parse_args()
@@ -102,7 +103,8 @@ def main() -> None:
         signals.mkdir()
         with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validate_documents=not args.no_validation,
                          validator_pack=pack if pack is not None else False, max_body=16 * 1024 * 1024,
-                         validation_workers=args.validation_workers) as dmp:
+                         validation_workers=args.validation_workers,
+                         synchronous="NORMAL" if args.fast_commit else "FULL") as dmp:
             validating = [0.0]
             original = dmp.backend.validate_document
 
@@ -145,6 +147,7 @@ def main() -> None:
     print(f"ITI-41 CR-IMG N1 with a {len(pdf) / 1e6:.2f} MB PDF, {args.clients} clients, {len(latencies)} submissions")
     print(f"  validation: {'off' if args.no_validation else 'on'} ({args.validation_workers or 'no'} worker processes); "
           f"pack: {pack or 'none'}; layers: {', '.join(layers)}")
+    print(f"  storage: SQLite WAL, synchronous={'NORMAL' if args.fast_commit else 'FULL'}")
     print(f"  accepted: {accepted}/{len(statuses)} (others: {sorted(set(statuses) - {'Success'})})")
     print(f"  documents/s: {len(latencies) / elapsed:.1f}   (target >= 100)")
     print(f"  latency p50: {q[49] * 1000:.0f} ms   p99: {q[98] * 1000:.0f} ms")

@@ -139,3 +139,11 @@ def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
         case.iti41(dmp.endpoint("repository"))
         urllib.request.urlopen(urllib.request.Request(dmp.url + "/_admin/reset", method="POST"), timeout=5).read()
         assert dmp.backend.store.counts()["documents"] == 0
+
+
+def test_fast_commit_is_an_explicit_choice(tmp_path):
+    store = Store(tmp_path, synchronous="NORMAL")
+    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 1
+    store.close()
+    with pytest.raises(ValueError):
+        Store(tmp_path, synchronous="OFF")

@@ -128,13 +128,14 @@ class DmpOptions:
     authorisation_days: int = 365  # validity of an authorisation added by TD0.3 in this mock
     trusted_ca_files: tuple = ()  # CAs whose certificates may sign a VIHF (the test PKI's CA)
     validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
+    synchronous: str = "FULL"  # SQLite: FULL survives a power cut; NORMAL (WAL) survives a crash of the mock only
 
 
 class DmpBackend:
     def __init__(self, data_dir: str | Path, world=None, options: DmpOptions | None = None, hooks: RuleHooks | None = None,
                  validator=None):
         self.options = options or DmpOptions()
-        self.store = Store(data_dir)
+        self.store = Store(data_dir, synchronous=self.options.synchronous)
         self.world = world if world is not None else _load_world()
         self.hooks = hooks or RuleHooks()
         self._validator = validator

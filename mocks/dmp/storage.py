@@ -69,7 +69,10 @@ def now_iso() -> str:
 class Store:
     """The DMP's registry + repository + management state in one SQLite file."""
 
-    def __init__(self, data_dir: str | Path):
+    def __init__(self, data_dir: str | Path, synchronous: str = "FULL"):
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError("synchronous must be FULL (survives a power cut) or NORMAL (survives a crash of the mock)")
+        self.synchronous = synchronous
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
@@ -87,7 +90,7 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=60000")
             self._local.conn = conn
