@@ -91,6 +91,8 @@ class MssSmtp(SMTP):
             self._heard(data, secret=True)
             return data
 
+        # the transcript wrappers are taken off while DATA streams in (see push): one call per line
+        self._readers = {"listening": (readuntil, readline), "data": (read_until, read_line)}
         reader.readuntil, reader.readline = readuntil, readline
 
     def _heard(self, data: bytes, secret: bool = False) -> None:
@@ -108,7 +110,10 @@ class MssSmtp(SMTP):
             text = status = _ENHANCED[text]
         if len(self.transcript) < MAX_TRANSCRIPT:
             self.transcript.append("S: " + text[:300])
-        self._in_data = text.startswith("354")
+        in_data = text.startswith("354")
+        if in_data != self._in_data and getattr(self, "_readers", None):
+            self._reader.readuntil, self._reader.readline = self._readers["data" if in_data else "listening"]
+        self._in_data = in_data
         for prefix, rule_id in _INTERNAL_REFUSALS:
             if text.startswith(prefix):
                 self.findings.append(self._internal_finding(rule_id))
