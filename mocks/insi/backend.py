@@ -108,14 +108,15 @@ def check_birth_date(value: str | None) -> str:
     if not match:
         raise SoapProblem("INSI-TRAITS-DATE", value=value)
     year, month, day = (int(g) for g in match.groups())
-    if year < 1800 or year > date.today().year or month > 12 or day > 31:
+    today = date.today()
+    if year < 1800 or year > today.year or month > 12 or day > 31:
         raise SoapProblem("INSI-TRAITS-DATE", value=value)
     if month and day:
         try:
             born = date(year, month, day)
         except ValueError:
             raise SoapProblem("INSI-TRAITS-DATE", value=value) from None
-        if born > date.today():
+        if born > today:
             raise SoapProblem("INSI-TRAITS-DATE", value=value)
     return value
 
