@@ -503,3 +503,36 @@ def test_a_26_mb_undeclared_message_over_the_default_limit_is_refused_and_not_ke
         assert code == 552 and text.startswith(b"5.3.4")
         assert client.noop()[0] == 250
     assert admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"] == []
+
+
+def test_too_many_recipients_get_452(mss):
+    mss.backend.max_recipients = 2
+    try:
+        with smtp_session(mss) as client:
+            client.mail(PRO)
+            assert client.rcpt(PRO2)[0] == 250 and client.rcpt(ORG)[0] == 250
+            code, text = client.rcpt(CITIZEN)
+        assert code == 452 and text.startswith(b"4.5.3")
+    finally:
+        mss.backend.max_recipients = 100
+
+
+@pytest.mark.parametrize(("entries", "rule"), [
+    ({"IHE_XDM/SUBSET01/DOC0001.XML": b"\0" * (60 * 1024 * 1024)}, "MSS-XDM-BOMB"),
+    ({"../../../tmp/evil.sh": b"#!/bin/sh\n", "README.TXT": b"r"}, "MSS-XDM-PATH"),
+])
+def test_hostile_xdm_attachments_are_stored_with_their_rule_and_nothing_else_changes(mss, cr_img, entries, rule):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    with smtp_session(mss) as client:
+        client.send_message(mss_message(PRO, PRO2, [cr_img]))
+        client.send_message(mss_message(PRO, PRO2, [cr_img], xdm=buffer.getvalue()))
+        client.send_message(mss_message(PRO, PRO2, [cr_img]))
+    verdicts = [(m["verdict"], rule in m["rules"]) for m in admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"]]
+    assert verdicts == [("pass", False), ("fail", True), ("pass", False)]
+    assert [m["X-Segur-Verdict"] for m in inbox(mss, PRO2)] == ["pass", "fail", "pass"]

@@ -217,3 +217,11 @@ def test_fuzz_read_xdm_with_arbitrary_entry_names(entries):
     package = read_xdm(buffer.getvalue())
     for doc in package.documents:
         assert ".." not in doc.path.split("/") and not doc.path.startswith("/")
+
+
+def test_metadata_without_any_document_entry():
+    empty = (b'<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" '
+             b'xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList/>'
+             b"</lcm:SubmitObjectsRequest>")
+    package = read_xdm(raw_zip({"README.TXT": b"r", "INDEX.HTM": b"i", "IHE_XDM/SUBSET01/METADATA.XML": empty}))
+    assert rules_of(package) == {"MSS-XDM-NO-DOCUMENT"}
