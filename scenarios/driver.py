@@ -471,6 +471,8 @@ class PluginDriver:
             return DriverResult(task.id, False, str(returned.get("detail", "the plugin says ok=false"))[:500],
                                 duration, _bounded(json.dumps(returned, default=str)))
         detail = returned if isinstance(returned, str) else "returned"
+        if isinstance(returned, dict) and returned.get("detail"):
+            detail = str(returned["detail"])
         output = _bounded(json.dumps(returned, default=str)) if isinstance(returned, dict) else ""
         return DriverResult(task.id, True, detail[:500], duration, output)
 

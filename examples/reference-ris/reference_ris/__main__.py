@@ -1,0 +1,65 @@
+"""Command line: `python -m reference_ris --task task.json [--config ris.toml] [--defect NAME]`.
+
+Exit codes: 0 the report was sent; 1 it was not (identity not qualified, refused by a service);
+2 bad configuration or task; 3 a service was unavailable (the report is kept in the outbox).
+With `--defect swallow-outage`, an outage exits 0: that is the defect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import config as config_module
+from .core import run_task
+from .defects import DEFECTS
+from .errors import ConfigError, RisError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="reference-ris", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="defects:\n" + "\n".join(f"  {k:<26} {v}" for k, v in DEFECTS.items()))
+    p.add_argument("--task", required=True, help="the task JSON file (SEGUR_TASK_FILE under the harness), or - for stdin")
+    p.add_argument("--config", help="TOML configuration (see reference-ris.example.toml); SEGUR_ENDPOINTS and "
+                   "REFERENCE_RIS_* variables are read too")
+    p.add_argument("--defect", default=os.environ.get("REFERENCE_RIS_DEFECT"),
+                   help="seed one defect (default: REFERENCE_RIS_DEFECT)")
+    p.add_argument("--state-dir", help="where the RIS keeps what it sent and its outbox (default .reference-ris)")
+    p.add_argument("--quiet", action="store_true", help="print only the result line")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
+                        stream=sys.stderr)
+    from segur.scenarios.driver import Task
+
+    try:
+        text = sys.stdin.read() if args.task == "-" else Path(args.task).read_text(encoding="utf-8")
+        task = Task.from_json(text)
+    except (OSError, ValueError) as exc:
+        print(f"reference-ris: cannot read the task: {exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    try:
+        settings = config_module.load(args.config)
+        if args.state_dir:
+            settings = config_module.replace(settings, state_dir=args.state_dir)
+        outcome = run_task(task, settings, args.defect)
+    except RisError as exc:
+        print(f"reference-ris: {task.id}: NOT SENT: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:  # an unknown defect name
+        print(f"reference-ris: {exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    print(json.dumps(outcome.to_dict(), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""One task, start to end: identity from INSi, the report, then the DMP or MSSanté.
+
+`run_task` returns an `Outcome` when the report was sent (or, with the `swallow-outage` defect, when it
+pretends so) and raises a `RisError` otherwise. Defects are applied at the one place each mistake would
+live in a real product; without a defect, the RIS does everything by the book.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from segur.ins import OID_NIR, OID_NIR_TEST, Ins, nir_key
+
+from . import dmp, mssante
+from .defects import check as check_defect
+from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
+from .identity import Identity, InsiClient
+from .report import author_of, build_report, document_ids, with_urlsafe_pdf
+from .state import State
+
+log = logging.getLogger("reference_ris")
+
+WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps texte"),
+                "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps PDF")}
+
+
+@dataclass
+class Outcome:
+    task_id: str
+    sent_to: str
+    ins: str | None
+    detail: str
+    steps: list[str] = field(default_factory=list)
+    swallowed: str | None = None  # the outage the `swallow-outage` defect hid
+
+    def to_dict(self) -> dict:
+        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins, "detail": self.detail,
+                "steps": self.steps}
+
+
+class Run:
+    def __init__(self, task, config, defect: str | None = None):
+        self.task = task
+        self.config = config
+        self.defect = check_defect(defect)
+        self.state = State(config.state_dir)
+        self.previous_identity = self.state.last_identity()  # the patient handled before this task
+        self.steps: list[str] = []
+        self.document: bytes | None = None
+
+    def step(self, text: str) -> None:
+        self.steps.append(text)
+        log.info("[%s] %s", self.task.id, text)
+
+    # --- identity ---------------------------------------------------------------------------------------
+    def identity(self) -> Identity:
+        traits = self.task.patient
+        if self.defect == "no-insi-call":
+            cached = self.state.cached_identity(traits)
+            self.step("identity: INSi not called (defect no-insi-call)")
+            return cached or made_up_identity(traits)
+        client = InsiClient(self.config)
+        try:
+            identity = client.find(traits)
+        except (IdentityNotQualified, ServiceUnavailable) as exc:
+            if self.defect == "provisional-as-qualified":
+                local = self.state.local_identity(traits)
+                self.step(f"identity: {exc}; sent anyway with " + ("the INS of the local patient file"
+                          if local else "an INS built from the traits") + " (defect provisional-as-qualified)")
+                return local or made_up_identity(traits)
+            raise
+        finally:
+            for attempt in client.attempts:
+                self.step(f"INSi search {' '.join(attempt.first_names)}: {attempt.code} {attempt.label}")
+        self.state.remember_identity(traits, identity)
+        return identity
+
+    # --- the report -------------------------------------------------------------------------------------
+    def report(self, identity: Identity, previous: dict | None = None) -> bytes:
+        options = {}
+        if self.defect == "wrong-ins-oid":
+            options["ins_oid"] = OID_NIR_TEST if identity.oid == OID_NIR else OID_NIR
+        if self.defect == "bad-nir-key":
+            options["ins_value"] = identity.nir + wrong_key(identity.key)
+        document = build_report(self.task, identity, previous=previous, **options)
+        if self.defect == "pdf-not-base64":
+            document = with_urlsafe_pdf(document)
+        self.document = document
+        return document
+
+    def other_patient(self, identity: Identity) -> Identity:
+        """For `patient-mismatch`: the last other patient the RIS handled (a stale context), else one of the
+        test world's (the only place this example looks at the world, to seed the defect)."""
+        last = self.previous_identity
+        if last is not None and last.ins != identity.ins:
+            return last
+        from segur.fixtures.world import load_world
+
+        other = next(p for p in load_world().patients
+                     if p.ins != identity.ins and p.has_dmp and not p.dmp_closed and not p.dmp_opposed
+                     and not p.known_defects)
+        return Identity(other.ins, other.oid, other.birth_name, other.first_names, other.sex, other.birth_date,
+                        other.birth_place)
+
+    # --- sending ----------------------------------------------------------------------------------------
+    def to_dmp(self, identity: Identity) -> str:
+        from segur.mocks.dmp.client import Coded, Defects
+
+        professional, organisation = author_of(self.task)
+        client = dmp.client_for(self.config, professional, organisation)
+        defects = Defects()
+        if self.defect == "wrong-format-code":
+            defects.format_code = Coded(*WRONG_FORMAT[self.task.kind])
+        previous = None
+        if self.task.action == "replace-dmp":
+            previous = self.state.document(self.task.replaces_task)
+            if previous is None:
+                raise ConfigError(f"no report of task {self.task.replaces_task} in the local state "
+                                  f"({self.state.path}): nothing to replace")
+        document = self.report(identity, previous)
+        if self.defect == "patient-mismatch":
+            defects.patient_id = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
+        ins = Ins(identity.ins, identity.oid)
+        status = dmp.check_dmp(client, ins)
+        self.step(f"DMP TD0.2: dmp={status.get('dmp')} autorisation={status.get('autorisation')}")
+        if previous is not None:
+            dmp.replace(client, ins, previous["id"], document, defects, status)
+            self.step(f"DMP ITI-41 RPLC of {previous['id']}: accepted")
+        else:
+            dmp.send(client, document, defects)
+            self.step("DMP ITI-41: accepted")
+        return "DMP"
+
+    def to_mailbox(self, identity: Identity) -> str:
+        task = self.task
+        sender = task.sender or self.config.sender
+        if not sender:
+            raise ConfigError("no sending mailbox: the task names none and the configuration has no [mssante] sender")
+        if task.action == "send-citizen":
+            recipient = identity.citizen_mailbox
+            if self.defect == "citizen-wrong-address":
+                last = self.previous_identity
+                # a stale patient context: the previous patient's address; else the NIR without its key
+                recipient = last.citizen_mailbox if last and last.ins != identity.ins \
+                    else f"{identity.nir}@patient.mssante.fr"
+        else:
+            recipient = task.recipient
+        document = self.report(identity)
+        overrides, submission = {}, {}
+        if self.defect == "wrong-format-code":
+            overrides["format_code"] = WRONG_FORMAT[task.kind][:2] + (WRONG_FORMAT[task.kind][2],)
+        if self.defect == "patient-mismatch":
+            other = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
+            overrides["patient_id"] = submission["patient_id"] = other
+        code = "11502-2" if task.kind == "CR-BIO" else "18748-4"
+        message = mssante.build_message(sender, recipient, document, identity, code, nil=self.config.nil,
+                                        with_xdm=self.defect != "mss-without-xdm", xdm_overrides=overrides or None,
+                                        submission=submission or None)
+        mssante.send(self.config, message, sender, recipient)
+        self.step(f"MSSanté: sent from {sender} to {recipient}")
+        return recipient
+
+    def run(self) -> Outcome:
+        identity = None
+        try:
+            identity = self.identity()
+            sent_to = self.to_dmp(identity) if self.task.action in ("send-dmp", "replace-dmp") \
+                else self.to_mailbox(identity)
+        except ServiceUnavailable as exc:
+            if self.document is not None:
+                kept = self.state.keep_unsent(self.task.id, self.document, str(exc))
+                exc.args = (f"{exc} (report kept in {kept}, to be sent again)",)
+            if self.defect == "swallow-outage":
+                self.step(f"outage swallowed (defect): {exc}")
+                return Outcome(self.task.id, "nowhere", identity.ins if identity else None,
+                               "sent", self.steps, swallowed=str(exc))
+            raise
+        finally:
+            self.state.save()
+        if self.document is not None and self.task.action in ("send-dmp", "replace-dmp"):
+            self.state.remember_document(self.task.id, document_ids(self.document), identity)
+            self.state.save()
+        return Outcome(self.task.id, sent_to, identity.ins, f"{self.task.kind} report #{self.task.report_no} sent "
+                       f"to {sent_to}", self.steps)
+
+
+def run_task(task, config, defect: str | None = None) -> Outcome:
+    return Run(task, config, defect).run()
+
+
+def _ins_oid(identity: Identity) -> tuple[str, str]:
+    return identity.ins, identity.oid
+
+
+def wrong_key(key: str) -> str:
+    return f"{(int(key) + 1) % 100:02d}"
+
+
+def made_up_identity(traits: dict) -> Identity:
+    """An INS built from the traits, as a careless product does when INSi did not qualify the identity:
+    sex, year and month of birth, birth place, order 001, and a key that checks. It is nobody's INS."""
+    sex = "1" if traits.get("sex") == "M" else "2"
+    year, month = (str(traits.get("birth_date", "0000-00-00")).split("-") + ["00", "00"])[:2]
+    place = str(traits.get("birth_place") or "99100").upper()
+    nir = f"{sex}{year[-2:]}{month}{place}001"
+    try:
+        key = nir_key(nir)
+    except ValueError:
+        nir, key = nir[:13].ljust(13, "0"), "01"
+    return Identity(nir + key, OID_NIR, str(traits.get("birth_name", "")), str(traits.get("first_names", "")),
+                    str(traits.get("sex", "")), str(traits.get("birth_date", "")), traits.get("birth_place"),
+                    qualified=False)
+
+
+__all__ = ["Outcome", "RisError", "run_task"]

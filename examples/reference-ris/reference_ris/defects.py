@@ -1,0 +1,35 @@
+"""The seeded defects: one at a time, each a mistake real products have made (issue 7 §4, PROOF.md).
+
+Each defect changes what the RIS sends, never how it reports: the harness must catch it from what
+reached the mocks. `swallow-outage` is the exception — it changes what the RIS *says* (success) while
+nothing was sent, which is exactly what the harness must not believe.
+"""
+
+from __future__ import annotations
+
+DEFECTS = {
+    "wrong-ins-oid": "writes the INS under an OID INSi did not return (the production NIR OID hard-coded; "
+                     "the test NIR OID when INSi returned the production one)",
+    "provisional-as-qualified": "when INSi answers 01/02 (or fails), sends anyway, declared qualified "
+                                "(X-MSS-INS: O), with the INS of a local patient of the same name, sex and birth "
+                                "date (a homonym), else an INS built from the traits",
+    "no-insi-call": "never calls INSi: takes the INS from its local cache, or builds it from the traits",
+    "bad-nir-key": "writes the INS with a wrong 2-digit key, in the CDA and the metadata",
+    "pdf-not-base64": "writes the PDF with the URL-safe alphabet (- and _), which is not base64",
+    "wrong-format-code": "declares a formatCode that does not match the document (text for a PDF N1, PDF N1 "
+                         "for a structured N3)",
+    "patient-mismatch": "puts another patient's INS in the XDS/XDM metadata (a stale patient context)",
+    "mss-without-xdm": "attaches the CDA bare to the MSSanté message, without the IHE_XDM.ZIP",
+    "citizen-wrong-address": "sends the citizen's copy to the previous patient's Mon espace santé address (a stale "
+                             "context), or to <NIR without its key>@patient.mssante.fr when there is none",
+    "swallow-outage": "when a service is down (HTTP 5xx, SOAP fault, SMTP 4xx, no connection), says the report "
+                      "was sent and exits 0",
+}
+
+
+def check(defect: str | None) -> str | None:
+    if defect in (None, "", "none"):
+        return None
+    if defect not in DEFECTS:
+        raise ValueError(f"unknown defect {defect!r}; known: {', '.join(DEFECTS)}")
+    return defect

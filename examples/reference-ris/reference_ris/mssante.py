@@ -1,0 +1,82 @@
+"""Sending the report by MSSanté: SMTP submission with STARTTLS (the test CA) and AUTH as the sending
+mailbox; the CDA in an IHE_XDM.ZIP attachment (IHE ITI-32) with its PDF rendering beside it, and the
+headers the MSSanté clients' referential asks for (docs/mssante.md, REM SC.MSS/CONF.14-16): X-MSS-NIL
+(the product's reference), X-MSS-INS (O when the CDA carries a qualified INS), X-MSS-CODECDA (the CDA's
+document type code), and the subject `XDM/1.0/DDM+<title> <BIRTH NAME> <first name> <dd/mm/yyyy>`."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from segur.mocks.mssante.xdm import build_xdm
+
+from .errors import ConfigError, Refused, ServiceUnavailable
+from .identity import Identity
+from .report import embedded_pdf
+
+CODE_DISPLAY = {"11502-2": "CR d'examens biologiques", "18748-4": "CR d'imagerie médicale"}
+
+
+def build_message(sender: str, recipient: str, document: bytes, identity: Identity, code: str, *, nil: str,
+                  with_xdm: bool = True, xdm_overrides: dict | None = None, submission: dict | None = None,
+                  ) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "reference-ris.local")
+    birth = identity.birth_date.split("-")
+    when = f" {birth[2]}/{birth[1]}/{birth[0]}" if len(birth) == 3 and "00" not in birth[1:] else ""
+    first = (identity.first_names.split() or [""])[0]
+    message["Subject"] = f"XDM/1.0/DDM+{CODE_DISPLAY.get(code, 'Compte rendu')} {identity.birth_name} {first}{when}"
+    message["X-MSS-NIL"] = nil
+    message["X-MSS-INS"] = "O"
+    message["X-MSS-CODECDA"] = code
+    message.set_content("Bonjour,\n\nVeuillez trouver ci-joint le compte rendu.\n\nCordialement,\n"
+                        "-- envoyé par le RIS de référence du harnais Ségur\n")
+    if with_xdm:
+        package = build_xdm([(document, xdm_overrides)], submission=submission)
+        message.add_attachment(package, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
+    else:  # seeded defect `mss-without-xdm`: the CDA attached bare
+        message.add_attachment(document, maintype="application", subtype="xml", filename="compte-rendu-cda.xml")
+    pdf = embedded_pdf(document)
+    if pdf:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
+    return message
+
+
+def send(config, message: EmailMessage, sender: str, recipient: str) -> None:
+    """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals."""
+    config.require("smtp_host", "smtp_port")
+    try:
+        context = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else ssl.create_default_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
+    try:
+        with smtplib.SMTP(config.smtp_host, int(config.smtp_port), timeout=config.timeout) as smtp:
+            smtp.ehlo()
+            if config.smtp_starttls:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            smtp.login(sender, config.password_for(sender))
+            refused = smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, reply = next(iter(exc.recipients.values()))
+        raise _reply_error(code, reply, f"recipient <{recipient}>") from exc
+    except smtplib.SMTPResponseException as exc:
+        raise _reply_error(exc.smtp_code, exc.smtp_error, "SMTP") from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise ServiceUnavailable(f"MSSanté unreachable: {type(exc).__name__}: {exc}") from exc
+    if refused:
+        code, reply = next(iter(refused.values()))
+        raise _reply_error(code, reply, "recipient")
+
+
+def _reply_error(code: int, reply: bytes | str, what: str):
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    message = f"MSSanté {what}: {code} {text}"
+    if 400 <= code < 500:
+        return ServiceUnavailable(message)
+    return Refused(message)

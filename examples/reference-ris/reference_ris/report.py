@@ -1,0 +1,103 @@
+"""Writing the report: a CDA R2 document with the INS and OID INSi returned, by the task's author.
+
+CR-IMG in level 1 (the PDF in a base64 nonXMLBody) for the radiology couloir, CR-BIO in level 3 (with
+its PDF copy section) for the lab couloir, both from `segur.fixtures.documents`, the project's builders
+of documents that pass the CI-SIS packs and the Ségur rules.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import fields
+
+from lxml import etree
+
+from segur.fixtures.documents import build_cr_bio_n3_minimal, build_cr_img_n1
+from segur.fixtures.world.model import Address, Organisation, Patient, Professional
+
+from .errors import ConfigError
+from .identity import Identity
+
+HL7 = "urn:hl7-org:v3"
+
+
+def _dataclass(cls, data: dict, what: str):
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    if isinstance(values.get("address"), dict):
+        values["address"] = Address(**values["address"])
+    for key, value in values.items():
+        if isinstance(value, list):
+            values[key] = tuple(value)
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"the task's author has incomplete {what} details: {exc}") from exc
+
+
+def author_of(task) -> tuple[Professional, Organisation]:
+    """The professional and the structure the report is written by (the task's `author`)."""
+    author = task.author or {}
+    if not isinstance(author.get("professional"), dict) or not isinstance(author.get("organisation"), dict):
+        raise ConfigError("the task's author must carry 'professional' and 'organisation' details "
+                          "(segur.scenarios.driver.author_dict)")
+    return (_dataclass(Professional, author["professional"], "professional"),
+            _dataclass(Organisation, author["organisation"], "organisation"))
+
+
+def patient_of(identity: Identity, traits: dict) -> Patient:
+    """The patient as the report names them: INSi's reference traits (TIQ) and INS."""
+    return Patient(key=f"ris-{identity.ins}", birth_name=identity.birth_name,
+                   first_names=identity.first_names or traits.get("first_names", ""), sex=identity.sex,
+                   birth_date=identity.birth_date, birth_place=identity.birth_place or traits.get("birth_place") or "",
+                   nir=identity.nir, nir_key=identity.key, oid=identity.oid)
+
+
+def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_value: str | None = None,
+                 previous: dict | None = None) -> bytes:
+    """The CDA for the task. `previous` (`{"id", "set_id", "version"}`) makes it the next version of an
+    earlier report (relatedDocument RPLC, same setId). `ins_oid`/`ins_value` are for seeded defects only."""
+    professional, organisation = author_of(task)
+    patient = patient_of(identity, task.patient)
+    options = {}
+    if ins_oid:
+        options["ins_oid"] = ins_oid
+    if ins_value:
+        options["ins_value"] = ins_value
+    if previous:
+        options.update(set_id=previous["set_id"], version_number=int(previous["version"]) + 1,
+                       replaces=previous["id"])
+    if task.kind == "CR-BIO":
+        return build_cr_bio_n3_minimal(patient, professional, organisation, **options)
+    return build_cr_img_n1(patient, professional, organisation,
+                           conclusion=f"Compte rendu n° {task.report_no}. Pas d'anomalie décelable.", **options)
+
+
+def embedded_pdf(document: bytes) -> bytes | None:
+    """The PDF the CDA carries (N1 nonXMLBody, or the N3 PDF copy's observationMedia)."""
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
+    for element in root.iter(f"{{{HL7}}}text", f"{{{HL7}}}value"):
+        if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
+            return base64.b64decode("".join((element.text or "").split()))
+    return None
+
+
+def with_urlsafe_pdf(document: bytes) -> bytes:
+    """Seeded defect `pdf-not-base64`: the PDF written with the URL-safe alphabet (`-`, `_`), a real bug of
+    code that calls `urlsafe_b64encode`; it is not base64 as CDA's B64 representation requires."""
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
+    for element in root.iter(f"{{{HL7}}}text", f"{{{HL7}}}value"):
+        if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
+            payload = base64.b64decode("".join((element.text or "").split()))
+            text = base64.urlsafe_b64encode(payload).decode("ascii")
+            if text == base64.b64encode(payload).decode("ascii"):  # no '+' or '/' to differ: write hex instead
+                text = payload.hex()
+            element.text = text
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def document_ids(document: bytes) -> dict:
+    from segur.fixtures.documents import read_ids
+
+    ids = read_ids(document)
+    return {"id": ids.id, "set_id": ids.set_id, "version": ids.version_number}
