@@ -15,7 +15,7 @@ from lxml import etree
 
 from segur.mocks.insi import running_insi
 from segur.mocks.insi.soap import read_wsdl_actions
-from segur.mocks.insi.testing import context_headers, official_client
+from segur.mocks.insi.testing import context_headers, official_client, search_first_name_by_first_name
 
 HEADERS = context_headers()
 
@@ -101,6 +101,16 @@ def test_clients_call_once_per_first_name_in_turn(service):
     assert (found.INDIVIDU.TIQ.Prenom, found.INDIVIDU.TIQ.ListePrenom) == ("CATARINA", "CATARINA BELLA")
     assert by_traits(service, "TCHITCHI", "BELLA", "F", "1936-06-21").CR.CodeCR == "01"
     assert by_traits(service, "TCHITCHI", "CATARINA BELLA", "F", "1936-06-21").CR.CodeCR == "00"
+
+
+def test_the_kits_client_loop_tries_each_first_name_then_the_whole_list(service):
+    result, attempts = search_first_name_by_first_name(service, "TCHITCHI", "OLA CATARINA BELLA", "F", "1936-06-21")
+    assert attempts == [("OLA", "01"), ("CATARINA", "00")] and result.INDIVIDU.TIQ.Prenom == "CATARINA"
+    _, attempts = search_first_name_by_first_name(service, "HOUILLES", "PIERRE PAUL JACQUES", "M", "1993-01-27")
+    assert attempts == [("PIERRE", "01"), ("PAUL", "01"), ("JACQUES", "01"), ("PIERRE PAUL JACQUES", "01")]
+    result, attempts = search_first_name_by_first_name(service, "BLANCHET", "JULIE MARCELLE", "F", "1981-04-02")
+    assert attempts == [("JULIE", "02"), ("MARCELLE", "01"), ("JULIE MARCELLE", "00")]
+    assert result.INDIVIDU.TIQ.LieuNaissance == "75112"
 
 
 def test_ins_history_is_returned_as_recorded_in_the_cnda_plan(service):

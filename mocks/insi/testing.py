@@ -197,3 +197,27 @@ def post_soap(url: str, body: bytes, *, content_type: str = "application/soap+xm
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), err.read()
+
+
+def search_first_name_by_first_name(service, birth_name: str, first_names: str, sex: str, birth_date: str,
+                                    birth_place: str | None = None, soapheaders: dict | None = None):
+    """Search as real INSi clients do: once per first name in turn, then with the whole list, until one
+    identity is found (00). `padoa/tlsi-ins` records this loop (OLA → 01, CATARINA → 00; after a 02 it
+    goes on with the next first name) and the regional INS guides advise adding the other first
+    names after a 02.
+
+    Returns (last result, [(first name tried, CodeCR), ...]).
+    """
+    names = first_names.split()
+    tries = names + ([" ".join(names)] if len(names) > 1 else [])
+    attempts = []
+    result = None
+    for name in tries:
+        kwargs = {"LieuNaissance": birth_place} if birth_place else {}
+        result = service.rechercherInsAvecTraitsIdentite(NomNaissance=birth_name, Prenom=[name], Sexe=sex,
+                                                         DateNaissance=birth_date,
+                                                         _soapheaders=soapheaders or context_headers(), **kwargs)
+        attempts.append((name, result.CR.CodeCR))
+        if result.CR.CodeCR == "00":
+            break
+    return result, attempts
