@@ -482,7 +482,8 @@ def test_td02_answers_expire_interdit_and_the_dmp_state(dmp, case, world):
 
 def test_td_without_vihf_or_with_a_bad_request_is_a_soap_fault(dmp, case):
     answer = case.td(dmp.endpoint("patients"), "TD0.2", security=None)
-    assert answer.status == 400 and "VIHF-001" in answer.fault_reason
+    assert answer.status == 400 and "VIHF-001" in answer.fault_reason and answer.fault_code == "soap:Sender"
+    assert answer.find(".//soap:Subcode/soap:Value").text == "wsse:InvalidSecurity"  # OASIS WSS 1.1 §12
     bad = case.td(dmp.endpoint("habilitations"), "TD0.3", action="PEUT-ETRE")
     assert bad.status == 400 and "DMP-TD-001" in bad.fault_reason
 
@@ -510,6 +511,14 @@ def test_503_and_latency_faults(dmp, case):
     assert case.iti41(repo(dmp)).status == 503
     admin(dmp, "/_admin/faults", "POST", {"kind": "latency", "operation": "ITI-41", "ms": 50, "count": 1})
     assert case.iti41(repo(dmp)).registry_status == "Success"
+
+
+def test_an_injected_soap_fault_answers_that_fault(dmp, case):
+    admin(dmp, "/_admin/faults", "POST", {"kind": "soap_fault", "operation": "ITI-18", "code": "Receiver",
+                                          "reason": "registry down", "count": 1})
+    answer = case.find_documents(registry(dmp))
+    assert answer.status == 500 and answer.fault_code == "soap:Receiver" and "registry down" in answer.fault_reason
+    assert dmp.mock.journal.entries()[-1].verdict == "fault-injected"
 
 
 def test_health_lists_endpoints_and_the_rule_hooks(dmp):

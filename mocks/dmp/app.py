@@ -215,9 +215,8 @@ class _Exchange:
 
     # --- transactions ---------------------------------------------------------------------------
     def _iti41(self, action, envelope, message, call, injected):
-        seq_hint = None
         outcome = self.mock.backend.provide_and_register(envelope.body, message.attachments, envelope.security, call,
-                                                         injected, journal_seq=seq_hint)
+                                                         injected)
         return self._registry_answer(action, outcome, registry_response(outcome.findings, outcome.status), message.mtom)
 
     def _iti57(self, action, envelope, message, call, injected):
@@ -265,7 +264,7 @@ class _Exchange:
     def _td(self, action, envelope, call, injected, name):
         backend = self.mock.backend
         if injected is not None:
-            return self._fault("XDS-FAULT-001", injected.message, [injected], 500, verdict="fault-injected")
+            return self._raw_fault("Receiver", injected.message, 500, verdict="fault-injected")
         ins_el = envelope.body.find(f"{{{TD_NS}}}matriculeINS")
         ins = (ins_el.get("valeur") or "").strip() if ins_el is not None else ""
         oid = (ins_el.get("identifiantSysteme") or "").strip() if ins_el is not None else ""
@@ -307,16 +306,22 @@ class _Exchange:
         return Response(payload, status=200, content_type=content_type)
 
     def _fault(self, rule: str, reason: str, findings, status: int, verdict: str = "error") -> Response:
-        data = fault_bytes(rule, reason, self.relates_to, findings)
+        """A SOAP fault: the code from a protocol rule, else Sender (4xx) / Receiver (5xx); a rule's own
+        subcode (the VIHF rules carry WS-Security ones) when it declares one."""
         if rule in PROTOCOL_RULES:
-            code = PROTOCOL_RULES[rule].extra.get("fault")
-            status = status if status in (413, 415) else _HTTP_FOR_FAULT.get(code or "Sender", status)
+            code = PROTOCOL_RULES[rule].extra.get("fault") or ("Receiver" if status >= 500 else "Sender")
+            subcode = None
+        else:
+            code = "Receiver" if status >= 500 else "Sender"
+            subcode = _declared_subcode(rule)
+        if status not in (413, 415):
+            status = _HTTP_FOR_FAULT.get(code, status)
+        data = fault_bytes(rule, reason, self.relates_to, findings, code=code, subcode=subcode)
         self._journal(verdict, findings, data, status, {"fault": rule})
         return Response(data, status=status, content_type="application/soap+xml; charset=UTF-8")
 
     def _raw_fault(self, code: str, reason: str, status: int, verdict: str) -> Response:
-        data = fault_bytes("XDS-SOAP-010", reason, self.relates_to)
-        data = data.replace(b"soap:Receiver", f"soap:{code}".encode(), 1)
+        data = fault_bytes("XDS-FAULT-001", reason, self.relates_to, code=code)
         self._journal(verdict, [], data, status, {"fault": code})
         return Response(data, status=status, content_type="application/soap+xml; charset=UTF-8")
 
@@ -335,6 +340,15 @@ class _Exchange:
             response={"status": status, "body": body_for_journal(response_body)},
             duration_ms=(time.perf_counter() - self.started) * 1000, client=Call("", request.environ).client,
             meta=meta)
+
+
+def _declared_subcode(rule_id: str) -> str | None:
+    from segur import rules
+
+    try:
+        return rules.get(rule_id).extra.get("soap_fault")
+    except KeyError:
+        return None
 
 
 def _content_type_action(value: str) -> tuple[str, str | None]:

@@ -138,22 +138,31 @@ def envelope_bytes(action: str, body_element, relates_to: str | None = None) -> 
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
-def fault_bytes(rule: str, reason: str, relates_to: str | None = None, findings: list[Finding] = ()) -> bytes:
-    """A SOAP 1.2 fault for `rule` (its `extra["fault"]` gives the code), with the findings in Detail."""
-    code = PROTOCOL_RULES[rule].extra.get("fault", "Sender") if rule in PROTOCOL_RULES else "Receiver"
-    fault = etree.Element(f"{{{SOAP12}}}Fault", nsmap={"soap": SOAP12, "wsa": WSA})
+def fault_bytes(rule: str, reason: str, relates_to: str | None = None, findings: list[Finding] = (),
+                code: str | None = None, subcode: str | None = None) -> bytes:
+    """A SOAP 1.2 fault for `rule`, with the findings in Detail.
+
+    `code` defaults to the protocol rule's `extra["fault"]` (else Sender); `subcode` is a QName such as
+    ``wsa:ActionNotSupported`` (WS-Addressing SOAP binding §6.4) or ``wsse:InvalidSecurity`` (OASIS WSS 1.1 §12).
+    """
+    if code is None:
+        code = PROTOCOL_RULES[rule].extra.get("fault", "Sender") if rule in PROTOCOL_RULES else "Sender"
+    if rule == "XDS-SOAP-005" and subcode is None:
+        subcode = "wsa:ActionNotSupported"
+    fault = etree.Element(f"{{{SOAP12}}}Fault", nsmap={"soap": SOAP12, "wsa": WSA, "wsse": WSSE})
     code_el = etree.SubElement(fault, f"{{{SOAP12}}}Code")
     etree.SubElement(code_el, f"{{{SOAP12}}}Value").text = f"soap:{code}"
-    if rule == "XDS-SOAP-005":
+    if subcode:
         sub = etree.SubElement(code_el, f"{{{SOAP12}}}Subcode")
-        etree.SubElement(sub, f"{{{SOAP12}}}Value").text = "wsa:ActionNotSupported"
+        etree.SubElement(sub, f"{{{SOAP12}}}Value").text = subcode
     reason_el = etree.SubElement(fault, f"{{{SOAP12}}}Reason")
     text = etree.SubElement(reason_el, f"{{{SOAP12}}}Text")
     text.set(f"{{{XML_NS}}}lang", "en")
     text.text = f"[{rule}] {reason}"
     detail = etree.SubElement(fault, f"{{{SOAP12}}}Detail")
     for item in findings or ():
-        finding_el = etree.SubElement(detail, "{urn:segur:harness:findings}finding", nsmap={"sg": "urn:segur:harness:findings"})
+        finding_el = etree.SubElement(detail, "{urn:segur:harness:findings}finding",
+                                      nsmap={"sg": "urn:segur:harness:findings"})
         finding_el.set("rule", item.rule)
         finding_el.set("severity", item.severity.value)
         finding_el.text = item.message + (f" — {item.hint}" if item.hint else "")
