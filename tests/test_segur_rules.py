@@ -243,3 +243,15 @@ def test_value_set_copies_match_the_pack(cda_pack):
         pair for pair in j08 if pair[1] == confidentiality["codeSystem"]}
     gender = value_set("administrative_gender")
     assert {(code, gender["codeSystem"]) for code in gender["codes"]} == concepts("JDV_J143_AdministrativeGender_CISIS.xml")
+
+
+@pytest.mark.parametrize("value", ["1961", "196103"])
+def test_a_birth_date_known_only_to_the_year_or_month_is_a_warning(cda_pack, value):
+    """INSi allows "lunar" birth dates; the DMP guide (§4.2.2, AM_DLU) only recommends a full date."""
+    path = cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml"
+    tree = etree.parse(str(path))
+    tree.find(".//{urn:hl7-org:v3}patient/{urn:hl7-org:v3}birthTime").set("value", value)
+    data = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    tree = etree.ElementTree(etree.fromstring(data))
+    findings = [f for f in check_segur(tree, Locator(data, tree)) if f.rule == "SEGUR-PAT-002"]
+    assert [f.severity.value for f in findings] == ["warning"]

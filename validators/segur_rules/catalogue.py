@@ -263,7 +263,8 @@ RULES: tuple[Rule, ...] = (
         "The patient's birth date is {problem}.",
         "La date de naissance du patient est {problem_fr}.",
         "Write patient/birthTime/@value as the full INS birth date YYYYMMDD (a real calendar date, not in the future).",
-        rem=TRAITS_REM, source=SRC_SM + " (INS traits)", what="birth date present, full and plausible",
+        rem=TRAITS_REM, source=SRC_SM + " (INS traits); DMP integration guide §4.2.2 (lunar dates, AM_DLU)",
+        what="birth date present, full and plausible (a date known only to the year or month is a warning)",
     ),
     _rule(
         "SEGUR-PAT-003",

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 
 from segur import ins
+from segur.findings import Severity
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import value_set
@@ -132,9 +133,14 @@ def _check_birth_date(doc: Document, role, patient) -> None:
         doc.report(rule, birth if birth is not None else (patient if patient is not None else role),
                    problem=T("missing (patient/birthTime/@value)", "absente (patient/birthTime/@value)"))
         return
-    _, problem = parse_birth_date(birth.get("value").strip())
+    value = birth.get("value").strip()
+    _, problem = parse_birth_date(value)
     if problem:
-        doc.report(rule, birth, problem=problem)
+        # A birth date known only to the year or month (INSi's "lunar" dates, 1961-00-00) is valid
+        # HL7 TS; the DMP integration guide (§4.2.2, annex A3-1 "règle AM_DLU") only strongly
+        # recommends transforming it into a full AAAAMMJJ date: a warning, not an error.
+        reduced = re.fullmatch(r"\d{4}(\d{2})?", value) is not None
+        doc.report(rule, birth, severity=Severity.WARNING if reduced else None, problem=problem)
 
 
 def _check_sex(doc: Document, role, patient) -> None:
