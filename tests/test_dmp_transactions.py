@@ -549,3 +549,18 @@ def test_only_an_author_may_replace_a_document(dmp, case, pki, world):
                          replaces={"Document01": old.entry_uuid})
     assert answer.registry_status == "Failure" and "XDS-41-015" in answer.rules()
     assert dmp.backend.store.entry(old.entry_uuid).availability_status == APPROVED
+
+
+@pytest.mark.slow
+def test_with_the_official_pack_an_xsd_invalid_cda_is_refused_with_its_line(cda_pack, pki, world, case):
+    document = case.cda().replace(b"<title>", b"<titre>", 1).replace(b"</title>", b"</titre>", 1)
+    with running_dmp(pki=pki, world=world, validator_pack=cda_pack) as dmp:
+        good = case.iti41(dmp.endpoint("repository"))
+        assert good.registry_status == "Success", good.error_contexts
+        answer = case.iti41(dmp.endpoint("repository"), [document])
+        assert answer.registry_status == "Failure" and "XDSRepositoryError" in answer.error_codes
+        xsd = [e for e in answer.findall(".//rs:RegistryError") if "line" in (e.get("location") or "")]
+        assert xsd, answer.error_contexts
+        [stored] = dmp.backend.documents_by_patient().values()
+        layers = {layer["name"]: layer["status"] for layer in stored[0]["validation"]["layers"]}
+        assert layers["xsd"] == "ran" and layers["schematron"] == "ran"

@@ -196,9 +196,11 @@ def registry_error_list(findings, default_code: str = "XDSRegistryError"):
         error.set("errorCode", xds_code_of(item, default_code))
         error.set("codeContext", code_context(item))
         error.set("severity", SEVERITY_ERROR if item.severity == Severity.ERROR else SEVERITY_WARNING)
-        location = item.location or item.xpath
+        location = item.location or item.xpath or ""
+        if item.line:  # a finding inside a document (the CDA validator): say where in the file
+            location += f" (line {item.line}" + (f", column {item.column})" if item.column else ")")
         if location:
-            error.set("location", location)
+            error.set("location", location.strip())
     return error_list
 
 
