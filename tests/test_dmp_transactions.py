@@ -564,3 +564,15 @@ def test_with_the_official_pack_an_xsd_invalid_cda_is_refused_with_its_line(cda_
         [stored] = dmp.backend.documents_by_patient().values()
         layers = {layer["name"]: layer["status"] for layer in stored[0]["validation"]["layers"]}
         assert layers["xsd"] == "ran" and layers["schematron"] == "ran"
+
+
+def test_a_plain_soap_request_with_inline_documents_gets_a_plain_soap_answer(dmp, case):
+    from dmp_helpers import ITI41, provide_and_register
+
+    request, by_id = case.submission([case.cda()])
+    body, parts = provide_and_register(request, by_id, inline=True)
+    assert parts == []
+    answer = send(repo(dmp), ITI41, body, case.security(), as_mtom=False)
+    assert answer.registry_status == "Success" and answer.content_type.startswith("application/soap+xml")
+    assert answer.find(".//wsa:Action").text == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
+    assert answer.find(".//wsa:RelatesTo") is not None
