@@ -267,7 +267,10 @@ class MssHandler:
                                         meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
             return "451 4.3.0 Local error in processing; the message was not accepted"
         for delivery in outcome.deliveries:
-            await self.deliver(delivery.mailbox, delivery.raw)
+            try:
+                await self.deliver(delivery.mailbox, delivery.raw)
+            except Exception as exc:  # noqa: BLE001 — the stored copy stays readable in /_admin/mailboxes
+                outcome.notes.append(f"IMAP copy for <{delivery.mailbox}> failed: {type(exc).__name__}: {exc}")
         server.message_ids.append(outcome.id)
         report = outcome.report
         verdict = "accepted" if report.verdict == "pass" else "nonconformant"
