@@ -148,6 +148,27 @@ def test_a_missing_wsa_action_is_a_message_addressing_header_required_fault(insi
     assert last_rules(insi) == ["INSI-WSA-ACTION-MISSING"]
 
 
+def test_a_plain_zeep_client_without_ws_addressing_is_refused_by_default(insi, shared_ref):
+    _, plain = official_client(shared_ref / "insi" / "wsdl", insi.service_url, ws_addressing=False)
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        plain.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
+                                              _soapheaders=context_headers())
+    assert [s.localname for s in raised.value.subcodes] == ["MessageAddressingHeaderRequired"]
+
+
+def test_in_lenient_mode_the_soap_action_stands_in_for_a_missing_wsa_action(shared_ref):
+    with running_insi(require_wsa_action=False) as lenient:
+        _, plain = official_client(shared_ref / "insi" / "wsdl", lenient.service_url, ws_addressing=False)
+        result = plain.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
+                                                       _soapheaders=context_headers())
+        assert result.CR.CodeCR == "00"
+        assert "INSI-WSA-ACTION-FALLBACK" in lenient.mock.journal.entries()[-1].rules
+        # no action anywhere: still refused
+        status, _, _ = post_soap(lenient.service_url, soap_envelope(traits_body(), action=None))
+        assert status == 400 and lenient.mock.journal.entries()[-1].rules == ["INSI-WSA-ACTION-MISSING"]
+        assert lenient.admin("health")[1]["wsa_action_required"] is False
+
+
 def test_an_unknown_action_is_an_action_not_supported_fault(insi):
     action = "urn:ServiceIdentiteCertifiee:1.0.0:supprimerIns"
     status, _, body = call(insi, soap_envelope(traits_body(), action=action))

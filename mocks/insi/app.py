@@ -66,12 +66,16 @@ class InsiMock:
 
     def __init__(self, world=None, *, software=None, accept_any_idam: bool = False,
                  default_mode: str = "INSI-AUTO", require_client_cn: bool = False,
-                 max_body: int = DEFAULT_MAX_BODY, journal_size: int = 20_000, sleep=time.sleep, seed: int = 0):
+                 max_body: int = DEFAULT_MAX_BODY, journal_size: int = 20_000, sleep=time.sleep, seed: int = 0,
+                 require_wsa_action: bool = True):
         kwargs = {} if software is None else {"software": software}
         self.backend = InsiBackend(world, accept_any_idam=accept_any_idam, default_mode=default_mode, **kwargs)
         self.journal = Journal(self.name, max_entries=journal_size)
         self.faults = FaultBook(extra_kinds=INSI_FAULT_KINDS, seed=seed, sleep=sleep)
         self.require_client_cn = require_client_cn  # mTLS: the CN must say INSI-AUTO / INSI-MANU
+        # False: a request without wsa:Action is dispatched on the SOAP action of its Content-Type
+        # (with a warning), for clients that do not turn WS-Addressing on.
+        self.require_wsa_action = require_wsa_action
         self.max_body = max_body
         self.base_url: str | None = None
         self._sleep = sleep
@@ -145,8 +149,13 @@ class InsiMock:
                 raise soap.SoapProblem("INSI-HTTP-CONTENT-TYPE", content_type=content_type)
             self._check_client_certificate(environ)
             action = request_.action
+            fallback = None
             if action is None:
-                raise soap.SoapProblem("INSI-WSA-ACTION-MISSING")
+                soap_action = _soap_action(content_type)
+                if self.require_wsa_action or soap_action is None:
+                    raise soap.SoapProblem("INSI-WSA-ACTION-MISSING")
+                action = soap_action
+                fallback = RULES_BY_ID["INSI-WSA-ACTION-FALLBACK"].finding(action=action)
             operation = soap.OPERATION_BY_ACTION.get(action, "unknown")
             if operation == "unknown":
                 raise soap.SoapProblem("INSI-WSA-ACTION-UNKNOWN", action=action)
@@ -173,6 +182,8 @@ class InsiMock:
             if outcome.ins:
                 context["ins"] = outcome.ins
             findings = list(outcome.findings)
+            if fallback is not None:
+                findings.append(fallback)
             if not message_id:
                 findings.append(RULES_BY_ID["INSI-WSA-MESSAGEID"].finding())
             payload = self.backend.resultat(outcome)
@@ -353,6 +364,7 @@ def create_flask_app(mock: InsiMock) -> Flask:
         return {"world": getattr(mock.backend.world, "version", None),
                 "patients": len(mock.backend.world.patients),
                 "mtls": mock.require_client_cn,
+                "wsa_action_required": mock.require_wsa_action,
                 "software": [s.idam for s in mock.backend.software()]}
 
     # Validate INSi-specific fault parameters before the kit stores them.

@@ -23,6 +23,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                        "for both access modes and operations (repeatable)."),
         any_idam: bool = typer.Option(False, "--any-idam", help="Accept every IDAM (no siram_100/desir_550)."),
         default_mode: str = typer.Option("INSI-AUTO", help="Access mode assumed without mutual TLS."),
+        wsa_action_required: bool = typer.Option(True, "--wsa-action-required/--no-wsa-action-required",
+                                                 help="Refuse requests without wsa:Action (default), or take the "
+                                                 "operation from the SOAP action of the Content-Type."),
         threads: int = typer.Option(16, help="cheroot worker threads."),
         journal_size: int = typer.Option(20_000, help="Exchanges kept in the journal (oldest dropped first)."),
     ) -> None:
@@ -40,7 +43,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             loaded_world = load_world(world)
         software = list(DEFAULT_SOFTWARE) + [Software(i, "declared with --idam") for i in (idam or [])]
         mock = InsiMock(loaded_world, software=software, accept_any_idam=any_idam, default_mode=default_mode,
-                        require_client_cn=mtls, journal_size=journal_size)
+                        require_client_cn=mtls, journal_size=journal_size, require_wsa_action=wsa_action_required)
         settings = None
         if tls or mtls:
             test_pki = TestPki.load_or_create(pki)

@@ -154,6 +154,10 @@ RULES = (
           "Add <wsa:Action>urn:ServiceIdentiteCertifiee:1.0.0:<operation></wsa:Action> (namespace "
           "http://www.w3.org/2005/08/addressing) to the SOAP header.",
           "CNAM WSDL (wsaw:Action on each input); WS-Addressing 1.0 SOAP Binding §6.4.3", "wsa_action_missing"),
+    _rule("INSI-WSA-ACTION-FALLBACK", "No wsa:Action: operation taken from the SOAP action {action!r} (lenient mode)",
+          "Pas de wsa:Action : opération déduite de l'action SOAP {action!r} (mode tolérant)",
+          "Turn WS-Addressing on in your SOAP stack: the mock's default mode, like a strict service, refuses this.",
+          "mock option --no-wsa-action-required", severity=Severity.WARNING),
     _rule("INSI-WSA-ACTION-UNKNOWN", "Unknown action {action!r}", "Action inconnue {action!r}",
           "Use urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite or "
           "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale.",

@@ -95,13 +95,14 @@ WS_ADDR_URL = "http://www.w3.org/2006/03/addressing/ws-addr.xsd"
 BINDING = "{http://www.cnamts.fr/webservice}ICIRServiceBinding"
 
 
-def official_client(insi_wsdl_dir: Path, service_url: str, session=None):
+def official_client(insi_wsdl_dir: Path, service_url: str, session=None, ws_addressing: bool = True):
     """A zeep client generated from CNAM's own WSDL (`../shared/ref/insi/wsdl/`), pointed at `service_url`.
 
     Two things only differ from a client of the real service: the endpoint address, and the W3C
     `ws-addr.xsd` the WSDL imports from its web address, read from the local copy. CNAM's WSDL
     declares its actions in the 2006/02 `wsaw` namespace, which zeep does not read, so the client
-    turns WS-Addressing on explicitly (as it must against the real service).
+    turns WS-Addressing on explicitly (as it must against the real service); `ws_addressing=False`
+    gives the plain generated client, which sends no wsa:Action.
     """
     import zeep
     import zeep.wsa
@@ -117,7 +118,7 @@ def official_client(insi_wsdl_dir: Path, service_url: str, session=None):
 
     transport = _OfflineWsAddressing(session=session) if session is not None else _OfflineWsAddressing()
     client = zeep.Client(str(Path(insi_wsdl_dir) / OFFICIAL_WSDL), transport=transport,
-                         plugins=[zeep.wsa.WsAddressingPlugin()])
+                         plugins=[zeep.wsa.WsAddressingPlugin()] if ws_addressing else [])
     return client, client.create_service(BINDING, service_url)
 
 
