@@ -491,9 +491,9 @@ def instructions(task: Task) -> str:
             lines.append(f"    {labels[trait]:<20} {traits[trait]}")
     author = task.author
     if author:
-        lines.append(f"  Author: {author.get('given_name', '')} {author.get('family_name', '')} (IDNPS "
-                     f"{author.get('idnps', '?')}), {author.get('organisation_name', '')} (FINESS "
-                     f"{author.get('finess', '?')})".replace("  ", " "))
+        name = " ".join(str(author[k]) for k in ("given_name", "family_name") if author.get(k)) or "?"
+        lines.append(f"  Author: {name} (IDNPS {author.get('idnps', '?')}), "
+                     f"{author.get('organisation_name') or 'structure'} (FINESS {author.get('finess', '?')})")
     if task.action == "send-dmp":
         lines.append("  Do: build the report with the INS and send it to the patient's DMP.")
     elif task.action == "replace-dmp":

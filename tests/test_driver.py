@@ -408,3 +408,9 @@ def test_make_driver_refuses_what_it_cannot_run(spec, message):
 def test_a_driver_result_is_plain_data():
     assert DriverResult("t", True, "d", 0.5, "o").to_dict() == {"task_id": "t", "ok": True, "detail": "d",
                                                                 "duration_s": 0.5, "output": "o"}
+
+
+def test_manual_instructions_name_the_author_and_structure():
+    text = instructions(task(author={"idnps": "801234560801", "given_name": "Jacques", "family_name": "BIDEAULT",
+                                     "finess": "750803447", "organisation_name": "Centre Ambroise"}))
+    assert "\n  Author: Jacques BIDEAULT (IDNPS 801234560801), Centre Ambroise (FINESS 750803447)" in text

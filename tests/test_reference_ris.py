@@ -341,6 +341,70 @@ def test_the_reference_ris_driver_spec(world, stack, endpoints, patient, radiolo
         make_driver("reference-ris:no-such-defect")
 
 
+def test_the_webhook_example_serves_the_ris_and_says_422_when_not_sent(world, stack, endpoints, patient,
+                                                                       radiologist, tmp_path, monkeypatch):
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from segur.scenarios.driver import WebhookDriver
+
+    monkeypatch.setenv("REFERENCE_RIS_STATE_DIR", str(tmp_path / "state"))
+    sys.path.insert(0, str(RIS_DIR))
+    import webhook
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), webhook.TaskHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        driver = WebhookDriver(f"http://127.0.0.1:{server.server_port}/segur-task", timeout=60)
+        assert driver.run(make_task(world, radiologist, patient), endpoints).ok
+        assert journal(stack, "dmp", "ITI-41")[-1]["verdict"] == "accepted"
+        unknown = {"birth_name": "INCONNU", "first_names": "X", "sex": "F", "birth_date": "1990-01-01"}
+        result = driver.run(make_task(world, radiologist, traits=unknown), endpoints)
+        assert not result.ok and result.detail.startswith("HTTP 422") and "cannot be qualified" in result.detail
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_webhook_in_the_docs_is_the_example_file():
+    docs = (RIS_DIR.parent.parent / "docs" / "sut.md").read_text(encoding="utf-8")
+    code = (RIS_DIR / "webhook.py").read_text(encoding="utf-8").split('"""', 2)[2].strip()
+    assert code in docs
+
+
+def test_the_example_configuration_reads_as_documented(tmp_path):
+    from reference_ris import config
+
+    settings = config.load(RIS_DIR / "reference-ris.example.toml", environ={})
+    assert settings.insi_wsdl == "http://127.0.0.1:8301/lps?wsdl" and settings.insi_idam == "SEGUR-TEST"
+    assert settings.dmp_endpoints["registry"] == "http://127.0.0.1:8302/si-dmp-server/v2/services/registry"
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == ("127.0.0.1", 8587, True)
+    assert settings.pki_dir == ".segur-pki" and settings.password_for("x@y.mssante.fr") == "mssante-test"
+    overridden = config.load(RIS_DIR / "reference-ris.example.toml",
+                             environ={"REFERENCE_RIS_MSS_PASSWORD": "secret", "REFERENCE_RIS_NIL": "4321"})
+    assert (overridden.mailbox_password, overridden.nil) == ("secret", "4321")
+
+
+def test_segur_up_endpoints_with_a_pki_table_are_understood():
+    from reference_ris import config
+
+    settings = config.from_endpoints({"pki": {"dir": "/x/pki", "ca_file": "/x/pki/ca.pem"},
+                                      "mssante": {"smtp": {"host": "h", "port": 1, "starttls": False}}})
+    assert settings.pki_dir == "/x/pki" and settings.ca_file == "/x/pki/ca.pem" and settings.smtp_starttls is False
+
+
+def test_the_command_line_exit_codes(tmp_path, capsys):
+    from reference_ris.__main__ import main
+
+    assert main(["--task", str(tmp_path / "missing.json")]) == 2
+    task_file = tmp_path / "task.json"
+    task_file.write_text(json.dumps({"id": "dmp-01", "action": "send-dmp", "patient": {"birth_name": "X"}}))
+    assert main(["--task", str(task_file), "--defect", "nope", "--state-dir", str(tmp_path)]) == 2
+    assert "unknown defect" in capsys.readouterr().err
+    assert main(["--task", str(task_file), "--state-dir", str(tmp_path)], ) == 2  # no configuration at all
+    assert "missing configuration" in capsys.readouterr().err
+
+
 def test_every_defect_of_the_contract_exists():
     assert set(DEFECTS) == {"wrong-ins-oid", "provisional-as-qualified", "no-insi-call", "bad-nir-key",
                             "pdf-not-base64", "wrong-format-code", "patient-mismatch", "mss-without-xdm",

@@ -100,7 +100,10 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
     dmp = endpoints.get("dmp") or {}
     mss = endpoints.get("mssante") or {}
     smtp = mss.get("smtp") if isinstance(mss.get("smtp"), Mapping) else {}
-    pki_dir = endpoints.get("pki") or (str(Path(mss["ca_file"]).parent) if mss.get("ca_file") else None)
+    pki = endpoints.get("pki")
+    if isinstance(pki, Mapping):  # segur up: {"dir": …, "ca_file": …}
+        pki = pki.get("dir") or (str(Path(pki["ca_file"]).parent) if pki.get("ca_file") else None)
+    pki_dir = pki or (str(Path(mss["ca_file"]).parent) if mss.get("ca_file") else None)
     values = {
         "insi_wsdl": insi.get("wsdl"),
         "dmp_endpoints": _dmp_endpoints(dmp) or None,
