@@ -576,8 +576,15 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
     if folder not in sys.path:
         sys.path.insert(0, folder)
     plugin = importlib.import_module("reference_ris.plugin")
+    scratch = None
+    if state_dir is None:  # a fresh memory per driver: a run never sees what an earlier run sent
+        scratch = tempfile.TemporaryDirectory(prefix="segur-reference-ris-")
+        state_dir = scratch.name
     runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config)
-    return PluginDriver(runner, name=f"reference-ris{':' + defect if defect else ''}")
+    driver = PluginDriver(runner, name=f"reference-ris{':' + defect if defect else ''}")
+    driver.state_dir = Path(state_dir)
+    driver._scratch = scratch  # removed with the driver
+    return driver
 
 
 def make_driver(spec: str, *, observed: Callable[[Task], bool] | None = None,

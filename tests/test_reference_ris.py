@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from segur.fixtures.documents import read_ids
 from segur.fixtures.world import load_world
 from segur.mocks.annuaire.testing import running_annuaire
 from segur.mocks.dmp.client import CallerIdentity, DmpClient
@@ -273,6 +274,20 @@ def test_an_identity_insi_does_not_qualify_is_never_sent(world, stack, endpoints
     assert journal(stack, "dmp") == []
 
 
+@pytest.mark.parametrize("state", ["dmp_closed", "dmp_opposed", "no_dmp"])
+def test_a_patient_whose_dmp_cannot_be_fed_gets_no_submission(world, stack, endpoints, ris, radiologist, state):
+    def eligible(p):
+        if state == "no_dmp":
+            return not p.has_dmp
+        return p.has_dmp and getattr(p, state)
+
+    someone = next(p for p in world.patients if eligible(p) and not p.homonym_group and not p.deceased
+                   and not p.known_defects)
+    result = ris.run(make_task(world, radiologist, someone), endpoints)
+    assert not result.ok and "DMP" in result.detail
+    assert [e["operation"] for e in journal(stack, "dmp")] == ["TD0.2"]
+
+
 def test_a_dmp_outage_is_reported_and_the_report_kept(world, stack, endpoints, patient, radiologist, tmp_path):
     admin(stack["dmp"].url, "faults", "POST", {"kind": "http_error", "status": 503, "operation": "ITI-41"})
     ris = PluginDriver(make_runner(state_dir=tmp_path / "state"))
@@ -280,6 +295,21 @@ def test_a_dmp_outage_is_reported_and_the_report_kept(world, stack, endpoints, p
     assert not result.ok and result.detail.startswith("ServiceUnavailable") and "503" in result.detail
     assert (tmp_path / "state" / "outbox" / "dmp-01.xml").is_file()
     assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["fault-injected"]
+
+
+def test_after_an_outage_the_retry_sends_the_report_kept_in_the_outbox(world, stack, endpoints, patient,
+                                                                        radiologist, tmp_path):
+    admin(stack["dmp"].url, "faults", "POST", {"kind": "http_error", "status": 503, "operation": "ITI-41"})
+    ris = PluginDriver(make_runner(state_dir=tmp_path / "state"))
+    assert not ris.run(make_task(world, radiologist, patient, id="outage-01"), endpoints).ok
+    kept = (tmp_path / "state" / "outbox" / "outage-01.xml").read_bytes()
+    admin(stack["dmp"].url, "faults", "DELETE")
+    result = ris.run(make_task(world, radiologist, patient, id="retry-01", extra={"retry_of": "outage-01"}),
+                     endpoints)
+    assert result.ok, result.output
+    (stored,) = dmp_documents(stack, patient)
+    assert stored["unique_id"] == read_ids(kept).id  # the very report that could not go out
+    assert not (tmp_path / "state" / "outbox" / "outage-01.xml").exists()
 
 
 def test_an_smtp_421_is_reported_as_a_failure(world, stack, endpoints, ris, patient, radiologist, gp):
@@ -337,6 +367,8 @@ dir = "{tmp_path / 'state'}"
 def test_the_reference_ris_driver_spec(world, stack, endpoints, patient, radiologist, tmp_path):
     driver = make_driver("reference-ris", state_dir=tmp_path / "state")
     assert driver.run(make_task(world, radiologist, patient), endpoints).ok
+    fresh = make_driver("reference-ris:bad-nir-key")
+    assert fresh.state_dir.is_dir() and fresh.state_dir != driver.state_dir
     with pytest.raises(ValueError, match="unknown defect"):
         make_driver("reference-ris:no-such-defect")
 
@@ -446,6 +478,17 @@ def test_provisional_as_qualified_sends_a_homonyms_ins_after_insi_answered_02(wo
     assert len(dmp_documents(stack, known)) == 2  # the second report landed in the homonym's DMP
 
 
+def test_provisional_as_qualified_feeds_a_homonyms_dmp_when_even_the_birth_place_does_not_help(
+        world, stack, endpoints, radiologist, tmp_path):
+    group = sorted((p for p in world.patients if (p.homonym_group or "").startswith("homonym-b")), key=lambda p: p.key)
+    result = defective("provisional-as-qualified", tmp_path).run(
+        make_task(world, radiologist, group[1], id="homonym-01"), endpoints)
+    assert result.ok
+    assert {e["meta"]["code_cr"] for e in journal(stack, "insi")} == {"02"}
+    assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
+    assert len(dmp_documents(stack, group[0])) == 1  # the first homonym of the local file got it
+
+
 def test_provisional_as_qualified_sends_a_made_up_ins_by_mssante(world, stack, endpoints, radiologist, gp,
                                                                   tmp_path):
     ris = defective("provisional-as-qualified", tmp_path)
@@ -460,14 +503,27 @@ def test_provisional_as_qualified_sends_a_made_up_ins_by_mssante(world, stack, e
     assert "X-MSS-INS: O" in admin(stack["mssante"].url, f"messages/{stored['id']}?raw=1")["copies"][0]["raw"]
 
 
-def test_no_insi_call_leaves_the_insi_journal_empty(world, stack, endpoints, patient, radiologist, gp, tmp_path):
+def test_no_insi_call_leaves_the_insi_journal_empty_while_the_reports_arrive(world, stack, endpoints, patient,
+                                                                            radiologist, gp, tmp_path):
     ris = defective("no-insi-call", tmp_path)
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    assert ris.run(make_task(world, radiologist, patient), endpoints).ok
+    assert ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+                   endpoints).ok
+    assert journal(stack, "insi") == []  # the only trace of the defect: the INS came from the local file
+    assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
+    assert mailbox(stack, gp.mailbox)[0]["verdict"] == "pass"
+
+
+def test_no_insi_call_for_someone_the_local_file_lacks_makes_an_ins_up(world, stack, endpoints, radiologist, gp,
+                                                                      tmp_path):
+    traits = {"birth_name": "INCONNU", "first_names": "PERSONNE", "sex": "M", "birth_date": "1970-01-01",
+              "birth_place": "75056"}
+    ris = defective("no-insi-call", tmp_path)
+    assert ris.run(make_task(world, radiologist, traits=traits, id="mss-01", action="send-mss",
+                             recipient=gp.mailbox), endpoints).ok
     assert journal(stack, "insi") == []
     (stored,) = mailbox(stack, gp.mailbox)
-    assert not stored["documents"][0]["metadata"]["patient_id"].startswith(patient.ins)
-    assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
-    assert journal(stack, "dmp", "ITI-41") == [] and journal(stack, "insi") == []
+    assert world.patient_by_ins(stored["documents"][0]["metadata"]["patient_id"].split("^")[0]) is None
 
 
 def test_bad_nir_key_is_refused_by_the_dmp_and_flagged_by_mssante(world, stack, endpoints, patient, radiologist,

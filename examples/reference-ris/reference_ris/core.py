@@ -48,6 +48,7 @@ class Run:
         self.previous_identity = self.state.last_identity()  # the patient handled before this task
         self.steps: list[str] = []
         self.document: bytes | None = None
+        self.from_outbox: str | None = None
 
     def step(self, text: str) -> None:
         self.steps.append(text)
@@ -57,15 +58,16 @@ class Run:
     def identity(self) -> Identity:
         traits = self.task.patient
         if self.defect == "no-insi-call":
-            cached = self.state.cached_identity(traits)
-            self.step("identity: INSi not called (defect no-insi-call)")
-            return cached or made_up_identity(traits)
+            local = self.state.cached_identity(traits) or local_patient_file(traits, loose=False)
+            self.step("identity: INSi not called (defect no-insi-call); " + (
+                "the INS of the local patient file" if local else "an INS built from the traits"))
+            return local or made_up_identity(traits)
         client = InsiClient(self.config)
         try:
             identity = client.find(traits)
         except (IdentityNotQualified, ServiceUnavailable) as exc:
             if self.defect == "provisional-as-qualified":
-                local = self.state.local_identity(traits)
+                local = self.state.local_identity(traits) or local_patient_file(traits, loose=True)
                 self.step(f"identity: {exc}; sent anyway with " + ("the INS of the local patient file"
                           if local else "an INS built from the traits") + " (defect provisional-as-qualified)")
                 return local or made_up_identity(traits)
@@ -88,6 +90,17 @@ class Run:
             document = with_urlsafe_pdf(document)
         self.document = document
         return document
+
+    def document_for(self, identity: Identity, previous: dict | None = None) -> bytes:
+        """The report to send: the one kept in the outbox when this task retries an earlier one that a
+        service outage stopped (`extra["retry_of"]`, or the same task id), else a new one."""
+        kept_id = self.task.extra.get("retry_of") or self.task.id
+        kept = self.state.unsent(kept_id) if previous is None else None
+        if kept is not None:
+            self.step(f"report of {kept_id} taken from the outbox")
+            self.document, self.from_outbox = kept, kept_id
+            return kept
+        return self.report(identity, previous)
 
     def other_patient(self, identity: Identity) -> Identity:
         """For `patient-mismatch`: the last other patient the RIS handled (a stale context), else one of the
@@ -118,7 +131,7 @@ class Run:
             if previous is None:
                 raise ConfigError(f"no report of task {self.task.replaces_task} in the local state "
                                   f"({self.state.path}): nothing to replace")
-        document = self.report(identity, previous)
+        document = self.document_for(identity, previous)
         if self.defect == "patient-mismatch":
             defects.patient_id = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
         ins = Ins(identity.ins, identity.oid)
@@ -146,7 +159,7 @@ class Run:
                     else f"{identity.nir}@patient.mssante.fr"
         else:
             recipient = task.recipient
-        document = self.report(identity)
+        document = self.document_for(identity)
         overrides, submission = {}, {}
         if self.defect == "wrong-format-code":
             overrides["format_code"] = WRONG_FORMAT[task.kind][:2] + (WRONG_FORMAT[task.kind][2],)
@@ -178,9 +191,11 @@ class Run:
             raise
         finally:
             self.state.save()
+        if self.from_outbox:
+            self.state.forget_unsent(self.from_outbox)
         if self.document is not None and self.task.action in ("send-dmp", "replace-dmp"):
             self.state.remember_document(self.task.id, document_ids(self.document), identity)
-            self.state.save()
+        self.state.save()
         return Outcome(self.task.id, sent_to, identity.ins, f"{self.task.kind} report #{self.task.report_no} sent "
                        f"to {sent_to}", self.steps)
 
@@ -195,6 +210,28 @@ def _ins_oid(identity: Identity) -> tuple[str, str]:
 
 def wrong_key(key: str) -> str:
     return f"{(int(key) + 1) % 100:02d}"
+
+
+def local_patient_file(traits: dict, *, loose: bool) -> Identity | None:
+    """For the identity defects only: the patient the RIS registered at an earlier visit, with the INS it
+    recorded then (read from a Vitale card, typed from a letter…), never qualified by INSi this time. The
+    harness's test world stands in for that local file. `loose`: same birth name, first first name, sex
+    and birth date, whatever the birth place (so a homonym matches: the first one, by key)."""
+    from segur.fixtures.world import load_world
+
+    def norm(value) -> str:
+        return str(value or "").upper().strip()
+
+    first = (norm(traits.get("first_names")).split() or [""])[0]
+    for person in sorted(load_world().patients, key=lambda p: p.key):
+        if (norm(person.birth_name), person.first_name.upper(), person.sex, person.birth_date) != \
+                (norm(traits.get("birth_name")), first, traits.get("sex"), traits.get("birth_date")):
+            continue
+        if not loose and traits.get("birth_place") and person.birth_place != traits.get("birth_place"):
+            continue
+        return Identity(person.ins, person.oid, person.birth_name, person.first_names, person.sex,
+                        person.birth_date, person.birth_place)
+    return None
 
 
 def made_up_identity(traits: dict) -> Identity:

@@ -74,3 +74,11 @@ class State:
         path = outbox / f"{task_id}.xml"
         path.write_bytes(document)
         return path
+
+    def unsent(self, task_id: str) -> bytes | None:
+        path = self.directory / "outbox" / f"{task_id}.xml"
+        return path.read_bytes() if path.is_file() else None
+
+    def forget_unsent(self, task_id: str) -> None:
+        for suffix in (".xml", ".reason.txt"):
+            (self.directory / "outbox" / f"{task_id}{suffix}").unlink(missing_ok=True)
