@@ -576,3 +576,10 @@ def test_a_plain_soap_request_with_inline_documents_gets_a_plain_soap_answer(dmp
     assert answer.registry_status == "Success" and answer.content_type.startswith("application/soap+xml")
     assert answer.find(".//wsa:Action").text == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
     assert answer.find(".//wsa:RelatesTo") is not None
+
+
+def test_a_malformed_time_parameter_is_named(dmp, case):
+    case.authorise(dmp)
+    answer = case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeFrom": "yesterday"})
+    assert answer.registry_status == "Failure" and "XDS-18-004" in answer.rules()
+    assert "CreationTimeFrom" in answer.error_contexts[0]

@@ -145,13 +145,13 @@ def _visible(entry, claims) -> bool:
     return not masked or (claims is not None and _is_author(entry, claims))
 
 
-def _timed(params: Parameters, prefix: str, attribute: str, entries):
+def _timed(params: Parameters, prefix: str, attribute: str):
     low = params.single(f"{prefix}{attribute}From")
     high = params.single(f"{prefix}{attribute}To")
     for bound, name in ((low, f"{prefix}{attribute}From"), (high, f"{prefix}{attribute}To")):
         if bound is not None and _dtm(bound) is None:
-            raise QueryError(finding("XDS-18-004", parameter=name, value=bound, detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])",
-                                     location=name))
+            raise QueryError(finding("XDS-18-004", parameter=name, value=bound,
+                                     detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
     return low, high
 
 
@@ -177,7 +177,7 @@ def find_documents(backend, params: Parameters, claims, call) -> tuple[list, lis
         "confidentiality_codes": [params.codes(v, "$XDSDocumentEntryConfidentialityCode")
                                   for v in params.and_of_ors("$XDSDocumentEntryConfidentialityCode") or []],
     }
-    times = {attr: _timed(params, "$XDSDocumentEntry", name, None)
+    times = {attr: _timed(params, "$XDSDocumentEntry", name)
              for attr, name in (("creation_time", "CreationTime"), ("service_start_time", "ServiceStartTime"),
                                 ("service_stop_time", "ServiceStopTime"))}
     authors = params.values("$XDSDocumentEntryAuthorPerson")
@@ -207,7 +207,7 @@ def find_submission_sets(backend, params: Parameters, claims, call) -> tuple[lis
     if findings:
         return [], findings
     sources = params.values("$XDSSubmissionSetSourceId")
-    low, high = _timed(params, "$XDSSubmissionSet", "SubmissionTime", None)
+    low, high = _timed(params, "$XDSSubmissionSet", "SubmissionTime")
     authors = params.values("$XDSSubmissionSetAuthorPerson")
     content_types = params.codes(params.values("$XDSSubmissionSetContentType"), "$XDSSubmissionSetContentType")
     result = []
