@@ -1,0 +1,523 @@
+"""The proof's checks, as pure functions of the run record (`runner.run_plan`).
+
+Each check reads only what the mocks recorded (the observations in the run record: INSi answers, DMP
+submissions and stored entries, MSSanté messages) and the world's facts, never the product's word — except
+`claims-honest` and `outage-reported`, whose very subject is whether the product's claim matches what the
+mocks saw. A check returns a `CheckResult`: passed or not, the problems found (one line each, naming the
+task), and the evidence it looked at (exchanges with their journal time and sequence number, verdicts, rule
+ids, validation reports). The pytest suites in `scenarios/test_*.py` run one test per check; the evidence
+pack recomputes every verdict from the recorded run with the same functions (`recompute`).
+
+The REM ids each check proves, per couloir, are in `CHECKS[...].rem` and on the test's `rem` marker; the
+project's catalogue (`scenarios/data/requirements.csv`) says in its own words what each id asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from segur.ins import nir_key
+
+ACCEPTED = ("accepted", "accepted-with-warnings")
+SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry")
+DMP_SCENARIOS = ("dmp", "replace", "retry")
+MSS_SCENARIOS = ("mss", "citizen")
+VOLET_CODES = {"CR-IMG": "18748-4", "CR-BIO": "11502-2"}
+STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
+STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
+
+
+@dataclass
+class CheckResult:
+    check: str
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+    evidence: list[dict] = field(default_factory=list)
+    summary: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    rem: dict  # couloir → REM ids
+    function: Callable[[dict], CheckResult]
+    defects: tuple[str, ...] = ()  # reference-RIS defects this check is meant to catch (documentation)
+
+
+# --- reading the run record -----------------------------------------------------------------------------
+def tasks(run: dict, *scenarios: str) -> list[dict]:
+    return [t for t in run["tasks"] if not scenarios or t["scenario"] in scenarios]
+
+
+def sends(task: dict) -> list[tuple[str, dict]]:
+    """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
+    observed = task["observed"]
+    found = [("dmp", d) for d in observed["dmp"] if d["operation"] == "ITI-41"]
+    found += [("mss", m) for m in observed["mss"]]
+    return found
+
+
+def accepted_iti41(task: dict) -> list[dict]:
+    return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] in ACCEPTED]
+
+
+def insi_found(task: dict) -> list[dict]:
+    """The INSi searches of the task's patient that answered 00 (one identity)."""
+    return [i for i in task["observed"]["insi"] if i["code"] == "00" and i["for_task_patient"]]
+
+
+def insi_identities(task: dict) -> set[tuple[str, str]]:
+    return {(i["ins"], i["oid"]) for i in insi_found(task) if i.get("ins")}
+
+
+def _brief_send(kind: str, item: dict) -> dict:
+    base = {"service": kind, "seq": item["seq"], "time": item["time"], "verdict": item["verdict"],
+            "rules": item["rules"]}
+    if kind == "dmp":
+        base.update(operation="ITI-41", patient_id=item.get("patient_id"),
+                    documents=[{k: d.get(k) for k in ("unique_id", "ins", "ins_oid", "code", "replaces", "unreadable")}
+                               for d in item.get("documents") or []])
+    else:
+        base.update(operation="smtp-message", message=item.get("id"), to=item.get("to"),
+                    delivered_to=item.get("delivered_to"), subject=item.get("subject"),
+                    attachments=[a.get("filename") for a in item.get("attachments") or []],
+                    documents=[{"unique_id": (d.get("cda") or {}).get("unique_id"),
+                                "ins": (d.get("cda") or {}).get("ins"), "ins_oid": (d.get("cda") or {}).get("ins_oid"),
+                                "xdm_patient_id": (d.get("metadata") or {}).get("patient_id")}
+                               for d in item.get("documents") or []])
+    return base
+
+
+def _doc_identities(kind: str, item: dict) -> list[tuple[str | None, str | None]]:
+    if kind == "dmp":
+        return [(d.get("ins"), d.get("ins_oid")) for d in item.get("documents") or [] if "unreadable" not in d]
+    return [((d.get("cda") or {}).get("ins"), (d.get("cda") or {}).get("ins_oid")) for d in item.get("documents") or []]
+
+
+def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str) -> CheckResult:
+    return CheckResult(check_id, not problems, problems, evidence, summary)
+
+
+# --- the checks ----------------------------------------------------------------------------------------------
+def check_insi_before_send(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run):
+        found = insi_found(task)
+        for kind, item in sends(task):
+            earlier = [i for i in found if i["time"] <= item["time"]]
+            evidence.append({"task": task["task"]["id"], "send": _brief_send(kind, item),
+                             "insi": [{k: i[k] for k in ("seq", "time", "code", "ins", "oid")} for i in found]})
+            if not earlier:
+                problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of the "
+                                f"patient's traits answered 00 before it")
+        if task["expect"] == "delivered" and not found:
+            problems.append(f"{task['task']['id']}: no INSi search answered 00 for the patient's traits")
+    n = sum(1 for t in tasks(run) for _ in sends(t))
+    return _result("insi-before-send", problems, evidence, f"{n} sends, each checked for an earlier INSi 00")
+
+
+def check_qualified_ins_only(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run):
+        allowed = insi_identities(task)
+        for kind, item in sends(task):
+            for ins, oid in _doc_identities(kind, item):
+                if ins and (ins, oid) not in allowed:
+                    problems.append(f"{task['task']['id']}: {kind} report carries INS {ins} ({oid}), which INSi did "
+                                    f"not return qualified (00) for this patient in this task")
+            if kind == "mss" and "MSS-INS-HEADER-VALUE" in item["rules"]:
+                problems.append(f"{task['task']['id']}: X-MSS-INS does not tell the INS's status truthfully "
+                                "(MSS-INS-HEADER-VALUE)")
+        if task["expect"] == "withheld":
+            sent = sends(task)
+            codes = sorted({i["code"] for i in task["observed"]["insi"] if i["for_task_patient"]})
+            evidence.append({"task": task["task"]["id"], "insi_codes": codes,
+                             "sends": [_brief_send(k, i) for k, i in sent]})
+            if not task["observed"]["insi"]:
+                problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up in INSi")
+            for kind, item in sent:
+                problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) but a "
+                                f"report went to the {kind.upper()} at {item['time']} "
+                                f"(INS {[i for i, _ in _doc_identities(kind, item)]})")
+    return _result("qualified-ins-only", problems, evidence,
+                   "every INS sent is one INSi returned with code 00; the unqualifiable identity sends nothing")
+
+
+def _key_ok(ins: str | None) -> bool:
+    try:
+        return bool(ins) and len(ins) == 15 and nir_key(ins[:13]) == ins[13:]
+    except ValueError:
+        return False
+
+
+def check_ins_in_cda(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        allowed = insi_identities(task)
+        for kind, item in sends(task):
+            for ins, oid in _doc_identities(kind, item):
+                evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"], "time": item["time"],
+                                 "cda_ins": ins, "cda_oid": oid, "insi": sorted(map(list, allowed))})
+                if not ins:
+                    problems.append(f"{task['task']['id']}: the CDA sent to the {kind.upper()} has no INS")
+                    continue
+                if not _key_ok(ins):
+                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} has a wrong NIR key")
+                if ins not in {i for i, _ in allowed}:
+                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is not the one INSi returned "
+                                    f"({', '.join(sorted(i for i, _ in allowed)) or 'none'})")
+                elif (ins, oid) not in allowed:
+                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, INSi "
+                                    f"returned {dict(allowed).get(ins)}")
+            if kind == "dmp" and any("unreadable" in d for d in item.get("documents") or []):
+                problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
+    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned")
+
+
+def check_metadata_patient(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        for kind, item in sends(task):
+            if kind == "dmp":
+                cda = {f"{d.get('ins')}^^^&{d.get('ins_oid')}&ISO^NH" for d in item.get("documents") or []
+                       if d.get("ins")}
+                evidence.append({"task": task["task"]["id"], "service": "dmp", "seq": item["seq"], "time": item["time"],
+                                 "xds_patient_id": item.get("patient_id"), "cda_patient_ids": sorted(cda),
+                                 "rules": item["rules"]})
+                if item.get("patient_id") and cda and item["patient_id"] not in cda:
+                    problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
+                                    f"patient {sorted(cda)}")
+                for rule in item["rules"]:
+                    if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
+                        problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
+            else:
+                for document in item.get("documents") or []:
+                    cda, meta = document.get("cda") or {}, document.get("metadata") or {}
+                    expected = f"{cda.get('ins')}^^^&{cda.get('ins_oid')}&ISO^NH"
+                    evidence.append({"task": task["task"]["id"], "service": "mssante", "seq": item["seq"],
+                                     "time": item["time"], "xdm_patient_id": meta.get("patient_id"),
+                                     "cda_patient_id": expected})
+                    if meta.get("patient_id") != expected:
+                        problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
+                                        f"the CDA's patient {expected}")
+                for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT", "MSS-CITIZEN-OTHER-PATIENT"):
+                    if rule in item["rules"]:
+                        problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
+    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS")
+
+
+def check_dmp_accepted(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    kind = run["plan"]["couloir"]
+    for task in tasks(run, *DMP_SCENARIOS):
+        task_id, world = task["task"]["id"], task["world"]
+        accepted = accepted_iti41(task)
+        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
+        evidence.append({"task": task_id, "expected_patient": world["xds_patient_id"],
+                         "submissions": [_brief_send("dmp", d) | {"stored": d.get("stored")} for d in
+                                         accepted + refused]})
+        if len(accepted) != 1:
+            detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) or "no ITI-41 seen"
+            problems.append(f"{task_id}: {len(accepted)} accepted DMP submissions (expected 1): {detail}")
+            continue
+        item = accepted[0]
+        if item.get("patient_id") != world["xds_patient_id"]:
+            problems.append(f"{task_id}: submitted for {item.get('patient_id')}, the patient is {world['xds_patient_id']}")
+        code = VOLET_CODES.get(task["task"]["kind"])
+        for entry in item.get("stored") or []:
+            if (entry.get("type_code") or {}).get("code") != code:
+                problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is not the "
+                                f"volet's {code}")
+            for name in ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code"):
+                if not entry.get(name):
+                    problems.append(f"{task_id}: stored entry has no {name}")
+            if not entry.get("confidentiality_codes"):
+                problems.append(f"{task_id}: stored entry has no confidentialityCode")
+        if not item.get("stored"):
+            problems.append(f"{task_id}: the DMP store holds no entry for the accepted submission")
+        if item["verdict"] != "accepted":
+            problems.append(f"{task_id}: accepted with warnings {item['rules']}")
+    n = len(tasks(run, "dmp"))
+    return _result("dmp-accepted", problems, evidence, f"{n} DMP reports of the proof ({kind}) + replace and retry")
+
+
+def _mss_task_problems(task: dict, recipient: str) -> list[str]:
+    task_id = task["task"]["id"]
+    delivered = [m for m in task["observed"]["mss"] if recipient.lower() in {a.lower() for a in m["delivered_to"]}]
+    if not delivered:
+        seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) or "no message"
+        return [f"{task_id}: nothing delivered to {recipient} ({seen})"]
+    problems = []
+    if len(delivered) > 1:
+        problems.append(f"{task_id}: {len(delivered)} messages delivered to {recipient} (expected 1)")
+    for message in delivered:
+        if message["verdict"] != "accepted":
+            problems.append(f"{task_id}: message {message['id']} is {message['verdict']}: {message['rules']}")
+        names = [a.get("filename", "") for a in message["attachments"]]
+        if "IHE_XDM.ZIP" not in [n.upper() for n in names]:
+            problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
+        if not message["documents"]:
+            problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
+    return problems
+
+
+def check_mss_professionals(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, "mss"):
+        problems += _mss_task_problems(task, task["task"]["recipient"])
+        evidence += [{"task": task["task"]["id"], **_brief_send("mss", m)} for m in task["observed"]["mss"]]
+    return _result("mss-professionals-xdm", problems, evidence,
+                   f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, checks passing")
+
+
+def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Callable[[dict], CheckResult]:
+    def check(run: dict) -> CheckResult:
+        problems, evidence = [], []
+        for task in tasks(run, *MSS_SCENARIOS):
+            for message in task["observed"]["mss"]:
+                fired = [r for r in message["rules"] if r.startswith(prefixes)]
+                evidence.append({"task": task["task"]["id"], "seq": message["seq"], "time": message["time"],
+                                 "message": message["id"], "subject": message["subject"], "rules": fired,
+                                 "findings": [f for f in message["findings"] if f.get("rule") in fired]})
+                for finding in message["findings"]:
+                    if finding.get("rule") in fired:
+                        problems.append(f"{task['task']['id']}: {finding['rule']}: {finding.get('message')}")
+            if task["expect"] == "delivered" and not task["observed"]["mss"]:
+                problems.append(f"{task['task']['id']}: no message to check")
+        return _result(check_id, problems, evidence, what)
+
+    return check
+
+
+def check_mss_transport(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, *MSS_SCENARIOS):
+        for message in task["observed"]["mss"]:
+            tls = message.get("tls") or {}
+            evidence.append({"task": task["task"]["id"], "seq": message["seq"], "time": message["time"],
+                             "tls": tls, "login": message.get("login")})
+            version = str(tls.get("version") or "")
+            if version not in ("TLSv1.2", "TLSv1.3"):
+                problems.append(f"{task['task']['id']}: message {message['id']} sent without TLS ≥ 1.2 ({version or 'none'})")
+            if not message.get("login"):
+                problems.append(f"{task['task']['id']}: message {message['id']} sent without SMTP AUTH")
+        if task["expect"] == "delivered" and not task["observed"]["mss"]:
+            problems.append(f"{task['task']['id']}: no message to check")
+    return _result("mss-transport", problems, evidence, "SMTP submission over STARTTLS (TLS ≥ 1.2) with AUTH")
+
+
+def check_citizen(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, "citizen"):
+        returned = sorted(insi_identities(task))
+        address = f"{returned[0][0]}@patient.mssante.fr" if len(returned) == 1 else None
+        evidence.append({"task": task["task"]["id"], "insi": returned, "expected_address": address,
+                         "messages": [_brief_send("mss", m) for m in task["observed"]["mss"]]})
+        if not address:
+            problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the citizen "
+                            "address cannot be derived")
+            continue
+        problems += _mss_task_problems(task, address)
+        for message in task["observed"]["mss"]:
+            wrong = [a for a in message["to"] if a.lower() != address.lower()]
+            if wrong:
+                problems.append(f"{task['task']['id']}: the citizen's report also went to {wrong}")
+    if not tasks(run, "citizen"):
+        problems.append("the plan has no citizen task")
+    return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr")
+
+
+def check_documents_valid(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        reports = []
+        for item in accepted_iti41(task):
+            for entry in item.get("stored") or []:
+                reports.append(("dmp", entry.get("unique_id"), entry.get("validation")))
+        for message in task["observed"]["mss"]:
+            for uid, report in (message.get("validation") or {}).items():
+                reports.append(("mssante", uid, report))
+            for finding in message["findings"]:
+                if finding.get("rule") in ("MSS-CDA-INVALID", "MSS-CDA-NOT-VALIDATED"):
+                    problems.append(f"{task['task']['id']}: {finding['rule']}: {finding.get('message')}")
+        for item in task["observed"]["dmp"]:
+            if item["operation"] == "ITI-41" and item["verdict"] not in ACCEPTED:
+                invalid = [f for f in item["findings"] if f.get("rule") == "XDS-41-014" or
+                           str(f.get("rule", "")).startswith(("SEGUR-", "XSD-", "SCH", "CDA-STRUCT", "XML-"))]
+                for finding in invalid:
+                    problems.append(f"{task['task']['id']}: the DMP's validator refused the document: "
+                                    f"{finding['rule']}: {finding.get('message')}")
+        for service, uid, report in reports:
+            evidence.append({"task": task["task"]["id"], "service": service, "document": uid, "report": report})
+            if report is None:
+                problems.append(f"{task['task']['id']}: no validation report for {uid} at the {service}")
+            elif not report.get("valid"):
+                first = (report.get("findings") or [{}])[0]
+                problems.append(f"{task['task']['id']}: {uid} is not valid for its volet ({service}): "
+                                f"{first.get('rule')}: {first.get('message')}")
+        if task["expect"] == "delivered" and not reports:
+            problems.append(f"{task['task']['id']}: no document reached a service, nothing was validated")
+    return _result("documents-valid", problems, evidence, "every document the services received is valid (validator "
+                   "verdict recorded by the mocks)")
+
+
+def check_replacement(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    by_id = {t["task"]["id"]: t for t in run["tasks"]}
+    store = run.get("dmp_store") or {}
+    for task in tasks(run, "replace"):
+        replaced = by_id.get(task["task"]["extra"].get("replaces_task"))
+        old_ids = [e.get("unique_id") for d in accepted_iti41(replaced or {"observed": {"dmp": []}})
+                   for e in d.get("stored") or []]
+        accepted = accepted_iti41(task)
+        new_docs = [doc for d in accepted for doc in d.get("documents") or []]
+        entries = {e.get("unique_id"): e for e in store.get(task["world"]["xds_patient_id"], [])}
+        evidence.append({"task": task["task"]["id"], "replaces_task": task["task"]["extra"].get("replaces_task"),
+                         "replaced_documents": old_ids, "new_documents": [
+                             {k: d.get(k) for k in ("unique_id", "replaces")} for d in new_docs],
+                         "store_status": {uid: (entries.get(uid) or {}).get("availability_status")
+                                          for uid in old_ids + [d.get("unique_id") for d in new_docs]}})
+        if not old_ids:
+            problems.append(f"{task['task']['id']}: the report to replace was never accepted by the DMP")
+            continue
+        if len(accepted) != 1 or not new_docs:
+            problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
+            continue
+        for doc in new_docs:
+            if doc.get("replaces") not in old_ids:
+                problems.append(f"{task['task']['id']}: the new version's relatedDocument RPLC points at "
+                                f"{doc.get('replaces')}, not at the replaced report {old_ids}")
+            if (entries.get(doc.get("unique_id")) or {}).get("availability_status") != STATUS_APPROVED:
+                problems.append(f"{task['task']['id']}: the new version is not Approved in the DMP")
+        for uid in old_ids:
+            status = (entries.get(uid) or {}).get("availability_status")
+            if status != STATUS_DEPRECATED:
+                problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not Deprecated")
+    if not tasks(run, "replace"):
+        problems.append("the plan has no replacement task")
+    return _result("dmp-replacement", problems, evidence, "RPLC of an earlier report; the earlier version deprecated")
+
+
+def check_outage_reported(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    store = run.get("dmp_store") or {}
+    for task in tasks(run, "outage"):
+        task_id, result = task["task"]["id"], task["result"]
+        attempted = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41"]
+        stored_uids = {e.get("unique_id") for e in store.get(task["world"]["xds_patient_id"], [])}
+        attempted_uids = {doc.get("unique_id") for d in attempted for doc in d.get("documents") or []}
+        evidence.append({"task": task_id, "fault": task["fault"], "driver_result": result,
+                         "attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")} for d in attempted],
+                         "stored_from_outage": sorted(u for u in attempted_uids & stored_uids if u)})
+        if result.get("ok"):
+            problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP was down")
+        if accepted_iti41(task):
+            problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not hold)")
+        if not attempted and not task["observed"]["insi"]:
+            problems.append(f"{task_id}: the product did not even try (no INSi search, no DMP call)")
+    if not tasks(run, "outage"):
+        problems.append("the plan has no outage task")
+    return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")
+
+
+def check_outage_retry(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    store = run.get("dmp_store") or {}
+    for task in tasks(run, "retry"):
+        patient = task["world"]["xds_patient_id"]
+        approved = [e for e in store.get(patient, []) if e.get("availability_status") == STATUS_APPROVED]
+        accepted = accepted_iti41(task)
+        evidence.append({"task": task["task"]["id"], "accepted": [_brief_send("dmp", d) for d in accepted],
+                         "approved_in_dmp": [e.get("unique_id") for e in approved]})
+        if len(accepted) != 1:
+            problems.append(f"{task['task']['id']}: {len(accepted)} accepted submissions after the outage cleared "
+                            "(expected 1: the report must not be lost)")
+        if len(approved) != 1:
+            problems.append(f"{task['task']['id']}: the DMP holds {len(approved)} approved reports for the patient "
+                            "(expected exactly 1: neither lost nor duplicated)")
+    if not tasks(run, "retry"):
+        problems.append("the plan has no retry task")
+    return _result("outage-retry", problems, evidence, "after the outage, the report is sent once")
+
+
+def check_claims_honest(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run):
+        task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
+        action = task["task"]["action"]
+        if action in ("send-dmp", "replace-dmp"):
+            seen = bool(accepted_iti41(task))
+        else:
+            seen = any(m["delivered_to"] for m in task["observed"]["mss"])
+        evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),
+                         "delivery_seen_by_mocks": seen})
+        if claimed and not seen:
+            problems.append(f"{task_id}: the product says it sent the report ({task['result'].get('detail')!r}) "
+                            "but no accepted delivery reached the mocks")
+        if task["expect"] == "delivered" and not claimed and seen:
+            problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
+                            f"({task['result'].get('detail')!r})")
+    return _result("claims-honest", problems, evidence, "the product's success claims match what the mocks received")
+
+
+RIS, BIO = "RIS", "BIO"
+CHECKS: dict[str, Check] = {c.id: c for c in [
+    Check("insi-before-send", "INSi search (traits) answered 00 before every send",
+          {RIS: ["INS/va1.34", "INS/va1.35", "SC.INS/va1.34"], BIO: ["INS/va1.34", "INS/va1.35", "SC.INS/va1.34"]},
+          check_insi_before_send, ("no-insi-call",)),
+    Check("qualified-ins-only", "Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
+          {RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
+           BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
+          check_qualified_ins_only, ("provisional-as-qualified", "no-insi-call")),
+    Check("ins-in-cda", "The CDA carries the INS INSi returned, with its OID and a valid key",
+          {RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"], BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
+          check_ins_in_cda, ("wrong-ins-oid", "bad-nir-key")),
+    Check("metadata-patient", "XDS and XDM patientId name the CDA's patient",
+          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
+          check_metadata_patient, ("patient-mismatch",)),
+    Check("dmp-accepted", "Each DMP report accepted once, for the right patient, with complete metadata",
+          {RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"], BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
+          check_dmp_accepted, ("wrong-format-code",)),
+    Check("mss-professionals-xdm", "Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
+          {RIS: ["RIS.MSS/va1.29", "MSS/CONF.23", "MSS/CONF.26"], BIO: ["MSS/CONF.23", "MSS/CONF.26"]},
+          check_mss_professionals, ("mss-without-xdm",)),
+    Check("mss-headers", "X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA as the référentiel asks",
+          {RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"], BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
+          _mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
+                          "X-MSS-* headers pass the mock's checks on every message")),
+    Check("mss-subject", "Subject XDM/1.0/DDM+… naming the documents' patient",
+          {RIS: ["MSS/CONF.25"], BIO: ["MSS/CONF.25"]},
+          _mss_rule_check("mss-subject", ("MSS-SUBJECT",), "every subject follows the XDM/1.0/DDM format")),
+    Check("mss-transport", "SMTP submission over STARTTLS, TLS ≥ 1.2, authenticated",
+          {RIS: ["MSS/CONF.01", "MSS/CONF.05"], BIO: ["MSS/CONF.01", "MSS/CONF.05"]}, check_mss_transport),
+    Check("citizen-address", "The citizen's report delivered to <INS>@patient.mssante.fr",
+          {RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"], BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
+          check_citizen, ("citizen-wrong-address",)),
+    Check("documents-valid", "Every document sent is valid for its volet (validator verdict recorded by the mocks)",
+          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30", "CDA/INT.16"]},
+          check_documents_valid, ("pdf-not-base64",)),
+    Check("dmp-replacement", "A report replaced in the DMP (RPLC), the earlier version deprecated",
+          {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, check_replacement),
+    Check("outage-reported", "A DMP outage is reported as a failure; nothing half-stored",
+          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]},
+          check_outage_reported, ("swallow-outage",)),
+    Check("outage-retry", "After the outage, the report is sent once (not lost, not duplicated)",
+          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry),
+    Check("claims-honest", "The product never claims a send the mocks did not receive",
+          {RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"], BIO: ["SC.DMP/va1.01"]},
+          check_claims_honest, ("swallow-outage",)),
+]}
+
+
+def run_check(check_id: str, run: dict) -> CheckResult:
+    return CHECKS[check_id].function(run)
+
+
+def recompute(run: dict) -> dict[str, CheckResult]:
+    """Every check's verdict, recomputed from a (recorded) run."""
+    return {check_id: check.function(run) for check_id, check in CHECKS.items()}

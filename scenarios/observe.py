@@ -1,0 +1,355 @@
+"""What reached the mocks: the evidence the checks judge, read from the mocks' admin APIs.
+
+Nothing here asks the system under test anything. For each task, `observe_task` gathers from the
+journals and stores of the mocks (through their `/_admin/` JSON APIs, so a stack started elsewhere by
+`segur up` works as well as an in-process one):
+- the INSi exchanges for the task's traits (code returned, INS and OID, time);
+- the DMP submissions for the task (verdict, rule ids, patient id, the CDA header of each document read
+  from the request on the wire, the stored entry's metadata, status and validation report);
+- the MSSanté messages it sent (verdict, rule ids, sender, recipients, attachments, XDM metadata and CDA
+  header of each document, the validator's report, the TLS session).
+
+Exchanges are attributed to a task by the journal sequence numbers read just before and just after the
+task ran (`marks`): tasks run one at a time, so what a mock journalled in between is that task's doing.
+The observation is plain JSON: it goes as is into the evidence pack, and the checks recompute their
+verdict from it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+
+from lxml import etree
+
+SERVICES = ("insi", "dmp", "mssante")
+#: Request/response bodies are dropped from the recorded exchanges (sizes and hashes stay): the facts the
+#: checks use are extracted from them first.
+_BODY_KEYS = ("body",)
+
+
+# --- admin API ------------------------------------------------------------------------------------------
+class Admin:
+    """The `/_admin/` JSON API of each mock, from the stack's endpoints."""
+
+    def __init__(self, endpoints: Mapping, timeout: float = 30.0):
+        self.endpoints = endpoints
+        self.timeout = timeout
+
+    def base(self, service: str) -> str:
+        try:
+            url = self.endpoints[service]["admin"]
+        except (KeyError, TypeError) as exc:
+            raise LookupError(f"no admin endpoint for {service} in the stack's endpoints") from exc
+        return url.rstrip("/") + "/"
+
+    def call(self, service: str, path: str, method: str = "GET", body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base(service) + path.lstrip("/"), data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def journal(self, service: str, since: int = 0) -> list[dict]:
+        return self.call(service, f"journal?since={since}")["entries"]
+
+    def last_seq(self, service: str) -> int:
+        entries = self.call(service, "journal?limit=1")["entries"]
+        return entries[-1]["seq"] if entries else 0
+
+    def marks(self) -> dict[str, int]:
+        return {service: self.last_seq(service) for service in SERVICES if service in self.endpoints}
+
+    def add_fault(self, service: str, spec: dict) -> dict:
+        return self.call(service, "faults", "POST", spec)
+
+    def clear_faults(self, service: str) -> None:
+        self.call(service, "faults", "DELETE")
+
+    def reset(self) -> None:
+        for service in ("insi", "dmp", "mssante", "annuaire"):
+            if service in self.endpoints:
+                self.call(service, "reset", "POST", {})
+
+    def dmp_documents(self, patient_id: str | None = None) -> dict:
+        query = f"?patient={urllib.parse.quote(patient_id)}" if patient_id else ""
+        return self.call("dmp", f"documents{query}")["patients"]
+
+    def mss_message(self, message_id: str) -> list[dict]:
+        return self.call("mssante", f"messages/{urllib.parse.quote(message_id)}")["copies"]
+
+    def health(self, service: str) -> dict:
+        return self.call(service, "health")
+
+
+# --- extraction helpers -----------------------------------------------------------------------------------
+def _local(tree, name: str) -> str | None:
+    found = tree.xpath(f"//*[local-name()='{name}']")
+    return found[0].text if found and found[0].text is not None else None
+
+
+def insi_traits(exchange: dict) -> dict:
+    """The traits an INSi search carried, read from the journalled SOAP request."""
+    body = (exchange.get("request") or {}).get("body") or {}
+    text = body.get("text") or ""
+    if body.get("encoding") != "text" or not text:
+        return {}
+    try:
+        tree = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return {}
+    firsts = [e.text for e in tree.xpath("//*[local-name()='Prenom']") if e.text]
+    return {"birth_name": _local(tree, "NomNaissance"), "first_names": firsts, "sex": _local(tree, "Sexe"),
+            "birth_date": _local(tree, "DateNaissance"), "birth_place": _local(tree, "LieuNaissance"),
+            "vitale_nir": _local(tree, "NumIdentifiant")}
+
+
+def _norm(text) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return " ".join(text.upper().replace("-", " ").split())
+
+
+def traits_match(sent: dict, patient: Mapping) -> bool:
+    """An INSi search is for a task's patient when the birth name and birth date agree."""
+    return (_norm(sent.get("birth_name")) == _norm(patient.get("birth_name"))
+            and str(sent.get("birth_date") or "") == str(patient.get("birth_date") or ""))
+
+
+def cda_documents_of_iti41(exchange: dict) -> list[dict]:
+    """The CDA headers of the documents an ITI-41 request carried (read from the journalled wire body)."""
+    from segur.mocks.dmp.mtom import MtomError, read_http_body
+    from segur.mocks.mssante.cda import read_cda_header
+
+    request = exchange.get("request") or {}
+    body = request.get("body") or {}
+    if not body.get("text"):
+        return []
+    if body.get("truncated"):
+        return [{"unreadable": "the request was larger than the journal keeps; CDA not re-read"}]
+    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else __import__("base64").b64decode(
+        body["text"])
+    content_type = (request.get("headers") or {}).get("Content-Type", "")
+    try:
+        message = read_http_body(content_type, raw)
+    except MtomError as exc:
+        return [{"unreadable": str(exc)}]
+    parts = list(message.attachments.values())
+    if not message.mtom:  # inline base64 documents
+        import base64
+
+        try:
+            tree = etree.fromstring(message.envelope, etree.XMLParser(resolve_entities=False, no_network=True))
+            parts = [base64.b64decode(e.text or "") for e in tree.xpath("//*[local-name()='Document']")]
+        except (etree.XMLSyntaxError, ValueError):
+            parts = []
+    documents = []
+    for content in parts:
+        if b"ClinicalDocument" not in content[:4096]:
+            continue
+        try:
+            header = read_cda_header(content)
+        except Exception as exc:  # noqa: BLE001 - an unreadable CDA is itself evidence
+            documents.append({"unreadable": f"{type(exc).__name__}: {exc}"})
+            continue
+        info = header.to_dict()
+        info["replaces"] = _rplc_of(content)
+        info["size"] = len(content)
+        documents.append(info)
+    return documents
+
+
+def _rplc_of(content: bytes) -> str | None:
+    try:
+        tree = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+    except etree.XMLSyntaxError:
+        return None
+    ids = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']/*[local-name()='parentDocument']"
+                     "/*[local-name()='id']")
+    if not ids:
+        return None
+    root, ext = ids[0].get("root"), ids[0].get("extension")
+    return f"{root}^{ext}" if ext else root
+
+
+def strip_bodies(exchange: dict) -> dict:
+    """An exchange as the evidence keeps it: bodies replaced by their size (the facts are extracted)."""
+    kept = dict(exchange)
+    for side in ("request", "response"):
+        part = dict(kept.get(side) or {})
+        for key in _BODY_KEYS:
+            if isinstance(part.get(key), dict):
+                part[key] = {"size": part[key].get("size"), "encoding": part[key].get("encoding"),
+                             "truncated": part[key].get("truncated")}
+        kept[side] = part
+    return kept
+
+
+def _in(exchange: dict, marks_before: Mapping, marks_after: Mapping, service: str) -> bool:
+    return marks_before.get(service, 0) < exchange["seq"] <= marks_after.get(service, 0)
+
+
+# --- per task -----------------------------------------------------------------------------------------------
+def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mapping, admin: Admin | None = None,
+                 dmp_store: Mapping | None = None) -> dict:
+    """What the mocks saw while one task ran (see module doc). `task` is `Task.to_dict()`."""
+    patient = task.get("patient") or {}
+    insi = []
+    for exchange in journals.get("insi", []):
+        if not _in(exchange, before, after, "insi") or not exchange["operation"].startswith("rechercher"):
+            continue
+        sent = insi_traits(exchange)
+        meta = exchange.get("meta") or {}
+        insi.append({"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
+                     "verdict": exchange["verdict"], "rules": exchange["rules"], "code": meta.get("code_cr"),
+                     "ins": meta.get("ins"), "oid": meta.get("oid"), "traits": sent,
+                     "for_task_patient": traits_match(sent, patient)})
+    dmp = []
+    for exchange in journals.get("dmp", []):
+        if not _in(exchange, before, after, "dmp"):
+            continue
+        meta = exchange.get("meta") or {}
+        item = {"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
+                "verdict": exchange["verdict"], "rules": exchange["rules"],
+                "findings": [{k: f.get(k) for k in ("rule", "severity", "message")} for f in exchange["findings"]],
+                "patient_id": meta.get("patient_id"), "status": meta.get("status"),
+                "http_status": (exchange.get("response") or {}).get("status")}
+        if exchange["operation"] == "ITI-41":
+            item["documents"] = cda_documents_of_iti41(exchange)
+            item["unique_ids"] = meta.get("documents") or []
+            item["entries"] = meta.get("entries") or []
+            stored = []
+            for entry in (dmp_store or {}).get(meta.get("patient_id") or "", []):
+                if entry.get("entry_uuid") in item["entries"]:
+                    stored.append(_entry_summary(entry))
+            item["stored"] = stored
+        elif exchange["operation"] == "TD0.2":
+            item["dmp_state"] = meta.get("dmp")
+            item["autorisation"] = meta.get("autorisation")
+        dmp.append(item)
+    mss = []
+    for exchange in journals.get("mssante", []):
+        if not _in(exchange, before, after, "mssante") or exchange["operation"] != "smtp-message":
+            continue
+        meta, request, response = exchange.get("meta") or {}, exchange.get("request") or {}, exchange.get("response") or {}
+        copies = []
+        if admin is not None and meta.get("id"):
+            try:
+                copies = admin.mss_message(meta["id"])
+            except OSError:
+                copies = []
+        uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id") or (d.get("cda") or {}).get("unique_id")
+                      for d in meta.get("documents") or []}
+        validation = {}
+        for copy in copies[:1]:
+            for uri, report in (copy.get("cda_reports") or {}).items():
+                validation[uri_to_uid.get(uri) or uri] = _report_summary(report)
+        mss.append({"seq": exchange["seq"], "time": exchange["time"], "verdict": exchange["verdict"],
+                    "rules": exchange["rules"],
+                    "findings": [{k: f.get(k) for k in ("rule", "severity", "message")} for f in exchange["findings"]],
+                    "id": meta.get("id"), "from": request.get("from"), "to": request.get("to") or [],
+                    "subject": request.get("subject"), "attachments": request.get("attachments") or [],
+                    "delivered_to": response.get("delivered_to") or [], "bounced": response.get("bounced") or [],
+                    "reply": response.get("reply"), "tls": (exchange.get("client") or {}).get("tls") or {},
+                    "login": (exchange.get("client") or {}).get("login"),
+                    "documents": meta.get("documents") or [], "validation": validation})
+    sessions = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e["rules"],
+                 "login": (e.get("client") or {}).get("login"), "tls": (e.get("client") or {}).get("tls") or {}}
+                for e in journals.get("mssante", [])
+                if _in(e, before, after, "mssante") and e["operation"] == "smtp-session"]
+    return {"insi": insi, "dmp": dmp, "mss": mss, "mss_sessions": sessions}
+
+
+def _entry_summary(entry: Mapping) -> dict:
+    def code(value):
+        if isinstance(value, Mapping):
+            return {k: value.get(k) for k in ("code", "scheme", "display") if value.get(k) is not None}
+        return value
+
+    return {"entry_uuid": entry.get("entry_uuid"), "unique_id": entry.get("unique_id"),
+            "patient_id": entry.get("patient_id"), "availability_status": entry.get("availability_status"),
+            "logical_id": entry.get("logical_id"), "version": entry.get("version"),
+            "class_code": code(entry.get("class_code")), "type_code": code(entry.get("type_code")),
+            "format_code": code(entry.get("format_code")),
+            "confidentiality_codes": [code(c) for c in entry.get("confidentiality_codes") or []],
+            "healthcare_facility_type_code": code(entry.get("healthcare_facility_type_code")),
+            "practice_setting_code": code(entry.get("practice_setting_code")),
+            "creation_time": entry.get("creation_time"), "mime_type": entry.get("mime_type"),
+            "source_patient_id": entry.get("source_patient_id"), "title": entry.get("title"),
+            "authors": entry.get("authors"), "validation": _report_summary(entry.get("validation"))}
+
+
+def _report_summary(report) -> dict | None:
+    """The validator's report as the evidence keeps it: verdict, layers (ran/skipped and why), findings."""
+    if not isinstance(report, Mapping):
+        return None
+    layers = []
+    for layer in report.get("layers") or []:
+        if isinstance(layer, Mapping):
+            layers.append({k: layer.get(k) for k in ("name", "status", "reason") if k in layer})
+    findings = [{k: f.get(k) for k in ("rule", "severity", "message", "location", "line") if f.get(k) is not None}
+                for f in report.get("findings") or [] if isinstance(f, Mapping)]
+    return {"valid": report.get("valid"), "layers": layers, "findings": findings[:50],
+            "findings_total": len(report.get("findings") or []), "profile": report.get("profile")}
+
+
+# --- the whole run --------------------------------------------------------------------------------------------
+def snapshot(admin: Admin, since: Mapping | None = None) -> dict:
+    """Every journal entry since the marks, and the DMP's store, read once after the plan ran."""
+    since = since or {}
+    journals = {service: admin.journal(service, since.get(service, 0)) for service in SERVICES
+                if service in admin.endpoints}
+    return {"journals": journals, "dmp_store": admin.dmp_documents() if "dmp" in admin.endpoints else {}}
+
+
+def wait_for_mss_sessions(admin: Admin, before: int, timeout: float = 3.0) -> None:
+    """SMTP sessions are journalled when the connection closes: give the last one a moment."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = admin.journal("mssante", before)
+        messages = sum(1 for e in entries if e["operation"] == "smtp-message")
+        sessions = sum(1 for e in entries if e["operation"] == "smtp-session")
+        if sessions >= 1 or not messages:
+            return
+        time.sleep(0.05)
+
+
+# --- the manual driver's question ---------------------------------------------------------------------------
+def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> bool:
+    """Has the exchange a task asks for reached the mocks? (the manual driver polls this)
+
+    send-dmp / replace-dmp: an accepted ITI-41 for the patient's INS; send-mss: an accepted message to the
+    recipient; send-citizen: an accepted message to `<INS>@patient.mssante.fr`. The patient's INS is the
+    world's (the harness knows the world; the product had to ask INSi for it). `stack` is a `Stack` or
+    its endpoints dict; `since` the journal marks before the task was announced."""
+    from segur.fixtures.world import load_world
+
+    endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
+    admin = Admin(endpoints)
+    since = since or {}
+    task = task.to_dict() if hasattr(task, "to_dict") else dict(task)
+    world = world or load_world()
+    traits = task["patient"]
+    candidates = world.find_patients(birth_name=traits.get("birth_name"), sex=traits.get("sex"),
+                                     birth_date=traits.get("birth_date"))
+    insses = {p.ins for p in candidates}
+    if task["action"] in ("send-dmp", "replace-dmp"):
+        for exchange in admin.journal("dmp", since.get("dmp", 0)):
+            patient = str((exchange.get("meta") or {}).get("patient_id") or "").split("^")[0]
+            if exchange["operation"] == "ITI-41" and exchange["verdict"].startswith("accepted") and patient in insses:
+                return True
+        return False
+    wanted = {task["recipient"].lower()} if task["action"] == "send-mss" else {
+        f"{ins}@patient.mssante.fr" for ins in insses}
+    for exchange in admin.journal("mssante", since.get("mssante", 0)):
+        if exchange["operation"] != "smtp-message":
+            continue
+        delivered = {a.lower() for a in (exchange.get("response") or {}).get("delivered_to") or []}
+        if delivered & wanted:
+            return True
+    return False

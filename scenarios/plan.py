@@ -1,0 +1,199 @@
+"""The proof plan: which tasks the system under test must do, chosen from the test world.
+
+The Ségur proof of a couloir is "10/10/1": ten reports sent to the patients' DMP with a qualified INS,
+ten sent by MSSanté to other professionals, one sent to the patient's Mon espace santé mailbox. The
+plan adds the situations a reviewer asks about: a replacement of a report already in the DMP, an
+identity INSi cannot qualify (homonyms, code 02: nothing may be sent with an INS), and a DMP outage
+(the product must say it failed, then send the report when the service is back).
+
+The plan is a pure function of the world, the couloir and the size: the same inputs give the same
+tasks, so two runs of the proof can be compared, and the plan is recorded in the evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from segur.scenarios.driver import Task, author_dict, traits_of
+
+#: couloir → (report kind, the author's specialty, the authoring organisation's facility type).
+COULOIRS = {
+    "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)"},
+    "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)"},
+}
+#: size → (DMP sends, MSSanté sends, citizen sends). "full" is the Ségur proof; "small" keeps every
+#: situation with fewer repetitions (used to run the proof once per seeded defect in the test suite).
+SIZES = {"full": (10, 10, 1), "small": (2, 2, 1)}
+
+#: What the harness expects to see for a task (the checks read it):
+EXPECT_DELIVERED = "delivered"  # the report reaches the service, with the INS INSi returned
+EXPECT_WITHHELD = "withheld"  # INSi cannot qualify the identity: nothing may go out with an INS
+EXPECT_FAILURE = "failure"  # a service is down: the product must say it failed, and nothing is half-stored
+
+#: The DMP outage of the plan: every ITI-41 answers HTTP 503 until the fault is cleared.
+OUTAGE_FAULT = {"service": "dmp", "spec": {"kind": "http_error", "status": 503, "operation": "ITI-41"}}
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """A task and what the harness expects of it; `patient_key` names the world patient it is about."""
+
+    task: Task
+    expect: str
+    patient_key: str
+    scenario: str  # "dmp", "mss", "citizen", "replace", "homonym", "outage", "retry"
+    fault: dict | None = None  # injected before the task, cleared right after it
+
+    def to_dict(self) -> dict:
+        return {"task": self.task.to_dict(), "expect": self.expect, "patient_key": self.patient_key,
+                "scenario": self.scenario, "fault": self.fault}
+
+
+@dataclass
+class Plan:
+    couloir: str
+    size: str
+    world_version: str
+    tasks: list[PlannedTask] = field(default_factory=list)
+
+    def by_id(self, task_id: str) -> PlannedTask:
+        for planned in self.tasks:
+            if planned.task.id == task_id:
+                return planned
+        raise KeyError(task_id)
+
+    def of(self, *scenarios: str) -> list[PlannedTask]:
+        return [p for p in self.tasks if p.scenario in scenarios]
+
+    def counts(self) -> dict:
+        counts: dict[str, int] = {}
+        for planned in self.tasks:
+            counts[planned.scenario] = counts.get(planned.scenario, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict:
+        return {"couloir": self.couloir, "size": self.size, "world_version": self.world_version,
+                "counts": self.counts(), "tasks": [p.to_dict() for p in self.tasks]}
+
+
+class PlanError(ValueError):
+    """The world cannot give the tasks the plan needs (too few eligible patients or mailboxes)."""
+
+
+def _qualifiable(patient) -> bool:
+    """INSi answers 00 for the traits a user types (no homonym, full birth date, a NIR, no recorded
+    defect), the person is alive and the INS has not changed."""
+    return (not patient.homonym_group and not patient.deceased and not patient.known_defects
+            and not patient.identity_changed and not patient.is_nia and "-00" not in patient.birth_date)
+
+
+def dmp_eligible(patient) -> bool:
+    return _qualifiable(patient) and patient.has_dmp and not patient.dmp_closed and not patient.dmp_opposed
+
+
+def citizen_eligible(patient) -> bool:
+    return _qualifiable(patient) and not patient.mssante_refused
+
+
+def _author(world, couloir: str):
+    specialty = COULOIRS[couloir]["specialty"]
+    authors = sorted((p for p in world.professionals if p.specialty_code == specialty and not p.mailbox_closed),
+                     key=lambda p: p.key)
+    if not authors:
+        raise PlanError(f"the world has no professional of specialty {specialty} for couloir {couloir}")
+    author = authors[0]
+    return author, world.organisation_of(author)
+
+
+def _sender(world, author, organisation) -> str:
+    """An application mailbox of the author's organisation when it has one (REM RIS.MSS/va1.29 sends
+    from a BAL applicative), else the author's own mailbox."""
+    for address in getattr(organisation, "app_mailboxes", ()) or ():
+        box = world.mailbox(address)
+        if box is not None and box.accepts_messages and not box.closed:
+            return box.address
+    return author.mailbox
+
+
+def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
+    """The tasks of the proof for a couloir, chosen deterministically from the world."""
+    couloir = couloir.upper()
+    if couloir not in COULOIRS:
+        raise PlanError(f"unknown couloir {couloir!r}; known: {', '.join(COULOIRS)}")
+    if size not in SIZES:
+        raise PlanError(f"unknown plan size {size!r}; known: {', '.join(SIZES)}")
+    n_dmp, n_mss, n_citizen = SIZES[size]
+    kind = COULOIRS[couloir]["kind"]
+    author, organisation = _author(world, couloir)
+    author_info = author_dict(author, organisation)
+    sender = _sender(world, author, organisation)
+
+    patients = sorted(world.patients, key=lambda p: p.key)
+    dmp_patients = [p for p in patients if dmp_eligible(p)]
+    # the outage and its retry need one more DMP patient than the ten of the proof
+    if len(dmp_patients) < n_dmp + 1:
+        raise PlanError(f"the world has {len(dmp_patients)} patients with a qualifiable INS and an open DMP; "
+                        f"the plan needs {n_dmp + 1}")
+    citizen_patients = [p for p in patients if citizen_eligible(p)]
+    recipients = sorted((p for p in world.professionals if p.key != author.key and not p.mailbox_closed
+                         and world.mailbox(p.mailbox) is not None and world.mailbox(p.mailbox).accepts_messages),
+                        key=lambda p: p.key)
+    if len(recipients) < n_mss:
+        raise PlanError(f"the world has {len(recipients)} open professional mailboxes; the plan needs {n_mss}")
+    # MSSanté reports are about other patients than the DMP ones when the world has enough of them
+    mss_pool = [p for p in citizen_patients if p not in dmp_patients[:n_dmp + 1]] or citizen_patients
+    homonyms = _homonym_patient(world)
+
+    plan = Plan(couloir, size, world.version)
+    report_no = 0
+
+    def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None, number=None):
+        nonlocal report_no
+        if number is None:
+            report_no += 1
+            number = report_no
+        task = Task(task_id, action, traits_of(patient), recipient=recipient,
+                    sender=sender if action in ("send-mss", "send-citizen") else None,
+                    author=author_info, report_no=number, kind=kind, extra=extra or {})
+        plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
+        return task
+
+    for i in range(n_dmp):
+        add(f"dmp-{i + 1:02d}", "send-dmp", dmp_patients[i], "dmp", EXPECT_DELIVERED)
+    for i in range(n_mss):
+        add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
+            recipient=recipients[i].mailbox)
+    for i in range(n_citizen):
+        add(f"citizen-{i + 1:02d}", "send-citizen", citizen_patients[(i + 3) % len(citizen_patients)], "citizen",
+            EXPECT_DELIVERED)
+    # a new version of an earlier DMP report (the third one in the full plan): same report number
+    replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
+    add("replace-01", "replace-dmp", world.patient_by_key(replaced.patient_key), "replace", EXPECT_DELIVERED,
+        extra={"replaces_task": replaced.task.id}, number=replaced.task.report_no)
+    add("homonym-01", "send-dmp", homonyms, "homonym", EXPECT_WITHHELD)
+    outage_patient = dmp_patients[n_dmp]
+    outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
+    add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED, extra={"retry_of": "outage-01"},
+        number=outage.report_no)
+    return plan
+
+
+def _homonym_patient(world):
+    """A patient INSi cannot tell apart from another even with every trait (code 02 whatever the
+    product tries): a homonym group whose members share the birth place too."""
+    for _group, members in sorted(world.homonym_groups().items()):
+        places = {m.birth_place for m in members}
+        names = {m.first_names for m in members}
+        if len(members) > 1 and len(places) == 1 and len(names) == 1:
+            return sorted(members, key=lambda m: m.key)[0]
+    raise PlanError("the world has no homonym group INSi cannot tell apart (same traits and birth place)")
+
+
+def plan_summary(plan: Plan) -> str:
+    counts = plan.counts()
+    return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} MSSanté / "
+            f"{counts.get('citizen', 0)} citizen, plus replace, homonym, outage and retry")
+
+
+__all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",
+           "EXPECT_DELIVERED", "EXPECT_WITHHELD", "EXPECT_FAILURE", "OUTAGE_FAULT", "asdict"]
