@@ -228,6 +228,16 @@ class _Generator:
         _el(f, "param", name="arg", as_="item()*")
         _el(f, "param", name="base", as_="node()")
         _el(f, "sequence", select="document($arg, $base)")
+        f = _el(root, "function", name="sgr:where", as_="attribute()+")
+        _el(f, "param", name="n", as_="node()")
+        _el(f, "attribute", name="n", select="sgr:index($n)")
+        _el(f, "attribute", name="l", select="sgr:location($n)")
+        f = _el(root, "function", name="sgr:error", as_="element()")
+        for name in ("a", "n", "c", "d"):
+            _el(f, "param", name=name)
+        e = etree.SubElement(f, "e", {"a": "{$a}", "c": "{$c}"})
+        _el(e, "sequence", select="sgr:where($n)")
+        _el(e, "value-of", select="$d")
         f = _el(root, "function", name="sgr:index", as_="sgrxs:string")
         _el(f, "param", name="n", as_="node()")
         _el(
@@ -248,12 +258,14 @@ class _Generator:
                 self._check(parent, item)
 
     def _check(self, parent, check: Check) -> None:
-        attrs = {"a": str(check.index), "n": "{sgr:index(.)}", "l": "{sgr:location(.)}"}
+        # Kept small on purpose: Saxon's compile time grows with the number of expressions, and
+        # the big packs have thousands of checks. Where/what is computed by sgr:where / sgr:error.
         t = _el(parent, "try")
         test = self.q(check.test)
         cond = f"not(({test}))" if check.kind == "assert" else f"({test})"
         i = _el(t, "if", test=cond)
-        rec = etree.SubElement(i, "f", attrs)
+        rec = etree.SubElement(i, "f", {"a": str(check.index)})
+        _el(rec, "sequence", select="sgr:where(.)")
         self._message(rec, check.element)
         for diag_id in check.diagnostics:
             diag = self.schema.diagnostics.get(diag_id)
@@ -261,8 +273,7 @@ class _Generator:
                 d = etree.SubElement(rec, "d", {"id": diag_id})
                 self._message(d, diag)
         c = _el(t, "catch")
-        err = etree.SubElement(c, "e", dict(attrs, c="{$sgrerr:code}"))
-        _el(err, "value-of", select="$sgrerr:description")
+        _el(c, "sequence", select=f"sgr:error({check.index}, ., $sgrerr:code, $sgrerr:description)")
 
     def _message(self, out, element) -> None:
         """Copy the message content: text, value-of, name; inline markup reduced to its text."""
