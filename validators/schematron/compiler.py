@@ -276,9 +276,11 @@ class _Generator:
         _el(c, "sequence", select=f"sgr:error({check.index}, ., $sgrerr:code, $sgrerr:description)")
 
     def _message(self, out, element) -> None:
-        """Copy the message content: text, value-of, name; inline markup reduced to its text."""
+        """Copy the message content: text, value-of, name; inline markup reduced to its text.
+        Whitespace runs in literal text become one space: messages are whitespace-normalised
+        when read back, so this changes nothing but the size of the stylesheet."""
         if element.text:
-            _el(out, "text").text = element.text
+            _el(out, "text").text = _squeeze(element.text)
         for child in element:
             if isinstance(child.tag, str):
                 if child.tag == S + "value-of":
@@ -289,7 +291,7 @@ class _Generator:
                 else:  # emph, dir, span, foreign: keep the words
                     self._message(out, child)
             if child.tail:
-                _el(out, "text").text = child.tail
+                _el(out, "text").text = _squeeze(child.tail)
 
     # ----------------------------------------------------------------- classic shape
     def _classic_pattern(self, root, pattern: Pattern) -> None:
@@ -364,6 +366,10 @@ class _Generator:
             for rule, alts in zip(pattern.rules, guards, strict=True):
                 test = " or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts)
                 self._rule_body(_el(choose, "when", test=test), rule)
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
 
 
 def _xpath_string(value: str) -> str:
