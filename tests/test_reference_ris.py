@@ -462,6 +462,14 @@ def test_wrong_ins_oid_is_refused_by_the_dmp_and_differs_from_insi_in_mssante(wo
     assert insi_oid == patient.oid and f"&{insi_oid}&" not in written  # the MSSanté mock has no rule for it
 
 
+def test_wrong_ins_oid_for_a_production_nir_is_refused_too(world, stack, endpoints, radiologist, tmp_path):
+    adrtrois = world.patient_by_key("cnda-adrtrois-dominique")
+    assert adrtrois.oid == "1.2.250.1.213.1.4.8"
+    assert not defective("wrong-ins-oid", tmp_path).run(make_task(world, radiologist, adrtrois), endpoints).ok
+    assert dmp_rejection(stack) == ["DMP-PAT-004"]
+    assert "1.2.250.1.213.1.4.9" in journal(stack, "dmp", "ITI-41")[0]["request"]["body"]["text"]
+
+
 def test_provisional_as_qualified_sends_a_homonyms_ins_after_insi_answered_02(world, stack, endpoints, radiologist,
                                                                             tmp_path):
     group = [p for p in world.patients if (p.homonym_group or "").startswith("homonym-a")]
@@ -608,6 +616,7 @@ def test_swallow_outage_says_sent_while_the_dmp_was_down(world, stack, endpoints
     assert result.ok  # the lie
     assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["fault-injected"]
     assert dmp_documents(stack, patient) == []
+    assert not (tmp_path / "ris-swallow-outage" / "outbox").exists()  # and the report is lost
 
 
 def test_swallow_outage_says_sent_while_smtp_answered_421(world, stack, endpoints, patient, radiologist, gp,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from segur.ins import OID_NIR, OID_NIR_TEST, Ins, nir_key
+from segur.ins import OID_NIA, OID_NIR, Ins, nir_key
 
 from . import dmp, mssante
 from .defects import check as check_defect
@@ -82,7 +82,9 @@ class Run:
     def report(self, identity: Identity, previous: dict | None = None) -> bytes:
         options = {}
         if self.defect == "wrong-ins-oid":
-            options["ins_oid"] = OID_NIR_TEST if identity.oid == OID_NIR else OID_NIR
+            # the OID from a local "NIR or NIA" setting instead of INSi's answer: the NIR OID, or the NIA OID
+            # when INSi returned the NIR one (a test OID would be accepted for anyone in test mode)
+            options["ins_oid"] = OID_NIA if identity.oid == OID_NIR else OID_NIR
         if self.defect == "bad-nir-key":
             options["ins_value"] = identity.nir + wrong_key(identity.key)
         document = build_report(self.task, identity, previous=previous, **options)
@@ -181,13 +183,13 @@ class Run:
             sent_to = self.to_dmp(identity) if self.task.action in ("send-dmp", "replace-dmp") \
                 else self.to_mailbox(identity)
         except ServiceUnavailable as exc:
-            if self.document is not None:
-                kept = self.state.keep_unsent(self.task.id, self.document, str(exc))
-                exc.args = (f"{exc} (report kept in {kept}, to be sent again)",)
-            if self.defect == "swallow-outage":
+            if self.defect == "swallow-outage":  # said sent, and the report is lost with the error
                 self.step(f"outage swallowed (defect): {exc}")
                 return Outcome(self.task.id, "nowhere", identity.ins if identity else None,
                                "sent", self.steps, swallowed=str(exc))
+            if self.document is not None:
+                kept = self.state.keep_unsent(self.task.id, self.document, str(exc))
+                exc.args = (f"{exc} (report kept in {kept}, to be sent again)",)
             raise
         finally:
             self.state.save()

@@ -8,8 +8,8 @@ nothing was sent, which is exactly what the harness must not believe.
 from __future__ import annotations
 
 DEFECTS = {
-    "wrong-ins-oid": "writes the INS under an OID INSi did not return (the production NIR OID hard-coded; "
-                     "the test NIR OID when INSi returned the production one)",
+    "wrong-ins-oid": "writes the INS under an OID INSi did not return (from a local NIR/NIA setting: the NIR "
+                     "OID, or the NIA OID when INSi returned the NIR one)",
     "provisional-as-qualified": "when INSi answers 01/02 (or fails), sends anyway, declared qualified "
                                 "(X-MSS-INS: O), with the INS of a local patient of the same name, sex and birth "
                                 "date (a homonym), else an INS built from the traits",

@@ -34,13 +34,19 @@ def client_for(config, professional, organisation) -> DmpClient:
     return DmpClient(endpoints, signer=pki.client(name), caller=caller, ca_file=ca_file, timeout=config.timeout)
 
 
+def _describe(fault: SoapFault) -> str:
+    if fault.code == "(none)":  # not a SOAP answer at all (a proxy's or server's HTTP error)
+        return f"HTTP {fault.http_status}: {fault.reason}"
+    return str(fault)
+
+
 def _call(what: str, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except SoapFault as fault:
         if fault.http_status >= 500 or fault.code.endswith("Receiver") or fault.code == "(none)":
-            raise ServiceUnavailable(f"DMP {what}: {fault}") from fault
-        raise Refused(f"DMP {what} refused: {fault}", fault.rules) from fault
+            raise ServiceUnavailable(f"DMP {what}: {_describe(fault)}") from fault
+        raise Refused(f"DMP {what} refused: {_describe(fault)}", fault.rules) from fault
     except (requests.RequestException, OSError) as exc:
         raise ServiceUnavailable(f"DMP {what}: unreachable: {exc}") from exc
 
@@ -51,8 +57,8 @@ def _check_result(what: str, result) -> None:
     if result.fault is not None:
         fault = result.fault
         if fault.http_status >= 500 or fault.code.endswith("Receiver") or fault.code == "(none)":
-            raise ServiceUnavailable(f"DMP {what}: {fault}")
-        raise Refused(f"DMP {what} refused: {fault}", fault.rules)
+            raise ServiceUnavailable(f"DMP {what}: {_describe(fault)}")
+        raise Refused(f"DMP {what} refused: {_describe(fault)}", fault.rules)
     if result.codes and set(result.codes) <= OUTAGE_CODES:
         raise ServiceUnavailable(f"DMP {what}: {', '.join(result.codes)}")
     details = "; ".join(f"{e.code}: {e.context}" for e in result.errors) or str(result.status)
