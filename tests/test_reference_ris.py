@@ -220,6 +220,10 @@ def test_send_mss_delivers_an_xdm_message_that_passes_every_check(world, stack, 
     assert stored[0]["envelope_from"] == radiologist.mailbox
     assert stored[0]["documents"][0]["metadata"]["patient_id"].startswith(patient.ins)
 
+    lookups = journal(stack, "annuaire")
+    assert lookups and all(e["response"]["status"] == 200 for e in lookups)
+    assert gp.mailbox in urllib.parse.unquote(json.dumps(lookups[0]["request"]))  # looked up before sending
+
     messages = imap_inbox(stack, gp.mailbox)
     assert len(messages) == 1
     message = messages[0]
@@ -227,6 +231,16 @@ def test_send_mss_delivers_an_xdm_message_that_passes_every_check(world, stack, 
     assert message["X-MSS-CODECDA"] == "18748-4" and message["Subject"].startswith("XDM/1.0/DDM+")
     names = [part.get_filename() for part in message.iter_attachments()]
     assert names == ["IHE_XDM.ZIP", "compte-rendu.pdf"]
+
+
+def test_a_recipient_the_annuaire_does_not_publish_is_not_sent_to(world, stack, endpoints, ris, patient,
+                                                                   radiologist):
+    closed = next(p for p in world.professionals if p.mailbox_closed)
+    result = ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss",
+                               recipient=closed.mailbox), endpoints)
+    assert not result.ok and "Annuaire" in result.detail
+    assert len(journal(stack, "annuaire")) == 2  # Practitioner, then Organization
+    assert journal(stack, "mssante", "smtp-session") == [] and mailbox(stack, closed.mailbox) == []
 
 
 def test_send_citizen_goes_to_the_address_built_on_the_ins_from_insi(world, stack, endpoints, ris, patient,

@@ -46,6 +46,9 @@ class Config:
     mailbox_password: str = MOCK_MAILBOX_PASSWORD
     mailbox_passwords: dict = field(default_factory=dict)  # per address, overrides mailbox_password
     nil: str = "1234"  # X-MSS-NIL: the product's 4-digit reference (convergence.esante.gouv.fr)
+    # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
+    annuaire_fhir_base: str | None = None
+    annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -67,7 +70,7 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration {path}: {exc}") from exc
     insi, dmp, pki = data.get("insi", {}), data.get("dmp", {}), data.get("pki", {})
-    mss, state = data.get("mssante", {}), data.get("state", {})
+    mss, state, annuaire = data.get("mssante", {}), data.get("state", {}), data.get("annuaire", {})
     base = base or Config()
     values = {
         "insi_wsdl": insi.get("wsdl"), "insi_service_url": insi.get("service_url"), "insi_idam": insi.get("idam"),
@@ -80,6 +83,7 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
         "mailbox_password": mss.get("password"),
         "mailbox_passwords": {k.lower(): v for k, v in mss.get("passwords", {}).items()} or None,
         "nil": mss.get("nil"), "state_dir": state.get("dir"), "timeout": data.get("timeout"),
+        "annuaire_fhir_base": annuaire.get("fhir_base"), "annuaire_api_key": annuaire.get("api_key"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
@@ -112,6 +116,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_port": smtp.get("port") or mss.get("smtp_port"),
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
+        "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
@@ -120,6 +125,7 @@ ENV = {
     "REFERENCE_RIS_INSI_IDAM": "insi_idam", "REFERENCE_RIS_SENDER": "sender",
     "REFERENCE_RIS_MSS_PASSWORD": "mailbox_password", "REFERENCE_RIS_NIL": "nil",
     "REFERENCE_RIS_STATE_DIR": "state_dir", "REFERENCE_RIS_SIGNING_CERTIFICATE": "signing_certificate",
+    "REFERENCE_RIS_ANNUAIRE_API_KEY": "annuaire_api_key",
 }
 
 

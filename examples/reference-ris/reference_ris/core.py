@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from segur.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import dmp, mssante
+from . import annuaire, dmp, mssante
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .identity import Identity, InsiClient
@@ -161,6 +161,7 @@ class Run:
                     else f"{identity.nir}@patient.mssante.fr"
         else:
             recipient = task.recipient
+            annuaire.check_recipient(self.config, recipient, self.step)
         document = self.document_for(identity)
         overrides, submission = {}, {}
         if self.defect == "wrong-format-code":
