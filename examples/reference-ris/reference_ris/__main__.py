@@ -21,7 +21,8 @@ from .errors import ConfigError, RisError
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="reference-ris", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="reference-ris", description="The reference RIS: does one harness task (INSi identity, CDA report, DMP or "
+                                "MSSanté sending). Exit 0 sent, 1 not sent, 2 bad configuration/task, 3 service down.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="defects:\n" + "\n".join(f"  {k:<26} {v}" for k, v in DEFECTS.items()))
     p.add_argument("--task", required=True, help="the task JSON file (SEGUR_TASK_FILE under the harness), or - for stdin")

@@ -13,7 +13,8 @@ DEFECTS = {
     "provisional-as-qualified": "when INSi answers 01/02 (or fails), sends anyway, declared qualified "
                                 "(X-MSS-INS: O), with the INS of a local patient of the same name, sex and birth "
                                 "date (a homonym), else an INS built from the traits",
-    "no-insi-call": "never calls INSi: takes the INS from its local cache, or builds it from the traits",
+    "no-insi-call": "never calls INSi: takes the INS from its cache or its local patient file, else builds it "
+                    "from the traits",
     "bad-nir-key": "writes the INS with a wrong 2-digit key, in the CDA and the metadata",
     "pdf-not-base64": "writes the PDF with the URL-safe alphabet (- and _), which is not base64",
     "wrong-format-code": "declares a formatCode that does not match the document (text for a PDF N1, PDF N1 "
