@@ -418,6 +418,17 @@ def test_the_webhook_in_the_docs_is_the_example_file():
     assert code in docs
 
 
+def test_the_plugin_example_file_runs_under_the_plugin_driver(world, stack, endpoints, patient, radiologist,
+                                                               tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # its state directory is relative
+    driver = PluginDriver(f"{RIS_DIR / 'segur_plugin.py'}:send")
+    result = driver.run(make_task(world, radiologist, patient), endpoints)
+    assert result.ok and result.detail == "CR-IMG report #1 sent to DMP"
+    assert journal(stack, "dmp", "ITI-41")[-1]["verdict"] == "accepted"
+    docs = (RIS_DIR.parent.parent / "docs" / "sut.md").read_text(encoding="utf-8")
+    assert (RIS_DIR / "segur_plugin.py").read_text(encoding="utf-8").strip() in docs
+
+
 def test_the_example_configuration_reads_as_documented(tmp_path):
     from reference_ris import config
 
