@@ -182,7 +182,7 @@ def _start_dmp(conf, host, world, pki, stack_conf):
     backend = DmpBackend(Path(stack_conf["data"]) / "dmp", world=world, options=options)
     mock = DmpMock(backend)
     server = _serve(mock, create_app(mock), host, conf["port"], _tls(pki, conf["tls"], conf["mtls"]), "segur-dmp")
-    return _WsgiService(mock, server, on_stop=backend.store.close)
+    return _WsgiService(mock, server, on_stop=backend.close)
 
 
 def _start_mssante(conf, host, world, pki, stack_conf):
