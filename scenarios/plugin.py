@@ -1,17 +1,47 @@
 """The pytest plugin editors get with the harness (entry point `pytest11: segur`).
 
-It declares the `rem` marker — `@pytest.mark.rem("RIS.DMP/va1.13")` names the REM requirement(s)
-a test checks — and records those ids on each test report (``user_properties``), so JUnit XML and
-the evidence pack can say which requirement each verdict is about.
+- The `rem` marker: `@pytest.mark.rem("RIS.DMP/va1.13")` names the REM requirement(s) a test checks; the
+  ids land on each test report (``user_properties``: JUnit XML, the evidence pack) and as allure labels.
+- Options: `--segur-sut SPEC` (or env `SEGUR_SUT`: `reference-ris`, `cmd:…`, `http://…`, `plugin:mod:fn`,
+  `manual`), `--segur-couloir RIS|BIO` (`SEGUR_COULOIR`), `--segur-config FILE` (a `segur up` TOML; ports
+  are replaced by free ones unless `--segur-fixed-ports`), `--segur-size full|small` (`SEGUR_PROOF_SIZE`).
+- Fixtures (session-scoped, started only when a test asks for them, so the plugin costs nothing
+  otherwise): `segur_world`, `segur_stack` (the four mocks, in-process), `segur_endpoints`,
+  `segur_driver`, `segur_plan`, `segur_proof_run` (the plan run through the driver: the run record the
+  checks judge) and, per test, `segur_check` (run one of the harness's checks, record its evidence,
+  assert) and `segur_evidence` (record your own evidence the same way).
+
+Without a system under test (`--segur-sut`/`SEGUR_SUT`), the proof's checks are skipped with that
+reason: a repository's own test run is not slowed by them.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
+
+EVIDENCE_KEY = pytest.StashKey[list]()
+CONTEXT_PLUGIN = "segur_proof_context"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("segur", "Ségur conformance harness")
+    group.addoption("--segur-sut", default=None, help="the system under test (reference-ris[:defect], cmd:…, "
+                    "http(s)://…, plugin:module:function, manual); env SEGUR_SUT")
+    group.addoption("--segur-couloir", default=None, help="RIS (CR-IMG) or BIO (CR-BIO); env SEGUR_COULOIR")
+    group.addoption("--segur-config", default=None, help="stack config (TOML, as for segur up)")
+    group.addoption("--segur-size", default=None, choices=("full", "small"),
+                    help="full = the 10/10/1 proof (default); small = 2/2/1; env SEGUR_PROOF_SIZE")
+    group.addoption("--segur-fixed-ports", action="store_true", default=False,
+                    help="keep the config's ports instead of free ones")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rem(*ids): the REM requirement ids a test checks")
+    config.addinivalue_line("markers", "couloir(name): the proof couloir a scenario suite belongs to (RIS, BIO)")
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -24,7 +54,190 @@ def requirement_ids(item: pytest.Item) -> list[str]:
     return ids
 
 
+def couloir_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("couloir")
+    return str(marker.args[0]).upper() if marker and marker.args else None
+
+
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for rem_id in requirement_ids(item):
         item.user_properties.append(("rem", rem_id))
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+def _setting(config: pytest.Config, option: str, env: str, default=None):
+    value = config.getoption(option, default=None)
+    return value if value not in (None, "") else os.environ.get(env, default)
+
+
+def _context(config: pytest.Config):
+    """The proof command's context (its stack and run), when `segur proof` runs the suites in-process."""
+    return config.pluginmanager.get_plugin(CONTEXT_PLUGIN)
+
+
+# --- fixtures ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def segur_couloir(pytestconfig) -> str:
+    context = _context(pytestconfig)
+    if context is not None:
+        return context.couloir
+    return str(_setting(pytestconfig, "--segur-couloir", "SEGUR_COULOIR", "RIS")).upper()
+
+
+@pytest.fixture(scope="session")
+def segur_world(pytestconfig):
+    from segur.fixtures.world import load_world
+
+    context = _context(pytestconfig)
+    return context.world if context is not None else load_world()
+
+
+@pytest.fixture(scope="session")
+def segur_stack(pytestconfig, tmp_path_factory):
+    """The four mocks, in-process on free ports (or the proof command's stack)."""
+    context = _context(pytestconfig)
+    if context is not None and context.stack is not None:
+        yield context.stack
+        return
+    from segur.scenarios.proof import stack_config
+    from segur.up import start_stack
+
+    config = stack_config(_setting(pytestconfig, "--segur-config", "SEGUR_CONFIG"),
+                          tmp_path_factory.mktemp("segur-stack"),
+                          free_ports=not pytestconfig.getoption("--segur-fixed-ports", default=False))
+    stack = start_stack(config)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def segur_endpoints(segur_stack) -> dict:
+    return segur_stack.endpoints()
+
+
+@pytest.fixture(scope="session")
+def segur_sut(pytestconfig) -> str:
+    context = _context(pytestconfig)
+    if context is not None:
+        return context.sut
+    sut = _setting(pytestconfig, "--segur-sut", "SEGUR_SUT")
+    if not sut:
+        pytest.skip("no system under test: give --segur-sut SPEC or set SEGUR_SUT (e.g. reference-ris)")
+    return sut
+
+
+@pytest.fixture(scope="session")
+def segur_driver(segur_sut, segur_stack, tmp_path_factory):
+    from segur.scenarios.proof import driver_for
+
+    return driver_for(segur_sut, segur_stack, tmp_path_factory.mktemp("segur-sut"))
+
+
+@pytest.fixture(scope="session")
+def segur_plan(pytestconfig, segur_world, segur_couloir):
+    from segur.scenarios.plan import build_plan
+
+    context = _context(pytestconfig)
+    if context is not None:
+        return context.plan
+    return build_plan(segur_world, segur_couloir, _setting(pytestconfig, "--segur-size", "SEGUR_PROOF_SIZE", "full"))
+
+
+@pytest.fixture(scope="session")
+def segur_proof_run(request, pytestconfig) -> dict:
+    """The run record of the proof: the plan, the driver's claims and what the mocks saw per task."""
+    context = _context(pytestconfig)
+    if context is not None and context.run is not None:
+        return context.run
+    request.getfixturevalue("segur_sut")  # skips when there is no system under test, before starting anything
+    from segur.scenarios.runner import run_plan
+
+    return run_plan(request.getfixturevalue("segur_plan"), request.getfixturevalue("segur_driver"),
+                    request.getfixturevalue("segur_endpoints"), request.getfixturevalue("segur_world"))
+
+
+class EvidenceRecorder:
+    """Records what a test saw: kept on the test item (for the evidence pack) and attached to allure."""
+
+    def __init__(self, item: pytest.Item):
+        self.item = item
+        self.records = item.stash.setdefault(EVIDENCE_KEY, [])
+
+    def record(self, name: str, data, *, check: str | None = None, passed: bool | None = None,
+               problems: list[str] | None = None) -> None:
+        entry = {"name": name, "check": check, "passed": passed, "problems": problems or [], "data": data}
+        self.records.append(entry)
+        _allure_attach(name, data)
+
+
+def _allure_attach(name: str, data) -> None:
+    try:
+        import allure
+    except ImportError:  # allure-pytest is a dependency, but the plugin must not need it
+        return
+    allure.attach(json.dumps(data, indent=2, ensure_ascii=False, default=str), name=name,
+                  attachment_type=allure.attachment_type.JSON)
+
+
+def _allure_labels(item: pytest.Item, couloir: str | None, title: str | None) -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    if couloir:
+        allure.dynamic.epic(f"Ségur proof — couloir {couloir}")
+    if title:
+        allure.dynamic.feature(title)
+    for rem_id in requirement_ids(item):
+        allure.dynamic.label("requirement", rem_id)
+        allure.dynamic.tag(rem_id)
+        allure.dynamic.link(f"#rem:{rem_id}", link_type="link", name=f"REM {rem_id}")
+
+
+@pytest.fixture
+def segur_evidence(request) -> EvidenceRecorder:
+    return EvidenceRecorder(request.node)
+
+
+@pytest.fixture
+def segur_check(request, segur_evidence):
+    """`segur_check("insi-before-send")`: judge the proof run with one of the harness's checks, record its
+    evidence (exchanges with times, verdicts, rule ids, validation reports) and fail with its problems."""
+    from segur.scenarios.checks import CHECKS
+
+    item = request.node
+    wanted = couloir_of(item)
+
+    def run(check_id: str):
+        check = CHECKS[check_id]
+        couloir = request.getfixturevalue("segur_couloir")
+        if wanted and wanted != couloir:
+            pytest.skip(f"a {wanted} check; this proof run is for couloir {couloir}")
+        proof_run = request.getfixturevalue("segur_proof_run")
+        if proof_run["plan"]["couloir"] != couloir:
+            pytest.skip(f"the recorded run is for couloir {proof_run['plan']['couloir']}")
+        _allure_labels(item, couloir, check.title)
+        result = check.function(proof_run)
+        segur_evidence.record(f"{check_id}: evidence", result.evidence, check=check_id, passed=result.passed,
+                              problems=result.problems)
+        if not result.passed:
+            shown = result.problems[:20]
+            more = len(result.problems) - len(shown)
+            pytest.fail(f"{check.title}: {len(result.problems)} problem(s)\n  " + "\n  ".join(shown)
+                        + (f"\n  … and {more} more" if more else ""), pytrace=False)
+        return result
+
+    return run
+
+
+def evidence_of(item: pytest.Item) -> list:
+    return item.stash.get(EVIDENCE_KEY, [])
+
+
+def scenarios_dir() -> Path:
+    return Path(__file__).resolve().parent

@@ -1,0 +1,121 @@
+"""`segur proof` (the Ségur proof end to end) and `segur rem coverage|show` (the requirement map)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+COULOIRS = ("RIS", "BIO")
+
+
+def _couloir(value: str) -> str:
+    value = value.upper()
+    if value not in COULOIRS:
+        raise typer.BadParameter(f"couloir must be one of {', '.join(COULOIRS)}")
+    return value
+
+
+def register(app: typer.Typer, serve: typer.Typer) -> None:
+    rem = typer.Typer(help="The REM requirements the harness knows, and which tests prove them.",
+                      no_args_is_help=True)
+    app.add_typer(rem, name="rem")
+
+    @rem.command("coverage")
+    def rem_coverage(
+        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS or BIO.", callback=_couloir),
+        catalogue: Path = typer.Option(None, "--catalogue", help="Another catalogue CSV (default: the project's)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the map as JSON."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list out-of-scope reasons in full."),
+    ) -> None:
+        """For the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA: the tests covering
+        each, those declared out of scope (with the reason), and those that are neither (exit code 1)."""
+        from segur.scenarios.rem import DATA, coverage
+
+        result = coverage(couloir, catalogue or DATA)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            counts = result.to_dict()["counts"]
+            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA)")
+            typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
+                       f"neither: {counts['neither']}")
+            typer.echo("")
+            for rem_id in result.requirements:
+                if rem_id in result.covered:
+                    tests = ", ".join(t.split("::")[-1] for t in result.covered[rem_id])
+                    typer.echo(f"  COVERED       {rem_id:<18} {tests}")
+            for rem_id, reason in result.out_of_scope.items():
+                shown = reason if verbose or len(reason) < 90 else reason[:87] + "…"
+                typer.echo(f"  OUT OF SCOPE  {rem_id:<18} {shown}")
+            for rem_id in result.neither:
+                typer.echo(f"  NEITHER       {rem_id:<18} {result.requirements[rem_id].summary}")
+            for rem_id, tests in result.unknown_markers.items():
+                typer.echo(f"  warning: {rem_id} is on {len(tests)} test(s) but not in the catalogue")
+        if result.neither:
+            typer.echo(f"{len(result.neither)} requirement(s) neither covered nor declared out of scope: "
+                       "add a test marked with the id, or declare it out of scope with the reason in "
+                       "scenarios/data/requirements.csv", err=True)
+            raise typer.Exit(1)
+
+    @rem.command("show")
+    def rem_show(
+        rem_id: str = typer.Argument(..., help="A REM id, e.g. RIS.DMP/va1.13"),
+        couloir: str = typer.Option(None, "--couloir", "-c", help="RIS or BIO (default: every couloir)."),
+    ) -> None:
+        """One requirement: the project's summary, status, scope, and the checks/tests that prove it."""
+        from segur.scenarios.checks import CHECKS
+        from segur.scenarios.rem import read_catalogue
+
+        rows = [r for r in read_catalogue() if r.id == rem_id and (couloir is None or r.couloir in
+                                                                       (couloir.upper(), "SOCLE"))]
+        if not rows:
+            typer.echo(f"{rem_id} is not in the project's catalogue", err=True)
+            raise typer.Exit(2)
+        for row in rows:
+            typer.echo(f"{row.id}  [{row.couloir}]  domain {row.domain}  status {row.status}")
+            typer.echo(f"  {row.summary}")
+            if row.scope == "out-of-scope":
+                typer.echo(f"  out of scope: {row.reason}")
+        for check in CHECKS.values():
+            couloirs = [c for c, ids in check.rem.items() if rem_id in ids]
+            if couloirs:
+                typer.echo(f"  proved by check {check.id} ({', '.join(couloirs)}): {check.title}")
+
+    @app.command("proof")
+    def proof(
+        sut: str = typer.Option(None, "--sut", help="The system under test: reference-ris[:defect], "
+                                "cmd:<template>, http(s)://…, plugin:module:function, manual (env SEGUR_SUT)."),
+        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO).",
+                                    callback=_couloir),
+        out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence pack."),
+        config: Path = typer.Option(None, "--config", help="Stack config (TOML, as for segur up); ports are "
+                                    "replaced by free ones."),
+        size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
+        select: str = typer.Option(None, "-k", help="Only the checks matching this pytest -k expression."),
+        marker: str = typer.Option(None, "-m", help="Only the checks matching this pytest -m expression."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ) -> None:
+        """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
+        from segur.scenarios.proof import run_proof
+
+        sut = sut or os.environ.get("SEGUR_SUT")
+        if not sut:
+            raise typer.BadParameter("give --sut (or set SEGUR_SUT)", param_hint="--sut")
+        if size not in ("full", "small"):
+            raise typer.BadParameter("size must be full or small", param_hint="--size")
+        args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
+        outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
+                            progress=not quiet, pytest_args=args)
+        evidence = outcome.evidence
+        failed = [c for c in evidence["checks"].values() if not c["passed"]]
+        reqs = evidence["requirements"]
+        typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
+                   f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass, "
+                   f"{len(failed)} failing check(s)) in {evidence['meta']['timings'].get('total_s')} s")
+        for check in failed:
+            typer.echo(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {check['problems'][0] if check['problems'] else ''}")
+        typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")
+        raise typer.Exit(outcome.exit_code)

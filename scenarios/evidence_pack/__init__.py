@@ -1,0 +1,117 @@
+"""The evidence pack of a proof run: `evidence.json` (everything), `index.html` (for a reviewer).
+
+`build_evidence` assembles the run record (plan, driver claims, what the mocks saw per task, the journals
+with bodies stripped, the DMP store), each check's result recomputed from that record, the pytest outcome
+of each check test with the REM ids it carries, and a per-requirement summary. `recompute_verdict` redoes
+the judgement from a written `evidence.json` alone: a verdict the pack cannot reproduce is not evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+FORMAT = 1
+
+
+def _catalogue_entry(rem_id: str, couloir: str) -> dict:
+    try:
+        from segur.scenarios.rem import load_catalogue
+    except ImportError:  # pragma: no cover
+        return {}
+    entry = load_catalogue().get((couloir, rem_id)) or load_catalogue().get(("SOCLE", rem_id))
+    return asdict(entry) if entry else {}
+
+
+def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: str, timings: dict,
+                   selection: list | None = None) -> dict:
+    from segur.scenarios.checks import CHECKS, recompute
+
+    checks = {}
+    for check_id, result in recompute(run).items():
+        check = CHECKS[check_id]
+        checks[check_id] = {"id": check_id, "title": check.title, "rem": check.rem.get(couloir, []),
+                            "passed": result.passed, "problems": result.problems, "summary": result.summary,
+                            "evidence": result.evidence}
+    tests = []
+    for outcome in outcomes:
+        data = asdict(outcome) if hasattr(outcome, "__dataclass_fields__") else dict(outcome)
+        check_ids = [e.get("check") for e in data.pop("evidence", []) if e.get("check")]
+        data["check"] = check_ids[0] if check_ids else None
+        tests.append(data)
+    requirements: dict[str, dict] = {}
+    for test in tests:
+        if test["couloir"] not in (None, couloir):
+            continue
+        for rem_id in test["rem"]:
+            req = requirements.setdefault(rem_id, {"id": rem_id, "tests": [], "checks": [],
+                                                   "catalogue": _catalogue_entry(rem_id, couloir)})
+            req["tests"].append({"nodeid": test["nodeid"], "outcome": test["outcome"]})
+            if test["check"] and test["check"] not in req["checks"]:
+                req["checks"].append(test["check"])
+    for req in requirements.values():
+        outcomes_ = {t["outcome"] for t in req["tests"]}
+        req["verdict"] = ("fail" if outcomes_ & {"failed", "error"} else
+                          "pass" if outcomes_ == {"passed"} else "not run")
+    evidence = {
+        "format": FORMAT,
+        "meta": {"sut": sut, "couloir": couloir, "size": size, "generated": datetime.now(UTC).isoformat(
+            timespec="seconds"), "timings": timings, "selection": selection or [],
+            "python": platform.python_version(), "validation": run.get("validation"),
+            "segur_pack": os.environ.get("SEGUR_PACK") or None},
+        "plan": run["plan"],
+        "run": run,
+        "checks": checks,
+        "tests": tests,
+        "requirements": dict(sorted(requirements.items())),
+    }
+    evidence["verdict"] = verdict_of(evidence)
+    return evidence
+
+
+def verdict_of(evidence: dict) -> str:
+    """pass only when the couloir's check tests ran and all passed, and every check recomputed from the
+    recorded run passed (the two must agree: a check test that was deselected does not count as passed)."""
+    couloir = evidence["meta"]["couloir"]
+    mine = [t for t in evidence["tests"] if t.get("couloir") in (None, couloir)]
+    ran = [t for t in mine if t["outcome"] in ("passed", "failed", "error")]
+    if not ran or any(t["outcome"] in ("failed", "error") for t in mine):
+        return "fail"
+    judged = {t["check"] for t in ran if t.get("check")}
+    if any(not evidence["checks"][c]["passed"] for c in judged if c in evidence["checks"]):
+        return "fail"
+    return "pass"
+
+
+def recompute_verdict(evidence: dict) -> dict:
+    """Each check's verdict recomputed from the recorded run, and the pack's verdict from those."""
+    from segur.scenarios.checks import recompute
+
+    results = {check_id: result.passed for check_id, result in recompute(evidence["run"]).items()}
+    couloir = evidence["meta"]["couloir"]
+    judged = {t["check"] for t in evidence["tests"] if t.get("couloir") in (None, couloir)
+              and t["outcome"] in ("passed", "failed", "error") and t.get("check")}
+    verdict = "pass" if judged and all(results[c] for c in judged) else "fail"
+    return {"checks": results, "verdict": verdict}
+
+
+def write_pack(evidence: dict, out: str | os.PathLike) -> Path:
+    from segur.scenarios.evidence_pack.html import render
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "evidence.json").write_text(json.dumps(evidence, indent=1, ensure_ascii=False, default=str),
+                                       encoding="utf-8")
+    (out / "index.html").write_text(render(evidence), encoding="utf-8")
+    return out
+
+
+def load_evidence(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "evidence.json"
+    return json.loads(path.read_text(encoding="utf-8"))

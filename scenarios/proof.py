@@ -1,0 +1,266 @@
+"""`segur proof`: the Ségur proof end to end, from a cold start to the evidence pack.
+
+1. start the four mocks (`segur.up.start_stack`) from a config or the defaults, on free ports, with a
+   fresh DMP store (a proof never inherits documents from an earlier run);
+2. run the plan (`plan.build_plan`: 10 DMP / 10 MSSanté / 1 citizen + replace, homonym, outage, retry)
+   through the driver of the system under test, and record what the mocks saw (`runner.run_plan`);
+3. run the couloir's check suites with pytest, in-process, on that record (`--alluredir`, `--junitxml`);
+4. write the evidence pack (`scenarios/evidence_pack`): `index.html`, `evidence.json`, `allure-results/`,
+   `junit.xml`. The exit code is 0 only when every check of the couloir ran and passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, requirement_ids
+
+SCENARIOS_DIR = Path(__file__).resolve().parent
+
+
+def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, free_ports: bool = True) -> dict:
+    """The stack config of a proof: the file's settings, a fresh DMP data directory under `workdir`, the
+    test PKI under `workdir` unless the file names one, and free ports unless told otherwise."""
+    from segur.up import load_config
+
+    workdir = Path(workdir)
+    own = {}
+    if path:
+        try:
+            own = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            own = {}  # load_config reports the problem with its own message
+    overrides: dict = {"stack": {"data": str(workdir / "data")}}
+    if not (own.get("stack") or {}).get("pki"):
+        overrides["stack"]["pki"] = str(workdir / "pki")
+    if free_ports:
+        overrides.update({"annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
+                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}})
+    return load_config(path, overrides)
+
+
+def driver_for(sut: str, stack, state_dir: str | os.PathLike):
+    """The driver of a `--sut` value; the manual driver watches the stack's journals."""
+    from segur.scenarios.driver import make_driver
+    from segur.scenarios.observe import Admin, expected_exchange
+
+    if sut.strip() == "manual":
+        endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
+        marks: dict[str, dict] = {}
+
+        def observed(task) -> bool:
+            since = marks.setdefault(task.id, Admin(endpoints).marks())
+            return expected_exchange(task, endpoints, since=since)
+
+        return make_driver("manual", observed=observed)
+    if sut.startswith("reference-ris"):
+        return make_driver(sut, state_dir=str(state_dir))
+    return make_driver(sut)
+
+
+@dataclass
+class ProofContext:
+    """What `segur proof` hands the check suites (registered as the `segur_proof_context` plugin)."""
+
+    sut: str
+    couloir: str
+    plan: object
+    run: dict
+    world: object
+    stack: object = None
+
+
+@dataclass
+class TestOutcome:
+    nodeid: str
+    name: str
+    outcome: str = "not run"  # passed / failed / skipped / error
+    rem: list[str] = field(default_factory=list)
+    couloir: str | None = None
+    duration_s: float = 0.0
+    message: str = ""
+    evidence: list = field(default_factory=list)
+
+
+class OutcomeCollector:
+    """A pytest plugin recording each test's outcome, REM ids and evidence for the pack."""
+
+    def __init__(self):
+        self.tests: dict[str, TestOutcome] = {}
+
+    def pytest_collection_modifyitems(self, items):
+        from segur.scenarios.plugin import couloir_of
+
+        for item in items:
+            self.tests[item.nodeid] = TestOutcome(item.nodeid, item.name, rem=requirement_ids(item),
+                                                  couloir=couloir_of(item))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        test = self.tests.setdefault(item.nodeid, TestOutcome(item.nodeid, item.name, rem=requirement_ids(item)))
+        if report.when == "call" or report.outcome != "passed":
+            if report.when != "call" and report.failed:
+                test.outcome = "error"
+            elif report.skipped:
+                test.outcome = "skipped"
+            else:
+                test.outcome = report.outcome
+            test.duration_s += report.duration
+            if report.failed or report.skipped:
+                test.message = _longrepr(report)
+        test.evidence = evidence_of(item)
+
+
+def _longrepr(report) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2])
+    return str(report.longreprtext or "")[-4000:]
+
+
+class _Progress:
+    """A rich progress bar on a terminal; one line per task otherwise."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.enabled = enabled
+        self.bar = None
+        if not enabled:
+            return
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        if self.console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=self.console, transient=False)
+            self.task = self.bar.add_task("proof", total=total)
+            self.bar.start()
+
+    def phase(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, description=text)
+        else:
+            print(f"[segur proof] {text}", file=sys.stderr, flush=True)
+
+    def on_task(self, phase: str, planned, result) -> None:
+        if not self.enabled:
+            return
+        if phase == "start":
+            self.phase(f"{planned.task.describe()}")
+            return
+        verdict = "ok" if result.get("ok") else "FAILED"
+        if self.bar is not None:
+            self.bar.advance(self.task)
+        else:
+            print(f"[segur proof]   {planned.task.id}: the product says {verdict}: {result.get('detail', '')[:120]}",
+                  file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@dataclass
+class ProofOutcome:
+    exit_code: int
+    verdict: str
+    out: Path
+    evidence: dict
+
+
+def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *, config: str | None = None,
+              size: str = "full", progress: bool = True, pytest_args: tuple[str, ...] = (),
+              stack=None) -> ProofOutcome:
+    """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
+    reset first: the proof reads their journals from a clean start)."""
+    from segur.fixtures.world import load_world
+    from segur.scenarios.evidence_pack import build_evidence, write_pack
+    from segur.scenarios.observe import Admin
+    from segur.scenarios.plan import build_plan
+    from segur.scenarios.runner import run_plan
+    from segur.up import start_stack
+
+    started = time.monotonic()
+    couloir = couloir.upper()
+    out = Path(out)
+    workdir = Path(tempfile.mkdtemp(prefix="segur-proof-"))
+    owned_stack = stack is None
+    timings = {}
+    try:
+        world = load_world()
+        plan = build_plan(world, couloir, size)
+        display = _Progress(len(plan.tasks) + 2, progress)
+        try:
+            display.phase("starting the mocks")
+            tick = time.monotonic()
+            if owned_stack:
+                stack_conf = stack_config(config, workdir)
+                if stack_conf["stack"]["world"]:
+                    world = load_world(stack_conf["stack"]["world"])
+                    plan = build_plan(world, couloir, size)
+                stack = start_stack(stack_conf)
+            else:
+                Admin(stack.endpoints()).reset()
+            timings["stack_start_s"] = round(time.monotonic() - tick, 3)
+            endpoints = stack.endpoints()
+            driver = driver_for(sut, stack, workdir / "sut-state")
+            tick = time.monotonic()
+            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task)
+            timings["plan_s"] = round(time.monotonic() - tick, 3)
+            display.phase("judging: running the check suites")
+            tick = time.monotonic()
+            outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args)
+            timings["checks_s"] = round(time.monotonic() - tick, 3)
+        finally:
+            display.stop()
+            if owned_stack and stack is not None:
+                stack.stop()
+        timings["total_s"] = round(time.monotonic() - started, 3)
+        evidence = build_evidence(run, outcomes, sut=sut, couloir=couloir, size=size, timings=timings,
+                                  selection=list(pytest_args))
+        write_pack(evidence, out)
+        return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def suite_paths(couloir: str) -> list[str]:
+    prefix = {"RIS": "test_ris_", "BIO": "test_bio_"}[couloir]
+    return [str(p) for p in sorted(SCENARIOS_DIR.glob(f"{prefix}*.py"))]
+
+
+def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = ()) -> list[TestOutcome]:
+    """The couloir's check suites, in-process, judging `context.run`; JUnit XML and allure results in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    allure_dir = out / "allure-results"
+    shutil.rmtree(allure_dir, ignore_errors=True)
+    collector = OutcomeCollector()
+    args = [*suite_paths(context.couloir), "-q", "-p", "no:cacheprovider", "--rootdir", str(SCENARIOS_DIR),
+            "-c", os.devnull, f"--alluredir={allure_dir}", f"--junitxml={out / 'junit.xml'}",
+            "--segur-couloir", context.couloir, *pytest_args]
+    pytest.main(args, plugins=[_ContextRegistrar(context), collector])
+    # the verdict comes from the outcomes, not pytest's exit status (a deselected test is not a failure)
+    return list(collector.tests.values())
+
+
+class _ContextRegistrar:
+    """Registers the proof's context under the name the plugin's fixtures look up."""
+
+    def __init__(self, context: ProofContext):
+        self.context = context
+
+    def pytest_configure(self, config):
+        config.pluginmanager.register(self.context, CONTEXT_PLUGIN)

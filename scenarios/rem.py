@@ -1,0 +1,143 @@
+"""The project's REM catalogue and the requirement coverage map.
+
+`scenarios/data/requirements.csv` is the project's own list of the REM requirements it knows, one row per
+(couloir, id): domain, status as in the ANS working data, a one-line summary in the project's words, and
+either `tests` (the scenario suites prove it: a test carries the id in its `rem` marker) or `out-of-scope`
+with the reason. A test checks it against `../shared/rem/requirements.csv` (ids exist for the couloir,
+statuses agree, every APPROVED requirement of the five domains is listed).
+
+`coverage(couloir)` answers, for the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and
+CDA: which tests cover each (read from the `rem` markers by collecting the couloir's suites in-process),
+which are declared out of scope, and which are neither — the kind `segur rem coverage` fails on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data" / "requirements.csv"
+COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "SOCLE": "socle_commun"}
+DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA")
+SCOPES = ("tests", "out-of-scope")
+FIELDS = ("couloir", "id", "domain", "status", "summary", "scope", "reason")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    couloir: str
+    id: str
+    domain: str
+    status: str
+    summary: str
+    scope: str
+    reason: str = ""
+
+
+def shared_rem_path() -> Path:
+    """Where the ANS working data is (`SEGUR_REM`, else `../shared/rem/requirements.csv` of the checkout)."""
+    override = os.environ.get("SEGUR_REM")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "rem" / "requirements.csv"
+
+
+def read_catalogue(path: str | os.PathLike = DATA) -> list[Requirement]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(FIELDS) - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        return [Requirement(**{k: (row.get(k) or "").strip() for k in FIELDS}) for row in reader]
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str) -> dict:
+    return {(r.couloir, r.id): r for r in read_catalogue(path)}
+
+
+def load_catalogue(path: str | os.PathLike = DATA) -> dict[tuple[str, str], Requirement]:
+    return _cached(str(path))
+
+
+def read_shared(path: str | os.PathLike | None = None) -> list[dict]:
+    with open(path or shared_rem_path(), encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --- markers of the suites ---------------------------------------------------------------------------------
+class _MarkerCollector:
+    def __init__(self):
+        self.items: list[tuple[str, list[str], str | None]] = []
+
+    def pytest_collection_modifyitems(self, items):
+        from segur.scenarios.plugin import couloir_of, requirement_ids
+
+        for item in items:
+            self.items.append((item.nodeid, requirement_ids(item), couloir_of(item)))
+
+
+def collect_markers(paths: list[str]) -> list[tuple[str, list[str], str | None]]:
+    """(test id, REM ids, couloir) of every test in `paths`, from pytest's own collection (nothing runs)."""
+    collector = _MarkerCollector()
+    scenarios = str(Path(__file__).resolve().parent)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = pytest.main([*paths, "--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", scenarios,
+                            "-c", os.devnull], plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"collecting {paths} failed (pytest exit code {int(code)}):\n{output.getvalue()[-2000:]}")
+    return collector.items
+
+
+@dataclass
+class Coverage:
+    couloir: str
+    covered: dict[str, list[str]] = field(default_factory=dict)  # id → test ids
+    out_of_scope: dict[str, str] = field(default_factory=dict)  # id → reason
+    neither: list[str] = field(default_factory=list)
+    requirements: dict[str, Requirement] = field(default_factory=dict)
+    unknown_markers: dict[str, list[str]] = field(default_factory=dict)  # REM ids on tests the catalogue lacks
+
+    @property
+    def complete(self) -> bool:
+        return not self.neither
+
+    def to_dict(self) -> dict:
+        return {"couloir": self.couloir, "covered": self.covered, "out_of_scope": self.out_of_scope,
+                "neither": self.neither, "unknown_markers": self.unknown_markers,
+                "counts": {"covered": len(self.covered), "out_of_scope": len(self.out_of_scope),
+                           "neither": len(self.neither), "total": len(self.requirements)}}
+
+
+def coverage(couloir: str, catalogue_path: str | os.PathLike = DATA, paths: list[str] | None = None) -> Coverage:
+    from segur.scenarios.proof import suite_paths
+
+    couloir = couloir.upper()
+    catalogue = read_catalogue(catalogue_path)
+    scope = {r.id: r for r in catalogue if r.couloir == couloir and r.status == "APPROVED" and r.domain in DOMAINS}
+    known = {r.id for r in catalogue if r.couloir in (couloir, "SOCLE")}
+    result = Coverage(couloir, requirements=dict(sorted(scope.items())))
+    for nodeid, ids, test_couloir in collect_markers(paths or suite_paths(couloir)):
+        if test_couloir not in (None, couloir):
+            continue
+        for rem_id in ids:
+            if rem_id in scope:
+                result.covered.setdefault(rem_id, []).append(nodeid)
+            elif rem_id not in known:
+                result.unknown_markers.setdefault(rem_id, []).append(nodeid)
+    for rem_id, req in result.requirements.items():
+        if rem_id in result.covered:
+            continue
+        if req.scope == "out-of-scope" and req.reason:
+            result.out_of_scope[rem_id] = req.reason
+        else:
+            result.neither.append(rem_id)
+    return result
