@@ -514,3 +514,33 @@ def test_an_undeclared_default_phase_runs_nothing_and_says_so(tmp_path, cache, m
     )
     assert run(sch, cache, mode) == []
     assert pack_info(sch)["warnings"] == ["phase 'nowhere' is not declared: no pattern is active"]
+
+
+@pytest.mark.parametrize("code", ["11502-2", "OTHER"])
+def test_pattern_split_between_templateid_dispatch_and_chain_keeps_first_match(tmp_path, cache, mode, code):
+    """Leading templateId-guarded rules run from the fast mode's dispatch, later rules from the
+    template chain: a node matched by both still fires only the first rule of the pattern."""
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            """<pattern id="Split">
+                 <rule context="*[h:templateId/@root='1.2.3']"><assert test="false()">by templateId</assert></rule>
+                 <rule context="h:ClinicalDocument"><assert test="false()">by name</assert></rule>
+                 <rule context="h:section/h:code"><assert test="false()">section code</assert></rule>
+               </pattern>
+               <pattern id="ChainFirst">
+                 <rule context="h:ClinicalDocument[h:code/@code='11502-2']"><assert test="false()">chain first</assert></rule>
+                 <rule context="*[h:templateId/@root='1.2.3']"><assert test="false()">guarded second</assert></rule>
+               </pattern>"""
+        ),
+    )
+    doc = DOC.replace(b'code="11502-2"', f'code="{code}"'.encode())
+    got = [(f.pattern_id, f.message) for f in run(sch, cache, mode, doc)]
+    split = [m for p, m in got if p == "Split"]
+    assert split == ["by templateId", "section code", "section code"]
+    chain = [m for p, m in got if p == "ChainFirst"]
+    assert chain == (["chain first"] if code == "11502-2" else ["guarded second"])
+    # without the templateId the name rule fires instead
+    no_tid = DOC.replace(b'<templateId root="1.2.3"/>', b"")
+    assert [m for p, m in ((f.pattern_id, f.message) for f in run(sch, cache, mode, no_tid)) if p == "Split"][0] == "by name"

@@ -306,21 +306,28 @@ class _Generator:
 
     # ----------------------------------------------------------------- fast shape
     def _fast(self, root) -> None:
-        # Patterns whose every rule is templateId-guarded run from one dispatch per element
-        # that has a templateId child, instead of being tried as templates on every element.
-        guarded: list[tuple[Pattern, list]] = []
-        chained: list[Pattern] = []
+        # The leading templateId-guarded rules of each pattern (all of them, for 114 of the common
+        # pack's 141 patterns) run from one dispatch per element that has a templateId child,
+        # instead of being tried as templates on every element. The rest of each pattern stays
+        # in the template chain; a pattern split in two is tracked through $sgr:fired.
+        dispatched: list[tuple[Pattern, list[Rule], list, bool]] = []
+        chained: list[tuple[Pattern, list[Rule]]] = []
         for pattern in self.schema.patterns:
             guards = [templateid_guard(r.context) for r in pattern.rules]
-            if pattern.rules and all(guards):
-                guarded.append((pattern, guards))
-            else:
-                chained.append(pattern)
-        total = sum(len(p.rules) for p in chained)
+            k = 0
+            while k < len(guards) and guards[k]:
+                k += 1
+            if k:
+                dispatched.append((pattern, pattern.rules[:k], guards[:k], k < len(pattern.rules)))
+            if k < len(pattern.rules):
+                chained.append((pattern, pattern.rules[k:]))
+        total = sum(len(rules) for _, rules in chained)
+        if dispatched:
+            self._dispatch(root, dispatched, priority=total + 2)
         priority = total + 1
-        for pattern in chained:
-            tracked = len(pattern.rules) > 1  # one-rule patterns cannot fire twice on a node
-            for rule in pattern.rules:
+        for pattern, rules in chained:
+            tracked = len(pattern.rules) > 1  # a one-rule pattern cannot fire twice on a node
+            for rule in rules:
                 t = _el(root, "template", match=rule.context, mode="sgr:all", priority=str(priority))
                 priority -= 1
                 _el(t, "param", name="sgr:fired", as_="sgrxs:integer*", select="()")
@@ -338,22 +345,21 @@ class _Generator:
                     nm = _el(t, "next-match")
                     _el(nm, "with-param", name="sgr:fired", select="$sgr:fired")
         children = self._children_select()
-        fallback = _el(root, "template", match="document-node()|@*", mode="sgr:all", priority="-1")
-        _el(fallback, "apply-templates", select=children, mode="sgr:all")
-        fallback = _el(root, "template", match="*", mode="sgr:all", priority="-1")
-        if guarded:
-            prefixes = sorted({g[0] for _, guards in guarded for alts in guards for g in alts})
-            has_tid = " or ".join(f"{p}:templateId" for p in prefixes)
-            _el(_el(fallback, "if", test=has_tid), "call-template", name="sgr:by-templateId")
-            self._dispatch(root, guarded, prefixes)
+        fallback = _el(root, "template", match="document-node()|*|@*", mode="sgr:all", priority="-1")
         _el(fallback, "apply-templates", select=children, mode="sgr:all")
 
-    def _dispatch(self, root, guarded, prefixes) -> None:
-        t = _el(root, "template", name="sgr:by-templateId")
+    def _dispatch(self, root, dispatched, priority: int) -> None:
+        """The first template tried on an element with a templateId child: runs the dispatched
+        rules (pattern order; within a pattern the first matching rule wins) and tells the
+        chain which split patterns already fired on this element."""
+        prefixes = sorted({g[0] for _, _, guards, _ in dispatched for alts in guards for g in alts})
+        has_tid = " or ".join(f"{p}:templateId" for p in prefixes)
+        t = _el(root, "template", match=f"*[{has_tid}]", mode="sgr:all", priority=str(priority))
         roots = {p: f"sgr:roots-{i}" for i, p in enumerate(prefixes)}
         for prefix, var in roots.items():
             _el(t, "variable", name=var, select=f"{prefix}:templateId/@root/string()")
-        for pattern, guards in guarded:
+        fired: list[str] = []
+        for pattern, rules, guards, split in dispatched:
             by_prefix: dict[str, list[str]] = {}
             for alts in guards:
                 for prefix, literal, _pred in alts:
@@ -362,10 +368,20 @@ class _Generator:
             pre = " or ".join(
                 f"${roots[p]} = ({', '.join(_xpath_string(v) for v in lits)})" for p, lits in by_prefix.items()
             )
-            choose = _el(_el(t, "if", test=pre), "choose")
-            for rule, alts in zip(pattern.rules, guards, strict=True):
-                test = " or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts)
-                self._rule_body(_el(choose, "when", test=test), rule)
+            tests = [" or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts) for alts in guards]
+            if not split:
+                choose = _el(_el(t, "if", test=pre), "choose")
+                for rule, test in zip(rules, tests, strict=True):
+                    self._rule_body(_el(choose, "when", test=test), rule)
+                continue
+            var = f"sgr:m{pattern.index}"
+            which = " else ".join(f"if ({test}) then {n}" for n, test in enumerate(tests, 1))
+            _el(t, "variable", name=var, select=f"if ({pre}) then ({which} else 0) else 0")
+            choose = _el(t, "choose")
+            for n, rule in enumerate(rules, 1):
+                self._rule_body(_el(choose, "when", test=f"${var} = {n}"), rule)
+            fired.append(f"(if (${var} != 0) then {pattern.index} else ())")
+        _el(_el(t, "next-match"), "with-param", name="sgr:fired", select=f"({', '.join(fired)})")
 
 
 def _squeeze(text: str) -> str:
