@@ -11,7 +11,10 @@ unique priority descending in (pattern, rule) order. A rule template runs its ch
 ``xsl:next-match`` so the lower-priority rules matching the same node run too; for patterns with
 several rules, a parameter carries the patterns that already fired on the node, so a second rule
 of the same pattern is skipped (the ISO rule "one rule per pattern per node" holds). The last
-template in the chain applies templates to the child elements.
+template in the chain applies templates to the child elements. Two exact shortcuts (see
+`_Generator._fast`): rules selecting an element by ``templateId/@root`` run from one dispatch per
+element that has a templateId, and ``doc()``/``document()`` read value sets parsed once per
+process (see runtime), falling back to the real call.
 
 Both shapes evaluate each assert/report identically: inside ``xsl:try``, so a dynamic error
 (e.g. ``doc()`` of a missing value-set file) becomes a *pack error* record for that check
@@ -21,7 +24,8 @@ static facts of each check (pattern, rule, test, role…) stay on the Python sid
 
 Nodes visited: the document node and elements. Attributes are visited too when a rule context
 can end on an attribute (ISO semantics); text nodes are never rule contexts (as in the
-skeleton). The official CI-SIS packs have no attribute context (checked at load time).
+skeleton). The official CI-SIS packs have no attribute context (`context_may_match_attributes`).
+The stylesheets are XSLT 3.0 (the ANS tool ran XSLT 2.0 with Saxon 9): XPath 3.1 is a superset.
 """
 
 from __future__ import annotations
