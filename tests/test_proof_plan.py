@@ -1,0 +1,86 @@
+"""The proof plan: the 10/10/1 tasks of a couloir and the scenario tasks, chosen deterministically."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from segur.fixtures.world import load_world
+from segur.scenarios.plan import SIZES, PlanError, build_plan
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_world()
+
+
+@pytest.mark.parametrize("couloir, kind", [("RIS", "CR-IMG"), ("BIO", "CR-BIO")])
+def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
+    plan = build_plan(world, couloir)
+    assert plan.counts() == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1}
+    assert {p.task.kind for p in plan.tasks} == {kind}
+
+
+def test_dmp_tasks_are_ten_distinct_patients_insi_can_qualify_with_an_open_dmp(world):
+    plan = build_plan(world, "RIS")
+    patients = [world.patient_by_key(p.patient_key) for p in plan.of("dmp")]
+    assert len({p.key for p in patients}) == 10
+    for patient in patients:
+        assert patient.has_dmp and not patient.dmp_closed and not patient.dmp_opposed
+        assert not patient.homonym_group and not patient.deceased and not patient.is_nia
+        assert len(world.find_patients(birth_name=patient.birth_name, first_name=patient.first_name,
+                                       sex=patient.sex, birth_date=patient.birth_date)) == 1
+
+
+def test_mss_tasks_go_to_ten_open_professional_mailboxes_and_the_citizen_address_is_not_given(world):
+    plan = build_plan(world, "RIS")
+    recipients = [p.task.recipient for p in plan.of("mss")]
+    assert len(set(recipients)) == 10
+    for address in recipients:
+        box = world.mailbox(address)
+        assert box.kind == "PER" and box.accepts_messages and not box.closed
+    citizen = plan.of("citizen")[0]
+    assert citizen.task.recipient is None
+    assert not world.patient_by_key(citizen.patient_key).mssante_refused
+
+
+def test_no_task_gives_the_ins(world):
+    for planned in build_plan(world, "BIO").tasks:
+        assert "ins" not in {k.lower() for k in planned.task.patient}
+        assert world.patient_by_key(planned.patient_key).ins not in json.dumps(planned.task.to_dict())
+
+
+def test_the_scenario_tasks(world):
+    plan = build_plan(world, "RIS")
+    replace = plan.by_id("replace-01")
+    assert replace.task.action == "replace-dmp" and replace.task.extra == {"replaces_task": "dmp-03"}
+    assert replace.patient_key == plan.by_id("dmp-03").patient_key
+    homonym = world.patient_by_key(plan.by_id("homonym-01").patient_key)
+    twins = [p for p in world.homonym_groups()[homonym.homonym_group]]
+    assert len(twins) > 1 and len({(p.first_names, p.birth_place) for p in twins}) == 1
+    assert plan.by_id("homonym-01").expect == "withheld"
+    outage = plan.by_id("outage-01")
+    assert outage.expect == "failure" and outage.fault["service"] == "dmp"
+    retry = plan.by_id("retry-01")
+    assert retry.patient_key == outage.patient_key and retry.expect == "delivered"
+    assert outage.patient_key not in {p.patient_key for p in plan.of("dmp")}
+
+
+def test_the_plan_is_deterministic_and_recorded_as_json(world):
+    first, second = build_plan(world, "RIS"), build_plan(world, "RIS")
+    assert first.to_dict() == second.to_dict()
+    assert json.loads(json.dumps(first.to_dict()))["tasks"][0]["task"]["id"] == "dmp-01"
+
+
+def test_the_small_plan_keeps_every_scenario(world):
+    plan = build_plan(world, "RIS", "small")
+    assert SIZES["small"] == (2, 2, 1)
+    assert plan.counts() == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1}
+    assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
+
+
+@pytest.mark.parametrize("couloir, size", [("LGC", "full"), ("RIS", "huge")])
+def test_unknown_couloirs_and_sizes_are_refused(world, couloir, size):
+    with pytest.raises(PlanError):
+        build_plan(world, couloir, size)

@@ -1,0 +1,145 @@
+"""The project's REM catalogue against the ANS working data, and `segur rem coverage` / `show`."""
+
+from __future__ import annotations
+
+import ast
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from segur.cli import app
+from segur.scenarios.checks import CHECKS
+from segur.scenarios.rem import (
+    COULOIR_NAMES,
+    DATA,
+    DOMAINS,
+    SCOPES,
+    coverage,
+    read_catalogue,
+    shared_rem_path,
+)
+
+SCENARIOS = Path(DATA).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return read_catalogue()
+
+
+@pytest.fixture(scope="module")
+def shared():
+    path = shared_rem_path()
+    if not path.is_file():
+        pytest.skip(f"the ANS REM working data is not at {path} (set SEGUR_REM)")
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_catalogue_rows_are_well_formed(catalogue):
+    keys = [(r.couloir, r.id) for r in catalogue]
+    assert len(keys) == len(set(keys))
+    for row in catalogue:
+        assert row.couloir in COULOIR_NAMES and row.scope in SCOPES and row.summary
+        if row.scope == "out-of-scope":
+            assert len(row.reason) > 15, row.id
+
+
+def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_domain(catalogue, shared):
+    for row in catalogue:
+        matches = [s for s in shared if s["id"] == row.id and s["couloir"] == COULOIR_NAMES[row.couloir]]
+        assert matches, f"{row.couloir} {row.id} is not in the REM data"
+        assert row.status in {s["status"] for s in matches}, (row.id, row.status, {s["status"] for s in matches})
+        assert row.domain in {s["domain"] for s in matches}, row.id
+
+
+@pytest.mark.parametrize("couloir", ["RIS", "BIO"])
+def test_every_approved_requirement_of_the_five_domains_is_in_the_catalogue(catalogue, shared, couloir):
+    listed = {r.id for r in catalogue if r.couloir == couloir}
+    wanted = {s["id"] for s in shared if s["couloir"] == COULOIR_NAMES[couloir] and s["status"] == "APPROVED"
+              and s["domain"] in DOMAINS}
+    assert wanted - listed == set()
+
+
+def test_summaries_are_the_projects_own_words(catalogue, shared):
+    texts = {s["id"]: (s["text"] + " " + s["title"]).lower() for s in shared}
+    for row in catalogue:
+        assert row.summary.lower().rstrip(".") not in texts.get(row.id, ""), row.id
+
+
+def _markers(path: Path) -> dict[str, list[str]]:
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "rem":
+                    found[node.name] = [a.value for a in deco.args]
+            check = [n for n in ast.walk(node) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "segur_check"]
+            found[node.name] = (found.get(node.name, []), check[0].args[0].value if check else None)
+    return found
+
+
+@pytest.mark.parametrize("couloir, suite", [("RIS", "test_ris_proof.py"), ("BIO", "test_bio_proof.py")])
+def test_each_suite_has_one_test_per_check_marked_with_its_rem_ids(catalogue, couloir, suite):
+    tests = _markers(SCENARIOS / suite)
+    checks = {check_id: ids for ids, check_id in tests.values()}
+    assert set(checks) == set(CHECKS)
+    known = {r.id for r in catalogue if r.couloir in (couloir, "SOCLE")}
+    for check_id, ids in checks.items():
+        assert ids == CHECKS[check_id].rem[couloir], check_id
+        assert set(ids) <= known, set(ids) - known
+
+
+@pytest.mark.parametrize("couloir", ["RIS", "BIO"])
+def test_coverage_is_complete_and_exits_zero(couloir):
+    result = CliRunner().invoke(app, ["rem", "coverage", "--couloir", couloir])
+    assert result.exit_code == 0, result.output
+    assert "neither: 0" in result.output
+    found = coverage(couloir)
+    assert found.covered and found.out_of_scope and not found.neither
+    assert "RIS.DMP/va1.13" in found.covered if couloir == "RIS" else "MSS/CONF.23" in found.covered
+
+
+def _rows() -> list[dict]:
+    with open(DATA, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_coverage_exits_one_when_a_requirement_is_neither_covered_nor_out_of_scope(tmp_path):
+    rows = _rows()
+    for row in rows:
+        if row["couloir"] == "RIS" and row["id"] == "MSS/CONF.06":
+            row["scope"], row["reason"] = "tests", ""
+    broken = tmp_path / "catalogue.csv"
+    with open(broken, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = CliRunner().invoke(app, ["rem", "coverage", "--couloir", "RIS", "--catalogue", str(broken)])
+    assert result.exit_code == 1
+    assert "NEITHER       MSS/CONF.06" in result.output
+
+
+def test_an_out_of_scope_entry_without_a_reason_is_not_out_of_scope(tmp_path):
+    rows = _rows()
+    for row in rows:
+        if row["couloir"] == "BIO" and row["id"] == "MSS/CONF.06":
+            row["reason"] = ""
+    broken = tmp_path / "catalogue.csv"
+    with open(broken, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert coverage("BIO", broken).neither == ["MSS/CONF.06"]
+
+
+def test_coverage_as_json_and_rem_show():
+    result = CliRunner().invoke(app, ["rem", "coverage", "-c", "RIS", "--json"])
+    assert result.exit_code == 0 and '"neither": []' in result.output
+    shown = CliRunner().invoke(app, ["rem", "show", "RIS.DMP/va1.13"])
+    assert shown.exit_code == 0
+    assert "proved by check dmp-accepted" in shown.output
+    missing = CliRunner().invoke(app, ["rem", "show", "NOPE/1"])
+    assert missing.exit_code == 2
