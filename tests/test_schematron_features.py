@@ -544,3 +544,23 @@ def test_pattern_split_between_templateid_dispatch_and_chain_keeps_first_match(t
     # without the templateId the name rule fires instead
     no_tid = DOC.replace(b'<templateId root="1.2.3"/>', b"")
     assert [m for p, m in ((f.pattern_id, f.message) for f in run(sch, cache, mode, no_tid)) if p == "Split"][0] == "by name"
+
+
+def test_an_error_while_matching_a_rule_context_means_no_match(tmp_path, cache, mode):
+    """XSLT treats a dynamic error in a template's match pattern as a non-match (with a warning):
+    the classic shape inherits it, the fast shape's templateId dispatch reproduces it."""
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            """<pattern id="P">
+                 <rule context="*[h:templateId/@root='9.9' and xs:integer(h:code/@code) > 1]">
+                   <assert test="false()">first</assert></rule>
+                 <rule context="*[h:templateId/@root='9.9']"><assert test="false()">second</assert></rule>
+               </pattern>
+               <pattern id="Q"><rule context="h:section"><assert test="false()">q</assert></rule></pattern>"""
+        ),
+    )
+    doc = DOC.replace(b'code="X2"', b'code="5"')
+    got = [(f.pattern_id, f.message, f.node_index) for f in run(sch, cache, mode, doc)]
+    assert got == [("P", "second", 4), ("P", "first", 8), ("Q", "q", 4), ("Q", "q", 8)]

@@ -373,18 +373,23 @@ class _Generator:
                 f"${roots[p]} = ({', '.join(_xpath_string(v) for v in lits)})" for p, lits in by_prefix.items()
             )
             tests = [" or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts) for alts in guards]
-            if not split:
-                choose = _el(_el(t, "if", test=pre), "choose")
-                for rule, test in zip(rules, tests, strict=True):
-                    self._rule_body(_el(choose, "when", test=test), rule)
-                continue
-            var = f"sgr:m{pattern.index}"
-            which = " else ".join(f"if ({test}) then {n}" for n, test in enumerate(tests, 1))
-            _el(t, "variable", name=var, select=f"if ({pre}) then ({which} else 0) else 0")
-            choose = _el(t, "choose")
-            for n, rule in enumerate(rules, 1):
-                self._rule_body(_el(choose, "when", test=f"${var} = {n}"), rule)
-            fired.append(f"(if (${var} != 0) then {pattern.index} else ())")
+            # A dynamic error while matching a template pattern makes it not match (the classic
+            # shape, like the skeleton, only warns): each re-checked predicate gets the same.
+            scope = t if split else _el(t, "if", test=pre)
+            names = []
+            for n, test in enumerate(tests, 1):
+                name = f"sgr:t{pattern.index}-{n}"
+                names.append(name)
+                if split:  # evaluated only when the cheap pre-test passes
+                    v = _el(_el(scope, "variable", name=name, as_="sgrxs:boolean?"), "if", test=pre)
+                else:
+                    v = _el(scope, "variable", name=name, as_="sgrxs:boolean")
+                _el(_el(v, "try", select=test), "catch", select="false()")
+            choose = _el(scope, "choose")
+            for name, rule in zip(names, rules, strict=True):
+                self._rule_body(_el(choose, "when", test=f"${name}"), rule)
+            if split:
+                fired.append(f"(if ({' or '.join('$' + n for n in names)}) then {pattern.index} else ())")
         _el(_el(t, "next-match"), "with-param", name="sgr:fired", select=f"({', '.join(fired)})")
 
 
