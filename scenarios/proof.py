@@ -250,7 +250,9 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
     collector = OutcomeCollector()
     args = [*suite_paths(context.couloir), "-q", "-p", "no:cacheprovider", "--rootdir", str(SCENARIOS_DIR),
             "-c", os.devnull, f"--alluredir={allure_dir}", f"--junitxml={out / 'junit.xml'}",
-            "--segur-couloir", context.couloir, *pytest_args]
+            "--segur-couloir", context.couloir,
+            # a second proof in the same process (segur demo) would warn that modules are already imported
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", *pytest_args]
     pytest.main(args, plugins=[_ContextRegistrar(context), collector])
     # the verdict comes from the outcomes, not pytest's exit status (a deselected test is not a failure)
     return list(collector.tests.values())

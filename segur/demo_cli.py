@@ -1,0 +1,106 @@
+"""`segur demo` (what `make demo` runs): the whole harness in one go, on this machine.
+
+1. starts the four mocks as `segur up` does (free loopback ports) and prints their endpoints;
+2. runs the Ségur proof (10 to the DMP, 10 by MSSanté, 1 to the citizen mailbox, plus
+   replacement, homonym and outage tasks) against the reference RIS of `examples/reference-ris`,
+   and writes the evidence pack;
+3. replays a short proof against the same RIS with one seeded defect, to show what a failing
+   proof looks like: the check that catches it and the REM requirement it breaks.
+
+Exit code 0 only when the clean proof passes *and* the defect is caught: a demo that shows a
+harness passing a broken product would be worse than none.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+
+DEFAULT_DEFECT = "provisional-as-qualified"
+
+
+def _pack(pack: Path | None) -> str | None:
+    """The official CDA pack the mocks validate with: --pack, else SEGUR_PACK, else ../shared/ref/cda."""
+    if pack:
+        return str(pack.resolve())
+    if os.environ.get("SEGUR_PACK"):
+        return os.environ["SEGUR_PACK"]
+    beside = Path("..", "shared", "ref", "cda")
+    return str(beside.resolve()) if beside.is_dir() else None
+
+
+def _summary(outcome) -> list[str]:
+    evidence = outcome.evidence
+    reqs = evidence["requirements"]
+    passed = sum(1 for r in reqs.values() if r["verdict"] == "pass")
+    lines = [f"verdict {outcome.verdict.upper()}: {passed}/{len(reqs)} requirements pass, "
+             f"{sum(1 for c in evidence['checks'].values() if c['passed'])}/{len(evidence['checks'])} checks pass"]
+    for check in evidence["checks"].values():
+        if not check["passed"]:
+            first = check["problems"][0] if check["problems"] else ""
+            lines.append(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {first}")
+    return lines
+
+
+def register(app: typer.Typer, serve: typer.Typer) -> None:
+    @app.command("demo")
+    def demo(
+        out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence packs."),
+        pack: Path = typer.Option(None, "--pack", help="Official CDA pack (default: SEGUR_PACK, else "
+                                  "../shared/ref/cda when present)."),
+        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
+        defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help="The seeded defect of the second run "
+                                   "('none' to skip it)."),
+        size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
+    ) -> None:
+        """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
+        defect; print where the evidence packs are."""
+        from segur.scenarios.proof import run_proof
+        from segur.up import load_config, start_stack
+
+        couloir = couloir.upper()
+        pack_dir = _pack(pack)
+        if pack_dir:
+            os.environ["SEGUR_PACK"] = pack_dir
+        typer.echo("Ségur conformance harness — demo")
+        typer.echo(f"  document validation: {'official CI-SIS pack ' + pack_dir if pack_dir else 'no official pack found (XSD and Schematron layers skipped; set SEGUR_PACK)'}")
+        with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
+            overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
+                         "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
+                         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
+            typer.echo("\n1. segur up: the four mocks, on free loopback ports")
+            stack = start_stack(load_config(None, overrides))
+            try:
+                for name, endpoints in stack.endpoints().items():
+                    if isinstance(endpoints, dict):
+                        shown = ", ".join(f"{k}={v}" for k, v in endpoints.items() if not isinstance(v, dict | list))
+                        typer.echo(f"   {name:<9} {shown}")
+                typer.echo(f"\n2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
+                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack)
+                for line in _summary(clean):
+                    typer.echo(f"   {line}")
+                caught = None
+                if defect != "none":
+                    typer.echo(f"\n3. the same RIS with a seeded defect ({defect}), a shorter plan")
+                    broken = run_proof(f"reference-ris:{defect}", couloir, out / f"reference-ris-{defect}",
+                                       size="small", stack=stack)
+                    for line in _summary(broken):
+                        typer.echo(f"   {line}")
+                    caught = broken.exit_code != 0
+            finally:
+                stack.stop()
+        typer.echo("\nEvidence packs (open index.html in a browser):")
+        typer.echo(f"   {(out / 'reference-ris' / 'index.html').resolve()}")
+        if defect != "none":
+            typer.echo(f"   {(out / f'reference-ris-{defect}' / 'index.html').resolve()}")
+        typer.echo("Next: `segur up` for your own product, `segur proof --sut 'cmd:…'` (docs/sut.md), "
+                   "`segur validate report.xml` (docs/validator.md).")
+        if clean.exit_code != 0:
+            typer.echo("demo: the proof against the reference RIS FAILED (see the pack above)", err=True)
+            raise typer.Exit(1)
+        if caught is False:
+            typer.echo(f"demo: the seeded defect {defect} was NOT caught by the proof", err=True)
+            raise typer.Exit(1)

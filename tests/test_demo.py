@@ -1,0 +1,60 @@
+"""`segur demo` (make demo): a passing proof against the reference RIS, then a seeded defect caught."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from segur.cli import app
+
+
+def test_the_demo_passes_the_reference_ris_and_catches_the_seeded_defect(tmp_path, cda_pack):
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "small", "--pack", str(cda_pack)])
+    assert result.exit_code == 0, result.output
+    assert "official CI-SIS pack" in result.output
+    assert "verdict PASS" in result.output and "verdict FAIL" in result.output
+    assert "FAIL qualified-ins-only [INS/va1.35" in result.output  # the check and the REM id it breaks
+    clean = json.loads((tmp_path / "reference-ris" / "evidence.json").read_text(encoding="utf-8"))
+    broken = json.loads((tmp_path / "reference-ris-provisional-as-qualified" / "evidence.json").read_text())
+    assert (clean["verdict"], broken["verdict"]) == ("pass", "fail")
+    assert (tmp_path / "reference-ris" / "index.html").is_file()
+
+
+@dataclass
+class _Outcome:
+    exit_code: int
+    verdict: str
+    out: Path
+    evidence: dict
+
+
+def _fake_run_proof(verdicts):
+    def run_proof(sut, couloir, out, **kwargs):
+        verdict = verdicts[sut]
+        checks = {"c": {"id": "c", "passed": verdict == "pass", "rem": ["X/1"], "problems": ["p"]}}
+        evidence = {"requirements": {"X/1": {"verdict": verdict}}, "checks": checks}
+        return _Outcome(0 if verdict == "pass" else 1, verdict, Path(out), evidence)
+    return run_proof
+
+
+def test_the_demo_fails_when_the_seeded_defect_is_not_caught(tmp_path, monkeypatch):
+    import segur.scenarios.proof as proof
+
+    monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
+        {"reference-ris": "pass", "reference-ris:provisional-as-qualified": "pass"}))
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "small"])
+    assert result.exit_code == 1
+    assert "was NOT caught" in result.output
+
+
+def test_the_demo_fails_when_the_reference_ris_fails(tmp_path, monkeypatch):
+    import segur.scenarios.proof as proof
+
+    monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
+        {"reference-ris": "fail", "reference-ris:provisional-as-qualified": "fail"}))
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--defect", "none"])
+    assert result.exit_code == 1
+    assert "reference RIS FAILED" in result.output
