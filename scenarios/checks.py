@@ -361,7 +361,7 @@ def check_documents_valid(run: dict) -> CheckResult:
                 problems.append(f"{task['task']['id']}: {uid} is not valid for its volet ({service}): "
                                 f"{first.get('rule')}: {first.get('message')}")
         if task["expect"] == "delivered" and not reports:
-            problems.append(f"{task['task']['id']}: no document reached a service, nothing was validated")
+            problems.append(f"{task['task']['id']}: no document was accepted by a service, so none could be validated")
     return _result("documents-valid", problems, evidence, "every document the services received is valid (validator "
                    "verdict recorded by the mocks)")
 
