@@ -32,6 +32,17 @@ def _pack(pack: Path | None) -> str | None:
     return str(beside.resolve()) if beside.is_dir() else None
 
 
+def _flat(endpoints: dict) -> str:
+    """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service."""
+    shown = []
+    for key, value in endpoints.items():
+        if isinstance(value, dict):
+            value = value.get("url") or ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
+        if not isinstance(value, list):
+            shown.append(f"{key}={value}")
+    return ", ".join(shown)
+
+
 def _summary(outcome) -> list[str]:
     evidence = outcome.evidence
     reqs = evidence["requirements"]
@@ -75,9 +86,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             stack = start_stack(load_config(None, overrides))
             try:
                 for name, endpoints in stack.endpoints().items():
-                    if isinstance(endpoints, dict):
-                        shown = ", ".join(f"{k}={v}" for k, v in endpoints.items() if not isinstance(v, dict | list))
-                        typer.echo(f"   {name:<9} {shown}")
+                    typer.echo(f"   {name:<9} {_flat(endpoints)}")
                 typer.echo(f"\n2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
                 clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack)
                 for line in _summary(clean):
