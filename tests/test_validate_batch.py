@@ -22,6 +22,13 @@ def test_empty_directory_is_reported(tmp_path: Path):
     assert batch.expand([str(tmp_path)]) == [("missing", f"{tmp_path}: directory holds no .xml file")]
 
 
+def test_an_empty_path_is_missing_not_the_current_directory(tmp_path: Path, monkeypatch):
+    """`segur validate "$UNSET_VAR"` must not validate every .xml under the working directory."""
+    (tmp_path / "stray.xml").write_text("<a/>")
+    monkeypatch.chdir(tmp_path)
+    assert batch.expand([""]) == [("missing", "'': an empty path names no file")]
+
+
 def test_sequential_run_keeps_input_order_and_counts(tmp_path: Path):
     good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
     good.write_bytes(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')

@@ -32,6 +32,9 @@ def expand(inputs: Iterable[str]) -> list[str | tuple[str, str]]:
         if item == "-":
             out.append("-")
             continue
+        if not item.strip():  # Path("") is "." : an empty shell variable must not validate the whole directory
+            out.append(("missing", "'': an empty path names no file"))
+            continue
         path = Path(item)
         if path.is_dir():
             files = sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".xml")
