@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import csv
-from pathlib import Path
+import importlib
 
 import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.scenarios.check_suite import CHECK_TESTS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.rem import (
     COULOIR_NAMES,
@@ -20,8 +20,6 @@ from segur.scenarios.rem import (
     read_catalogue,
     shared_rem_path,
 )
-
-SCENARIOS = Path(DATA).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -69,27 +67,29 @@ def test_summaries_are_the_projects_own_words(catalogue, shared):
         assert row.summary.lower().rstrip(".") not in texts.get(row.id, ""), row.id
 
 
-def _markers(path: Path) -> dict[str, list[str]]:
+def _suite_tests(module_name: str) -> dict[str, tuple[list[str], str | None]]:
+    """test name → (REM ids of its `rem` markers, the check it runs), from the suite module as pytest sees it."""
+    module = importlib.import_module(f"segur.scenarios.{module_name}")
     found = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef):
-            for deco in node.decorator_list:
-                if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "rem":
-                    found[node.name] = [a.value for a in deco.args]
-            check = [n for n in ast.walk(node) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "segur_check"]
-            found[node.name] = (found.get(node.name, []), check[0].args[0].value if check else None)
+    for name, obj in vars(module).items():
+        if name.startswith("test_") and callable(obj):
+            ids = [i for mark in getattr(obj, "pytestmark", []) if mark.name == "rem" for i in mark.args]
+            found[name] = (ids, getattr(obj, "check_id", None))
     return found
 
 
-@pytest.mark.parametrize("couloir, suite", [("RIS", "test_ris_proof.py"), ("BIO", "test_bio_proof.py")])
+@pytest.mark.parametrize("couloir, suite", [("RIS", "test_ris_proof"), ("BIO", "test_bio_proof")])
 def test_each_suite_has_one_test_per_check_marked_with_its_rem_ids(catalogue, couloir, suite):
-    tests = _markers(SCENARIOS / suite)
+    tests = _suite_tests(suite)
     checks = {check_id: ids for ids, check_id in tests.values()}
-    assert set(checks) == set(CHECKS)
+    assert len(checks) == len(tests) and set(checks) == set(CHECKS)
     known = {r.id for r in catalogue if r.couloir in (couloir, "SOCLE")}
     for check_id, ids in checks.items():
         assert ids == CHECKS[check_id].rem[couloir], check_id
         assert set(ids) <= known, set(ids) - known
+    # every couloir names a check's test alike (JUnit, allure history and -k stay stable across couloirs)
+    assert {name: check_id for name, (_, check_id) in tests.items()} == {
+        spec.name: check_id for check_id, spec in CHECK_TESTS.items()}
 
 
 @pytest.mark.parametrize("couloir", ["RIS", "BIO"])
