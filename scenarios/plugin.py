@@ -59,6 +59,14 @@ def couloir_of(item: pytest.Item) -> str | None:
     return str(marker.args[0]).upper() if marker and marker.args else None
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Make each REM id selectable: pytest's `-m` matches marker keyword arguments only, so every id of
+    `rem("A", "B")` is also given as `rem(id="A")`, `rem(id="B")` (`-m "rem(id='RIS.DMP/va1.13')"`); and
+    it becomes a keyword of the test (`-k "RIS.DMP/va1.13"`, a substring match as always with -k).
+    `requirement_ids` reads positional ids only, so reports and allure labels are unchanged."""
+    for rem_id in requirement_ids(item):
+        item.add_marker(pytest.mark.rem(id=rem_id))
+        item.extra_keyword_matches.add(rem_id)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,0 +1,65 @@
+"""Selecting tests by REM id: `pytest scenarios -m "rem(id='…')"` and `-k "<REM id>"` (the plugin turns each
+id of `rem("A", "B")` into `rem(id="A")`, `rem(id="B")` and a keyword), without changing what reports say."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SUITES = [str(SCENARIOS / "test_ris_proof.py"), str(SCENARIOS / "test_bio_proof.py")]
+
+
+@pytest.fixture(autouse=True)
+def _no_sut_from_env(monkeypatch):
+    for name in ("SEGUR_SUT", "SEGUR_COULOIR", "SEGUR_PROOF_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _collect(pytester, *selection):
+    return pytester.runpytest(*SUITES, "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(SCENARIOS),
+                              "--collect-only", "-q", *selection)
+
+
+def test_m_selects_the_tests_marked_with_one_rem_id(pytester):
+    result = _collect(pytester, "-m", "rem(id='RIS.DMP/va1.09')")
+    result.stdout.fnmatch_lines(["*test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version",
+                                 "*1/30 tests collected (29 deselected)*"])
+
+
+def test_m_combines_rem_ids_with_and_or_not(pytester):
+    result = _collect(pytester, "-m", "rem(id='MSS/CONF.14') and not rem(id='INS/va1.35')")
+    result.stdout.fnmatch_lines(["*2/30 tests collected (28 deselected)*"])  # mss-headers, RIS and BIO
+    assert "qualified_ins_only" not in result.stdout.str()
+
+
+def test_k_selects_by_rem_id(pytester):
+    result = _collect(pytester, "-k", "SGL.DMP/va1.23")
+    result.stdout.fnmatch_lines(["*test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version",
+                                 "*1/30 tests collected (29 deselected)*"])
+
+
+def test_an_id_no_test_proves_selects_nothing(pytester):
+    result = _collect(pytester, "-m", "rem(id='RIS.DMP/va1.99')")
+    result.stdout.fnmatch_lines(["*no tests collected (30 deselected)*"])
+
+
+def test_the_report_still_lists_each_rem_id_once(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.rem("RIS.DMP/va1.13", "SC.DMP/va1.01")
+        def test_sends():
+            assert True
+        """
+    )
+    result = pytester.runpytest("-m", "rem(id='SC.DMP/va1.01')", "--junitxml=out.xml")
+    result.assert_outcomes(passed=1)
+    junit = (pytester.path / "out.xml").read_text()
+    assert junit.count('name="rem"') == 2
+    assert 'value="RIS.DMP/va1.13"' in junit and 'value="SC.DMP/va1.01"' in junit
