@@ -405,19 +405,21 @@ def check_replacement(run: dict) -> CheckResult:
 
 def check_outage_reported(run: dict) -> CheckResult:
     problems, evidence = [], []
-    store = run.get("dmp_store") or {}
     for task in tasks(run, "outage"):
         task_id, result = task["task"]["id"], task["result"]
         attempted = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41"]
-        stored_uids = {e.get("unique_id") for e in store.get(task["world"]["xds_patient_id"], [])}
-        attempted_uids = {doc.get("unique_id") for d in attempted for doc in d.get("documents") or []}
+        # the entries the DMP registered from the submissions made during the outage (the store is read at the
+        # end of the run, so a document uid alone would also match the same report sent again by the retry)
+        stored = sorted({e.get("unique_id") or "?" for d in attempted for e in d.get("stored") or []})
         evidence.append({"task": task_id, "fault": task["fault"], "driver_result": result,
                          "attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")} for d in attempted],
-                         "stored_from_outage": sorted(u for u in attempted_uids & stored_uids if u)})
+                         "stored_from_outage": stored})
         if result.get("ok"):
             problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP was down")
         if accepted_iti41(task):
             problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not hold)")
+        if stored:
+            problems.append(f"{task_id}: the DMP stored {stored} from a submission made during the outage")
         if not attempted and not task["observed"]["insi"]:
             problems.append(f"{task_id}: the product did not even try (no INSi search, no DMP call)")
     if not tasks(run, "outage"):

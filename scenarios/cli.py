@@ -97,10 +97,15 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         select: str = typer.Option(None, "-k", help="Only the checks matching this pytest -k expression."),
         marker: str = typer.Option(None, "-m", help="Only the checks matching this pytest -m expression."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
+                                  help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
+                                  "validate documents with it (default: env SEGUR_PACK)."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.scenarios.proof import run_proof
 
+        if pack is not None:
+            os.environ["SEGUR_PACK"] = str(pack)  # the mocks' validators and the evidence read it
         sut = sut or os.environ.get("SEGUR_SUT")
         if not sut:
             raise typer.BadParameter("give --sut (or set SEGUR_SUT)", param_hint="--sut")
@@ -115,6 +120,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
                    f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass, "
                    f"{len(failed)} failing check(s)) in {evidence['meta']['timings'].get('total_s')} s")
+        if args:
+            not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
+            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
         for check in failed:
             typer.echo(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {check['problems'][0] if check['problems'] else ''}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")

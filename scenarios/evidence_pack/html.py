@@ -18,7 +18,7 @@ table{border-collapse:collapse;width:100%;margin:.5em 0 1em} th,td{border:1px so
 text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
 .pass{color:#176b2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .skip{color:#8a6d00;font-weight:bold}
 .banner{padding:.8em 1em;border-radius:6px;font-size:1.2em;margin:1em 0}
-.banner.pass{background:#e5f5e9} .banner.fail{background:#fde7ea}
+.banner.pass{background:#e5f5e9} .banner.fail{background:#fde7ea} .banner.partial{background:#fff4d6;font-size:1em}
 pre{background:#f8f8f8;padding:.6em;overflow:auto;max-height:30em;font-size:.8em}
 code{font-size:.9em} details{margin:.3em 0} .muted{color:#666} ul.problems li{color:#b00020}
 """
@@ -51,6 +51,11 @@ def render(evidence: dict) -> str:
     parts.append(f"<div class='banner {e(evidence['verdict'])}'>Verdict: <b>{e(evidence['verdict'].upper())}</b> — "
                  f"system under test <code>{e(meta['sut'])}</code>, plan <code>{e(meta['size'])}</code> "
                  f"({e(_counts(run['plan']))})</div>")
+    if meta.get("selection"):
+        not_run = sum(1 for req in evidence["requirements"].values() if req["verdict"] == "not run")
+        parts.append(f"<div class='banner partial'>Partial run, not the full proof: only the checks selected by "
+                     f"<code>{e(' '.join(meta['selection']))}</code> were judged; {not_run} requirement(s) not run."
+                     "</div>")
     parts.append("<p class='muted'>Generated " + e(meta["generated"]) + " · timings " + e(meta.get("timings")) +
                  " · validation: " + e((meta.get("validation") or {}).get("note")) + "</p>")
     parts.append("<p class='muted'>Every verdict below is computed from what the mocks recorded (their journals "

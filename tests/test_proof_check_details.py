@@ -1,0 +1,50 @@
+"""Details of single checks on small hand-made run records (fast: no mocks, no system under test)."""
+
+from __future__ import annotations
+
+import copy
+
+from segur.scenarios.checks import check_outage_reported
+
+UID = "2.25.122673472141026745604108648050807914230"
+PATIENT = "223057511250445^^^&1.2.250.1.213.1.4.10&ISO^NH"
+
+
+def _iti41(seq: int, verdict: str, http_status: int, stored: list[dict]) -> dict:
+    return {"seq": seq, "time": f"2026-11-23T12:17:22.{seq:03d}+00:00", "operation": "ITI-41", "verdict": verdict,
+            "rules": [], "findings": [], "patient_id": None if verdict == "fault-injected" else PATIENT,
+            "http_status": http_status, "status": None,
+            "documents": [{"unique_id": UID, "ins": "223057511250445", "ins_oid": "1.2.250.1.213.1.4.10"}],
+            "unique_ids": [UID], "entries": [s["entry_uuid"] for s in stored], "stored": stored}
+
+
+def _run() -> dict:
+    """An outage task whose ITI-41 got the injected 503, then the retry that stored the same report."""
+    world = {"xds_patient_id": PATIENT, "ins": "223057511250445"}
+    outage = {"task": {"id": "outage-01", "action": "send-dmp"}, "scenario": "outage", "expect": "failure",
+              "fault": {"service": "dmp", "spec": {"kind": "http_error", "status": 503, "operation": "ITI-41"}},
+              "result": {"task_id": "outage-01", "ok": False, "detail": "ServiceUnavailable: HTTP 503"},
+              "world": world, "observed": {"insi": [{"code": "00"}], "dmp": [_iti41(26, "fault-injected", 503, [])],
+                                           "mss": []}}
+    stored = {"entry_uuid": "urn:uuid:1", "unique_id": UID,
+              "availability_status": "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"}
+    retry = {"task": {"id": "retry-01", "action": "send-dmp"}, "scenario": "retry", "expect": "delivered",
+             "fault": None, "result": {"task_id": "retry-01", "ok": True, "detail": "sent"}, "world": world,
+             "observed": {"insi": [{"code": "00"}], "dmp": [_iti41(28, "accepted", 200, [stored])], "mss": []}}
+    return {"plan": {"couloir": "RIS"}, "tasks": [outage, retry], "dmp_store": {PATIENT: [stored]}}
+
+
+def test_the_report_sent_again_by_the_retry_is_not_evidence_of_a_half_stored_outage():
+    result = check_outage_reported(_run())
+    assert result.passed, result.problems
+    assert result.evidence[0]["stored_from_outage"] == []
+
+
+def test_an_entry_stored_from_a_submission_during_the_outage_fails():
+    run = copy.deepcopy(_run())
+    attempt = run["tasks"][0]["observed"]["dmp"][0]
+    attempt["stored"] = [{"entry_uuid": "urn:uuid:0", "unique_id": UID}]
+    result = check_outage_reported(run)
+    assert not result.passed
+    assert result.evidence[0]["stored_from_outage"] == [UID]
+    assert any("stored" in p and "during the outage" in p for p in result.problems)

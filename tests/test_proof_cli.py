@@ -1,0 +1,57 @@
+"""`segur proof` options: `--pack` (the official pack the mocks validate with) and how a partial run
+(`-k`/`-m`) is shown, on the command line and in index.html."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from segur.cli import app
+from segur.scenarios.evidence_pack.html import render
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("SEGUR_PACK", "SEGUR_SUT"):
+        monkeypatch.delenv(name, raising=False)  # restored (absent) after the test, whatever the CLI set
+
+
+def test_pack_must_be_an_existing_directory(tmp_path):
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--pack", str(tmp_path / "nope"),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "out").exists()
+
+
+def _evidence(selection: list[str]) -> dict:
+    return {"verdict": "pass", "meta": {"couloir": "RIS", "sut": "reference-ris", "size": "small",
+                                        "generated": "2026-11-23T12:00:00+00:00", "timings": {}, "validation": {},
+                                        "selection": selection},
+            "run": {"plan": {"counts": {"dmp": 2}}, "tasks": []}, "checks": {}, "tests": [],
+            "requirements": {"RIS.DMP/va1.09": {"id": "RIS.DMP/va1.09", "tests": [], "checks": [], "verdict": "pass"},
+                             "RIS.DMP/va1.13": {"id": "RIS.DMP/va1.13", "tests": [], "checks": [],
+                                                "verdict": "not run"}}}
+
+
+def test_the_html_says_when_a_run_is_partial():
+    html = render(_evidence(["-m", "rem(id='RIS.DMP/va1.09')"]))
+    assert "Partial run, not the full proof" in html
+    assert "-m rem(id=&#x27;RIS.DMP/va1.09&#x27;)" in html and "1 requirement(s) not run" in html
+    assert "Partial run" not in render(_evidence([]))
+
+
+@pytest.mark.slow
+def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
+    out = tmp_path / "evidence"
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "--pack", str(cda_pack),
+                                      "-m", "rem(id='MSS/va1.19')", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "partial run (-m rem(id='MSS/va1.19'))" in result.output
+    evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+    assert evidence["meta"]["segur_pack"] == str(cda_pack.resolve())
+    assert [t["check"] for t in evidence["tests"] if t["outcome"] == "passed"] == ["citizen-address"]
+    stored = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")["observed"]["dmp"][-1]["stored"][0]
+    ran = {layer["name"] for layer in stored["validation"]["layers"] if layer["status"] == "ran"}
+    assert {"xsd", "schematron"} <= ran
