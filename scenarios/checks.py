@@ -205,7 +205,9 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     if meta.get("patient_id") != expected:
                         problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
                                         f"the CDA's patient {expected}")
-                for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT", "MSS-CITIZEN-OTHER-PATIENT"):
+                # (MSS-CITIZEN-OTHER-PATIENT, a citizen mailbox given another patient's report, is the
+                # citizen-address check's: failing here would also fail the DMP metadata requirement)
+                for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
                     if rule in item["rules"]:
                         problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
     return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS")
@@ -327,6 +329,9 @@ def check_citizen(run: dict) -> CheckResult:
             wrong = [a for a in message["to"] if a.lower() != address.lower()]
             if wrong:
                 problems.append(f"{task['task']['id']}: the citizen's report also went to {wrong}")
+            if "MSS-CITIZEN-OTHER-PATIENT" in message["rules"]:
+                problems.append(f"{task['task']['id']}: message {message['id']} gave a citizen mailbox the "
+                                "report of another patient (MSS-CITIZEN-OTHER-PATIENT)")
     if not tasks(run, "citizen"):
         problems.append("the plan has no citizen task")
     return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr")

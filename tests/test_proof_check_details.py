@@ -48,3 +48,34 @@ def test_an_entry_stored_from_a_submission_during_the_outage_fails():
     assert not result.passed
     assert result.evidence[0]["stored_from_outage"] == [UID]
     assert any("stored" in p and "during the outage" in p for p in result.problems)
+
+
+# --- a citizen report delivered to another patient's mailbox ------------------------------------------------
+CITIZEN_INS, OTHER_INS, OID = "236066322083656", "161077511874773", "1.2.250.1.213.1.4.10"
+
+
+def _citizen_run(to: str) -> dict:
+    rules = [] if to.startswith(CITIZEN_INS) else ["MSS-CITIZEN-OTHER-PATIENT"]
+    message = {"seq": 53, "time": "2026-11-23T12:25:40.000+00:00", "verdict": "accepted" if not rules else
+               "nonconformant", "rules": rules, "findings": [], "id": "MSS-000027", "from": "app@radiologie.mssante.fr",
+               "to": [to], "delivered_to": [to], "subject": "XDM/1.0/DDM+CR", "attachments": [{"filename": "IHE_XDM.ZIP"}],
+               "reply": "250 2.0.0 Ok", "documents": [{"cda": {"unique_id": "2.25.1", "ins": CITIZEN_INS, "ins_oid": OID},
+                                                       "metadata": {"patient_id": f"{CITIZEN_INS}^^^&{OID}&ISO^NH"}}]}
+    task = {"task": {"id": "citizen-01", "action": "send-citizen"}, "scenario": "citizen", "expect": "delivered",
+            "result": {"ok": True, "detail": "sent"}, "world": {"ins": CITIZEN_INS},
+            "observed": {"insi": [{"seq": 1, "time": "2026-11-23T12:25:39.000+00:00", "code": "00", "ins": CITIZEN_INS,
+                                   "oid": OID, "for_task_patient": True}], "dmp": [], "mss": [message]}}
+    return {"plan": {"couloir": "RIS"}, "tasks": [task], "dmp_store": {}}
+
+
+def test_a_citizen_report_to_another_patients_mailbox_fails_the_citizen_check_not_the_metadata_one():
+    from segur.scenarios.checks import check_citizen, check_metadata_patient
+
+    right = _citizen_run(f"{CITIZEN_INS}@patient.mssante.fr")
+    assert check_citizen(right).passed and check_metadata_patient(right).passed
+    wrong = _citizen_run(f"{OTHER_INS}@patient.mssante.fr")
+    citizen = check_citizen(wrong)
+    assert not citizen.passed
+    assert any("MSS-CITIZEN-OTHER-PATIENT" in p for p in citizen.problems)
+    # the XDS/XDM patientId requirement (RIS.DMP/va1.10, MSS/CONF.24) is not what this defect breaks
+    assert check_metadata_patient(wrong).passed
