@@ -10,6 +10,7 @@ import email
 import email.policy
 import functools
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,10 +85,70 @@ def _f(rule_id: str, location: str | None = None, **context) -> Finding:
     return BY_ID[rule_id].finding(location=location, **context)
 
 
+#: A run of 32+ lines of base64 alphabet only, each after a CRLF: never a header line (no ':' or space),
+#: a boundary (no '-') or a blank line, so the stdlib parser only ever collects such lines as they are.
+_BASE64_RUN = re.compile(rb"\r\n((?:[A-Za-z0-9+/=]++\r\n){32,})")
+
+
+def parse_bytes(raw: bytes) -> EmailMessage:
+    """`email.message_from_bytes(raw, policy=POLICY)`, the same message object, ~6 times faster on
+    messages with large base64 attachments.
+
+    The stdlib parser handles a message line by line (~2.5 µs a line: a 1.4 MB message is 19,000
+    lines, ~50 ms). Runs of base64 lines are opaque to it: it only collects them into the payload of
+    the part they are in (or its preamble/epilogue), and they can never be a header, a boundary or
+    a blank line, which is all that decides the structure and the defects. So each run is replaced by
+    one token line, the (now small) message is parsed, and the runs are put back into the payloads
+    that hold their tokens. When a token ends up anywhere else (it cannot, but a parser change
+    could make it), the message is parsed again whole, the plain way."""
+    runs = list(_BASE64_RUN.finditer(raw))
+    if not runs:
+        return email.message_from_bytes(raw, policy=POLICY)
+    tag = f"SegurRun{secrets.token_hex(8)}"
+    if tag.encode() in raw:
+        return email.message_from_bytes(raw, policy=POLICY)
+    pieces, texts, last = [], [], 0
+    for run in runs:
+        pieces += [raw[last:run.start(1)], f"{tag}x{len(texts)}x\r\n".encode()]
+        texts.append(run[1][:-2].decode("ascii"))  # the run without its last CRLF (the token keeps one)
+        last = run.end(1)
+    pieces.append(raw[last:])
+    try:
+        message = email.message_from_bytes(b"".join(pieces), policy=POLICY)
+    except Exception:  # noqa: BLE001 — let the plain parse raise (or not) on the real bytes
+        return email.message_from_bytes(raw, policy=POLICY)
+    if _put_back_runs(message, tag, texts) != len(texts):
+        return email.message_from_bytes(raw, policy=POLICY)
+    return message
+
+
+def _put_back_runs(message: EmailMessage, tag: str, texts: list[str]) -> int:
+    """Replace the tokens of `parse_bytes` in payloads, preambles and epilogues; how many were found."""
+    token = re.compile(re.escape(tag) + r"x(\d+)x")
+    found = 0
+
+    def text_of(match: re.Match) -> str:
+        nonlocal found
+        found += 1
+        return texts[int(match[1])]
+
+    for part in message.walk():
+        if part.is_multipart():
+            for name in ("preamble", "epilogue"):
+                value = getattr(part, name)
+                if isinstance(value, str) and tag in value:
+                    setattr(part, name, token.sub(text_of, value))
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, str) and tag in payload:
+            part.set_payload(token.sub(text_of, payload))
+    return found
+
+
 def parse_message(raw: bytes) -> tuple[EmailMessage | None, list[str]]:
     """Parse a message with the stdlib email package; returns the message and its MIME defects."""
     try:
-        message = email.message_from_bytes(raw, policy=POLICY)
+        message = parse_bytes(raw)
     except Exception as exc:  # noqa: BLE001 — a parser crash is a finding
         return None, [f"{type(exc).__name__}: {exc}"]
     defects = []
