@@ -25,6 +25,15 @@ def test_pack_must_be_an_existing_directory(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("sut", ["nonsense", "reference-ris:no-such-defect", "cmd:my-ris {no_such_field}",
+                                 "plugin:no_such_module:send"])
+def test_a_wrong_sut_is_a_usage_error_before_anything_starts(tmp_path, sut):
+    result = CliRunner().invoke(app, ["proof", "--sut", sut, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --sut" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def _evidence(selection: list[str]) -> dict:
     return {"verdict": "pass", "meta": {"couloir": "RIS", "sut": "reference-ris", "size": "small",
                                         "generated": "2026-11-23T12:00:00+00:00", "timings": {}, "validation": {},
