@@ -168,6 +168,11 @@ class _Progress:
             print(f"[segur proof]   {planned.task.id}: the product says {verdict}: {result.get('detail', '')[:120]}",
                   file=sys.stderr, flush=True)
 
+    def done(self, text: str) -> None:
+        """One of the two steps around the tasks (mocks started, checks judged) is over."""
+        if self.bar is not None:
+            self.bar.update(self.task, description=text, advance=1)
+
     def stop(self) -> None:
         if self.bar is not None:
             self.bar.stop()
@@ -215,6 +220,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             else:
                 Admin(stack.endpoints()).reset()
             timings["stack_start_s"] = round(time.monotonic() - tick, 3)
+            display.done("mocks started")
             endpoints = stack.endpoints()
             driver = driver_for(sut, stack, workdir / "sut-state")
             tick = time.monotonic()
@@ -224,6 +230,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             tick = time.monotonic()
             outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
+            display.done("judged")
         finally:
             display.stop()
             if owned_stack and stack is not None:
