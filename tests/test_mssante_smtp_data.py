@@ -156,3 +156,13 @@ def test_limits_give_aiosmtpd_refusals(limited, body, reply):
     replies, contents = _same(limited, body + b".\r\n")
     assert contents == []
     assert reply[:3] in replies
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998, b"e" * 999,
+                                        b"f" * 1000, b"g" * 1500]), max_size=12))
+def test_the_long_line_check_agrees_with_counting_every_line(pieces):
+    from segur.mocks.mssante.smtp_data import _has_long_line
+
+    data = b"".join(pieces)
+    assert _has_long_line(data, 1001) == (max(map(len, data.split(b"\r\n"))) + 2 > 1001)

@@ -81,7 +81,21 @@ class _Collector:
 
 
 def _has_long_line(data: bytes, line_limit: int) -> bool:
-    return max(map(len, data.split(b"\r\n"))) + 2 > line_limit
+    """Whether a CRLF-delimited line of `data` is longer than `line_limit` with its CRLF (the last
+    line counted as if it had one).
+
+    Splitting 1.4 MB into its ~19,000 lines costs ~5 ms; instead, from each CRLF jump to the farthest
+    CRLF that still ends a short enough line (`rfind` in C): ~1,500 jumps, well under a millisecond."""
+    end_of_line = -2  # where the previous line's CRLF starts (a virtual one before the data)
+    if len(data) - end_of_line <= line_limit:  # what is left is short enough even as one line
+        return False
+    while True:
+        found = data.rfind(b"\r\n", end_of_line + 2, end_of_line + line_limit + 2)
+        if found < 0:
+            return True
+        end_of_line = found
+        if len(data) - end_of_line <= line_limit:
+            return False
 
 
 def _over_limit(data: bytes, limit: int, line_limit: int) -> DataState:
