@@ -31,7 +31,10 @@ from pysasl import SASLAuth
 from pysasl.creds.external import ExternalCredentials
 from pysasl.identity import ClearIdentity
 
+from segur.mocks.mssante import imap_parse
 from segur.mocks.mssante.backend import MssanteBackend
+
+imap_parse.install()  # pymap's MIME line loops in C-level code: same structure, ~3 times less CPU per append
 
 
 class _Config(Config):
