@@ -257,7 +257,11 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
     problems = []
     if len(delivered) > 1:
         problems.append(f"{task_id}: {len(delivered)} messages delivered to {recipient} (expected 1)")
+    sender = task["task"].get("sender")  # the planned mailbox: the organisation's application one when it has one
     for message in delivered:
+        if sender and str(message.get("from") or "").lower() != sender.lower():
+            problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not from the "
+                            f"planned mailbox {sender}")
         if message["verdict"] != "accepted":
             problems.append(f"{task_id}: message {message['id']} is {message['verdict']}: {message['rules']}")
         names = [a.get("filename", "") for a in message["attachments"]]

@@ -96,23 +96,29 @@ def citizen_eligible(patient) -> bool:
 
 
 def _author(world, couloir: str):
+    """The couloir's author: a professional of its specialty, preferably in an organisation with an
+    application mailbox to send from (REM RIS.MSS/va1.29, MSS/va1.17), then by key."""
     specialty = COULOIRS[couloir]["specialty"]
     authors = sorted((p for p in world.professionals if p.specialty_code == specialty and not p.mailbox_closed),
-                     key=lambda p: p.key)
+                     key=lambda p: (_app_mailbox(world, world.organisation_of(p)) is None, p.key))
     if not authors:
         raise PlanError(f"the world has no professional of specialty {specialty} for couloir {couloir}")
     author = authors[0]
     return author, world.organisation_of(author)
 
 
-def _sender(world, author, organisation) -> str:
-    """An application mailbox of the author's organisation when it has one (REM RIS.MSS/va1.29 sends
-    from a BAL applicative), else the author's own mailbox."""
+def _app_mailbox(world, organisation) -> str | None:
     for address in getattr(organisation, "app_mailboxes", ()) or ():
         box = world.mailbox(address)
         if box is not None and box.accepts_messages and not box.closed:
             return box.address
-    return author.mailbox
+    return None
+
+
+def _sender(world, author, organisation) -> str:
+    """An application mailbox of the author's organisation when it has one (REM RIS.MSS/va1.29 sends
+    from a BAL applicative), else the author's own mailbox."""
+    return _app_mailbox(world, organisation) or author.mailbox
 
 
 def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:

@@ -79,3 +79,15 @@ def test_a_citizen_report_to_another_patients_mailbox_fails_the_citizen_check_no
     assert any("MSS-CITIZEN-OTHER-PATIENT" in p for p in citizen.problems)
     # the XDS/XDM patientId requirement (RIS.DMP/va1.10, MSS/CONF.24) is not what this defect breaks
     assert check_metadata_patient(wrong).passed
+
+
+def test_a_report_sent_from_another_mailbox_than_the_planned_application_one_fails():
+    from segur.scenarios.checks import check_citizen
+
+    run = _citizen_run(f"{CITIZEN_INS}@patient.mssante.fr")
+    run["tasks"][0]["task"]["sender"] = "app@radiologie.mssante.fr"
+    assert check_citizen(run).passed
+    run["tasks"][0]["observed"]["mss"][0]["from"] = "jacques.bideault@radiologie.mssante.fr"
+    result = check_citizen(run)
+    assert not result.passed
+    assert any("not from the planned mailbox app@radiologie.mssante.fr" in p for p in result.problems)

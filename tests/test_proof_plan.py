@@ -84,3 +84,14 @@ def test_the_small_plan_keeps_every_scenario(world):
 def test_unknown_couloirs_and_sizes_are_refused(world, couloir, size):
     with pytest.raises(PlanError):
         build_plan(world, couloir, size)
+
+
+@pytest.mark.parametrize("couloir", ["RIS", "BIO"])
+def test_mssante_reports_leave_from_an_application_mailbox_of_the_authors_organisation(world, couloir):
+    """REM RIS.MSS/va1.29 and MSS/va1.17 send from a BAL applicative: the plan picks an author whose
+    organisation has one (the world has such an author for both couloirs)."""
+    plan = build_plan(world, couloir)
+    for planned in plan.of("mss", "citizen"):
+        author = world.professional_by_idnps(planned.task.author["idnps"])
+        assert world.mailbox(planned.task.sender).kind == "APP"
+        assert planned.task.sender in world.organisation_of(author).app_mailboxes
