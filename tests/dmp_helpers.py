@@ -4,13 +4,22 @@ Metadata and the VIHF come from the project's DMP client (`segur.mocks.dmp.clien
 adds the transport: SOAP 1.2 envelopes with WS-Addressing, MTOM multipart bodies, and the ITI-18,
 ITI-43, ITI-57 and TD0.2/TD0.3 request bodies — written here by hand so that each test can also
 break them on purpose.
+The fixtures every DMP test module shares (`world`, `pki`, `case`) are in tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -327,3 +336,39 @@ class DmpCase:
         """Give the caller a valid authorisation on the patient's DMP (as TD0.3 AJOUT would)."""
         patient = patient or self.patient
         running.backend.store.set_authorisation(patient.ins, self.caller, "VALIDE", "2999-01-01T00:00:00+00:00")
+
+
+# --- the mock as a separate process -----------------------------------------------------------------
+@contextmanager
+def served_dmp(data_dir, pki, *options: str, timeout: float = 30) -> Iterator[tuple[subprocess.Popen, int, list[str]]]:
+    """`segur serve dmp` as a separate process on a free port: (process, port, its first output lines).
+
+    Stopped with Ctrl-C (SIGINT) on exit if the test has not ended it otherwise.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "segur", "serve", "dmp", "--port", str(port), "--data", str(data_dir),
+               "--pki", str(pki.directory), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        yield process, port, lines
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()

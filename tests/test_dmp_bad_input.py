@@ -10,34 +10,17 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from dmp_helpers import ITI18, ITI41, DmpCase, envelope, mtom, post, provide_and_register, send
+from dmp_helpers import ITI18, ITI41, envelope, mtom, post, provide_and_register, send
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.fixtures.world import load_world
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.mtom import MtomError, read_http_body
 from segur.mocks.dmp.soap import SoapError, parse_envelope
 from segur.mocks.dmp.testing import running_dmp
-from segur.pki import TestPki
 
 LIMIT = 256 * 1024
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def case(pki, world):
-    return DmpCase(pki, world)
 
 
 @pytest.fixture(scope="module")

@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import ssl
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
-from dmp_helpers import ITI41, DmpCase, provide_and_register, send
+from dmp_helpers import ITI41, provide_and_register, send, served_dmp
 
-from segur.fixtures.world import load_world
 from segur.mocks.dmp.testing import running_dmp
-from segur.pki import TestPki
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def case(pki, world):
-    return DmpCase(pki, world)
 
 
 def client_context(pki, cert=None) -> ssl.SSLContext:
@@ -64,29 +43,12 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_or_from_another_ca(pk
 
 @pytest.mark.slow
 def test_segur_serve_dmp_runs_as_a_process_and_keeps_its_data(tmp_path, pki):
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "segur", "serve", "dmp", "--port", str(port), "--data", str(tmp_path / "data"),
-               "--pki", str(pki.directory), "--no-validation"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        lines = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
+    with served_dmp(tmp_path / "data", pki, "--no-validation") as (process, port, lines):
         assert any(f"127.0.0.1:{port}/si-dmp-server/v2/services/repository" in line for line in lines), lines
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_admin/health", timeout=5) as response:
             health = json.loads(response.read())
         assert health["service"] == "dmp" and health["lenient"] is False
         assert (tmp_path / "data" / "dmp.sqlite3").exists()
-    finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=10)
     assert process.returncode == 0

@@ -6,29 +6,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from dmp_helpers import ITI41, NS, DmpCase, provide_and_register, retrieved_documents, send
+from dmp_helpers import ITI41, NS, provide_and_register, retrieved_documents, send, served_dmp
 
-from segur.fixtures.world import load_world
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.ebrim import RIM
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.testing import running_dmp
-from segur.pki import TestPki
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def case(pki, world):
-    return DmpCase(pki, world)
 
 
 def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path, pki, world, case):
@@ -48,11 +31,31 @@ def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path,
         assert second.backend.store.authorisation(case.patient.ins, case.caller)[0] == "VALIDE"
 
 
-def test_the_store_uses_wal_and_full_synchronous_writes(tmp_path):
+@pytest.mark.slow
+def test_an_acknowledged_submission_survives_a_kill_of_the_mock_process(tmp_path, pki, world, case):
+    """synchronous=NORMAL in WAL mode: once the Success answer is out, a crash (SIGKILL) loses nothing."""
+    document = case.cda()
+    with served_dmp(tmp_path / "data", pki, "--no-validation") as (process, port, lines):
+        url = f"http://127.0.0.1:{port}/si-dmp-server/v2/services/repository"
+        assert any(url in line for line in lines), lines
+        assert case.iti41(url, [document]).registry_status == "Success"
+        process.kill()  # no clean shutdown: no checkpoint, no close
+        process.wait(timeout=10)
+    with running_dmp(tmp_path / "data", pki=pki, world=world) as restarted:
+        case.authorise(restarted)
+        [entries] = restarted.backend.documents_by_patient().values()
+        unique_id = entries[0]["unique_id"]
+        answer = case.retrieve(restarted.endpoint("repository"), restarted.backend.options.repository_unique_id,
+                               [unique_id])
+        assert retrieved_documents(answer) == {unique_id: document}
+
+
+def test_the_store_uses_wal_normal_synchronous_writes_and_large_pages(tmp_path):
     store = Store(tmp_path)
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: crash-safe in WAL mode
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 65536
     store.close()
 
 
@@ -141,9 +144,9 @@ def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
         assert dmp.backend.store.counts()["documents"] == 0
 
 
-def test_fast_commit_is_an_explicit_choice(tmp_path):
-    store = Store(tmp_path, synchronous="NORMAL")
-    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 1
+def test_power_safe_commits_are_an_explicit_choice(tmp_path):
+    store = Store(tmp_path, synchronous="FULL")
+    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2
     store.close()
     with pytest.raises(ValueError):
         Store(tmp_path, synchronous="OFF")

@@ -23,11 +23,9 @@ from dmp_helpers import (
 )
 from lxml import etree
 
-from segur.fixtures.world import load_world
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.ebrim import RIM
 from segur.mocks.dmp.testing import running_dmp
-from segur.pki import TestPki
 
 APPROVED = ebrim.STATUS_APPROVED
 DEPRECATED = ebrim.STATUS_DEPRECATED
@@ -36,21 +34,6 @@ FIND_SUBMISSION_SETS = "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9"
 GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
 GET_ASSOCIATIONS = "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155"
 GET_SS_AND_CONTENTS = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83"
-
-
-@pytest.fixture(scope="module")
-def world():
-    return load_world()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def case(pki, world):
-    return DmpCase(pki, world)
 
 
 @pytest.fixture(scope="module")
@@ -583,3 +566,31 @@ def test_a_malformed_time_parameter_is_named(dmp, case):
     answer = case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeFrom": "yesterday"})
     assert answer.registry_status == "Failure" and "XDS-18-004" in answer.rules()
     assert "CreationTimeFrom" in answer.error_contexts[0]
+
+
+# --- the journal's memory ---------------------------------------------------------------------------------
+def test_a_large_body_is_journalled_as_a_prefix_with_its_full_size():
+    from segur.mocks.dmp.app import journal_body
+
+    small = "<x>é</x>".encode()
+    assert journal_body(small) == {"encoding": "text", "text": "<x>é</x>", "size": len(small), "truncated": False}
+    large = b"<a>" + "é".encode() * 400_000 + b"</a>"  # 800 kB, two bytes per character
+    kept = journal_body(large, limit=1002)  # byte 1002 is the second byte of an "é"
+    assert kept["encoding"] == "text" and kept["truncated"] is True and kept["size"] == len(large)
+    assert kept["text"] == "<a>" + "é" * 499  # cut before the split character, never a broken one
+
+
+def test_the_journal_elides_the_oldest_bodies_beyond_its_memory_budget():
+    from segur.mocks.dmp.app import DmpJournal, journal_body
+
+    journal = DmpJournal("dmp", body_budget=2500)
+    for index in range(4):
+        journal.record("ITI-41", "accepted", request={"body": journal_body(b"x" * 1000)},
+                       response={"body": journal_body(f"answer {index}".encode())})
+    entries = journal.entries()
+    assert [bool(e.request["body"]["text"]) for e in entries] == [False, False, True, True]
+    assert entries[0].request["body"]["size"] == 1000 and "elided" in entries[0].request["body"]
+    assert entries[0].verdict == "accepted" and entries[-1].response["body"]["text"] == "answer 3"
+    journal.clear()
+    journal.record("ITI-41", "accepted", request={"body": journal_body(b"y" * 2000)})
+    assert journal.entries()[0].request["body"]["text"] == "y" * 2000

@@ -20,7 +20,9 @@ format is not public); their answers use the DMP's values (docs/dmp.md).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -28,6 +30,7 @@ from lxml import etree
 
 from segur.findings import Finding
 from segur.mockkit import FaultBook, Journal, admin_blueprint, body_for_journal
+from segur.mockkit.journal import MAX_BODY_CHARS
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.backend import Call, DmpBackend, Outcome
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
@@ -80,6 +83,66 @@ FAULT_KINDS = {
 _HTTP_FOR_FAULT = {"Sender": 400, "Receiver": 500, "VersionMismatch": 500, "MustUnderstand": 500}
 
 
+JOURNAL_BODY_BUDGET = 64 * 1024 * 1024  # characters of request/response bodies the journal keeps in all
+
+
+def journal_body(body: bytes | None, limit: int = MAX_BODY_CHARS) -> dict:
+    """`body_for_journal` that reads only what it keeps: a body over `limit` bytes is decoded up to
+    `limit` bytes (cut on a UTF-8 character boundary), not decoded whole and then cut — an ITI-41
+    request is often megabytes. `size` is still the full size, and `truncated` says it was cut."""
+    if body is None or len(body) <= limit:
+        return body_for_journal(body, limit)
+    cut = limit
+    while cut > limit - 4 and cut > 0 and body[cut] & 0xC0 == 0x80:  # do not split a UTF-8 sequence
+        cut -= 1
+    kept = body_for_journal(body[:cut], limit)
+    kept.update(size=len(body), truncated=True)
+    return kept
+
+
+class DmpJournal(Journal):
+    """The mock kit's journal, with a bound on the bodies it holds in memory.
+
+    Each body is kept up to 512 KiB; in addition, once the bodies of all kept exchanges exceed
+    `body_budget` characters, the oldest exchanges' bodies are elided (their size, verdict, rules
+    and findings stay): a long benchmark of 1.4 MB submissions must not grow the mock by 512 KiB
+    per request without end.
+    """
+
+    def __init__(self, service: str, body_budget: int = JOURNAL_BODY_BUDGET, **options):
+        super().__init__(service, **options)
+        self.body_budget = body_budget
+        self._with_bodies: deque = deque()
+        self._body_chars = 0
+        self._budget_lock = threading.Lock()
+
+    def record(self, operation: str, verdict: str, **details):
+        exchange = super().record(operation, verdict, **details)
+        size = _body_chars(exchange)
+        with self._budget_lock:
+            self._with_bodies.append((exchange, size))
+            self._body_chars += size
+            while self._body_chars > self.body_budget and len(self._with_bodies) > 1:
+                old, old_size = self._with_bodies.popleft()
+                self._body_chars -= old_size
+                for side in (old.request, old.response):
+                    body = side.get("body")
+                    if isinstance(body, dict) and body.get("text"):
+                        side["body"] = {**body, "text": "", "truncated": True,
+                                        "elided": "older bodies are dropped beyond the journal's memory budget"}
+        return exchange
+
+    def clear(self) -> None:
+        super().clear()
+        with self._budget_lock:
+            self._with_bodies.clear()
+            self._body_chars = 0
+
+
+def _body_chars(exchange) -> int:
+    return sum(len((side.get("body") or {}).get("text") or "") for side in (exchange.request, exchange.response))
+
+
 class DmpMock:
     """The DMP mock: backend + journal + faults, served by `create_app`."""
 
@@ -87,7 +150,7 @@ class DmpMock:
 
     def __init__(self, backend: DmpBackend, max_body: int = DEFAULT_MAX_BODY):
         self.backend = backend
-        self.journal = Journal("dmp")
+        self.journal = DmpJournal("dmp")
         self.faults = FaultBook(extra_kinds=FAULT_KINDS)
         self.max_body = max_body
         self.base_url = ""
@@ -336,8 +399,8 @@ class _Exchange:
                                                                                "soapaction", "user-agent")}
         self.mock.journal.record(
             self.operation, verdict, findings=findings,
-            request={"path": request.path, "headers": headers, "body": body_for_journal(self.body)},
-            response={"status": status, "body": body_for_journal(response_body)},
+            request={"path": request.path, "headers": headers, "body": journal_body(self.body)},
+            response={"status": status, "body": journal_body(response_body)},
             duration_ms=(time.perf_counter() - self.started) * 1000, client=Call("", request.environ).client,
             meta=meta)
 

@@ -128,7 +128,7 @@ class DmpOptions:
     authorisation_days: int = 365  # validity of an authorisation added by TD0.3 in this mock
     trusted_ca_files: tuple = ()  # CAs whose certificates may sign a VIHF (the test PKI's CA)
     validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
-    synchronous: str = "FULL"  # SQLite: FULL survives a power cut; NORMAL (WAL) survives a crash of the mock only
+    synchronous: str = "NORMAL"  # SQLite WAL: NORMAL survives a crash of the mock; FULL also a power cut
 
 
 class DmpBackend:

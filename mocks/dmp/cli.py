@@ -27,8 +27,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         no_validation: bool = typer.Option(False, "--no-validation", help="Do not validate the CDA documents."),
         max_body: int = typer.Option(64 * 1024 * 1024, help="Largest request body accepted, in bytes."),
         production_oids: bool = typer.Option(False, "--production-oids", help="Refuse the test INS OIDs."),
-        fast_commit: bool = typer.Option(False, "--fast-commit", help="SQLite synchronous=NORMAL: a commit survives a "
-                                         "crash of the mock but not a power cut (default FULL: survives both)."),
+        power_safe: bool = typer.Option(False, "--power-safe", help="SQLite synchronous=FULL: a commit also survives "
+                                        "a power cut or OS crash (default NORMAL in WAL mode: survives a crash of the "
+                                        "mock, without an fsync per submission)."),
+        fast_commit: bool = typer.Option(False, "--fast-commit", hidden=True,
+                                         help="Accepted for compatibility: synchronous=NORMAL is now the default."),
         validation_workers: int = typer.Option(0, help="Validate documents in N worker processes (0: in the "
                                                "request thread); raises throughput on multi-core machines."),
     ) -> None:
@@ -41,7 +44,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         test_pki = TestPki.load_or_create(pki)
         options = DmpOptions(lenient=lenient, trusted_ca_files=(test_pki.ca_file,), test_mode=not production_oids,
                              validate_documents=not no_validation, validator_pack=pack,
-                             validation_workers=validation_workers, synchronous="NORMAL" if fast_commit else "FULL")
+                             validation_workers=validation_workers, synchronous="FULL" if power_safe else "NORMAL")
         backend = DmpBackend(data, options=options)
         mock = DmpMock(backend, max_body=max_body)
         server_tls = test_pki.server_tls(require_client_cert=mtls) if (tls or mtls) else None
