@@ -8,6 +8,7 @@ p50/p99 latency and the share of the server's ITI-41 time spent validating docum
 Target: >= 100 documents/s with validation on.
 
     python benchmarks/dmp.py [--count 100] [--clients 4] [--pack DIR | --no-pack] [--no-validation]
+                             [--validation-workers N] [--synchronous NORMAL|FULL]
 
 By default the official CDA pack in ../shared/ref/cda (or SEGUR_PACK) is used, so XSD and
 Schematron run too. Bounded in count; loopback only.
@@ -77,7 +78,8 @@ def main() -> None:
                         "../shared/ref/cda when present)")
     parser.add_argument("--no-pack", action="store_true", help="validate without the official pack (no XSD/Schematron)")
     parser.add_argument("--no-validation", action="store_true")
-    parser.add_argument("--fast-commit", action="store_true", help="SQLite synchronous=NORMAL (the mock's --fast-commit)")
+    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+                        help="SQLite synchronous (default NORMAL, the mock's default; FULL is its --power-safe)")
     parser.add_argument("--validation-workers", type=int, default=0,
                         help="validate in N worker processes (the mock's --validation-workers; default 0)")
     args = parser.parse_args()
@@ -104,7 +106,7 @@ def main() -> None:
         with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validate_documents=not args.no_validation,
                          validator_pack=pack if pack is not None else False, max_body=16 * 1024 * 1024,
                          validation_workers=args.validation_workers,
-                         synchronous="NORMAL" if args.fast_commit else "FULL") as dmp:
+                         synchronous=args.synchronous) as dmp:
             validating = [0.0]
             original = dmp.backend.validate_document
 
@@ -129,10 +131,14 @@ def main() -> None:
                         break
                     time.sleep(0.05)
                 validating[0] = 0.0
+                load_before = os.getloadavg()
+                cpu_start = time.process_time()  # this process = the server (clients are other processes)
                 start = time.perf_counter()
                 (signals / "go").touch()
                 results = [f.result() for f in futures]
                 elapsed = time.perf_counter() - start
+                server_cpu = time.process_time() - cpu_start
+                load_after = os.getloadavg()
             server_ms = sum(e.duration_ms or 0 for e in dmp.mock.journal.entries(operation="ITI-41"))
             layers = []
             sample = dmp.backend.documents_by_patient()
@@ -147,14 +153,17 @@ def main() -> None:
     print(f"ITI-41 CR-IMG N1 with a {len(pdf) / 1e6:.2f} MB PDF, {args.clients} clients, {len(latencies)} submissions")
     print(f"  validation: {'off' if args.no_validation else 'on'} ({args.validation_workers or 'no'} worker processes); "
           f"pack: {pack or 'none'}; layers: {', '.join(layers)}")
-    print(f"  storage: SQLite WAL, synchronous={'NORMAL' if args.fast_commit else 'FULL'}")
+    print(f"  storage: SQLite WAL, synchronous={args.synchronous}")
     print(f"  accepted: {accepted}/{len(statuses)} (others: {sorted(set(statuses) - {'Success'})})")
     print(f"  documents/s: {len(latencies) / elapsed:.1f}   (target >= 100)")
     print(f"  latency p50: {q[49] * 1000:.0f} ms   p99: {q[98] * 1000:.0f} ms")
     share = validating[0] * 1000 / server_ms if server_ms else 0.0
     print(f"  share of server ITI-41 time spent validating: {share:.0%} "
           f"({validating[0]:.1f} s of {server_ms / 1000:.1f} s, summed over concurrent requests)")
-    print(f"  machine: {os.cpu_count()} CPUs, shared with the clients (and other work)")
+    print(f"  server CPU: {server_cpu * 1000 / max(1, len(latencies)):.1f} ms per document (this process, all threads; "
+          f"validation workers not counted)")
+    print(f"  machine: {os.cpu_count()} CPUs, shared with the clients (and other work); load average "
+          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
 
 
 if __name__ == "__main__":
