@@ -49,6 +49,8 @@ LINES = [
     b"Content-Type: message/delivery-status", b"Content-Type: multipart/mixed; boundary=b2",
     b"Content-Disposition: attachment; filename=IHE_XDM.ZIP", b"Subject: inner", b"\tcontinued", b"junk line",
     b"From someone", b"abc\rdef", b"a\nb", b"QUJD", b"==", _run(40), _run(33, 4, 3), _run(64, 76, 9) + b"\r\n-",
+    b"\r\n" + _run(40), b"\r\n" + _run(33, 4, 3) + b"\r\n", b"\r\n" + _run(50, 60, 5) + b"\r\nQQ==",
+    b"\r\n" + _run(45, 76, 2) + b"\r\n\r\n",  # the blank lines before a boundary (as Python's generator writes)
 ]
 messages = st.lists(st.sampled_from(LINES), max_size=30).map(
     lambda lines: b"From: a@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
@@ -70,6 +72,7 @@ def test_truncated_messages_too(raw, cut):
 
 def test_an_mssante_message_with_a_large_xdm_parses_the_same_and_its_attachment_decodes(cr_img_message):
     raw = cr_img_message
+    assert checks._base64_runs(raw)
     fast = checks.parse_bytes(raw)
     assert _shape(fast) == _shape(_plain(raw))
     fast_zip = [a for a in checks.attachments_of(fast) if a.kind == "zip"]
@@ -77,8 +80,41 @@ def test_an_mssante_message_with_a_large_xdm_parses_the_same_and_its_attachment_
     assert fast_zip and fast_zip[0].content == plain_zip[0].content
 
 
-def test_a_message_already_holding_the_token_prefix_is_parsed_the_plain_way():
-    raw = (b"From: a@example.org\r\nContent-Type: text/plain\r\n\r\nSegurRun\r\n" + _run(40) + b"\r\n")
+@pytest.mark.parametrize("body", [
+    b"--b1\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _run(40) + b"\r\n\r\n"
+    b"--b1--\r\n",  # a part body
+    _run(40) + b"\r\n--b1\r\nContent-Type: text/plain\r\n\r\nx\r\n--b1--\r\n",  # the preamble
+    b"--b1\r\n\r\nx\r\n--b1--\r\n\r\n" + _run(33, 8) + b"\r\n",  # the epilogue
+    b"--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    + _run(50) + b"\r\n--b1--\r\n",  # a nested message
+    b"--b1\r\nContent-Type: application/zip\r\n\r\n" + _run(40) + b"\r\n--b1\r\n\r\n" + _run(35, 64, 4)
+    + b"\r\n--b1--",  # two runs, no final line end
+])
+def test_runs_are_set_aside_wherever_the_stdlib_only_collects_lines(body):
+    raw = b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n" + body
+    assert checks._base64_runs(raw)
+    assert _shape(checks.parse_bytes(raw)) == _shape(_plain(raw))
+
+
+@pytest.mark.parametrize("run", [
+    _run(40).replace(b"\r\n", b"\n"),  # LF line ends
+    _run(40)[:200] + b"\r\n" + _run(40)[200:],  # one line of another width
+    _run(40)[:300] + b"\r" + _run(40)[300:],  # a bare CR
+    _run(40)[:388] + b"\r" + _run(40)[390:391] + b"\n" + _run(40)[391:],  # CR and LF apart, the counts unchanged
+    _run(40)[:300] + b"\r\n\r\n" + _run(40)[300:],  # a blank line inside
+    _run(40)[:300] + b"-" + _run(40)[300:],  # a character outside the alphabet
+    _run(20),  # too short to bother
+])
+def test_other_bodies_are_parsed_the_plain_way(run):
+    raw = (b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n\r\n" + run
+           + b"\r\n--b1--\r\n")
+    assert checks._base64_runs(raw) == []
+    assert _shape(checks.parse_bytes(raw)) == _shape(_plain(raw))
+
+
+def test_a_message_holding_the_token_prefix_parses_the_same():
+    raw = b"From: a@example.org\r\nContent-Type: text/plain\r\nX-Note: SegurRun\r\n\r\n" + _run(40) + b"\r\n"
+    assert checks._base64_runs(raw)
     assert _shape(checks.parse_bytes(raw)) == _shape(_plain(raw))
 
 

@@ -14,6 +14,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email._encoded_words import decode_b  # what Message.get_payload(decode=True) uses for base64
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -85,9 +86,49 @@ def _f(rule_id: str, location: str | None = None, **context) -> Finding:
     return BY_ID[rule_id].finding(location=location, **context)
 
 
-#: A run of 32+ lines of base64 alphabet only, each after a CRLF: never a header line (no ':' or space),
-#: a boundary (no '-') or a blank line, so the stdlib parser only ever collects such lines as they are.
-_BASE64_RUN = re.compile(rb"\r\n((?:[A-Za-z0-9+/=]++\r\n){32,})")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+_BASE64_LINE = re.compile(rb"[A-Za-z0-9+/=]+\r\n")
+_MIN_RUN_LINES = 32
+
+
+def _base64_runs(raw: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the part bodies of `raw` that are runs of 32+ lines of base64 alphabet only, all
+    of one width but the last, each ended by CRLF, right after a blank line (as every MIME writer
+    encodes an attachment). Such lines are never a header line (no ':' or space), a boundary (no '-')
+    or a blank line, so the stdlib parser only ever collects them as they are. Checked with a few
+    C-level passes (~1 ms on 1.4 MB; a regex takes ~6): only CR and LF besides the alphabet, one CRLF
+    per line, each exactly where a line of that width ends."""
+    runs = []
+    blank = raw.find(b"\r\n\r\n")
+    while blank >= 0:
+        start = blank + 4
+        end = _run_end(raw, start) if _BASE64_LINE.match(raw, start) else None
+        if end is not None:
+            runs.append((start, end))
+            blank = raw.find(b"\r\n\r\n", end - 2)
+        else:
+            blank = raw.find(b"\r\n\r\n", start)
+    return runs
+
+
+def _run_end(raw: bytes, start: int) -> int | None:
+    """Where the run of base64 lines starting at `start` ends (before the boundary and the blank
+    lines that may precede it), or None when that part body is not such a run."""
+    end = raw.find(b"\r\n--", start)
+    end = raw.rfind(b"\r\n", start) + 2 if end < 0 else end + 2
+    while end - start >= 4 and raw.startswith(b"\r\n\r\n", end - 4):
+        end -= 2
+    run = raw[start:end]
+    line_ends = run.translate(None, _BASE64_ALPHABET)
+    lines = len(line_ends) // 2
+    width = run.find(b"\r\n")
+    if lines < _MIN_RUN_LINES or width <= 0 or line_ends != b"\r\n" * lines:
+        return None
+    full = (lines - 1) * (width + 2)  # the lines before the last one
+    if not 2 < len(run) - full <= width + 2 or not run.endswith(b"\r\n") \
+            or run[width:full:width + 2] != b"\r" * (lines - 1) or run[width + 1:full:width + 2] != b"\n" * (lines - 1):
+        return None
+    return end
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
@@ -101,17 +142,17 @@ def parse_bytes(raw: bytes) -> EmailMessage:
     one token line, the (now small) message is parsed, and the runs are put back into the payloads
     that hold their tokens. When a token ends up anywhere else (it cannot, but a parser change
     could make it), the message is parsed again whole, the plain way."""
-    runs = list(_BASE64_RUN.finditer(raw))
+    runs = _base64_runs(raw)
     if not runs:
         return email.message_from_bytes(raw, policy=POLICY)
     tag = f"SegurRun{secrets.token_hex(8)}"
     if tag.encode() in raw:
         return email.message_from_bytes(raw, policy=POLICY)
     pieces, texts, last = [], [], 0
-    for run in runs:
-        pieces += [raw[last:run.start(1)], f"{tag}x{len(texts)}x\r\n".encode()]
-        texts.append(run[1][:-2].decode("ascii"))  # the run without its last CRLF (the token keeps one)
-        last = run.end(1)
+    for start, end in runs:
+        pieces += [raw[last:start], f"{tag}x{len(texts)}x\r\n".encode()]
+        texts.append(raw[start:end - 2].decode("ascii"))  # the run without its last CRLF (the token keeps one)
+        last = end
     pieces.append(raw[last:])
     try:
         message = email.message_from_bytes(b"".join(pieces), policy=POLICY)
@@ -172,6 +213,20 @@ def _headers(message: EmailMessage, name: str) -> list[str]:
         return []
 
 
+def _decoded_payload(part: EmailMessage) -> bytes | None:
+    """`part.get_payload(decode=True)`; for an ASCII base64 payload, the same steps minus one:
+    the stdlib joins ``splitlines()`` (one object per line, ~3 ms on 1.4 MB), which is deleting
+    CR and LF, done here by one ``translate``; then the same `decode_b` and the same defects."""
+    payload = part.get_payload()
+    if not isinstance(payload, str) or not payload.isascii() \
+            or str(part.get("content-transfer-encoding", "")).lower() != "base64":
+        return part.get_payload(decode=True)
+    value, defects = decode_b(payload.encode("ascii").translate(None, b"\r\n"))
+    for defect in defects:
+        part.policy.handle_defect(part, defect)
+    return value
+
+
 def attachments_of(message: EmailMessage) -> list[Attachment]:
     found = []
     for part in message.walk():
@@ -185,7 +240,7 @@ def attachments_of(message: EmailMessage) -> list[Attachment]:
         if not filename and disposition != "attachment":
             continue
         try:
-            payload = part.get_payload(decode=True) or b""
+            payload = _decoded_payload(part) or b""
         except Exception:  # noqa: BLE001
             payload = b""
         found.append(Attachment(filename, part.get_content_type(), payload))

@@ -18,6 +18,7 @@ duplicates are reported, and any zip-level error becomes a finding — it never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import io
@@ -102,8 +103,8 @@ class XdmDocument:
     metadata: DocumentMetadata
     cda: CdaHeader | None = None
 
-    @property
-    def sha1(self) -> str:
+    @functools.cached_property
+    def sha1(self) -> str:  # computed once: it is compared with METADATA.XML, then reported and stored
         return hashlib.sha1(self.content).hexdigest()
 
     def to_dict(self, with_content: bool = False) -> dict:
