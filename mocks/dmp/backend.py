@@ -15,7 +15,6 @@ the backend's equivalent is dropped (`SUPERSEDED_BY`), so a problem is reported 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib
 import sqlite3
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 from segur import ins as ins_helpers
 from segur.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
+from segur.mocks.dmp.digest import sha1_of
 from segur.mocks.dmp.ebrim import XDSB, Cx, Submission
 from segur.mocks.dmp.mtom import MissingPart, binary_content
 from segur.mocks.dmp.protocol_rules import PROTOCOL_RULES, finding
@@ -614,25 +614,6 @@ def _report_dict(report) -> dict | None:
     return {"valid": report.valid, "unreadable": report.unreadable, "findings": [f.to_dict() for f in report.findings],
             "profile": report.profile, "timings": report.timings,
             "layers": [layer.to_dict() for layer in getattr(report, "layers", [])]}
-
-
-_DIGESTS: dict[int, tuple[bytes, str]] = {}
-_DIGESTS_LOCK = threading.Lock()
-
-
-def sha1_of(data: bytes) -> str:
-    """SHA-1 (hex) of a document, computed once per bytes object while a transaction runs."""
-    key = id(data)
-    with _DIGESTS_LOCK:
-        known = _DIGESTS.get(key)
-        if known is not None and known[0] is data:
-            return known[1]
-    digest = hashlib.sha1(data).hexdigest()
-    with _DIGESTS_LOCK:
-        if len(_DIGESTS) >= 8:  # a few documents in flight; never a memory sink
-            _DIGESTS.clear()
-        _DIGESTS[key] = (data, digest)
-    return digest
 
 
 def _load_world():

@@ -9,7 +9,6 @@ policy: lenient mode is the backend's business.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -28,6 +27,7 @@ from .cda_header import (
     read_cda_header,
     read_header_root,
 )
+from .digest import sha1_of
 from .ebrim import Code, DocumentEntry, Submission, SubmissionSet, Xcn, Xon
 from .rules import XDS_REPOSITORY_ERROR, fire
 from .vihf import VihfClaims, check_ins_patient_id
@@ -364,7 +364,7 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     if data is None:
         findings.append(fire("XDS-003", location=f"{where}", entry=key))
         return findings
-    digest = hashlib.sha1(data).hexdigest()  # noqa: S324 - XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10)
+    digest = sha1_of(data)  # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
     if entry.hash and entry.hash.lower() != digest:
         findings.append(fire("XDS-005", location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
     if entry.size is not None and entry.size != len(data):

@@ -144,7 +144,7 @@ def split_multipart(body: bytes, boundary: str) -> list[Part]:
         next_delimiter = body.find(b"\r\n" + delimiter, start)
         if next_delimiter < 0:
             raise MtomError("XDS-MTOM-001", "the body ends without the closing boundary delimiter (truncated?)")
-        parts.append(_read_part(body[start:next_delimiter]))
+        parts.append(_read_part(body, start, next_delimiter))  # the content is copied once, nothing else
         if len(parts) > MAX_PARTS:
             raise MtomError("XDS-MTOM-001", f"more than {MAX_PARTS} MIME parts")
         position = next_delimiter + 2 + len(delimiter)
@@ -153,14 +153,15 @@ def split_multipart(body: bytes, boundary: str) -> list[Part]:
     return parts
 
 
-def _read_part(raw: bytes) -> Part:
-    header_end = raw.find(b"\r\n\r\n")
-    if raw.startswith(b"\r\n"):
-        header_block, content = b"", raw[2:]
-    elif header_end < 0:
-        raise MtomError("XDS-MTOM-001", "a MIME part has no blank line between its headers and its content")
+def _read_part(body: bytes, start: int, end: int) -> Part:
+    """The part in body[start:end] (headers, blank line, content), read in place."""
+    if body.startswith(b"\r\n", start, end):
+        header_block, content = b"", body[start + 2:end]
     else:
-        header_block, content = raw[:header_end], raw[header_end + 4:]
+        header_end = body.find(b"\r\n\r\n", start, end)
+        if header_end < 0:
+            raise MtomError("XDS-MTOM-001", "a MIME part has no blank line between its headers and its content")
+        header_block, content = body[start:header_end], body[header_end + 4:end]
     if len(header_block) > MAX_HEADER_BYTES:
         raise MtomError("XDS-MTOM-001", "a MIME part's headers are too long")
     headers: dict[str, str] = {}
