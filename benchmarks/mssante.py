@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from segur.fixtures.documents import build_cr_img_n1
 from segur.fixtures.world import load_world
@@ -115,6 +116,24 @@ def expected_verdict(message: bytes) -> str:
     return report.verdict
 
 
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_cpu_seconds(backend) -> float:
+    """CPU time of the mock's check worker processes, if any (Linux /proc: utime + stime)."""
+    pool = getattr(backend, "_pool", None)
+    total = 0.0
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _sender(host: str, port: int, ca_file: str, password: str, message: bytes, count: int) -> tuple[list[float], int]:
     context = ssl.create_default_context(cafile=ca_file)
     latencies, failed = [], 0
@@ -156,21 +175,24 @@ def main() -> None:
         janitor.start()
         shares = [total // args.senders + (1 if i < total % args.senders else 0) for i in range(args.senders)]
         load_before = os.getloadavg()[0]
-        cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
+        senders_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
+        workers_before = _workers_cpu_seconds(mss.backend)
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=args.senders) as pool:
             futures = [pool.submit(_sender, mss.smtp_host, mss.smtp_port, str(mss.server.pki.ca_file), mss.password,
                                    message, share) for share in shares if share]
             results = [f.result() for f in futures]
         elapsed = time.perf_counter() - started
-        cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+        server_cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
+        senders_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - senders_before  # the sender pool has exited
+        workers_cpu = _workers_cpu_seconds(mss.backend) - workers_before
         load_after = os.getloadavg()[0]
         stop.set()
         verdicts = {e.verdict for e in mss.backend.journal.entries("smtp-message")}
     latencies = sorted(x for lat, _ in results for x in lat)
     failed = sum(f for _, f in results)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    server_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     print(f"message size: {len(message) / 1e6:.2f} MB, checks on, validator "
           f"{'off' if args.no_validate else 'on'}; expected verdict {verdict}, verdicts seen: {sorted(verdicts)}")
     print(f"check workers: {args.workers or 'in-process threads'}; load average (1 min) {load_before:.2f} before, "
@@ -179,8 +201,9 @@ def main() -> None:
     print(f"throughput: {len(latencies) / elapsed:.1f} messages/s "
           f"({len(latencies) * len(message) / elapsed / 1e6:.1f} MB/s)")
     print(f"latency: p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
-    print(f"server process CPU: {server_cpu * 1000 / max(len(latencies), 1):.1f} ms per message "
-          f"({server_cpu / elapsed * 100:.0f} % of one core){' (not counting the check workers)' if args.workers else ''}")
+    count = max(len(latencies), 1)
+    print(f"CPU per message: server process {server_cpu * 1000 / count:.1f} ms ({server_cpu / elapsed * 100:.0f} % of "
+          f"one core), check workers {workers_cpu * 1000 / count:.1f} ms, senders {senders_cpu * 1000 / count:.1f} ms")
     print("target: >= 200 messages/s")
 
 
