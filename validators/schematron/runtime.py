@@ -22,7 +22,6 @@ has created the processor: start workers with the ``spawn`` method (or fork befo
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
@@ -234,17 +233,17 @@ class CompiledPack:
         )
 
 
-_parsed: list[tuple[bytes, object]] = []  # a few recently parsed documents (digest, XdmNode)
+_parsed: list[tuple[object, object]] = []  # a few recently parsed documents (the bytes/str object, XdmNode)
 _PARSED_KEEP = 2
 
 
 def _saxon_document(document: bytes):
-    """The document as a Saxon tree. The last few are kept, keyed by a digest of their bytes:
-    the validator runs several packs (volet + common) on the same bytes, parsing once."""
-    digest = hashlib.blake2b(document if isinstance(document, bytes) else document.encode(), digest_size=20).digest()
+    """The document as a Saxon tree. The last few are kept, keyed by the identity of the (immutable)
+    bytes object: the validator runs several packs (volet + common) on the same object, parsing
+    once, without hashing megabytes on every run to find it again."""
     with _lock:
-        for d, node in _parsed:
-            if d == digest:
+        for known, node in _parsed:
+            if known is document:
                 return node
     proc = saxon_processor()
     try:
@@ -255,7 +254,7 @@ def _saxon_document(document: bytes):
     except Exception as exc:  # the caller parsed it already: should not happen
         raise ValueError(f"Saxon could not parse the document: {exc}") from exc
     with _lock:
-        _parsed.insert(0, (digest, node))
+        _parsed.insert(0, (document, node))
         del _parsed[_PARSED_KEEP:]
     return node
 
