@@ -14,28 +14,13 @@ import urllib.error
 import urllib.request
 
 import pytest
+from mssante_helpers import PRO, PRO2, mock_fixtures
 from typer.testing import CliRunner
 
 from segur.cli import app as cli_app
-from segur.fixtures.world import load_world
-from segur.mocks.mssante.testing import mss_message, running_mssante
+from segur.mocks.mssante.testing import mss_message
 
-PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
-PRO2 = "laurent.chevallier@ch-toulouse.mssante.fr"
-
-
-@pytest.fixture(scope="module")
-def mss():
-    with running_mssante(load_world(), validate=False) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(mss):
-    yield
-    mss.mock.reset()
-    mss.backend.journal.clear()
-    mss.backend.faults.clear()
+mss, clean = mock_fixtures()
 
 
 def call(mss, path, method="GET", body=None):

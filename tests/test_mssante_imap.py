@@ -9,12 +9,11 @@ import smtplib
 import urllib.request
 
 import pytest
+from mssante_helpers import PRO, PRO2, mock_fixtures
 
 from segur.fixtures.world import load_world
 from segur.mocks.mssante.testing import running_mssante
 
-PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
-PRO2 = "laurent.chevallier@ch-toulouse.mssante.fr"
 HELLO = b"From: " + PRO.encode() + b"\r\nSubject: hello\r\nX-MSS-NIL: 1234\r\n\r\nbody\r\n"
 
 
@@ -23,17 +22,7 @@ def world():
     return load_world()
 
 
-@pytest.fixture(scope="module")
-def mss(world):
-    with running_mssante(world, validate=False) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def clean(mss):
-    yield
-    mss.mock.reset()
-    mss.backend.journal.clear()
+mss, clean = mock_fixtures()
 
 
 def send(mss, to, raw=HELLO, sender=PRO):

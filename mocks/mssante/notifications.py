@@ -28,6 +28,23 @@ def _boundary() -> str:
     return f"=_segur_{uuid.uuid4().hex}"
 
 
+def _report_head(hostname: str, report_type: str, boundary: str) -> list[str]:
+    """The header lines every report shares after From/To/Subject (RFC 6522 multipart/report, RFC 3834
+    Auto-Submitted), then the start of its human-readable first part."""
+    return [
+        f"Date: {format_datetime(datetime.now(UTC))}",
+        f"Message-ID: {make_msgid(domain=hostname)}",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/report; report-type={report_type}; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+    ]
+
+
 def _headers_only(raw: bytes) -> str:
     head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
     return head.decode("utf-8", "replace").replace("\r\n", "\n").replace("\n", CRLF)
@@ -51,16 +68,7 @@ def build_dsn(*, hostname: str, sender: str, original: bytes, failures: list[tup
         f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
         f"To: <{sender}>",
         "Subject: Undelivered Mail Returned to Sender",
-        f"Date: {format_datetime(datetime.now(UTC))}",
-        f"Message-ID: {make_msgid(domain=hostname)}",
-        "Auto-Submitted: auto-replied",
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
-        "",
-        f"--{boundary}",
-        'Content-Type: text/plain; charset="utf-8"',
-        "Content-Transfer-Encoding: 8bit",
-        "",
+        *_report_head(hostname, "delivery-status", boundary),
         *human,
         "",
         f"--{boundary}",
@@ -110,16 +118,7 @@ def build_mdn(*, hostname: str, reporter: str, to: str, original: bytes, origina
         f"From: <{reporter}>",
         f"To: <{to}>",
         f"Subject: {mdn_subject}",
-        f"Date: {format_datetime(datetime.now(UTC))}",
-        f"Message-ID: {make_msgid(domain=hostname)}",
-        "Auto-Submitted: auto-replied",
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/report; report-type=disposition-notification; boundary="{boundary}"',
-        "",
-        f"--{boundary}",
-        'Content-Type: text/plain; charset="utf-8"',
-        "Content-Transfer-Encoding: 8bit",
-        "",
+        *_report_head(hostname, "disposition-notification", boundary),
         *human,
         "",
         f"--{boundary}",
