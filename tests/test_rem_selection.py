@@ -25,22 +25,19 @@ def _collect(pytester, *selection):
                               "--collect-only", "-q", *selection)
 
 
-def test_m_selects_the_tests_marked_with_one_rem_id(pytester):
-    result = _collect(pytester, "-m", "rem(id='RIS.DMP/va1.09')")
-    result.stdout.fnmatch_lines(["*test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version",
-                                 "*1/30 tests collected (29 deselected)*"])
+@pytest.mark.parametrize("selection, selected", [
+    (("-m", "rem(id='RIS.DMP/va1.09')"), "test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
+    (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
+])
+def test_one_rem_id_selects_the_test_that_proves_it(pytester, selection, selected):
+    result = _collect(pytester, *selection)
+    result.stdout.fnmatch_lines([f"*{selected}", "*1/30 tests collected (29 deselected)*"])
 
 
 def test_m_combines_rem_ids_with_and_or_not(pytester):
     result = _collect(pytester, "-m", "rem(id='MSS/CONF.14') and not rem(id='INS/va1.35')")
     result.stdout.fnmatch_lines(["*2/30 tests collected (28 deselected)*"])  # mss-headers, RIS and BIO
     assert "qualified_ins_only" not in result.stdout.str()
-
-
-def test_k_selects_by_rem_id(pytester):
-    result = _collect(pytester, "-k", "SGL.DMP/va1.23")
-    result.stdout.fnmatch_lines(["*test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version",
-                                 "*1/30 tests collected (29 deselected)*"])
 
 
 def test_an_id_no_test_proves_selects_nothing(pytester):
