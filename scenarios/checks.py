@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from segur.ins import nir_key
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
+PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
 SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry")
 DMP_SCENARIOS = ("dmp", "replace", "retry")
 MSS_SCENARIOS = ("mss", "citizen")
@@ -30,11 +31,23 @@ STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 
 @dataclass
 class CheckResult:
+    """`status` is `pass`, `fail` (a problem the check names) or `blocked`: the check could not be evaluated
+    on some task because an upstream step failed there (nothing accepted to validate, replace or compare),
+    and it found no problem of its own elsewhere. `blocked_by` says, per task, which upstream check fails on
+    it and what the mocks saw instead (`{"check", "task", "reason"}`; `check` is None when no check of the
+    harness is upstream, e.g. the outage attempt never reached the DMP). Only `pass` is `passed`."""
+
     check: str
     passed: bool
     problems: list[str] = field(default_factory=list)
     evidence: list[dict] = field(default_factory=list)
     summary: str = ""
+    status: str = ""
+    blocked_by: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.status:
+            self.status = PASS if self.passed else FAIL
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,8 +112,47 @@ def _doc_identities(kind: str, item: dict) -> list[tuple[str | None, str | None]
     return [((d.get("cda") or {}).get("ins"), (d.get("cda") or {}).get("ins_oid")) for d in item.get("documents") or []]
 
 
-def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str) -> CheckResult:
-    return CheckResult(check_id, not problems, problems, evidence, summary)
+def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str,
+            blocked: list[dict] | None = None) -> CheckResult:
+    """A problem of the check's own makes it fail, even when other tasks were blocked (both are recorded)."""
+    status = FAIL if problems else BLOCKED if blocked else PASS
+    return CheckResult(check_id, status == PASS, problems, evidence, summary, status, list(blocked or []))
+
+
+# --- blocked: the upstream step that failed ---------------------------------------------------------------
+#: the check that judges whether a task's report got through (it fails when it did not)
+DELIVERY_CHECKS = {"dmp": "dmp-accepted", "replace": "dmp-accepted", "retry": "dmp-accepted",
+                   "mss": "mss-professionals-xdm", "citizen": "citizen-address"}
+
+
+def blocker(check: str | None, task: dict, reason: str) -> dict:
+    return {"check": check, "task": task["task"]["id"], "reason": reason}
+
+
+def delivered(task: dict) -> bool:
+    """The mocks accepted the task's report: an accepted ITI-41 (DMP tasks), a delivered message (others)."""
+    if task["scenario"] in DMP_SCENARIOS:
+        return bool(accepted_iti41(task))
+    return any(m["delivered_to"] for m in task["observed"]["mss"])
+
+
+def _what_the_mocks_saw(task: dict) -> str:
+    if task["scenario"] in DMP_SCENARIOS:
+        seen = [f"{d['operation']} #{d['seq']} {d['verdict']}" + (f" {d['rules']}" if d["rules"] else "")
+                + (f" dmp={d['dmp_state']}" if d.get("dmp_state") else "") for d in task["observed"]["dmp"]]
+        return "; ".join(seen) or "no DMP call"
+    seen = [f"message #{m['seq']} to {m['to']}: {m['reply'] or m['verdict']}" for m in task["observed"]["mss"]]
+    return "; ".join(seen) or "no message"
+
+
+def why_undelivered(task: dict, what: str) -> dict:
+    """The upstream failure that left a task without an accepted report: no INSi 00 and nothing sent
+    (`insi-before-send` fails on it), else the task's delivery check (which fails on it)."""
+    if not sends(task) and not insi_found(task):
+        codes = sorted({str(i["code"]) for i in task["observed"]["insi"]})
+        return blocker("insi-before-send", task, f"{what}: INSi qualified no identity for the patient "
+                       f"({'codes ' + ', '.join(codes) if codes else 'INSi not called'}) and nothing was sent")
+    return blocker(DELIVERY_CHECKS[task["scenario"]], task, f"{what}: {_what_the_mocks_saw(task)}")
 
 
 # --- the checks ----------------------------------------------------------------------------------------------
@@ -214,7 +266,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
 
 
 def check_dmp_accepted(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     kind = run["plan"]["couloir"]
     for task in tasks(run, *DMP_SCENARIOS):
         task_id, world = task["task"]["id"], task["world"]
@@ -223,6 +275,9 @@ def check_dmp_accepted(run: dict) -> CheckResult:
         evidence.append({"task": task_id, "expected_patient": world["xds_patient_id"],
                          "submissions": [_brief_send("dmp", d) | {"stored": d.get("stored")} for d in
                                          accepted + refused]})
+        if not accepted and not sends(task) and not insi_found(task):
+            blocked.append(why_undelivered(task, "no report to judge"))
+            continue
         if len(accepted) != 1:
             detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) or "no ITI-41 seen"
             problems.append(f"{task_id}: {len(accepted)} accepted DMP submissions (expected 1): {detail}")
@@ -245,7 +300,8 @@ def check_dmp_accepted(run: dict) -> CheckResult:
         if item["verdict"] != "accepted":
             problems.append(f"{task_id}: accepted with warnings {item['rules']}")
     n = len(tasks(run, "dmp"))
-    return _result("dmp-accepted", problems, evidence, f"{n} DMP reports of the proof ({kind}) + replace and retry")
+    return _result("dmp-accepted", problems, evidence, f"{n} DMP reports of the proof ({kind}) + replace and retry",
+                   blocked)
 
 
 def _mss_task_problems(task: dict, recipient: str) -> list[str]:
@@ -283,7 +339,7 @@ def check_mss_professionals(run: dict) -> CheckResult:
 
 def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Callable[[dict], CheckResult]:
     def check(run: dict) -> CheckResult:
-        problems, evidence = [], []
+        problems, evidence, blocked = [], [], []
         for task in tasks(run, *MSS_SCENARIOS):
             for message in task["observed"]["mss"]:
                 fired = [r for r in message["rules"] if r.startswith(prefixes)]
@@ -294,14 +350,14 @@ def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Call
                     if finding.get("rule") in fired:
                         problems.append(f"{task['task']['id']}: {finding['rule']}: {finding.get('message')}")
             if task["expect"] == "delivered" and not task["observed"]["mss"]:
-                problems.append(f"{task['task']['id']}: no message to check")
-        return _result(check_id, problems, evidence, what)
+                blocked.append(why_undelivered(task, "no message to check"))
+        return _result(check_id, problems, evidence, what, blocked)
 
     return check
 
 
 def check_mss_transport(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, *MSS_SCENARIOS):
         for message in task["observed"]["mss"]:
             tls = message.get("tls") or {}
@@ -313,17 +369,22 @@ def check_mss_transport(run: dict) -> CheckResult:
             if not message.get("login"):
                 problems.append(f"{task['task']['id']}: message {message['id']} sent without SMTP AUTH")
         if task["expect"] == "delivered" and not task["observed"]["mss"]:
-            problems.append(f"{task['task']['id']}: no message to check")
-    return _result("mss-transport", problems, evidence, "SMTP submission over STARTTLS (TLS ≥ 1.2) with AUTH")
+            blocked.append(why_undelivered(task, "no message to check"))
+    return _result("mss-transport", problems, evidence, "SMTP submission over STARTTLS (TLS ≥ 1.2) with AUTH",
+                   blocked)
 
 
 def check_citizen(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, "citizen"):
         returned = sorted(insi_identities(task))
         address = f"{returned[0][0]}@patient.mssante.fr" if len(returned) == 1 else None
         evidence.append({"task": task["task"]["id"], "insi": returned, "expected_address": address,
                          "messages": [_brief_send("mss", m) for m in task["observed"]["mss"]]})
+        if not returned:
+            blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for the "
+                                   "patient in this task: the address <INS>@patient.mssante.fr cannot be derived"))
+            continue
         if not address:
             problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the citizen "
                             "address cannot be derived")
@@ -338,13 +399,14 @@ def check_citizen(run: dict) -> CheckResult:
                                 "report of another patient (MSS-CITIZEN-OTHER-PATIENT)")
     if not tasks(run, "citizen"):
         problems.append("the plan has no citizen task")
-    return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr")
+    return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr",
+                   blocked)
 
 
 def check_documents_valid(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, *SENDING_SCENARIOS):
-        reports = []
+        reports, found = [], len(problems)
         for item in accepted_iti41(task):
             for entry in item.get("stored") or []:
                 reports.append(("dmp", entry.get("unique_id"), entry.get("validation")))
@@ -369,14 +431,18 @@ def check_documents_valid(run: dict) -> CheckResult:
                 first = (report.get("findings") or [{}])[0]
                 problems.append(f"{task['task']['id']}: {uid} is not valid for its volet ({service}): "
                                 f"{first.get('rule')}: {first.get('message')}")
-        if task["expect"] == "delivered" and not reports:
-            problems.append(f"{task['task']['id']}: no document was accepted by a service, so none could be validated")
+        if task["expect"] == "delivered" and not reports and len(problems) == found:
+            if delivered(task):  # accepted, yet the mocks recorded no validator's verdict for it
+                problems.append(f"{task['task']['id']}: the report was accepted but no validation report was recorded")
+            else:
+                blocked.append(why_undelivered(task, "no document was accepted by a service, so none could be "
+                                                     "validated"))
     return _result("documents-valid", problems, evidence, "every document the services received is valid (validator "
-                   "verdict recorded by the mocks)")
+                   "verdict recorded by the mocks)", blocked)
 
 
 def check_replacement(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     by_id = {t["task"]["id"]: t for t in run["tasks"]}
     store = run.get("dmp_store") or {}
     for task in tasks(run, "replace"):
@@ -391,8 +457,15 @@ def check_replacement(run: dict) -> CheckResult:
                              {k: d.get(k) for k in ("unique_id", "replaces")} for d in new_docs],
                          "store_status": {uid: (entries.get(uid) or {}).get("availability_status")
                                           for uid in old_ids + [d.get("unique_id") for d in new_docs]}})
-        if not old_ids:
-            problems.append(f"{task['task']['id']}: the report to replace was never accepted by the DMP")
+        if replaced is None:
+            problems.append(f"{task['task']['id']}: replaces_task names no task of the run")
+            continue
+        if not old_ids:  # nothing in the DMP to replace: dmp-accepted (or INSi) fails on the earlier task
+            blocked.append(why_undelivered(replaced, f"the report {task['task']['id']} replaces was never accepted "
+                                                     "by the DMP"))
+            continue
+        if not sends(task) and not insi_found(task):
+            blocked.append(why_undelivered(task, "no replacement to judge"))
             continue
         if len(accepted) != 1 or not new_docs:
             problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
@@ -409,7 +482,8 @@ def check_replacement(run: dict) -> CheckResult:
                 problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not Deprecated")
     if not tasks(run, "replace"):
         problems.append("the plan has no replacement task")
-    return _result("dmp-replacement", problems, evidence, "RPLC of an earlier report; the earlier version deprecated")
+    return _result("dmp-replacement", problems, evidence, "RPLC of an earlier report; the earlier version deprecated",
+                   blocked)
 
 
 def check_outage_reported(run: dict) -> CheckResult:
@@ -436,24 +510,88 @@ def check_outage_reported(run: dict) -> CheckResult:
     return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")
 
 
+def _doc_key(doc: dict) -> dict:
+    return {k: doc.get(k) for k in ("seq", "unique_id", "set_id", "version", "sha1", "source")}
+
+
+def _documents_sent(item: dict) -> list[dict]:
+    """The documents of one ITI-41 as the DMP journal kept them: the CDA re-read from the request (id, setId,
+    version, SHA-1), else — the journal cut a large request before the CDA — the XDS uniqueId of the metadata,
+    which comes first on the wire (the DMP requires it to be the CDA's id)."""
+    readable = [dict(d, source="cda") for d in item.get("documents") or [] if "unreadable" not in d]
+    if readable:
+        return [_doc_key(d | {"seq": item["seq"]}) for d in readable]
+    return [{"seq": item["seq"], "unique_id": uid, "set_id": None, "version": None, "sha1": None,
+             "source": "xds-metadata"} for uid in item.get("xds_unique_ids") or item.get("unique_ids") or []]
+
+
+def same_report(sent: dict, kept: dict) -> bool:
+    """The same document: same id, and same setId and version where both sides recorded them."""
+    if not sent.get("unique_id") or sent.get("unique_id") != kept.get("unique_id"):
+        return False
+    return all(sent.get(k) == kept.get(k) for k in ("set_id", "version") if sent.get(k) and kept.get(k))
+
+
 def check_outage_retry(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    """REM RIS.DMP/va1.13, SC.DMP/va1.01: *each* report goes to the DMP ("envoi systématique"): one the DMP
+    could not take during an outage is kept and sent when the service is back — the same document (same
+    id, setId, version), which the harness reads from what the DMP journalled of the refused request (the
+    mock answers the injected 503 after reading the whole request: its journal keeps the body)."""
+    problems, evidence, blocked = [], [], []
     store = run.get("dmp_store") or {}
+    by_id = {t["task"]["id"]: t for t in run["tasks"]}
     for task in tasks(run, "retry"):
+        task_id = task["task"]["id"]
+        outage_id = (task["task"].get("extra") or {}).get("retry_of")
+        outage = by_id.get(outage_id)
+        attempts = [d for d in (outage or {"observed": {"dmp": []}})["observed"]["dmp"] if d["operation"] == "ITI-41"]
+        tried = [doc for d in attempts for doc in _documents_sent(d)]
         patient = task["world"]["xds_patient_id"]
         approved = [e for e in store.get(patient, []) if e.get("availability_status") == STATUS_APPROVED]
         accepted = accepted_iti41(task)
-        evidence.append({"task": task["task"]["id"], "accepted": [_brief_send("dmp", d) for d in accepted],
+        sent_again = [doc for d in accepted for doc in _documents_sent(d)]
+        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED
+                   and d["verdict"] != "fault-injected"]
+        evidence.append({"task": task_id, "retry_of": outage_id,
+                         "outage_attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")}
+                                             for d in attempts],
+                         "report_tried_during_outage": tried, "accepted": [_brief_send("dmp", d) for d in accepted],
+                         "report_accepted_after": sent_again,
                          "approved_in_dmp": [e.get("unique_id") for e in approved]})
+        if outage is None:
+            problems.append(f"{task_id}: retry_of names no task of the run ({outage_id!r})")
+            continue
+        if not accepted and (refused or not insi_found(task)):  # refused for its content, or no identity
+            blocked.append(why_undelivered(task, "nothing accepted after the outage to compare with the report "
+                                                 f"{outage_id} tried to send"))
+            continue
         if len(accepted) != 1:
-            problems.append(f"{task['task']['id']}: {len(accepted)} accepted submissions after the outage cleared "
+            problems.append(f"{task_id}: {len(accepted)} accepted submissions after the outage cleared "
                             "(expected 1: the report must not be lost)")
         if len(approved) != 1:
-            problems.append(f"{task['task']['id']}: the DMP holds {len(approved)} approved reports for the patient "
+            problems.append(f"{task_id}: the DMP holds {len(approved)} approved reports for the patient "
                             "(expected exactly 1: neither lost nor duplicated)")
+        if not attempts:
+            blocked.append(blocker(None, outage, f"no ITI-41 of {outage_id} reached the DMP during the outage "
+                                   "(connection refused, or the product stopped before sending): the report it "
+                                   f"tried to send is unknown, so whether {task_id} sends that same report cannot "
+                                   "be judged"))
+            continue
+        if not tried:
+            blocked.append(blocker(None, outage, f"the DMP journal kept too little of {outage_id}'s ITI-41 "
+                                   f"{[d['seq'] for d in attempts]} to identify the document it carried"))
+            continue
+        for doc in sent_again:
+            if not any(same_report(doc, kept) for kept in tried):
+                was = "; ".join(f"{k['unique_id']} (setId {k['set_id']}, version {k['version']})" for k in
+                                {k["unique_id"]: k for k in tried}.values())
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId {doc['set_id']}, "
+                                f"version {doc['version']}), not the report {outage_id} tried to send during the "
+                                f"outage ({was}): that report was lost and another one built in its place")
     if not tasks(run, "retry"):
         problems.append("the plan has no retry task")
-    return _result("outage-retry", problems, evidence, "after the outage, the report is sent once")
+    return _result("outage-retry", problems, evidence,
+                   "after the outage, the very report the DMP could not take is sent, once", blocked)
 
 
 def check_claims_honest(run: dict) -> CheckResult:
@@ -517,8 +655,9 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
     Check("outage-reported", "A DMP outage is reported as a failure; nothing half-stored",
           {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]},
           check_outage_reported, ("swallow-outage",)),
-    Check("outage-retry", "After the outage, the report is sent once (not lost, not duplicated)",
-          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry),
+    Check("outage-retry", "After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
+          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry,
+          ("swallow-outage",)),
     Check("claims-honest", "The product never claims a send the mocks did not receive",
           {RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"], BIO: ["SC.DMP/va1.01"]},
           check_claims_honest, ("swallow-outage",)),

@@ -119,17 +119,27 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
-                            progress=not quiet, pytest_args=args)
+                            progress=not quiet, pytest_args=args, quiet=quiet)
         evidence = outcome.evidence
-        failed = [c for c in evidence["checks"].values() if not c["passed"]]
+        judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
+        failed = [c for c in evidence["checks"].values() if c.get("status", "fail") == "fail" and not c["passed"]
+                  and c["id"] in judged]
+        blocked = [c for c in evidence["checks"].values() if c.get("status") == "blocked" and c["id"] in judged]
         reqs = evidence["requirements"]
+        blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
         typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
-                   f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass, "
-                   f"{len(failed)} failing check(s)) in {evidence['meta']['timings'].get('total_s')} s")
+                   f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass"
+                   + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
+                   + (f", {len(blocked)} blocked" if blocked else "")
+                   + f") in {evidence['meta']['timings'].get('total_s')} s")
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
         for check in failed:
             typer.echo(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {check['problems'][0] if check['problems'] else ''}")
+        for check in blocked:
+            upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
+                                               for b in check["blocked_by"]))
+            typer.echo(f"  BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")
         raise typer.Exit(outcome.exit_code)

@@ -17,7 +17,9 @@ verdict from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 import urllib.parse
 import urllib.request
@@ -158,23 +160,58 @@ def cda_documents_of_iti41(exchange: dict) -> list[dict]:
             documents.append({"unreadable": f"{type(exc).__name__}: {exc}"})
             continue
         info = header.to_dict()
-        info["replaces"] = _rplc_of(content)
+        info.update(_document_ids(content))
         info["size"] = len(content)
         documents.append(info)
     return documents
 
 
-def _rplc_of(content: bytes) -> str | None:
+def _ii(element) -> str | None:
+    """An HL7 II as the XDS uniqueId writes it: root, or root^extension."""
+    if element is None:
+        return None
+    root, ext = element.get("root"), element.get("extension")
+    return f"{root}^{ext}" if ext else root
+
+
+def _document_ids(content: bytes) -> dict:
+    """What identifies one report across submissions: its setId and versionNumber (the id is in the header
+    already), the document it replaces (relatedDocument RPLC), and the SHA-1 of its bytes (the same report
+    kept and sent again has the same bytes; a report rebuilt has at least another id)."""
+    ids = {"set_id": None, "version": None, "replaces": None, "sha1": hashlib.sha1(content).hexdigest()}
     try:
         tree = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
     except etree.XMLSyntaxError:
-        return None
-    ids = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']/*[local-name()='parentDocument']"
-                     "/*[local-name()='id']")
-    if not ids:
-        return None
-    root, ext = ids[0].get("root"), ids[0].get("extension")
-    return f"{root}^{ext}" if ext else root
+        return ids
+    ids["set_id"] = _ii(next(iter(tree.xpath("/*/*[local-name()='setId']")), None))
+    version = tree.xpath("/*/*[local-name()='versionNumber']/@value")
+    ids["version"] = str(version[0]) if version else None
+    parent = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']/*[local-name()='parentDocument']"
+                        "/*[local-name()='id']")
+    ids["replaces"] = _ii(parent[0]) if parent else None
+    return ids
+
+
+#: XDSDocumentEntry.uniqueId's identificationScheme (IHE ITI TF-3 Table 4.2.5.1-1; mocks/dmp/ebrim.py).
+_DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+_EXTERNAL_IDENTIFIER = re.compile(r"<(?:[\w.-]+:)?ExternalIdentifier\b[^>]*>")
+_ATTRIBUTE = re.compile(r"""\b(identificationScheme|value)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def xds_unique_ids(exchange: dict) -> list[str]:
+    """The XDSDocumentEntry.uniqueId values of an ITI-41 request, read from the SOAP envelope the journal
+    kept. The envelope (the XDS metadata) comes before the documents on the wire, so this works even when
+    the journal cut a large request before the CDA (`truncated`), where `cda_documents_of_iti41` cannot."""
+    body = (exchange.get("request") or {}).get("body") or {}
+    if body.get("encoding") != "text" or not body.get("text"):
+        return []
+    found = []
+    for tag in _EXTERNAL_IDENTIFIER.findall(body["text"]):
+        attributes = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3)
+                      for m in _ATTRIBUTE.finditer(tag)}
+        if attributes.get("identificationScheme") == _DE_UNIQUE_ID and attributes.get("value"):
+            found.append(attributes["value"])
+    return list(dict.fromkeys(found))
 
 
 def strip_bodies(exchange: dict) -> dict:
@@ -221,6 +258,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
                 "http_status": (exchange.get("response") or {}).get("status")}
         if exchange["operation"] == "ITI-41":
             item["documents"] = cda_documents_of_iti41(exchange)
+            item["xds_unique_ids"] = xds_unique_ids(exchange)
             item["unique_ids"] = meta.get("documents") or []
             item["entries"] = meta.get("entries") or []
             stored = []

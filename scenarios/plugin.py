@@ -13,6 +13,11 @@
 
 Without a system under test (`--segur-sut`/`SEGUR_SUT`), the proof's checks are skipped with that
 reason: a repository's own test run is not slowed by them.
+
+A check that could not be evaluated because an upstream step failed (`blocked`: nothing accepted to
+validate, replace or compare) is reported as a skip whose reason starts with `BLOCKED by <check> (<task>)`,
+counted as `blocked` in pytest's summary line, with a `blocked_by` property in JUnit XML; a session with a
+blocked check never exits 0 (exit code 1, as for a failure), since a blocked requirement is not proven.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import pytest
 
 EVIDENCE_KEY = pytest.StashKey[list]()
 CONTEXT_PLUGIN = "segur_proof_context"
+BLOCKED_PROPERTY = "blocked_by"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rem(*ids): the REM requirement ids a test checks")
     config.addinivalue_line("markers", "couloir(name): the proof couloir a scenario suite belongs to (RIS, BIO)")
+    config.pluginmanager.register(BlockedTracker(), f"segur-blocked-{id(config)}")
 
 
 def requirement_ids(item: pytest.Item) -> list[str]:
@@ -73,6 +80,42 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     for rem_id in requirement_ids(item):
         item.user_properties.append(("rem", rem_id))
+
+
+def is_blocked(report) -> bool:
+    """A check test skipped because its check is blocked (see the module doc)."""
+    return bool(report.skipped and any(name == BLOCKED_PROPERTY for name, _ in getattr(report, "user_properties", ())))
+
+
+def pytest_report_teststatus(report, config):
+    if report.when == "call" and is_blocked(report):
+        return "blocked", "B", "BLOCKED"
+    return None
+
+
+class BlockedTracker:
+    """Counts the blocked check tests of one session (one per pytest config: `segur proof` runs pytest
+    inside pytest, and the two sessions must not see each other's)."""
+
+    def __init__(self):
+        self.blocked: list[tuple[str, str]] = []
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call" and is_blocked(report):
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            self.blocked.append((report.nodeid, reason.removeprefix("Skipped: ")))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.blocked:
+            terminalreporter.section("blocked checks (not evaluated: an upstream check failed)", yellow=True)
+            for nodeid, reason in self.blocked:
+                terminalreporter.line(f"BLOCKED {nodeid}: {reason}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        """A blocked requirement is not proven: the session does not pass (exit 1) when only skips hid it."""
+        if self.blocked and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # --- settings ---------------------------------------------------------------------------------------------
@@ -177,8 +220,10 @@ class EvidenceRecorder:
         self.records = item.stash.setdefault(EVIDENCE_KEY, [])
 
     def record(self, name: str, data, *, check: str | None = None, passed: bool | None = None,
-               problems: list[str] | None = None) -> None:
-        entry = {"name": name, "check": check, "passed": passed, "problems": problems or [], "data": data}
+               problems: list[str] | None = None, status: str | None = None,
+               blocked_by: list[dict] | None = None) -> None:
+        entry = {"name": name, "check": check, "passed": passed, "problems": problems or [], "data": data,
+                 "status": status, "blocked_by": blocked_by or []}
         self.records.append(entry)
         _allure_attach(name, data)
 
@@ -232,7 +277,12 @@ def segur_check(request, segur_evidence):
         _allure_labels(item, couloir, check.title)
         result = check.function(proof_run)
         segur_evidence.record(f"{check_id}: evidence", result.evidence, check=check_id, passed=result.passed,
-                              problems=result.problems)
+                              problems=result.problems, status=result.status, blocked_by=result.blocked_by)
+        if result.status == "blocked":
+            for upstream in result.blocked_by:
+                item.user_properties.append((BLOCKED_PROPERTY, blocked_label(upstream)))
+            _allure_blocked()
+            pytest.skip(blocked_message(check.title, result.blocked_by))
         if not result.passed:
             shown = result.problems[:20]
             more = len(result.problems) - len(shown)
@@ -241,6 +291,28 @@ def segur_check(request, segur_evidence):
         return result
 
     return run
+
+
+def blocked_label(upstream: dict) -> str:
+    """`dmp-accepted (dmp-01)`: the upstream check that failed and the task it failed on."""
+    return f"{upstream.get('check') or 'no check'} ({upstream.get('task')})"
+
+
+def blocked_message(title: str, blocked_by: list[dict]) -> str:
+    shown = blocked_by[:20]
+    more = len(blocked_by) - len(shown)
+    checks = sorted({b.get("check") or "—" for b in blocked_by})
+    return (f"BLOCKED by {', '.join(checks)}: {title}: not evaluated, an upstream step failed on "
+            f"{len(blocked_by)} task(s)\n  " + "\n  ".join(f"{blocked_label(b)}: {b.get('reason')}" for b in shown)
+            + (f"\n  … and {more} more" if more else ""))
+
+
+def _allure_blocked() -> None:
+    try:
+        import allure
+    except ImportError:
+        return
+    allure.dynamic.tag("blocked")
 
 
 def evidence_of(item: pytest.Item) -> list:

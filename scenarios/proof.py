@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, requirement_ids
+from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, is_blocked, requirement_ids
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 
@@ -83,7 +85,7 @@ class ProofContext:
 class TestOutcome:
     nodeid: str
     name: str
-    outcome: str = "not run"  # passed / failed / skipped / error
+    outcome: str = "not run"  # passed / failed / blocked / skipped / error
     rem: list[str] = field(default_factory=list)
     couloir: str | None = None
     duration_s: float = 0.0
@@ -112,6 +114,8 @@ class OutcomeCollector:
         if report.when == "call" or report.outcome != "passed":
             if report.when != "call" and report.failed:
                 test.outcome = "error"
+            elif is_blocked(report):
+                test.outcome = "blocked"
             elif report.skipped:
                 test.outcome = "skipped"
             else:
@@ -188,9 +192,12 @@ class ProofOutcome:
 
 def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *, config: str | None = None,
               size: str = "full", progress: bool = True, pytest_args: tuple[str, ...] = (),
-              stack=None) -> ProofOutcome:
+              stack=None, quiet: bool | None = None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
-    reset first: the proof reads their journals from a clean start)."""
+    reset first: the proof reads their journals from a clean start). `quiet` (default: without `progress`)
+    keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself fails to run
+    (usage or internal error, interruption)."""
+    quiet = (not progress) if quiet is None else quiet
     from segur.fixtures.world import load_world
     from segur.scenarios.evidence_pack import build_evidence, write_pack
     from segur.scenarios.observe import Admin
@@ -228,7 +235,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             timings["plan_s"] = round(time.monotonic() - tick, 3)
             display.phase("judging: running the check suites")
             tick = time.monotonic()
-            outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args)
+            outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args,
+                                  quiet=quiet)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
             display.done("judged")
         finally:
@@ -249,8 +257,10 @@ def suite_paths(couloir: str) -> list[str]:
     return [str(p) for p in sorted(SCENARIOS_DIR.glob(f"{prefix}*.py"))]
 
 
-def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = ()) -> list[TestOutcome]:
-    """The couloir's check suites, in-process, judging `context.run`; JUnit XML and allure results in `out`."""
+def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = (), *,
+               quiet: bool = False) -> list[TestOutcome]:
+    """The couloir's check suites, in-process, judging `context.run`; JUnit XML and allure results in `out`.
+    `quiet`: pytest's terminal output is kept back, and shown on stderr only if pytest could not run."""
     out.mkdir(parents=True, exist_ok=True)
     allure_dir = out / "allure-results"
     shutil.rmtree(allure_dir, ignore_errors=True)
@@ -260,7 +270,14 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
             "--segur-couloir", context.couloir,
             # a second proof in the same process (segur demo) would warn that modules are already imported
             "-W", "ignore::pytest.PytestAssertRewriteWarning", *pytest_args]
-    pytest.main(args, plugins=[_ContextRegistrar(context), collector])
+    if quiet:
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):  # pytest's terminal writer binds sys.stdout at configure
+            status = pytest.main(args, plugins=[_ContextRegistrar(context), collector])
+        if status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            sys.stderr.write(captured.getvalue())
+    else:
+        pytest.main(args, plugins=[_ContextRegistrar(context), collector])
     # the verdict comes from the outcomes, not pytest's exit status (a deselected test is not a failure)
     return list(collector.tests.values())
 

@@ -25,18 +25,23 @@ from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
-#: defect of the reference RIS → the check that must fail on it (the requirement that names the defect)
+#: defect of the reference RIS → the checks that must fail on it (the requirements that name the defect)
 DEFECT_CHECKS = {
-    "wrong-ins-oid": "ins-in-cda",
-    "provisional-as-qualified": "qualified-ins-only",
-    "no-insi-call": "insi-before-send",
-    "bad-nir-key": "ins-in-cda",
-    "pdf-not-base64": "documents-valid",
-    "wrong-format-code": "dmp-accepted",
-    "patient-mismatch": "metadata-patient",
-    "mss-without-xdm": "mss-professionals-xdm",
-    "citizen-wrong-address": "citizen-address",
-    "swallow-outage": "outage-reported",
+    "wrong-ins-oid": ("ins-in-cda",),
+    "provisional-as-qualified": ("qualified-ins-only",),
+    "no-insi-call": ("insi-before-send",),
+    "bad-nir-key": ("ins-in-cda",),
+    "pdf-not-base64": ("documents-valid",),
+    "wrong-format-code": ("dmp-accepted",),
+    "patient-mismatch": ("metadata-patient",),
+    "mss-without-xdm": ("mss-professionals-xdm",),
+    "citizen-wrong-address": ("citizen-address",),
+    # the report is lost: said sent during the outage, and a new one built when asked to send again
+    "swallow-outage": ("outage-reported", "outage-retry", "claims-honest"),
+}
+#: defect → checks that cannot be evaluated on it (an upstream check fails on the task they need)
+DEFECT_BLOCKED = {
+    "wrong-format-code": ("documents-valid", "dmp-replacement", "outage-retry"),
 }
 
 
@@ -89,6 +94,8 @@ def test_the_verdict_is_recomputed_from_what_the_pack_recorded(reference):
     again = recompute_verdict(evidence)
     assert again["verdict"] == evidence["verdict"] == "pass"
     assert again["checks"] == {cid: c["passed"] for cid, c in evidence["checks"].items()}
+    assert again["status"] == {cid: c["status"] for cid, c in evidence["checks"].items()}
+    assert again["requirements"] == {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
 
 
 def test_a_tampered_record_recomputes_to_a_failure(reference):
@@ -115,14 +122,52 @@ def test_each_seeded_defect_fails_the_proof_on_the_requirement_that_names_it(def
     assert outcome.exit_code == 1
     evidence = json.loads((tmp_path / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["verdict"] == "fail"
-    expected = DEFECT_CHECKS[defect]
-    failing_checks = {c for c, result in evidence["checks"].items() if not result["passed"]}
-    assert expected in failing_checks
-    failing_tests = {t["check"] for t in evidence["tests"] if t["outcome"] == "failed"}
-    assert expected in failing_tests
-    failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
-    assert set(CHECKS[expected].rem["RIS"]) <= failing_rem
-    assert recompute_verdict(evidence)["verdict"] == "fail"
+    status = {c: result["status"] for c, result in evidence["checks"].items()}
+    outcomes = {t["check"]: t["outcome"] for t in evidence["tests"] if t["couloir"] == "RIS"}
+    for expected in DEFECT_CHECKS[defect]:  # failed, not merely blocked
+        assert status[expected] == "fail", (expected, evidence["checks"][expected]["blocked_by"])
+        assert outcomes[expected] == "failed"
+        failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
+        assert set(CHECKS[expected].rem["RIS"]) <= failing_rem
+    for blocked in DEFECT_BLOCKED.get(defect, ()):
+        assert status[blocked] == "blocked", (blocked, evidence["checks"][blocked]["problems"])
+        assert outcomes[blocked] == "blocked"
+    # a blocked check names upstream checks that do fail in this run, on tasks of the plan
+    task_ids = {t["task"]["id"] for t in evidence["run"]["tasks"]}
+    for check_id, check in evidence["checks"].items():
+        for upstream in check["blocked_by"]:
+            assert upstream["task"] in task_ids and upstream["reason"]
+            if upstream["check"]:
+                assert status[upstream["check"]] == "fail", (check_id, upstream)
+    again = recompute_verdict(evidence)
+    assert again["verdict"] == "fail"
+    assert again["status"] == status
+    assert again["requirements"] == {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
+
+
+def test_a_refused_report_blocks_what_needed_it_in_every_part_of_the_pack(stack, tmp_path):
+    """wrong-format-code: the DMP refuses every report (dmp-accepted fails, RIS.DMP/va1.13); validating,
+    replacing and retrying them could not be judged: blocked, and shown so in the pack and on the CLI."""
+    outcome = run_proof("reference-ris:wrong-format-code", "RIS", tmp_path, size="small", progress=False,
+                        stack=stack)
+    evidence = outcome.evidence
+    requirements = {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
+    assert requirements["RIS.DMP/va1.13"] == "fail"
+    assert requirements["RIS.DOC/va1.16"] == "blocked"  # ins-in-cda passes, documents-valid is blocked
+    assert requirements["RIS.DMP/va1.09"] == "blocked"
+    assert evidence["requirements"]["RIS.DMP/va1.09"]["blocked_by"][0]["check"] == "dmp-accepted"
+    junit = ET.parse(tmp_path / "junit.xml").getroot()
+    case = next(c for c in junit.iter("testcase") if c.get("name") == "test_a_replaced_report_deprecates_the_earlier_version")
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.get("message").startswith("BLOCKED by dmp-accepted")
+    assert ("blocked_by", "dmp-accepted (dmp-01)") in [(p.get("name"), p.get("value")) for p in case.iter("property")]
+    assert case.find("failure") is None
+    results = [json.loads(p.read_text()) for p in (tmp_path / "allure-results").glob("*-result.json")]
+    replacement = next(r for r in results if r["name"] == "test_a_replaced_report_deprecates_the_earlier_version")
+    assert replacement["status"] == "skipped" and replacement["statusDetails"]["message"].startswith("Skipped: BLOCKED")
+    assert {"name": "tag", "value": "blocked"} in replacement["labels"]
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "requirement(s) <b>blocked</b>" in html and "blocked by <a href='#check-dmp-accepted'>" in html
 
 
 def test_a_proof_run_with_k_selection_judges_only_the_selected_checks(stack, tmp_path):
@@ -209,7 +254,8 @@ def _break_outage(run):
 
 
 def _break_retry(run):
-    _task(run, "retry-01")["observed"]["dmp"] = []
+    """The report sent after the outage is a new one, not the one the outage refused."""
+    _first_iti41(_task(run, "retry-01"))["documents"][0]["unique_id"] = "2.25.1"
 
 
 def _break_claims(run):
@@ -246,6 +292,35 @@ def test_the_html_escapes_what_the_product_and_the_mocks_said(reference):
     html = render(evidence)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+
+
+#: check → a record where it cannot be evaluated because an upstream check fails
+BLOCKERS = {
+    "documents-valid": ("dmp-accepted", lambda run: _refuse(_task(run, "dmp-05"))),
+    "dmp-replacement": ("dmp-accepted", lambda run: _refuse(_task(run, "dmp-03"))),
+    "outage-retry": ("dmp-accepted", lambda run: _refuse(_task(run, "retry-01"))),
+    "mss-headers": ("mss-professionals-xdm", lambda run: _task(run, "mss-03")["observed"].update(mss=[])),
+    "mss-subject": ("mss-professionals-xdm", lambda run: _task(run, "mss-03")["observed"].update(mss=[])),
+    "mss-transport": ("citizen-address", lambda run: _task(run, "citizen-01")["observed"].update(mss=[])),
+}
+
+
+def _refuse(task):
+    """The DMP refused the task's report for its metadata (not for its validity)."""
+    item = _first_iti41(task)
+    item.update(verdict="rejected", rules=["DMP-CDA-009"], stored=[],
+                findings=[{"rule": "DMP-CDA-009", "severity": "error", "message": "formatCode"}])
+
+
+@pytest.mark.parametrize("check_id", sorted(BLOCKERS))
+def test_a_check_is_blocked_not_failed_when_an_upstream_check_fails_on_the_task_it_needs(check_id, run_record):
+    upstream, breaker = BLOCKERS[check_id]
+    broken = copy.deepcopy(run_record)
+    breaker(broken)
+    result = CHECKS[check_id].function(broken)
+    assert result.status == "blocked" and not result.passed and not result.problems, result.problems
+    assert {b["check"] for b in result.blocked_by} == {upstream}
+    assert CHECKS[upstream].function(broken).status == "fail"
 
 
 def test_recompute_agrees_with_the_recorded_check_results(reference):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from segur.scenarios.checks import check_outage_reported
+from segur.scenarios.checks import CHECKS, check_outage_reported, check_outage_retry
 
 UID = "2.25.122673472141026745604108648050807914230"
 PATIENT = "223057511250445^^^&1.2.250.1.213.1.4.10&ISO^NH"
@@ -91,3 +91,203 @@ def test_a_report_sent_from_another_mailbox_than_the_planned_application_one_fai
     result = check_citizen(run)
     assert not result.passed
     assert any("not from the planned mailbox app@radiologie.mssante.fr" in p for p in result.problems)
+
+
+# --- outage-retry: the report accepted after the outage is the one the outage refused -----------------------
+def _retry_run(**retry_doc) -> dict:
+    """`_run()` with the retry's accepted document changed by `retry_doc` (unique_id, set_id, version)."""
+    run = copy.deepcopy(_run())
+    for task in run["tasks"]:
+        for item in task["observed"]["dmp"]:
+            item["documents"][0].update(set_id="2.25.7", version="1")
+    run["tasks"][1]["task"]["extra"] = {"retry_of": "outage-01"}
+    run["tasks"][1]["observed"]["insi"] = [{"code": "00", "for_task_patient": True, "ins": "223057511250445",
+                                            "oid": "1.2.250.1.213.1.4.10"}]
+    retry = run["tasks"][1]["observed"]["dmp"][0]
+    retry["documents"][0].update(retry_doc)
+    return run
+
+
+def test_the_report_kept_through_the_outage_and_sent_again_passes():
+    result = check_outage_retry(_retry_run())
+    assert result.status == "pass", result.problems
+    seen = result.evidence[0]
+    assert seen["report_tried_during_outage"][0]["unique_id"] == seen["report_accepted_after"][0]["unique_id"] == UID
+
+
+def test_a_report_rebuilt_after_the_outage_fails_as_lost():
+    result = check_outage_retry(_retry_run(unique_id="2.25.999", set_id="2.25.998"))
+    assert result.status == "fail"
+    assert any("not the report outage-01 tried to send" in p and "was lost" in p for p in result.problems)
+
+
+def test_the_same_id_with_another_set_id_or_version_is_not_the_same_report():
+    assert check_outage_retry(_retry_run(set_id="2.25.8")).status == "fail"
+    assert check_outage_retry(_retry_run(version="2")).status == "fail"
+
+
+def test_an_outage_attempt_that_never_reached_the_dmp_blocks_the_check_and_says_so():
+    run = _retry_run()
+    run["tasks"][0]["observed"]["dmp"] = []  # e.g. connection refused: the mock journalled nothing
+    result = check_outage_retry(run)
+    assert result.status == "blocked" and not result.passed
+    [blocked] = result.blocked_by
+    assert blocked["check"] is None and blocked["task"] == "outage-01"
+    assert "no ITI-41 of outage-01 reached the DMP" in blocked["reason"]
+    assert result.evidence[0]["outage_attempts"] == []
+
+
+def test_a_request_the_journal_cut_is_identified_by_its_xds_metadata():
+    run = _retry_run()
+    attempt = run["tasks"][0]["observed"]["dmp"][0]
+    attempt["documents"] = [{"unreadable": "the request was larger than the journal keeps; CDA not re-read"}]
+    attempt["unique_ids"] = []  # the mock records no document ids for a request its fault answered
+    attempt["xds_unique_ids"] = [UID]
+    result = check_outage_retry(run)
+    assert result.status == "pass", result.problems
+    assert result.evidence[0]["report_tried_during_outage"][0]["source"] == "xds-metadata"
+    attempt["xds_unique_ids"] = ["2.25.1"]
+    assert check_outage_retry(run).status == "fail"
+    attempt["xds_unique_ids"] = []
+    blocked = check_outage_retry(run)
+    assert blocked.status == "blocked" and "kept too little" in blocked.blocked_by[0]["reason"]
+
+
+def test_a_retry_the_dmp_refused_for_its_content_is_blocked_by_dmp_accepted_not_failed():
+    run = _retry_run()
+    retry = run["tasks"][1]
+    item = retry["observed"]["dmp"][0]
+    item.update(verdict="rejected", rules=["DMP-CDA-009"], stored=[])
+    run["dmp_store"] = {}
+    result = check_outage_retry(run)
+    assert result.status == "blocked", result.problems
+    assert result.blocked_by == [{"check": "dmp-accepted", "task": "retry-01", "reason": result.blocked_by[0]["reason"]}]
+    assert "DMP-CDA-009" in result.blocked_by[0]["reason"]
+    # and dmp-accepted fails on that very task
+    from segur.scenarios.checks import check_dmp_accepted
+
+    retry["task"]["kind"] = "CR-IMG"
+    accepted = check_dmp_accepted(run)
+    assert accepted.status == "fail" and any(p.startswith("retry-01:") for p in accepted.problems)
+
+
+def test_a_retry_that_sends_nothing_though_insi_qualified_the_patient_fails():
+    run = _retry_run()
+    run["tasks"][1]["observed"]["dmp"] = []  # INSi qualified the patient (00), and no ITI-41 followed
+    run["dmp_store"] = {}
+    result = check_outage_retry(run)
+    assert result.status == "fail"
+    assert any("0 accepted submissions after the outage" in p for p in result.problems)
+
+
+def test_xds_unique_ids_are_read_from_the_journalled_envelope_even_when_the_body_was_cut():
+    from segur.scenarios.observe import xds_unique_ids
+
+    envelope = ('--MIMEBoundary\r\nContent-Type: application/xop+xml\r\n\r\n<s:Envelope><s:Body><lcm:Submit>'
+                '<rim:ExtrinsicObject id="Doc1"><rim:ExternalIdentifier id="ei1" registryObject="Doc1" '
+                f"value='{UID}' identificationScheme=\"urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab\">"
+                '</rim:ExternalIdentifier><rim:ExternalIdentifier identificationScheme='
+                '"urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427" value="x^^^&amp;1.2&amp;ISO^NH"/>'
+                '</rim:ExtrinsicObject></lcm:Submit></s:Body></s:Envelope>\r\n--MIMEBoundary\r\n<ClinicalDoc')
+    exchange = {"request": {"body": {"encoding": "text", "text": envelope, "truncated": True}}}
+    assert xds_unique_ids(exchange) == [UID]
+    assert xds_unique_ids({"request": {"body": {"encoding": "base64", "text": "AAAA"}}}) == []
+    assert xds_unique_ids({}) == []
+
+
+def test_document_ids_read_the_set_id_version_and_replaced_document():
+    from segur.scenarios.observe import _document_ids
+
+    cda = (b'<ClinicalDocument xmlns="urn:hl7-org:v3"><id root="2.25.1"/><setId root="2.25.2" extension="A"/>'
+           b'<versionNumber value="2"/><relatedDocument typeCode="RPLC"><parentDocument><id root="2.25.0"/>'
+           b'</parentDocument></relatedDocument></ClinicalDocument>')
+    ids = _document_ids(cda)
+    assert (ids["set_id"], ids["version"], ids["replaces"]) == ("2.25.2^A", "2", "2.25.0")
+    assert len(ids["sha1"]) == 40
+    assert _document_ids(b"<not xml")["set_id"] is None
+
+
+# --- blocked: a check whose precondition an upstream failure took away -----------------------------------
+def _refused(seq: int) -> dict:
+    item = _iti41(seq, "rejected", 200, [])
+    item.update(rules=["DMP-CDA-009"], findings=[{"rule": "DMP-CDA-009", "severity": "error", "message": "format"}])
+    return item
+
+
+def _dmp_task(task_id: str, scenario: str, dmp: list[dict], insi=None, extra=None) -> dict:
+    return {"task": {"id": task_id, "action": "replace-dmp" if scenario == "replace" else "send-dmp",
+                     "kind": "CR-IMG", "extra": extra or {}, "recipient": None},
+            "scenario": scenario, "expect": "delivered", "result": {"ok": False, "detail": "refused"},
+            "world": {"xds_patient_id": PATIENT, "ins": "223057511250445"},
+            "observed": {"insi": insi if insi is not None else [
+                {"seq": 1, "time": "2026-11-23T12:17:21.000+00:00", "code": "00", "ins": "223057511250445",
+                 "oid": "1.2.250.1.213.1.4.10", "for_task_patient": True}], "dmp": dmp, "mss": []}}
+
+
+def test_a_document_the_dmp_refused_for_its_metadata_blocks_documents_valid_and_the_replacement():
+    from segur.scenarios.checks import check_documents_valid, check_replacement
+
+    run = {"plan": {"couloir": "RIS"}, "dmp_store": {},
+           "tasks": [_dmp_task("dmp-01", "dmp", [_refused(2)]),
+                     _dmp_task("replace-01", "replace", [], extra={"replaces_task": "dmp-01"})]}
+    valid = check_documents_valid(run)
+    assert valid.status == "blocked" and not valid.passed and not valid.problems
+    assert {(b["check"], b["task"]) for b in valid.blocked_by} == {("dmp-accepted", "dmp-01"),
+                                                                    ("dmp-accepted", "replace-01")}
+    replacement = check_replacement(run)
+    assert replacement.status == "blocked"
+    assert [(b["check"], b["task"]) for b in replacement.blocked_by] == [("dmp-accepted", "dmp-01")]
+    assert "DMP-CDA-009" in replacement.blocked_by[0]["reason"]
+
+
+def test_a_document_the_dmp_validator_refused_fails_documents_valid():
+    from segur.scenarios.checks import check_documents_valid
+
+    item = _refused(2)
+    item.update(rules=["SEGUR-BODY-002"], findings=[{"rule": "SEGUR-BODY-002", "severity": "error",
+                                                      "message": "the PDF is not base64"}])
+    result = check_documents_valid({"plan": {"couloir": "RIS"}, "dmp_store": {},
+                                    "tasks": [_dmp_task("dmp-01", "dmp", [item])]})
+    assert result.status == "fail" and result.blocked_by == []
+    assert any("SEGUR-BODY-002" in p for p in result.problems)
+
+
+def test_nothing_sent_for_want_of_a_qualified_identity_is_blocked_by_the_insi_check():
+    from segur.scenarios.checks import check_dmp_accepted, check_documents_valid, check_insi_before_send
+
+    run = {"plan": {"couloir": "RIS"}, "dmp_store": {},
+           "tasks": [_dmp_task("dmp-01", "dmp", [], insi=[{"seq": 1, "time": "t", "code": "01", "ins": None,
+                                                            "oid": None, "for_task_patient": True}])]}
+    assert check_insi_before_send(run).status == "fail"
+    for check in (check_dmp_accepted, check_documents_valid):
+        result = check(run)
+        assert result.status == "blocked", (check.__name__, result.problems)
+        assert result.blocked_by[0]["check"] == "insi-before-send" and "codes 01" in result.blocked_by[0]["reason"]
+
+
+def test_a_message_never_sent_blocks_the_header_checks_and_a_bad_header_still_fails_them():
+    run = _citizen_run(f"{CITIZEN_INS}@patient.mssante.fr")
+    headers = CHECKS["mss-headers"].function
+    assert headers(run).status == "pass"
+    message = run["tasks"][0]["observed"]["mss"][0]
+    run["tasks"][0]["observed"]["mss"] = []
+    blocked = headers(run)
+    assert blocked.status == "blocked"
+    assert blocked.blocked_by[0]["check"] == "citizen-address" and "no message" in blocked.blocked_by[0]["reason"]
+    assert CHECKS["citizen-address"].function(run).status == "fail"  # the upstream check does fail
+    message.update(rules=["MSS-NIL-MISSING"], findings=[{"rule": "MSS-NIL-MISSING", "severity": "error",
+                                                         "message": "no X-MSS-NIL"}])
+    run["tasks"][0]["observed"]["mss"] = [message]
+    assert headers(run).status == "fail"
+
+
+def test_a_failure_of_its_own_wins_over_a_blocked_task():
+    from segur.scenarios.checks import check_documents_valid
+
+    bad = _iti41(4, "accepted", 200, [{"entry_uuid": "urn:uuid:2", "unique_id": "2.25.5",
+                                       "validation": {"valid": False, "findings": [{"rule": "SCH-1", "message": "x"}]}}])
+    run = {"plan": {"couloir": "RIS"}, "dmp_store": {},
+           "tasks": [_dmp_task("dmp-01", "dmp", [_refused(2)]), _dmp_task("dmp-02", "dmp", [bad])]}
+    result = check_documents_valid(run)
+    assert result.status == "fail" and not result.passed
+    assert [b["task"] for b in result.blocked_by] == ["dmp-01"]

@@ -64,3 +64,26 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     stored = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")["observed"]["dmp"][-1]["stored"][0]
     ran = {layer["name"] for layer in stored["validation"]["layers"] if layer["status"] == "ran"}
     assert {"xsd", "schematron"} <= ran
+
+
+@pytest.mark.slow
+def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_checks(tmp_path):
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris:wrong-format-code", "--size", "small",
+                                      "--quiet", "--out", str(tmp_path / "quiet")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Proof RIS against reference-ris:wrong-format-code: FAIL (")
+    assert "3 blocked; 1 failing check(s), 3 blocked)" in lines[0]
+    assert lines[-1].startswith("Evidence pack: ")
+    assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "Evidence pack: ")) for line in lines), lines
+    assert "  BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)" in lines
+    assert any(line.startswith("  FAIL dmp-accepted [RIS.DMP/va1.13, RIS.DMP/va1.10]: dmp-01: ") for line in lines)
+    assert not result.stderr
+
+
+@pytest.mark.slow
+def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path):
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "-k", "citizen",
+                                      "--out", str(tmp_path / "loud")])
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 14 deselected" in result.output

@@ -61,3 +61,51 @@ def test_k_selection_and_an_editors_own_scenario_against_the_reference_ris(pytes
                                        str(pytester.path / "test_editor.py")))
     # RIS: the INSi and citizen checks pass; BIO's two are skipped (the run is RIS); the editor's test passes
     result.assert_outcomes(passed=3, skipped=2, deselected=26)
+
+
+def _blocked_run() -> dict:
+    """dmp-01 refused by the DMP (a metadata rule), so replace-01 has nothing to replace."""
+    def task(task_id, scenario, dmp, extra=None):
+        return {"task": {"id": task_id, "action": "send-dmp", "kind": "CR-IMG", "extra": extra or {}},
+                "scenario": scenario, "expect": "delivered", "result": {"ok": False, "detail": "refused"},
+                "world": {"xds_patient_id": "P^^^&1.2&ISO^NH"},
+                "observed": {"insi": [{"code": "00", "for_task_patient": True, "ins": "P", "oid": "1.2",
+                                       "time": "t0", "seq": 1}], "dmp": dmp, "mss": []}}
+
+    refused = {"seq": 2, "time": "t1", "operation": "ITI-41", "verdict": "rejected", "rules": ["DMP-CDA-009"],
+               "findings": [], "patient_id": "P^^^&1.2&ISO^NH", "documents": [], "stored": []}
+    return {"plan": {"couloir": "RIS"}, "dmp_store": {},
+            "tasks": [task("dmp-01", "dmp", [refused]), task("replace-01", "replace", [], {"replaces_task": "dmp-01"})]}
+
+
+BLOCKED_SCENARIO = """
+import json
+import pytest
+
+RUN = json.loads({run!r})
+
+
+@pytest.fixture(scope="session")
+def segur_proof_run():
+    return RUN
+
+
+@pytest.mark.rem("RIS.DMP/va1.09")
+def test_the_replacement(segur_check):
+    segur_check("dmp-replacement")
+"""
+
+
+def test_a_session_whose_only_outcome_is_a_blocked_check_does_not_pass(pytester):
+    import json
+
+    pytester.makepyfile(test_blocked=BLOCKED_SCENARIO.format(run=json.dumps(_blocked_run())))
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", f"--junitxml={pytester.path / 'junit.xml'}")
+    assert result.ret == 1
+    assert result.parseoutcomes() == {"blocked": 1}
+    result.stdout.fnmatch_lines(["*test_the_replacement BLOCKED*", "*blocked checks (not evaluated*",
+                                 "BLOCKED test_blocked.py::test_the_replacement: BLOCKED by dmp-accepted:*",
+                                 "*dmp-accepted (dmp-01): the report replace-01 replaces was never accepted*"])
+    junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
+    assert '<skipped type="pytest.skip" message="BLOCKED by dmp-accepted' in junit
+    assert '<property name="blocked_by" value="dmp-accepted (dmp-01)" />' in junit

@@ -4,6 +4,11 @@
 with bodies stripped, the DMP store), each check's result recomputed from that record, the pytest outcome
 of each check test with the REM ids it carries, and a per-requirement summary. `recompute_verdict` redoes
 the judgement from a written `evidence.json` alone: a verdict the pack cannot reproduce is not evidence.
+
+A check is `pass`, `fail` or `blocked` (not evaluated: an upstream step failed on a task, named with the
+check that fails there); a requirement is `fail` if one of its tests failed, else `blocked` if one was
+blocked, else `pass` if all passed, else `not run`. The proof passes only if everything judged passed: a
+blocked requirement is not proven.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: s
     for check_id, result in recompute(run).items():
         check = CHECKS[check_id]
         checks[check_id] = {"id": check_id, "title": check.title, "rem": check.rem.get(couloir, []),
-                            "passed": result.passed, "problems": result.problems, "summary": result.summary,
+                            "passed": result.passed, "status": result.status, "problems": result.problems,
+                            "blocked_by": result.blocked_by, "summary": result.summary,
                             "evidence": result.evidence}
     tests = []
     for outcome in outcomes:
@@ -54,9 +60,9 @@ def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: s
             if test["check"] and test["check"] not in req["checks"]:
                 req["checks"].append(test["check"])
     for req in requirements.values():
-        outcomes_ = {t["outcome"] for t in req["tests"]}
-        req["verdict"] = ("fail" if outcomes_ & {"failed", "error"} else
-                          "pass" if outcomes_ == {"passed"} else "not run")
+        req["verdict"] = requirement_verdict(t["outcome"] for t in req["tests"])
+        req["blocked_by"] = [b | {"blocked_check": c} for c in req["checks"] if checks.get(c, {}).get("status") ==
+                             "blocked" for b in checks[c]["blocked_by"]] if req["verdict"] == "blocked" else []
     evidence = {
         "format": FORMAT,
         "meta": {"sut": sut, "couloir": couloir, "size": size, "generated": datetime.now(UTC).isoformat(
@@ -73,30 +79,55 @@ def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: s
     return evidence
 
 
+#: test outcomes that mean the check was judged (a blocked check was reached and found not evaluable)
+JUDGED = ("passed", "failed", "error", "blocked")
+
+
+def requirement_verdict(outcomes) -> str:
+    outcomes = set(outcomes)
+    return ("fail" if outcomes & {"failed", "error"} else "blocked" if "blocked" in outcomes else
+            "pass" if outcomes == {"passed"} else "not run")
+
+
 def verdict_of(evidence: dict) -> str:
-    """pass only when the couloir's check tests ran and all passed, and every check recomputed from the
-    recorded run passed (the two must agree: a check test that was deselected does not count as passed)."""
+    """pass only when the couloir's check tests ran and all passed (none failed, errored or was blocked), and
+    every check recomputed from the recorded run passed (the two must agree: a check test that was deselected
+    does not count as passed)."""
     couloir = evidence["meta"]["couloir"]
     mine = [t for t in evidence["tests"] if t.get("couloir") in (None, couloir)]
-    ran = [t for t in mine if t["outcome"] in ("passed", "failed", "error")]
-    if not ran or any(t["outcome"] in ("failed", "error") for t in mine):
+    ran = [t for t in mine if t["outcome"] in JUDGED]
+    if not ran or any(t["outcome"] in ("failed", "error", "blocked") for t in mine):
         return "fail"
     judged = {t["check"] for t in ran if t.get("check")}
-    if any(not evidence["checks"][c]["passed"] for c in judged if c in evidence["checks"]):
+    if any(evidence["checks"][c].get("status", "pass" if evidence["checks"][c]["passed"] else "fail") != "pass"
+           for c in judged if c in evidence["checks"]):
         return "fail"
     return "pass"
 
 
 def recompute_verdict(evidence: dict) -> dict:
-    """Each check's verdict recomputed from the recorded run, and the pack's verdict from those."""
+    """Each check's verdict recomputed from the recorded run (`checks`: passed or not; `status`: pass, fail or
+    blocked), each requirement's verdict from the checks of the tests that ran, and the pack's verdict."""
     from segur.scenarios.checks import recompute
 
-    results = {check_id: result.passed for check_id, result in recompute(evidence["run"]).items()}
+    recomputed = recompute(evidence["run"])
+    results = {check_id: result.passed for check_id, result in recomputed.items()}
+    status = {check_id: result.status for check_id, result in recomputed.items()}
     couloir = evidence["meta"]["couloir"]
-    judged = {t["check"] for t in evidence["tests"] if t.get("couloir") in (None, couloir)
-              and t["outcome"] in ("passed", "failed", "error") and t.get("check")}
-    verdict = "pass" if judged and all(results[c] for c in judged) else "fail"
-    return {"checks": results, "verdict": verdict}
+    mine = [t for t in evidence["tests"] if t.get("couloir") in (None, couloir)]
+    judged = {t["check"] for t in mine if t["outcome"] in JUDGED and t.get("check")}
+    outcome_of = {"pass": "passed", "fail": "failed", "blocked": "blocked"}
+    per_rem: dict[str, list[str]] = {}
+    for test in mine:
+        recomputable = test.get("check") in status and test["outcome"] in ("passed", "failed", "blocked")
+        outcome = outcome_of[status[test["check"]]] if recomputable else test["outcome"]  # an error stays one
+        for rem_id in test["rem"]:
+            per_rem.setdefault(rem_id, []).append(outcome)
+    errored = any(t["outcome"] == "error" for t in mine)
+    verdict = "pass" if judged and not errored and all(status[c] == "pass" for c in judged) else "fail"
+    return {"checks": results, "status": status,
+            "requirements": {rem_id: requirement_verdict(o) for rem_id, o in sorted(per_rem.items())},
+            "verdict": verdict}
 
 
 def write_pack(evidence: dict, out: str | os.PathLike) -> Path:

@@ -1,7 +1,8 @@
 """`index.html` of the evidence pack: one self-contained page a reviewer can read offline.
 
-Per requirement: its verdict and the tests that prove it; per check: the problems found and the evidence it
-looked at; per task: what the product claimed and every exchange the mocks recorded (with timestamps),
+Per requirement: its verdict (pass, fail, blocked: not evaluated because an upstream check failed, which is
+named with the task, or not run) and the tests that prove it; per check: the problems found, what blocked it,
+and the evidence it looked at; per task: what the product claimed and every exchange the mocks recorded (with timestamps),
 the documents (CDA header facts) and their validation reports. Every value from the run is escaped: a
 patient name, a subject line or an SMTP reply is data, never markup.
 """
@@ -17,6 +18,7 @@ h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margi
 table{border-collapse:collapse;width:100%;margin:.5em 0 1em} th,td{border:1px solid #ddd;padding:4px 6px;
 text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
 .pass{color:#176b2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .skip{color:#8a6d00;font-weight:bold}
+.blocked{color:#9a4d00;font-weight:bold} ul.blocked li{color:#9a4d00}
 .banner{padding:.8em 1em;border-radius:6px;font-size:1.2em;margin:1em 0}
 .banner.pass{background:#e5f5e9} .banner.fail{background:#fde7ea} .banner.partial{background:#fff4d6;font-size:1em}
 pre{background:#f8f8f8;padding:.6em;overflow:auto;max-height:30em;font-size:.8em}
@@ -31,7 +33,7 @@ def e(value) -> str:
 def _verdict(value) -> str:
     value = str(value)
     cls = {"pass": "pass", "passed": "pass", "True": "pass", "fail": "fail", "failed": "fail", "error": "fail",
-           "False": "fail"}.get(value, "skip")
+           "False": "fail", "blocked": "blocked"}.get(value, "skip")
     return f'<span class="{cls}">{e(value)}</span>'
 
 
@@ -56,6 +58,11 @@ def render(evidence: dict) -> str:
         parts.append(f"<div class='banner partial'>Partial run, not the full proof: only the checks selected by "
                      f"<code>{e(' '.join(meta['selection']))}</code> were judged; {not_run} requirement(s) not run."
                      "</div>")
+    blocked = [rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "blocked"]
+    if blocked:
+        parts.append(f"<div class='banner partial'>{len(blocked)} requirement(s) <b>blocked</b>: not evaluated, "
+                     "because an upstream check failed on the task they needed (named in each row). A blocked "
+                     "requirement is not proven: the proof does not pass.</div>")
     parts.append("<p class='muted'>Generated " + e(meta["generated"]) + " · timings " + e(meta.get("timings")) +
                  " · validation: " + e((meta.get("validation") or {}).get("note")) + "</p>")
     parts.append("<p class='muted'>Every verdict below is computed from what the mocks recorded (their journals "
@@ -81,11 +88,29 @@ def _requirements(evidence: dict) -> list[str]:
         checks = " ".join(f"<a href='#check-{_anchor(c)}'>{e(c)}</a>" for c in req["checks"])
         tests = "<br>".join(f"{_verdict(t['outcome'])} <code>{e(t['nodeid'].split('::')[-1])}</code>"
                             for t in req["tests"])
+        verdict = _verdict(req["verdict"]) + "".join(
+            f"<br><small>blocked by <a href='#check-{_anchor(b['check'])}'>{e(b['check'])}</a> ({e(b['task'])})"
+            f"</small>" if b.get("check") else f"<br><small>blocked ({e(b['task'])}): {e(b.get('reason'))}</small>"
+            for b in _unique_blockers(req.get("blocked_by") or []))
         rows.append(f"<tr id='rem-{_anchor(rem_id)}'><td><code>{e(rem_id)}</code></td><td>{e(cat.get('status'))}</td>"
-                    f"<td>{e(cat.get('summary'))}</td><td>{_verdict(req['verdict'])}</td><td>{checks}</td>"
+                    f"<td>{e(cat.get('summary'))}</td><td>{verdict}</td><td>{checks}</td>"
                     f"<td>{tests}</td></tr>")
     rows.append("</table>")
     return rows
+
+
+def _unique_blockers(blockers: list[dict]) -> list[dict]:
+    seen, unique = set(), []
+    for b in blockers:
+        key = (b.get("check"), b.get("task"))
+        if key not in seen:
+            seen.add(key)
+            unique.append(b)
+    return unique
+
+
+def _check_status(check: dict) -> str:
+    return check.get("status") or ("pass" if check["passed"] else "fail")
 
 
 def _checks(evidence: dict) -> list[str]:
@@ -98,11 +123,17 @@ def _checks(evidence: dict) -> list[str]:
         tests = tests_by_check.get(check_id, [])
         outcome = tests[0]["outcome"] if tests else "not run"
         out.append(f"<h3 id='check-{_anchor(check_id)}'>{e(check['title'])} <code>{e(check_id)}</code> — "
-                   f"{_verdict('pass' if check['passed'] else 'fail')} (test: {_verdict(outcome)})</h3>")
+                   f"{_verdict(_check_status(check))} (test: {_verdict(outcome)})</h3>")
         out.append("<p>REM: " + ", ".join(f"<a href='#rem-{_anchor(r)}'><code>{e(r)}</code></a>" for r in check["rem"])
                    + f" · {e(check['summary'])}</p>")
         if check["problems"]:
             out.append("<ul class='problems'>" + "".join(f"<li>{e(p)}</li>" for p in check["problems"][:200]) + "</ul>")
+        if check.get("blocked_by"):
+            out.append("<p>Not evaluated on these tasks (an upstream step failed there):</p><ul class='blocked'>" +
+                       "".join(f"<li>{e(b['task'])}: blocked by "
+                               + (f"<a href='#check-{_anchor(b['check'])}'><code>{e(b['check'])}</code></a>"
+                                  if b.get("check") else "no check of the harness")
+                               + f" — {e(b.get('reason'))}</li>" for b in check["blocked_by"][:200]) + "</ul>")
         out.append(f"<details><summary>Evidence looked at ({len(check['evidence'])} items)</summary>"
                    f"{_json(check['evidence'])}</details>")
     return out
