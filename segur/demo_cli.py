@@ -44,15 +44,24 @@ def _flat(endpoints: dict) -> str:
 
 
 def _summary(outcome) -> list[str]:
+    """The verdict, then each check that failed (with its first problem) or was blocked (by which check)."""
     evidence = outcome.evidence
     reqs = evidence["requirements"]
-    passed = sum(1 for r in reqs.values() if r["verdict"] == "pass")
-    lines = [f"verdict {outcome.verdict.upper()}: {passed}/{len(reqs)} requirements pass, "
-             f"{sum(1 for c in evidence['checks'].values() if c['passed'])}/{len(evidence['checks'])} checks pass"]
-    for check in evidence["checks"].values():
-        if not check["passed"]:
+    checks = list(evidence["checks"].values())
+    status = {c["id"]: c.get("status", "pass" if c["passed"] else "fail") for c in checks}
+    count = {s: sum(1 for v in status.values() if v == s) for s in ("pass", "fail", "blocked")}
+    lines = [f"verdict {outcome.verdict.upper()}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
+             f"{len(reqs)} requirements pass; checks: {count['pass']} pass, {count['fail']} fail, "
+             f"{count['blocked']} blocked (of {len(checks)})"]
+    for check in checks:
+        if status[check["id"]] == "fail":
             first = check["problems"][0] if check["problems"] else ""
             lines.append(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {first}")
+    for check in checks:
+        if status[check["id"]] == "blocked":
+            upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
+                                               for b in check.get("blocked_by") or []))
+            lines.append(f"  BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
     return lines
 
 
