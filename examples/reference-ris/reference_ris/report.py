@@ -8,6 +8,7 @@ of documents that pass the CI-SIS packs and the Ségur rules.
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import fields
 
 from lxml import etree
@@ -78,7 +79,11 @@ def embedded_pdf(document: bytes) -> bytes | None:
     root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
     for element in root.iter(f"{{{HL7}}}text", f"{{{HL7}}}value"):
         if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
-            return base64.b64decode("".join((element.text or "").split()))
+            text = "".join((element.text or "").split())
+            try:
+                return base64.b64decode(text, validate=True)
+            except binascii.Error:  # the pdf-not-base64 defect wrote the CDA's copy URL-safe; the PDF is still ours
+                return base64.urlsafe_b64decode(text)
     return None
 
 
