@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
@@ -40,21 +41,15 @@ def _fake_run_proof(verdicts):
     return run_proof
 
 
-def test_the_demo_fails_when_the_seeded_defect_is_not_caught(tmp_path, monkeypatch):
+@pytest.mark.parametrize(("clean", "defect", "args", "message"), [
+    ("pass", "pass", ["--size", "small"], "was NOT caught"),  # a harness that passes a broken product
+    ("fail", "fail", ["--defect", "none"], "reference RIS FAILED"),
+], ids=["defect-not-caught", "reference-ris-fails"])
+def test_the_demo_fails_when_the_harness_misjudges(tmp_path, monkeypatch, clean, defect, args, message):
     import segur.scenarios.proof as proof
 
     monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
-        {"reference-ris": "pass", "reference-ris:provisional-as-qualified": "pass"}))
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--size", "small"])
+        {"reference-ris": clean, "reference-ris:provisional-as-qualified": defect}))
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), *args])
     assert result.exit_code == 1
-    assert "was NOT caught" in result.output
-
-
-def test_the_demo_fails_when_the_reference_ris_fails(tmp_path, monkeypatch):
-    import segur.scenarios.proof as proof
-
-    monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
-        {"reference-ris": "fail", "reference-ris:provisional-as-qualified": "fail"}))
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--defect", "none"])
-    assert result.exit_code == 1
-    assert "reference RIS FAILED" in result.output
+    assert message in result.output
