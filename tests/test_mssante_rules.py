@@ -232,6 +232,20 @@ def test_the_real_validator_accepts_the_official_example(world, cr_img):
     assert "DOC0001.XML" in report.cda_reports
 
 
+def test_the_stored_validation_report_says_which_layers_ran(world, cr_img):
+    """A stored "valid" must show what it rests on: without a pack, XSD and Schematron are skipped."""
+    from segur.validators import validate
+
+    def without_pack(content):
+        return validate(content, pack=False)
+
+    stored = run(world, mss_message(PRO, PRO2, [cr_img]), validate=without_pack).cda_reports["DOC0001.XML"]
+    status = {layer["name"]: layer["status"] for layer in stored["layers"]}
+    assert status["xml"] == status["segur"] == "ran"
+    assert status["xsd"] == status["schematron"] == "skipped"
+    assert stored["profile"] is not None and stored["packs"] == []
+
+
 def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
     from segur.mocks.mssante.backend import MssanteBackend
 

@@ -406,6 +406,12 @@ def _validate_cdas(report: MessageReport, cdas, validate) -> None:
             "valid": bool(getattr(result, "valid", not errors)),
             "errors": len(errors),
             "findings": [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in found[:200]],
+            # which layers ran or were skipped (no pack…), the volet and the packs: without them a
+            # "valid" here cannot be told apart from "only the Ségur rules ran" (evidence packs show it)
+            "layers": [layer.to_dict() for layer in getattr(result, "layers", None) or []],
+            "profile": getattr(result, "profile", None) or None,
+            "packs": [{k: v for k, v in pack.to_dict().items() if k in ("name", "version", "role", "digest")}
+                      for pack in getattr(result, "packs", None) or []],
         }
         if errors or not getattr(result, "valid", True):
             first = errors[0] if errors else None
