@@ -94,7 +94,9 @@ class Stack:
 
     def write_endpoints(self, path: str | Path) -> Path:
         path = Path(path)
-        path.write_text(json.dumps(self.endpoints(), indent=2), encoding="utf-8")
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(self.endpoints(), indent=2), encoding="utf-8")
+        partial.replace(path)  # atomic: a reader polling for the file never sees half of it
         return path
 
     def stop(self) -> None:

@@ -22,6 +22,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
         from segur.up import SERVICES, ConfigError, load_config, start_stack
 
+        # a file left by an earlier run (or a run that is failing now) must not pass for a live stack:
+        # CI waits for this file to appear, then connects to the ports it names
+        endpoints_file.unlink(missing_ok=True)
         try:
             overrides = {name: {"port": 0} for name in SERVICES} if free_ports else None
             if free_ports:
@@ -41,6 +44,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                 pass
         finally:
             stack.stop()
+            endpoints_file.unlink(missing_ok=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             typer.echo("stopped.")

@@ -43,6 +43,16 @@ def test_the_stack_starts_all_four_mocks_and_each_answers_health(tmp_path):
     assert stack.services == {}
 
 
+def test_every_ca_file_in_the_endpoints_is_absolute_even_for_a_relative_pki(tmp_path, monkeypatch):
+    """The product reading the endpoints file seldom runs in the directory `segur up` was started in."""
+    monkeypatch.chdir(tmp_path)
+    config = _free_config(tmp_path, stack={"pki": "relative-pki"})
+    with start_stack(config) as stack:
+        endpoints = stack.endpoints()
+    expected = str((tmp_path / "relative-pki" / "ca.pem").resolve())
+    assert endpoints["mssante"]["ca_file"] == endpoints["pki"]["ca_file"] == expected
+
+
 def test_the_mocks_share_one_world(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
         worlds = {id(stack.services[n].mock.world) for n in ("annuaire",)}
@@ -102,13 +112,15 @@ def test_segur_up_prints_endpoints_writes_them_and_stops_on_sigint(tmp_path):
         f'[stack]\npki = "{tmp_path / "pki"}"\ndata = "{tmp_path / "data"}"\n'
         '[dmp]\nvalidation = false\n[mssante]\nvalidation = false\n', encoding="utf-8")
     endpoints_file = tmp_path / "endpoints.json"
+    endpoints_file.write_text('{"stale": "from an earlier run"}', encoding="utf-8")
     segur = [sys.executable, "-m", "segur", "up", "--config", str(config), "--free-ports",
              "--endpoints-file", str(endpoints_file)]
     process = subprocess.Popen(segur, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.monotonic() + 60
-        while not endpoints_file.exists() and time.monotonic() < deadline and process.poll() is None:
+        while not (endpoints_file.exists() and "insi" in endpoints_file.read_text()) and \
+                time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
         assert endpoints_file.exists(), process.stderr.read() if process.poll() is not None else "timed out"
         endpoints = json.loads(endpoints_file.read_text())
@@ -118,11 +130,15 @@ def test_segur_up_prints_endpoints_writes_them_and_stops_on_sigint(tmp_path):
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped." in out
+    assert not endpoints_file.exists(), "the endpoints of a stopped stack must not be left behind"
 
 
 def test_segur_up_refuses_a_bad_config_with_exit_2(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("[insi]\nprot = 1\n", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "segur", "up", "--config", str(config)],
-                            capture_output=True, text=True, timeout=60)
+    stale = tmp_path / "endpoints.json"
+    stale.write_text('{"stale": "from an earlier run"}', encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "segur", "up", "--config", str(config),
+                             "--endpoints-file", str(stale)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "unknown key(s) in [insi]" in result.stderr
+    assert not stale.exists(), "a CI loop waiting for the file must not take a failed start for a live stack"

@@ -59,7 +59,8 @@ class MssanteServer:
         if pki_dir is None and tls != "none":
             self._tmp = tempfile.TemporaryDirectory(prefix="segur-mssante-pki-")
             pki_dir = self._tmp.name
-        self.pki = TestPki.load_or_create(Path(pki_dir)) if pki_dir else None
+        # absolute: the endpoints' ca_file is read by products running in another directory
+        self.pki = TestPki.load_or_create(Path(pki_dir).resolve()) if pki_dir else None
         self.ssl_context = _tls_context(self.pki, tls == "mtls") if tls != "none" else None
         self._ports = (smtp_port, imap_port)
         self.smtp_port: int | None = None
