@@ -79,10 +79,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(f"  {row.summary}")
             if row.scope == "out-of-scope":
                 typer.echo(f"  out of scope: {row.reason}")
-        for check in CHECKS.values():
-            couloirs = [c for c, ids in check.rem.items() if rem_id in ids]
-            if couloirs:
-                typer.echo(f"  proved by check {check.id} ({', '.join(couloirs)}): {check.title}")
+            # under each row, the checks of that couloir (a socle row: of every couloir, or the one asked)
+            wanted = ({couloir.upper()} if couloir else None) if row.couloir == "SOCLE" else {row.couloir}
+            for check in CHECKS.values():
+                couloirs = [c for c, ids in check.rem.items() if rem_id in ids and (wanted is None or c in wanted)]
+                if couloirs:
+                    typer.echo(f"  proved by check {check.id} ({', '.join(couloirs)}): {check.title}")
 
     @app.command("proof")
     def proof(

@@ -143,3 +143,14 @@ def test_coverage_as_json_and_rem_show():
     assert "proved by check dmp-accepted" in shown.output
     missing = CliRunner().invoke(app, ["rem", "show", "NOPE/1"])
     assert missing.exit_code == 2
+
+
+def test_rem_show_lists_the_proving_checks_under_each_couloirs_row():
+    """INS/va1.34 is picked by both REMs: each row says which of its couloir's checks prove it."""
+    shown = CliRunner().invoke(app, ["rem", "show", "INS/va1.34"]).output
+    blocks = {block.split("]", 1)[0]: block for block in shown.split("INS/va1.34  [")[1:]}
+    assert set(blocks) == {"RIS", "BIO"}
+    assert "proved by check insi-before-send (RIS)" in blocks["RIS"] and "(BIO)" not in blocks["RIS"]
+    assert "proved by check insi-before-send (BIO)" in blocks["BIO"] and "(RIS)" not in blocks["BIO"]
+    only_ris = CliRunner().invoke(app, ["rem", "show", "INS/va1.34", "-c", "RIS"]).output
+    assert "[BIO]" not in only_ris and "(RIS)" in only_ris and "BIO" not in only_ris
