@@ -66,3 +66,21 @@ def test_an_unknown_professional_is_a_usage_error(setup, tmp_path):
     result = CliRunner().invoke(client_app, ["td02", "279035121518989", "--url", dmp.url, "--pki", str(pki_dir),
                                              "--rpps", "00000000000"])
     assert result.exit_code == 2 and "no professional" in result.output
+
+
+def test_each_registry_error_printed_says_whether_it_is_a_warning_or_an_error(capsys):
+    """An accepted document with a warning must not read like a refusal ("status: Success" then an error code)."""
+    from types import SimpleNamespace
+
+    from segur.mocks.dmp.client.cli import _print_result
+    from segur.mocks.dmp.client.wire import RegistryErrorItem
+
+    severity = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:"
+    result = SimpleNamespace(fault=None, status="urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success",
+                             errors=[RegistryErrorItem("XDSRepositoryError", "[SEGUR-BODY-004] not PDF/A",
+                                                       severity + "Warning"),
+                                     RegistryErrorItem("XDSRegistryError", "[VIHF-013] bad INS", severity + "Error")])
+    _print_result(result)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["status: Success", "  warning XDSRepositoryError: [SEGUR-BODY-004] not PDF/A",
+                     "  error XDSRegistryError: [VIHF-013] bad INS"]

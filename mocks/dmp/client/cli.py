@@ -49,8 +49,9 @@ def _print_result(result) -> None:
             typer.echo(f"  {rule}")
         return
     typer.echo(f"status: {result.status.rsplit(':', 1)[-1] if result.status else '(none)'}")
-    for error in result.errors:
-        typer.echo(f"  {error.code}: {error.context}")
+    for error in result.errors:  # a Success may carry warnings: say which each one is
+        severity = "warning" if (error.severity or "").endswith(":Warning") else "error"
+        typer.echo(f"  {severity} {error.code}: {error.context}")
 
 
 @client_app.command("send")
