@@ -137,6 +137,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
+        if size == "small":
+            typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
+        if not (evidence["meta"].get("validation") or {}).get("pack"):
+            typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
+                       "without the CDA XSD and the CI-SIS Schematron")
         for check in failed:
             typer.echo(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {check['problems'][0] if check['problems'] else ''}")
         for check in blocked:

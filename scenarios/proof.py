@@ -169,8 +169,9 @@ class _Progress:
         if self.bar is not None:
             self.bar.advance(self.task)
         else:
-            print(f"[segur proof]   {planned.task.id}: the product says {verdict}: {result.get('detail', '')[:120]}",
-                  file=sys.stderr, flush=True)
+            detail = result.get("detail") or ""
+            detail = detail if len(detail) <= 160 else detail[:159] + "…"  # whole in evidence.json
+            print(f"[segur proof]   {planned.task.id}: the product says {verdict}: {detail}", file=sys.stderr, flush=True)
 
     def done(self, text: str) -> None:
         """One of the two steps around the tasks (mocks started, checks judged) is over."""

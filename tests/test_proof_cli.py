@@ -51,6 +51,13 @@ def test_the_html_says_when_a_run_is_partial():
     assert "Partial run" not in render(_evidence([]))
 
 
+def test_the_html_says_a_small_plan_is_not_the_10_10_1_proof():
+    assert "Small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in render(_evidence([]))
+    full = _evidence([])
+    full["meta"]["size"] = "full"
+    assert "Small plan" not in render(full)
+
+
 @pytest.mark.slow
 def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     out = tmp_path / "evidence"
@@ -58,6 +65,7 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
                                       "-m", "rem(id='MSS/va1.19')", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "partial run (-m rem(id='MSS/va1.19'))" in result.output
+    assert "no official pack" not in result.output
     evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["meta"]["segur_pack"] == str(cda_pack.resolve())
     assert [t["check"] for t in evidence["tests"] if t["outcome"] == "passed"] == ["citizen-address"]
@@ -75,7 +83,9 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
     assert lines[0].startswith("Proof RIS against reference-ris:wrong-format-code: FAIL (")
     assert "3 blocked; 1 failing check(s), 3 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
-    assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "Evidence pack: ")) for line in lines), lines
+    assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")) for line in lines), lines
+    assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
+    assert any(line.startswith("  note: no official pack (--pack DIR or SEGUR_PACK)") for line in lines)
     assert "  BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)" in lines
     assert any(line.startswith("  FAIL dmp-accepted [RIS.DMP/va1.13, RIS.DMP/va1.10]: dmp-01: ") for line in lines)
     assert not result.stderr

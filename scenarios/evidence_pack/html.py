@@ -58,6 +58,9 @@ def render(evidence: dict) -> str:
         parts.append(f"<div class='banner partial'>Partial run, not the full proof: only the checks selected by "
                      f"<code>{e(' '.join(meta['selection']))}</code> were judged; {not_run} requirement(s) not run."
                      "</div>")
+    if meta.get("size") == "small":
+        parts.append("<div class='banner partial'>Small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the "
+                     "10/10/1 proof the referencing asks for (<code>--size full</code>).</div>")
     blocked = [rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "blocked"]
     if blocked:
         parts.append(f"<div class='banner partial'>{len(blocked)} requirement(s) <b>blocked</b>: not evaluated, "
