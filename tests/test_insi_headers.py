@@ -276,6 +276,18 @@ def test_an_unknown_idam_gets_cnams_recorded_siram_100_desir_550_fault(insi, sha
     assert last_rules(insi) == ["INSI-IDAM-UNKNOWN"]
 
 
+def test_with_any_idam_an_unknown_idam_is_answered_but_journalled_as_a_warning():
+    """`segur up` accepts any IDAM by default: a product sending the wrong one must still see it."""
+    with running_insi(accept_any_idam=True) as lenient:
+        status, _, _ = call(lenient, soap_envelope(traits_body(), idam="FAKE-IDAM"))
+        assert status == 200
+        entry = lenient.mock.journal.entries()[-1]
+        assert entry.verdict == "accepted" and "INSI-IDAM-ACCEPTED-ANY" in entry.rules
+        assert "'FAKE-IDAM'" in next(f["message"] for f in entry.findings if f["rule"] == "INSI-IDAM-ACCEPTED-ANY")
+        assert call(lenient, soap_envelope(traits_body(), idam="SEGUR-TEST"))[0] == 200
+        assert "INSI-IDAM-ACCEPTED-ANY" not in lenient.mock.journal.entries()[-1].rules
+
+
 def test_an_idam_declared_through_the_admin_api_is_accepted_then_removed(insi):
     envelope = soap_envelope(traits_body(), idam="EDITEUR-42")
     assert call(insi, envelope)[0] == 400

@@ -167,8 +167,8 @@ class InsiMock:
             idam = soap.read_context_lps(request_.lps)
             context["idam"] = idam
             soap.check_context_bam(request_.bam)
-            self.backend.authorise(idam, environ.get("SSL_CLIENT_S_DN_CN") if self.require_client_cn else None,
-                                   operation)
+            known = self.backend.authorise(idam, environ.get("SSL_CLIENT_S_DN_CN") if self.require_client_cn
+                                           else None, operation)
             if operation == soap.OP_TRAITS:
                 query = soap.read_traits(request_.body)
                 context["birth_name"] = (query.birth_name or "").strip().upper()
@@ -184,6 +184,8 @@ class InsiMock:
             findings = list(outcome.findings)
             if fallback is not None:
                 findings.append(fallback)
+            if not known:
+                findings.append(RULES_BY_ID["INSI-IDAM-ACCEPTED-ANY"].finding(idam=idam))
             if not message_id:
                 findings.append(RULES_BY_ID["INSI-WSA-MESSAGEID"].finding())
             payload = self.backend.resultat(outcome)

@@ -191,17 +191,19 @@ class InsiBackend:
         with self._lock:
             self._software = dict(self._initial_software)
 
-    def authorise(self, idam: str, mode: str | None, operation: str) -> None:
-        """Refuse an unknown IDAM, or a mode/operation the software was not authorised for."""
+    def authorise(self, idam: str, mode: str | None, operation: str) -> bool:
+        """Refuse an unknown IDAM, or a mode/operation the software was not authorised for. False when the
+        IDAM is unknown but let through (`accept_any_idam`): the caller journals a warning for it."""
         mode = mode or self.default_mode
         with self._lock:
             software = self._software.get(idam)
         if software is None:
             if self.accept_any_idam:
-                return
+                return False
             raise SoapProblem("INSI-IDAM-UNKNOWN", idam=idam)
         if mode not in software.modes or operation not in software.operations:
             raise SoapProblem("INSI-ACCESS-LEVEL", idam=idam, mode=mode, operation=operation)
+        return True
 
     # -- searches --------------------------------------------------------------------------------
     def search_traits(self, query: TraitsQuery) -> Outcome:

@@ -188,6 +188,12 @@ RULES = (
           "Numéro d'autorisation du logiciel (IDAM) {idam!r} inconnu du service",
           "Use the IDAM CNAM gave your software (declare it to the mock with --idam or POST /_admin/idams).",
           "recorded CNAM answer siram_100/desir_550 (padoa/tlsi-ins)", "idam_unknown"),
+    _rule("INSI-IDAM-ACCEPTED-ANY", "Software authorisation (IDAM) {idam!r} is not known to the service, accepted "
+          "only because the mock accepts any IDAM", "Numéro d'autorisation du logiciel (IDAM) {idam!r} inconnu du "
+          "service, accepté seulement parce que le mock accepte tout IDAM",
+          "Check that your product sends the IDAM CNAM gave it; the real service answers siram_100/desir_550 "
+          "(declare it to the mock with --idam or POST /_admin/idams to silence this).",
+          "mock option any_idam (segur up default, --any-idam)", severity=Severity.WARNING),
     _rule("INSI-ACCESS-LEVEL", "Access mode {mode} is not allowed for IDAM {idam!r} on {operation}",
           "Le mode d'accès {mode} n'est pas autorisé pour l'IDAM {idam!r} sur {operation}",
           "Call with the certificate of the access mode your software was authorised for (INSI-AUTO / INSI-MANU).",
