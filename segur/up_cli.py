@@ -10,6 +10,18 @@ from pathlib import Path
 import typer
 
 
+def pack_note(settings: dict) -> str | None:
+    """What to tell the user when the mocks will validate documents without the official pack."""
+    import os
+
+    validating = [name for name in ("dmp", "mssante")
+                  if settings[name]["enabled"] and settings[name]["validation"]]
+    if not validating or settings["stack"]["pack"] or os.environ.get("SEGUR_PACK"):
+        return None
+    return (f"note: no official CDA pack: {' and '.join(validating)} validate documents without the CDA XSD and "
+            "the CI-SIS Schematron (give --pack DIR, [stack] pack in the config, or SEGUR_PACK)")
+
+
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     @app.command("up")
     def up(
@@ -18,6 +30,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                             help="Where to write the endpoints as JSON for your product or CI."),
         free_ports: bool = typer.Option(False, "--free-ports", help="Let the system choose free ports "
                                         "(read them from the endpoints file)."),
+        pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
+                                  help="Official CDA pack (ANS XSD + CI-SIS Schematron) the DMP and MSSanté "
+                                  "validate documents with; default: [stack] pack, then env SEGUR_PACK."),
     ) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
         from segur.up import SERVICES, ConfigError, load_config, start_stack
@@ -26,10 +41,15 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         # CI waits for this file to appear, then connects to the ports it names
         endpoints_file.unlink(missing_ok=True)
         try:
-            overrides = {name: {"port": 0} for name in SERVICES} if free_ports else None
+            overrides = {name: {"port": 0} for name in SERVICES} if free_ports else {}
             if free_ports:
                 overrides["mssante"].update(smtp_port=0, imap_port=0)
-            settings = load_config(config, overrides)
+            if pack is not None:
+                overrides["stack"] = {"pack": str(pack)}
+            settings = load_config(config, overrides or None)
+            note = pack_note(settings)
+            if note:
+                typer.echo(note, err=True)
             stack = start_stack(settings)
         except (ConfigError, OSError) as exc:
             typer.echo(f"segur up: {exc}", err=True)

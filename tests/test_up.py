@@ -142,3 +142,15 @@ def test_segur_up_refuses_a_bad_config_with_exit_2(tmp_path):
                              "--endpoints-file", str(stale)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "unknown key(s) in [insi]" in result.stderr
     assert not stale.exists(), "a CI loop waiting for the file must not take a failed start for a live stack"
+
+
+def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_path, monkeypatch):
+    from segur.up_cli import pack_note
+
+    monkeypatch.delenv("SEGUR_PACK", raising=False)
+    bare = load_config()
+    assert "no official CDA pack: dmp and mssante validate" in pack_note(bare)
+    assert pack_note(load_config(overrides={"stack": {"pack": str(tmp_path)}})) is None
+    assert pack_note(load_config(overrides={"dmp": {"validation": False}, "mssante": {"validation": False}})) is None
+    monkeypatch.setenv("SEGUR_PACK", str(tmp_path))
+    assert pack_note(bare) is None
