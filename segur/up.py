@@ -222,7 +222,13 @@ def start_stack(config: dict | None = None) -> Stack:
     try:
         for name in SERVICES:
             if config[name]["enabled"]:
-                stack.services[name] = _STARTERS[name](config[name], stack_conf["host"], world, pki, stack_conf)
+                try:
+                    stack.services[name] = _STARTERS[name](config[name], stack_conf["host"], world, pki, stack_conf)
+                except OSError as exc:
+                    ports = ", ".join(f"{k} {v}" for k, v in config[name].items() if k.endswith("port"))
+                    raise OSError(f"the {name} mock cannot listen on {stack_conf['host']} ({ports}): {exc}. "
+                                  "Is another process (an earlier segur up?) using the port? Choose other ports "
+                                  f"in [{name}] of the config, or use --free-ports.") from exc
         for name, faults in config["faults"].items():
             if name in stack.services:
                 for spec in faults:

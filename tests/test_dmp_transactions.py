@@ -594,3 +594,15 @@ def test_the_journal_elides_the_oldest_bodies_beyond_its_memory_budget():
     journal.clear()
     journal.record("ITI-41", "accepted", request={"body": journal_body(b"y" * 2000)})
     assert journal.entries()[0].request["body"]["text"] == "y" * 2000
+
+
+def test_health_says_whether_documents_are_validated_and_with_which_pack(dmp, world, pki, tmp_path):
+    health = admin(dmp, "/_admin/health")
+    assert health["validation"]["enabled"] is True
+    with running_dmp(pki=pki, world=world, validate_documents=False) as off:
+        assert admin(off, "/_admin/health")["validation"] == {"enabled": False, "pack": None,
+                                                              "note": "documents are not validated"}
+    with running_dmp(pki=pki, world=world, validator_pack=str(tmp_path)) as packed:
+        validation = admin(packed, "/_admin/health")["validation"]
+    assert (validation["pack"], validation["pack_source"]) == (str(tmp_path), "option")
+    assert validation["note"] == "XSD and Schematron layers run"

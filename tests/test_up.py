@@ -95,6 +95,21 @@ def test_a_bad_fault_in_the_config_stops_what_was_started(tmp_path):
         start_stack(config)
 
 
+def test_a_port_in_use_is_refused_naming_the_mock_and_the_way_out(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _free_config(tmp_path, dmp={"port": port})
+        with pytest.raises(OSError) as error:
+            start_stack(config)
+    message = str(error.value)
+    assert f"the dmp mock cannot listen on 127.0.0.1 (port {port})" in message
+    assert "--free-ports" in message
+
+
 def test_config_file_is_read(tmp_path):
     path = tmp_path / "segur.toml"
     path.write_text('[insi]\nport = 9999\n[dmp]\nlenient = true\n', encoding="utf-8")

@@ -165,12 +165,32 @@ class DmpMock:
         self.backend.reset()
 
 
+def validation_health(options) -> dict:
+    """How documents are validated, for /_admin/health: a client (or the proof) can tell a DMP that runs
+    the official XSD and Schematron from one that only runs the project's own layers."""
+    from segur.validators.config import pack_setting
+
+    if not options.validate_documents:
+        return {"enabled": False, "pack": None, "note": "documents are not validated"}
+    if options.validator_pack is False:
+        pack, source = None, "disabled"
+    elif options.validator_pack:
+        pack, source = str(options.validator_pack), "option"
+    else:
+        found = pack_setting()
+        pack, source = (str(found.value), found.source) if found else (None, None)
+    note = ("XSD and Schematron layers run" if pack else
+            "no official pack: the XSD and Schematron layers are skipped (give --pack or SEGUR_PACK)")
+    return {"enabled": True, "pack": pack, "pack_source": source, "note": note}
+
+
 def create_app(mock: DmpMock) -> Flask:
     app = Flask("segur-dmp")
     app.config["MAX_CONTENT_LENGTH"] = None  # the handler enforces mock.max_body itself, early and while reading
     app.register_blueprint(admin_blueprint(mock, extra_health=lambda: {
         "lenient": mock.backend.options.lenient, "rules": mock.backend.hooks.describe(),
-        "stored": mock.backend.store.counts(), "data": str(mock.backend.store.path)}))
+        "stored": mock.backend.store.counts(), "data": str(mock.backend.store.path),
+        "validation": validation_health(mock.backend.options)}))
     app.register_blueprint(_dmp_admin(mock))
 
     for service in SERVICES:
