@@ -108,3 +108,11 @@ def test_validate_is_safe_from_several_threads(cda_pack):
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: validate(data, pack=cda_pack), range(6)))
     assert all([(f.rule, f.line, f.column) for f in r.findings] == expected for r in results)
+
+
+def test_junit_classnames_keep_same_named_files_in_different_folders_apart():
+    a = Report(document="lab/2024/report.xml", layers=[LayerRun("xml", "ran")])
+    b = Report(document="/srv/ris/report.xml", layers=[LayerRun("xml", "ran")])
+    root = ET.fromstring(render_junit([a, b], BatchSummary.of([a, b])).encode())
+    assert [c.get("classname") for c in root.iter("testcase")] == [
+        "segur.validate.lab.2024.report.xml", "segur.validate.srv.ris.report.xml"]

@@ -97,8 +97,12 @@ def render_json(reports: list[Report], summary: BatchSummary) -> str:
 # -- junit --------------------------------------------------------------------------------------
 
 def _classname(report: Report, layer: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", report.document.rsplit("/", 1)[-1].removesuffix(".xml"))
-    return f"segur.validate.{stem}.{layer}"
+    """`segur.validate.<folder>.<file>.<layer>`: CI servers group test cases by the dotted prefix, so the
+    path's folders become packages (two `report.xml` in different folders stay apart) and the layer
+    the class."""
+    parts = [p for p in report.document.replace("\\", "/").removesuffix(".xml").split("/") if p not in ("", ".", "..")]
+    dotted = ".".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p) for p in parts) or "document"
+    return f"segur.validate.{dotted}.{layer}"
 
 
 def _occurrences(findings: list[Finding]) -> str:
