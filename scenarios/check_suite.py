@@ -28,8 +28,13 @@ class CheckTest(NamedTuple):
 CHECK_TESTS: dict[str, CheckTest] = {
     "insi-before-send": CheckTest(
         "test_an_insi_search_answered_00_precedes_every_send",
-        "INSi retrieval before sending: for every report that reached the DMP or MSSanté, an INSi search by "
-        "traits of that patient answered 00 (one identity) earlier in the task."),
+        "INSi retrieval before sending: for every report that reached the DMP or MSSanté, an INSi search of "
+        "that patient (by traits, or by its Vitale card) answered 00 (one identity) earlier in the task."),
+    "insi-vitale-search": CheckTest(
+        "test_insi_is_searched_with_the_vitale_card_when_it_is_read",
+        "Both INSi searches: for the task that gives the patient's Vitale card, a rechercherInsAvecCarteVitale "
+        "of the card's NIR answered 00 before the report went out (typing the traits instead does not count); "
+        "for the tasks without a card, a rechercherInsAvecTraitsIdentite answered 00 before theirs."),
     "qualified-ins-only": CheckTest(
         "test_only_an_ins_insi_qualified_is_sent",
         "Identity status: every INS sent is one INSi returned with code 00 for the task's patient; for the "

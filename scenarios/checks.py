@@ -21,8 +21,10 @@ from segur.ins import nir_key
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
 PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
-SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry")
-DMP_SCENARIOS = ("dmp", "replace", "retry")
+SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry", "vitale")
+DMP_SCENARIOS = ("dmp", "replace", "retry", "vitale")
+#: INSi's two searches (docs/insi.md; CNAM's WSDL operations)
+OP_TRAITS, OP_VITALE = "rechercherInsAvecTraitsIdentite", "rechercherInsAvecCarteVitale"
 MSS_SCENARIOS = ("mss", "citizen")
 VOLET_CODES = {"CR-IMG": "18748-4", "CR-BIO": "11502-2"}
 STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
@@ -121,7 +123,7 @@ def _result(check_id: str, problems: list[str], evidence: list[dict], summary: s
 
 # --- blocked: the upstream step that failed ---------------------------------------------------------------
 #: the check that judges whether a task's report got through (it fails when it did not)
-DELIVERY_CHECKS = {"dmp": "dmp-accepted", "replace": "dmp-accepted", "retry": "dmp-accepted",
+DELIVERY_CHECKS = {"dmp": "dmp-accepted", "replace": "dmp-accepted", "retry": "dmp-accepted", "vitale": "dmp-accepted",
                    "mss": "mss-professionals-xdm", "citizen": "citizen-address"}
 
 
@@ -166,11 +168,50 @@ def check_insi_before_send(run: dict) -> CheckResult:
                              "insi": [{k: i[k] for k in ("seq", "time", "code", "ins", "oid")} for i in found]})
             if not earlier:
                 problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of the "
-                                f"patient's traits answered 00 before it")
+                                f"patient (its traits, or its Vitale card) answered 00 before it")
         if task["expect"] == "delivered" and not found:
-            problems.append(f"{task['task']['id']}: no INSi search answered 00 for the patient's traits")
+            problems.append(f"{task['task']['id']}: no INSi search of the patient answered 00")
     n = sum(1 for t in tasks(run) for _ in sends(t))
     return _result("insi-before-send", problems, evidence, f"{n} sends, each checked for an earlier INSi 00")
+
+
+def _search_brief(i: dict) -> dict:
+    return {"seq": i["seq"], "time": i["time"], "operation": i.get("operation"), "code": i["code"],
+            "ins": i.get("ins"), "card_nir": (i.get("traits") or {}).get("vitale_nir")}
+
+
+def check_insi_vitale_search(run: dict) -> CheckResult:
+    """REM INS/va1.34 asks for both INSi searches: by traits *and* by Vitale card. A task that gives the card
+    (`task.vitale`) must be searched with the card (`rechercherInsAvecCarteVitale` answered 00 for the card's
+    NIR and birth date) before its report goes out — a product that types the traits instead has no Vitale
+    search at all; the tasks without a card must be searched by traits (answered 00) before theirs."""
+    problems, evidence = [], []
+    card_tasks = [t for t in tasks(run) if t["task"].get("vitale")]
+    for task in tasks(run):
+        task_id, card = task["task"]["id"], task["task"].get("vitale")
+        if not card and task["scenario"] not in SENDING_SCENARIOS:
+            continue
+        operation = OP_VITALE if card else OP_TRAITS
+        mine = [i for i in task["observed"]["insi"] if i["for_task_patient"]]
+        found = [i for i in mine if i["code"] == "00" and i.get("operation") == operation]
+        evidence.append({"task": task_id, "searched_with": "Vitale card" if card else "traits", "card": card,
+                         "insi": [_search_brief(i) for i in mine],
+                         "sends": [_brief_send(kind, item) for kind, item in sends(task)]})
+        how = f"Vitale card search ({OP_VITALE}) of the card's NIR {card.get('nir')}" if card \
+            else f"traits search ({OP_TRAITS})"
+        for kind, item in sends(task):
+            if not [i for i in found if i["time"] <= item["time"]]:
+                others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine if i["time"] <= item["time"]})
+                problems.append(f"{task_id}: {kind} send at {item['time']} with no {how} answered 00 before it"
+                                + (f" (INSi saw: {', '.join(others)})" if others else ""))
+        if card and task["expect"] == "delivered" and not found:
+            others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine})
+            problems.append(f"{task_id}: the patient's Vitale card was read but INSi saw no {how} answered 00"
+                            + (f"; it saw {', '.join(others)}" if others else "; INSi was not asked"))
+    if not card_tasks:
+        problems.append("the plan has no task with a Vitale card: the card search cannot be proved")
+    return _result("insi-vitale-search", problems, evidence,
+                   f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits")
 
 
 def check_qualified_ins_only(run: dict) -> CheckResult:
@@ -616,9 +657,12 @@ def check_claims_honest(run: dict) -> CheckResult:
 
 RIS, BIO = "RIS", "BIO"
 CHECKS: dict[str, Check] = {c.id: c for c in [
-    Check("insi-before-send", "INSi search (traits) answered 00 before every send",
-          {RIS: ["INS/va1.34", "INS/va1.35", "SC.INS/va1.34"], BIO: ["INS/va1.34", "INS/va1.35", "SC.INS/va1.34"]},
+    Check("insi-before-send", "INSi search answered 00 before every send",
+          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]},
           check_insi_before_send, ("no-insi-call",)),
+    Check("insi-vitale-search", "INSi searched with the Vitale card when it is read, by traits otherwise",
+          {RIS: ["INS/va1.34", "SC.INS/va1.34"], BIO: ["INS/va1.34", "SC.INS/va1.34"]},
+          check_insi_vitale_search, ("no-vitale-search", "no-insi-call")),
     Check("qualified-ins-only", "Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
           {RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
            BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},

@@ -45,6 +45,9 @@ ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
 KINDS = ("CR-IMG", "CR-BIO")
 #: The identity traits a user types in the product (INSi's search by traits): never the INS.
 TRAITS = ("birth_name", "first_names", "sex", "birth_date", "birth_place")
+#: What a Vitale card reader gives the product (`Task.vitale`): the beneficiary's NIR (13 characters) and key,
+#: birth date and birth name — the data of INSi's `rechercherInsAvecCarteVitale` (docs/insi.md).
+VITALE = ("nir", "key", "birth_date", "birth_name")
 #: How much of a product's stdout/stderr (or HTTP answer) a result keeps, per stream.
 OUTPUT_LIMIT = 64 * 1024
 DEFAULT_TIMEOUT = 120.0
@@ -59,6 +62,9 @@ class Task:
     from INSi. `recipient` is the MSSanté address for send-mss; for send-citizen it is None (the product
     derives `<INS>@patient.mssante.fr` from INSi's answer). `author` is who signs the report (see
     `author_dict`). `extra` carries action details, e.g. `{"replaces_task": "dmp-03"}` for replace-dmp.
+    `vitale`, when given, is what the patient's Vitale card gives the product through its reader (`VITALE`:
+    the beneficiary's NIR and key, birth date and name): the product must then search INSi with the card
+    (`rechercherInsAvecCarteVitale`), not the traits (REM INS/va1.34: by traits *and* by Vitale card).
     """
 
     id: str
@@ -70,6 +76,7 @@ class Task:
     report_no: int = 1
     kind: str = "CR-IMG"
     extra: dict = field(default_factory=dict)
+    vitale: dict | None = None
 
     def __post_init__(self):
         if not self.id or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", self.id):
@@ -80,6 +87,8 @@ class Task:
             raise ValueError(f"task {self.id}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if "ins" in {k.lower() for k in self.patient}:
             raise ValueError(f"task {self.id}: the patient's INS is never given; the product asks INSi")
+        if self.vitale is not None:
+            check_vitale(self.id, self.vitale)
         if self.action == "send-mss" and not self.recipient:
             raise ValueError(f"task {self.id}: send-mss needs a recipient")
         if self.action == "replace-dmp" and not self.extra.get("replaces_task"):
@@ -115,7 +124,31 @@ class Task:
         who = " ".join(str(self.patient.get(t, "")) for t in ("birth_name", "first_names")).strip()
         to = {"send-dmp": "DMP", "replace-dmp": f"DMP, replacing {self.replaces_task}",
               "send-citizen": "the patient's Mon espace santé mailbox"}.get(self.action, self.recipient)
-        return f"{self.id}: {self.kind} report #{self.report_no} for {who} to {to}"
+        card = f", Vitale card NIR {self.vitale.get('nir')} read" if self.vitale else ""
+        return f"{self.id}: {self.kind} report #{self.report_no} for {who}{card} to {to}"
+
+
+def check_vitale(task_id: str, vitale) -> None:
+    """A task's card data: a dict of `VITALE` keys, with a 13-character NIR (Corsica's 2A/2B allowed) and a
+    birth date; the key, when given, 2 digits."""
+    if not isinstance(vitale, Mapping):
+        raise ValueError(f"task {task_id}: vitale is an object ({', '.join(VITALE)})")
+    unknown = sorted(set(vitale) - set(VITALE))
+    if unknown:
+        raise ValueError(f"task {task_id}: unknown vitale field(s) {', '.join(unknown)}; known: {', '.join(VITALE)}")
+    if not re.fullmatch(r"[0-9]{6}[0-9AB][0-9]{6}", str(vitale.get("nir") or "")):
+        raise ValueError(f"task {task_id}: vitale.nir must be the card's 13-character NIR, not {vitale.get('nir')!r}")
+    if vitale.get("key") is not None and not re.fullmatch(r"[0-9]{2}", str(vitale["key"])):
+        raise ValueError(f"task {task_id}: vitale.key must be 2 digits, not {vitale['key']!r}")
+    if not vitale.get("birth_date"):
+        raise ValueError(f"task {task_id}: vitale needs the card's birth_date")
+
+
+def vitale_of(patient) -> dict:
+    """`Task.vitale` for a world `Patient`: what its Vitale card gives (the world has no insured/beneficiary
+    links, so the card's beneficiary NIR is the patient's own: INSi's `MatriculeIndividu`)."""
+    return {"nir": patient.nir, "key": patient.nir_key, "birth_date": patient.birth_date,
+            "birth_name": patient.birth_name}
 
 
 def traits_of(patient) -> dict:
@@ -215,7 +248,8 @@ def endpoints_from_env(environ: Mapping[str, str] | None = None) -> dict:
 
 # --- command ----------------------------------------------------------------------------------------------
 #: Placeholders a command template may use, besides the patient traits (`TRAITS`) and `author_*`.
-TASK_PLACEHOLDERS = ("id", "action", "patient", "recipient", "sender", "author", "report_no", "kind", "extra")
+TASK_PLACEHOLDERS = ("id", "action", "patient", "recipient", "sender", "author", "report_no", "kind", "extra",
+                     "vitale")
 FILE_PLACEHOLDERS = ("task_json", "task_json_file", "endpoints_file", "replaces_task")
 AUTHOR_PLACEHOLDERS = ("author_idnps", "author_rpps", "author_family_name", "author_given_name", "author_finess",
                        "author_idnst")
@@ -489,6 +523,13 @@ def instructions(task: Task) -> str:
     for trait in TRAITS:
         if traits.get(trait):
             lines.append(f"    {labels[trait]:<20} {traits[trait]}")
+    if task.vitale:
+        lines.append("  Vitale card: read the patient's (test) card and search INSi WITH THE CARD "
+                     "(rechercherInsAvecCarteVitale), not by traits:")
+        for name, label in (("nir", "NIR (beneficiary)"), ("key", "key"), ("birth_date", "birth date"),
+                            ("birth_name", "birth name")):
+            if task.vitale.get(name):
+                lines.append(f"    {label:<20} {task.vitale[name]}")
     author = task.author
     if author:
         name = " ".join(str(author[k]) for k in ("given_name", "family_name") if author.get(k)) or "?"

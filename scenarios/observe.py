@@ -3,7 +3,8 @@
 Nothing here asks the system under test anything. For each task, `observe_task` gathers from the
 journals and stores of the mocks (through their `/_admin/` JSON APIs, so a stack started elsewhere by
 `segur up` works as well as an in-process one):
-- the INSi exchanges for the task's traits (code returned, INS and OID, time);
+- the INSi exchanges for the task's patient — searches of its traits, or of its Vitale card's NIR when the
+  task gives one — (operation, code returned, INS and OID, time);
 - the DMP submissions for the task (verdict, rule ids, patient id, the CDA header of each document read
   from the request on the wire, the stored entry's metadata, status and validation report);
 - the MSSanté messages it sent (verdict, rule ids, sender, recipients, attachments, XDM metadata and CDA
@@ -121,6 +122,12 @@ def traits_match(sent: dict, patient: Mapping) -> bool:
     """An INSi search is for a task's patient when the birth name and birth date agree."""
     return (_norm(sent.get("birth_name")) == _norm(patient.get("birth_name"))
             and str(sent.get("birth_date") or "") == str(patient.get("birth_date") or ""))
+
+
+def card_match(sent: dict, vitale: Mapping | None) -> bool:
+    """A Vitale search is for a task's card when it carries the card's NIR and birth date."""
+    return bool(vitale) and str(sent.get("vitale_nir") or "").upper() == str(vitale.get("nir") or "").upper() \
+        and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or "")
 
 
 def cda_documents_of_iti41(exchange: dict) -> list[dict]:
@@ -245,7 +252,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
         insi.append({"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
                      "verdict": exchange["verdict"], "rules": exchange["rules"], "code": meta.get("code_cr"),
                      "ins": meta.get("ins"), "oid": meta.get("oid"), "traits": sent,
-                     "for_task_patient": traits_match(sent, patient)})
+                     "for_task_patient": traits_match(sent, patient) or card_match(sent, task.get("vitale"))})
     dmp = []
     for exchange in journals.get("dmp", []):
         if not _in(exchange, before, after, "dmp"):

@@ -4,7 +4,8 @@ The Ségur proof of a couloir is "10/10/1": ten reports sent to the patients' DM
 ten sent by MSSanté to other professionals, one sent to the patient's Mon espace santé mailbox. The
 plan adds the situations a reviewer asks about: a replacement of a report already in the DMP, an
 identity INSi cannot qualify (homonyms, code 02: nothing may be sent with an INS), and a DMP outage
-(the product must say it failed, then send the report when the service is back).
+(the product must say it failed, then send the report when the service is back), and a patient whose
+Vitale card the product reads (REM INS/va1.34: INSi is searched by traits *and* by Vitale card).
 
 The plan is a pure function of the world, the couloir and the size: the same inputs give the same
 tasks, so two runs of the proof can be compared, and the plan is recorded in the evidence.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from segur.scenarios.driver import Task, author_dict, traits_of
+from segur.scenarios.driver import Task, author_dict, traits_of, vitale_of
 
 #: couloir → (report kind, the author's specialty, the authoring organisation's facility type).
 COULOIRS = {
@@ -41,7 +42,7 @@ class PlannedTask:
     task: Task
     expect: str
     patient_key: str
-    scenario: str  # "dmp", "mss", "citizen", "replace", "homonym", "outage", "retry"
+    scenario: str  # "dmp", "mss", "citizen", "replace", "homonym", "outage", "retry", "vitale"
     fault: dict | None = None  # injected before the task, cleared right after it
 
     def to_dict(self) -> dict:
@@ -153,14 +154,15 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     plan = Plan(couloir, size, world.version)
     report_no = 0
 
-    def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None, number=None):
+    def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None, number=None,
+            vitale=None):
         nonlocal report_no
         if number is None:
             report_no += 1
             number = report_no
         task = Task(task_id, action, traits_of(patient), recipient=recipient,
                     sender=sender if action in ("send-mss", "send-citizen") else None,
-                    author=author_info, report_no=number, kind=kind, extra=extra or {})
+                    author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
         return task
 
@@ -181,7 +183,17 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
     add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED, extra={"retry_of": "outage-01"},
         number=outage.report_no)
+    card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
+    add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
     return plan
+
+
+def _vitale_patient(dmp_patients: list, n_dmp: int, taken: set[str]):
+    """The patient who comes with a Vitale card: a DMP patient (a NIR holder: `dmp_eligible` leaves NIA out, and
+    a card carries a NIR) not already in the plan when there is one, so the card search is the only INSi
+    search of that patient; else the first DMP patient."""
+    spare = [p for p in dmp_patients[n_dmp + 1:] if p.key not in taken]
+    return (spare or dmp_patients)[0]
 
 
 def _homonym_patient(world):
@@ -198,7 +210,7 @@ def _homonym_patient(world):
 def plan_summary(plan: Plan) -> str:
     counts = plan.counts()
     return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} MSSanté / "
-            f"{counts.get('citizen', 0)} citizen, plus replace, homonym, outage and retry")
+            f"{counts.get('citizen', 0)} citizen, plus replace, homonym, outage, retry and a Vitale card search")
 
 
 __all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.couloir("RIS")
 rem = pytest.mark.rem
 
 test_an_insi_search_answered_00_precedes_every_send = check_test(
-    "insi-before-send", rem("INS/va1.34", "INS/va1.35", "SC.INS/va1.34"))
+    "insi-before-send", rem("INS/va1.35"))
+test_insi_is_searched_with_the_vitale_card_when_it_is_read = check_test(
+    "insi-vitale-search", rem("INS/va1.34", "SC.INS/va1.34"))
 test_only_an_ins_insi_qualified_is_sent = check_test(
     "qualified-ins-only", rem("INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"))
 test_the_cda_carries_the_ins_insi_returned_with_its_oid = check_test(

@@ -33,6 +33,7 @@ from segur.scenarios.driver import (
     make_driver,
     template_fields,
     traits_of,
+    vitale_of,
 )
 
 ENDPOINTS = {
@@ -69,10 +70,39 @@ def test_a_task_survives_json_both_ways():
     ({"recipient": None}, "needs a recipient"),
     ({"action": "replace-dmp", "extra": {}}, "replaces_task"),
     ({"id": "a b"}, "task id"),
+    ({"vitale": "1800232020401"}, "vitale is an object"),
+    ({"vitale": {"nir": "18003", "birth_date": "1980-03-02"}}, "13-character NIR"),
+    ({"vitale": {"nir": "1800232020401"}}, "birth_date"),
+    ({"vitale": {"nir": "1800232020401", "key": "7", "birth_date": "1980-03-02"}}, "2 digits"),
+    ({"vitale": {"nir": "1800232020401", "birth_date": "1980-03-02", "ins": "180023202040123"}}, "unknown vitale"),
 ])
 def test_a_malformed_task_is_refused_with_the_reason(changes, message):
     with pytest.raises(ValueError, match=message):
         task(**changes)
+
+
+def test_a_task_with_a_vitale_card_survives_json_and_says_so():
+    """`vitale` (what the card reader gives) is optional: absent → null; given → read back as it was."""
+    assert json.loads(task().to_json())["vitale"] is None and task().vitale is None
+    card = {"nir": "180032B020401", "key": "23", "birth_date": "1980-03-02", "birth_name": "CORSE"}
+    with_card = task(vitale=card)
+    again = Task.from_json(with_card.to_json())
+    assert again == with_card and again.vitale == card
+    assert "Vitale card NIR 180032B020401" in with_card.describe()
+    assert "rechercherInsAvecCarteVitale" in instructions(with_card) and "180032B020401" in instructions(with_card)
+    assert "Vitale" not in instructions(task())
+    argv = CommandDriver("product --card {vitale}").argv(with_card, "t.json", "e.json")
+    assert argv[:2] == ["product", "--card"] and json.loads(argv[2]) == card
+
+
+def test_world_helpers_give_the_vitale_card_of_a_nir_holder():
+    from segur.fixtures.world import load_world
+
+    patient = next(p for p in load_world().patients if not p.is_nia)
+    card = vitale_of(patient)
+    assert card == {"nir": patient.nir, "key": patient.nir_key, "birth_date": patient.birth_date,
+                    "birth_name": patient.birth_name}
+    assert task(vitale=card).vitale == card  # a valid card for Task
 
 
 def test_unknown_task_fields_are_refused_when_reading_json():

@@ -30,6 +30,8 @@ DEFECT_CHECKS = {
     "wrong-ins-oid": ("ins-in-cda",),
     "provisional-as-qualified": ("qualified-ins-only",),
     "no-insi-call": ("insi-before-send",),
+    # the card was read, the traits were typed: INS/va1.34 (traits *and* Vitale card) is not met
+    "no-vitale-search": ("insi-vitale-search",),
     "bad-nir-key": ("ins-in-cda",),
     "pdf-not-base64": ("documents-valid",),
     "wrong-format-code": ("dmp-accepted",),
@@ -196,6 +198,12 @@ def _break_insi(run):
     _task(run, "dmp-02")["observed"]["insi"][0]["code"] = "01"
 
 
+def _break_vitale(run):
+    """The task with a Vitale card was searched by traits only (what a product without a card search does)."""
+    for search in _task(run, "vitale-01")["observed"]["insi"]:
+        search["operation"] = "rechercherInsAvecTraitsIdentite"
+
+
 def _break_qualified(run):
     homonym = _task(run, "homonym-01")
     homonym["observed"]["dmp"].append(copy.deepcopy(_first_iti41(_task(run, "dmp-01"))))
@@ -263,7 +271,7 @@ def _break_claims(run):
 
 
 BREAKERS = {
-    "insi-before-send": _break_insi, "qualified-ins-only": _break_qualified, "ins-in-cda": _break_ins_oid,
+    "insi-before-send": _break_insi, "insi-vitale-search": _break_vitale, "qualified-ins-only": _break_qualified, "ins-in-cda": _break_ins_oid,
     "metadata-patient": _break_metadata_patient, "dmp-accepted": _break_dmp, "mss-professionals-xdm": _break_mss,
     "mss-headers": _break_headers, "mss-subject": _break_subject, "mss-transport": _break_transport,
     "citizen-address": _break_citizen, "documents-valid": _break_valid, "dmp-replacement": _break_replacement,
@@ -283,6 +291,31 @@ def test_each_check_fails_when_the_record_shows_its_problem(check_id, run_record
     result = CHECKS[check_id].function(broken)
     assert not result.passed
     assert result.problems and all(isinstance(p, str) for p in result.problems)
+
+
+def test_the_vitale_check_needs_the_card_search_for_the_card_and_the_traits_search_for_the_others(run_record):
+    """INS/va1.34 is both searches: the card task searched by card, each other task by traits, and the plan
+    must have a card task at all (else the card half is not proved, and the check says so)."""
+    vitale = _task(run_record, "vitale-01")
+    assert {i["operation"] for i in vitale["observed"]["insi"]} == {"rechercherInsAvecCarteVitale"}
+    assert vitale["task"]["vitale"]["nir"] and "ins" not in vitale["task"]["patient"]
+
+    card_for_all = copy.deepcopy(run_record)  # dmp-01 found by a card search although no card was read
+    for search in _task(card_for_all, "dmp-01")["observed"]["insi"]:
+        search["operation"] = "rechercherInsAvecCarteVitale"
+    result = CHECKS["insi-vitale-search"].function(card_for_all)
+    assert not result.passed and any(p.startswith("dmp-01:") and "traits search" in p for p in result.problems)
+
+    no_answer = copy.deepcopy(run_record)  # the card search answered 01: nothing qualified by the card
+    for search in _task(no_answer, "vitale-01")["observed"]["insi"]:
+        search["code"] = "01"
+    result = CHECKS["insi-vitale-search"].function(no_answer)
+    assert not result.passed and any("Vitale card was read" in p for p in result.problems)
+
+    no_card_task = copy.deepcopy(run_record)
+    no_card_task["tasks"] = [t for t in no_card_task["tasks"] if not t["task"].get("vitale")]
+    result = CHECKS["insi-vitale-search"].function(no_card_task)
+    assert not result.passed and "no task with a Vitale card" in result.problems[0]
 
 
 def test_the_html_escapes_what_the_product_and_the_mocks_said(reference):

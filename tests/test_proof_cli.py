@@ -96,4 +96,4 @@ def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path)
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "-k", "citizen",
                                       "--out", str(tmp_path / "loud")])
     assert result.exit_code == 0, result.output
-    assert "1 passed, 14 deselected" in result.output
+    assert "1 passed, 15 deselected" in result.output

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from segur.fixtures.world import load_world
-from segur.scenarios.plan import SIZES, PlanError, build_plan
+from segur.scenarios.plan import SIZES, PlanError, build_plan, dmp_eligible
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +18,26 @@ def world():
 @pytest.mark.parametrize("couloir, kind", [("RIS", "CR-IMG"), ("BIO", "CR-BIO")])
 def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
     plan = build_plan(world, couloir)
-    assert plan.counts() == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1}
+    assert plan.counts() == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1,
+                             "vitale": 1}
     assert {p.task.kind for p in plan.tasks} == {kind}
+
+
+@pytest.mark.parametrize("size", ["full", "small"])
+def test_one_dmp_task_gives_the_patients_vitale_card_for_a_card_search(world, size):
+    """REM INS/va1.34 asks for the INSi search by Vitale card too: vitale-01 carries what the card reader
+    gives (the NIR and key of a NIR holder with an open DMP, its birth date and name), never the INS."""
+    vitale = build_plan(world, "RIS", size).by_id("vitale-01")
+    patient = world.patient_by_key(vitale.patient_key)
+    assert vitale.scenario == "vitale" and vitale.expect == "delivered" and vitale.task.action == "send-dmp"
+    assert vitale.task.vitale == {"nir": patient.nir, "key": patient.nir_key, "birth_date": patient.birth_date,
+                                  "birth_name": patient.birth_name}
+    assert dmp_eligible(patient) and not patient.is_nia
+    assert "ins" not in vitale.task.patient
+    others = build_plan(world, "RIS", size).tasks
+    assert [p.task.id for p in others if p.task.vitale] == ["vitale-01"]
+    # a patient of its own: the card search is the only INSi search of that patient
+    assert vitale.patient_key not in {p.patient_key for p in others if p.task.id != "vitale-01"}
 
 
 def test_dmp_tasks_are_ten_distinct_patients_insi_can_qualify_with_an_open_dmp(world):
@@ -76,7 +94,8 @@ def test_the_plan_is_deterministic_and_recorded_as_json(world):
 def test_the_small_plan_keeps_every_scenario(world):
     plan = build_plan(world, "RIS", "small")
     assert SIZES["small"] == (2, 2, 1)
-    assert plan.counts() == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1}
+    assert plan.counts() == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1,
+                             "vitale": 1}
     assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
 
 

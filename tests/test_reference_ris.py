@@ -28,7 +28,15 @@ from segur.mocks.dmp.testing import running_dmp
 from segur.mocks.insi.testing import running_insi
 from segur.mocks.mssante.testing import running_mssante
 from segur.pki import TestPki
-from segur.scenarios.driver import CommandDriver, PluginDriver, Task, author_dict, make_driver, traits_of
+from segur.scenarios.driver import (
+    CommandDriver,
+    PluginDriver,
+    Task,
+    author_dict,
+    make_driver,
+    traits_of,
+    vitale_of,
+)
 
 RIS_DIR = Path(__file__).resolve().parent.parent / "examples" / "reference-ris"
 sys.path.insert(0, str(RIS_DIR))
@@ -135,10 +143,10 @@ def gp(world):
 
 
 def make_task(world, author, patient=None, *, id="dmp-01", action="send-dmp", recipient=None, kind="CR-IMG",
-              traits=None, extra=None, report_no=1) -> Task:
+              traits=None, extra=None, report_no=1, vitale=None) -> Task:
     return Task(id=id, action=action, patient=traits or traits_of(patient), recipient=recipient,
                 sender=author.mailbox, author=author_dict(author, world.organisation_of(author)),
-                report_no=report_no, kind=kind, extra=extra or {})
+                report_no=report_no, kind=kind, extra=extra or {}, vitale=vitale)
 
 
 @pytest.fixture
@@ -265,6 +273,26 @@ def test_replace_dmp_deprecates_the_earlier_report(world, stack, endpoints, ris,
     (second,) = [d for uid, d in documents.items() if uid != first["unique_id"]]
     assert second["availability_status"].endswith("Approved")
     assert [e["operation"] for e in journal(stack, "dmp")][-2:] == ["ITI-18", "ITI-41"]
+
+
+def test_with_the_vitale_card_read_the_ris_searches_insi_by_card_not_by_traits(world, stack, endpoints, ris,
+                                                                                patient, radiologist):
+    result = ris.run(make_task(world, radiologist, patient, id="vitale-01", vitale=vitale_of(patient)), endpoints)
+    assert result.ok, result.output
+    searches = journal(stack, "insi")
+    assert [e["operation"] for e in searches] == ["rechercherInsAvecCarteVitale"]
+    assert searches[0]["meta"]["code_cr"] == "00" and searches[0]["meta"]["ins"] == patient.ins
+    body = searches[0]["request"]["body"]["text"]
+    assert f">{patient.nir}<" in body and "MatriculeIndividu" in body and "RECVITALE" in body
+    assert searches[0]["time"] <= journal(stack, "dmp", "ITI-41")[-1]["time"]
+
+
+def test_a_vitale_card_insi_does_not_know_is_never_sent(world, stack, endpoints, ris, patient, radiologist):
+    card = vitale_of(patient) | {"birth_date": "1900-01-01"}  # the card of someone else born on another day
+    result = ris.run(make_task(world, radiologist, patient, id="vitale-01", vitale=card), endpoints)
+    assert not result.ok and "Vitale card" in result.detail and "cannot be qualified" in result.detail
+    assert [e["meta"]["code_cr"] for e in journal(stack, "insi")] == ["01"]
+    assert journal(stack, "dmp", "ITI-41") == []
 
 
 def test_replacing_a_report_the_ris_never_sent_fails(world, stack, endpoints, ris, patient, radiologist):
@@ -465,7 +493,7 @@ def test_the_command_line_exit_codes(tmp_path, capsys):
 def test_every_defect_of_the_contract_exists():
     assert set(DEFECTS) == {"wrong-ins-oid", "provisional-as-qualified", "no-insi-call", "bad-nir-key",
                             "pdf-not-base64", "wrong-format-code", "patient-mismatch", "mss-without-xdm",
-                            "citizen-wrong-address", "swallow-outage"}
+                            "citizen-wrong-address", "swallow-outage", "no-vitale-search"}
 
 
 # --- seeded defects: what the mocks record -----------------------------------------------------------------
@@ -545,6 +573,15 @@ def test_no_insi_call_leaves_the_insi_journal_empty_while_the_reports_arrive(wor
     assert journal(stack, "insi") == []  # the only trace of the defect: the INS came from the local file
     assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
     assert mailbox(stack, gp.mailbox)[0]["verdict"] == "pass"
+
+
+def test_no_vitale_search_types_the_traits_although_the_card_was_read(world, stack, endpoints, patient,
+                                                                      radiologist, tmp_path):
+    ris = defective("no-vitale-search", tmp_path)
+    assert ris.run(make_task(world, radiologist, patient, id="vitale-01", vitale=vitale_of(patient)), endpoints).ok
+    operations = {e["operation"] for e in journal(stack, "insi")}
+    assert operations == {"rechercherInsAvecTraitsIdentite"}  # the report arrives; the card was never used
+    assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
 
 
 def test_no_insi_call_for_someone_the_local_file_lacks_makes_an_ins_up(world, stack, endpoints, radiologist, gp,

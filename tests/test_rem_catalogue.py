@@ -150,7 +150,7 @@ def test_rem_show_lists_the_proving_checks_under_each_couloirs_row():
     shown = CliRunner().invoke(app, ["rem", "show", "INS/va1.34"]).output
     blocks = {block.split("]", 1)[0]: block for block in shown.split("INS/va1.34  [")[1:]}
     assert set(blocks) == {"RIS", "BIO"}
-    assert "proved by check insi-before-send (RIS)" in blocks["RIS"] and "(BIO)" not in blocks["RIS"]
-    assert "proved by check insi-before-send (BIO)" in blocks["BIO"] and "(RIS)" not in blocks["BIO"]
+    assert "proved by check insi-vitale-search (RIS)" in blocks["RIS"] and "(BIO)" not in blocks["RIS"]
+    assert "proved by check insi-vitale-search (BIO)" in blocks["BIO"] and "(RIS)" not in blocks["BIO"]
     only_ris = CliRunner().invoke(app, ["rem", "show", "INS/va1.34", "-c", "RIS"]).output
     assert "[BIO]" not in only_ris and "(RIS)" in only_ris and "BIO" not in only_ris

@@ -63,8 +63,12 @@ class Run:
                 "the INS of the local patient file" if local else "an INS built from the traits"))
             return local or made_up_identity(traits)
         client = InsiClient(self.config)
+        card = self.task.vitale
+        if card and self.defect == "no-vitale-search":
+            self.step("identity: the Vitale card was read but INSi is searched by traits (defect no-vitale-search)")
+            card = None
         try:
-            identity = client.find(traits)
+            identity = client.find_by_card(card) if card else client.find(traits)
         except (IdentityNotQualified, ServiceUnavailable) as exc:
             if self.defect == "provisional-as-qualified":
                 local = self.state.local_identity(traits) or local_patient_file(traits, loose=True)

@@ -13,6 +13,8 @@ DEFECTS = {
     "provisional-as-qualified": "when INSi answers 01/02 (or fails), sends anyway, declared qualified "
                                 "(X-MSS-INS: O), with the INS of a local patient of the same name, sex and birth "
                                 "date (a homonym), else an INS built from the traits",
+    "no-vitale-search": "searches INSi by the traits even when the patient's Vitale card was read (never calls "
+                        "rechercherInsAvecCarteVitale)",
     "no-insi-call": "never calls INSi: takes the INS from its cache or its local patient file, else builds it "
                     "from the traits",
     "bad-nir-key": "writes the INS with a wrong 2-digit key, in the CDA and the metadata",
