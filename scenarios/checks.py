@@ -444,8 +444,14 @@ def check_citizen(run: dict) -> CheckResult:
                    blocked)
 
 
+OFFICIAL_LAYERS = ("xsd", "schematron")
+
+
 def check_documents_valid(run: dict) -> CheckResult:
+    """With an official pack configured, a document is proved valid only if the XSD and Schematron layers
+    ran on it: a mock that silently fell back to the project's own layers must not make a PASS."""
     problems, evidence, blocked = [], [], []
+    official_pack = bool((run.get("validation") or {}).get("pack"))
     for task in tasks(run, *SENDING_SCENARIOS):
         reports, found = [], len(problems)
         for item in accepted_iti41(task):
@@ -472,6 +478,14 @@ def check_documents_valid(run: dict) -> CheckResult:
                 first = (report.get("findings") or [{}])[0]
                 problems.append(f"{task['task']['id']}: {uid} is not valid for its volet ({service}): "
                                 f"{first.get('rule')}: {first.get('message')}")
+            elif official_pack:
+                skipped = [f"{layer.get('name')} ({layer.get('reason') or layer.get('status')})"
+                           for layer in report.get("layers") or [] if layer.get("name") in OFFICIAL_LAYERS
+                           and layer.get("status") != "ran"]
+                if skipped or not report.get("layers"):
+                    problems.append(f"{task['task']['id']}: {uid} was judged valid at the {service} without the "
+                                    f"official layers although a pack is configured: "
+                                    f"{', '.join(skipped) or 'no layer recorded'}")
         if task["expect"] == "delivered" and not reports and len(problems) == found:
             if delivered(task):  # accepted, yet the mocks recorded no validator's verdict for it
                 problems.append(f"{task['task']['id']}: the report was accepted but no validation report was recorded")

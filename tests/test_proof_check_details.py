@@ -291,3 +291,39 @@ def test_a_failure_of_its_own_wins_over_a_blocked_task():
     result = check_documents_valid(run)
     assert result.status == "fail" and not result.passed
     assert [b["task"] for b in result.blocked_by] == ["dmp-01"]
+
+
+# --- documents-valid with an official pack: the XSD and Schematron layers must have run -----------------------
+def _accepted_with_layers(statuses: dict[str, str]) -> dict:
+    stored = {"entry_uuid": "urn:uuid:1", "unique_id": UID, "validation": {
+        "valid": True, "findings": [],
+        "layers": [{"name": name, "status": status, "reason": None if status == "ran" else "no pack"}
+                   for name, status in statuses.items()]}}
+    return _iti41(3, "accepted", 200, [stored])
+
+
+def _valid_run(statuses: dict[str, str], pack: str | None) -> dict:
+    run = {"plan": {"couloir": "RIS"}, "dmp_store": {}, "tasks": [_dmp_task("dmp-01", "dmp", [
+        _accepted_with_layers(statuses)])]}
+    if pack:
+        run["validation"] = {"pack": pack}
+    return run
+
+
+ALL_RAN = {"xml": "ran", "structure": "ran", "xsd": "ran", "schematron": "ran", "segur": "ran"}
+NO_OFFICIAL = {"xml": "ran", "structure": "ran", "xsd": "skipped", "schematron": "skipped", "segur": "ran"}
+
+
+def test_a_document_valid_without_the_official_layers_fails_when_a_pack_is_configured():
+    from segur.scenarios.checks import check_documents_valid
+
+    result = check_documents_valid(_valid_run(NO_OFFICIAL, "/packs/cda"))
+    assert result.status == "fail"
+    assert any("without the official layers" in p and "xsd (no pack)" in p for p in result.problems)
+
+
+def test_a_document_valid_with_every_layer_passes_and_without_a_pack_only_the_own_layers_are_asked():
+    from segur.scenarios.checks import check_documents_valid
+
+    assert check_documents_valid(_valid_run(ALL_RAN, "/packs/cda")).status == "pass"
+    assert check_documents_valid(_valid_run(NO_OFFICIAL, None)).status == "pass"  # the pack's absence is said elsewhere
