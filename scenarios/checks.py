@@ -560,6 +560,10 @@ def check_outage_reported(run: dict) -> CheckResult:
             problems.append(f"{task_id}: the DMP stored {stored} from a submission made during the outage")
         if not attempted and not task["observed"]["insi"]:
             problems.append(f"{task_id}: the product did not even try (no INSi search, no DMP call)")
+        elif not attempted:  # identity searched, report never submitted: its outage handling was not shown
+            codes = sorted({str(i.get("code")) for i in task["observed"]["insi"]})
+            problems.append(f"{task_id}: the product searched INSi (codes {codes}) but never attempted the DMP "
+                            "submission, so how it handles the outage was not shown")
     if not tasks(run, "outage"):
         problems.append("the plan has no outage task")
     return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")

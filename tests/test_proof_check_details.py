@@ -327,3 +327,11 @@ def test_a_document_valid_with_every_layer_passes_and_without_a_pack_only_the_ow
 
     assert check_documents_valid(_valid_run(ALL_RAN, "/packs/cda")).status == "pass"
     assert check_documents_valid(_valid_run(NO_OFFICIAL, None)).status == "pass"  # the pack's absence is said elsewhere
+
+
+def test_an_outage_task_with_an_insi_search_but_no_dmp_attempt_fails_outage_reported():
+    run = copy.deepcopy(_run())
+    run["tasks"][0]["observed"]["dmp"] = []  # searched INSi (00), then gave up without submitting
+    result = check_outage_reported(run)
+    assert not result.passed
+    assert any("never attempted the DMP submission" in p for p in result.problems)
