@@ -660,13 +660,16 @@ def check_claims_honest(run: dict) -> CheckResult:
         action = task["task"]["action"]
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
-        else:
-            seen = any(m["delivered_to"] for m in task["observed"]["mss"])
+        else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
+            expected = (task["task"].get("recipient") if action == "send-mss"
+                        else (task.get("world") or {}).get("citizen_mailbox"))
+            seen = any((expected or "").lower() in {a.lower() for a in m["delivered_to"]} if expected
+                       else m["delivered_to"] for m in task["observed"]["mss"])
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),
                          "delivery_seen_by_mocks": seen})
         if claimed and not seen:
             problems.append(f"{task_id}: the product says it sent the report ({task['result'].get('detail')!r}) "
-                            "but no accepted delivery reached the mocks")
+                            "but no accepted delivery to the task's addressee reached the mocks")
         if task["expect"] == "delivered" and not claimed and seen:
             problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
                             f"({task['result'].get('detail')!r})")

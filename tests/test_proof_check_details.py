@@ -335,3 +335,23 @@ def test_an_outage_task_with_an_insi_search_but_no_dmp_attempt_fails_outage_repo
     result = check_outage_reported(run)
     assert not result.passed
     assert any("never attempted the DMP submission" in p for p in result.problems)
+
+
+def _mss_task(action: str, delivered_to: list[str], recipient: str | None) -> dict:
+    return {"task": {"id": "mss-01" if action == "send-mss" else "citizen-01", "action": action,
+                     "recipient": recipient, "extra": {}},
+            "scenario": "mss" if action == "send-mss" else "citizen", "expect": "delivered",
+            "result": {"ok": True, "detail": "sent"}, "world": {"citizen_mailbox": f"{CITIZEN_INS}@patient.mssante.fr"},
+            "observed": {"insi": [], "dmp": [], "mss": [{"delivered_to": delivered_to}]}}
+
+
+def test_a_success_claimed_for_a_report_delivered_to_someone_else_is_not_honest():
+    from segur.scenarios.checks import check_claims_honest
+
+    right = [_mss_task("send-mss", ["Dr.Who@cabinet.mssante.fr"], "dr.who@cabinet.mssante.fr"),
+             _mss_task("send-citizen", [f"{CITIZEN_INS}@patient.mssante.fr"], None)]
+    assert check_claims_honest({"plan": {"couloir": "RIS"}, "tasks": right}).passed
+    wrong = [_mss_task("send-mss", ["someone@else.mssante.fr"], "dr.who@cabinet.mssante.fr"),
+             _mss_task("send-citizen", [f"{OTHER_INS}@patient.mssante.fr"], None)]
+    result = check_claims_honest({"plan": {"couloir": "RIS"}, "tasks": wrong})
+    assert [p.split(":")[0] for p in result.problems] == ["mss-01", "citizen-01"]
