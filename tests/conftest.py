@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+# Imported here, once for the session: the pytester tests run pytest in-process and then drop every module
+# first imported during that inner run; cryptography re-imported after that no longer recognises its own
+# hash algorithms ("Algorithm must be a registered hash algorithm") in the PKI fixtures that follow.
+import segur.pki  # noqa: F401,E402
+
 
 @pytest.fixture(scope="module")
 def world():

@@ -51,6 +51,7 @@ def test_without_a_system_under_test_the_checks_skip_and_nothing_starts(pytester
 def test_rem_markers_select_with_m(pytester):
     result = pytester.runpytest(*_args("--collect-only", "-q", "-m", "rem"))
     result.stdout.fnmatch_lines(["*32 tests collected*"])
+    assert result.ret == pytest.ExitCode.OK and "deselected" not in result.stdout.str()
 
 
 @pytest.mark.slow

@@ -32,6 +32,7 @@ def _collect(pytester, *selection):
 def test_one_rem_id_selects_the_test_that_proves_it(pytester, selection, selected):
     result = _collect(pytester, *selection)
     result.stdout.fnmatch_lines([f"*{selected}", "*1/32 tests collected (31 deselected)*"])
+    assert result.ret == pytest.ExitCode.OK
 
 
 def test_m_combines_rem_ids_with_and_or_not(pytester):
@@ -43,6 +44,7 @@ def test_m_combines_rem_ids_with_and_or_not(pytester):
 def test_an_id_no_test_proves_selects_nothing(pytester):
     result = _collect(pytester, "-m", "rem(id='RIS.DMP/va1.99')")
     result.stdout.fnmatch_lines(["*no tests collected (32 deselected)*"])
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
 def test_the_report_still_lists_each_rem_id_once(pytester):
