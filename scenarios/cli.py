@@ -104,6 +104,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                   "validate documents with it (default: env SEGUR_PACK)."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
+        from segur.scenarios.evidence_pack import check_status, problem_lines
         from segur.scenarios.proof import run_proof
 
         if pack is not None:
@@ -124,9 +125,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                             progress=not quiet, pytest_args=args, quiet=quiet)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
-        failed = [c for c in evidence["checks"].values() if c.get("status", "fail") == "fail" and not c["passed"]
-                  and c["id"] in judged]
-        blocked = [c for c in evidence["checks"].values() if c.get("status") == "blocked" and c["id"] in judged]
+        judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]
+        failed = [c for c in judged_checks if check_status(c) == "fail"]
+        blocked = [c for c in judged_checks if check_status(c) == "blocked"]
         reqs = evidence["requirements"]
         blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
         typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
@@ -142,11 +143,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         if not (evidence["meta"].get("validation") or {}).get("pack"):
             typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
                        "without the CDA XSD and the CI-SIS Schematron")
-        for check in failed:
-            typer.echo(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {check['problems'][0] if check['problems'] else ''}")
-        for check in blocked:
-            upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
-                                               for b in check["blocked_by"]))
-            typer.echo(f"  BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
+        for line in problem_lines(judged_checks):
+            typer.echo(f"  {line}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")
         raise typer.Exit(outcome.exit_code)

@@ -44,25 +44,17 @@ def _flat(endpoints: dict) -> str:
 
 
 def _summary(outcome) -> list[str]:
-    """The verdict, then each check that failed (with its first problem) or was blocked (by which check)."""
+    """The verdict, then each check that failed or was blocked (the lines `segur proof` prints)."""
+    from segur.scenarios.evidence_pack import check_status, problem_lines
+
     evidence = outcome.evidence
     reqs = evidence["requirements"]
     checks = list(evidence["checks"].values())
-    status = {c["id"]: c.get("status", "pass" if c["passed"] else "fail") for c in checks}
-    count = {s: sum(1 for v in status.values() if v == s) for s in ("pass", "fail", "blocked")}
+    count = {s: sum(1 for c in checks if check_status(c) == s) for s in ("pass", "fail", "blocked")}
     lines = [f"verdict {outcome.verdict.upper()}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
              f"{len(reqs)} requirements pass; checks: {count['pass']} pass, {count['fail']} fail, "
              f"{count['blocked']} blocked (of {len(checks)})"]
-    for check in checks:
-        if status[check["id"]] == "fail":
-            first = check["problems"][0] if check["problems"] else ""
-            lines.append(f"  FAIL {check['id']} [{', '.join(check['rem'])}]: {first}")
-    for check in checks:
-        if status[check["id"]] == "blocked":
-            upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
-                                               for b in check.get("blocked_by") or []))
-            lines.append(f"  BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
-    return lines
+    return lines + [f"  {line}" for line in problem_lines(checks)]
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:

@@ -355,3 +355,17 @@ def test_a_success_claimed_for_a_report_delivered_to_someone_else_is_not_honest(
              _mss_task("send-citizen", [f"{OTHER_INS}@patient.mssante.fr"], None)]
     result = check_claims_honest({"plan": {"couloir": "RIS"}, "tasks": wrong})
     assert [p.split(":")[0] for p in result.problems] == ["mss-01", "citizen-01"]
+
+
+def test_the_summary_lines_name_failed_checks_then_blocked_ones_with_what_blocked_them():
+    from segur.scenarios.evidence_pack import problem_lines
+
+    checks = [
+        {"id": "dmp-replacement", "rem": ["RIS.DMP/va1.09"], "passed": False, "status": "blocked", "problems": [],
+         "blocked_by": [{"check": "dmp-accepted", "task": "dmp-01", "reason": "refused"}]},
+        {"id": "dmp-accepted", "rem": ["RIS.DMP/va1.13"], "passed": False, "problems": ["dmp-01: refused"]},  # no status: old pack
+        {"id": "mss-subject", "rem": ["MSS/CONF.25"], "passed": True, "status": "pass", "problems": []},
+    ]
+    assert problem_lines(checks) == [
+        "FAIL dmp-accepted [RIS.DMP/va1.13]: dmp-01: refused",
+        "BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"]

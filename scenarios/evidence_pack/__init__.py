@@ -130,6 +130,25 @@ def recompute_verdict(evidence: dict) -> dict:
             "verdict": verdict}
 
 
+def check_status(check: dict) -> str:
+    """pass, fail or blocked (packs written before "blocked" existed have only `passed`)."""
+    return check.get("status") or ("pass" if check["passed"] else "fail")
+
+
+def problem_lines(checks) -> list[str]:
+    """One line per failed check (its first problem), then per blocked check (what blocked it): the summary
+    `segur proof` and `segur demo` print under the verdict."""
+    checks = list(checks)
+    lines = [f"FAIL {c['id']} [{', '.join(c['rem'])}]: {c['problems'][0] if c['problems'] else ''}"
+             for c in checks if check_status(c) == "fail"]
+    for check in checks:
+        if check_status(check) == "blocked":
+            upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
+                                               for b in check.get("blocked_by") or []))
+            lines.append(f"BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
+    return lines
+
+
 def write_pack(evidence: dict, out: str | os.PathLike) -> Path:
     from segur.scenarios.evidence_pack.html import render
 
