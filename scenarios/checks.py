@@ -131,6 +131,11 @@ def blocker(check: str | None, task: dict, reason: str) -> dict:
     return {"check": check, "task": task["task"]["id"], "reason": reason}
 
 
+def messages_delivered_to(task: dict, address: str) -> list[dict]:
+    """The task's MSSanté messages the mock delivered to `address` (compared without case)."""
+    return [m for m in task["observed"]["mss"] if address.lower() in {a.lower() for a in m["delivered_to"]}]
+
+
 def delivered(task: dict) -> bool:
     """The mocks accepted the task's report: an accepted ITI-41 (DMP tasks), a delivered message (others)."""
     if task["scenario"] in DMP_SCENARIOS:
@@ -347,7 +352,7 @@ def check_dmp_accepted(run: dict) -> CheckResult:
 
 def _mss_task_problems(task: dict, recipient: str) -> list[str]:
     task_id = task["task"]["id"]
-    delivered = [m for m in task["observed"]["mss"] if recipient.lower() in {a.lower() for a in m["delivered_to"]}]
+    delivered = messages_delivered_to(task, recipient)
     if not delivered:
         seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) or "no message"
         return [f"{task_id}: nothing delivered to {recipient} ({seen})"]
@@ -661,10 +666,9 @@ def check_claims_honest(run: dict) -> CheckResult:
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
-            expected = (task["task"].get("recipient") if action == "send-mss"
-                        else (task.get("world") or {}).get("citizen_mailbox"))
-            seen = any((expected or "").lower() in {a.lower() for a in m["delivered_to"]} if expected
-                       else m["delivered_to"] for m in task["observed"]["mss"])
+            addressee = (task["task"].get("recipient") if action == "send-mss"
+                         else (task.get("world") or {}).get("citizen_mailbox"))
+            seen = bool(messages_delivered_to(task, addressee)) if addressee else delivered(task)
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),
                          "delivery_seen_by_mocks": seen})
         if claimed and not seen:
