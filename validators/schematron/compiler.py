@@ -100,6 +100,13 @@ def _el(parent, tag: str, **attrs) -> etree._Element:
     return e
 
 
+def _function(parent, name: str, as_: str, param: tuple[str, str], select: str) -> None:
+    """An `xsl:function` of one parameter whose body is a single XPath expression."""
+    f = _el(parent, "function", name=name, as_=as_)
+    _el(f, "param", name=param[0], as_=param[1])
+    _el(f, "sequence", select=select)
+
+
 class _Generator:
     def __init__(self, schema: Schema, mode: str) -> None:
         if mode not in MODES:
@@ -177,57 +184,33 @@ class _Generator:
                 by_uri.setdefault(uri, prefix)
         prefixes = ", ".join(f"'{uri}': '{prefix}'" for uri, prefix in by_uri.items())
         _el(root, "variable", name="sgr:prefixes", select=f"map{{{prefixes}}}")
-        f = _el(root, "function", name="sgr:qname", as_="sgrxs:string")
-        _el(f, "param", name="n", as_="node()")
-        _el(
-            f,
-            "sequence",
-            select=(
-                "let $u := namespace-uri($n) return "
-                "if ($u eq '') then local-name($n) "
-                "else if (sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
-                "else concat('Q{', $u, '}', local-name($n))"
-            ),
-        )
-        f = _el(root, "function", name="sgr:location", as_="sgrxs:string")
-        _el(f, "param", name="n", as_="node()")
-        _el(
-            f,
-            "sequence",
-            select=(
-                "if ($n instance of document-node()) then '/' else concat("
-                "string-join(for $a in $n/ancestor-or-self::* return concat('/', sgr:qname($a), '[', "
-                "1 + count($a/preceding-sibling::*[node-name() eq node-name($a)]), ']'), ''), "
-                "if ($n instance of attribute()) then concat('/@', sgr:qname($n)) "
-                "else if ($n instance of element()) then '' "
-                "else concat('/', ($n/self::text()!'text()', $n/self::comment()!'comment()', "
-                "'processing-instruction()')[1], '[', 1 + count($n/preceding-sibling::node()), ']'))"
-            ),
-        )
+        _function(root, "sgr:qname", "sgrxs:string", ("n", "node()"), (
+            "let $u := namespace-uri($n) return "
+            "if ($u eq '') then local-name($n) "
+            "else if (sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
+            "else concat('Q{', $u, '}', local-name($n))"
+        ))
+        _function(root, "sgr:location", "sgrxs:string", ("n", "node()"), (
+            "if ($n instance of document-node()) then '/' else concat("
+            "string-join(for $a in $n/ancestor-or-self::* return concat('/', sgr:qname($a), '[', "
+            "1 + count($a/preceding-sibling::*[node-name() eq node-name($a)]), ']'), ''), "
+            "if ($n instance of attribute()) then concat('/@', sgr:qname($n)) "
+            "else if ($n instance of element()) then '' "
+            "else concat('/', ($n/self::text()!'text()', $n/self::comment()!'comment()', "
+            "'processing-instruction()')[1], '[', 1 + count($n/preceding-sibling::node()), ']'))"
+        ))
         # Value-set documents parsed once per process, keyed by absolute URI (set by the runtime).
         _el(root, "param", name="sgr:vs", as_="map(sgrxs:string, document-node())", select="map{}")
-        f = _el(root, "function", name="sgr:doc", as_="document-node()?")
-        _el(f, "param", name="u", as_="sgrxs:string?")
-        _el(
-            f,
-            "sequence",
-            select=(
-                "if (empty($u)) then doc($u) else "
-                "let $a := resolve-uri($u, static-base-uri()) return "
-                "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else doc($u)"
-            ),
-        )
-        f = _el(root, "function", name="sgr:document", as_="node()*")
-        _el(f, "param", name="arg", as_="item()*")
-        _el(
-            f,
-            "sequence",
-            select=(
-                "(for $i in $arg return if ($i instance of node()) then document($i) else "
-                "let $a := resolve-uri(string($i), static-base-uri()) return "
-                "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else document(string($i)))/."
-            ),
-        )
+        _function(root, "sgr:doc", "document-node()?", ("u", "sgrxs:string?"), (
+            "if (empty($u)) then doc($u) else "
+            "let $a := resolve-uri($u, static-base-uri()) return "
+            "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else doc($u)"
+        ))
+        _function(root, "sgr:document", "node()*", ("arg", "item()*"), (
+            "(for $i in $arg return if ($i instance of node()) then document($i) else "
+            "let $a := resolve-uri(string($i), static-base-uri()) return "
+            "if (sgrmap:contains($sgr:vs, $a)) then $sgr:vs($a) else document(string($i)))/."
+        ))
         f = _el(root, "function", name="sgr:document", as_="node()*")
         _el(f, "param", name="arg", as_="item()*")
         _el(f, "param", name="base", as_="node()")
@@ -242,16 +225,10 @@ class _Generator:
         e = etree.SubElement(f, "e", {"a": "{$a}", "c": "{$c}"})
         _el(e, "sequence", select="sgr:where($n)")
         _el(e, "value-of", select="$d")
-        f = _el(root, "function", name="sgr:index", as_="sgrxs:string")
-        _el(f, "param", name="n", as_="node()")
-        _el(
-            f,
-            "sequence",
-            select=(
-                "let $e := ($n/ancestor-or-self::*)[last()] return "
-                "if (empty($e)) then '' else string(count($e/ancestor::*) + count($e/preceding::*))"
-            ),
-        )
+        _function(root, "sgr:index", "sgrxs:string", ("n", "node()"), (
+            "let $e := ($n/ancestor-or-self::*)[last()] return "
+            "if (empty($e)) then '' else string(count($e/ancestor::*) + count($e/preceding::*))"
+        ))
 
     # ----------------------------------------------------------------- checks
     def _rule_body(self, parent, rule: Rule) -> None:
