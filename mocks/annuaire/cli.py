@@ -18,6 +18,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                           "default: any non-empty key."),
         tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with the test PKI's server certificate."),
         pki: Path = typer.Option(Path(".segur-pki"), help="Test PKI directory (created if missing)."),
+        unknown_parameters: str = typer.Option(
+            "refuse", "--unknown-parameters",
+            help="refuse: an unknown search parameter is a 400, as the real server does; fhir: ignored and "
+                 "reported (FHIR R4 lenient), refused only with Prefer: handling=strict."),
     ) -> None:
         """Serve the Annuaire santé FHIR API (R4, /fhir/v2) for the test world's professionals."""
         from segur.mockkit import WsgiServer
@@ -25,7 +29,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         from segur.mocks.annuaire.backend import AnnuaireMock
         from segur.pki import TestPki
 
-        mock = AnnuaireMock(api_keys=api_key or None)
+        mock = AnnuaireMock(api_keys=api_key or None, unknown_parameters=unknown_parameters)
         server_tls = TestPki.load_or_create(pki).server_tls() if tls else None
         server = WsgiServer(create_app(mock), host=host, port=port, tls=server_tls, name="segur-annuaire")
 

@@ -172,8 +172,16 @@ REVINCLUDES = {
                      "HealthcareService:organization": ("HealthcareService", "providedBy"),
                      "Device:organization": ("Device", "owner")},
 }
-RESULT_PARAMETERS = {"_count", "_include", "_revinclude", "_format", "_total", "_offset", "_pretty"}
+#: The result parameters the real server reads (annuaire-sante-fhir-serveur, FhirRequestParser.SPECIAL_PARAMS,
+#: less `_elements`, not simulated); `_offset` is not one of them.
+RESULT_PARAMETERS = {"_count", "_include", "_revinclude", "_format", "_total", "_pretty"}
 
+
+def unknown_parameters(resource_type: str, params) -> list[str]:
+    """The parameter names in `params` this resource type does not support (modifiers aside)."""
+    supported = PARAMETERS[resource_type]
+    return [name for name in params
+            if name not in RESULT_PARAMETERS and name.partition(":")[0] not in supported]
 
 
 def _matches_string(values: list[str], query: str, modifier: str | None) -> bool:
