@@ -13,7 +13,7 @@ from fhir.resources.R4B.practitionerrole import PractitionerRole
 from fhirpy import SyncFHIRClient
 
 from segur.fixtures.world import load_world
-from segur.mocks.annuaire.resources import MAILBOX_METADATA_URL, RPPS_SYSTEM, technical_id
+from segur.mocks.annuaire.resources import IG, MAILBOX_METADATA_URL, NOS, RPPS_SYSTEM, technical_id
 from segur.mocks.annuaire.testing import running_annuaire
 
 KEY = {"ESANTE-API-KEY": "test-key"}
@@ -192,3 +192,28 @@ def test_partof_is_supported_and_the_world_has_no_legal_entity_links(client, wor
     assert client.resources("Organization").search(partof=any_org).fetch_all() == []
     with_include = client.resources("Organization").include("Organization", "partof").fetch_all()
     assert len(with_include) == len(world.organisations)
+
+
+# -- data-information-system, HealthcareService ---------------------------------------------------------
+
+def test_data_information_system_tells_rpps_data_from_finess_data(client, world):
+    def by_system(resource_type, system):
+        return client.resources(resource_type).search(**{"data-information-system": system}).fetch_all()
+
+    assert len(by_system("Practitioner", "RPPS")) == len(world.professionals)
+    assert by_system("Practitioner", "FINESS") == []
+    organizations = by_system("Organization", "FINESS")
+    assert len(organizations) == len(world.organisations)
+
+
+def test_healthcare_service_by_category_profile_and_organization(client, world):
+    org = world.organisations[0]
+    category = f"{NOS}/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite|{org.facility_type}"
+    services = client.resources("HealthcareService")
+    by_category = ids(services.search(**{"service-category": category}).fetch_all())
+    assert technical_id("HealthcareService", org.finess) in by_category
+    profile = f"{IG}/as-dp-healthcareservice-healthcare-activity"
+    assert len(services.search(_profile=profile).fetch_all()) == len(world.organisations)
+    assert services.search(_profile=profile[:-3]).fetch_all() == []  # a uri matches exactly
+    by_org = services.search(organization=technical_id("Organization", org.finess)).fetch_all()
+    assert ids(by_org) == {technical_id("HealthcareService", org.finess)}

@@ -53,6 +53,7 @@ FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 SIRET_SYSTEM = "https://sirene.fr"
 EMAIL_TYPE_URL = f"{FR_CORE}/fr-core-contact-point-email-type"
 MAILBOX_METADATA_URL = f"{IG}/as-ext-mailbox-mss-metadata"
+DATA_TRACE_URL = f"{IG}/as-ext-data-trace"
 SOURCE = "https://annuaire.sante.fr"
 
 _VALIDATORS = {
@@ -123,9 +124,18 @@ def mailbox_telecom(address: str, kind: str) -> dict:
     }
 
 
+#: The information system each type's data comes from (as-ext-data-trace `systeme-information`:
+#: RPPS | FINESS | MSS | CG): professionals and their activities from the RPPS, structures from FINESS.
+INFORMATION_SYSTEM = {"Practitioner": "RPPS", "PractitionerRole": "RPPS", "Organization": "FINESS",
+                      "HealthcareService": "FINESS", "Device": "FINESS"}
+
+
 def _meta(resource_type: str, natural_key: str, profiles: list[str]) -> dict:
-    return {"versionId": "1", "lastUpdated": last_updated(resource_type, natural_key), "source": SOURCE,
-            "profile": profiles}
+    """meta as the IG's rs-as-core rule set has it: the data trace extension, then the usual fields."""
+    trace = {"url": DATA_TRACE_URL,
+             "extension": [{"url": "systeme-information", "valueCode": INFORMATION_SYSTEM[resource_type]}]}
+    return {"extension": [trace], "versionId": "1", "lastUpdated": last_updated(resource_type, natural_key),
+            "source": SOURCE, "profile": profiles}
 
 
 def _profiles(profile: str, fr_core: str) -> list[str]:

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from segur.mocks.annuaire.dates import DateQueryError, date_predicate, parse_instant
+from segur.mocks.annuaire.resources import DATA_TRACE_URL
 
-STRING, TOKEN, REFERENCE, DATE = "string", "token", "reference", "date"
+STRING, TOKEN, REFERENCE, DATE, URI = "string", "token", "reference", "date", "uri"
 
 
 def fold(text: str) -> str:
@@ -81,6 +82,13 @@ def _addresses(*parts: str) -> Callable[[dict], list[str]]:
     return extract
 
 
+def _information_systems(resource: dict) -> list[tuple[str, str]]:
+    """`systeme-information` of the as-ext-data-trace extension (in meta, as rs-as-core puts it)."""
+    traces = [e for e in resource.get("meta", {}).get("extension", []) if e.get("url") == DATA_TRACE_URL]
+    return [("", part["valueCode"]) for trace in traces for part in trace.get("extension", [])
+            if part.get("url") == "systeme-information"]
+
+
 def _last_updated(resource: dict) -> list:
     return [parse_instant(resource["meta"]["lastUpdated"])]
 
@@ -104,7 +112,8 @@ def _ref(field: str) -> Callable[[dict], list[str]]:
     return lambda r: [r[field]["reference"]] if field in r else []
 
 
-COMMON = {"_id": Param(TOKEN, lambda r: [("", r["id"])]), "_lastUpdated": Param(DATE, _last_updated)}
+COMMON = {"_id": Param(TOKEN, lambda r: [("", r["id"])]), "_lastUpdated": Param(DATE, _last_updated),
+          "data-information-system": Param(TOKEN, _information_systems)}
 
 PARAMETERS: dict[str, dict[str, Param]] = {
     "Practitioner": {
@@ -145,6 +154,11 @@ PARAMETERS: dict[str, dict[str, Param]] = {
         **COMMON,
         "organization": Param(REFERENCE, _ref("providedBy")),
         "active": Param(TOKEN, _active),
+        "identifier": Param(TOKEN, _identifiers),
+        "service-category": Param(TOKEN, _codings("category")),
+        "service-type": Param(TOKEN, _codings("type")),
+        "characteristic": Param(TOKEN, _codings("characteristic")),
+        "_profile": Param(URI, lambda r: r.get("meta", {}).get("profile", [])),
     },
     "Device": {
         **COMMON,
@@ -262,6 +276,8 @@ def matcher(resource_type: str, name: str, raw_values: list[str], supported) -> 
                 ok = any(_matches_string(values, q, modifier or None) for q in alternative)
             elif param.kind == TOKEN:
                 ok = any(_matches_token(values, q) for q in alternative)
+            elif param.kind == URI:
+                ok = any(q in values for q in alternative)
             else:
                 target = REFERENCE_TARGET.get(base, base.capitalize())
                 ok = any(_matches_reference(values, q, target) for q in alternative)
