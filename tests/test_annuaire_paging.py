@@ -228,3 +228,12 @@ def test_admin_health_says_what_is_simulated(annuaire):
     assert health["paging"]["default_count"] == 50 and health["paging"]["next_link"].endswith("/_page?id=")
     assert "mailbox-mss" in health["resources"]["PractitionerRole"]["search"]
     assert health["resources"]["Practitioner"]["count"] == 15
+
+
+def test_serve_refuses_an_unknown_mode_before_starting():
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "annuaire", "--port", "0", "--unknown-parameters", "sometimes"])
+    assert result.exit_code == 2 and "refuse, fhir" in result.output

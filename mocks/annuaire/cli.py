@@ -26,9 +26,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         """Serve the Annuaire santé FHIR API (R4, /fhir/v2) for the test world's professionals."""
         from segur.mockkit import WsgiServer
         from segur.mocks.annuaire.app import create_app
-        from segur.mocks.annuaire.backend import AnnuaireMock
+        from segur.mocks.annuaire.backend import UNKNOWN_PARAMETER_MODES, AnnuaireMock
         from segur.pki import TestPki
 
+        if unknown_parameters not in UNKNOWN_PARAMETER_MODES:
+            raise typer.BadParameter(f"use one of {', '.join(UNKNOWN_PARAMETER_MODES)}",
+                                     param_hint="--unknown-parameters")
         mock = AnnuaireMock(api_keys=api_key or None, unknown_parameters=unknown_parameters)
         server_tls = TestPki.load_or_create(pki).server_tls() if tls else None
         server = WsgiServer(create_app(mock), host=host, port=port, tls=server_tls, name="segur-annuaire")
