@@ -36,6 +36,7 @@ from segur.validators.segur_rules.mutants import (
     parse,
     remove,
     set_attr,
+    set_text,
 )
 
 NS = {"cda": HL7}
@@ -160,6 +161,7 @@ PASSING: list[tuple[str, str, Callable, str]] = [
      "a consultation report endorsed by an usager identified by INS (as VAC_2023.01)"),
     ("SEGUR-CONF-001", "bio_n3", set_attr("cda:confidentialityCode", "code", "V"), "very restricted"),
     ("SEGUR-CODE-002", "img_n1", lambda root: None, "N1 radiology report with its own volet forced"),
+    ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
 ]
 
 
@@ -171,6 +173,16 @@ def test_valid_variants_pass(rule_id, base, mutate, why, bases):
     profile = "CR-IMG" if rule_id == "SEGUR-CODE-002" else None
     findings, _ = run(data, profile=profile)
     assert findings == [], [(f.rule, f.message) for f in findings]
+
+
+NEW_RULES = {"SEGUR-TITLE-001"}
+
+
+def test_no_official_example_gets_a_title_finding(cda_pack):
+    """The 94 ANS examples (N1 and N3, every volet) have a title."""
+    for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml")):
+        findings, _ = run(path.read_bytes())
+        assert [f.rule for f in findings if f.rule in NEW_RULES] == [], path.name
 
 
 def test_not_a_cda_document_gives_no_segur_finding():

@@ -36,6 +36,7 @@ TIME_REM = ("RIS:DMP/HISTO.03", "BIO:DMP/HISTO.03", "RIS:CDA/INT.04", "BIO:CDA/I
 VERSION_REM = ("RIS:CDA/DD.05", "BIO:CDA/DD.05", "RIS:DMP/UX.39", "BIO:DMP/UX.39", "BIO:SGL.DMP/va1.23")
 CONF_REM = ("RIS:RIS.DMP/va1.10", "BIO:SGL.DOC/va1.21")
 CODE_REM = ("RIS:RIS.CRI/va1.07", "RIS:MSS/CONF.15", "BIO:MSS/CONF.15", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
+TITLE_REM = ("SC_CDA:SC.CDA/META.01", "RIS:CDA/INT.14", "BIO:CDA/INT.14", "RIS:DMP/CONF.04", "BIO:DMP/CONF.04")
 
 
 #: Fix hints in French (the English one is `Rule.hint`); exposed as ``finding.extra['hint_fr']``.
@@ -131,6 +132,10 @@ HINTS_FR: dict[str, str] = {
     'SEGUR-CODE-002': (
         "Donnez au document le code de son volet (voir validators/data/segur_volets.json), ou déclarez "
         "le volet qui correspond à son contenu."
+    ),
+    'SEGUR-TITLE-001': (
+        "Donnez au document un titre lisible, p. ex. <title>Compte rendu d'imagerie médicale</title> : le DMP "
+        "et les clients de messagerie affichent les documents sous ce titre."
     ),
     'SEGUR-TIME-001': (
         "Ajoutez le décalage par rapport à UTC, p. ex. 20240115143000+0100 ; le DMP le convertit en UTC "
@@ -457,6 +462,16 @@ RULES: tuple[Rule, ...] = (
         "previous version and carries versionNumber > 1.",
         rem=VERSION_REM, source="HL7 CDA R2 §4.2.1 (id, setId, versionNumber); IHE XDS document replacement",
         what="id, setId, versionNumber and RPLC agree",
+    ),
+    # -- document title -----------------------------------------------------------------------------
+    _rule(
+        "SEGUR-TITLE-001",
+        "The document title is {problem}.",
+        "Le titre du document est {problem_fr}.",
+        "Give the document a human-readable title, e.g. <title>Compte rendu d'imagerie médicale</title>: the DMP and "
+        "the mail clients list documents by it.",
+        rem=TITLE_REM, source=SRC_SM + " (assert 'element hl7:title[not(@nullFlavor)] is mandatory [min 1x]' "
+        "... '[max 1x]'); REM SC.CDA/META.01 (naming rule of the title)", what="document title present, single, not empty",
     ),
     # -- confidentiality ------------------------------------------------------------------------
     _rule(

@@ -203,6 +203,8 @@ MUTANTS: list[Case] = [
          "CR-IMG declared, lab report code"),
     Case("SEGUR-CODE-002", "img_n1", lambda root: None, "cda:code", "N1 radiology report forced to the CR-BIO volet",
          profile="CR-BIO"),
+    Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
+    Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
     Case("SEGUR-TIME-001", "img_n1", set_attr("cda:effectiveTime", "value", "20210108111700"), "cda:effectiveTime",
          "no time zone"),
     Case("SEGUR-TIME-001", "bio_n3", set_attr("cda:author/cda:time", "value", "20210104160527"),
