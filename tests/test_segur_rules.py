@@ -22,6 +22,7 @@ from segur.validators.segur_rules import RULES, check_segur
 from segur.validators.segur_rules.context import HL7
 from segur.validators.segur_rules.mutants import (
     AUTHOR_ID,
+    CR_IMG_TEMPLATE,
     EXAMPLES,
     INS_ID,
     LEGAL_ID,
@@ -162,6 +163,8 @@ PASSING: list[tuple[str, str, Callable, str]] = [
     ("SEGUR-CONF-001", "bio_n3", set_attr("cda:confidentialityCode", "code", "V"), "very restricted"),
     ("SEGUR-CODE-002", "img_n1", lambda root: None, "N1 radiology report with its own volet forced"),
     ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
+    ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
+     "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
 ]
 
 
@@ -175,11 +178,12 @@ def test_valid_variants_pass(rule_id, base, mutate, why, bases):
     assert findings == [], [(f.rule, f.message) for f in findings]
 
 
-NEW_RULES = {"SEGUR-TITLE-001"}
+NEW_RULES = {"SEGUR-TITLE-001", "SEGUR-VOLET-001"}
 
 
-def test_no_official_example_gets_a_title_finding(cda_pack):
-    """The 94 ANS examples (N1 and N3, every volet) have a title."""
+def test_no_official_example_gets_a_title_or_volet_finding(cda_pack):
+    """The 94 ANS examples (N1 and N3, every volet) have a title and declare their volet: none of
+    these rules may fire on them."""
     for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml")):
         findings, _ = run(path.read_bytes())
         assert [f.rule for f in findings if f.rule in NEW_RULES] == [], path.name

@@ -101,6 +101,7 @@ def test_official_img_pack_reports_the_missing_cr_img_template_id(cda_pack, tmp_
     assert report.profile["volet"] == "IMG-CR-IMG_2024.01"
     pack_errors = [f for f in report.errors if f.layer == "schematron"]
     assert any("1.2.250.1.213.1.1.1.45" in f.message for f in pack_errors), [f.message for f in pack_errors]
+    assert "SEGUR-VOLET-001" in {f.rule for f in report.errors}
 
 
 def test_forced_profiles(cda_pack):

@@ -15,13 +15,13 @@ from __future__ import annotations
 from lxml import etree
 
 from segur.findings import Finding
-from segur.validators.segur_rules import body, header, identity, professionals
+from segur.validators.segur_rules import body, header, identity, professionals, volet
 from segur.validators.segur_rules.catalogue import RULES, RULES_BY_ID
 from segur.validators.segur_rules.context import Document, LocatorLike, is_cda
 
 __all__ = ["RULES", "RULES_BY_ID", "check_segur"]
 
-_CHECKS = (identity.check, professionals.check, body.check, header.check)
+_CHECKS = (identity.check, professionals.check, body.check, header.check, volet.check)
 
 
 def check_segur(tree: etree._ElementTree | etree._Element, locator: LocatorLike,

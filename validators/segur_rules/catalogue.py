@@ -37,6 +37,7 @@ VERSION_REM = ("RIS:CDA/DD.05", "BIO:CDA/DD.05", "RIS:DMP/UX.39", "BIO:DMP/UX.39
 CONF_REM = ("RIS:RIS.DMP/va1.10", "BIO:SGL.DOC/va1.21")
 CODE_REM = ("RIS:RIS.CRI/va1.07", "RIS:MSS/CONF.15", "BIO:MSS/CONF.15", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
 TITLE_REM = ("SC_CDA:SC.CDA/META.01", "RIS:CDA/INT.14", "BIO:CDA/INT.14", "RIS:DMP/CONF.04", "BIO:DMP/CONF.04")
+VOLET_REM = ("RIS:RIS.CRI/va1.07", "BIO:SGL.DOC/va1.30", "BIO:DOC/va1.02")
 
 
 #: Fix hints in French (the English one is `Rule.hint`); exposed as ``finding.extra['hint_fr']``.
@@ -136,6 +137,12 @@ HINTS_FR: dict[str, str] = {
     'SEGUR-TITLE-001': (
         "Donnez au document un titre lisible, p. ex. <title>Compte rendu d'imagerie médicale</title> : le DMP "
         "et les clients de messagerie affichent les documents sous ce titre."
+    ),
+    'SEGUR-VOLET-001': (
+        "Déclarez le volet après les templateId génériques : <templateId root=\"1.2.250.1.213.1.1.1.45\" "
+        "extension=\"2024.01\"/> pour un CR d'imagerie, <templateId root=\"1.2.250.1.213.1.1.1.55\" "
+        "extension=\"2024.01\"/> pour un CR de biologie, et structurez le corps selon ce volet ; pour un compte "
+        "rendu en PDF, produisez un document N1 (nonXMLBody)."
     ),
     'SEGUR-TIME-001': (
         "Ajoutez le décalage par rapport à UTC, p. ex. 20240115143000+0100 ; le DMP le convertit en UTC "
@@ -463,7 +470,7 @@ RULES: tuple[Rule, ...] = (
         rem=VERSION_REM, source="HL7 CDA R2 §4.2.1 (id, setId, versionNumber); IHE XDS document replacement",
         what="id, setId, versionNumber and RPLC agree",
     ),
-    # -- document title -----------------------------------------------------------------------------
+    # -- document title and volet -------------------------------------------------------------------
     _rule(
         "SEGUR-TITLE-001",
         "The document title is {problem}.",
@@ -472,6 +479,20 @@ RULES: tuple[Rule, ...] = (
         "the mail clients list documents by it.",
         rem=TITLE_REM, source=SRC_SM + " (assert 'element hl7:title[not(@nullFlavor)] is mandatory [min 1x]' "
         "... '[max 1x]'); REM SC.CDA/META.01 (naming rule of the title)", what="document title present, single, not empty",
+    ),
+    _rule(
+        "SEGUR-VOLET-001",
+        "The document code {code} is that of the {volet} volet, but the structured document does not declare the "
+        "volet's templateId {template_id}.",
+        "Le code du document {code} est celui du volet {volet}, mais le document structuré ne déclare pas le "
+        "templateId {template_id} du volet.",
+        "Declare the volet after the generic templateIds: <templateId root=\"1.2.250.1.213.1.1.1.45\" "
+        "extension=\"2024.01\"/> for a CR d'imagerie, <templateId root=\"1.2.250.1.213.1.1.1.55\" "
+        "extension=\"2024.01\"/> for a CR de biologie, and structure the body by that volet; for a PDF report, "
+        "produce an N1 document (nonXMLBody).",
+        rem=VOLET_REM, source="CI-SIS volet packs, Entete patterns (IMG-CR-IMG_2024.01 asserts templateId "
+        "1.2.250.1.213.1.1.1.45; see validators/data/segur_volets.json)",
+        what="an N3 document with a Ségur volet's code declares that volet's templateId",
     ),
     # -- confidentiality ------------------------------------------------------------------------
     _rule(

@@ -140,6 +140,8 @@ N1_TEXT = "cda:component/cda:nonXMLBody/cda:text"
 PDF_COPY = "(//cda:observationMedia/cda:value[@mediaType='application/pdf'])[1]"
 AUTHOR_ID = "cda:author[1]/cda:assignedAuthor/cda:id[@root='1.2.250.1.71.4.2.1']"
 LEGAL_ID = "cda:legalAuthenticator/cda:assignedEntity/cda:id"
+CR_IMG_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.45']"
+CR_BIO_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.55']"
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ MUTANTS: list[Case] = [
          profile="CR-BIO"),
     Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
     Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
+    Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code", "N3 CR-IMG without its volet templateId"),
+    Case("SEGUR-VOLET-001", "bio_n3", remove(CR_BIO_TEMPLATE), "cda:code", "N3 CR-BIO without its volet templateId"),
     Case("SEGUR-TIME-001", "img_n1", set_attr("cda:effectiveTime", "value", "20210108111700"), "cda:effectiveTime",
          "no time zone"),
     Case("SEGUR-TIME-001", "bio_n3", set_attr("cda:author/cda:time", "value", "20210104160527"),
