@@ -21,8 +21,11 @@ def _root(cda_pack: Path, name: str) -> etree._Element:
 @pytest.mark.parametrize("name, volet, why", [
     ("IMG_CR_IMG_2024.01.xml", "IMG-CR-IMG_2024.01", "templateId 1.2.250.1.213.1.1.1.45"),
     # no @extension: the version whose templateIds the document declares (its PDF-copy section is 2024.01's)
-    ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01", "templateIds only its pack knows (1.2.250.1.213.1.1.2.243)"),
-    ("BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2021.01", "declares none of the templateIds only the newer"),
+    ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01",
+     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares (1.2.250.1.213.1.1.2.243)"),
+    # nothing tells 2021.01 from 2024.01 here: the latest, and the reason says how to choose another
+    ("BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2024.01",
+     "declares none of the templateIds that tell 2021.01, 2024.01 apart (1.2.250.1.213.1.1.2.128"),
     ("BIO-CR-BIO_2024.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "from templateId/@extension"),
     # BIO-CR-BIO_2023.01's includes are missing from the ANS repository: fall back to the latest usable.
     ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "@extension 2023.01 has no usable pack; version 2024"),
@@ -166,11 +169,19 @@ def test_unusable_pack_is_detected(cda_pack):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2021.01_Microbiologie_V2.xml"])
-def test_unversioned_cr_bio_2021_example_is_valid_with_the_version_it_declares(cda_pack, name):
-    """Held to 2024.01 (the latest) before, it failed on the 2024.01-only PDF-copy section."""
+def test_an_unversioned_2021_cr_bio_is_told_how_to_get_its_version(cda_pack, tmp_path):
+    """Undecidable from its templateIds, it is held to 2024.01 (its PDF-copy section is missing); with
+    the @extension the reason asks for, the 2021.01 pack applies and the example is VALID."""
     from segur.validators import validate
 
-    report = validate(cda_pack / "ExemplesCDA" / name, pack=cda_pack)
-    assert report.profile["volet"] == "BIO-CR-BIO_2021.01", report.profile
+    path = cda_pack / "ExemplesCDA" / "BIO-CR-BIO_2021.01_Electrophorese.xml"
+    report = validate(path, pack=cda_pack)
+    assert report.profile["volet"] == "BIO-CR-BIO_2024.01" and "give @extension" in report.profile["reason"]
+    assert any("1.2.250.1.213.1.1.2.243" in f.message for f in report.errors)
+    tree = etree.parse(str(path))
+    tree.find("{urn:hl7-org:v3}templateId[@root='1.2.250.1.213.1.1.1.55']").set("extension", "2021.01")
+    versioned = tmp_path / path.name
+    tree.write(str(versioned), xml_declaration=True, encoding="UTF-8")
+    report = validate(versioned, pack=cda_pack)
+    assert report.profile["volet"] == "BIO-CR-BIO_2021.01"
     assert report.valid, [(f.rule, f.message) for f in report.errors]

@@ -25,10 +25,10 @@ Rules of `auto`:
   and the report says so;
 - the version: the templateId's ``@extension`` when that version's pack is usable; else (no
   ``@extension``, as in the BIO-CR-BIO 2021.01 and 2024.01 TSH examples, or an unusable one) the
-  oldest usable version whose pack knows every templateId of the document that any usable
-  version knows — the version the document's templateIds actually declare (a CR-BIO with the
-  2024.01 PDF-copy section 1.2.250.1.213.1.1.2.243 gets 2024.01, one without any 2024.01-only
-  templateId gets 2021.01). ``Selection.reason`` says which version and why.
+  version whose pack knows the most of the templateIds the document declares, when those tell the
+  versions apart (a CR-BIO with the 2024.01 PDF-copy section 1.2.250.1.213.1.1.2.243 gets 2024.01);
+  when they do not, the latest usable version (a 2021.01 document without @extension cannot be
+  told from a 2024.01 one missing its new sections). ``Selection.reason`` says which and why.
 """
 
 from __future__ import annotations
@@ -186,18 +186,26 @@ def _pick_version(candidates: list[VoletPack], wanted: str | None, usable,
 
 def _version_the_document_declares(usable_ones: list[VoletPack], declared: frozenset[str],
                                    note: str) -> tuple[VoletPack, str]:
-    """The oldest version whose pack knows every templateId of the document that any version knows."""
+    """The version whose pack knows the most of the document's templateIds (the latest of a tie).
+
+    Only templateIds some versions know and others do not tell versions apart. When the document
+    declares none of them, it is undecidable (an old document, or a new one missing a new section):
+    the latest version is taken and the reason says so.
+    """
     known = {c.version: declared & pack_template_ids(c.path) for c in usable_ones}
-    everything = frozenset().union(*known.values())
-    chosen = next(c for c in usable_ones if known[c.version] == everything)
-    newer = [c for c in usable_ones if c.version > chosen.version]
-    if not newer:
-        only_this = sorted(everything - frozenset().union(*(known[c.version] for c in usable_ones[:-1])))
-        return chosen, (f"{note}version {chosen.version} chosen: the document declares templateIds only its pack "
-                        f"knows ({_shown(only_this)})")
-    only_newer = sorted(set().union(*(pack_template_ids(c.path) for c in newer)) - pack_template_ids(chosen.path))
-    return chosen, (f"{note}version {chosen.version} chosen, not {', '.join(c.version for c in newer)}: the "
-                    f"document declares none of the templateIds only the newer pack knows ({_shown(only_newer)})")
+    telling = frozenset().union(*known.values()) - frozenset.intersection(*known.values())
+    latest = usable_ones[-1]
+    if not telling:
+        between = sorted(frozenset().union(*(pack_template_ids(c.path) for c in usable_ones))
+                         - frozenset.intersection(*(pack_template_ids(c.path) for c in usable_ones)))
+        return latest, (f"{note}latest usable version {latest.version}: the document declares none of the "
+                        f"templateIds that tell {', '.join(c.version for c in usable_ones)} apart "
+                        f"({_shown(between)}); give @extension or --profile to choose another")
+    best = max(len(k) for k in known.values())
+    chosen = [c for c in usable_ones if len(known[c.version]) == best][-1]
+    others = [c.version for c in usable_ones if c is not chosen]
+    return chosen, (f"{note}version {chosen.version} chosen, not {', '.join(others)}: its pack knows the "
+                    f"templateIds the document declares ({_shown(sorted(telling & known[chosen.version]))})")
 
 
 def _shown(roots: list[str]) -> str:
