@@ -206,6 +206,23 @@ def test_no_official_example_gets_a_title_volet_or_result_code_finding(cda_pack)
         assert [f.rule for f in findings if f.rule in NEW_RULES] == [], path.name
 
 
+def _null_title(root):
+    title = el(root, "cda:title")
+    title.text = None
+    title.set("nullFlavor", "UNK")
+
+
+@pytest.mark.parametrize(("mutate", "problem"), [
+    (_null_title, "null (nullFlavor UNK)"),
+    (lambda root: el(root, "cda:title").addnext(copy.deepcopy(el(root, "cda:title"))), "given 2 times"),
+])
+def test_a_null_or_repeated_title_is_reported(bases, mutate, problem):
+    root = parse(bases["img_n1"]).getroot()
+    mutate(root)
+    findings, _ = run(etree.tostring(root.getroottree()))
+    assert [f.rule for f in findings] == ["SEGUR-TITLE-001"] and problem in findings[0].message
+
+
 def test_without_pack_the_result_code_check_says_it_did_not_run(originals):
     findings, _ = run(originals["bio_n3"], with_pack=False)
     assert [(f.rule, f.severity) for f in findings] == [("SEGUR-CODE-005", Severity.INFO)]

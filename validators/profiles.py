@@ -175,7 +175,8 @@ def _pick_version(candidates: list[VoletPack], wanted: str | None, usable,
     by_version = {c.version: c for c in candidates}
     if wanted and wanted in by_version and usable(by_version[wanted]):
         return by_version[wanted], f"version {wanted} from templateId/@extension"
-    note = f"@extension {wanted} has no usable pack; " if wanted else "templateId without version (@extension); "
+    note = (f"@extension {wanted} has no usable pack; " if wanted
+            else "templateId without version (@extension); ")
     usable_ones = sorted((c for c in candidates if usable(c)), key=lambda c: c.version)
     if not usable_ones:
         return None, "no usable pack version"
@@ -259,19 +260,22 @@ def select(root: etree._Element, pack_root: Path | None, requested: str = "auto"
     return Selection("auto", level, None, "no known volet templateId or LOINC code: common pack only")
 
 
-def _by_code(code: str, level: str | None, packs: list[VoletPack], usable, declared: frozenset[str]) -> Selection:
+def _by_code(code: str, level: str | None, packs: list[VoletPack], usable,
+             declared: frozenset[str]) -> Selection:
     """The volet an N3 document without volet templateId is held to, from its LOINC document code."""
     families = [family for family, (_t, codes) in VOLETS.items() if code in codes]
     segur = SEGUR_VOLET_BY_CODE.get(code)
     if segur and len(families) > 1:
-        families, how = [segur], f"the Ségur volet {segur} (the code is also {', '.join(f for f in families if f != segur)}'s)"
+        others = ", ".join(f for f in families if f != segur)
+        families, how = [segur], f"the Ségur volet {segur} (the code is also {others}'s)"
     else:
         how = families[0] if families else ""
     if len(families) == 1:
         candidates = [p for p in packs if p.family == families[0]]
         chosen, why = _pick_version(candidates, None, usable, declared)
         if chosen:
-            return Selection("auto", level, chosen, f"no volet templateId; LOINC code {code} → {how}, {why}")
+            return Selection("auto", level, chosen,
+                             f"no volet templateId; LOINC code {code} → {how}, {why}")
     elif len(families) > 1:
         return Selection("auto", level, None, f"no volet templateId and LOINC code {code} is shared by "
                          f"{', '.join(families)}: common pack only (force one with --profile)")

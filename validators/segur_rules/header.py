@@ -90,15 +90,17 @@ def _check_title(doc: Document) -> None:
     Only the BIO-CR-BIO volet pack checks the title; an imaging report without one passed every pack.
     """
     titles = doc.xp("cda:title")
+    null = titles[0].get("nullFlavor") if titles else None
     if not titles:
         doc.report(R["SEGUR-TITLE-001"], doc.root, problem=T("missing (no ClinicalDocument/title)",
                                                              "absent (pas de ClinicalDocument/title)"))
     elif len(titles) > 1:
-        doc.report(R["SEGUR-TITLE-001"], titles[1], problem=T(f"given {len(titles)} times; a document has one title",
-                                                              f"donné {len(titles)} fois ; un document a un seul titre"))
-    elif titles[0].get("nullFlavor"):
-        doc.report(R["SEGUR-TITLE-001"], titles[0], problem=T(f"null (nullFlavor {titles[0].get('nullFlavor')})",
-                                                              f"nul (nullFlavor {titles[0].get('nullFlavor')})"))
+        doc.report(R["SEGUR-TITLE-001"], titles[1],
+                   problem=T(f"given {len(titles)} times; a document has one title",
+                             f"donné {len(titles)} fois ; un document a un seul titre"))
+    elif null:
+        doc.report(R["SEGUR-TITLE-001"], titles[0],
+                   problem=T(f"null (nullFlavor {null})", f"nul (nullFlavor {null})"))
     elif not "".join(titles[0].itertext()).strip():
         doc.report(R["SEGUR-TITLE-001"], titles[0], problem=T("empty", "vide"))
 

@@ -1,7 +1,8 @@
 """CR-BIO result codes: each result observation is coded in LOINC, with a LOINC code that exists.
 
 Checked without the pack: the code system, the shape ``<digits>-<check digit>`` and the mod-10
-check digit (LOINC Users' Guide, appendix C, https://loinc.org/kb/users-guide/calculating-mod-10-check-digits/).
+check digit (LOINC Users' Guide, appendix C,
+https://loinc.org/kb/users-guide/calculating-mod-10-check-digits/).
 Checked with the pack: the code is not one of the pack's imaging codes (JDV_CodesDocumentImagerie_CISIS),
 the mistake of a producer that codes a lab result with an imaging report or procedure code.
 
@@ -19,7 +20,7 @@ import re
 from segur.validators.profiles import LOINC
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T
-from segur.validators.segur_rules.data import pack_value_set
+from segur.validators.segur_rules.data import pack_value_set, volet_by_profile
 
 CR_BIO_TEMPLATE = "1.2.250.1.213.1.1.1.55"
 CR_BIO_CODE = "11502-2"
@@ -37,7 +38,8 @@ WRONG_CHECK_DIGIT_TERMS = frozenset({
 def check(doc: Document) -> None:
     if not _is_cr_bio(doc):
         return
-    codes = [c for c in doc.xp(f"//cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']/cda:code") if c.get("code")]
+    results = doc.xp(f"//cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']/cda:code")
+    codes = [code for code in results if code.get("code")]
     imaging = pack_value_set(doc.pack_root, IMAGING_VALUE_SET) if doc.pack_root else None
     for code_el in codes:
         problem = loinc_problem(code_el.get("code"), code_el.get("codeSystem"))
@@ -56,8 +58,6 @@ def _is_cr_bio(doc: Document) -> bool:
     if doc.xp(f"cda:templateId[@root='{CR_BIO_TEMPLATE}']"):
         return True
     if doc.profile and doc.profile.lower() != "auto":
-        from segur.validators.segur_rules.data import volet_by_profile
-
         volet = volet_by_profile(doc.profile)
         return volet is not None and volet["template_root"] == CR_BIO_TEMPLATE
     return bool(doc.xp(f"cda:code[@code='{CR_BIO_CODE}'][@codeSystem='{LOINC}']"))
@@ -97,6 +97,7 @@ def loinc_problem(code: str, code_system: str | None) -> T | None:
                  "un code LOINC est un nombre d'au plus 7 chiffres, un tiret et une clé (p. ex. 3016-3)")
     expected = loinc_check_digit(match["number"])
     if int(match["check"]) != expected and code not in WRONG_CHECK_DIGIT_TERMS:
-        return T(f"its check digit should be {expected} (mod 10 of {match['number']}): no such LOINC code exists",
-                 f"sa clé devrait être {expected} (mod 10 de {match['number']}) : ce code LOINC n'existe pas")
+        number = match["number"]
+        return T(f"its check digit should be {expected} (mod 10 of {number}): no such LOINC code exists",
+                 f"sa clé devrait être {expected} (mod 10 de {number}) : ce code LOINC n'existe pas")
     return None

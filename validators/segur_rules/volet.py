@@ -18,7 +18,8 @@ _VOLET_TEMPLATES = frozenset(template for template, _codes in VOLETS.values())
 
 def check(doc: Document) -> None:
     code_el = doc.first("cda:code")
-    if code_el is None or code_el.get("codeSystem") != LOINC or doc.first("cda:component/cda:structuredBody") is None:
+    structured = doc.first("cda:component/cda:structuredBody") is not None
+    if code_el is None or code_el.get("codeSystem") != LOINC or not structured:
         return
     family = SEGUR_VOLET_BY_CODE.get(code_el.get("code", ""))
     if family is None:
