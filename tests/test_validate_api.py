@@ -246,7 +246,8 @@ def test_forced_volet_without_pack_informs_the_segur_rules(cda_pack, monkeypatch
     import segur.validators.segur_rules as segur_rules
 
     seen = []
-    monkeypatch.setattr(segur_rules, "check_segur", lambda tree, locator, profile: seen.append(profile) or [])
+    monkeypatch.setattr(segur_rules, "check_segur",
+                        lambda tree, locator, profile, pack_root=None: seen.append(profile) or [])
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="img-cr-img_2024.01")
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="auto")
     validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
@@ -280,7 +281,7 @@ def test_pack_from_environment(cda_pack, monkeypatch):
 def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch):
     import segur.validators.segur_rules as segur_rules
 
-    def boom(tree, locator, profile):
+    def boom(tree, locator, profile, pack_root=None):
         raise RuntimeError("kaput")
     monkeypatch.setattr(segur_rules, "check_segur", boom)
     report = validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
