@@ -271,7 +271,9 @@ def test_a_wrong_hash_is_xds_005_and_a_wrong_size_xds_006(case):
     case.entry.size = case.entry.size + 1
     findings = case.check()
     assert ids(findings) == {"XDS-005", "XDS-006"}
-    assert only(findings, "XDS-005").extra["xds_code"] == "XDSNonIdenticalHash"
+    # ITI TF-2b §3.41.4.1.3: XDSNonIdenticalHash/Size are for a uniqueId re-sent with other content.
+    assert only(findings, "XDS-005").extra["xds_code"] == "XDSRepositoryMetadataError"
+    assert only(findings, "XDS-006").extra["xds_code"] == "XDSRepositoryMetadataError"
 
 
 def test_hash_and_size_may_be_left_to_the_repository(case):

@@ -117,6 +117,16 @@ def test_the_registry_computes_hash_and_size_and_assigns_entry_uuids(dmp, case):
     assert extrinsic.get("id").startswith("urn:uuid:") and extrinsic.get("status") == APPROVED
 
 
+def test_a_declared_hash_or_size_the_bytes_contradict_is_a_repository_metadata_error(dmp, case):
+    def wrong(entries):
+        entries[0].hash, entries[0].size = "0" * 40, entries[0].size + 1
+
+    answer = case.iti41(repo(dmp), edit=wrong)
+    assert answer.registry_status == "Failure"
+    assert set(answer.rules()) == {"XDS-005", "XDS-006"}, answer.error_contexts
+    assert answer.error_codes == ["XDSRepositoryMetadataError"] * 2  # ITI TF-2b §3.41.4.1.3
+
+
 def test_a_submission_with_two_documents_is_stored_whole(dmp, case):
     answer = case.iti41(repo(dmp), [case.cda(), case.cda()])
     assert answer.registry_status == "Success", answer.error_contexts

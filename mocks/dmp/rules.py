@@ -8,8 +8,10 @@ specification it comes from.
 Sources (cited per rule in `source`):
 - [ITI-TF3] IHE ITI Technical Framework vol. 3, §4.2 (XDS metadata) and Table 4.2.4.1-2 (error codes:
   XDSRegistryMetadataError, XDSRepositoryMetadataError, XDSUnknownPatientId, XDSPatientIdDoesNotMatch,
-  XDSMissingDocument, XDSMissingDocumentMetadata, XDSNonIdenticalHash, XDSNonIdenticalSize,
-  XDSRegistryDuplicateUniqueIdInMessage, XDSRegistryError, XDSRepositoryError).
+  XDSMissingDocument, XDSMissingDocumentMetadata, XDSRegistryDuplicateUniqueIdInMessage,
+  XDSRegistryError, XDSRepositoryError); ITI TF-2b §3.41.4.1.3 for a declared hash or size the
+  document contradicts (XDSRepositoryMetadataError — XDSNonIdenticalHash/Size are reserved by TF-3 for a
+  uniqueId already registered with other content).
 - [WSS] OASIS Web Services Security: SOAP Message Security 1.1, §12 (fault codes wsse:InvalidSecurity,
   wsse:InvalidSecurityToken, wsse:FailedAuthentication, wsse:FailedCheck).
 - [VIHF] the DMP VIHF 3.0 token as the ANS documents it: "Mapping VIHF pour le DMP" in
@@ -35,13 +37,15 @@ XDS_UNKNOWN_PATIENT = "XDSUnknownPatientId"
 XDS_PATIENT_MISMATCH = "XDSPatientIdDoesNotMatch"
 XDS_MISSING_DOCUMENT = "XDSMissingDocument"
 XDS_MISSING_METADATA = "XDSMissingDocumentMetadata"
-XDS_HASH = "XDSNonIdenticalHash"
-XDS_SIZE = "XDSNonIdenticalSize"
 XDS_DUPLICATE_IN_MESSAGE = "XDSRegistryDuplicateUniqueIdInMessage"
 XDS_REGISTRY_ERROR = "XDSRegistryError"
 XDS_REPOSITORY_ERROR = "XDSRepositoryError"
 
 SRC_ITI = "IHE ITI TF-3 §4.2.3 (metadata attributes), Table 4.2.4.1-2 (error codes)"
+#: A declared hash/size that the bytes contradict: XDSRepositoryMetadataError (ITI TF-2b §3.41.4.1.3,
+#: https://profiles.ihe.net/ITI/TF/Volume2/ITI-41.html#3.41.4.1.3). XDSNonIdenticalHash/Size are for a
+#: uniqueId already registered with other content (ITI TF-3 Table 4.2.4.1-2), i.e. XDS-41-008.
+SRC_ITI41_HASH = "IHE ITI TF-2b §3.41.4.1.3 (repository checks hash and size: XDSRepositoryMetadataError)"
 SRC_WSS = "OASIS WS-Security SOAP Message Security 1.1 §12 (error handling)"
 SRC_VIHF = ("ANS, 'Mapping VIHF pour le DMP' (ansforge/IG-hl7v2-volet-transmission-document-cda-r2, "
             "input/pagecontent/mapping.md); ANS ITI-41 sample ansforge/DRIM-M_DATA Validateur XDS/XDS.xml")
@@ -267,16 +271,16 @@ _rule("XDS-004", X, XDS_MISSING_METADATA,
       "Un document est joint avec l'id « {entry} » mais aucun ExtrinsicObject ne le décrit.",
       "Give every xds-b:Document the id of its ExtrinsicObject.",
       source=f"{SRC_ITI} (XDSMissingDocumentMetadata)", rem=REM_XDS_METADATA)
-_rule("XDS-005", X, XDS_HASH,
+_rule("XDS-005", X, XDS_REPOSITORY_METADATA,
       "The hash of {entry} is {value} but the document's SHA-1 is {expected}.",
       "Le hash de {entry} vaut {value} mais le SHA-1 du document est {expected}.",
       "Compute hash as the hexadecimal SHA-1 of the exact bytes sent (or leave it out: the repository fills it).",
-      source=f"{SRC_ITI} §4.2.3.2.10 (hash), XDSNonIdenticalHash", rem=REM_XDS_METADATA)
-_rule("XDS-006", X, XDS_SIZE,
+      source=f"{SRC_ITI} §4.2.3.2.10 (hash); {SRC_ITI41_HASH}", rem=REM_XDS_METADATA)
+_rule("XDS-006", X, XDS_REPOSITORY_METADATA,
       "The size of {entry} is {value} but the document has {expected} bytes.",
       "La taille de {entry} vaut {value} mais le document fait {expected} octets.",
       "Set size to the number of bytes of the document exactly as sent (or leave it out).",
-      source=f"{SRC_ITI} §4.2.3.2.19 (size), XDSNonIdenticalSize", rem=REM_XDS_METADATA)
+      source=f"{SRC_ITI} §4.2.3.2.19 (size); {SRC_ITI41_HASH}", rem=REM_XDS_METADATA)
 _rule("XDS-007", X, XDS_DUPLICATE_IN_MESSAGE,
       "The uniqueId '{value}' is used by more than one object of the submission.",
       "L'uniqueId « {value} » est porté par plusieurs objets de la soumission.",
