@@ -311,7 +311,7 @@ class DmpBackend:
         try:
             self._store_submission(submission, documents, by_entry, journal_seq)
         except _Conflict as conflict:
-            outcome.findings = findings + [conflict.finding]
+            outcome.findings = findings + conflict.findings
             outcome.status, outcome.verdict = STATUS_FAILURE, "rejected"
             return outcome
         outcome.verdict = "accepted-with-warnings" if findings else "accepted"
@@ -380,8 +380,7 @@ class DmpBackend:
         for unique_id, count in seen.items():
             if count > 1:
                 findings.append(finding("XDS-41-006", unique_id=unique_id, location="uniqueId"))
-        if ss is not None and ss.unique_id and self.store.submission_set(unique_id=ss.unique_id):
-            findings.append(finding("XDS-41-007", unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
+        findings += self._registry_duplicates(submission, documents)
         for entry in submission.document_entries:
             where = f"DocumentEntry[@id='{entry.entry_uuid}']"
             content = documents.get(entry.entry_uuid)
@@ -397,12 +396,26 @@ class DmpBackend:
             if entry.size is not None and entry.size != len(content):
                 findings.append(finding("XDS-41-004", id=entry.entry_uuid, declared=entry.size, actual=len(content),
                                         location=where + "/Slot[@name='size']"))
-            if entry.unique_id:
-                known = self.store.document_sha1(entry.unique_id)
-                if known is not None:
-                    rule = "XDS-41-009" if known == sha1 else "XDS-41-008"
-                    findings.append(finding(rule, unique_id=entry.unique_id, location=where))
             findings += _content_findings(entry, content)
+        return findings
+
+    def _registry_duplicates(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
+        """XDS-41-007/008/009: uniqueIds the registry already holds, the document's SHA-1 compared.
+
+        Run before the write, and again when a concurrent submission wins the race to the same uniqueId,
+        so a loser sending the same bytes hears "already there, unchanged", as a sequential resend does.
+        """
+        findings: list[Finding] = []
+        ss = submission.submission_set
+        if ss is not None and ss.unique_id and self.store.submission_set(unique_id=ss.unique_id):
+            findings.append(finding("XDS-41-007", unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
+        for entry in submission.document_entries:
+            content = documents.get(entry.entry_uuid)
+            known = self.store.document_sha1(entry.unique_id) if entry.unique_id and content is not None else None
+            if known is not None:
+                rule = "XDS-41-009" if known == sha1_of(content) else "XDS-41-008"
+                findings.append(finding(rule, unique_id=entry.unique_id,
+                                        location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
         return findings
 
     def _replacement_checks(self, submission: Submission, claims) -> list[Finding]:
@@ -479,9 +492,12 @@ class DmpBackend:
                         raise _Conflict(finding("XDS-41-011", id=assoc.entry_uuid, target=assoc.target,
                                                     status="no longer Approved (replaced concurrently)"))
         except sqlite3.IntegrityError as exc:
-            # A concurrent submission registered the same uniqueId between the checks and this write.
-            message = str(exc)
-            if "submission_sets.unique_id" in message:
+            # A concurrent submission registered the same uniqueId between the checks and this write: the
+            # winner has committed, so the same comparison as before the write tells what the loser resent.
+            clashes = self._registry_duplicates(submission, documents)
+            if clashes:
+                raise _Conflict(*clashes) from None
+            if "submission_sets.unique_id" in str(exc):  # the winner is gone again (reset): say what clashed
                 raise _Conflict(finding("XDS-41-007", unique_id=ss.unique_id)) from None
             raise _Conflict(finding("XDS-41-008", unique_id="(one of the documents)")) from None
 
@@ -599,9 +615,11 @@ class DmpBackend:
 
 
 class _Conflict(Exception):
-    def __init__(self, item: Finding):
-        super().__init__(item.message)
-        self.finding = item
+    """What a write found changed since the checks (a concurrent submission won): the findings to answer."""
+
+    def __init__(self, *items: Finding):
+        super().__init__("; ".join(item.message for item in items))
+        self.findings = list(items)
 
 
 def _plain_context(**kwargs) -> dict:
