@@ -63,3 +63,54 @@ def test_validation_in_worker_processes_gives_the_same_verdicts(pki, world, case
         assert bad.registry_status == "Failure" and "XDSRepositoryError" in bad.error_codes
         [entries] = dmp.backend.documents_by_patient().values()
         assert entries[0]["validation"]["valid"] is True
+
+
+# --- the per-document size limit ---------------------------------------------------------------------
+def _hinted_options(answer) -> set[str]:
+    import re
+
+    return set(re.findall(r"--[a-z][a-z-]+", " ".join(answer.error_contexts)))
+
+
+def test_a_document_over_the_per_document_limit_is_said_too_large_not_unreadable(pki, world, case):
+    document = case.cda()
+    limit = len(document) - 1
+    with running_dmp(pki=pki, world=world, max_document_size=limit) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), [document])
+        stored = dmp.backend.store.counts()["documents"]
+    assert stored == 0
+    assert answer.registry_status == "Failure"
+    assert answer.rules() == ["XDS-41-016"] and answer.error_codes == ["XDSRepositoryError"], answer.error_contexts
+    [context] = answer.error_contexts
+    assert f"larger than {limit / 2**20:g} MiB ({limit} bytes)" in context and "readable" not in context
+    locations = [e.get("location") for e in answer.findall(".//rs:RegistryError")]
+    assert locations == ["Document[@id='Document01']"]
+    assert _hinted_options(answer) == {"--max-document-size"}
+
+
+def test_a_document_at_the_limit_is_read_and_judged(pki, world, case):
+    document = case.cda()
+    with running_dmp(pki=pki, world=world, max_document_size=len(document)) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), [document])
+    assert answer.registry_status == "Success", answer.error_contexts
+
+
+def test_the_options_the_size_hint_names_exist(tmp_path):
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+    from segur.up import load_config
+
+    result = CliRunner().invoke(app, ["serve", "dmp", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0 and "--max-document-size" in result.output
+    assert load_config(overrides={"dmp": {"max_document_size": 1024}})["dmp"]["max_document_size"] == 1024
+
+
+def test_one_default_per_document_limit_everywhere():
+    from segur.mocks.dmp import cli
+    from segur.mocks.dmp.backend import DEFAULT_MAX_DOCUMENT_SIZE, DmpOptions
+    from segur.up import DEFAULTS
+    from segur.validators import safe_xml
+
+    assert DmpOptions().max_document_size == DEFAULT_MAX_DOCUMENT_SIZE == safe_xml.DEFAULT_MAX_SIZE
+    assert cli.MAX_DOCUMENT_SIZE == DEFAULTS["dmp"]["max_document_size"] == DEFAULT_MAX_DOCUMENT_SIZE

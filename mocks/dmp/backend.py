@@ -35,6 +35,8 @@ from segur.mocks.dmp.storage import Store
 DEFAULT_REPOSITORY_ID = "1.2.250.1.213.1.1.9.1"  # the mock repository's uniqueId (an OID under the DMP arc)
 DEFAULT_HOME_COMMUNITY = None
 
+DEFAULT_MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # the validator's own default (segur.validators.safe_xml)
+
 TD02_VALUES = ("VALIDE", "EXPIRE", "INTERDIT", "NON_EXISTE")  # DMP TD0.2 authorisation answers
 
 # When the rules module reports the same problem, the backend's own finding is dropped.
@@ -51,7 +53,7 @@ SUPERSEDED_BY = {
 BLOCKING = {
     "XDS-EBRIM-001", "XDS-EBRIM-002", "XDS-EBRIM-003", "XDS-EBRIM-004", "XDS-EBRIM-008", "XDS-EBRIM-009",
     "XDS-EBRIM-015", "XDS-41-001", "XDS-41-002", "XDS-41-006", "XDS-41-007", "XDS-41-008", "XDS-41-009",
-    "XDS-41-010", "XDS-41-011", "XDS-41-012", "XDS-MTOM-003", "XDS-MTOM-004", "XDS-MTOM-006",
+    "XDS-41-010", "XDS-41-011", "XDS-41-012", "XDS-41-016", "XDS-MTOM-003", "XDS-MTOM-004", "XDS-MTOM-006",
     "XDS-PAT-001", "XDS-PAT-002", "XDS-PAT-003", "XDS-FAULT-001", "XDS-003", "XDS-004", "XDS-007",
     "DMP-PAT-001", "DMP-PAT-003", "DMP-PAT-004", "DMP-PAT-005",
 }
@@ -129,6 +131,7 @@ class DmpOptions:
     trusted_ca_files: tuple = ()  # CAs whose certificates may sign a VIHF (the test PKI's CA)
     validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
     synchronous: str = "NORMAL"  # SQLite WAL: NORMAL survives a crash of the mock; FULL also a power cut
+    max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE  # bytes per document; larger ones are refused unread
 
 
 class DmpBackend:
@@ -150,11 +153,13 @@ class DmpBackend:
                 if self._validator is None and self.options.validation_workers > 0:
                     from segur.mocks.dmp.validation import ProcessValidator
 
-                    self._validator = ProcessValidator(self.options.validation_workers, self.options.validator_pack)
+                    self._validator = ProcessValidator(self.options.validation_workers, self.options.validator_pack,
+                                                       max_size=self.options.max_document_size)
                 elif self._validator is None:
                     from segur.validators import Validator
 
-                    self._validator = Validator(pack=self.options.validator_pack)
+                    self._validator = Validator(pack=self.options.validator_pack,
+                                                max_size=self.options.max_document_size)
         return self._validator
 
     def close(self) -> None:
@@ -347,7 +352,13 @@ class DmpBackend:
         validate = (lambda data: self.validate_document(data, reports)) if self.options.validate_documents else None
         return factory(world=self.world, patient_state=patient_state if state_type else None,
                        authorisation=authorisation, require_authorisation=self.options.authorisation_for_feed,
-                       test_mode=self.options.test_mode, validate_document=validate)
+                       test_mode=self.options.test_mode, validate_document=validate,
+                       **self._size_limit_for(factory))
+
+    def _size_limit_for(self, factory) -> dict:
+        """The per-document limit, for a rules context that knows it (the backend reports the breach)."""
+        fields = getattr(factory, "__dataclass_fields__", {})
+        return {"max_document_size": self.options.max_document_size} if "max_document_size" in fields else {}
 
     def _documents(self, request, attachments, submission: Submission) -> tuple[dict[str, bytes], list[Finding]]:
         """Document@id → bytes, from xop:Include parts or inline base64; problems as findings."""
@@ -389,6 +400,9 @@ class DmpBackend:
                                         submission=ss.patient_id, location=where))
             if content is None:
                 continue
+            if self.oversized(content):
+                findings.append(self._oversized_finding(entry.entry_uuid, content))
+                continue
             sha1 = sha1_of(content)
             if entry.hash and entry.hash.lower() != sha1:
                 findings.append(finding("XDS-41-003", id=entry.entry_uuid, declared=entry.hash, actual=sha1,
@@ -398,6 +412,15 @@ class DmpBackend:
                                         location=where + "/Slot[@name='size']"))
             findings += _content_findings(entry, content)
         return findings
+
+    def oversized(self, content: bytes) -> bool:
+        """Over the per-document limit: the document is refused unread (no hash check, no validation)."""
+        return len(content) > self.options.max_document_size
+
+    def _oversized_finding(self, entry_id: str, content: bytes) -> Finding:
+        limit = self.options.max_document_size
+        return finding("XDS-41-016", id=entry_id, size=len(content), limit=limit, limit_mib=f"{limit / 2**20:g}",
+                       location=f"Document[@id='{entry_id}']")
 
     def _registry_duplicates(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
         """XDS-41-007/008/009: uniqueIds the registry already holds, the document's SHA-1 compared.
@@ -449,7 +472,7 @@ class DmpBackend:
         findings: list[Finding] = []
         for entry in submission.document_entries:
             content = documents.get(entry.entry_uuid)
-            if content is None or not _is_cda_candidate(entry, content):
+            if content is None or self.oversized(content) or not _is_cda_candidate(entry, content):
                 continue
             report = self.validate_document(content, reports)
             if report is None:

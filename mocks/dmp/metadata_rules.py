@@ -72,6 +72,7 @@ class DmpContext:
     require_authorisation: bool = False
     test_mode: bool = True
     validate_document: Callable[[bytes], object] | None = None  # segur.validators.validate-like → Report
+    max_document_size: int | None = None  # larger documents are the backend's XDS-41-016: not read here
 
     def state_of(self, patient) -> DmpState:
         if self.patient_state is not None:
@@ -364,6 +365,8 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     if data is None:
         findings.append(fire("XDS-003", location=f"{where}", entry=key))
         return findings
+    if context.max_document_size is not None and len(data) > context.max_document_size:
+        return findings  # over the per-document limit: refused unread by the backend (XDS-41-016)
     digest = sha1_of(data)  # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
     if entry.hash and entry.hash.lower() != digest:
         findings.append(fire("XDS-005", location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
