@@ -37,6 +37,8 @@ DEFAULT_HOME_COMMUNITY = None
 
 DEFAULT_MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # the validator's own default (segur.validators.safe_xml)
 
+VIHF_ERROR_STYLES = ("registry", "soap-fault")  # how ITI-18/41/43/57 answer a VIHF that does not pass
+
 TD02_VALUES = ("VALIDE", "EXPIRE", "INTERDIT", "NON_EXISTE")  # DMP TD0.2 authorisation answers
 
 # When the rules module reports the same problem, the backend's own finding is dropped.
@@ -67,6 +69,7 @@ class Call:
     transaction: str
     environ: dict = field(default_factory=dict)  # the WSGI environ (TLS client identity, remote address)
     now: datetime | None = None
+    vihf: tuple | None = None  # (claims, findings) when the SOAP layer already verified the VIHF
 
     @property
     def client(self) -> dict:
@@ -132,6 +135,11 @@ class DmpOptions:
     validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
     synchronous: str = "NORMAL"  # SQLite WAL: NORMAL survives a crash of the mock; FULL also a power cut
     max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE  # bytes per document; larger ones are refused unread
+    vihf_errors: str = "registry"  # a refused VIHF: RegistryResponse errors, or "soap-fault" (WS-Security 1.1 §12)
+
+    def __post_init__(self):
+        if self.vihf_errors not in VIHF_ERROR_STYLES:
+            raise ValueError(f"vihf_errors must be one of {', '.join(VIHF_ERROR_STYLES)}, not {self.vihf_errors!r}")
 
 
 class DmpBackend:
@@ -171,6 +179,8 @@ class DmpBackend:
 
     def check_vihf(self, security, call: Call):
         """(claims, findings) from the rules' verify_vihf; without the hook, no claims and no findings."""
+        if call.vihf is not None:
+            return call.vihf
         if self.hooks.verify_vihf is None:
             return None, []
         factory = self.hooks.vihf_context_factory
