@@ -25,6 +25,7 @@ from pathlib import Path
 from segur import ins as ins_helpers
 from segur.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
+from segur.mocks.dmp.cda_header import cda_set_id
 from segur.mocks.dmp.digest import sha1_of
 from segur.mocks.dmp.ebrim import XDSB, Cx, Submission
 from segur.mocks.dmp.mtom import MissingPart, binary_content
@@ -308,6 +309,7 @@ class DmpBackend:
         if ss is not None and ss.patient_id:
             findings += self.access_findings(ss.patient_id, claims, call, self.options.authorisation_for_feed)
         findings += self._replacement_checks(submission, claims)
+        findings += self._set_id_checks(submission, documents)
         reports: dict[str, object] = {}  # sha1 of a document → its validator Report
         if self.hooks.check_submission is not None and ss is not None:
             context = self._rules_context(call, claims, submission, reports)
@@ -475,6 +477,26 @@ class DmpBackend:
             if claims is not None and assoc.type in (ebrim.RPLC, ebrim.XFRM_RPLC) and not _is_author(target, claims):
                 findings.append(finding("XDS-41-015", target=assoc.target, caller=self.caller_of(claims),
                                         location=where))
+        return findings
+
+    def _set_id_checks(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
+        """XDS-41-017: a replacement (RPLC, XFRM_RPLC) is a new version of the same CDA document, so it keeps
+        the replaced document's setId (HL7 CDA R2: setId is common to all versions of a document)."""
+        findings: list[Finding] = []
+        for assoc in submission.associations:
+            if assoc.type not in (ebrim.RPLC, ebrim.XFRM_RPLC):
+                continue
+            new = documents.get(assoc.source)
+            target = self.store.entry(assoc.target) if new is not None and not self.oversized(new) else None
+            stored = self.store.document(target.unique_id) if target is not None else None
+            old_set_id = cda_set_id(stored[0]) if stored is not None else None
+            if old_set_id is None:
+                continue  # not a CDA, no setId, or nothing to compare with (XDS-41-010 says why)
+            new_set_id = cda_set_id(new)
+            if new_set_id != old_set_id:
+                findings.append(finding("XDS-41-017", id=assoc.source, set_id=new_set_id or "(none)",
+                                        target=assoc.target, old_set_id=old_set_id,
+                                        location=f"Association[@id='{assoc.entry_uuid}']"))
         return findings
 
     def _validator_findings(self, submission: Submission, documents: dict[str, bytes], reports: dict) -> list[Finding]:

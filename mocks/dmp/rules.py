@@ -408,6 +408,25 @@ _rule("DMP-CDA-012", C, XDS_REPOSITORY_ERROR,
       "Fix the document with `segur validate` (XSD, CI-SIS Schematron packs, Ségur rules) before sending it.",
       source="CI-SIS CDA packs (ansforge/TestContenuCDA-3-0); segur.validators", rem=REM_XDS_METADATA)
 
+_rule("DMP-CDA-013", C, XDS_METADATA,
+      "sourcePatientInfo {field} of {entry} is '{value}' but the CDA's recordTarget gives {expected}.",
+      "Le sourcePatientInfo {field} de {entry} vaut « {value} » mais le recordTarget du CDA donne {expected}.",
+      "sourcePatientInfo describes the document's patient as the CDA does: PID-3 its ids (the INS = "
+      "patientId), PID-5 FAMILY^GIVEN^^^^^L from recordTarget/patientRole/patient/name, PID-7 the birthTime "
+      "as YYYYMMDD, PID-8 the administrativeGenderCode.",
+      source=f"{SRC_PDSM} (sourcePatientInfo: PID-3, PID-5, PID-7, PID-8 of the recordTarget); {SRC_ITI} "
+             "§4.2.3.2.23 (sourcePatientInfo)", rem=REM_XDS_METADATA + REM_INS_DIFFUSION)
+
+# --- visibility: who will not see the stored document --------------------------------------------------
+_rule("DMP-CONF-001", C, XDS_METADATA,
+      "{entry} is stored with confidentialityCode {code}: the document is {effect}.",
+      "{entry} est enregistré avec le confidentialityCode {code} : le document est {effect_fr}.",
+      "Legitimate when chosen on purpose (the DMP's visibility cycle); check the code was the user's choice "
+      "and not a default, and that the patient is told when the reason disappears.",
+      source=f"{SRC_PDSM} (confidentialityCode 1.2.250.1.213.1.1.4.13); DMP integration guide 'Service DMP "
+             "intégré aux LPS' §2.4.4 (cycle de visibilité d'un document), as REM LGC.DMP.02 cites it",
+      rem=REM_XDS_METADATA + REM_CONFIDENTIALITY, severity=Severity.WARNING)
+
 rules.register(*_CATALOGUE.values())
 
 CATALOGUE: dict[str, Rule] = dict(_CATALOGUE)
