@@ -112,12 +112,13 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         sut = sut or os.environ.get("SEGUR_SUT")
         if not sut:
             raise typer.BadParameter("give --sut (or set SEGUR_SUT)", param_hint="--sut")
-        from segur.scenarios.driver import make_driver
+        from segur.scenarios.proof import SutCannotStart, check_sut
 
-        try:  # a mistyped --sut is refused before the mocks start, without a traceback
-            make_driver(sut, observed=lambda task: False)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--sut") from None
+        try:  # a --sut that cannot work is refused before the mocks start, without a traceback
+            check_sut(sut)
+        except SutCannotStart as exc:
+            typer.echo(f"segur proof: your command could not start: {exc}", err=True)
+            raise typer.Exit(2) from None
         if size not in ("full", "small"):
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)

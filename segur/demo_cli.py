@@ -32,6 +32,36 @@ def _pack(pack: Path | None) -> str | None:
     return str(beside.resolve()) if beside.is_dir() else None
 
 
+def reference_ris_defects() -> dict[str, str]:
+    """The reference RIS's seeded defects (name: what goes wrong); empty when its folder is not there.
+    Only its `defects.py` is loaded (no imports): `segur --help` stays fast."""
+    import importlib.util
+
+    from segur.scenarios.driver import reference_ris_dir
+
+    try:
+        path = reference_ris_dir() / "reference_ris" / "defects.py"
+    except ValueError:
+        return {}
+    spec = importlib.util.spec_from_file_location("segur_reference_ris_defects", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.DEFECTS)
+
+
+def _defect_help() -> str:
+    names = ", ".join(reference_ris_defects()) or "(the reference RIS is not in this installation)"
+    return f"The seeded defect of the second run ('none' to skip it), one of: {names}."
+
+
+def _check_defect(value: str) -> str:
+    """An unknown defect is a usage error naming the valid ones, before anything starts."""
+    known = reference_ris_defects()
+    if value != "none" and value not in known:
+        raise typer.BadParameter(f"unknown defect {value!r}; valid: {', '.join(known)}, or none")
+    return value
+
+
 def _flat(endpoints: dict) -> str:
     """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service."""
     shown = []
@@ -64,16 +94,21 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         pack: Path = typer.Option(None, "--pack", help="Official CDA pack (default: SEGUR_PACK, else "
                                   "../shared/ref/cda when present)."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
-        defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help="The seeded defect of the second run "
-                                   "('none' to skip it)."),
+        defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print where the evidence packs are."""
-        from segur.scenarios.proof import run_proof
+        from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
         from segur.up import load_config, start_stack
 
         couloir = couloir.upper()
+        try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
+            for sut in ("reference-ris", *([f"reference-ris:{defect}"] if defect != "none" else [])):
+                check_sut(sut)
+        except SutCannotStart as exc:
+            typer.echo(f"segur demo: your command could not start: {exc}", err=True)
+            raise typer.Exit(2) from None
         pack_dir = _pack(pack)
         if pack_dir:
             os.environ["SEGUR_PACK"] = pack_dir

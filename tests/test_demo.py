@@ -53,3 +53,30 @@ def test_the_demo_fails_when_the_harness_misjudges(tmp_path, monkeypatch, clean,
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), *args])
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_an_unknown_defect_is_refused_with_the_valid_names_before_anything_starts(tmp_path, monkeypatch):
+    import segur.up
+
+    monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
+    result = CliRunner().invoke(app, ["demo", "--defect", "no-such-defect", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown defect 'no-such-defect'" in result.output
+    assert "provisional-as-qualified" in result.output and "swallow-outage" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_help_lists_the_defects():
+    result = CliRunner().invoke(app, ["demo", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "wrong-ins-oid" in result.output and "citizen-wrong-address" in result.output
+
+
+def test_a_reference_ris_that_cannot_be_found_is_refused_before_the_mocks_start(tmp_path, monkeypatch):
+    import segur.up
+
+    monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
+    monkeypatch.setenv("SEGUR_REFERENCE_RIS", str(tmp_path / "nowhere"))
+    result = CliRunner().invoke(app, ["demo", "--defect", "none", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "your command could not start: the reference RIS is not at" in result.stderr
