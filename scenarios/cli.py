@@ -18,6 +18,21 @@ def _couloir(value: str) -> str:
     return value
 
 
+def _proof_pack(option: Path | None, config: Path | None):
+    """The official pack of a proof: `find_pack` with the [stack] pack of --config (its errors are reported
+    later, by the stack's own config loading)."""
+    from segur.official_pack import find_pack
+    from segur.up import ConfigError, load_config
+
+    configured = None
+    if config is not None:
+        try:
+            configured = load_config(config)["stack"]["pack"] or None
+        except ConfigError:
+            configured = None
+    return find_pack(option, configured=configured, configured_in=f"[stack] pack in {config}")
+
+
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     rem = typer.Typer(help="The REM requirements the harness knows, and which tests prove them.",
                       no_args_is_help=True)
@@ -101,14 +116,23 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
-                                  "validate documents with it (default: env SEGUR_PACK)."),
+                                  "validate documents with it (default: env SEGUR_PACK, then [stack] pack of "
+                                  "--config, then ../shared/ref/cda when present)."),
+        require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
+                                          "official pack: a conformance run, where a PASS without the official "
+                                          "CDA checks would not count."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
-        from segur.scenarios.evidence_pack import check_status, problem_lines
+        from segur.official_pack import HOW_TO_GET
+        from segur.scenarios.evidence_pack import check_status, problem_lines, verdict_label
         from segur.scenarios.proof import run_proof
 
-        if pack is not None:
-            os.environ["SEGUR_PACK"] = str(pack)  # the mocks' validators and the evidence read it
+        found = _proof_pack(pack, config)
+        if found is not None:
+            os.environ["SEGUR_PACK"] = str(found.path.resolve())  # the mocks' validators and the evidence read it
+        elif require_pack:
+            typer.echo(f"segur proof: --require-pack: no official CDA pack found; {HOW_TO_GET}", err=True)
+            raise typer.Exit(2)
         sut = sut or os.environ.get("SEGUR_SUT")
         if not sut:
             raise typer.BadParameter("give --sut (or set SEGUR_SUT)", param_hint="--sut")
@@ -131,7 +155,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         blocked = [c for c in judged_checks if check_status(c) == "blocked"]
         reqs = evidence["requirements"]
         blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
-        typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
+        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} "
                    f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass"
                    + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
                    + (f", {len(blocked)} blocked" if blocked else "")
@@ -143,7 +167,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
             typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
-                       "without the CDA XSD and the CI-SIS Schematron")
+                       "without the CDA XSD and the CI-SIS Schematron, so this is not a conformance PASS "
+                       "(--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
             typer.echo(f"  {line}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")

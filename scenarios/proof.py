@@ -254,7 +254,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     (usage or internal error, interruption)."""
     quiet = (not progress) if quiet is None else quiet
     from segur.fixtures.world import load_world
-    from segur.scenarios.evidence_pack import build_evidence, write_pack
+    from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
     from segur.scenarios.observe import Admin
     from segur.scenarios.plan import build_plan
     from segur.scenarios.runner import run_plan
@@ -302,6 +302,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
         evidence = build_evidence(run, outcomes, sut=sut, couloir=couloir, size=size, timings=timings,
                                   selection=list(pytest_args))
         write_pack(evidence, out)
+        annotate_junit(out / "junit.xml", evidence)
         return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

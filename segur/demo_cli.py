@@ -22,16 +22,6 @@ import typer
 DEFAULT_DEFECT = "provisional-as-qualified"
 
 
-def _pack(pack: Path | None) -> str | None:
-    """The official CDA pack the mocks validate with: --pack, else SEGUR_PACK, else ../shared/ref/cda."""
-    if pack:
-        return str(pack.resolve())
-    if os.environ.get("SEGUR_PACK"):
-        return os.environ["SEGUR_PACK"]
-    beside = Path("..", "shared", "ref", "cda")
-    return str(beside.resolve()) if beside.is_dir() else None
-
-
 def reference_ris_defects() -> dict[str, str]:
     """The reference RIS's seeded defects (name: what goes wrong); empty when its folder is not there.
     Only its `defects.py` is loaded (no imports): `segur --help` stays fast."""
@@ -81,7 +71,8 @@ def _summary(outcome) -> list[str]:
     reqs = evidence["requirements"]
     checks = list(evidence["checks"].values())
     count = {s: sum(1 for c in checks if check_status(c) == s) for s in ("pass", "fail", "blocked")}
-    lines = [f"verdict {outcome.verdict.upper()}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
+    label = evidence.get("verdict_label") or outcome.verdict.upper()
+    lines = [f"verdict {label}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
              f"{len(reqs)} requirements pass; checks: {count['pass']} pass, {count['fail']} fail, "
              f"{count['blocked']} blocked (of {len(checks)})"]
     return lines + [f"  {line}" for line in problem_lines(checks)]
@@ -92,13 +83,14 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence packs."),
         pack: Path = typer.Option(None, "--pack", help="Official CDA pack (default: SEGUR_PACK, else "
-                                  "../shared/ref/cda when present)."),
+                                  "../shared/ref/cda when present; README.md, 'The official pack')."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
         defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print where the evidence packs are."""
+        from segur.official_pack import describe, find_pack
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
         from segur.up import load_config, start_stack
 
@@ -109,11 +101,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         except SutCannotStart as exc:
             typer.echo(f"segur demo: your command could not start: {exc}", err=True)
             raise typer.Exit(2) from None
-        pack_dir = _pack(pack)
+        found = find_pack(pack)
+        pack_dir = str(found.path.resolve()) if found else None
         if pack_dir:
             os.environ["SEGUR_PACK"] = pack_dir
         typer.echo("Ségur conformance harness — demo")
-        typer.echo(f"  document validation: {'official CI-SIS pack ' + pack_dir if pack_dir else 'no official pack found (XSD and Schematron layers skipped; set SEGUR_PACK)'}")
+        typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
                          "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},

@@ -107,8 +107,10 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     assert result.exit_code == 0, result.output
     assert "partial run (-m rem(id='MSS/va1.19'))" in result.output
     assert "no official pack" not in result.output
+    assert result.output.startswith("Proof RIS against reference-ris: PASS (")
     evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["meta"]["segur_pack"] == str(cda_pack.resolve())
+    assert evidence["verdict_label"] == "PASS"
     assert [t["check"] for t in evidence["tests"] if t["outcome"] == "passed"] == ["citizen-address"]
     stored = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")["observed"]["dmp"][-1]["stored"][0]
     ran = {layer["name"] for layer in stored["validation"]["layers"] if layer["status"] == "ran"}
@@ -116,7 +118,8 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
 
 
 @pytest.mark.slow
-def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_checks(tmp_path):
+def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_checks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/ref/cda beside: a run without the official pack
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris:wrong-format-code", "--size", "small",
                                       "--quiet", "--out", str(tmp_path / "quiet")])
     assert result.exit_code == 1, result.output
@@ -133,8 +136,15 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
 
 
 @pytest.mark.slow
-def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path):
+def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/ref/cda beside: a run without the official pack
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "-k", "citizen",
                                       "--out", str(tmp_path / "loud")])
     assert result.exit_code == 0, result.output
     assert "1 passed, 15 deselected" in result.output
+    assert "Proof RIS against reference-ris: PASS (official CDA checks not run) (" in result.output
+    evidence = json.loads((tmp_path / "loud" / "evidence.json").read_text(encoding="utf-8"))
+    assert evidence["verdict_label"] == "PASS (official CDA checks not run)"
+    assert "Not a conformance PASS" in (tmp_path / "loud" / "index.html").read_text(encoding="utf-8")
+    junit = (tmp_path / "loud" / "junit.xml").read_text(encoding="utf-8")
+    assert 'value="PASS (official CDA checks not run)"' in junit and 'type="segur.no-pack"' in junit

@@ -76,7 +76,50 @@ def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: s
         "requirements": dict(sorted(requirements.items())),
     }
     evidence["verdict"] = verdict_of(evidence)
+    evidence["verdict_label"] = verdict_label(evidence)
     return evidence
+
+
+#: what a PASS says when the mocks validated documents without the official ANS pack
+WITHOUT_PACK = "official CDA checks not run"
+
+
+def official_checks_ran(evidence: dict) -> bool:
+    """Whether the mocks had the official pack (CDA XSD + CI-SIS Schematron) to validate documents with."""
+    return bool((evidence["meta"].get("validation") or {}).get("pack"))
+
+
+def verdict_label(evidence: dict) -> str:
+    """The verdict as shown everywhere (CLI, index.html, evidence.json, junit.xml): a pass without the official
+    pack is `PASS (official CDA checks not run)`, never a plain conformance PASS."""
+    label = evidence["verdict"].upper()
+    return f"{label} ({WITHOUT_PACK})" if evidence["verdict"] == "pass" and not official_checks_ran(evidence) else label
+
+
+def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:
+    """Writes the verdict into the check suites' junit.xml, where CI servers look: a `segur.verdict` property
+    on each suite and, without the official pack, one skipped test case saying the CDA checks did not run."""
+    import xml.etree.ElementTree as ET
+
+    path = Path(path)
+    if not path.is_file():
+        return
+    tree = ET.parse(path)
+    root = tree.getroot()
+    for suite in ([root] if root.tag == "testsuite" else root.findall("testsuite")):
+        properties = suite.find("properties")
+        if properties is None:
+            properties = ET.Element("properties")
+            suite.insert(0, properties)
+        ET.SubElement(properties, "property", name="segur.verdict", value=verdict_label(evidence))
+        if not official_checks_ran(evidence):
+            case = ET.SubElement(suite, "testcase", classname="segur.proof",
+                                 name="official CDA checks (CDA XSD + CI-SIS Schematron)", time="0")
+            ET.SubElement(case, "skipped", message=f"{WITHOUT_PACK}: no official pack (--pack DIR or SEGUR_PACK)",
+                          type="segur.no-pack")
+            for counter in ("tests", "skipped"):
+                suite.set(counter, str(int(suite.get(counter) or 0) + 1))
+    tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 #: test outcomes that mean the check was judged (a blocked check was reached and found not evaluable)
