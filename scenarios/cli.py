@@ -18,6 +18,18 @@ def _couloir(value: str) -> str:
     return value
 
 
+def _carried_note(couloir: str, covered: int) -> str:
+    """Why a proof's evidence pack counts more requirements than this map covers (same checks, wider ids)."""
+    from segur.scenarios.proof import suite_paths
+    from segur.scenarios.rem import collect_markers
+
+    carried = {rem_id for _, ids, test_couloir in collect_markers(suite_paths(couloir))
+               if test_couloir in (None, couloir) for rem_id in ids}
+    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its checks "
+            f"carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content ids, which "
+            "this map of APPROVED requirements leaves out")
+
+
 def _proof_pack(option: Path | None, config: Path | None):
     """The official pack of a proof: `find_pack` with the [stack] pack of --config (its errors are reported
     later, by the stack's own config loading)."""
@@ -57,6 +69,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA)")
             typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
                        f"neither: {counts['neither']}")
+            typer.echo(f"  ({_carried_note(couloir, counts['covered'])})")
             typer.echo("")
             for rem_id in result.requirements:
                 if rem_id in result.covered:
@@ -82,6 +95,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """One requirement: the project's summary, status, scope, and the checks/tests that prove it."""
         from segur.scenarios.checks import CHECKS
+        from segur.scenarios.evidence_pack import UNDER_REVIEW_NOTE
         from segur.scenarios.rem import read_catalogue
 
         rows = [r for r in read_catalogue() if r.id == rem_id and (couloir is None or r.couloir in
@@ -92,6 +106,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         for row in rows:
             typer.echo(f"{row.id}  [{row.couloir}]  domain {row.domain}  status {row.status}")
             typer.echo(f"  {row.summary}")
+            if row.status == "UNDER_REVIEW":
+                typer.echo(f"  {UNDER_REVIEW_NOTE}")
             if row.scope == "out-of-scope":
                 typer.echo(f"  out of scope: {row.reason}")
             # under each row, the checks of that couloir (a socle row: of every couloir, or the one asked)
@@ -124,7 +140,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.official_pack import HOW_TO_GET
-        from segur.scenarios.evidence_pack import check_status, problem_lines, verdict_label
+        from segur.scenarios.evidence_pack import (
+            check_status,
+            problem_lines,
+            requirements_note,
+            verdict_label,
+        )
         from segur.scenarios.proof import run_proof
 
         found = _proof_pack(pack, config)
@@ -160,6 +181,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                    + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
                    + (f", {len(blocked)} blocked" if blocked else "")
                    + f") in {evidence['meta']['timings'].get('total_s')} s")
+        typer.echo(f"  note: {requirements_note(evidence)}")
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")

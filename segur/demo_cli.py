@@ -14,6 +14,7 @@ harness passing a broken product would be worse than none.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,10 +53,16 @@ def _check_defect(value: str) -> str:
     return value
 
 
-def _flat(endpoints: dict) -> str:
-    """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service."""
+#: the endpoint a product needs first, per service (`--verbose` shows them all)
+MAIN_ENDPOINTS = {"annuaire": ("fhir_base",), "insi": ("soap",), "dmp": ("repository",), "mssante": ("smtp", "imap")}
+
+
+def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
+    """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service; only `keys` if given."""
     shown = []
     for key, value in endpoints.items():
+        if keys is not None and key not in keys:
+            continue
         if isinstance(value, dict):
             value = value.get("url") or ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
         if not isinstance(value, list):
@@ -78,6 +85,11 @@ def _summary(outcome) -> list[str]:
     return lines + [f"  {line}" for line in problem_lines(checks)]
 
 
+def _endpoint_lines(stack, verbose: bool) -> list[str]:
+    return [f"{name:<9} {_flat(endpoints, None if verbose else MAIN_ENDPOINTS[name])}"
+            for name, endpoints in stack.endpoints().items() if verbose or name in MAIN_ENDPOINTS]
+
+
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     @app.command("demo")
     def demo(
@@ -87,10 +99,13 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
         defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Every endpoint, one line per task, and the "
+                                     "check suites' own pytest output."),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
-        defect; print where the evidence packs are."""
+        defect; print the two verdicts, the failing checks and where the evidence packs are."""
         from segur.official_pack import describe, find_pack
+        from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
         from segur.up import load_config, start_stack
 
@@ -111,26 +126,29 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
                          "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
-            typer.echo("\n1. segur up: the four mocks, on free loopback ports")
+            typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
+            # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v
+            shown = {"progress": verbose or sys.stderr.isatty(), "quiet": not verbose}
             try:
-                for name, endpoints in stack.endpoints().items():
-                    typer.echo(f"   {name:<9} {_flat(endpoints)}")
-                typer.echo(f"\n2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
-                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack)
+                for line in _endpoint_lines(stack, verbose):
+                    typer.echo(f"   {line}")
+                typer.echo(f"2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
+                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack, **shown)
                 for line in _summary(clean):
                     typer.echo(f"   {line}")
+                typer.echo(f"   ({requirements_note(clean.evidence)})")
                 caught = None
                 if defect != "none":
-                    typer.echo(f"\n3. the same RIS with a seeded defect ({defect}), a shorter plan")
+                    typer.echo(f"3. the same RIS with a seeded defect ({defect}), a shorter plan")
                     broken = run_proof(f"reference-ris:{defect}", couloir, out / f"reference-ris-{defect}",
-                                       size="small", stack=stack)
+                                       size="small", stack=stack, **shown)
                     for line in _summary(broken):
                         typer.echo(f"   {line}")
                     caught = broken.exit_code != 0
             finally:
                 stack.stop()
-        typer.echo("\nEvidence packs (open index.html in a browser):")
+        typer.echo("Evidence packs (open index.html in a browser):")
         typer.echo(f"   {(out / 'reference-ris' / 'index.html').resolve()}")
         if defect != "none":
             typer.echo(f"   {(out / f'reference-ris-{defect}' / 'index.html').resolve()}")

@@ -122,6 +122,36 @@ def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
+#: one sentence wherever a requirement's status is shown (index.html, `segur rem show`)
+UNDER_REVIEW_NOTE = ("UNDER_REVIEW: ANS had not yet approved this requirement in the REM working data the project "
+                     "reads (its wording may still change); the proof checks it all the same, and `segur rem "
+                     "coverage` (APPROVED requirements only) leaves it out.")
+
+
+def requirement_counts(evidence: dict) -> dict:
+    """How the pack's count of requirements relates to `segur rem coverage`'s: the pack counts every REM id the
+    couloir's checks carry (socle, UNDER_REVIEW and document-content ids too), the coverage map only the
+    couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA."""
+    from segur.scenarios.rem import DOMAINS, load_catalogue
+
+    couloir = evidence["meta"]["couloir"]
+    mapped = {rem_id for (c, rem_id), r in load_catalogue().items()
+              if c == couloir and r.status == "APPROVED" and r.domain in DOMAINS}
+    reqs = evidence["requirements"]
+    return {"carried": len(reqs), "pass": sum(1 for r in reqs.values() if r["verdict"] == "pass"),
+            "in_coverage_map": len(mapped & set(reqs)), "coverage_map": len(mapped)}
+
+
+def requirements_note(evidence: dict) -> str:
+    """One sentence explaining the pack's "N/M requirements" next to `segur rem coverage`'s numbers."""
+    counts = requirement_counts(evidence)
+    couloir = evidence["meta"]["couloir"]
+    return (f"{counts['carried']} requirements = every REM id the {couloir} checks carry (socle SC.*, "
+            f"UNDER_REVIEW and document-content ids included); {counts['in_coverage_map']} of them are among the "
+            f"{counts['coverage_map']} APPROVED {couloir} requirements that `segur rem coverage` maps (the rest "
+            "of those are out of scope, with the reason)")
+
+
 #: test outcomes that mean the check was judged (a blocked check was reached and found not evaluable)
 JUDGED = ("passed", "failed", "error", "blocked")
 

@@ -12,7 +12,12 @@ from __future__ import annotations
 import json
 from html import escape
 
-from segur.scenarios.evidence_pack import official_checks_ran, verdict_label
+from segur.scenarios.evidence_pack import (
+    UNDER_REVIEW_NOTE,
+    official_checks_ran,
+    requirements_note,
+    verdict_label,
+)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -94,7 +99,8 @@ def _counts(plan: dict) -> str:
 
 
 def _requirements(evidence: dict) -> list[str]:
-    rows = ["<h2>Requirements</h2><table><tr><th>REM id</th><th>status</th><th>what it asks (project's words)"
+    rows = ["<h2>Requirements</h2>", f"<p class='muted'>{e(requirements_note(evidence))}.</p>",
+            "<table><tr><th>REM id</th><th>status</th><th>what it asks (project's words)"
             "</th><th>verdict</th><th>checks</th><th>tests</th></tr>"]
     for rem_id, req in evidence["requirements"].items():
         cat = req.get("catalogue") or {}
@@ -109,6 +115,8 @@ def _requirements(evidence: dict) -> list[str]:
                     f"<td>{e(cat.get('summary'))}</td><td>{verdict}</td><td>{checks}</td>"
                     f"<td>{tests}</td></tr>")
     rows.append("</table>")
+    if any((req.get("catalogue") or {}).get("status") == "UNDER_REVIEW" for req in evidence["requirements"].values()):
+        rows.append(f"<p class='muted' id='under-review'>{e(UNDER_REVIEW_NOTE)}</p>")
     return rows
 
 
