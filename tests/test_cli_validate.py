@@ -343,3 +343,24 @@ def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, mon
     result = CliRunner().invoke(app, ["validate", str(cda_pack / "ExemplesCDA" / CR_BIO)])
     assert "no pack directory configured" in result.stderr
     assert "no pack directory configured" not in result.stdout
+
+
+def test_a_cr_img_n1_with_an_8_mb_pdf_is_validated_not_called_malformed(cda_pack, tmp_path):
+    """Its base64 text node (> 10 M characters) is over libxml2's default limit: it used to be
+    XML-001 'not well-formed', exit 2, although the file is under --max-size (issue 12)."""
+    import base64
+    import re
+
+    source = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml").read_bytes()
+    text = re.search(rb"(<text[^>]*>)(.*?)(</text>)", source, re.S)
+    pdf = base64.b64decode(text.group(2))
+    big_pdf = pdf[:-6] + b"\n%" + b"x" * (8 * 1024 * 1024) + b"\n" + pdf[-6:]  # a PDF comment as padding
+    path = tmp_path / "cr-img-n1-8mb.xml"
+    path.write_bytes(source[: text.start(2)] + base64.b64encode(big_pdf) + source[text.end(2):])
+    assert path.stat().st_size > 10 * 1024 * 1024
+    result = run("--pack", str(cda_pack), "-f", "json", str(path))
+    document = json.loads(result.output)["documents"][0]
+    assert not [f for f in document["findings"] if f["layer"] == "xml"], document["findings"]
+    assert result.exit_code == 0 and document["verdict"] == "VALID"
+    assert {layer["name"]: layer["status"] for layer in document["layers"]} == dict.fromkeys(
+        ("xml", "structure", "xsd", "schematron", "segur"), "ran")
