@@ -346,6 +346,23 @@ def test_self_presenting_document_is_named_as_such(cda_pack):
     assert report.layer("xsd").status == "skipped" and "CDA-STRUCT-007" in report.layer("xsd").reason
 
 
+def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_works(cda_pack, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    example = _example(cda_pack, "CANCER-PPS_2022.01_Autopresentable.xml")
+    [finding] = validate(example, pack=cda_pack).errors
+    assert "did not run" in finding.message and "Extract the embedded ClinicalDocument" in finding.message
+    command = re.search(r'python3 -c "([^"]+)" doc\.xml > cda\.xml', finding.hint)
+    assert command, finding.hint
+    extracted = subprocess.run([sys.executable, "-c", command.group(1), str(example)], capture_output=True,
+                               check=True).stdout
+    report = validate(extracted, pack=cda_pack)
+    assert "CDA-STRUCT-007" not in [f.rule for f in report.findings]
+    assert report.layer("xsd").status == "ran" and report.layer("schematron").status == "ran"
+
+
 def test_schema_imports_are_resolved_locally_only(cda_pack, tmp_path):
     """A pack whose XSD imports a remote schema is refused (XSD-002), never fetched."""
     import shutil

@@ -60,12 +60,19 @@ STRUCT_RULES = {
              source=_SRC),
         Rule("CDA-STRUCT-007", LAYER,
              "The document is an XSLT stylesheet that embeds a ClinicalDocument at line {line} (a "
-             "self-presenting document); the CDA layers validate a document whose root is ClinicalDocument.",
+             "self-presenting document); the XSD, Schematron and Ségur layers did not run: they validate a "
+             "document whose root is ClinicalDocument. Extract the embedded ClinicalDocument and validate it.",
              "Le document est une feuille de style XSLT qui embarque un ClinicalDocument en ligne {line} "
-             "(document auto-présentable) ; les couches CDA valident un document dont la racine est "
-             "ClinicalDocument.",
-             hint="Send the ClinicalDocument itself (root <ClinicalDocument xmlns=\"urn:hl7-org:v3\">), "
-                  "with at most an <?xml-stylesheet?> processing instruction for display.", source=_SRC),
+             "(document auto-présentable) ; les couches XSD, Schematron et Ségur n'ont pas été exécutées : elles "
+             "valident un document dont la racine est ClinicalDocument. Extrayez le ClinicalDocument embarqué et "
+             "validez-le.",
+             hint="Copy the ClinicalDocument element of line {line} into a file of its own with its namespace "
+                  "declarations, then validate that file, e.g. python3 -c \"import sys; from lxml import etree; "
+                  "e = etree.parse(sys.argv[1]).xpath('//c:ClinicalDocument', namespaces=dict(c='urn:hl7-org:v3'))"
+                  "[0]; sys.stdout.buffer.write(etree.tostring(e, xml_declaration=True, encoding='UTF-8'))\" "
+                  "doc.xml > cda.xml && segur validate cda.xml. To exchange the document, send the "
+                  "ClinicalDocument itself, with at most an <?xml-stylesheet?> processing instruction for display.",
+             source=_SRC),
         Rule("CDA-STRUCT-008", LAYER,
              "The document is encoded in {encoding}; ANS requires CDA documents to be encoded in UTF-8.",
              "Le document est encodé en {encoding} ; l'ANS impose l'encodage UTF-8 pour les documents CDA.",
