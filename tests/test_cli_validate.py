@@ -72,6 +72,8 @@ def test_text_output_keeps_brackets_in_messages_literally(cda_pack, broken_cr_im
 
 def test_no_pack_says_which_layers_were_not_checked(cda_pack):
     result = run("--no-pack", str(cda_pack / "ExemplesCDA" / CR_IMG_N3))
+    assert result.exit_code == 3 and "PARTIAL" in result.output and "VALID" not in result.output.replace(
+        "INVALID", "")
     assert "xsd: skipped" in result.output and "schematron: skipped" in result.output
     assert "no pack directory" in result.output
     assert "not checked: xsd, schematron" in result.output
@@ -326,14 +328,15 @@ def test_strict_makes_an_unchecked_layer_an_error(cda_pack, monkeypatch):
     monkeypatch.delenv("SEGUR_PACK", raising=False)
     doc = str(cda_pack / "ExemplesCDA" / CR_BIO)
     relaxed = run("--no-pack", doc)
-    assert relaxed.exit_code == 0
+    assert relaxed.exit_code == 3 and "PARTIAL" in relaxed.output  # never VALID without the packs
     strict = run("--no-pack", "--strict", "-f", "json", doc)
     assert strict.exit_code == 1
     errors = [f for f in json.loads(strict.output)["documents"][0]["findings"] if f["rule"] == "VAL-002"]
     assert sorted(f["message"].split()[1] for f in errors) == ["schematron", "xsd"]
-    # a layer the user chose to skip is not held against the document
-    assert run("--pack", str(cda_pack), "--strict", "--profile", "none", doc).exit_code == 0
-    assert run("--pack", str(cda_pack), "--strict", "--layers", "xml,xsd", doc).exit_code == 0
+    # a layer the user chose to skip is not an error, but the document is still only PARTIAL
+    assert run("--pack", str(cda_pack), "--strict", "--profile", "none", doc).exit_code == 3
+    assert run("--pack", str(cda_pack), "--strict", "--layers", "xml,xsd", doc).exit_code == 3
+    assert run("--pack", str(cda_pack), "--strict", doc).exit_code == 0
 
 
 def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, monkeypatch):
