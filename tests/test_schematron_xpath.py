@@ -86,3 +86,23 @@ def test_single_star_step_predicate_needs_the_bracket_to_close_at_the_end():
     assert single_star_step_predicate(" * [a/b] ") == "a/b"
     assert single_star_step_predicate("*[a]/b[c]") is None
     assert single_star_step_predicate("*") is None
+
+
+@pytest.mark.parametrize(
+    "context, may_match",
+    [
+        ("cda:observation/@code", True),
+        ("*[cda:templateId/@root='1.2']/@moodCode", True),
+        ("//@xsi:type", True),
+        ("cda:value/attribute::unit", True),
+        ("cda:a | cda:b/@c", True),
+        ("cda:code[@code='a/@b' and @codeSystem]", False),  # '@' and '/' only inside a predicate
+        ("*[cda:templateId/@root='1.2']/cda:entry[@typeCode='COMP']", False),
+        ("cda:section[cda:code/@code='x']//cda:observation", False),
+    ],
+)
+def test_attribute_contexts_are_detected_on_the_last_step_only(context, may_match):
+    """The fast traversal visits attributes only when some context can end on one (ISO semantics)."""
+    from segur.validators.schematron.compiler import context_may_match_attributes
+
+    assert context_may_match_attributes(context) is may_match
