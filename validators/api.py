@@ -175,7 +175,7 @@ class Validator:
             else:
                 found = structure.check(tree, locator, lang)
                 reason = None
-            report.findings.extend(found)
+            report.findings.extend(found + structure.check_encoding(parsed.data, lang))
             report.layers.append(LayerRun("structure", "ran", reason, _ms(t)))
             gating = [f.rule for f in found if f.rule in ("CDA-STRUCT-001", "CDA-STRUCT-007")]
             if gating:
