@@ -60,7 +60,7 @@ def test_serve_insi_with_tls_prints_its_endpoints_and_answers_until_interrupted(
         status, _, body = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-1"), context=context)
         assert status == 200 and b"<CodeCR>00</CodeCR>" in body
         status, _, _ = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-2"), context=context)
-        assert status == 400
+        assert status == 500
     finally:
         code = _stop(process)
     assert code == 0
