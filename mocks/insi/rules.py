@@ -80,9 +80,10 @@ FAULTS: dict[str, FaultSpec] = {f.key: f for f in (
     FaultSpec("access_level", "Sender", "siram_100", REASON_ACCESS, "desir_551",
               "Le niveau d'accès de l'appelant ne permet pas cette opération.", confirmed=False,
               source="family siram_100 as recorded; detail code assigned by the mock"),
-    FaultSpec("certificate_refused", "Sender", "siram_100", REASON_ACCESS, "desir_552",
-              "Le certificat présenté ne permet pas l'accès au service (CN attendu INSI-AUTO ou INSI-MANU).",
-              confirmed=False, source="family siram_100 as recorded; detail code assigned by the mock"),
+    FaultSpec("certificate_refused", "Sender", "siram_100", REASON_ACCESS, "desir_560",
+              "Vous ne disposez pas des droits suffisants pour accéder à ce service",
+              source="padoa/tlsi-ins README.md (Notes: DESIR_560, a client certificate whose CN is not "
+              "INSI-MANU/INSI-AUTO); written lower-case like the recorded desir_550; family siram_100 assumed"),
     FaultSpec("context_lps", "Sender", "siram_10", REASON_INVALID, "desir_510",
               "Le contexte LPS (en-tête ContexteLPS) est absent ou invalide.", confirmed=False,
               source="assigned by the mock"),
@@ -201,7 +202,8 @@ RULES = (
     _rule("INSI-TLS-CN", "Client certificate CN {cn!r} is neither INSI-AUTO nor INSI-MANU",
           "Le CN du certificat client {cn!r} n'est ni INSI-AUTO ni INSI-MANU",
           "Present the organisation certificate issued for INSi (CN INSI-AUTO or INSI-MANU).",
-          "ANS/CNAM: INSi authentication certificates INSI-AUTO / INSI-MANU", "certificate_refused"),
+          "ANS/CNAM: INSi authentication certificates INSI-AUTO / INSI-MANU; CNAM answers DESIR_560 "
+          "(padoa/tlsi-ins README.md, Notes)", "certificate_refused"),
     _rule("INSI-TRAITS-MISSING", "Trait {trait} is required for a search by traits",
           "Le trait {trait} est obligatoire pour une recherche par traits",
           "Send NomNaissance, Prenom, Sexe and DateNaissance (LieuNaissance is optional).",
