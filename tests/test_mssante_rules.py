@@ -70,9 +70,16 @@ def test_a_plain_message_without_documents_needs_only_x_mss_nil(world):
 
 
 @pytest.mark.rem("SC.MSS/CONF.16")
-@pytest.mark.parametrize("value", ["12345", "DEV935997", "12a4", ""])
-def test_x_mss_nil_must_be_a_4_digit_reference(world, value):
+@pytest.mark.parametrize("value", ["DEV935997", "12a4", "", "-1234", "12 34", "1234.5"])
+def test_x_mss_nil_must_be_an_integer_reference(world, value):
     assert rules_of(run(world, mss_message(PRO, PRO2, nil=value))) == {"MSS-NIL-FORMAT"}
+
+
+@pytest.mark.rem("SC.MSS/CONF.16")
+@pytest.mark.parametrize("value", ["1234", "12345", "0042", "7"])
+def test_x_mss_nil_grows_without_limit_beyond_4_digits(world, value):
+    """REM SC.MSS/CONF.16: an incremental integer without limit (4 digits at publication)."""
+    assert run(world, mss_message(PRO, PRO2, nil=value)).findings == []
 
 
 def test_from_header_must_be_the_authenticated_mailbox(world):

@@ -37,7 +37,10 @@ class _CachedHeaderRegistry(HeaderRegistry):
 
 
 POLICY = email.policy.default.clone(header_factory=_CachedHeaderRegistry())
-_NIL = re.compile(r"^[0-9]{4}$")
+#: REM SC.MSS/CONF.16 (IT2 04/11/2022 note, ../shared/rem/squash_requirements_all_projects_2023-01.csv): the
+#: « référence » is "un entier incrémental sans limitation (entier à 4 chiffres à la publication du
+#: Référentiel)" — any unsigned integer, 4 digits only at first.
+_NIL = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"\s+(\d{2})/(\d{2})/(\d{4})$")
 
 

@@ -120,12 +120,14 @@ MESSAGE_RULES = (
     _rule("MSS-NIL-MISSING", "mss",
           "Header X-MSS-NIL is missing; it must be on every message.",
           "L'en-tête X-MSS-NIL est absent ; il doit figurer sur tout message.",
-          "Add 'X-MSS-NIL: <your 4-digit product reference from convergence.esante.gouv.fr>'.",
+          "Add 'X-MSS-NIL: <your product reference number from convergence.esante.gouv.fr>'.",
           _REF2.format(rem="SC.MSS/CONF.16"), ("SC.MSS/CONF.16",)),
     _rule("MSS-NIL-FORMAT", "mss",
-          "Header X-MSS-NIL is '{value}'; it must be the product's 4-digit reference number.",
-          "L'en-tête X-MSS-NIL vaut « {value} » ; il doit être le numéro de référence du produit sur 4 chiffres.",
-          "Use the 'référence' number given when the product was declared on convergence.esante.gouv.fr.",
+          "Header X-MSS-NIL is '{value}'; it must be the product's reference number (an integer, digits only).",
+          "L'en-tête X-MSS-NIL vaut « {value} » ; il doit être le numéro « référence » du produit (un entier, "
+          "chiffres seuls).",
+          "Use the 'référence' number given when the product was declared on convergence.esante.gouv.fr "
+          "(4 digits when the REM was published, more as the numbering grows).",
           _REF2.format(rem="SC.MSS/CONF.16"), ("SC.MSS/CONF.16",)),
     _rule("MSS-INS-HEADER-MISSING", "mss",
           "Header X-MSS-INS is missing although the message carries a CDA in an IHE_XDM archive.",
