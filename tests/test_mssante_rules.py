@@ -205,6 +205,35 @@ def test_an_attachment_named_ihe_xdm_zip_that_is_not_a_zip(world, cr_img):
     assert "MSS-XDM-NOT-ZIP" in rules_of(run(world, message))
 
 
+def _zip_bomb() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("IHE_XDM/SUBSET01/DOC0001.XML", b"\0" * (60 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+@pytest.mark.parametrize(("xdm", "cause"), [(b"PK\x03\x04 broken zip", "MSS-XDM-NOT-ZIP"),
+                                            (None, "MSS-XDM-BOMB")])
+def test_after_an_unreadable_xdm_the_ins_and_codecda_headers_are_unchecked_not_wrong(world, cr_img, xdm, cause):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=xdm if xdm is not None else _zip_bomb())
+    report = run(world, message)
+    assert {cause, "MSS-INS-HEADER-UNCHECKED", "MSS-CODECDA-UNCHECKED"} <= rules_of(report)
+    assert not {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED", "MSS-INS-HEADER-VALUE"} & rules_of(report)
+    unchecked = [f for f in report.findings if f.rule.endswith("-UNCHECKED")]
+    assert all(f.severity.value == "warning" and cause in f.message for f in unchecked)
+    assert "'O'" in unchecked[0].message and "18748-4" in unchecked[1].message
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+def test_an_unreadable_xdm_without_the_headers_adds_nothing_about_them(world, cr_img):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=b"PK\x03\x04 broken zip", ins_header=None, codecda=None)
+    assert rules_of(run(world, message)) == {"MSS-XDM-NOT-ZIP"}
+
+
 class _Report:
     def __init__(self, findings):
         self.findings = findings

@@ -331,9 +331,16 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     ins_values = _headers(message, "X-MSS-INS")
     code_values = [c for v in _headers(message, "X-MSS-CODECDA") for c in re.split(r"[\s,;]+", v) if c]
     if not cdas:
-        if ins_values:
+        unreadable = _unreadable_archive(report.package)
+        if unreadable and ins_values:
+            report.findings.append(_f("MSS-INS-HEADER-UNCHECKED", location="header X-MSS-INS",
+                                      value=ins_values[0], why=unreadable))
+        elif ins_values:
             report.findings.append(_f("MSS-INS-HEADER-UNEXPECTED", location="header X-MSS-INS"))
-        if code_values:
+        if unreadable and code_values:
+            report.findings.append(_f("MSS-CODECDA-UNCHECKED", location="header X-MSS-CODECDA",
+                                      value=", ".join(code_values), why=unreadable))
+        elif code_values:
             report.findings.append(_f("MSS-CODECDA-UNEXPECTED", location="header X-MSS-CODECDA"))
         return
     qualified = all(d.cda.qualified_ins for d in cdas)
@@ -350,6 +357,15 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     elif sorted(set(code_values)) != sorted(set(codes)):
         report.findings.append(_f("MSS-CODECDA-MISMATCH", location="header X-MSS-CODECDA",
                                   header=", ".join(code_values), codes=", ".join(codes)))
+
+
+def _unreadable_archive(package: XdmPackage | None) -> str | None:
+    """Why an attached archive gave no document at all (zip bomb, broken zip, unreadable metadata…),
+    or None when there is no archive or it could be read: the headers that describe its CDA can then
+    be neither confirmed nor contradicted."""
+    if package is None or (package.readable and package.documents):
+        return None
+    return ", ".join(dict.fromkeys(f.rule for f in package.findings)) or "no document could be read"
 
 
 def _check_subject(report: MessageReport, cdas) -> None:

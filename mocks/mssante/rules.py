@@ -145,6 +145,12 @@ MESSAGE_RULES = (
           "L'en-tête X-MSS-INS est positionné alors que le message ne porte aucun CDA dans une archive IHE_XDM.",
           "Leave X-MSS-INS out of messages without an IHE_XDM.ZIP attachment.",
           _REF2.format(rem="SC.MSS/CONF.14"), ("SC.MSS/CONF.14",)),
+    _rule("MSS-INS-HEADER-UNCHECKED", "mss",
+          "Header X-MSS-INS ('{value}') could not be checked: IHE_XDM.ZIP gave no CDA to compare it with ({why}).",
+          "L'en-tête X-MSS-INS (« {value} ») n'a pas pu être vérifié : IHE_XDM.ZIP n'a livré aucun CDA auquel le "
+          "comparer ({why}).",
+          "Fix the archive first (see the MSS-XDM-* finding); the header is checked once the CDA can be read.",
+          _REF2.format(rem="SC.MSS/CONF.14"), ("SC.MSS/CONF.14",), severity=Severity.WARNING),
     _rule("MSS-CODECDA-MISSING", "mss",
           "Header X-MSS-CODECDA is missing for the CDA code(s) {codes}.",
           "L'en-tête X-MSS-CODECDA est absent pour le(s) code(s) CDA {codes}.",
@@ -160,6 +166,13 @@ MESSAGE_RULES = (
           "L'en-tête X-MSS-CODECDA est positionné alors que le message ne porte aucun CDA dans une archive "
           "IHE_XDM.", "Leave X-MSS-CODECDA out of messages without an IHE_XDM.ZIP attachment.",
           _REF2.format(rem="SC.MSS/CONF.15"), ("SC.MSS/CONF.15",)),
+    _rule("MSS-CODECDA-UNCHECKED", "mss",
+          "Header X-MSS-CODECDA ('{value}') could not be checked: IHE_XDM.ZIP gave no CDA to compare it with "
+          "({why}).",
+          "L'en-tête X-MSS-CODECDA (« {value} ») n'a pas pu être vérifié : IHE_XDM.ZIP n'a livré aucun CDA "
+          "auquel le comparer ({why}).",
+          "Fix the archive first (see the MSS-XDM-* finding); the header is checked once the CDA can be read.",
+          _REF2.format(rem="SC.MSS/CONF.15"), ("SC.MSS/CONF.15",), severity=Severity.WARNING),
     _rule("MSS-MES-VALUE", "mss",
           "Header X-MSS-MES is '{value}'; the only value is 'FIN' (3 capital letters).",
           "L'en-tête X-MSS-MES vaut « {value} » ; la seule valeur est « FIN » (3 majuscules).",
