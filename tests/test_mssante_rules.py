@@ -179,7 +179,8 @@ def test_cda_documents_come_with_a_pdf_copy(world, cr_img):
 def test_one_patient_per_message(world, cr_img, other_patient_cda):
     other, _ = other_patient_cda
     message = mss_message(PRO, PRO2, [cr_img, other], codecda=["18748-4"])
-    assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT"}
+    # one submission set cannot have the patient of both documents (ITI TF-3 §4.2.3.3)
+    assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT", "MSS-XDM-SUBMISSION-PATIENT"}
 
 
 @pytest.mark.rem("SC.MSS/CONF.23", "SC.MSS/CONF.24")

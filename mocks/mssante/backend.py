@@ -26,6 +26,7 @@ from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
 from segur.mockkit import FaultBook, FaultError, Journal
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import MessageReport, check_message
+from segur.mocks.mssante.consistency import DocumentRegistry
 from segur.mocks.mssante.notifications import build_dsn, build_mdn
 from segur.mocks.mssante.xdm import XdmLimits
 
@@ -199,6 +200,7 @@ class MssanteBackend:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._boxes: dict[str, list[StoredMessage]] = {}
+        self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
 
     @staticmethod
     def _default_validator():
@@ -281,6 +283,8 @@ class MssanteBackend:
         else:
             report = check_message(raw, login=login, recipients=recipients, world=self.world,
                                    validate=self._validate, xdm_limits=self.xdm_limits)
+        if report.package is not None and accepted:
+            report.findings += self.documents.check_and_record(message_id, report.package.documents)
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         documents = [d.to_dict(with_content=True) for d in report.package.documents] if report.package else []
         stamped = trace_headers(self.hostname, envelope_from, session or {}, message_id) + \
@@ -353,6 +357,7 @@ class MssanteBackend:
     def reset(self) -> None:
         with self._lock:
             self._boxes.clear()
+        self.documents.clear()
 
     def close(self) -> None:
         """Stop the worker processes, if any."""

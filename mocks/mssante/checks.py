@@ -21,6 +21,7 @@ from email.utils import getaddresses
 
 from segur.findings import Finding, Severity
 from segur.mocks.mssante.cda import NotXml, read_cda_header
+from segur.mocks.mssante.consistency import check_pdf_copies
 from segur.mocks.mssante.rules import BY_ID
 from segur.mocks.mssante.xdm import ZIP_NAME, XdmLimits, XdmPackage, read_xdm
 
@@ -299,6 +300,7 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     if cdas:
         if not any(a.kind == "pdf" for a in attachments):
             report.findings.append(_f("MSS-PDF-MISSING", location="attachments"))
+        check_pdf_copies(cdas, [a for a in attachments if a.kind == "pdf"], report.findings)
         _check_subject(report, cdas)
         patients = report.package.patients
         if len(patients) > 1:
