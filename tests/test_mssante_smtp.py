@@ -212,6 +212,7 @@ def test_ehlo_advertises_enhanced_status_codes_and_every_reply_after_it_has_one(
     bad sequences, QUIT) included."""
     with smtp_session(mss) as client:
         assert "enhancedstatuscodes" in client.esmtp_features
+        assert {"EHLO", "HELO"} <= set(client.docmd("HELP")[1].decode().split())
         for command in ("NOOP", "RSET", "HELP", "VRFY someone", "EXPN list", "BOGUS", "MAIL", "RCPT TO:<x@y>",
                         "DATA", "AUTH PLAIN AAAA"):
             client.docmd(command)

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
 from segur.findings import Finding
 from segur.mocks.mssante import rules as mss_rules
@@ -147,6 +147,7 @@ class MssSmtp(ChunkedData, SMTP):
                 break
         await super().push(status)
 
+    @syntax("EHLO hostname")  # aiosmtpd's own syntax, so that HELP still lists the command
     async def smtp_EHLO(self, hostname: str):
         self._answering_hello = True
         try:
@@ -154,6 +155,7 @@ class MssSmtp(ChunkedData, SMTP):
         finally:
             self._answering_hello = False
 
+    @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str):
         self._answering_hello = True
         try:
