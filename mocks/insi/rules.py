@@ -12,6 +12,8 @@ Where the faults come from (read, not copied):
   ``src/ins/fixtures/service-errors/siram_100-desir_500-fake-idam.fixtures.ts`` and its test
   ``src/ins/test/insi-client.test.ts`` ("should have a failed request if the software is not allowed").
 - ``siram_40`` / ``desir_1020`` — service temporarily unavailable (same test file, a live answer).
+- ``desir_560`` — insufficient rights, a client certificate whose CN is not INSI-AUTO/INSI-MANU: code
+  and text quoted in ``padoa/tlsi-ins``'s README (Notes); its subcode family is assumed.
 - ``siram_40`` / ``insi_102`` — technical error of the traits search, ``S:Receiver``
   (``padoa/tlsi-ins`` fixture ``src/fixtures/persons/aeion-coeur.fixture.ts``). The recording says
   ``severite="fatal"``, which the official XSD's enumeration does not allow (it has ``fatale``):
@@ -63,7 +65,7 @@ class FaultSpec:
     confirmed: bool = True
     source: str = ""
     subsubcode: str | None = None
-    http_status: int | None = None  # None: SOAP 1.2 Part 2 §7.5.2 (Sender → 400, others → 500)
+    http_status: int | None = None  # None: the mock's fault style decides (soap.fault_http_status)
 
 
 _PADOA = "padoa/tlsi-ins (MIT), recorded answers of CNAM's INSi qualification service"
