@@ -125,7 +125,8 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("Proof RIS against reference-ris:wrong-format-code: FAIL (")
-    assert "3 blocked; 1 failing check(s), 3 blocked)" in lines[0]
+    # dmp-accepted, and the two MSSanté checks since the mock's MSS-XDM-FORMATCODE (issue 13)
+    assert "3 blocked; 3 failing check(s), 3 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
     assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")) for line in lines), lines
     assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
