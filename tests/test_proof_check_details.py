@@ -121,6 +121,16 @@ def test_a_report_rebuilt_after_the_outage_fails_as_lost():
     assert any("not the report outage-01 tried to send" in p and "was lost" in p for p in result.problems)
 
 
+def test_the_same_ids_on_other_bytes_is_a_report_rebuilt_not_the_one_kept():
+    run = _retry_run()
+    for task in run["tasks"]:
+        task["observed"]["dmp"][0]["documents"][0]["sha1"] = "a" * 40
+    assert check_outage_retry(run).status == "pass"
+    run["tasks"][1]["observed"]["dmp"][0]["documents"][0]["sha1"] = "b" * 40
+    result = check_outage_retry(run)
+    assert result.status == "fail" and any("rebuilt, not sent as it was" in p for p in result.problems)
+
+
 def test_the_same_id_with_another_set_id_or_version_is_not_the_same_report():
     assert check_outage_retry(_retry_run(set_id="2.25.8")).status == "fail"
     assert check_outage_retry(_retry_run(version="2")).status == "fail"
