@@ -38,7 +38,8 @@ CHECK_TESTS: dict[str, CheckTest] = {
     "qualified-ins-only": CheckTest(
         "test_only_an_ins_insi_qualified_is_sent",
         "Identity status: every INS sent is one INSi returned with code 00 for the task's patient; for the "
-        "homonym INSi cannot qualify (02) nothing goes out with an INS; X-MSS-INS tells the truth."),
+        "homonym INSi cannot qualify (02) and the traits INSi does not know (01) nothing goes out with an INS; "
+        "X-MSS-INS tells the truth."),
     "ins-in-cda": CheckTest(
         "test_the_cda_carries_the_ins_insi_returned_with_its_oid",
         "The INS in each CDA (value, OID, NIR key) is the one INSi returned."),

@@ -4,7 +4,7 @@ worse than none, so the defect table below is the most important test of the sce
 
 One stack of the four mocks serves the module (reset by the proof before each run). The correct system is
 run with the full 10/10/1 plan; each defect with the small plan (2 DMP / 2 MSSanté / 1 citizen, plus the
-replace, homonym, outage and retry tasks), which keeps every situation a defect can show up in.
+replace, homonym, unknown, outage and retry tasks), which keeps every situation a defect can show up in.
 """
 
 from __future__ import annotations
