@@ -403,11 +403,14 @@ def test_the_harness_reads_the_patient_author_dates_and_pdf_text_of_a_cda(world)
     assert patient.birth_name in pdf["text"] and patient.ins in pdf["text"] and len(pdf["sha1"]) == 40
 
 
-def test_an_unreadable_pdf_is_evidence_not_a_crash():
+def test_an_unreadable_pdf_is_evidence_not_a_crash_and_fails_pdf_patient():
     from segur.scenarios.observe import pdf_facts
 
-    facts = pdf_facts(b"%PDF-1.4 not really a pdf")
-    assert facts["text"] is None or facts["text"] == "" or "error" in facts
+    facts = pdf_facts(b"garbage, not a PDF")
+    assert facts["text"] is None and facts["error"].startswith("PdfStreamError") and facts["size"] == 18
+    run = _doc_run({"unique_id": UID, "birth_name": "PAT-TROIS", "ins": "279035121518989", "pdfs": [facts]})
+    result = CHECKS["pdf-patient"].function(run)
+    assert result.status == "fail" and "cannot be read (PdfStreamError" in result.problems[0]
 
 
 def test_the_harness_reads_the_attached_pdf_and_the_xdm_of_a_stored_message(world):
