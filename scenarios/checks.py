@@ -289,7 +289,7 @@ def _pid_fields(values: list[str]) -> dict[str, str]:
 
 
 def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
-    """IHE ITI TF-3 §4.2.3.2.23: sourcePatientInfo (PID-5 name, PID-7 birth date, PID-8 sex) describes the
+    """IHE ITI TF-3 (XDSDocumentEntry.sourcePatientInfo): sourcePatientInfo (PID-5 name, PID-7 birth date, PID-8 sex) describes the
     document's patient; the harness reads it from the ITI-41 envelope and compares it with the CDA's
     recordTarget."""
     problems = []
@@ -550,7 +550,7 @@ def check_documents_valid(run: dict) -> CheckResult:
 
 
 def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[str]:
-    """A new version keeps the replaced document's setId and has a higher versionNumber (HL7 CDA R2 §4.2.1.7-8;
+    """A new version keeps the replaced document's setId and has a higher versionNumber (HL7 CDA R2 setId and versionNumber;
     CI-SIS volet structuration minimale): a new setId starts another document instead of a new version."""
     old = next((d for d in old_docs if d.get("unique_id") == new.get("replaces")), None)
     if old is None or not old.get("set_id") or not new.get("set_id"):
