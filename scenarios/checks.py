@@ -289,9 +289,9 @@ def _pid_fields(values: list[str]) -> dict[str, str]:
 
 
 def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
-    """IHE ITI TF-3 (XDSDocumentEntry.sourcePatientInfo): sourcePatientInfo (PID-5 name, PID-7 birth date, PID-8 sex) describes the
-    document's patient; the harness reads it from the ITI-41 envelope and compares it with the CDA's
-    recordTarget."""
+    """IHE ITI TF-3, XDSDocumentEntry.sourcePatientInfo: PID-5 name, PID-7 birth date and PID-8 sex describe
+    the document's patient; the harness reads them from the ITI-41 envelope and compares them with the
+    CDA's recordTarget."""
     problems = []
     documents = {d.get("unique_id"): d for d in item.get("documents") or [] if "unreadable" not in d}
     evidence["source_patient_info"] = []
@@ -305,7 +305,8 @@ def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> l
                   "PID-8": cda.get("sex")}
         seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
                 "PID-8": pid.get("PID-8")}
-        wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted if wanted[k] and seen[k] != wanted[k]]
+        wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
+                 if wanted[k] and seen[k] != wanted[k]]
         if wrong:
             problems.append(f"{task_id}: the XDS sourcePatientInfo of {entry.get('unique_id')} names another patient "
                             f"than the document: {'; '.join(wrong)}")
@@ -385,7 +386,8 @@ def check_dmp_accepted(run: dict) -> CheckResult:
             if not entry.get("confidentiality_codes"):
                 problems.append(f"{task_id}: stored entry has no confidentialityCode")
             masks = [c.get("code") for c in entry.get("confidentiality_codes") or []
-                     if isinstance(c, dict) and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
+                     if isinstance(c, dict)
+                     and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
             if masks:
                 problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is hidden "
                                 f"({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
@@ -550,8 +552,8 @@ def check_documents_valid(run: dict) -> CheckResult:
 
 
 def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[str]:
-    """A new version keeps the replaced document's setId and has a higher versionNumber (HL7 CDA R2 setId and versionNumber;
-    CI-SIS volet structuration minimale): a new setId starts another document instead of a new version."""
+    """A new version keeps the replaced document's setId and has a higher versionNumber (HL7 CDA R2 setId
+    and versionNumber; CI-SIS volet structuration minimale): a new setId starts another document."""
     old = next((d for d in old_docs if d.get("unique_id") == new.get("replaces")), None)
     if old is None or not old.get("set_id") or not new.get("set_id"):
         return []
@@ -564,7 +566,8 @@ def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[st
             problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above the "
                             f"replaced report's {old.get('version')}")
     except ValueError:
-        problems.append(f"{task_id}: versionNumber {new.get('version')!r} / {old.get('version')!r} is not a number")
+        problems.append(f"{task_id}: versionNumber {new.get('version')!r} / {old.get('version')!r} "
+                        "is not a number")
     return problems
 
 
@@ -599,7 +602,8 @@ def check_replacement(run: dict) -> CheckResult:
         if len(accepted) != 1 or not new_docs:
             problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
             continue
-        old_docs = [doc for d in accepted_iti41(replaced) for doc in d.get("documents") or [] if "unreadable" not in doc]
+        old_docs = [doc for d in accepted_iti41(replaced) for doc in d.get("documents") or []
+                    if "unreadable" not in doc]
         for doc in new_docs:
             problems += _same_set_problems(task["task"]["id"], doc, old_docs)
             if doc.get("replaces") not in old_ids:
@@ -664,7 +668,8 @@ def same_report(sent: dict, kept: dict) -> bool:
     """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded them."""
     if not sent.get("unique_id") or sent.get("unique_id") != kept.get("unique_id"):
         return False
-    return all(sent.get(k) == kept.get(k) for k in ("set_id", "version", "sha1") if sent.get(k) and kept.get(k))
+    return all(sent.get(k) == kept.get(k) for k in ("set_id", "version", "sha1")
+               if sent.get(k) and kept.get(k))
 
 
 def _rebuilt(sent: dict, tried: list[dict]) -> bool:
@@ -789,7 +794,8 @@ def _pdf_names_patient_problems(task_id: str, kind: str, item: dict, doc: dict) 
                             f"({pdf.get('error')})")
             continue
         text = _norm_name(pdf["text"])
-        missing = [f"{what} {value}" for what, value in names.items() if value and _norm_name(value) not in text]
+        missing = [f"{what} {value}" for what, value in names.items()
+                   if value and _norm_name(value) not in text]
         if missing:
             problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does not name "
                             f"the document's patient ({', '.join(missing)} not in its text; it begins "
@@ -830,7 +836,8 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
                                     f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA of the "
                                     f"IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it begins "
                                     f"{(pdf.get('text') or '')[:80]!r}")
-    return _result("mss-pdf-copy", problems, evidence, "each PDF attached to a message is the PDF inside its CDA")
+    return _result("mss-pdf-copy", problems, evidence,
+                   "each PDF attached to a message is the PDF inside its CDA")
 
 
 def expected_format_codes(doc: dict) -> set[str]:
@@ -859,7 +866,8 @@ def check_xdm_format_code(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML declares "
                                     f"formatCode {declared} for {doc.get('unique_id')}, a level {doc.get('level')} "
                                     f"document that calls for {', '.join(sorted(expected))}")
-    return _result("xdm-format-code", problems, evidence, "the XDM formatCode matches each document's content")
+    return _result("xdm-format-code", problems, evidence,
+                   "the XDM formatCode matches each document's content")
 
 
 def check_document_ids(run: dict) -> CheckResult:
@@ -883,7 +891,8 @@ def check_document_ids(run: dict) -> CheckResult:
             problems.append(f"document id {uid} is used for {len(patients)} patients {patients}: {where}")
         elif len(contents) > 1:
             problems.append(f"document id {uid} is used for {len(contents)} different contents: {where}")
-    return _result("document-ids", problems, evidence, f"{len(seen)} document ids, each one patient, one content")
+    return _result("document-ids", problems, evidence,
+                   f"{len(seen)} document ids, each one patient, one content")
 
 
 def hl7_time(value: str | None):
@@ -952,7 +961,8 @@ def check_author_is_actor(run: dict) -> CheckResult:
             if subject and subject != idnps:
                 problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject NameID), "
                                 f"not for the task's author {idnps}")
-    return _result("author-is-actor", problems, evidence, "the CDA author and the DMP caller are the task's author")
+    return _result("author-is-actor", problems, evidence,
+                   "the CDA author and the DMP caller are the task's author")
 
 
 #: the INSi mock's findings on the software authorisation number (docs/insi.md)
@@ -1036,7 +1046,8 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
           {RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
           check_document_ids, ("reused-document-id",)),
     Check("document-dates", "The report is dated after the exam it reports (author, effectiveTime)",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_dates, ("author-time-before-exam",)),
+          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_dates,
+          ("author-time-before-exam",)),
     Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
           {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
           check_author_is_actor, ("author-not-actor",)),

@@ -406,8 +406,17 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     return False
 
 
-# --- what the documents say (read by the harness itself from the bytes that reached the mocks) ---------------
+# --- what the documents say (read by the harness itself from the bytes that reached the mocks) -----------
 HL7 = "urn:hl7-org:v3"
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _tree(data: bytes):
+    """The XML tree of bytes a product sent (no entities, no network), or None when it is not XML."""
+    try:
+        return etree.fromstring(data, _SAFE)
+    except etree.XMLSyntaxError:
+        return None
 _PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the patient lines come first)
 
 
@@ -447,13 +456,15 @@ def _first(tree, path: str) -> str | None:
     return str(found[0]) if found else None
 
 
+_SERVICE_TIME = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime"
+
+
 def document_facts(content: bytes) -> dict:
     """What the proof compares in a CDA beyond its header (read here, not by the mocks): its templateIds and
     N1 body media type (the formatCode it calls for), the author (id, time), the exam's date (serviceEvent),
     the confidentiality code and the embedded PDF(s) with their text."""
-    try:
-        tree = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(content)
+    if tree is None:
         return {}
     authors = tree.xpath("/h:ClinicalDocument/h:author/h:assignedAuthor/h:id", namespaces={"h": HL7})
     return {
@@ -462,8 +473,8 @@ def document_facts(content: bytes) -> dict:
         "body_media_type": _first(tree, "/h:ClinicalDocument/h:component/h:nonXMLBody/h:text/@mediaType"),
         "author_ids": [_ii(a) for a in authors],
         "author_time": _first(tree, "/h:ClinicalDocument/h:author/h:time/@value"),
-        "service_start": _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime/h:low/@value")
-        or _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime/@value"),
+        "service_start": _first(tree, f"{_SERVICE_TIME}/h:low/@value")
+        or _first(tree, f"{_SERVICE_TIME}/@value"),
         "effective_time": _first(tree, "/h:ClinicalDocument/h:effectiveTime/@value"),
         "confidentiality": _first(tree, "/h:ClinicalDocument/h:confidentialityCode/@code"),
         "pdfs": [pdf_facts(pdf) for pdf in _embedded_pdfs(tree)],
@@ -471,6 +482,7 @@ def document_facts(content: bytes) -> dict:
 
 
 _RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+_UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value"
 #: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 _DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
@@ -479,20 +491,20 @@ _DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
 def xds_entries(envelope: bytes) -> list[dict]:
     """The document entries of an ITI-41 envelope as the harness reads them: uniqueId, sourcePatientInfo
     (PID-5 name, PID-7 birth date, PID-8 sex), formatCode and confidentialityCodes."""
-    try:
-        tree = etree.fromstring(envelope, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(envelope)
+    if tree is None:
         return []
     ns = {"rim": _RIM}
     entries = []
     for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
         info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
-        unique = obj.xpath(f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value", namespaces=ns)
+        unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
         format_code = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']"
                                 "/@nodeRepresentation", namespaces=ns)
         confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
                                     "/@nodeRepresentation", namespaces=ns)
-        entries.append({"unique_id": unique[0] if unique else None, "source_patient_info": [str(v) for v in info],
+        entries.append({"unique_id": unique[0] if unique else None,
+                        "source_patient_info": [str(v) for v in info],
                         "format_code": format_code[0] if format_code else None,
                         "confidentiality_codes": [str(c) for c in confidentiality]})
     return entries
@@ -503,16 +515,15 @@ _SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 
 def vihf_subject(envelope: bytes) -> str | None:
     """The VIHF assertion's Subject NameID: the national id of the professional the DMP call acts for."""
-    try:
-        tree = etree.fromstring(envelope, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(envelope)
+    if tree is None:
         return None
     found = tree.xpath("//saml:Assertion/saml:Subject/saml:NameID/text()", namespaces={"saml": _SAML})
     return str(found[0]).strip() if found else None
 
 
 def _iti41_message(exchange: dict):
-    """The journalled ITI-41 request split into envelope and parts, or None (no body, or cut by the journal)."""
+    """The journalled ITI-41 request split into envelope and parts; None: no body, or cut by the journal."""
     from segur.mocks.dmp.mtom import MtomError, read_http_body
 
     request = exchange.get("request") or {}
@@ -536,20 +547,19 @@ def iti41_request_facts(exchange: dict) -> dict:
     return {"xds_entries": xds_entries(message.envelope), "vihf_subject": vihf_subject(message.envelope)}
 
 
-# --- an MSSanté message, read from the stored raw copy ---------------------------------------------------------
+# --- an MSSanté message, read from the stored raw copy ---------------------------------------------
 _XDM_METADATA = re.compile(r"IHE_XDM/[^/]+/METADATA\.XML", re.IGNORECASE)
 
 
 def _xdm_metadata_entries(raw: bytes) -> list[dict]:
     """uniqueId and formatCode of each document entry of an XDM METADATA.XML (ITI-32)."""
-    try:
-        tree = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(raw)
+    if tree is None:
         return []
     ns = {"rim": _RIM}
     found = []
     for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
-        unique = obj.xpath(f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value", namespaces=ns)
+        unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
         fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
                         namespaces=ns)
         found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None})
@@ -583,7 +593,8 @@ def mss_message_facts(raw: bytes) -> dict:
         elif content[:4] == b"PK\x03\x04":
             try:
                 archive = zipfile.ZipFile(io.BytesIO(content))
-                files = {n: archive.read(n) for n in archive.namelist() if archive.getinfo(n).file_size < 30_000_000}
+                files = {n: archive.read(n) for n in archive.namelist()
+                         if archive.getinfo(n).file_size < 30_000_000}
             except (zipfile.BadZipFile, OSError, ValueError):
                 continue
             metadata = [e for n, data in files.items() if _XDM_METADATA.fullmatch(n)
@@ -593,6 +604,6 @@ def mss_message_facts(raw: bytes) -> dict:
                 if _XDM_METADATA.fullmatch(name_) or b"ClinicalDocument" not in data[:4096]:
                     continue
                 facts = {**_cda_header(data), **_document_ids(data), **document_facts(data)}
-                documents.append({"path": name_, **facts,
-                                  "xdm_format_code": (by_uid.get(facts.get("unique_id")) or {}).get("format_code")})
+                declared = (by_uid.get(facts.get("unique_id")) or {}).get("format_code")
+                documents.append({"path": name_, **facts, "xdm_format_code": declared})
     return {"attached_pdfs": attached_pdfs, "xdm_documents": documents}
