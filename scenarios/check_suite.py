@@ -38,7 +38,8 @@ CHECK_TESTS: dict[str, CheckTest] = {
     "qualified-ins-only": CheckTest(
         "test_only_an_ins_insi_qualified_is_sent",
         "Identity status: every INS sent is one INSi returned with code 00 for the task's patient; for the "
-        "homonym INSi cannot qualify (02) nothing goes out with an INS; X-MSS-INS tells the truth."),
+        "homonym INSi cannot qualify (02) and the traits INSi does not know (01) nothing goes out with an INS; "
+        "X-MSS-INS tells the truth."),
     "ins-in-cda": CheckTest(
         "test_the_cda_carries_the_ins_insi_returned_with_its_oid",
         "The INS in each CDA (value, OID, NIR key) is the one INSi returned."),
@@ -83,6 +84,31 @@ CHECK_TESTS: dict[str, CheckTest] = {
         "test_the_product_never_claims_a_send_the_mocks_did_not_see",
         "Whenever the product claims success, the mocks received the report (and a report the mocks accepted "
         "is not reported as failed)."),
+    "pdf-patient": CheckTest(
+        "test_the_pdf_inside_each_document_names_its_patient",
+        "The PDF each CDA carries (N1 body, N3 PDF copy), read by the harness with pypdf, names the document's "
+        "patient: the birth name and the INS."),
+    "mss-pdf-copy": CheckTest(
+        "test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda",
+        "Each PDF attached beside the IHE_XDM.ZIP is, byte for byte, the PDF embedded in one of its CDA documents "
+        "(not a draft or another rendering)."),
+    "xdm-format-code": CheckTest(
+        "test_the_xdm_format_code_matches_the_document",
+        "A formatCode declared in the XDM METADATA.XML is the one the document's content calls for (ASS_A11: "
+        "the N1 body's media type, or the N3 templateIds)."),
+    "document-ids": CheckTest(
+        "test_one_document_id_names_one_document",
+        "Across every report of the run, a document id never carries two patients or two different contents."),
+    "document-dates": CheckTest(
+        "test_the_report_is_dated_after_the_exam",
+        "The author's time and the document's effectiveTime are not before the serviceEvent it reports."),
+    "author-is-actor": CheckTest(
+        "test_the_author_is_the_professional_who_acts",
+        "The CDA author is the task's professional (IDNPS), and the DMP call is made for that professional "
+        "(VIHF Subject NameID)."),
+    "insi-idam": CheckTest(
+        "test_every_insi_call_carries_the_software_idam",
+        "Every INSi call carries the software's own authorisation number (IDAM) that the service knows."),
 }
 
 

@@ -29,6 +29,12 @@ MSS_SCENARIOS = ("mss", "citizen")
 VOLET_CODES = {"CR-IMG": "18748-4", "CR-BIO": "11502-2"}
 STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
+#: The DMP's visibility codes, added to the document entry's confidentialityCode (codingScheme
+#: 1.2.250.1.213.1.1.4.13; DMP integration guide, mocks/dmp/client/metadata.py, docs/dmp-rules.md).
+DMP_VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
+MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked from professionals",
+         "INVISIBLE_REPRESENTANTS_LEGAUX": "not visible to the legal representatives",
+         "INVISIBLE_REP_LEGAUX": "not visible to the legal representatives"}
 
 
 @dataclass
@@ -277,6 +283,43 @@ def check_ins_in_cda(run: dict) -> CheckResult:
     return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned")
 
 
+def _pid_fields(values: list[str]) -> dict[str, str]:
+    """sourcePatientInfo values (`PID-5|NAME^GIVEN^^^^^L`, `PID-7|YYYYMMDD`, `PID-8|F`) by PID field."""
+    return {v.split("|", 1)[0]: v.split("|", 1)[1] for v in values if "|" in v}
+
+
+def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
+    """IHE ITI TF-3, XDSDocumentEntry.sourcePatientInfo: PID-5 name, PID-7 birth date and PID-8 sex describe
+    the document's patient; the harness reads them from the ITI-41 envelope and compares them with the
+    CDA's recordTarget."""
+    problems = []
+    documents = {d.get("unique_id"): d for d in item.get("documents") or [] if "unreadable" not in d}
+    evidence["source_patient_info"] = []
+    for entry in item.get("xds_entries") or []:
+        cda = documents.get(entry.get("unique_id"))
+        pid = _pid_fields(entry.get("source_patient_info") or [])
+        evidence["source_patient_info"].append({"unique_id": entry.get("unique_id"), "pid": pid})
+        if not cda or not pid:
+            continue
+        wanted = {"PID-5": _norm_name(cda.get("birth_name")), "PID-7": str(cda.get("birth_time") or "")[:8],
+                  "PID-8": cda.get("sex")}
+        seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
+                "PID-8": pid.get("PID-8")}
+        wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
+                 if wanted[k] and seen[k] != wanted[k]]
+        if wrong:
+            problems.append(f"{task_id}: the XDS sourcePatientInfo of {entry.get('unique_id')} names another patient "
+                            f"than the document: {'; '.join(wrong)}")
+    return problems
+
+
+def _norm_name(text) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
+    return " ".join(text.upper().replace("-", " ").replace("'", " ").split())
+
+
 def check_metadata_patient(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run, *SENDING_SCENARIOS):
@@ -290,6 +333,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                 if item.get("patient_id") and cda and item["patient_id"] not in cda:
                     problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
                                     f"patient {sorted(cda)}")
+                problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
                         problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
@@ -341,6 +385,12 @@ def check_dmp_accepted(run: dict) -> CheckResult:
                     problems.append(f"{task_id}: stored entry has no {name}")
             if not entry.get("confidentiality_codes"):
                 problems.append(f"{task_id}: stored entry has no confidentialityCode")
+            masks = [c.get("code") for c in entry.get("confidentiality_codes") or []
+                     if isinstance(c, dict)
+                     and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
+            if masks:
+                problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is hidden "
+                                f"({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
         if not item.get("stored"):
             problems.append(f"{task_id}: the DMP store holds no entry for the accepted submission")
         if item["verdict"] != "accepted":
@@ -501,6 +551,26 @@ def check_documents_valid(run: dict) -> CheckResult:
                    "verdict recorded by the mocks)", blocked)
 
 
+def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[str]:
+    """A new version keeps the replaced document's setId and has a higher versionNumber (HL7 CDA R2 setId
+    and versionNumber; CI-SIS volet structuration minimale): a new setId starts another document."""
+    old = next((d for d in old_docs if d.get("unique_id") == new.get("replaces")), None)
+    if old is None or not old.get("set_id") or not new.get("set_id"):
+        return []
+    problems = []
+    if new["set_id"] != old["set_id"]:
+        problems.append(f"{task_id}: the new version has setId {new['set_id']}, not the replaced report's setId "
+                        f"{old['set_id']}: it starts another document instead of a new version")
+    try:
+        if int(new.get("version") or 0) <= int(old.get("version") or 0):
+            problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above the "
+                            f"replaced report's {old.get('version')}")
+    except ValueError:
+        problems.append(f"{task_id}: versionNumber {new.get('version')!r} / {old.get('version')!r} "
+                        "is not a number")
+    return problems
+
+
 def check_replacement(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
     by_id = {t["task"]["id"]: t for t in run["tasks"]}
@@ -514,7 +584,9 @@ def check_replacement(run: dict) -> CheckResult:
         entries = {e.get("unique_id"): e for e in store.get(task["world"]["xds_patient_id"], [])}
         evidence.append({"task": task["task"]["id"], "replaces_task": task["task"]["extra"].get("replaces_task"),
                          "replaced_documents": old_ids, "new_documents": [
-                             {k: d.get(k) for k in ("unique_id", "replaces")} for d in new_docs],
+                             {k: d.get(k) for k in ("unique_id", "set_id", "version", "replaces")} for d in new_docs],
+                         "replaced_set_ids": sorted({d.get("set_id") or "?" for r in [replaced] if r
+                                                     for i in accepted_iti41(r) for d in i.get("documents") or []}),
                          "store_status": {uid: (entries.get(uid) or {}).get("availability_status")
                                           for uid in old_ids + [d.get("unique_id") for d in new_docs]}})
         if replaced is None:
@@ -530,7 +602,10 @@ def check_replacement(run: dict) -> CheckResult:
         if len(accepted) != 1 or not new_docs:
             problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
             continue
+        old_docs = [doc for d in accepted_iti41(replaced) for doc in d.get("documents") or []
+                    if "unreadable" not in doc]
         for doc in new_docs:
+            problems += _same_set_problems(task["task"]["id"], doc, old_docs)
             if doc.get("replaces") not in old_ids:
                 problems.append(f"{task['task']['id']}: the new version's relatedDocument RPLC points at "
                                 f"{doc.get('replaces')}, not at the replaced report {old_ids}")
@@ -590,10 +665,17 @@ def _documents_sent(item: dict) -> list[dict]:
 
 
 def same_report(sent: dict, kept: dict) -> bool:
-    """The same document: same id, and same setId and version where both sides recorded them."""
+    """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded them."""
     if not sent.get("unique_id") or sent.get("unique_id") != kept.get("unique_id"):
         return False
-    return all(sent.get(k) == kept.get(k) for k in ("set_id", "version") if sent.get(k) and kept.get(k))
+    return all(sent.get(k) == kept.get(k) for k in ("set_id", "version", "sha1")
+               if sent.get(k) and kept.get(k))
+
+
+def _rebuilt(sent: dict, tried: list[dict]) -> bool:
+    """Same ids as a report tried during the outage, other bytes: rebuilt under the kept ids."""
+    return any(sent.get("unique_id") == k.get("unique_id") and sent.get("sha1") and k.get("sha1")
+               and sent["sha1"] != k["sha1"] for k in tried)
 
 
 def check_outage_retry(run: dict) -> CheckResult:
@@ -646,7 +728,12 @@ def check_outage_retry(run: dict) -> CheckResult:
                                    f"{[d['seq'] for d in attempts]} to identify the document it carried"))
             continue
         for doc in sent_again:
-            if not any(same_report(doc, kept) for kept in tried):
+            if _rebuilt(doc, tried):
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the report "
+                                f"{outage_id} tried to send during the outage, but with other content (SHA-1 "
+                                f"{doc['sha1']}, was {', '.join(sorted({k['sha1'] for k in tried if k.get('sha1')}))}):"
+                                " the kept report was rebuilt, not sent as it was")
+            elif not any(same_report(doc, kept) for kept in tried):
                 was = "; ".join(f"{k['unique_id']} (setId {k['set_id']}, version {k['version']})" for k in
                                 {k["unique_id"]: k for k in tried}.values())
                 problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId {doc['set_id']}, "
@@ -680,6 +767,223 @@ def check_claims_honest(run: dict) -> CheckResult:
     return _result("claims-honest", problems, evidence, "the product's success claims match what the mocks received")
 
 
+# --- what the documents themselves say (read by the harness from the bytes that reached the mocks) ---------
+def sent_documents(task: dict) -> list[tuple[str, dict, dict]]:
+    """Every CDA a task sent, read by the harness: ("dmp", ITI-41 item, document) for each readable document
+    of an ITI-41 request, ("mss", message, document) for each CDA of a message's IHE_XDM.ZIP."""
+    found = [("dmp", item, doc) for kind, item in sends(task) if kind == "dmp"
+             for doc in item.get("documents") or [] if "unreadable" not in doc]
+    found += [("mss", m, doc) for m in task["observed"]["mss"] for doc in m.get("xdm_documents") or []
+              if "unreadable" not in doc]
+    return found
+
+
+def _where(kind: str, item: dict) -> str:
+    return f"ITI-41 #{item['seq']}" if kind == "dmp" else f"message {item.get('id')}"
+
+
+def _pdf_names_patient_problems(task_id: str, kind: str, item: dict, doc: dict) -> list[str]:
+    names = {"birth name": _norm_name(doc.get("birth_name")), "INS": str(doc.get("ins") or "")}
+    problems = []
+    if doc.get("body_media_type") == "application/pdf" and not doc.get("pdfs"):
+        problems.append(f"{task_id}: {_where(kind, item)}: document {doc.get('unique_id')} declares a PDF body "
+                        "the harness could not decode")
+    for pdf in doc.get("pdfs") or []:
+        if pdf.get("text") is None:
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF of {doc.get('unique_id')} cannot be read "
+                            f"({pdf.get('error')})")
+            continue
+        text = _norm_name(pdf["text"])
+        missing = [f"{what} {value}" for what, value in names.items()
+                   if value and _norm_name(value) not in text]
+        if missing:
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does not name "
+                            f"the document's patient ({', '.join(missing)} not in its text; it begins "
+                            f"{pdf['text'][:120]!r})")
+    return problems
+
+
+def check_pdf_patient(run: dict) -> CheckResult:
+    """The PDF a CDA carries (N1 body, N3 PDF copy) is what a reader sees: it must name the patient of the
+    document — the birth name and the INS INSi returned — read from the PDF's own text (pypdf)."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        for kind, item, doc in sent_documents(task):
+            evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "birth_name": doc.get("birth_name"),
+                             "ins": doc.get("ins"), "pdfs": doc.get("pdfs")})
+            problems += _pdf_names_patient_problems(task["task"]["id"], kind, item, doc)
+    return _result("pdf-patient", problems, evidence, "the PDF inside each document names its patient "
+                   "(birth name and INS)")
+
+
+def check_mss_pdf_copy(run: dict) -> CheckResult:
+    """MSS/CONF.26: each PDF attached beside the IHE_XDM.ZIP is generated from the CDA documents of the
+    archive; the harness asks for the very bytes of a PDF embedded in one of them (a draft or an older
+    rendering is another document)."""
+    problems, evidence = [], []
+    for task in tasks(run, *MSS_SCENARIOS):
+        for message in task["observed"]["mss"]:
+            embedded = {p["sha1"]: d.get("unique_id") for d in message.get("xdm_documents") or []
+                        for p in d.get("pdfs") or []}
+            attached = message.get("attached_pdfs") or []
+            evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
+                             "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")} for p in attached],
+                             "embedded_pdfs": embedded})
+            for pdf in attached:
+                if pdf["sha1"] not in embedded:
+                    problems.append(f"{task['task']['id']}: message {message.get('id')}: the attached PDF "
+                                    f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA of the "
+                                    f"IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it begins "
+                                    f"{(pdf.get('text') or '')[:80]!r}")
+    return _result("mss-pdf-copy", problems, evidence,
+                   "each PDF attached to a message is the PDF inside its CDA")
+
+
+def expected_format_codes(doc: dict) -> set[str]:
+    """The formatCodes a document calls for (ASS_A11): its N1 body's media type, else its templateIds."""
+    from segur.mocks.dmp import valuesets
+
+    if doc.get("body_media_type"):
+        concept = valuesets.format_code_for_n1(doc["body_media_type"])
+        return {concept.code} if concept else set()
+    return {c.code for c in valuesets.format_codes_for_templates(doc.get("template_ids") or [])}
+
+
+def check_xdm_format_code(run: dict) -> CheckResult:
+    """The METADATA.XML of an IHE_XDM.ZIP describes the document beside it: a formatCode it declares is the
+    one the document's content calls for (ASS_A11: the N1 media type, or the N3 templateIds)."""
+    problems, evidence = [], []
+    for task in tasks(run, *MSS_SCENARIOS):
+        for message in task["observed"]["mss"]:
+            for doc in message.get("xdm_documents") or []:
+                expected = expected_format_codes(doc)
+                declared = doc.get("xdm_format_code")
+                evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
+                                 "document": doc.get("unique_id"), "level": doc.get("level"),
+                                 "declared": declared, "expected": sorted(expected)})
+                if declared and expected and declared not in expected:
+                    problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML declares "
+                                    f"formatCode {declared} for {doc.get('unique_id')}, a level {doc.get('level')} "
+                                    f"document that calls for {', '.join(sorted(expected))}")
+    return _result("xdm-format-code", problems, evidence,
+                   "the XDM formatCode matches each document's content")
+
+
+def check_document_ids(run: dict) -> CheckResult:
+    """A document id names one document: across every report of the run (DMP and MSSanté), the same id never
+    carries another patient or other content (HL7 CDA R2: ClinicalDocument/id is unique for each document;
+    the same report sent again has the same bytes)."""
+    seen: dict[str, list[dict]] = {}
+    for task in tasks(run):
+        for kind, item, doc in sent_documents(task):
+            if doc.get("unique_id"):
+                seen.setdefault(doc["unique_id"], []).append(
+                    {"task": task["task"]["id"], "service": kind, "seq": item["seq"], "ins": doc.get("ins"),
+                     "sha1": doc.get("sha1")})
+    problems, evidence = [], []
+    for uid, uses in seen.items():
+        patients = sorted({u["ins"] for u in uses if u["ins"]})
+        contents = sorted({u["sha1"] for u in uses if u["sha1"]})
+        evidence.append({"document": uid, "uses": uses})
+        where = ", ".join(f"{u['task']} ({u['service']} #{u['seq']})" for u in uses)
+        if len(patients) > 1:
+            problems.append(f"document id {uid} is used for {len(patients)} patients {patients}: {where}")
+        elif len(contents) > 1:
+            problems.append(f"document id {uid} is used for {len(contents)} different contents: {where}")
+    return _result("document-ids", problems, evidence,
+                   f"{len(seen)} document ids, each one patient, one content")
+
+
+def hl7_time(value: str | None):
+    """An HL7 TS (YYYYMMDD[HHMM[SS[.S]]][±ZZZZ]) as (aware UTC datetime, day-only); None if unreadable."""
+    import re
+    from datetime import UTC, datetime, timedelta, timezone
+
+    match = re.fullmatch(r"(\d{8})(\d{4}(?:\d{2})?)?(?:\.\d+)?([+-]\d{4})?", str(value or ""))
+    if not match:
+        return None
+    day, clock, zone = match.groups()
+    when = datetime.strptime(day + (clock or "").ljust(6, "0"), "%Y%m%d%H%M%S")
+    offset = timezone(timedelta(hours=int(zone[:3]), minutes=int(zone[0] + zone[3:]))) if zone else UTC
+    return when.replace(tzinfo=offset).astimezone(UTC), clock is None
+
+
+def _before(a, b) -> bool:
+    """a strictly before b (compared by day when either is a date only)."""
+    if a[1] or b[1]:
+        return a[0].date() < b[0].date()
+    return a[0] < b[0]
+
+
+def check_document_dates(run: dict) -> CheckResult:
+    """A report is written after the exam it reports: the author's time and the document's effectiveTime are
+    not before the serviceEvent (the exam, the analyses) starts."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        for kind, item, doc in sent_documents(task):
+            times = {k: doc.get(k) for k in ("service_start", "author_time", "effective_time")}
+            evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), **times})
+            start = hl7_time(times["service_start"])
+            for name in ("author_time", "effective_time"):
+                when = hl7_time(times[name])
+                if times[name] and when is None:
+                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {name} {times[name]!r} is not "
+                                    "an HL7 date")
+                elif start and when and _before(when, start):
+                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {doc.get('unique_id')} has "
+                                    f"{name.replace('_', ' ')} {times[name]}, before the exam it reports "
+                                    f"(serviceEvent {times['service_start']})")
+    return _result("document-dates", problems, evidence, "author and document times come after the exam")
+
+
+def check_author_is_actor(run: dict) -> CheckResult:
+    """The report's author is the professional who acts in the task: the CDA author's id (IDNPS) is the task
+    author's, and the DMP call is made for that same professional (VIHF Subject NameID)."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        task_id = task["task"]["id"]
+        idnps = str((task["task"].get("author") or {}).get("idnps") or "")
+        if not idnps:
+            continue
+        for kind, item, doc in sent_documents(task):
+            ids = doc.get("author_ids") or []
+            evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
+                             "task_author": idnps, "cda_author_ids": ids})
+            if ids and not any(str(i).split("^")[-1] == idnps for i in ids):
+                problems.append(f"{task_id}: {_where(kind, item)}: the CDA author {ids} is not the task's "
+                                f"author (IDNPS {idnps})")
+        for kind, item in sends(task):
+            subject = item.get("vihf_subject") if kind == "dmp" else None
+            if kind == "dmp":
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "vihf_subject": subject})
+            if subject and subject != idnps:
+                problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject NameID), "
+                                f"not for the task's author {idnps}")
+    return _result("author-is-actor", problems, evidence,
+                   "the CDA author and the DMP caller are the task's author")
+
+
+#: the INSi mock's findings on the software authorisation number (docs/insi.md)
+IDAM_RULES = ("INSI-IDAM-ACCEPTED-ANY", "INSI-IDAM-UNKNOWN")
+
+
+def check_insi_idam(run: dict) -> CheckResult:
+    """Every INSi call carries the software's own authorisation number (IDAM, ContexteLPS): the real service
+    refuses an unknown one (siram_100/desir_550); the mock accepts it with INSI-IDAM-ACCEPTED-ANY."""
+    problems, evidence = [], []
+    for task in tasks(run):
+        for search in task["observed"]["insi"]:
+            fired = [r for r in search["rules"] if r in IDAM_RULES]
+            evidence.append({"task": task["task"]["id"], "seq": search["seq"], "operation": search.get("operation"),
+                             "rules": fired})
+            if fired:
+                problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) was made "
+                                f"with a software authorisation (IDAM) the service does not know ({', '.join(fired)})")
+    return _result("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
+
+
 RIS, BIO = "RIS", "BIO"
 CHECKS: dict[str, Check] = {c.id: c for c in [
     Check("insi-before-send", "INSi search answered 00 before every send",
@@ -691,16 +995,16 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
     Check("qualified-ins-only", "Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
           {RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
            BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
-          check_qualified_ins_only, ("provisional-as-qualified", "no-insi-call")),
+          check_qualified_ins_only, ("provisional-as-qualified", "no-insi-call", "send-on-01")),
     Check("ins-in-cda", "The CDA carries the INS INSi returned, with its OID and a valid key",
           {RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"], BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
           check_ins_in_cda, ("wrong-ins-oid", "bad-nir-key")),
     Check("metadata-patient", "XDS and XDM patientId name the CDA's patient",
           {RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
-          check_metadata_patient, ("patient-mismatch",)),
+          check_metadata_patient, ("patient-mismatch", "source-patient-stale")),
     Check("dmp-accepted", "Each DMP report accepted once, for the right patient, with complete metadata",
           {RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"], BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
-          check_dmp_accepted, ("wrong-format-code",)),
+          check_dmp_accepted, ("wrong-format-code", "invisible-to-patient")),
     Check("mss-professionals-xdm", "Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
           {RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"], BIO: ["MSS/CONF.23"]},
           check_mss_professionals, ("mss-without-xdm",)),
@@ -720,16 +1024,35 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
           {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]},
           check_documents_valid, ("pdf-not-base64",)),
     Check("dmp-replacement", "A report replaced in the DMP (RPLC), the earlier version deprecated",
-          {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, check_replacement),
+          {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, check_replacement,
+          ("replace-new-set-id",)),
     Check("outage-reported", "A DMP outage is reported as a failure; nothing half-stored",
           {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]},
           check_outage_reported, ("swallow-outage",)),
     Check("outage-retry", "After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
           {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry,
-          ("swallow-outage",)),
+          ("swallow-outage", "retry-rebuilt")),
     Check("claims-honest", "The product never claims a send the mocks did not receive",
           {RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"], BIO: ["SC.DMP/va1.01"]},
           check_claims_honest, ("swallow-outage",)),
+    Check("pdf-patient", "The PDF inside each document names its patient (birth name, INS)",
+          {RIS: ["RIS.DOC/va1.16", "DOC/va1.04"], BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
+          check_pdf_patient, ("pdf-other-patient",)),
+    Check("mss-pdf-copy", "The PDF attached to a message is the PDF inside its CDA (byte for byte)",
+          {RIS: ["MSS/CONF.26"], BIO: ["MSS/CONF.26"]}, check_mss_pdf_copy, ("mss-pdf-draft",)),
+    Check("xdm-format-code", "The XDM METADATA.XML formatCode matches the document",
+          {RIS: ["MSS/CONF.23"], BIO: ["MSS/CONF.23"]}, check_xdm_format_code, ("xdm-n3-format-code",)),
+    Check("document-ids", "One document id, one document: never two patients or two contents",
+          {RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
+          check_document_ids, ("reused-document-id",)),
+    Check("document-dates", "The report is dated after the exam it reports (author, effectiveTime)",
+          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_dates,
+          ("author-time-before-exam",)),
+    Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
+          {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
+          check_author_is_actor, ("author-not-actor",)),
+    Check("insi-idam", "Every INSi call is made with the software's own authorisation number (IDAM)",
+          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]}, check_insi_idam, ("unknown-idam",)),
 ]}
 
 

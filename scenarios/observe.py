@@ -82,8 +82,10 @@ class Admin:
         query = f"?patient={urllib.parse.quote(patient_id)}" if patient_id else ""
         return self.call("dmp", f"documents{query}")["patients"]
 
-    def mss_message(self, message_id: str) -> list[dict]:
-        return self.call("mssante", f"messages/{urllib.parse.quote(message_id)}")["copies"]
+    def mss_message(self, message_id: str, raw: bool = False) -> list[dict]:
+        """Every copy of a message; `raw` adds the stored message itself (the harness reads it too)."""
+        query = "?raw=1" if raw else ""
+        return self.call("mssante", f"messages/{urllib.parse.quote(message_id)}{query}")["copies"]
 
     def health(self, service: str) -> dict:
         return self.call(service, "health")
@@ -168,6 +170,7 @@ def cda_documents_of_iti41(exchange: dict) -> list[dict]:
             continue
         info = header.to_dict()
         info.update(_document_ids(content))
+        info.update(document_facts(content))
         info["size"] = len(content)
         documents.append(info)
     return documents
@@ -268,6 +271,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
             item["xds_unique_ids"] = xds_unique_ids(exchange)
             item["unique_ids"] = meta.get("documents") or []
             item["entries"] = meta.get("entries") or []
+            item.update(iti41_request_facts(exchange))
             stored = []
             for entry in (dmp_store or {}).get(meta.get("patient_id") or "", []):
                 if entry.get("entry_uuid") in item["entries"]:
@@ -285,9 +289,11 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
         copies = []
         if admin is not None and meta.get("id"):
             try:
-                copies = admin.mss_message(meta["id"])
+                copies = admin.mss_message(meta["id"], raw=True)
             except OSError:
                 copies = []
+        read = mss_message_facts(copies[0]["raw"].encode("utf-8", "surrogateescape")) \
+            if copies and copies[0].get("raw") else {"attached_pdfs": [], "xdm_documents": []}
         uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id") or (d.get("cda") or {}).get("unique_id")
                       for d in meta.get("documents") or []}
         validation = {}
@@ -302,7 +308,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
                     "delivered_to": response.get("delivered_to") or [], "bounced": response.get("bounced") or [],
                     "reply": response.get("reply"), "tls": (exchange.get("client") or {}).get("tls") or {},
                     "login": (exchange.get("client") or {}).get("login"),
-                    "documents": meta.get("documents") or [], "validation": validation})
+                    "documents": meta.get("documents") or [], "validation": validation, **read})
     sessions = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e["rules"],
                  "login": (e.get("client") or {}).get("login"), "tls": (e.get("client") or {}).get("tls") or {}}
                 for e in journals.get("mssante", [])
@@ -398,3 +404,206 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
         if delivered & wanted:
             return True
     return False
+
+
+# --- what the documents say (read by the harness itself from the bytes that reached the mocks) -----------
+HL7 = "urn:hl7-org:v3"
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+def _tree(data: bytes):
+    """The XML tree of bytes a product sent (no entities, no network), or None when it is not XML."""
+    try:
+        return etree.fromstring(data, _SAFE)
+    except etree.XMLSyntaxError:
+        return None
+_PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the patient lines come first)
+
+
+def pdf_facts(pdf: bytes) -> dict:
+    """A PDF as the evidence keeps it: its SHA-1, size and extracted text (pypdf), so a check can ask whom it
+    names and whether two copies are the same bytes."""
+    facts = {"sha1": hashlib.sha1(pdf).hexdigest(), "size": len(pdf), "text": None}
+    try:
+        import io
+
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(pdf))
+        facts["text"] = " ".join((page.extract_text() or "") for page in reader.pages)[:_PDF_TEXT_KEPT]
+    except Exception as exc:  # noqa: BLE001 - a PDF the harness cannot read is itself evidence
+        facts["error"] = f"{type(exc).__name__}: {exc}"
+    return facts
+
+
+def _embedded_pdfs(tree) -> list[bytes]:
+    """The PDFs a CDA carries: the N1 nonXMLBody, or an N3 PDF copy (observationMedia value)."""
+    import base64
+    import binascii
+
+    found = []
+    for element in tree.iter(f"{{{HL7}}}text", f"{{{HL7}}}value"):
+        if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
+            try:
+                found.append(base64.b64decode("".join((element.text or "").split()), validate=True))
+            except (binascii.Error, ValueError):
+                continue  # not base64: documents-valid says so (the validator's SEGUR-BODY rules)
+    return found
+
+
+def _first(tree, path: str) -> str | None:
+    found = tree.xpath(path, namespaces={"h": HL7})
+    return str(found[0]) if found else None
+
+
+_SERVICE_TIME = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime"
+
+
+def document_facts(content: bytes) -> dict:
+    """What the proof compares in a CDA beyond its header (read here, not by the mocks): its templateIds and
+    N1 body media type (the formatCode it calls for), the author (id, time), the exam's date (serviceEvent),
+    the confidentiality code and the embedded PDF(s) with their text."""
+    tree = _tree(content)
+    if tree is None:
+        return {}
+    authors = tree.xpath("/h:ClinicalDocument/h:author/h:assignedAuthor/h:id", namespaces={"h": HL7})
+    return {
+        "unique_id": _ii(next(iter(tree.xpath("/h:ClinicalDocument/h:id", namespaces={"h": HL7})), None)),
+        "template_ids": tree.xpath("/h:ClinicalDocument/h:templateId/@root", namespaces={"h": HL7}),
+        "body_media_type": _first(tree, "/h:ClinicalDocument/h:component/h:nonXMLBody/h:text/@mediaType"),
+        "author_ids": [_ii(a) for a in authors],
+        "author_time": _first(tree, "/h:ClinicalDocument/h:author/h:time/@value"),
+        "service_start": _first(tree, f"{_SERVICE_TIME}/h:low/@value")
+        or _first(tree, f"{_SERVICE_TIME}/@value"),
+        "effective_time": _first(tree, "/h:ClinicalDocument/h:effectiveTime/@value"),
+        "confidentiality": _first(tree, "/h:ClinicalDocument/h:confidentialityCode/@code"),
+        "pdfs": [pdf_facts(pdf) for pdf in _embedded_pdfs(tree)],
+    }
+
+
+_RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+_UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value"
+#: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
+_DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
+_DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
+
+
+def xds_entries(envelope: bytes) -> list[dict]:
+    """The document entries of an ITI-41 envelope as the harness reads them: uniqueId, sourcePatientInfo
+    (PID-5 name, PID-7 birth date, PID-8 sex), formatCode and confidentialityCodes."""
+    tree = _tree(envelope)
+    if tree is None:
+        return []
+    ns = {"rim": _RIM}
+    entries = []
+    for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
+        info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
+        unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
+        format_code = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']"
+                                "/@nodeRepresentation", namespaces=ns)
+        confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
+                                    "/@nodeRepresentation", namespaces=ns)
+        entries.append({"unique_id": unique[0] if unique else None,
+                        "source_patient_info": [str(v) for v in info],
+                        "format_code": format_code[0] if format_code else None,
+                        "confidentiality_codes": [str(c) for c in confidentiality]})
+    return entries
+
+
+_SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+
+
+def vihf_subject(envelope: bytes) -> str | None:
+    """The VIHF assertion's Subject NameID: the national id of the professional the DMP call acts for."""
+    tree = _tree(envelope)
+    if tree is None:
+        return None
+    found = tree.xpath("//saml:Assertion/saml:Subject/saml:NameID/text()", namespaces={"saml": _SAML})
+    return str(found[0]).strip() if found else None
+
+
+def _iti41_message(exchange: dict):
+    """The journalled ITI-41 request split into envelope and parts; None: no body, or cut by the journal."""
+    from segur.mocks.dmp.mtom import MtomError, read_http_body
+
+    request = exchange.get("request") or {}
+    body = request.get("body") or {}
+    if not body.get("text") or body.get("truncated"):
+        return None
+    import base64
+
+    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
+    try:
+        return read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)
+    except MtomError:
+        return None
+
+
+def iti41_request_facts(exchange: dict) -> dict:
+    """The XDS entries and the VIHF subject of a journalled ITI-41 (empty when the journal kept no body)."""
+    message = _iti41_message(exchange)
+    if message is None:
+        return {"xds_entries": [], "vihf_subject": None}
+    return {"xds_entries": xds_entries(message.envelope), "vihf_subject": vihf_subject(message.envelope)}
+
+
+# --- an MSSanté message, read from the stored raw copy ---------------------------------------------
+_XDM_METADATA = re.compile(r"IHE_XDM/[^/]+/METADATA\.XML", re.IGNORECASE)
+
+
+def _xdm_metadata_entries(raw: bytes) -> list[dict]:
+    """uniqueId and formatCode of each document entry of an XDM METADATA.XML (ITI-32)."""
+    tree = _tree(raw)
+    if tree is None:
+        return []
+    ns = {"rim": _RIM}
+    found = []
+    for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
+        unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
+        fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
+                        namespaces=ns)
+        found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None})
+    return found
+
+
+def _cda_header(content: bytes) -> dict:
+    from segur.mocks.mssante.cda import read_cda_header
+
+    try:
+        return read_cda_header(content).to_dict()
+    except Exception as exc:  # noqa: BLE001 - an unreadable CDA is itself evidence
+        return {"unreadable": f"{type(exc).__name__}: {exc}"}
+
+
+def mss_message_facts(raw: bytes) -> dict:
+    """What the harness reads in a stored MSSanté message itself: the PDFs attached beside the XDM (SHA-1,
+    text), and for each CDA of the IHE_XDM.ZIP its METADATA.XML entry (formatCode) and document facts."""
+    import email
+    import email.policy
+    import io
+    import zipfile
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    attached_pdfs, documents = [], []
+    for part in message.iter_attachments():
+        content = part.get_payload(decode=True) or b""
+        name = (part.get_filename() or "").lower()
+        if content[:5] == b"%PDF-" or name.endswith(".pdf"):
+            attached_pdfs.append({"filename": part.get_filename(), **pdf_facts(content)})
+        elif content[:4] == b"PK\x03\x04":
+            try:
+                archive = zipfile.ZipFile(io.BytesIO(content))
+                files = {n: archive.read(n) for n in archive.namelist()
+                         if archive.getinfo(n).file_size < 30_000_000}
+            except (zipfile.BadZipFile, OSError, ValueError):
+                continue
+            metadata = [e for n, data in files.items() if _XDM_METADATA.fullmatch(n)
+                        for e in _xdm_metadata_entries(data)]
+            by_uid = {e["unique_id"]: e for e in metadata}
+            for name_, data in sorted(files.items()):
+                if _XDM_METADATA.fullmatch(name_) or b"ClinicalDocument" not in data[:4096]:
+                    continue
+                facts = {**_cda_header(data), **_document_ids(data), **document_facts(data)}
+                declared = (by_uid.get(facts.get("unique_id")) or {}).get("format_code")
+                documents.append({"path": name_, **facts, "xdm_format_code": declared})
+    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents}

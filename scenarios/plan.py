@@ -2,8 +2,9 @@
 
 The Ségur proof of a couloir is "10/10/1": ten reports sent to the patients' DMP with a qualified INS,
 ten sent by MSSanté to other professionals, one sent to the patient's Mon espace santé mailbox. The
-plan adds the situations a reviewer asks about: a replacement of a report already in the DMP, an
-identity INSi cannot qualify (homonyms, code 02: nothing may be sent with an INS), and a DMP outage
+plan adds the situations a reviewer asks about: a replacement of a report already in the DMP, identities
+INSi cannot qualify (homonyms, code 02, and traits INSi does not know, code 01: nothing may be sent with an
+INS), and a DMP outage
 (the product must say it failed, then send the report when the service is back), and a patient whose
 Vitale card the product reads (REM INS/va1.34: INSi is searched by traits *and* by Vitale card).
 
@@ -42,7 +43,7 @@ class PlannedTask:
     task: Task
     expect: str
     patient_key: str
-    scenario: str  # "dmp", "mss", "citizen", "replace", "homonym", "outage", "retry", "vitale"
+    scenario: str  # "dmp", "mss", "citizen", "replace", "homonym", "unknown", "outage", "retry", "vitale"
     fault: dict | None = None  # injected before the task, cleared right after it
 
     def to_dict(self) -> dict:
@@ -155,12 +156,12 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     report_no = 0
 
     def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None, number=None,
-            vitale=None):
+            vitale=None, traits=None):
         nonlocal report_no
         if number is None:
             report_no += 1
             number = report_no
-        task = Task(task_id, action, traits_of(patient), recipient=recipient,
+        task = Task(task_id, action, traits or traits_of(patient), recipient=recipient,
                     sender=sender if action in ("send-mss", "send-citizen") else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
@@ -185,6 +186,9 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         number=outage.report_no)
     card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
     add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
+    # last, so the report numbers of the tasks above stay as they were
+    unknown, typed = _unknown_to_insi(world)
+    add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
     return plan
 
 
@@ -194,6 +198,20 @@ def _vitale_patient(dmp_patients: list, n_dmp: int, taken: set[str]):
     search of that patient; else the first DMP patient."""
     spare = [p for p in dmp_patients[n_dmp + 1:] if p.key not in taken]
     return (spare or dmp_patients)[0]
+
+
+#: The CNDA persona INSi answers 01 for (no identity found): TCHITCHI searched with the first name OLA, as
+#: recorded by padoa/tlsi-ins (src/fixtures/insi-client.fixture.ts: OLA → 01, CATARINA → 00; docs/insi.md).
+UNKNOWN_PERSONA, UNKNOWN_FIRST_NAMES = "cnda-tchitchi-catarina", "OLA"
+
+
+def _unknown_to_insi(world):
+    """A patient whose traits, as the user typed them, INSi does not know (code 01 for every search): the CNDA
+    persona with a first name that is not among its birth first names. Nothing may be sent with an INS."""
+    patient = world.patient_by_key(UNKNOWN_PERSONA)
+    if patient is None:
+        raise PlanError(f"the world has no CNDA persona {UNKNOWN_PERSONA} for the task INSi answers 01")
+    return patient, dict(traits_of(patient), first_names=UNKNOWN_FIRST_NAMES)
 
 
 def _homonym_patient(world):
@@ -210,7 +228,8 @@ def _homonym_patient(world):
 def plan_summary(plan: Plan) -> str:
     counts = plan.counts()
     return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} MSSanté / "
-            f"{counts.get('citizen', 0)} citizen, plus replace, homonym, outage, retry and a Vitale card search")
+            f"{counts.get('citizen', 0)} citizen, plus replace, homonym (INSi 02), unknown (INSi 01), outage, retry "
+            "and a Vitale card search")
 
 
 __all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",

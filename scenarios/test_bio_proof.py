@@ -43,3 +43,17 @@ test_after_the_outage_the_report_is_sent_once = check_test(
     "outage-retry", rem("SC.DMP/va1.01"))
 test_the_product_never_claims_a_send_the_mocks_did_not_see = check_test(
     "claims-honest", rem("SC.DMP/va1.01"))
+test_the_pdf_inside_each_document_names_its_patient = check_test(
+    "pdf-patient", rem("SGL.DOC/va1.30", "DOC/va1.02"))
+test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda = check_test(
+    "mss-pdf-copy", rem("MSS/CONF.26"))
+test_the_xdm_format_code_matches_the_document = check_test(
+    "xdm-format-code", rem("MSS/CONF.23"))
+test_one_document_id_names_one_document = check_test(
+    "document-ids", rem("SGL.DOC/va1.30", "MSS/CONF.23"))
+test_the_report_is_dated_after_the_exam = check_test(
+    "document-dates", rem("SGL.DOC/va1.30"))
+test_the_author_is_the_professional_who_acts = check_test(
+    "author-is-actor", rem("SGL.DOC/va1.30", "SGL.DOC/va1.21"))
+test_every_insi_call_carries_the_software_idam = check_test(
+    "insi-idam", rem("INS/va1.35"))

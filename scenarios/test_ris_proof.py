@@ -43,3 +43,17 @@ test_after_the_outage_the_report_is_sent_once = check_test(
     "outage-retry", rem("RIS.DMP/va1.13", "SC.DMP/va1.01"))
 test_the_product_never_claims_a_send_the_mocks_did_not_see = check_test(
     "claims-honest", rem("RIS.DMP/va1.13", "RIS.MSS/va1.29"))
+test_the_pdf_inside_each_document_names_its_patient = check_test(
+    "pdf-patient", rem("RIS.DOC/va1.16", "DOC/va1.04"))
+test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda = check_test(
+    "mss-pdf-copy", rem("MSS/CONF.26"))
+test_the_xdm_format_code_matches_the_document = check_test(
+    "xdm-format-code", rem("MSS/CONF.23"))
+test_one_document_id_names_one_document = check_test(
+    "document-ids", rem("RIS.DOC/va1.16", "MSS/CONF.23"))
+test_the_report_is_dated_after_the_exam = check_test(
+    "document-dates", rem("RIS.DOC/va1.16"))
+test_the_author_is_the_professional_who_acts = check_test(
+    "author-is-actor", rem("RIS.DOC/va1.16", "RIS.DMP/va1.10"))
+test_every_insi_call_carries_the_software_idam = check_test(
+    "insi-idam", rem("INS/va1.35"))

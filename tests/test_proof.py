@@ -4,7 +4,7 @@ worse than none, so the defect table below is the most important test of the sce
 
 One stack of the four mocks serves the module (reset by the proof before each run). The correct system is
 run with the full 10/10/1 plan; each defect with the small plan (2 DMP / 2 MSSanté / 1 citizen, plus the
-replace, homonym, outage and retry tasks), which keeps every situation a defect can show up in.
+replace, homonym, unknown, outage and retry tasks), which keeps every situation a defect can show up in.
 """
 
 from __future__ import annotations
@@ -40,6 +40,21 @@ DEFECT_CHECKS = {
     "citizen-wrong-address": ("citizen-address",),
     # the report is lost: said sent during the outage, and a new one built when asked to send again
     "swallow-outage": ("outage-reported", "outage-retry", "claims-honest"),
+    # issue 13: the holes broken products went through
+    "pdf-other-patient": ("pdf-patient",),
+    "mss-pdf-draft": ("mss-pdf-copy",),
+    "source-patient-stale": ("metadata-patient",),
+    "xdm-n3-format-code": ("xdm-format-code",),
+    "reused-document-id": ("document-ids",),
+    "replace-new-set-id": ("dmp-replacement",),
+    # the same ids on other bytes: the kept report was rebuilt (and the id names two contents)
+    "retry-rebuilt": ("outage-retry", "document-ids"),
+    "author-time-before-exam": ("document-dates",),
+    "invisible-to-patient": ("dmp-accepted",),
+    "author-not-actor": ("author-is-actor",),
+    # INSi answered 01 to unknown-01: nothing may go out with an INS
+    "send-on-01": ("qualified-ins-only",),
+    "unknown-idam": ("insi-idam",),
 }
 #: defect → checks that cannot be evaluated on it (an upstream check fails on the task they need)
 DEFECT_BLOCKED = {
@@ -270,7 +285,46 @@ def _break_claims(run):
     _task(run, "homonym-01")["result"]["ok"] = True
 
 
+def _mss_doc(run, task_id="mss-01"):
+    return _task(run, task_id)["observed"]["mss"][0]["xdm_documents"][0]
+
+
+def _break_pdf_patient(run):
+    """The PDF inside dmp-01's report shows another patient."""
+    pdf = _first_iti41(_task(run, "dmp-01"))["documents"][0]["pdfs"][0]
+    pdf["text"] = "Patient : AUTRE PERSONNE (F)\nINS : 123456789012345"
+
+
+def _break_mss_pdf_copy(run):
+    _task(run, "mss-02")["observed"]["mss"][0]["attached_pdfs"][0]["sha1"] = "0" * 40
+
+
+def _break_xdm_format_code(run):
+    _mss_doc(run)["xdm_format_code"] = "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013"
+
+
+def _break_document_ids(run):
+    """mss-02's report carries mss-01's document id (another patient, another content)."""
+    _mss_doc(run, "mss-02")["unique_id"] = _mss_doc(run, "mss-01")["unique_id"]
+
+
+def _break_document_dates(run):
+    doc = _first_iti41(_task(run, "dmp-02"))["documents"][0]
+    doc["author_time"] = "20000101120000+0100"
+
+
+def _break_author(run):
+    _first_iti41(_task(run, "dmp-03"))["vihf_subject"] = "899999999999"
+
+
+def _break_idam(run):
+    _task(run, "dmp-01")["observed"]["insi"][0]["rules"].append("INSI-IDAM-ACCEPTED-ANY")
+
+
 BREAKERS = {
+    "pdf-patient": _break_pdf_patient, "mss-pdf-copy": _break_mss_pdf_copy,
+    "xdm-format-code": _break_xdm_format_code, "document-ids": _break_document_ids,
+    "document-dates": _break_document_dates, "author-is-actor": _break_author, "insi-idam": _break_idam,
     "insi-before-send": _break_insi, "insi-vitale-search": _break_vitale, "qualified-ins-only": _break_qualified, "ins-in-cda": _break_ins_oid,
     "metadata-patient": _break_metadata_patient, "dmp-accepted": _break_dmp, "mss-professionals-xdm": _break_mss,
     "mss-headers": _break_headers, "mss-subject": _break_subject, "mss-transport": _break_transport,
@@ -382,3 +436,64 @@ def test_expected_exchange_tells_what_reached_the_mocks(stack, reference):
     assert expected_exchange(delivered, stack, since=marks)
     assert expected_exchange(citizen, stack, since=marks)
     assert not expected_exchange(homonym, stack, since=marks)
+
+
+# --- issue 13: each hole a broken product went through now fails the check that owns it ---------------------
+def _stale_source_patient(run):
+    item = _first_iti41(_task(run, "dmp-01"))
+    item["xds_entries"][0]["source_patient_info"] = ["PID-5|AUTRE^PERSONNE^^^^^L", "PID-7|19000101", "PID-8|M"]
+
+
+def _invisible_to_patient(run):
+    stored = _first_iti41(_task(run, "dmp-02"))["stored"][0]
+    stored["confidentiality_codes"].append({"code": "INVISIBLE_PATIENT", "scheme": "1.2.250.1.213.1.1.4.13"})
+
+
+def _new_set_id(run):
+    _first_iti41(_task(run, "replace-01"))["documents"][0]["set_id"] = "2.25.1"
+
+
+def _rebuilt_retry(run):
+    _first_iti41(_task(run, "retry-01"))["documents"][0]["sha1"] = "0" * 40
+
+
+def _sent_on_01(run):
+    _task(run, "unknown-01")["observed"]["dmp"].append(copy.deepcopy(_first_iti41(_task(run, "dmp-01"))))
+
+
+HOLES = {
+    "sourcePatientInfo of another patient": ("metadata-patient", _stale_source_patient, "sourcePatientInfo"),
+    "entry hidden from the patient": ("dmp-accepted", _invisible_to_patient, "INVISIBLE_PATIENT"),
+    "replacement with a new setId": ("dmp-replacement", _new_set_id, "setId"),
+    "retry rebuilt under the kept ids": ("outage-retry", _rebuilt_retry, "rebuilt"),
+    "sent although INSi answered 01": ("qualified-ins-only", _sent_on_01, "codes ['01']"),
+}
+
+
+@pytest.mark.parametrize("hole", sorted(HOLES))
+def test_each_hole_of_issue_13_fails_the_check_that_owns_it(hole, run_record):
+    check_id, breaker, said = HOLES[hole]
+    broken = copy.deepcopy(run_record)
+    breaker(broken)
+    result = CHECKS[check_id].function(broken)
+    assert result.status == "fail" and any(said in p for p in result.problems), result.problems
+
+
+def test_the_evidence_keeps_what_the_new_checks_read(run_record):
+    """The harness's own reading of the documents is in the record (so the pack recomputes the verdicts)."""
+    item = _first_iti41(_task(run_record, "dmp-01"))
+    doc = item["documents"][0]
+    assert doc["birth_name"].split("-")[0] in doc["pdfs"][0]["text"] and doc["ins"] in doc["pdfs"][0]["text"]
+    assert item["xds_entries"][0]["source_patient_info"][0].startswith("PID-5|")
+    assert item["vihf_subject"] == _task(run_record, "dmp-01")["task"]["author"]["idnps"]
+    message = _task(run_record, "mss-01")["observed"]["mss"][0]
+    assert message["attached_pdfs"][0]["sha1"] == message["xdm_documents"][0]["pdfs"][0]["sha1"]
+    assert message["xdm_documents"][0]["xdm_format_code"] == "urn:ihe:iti:xds-sd:pdf:2008"
+    unknown = _task(run_record, "unknown-01")
+    assert {i["code"] for i in unknown["observed"]["insi"]} == {"01"} and not sends_of(unknown)
+
+
+def sends_of(task):
+    from segur.scenarios.checks import sends
+
+    return sends(task)

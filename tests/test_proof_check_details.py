@@ -121,6 +121,16 @@ def test_a_report_rebuilt_after_the_outage_fails_as_lost():
     assert any("not the report outage-01 tried to send" in p and "was lost" in p for p in result.problems)
 
 
+def test_the_same_ids_on_other_bytes_is_a_report_rebuilt_not_the_one_kept():
+    run = _retry_run()
+    for task in run["tasks"]:
+        task["observed"]["dmp"][0]["documents"][0]["sha1"] = "a" * 40
+    assert check_outage_retry(run).status == "pass"
+    run["tasks"][1]["observed"]["dmp"][0]["documents"][0]["sha1"] = "b" * 40
+    result = check_outage_retry(run)
+    assert result.status == "fail" and any("rebuilt, not sent as it was" in p for p in result.problems)
+
+
 def test_the_same_id_with_another_set_id_or_version_is_not_the_same_report():
     assert check_outage_retry(_retry_run(set_id="2.25.8")).status == "fail"
     assert check_outage_retry(_retry_run(version="2")).status == "fail"
@@ -369,3 +379,87 @@ def test_the_summary_lines_name_failed_checks_then_blocked_ones_with_what_blocke
     assert problem_lines(checks) == [
         "FAIL dmp-accepted [RIS.DMP/va1.13]: dmp-01: refused",
         "BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"]
+
+
+# --- issue 13: what the harness reads itself, and the new checks on hand-made records ------------------------
+def _img_report(world, **options):
+    from segur.fixtures.documents import build_cr_img_n1
+
+    patient = world.patient_by_key("ans-cda-pat-trois-dominique")
+    author = world.professional_by_idnps("801234560801")
+    return patient, author, build_cr_img_n1(patient, author, world.organisation_of(author), **options)
+
+
+def test_the_harness_reads_the_patient_author_dates_and_pdf_text_of_a_cda(world):
+    from segur.scenarios.observe import document_facts
+
+    patient, author, document = _img_report(world, effective_time="20261201101500+0100",
+                                            author_time="20261201111500+0100")
+    facts = document_facts(document)
+    assert facts["body_media_type"] == "application/pdf" and "1.3.6.1.4.1.19376.1.2.20" in facts["template_ids"]
+    assert facts["author_ids"] == [f"1.2.250.1.71.4.2.1^{author.idnps}"]
+    assert (facts["service_start"], facts["author_time"]) == ("20261201101500+0100", "20261201111500+0100")
+    (pdf,) = facts["pdfs"]
+    assert patient.birth_name in pdf["text"] and patient.ins in pdf["text"] and len(pdf["sha1"]) == 40
+
+
+def test_an_unreadable_pdf_is_evidence_not_a_crash_and_fails_pdf_patient():
+    from segur.scenarios.observe import pdf_facts
+
+    facts = pdf_facts(b"garbage, not a PDF")
+    assert facts["text"] is None and facts["error"].startswith("PdfStreamError") and facts["size"] == 18
+    run = _doc_run({"unique_id": UID, "birth_name": "PAT-TROIS", "ins": "279035121518989", "pdfs": [facts]})
+    result = CHECKS["pdf-patient"].function(run)
+    assert result.status == "fail" and "cannot be read (PdfStreamError" in result.problems[0]
+
+
+def test_the_harness_reads_the_attached_pdf_and_the_xdm_of_a_stored_message(world):
+    from segur.mocks.mssante.testing import mss_message
+    from segur.scenarios.observe import mss_message_facts
+
+    _patient, _author, document = _img_report(world)
+    raw = bytes(mss_message("a@x.mssante.fr", "b@y.mssante.fr", [document]))
+    facts = mss_message_facts(raw)
+    (attached,) = facts["attached_pdfs"]
+    (doc,) = facts["xdm_documents"]
+    assert attached["sha1"] != doc["pdfs"][0]["sha1"]  # the testing helper attaches a stand-in, not the CDA's PDF
+    assert doc["unique_id"] and doc["ins"] and doc["xdm_format_code"] is None
+
+
+def _doc_run(*documents) -> dict:
+    """One DMP task per document (unique_id, ins, sha1, times…), each sent in an ITI-41."""
+    run_tasks = []
+    for number, doc in enumerate(documents, start=1):
+        item = {"seq": number, "time": f"2026-12-06T10:00:0{number}+00:00", "operation": "ITI-41",
+                "verdict": "accepted", "rules": [], "documents": [doc]}
+        run_tasks.append({"task": {"id": f"dmp-{number:02d}", "author": {"idnps": "801234560801"}},
+                          "scenario": "dmp", "expect": "delivered", "observed": {"insi": [], "dmp": [item], "mss": []}})
+    return {"plan": {"couloir": "RIS"}, "tasks": run_tasks}
+
+
+def test_one_document_id_with_two_contents_or_two_patients_fails_and_the_same_bytes_sent_twice_pass():
+    check = CHECKS["document-ids"].function
+    same = {"unique_id": UID, "ins": "223057511250445", "sha1": "a" * 40}
+    assert check(_doc_run(same, dict(same))).status == "pass"
+    assert "2 different contents" in check(_doc_run(same, dict(same, sha1="b" * 40))).problems[0]
+    assert "2 patients" in check(_doc_run(same, dict(same, ins="180032B02040123"))).problems[0]
+
+
+def test_dates_are_compared_in_utc_and_by_day_when_one_is_a_date_only():
+    check = CHECKS["document-dates"].function
+    exam = {"unique_id": UID, "service_start": "20261201101500+0100"}
+    assert check(_doc_run(dict(exam, author_time="20261201091600+0000"))).status == "pass"  # 10:16 Paris
+    assert check(_doc_run(dict(exam, author_time="20261201091400+0000"))).status == "fail"  # 10:14 Paris
+    assert check(_doc_run(dict(exam, author_time="20261201"))).status == "pass"
+    assert check(_doc_run(dict(exam, author_time="20261130"))).status == "fail"
+    assert "not an HL7 date" in check(_doc_run(dict(exam, author_time="hier"))).problems[0]
+
+
+def test_the_author_must_be_the_task_professional_in_the_cda_and_the_vihf():
+    check = CHECKS["author-is-actor"].function
+    run = _doc_run({"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^801234560801"]})
+    assert check(run).status == "pass"
+    run["tasks"][0]["observed"]["dmp"][0]["vihf_subject"] = "899700000000"
+    assert "VIHF Subject NameID" in check(run).problems[0]
+    other = _doc_run({"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^899700000000"]})
+    assert "not the task's author" in check(other).problems[0]

@@ -125,8 +125,8 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("Proof RIS against reference-ris:wrong-format-code: FAIL (")
-    # dmp-accepted, and the two MSSanté checks since the mock's MSS-XDM-FORMATCODE (issue 13)
-    assert "3 blocked; 3 failing check(s), 3 blocked)" in lines[0]
+    # dmp-accepted, xdm-format-code, and the two MSSanté checks since the mock's MSS-XDM-FORMATCODE
+    assert "3 blocked; 4 failing check(s), 3 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
     assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")) for line in lines), lines
     assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
@@ -142,7 +142,7 @@ def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path,
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "-k", "citizen",
                                       "--out", str(tmp_path / "loud")])
     assert result.exit_code == 0, result.output
-    assert "1 passed, 15 deselected" in result.output
+    assert "1 passed, 22 deselected" in result.output
     assert "Proof RIS against reference-ris: PASS (official CDA checks not run) (" in result.output
     evidence = json.loads((tmp_path / "loud" / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["verdict_label"] == "PASS (official CDA checks not run)"

@@ -18,8 +18,8 @@ def world():
 @pytest.mark.parametrize("couloir, kind", [("RIS", "CR-IMG"), ("BIO", "CR-BIO")])
 def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
     plan = build_plan(world, couloir)
-    assert plan.counts() == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1,
-                             "vitale": 1}
+    assert plan.counts() == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
+                             "outage": 1, "retry": 1, "vitale": 1}
     assert {p.task.kind for p in plan.tasks} == {kind}
 
 
@@ -38,6 +38,19 @@ def test_one_dmp_task_gives_the_patients_vitale_card_for_a_card_search(world, si
     assert [p.task.id for p in others if p.task.vitale] == ["vitale-01"]
     # a patient of its own: the card search is the only INSi search of that patient
     assert vitale.patient_key not in {p.patient_key for p in others if p.task.id != "vitale-01"}
+
+
+@pytest.mark.parametrize("size", ["full", "small"])
+def test_one_task_is_a_patient_insi_answers_01_for_and_nothing_may_be_sent(world, size):
+    """The CNDA persona TCHITCHI typed with the first name OLA (padoa/tlsi-ins: OLA → 01): no identity of the
+    world has those traits, so INSi answers 01 to every search and the task expects nothing sent."""
+    unknown = build_plan(world, "RIS", size).by_id("unknown-01")
+    assert unknown.scenario == "unknown" and unknown.expect == "withheld" and unknown.task.action == "send-dmp"
+    traits = unknown.task.patient
+    assert traits["birth_name"] == "TCHITCHI" and traits["first_names"] == "OLA"
+    for first_name in traits["first_names"].split():
+        assert world.find_patients(birth_name=traits["birth_name"], first_name=first_name, sex=traits["sex"],
+                                   birth_date=traits["birth_date"]) == []
 
 
 def test_dmp_tasks_are_ten_distinct_patients_insi_can_qualify_with_an_open_dmp(world):
@@ -94,8 +107,8 @@ def test_the_plan_is_deterministic_and_recorded_as_json(world):
 def test_the_small_plan_keeps_every_scenario(world):
     plan = build_plan(world, "RIS", "small")
     assert SIZES["small"] == (2, 2, 1)
-    assert plan.counts() == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "outage": 1, "retry": 1,
-                             "vitale": 1}
+    assert plan.counts() == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
+                             "outage": 1, "retry": 1, "vitale": 1}
     assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
 
 

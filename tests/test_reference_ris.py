@@ -493,7 +493,10 @@ def test_the_command_line_exit_codes(tmp_path, capsys):
 def test_every_defect_of_the_contract_exists():
     assert set(DEFECTS) == {"wrong-ins-oid", "provisional-as-qualified", "no-insi-call", "bad-nir-key",
                             "pdf-not-base64", "wrong-format-code", "patient-mismatch", "mss-without-xdm",
-                            "citizen-wrong-address", "swallow-outage", "no-vitale-search"}
+                            "citizen-wrong-address", "swallow-outage", "no-vitale-search", "pdf-other-patient",
+                            "mss-pdf-draft", "source-patient-stale", "xdm-n3-format-code", "reused-document-id",
+                            "replace-new-set-id", "retry-rebuilt", "author-time-before-exam", "invisible-to-patient",
+                            "author-not-actor", "send-on-01", "unknown-idam"}
 
 
 # --- seeded defects: what the mocks record -----------------------------------------------------------------

@@ -7,8 +7,12 @@ live in a real product; without a defect, the RIS does everything by the book.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from segur.ins import OID_NIA, OID_NIR, Ins, nir_key
 
@@ -16,10 +20,22 @@ from . import annuaire, dmp, mssante
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .identity import Identity, InsiClient
-from .report import author_of, build_report, document_ids, with_urlsafe_pdf
+from .report import author_of, build_report, document_ids, embedded_pdf, with_urlsafe_pdf
 from .state import State
 
 log = logging.getLogger("reference_ris")
+
+#: `xdm-n3-format-code`: the formatCode of the other level (ASS_A11: CR-IMG N3 template 1.2.250.1.213.1.1.1.45;
+#: an N1 PDF for the N3 CR-BIO), as a product with one formatCode setting for every report declares it.
+OTHER_LEVEL_FORMAT = {"CR-IMG": ("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3",
+                                 "Imaging Report Structured Headings"),
+                      "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps PDF")}
+#: `reused-document-id`: the id a message template kept (one id for every report sent by MSSanté)
+TEMPLATE_DOCUMENT_ID = "2.25.329800735698586629295641978511506172918"
+#: `unknown-idam`: the authorisation number of a documentation example, which CNAM never gave this software
+EXAMPLE_IDAM = "IDAM-EXEMPLE-DOC"
+#: `invisible-to-patient`: the DMP's visibility code (codingScheme 1.2.250.1.213.1.1.4.13, DMP integration guide)
+INVISIBLE_PATIENT = ("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible par le patient")
 
 WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps texte"),
                 "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps PDF")}
@@ -62,7 +78,11 @@ class Run:
             self.step("identity: INSi not called (defect no-insi-call); " + (
                 "the INS of the local patient file" if local else "an INS built from the traits"))
             return local or made_up_identity(traits)
-        client = InsiClient(self.config)
+        config = self.config
+        if self.defect == "unknown-idam":
+            config = dataclasses.replace(config, insi_idam=EXAMPLE_IDAM)
+            self.step(f"identity: INSi called with the IDAM {EXAMPLE_IDAM} (defect unknown-idam)")
+        client = InsiClient(config)
         card = self.task.vitale
         if card and self.defect == "no-vitale-search":
             self.step("identity: the Vitale card was read but INSi is searched by traits (defect no-vitale-search)")
@@ -70,6 +90,12 @@ class Run:
         try:
             identity = client.find_by_card(card) if card else client.find(traits)
         except (IdentityNotQualified, ServiceUnavailable) as exc:
+            if self.defect == "send-on-01" and set(getattr(exc, "codes", None) or ["?"]) == {"01"}:
+                local = local_patient_file(traits, loose=True, first_name=False)
+                self.step(f"identity: {exc}; 01 taken for 'not yet known to INSi', sent with " + (
+                    "the INS of the local patient file" if local else "an INS built from the traits")
+                    + " (defect send-on-01)")
+                return local or made_up_identity(traits)
             if self.defect == "provisional-as-qualified":
                 local = self.state.local_identity(traits) or local_patient_file(traits, loose=True)
                 self.step(f"identity: {exc}; sent anyway with " + ("the INS of the local patient file"
@@ -91,11 +117,43 @@ class Run:
             options["ins_oid"] = OID_NIA if identity.oid == OID_NIR else OID_NIR
         if self.defect == "bad-nir-key":
             options["ins_value"] = identity.nir + wrong_key(identity.key)
+        options.update(self.content_defects(identity, previous))
         document = build_report(self.task, identity, previous=previous, **options)
         if self.defect == "pdf-not-base64":
             document = with_urlsafe_pdf(document)
         self.document = document
         return document
+
+    def content_defects(self, identity: Identity, previous: dict | None) -> dict:
+        """The options of `build_report` that seed the defects in the report's content."""
+        if self.defect == "pdf-other-patient":
+            other = build_report(self.task, self.other_patient(identity))
+            return {"pdf": embedded_pdf(other)}
+        if self.defect == "replace-new-set-id" and previous is not None:
+            return {"set_id": f"2.25.{uuid.uuid4().int}"}
+        if self.defect == "author-time-before-exam":
+            now = datetime.now(ZoneInfo("Europe/Paris")).replace(microsecond=0)
+            return {"effective_time": now, "author_time": now - timedelta(days=1)}
+        if self.defect == "author-not-actor":
+            return {"professional": self.default_signer()}
+        if self.defect == "reused-document-id" and self.task.action in ("send-mss", "send-citizen"):
+            return {"document_id": TEMPLATE_DOCUMENT_ID}
+        return {}
+
+    def default_signer(self):
+        """For `author-not-actor`: another professional of the world (the RIS's configured default signer)."""
+        from segur.fixtures.world import load_world
+
+        professional, _organisation = author_of(self.task)
+        return next(p for p in sorted(load_world().professionals, key=lambda p: p.key)
+                    if p.key != professional.key and p.idnps != professional.idnps)
+
+    def rebuilt(self, identity: Identity, kept: bytes) -> bytes:
+        """For `retry-rebuilt`: a new report under the kept report's ids (new content and time)."""
+        ids = document_ids(kept)
+        self.step(f"report rebuilt under the ids of the kept one {ids['id']} (defect retry-rebuilt)")
+        return build_report(self.task, identity, document_id=ids["id"], set_id=ids["set_id"],
+                            version_number=ids["version"])
 
     def document_for(self, identity: Identity, previous: dict | None = None) -> bytes:
         """The report to send: the one kept in the outbox when this task retries an earlier one that a
@@ -104,6 +162,8 @@ class Run:
         kept = self.state.unsent(kept_id) if previous is None else None
         if kept is not None:
             self.step(f"report of {kept_id} taken from the outbox")
+            if self.defect == "retry-rebuilt":
+                kept = self.rebuilt(identity, kept)
             self.document, self.from_outbox = kept, kept_id
             return kept
         return self.report(identity, previous)
@@ -140,6 +200,7 @@ class Run:
         document = self.document_for(identity, previous)
         if self.defect == "patient-mismatch":
             defects.patient_id = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
+        defects.mutate = self.metadata_defect(identity)
         ins = Ins(identity.ins, identity.oid)
         status = dmp.check_dmp(client, ins)
         self.step(f"DMP TD0.2: dmp={status.get('dmp')} autorisation={status.get('autorisation')}")
@@ -150,6 +211,27 @@ class Run:
             dmp.send(client, document, defects)
             self.step("DMP ITI-41: accepted")
         return "DMP"
+
+    def metadata_defect(self, identity: Identity):
+        """The change `source-patient-stale` / `invisible-to-patient` make to the XDS entries, else None."""
+        from segur.mocks.dmp.client import Coded
+
+        if self.defect == "source-patient-stale":
+            other = self.other_patient(identity)
+            first = (other.first_names.split() or [""])[0]
+            info = [f"PID-5|{other.birth_name}^{first}^^^^^L", f"PID-7|{other.birth_date.replace('-', '')}",
+                    f"PID-8|{other.sex}"]
+
+            def stale(_submission, entries):
+                for entry in entries:
+                    entry.source_patient_info = list(info)
+            return stale
+        if self.defect == "invisible-to-patient":
+            def invisible(_submission, entries):
+                for entry in entries:
+                    entry.confidentiality_codes = list(entry.confidentiality_codes) + [Coded(*INVISIBLE_PATIENT)]
+            return invisible
+        return None
 
     def to_mailbox(self, identity: Identity) -> str:
         task = self.task
@@ -168,15 +250,19 @@ class Run:
             annuaire.check_recipient(self.config, recipient, self.step)
         document = self.document_for(identity)
         overrides, submission = {}, {}
+        overrides["format_code"] = mssante.format_code_of(document)
         if self.defect == "wrong-format-code":
             overrides["format_code"] = WRONG_FORMAT[task.kind][:2] + (WRONG_FORMAT[task.kind][2],)
+        if self.defect == "xdm-n3-format-code":
+            overrides["format_code"] = OTHER_LEVEL_FORMAT[task.kind]
         if self.defect == "patient-mismatch":
             other = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
             overrides["patient_id"] = submission["patient_id"] = other
         code = "11502-2" if task.kind == "CR-BIO" else "18748-4"
         message = mssante.build_message(sender, recipient, document, identity, code, nil=self.config.nil,
                                         with_xdm=self.defect != "mss-without-xdm", xdm_overrides=overrides or None,
-                                        submission=submission or None)
+                                        submission=submission or None,
+                                        pdf=mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None)
         mssante.send(self.config, message, sender, recipient)
         self.step(f"MSSanté: sent from {sender} to {recipient}")
         return recipient
@@ -219,11 +305,12 @@ def wrong_key(key: str) -> str:
     return f"{(int(key) + 1) % 100:02d}"
 
 
-def local_patient_file(traits: dict, *, loose: bool) -> Identity | None:
+def local_patient_file(traits: dict, *, loose: bool, first_name: bool = True) -> Identity | None:
     """For the identity defects only: the patient the RIS registered at an earlier visit, with the INS it
     recorded then (read from a Vitale card, typed from a letter…), never qualified by INSi this time. The
     harness's test world stands in for that local file. `loose`: same birth name, first first name, sex
-    and birth date, whatever the birth place (so a homonym matches: the first one, by key)."""
+    and birth date, whatever the birth place (so a homonym matches: the first one, by key). `first_name=False`
+    matches on birth name, sex and birth date alone (a first name typed otherwise than the file has it)."""
     from segur.fixtures.world import load_world
 
     def norm(value) -> str:
@@ -231,8 +318,9 @@ def local_patient_file(traits: dict, *, loose: bool) -> Identity | None:
 
     first = (norm(traits.get("first_names")).split() or [""])[0]
     for person in sorted(load_world().patients, key=lambda p: p.key):
-        if (norm(person.birth_name), person.first_name.upper(), person.sex, person.birth_date) != \
-                (norm(traits.get("birth_name")), first, traits.get("sex"), traits.get("birth_date")):
+        if (norm(person.birth_name), person.first_name.upper() if first_name else "", person.sex,
+                person.birth_date) != (norm(traits.get("birth_name")), first if first_name else "", traits.get("sex"),
+                                       traits.get("birth_date")):
             continue
         if not loose and traits.get("birth_place") and person.birth_place != traits.get("birth_place"):
             continue

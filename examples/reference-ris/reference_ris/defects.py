@@ -27,6 +27,28 @@ DEFECTS = {
                              "context), or to <NIR without its key>@patient.mssante.fr when there is none",
     "swallow-outage": "when a service is down (HTTP 5xx, SOAP fault, SMTP 4xx, no connection), says the report "
                       "was sent and exits 0",
+    "pdf-other-patient": "embeds in the CDA the PDF rendered for the previous patient (a stale print context): "
+                         "the header names the right patient, the PDF another one",
+    "mss-pdf-draft": "attaches beside the IHE_XDM.ZIP the draft PDF of the report (rendered before validation), "
+                     "not the PDF inside the CDA",
+    "source-patient-stale": "writes the XDS sourcePatientInfo (PID-5/7/8) from the previous patient's context",
+    "xdm-n3-format-code": "declares in the XDM METADATA.XML the structured (N3) formatCode for an N1 PDF report "
+                          "(the N1 PDF one for an N3 report)",
+    "reused-document-id": "gives the report of every MSSanté message the same document id (an id kept in the "
+                          "message template)",
+    "replace-new-set-id": "sends the new version of a report (RPLC) with a new setId instead of the replaced "
+                          "document's",
+    "retry-rebuilt": "after an outage, rebuilds the report under the kept ids (same id, setId and version, new "
+                     "content and time) instead of sending the kept one",
+    "author-time-before-exam": "dates the author's time from the exam request, the day before the exam",
+    "invisible-to-patient": "stores the DMP entry with the visibility code INVISIBLE_PATIENT (a masking setting "
+                            "left on), which hides the report from the patient",
+    "author-not-actor": "writes the report under the name of the configured default signer (another "
+                        "professional), not the professional who acts",
+    "send-on-01": "when INSi finds no identity (01), sends anyway with the INS of the local patient file or one "
+                  "built from the traits (only 02 is withheld)",
+    "unknown-idam": "calls INSi with the software authorisation number (IDAM) of the vendor's documentation "
+                    "example, not its own",
 }
 
 

@@ -134,7 +134,7 @@ class InsiClient:
         if result.CR.CodeCR == CODE_FOUND:
             return identity_of(result)
         raise IdentityNotQualified(f"INSi answered {result.CR.CodeCR} ({result.CR.LibelleCR}) for the Vitale card: "
-                                   "the INS cannot be qualified")
+                                   "the INS cannot be qualified", [result.CR.CodeCR])
 
     def _call(self, operation: str, arguments: dict):
         import requests
@@ -163,8 +163,9 @@ class InsiClient:
                 return identity_of(result)
         summary = ", ".join(f"{' '.join(t)} → {c}" for t, c in zip(tries, codes, strict=True))
         if CODE_SEVERAL in codes:
-            raise IdentityNotQualified(f"INSi found several identities ({summary}): the INS cannot be qualified")
-        raise IdentityNotQualified(f"INSi found no identity ({summary}): the INS cannot be qualified")
+            raise IdentityNotQualified(f"INSi found several identities ({summary}): the INS cannot be qualified",
+                                       codes)
+        raise IdentityNotQualified(f"INSi found no identity ({summary}): the INS cannot be qualified", codes)
 
 
 def identity_of(result) -> Identity:

@@ -20,9 +20,26 @@ from .report import embedded_pdf
 CODE_DISPLAY = {"11502-2": "CR d'examens biologiques", "18748-4": "CR d'imagerie médicale"}
 
 
+def format_code_of(document: bytes) -> tuple[str, str, str] | None:
+    """The formatCode the document calls for (ASS_A11), declared in the XDM METADATA.XML as in the DMP's."""
+    from segur.mocks.dmp.client.metadata import metadata_from_cda
+
+    coded = metadata_from_cda(document).format_code
+    return (coded.code, coded.scheme, coded.display) if coded else None
+
+
+def draft_pdf(identity: Identity) -> bytes:
+    """For the seeded defect `mss-pdf-draft`: the report's draft rendering, made before it was validated."""
+    from segur.fixtures.documents.pdf import make_pdf
+
+    return make_pdf("Compte rendu (brouillon)", [f"Patient : {identity.birth_name} {identity.first_names}",
+                                                f"INS : {identity.ins}", "", "Brouillon, non validé."])
+
+
 def build_message(sender: str, recipient: str, document: bytes, identity: Identity, code: str, *, nil: str,
                   with_xdm: bool = True, xdm_overrides: dict | None = None, submission: dict | None = None,
-                  ) -> EmailMessage:
+                  pdf: bytes | None = None) -> EmailMessage:
+    """The message for one report; `pdf` replaces the PDF attached beside the XDM (seeded defects only)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -41,7 +58,7 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
         message.add_attachment(package, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
     else:  # seeded defect `mss-without-xdm`: the CDA attached bare
         message.add_attachment(document, maintype="application", subtype="xml", filename="compte-rendu-cda.xml")
-    pdf = embedded_pdf(document)
+    pdf = pdf or embedded_pdf(document)
     if pdf:
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
     return message

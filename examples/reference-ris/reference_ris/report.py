@@ -55,12 +55,14 @@ def patient_of(identity: Identity, traits: dict) -> Patient:
 
 
 def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_value: str | None = None,
-                 previous: dict | None = None) -> bytes:
+                 previous: dict | None = None, **defects) -> bytes:
     """The CDA for the task. `previous` (`{"id", "set_id", "version"}`) makes it the next version of an
-    earlier report (relatedDocument RPLC, same setId). `ins_oid`/`ins_value` are for seeded defects only."""
+    earlier report (relatedDocument RPLC, same setId). `ins_oid`/`ins_value` and `defects` (`pdf`,
+    `professional`, `document_id`, `set_id`, `version_number`, `author_time`) are for seeded defects only."""
     professional, organisation = author_of(task)
+    professional = defects.pop("professional", None) or professional
     patient = patient_of(identity, task.patient)
-    options = {}
+    options = {k: v for k, v in defects.items() if v is not None}
     if ins_oid:
         options["ins_oid"] = ins_oid
     if ins_value:
@@ -68,6 +70,7 @@ def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_va
     if previous:
         options.update(set_id=previous["set_id"], version_number=int(previous["version"]) + 1,
                        replaces=previous["id"])
+        options.update({k: v for k, v in defects.items() if k == "set_id" and v})
     if task.kind == "CR-BIO":
         return build_cr_bio_n3_minimal(patient, professional, organisation, **options)
     return build_cr_img_n1(patient, professional, organisation,
