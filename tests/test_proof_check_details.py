@@ -422,7 +422,7 @@ def test_the_harness_reads_the_attached_pdf_and_the_xdm_of_a_stored_message(worl
     facts = mss_message_facts(raw)
     (attached,) = facts["attached_pdfs"]
     (doc,) = facts["xdm_documents"]
-    assert attached["sha1"] != doc["pdfs"][0]["sha1"]  # the testing helper attaches a stand-in, not the CDA's PDF
+    assert attached["sha1"] == doc["pdfs"][0]["sha1"]  # the testing helper attaches the PDF the CDA embeds
     assert doc["unique_id"] and doc["ins"] and doc["xdm_format_code"] is None
 
 
