@@ -54,8 +54,9 @@ def test_a_one_line_base64_body_becomes_the_placeholder_and_nothing_else_changes
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_a_multi_line_body_keeps_every_line_break_so_later_lines_do_not_move(newline):
-    data = n1(wrapped(PAYLOAD, newline=newline), newline=newline)
+@pytest.mark.parametrize("width", [76, 6000, 20_000])  # many lines, a few, one between two line breaks
+def test_a_multi_line_body_keeps_every_line_break_so_later_lines_do_not_move(newline, width):
+    data = n1(wrapped(PAYLOAD, width, newline=newline), newline=newline)
     out = view(data)
     assert out is not data and len(out) < 1000
     assert out.count(b"\n") == data.count(b"\n") and out.count(b"\r") == data.count(b"\r")
