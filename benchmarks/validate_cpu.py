@@ -110,7 +110,8 @@ def main() -> None:
             cells = []
             for name in (*LAYERS, "total"):
                 values = spent.get(name)
-                cells.append(f"{min(values):5.1f}/{statistics.median(values):5.1f}" if values else f"{'-':>11}")
+                median = statistics.median(values) if values else None
+                cells.append(f"{min(values):5.1f}/{median:5.1f}" if values else f"{'-':>11}")
             print(f"{label[:34]:34} {config:12} " + " ".join(f"{c:>12}" for c in cells)
                   + f"  {spent['verdict'][0]} ({len(data) / 1e6:.2f} MB)")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -42,7 +42,8 @@ def decode(text: str | None) -> tuple[bytes | None, list[str]]:
 CASES = {
     "one line": B64,
     "wrapped at 76 columns": "\n".join(B64[i:i + 76] for i in range(0, len(B64), 76)),
-    "CRLF and indentation": "\r\n    " + "\r\n    ".join(B64[i:i + 64] for i in range(0, len(B64), 64)) + "\r\n  ",
+    "CRLF and indentation":
+        "\r\n    " + "\r\n    ".join(B64[i:i + 64] for i in range(0, len(B64), 64)) + "\r\n  ",
     "tabs and spaces inside": B64[:100] + " \t " + B64[100:],
     "a non-breaking space inside (str.split drops it)": B64[:100] + "\u00a0" + B64[100:],
     "a character outside the alphabet": B64[:100] + "*" + B64[100:],

@@ -78,15 +78,16 @@ def _n1_body_text(tree: etree._ElementTree) -> tuple[etree._Element, str] | None
 
 def _text_span(data: bytes, element: etree._Element, text: str) -> tuple[int, int] | None:
     """Byte offsets of the element's content in `data`, verified against the parsed text."""
-    qname = (f"{element.prefix}:text" if element.prefix else "text").encode("ascii")
+    qname = (f"{element.prefix}:text" if element.prefix else "text").encode("utf-8")  # prefix: any XML name
     body_end = data.rfind(b"nonXMLBody")
     end = data.rfind(b"</" + qname, 0, body_end)
-    if body_end < 0 or end < 0 or data[end + 2 + len(qname):end + 3 + len(qname)] not in (b">", b" ", b"\t",
-                                                                                        b"\n", b"\r"):
+    after_name = end + 2 + len(qname)
+    if body_end < 0 or end < 0 or data[after_name:after_name + 1] not in (b">", b" ", b"\t", b"\n", b"\r"):
         return None
     start = data.rfind(b">", 0, end) + 1
     tag = data.rfind(b"<", 0, start)
-    if tag < 0 or data[tag + 1:tag + 1 + len(qname)] != qname or data[tag + 1 + len(qname)] not in b" \t\r\n>":
+    name_end = tag + 1 + len(qname)
+    if tag < 0 or data[tag + 1:name_end] != qname or data[name_end] not in b" \t\r\n>":
         return None
     if data[start - 2:start] == b"/>":
         return None  # an empty element
