@@ -341,3 +341,21 @@ def test_the_pack_guard_flags_a_rule_that_would_read_the_body_text(context, expr
     runs_on_body = any(_BODY_STEPS.match(step) for step in _last_steps(context))
     assert (runs_on_body and bool(_READS_TEXT.search(_HARMLESS.sub("", expression)))) is flagged
 
+
+@pytest.mark.needs_ref
+def test_a_small_document_parsed_from_a_string_gets_the_failures_it_gets_from_a_file(cda_pack, monkeypatch,
+                                                                                     tmp_path):
+    """Saxon builds the tree of a document under `_VIA_FILE_FROM` bytes (a placeholder N1) from a string,
+    of a larger one from a temporary file: same failures either way."""
+    from segur.validators.schematron import compile_pack, runtime
+
+    pack = compile_pack(cda_pack / "schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", cache_dir=tmp_path)
+    data = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml").read_bytes()
+    light = view(data)
+    assert len(light) < runtime._VIA_FILE_FROM
+    outcomes = []
+    for threshold in (0, runtime._VIA_FILE_FROM):  # from a file, then from a string
+        monkeypatch.setattr(runtime, "_VIA_FILE_FROM", threshold)
+        failures = pack.run(bytes(bytearray(light))).failures  # a fresh object: no tree cache hit
+        outcomes.append([(f.assert_id, f.location, f.node_index, f.message) for f in failures])
+    assert outcomes[0] == outcomes[1] != []
