@@ -71,11 +71,14 @@ class Validator:
 
     def __init__(self, pack=None, profile: str = "auto", layers: Iterable[str] | None = None, *,
                  max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", schematron_mode: str = "fast",
-                 cache_dir: str | Path | None = None, keep_svrl: bool = False, strict: bool = False):
+                 cache_dir: str | Path | None = None, keep_svrl: bool = False, strict: bool = False,
+                 schematron_full_body: bool | None = None):
         """`pack`: a directory, a `PackDir`, ``None`` (resolve from env ``SEGUR_PACK`` / config files)
         or ``False`` (no pack). Raises `PackError` for a pack that is given but unusable.
         `strict`: a layer that should have run but was skipped (no pack, no engine…) is an error
-        (`VAL-002`), so an incompletely checked document is never VALID."""
+        (`VAL-002`), so an incompletely checked document is never VALID.
+        `schematron_full_body`: hand the Schematron packs the N1 body's base64 text as is instead of a
+        placeholder (`schematron.body`); ``None`` reads ``SEGUR_SCHEMATRON_FULL_BODY``."""
         if pack is False:
             self.pack = None
         elif isinstance(pack, packs_mod.PackDir):
@@ -101,13 +104,16 @@ class Validator:
         self.cache_dir = cache_dir
         self.keep_svrl = keep_svrl
         self.strict = strict
+        if schematron_full_body is None:
+            schematron_full_body = _full_body_requested()
+        self.schematron_full_body = schematron_full_body
         self.settings = {
             "tool": f"segur-harness {_tool_version()}",
             "pack": str(self.pack.root) if self.pack else None,
             "pack_source": self.pack.source if self.pack else None,
             "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
             "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
-            "strict": strict,
+            "strict": strict, "schematron_n1_body": "full" if schematron_full_body else "placeholder",
         }
 
     def check_profile(self, profile: str) -> None:
@@ -197,7 +203,7 @@ class Validator:
         def schematron():
             if selection_error is not None:
                 raise selection_error
-            return self._schematron(parsed.data, locator, selection, report)
+            return self._schematron(self._schematron_document(parsed), locator, selection, report)
         self._layer(report, "schematron", gate or self._schematron_skip(requested), schematron)
         # -- segur --
         if selection is not None:
@@ -254,6 +260,15 @@ class Validator:
         if not hasattr(engine, "compile_pack"):
             return "the Schematron engine is not available (segur.validators.schematron has no compile_pack)"
         return None
+
+    def _schematron_document(self, parsed) -> bytes:
+        """The bytes the packs see: the N1 body text replaced by a placeholder (no rule reads it, and
+        Saxon's tree of it is most of an N1 document's cost) unless the full body was asked for."""
+        if self.schematron_full_body:
+            return parsed.data
+        from segur.validators.schematron.body import schematron_view
+
+        return schematron_view(parsed.data, parsed.tree)
 
     def _schematron(self, data: bytes, locator: Locator, selection, report: Report):
         to_run = [("common", self.pack.common_pack, None)]
@@ -317,6 +332,13 @@ def _tool_version() -> str:
         return version("segur-harness")
     except Exception:  # running from a source tree without metadata
         return "unknown"
+
+
+def _full_body_requested() -> bool:
+    """``SEGUR_SCHEMATRON_FULL_BODY=1``: the user wants the packs to see the real N1 body text."""
+    import os
+
+    return os.environ.get("SEGUR_SCHEMATRON_FULL_BODY", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _ms(start: float) -> float:
@@ -402,15 +424,17 @@ _VALIDATORS_LOCK = threading.Lock()
 def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] | None = None, *,
              max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", name: str | None = None,
              schematron_mode: str = "fast", cache_dir: str | Path | None = None,
-             keep_svrl: bool = False, strict: bool = False) -> Report:
+             keep_svrl: bool = False, strict: bool = False, schematron_full_body: bool | None = None) -> Report:
     """Validate one CDA document; see the module docstring for the layers.
 
     `document`: a path, bytes, or XML text. `pack`: a pack directory, ``None`` (env
     ``SEGUR_PACK`` / ``segur.toml``), or ``False`` (no pack: xml, structure and segur layers only).
     `profile`: ``auto``, ``none`` (no Schematron), ``common`` (common pack only) or a volet
     (``IMG-CR-IMG``, ``IMG-CR-IMG_2024.01``). Raises `PackError`/`UnknownProfile`/`ValueError` for
-    usage errors only; a bad document always gives a `Report`.
+    usage errors only; a bad document always gives a `Report`. `schematron_full_body`: see `Validator`.
     """
+    if schematron_full_body is None:
+        schematron_full_body = _full_body_requested()
     if pack is None:
         found = pack_setting()
         pack_key = ("configured", str(found.value) if found else None)
@@ -421,12 +445,12 @@ def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] |
     else:
         pack_key = ("dir", str(Path(pack).expanduser().resolve()))
     key = (pack_key, tuple(layers) if layers is not None else None, max_size, lang, schematron_mode,
-           str(cache_dir) if cache_dir else None, keep_svrl, strict)
+           str(cache_dir) if cache_dir else None, keep_svrl, strict, schematron_full_body)
     with _VALIDATORS_LOCK:
         validator = _VALIDATORS.get(key)
         if validator is None:
             validator = Validator(pack, profile, layers, max_size=max_size, lang=lang,
                                   schematron_mode=schematron_mode, cache_dir=cache_dir, keep_svrl=keep_svrl,
-                                  strict=strict)
+                                  strict=strict, schematron_full_body=schematron_full_body)
             _VALIDATORS[key] = validator
     return validator.validate(document, name=name, profile=profile)
