@@ -34,7 +34,7 @@ from segur.scenarios.mutants.run import (
 ROOT = Path(__file__).resolve().parent.parent
 HL7 = {"h": "urn:hl7-org:v3"}
 #: one killed mutant per wire point and kind of field; every one must fail the current proof
-SAMPLE = ("cda.ins.other-nir", "cda.patient.sex", "cda.version.stays-1", "cda.pdf.not-pdf", "xds.patient-id.other",
+SAMPLE = ("cda.ins.other-nir", "cda.patient.sex.dmp", "cda.version.stays-1", "cda.pdf.not-pdf", "xds.patient-id.other",
           "xds.hash", "mss.x-mss-ins.n", "mss.subject.prefix", "xdm.patient-id.other",
           "recipient.other-professional", "insi.traits.other-patient")
 #: a harmless mutant the proof must pass
@@ -207,3 +207,21 @@ def test_the_proof_kills_the_mutant(bench, mutant_id):
 def test_the_proof_passes_a_harmless_mutant(bench):
     result = bench.run(MUTANTS[HARMLESS_SAMPLE])
     assert result.applied and result.status == SURVIVED, (result.status, result.failing)
+
+
+def test_an_unknown_mutant_id_is_a_usage_error():
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    result = CliRunner().invoke(app, ["proof-mutants", "--only", "cda.no-such-mutant", "--no-write"])
+    assert result.exit_code == 2
+    assert "unknown mutant(s): cda.no-such-mutant" in result.output
+
+
+def test_the_report_was_regenerated_after_the_catalogue_changed():
+    """docs/mutants.md is written by `segur proof-mutants`: every mutant of the catalogue has its row."""
+    text = (ROOT / "docs" / "mutants.md").read_text(encoding="utf-8")
+    every = text.split("## Every mutant")[1]
+    missing = [m for m in MUTANTS if f"| `{m}` |" not in every]
+    assert not missing, f"run segur proof-mutants to rewrite docs/mutants.md; missing: {missing}"

@@ -92,21 +92,6 @@ CDA_MUTANTS = [
          CDA_INS, identity=True),
     _cda("cda.ins.dropped", "CDA recordTarget INS", "the INS id left out",
          op.cda_drop(PATIENT_ID), CDA_INS, identity=True),
-    _cda("cda.patient.family", "CDA patient birth name", "another birth name",
-         op.cda_text(f"{PATIENT}/h:name/h:family", lambda v, c: op.other_name(v)), CDA_INS, identity=True),
-    _cda("cda.patient.family-lowercase", "CDA patient birth name", "birth name in lower case",
-         op.cda_text(f"{PATIENT}/h:name/h:family", lambda v, c: v.lower()), CDA_INS, identity=True),
-    _cda("cda.patient.given-all", "CDA patient first names", "another list of first names",
-         op.cda_text(f"{PATIENT}/h:name/h:given[not(@qualifier)]", "JEAN"), CDA_INS, identity=True),
-    _cda("cda.patient.given-first", "CDA patient first names", "another birth first name (given BR)",
-         op.cda_text(f"{PATIENT}/h:name/h:given[@qualifier='BR']", "JEAN"), CDA_INS, identity=True),
-    _cda("cda.patient.sex", "CDA patient sex", "M ↔ F",
-         op.cda_attr(f"{PATIENT}/h:administrativeGenderCode", "code", lambda v, c: op.other_sex(v)),
-         CDA_INS, identity=True),
-    _cda("cda.patient.birth-time", "CDA patient birth date", "one day later",
-         op.cda_attr(f"{PATIENT}/h:birthTime", "value", lambda v, c: op.day_after(v)), CDA_INS, identity=True),
-    _cda("cda.patient.birth-place", "CDA patient birth place", "another INSEE code",
-         op.cda_text(f"{PATIENT}/h:birthplace/h:place/h:addr/h:county", "99100"), CDA_INS, identity=True),
     # --- document ids and versions ----------------------------------------------------------------------------
     _cda("cda.id.same-for-all", "CDA id", "the same id in every report",
          op.cda_attr("h:id", "root", _fixed_id), DMP_SEND + CDA_DOC),
@@ -182,6 +167,30 @@ CDA_MUTANTS = [
     _cda("cda.pdf.truncated", "CDA PDF", "the PDF cut in half", op.cda_pdf(op.truncated_pdf), CDA_DOC),
     _cda("cda.pdf.not-pdf", "CDA PDF", "plain text instead of a PDF", op.cda_pdf(op.not_a_pdf), CDA_DOC),
 ]
+
+
+#: the patient's traits in the CDA (identity): each mutant once per channel, since a channel that checks
+#: them must not hide one that does not (a DMP-only product would send the wrong trait unseen)
+TRAIT_MUTANTS = [
+    ("cda.patient.family", "CDA patient birth name", "another birth name",
+     op.cda_text(f"{PATIENT}/h:name/h:family", lambda v, c: op.other_name(v))),
+    ("cda.patient.family-lowercase", "CDA patient birth name", "birth name in lower case",
+     op.cda_text(f"{PATIENT}/h:name/h:family", lambda v, c: v.lower())),
+    ("cda.patient.given-all", "CDA patient first names", "another list of first names",
+     op.cda_text(f"{PATIENT}/h:name/h:given[not(@qualifier)]", "JEAN")),
+    ("cda.patient.given-first", "CDA patient first names", "another birth first name (given BR)",
+     op.cda_text(f"{PATIENT}/h:name/h:given[@qualifier='BR']", "JEAN")),
+    ("cda.patient.sex", "CDA patient sex", "M ↔ F",
+     op.cda_attr(f"{PATIENT}/h:administrativeGenderCode", "code", lambda v, c: op.other_sex(v))),
+    ("cda.patient.birth-time", "CDA patient birth date", "one day later",
+     op.cda_attr(f"{PATIENT}/h:birthTime", "value", lambda v, c: op.day_after(v))),
+    ("cda.patient.birth-place", "CDA patient birth place", "another INSEE code",
+     op.cda_text(f"{PATIENT}/h:birthplace/h:place/h:addr/h:county", "99100")),
+]
+CDA_MUTANTS += [_cda(f"{id_}.{channel}", field, f"{operator}, {label} reports only", apply, CDA_INS, identity=True,
+                     scope=scope)
+                for id_, field, operator, apply in TRAIT_MUTANTS
+                for channel, label, scope in (("dmp", "DMP", DMP_TASKS), ("mss", "MSSanté", MSS_TASKS))]
 
 
 def _xds(id_, field, operator, apply, requirements=XDS_META, *, harmless="", identity=False):

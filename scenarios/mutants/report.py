@@ -7,6 +7,7 @@ them is a *false alarm* (the harness would reject a correct product) and is list
 
 from __future__ import annotations
 
+import os
 import platform
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -41,6 +42,14 @@ def summary(run: MutationRun) -> dict:
             "errors": sum(r.status == ERROR for r in results), "seconds": round(run.seconds, 1)}
 
 
+def _pack(pack: str | None) -> str:
+    """The pack as the README names it (`../shared/ref/cda`), not this machine's absolute path."""
+    if not pack:
+        return "no official pack (the mocks' xml, structure and Ségur layers only)"
+    root = Path(__file__).resolve().parents[2]
+    return f"official CI-SIS pack `{os.path.relpath(pack, root)}`"
+
+
 def _table(rows: dict[str, list[MutantResult]], label: str) -> list[str]:
     lines = [f"| {label} | mutants | governed | killed | survived | kill rate |", "|---|---|---|---|---|---|"]
     for key in sorted(rows):
@@ -72,8 +81,8 @@ def render(run: MutationRun) -> str:
         "run it again. How it works and how to add a mutant: [the end of this page](#how-it-works).",
         "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, couloir {run.couloir}, plan `{run.size}`, "
-        f"{'official pack ' + run.pack if run.pack else 'no official pack (xml, structure and Ségur layers)'}, "
-        f"Python {platform.python_version()}.",
+        f"{_pack(run.pack)}, Python {platform.python_version()}, load average {run.load:.1f} at the start "
+        "(a shared 2-core machine).",
         "",
         "| figure | value |", "|---|---|",
         f"| mutants | {facts['mutants']} ({facts['governed']} governed by a requirement and applied, "

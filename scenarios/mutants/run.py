@@ -48,6 +48,7 @@ class MutationRun:
     seconds: float
     stack_seconds: float
     baseline_seconds: float
+    load: float = 0.0  # the 1-minute load average when the run started (the machine is shared)
 
 
 def scenario_of(task) -> str:
@@ -182,6 +183,7 @@ def run_mutants(mutants: Iterable[Mutant] | None = None, *, couloir: str = "RIS"
                 pack: str | None = None, on_result: Callable[[MutantResult], None] | None = None) -> MutationRun:
     """Every mutant (default: the whole catalogue) against one stack; `on_result` feeds a progress display."""
     mutants = list(MUTANTS.values() if mutants is None else mutants)
+    load = os.getloadavg()[0]
     started = time.monotonic()
     results = []
     with MutationBench(couloir, size, pack) as bench:
@@ -192,7 +194,7 @@ def run_mutants(mutants: Iterable[Mutant] | None = None, *, couloir: str = "RIS"
             if on_result:
                 on_result(result)
     return MutationRun(results, couloir.upper(), size, bench.pack, time.monotonic() - started,
-                       bench.stack_seconds, baseline)
+                       bench.stack_seconds, baseline, load)
 
 
 def default_report_path() -> Path:
