@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/segur demo $(if $(wildcard $(REF)/cda),--pack $(REF)/cda,)
+	@$(BIN)/segur demo $(if $(wildcard $(REF)/cda),--pack $(REF)/cda,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -18,6 +18,33 @@ def _couloir(value: str) -> str:
     return value
 
 
+def _carried_note(couloir: str, covered: int) -> str:
+    """Why a proof's evidence pack counts more requirements than this map covers (same checks, wider ids)."""
+    from segur.scenarios.proof import suite_paths
+    from segur.scenarios.rem import collect_markers
+
+    carried = {rem_id for _, ids, test_couloir in collect_markers(suite_paths(couloir))
+               if test_couloir in (None, couloir) for rem_id in ids}
+    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its checks "
+            f"carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content ids, which "
+            "this map of APPROVED requirements leaves out")
+
+
+def _proof_pack(option: Path | None, config: Path | None):
+    """The official pack of a proof: `find_pack` with the [stack] pack of --config (its errors are reported
+    later, by the stack's own config loading)."""
+    from segur.official_pack import find_pack
+    from segur.up import ConfigError, load_config
+
+    configured = None
+    if config is not None:
+        try:
+            configured = load_config(config)["stack"]["pack"] or None
+        except ConfigError:
+            configured = None
+    return find_pack(option, configured=configured, configured_in=f"[stack] pack in {config}")
+
+
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     rem = typer.Typer(help="The REM requirements the harness knows, and which tests prove them.",
                       no_args_is_help=True)
@@ -42,6 +69,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA)")
             typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
                        f"neither: {counts['neither']}")
+            typer.echo(f"  ({_carried_note(couloir, counts['covered'])})")
             typer.echo("")
             for rem_id in result.requirements:
                 if rem_id in result.covered:
@@ -67,6 +95,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """One requirement: the project's summary, status, scope, and the checks/tests that prove it."""
         from segur.scenarios.checks import CHECKS
+        from segur.scenarios.evidence_pack import UNDER_REVIEW_NOTE
         from segur.scenarios.rem import read_catalogue
 
         rows = [r for r in read_catalogue() if r.id == rem_id and (couloir is None or r.couloir in
@@ -77,6 +106,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         for row in rows:
             typer.echo(f"{row.id}  [{row.couloir}]  domain {row.domain}  status {row.status}")
             typer.echo(f"  {row.summary}")
+            if row.status == "UNDER_REVIEW":
+                typer.echo(f"  {UNDER_REVIEW_NOTE}")
             if row.scope == "out-of-scope":
                 typer.echo(f"  out of scope: {row.reason}")
             # under each row, the checks of that couloir (a socle row: of every couloir, or the one asked)
@@ -101,23 +132,38 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
-                                  "validate documents with it (default: env SEGUR_PACK)."),
+                                  "validate documents with it (default: env SEGUR_PACK, then [stack] pack of "
+                                  "--config, then ../shared/ref/cda when present)."),
+        require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
+                                          "official pack: a conformance run, where a PASS without the official "
+                                          "CDA checks would not count."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
-        from segur.scenarios.evidence_pack import check_status, problem_lines
+        from segur.official_pack import HOW_TO_GET
+        from segur.scenarios.evidence_pack import (
+            check_status,
+            problem_lines,
+            requirements_note,
+            verdict_label,
+        )
         from segur.scenarios.proof import run_proof
 
-        if pack is not None:
-            os.environ["SEGUR_PACK"] = str(pack)  # the mocks' validators and the evidence read it
+        found = _proof_pack(pack, config)
+        if found is not None:
+            os.environ["SEGUR_PACK"] = str(found.path.resolve())  # the mocks' validators and the evidence read it
+        elif require_pack:
+            typer.echo(f"segur proof: --require-pack: no official CDA pack found; {HOW_TO_GET}", err=True)
+            raise typer.Exit(2)
         sut = sut or os.environ.get("SEGUR_SUT")
         if not sut:
             raise typer.BadParameter("give --sut (or set SEGUR_SUT)", param_hint="--sut")
-        from segur.scenarios.driver import make_driver
+        from segur.scenarios.proof import SutCannotStart, check_sut
 
-        try:  # a mistyped --sut is refused before the mocks start, without a traceback
-            make_driver(sut, observed=lambda task: False)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--sut") from None
+        try:  # a --sut that cannot work is refused before the mocks start, without a traceback
+            check_sut(sut)
+        except SutCannotStart as exc:
+            typer.echo(f"segur proof: your command could not start: {exc}", err=True)
+            raise typer.Exit(2) from None
         if size not in ("full", "small"):
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
@@ -130,11 +176,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         blocked = [c for c in judged_checks if check_status(c) == "blocked"]
         reqs = evidence["requirements"]
         blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
-        typer.echo(f"Proof {couloir} against {sut}: {outcome.verdict.upper()} "
+        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} "
                    f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass"
                    + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
                    + (f", {len(blocked)} blocked" if blocked else "")
                    + f") in {evidence['meta']['timings'].get('total_s')} s")
+        typer.echo(f"  note: {requirements_note(evidence)}")
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
@@ -142,7 +189,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
             typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
-                       "without the CDA XSD and the CI-SIS Schematron")
+                       "without the CDA XSD and the CI-SIS Schematron, so this is not a conformance PASS "
+                       "(--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
             typer.echo(f"  {line}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")

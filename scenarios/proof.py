@@ -69,6 +69,60 @@ def driver_for(sut: str, stack, state_dir: str | os.PathLike):
     return make_driver(sut)
 
 
+class SutCannotStart(ValueError):
+    """The `--sut` given cannot work (no such executable, a module that does not import, not a URL…)."""
+
+
+def check_sut(sut: str) -> None:
+    """Refuse a `--sut` that cannot start, *before* the mocks start (README: exit code 2, no traceback):
+    builds its driver once, and checks what building does not (a command's executable, a URL's host)."""
+    from segur.scenarios.driver import make_driver
+
+    spec = sut.strip()
+    try:
+        make_driver(spec, observed=lambda task: False)
+    except Exception as exc:  # a plugin that raises on import is refused too, whatever it raises
+        raise SutCannotStart(str(exc) or type(exc).__name__) from None
+    if spec.startswith("cmd:"):
+        _check_executable(spec[len("cmd:"):])
+    elif spec.startswith(("http://", "https://")):
+        _check_url(spec)
+
+
+def _check_executable(template: str) -> None:
+    """The command's first word must name an executable (on PATH, or a path), unless it is a placeholder."""
+    import shlex
+
+    try:
+        program = shlex.split(template)[0]
+    except (ValueError, IndexError):
+        return  # the driver reports a template it cannot split
+    if "{" in program:
+        return
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = Path(program)
+        if not path.is_file():
+            raise SutCannotStart(f"{program}: no such file")
+        if not os.access(path, os.X_OK):
+            raise SutCannotStart(f"{program}: not executable (chmod +x, or start the command with its "
+                                 "interpreter)")
+    elif shutil.which(program) is None:
+        raise SutCannotStart(f"{program}: no such command on PATH")
+
+
+def _check_url(url: str) -> None:
+    """A webhook URL needs a host, a valid port and no blanks."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
+    except ValueError as exc:
+        raise SutCannotStart(f"{url!r} is not a URL: {exc}") from None
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise SutCannotStart(f"{url!r} is not a URL (expected http(s)://host[:port]/path)")
+
+
 @dataclass
 class ProofContext:
     """What `segur proof` hands the check suites (registered as the `segur_proof_context` plugin)."""
@@ -200,7 +254,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     (usage or internal error, interruption)."""
     quiet = (not progress) if quiet is None else quiet
     from segur.fixtures.world import load_world
-    from segur.scenarios.evidence_pack import build_evidence, write_pack
+    from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
     from segur.scenarios.observe import Admin
     from segur.scenarios.plan import build_plan
     from segur.scenarios.runner import run_plan
@@ -248,6 +302,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
         evidence = build_evidence(run, outcomes, sut=sut, couloir=couloir, size=size, timings=timings,
                                   selection=list(pytest_args))
         write_pack(evidence, out)
+        annotate_junit(out / "junit.xml", evidence)
         return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

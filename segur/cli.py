@@ -38,6 +38,42 @@ COMMAND_MODULES = (
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"segur {version('segur-harness')}")
+        except PackageNotFoundError:  # run from a copy that was never installed
+            typer.echo("segur (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(False, "--version", help="Print the harness's version and exit.",
+                                      callback=_version, is_eager=True),
+) -> None:
+    """Ségur conformance harness: CDA validator, mocks of INSi, DMP, MSSanté and Annuaire santé, and the
+    referencing proof."""
+
+
+def _flags_without_type() -> None:
+    """Recent typer prints `<bool>` beside every flag (`--json <bool>`), as if it took a value: a flag
+    takes none, so its type column is left empty (every command, whichever module declares it)."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "segur_flags", False):
+        return  # an older typer never showed it
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich.segur_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
         try:
@@ -51,6 +87,7 @@ def _register_all() -> None:
 
 
 _register_all()
+_flags_without_type()
 
 
 def main() -> None:

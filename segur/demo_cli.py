@@ -14,6 +14,7 @@ harness passing a broken product would be worse than none.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -22,20 +23,46 @@ import typer
 DEFAULT_DEFECT = "provisional-as-qualified"
 
 
-def _pack(pack: Path | None) -> str | None:
-    """The official CDA pack the mocks validate with: --pack, else SEGUR_PACK, else ../shared/ref/cda."""
-    if pack:
-        return str(pack.resolve())
-    if os.environ.get("SEGUR_PACK"):
-        return os.environ["SEGUR_PACK"]
-    beside = Path("..", "shared", "ref", "cda")
-    return str(beside.resolve()) if beside.is_dir() else None
+def reference_ris_defects() -> dict[str, str]:
+    """The reference RIS's seeded defects (name: what goes wrong); empty when its folder is not there.
+    Only its `defects.py` is loaded (no imports): `segur --help` stays fast."""
+    import importlib.util
+
+    from segur.scenarios.driver import reference_ris_dir
+
+    try:
+        path = reference_ris_dir() / "reference_ris" / "defects.py"
+    except ValueError:
+        return {}
+    spec = importlib.util.spec_from_file_location("segur_reference_ris_defects", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.DEFECTS)
 
 
-def _flat(endpoints: dict) -> str:
-    """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service."""
+def _defect_help() -> str:
+    names = ", ".join(reference_ris_defects()) or "(the reference RIS is not in this installation)"
+    return f"The seeded defect of the second run ('none' to skip it), one of: {names}."
+
+
+def _check_defect(value: str) -> str:
+    """An unknown defect is a usage error naming the valid ones, before anything starts."""
+    known = reference_ris_defects()
+    if value != "none" and value not in known:
+        raise typer.BadParameter(f"unknown defect {value!r}; valid: {', '.join(known)}, or none")
+    return value
+
+
+#: the endpoint a product needs first, per service (`--verbose` shows them all)
+MAIN_ENDPOINTS = {"annuaire": ("fhir_base",), "insi": ("soap",), "dmp": ("repository",), "mssante": ("smtp", "imap")}
+
+
+def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
+    """`smtp=smtp://127.0.0.1:8587` rather than the nested dict: one line a service; only `keys` if given."""
     shown = []
     for key, value in endpoints.items():
+        if keys is not None and key not in keys:
+            continue
         if isinstance(value, dict):
             value = value.get("url") or ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
         if not isinstance(value, list):
@@ -51,10 +78,16 @@ def _summary(outcome) -> list[str]:
     reqs = evidence["requirements"]
     checks = list(evidence["checks"].values())
     count = {s: sum(1 for c in checks if check_status(c) == s) for s in ("pass", "fail", "blocked")}
-    lines = [f"verdict {outcome.verdict.upper()}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
+    label = evidence.get("verdict_label") or outcome.verdict.upper()
+    lines = [f"verdict {label}: {sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/"
              f"{len(reqs)} requirements pass; checks: {count['pass']} pass, {count['fail']} fail, "
              f"{count['blocked']} blocked (of {len(checks)})"]
     return lines + [f"  {line}" for line in problem_lines(checks)]
+
+
+def _endpoint_lines(stack, verbose: bool) -> list[str]:
+    return [f"{name:<9} {_flat(endpoints, None if verbose else MAIN_ENDPOINTS[name])}"
+            for name, endpoints in stack.endpoints().items() if verbose or name in MAIN_ENDPOINTS]
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:
@@ -62,47 +95,60 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence packs."),
         pack: Path = typer.Option(None, "--pack", help="Official CDA pack (default: SEGUR_PACK, else "
-                                  "../shared/ref/cda when present)."),
+                                  "../shared/ref/cda when present; README.md, 'The official pack')."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
-        defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help="The seeded defect of the second run "
-                                   "('none' to skip it)."),
+        defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Every endpoint, one line per task, and the "
+                                     "check suites' own pytest output."),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
-        defect; print where the evidence packs are."""
-        from segur.scenarios.proof import run_proof
+        defect; print the two verdicts, the failing checks and where the evidence packs are."""
+        from segur.official_pack import describe, find_pack
+        from segur.scenarios.evidence_pack import requirements_note
+        from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
         from segur.up import load_config, start_stack
 
         couloir = couloir.upper()
-        pack_dir = _pack(pack)
+        try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
+            for sut in ("reference-ris", *([f"reference-ris:{defect}"] if defect != "none" else [])):
+                check_sut(sut)
+        except SutCannotStart as exc:
+            typer.echo(f"segur demo: your command could not start: {exc}", err=True)
+            raise typer.Exit(2) from None
+        found = find_pack(pack)
+        pack_dir = str(found.path.resolve()) if found else None
         if pack_dir:
             os.environ["SEGUR_PACK"] = pack_dir
         typer.echo("Ségur conformance harness — demo")
-        typer.echo(f"  document validation: {'official CI-SIS pack ' + pack_dir if pack_dir else 'no official pack found (XSD and Schematron layers skipped; set SEGUR_PACK)'}")
+        typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
                          "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
-            typer.echo("\n1. segur up: the four mocks, on free loopback ports")
+            typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
+            # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v
+            shown = {"progress": verbose or sys.stderr.isatty(), "quiet": not verbose}
             try:
-                for name, endpoints in stack.endpoints().items():
-                    typer.echo(f"   {name:<9} {_flat(endpoints)}")
-                typer.echo(f"\n2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
-                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack)
+                for line in _endpoint_lines(stack, verbose):
+                    typer.echo(f"   {line}")
+                typer.echo(f"2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
+                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack, **shown)
                 for line in _summary(clean):
                     typer.echo(f"   {line}")
+                typer.echo(f"   ({requirements_note(clean.evidence)})")
                 caught = None
                 if defect != "none":
-                    typer.echo(f"\n3. the same RIS with a seeded defect ({defect}), a shorter plan")
+                    typer.echo(f"3. the same RIS with a seeded defect ({defect}), a shorter plan")
                     broken = run_proof(f"reference-ris:{defect}", couloir, out / f"reference-ris-{defect}",
-                                       size="small", stack=stack)
+                                       size="small", stack=stack, **shown)
                     for line in _summary(broken):
                         typer.echo(f"   {line}")
                     caught = broken.exit_code != 0
             finally:
                 stack.stop()
-        typer.echo("\nEvidence packs (open index.html in a browser):")
+        typer.echo("Evidence packs (open index.html in a browser):")
         typer.echo(f"   {(out / 'reference-ris' / 'index.html').resolve()}")
         if defect != "none":
             typer.echo(f"   {(out / f'reference-ris-{defect}' / 'index.html').resolve()}")

@@ -15,7 +15,8 @@ Config (TOML, every key optional; `segur up --config FILE`):
     pack = ""                 # official CDA pack for document validation (else SEGUR_PACK / config)
 
     [insi]     enabled = true, port = 8301, tls = false, mtls = false, any_idam = true
-    [dmp]      enabled = true, port = 8302, tls = false, mtls = false, lenient = false, validation = true
+    [dmp]      enabled = true, port = 8302, tls = false, mtls = false, lenient = false, validation = true,
+               max_document_size = 52428800 (bytes), vihf_errors = "registry" ("registry" | "soap-fault")
     [mssante]  enabled = true, port = 8303, smtp_port = 8587, imap_port = 8143, tls = "starttls"
                ("none" | "starttls" | "mtls"), password = "", validation = true
     [annuaire] enabled = true, port = 8300, tls = false, api_keys = []
@@ -36,7 +37,8 @@ DEFAULTS: dict = {
     "stack": {"host": "127.0.0.1", "pki": ".segur-pki", "data": ".segur-data", "world": "", "pack": ""},
     "annuaire": {"enabled": True, "port": 8300, "tls": False, "api_keys": []},
     "insi": {"enabled": True, "port": 8301, "tls": False, "mtls": False, "any_idam": True},
-    "dmp": {"enabled": True, "port": 8302, "tls": False, "mtls": False, "lenient": False, "validation": True},
+    "dmp": {"enabled": True, "port": 8302, "tls": False, "mtls": False, "lenient": False, "validation": True,
+            "max_document_size": 50 * 1024 * 1024, "vihf_errors": "registry"},
     "mssante": {"enabled": True, "port": 8303, "smtp_port": 8587, "imap_port": 8143, "tls": "starttls",
                 "password": "", "validation": True},
     "faults": {},
@@ -180,7 +182,8 @@ def _start_dmp(conf, host, world, pki, stack_conf):
     from segur.mocks.dmp.backend import DmpBackend, DmpOptions
 
     options = DmpOptions(lenient=conf["lenient"], trusted_ca_files=(pki.ca_file,),
-                         validate_documents=conf["validation"], validator_pack=stack_conf["pack"] or None)
+                         validate_documents=conf["validation"], validator_pack=stack_conf["pack"] or None,
+                         max_document_size=conf["max_document_size"], vihf_errors=conf["vihf_errors"])
     backend = DmpBackend(Path(stack_conf["data"]) / "dmp", world=world, options=options)
     mock = DmpMock(backend)
     server = _serve(mock, create_app(mock), host, conf["port"], _tls(pki, conf["tls"], conf["mtls"]), "segur-dmp")

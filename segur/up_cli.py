@@ -14,12 +14,24 @@ def pack_note(settings: dict) -> str | None:
     """What to tell the user when the mocks will validate documents without the official pack."""
     import os
 
+    from segur.official_pack import HOW_TO_GET
+
     validating = [name for name in ("dmp", "mssante")
                   if settings[name]["enabled"] and settings[name]["validation"]]
     if not validating or settings["stack"]["pack"] or os.environ.get("SEGUR_PACK"):
         return None
     return (f"note: no official CDA pack: {' and '.join(validating)} validate documents without the CDA XSD and "
-            "the CI-SIS Schematron (give --pack DIR, [stack] pack in the config, or SEGUR_PACK)")
+            f"the CI-SIS Schematron (give --pack DIR, [stack] pack in the config, or SEGUR_PACK; {HOW_TO_GET})")
+
+
+def settle_pack(settings: dict, option: Path | None, config: Path | None):
+    """Puts the pack `find_pack` chooses (the same search as make demo, proof and validate) in [stack] pack."""
+    from segur.official_pack import find_pack
+
+    found = find_pack(option, configured=settings["stack"]["pack"] or None,
+                      configured_in=f"[stack] pack in {config}")
+    settings["stack"]["pack"] = str(found.path) if found else ""
+    return found
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:
@@ -32,9 +44,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                         "(read them from the endpoints file)."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help="Official CDA pack (ANS XSD + CI-SIS Schematron) the DMP and MSSanté "
-                                  "validate documents with; default: [stack] pack, then env SEGUR_PACK."),
+                                  "validate documents with; default: env SEGUR_PACK, then [stack] pack, then "
+                                  "../shared/ref/cda when present (README.md, 'The official pack')."),
     ) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
+        from segur.official_pack import describe
         from segur.up import SERVICES, ConfigError, load_config, start_stack
 
         # a file left by an earlier run (or a run that is failing now) must not pass for a live stack:
@@ -44,12 +58,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             overrides = {name: {"port": 0} for name in SERVICES} if free_ports else {}
             if free_ports:
                 overrides["mssante"].update(smtp_port=0, imap_port=0)
-            if pack is not None:
-                overrides["stack"] = {"pack": str(pack)}
             settings = load_config(config, overrides or None)
+            found = settle_pack(settings, pack, config)
             note = pack_note(settings)
-            if note:
-                typer.echo(note, err=True)
+            typer.echo(note or describe(found), err=True)
             stack = start_stack(settings)
         except (ConfigError, OSError) as exc:
             typer.echo(f"segur up: {exc}", err=True)

@@ -11,7 +11,7 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome
 
 from segur.fixtures.world import load_world
-from segur.mocks.annuaire.resources import IDNPS_SYSTEM, MAILBOX_METADATA_URL, RPPS_SYSTEM
+from segur.mocks.annuaire.resources import IDNPS_SYSTEM, MAILBOX_METADATA_URL, RPPS_SYSTEM, technical_id
 from segur.mocks.annuaire.testing import running_annuaire
 
 KEY = {"ESANTE-API-KEY": "test-key"}
@@ -34,6 +34,14 @@ def client(annuaire):
 def radiologist():
     world = load_world()
     return next(p for p in world.professionals if p.mailbox and not p.mailbox_closed)
+
+
+def practitioner_id(pro) -> str:
+    return technical_id("Practitioner", pro.rpps)
+
+
+def organization_id(finess: str) -> str:
+    return technical_id("Organization", finess)
 
 
 def get(annuaire, path, headers=KEY, method="GET"):
@@ -60,41 +68,44 @@ def test_a_fhir_client_finds_a_professional_by_rpps_with_their_mssante_address(c
 def test_search_by_idnps_and_by_value_alone(client, radiologist):
     by_idnps = client.resources("Practitioner").search(identifier=f"{IDNPS_SYSTEM}|8{radiologist.rpps}").fetch_all()
     by_value = client.resources("Practitioner").search(identifier=radiologist.rpps).fetch_all()
-    assert [p.id for p in by_idnps] == [p.id for p in by_value] == [radiologist.rpps]
+    assert [p.id for p in by_idnps] == [p.id for p in by_value] == [practitioner_id(radiologist)]
 
 
 def test_string_search_is_prefix_and_accent_insensitive_and_exact_is_strict(client, radiologist):
     family = radiologist.family_name
     prefix = client.resources("Practitioner").search(family=family[:3].lower()).fetch_all()
-    assert radiologist.rpps in [p.id for p in prefix]
+    assert practitioner_id(radiologist) in [p.id for p in prefix]
     swapped = family.swapcase()
     assert swapped != family
     assert client.resources("Practitioner").search(**{"family:exact": swapped}).fetch_all() == []
     contains = client.resources("Practitioner").search(**{"family:contains": family[1:].lower()}).fetch_all()
-    assert radiologist.rpps in [p.id for p in contains]
+    assert practitioner_id(radiologist) in [p.id for p in contains]
     exact = client.resources("Practitioner").search(**{"family:exact": family}).fetch_all()
-    assert radiologist.rpps in [p.id for p in exact]
+    assert practitioner_id(radiologist) in [p.id for p in exact]
 
 
 def test_revinclude_brings_the_practitioner_roles(annuaire, radiologist):
-    status, bundle = get(annuaire, f"/Practitioner?_id={radiologist.rpps}&_revinclude=PractitionerRole:practitioner")
+    query = f"/Practitioner?_id={practitioner_id(radiologist)}&_revinclude=PractitionerRole:practitioner"
+    status, bundle = get(annuaire, query)
     assert status == 200 and bundle["total"] == 1
     modes = {(e["resource"]["resourceType"], e["search"]["mode"]) for e in bundle["entry"]}
     assert modes == {("Practitioner", "match"), ("PractitionerRole", "include")}
 
 
 def test_practitioner_role_by_practitioner_and_organization_with_include(annuaire, radiologist):
-    query = (f"/PractitionerRole?practitioner=Practitioner/{radiologist.rpps}"
-             f"&organization={radiologist.organisation}&_include=PractitionerRole:organization")
+    query = (f"/PractitionerRole?practitioner=Practitioner/{practitioner_id(radiologist)}"
+             f"&organization={organization_id(radiologist.organisation)}"
+             "&_include=PractitionerRole:organization")
     status, bundle = get(annuaire, query)
     assert status == 200 and bundle["total"] == 1
     organisation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Organization")
-    assert organisation["id"] == radiologist.organisation
+    assert organisation["id"] == organization_id(radiologist.organisation)
 
 
 def test_organization_by_finess(annuaire, radiologist):
     status, bundle = get(annuaire, f"/Organization?identifier=https://finess.esante.gouv.fr|{radiologist.organisation}")
-    assert status == 200 and [e["resource"]["id"] for e in bundle["entry"]] == [radiologist.organisation]
+    assert status == 200
+    assert [e["resource"]["id"] for e in bundle["entry"]] == [organization_id(radiologist.organisation)]
 
 
 def test_paging_follows_next_links_to_every_result(client, annuaire):
@@ -105,7 +116,8 @@ def test_paging_follows_next_links_to_every_result(client, annuaire):
 
 
 def test_read_by_id_and_unknown_id_is_404_operation_outcome(annuaire, radiologist):
-    assert get(annuaire, f"/Practitioner/{radiologist.rpps}")[1]["id"] == radiologist.rpps
+    wanted = practitioner_id(radiologist)
+    assert get(annuaire, f"/Practitioner/{wanted}")[1]["id"] == wanted
     status, body = get(annuaire, "/Practitioner/does-not-exist")
     assert status == 404 and body["resourceType"] == "OperationOutcome"
     assert "ANN-005" in body["issue"][0]["diagnostics"]
@@ -145,7 +157,7 @@ def test_bad_searches_get_an_operation_outcome_naming_the_rule(annuaire, path, s
 
 
 def test_the_directory_is_read_only(annuaire, radiologist):
-    status, body = get(annuaire, f"/Practitioner/{radiologist.rpps}", method="DELETE")
+    status, body = get(annuaire, f"/Practitioner/{practitioner_id(radiologist)}", method="DELETE")
     assert status == 405 and "ANN-007" in body["issue"][0]["diagnostics"]
 
 

@@ -72,6 +72,8 @@ def test_text_output_keeps_brackets_in_messages_literally(cda_pack, broken_cr_im
 
 def test_no_pack_says_which_layers_were_not_checked(cda_pack):
     result = run("--no-pack", str(cda_pack / "ExemplesCDA" / CR_IMG_N3))
+    assert result.exit_code == 3 and "PARTIAL" in result.output and "VALID" not in result.output.replace(
+        "INVALID", "")
     assert "xsd: skipped" in result.output and "schematron: skipped" in result.output
     assert "no pack directory" in result.output
     assert "not checked: xsd, schematron" in result.output
@@ -326,14 +328,15 @@ def test_strict_makes_an_unchecked_layer_an_error(cda_pack, monkeypatch):
     monkeypatch.delenv("SEGUR_PACK", raising=False)
     doc = str(cda_pack / "ExemplesCDA" / CR_BIO)
     relaxed = run("--no-pack", doc)
-    assert relaxed.exit_code == 0
+    assert relaxed.exit_code == 3 and "PARTIAL" in relaxed.output  # never VALID without the packs
     strict = run("--no-pack", "--strict", "-f", "json", doc)
     assert strict.exit_code == 1
     errors = [f for f in json.loads(strict.output)["documents"][0]["findings"] if f["rule"] == "VAL-002"]
     assert sorted(f["message"].split()[1] for f in errors) == ["schematron", "xsd"]
-    # a layer the user chose to skip is not held against the document
-    assert run("--pack", str(cda_pack), "--strict", "--profile", "none", doc).exit_code == 0
-    assert run("--pack", str(cda_pack), "--strict", "--layers", "xml,xsd", doc).exit_code == 0
+    # a layer the user chose to skip is not an error, but the document is still only PARTIAL
+    assert run("--pack", str(cda_pack), "--strict", "--profile", "none", doc).exit_code == 3
+    assert run("--pack", str(cda_pack), "--strict", "--layers", "xml,xsd", doc).exit_code == 3
+    assert run("--pack", str(cda_pack), "--strict", doc).exit_code == 0
 
 
 def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, monkeypatch):
@@ -343,3 +346,24 @@ def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, mon
     result = CliRunner().invoke(app, ["validate", str(cda_pack / "ExemplesCDA" / CR_BIO)])
     assert "no pack directory configured" in result.stderr
     assert "no pack directory configured" not in result.stdout
+
+
+def test_a_cr_img_n1_with_an_8_mb_pdf_is_validated_not_called_malformed(cda_pack, tmp_path):
+    """Its base64 text node (> 10 M characters) is over libxml2's default limit: it used to be
+    XML-001 'not well-formed', exit 2, although the file is under --max-size (issue 12)."""
+    import base64
+    import re
+
+    source = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml").read_bytes()
+    text = re.search(rb"(<text[^>]*>)(.*?)(</text>)", source, re.S)
+    pdf = base64.b64decode(text.group(2))
+    big_pdf = pdf[:-6] + b"\n%" + b"x" * (8 * 1024 * 1024) + b"\n" + pdf[-6:]  # a PDF comment as padding
+    path = tmp_path / "cr-img-n1-8mb.xml"
+    path.write_bytes(source[: text.start(2)] + base64.b64encode(big_pdf) + source[text.end(2):])
+    assert path.stat().st_size > 10 * 1024 * 1024
+    result = run("--pack", str(cda_pack), "-f", "json", str(path))
+    document = json.loads(result.output)["documents"][0]
+    assert not [f for f in document["findings"] if f["layer"] == "xml"], document["findings"]
+    assert result.exit_code == 0 and document["verdict"] == "VALID"
+    assert {layer["name"]: layer["status"] for layer in document["layers"]} == dict.fromkeys(
+        ("xml", "structure", "xsd", "schematron", "segur"), "ran")

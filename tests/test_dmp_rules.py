@@ -151,7 +151,9 @@ def test_the_ans_dmp_sample_codes_are_all_in_the_value_sets_and_its_kos_gets_no_
     assert parse_findings == []
     findings = check_submission(submission, {"DocumentKOS": b"kos", "Signature01": b"sig"}, None,
                                 DmpContext(world=world))
-    assert ids(findings) == {"DMP-PAT-004", "XDS-005", "XDS-006"}  # patient not in our world; dummy bytes
+    # patient not in our world; dummy bytes; the signature is stored masked and invisible to the patient
+    assert ids(findings) == {"DMP-PAT-004", "XDS-005", "XDS-006", "DMP-CONF-001"}
+    assert {f.extra["params"]["code"] for f in findings if f.rule == "DMP-CONF-001"} == {"MASQUE_PS", "INVISIBLE_PATIENT"}
 
 
 # --- the patient --------------------------------------------------------------------------------------
@@ -271,7 +273,9 @@ def test_a_wrong_hash_is_xds_005_and_a_wrong_size_xds_006(case):
     case.entry.size = case.entry.size + 1
     findings = case.check()
     assert ids(findings) == {"XDS-005", "XDS-006"}
-    assert only(findings, "XDS-005").extra["xds_code"] == "XDSNonIdenticalHash"
+    # ITI TF-2b §3.41.4.1.3: XDSNonIdenticalHash/Size are for a uniqueId re-sent with other content.
+    assert only(findings, "XDS-005").extra["xds_code"] == "XDSRepositoryMetadataError"
+    assert only(findings, "XDS-006").extra["xds_code"] == "XDSRepositoryMetadataError"
 
 
 def test_hash_and_size_may_be_left_to_the_repository(case):
@@ -360,10 +364,26 @@ def test_an_unknown_confidentiality_code_is_dmp_code_006(case):
     assert "DMP-CODE-006" in ids(case.check())
 
 
-def test_masking_codes_are_accepted_next_to_the_cda_level(world, cr_img):
+def test_masking_codes_are_accepted_next_to_the_cda_level_with_a_visibility_warning(world, cr_img):
     case = Case(world, cr_img, extra_confidentiality=[MASQUE_PS])
     assert [c.code for c in case.entry.confidentiality_codes] == ["N", "MASQUE_PS"]
-    assert case.check() == []
+    [warning] = case.check()
+    assert warning.rule == "DMP-CONF-001" and warning.severity == Severity.WARNING
+    assert "masked from health professionals" in warning.message
+
+
+@pytest.mark.parametrize("code, effect", [("INVISIBLE_PATIENT", "invisible to the patient"),
+                                          ("INVISIBLE_REPRESENTANTS_LEGAUX", "legal representatives")])
+def test_a_document_stored_invisible_to_the_patient_is_a_dmp_conf_001_warning(world, cr_img, code, effect):
+    case = Case(world, cr_img, extra_confidentiality=[Coded(code, "1.2.250.1.213.1.1.4.13")])
+    [warning] = case.check()
+    assert (warning.rule, warning.severity, warning.extra["params"]["code"]) == ("DMP-CONF-001", Severity.WARNING, code)
+    assert effect in warning.message and warning.extra["xds_code"] == "XDSRegistryMetadataError"
+
+
+def test_a_normally_visible_document_has_no_visibility_warning(case):
+    assert [c.code for c in case.entry.confidentiality_codes] == ["N"]
+    assert "DMP-CONF-001" not in ids(case.check())
 
 
 def test_a_content_type_outside_j59_is_dmp_code_007(case):
@@ -388,6 +408,40 @@ def test_an_availability_status_outside_j52_is_dmp_code_008(case):
 def test_masking_without_a_confidentiality_level_is_dmp_code_009(case):
     case.entry.confidentiality_codes = [MASQUE_PS]
     assert {"DMP-CODE-009", "DMP-CDA-010"} <= ids(case.check())
+
+
+# --- sourcePatientInfo names the CDA's patient (DMP-CDA-013) ------------------------------------------------
+def test_the_client_source_patient_info_matches_the_cda_and_is_silent(case):
+    assert [line.split("|")[0] for line in case.entry.source_patient_info] == ["PID-5", "PID-7", "PID-8"]
+    assert "DMP-CDA-013" not in ids(case.check())
+
+
+def test_source_patient_info_is_compared_ignoring_case_accents_and_punctuation(case, patient):
+    family, given = case.entry.source_patient_info[0].removeprefix("PID-5|").split("^")[:2]
+    case.entry.source_patient_info[0] = f"PID-5|{family.lower()}  ^{given.upper()}-^^^^^L"
+    case.entry.source_patient_info.append(f"PID-3|{patient.ins}^^^&{patient.oid}&ISO^NH")
+    case.entry.source_patient_info[1] += "1230"  # YYYYMMDDhhmm: same day
+    assert "DMP-CDA-013" not in ids(case.check())
+
+
+@pytest.mark.parametrize("field, value", [
+    ("PID-5", "AUTRENOM^Jean^^^^^L"),
+    ("PID-7", "19000101"),
+    ("PID-8", "U"),
+    ("PID-3", "279035121518989^^^&1.2.250.1.213.1.4.8&ISO^NH"),
+])
+def test_source_patient_info_naming_another_patient_is_dmp_cda_013(case, field, value):
+    case.entry.source_patient_info = [v for v in case.entry.source_patient_info if not v.startswith(field)]
+    case.entry.source_patient_info.append(f"{field}|{value}")
+    findings = [f for f in case.check() if f.rule == "DMP-CDA-013"]
+    assert [(f.extra["params"]["field"], f.extra["params"]["value"]) for f in findings] == [(field, value)]
+    assert findings[0].extra["xds_code"] == "XDSRegistryMetadataError" and "SC.INS/va1.15" in dmp_rules.CATALOGUE[
+        "DMP-CDA-013"].rem
+
+
+def test_a_pid3_under_an_oid_the_cda_does_not_use_is_not_judged(case):
+    case.entry.source_patient_info.append("PID-3|IPP42^^^&1.2.250.1.999.7&ISO^PI")
+    assert "DMP-CDA-013" not in ids(case.check())
 
 
 # --- consistency with the CDA ----------------------------------------------------------------------------

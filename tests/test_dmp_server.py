@@ -63,3 +63,123 @@ def test_validation_in_worker_processes_gives_the_same_verdicts(pki, world, case
         assert bad.registry_status == "Failure" and "XDSRepositoryError" in bad.error_codes
         [entries] = dmp.backend.documents_by_patient().values()
         assert entries[0]["validation"]["valid"] is True
+
+
+# --- the per-document size limit ---------------------------------------------------------------------
+def _hinted_options(answer) -> set[str]:
+    import re
+
+    return set(re.findall(r"--[a-z][a-z-]+", " ".join(answer.error_contexts)))
+
+
+def test_a_document_over_the_per_document_limit_is_said_too_large_not_unreadable(pki, world, case):
+    document = case.cda()
+    limit = len(document) - 1
+    with running_dmp(pki=pki, world=world, max_document_size=limit) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), [document])
+        stored = dmp.backend.store.counts()["documents"]
+    assert stored == 0
+    assert answer.registry_status == "Failure"
+    assert answer.rules() == ["XDS-41-016"] and answer.error_codes == ["XDSRepositoryError"], answer.error_contexts
+    [context] = answer.error_contexts
+    assert f"larger than {limit / 2**20:g} MiB ({limit} bytes)" in context and "readable" not in context
+    locations = [e.get("location") for e in answer.findall(".//rs:RegistryError")]
+    assert locations == ["Document[@id='Document01']"]
+    assert _hinted_options(answer) == {"--max-document-size"}
+
+
+def test_a_document_at_the_limit_is_read_and_judged(pki, world, case):
+    document = case.cda()
+    with running_dmp(pki=pki, world=world, max_document_size=len(document)) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), [document])
+    assert answer.registry_status == "Success", answer.error_contexts
+
+
+def test_the_options_the_size_hint_names_exist(tmp_path):
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+    from segur.up import load_config
+
+    result = CliRunner().invoke(app, ["serve", "dmp", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0 and "--max-document-size" in result.output
+    assert load_config(overrides={"dmp": {"max_document_size": 1024}})["dmp"]["max_document_size"] == 1024
+
+
+def test_one_default_per_document_limit_everywhere():
+    from segur.mocks.dmp import cli
+    from segur.mocks.dmp.backend import DEFAULT_MAX_DOCUMENT_SIZE, DmpOptions
+    from segur.up import DEFAULTS
+    from segur.validators import safe_xml
+
+    assert DmpOptions().max_document_size == DEFAULT_MAX_DOCUMENT_SIZE == safe_xml.DEFAULT_MAX_SIZE
+    assert cli.MAX_DOCUMENT_SIZE == DEFAULTS["dmp"]["max_document_size"] == DEFAULT_MAX_DOCUMENT_SIZE
+
+
+# --- a refused VIHF as a SOAP fault (vihf_errors="soap-fault") ---------------------------------------
+def _subcode(answer) -> str | None:
+    element = answer.find(".//soap:Fault/soap:Code/soap:Subcode/soap:Value")
+    return element.text if element is not None else None
+
+
+def test_by_default_a_missing_vihf_is_a_registry_error_not_a_fault(pki, world, case):
+    with running_dmp(pki=pki, world=world) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), security=None)
+    assert answer.status == 200 and answer.fault_code is None
+    assert answer.registry_status == "Failure" and answer.rules() == ["VIHF-001"]
+
+
+def test_soap_fault_style_answers_a_missing_vihf_with_wsse_invalid_security(pki, world, case):
+    with running_dmp(pki=pki, world=world, vihf_errors="soap-fault") as dmp:
+        answer = case.iti41(dmp.endpoint("repository"), security=None)
+        journalled = dmp.mock.journal.entries(operation="ITI-41")[-1]
+        stored = dmp.backend.store.counts()["documents"]
+    assert answer.status == 400 and answer.registry_status is None
+    assert answer.fault_code == "soap:Sender" and _subcode(answer) == "wsse:InvalidSecurity"
+    assert answer.fault_reason.startswith("[VIHF-001] No VIHF")
+    assert journalled.verdict == "rejected" and journalled.rules == ["VIHF-001"] and stored == 0
+
+
+def test_soap_fault_style_answers_an_untrusted_signer_with_wsse_failed_authentication(pki, world, case):
+    from segur.mocks.dmp.client.vihf import build_vihf, security_header
+
+    untrusted = security_header(build_vihf(case.identity(structure_id="10B0000001"),
+                                           pki.untrusted_client("organisation")))
+    with running_dmp(pki=pki, world=world, vihf_errors="soap-fault") as dmp:
+        answer = case.find_documents(dmp.endpoint("registry"), security=untrusted)
+    assert answer.status == 400 and _subcode(answer) == "wsse:FailedAuthentication"
+    assert answer.fault_reason.startswith("[VIHF-005]")
+
+
+def test_soap_fault_style_verifies_a_good_vihf_once_and_answers_as_usual(pki, world, case):
+    from segur.mocks.dmp.backend import RuleHooks
+    from segur.mocks.dmp.vihf import verify_vihf
+
+    calls = []
+
+    def counting(security, context):
+        calls.append(1)
+        return verify_vihf(security, context)
+
+    with running_dmp(pki=pki, world=world, vihf_errors="soap-fault", hooks=RuleHooks(verify_vihf=counting)) as dmp:
+        answer = case.iti41(dmp.endpoint("repository"))
+    assert answer.registry_status == "Success", answer.error_contexts
+    assert len(calls) == 1
+
+
+def test_an_unknown_vihf_error_style_is_refused_at_start():
+    from segur.mocks.dmp.backend import DmpOptions
+
+    with pytest.raises(ValueError, match="soap-fault"):
+        DmpOptions(vihf_errors="fault")
+
+
+def test_the_vihf_error_style_is_an_option_of_serve_and_of_up():
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+    from segur.up import load_config
+
+    result = CliRunner().invoke(app, ["serve", "dmp", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0 and "--vihf-errors" in result.output
+    assert load_config(overrides={"dmp": {"vihf_errors": "soap-fault"}})["dmp"]["vihf_errors"] == "soap-fault"

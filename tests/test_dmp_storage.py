@@ -121,6 +121,53 @@ def test_the_same_document_sent_concurrently_is_stored_once(tmp_path, pki, world
         assert dmp.backend.store.counts()["documents"] == 1
 
 
+def _race_to_the_write(dmp, monkeypatch, submitters: int = 2) -> None:
+    """Hold every submission after its checks until all have passed them: then they race for the write."""
+    barrier = threading.Barrier(submitters, timeout=30)
+    original = dmp.backend._store_submission
+
+    def after_the_checks(*args, **kwargs):
+        barrier.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dmp.backend, "_store_submission", after_the_checks)
+
+
+def test_the_loser_of_a_race_with_identical_bytes_hears_unchanged_not_different_content(
+        tmp_path, pki, world, case, monkeypatch):
+    document = case.cda()
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        url = dmp.endpoint("repository")
+        _race_to_the_write(dmp, monkeypatch)
+        requests = [case.submission([document]) for _ in range(2)]  # two submission sets, one document
+        messages = [provide_and_register(request, by_id) for request, by_id in requests]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda m: send(url, ITI41, m[0], case.security(), m[1]), messages))
+        monkeypatch.undo()
+        [loser] = [a for a in answers if a.registry_status == "Failure"]
+        assert [a.registry_status for a in answers].count("Success") == 1
+        assert loser.rules() == ["XDS-41-009"] and loser.error_codes == ["XDSRegistryMetadataError"]
+        sequential = case.iti41(url, [document])  # what a resend after the fact is told
+        assert sequential.rules() == loser.rules() and sequential.error_codes == loser.error_codes
+        assert dmp.backend.store.counts()["documents"] == 1
+
+
+def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case, monkeypatch):
+    document = case.cda()
+    other = document.replace(b"</ClinicalDocument>", b"<!-- other bytes --></ClinicalDocument>")
+    assert other != document
+    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+        url = dmp.endpoint("repository")
+        _race_to_the_write(dmp, monkeypatch)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda doc: case.iti41(url, [doc]), [document, other]))
+        monkeypatch.undo()
+        [loser] = [a for a in answers if a.registry_status == "Failure"]
+        assert loser.rules() == ["XDS-41-008"] and loser.error_codes == ["XDSNonIdenticalHash"]
+        [entry] = dmp.backend.store.all_entries()
+        assert entry.unique_id in loser.error_contexts[0]
+
+
 def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
     with running_dmp(tmp_path, pki=pki, world=world) as dmp:
         fixed = "1.2.250.1.999.42.1"

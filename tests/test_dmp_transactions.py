@@ -117,6 +117,16 @@ def test_the_registry_computes_hash_and_size_and_assigns_entry_uuids(dmp, case):
     assert extrinsic.get("id").startswith("urn:uuid:") and extrinsic.get("status") == APPROVED
 
 
+def test_a_declared_hash_or_size_the_bytes_contradict_is_a_repository_metadata_error(dmp, case):
+    def wrong(entries):
+        entries[0].hash, entries[0].size = "0" * 40, entries[0].size + 1
+
+    answer = case.iti41(repo(dmp), edit=wrong)
+    assert answer.registry_status == "Failure"
+    assert set(answer.rules()) == {"XDS-005", "XDS-006"}, answer.error_contexts
+    assert answer.error_codes == ["XDSRepositoryMetadataError"] * 2  # ITI TF-2b §3.41.4.1.3
+
+
 def test_a_submission_with_two_documents_is_stored_whole(dmp, case):
     answer = case.iti41(repo(dmp), [case.cda(), case.cda()])
     assert answer.registry_status == "Success", answer.error_contexts
@@ -207,13 +217,37 @@ def test_lenient_mode_accepts_a_rule_breach_as_a_warning(pki, world, case):
         assert missing.registry_status == "Failure" and "XDSMissingDocument" in missing.error_codes
 
 
+def test_a_document_stored_invisible_to_the_patient_is_a_warning_in_the_answer_and_the_journal(dmp, case):
+    from segur.mocks.dmp.client.metadata import Coded
+
+    answer = case.iti41(repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
+    assert answer.registry_status == "Success" and answer.rules() == ["DMP-CONF-001"], answer.error_contexts
+    [error] = answer.findall(".//rs:RegistryError")
+    assert error.get("severity").endswith(":Warning") and "invisible to the patient" in error.get("codeContext")
+    entry = dmp.mock.journal.entries(operation="ITI-41")[-1]
+    assert entry.verdict == "accepted-with-warnings" and entry.rules == ["DMP-CONF-001"]
+
+
+def test_source_patient_info_of_another_patient_is_refused_and_journalled(dmp, case):
+    def other_birth_date(entries):
+        entries[0].source_patient_info = [v for v in entries[0].source_patient_info if not v.startswith("PID-7")]
+        entries[0].source_patient_info.append("PID-7|19000101")
+
+    answer = case.iti41(repo(dmp), edit=other_birth_date)
+    assert answer.registry_status == "Failure" and answer.rules() == ["DMP-CDA-013"], answer.error_contexts
+    assert dmp.mock.journal.entries(operation="ITI-41")[-1].rules == ["DMP-CDA-013"]
+
+
 # --- RPLC -------------------------------------------------------------------------------------------------
+SET_ID = "2.25.424242"  # the CDA setId every version of the replaced document shares
+
+
 def test_rplc_replaces_a_document_and_deprecates_the_earlier_version(dmp, case):
-    first = case.cda()
+    first = case.cda(set_id=SET_ID)
     assert case.iti41(repo(dmp), [first]).registry_status == "Success"
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
-    replaced = case.iti41(repo(dmp), [case.cda()], replaces={"Document01": old.get("id")})
+    replaced = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=2)], replaces={"Document01": old.get("id")})
     assert replaced.registry_status == "Success", replaced.error_contexts
     [current] = entries_of(case.find_documents(registry(dmp)))
     assert current.get("id") != old.get("id")
@@ -232,12 +266,29 @@ def test_rplc_of_an_unknown_document_is_refused(dmp, case):
 
 
 def test_replacing_an_already_replaced_document_is_refused(dmp, case):
-    case.iti41(repo(dmp))
+    case.iti41(repo(dmp), [case.cda(set_id=SET_ID)])
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
-    assert case.iti41(repo(dmp), replaces={"Document01": old.get("id")}).registry_status == "Success"
-    again = case.iti41(repo(dmp), replaces={"Document01": old.get("id")})
+    second = case.cda(set_id=SET_ID, version_number=2)
+    assert case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")}).registry_status == "Success"
+    again = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
     assert again.registry_status == "Failure" and "XDSRegistryDeprecatedDocumentError" in again.error_codes
+
+
+def test_a_replacement_that_does_not_keep_the_cda_set_id_is_refused(dmp, case):
+    case.iti41(repo(dmp), [case.cda(set_id=SET_ID)])
+    [old] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
+    second = case.cda(set_id="2.25.99", version_number=2, replaces=old.unique_id.split("^")[0])
+    answer = case.iti41(repo(dmp), [second], replaces={"Document01": old.entry_uuid})
+    assert answer.registry_status == "Failure" and answer.rules() == ["XDS-41-017"], answer.error_contexts
+    assert answer.error_codes == ["XDSRegistryMetadataError"]
+    assert "2.25.99" in answer.error_contexts[0] and SET_ID in answer.error_contexts[0]
+    assert dmp.backend.store.entry(old.entry_uuid).availability_status == APPROVED
+
+
+def test_a_new_document_that_replaces_nothing_needs_no_particular_set_id(dmp, case):
+    assert case.iti41(repo(dmp), [case.cda(set_id=SET_ID)]).registry_status == "Success"
+    assert case.iti41(repo(dmp), [case.cda(set_id=SET_ID)]).registry_status == "Success"
 
 
 # --- ITI-18 ---------------------------------------------------------------------------------------------

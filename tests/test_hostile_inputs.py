@@ -155,3 +155,82 @@ def test_cli_max_size_option(tmp_path):
     path.write_bytes(b"<a>" + b" " * 5000 + b"</a>")
     result = CliRunner().invoke(app, ["validate", "--no-pack", "--max-size", "1k", str(path)])
     assert result.exit_code == 2 and "XML-002" in result.output
+
+
+# ---------------------------------------------------------------------- large documents (issue 12)
+
+BIG_TEXT = b"QUJD" * (11 * 1024 * 1024 // 4)  # one 11 MB text node, over libxml2's default 10 MB
+BIG_DOC = b'<ClinicalDocument xmlns="urn:hl7-org:v3"><text>' + BIG_TEXT + b"</text></ClinicalDocument>"
+
+
+def test_a_text_node_over_10_mb_is_parsed_within_the_size_limit():
+    """A CR-IMG N1 with a PDF above ~7 MB has a base64 text node over libxml2's default limit:
+    it was reported XML-001 'not well-formed' although --max-size allowed it."""
+    parsed = parse(BIG_DOC, max_size=100 * 1024 * 1024)
+    assert len(parsed.tree.getroot()[0].text) == len(BIG_TEXT)
+
+
+def test_the_size_limit_still_refuses_the_same_document_first():
+    with pytest.raises(UnreadableDocument) as refused:
+        parse(BIG_DOC, max_size=10 * 1024 * 1024)
+    assert [f.rule for f in refused.value.findings] == ["XML-002"]
+
+
+def test_the_large_document_mode_keeps_the_depth_limit_of_256():
+    """libxml2's large mode would accept 2048 levels: the project's own check refuses 300."""
+    deep = b"<r><t>" + BIG_TEXT + b"</t>" + b"<a>" * 300 + b"</a>" * 300 + b"</r>"
+    with pytest.raises(UnreadableDocument) as refused:
+        parse(deep, max_size=100 * 1024 * 1024)
+    finding = refused.value.findings[0]
+    assert finding.rule == "XML-006" and "256" in finding.message and "cannot be changed" in finding.hint
+
+
+def test_deep_nesting_names_the_limit():
+    report = validate(b"<a>" * 300 + b"</a>" * 300, pack=False)
+    assert report.findings[0].rule == "XML-006" and "more than 256 levels" in report.findings[0].message
+
+
+def _with_big_text(payload: bytes) -> bytes:
+    """The payload with an 11 MB text node inside its root element (open or self-closing)."""
+    if b"</" in payload:
+        head, sep, tail = payload.rpartition(b"</")
+        return head + b"<big>" + BIG_TEXT + b"</big>" + sep + tail
+    for empty, name in ((b'xmlns="urn:hl7-org:v3"/>', b"ClinicalDocument"), (b"<r/>", b"r")):
+        if empty in payload:
+            opened = empty[:-2] + b">"
+            return payload.replace(empty, opened + BIG_TEXT + b"</" + name + b">")
+    raise AssertionError("no root element found in the payload")
+
+
+@pytest.mark.parametrize("payload, rule", [
+    (BILLION_LAUGHS, "XML-003"), (XXE_FILE, "XML-004"), (XXE_PARAMETER, "XML-004"),
+    (EXTERNAL_DTD, "XML-004"), (INTERNAL_SUBSET, "XML-005"),
+])
+def test_attacks_carrying_a_huge_text_node_are_still_refused(payload, rule):
+    big = _with_big_text(payload)
+    assert len(big) > 10 * 1024 * 1024
+    with pytest.raises(UnreadableDocument) as refused:
+        parse(big, max_size=100 * 1024 * 1024)
+    assert refused.value.findings[0].rule == rule
+
+
+def test_utf16_attack_with_a_huge_text_node_is_refused_by_the_tree_checks():
+    """expat's prolog pass reads UTF-16 too; whatever reaches the tree is checked again."""
+    big = _with_big_text(INTERNAL_SUBSET).decode("ascii").replace('<?xml version="1.0"?>', "")
+    with pytest.raises(UnreadableDocument) as refused:
+        parse(big.encode("utf-16"), max_size=100 * 1024 * 1024)
+    assert refused.value.findings[0].rule == "XML-005"
+
+
+def test_a_node_over_the_parser_hard_limit_is_xml_009_naming_the_limit(monkeypatch):
+    """Over 1,000,000,000 bytes even the large mode refuses: stand in for it with a parser that
+    keeps the default limits (a real 1 GB node would need a 1 GB test)."""
+    from segur.validators import safe_xml
+
+    real = safe_xml._parser
+    monkeypatch.setattr(safe_xml, "_parser", lambda huge=False: real(huge=False))
+    with pytest.raises(UnreadableDocument) as refused:
+        parse(BIG_DOC, max_size=100 * 1024 * 1024)
+    finding = refused.value.findings[0]
+    assert finding.rule == "XML-009" and "1,000,000,000 bytes" in finding.message
+    assert "cannot be raised" in finding.hint and "Text node too long" in finding.message

@@ -56,8 +56,8 @@ def fault_code(body: bytes) -> tuple[str, list[str]]:
 ])
 def test_malformed_xml_gets_a_sender_fault_and_the_server_keeps_serving(insi, body):
     status, headers, answer = post_soap(insi.service_url, body)
-    assert status == 400 and headers["Content-Type"].startswith("application/soap+xml")
-    assert fault_code(answer) == ("env:Sender", [])
+    assert status == 500 and headers["Content-Type"].startswith("application/soap+xml")
+    assert fault_code(answer) == ("S:Sender", [])
     entry = last(insi)
     assert entry.verdict == "rejected" and entry.rules == ["INSI-SOAP-XML"]
     assert still_serving(insi)
@@ -78,7 +78,7 @@ XXE_UTF16 = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE e [<!ENTITY x SYS
 @pytest.mark.parametrize("payload", [XXE, LAUGHS, XXE_UTF16], ids=["xxe", "billion-laughs", "xxe-utf16"])
 def test_dtds_and_entities_are_refused_without_being_expanded(insi, payload):
     status, _, answer = post_soap(insi.service_url, payload)
-    assert status == 400 and fault_code(answer) == ("env:Sender", [])
+    assert status == 500 and fault_code(answer) == ("S:Sender", [])
     assert b"root:" not in answer and b"lollol" not in answer
     assert last(insi).rules in (["INSI-SOAP-DTD"], ["INSI-SOAP-XML"])
     assert still_serving(insi)
@@ -153,7 +153,7 @@ def test_get_without_wsdl_says_where_the_wsdl_is(insi):
 ])
 def test_invalid_traits_get_the_request_invalid_fault(insi, traits, rule):
     status, _, answer = post_soap(insi.service_url, soap_envelope(traits_body(**traits)))
-    assert status == 400 and fault_code(answer) == ("env:Sender", ["env:siram_10"])
+    assert status == 500 and fault_code(answer) == ("S:Sender", ["S:siram_10"])
     assert etree.fromstring(answer).find(".//{urn:siram}Erreur").get("code") == "insi_101"
     assert last(insi).rules == [rule]
 
@@ -179,7 +179,7 @@ def test_a_request_in_iso_8859_1_is_read_with_its_accents(insi):
 def test_a_dtd_in_an_iso_8859_1_request_is_refused_too(insi):
     body = XXE.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="ISO-8859-1"?>')
     status, _, _ = post_soap(insi.service_url, body)
-    assert status == 400 and last(insi).rules == ["INSI-SOAP-DTD"]
+    assert status == 500 and last(insi).rules == ["INSI-SOAP-DTD"]
 
 
 @pytest.mark.parametrize(("card", "rule"), [
@@ -192,13 +192,13 @@ def test_a_dtd_in_an_iso_8859_1_request_is_refused_too(insi):
 def test_invalid_vitale_card_data_gets_the_request_invalid_fault(insi, card, rule):
     envelope = soap_envelope(vitale_body(**card), operation="rechercherInsAvecCarteVitale")
     status, _, _ = post_soap(insi.service_url, envelope)
-    assert status == 400 and last(insi).rules == [rule]
+    assert status == 500 and last(insi).rules == [rule]
 
 
 def test_an_unexpected_element_in_the_request_is_refused(insi):
     body = traits_body().replace("</r:RECSANSVITALE>", "<r:NIR>297022A020778</r:NIR></r:RECSANSVITALE>")
     status, _, _ = post_soap(insi.service_url, soap_envelope(body))
-    assert status == 400 and last(insi).rules == ["INSI-BODY-OPERATION"]
+    assert status == 500 and last(insi).rules == ["INSI-BODY-OPERATION"]
 
 
 # -- fuzzing -------------------------------------------------------------------------------------

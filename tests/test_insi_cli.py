@@ -60,7 +60,19 @@ def test_serve_insi_with_tls_prints_its_endpoints_and_answers_until_interrupted(
         status, _, body = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-1"), context=context)
         assert status == 200 and b"<CodeCR>00</CodeCR>" in body
         status, _, _ = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-2"), context=context)
-        assert status == 400
+        assert status == 500
     finally:
         code = _stop(process)
     assert code == 0
+
+
+def test_strict_faults_option_answers_sender_faults_with_400():
+    process, lines = _start("--strict-faults")
+    try:
+        base = lines[0].split(" on ", 1)[1]
+        with urllib.request.urlopen(base + "/_admin/health", timeout=10) as resp:
+            assert json.loads(resp.read())["fault_style"] == "strict"
+        status, _, _ = post_soap(base + "/lps", soap_envelope(traits_body(), idam="UNKNOWN-IDAM"))
+        assert status == 400
+    finally:
+        assert _stop(process) == 0

@@ -26,4 +26,4 @@ def test_every_refusing_rule_names_a_fault_of_the_catalogue():
         fault = rule.extra.get("fault")
         assert fault is None or fault in FAULTS, rule.id
     unconfirmed = sorted(k for k, f in FAULTS.items() if not f.confirmed)
-    assert unconfirmed == ["access_level", "certificate_refused", "context_bam", "context_lps", "request_invalid"]
+    assert unconfirmed == ["access_level", "context_bam", "context_lps", "request_invalid"]

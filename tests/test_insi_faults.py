@@ -74,7 +74,7 @@ def test_any_real_siram_desir_code_can_be_replayed(insi):
                      "message": "L'appel au service de recherche avec les traits d'identité renvoie une erreur technique."})
     status, _, body = search(insi)
     fault = etree.fromstring(body).find(f"{ENV}Body/{ENV}Fault")
-    assert status == 500 and [v.text for v in fault.iter(f"{ENV}Value")] == ["env:Receiver", "env:siram_40"]
+    assert status == 500 and [v.text for v in fault.iter(f"{ENV}Value")] == ["S:Receiver", "S:siram_40"]
     assert fault.find(".//{urn:siram}Erreur").get("code") == "insi_102"
 
 

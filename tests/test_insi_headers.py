@@ -8,7 +8,8 @@ import pytest
 import zeep
 from lxml import etree
 
-from segur.mocks.insi import running_insi
+from segur.mocks.insi import InsiMock, running_insi
+from segur.mocks.insi.soap import WSA_FAULT_ACTION
 from segur.mocks.insi.testing import (
     BAM_XML,
     LPS_XML,
@@ -75,7 +76,7 @@ def test_a_soap_1_1_envelope_gets_version_mismatch_with_the_upgrade_header(insi)
     status, _, body = call(insi, soap_envelope(traits_body(), namespace="http://schemas.xmlsoap.org/soap/envelope/"),
                            content_type="text/xml; charset=utf-8")
     fault = fault_of(body)
-    assert status == 500 and fault["code"] == "env:VersionMismatch"
+    assert status == 500 and fault["code"] == "S:VersionMismatch"
     upgrade = etree.fromstring(body).find(f"{ENV}Header/{ENV}Upgrade/{ENV}SupportedEnvelope")
     assert upgrade is not None and upgrade.get("qname").endswith(":Envelope")
     assert last_rules(insi) == ["INSI-SOAP-VERSION"]
@@ -85,14 +86,14 @@ def test_a_soap_1_1_envelope_gets_version_mismatch_with_the_upgrade_header(insi)
 def test_a_soap_1_2_envelope_sent_with_another_media_type_gets_415(insi, content_type):
     status, headers, body = call(insi, soap_envelope(traits_body()), content_type=content_type)
     assert status == 415 and headers["Content-Type"].startswith("application/soap+xml")
-    assert fault_of(body)["code"] == "env:Sender" and "application/soap+xml" in fault_of(body)["reason"]
+    assert fault_of(body)["code"] == "S:Sender" and "application/soap+xml" in fault_of(body)["reason"]
     assert last_rules(insi) == ["INSI-HTTP-CONTENT-TYPE"]
     assert call(insi, soap_envelope(traits_body()), content_type="Application/SOAP+XML")[0] == 200
 
 
 def test_a_root_that_is_not_an_envelope_is_a_version_mismatch(insi):
     status, _, body = call(insi, traits_body().encode())
-    assert status == 500 and fault_of(body)["code"] == "env:VersionMismatch"
+    assert status == 500 and fault_of(body)["code"] == "S:VersionMismatch"
     assert last_rules(insi) == ["INSI-SOAP-VERSION"]
 
 
@@ -101,13 +102,13 @@ def test_an_envelope_without_body_or_with_stray_elements_is_a_sender_fault(insi)
     stray = soap_envelope(traits_body()).replace(b"</soap:Envelope>", b"<soap:Trailer/></soap:Envelope>")
     for envelope in (no_body, stray):
         status, _, body = call(insi, envelope)
-        assert status == 400 and fault_of(body)["code"] == "env:Sender"
+        assert status == 500 and fault_of(body)["code"] == "S:Sender"
         assert last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
 
 
 def test_a_body_with_two_requests_is_refused(insi):
     envelope = soap_envelope(traits_body() + traits_body())
-    assert call(insi, envelope)[0] == 400 and last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
+    assert call(insi, envelope)[0] == 500 and last_rules(insi) == ["INSI-SOAP-ENVELOPE"]
 
 
 TRACE = '<x:Trace xmlns:x="urn:example" xmlns:s="http://www.w3.org/2003/05/soap-envelope" {attrs}>1</x:Trace>'
@@ -117,7 +118,7 @@ def test_an_unknown_header_marked_must_understand_gets_a_must_understand_fault(i
     header = TRACE.format(attrs='s:mustUnderstand="true"')
     envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + header)
     status, _, body = call(insi, envelope)
-    assert status == 500 and fault_of(body)["code"] == "env:MustUnderstand"
+    assert status == 500 and fault_of(body)["code"] == "S:MustUnderstand"
     not_understood = etree.fromstring(body).find(f"{ENV}Header/{ENV}NotUnderstood")
     assert not_understood is not None and not_understood.get("qname").endswith(":Trace")
     assert last_rules(insi) == ["INSI-SOAP-MUSTUNDERSTAND"]
@@ -142,7 +143,7 @@ def test_a_wsse_security_header_with_a_saml_assertion_is_accepted(insi):
 def test_a_missing_wsa_action_is_a_message_addressing_header_required_fault(insi):
     status, _, body = call(insi, soap_envelope(traits_body(), action=None))
     fault = fault_of(body)
-    assert status == 400 and fault["code"] == "env:Sender"
+    assert status == 500 and fault["code"] == "S:Sender"
     assert fault["subcodes"] == ["wsa:MessageAddressingHeaderRequired"]
     assert fault["detail"].findtext(f"{WSA}ProblemHeaderQName") == "wsa:Action"
     assert last_rules(insi) == ["INSI-WSA-ACTION-MISSING"]
@@ -165,7 +166,7 @@ def test_in_lenient_mode_the_soap_action_stands_in_for_a_missing_wsa_action(shar
         assert "INSI-WSA-ACTION-FALLBACK" in lenient.mock.journal.entries()[-1].rules
         # no action anywhere: still refused
         status, _, _ = post_soap(lenient.service_url, soap_envelope(traits_body(), action=None))
-        assert status == 400 and lenient.mock.journal.entries()[-1].rules == ["INSI-WSA-ACTION-MISSING"]
+        assert status == 500 and lenient.mock.journal.entries()[-1].rules == ["INSI-WSA-ACTION-MISSING"]
         assert lenient.admin("health")[1]["wsa_action_required"] is False
 
 
@@ -184,14 +185,14 @@ def test_a_soap_action_that_differs_from_wsa_action_is_refused(insi):
     assert call(insi, envelope, content_type=ok)[0] == 200
     wrong = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale"'
     status, _, body = call(insi, envelope, content_type=wrong)
-    assert status == 400 and fault_of(body)["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:ActionMismatch"]
+    assert status == 500 and fault_of(body)["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:ActionMismatch"]
     assert last_rules(insi) == ["INSI-WSA-ACTION-MISMATCH"]
 
 
 def test_a_body_that_belongs_to_the_other_operation_is_refused(insi):
     status, _, body = call(insi, soap_envelope(vitale_body(), operation="rechercherInsAvecTraitsIdentite"))
     fault = fault_of(body)
-    assert status == 400 and fault["subcodes"] == ["env:siram_10"] and fault["desir"] == "insi_101"
+    assert status == 500 and fault["subcodes"] == ["S:siram_10"] and fault["desir"] == "insi_101"
     assert last_rules(insi) == ["INSI-BODY-OPERATION"]
     assert call(insi, soap_envelope(vitale_body(), operation="rechercherInsAvecCarteVitale"))[0] == 200
 
@@ -204,7 +205,7 @@ def test_a_ws_addressing_header_sent_twice_is_an_invalid_cardinality_fault(insi,
     envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + extra + (extra if header == "To" else ""))
     status, _, body = call(insi, envelope)
     fault = fault_of(body)
-    assert status == 400 and fault["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:InvalidCardinality"]
+    assert status == 500 and fault["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:InvalidCardinality"]
     assert fault["detail"].findtext(f"{WSA}ProblemHeaderQName") == f"wsa:{header}"
     assert last_rules(insi) == ["INSI-WSA-CARDINALITY"]
 
@@ -224,10 +225,30 @@ def test_without_message_id_the_answer_comes_with_a_warning_and_no_relates_to(in
     assert "INSI-WSA-MESSAGEID" in last_rules(insi)
 
 
-def test_faults_echo_the_request_message_id(insi):
+def test_faults_echo_the_request_message_id_in_the_detail_as_cnam_does(insi):
     _, _, body = call(insi, soap_envelope(traits_body(), lps=None, message_id="uuid:abc-123"))
     fault = fault_of(body)
+    assert fault["message_id"] == "uuid:abc-123" and fault["relates_to"] is None
+
+
+def test_strict_faults_answer_sender_faults_with_400_and_ws_addressing_headers():
+    with running_insi(fault_style="strict") as strict:
+        status, _, body = call(strict, soap_envelope(traits_body(), lps=None, message_id="uuid:abc-123"))
+        assert status == 400 and strict.admin("health")[1]["fault_style"] == "strict"
+    fault = fault_of(body)
     assert fault["relates_to"] == "uuid:abc-123" and fault["message_id"] == "uuid:abc-123"
+    assert etree.fromstring(body).findtext(f"{ENV}Header/{WSA}Action") == WSA_FAULT_ACTION
+
+
+def test_receiver_faults_keep_http_500_in_the_strict_style():
+    with running_insi(fault_style="strict") as strict:
+        strict.admin("faults", "POST", {"kind": "soap_fault", "fault": "technical_error", "count": 1})
+        assert call(strict, soap_envelope(traits_body()))[0] == 500
+
+
+def test_an_unknown_fault_style_is_refused():
+    with pytest.raises(ValueError, match="fault_style"):
+        InsiMock(fault_style="lenient")
 
 
 # -- ContexteLPS / ContexteBAM -----------------------------------------------------------------------
@@ -255,7 +276,7 @@ BAM_BAD_TIME = BAM_XML.replace("2026-11-23T10:00:00.000Z", "2026-11-23").format(
 def test_missing_or_malformed_context_headers_get_a_siram_fault(insi, headers, desir, problem):
     status, _, body = call(insi, soap_envelope(traits_body(), **headers))
     fault = fault_of(body)
-    assert status == 400 and fault["code"] == "env:Sender" and fault["subcodes"] == ["env:siram_10"]
+    assert status == 500 and fault["code"] == "S:Sender" and fault["subcodes"] == ["S:siram_10"]
     assert fault["desir"] == desir and fault["severite"] == "erreur" and problem in fault["text"]
     assert last_rules(insi) == ["INSI-CTX-LPS" if desir == "desir_510" else "INSI-CTX-BAM"]
 
@@ -268,7 +289,7 @@ def test_an_unknown_idam_gets_cnams_recorded_siram_100_desir_550_fault(insi, sha
         service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
                                                 _soapheaders=context_headers("FAKE-IDAM"))
     fault = raised.value
-    assert fault.code == "env:Sender" and [s.localname for s in fault.subcodes] == ["siram_100"]
+    assert fault.code == "S:Sender" and [s.localname for s in fault.subcodes] == ["siram_100"]
     assert fault.message.startswith("L'accès par ce progiciel au service n'est pas autorisé.")
     erreur = fault.detail.find("{urn:siram}Erreur")
     assert (erreur.get("code"), erreur.get("severite"), erreur.text) == (
@@ -290,12 +311,12 @@ def test_with_any_idam_an_unknown_idam_is_answered_but_journalled_as_a_warning()
 
 def test_an_idam_declared_through_the_admin_api_is_accepted_then_removed(insi):
     envelope = soap_envelope(traits_body(), idam="EDITEUR-42")
-    assert call(insi, envelope)[0] == 400
+    assert call(insi, envelope)[0] == 500
     status, added = insi.admin("idams", "POST", {"idam": "EDITEUR-42", "name": "RIS X"})
     assert status == 201 and added["added"]["modes"] == ["INSI-AUTO", "INSI-MANU"]
     assert call(insi, envelope)[0] == 200
     assert insi.admin("idams/EDITEUR-42", "DELETE")[0] == 200
-    assert call(insi, envelope)[0] == 400
+    assert call(insi, envelope)[0] == 500
     assert insi.admin("idams", "POST", {"idam": "X", "modes": ["INSI-ROOT"]})[0] == 400
     assert insi.admin("idams", "POST", {"name": "no idam"})[0] == 400
     assert insi.admin("idams/NOPE", "DELETE")[0] == 404
@@ -312,14 +333,14 @@ def test_an_access_mode_the_software_was_not_authorised_for_is_refused(insi):
     """Without mutual TLS the mock assumes INSI-AUTO; SEGUR-TEST-MANU is authorised for manual access only."""
     status, _, body = call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-MANU"))
     fault = fault_of(body)
-    assert status == 400 and fault["subcodes"] == ["env:siram_100"] and fault["desir"] == "desir_551"
+    assert status == 500 and fault["subcodes"] == ["S:siram_100"] and fault["desir"] == "desir_551"
     assert last_rules(insi) == ["INSI-ACCESS-LEVEL"]
     assert call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-AUTO"))[0] == 200
 
 
 def test_an_operation_the_software_was_not_authorised_for_is_refused(insi):
     vitale = soap_envelope(vitale_body(), operation="rechercherInsAvecCarteVitale", idam="SEGUR-TEST-TRAITS")
-    assert call(insi, vitale)[0] == 400 and last_rules(insi) == ["INSI-ACCESS-LEVEL"]
+    assert call(insi, vitale)[0] == 500 and last_rules(insi) == ["INSI-ACCESS-LEVEL"]
     assert call(insi, soap_envelope(traits_body(), idam="SEGUR-TEST-TRAITS"))[0] == 200
 
 
@@ -363,6 +384,6 @@ def test_refusals_reach_a_zeep_client_of_cnams_wsdl_as_soap_faults(insi, shared_
             service.rechercherInsAvecCarteVitale(**{"MatriculeIndividu": {"NumIdentifiant": "297022A020778", "Cle": "78"},
                                                     "DateNaissance": "1997-02-26", **traits}, _soapheaders=headers)
     fault = raised.value
-    assert fault.code == "env:Sender" and [s.localname for s in fault.subcodes] == [subcode]
+    assert fault.code == "S:Sender" and [s.localname for s in fault.subcodes] == [subcode]
     assert fault.detail.find("{urn:siram}Erreur").get("code") == desir
     assert last_rules(insi) == [rule]

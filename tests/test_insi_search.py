@@ -103,6 +103,18 @@ def test_clients_call_once_per_first_name_in_turn(service):
     assert by_traits(service, "TCHITCHI", "CATARINA BELLA", "F", "1936-06-21").CR.CodeCR == "00"
 
 
+def test_several_prenom_elements_are_the_list_of_first_names_in_order_not_alternatives(service):
+    """INSi_RECSANS_INS.xsd allows several `Prenom`: read as the list split up, as one `Prenom`
+    "CATARINA BELLA" would be; a wrong first name among them is not skipped (CNAM is strict: OLA → 01)."""
+    def search(first_names):
+        return service.rechercherInsAvecTraitsIdentite(NomNaissance="TCHITCHI", Prenom=first_names, Sexe="F",
+                                                       DateNaissance="1936-06-21", _soapheaders=HEADERS).CR.CodeCR
+    assert search(["CATARINA", "BELLA"]) == "00"
+    assert search(["OLA", "CATARINA"]) == "01"
+    assert search(["BELLA", "CATARINA"]) == "01"
+    assert search(["CATARINA"]) == "00"
+
+
 def test_the_kits_client_loop_tries_each_first_name_then_the_whole_list(service):
     result, attempts = search_first_name_by_first_name(service, "TCHITCHI", "OLA CATARINA BELLA", "F", "1936-06-21")
     assert attempts == [("OLA", "01"), ("CATARINA", "00")] and result.INDIVIDU.TIQ.Prenom == "CATARINA"

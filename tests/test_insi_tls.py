@@ -64,12 +64,15 @@ def test_no_client_certificate_is_refused_at_the_handshake(pki, mtls, shared_ref
         search(service_for(shared_ref, mtls, session(pki)))
 
 
-def test_a_certificate_of_the_ca_with_another_cn_gets_the_access_fault(pki, mtls, shared_ref):
+def test_a_certificate_of_the_ca_with_another_cn_gets_cnams_insufficient_rights_fault(pki, mtls, shared_ref):
+    """CNAM's answer as quoted by padoa/tlsi-ins (README, Notes): DESIR_560 and its French text."""
     service = service_for(shared_ref, mtls, session(pki, pki.client("stranger")))
     with pytest.raises(zeep.exceptions.Fault) as raised:
         search(service)
     assert [s.localname for s in raised.value.subcodes] == ["siram_100"]
-    assert raised.value.detail.find("{urn:siram}Erreur").get("code") == "desir_552"
+    erreur = raised.value.detail.find("{urn:siram}Erreur")
+    assert erreur.get("code") == "desir_560"
+    assert erreur.text == "Vous ne disposez pas des droits suffisants pour accéder à ce service"
     entry = mtls.mock.journal.entries()[-1]
     assert entry.rules == ["INSI-TLS-CN"] and entry.client["cn"] == "DR JEAN TEST"
 

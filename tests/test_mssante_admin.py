@@ -53,7 +53,7 @@ def test_health_lists_every_endpoint_a_client_needs(mss):
 
 def test_mailboxes_lists_the_world_and_the_messages_with_their_checks_and_documents(mss, cda_pack):
     cda = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01.xml").read_bytes()
-    send(mss, mss_message(PRO, PRO2, [cda], nil="12"))
+    send(mss, mss_message(PRO, PRO2, [cda], nil="12a"))
     status, body = call(mss, "/_admin/mailboxes")
     assert status == 200 and len(body["mailboxes"]) == len(mss.backend.world.mailboxes)
     status, body = call(mss, "/_admin/mailboxes?nonempty=1")
@@ -66,7 +66,8 @@ def test_mailboxes_lists_the_world_and_the_messages_with_their_checks_and_docume
     assert document["metadata"]["type_code"] == "18748-4" and "content" not in document
     status, body = call(mss, f"/_admin/mailboxes/{PRO2}?content=1&raw=1")
     assert body["messages"][0]["documents"][0]["content"].startswith("<?xml")
-    assert body["messages"][0]["raw"].startswith("X-Segur-Verdict: fail")
+    raw = body["messages"][0]["raw"]
+    assert raw.startswith(f"Return-Path: <{PRO}>\r\nReceived: from ") and "\r\nX-Segur-Verdict: fail\r\n" in raw
     status, one = call(mss, f"/_admin/messages/{message['id']}")
     assert status == 200 and one["copies"][0]["mailbox"] == PRO2
 

@@ -70,9 +70,16 @@ def test_a_plain_message_without_documents_needs_only_x_mss_nil(world):
 
 
 @pytest.mark.rem("SC.MSS/CONF.16")
-@pytest.mark.parametrize("value", ["12345", "DEV935997", "12a4", ""])
-def test_x_mss_nil_must_be_a_4_digit_reference(world, value):
+@pytest.mark.parametrize("value", ["DEV935997", "12a4", "", "-1234", "12 34", "1234.5"])
+def test_x_mss_nil_must_be_an_integer_reference(world, value):
     assert rules_of(run(world, mss_message(PRO, PRO2, nil=value))) == {"MSS-NIL-FORMAT"}
+
+
+@pytest.mark.rem("SC.MSS/CONF.16")
+@pytest.mark.parametrize("value", ["1234", "12345", "0042", "7"])
+def test_x_mss_nil_grows_without_limit_beyond_4_digits(world, value):
+    """REM SC.MSS/CONF.16: an incremental integer without limit (4 digits at publication)."""
+    assert run(world, mss_message(PRO, PRO2, nil=value)).findings == []
 
 
 def test_from_header_must_be_the_authenticated_mailbox(world):
@@ -172,7 +179,8 @@ def test_cda_documents_come_with_a_pdf_copy(world, cr_img):
 def test_one_patient_per_message(world, cr_img, other_patient_cda):
     other, _ = other_patient_cda
     message = mss_message(PRO, PRO2, [cr_img, other], codecda=["18748-4"])
-    assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT"}
+    # one submission set cannot have the patient of both documents (ITI TF-3 §4.2.3.3)
+    assert rules_of(run(world, message)) == {"MSS-ONE-PATIENT", "MSS-XDM-SUBMISSION-PATIENT"}
 
 
 @pytest.mark.rem("SC.MSS/CONF.23", "SC.MSS/CONF.24")
@@ -196,6 +204,35 @@ def test_malformed_mime_is_a_finding_not_a_crash(world):
 def test_an_attachment_named_ihe_xdm_zip_that_is_not_a_zip(world, cr_img):
     message = mss_message(PRO, PRO2, [cr_img], xdm=b"%PDF-1.4 this is not a zip")
     assert "MSS-XDM-NOT-ZIP" in rules_of(run(world, message))
+
+
+def _zip_bomb() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("IHE_XDM/SUBSET01/DOC0001.XML", b"\0" * (60 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+@pytest.mark.parametrize(("xdm", "cause"), [(b"PK\x03\x04 broken zip", "MSS-XDM-NOT-ZIP"),
+                                            (None, "MSS-XDM-BOMB")])
+def test_after_an_unreadable_xdm_the_ins_and_codecda_headers_are_unchecked_not_wrong(world, cr_img, xdm, cause):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=xdm if xdm is not None else _zip_bomb())
+    report = run(world, message)
+    assert {cause, "MSS-INS-HEADER-UNCHECKED", "MSS-CODECDA-UNCHECKED"} <= rules_of(report)
+    assert not {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED", "MSS-INS-HEADER-VALUE"} & rules_of(report)
+    unchecked = [f for f in report.findings if f.rule.endswith("-UNCHECKED")]
+    assert all(f.severity.value == "warning" and cause in f.message for f in unchecked)
+    assert "'O'" in unchecked[0].message and "18748-4" in unchecked[1].message
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+def test_an_unreadable_xdm_without_the_headers_adds_nothing_about_them(world, cr_img):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=b"PK\x03\x04 broken zip", ins_header=None, codecda=None)
+    assert rules_of(run(world, message)) == {"MSS-XDM-NOT-ZIP"}
 
 
 class _Report:

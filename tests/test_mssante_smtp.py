@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import imaplib
 import json
+import re
 import smtplib
 import socket
 import ssl
@@ -20,6 +21,7 @@ import pytest
 
 from segur.fixtures.world import load_world
 from segur.ins import with_key
+from segur.mocks.mssante.smtp import data_reply, with_enhanced_code
 from segur.mocks.mssante.testing import mss_message, running_mssante
 
 PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
@@ -199,6 +201,76 @@ def test_auth_and_mail_before_starttls_are_refused_with_530(mss):
     session = last_session(mss)
     assert "MSS-TLS-REQUIRED" in session["rules"]
     assert all("****" in line for line in session["request"]["transcript"] if line.startswith("C: AUTH"))
+
+
+_ENHANCED_REPLY = re.compile(r"^S: [245]\d\d[ -][245]\.\d{1,3}\.\d{1,3}( |$)")
+
+
+def test_ehlo_advertises_enhanced_status_codes_and_every_reply_after_it_has_one(mss):
+    """RFC 2034 §3: with ENHANCEDSTATUSCODES, every 2xx/4xx/5xx reply but the greeting and the answers
+    to EHLO/HELO carries an RFC 3463 code — aiosmtpd's own replies (NOOP, RSET, HELP, syntax errors,
+    bad sequences, QUIT) included."""
+    with smtp_session(mss) as client:
+        assert "enhancedstatuscodes" in client.esmtp_features
+        assert {"EHLO", "HELO"} <= set(client.docmd("HELP")[1].decode().split())
+        for command in ("NOOP", "RSET", "HELP", "VRFY someone", "EXPN list", "BOGUS", "MAIL", "RCPT TO:<x@y>",
+                        "DATA", "AUTH PLAIN AAAA"):
+            client.docmd(command)
+        client.sendmail(PRO, [PRO2], b"Subject: hi\r\nX-MSS-NIL: 1234\r\n\r\nhello\r\n")
+    transcript = last_session(mss)["request"]["transcript"]
+    replies, answering_hello = [], False
+    for line in transcript[1:]:  # the greeting is exempt
+        if line.startswith("C: "):
+            answering_hello = line[3:7].upper() in ("EHLO", "HELO")
+        elif not answering_hello and line[3:4] in "245":
+            replies.append(line)
+    assert len(replies) >= 15
+    assert [line for line in replies if not _ENHANCED_REPLY.match(line)] == []
+
+
+def test_delivered_copies_carry_return_path_and_received_trace_headers(mss):
+    """RFC 5321 §4.4: the reverse path as Return-Path, and a Received line naming the client's EHLO
+    name and address, this server, the protocol (ESMTPSA: TLS + AUTH, RFC 3848), the id and the date."""
+    with smtp_session(mss) as client:
+        client.sendmail(PRO, [PRO2], f"From: {PRO}\r\nSubject: hi\r\nX-MSS-NIL: 1234\r\n\r\nhello\r\n".encode())
+    (received,) = inbox(mss, PRO2)
+    assert received["Return-Path"] == f"<{PRO}>"
+    trace = " ".join(str(received["Received"]).split())
+    assert re.match(r"^from \S+ \(\[127\.0\.0\.1\]\) by mssante\.localhost with ESMTPSA id MSS-\d{6}; ", trace)
+    assert list(received.keys())[:2] == ["Return-Path", "Received"]
+    assert received["X-Segur-Verdict"] == "pass"
+
+
+def test_a_failing_message_is_accepted_with_a_reply_that_says_fail_and_where_to_read_why(mss):
+    with smtp_session(mss) as client:
+        client.mail(PRO)
+        client.rcpt(PRO2)
+        code, text = client.data(b"Subject: no nil\r\n\r\nhello\r\n")
+    assert code == 250 and text.startswith(b"2.0.0 Ok: queued as MSS-")
+    message_id = text.split()[4].decode()
+    assert b"verdict FAIL (MSS-FROM-MISMATCH, MSS-NIL-MISSING)" in text and b"X-Segur-Verdict" in text
+    assert f"GET {mss.url}/_admin/messages/{message_id}".encode() in text
+    assert admin(mss, f"/_admin/messages/{message_id}")["copies"][0]["verdict"] == "fail"
+
+
+def test_a_passing_message_reply_stays_short():
+    assert data_reply("MSS-000001", "pass", [], "http://x/_admin/") == "250 2.0.0 Ok: queued as MSS-000001 (verdict pass)"
+
+
+def test_a_failing_message_reply_fits_an_smtp_reply_line():
+    short = data_reply("MSS-000001", "fail", [f"MSS-RULE-{i}" for i in range(40)], "http://127.0.0.1:1/_admin/")
+    assert "(MSS-RULE-0, MSS-RULE-1, MSS-RULE-2 and 37 more rule(s))" in short
+    long = data_reply("MSS-000001", "fail", [f"MSS-RULE-{i}" * 20 for i in range(40)], "http://127.0.0.1:1/_admin/")
+    assert len(long) <= 500 and long.endswith("GET http://127.0.0.1:1/_admin/messages/MSS-000001")
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("250 OK", "250 2.0.0 OK"), ("221 Bye", "221 2.0.0 Bye"), ("501 Syntax: NOOP", "501 5.5.4 Syntax: NOOP"),
+    ("454 TLS not available", "454 4.7.0 TLS not available"), ("250 2.1.0 Sender OK", "250 2.1.0 Sender OK"),
+    ("354 End data with <CR><LF>.<CR><LF>", "354 End data with <CR><LF>.<CR><LF>"),
+    ("599 whatever", "599 5.0.0 whatever")])
+def test_replies_without_an_enhanced_code_get_one(reply, expected):
+    assert with_enhanced_code(reply) == expected
 
 
 def test_ehlo_after_starttls_advertises_auth_and_size(mss):
@@ -465,7 +537,7 @@ def test_pipelining_abuse_gets_ordered_replies_and_nothing_is_lost(mss):
     secure.close()
     finals = [r for r in replies if r.startswith(b"250 2.0.0 Ok: queued")]
     assert len(finals) == 5
-    assert replies.count(b"503 Error: need RCPT command") + replies.count(b"503 Error: need MAIL command") >= 1
+    assert replies.count(b"503 5.5.1 Error: need RCPT command") + replies.count(b"503 5.5.1 Error: need MAIL command") >= 1
     assert replies[-1].startswith(b"221")
     assert len(inbox(mss, PRO2)) == 5
 
@@ -474,8 +546,8 @@ def test_garbage_and_overlong_lines_get_errors_and_the_server_keeps_serving(mss)
     with socket.create_connection((mss.smtp_host, mss.smtp_port), timeout=10) as raw:
         raw.sendall(b"\x00\xff\xfe garbage\r\n" + b"X" * 5000 + b"\r\n" + b"BOGUS\r\n" * 12 + b"QUIT\r\n")
         replies = _replies(raw)
-    assert b"500 Error: bad syntax" in replies and b"500 Command line too long" in replies
-    assert replies.count(b"530 5.7.0 Must issue a STARTTLS command first") == 12 and replies[-1] == b"221 Bye"
+    assert b"500 5.5.2 Error: bad syntax" in replies and b"500 5.5.2 Command line too long" in replies
+    assert replies.count(b"530 5.7.0 Must issue a STARTTLS command first") == 12 and replies[-1] == b"221 2.0.0 Bye"
     with smtp_session(mss) as client:
         assert client.noop()[0] == 250
 

@@ -27,18 +27,63 @@ def _tracked(*paths: str) -> list[str]:
     return [line for line in out.stdout.splitlines() if line and (REPO / line).is_file()]
 
 
-def test_the_wheel_holds_every_tracked_file_of_the_packages(tmp_path):
-    tracked = _tracked(*ROOTS)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A wheel built from a clean copy of the tracked files, and the build's verbose output."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "src"  # a clean copy: a build/ folder left in the checkout would hide a missing file
     for path in _tracked():
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / path, source / path)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path / "dist"),
                             str(source)], capture_output=True, text=True)
-    if built.returncode != 0:
-        pytest.skip(f"cannot build a wheel here (offline without setuptools>=77?): {built.stderr[-300:]}")
-    wheel = next((tmp_path / "dist").glob("*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    if build.returncode != 0:
+        pytest.skip(f"cannot build a wheel here (offline without setuptools>=77?): {build.stderr[-300:]}")
+    return next((tmp_path / "dist").glob("*.whl")), build.stdout + build.stderr
+
+
+def test_the_wheel_holds_every_tracked_file_of_the_packages(built):
+    tracked = _tracked(*ROOTS)
+    names = set(zipfile.ZipFile(built[0]).namelist())
     expected = {ROOTS[path.split("/", 1)[0]] + "/" + path.split("/", 1)[1] for path in tracked}
     missing = sorted(p for p in expected if p not in names and not p.endswith((".gitignore", ".gitkeep")))
     assert missing == [], f"files git tracks but the wheel lacks: {missing}"
+
+
+def test_the_build_prints_no_setuptools_warning_about_the_data_folders(built):
+    """`pip install` once printed ~130 lines of "Package 'segur.mocks.insi.wsdl' is absent from the
+    `packages` configuration": every data folder must be a package setuptools was told about."""
+    absent = [line.strip() for line in built[1].splitlines() if "absent from the `packages`" in line]
+    assert absent == []
+
+
+def test_segur_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"segur {version('segur-harness')}"
+
+
+def _commands(command, path=()):
+    """Every (sub)command of the click tree with its path, `segur` itself included."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_no_flag_is_shown_as_taking_a_bool_in_any_help():
+    import typer
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    shown = {}
+    for path, _ in _commands(typer.main.get_command(app)):
+        output = CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output
+        shown.update({" ".join(path): line.strip() for line in output.splitlines() if "<bool>" in line})
+    assert shown == {}

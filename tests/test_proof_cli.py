@@ -25,13 +25,54 @@ def test_pack_must_be_an_existing_directory(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("sut", ["nonsense", "reference-ris:no-such-defect", "cmd:my-ris {no_such_field}",
-                                 "plugin:no_such_module:send"])
-def test_a_wrong_sut_is_a_usage_error_before_anything_starts(tmp_path, sut):
+@pytest.fixture
+def no_mocks(monkeypatch):
+    """Starting the mocks fails the test: a refused --sut must be refused before."""
+    import segur.up
+
+    def start_stack(*args, **kwargs):
+        raise AssertionError("the mocks were started")
+
+    monkeypatch.setattr(segur.up, "start_stack", start_stack)
+
+
+@pytest.fixture
+def broken_files(tmp_path):
+    (tmp_path / "not-executable.sh").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "raises_on_import.py").write_text("raise RuntimeError('missing licence key')\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("sut", "reason"), [
+    ("nonsense", "expected cmd:<template>"),
+    ("reference-ris:no-such-defect", "unknown defect 'no-such-defect'"),
+    ("cmd:my-ris {no_such_field}", "no_such_field"),
+    ("cmd:no-such-ris-binary --task {task_json_file}", "no-such-ris-binary: no such command on PATH"),
+    ("cmd:./no/such/run.sh --task {task_json_file}", "./no/such/run.sh: no such file"),
+    ("cmd:{dir}/not-executable.sh {task_json_file}", "not-executable.sh: not executable"),
+    ("plugin:no_such_module:send", "cannot import no_such_module"),
+    ("plugin:{dir}/raises_on_import.py:send", "missing licence key"),
+    ("http://", "is not a URL"),
+    ("http://ris.local:99999/task", "is not a URL"),
+    ("https://ris .local/task", "is not a URL"),
+], ids=["unknown-kind", "unknown-defect", "unknown-placeholder", "cmd-not-on-path", "cmd-no-such-file",
+        "cmd-not-executable", "plugin-not-importable", "plugin-raises-on-import", "url-no-host",
+        "url-bad-port", "url-with-blank"])
+def test_a_sut_that_cannot_start_is_refused_before_the_mocks_start(tmp_path, no_mocks, broken_files, sut, reason):
+    sut = sut.replace("{dir}", str(broken_files))
     result = CliRunner().invoke(app, ["proof", "--sut", sut, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
-    assert "Invalid value for --sut" in result.output
+    assert "your command could not start: " in result.stderr and reason in result.stderr
+    assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sut", ["cmd:sh -c 'exit 0' {task_json_file}", "cmd:{action} {task_json_file}",
+                                 "http://127.0.0.1:9/task", "plugin:json:dumps", "reference-ris"])
+def test_a_sut_that_can_start_passes_the_check(sut):
+    from segur.scenarios.proof import check_sut
+
+    check_sut(sut)  # no exception; a placeholder as the program is left to the driver
 
 
 def _evidence(selection: list[str]) -> dict:
@@ -66,8 +107,10 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     assert result.exit_code == 0, result.output
     assert "partial run (-m rem(id='MSS/va1.19'))" in result.output
     assert "no official pack" not in result.output
+    assert result.output.startswith("Proof RIS against reference-ris: PASS (")
     evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["meta"]["segur_pack"] == str(cda_pack.resolve())
+    assert evidence["verdict_label"] == "PASS"
     assert [t["check"] for t in evidence["tests"] if t["outcome"] == "passed"] == ["citizen-address"]
     stored = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")["observed"]["dmp"][-1]["stored"][0]
     ran = {layer["name"] for layer in stored["validation"]["layers"] if layer["status"] == "ran"}
@@ -75,13 +118,15 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
 
 
 @pytest.mark.slow
-def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_checks(tmp_path):
+def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_checks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/ref/cda beside: a run without the official pack
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris:wrong-format-code", "--size", "small",
                                       "--quiet", "--out", str(tmp_path / "quiet")])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("Proof RIS against reference-ris:wrong-format-code: FAIL (")
-    assert "3 blocked; 1 failing check(s), 3 blocked)" in lines[0]
+    # dmp-accepted, and the two MSSanté checks since the mock's MSS-XDM-FORMATCODE (issue 13)
+    assert "3 blocked; 3 failing check(s), 3 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
     assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")) for line in lines), lines
     assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
@@ -92,8 +137,15 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
 
 
 @pytest.mark.slow
-def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path):
+def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/ref/cda beside: a run without the official pack
     result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "-k", "citizen",
                                       "--out", str(tmp_path / "loud")])
     assert result.exit_code == 0, result.output
     assert "1 passed, 15 deselected" in result.output
+    assert "Proof RIS against reference-ris: PASS (official CDA checks not run) (" in result.output
+    evidence = json.loads((tmp_path / "loud" / "evidence.json").read_text(encoding="utf-8"))
+    assert evidence["verdict_label"] == "PASS (official CDA checks not run)"
+    assert "Not a conformance PASS" in (tmp_path / "loud" / "index.html").read_text(encoding="utf-8")
+    junit = (tmp_path / "loud" / "junit.xml").read_text(encoding="utf-8")
+    assert 'value="PASS (official CDA checks not run)"' in junit and 'type="segur.no-pack"' in junit

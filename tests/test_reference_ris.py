@@ -624,7 +624,8 @@ def test_wrong_format_code_is_refused_by_the_dmp(world, stack, endpoints, patien
     assert dmp_rejection(stack) == ["DMP-CDA-009"]
     ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
     (stored,) = mailbox(stack, gp.mailbox)
-    assert stored["documents"][0]["metadata"]["format_code"] == "urn:ihe:iti:xds-sd:text:2008"  # no MSS rule
+    assert stored["documents"][0]["metadata"]["format_code"] == "urn:ihe:iti:xds-sd:text:2008"
+    assert "MSS-XDM-FORMATCODE" in stored["rules"]  # the MSSanté mock's issue-13 rule sees it too
 
 
 def test_wrong_format_code_on_a_lab_report(world, stack, endpoints, patient, biologist, tmp_path):

@@ -564,3 +564,19 @@ def test_an_error_while_matching_a_rule_context_means_no_match(tmp_path, cache, 
     doc = DOC.replace(b'code="X2"', b'code="5"')
     got = [(f.pattern_id, f.message, f.node_index) for f in run(sch, cache, mode, doc)]
     assert got == [("P", "second", 4), ("P", "first", 8), ("Q", "q", 4), ("Q", "q", 8)]
+
+
+def test_a_multi_step_context_runs_on_its_last_step_not_on_the_guarded_element(tmp_path, cache, mode):
+    """``*[templateId and …]/h:component/h:section[…]`` selects the section: the fast mode once took
+    the whole context for one predicate and ran the rule on the guarded element (issue 12, OPH-BRE)."""
+    sch = write(
+        tmp_path,
+        "p.sch",
+        schema(
+            """<pattern id="P">
+                 <rule context="*[h:templateId/@root='1.2.3' and h:code]/h:component/h:section[h:code/@code='X2']">
+                   <assert test="false()">section X2</assert></rule>
+               </pattern>"""
+        ),
+    )
+    assert [(f.message, f.node_index) for f in run(sch, cache, mode)] == [("section X2", 8)]

@@ -22,11 +22,13 @@ from segur.validators.segur_rules import RULES, check_segur
 from segur.validators.segur_rules.context import HL7
 from segur.validators.segur_rules.mutants import (
     AUTHOR_ID,
+    CR_IMG_TEMPLATE,
     EXAMPLES,
     INS_ID,
     LEGAL_ID,
     MUTANTS,
     PATIENT,
+    TSH_CODE,
     Case,
     build,
     chain,
@@ -36,6 +38,7 @@ from segur.validators.segur_rules.mutants import (
     parse,
     remove,
     set_attr,
+    set_text,
 )
 
 NS = {"cda": HL7}
@@ -43,9 +46,19 @@ NS = {"cda": HL7}
 pytestmark = pytest.mark.needs_ref
 
 
-def run(data: bytes, profile: str | None = None):
+_PACK: list[Path] = []  # the official pack, set once per module by `_with_the_pack`
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _with_the_pack(cda_pack: Path):
+    _PACK[:] = [cda_pack]
+
+
+def run(data: bytes, profile: str | None = None, with_pack: bool = True):
+    """The Ségur findings, with the official pack configured (as `validate()` gives it) unless told not."""
     tree = parse(data)
-    return check_segur(tree, Locator(data, tree), profile=profile), tree
+    pack_root = _PACK[0] if with_pack else None
+    return check_segur(tree, Locator(data, tree), profile=profile, pack_root=pack_root), tree
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +101,7 @@ def test_clean_bases_pass_every_rule(bases, key):
 @pytest.mark.parametrize("case", FAILING, ids=case_id)
 def test_mutated_example_fails_on_exactly_its_rule(case, bases, originals):
     data = build(case, bases, originals)
-    findings, tree = run(data, profile=case.profile)
+    findings, tree = run(data, profile=case.profile, with_pack=not case.without_pack)
     assert {f.rule for f in findings} == {case.rule}, [(f.rule, f.message) for f in findings]
     finding = findings[0]
     rule = next(r for r in RULES if r.id == case.rule)
@@ -108,7 +121,7 @@ def test_mutated_example_fails_on_exactly_its_rule(case, bases, originals):
 
 @pytest.mark.parametrize("case", FAILING, ids=case_id)
 def test_findings_speak_english_and_french(case, bases, originals):
-    findings, _ = run(build(case, bases, originals), profile=case.profile)
+    findings, _ = run(build(case, bases, originals), profile=case.profile, with_pack=not case.without_pack)
     for finding in findings:
         french = finding.extra["message_fr"]
         assert finding.message and french and french != finding.message
@@ -160,6 +173,15 @@ PASSING: list[tuple[str, str, Callable, str]] = [
      "a consultation report endorsed by an usager identified by INS (as VAC_2023.01)"),
     ("SEGUR-CONF-001", "bio_n3", set_attr("cda:confidentialityCode", "code", "V"), "very restricted"),
     ("SEGUR-CODE-002", "img_n1", lambda root: None, "N1 radiology report with its own volet forced"),
+    ("SEGUR-CODE-003", "bio_n3", chain(set_attr(TSH_CODE, "code", "6580-7")),
+     "a deprecated LOINC term LOINC lists with a wrong check digit"),
+    ("SEGUR-CODE-003", "bio_n3", lambda root: [el(root, TSH_CODE).attrib.pop(name) for name in
+                                               ("code", "codeSystem", "codeSystemName", "displayName")],
+     "no LOINC code, the local code in translation (as BIO-CR-BIO_2024.01_CRP_non_LOINC)"),
+    ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"), "a two-digit LOINC code (check digit 8)"),
+    ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
+    ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
+     "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
 ]
 
 
@@ -171,6 +193,73 @@ def test_valid_variants_pass(rule_id, base, mutate, why, bases):
     profile = "CR-IMG" if rule_id == "SEGUR-CODE-002" else None
     findings, _ = run(data, profile=profile)
     assert findings == [], [(f.rule, f.message) for f in findings]
+
+
+NEW_RULES = {"SEGUR-TITLE-001", "SEGUR-VOLET-001", "SEGUR-CODE-003", "SEGUR-CODE-004", "SEGUR-CODE-005"}
+
+
+def test_no_official_example_gets_a_title_volet_or_result_code_finding(cda_pack):
+    """The 94 ANS examples (N1 and N3, every volet) have a title, declare their volet and code their
+    lab results with existing LOINC codes: none of these rules may fire on them."""
+    for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml")):
+        findings, _ = run(path.read_bytes())
+        assert [f.rule for f in findings if f.rule in NEW_RULES] == [], path.name
+
+
+def _null_title(root):
+    title = el(root, "cda:title")
+    title.text = None
+    title.set("nullFlavor", "UNK")
+
+
+@pytest.mark.parametrize(("mutate", "problem"), [
+    (_null_title, "null (nullFlavor UNK)"),
+    (lambda root: el(root, "cda:title").addnext(copy.deepcopy(el(root, "cda:title"))), "given 2 times"),
+])
+def test_a_null_or_repeated_title_is_reported(bases, mutate, problem):
+    root = parse(bases["img_n1"]).getroot()
+    mutate(root)
+    findings, _ = run(etree.tostring(root.getroottree()))
+    assert [f.rule for f in findings] == ["SEGUR-TITLE-001"] and problem in findings[0].message
+
+
+def test_without_pack_the_result_code_check_says_it_did_not_run(originals):
+    findings, _ = run(originals["bio_n3"], with_pack=False)
+    assert [(f.rule, f.severity) for f in findings] == [("SEGUR-CODE-005", Severity.INFO)]
+    assert "no pack directory" in findings[0].message
+    # the check digit needs no pack: it still runs
+    root = parse(originals["bio_n3"]).getroot()
+    el(root, TSH_CODE).set("code", "3016-4")
+    findings, _ = run(etree.tostring(root.getroottree()), with_pack=False)
+    assert {f.rule for f in findings} == {"SEGUR-CODE-003", "SEGUR-CODE-005"}
+
+
+def test_a_pack_without_the_imaging_value_set_is_said(originals, tmp_path):
+    (tmp_path / "jeuxDeValeurs").mkdir()
+    tree = parse(originals["bio_n3"])
+    findings = check_segur(tree, Locator(originals["bio_n3"], tree), pack_root=tmp_path)
+    assert [f.rule for f in findings] == ["SEGUR-CODE-005"]
+    assert "JDV_CodesDocumentImagerie_CISIS.xml" in findings[0].message
+
+
+def test_cr_bio_forced_on_a_document_checks_its_result_codes(originals):
+    root = parse(originals["bio_n3"]).getroot()
+    el(root, TSH_CODE).set("code", "24627-2")
+    for template in root.xpath("cda:templateId[@root='1.2.250.1.213.1.1.1.55']", namespaces=NS):
+        root.remove(template)
+    el(root, "cda:code").set("code", "11488-4")  # no longer a CR-BIO by its code either
+    data = etree.tostring(root.getroottree())
+    assert "SEGUR-CODE-004" not in {f.rule for f in run(data)[0]}
+    assert "SEGUR-CODE-004" in {f.rule for f in run(data, profile="CR-BIO")[0]}
+
+
+@pytest.mark.parametrize(("number", "digit"), [("12345", 5), ("3016", 3), ("11502", 2), ("18748", 4), ("20", 8),
+                                              ("6580", 5)])
+def test_loinc_check_digit_follows_loinc_appendix_c(number, digit):
+    """12345 → 5 is LOINC's own example; 6580-7 is one of the 14 terms LOINC lists as wrong (computed 5)."""
+    from segur.validators.segur_rules.results import loinc_check_digit
+
+    assert loinc_check_digit(number) == digit
 
 
 def test_not_a_cda_document_gives_no_segur_finding():

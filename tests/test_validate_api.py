@@ -246,7 +246,8 @@ def test_forced_volet_without_pack_informs_the_segur_rules(cda_pack, monkeypatch
     import segur.validators.segur_rules as segur_rules
 
     seen = []
-    monkeypatch.setattr(segur_rules, "check_segur", lambda tree, locator, profile: seen.append(profile) or [])
+    monkeypatch.setattr(segur_rules, "check_segur",
+                        lambda tree, locator, profile, pack_root=None: seen.append(profile) or [])
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="img-cr-img_2024.01")
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="auto")
     validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
@@ -280,7 +281,7 @@ def test_pack_from_environment(cda_pack, monkeypatch):
 def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch):
     import segur.validators.segur_rules as segur_rules
 
-    def boom(tree, locator, profile):
+    def boom(tree, locator, profile, pack_root=None):
         raise RuntimeError("kaput")
     monkeypatch.setattr(segur_rules, "check_segur", boom)
     report = validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
@@ -344,6 +345,23 @@ def test_self_presenting_document_is_named_as_such(cda_pack):
     [finding] = report.errors
     assert finding.rule == "CDA-STRUCT-007" and "line 31" in finding.message and finding.hint
     assert report.layer("xsd").status == "skipped" and "CDA-STRUCT-007" in report.layer("xsd").reason
+
+
+def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_works(cda_pack, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    example = _example(cda_pack, "CANCER-PPS_2022.01_Autopresentable.xml")
+    [finding] = validate(example, pack=cda_pack).errors
+    assert "did not run" in finding.message and "Extract the embedded ClinicalDocument" in finding.message
+    command = re.search(r'python3 -c "([^"]+)" doc\.xml > cda\.xml', finding.hint)
+    assert command, finding.hint
+    extracted = subprocess.run([sys.executable, "-c", command.group(1), str(example)], capture_output=True,
+                               check=True).stdout
+    report = validate(extracted, pack=cda_pack)
+    assert "CDA-STRUCT-007" not in [f.rule for f in report.findings]
+    assert report.layer("xsd").status == "ran" and report.layer("schematron").status == "ran"
 
 
 def test_schema_imports_are_resolved_locally_only(cda_pack, tmp_path):
@@ -414,3 +432,54 @@ def test_schematron_failures_map_to_findings():
     assert pack_error.rule == "SCH-001" and "FODC0002" in pack_error.message and pack_error.severity == Severity.ERROR
     out_of_range = schematron_finding(failure(node_index=99, location="/x"), "P", locator)
     assert out_of_range.xpath == "/x" and out_of_range.line is None
+
+
+# ----------------------------------------------------------------------------- encoding (issue 12)
+
+SKELETON = """<ClinicalDocument xmlns="urn:hl7-org:v3">
+  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+  <id root="1.2.3"/><code code="18748-4" codeSystem="2.16.840.1.113883.6.1"/>
+  <title>Compte rendu d'échographie</title>
+  <effectiveTime value="20240101120000+0100"/><confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <recordTarget><patientRole/></recordTarget><author/><custodian/>
+  <component><structuredBody/></component>
+</ClinicalDocument>"""
+
+
+def _structure_findings(data: bytes):
+    return validate(data, pack=False, layers=["xml", "structure"]).findings
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252", "iso-8859-15"])
+def test_a_document_declared_and_encoded_in_latin_1_is_an_encoding_error(encoding):
+    data = f'<?xml version="1.0" encoding="{encoding}"?>\n{SKELETON}'.encode(encoding)
+    [finding] = _structure_findings(data)
+    assert finding.rule == "CDA-STRUCT-008" and finding.severity == Severity.ERROR
+    assert encoding in finding.message and "UTF-8" in finding.message
+    assert (finding.line, finding.column) == (1, 1)
+    assert "re-encode" in finding.hint and f"iconv -f {encoding} -t UTF-8" in finding.hint
+
+
+def test_a_utf16_document_is_an_encoding_error_even_without_declaration():
+    [finding] = _structure_findings(SKELETON.encode("utf-16"))
+    assert finding.rule == "CDA-STRUCT-008" and "UTF-16" in finding.message
+
+
+@pytest.mark.parametrize("data", [
+    SKELETON.encode(),  # no declaration: UTF-8 by XML rules
+    b"\xef\xbb\xbf" + SKELETON.encode(),  # UTF-8 byte-order mark
+    ('<?xml version="1.0" encoding="UTF-8"?>\n' + SKELETON).encode(),
+    ("<?xml version='1.0' encoding='utf-8' standalone='yes'?>\n" + SKELETON).encode(),
+    b"\xef\xbb\xbf" + ('<?xml version="1.0" encoding="UTF-8"?>' + SKELETON).encode(),
+])
+def test_utf8_documents_pass_the_encoding_check(data):
+    assert _structure_findings(data) == []
+
+
+def test_the_encoding_check_runs_with_a_pack_too(cda_pack):
+    source = _example(cda_pack, CR_IMG_N3).read_text(encoding="utf-8")
+    declared = source.replace('encoding="utf-8"', 'encoding="ISO-8859-1"', 1)
+    assert declared != source
+    latin1 = declared.encode("iso-8859-1", "replace")
+    report = validate(latin1, pack=cda_pack)
+    assert "CDA-STRUCT-008" in [f.rule for f in report.errors] and not report.valid

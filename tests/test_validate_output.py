@@ -60,8 +60,18 @@ def test_text_is_coloured_only_on_a_terminal():
     assert "\x1b[" not in _text([_report()])
 
 
+ALL_RAN = [LayerRun(name, "ran") for name in ("xml", "structure", "xsd", "schematron", "segur")]
+
+
+def _partial(name: str = "nopack.xml") -> Report:
+    return Report(document=name, layers=[LayerRun("xml", "ran"), LayerRun("structure", "ran"),
+                                         LayerRun("xsd", "skipped", "no pack directory"),
+                                         LayerRun("schematron", "skipped", "no pack directory"),
+                                         LayerRun("segur", "ran")])
+
+
 def test_summary_line_counts_and_top_rules():
-    valid = Report(document="ok.xml", layers=[LayerRun("xml", "ran")])
+    valid = Report(document="ok.xml", layers=list(ALL_RAN))
     unreadable = Report(document="bad.xml", unreadable=True,
                         findings=[Finding("XML-001", Severity.ERROR, "xml", "broken", 1, 1)])
     summary = BatchSummary.of([_report(), valid, unreadable, _report()])
@@ -70,6 +80,48 @@ def test_summary_line_counts_and_top_rules():
     assert "SEGUR-X-001 ×2" in line and "XML-001 ×1" in line
     assert summary.exit_code == 2
     assert BatchSummary.of([valid]).exit_code == 0 and BatchSummary.of([valid, _report()]).exit_code == 1
+
+
+def test_no_error_without_xsd_and_schematron_is_partial_not_valid():
+    """The README's promise: without the official layers a document is never VALID (issue 12)."""
+    report = _partial()
+    assert report.verdict == "PARTIAL" and report.exit_code == 3
+    assert report.unchecked == ["xsd", "schematron"] and not report.complete and not report.conformant
+    assert report.valid  # compatible meaning for the mocks: no error in what ran
+    one_missing = Report(document="d.xml", layers=[run for run in ALL_RAN if run.name != "schematron"])
+    assert one_missing.verdict == "PARTIAL" and one_missing.unchecked == ["schematron"]
+    assert Report(document="ok.xml", layers=list(ALL_RAN)).verdict == "VALID"
+
+
+def test_errors_make_a_partially_checked_document_invalid_not_partial():
+    report = _partial()
+    report.findings.append(Finding("SEGUR-X-001", Severity.ERROR, "segur", "bad", 1, 1))
+    assert report.verdict == "INVALID" and report.exit_code == 1
+
+
+def test_batch_exit_code_ranks_unreadable_invalid_partial_valid():
+    valid, invalid = Report(document="ok.xml", layers=list(ALL_RAN)), _report()
+    unreadable = Report(document="bad.xml", unreadable=True)
+    assert BatchSummary.of([valid, _partial()]).exit_code == 3
+    assert BatchSummary.of([valid, _partial(), invalid]).exit_code == 1
+    assert BatchSummary.of([_partial(), unreadable]).exit_code == 2
+    summary = BatchSummary.of([valid, _partial(), _partial("b.xml")])
+    assert (summary.valid, summary.partial) == (1, 2)
+    assert summary.line().startswith("3 document(s): 1 valid, 2 partial (no error, not fully checked), 0 invalid")
+    assert summary.to_dict()["partial"] == 2
+
+
+def test_partial_verdict_in_text_json_junit_and_svrl():
+    reports = [_partial()]
+    summary = BatchSummary.of(reports)
+    assert "PARTIAL  0 error(s), 0 warning(s)  nopack.xml  (not checked: xsd, schematron)" in _text(reports)
+    document = json.loads(render_json(reports, summary))["documents"][0]
+    assert document["verdict"] == "PARTIAL" and document["exit_code"] == 3
+    assert document["complete"] is False and document["unchecked"] == ["xsd", "schematron"]
+    suite = ET.fromstring(render_junit(reports, summary).encode()).find("testsuite")
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {"verdict": "PARTIAL", "exit_code": "3"}
+    svrl = ET.fromstring(render_svrl(reports, summary).encode())
+    assert svrl.get("{urn:segur-harness:validate}verdict") == "PARTIAL"
 
 
 def test_json_is_one_document_with_all_finding_fields():

@@ -20,10 +20,15 @@ def _root(cda_pack: Path, name: str) -> etree._Element:
 
 @pytest.mark.parametrize("name, volet, why", [
     ("IMG_CR_IMG_2024.01.xml", "IMG-CR-IMG_2024.01", "templateId 1.2.250.1.213.1.1.1.45"),
-    ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01", "latest usable version"),
+    # no @extension: the version whose templateIds the document declares (its PDF-copy section is 2024.01's)
+    ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01",
+     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares (1.2.250.1.213.1.1.2.243)"),
+    # nothing tells 2021.01 from 2024.01 here: the latest, and the reason says how to choose another
+    ("BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2024.01",
+     "declares none of the templateIds that tell 2021.01, 2024.01 apart (1.2.250.1.213.1.1.2.128"),
     ("BIO-CR-BIO_2024.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "from templateId/@extension"),
     # BIO-CR-BIO_2023.01's includes are missing from the ANS repository: fall back to the latest usable.
-    ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "@extension 2023.01 has no usable pack"),
+    ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "@extension 2023.01 has no usable pack; version 2024"),
     ("IMG-DA-IMG_2024.01_TEP_Thorax.xml", "IMG-DA-IMG_2024.01", "templateId"),
     ("SDM-MR_2022.01.xml", "SDM-MR_2022.01", "from templateId/@extension"),
     ("CSE-CS8_2025.01.xml", "CSE-CS8_2025.01", "from templateId/@extension"),
@@ -53,13 +58,53 @@ def test_loinc_code_is_used_when_no_volet_template_id(cda_pack):
     assert selection.volet.name == "BIO-CR-BIO_2024.01" and "LOINC code 11502-2" in selection.reason
 
 
-def test_shared_loinc_code_without_template_id_runs_the_common_pack_only(cda_pack):
-    root = _root(cda_pack, "IMG_CR_IMG_2024.01.xml")
+def _without_template(root: etree._Element, template_root: str) -> etree._Element:
     for template in root.findall("{urn:hl7-org:v3}templateId"):
-        if template.get("root") == "1.2.250.1.213.1.1.1.45":
+        if template.get("root") == template_root:
             root.remove(template)
+    return root
+
+
+def test_shared_loinc_code_without_template_id_runs_the_common_pack_only(cda_pack):
+    root = _without_template(_root(cda_pack, "SDM-MR_2022.01.xml"), "1.2.250.1.213.1.1.1.30")
     selection = select(root, cda_pack, "auto", packs.usable)
     assert selection.volet is None and "shared by" in selection.reason and "--profile" in selection.reason
+
+
+def test_cr_img_code_without_template_id_still_gets_the_cr_img_pack(cda_pack):
+    """18748-4 is also the code of the breast-screening volets, but a Ségur CR-IMG is the one to hold it to."""
+    root = _without_template(_root(cda_pack, "IMG_CR_IMG_2024.01.xml"), "1.2.250.1.213.1.1.1.45")
+    selection = select(root, cda_pack, "auto", packs.usable)
+    assert selection.volet is not None and selection.volet.name == "IMG-CR-IMG_2024.01"
+    assert "LOINC code 18748-4 → the Ségur volet IMG-CR-IMG" in selection.reason
+
+
+def test_n1_cr_img_stays_on_the_common_pack(cda_pack):
+    """The N1 report has the same code but no structured body: its own templateIds, no volet pack."""
+    selection = select(_root(cda_pack, "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml"), cda_pack, "auto", packs.usable)
+    assert selection.volet is None and selection.level == "N1"
+
+
+def test_single_usable_version_needs_no_choice(cda_pack):
+    root = _root(cda_pack, "IMG_CR_IMG_2024.01.xml")
+    next(t for t in root.findall("{urn:hl7-org:v3}templateId") if t.get("extension")).attrib.pop("extension")
+    selection = select(root, cda_pack, "auto", packs.usable)
+    assert selection.volet.name == "IMG-CR-IMG_2024.01" and "latest usable version 2024.01" in selection.reason
+
+
+@pytest.mark.slow
+def test_official_img_pack_reports_the_missing_cr_img_template_id(cda_pack, tmp_path):
+    """Before, such a document was checked with the common pack only and passed the Schematron layer."""
+    from segur.validators import validate
+
+    root = _without_template(_root(cda_pack, "IMG_CR_IMG_2024.01.xml"), "1.2.250.1.213.1.1.1.45")
+    document = tmp_path / "cr-img-without-template.xml"
+    document.write_bytes(etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8"))
+    report = validate(document, pack=cda_pack, layers=["xml", "schematron", "segur"])
+    assert report.profile["volet"] == "IMG-CR-IMG_2024.01"
+    pack_errors = [f for f in report.errors if f.layer == "schematron"]
+    assert any("1.2.250.1.213.1.1.1.45" in f.message for f in pack_errors), [f.message for f in pack_errors]
+    assert "SEGUR-VOLET-001" in {f.rule for f in report.errors}
 
 
 def test_forced_profiles(cda_pack):
@@ -121,3 +166,22 @@ def test_unusable_pack_is_detected(cda_pack):
     good, digest = packs.closure_and_digest(cda_pack / "schematrons" / "CI-SIS_IMG-CR-IMG_2024.01.sch")
     assert good.usable and digest.startswith("sha256:")
     assert any(p.name == "JDV_ModaliteAcquisition_CISIS.xml" for p in good.files)
+
+
+@pytest.mark.slow
+def test_an_unversioned_2021_cr_bio_is_told_how_to_get_its_version(cda_pack, tmp_path):
+    """Undecidable from its templateIds, it is held to 2024.01 (its PDF-copy section is missing); with
+    the @extension the reason asks for, the 2021.01 pack applies and the example is VALID."""
+    from segur.validators import validate
+
+    path = cda_pack / "ExemplesCDA" / "BIO-CR-BIO_2021.01_Electrophorese.xml"
+    report = validate(path, pack=cda_pack)
+    assert report.profile["volet"] == "BIO-CR-BIO_2024.01" and "give @extension" in report.profile["reason"]
+    assert any("1.2.250.1.213.1.1.2.243" in f.message for f in report.errors)
+    tree = etree.parse(str(path))
+    tree.find("{urn:hl7-org:v3}templateId[@root='1.2.250.1.213.1.1.1.55']").set("extension", "2021.01")
+    versioned = tmp_path / path.name
+    tree.write(str(versioned), xml_declaration=True, encoding="UTF-8")
+    report = validate(versioned, pack=cda_pack)
+    assert report.profile["volet"] == "BIO-CR-BIO_2021.01"
+    assert report.valid, [(f.rule, f.message) for f in report.errors]

@@ -175,7 +175,7 @@ class Validator:
             else:
                 found = structure.check(tree, locator, lang)
                 reason = None
-            report.findings.extend(found)
+            report.findings.extend(found + structure.check_encoding(parsed.data, lang))
             report.layers.append(LayerRun("structure", "ran", reason, _ms(t)))
             gating = [f.rule for f in found if f.rule in ("CDA-STRUCT-001", "CDA-STRUCT-007")]
             if gating:
@@ -300,7 +300,7 @@ class Validator:
             return LayerRun("segur", "skipped", "the Ségur rules module is not available")
         if not hasattr(module, "check_segur"):
             return LayerRun("segur", "skipped", "the Ségur rules module has no check_segur() yet")
-        found = module.check_segur(tree, locator, volet)
+        found = module.check_segur(tree, locator, volet, pack_root=self.pack.root if self.pack else None)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
 

@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from segur.official_pack import find_pack
 from segur.validators import batch
-from segur.validators.config import ConfigError, pack_setting, parse_size, setting
+from segur.validators.config import ConfigError, parse_size, setting
 from segur.validators.output import FORMATS, RENDERERS, render_text
 from segur.validators.packs import PackDir, PackError
 from segur.validators.profiles import UnknownProfile
@@ -35,7 +36,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         paths: list[str] = typer.Argument(..., help="CDA files, directories (recursive *.xml), globs, or - for stdin."),
         pack: str = typer.Option(None, "--pack", help="ANS pack directory (infrastructure/, schematrons/, "
                                  "jeuxDeValeurs/). Default: env SEGUR_PACK, then 'pack' in ./segur.toml or "
-                                 "~/.config/segur/config.toml."),
+                                 "~/.config/segur/config.toml, then ../shared/ref/cda when present."),
         no_pack: bool = typer.Option(False, "--no-pack", help="Run without the official pack (xml, structure "
                                      "and segur layers only)."),
         profile: str = typer.Option("auto", "--profile", help="auto (from templateId/LOINC code), none (no "
@@ -66,8 +67,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             lang_value = lang or (setting("lang").value if setting("lang") else "en")
             if lang_value not in ("en", "fr"):
                 raise ConfigError(f"--lang must be en or fr, not {lang_value!r}")
-            chosen = None if no_pack else pack_setting(pack)
-            pack_dir = PackDir.open(chosen.value, chosen.source) if chosen else None
+            chosen = None if no_pack else find_pack(pack, config_lookup=lambda: setting("pack"))
+            pack_dir = PackDir.open(chosen.path, chosen.source) if chosen else None
         except (ConfigError, PackError) as exc:
             raise _usage_error(str(exc)) from None
         selected = tuple(LAYERS) if not layers else tuple(x.strip() for x in layers.split(",") if x.strip())

@@ -22,7 +22,8 @@ FORMATS = ("text", "json", "junit", "svrl")
 JSON_SCHEMA_VERSION = 1
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-_VERDICT_STYLE = {"VALID": "bold green", "INVALID": "bold red", "UNREADABLE": "bold magenta"}
+_VERDICT_STYLE = {"VALID": "bold green", "PARTIAL": "bold yellow", "INVALID": "bold red",
+                  "UNREADABLE": "bold magenta"}
 _LAYER_ORDER = {name: i for i, name in enumerate((*LAYERS, "validator"))}
 
 
@@ -122,6 +123,9 @@ def render_junit(reports: list[Report], summary: BatchSummary) -> str:
     total = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
         suite = etree.SubElement(suites, "testsuite", name=report.document)
+        properties = etree.SubElement(suite, "properties")
+        etree.SubElement(properties, "property", name="verdict", value=report.verdict)
+        etree.SubElement(properties, "property", name="exit_code", value=str(report.exit_code))
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         by_layer: dict[str, list[Finding]] = {}
         for finding in report.findings:
@@ -172,9 +176,10 @@ SEGUR_NS = "urn:segur-harness:validate"
 def _svrl_for(report: Report) -> etree._Element:
     """The SVRL of every pack that ran, merged under one ``svrl:schematron-output``; findings of the
     other layers are added as ``svrl:failed-assert`` with ``@test="segur:<layer>"`` and ``@id`` = rule id."""
-    out = etree.Element(f"{{{SVRL_NS}}}schematron-output", nsmap={"svrl": SVRL_NS},
+    out = etree.Element(f"{{{SVRL_NS}}}schematron-output", nsmap={"svrl": SVRL_NS, "segur": SEGUR_NS},
                         title=f"segur validate: {report.document}",
                         schemaVersion=", ".join(f"{p.name}" for p in report.packs) or "none")
+    out.set(f"{{{SEGUR_NS}}}verdict", report.verdict)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     for pack in report.packs:
         out.append(etree.Comment(f" pack {pack.name} {pack.version or ''} {pack.digest or ''} "))

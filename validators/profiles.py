@@ -17,14 +17,23 @@ Rules of `auto`:
 - a document whose body is ``nonXMLBody`` (N1) gets the common pack only (the volet packs
   check the structured body of N3 documents; README: the N1 radiology example reports 8 errors
   if the N3 pack is forced on it);
-- an N3 document gets its volet's pack, found by its volet templateId (version from
-  ``@extension`` when that version's pack exists, else the latest version present whose
-  includes all exist), or, without a volet templateId, by its LOINC code when exactly one volet
-  claims that code; otherwise only the common pack runs and the report says so.
+- an N3 document gets its volet's pack, found by its volet templateId, or, without a volet
+  templateId, by its LOINC code when exactly one volet claims that code or when the code is one
+  of the Ségur volets' (18748-4 → IMG-CR-IMG although the breast-screening volets CANCER-D2LM-*
+  share it; 11502-2 → BIO-CR-BIO): a CR-IMG that forgot its templateId is still held to the CR-IMG
+  pack (whose header pattern reports the missing templateId). Otherwise only the common pack runs
+  and the report says so;
+- the version: the templateId's ``@extension`` when that version's pack is usable; else (no
+  ``@extension``, as in the BIO-CR-BIO 2021.01 and 2024.01 TSH examples, or an unusable one) the
+  version whose pack knows the most of the templateIds the document declares, when those tell the
+  versions apart (a CR-BIO with the 2024.01 PDF-copy section 1.2.250.1.213.1.1.2.243 gets 2024.01);
+  when they do not, the latest usable version (a 2021.01 document without @extension cannot be
+  told from a 2024.01 one missing its new sections). ``Selection.reason`` says which and why.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,9 +92,13 @@ VOLETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "VAC-NOTE": ("1.2.250.1.213.1.1.1.46", ("87273-9",)),
     "VSM": ("1.2.250.1.213.1.1.1.13", ()),
 }
+# Document codes of the Ségur volets (REM RIS:RIS.CRI/va1.07 typeCode 18748-4; the CR-BIO flow's
+# 11502-2): when such a document has no volet templateId, the code alone routes it to that volet.
+SEGUR_VOLET_BY_CODE = {"18748-4": "IMG-CR-IMG", "11502-2": "BIO-CR-BIO"}
 # Pack files whose family name differs from the table's (CI-SIS_VSM_1.4_2022.01.sch is VSM).
 FAMILY_ALIASES = {"VSM_1.4": "VSM"}
 
+_TESTED_ROOT = re.compile(r"@root\s*=\s*['\"]([0-9][0-9.]*)['\"]")
 _PACK_NAME = re.compile(r"^CI-SIS_(?P<family>.+)_(?P<version>\d{4}\.\d{2})\.sch$")
 
 
@@ -157,15 +170,64 @@ def _loinc_code(root: etree._Element) -> str | None:
     return None
 
 
-def _pick_version(candidates: list[VoletPack], wanted: str | None, usable) -> tuple[VoletPack | None, str]:
+def _pick_version(candidates: list[VoletPack], wanted: str | None, usable,
+                  declared: frozenset[str] = frozenset()) -> tuple[VoletPack | None, str]:
     by_version = {c.version: c for c in candidates}
     if wanted and wanted in by_version and usable(by_version[wanted]):
         return by_version[wanted], f"version {wanted} from templateId/@extension"
-    for candidate in sorted(candidates, key=lambda c: c.version, reverse=True):
-        if usable(candidate):
-            note = f"@extension {wanted} has no usable pack; " if wanted else ""
-            return candidate, f"{note}latest usable version {candidate.version}"
-    return None, "no usable pack version"
+    note = (f"@extension {wanted} has no usable pack; " if wanted
+            else "templateId without version (@extension); ")
+    usable_ones = sorted((c for c in candidates if usable(c)), key=lambda c: c.version)
+    if not usable_ones:
+        return None, "no usable pack version"
+    if len(usable_ones) == 1 or not declared:
+        return usable_ones[-1], f"{note}latest usable version {usable_ones[-1].version}"
+    return _version_the_document_declares(usable_ones, declared, note)
+
+
+def _version_the_document_declares(usable_ones: list[VoletPack], declared: frozenset[str],
+                                   note: str) -> tuple[VoletPack, str]:
+    """The version whose pack knows the most of the document's templateIds (the latest of a tie).
+
+    Only templateIds some versions know and others do not tell versions apart. When the document
+    declares none of them, it is undecidable (an old document, or a new one missing a new section):
+    the latest version is taken and the reason says so.
+    """
+    known = {c.version: declared & pack_template_ids(c.path) for c in usable_ones}
+    telling = frozenset().union(*known.values()) - frozenset.intersection(*known.values())
+    latest = usable_ones[-1]
+    if not telling:
+        between = sorted(frozenset().union(*(pack_template_ids(c.path) for c in usable_ones))
+                         - frozenset.intersection(*(pack_template_ids(c.path) for c in usable_ones)))
+        return latest, (f"{note}latest usable version {latest.version}: the document declares none of the "
+                        f"templateIds that tell {', '.join(c.version for c in usable_ones)} apart "
+                        f"({_shown(between)}); give @extension or --profile to choose another")
+    best = max(len(k) for k in known.values())
+    chosen = [c for c in usable_ones if len(known[c.version]) == best][-1]
+    others = [c.version for c in usable_ones if c is not chosen]
+    return chosen, (f"{note}version {chosen.version} chosen, not {', '.join(others)}: its pack knows the "
+                    f"templateIds the document declares ({_shown(sorted(telling & known[chosen.version]))})")
+
+
+def _shown(roots: list[str]) -> str:
+    return ", ".join(roots[:3]) + (", …" if len(roots) > 3 else "")
+
+
+@functools.cache
+def pack_template_ids(path: Path) -> frozenset[str]:
+    """Every templateId root a volet pack's Schematron files test (``@root='…'``), includes followed."""
+    from segur.validators.packs import closure_and_digest  # packs imports this module
+
+    closure, _ = closure_and_digest(path)
+    roots: set[str] = set()
+    for file in closure.files:
+        if file.suffix == ".sch":
+            roots |= set(_TESTED_ROOT.findall(file.read_text(encoding="utf-8", errors="replace")))
+    return frozenset(roots)
+
+
+def _declared_template_ids(root: etree._Element) -> frozenset[str]:
+    return frozenset(root.xpath("//*[local-name()='templateId']/@root"))
 
 
 def select(root: etree._Element, pack_root: Path | None, requested: str = "auto", usable=None) -> Selection:
@@ -183,25 +245,40 @@ def select(root: etree._Element, pack_root: Path | None, requested: str = "auto"
         why = "N1 document (nonXMLBody): common pack only" if level == "N1" else "no body: common pack only"
         return Selection("auto", level, None, why)
     template_ids = _template_ids(root)
+    declared = _declared_template_ids(root)
     for family, (template_id, _codes) in VOLETS.items():
         if template_id in template_ids:
             candidates = [p for p in packs if p.family == family]
             if not candidates:
                 return Selection("auto", level, None,
                                  f"templateId {template_id} is volet {family}, but the pack has no {family} schematron")
-            chosen, why = _pick_version(candidates, template_ids[template_id], usable)
+            chosen, why = _pick_version(candidates, template_ids[template_id], usable, declared)
             return Selection("auto", level, chosen, f"templateId {template_id} → {family}, {why}")
     code = _loinc_code(root)
     if code:
-        families = [family for family, (_t, codes) in VOLETS.items() if code in codes]
-        if len(families) == 1:
-            candidates = [p for p in packs if p.family == families[0]]
-            chosen, why = _pick_version(candidates, None, usable)
-            if chosen:
-                return Selection("auto", level, chosen, f"no volet templateId; LOINC code {code} → {families[0]}, {why}")
-        elif len(families) > 1:
-            return Selection("auto", level, None, f"no volet templateId and LOINC code {code} is shared by "
-                             f"{', '.join(families)}: common pack only (force one with --profile)")
+        return _by_code(code, level, packs, usable, declared)
+    return Selection("auto", level, None, "no known volet templateId or LOINC code: common pack only")
+
+
+def _by_code(code: str, level: str | None, packs: list[VoletPack], usable,
+             declared: frozenset[str]) -> Selection:
+    """The volet an N3 document without volet templateId is held to, from its LOINC document code."""
+    families = [family for family, (_t, codes) in VOLETS.items() if code in codes]
+    segur = SEGUR_VOLET_BY_CODE.get(code)
+    if segur and len(families) > 1:
+        others = ", ".join(f for f in families if f != segur)
+        families, how = [segur], f"the Ségur volet {segur} (the code is also {others}'s)"
+    else:
+        how = families[0] if families else ""
+    if len(families) == 1:
+        candidates = [p for p in packs if p.family == families[0]]
+        chosen, why = _pick_version(candidates, None, usable, declared)
+        if chosen:
+            return Selection("auto", level, chosen,
+                             f"no volet templateId; LOINC code {code} → {how}, {why}")
+    elif len(families) > 1:
+        return Selection("auto", level, None, f"no volet templateId and LOINC code {code} is shared by "
+                         f"{', '.join(families)}: common pack only (force one with --profile)")
     return Selection("auto", level, None, "no known volet templateId or LOINC code: common pack only")
 
 

@@ -15,7 +15,12 @@ from segur.findings import Finding, Severity
 # The layers, in the order they run. `xml` always runs; the others may be skipped.
 LAYERS = ("xml", "structure", "xsd", "schematron", "segur")
 
-EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
+# The layers that decide conformance (the official ANS XSD and Schematron packs): a document is
+# VALID only when both ran; with no error but one of them not run, its verdict is PARTIAL.
+CONFORMANCE_LAYERS = ("xsd", "schematron")
+
+VERDICTS = ("VALID", "PARTIAL", "INVALID", "UNREADABLE")
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 @dataclass
@@ -76,18 +81,40 @@ class Report:
 
     @property
     def valid(self) -> bool:
-        """No error finding and the document could be read. Warnings do not make it invalid."""
+        """No error finding and the document could be read; warnings do not make it invalid.
+
+        Kept with this meaning for the mocks and proof checks that accept or refuse a document on
+        it; it says nothing of the layers that did not run: see `complete` and `verdict`."""
         return not self.unreadable and not self.errors
 
     @property
+    def unchecked(self) -> list[str]:
+        """The conformance layers (XSD, Schematron) that did not run, whatever the reason."""
+        return [name for name in CONFORMANCE_LAYERS if (run := self.layer(name)) is None or run.status != "ran"]
+
+    @property
+    def complete(self) -> bool:
+        """Both conformance layers ran on the document."""
+        return not self.unreadable and not self.unchecked
+
+    @property
+    def conformant(self) -> bool:
+        """VALID: readable, no error, and checked by the official XSD and Schematron."""
+        return self.valid and self.complete
+
+    @property
     def exit_code(self) -> int:
-        if self.unreadable:
-            return EXIT_UNREADABLE
-        return EXIT_VALID if self.valid else EXIT_INVALID
+        return {"VALID": EXIT_VALID, "PARTIAL": EXIT_PARTIAL, "INVALID": EXIT_INVALID,
+                "UNREADABLE": EXIT_UNREADABLE}[self.verdict]
 
     @property
     def verdict(self) -> str:
-        return "UNREADABLE" if self.unreadable else ("VALID" if self.valid else "INVALID")
+        """UNREADABLE, INVALID (an error), PARTIAL (no error, but XSD or Schematron did not run) or VALID."""
+        if self.unreadable:
+            return "UNREADABLE"
+        if not self.valid:
+            return "INVALID"
+        return "VALID" if self.complete else "PARTIAL"
 
     def layer(self, name: str) -> LayerRun | None:
         return next((layer for layer in self.layers if layer.name == name), None)
@@ -103,6 +130,8 @@ class Report:
             "document": self.document,
             "verdict": self.verdict,
             "valid": self.valid,
+            "complete": self.complete,
+            "unchecked": self.unchecked if not self.unreadable else list(CONFORMANCE_LAYERS),
             "exit_code": self.exit_code,
             "size": self.size,
             "profile": self.profile,
@@ -134,6 +163,7 @@ class BatchSummary:
 
     documents: int = 0
     valid: int = 0
+    partial: int = 0
     invalid: int = 0
     unreadable: int = 0
     errors_by_rule: Counter = field(default_factory=Counter)
@@ -144,26 +174,33 @@ class BatchSummary:
         summary = cls(elapsed_s=elapsed_s)
         for report in reports:
             summary.documents += 1
-            if report.unreadable:
+            verdict = report.verdict
+            if verdict == "UNREADABLE":
                 summary.unreadable += 1
-            elif report.valid:
-                summary.valid += 1
-            else:
+            elif verdict == "INVALID":
                 summary.invalid += 1
+            elif verdict == "PARTIAL":
+                summary.partial += 1
+            else:
+                summary.valid += 1
             summary.errors_by_rule.update(report.rule_counts())
         return summary
 
     @property
     def exit_code(self) -> int:
+        """The worst document decides: unreadable (2) > invalid (1) > partial (3) > valid (0)."""
         if self.unreadable:
             return EXIT_UNREADABLE
-        return EXIT_INVALID if self.invalid else EXIT_VALID
+        if self.invalid:
+            return EXIT_INVALID
+        return EXIT_PARTIAL if self.partial else EXIT_VALID
 
     def top_rules(self, n: int = 5) -> list[tuple[str, int]]:
         return self.errors_by_rule.most_common(n)
 
     def line(self) -> str:
-        text = (f"{self.documents} document(s): {self.valid} valid, {self.invalid} invalid, "
+        partial = f"{self.partial} partial (no error, not fully checked), " if self.partial else ""
+        text = (f"{self.documents} document(s): {self.valid} valid, {partial}{self.invalid} invalid, "
                 f"{self.unreadable} unreadable")
         if self.errors_by_rule:
             text += "; errors by rule: " + ", ".join(f"{rule} ×{count}" for rule, count in self.top_rules())
@@ -172,7 +209,7 @@ class BatchSummary:
         return text
 
     def to_dict(self) -> dict:
-        return {"documents": self.documents, "valid": self.valid, "invalid": self.invalid,
+        return {"documents": self.documents, "valid": self.valid, "partial": self.partial, "invalid": self.invalid,
                 "unreadable": self.unreadable, "errors_by_rule": dict(self.errors_by_rule.most_common()),
                 "exit_code": self.exit_code,
                 "elapsed_s": None if self.elapsed_s is None else round(self.elapsed_s, 3)}

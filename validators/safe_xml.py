@@ -8,8 +8,14 @@ unbounded time or memory. The defences, in order:
 2. an expat pass over the prolog only (stops at the first element): any entity declaration
    (billion laughs, XXE) or external DTD is refused before anything is expanded or loaded;
 3. lxml with ``resolve_entities=False, load_dtd=False, no_network=True`` and libxml2's default
-   depth and size limits (``huge_tree=False``); as a second line of defence any DOCTYPE or entity
-   node that reached the tree is refused.
+   limits (``huge_tree=False``: 256 levels, 10,000,000 bytes per text node); as a second line of
+   defence any DOCTYPE or entity node that reached the tree is refused.
+4. a document refused only because one text node or attribute value is over libxml2's default
+   10 MB (a CR-IMG N1 with a PDF above ~7 MB: its base64 is one text node) is parsed again in
+   libxml2's large-document mode (``huge_tree=True``), and the project's own limits stay the
+   defence: the size limit (1), no entities (2, 3), and the depth limit of 256 levels checked on
+   the tree, since the large mode would allow 2048. A document over libxml2's hard limits even
+   then (1,000,000,000 bytes per node) is ``XML-009``, which names the limit.
 
 Each refusal is a finding of layer ``xml`` with a stable rule id; such a document is
 *unreadable* (exit code 2), never a traceback.
@@ -30,6 +36,7 @@ from segur.findings import Finding
 from segur.rules import Rule
 
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
+MAX_DEPTH = 256  # libxml2's default, kept when the large-document mode is used
 
 LAYER = "xml"
 _SRC = "OWASP XML External Entity Prevention Cheat Sheet; W3C XML 1.0 §2.8 (DTD), §4 (entities)"
@@ -60,12 +67,20 @@ XML_RULES = {
              hint="Remove the DOCTYPE declaration; a CDA document needs no DTD.", source=_SRC),
         Rule("XML-006", LAYER, "The document nests elements too deeply to be processed safely: {detail}",
              "Le document imbrique les éléments trop profondément pour être traité sans risque : {detail}",
-             hint="A CDA document nests a few dozen levels at most; check the generator.",
+             hint=f"The limit is {MAX_DEPTH} levels and cannot be changed: a CDA document nests a few dozen "
+                  "levels at most; check the generator.",
              source="libxml2 default depth limit"),
         Rule("XML-007", LAYER, "The input cannot be read: {detail}", "L'entrée ne peut pas être lue : {detail}",
              hint="Check the path and the file permissions.", source="project policy"),
         Rule("XML-008", LAYER, "The document is empty.", "Le document est vide.",
              hint="The file has no content; check that the export wrote the document.", source="W3C XML 1.0 §2.1"),
+        Rule("XML-009", LAYER, "The document exceeds a hard limit of the XML parser (libxml2, large-document "
+             "mode: 1,000,000,000 bytes per text node, attribute value or name): {detail}",
+             "Le document dépasse une limite absolue de l'analyseur XML (libxml2, mode grands documents : "
+             "1 000 000 000 octets par nœud texte, valeur d'attribut ou nom) : {detail}",
+             hint="This limit cannot be raised (--max-size only bounds the file size): no CDA document needs a "
+                  "node this large; reduce the embedded file.",
+             source="libxml2 XML_MAX_HUGE_LENGTH"),
     )
 }
 rules.register(*XML_RULES.values())
@@ -204,9 +219,61 @@ def _check_prolog(data: bytes, lang: str) -> None:
         raise UnreadableDocument("", [refused.finding]) from None
 
 
-def _parser() -> etree.XMLParser:
+def _parser(huge: bool = False) -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, dtd_validation=False,
-                           huge_tree=False, collect_ids=False, remove_comments=False)
+                           huge_tree=huge, collect_ids=False, remove_comments=False)
+
+
+def _first_error(parser: etree.XMLParser):
+    errors = parser.error_log.filter_from_errors()
+    return errors[0] if errors else None
+
+
+def _is_node_size_limit(parser: etree.XMLParser) -> bool:
+    """libxml2 refused a node over its default 10 MB (not the depth, which keeps its limit)."""
+    entry = _first_error(parser)
+    return entry is not None and entry.type_name == "ERR_RESOURCE_LIMIT" and "depth" not in entry.message
+
+
+def _depth_over(root: etree._Element, limit: int = MAX_DEPTH) -> etree._Element | None:
+    """The first element nested deeper than `limit` levels, else None (one walk, no recursion)."""
+    depth = 0
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        if depth > limit:
+            return element
+    return None
+
+
+def _depth_finding(lang: str, line: int | None) -> Finding:
+    return xml_finding("XML-006", lang, detail=f"more than {MAX_DEPTH} levels", line=line)
+
+
+def _lxml_tree(label: str, data: bytes, lang: str) -> etree._ElementTree:
+    """Parse with libxml2's default limits; again in large-document mode when only a node's size
+    was refused, then holding the document to the project's depth limit."""
+    parser = _parser()
+    try:
+        return etree.ElementTree(etree.fromstring(data, parser))
+    except etree.XMLSyntaxError as exc:
+        if not _is_node_size_limit(parser):
+            raise UnreadableDocument(label, [_syntax_finding(exc, parser, data, lang)], len(data)) from None
+    huge = _parser(huge=True)
+    try:
+        root = etree.fromstring(data, huge)
+    except etree.XMLSyntaxError as exc:
+        finding = _syntax_finding(exc, huge, data, lang)
+        if _is_node_size_limit(huge):
+            finding = xml_finding("XML-009", lang, detail=_first_error(huge).message, line=finding.line,
+                                  column=finding.column)
+        raise UnreadableDocument(label, [finding], len(data)) from None
+    deep = _depth_over(root)
+    if deep is not None:
+        raise UnreadableDocument(label, [_depth_finding(lang, deep.sourceline)], len(data))
+    return etree.ElementTree(root)
 
 
 def _syntax_finding(exc: etree.XMLSyntaxError, parser: etree.XMLParser, data: bytes, lang: str) -> Finding:
@@ -217,7 +284,7 @@ def _syntax_finding(exc: etree.XMLSyntaxError, parser: etree.XMLParser, data: by
     line = entry.line if entry is not None else (exc.position[0] if exc.position else None)
     column = entry.column if entry is not None else None
     if "Excessive depth" in message or "Maximum depth" in message:
-        return xml_finding("XML-006", lang, detail=message, line=line)
+        return _depth_finding(lang, line)
     # libxml2 columns count bytes and point past the offending token; expat reports the start of
     # the faulty construct in characters. Prefer expat's position when both agree on the line.
     expat_line, expat_column = _expat_error_position(data)
@@ -253,11 +320,8 @@ def parse(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = None, l
     except UnreadableDocument as refused:
         refused.name, refused.size = label, len(data)
         raise
-    parser = _parser()
     try:
-        tree = etree.ElementTree(etree.fromstring(data, parser))
-    except etree.XMLSyntaxError as exc:
-        raise UnreadableDocument(label, [_syntax_finding(exc, parser, data, lang)], len(data)) from None
+        tree = _lxml_tree(label, data, lang)
     except ValueError as exc:  # e.g. a str with an encoding declaration
         raise UnreadableDocument(label, [xml_finding("XML-001", lang, detail=str(exc))], len(data)) from None
     docinfo = tree.docinfo

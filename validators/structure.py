@@ -7,9 +7,16 @@ check runs, as a gate for the layers after it. Cardinalities are those of
 ``infrastructure/cda/POCD_MT000040_extended_pharmacy.xsd``): typeId, id, code, effectiveTime,
 confidentialityCode 1..1; recordTarget 1..*; author 1..*; custodian 1..1; component 1..1 with
 exactly one of structuredBody / nonXMLBody.
+
+The encoding check (``CDA-STRUCT-008``) runs with or without a pack: no XSD or Schematron sees
+the encoding, and ANS requires UTF-8 ("L'encodage spécifié dans le prologue du document est
+obligatoirement UTF-8", ANS IG document core, CDA general structure,
+https://ansforge.github.io/IG-document-core/main/ig/ressourcesCDA-struc-gen.html).
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 
@@ -21,6 +28,8 @@ from segur.validators.locate import Locator
 LAYER = "structure"
 CDA_NS = "urn:hl7-org:v3"
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
+_ENCODING_SRC = ("ANS IG document core, CDA general structure, prologue "
+                 "(https://ansforge.github.io/IG-document-core/main/ig/ressourcesCDA-struc-gen.html)")
 _SRC = "HL7 CDA R2, POCD_MT000040.ClinicalDocument (infrastructure/cda/POCD_MT000040_extended_pharmacy.xsd)"
 
 STRUCT_RULES = {
@@ -51,12 +60,26 @@ STRUCT_RULES = {
              source=_SRC),
         Rule("CDA-STRUCT-007", LAYER,
              "The document is an XSLT stylesheet that embeds a ClinicalDocument at line {line} (a "
-             "self-presenting document); the CDA layers validate a document whose root is ClinicalDocument.",
+             "self-presenting document); the XSD, Schematron and Ségur layers did not run: they validate a "
+             "document whose root is ClinicalDocument. Extract the embedded ClinicalDocument and validate it.",
              "Le document est une feuille de style XSLT qui embarque un ClinicalDocument en ligne {line} "
-             "(document auto-présentable) ; les couches CDA valident un document dont la racine est "
-             "ClinicalDocument.",
-             hint="Send the ClinicalDocument itself (root <ClinicalDocument xmlns=\"urn:hl7-org:v3\">), "
-                  "with at most an <?xml-stylesheet?> processing instruction for display.", source=_SRC),
+             "(document auto-présentable) ; les couches XSD, Schematron et Ségur n'ont pas été exécutées : elles "
+             "valident un document dont la racine est ClinicalDocument. Extrayez le ClinicalDocument embarqué et "
+             "validez-le.",
+             hint="Copy the ClinicalDocument element of line {line} into a file of its own with its namespace "
+                  "declarations, then validate that file, e.g. python3 -c \"import sys; from lxml import etree; "
+                  "e = etree.parse(sys.argv[1]).xpath('//c:ClinicalDocument', namespaces=dict(c='urn:hl7-org:v3'))"
+                  "[0]; sys.stdout.buffer.write(etree.tostring(e, xml_declaration=True, encoding='UTF-8'))\" "
+                  "doc.xml > cda.xml && segur validate cda.xml. To exchange the document, send the "
+                  "ClinicalDocument itself, with at most an <?xml-stylesheet?> processing instruction for display.",
+             source=_SRC),
+        Rule("CDA-STRUCT-008", LAYER,
+             "The document is encoded in {encoding}; ANS requires CDA documents to be encoded in UTF-8.",
+             "Le document est encodé en {encoding} ; l'ANS impose l'encodage UTF-8 pour les documents CDA.",
+             hint='Write the document in UTF-8 with the prologue <?xml version="1.0" encoding="UTF-8"?>: '
+                  "re-encode the text, not only the declaration (e.g. iconv -f {encoding} -t UTF-8). A UTF-8 "
+                  "byte-order mark is accepted; a document without declaration is UTF-8.",
+             source=_ENCODING_SRC),
         Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.", "recordTarget n'a pas de patientRole.",
              hint="Put the patient's identifiers and demographics in recordTarget/patientRole.", source=_SRC),
     )
@@ -74,6 +97,29 @@ def _finding(rule_id: str, lang: str, where: dict | None = None, **context) -> F
     return Finding(rule=rule.id, severity=rule.severity, layer=LAYER, message=rule.message(lang, **context),
                    hint=rule.hint.format_map(_Keep(context)) or None,
                    extra={"params": context}, **(where or {}))
+
+
+_DECLARED = re.compile(rb"""^<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def document_encoding(data: bytes) -> str:
+    """The encoding the bytes are in, as an XML parser determines it (XML 1.0 appendix F):
+    byte-order mark, else the declaration, else UTF-8. (lxml's ``docinfo.encoding`` says UTF-8
+    for a UTF-16 document without declaration, hence this.)"""
+    if data.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<")):
+        return "UTF-16"
+    declared = _DECLARED.match(data.removeprefix(b"\xef\xbb\xbf"))
+    return declared.group(1).decode("ascii") if declared else "UTF-8"
+
+
+def check_encoding(data: bytes, lang: str = "en") -> list[Finding]:
+    """ANS requires UTF-8 (``UTF8`` is accepted as a spelling of it)."""
+    encoding = document_encoding(data)
+    if encoding.lower().replace("-", "").replace("_", "") == "utf8":
+        return []
+    return [_finding("CDA-STRUCT-008", lang, {"line": 1, "column": 1}, encoding=encoding)]
 
 
 def check_root(tree: etree._ElementTree, locator: Locator, lang: str = "en") -> list[Finding]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from segur.fixtures.world import World, load_world
 from segur.mockkit import FaultBook, Journal
-from segur.mocks.annuaire import rules
+from segur.mocks.annuaire import paging, rules
 from segur.mocks.annuaire.resources import build_directory
 from segur.mocks.annuaire.search import (
     INCLUDES,
@@ -21,11 +22,16 @@ from segur.mocks.annuaire.search import (
     REVINCLUDES,
     SearchError,
     matcher,
+    unknown_parameters,
 )
 
 BASE_PATH = "/fhir/v2"
+#: Page size: 50 by default (ANS documentation v2, "Modificateurs des résultats": "La réponse renvoie par
+#: défaut 50 éléments"); the real server refuses a _count above 50,000,000 (annuaire-sante-fhir-serveur,
+#: SelectExpression.MAX_SELECT_COUNT = 5_000_0000), i.e. it has no practical maximum.
 DEFAULT_COUNT = 50
-MAX_COUNT = 1000
+MAX_COUNT = 50_000_000
+UNKNOWN_PARAMETER_MODES = ("refuse", "fhir")
 
 
 class AnnuaireMock:
@@ -33,8 +39,12 @@ class AnnuaireMock:
 
     name = "annuaire"
 
-    def __init__(self, world: World | None = None, api_keys: Iterable[str] | None = None):
+    def __init__(self, world: World | None = None, api_keys: Iterable[str] | None = None,
+                 unknown_parameters: str = "refuse"):
+        if unknown_parameters not in UNKNOWN_PARAMETER_MODES:
+            raise ValueError(f"unknown_parameters must be one of {UNKNOWN_PARAMETER_MODES}")
         self.world = world or load_world()
+        self.unknown_parameters = unknown_parameters
         self.api_keys = frozenset(api_keys) if api_keys else None
         self.directory = build_directory(self.world)
         self.journal = Journal(self.name)
@@ -68,41 +78,69 @@ class AnnuaireMock:
             raise SearchError(rules.UNKNOWN_RESOURCE, resource=resource_type, id=resource_id)
         return resource
 
-    def search(self, resource_type: str, params: Mapping[str, list[str]], self_url: str) -> dict:
-        """A searchset Bundle for `params` (each name mapped to its repeated values)."""
+    def search(self, resource_type: str, params: Mapping[str, list[str]], base_url: str,
+               handling: str | None = None) -> dict:
+        """A searchset Bundle for `params` (each name mapped to its repeated values).
+
+        `handling` is the client's `Prefer: handling=` (strict or lenient), honoured only when the
+        mock follows FHIR for unknown parameters (`unknown_parameters="fhir"`)."""
         self.check_type(resource_type)
+        ignored = self._ignored_parameters(resource_type, params, handling)
+        used = {name: values for name, values in params.items() if name not in ignored}
+        return self._page(resource_type, used, 0, base_url, _self_url(base_url, resource_type, used), ignored)
+
+    def next_page(self, token: str, base_url: str) -> tuple[str, dict]:
+        """The page a `next` link (`_page?id=<token>`) names, with its resource type."""
+        resource_type, params, offset = paging.decode(token)
+        self.check_type(resource_type)
+        self_url = f"{base_url}/_page?id={token}"
+        return resource_type, self._page(resource_type, params, offset, base_url, self_url, [])
+
+    def _ignored_parameters(self, resource_type: str, params, handling: str | None) -> list[str]:
+        unknown = unknown_parameters(resource_type, params)
+        lenient = self.unknown_parameters == "fhir" and handling != "strict"
+        if unknown and not lenient:
+            raise SearchError(rules.UNKNOWN_PARAMETER, name=unknown[0], resource=resource_type,
+                              supported=", ".join(sorted(PARAMETERS[resource_type])))
+        return unknown
+
+    def _page(self, resource_type: str, params, offset: int, base_url: str, self_url: str,
+              ignored: list[str]) -> dict:
         supported = PARAMETERS[resource_type]
         predicates = [matcher(resource_type, name, values, supported)
                       for name, values in params.items() if name not in RESULT_PARAMETERS]
         count = _int_param(params, "_count", DEFAULT_COUNT, 0, MAX_COUNT)
-        offset = _int_param(params, "_offset", 0, 0, None)
         includes = _include_targets(resource_type, params.get("_include", []), INCLUDES, "_include")
         revincludes = _include_targets(resource_type, params.get("_revinclude", []), REVINCLUDES, "_revinclude")
 
         matches = [r for r in self.directory[resource_type].values() if all(p(r) for p in predicates)]
         page = matches[offset:offset + count]
         entries = [self._entry(r, "match") for r in page]
+        entries += self._included_entries(page, includes, revincludes)
+        if ignored:
+            outcome = ignored_outcome(resource_type, ignored)
+            entries.append({"resource": outcome, "search": {"mode": "outcome"}})
+        links = [{"relation": "self", "url": self_url}]
+        if count and offset + count < len(matches):
+            token = paging.encode(resource_type, params, offset + count)
+            links.insert(0, {"relation": "next", "url": f"{base_url}/_page?id={token}"})
+        bundle = {"resourceType": "Bundle", "id": str(uuid.uuid4()),
+                  "meta": {"lastUpdated": datetime.now(UTC).isoformat(timespec="milliseconds")},
+                  "type": "searchset", "link": links, "entry": entries}
+        if params.get("_total", ["accurate"])[-1] != "none":
+            bundle["total"] = len(matches)
+        return bundle
+
+    def _included_entries(self, page: list[dict], includes: list, revincludes: list) -> list[dict]:
         seen = {(r["resourceType"], r["id"]) for r in page}
+        entries = []
         for resource in page:
             for extra in self._included(resource, includes, revincludes):
                 key = (extra["resourceType"], extra["id"])
                 if key not in seen:
                     seen.add(key)
                     entries.append(self._entry(extra, "include"))
-        links = [{"relation": "self", "url": _page_url(self_url, params, offset)}]
-        if offset + count < len(matches) and count:
-            links.append({"relation": "next", "url": _page_url(self_url, params, offset + count)})
-        if offset > 0:
-            links.append({"relation": "previous", "url": _page_url(self_url, params, max(0, offset - count))})
-        return {
-            "resourceType": "Bundle",
-            "id": str(uuid.uuid4()),
-            "meta": {"lastUpdated": datetime.now(UTC).isoformat(timespec="seconds")},
-            "type": "searchset",
-            "total": len(matches),
-            "link": links,
-            "entry": entries,
-        }
+        return entries
 
     def _included(self, resource: dict, includes: list, revincludes: list) -> list[dict]:
         found = []
@@ -150,10 +188,19 @@ def _include_targets(resource_type, values, table, name) -> list:
     return targets
 
 
-def _page_url(self_url: str, params: Mapping[str, list[str]], offset: int) -> str:
-    from urllib.parse import urlencode
+def _self_url(base_url: str, resource_type: str, params: Mapping[str, list[str]]) -> str:
+    """The search as the server understood it (FHIR R4: only the parameters it used)."""
+    pairs = [(k, v) for k, values in params.items() for v in values]
+    return f"{base_url}/{resource_type}" + ("?" + urlencode(pairs) if pairs else "")
 
-    pairs = [(k, v) for k, values in params.items() if k != "_offset" for v in values]
-    if offset:
-        pairs.append(("_offset", str(offset)))
-    return self_url + ("?" + urlencode(pairs) if pairs else "")
+
+def ignored_outcome(resource_type: str, names: list[str]) -> dict:
+    """The OperationOutcome entry (search.mode outcome) that says which parameters were ignored."""
+    issues = []
+    for name in names:
+        finding = rules.UNKNOWN_PARAMETER.finding(name=name, resource=resource_type,
+                                                  supported=", ".join(sorted(PARAMETERS[resource_type])))
+        issues.append({"severity": "warning", "code": "not-supported", "details": {"text": finding.message},
+                       "diagnostics": f"[{finding.rule}] {finding.message} Ignored (lenient handling). "
+                                      f"Fix: {finding.hint}"})
+    return {"resourceType": "OperationOutcome", "issue": issues}

@@ -18,14 +18,21 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                           "default: any non-empty key."),
         tls: bool = typer.Option(False, "--tls", help="Serve HTTPS with the test PKI's server certificate."),
         pki: Path = typer.Option(Path(".segur-pki"), help="Test PKI directory (created if missing)."),
+        unknown_parameters: str = typer.Option(
+            "refuse", "--unknown-parameters",
+            help="refuse: an unknown search parameter is a 400, as the real server does; fhir: ignored and "
+                 "reported (FHIR R4 lenient), refused only with Prefer: handling=strict."),
     ) -> None:
         """Serve the Annuaire santé FHIR API (R4, /fhir/v2) for the test world's professionals."""
         from segur.mockkit import WsgiServer
         from segur.mocks.annuaire.app import create_app
-        from segur.mocks.annuaire.backend import AnnuaireMock
+        from segur.mocks.annuaire.backend import UNKNOWN_PARAMETER_MODES, AnnuaireMock
         from segur.pki import TestPki
 
-        mock = AnnuaireMock(api_keys=api_key or None)
+        if unknown_parameters not in UNKNOWN_PARAMETER_MODES:
+            raise typer.BadParameter(f"use one of {', '.join(UNKNOWN_PARAMETER_MODES)}",
+                                     param_hint="--unknown-parameters")
+        mock = AnnuaireMock(api_keys=api_key or None, unknown_parameters=unknown_parameters)
         server_tls = TestPki.load_or_create(pki).server_tls() if tls else None
         server = WsgiServer(create_app(mock), host=host, port=port, tls=server_tls, name="segur-annuaire")
 

@@ -9,12 +9,20 @@ extension fr-core-contact-point-email-type):
   (`https://rpps.esante.gouv.fr`); exercise name; MSSanté mailbox as a `telecom` email with the
   TRE_R256 `MSSANTE` email type and the mailbox metadata (TRE_R257 type PER/ORG/APP, listeRouge);
   qualifications with the profession (TRE_G15) and specialty (TRE_R38).
-- PractitionerRole: links the practitioner to the organisation they work for.
+- PractitionerRole: links the practitioner to the organisation they work for; carries the
+  activity identifier (`https://rpps.esante.gouv.fr`, "identifiant d'activité propre au RPPS")
+  and the professional's PER mailbox there (slice `mailbox-mss` of as-practitionerrole).
 - Organization: IDNST (`urn:oid:1.2.250.1.71.4.2.2`, `1` + FINESS), FINESS
   (`https://finess.esante.gouv.fr`), SIRET (`https://sirene.fr`), ORG/APP mailboxes.
 - HealthcareService: one per organisation, its activity (the facility type), so that
   `HealthcareService:organization` has something to find. Device: the world has no heavy
   equipment, so the type is served and every search answers an empty Bundle.
+
+Ids are technical ids as the real directory's (`003-5818457-5939334`: a type prefix, then two
+numbers; ANS documentation v2, "Tester l'API" and resource pages), derived from a hash of the
+natural key so they are stable across restarts but never equal to the RPPS or FINESS: a
+product must search by identifier, not read by RPPS. `meta.versionId` and `meta.lastUpdated`
+are on every resource (the dates are spread deterministically over 2024–2025, for delta sync).
 
 Closed mailboxes are not published (the directory lists only open ones). Every resource is
 validated with fhir.resources (its R4B models: R4B changed nothing in these resources
@@ -22,6 +30,9 @@ since R4) when the directory is built, so what is served is valid FHIR.
 """
 
 from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 from fhir.resources.R4B.healthcareservice import HealthcareService
 from fhir.resources.R4B.organization import Organization
@@ -42,6 +53,7 @@ FINESS_SYSTEM = "https://finess.esante.gouv.fr"
 SIRET_SYSTEM = "https://sirene.fr"
 EMAIL_TYPE_URL = f"{FR_CORE}/fr-core-contact-point-email-type"
 MAILBOX_METADATA_URL = f"{IG}/as-ext-mailbox-mss-metadata"
+DATA_TRACE_URL = f"{IG}/as-ext-data-trace"
 SOURCE = "https://annuaire.sante.fr"
 
 _VALIDATORS = {
@@ -50,6 +62,43 @@ _VALIDATORS = {
     "Organization": Organization,
     "HealthcareService": HealthcareService,
 }
+
+
+#: Prefix of the technical ids per type. Observed in the ANS documentation v2: 002 Device,
+#: 003 Practitioner, 004 HealthcareService, 005 PractitionerRole; 001 Organization by analogy.
+ID_PREFIX = {"Organization": "001", "Device": "002", "Practitioner": "003", "HealthcareService": "004",
+             "PractitionerRole": "005"}
+LAST_UPDATED_FROM = datetime(2024, 1, 1, tzinfo=UTC)
+LAST_UPDATED_SPAN_SECONDS = 2 * 365 * 24 * 3600
+
+
+def _digest(resource_type: str, natural_key: str) -> bytes:
+    return hashlib.sha256(f"{resource_type}|{natural_key}".encode()).digest()
+
+
+def technical_id(resource_type: str, natural_key: str) -> str:
+    """A stable opaque id like the real directory's (`003-5818457-5939334`), never the RPPS/FINESS."""
+    digest = _digest(resource_type, natural_key)
+    first = int.from_bytes(digest[:4]) % 10_000_000
+    second = int.from_bytes(digest[4:8]) % 10_000_000
+    return f"{ID_PREFIX[resource_type]}-{first}-{second}"
+
+
+def activity_identifier(natural_key: str) -> str:
+    """A stable 10-digit activity id (the RPPS "identifiant de situation d'exercice", e.g. 1013186038)."""
+    return str(1_000_000_000 + int.from_bytes(_digest("activity", natural_key)[:8]) % 100_000_000)
+
+
+def last_updated(resource_type: str, natural_key: str) -> str:
+    """A stable last-update instant in 2024–2025, with milliseconds as the real server writes it."""
+    digest = _digest("lastUpdated|" + resource_type, natural_key)
+    offset = int.from_bytes(digest[:8]) % LAST_UPDATED_SPAN_SECONDS
+    instant = LAST_UPDATED_FROM + timedelta(seconds=offset, milliseconds=offset % 1000)
+    return instant.isoformat(timespec="milliseconds")
+
+
+def _ref(resource_type: str, natural_key: str) -> dict:
+    return {"reference": f"{resource_type}/{technical_id(resource_type, natural_key)}"}
 
 
 def _identifier(system: str, value: str, type_code: str) -> dict:
@@ -75,8 +124,28 @@ def mailbox_telecom(address: str, kind: str) -> dict:
     }
 
 
-def _meta(profile: str, fr_core: str) -> dict:
-    return {"source": SOURCE, "profile": [f"{FR_CORE}/{fr_core}", f"{IG}/{profile}"]}
+#: The information system each type's data comes from (as-ext-data-trace `systeme-information`:
+#: RPPS | FINESS | MSS | CG): professionals and their activities from the RPPS, structures from FINESS.
+INFORMATION_SYSTEM = {"Practitioner": "RPPS", "PractitionerRole": "RPPS", "Organization": "FINESS",
+                      "HealthcareService": "FINESS", "Device": "FINESS"}
+
+
+def _meta(resource_type: str, natural_key: str, profiles: list[str]) -> dict:
+    """meta as the IG's rs-as-core rule set has it: the data trace extension, then the usual fields."""
+    trace = {"url": DATA_TRACE_URL,
+             "extension": [{"url": "systeme-information", "valueCode": INFORMATION_SYSTEM[resource_type]}]}
+    return {"extension": [trace], "versionId": "1", "lastUpdated": last_updated(resource_type, natural_key),
+            "source": SOURCE, "profile": profiles}
+
+
+def _profiles(profile: str, fr_core: str) -> list[str]:
+    return [f"{FR_CORE}/{fr_core}", f"{IG}/{profile}"]
+
+
+def open_mailbox(pro, world: World) -> str | None:
+    """The professional's mailbox address if the directory publishes it (open), else None."""
+    box = world.mailbox(pro.mailbox) if pro.mailbox else None
+    return box.address if box is not None and not box.closed else None
 
 
 def practitioner(pro, world: World) -> dict:
@@ -94,31 +163,39 @@ def practitioner(pro, world: World) -> dict:
         name["suffix"] = [pro.suffix]
     resource = {
         "resourceType": "Practitioner",
-        "id": pro.rpps,
-        "meta": _meta("as-dp-practitioner", "fr-core-practitioner"),
+        "id": technical_id("Practitioner", pro.rpps),
+        "meta": _meta("Practitioner", pro.rpps, _profiles("as-dp-practitioner", "fr-core-practitioner")),
         "language": "fr",
         "identifier": [_identifier(IDNPS_SYSTEM, pro.idnps, "IDNPS"), _identifier(RPPS_SYSTEM, pro.rpps, "RPPS")],
         "active": True,
         "name": [name],
         "qualification": qualifications,
     }
-    box = world.mailbox(pro.mailbox) if pro.mailbox else None
-    if box is not None and not box.closed:
-        resource["telecom"] = [mailbox_telecom(box.address, "PER")]
+    address = open_mailbox(pro, world)
+    if address:
+        resource["telecom"] = [mailbox_telecom(address, "PER")]
     return resource
 
 
-def practitioner_role(pro) -> dict:
-    return {
+def practitioner_role(pro, world: World) -> dict:
+    """The professional's activity at their organisation, with the PER mailbox published there."""
+    key = f"{pro.rpps}|{pro.organisation}"
+    resource = {
         "resourceType": "PractitionerRole",
-        "id": f"{pro.rpps}-{pro.organisation}",
-        "meta": _meta("as-dp-practitionerrole", "fr-core-practitioner-role"),
+        "id": technical_id("PractitionerRole", key),
+        "meta": _meta("PractitionerRole", key,
+                      _profiles("as-dp-practitionerrole", "fr-core-practitioner-role")),
         "language": "fr",
+        "identifier": [{"system": RPPS_SYSTEM, "value": activity_identifier(key)}],
         "active": True,
-        "practitioner": {"reference": f"Practitioner/{pro.rpps}"},
-        "organization": {"reference": f"Organization/{pro.organisation}"},
+        "practitioner": _ref("Practitioner", pro.rpps),
+        "organization": _ref("Organization", pro.organisation),
         "code": [{"coding": [{"system": f"{NOS}/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice", "code": "L"}]}],
     }
+    address = open_mailbox(pro, world)
+    if address:
+        resource["telecom"] = [mailbox_telecom(address, "PER")]
+    return resource
 
 
 def organization(org, world: World) -> dict:
@@ -135,8 +212,8 @@ def organization(org, world: World) -> dict:
         telecom.append({"system": "phone", "value": org.phone})
     resource = {
         "resourceType": "Organization",
-        "id": org.finess,
-        "meta": _meta("as-dp-organization", "fr-core-organization"),
+        "id": technical_id("Organization", org.finess),
+        "meta": _meta("Organization", org.finess, _profiles("as-dp-organization", "fr-core-organization")),
         "language": "fr",
         "identifier": identifiers,
         "active": True,
@@ -155,10 +232,10 @@ def organization(org, world: World) -> dict:
 def healthcare_service(org) -> dict:
     return {
         "resourceType": "HealthcareService",
-        "id": f"{org.finess}-activite",
-        "meta": {"source": SOURCE, "profile": [f"{IG}/as-dp-healthcareservice-healthcare-activity"]},
+        "id": technical_id("HealthcareService", org.finess),
+        "meta": _meta("HealthcareService", org.finess, [f"{IG}/as-dp-healthcareservice-healthcare-activity"]),
         "active": True,
-        "providedBy": {"reference": f"Organization/{org.finess}"},
+        "providedBy": _ref("Organization", org.finess),
         "name": org.practice_setting_display,
         "category": [{"coding": [{"system": f"{NOS}/TRE_R02-SecteurActivite/FHIR/TRE-R02-SecteurActivite",
                                   "code": org.facility_type}]}],
@@ -166,19 +243,18 @@ def healthcare_service(org) -> dict:
 
 
 def build_directory(world: World) -> dict[str, dict[str, dict]]:
-    """Every resource of the directory, by type then id, each validated as FHIR R4."""
+    """Every resource of the directory, by type then id (sorted, as the real server pages by id),
+    each validated as FHIR R4."""
     directory: dict[str, dict[str, dict]] = {t: {} for t in (*_VALIDATORS, "Device")}
     for pro in world.professionals:
-        directory["Practitioner"][pro.rpps] = practitioner(pro, world)
-        role = practitioner_role(pro)
-        directory["PractitionerRole"][role["id"]] = role
+        for resource in (practitioner(pro, world), practitioner_role(pro, world)):
+            directory[resource["resourceType"]][resource["id"]] = resource
     for org in world.organisations:
-        directory["Organization"][org.finess] = organization(org, world)
-        service = healthcare_service(org)
-        directory["HealthcareService"][service["id"]] = service
+        for resource in (organization(org, world), healthcare_service(org)):
+            directory[resource["resourceType"]][resource["id"]] = resource
     for resource_type, resources in directory.items():
         validator = _VALIDATORS.get(resource_type)
         for resource in resources.values():
             if validator:
                 validator.model_validate(resource)
-    return directory
+    return {t: dict(sorted(resources.items())) for t, resources in directory.items()}

@@ -5,9 +5,10 @@ query after case and accent folding (`:exact` for an exact, case-sensitive match
 for a substring); token parameters take `system|code`, `|code`, `system|` or `code`; reference
 parameters take `Type/id` or `id`; a comma means OR, a repeated parameter means AND. The
 parameter set per resource type is the one the Annuaire santé v2 CapabilityStatement declares
-(ansforge/IG-fhir-annuaire, AsServerDPCapabilityStatementv2), restricted to what the test world
-has data for; any other parameter is refused (rule ANN-003), so a client never silently gets an
-unfiltered answer.
+(ansforge/IG-fhir-annuaire, input/fsh/CapabilityStatement/AsServerDPCapabilityStatement.fsh),
+restricted to what the test world has data for (docs/annuaire.md lists what is left out). What
+happens to any other parameter is the caller's choice (`unknown_parameter` below): refused
+(ANN-003), as the real server does, or ignored and reported, as FHIR R4 allows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-STRING, TOKEN, REFERENCE = "string", "token", "reference"
+from segur.mocks.annuaire.dates import DateQueryError, date_predicate, parse_instant
+from segur.mocks.annuaire.resources import DATA_TRACE_URL
+
+STRING, TOKEN, REFERENCE, DATE, URI = "string", "token", "reference", "date", "uri"
 
 
 def fold(text: str) -> str:
@@ -62,6 +66,33 @@ def _mailboxes(resource: dict) -> list[str]:
     return [t["value"] for t in resource.get("telecom", []) if t.get("system") == "email"]
 
 
+def _identifier_types(resource: dict) -> list[tuple[str, str]]:
+    return [(c.get("system", ""), c.get("code", "")) for i in resource.get("identifier", [])
+            for c in i.get("type", {}).get("coding", [])]
+
+
+def _addresses(*parts: str) -> Callable[[dict], list[str]]:
+    def extract(resource: dict) -> list[str]:
+        out: list[str] = []
+        for address in resource.get("address", []):
+            for part in parts:
+                value = address.get(part)
+                out.extend(value if isinstance(value, list) else [value] if value else [])
+        return out
+    return extract
+
+
+def _information_systems(resource: dict) -> list[tuple[str, str]]:
+    """`systeme-information` of the as-ext-data-trace extension (in meta, as rs-as-core puts it)."""
+    traces = [e for e in resource.get("meta", {}).get("extension", []) if e.get("url") == DATA_TRACE_URL]
+    return [("", part["valueCode"]) for trace in traces for part in trace.get("extension", [])
+            if part.get("url") == "systeme-information"]
+
+
+def _last_updated(resource: dict) -> list:
+    return [parse_instant(resource["meta"]["lastUpdated"])]
+
+
 def _codings(*paths: str) -> Callable[[dict], list[tuple[str, str]]]:
     def extract(resource: dict) -> list[tuple[str, str]]:
         out = []
@@ -81,12 +112,14 @@ def _ref(field: str) -> Callable[[dict], list[str]]:
     return lambda r: [r[field]["reference"]] if field in r else []
 
 
-COMMON = {"_id": Param(TOKEN, lambda r: [("", r["id"])])}
+COMMON = {"_id": Param(TOKEN, lambda r: [("", r["id"])]), "_lastUpdated": Param(DATE, _last_updated),
+          "data-information-system": Param(TOKEN, _information_systems)}
 
 PARAMETERS: dict[str, dict[str, Param]] = {
     "Practitioner": {
         **COMMON,
         "identifier": Param(TOKEN, _identifiers),
+        "identifier-type": Param(TOKEN, _identifier_types),
         "family": Param(STRING, lambda r: _names(r, "family")),
         "given": Param(STRING, lambda r: _names(r, "given")),
         "name": Param(STRING, lambda r: _names(r, None)),
@@ -96,6 +129,8 @@ PARAMETERS: dict[str, dict[str, Param]] = {
     },
     "PractitionerRole": {
         **COMMON,
+        "identifier": Param(TOKEN, _identifiers),
+        "mailbox-mss": Param(STRING, _mailboxes),
         "practitioner": Param(REFERENCE, _ref("practitioner")),
         "organization": Param(REFERENCE, _ref("organization")),
         "active": Param(TOKEN, _active),
@@ -104,23 +139,35 @@ PARAMETERS: dict[str, dict[str, Param]] = {
     "Organization": {
         **COMMON,
         "identifier": Param(TOKEN, _identifiers),
+        "identifier-type": Param(TOKEN, _identifier_types),
         "name": Param(STRING, lambda r: [r.get("name", "")]),
         "active": Param(TOKEN, _active),
         "mailbox-mss": Param(STRING, _mailboxes),
         "type": Param(TOKEN, _codings("type")),
-        "address-city": Param(STRING, lambda r: [a.get("city", "") for a in r.get("address", [])]),
-        "address-postalcode": Param(STRING, lambda r: [a.get("postalCode", "") for a in r.get("address", [])]),
+        "address": Param(STRING, _addresses("line", "city", "postalCode", "country", "text")),
+        "address-city": Param(STRING, _addresses("city")),
+        "address-line": Param(STRING, _addresses("line")),
+        "address-postalcode": Param(STRING, _addresses("postalCode")),
+        "partof": Param(REFERENCE, _ref("partOf")),
     },
     "HealthcareService": {
         **COMMON,
         "organization": Param(REFERENCE, _ref("providedBy")),
         "active": Param(TOKEN, _active),
+        "identifier": Param(TOKEN, _identifiers),
+        "service-category": Param(TOKEN, _codings("category")),
+        "service-type": Param(TOKEN, _codings("type")),
+        "characteristic": Param(TOKEN, _codings("characteristic")),
+        "_profile": Param(URI, lambda r: r.get("meta", {}).get("profile", [])),
     },
     "Device": {
         **COMMON,
         "organization": Param(REFERENCE, _ref("owner")),
         "identifier": Param(TOKEN, _identifiers),
         "type": Param(TOKEN, _codings("type")),
+        "status": Param(TOKEN, lambda r: [("", r.get("status", ""))]),
+        "manufacturer": Param(STRING, lambda r: [r.get("manufacturer", "")]),
+        "model": Param(STRING, lambda r: [r.get("modelNumber", "")]),
     },
 }
 
@@ -128,6 +175,9 @@ PARAMETERS: dict[str, dict[str, Param]] = {
 INCLUDES = {
     "PractitionerRole": {"PractitionerRole:practitioner": "practitioner",
                          "PractitionerRole:organization": "organization"},
+    "Organization": {"Organization:partof": "partOf"},
+    "HealthcareService": {"HealthcareService:organization": "providedBy"},
+    "Device": {"Device:organization": "owner"},
 }
 #: `_revinclude` per type: "Type:param" → (source type, field of the source pointing here).
 REVINCLUDES = {
@@ -136,7 +186,16 @@ REVINCLUDES = {
                      "HealthcareService:organization": ("HealthcareService", "providedBy"),
                      "Device:organization": ("Device", "owner")},
 }
-RESULT_PARAMETERS = {"_count", "_include", "_revinclude", "_format", "_total", "_offset", "_pretty"}
+#: The result parameters the real server reads (annuaire-sante-fhir-serveur, FhirRequestParser.SPECIAL_PARAMS,
+#: less `_elements`, not simulated); `_offset` is not one of them.
+RESULT_PARAMETERS = {"_count", "_include", "_revinclude", "_format", "_total", "_pretty"}
+
+
+def unknown_parameters(resource_type: str, params) -> list[str]:
+    """The parameter names in `params` this resource type does not support (modifiers aside)."""
+    supported = PARAMETERS[resource_type]
+    return [name for name in params
+            if name not in RESULT_PARAMETERS and name.partition(":")[0] not in supported]
 
 
 def _matches_string(values: list[str], query: str, modifier: str | None) -> bool:
@@ -164,7 +223,17 @@ def _matches_reference(values: list[str], query: str, target: str) -> bool:
     return wanted in values
 
 
-REFERENCE_TARGET = {"practitioner": "Practitioner", "organization": "Organization"}
+REFERENCE_TARGET = {"practitioner": "Practitioner", "organization": "Organization", "partof": "Organization"}
+
+
+def _date_test(name: str, value: str) -> Callable:
+    from segur.mocks.annuaire import rules
+
+    try:
+        return date_predicate(value)
+    except DateQueryError as error:
+        raise SearchError(rules.BAD_PARAMETER_VALUE, name=name, value=value, reason=str(error),
+                          how=f"e.g. {name}=ge2024-08-30") from error
 
 
 def matcher(resource_type: str, name: str, raw_values: list[str], supported) -> Callable[[dict], bool]:
@@ -195,13 +264,20 @@ def matcher(resource_type: str, name: str, raw_values: list[str], supported) -> 
                                       reason="a token is system|value with at most one '|'",
                                       how="e.g. identifier=https://rpps.esante.gouv.fr|10003461033")
 
+    date_tests = [[_date_test(name, v) for v in alternative] for alternative in alternatives] \
+        if param.kind == DATE else []
+
     def predicate(resource: dict) -> bool:
         values = param.values(resource)
+        if param.kind == DATE:
+            return all(any(test(v) for test in tests for v in values) for tests in date_tests)
         for alternative in alternatives:
             if param.kind == STRING:
                 ok = any(_matches_string(values, q, modifier or None) for q in alternative)
             elif param.kind == TOKEN:
                 ok = any(_matches_token(values, q) for q in alternative)
+            elif param.kind == URI:
+                ok = any(q in values for q in alternative)
             else:
                 target = REFERENCE_TARGET.get(base, base.capitalize())
                 ok = any(_matches_reference(values, q, target) for q in alternative)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, jsonify, request
 from lxml import etree
 
-from segur.findings import Finding
+from segur.findings import Finding, Severity
 from segur.mockkit import FaultBook, Journal, admin_blueprint, body_for_journal
 from segur.mockkit.journal import MAX_BODY_CHARS
 from segur.mocks.dmp import ebrim
@@ -80,6 +80,8 @@ FAULT_KINDS = {
     "soap_fault": {"code": "Receiver", "reason": "injected SOAP fault"},
     "dmp_closed": {"ins": ""},
 }
+#: The transactions whose VIHF refusal may be a SOAP fault (`vihf_errors`); TD0.2/TD0.3 always answer one.
+VIHF_FAULT_TRANSACTIONS = ("ITI-41", "ITI-18", "ITI-43", "ITI-57")
 _HTTP_FOR_FAULT = {"Sender": 400, "Receiver": 500, "VersionMismatch": 500, "MustUnderstand": 500}
 
 
@@ -269,8 +271,26 @@ class _Exchange:
                                hint=item.hint, location="fault", extra={"xds_code": xds_fault.params["code"]})
 
         call = Call(action.transaction, environ=request.environ)
+        if injected is None and action.transaction in VIHF_FAULT_TRANSACTIONS:
+            refused = self._vihf_fault(envelope, call)
+            if refused is not None:
+                return refused
         handler = getattr(self, "_" + action.transaction.replace("-", "").replace(".", "").lower())
         return handler(action, envelope, message, call, injected)
+
+    def _vihf_fault(self, envelope, call: Call) -> Response | None:
+        """With `vihf_errors="soap-fault"`, a VIHF that does not pass is a SOAP fault (env:Sender, subcode the
+        rule's WS-Security code: wsse:InvalidSecurity, wsse:FailedAuthentication… — OASIS WSS 1.1 §12), not a
+        RegistryResponse; the verified claims are kept in `call` so the transaction does not verify twice."""
+        backend = self.mock.backend
+        if backend.options.vihf_errors != "soap-fault":
+            return None
+        call.vihf = backend.check_vihf(envelope.security, call)
+        findings = backend.settle(list(call.vihf[1]))
+        errors = [f for f in findings if f.severity == Severity.ERROR]
+        if not errors:
+            return None
+        return self._fault(errors[0].rule, errors[0].message, findings, 400, verdict="rejected")
 
     def _read_body(self):
         """The request body, refused early from Content-Length and while reading beyond mock.max_body."""

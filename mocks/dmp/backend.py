@@ -25,6 +25,7 @@ from pathlib import Path
 from segur import ins as ins_helpers
 from segur.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
+from segur.mocks.dmp.cda_header import cda_set_id
 from segur.mocks.dmp.digest import sha1_of
 from segur.mocks.dmp.ebrim import XDSB, Cx, Submission
 from segur.mocks.dmp.mtom import MissingPart, binary_content
@@ -34,6 +35,10 @@ from segur.mocks.dmp.storage import Store
 
 DEFAULT_REPOSITORY_ID = "1.2.250.1.213.1.1.9.1"  # the mock repository's uniqueId (an OID under the DMP arc)
 DEFAULT_HOME_COMMUNITY = None
+
+DEFAULT_MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # the validator's own default (segur.validators.safe_xml)
+
+VIHF_ERROR_STYLES = ("registry", "soap-fault")  # how ITI-18/41/43/57 answer a VIHF that does not pass
 
 TD02_VALUES = ("VALIDE", "EXPIRE", "INTERDIT", "NON_EXISTE")  # DMP TD0.2 authorisation answers
 
@@ -51,7 +56,7 @@ SUPERSEDED_BY = {
 BLOCKING = {
     "XDS-EBRIM-001", "XDS-EBRIM-002", "XDS-EBRIM-003", "XDS-EBRIM-004", "XDS-EBRIM-008", "XDS-EBRIM-009",
     "XDS-EBRIM-015", "XDS-41-001", "XDS-41-002", "XDS-41-006", "XDS-41-007", "XDS-41-008", "XDS-41-009",
-    "XDS-41-010", "XDS-41-011", "XDS-41-012", "XDS-MTOM-003", "XDS-MTOM-004", "XDS-MTOM-006",
+    "XDS-41-010", "XDS-41-011", "XDS-41-012", "XDS-41-016", "XDS-MTOM-003", "XDS-MTOM-004", "XDS-MTOM-006",
     "XDS-PAT-001", "XDS-PAT-002", "XDS-PAT-003", "XDS-FAULT-001", "XDS-003", "XDS-004", "XDS-007",
     "DMP-PAT-001", "DMP-PAT-003", "DMP-PAT-004", "DMP-PAT-005",
 }
@@ -65,6 +70,7 @@ class Call:
     transaction: str
     environ: dict = field(default_factory=dict)  # the WSGI environ (TLS client identity, remote address)
     now: datetime | None = None
+    vihf: tuple | None = None  # (claims, findings) when the SOAP layer already verified the VIHF
 
     @property
     def client(self) -> dict:
@@ -129,6 +135,12 @@ class DmpOptions:
     trusted_ca_files: tuple = ()  # CAs whose certificates may sign a VIHF (the test PKI's CA)
     validation_workers: int = 0  # >0: validate documents in that many worker processes (throughput)
     synchronous: str = "NORMAL"  # SQLite WAL: NORMAL survives a crash of the mock; FULL also a power cut
+    max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE  # bytes per document; larger ones are refused unread
+    vihf_errors: str = "registry"  # a refused VIHF: RegistryResponse errors, or "soap-fault" (WS-Security 1.1 §12)
+
+    def __post_init__(self):
+        if self.vihf_errors not in VIHF_ERROR_STYLES:
+            raise ValueError(f"vihf_errors must be one of {', '.join(VIHF_ERROR_STYLES)}, not {self.vihf_errors!r}")
 
 
 class DmpBackend:
@@ -150,11 +162,13 @@ class DmpBackend:
                 if self._validator is None and self.options.validation_workers > 0:
                     from segur.mocks.dmp.validation import ProcessValidator
 
-                    self._validator = ProcessValidator(self.options.validation_workers, self.options.validator_pack)
+                    self._validator = ProcessValidator(self.options.validation_workers, self.options.validator_pack,
+                                                       max_size=self.options.max_document_size)
                 elif self._validator is None:
                     from segur.validators import Validator
 
-                    self._validator = Validator(pack=self.options.validator_pack)
+                    self._validator = Validator(pack=self.options.validator_pack,
+                                                max_size=self.options.max_document_size)
         return self._validator
 
     def close(self) -> None:
@@ -166,6 +180,8 @@ class DmpBackend:
 
     def check_vihf(self, security, call: Call):
         """(claims, findings) from the rules' verify_vihf; without the hook, no claims and no findings."""
+        if call.vihf is not None:
+            return call.vihf
         if self.hooks.verify_vihf is None:
             return None, []
         factory = self.hooks.vihf_context_factory
@@ -293,6 +309,7 @@ class DmpBackend:
         if ss is not None and ss.patient_id:
             findings += self.access_findings(ss.patient_id, claims, call, self.options.authorisation_for_feed)
         findings += self._replacement_checks(submission, claims)
+        findings += self._set_id_checks(submission, documents)
         reports: dict[str, object] = {}  # sha1 of a document → its validator Report
         if self.hooks.check_submission is not None and ss is not None:
             context = self._rules_context(call, claims, submission, reports)
@@ -311,7 +328,7 @@ class DmpBackend:
         try:
             self._store_submission(submission, documents, by_entry, journal_seq)
         except _Conflict as conflict:
-            outcome.findings = findings + [conflict.finding]
+            outcome.findings = findings + conflict.findings
             outcome.status, outcome.verdict = STATUS_FAILURE, "rejected"
             return outcome
         outcome.verdict = "accepted-with-warnings" if findings else "accepted"
@@ -347,7 +364,13 @@ class DmpBackend:
         validate = (lambda data: self.validate_document(data, reports)) if self.options.validate_documents else None
         return factory(world=self.world, patient_state=patient_state if state_type else None,
                        authorisation=authorisation, require_authorisation=self.options.authorisation_for_feed,
-                       test_mode=self.options.test_mode, validate_document=validate)
+                       test_mode=self.options.test_mode, validate_document=validate,
+                       **self._size_limit_for(factory))
+
+    def _size_limit_for(self, factory) -> dict:
+        """The per-document limit, for a rules context that knows it (the backend reports the breach)."""
+        fields = getattr(factory, "__dataclass_fields__", {})
+        return {"max_document_size": self.options.max_document_size} if "max_document_size" in fields else {}
 
     def _documents(self, request, attachments, submission: Submission) -> tuple[dict[str, bytes], list[Finding]]:
         """Document@id → bytes, from xop:Include parts or inline base64; problems as findings."""
@@ -380,8 +403,7 @@ class DmpBackend:
         for unique_id, count in seen.items():
             if count > 1:
                 findings.append(finding("XDS-41-006", unique_id=unique_id, location="uniqueId"))
-        if ss is not None and ss.unique_id and self.store.submission_set(unique_id=ss.unique_id):
-            findings.append(finding("XDS-41-007", unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
+        findings += self._registry_duplicates(submission, documents)
         for entry in submission.document_entries:
             where = f"DocumentEntry[@id='{entry.entry_uuid}']"
             content = documents.get(entry.entry_uuid)
@@ -390,6 +412,9 @@ class DmpBackend:
                                         submission=ss.patient_id, location=where))
             if content is None:
                 continue
+            if self.oversized(content):
+                findings.append(self._oversized_finding(entry.entry_uuid, content))
+                continue
             sha1 = sha1_of(content)
             if entry.hash and entry.hash.lower() != sha1:
                 findings.append(finding("XDS-41-003", id=entry.entry_uuid, declared=entry.hash, actual=sha1,
@@ -397,12 +422,35 @@ class DmpBackend:
             if entry.size is not None and entry.size != len(content):
                 findings.append(finding("XDS-41-004", id=entry.entry_uuid, declared=entry.size, actual=len(content),
                                         location=where + "/Slot[@name='size']"))
-            if entry.unique_id:
-                known = self.store.document_sha1(entry.unique_id)
-                if known is not None:
-                    rule = "XDS-41-009" if known == sha1 else "XDS-41-008"
-                    findings.append(finding(rule, unique_id=entry.unique_id, location=where))
             findings += _content_findings(entry, content)
+        return findings
+
+    def oversized(self, content: bytes) -> bool:
+        """Over the per-document limit: the document is refused unread (no hash check, no validation)."""
+        return len(content) > self.options.max_document_size
+
+    def _oversized_finding(self, entry_id: str, content: bytes) -> Finding:
+        limit = self.options.max_document_size
+        return finding("XDS-41-016", id=entry_id, size=len(content), limit=limit, limit_mib=f"{limit / 2**20:g}",
+                       location=f"Document[@id='{entry_id}']")
+
+    def _registry_duplicates(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
+        """XDS-41-007/008/009: uniqueIds the registry already holds, the document's SHA-1 compared.
+
+        Run before the write, and again when a concurrent submission wins the race to the same uniqueId,
+        so a loser sending the same bytes hears "already there, unchanged", as a sequential resend does.
+        """
+        findings: list[Finding] = []
+        ss = submission.submission_set
+        if ss is not None and ss.unique_id and self.store.submission_set(unique_id=ss.unique_id):
+            findings.append(finding("XDS-41-007", unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
+        for entry in submission.document_entries:
+            content = documents.get(entry.entry_uuid)
+            known = self.store.document_sha1(entry.unique_id) if entry.unique_id and content is not None else None
+            if known is not None:
+                rule = "XDS-41-009" if known == sha1_of(content) else "XDS-41-008"
+                findings.append(finding(rule, unique_id=entry.unique_id,
+                                        location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
         return findings
 
     def _replacement_checks(self, submission: Submission, claims) -> list[Finding]:
@@ -431,12 +479,32 @@ class DmpBackend:
                                         location=where))
         return findings
 
+    def _set_id_checks(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
+        """XDS-41-017: a replacement (RPLC, XFRM_RPLC) is a new version of the same CDA document, so it keeps
+        the replaced document's setId (HL7 CDA R2: setId is common to all versions of a document)."""
+        findings: list[Finding] = []
+        for assoc in submission.associations:
+            if assoc.type not in (ebrim.RPLC, ebrim.XFRM_RPLC):
+                continue
+            new = documents.get(assoc.source)
+            target = self.store.entry(assoc.target) if new is not None and not self.oversized(new) else None
+            stored = self.store.document(target.unique_id) if target is not None else None
+            old_set_id = cda_set_id(stored[0]) if stored is not None else None
+            if old_set_id is None:
+                continue  # not a CDA, no setId, or nothing to compare with (XDS-41-010 says why)
+            new_set_id = cda_set_id(new)
+            if new_set_id != old_set_id:
+                findings.append(finding("XDS-41-017", id=assoc.source, set_id=new_set_id or "(none)",
+                                        target=assoc.target, old_set_id=old_set_id,
+                                        location=f"Association[@id='{assoc.entry_uuid}']"))
+        return findings
+
     def _validator_findings(self, submission: Submission, documents: dict[str, bytes], reports: dict) -> list[Finding]:
         """Without the rules module: the CDA validator's errors on each XML document, as registry errors."""
         findings: list[Finding] = []
         for entry in submission.document_entries:
             content = documents.get(entry.entry_uuid)
-            if content is None or not _is_cda_candidate(entry, content):
+            if content is None or self.oversized(content) or not _is_cda_candidate(entry, content):
                 continue
             report = self.validate_document(content, reports)
             if report is None:
@@ -479,9 +547,12 @@ class DmpBackend:
                         raise _Conflict(finding("XDS-41-011", id=assoc.entry_uuid, target=assoc.target,
                                                     status="no longer Approved (replaced concurrently)"))
         except sqlite3.IntegrityError as exc:
-            # A concurrent submission registered the same uniqueId between the checks and this write.
-            message = str(exc)
-            if "submission_sets.unique_id" in message:
+            # A concurrent submission registered the same uniqueId between the checks and this write: the
+            # winner has committed, so the same comparison as before the write tells what the loser resent.
+            clashes = self._registry_duplicates(submission, documents)
+            if clashes:
+                raise _Conflict(*clashes) from None
+            if "submission_sets.unique_id" in str(exc):  # the winner is gone again (reset): say what clashed
                 raise _Conflict(finding("XDS-41-007", unique_id=ss.unique_id)) from None
             raise _Conflict(finding("XDS-41-008", unique_id="(one of the documents)")) from None
 
@@ -599,9 +670,11 @@ class DmpBackend:
 
 
 class _Conflict(Exception):
-    def __init__(self, item: Finding):
-        super().__init__(item.message)
-        self.finding = item
+    """What a write found changed since the checks (a concurrent submission won): the findings to answer."""
+
+    def __init__(self, *items: Finding):
+        super().__init__("; ".join(item.message for item in items))
+        self.findings = list(items)
 
 
 def _plain_context(**kwargs) -> dict:

@@ -71,6 +71,8 @@ class CdaHeader:
     patient_given: str = ""
     patient_sex: str = ""
     patient_birth_time: str = ""
+    patient_families: list[str] = field(default_factory=list)  # every family of every name (BR, SP, …)
+    patient_givens: list[str] = field(default_factory=list)  # every given of every name
     authors: list[CdaPerson] = field(default_factory=list)
     legal_authenticator: CdaPerson | None = None
     performers: list[CdaPerson] = field(default_factory=list)
@@ -141,6 +143,19 @@ def is_clinical_document(root: etree._Element) -> bool:
     return isinstance(root.tag, str) and root.tag == f"{{{HL7}}}ClinicalDocument"
 
 
+def cda_set_id(data: bytes) -> str | None:
+    """The CDA setId (root, or root^extension) of a document; None when it is not a readable CDA or has none."""
+    try:
+        root = read_header_root(data)
+    except HeaderUnreadable:
+        return None
+    element = root.find("h:setId", NS) if is_clinical_document(root) else None
+    if element is None or not element.get("root"):
+        return None
+    extension = element.get("extension")
+    return f"{element.get('root')}^{extension}" if extension else element.get("root")
+
+
 def read_cda_header(root: etree._Element) -> CdaHeader:
     """Read the header fields the XDS metadata come from (the root must be a ClinicalDocument)."""
     header = CdaHeader()
@@ -171,6 +186,9 @@ def read_cda_header(root: etree._Element) -> CdaHeader:
                 given = name.find("h:given[@qualifier='BR']", NS)
                 given = given if given is not None else name.find("h:given", NS)
                 header.patient_family, header.patient_given = _text(family), _text(given)
+            for each in patient.findall("h:name", NS):
+                header.patient_families += [_text(e) for e in each.findall("h:family", NS) if _text(e)]
+                header.patient_givens += [_text(e) for e in each.findall("h:given", NS) if _text(e)]
             gender = patient.find("h:administrativeGenderCode", NS)
             header.patient_sex = gender.get("code", "") if gender is not None else ""
             birth = patient.find("h:birthTime", NS)

@@ -8,6 +8,8 @@ import typer
 
 from segur.mockkit import run_until_interrupted
 
+MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # = backend.DEFAULT_MAX_DOCUMENT_SIZE, not imported: keeps `segur --help` fast
+
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     @serve.command("dmp")
@@ -26,6 +28,13 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                   "(default: SEGUR_PACK / config)."),
         no_validation: bool = typer.Option(False, "--no-validation", help="Do not validate the CDA documents."),
         max_body: int = typer.Option(64 * 1024 * 1024, help="Largest request body accepted, in bytes."),
+        max_document_size: int = typer.Option(MAX_DOCUMENT_SIZE, "--max-document-size",
+                                              help="Largest document accepted, in bytes (default 50 MiB); a "
+                                              "larger one is refused unread (XDS-41-016)."),
+        vihf_errors: str = typer.Option("registry", "--vihf-errors",
+                                        help="How ITI-18/41/43/57 refuse a VIHF: 'registry' (RegistryResponse "
+                                        "errors, default) or 'soap-fault' (SOAP 1.2 fault, WS-Security subcode "
+                                        "wsse:InvalidSecurity, wsse:FailedAuthentication…)."),
         production_oids: bool = typer.Option(False, "--production-oids", help="Refuse the test INS OIDs."),
         power_safe: bool = typer.Option(False, "--power-safe", help="SQLite synchronous=FULL: a commit also survives "
                                         "a power cut or OS crash (default NORMAL in WAL mode: survives a crash of the "
@@ -44,7 +53,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         test_pki = TestPki.load_or_create(pki)
         options = DmpOptions(lenient=lenient, trusted_ca_files=(test_pki.ca_file,), test_mode=not production_oids,
                              validate_documents=not no_validation, validator_pack=pack,
-                             validation_workers=validation_workers, synchronous="FULL" if power_safe else "NORMAL")
+                             validation_workers=validation_workers, synchronous="FULL" if power_safe else "NORMAL",
+                             max_document_size=max_document_size, vihf_errors=vihf_errors)
         backend = DmpBackend(data, options=options)
         mock = DmpMock(backend, max_body=max_body)
         server_tls = test_pki.server_tls(require_client_cert=mtls) if (tls or mtls) else None

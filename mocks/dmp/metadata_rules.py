@@ -29,6 +29,7 @@ from .cda_header import (
 )
 from .digest import sha1_of
 from .ebrim import Code, DocumentEntry, Submission, SubmissionSet, Xcn, Xon
+from .patient_info import check_source_patient_info
 from .rules import XDS_REPOSITORY_ERROR, fire
 from .vihf import VihfClaims, check_ins_patient_id
 
@@ -72,6 +73,7 @@ class DmpContext:
     require_authorisation: bool = False
     test_mode: bool = True
     validate_document: Callable[[bytes], object] | None = None  # segur.validators.validate-like → Report
+    max_document_size: int | None = None  # larger documents are the backend's XDS-41-016: not read here
 
     def state_of(self, patient) -> DmpState:
         if self.patient_state is not None:
@@ -266,6 +268,28 @@ def _check_codes(entry: DocumentEntry, where: str) -> list[Finding]:
     return findings
 
 
+#: The DMP's visibility codes (JDV_J08 / CI-SIS, codingScheme 1.2.250.1.213.1.1.4.13) and who stops seeing
+#: the document (REM LGC.DMP.02; DMP guide "Service DMP intégré aux LPS" §2.4.4): (English, French).
+VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
+VISIBILITY_EFFECTS = {
+    "INVISIBLE_PATIENT": ("invisible to the patient", "invisible pour le patient"),
+    "INVISIBLE_REPRESENTANTS_LEGAUX": ("invisible to the patient's legal representatives",
+                                       "invisible pour les représentants légaux du patient"),
+    "INVISIBLE_REP_LEGAUX": ("invisible to the patient's legal representatives",
+                             "invisible pour les représentants légaux du patient"),
+    "MASQUE_PS": ("masked from health professionals other than its authors",
+                  "masqué aux professionnels de santé autres que ses auteurs"),
+}
+
+
+def _check_visibility(entry: DocumentEntry, where: str) -> list[Finding]:
+    """DMP-CONF-001 (warning): a document stored hidden from someone is worth seeing in the journal."""
+    return [fire("DMP-CONF-001", location=f"{where}/confidentialityCode", entry=where, code=code.code,
+                 effect=VISIBILITY_EFFECTS[code.code][0], effect_fr=VISIBILITY_EFFECTS[code.code][1])
+            for code in entry.confidentiality_codes
+            if code.scheme == VISIBILITY_SCHEME and code.code in VISIBILITY_EFFECTS]
+
+
 # --- people and organisations ------------------------------------------------------------------------------
 def _xcn_problem(value: str, must_be_professional: bool) -> str | None:
     xcn = Xcn.parse(value)
@@ -336,6 +360,7 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
         findings.append(fire("XDS-002", location=f"{where}/patientId", where=where, value=entry.patient_id,
                              expected=ss.patient_id))
     findings += _check_codes(entry, where)
+    findings += _check_visibility(entry, where)
     for attribute in ("creation_time", "service_start_time", "service_stop_time"):
         value = getattr(entry, attribute)
         if value:
@@ -364,6 +389,8 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     if data is None:
         findings.append(fire("XDS-003", location=f"{where}", entry=key))
         return findings
+    if context.max_document_size is not None and len(data) > context.max_document_size:
+        return findings  # over the per-document limit: refused unread by the backend (XDS-41-016)
     digest = sha1_of(data)  # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
     if entry.hash and entry.hash.lower() != digest:
         findings.append(fire("XDS-005", location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
@@ -470,6 +497,7 @@ def check_consistency(entry: DocumentEntry, header: CdaHeader, key: str, where: 
             for c in entry.confidentiality_codes):
         findings.append(fire("DMP-CDA-010", location=f"{where}/confidentialityCode", entry=key,
                              expected=_code_text(header.confidentiality.code, header.confidentiality.code_system)))
+    findings += check_source_patient_info(entry, header, key, where)
     return findings
 
 

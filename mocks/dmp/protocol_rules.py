@@ -211,6 +211,22 @@ PROTOCOL_RULES: dict[str, Rule] = {
               "Seul un auteur du document {target} peut le remplacer ; l'appelant est {caller}.",
               "Replace a document from the structure (or as the professional) that authored it (EX_2.1-1140).",
               _DMP + " (EX_2.1-1140)", "XDSRegistryMetadataError"),
+        _rule("XDS-41-016", "The document '{id}' is {size} bytes, larger than {limit_mib} MiB ({limit} bytes), "
+              "the per-document limit of this mock; it was not read.",
+              "Le document « {id} » fait {size} octets, plus que {limit_mib} Mio ({limit} octets), la limite "
+              "par document de ce mock ; il n'a pas été lu.",
+              "Send a smaller document (a CDA is normally a few MB); if it is legitimate, start the mock with a "
+              "larger limit: `segur serve dmp --max-document-size BYTES`, or `max_document_size` in the [dmp] "
+              "section of `segur up`.", _TF3 + " (XDSRepositoryError); project policy (issue 3: 50 MiB)",
+              "XDSRepositoryError"),
+        _rule("XDS-41-017", "The replacement '{id}' has the CDA setId {set_id}, not the setId {old_set_id} of the "
+              "document {target} it replaces.",
+              "Le document de remplacement « {id} » a le setId CDA {set_id}, pas le setId {old_set_id} du document "
+              "{target} qu'il remplace.",
+              "A new version keeps ClinicalDocument/setId of the version it replaces, takes a new id and "
+              "versionNumber + 1, and names the previous id in relatedDocument[@typeCode='RPLC']/parentDocument.",
+              "HL7 CDA R2 §4.2.1.7 (setId, versionNumber, relatedDocument RPLC); " + _TF2B_41 + " (RPLC)",
+              "XDSRegistryMetadataError"),
         # --- Patient and DMP state ------------------------------------------------------------------
         _rule("XDS-PAT-001", "The patient id {patient_id} is not an INS (NIR or NIA under its national OID).",
               "L'identifiant patient {patient_id} n'est pas un INS (NIR ou NIA sous son OID national).",

@@ -8,8 +8,10 @@ specification it comes from.
 Sources (cited per rule in `source`):
 - [ITI-TF3] IHE ITI Technical Framework vol. 3, §4.2 (XDS metadata) and Table 4.2.4.1-2 (error codes:
   XDSRegistryMetadataError, XDSRepositoryMetadataError, XDSUnknownPatientId, XDSPatientIdDoesNotMatch,
-  XDSMissingDocument, XDSMissingDocumentMetadata, XDSNonIdenticalHash, XDSNonIdenticalSize,
-  XDSRegistryDuplicateUniqueIdInMessage, XDSRegistryError, XDSRepositoryError).
+  XDSMissingDocument, XDSMissingDocumentMetadata, XDSRegistryDuplicateUniqueIdInMessage,
+  XDSRegistryError, XDSRepositoryError); ITI TF-2b §3.41.4.1.3 for a declared hash or size the
+  document contradicts (XDSRepositoryMetadataError — XDSNonIdenticalHash/Size are reserved by TF-3 for a
+  uniqueId already registered with other content).
 - [WSS] OASIS Web Services Security: SOAP Message Security 1.1, §12 (fault codes wsse:InvalidSecurity,
   wsse:InvalidSecurityToken, wsse:FailedAuthentication, wsse:FailedCheck).
 - [VIHF] the DMP VIHF 3.0 token as the ANS documents it: "Mapping VIHF pour le DMP" in
@@ -35,13 +37,15 @@ XDS_UNKNOWN_PATIENT = "XDSUnknownPatientId"
 XDS_PATIENT_MISMATCH = "XDSPatientIdDoesNotMatch"
 XDS_MISSING_DOCUMENT = "XDSMissingDocument"
 XDS_MISSING_METADATA = "XDSMissingDocumentMetadata"
-XDS_HASH = "XDSNonIdenticalHash"
-XDS_SIZE = "XDSNonIdenticalSize"
 XDS_DUPLICATE_IN_MESSAGE = "XDSRegistryDuplicateUniqueIdInMessage"
 XDS_REGISTRY_ERROR = "XDSRegistryError"
 XDS_REPOSITORY_ERROR = "XDSRepositoryError"
 
 SRC_ITI = "IHE ITI TF-3 §4.2.3 (metadata attributes), Table 4.2.4.1-2 (error codes)"
+#: A declared hash/size that the bytes contradict: XDSRepositoryMetadataError (ITI TF-2b §3.41.4.1.3,
+#: https://profiles.ihe.net/ITI/TF/Volume2/ITI-41.html#3.41.4.1.3). XDSNonIdenticalHash/Size are for a
+#: uniqueId already registered with other content (ITI TF-3 Table 4.2.4.1-2), i.e. XDS-41-008.
+SRC_ITI41_HASH = "IHE ITI TF-2b §3.41.4.1.3 (repository checks hash and size: XDSRepositoryMetadataError)"
 SRC_WSS = "OASIS WS-Security SOAP Message Security 1.1 §12 (error handling)"
 SRC_VIHF = ("ANS, 'Mapping VIHF pour le DMP' (ansforge/IG-hl7v2-volet-transmission-document-cda-r2, "
             "input/pagecontent/mapping.md); ANS ITI-41 sample ansforge/DRIM-M_DATA Validateur XDS/XDS.xml")
@@ -267,16 +271,16 @@ _rule("XDS-004", X, XDS_MISSING_METADATA,
       "Un document est joint avec l'id « {entry} » mais aucun ExtrinsicObject ne le décrit.",
       "Give every xds-b:Document the id of its ExtrinsicObject.",
       source=f"{SRC_ITI} (XDSMissingDocumentMetadata)", rem=REM_XDS_METADATA)
-_rule("XDS-005", X, XDS_HASH,
+_rule("XDS-005", X, XDS_REPOSITORY_METADATA,
       "The hash of {entry} is {value} but the document's SHA-1 is {expected}.",
       "Le hash de {entry} vaut {value} mais le SHA-1 du document est {expected}.",
       "Compute hash as the hexadecimal SHA-1 of the exact bytes sent (or leave it out: the repository fills it).",
-      source=f"{SRC_ITI} §4.2.3.2.10 (hash), XDSNonIdenticalHash", rem=REM_XDS_METADATA)
-_rule("XDS-006", X, XDS_SIZE,
+      source=f"{SRC_ITI} §4.2.3.2.10 (hash); {SRC_ITI41_HASH}", rem=REM_XDS_METADATA)
+_rule("XDS-006", X, XDS_REPOSITORY_METADATA,
       "The size of {entry} is {value} but the document has {expected} bytes.",
       "La taille de {entry} vaut {value} mais le document fait {expected} octets.",
       "Set size to the number of bytes of the document exactly as sent (or leave it out).",
-      source=f"{SRC_ITI} §4.2.3.2.19 (size), XDSNonIdenticalSize", rem=REM_XDS_METADATA)
+      source=f"{SRC_ITI} §4.2.3.2.19 (size); {SRC_ITI41_HASH}", rem=REM_XDS_METADATA)
 _rule("XDS-007", X, XDS_DUPLICATE_IN_MESSAGE,
       "The uniqueId '{value}' is used by more than one object of the submission.",
       "L'uniqueId « {value} » est porté par plusieurs objets de la soumission.",
@@ -403,6 +407,25 @@ _rule("DMP-CDA-012", C, XDS_REPOSITORY_ERROR,
       "Le document {entry} ne passe pas la validation CDA ({count} erreur(s)) ; voir les constats du validateur.",
       "Fix the document with `segur validate` (XSD, CI-SIS Schematron packs, Ségur rules) before sending it.",
       source="CI-SIS CDA packs (ansforge/TestContenuCDA-3-0); segur.validators", rem=REM_XDS_METADATA)
+
+_rule("DMP-CDA-013", C, XDS_METADATA,
+      "sourcePatientInfo {field} of {entry} is '{value}' but the CDA's recordTarget gives {expected}.",
+      "Le sourcePatientInfo {field} de {entry} vaut « {value} » mais le recordTarget du CDA donne {expected}.",
+      "sourcePatientInfo describes the document's patient as the CDA does: PID-3 its ids (the INS = "
+      "patientId), PID-5 FAMILY^GIVEN^^^^^L from recordTarget/patientRole/patient/name, PID-7 the birthTime "
+      "as YYYYMMDD, PID-8 the administrativeGenderCode.",
+      source=f"{SRC_PDSM} (sourcePatientInfo: PID-3, PID-5, PID-7, PID-8 of the recordTarget); {SRC_ITI} "
+             "§4.2.3.2.23 (sourcePatientInfo)", rem=REM_XDS_METADATA + REM_INS_DIFFUSION)
+
+# --- visibility: who will not see the stored document --------------------------------------------------
+_rule("DMP-CONF-001", C, XDS_METADATA,
+      "{entry} is stored with confidentialityCode {code}: the document is {effect}.",
+      "{entry} est enregistré avec le confidentialityCode {code} : le document est {effect_fr}.",
+      "Legitimate when chosen on purpose (the DMP's visibility cycle); check the code was the user's choice "
+      "and not a default, and that the patient is told when the reason disappears.",
+      source=f"{SRC_PDSM} (confidentialityCode 1.2.250.1.213.1.1.4.13); DMP integration guide 'Service DMP "
+             "intégré aux LPS' §2.4.4 (cycle de visibilité d'un document), as REM LGC.DMP.02 cites it",
+      rem=REM_XDS_METADATA + REM_CONFIDENTIALITY, severity=Severity.WARNING)
 
 rules.register(*_CATALOGUE.values())
 

@@ -15,11 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 _WORKER_VALIDATOR = None
 
 
-def _init(pack) -> None:
+def _init(pack, max_size: int | None = None) -> None:
     global _WORKER_VALIDATOR
     from segur.validators import Validator
 
-    _WORKER_VALIDATOR = Validator(pack=pack)
+    _WORKER_VALIDATOR = Validator(pack=pack) if max_size is None else Validator(pack=pack, max_size=max_size)
 
 
 def _validate(data: bytes, name: str | None):
@@ -29,9 +29,10 @@ def _validate(data: bytes, name: str | None):
 class ProcessValidator:
     """Same `validate(bytes, name=)` as a Validator, run in `workers` processes (started on first use)."""
 
-    def __init__(self, workers: int, pack=None):
+    def __init__(self, workers: int, pack=None, max_size: int | None = None):
         self.workers = workers
         self.pack = pack
+        self.max_size = max_size
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -40,7 +41,7 @@ class ProcessValidator:
             if self._pool is None:
                 # spawn, not fork: the server process runs threads (cheroot), which fork does not copy safely.
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init, initargs=(self.pack,))
+                                                 initializer=_init, initargs=(self.pack, self.max_size))
             return self._pool
 
     def validate(self, data: bytes, name: str | None = None):

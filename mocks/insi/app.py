@@ -67,7 +67,7 @@ class InsiMock:
     def __init__(self, world=None, *, software=None, accept_any_idam: bool = False,
                  default_mode: str = "INSI-AUTO", require_client_cn: bool = False,
                  max_body: int = DEFAULT_MAX_BODY, journal_size: int = 20_000, sleep=time.sleep, seed: int = 0,
-                 require_wsa_action: bool = True):
+                 require_wsa_action: bool = True, fault_style: str = "cnam"):
         kwargs = {} if software is None else {"software": software}
         self.backend = InsiBackend(world, accept_any_idam=accept_any_idam, default_mode=default_mode, **kwargs)
         self.journal = Journal(self.name, max_entries=journal_size)
@@ -76,6 +76,11 @@ class InsiMock:
         # False: a request without wsa:Action is dispatched on the SOAP action of its Content-Type
         # (with a warning), for clients that do not turn WS-Addressing on.
         self.require_wsa_action = require_wsa_action
+        if fault_style not in soap.FAULT_STYLES:
+            raise ValueError(f"fault_style must be one of {soap.FAULT_STYLES}, not {fault_style!r}")
+        # "cnam": every fault with HTTP 500, as CNAM answers; "strict": SOAP 1.2 Part 2 §7.5.2 (Sender → 400)
+        # and the WS-Addressing fault headers.
+        self.fault_style = fault_style
         self.max_body = max_body
         self.base_url: str | None = None
         self._sleep = sleep
@@ -223,7 +228,8 @@ class InsiMock:
             kwargs["not_understood"] = problem.context.get("header")
         if spec.key in ("soap_malformed", "soap_version", "soap_media_type"):
             kwargs["reason"] = f"{spec.reason}: {finding.message}"
-        return Reply(soap.fault_http_status(spec), soap.render_fault(spec, **kwargs), operation=operation,
+        return Reply(soap.fault_http_status(spec, self.fault_style),
+                     soap.render_fault(spec, style=self.fault_style, **kwargs), operation=operation,
                      verdict="rejected", findings=[finding],
                      meta={"fault": spec.key, "siram": spec.subcode, "desir": spec.detail_code})
 
@@ -255,8 +261,8 @@ class InsiMock:
         if injected:
             spec = _injected_spec(injected.params)
             body = soap.render_fault(spec, relates_to=message_id, reason=injected.params.get("reason"),
-                                     detail_text=injected.params.get("message"))
-            return Reply(soap.fault_http_status(spec), body, operation=operation, verdict="fault-injected",
+                                     detail_text=injected.params.get("message"), style=self.fault_style)
+            return Reply(soap.fault_http_status(spec, self.fault_style), body, operation=operation, verdict="fault-injected",
                          findings=[finding], meta={**meta, "siram": spec.subcode, "desir": spec.detail_code})
         reply.findings.append(finding)
         reply.meta = meta
@@ -367,6 +373,7 @@ def create_flask_app(mock: InsiMock) -> Flask:
                 "patients": len(mock.backend.world.patients),
                 "mtls": mock.require_client_cn,
                 "wsa_action_required": mock.require_wsa_action,
+                "fault_style": mock.fault_style,
                 "software": [s.idam for s in mock.backend.software()]}
 
     # Validate INSi-specific fault parameters before the kit stores them.

@@ -8,7 +8,8 @@ Search semantics (what editors meet on CNAM's service, as the CNDA test plan exe
   birth date, the birth place when given. The first name must be the patient's *first* birth first
   name, or the complete list of birth first names: real clients call once per first name in turn
   (OLA → 01, CATARINA → 00 for TCHITCHI CATARINA BELLA, as recorded in `padoa/tlsi-ins`) and
-  finally with the whole list. 0 match → ``01``, 1 → ``00``, more → ``02`` (homonyms).
+  finally with the whole list; several `Prenom` elements are that list split up, in order (never
+  alternatives). 0 match → ``01``, 1 → ``00``, more → ``02`` (homonyms).
 - **From the Vitale card** (`rechercherInsAvecCarteVitale`): the card gives the beneficiary's NIR
   (`MatriculeIndividu`, or the insured person's `MatriculeOD`), its key, the birth name, date and
   rank. The mock looks the NIR up among active and earlier INS (so an old NIR yields the active
@@ -130,6 +131,19 @@ def _check_name(trait: str, value: str | None) -> str:
     return normalised
 
 
+def _first_names_sent(values: tuple[str, ...]) -> str:
+    """The first name(s) of a search, normalised. One `Prenom` is one first name or the whole list
+    (space-separated, as CNAM writes TIQ/ListePrenom and as padoa/tlsi-ins sends it on its last try,
+    `src/ins/class/insi-person.class.ts` getSoapBodyAsJson); several `Prenom` elements (the XSD allows
+    them: INSi_RECSANS_INS.xsd, maxOccurs="unbounded") are that list split up, read in their order —
+    never as alternatives, since CNAM matches the first name strictly (recorded: TCHITCHI with OLA or
+    BELLA alone → 01, with CATARINA → 00)."""
+    given = [value for value in values if value and value.strip()]
+    if not given:
+        raise SoapProblem("INSI-TRAITS-MISSING", trait="Prenom")
+    return " ".join(_check_name("Prenom", value) for value in given)
+
+
 @dataclass
 class Outcome:
     """What a search found: the INSi code, the patient when exactly one, the candidates' count."""
@@ -208,12 +222,7 @@ class InsiBackend:
     # -- searches --------------------------------------------------------------------------------
     def search_traits(self, query: TraitsQuery) -> Outcome:
         name = _check_name("NomNaissance", query.birth_name)
-        given = [v for v in query.first_names if v and v.strip()]
-        if not given:
-            raise SoapProblem("INSI-TRAITS-MISSING", trait="Prenom")
-        first_names = {_check_name("Prenom", v) for v in given}
-        if len(given) > 1:
-            first_names.add(normalise(" ".join(given)))
+        given = _first_names_sent(query.first_names)
         if not query.sex:
             raise SoapProblem("INSI-TRAITS-MISSING", trait="Sexe")
         if query.sex not in ("M", "F"):
@@ -226,7 +235,7 @@ class InsiBackend:
             raise SoapProblem("INSI-TRAITS-PLACE", value=place)
         matches = [
             p for p in self._by_traits.get((name, query.sex, query.birth_date), ())
-            if (normalise(p.first_name) in first_names or normalise(p.first_names) in first_names)
+            if given in (normalise(p.first_name), normalise(p.first_names))
             and (place is None or p.birth_place.upper() == place.upper())
         ]
         return self._outcome(OP_TRAITS, matches)

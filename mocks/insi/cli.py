@@ -26,6 +26,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         wsa_action_required: bool = typer.Option(True, "--wsa-action-required/--no-wsa-action-required",
                                                  help="Refuse requests without wsa:Action (default), or take the "
                                                  "operation from the SOAP action of the Content-Type."),
+        strict_faults: bool = typer.Option(False, "--strict-faults", help="Answer Sender faults with HTTP 400 "
+                                           "and WS-Addressing fault headers (SOAP 1.2 Part 2 §7.5.2) instead of "
+                                           "CNAM's HTTP 500 and recorded layout."),
         threads: int = typer.Option(16, help="cheroot worker threads."),
         journal_size: int = typer.Option(20_000, help="Exchanges kept in the journal (oldest dropped first)."),
     ) -> None:
@@ -43,7 +46,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             loaded_world = load_world(world)
         software = list(DEFAULT_SOFTWARE) + [Software(i, "declared with --idam") for i in (idam or [])]
         mock = InsiMock(loaded_world, software=software, accept_any_idam=any_idam, default_mode=default_mode,
-                        require_client_cn=mtls, journal_size=journal_size, require_wsa_action=wsa_action_required)
+                        require_client_cn=mtls, journal_size=journal_size, require_wsa_action=wsa_action_required,
+                        fault_style="strict" if strict_faults else "cnam")
         settings = None
         if tls or mtls:
             test_pki = TestPki.load_or_create(pki)

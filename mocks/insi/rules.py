@@ -12,6 +12,8 @@ Where the faults come from (read, not copied):
   ``src/ins/fixtures/service-errors/siram_100-desir_500-fake-idam.fixtures.ts`` and its test
   ``src/ins/test/insi-client.test.ts`` ("should have a failed request if the software is not allowed").
 - ``siram_40`` / ``desir_1020`` — service temporarily unavailable (same test file, a live answer).
+- ``desir_560`` — insufficient rights, a client certificate whose CN is not INSI-AUTO/INSI-MANU: code
+  and text quoted in ``padoa/tlsi-ins``'s README (Notes); its subcode family is assumed.
 - ``siram_40`` / ``insi_102`` — technical error of the traits search, ``S:Receiver``
   (``padoa/tlsi-ins`` fixture ``src/fixtures/persons/aeion-coeur.fixture.ts``). The recording says
   ``severite="fatal"``, which the official XSD's enumeration does not allow (it has ``fatale``):
@@ -63,7 +65,7 @@ class FaultSpec:
     confirmed: bool = True
     source: str = ""
     subsubcode: str | None = None
-    http_status: int | None = None  # None: SOAP 1.2 Part 2 §7.5.2 (Sender → 400, others → 500)
+    http_status: int | None = None  # None: the mock's fault style decides (soap.fault_http_status)
 
 
 _PADOA = "padoa/tlsi-ins (MIT), recorded answers of CNAM's INSi qualification service"
@@ -80,9 +82,10 @@ FAULTS: dict[str, FaultSpec] = {f.key: f for f in (
     FaultSpec("access_level", "Sender", "siram_100", REASON_ACCESS, "desir_551",
               "Le niveau d'accès de l'appelant ne permet pas cette opération.", confirmed=False,
               source="family siram_100 as recorded; detail code assigned by the mock"),
-    FaultSpec("certificate_refused", "Sender", "siram_100", REASON_ACCESS, "desir_552",
-              "Le certificat présenté ne permet pas l'accès au service (CN attendu INSI-AUTO ou INSI-MANU).",
-              confirmed=False, source="family siram_100 as recorded; detail code assigned by the mock"),
+    FaultSpec("certificate_refused", "Sender", "siram_100", REASON_ACCESS, "desir_560",
+              "Vous ne disposez pas des droits suffisants pour accéder à ce service",
+              source="padoa/tlsi-ins README.md (Notes: DESIR_560, a client certificate whose CN is not "
+              "INSI-MANU/INSI-AUTO); written lower-case like the recorded desir_550; family siram_100 assumed"),
     FaultSpec("context_lps", "Sender", "siram_10", REASON_INVALID, "desir_510",
               "Le contexte LPS (en-tête ContexteLPS) est absent ou invalide.", confirmed=False,
               source="assigned by the mock"),
@@ -201,7 +204,8 @@ RULES = (
     _rule("INSI-TLS-CN", "Client certificate CN {cn!r} is neither INSI-AUTO nor INSI-MANU",
           "Le CN du certificat client {cn!r} n'est ni INSI-AUTO ni INSI-MANU",
           "Present the organisation certificate issued for INSi (CN INSI-AUTO or INSI-MANU).",
-          "ANS/CNAM: INSi authentication certificates INSI-AUTO / INSI-MANU", "certificate_refused"),
+          "ANS/CNAM: INSi authentication certificates INSI-AUTO / INSI-MANU; CNAM answers DESIR_560 "
+          "(padoa/tlsi-ins README.md, Notes)", "certificate_refused"),
     _rule("INSI-TRAITS-MISSING", "Trait {trait} is required for a search by traits",
           "Le trait {trait} est obligatoire pour une recherche par traits",
           "Send NomNaissance, Prenom, Sexe and DateNaissance (LieuNaissance is optional).",

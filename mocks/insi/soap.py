@@ -378,50 +378,91 @@ def envelope(payload: str, action: str, relates_to: str | None) -> bytes:
             f"{_wsa_headers(action, relates_to)}<env:Body>{payload}</env:Body></env:Envelope>").encode()
 
 
-def fault_http_status(spec: FaultSpec) -> int:
-    """SOAP 1.2 Part 2 §7.5.2: env:Sender → 400, every other fault → 500 (unless the fault says)."""
+#: Where a fault's HTTP status comes from: CNAM's service (every fault, Sender ones included, comes
+#: with HTTP 500 — padoa/tlsi-ins `src/ins/insi-client.service.ts` reads a fault from a 500 answer, and
+#: its test against the qualification service, `src/ins/test/insi-client.test.ts` "fake IDAM", gets
+#: siram_100/desir_550 that way) or the SOAP 1.2 HTTP binding read strictly (Part 2 §7.5.2: Sender → 400).
+FAULT_STYLES = ("cnam", "strict")
+
+
+def fault_http_status(spec: FaultSpec, style: str = "cnam") -> int:
+    """HTTP 500 for every fault as CNAM answers; the strict SOAP 1.2 reading sends Sender faults with 400."""
     if spec.http_status is not None:
         return spec.http_status
-    return 400 if spec.code == "Sender" else 500
+    if style == "strict" and spec.code == "Sender":
+        return 400
+    return 500
+
+
+#: The fault serialisation of CNAM's service as last recorded (padoa/tlsi-ins, commit e9d5c48 "fix unit
+#: test due to changes in INSi reponse", `src/ins/utils/insi-helper.test.ts`): `soap:` on the Envelope,
+#: `env:` on the Body which also declares `S:`, `S:` on the Fault and below, the reason's `xml:lang="en"`
+#: (although the text is French), Code → Reason → Detail, no Header. tlsi-ins reads the raw text with
+#: `<S:Subcode><S:Value>S:(.*)</S:Value>` and `<S:Text xml:lang="en">`, so the prefixes matter.
+_FAULT_OPEN = (f'<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="{NS_SOAP12}">'
+               "{header}"
+               f'<env:Body xmlns:S="{NS_SOAP12}" xmlns:env="{NS_SOAP12}">'
+               '<S:Fault xmlns:ns4="http://schemas.xmlsoap.org/soap/envelope/"{wsa}>')
+_FAULT_CLOSE = "</S:Fault></env:Body></soap:Envelope>"
 
 
 def render_fault(spec: FaultSpec, *, relates_to: str | None = None, reason: str | None = None,
                  detail_text: str | None = None, problem_action: str | None = None,
-                 problem_header: str | None = None, not_understood: str | None = None) -> bytes:
-    """A SOAP 1.2 fault as CNAM's service writes it: the ``siram_NNN`` subcode is a QName in the SOAP
-    envelope namespace (recorded: ``<soap:Value>soap:siram_100</soap:Value>``), the detail a
-    ``siram:Erreur`` whose ``messageID`` echoes the request's wsa:MessageID."""
-    sub = ""
-    if spec.subcode:
-        subsub = ""
-        if spec.subsubcode:
-            subsub = f"<env:Subcode><env:Value>{spec.subsubcode}</env:Value></env:Subcode>"
-        value = spec.subcode if ":" in spec.subcode else f"env:{spec.subcode}"
-        sub = f"<env:Subcode><env:Value>{value}</env:Value>{subsub}</env:Subcode>"
-    detail = ""
+                 problem_header: str | None = None, not_understood: str | None = None,
+                 style: str = "cnam") -> bytes:
+    """A SOAP 1.2 fault written as CNAM's service writes it (see `_FAULT_OPEN`): the ``siram_NNN``
+    subcode a QName in the envelope namespace (``<S:Value>S:siram_100</S:Value>``), the detail a
+    ``siram:Erreur`` whose ``messageID`` echoes the request's wsa:MessageID. The strict style adds the
+    WS-Addressing headers the WS-A SOAP binding asks of a fault (Action, MessageID, RelatesTo)."""
+    code = f"<S:Code><S:Value>S:{spec.code}</S:Value>{_subcodes(spec)}</S:Code>"
+    text = f'<S:Reason><S:Text xml:lang="en">{escape(reason or spec.reason)}</S:Text></S:Reason>'
+    detail = _fault_detail(spec, relates_to, detail_text, problem_action, problem_header)
+    uses_wsa = ":" in (spec.subcode or "") or problem_action is not None or problem_header is not None
+    wsa = f' xmlns:wsa="{NS_WSA}"' if uses_wsa else ""
+    header = _fault_header(spec, relates_to, not_understood, style)
+    return (_FAULT_OPEN.format(header=header, wsa=wsa) + code + text + detail + _FAULT_CLOSE).encode()
+
+
+def _subcodes(spec: FaultSpec) -> str:
+    if not spec.subcode:
+        return ""
+    subsub = f"<S:Subcode><S:Value>{spec.subsubcode}</S:Value></S:Subcode>" if spec.subsubcode else ""
+    value = spec.subcode if ":" in spec.subcode else f"S:{spec.subcode}"
+    return f"<S:Subcode><S:Value>{value}</S:Value>{subsub}</S:Subcode>"
+
+
+def _fault_detail(spec: FaultSpec, relates_to: str | None, detail_text: str | None,
+                  problem_action: str | None, problem_header: str | None) -> str:
+    """`siram:Erreur` with its attributes in the order of the recorded desir_550 answer (code,
+    messageID, severite), or a WS-Addressing problem detail."""
     if spec.detail_code:
         message_id = f" messageID={quoteattr(relates_to)}" if relates_to else ""
-        detail = (f'<env:Detail><siram:Erreur xmlns:siram="{NS_SIRAM}" code={quoteattr(spec.detail_code)}'
-                  f' severite="{spec.severite}"{message_id}>{escape(detail_text or spec.detail_text or "")}'
-                  "</siram:Erreur></env:Detail>")
-    elif problem_action is not None:
-        detail = (f"<env:Detail><wsa:ProblemAction><wsa:Action>{escape(problem_action)}</wsa:Action>"
-                  "</wsa:ProblemAction></env:Detail>")
-    elif problem_header is not None:
-        detail = f"<env:Detail><wsa:ProblemHeaderQName>{problem_header}</wsa:ProblemHeaderQName></env:Detail>"
-    upgrade = ""
+        return (f"<S:Detail><siram:Erreur code={quoteattr(spec.detail_code)}{message_id}"
+                f' severite="{spec.severite}" xmlns:siram="{NS_SIRAM}">'
+                f"{escape(detail_text or spec.detail_text or '')}</siram:Erreur></S:Detail>")
+    if problem_action is not None:
+        return (f"<S:Detail><wsa:ProblemAction><wsa:Action>{escape(problem_action)}</wsa:Action>"
+                "</wsa:ProblemAction></S:Detail>")
+    if problem_header is not None:
+        return f"<S:Detail><wsa:ProblemHeaderQName>{problem_header}</wsa:ProblemHeaderQName></S:Detail>"
+    return ""
+
+
+def _fault_header(spec: FaultSpec, relates_to: str | None, not_understood: str | None, style: str) -> str:
+    """No Header, as recorded, unless SOAP 1.2 needs one (Upgrade, NotUnderstood) or the strict style
+    asks for the WS-Addressing headers of a fault."""
+    blocks = ""
     if not_understood is not None:
-        upgrade = f'<env:NotUnderstood xmlns:h="{etree.QName(not_understood).namespace}" qname="h:{etree.QName(not_understood).localname}"/>'
+        qname = etree.QName(not_understood)
+        blocks += f'<soap:NotUnderstood xmlns:h="{qname.namespace}" qname="h:{qname.localname}"/>'
     if spec.code == "VersionMismatch":
-        upgrade = (f'<env:Upgrade><env:SupportedEnvelope qname="s12:Envelope" xmlns:s12="{NS_SOAP12}"/>'
-                   "</env:Upgrade>")
-    relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
-    header = (f"<env:Header>{upgrade}<wsa:Action>{WSA_FAULT_ACTION}</wsa:Action>"
-              f"<wsa:MessageID>{new_message_id()}</wsa:MessageID>{relates}</env:Header>")
-    return (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{NS_SOAP12}" xmlns:wsa="{NS_WSA}">'
-            f"{header}<env:Body><env:Fault><env:Code><env:Value>env:{spec.code}</env:Value>{sub}</env:Code>"
-            f'<env:Reason><env:Text xml:lang="fr">{escape(reason or spec.reason)}</env:Text></env:Reason>'
-            f"{detail}</env:Fault></env:Body></env:Envelope>").encode()
+        blocks += '<soap:Upgrade><soap:SupportedEnvelope qname="soap:Envelope"/></soap:Upgrade>'
+    if style == "strict":
+        relates = f"<wsa:RelatesTo>{escape(relates_to)}</wsa:RelatesTo>" if relates_to else ""
+        blocks += (f'<wsa:Action xmlns:wsa="{NS_WSA}">{WSA_FAULT_ACTION}</wsa:Action>'
+                   f'<wsa:MessageID xmlns:wsa="{NS_WSA}">{new_message_id()}</wsa:MessageID>'
+                   + relates.replace("<wsa:RelatesTo>", f'<wsa:RelatesTo xmlns:wsa="{NS_WSA}">'))
+    return f"<soap:Header>{blocks}</soap:Header>" if blocks else ""
 
 
 def fault_spec(key: str) -> FaultSpec:

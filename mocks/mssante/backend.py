@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hmac
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from segur.findings import Finding
 from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
 from segur.mockkit import FaultBook, FaultError, Journal
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import MessageReport, check_message
+from segur.mocks.mssante.consistency import DocumentRegistry
 from segur.mocks.mssante.notifications import build_dsn, build_mdn
 from segur.mocks.mssante.xdm import XdmLimits
 
@@ -142,6 +145,22 @@ def _without_segur_headers(raw: bytes) -> bytes:
     return b"\r\n".join(kept) + raw[end:]
 
 
+_UNSAFE_IN_HEADER = re.compile(r"[^\x21-\x7e]")
+
+
+def trace_headers(hostname: str, envelope_from: str, session: dict, message_id: str) -> bytes:
+    """``Return-Path`` and ``Received`` as the delivering server writes them (RFC 5321 §4.4): the
+    reverse path of the envelope, and where the message came from (EHLO name, address), who took it,
+    with which protocol (RFC 3848: ESMTP, +S over TLS, +A authenticated) and when."""
+    helo = _UNSAFE_IN_HEADER.sub("?", str(session.get("helo") or "unknown"))[:255]
+    address = _UNSAFE_IN_HEADER.sub("?", str(session.get("peer_ip") or "unknown"))[:64]
+    protocol = "ESMTP" + ("S" if session.get("tls") else "") + ("A" if session.get("auth") else "")
+    reverse_path = _UNSAFE_IN_HEADER.sub("", envelope_from or "")[:320]
+    return (f"Return-Path: <{reverse_path}>\r\n"
+            f"Received: from {helo} ([{address}])\r\n\tby {hostname} with {protocol} id {message_id};\r\n"
+            f"\t{format_datetime(datetime.now(UTC))}\r\n").encode("ascii")
+
+
 def _check_in_worker(raw, login, recipients, validate, xdm_limits):
     return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
 
@@ -166,6 +185,7 @@ class MssanteBackend:
         self.xdm_limits = xdm_limits or XdmLimits()
         self.hostname = hostname
         self.max_recipients = max_recipients
+        self.admin_url: str | None = None  # the admin API (…/_admin/) once served: named in DATA replies
         self._validate = self._default_validator() if validate is True else (validate or None)
         # checks are CPU-bound Python: with workers > 0 they run in a process pool (one interpreter
         # lock each); `validate` must then be a module-level function (picklable)
@@ -180,6 +200,7 @@ class MssanteBackend:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._boxes: dict[str, list[StoredMessage]] = {}
+        self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
 
     @staticmethod
     def _default_validator():
@@ -252,7 +273,8 @@ class MssanteBackend:
 
     def process(self, raw: bytes, *, login: str | None, envelope_from: str, accepted: list[RecipientCheck],
                 bounced: list[RecipientCheck] | None = None, session: dict | None = None) -> Outcome:
-        """Check one message, store a copy in each accepted recipient's mailbox, and send the DSN/MDN due."""
+        """Check one message, store a copy in each accepted recipient's mailbox, and send the DSN/MDN due.
+        `session`: what the SMTP session knows (``helo``, ``peer_ip``, ``tls``, ``auth``) for ``Received``."""
         message_id = self.next_id()
         recipients = [c.mailbox for c in accepted if c.mailbox is not None]
         if self._pool is not None:
@@ -261,9 +283,12 @@ class MssanteBackend:
         else:
             report = check_message(raw, login=login, recipients=recipients, world=self.world,
                                    validate=self._validate, xdm_limits=self.xdm_limits)
+        if report.package is not None and accepted:
+            report.findings += self.documents.check_and_record(message_id, report.package.documents)
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         documents = [d.to_dict(with_content=True) for d in report.package.documents] if report.package else []
-        stamped = self._stamp(raw, message_id, report)
+        stamped = trace_headers(self.hostname, envelope_from, session or {}, message_id) + \
+            self._stamp(raw, message_id, report)
         deliveries, notes = [], []
         for check in accepted:
             stored = StoredMessage(
@@ -332,6 +357,7 @@ class MssanteBackend:
     def reset(self) -> None:
         with self._lock:
             self._boxes.clear()
+        self.documents.clear()
 
     def close(self) -> None:
         """Stop the worker processes, if any."""

@@ -12,6 +12,8 @@ Parsing refuses DTDs and entities and never touches the network (same stance as 
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -68,6 +70,11 @@ class CdaHeader:
     birth_time: str | None = None
     sex: str | None = None
     level: int = 3
+    template_ids: list[str] = field(default_factory=list)  # ClinicalDocument/templateId/@root: the formatCode
+    n1_media_type: str | None = None  # CDA N1: nonXMLBody/text/@mediaType
+    # the PDF the document carries, decoded: the N1 body (nonXMLBody/text) or, in an N3, the first
+    # observationMedia/value of type application/pdf (the CI-SIS "PDF copy" section)
+    embedded_pdf: bytes | None = field(default=None, repr=False)
 
     @property
     def unique_id(self) -> str | None:
@@ -92,7 +99,7 @@ class CdaHeader:
             "code_display": self.code_display, "title": self.title, "effective_time": self.effective_time,
             "ins": self.ins, "ins_oid": self.ins_oid, "birth_name": self.birth_name,
             "first_given": self.first_given, "birth_time": self.birth_time, "sex": self.sex,
-            "qualified_ins": self.qualified_ins, "level": self.level,
+            "qualified_ins": self.qualified_ins, "level": self.level, "n1_media_type": self.n1_media_type,
         }
 
 
@@ -134,9 +141,28 @@ def read_cda_header(data: bytes) -> CdaHeader:
         patient = role.find("h:patient", NS)
         if patient is not None:
             _read_identity(patient, header)
+    header.template_ids = [t.get("root", "") for t in root.findall("h:templateId", NS)]
     body = root.find("h:component/h:nonXMLBody", NS)
     header.level = 1 if body is not None else 3
+    if body is not None:
+        text = body.find("h:text", NS)
+        header.n1_media_type = text.get("mediaType") if text is not None else None
+        header.embedded_pdf = _pdf_of(text)
+    else:
+        header.embedded_pdf = next(filter(None, (_pdf_of(value) for value in root.iterfind(
+            "h:component/h:structuredBody//h:observationMedia/h:value", NS))), None)
     return header
+
+
+def _pdf_of(element) -> bytes | None:
+    """The PDF an element carries as ``mediaType="application/pdf" representation="B64"``, decoded."""
+    if element is None or (element.get("mediaType") or "").lower() != "application/pdf" \
+            or (element.get("representation") or "").upper() != "B64":
+        return None
+    try:
+        return base64.b64decode("".join((element.text or "").split()), validate=True) or None
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _read_identity(patient, header: CdaHeader) -> None:

@@ -21,6 +21,7 @@ from email.utils import getaddresses
 
 from segur.findings import Finding, Severity
 from segur.mocks.mssante.cda import NotXml, read_cda_header
+from segur.mocks.mssante.consistency import check_pdf_copies
 from segur.mocks.mssante.rules import BY_ID
 from segur.mocks.mssante.xdm import ZIP_NAME, XdmLimits, XdmPackage, read_xdm
 
@@ -37,7 +38,10 @@ class _CachedHeaderRegistry(HeaderRegistry):
 
 
 POLICY = email.policy.default.clone(header_factory=_CachedHeaderRegistry())
-_NIL = re.compile(r"^[0-9]{4}$")
+#: REM SC.MSS/CONF.16 (IT2 04/11/2022 note, ../shared/rem/squash_requirements_all_projects_2023-01.csv): the
+#: « référence » is "un entier incrémental sans limitation (entier à 4 chiffres à la publication du
+#: Référentiel)" — any unsigned integer, 4 digits only at first.
+_NIL = re.compile(r"^[0-9]+$")
 _DATE = re.compile(r"\s+(\d{2})/(\d{2})/(\d{4})$")
 
 
@@ -296,6 +300,7 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     if cdas:
         if not any(a.kind == "pdf" for a in attachments):
             report.findings.append(_f("MSS-PDF-MISSING", location="attachments"))
+        check_pdf_copies(cdas, [a for a in attachments if a.kind == "pdf"], report.findings)
         _check_subject(report, cdas)
         patients = report.package.patients
         if len(patients) > 1:
@@ -328,9 +333,16 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     ins_values = _headers(message, "X-MSS-INS")
     code_values = [c for v in _headers(message, "X-MSS-CODECDA") for c in re.split(r"[\s,;]+", v) if c]
     if not cdas:
-        if ins_values:
+        unreadable = _unreadable_archive(report.package)
+        if unreadable and ins_values:
+            report.findings.append(_f("MSS-INS-HEADER-UNCHECKED", location="header X-MSS-INS",
+                                      value=ins_values[0], why=unreadable))
+        elif ins_values:
             report.findings.append(_f("MSS-INS-HEADER-UNEXPECTED", location="header X-MSS-INS"))
-        if code_values:
+        if unreadable and code_values:
+            report.findings.append(_f("MSS-CODECDA-UNCHECKED", location="header X-MSS-CODECDA",
+                                      value=", ".join(code_values), why=unreadable))
+        elif code_values:
             report.findings.append(_f("MSS-CODECDA-UNEXPECTED", location="header X-MSS-CODECDA"))
         return
     qualified = all(d.cda.qualified_ins for d in cdas)
@@ -347,6 +359,15 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     elif sorted(set(code_values)) != sorted(set(codes)):
         report.findings.append(_f("MSS-CODECDA-MISMATCH", location="header X-MSS-CODECDA",
                                   header=", ".join(code_values), codes=", ".join(codes)))
+
+
+def _unreadable_archive(package: XdmPackage | None) -> str | None:
+    """Why an attached archive gave no document at all (zip bomb, broken zip, unreadable metadata…),
+    or None when there is no archive or it could be read: the headers that describe its CDA can then
+    be neither confirmed nor contradicted."""
+    if package is None or (package.readable and package.documents):
+        return None
+    return ", ".join(dict.fromkeys(f.rule for f in package.findings)) or "no document could be read"
 
 
 def _check_subject(report: MessageReport, cdas) -> None:

@@ -120,12 +120,14 @@ MESSAGE_RULES = (
     _rule("MSS-NIL-MISSING", "mss",
           "Header X-MSS-NIL is missing; it must be on every message.",
           "L'en-tête X-MSS-NIL est absent ; il doit figurer sur tout message.",
-          "Add 'X-MSS-NIL: <your 4-digit product reference from convergence.esante.gouv.fr>'.",
+          "Add 'X-MSS-NIL: <your product reference number from convergence.esante.gouv.fr>'.",
           _REF2.format(rem="SC.MSS/CONF.16"), ("SC.MSS/CONF.16",)),
     _rule("MSS-NIL-FORMAT", "mss",
-          "Header X-MSS-NIL is '{value}'; it must be the product's 4-digit reference number.",
-          "L'en-tête X-MSS-NIL vaut « {value} » ; il doit être le numéro de référence du produit sur 4 chiffres.",
-          "Use the 'référence' number given when the product was declared on convergence.esante.gouv.fr.",
+          "Header X-MSS-NIL is '{value}'; it must be the product's reference number (an integer, digits only).",
+          "L'en-tête X-MSS-NIL vaut « {value} » ; il doit être le numéro « référence » du produit (un entier, "
+          "chiffres seuls).",
+          "Use the 'référence' number given when the product was declared on convergence.esante.gouv.fr "
+          "(4 digits when the REM was published, more as the numbering grows).",
           _REF2.format(rem="SC.MSS/CONF.16"), ("SC.MSS/CONF.16",)),
     _rule("MSS-INS-HEADER-MISSING", "mss",
           "Header X-MSS-INS is missing although the message carries a CDA in an IHE_XDM archive.",
@@ -143,6 +145,12 @@ MESSAGE_RULES = (
           "L'en-tête X-MSS-INS est positionné alors que le message ne porte aucun CDA dans une archive IHE_XDM.",
           "Leave X-MSS-INS out of messages without an IHE_XDM.ZIP attachment.",
           _REF2.format(rem="SC.MSS/CONF.14"), ("SC.MSS/CONF.14",)),
+    _rule("MSS-INS-HEADER-UNCHECKED", "mss",
+          "Header X-MSS-INS ('{value}') could not be checked: IHE_XDM.ZIP gave no CDA to compare it with ({why}).",
+          "L'en-tête X-MSS-INS (« {value} ») n'a pas pu être vérifié : IHE_XDM.ZIP n'a livré aucun CDA auquel le "
+          "comparer ({why}).",
+          "Fix the archive first (see the MSS-XDM-* finding); the header is checked once the CDA can be read.",
+          _REF2.format(rem="SC.MSS/CONF.14"), ("SC.MSS/CONF.14",), severity=Severity.WARNING),
     _rule("MSS-CODECDA-MISSING", "mss",
           "Header X-MSS-CODECDA is missing for the CDA code(s) {codes}.",
           "L'en-tête X-MSS-CODECDA est absent pour le(s) code(s) CDA {codes}.",
@@ -158,6 +166,13 @@ MESSAGE_RULES = (
           "L'en-tête X-MSS-CODECDA est positionné alors que le message ne porte aucun CDA dans une archive "
           "IHE_XDM.", "Leave X-MSS-CODECDA out of messages without an IHE_XDM.ZIP attachment.",
           _REF2.format(rem="SC.MSS/CONF.15"), ("SC.MSS/CONF.15",)),
+    _rule("MSS-CODECDA-UNCHECKED", "mss",
+          "Header X-MSS-CODECDA ('{value}') could not be checked: IHE_XDM.ZIP gave no CDA to compare it with "
+          "({why}).",
+          "L'en-tête X-MSS-CODECDA (« {value} ») n'a pas pu être vérifié : IHE_XDM.ZIP n'a livré aucun CDA "
+          "auquel le comparer ({why}).",
+          "Fix the archive first (see the MSS-XDM-* finding); the header is checked once the CDA can be read.",
+          _REF2.format(rem="SC.MSS/CONF.15"), ("SC.MSS/CONF.15",), severity=Severity.WARNING),
     _rule("MSS-MES-VALUE", "mss",
           "Header X-MSS-MES is '{value}'; the only value is 'FIN' (3 capital letters).",
           "L'en-tête X-MSS-MES vaut « {value} » ; la seule valeur est « FIN » (3 majuscules).",
@@ -209,6 +224,26 @@ MESSAGE_RULES = (
           "A patient's mailbox receives only that patient's documents: check the recipient and the INS.",
           "Mon espace santé citizen mailbox rule (issue 6 §2); REM SC.MSS/CONF.23/.24",
           ("SC.MSS/CONF.23", "SC.MSS/CONF.24")),
+    _rule("MSS-PDF-NOT-IDENTICAL", "mss",
+          "The PDF attached to the message ({attached}) is not byte-identical to the PDF the CDA {uri} embeds "
+          "(SHA-1 {embedded}).",
+          "Le PDF joint au message ({attached}) n'est pas identique octet pour octet au PDF que le CDA {uri} "
+          "embarque (SHA-1 {embedded}).",
+          "Attach the very PDF/A-1 file the CDA embeds (N1: nonXMLBody/text; N3: the PDF copy's "
+          "observationMedia), not another rendering: the recipient must read the same document either way.",
+          _REF2.format(rem="SC.MSS/CONF.23 (the same documents as PDF/A-1) and SC.MSS/CONF.26 (the PDF generated "
+                       "from the CDA; 'Obsolète' in the 2023-02 arbitrage)"),
+          ("SC.MSS/CONF.23", "SC.MSS/CONF.26"), severity=Severity.WARNING),
+    _rule("MSS-UNIQUEID-REUSED", "mss",
+          "Document uniqueId {unique_id} was already sent in message {first} with {what}; one uniqueId names "
+          "one document.",
+          "L'identifiant unique de document {unique_id} a déjà été envoyé dans le message {first} avec {what_fr} ; "
+          "un uniqueId désigne un seul document.",
+          "Give every new document (and every new version) its own ClinicalDocument/id; resend a document only "
+          "unchanged and for the same patient. The DMP refuses this (XDS-41-008, XDSNonIdenticalHash); MSSanté "
+          "delivers it and the recipient's system is left with two documents under one id.",
+          "ITI TF-3 §4.2.3.2 (DocumentEntry.uniqueId: globally unique); CI-SIS (uniqueId = ClinicalDocument/id); "
+          "the DMP mock's XDS-41-008", ("SC.MSS/CONF.23",)),
     _rule("MSS-CDA-INVALID", "cda",
           "CDA document {uri} fails validation: {errors} error(s), first: {first}.",
           "Le document CDA {uri} échoue à la validation : {errors} erreur(s), première : {first}.",
@@ -294,6 +329,37 @@ XDM_RULES = (
           "Document {uri} : le typeCode de METADATA.XML {declared} diffère du code du CDA {actual}.",
           "typeCode is ClinicalDocument/code (code and codeSystem).",
           "ITI TF-3 §4.2.3.2 (typeCode); CI-SIS lien entête CDA / métadonnées XDS"),
+    _rule("MSS-XDM-FORMATCODE", "xdm",
+          "Document {uri}: METADATA.XML formatCode {declared} but this {level} document calls for {expected} "
+          "({why}).",
+          "Document {uri} : le formatCode de METADATA.XML vaut {declared} mais ce document {level} appelle "
+          "{expected} ({why}).",
+          "For a CDA N1 use the xds-sd code of its embedded file type (urn:ihe:iti:xds-sd:pdf:2008 for a PDF); "
+          "for a CDA N3 the formatCode ASS_A11 gives for its content-model templateId.",
+          "CI-SIS Volet Partage de Documents de Santé (formatCode: N1 → xds-sd, N3 → ASS_A11), the tables of "
+          "segur.mocks.dmp.valuesets (the DMP mock's DMP-CDA-009)", ("SC.MSS/CONF.23",)),
+    _rule("MSS-XDM-CLASSCODE", "xdm",
+          "Document {uri}: METADATA.XML classCode {declared} but type {type_code} belongs to class {expected} "
+          "(ASS_X04).",
+          "Document {uri} : le classCode de METADATA.XML vaut {declared} mais le type {type_code} relève de la "
+          "classe {expected} (ASS_X04).",
+          "Derive classCode from typeCode with the NOS table ASS_X04-CorrespondanceType-Classe.",
+          "CI-SIS (classCode from typeCode, ASS_X04), the table of segur.mocks.dmp.valuesets (the DMP mock's "
+          "DMP-CDA-003)", ("SC.MSS/CONF.23",)),
+    _rule("MSS-XDM-SOURCE-PATIENT", "xdm",
+          "Document {uri}: METADATA.XML {field} {declared} names another patient than the CDA ({actual}).",
+          "Document {uri} : {field} de METADATA.XML {declared} désigne un autre patient que le CDA ({actual}).",
+          "sourcePatientId and sourcePatientInfo (PID-3 identifiers, PID-7 birth date) describe the patient of "
+          "recordTarget/patientRole: take them from the same record as the CDA.",
+          _REF2.format(rem="SC.MSS/CONF.24") + "; ITI TF-3 §4.2.3.2 (sourcePatientId, sourcePatientInfo)",
+          ("SC.MSS/CONF.24",)),
+    _rule("MSS-XDM-SUBMISSION-PATIENT", "xdm",
+          "METADATA.XML submission set patientId {declared} differs from the CDA patient INS {actual} ({uri}).",
+          "Le patientId du lot de soumission de METADATA.XML {declared} diffère de l'INS du patient du CDA "
+          "{actual} ({uri}).",
+          "Use the INS of the documents' patient (INS^^^&OID&ISO^NH) for the submission set too.",
+          _REF2.format(rem="SC.MSS/CONF.24") + "; ITI TF-3 §4.2.3.3 (SubmissionSet.patientId, the same patient "
+          "as its DocumentEntries; the DMP mock's XDS-41-005)", ("SC.MSS/CONF.24",)),
     _rule("MSS-XDM-NOT-CDA", "xdm",
           "Document {uri} is not a CDA document ({detail}).",
           "Le document {uri} n'est pas un document CDA ({detail}).",

@@ -130,6 +130,7 @@ class MssanteServer:
             self._thread.join(timeout=5)
             raise failure[0]
         self.admin.start()
+        self.backend.admin_url = self.admin.url + "/_admin/"
         return self
 
     async def _start_servers(self) -> None:

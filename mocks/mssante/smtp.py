@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import re
 import time
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
 from segur.findings import Finding
 from segur.mocks.mssante import rules as mss_rules
@@ -45,6 +46,25 @@ _ENHANCED = {
     "552 Error: message size exceeds fixed maximum message size":
         "552 5.3.4 Message size exceeds fixed maximum message size",
 }
+#: The enhanced code (RFC 3463) given to a reply that has none, by reply code; else class.0.0. Since EHLO
+#: advertises ENHANCEDSTATUSCODES, RFC 2034 §3 wants one on every 2xx/4xx/5xx reply but the greeting and
+#: the answers to EHLO/HELO. X.5.1 invalid command, X.5.2 syntax error, X.5.4 invalid arguments.
+_DEFAULT_ENHANCED = {"235": "2.7.0", "421": "4.3.0", "451": "4.3.0", "454": "4.7.0", "500": "5.5.2",
+                     "501": "5.5.4", "502": "5.5.1", "503": "5.5.1", "504": "5.5.4", "530": "5.7.0",
+                     "535": "5.7.8", "538": "5.7.11", "552": "5.3.4", "555": "5.5.4"}
+_REPLY = re.compile(r"^([245]\d\d)([ -])(.*)$", re.DOTALL)
+_ENHANCED_CODE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}(?: |$)")
+
+
+def with_enhanced_code(reply: str) -> str:
+    """`reply` with an RFC 3463 enhanced status code after its reply code, when it has none."""
+    match = _REPLY.match(reply)
+    if match is None or _ENHANCED_CODE.match(match[3]):
+        return reply
+    code = match[1]
+    return f"{code}{match[2]}{_DEFAULT_ENHANCED.get(code, code[0] + '.0.0')} {match[3]}"
+
+
 _INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
     ("530 5.7.0 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
     ("538", "MSS-AUTH-TLS"),
@@ -68,6 +88,8 @@ class MssSmtp(ChunkedData, SMTP):
         self.started = time.monotonic()
         self.message_ids: list[str] = []
         self._in_data = False
+        self._greeted = False  # the greeting and the answers to EHLO/HELO carry no enhanced code (RFC 2034 §3)
+        self._answering_hello = False
         self._last_command = ""
         self._connect_reply: str | None = None
         faults = handler.backend.faults.select("connect", {})
@@ -110,6 +132,9 @@ class MssSmtp(ChunkedData, SMTP):
         text = status.decode("utf-8", "replace") if isinstance(status, bytes) else status
         if text in _ENHANCED:
             text = status = _ENHANCED[text]
+        elif self._greeted and not self._answering_hello:
+            text = status = with_enhanced_code(text)
+        self._greeted = True
         if len(self.transcript) < MAX_TRANSCRIPT:
             self.transcript.append("S: " + text[:300])
         in_data = text.startswith("354")
@@ -121,6 +146,22 @@ class MssSmtp(ChunkedData, SMTP):
                 self.findings.append(self._internal_finding(rule_id))
                 break
         await super().push(status)
+
+    @syntax("EHLO hostname")  # aiosmtpd's own syntax, so that HELP still lists the command
+    async def smtp_EHLO(self, hostname: str):
+        self._answering_hello = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._answering_hello = False
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str):
+        self._answering_hello = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._answering_hello = False
 
     def _internal_finding(self, rule_id: str) -> Finding:
         rule = mss_rules.BY_ID[rule_id]
@@ -177,6 +218,32 @@ class MssSmtp(ChunkedData, SMTP):
         return AuthResult(success=False, handled=False)
 
 
+MAX_REPLY_TEXT = 500  # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its code and CRLF
+
+
+def data_reply(message_id: str, verdict: str, rule_ids: list[str], admin_url: str | None) -> str:
+    """The reply to DATA. A failing message is accepted and delivered all the same (so a developer
+    sees it), so the reply says so and where the verdict is — a client reading only "250" must not
+    take it for a pass: the X-Segur-* headers of the delivered copy and the admin API."""
+    if verdict == "pass":
+        return f"250 2.0.0 Ok: queued as {message_id} (verdict pass)"
+    where = f"{admin_url.rstrip('/')}/messages/{message_id}" if admin_url else f"/_admin/messages/{message_id}"
+    head = f"250 2.0.0 Ok: queued as {message_id} but verdict FAIL ("
+    tail = (f"): delivered for inspection only, see headers X-Segur-Verdict/X-Segur-Rules of the delivered copy "
+            f"or GET {where}")
+    return head + _rules_within(rule_ids, MAX_REPLY_TEXT - len(head) - len(tail)) + tail
+
+
+def _rules_within(rule_ids: list[str], budget: int) -> str:
+    """The first rule ids (at most 3) that fit in `budget` characters, and how many more there are."""
+    for shown in range(min(3, len(rule_ids)), -1, -1):
+        more = len(rule_ids) - shown
+        text = ", ".join(rule_ids[:shown]) + (f"{' and' if shown else ''} {more} more rule(s)" if more else "")
+        if len(text) <= budget:
+            return text.strip()
+    return f"{len(rule_ids)} rules"
+
+
 class MssHandler:
     """aiosmtpd handler: what happens at MAIL, RCPT and DATA."""
 
@@ -195,6 +262,11 @@ class MssHandler:
             server.login = login
             return AuthResult(success=True, auth_data=login)
         return AuthResult(success=False, handled=False)
+
+    async def handle_EHLO(self, server: MssSmtp, session, envelope, hostname: str, responses: list[str]):
+        """Advertise ENHANCEDSTATUSCODES (RFC 2034): every reply after EHLO carries an RFC 3463 code."""
+        session.host_name = hostname
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     # ---------------------------------------------------------------- faults
     async def _fault_reply(self, server: MssSmtp, stage: str) -> str | None:
@@ -262,7 +334,8 @@ class MssHandler:
         loop = asyncio.get_running_loop()
         try:
             outcome = await loop.run_in_executor(None, lambda: self.backend.process(
-                raw, login=login, envelope_from=envelope.mail_from or "", accepted=accepted, bounced=bounced))
+                raw, login=login, envelope_from=envelope.mail_from or "", accepted=accepted, bounced=bounced,
+                session=self._trace_session(server, session, login)))
         except Exception as exc:  # noqa: BLE001 — never lose the session over a checker bug
             self.backend.journal.record("smtp-message", "error", request={"size": len(raw)},
                                         response={"reply": "451 4.3.0 internal error"},
@@ -276,7 +349,7 @@ class MssHandler:
         server.message_ids.append(outcome.id)
         report = outcome.report
         verdict = "accepted" if report.verdict == "pass" else "nonconformant"
-        reply = f"250 2.0.0 Ok: queued as {outcome.id} (verdict {report.verdict})"
+        reply = data_reply(outcome.id, report.verdict, report.rules, self.backend.admin_url)
         self.backend.journal.record(
             "smtp-message", verdict, findings=report.findings,
             request={"from": envelope.mail_from, "to": [c.address for c in accepted + bounced],
@@ -288,6 +361,13 @@ class MssHandler:
             meta={"id": outcome.id, "notes": outcome.notes,
                   "documents": [d.to_dict() for d in report.package.documents] if report.package else []})
         return reply
+
+    @staticmethod
+    def _trace_session(server: MssSmtp, session, login: str | None) -> dict:
+        """What the ``Received`` header of the delivered copies says of this session."""
+        peer = session.peer if session else None
+        return {"helo": getattr(session, "host_name", None), "tls": server._tls_protocol is not None,
+                "peer_ip": peer[0] if isinstance(peer, tuple) and peer else peer, "auth": bool(login)}
 
     @staticmethod
     def _client(server: MssSmtp) -> dict:

@@ -131,6 +131,8 @@ def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes]
     if package is not None:
         message.add_attachment(package, maintype="application", subtype="zip", filename=xdm_name)
     if pdf and documents:
-        message.add_attachment(b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n",
-                               maintype="application", subtype="pdf", filename="compte-rendu.pdf")
+        for number, header in enumerate(headers, start=1):  # the PDF a CDA embeds, else a stand-in
+            content = header.embedded_pdf or b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n"
+            name = "compte-rendu.pdf" if len(headers) == 1 else f"compte-rendu-{number}.pdf"
+            message.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     return message

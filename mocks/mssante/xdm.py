@@ -32,6 +32,12 @@ from xml.sax.saxutils import quoteattr
 
 from segur.findings import Finding
 from segur.mocks.mssante.cda import CdaHeader, NotXml, parse_xml, read_cda_header
+from segur.mocks.mssante.consistency import (
+    check_codes,
+    check_source_patient,
+    check_submission_patient,
+    split_patient_id,
+)
 from segur.mocks.mssante.rules import BY_ID
 
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
@@ -84,12 +90,16 @@ class DocumentMetadata:
     type_code: str | None = None
     type_code_scheme: str | None = None
     class_code: str | None = None
+    class_code_scheme: str | None = None
     format_code: str | None = None
+    format_code_scheme: str | None = None
+    source_patient_info: list[str] = field(default_factory=list)  # "PID-3|…", "PID-5|…", "PID-7|…" lines
+    submission_patient_id: str | None = None  # the SubmissionSet's patientId (one per METADATA.XML)
     title: str | None = None
     creation_time: str | None = None
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "", [])}
 
 
 @dataclass
@@ -333,7 +343,7 @@ def compare_with_cda(doc: XdmDocument, findings: list[Finding]) -> None:
     if meta.unique_id is not None and cda.unique_id and meta.unique_id.strip() != cda.unique_id:
         findings.append(_finding("MSS-XDM-UNIQUEID", uri=doc.uri, declared=meta.unique_id, actual=cda.unique_id,
                                  location=where))
-    declared_ins, declared_oid = _split_pid(meta.patient_id)
+    declared_ins, declared_oid = split_patient_id(meta.patient_id)
     if meta.patient_id is not None and (declared_ins != cda.ins or (declared_oid and declared_oid != cda.ins_oid)):
         findings.append(_finding("MSS-XDM-PATIENT", uri=doc.uri, declared=meta.patient_id,
                                  actual=cda.patient_id or "(no INS in the CDA)", location=where))
@@ -343,15 +353,9 @@ def compare_with_cda(doc: XdmDocument, findings: list[Finding]) -> None:
         findings.append(_finding("MSS-XDM-TYPECODE", uri=doc.uri,
                                  declared=f"{meta.type_code} ({meta.type_code_scheme})",
                                  actual=f"{cda.code} ({cda.code_system})", location=where))
-
-
-def _split_pid(patient_id: str | None) -> tuple[str | None, str | None]:
-    if not patient_id:
-        return None, None
-    match = re.match(r"^([^\^]*)\^\^\^&([0-9.]+)&ISO", patient_id.strip())
-    if match:
-        return match[1], match[2]
-    return patient_id.split("^", 1)[0], None
+    check_codes(doc, findings)
+    check_source_patient(doc, findings)
+    check_submission_patient(doc, findings)
 
 
 def _local(tag) -> str:
@@ -385,14 +389,25 @@ def parse_metadata(data: bytes) -> list[DocumentMetadata]:
                 if scheme == DOC_TYPE_CODE:
                     meta.type_code, meta.type_code_scheme = code, coding
                 elif scheme == DOC_CLASS_CODE:
-                    meta.class_code = code
+                    meta.class_code, meta.class_code_scheme = code, coding
                 elif scheme == DOC_FORMAT_CODE:
-                    meta.format_code = code
+                    meta.format_code, meta.format_code_scheme = code, coding
             elif name == "Name":
                 title = next((s.get("value") for s in child if _local(s.tag) == "LocalizedString"), None)
                 meta.title = title
         entries.append(meta)
+    submission_patient = _submission_patient_id(root)
+    for meta in entries:
+        meta.submission_patient_id = submission_patient
     return entries
+
+
+def _submission_patient_id(root) -> str | None:
+    """XDSSubmissionSet.patientId: the ExternalIdentifier of scheme SS_PATIENT_ID (ITI TF-3 §4.2.5)."""
+    for element in root.iter():
+        if _local(element.tag) == "ExternalIdentifier" and element.get("identificationScheme") == SS_PATIENT_ID:
+            return element.get("value")
+    return None
 
 
 def _slot(meta: DocumentMetadata, name: str, values: list[str]) -> None:
@@ -409,6 +424,8 @@ def _slot(meta: DocumentMetadata, name: str, values: list[str]) -> None:
             meta.uri = first
     elif name == "sourcePatientId":
         meta.source_patient_id = first
+    elif name == "sourcePatientInfo":
+        meta.source_patient_info = [v.strip() for v in values if v.strip()]
     elif name == "creationTime":
         meta.creation_time = first
 
@@ -451,14 +468,11 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
              _slot_xml("creationTime", meta.get("creation_time") or (cda.effective_time if cda and
                                                                       cda.effective_time else now)[:14]),
              _slot_xml("languageCode", meta.get("language") or (cda.language if cda and cda.language else "fr-FR"))]
-    if patient_id:
-        parts.append(_slot_xml("sourcePatientId", meta.get("source_patient_id", patient_id)))
-    if cda and cda.birth_name:
-        info = [f"PID-5|{cda.birth_name}^{cda.first_given or ''}^^^^^L"]
-        if cda.birth_time:
-            info.append(f"PID-7|{cda.birth_time}")
-        if cda.sex:
-            info.append(f"PID-8|{cda.sex}")
+    source_patient_id = meta.get("source_patient_id", (cda.patient_id if cda else None) or patient_id)
+    if source_patient_id:
+        parts.append(_slot_xml("sourcePatientId", source_patient_id))
+    info = meta.get("source_patient_info", _source_patient_info(cda))
+    if info:
         parts.append(_slot_xml("sourcePatientInfo", *info))
     parts.append(_name_xml(meta.get("title", cda.title if cda else None)))
     type_code = meta.get("type_code", cda.code if cda else None)
@@ -483,6 +497,18 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
     xml = (f'<rim:ExtrinsicObject id="{obj}" mimeType={quoteattr(mime)} objectType="{DOC_ENTRY_OBJECT_TYPE}" '
            f'status="urn:oasis:names:tc:ebxml-regrep:StatusType:Approved">{"".join(parts)}</rim:ExtrinsicObject>')
     return xml, uri
+
+
+def _source_patient_info(cda: CdaHeader | None) -> list[str]:
+    """sourcePatientInfo lines (HL7 v2 PID fields) from the CDA: birth name, birth date, sex."""
+    if not cda or not cda.birth_name:
+        return []
+    info = [f"PID-5|{cda.birth_name}^{cda.first_given or ''}^^^^^L"]
+    if cda.birth_time:
+        info.append(f"PID-7|{cda.birth_time}")
+    if cda.sex:
+        info.append(f"PID-8|{cda.sex}")
+    return info
 
 
 def build_metadata(entries: list[str], patient_id: str | None, submission: dict) -> bytes:
@@ -526,7 +552,8 @@ def build_xdm(documents: list[tuple[bytes, dict | None]], *, submission: dict | 
     `documents`: ``[(cda_bytes, overrides)]``; overrides (all optional) set or falsify metadata:
     ``uri``, ``hash``, ``size``, ``unique_id``, ``patient_id``, ``type_code``, ``type_code_scheme``,
     ``title``, ``class_code``/``format_code``/``facility_type_code``/``practice_setting_code`` (a code or
-    ``(code, codingScheme, display)``), ``mime_type``, ``confidentiality``. `omit` leaves out
+    ``(code, codingScheme, display)``), ``mime_type``, ``confidentiality``, ``source_patient_id``,
+    ``source_patient_info`` (a list of ``PID-n|value`` lines); `submission` may set ``patient_id``. `omit` leaves out
     ``README.TXT``/``INDEX.HTM``/``METADATA.XML`` (for negative tests); `extra_files` adds raw entries.
     """
     submission = dict(submission or {})

@@ -12,6 +12,13 @@ from __future__ import annotations
 import json
 from html import escape
 
+from segur.scenarios.evidence_pack import (
+    UNDER_REVIEW_NOTE,
+    official_checks_ran,
+    requirements_note,
+    verdict_label,
+)
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1400px}
 h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -48,11 +55,19 @@ def _anchor(text: str) -> str:
 def render(evidence: dict) -> str:
     meta, run = evidence["meta"], evidence["run"]
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Ségur proof — {e(meta['couloir'])} — "
-             f"{e(evidence['verdict'])}</title><style>{CSS}</style></head><body>"]
+             f"{e(verdict_label(evidence))}</title><style>{CSS}</style></head><body>"]
     parts.append(f"<h1>Ségur proof — couloir {e(meta['couloir'])}</h1>")
-    parts.append(f"<div class='banner {e(evidence['verdict'])}'>Verdict: <b>{e(evidence['verdict'].upper())}</b> — "
+    label = verdict_label(evidence)
+    shade = evidence["verdict"] if label == evidence["verdict"].upper() else "partial"
+    parts.append(f"<div class='banner {e(shade)}'>Verdict: <b>{e(label)}</b> — "
                  f"system under test <code>{e(meta['sut'])}</code>, plan <code>{e(meta['size'])}</code> "
                  f"({e(_counts(run['plan']))})</div>")
+    if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
+        parts.append("<div class='banner partial'>Not a conformance PASS: the mocks validated the documents "
+                     "without the official ANS pack (no CDA XSD, no CI-SIS Schematron). Run again with "
+                     "<code>--pack DIR</code> (or <code>SEGUR_PACK</code>), DIR a copy of "
+                     "<code>ansforge/TestContenuCDA-3-0</code>; <code>--require-pack</code> refuses a run without it."
+                     "</div>")
     if meta.get("selection"):
         not_run = sum(1 for req in evidence["requirements"].values() if req["verdict"] == "not run")
         parts.append(f"<div class='banner partial'>Partial run, not the full proof: only the checks selected by "
@@ -84,7 +99,8 @@ def _counts(plan: dict) -> str:
 
 
 def _requirements(evidence: dict) -> list[str]:
-    rows = ["<h2>Requirements</h2><table><tr><th>REM id</th><th>status</th><th>what it asks (project's words)"
+    rows = ["<h2>Requirements</h2>", f"<p class='muted'>{e(requirements_note(evidence))}.</p>",
+            "<table><tr><th>REM id</th><th>status</th><th>what it asks (project's words)"
             "</th><th>verdict</th><th>checks</th><th>tests</th></tr>"]
     for rem_id, req in evidence["requirements"].items():
         cat = req.get("catalogue") or {}
@@ -99,6 +115,8 @@ def _requirements(evidence: dict) -> list[str]:
                     f"<td>{e(cat.get('summary'))}</td><td>{verdict}</td><td>{checks}</td>"
                     f"<td>{tests}</td></tr>")
     rows.append("</table>")
+    if any((req.get("catalogue") or {}).get("status") == "UNDER_REVIEW" for req in evidence["requirements"].values()):
+        rows.append(f"<p class='muted' id='under-review'>{e(UNDER_REVIEW_NOTE)}</p>")
     return rows
 
 

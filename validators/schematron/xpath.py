@@ -44,13 +44,54 @@ def split_top(expr: str, sep: str) -> list[str]:
 
 
 _GUARD = re.compile(r"""^\s*([A-Za-z_][\w.-]*):templateId\s*/\s*@root\s*=\s*("[^"]*"|'[^']*')\s*$""")
-_STEP_PRED = re.compile(r"^\*\s*\[(.*)\]$", re.S)
+
+
+def closing_bracket(expr: str, start: int) -> int | None:
+    """The index of the bracket closing the ``[`` or ``(`` at ``start`` (string literals, nested
+    brackets and parens skipped), or None when it is never closed."""
+    depth, quote = 0, None
+    for i in range(start, len(expr)):
+        ch = expr[i]
+        if quote:
+            if ch == quote:
+                quote = None  # '' inside a literal closes and reopens it: same effect
+            continue
+        if ch in "\"'":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def single_star_step_predicate(alt: str) -> str | None:
+    """The predicate of a context that is exactly one step ``*[predicate]``, else None.
+
+    ``*[A]/cda:component/cda:observation[B]`` is three steps and selects the observation, not the
+    element carrying ``A``: taking ``A]/…[B`` for one predicate (a greedy regular expression did)
+    ran such rules on the wrong element (issue 12, OPH-BRE). The ``[`` after ``*`` must close at
+    the very end, after literals (which may hold ``/`` or ``]``) and nested brackets are skipped.
+    """
+    alt = alt.strip()
+    if not alt.startswith("*"):
+        return None
+    rest = alt[1:].lstrip()
+    if not rest.startswith("["):
+        return None
+    end = closing_bracket(rest, 0)
+    if end is None or end != len(rest) - 1:
+        return None
+    return rest[1:end]
 
 
 def templateid_guard(context: str) -> list[tuple[str, str, str]] | None:
-    """For a context whose every ``|`` alternative is ``*[G and REST]`` or ``*[G]`` with
+    """For a context whose every ``|`` alternative is one step ``*[G and REST]`` or ``*[G]`` with
     ``G`` = ``p:templateId/@root = 'literal'``, return ``[(prefix, literal, predicate)]`` (one per
-    alternative); else None.
+    alternative); else None (multi-step contexts, ``//``, several predicates, attribute steps
+    stay ordinary match patterns evaluated by Saxon).
 
     Then a node matches the context iff it is an element with a ``p:templateId`` child whose
     root is ``literal`` and ``self::*[predicate]`` is true: the predicate is a boolean (an
@@ -59,13 +100,8 @@ def templateid_guard(context: str) -> list[tuple[str, str, str]] | None:
     """
     out = []
     for alt in split_top(context, "|"):
-        alt = alt.strip()
-        m = _STEP_PRED.match(alt)
-        if not m:
-            return None
-        pred = m.group(1)
-        # exactly one predicate, balanced: "*[a][b]" splits on "][" at top level of alt[1:]
-        if split_top(alt[1:].strip(), "][") != [alt[1:].strip()]:
+        pred = single_star_step_predicate(alt)
+        if pred is None:
             return None
         if "position()" in pred or "last()" in pred:
             return None

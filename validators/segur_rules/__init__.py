@@ -1,36 +1,40 @@
 """The project's own Ségur rules for CDA documents: what a referencing reviewer checks that the
 official CI-SIS packs let through (INS, professionals' ids, the N1 PDF, the header).
 
-    findings = check_segur(tree, locator, profile=None)
+    findings = check_segur(tree, locator, profile=None, pack_root=None)
 
 `tree` is the parsed document, `locator` a `segur.validators.locate.Locator` (or anything with
 ``position(element) -> (line, column)`` and ``xpath(element) -> str``), `profile` an optional
-volet name (``CR-IMG``, ``IMG-CR-IMG_2024.01``…) forcing which volet's document code applies.
+volet name (``CR-IMG``, ``IMG-CR-IMG_2024.01``…) forcing which volet's document code applies,
+`pack_root` the official pack directory, whose value sets some checks read (without it they say
+they did not run).
 Every finding has layer ``segur``, the rule's severity and hint, the element's line, column and
 XPath, and ``extra["message_fr"]`` (the French message) and ``extra["rem"]``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lxml import etree
 
 from segur.findings import Finding
-from segur.validators.segur_rules import body, header, identity, professionals
+from segur.validators.segur_rules import body, header, identity, professionals, results, volet
 from segur.validators.segur_rules.catalogue import RULES, RULES_BY_ID
 from segur.validators.segur_rules.context import Document, LocatorLike, is_cda
 
 __all__ = ["RULES", "RULES_BY_ID", "check_segur"]
 
-_CHECKS = (identity.check, professionals.check, body.check, header.check)
+_CHECKS = (identity.check, professionals.check, body.check, header.check, volet.check, results.check)
 
 
 def check_segur(tree: etree._ElementTree | etree._Element, locator: LocatorLike,
-                profile: str | None = None) -> list[Finding]:
+                profile: str | None = None, pack_root: Path | None = None) -> list[Finding]:
     """All Ségur findings for one CDA document, in document order.
 
     A root that is not an HL7 ClinicalDocument gives no finding here: the XSD layer reports it.
     """
-    doc = Document(tree, locator, profile)
+    doc = Document(tree, locator, profile, Path(pack_root) if pack_root else None)
     if not is_cda(doc.root):
         return []
     for check in _CHECKS:

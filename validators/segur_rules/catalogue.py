@@ -36,6 +36,14 @@ TIME_REM = ("RIS:DMP/HISTO.03", "BIO:DMP/HISTO.03", "RIS:CDA/INT.04", "BIO:CDA/I
 VERSION_REM = ("RIS:CDA/DD.05", "BIO:CDA/DD.05", "RIS:DMP/UX.39", "BIO:DMP/UX.39", "BIO:SGL.DMP/va1.23")
 CONF_REM = ("RIS:RIS.DMP/va1.10", "BIO:SGL.DOC/va1.21")
 CODE_REM = ("RIS:RIS.CRI/va1.07", "RIS:MSS/CONF.15", "BIO:MSS/CONF.15", "RIS:CDA/INT.04", "BIO:CDA/INT.04")
+TITLE_REM = ("SC_CDA:SC.CDA/META.01", "RIS:CDA/INT.14", "BIO:CDA/INT.14", "RIS:DMP/CONF.04", "BIO:DMP/CONF.04")
+VOLET_REM = ("RIS:RIS.CRI/va1.07", "BIO:SGL.DOC/va1.30", "BIO:DOC/va1.02")
+RESULT_REM = ("BIO:SGL.DOC/va1.30", "BIO:DOC/va1.02", "BIO:MSS/UX.18", "RIS:MSS/UX.18")
+SRC_LOINC_CHECK = ("LOINC Users' Guide, appendix C 'Calculating Mod 10 Check Digits' "
+                   "(https://loinc.org/kb/users-guide/calculating-mod-10-check-digits/)")
+SRC_CR_BIO = ("CI-SIS volet Compte rendu d'examens de biologie médicale: pattern "
+              "E_FR-Resultats-examens-de-biologie-medicale of CI-SIS_BIO-CR-BIO_2024.01 (a result code with "
+              "@code is LOINC, else the code is empty and a local code goes in translation)")
 
 
 #: Fix hints in French (the English one is `Rule.hint`); exposed as ``finding.extra['hint_fr']``.
@@ -131,6 +139,29 @@ HINTS_FR: dict[str, str] = {
     'SEGUR-CODE-002': (
         "Donnez au document le code de son volet (voir validators/data/segur_volets.json), ou déclarez "
         "le volet qui correspond à son contenu."
+    ),
+    'SEGUR-TITLE-001': (
+        "Donnez au document un titre lisible, p. ex. <title>Compte rendu d'imagerie médicale</title> : le DMP "
+        "et les clients de messagerie affichent les documents sous ce titre."
+    ),
+    'SEGUR-VOLET-001': (
+        "Déclarez le volet après les templateId génériques : <templateId root=\"1.2.250.1.213.1.1.1.45\" "
+        "extension=\"2024.01\"/> pour un CR d'imagerie, <templateId root=\"1.2.250.1.213.1.1.1.55\" "
+        "extension=\"2024.01\"/> pour un CR de biologie, et structurez le corps selon ce volet ; pour un compte "
+        "rendu en PDF, produisez un document N1 (nonXMLBody)."
+    ),
+    'SEGUR-CODE-003': (
+        "Codez chaque résultat avec un code LOINC existant (codeSystem 2.16.840.1.113883.6.1), p. ex. 3016-3 "
+        "pour la TSH ; le chiffre après le tiret est la clé mod 10 du numéro. Sans code LOINC, laissez code vide "
+        "et mettez le code local dans code/translation."
+    ),
+    'SEGUR-CODE-004': (
+        "Un résultat de biologie porte le code LOINC de l'analyse (voir le jeu de valeurs LOINC biologie de "
+        "l'ANS), pas un code d'acte ou de document d'imagerie."
+    ),
+    'SEGUR-CODE-005': (
+        "Configurez le répertoire du pack officiel (--pack, SEGUR_PACK ou segur.toml) pour que les codes de "
+        "résultats soient comparés à ses jeux de valeurs."
     ),
     'SEGUR-TIME-001': (
         "Ajoutez le décalage par rapport à UTC, p. ex. 20240115143000+0100 ; le DMP le convertit en UTC "
@@ -382,6 +413,35 @@ RULES: tuple[Rule, ...] = (
         rem=CODE_REM, source="CI-SIS volet packs, Entete patterns (see validators/data/segur_volets.json)",
         what="document code matches the volet",
     ),
+    _rule(
+        "SEGUR-CODE-003",
+        "The lab result code {code} ({code_system}) is not a LOINC code: {problem}.",
+        "Le code de résultat de biologie {code} ({code_system}) n'est pas un code LOINC : {problem_fr}.",
+        "Code each result with an existing LOINC code (codeSystem 2.16.840.1.113883.6.1), e.g. 3016-3 for TSH; the "
+        "digit after the dash is the mod-10 check digit of the number. Without a LOINC code, leave code empty and "
+        "put the local code in code/translation.",
+        rem=RESULT_REM, source=SRC_CR_BIO + "; " + SRC_LOINC_CHECK,
+        what="CR-BIO result codes are well-formed LOINC codes with a correct check digit",
+    ),
+    _rule(
+        "SEGUR-CODE-004",
+        "The lab result code {code} is an imaging code ({value_set} of the pack: '{label}'), not a lab test.",
+        "Le code de résultat de biologie {code} est un code d'imagerie ({value_set} du pack : '{label}'), pas une "
+        "analyse de biologie.",
+        "A lab result carries the LOINC code of the test (see ANS's LOINC value set for biology), not the code of "
+        "an imaging procedure or document.",
+        rem=RESULT_REM, source=SRC_CR_BIO + "; JDV_CodesDocumentImagerie_CISIS (1.2.250.1.213.1.1.5.687), read from "
+        "the configured pack's jeuxDeValeurs/", what="CR-BIO result codes are not imaging codes (pack value set)",
+    ),
+    _rule(
+        "SEGUR-CODE-005",
+        "The lab result codes were not checked against the pack's value sets: {reason}.",
+        "Les codes de résultats de biologie n'ont pas été comparés aux jeux de valeurs du pack : {reason_fr}.",
+        "Configure the official pack directory (--pack, SEGUR_PACK or segur.toml) so that the result codes are "
+        "checked against its value sets.",
+        rem=RESULT_REM, source="project policy (a check that did not run is said, never passed silently)",
+        severity=Severity.INFO, what="(info) the pack-dependent result-code check was not run",
+    ),
     # -- timestamps -----------------------------------------------------------------------------
     _rule(
         "SEGUR-TIME-001",
@@ -457,6 +517,30 @@ RULES: tuple[Rule, ...] = (
         "previous version and carries versionNumber > 1.",
         rem=VERSION_REM, source="HL7 CDA R2 §4.2.1 (id, setId, versionNumber); IHE XDS document replacement",
         what="id, setId, versionNumber and RPLC agree",
+    ),
+    # -- document title and volet -------------------------------------------------------------------
+    _rule(
+        "SEGUR-TITLE-001",
+        "The document title is {problem}.",
+        "Le titre du document est {problem_fr}.",
+        "Give the document a human-readable title, e.g. <title>Compte rendu d'imagerie médicale</title>: the DMP and "
+        "the mail clients list documents by it.",
+        rem=TITLE_REM, source=SRC_SM + " (assert 'element hl7:title[not(@nullFlavor)] is mandatory [min 1x]' "
+        "... '[max 1x]'); REM SC.CDA/META.01 (naming rule of the title)", what="document title present, single, not empty",
+    ),
+    _rule(
+        "SEGUR-VOLET-001",
+        "The document code {code} is that of the {volet} volet, but the structured document does not declare the "
+        "volet's templateId {template_id}.",
+        "Le code du document {code} est celui du volet {volet}, mais le document structuré ne déclare pas le "
+        "templateId {template_id} du volet.",
+        "Declare the volet after the generic templateIds: <templateId root=\"1.2.250.1.213.1.1.1.45\" "
+        "extension=\"2024.01\"/> for a CR d'imagerie, <templateId root=\"1.2.250.1.213.1.1.1.55\" "
+        "extension=\"2024.01\"/> for a CR de biologie, and structure the body by that volet; for a PDF report, "
+        "produce an N1 document (nonXMLBody).",
+        rem=VOLET_REM, source="CI-SIS volet packs, Entete patterns (IMG-CR-IMG_2024.01 asserts templateId "
+        "1.2.250.1.213.1.1.1.45; see validators/data/segur_volets.json)",
+        what="an N3 document with a Ségur volet's code declares that volet's templateId",
     ),
     # -- confidentiality ------------------------------------------------------------------------
     _rule(

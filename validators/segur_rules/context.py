@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from lxml import etree
@@ -40,10 +41,12 @@ class LocatorLike(Protocol):
 class Document:
     """One CDA document under check, and the findings collected so far."""
 
-    def __init__(self, tree: etree._ElementTree | etree._Element, locator: LocatorLike, profile: str | None):
+    def __init__(self, tree: etree._ElementTree | etree._Element, locator: LocatorLike, profile: str | None,
+                 pack_root: Path | None = None):
         self.root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
         self.locator = locator
         self.profile = profile
+        self.pack_root = pack_root  # the official pack, for the checks that read its value sets
         self.findings: list[Finding] = []
 
     def xp(self, path: str, node: etree._Element | None = None) -> list:

@@ -6,6 +6,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from lxml import etree
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
@@ -53,3 +55,21 @@ def _family(name: str) -> str:
     family = name.strip().upper().removesuffix(".SCH").removeprefix("CI-SIS_")
     head, _, tail = family.rpartition("_")
     return head if head and tail[:4].isdigit() else family
+
+
+def pack_value_set(pack_root: Path, file_name: str) -> dict[tuple[str, str], str] | None:
+    """The concepts of an official value set (IHE SVS XML in the pack's ``jeuxDeValeurs/``) as
+    ``{(code, codeSystem): displayName}``, read from the user's pack at run time (never copied into
+    the repository); None when the pack has no such file."""
+    path = Path(pack_root) / "jeuxDeValeurs" / file_name
+    if not path.is_file():
+        return None
+    return _read_value_set(path.resolve(), path.stat().st_mtime)
+
+
+@cache
+def _read_value_set(path: Path, _mtime: float) -> dict[tuple[str, str], str]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    tree = etree.parse(str(path), parser)
+    return {(c.get("code"), c.get("codeSystem")): c.get("displayName", "")
+            for c in tree.iter("{*}Concept") if c.get("code")}

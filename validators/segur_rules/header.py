@@ -42,6 +42,7 @@ ACT_TIMESTAMPS = (
 
 def check(doc: Document) -> None:
     _check_code(doc)
+    _check_title(doc)
     for path, what, what_fr in TIMESTAMPS:
         for element in doc.xp(path):
             check_timestamp(doc, element, what, what_fr)
@@ -80,6 +81,28 @@ def _check_code(doc: Document) -> None:
             expected = " or ".join(f"{c['code']} ({c['codeSystem']})" for c in volet["codes"])
             doc.report(R["SEGUR-CODE-002"], code_el, code=code, code_system=system or "no codeSystem",
                        volet=volet["name"], expected=expected)
+
+
+# -- title ----------------------------------------------------------------------------------------
+def _check_title(doc: Document) -> None:
+    """One non-empty title (structuration minimale, template 1.2.250.1.213.1.1.1.1: title [1..1], not null).
+
+    Only the BIO-CR-BIO volet pack checks the title; an imaging report without one passed every pack.
+    """
+    titles = doc.xp("cda:title")
+    null = titles[0].get("nullFlavor") if titles else None
+    if not titles:
+        doc.report(R["SEGUR-TITLE-001"], doc.root, problem=T("missing (no ClinicalDocument/title)",
+                                                             "absent (pas de ClinicalDocument/title)"))
+    elif len(titles) > 1:
+        doc.report(R["SEGUR-TITLE-001"], titles[1],
+                   problem=T(f"given {len(titles)} times; a document has one title",
+                             f"donné {len(titles)} fois ; un document a un seul titre"))
+    elif null:
+        doc.report(R["SEGUR-TITLE-001"], titles[0],
+                   problem=T(f"null (nullFlavor {null})", f"nul (nullFlavor {null})"))
+    elif not "".join(titles[0].itertext()).strip():
+        doc.report(R["SEGUR-TITLE-001"], titles[0], problem=T("empty", "vide"))
 
 
 # -- timestamps -----------------------------------------------------------------------------------

@@ -35,8 +35,12 @@ def _extra_errors(extra_packs: list, data: bytes) -> list[str]:
 
 
 def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
+    from lxml import etree
+
     from segur.validators.api import validate  # the validator core; imported late, it is heavy
+    from segur.validators.locate import Locator
     from segur.validators.schematron import compile_pack
+    from segur.validators.segur_rules import check_segur
 
     extra_packs = [(Path(rel).stem, compile_pack(Path(pack) / rel)) for rel in extra]
     originals = load_originals(pack)
@@ -50,18 +54,10 @@ def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
     for case in MUTANTS:
         data = build(case, bases, originals)
         official = validate(data, pack=pack, layers=OFFICIAL_LAYERS, profile="auto", name=case.why)
-        segur = validate(data, pack=False, layers=("xml", "segur"), profile="auto", name=case.why)
-        # A forced volet (case.profile) only matters to the Ségur rules here: run them with it.
-        if case.profile:
-            from lxml import etree
-
-            from segur.validators.locate import Locator
-            from segur.validators.segur_rules import check_segur
-
-            tree = etree.fromstring(data, etree.XMLParser(huge_tree=True)).getroottree()
-            fired = sorted({f.rule for f in check_segur(tree, Locator(data, tree), case.profile)})
-        else:
-            fired = sorted({f.rule for f in segur.findings if f.layer == "segur"})
+        # The Ségur rules alone, with the pack (for the value sets they read) and a forced volet if any.
+        tree = etree.fromstring(data, etree.XMLParser(huge_tree=True)).getroottree()
+        fired = sorted({f.rule for f in check_segur(tree, Locator(data, tree), case.profile,
+                                               pack_root=None if case.without_pack else pack)})
         rows.append({"case": case.why, "rule": case.rule, "base": case.base,
                      "official_errors": sorted({f.rule for f in official.errors}) + _extra_errors(extra_packs, data),
                      "packs": [p.name for p in official.packs], "segur": fired})

@@ -140,6 +140,9 @@ N1_TEXT = "cda:component/cda:nonXMLBody/cda:text"
 PDF_COPY = "(//cda:observationMedia/cda:value[@mediaType='application/pdf'])[1]"
 AUTHOR_ID = "cda:author[1]/cda:assignedAuthor/cda:id[@root='1.2.250.1.71.4.2.1']"
 LEGAL_ID = "cda:legalAuthenticator/cda:assignedEntity/cda:id"
+TSH_CODE = "(//cda:observation[cda:templateId/@root='1.3.6.1.4.1.19376.1.3.1.6']/cda:code)[1]"
+CR_IMG_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.45']"
+CR_BIO_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.55']"
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Case:
     target: str  # XPath (from the root) of the element the finding must point at
     why: str
     profile: str | None = None
+    without_pack: bool = False  # run the Ségur rules without the pack (its value sets unread)
 
 
 MUTANTS: list[Case] = [
@@ -203,6 +207,18 @@ MUTANTS: list[Case] = [
          "CR-IMG declared, lab report code"),
     Case("SEGUR-CODE-002", "img_n1", lambda root: None, "cda:code", "N1 radiology report forced to the CR-BIO volet",
          profile="CR-BIO"),
+    Case("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "3016-4"), TSH_CODE,
+         "TSH result coded 3016-4, check digit wrong: no such LOINC"),
+    Case("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "codeSystem", "2.16.840.1.113883.6.96"), TSH_CODE,
+         "lab result under SNOMED CT instead of LOINC"),
+    Case("SEGUR-CODE-004", "bio_n3", set_attr(TSH_CODE, "code", "24627-2"), TSH_CODE,
+         "lab result coded with an imaging code (CT chest)"),
+    Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE, "CR-BIO checked without a pack",
+         without_pack=True),
+    Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
+    Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
+    Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code", "N3 CR-IMG without its volet templateId"),
+    Case("SEGUR-VOLET-001", "bio_n3", remove(CR_BIO_TEMPLATE), "cda:code", "N3 CR-BIO without its volet templateId"),
     Case("SEGUR-TIME-001", "img_n1", set_attr("cda:effectiveTime", "value", "20210108111700"), "cda:effectiveTime",
          "no time zone"),
     Case("SEGUR-TIME-001", "bio_n3", set_attr("cda:author/cda:time", "value", "20210104160527"),
