@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "segur.mocks.annuaire.cli",
     "segur.up_cli",
     "segur.scenarios.cli",
+    "segur.scenarios.mutants.cli",
     "segur.demo_cli",
 )
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, mssante
+from . import annuaire, dmp, mssante, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .identity import Identity, InsiClient
@@ -121,6 +121,7 @@ class Run:
         document = build_report(self.task, identity, previous=previous, **options)
         if self.defect == "pdf-not-base64":
             document = with_urlsafe_pdf(document)
+        document = wire.tap("cda", document, task=self.task)
         self.document = document
         return document
 
@@ -202,6 +203,7 @@ class Run:
             defects.patient_id = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
         defects.mutate = self.metadata_defect(identity)
         ins = Ins(identity.ins, identity.oid)
+        defects = wire.tap("xds", defects, task=self.task)
         status = dmp.check_dmp(client, ins)
         self.step(f"DMP TD0.2: dmp={status.get('dmp')} autorisation={status.get('autorisation')}")
         if previous is not None:
@@ -248,6 +250,7 @@ class Run:
         else:
             recipient = task.recipient
             annuaire.check_recipient(self.config, recipient, self.step)
+        recipient = wire.tap("recipient", recipient, task=task)
         document = self.document_for(identity)
         overrides, submission = {}, {}
         overrides["format_code"] = mssante.format_code_of(document)
@@ -263,6 +266,8 @@ class Run:
                                         with_xdm=self.defect != "mss-without-xdm", xdm_overrides=overrides or None,
                                         submission=submission or None,
                                         pdf=mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None)
+        message = wire.tap("mime", message, task=task)
+        sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
         mssante.send(self.config, message, sender, recipient)
         self.step(f"MSSanté: sent from {sender} to {recipient}")
         return recipient

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import wire
 from .errors import IdentityNotQualified, ServiceUnavailable
 
 CODE_FOUND, CODE_NONE, CODE_SEVERAL = "00", "01", "02"
@@ -140,6 +141,7 @@ class InsiClient:
         import requests
         import zeep.exceptions
 
+        arguments = wire.tap("insi-request", arguments, operation=operation)
         try:
             return getattr(self.service, operation)(**arguments, _soapheaders=self.headers())
         except zeep.exceptions.Fault as fault:
