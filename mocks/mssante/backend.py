@@ -236,6 +236,8 @@ class MssanteBackend:
         self._lock = threading.Lock()
         self._ids = itertools.count(self.store.last_mock_number() + 1)
         self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
+        for stored_id, documents in self.store.documents(self.documents.limit):  # kept across restarts
+            self.documents.remember_stored(stored_id, documents)
 
     @staticmethod
     def _default_validator():

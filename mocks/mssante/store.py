@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 DB_NAME = "mssante.sqlite3"
-PAGE_SIZE = 65536  # large BLOBs (a 1.4 MB message): fewer overflow pages, as in the DMP store
+PAGE_SIZE = 4096  # SQLite default; see docs/mssante.md (store) for the 64 KiB measurement
 FIRST_UID = 101  # pymap's dict backend starts at 100 + 1; kept so UIDs look the same in both modes
 JOURNAL_KEEP = 20_000  # journal rows kept on disk (the in-memory Journal's own bound)
 
@@ -161,6 +161,16 @@ class MailStore:
         with self._lock:
             rows = self._db.execute(query + " ORDER BY row", args).fetchall()
         return [(json.loads(data), raw) for data, raw in rows]
+
+    def documents(self, limit: int) -> list[tuple[str, list[dict]]]:
+        """``(message id, documents)`` of the last `limit` stored messages that carried documents, oldest
+        first (one copy per message)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT mock_id, json_extract(data, '$.documents') FROM copies WHERE row IN (SELECT min(row) "
+                "FROM copies WHERE kind='message' AND json_array_length(data, '$.documents') > 0 GROUP BY mock_id "
+                "ORDER BY min(row) DESC LIMIT ?) ORDER BY row", (limit,)).fetchall()
+        return [(mock_id, json.loads(documents)) for mock_id, documents in rows]
 
     def counts(self) -> dict[str, int]:
         """Mailbox → number of the mock's delivered copies in it."""
