@@ -55,7 +55,7 @@ class ParsedCache:
         self._parsed.clear()
 
 
-class StoredMessage(Message):
+class StoredImapMessage(Message):
     """A message of a stored INBOX: its content is read from the store when pymap asks for it."""
 
     __slots__ = ["_cache", "_mailbox"]
@@ -106,7 +106,7 @@ class StoredInbox(MailboxData):
         """Index the copies stored since the last sync (a delivery, or everything at first use)."""
         new = []
         for uid, received, flags in self.store.inbox_index(self.mailbox, self._synced_uid):
-            message = StoredMessage(uid, datetime.fromtimestamp(received, UTC),
+            message = StoredImapMessage(uid, datetime.fromtimestamp(received, UTC),
                                     frozenset(Flag(f.encode()) for f in flags.split()),
                                     cache=self.cache, mailbox=self.mailbox, recent=recent,
                                     email_id=ObjectId.random_email_id(), thread_id=ObjectId.random_thread_id())

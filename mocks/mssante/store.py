@@ -14,14 +14,14 @@ mid-DATA is absent, never half there). Only a power cut / OS crash may lose the 
 (https://www.sqlite.org/wal.html, https://www.sqlite.org/pragma.html#pragma_synchronous);
 ``power_safe=True`` (``synchronous=FULL``) fsyncs each commit.
 
-Why not pymap's ``maildir`` backend: it never fsyncs (Python's `mailbox.Maildir` writes then renames),
-it rewrites the whole ``dovecot-uidlist`` file on every append (O(n) per message, so O(n²) for a
-long CI run into one mailbox) and takes lock files; and the mock's verdicts, journal and login
-rules would still need a store of their own. One SQLite transaction holds all of it.
+Why not pymap's ``maildir`` backend: a message file and its UID are two separate writes (the UID in
+a ``dovecot-uidlist`` rewritten whole, without fsync, on every append: O(n) per message, so O(n²) for a
+long CI run into one mailbox), and the mock's verdicts, journal and login rules would still need a
+store of their own. One SQLite transaction holds all of it (details in docs/mssante.md).
 
 Memory: message bodies are read back from disk when an IMAP client fetches them (a small LRU of
 parsed messages); what stays in Python per message is the IMAP index (UID, flags, date: a few
-hundred bytes, see `benchmarks/mssante_store.py`).
+under 1 KiB per message; see docs/mssante.md, Storage).
 """
 
 from __future__ import annotations
