@@ -223,3 +223,30 @@ def test_a_stored_inbox_keeps_no_message_body_in_memory(tmp_path):
     assert len(cache._parsed) == 2  # the bounded LRU: only the last two parsed are kept
     assert bytes(box._messages[103]._content).endswith(b"body of message 2\r\n")
     store.close()
+
+
+def test_the_copies_of_one_message_are_stored_all_or_none(tmp_path):
+    store = MailStore(tmp_path)
+
+    def copies_then_crash():
+        yield (PRO2, "MSS-000001", "message", {}, message(1))
+        raise RuntimeError("the process dies between two copies")
+
+    with pytest.raises(RuntimeError):
+        store.add_copies(copies_then_crash())
+    assert store.inbox_index(PRO2) == [] and store.count() == 0
+    assert store.add_copies([(PRO2, "MSS-000002", "message", {}, message(2))]) == [101]
+    store.close()
+
+
+def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path, world):
+    with served(tmp_path, world) as first:
+        client = inbox(first.imap_host, first.imap_port)
+        assert client.append("INBOX", r"(\Seen)", None, message(9))[0] == "OK"
+        client.logout()
+    with served(tmp_path, world) as second:
+        client = inbox(second.imap_host, second.imap_port)
+        [(flags, raw)] = fetch_all(client).values()
+        client.logout()
+        assert b"\\Seen" in flags and raw == message(9)
+        assert second.backend.messages() == []  # not a message the mock received: no verdict record
