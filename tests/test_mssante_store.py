@@ -19,6 +19,7 @@ from segur.mocks.mssante.store import DB_NAME, MailStore
 from segur.mocks.mssante.testing import running_mssante
 
 PASSWORD = "mssante-test"
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # tls="none" here
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +251,18 @@ def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path
         client.logout()
         assert b"\\Seen" in flags and raw == message(9)
         assert second.backend.messages() == []  # not a message the mock received: no verdict record
+
+
+@pytest.mark.parametrize(("data", "expected"), [("", "data/mssante/mssante.sqlite3"), (":memory:", None),
+                                                ("elsewhere", "elsewhere/mssante.sqlite3")])
+def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data, expected):
+    from segur.up import load_config, start_stack
+
+    monkeypatch.chdir(tmp_path)
+    off = {"enabled": False}
+    config = load_config(overrides={
+        "stack": {"pki": "pki", "data": "data"}, "annuaire": off, "insi": off, "dmp": off,
+        "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}})
+    with start_stack(config) as stack:
+        path = stack.services["mssante"].mock.backend.store.path
+        assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected
