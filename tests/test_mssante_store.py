@@ -266,3 +266,15 @@ def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path
     with start_stack(config) as stack:
         path = stack.services["mssante"].mock.backend.store.path
         assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected
+
+
+def test_the_parsed_cache_is_bounded_in_bytes_too(tmp_path):
+    store = MailStore(tmp_path)
+    store.add_copies([(PRO2, f"MSS-{n:06d}", "message", {}, message(n) + b"x" * 1000) for n in range(4)])
+    cache = ParsedCache(store, size=10, max_bytes=2500)
+    for uid in (101, 102, 103, 104):
+        cache.get(PRO2, uid)
+    assert list(cache._parsed) == [(PRO2, 103), (PRO2, 104)] and cache._bytes <= 2500
+    cache.max_bytes = 500  # a message larger than the whole budget is still served, and kept alone
+    assert bytes(cache.get(PRO2, 101)).startswith(b"From: ") and list(cache._parsed) == [(PRO2, 101)]
+    store.close()

@@ -27,32 +27,37 @@ from pymap.parsing.specials.flag import Flag
 
 from segur.mocks.mssante.store import MailStore
 
-PARSED_CACHE = 64  # parsed messages kept in memory (a 1.4 MB message is ~1.5 MB parsed)
+PARSED_CACHE = 64  # parsed messages kept in memory at most…
+PARSED_CACHE_BYTES = 16 * 1024 * 1024  # …and at most this many message bytes (parsed, a message takes ~3x more)
 
 
 class ParsedCache:
     """The last parsed messages, by (mailbox, UID): bounded, so memory does not grow with the store."""
 
-    def __init__(self, store: MailStore, size: int = PARSED_CACHE):
+    def __init__(self, store: MailStore, size: int = PARSED_CACHE, max_bytes: int = PARSED_CACHE_BYTES):
         self.store = store
         self.size = size
-        self._parsed: OrderedDict[tuple[str, int], MessageContent] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._parsed: OrderedDict[tuple[str, int], tuple[MessageContent, int]] = OrderedDict()
+        self._bytes = 0
 
     def get(self, mailbox: str, uid: int) -> MessageContent:
         key = (mailbox, uid)
-        content = self._parsed.get(key)
-        if content is not None:
+        cached = self._parsed.get(key)
+        if cached is not None:
             self._parsed.move_to_end(key)
-            return content
-        raw = self.store.raw(mailbox, uid)
-        content = MessageContent.parse(raw if raw is not None else b"")
-        self._parsed[key] = content
-        if len(self._parsed) > self.size:
-            self._parsed.popitem(last=False)
+            return cached[0]
+        raw = self.store.raw(mailbox, uid) or b""
+        content = MessageContent.parse(raw)
+        self._parsed[key] = (content, len(raw))
+        self._bytes += len(raw)
+        while len(self._parsed) > 1 and (len(self._parsed) > self.size or self._bytes > self.max_bytes):
+            self._bytes -= self._parsed.popitem(last=False)[1][1]  # the least recently used goes first
         return content
 
     def clear(self) -> None:
         self._parsed.clear()
+        self._bytes = 0
 
 
 class StoredImapMessage(Message):
