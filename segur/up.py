@@ -10,7 +10,7 @@ Config (TOML, every key optional; `segur up --config FILE`):
     [stack]
     host = "127.0.0.1"        # where every mock listens
     pki = ".segur-pki"        # test PKI (created if missing)
-    data = ".segur-data"      # DMP store in <data>/dmp (kept across restarts)
+    data = ".segur-data"      # DMP store in <data>/dmp, MSSanté mailboxes in <data>/mssante (kept across restarts)
     world = ""                # a world file; empty = the shipped world
     pack = ""                 # official CDA pack for document validation (else SEGUR_PACK / config)
 
@@ -18,7 +18,8 @@ Config (TOML, every key optional; `segur up --config FILE`):
     [dmp]      enabled = true, port = 8302, tls = false, mtls = false, lenient = false, validation = true,
                max_document_size = 52428800 (bytes), vihf_errors = "registry" ("registry" | "soap-fault")
     [mssante]  enabled = true, port = 8303, smtp_port = 8587, imap_port = 8143, tls = "starttls"
-               ("none" | "starttls" | "mtls"), password = "", validation = true
+               ("none" | "starttls" | "mtls"), password = "", validation = true,
+               data = "" (mailboxes folder; "" = <stack data>/mssante, ":memory:" = not kept)
     [annuaire] enabled = true, port = 8300, tls = false, api_keys = []
 
     [faults]                  # faults in force from the start, per service (see /_admin/faults)
@@ -40,7 +41,7 @@ DEFAULTS: dict = {
     "dmp": {"enabled": True, "port": 8302, "tls": False, "mtls": False, "lenient": False, "validation": True,
             "max_document_size": 50 * 1024 * 1024, "vihf_errors": "registry"},
     "mssante": {"enabled": True, "port": 8303, "smtp_port": 8587, "imap_port": 8143, "tls": "starttls",
-                "password": "", "validation": True},
+                "password": "", "validation": True, "data": ""},
     "faults": {},
 }
 SERVICES = ("annuaire", "insi", "dmp", "mssante")
@@ -198,6 +199,9 @@ def _start_mssante(conf, host, world, pki, stack_conf):
         options["default_password"] = conf["password"]
     if not conf["validation"]:
         options["validate"] = False
+    data = conf["data"] or str(Path(stack_conf["data"]) / "mssante")
+    if data != ":memory:":
+        options["data_dir"] = data
     server = MssanteServer(world, host=host, smtp_port=conf["smtp_port"], imap_port=conf["imap_port"],
                            admin_port=conf["port"], tls=conf["tls"],
                            pki_dir=stack_conf["pki"] if conf["tls"] != "none" else None, **options)

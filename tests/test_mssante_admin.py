@@ -144,7 +144,8 @@ def _free_port() -> int:
 def test_segur_serve_mssante_runs_as_a_server_and_stops_on_sigint(tmp_path):
     ports = [_free_port() for _ in range(3)]
     command = [sys.executable, "-m", "segur", "serve", "mssante", "--smtp-port", str(ports[0]), "--imap-port",
-               str(ports[1]), "--port", str(ports[2]), "--pki", str(tmp_path / "pki"), "--no-validate"]
+               str(ports[1]), "--port", str(ports[2]), "--pki", str(tmp_path / "pki"), "--no-validate",
+               "--data", str(tmp_path / "data")]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
     try:
         deadline = time.monotonic() + 30
@@ -158,6 +159,7 @@ def test_segur_serve_mssante_runs_as_a_server_and_stops_on_sigint(tmp_path):
                 time.sleep(0.2)
         assert health is not None, process.stderr.read().decode() if process.poll() is not None else "no answer"
         assert health["endpoints"]["smtp"]["port"] == ports[0] and health["endpoints"]["imap"]["port"] == ports[1]
+        assert health["data"] == str(tmp_path / "data" / "mssante.sqlite3")
         with smtplib.SMTP("127.0.0.1", ports[0], timeout=10) as client:
             client.ehlo()
             assert client.has_extn("starttls")

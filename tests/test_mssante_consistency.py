@@ -167,3 +167,16 @@ def test_reset_forgets_the_documents_seen(backend, cr_img):
     send(backend, cr_img)
     backend.reset()
     assert send(backend, cr_img.replace(b"</title>", b" (v2)</title>", 1)) == set()
+
+
+def test_a_reuse_is_still_reported_after_a_restart_on_the_same_data_folder(world, cr_img, other_ins, tmp_path):
+    first = MssanteBackend(world, validate=False, data_dir=tmp_path)
+    assert send(first, cr_img) == set()
+    first.close()
+    restarted = MssanteBackend(world, validate=False, data_dir=tmp_path)
+    try:
+        assert send(restarted, cr_img) == set()  # the same document again: fine
+        assert send(restarted, cr_img.replace(INS.encode(), other_ins.encode())) == {"MSS-UNIQUEID-REUSED"}
+        assert "MSS-000001" in restarted.messages(PRO2)[-1].findings[0]["message"]
+    finally:
+        restarted.close()

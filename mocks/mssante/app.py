@@ -26,9 +26,7 @@ def create_app(mock) -> Flask:
 
     @app.get("/_admin/mailboxes")
     def mailboxes():
-        counts: dict[str, int] = {}
-        for message in backend.messages():
-            counts[message.mailbox] = counts.get(message.mailbox, 0) + 1
+        counts = backend.message_counts()
         boxes = [{"address": box.address, "kind": box.kind, "owner": box.owner, "owner_type": box.owner_type,
                   "closed": box.closed, "refuses_messages": box.refuses_messages,
                   "messages": counts.get(box.address.lower(), 0)} for box in backend.world.mailboxes]
@@ -42,12 +40,12 @@ def create_app(mock) -> Flask:
         if box is None:
             return jsonify({"error": f"no mailbox {address} in the world"}), 404
         messages = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
-                    for m in backend.messages(address)]
+                    for m in backend.messages(address, with_raw=_flag("raw"))]
         return jsonify({"address": box.address, "kind": box.kind, "messages": messages})
 
     @app.get("/_admin/messages/<message_id>")
     def message(message_id: str):
-        copies = backend.message(message_id)
+        copies = backend.message(message_id, with_raw=_flag("raw"))
         if not copies:
             return jsonify({"error": f"no message {message_id}"}), 404
         return jsonify({"id": message_id, "copies": [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))

@@ -20,14 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 
 from segur.findings import Finding
 from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
 from segur.mockkit import FaultBook, FaultError, Journal
+from segur.mockkit.journal import Exchange
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import MessageReport, check_message
 from segur.mocks.mssante.consistency import DocumentRegistry
 from segur.mocks.mssante.notifications import build_dsn, build_mdn
+from segur.mocks.mssante.store import MailStore
 from segur.mocks.mssante.xdm import XdmLimits
 
 DEFAULT_PASSWORD = "mssante-test"
@@ -100,6 +103,14 @@ class StoredMessage:
             data["raw"] = self.raw.decode("utf-8", "replace")
         return data
 
+    def record(self) -> dict:
+        """What the store keeps as JSON (the bytes are kept apart)."""
+        return {k: v for k, v in self.__dict__.items() if k != "raw"}
+
+    @classmethod
+    def from_record(cls, record: dict, raw: bytes | None = None) -> StoredMessage:
+        return cls(**record, raw=raw or b"")
+
 
 @dataclass
 class Delivery:
@@ -108,6 +119,7 @@ class Delivery:
     mailbox: str
     raw: bytes
     stored: StoredMessage
+    uid: int | None = None  # its IMAP UID in the mailbox's INBOX, once stored
 
 
 @dataclass
@@ -161,6 +173,27 @@ def trace_headers(hostname: str, envelope_from: str, session: dict, message_id: 
             f"\t{format_datetime(datetime.now(UTC))}\r\n").encode("ascii")
 
 
+class StoredJournal(Journal):
+    """The kit's journal, also written to the store (one row per exchange) and read back at start, so
+    that a restarted mock still shows what it saw before (the last `max_entries`)."""
+
+    def __init__(self, service: str, store: MailStore, max_entries: int = 20_000):
+        super().__init__(service, max_entries)
+        self.store = store
+        entries = [Exchange(**entry) for entry in store.journal_entries(max_entries)]
+        self._entries.extend(entries)
+        self._seq = itertools.count(entries[-1].seq + 1 if entries else 1)
+
+    def record(self, operation, verdict, **kwargs) -> Exchange:
+        exchange = super().record(operation, verdict, **kwargs)
+        self.store.add_journal(exchange.seq, exchange.to_dict())
+        return exchange
+
+    def clear(self) -> None:
+        super().clear()
+        self.store.clear_journal()
+
+
 def _check_in_worker(raw, login, recipients, validate, xdm_limits):
     return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
 
@@ -172,7 +205,8 @@ class MssanteBackend:
                  tokens: dict | None = None, accept_any_token: bool = True, size_limit: int = DEFAULT_SIZE_LIMIT,
                  recipient_policy: str = "rcpt", validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
-                 max_recipients: int = 100, workers: int = 0):
+                 max_recipients: int = 100, workers: int = 0, data_dir: str | Path | None = None,
+                 power_safe: bool = False):
         if recipient_policy not in ("rcpt", "dsn"):
             raise ValueError("recipient_policy is 'rcpt' (refuse at RCPT TO) or 'dsn' (accept, then bounce)")
         self.world = world
@@ -195,12 +229,15 @@ class MssanteBackend:
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(max_workers=workers)
-        self.journal = Journal(self.name)
+        # the mailboxes, verdicts and journal: on disk with `data_dir` (kept across restarts), else in memory
+        self.store = MailStore(data_dir, power_safe=power_safe)
+        self.journal = StoredJournal(self.name, self.store) if self.store.persistent else Journal(self.name)
         self.faults = SmtpFaultBook(extra_kinds=FAULT_KINDS)
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._boxes: dict[str, list[StoredMessage]] = {}
+        self._ids = itertools.count(self.store.last_mock_number() + 1)
         self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
+        for stored_id, documents in self.store.documents(self.documents.limit):  # kept across restarts
+            self.documents.remember_stored(stored_id, documents)
 
     @staticmethod
     def _default_validator():
@@ -297,7 +334,6 @@ class MssanteBackend:
                 size=len(raw), verdict=report.verdict, rules=report.rules,
                 findings=[f.to_dict() for f in report.findings], documents=documents,
                 attachments=report.attachments, cda_reports=report.cda_reports, raw=stamped)
-            self._store(stored)
             deliveries.append(Delivery(stored.mailbox, stamped, stored))
         if bounced:
             failures = [(c.address, c.reply) for c in bounced]
@@ -305,6 +341,7 @@ class MssanteBackend:
             deliveries += self._notification(dsn, "dsn", envelope_from, f"DSN for {message_id}", notes)
         if report.disposition_notification_to:
             self._mdn(raw, report, envelope_from, accepted, deliveries, notes, message_id)
+        self._store(deliveries)
         return Outcome(message_id, report, deliveries, notes)
 
     def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes, message_id) -> None:
@@ -328,7 +365,6 @@ class MssanteBackend:
                                time=datetime.now(UTC).isoformat(timespec="milliseconds"), envelope_from="",
                                recipients=[to], subject=subject, message_id=None, size=len(raw), verdict="n/a",
                                rules=[], findings=[], documents=[], attachments=[], cda_reports={}, raw=raw)
-        self._store(stored)
         notes.append(f"{kind.upper()} {stored.id} delivered to <{to}>")
         return [Delivery(stored.mailbox, raw, stored)]
 
@@ -341,22 +377,27 @@ class MssanteBackend:
                 f"X-Segur-Mock-Id: {message_id}\r\n").encode("ascii")
         return head + _without_segur_headers(raw)
 
-    def _store(self, stored: StoredMessage) -> None:
-        with self._lock:
-            self._boxes.setdefault(stored.mailbox, []).append(stored)
+    def _store(self, deliveries: list[Delivery]) -> None:
+        """Every copy of one message (and its DSN/MDN) in one transaction: all there, or none."""
+        uids = self.store.add_copies((d.mailbox, d.stored.id, d.stored.kind, d.stored.record(), d.raw)
+                                     for d in deliveries)
+        for delivery, uid in zip(deliveries, uids, strict=True):
+            delivery.uid = uid
 
-    def messages(self, mailbox: str | None = None) -> list[StoredMessage]:
-        with self._lock:
-            if mailbox is not None:
-                return list(self._boxes.get(mailbox.lower(), []))
-            return [m for box in self._boxes.values() for m in box]
+    def messages(self, mailbox: str | None = None, with_raw: bool = False) -> list[StoredMessage]:
+        """The stored copies (read from the store; the bytes only with `with_raw`)."""
+        return [StoredMessage.from_record(record, raw)
+                for record, raw in self.store.records(mailbox=mailbox, with_raw=with_raw)]
 
-    def message(self, message_id: str) -> list[StoredMessage]:
-        return [m for m in self.messages() if m.id == message_id]
+    def message(self, message_id: str, with_raw: bool = False) -> list[StoredMessage]:
+        return [StoredMessage.from_record(record, raw)
+                for record, raw in self.store.records(mock_id=message_id, with_raw=with_raw)]
+
+    def message_counts(self) -> dict[str, int]:
+        return self.store.counts()
 
     def reset(self) -> None:
-        with self._lock:
-            self._boxes.clear()
+        self.store.reset()
         self.documents.clear()
 
     def close(self) -> None:
@@ -364,3 +405,4 @@ class MssanteBackend:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self.store.close()

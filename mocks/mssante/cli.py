@@ -27,11 +27,17 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                              "'dsn': accept them and send a delivery status notification."),
         no_validate: bool = typer.Option(False, "--no-validate", help="Do not run the CDA validator on documents."),
         workers: int = typer.Option(0, help="Run the message checks in N worker processes (0: threads)."),
+        data: str = typer.Option(".segur-mssante", "--data", help="Mailboxes folder (SQLite store, kept across "
+                                 "restarts and crashes); ':memory:' keeps nothing."),
+        power_safe: bool = typer.Option(False, "--power-safe", help="fsync every accepted message (survives a "
+                                        "power cut too; slower)."),
     ) -> None:
         """Serve MSSanté for the test world: every world mailbox can send (SMTP) and read (IMAP)."""
         from segur.mocks.mssante.server import MssanteServer
 
         options = {"size_limit": size_limit, "recipient_policy": recipient_policy, "workers": workers}
+        if data != ":memory:":
+            options.update(data_dir=Path(data), power_safe=power_safe)
         if password:
             options["default_password"] = password
         if no_validate:
@@ -41,8 +47,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                pki_dir=pki if mode != "none" else None, **options)
 
         def ready() -> None:
+            store = server.backend.store
             typer.echo(json.dumps({"service": "mssante", "endpoints": server.endpoints(),
-                                   "default_password": server.backend.default_password}, indent=2))
+                                   "default_password": server.backend.default_password,
+                                   "data": str(store.path) if store.path else ":memory:"}, indent=2))
             typer.echo("Ctrl-C to stop.")
 
         run_until_interrupted(server, on_ready=ready)

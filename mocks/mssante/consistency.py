@@ -180,6 +180,17 @@ class DocumentRegistry:
                     findings.append(finding)
         return findings
 
+    def remember_stored(self, message_id: str, documents: list[dict]) -> None:
+        """The documents of a message stored before a restart (as the store keeps them: dicts), so that a
+        reuse is still reported after the mock restarts on its data folder."""
+        with self._lock:
+            for doc in documents:
+                cda, metadata = doc.get("cda") or {}, doc.get("metadata") or {}
+                unique_id = cda.get("unique_id") or metadata.get("unique_id")
+                if unique_id and cda and unique_id not in self._seen:
+                    patient = cda.get("ins") or split_patient_id(metadata.get("patient_id"))[0]
+                    self._remember(unique_id, (patient, doc.get("sha1"), message_id))
+
     def _remember(self, unique_id: str, entry: tuple) -> None:
         if len(self._seen) >= self.limit:
             self._seen.pop(next(iter(self._seen)))

@@ -1,10 +1,11 @@
-"""The IMAP side: pymap (a maintained asyncio IMAP4rev1 server) with its in-memory backend, fed by the mock.
+"""The IMAP side: pymap (a maintained asyncio IMAP4rev1 server) with its dict backend, fed by the mock.
 
 Why pymap: it is a real IMAP4rev1 server (RFC 3501: STARTTLS, LOGIN/AUTHENTICATE PLAIN, LIST,
 SELECT/EXAMINE, FETCH, SEARCH, STORE, UID, IDLE…) written on asyncio, so it shares the SMTP
-server's event loop; its ``dict`` backend keeps mailboxes in memory and can be embedded: we
-replace its login (every world mailbox is a user, checked against the mock's credentials) and
-append each delivered message to the recipient's INBOX ourselves.
+server's event loop; its ``dict`` backend can be embedded: we replace its login (every world
+mailbox is a user, checked against the mock's credentials) and its INBOX, which reads the
+messages the mock delivered from the mock's store (`imap_store`: on disk with ``--data``, bodies
+not kept in memory).
 
 Two deliberate departures from pymap's defaults: logins are never allowed before STARTTLS (pymap
 relaxes that for loopback connections; the MSSanté space never does, REM SC.MSS/CONF.06/.07), and
@@ -20,7 +21,7 @@ from argparse import Namespace
 from datetime import UTC, datetime
 
 from proxyprotocol.reader import ProxyProtocolReader
-from pymap.backend.dict import Config, Identity, Login
+from pymap.backend.dict import Config, FilterSet, Identity, Login
 from pymap.exceptions import AuthorizationFailure, InvalidAuth
 from pymap.imap import IMAPServer
 from pymap.imap.state import ConnectionState
@@ -33,6 +34,7 @@ from pysasl.identity import ClearIdentity
 
 from segur.mocks.mssante import imap_parse
 from segur.mocks.mssante.backend import MssanteBackend
+from segur.mocks.mssante.imap_store import ParsedCache, stored_mailbox_set
 
 imap_parse.install()  # pymap's MIME line loops in C-level code: same structure, ~3 times less CPU per append
 
@@ -56,6 +58,14 @@ class _Login(Login):
     def __init__(self, config: Config, backend: MssanteBackend):
         super().__init__(config)
         self.backend = backend
+        self.parsed = ParsedCache(backend.store)
+
+    def user(self, name: str) -> None:
+        """Make `name` a pymap user whose INBOX is read from the store (pymap's session finds it cached)."""
+        if name not in self.users_dict:
+            self.users_dict[name] = UserMetadata(self.config, name)
+        if name not in self.config.set_cache:
+            self.config.set_cache[name] = (stored_mailbox_set(self.backend.store, name, self.parsed), FilterSet())
 
     async def authenticate(self, credentials) -> Identity:
         oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
@@ -75,8 +85,7 @@ class _Login(Login):
         if not ok:
             raise InvalidAuth()
         name = box.address.lower()
-        if name not in self.users_dict:
-            self.users_dict[name] = UserMetadata(self.config, name)
+        self.user(name)
         return Identity(name, self, None, frozenset())
 
     async def authorize(self, authenticated, authzid: str) -> Identity:
@@ -137,10 +146,18 @@ class ImapService:
             await self._server.wait_closed()
             self._server = None
 
+    async def delivered(self, address: str, raw: bytes | None = None) -> None:
+        """The backend stored a copy for `address`: show it in the INBOX (if a session opened it)."""
+        cached = self.config.set_cache.get(address.lower())
+        if cached is not None:
+            inbox = await cached[0].get_mailbox("INBOX")
+            async with inbox.messages_lock.write_lock():
+                inbox.sync()
+
     async def deliver(self, address: str, raw: bytes) -> None:
+        """Append `raw` to the INBOX of `address` as IMAP APPEND would (stored without a verdict)."""
         name = address.lower()
-        if name not in self.login.users_dict:
-            self.login.users_dict[name] = UserMetadata(self.config, name)
+        self.login.user(name)
         identity = Identity(name, self.login, None, frozenset())
         async with identity.new_session() as session:
             inbox = await session.mailbox_set.get_mailbox("INBOX")
@@ -148,3 +165,4 @@ class ImapService:
 
     async def reset(self) -> None:
         self.config.set_cache.clear()
+        self.login.parsed.clear()

@@ -99,7 +99,8 @@ class MssanteServer:
                                 "mailbox unless overridden", "default_password": backend.default_password,
                                 "xoauth2": "any non-empty bearer token" if backend.accept_any_token
                                 else "configured tokens only"},
-                "mailboxes": len(backend.world.mailboxes), "messages": len(backend.messages())}
+                "mailboxes": len(backend.world.mailboxes), "messages": backend.store.count(),
+                "data": str(backend.store.path) if backend.store.path else ":memory:"}
 
     def reset(self) -> None:
         self.backend.reset()
@@ -138,7 +139,7 @@ class MssanteServer:
         self.imap = ImapService(self.backend, self.host, self._ports[1], self.ssl_context)
         await self.imap.start()
         self.imap_port = self.imap.port
-        handler = MssHandler(self.backend, self.imap.deliver, loop)
+        handler = MssHandler(self.backend, self.imap.delivered, loop)
         tls_on = self.ssl_context is not None
 
         def factory() -> MssSmtp:
