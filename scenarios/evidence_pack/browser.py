@@ -1,0 +1,73 @@
+"""Headless Chromium driven by selenium, to look at an evidence pack the way a reviewer does: the browser
+tests (tests/test_browser_evidence_pack.py) and the screenshots of docs/evidence.md
+(`python -m segur.scenarios.evidence_pack.browser PACK_DIR docs/img`) use it.
+
+Debian's `chromium` and `chromium-driver` packages (`.ci/run` installs them in CI); the flags below are the
+ones that run in a container without a display, a sandbox or a network.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage")
+
+
+def chromium_paths() -> tuple[str | None, str | None]:
+    """The browser and its driver, when installed."""
+    return (shutil.which("chromium") or shutil.which("chromium-browser"),
+            shutil.which("chromedriver") or shutil.which("chromium-driver"))
+
+
+def start_chromium(profile_dir: str | Path, width: int = 1280, height: int = 900):
+    """A selenium driver on a fresh headless Chromium profile in `profile_dir`."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile_dir}")
+    options.add_argument(f"--window-size={width},{height}")
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def emulate_print(driver, enabled: bool = True) -> None:
+    """Applies the page's print stylesheet on screen (Chrome DevTools Protocol)."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print" if enabled else ""})
+
+
+def screenshots(pack: Path, out: Path) -> list[Path]:
+    """Three small PNGs of a pack's index.html: the banner, a document, a findings table (if any)."""
+    from selenium.webdriver.common.by import By
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="segur-chromium-") as profile:
+        driver = start_chromium(profile, 1100, 800)
+        try:
+            driver.get((pack / "index.html").resolve().as_uri())
+            targets = {"evidence-banner.png": "h1", "evidence-document.png": "details.doc",
+                       "evidence-findings.png": "table.findings"}
+            for name, selector in targets.items():
+                found = driver.find_elements(By.CSS_SELECTOR, selector)
+                if not found:
+                    continue
+                driver.execute_script("arguments[0].scrollIntoView(true);", found[0])
+                driver.save_screenshot(str(out / name))
+                written.append(out / name)
+        finally:
+            driver.quit()
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - a helper for the docs' screenshots
+    for path in screenshots(Path(sys.argv[1]), Path(sys.argv[2])):
+        print(path)
