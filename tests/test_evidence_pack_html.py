@@ -8,8 +8,9 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from test_evidence_pack_cda_view import cda
+
 from segur.scenarios.evidence_pack.html import counts, data, render, seconds, timestamp
-from tests.test_evidence_pack_cda_view import cda
 
 FINDING = {"rule": "SEGUR-BODY-002", "severity": "error", "layer": "segur", "line": 195,
            "message": "The N1 body is not valid base64", "hint": "encode the PDF in base64"}
