@@ -10,7 +10,7 @@ from segur.scenarios.evidence_pack.cda_view import cda_date, embedded_file, pars
 PDF = b"%PDF-1.4 a tiny pdf"
 
 
-def cda(*, family: str = "PAT-TROIS", given: str = "DOMINIQUE", body: str | None = None,
+def cda(*, family: str = "PAT-TROIS", given: str = "DOMINIQUE MARIE", body: str | None = None,
         extra: str = "") -> bytes:
     body = body if body is not None else (
         "<structuredBody><component><section><code code='18782-3' displayName='Observations'/>"
@@ -23,7 +23,8 @@ def cda(*, family: str = "PAT-TROIS", given: str = "DOMINIQUE", body: str | None
  <title>CR d'imagerie</title><effectiveTime value="20261206121724+0100"/>
  <setId root="2.25.7"/><versionNumber value="1"/>
  <recordTarget><patientRole><id root="1.2.250.1.213.1.4.10" extension="279035121518989"/>
-  <patient><name><given>{given}</given><family qualifier="BR">{family}</family></name>
+  <patient><name><family qualifier="BR">{family}</family><given>{given}</given>
+  <given qualifier="BR">DOMINIQUE</given></name>
   <administrativeGenderCode code="F"/><birthTime value="19790328"/></patient></patientRole></recordTarget>
  <author><time value="20261206121724+0100"/><assignedAuthor><id root="1.2.250.1.71.4.2.1" extension="810904703849"/>
   <assignedPerson><name><given>Laurent</given><family>CHEVALLIER</family></name></assignedPerson>
@@ -42,9 +43,9 @@ def n1_body(text: str, representation: str = "B64") -> str:
 
 def test_the_header_shows_patient_ins_author_custodian_and_dates():
     html = render_cda(cda()).html
-    assert "DOMINIQUE PAT-TROIS (birth name)" in html
-    assert "279035121518989 (INS-NIR (test))" in html
-    assert "Laurent CHEVALLIER" in html and "Centre hospitalier de Toulouse" in html
+    assert "PAT-TROIS (birth name); first names: DOMINIQUE MARIE; first name at birth: DOMINIQUE" in html
+    assert "279035121518989 (INS-NIR (test))" in html and "<td>2.25.42</td>" in html  # an id without extension
+    assert "<td>Laurent CHEVALLIER, 810904703849 (1.2.250.1.71.4.2.1)" in html and "Centre hospitalier de Toulouse" in html
     assert "2026-12-06 12:17:24 +01:00" in html and "1979-03-28" in html
     assert "18748-4 — CR d&#x27;imagerie médicale" in html
 

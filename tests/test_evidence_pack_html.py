@@ -154,7 +154,7 @@ def test_a_document_is_rendered_with_its_file_and_findings_table(tmp_path):
     pack = pack_with_document(tmp_path)
     html = render(evidence(documents=[document()]), pack_dir=pack)
     assert "<a href='documents/dmp-01.xml'>CDA: dmp-01.xml</a>" in html
-    assert "DOMINIQUE PAT-TROIS (birth name)" in html and "279035121518989" in html
+    assert "PAT-TROIS (birth name); first names: DOMINIQUE" in html and "279035121518989" in html
     findings = html[html.index("<table class='findings'>"):]
     assert "<code>SEGUR-BODY-002</code>" in findings and "<td>195</td>" in findings
     assert "fix: encode the PDF in base64" in findings
@@ -170,7 +170,7 @@ def test_a_hostile_patient_name_in_a_document_stays_text(tmp_path):
 def test_what_could_not_be_collected_is_said():
     doc = document(files={}, missing=["the DMP did not store document 2.25.42 (the submission was refused)"])
     html = render(evidence(documents=[doc]))
-    assert "Not collected:" in html and "the submission was refused" in html
+    assert "Not collected or not readable:" in html and "the submission was refused" in html
 
 
 def test_a_pack_without_collected_documents_says_so():

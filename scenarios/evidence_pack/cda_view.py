@@ -80,19 +80,27 @@ def _attr(node, path: str, name: str) -> str:
     return (found.get(name) or "") if found is not None else ""
 
 
+#: what a name part's qualifier says (CI-SIS: a patient's birth name and first birth first name are BR)
+FAMILY_QUALIFIERS = {"BR": "birth name", "SP": "used name", "CL": "used name"}
+GIVEN_QUALIFIERS = {"BR": "first name at birth", "CL": "used first name", "SP": "used first name"}
+
+
 def person_name(node) -> str:
-    """Given names then family names (birth name marked), from a CDA `name`."""
+    """A CDA `name` as read aloud: `M Laurent CHEVALLIER`; with qualified parts (a patient's identity traits)
+    each part says what it is: `PAT-TROIS (birth name); first names: DOMINIQUE MARIE; first name at birth: …`."""
     if node is None:
         return ""
-    prefix = " ".join(_text(p) for p in node.xpath("cda:prefix", namespaces=NS))
-    given = " ".join(_text(g) for g in node.xpath("cda:given", namespaces=NS))
-    families = []
-    for family in node.xpath("cda:family", namespaces=NS):
-        qualifier = family.get("qualifier")
-        label = {"BR": " (birth name)", "SP": " (used name)", "CL": " (used name)"}.get(qualifier or "", "")
-        families.append(_text(family) + label)
-    name = " ".join(p for p in (prefix, given, " ".join(families)) if p)
-    return name or _text(node)
+    parts = {tag: node.xpath(f"cda:{tag}", namespaces=NS) for tag in ("prefix", "given", "family")}
+    if not any(p.get("qualifier") for p in parts["given"] + parts["family"]):
+        name = " ".join(_text(p) for tag in ("prefix", "given", "family") for p in parts[tag])
+        return name or _text(node)
+    said = [f"{_text(f)} ({FAMILY_QUALIFIERS.get(f.get('qualifier') or '', 'name')})" for f in parts["family"]]
+    plain = " ".join(_text(g) for g in parts["given"] if not g.get("qualifier"))
+    if plain:
+        said.append(f"first names: {plain}")
+    said += [f"{GIVEN_QUALIFIERS.get(g.get('qualifier'), 'first name ' + g.get('qualifier'))}: {_text(g)}"
+             for g in parts["given"] if g.get("qualifier")]
+    return "; ".join(said)
 
 
 def _text(node) -> str:
@@ -107,8 +115,9 @@ def _code(node) -> str:
 
 
 def _ids(nodes) -> str:
-    return "; ".join(f"{n.get('extension') or ''} ({INS_OIDS.get(n.get('root') or '', n.get('root') or '')})"
-                     for n in nodes)
+    """`extension (root or its name)`; an id with a root only (a uniqueId) is that root."""
+    return "; ".join(f"{n.get('extension')} ({INS_OIDS.get(n.get('root') or '', n.get('root') or '')})"
+                     if n.get("extension") else (n.get("root") or "") for n in nodes)
 
 
 def header_facts(root) -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
 ul.problems li{color:#b00020} dl.legend dt{font-weight:bold;margin-top:.4em} dl.legend dd{margin-left:1.5em}
 table.kv th{width:14em} .doc{border:1px solid #ccc;border-radius:6px;padding:.3em .8em;margin:.8em 0}
 .cda-section{border-left:3px solid #ddd;padding-left:.8em;margin:.5em 0} .cda-text table{width:auto}
-td table{margin:0;font-size:.95em} td{overflow-wrap:anywhere}
+td table{margin:0;font-size:.95em} td{overflow-wrap:break-word}
 @page{size:A4;margin:12mm}
 @media print{
  body{margin:0;max-width:none;font-size:9pt;color:#000} h2{break-after:avoid} h3,h4{break-after:avoid}
@@ -55,24 +55,32 @@ window.addEventListener('afterprint',function(){document.querySelectorAll('detai
 .forEach(function(d){d.removeAttribute('open');delete d.dataset.printOpened;});});
 """
 
-#: every status word the page shows, explained once (sources: docs/proof.md, docs/dmp.md for the DMP's
-#: TD0.2 answers after the public DevBox-Santé documentation, docs/validator.md for PARTIAL)
+#: every status word the page shows, explained once. Sources: docs/proof.md (verdicts); the REM data's
+#: README (/work/shared/rem: Squash TM statuses of ANS's 2022-11 and 2023-01 exports,
+#: github.com/ansforge/segur-squash-plugins); docs/dmp.md, "TD0.2 / TD0.3" (the DMP's answers, after the
+#: public DevBox-Santé documentation) and REM SC.DMP/UX.08 (TD0.2 checks the user's right to the DMP);
+#: docs/validator.md (PARTIAL).
+REM_STATUS_SOURCE = (" (The status is the one ANS's Squash TM exports of 2022-11 and 2023-01 give, in the "
+                     "working data github.com/ansforge/segur-squash-plugins; the published REM may differ.)")
 LEGEND = [
     ("PASS", "pass", "Judged and passed: computed from what the mocks recorded, never from what the product said."),
     ("FAIL", "fail", "Judged and failed: the row names the problem found."),
     ("BLOCKED", "blocked", "Not evaluated: an upstream step failed on the task the check needed (named in the "
                            "row). A blocked requirement is not proven, so the proof does not pass."),
-    ("not run", "skip", "Not judged in this run (its check was not selected)."),
-    ("APPROVED", None, "A requirement ANS has approved in the REM (Référentiel d'Exigences Minimales)."),
-    ("UNDER_REVIEW", None, UNDER_REVIEW_NOTE),
-    ("PARTIAL", "skip", "A document validation verdict without the official layers (CDA XSD, CI-SIS Schematron): "
-                        "only the XML, structure and Ségur layers ran, so 'valid' means 'no problem found by "
-                        "those'. A proof PASS in that case reads 'PASS (official CDA checks not run)'."),
-    ("OUVERT / FERME / INEXISTANT", None, "The patient's DMP as the DMP answers TD0.2: open, closed, or none."),
+    ("not run", "skip", "Not judged in this run (its check was not selected with -k/-m)."),
+    ("APPROVED", None, "ANS had approved this requirement of the REM (Référentiel d'Exigences Minimales)."
+                       + REM_STATUS_SOURCE),
+    ("UNDER_REVIEW", None, UNDER_REVIEW_NOTE + REM_STATUS_SOURCE),
+    ("PARTIAL", "skip", "A document's validation without the official layers (CDA XSD, CI-SIS Schematron): only "
+                        "the XML, structure and Ségur layers ran, so 'pass' means 'no problem found by those'. A "
+                        "proof PASS in that case reads 'PASS (official CDA checks not run)'."),
+    ("OUVERT / FERME / INEXISTANT", None, "The patient's DMP, as the DMP answers TD0.2 (the check of the "
+                                          "user's right to the patient's DMP): open, closed, or none."),
     ("VALIDE / EXPIRE / INTERDIT / NON_EXISTE", None,
-     "The author's authorisation on that DMP (TD0.2): valid; past its end date; forbidden (the patient "
-     "opposed); none yet (a first document from a care team creates it, or TD0.3 AJOUT)."),
-    ("accepted / refused", None, "What a mock answered an exchange (the rule ids say why it refused)."),
+     "The author's authorisation on that DMP, in the same TD0.2 answer: valid; past its end date; forbidden "
+     "(the patient opposed); none (no authorisation recorded for this author, or no open DMP; TD0.3 AJOUT "
+     "adds one)."),
+    ("accepted / refused", None, "A mock's answer to an exchange (the rule ids say why it refused)."),
     ("The product said", "claim", "What the product under test reported for a task: a claim, not a verdict."),
 ]
 
@@ -264,7 +272,8 @@ def _requirements(evidence: dict) -> list[str]:
             for b in _unique_blockers(req.get("blocked_by") or []))
         status = cat.get("status")
         status_cell = f"<a href='#legend-{_anchor(status)}'>{e(status)}</a>" if status else "—"
-        rows.append(f"<tr id='rem-{_anchor(rem_id)}'><td><code>{e(rem_id)}</code></td><td>{status_cell}</td>"
+        rows.append(f"<tr id='rem-{_anchor(rem_id)}'><td class='nowrap'><code>{e(rem_id)}</code></td>"
+                    f"<td class='nowrap'>{status_cell}</td>"
                     f"<td>{e(cat.get('summary'))}</td><td>{verdict}</td><td>{checks}</td>"
                     f"<td>{tests}</td></tr>")
     rows.append("</table>")
@@ -374,7 +383,8 @@ def _exchanges(observed: dict) -> str:
 
 def _row(time, service, seq, operation, verdict, rules, facts_html) -> str:
     return (f"<tr><td>{timestamp(time, date=False)}</td><td>{e(service)}</td><td>{e(seq)}</td><td>{e(operation)}</td>"
-            f"<td>{e(verdict)}</td><td>{e(', '.join(rules or []))}</td><td>{facts_html}</td></tr>")
+            f"<td>{e(verdict)}</td><td class='nowrap'>{'<br>'.join(e(r) for r in rules or [])}</td>"
+            f"<td>{facts_html}</td></tr>")
 
 
 def _document(doc: dict, pack_dir: Path | None) -> str:
@@ -390,7 +400,8 @@ def _document(doc: dict, pack_dir: Path | None) -> str:
     return (f"<details class='doc' open><summary><b>Document {e(doc.get('unique_id') or '(none)')}</b> sent to "
             f"{e(where)} — validation: {_report_verdict(report)}</summary>"
             f"<p>Files: {links or 'none'} <span class='muted'>(source: {e(doc.get('source'))})</span></p>"
-            + (f"<ul class='problems'><li>Not collected:</li>{missing}</ul>" if missing else "")
+            + (f"<p class='fail'>Not collected or not readable:</p><ul class='problems'>{missing}</ul>"
+               if missing else "")
             + view + _report(report) + "</details>")
 
 
@@ -413,7 +424,7 @@ def _report(report: dict | None) -> str:
     layers = "".join(f"<tr><td>{e(layer.get('name'))}</td><td>{e(layer.get('status'))}</td>"
                      f"<td>{e(layer.get('reason') or '')}</td></tr>" for layer in report.get("layers") or [])
     findings = report.get("findings") or []
-    rows = "".join(f"<tr><td>{e(f.get('layer'))}</td><td><code>{e(f.get('rule'))}</code></td>"
+    rows = "".join(f"<tr><td>{e(f.get('layer') or '—')}</td><td><code>{e(f.get('rule'))}</code></td>"
                    f"<td>{_severity(f.get('severity'))}</td><td>{e(f.get('message'))}"
                    + (f"<br><small>fix: {e(f['hint'])}</small>" if f.get("hint") else "") + "</td>"
                    f"<td>{e(f.get('line') or '')}</td><td><code>{e(f.get('xpath') or f.get('location') or '')}</code>"
