@@ -129,7 +129,7 @@ def test_the_products_claim_is_shown_neutrally():
 def test_every_status_word_is_in_the_legend_and_dmp_states_link_to_it():
     html = render(evidence(documents=[]))
     legend = html[html.index("<dl class='legend'>"):html.index("</dl>")]
-    for word in ("PASS", "FAIL", "BLOCKED", "APPROVED", "PARTIAL", "OUVERT / FERME / INEXISTANT",
+    for word in ("PASS", "FAIL", "BLOCKED", "APPROVED", "VALID / PARTIAL / INVALID", "OUVERT / FERME / INEXISTANT",
                  "VALIDE / EXPIRE / INTERDIT / NON_EXISTE"):
         assert f">{word}<" in legend, word
     assert "UNDER_REVIEW" not in legend  # only when a requirement has that status
@@ -158,7 +158,16 @@ def test_a_document_is_rendered_with_its_file_and_findings_table(tmp_path):
     findings = html[html.index("<table class='findings'>"):]
     assert "<code>SEGUR-BODY-002</code>" in findings and "<td>195</td>" in findings
     assert "fix: encode the PDF in base64" in findings
-    assert "<a href='#legend-PARTIAL' class='skip'>PARTIAL</a>" in html  # xsd did not run
+    assert "class='fail'>INVALID</a> (the official layers did not run)" in html
+
+
+def test_a_documents_validation_reads_valid_partial_or_invalid():
+    ran = [{"name": "xml", "status": "ran"}, {"name": "xsd", "status": "ran"}]
+    skipped = [{"name": "xml", "status": "ran"}, {"name": "xsd", "status": "skipped"}]
+    for report, word in (({"valid": True, "layers": ran}, "VALID"), ({"valid": True, "layers": skipped}, "PARTIAL"),
+                         ({"valid": False, "layers": ran}, "INVALID")):
+        html = render(evidence(documents=[document(validation=report)]))
+        assert f">{word}</a>" in html[html.index("<details class='doc'"):], word
 
 
 def test_a_hostile_patient_name_in_a_document_stays_text(tmp_path):

@@ -44,30 +44,35 @@ def emulate_print(driver, enabled: bool = True) -> None:
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print" if enabled else ""})
 
 
-def screenshots(pack: Path, out: Path) -> list[Path]:
-    """Three small PNGs of a pack's index.html: the banner, a document, a findings table (if any)."""
+#: the parts of a pack docs/evidence.md shows: file name → CSS selector of the element pictured
+SHOTS = {"evidence-banner.png": "#verdict", "evidence-legend.png": "dl.legend",
+         "evidence-exchanges.png": "h3[id^=task-] ~ table", "evidence-document.png": "details.doc table.cda-header",
+         "evidence-findings.png": "table.findings"}
+
+
+def screenshots(pack: Path, out: Path, shots: dict[str, str] = SHOTS) -> list[Path]:
+    """PNGs of parts of a pack's index.html (the first element each selector finds; none if absent)."""
     from selenium.webdriver.common.by import By
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="segur-chromium-") as profile:
-        driver = start_chromium(profile, 1100, 800)
+        driver = start_chromium(profile, 1000, 900)
         try:
             driver.get((pack / "index.html").resolve().as_uri())
-            targets = {"evidence-banner.png": "h1", "evidence-document.png": "details.doc",
-                       "evidence-findings.png": "table.findings"}
-            for name, selector in targets.items():
+            for name, selector in shots.items():
                 found = driver.find_elements(By.CSS_SELECTOR, selector)
-                if not found:
-                    continue
-                driver.execute_script("arguments[0].scrollIntoView(true);", found[0])
-                driver.save_screenshot(str(out / name))
-                written.append(out / name)
+                if found:
+                    driver.execute_script("arguments[0].scrollIntoView(true);", found[0])
+                    found[0].screenshot(str(out / name))
+                    written.append(out / name)
         finally:
             driver.quit()
     return written
 
 
 if __name__ == "__main__":  # pragma: no cover - a helper for the docs' screenshots
-    for path in screenshots(Path(sys.argv[1]), Path(sys.argv[2])):
-        print(path)
+    # python -m segur.scenarios.evidence_pack.browser PACK OUT [name=selector …]
+    chosen = dict(arg.split("=", 1) for arg in sys.argv[3:]) or SHOTS
+    for path in screenshots(Path(sys.argv[1]), Path(sys.argv[2]), chosen):
+        print(path, path.stat().st_size)

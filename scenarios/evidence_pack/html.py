@@ -71,9 +71,10 @@ LEGEND = [
     ("APPROVED", None, "ANS had approved this requirement of the REM (Référentiel d'Exigences Minimales)."
                        + REM_STATUS_SOURCE),
     ("UNDER_REVIEW", None, UNDER_REVIEW_NOTE + REM_STATUS_SOURCE),
-    ("PARTIAL", "skip", "A document's validation without the official layers (CDA XSD, CI-SIS Schematron): only "
-                        "the XML, structure and Ségur layers ran, so 'pass' means 'no problem found by those'. A "
-                        "proof PASS in that case reads 'PASS (official CDA checks not run)'."),
+    ("VALID / PARTIAL / INVALID", None,
+     "A document's validation, in the validator's words (docs/validator.md): VALID, no error in any layer; "
+     "PARTIAL, no error, but the official layers (CDA XSD, CI-SIS Schematron) did not run, so not a conformance "
+     "verdict (a proof PASS then reads 'PASS (official CDA checks not run)'); INVALID, at least one error."),
     ("OUVERT / FERME / INEXISTANT", None, "The patient's DMP, as the DMP answers TD0.2 (the check of the "
                                           "user's right to the patient's DMP): open, closed, or none."),
     ("VALIDE / EXPIRE / INTERDIT / NON_EXISTE", None,
@@ -409,12 +410,17 @@ _FILE_LABELS = {"cda": "CDA", "embedded": "embedded file", "xdm": "XDM zip"}
 
 
 def _report_verdict(report: dict | None) -> str:
+    """The validator's words (docs/validator.md): VALID, PARTIAL (no error, but the official layers did not
+    run), INVALID."""
     if not report:
         return "<span class='skip'>no report</span>"
-    skipped = [layer["name"] for layer in report.get("layers") or [] if layer.get("status") != "ran"]
-    verdict = _verdict("pass" if report.get("valid") else "fail")
-    partial = any(name in ("xsd", "schematron") for name in skipped)
-    return verdict + (" <a href='#legend-PARTIAL' class='skip'>PARTIAL</a>" if partial else "")
+    skipped = {layer["name"] for layer in report.get("layers") or [] if layer.get("status") != "ran"}
+    partial = bool(skipped & {"xsd", "schematron"})
+    if not report.get("valid"):
+        return "<a href='#legend-VALID---PARTIAL---INVALID' class='fail'>INVALID</a>" + (
+            " (the official layers did not run)" if partial else "")
+    word, cls = ("PARTIAL", "skip") if partial else ("VALID", "pass")
+    return f"<a href='#legend-VALID---PARTIAL---INVALID' class='{cls}'>{word}</a>"
 
 
 def _report(report: dict | None) -> str:
