@@ -5,6 +5,7 @@ Chromium fails (`.ci/run` installs Debian's chromium and chromium-driver)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 
@@ -86,5 +87,7 @@ def test_the_print_stylesheet_applies(page):
         assert page.execute_script("return document.querySelectorAll('details:not([open])').length") == 0
     finally:
         emulate_print(page, False)
-    pdf = page.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})
-    assert pdf["data"].startswith("JVBERi")  # %PDF, base64
+    page.execute_script("document.querySelectorAll('details').forEach(d => d.open = false)")
+    pdf = base64.b64decode(page.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+    assert pdf.startswith(b"%PDF") and re.search(rb"/MediaBox \[0 0 59[45]\.\d+ 84[12]\.\d+\]", pdf)  # A4
+    assert page.execute_script("return document.querySelectorAll('details[open]').length") == 0  # afterprint

@@ -57,7 +57,7 @@ def screenshots(pack: Path, out: Path, shots: dict[str, str] = SHOTS) -> list[Pa
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="segur-chromium-") as profile:
-        driver = start_chromium(profile, 1000, 900)
+        driver = start_chromium(profile, 1280, 900)
         try:
             driver.get((pack / "index.html").resolve().as_uri())
             for name, selector in shots.items():

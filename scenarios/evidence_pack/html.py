@@ -430,7 +430,7 @@ def _report(report: dict | None) -> str:
     layers = "".join(f"<tr><td>{e(layer.get('name'))}</td><td>{e(layer.get('status'))}</td>"
                      f"<td>{e(layer.get('reason') or '')}</td></tr>" for layer in report.get("layers") or [])
     findings = report.get("findings") or []
-    rows = "".join(f"<tr><td>{e(f.get('layer') or '—')}</td><td><code>{e(f.get('rule'))}</code></td>"
+    rows = "".join(f"<tr><td>{e(f.get('layer') or '—')}</td><td class='nowrap'><code>{e(f.get('rule'))}</code></td>"
                    f"<td>{_severity(f.get('severity'))}</td><td>{e(f.get('message'))}"
                    + (f"<br><small>fix: {e(f['hint'])}</small>" if f.get("hint") else "") + "</td>"
                    f"<td>{e(f.get('line') or '')}</td><td><code>{e(f.get('xpath') or f.get('location') or '')}</code>"
