@@ -80,7 +80,8 @@ def test_the_page_renders_each_document_and_evidence_json_lists_them(reference):
     for doc in reference.evidence["documents"]:
         assert f"<a href='{doc['files']['cda']}'>" in html
     assert "(birth name)" in html and "INS-NIR" in html
-    assert json.loads((reference.out / "evidence.json").read_text())["documents"] == reference.evidence["documents"]
+    written = json.loads((reference.out / "evidence.json").read_text())
+    assert written["documents"] == reference.evidence["documents"]
 
 
 def test_documents_the_dmp_refused_come_from_its_journal_with_the_answers_findings(refused):
@@ -103,7 +104,8 @@ def test_a_new_pack_starts_from_an_empty_documents_folder(tmp_path):
 
 
 def _run_with(dmp=(), mss=()) -> dict:
-    return {"tasks": [{"task": {"id": "t-1"}, "observed": {"dmp": list(dmp), "mss": list(mss)}}], "dmp_store": {}}
+    return {"tasks": [{"task": {"id": "t-1"}, "observed": {"dmp": list(dmp), "mss": list(mss)}}],
+            "dmp_store": {}}
 
 
 class _NoMocks:
@@ -112,7 +114,8 @@ class _NoMocks:
     services: dict = {}
 
     def endpoints(self):
-        return {"dmp": {"admin": "http://127.0.0.1:9/_admin/"}, "mssante": {"admin": "http://127.0.0.1:9/_admin/"}}
+        nowhere = {"admin": "http://127.0.0.1:9/_admin/"}
+        return {"dmp": nowhere, "mssante": nowhere}
 
 
 def test_what_cannot_be_collected_is_listed_with_the_reason(tmp_path):
@@ -121,7 +124,8 @@ def test_what_cannot_be_collected_is_listed_with_the_reason(tmp_path):
                     mss=[{"seq": 1, "id": "MSS-000001"}, {"seq": 2, "id": None}])
     dmp, mss, unstored = collect_documents(_NoMocks(), run, tmp_path)
     assert dmp["unique_id"] == "2.25.1" and dmp["files"] == {}
-    assert "does not run in this process" in dmp["missing"][0] and "journal could not be read" in dmp["missing"][1]
+    assert "does not run in this process" in dmp["missing"][0]
+    assert "journal could not be read" in dmp["missing"][1]
     assert mss["files"] == {} and "admin API did not give message MSS-000001" in mss["missing"][0]
     assert "the MSSanté mock did not store it" in unstored["missing"][0]
 

@@ -46,7 +46,8 @@ def emulate_print(driver, enabled: bool = True) -> None:
 
 #: the parts of a pack docs/evidence.md shows: file name → CSS selector of the element pictured
 SHOTS = {"evidence-banner.png": "#verdict", "evidence-legend.png": "dl.legend",
-         "evidence-exchanges.png": "h3[id^=task-] ~ table", "evidence-document.png": "details.doc table.cda-header",
+         "evidence-exchanges.png": "h3[id^=task-] ~ table",
+         "evidence-document.png": "details.doc table.cda-header",
          "evidence-findings.png": "table.findings"}
 
 

@@ -24,7 +24,8 @@ INS_OIDS = {"1.2.250.1.213.1.4.8": "INS-NIR", "1.2.250.1.213.1.4.9": "INS-NIA",
 
 #: the CDA narrative block elements shown, as the HTML tag that shows them (anything else: its text only)
 NARRATIVE_TAGS = {"paragraph": "p", "list": "ul", "item": "li", "table": "table", "thead": "thead",
-                  "tbody": "tbody", "tfoot": "tfoot", "tr": "tr", "th": "th", "td": "td", "caption": "caption",
+                  "tbody": "tbody", "tfoot": "tfoot", "tr": "tr", "th": "th", "td": "td",
+                  "caption": "caption",
                   "br": "br", "content": "span", "sub": "sub", "sup": "sup"}
 
 
@@ -87,14 +88,16 @@ GIVEN_QUALIFIERS = {"BR": "first name at birth", "CL": "used first name", "SP": 
 
 def person_name(node) -> str:
     """A CDA `name` as read aloud: `M Laurent CHEVALLIER`; with qualified parts (a patient's identity traits)
-    each part says what it is: `PAT-TROIS (birth name); first names: DOMINIQUE MARIE; first name at birth: …`."""
+    each part says what it is: `PAT-TROIS (birth name); first names: DOMINIQUE MARIE; first name at
+    birth: DOMINIQUE`."""
     if node is None:
         return ""
     parts = {tag: node.xpath(f"cda:{tag}", namespaces=NS) for tag in ("prefix", "given", "family")}
     if not any(p.get("qualifier") for p in parts["given"] + parts["family"]):
         name = " ".join(_text(p) for tag in ("prefix", "given", "family") for p in parts[tag])
         return name or _text(node)
-    said = [f"{_text(f)} ({FAMILY_QUALIFIERS.get(f.get('qualifier') or '', 'name')})" for f in parts["family"]]
+    said = [f"{_text(f)} ({FAMILY_QUALIFIERS.get(f.get('qualifier') or '', 'name')})"
+            for f in parts["family"]]
     plain = " ".join(_text(g) for g in parts["given"] if not g.get("qualifier"))
     if plain:
         said.append(f"first names: {plain}")
@@ -111,7 +114,8 @@ def _code(node) -> str:
     if node is None:
         return ""
     code, display, system = node.get("code"), node.get("displayName"), node.get("codeSystem")
-    return " ".join(p for p in (code, f"— {display}" if display else "", f"({system})" if system else "") if p)
+    parts = (code, f"— {display}" if display else "", f"({system})" if system else "")
+    return " ".join(p for p in parts if p)
 
 
 def _ids(nodes) -> str:
@@ -162,7 +166,8 @@ def header_facts(root) -> list[tuple[str, str]]:
     event = _first(root, "cda:documentationOf/cda:serviceEvent")
     if event is not None:
         rows.append(("Act documented", ", ".join(p for p in (
-            _code(_first(event, "cda:code")), cda_date(_attr(event, "cda:effectiveTime/cda:low", "value"))) if p)))
+            _code(_first(event, "cda:code")),
+            cda_date(_attr(event, "cda:effectiveTime/cda:low", "value"))) if p)))
     return [(label, value) for label, value in rows if value.strip(" /")]
 
 
@@ -230,7 +235,8 @@ def render_cda(content: bytes, *, embedded_href: str | None = None) -> CdaView:
     elif data is not None:
         link = (f"<a href='{e(embedded_href)}'>{e(embedded_href.rsplit('/', 1)[-1])}</a>" if embedded_href
                 else "not saved")
-        html.append(f"<p>N1 document: the body is an embedded file ({e(media)}, {len(data)} bytes): {link}</p>")
+        html.append(f"<p>N1 document: the body is an embedded file ({e(media)}, {len(data)} bytes): "
+                    f"{link}</p>")
     html.append(sections(root))
     return CdaView("".join(html), title=_text(_first(root, "cda:title")), embedded=data, embedded_type=media,
                    problems=[problem] if problem else [])

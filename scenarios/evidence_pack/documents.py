@@ -181,7 +181,9 @@ def _xdm_zip(raw: str) -> bytes | str:
     for part in message.walk():
         if (part.get_filename() or "").upper() == "IHE_XDM.ZIP":
             data = part.get_payload(decode=True) or b""
-            return data if zipfile.is_zipfile(BytesIO(data)) else "the IHE_XDM.ZIP attachment is not a zip file"
+            if zipfile.is_zipfile(BytesIO(data)):
+                return data
+            return "the IHE_XDM.ZIP attachment is not a zip file"
     return "the message has no IHE_XDM.ZIP attachment"
 
 

@@ -27,12 +27,15 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;c
 h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1em} th,td{border:1px solid #ddd;padding:4px 6px;
 text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
-.pass{color:#176b2c;font-weight:bold} .fail{color:#b00020;font-weight:bold} .skip{color:#8a6d00;font-weight:bold}
+.pass{color:#176b2c;font-weight:bold} .fail{color:#b00020;font-weight:bold}
+.skip{color:#8a6d00;font-weight:bold}
 .blocked{color:#9a4d00;font-weight:bold} ul.blocked li{color:#9a4d00} .claim{color:#333;font-style:italic}
 .banner{padding:.8em 1em;border-radius:6px;font-size:1.2em;margin:1em 0;border:1px solid #ccc}
 .banner.pass{background:#e5f5e9} .banner.fail{background:#fde7ea}
-.banner.partial{background:#fff4d6;border:2px dashed #8a6d00} .note{background:#fff4d6;padding:.5em 1em;margin:.5em 0}
-.counts{display:flex;flex-wrap:wrap;gap:.4em 2em;font-size:.8em;margin-top:.5em} .counts span{white-space:nowrap}
+.banner.partial{background:#fff4d6;border:2px dashed #8a6d00}
+.note{background:#fff4d6;padding:.5em 1em;margin:.5em 0}
+.counts{display:flex;flex-wrap:wrap;gap:.4em 2em;font-size:.8em;margin-top:.5em}
+.counts span{white-space:nowrap}
 .nowrap,.time{white-space:nowrap} code{font-size:.9em} details{margin:.3em 0} .muted{color:#666}
 ul.problems li{color:#b00020} dl.legend dt{font-weight:bold;margin-top:.4em} dl.legend dd{margin-left:1.5em}
 table.kv th{width:14em} .doc{border:1px solid #ccc;border-radius:6px;padding:.3em .8em;margin:.8em 0}
@@ -63,18 +66,20 @@ window.addEventListener('afterprint',function(){document.querySelectorAll('detai
 REM_STATUS_SOURCE = (" (The status is the one ANS's Squash TM exports of 2022-11 and 2023-01 give, in the "
                      "working data github.com/ansforge/segur-squash-plugins; the published REM may differ.)")
 LEGEND = [
-    ("PASS", "pass", "Judged and passed: computed from what the mocks recorded, never from what the product said."),
+    ("PASS", "pass", "Judged and passed: computed from what the mocks recorded, never from what the product "
+                     "said."),
     ("FAIL", "fail", "Judged and failed: the row names the problem found."),
-    ("BLOCKED", "blocked", "Not evaluated: an upstream step failed on the task the check needed (named in the "
-                           "row). A blocked requirement is not proven, so the proof does not pass."),
+    ("BLOCKED", "blocked", "Not evaluated: an upstream step failed on the task the check needed (named in "
+                           "the row). A blocked requirement is not proven, so the proof does not pass."),
     ("not run", "skip", "Not judged in this run (its check was not selected with -k/-m)."),
     ("APPROVED", None, "ANS had approved this requirement of the REM (Référentiel d'Exigences Minimales)."
                        + REM_STATUS_SOURCE),
     ("UNDER_REVIEW", None, UNDER_REVIEW_NOTE + REM_STATUS_SOURCE),
     ("VALID / PARTIAL / INVALID", None,
      "A document's validation, in the validator's words (docs/validator.md): VALID, no error in any layer; "
-     "PARTIAL, no error, but the official layers (CDA XSD, CI-SIS Schematron) did not run, so not a conformance "
-     "verdict (a proof PASS then reads 'PASS (official CDA checks not run)'); INVALID, at least one error."),
+     "PARTIAL, no error, but the official layers (CDA XSD, CI-SIS Schematron) did not run, so not a "
+     "conformance verdict (a proof PASS then reads 'PASS (official CDA checks not run)'); INVALID, at least "
+     "one error."),
     ("OUVERT / FERME / INEXISTANT", None, "The patient's DMP, as the DMP answers TD0.2 (the check of the "
                                           "user's right to the patient's DMP): open, closed, or none."),
     ("VALIDE / EXPIRE / INTERDIT / NON_EXISTE", None,
@@ -124,7 +129,8 @@ def timestamp(value, *, date: bool = True) -> str:
         return f"<span class='time'>{e(value)}</span>"
     millis = f".{moment.microsecond // 1000:03d}" if moment.microsecond else ""
     zone = "UTC" if moment.utcoffset() is not None and not moment.utcoffset() else moment.strftime("%z")
-    text = moment.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + millis + (f" {zone}" if zone else "")
+    text = moment.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + millis
+    text += f" {zone}" if zone else ""
     return f"<span class='time' title='{e(value)}'>{e(text)}</span>"
 
 
@@ -153,7 +159,8 @@ def data(value, depth: int = 0) -> str:
             head = "".join(f"<th>{e(k)}</th>" for k in keys)
             rows = "".join("<tr>" + "".join(f"<td>{data(v.get(k), depth + 1)}</td>" for k in keys) + "</tr>"
                            for v in value[:500])
-            more = f"<p class='muted'>… {len(value) - 500} more in evidence.json</p>" if len(value) > 500 else ""
+            more = (f"<p class='muted'>… {len(value) - 500} more in evidence.json</p>"
+                    if len(value) > 500 else "")
             return f"<table><thead><tr>{head}</tr></thead>{rows}</table>{more}"
         return ", ".join(data(v, depth + 1) for v in value)
     if value is None:
@@ -171,12 +178,13 @@ def render(evidence: dict, pack_dir: str | Path | None = None) -> str:
              f"{e(meta['couloir'])} — {e(label)}</title><style>{CSS}</style><script>{PRINT_SCRIPT}</script>"
              "</head><body>", f"<h1>Ségur proof — couloir {e(meta['couloir'])}</h1>"]
     parts += _banner(evidence)
-    parts.append("<p class='muted'>Generated " + timestamp(meta.get("generated")) + " · " + timings(meta.get("timings"))
-                 + " · document validation: " + e((meta.get("validation") or {}).get("note") or "—") + "</p>")
-    parts.append("<p class='muted'>Every verdict below is computed from what the mocks recorded (their journals "
-                 "and stores), never from what the product said; <code>evidence.json</code> holds the same data and "
-                 "the verdicts can be recomputed from it. The <a href='#legend'>legend</a> explains each status "
-                 "word.</p>")
+    parts.append("<p class='muted'>Generated " + timestamp(meta.get("generated")) + " · "
+                 + timings(meta.get("timings")) + " · document validation: "
+                 + e((meta.get("validation") or {}).get("note") or "—") + "</p>")
+    parts.append("<p class='muted'>Every verdict below is computed from what the mocks recorded (their "
+                 "journals and stores), never from what the product said; <code>evidence.json</code> holds "
+                 "the same data and the verdicts can be recomputed from it. The <a href='#legend'>legend</a> "
+                 "explains each status word.</p>")
     parts += _legend(evidence)
     parts += _requirements(evidence)
     parts += _checks(evidence)
@@ -215,24 +223,27 @@ def _banner(evidence: dict) -> list[str]:
     pack = (meta.get("validation") or {}).get("pack")
     tasks = figures["tasks"]
     out = [f"<div class='banner {e(shade)}' id='verdict'>Verdict: <b>{e(label)}</b>"
-           f"<div class='counts'>{_tally('requirements', figures['requirements'], ('pass', 'fail', 'blocked', 'not run'))}"
-           f"{_tally('checks', figures['checks'], ('pass', 'fail', 'blocked'))}"
-           f"<span><b>tasks</b> {tasks['total']} (the product said ok on {tasks['product said ok']})</span></div>"
+           "<div class='counts'>"
+           + _tally("requirements", figures["requirements"], ("pass", "fail", "blocked", "not run"))
+           + _tally("checks", figures["checks"], ("pass", "fail", "blocked"))
+           + f"<span><b>tasks</b> {tasks['total']} (the product said ok on {tasks['product said ok']})"
+           "</span></div>"
            f"<div class='counts'><span><b>couloir</b> {e(meta['couloir'])}</span>"
            f"<span><b>product</b> <code>{e(meta['sut'])}</code></span>"
            f"<span><b>plan</b> {e(meta['size'])} ({e(_plan_counts(evidence['run']['plan']))})</span>"
-           f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span></div></div>"]
+           f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span>"
+           "</div></div>"]
     if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
         out.append("<div class='banner partial'>Not a conformance PASS: the mocks validated the documents "
                    "without the official ANS pack (no CDA XSD, no CI-SIS Schematron). Run again with "
                    "<code>--pack DIR</code> (or <code>SEGUR_PACK</code>), DIR a copy of "
-                   "<code>ansforge/TestContenuCDA-3-0</code>; <code>--require-pack</code> refuses a run without it."
-                   "</div>")
+                   "<code>ansforge/TestContenuCDA-3-0</code>; <code>--require-pack</code> refuses a run "
+                   "without it.</div>")
     if meta.get("selection"):
         not_run = sum(1 for req in evidence["requirements"].values() if req["verdict"] == "not run")
         out.append(f"<div class='note'>Partial run, not the full proof: only the checks selected by "
-                   f"<code>{e(' '.join(meta['selection']))}</code> were judged; {not_run} requirement(s) not run."
-                   "</div>")
+                   f"<code>{e(' '.join(meta['selection']))}</code> were judged; {not_run} requirement(s) not "
+                   "run.</div>")
     if meta.get("size") == "small":
         out.append("<div class='note'>Small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the "
                    "10/10/1 proof the referencing asks for (<code>--size full</code>).</div>")
@@ -249,7 +260,8 @@ def _legend(evidence: dict) -> list[str]:
     under_review = any((req.get("catalogue") or {}).get("status") == "UNDER_REVIEW"
                        for req in evidence["requirements"].values())
     legend = [entry for entry in LEGEND if entry[0] != "UNDER_REVIEW" or under_review]
-    items = "".join(f"<dt id='legend-{_anchor(word)}'>" + (f"<span class='{cls}'>{e(word)}</span>" if cls else e(word))
+    items = "".join(f"<dt id='legend-{_anchor(word)}'>"
+                    + (f"<span class='{cls}'>{e(word)}</span>" if cls else e(word))
                     + f"</dt><dd>{e(text)}</dd>" for word, cls, text in legend)
     return ["<h2 id='legend'>Legend</h2>", f"<dl class='legend'>{items}</dl>"]
 
@@ -325,9 +337,9 @@ def _tasks(evidence: dict, pack_dir: Path | None) -> list[str]:
     run = evidence["run"]
     documents = evidence.get("documents")
     out = ["<h2>Tasks, exchanges and documents</h2>",
-           "<p class='muted'>For each task: what the product said (its claim), every exchange the mocks recorded "
-           "while it ran (journal time, sequence number, operation, answer, rule ids), then the documents it sent "
-           "with their validation reports.</p>"]
+           "<p class='muted'>For each task: what the product said (its claim), every exchange the mocks "
+           "recorded while it ran (journal time, sequence number, operation, answer, rule ids), then the "
+           "documents it sent with their validation reports.</p>"]
     if documents is None:
         out.append("<p class='note'>The documents were not collected for this pack (it was written without "
                    "the mocks running): only their header facts and validation reports are shown.</p>")
@@ -344,7 +356,8 @@ def _task(task: dict, documents: list | None, run: dict, pack_dir: Path | None) 
            f"<p>Patient traits: {e(traits.get('birth_name'))} {e(traits.get('first_names'))}, "
            f"{e(traits.get('sex'))}, born {e(traits.get('birth_date'))} in {e(traits.get('birth_place'))} · "
            f"world INS {e(task['world']['ins'])} ({e(task['world']['oid'])}) · recipient "
-           f"{e(info.get('recipient') or '—')} · ran {timestamp(task['started'])} → {timestamp(task['ended'], date=False)}"
+           f"{e(info.get('recipient') or '—')} · ran {timestamp(task['started'])} → "
+           f"{timestamp(task['ended'], date=False)}"
            + (f" · fault injected: {data(task['fault'])}" if task.get("fault") else "") + "</p>",
            f"<p class='claim'>The product said: {e('ok' if result.get('ok') else 'failure')} — "
            f"{e(result.get('detail'))}</p>"]
@@ -361,8 +374,9 @@ def _exchanges(observed: dict) -> str:
             "<th>rules</th><th>facts</th></tr></thead>"]
     for item in observed["insi"]:
         rows.append(_row(item["time"], "INSi", item["seq"], item["operation"], item["verdict"], item["rules"],
-                         e(f"code {item['code']} · INS {item.get('ins') or '—'} ({item.get('oid') or '—'}) · traits "
-                           f"{item['traits'].get('birth_name')} {' '.join(item['traits'].get('first_names') or [])}")))
+                         e(f"code {item['code']} · INS {item.get('ins') or '—'} ({item.get('oid') or '—'}) · "
+                           f"traits {item['traits'].get('birth_name')} "
+                           f"{' '.join(item['traits'].get('first_names') or [])}")))
     for item in observed["dmp"]:
         facts = e(f"patientId {item.get('patient_id') or '—'} · HTTP {item.get('http_status')}")
         for doc in item.get("documents") or []:
@@ -372,33 +386,38 @@ def _exchanges(observed: dict) -> str:
             facts += (f" · DMP <a href='#legend-OUVERT---FERME---INEXISTANT'>{e(item['dmp_state'])}</a>, "
                       f"authorisation <a href='#legend-VALIDE---EXPIRE---INTERDIT---NON-EXISTE'>"
                       f"{e(item.get('autorisation'))}</a>")
-        rows.append(_row(item["time"], "DMP", item["seq"], item["operation"], item["verdict"], item["rules"], facts))
+        rows.append(_row(item["time"], "DMP", item["seq"], item["operation"], item["verdict"], item["rules"],
+                         facts))
     for item in observed["mss"]:
         facts = e(f"{item.get('from')} → {', '.join(item.get('to') or [])} · subject {item.get('subject')} · "
                   f"attachments {', '.join(a.get('filename', '') for a in item.get('attachments') or [])} · "
                   f"{item.get('reply')}")
-        rows.append(_row(item["time"], "MSSanté", item["seq"], "smtp-message", item["verdict"], item["rules"], facts))
+        rows.append(_row(item["time"], "MSSanté", item["seq"], "smtp-message", item["verdict"], item["rules"],
+                         facts))
     rows.append("</table>")
     return "".join(rows)
 
 
 def _row(time, service, seq, operation, verdict, rules, facts_html) -> str:
-    return (f"<tr><td>{timestamp(time, date=False)}</td><td>{e(service)}</td><td>{e(seq)}</td><td>{e(operation)}</td>"
+    return (f"<tr><td>{timestamp(time, date=False)}</td><td>{e(service)}</td><td>{e(seq)}</td>"
+            f"<td>{e(operation)}</td>"
             f"<td>{e(verdict)}</td><td class='nowrap'>{'<br>'.join(e(r) for r in rules or [])}</td>"
             f"<td>{facts_html}</td></tr>")
 
 
 def _document(doc: dict, pack_dir: Path | None) -> str:
     files = doc.get("files") or {}
-    where = ("DMP (ITI-41, exchange #" if doc["service"] == "dmp" else "MSSanté (message #") + f"{doc.get('seq')})"
+    where = "DMP (ITI-41, exchange #" if doc["service"] == "dmp" else "MSSanté (message #"
+    where += f"{doc.get('seq')})"
     report = doc.get("validation")
-    links = " · ".join(f"<a href='{e(path)}'>{e(_FILE_LABELS.get(kind, kind))}: {e(path.rsplit('/', 1)[-1])}</a>"
-                       for kind, path in files.items())
+    links = " · ".join(f"<a href='{e(path)}'>{e(_FILE_LABELS.get(kind, kind))}: "
+                       f"{e(path.rsplit('/', 1)[-1])}</a>" for kind, path in files.items())
     view = ""
     if files.get("cda") and pack_dir is not None and (pack_dir / files["cda"]).is_file():
         view = render_cda((pack_dir / files["cda"]).read_bytes(), embedded_href=files.get("embedded")).html
     missing = "".join(f"<li>{e(m)}</li>" for m in doc.get("missing") or [])
-    return (f"<details class='doc' open><summary><b>Document {e(doc.get('unique_id') or '(none)')}</b> sent to "
+    return ("<details class='doc' open><summary><b>Document "
+            f"{e(doc.get('unique_id') or '(none)')}</b> sent to "
             f"{e(where)} — validation: {_report_verdict(report)}</summary>"
             f"<p>Files: {links or 'none'} <span class='muted'>(source: {e(doc.get('source'))})</span></p>"
             + (f"<p class='fail'>Not collected or not readable:</p><ul class='problems'>{missing}</ul>"
@@ -430,15 +449,19 @@ def _report(report: dict | None) -> str:
     layers = "".join(f"<tr><td>{e(layer.get('name'))}</td><td>{e(layer.get('status'))}</td>"
                      f"<td>{e(layer.get('reason') or '')}</td></tr>" for layer in report.get("layers") or [])
     findings = report.get("findings") or []
-    rows = "".join(f"<tr><td>{e(f.get('layer') or '—')}</td><td class='nowrap'><code>{e(f.get('rule'))}</code></td>"
+    rows = "".join(f"<tr><td>{e(f.get('layer') or '—')}</td>"
+                   f"<td class='nowrap'><code>{e(f.get('rule'))}</code></td>"
                    f"<td>{_severity(f.get('severity'))}</td><td>{e(f.get('message'))}"
                    + (f"<br><small>fix: {e(f['hint'])}</small>" if f.get("hint") else "") + "</td>"
-                   f"<td>{e(f.get('line') or '')}</td><td><code>{e(f.get('xpath') or f.get('location') or '')}</code>"
+                   f"<td>{e(f.get('line') or '')}</td>"
+                   f"<td><code>{e(f.get('xpath') or f.get('location') or '')}</code>"
                    "</td></tr>" for f in findings)
     total = report.get("findings_total", len(findings))
-    more = f"<p class='muted'>{total - len(findings)} more finding(s) in evidence.json.</p>" if total > len(findings) else ""
-    table = ("<table class='findings'><thead><tr><th>layer</th><th>rule id</th><th>severity</th><th>message</th>"
-             f"<th>line</th><th>location</th></tr></thead>{rows}</table>" if findings else "<p>No finding.</p>")
+    more = (f"<p class='muted'>{total - len(findings)} more finding(s) in evidence.json.</p>"
+            if total > len(findings) else "")
+    table = ("<table class='findings'><thead><tr><th>layer</th><th>rule id</th><th>severity</th>"
+             f"<th>message</th><th>line</th><th>location</th></tr></thead>{rows}</table>"
+             if findings else "<p>No finding.</p>")
     source = f"<p class='muted'>From {e(report['source'])}.</p>" if report.get("source") else ""
     layers = ("<table><thead><tr><th>layer</th><th>status</th><th>detail</th></tr></thead>"
               f"{layers}</table>") if layers else ""
@@ -458,19 +481,22 @@ def _reports_without_files(observed: dict, run: dict) -> list[str]:
     for item in observed["dmp"]:
         for doc in item.get("documents") or []:
             out.append(f"<details class='doc' open><summary>Document {e(doc.get('unique_id'))} (DMP, #"
-                       f"{e(item['seq'])})</summary>{data(doc)}{_report(reports.get(doc.get('unique_id')))}</details>")
+                       f"{e(item['seq'])})</summary>{data(doc)}"
+                       f"{_report(reports.get(doc.get('unique_id')))}</details>")
     for item in observed["mss"]:
         for doc in item.get("documents") or []:
             uid = (doc.get("metadata") or {}).get("unique_id")
-            out.append(f"<details class='doc' open><summary>Document {e(uid)} (MSSanté, #{e(item['seq'])})</summary>"
+            out.append(f"<details class='doc' open><summary>Document {e(uid)} (MSSanté, "
+                       f"#{e(item['seq'])})</summary>"
                        f"{data(doc.get('cda'))}{_report((item.get('validation') or {}).get(uid))}</details>")
     return out
 
 
 def _plan(plan: dict) -> list[str]:
     rows = "".join(f"<tr><td><a href='#task-{_anchor(t['task']['id'])}'>{e(t['task']['id'])}</a></td>"
-                   f"<td>{e(t['task']['action'])}</td><td>{e(t.get('scenario'))}</td><td>{e(t.get('expect'))}</td>"
-                   f"<td>{e(t['task']['patient'].get('birth_name'))} {e(t['task']['patient'].get('first_names'))}</td>"
+                   f"<td>{e(t['task']['action'])}</td><td>{e(t.get('scenario'))}</td>"
+                   f"<td>{e(t.get('expect'))}</td><td>{e(t['task']['patient'].get('birth_name'))} "
+                   f"{e(t['task']['patient'].get('first_names'))}</td>"
                    f"<td>{e(t['task'].get('recipient') or '—')}</td></tr>" for t in plan.get("tasks") or [])
     return ["<h2>Plan</h2>", f"<p>Couloir {e(plan.get('couloir'))}, size {e(plan.get('size'))}, world "
             f"{e(plan.get('world_version'))}: {e(_plan_counts(plan))}.</p>",
