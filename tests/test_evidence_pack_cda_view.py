@@ -91,6 +91,17 @@ def test_an_n1_document_gives_its_embedded_file_and_a_link():
     assert "<a href='documents/x.pdf'>x.pdf</a>" in view.html and f"{len(PDF)} bytes" in view.html
 
 
+def test_a_file_a_structured_body_embeds_is_given_too():
+    media = (f"<observationMedia ID='doc-1'><value mediaType='application/pdf' representation='B64'>"
+             f"{base64.b64encode(PDF).decode()}</value></observationMedia>")
+    body = ("<structuredBody><component><section><title>Copie du document</title><text><renderMultiMedia "
+            f"referencedObject='doc-1'/></text><entry>{media}</entry></section></component></structuredBody>")
+    view = render_cda(cda(body=body), embedded_href="documents/copy.pdf")
+    assert view.embedded == PDF
+    assert "The body embeds a file (observationMedia, a copy of the document)" in view.html
+    assert render_cda(cda()).embedded is None
+
+
 def test_an_n1_body_that_is_not_base64_is_said_not_readable():
     data, media, problem = embedded_file(parse(cda(body=n1_body("not-base64!"))))
     assert data is None and media == "application/pdf" and "not valid base64" in problem

@@ -207,8 +207,12 @@ def _section(section, level: int) -> str:
 
 
 def embedded_file(root) -> tuple[bytes | None, str | None, str | None]:
-    """The N1 body's file (bytes, media type), or a sentence saying why it could not be read."""
+    """The N1 body's file (bytes, media type), or else the first file a structured body embeds (the copy
+    of the document an N3 report carries in an `observationMedia`), or a sentence saying why it is not
+    readable."""
     body = _first(root, "cda:component/cda:nonXMLBody/cda:text")
+    if body is None:
+        body = _first(root, "cda:component/cda:structuredBody//cda:observationMedia/cda:value")
     if body is None:
         return None, None, None
     media = body.get("mediaType")
@@ -235,8 +239,9 @@ def render_cda(content: bytes, *, embedded_href: str | None = None) -> CdaView:
     elif data is not None:
         link = (f"<a href='{e(embedded_href)}'>{e(embedded_href.rsplit('/', 1)[-1])}</a>" if embedded_href
                 else "not saved")
-        html.append(f"<p>N1 document: the body is an embedded file ({e(media)}, {len(data)} bytes): "
-                    f"{link}</p>")
+        what = ("N1 document: the body is an embedded file" if _first(root, "cda:component/cda:nonXMLBody")
+                is not None else "The body embeds a file (observationMedia, a copy of the document)")
+        html.append(f"<p>{what} ({e(media)}, {len(data)} bytes): {link}</p>")
     html.append(sections(root))
     return CdaView("".join(html), title=_text(_first(root, "cda:title")), embedded=data, embedded_type=media,
                    problems=[problem] if problem else [])
