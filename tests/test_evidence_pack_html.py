@@ -154,6 +154,9 @@ def test_data_renders_records_as_tables():
         "<tr><td>1</td><td>—</td></tr><tr><td>—</td><td>—</td></tr></table>")
     assert data({"x": True}) == "<table class='kv'><tr><th>x</th><td>yes</td></tr></table>"
     assert data("<b>") == "&lt;b&gt;"
+    assert data({"time": "2026-12-06T11:17:25.633+00:00"}) == (
+        "<table class='kv'><tr><th>time</th><td><span class='time' title='2026-12-06T11:17:25.633+00:00'>"
+        "2026-12-06 11:17:25.633 UTC</span></td></tr></table>")
 
 
 def test_a_document_is_rendered_with_its_file_and_findings_table(tmp_path):

@@ -10,6 +10,7 @@ Every value from the run is escaped: a patient name, a subject line or an SMTP r
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -40,13 +41,13 @@ text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
 ul.problems li{color:#b00020} dl.legend dt{font-weight:bold;margin-top:.4em} dl.legend dd{margin-left:1.5em}
 table.kv th{width:14em} .doc{border:1px solid #ccc;border-radius:6px;padding:.3em .8em;margin:.8em 0}
 .cda-section{border-left:3px solid #ddd;padding-left:.8em;margin:.5em 0} .cda-text table{width:auto}
-td table{margin:0;font-size:.95em} td{overflow-wrap:break-word}
+td table{margin:0;font-size:.95em} td{overflow-wrap:break-word} .wide{overflow-x:auto}
 @page{size:A4;margin:12mm}
 @media print{
  body{margin:0;max-width:none;font-size:9pt;color:#000} h2{break-after:avoid} h3,h4{break-after:avoid}
  tr,.doc>summary,.banner,dl.legend dd{break-inside:avoid} thead{display:table-header-group}
  details>summary{list-style:none} .noprint{display:none} a{color:#000;text-decoration:none}
- th,td{font-size:8pt}
+ th,td{font-size:8pt} .wide{overflow:visible} .wide td{font-size:7pt;overflow-wrap:anywhere}
 }
 """
 
@@ -143,6 +144,9 @@ def timings(values: dict | None) -> str:
                       f"<span class='nowrap'>{e(seconds(v))}</span>" for k, v in (values or {}).items())
 
 
+ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
+
+
 def data(value, depth: int = 0) -> str:
     """Any recorded value as HTML a reviewer reads: a list of records as a table, a record as key/value rows,
     a list of plain values joined; never a dict's or JSON's repr."""
@@ -167,6 +171,8 @@ def data(value, depth: int = 0) -> str:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and ISO_MOMENT.match(value):
+        return timestamp(value)
     return e(value)
 
 
@@ -329,7 +335,7 @@ def _checks(evidence: dict) -> list[str]:
                                   if b.get("check") else "no check of the harness")
                                + f" — {e(b.get('reason'))}</li>" for b in check["blocked_by"][:200]) + "</ul>")
         out.append(f"<details><summary>Evidence looked at ({len(check['evidence'])} items)</summary>"
-                   f"{data(check['evidence'])}</details>")
+                   f"<div class='wide'>{data(check['evidence'])}</div></details>")
     return out
 
 
