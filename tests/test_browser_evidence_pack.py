@@ -85,7 +85,12 @@ def test_the_print_stylesheet_applies(page):
         page.execute_script("document.querySelectorAll('details').forEach(d => d.open = false);"
                             "window.dispatchEvent(new Event('beforeprint'))")
         assert page.execute_script("return document.querySelectorAll('details:not([open])').length") == 0
+        page.set_window_size(718, 1000)  # an A4 page's printable width (210 - 2 x 12 mm) at 96 dpi
+        width = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        scrolled, visible = page.execute_script(width)
+        assert scrolled <= visible, "something is wider than an A4 page: it would be cut when printed"
     finally:
+        page.set_window_size(1280, 900)
         emulate_print(page, False)
     page.execute_script("document.querySelectorAll('details').forEach(d => d.open = false)")
     pdf = base64.b64decode(page.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])

@@ -47,7 +47,8 @@ td table{margin:0;font-size:.95em} td{overflow-wrap:break-word} .wide{overflow-x
  body{margin:0;max-width:none;font-size:9pt;color:#000} h2{break-after:avoid} h3,h4{break-after:avoid}
  tr,.doc>summary,.banner,dl.legend dd{break-inside:avoid} thead{display:table-header-group}
  details>summary{list-style:none} .noprint{display:none} a{color:#000;text-decoration:none}
- th,td{font-size:8pt} .wide{overflow:visible} .wide td{font-size:7pt;overflow-wrap:anywhere}
+ th,td{font-size:8pt;overflow-wrap:anywhere} td.nowrap{white-space:normal}
+ .wide{overflow:visible} .wide th,.wide td{font-size:6.5pt;padding:1px 2px} .wide .time{white-space:normal}
 }
 """
 
