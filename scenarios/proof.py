@@ -255,6 +255,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     quiet = (not progress) if quiet is None else quiet
     from segur.fixtures.world import load_world
     from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
+    from segur.scenarios.evidence_pack.documents import collect_documents
     from segur.scenarios.observe import Admin
     from segur.scenarios.plan import build_plan
     from segur.scenarios.runner import run_plan
@@ -288,6 +289,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             tick = time.monotonic()
             run = run_plan(plan, driver, endpoints, world, on_task=display.on_task)
             timings["plan_s"] = round(time.monotonic() - tick, 3)
+            documents = collect_documents(stack, run, out)  # whole, while the mocks still run
             display.phase("judging: running the check suites")
             tick = time.monotonic()
             outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args,
@@ -300,7 +302,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
                 stack.stop()
         timings["total_s"] = round(time.monotonic() - started, 3)
         evidence = build_evidence(run, outcomes, sut=sut, couloir=couloir, size=size, timings=timings,
-                                  selection=list(pytest_args))
+                                  selection=list(pytest_args), documents=documents)
         write_pack(evidence, out)
         annotate_junit(out / "junit.xml", evidence)
         return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)

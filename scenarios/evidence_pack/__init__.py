@@ -33,7 +33,7 @@ def _catalogue_entry(rem_id: str, couloir: str) -> dict:
 
 
 def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: str, timings: dict,
-                   selection: list | None = None) -> dict:
+                   selection: list | None = None, documents: list | None = None) -> dict:
     from segur.scenarios.checks import CHECKS, recompute
 
     checks = {}
@@ -74,6 +74,8 @@ def build_evidence(run: dict, outcomes: list, *, sut: str, couloir: str, size: s
         "checks": checks,
         "tests": tests,
         "requirements": dict(sorted(requirements.items())),
+        # the documents' files in the pack (documents.collect_documents); None: not collected for this pack
+        "documents": documents,
     }
     evidence["verdict"] = verdict_of(evidence)
     evidence["verdict_label"] = verdict_label(evidence)
@@ -229,7 +231,7 @@ def write_pack(evidence: dict, out: str | os.PathLike) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "evidence.json").write_text(json.dumps(evidence, indent=1, ensure_ascii=False, default=str),
                                        encoding="utf-8")
-    (out / "index.html").write_text(render(evidence), encoding="utf-8")
+    (out / "index.html").write_text(render(evidence, pack_dir=out), encoding="utf-8")
     return out
 
 
