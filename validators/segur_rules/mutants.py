@@ -244,7 +244,7 @@ MUTANTS: list[Case] = [
     Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE, "CR-BIO checked without the biology value set",
          without_value_sets=True),
     Case("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2951-2"), TSH_CODE,
-         "TSH result coded 2951-2 (sodium), a LOINC code outside the biology value set"),
+         "TSH result coded 2951-2 (sodium), not in the value set"),
     Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
     Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
     Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code", "N3 CR-IMG without its volet templateId"),
