@@ -166,3 +166,24 @@ def test_missing_file_unknown_role_and_unnamed_set_are_usage_errors(tmp_path):
         load_value_sets([str(path)])
     with pytest.raises(ValueSetError, match="two value sets for bio-results"):
         load_value_sets([f"bio-results={path}", f"bio-results={path}"])
+
+
+# -- the Python API ------------------------------------------------------------------------------
+@pytest.mark.needs_ref
+def test_python_api_takes_the_value_sets(cda_pack, tmp_path, monkeypatch):
+    from segur.validators.api import Validator, validate
+
+    monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
+    example = cda_pack / "ExemplesCDA" / TSH
+    first, *_ = result_codes(example)
+    spec = f"bio-results={svs_file(tmp_path, {(first, LOINC)})}"
+    report = validate(example, pack=cda_pack, value_sets=[spec])
+    assert "SEGUR-CODE-006" in {f.rule for f in report.errors}
+    assert report.settings["value_sets"]["bio-results"].startswith("'test biology result codes'")
+    assert "SEGUR-CODE-005" in {f.rule for f in validate(example, pack=cda_pack, value_sets=[]).findings}
+    monkeypatch.setenv("SEGUR_VALUE_SETS", spec)
+    assert "SEGUR-CODE-006" in {f.rule for f in Validator(pack=cda_pack).validate(example).errors}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a FHIR ValueSet"):
+        Validator(pack=False, value_sets=[f"bio-results={bad}"])
