@@ -409,7 +409,8 @@ def test_without_value_set_the_info_finding_names_the_option(cda_pack, tmp_path,
     assert len(info) == 1 and "--value-set bio-results=FILE" in info[0]["message"]
 
 
-@pytest.mark.parametrize("content", [b"<ValueSet", b"code;label\n3016-3;TSH\n", b'{"resourceType": "Patient"}'])
+@pytest.mark.parametrize("content", [b"<ValueSet", b"code;label\n3016-3;TSH\n",
+                                     b'{"resourceType": "Patient"}'])
 def test_malformed_value_set_file_is_a_usage_error(tmp_path, content, monkeypatch):
     monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
     bad = tmp_path / "bad-value-set"
@@ -444,7 +445,8 @@ def test_value_sets_from_env_and_config_file(tmp_path, monkeypatch):
 
 def test_value_set_from_env_is_used_by_validate(cda_pack, tmp_path, monkeypatch):
     example = cda_pack / "ExemplesCDA" / CR_BIO
-    monkeypatch.setenv("SEGUR_VALUE_SETS", f"bio-results={_bio_value_set(tmp_path, _result_codes(example)[:1])}")
+    one_code = _bio_value_set(tmp_path, _result_codes(example)[:1])
+    monkeypatch.setenv("SEGUR_VALUE_SETS", f"bio-results={one_code}")
     result = run("--pack", str(cda_pack), "-f", "json", str(example))
     assert result.exit_code == 1
     assert "SEGUR-CODE-006" in {f["rule"] for f in json.loads(result.output)["documents"][0]["findings"]}

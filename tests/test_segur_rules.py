@@ -193,7 +193,8 @@ PASSING: list[tuple[str, str, Callable, str]] = [
                                                ("code", "codeSystem", "codeSystemName", "displayName")],
      "no LOINC code, the local code in translation (as BIO-CR-BIO_2024.01_CRP_non_LOINC)"),
     ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"), "a two-digit LOINC code (check digit 8)"),
-    ("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"), "another code of the value set (glucose)"),
+    ("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
+     "another code of the value set (glucose)"),
     ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
     ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
      "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
@@ -253,7 +254,8 @@ def test_without_pack_the_result_code_check_says_it_did_not_run(originals):
 def test_a_pack_without_the_imaging_value_set_is_said(originals, tmp_path):
     (tmp_path / "jeuxDeValeurs").mkdir()
     tree = parse(originals["bio_n3"])
-    findings = check_segur(tree, Locator(originals["bio_n3"], tree), pack_root=tmp_path, value_sets=_VALUE_SETS)
+    findings = check_segur(tree, Locator(originals["bio_n3"], tree), pack_root=tmp_path,
+                           value_sets=_VALUE_SETS)
     assert [f.rule for f in findings] == ["SEGUR-CODE-005"]
     assert "JDV_CodesDocumentImagerie_CISIS.xml" in findings[0].message
 

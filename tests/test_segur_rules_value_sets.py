@@ -111,9 +111,11 @@ def test_fhir_value_set_json_compose_and_expansion_are_read(tmp_path):
 
 def test_fhir_code_system_json_is_read(tmp_path):
     path = tmp_path / "cs.json"
-    path.write_text(json.dumps({"resourceType": "CodeSystem", "url": "http://loinc.org", "name": "LOINC subset",
-                                "concept": [{"code": "3016-3", "concept": [{"code": "2345-7"}]}]}), encoding="utf-8")
-    assert load_value_sets([f"bio-results={path}"])["bio-results"].concepts == {("3016-3", LOINC), ("2345-7", LOINC)}
+    path.write_text(json.dumps({"resourceType": "CodeSystem", "url": "http://loinc.org", "name": "LOINC sub",
+                                "concept": [{"code": "3016-3", "concept": [{"code": "2345-7"}]}]}),
+                    encoding="utf-8")
+    concepts = load_value_sets([f"bio-results={path}"])["bio-results"].concepts
+    assert concepts == {("3016-3", LOINC), ("2345-7", LOINC)}
 
 
 @pytest.mark.needs_ref

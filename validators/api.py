@@ -307,7 +307,8 @@ class Validator:
         if not hasattr(module, "check_segur"):
             return LayerRun("segur", "skipped", "the Ségur rules module has no check_segur() yet")
         extra = {"value_sets": self.value_sets} if self.value_sets else {}  # only when the user gave some
-        found = module.check_segur(tree, locator, volet, pack_root=self.pack.root if self.pack else None, **extra)
+        pack_root = self.pack.root if self.pack else None
+        found = module.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
 
@@ -439,8 +440,10 @@ def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] |
         pack_key = ("dir", str(pack.root))
     else:
         pack_key = ("dir", str(Path(pack).expanduser().resolve()))
-    found_sets = value_sets_setting() if value_sets is None else None
-    sets_key = tuple(map(str, value_sets if value_sets is not None else (found_sets.value if found_sets else ())))
+    if value_sets is None:
+        found_sets = value_sets_setting()
+        value_sets = found_sets.value if found_sets else ()
+    sets_key = tuple(map(str, value_sets))
     key = (pack_key, tuple(layers) if layers is not None else None, max_size, lang, schematron_mode,
            str(cache_dir) if cache_dir else None, keep_svrl, strict, sets_key)
     with _VALIDATORS_LOCK:

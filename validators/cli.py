@@ -56,10 +56,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                     "makes the document invalid (VAL-002) instead of being only reported."),
         schematron_mode: str = typer.Option("fast", "--schematron-mode", help="fast (one pass per pack) or "
                                             "classic (one pass per pattern, the ISO skeleton's shape)."),
-        value_set: list[str] = typer.Option(None, "--value-set", help="[ROLE=]FILE, repeatable: a value set the "
-                                            "pack does not ship, IHE SVS XML or FHIR JSON; bio-results=FILE is "
-                                            "ANS's 'JDV Circuit de la biologie' for the CR-BIO result codes. "
-                                            "Default: env SEGUR_VALUE_SETS, then value_sets in segur.toml."),
+        value_set: list[str] = typer.Option(
+            None, "--value-set", help="[ROLE=]FILE, repeatable: a value set the pack does not ship, IHE SVS "
+            "XML or FHIR JSON; bio-results=FILE is ANS's 'JDV Circuit de la biologie' for the CR-BIO result "
+            "codes. Default: env SEGUR_VALUE_SETS, then value_sets in segur.toml."),
     ) -> None:
         """Validate CDA R2 documents: safe XML, CDA XSD, official CI-SIS Schematron packs, Ségur rules."""
         if output_format not in FORMATS:

@@ -80,10 +80,11 @@ def _report_not_run(doc: Document, where, no_imaging: bool, no_biology: bool) ->
         reasons.append(T(f"the pack has no jeuxDeValeurs/{IMAGING_VALUE_SET}",
                          f"le pack n'a pas de jeuxDeValeurs/{IMAGING_VALUE_SET}"))
     if no_biology:
-        reasons.append(T(f"no biology value set was given (--value-set {BIO_RESULTS}=FILE): membership in "
-                         "ANS's 'JDV Circuit de la biologie' was not checked",
-                         f"aucun jeu de valeurs de biologie n'a été fourni (--value-set {BIO_RESULTS}=FICHIER) : "
-                         "l'appartenance au « JDV Circuit de la biologie » de l'ANS n'a pas été vérifiée"))
+        reasons.append(T(f"no biology value set was given (--value-set {BIO_RESULTS}=FILE): membership "
+                         "in ANS's 'JDV Circuit de la biologie' was not checked",
+                         "aucun jeu de valeurs de biologie n'a été fourni "
+                         f"(--value-set {BIO_RESULTS}=FICHIER) : l'appartenance au « JDV Circuit de la "
+                         "biologie » de l'ANS n'a pas été vérifiée"))
     doc.report(R["SEGUR-CODE-005"], where, reason=join(reasons))
 
 

@@ -138,7 +138,8 @@ def _read_svs(path: Path, data: bytes):
     for concept in value_set.iter("{*}Concept"):
         code, system = concept.get("code"), concept.get("codeSystem")
         if code and not system:
-            raise ValueSetError(f"value set {path}: Concept {code} has no codeSystem (line {concept.sourceline})")
+            raise ValueSetError(f"value set {path}: Concept {code} has no codeSystem "
+                                f"(line {concept.sourceline})")
         if code:
             concepts.add((code, system))
     name = value_set.get("displayName") or value_set.get("name") or ""
@@ -157,7 +158,8 @@ def _read_fhir(path: Path, data: bytes):
         system = _oid(resource.get("url") or "")
         concepts = {(code, system) for code in _nested_codes(resource.get("concept") or [])}
     else:
-        raise ValueSetError(f"value set {path}: JSON but not a FHIR ValueSet or CodeSystem (resourceType {kind!r})")
+        raise ValueSetError(f"value set {path}: JSON but not a FHIR ValueSet or CodeSystem "
+                            f"(resourceType {kind!r})")
     name = resource.get("name") or resource.get("title") or resource.get("id") or ""
     return name, _fhir_oid(resource), frozenset(concepts)
 
@@ -166,8 +168,8 @@ def _fhir_value_set_concepts(path: Path, resource: dict) -> set[tuple[str, str]]
     concepts = set()
     for include in (resource.get("compose") or {}).get("include") or []:
         if include.get("filter") or include.get("valueSet"):
-            raise ValueSetError(f"value set {path}: compose.include by filter or valueSet needs a terminology "
-                                "server; give its expansion (expansion.contains) or the list of codes")
+            raise ValueSetError(f"value set {path}: compose.include by filter or valueSet needs a "
+                                "terminology server; give its expansion (expansion.contains) or the codes")
         system = _oid(include.get("system") or "")
         concepts |= {(c["code"], system) for c in include.get("concept") or [] if c.get("code")}
     contains = list((resource.get("expansion") or {}).get("contains") or [])
