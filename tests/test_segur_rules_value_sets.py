@@ -130,6 +130,16 @@ def test_the_ans_terminology_guide_json_shape_is_read(shared_ref):
     assert len(value_set.concepts) == 12 and value_set.oid == "1.2.250.1.213.1.1.5.6"
 
 
+def test_a_file_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"resourceType": "CodeSystem", "url": "http://loinc.org",
+                                                   "concept": [{"code": "3016-3"}]}).encode())
+    assert load_value_sets([f"bio-results={path}"])["bio-results"].concepts == {("3016-3", LOINC)}
+    xml = svs_file(tmp_path, {("3016-3", LOINC)})
+    xml.write_bytes(b"\xef\xbb\xbf" + xml.read_bytes())
+    assert load_value_sets([f"bio-results={xml}"])["bio-results"].concepts == {("3016-3", LOINC)}
+
+
 @pytest.mark.parametrize("name", ["JDV Circuit de la biologie", "JDV_CircuitDeLaBiologie", "circuit-biologie",
                                   "Jeu de valeurs Circuit de la Biologie (LOINC)"])
 def test_the_circuit_de_la_biologie_is_recognised_by_its_name(name, tmp_path):

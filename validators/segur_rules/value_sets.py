@@ -20,6 +20,7 @@ no public source found gives it an OID, so the role is not recognised by OID.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import unicodedata
@@ -115,7 +116,7 @@ def _mtime(path: Path) -> float:
 
 @cache
 def _read(path: Path, _mtime: float) -> tuple[str, str, frozenset[tuple[str, str]]]:
-    data = path.read_bytes()
+    data = path.read_bytes().removeprefix(codecs.BOM_UTF8)  # exports from Windows tools often carry one
     start = data.lstrip()[:1]
     if start == b"<":
         return _read_svs(path, data)
