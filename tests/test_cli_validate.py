@@ -367,3 +367,94 @@ def test_a_cr_img_n1_with_an_8_mb_pdf_is_validated_not_called_malformed(cda_pack
     assert result.exit_code == 0 and document["verdict"] == "VALID"
     assert {layer["name"]: layer["status"] for layer in document["layers"]} == dict.fromkeys(
         ("xml", "structure", "xsd", "schematron", "segur"), "ran")
+
+
+# -- --value-set: the user's biology value set (SEGUR-CODE-006) ---------------------------------------
+
+def _bio_value_set(tmp_path: Path, codes) -> Path:
+    from segur.validators.segur_rules.mutants import svs_value_set
+
+    path = tmp_path / "circuit-bio.xml"
+    path.write_bytes(svs_value_set({(code, "2.16.840.1.113883.6.1") for code in codes}))
+    return path
+
+
+def _result_codes(path: Path) -> list[str]:
+    from segur.validators.segur_rules.mutants import RESULT_CODE
+
+    return [c.get("code") for c in etree.parse(str(path)).getroot().xpath(RESULT_CODE, namespaces=NS)]
+
+
+def test_value_set_option_checks_the_lab_result_codes(cda_pack, tmp_path, monkeypatch):
+    monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
+    example = cda_pack / "ExemplesCDA" / CR_BIO
+    codes = _result_codes(example)
+    inside = run("--pack", str(cda_pack), "-f", "json", "--value-set",
+                 f"bio-results={_bio_value_set(tmp_path, codes)}", str(example))
+    assert inside.exit_code == 0, inside.output
+    rules = {f["rule"] for f in json.loads(inside.output)["documents"][0]["findings"]}
+    assert not rules & {"SEGUR-CODE-005", "SEGUR-CODE-006"}
+    outside = run("--pack", str(cda_pack), "-f", "json", "--value-set",
+                  f"bio-results={_bio_value_set(tmp_path, codes[:1])}", str(example))
+    assert outside.exit_code == 1, outside.output
+    assert "SEGUR-CODE-006" in {f["rule"] for f in json.loads(outside.output)["documents"][0]["findings"]}
+
+
+def test_without_value_set_the_info_finding_names_the_option(cda_pack, tmp_path, monkeypatch):
+    monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = run("--pack", str(cda_pack), "-f", "json", str(cda_pack / "ExemplesCDA" / CR_BIO))
+    assert result.exit_code == 0, result.output
+    info = [f for f in json.loads(result.output)["documents"][0]["findings"] if f["rule"] == "SEGUR-CODE-005"]
+    assert len(info) == 1 and "--value-set bio-results=FILE" in info[0]["message"]
+
+
+@pytest.mark.parametrize("content", [b"<ValueSet", b"code;label\n3016-3;TSH\n",
+                                     b'{"resourceType": "Patient"}'])
+def test_malformed_value_set_file_is_a_usage_error(tmp_path, content, monkeypatch):
+    monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
+    bad = tmp_path / "bad-value-set"
+    bad.write_bytes(content)
+    doc = tmp_path / "d.xml"
+    doc.write_bytes(b"<a/>")
+    result = run("--no-pack", "--value-set", f"bio-results={bad}", str(doc))
+    assert result.exit_code == 2
+    assert "bad-value-set" in result.output
+
+
+def test_unknown_role_or_missing_value_set_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
+    doc = tmp_path / "d.xml"
+    doc.write_bytes(b"<a/>")
+    assert run("--no-pack", "--value-set", f"imaging={doc}", str(doc)).exit_code == 2
+    missing = run("--no-pack", "--value-set", f"bio-results={tmp_path / 'nope.xml'}", str(doc))
+    assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_value_sets_from_env_and_config_file(tmp_path, monkeypatch):
+    from segur.validators.config import value_sets_setting
+
+    (tmp_path / "segur.toml").write_text('[validate]\nvalue_sets = ["bio-results=ref/circuit.xml"]\n')
+    monkeypatch.setenv("SEGUR_VALUE_SETS", "bio-results=/from/env.xml")
+    assert value_sets_setting(None, cwd=tmp_path).value == ["bio-results=/from/env.xml"]
+    assert value_sets_setting(["bio-results=opt.xml"], cwd=tmp_path).source == "--value-set"
+    monkeypatch.delenv("SEGUR_VALUE_SETS")
+    found = value_sets_setting(None, cwd=tmp_path, home=tmp_path)
+    assert found.value == [f"bio-results={(tmp_path / 'ref' / 'circuit.xml').resolve()}"]
+
+
+def test_value_set_from_env_is_used_by_validate(cda_pack, tmp_path, monkeypatch):
+    example = cda_pack / "ExemplesCDA" / CR_BIO
+    one_code = _bio_value_set(tmp_path, _result_codes(example)[:1])
+    monkeypatch.setenv("SEGUR_VALUE_SETS", f"bio-results={one_code}")
+    result = run("--pack", str(cda_pack), "-f", "json", str(example))
+    assert result.exit_code == 1
+    assert "SEGUR-CODE-006" in {f["rule"] for f in json.loads(result.output)["documents"][0]["findings"]}
+
+
+def test_value_sets_in_config_must_be_strings(tmp_path):
+    from segur.validators.config import ConfigError, value_sets_setting
+
+    (tmp_path / "segur.toml").write_text("value_sets = [1, 2]\n")
+    with pytest.raises(ConfigError, match="value_sets"):
+        value_sets_setting(None, cwd=tmp_path, home=tmp_path)

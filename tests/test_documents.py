@@ -220,7 +220,8 @@ def test_built_documents_raise_no_warning_either(kind, cast, cda_pack):
     from segur.validators import validate
 
     report = validate(_build(kind, cast), pack=cda_pack)
-    assert [(f.rule, f.message) for f in report.findings] == []
+    # SEGUR-CODE-005 is the info that no biology value set (--value-set bio-results=FILE) was given
+    assert [(f.rule, f.message) for f in report.findings if f.rule != "SEGUR-CODE-005"] == []
 
 
 def test_patient_identity_is_written_from_the_world(cast):

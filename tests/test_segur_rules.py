@@ -18,7 +18,7 @@ from lxml import etree
 from segur import ins
 from segur.findings import Severity
 from segur.validators.locate import Locator
-from segur.validators.segur_rules import RULES, check_segur
+from segur.validators.segur_rules import RULES, check_segur, load_value_sets
 from segur.validators.segur_rules.context import HL7
 from segur.validators.segur_rules.mutants import (
     AUTHOR_ID,
@@ -34,11 +34,13 @@ from segur.validators.segur_rules.mutants import (
     chain,
     clean_bases,
     el,
+    example_result_codes,
     load_originals,
     parse,
     remove,
     set_attr,
     set_text,
+    svs_value_set,
 )
 
 NS = {"cda": HL7}
@@ -47,18 +49,28 @@ pytestmark = pytest.mark.needs_ref
 
 
 _PACK: list[Path] = []  # the official pack, set once per module by `_with_the_pack`
+_VALUE_SETS: dict = {}  # the biology value set: an SVS file of the examples' own result codes
+#: Added to the examples' codes: the deprecated term of a SEGUR-CODE-003 passing variant.
+EXTRA_TEST_CODES = {("6580-7", "2.16.840.1.113883.6.1")}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _with_the_pack(cda_pack: Path):
+def _with_the_pack(cda_pack: Path, tmp_path_factory):
     _PACK[:] = [cda_pack]
+    svs = tmp_path_factory.mktemp("value-sets") / "examples-result-codes.xml"
+    svs.write_bytes(svs_value_set(example_result_codes(cda_pack) | EXTRA_TEST_CODES))
+    _VALUE_SETS.clear()
+    _VALUE_SETS.update(load_value_sets([f"bio-results={svs}"]))
 
 
-def run(data: bytes, profile: str | None = None, with_pack: bool = True):
-    """The Ségur findings, with the official pack configured (as `validate()` gives it) unless told not."""
+def run(data: bytes, profile: str | None = None, with_pack: bool = True, with_value_sets: bool = True):
+    """The Ségur findings, with the official pack configured (as `validate()` gives it) and the biology
+    value set given, unless told not."""
     tree = parse(data)
     pack_root = _PACK[0] if with_pack else None
-    return check_segur(tree, Locator(data, tree), profile=profile, pack_root=pack_root), tree
+    value_sets = _VALUE_SETS if with_value_sets else None
+    return check_segur(tree, Locator(data, tree), profile=profile, pack_root=pack_root,
+                       value_sets=value_sets), tree
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +113,8 @@ def test_clean_bases_pass_every_rule(bases, key):
 @pytest.mark.parametrize("case", FAILING, ids=case_id)
 def test_mutated_example_fails_on_exactly_its_rule(case, bases, originals):
     data = build(case, bases, originals)
-    findings, tree = run(data, profile=case.profile, with_pack=not case.without_pack)
+    findings, tree = run(data, profile=case.profile, with_pack=not case.without_pack,
+                         with_value_sets=not case.without_value_sets)
     assert {f.rule for f in findings} == {case.rule}, [(f.rule, f.message) for f in findings]
     finding = findings[0]
     rule = next(r for r in RULES if r.id == case.rule)
@@ -121,7 +134,8 @@ def test_mutated_example_fails_on_exactly_its_rule(case, bases, originals):
 
 @pytest.mark.parametrize("case", FAILING, ids=case_id)
 def test_findings_speak_english_and_french(case, bases, originals):
-    findings, _ = run(build(case, bases, originals), profile=case.profile, with_pack=not case.without_pack)
+    findings, _ = run(build(case, bases, originals), profile=case.profile, with_pack=not case.without_pack,
+                      with_value_sets=not case.without_value_sets)
     for finding in findings:
         french = finding.extra["message_fr"]
         assert finding.message and french and french != finding.message
@@ -179,6 +193,8 @@ PASSING: list[tuple[str, str, Callable, str]] = [
                                                ("code", "codeSystem", "codeSystemName", "displayName")],
      "no LOINC code, the local code in translation (as BIO-CR-BIO_2024.01_CRP_non_LOINC)"),
     ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"), "a two-digit LOINC code (check digit 8)"),
+    ("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
+     "another code of the value set (glucose)"),
     ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
     ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
      "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
@@ -195,7 +211,8 @@ def test_valid_variants_pass(rule_id, base, mutate, why, bases):
     assert findings == [], [(f.rule, f.message) for f in findings]
 
 
-NEW_RULES = {"SEGUR-TITLE-001", "SEGUR-VOLET-001", "SEGUR-CODE-003", "SEGUR-CODE-004", "SEGUR-CODE-005"}
+NEW_RULES = {"SEGUR-TITLE-001", "SEGUR-VOLET-001", "SEGUR-CODE-003", "SEGUR-CODE-004", "SEGUR-CODE-005",
+             "SEGUR-CODE-006"}
 
 
 def test_no_official_example_gets_a_title_volet_or_result_code_finding(cda_pack):
@@ -237,7 +254,8 @@ def test_without_pack_the_result_code_check_says_it_did_not_run(originals):
 def test_a_pack_without_the_imaging_value_set_is_said(originals, tmp_path):
     (tmp_path / "jeuxDeValeurs").mkdir()
     tree = parse(originals["bio_n3"])
-    findings = check_segur(tree, Locator(originals["bio_n3"], tree), pack_root=tmp_path)
+    findings = check_segur(tree, Locator(originals["bio_n3"], tree), pack_root=tmp_path,
+                           value_sets=_VALUE_SETS)
     assert [f.rule for f in findings] == ["SEGUR-CODE-005"]
     assert "JDV_CodesDocumentImagerie_CISIS.xml" in findings[0].message
 

@@ -35,7 +35,7 @@ from segur.findings import Finding, Severity
 from segur.rules import Rule
 from segur.validators import packs as packs_mod
 from segur.validators import profiles, safe_xml, structure, xsd
-from segur.validators.config import pack_setting
+from segur.validators.config import pack_setting, value_sets_setting
 from segur.validators.locate import Locator
 from segur.validators.report import LAYERS, LayerRun, PackRun, Report
 
@@ -72,9 +72,12 @@ class Validator:
     def __init__(self, pack=None, profile: str = "auto", layers: Iterable[str] | None = None, *,
                  max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", schematron_mode: str = "fast",
                  cache_dir: str | Path | None = None, keep_svrl: bool = False, strict: bool = False,
-                 schematron_full_body: bool | None = None):
+                 schematron_full_body: bool | None = None, value_sets=None):
         """`pack`: a directory, a `PackDir`, ``None`` (resolve from env ``SEGUR_PACK`` / config files)
         or ``False`` (no pack). Raises `PackError` for a pack that is given but unusable.
+        `value_sets`: ``[ROLE=]FILE`` specs of the user's value sets for the Ségur rules (e.g.
+        ``["bio-results=circuit-bio.xml"]``), ``None`` (env ``SEGUR_VALUE_SETS`` / config files) or
+        ``[]``; raises `ValueSetError` (a `ValueError`) for an unusable file.
         `strict`: a layer that should have run but was skipped (no pack, no engine…) is an error
         (`VAL-002`), so an incompletely checked document is never VALID.
         `schematron_full_body`: hand the Schematron packs the N1 body's base64 text as is instead of a
@@ -107,6 +110,7 @@ class Validator:
         if schematron_full_body is None:
             schematron_full_body = _full_body_requested()
         self.schematron_full_body = schematron_full_body
+        self.value_sets = _load_value_sets(value_sets)
         self.settings = {
             "tool": f"segur-harness {_tool_version()}",
             "pack": str(self.pack.root) if self.pack else None,
@@ -114,6 +118,7 @@ class Validator:
             "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
             "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
             "strict": strict, "schematron_n1_body": "full" if schematron_full_body else "placeholder",
+            "value_sets": {role: vs.label for role, vs in self.value_sets.items()},
         }
 
     def check_profile(self, profile: str) -> None:
@@ -315,9 +320,23 @@ class Validator:
             return LayerRun("segur", "skipped", "the Ségur rules module is not available")
         if not hasattr(module, "check_segur"):
             return LayerRun("segur", "skipped", "the Ségur rules module has no check_segur() yet")
-        found = module.check_segur(tree, locator, volet, pack_root=self.pack.root if self.pack else None)
+        extra = {"value_sets": self.value_sets} if self.value_sets else {}  # only when the user gave some
+        pack_root = self.pack.root if self.pack else None
+        found = module.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
+
+
+def _load_value_sets(value_sets) -> dict:
+    """The user's value sets by role (`segur_rules.value_sets`); None means the configured ones."""
+    if value_sets is None:
+        found = value_sets_setting()
+        value_sets = found.value if found else []
+    if not value_sets:
+        return {}
+    from segur.validators.segur_rules.value_sets import load_value_sets
+
+    return load_value_sets(value_sets)
 
 
 _EMPTY_CDA = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
@@ -424,14 +443,16 @@ _VALIDATORS_LOCK = threading.Lock()
 def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] | None = None, *,
              max_size: int = safe_xml.DEFAULT_MAX_SIZE, lang: str = "en", name: str | None = None,
              schematron_mode: str = "fast", cache_dir: str | Path | None = None,
-             keep_svrl: bool = False, strict: bool = False, schematron_full_body: bool | None = None) -> Report:
+             keep_svrl: bool = False, strict: bool = False, schematron_full_body: bool | None = None,
+             value_sets=None) -> Report:
     """Validate one CDA document; see the module docstring for the layers.
 
     `document`: a path, bytes, or XML text. `pack`: a pack directory, ``None`` (env
     ``SEGUR_PACK`` / ``segur.toml``), or ``False`` (no pack: xml, structure and segur layers only).
     `profile`: ``auto``, ``none`` (no Schematron), ``common`` (common pack only) or a volet
     (``IMG-CR-IMG``, ``IMG-CR-IMG_2024.01``). Raises `PackError`/`UnknownProfile`/`ValueError` for
-    usage errors only; a bad document always gives a `Report`. `schematron_full_body`: see `Validator`.
+    usage errors only; a bad document always gives a `Report`. `schematron_full_body`, `value_sets`:
+    see `Validator`.
     """
     if schematron_full_body is None:
         schematron_full_body = _full_body_requested()
@@ -444,13 +465,18 @@ def validate(document, profile: str = "auto", pack=None, layers: Iterable[str] |
         pack_key = ("dir", str(pack.root))
     else:
         pack_key = ("dir", str(Path(pack).expanduser().resolve()))
+    if value_sets is None:
+        found_sets = value_sets_setting()
+        value_sets = found_sets.value if found_sets else ()
+    sets_key = tuple(map(str, value_sets))
     key = (pack_key, tuple(layers) if layers is not None else None, max_size, lang, schematron_mode,
-           str(cache_dir) if cache_dir else None, keep_svrl, strict, schematron_full_body)
+           str(cache_dir) if cache_dir else None, keep_svrl, strict, schematron_full_body, sets_key)
     with _VALIDATORS_LOCK:
         validator = _VALIDATORS.get(key)
         if validator is None:
             validator = Validator(pack, profile, layers, max_size=max_size, lang=lang,
                                   schematron_mode=schematron_mode, cache_dir=cache_dir, keep_svrl=keep_svrl,
-                                  strict=strict, schematron_full_body=schematron_full_body)
+                                  strict=strict, schematron_full_body=schematron_full_body,
+                                  value_sets=list(sets_key))
             _VALIDATORS[key] = validator
     return validator.validate(document, name=name, profile=profile)

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from segur.official_pack import find_pack
 from segur.validators import batch
-from segur.validators.config import ConfigError, parse_size, setting
+from segur.validators.config import ConfigError, parse_size, setting, value_sets_setting
 from segur.validators.output import FORMATS, RENDERERS, render_text
 from segur.validators.packs import PackDir, PackError
 from segur.validators.profiles import UnknownProfile
@@ -56,6 +56,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                     "makes the document invalid (VAL-002) instead of being only reported."),
         schematron_mode: str = typer.Option("fast", "--schematron-mode", help="fast (one pass per pack) or "
                                             "classic (one pass per pattern, the ISO skeleton's shape)."),
+        value_set: list[str] = typer.Option(
+            None, "--value-set", help="[ROLE=]FILE, repeatable: a value set the pack does not ship, IHE SVS "
+            "XML or FHIR JSON; bio-results=FILE is ANS's 'JDV Circuit de la biologie' for the CR-BIO result "
+            "codes. Default: env SEGUR_VALUE_SETS, then value_sets in segur.toml."),
     ) -> None:
         """Validate CDA R2 documents: safe XML, CDA XSD, official CI-SIS Schematron packs, Ségur rules."""
         if output_format not in FORMATS:
@@ -67,6 +71,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             lang_value = lang or (setting("lang").value if setting("lang") else "en")
             if lang_value not in ("en", "fr"):
                 raise ConfigError(f"--lang must be en or fr, not {lang_value!r}")
+            sets_setting = value_sets_setting(value_set)
             chosen = None if no_pack else find_pack(pack, config_lookup=lambda: setting("pack"))
             pack_dir = PackDir.open(chosen.path, chosen.source) if chosen else None
         except (ConfigError, PackError) as exc:
@@ -83,7 +88,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise _usage_error("--jobs must be 0 (one per core) or more")
         options = {"pack": pack_dir if pack_dir else False, "profile": profile, "layers": selected,
                    "max_size": limit, "lang": lang_value, "keep_svrl": output_format == "svrl",
-                   "schematron_mode": schematron_mode, "strict": strict}
+                   "schematron_mode": schematron_mode, "strict": strict,
+                   "value_sets": list(sets_setting.value) if sets_setting else []}
         try:
             from segur.validators.api import Validator
 

@@ -5,6 +5,9 @@ Precedence for the pack directory: ``--pack DIR`` > env ``SEGUR_PACK`` > ``./seg
 ``~/.config/segur/config.toml`` (key ``pack``, at the top level or under ``[validate]``; a
 relative path is relative to the config file). The same files may set ``max_size`` (bytes or
 "50MB") and ``lang``.
+The user's value sets (``[ROLE=]FILE``, see `segur.validators.segur_rules.value_sets`), same
+precedence: ``--value-set`` (repeatable) > env ``SEGUR_VALUE_SETS`` (several separated by the path
+separator, ``:`` on Linux and macOS) > key ``value_sets`` (a list of strings) in the config files.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_PACK = "SEGUR_PACK"
+ENV_VALUE_SETS = "SEGUR_VALUE_SETS"
 CONFIG_NAMES = (Path("segur.toml"), Path.home() / ".config" / "segur" / "config.toml")
 
 
@@ -55,6 +59,8 @@ def setting(key: str, cwd: Path | None = None, home: Path | None = None) -> Sett
             value = data[key]
             if key == "pack" and isinstance(value, str):
                 value = (path.parent / Path(value).expanduser()).resolve()
+            if key == "value_sets":
+                value = _value_set_specs(value, path)
             return Setting(value, str(path))
     return None
 
@@ -68,6 +74,28 @@ def pack_setting(cli_value: str | os.PathLike | None = None, cwd: Path | None = 
     if env:
         return Setting(Path(env).expanduser(), f"env {ENV_PACK}")
     return setting("pack", cwd, home)
+
+
+def value_sets_setting(cli_values=None, cwd: Path | None = None, home: Path | None = None) -> Setting | None:
+    """The value-set specs (``[ROLE=]FILE``) to load and where they came from, or None when none is given."""
+    if cli_values:
+        return Setting([str(v) for v in cli_values], "--value-set")
+    env = os.environ.get(ENV_VALUE_SETS)
+    if env:
+        return Setting([part for part in env.split(os.pathsep) if part.strip()], f"env {ENV_VALUE_SETS}")
+    return setting("value_sets", cwd, home)
+
+
+def _value_set_specs(value, config_file: Path) -> list[str]:
+    """``value_sets`` of a config file: a string or a list of strings, files relative to that file."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{config_file}: value_sets must be a list of \"[ROLE=]FILE\" strings")
+    specs = []
+    for spec in values:
+        role, sep, file = spec.partition("=") if re.match(r"^[a-z][a-z0-9-]*=", spec) else ("", "", spec)
+        specs.append(f"{role}{sep}{(config_file.parent / Path(file).expanduser()).resolve()}")
+    return specs
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)

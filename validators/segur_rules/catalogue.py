@@ -45,6 +45,12 @@ SRC_CR_BIO = ("CI-SIS volet Compte rendu d'examens de biologie médicale: patter
               "E_FR-Resultats-examens-de-biologie-medicale of CI-SIS_BIO-CR-BIO_2024.01 (a result code with "
               "@code is LOINC, else the code is empty and a local code goes in translation)")
 
+SRC_CIRCUIT_BIO = ("ANS 'JDV Circuit de la biologie' (comment 'Code LOINC provenant du JDV Circuit de la "
+                   "biologie' in the pack's BIO-CR-BIO_2024.01_TSH_1.xml; published at "
+                   "https://smt.esante.gouv.fr/terminologie-jeu-de-valeurs-circuit-de-la-biologie/ per "
+                   "ansforge/IG-document-core FRDiagnosticReportBIOChapterDocument), not in the pack: "
+                   "given by the user")
+
 
 #: Fix hints in French (the English one is `Rule.hint`); exposed as ``finding.extra['hint_fr']``.
 HINTS_FR: dict[str, str] = {
@@ -160,8 +166,16 @@ HINTS_FR: dict[str, str] = {
         "l'ANS), pas un code d'acte ou de document d'imagerie."
     ),
     'SEGUR-CODE-005': (
-        "Configurez le répertoire du pack officiel (--pack, SEGUR_PACK ou segur.toml) pour que les codes de "
-        "résultats soient comparés à ses jeux de valeurs."
+        "Configurez le répertoire du pack officiel (--pack, SEGUR_PACK ou segur.toml) et donnez le jeu de "
+        "valeurs « JDV Circuit de la biologie » de l'ANS, exporté en XML IHE SVS ou en JSON FHIR "
+        "(--value-set bio-results=FICHIER, SEGUR_VALUE_SETS ou value_sets dans segur.toml), pour que les "
+        "codes de résultats soient comparés aux deux."
+    ),
+    'SEGUR-CODE-006': (
+        "Codez le résultat avec un code LOINC du « JDV Circuit de la biologie » de l'ANS "
+        "(smt.esante.gouv.fr, bioloinc.fr) ; si l'analyse n'y a pas de code, laissez code vide et mettez "
+        "le code local dans code/translation. Vérifiez aussi que le fichier fourni est la version en "
+        "vigueur du jeu de valeurs."
     ),
     'SEGUR-TIME-001': (
         "Ajoutez le décalage par rapport à UTC, p. ex. 20240115143000+0100 ; le DMP le convertit en UTC "
@@ -435,12 +449,25 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "SEGUR-CODE-005",
-        "The lab result codes were not checked against the pack's value sets: {reason}.",
-        "Les codes de résultats de biologie n'ont pas été comparés aux jeux de valeurs du pack : {reason_fr}.",
-        "Configure the official pack directory (--pack, SEGUR_PACK or segur.toml) so that the result codes are "
-        "checked against its value sets.",
+        "The lab result codes were not fully checked: {reason}.",
+        "Les codes de résultats de biologie n'ont pas été entièrement vérifiés : {reason_fr}.",
+        "Configure the official pack directory (--pack, SEGUR_PACK or segur.toml) and give ANS's 'JDV "
+        "Circuit de la biologie' value set, exported as IHE SVS XML or FHIR JSON (--value-set "
+        "bio-results=FILE, SEGUR_VALUE_SETS or value_sets in segur.toml), so that the result codes are "
+        "checked against both.",
         rem=RESULT_REM, source="project policy (a check that did not run is said, never passed silently)",
-        severity=Severity.INFO, what="(info) the pack-dependent result-code check was not run",
+        severity=Severity.INFO,
+        what="(info) a result-code check that needs the pack or the biology value set was not run",
+    ),
+    _rule(
+        "SEGUR-CODE-006",
+        "The lab result code {code} is not in the biology value set {value_set}.",
+        "Le code de résultat de biologie {code} n'est pas dans le jeu de valeurs de biologie {value_set}.",
+        "Code the result with a LOINC code of ANS's 'JDV Circuit de la biologie' (smt.esante.gouv.fr, "
+        "bioloinc.fr); if the test has no code there, leave code empty and put the local code in "
+        "code/translation. Check too that the file given is the current version of the value set.",
+        rem=RESULT_REM, source=SRC_CR_BIO + "; " + SRC_CIRCUIT_BIO,
+        what="CR-BIO result codes are in the biology value set the user gives (--value-set bio-results=FILE)",
     ),
     # -- timestamps -----------------------------------------------------------------------------
     _rule(

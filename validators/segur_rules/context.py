@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -10,6 +11,7 @@ from lxml import etree
 
 from segur.findings import Finding, Severity
 from segur.rules import Rule
+from segur.validators.segur_rules.value_sets import UserValueSet
 
 HL7 = "urn:hl7-org:v3"
 NS = {"cda": HL7}
@@ -42,11 +44,12 @@ class Document:
     """One CDA document under check, and the findings collected so far."""
 
     def __init__(self, tree: etree._ElementTree | etree._Element, locator: LocatorLike, profile: str | None,
-                 pack_root: Path | None = None):
+                 pack_root: Path | None = None, value_sets: Mapping[str, UserValueSet] | None = None):
         self.root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
         self.locator = locator
         self.profile = profile
         self.pack_root = pack_root  # the official pack, for the checks that read its value sets
+        self.value_sets = dict(value_sets or {})  # the user's value sets, by role (see value_sets.py)
         self.findings: list[Finding] = []
 
     def xp(self, path: str, node: etree._Element | None = None) -> list:

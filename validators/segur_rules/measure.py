@@ -5,7 +5,8 @@
 
 For every mutant of `mutants.MUTANTS` (an official example broken on exactly one Ségur rule), run
 the official layers alone (XSD + the CI-SIS Schematron packs chosen by profile ``auto``: the
-common content-model pack, plus the volet pack of an N3 document) and then the Ségur rules, and
+common content-model pack, plus the volet pack of an N3 document) and then the Ségur rules (given,
+as the biology value set, an SVS file of the examples' own result codes), and
 print one line per mutant: whether the official layers see an error, and which Ségur rules fire.
 ``--extra-pack`` (relative to the pack directory) adds official profile packs that the official
 tool also runs but `validate()` does not (IHE, CI-SIS_Modeles_ANS…): their errors count as the
@@ -18,9 +19,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
-from segur.validators.segur_rules.mutants import MUTANTS, build, clean_bases, load_originals
+from segur.validators.segur_rules.mutants import (
+    MUTANTS,
+    build,
+    clean_bases,
+    example_result_codes,
+    load_originals,
+    svs_value_set,
+)
 
 OFFICIAL_LAYERS = ("xml", "structure", "xsd", "schematron")
 
@@ -40,8 +49,12 @@ def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
     from segur.validators.api import validate  # the validator core; imported late, it is heavy
     from segur.validators.locate import Locator
     from segur.validators.schematron import compile_pack
-    from segur.validators.segur_rules import check_segur
+    from segur.validators.segur_rules import check_segur, load_value_sets
 
+    with tempfile.TemporaryDirectory() as tmp:
+        svs = Path(tmp) / "examples-result-codes.xml"
+        svs.write_bytes(svs_value_set(example_result_codes(pack)))
+        value_sets = load_value_sets([f"bio-results={svs}"])
     extra_packs = [(Path(rel).stem, compile_pack(Path(pack) / rel)) for rel in extra]
     originals = load_originals(pack)
     bases = clean_bases(originals)
@@ -57,7 +70,8 @@ def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
         # The Ségur rules alone, with the pack (for the value sets they read) and a forced volet if any.
         tree = etree.fromstring(data, etree.XMLParser(huge_tree=True)).getroottree()
         fired = sorted({f.rule for f in check_segur(tree, Locator(data, tree), case.profile,
-                                               pack_root=None if case.without_pack else pack)})
+                                               pack_root=None if case.without_pack else pack,
+                                               value_sets=None if case.without_value_sets else value_sets)})
         rows.append({"case": case.why, "rule": case.rule, "base": case.base,
                      "official_errors": sorted({f.rule for f in official.errors}) + _extra_errors(extra_packs, data),
                      "packs": [p.name for p in official.packs], "segur": fired})

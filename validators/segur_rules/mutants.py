@@ -61,6 +61,31 @@ def clean_bases(originals: dict[str, bytes]) -> dict[str, bytes]:
     return out
 
 
+RESULT_CODE = "//cda:observation[cda:templateId/@root='1.3.6.1.4.1.19376.1.3.1.6']/cda:code"
+SVS = "urn:ihe:iti:svs:2008"
+
+
+def example_result_codes(pack_dir: Path) -> set[tuple[str, str]]:
+    """(code, codeSystem) of every lab result of the official examples: the stand-in for ANS's
+    "JDV Circuit de la biologie", which the pack does not ship (see docs/segur-rules.md)."""
+    codes = set()
+    for path in sorted((Path(pack_dir) / "ExemplesCDA").glob("*.xml")):
+        for code in parse(path.read_bytes()).getroot().xpath(RESULT_CODE, namespaces=NS):
+            if code.get("code") and code.get("codeSystem"):
+                codes.add((code.get("code"), code.get("codeSystem")))
+    return codes
+
+
+def svs_value_set(codes, oid: str = "1.2.250.1.999.1", name: str = "test biology result codes") -> bytes:
+    """An IHE SVS RetrieveValueSetResponse, as the pack's jeuxDeValeurs/ files are written."""
+    root = etree.Element(f"{{{SVS}}}RetrieveValueSetResponse", nsmap={None: SVS})
+    value_set = etree.SubElement(root, f"{{{SVS}}}ValueSet", id=oid, displayName=name)
+    concepts = etree.SubElement(value_set, f"{{{SVS}}}ConceptList")
+    for code, system in sorted(codes):
+        etree.SubElement(concepts, f"{{{SVS}}}Concept", code=code, codeSystem=system)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 # -- mutation helpers ---------------------------------------------------------------------------------
 def el(root, path: str):
     found = root.xpath(path, namespaces=NS)
@@ -154,6 +179,7 @@ class Case:
     why: str
     profile: str | None = None
     without_pack: bool = False  # run the Ségur rules without the pack (its value sets unread)
+    without_value_sets: bool = False  # run them without the user's biology value set
 
 
 MUTANTS: list[Case] = [
@@ -215,6 +241,10 @@ MUTANTS: list[Case] = [
          "lab result coded with an imaging code (CT chest)"),
     Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE, "CR-BIO checked without a pack",
          without_pack=True),
+    Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE,
+         "CR-BIO checked without the biology value set", without_value_sets=True),
+    Case("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2951-2"), TSH_CODE,
+         "TSH result coded 2951-2 (sodium), not in the value set"),
     Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
     Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
     Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code", "N3 CR-IMG without its volet templateId"),

@@ -6,9 +6,10 @@ https://loinc.org/kb/users-guide/calculating-mod-10-check-digits/).
 Checked with the pack: the code is not one of the pack's imaging codes (JDV_CodesDocumentImagerie_CISIS),
 the mistake of a producer that codes a lab result with an imaging report or procedure code.
 
+Checked with the user's biology value set (``--value-set bio-results=FILE``): the code is in it.
 The official pack holds no value set of the biology LOINC codes (none of its ``jeuxDeValeurs/`` files
 holds the codes of the ANS BIO examples, e.g. 3016-3 TSH): ANS publishes that set separately (the
-"jeu de valeurs LOINC biologie", on the terminology server), so it cannot be read from the pack.
+"JDV Circuit de la biologie", on its terminology server and bioloinc.fr), so the user gives it.
 A result whose code is empty (no @code, the local code in ``translation``) is allowed by the CR-BIO
 pack (``BIO-CR-BIO_2024.01_CRP_non_LOINC.xml``) and accepted here.
 """
@@ -19,8 +20,9 @@ import re
 
 from segur.validators.profiles import LOINC
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
-from segur.validators.segur_rules.context import Document, T
+from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import pack_value_set, volet_by_profile
+from segur.validators.segur_rules.value_sets import BIO_RESULTS
 
 CR_BIO_TEMPLATE = "1.2.250.1.213.1.1.1.55"
 CR_BIO_CODE = "11502-2"
@@ -41,16 +43,20 @@ def check(doc: Document) -> None:
     results = doc.xp(f"//cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']/cda:code")
     codes = [code for code in results if code.get("code")]
     imaging = pack_value_set(doc.pack_root, IMAGING_VALUE_SET) if doc.pack_root else None
+    biology = doc.value_sets.get(BIO_RESULTS)
     for code_el in codes:
-        problem = loinc_problem(code_el.get("code"), code_el.get("codeSystem"))
+        code = code_el.get("code")
+        problem = loinc_problem(code, code_el.get("codeSystem"))
         if problem:
-            doc.report(R["SEGUR-CODE-003"], code_el, code=code_el.get("code"),
+            doc.report(R["SEGUR-CODE-003"], code_el, code=code,
                        code_system=code_el.get("codeSystem") or "no codeSystem", problem=problem)
-        elif imaging is not None and (code_el.get("code"), LOINC) in imaging:
-            doc.report(R["SEGUR-CODE-004"], code_el, code=code_el.get("code"), value_set=IMAGING_VALUE_SET,
-                       label=imaging[(code_el.get("code"), LOINC)])
-    if codes and imaging is None:
-        _report_not_run(doc, codes[0])
+        elif imaging is not None and (code, LOINC) in imaging:
+            doc.report(R["SEGUR-CODE-004"], code_el, code=code, value_set=IMAGING_VALUE_SET,
+                       label=imaging[(code, LOINC)])
+        elif biology is not None and (code, LOINC) not in biology:
+            doc.report(R["SEGUR-CODE-006"], code_el, code=code, value_set=biology.label)
+    if codes and (imaging is None or biology is None):
+        _report_not_run(doc, codes[0], imaging is None, biology is None)
 
 
 def _is_cr_bio(doc: Document) -> bool:
@@ -63,13 +69,23 @@ def _is_cr_bio(doc: Document) -> bool:
     return bool(doc.xp(f"cda:code[@code='{CR_BIO_CODE}'][@codeSystem='{LOINC}']"))
 
 
-def _report_not_run(doc: Document, where) -> None:
-    if doc.pack_root is None:
-        reason = T("no pack directory is configured", "aucun répertoire de pack n'est configuré")
-    else:
-        reason = T(f"the pack has no jeuxDeValeurs/{IMAGING_VALUE_SET}",
-                   f"le pack n'a pas de jeuxDeValeurs/{IMAGING_VALUE_SET}")
-    doc.report(R["SEGUR-CODE-005"], where, reason=reason)
+def _report_not_run(doc: Document, where, no_imaging: bool, no_biology: bool) -> None:
+    """One info finding naming each result-code check that did not run, and why."""
+    reasons = []
+    if no_imaging and doc.pack_root is None:
+        reasons.append(T("no pack directory is configured (the pack's imaging codes were not compared)",
+                         "aucun répertoire de pack n'est configuré (les codes d'imagerie du pack n'ont pas "
+                         "été comparés)"))
+    elif no_imaging:
+        reasons.append(T(f"the pack has no jeuxDeValeurs/{IMAGING_VALUE_SET}",
+                         f"le pack n'a pas de jeuxDeValeurs/{IMAGING_VALUE_SET}"))
+    if no_biology:
+        reasons.append(T(f"no biology value set was given (--value-set {BIO_RESULTS}=FILE): membership "
+                         "in ANS's 'JDV Circuit de la biologie' was not checked",
+                         "aucun jeu de valeurs de biologie n'a été fourni "
+                         f"(--value-set {BIO_RESULTS}=FICHIER) : l'appartenance au « JDV Circuit de la "
+                         "biologie » de l'ANS n'a pas été vérifiée"))
+    doc.report(R["SEGUR-CODE-005"], where, reason=join(reasons))
 
 
 def loinc_check_digit(number: str) -> int:
