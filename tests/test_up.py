@@ -169,3 +169,13 @@ def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_pat
     assert pack_note(load_config(overrides={"dmp": {"validation": False}, "mssante": {"validation": False}})) is None
     monkeypatch.setenv("SEGUR_PACK", str(tmp_path))
     assert pack_note(bare) is None
+
+
+def test_segur_up_help_names_the_config_key_of_the_pack():
+    """Typer reads help as rich markup, where a bare `[stack]` is a style tag and vanishes from the text."""
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    output = CliRunner().invoke(app, ["up", "--help"], terminal_width=300).output
+    assert "then [stack] pack of --config, then" in " ".join(output.split())
