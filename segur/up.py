@@ -82,6 +82,8 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
                 if unknown:
                     raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}; "
                                       f"known: {', '.join(config[section])}")
+            if section != "faults":
+                _check_types(section, values)
             config[section].update(values)
     for (section, key), allowed in CHOICES.items():
         if config[section][key] not in allowed:
@@ -91,6 +93,21 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
     if unknown_faults:
         raise ConfigError(f"[faults] names unknown service(s): {', '.join(unknown_faults)}")
     return config
+
+
+def _check_types(section: str, values: dict) -> None:
+    """Each key takes the type of its default (`port = "8301"` would crash deep in the server, not here)."""
+    for key, value in values.items():
+        expected = type(DEFAULTS[section][key])
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            wrong = True
+        else:
+            wrong = not isinstance(value, expected)
+        if wrong:
+            raise ConfigError(f"[{section}] {key} must be {_TYPE_WORDS[expected]}, not {value!r}")
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
 
 
 @dataclass

@@ -103,6 +103,11 @@ def test_a_disabled_service_is_not_started(tmp_path):
         ({"insi": {"fault_style": "400"}}, "[insi] fault_style must be one of cnam, strict, not '400'"),
         ({"annuaire": {"unknown_parameters": "ignore"}}, "[annuaire] unknown_parameters must be one of refuse, fhir"),
         ({"dmp": {"vihf_errors": "soap"}}, "[dmp] vihf_errors must be one of registry, soap-fault"),
+        ({"insi": {"port": "x"}}, "[insi] port must be a whole number, not 'x'"),
+        ({"dmp": {"port": True}}, "[dmp] port must be a whole number, not True"),
+        ({"mssante": {"validation": "no"}}, "[mssante] validation must be true or false, not 'no'"),
+        ({"annuaire": {"api_keys": "k1"}}, "[annuaire] api_keys must be a list, not 'k1'"),
+        ({"stack": {"pki": 3}}, "[stack] pki must be a string, not 3"),
         ({"faults": {"pharmacy": []}}, "unknown service(s): pharmacy"),
     ],
 )
