@@ -14,13 +14,15 @@ Config (TOML, every key optional; `segur up --config FILE`):
     world = ""                # a world file; empty = the shipped world
     pack = ""                 # official CDA pack for document validation (else SEGUR_PACK / config)
 
-    [insi]     enabled = true, port = 8301, tls = false, mtls = false, any_idam = true
+    [insi]     enabled = true, port = 8301, tls = false, mtls = false, any_idam = true,
+               fault_style = "cnam" ("cnam": Sender faults with HTTP 500 as CNAM | "strict": 400, SOAP 1.2)
     [dmp]      enabled = true, port = 8302, tls = false, mtls = false, lenient = false, validation = true,
                max_document_size = 52428800 (bytes), vihf_errors = "registry" ("registry" | "soap-fault")
     [mssante]  enabled = true, port = 8303, smtp_port = 8587, imap_port = 8143, tls = "starttls"
                ("none" | "starttls" | "mtls"), password = "", validation = true,
                data = "" (mailboxes folder; "" = <stack data>/mssante, ":memory:" = not kept)
-    [annuaire] enabled = true, port = 8300, tls = false, api_keys = []
+    [annuaire] enabled = true, port = 8300, tls = false, api_keys = [],
+               unknown_parameters = "refuse" ("refuse": as the real server | "fhir": ignored, FHIR R4 lenient)
 
     [faults]                  # faults in force from the start, per service (see /_admin/faults)
     insi = [{kind = "latency", ms = 200}]
@@ -36,8 +38,8 @@ from pathlib import Path
 
 DEFAULTS: dict = {
     "stack": {"host": "127.0.0.1", "pki": ".segur-pki", "data": ".segur-data", "world": "", "pack": ""},
-    "annuaire": {"enabled": True, "port": 8300, "tls": False, "api_keys": []},
-    "insi": {"enabled": True, "port": 8301, "tls": False, "mtls": False, "any_idam": True},
+    "annuaire": {"enabled": True, "port": 8300, "tls": False, "api_keys": [], "unknown_parameters": "refuse"},
+    "insi": {"enabled": True, "port": 8301, "tls": False, "mtls": False, "any_idam": True, "fault_style": "cnam"},
     "dmp": {"enabled": True, "port": 8302, "tls": False, "mtls": False, "lenient": False, "validation": True,
             "max_document_size": 50 * 1024 * 1024, "vihf_errors": "registry"},
     "mssante": {"enabled": True, "port": 8303, "smtp_port": 8587, "imap_port": 8143, "tls": "starttls",
@@ -45,6 +47,13 @@ DEFAULTS: dict = {
     "faults": {},
 }
 SERVICES = ("annuaire", "insi", "dmp", "mssante")
+# keys whose value is one of a few words: a typo must be refused at load, not when the mock starts
+CHOICES = {
+    ("mssante", "tls"): ("none", "starttls", "mtls"),
+    ("insi", "fault_style"): ("cnam", "strict"),
+    ("annuaire", "unknown_parameters"): ("refuse", "fhir"),
+    ("dmp", "vihf_errors"): ("registry", "soap-fault"),
+}
 
 
 class ConfigError(ValueError):
@@ -73,13 +82,32 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
                 if unknown:
                     raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}; "
                                       f"known: {', '.join(config[section])}")
+            if section != "faults":
+                _check_types(section, values)
             config[section].update(values)
-    if config["mssante"]["tls"] not in ("none", "starttls", "mtls"):
-        raise ConfigError("[mssante] tls must be one of none, starttls, mtls")
+    for (section, key), allowed in CHOICES.items():
+        if config[section][key] not in allowed:
+            raise ConfigError(f"[{section}] {key} must be one of {', '.join(allowed)}, "
+                              f"not {config[section][key]!r}")
     unknown_faults = sorted(set(config["faults"]) - set(SERVICES))
     if unknown_faults:
         raise ConfigError(f"[faults] names unknown service(s): {', '.join(unknown_faults)}")
     return config
+
+
+def _check_types(section: str, values: dict) -> None:
+    """Each key takes the type of its default (`port = "8301"` would crash deep in the server, not here)."""
+    for key, value in values.items():
+        expected = type(DEFAULTS[section][key])
+        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+            wrong = True
+        else:
+            wrong = not isinstance(value, expected)
+        if wrong:
+            raise ConfigError(f"[{section}] {key} must be {_TYPE_WORDS[expected]}, not {value!r}")
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
 
 
 @dataclass
@@ -165,7 +193,7 @@ def _start_annuaire(conf, host, world, pki, stack_conf):
     from segur.mocks.annuaire.app import create_app
     from segur.mocks.annuaire.backend import AnnuaireMock
 
-    mock = AnnuaireMock(world, api_keys=conf["api_keys"] or None)
+    mock = AnnuaireMock(world, api_keys=conf["api_keys"] or None, unknown_parameters=conf["unknown_parameters"])
     server = _serve(mock, create_app(mock), host, conf["port"], _tls(pki, conf["tls"], False), "segur-annuaire")
     return _WsgiService(mock, server)
 
@@ -173,7 +201,8 @@ def _start_annuaire(conf, host, world, pki, stack_conf):
 def _start_insi(conf, host, world, pki, stack_conf):
     from segur.mocks.insi.app import InsiMock
 
-    mock = InsiMock(world, accept_any_idam=conf["any_idam"], require_client_cn=conf["mtls"])
+    mock = InsiMock(world, accept_any_idam=conf["any_idam"], require_client_cn=conf["mtls"],
+                    fault_style=conf["fault_style"])
     server = _serve(mock, mock.app, host, conf["port"], _tls(pki, conf["tls"], conf["mtls"]), "segur-insi")
     return _WsgiService(mock, server)
 

@@ -43,9 +43,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         free_ports: bool = typer.Option(False, "--free-ports", help="Let the system choose free ports "
                                         "(read them from the endpoints file)."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
+                                  # \\[ : help text is rich markup, where a bare [stack] is a style tag
                                   help="Official CDA pack (ANS XSD + CI-SIS Schematron) the DMP and MSSanté "
-                                  "validate documents with; default: env SEGUR_PACK, then [stack] pack, then "
-                                  "../shared/ref/cda when present (README.md, 'The official pack')."),
+                                  "validate documents with; default: env SEGUR_PACK, then \\[stack] pack of "
+                                  "--config, then ../shared/ref/cda when present (README.md, 'The official pack')."),
     ) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
         from segur.official_pack import describe

@@ -303,3 +303,16 @@ def test_the_other_stored_queries_find_the_submission(client, patient, radiologi
 
     associations = client.get_associations(patient.ins_object, [entry.entry_uuid])
     assert associations.ok and associations.associations
+
+
+def test_the_metadata_of_an_n1_whose_base64_pdf_is_over_libxml2s_10_mb_text_limit_is_read(world):
+    """An 8 MB PDF makes an 11 M-character text node: libxml2 refuses it unless in large-document mode,
+    so the client once failed with "Text node too long" before sending a valid document."""
+    from segur.mocks.dmp.client.metadata import metadata_from_cda
+
+    patient, doctor = world.patients[1], world.professionals[0]
+    small = build_cr_img_n1(patient, doctor, world.organisation_of(doctor))
+    start, end = small.index(b"JVBER"), small.index(b"</text>")  # the base64 of "%PDF-"
+    document = small[:start] + b"A" * (10_000_001 - (end - start)) + small[start:]
+    entry = metadata_from_cda(document)
+    assert entry.size == len(document) and entry.unique_id == read_ids(small).id

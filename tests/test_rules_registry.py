@@ -25,3 +25,25 @@ def test_declaring_one_id_twice_with_different_content_is_refused():
     rules.register(rules.Rule("TEST-DUP", "segur", "one"))  # same content: fine
     with pytest.raises(ValueError):
         rules.register(rules.Rule("TEST-DUP", "segur", "two"))
+
+
+def test_segur_rules_lists_a_layer_and_refuses_an_unknown_one_naming_the_known():
+    """A mistyped `--layer` once printed nothing and exited 0, as if the layer had no rules."""
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    listed = CliRunner().invoke(app, ["rules", "--layer", "insi"])
+    assert listed.exit_code == 0 and "INSI-ACCESS-LEVEL" in listed.output
+    refused = CliRunner().invoke(app, ["rules", "--layer", "nope"], terminal_width=200)
+    assert refused.exit_code == 2
+    assert "unknown layer 'nope'; known:" in refused.output and "insi" in refused.output
+
+
+def test_segur_rules_refuses_a_language_it_has_no_messages_in():
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    refused = CliRunner().invoke(app, ["rules", "--lang", "de"], terminal_width=200)
+    assert refused.exit_code == 2 and "unknown language 'de'" in refused.output

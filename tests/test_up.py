@@ -67,6 +67,28 @@ def test_faults_from_the_config_are_in_force_at_start(tmp_path):
         assert [(f.kind, f.params["status"]) for f in faults] == [("http_error", 503)]
 
 
+def test_the_answer_styles_of_insi_and_the_annuaire_are_chosen_in_the_config(tmp_path):
+    """What `segur serve insi --strict-faults` and `segur serve annuaire --unknown-parameters fhir` offer,
+    `segur up` must offer too: a product under test is usually run against the whole stack."""
+    only = {"dmp": {"enabled": False}, "mssante": {"enabled": False}}
+    config = _free_config(tmp_path, insi={"fault_style": "strict"}, annuaire={"unknown_parameters": "fhir"},
+                          **only)
+    with start_stack(config) as stack:
+        endpoints = stack.endpoints()
+        assert _health(endpoints["insi"]["admin"])["fault_style"] == "strict"
+        request = urllib.request.Request(endpoints["annuaire"]["fhir_base"] + "/Practitioner?_totalMethod=count",
+                                         headers={"ESANTE-API-KEY": "test"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            assert resp.status == 200 and json.loads(resp.read())["resourceType"] == "Bundle"
+
+
+def test_by_default_the_stack_answers_as_cnam_and_the_real_annuaire(tmp_path):
+    config = _free_config(tmp_path, dmp={"enabled": False}, mssante={"enabled": False})
+    with start_stack(config) as stack:
+        assert stack.services["insi"].mock.fault_style == "cnam"
+        assert stack.services["annuaire"].mock.unknown_parameters == "refuse"
+
+
 def test_a_disabled_service_is_not_started(tmp_path):
     with start_stack(_free_config(tmp_path, mssante={"enabled": False})) as stack:
         assert "mssante" not in stack.endpoints()
@@ -78,6 +100,14 @@ def test_a_disabled_service_is_not_started(tmp_path):
         ({"colour": {}}, "unknown section [colour]"),
         ({"insi": {"prot": 1}}, "unknown key(s) in [insi]: prot"),
         ({"mssante": {"tls": "maybe"}}, "tls must be one of"),
+        ({"insi": {"fault_style": "400"}}, "[insi] fault_style must be one of cnam, strict, not '400'"),
+        ({"annuaire": {"unknown_parameters": "ignore"}}, "[annuaire] unknown_parameters must be one of refuse, fhir"),
+        ({"dmp": {"vihf_errors": "soap"}}, "[dmp] vihf_errors must be one of registry, soap-fault"),
+        ({"insi": {"port": "x"}}, "[insi] port must be a whole number, not 'x'"),
+        ({"dmp": {"port": True}}, "[dmp] port must be a whole number, not True"),
+        ({"mssante": {"validation": "no"}}, "[mssante] validation must be true or false, not 'no'"),
+        ({"annuaire": {"api_keys": "k1"}}, "[annuaire] api_keys must be a list, not 'k1'"),
+        ({"stack": {"pki": 3}}, "[stack] pki must be a string, not 3"),
         ({"faults": {"pharmacy": []}}, "unknown service(s): pharmacy"),
     ],
 )
@@ -169,3 +199,13 @@ def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_pat
     assert pack_note(load_config(overrides={"dmp": {"validation": False}, "mssante": {"validation": False}})) is None
     monkeypatch.setenv("SEGUR_PACK", str(tmp_path))
     assert pack_note(bare) is None
+
+
+def test_segur_up_help_names_the_config_key_of_the_pack():
+    """Typer reads help as rich markup, where a bare `[stack]` is a style tag and vanishes from the text."""
+    from typer.testing import CliRunner
+
+    from segur.cli import app
+
+    output = CliRunner().invoke(app, ["up", "--help"], terminal_width=300).output
+    assert "then [stack] pack of --config, then" in " ".join(output.split())

@@ -154,7 +154,9 @@ def metadata_from_cda(document: bytes, *, entry_id: str = "Document01",
     `extra_confidentiality` adds the DMP's masking codes (MASQUE_PS, INVISIBLE_PATIENT,
     INVISIBLE_REPRESENTANTS_LEGAUX, codingScheme 1.2.250.1.213.1.1.4.13) after the CDA's own level.
     """
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    # huge_tree: the base64 PDF of an N1 is one text node, over libxml2's default 10 MB limit from a ~7 MB PDF
+    # on; the document is the caller's own, and entities, DTDs and the network stay off
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
     root = etree.fromstring(document, parser)
     if not is_clinical_document(root):
         raise ValueError(f"not a CDA document: root element {root.tag}")
