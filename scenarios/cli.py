@@ -132,7 +132,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
-                                  "validate documents with it (default: env SEGUR_PACK, then [stack] pack of "
+                                  # \\[ : help text is rich markup, where a bare [stack] is a style tag
+                                  "validate documents with it (default: env SEGUR_PACK, then \\[stack] pack of "
                                   "--config, then ../shared/ref/cda when present)."),
         require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
                                           "official pack: a conformance run, where a PASS without the official "

@@ -94,9 +94,12 @@ def _check_executable(template: str) -> None:
     import shlex
 
     try:
-        program = shlex.split(template)[0]
-    except (ValueError, IndexError):
-        return  # the driver reports a template it cannot split
+        words = shlex.split(template)
+    except ValueError as exc:  # the driver splits it the same way, once the mocks are up: refuse it now
+        raise SutCannotStart(f"{template!r}: its words cannot be split ({exc}; check its quotes)") from None
+    if not words:
+        return  # an empty command is refused by make_driver
+    program = words[0]
     if "{" in program:
         return
     if os.sep in program or (os.altsep and os.altsep in program):

@@ -230,6 +230,27 @@ def test_after_an_unreadable_xdm_the_ins_and_codecda_headers_are_unchecked_not_w
 
 
 @pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+@pytest.mark.parametrize("broken", [b"<ClinicalDocument xmlns='urn:hl7-org:v3'><id", b"%PDF-1.4 not xml",
+                                    b'<!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>'])
+def test_after_a_readable_xdm_whose_cda_is_unreadable_the_headers_are_unchecked_not_unexpected(world, cr_img,
+                                                                                              broken):
+    message = mss_message(PRO, PRO2, [cr_img], xdm=build_xdm([(broken, None)]))
+    report = run(world, message)
+    assert {"MSS-XDM-NOT-CDA", "MSS-INS-HEADER-UNCHECKED", "MSS-CODECDA-UNCHECKED"} <= rules_of(report)
+    assert not {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED"} & rules_of(report)
+    unchecked = [f for f in report.findings if f.rule.endswith("-UNCHECKED")]
+    assert all("MSS-XDM-NOT-CDA" in f.message for f in unchecked)
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
+def test_a_message_without_any_archive_still_finds_the_headers_unexpected(world):
+    message = mss_message(PRO, PRO2, [], ins_header="N", codecda="18748-4", pdf=False)
+    report = run(world, message)
+    assert {"MSS-INS-HEADER-UNEXPECTED", "MSS-CODECDA-UNEXPECTED"} <= rules_of(report)
+    assert not {"MSS-INS-HEADER-UNCHECKED", "MSS-CODECDA-UNCHECKED"} & rules_of(report)
+
+
+@pytest.mark.rem("SC.MSS/CONF.14", "SC.MSS/CONF.15")
 def test_an_unreadable_xdm_without_the_headers_adds_nothing_about_them(world, cr_img):
     message = mss_message(PRO, PRO2, [cr_img], xdm=b"PK\x03\x04 broken zip", ins_header=None, codecda=None)
     assert rules_of(run(world, message)) == {"MSS-XDM-NOT-ZIP"}

@@ -50,13 +50,15 @@ def broken_files(tmp_path):
     ("cmd:no-such-ris-binary --task {task_json_file}", "no-such-ris-binary: no such command on PATH"),
     ("cmd:./no/such/run.sh --task {task_json_file}", "./no/such/run.sh: no such file"),
     ("cmd:{dir}/not-executable.sh {task_json_file}", "not-executable.sh: not executable"),
+    ("cmd:python3 -c 'x", "No closing quotation"),
+    ("cmd:my-ris --note \"{task_json_file}", "check its quotes"),
     ("plugin:no_such_module:send", "cannot import no_such_module"),
     ("plugin:{dir}/raises_on_import.py:send", "missing licence key"),
     ("http://", "is not a URL"),
     ("http://ris.local:99999/task", "is not a URL"),
     ("https://ris .local/task", "is not a URL"),
 ], ids=["unknown-kind", "unknown-defect", "unknown-placeholder", "cmd-not-on-path", "cmd-no-such-file",
-        "cmd-not-executable", "plugin-not-importable", "plugin-raises-on-import", "url-no-host",
+        "cmd-not-executable", "cmd-unclosed-quote", "cmd-unclosed-double-quote", "plugin-not-importable", "plugin-raises-on-import", "url-no-host",
         "url-bad-port", "url-with-blank"])
 def test_a_sut_that_cannot_start_is_refused_before_the_mocks_start(tmp_path, no_mocks, broken_files, sut, reason):
     sut = sut.replace("{dir}", str(broken_files))

@@ -195,6 +195,8 @@ PASSING: list[tuple[str, str, Callable, str]] = [
     ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"), "a two-digit LOINC code (check digit 8)"),
     ("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
      "another code of the value set (glucose)"),
+    ("SEGUR-CODE-004", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
+     "a lab test code (glucose), the document keeping its own type code 11502-2"),
     ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
     ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
      "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
@@ -249,6 +251,41 @@ def test_without_pack_the_result_code_check_says_it_did_not_run(originals):
     el(root, TSH_CODE).set("code", "3016-4")
     findings, _ = run(etree.tostring(root.getroottree()), with_pack=False)
     assert {f.rule for f in findings} == {"SEGUR-CODE-003", "SEGUR-CODE-005"}
+
+
+@pytest.mark.parametrize("code", ["18748-4", "11502-2"])
+def test_a_document_type_code_as_a_result_code_is_refused_without_pack_or_value_set(originals, code):
+    """The document type codes (JDV_J07, shipped with the harness) need neither the pack nor the user's
+    biology value set: 18748-4 (CR d'imagerie) as a CR-BIO result was once accepted without them."""
+    root = parse(originals["bio_n3"]).getroot()
+    el(root, TSH_CODE).set("code", code)
+    findings, _ = run(etree.tostring(root.getroottree()), with_pack=False, with_value_sets=False)
+    errors = [f for f in findings if f.severity == Severity.ERROR]
+    assert [f.rule for f in errors] == ["SEGUR-CODE-004"]
+    assert "document type code" in errors[0].message and "JDV_J07_XdsTypeCode_CISIS" in errors[0].message
+    assert "type de document" in errors[0].extra["message_fr"]
+
+
+def test_the_imaging_code_message_still_names_the_pack_value_set(bases):
+    root = parse(bases["bio_n3"]).getroot()
+    el(root, TSH_CODE).set("code", "24627-2")
+    (finding,) = run(etree.tostring(root.getroottree()))[0]
+    assert "is an imaging code (JDV_CodesDocumentImagerie_CISIS.xml of the pack: " in finding.message
+    assert "est un code d'imagerie (JDV_CodesDocumentImagerie_CISIS.xml du pack : " in finding.extra["message_fr"]
+
+
+def test_no_official_bio_example_codes_a_result_with_a_document_type_code(cda_pack):
+    from segur.validators.segur_rules.data import xds_type_code_names
+    from segur.validators.segur_rules.results import RESULT_TEMPLATE
+
+    with_results = 0
+    for path in sorted((cda_pack / "ExemplesCDA").glob("BIO-*.xml")):
+        root = parse(path.read_bytes()).getroot()
+        codes = root.xpath(f"//cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']/cda:code", namespaces=NS)
+        with_results += bool(codes)
+        assert not [c.get("code") for c in codes if (c.get("code"), c.get("codeSystem")) in xds_type_code_names()]
+        assert "SEGUR-CODE-004" not in {f.rule for f in run(path.read_bytes())[0]}, path.name
+    assert with_results >= 10  # the N3 BIO examples (the N1 ones have no result entries)
 
 
 def test_a_pack_without_the_imaging_value_set_is_said(originals, tmp_path):

@@ -47,6 +47,24 @@ def test_text_groups_findings_by_layer_in_layer_order_with_locations_and_hints()
     assert "profile auto → P_2024.01 (N3)" in text and "pack CI-SIS_P_2024.01 2024.01" in text
 
 
+def test_text_says_under_the_verdict_which_pack_version_was_chosen_and_why():
+    report = _report()
+    report.profile = {"requested": "auto", "level": "N3", "volet": "BIO-CR-BIO_2024.01",
+                      "reason": "templateId 1.2.250.1.213.1.1.1.49 without @extension: the latest version"}
+    lines = _text([report]).splitlines()
+    verdict = next(i for i, line in enumerate(lines) if line.startswith("INVALID"))
+    assert lines[verdict + 1] == ("  profile: templateId 1.2.250.1.213.1.1.1.49 without @extension: "
+                                  "the latest version")
+
+
+def test_text_prints_no_profile_line_when_there_is_no_reason():
+    report = _report()
+    report.profile = {"requested": "auto", "level": "N3", "volet": "P_2024.01", "reason": ""}
+    assert "profile:" not in _text([report])
+    report.profile = None
+    assert "profile:" not in _text([report])
+
+
 def test_text_long_lines_are_not_wrapped():
     report = _report()
     report.findings[0] = Finding("R", Severity.ERROR, "segur", "x" * 300, 1, 1, "/a")

@@ -38,7 +38,7 @@ def _where(finding: Finding) -> str:
 def render_text(reports: list[Report], summary: BatchSummary, console: Console, *, show_valid: bool = True,
                 quiet: bool = False) -> None:
     """Findings grouped by layer, each with rule id, line:column, XPath, message and hint; a verdict
-    line per document; a summary line when there are several documents."""
+    line per document, then why its profile was chosen; a summary line when there are several documents."""
     for report in reports:
         if quiet or (report.valid and not report.findings and not show_valid):
             continue
@@ -85,6 +85,9 @@ def _text_report(report: Report, console: Console) -> None:
     if skipped:
         verdict.append(f"  (not checked: {', '.join(skipped)})", style="yellow")
     out(verdict, soft_wrap=True)
+    reason = (report.profile or {}).get("reason")
+    if reason:  # which volet pack version and why (issue 12 item 1.6), not only in the JSON
+        out(Text(f"  profile: {reason}", style="dim"), soft_wrap=True)
 
 
 # -- json ---------------------------------------------------------------------------------------

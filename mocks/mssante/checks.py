@@ -362,10 +362,10 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
 
 
 def _unreadable_archive(package: XdmPackage | None) -> str | None:
-    """Why an attached archive gave no document at all (zip bomb, broken zip, unreadable metadata…),
-    or None when there is no archive or it could be read: the headers that describe its CDA can then
-    be neither confirmed nor contradicted."""
-    if package is None or (package.readable and package.documents):
+    """Why an attached archive gave no readable CDA (zip bomb, broken zip, unreadable metadata, or a
+    document inside it that is not readable XML…), or None when there is no archive or a CDA in it
+    could be read: the headers that describe its CDA can then be neither confirmed nor contradicted."""
+    if package is None or (package.readable and any(d.cda for d in package.documents)):
         return None
     return ", ".join(dict.fromkeys(f.rule for f in package.findings)) or "no document could be read"
 

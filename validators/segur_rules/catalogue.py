@@ -163,7 +163,8 @@ HINTS_FR: dict[str, str] = {
     ),
     'SEGUR-CODE-004': (
         "Un résultat de biologie porte le code LOINC de l'analyse (voir le jeu de valeurs LOINC biologie de "
-        "l'ANS), pas un code d'acte ou de document d'imagerie."
+        "l'ANS), pas un code d'acte ou de document d'imagerie, ni le code de type d'un document (18748-4 CR "
+        "d'imagerie, 11502-2 CR de biologie…), qui va dans ClinicalDocument/code."
     ),
     'SEGUR-CODE-005': (
         "Configurez le répertoire du pack officiel (--pack, SEGUR_PACK ou segur.toml) et donnez le jeu de "
@@ -439,13 +440,16 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "SEGUR-CODE-004",
-        "The lab result code {code} is an imaging code ({value_set} of the pack: '{label}'), not a lab test.",
-        "Le code de résultat de biologie {code} est un code d'imagerie ({value_set} du pack : '{label}'), pas une "
-        "analyse de biologie.",
+        "The lab result code {code} is {kind} ({value_set}: '{label}'), not a lab test.",
+        "Le code de résultat de biologie {code} est {kind_fr} ({value_set_fr} : '{label}'), pas une analyse de "
+        "biologie.",
         "A lab result carries the LOINC code of the test (see ANS's LOINC value set for biology), not the code of "
-        "an imaging procedure or document.",
+        "an imaging procedure or document, nor a document type code (18748-4 CR d'imagerie, 11502-2 CR de "
+        "biologie…), which belongs in ClinicalDocument/code.",
         rem=RESULT_REM, source=SRC_CR_BIO + "; JDV_CodesDocumentImagerie_CISIS (1.2.250.1.213.1.1.5.687), read from "
-        "the configured pack's jeuxDeValeurs/", what="CR-BIO result codes are not imaging codes (pack value set)",
+        "the configured pack's jeuxDeValeurs/; JDV_J07_XdsTypeCode_CISIS (1.2.250.1.213.1.1.5.471), its LOINC "
+        "codes, shipped in validators/data/segur_jdv_j07_xds_type_code.json",
+        what="CR-BIO result codes are not document type codes (JDV_J07) nor imaging codes (pack value set)",
     ),
     _rule(
         "SEGUR-CODE-005",

@@ -28,6 +28,13 @@ def xds_type_codes() -> frozenset[tuple[str, str]]:
     return frozenset((c["code"], c["codeSystem"]) for c in data["concepts"])
 
 
+@cache
+def xds_type_code_names() -> dict[tuple[str, str], str]:
+    """``{(code, codeSystem): displayName}`` of JDV_J07_XdsTypeCode_CISIS: the document type codes."""
+    data = _load("segur_jdv_j07_xds_type_code.json")
+    return {(c["code"], c["codeSystem"]): c.get("displayName", "") for c in data["concepts"]}
+
+
 def volets() -> list[dict]:
     return _load("segur_volets.json")["volets"]
 

@@ -239,6 +239,8 @@ MUTANTS: list[Case] = [
          "lab result under SNOMED CT instead of LOINC"),
     Case("SEGUR-CODE-004", "bio_n3", set_attr(TSH_CODE, "code", "24627-2"), TSH_CODE,
          "lab result coded with an imaging code (CT chest)"),
+    Case("SEGUR-CODE-004", "bio_n3", set_attr(TSH_CODE, "code", "18748-4"), TSH_CODE,
+         "lab result coded as a document type (18748-4, CR-IMG)"),
     Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE, "CR-BIO checked without a pack",
          without_pack=True),
     Case("SEGUR-CODE-005", "bio_n3", lambda root: None, TSH_CODE,

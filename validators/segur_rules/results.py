@@ -3,6 +3,9 @@
 Checked without the pack: the code system, the shape ``<digits>-<check digit>`` and the mod-10
 check digit (LOINC Users' Guide, appendix C,
 https://loinc.org/kb/users-guide/calculating-mod-10-check-digits/).
+Checked without the pack: the code is not a document type code (the LOINC codes of the XDS typeCode value
+set JDV_J07_XdsTypeCode_CISIS, shipped in validators/data): 18748-4 "CR d'imagerie médicale" or 11502-2
+"CR d'examens biologiques" name a whole report, never a lab test.
 Checked with the pack: the code is not one of the pack's imaging codes (JDV_CodesDocumentImagerie_CISIS),
 the mistake of a producer that codes a lab result with an imaging report or procedure code.
 
@@ -21,13 +24,18 @@ import re
 from segur.validators.profiles import LOINC
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
-from segur.validators.segur_rules.data import pack_value_set, volet_by_profile
+from segur.validators.segur_rules.data import pack_value_set, volet_by_profile, xds_type_code_names
 from segur.validators.segur_rules.value_sets import BIO_RESULTS
 
 CR_BIO_TEMPLATE = "1.2.250.1.213.1.1.1.55"
 CR_BIO_CODE = "11502-2"
 RESULT_TEMPLATE = "1.3.6.1.4.1.19376.1.3.1.6"  # IHE PaLM Laboratory Observation, the CR-BIO result
 IMAGING_VALUE_SET = "JDV_CodesDocumentImagerie_CISIS.xml"  # OID 1.2.250.1.213.1.1.5.687
+IMAGING = T("an imaging code", "un code d'imagerie")
+PACK_IMAGING = T(f"{IMAGING_VALUE_SET} of the pack", f"{IMAGING_VALUE_SET} du pack")
+DOCUMENT_TYPE = T("a document type code, which names a whole report",
+                  "un code de type de document, qui désigne un compte rendu entier")
+DOCUMENT_TYPES = T("JDV_J07_XdsTypeCode_CISIS, the XDS typeCode", "JDV_J07_XdsTypeCode_CISIS, le typeCode XDS")
 LOINC_CODE = re.compile(r"^(?P<number>\d{1,7})-(?P<check>\d)$")
 #: The 14 deprecated LOINC terms whose check digit is wrong, listed by LOINC as a known issue
 #: (same appendix C): real LOINC numbers, not typing errors.
@@ -50,8 +58,11 @@ def check(doc: Document) -> None:
         if problem:
             doc.report(R["SEGUR-CODE-003"], code_el, code=code,
                        code_system=code_el.get("codeSystem") or "no codeSystem", problem=problem)
+        elif (code, LOINC) in xds_type_code_names():
+            doc.report(R["SEGUR-CODE-004"], code_el, code=code, kind=DOCUMENT_TYPE, value_set=DOCUMENT_TYPES,
+                       label=xds_type_code_names()[(code, LOINC)])
         elif imaging is not None and (code, LOINC) in imaging:
-            doc.report(R["SEGUR-CODE-004"], code_el, code=code, value_set=IMAGING_VALUE_SET,
+            doc.report(R["SEGUR-CODE-004"], code_el, code=code, kind=IMAGING, value_set=PACK_IMAGING,
                        label=imaging[(code, LOINC)])
         elif biology is not None and (code, LOINC) not in biology:
             doc.report(R["SEGUR-CODE-006"], code_el, code=code, value_set=biology.label)
