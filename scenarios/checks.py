@@ -260,7 +260,7 @@ def _key_ok(ins: str | None) -> bool:
 
 
 def check_ins_in_cda(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, *SENDING_SCENARIOS):
         allowed = insi_identities(task)
         for kind, item in sends(task):
@@ -278,9 +278,12 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                 elif (ins, oid) not in allowed:
                     problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, INSi "
                                     f"returned {dict(allowed).get(ins)}")
-            if kind == "dmp" and any("unreadable" in d for d in item.get("documents") or []):
-                problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
-    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned")
+            for doc in item.get("documents") or [] if kind == "dmp" else []:
+                if doc.get("harness_limit"):  # the harness could not get the request whole: not the product's fault
+                    blocked.append(blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}"))
+                elif "unreadable" in doc:
+                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
+    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
 
 
 def _pid_fields(values: list[str]) -> dict[str, str]:
