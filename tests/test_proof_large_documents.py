@@ -8,6 +8,7 @@ One DMP task and one MSSanté task of the small plan, run through the reference 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sys
@@ -30,6 +31,8 @@ PDF_KIB = 2048
 #: the checks that read the CDA (or its PDF) the product sent
 CDA_CHECKS = ("ins-in-cda", "pdf-patient", "document-dates", "document-ids", "author-is-actor",
               "metadata-patient", "mss-pdf-copy")
+#: those of them that read the CDA of an ITI-41
+DMP_CDA_CHECKS = CDA_CHECKS[:-1]
 OLD_MESSAGE = "the request was larger than the journal keeps"
 
 
@@ -97,7 +100,7 @@ def test_every_check_that_reads_the_cda_judges_the_real_document_and_passes(larg
     assert all(doc["pdfs"][0]["size"] >= PDF_KIB * 1024 for _kind, doc in judged)
 
 
-def test_a_body_the_mock_evicted_blocks_ins_in_cda_as_a_harness_limit(stack, tmp_path, monkeypatch):
+def test_a_body_the_mock_evicted_blocks_the_cda_checks_as_a_harness_limit(stack, tmp_path, monkeypatch):
     journal = stack.services["dmp"].mock.journal
     monkeypatch.setattr(journal.spill, "max_files", 0)  # the DMP keeps no body file: every large one is evicted
     monkeypatch.setenv("REFERENCE_RIS_PDF_KIB", "1024")
@@ -105,9 +108,21 @@ def test_a_body_the_mock_evicted_blocks_ins_in_cda_as_a_harness_limit(stack, tmp
     [document] = _iti41(run)["documents"]
     assert document["harness_limit"] and "not the product's fault" in document["unreadable"]
     assert "evicted" in document["unreadable"]
-    result = run_check("ins-in-cda", run)
-    assert result.status == "blocked" and not result.problems
-    assert "harness limit" in result.blocked_by[0]["reason"]
+    for check_id in DMP_CDA_CHECKS:  # neither failed for the harness's limit nor passed without judging
+        result = run_check(check_id, run)
+        assert result.status == "blocked" and not result.problems, (check_id, result.problems)
+        assert "harness limit" in result.blocked_by[0]["reason"] and result.blocked_by[0]["check"] is None
+    assert run_check("mss-pdf-copy", run).status == "pass"  # the MSSanté message is read whole as before
+
+
+def test_the_evidence_pack_collects_a_large_refused_document_whole_from_the_journal(stack, large_run):
+    from segur.scenarios.evidence_pack.documents import _journalled_document
+
+    item = _iti41(large_run)
+    [document] = item["documents"]
+    content = _journalled_document(stack, item["seq"], document["unique_id"])
+    assert isinstance(content, bytes), content
+    assert len(content) == document["size"] and hashlib.sha1(content).hexdigest() == document["sha1"]
 
 
 class _GoneAdmin(Admin):
