@@ -87,9 +87,7 @@ def test_an_exchange_dropped_by_the_entry_bound_takes_its_files_with_it():
 def test_a_new_journal_on_a_data_dir_starts_without_the_previous_files(tmp_path):
     _record(Journal("t", spill_dir=tmp_path), b"old" * 500)
     assert list(tmp_path.glob("*.body"))
-    fresh = Journal("t", spill_dir=tmp_path)
-    _record(fresh, b"tiny", limit=100)
-    fresh.spill.directory()
+    Journal("t", spill_dir=tmp_path)
     assert list(tmp_path.glob("*.body")) == []
 
 

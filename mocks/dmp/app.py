@@ -143,7 +143,7 @@ class DmpJournal(Journal):
         data = whole_bytes(body)
         if data is not None and body.get("whole") is None:
             self._spill(exchange, side, data)
-        part["body"] = {**body, "text": "", "truncated": True,
+        part["body"] = {**part["body"], "text": "", "truncated": True,
                         "elided": "older bodies are dropped beyond the journal's memory budget"}
 
     def clear(self) -> None:

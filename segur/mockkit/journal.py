@@ -79,6 +79,8 @@ class BodySpill:
         self._bytes = 0
         self.evicted = 0
         self._lock = threading.Lock()
+        if self._given is not None:
+            self.directory()  # the files of an earlier run in that data dir go now, not at the first spill
 
     def directory(self) -> Path:
         if self._directory is None:
@@ -216,17 +218,18 @@ class Journal:
         return exchange
 
     def _spill(self, exchange: Exchange, side: str, data: bytes) -> None:
-        body = getattr(exchange, side).get("body")
-        kept = self.spill.put(exchange.seq, side, data)
-        body["whole"] = "spilled" if kept else "evicted"
-        if not kept:
-            body["evicted"] = EVICTED_NOTE
+        # the body dict is replaced, never changed in place: the admin API may be serialising it meanwhile
+        part = getattr(exchange, side)
+        if self.spill.put(exchange.seq, side, data):
+            part["body"] = {**part["body"], "whole": "spilled"}
+        else:
+            part["body"] = {**part["body"], "whole": "evicted", "evicted": EVICTED_NOTE}
 
     def _mark_evicted(self, seq: int, side: str) -> None:
         entry = self.get(seq)
-        body = getattr(entry, side, {}).get("body") if entry else None
-        if isinstance(body, dict):
-            body.update(whole="evicted", evicted=EVICTED_NOTE)
+        part = getattr(entry, side) if entry else {}
+        if isinstance(part.get("body"), dict):
+            part["body"] = {**part["body"], "whole": "evicted", "evicted": EVICTED_NOTE}
 
     def body(self, seq: int, side: str) -> tuple[bytes | None, str]:
         """The whole body of one side of an exchange, and why not when it cannot be given
