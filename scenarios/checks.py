@@ -137,6 +137,15 @@ def blocker(check: str | None, task: dict, reason: str) -> dict:
     return {"check": check, "task": task["task"]["id"], "reason": reason}
 
 
+def harness_limits(run: dict) -> list[dict]:
+    """The documents the harness itself could not read (an ITI-41 request the DMP mock no longer had whole:
+    `harness_limit`): a check reading CDAs did not judge them, which is the harness's limit, not the product's
+    fault — blocked, never failed, never silently passed."""
+    return [blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}")
+            for task in tasks(run) for kind, item in sends(task) if kind == "dmp"
+            for doc in item.get("documents") or [] if doc.get("harness_limit")]
+
+
 def messages_delivered_to(task: dict, address: str) -> list[dict]:
     """The task's MSSanté messages the mock delivered to `address` (compared without case)."""
     return [m for m in task["observed"]["mss"] if address.lower() in {a.lower() for a in m["delivered_to"]}]
@@ -260,7 +269,7 @@ def _key_ok(ins: str | None) -> bool:
 
 
 def check_ins_in_cda(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, *SENDING_SCENARIOS):
         allowed = insi_identities(task)
         for kind, item in sends(task):
@@ -278,9 +287,12 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                 elif (ins, oid) not in allowed:
                     problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, INSi "
                                     f"returned {dict(allowed).get(ins)}")
-            if kind == "dmp" and any("unreadable" in d for d in item.get("documents") or []):
-                problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
-    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned")
+            for doc in item.get("documents") or [] if kind == "dmp" else []:
+                if doc.get("harness_limit"):  # the harness could not get the request whole: not the product's fault
+                    blocked.append(blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}"))
+                elif "unreadable" in doc:
+                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
+    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
 
 
 def _pid_fields(values: list[str]) -> dict[str, str]:
@@ -352,7 +364,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
                     if rule in item["rules"]:
                         problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
-    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS")
+    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS", harness_limits(run))
 
 
 def check_dmp_accepted(run: dict) -> CheckResult:
@@ -814,7 +826,7 @@ def check_pdf_patient(run: dict) -> CheckResult:
                              "ins": doc.get("ins"), "pdfs": doc.get("pdfs")})
             problems += _pdf_names_patient_problems(task["task"]["id"], kind, item, doc)
     return _result("pdf-patient", problems, evidence, "the PDF inside each document names its patient "
-                   "(birth name and INS)")
+                   "(birth name and INS)", harness_limits(run))
 
 
 def check_mss_pdf_copy(run: dict) -> CheckResult:
@@ -892,7 +904,7 @@ def check_document_ids(run: dict) -> CheckResult:
         elif len(contents) > 1:
             problems.append(f"document id {uid} is used for {len(contents)} different contents: {where}")
     return _result("document-ids", problems, evidence,
-                   f"{len(seen)} document ids, each one patient, one content")
+                   f"{len(seen)} document ids, each one patient, one content", harness_limits(run))
 
 
 def hl7_time(value: str | None):
@@ -935,7 +947,8 @@ def check_document_dates(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: {_where(kind, item)}: {doc.get('unique_id')} has "
                                     f"{name.replace('_', ' ')} {times[name]}, before the exam it reports "
                                     f"(serviceEvent {times['service_start']})")
-    return _result("document-dates", problems, evidence, "author and document times come after the exam")
+    return _result("document-dates", problems, evidence, "author and document times come after the exam",
+                   harness_limits(run))
 
 
 def check_author_is_actor(run: dict) -> CheckResult:
@@ -962,7 +975,7 @@ def check_author_is_actor(run: dict) -> CheckResult:
                 problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject NameID), "
                                 f"not for the task's author {idnps}")
     return _result("author-is-actor", problems, evidence,
-                   "the CDA author and the DMP caller are the task's author")
+                   "the CDA author and the DMP caller are the task's author", harness_limits(run))
 
 
 #: the INSi mock's findings on the software authorisation number (docs/insi.md)

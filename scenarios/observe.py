@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -90,6 +91,14 @@ class Admin:
     def health(self, service: str) -> dict:
         return self.call(service, "health")
 
+    def journal_body(self, service: str, seq: int, side: str = "request") -> bytes:
+        """The whole body of one journalled exchange, as it was on the wire (the journal's entry keeps only
+        its first 512 KiB): `GET /_admin/journal/<seq>/body`. Raises `urllib.error.HTTPError` (404 with the
+        mock's reason) when the mock no longer has it."""
+        url = self.base(service) + f"journal/{int(seq)}/body?side={urllib.parse.quote(side)}"
+        with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            return response.read()
+
 
 # --- extraction helpers -----------------------------------------------------------------------------------
 def _local(tree, name: str) -> str | None:
@@ -132,17 +141,69 @@ def card_match(sent: dict, vitale: Mapping | None) -> bool:
         and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or "")
 
 
+#: Why a document was not read when the harness itself could not get the request whole: its own limit, said so.
+HARNESS_LIMIT_NOTE = "a harness limit, not the product's fault"
+
+
+def whole_request(exchange: dict, admin: Admin | None, service: str = "dmp") -> dict:
+    """The exchange with its request body whole: when the journal's entry keeps only the first 512 KiB
+    (`truncated`), the whole body is read back from the mock (`Admin.journal_body`). When the mock cannot
+    give it (evicted from its bounded disk, mock gone), the body says why (`unavailable`)."""
+    request = exchange.get("request") or {}
+    body = request.get("body") or {}
+    if not body.get("truncated"):  # whole already (or elided from memory: `truncated` too)
+        return exchange
+    if admin is None:
+        return _with_request_body(exchange, {**body, "unavailable": "no admin API to read the whole body from"})
+    try:
+        data = admin.journal_body(service, exchange["seq"], "request")
+    except urllib.error.HTTPError as exc:
+        return _with_request_body(exchange, {**body, "unavailable": _admin_error(exc)})
+    except OSError as exc:
+        return _with_request_body(exchange, {**body, "unavailable": f"the mock did not answer: {exc}"})
+    return _with_request_body(exchange, _decoded_body(data))
+
+
+def _admin_error(exc) -> str:
+    try:
+        return json.loads(exc.read())["error"]
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"HTTP {exc.code} from the mock's admin API"
+
+
+def _decoded_body(data: bytes) -> dict:
+    """Bytes in the journal's body form (text when UTF-8, else base64), whole."""
+    import base64
+
+    try:
+        return {"encoding": "text", "text": data.decode("utf-8"), "size": len(data), "truncated": False,
+                "read_whole": True}
+    except UnicodeDecodeError:
+        return {"encoding": "base64", "text": base64.b64encode(data).decode("ascii"), "size": len(data),
+                "truncated": False, "read_whole": True}
+
+
+def _with_request_body(exchange: dict, body: dict) -> dict:
+    return {**exchange, "request": {**(exchange.get("request") or {}), "body": body}}
+
+
+def _unread_note(body: dict) -> str:
+    why = body.get("unavailable") or "the journal kept only part of it"
+    return f"the harness could not read the request whole ({why}): {HARNESS_LIMIT_NOTE}; CDA not re-read"
+
+
 def cda_documents_of_iti41(exchange: dict) -> list[dict]:
-    """The CDA headers of the documents an ITI-41 request carried (read from the journalled wire body)."""
+    """The CDA headers of the documents an ITI-41 request carried (read from the journalled wire body, made
+    whole first by `whole_request`)."""
     from segur.mocks.dmp.mtom import MtomError, read_http_body
     from segur.mocks.mssante.cda import read_cda_header
 
     request = exchange.get("request") or {}
     body = request.get("body") or {}
+    if body.get("truncated"):
+        return [{"unreadable": _unread_note(body), "harness_limit": True}]
     if not body.get("text"):
         return []
-    if body.get("truncated"):
-        return [{"unreadable": "the request was larger than the journal keeps; CDA not re-read"}]
     raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else __import__("base64").b64decode(
         body["text"])
     content_type = (request.get("headers") or {}).get("Content-Type", "")
@@ -232,7 +293,8 @@ def strip_bodies(exchange: dict) -> dict:
         for key in _BODY_KEYS:
             if isinstance(part.get(key), dict):
                 part[key] = {"size": part[key].get("size"), "encoding": part[key].get("encoding"),
-                             "truncated": part[key].get("truncated")}
+                             "truncated": part[key].get("truncated"),
+                             **{k: part[key][k] for k in ("whole", "evicted") if k in part[key]}}
         kept[side] = part
     return kept
 
@@ -267,6 +329,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
                 "patient_id": meta.get("patient_id"), "status": meta.get("status"),
                 "http_status": (exchange.get("response") or {}).get("status")}
         if exchange["operation"] == "ITI-41":
+            exchange = whole_request(exchange, admin)
             item["documents"] = cda_documents_of_iti41(exchange)
             item["xds_unique_ids"] = xds_unique_ids(exchange)
             item["unique_ids"] = meta.get("documents") or []

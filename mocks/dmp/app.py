@@ -24,13 +24,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from lxml import etree
 
 from segur.findings import Finding, Severity
 from segur.mockkit import FaultBook, Journal, admin_blueprint, body_for_journal
-from segur.mockkit.journal import MAX_BODY_CHARS
+from segur.mockkit.journal import MAX_BODY_CHARS, WHOLE_KEY, whole_bytes
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.backend import Call, DmpBackend, Outcome
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
@@ -98,16 +99,18 @@ def journal_body(body: bytes | None, limit: int = MAX_BODY_CHARS) -> dict:
     while cut > limit - 4 and cut > 0 and body[cut] & 0xC0 == 0x80:  # do not split a UTF-8 sequence
         cut -= 1
     kept = body_for_journal(body[:cut], limit)
-    kept.update(size=len(body), truncated=True)
+    kept.pop(WHOLE_KEY, None)
+    kept.update(size=len(body), truncated=True, **{WHOLE_KEY: body})  # the journal keeps it whole on disk
     return kept
 
 
 class DmpJournal(Journal):
     """The mock kit's journal, with a bound on the bodies it holds in memory.
 
-    Each body is kept up to 512 KiB; in addition, once the bodies of all kept exchanges exceed
-    `body_budget` characters, the oldest exchanges' bodies are elided (their size, verdict, rules
-    and findings stay): a long benchmark of 1.4 MB submissions must not grow the mock by 512 KiB
+    Each body is kept in memory up to 512 KiB (whole on disk beyond: the kit's `BodySpill`); in
+    addition, once the bodies of all kept exchanges exceed `body_budget` characters, the oldest
+    exchanges' bodies are elided from memory (their size, verdict, rules and findings stay, and the
+    body moves to disk): a long benchmark of 1.4 MB submissions must not grow the mock by 512 KiB
     per request without end.
     """
 
@@ -127,12 +130,21 @@ class DmpJournal(Journal):
             while self._body_chars > self.body_budget and len(self._with_bodies) > 1:
                 old, old_size = self._with_bodies.popleft()
                 self._body_chars -= old_size
-                for side in (old.request, old.response):
-                    body = side.get("body")
-                    if isinstance(body, dict) and body.get("text"):
-                        side["body"] = {**body, "text": "", "truncated": True,
-                                        "elided": "older bodies are dropped beyond the journal's memory budget"}
+                for name in ("request", "response"):
+                    self._elide(old, name)
         return exchange
+
+    def _elide(self, exchange, side: str) -> None:
+        """Drop a body from memory; one not yet on disk goes there first, so it stays readable whole."""
+        part = getattr(exchange, side)
+        body = part.get("body")
+        if not isinstance(body, dict) or not body.get("text"):
+            return
+        data = whole_bytes(body)
+        if data is not None and body.get("whole") is None:
+            self._spill(exchange, side, data)
+        part["body"] = {**part["body"], "text": "", "truncated": True,
+                        "elided": "older bodies are dropped beyond the journal's memory budget"}
 
     def clear(self) -> None:
         super().clear()
@@ -152,7 +164,9 @@ class DmpMock:
 
     def __init__(self, backend: DmpBackend, max_body: int = DEFAULT_MAX_BODY):
         self.backend = backend
-        self.journal = DmpJournal("dmp")
+        # bodies over the journal's memory go next to the mock's store (its data dir)
+        data_dir = getattr(getattr(backend, "store", None), "data_dir", None)
+        self.journal = DmpJournal("dmp", spill_dir=Path(data_dir) / "journal-bodies" if data_dir else None)
         self.faults = FaultBook(extra_kinds=FAULT_KINDS)
         self.max_body = max_body
         self.base_url = ""

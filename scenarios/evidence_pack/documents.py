@@ -2,8 +2,8 @@
 
 Collected from the mocks while they still run, never from the run record (its bodies are dropped): each CDA
 the DMP stored, as the product sent it (ITI-41), from the DMP mock's document store; a document the DMP
-refused (so never stored) from the mock's journal of that ITI-41 request when it holds the body whole
-(`truncated` false: up to 512 KiB), else listed as not collected;
+refused (so never stored) from the mock's journal of that ITI-41 request (read whole, also beyond the 512 KiB
+a journal entry keeps: `observe.whole_request`), else listed as not collected;
 each MSSanté message's `IHE_XDM.ZIP` and the CDA documents inside it, from the MSSanté mock's admin API
 (`GET /_admin/messages/<id>?content=1&raw=1`). An N1 document's embedded file (the PDF) is saved beside it.
 Whatever could not be collected is listed with the reason: the pack never drops a document silently.
@@ -97,17 +97,19 @@ def _journalled_document(stack, seq, uid: str | None) -> bytes | str:
     from segur.mocks.dmp.mtom import MtomError, read_http_body
 
     try:
-        from segur.scenarios.observe import Admin
+        from segur.scenarios.observe import Admin, whole_request
 
         endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
-        entries = Admin(endpoints).journal("dmp", since=int(seq) - 1)
+        admin = Admin(endpoints)
+        entries = admin.journal("dmp", since=int(seq) - 1)
     except Exception as exc:  # the pack says what it could not collect, whatever the reason
         return f"the DMP journal could not be read: {exc}"
     exchange = next((x for x in entries if x.get("seq") == int(seq)), None)
+    exchange = whole_request(exchange, admin) if exchange else None  # beyond 512 KiB: read whole from the mock
     request = (exchange or {}).get("request") or {}
     body = request.get("body") or {}
     if not body.get("text") or body.get("truncated"):
-        return "the DMP journal does not hold that request whole (larger than it keeps)"
+        return f"the DMP journal does not hold that request whole ({body.get('unavailable') or 'no body'})"
     raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
     try:
         message = read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)

@@ -3,6 +3,9 @@
 - ``GET /_admin/health`` → ``{"service", "status": "ok", "endpoints": {...}}`` (+ what the mock adds)
 - ``GET /_admin/journal`` (``?operation=&verdict=&since=SEQ&limit=N``), ``GET /_admin/journal/<seq>``,
   ``DELETE /_admin/journal``
+- ``GET /_admin/journal/<seq>/body?side=request|response``: the whole body as it was on the wire (raw
+  bytes, with the Content-Type journalled), even when the entry keeps only its first 512 KiB; 404 with
+  a JSON error when the exchange is unknown, journalled no body, or its body was evicted
 - ``POST /_admin/reset``: back to the initial state (stored data, journal, faults)
 - ``GET /_admin/faults``, ``POST /_admin/faults`` (one fault object or a list), ``DELETE /_admin/faults``,
   ``DELETE /_admin/faults/<id>``
@@ -12,10 +15,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from segur.mockkit.faults import FaultBook, FaultError
-from segur.mockkit.journal import Journal
+from segur.mockkit.journal import SIDES, Journal
 
 
 class AdminHooks(Protocol):
@@ -34,6 +37,16 @@ def _error(status: int, message: str):
     response = jsonify({"error": message})
     response.status_code = status
     return response
+
+
+def _content_type_of(entry, side: str) -> str:
+    """The Content-Type the exchange was journalled with (an MTOM request needs its boundary back)."""
+    part = getattr(entry, side, None) or {}
+    headers = {k.lower(): v for k, v in (part.get("headers") or {}).items()}
+    if headers.get("content-type"):
+        return headers["content-type"]
+    body = part.get("body") or {}
+    return "text/plain; charset=UTF-8" if body.get("encoding") == "text" else "application/octet-stream"
 
 
 def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
@@ -62,6 +75,16 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
     def journal_entry(seq: int):
         entry = mock.journal.get(seq)
         return jsonify(entry.to_dict()) if entry else _error(404, f"no exchange {seq} in the journal")
+
+    @admin.get("/journal/<int:seq>/body")
+    def journal_body(seq: int):
+        side = request.args.get("side", "request")
+        if side not in SIDES:
+            return _error(400, "side is request or response")
+        data, why = mock.journal.body(seq, side)
+        if data is None:
+            return _error(404, why)
+        return Response(data, content_type=_content_type_of(mock.journal.get(seq), side))
 
     @admin.delete("/journal")
     def clear_journal():

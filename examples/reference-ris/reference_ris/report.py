@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 from dataclasses import fields
 
 from lxml import etree
@@ -20,6 +22,36 @@ from .errors import ConfigError
 from .identity import Identity
 
 HL7 = "urn:hl7-org:v3"
+#: Grow the report's PDF to about this many KiB (a real N1 report's PDF is often 0.5–5 MB; the generated
+#: one is a few KiB): for testing that a harness or a service handles real-sized documents. Unset or 0: as is.
+PDF_KIB_VARIABLE = "REFERENCE_RIS_PDF_KIB"
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s*%%EOF\s*$")
+_PADDING_LINE = b"% padding " + b"0123456789abcdef" * 4 + b"\n"
+
+
+def pdf_padding_kib() -> int:
+    """`REFERENCE_RIS_PDF_KIB` (see `PDF_KIB_VARIABLE`): 0 when unset."""
+    value = os.environ.get(PDF_KIB_VARIABLE, "").strip()
+    try:
+        kib = int(value or 0)
+    except ValueError:
+        kib = -1
+    if kib < 0:
+        raise ConfigError(f"{PDF_KIB_VARIABLE} must be a number of KiB (0 or more), not {value!r}")
+    return kib
+
+
+def padded_pdf(pdf: bytes, kib: int) -> bytes:
+    """The same PDF grown to about `kib` KiB: comment lines after its end, then its `startxref` and `%%EOF`
+    again. A reader starts from the end of the file (ISO 32000-1 §7.5.5) and finds the same cross-reference
+    table; comments may stand between tokens (§7.2.3). Pages, text and objects are unchanged."""
+    missing = kib * 1024 - len(pdf)
+    tail = pdf.rstrip()
+    found = _STARTXREF.search(tail)
+    if missing <= 0 or found is None:
+        return pdf
+    lines = missing // len(_PADDING_LINE) + 1
+    return tail + b"\n" + _PADDING_LINE * lines + b"startxref\n" + found.group(1) + b"\n%%EOF\n"
 
 
 def _dataclass(cls, data: dict, what: str):
@@ -71,6 +103,13 @@ def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_va
         options.update(set_id=previous["set_id"], version_number=int(previous["version"]) + 1,
                        replaces=previous["id"])
         options.update({k: v for k, v in defects.items() if k == "set_id" and v})
+    kib = pdf_padding_kib()
+    if kib and "pdf" not in options:
+        options["pdf"] = padded_pdf(embedded_pdf(_build(task, patient, professional, organisation, options)), kib)
+    return _build(task, patient, professional, organisation, options)
+
+
+def _build(task, patient, professional, organisation, options: dict) -> bytes:
     if task.kind == "CR-BIO":
         return build_cr_bio_n3_minimal(patient, professional, organisation, **options)
     return build_cr_img_n1(patient, professional, organisation,
