@@ -109,6 +109,10 @@ CHECK_TESTS: dict[str, CheckTest] = {
     "insi-idam": CheckTest(
         "test_every_insi_call_carries_the_software_idam",
         "Every INSi call carries the software's own authorisation number (IDAM) that the service knows."),
+    "patient-traits": CheckTest(
+        "test_the_cda_carries_the_traits_insi_returned",
+        "The patient's traits in each CDA (birth name, first names, first first name, sex, birth date, birth "
+        "place) are the ones INSi returned for that patient in the task, on the DMP and MSSanté channels alike."),
 }
 
 

@@ -299,18 +299,32 @@ def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> l
         cda = documents.get(entry.get("unique_id"))
         pid = _pid_fields(entry.get("source_patient_info") or [])
         evidence["source_patient_info"].append({"unique_id": entry.get("unique_id"), "pid": pid})
-        if not cda or not pid:
-            continue
-        wanted = {"PID-5": _norm_name(cda.get("birth_name")), "PID-7": str(cda.get("birth_time") or "")[:8],
-                  "PID-8": cda.get("sex")}
-        seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
-                "PID-8": pid.get("PID-8")}
-        wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
-                 if wanted[k] and seen[k] != wanted[k]]
-        if wrong:
-            problems.append(f"{task_id}: the XDS sourcePatientInfo of {entry.get('unique_id')} names another patient "
-                            f"than the document: {'; '.join(wrong)}")
+        if cda and pid:
+            problems += _pid_problems(task_id, f"XDS sourcePatientInfo of {entry.get('unique_id')}", cda, pid)
     return problems
+
+
+def _pid_problems(task_id: str, where: str, cda: dict, pid: dict) -> list[str]:
+    """PID-5 (birth name), PID-7 (birth date) and PID-8 (sex) of a sourcePatientInfo against the CDA."""
+    if not pid:
+        return []
+    wanted = {"PID-5": _norm_name(cda.get("birth_name")), "PID-7": str(cda.get("birth_time") or "")[:8],
+              "PID-8": cda.get("sex")}
+    seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
+            "PID-8": pid.get("PID-8")}
+    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted if wanted[k] and seen[k] != wanted[k]]
+    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"] if wrong else []
+
+
+def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
+    """IHE ITI TF-3, XDSDocumentEntry.sourcePatientId: the patient's id in the source; the DMP keys it on
+    the INS, so it is the patientId the submission names (the CDA's INS)."""
+    evidence["source_patient_ids"] = [e.get("source_patient_id") for e in item.get("xds_entries") or []]
+    patient_id = item.get("patient_id")
+    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not the "
+            f"patient the submission names ({patient_id})"
+            for e in item.get("xds_entries") or []
+            if patient_id and e.get("source_patient_id") and e["source_patient_id"] != patient_id]
 
 
 def _norm_name(text) -> str:
@@ -334,6 +348,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
                                     f"patient {sorted(cda)}")
                 problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
+                problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
                         problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
@@ -347,6 +362,9 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     if meta.get("patient_id") != expected:
                         problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
                                         f"the CDA's patient {expected}")
+                for doc in item.get("xdm_documents") or []:
+                    problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
+                                              doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
                 # (MSS-CITIZEN-OTHER-PATIENT, a citizen mailbox given another patient's report, is the
                 # citizen-address check's: failing here would also fail the DMP metadata requirement)
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
@@ -421,6 +439,25 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
             problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
         if not message["documents"]:
             problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
+        problems += _header_recipient_problems(task_id, message, recipient)
+    return problems
+
+
+def _header_recipient_problems(task_id: str, message: dict, recipient: str) -> list[str]:
+    """The To: header is what the addressee's mail client shows: it names the task's addressee, and no
+    address the message was not delivered to (RFC 5322 3.6.3: To holds the primary recipients)."""
+    shown = message.get("header_to")
+    if shown is None:  # the harness could not read the stored copy: nothing to compare
+        return []
+    envelope = {str(a).lower() for a in message.get("to") or []}
+    problems = []
+    if recipient.lower() not in {a.lower() for a in shown}:
+        problems.append(f"{task_id}: message {message['id']}'s To: header names {shown}, not the addressee "
+                        f"{recipient} it was sent to")
+    strangers = [a for a in shown + (message.get("header_cc") or []) if a.lower() not in envelope]
+    if strangers:
+        problems.append(f"{task_id}: message {message['id']}'s To:/Cc: headers name {strangers}, who did not "
+                        f"receive it (envelope: {sorted(envelope)})")
     return problems
 
 
@@ -965,6 +1002,55 @@ def check_author_is_actor(run: dict) -> CheckResult:
                    "the CDA author and the DMP caller are the task's author")
 
 
+#: the CDA traits compared with INSi's answer (TIQ), with how each side is written
+_TRAIT_NAMES = {"birth_name": "birth name", "first_names": "first names", "first_name": "first first name",
+                "sex": "sex", "birth_time": "birth date", "birth_place": "birth place"}
+
+
+def _insi_side(returned: dict) -> dict:
+    """INSi's TIQ as the CDA writes it: DateNaissance 1980-03-02 → birthTime 19800302; the first first name
+    is TIQ Prenom, else the first word of ListePrenom."""
+    first_names = str(returned.get("first_names") or "").strip()
+    return {"birth_name": returned.get("birth_name"), "first_names": first_names,
+            "first_name": returned.get("first_name") or (first_names.split(" ")[0] if first_names else None),
+            "sex": returned.get("sex"), "birth_time": str(returned.get("birth_date") or "").replace("-", ""),
+            "birth_place": returned.get("birth_place")}
+
+
+def _trait_problems(task_id: str, where: str, doc: dict, returned: dict) -> list[str]:
+    """The traits are copied as INSi returned them: same letters and case, same first names in the same
+    order (Guide d'implémentation de l'identité INS: the INS traits are the ones the téléservice returns)."""
+    cda, insi = doc.get("patient_traits") or {}, _insi_side(returned)
+    wrong = []
+    for key, label in _TRAIT_NAMES.items():
+        seen, wanted = str(cda.get(key) or "").strip(), str(insi.get(key) or "").strip()
+        if key == "birth_time":
+            seen = seen[:8]
+        if wanted and seen != wanted:
+            wrong.append(f"{label} {seen or 'missing'!r} (INSi: {wanted!r})")
+    if not wrong:
+        return []
+    return [f"{task_id}: {where}: the CDA {doc.get('unique_id')} does not carry the traits INSi returned for "
+            f"INS {doc.get('ins')}: {'; '.join(wrong)}"]
+
+
+def check_patient_traits(run: dict) -> CheckResult:
+    """The patient's identity in each CDA (birth name, first names, first first name, sex, birth date, birth
+    place) is the one INSi returned for that patient in that task, on every channel (DMP and MSSanté)."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        answers = {i["ins"]: i["returned"] for i in insi_found(task) if i.get("ins") and i.get("returned")}
+        for kind, item, doc in sent_documents(task):
+            returned = answers.get(doc.get("ins"))
+            evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "ins": doc.get("ins"),
+                             "cda_traits": doc.get("patient_traits"), "insi_traits": returned})
+            if returned:  # no 00 answer for this INS: ins-in-cda and insi-before-send say so
+                problems += _trait_problems(task["task"]["id"], _where(kind, item), doc, returned)
+    return _result("patient-traits", problems, evidence,
+                   "each CDA carries the traits INSi returned for its patient")
+
+
 #: the INSi mock's findings on the software authorisation number (docs/insi.md)
 IDAM_RULES = ("INSI-IDAM-ACCEPTED-ANY", "INSI-IDAM-UNKNOWN")
 
@@ -1051,6 +1137,9 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
     Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
           {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
           check_author_is_actor, ("author-not-actor",)),
+    Check("patient-traits", "The CDA's patient traits are the ones INSi returned (every channel)",
+          {RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"], BIO: ["DOC/va1.02", "INS/va1.35"]},
+          check_patient_traits, ("traits-not-insi",)),
     Check("insi-idam", "Every INSi call is made with the software's own authorisation number (IDAM)",
           {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]}, check_insi_idam, ("unknown-idam",)),
 ]}
