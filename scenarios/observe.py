@@ -507,7 +507,20 @@ def document_facts(content: bytes) -> dict:
         "language": _first(tree, "/h:ClinicalDocument/h:languageCode/@code"),
         "set_id_root": _first(tree, "/h:ClinicalDocument/h:setId/@root"),
         "service_stop": _first(tree, f"{_SERVICE_TIME}/h:high/@value"),
+        "realm": _first(tree, "/h:ClinicalDocument/h:realmCode/@code"),
+        "code": _first(tree, "/h:ClinicalDocument/h:code/@code"),
+        "service_events": len(tree.xpath("/h:ClinicalDocument/h:documentationOf/h:serviceEvent",
+                                         namespaces={"h": HL7})),
+        "service_event_code": _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:code/@code"),
+        "author_family": _first(tree, f"{_AUTHOR}/h:assignedPerson/h:name/h:family/text()"),
+        "author_organisation_id": _first(tree, f"{_AUTHOR}/h:representedOrganization/h:id/@extension"),
+        "author_specialty": _first(tree, f"{_AUTHOR}/h:code/@code"),
+        "custodian_id": _first(tree, "/h:ClinicalDocument/h:custodian/h:assignedCustodian"
+                                     "/h:representedCustodianOrganization/h:id/@extension"),
     }
+
+
+_AUTHOR = "/h:ClinicalDocument/h:author/h:assignedAuthor"
 
 
 _PATIENT = "/h:ClinicalDocument/h:recordTarget/h:patientRole/h:patient"
@@ -529,6 +542,7 @@ _UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_I
 #: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 _DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
+_DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
 
 
 #: single-valued XDSDocumentEntry slots the proof compares with the CDA (IHE ITI TF-3 Table 4.2.5.1-1)
@@ -566,6 +580,9 @@ def xds_entries(envelope: bytes) -> list[dict]:
                         "source_patient_info": [str(v) for v in info],
                         **{key: _slot(obj, name) for key, name in _XDS_SLOTS.items()},
                         "title": _first_text(obj, "rim:Name/rim:LocalizedString/@value"),
+                        "author_specialties": [str(v) for v in obj.xpath(
+                            f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
+                            "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()", namespaces=ns)],
                         "format_code": format_code[0] if format_code else None,
                         "confidentiality_codes": [str(c) for c in confidentiality]})
     return entries
