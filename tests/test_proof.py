@@ -55,6 +55,8 @@ DEFECT_CHECKS = {
     # INSi answered 01 to unknown-01: nothing may go out with an INS
     "send-on-01": ("qualified-ins-only",),
     "unknown-idam": ("insi-idam",),
+    # issue 13, round 2: the CDA names the patient otherwise than INSi did
+    "traits-not-insi": ("patient-traits",),
 }
 #: defect → checks that cannot be evaluated on it (an upstream check fails on the task they need)
 DEFECT_BLOCKED = {
