@@ -1153,7 +1153,8 @@ def _insi_side(returned: dict) -> dict:
 
 def _trait_problems(task_id: str, where: str, doc: dict, returned: dict) -> list[str]:
     """The traits are copied as INSi returned them: same letters and case, same first names in the same
-    order (Guide d'implémentation de l'identité INS: the INS traits are the ones the téléservice returns)."""
+    order. The identité INS is "l'ensemble des informations numériques renvoyées par le téléservice INSi"
+    (https://esante.gouv.fr/securite/identite-nationale-de-sante), its traits those of the national bases."""
     cda, insi = doc.get("patient_traits") or {}, _insi_side(returned)
     wrong = []
     for key, label in _TRAIT_NAMES.items():
