@@ -109,6 +109,18 @@ CHECK_TESTS: dict[str, CheckTest] = {
     "insi-idam": CheckTest(
         "test_every_insi_call_carries_the_software_idam",
         "Every INSi call carries the software's own authorisation number (IDAM) that the service knows."),
+    "patient-traits": CheckTest(
+        "test_the_cda_carries_the_traits_insi_returned",
+        "The patient's traits in each CDA (birth name, first names, first first name, sex, birth date, birth "
+        "place) are the ones INSi returned for that patient in the task, on the DMP and MSSanté channels alike."),
+    "document-header": CheckTest(
+        "test_every_document_carries_the_french_header_and_its_act",
+        "Every document sent has realmCode FR and languageCode fr-FR, and an imaging report names the act it "
+        "reports (documentationOf/serviceEvent/code)."),
+    "metadata-matches-cda": CheckTest(
+        "test_xds_and_xdm_metadata_describe_the_cda",
+        "The XDS entry (title, languageCode, serviceStart/StopTime, author specialty) and the XDM METADATA.XML "
+        "(confidentialityCode, creationTime) are the CDA's own."),
 }
 
 

@@ -311,18 +311,32 @@ def _source_patient_info_problems(task_id: str, item: dict, evidence: dict) -> l
         cda = documents.get(entry.get("unique_id"))
         pid = _pid_fields(entry.get("source_patient_info") or [])
         evidence["source_patient_info"].append({"unique_id": entry.get("unique_id"), "pid": pid})
-        if not cda or not pid:
-            continue
-        wanted = {"PID-5": _norm_name(cda.get("birth_name")), "PID-7": str(cda.get("birth_time") or "")[:8],
-                  "PID-8": cda.get("sex")}
-        seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
-                "PID-8": pid.get("PID-8")}
-        wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
-                 if wanted[k] and seen[k] != wanted[k]]
-        if wrong:
-            problems.append(f"{task_id}: the XDS sourcePatientInfo of {entry.get('unique_id')} names another patient "
-                            f"than the document: {'; '.join(wrong)}")
+        if cda and pid:
+            problems += _pid_problems(task_id, f"XDS sourcePatientInfo of {entry.get('unique_id')}", cda, pid)
     return problems
+
+
+def _pid_problems(task_id: str, where: str, cda: dict, pid: dict) -> list[str]:
+    """PID-5 (birth name), PID-7 (birth date) and PID-8 (sex) of a sourcePatientInfo against the CDA."""
+    if not pid:
+        return []
+    wanted = {"PID-5": _norm_name(cda.get("birth_name")), "PID-7": str(cda.get("birth_time") or "")[:8],
+              "PID-8": cda.get("sex")}
+    seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
+            "PID-8": pid.get("PID-8")}
+    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted if wanted[k] and seen[k] != wanted[k]]
+    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"] if wrong else []
+
+
+def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
+    """IHE ITI TF-3, XDSDocumentEntry.sourcePatientId: the patient's id in the source; the DMP keys it on
+    the INS, so it is the patientId the submission names (the CDA's INS)."""
+    evidence["source_patient_ids"] = [e.get("source_patient_id") for e in item.get("xds_entries") or []]
+    patient_id = item.get("patient_id")
+    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not the "
+            f"patient the submission names ({patient_id})"
+            for e in item.get("xds_entries") or []
+            if patient_id and e.get("source_patient_id") and e["source_patient_id"] != patient_id]
 
 
 def _norm_name(text) -> str:
@@ -346,6 +360,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
                                     f"patient {sorted(cda)}")
                 problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
+                problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
                         problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
@@ -359,6 +374,9 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     if meta.get("patient_id") != expected:
                         problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
                                         f"the CDA's patient {expected}")
+                for doc in item.get("xdm_documents") or []:
+                    problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
+                                              doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
                 # (MSS-CITIZEN-OTHER-PATIENT, a citizen mailbox given another patient's report, is the
                 # citizen-address check's: failing here would also fail the DMP metadata requirement)
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
@@ -433,6 +451,25 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
             problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
         if not message["documents"]:
             problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
+        problems += _header_recipient_problems(task_id, message, recipient)
+    return problems
+
+
+def _header_recipient_problems(task_id: str, message: dict, recipient: str) -> list[str]:
+    """The To: header is what the addressee's mail client shows: it names the task's addressee, and no
+    address the message was not delivered to (RFC 5322 3.6.3: To holds the primary recipients)."""
+    shown = message.get("header_to")
+    if shown is None:  # the harness could not read the stored copy: nothing to compare
+        return []
+    envelope = {str(a).lower() for a in message.get("to") or []}
+    problems = []
+    if recipient.lower() not in {a.lower() for a in shown}:
+        problems.append(f"{task_id}: message {message['id']}'s To: header names {shown}, not the addressee "
+                        f"{recipient} it was sent to")
+    strangers = [a for a in shown + (message.get("header_cc") or []) if a.lower() not in envelope]
+    if strangers:
+        problems.append(f"{task_id}: message {message['id']}'s To:/Cc: headers name {strangers}, who did not "
+                        f"receive it (envelope: {sorted(envelope)})")
     return problems
 
 
@@ -882,6 +919,19 @@ def check_xdm_format_code(run: dict) -> CheckResult:
                    "the XDM formatCode matches each document's content")
 
 
+def _set_id_problems(run: dict) -> list[str]:
+    """A setId names one report and its versions (HL7 CDA R2: setId is the same across revisions of one
+    document): the same setId on two patients' documents merges two reports."""
+    sets: dict[str, set] = {}
+    for task in tasks(run):
+        for _kind, _item, doc in sent_documents(task):
+            if doc.get("set_id") and doc.get("ins"):
+                sets.setdefault(doc["set_id"], set()).add((doc["ins"], task["task"]["id"]))
+    return [f"setId {set_id} is used for {len({i for i, _ in uses})} patients: "
+            f"{', '.join(sorted({t for _, t in uses}))}"
+            for set_id, uses in sets.items() if len({i for i, _ in uses}) > 1]
+
+
 def check_document_ids(run: dict) -> CheckResult:
     """A document id names one document: across every report of the run (DMP and MSSanté), the same id never
     carries another patient or other content (HL7 CDA R2: ClinicalDocument/id is unique for each document;
@@ -893,7 +943,7 @@ def check_document_ids(run: dict) -> CheckResult:
                 seen.setdefault(doc["unique_id"], []).append(
                     {"task": task["task"]["id"], "service": kind, "seq": item["seq"], "ins": doc.get("ins"),
                      "sha1": doc.get("sha1")})
-    problems, evidence = [], []
+    problems, evidence = _set_id_problems(run), []
     for uid, uses in seen.items():
         patients = sorted({u["ins"] for u in uses if u["ins"]})
         contents = sorted({u["sha1"] for u in uses if u["sha1"]})
@@ -951,6 +1001,21 @@ def check_document_dates(run: dict) -> CheckResult:
                    harness_limits(run))
 
 
+def _author_details_problems(task_id: str, where: str, author: dict, doc: dict) -> list[str]:
+    """The author's name and structure (IDNST), and the custodian, are the task's professional and structure
+    the product is configured with (the task gives them: segur.scenarios.driver.author_dict)."""
+    problems = []
+    family = author.get("family_name")
+    if family and doc.get("author_family") and _norm_name(doc["author_family"]) != _norm_name(family):
+        problems.append(f"{task_id}: {where}: the CDA author is named {doc['author_family']!r}, the task's "
+                        f"professional {family!r}")
+    idnst = str(author.get("idnst") or "")
+    for key, label in (("author_organisation_id", "author's structure"), ("custodian_id", "custodian")):
+        if idnst and doc.get(key) and doc[key] != idnst:
+            problems.append(f"{task_id}: {where}: the CDA {label} is {doc[key]}, not the task's structure {idnst}")
+    return problems
+
+
 def check_author_is_actor(run: dict) -> CheckResult:
     """The report's author is the professional who acts in the task: the CDA author's id (IDNPS) is the task
     author's, and the DMP call is made for that same professional (VIHF Subject NameID)."""
@@ -967,6 +1032,7 @@ def check_author_is_actor(run: dict) -> CheckResult:
             if ids and not any(str(i).split("^")[-1] == idnps for i in ids):
                 problems.append(f"{task_id}: {_where(kind, item)}: the CDA author {ids} is not the task's "
                                 f"author (IDNPS {idnps})")
+            problems += _author_details_problems(task_id, _where(kind, item), task["task"].get("author") or {}, doc)
         for kind, item in sends(task):
             subject = item.get("vihf_subject") if kind == "dmp" else None
             if kind == "dmp":
@@ -976,6 +1042,161 @@ def check_author_is_actor(run: dict) -> CheckResult:
                                 f"not for the task's author {idnps}")
     return _result("author-is-actor", problems, evidence,
                    "the CDA author and the DMP caller are the task's author", harness_limits(run))
+
+
+#: the CI-SIS header values every Ségur document carries (official pack: Structuration minimale schematron
+#: profils/structurationMinimale/include/1.2.250.1.213.1.1.1.1-2017-12-13T103531.sch asserts realmCode FR
+#: [min 1x]; its languageCode rule checks only the syntax, and all 94 examples of ExemplesCDA write fr-FR)
+HEADER_VALUES = {"realm": "FR", "language": "fr-FR"}
+#: LOINC 18748-4 (CR-IMG): IMG-CR-IMG_2024.01/Entete/Entete_IMG-CR-IMG.sch asserts count(documentationOf) >= 1
+#: and a coded serviceEvent (the imaging act)
+EVENT_REQUIRED = ("18748-4",)
+
+
+def _header_problems(task_id: str, where: str, doc: dict) -> list[str]:
+    problems = [f"{task_id}: {where}: {doc.get('unique_id')} has {key}Code {doc.get(key)!r}, not {value!r}"
+                for key, value in HEADER_VALUES.items() if doc.get(key) != value]
+    if doc.get("code") in EVENT_REQUIRED and not (doc.get("service_events") and doc.get("service_event_code")):
+        problems.append(f"{task_id}: {where}: {doc.get('unique_id')} does not name the act it reports "
+                        "(documentationOf/serviceEvent with its code)")
+    return problems
+
+
+def check_document_header(run: dict) -> CheckResult:
+    """The header values the CI-SIS fixes (realmCode FR, languageCode fr-FR) and, for an imaging report, the
+    exam it reports (documentationOf/serviceEvent/code), read by the harness in every document sent."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        for kind, item, doc in sent_documents(task):
+            evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "realm": doc.get("realm"),
+                             "language": doc.get("language"), "service_events": doc.get("service_events"),
+                             "service_event_code": doc.get("service_event_code")})
+            problems += _header_problems(task["task"]["id"], _where(kind, item), doc)
+    return _result("document-header", problems, evidence,
+                   "realmCode FR, languageCode fr-FR and the act reported, in every document")
+
+
+def _same_time(a: str | None, b: str | None) -> bool:
+    """Two HL7/XDS times name the same instant (XDS times are UTC; by day when either is a date only)."""
+    left, right = hl7_time(a), hl7_time(b)
+    if left is None or right is None:
+        return a == b
+    return not _before(left, right) and not _before(right, left)
+
+
+def _xds_entry_problems(task_id: str, item: dict) -> list[str]:
+    """ITI TF-3 4.2.3.2 (CDA to XDS metadata): title, languageCode, serviceStart/StopTime and the author's
+    specialty of an entry are the document's own."""
+    documents = {d.get("unique_id"): d for d in item.get("documents") or [] if "unreadable" not in d}
+    problems = []
+    for entry in item.get("xds_entries") or []:
+        doc = documents.get(entry.get("unique_id"))
+        if not doc:
+            continue
+        where = f"ITI-41 #{item['seq']}: the XDS entry of {entry.get('unique_id')}"
+        for key, cda_key in (("title", "title"), ("language", "language")):
+            if entry.get(key) and doc.get(cda_key) and entry[key] != doc[cda_key]:
+                problems.append(f"{task_id}: {where} has {key} {entry[key]!r}, the CDA {doc[cda_key]!r}")
+        for key, cda_key in (("service_start", "service_start"), ("service_stop", "service_stop")):
+            if entry.get(key) and doc.get(cda_key) and not _same_time(entry[key], doc[cda_key]):
+                problems.append(f"{task_id}: {where} has {key} {entry[key]}, the CDA's serviceEvent "
+                                f"{doc[cda_key]}")
+        start, stop = hl7_time(entry.get("service_start")), hl7_time(entry.get("service_stop"))
+        if start and stop and _before(stop, start):
+            problems.append(f"{task_id}: {where} stops ({entry['service_stop']}) before it starts "
+                            f"({entry['service_start']})")
+        codes = {str(v).split("^")[0] for v in entry.get("author_specialties") or []}
+        if codes and doc.get("author_specialty") and doc["author_specialty"] not in codes:
+            problems.append(f"{task_id}: {where} gives the author the specialty {sorted(codes)}, the CDA "
+                            f"{doc['author_specialty']}")
+    return problems
+
+
+def _xdm_entry_problems(task_id: str, message: dict, doc: dict) -> list[str]:
+    """ITI TF-3 4.2.3.2 for the XDM METADATA.XML: confidentialityCode and creationTime are the CDA's."""
+    where = f"message {message.get('id')}: the METADATA.XML entry of {doc.get('unique_id')}"
+    problems = []
+    codes = doc.get("xdm_confidentiality_codes") or []
+    if codes and doc.get("confidentiality") and doc["confidentiality"] not in codes:
+        problems.append(f"{task_id}: {where} has confidentialityCode {codes}, the CDA {doc['confidentiality']}")
+    created, effective = doc.get("xdm_creation_time"), doc.get("effective_time")
+    # ITI TF-3 wants UTC; the harness's own XDM writer (mocks/mssante/xdm.py, build_xdm) copies the CDA's
+    # local digits without the offset, so both readings of the same effectiveTime are accepted
+    if created and effective and not _same_time(created, effective) and created != effective[:14]:
+        problems.append(f"{task_id}: {where} has creationTime {created}, the CDA's effectiveTime {effective}")
+    return problems
+
+
+def check_metadata_matches_cda(run: dict) -> CheckResult:
+    """The XDS entry (DMP) and the XDM METADATA.XML (MSSanté) describe the document they carry: the fields
+    IHE derives from the CDA header are the header's (a reader filters and sorts on them)."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        task_id = task["task"]["id"]
+        for kind, item in sends(task):
+            if kind == "dmp":
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                                 "xds_entries": item.get("xds_entries")})
+                problems += _xds_entry_problems(task_id, item)
+                continue
+            for doc in item.get("xdm_documents") or []:
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
+                                 **{k: doc.get(k) for k in ("xdm_confidentiality_codes", "confidentiality",
+                                                            "xdm_creation_time", "effective_time")}})
+                problems += _xdm_entry_problems(task_id, item, doc)
+    return _result("metadata-matches-cda", problems, evidence,
+                   "XDS and XDM metadata describe the CDA they carry")
+
+
+#: the CDA traits compared with INSi's answer (TIQ), with how each side is written
+_TRAIT_NAMES = {"birth_name": "birth name", "first_names": "first names", "first_name": "first first name",
+                "sex": "sex", "birth_time": "birth date", "birth_place": "birth place"}
+
+
+def _insi_side(returned: dict) -> dict:
+    """INSi's TIQ as the CDA writes it: DateNaissance 1980-03-02 → birthTime 19800302; the first first name
+    is TIQ Prenom, else the first word of ListePrenom."""
+    first_names = str(returned.get("first_names") or "").strip()
+    return {"birth_name": returned.get("birth_name"), "first_names": first_names,
+            "first_name": returned.get("first_name") or (first_names.split(" ")[0] if first_names else None),
+            "sex": returned.get("sex"), "birth_time": str(returned.get("birth_date") or "").replace("-", ""),
+            "birth_place": returned.get("birth_place")}
+
+
+def _trait_problems(task_id: str, where: str, doc: dict, returned: dict) -> list[str]:
+    """The traits are copied as INSi returned them: same letters and case, same first names in the same
+    order. The identité INS is "l'ensemble des informations numériques renvoyées par le téléservice INSi"
+    (https://esante.gouv.fr/securite/identite-nationale-de-sante), its traits those of the national bases."""
+    cda, insi = doc.get("patient_traits") or {}, _insi_side(returned)
+    wrong = []
+    for key, label in _TRAIT_NAMES.items():
+        seen, wanted = str(cda.get(key) or "").strip(), str(insi.get(key) or "").strip()
+        if key == "birth_time":
+            seen = seen[:8]
+        if wanted and seen != wanted:
+            wrong.append(f"{label} {seen or 'missing'!r} (INSi: {wanted!r})")
+    if not wrong:
+        return []
+    return [f"{task_id}: {where}: the CDA {doc.get('unique_id')} does not carry the traits INSi returned for "
+            f"INS {doc.get('ins')}: {'; '.join(wrong)}"]
+
+
+def check_patient_traits(run: dict) -> CheckResult:
+    """The patient's identity in each CDA (birth name, first names, first first name, sex, birth date, birth
+    place) is the one INSi returned for that patient in that task, on every channel (DMP and MSSanté)."""
+    problems, evidence = [], []
+    for task in tasks(run, *SENDING_SCENARIOS):
+        answers = {i["ins"]: i["returned"] for i in insi_found(task) if i.get("ins") and i.get("returned")}
+        for kind, item, doc in sent_documents(task):
+            returned = answers.get(doc.get("ins"))
+            evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "ins": doc.get("ins"),
+                             "cda_traits": doc.get("patient_traits"), "insi_traits": returned})
+            if returned:  # no 00 answer for this INS: ins-in-cda and insi-before-send say so
+                problems += _trait_problems(task["task"]["id"], _where(kind, item), doc, returned)
+    return _result("patient-traits", problems, evidence,
+                   "each CDA carries the traits INSi returned for its patient")
 
 
 #: the INSi mock's findings on the software authorisation number (docs/insi.md)
@@ -1064,6 +1285,14 @@ CHECKS: dict[str, Check] = {c.id: c for c in [
     Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
           {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
           check_author_is_actor, ("author-not-actor",)),
+    Check("patient-traits", "The CDA's patient traits are the ones INSi returned (every channel)",
+          {RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"], BIO: ["DOC/va1.02", "INS/va1.35"]},
+          check_patient_traits, ("traits-not-insi",)),
+    Check("document-header", "realmCode FR, languageCode fr-FR and the act reported in every document",
+          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_header),
+    Check("metadata-matches-cda", "The XDS and XDM metadata describe the CDA they carry",
+          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
+          check_metadata_matches_cda),
     Check("insi-idam", "Every INSi call is made with the software's own authorisation number (IDAM)",
           {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]}, check_insi_idam, ("unknown-idam",)),
 ]}

@@ -122,6 +122,29 @@ def insi_traits(exchange: dict) -> dict:
             "vitale_nir": _local(tree, "NumIdentifiant")}
 
 
+#: the identity traits of an INSi 00 answer (CNAM's TIQ element, INSi_RESULTAT.xsd; mocks/insi/soap.py)
+_TIQ = {"birth_name": "NomNaissance", "first_name": "Prenom", "first_names": "ListePrenom", "sex": "Sexe",
+        "birth_date": "DateNaissance", "birth_place": "LieuNaissance"}
+
+
+def insi_returned(exchange: dict) -> dict:
+    """The traits INSi returned (TIQ of the answer), read from the journalled SOAP response: the identity a
+    document must then carry (empty when the answer has none or the journal kept no body)."""
+    body = (exchange.get("response") or {}).get("body") or {}
+    text = body.get("text") or ""
+    if body.get("encoding") != "text" or body.get("truncated") or "TIQ" not in text:
+        return {}
+    tree = _tree(text.encode("utf-8"))
+    tiq = tree.xpath("//*[local-name()='TIQ']") if tree is not None else []
+    if not tiq:
+        return {}
+    found = {}
+    for key, name in _TIQ.items():
+        element = tiq[0].xpath(f"*[local-name()='{name}']")
+        found[key] = element[0].text if element else None
+    return found
+
+
 def _norm(text) -> str:
     import unicodedata
 
@@ -317,6 +340,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
         insi.append({"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
                      "verdict": exchange["verdict"], "rules": exchange["rules"], "code": meta.get("code_cr"),
                      "ins": meta.get("ins"), "oid": meta.get("oid"), "traits": sent,
+                     "returned": insi_returned(exchange),
                      "for_task_patient": traits_match(sent, patient) or card_match(sent, task.get("vitale"))})
     dmp = []
     for exchange in journals.get("dmp", []):
@@ -356,7 +380,7 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
             except OSError:
                 copies = []
         read = mss_message_facts(copies[0]["raw"].encode("utf-8", "surrogateescape")) \
-            if copies and copies[0].get("raw") else {"attached_pdfs": [], "xdm_documents": []}
+            if copies and copies[0].get("raw") else {"attached_pdfs": [], "xdm_documents": [], "header_to": None, "header_cc": None}
         uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id") or (d.get("cda") or {}).get("unique_id")
                       for d in meta.get("documents") or []}
         validation = {}
@@ -541,7 +565,39 @@ def document_facts(content: bytes) -> dict:
         "effective_time": _first(tree, "/h:ClinicalDocument/h:effectiveTime/@value"),
         "confidentiality": _first(tree, "/h:ClinicalDocument/h:confidentialityCode/@code"),
         "pdfs": [pdf_facts(pdf) for pdf in _embedded_pdfs(tree)],
+        "patient_traits": patient_traits(tree),
+        "title": _first(tree, "/h:ClinicalDocument/h:title/text()"),
+        "language": _first(tree, "/h:ClinicalDocument/h:languageCode/@code"),
+        "set_id_root": _first(tree, "/h:ClinicalDocument/h:setId/@root"),
+        "service_stop": _first(tree, f"{_SERVICE_TIME}/h:high/@value"),
+        "realm": _first(tree, "/h:ClinicalDocument/h:realmCode/@code"),
+        "code": _first(tree, "/h:ClinicalDocument/h:code/@code"),
+        "service_events": len(tree.xpath("/h:ClinicalDocument/h:documentationOf/h:serviceEvent",
+                                         namespaces={"h": HL7})),
+        "service_event_code": _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:code/@code"),
+        "author_family": _first(tree, f"{_AUTHOR}/h:assignedPerson/h:name/h:family/text()"),
+        "author_organisation_id": _first(tree, f"{_AUTHOR}/h:representedOrganization/h:id/@extension"),
+        "author_specialty": _first(tree, f"{_AUTHOR}/h:code/@code"),
+        "custodian_id": _first(tree, "/h:ClinicalDocument/h:custodian/h:assignedCustodian"
+                                     "/h:representedCustodianOrganization/h:id/@extension"),
     }
+
+
+_AUTHOR = "/h:ClinicalDocument/h:author/h:assignedAuthor"
+
+
+_PATIENT = "/h:ClinicalDocument/h:recordTarget/h:patientRole/h:patient"
+
+
+def patient_traits(tree) -> dict:
+    """The patient's identity traits as the CDA writes them (CI-SIS: family BR, given without qualifier = the
+    birth first names, given BR = the first of them, sex, birthTime, birthplace county = INSEE code)."""
+    return {"birth_name": _first(tree, f"{_PATIENT}/h:name/h:family[@qualifier='BR']/text()"),
+            "first_names": _first(tree, f"{_PATIENT}/h:name/h:given[not(@qualifier)]/text()"),
+            "first_name": _first(tree, f"{_PATIENT}/h:name/h:given[@qualifier='BR']/text()"),
+            "sex": _first(tree, f"{_PATIENT}/h:administrativeGenderCode/@code"),
+            "birth_time": _first(tree, f"{_PATIENT}/h:birthTime/@value"),
+            "birth_place": _first(tree, f"{_PATIENT}/h:birthplace/h:place/h:addr/h:county/text()")}
 
 
 _RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
@@ -549,6 +605,23 @@ _UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_I
 #: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
 _DE_CONFIDENTIALITY = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f"
+_DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
+
+
+#: single-valued XDSDocumentEntry slots the proof compares with the CDA (IHE ITI TF-3 Table 4.2.5.1-1)
+_XDS_SLOTS = {"source_patient_id": "sourcePatientId", "language": "languageCode",
+              "service_start": "serviceStartTime", "service_stop": "serviceStopTime",
+              "creation_time": "creationTime"}
+
+
+def _slot(obj, name: str) -> str | None:
+    values = obj.xpath(f"rim:Slot[@name='{name}']/rim:ValueList/rim:Value/text()", namespaces={"rim": _RIM})
+    return str(values[0]) if values else None
+
+
+def _first_text(obj, path: str) -> str | None:
+    values = obj.xpath(path, namespaces={"rim": _RIM})
+    return str(values[0]) if values else None
 
 
 def xds_entries(envelope: bytes) -> list[dict]:
@@ -568,6 +641,11 @@ def xds_entries(envelope: bytes) -> list[dict]:
                                     "/@nodeRepresentation", namespaces=ns)
         entries.append({"unique_id": unique[0] if unique else None,
                         "source_patient_info": [str(v) for v in info],
+                        **{key: _slot(obj, name) for key, name in _XDS_SLOTS.items()},
+                        "title": _first_text(obj, "rim:Name/rim:LocalizedString/@value"),
+                        "author_specialties": [str(v) for v in obj.xpath(
+                            f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
+                            "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()", namespaces=ns)],
                         "format_code": format_code[0] if format_code else None,
                         "confidentiality_codes": [str(c) for c in confidentiality]})
     return entries
@@ -625,7 +703,13 @@ def _xdm_metadata_entries(raw: bytes) -> list[dict]:
         unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
         fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
                         namespaces=ns)
-        found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None})
+        info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
+        confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
+                                    "/@nodeRepresentation", namespaces=ns)
+        found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None,
+                      "source_patient_info": [str(v) for v in info],
+                      "confidentiality_codes": [str(c) for c in confidentiality],
+                      "creation_time": _slot(obj, "creationTime")})
     return found
 
 
@@ -667,6 +751,17 @@ def mss_message_facts(raw: bytes) -> dict:
                 if _XDM_METADATA.fullmatch(name_) or b"ClinicalDocument" not in data[:4096]:
                     continue
                 facts = {**_cda_header(data), **_document_ids(data), **document_facts(data)}
-                declared = (by_uid.get(facts.get("unique_id")) or {}).get("format_code")
-                documents.append({"path": name_, **facts, "xdm_format_code": declared})
-    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents}
+                entry = by_uid.get(facts.get("unique_id")) or {}
+                documents.append({"path": name_, **facts, "xdm_format_code": entry.get("format_code"),
+                                  "xdm_source_patient_info": entry.get("source_patient_info") or [],
+                                  "xdm_confidentiality_codes": entry.get("confidentiality_codes") or [],
+                                  "xdm_creation_time": entry.get("creation_time")})
+    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents, "header_to": header_addresses(message, "To"),
+            "header_cc": header_addresses(message, "Cc")}
+
+
+def header_addresses(message, name: str) -> list[str]:
+    """The addresses of a message header (To, Cc), as the reader's mail client shows them."""
+    from email.utils import getaddresses
+
+    return [address for _, address in getaddresses([str(v) for v in message.get_all(name) or []]) if address]

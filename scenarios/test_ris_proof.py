@@ -57,3 +57,9 @@ test_the_author_is_the_professional_who_acts = check_test(
     "author-is-actor", rem("RIS.DOC/va1.16", "RIS.DMP/va1.10"))
 test_every_insi_call_carries_the_software_idam = check_test(
     "insi-idam", rem("INS/va1.35"))
+test_the_cda_carries_the_traits_insi_returned = check_test(
+    "patient-traits", rem("DOC/va1.02", "DOC/va1.04", "INS/va1.35"))
+test_every_document_carries_the_french_header_and_its_act = check_test(
+    "document-header", rem("RIS.DOC/va1.16"))
+test_xds_and_xdm_metadata_describe_the_cda = check_test(
+    "metadata-matches-cda", rem("RIS.DMP/va1.10", "MSS/CONF.23"))

@@ -55,6 +55,8 @@ DEFECT_CHECKS = {
     # INSi answered 01 to unknown-01: nothing may go out with an INS
     "send-on-01": ("qualified-ins-only",),
     "unknown-idam": ("insi-idam",),
+    # issue 13, round 2: the CDA names the patient otherwise than INSi did
+    "traits-not-insi": ("patient-traits",),
 }
 #: defect → checks that cannot be evaluated on it (an upstream check fails on the task they need)
 DEFECT_BLOCKED = {
@@ -323,7 +325,23 @@ def _break_idam(run):
     _task(run, "dmp-01")["observed"]["insi"][0]["rules"].append("INSI-IDAM-ACCEPTED-ANY")
 
 
+def _break_traits(run):
+    """mss-01's report writes the birth name in lower case (INSi returned it in capitals)."""
+    doc = _mss_doc(run)
+    doc["patient_traits"]["birth_name"] = doc["patient_traits"]["birth_name"].lower()
+
+
+def _break_header(run):
+    _first_iti41(_task(run, "dmp-02"))["documents"][0]["language"] = "en-US"
+
+
+def _break_metadata_matches(run):
+    _first_iti41(_task(run, "dmp-02"))["xds_entries"][0]["title"] = "Autre titre"
+
+
 BREAKERS = {
+    "patient-traits": _break_traits, "document-header": _break_header,
+    "metadata-matches-cda": _break_metadata_matches,
     "pdf-patient": _break_pdf_patient, "mss-pdf-copy": _break_mss_pdf_copy,
     "xdm-format-code": _break_xdm_format_code, "document-ids": _break_document_ids,
     "document-dates": _break_document_dates, "author-is-actor": _break_author, "insi-idam": _break_idam,

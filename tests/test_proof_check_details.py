@@ -463,3 +463,152 @@ def test_the_author_must_be_the_task_professional_in_the_cda_and_the_vihf():
     assert "VIHF Subject NameID" in check(run).problems[0]
     other = _doc_run({"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^899700000000"]})
     assert "not the task's author" in check(other).problems[0]
+
+
+# --- issue 13, round 2: identity traits, headers and metadata against the CDA ------------------------------
+INS_TROIS = "279035121518989"
+TIQ = {"birth_name": "PAT-TROIS", "first_name": "DOMINIQUE", "first_names": "DOMINIQUE MARIE", "sex": "F",
+       "birth_date": "1979-03-05", "birth_place": "63220"}
+CDA_TRAITS = {"birth_name": "PAT-TROIS", "first_names": "DOMINIQUE MARIE", "first_name": "DOMINIQUE", "sex": "F",
+              "birth_time": "19790305", "birth_place": "63220"}
+
+
+def _traits_run(**changed) -> dict:
+    run = _doc_run({"unique_id": UID, "ins": INS_TROIS, "patient_traits": dict(CDA_TRAITS, **changed)})
+    run["tasks"][0]["observed"]["insi"] = [{"seq": 1, "code": "00", "for_task_patient": True, "ins": INS_TROIS,
+                                            "oid": "1.2.250.1.213.1.4.8", "returned": TIQ}]
+    return run
+
+
+def test_the_cda_traits_must_be_the_ones_insi_returned_letter_for_letter():
+    check = CHECKS["patient-traits"].function
+    assert check(_traits_run()).status == "pass"
+    for key, value, label in (("birth_name", "Pat-Trois", "birth name"), ("first_names", "DOMINIQUE", "first names"),
+                              ("first_name", "MARIE", "first first name"), ("sex", "M", "sex"),
+                              ("birth_time", "19790306", "birth date"), ("birth_place", "99100", "birth place")):
+        result = check(_traits_run(**{key: value}))
+        assert result.status == "fail", key
+        assert f"{label} {value!r}" in result.problems[0] and "traits INSi returned" in result.problems[0]
+
+
+def test_a_document_without_an_insi_answer_for_its_ins_is_left_to_the_ins_checks():
+    run = _traits_run(birth_name="AUTRE")
+    run["tasks"][0]["observed"]["insi"] = []
+    assert CHECKS["patient-traits"].function(run).status == "pass"
+
+
+def test_the_harness_reads_the_traits_insi_returned_and_the_ones_the_cda_carries(world):
+    from segur.mocks.insi.soap import render_individu, render_ins
+    from segur.scenarios.observe import document_facts, insi_returned
+
+    tiq = {"NomNaissance": "PAT-TROIS", "Prenom": "DOMINIQUE", "ListePrenom": "DOMINIQUE MARIE", "Sexe": "F",
+           "DateNaissance": "1979-03-05", "LieuNaissance": "63220"}
+    body = render_individu(render_ins("INSACTIF", "2790351215189", "89", "1.2.250.1.213.1.4.8"), [], tiq)
+    exchange = {"response": {"body": {"encoding": "text", "text": f"<RESULTAT>{body}</RESULTAT>"}}}
+    assert insi_returned(exchange) == TIQ
+    assert insi_returned({"response": {"body": {"encoding": "text", "text": "<Fault/>"}}}) == {}
+    patient, _author, document = _img_report(world)
+    traits = document_facts(document)["patient_traits"]
+    assert traits["birth_name"] == patient.birth_name and traits["first_names"] == patient.first_names
+    assert traits["birth_place"] == patient.birth_place and traits["birth_time"].startswith(
+        patient.birth_date.replace("-", ""))
+
+
+def test_a_document_without_realm_french_language_or_the_imaging_act_fails_the_header_check():
+    check = CHECKS["document-header"].function
+    good = {"unique_id": UID, "realm": "FR", "language": "fr-FR", "code": "18748-4", "service_events": 1,
+            "service_event_code": "24627-2"}
+    assert check(_doc_run(good)).status == "pass"
+    assert "realmCode None" in check(_doc_run(dict(good, realm=None))).problems[0]
+    assert "languageCode 'en-US'" in check(_doc_run(dict(good, language="en-US"))).problems[0]
+    assert "the act it reports" in check(_doc_run(dict(good, service_event_code=None))).problems[0]
+    assert check(_doc_run(dict(good, code="11502-2", service_events=0))).status == "pass"  # CR-BIO: not asked here
+
+
+def _xds_run(entry: dict, doc: dict) -> dict:
+    run = _doc_run(dict({"unique_id": UID}, **doc))
+    run["tasks"][0]["observed"]["dmp"][0]["xds_entries"] = [dict({"unique_id": UID}, **entry)]
+    return run
+
+
+def test_the_xds_entry_must_describe_its_cda_times_compared_in_utc():
+    check = CHECKS["metadata-matches-cda"].function
+    doc = {"title": "CR d'imagerie", "language": "fr-FR", "service_start": "20261201101500+0100",
+           "author_specialty": "G15_10/SM44"}
+    entry = {"title": "CR d'imagerie", "language": "fr-FR", "service_start": "20261201091500",
+             "author_specialties": ["G15_10/SM44^Radiologie^1.2.250.1.71.4.2.5"]}
+    assert check(_xds_run(entry, doc)).status == "pass"
+    for key, value, said in (("title", "Autre titre", "title 'Autre titre'"), ("language", "en-US", "language"),
+                             ("service_start", "20271201091500", "service_start 20271201091500"),
+                             ("author_specialties", ["XXX^Inconnu^1.2.250.1.999"], "specialty ['XXX']")):
+        result = check(_xds_run(dict(entry, **{key: value}), doc))
+        assert result.status == "fail" and said in result.problems[0], key
+    stop = check(_xds_run(dict(entry, service_stop="20251201091500"), doc))
+    assert any("stops (20251201091500) before it starts" in p for p in stop.problems)
+
+
+def _xdm_run(**doc) -> dict:
+    message = {"seq": 3, "id": "MSS-1", "xdm_documents": [dict({"unique_id": UID}, **doc)]}
+    return {"plan": {"couloir": "RIS"}, "tasks": [{"task": {"id": "mss-01"}, "scenario": "mss", "expect": "delivered",
+                                                   "observed": {"insi": [], "dmp": [], "mss": [message]}}]}
+
+
+def test_the_xdm_metadata_must_carry_the_cda_confidentiality_and_creation_time():
+    check = CHECKS["metadata-matches-cda"].function
+    good = {"confidentiality": "N", "xdm_confidentiality_codes": ["N"], "effective_time": "20261201101500+0100",
+            "xdm_creation_time": "20261201091500"}
+    assert check(_xdm_run(**good)).status == "pass"
+    # the harness's own XDM writer copies the local digits: accepted as the same effectiveTime
+    assert check(_xdm_run(**dict(good, xdm_creation_time="20261201101500"))).status == "pass"
+    assert "creationTime 20271201101500" in check(_xdm_run(**dict(good, xdm_creation_time="20271201101500"))).problems[0]
+    assert "confidentialityCode ['X']" in check(_xdm_run(**dict(good, xdm_confidentiality_codes=["X"]))).problems[0]
+
+
+def test_the_xds_source_patient_id_and_the_xdm_source_patient_info_name_the_document_patient():
+    from segur.scenarios.checks import check_metadata_patient
+
+    doc = {"unique_id": UID, "ins": "223057511250445", "ins_oid": "1.2.250.1.213.1.4.10", "birth_name": "DUPONT",
+           "birth_time": "19800101", "sex": "F"}
+    run = _xds_run({"source_patient_id": PATIENT}, doc)
+    run["tasks"][0]["observed"]["dmp"][0]["patient_id"] = PATIENT
+    assert check_metadata_patient(run).status == "pass"
+    run["tasks"][0]["observed"]["dmp"][0]["xds_entries"][0]["source_patient_id"] = "180032B02040123^^^&x&ISO^NH"
+    assert "sourcePatientId" in check_metadata_patient(run).problems[0]
+    mss = _xdm_run(**dict(doc, xdm_source_patient_info=["PID-5|DUPONT^ANNE^^^^^L", "PID-7|19800101", "PID-8|F"]))
+    mss["tasks"][0]["observed"]["mss"][0].update(rules=[], documents=[])
+    assert check_metadata_patient(mss).status == "pass"
+    mss["tasks"][0]["observed"]["mss"][0]["xdm_documents"][0]["xdm_source_patient_info"][2] = "PID-8|M"
+    assert "XDM sourcePatientInfo" in check_metadata_patient(mss).problems[0]
+
+
+def test_the_to_header_names_the_addressee_and_only_envelope_recipients():
+    from segur.scenarios.checks import _header_recipient_problems
+
+    message = {"id": "MSS-1", "to": ["b@y.mssante.fr"], "header_to": ["b@y.mssante.fr"], "header_cc": []}
+    assert _header_recipient_problems("mss-01", message, "b@y.mssante.fr") == []
+    assert _header_recipient_problems("mss-01", dict(message, header_to=None), "b@y.mssante.fr") == []
+    other = _header_recipient_problems("mss-01", dict(message, header_to=["c@z.mssante.fr"]), "b@y.mssante.fr")
+    assert "not the addressee b@y.mssante.fr" in other[0] and "who did not receive it" in other[1]
+
+
+def test_the_author_name_structure_and_custodian_are_the_task_professionals():
+    check = CHECKS["author-is-actor"].function
+    doc = {"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^801234560801"], "author_family": "Chevallier",
+           "author_organisation_id": "1310000001", "custodian_id": "1310000001"}
+    run = _doc_run(doc)
+    run["tasks"][0]["task"]["author"].update(family_name="CHEVALLIER", idnst="1310000001")
+    assert check(run).status == "pass"
+    for key, value, said in (("author_family", "MARTIN", "named 'MARTIN'"),
+                             ("author_organisation_id", "1999999999", "author's structure is 1999999999"),
+                             ("custodian_id", "1999999999", "custodian is 1999999999")):
+        changed = copy.deepcopy(run)
+        changed["tasks"][0]["observed"]["dmp"][0]["documents"][0][key] = value
+        assert said in check(changed).problems[0], key
+
+
+def test_one_set_id_on_two_patients_documents_fails_document_ids():
+    check = CHECKS["document-ids"].function
+    first = {"unique_id": UID, "ins": "223057511250445", "set_id": "1.2.250.1.999.1.1"}
+    second = {"unique_id": "2.25.2", "ins": "180032B02040123", "set_id": "1.2.250.1.999.1.1"}
+    assert check(_doc_run(first, dict(second, set_id="2.25.3"))).status == "pass"
+    assert "setId 1.2.250.1.999.1.1 is used for 2 patients" in check(_doc_run(first, second)).problems[0]

@@ -36,7 +36,9 @@ HL7 = {"h": "urn:hl7-org:v3"}
 #: one killed mutant per wire point and kind of field; every one must fail the current proof
 SAMPLE = ("cda.ins.other-nir", "cda.patient.sex.dmp", "cda.version.stays-1", "cda.pdf.not-pdf", "xds.patient-id.other",
           "xds.hash", "mss.x-mss-ins.n", "mss.subject.prefix", "xdm.patient-id.other",
-          "recipient.other-professional", "insi.traits.other-patient")
+          "recipient.other-professional", "insi.traits.other-patient",
+          # identity holes closed in round 2: traits vs INSi per channel, sourcePatientId/Info, the To: header
+          "cda.patient.given-all.mss", "xds.source-patient-id.other", "xdm.source-patient-info.sex", "mss.to.other")
 #: a harmless mutant the proof must pass
 HARMLESS_SAMPLE = "insi.traits.birth-place-dropped"
 
@@ -176,6 +178,13 @@ def test_the_kill_rate_counts_applied_mutants_a_requirement_governs():
     facts = summary(MutationRun(_results(), "RIS", "small", None, 10.0, 1.0, 1.0))
     assert (facts["identity_killed"], facts["identity_total"]) == (1, 1)
     assert (facts["false_alarms"], facts["not_applied"], facts["errors"]) == (1, 1, 1)
+
+
+def test_the_report_counts_the_checks_of_the_registry_not_a_copy():
+    from segur.scenarios.checks import CHECKS
+
+    text = render(MutationRun(_results(), "RIS", "small", None, 10.0, 1.0, 1.0))
+    assert f"the proof's {len(CHECKS)} checks recomputed" in text
 
 
 def test_the_report_lists_every_survivor_and_every_false_alarm():

@@ -496,7 +496,7 @@ def test_every_defect_of_the_contract_exists():
                             "citizen-wrong-address", "swallow-outage", "no-vitale-search", "pdf-other-patient",
                             "mss-pdf-draft", "source-patient-stale", "xdm-n3-format-code", "reused-document-id",
                             "replace-new-set-id", "retry-rebuilt", "author-time-before-exam", "invisible-to-patient",
-                            "author-not-actor", "send-on-01", "unknown-idam"}
+                            "author-not-actor", "send-on-01", "unknown-idam", "traits-not-insi"}
 
 
 # --- seeded defects: what the mocks record -----------------------------------------------------------------

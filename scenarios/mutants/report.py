@@ -126,7 +126,7 @@ def render(run: MutationRun) -> str:
               "|---|---|---|---|---|---|"]
     lines += [f"| `{r.mutant.id}` | {r.mutant.point} | {r.mutant.operator} | "
               f"{', '.join(r.mutant.requirements) or 'harmless'} | {r.status} | {_checks(r)} |" for r in results]
-    lines += ["", HOW_IT_WORKS]
+    lines += ["", how_it_works()]
     return "\n".join(lines) + "\n"
 
 
@@ -150,8 +150,9 @@ segur proof-mutants --pack ../shared/ref/cda   # the mocks validate with the off
   run of the plan, applied to every task in its scope.
 - **Fast path.** One stack of mocks for the whole run, reset between mutants; the proof's small plan (2/2/1
   plus replace, homonym, outage, retry, Vitale: 10 tasks); the reference RIS in-process with a fresh state
-  directory; the verdict is the proof's 16 checks recomputed on the run record (`checks.recompute`), the
-  same functions `segur proof` runs under pytest, without the evidence pack.
+  directory; the verdict is the proof's @CHECKS@ checks recomputed on the run record (`checks.recompute`:
+  every check of the registry `checks.CHECKS`, so a new check counts at once), the same functions
+  `segur proof` runs under pytest, without the evidence pack.
 - **Outcomes.** *killed*: at least one check fails or is blocked; *survived*: all pass; *not applied*: the
   field was absent from what the RIS sent; *error*: the operator failed (never a kill). The kill rate
   counts killed / (killed + survived) over the non-harmless mutants.
@@ -159,6 +160,13 @@ segur proof-mutants --pack ../shared/ref/cda   # the mocks validate with the off
   stack) and fails if one survives; it holds only mutants the current proof kills. A hole closed in the
   proof turns a survivor here into a kill: add it to the sample then.
 """
+
+
+def how_it_works() -> str:
+    """The method section, with the number of checks the fast path recomputes (the registry's, not a copy)."""
+    from segur.scenarios.checks import CHECKS
+
+    return HOW_IT_WORKS.replace("@CHECKS@", str(len(CHECKS)))
 
 
 def write_report(run: MutationRun, path: str | Path) -> Path:

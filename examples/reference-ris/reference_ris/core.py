@@ -118,6 +118,9 @@ class Run:
         if self.defect == "bad-nir-key":
             options["ins_value"] = identity.nir + wrong_key(identity.key)
         options.update(self.content_defects(identity, previous))
+        if self.defect == "traits-not-insi":
+            # the names formatted for display (Dupont), not the INS traits exactly as INSi returned them
+            identity = dataclasses.replace(identity, birth_name=identity.birth_name.title())
         document = build_report(self.task, identity, previous=previous, **options)
         if self.defect == "pdf-not-base64":
             document = with_urlsafe_pdf(document)

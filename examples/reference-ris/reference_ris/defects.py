@@ -47,6 +47,8 @@ DEFECTS = {
                         "professional), not the professional who acts",
     "send-on-01": "when INSi finds no identity (01), sends anyway with the INS of the local patient file or one "
                   "built from the traits (only 02 is withheld)",
+    "traits-not-insi": "writes the patient's birth name in the CDA formatted for display (Dupont), not as INSi "
+                       "returned it (DUPONT)",
     "unknown-idam": "calls INSi with the software authorisation number (IDAM) of the vendor's documentation "
                     "example, not its own",
 }
