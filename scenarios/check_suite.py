@@ -104,8 +104,8 @@ CHECK_TESTS: dict[str, CheckTest] = {
         "The author's time and the document's effectiveTime are not before the serviceEvent it reports."),
     "author-is-actor": CheckTest(
         "test_the_author_is_the_professional_who_acts",
-        "The CDA author is the task's professional (IDNPS), and the DMP call is made for that professional "
-        "(VIHF Subject NameID)."),
+        "The CDA author is the task's professional (IDNPS), the custodian an identified organisation (id root, "
+        "extension, name), and the DMP call is made for that professional (VIHF Subject NameID)."),
     "insi-idam": CheckTest(
         "test_every_insi_call_carries_the_software_idam",
         "Every INSi call carries the software's own authorisation number (IDAM) that the service knows."),
@@ -115,8 +115,8 @@ CHECK_TESTS: dict[str, CheckTest] = {
         "place) are the ones INSi returned for that patient in the task, on the DMP and MSSanté channels alike."),
     "document-header": CheckTest(
         "test_every_document_carries_the_french_header_and_its_act",
-        "Every document sent has realmCode FR and languageCode fr-FR, and an imaging report names the act it "
-        "reports (documentationOf/serviceEvent/code)."),
+        "Every document sent has realmCode FR and a languageCode ll-CC (fr-FR only under the strict reading), "
+        "and an imaging report names the act it reports (documentationOf/serviceEvent/code)."),
     "metadata-matches-cda": CheckTest(
         "test_xds_and_xdm_metadata_describe_the_cda",
         "The XDS entry (title, languageCode, serviceStart/StopTime, author specialty) and the XDM METADATA.XML "

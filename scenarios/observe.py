@@ -578,12 +578,14 @@ def document_facts(content: bytes) -> dict:
         "author_family": _first(tree, f"{_AUTHOR}/h:assignedPerson/h:name/h:family/text()"),
         "author_organisation_id": _first(tree, f"{_AUTHOR}/h:representedOrganization/h:id/@extension"),
         "author_specialty": _first(tree, f"{_AUTHOR}/h:code/@code"),
-        "custodian_id": _first(tree, "/h:ClinicalDocument/h:custodian/h:assignedCustodian"
-                                     "/h:representedCustodianOrganization/h:id/@extension"),
+        "custodian_id": _first(tree, f"{_CUSTODIAN}/h:id/@extension"),
+        "custodian_root": _first(tree, f"{_CUSTODIAN}/h:id/@root"),
+        "custodian_name": _first(tree, f"{_CUSTODIAN}/h:name/text()"),
     }
 
 
 _AUTHOR = "/h:ClinicalDocument/h:author/h:assignedAuthor"
+_CUSTODIAN = "/h:ClinicalDocument/h:custodian/h:assignedCustodian/h:representedCustodianOrganization"
 
 
 _PATIENT = "/h:ClinicalDocument/h:recordTarget/h:patientRole/h:patient"

@@ -514,15 +514,42 @@ def test_the_harness_reads_the_traits_insi_returned_and_the_ones_the_cda_carries
         patient.birth_date.replace("-", ""))
 
 
-def test_a_document_without_realm_french_language_or_the_imaging_act_fails_the_header_check():
+def test_a_document_without_realm_a_language_code_or_the_imaging_act_fails_the_header_check():
     check = CHECKS["document-header"].function
     good = {"unique_id": UID, "realm": "FR", "language": "fr-FR", "code": "18748-4", "service_events": 1,
             "service_event_code": "24627-2"}
     assert check(_doc_run(good)).status == "pass"
     assert "realmCode None" in check(_doc_run(dict(good, realm=None))).problems[0]
-    assert "languageCode 'en-US'" in check(_doc_run(dict(good, language="en-US"))).problems[0]
+    assert "languageCode None" in check(_doc_run(dict(good, language=None))).problems[0]
     assert "the act it reports" in check(_doc_run(dict(good, service_event_code=None))).problems[0]
     assert check(_doc_run(dict(good, code="11502-2", service_events=0))).status == "pass"  # CR-BIO: not asked here
+
+
+def test_any_language_country_code_passes_the_header_check_by_default():
+    check = CHECKS["document-header"].function
+    good = {"unique_id": UID, "realm": "FR", "code": "11502-2"}
+    for language in ("fr-BE", "en-US"):
+        result = check(_doc_run(dict(good, language=language)))
+        assert result.status == "pass", language
+        assert result.evidence[0]["language"] == language
+        assert result.evidence[0]["reading"] == "strict reading not applied"
+
+
+def test_a_language_code_without_the_ll_cc_syntax_fails_the_header_check():
+    check = CHECKS["document-header"].function
+    good = {"unique_id": UID, "realm": "FR", "code": "11502-2"}
+    for language in ("fr", "FR-fr", "fr_FR", "xfr-FRx"):
+        result = check(_doc_run(dict(good, language=language)))
+        assert result.status == "fail" and "not a language-COUNTRY code" in result.problems[0], language
+
+
+def test_the_strict_reading_asks_fr_fr():
+    from segur.scenarios.checks import _header_problems
+
+    doc = {"unique_id": UID, "realm": "FR", "language": "fr-BE", "code": "11502-2"}
+    assert _header_problems("dmp-01", "ITI-41 #1", doc) == []
+    assert "not 'fr-FR' (strict reading)" in _header_problems("dmp-01", "ITI-41 #1", doc, strict=True)[0]
+    assert _header_problems("dmp-01", "ITI-41 #1", dict(doc, language="fr-FR"), strict=True) == []
 
 
 def _xds_run(entry: dict, doc: dict) -> dict:
@@ -591,19 +618,70 @@ def test_the_to_header_names_the_addressee_and_only_envelope_recipients():
     assert "not the addressee b@y.mssante.fr" in other[0] and "who did not receive it" in other[1]
 
 
-def test_the_author_name_structure_and_custodian_are_the_task_professionals():
-    check = CHECKS["author-is-actor"].function
-    doc = {"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^801234560801"], "author_family": "Chevallier",
-           "author_organisation_id": "1310000001", "custodian_id": "1310000001"}
-    run = _doc_run(doc)
+CUSTODIAN = {"custodian_root": "1.2.250.1.71.4.2.2", "custodian_id": "1310000001",
+             "custodian_name": "Cabinet de radiologie"}
+
+
+def _author_run(**doc) -> dict:
+    run = _doc_run(dict({"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^801234560801"],
+                         "author_family": "Chevallier", "author_organisation_id": "1310000001"},
+                        **dict(CUSTODIAN, **doc)))
     run["tasks"][0]["task"]["author"].update(family_name="CHEVALLIER", idnst="1310000001")
+    return run
+
+
+def test_the_author_name_and_structure_are_the_task_professionals():
+    check = CHECKS["author-is-actor"].function
+    run = _author_run()
     assert check(run).status == "pass"
     for key, value, said in (("author_family", "MARTIN", "named 'MARTIN'"),
-                             ("author_organisation_id", "1999999999", "author's structure is 1999999999"),
-                             ("custodian_id", "1999999999", "custodian is 1999999999")):
+                             ("author_organisation_id", "1999999999", "author's structure is 1999999999")):
         changed = copy.deepcopy(run)
         changed["tasks"][0]["observed"]["dmp"][0]["documents"][0][key] = value
         assert said in check(changed).problems[0], key
+
+
+def test_a_custodian_of_another_identified_structure_passes_author_is_actor():
+    result = CHECKS["author-is-actor"].function(_author_run(custodian_id="1999999999",
+                                                            custodian_name="Hébergeur régional"))
+    assert result.status == "pass"
+    assert result.evidence[0]["custodian"] == {"root": "1.2.250.1.71.4.2.2", "id": "1999999999",
+                                               "name": "Hébergeur régional"}
+    assert result.evidence[0]["reading"] == "strict reading not applied"
+
+
+def test_a_custodian_without_id_root_or_name_fails_author_is_actor():
+    check = CHECKS["author-is-actor"].function
+    for key in ("custodian_id", "custodian_root", "custodian_name"):
+        result = check(_author_run(**{key: None}))
+        assert result.status == "fail", key
+        assert "custodian is not an identified organisation" in result.problems[0], key
+
+
+def test_the_strict_reading_asks_the_custodian_to_be_the_task_structure():
+    from segur.scenarios.checks import _author_details_problems
+
+    author = {"family_name": "CHEVALLIER", "idnst": "1310000001"}
+    doc = dict(CUSTODIAN, custodian_id="1999999999")
+    assert _author_details_problems("dmp-01", "ITI-41 #1", author, doc) == []
+    strict = _author_details_problems("dmp-01", "ITI-41 #1", author, doc, strict=True)
+    assert "custodian is 1999999999, not the task's structure 1310000001 (strict reading)" in strict[0]
+    assert _author_details_problems("dmp-01", "ITI-41 #1", author, CUSTODIAN, strict=True) == []
+
+
+def test_facts_recorded_before_the_harness_read_the_custodian_are_not_judged_on_it():
+    run = _author_run()
+    del run["tasks"][0]["observed"]["dmp"][0]["documents"][0]["custodian_root"]
+    run["tasks"][0]["observed"]["dmp"][0]["documents"][0]["custodian_name"] = None
+    assert CHECKS["author-is-actor"].function(run).status == "pass"
+
+
+def test_the_harness_reads_the_custodian_root_extension_and_name(world):
+    from segur.scenarios.observe import document_facts
+
+    _patient, _author, document = _img_report(world)
+    facts = document_facts(document)
+    assert facts["custodian_root"] and facts["custodian_id"] and facts["custodian_name"]
 
 
 def test_one_set_id_on_two_patients_documents_fails_document_ids():
