@@ -332,7 +332,8 @@ def _break_traits(run):
 
 
 def _break_header(run):
-    _first_iti41(_task(run, "dmp-02"))["documents"][0]["language"] = "en-US"
+    """dmp-02's report writes a languageCode without its country (the pack asks ll-CC; en-US would pass)."""
+    _first_iti41(_task(run, "dmp-02"))["documents"][0]["language"] = "fr"
 
 
 def _break_metadata_matches(run):
