@@ -650,12 +650,16 @@ def test_a_custodian_of_another_identified_structure_passes_author_is_actor():
     assert result.evidence[0]["reading"] == "strict reading not applied"
 
 
-def test_a_custodian_without_id_root_or_name_fails_author_is_actor():
+def test_a_custodian_without_an_id_root_fails_author_is_actor():
+    result = CHECKS["author-is-actor"].function(_author_run(custodian_root=None))
+    assert result.status == "fail"
+    assert "custodian is not an identified organisation" in result.problems[0]
+
+
+def test_a_custodian_id_without_extension_or_name_passes_as_the_pack_allows():
     check = CHECKS["author-is-actor"].function
-    for key in ("custodian_id", "custodian_root", "custodian_name"):
-        result = check(_author_run(**{key: None}))
-        assert result.status == "fail", key
-        assert "custodian is not an identified organisation" in result.problems[0], key
+    for key in ("custodian_id", "custodian_name"):
+        assert check(_author_run(**{key: None})).status == "pass", key
 
 
 def test_the_strict_reading_asks_the_custodian_to_be_the_task_structure():
