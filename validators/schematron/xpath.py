@@ -14,32 +14,37 @@ from __future__ import annotations
 import re
 
 
-def split_top(expr: str, sep: str) -> list[str]:
-    """Split ``expr`` on ``sep`` where it occurs outside quotes, () and []."""
-    parts: list[str] = []
-    depth, quote, cur, i = 0, None, [], 0
-    while i < len(expr):
+def _depths(expr: str, start: int = 0):
+    """Yield ``(index, depth)`` for each character of ``expr`` from ``start`` that stands outside a
+    string literal, ``depth`` counting the () and [] open once that character is read; characters
+    inside a literal are skipped (``''`` inside a literal closes and reopens it: same effect)."""
+    depth, quote = 0, None
+    for i in range(start, len(expr)):
         ch = expr[i]
         if quote:
-            cur.append(ch)
             if ch == quote:
                 quote = None
-            i += 1
             continue
         if ch in "\"'":
             quote = ch
-        elif ch in "([":
+            continue
+        if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        if depth == 0 and expr.startswith(sep, i):
-            parts.append("".join(cur))
-            cur = []
-            i += len(sep)
+        yield i, depth
+
+
+def split_top(expr: str, sep: str) -> list[str]:
+    """Split ``expr`` on ``sep`` where it occurs outside quotes, () and []."""
+    parts: list[str] = []
+    begin, skip_to = 0, 0
+    for i, depth in _depths(expr):
+        if i < skip_to or depth != 0 or not expr.startswith(sep, i):
             continue
-        cur.append(ch)
-        i += 1
-    parts.append("".join(cur))
+        parts.append(expr[begin:i])
+        begin = skip_to = i + len(sep)
+    parts.append(expr[begin:])
     return parts
 
 
@@ -49,21 +54,9 @@ _GUARD = re.compile(r"""^\s*([A-Za-z_][\w.-]*):templateId\s*/\s*@root\s*=\s*("[^
 def closing_bracket(expr: str, start: int) -> int | None:
     """The index of the bracket closing the ``[`` or ``(`` at ``start`` (string literals, nested
     brackets and parens skipped), or None when it is never closed."""
-    depth, quote = 0, None
-    for i in range(start, len(expr)):
-        ch = expr[i]
-        if quote:
-            if ch == quote:
-                quote = None  # '' inside a literal closes and reopens it: same effect
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-            if depth == 0:
-                return i
+    for i, depth in _depths(expr, start):
+        if depth == 0 and expr[i] in ")]":
+            return i
     return None
 
 
