@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from segur.ins import nir_key
+from segur.scenarios.observe import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
 PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
@@ -341,10 +342,8 @@ def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> lis
 
 
 def _norm_name(text) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return " ".join(text.upper().replace("-", " ").replace("'", " ").split())
+    """`fold_name`, with apostrophes read as spaces too (D'ARC and D ARC agree)."""
+    return fold_name(str(text or "").replace("'", " "))
 
 
 def check_metadata_patient(run: dict) -> CheckResult:

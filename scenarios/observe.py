@@ -18,6 +18,7 @@ verdict from it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -145,7 +146,8 @@ def insi_returned(exchange: dict) -> dict:
     return found
 
 
-def _norm(text) -> str:
+def fold_name(text) -> str:
+    """A name as compared across the wire: upper case, no accents, hyphens as spaces, spaces collapsed."""
     import unicodedata
 
     text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
@@ -154,7 +156,7 @@ def _norm(text) -> str:
 
 def traits_match(sent: dict, patient: Mapping) -> bool:
     """An INSi search is for a task's patient when the birth name and birth date agree."""
-    return (_norm(sent.get("birth_name")) == _norm(patient.get("birth_name"))
+    return (fold_name(sent.get("birth_name")) == fold_name(patient.get("birth_name"))
             and str(sent.get("birth_date") or "") == str(patient.get("birth_date") or ""))
 
 
@@ -196,8 +198,6 @@ def _admin_error(exc) -> str:
 
 def _decoded_body(data: bytes) -> dict:
     """Bytes in the journal's body form (text when UTF-8, else base64), whole."""
-    import base64
-
     try:
         return {"encoding": "text", "text": data.decode("utf-8"), "size": len(data), "truncated": False,
                 "read_whole": True}
@@ -215,10 +215,33 @@ def _unread_note(body: dict) -> str:
     return f"the harness could not read the request whole ({why}): {HARNESS_LIMIT_NOTE}; CDA not re-read"
 
 
+def read_iti41_request(request: dict):
+    """The journalled ITI-41 request (made whole first by `whole_request`) split into envelope and parts;
+    raises `MtomError` when the wire body is not a readable SOAP/MTOM message."""
+    from segur.mocks.dmp.mtom import read_http_body
+
+    body = request.get("body") or {}
+    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
+    return read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)
+
+
+def iti41_document_parts(message) -> list[bytes]:
+    """The documents an ITI-41 request carries: its MTOM parts, or its inline base64 `Document` elements."""
+    if message.mtom:
+        return list(message.attachments.values())
+    tree = _tree(message.envelope)
+    if tree is None:
+        return []
+    try:
+        return [base64.b64decode(e.text or "") for e in tree.xpath("//*[local-name()='Document']")]
+    except ValueError:
+        return []
+
+
 def cda_documents_of_iti41(exchange: dict) -> list[dict]:
     """The CDA headers of the documents an ITI-41 request carried (read from the journalled wire body, made
     whole first by `whole_request`)."""
-    from segur.mocks.dmp.mtom import MtomError, read_http_body
+    from segur.mocks.dmp.mtom import MtomError
     from segur.mocks.mssante.cda import read_cda_header
 
     request = exchange.get("request") or {}
@@ -227,22 +250,10 @@ def cda_documents_of_iti41(exchange: dict) -> list[dict]:
         return [{"unreadable": _unread_note(body), "harness_limit": True}]
     if not body.get("text"):
         return []
-    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else __import__("base64").b64decode(
-        body["text"])
-    content_type = (request.get("headers") or {}).get("Content-Type", "")
     try:
-        message = read_http_body(content_type, raw)
+        parts = iti41_document_parts(read_iti41_request(request))
     except MtomError as exc:
         return [{"unreadable": str(exc)}]
-    parts = list(message.attachments.values())
-    if not message.mtom:  # inline base64 documents
-        import base64
-
-        try:
-            tree = etree.fromstring(message.envelope, etree.XMLParser(resolve_entities=False, no_network=True))
-            parts = [base64.b64decode(e.text or "") for e in tree.xpath("//*[local-name()='Document']")]
-        except (etree.XMLSyntaxError, ValueError):
-            parts = []
     documents = []
     for content in parts:
         if b"ClinicalDocument" not in content[:4096]:
@@ -504,6 +515,8 @@ def _tree(data: bytes):
         return etree.fromstring(data, _SAFE)
     except etree.XMLSyntaxError:
         return None
+
+
 _PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the patient lines come first)
 
 
@@ -525,7 +538,6 @@ def pdf_facts(pdf: bytes) -> dict:
 
 def _embedded_pdfs(tree) -> list[bytes]:
     """The PDFs a CDA carries: the N1 nonXMLBody, or an N3 PDF copy (observationMedia value)."""
-    import base64
     import binascii
 
     found = []
@@ -666,18 +678,16 @@ def vihf_subject(envelope: bytes) -> str | None:
 
 
 def _iti41_message(exchange: dict):
-    """The journalled ITI-41 request split into envelope and parts; None: no body, or cut by the journal."""
-    from segur.mocks.dmp.mtom import MtomError, read_http_body
+    """The journalled ITI-41 request split into envelope and parts; None: no body, cut by the journal, or
+    not readable."""
+    from segur.mocks.dmp.mtom import MtomError
 
     request = exchange.get("request") or {}
     body = request.get("body") or {}
     if not body.get("text") or body.get("truncated"):
         return None
-    import base64
-
-    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
     try:
-        return read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)
+        return read_iti41_request(request)
     except MtomError:
         return None
 

@@ -11,7 +11,6 @@ Whatever could not be collected is listed with the reason: the pack never drops 
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
 import shutil
@@ -94,10 +93,10 @@ def _dmp_content(stack, uid: str | None) -> bytes | str:
 
 def _journalled_document(stack, seq, uid: str | None) -> bytes | str:
     """The document `uid` from the journalled ITI-41 request `seq`, if the journal kept the body whole."""
-    from segur.mocks.dmp.mtom import MtomError, read_http_body
+    from segur.mocks.dmp.mtom import MtomError
 
     try:
-        from segur.scenarios.observe import Admin, whole_request
+        from segur.scenarios.observe import Admin, iti41_document_parts, read_iti41_request, whole_request
 
         endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
         admin = Admin(endpoints)
@@ -110,28 +109,14 @@ def _journalled_document(stack, seq, uid: str | None) -> bytes | str:
     body = request.get("body") or {}
     if not body.get("text") or body.get("truncated"):
         return f"the DMP journal does not hold that request whole ({body.get('unavailable') or 'no body'})"
-    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
     try:
-        message = read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)
+        message = read_iti41_request(request)
     except MtomError as exc:
         return f"the journalled ITI-41 request is not readable: {exc}"
-    for part in _document_parts(message):
+    for part in iti41_document_parts(message):
         if uid and uid.encode() in part[:8192]:
             return part
     return f"document {uid} not found in the journalled ITI-41 request"
-
-
-def _document_parts(message) -> list[bytes]:
-    """The documents an ITI-41 request carries: MTOM parts, or inline base64 `Document` elements."""
-    if message.mtom:
-        return list(message.attachments.values())
-    tree = parse(message.envelope)
-    if tree is None:
-        return []
-    try:
-        return [base64.b64decode(el.text or "") for el in tree.xpath("//*[local-name()='Document']")]
-    except ValueError:
-        return []
 
 
 def _mss_documents(stack, folder: Path, task_id: str, item: dict) -> list[dict]:
