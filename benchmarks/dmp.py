@@ -44,7 +44,7 @@ def _client(url: str, pki_dir: str, pdf: bytes, count: int, signal_dir: str, ind
     from dmp_helpers import ITI41, DmpCase, envelope, mtom, parse_answer, provide_and_register
 
     from segur.fixtures.world import load_world
-    from segur.pki import TestPki
+    from segur.kernel.pki import TestPki
 
     case = DmpCase(TestPki.load_or_create(Path(pki_dir)), load_world(), issue_certificate=False)
     bodies = []
@@ -85,8 +85,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from segur.fixtures.world import load_world
+    from segur.kernel.pki import TestPki
     from segur.mocks.dmp.testing import running_dmp
-    from segur.pki import TestPki
 
     pack = None
     if not args.no_pack:

@@ -141,8 +141,8 @@ def main() -> None:
     from dmp_helpers import ITI41, DmpCase, envelope, mtom, parse_answer, provide_and_register
 
     from segur.fixtures.world import load_world
+    from segur.kernel.pki import TestPki
     from segur.mocks.dmp.testing import running_dmp
-    from segur.pki import TestPki
 
     pack = None
     default = REPO.parent / "shared" / "ref" / "cda"

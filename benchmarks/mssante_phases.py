@@ -78,8 +78,8 @@ def reception_ms(message: bytes, runs: int, stock: bool) -> float:
     """Server CPU per message of STARTTLS + DATA with a no-op handler (the sender is another process)."""
     from aiosmtpd.smtp import SMTP
 
+    from segur.kernel.pki import TestPki
     from segur.mocks.mssante.smtp_data import ChunkedData
-    from segur.pki import TestPki
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):

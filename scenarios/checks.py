@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from segur.ins import nir_key
+from segur.kernel.ins import nir_key
 from segur.scenarios.observe import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")

@@ -33,7 +33,7 @@ def _carried_note(couloir: str, covered: int) -> str:
 def _proof_pack(option: Path | None, config: Path | None):
     """The official pack of a proof: `find_pack` with the [stack] pack of --config (its errors are reported
     later, by the stack's own config loading)."""
-    from segur.official_pack import find_pack
+    from segur.kernel.official_pack import find_pack
     from segur.up import ConfigError, load_config
 
     configured = None
@@ -140,7 +140,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                           "CDA checks would not count."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
-        from segur.official_pack import HOW_TO_GET
+        from segur.kernel.official_pack import HOW_TO_GET
         from segur.scenarios.evidence_pack import (
             check_status,
             problem_lines,

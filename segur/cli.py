@@ -10,6 +10,9 @@ import importlib
 
 import typer
 
+from segur.serve_cli import register_services
+from segur.services import SERVICES
+
 app = typer.Typer(
     name="segur",
     help="Ségur conformance harness: CDA validator, mocks of INSi, DMP, MSSanté and Annuaire santé, "
@@ -87,6 +90,7 @@ def _register_all() -> None:
 
 
 _register_all()
+register_services(serve, SERVICES)
 _flags_without_type()
 
 

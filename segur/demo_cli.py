@@ -104,7 +104,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print the two verdicts, the failing checks and where the evidence packs are."""
-        from segur.official_pack import describe, find_pack
+        from segur.kernel.official_pack import describe, find_pack
         from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
         from segur.up import load_config, start_stack

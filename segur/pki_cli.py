@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segur.pki import DEFAULT_CLIENTS, TestPki
+from segur.kernel.pki import DEFAULT_CLIENTS, TestPki
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from segur import rules
+from segur.kernel import rules
 
 
 def _load_all_rule_modules() -> None:

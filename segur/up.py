@@ -30,39 +30,29 @@ Config (TOML, every key optional; `segur up --config FILE`):
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULTS: dict = {
-    "stack": {"host": "127.0.0.1", "pki": ".segur-pki", "data": ".segur-data", "world": "", "pack": ""},
-    "annuaire": {"enabled": True, "port": 8300, "tls": False, "api_keys": [], "unknown_parameters": "refuse"},
-    "insi": {"enabled": True, "port": 8301, "tls": False, "mtls": False, "any_idam": True, "fault_style": "cnam"},
-    "dmp": {"enabled": True, "port": 8302, "tls": False, "mtls": False, "lenient": False, "validation": True,
-            "max_document_size": 50 * 1024 * 1024, "vihf_errors": "registry"},
-    "mssante": {"enabled": True, "port": 8303, "smtp_port": 8587, "imap_port": 8143, "tls": "starttls",
-                "password": "", "validation": True, "data": ""},
-    "faults": {},
-}
-SERVICES = ("annuaire", "insi", "dmp", "mssante")
-# keys whose value is one of a few words: a typo must be refused at load, not when the mock starts
-CHOICES = {
-    ("mssante", "tls"): ("none", "starttls", "mtls"),
-    ("insi", "fault_style"): ("cnam", "strict"),
-    ("annuaire", "unknown_parameters"): ("refuse", "fhir"),
-    ("dmp", "vihf_errors"): ("registry", "soap-fault"),
-}
+from segur.fixtures.world import load_world
+from segur.kernel.config import ConfigError, StackConfig, section_from_dict
+from segur.kernel.pki import TestPki
+from segur.kernel.service import StackContext
+from segur.services import BY_NAME, SERVICES
 
+__all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "load_config", "start_stack"]
 
-class ConfigError(ValueError):
-    """A config the stack cannot start from; the message says which key and why."""
+SECTIONS = {"stack": StackConfig, **{service.name: service.Config for service in SERVICES}}
+DEFAULTS: dict = {**{name: dataclasses.asdict(cls()) for name, cls in SECTIONS.items()}, "faults": {}}
+SERVICE_NAMES = tuple(service.name for service in SERVICES)
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
     """Defaults, then the TOML file, then `overrides` (same shape); unknown keys are refused."""
-    config = copy.deepcopy(DEFAULTS)
+    config = {name: dict(values) for name, values in DEFAULTS.items()}
     layers = []
     if path is not None:
         try:
@@ -77,37 +67,13 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
                 raise ConfigError(f"unknown section [{section}]; known: {', '.join(config)}")
             if not isinstance(values, dict):
                 raise ConfigError(f"[{section}] must be a table")
-            if section != "faults":
-                unknown = sorted(set(values) - set(config[section]))
-                if unknown:
-                    raise ConfigError(f"unknown key(s) in [{section}]: {', '.join(unknown)}; "
-                                      f"known: {', '.join(config[section])}")
-            if section != "faults":
-                _check_types(section, values)
             config[section].update(values)
-    for (section, key), allowed in CHOICES.items():
-        if config[section][key] not in allowed:
-            raise ConfigError(f"[{section}] {key} must be one of {', '.join(allowed)}, "
-                              f"not {config[section][key]!r}")
-    unknown_faults = sorted(set(config["faults"]) - set(SERVICES))
+    for name, cls in SECTIONS.items():
+        section_from_dict(cls, config[name], name)  # types, unknown keys, choices
+    unknown_faults = sorted(set(config["faults"]) - set(SERVICE_NAMES))
     if unknown_faults:
         raise ConfigError(f"[faults] names unknown service(s): {', '.join(unknown_faults)}")
     return config
-
-
-def _check_types(section: str, values: dict) -> None:
-    """Each key takes the type of its default (`port = "8301"` would crash deep in the server, not here)."""
-    for key, value in values.items():
-        expected = type(DEFAULTS[section][key])
-        if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-            wrong = True
-        else:
-            wrong = not isinstance(value, expected)
-        if wrong:
-            raise ConfigError(f"[{section}] {key} must be {_TYPE_WORDS[expected]}, not {value!r}")
-
-
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
 
 
 @dataclass
@@ -142,134 +108,36 @@ class Stack:
         self.stop()
 
 
-@dataclass
-class _WsgiService:
-    """A mock served by one WsgiServer (INSi, DMP, Annuaire)."""
-
-    mock: object
-    server: object
-    on_stop: object = None
-
-    def endpoints(self) -> dict:
-        return self.mock.endpoints()
-
-    def stop(self) -> None:
-        self.server.stop()
-        if self.on_stop:
-            self.on_stop()
-
-
-@dataclass
-class _MssanteService:
-    server: object
-
-    @property
-    def mock(self):
-        return self.server
-
-    def endpoints(self) -> dict:
-        return self.server.endpoints()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-
-def _tls(pki, enabled: bool, mutual: bool):
-    if not (enabled or mutual):
-        return None
-    return pki.server_tls(require_client_cert=True) if mutual else pki.server_tls(require_client_cert=False)
-
-
-def _serve(mock, app, host, port, tls, name):
-    from segur.mockkit import WsgiServer
-
-    server = WsgiServer(app, host=host, port=port, tls=tls, name=name).start()
-    url = server.url.replace("127.0.0.1", "localhost") if tls else server.url
-    mock.base_url = url
-    return server
-
-
-def _start_annuaire(conf, host, world, pki, stack_conf):
-    from segur.mocks.annuaire.app import create_app
-    from segur.mocks.annuaire.backend import AnnuaireMock
-
-    mock = AnnuaireMock(world, api_keys=conf["api_keys"] or None, unknown_parameters=conf["unknown_parameters"])
-    server = _serve(mock, create_app(mock), host, conf["port"], _tls(pki, conf["tls"], False), "segur-annuaire")
-    return _WsgiService(mock, server)
-
-
-def _start_insi(conf, host, world, pki, stack_conf):
-    from segur.mocks.insi.app import InsiMock
-
-    mock = InsiMock(world, accept_any_idam=conf["any_idam"], require_client_cn=conf["mtls"],
-                    fault_style=conf["fault_style"])
-    server = _serve(mock, mock.app, host, conf["port"], _tls(pki, conf["tls"], conf["mtls"]), "segur-insi")
-    return _WsgiService(mock, server)
-
-
-def _start_dmp(conf, host, world, pki, stack_conf):
-    from segur.mocks.dmp.app import DmpMock, create_app
-    from segur.mocks.dmp.backend import DmpBackend, DmpOptions
-
-    options = DmpOptions(lenient=conf["lenient"], trusted_ca_files=(pki.ca_file,),
-                         validate_documents=conf["validation"], validator_pack=stack_conf["pack"] or None,
-                         max_document_size=conf["max_document_size"], vihf_errors=conf["vihf_errors"])
-    backend = DmpBackend(Path(stack_conf["data"]) / "dmp", world=world, options=options)
-    mock = DmpMock(backend)
-    server = _serve(mock, create_app(mock), host, conf["port"], _tls(pki, conf["tls"], conf["mtls"]), "segur-dmp")
-    return _WsgiService(mock, server, on_stop=backend.close)
-
-
-def _start_mssante(conf, host, world, pki, stack_conf):
-    from segur.mocks.mssante.server import MssanteServer
-
-    options = {}
-    if conf["password"]:
-        options["default_password"] = conf["password"]
-    if not conf["validation"]:
-        options["validate"] = False
-    data = conf["data"] or str(Path(stack_conf["data"]) / "mssante")
-    if data != ":memory:":
-        options["data_dir"] = data
-    server = MssanteServer(world, host=host, smtp_port=conf["smtp_port"], imap_port=conf["imap_port"],
-                           admin_port=conf["port"], tls=conf["tls"],
-                           pki_dir=stack_conf["pki"] if conf["tls"] != "none" else None, **options)
-    server.start()
-    return _MssanteService(server)
-
-
-_STARTERS = {"annuaire": _start_annuaire, "insi": _start_insi, "dmp": _start_dmp, "mssante": _start_mssante}
-
-
 def start_stack(config: dict | None = None) -> Stack:
-    """Start every enabled mock; on any failure, stop those already started and re-raise."""
-    import os
-
-    from segur.fixtures.world import load_world
-    from segur.pki import TestPki
-
+    """Start every enabled service; on any failure, stop those already started and re-raise."""
     config = config or load_config()
-    stack_conf = config["stack"]
-    if stack_conf["pack"]:
-        os.environ.setdefault("SEGUR_PACK", str(stack_conf["pack"]))
-    world = load_world(stack_conf["world"]) if stack_conf["world"] else load_world()
-    pki = TestPki.load_or_create(Path(stack_conf["pki"]))
-    stack = Stack(config, pki_dir=Path(stack_conf["pki"]).resolve())
+    stack_conf = StackConfig(**config["stack"])
+    if stack_conf.pack:
+        os.environ.setdefault("SEGUR_PACK", str(stack_conf.pack))
+    world = load_world(stack_conf.world) if stack_conf.world else load_world()
+    pki = TestPki.load_or_create(Path(stack_conf.pki))
+    context = StackContext(stack_conf, world, pki)
+    stack = Stack(config, pki_dir=Path(stack_conf.pki).resolve())
     try:
-        for name in SERVICES:
+        for name, cls in BY_NAME.items():
             if config[name]["enabled"]:
-                try:
-                    stack.services[name] = _STARTERS[name](config[name], stack_conf["host"], world, pki, stack_conf)
-                except OSError as exc:
-                    ports = ", ".join(f"{k} {v}" for k, v in config[name].items() if k.endswith("port"))
-                    raise OSError(f"the {name} mock cannot listen on {stack_conf['host']} ({ports}): {exc}. "
-                                  "Is another process (an earlier segur up?) using the port? Choose other ports "
-                                  f"in [{name}] of the config, or use --free-ports.") from exc
+                stack.services[name] = _start(cls, config[name], context)
         for name, faults in config["faults"].items():
             if name in stack.services:
                 for spec in faults:
-                    stack.services[name].mock.faults.add(spec)
+                    stack.services[name].faults.add(spec)
     except BaseException:
         stack.stop()
         raise
     return stack
+
+
+def _start(cls, section: dict, context: StackContext):
+    service = cls(cls.Config(**section), context)
+    try:
+        return service.start()
+    except OSError as exc:
+        ports = ", ".join(f"{k} {v}" for k, v in section.items() if k.endswith("port"))
+        raise OSError(f"the {cls.name} mock cannot listen on {context.stack.host} ({ports}): {exc}. "
+                      "Is another process (an earlier segur up?) using the port? Choose other ports "
+                      f"in [{cls.name}] of the config, or use --free-ports.") from exc

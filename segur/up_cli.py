@@ -14,7 +14,7 @@ def pack_note(settings: dict) -> str | None:
     """What to tell the user when the mocks will validate documents without the official pack."""
     import os
 
-    from segur.official_pack import HOW_TO_GET
+    from segur.kernel.official_pack import HOW_TO_GET
 
     validating = [name for name in ("dmp", "mssante")
                   if settings[name]["enabled"] and settings[name]["validation"]]
@@ -26,7 +26,7 @@ def pack_note(settings: dict) -> str | None:
 
 def settle_pack(settings: dict, option: Path | None, config: Path | None):
     """Puts the pack `find_pack` chooses (the same search as make demo, proof and validate) in [stack] pack."""
-    from segur.official_pack import find_pack
+    from segur.kernel.official_pack import find_pack
 
     found = find_pack(option, configured=settings["stack"]["pack"] or None,
                       configured_in=f"[stack] pack in {config}")
@@ -49,14 +49,14 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                   "--config, then ../shared/ref/cda when present (README.md, 'The official pack')."),
     ) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
-        from segur.official_pack import describe
-        from segur.up import SERVICES, ConfigError, load_config, start_stack
+        from segur.kernel.official_pack import describe
+        from segur.up import SERVICE_NAMES, ConfigError, load_config, start_stack
 
         # a file left by an earlier run (or a run that is failing now) must not pass for a live stack:
         # CI waits for this file to appear, then connects to the ports it names
         endpoints_file.unlink(missing_ok=True)
         try:
-            overrides = {name: {"port": 0} for name in SERVICES} if free_ports else {}
+            overrides = {name: {"port": 0} for name in SERVICE_NAMES} if free_ports else {}
             if free_ports:
                 overrides["mssante"].update(smtp_port=0, imap_port=0)
             settings = load_config(config, overrides or None)

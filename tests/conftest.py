@@ -8,7 +8,7 @@ import pytest
 # Imported here, once for the session: the pytester tests run pytest in-process and then drop every module
 # first imported during that inner run; cryptography re-imported after that no longer recognises its own
 # hash algorithms ("Algorithm must be a registered hash algorithm") in the PKI fixtures that follow.
-import segur.pki  # noqa: F401,E402
+import segur.kernel.pki  # noqa: F401,E402
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def world():
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """A fresh test PKI (CA, server and client certificates) for this module."""
-    from segur.pki import TestPki
+    from segur.kernel.pki import TestPki
 
     return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
 

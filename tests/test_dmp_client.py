@@ -17,9 +17,9 @@ from lxml import etree
 
 from segur.fixtures.documents import build_cr_img_n1, read_ids
 from segur.fixtures.world import load_world
-from segur.ins import Ins, with_key
+from segur.kernel.ins import Ins, with_key
+from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, Coded, Defects, DmpClient, VihfDefects
-from segur.pki import TestPki
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

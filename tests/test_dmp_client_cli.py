@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from segur.fixtures.documents import build_cr_img_n1, read_ids
 from segur.fixtures.world import load_world
+from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client.cli import client_app
-from segur.pki import TestPki
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ def test_a_non_soap_answer_is_kept_raw():
 
 def test_a_soap_fault_is_read_with_its_rule_ids():
     soap = pytest.importorskip("segur.mocks.dmp.soap")
-    from segur.findings import Finding, Severity
+    from segur.kernel.findings import Finding, Severity
 
     data = soap.fault_bytes("XDS-SOAP-005", "not served", None, [Finding("XDS-SOAP-005", Severity.ERROR, "xds", "m")])
     fault = wire.fault_of(wire.read_answer(400, "application/soap+xml", data))

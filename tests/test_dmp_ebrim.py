@@ -7,7 +7,7 @@ import copy
 import pytest
 from lxml import etree
 
-from segur.findings import Severity
+from segur.kernel.findings import Severity
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.ebrim import LCM, RIM, Cx, Xcn, Xon
 from segur.mocks.dmp.mtom import (

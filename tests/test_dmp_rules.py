@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.findings import Finding, Severity
 from segur.fixtures.documents import HeaderOptions, build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.world import load_world
-from segur.ins import Ins, with_key
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.ins import Ins, with_key
 from segur.mocks.dmp import rules as dmp_rules
 from segur.mocks.dmp.cda_header import cda_time_to_xds
 from segur.mocks.dmp.client.metadata import (
@@ -586,7 +586,7 @@ def test_every_dmp_rule_has_messages_in_both_languages_a_hint_an_xds_code_and_a_
 
 
 def test_dmp_rules_are_in_the_project_catalogue():
-    from segur import rules
+    from segur.kernel import rules
 
     listed = {r.id for r in rules.all_rules()}
     assert set(dmp_rules.CATALOGUE) <= listed

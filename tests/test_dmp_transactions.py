@@ -136,7 +136,7 @@ def test_a_submission_with_two_documents_is_stored_whole(dmp, case):
 def test_unknown_patient_is_refused_with_xds_unknown_patient_id(dmp, case, world):
     stranger = deepcopy(case.patient)
     object.__setattr__(stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
-    from segur.ins import nir_key
+    from segur.kernel.ins import nir_key
 
     object.__setattr__(stranger, "nir_key", nir_key(stranger.nir))
     answer = case.iti41(repo(dmp), [case.cda(stranger)], patient=stranger)

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
-from segur.findings import Severity
-from segur.ins import Ins
+from segur.kernel.findings import Severity
+from segur.kernel.ins import Ins
+from segur.kernel.pki import TestPki
 from segur.mocks.dmp import rules as dmp_rules
 from segur.mocks.dmp.client.vihf import (
     VihfDefects,
@@ -34,7 +35,6 @@ from segur.mocks.dmp.vihf import (
     _normalised_dn,
     verify_vihf,
 )
-from segur.pki import TestPki
 
 PATIENT = Ins("279035121518989", "1.2.250.1.213.1.4.10")  # the test INS of the ANS CDA examples
 STRUCTURE = "1750803447"  # "1" + FINESS of a world organisation
@@ -339,7 +339,7 @@ def test_the_ans_sample_vihf_has_every_attribute_but_its_placeholder_certificate
 def test_a_vihf_signed_with_an_expired_certificate_is_vihf_005(pki, tmp_path):
     import trustme
 
-    from segur.pki import CertFiles
+    from segur.kernel.pki import CertFiles
 
     ca = trustme.CA.from_pem(pki.ca_file.read_bytes(), (pki.directory / "ca-key.pem").read_bytes())
     leaf = ca.issue_cert("expired.client.test", common_name="Cabinet", organization_name="Cabinet",

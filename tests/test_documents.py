@@ -23,7 +23,7 @@ from segur.fixtures.documents import (
     read_ids,
 )
 from segur.fixtures.world import load_world
-from segur.ins import OID_IDNPS
+from segur.kernel.ins import OID_IDNPS
 
 H = "{urn:hl7-org:v3}"
 NS = {"h": "urn:hl7-org:v3"}

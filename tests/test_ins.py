@@ -2,7 +2,7 @@
 
 import pytest
 
-from segur import ins
+from segur.kernel import ins
 
 
 def test_key_of_a_corsican_nir_reads_2a_as_19():

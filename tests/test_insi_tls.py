@@ -8,9 +8,9 @@ import pytest
 import requests
 import zeep
 
+from segur.kernel.pki import TestPki
 from segur.mocks.insi import running_insi
 from segur.mocks.insi.testing import context_headers, official_client
-from segur.pki import TestPki
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from segur.mockkit import Journal, body_for_journal
+from segur.kernel.journal import Journal, body_for_journal
 
 
 def _record(journal: Journal, request: bytes | str, response: bytes | str = b"ok", limit: int = 100):

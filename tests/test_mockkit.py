@@ -10,8 +10,11 @@ import urllib.request
 import pytest
 from flask import Flask, jsonify
 
-from segur.mockkit import FaultBook, FaultError, Journal, WsgiServer, admin_blueprint, body_for_journal
-from segur.pki import TestPki
+from segur.kernel.admin import admin_blueprint
+from segur.kernel.faults import FaultBook, FaultError
+from segur.kernel.journal import Journal, body_for_journal
+from segur.kernel.pki import TestPki
+from segur.kernel.server import WsgiServer
 
 
 class EchoMock:

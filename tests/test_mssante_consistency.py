@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from segur.findings import Severity
 from segur.fixtures.world import load_world
+from segur.kernel.findings import Severity
 from segur.mocks.mssante.backend import MssanteBackend
 from segur.mocks.mssante.checks import check_message
 from segur.mocks.mssante.testing import mss_message

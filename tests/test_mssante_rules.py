@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from segur import rules as catalogue
-from segur.findings import Finding
 from segur.fixtures.world import load_world
+from segur.kernel import rules as catalogue
+from segur.kernel.findings import Finding
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import check_message
 from segur.mocks.mssante.testing import mss_message
@@ -263,7 +263,7 @@ class _Report:
 
 
 def test_each_cda_goes_through_the_validator_and_its_errors_are_kept(world, cr_img):
-    from segur.findings import Severity
+    from segur.kernel.findings import Severity
 
     def failing(content):
         return _Report([Finding("CDA-X", Severity.ERROR, "segur", "bad thing", line=3)])

@@ -20,7 +20,7 @@ from email.policy import default as default_policy
 import pytest
 
 from segur.fixtures.world import load_world
-from segur.ins import with_key
+from segur.kernel.ins import with_key
 from segur.mocks.mssante.smtp import data_reply, with_enhanced_code
 from segur.mocks.mssante.testing import mss_message, running_mssante
 

@@ -1,4 +1,4 @@
-"""Where the official ANS CDA pack is found: one search (`segur.official_pack.find_pack`) for `segur up`,
+"""Where the official ANS CDA pack is found: one search (`segur.kernel.official_pack.find_pack`) for `segur up`,
 `proof`, `demo` and `validate`, and what a proof says when it ran without the pack."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
-from segur.official_pack import BESIDE, find_pack
+from segur.kernel.official_pack import BESIDE, find_pack
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from segur.ins import nir_key
+from segur.kernel.ins import nir_key
 from segur.scenarios.mutants import operators as op
 from segur.scenarios.mutants.catalogue import MUTANTS, Mutant
 from segur.scenarios.mutants.report import kill_rate, render, summary

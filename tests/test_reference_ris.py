@@ -22,12 +22,12 @@ import pytest
 
 from segur.fixtures.documents import read_ids
 from segur.fixtures.world import load_world
+from segur.kernel.pki import TestPki
 from segur.mocks.annuaire.testing import running_annuaire
 from segur.mocks.dmp.client import CallerIdentity, DmpClient
 from segur.mocks.dmp.testing import running_dmp
 from segur.mocks.insi.testing import running_insi
 from segur.mocks.mssante.testing import running_mssante
-from segur.pki import TestPki
 from segur.scenarios.driver import (
     CommandDriver,
     PluginDriver,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from segur import rules
-from segur.findings import Finding, Severity
+from segur.kernel import rules
+from segur.kernel.findings import Finding, Severity
 
 
 def test_a_rule_fires_as_a_finding_with_its_message_filled():

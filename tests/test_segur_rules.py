@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from segur import ins
-from segur.findings import Severity
+from segur.kernel import ins
+from segur.kernel.findings import Severity
 from segur.validators.locate import Locator
 from segur.validators.segur_rules import RULES, check_segur, load_value_sets
 from segur.validators.segur_rules.context import HL7
@@ -155,7 +155,7 @@ def test_every_rule_has_a_failing_case():
 
 
 def test_rules_are_in_the_shared_catalogue():
-    from segur.rules import get
+    from segur.kernel.rules import get
 
     for rule in RULES:
         assert get(rule.id) is rule

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur import ins
+from segur.kernel import ins
 from segur.validators.segur_rules import check_segur
 from segur.validators.segur_rules.context import HL7
 from segur.validators.segur_rules.header import timestamp_problems

@@ -118,7 +118,7 @@ def test_bad_configs_are_refused_with_the_reason(overrides, message):
 
 
 def test_a_bad_fault_in_the_config_stops_what_was_started(tmp_path):
-    from segur.mockkit import FaultError
+    from segur.kernel.faults import FaultError
 
     config = _free_config(tmp_path, faults={"insi": [{"kind": "meteor"}]})
     with pytest.raises(FaultError):

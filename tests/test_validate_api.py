@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from segur.findings import Severity
+from segur.kernel.findings import Severity
 from segur.validators import PackError, UnknownProfile, Validator, derived_rule_id, validate
 from segur.validators import api as api_mod
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from rich.console import Console
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.validators import validate
 from segur.validators.output import render_json, render_junit, render_svrl, render_text
 from segur.validators.report import BatchSummary, LayerRun, PackRun, Report

@@ -11,7 +11,7 @@ from lxml import etree
 from segur.fixtures.identity import is_valid_finess, is_valid_idnps, is_valid_rpps
 from segur.fixtures.world import DEFAULT_WORLD_FILE, MAILBOX_KINDS, World, load_world
 from segur.fixtures.world.generate import build_default_world
-from segur.ins import INS_OIDS, OID_NIA, OID_NIR, OID_NIR_TEST, ins_problem
+from segur.kernel.ins import INS_OIDS, OID_NIA, OID_NIR, OID_NIR_TEST, ins_problem
 
 RESULTAT = "{http://www.cnamts.fr/INSiResultat}"
 

@@ -20,7 +20,7 @@ from segur.fixtures.identity import (
 )
 from segur.fixtures.world import load_world
 from segur.fixtures.world.generate import PATIENT_PLAN, generate_world, insi_text
-from segur.ins import is_valid_ins, nir_key
+from segur.kernel.ins import is_valid_ins, nir_key
 
 
 def _assert_world_is_sound(world):

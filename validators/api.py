@@ -30,9 +30,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from segur import rules
-from segur.findings import Finding, Severity
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.rules import Rule
 from segur.validators import packs as packs_mod
 from segur.validators import profiles, safe_xml, structure, xsd
 from segur.validators.config import pack_setting, value_sets_setting

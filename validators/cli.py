@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from segur.official_pack import find_pack
+from segur.kernel.official_pack import find_pack
 from segur.validators import batch
 from segur.validators.config import ConfigError, parse_size, setting, value_sets_setting
 from segur.validators.output import FORMATS, RENDERERS, render_text

@@ -15,7 +15,7 @@ from lxml import etree
 from rich.console import Console
 from rich.text import Text
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.validators.report import LAYERS, BatchSummary, Report
 
 FORMATS = ("text", "json", "junit", "svrl")

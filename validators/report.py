@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 
 # The layers, in the order they run. `xml` always runs; the others may be skipped.
 LAYERS = ("xml", "structure", "xsd", "schematron", "segur")

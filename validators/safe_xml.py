@@ -31,9 +31,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from segur import rules
-from segur.findings import Finding
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Finding
+from segur.kernel.rules import Rule
 
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 MAX_DEPTH = 256  # libxml2's default, kept when the large-document mode is used

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from segur import rules
-from segur.findings import Finding
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Finding
+from segur.kernel.rules import Rule
 from segur.validators.locate import Locator
 
 LAYER = "xsd"

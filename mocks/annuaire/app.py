@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from flask import Flask, Response, request
 
-from segur.mockkit import admin_blueprint, body_for_journal
+from segur.kernel.admin import admin_blueprint
+from segur.kernel.journal import body_for_journal
 from segur.mocks.annuaire import paging, rules
 from segur.mocks.annuaire.backend import BASE_PATH, DEFAULT_COUNT, MAX_COUNT, AnnuaireMock
 from segur.mocks.annuaire.resources import IG

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from segur.fixtures.world import World, load_world
-from segur.mockkit import FaultBook, Journal
+from segur.kernel.faults import FaultBook
+from segur.kernel.journal import Journal
 from segur.mocks.annuaire import paging, rules
 from segur.mocks.annuaire.resources import build_directory
 from segur.mocks.annuaire.search import (

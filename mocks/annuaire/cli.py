@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segur.mockkit import run_until_interrupted
+from segur.kernel.server import run_until_interrupted
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:
@@ -24,10 +24,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                  "reported (FHIR R4 lenient), refused only with Prefer: handling=strict."),
     ) -> None:
         """Serve the Annuaire santé FHIR API (R4, /fhir/v2) for the test world's professionals."""
-        from segur.mockkit import WsgiServer
+        from segur.kernel.pki import TestPki
+        from segur.kernel.server import WsgiServer
         from segur.mocks.annuaire.app import create_app
         from segur.mocks.annuaire.backend import UNKNOWN_PARAMETER_MODES, AnnuaireMock
-        from segur.pki import TestPki
 
         if unknown_parameters not in UNKNOWN_PARAMETER_MODES:
             raise typer.BadParameter(f"use one of {', '.join(UNKNOWN_PARAMETER_MODES)}",

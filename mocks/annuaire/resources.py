@@ -40,7 +40,7 @@ from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.practitionerrole import PractitionerRole
 
 from segur.fixtures.world import World
-from segur.ins import OID_IDNPS
+from segur.kernel.ins import OID_IDNPS
 
 IG = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition"
 FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition"

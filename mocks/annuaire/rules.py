@@ -5,8 +5,8 @@ Status codes and the API key header follow the ANS documentation of the FHIR API
 refusal is a FHIR OperationOutcome (FHIR R4 §3.1.0 "RESTful API", §2.36 OperationOutcome).
 """
 
-from segur import rules
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.rules import Rule
 
 SOURCE = "ANS, Annuaire santé FHIR API v2 documentation (annuaire-sante-fhir-documentation); FHIR R4 RESTful API"
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from segur.mockkit import TlsSettings, WsgiServer
+from segur.kernel.server import TlsSettings, WsgiServer
 from segur.mocks.annuaire.app import create_app
 from segur.mocks.annuaire.backend import BASE_PATH, AnnuaireMock
 

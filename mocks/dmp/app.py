@@ -29,9 +29,10 @@ from pathlib import Path
 from flask import Blueprint, Flask, Response, jsonify, request
 from lxml import etree
 
-from segur.findings import Finding, Severity
-from segur.mockkit import FaultBook, Journal, admin_blueprint, body_for_journal
-from segur.mockkit.journal import MAX_BODY_CHARS, WHOLE_KEY, whole_bytes
+from segur.kernel.admin import admin_blueprint
+from segur.kernel.faults import FaultBook
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.journal import MAX_BODY_CHARS, WHOLE_KEY, Journal, body_for_journal, whole_bytes
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.backend import Call, DmpBackend, Outcome
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
@@ -460,7 +461,7 @@ class _Exchange:
 
 
 def _declared_subcode(rule_id: str) -> str | None:
-    from segur import rules
+    from segur.kernel import rules
 
     try:
         return rules.get(rule_id).extra.get("soap_fault")

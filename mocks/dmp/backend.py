@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from segur import ins as ins_helpers
-from segur.findings import Finding, Severity
+from segur.kernel import ins as ins_helpers
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.cda_header import cda_set_id
 from segur.mocks.dmp.digest import sha1_of

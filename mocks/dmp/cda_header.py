@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from lxml import etree
 
-from segur.ins import INS_OIDS, Ins
+from segur.kernel.ins import INS_OIDS, Ins
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}

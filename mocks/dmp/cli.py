@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from segur.mockkit import run_until_interrupted
+from segur.kernel.server import run_until_interrupted
 
 MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # = backend.DEFAULT_MAX_DOCUMENT_SIZE, not imported: keeps `segur --help` fast
 
@@ -45,10 +45,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                                "request thread); raises throughput on multi-core machines."),
     ) -> None:
         """Serve the DMP: XDS.b registry/repository with the DMP's rules, VIHF checks and document validation."""
-        from segur.mockkit import WsgiServer
+        from segur.kernel.pki import TestPki
+        from segur.kernel.server import WsgiServer
         from segur.mocks.dmp.app import DmpMock, create_app
         from segur.mocks.dmp.backend import DmpBackend, DmpOptions
-        from segur.pki import TestPki
 
         test_pki = TestPki.load_or_create(pki)
         options = DmpOptions(lenient=lenient, trusted_ca_files=(test_pki.ca_file,), test_mode=not production_oids,

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from lxml import etree
 
-from segur.findings import Finding
+from segur.kernel.findings import Finding
 from segur.mocks.dmp.protocol_rules import finding
 
 # --- Namespaces (ebXML RegRep 3.0; IHE XDS.b) ----------------------------------------------------

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from segur import ins as ins_helpers
-from segur.findings import Finding, Severity
+from segur.kernel import ins as ins_helpers
+from segur.kernel.findings import Finding, Severity
 from segur.validators import safe_xml
 
 from . import valuesets

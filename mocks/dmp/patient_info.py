@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from segur import ins as ins_helpers
-from segur.findings import Finding
+from segur.kernel import ins as ins_helpers
+from segur.kernel.findings import Finding
 
 from .cda_header import CdaHeader
 from .ebrim import Cx, DocumentEntry

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from segur import rules
-from segur.findings import Finding, Severity
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.rules import Rule
 
 LAYER = "xds"
 

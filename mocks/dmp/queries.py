@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.ebrim import QUERY, RIM
 from segur.mocks.dmp.protocol_rules import finding

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from segur import rules
-from segur.findings import Finding, Severity
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.rules import Rule
 
 XDS_METADATA = "XDSRegistryMetadataError"
 XDS_REPOSITORY_METADATA = "XDSRepositoryMetadataError"
@@ -155,7 +155,7 @@ _rule("VIHF-013", V, XDS_REGISTRY_ERROR,
       "Le resource-id « {value} » du VIHF n'est pas un INS patient exploitable : {detail}.",
       "Write the patient's INS as INS^^^&OID&ISO^NH, with the NIR (1.2.250.1.213.1.4.8) or NIA "
       "(1.2.250.1.213.1.4.9) OID (test OIDs only on test platforms) and a correct key.",
-      source=f"{SRC_VIHF} (urn:oasis:names:tc:xacml:2.0:resource:resource-id = INS du patient); segur.ins",
+      source=f"{SRC_VIHF} (urn:oasis:names:tc:xacml:2.0:resource:resource-id = INS du patient); segur.kernel.ins",
       rem=REM_DMP_COMPAT + REM_INS_DIFFUSION, soap_fault="wsse:InvalidSecurityToken")
 _rule("VIHF-014", V, XDS_REGISTRY_ERROR,
       "Authentification_Mode is '{value}'; expected one of {accepted}.",
@@ -219,12 +219,12 @@ _rule("DMP-PAT-002", P, XDS_UNKNOWN_PATIENT,
       "Le patientId « {value} » utilise l'OID {oid} ({kind}), que ce DMP n'accepte pas{mode}.",
       "Use the NIR OID 1.2.250.1.213.1.4.8 or the NIA OID 1.2.250.1.213.1.4.9 returned by INSi; test OIDs "
       "(1.2.250.1.213.1.4.10/11) are only accepted in test mode.",
-      source="ANS Guide d'implémentation de l'INS (OIDs NIR/NIA/test); segur.ins", rem=REM_INS_DIFFUSION)
+      source="ANS Guide d'implémentation de l'INS (OIDs NIR/NIA/test); segur.kernel.ins", rem=REM_INS_DIFFUSION)
 _rule("DMP-PAT-003", P, XDS_UNKNOWN_PATIENT,
       "patientId '{value}' is not a valid INS: {detail}.",
       "Le patientId « {value} » n'est pas un INS valide : {detail}.",
       "Send the INS exactly as INSi returned it (13-character NIR/NIA followed by its 2-digit key).",
-      source="INSEE NIR key rule (97 - number mod 97, Corsica 2A/2B); segur.ins", rem=REM_INS_DIFFUSION)
+      source="INSEE NIR key rule (97 - number mod 97, Corsica 2A/2B); segur.kernel.ins", rem=REM_INS_DIFFUSION)
 _rule("DMP-PAT-004", P, XDS_UNKNOWN_PATIENT,
       "No patient with INS {ins} is known to this DMP.",
       "Aucun patient d'INS {ins} n'est connu de ce DMP.",

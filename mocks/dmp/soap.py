@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.dmp.ebrim import RS
 from segur.mocks.dmp.protocol_rules import PROTOCOL_RULES, xds_code_of
 

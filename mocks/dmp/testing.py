@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from segur.mockkit import TlsSettings, WsgiServer
+from segur.kernel.server import TlsSettings, WsgiServer
 from segur.mocks.dmp.app import DEFAULT_MAX_BODY, DmpMock, create_app
 from segur.mocks.dmp.backend import DmpBackend, DmpOptions, RuleHooks
 
@@ -41,7 +41,7 @@ def running_dmp(data_dir: str | Path | None = None, *, world=None, lenient: bool
     """Start the DMP mock on a free loopback port; stop it (and close its store) on exit.
 
     `data_dir`: where the SQLite store lives (a temporary directory, removed afterwards, when None);
-    `pki`: a `segur.pki.TestPki` whose CA may sign VIHF assertions; other keywords go to `DmpOptions`.
+    `pki`: a `segur.kernel.pki.TestPki` whose CA may sign VIHF assertions; other keywords go to `DmpOptions`.
     """
     with tempfile.TemporaryDirectory(prefix="segur-dmp-") as scratch:
         directory = Path(data_dir) if data_dir is not None else Path(scratch)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.dmp import ebrim
 from segur.mocks.dmp.protocol_rules import finding
 from segur.mocks.dmp.soap import STATUS_FAILURE

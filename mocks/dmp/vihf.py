@@ -29,8 +29,8 @@ from signxml.algorithms import DigestAlgorithm
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration
 
-from segur import ins as ins_helpers
-from segur.findings import Finding
+from segur.kernel import ins as ins_helpers
+from segur.kernel.findings import Finding
 
 from . import valuesets
 from .rules import fire

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, jsonify, request
 
-from segur.findings import Finding
-from segur.mockkit import FaultBook, Journal, admin_blueprint, body_for_journal
+from segur.kernel.admin import admin_blueprint
+from segur.kernel.faults import FaultBook
+from segur.kernel.findings import Finding
+from segur.kernel.journal import Journal, body_for_journal
 from segur.mocks.insi import soap
 from segur.mocks.insi.backend import ACCESS_MODES, InsiBackend, Software
 from segur.mocks.insi.rules import FAULTS, RULES_BY_ID, FaultSpec

@@ -32,7 +32,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from segur.findings import Finding
+from segur.kernel.findings import Finding
 from segur.mocks.insi.rules import RULES_BY_ID
 from segur.mocks.insi.soap import (
     OP_TRAITS,

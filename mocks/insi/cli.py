@@ -33,11 +33,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         journal_size: int = typer.Option(20_000, help="Exchanges kept in the journal (oldest dropped first)."),
     ) -> None:
         """Run the INSi mock (SOAP 1.2, CNAM's ServiceIdentiteCertifiee interface) until Ctrl-C."""
-        from segur.mockkit import WsgiServer, run_until_interrupted
+        from segur.kernel.pki import TestPki
+        from segur.kernel.server import WsgiServer, run_until_interrupted
         from segur.mocks.insi.app import InsiMock
         from segur.mocks.insi.backend import DEFAULT_SOFTWARE, Software
         from segur.mocks.insi.testing import tls_settings
-        from segur.pki import TestPki
 
         loaded_world = None
         if world is not None:

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from segur.findings import Severity
-from segur.rules import Rule, register
+from segur.kernel.findings import Severity
+from segur.kernel.rules import Rule, register
 
 LAYER = "insi"
 

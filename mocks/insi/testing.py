@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from segur.mockkit import TlsSettings, WsgiServer
+from segur.kernel.pki import TestPki
+from segur.kernel.server import TlsSettings, WsgiServer
 from segur.mocks.insi.app import SERVICE_PATH, InsiMock
-from segur.pki import TestPki
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 
-from segur.mockkit import admin_blueprint
+from segur.kernel.admin import admin_blueprint
 
 
 def _flag(name: str) -> bool:

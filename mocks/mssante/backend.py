@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-from segur.findings import Finding
-from segur.ins import CITIZEN_MAIL_DOMAIN, ins_problem
-from segur.mockkit import FaultBook, FaultError, Journal
-from segur.mockkit.journal import Exchange
+from segur.kernel.faults import FaultBook, FaultError
+from segur.kernel.findings import Finding
+from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, ins_problem
+from segur.kernel.journal import Exchange, Journal
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import MessageReport, check_message
 from segur.mocks.mssante.consistency import DocumentRegistry

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from segur.ins import INS_OIDS
+from segur.kernel.ins import INS_OIDS
 from segur.validators import safe_xml
 
 HL7 = "urn:hl7-org:v3"

@@ -19,7 +19,7 @@ from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.mssante.cda import NotXml, read_cda_header
 from segur.mocks.mssante.consistency import check_pdf_copies
 from segur.mocks.mssante.rules import BY_ID

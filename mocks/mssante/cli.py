@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from segur.mockkit import run_until_interrupted
+from segur.kernel.server import run_until_interrupted
 
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:

@@ -13,8 +13,8 @@ import hashlib
 import re
 import threading
 
-from segur.findings import Finding
-from segur.ins import INS_OIDS
+from segur.kernel.findings import Finding
+from segur.kernel.ins import INS_OIDS
 from segur.mocks.dmp import valuesets
 from segur.mocks.mssante.rules import BY_ID
 

@@ -19,9 +19,9 @@ Sources (cited by short name below; details in docs/mssante.md):
 
 from __future__ import annotations
 
-from segur import rules
-from segur.findings import Severity
-from segur.rules import Rule
+from segur.kernel import rules
+from segur.kernel.findings import Severity
+from segur.kernel.rules import Rule
 
 REM = "SC.MSS/CONF"
 _REF2 = "Référentiel socle MSSanté #2 (via REM {rem})"

@@ -16,12 +16,12 @@ import tempfile
 import threading
 from pathlib import Path
 
-from segur.mockkit import WsgiServer
+from segur.kernel.pki import TestPki
+from segur.kernel.server import WsgiServer
 from segur.mocks.mssante.app import create_app
 from segur.mocks.mssante.backend import MssanteBackend
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.smtp import MssHandler, MssSmtp
-from segur.pki import TestPki
 
 TLS_MODES = ("starttls", "mtls", "none")
 COMMAND_CALL_LIMIT = {"*": 5000, "EHLO": 20, "HELO": 20, "STARTTLS": 5, "AUTH": 10, "NOOP": 100, "RSET": 500,

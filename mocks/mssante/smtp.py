@@ -21,7 +21,7 @@ import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
-from segur.findings import Finding
+from segur.kernel.findings import Finding
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.backend import MssanteBackend, RecipientCheck
 from segur.mocks.mssante.smtp_data import ChunkedData

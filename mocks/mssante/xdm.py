@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
 
-from segur.findings import Finding
+from segur.kernel.findings import Finding
 from segur.mocks.mssante.cda import CdaHeader, NotXml, parse_xml, read_cda_header
 from segur.mocks.mssante.consistency import (
     check_codes,

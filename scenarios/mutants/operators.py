@@ -19,7 +19,7 @@ from functools import cached_property
 
 from lxml import etree
 
-from segur.ins import OID_NIA, OID_NIR, OID_NIR_TEST, nir_key
+from segur.kernel.ins import OID_NIA, OID_NIR, OID_NIR_TEST, nir_key
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from segur.findings import Finding
+from segur.kernel.findings import Finding
 from segur.validators.segur_rules import body, header, identity, professionals, results, volet
 from segur.validators.segur_rules.catalogue import RULES, RULES_BY_ID
 from segur.validators.segur_rules.context import Document, LocatorLike, is_cda

@@ -12,8 +12,8 @@ own published examples do not meet it (so a harness error would contradict the r
 
 from __future__ import annotations
 
-from segur.findings import Severity
-from segur.rules import Rule, register
+from segur.kernel.findings import Severity
+from segur.kernel.rules import Rule, register
 
 LAYER = "segur"
 

@@ -9,8 +9,8 @@ from typing import NamedTuple, Protocol
 
 from lxml import etree
 
-from segur.findings import Finding, Severity
-from segur.rules import Rule
+from segur.kernel.findings import Finding, Severity
+from segur.kernel.rules import Rule
 from segur.validators.segur_rules.value_sets import UserValueSet
 
 HL7 = "urn:hl7-org:v3"

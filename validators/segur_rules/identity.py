@@ -1,6 +1,6 @@
 """The patient: one recordTarget, a well-formed INS under an INS OID, and the INS traits.
 
-The NIR key and the INS OIDs come from `segur.ins` (one implementation for the whole harness).
+The NIR key and the INS OIDs come from `segur.kernel.ins` (one implementation for the whole harness).
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from segur import ins
-from segur.findings import Severity
+from segur.kernel import ins
+from segur.kernel.findings import Severity
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.data import value_set
@@ -39,7 +39,7 @@ def check(doc: Document) -> None:
 
 
 def classify_ins(value: str) -> tuple[str | None, T | None]:
-    """('shape' | 'key' | None, problem) for an INS value; the key comes from `segur.ins`."""
+    """('shape' | 'key' | None, problem) for an INS value; the key comes from `segur.kernel.ins`."""
     if ins.ins_problem(value) is None:
         return None, None
     if len(value) != 15:

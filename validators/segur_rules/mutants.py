@@ -19,7 +19,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from segur import ins
+from segur.kernel import ins
 from segur.validators.segur_rules.context import HL7
 
 NS = {"cda": HL7}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from segur import ins
+from segur.kernel import ins
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T
 

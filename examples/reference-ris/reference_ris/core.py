@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from segur.ins import OID_NIA, OID_NIR, Ins, nir_key
+from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
 from . import annuaire, dmp, mssante, wire
 from .defects import check as check_defect

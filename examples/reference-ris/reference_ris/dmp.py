@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import requests
 
-from segur.ins import Ins
+from segur.kernel.ins import Ins
+from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, Defects, DmpClient, SoapFault
-from segur.pki import TestPki
 
 from .errors import ConfigError, Refused, ServiceUnavailable
 

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 import requests
 from lxml import etree
 
-from segur.ins import Ins
-from segur.pki import CertFiles, TestPki
+from segur.kernel.ins import Ins
+from segur.kernel.pki import CertFiles, TestPki
 
 from .. import ebrim
 from ..ebrim import LCM, QUERY, RIM, XDSB
@@ -483,7 +483,7 @@ def _slot(parent, name: str, values) -> None:
 
 
 def _ins_parts(patient_id: str | None):
-    from segur.ins import parse_xds_patient_id
+    from segur.kernel.ins import parse_xds_patient_id
 
     parsed = parse_xds_patient_id(patient_id or "")
     return (parsed.value, parsed.oid) if parsed else None

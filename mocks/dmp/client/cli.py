@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from segur.ins import OID_NIR_TEST, Ins
+from segur.kernel.ins import OID_NIR_TEST, Ins
 
 client_app = typer.Typer(help="A DMP client: send CDA documents (ITI-41), find (ITI-18), retrieve (ITI-43), "
                               "TD0.2/TD0.3.", no_args_is_help=True)
@@ -25,7 +25,7 @@ MTLS = typer.Option(False, "--mtls", help="Present the structure certificate in 
 
 def _client(url: str, pki_dir: Path, rpps: str | None, mtls: bool):
     from segur.fixtures.world import load_world
-    from segur.pki import TestPki
+    from segur.kernel.pki import TestPki
 
     from .api import CallerIdentity, DmpClient
 

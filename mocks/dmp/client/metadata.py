@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from segur.ins import INS_OIDS, OID_IDNPS
+from segur.kernel.ins import INS_OIDS, OID_IDNPS
 
 from .. import ebrim, valuesets
 from ..cda_header import CdaHeader, CdaPerson, cda_time_to_xds, is_clinical_document, read_cda_header

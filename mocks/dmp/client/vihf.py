@@ -17,8 +17,8 @@ from lxml import etree
 from signxml import XMLSigner
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
-from segur.ins import Ins
-from segur.pki import CertFiles
+from segur.kernel.ins import Ins
+from segur.kernel.pki import CertFiles
 
 from ..vihf import (
     ATTR_AUTH_MODE,

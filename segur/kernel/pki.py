@@ -14,7 +14,7 @@ from pathlib import Path
 
 import trustme
 
-from segur.mockkit.server import TlsSettings
+from segur.kernel.server import TlsSettings
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 

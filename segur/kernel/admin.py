@@ -6,6 +6,8 @@
 - ``GET /_admin/journal/<seq>/body?side=request|response``: the whole body as it was on the wire (raw
   bytes, with the Content-Type journalled), even when the entry keeps only its first 512 KiB; 404 with
   a JSON error when the exchange is unknown, journalled no body, or its body was evicted
+- ``GET|PUT /_admin/task`` (``{"task": "dmp-01"}`` or ``null``): the proof task in force; every exchange
+  journalled meanwhile carries it, and ``GET /_admin/journal?task=`` selects by it
 - ``POST /_admin/reset``: back to the initial state (stored data, journal, faults)
 - ``GET /_admin/faults``, ``POST /_admin/faults`` (one fault object or a list), ``DELETE /_admin/faults``,
   ``DELETE /_admin/faults/<id>``
@@ -17,8 +19,8 @@ from typing import Protocol
 
 from flask import Blueprint, Response, jsonify, request
 
-from segur.mockkit.faults import FaultBook, FaultError
-from segur.mockkit.journal import SIDES, Journal
+from segur.kernel.faults import FaultBook, FaultError
+from segur.kernel.journal import SIDES, Journal
 
 
 class AdminHooks(Protocol):
@@ -67,7 +69,8 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
             limit = int(request.args["limit"]) if "limit" in request.args else None
         except ValueError:
             return _error(400, "since and limit must be integers")
-        entries = mock.journal.entries(request.args.get("operation"), request.args.get("verdict"), since, limit)
+        entries = mock.journal.entries(request.args.get("operation"), request.args.get("verdict"), since, limit,
+                                       task=request.args.get("task"))
         return jsonify({"service": mock.name, "dropped": mock.journal.dropped,
                         "entries": [e.to_dict() for e in entries]})
 
@@ -85,6 +88,21 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
         if data is None:
             return _error(404, why)
         return Response(data, content_type=_content_type_of(mock.journal.get(seq), side))
+
+    @admin.get("/task")
+    def current_task():
+        return jsonify({"task": mock.journal.task})
+
+    @admin.put("/task")
+    def set_task():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or "task" not in body:
+            return _error(400, 'send {"task": "<task id>"} or {"task": null} as JSON')
+        task = body["task"]
+        if task is not None and (not isinstance(task, str) or not task.strip() or len(task) > 200):
+            return _error(400, 'send {"task": "<task id>"} (a non-empty string) or {"task": null}')
+        mock.journal.task = task
+        return jsonify({"task": task})
 
     @admin.delete("/journal")
     def clear_journal():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from segur.findings import Finding, Severity
+from segur.kernel.findings import Finding, Severity
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ class Exchange:
     duration_ms: float | None = None
     client: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    task: str | None = None  # the proof task in force when the exchange came (`PUT /_admin/task`)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,6 +187,7 @@ class Journal:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self.dropped = 0
+        self.task: str | None = None  # set by the judge before it hands a task to the product
         self.spill = BodySpill(spill_dir, spill_max_files, spill_max_bytes, on_evict=self._mark_evicted)
 
     def record(self, operation: str, verdict: str, *, findings=(), request=None, response=None,
@@ -210,6 +212,7 @@ class Journal:
                 duration_ms=None if duration_ms is None else round(duration_ms, 3),
                 client=client or {},
                 meta=meta or {},
+                task=self.task,
             )
             self._entries.append(exchange)
         for side, data in wholes.items():
@@ -252,13 +255,14 @@ class Journal:
         return None, f"the journal kept only part of the {side} body of exchange {seq} (no whole copy)"
 
     def entries(self, operation: str | None = None, verdict: str | None = None, since: int = 0,
-                limit: int | None = None) -> list[Exchange]:
+                limit: int | None = None, task: str | None = None) -> list[Exchange]:
         with self._lock:
             selected = [
                 e for e in self._entries
                 if e.seq > since
                 and (operation is None or e.operation == operation)
                 and (verdict is None or e.verdict == verdict)
+                and (task is None or e.task == task)
             ]
         return selected[-limit:] if limit else selected
 

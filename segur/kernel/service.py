@@ -1,0 +1,149 @@
+"""The shape every mock implements, so that `segur up`, `segur serve NAME`, the pytest plugin and
+`testing.py` start any of them the same way.
+
+A service is built from its config section (a `ServiceConfig` dataclass, see `segur.kernel.config`)
+and a `StackContext` (what the services share: host, world, test PKI, data folder, CDA pack). The
+kernel gives it a journal and a fault book; the service declares its own fault kinds, its endpoints,
+its `/_admin/health` fields and what `reset` empties. `HttpService` adds the socket: a cheroot server
+for the service's Flask app, with TLS or mutual TLS from the test PKI when the config asks.
+
+    with DmpService(DmpConfig(lenient=True), StackContext.for_tests(tmp_path)) as dmp:
+        dmp.endpoints()["iti41"]
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from segur.kernel.config import ServiceConfig, StackConfig
+from segur.kernel.faults import FaultBook
+from segur.kernel.journal import Journal
+from segur.kernel.pki import TestPki
+from segur.kernel.server import TlsSettings, WsgiServer
+
+
+@dataclass
+class StackContext:
+    """What every service of one stack shares. `world` None = the service loads the shipped world."""
+
+    stack: StackConfig = field(default_factory=StackConfig)
+    world: Any = None
+    pki: TestPki | None = None
+    _scratch: Any = field(default=None, repr=False)
+
+    @classmethod
+    def for_tests(cls, data: str | Path | None = None, *, world=None, pki: TestPki | None = None,
+                  pack: str | Path | None = None, host: str = "127.0.0.1") -> StackContext:
+        """A context in a temporary folder (removed with the context) unless `data` is given."""
+        scratch = None
+        if data is None:
+            scratch = tempfile.TemporaryDirectory(prefix="segur-stack-")
+            data = scratch.name
+        stack = StackConfig(host=host, data=str(data), pki=str(Path(data) / "pki"), pack=str(pack or ""))
+        return cls(stack, world, pki, scratch)
+
+    def data_dir(self, service: str, configured: str = "") -> Path:
+        """The service's own folder: its configured one, else `<stack data>/<service>`."""
+        return Path(configured) if configured else Path(self.stack.data) / service
+
+    @property
+    def pack(self) -> Path | None:
+        return Path(self.stack.pack) if self.stack.pack else None
+
+    def test_pki(self) -> TestPki:
+        """The stack's test PKI, created on first use (a plain-HTTP stack never needs one)."""
+        if self.pki is None:
+            self.pki = TestPki.load_or_create(Path(self.stack.pki))
+        return self.pki
+
+
+class Service:
+    """Base of every mock. Subclasses set `name`, `Config`, `title`, and implement start/stop/endpoints."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[ServiceConfig]] = ServiceConfig
+    title: ClassVar[str] = ""  # one line: the help of `segur serve NAME`
+    fault_kinds: ClassVar[dict[str, dict]] = {}  # this service's own kinds, beside the generic ones
+    journal_size: ClassVar[int] = 20_000
+
+    def __init__(self, config: ServiceConfig | None = None, context: StackContext | None = None):
+        self.config = config if config is not None else self.Config()
+        self.context = context if context is not None else StackContext.for_tests()
+        self.journal = self.create_journal()
+        self.faults = FaultBook(self.fault_kinds)
+
+    def create_journal(self) -> Journal:
+        return Journal(self.name, max_entries=self.journal_size)
+
+    # what a service must give -------------------------------------------------------------------
+    def start(self) -> Service:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def endpoints(self) -> dict:
+        """Every address a client needs (served by `/_admin/health` and `.segur-endpoints.json`)."""
+        raise NotImplementedError
+
+    # what it may add ----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Empty the stored state (the admin API also clears the journal and the faults)."""
+
+    def health(self) -> dict:
+        """Fields `/_admin/health` adds to service, status and endpoints."""
+        return {}
+
+    def ready_lines(self) -> list[str]:
+        """What `segur serve NAME` prints once listening."""
+        return [f"{key}: {value}" for key, value in self.endpoints().items()]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class HttpService(Service):
+    """A service behind one HTTP(S) socket. Subclasses build the Flask app (`create_app`).
+
+    TLS comes from the config when it has `tls` / `mtls` booleans: the test PKI's server certificate,
+    and with `mtls` a client certificate of the test CA required.
+    """
+
+    threads: ClassVar[int] = 16
+
+    def __init__(self, config: ServiceConfig | None = None, context: StackContext | None = None):
+        super().__init__(config, context)
+        self.server: WsgiServer | None = None
+        self.base_url = ""
+
+    def create_app(self):
+        raise NotImplementedError
+
+    def tls_settings(self) -> TlsSettings | None:
+        mutual = bool(getattr(self.config, "mtls", False))
+        if not (getattr(self.config, "tls", False) is True or mutual):
+            return None
+        return self.context.test_pki().server_tls(require_client_cert=mutual)
+
+    def start(self) -> HttpService:
+        tls = self.tls_settings()
+        self.server = WsgiServer(self.create_app(), host=self.context.stack.host, port=self.config.port,
+                                 tls=tls, threads=self.threads, name=f"segur-{self.name}").start()
+        # the test certificate names localhost, not 127.0.0.1: a TLS client must use the name
+        self.base_url = self.server.url.replace("127.0.0.1", "localhost") if tls else self.server.url
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.close()
+
+    def close(self) -> None:
+        """Release what the service holds besides its socket (a database, worker processes)."""

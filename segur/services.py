@@ -1,0 +1,16 @@
+"""The registry of services `segur up`, `segur serve NAME` and the pytest plugin start, in start order.
+
+Adding a service is adding its class here (see docs/architecture.md): its `Config` becomes the `[NAME]`
+section of the stack config and the options of `segur serve NAME`.
+"""
+
+from __future__ import annotations
+
+from segur.kernel.service import Service
+from segur.mocks.annuaire.service import AnnuaireService
+from segur.mocks.dmp.service import DmpService
+from segur.mocks.insi.service import InsiService
+from segur.mocks.mssante.service import MssanteService
+
+SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService)
+BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}
