@@ -6,7 +6,7 @@ code. Most volet packs assert that templateId on ``cda:ClinicalDocument`` in the
 pattern (e.g. ``schematrons/include/specificationsVolets/IMG-CR-IMG_2024.01/Entete/Entete_IMG-CR-IMG.sch``
 asserts ``1.2.250.1.213.1.1.1.45`` and code ``18748-4``); a few (BIO-CR-BIO, LDL-*, VAC-NOTE,
 OPH-CR-RTN…) do not, so the mapping is kept here as data, checked against the packs and the
-examples by ``tests/test_validate_profiles.py``.
+examples by ``tests/validators/test_validate_profiles.py``.
 
 Sources: the Entete patterns of the volet packs and the examples in ``ExemplesCDA/`` of
 ansforge/TestContenuCDA-3-0 @ 7cd489b (see ../shared/ref/README.md); CI-SIS volet specifications

@@ -8,7 +8,7 @@ and the boundary lines are found with ``bytes.find`` (then ``bisect`` to check e
 start): ~3 ms.
 
 `install()` puts them on pymap's classes (only where the methods exist with the expected
-signature); `ORIGINALS` keeps pymap's, which ``tests/test_mssante_imap_parse.py`` compares them with.
+signature); `ORIGINALS` keeps pymap's, which ``tests/mocks/mssante/test_mssante_imap_parse.py`` compares them with.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ server's event loop. `ChunkedData.smtp_DATA` finds the end-of-data marker with t
 undoes the dot-stuffing with one ``bytes.replace``: a few milliseconds.
 
 What stays exactly as aiosmtpd does it (RFC 5321 §4.5.2, §4.5.3.1.6, RFC 1870), and is tested
-against the stock class in ``tests/test_mssante_smtp_data.py``:
+against the stock class in ``tests/mocks/mssante/test_mssante_smtp_data.py``:
 - lines are delimited by CRLF only; data ends at a line that is exactly ``.`` (also as the very
   first line: an empty message); a bare LF or CR never ends a line;
 - a line starting with ``.`` loses that first character (dot-stuffing undone);

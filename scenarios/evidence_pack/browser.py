@@ -1,5 +1,5 @@
 """Headless Chromium driven by selenium, to look at an evidence pack the way a reviewer does: the browser
-tests (tests/test_browser_evidence_pack.py) and the screenshots of docs/evidence.md
+tests (tests/scenarios/test_browser_evidence_pack.py) and the screenshots of docs/evidence.md
 (`python -m segur.scenarios.evidence_pack.browser PACK_DIR docs/img`) use it.
 
 Debian's `chromium` and `chromium-driver` packages (`.ci/run` installs them in CI); the flags below are the

@@ -156,7 +156,7 @@ segur proof-mutants --pack ../shared/ref/cda   # the mocks validate with the off
 - **Outcomes.** *killed*: at least one check fails or is blocked; *survived*: all pass; *not applied*: the
   field was absent from what the RIS sent; *error*: the operator failed (never a kill). The kill rate
   counts killed / (killed + survived) over the non-harmless mutants.
-- **In `make test`.** `tests/test_proof_mutants.py` runs a fixed sample of a dozen mutants (one shared
+- **In `make test`.** `tests/scenarios/test_proof_mutants.py` runs a fixed sample of a dozen mutants (one shared
   stack) and fails if one survives; it holds only mutants the current proof kills. A hole closed in the
   proof turns a survivor here into a kill: add it to the sample then.
 """

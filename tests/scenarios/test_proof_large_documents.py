@@ -61,7 +61,7 @@ def _iti41(run: dict) -> dict:
 
 
 def test_the_reference_ris_pads_its_pdf_to_the_size_asked(monkeypatch):
-    ris_dir = str(Path(__file__).parents[1] / "examples" / "reference-ris")
+    ris_dir = str(Path(__file__).parents[2] / "examples" / "reference-ris")
     if ris_dir not in sys.path:
         sys.path.insert(0, ris_dir)
     from pypdf import PdfReader

@@ -10,7 +10,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SUITES = [str(SCENARIOS / "test_ris_proof.py"), str(SCENARIOS / "test_bio_proof.py")]
 
 EDITOR_SCENARIO = '''

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from segur.mocks.insi.rules import FAULTS, RULES
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 DOC = (REPO / "docs" / "insi.md").read_text(encoding="utf-8")
-TESTS = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "tests").glob("test_insi_*.py"))
+TESTS = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "mocks" / "insi").glob("test_insi_*.py"))
                 if p.name != "test_insi_docs.py")
 
 

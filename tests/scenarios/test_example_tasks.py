@@ -11,7 +11,7 @@ from segur.fixtures.world import load_world
 from segur.scenarios.driver import Task
 from segur.scenarios.plan import build_plan
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "tasks").glob("*.json"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "tasks").glob("*.json"))
 
 
 def test_there_are_example_tasks_for_each_action():

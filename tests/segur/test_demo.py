@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from segur.cli import app
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_demo_sample() -> list[str]:

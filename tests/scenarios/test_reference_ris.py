@@ -38,7 +38,7 @@ from segur.scenarios.driver import (
     vitale_of,
 )
 
-RIS_DIR = Path(__file__).resolve().parent.parent / "examples" / "reference-ris"
+RIS_DIR = Path(__file__).resolve().parents[2] / "examples" / "reference-ris"
 sys.path.insert(0, str(RIS_DIR))
 
 from reference_ris import DEFECTS  # noqa: E402

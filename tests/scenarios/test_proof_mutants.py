@@ -31,7 +31,7 @@ from segur.scenarios.mutants.run import (
     wire_module,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HL7 = {"h": "urn:hl7-org:v3"}
 #: one killed mutant per wire point and kind of field; every one must fail the current proof
 SAMPLE = ("cda.ins.other-nir", "cda.patient.sex.dmp", "cda.version.stays-1", "cda.pdf.not-pdf", "xds.patient-id.other",

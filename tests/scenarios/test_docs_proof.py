@@ -8,7 +8,7 @@ from pathlib import Path
 from segur.scenarios.check_suite import CHECK_TESTS
 from segur.scenarios.checks import CHECKS
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "proof.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "proof.md"
 
 
 def _rows() -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROOTS = {"segur": "segur", "validators": "segur/validators", "mocks": "segur/mocks",
          "fixtures": "segur/fixtures", "scenarios": "segur/scenarios"}
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from segur.cli import app
 
-CI = Path(__file__).resolve().parents[1] / "examples" / "ci"
+CI = Path(__file__).resolve().parents[2] / "examples" / "ci"
 TEMPLATES = {"github-actions.yml": "github-workflows.json", "gitlab-ci.yml": "gitlab-ci.json"}
 
 
