@@ -15,7 +15,7 @@ from segur.mocks.psc.responses import PSC_DISCOVERY, create_app, endpoint_urls
 class PscConfig(ServiceConfig):
     port: int = setting(8304, "TCP port (0: a free one).")
     tls: bool = setting(False, "Serve HTTPS with the test PKI's server certificate.")
-    clients: list = setting([], "Registered clients, each 'CLIENT_ID SECRET REDIRECT_URI [REDIRECT_URI…]' "
+    clients: list = setting([], "Registered clients, each 'CLIENT_ID SECRET REDIRECT_URI…' "
                             "(or a TOML table {client_id, client_secret, redirect_uris}); the default test "
                             "client segur-test-client is always registered.", cli="--client")
     access_token_lifetime: int = setting(120, "Access and ID token lifetime, seconds.")

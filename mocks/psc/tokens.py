@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from joserfc import jwt
-from joserfc.errors import BadSignatureError, JoseError
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from segur.fixtures.world import Professional, World
@@ -85,6 +85,9 @@ def decode_signed(token: str, jwks: dict) -> tuple[dict | None, Finding | None]:
         decoded = jwt.decode(token, KeySet.import_key_set(jwks), algorithms=[ALGORITHM])
     except BadSignatureError:
         return None, rules.FORGED_TOKEN.finding(reason="the signature does not verify with the JWKS")
+    except InvalidKeyIdError:
+        reason = f"its kid {header.get('kid')!r} names no key of the JWKS"
+        return None, rules.FORGED_TOKEN.finding(reason=reason)
     except (JoseError, ValueError, TypeError) as exc:
         return None, rules.FORGED_TOKEN.finding(reason=f"{type(exc).__name__}: {exc}".rstrip(": "))
     if not isinstance(decoded.claims, dict):
