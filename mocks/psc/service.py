@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from segur.fixtures.world import load_world
-from segur.kernel.config import ServiceConfig, setting
+from segur.kernel.config import ConfigError, ServiceConfig, setting
 from segur.kernel.service import HttpService
 from segur.mocks.psc.models import DEFAULT_CLIENT, Client, PscModel, Settings
 from segur.mocks.psc.responses import PSC_DISCOVERY, create_app, endpoint_urls
@@ -29,6 +29,16 @@ class PscConfig(ServiceConfig):
                         "request without code_challenge is refused).", choices=("optional", "required"))
     ciba_pending_polls: int = setting(1, "CIBA polls answered authorization_pending before the professional "
                                       "accepts.")
+
+    def __post_init__(self):
+        """A bad client or lifetime fails at load (`segur up` exits 2 naming it), not at the first login."""
+        for spec in self.clients:
+            Client.parse(spec)
+        for name in ("access_token_lifetime", "refresh_token_lifetime", "session_max_lifetime"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"[psc] {name} must be at least 1 second, not {getattr(self, name)}")
+        if self.ciba_pending_polls < 0:
+            raise ConfigError("[psc] ciba_pending_polls must be 0 or more")
 
 
 class PscService(HttpService):
