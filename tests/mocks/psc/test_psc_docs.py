@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 import re
@@ -43,3 +44,10 @@ def test_the_psc_section_shown_in_docs_up_loads():
     block = text.split("```toml\n", 1)[1].split("```", 1)[0]
     config = load_config(overrides=tomllib.loads(block))
     assert config["psc"]["clients"] == ["my-ris my-secret http://localhost:8080/callback"]
+
+
+def test_the_rem_ids_the_psc_rules_cite_exist(shared_ref):
+    with (shared_ref.parent / "rem" / "requirements.csv").open(encoding="utf-8") as handle:
+        known = {row["id"] for row in csv.DictReader(handle)}
+    cited = {rem for rule in rules.book for rem in rule.rem}
+    assert cited and cited <= known, cited - known

@@ -10,8 +10,9 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from segur.kernel.service import StackContext
 from segur.mocks.psc.models import CIBA_GRANT, DEFAULT_CLIENT
-from segur.mocks.psc.testing import FakeClock, authorization_code, log_in
+from segur.mocks.psc.testing import FakeClock, authorization_code, log_in, running_psc
 
 BIDEAULT = "801234560801"  # Jacques BIDEAULT, radiologist of the world (IDNPS = 8 + RPPS)
 GUIBERT = "810060306106"  # Pauline GUIBERT, nurse of the world
@@ -230,3 +231,21 @@ def test_reset_forgets_sessions_and_queued_logins(psc):
     assert psc.model.queued_logins() == []
     answer = _token(psc, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert answer.json()["error"] == "invalid_grant"
+
+
+def test_an_authorization_request_may_be_posted_as_a_form(psc):
+    requests.post(psc.endpoints()["next_login"], json={"idnps": GUIBERT}, timeout=10)
+    form = {"response_type": "code", "client_id": DEFAULT_CLIENT.client_id, "redirect_uri": REDIRECT,
+            "scope": "openid scope_all", "acr_values": "eidas1", "state": "p"}
+    answer = requests.post(psc.endpoints()["authorization"], data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and "code=" in answer.headers["Location"]
+
+
+def test_over_tls_the_issuer_and_every_endpoint_are_https_with_the_test_ca(tmp_path):
+    context = StackContext.for_tests(tmp_path)
+    with running_psc(context, tls=True) as secure:
+        ca = str(context.test_pki().ca_file)
+        assert secure.model.issuer.startswith("https://localhost:")
+        document = requests.get(secure.endpoints()["discovery"], verify=ca, timeout=10).json()
+        assert all(document[k].startswith("https://") for k in ("token_endpoint", "jwks_uri", "issuer"))
+        assert requests.get(document["jwks_uri"], verify=ca, timeout=10).status_code == 200

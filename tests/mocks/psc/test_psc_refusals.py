@@ -293,3 +293,17 @@ def test_an_unknown_path_and_a_wrong_method_are_json_errors(psc):
     answer = requests.get(psc.endpoints()["token"], timeout=10)
     assert answer.status_code == 405 and answer.json()["error"] == "invalid_request"
     _still_serving(psc)
+
+
+def test_a_repeated_authorization_parameter_gets_the_error_page(psc):
+    query = f"response_type=code&client_id={DEFAULT_CLIENT.client_id}&client_id=evil&redirect_uri={REDIRECT}"
+    answer = requests.get(psc.endpoints()["authorization"] + "?" + query, allow_redirects=False, timeout=10)
+    assert answer.status_code == 400 and "PSC-REQ-003" in answer.text and "Location" not in answer.headers
+    _still_serving(psc, "PSC-REQ-003")
+
+
+def test_undecodable_basic_credentials_are_no_client_authentication(psc):
+    answer = requests.post(psc.endpoints()["introspection"], data={"token": "x"}, timeout=10,
+                           headers={"Authorization": "Basic %%%not-base64"})
+    _refused(answer, 401, "invalid_client", "PSC-CLIENT-001")
+    _still_serving(psc, "PSC-CLIENT-001")
