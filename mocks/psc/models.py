@@ -250,6 +250,10 @@ class PscModel:
     def jwks(self) -> dict:
         return self.key.jwks()
 
+    def session(self, sid: str) -> Session:
+        with self._lock:
+            return self.state.sessions[sid]
+
     # -- clients and users ----------------------------------------------------------------------------
     def professional(self, idnps: str) -> Professional:
         found = self.world.professional_by_idnps(idnps or "")
@@ -316,6 +320,8 @@ class PscModel:
         session = Session(uuid.uuid4().hex, idnps, request.client_id, request.scope, request.nonce, int(now))
         code = secrets.token_urlsafe(32)
         with self._lock:
+            # an expired code is forgotten (a replay of it is then "unknown"): the dict stays small
+            self.state.codes = {key: old for key, old in self.state.codes.items() if old.expires > now}
             self.state.sessions[session.sid] = session
             self.state.codes[code] = Code(code, request, session.sid, now + self.settings.code_lifetime)
         return code

@@ -47,7 +47,7 @@ SCOPES = ("openid", "microprofile-jwt", "rpps", "referentiel", "web-origins", "b
 CLAIMS = ("aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username",
           "email", "acr")
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-GRANTS = {"authorization_code": "exchange_code", "refresh_token": "refresh", CIBA_GRANT: "ciba_poll"}
+GRANTS = ("authorization_code", "refresh_token", CIBA_GRANT)
 
 
 def endpoint_urls(base_url: str) -> dict:
@@ -312,14 +312,19 @@ def create_app(service) -> Flask:
     app.post(LOGIN_PATH, endpoint="login")(lambda: authorization_endpoint("login", login_form))
 
     # -- token endpoint
+    grants = {"authorization_code": model.exchange_code, "refresh_token": model.refresh,
+              CIBA_GRANT: model.ciba_poll}
+
     def token(params: dict) -> Answer:
         params.update(read_form())
         client = model.authenticate_client(*client_credentials(params), operation="token")
         grant_type = params.get("grant_type", "")
-        if grant_type not in GRANTS:
+        if grant_type not in grants:
             raise PscError(rules.UNSUPPORTED_GRANT, grant_type=grant_type)
-        tokens = getattr(model, GRANTS[grant_type])(client, params)
-        meta = {"client_id": client.client_id, "grant_type": grant_type, "session": tokens["session_state"]}
+        tokens = grants[grant_type](client, params)
+        sid = tokens["session_state"]
+        meta = {"client_id": client.client_id, "grant_type": grant_type, "session": sid,
+                "idnps": model.session(sid).idnps}
         return Answer(_json(tokens, 200), meta=meta)
 
     app.post(OIDC_PATH + "/token", endpoint="token")(lambda: handle("token", token))
