@@ -222,7 +222,8 @@ def test_every_exchange_carries_the_proof_task(psc):
     assert [e["operation"] for e in tagged["entries"]] == ["authorize", "token"]
     token_entry = tagged["entries"][1]
     assert "segur-test-secret" not in str(token_entry["request"])
-    assert token_entry["meta"]["idnps"] == BIDEAULT and token_entry["meta"]["grant_type"] == "authorization_code"
+    meta = token_entry["meta"]
+    assert (meta["idnps"], meta["grant_type"]) == (BIDEAULT, "authorization_code")
 
 
 def test_reset_forgets_sessions_and_queued_logins(psc):
