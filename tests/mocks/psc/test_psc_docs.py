@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 from segur.mocks.psc import rules
+from segur.mocks.psc.responses import endpoint_urls
 from segur.mocks.psc.service import PscConfig
 from segur.up import load_config
 
@@ -51,3 +52,9 @@ def test_the_rem_ids_the_psc_rules_cite_exist(shared_ref):
         known = {row["id"] for row in csv.DictReader(handle)}
     cited = {rem for rule in rules.book for rem in rule.rem}
     assert cited and cited <= known, cited - known
+
+
+def test_the_endpoints_table_names_every_endpoint_the_mock_gives():
+    section = DOC.read_text(encoding="utf-8").split("## Endpoints", 1)[1].split("\n## ", 1)[0]
+    keys = set(endpoint_urls("http://127.0.0.1:8304")) | {"client_id", "client_secret"}
+    assert {key for key in keys if f"`{key}`" not in section} == set()
