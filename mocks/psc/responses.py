@@ -207,7 +207,8 @@ def login_page(service, auth: AuthorizationRequest) -> Response:
     options = "".join(f'<option value="{p.idnps}">{html.escape(p.display_name)} — {p.idnps} '
                       f"({html.escape(p.profession_display)})</option>"
                       for p in service.model.world.professionals)
-    body = (f'<form method=post action="{LOGIN_PATH}">{hidden}<label>Professionnel '
+    action = html.escape(request.script_root + LOGIN_PATH)
+    body = (f'<form method=post action="{action}">{hidden}<label>Professionnel '
             f"<select name=idnps>{options}</select></label> <button name=decision value=accept>"
             "Se connecter</button> <button name=decision value=deny>Refuser</button></form>"
             "<p>Mock de test : aucune e-CPS ni carte CPx n'est demandée.</p>")

@@ -13,7 +13,7 @@ from segur.mocks.psc.responses import PSC_DISCOVERY, create_app, endpoint_urls
 
 @dataclass
 class PscConfig(ServiceConfig):
-    port: int = setting(8304, "TCP port (0: a free one).")
+    port: int = setting(8305, "TCP port (0: a free one).")
     tls: bool = setting(False, "Serve HTTPS with the test PKI's server certificate.")
     clients: list = setting([], "Registered clients, each 'CLIENT_ID SECRET REDIRECT_URI…' "
                             "(or a TOML table {client_id, client_secret, redirect_uris}); the default test "
@@ -62,10 +62,10 @@ class PscService(HttpService):
     def create_app(self):
         return create_app(self)
 
-    def start(self) -> PscService:
-        super().start()
-        self.model.issuer = endpoint_urls(self.base_url)["issuer"]
-        return self
+    def bound(self, base_url: str) -> None:
+        """The issuer follows the address (a tenant's is under /t/<tenant>, its tokens its own)."""
+        super().bound(base_url)
+        self.model.issuer = endpoint_urls(base_url)["issuer"]
 
     def endpoints(self) -> dict:
         return {**endpoint_urls(self.base_url), "client_id": DEFAULT_CLIENT.client_id,

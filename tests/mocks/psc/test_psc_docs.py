@@ -56,5 +56,5 @@ def test_the_rem_ids_the_psc_rules_cite_exist(shared_ref):
 
 def test_the_endpoints_table_names_every_endpoint_the_mock_gives():
     section = DOC.read_text(encoding="utf-8").split("## Endpoints", 1)[1].split("\n## ", 1)[0]
-    keys = set(endpoint_urls("http://127.0.0.1:8304")) | {"client_id", "client_secret"}
+    keys = set(endpoint_urls("http://127.0.0.1:8305")) | {"client_id", "client_secret"}
     assert {key for key in keys if f"`{key}`" not in section} == set()

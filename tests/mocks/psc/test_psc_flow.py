@@ -251,3 +251,26 @@ def test_over_tls_the_issuer_and_every_endpoint_are_https_with_the_test_ca(tmp_p
         document = requests.get(secure.endpoints()["discovery"], verify=ca, timeout=10).json()
         assert all(document[k].startswith("https://") for k in ("token_endpoint", "jwks_uri", "issuer"))
         assert requests.get(document["jwks_uri"], verify=ca, timeout=10).status_code == 200
+
+
+def test_a_tenant_has_its_own_issuer_keys_and_sessions(tmp_path):
+    context = StackContext.for_tests(tmp_path)
+    context.stack.tenants = True
+    with running_psc(context) as shared:
+        tenant_issuer = shared.base_url + "/t/ci-1/auth/realms/esante-wallet"
+        document = requests.get(tenant_issuer + "/.well-known/wallet-openid-configuration", timeout=10).json()
+        assert document["issuer"] == tenant_issuer
+        requests.post(shared.base_url + "/t/ci-1/_admin/next-login", json={"idnps": BIDEAULT}, timeout=10)
+        params = {"response_type": "code", "client_id": DEFAULT_CLIENT.client_id, "redirect_uri": REDIRECT,
+                  "scope": "openid scope_all", "acr_values": "eidas1"}
+        page = requests.get(shared.endpoints()["authorization"], params=params, timeout=10)
+        assert 'action="/auth/login"' in page.text  # the default tenant's queue is empty: the login page
+        tenant_page = requests.get(shared.base_url + "/t/ci-2/auth", params=params, timeout=10)
+        assert 'action="/t/ci-2/auth/login"' in tenant_page.text
+        answer = requests.get(document["authorization_endpoint"], params=params, allow_redirects=False,
+                              timeout=10)
+        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        tokens = requests.post(document["token_endpoint"], auth=AUTH, timeout=10,
+                               data={"grant_type": "authorization_code", "code": code,
+                                     "redirect_uri": REDIRECT}).json()
+        assert shared.model.verify(tokens["access_token"]).finding.rule == "PSC-BEARER-002"  # not its key

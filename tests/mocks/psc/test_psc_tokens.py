@@ -15,7 +15,7 @@ from segur.fixtures.world import load_world
 from segur.mocks.psc import rules
 from segur.mocks.psc.tokens import ACCESS, ID, SigningKey, verify_access_token
 
-ISSUER = "http://127.0.0.1:8304/auth/realms/esante-wallet"
+ISSUER = "http://127.0.0.1:8305/auth/realms/esante-wallet"
 IDNPS = "801234560801"
 WORLD = load_world()
 KEY = SigningKey()
