@@ -11,6 +11,7 @@ from segur.mocks.annuaire.service import AnnuaireService
 from segur.mocks.dmp.service import DmpService
 from segur.mocks.insi.service import InsiService
 from segur.mocks.mssante.service import MssanteService
+from segur.mocks.pam.service import PamService
 
-SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService)
+SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService, PamService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}
