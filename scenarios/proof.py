@@ -46,7 +46,8 @@ def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, 
         overrides["stack"]["pki"] = str(workdir / "pki")
     if free_ports:
         overrides.update({"annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
-                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}})
+                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0},
+                          "pam": {"port": 0, "mllp_ports": [0]}})
     return load_config(path, overrides)
 
 

@@ -125,7 +125,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
                          "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
-                         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
+                         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0},
+                         "pam": {"port": 0, "mllp_ports": [0]}}
             typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v

@@ -59,6 +59,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             overrides = {name: {"port": 0} for name in SERVICE_NAMES} if free_ports else {}
             if free_ports:
                 overrides["mssante"].update(smtp_port=0, imap_port=0)
+                overrides["pam"].update(mllp_ports=[0])
             settings = load_config(config, overrides or None)
             found = settle_pack(settings, pack, config)
             note = pack_note(settings)

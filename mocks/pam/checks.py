@@ -78,7 +78,9 @@ def check_content(message: hl7.Message, event: str) -> list[Finding]:
 
 def _check_msh(message: hl7.Message, event: str) -> list[Finding]:
     found = []
-    msh = lambda *path: message.extract_field("MSH", 1, *path)  # noqa: E731 — a local accessor
+    def msh(*path):
+        return field_value(message, "MSH", *path)
+
     if event in ITI30 and msh(9, 1, 3) != ITI30[event]:
         found.append(rules.STRUCTURE.finding(found=msh(9, 1, 3), event=event, expected=ITI30[event],
                                              location="MSH-9.3"))
@@ -95,7 +97,9 @@ def _check_msh(message: hl7.Message, event: str) -> list[Finding]:
 
 def _check_pid(message: hl7.Message) -> list[Finding]:
     found = []
-    pid = lambda *path: message.extract_field("PID", 1, *path)  # noqa: E731 — a local accessor
+    def pid(*path):
+        return field_value(message, "PID", *path)
+
     statuses = [pid(32, r) for r in range(1, _repeats(message, "PID", 32) + 1) if pid(32, r)]
     if not statuses:
         found.append(rules.NO_STATUS.finding(location="PID-32"))
@@ -131,7 +135,9 @@ def _check_pid(message: hl7.Message) -> list[Finding]:
 
 
 def _check_traits(message: hl7.Message, qualified: bool) -> list[Finding]:
-    pid = lambda *path: message.extract_field("PID", 1, *path)  # noqa: E731 — a local accessor
+    def pid(*path):
+        return field_value(message, "PID", *path)
+
     names = [r for r in range(1, _repeats(message, "PID", 5) + 1) if pid(5, r, 7) == "L"]
     if not names:
         return [rules.NO_BIRTH_NAME.finding(location="PID-5")]
@@ -153,12 +159,20 @@ def _check_traits(message: hl7.Message, qualified: bool) -> list[Finding]:
 def _check_mrg(message: hl7.Message, event: str) -> list[Finding]:
     if _first(message, "MRG") is None:
         return [rules.NO_MRG.finding(event=event)]
-    if not message.extract_field("MRG", 1, 1, 1, 1):
+    if not field_value(message, "MRG", 1, 1, 1):
         return [rules.EMPTY_MRG.finding(event=event)]
     return []
 
 
 # --- small readers -------------------------------------------------------------------------------
+
+def field_value(message: hl7.Message, segment: str, *path: int) -> str:
+    """The (unescaped) value at a path of the first `segment`, '' when the message does not go that deep."""
+    try:
+        return message.extract_field(segment, 1, *path)
+    except (KeyError, IndexError):
+        return ""
+
 
 def _first(message: hl7.Message, name: str):
     return next((s for s in message if str(s[0]) == name), None)

@@ -63,8 +63,8 @@ def decode(data: bytes) -> tuple[str, str, list[Finding]]:
         text = preview
         found = [rules.CHARSET_MISMATCH.finding(charset=declared or "UTF-8", detail=str(exc)[:120],
                                                 location="MSH-18")]
-    text = text.replace("\r\n", "\r").replace("\n", "\r").strip("\r")
-    return text, declared, found
+    segments = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    return "\r".join(s for s in segments if s.strip()), declared, found
 
 
 def _msh18(text: str) -> str:
@@ -75,10 +75,7 @@ def _msh18(text: str) -> str:
 def read_adt(message: hl7.Message, event: str) -> AdtMessage:
     """The patient an ADT message speaks of (PID, MRG), as domain objects."""
     def value(segment, *path):
-        try:
-            return message.extract_field(segment, 1, *path)
-        except (KeyError, IndexError):
-            return ""
+        return checks.field_value(message, segment, *path)
 
     def identifiers(segment, number):
         return tuple(Identifier(value(segment, number, r, 1), value(segment, number, r, 4, 1),
@@ -196,7 +193,15 @@ class Consumer:
     def __call__(self, event: mllp.Event, peer: dict) -> mllp.Reply:
         if event.kind != mllp.FRAME:
             return self._framing(event, peer)
-        return self._message(event, peer)
+        try:
+            return self._message(event, peer)
+        except Exception as exc:  # noqa: BLE001 — the mock's own failure: said so, and the listener goes on
+            finding = rules.INTERNAL.finding(error=f"{type(exc).__name__}: {exc}"[:300], location="MSH")
+            answer = render_ack("AR", [finding], None, DEFAULT_CHARSET).encode("utf-8")
+            sent = {"body": body_for_journal(answer)}
+            self.journal.record("mllp", "error", findings=[finding], client=peer, meta={"ack": "AR"},
+                                request=_received(peer, event.data), response=sent)
+            return mllp.Reply(mllp.frame(answer))
 
     def _framing(self, event: mllp.Event, peer: dict) -> mllp.Reply:
         rule = {mllp.NO_START: rules.NO_START_BLOCK, mllp.UNTERMINATED: rules.UNTERMINATED_BLOCK,
@@ -207,7 +212,7 @@ class Consumer:
             text = render_ack("AR", [finding], None, DEFAULT_CHARSET)
             reply = mllp.frame(text.encode("utf-8"))
         self.journal.record("mllp", "rejected", findings=[finding], client=peer,
-                            request={"listener": peer.get("listener"), "body": body_for_journal(event.data)},
+                            request=_received(peer, event.data),
                             response={"body": body_for_journal(reply)} if reply else {},
                             meta={"framing": event.kind, "size": event.size, "ack": "AR" if reply else None})
         return mllp.Reply(reply)
@@ -221,7 +226,7 @@ class Consumer:
         faults = self.faults.select(operation, {"event": kind, "listener": peer.get("listener")})
         self.faults.delay(faults)
         injected = self.faults.first(faults, "drop", "overload", "nack", "http_error")
-        received = {"listener": peer.get("listener"), "body": body_for_journal(event.data)}
+        received = _received(peer, event.data)
         if injected is not None and injected.kind in ("drop", "overload"):
             self.journal.record(operation, "fault-injected", client=peer, meta={"fault": injected.kind},
                                 request=received)
@@ -257,6 +262,11 @@ class Consumer:
                   "identity": identity.number if identity else None,
                   "ins": adt.ins.value if adt and adt.ins and adt.qualified else None})
         return mllp.Reply(mllp.frame(answer))
+
+
+def _received(peer: dict, data: bytes) -> dict:
+    """The request side of a journal entry: the listener it came on and the bytes as received."""
+    return {"listener": peer.get("listener"), "body": body_for_journal(data)}
 
 
 # --- the admin API -------------------------------------------------------------------------------

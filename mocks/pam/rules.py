@@ -166,6 +166,12 @@ EMPTY_MRG = book.rule(
     hint="Put the identifier being replaced in MRG-1.", source=f"{PAMFR} §4.4", ack="AE", hl7_code="101",
     location="MRG-1")
 
+# --- the mock's own limits ------------------------------------------------------------------------
+INTERNAL = book.rule(
+    "PAM-INTERNAL-01", "The mock could not read this message ({error}); it answered AR.",
+    hint="A harness limit, not necessarily the product's fault: report it with the journalled message.",
+    rem=(), ack="AR", hl7_code="207")
+
 # --- faults the mock was asked to inject -------------------------------------------------------
 INJECTED_NACK = book.rule(
     "PAM-FAULT-01", "Negative acknowledgement injected by a test (fault 'nack').",
