@@ -221,6 +221,7 @@ class Consumer:
         started = time.perf_counter()
         text, declared, found = decode(event.data)
         header = checks.header_fields(text)
+        found = found if header else []  # no MSH: the bytes have no declared character set to break
         kind = (header[8].split("^") + [""])[1] if header and len(header) > 8 else ""
         operation = f"ADT^{kind}" if kind else "mllp"
         faults = self.faults.select(operation, {"event": kind, "listener": peer.get("listener")})

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import socket
+import weakref
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -58,12 +60,15 @@ def running_pam(world=None, **settings) -> Iterator[RunningPam]:
 
 
 def read_reply(sock: socket.socket) -> str:
-    """The next answer block on a raw connection ('' when the mock closed it without one)."""
-    reader = mllp.FrameReader()
-    while True:
+    """The next answer block on a raw connection ('' when the mock closed it without one). Answers that
+    came in one packet are kept for the next call (per socket)."""
+    reader, pending = _readers.setdefault(sock, (mllp.FrameReader(), deque()))
+    while not pending:
         data = sock.recv(65536)
         if not data:
             return ""
-        for event in reader.feed(data):
-            if event.kind == mllp.FRAME:
-                return event.data.decode("utf-8", errors="replace")
+        pending.extend(e.data for e in reader.feed(data) if e.kind == mllp.FRAME)
+    return pending.popleft().decode("utf-8", errors="replace")
+
+
+_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
