@@ -1,18 +1,17 @@
 """Senders and receivers the project did not write: python-hl7's `MLLPClient` sends a message hl7apy
 built, hl7apy's strict HL7 v2.5 parser reads the ACK, and the identity source talks to hl7apy's
-`MLLPServer` as to a product. Needs the test extras (`hl7apy`)."""
+`MLLPServer` as to a product (hl7apy is a test extra)."""
 
 from __future__ import annotations
 
 import threading
 
 import hl7.client
+import hl7apy.core as hl7apy_core
 import pytest
-
-hl7apy_core = pytest.importorskip("hl7apy.core")
-from hl7apy.consts import VALIDATION_LEVEL  # noqa: E402
-from hl7apy.mllp import AbstractHandler, MLLPServer  # noqa: E402
-from hl7apy.parser import parse_message  # noqa: E402
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.mllp import AbstractHandler, MLLPServer
+from hl7apy.parser import parse_message
 
 INS_CX = "109076322083489^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS"
 
