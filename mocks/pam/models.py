@@ -35,6 +35,7 @@ class Identifier:
     namespace: str = ""
     oid: str = ""
     type: str = ""
+    oid_type: str = ""  # CX-4.3: ISO for an OID, M/L/N for a FINESS (DTFR §N.1)
 
     @property
     def is_ins(self) -> bool:
@@ -44,9 +45,6 @@ class Identifier:
     def key(self) -> str:
         """What names the identifier across messages: its authority and its value."""
         return f"{self.oid or self.namespace}|{self.value}"
-
-    def label(self) -> str:
-        return f"{self.value}^^^{self.namespace}&{self.oid}&ISO^{self.type}"
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ def read_adt(message: hl7.Message, event: str) -> AdtMessage:
 
     def identifiers(segment, number):
         return tuple(Identifier(value(segment, number, r, 1), value(segment, number, r, 4, 1),
-                                value(segment, number, r, 4, 2), value(segment, number, r, 5))
+                                value(segment, number, r, 4, 2), value(segment, number, r, 5),
+                                value(segment, number, r, 4, 3))
                      for r in range(1, checks._repeats(message, segment, number) + 1)
                      if value(segment, number, r, 1))
 
@@ -166,7 +167,7 @@ def render_adt(message: AdtMessage, *, receiver: tuple[str, str] = ("", ""), cha
 
 
 def _cx(identifier: Identifier) -> str:
-    authority = f"{escape(identifier.namespace)}&{identifier.oid}&{'ISO' if identifier.oid else 'L'}"
+    authority = f"{escape(identifier.namespace)}&{identifier.oid}&{identifier.oid_type}"
     return f"{escape(identifier.value)}^^^{authority}^{identifier.type}"
 
 

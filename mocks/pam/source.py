@@ -45,12 +45,12 @@ class SendResult:
 def local_identifier(patient, finess: str) -> Identifier:
     """The harness's own IPP for a world patient (stable across runs: derived from the patient key)."""
     number = f"{zlib.crc32(patient.key.encode('utf-8')) % 10**9:09d}"
-    return Identifier(number, "SEGUR-PAM", finess, "PI")
+    return Identifier(number, "SEGUR-PAM", finess, "PI", "M")
 
 
 def ins_identifier(patient) -> Identifier:
     namespace = "ASIP-SANTE-INS-NIA" if patient.oid == OID_NIA else "ASIP-SANTE-INS-NIR"
-    return Identifier(patient.ins, namespace, patient.oid, "INS")
+    return Identifier(patient.ins, namespace, patient.oid, "INS", "ISO")
 
 
 def hl7_date(iso: str) -> str:
@@ -97,7 +97,7 @@ class IdentitySource:
         if event in checks.MERGING and not prior:
             raise ValueError(f"{event} needs the identifier(s) it replaces (prior)")
         person = self.patient(patient)
-        merged = tuple(Identifier(value, "SEGUR-PAM", self.finess, "PI") for value in prior)
+        merged = tuple(Identifier(value, "SEGUR-PAM", self.finess, "PI", "M") for value in prior)
         adt = adt_for_patient(person, event, status=status, finess=self.finess, prior=merged)
         text = render_adt(adt)
         data = text.encode("utf-8")

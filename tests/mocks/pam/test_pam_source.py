@@ -35,6 +35,7 @@ def test_a_qualified_patient_is_sent_with_the_ins_and_our_own_consumer_accepts_i
     assert result.ack_code == "AA", result.ack
     pid = next(s for s in result.message.split("\r") if s.startswith("PID|"))
     assert f"{INS}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS" in pid
+    assert "^^^SEGUR-PAM&750803447&M^PI~" in pid  # the IPP under a FINESS (DTFR: name&FINESS&M)
     assert pid.split("|")[32] == "VALI"
     assert "ECETINSI^PIERRE-ALAIN^PIERRE-ALAIN MURIEL FLORIANT^^^^L" in pid
     assert "^^^^^^BDL^^63220" in pid
@@ -58,7 +59,7 @@ def test_a47_and_a40_carry_mrg_and_are_accepted(pam):
     for event in ("A47", "A40"):
         result = source.send(_own_listener(pam), event, PATIENT, prior=("OLD-IPP",))
         assert result.ack_code == "AA", result.ack
-        assert "\rMRG|OLD-IPP^^^SEGUR-PAM&" in result.message
+        assert "\rMRG|OLD-IPP^^^SEGUR-PAM&750803447&M^PI" in result.message
 
 
 def test_partial_birth_dates_keep_only_their_known_parts():
