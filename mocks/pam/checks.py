@@ -100,14 +100,14 @@ def _check_pid(message: hl7.Message) -> list[Finding]:
     def pid(*path):
         return field_value(message, "PID", *path)
 
-    statuses = [pid(32, r) for r in range(1, _repeats(message, "PID", 32) + 1) if pid(32, r)]
+    statuses = [pid(32, r) for r in range(1, repeats(message, "PID", 32) + 1) if pid(32, r)]
     if not statuses:
         found.append(rules.NO_STATUS.finding(location="PID-32"))
     for code in statuses:
         if code not in STATUSES | ATTRIBUTES:
             found.append(rules.UNKNOWN_STATUS.finding(found=code, location="PID-32"))
     carries_ins = False
-    for rep in range(1, _repeats(message, "PID", 3) + 1):
+    for rep in range(1, repeats(message, "PID", 3) + 1):
         where = f"PID-3[{rep}]"
         value, kind = pid(3, rep, 1), pid(3, rep, 5)
         namespace, oid = pid(3, rep, 4, 1), pid(3, rep, 4, 2)
@@ -138,7 +138,7 @@ def _check_traits(message: hl7.Message, qualified: bool) -> list[Finding]:
     def pid(*path):
         return field_value(message, "PID", *path)
 
-    names = [r for r in range(1, _repeats(message, "PID", 5) + 1) if pid(5, r, 7) == "L"]
+    names = [r for r in range(1, repeats(message, "PID", 5) + 1) if pid(5, r, 7) == "L"]
     if not names:
         return [rules.NO_BIRTH_NAME.finding(location="PID-5")]
     if not qualified:
@@ -150,7 +150,7 @@ def _check_traits(message: hl7.Message, qualified: bool) -> list[Finding]:
         found.append(rules.BIRTH_DATE.finding(found=pid(7), location="PID-7"))
     if pid(8) not in ("M", "F"):
         found.append(rules.SEX.finding(found=pid(8), location="PID-8"))
-    addresses = range(1, _repeats(message, "PID", 11) + 1)
+    addresses = range(1, repeats(message, "PID", 11) + 1)
     if not any(pid(11, r, 7) == "BDL" and pid(11, r, 9) for r in addresses):
         found.append(rules.BIRTH_PLACE.finding(location="PID-11"))
     return found
@@ -178,7 +178,7 @@ def _first(message: hl7.Message, name: str):
     return next((s for s in message if str(s[0]) == name), None)
 
 
-def _repeats(message: hl7.Message, segment: str, number: int) -> int:
+def repeats(message: hl7.Message, segment: str, number: int) -> int:
     """How many repetitions a field has (1 for an empty or a single one)."""
     found = _first(message, segment)
     if found is None or len(found) <= number:

@@ -138,7 +138,8 @@ class IdentityStore:
             self._next = 1
 
     def __len__(self) -> int:
-        return sum(1 for i in self._identities.values() if i.merged_into is None)
+        with self._lock:
+            return sum(1 for i in self._identities.values() if i.merged_into is None)
 
     # --- the events ---------------------------------------------------------------------------
     def _lookup(self, identifiers) -> Identity | None:

@@ -35,6 +35,11 @@ _SEVERITY = {Severity.ERROR: "E", Severity.WARNING: "W", Severity.INFO: "I"}
 _LOCATION = re.compile(r"^(?P<segment>[A-Z][A-Z0-9]{2})(?:-(?P<field>[0-9]+))?(?:\[(?P<rep>[0-9]+)\])?"
                        r"(?:\.(?P<component>[0-9]+))?")
 _control_ids = itertools.count(1)
+#: HL7 table 0357 (message error condition codes), the codes the rules use
+HL7_ERROR_TEXT = {"0": "Message accepted", "100": "Segment sequence error", "101": "Required field missing",
+                  "102": "Data type error", "103": "Table value not found", "200": "Unsupported message type",
+                  "201": "Unsupported event code", "203": "Unsupported version id",
+                  "207": "Application internal error"}
 
 
 # --- ER7 text ------------------------------------------------------------------------------------
@@ -81,18 +86,18 @@ def read_adt(message: hl7.Message, event: str) -> AdtMessage:
         return tuple(Identifier(value(segment, number, r, 1), value(segment, number, r, 4, 1),
                                 value(segment, number, r, 4, 2), value(segment, number, r, 5),
                                 value(segment, number, r, 4, 3))
-                     for r in range(1, checks._repeats(message, segment, number) + 1)
+                     for r in range(1, checks.repeats(message, segment, number) + 1)
                      if value(segment, number, r, 1))
 
-    names = range(1, checks._repeats(message, "PID", 5) + 1)
+    names = range(1, checks.repeats(message, "PID", 5) + 1)
     birth = next((r for r in names if value("PID", 5, r, 7) == "L"), 1)
     used = next((r for r in names if value("PID", 5, r, 7) == "D"), None)
-    places = range(1, checks._repeats(message, "PID", 11) + 1)
+    places = range(1, checks.repeats(message, "PID", 11) + 1)
     place = next((value("PID", 11, r, 9) for r in places if value("PID", 11, r, 7) == "BDL"), "")
     traits = Traits(birth_name=value("PID", 5, birth, 1), first_name=value("PID", 5, birth, 2),
                     first_names=value("PID", 5, birth, 3), used_name=value("PID", 5, used, 1) if used else "",
                     birth_date=value("PID", 7), sex=value("PID", 8), birth_place=place)
-    status = tuple(value("PID", 32, r) for r in range(1, checks._repeats(message, "PID", 32) + 1)
+    status = tuple(value("PID", 32, r) for r in range(1, checks.repeats(message, "PID", 32) + 1)
                    if value("PID", 32, r))
     return AdtMessage(event=event, control_id=value("MSH", 10), identifiers=identifiers("PID", 3),
                       traits=traits, status=status, prior=identifiers("MRG", 1))
@@ -112,7 +117,10 @@ def ack_code(findings: list[Finding]) -> str:
 def render_ack(code: str, findings: list[Finding], header: list[str] | None, charset: str) -> str:
     """The ACK of a message whose MSH fields are `header` (None: nothing readable, an empty MSA-2)."""
     header = header or []
-    field = lambda n: header[n - 1] if len(header) >= n else ""  # noqa: E731 — MSH-n of the original
+
+    def field(number: int) -> str:  # MSH-n of the message acknowledged
+        return header[number - 1] if len(header) >= number else ""
+
     event = field(9).split("^")[1] if len(field(9).split("^")) > 1 else ""
     version = field(12) if field(12).startswith("2.5") else PROFILE_VERSION
     control = f"ACK{time.strftime('%Y%m%d%H%M%S')}{next(_control_ids):06d}"
@@ -125,12 +133,8 @@ def render_ack(code: str, findings: list[Finding], header: list[str] | None, cha
 
 
 def _err(finding: Finding) -> str:
-    rule = rules.book[finding.rule] if finding.rule in {r.id for r in rules.book} else None
-    hl7_code = rules.hl7_code_of(rule) if rule else "207"
-    meaning = {"0": "Message accepted", "100": "Segment sequence error", "101": "Required field missing",
-               "102": "Data type error", "103": "Table value not found", "200": "Unsupported message type",
-               "201": "Unsupported event code", "203": "Unsupported version id",
-               "207": "Application internal error"}.get(hl7_code, "")
+    hl7_code = rules.hl7_code_of(rules.book[finding.rule])
+    meaning = HL7_ERROR_TEXT.get(hl7_code, "")
     fields = ["ERR", "", _erl(finding.location or ""), f"{hl7_code}^{meaning}^HL70357",
               _SEVERITY[finding.severity], f"{finding.rule}^{escape(finding.message[:180])}^SEGUR-PAM",
               "", escape(finding.hint or ""), escape(finding.message)]

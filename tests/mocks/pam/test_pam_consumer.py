@@ -8,6 +8,7 @@ from pam_helpers import INS, INS_AUTHORITY, IPP, IPP_AUTHORITY, adt, err_rules, 
 
 from segur.kernel.rules import get
 from segur.mocks.pam import rules
+from segur.mocks.pam.responses import HL7_ERROR_TEXT
 
 
 def test_a_conformant_a28_with_a_qualified_ins_is_accepted_without_err(pam):
@@ -212,3 +213,7 @@ def test_a_failure_of_the_mock_itself_is_answered_ar_and_the_listener_goes_on(pa
     assert msa1(ack) == "AR" and err_rules(ack) == ["PAM-INTERNAL-01"]
     monkeypatch.undo()
     assert msa1(pam.send(adt(control="MSG0002"))) == "AA"
+
+
+def test_every_rule_names_a_code_of_hl7_table_0357():
+    assert {rules.hl7_code_of(rule) for rule in rules.book} <= set(HL7_ERROR_TEXT)
