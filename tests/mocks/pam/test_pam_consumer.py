@@ -217,3 +217,12 @@ def test_a_failure_of_the_mock_itself_is_answered_ar_and_the_listener_goes_on(pa
 
 def test_every_rule_names_a_code_of_hl7_table_0357():
     assert {rules.hl7_code_of(rule) for rule in rules.book} <= set(HL7_ERROR_TEXT)
+
+
+def test_given_both_a_nia_and_a_nir_the_consumer_keeps_the_nir(pam):
+    nia = "109076322088835^^^ASIP-SANTE-INS-NIA&1.2.250.1.213.1.4.9&ISO^INS"
+    ids = f"{IPP}^^^{IPP_AUTHORITY}^PI~{nia}~{INS}^^^{INS_AUTHORITY}^INS"
+    assert msa1(pam.send(adt("A31", patient=pid(ids=ids)))) == "AA"
+    (identity,) = pam.identities()
+    assert identity.ins.value == INS
+    assert [i.value for i in identity.identifiers if i.is_ins] == [INS]

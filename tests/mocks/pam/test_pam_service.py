@@ -6,6 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import signal
+import subprocess
+import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -163,3 +167,18 @@ def test_docs_settings_table_matches_the_config():
 def test_docs_name_every_rule():
     text = DOCS.read_text(encoding="utf-8")
     assert [rule.id for rule in book if rule.id not in text] == []
+
+
+def test_segur_serve_pam_prints_its_listeners_answers_and_stops_on_sigterm(tmp_path):
+    command = [sys.executable, "-m", "segur", "serve", "pam", "--port", "0", "--mllp-ports", "0"]
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    process = subprocess.Popen(command, cwd=tmp_path, **output)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]
+        url = lines[0].split("mllp: ", 1)[1].strip()
+        assert lines[1].startswith("admin: http://127.0.0.1:")
+        host, port = mllp.parse_url(url)
+        assert msa1(mllp.exchange(host, port, adt().encode(), timeout=10).decode()) == "AA"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
