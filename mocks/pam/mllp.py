@@ -10,6 +10,7 @@ broken framing and keep serving, where the libraries' servers raise or close.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import threading
@@ -165,6 +166,7 @@ class _Connection(socketserver.BaseRequestHandler):
         sock.settimeout(listener.idle_timeout)
         peer = {"address": self.client_address[0], "port": self.client_address[1], "listener": listener.url}
         reader = FrameReader(listener.max_size)
+        listener.opened(sock)
         try:
             while True:
                 try:
@@ -182,6 +184,8 @@ class _Connection(socketserver.BaseRequestHandler):
                     return
         except OSError:
             return  # the peer went away while we answered: nothing left to tell it
+        finally:
+            listener.closed(sock)
 
 
 class MllpListener(socketserver.ThreadingTCPServer):
@@ -198,6 +202,16 @@ class MllpListener(socketserver.ThreadingTCPServer):
         self.max_size = max_size
         self.idle_timeout = idle_timeout
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(sock)
+
+    def closed(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(sock)
 
     @property
     def url(self) -> str:
@@ -211,8 +225,14 @@ class MllpListener(socketserver.ThreadingTCPServer):
         return self
 
     def stop(self) -> None:
+        """Stop accepting, then hang up the connections still open (a stopped mock answers nobody)."""
         self.shutdown()
         self.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):  # already closed by the peer
+                sock.shutdown(socket.SHUT_RDWR)
         if self._thread:
             self._thread.join(timeout=5)
 

@@ -169,3 +169,12 @@ def test_a_peer_that_never_answers_times_out():
         server.listen()
         with pytest.raises(mllp.MllpTimeout):
             mllp.exchange("127.0.0.1", server.getsockname()[1], b"MSH|", timeout=0.3)
+
+
+def test_stopping_the_mock_hangs_up_the_open_connections():
+    with running_pam() as pam:
+        sock = pam.connect(timeout=10)
+        sock.sendall(_framed())
+        assert msa1(read_reply(sock)) == "AA"  # the connection is being served
+    with sock:
+        assert sock.recv(10) == b""
