@@ -239,22 +239,11 @@ class Consumer:
             return mllp.Reply(close=True)
         if event.no_cr:
             found.append(rules.NO_CR_AFTER_FS.finding(location="MLLP"))
-        adt, identity = None, None
-        found += checks.check_header(text)
-        blocking = [f for f in found if f.is_error and rules.ack_of(rules.book[f.rule]) == "AR"]
-        if not blocking:
-            try:
-                parsed = hl7.parse(text)
-            except Exception as exc:  # noqa: BLE001 — any parser failure is the sender's malformed message
-                found.append(rules.NO_MSH.finding(location=f"MSH ({type(exc).__name__}: {exc})"[:200]))
-            else:
-                found += checks.check_content(parsed, kind)
-                if not any(rules.ack_of(rules.book[f.rule]) == "AR" and f.is_error for f in found):
-                    adt = read_adt(parsed, kind)
-                    identity = self.store.apply(adt)
+        found, adt, identity = self._process(text, kind, found)
         code = ack_code(found)
         if injected is not None:  # nack / http_error: the answer a test asked for, after the checks ran
-            code = injected.params.get("code", "AR" if injected.kind == "http_error" else "AE")
+            asked = injected.params.get("code")
+            code = asked if asked in ("AE", "AR") else "AR" if injected.kind == "http_error" else "AE"
             found.append(rules.INJECTED_NACK.finding(location="MSA-1"))
         charset = declared if declared in checks.CHARSETS else DEFAULT_CHARSET
         ack = render_ack(code, found, header if header and len(header) > 1 else None, charset)
@@ -264,10 +253,31 @@ class Consumer:
         self.journal.record(
             operation, verdict, findings=found, client=peer, duration_ms=elapsed_ms, request=received,
             response={"body": body_for_journal(answer)},
-            meta={"event": kind, "control_id": adt.control_id if adt else "", "ack": code,
+            meta={"event": kind, "control_id": header[9] if header and len(header) > 9 else "", "ack": code,
                   "identity": identity.number if identity else None,
                   "ins": adt.ins.value if adt and adt.ins and adt.qualified else None})
         return mllp.Reply(mllp.frame(answer))
+
+
+    def _process(self, text: str, event: str, found: list[Finding]):
+        """Check the message; when nothing prevents it, carry out its event on the identities kept."""
+        found = found + checks.check_header(text)
+        if _rejected(found):
+            return found, None, None
+        try:
+            parsed = hl7.parse(text)
+        except Exception as exc:  # noqa: BLE001 — any parser failure is the sender's malformed message
+            where = f"MSH ({type(exc).__name__}: {exc})"[:200]
+            return found + [rules.NO_MSH.finding(location=where)], None, None
+        found += checks.check_content(parsed, event)
+        if _rejected(found):
+            return found, None, None
+        adt = read_adt(parsed, event)
+        return found, adt, self.store.apply(adt)
+
+
+def _rejected(findings: list[Finding]) -> bool:
+    return any(f.is_error and rules.ack_of(rules.book[f.rule]) == "AR" for f in findings)
 
 
 def _received(peer: dict, data: bytes) -> dict:

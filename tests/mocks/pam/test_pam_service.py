@@ -182,3 +182,9 @@ def test_segur_serve_pam_prints_its_listeners_answers_and_stops_on_sigterm(tmp_p
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_a_nack_fault_with_a_code_that_is_not_a_nack_answers_ae(pam):
+    pam.service.faults.add({"kind": "nack", "code": "AA"})
+    assert msa1(pam.send(adt())) == "AE"
+    assert pam.journal.entries()[-1].meta["control_id"] == "MSG0001"
