@@ -21,11 +21,12 @@ DTFR = "IHE France constraints on HL7 data types for ITI v1.8.2"
 HL7 = "HL7 v2.5 chapter 2"
 MLLP = "HL7 MLLP (v2.5 appendix C)"
 
-#: the REM requirements an ADT feed carrying the INS helps prove (`shared/rem/requirements.csv`)
-INS_FEED_REM = ("RIS.INS/va1.67", "RIS.INS/va1.68", "RIS.INS/va1.69", "DPI.INS/va1.62", "SC.INS/va1.16")
+#: what the consumer's checks judge: the product's outgoing HL7v2 feed carrying the INS in PID and diffusing
+#: it per PAM FR (`shared/rem/requirements.csv`). The integration side (RIS.INS/va1.67–69, DPI.INS/va1.62,
+#: SC.INS/va1.16) is proven by the identity source's journal, not by these rules.
 INS_OUT_REM = ("DPI.INS/va1.61", "RI.INS/va1.64", "RI.INS/va1.66", "SC.INS/va1.64", "SC.INS/va1.66")
 
-book = RuleBook(LAYER, source=PAMFR, rem=INS_FEED_REM)
+book = RuleBook(LAYER, source=PAMFR, rem=INS_OUT_REM)
 
 # --- MLLP framing: nothing of the message can be read --------------------------------------------
 NO_START_BLOCK = book.rule(
@@ -112,22 +113,22 @@ INS_NOT_QUALIFIED = book.rule(
     "PAM-INS-01", "PID-3 carries an INS but PID-32 is {status!r}: an INS is sent only for a qualified "
     "identity (VALI). The identity was kept without the INS.",
     hint="Send the INS only when the identity is qualified (PID-32 = VALI), else leave it out of PID-3.",
-    source=f"{PAMFR} §6.6.1, §6.6.15", rem=INS_OUT_REM + INS_FEED_REM, ack="AE", hl7_code="103",
+    source=f"{PAMFR} §6.6.1, §6.6.15", ack="AE", hl7_code="103",
     location="PID-3")
 INS_AUTHORITY = book.rule(
     "PAM-INS-02", "PID-3 identifier of type INS has assigning authority {found!r}, not an INS OID "
     "(1.2.250.1.213.1.4.8 NIR, .9 NIA, .10 test NIR, .11 demonstration NIR).",
     hint="Write CX-4 as ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO (test: …4.10).",
-    source=f"{DTFR} §N.1 (CX); {PAMFR} §6.6.1", rem=INS_OUT_REM + INS_FEED_REM, ack="AE", hl7_code="103")
+    source=f"{DTFR} §N.1 (CX); {PAMFR} §6.6.1", ack="AE", hl7_code="103")
 INS_VALUE = book.rule(
     "PAM-INS-03", "PID-3 INS {value!r} is not a valid INS: {problem}.",
     hint="Send the 15-character matricule with its key, as INSi returned it.", source=f"{PAMFR} §6.6.1",
-    rem=INS_OUT_REM + INS_FEED_REM, ack="AE", hl7_code="102")
+    ack="AE", hl7_code="102")
 INS_TYPE = book.rule(
     "PAM-INS-04", "PID-3 identifier under the INS authority {authority!r} has type {found!r}; the INS has "
     "identifier type INS (CX-5).",
     hint="Set CX-5 to INS for the INS-NIR/NIA (NH is the billing NIR, under ASIP-SANTE-NIR).",
-    source=f"{DTFR} §N.1 (CX); {PAMFR} §6.6.1", rem=INS_OUT_REM + INS_FEED_REM, ack="AE", hl7_code="103")
+    source=f"{DTFR} §N.1 (CX); {PAMFR} §6.6.1", ack="AE", hl7_code="103")
 
 # --- the traits of a qualified identity ----------------------------------------------------------
 NO_BIRTH_NAME = book.rule(

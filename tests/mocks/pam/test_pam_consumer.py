@@ -144,7 +144,7 @@ def test_every_rule_is_declared_once_in_the_book_with_its_ack():
         assert rules.ack_of(rule) in ("AA", "AE", "AR")
         assert rule.hint
     ins_rule = rules.INS_NOT_QUALIFIED
-    assert "DPI.INS/va1.61" in ins_rule.rem and "RIS.INS/va1.67" in ins_rule.rem
+    assert "DPI.INS/va1.61" in ins_rule.rem and "RI.INS/va1.64" in ins_rule.rem
 
 
 # --- the identities kept ---------------------------------------------------------------------------
