@@ -3,6 +3,8 @@ identities it keeps (create, update, identifier change, INS deletion, merge)."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from pam_helpers import INS, INS_AUTHORITY, IPP, IPP_AUTHORITY, adt, err_rules, msa1, msh, pid, segment
 
@@ -227,3 +229,14 @@ def test_given_both_a_nia_and_a_nir_the_consumer_keeps_the_nir(pam):
     (identity,) = pam.identities()
     assert identity.ins.value == INS
     assert [i.value for i in identity.identifiers if i.is_ins] == [INS]
+
+
+@pytest.mark.needs_ref
+def test_every_rem_id_the_rules_name_is_an_approved_requirement(shared_ref):
+    rem = shared_ref.parent / "rem" / "requirements.csv"
+    if not rem.is_file():
+        pytest.skip(f"REM export not found at {rem}")
+    with rem.open(encoding="utf-8", newline="") as handle:
+        status = {row["id"]: row["status"] for row in csv.DictReader(handle)}
+    named = {rem_id for rule in rules.book for rem_id in rule.rem}
+    assert named and {rem_id: status.get(rem_id) for rem_id in named} == dict.fromkeys(named, "APPROVED")
