@@ -16,7 +16,7 @@ from segur.mocks.pam.models import IdentityStore
 from segur.mocks.pam.responses import Consumer, create_app
 from segur.mocks.pam.source import IdentitySource
 
-#: the port IANA registers for HL7 over MLLP ("hl7", 2575/tcp)
+#: the port HL7 listeners usually take (IANA's "hl7" service, not checked against the registry here)
 HL7_PORT = 2575
 
 
