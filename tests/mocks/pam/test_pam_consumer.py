@@ -240,3 +240,10 @@ def test_every_rem_id_the_rules_name_is_an_approved_requirement(shared_ref):
         status = {row["id"]: row["status"] for row in csv.DictReader(handle)}
     named = {rem_id for rule in rules.book for rem_id in rule.rem}
     assert named and {rem_id: status.get(rem_id) for rem_id in named} == dict.fromkeys(named, "APPROVED")
+
+
+def test_an_iti31_movement_is_read_for_its_patient(pam):
+    ack = pam.send(adt("A01"))
+    assert msa1(ack) == "AA", ack
+    (identity,) = pam.identities()
+    assert identity.events == ["A01"] and identity.ins.value == INS

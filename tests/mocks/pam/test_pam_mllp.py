@@ -178,3 +178,13 @@ def test_stopping_the_mock_hangs_up_the_open_connections():
         assert msa1(read_reply(sock)) == "AA"  # the connection is being served
     with sock:
         assert sock.recv(10) == b""
+
+
+def test_garbage_alone_then_a_close_is_journalled_without_answer(pam):
+    with pam.connect() as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(100) == b""
+    _still_serving(pam)
+    (entry,) = pam.journal.entries(operation="mllp")
+    assert entry.rules == ["PAM-MLLP-01"] and entry.meta["ack"] is None
