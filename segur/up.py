@@ -51,9 +51,17 @@ SERVICE_NAMES = tuple(service.name for service in SERVICES)
 
 
 def free_port_overrides() -> dict:
-    """Every port setting of every service at 0 (a free port): for tests, the proof and `--free-ports`."""
-    return {name: {key: 0 for key in DEFAULTS[name] if key == "port" or key.endswith("_port")}
-            for name in SERVICE_NAMES}
+    """Every port setting of every service at 0 (a free port): for tests, the proof and `--free-ports`.
+    A list of ports (PAM's MLLP listeners) becomes as many free ports."""
+    overrides: dict = {}
+    for name in SERVICE_NAMES:
+        section = overrides[name] = {}
+        for key, value in DEFAULTS[name].items():
+            if key == "port" or key.endswith("_port"):
+                section[key] = 0
+            elif key.endswith("_ports"):
+                section[key] = [0] * max(1, len(value))
+    return overrides
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
