@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.kernel.config import ConfigError
 from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.up import SECTIONS, load_config
 
@@ -71,6 +73,13 @@ def test_an_insi_section_of_segur_up_accepts_every_setting(tmp_path):
     assert len(service.journal) == 100 and service.journal.dropped == 1 and service.threads == 4
     assert {"EDITEUR-1", "EDITEUR-2"} <= {s.idam for s in service.model.software()}
     assert service.model.default_mode == "INSI-MANU" and not service.model.accept_any_idam
+
+
+@pytest.mark.parametrize("name", ["threads", "journal_size", "max_body"])
+def test_a_size_setting_below_one_is_refused_when_the_service_is_built(name):
+    with pytest.raises(ConfigError, match=f"{name} must be at least 1"):
+        InsiService(InsiConfig(**{name: 0}))
+    assert getattr(InsiService(InsiConfig(**{name: 1})).config, name) == 1
 
 
 def test_docs_insi_md_lists_the_settings_as_the_config_declares_them():
