@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, ServiceConfig, check_choices, setting
 from segur.kernel.faults import FaultBook
-from segur.kernel.journal import Journal
 from segur.kernel.service import HttpService
 from segur.mocks.insi.models import (
     ACCESS_MODES,
@@ -78,8 +77,9 @@ class InsiService(HttpService):
         self.model = InsiModel(world, software=[*DEFAULT_SOFTWARE, *declared],
                                accept_any_idam=self.config.any_idam, default_mode=self.config.default_mode)
 
-    def create_journal(self) -> Journal:
-        return Journal(self.name, max_entries=self.config.journal_size)
+    def create_journal(self):
+        self.journal_size = self.config.journal_size  # the kernel's journal (in memory or shared), this size
+        return super().create_journal()
 
     def create_app(self):
         # Flask, lxml and the WSDL read by `soap` cost ~140 ms: `segur --help` and `segur up --help`
