@@ -17,9 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 
 from segur.kernel.ins import nir_key
-from segur.scenarios.observe import fold_name
+
+# ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
+from segur.mocks.dmp import valuesets
+from segur.scenarios.names import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
 PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
@@ -65,11 +69,23 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Check:
+    """One check of the proof, declared once: everything the suites, the evidence pack, `segur rem`, the
+    mutation runs and docs/proof.md say about it comes from here.
+
+    `test` is the name of its pytest item in every couloir suite (kept as it was: JUnit and allure history
+    key on it) and `doc` that test's docstring; `rem` the REM ids it proves per couloir; `reads` the facts
+    of the run record it judges (`<service>.<fact>` of each task's observation, `task.claims` for the
+    product's word); `judge` the pure function of the run record giving its `CheckResult`; `defects` the
+    reference RIS's seeded defects it is meant to catch."""
+
     id: str
     title: str
-    rem: dict  # couloir → REM ids
-    function: Callable[[dict], CheckResult]
-    defects: tuple[str, ...] = ()  # reference-RIS defects this check is meant to catch (documentation)
+    test: str
+    doc: str
+    rem: dict[str, list[str]]  # couloir → REM ids
+    reads: tuple[str, ...]
+    judge: Callable[[dict], CheckResult]
+    defects: tuple[str, ...] = ()
 
 
 # --- reading the run record -----------------------------------------------------------------------------
@@ -891,8 +907,6 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
 
 def expected_format_codes(doc: dict) -> set[str]:
     """The formatCodes a document calls for (ASS_A11): its N1 body's media type, else its templateIds."""
-    from segur.mocks.dmp import valuesets
-
     if doc.get("body_media_type"):
         concept = valuesets.format_code_for_n1(doc["body_media_type"])
         return {concept.code} if concept else set()
@@ -959,9 +973,6 @@ def check_document_ids(run: dict) -> CheckResult:
 
 def hl7_time(value: str | None):
     """An HL7 TS (YYYYMMDD[HHMM[SS[.S]]][±ZZZZ]) as (aware UTC datetime, day-only); None if unreadable."""
-    import re
-    from datetime import UTC, datetime, timedelta, timezone
-
     match = re.fullmatch(r"(\d{8})(\d{4}(?:\d{2})?)?(?:\.\d+)?([+-]\d{4})?", str(value or ""))
     if not match:
         return None
@@ -1262,89 +1273,273 @@ def check_insi_idam(run: dict) -> CheckResult:
 
 
 RIS, BIO = "RIS", "BIO"
-CHECKS: dict[str, Check] = {c.id: c for c in [
-    Check("insi-before-send", "INSi search answered 00 before every send",
-          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]},
-          check_insi_before_send, ("no-insi-call",)),
-    Check("insi-vitale-search", "INSi searched with the Vitale card when it is read, by traits otherwise",
-          {RIS: ["INS/va1.34", "SC.INS/va1.34"], BIO: ["INS/va1.34", "SC.INS/va1.34"]},
-          check_insi_vitale_search, ("no-vitale-search", "no-insi-call")),
-    Check("qualified-ins-only", "Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
-          {RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
-           BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
-          check_qualified_ins_only, ("provisional-as-qualified", "no-insi-call", "send-on-01")),
-    Check("ins-in-cda", "The CDA carries the INS INSi returned, with its OID and a valid key",
-          {RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"], BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
-          check_ins_in_cda, ("wrong-ins-oid", "bad-nir-key")),
-    Check("metadata-patient", "XDS and XDM patientId name the CDA's patient",
-          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
-          check_metadata_patient, ("patient-mismatch", "source-patient-stale")),
-    Check("dmp-accepted", "Each DMP report accepted once, for the right patient, with complete metadata",
-          {RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"], BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
-          check_dmp_accepted, ("wrong-format-code", "invisible-to-patient")),
-    Check("mss-professionals-xdm", "Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
-          {RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"], BIO: ["MSS/CONF.23"]},
-          check_mss_professionals, ("mss-without-xdm",)),
-    Check("mss-headers", "X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA as the référentiel asks",
-          {RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"], BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
-          _mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
+CHECKS: dict[str, Check] = {check.id: check for check in [
+    Check("insi-before-send",
+          title="INSi search answered 00 before every send",
+          test="test_an_insi_search_answered_00_precedes_every_send",
+          doc=("INSi retrieval before sending: for every report that reached the DMP or MSSanté, an INSi "
+               "search of that patient (by traits, or by its Vitale card) answered 00 (one identity) earlier"
+               " in the task."),
+          rem={RIS: ["INS/va1.35"],
+               BIO: ["INS/va1.35"]},
+          reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          judge=check_insi_before_send,
+          defects=("no-insi-call",)),
+    Check("insi-vitale-search",
+          title="INSi searched with the Vitale card when it is read, by traits otherwise",
+          test="test_insi_is_searched_with_the_vitale_card_when_it_is_read",
+          doc=("Both INSi searches: for the task that gives the patient's Vitale card, a "
+               "rechercherInsAvecCarteVitale of the card's NIR answered 00 before the report went out "
+               "(typing the traits instead does not count); for the tasks without a card, a "
+               "rechercherInsAvecTraitsIdentite answered 00 before theirs."),
+          rem={RIS: ["INS/va1.34", "SC.INS/va1.34"],
+               BIO: ["INS/va1.34", "SC.INS/va1.34"]},
+          reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          judge=check_insi_vitale_search,
+          defects=("no-vitale-search", "no-insi-call")),
+    Check("qualified-ins-only",
+          title="Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
+          test="test_only_an_ins_insi_qualified_is_sent",
+          doc=("Identity status: every INS sent is one INSi returned with code 00 for the task's patient; "
+               "for the homonym INSi cannot qualify (02) and the traits INSi does not know (01) nothing goes"
+               " out with an INS; X-MSS-INS tells the truth."),
+          rem={RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
+               BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents", "mss.rules"),
+          judge=check_qualified_ins_only,
+          defects=("provisional-as-qualified", "no-insi-call", "send-on-01")),
+    Check("ins-in-cda",
+          title="The CDA carries the INS INSi returned, with its OID and a valid key",
+          test="test_the_cda_carries_the_ins_insi_returned_with_its_oid",
+          doc=("The INS in each CDA (value, OID, NIR key) is the one INSi returned."),
+          rem={RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"],
+               BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents"),
+          judge=check_ins_in_cda,
+          defects=("wrong-ins-oid", "bad-nir-key")),
+    Check("metadata-patient",
+          title="XDS and XDM patientId name the CDA's patient",
+          test="test_xds_and_xdm_patient_id_name_the_cda_patient",
+          doc=("The XDS metadata (DMP) and the XDM METADATA.XML (MSSanté) name the CDA's patient."),
+          rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"],
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.xds_entries", "mss.documents", "mss.rules"),
+          judge=check_metadata_patient,
+          defects=("patient-mismatch", "source-patient-stale")),
+    Check("dmp-accepted",
+          title="Each DMP report accepted once, for the right patient, with complete metadata",
+          test="test_each_dmp_report_is_accepted_once_for_the_right_patient",
+          doc=("The DMP accepted each report once, for the right patient, and stored it with complete "
+               "metadata (typeCode of the volet, class, format, facility, practice setting, "
+               "confidentiality)."),
+          rem={RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"],
+               BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
+          reads=("dmp.iti41", "dmp.store"),
+          judge=check_dmp_accepted,
+          defects=("wrong-format-code", "invisible-to-patient")),
+    Check("mss-professionals-xdm",
+          title="Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
+          test="test_each_mssante_report_reaches_its_professional_with_xdm",
+          doc=("Each report to a professional was delivered to the planned mailbox with an IHE_XDM.ZIP, and "
+               "the mock's checks passed."),
+          rem={RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"],
+               BIO: ["MSS/CONF.23"]},
+          reads=("mss.messages", "mss.headers"),
+          judge=check_mss_professionals,
+          defects=("mss-without-xdm",)),
+    Check("mss-headers",
+          title="X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA as the référentiel asks",
+          test="test_mssante_headers_nil_ins_codecda_are_right",
+          doc=("X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA pass the mock's rules on every message."),
+          rem={RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"],
+               BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
+          reads=("mss.rules",),
+          judge=_mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
                           "X-MSS-* headers pass the mock's checks on every message")),
-    Check("mss-subject", "Subject XDM/1.0/DDM+… naming the documents' patient",
-          {RIS: ["MSS/CONF.25"], BIO: ["MSS/CONF.25"]},
-          _mss_rule_check("mss-subject", ("MSS-SUBJECT",), "every subject follows the XDM/1.0/DDM format")),
-    Check("mss-transport", "SMTP submission over STARTTLS, TLS ≥ 1.2, authenticated",
-          {RIS: ["MSS/CONF.01", "MSS/CONF.05"], BIO: ["MSS/CONF.01", "MSS/CONF.05"]}, check_mss_transport),
-    Check("citizen-address", "The citizen's report delivered to <INS>@patient.mssante.fr",
-          {RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"], BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
-          check_citizen, ("citizen-wrong-address",)),
-    Check("documents-valid", "Every document sent is valid for its volet (validator verdict recorded by the mocks)",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]},
-          check_documents_valid, ("pdf-not-base64",)),
-    Check("dmp-replacement", "A report replaced in the DMP (RPLC), the earlier version deprecated",
-          {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, check_replacement,
-          ("replace-new-set-id",)),
-    Check("outage-reported", "A DMP outage is reported as a failure; nothing half-stored",
-          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]},
-          check_outage_reported, ("swallow-outage",)),
-    Check("outage-retry", "After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
-          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry,
-          ("swallow-outage", "retry-rebuilt")),
-    Check("claims-honest", "The product never claims a send the mocks did not receive",
-          {RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"], BIO: ["SC.DMP/va1.01"]},
-          check_claims_honest, ("swallow-outage",)),
-    Check("pdf-patient", "The PDF inside each document names its patient (birth name, INS)",
-          {RIS: ["RIS.DOC/va1.16", "DOC/va1.04"], BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
-          check_pdf_patient, ("pdf-other-patient",)),
-    Check("mss-pdf-copy", "The PDF attached to a message is the PDF inside its CDA (byte for byte)",
-          {RIS: ["MSS/CONF.26"], BIO: ["MSS/CONF.26"]}, check_mss_pdf_copy, ("mss-pdf-draft",)),
-    Check("xdm-format-code", "The XDM METADATA.XML formatCode matches the document",
-          {RIS: ["MSS/CONF.23"], BIO: ["MSS/CONF.23"]}, check_xdm_format_code, ("xdm-n3-format-code",)),
-    Check("document-ids", "One document id, one document: never two patients or two contents",
-          {RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
-          check_document_ids, ("reused-document-id",)),
-    Check("document-dates", "The report is dated after the exam it reports (author, effectiveTime)",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_dates,
-          ("author-time-before-exam",)),
-    Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
-          {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
-          check_author_is_actor, ("author-not-actor",)),
-    Check("patient-traits", "The CDA's patient traits are the ones INSi returned (every channel)",
-          {RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"], BIO: ["DOC/va1.02", "INS/va1.35"]},
-          check_patient_traits, ("traits-not-insi",)),
-    Check("document-header", "realmCode FR, a languageCode ll-CC and the act reported in every document",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_header),
-    Check("metadata-matches-cda", "The XDS and XDM metadata describe the CDA they carry",
-          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
-          check_metadata_matches_cda),
-    Check("insi-idam", "Every INSi call is made with the software's own authorisation number (IDAM)",
-          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]}, check_insi_idam, ("unknown-idam",)),
+    Check("mss-subject",
+          title="Subject XDM/1.0/DDM+… naming the documents' patient",
+          test="test_mssante_subject_follows_the_xdm_format",
+          doc=("Every subject is XDM/1.0/DDM+<libellé> <NOM> <prénom> [<date>], naming the documents' "
+               "patient."),
+          rem={RIS: ["MSS/CONF.25"],
+               BIO: ["MSS/CONF.25"]},
+          reads=("mss.rules",),
+          judge=_mss_rule_check("mss-subject", ("MSS-SUBJECT",),
+                                "every subject follows the XDM/1.0/DDM format")),
+    Check("mss-transport",
+          title="SMTP submission over STARTTLS, TLS ≥ 1.2, authenticated",
+          test="test_mssante_submission_uses_starttls_and_auth",
+          doc=("Every message was submitted over STARTTLS with TLS >= 1.2, after SMTP AUTH."),
+          rem={RIS: ["MSS/CONF.01", "MSS/CONF.05"],
+               BIO: ["MSS/CONF.01", "MSS/CONF.05"]},
+          reads=("mss.sessions",),
+          judge=check_mss_transport),
+    Check("citizen-address",
+          title="The citizen's report delivered to <INS>@patient.mssante.fr",
+          test="test_the_citizen_report_reaches_ins_at_patient_mssante_fr",
+          doc=("The citizen's report reached <INS returned by INSi>@patient.mssante.fr and nobody else."),
+          rem={RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"],
+               BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
+          reads=("insi.searches", "mss.messages", "mss.headers"),
+          judge=check_citizen,
+          defects=("citizen-wrong-address",)),
+    Check("documents-valid",
+          title="Every document sent is valid for its volet (validator verdict recorded by the mocks)",
+          test="test_every_document_sent_is_valid_for_its_volet",
+          doc=("Every document the DMP stored or MSSanté received is valid for its volet (the validator's "
+               "verdict recorded by the mocks, with the layers that ran)."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.store", "dmp.iti41", "mss.validation", "mss.rules"),
+          judge=check_documents_valid,
+          defects=("pdf-not-base64",)),
+    Check("dmp-replacement",
+          title="A report replaced in the DMP (RPLC), the earlier version deprecated",
+          test="test_a_replaced_report_deprecates_the_earlier_version",
+          doc=("The replacement is an RPLC of the earlier report; the DMP shows the earlier version "
+               "Deprecated and the new one Approved."),
+          rem={RIS: ["RIS.DMP/va1.09"],
+               BIO: ["SGL.DMP/va1.23"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          judge=check_replacement,
+          defects=("replace-new-set-id",)),
+    Check("outage-reported",
+          title="A DMP outage is reported as a failure; nothing half-stored",
+          test="test_a_dmp_outage_is_reported_as_a_failure",
+          doc=("While the DMP answers 503, the product reports a failure and nothing is accepted or "
+               "half-stored."),
+          rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("task.claims", "dmp.iti41", "dmp.store"),
+          judge=check_outage_reported,
+          defects=("swallow-outage",)),
+    Check("outage-retry",
+          title="After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
+          test="test_after_the_outage_the_report_is_sent_once",
+          doc=("After the outage clears, the report is sent and the DMP holds it exactly once."),
+          rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          judge=check_outage_retry,
+          defects=("swallow-outage", "retry-rebuilt")),
+    Check("claims-honest",
+          title="The product never claims a send the mocks did not receive",
+          test="test_the_product_never_claims_a_send_the_mocks_did_not_see",
+          doc=("Whenever the product claims success, the mocks received the report (and a report the mocks "
+               "accepted is not reported as failed)."),
+          rem={RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("task.claims", "dmp.iti41", "mss.messages"),
+          judge=check_claims_honest,
+          defects=("swallow-outage",)),
+    Check("pdf-patient",
+          title="The PDF inside each document names its patient (birth name, INS)",
+          test="test_the_pdf_inside_each_document_names_its_patient",
+          doc=("The PDF each CDA carries (N1 body, N3 PDF copy), read by the harness with pypdf, names the "
+               "document's patient: the birth name and the INS."),
+          rem={RIS: ["RIS.DOC/va1.16", "DOC/va1.04"],
+               BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_pdf_patient,
+          defects=("pdf-other-patient",)),
+    Check("mss-pdf-copy",
+          title="The PDF attached to a message is the PDF inside its CDA (byte for byte)",
+          test="test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda",
+          doc=("Each PDF attached beside the IHE_XDM.ZIP is, byte for byte, the PDF embedded in one of its "
+               "CDA documents (not a draft or another rendering)."),
+          rem={RIS: ["MSS/CONF.26"],
+               BIO: ["MSS/CONF.26"]},
+          reads=("mss.attached_pdfs", "mss.documents"),
+          judge=check_mss_pdf_copy,
+          defects=("mss-pdf-draft",)),
+    Check("xdm-format-code",
+          title="The XDM METADATA.XML formatCode matches the document",
+          test="test_the_xdm_format_code_matches_the_document",
+          doc=("A formatCode declared in the XDM METADATA.XML is the one the document's content calls for "
+               "(ASS_A11: the N1 body's media type, or the N3 templateIds)."),
+          rem={RIS: ["MSS/CONF.23"],
+               BIO: ["MSS/CONF.23"]},
+          reads=("mss.documents",),
+          judge=check_xdm_format_code,
+          defects=("xdm-n3-format-code",)),
+    Check("document-ids",
+          title="One document id, one document: never two patients or two contents",
+          test="test_one_document_id_names_one_document",
+          doc=("Across every report of the run, a document id never carries two patients or two different "
+               "contents."),
+          rem={RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"],
+               BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_ids,
+          defects=("reused-document-id",)),
+    Check("document-dates",
+          title="The report is dated after the exam it reports (author, effectiveTime)",
+          test="test_the_report_is_dated_after_the_exam",
+          doc=("The author's time and the document's effectiveTime are not before the serviceEvent it "
+               "reports."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_dates,
+          defects=("author-time-before-exam",)),
+    Check("author-is-actor",
+          title="The CDA author and the DMP caller (VIHF) are the task's professional",
+          test="test_the_author_is_the_professional_who_acts",
+          doc=("The CDA author is the task's professional (IDNPS), the custodian an identified organisation "
+               "(id root, extension, name), and the DMP call is made for that professional (VIHF Subject "
+               "NameID)."),
+          rem={RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"],
+               BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
+          reads=("dmp.documents", "mss.documents", "dmp.vihf_subject"),
+          judge=check_author_is_actor,
+          defects=("author-not-actor",)),
+    Check("patient-traits",
+          title="The CDA's patient traits are the ones INSi returned (every channel)",
+          test="test_the_cda_carries_the_traits_insi_returned",
+          doc=("The patient's traits in each CDA (birth name, first names, first first name, sex, birth "
+               "date, birth place) are the ones INSi returned for that patient in the task, on the DMP and "
+               "MSSanté channels alike."),
+          rem={RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"],
+               BIO: ["DOC/va1.02", "INS/va1.35"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents"),
+          judge=check_patient_traits,
+          defects=("traits-not-insi",)),
+    Check("document-header",
+          title="realmCode FR, a languageCode ll-CC and the act reported in every document",
+          test="test_every_document_carries_the_french_header_and_its_act",
+          doc=("Every document sent has realmCode FR and a languageCode ll-CC (fr-FR only under the strict "
+               "reading), and an imaging report names the act it reports "
+               "(documentationOf/serviceEvent/code)."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_header),
+    Check("metadata-matches-cda",
+          title="The XDS and XDM metadata describe the CDA they carry",
+          test="test_xds_and_xdm_metadata_describe_the_cda",
+          doc=("The XDS entry (title, languageCode, serviceStart/StopTime, author specialty) and the XDM "
+               "METADATA.XML (confidentialityCode, creationTime) are the CDA's own."),
+          rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"],
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
+          reads=("dmp.xds_entries", "dmp.documents", "mss.documents"),
+          judge=check_metadata_matches_cda),
+    Check("insi-idam",
+          title="Every INSi call is made with the software's own authorisation number (IDAM)",
+          test="test_every_insi_call_carries_the_software_idam",
+          doc=("Every INSi call carries the software's own authorisation number (IDAM) that the service "
+               "knows."),
+          rem={RIS: ["INS/va1.35"],
+               BIO: ["INS/va1.35"]},
+          reads=("insi.searches",),
+          judge=check_insi_idam,
+          defects=("unknown-idam",)),
 ]}
 
 
 def run_check(check_id: str, run: dict) -> CheckResult:
-    return CHECKS[check_id].function(run)
+    return CHECKS[check_id].judge(run)
 
 
 def recompute(run: dict) -> dict[str, CheckResult]:
     """Every check's verdict, recomputed from a (recorded) run."""
-    return {check_id: check.function(run) for check_id, check in CHECKS.items()}
+    return {check_id: check.judge(run) for check_id, check in CHECKS.items()}

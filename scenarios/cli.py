@@ -150,9 +150,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         from segur.scenarios.proof import run_proof
 
         found = _proof_pack(pack, config)
-        if found is not None:
-            os.environ["SEGUR_PACK"] = str(found.path.resolve())  # the mocks' validators and the evidence read it
-        elif require_pack:
+        if found is None and require_pack:
             typer.echo(f"segur proof: --require-pack: no official CDA pack found; {HOW_TO_GET}", err=True)
             raise typer.Exit(2)
         sut = sut or os.environ.get("SEGUR_SUT")
@@ -169,7 +167,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
-                            progress=not quiet, pytest_args=args, quiet=quiet)
+                            progress=not quiet, pytest_args=args, quiet=quiet,
+                            pack=found.path.resolve() if found is not None else None)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]

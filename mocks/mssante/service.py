@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from segur.kernel.config import ServiceConfig, setting
 from segur.kernel.service import Service
 from segur.mocks.mssante.server import MssanteServer
+from segur.validators import validate
 
 
 @dataclass
@@ -34,6 +36,8 @@ class MssanteService(Service):
             options["default_password"] = conf.password
         if not conf.validation:
             options["validate"] = False
+        elif context.pack:  # the stack's official CDA pack, as an argument (not through SEGUR_PACK)
+            options["validate"] = partial(validate, pack=str(context.pack))
         data = conf.data or str(context.data_dir(self.name))
         if data != ":memory:":
             options["data_dir"] = data

@@ -15,13 +15,13 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from segur.scenarios.evidence_pack import (
+from segur.scenarios.evidence_pack.cda_view import render_cda
+from segur.scenarios.evidence_pack.verdict import (
     UNDER_REVIEW_NOTE,
     official_checks_ran,
     requirements_note,
     verdict_label,
 )
-from segur.scenarios.evidence_pack.cda_view import render_cda
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1400px}

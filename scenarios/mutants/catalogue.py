@@ -9,7 +9,11 @@ mutant to the tasks of some scenarios of the plan (`dmp-01` is scenario `dmp`…
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
+
+from segur.scenarios.observe import cda_header
 
 from . import operators as op
 
@@ -66,8 +70,6 @@ def _fixed_id(old, context):
 
 
 def _new_uuid_oid(old, context):
-    import uuid
-
     return f"2.25.{uuid.uuid4().int}"
 
 
@@ -301,10 +303,9 @@ def _mime(id_, field, operator, apply, requirements=(), *, harmless="", identity
     return Mutant(id_, field, "mime", operator, apply, tuple(requirements), harmless, identity, tuple(scope))
 
 
-def _cda_of(document, context):
-    from segur.mocks.mssante.cda import read_cda_header
-
-    return read_cda_header(document)
+def _cda_of(document, context) -> dict:
+    """The header facts of a CDA, as the proof's judge reads them (`observe.cda_header`)."""
+    return cda_header(document)
 
 
 def _subject_other_name(subject, context):
@@ -315,14 +316,10 @@ def _subject_other_name(subject, context):
 
 
 def _subject_no_birth_date(subject, context):
-    import re
-
     return re.sub(r" \d{2}/\d{2}/\d{4}$", "", subject)
 
 
 def _subject_other_birth_date(subject, context):
-    import re
-
     return re.sub(r"(\d{2})/(\d{2})/(\d{4})$", lambda m: f"{int(m[1]) % 28 + 1:02d}/{m[2]}/{m[3]}", subject)
 
 
@@ -394,9 +391,9 @@ MIME_MUTANTS = [
     _mime("xdm.hash", "XDM hash", "another SHA-1", op.xdm_overrides(hash="0" * 40), XDM_DOC),
     _mime("xdm.size", "XDM size", "size + 1", op.xdm_overrides(size=lambda d, c: len(d) + 1), XDM_DOC),
     _mime("xdm.unique-id", "XDM uniqueId", "another id than the CDA's",
-          op.xdm_overrides(unique_id=lambda d, c: f"2.25.{__import__('uuid').uuid4().int}"), XDM_DOC),
+          op.xdm_overrides(unique_id=lambda d, c: f"2.25.{uuid.uuid4().int}"), XDM_DOC),
     _mime("xdm.creation-time", "XDM creationTime", "a year later than the CDA's",
-          op.xdm_overrides(creation_time=lambda d, c: op.next_year(_cda_of(d, c).effective_time[:14])), XDM_DOC),
+          op.xdm_overrides(creation_time=lambda d, c: op.next_year(_cda_of(d, c)["effective_time"][:14])), XDM_DOC),
 ]
 
 RECIPIENT_MUTANTS = [

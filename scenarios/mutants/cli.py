@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -40,6 +41,7 @@ def main(*, only=None, couloir: str = "RIS", pack=None, report=None, write: bool
             failing = ", ".join(result.failing) or "-"
             typer.echo(f"{result.mutant.id:38} {result.status:11} {result.seconds:5.1f} s  {failing}")
 
+    pack = pack or os.environ.get("SEGUR_PACK")  # the user's default, read here at the command line only
     run = run_mutants(chosen, couloir=couloir, pack=str(pack) if pack else None, on_result=show)
     facts = summary(run)
     typer.echo(f"{facts['mutants']} mutants in {facts['seconds']} s: kill rate {facts['killed']}/{facts['governed']}"

@@ -8,6 +8,7 @@ another patient, another professional, another mailbox (`Others`).
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import re
@@ -19,7 +20,11 @@ from functools import cached_property
 
 from lxml import etree
 
+from segur.fixtures.documents.pdf import make_pdf
 from segur.kernel.ins import OID_NIA, OID_NIR, OID_NIR_TEST, nir_key
+
+# the product's side: a mutant rebuilds the IHE_XDM.ZIP the reference RIS sends with the harness's writer
+from segur.mocks.mssante.xdm import build_xdm
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}
@@ -132,8 +137,6 @@ PDF_XPATH = ".//h:*[@mediaType='application/pdf'][@representation='B64']"
 
 def cda_pdf(new: Callable[[bytes, dict], bytes]) -> Operator:
     """The PDF the CDA carries (base64) replaced by `new(pdf, context)`."""
-    import base64
-
     def change(root, context) -> bool:
         found = root.xpath(PDF_XPATH, namespaces=NS)
         for element in found:
@@ -145,8 +148,6 @@ def cda_pdf(new: Callable[[bytes, dict], bytes]) -> Operator:
 
 def other_patient_pdf(pdf: bytes, context: dict) -> bytes:
     """A well-formed PDF report naming another patient of the world."""
-    from segur.fixtures.documents.pdf import make_pdf
-
     other = context["others"].patient
     return make_pdf("Compte rendu d'imagerie", [f"Patient : {other.birth_name} {other.first_names}",
                                                 f"Né(e) le {other.birth_date}", "Pas d'anomalie décelable."])
@@ -290,8 +291,6 @@ def xdm_overrides(**overrides) -> Operator:
     """The IHE_XDM.ZIP rebuilt from its CDA with metadata `overrides` (`segur.mocks.mssante.xdm.build_xdm`);
     a callable value is `f(document, context)`."""
     def new(package: bytes, context):
-        from segur.mocks.mssante.xdm import build_xdm
-
         documents = _xdm_documents(package)
         return build_xdm([(doc, {k: v(doc, context) if callable(v) else v for k, v in overrides.items()})
                           for doc in documents])
@@ -319,8 +318,6 @@ def xdm_metadata_text(pattern: str, replacement: Callable[[re.Match, dict], str]
 
 def xdm_add_other_patient_document(package: bytes, context) -> bytes:
     """A second CDA in the archive, for another patient (one message, two patients)."""
-    from segur.mocks.mssante.xdm import build_xdm
-
     documents = _xdm_documents(package)
     other = context["others"].patient
     first = etree.fromstring(documents[0], PARSER)

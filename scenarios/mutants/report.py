@@ -13,6 +13,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from segur.scenarios.checks import CHECKS
+
 from .run import ERROR, KILLED, NOT_APPLIED, SURVIVED, MutantResult, MutationRun
 
 
@@ -164,8 +166,6 @@ segur proof-mutants --pack ../shared/ref/cda   # the mocks validate with the off
 
 def how_it_works() -> str:
     """The method section, with the number of checks the fast path recomputes (the registry's, not a copy)."""
-    from segur.scenarios.checks import CHECKS
-
     return HOW_IT_WORKS.replace("@CHECKS@", str(len(CHECKS)))
 
 

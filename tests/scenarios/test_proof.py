@@ -360,10 +360,10 @@ def test_every_check_has_a_failing_case():
 
 @pytest.mark.parametrize("check_id", sorted(BREAKERS))
 def test_each_check_fails_when_the_record_shows_its_problem(check_id, run_record):
-    assert CHECKS[check_id].function(run_record).passed
+    assert CHECKS[check_id].judge(run_record).passed
     broken = copy.deepcopy(run_record)
     BREAKERS[check_id](broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert not result.passed
     assert result.problems and all(isinstance(p, str) for p in result.problems)
 
@@ -378,18 +378,18 @@ def test_the_vitale_check_needs_the_card_search_for_the_card_and_the_traits_sear
     card_for_all = copy.deepcopy(run_record)  # dmp-01 found by a card search although no card was read
     for search in _task(card_for_all, "dmp-01")["observed"]["insi"]:
         search["operation"] = "rechercherInsAvecCarteVitale"
-    result = CHECKS["insi-vitale-search"].function(card_for_all)
+    result = CHECKS["insi-vitale-search"].judge(card_for_all)
     assert not result.passed and any(p.startswith("dmp-01:") and "traits search" in p for p in result.problems)
 
     no_answer = copy.deepcopy(run_record)  # the card search answered 01: nothing qualified by the card
     for search in _task(no_answer, "vitale-01")["observed"]["insi"]:
         search["code"] = "01"
-    result = CHECKS["insi-vitale-search"].function(no_answer)
+    result = CHECKS["insi-vitale-search"].judge(no_answer)
     assert not result.passed and any("Vitale card was read" in p for p in result.problems)
 
     no_card_task = copy.deepcopy(run_record)
     no_card_task["tasks"] = [t for t in no_card_task["tasks"] if not t["task"].get("vitale")]
-    result = CHECKS["insi-vitale-search"].function(no_card_task)
+    result = CHECKS["insi-vitale-search"].judge(no_card_task)
     assert not result.passed and "no task with a Vitale card" in result.problems[0]
 
 
@@ -425,10 +425,10 @@ def test_a_check_is_blocked_not_failed_when_an_upstream_check_fails_on_the_task_
     upstream, breaker = BLOCKERS[check_id]
     broken = copy.deepcopy(run_record)
     breaker(broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert result.status == "blocked" and not result.passed and not result.problems, result.problems
     assert {b["check"] for b in result.blocked_by} == {upstream}
-    assert CHECKS[upstream].function(broken).status == "fail"
+    assert CHECKS[upstream].judge(broken).status == "fail"
 
 
 def test_recompute_agrees_with_the_recorded_check_results(reference):
@@ -496,7 +496,7 @@ def test_each_hole_of_issue_13_fails_the_check_that_owns_it(hole, run_record):
     check_id, breaker, said = HOLES[hole]
     broken = copy.deepcopy(run_record)
     breaker(broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert result.status == "fail" and any(said in p for p in result.problems), result.problems
 
 

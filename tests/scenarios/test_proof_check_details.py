@@ -277,14 +277,14 @@ def test_nothing_sent_for_want_of_a_qualified_identity_is_blocked_by_the_insi_ch
 
 def test_a_message_never_sent_blocks_the_header_checks_and_a_bad_header_still_fails_them():
     run = _citizen_run(f"{CITIZEN_INS}@patient.mssante.fr")
-    headers = CHECKS["mss-headers"].function
+    headers = CHECKS["mss-headers"].judge
     assert headers(run).status == "pass"
     message = run["tasks"][0]["observed"]["mss"][0]
     run["tasks"][0]["observed"]["mss"] = []
     blocked = headers(run)
     assert blocked.status == "blocked"
     assert blocked.blocked_by[0]["check"] == "citizen-address" and "no message" in blocked.blocked_by[0]["reason"]
-    assert CHECKS["citizen-address"].function(run).status == "fail"  # the upstream check does fail
+    assert CHECKS["citizen-address"].judge(run).status == "fail"  # the upstream check does fail
     message.update(rules=["MSS-NIL-MISSING"], findings=[{"rule": "MSS-NIL-MISSING", "severity": "error",
                                                          "message": "no X-MSS-NIL"}])
     run["tasks"][0]["observed"]["mss"] = [message]
@@ -409,7 +409,7 @@ def test_an_unreadable_pdf_is_evidence_not_a_crash_and_fails_pdf_patient():
     facts = pdf_facts(b"garbage, not a PDF")
     assert facts["text"] is None and facts["error"].startswith("PdfStreamError") and facts["size"] == 18
     run = _doc_run({"unique_id": UID, "birth_name": "PAT-TROIS", "ins": "279035121518989", "pdfs": [facts]})
-    result = CHECKS["pdf-patient"].function(run)
+    result = CHECKS["pdf-patient"].judge(run)
     assert result.status == "fail" and "cannot be read (PdfStreamError" in result.problems[0]
 
 
@@ -438,7 +438,7 @@ def _doc_run(*documents) -> dict:
 
 
 def test_one_document_id_with_two_contents_or_two_patients_fails_and_the_same_bytes_sent_twice_pass():
-    check = CHECKS["document-ids"].function
+    check = CHECKS["document-ids"].judge
     same = {"unique_id": UID, "ins": "223057511250445", "sha1": "a" * 40}
     assert check(_doc_run(same, dict(same))).status == "pass"
     assert "2 different contents" in check(_doc_run(same, dict(same, sha1="b" * 40))).problems[0]
@@ -446,7 +446,7 @@ def test_one_document_id_with_two_contents_or_two_patients_fails_and_the_same_by
 
 
 def test_dates_are_compared_in_utc_and_by_day_when_one_is_a_date_only():
-    check = CHECKS["document-dates"].function
+    check = CHECKS["document-dates"].judge
     exam = {"unique_id": UID, "service_start": "20261201101500+0100"}
     assert check(_doc_run(dict(exam, author_time="20261201091600+0000"))).status == "pass"  # 10:16 Paris
     assert check(_doc_run(dict(exam, author_time="20261201091400+0000"))).status == "fail"  # 10:14 Paris
@@ -456,7 +456,7 @@ def test_dates_are_compared_in_utc_and_by_day_when_one_is_a_date_only():
 
 
 def test_the_author_must_be_the_task_professional_in_the_cda_and_the_vihf():
-    check = CHECKS["author-is-actor"].function
+    check = CHECKS["author-is-actor"].judge
     run = _doc_run({"unique_id": UID, "author_ids": ["1.2.250.1.71.4.2.1^801234560801"]})
     assert check(run).status == "pass"
     run["tasks"][0]["observed"]["dmp"][0]["vihf_subject"] = "899700000000"
@@ -481,7 +481,7 @@ def _traits_run(**changed) -> dict:
 
 
 def test_the_cda_traits_must_be_the_ones_insi_returned_letter_for_letter():
-    check = CHECKS["patient-traits"].function
+    check = CHECKS["patient-traits"].judge
     assert check(_traits_run()).status == "pass"
     for key, value, label in (("birth_name", "Pat-Trois", "birth name"), ("first_names", "DOMINIQUE", "first names"),
                               ("first_name", "MARIE", "first first name"), ("sex", "M", "sex"),
@@ -494,7 +494,7 @@ def test_the_cda_traits_must_be_the_ones_insi_returned_letter_for_letter():
 def test_a_document_without_an_insi_answer_for_its_ins_is_left_to_the_ins_checks():
     run = _traits_run(birth_name="AUTRE")
     run["tasks"][0]["observed"]["insi"] = []
-    assert CHECKS["patient-traits"].function(run).status == "pass"
+    assert CHECKS["patient-traits"].judge(run).status == "pass"
 
 
 def test_the_harness_reads_the_traits_insi_returned_and_the_ones_the_cda_carries(world):
@@ -515,7 +515,7 @@ def test_the_harness_reads_the_traits_insi_returned_and_the_ones_the_cda_carries
 
 
 def test_a_document_without_realm_a_language_code_or_the_imaging_act_fails_the_header_check():
-    check = CHECKS["document-header"].function
+    check = CHECKS["document-header"].judge
     good = {"unique_id": UID, "realm": "FR", "language": "fr-FR", "code": "18748-4", "service_events": 1,
             "service_event_code": "24627-2"}
     assert check(_doc_run(good)).status == "pass"
@@ -526,7 +526,7 @@ def test_a_document_without_realm_a_language_code_or_the_imaging_act_fails_the_h
 
 
 def test_any_language_country_code_passes_the_header_check_by_default():
-    check = CHECKS["document-header"].function
+    check = CHECKS["document-header"].judge
     good = {"unique_id": UID, "realm": "FR", "code": "11502-2"}
     for language in ("fr-BE", "en-US"):
         result = check(_doc_run(dict(good, language=language)))
@@ -536,7 +536,7 @@ def test_any_language_country_code_passes_the_header_check_by_default():
 
 
 def test_a_language_code_without_the_ll_cc_syntax_fails_the_header_check():
-    check = CHECKS["document-header"].function
+    check = CHECKS["document-header"].judge
     good = {"unique_id": UID, "realm": "FR", "code": "11502-2"}
     for language in ("fr", "FR-fr", "fr_FR", "xfr-FRx"):
         result = check(_doc_run(dict(good, language=language)))
@@ -559,7 +559,7 @@ def _xds_run(entry: dict, doc: dict) -> dict:
 
 
 def test_the_xds_entry_must_describe_its_cda_times_compared_in_utc():
-    check = CHECKS["metadata-matches-cda"].function
+    check = CHECKS["metadata-matches-cda"].judge
     doc = {"title": "CR d'imagerie", "language": "fr-FR", "service_start": "20261201101500+0100",
            "author_specialty": "G15_10/SM44"}
     entry = {"title": "CR d'imagerie", "language": "fr-FR", "service_start": "20261201091500",
@@ -581,7 +581,7 @@ def _xdm_run(**doc) -> dict:
 
 
 def test_the_xdm_metadata_must_carry_the_cda_confidentiality_and_creation_time():
-    check = CHECKS["metadata-matches-cda"].function
+    check = CHECKS["metadata-matches-cda"].judge
     good = {"confidentiality": "N", "xdm_confidentiality_codes": ["N"], "effective_time": "20261201101500+0100",
             "xdm_creation_time": "20261201091500"}
     assert check(_xdm_run(**good)).status == "pass"
@@ -631,7 +631,7 @@ def _author_run(**doc) -> dict:
 
 
 def test_the_author_name_and_structure_are_the_task_professionals():
-    check = CHECKS["author-is-actor"].function
+    check = CHECKS["author-is-actor"].judge
     run = _author_run()
     assert check(run).status == "pass"
     for key, value, said in (("author_family", "MARTIN", "named 'MARTIN'"),
@@ -642,7 +642,7 @@ def test_the_author_name_and_structure_are_the_task_professionals():
 
 
 def test_a_custodian_of_another_identified_structure_passes_author_is_actor():
-    result = CHECKS["author-is-actor"].function(_author_run(custodian_id="1999999999",
+    result = CHECKS["author-is-actor"].judge(_author_run(custodian_id="1999999999",
                                                             custodian_name="Hébergeur régional"))
     assert result.status == "pass"
     assert result.evidence[0]["custodian"] == {"root": "1.2.250.1.71.4.2.2", "id": "1999999999",
@@ -651,13 +651,13 @@ def test_a_custodian_of_another_identified_structure_passes_author_is_actor():
 
 
 def test_a_custodian_without_an_id_root_fails_author_is_actor():
-    result = CHECKS["author-is-actor"].function(_author_run(custodian_root=None))
+    result = CHECKS["author-is-actor"].judge(_author_run(custodian_root=None))
     assert result.status == "fail"
     assert "custodian is not an identified organisation" in result.problems[0]
 
 
 def test_a_custodian_id_without_extension_or_name_passes_as_the_pack_allows():
-    check = CHECKS["author-is-actor"].function
+    check = CHECKS["author-is-actor"].judge
     for key in ("custodian_id", "custodian_name"):
         assert check(_author_run(**{key: None})).status == "pass", key
 
@@ -677,7 +677,7 @@ def test_facts_recorded_before_the_harness_read_the_custodian_are_not_judged_on_
     run = _author_run()
     del run["tasks"][0]["observed"]["dmp"][0]["documents"][0]["custodian_root"]
     run["tasks"][0]["observed"]["dmp"][0]["documents"][0]["custodian_name"] = None
-    assert CHECKS["author-is-actor"].function(run).status == "pass"
+    assert CHECKS["author-is-actor"].judge(run).status == "pass"
 
 
 def test_the_harness_reads_the_custodian_root_extension_and_name(world):
@@ -689,7 +689,7 @@ def test_the_harness_reads_the_custodian_root_extension_and_name(world):
 
 
 def test_one_set_id_on_two_patients_documents_fails_document_ids():
-    check = CHECKS["document-ids"].function
+    check = CHECKS["document-ids"].judge
     first = {"unique_id": UID, "ins": "223057511250445", "set_id": "1.2.250.1.999.1.1"}
     second = {"unique_id": "2.25.2", "ins": "180032B02040123", "set_id": "1.2.250.1.999.1.1"}
     assert check(_doc_run(first, dict(second, set_id="2.25.3"))).status == "pass"

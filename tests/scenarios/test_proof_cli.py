@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.scenarios import proof
 from segur.scenarios.evidence_pack.html import render
 
 
@@ -28,12 +29,10 @@ def test_pack_must_be_an_existing_directory(tmp_path):
 @pytest.fixture
 def no_mocks(monkeypatch):
     """Starting the mocks fails the test: a refused --sut must be refused before."""
-    import segur.up
-
     def start_stack(*args, **kwargs):
         raise AssertionError("the mocks were started")
 
-    monkeypatch.setattr(segur.up, "start_stack", start_stack)
+    monkeypatch.setattr(proof, "start_stack", start_stack)  # where the proof looks it up
 
 
 @pytest.fixture

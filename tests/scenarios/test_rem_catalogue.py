@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
-from segur.scenarios.check_suite import CHECK_TESTS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.rem import (
     COULOIR_NAMES,
@@ -89,7 +88,7 @@ def test_each_suite_has_one_test_per_check_marked_with_its_rem_ids(catalogue, co
         assert set(ids) <= known, set(ids) - known
     # every couloir names a check's test alike (JUnit, allure history and -k stay stable across couloirs)
     assert {name: check_id for name, (_, check_id) in tests.items()} == {
-        spec.name: check_id for check_id, spec in CHECK_TESTS.items()}
+        check.test: check_id for check_id, check in CHECKS.items()}
 
 
 @pytest.mark.parametrize("couloir", ["RIS", "BIO"])
