@@ -125,17 +125,20 @@ def _brief_send(kind: str, item: dict) -> dict:
         base.update(operation="smtp-message", message=item.get("id"), to=item.get("to"),
                     delivered_to=item.get("delivered_to"), subject=item.get("subject"),
                     attachments=[a.get("filename") for a in item.get("attachments") or []],
-                    documents=[{"unique_id": (d.get("cda") or {}).get("unique_id"),
-                                "ins": (d.get("cda") or {}).get("ins"), "ins_oid": (d.get("cda") or {}).get("ins_oid"),
-                                "xdm_patient_id": (d.get("metadata") or {}).get("patient_id")}
-                               for d in item.get("documents") or []])
+                    documents=[{"unique_id": d.get("unique_id"), "ins": d.get("ins"), "ins_oid": d.get("ins_oid"),
+                                "xdm_patient_id": d.get("xdm_patient_id")} for d in xdm_read(item)])
     return base
 
 
+def xdm_read(message: dict) -> list[dict]:
+    """The CDA documents of a message's IHE_XDM.ZIP as the harness read them from the stored message (never
+    the MSSanté mock's own reading of it), with their METADATA.XML entries."""
+    return [d for d in message.get("xdm_documents") or [] if "unreadable" not in d]
+
+
 def _doc_identities(kind: str, item: dict) -> list[tuple[str | None, str | None]]:
-    if kind == "dmp":
-        return [(d.get("ins"), d.get("ins_oid")) for d in item.get("documents") or [] if "unreadable" not in d]
-    return [((d.get("cda") or {}).get("ins"), (d.get("cda") or {}).get("ins_oid")) for d in item.get("documents") or []]
+    documents = item.get("documents") or [] if kind == "dmp" else xdm_read(item)
+    return [(d.get("ins"), d.get("ins_oid")) for d in documents if "unreadable" not in d]
 
 
 def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str,
@@ -381,15 +384,14 @@ def check_metadata_patient(run: dict) -> CheckResult:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
                         problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
             else:
-                for document in item.get("documents") or []:
-                    cda, meta = document.get("cda") or {}, document.get("metadata") or {}
-                    expected = f"{cda.get('ins')}^^^&{cda.get('ins_oid')}&ISO^NH"
+                for document in xdm_read(item):
+                    expected = f"{document.get('ins')}^^^&{document.get('ins_oid')}&ISO^NH"
                     evidence.append({"task": task["task"]["id"], "service": "mssante", "seq": item["seq"],
-                                     "time": item["time"], "xdm_patient_id": meta.get("patient_id"),
+                                     "time": item.get("time"), "xdm_patient_id": document.get("xdm_patient_id"),
                                      "cda_patient_id": expected})
-                    if meta.get("patient_id") != expected:
-                        problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
-                                        f"the CDA's patient {expected}")
+                    if document.get("xdm_patient_id") != expected:
+                        problems.append(f"{task['task']['id']}: XDM patientId {document.get('xdm_patient_id')} "
+                                        f"differs from the CDA's patient {expected}")
                 for doc in item.get("xdm_documents") or []:
                     problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
                                               doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
@@ -465,7 +467,9 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
         names = [a.get("filename", "") for a in message["attachments"]]
         if "IHE_XDM.ZIP" not in [n.upper() for n in names]:
             problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
-        if not message["documents"]:
+        if message.get("header_to") is None:
+            problems.append(f"{task_id}: message {message['id']}: the harness could not read the stored message")
+        elif not xdm_read(message):
             problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
         problems += _header_recipient_problems(task_id, message, recipient)
     return problems

@@ -326,8 +326,9 @@ def _document_ids(content: bytes) -> dict:
     return ids
 
 
-#: XDSDocumentEntry.uniqueId's identificationScheme (IHE ITI TF-3 Table 4.2.5.1-1; mocks/dmp/ebrim.py).
+#: XDSDocumentEntry.uniqueId's and .patientId's identificationSchemes (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+_DE_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
 _EXTERNAL_IDENTIFIER = re.compile(r"<(?:[\w.-]+:)?ExternalIdentifier\b[^>]*>")
 _ATTRIBUTE = re.compile(r"""\b(identificationScheme|value)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
@@ -819,7 +820,8 @@ _XDM_METADATA = re.compile(r"IHE_XDM/[^/]+/METADATA\.XML", re.IGNORECASE)
 
 
 def _xdm_metadata_entries(raw: bytes) -> list[dict]:
-    """uniqueId and formatCode of each document entry of an XDM METADATA.XML (ITI-32)."""
+    """uniqueId, patientId, formatCode, sourcePatientInfo, confidentialityCodes and creationTime of each
+    document entry of an XDM METADATA.XML (ITI-32)."""
     tree = _tree(raw)
     if tree is None:
         return []
@@ -827,12 +829,14 @@ def _xdm_metadata_entries(raw: bytes) -> list[dict]:
     found = []
     for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
         unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
+        patient = obj.xpath(f"rim:ExternalIdentifier[@identificationScheme='{_DE_PATIENT_ID}']/@value", namespaces=ns)
         fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
                         namespaces=ns)
         info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
         confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
                                     "/@nodeRepresentation", namespaces=ns)
-        found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None,
+        found.append({"unique_id": unique[0] if unique else None, "patient_id": patient[0] if patient else None,
+                      "format_code": fmt[0] if fmt else None,
                       "source_patient_info": [str(v) for v in info],
                       "confidentiality_codes": [str(c) for c in confidentiality],
                       "creation_time": _slot(obj, "creationTime")})
@@ -864,7 +868,8 @@ def mss_message_facts(raw: bytes) -> dict:
                     continue
                 facts = {**cda_header(data), **_document_ids(data), **document_facts(data)}
                 entry = by_uid.get(facts.get("unique_id")) or {}
-                documents.append({"path": name_, **facts, "xdm_format_code": entry.get("format_code"),
+                documents.append({"path": name_, **facts, "xdm_patient_id": entry.get("patient_id"),
+                                  "xdm_format_code": entry.get("format_code"),
                                   "xdm_source_patient_info": entry.get("source_patient_info") or [],
                                   "xdm_confidentiality_codes": entry.get("confidentiality_codes") or [],
                                   "xdm_creation_time": entry.get("creation_time")})

@@ -233,7 +233,7 @@ def _break_ins_oid(run):
 
 
 def _break_metadata_patient(run):
-    _task(run, "mss-01")["observed"]["mss"][0]["documents"][0]["metadata"]["patient_id"] = "x^^^&1.2&ISO^NH"
+    _task(run, "mss-01")["observed"]["mss"][0]["xdm_documents"][0]["xdm_patient_id"] = "x^^^&1.2&ISO^NH"
 
 
 def _break_dmp(run):

@@ -59,8 +59,10 @@ def _citizen_run(to: str) -> dict:
     message = {"seq": 53, "time": "2026-11-23T12:25:40.000+00:00", "verdict": "accepted" if not rules else
                "nonconformant", "rules": rules, "findings": [], "id": "MSS-000027", "from": "app@radiologie.mssante.fr",
                "to": [to], "delivered_to": [to], "subject": "XDM/1.0/DDM+CR", "attachments": [{"filename": "IHE_XDM.ZIP"}],
-               "reply": "250 2.0.0 Ok", "documents": [{"cda": {"unique_id": "2.25.1", "ins": CITIZEN_INS, "ins_oid": OID},
-                                                       "metadata": {"patient_id": f"{CITIZEN_INS}^^^&{OID}&ISO^NH"}}]}
+               "reply": "250 2.0.0 Ok", "header_to": [to], "header_cc": [],
+               # the documents of its IHE_XDM.ZIP as the harness read them from the stored message
+               "xdm_documents": [{"unique_id": "2.25.1", "ins": CITIZEN_INS, "ins_oid": OID,
+                                  "xdm_patient_id": f"{CITIZEN_INS}^^^&{OID}&ISO^NH"}]}
     task = {"task": {"id": "citizen-01", "action": "send-citizen"}, "scenario": "citizen", "expect": "delivered",
             "result": {"ok": True, "detail": "sent"}, "world": {"ins": CITIZEN_INS},
             "observed": {"insi": [{"seq": 1, "time": "2026-11-23T12:25:39.000+00:00", "code": "00", "ins": CITIZEN_INS,
@@ -601,7 +603,8 @@ def test_the_xds_source_patient_id_and_the_xdm_source_patient_info_name_the_docu
     assert check_metadata_patient(run).status == "pass"
     run["tasks"][0]["observed"]["dmp"][0]["xds_entries"][0]["source_patient_id"] = "180032B02040123^^^&x&ISO^NH"
     assert "sourcePatientId" in check_metadata_patient(run).problems[0]
-    mss = _xdm_run(**dict(doc, xdm_source_patient_info=["PID-5|DUPONT^ANNE^^^^^L", "PID-7|19800101", "PID-8|F"]))
+    mss = _xdm_run(**dict(doc, xdm_source_patient_info=["PID-5|DUPONT^ANNE^^^^^L", "PID-7|19800101", "PID-8|F"],
+                          xdm_patient_id=f"{doc['ins']}^^^&{doc['ins_oid']}&ISO^NH"))
     mss["tasks"][0]["observed"]["mss"][0].update(rules=[], documents=[])
     assert check_metadata_patient(mss).status == "pass"
     mss["tasks"][0]["observed"]["mss"][0]["xdm_documents"][0]["xdm_source_patient_info"][2] = "PID-8|M"
