@@ -88,7 +88,7 @@ class Check:
     defects: tuple[str, ...] = ()
 
 
-# --- reading the run record -----------------------------------------------------------------------------
+# --- reading the run record -------------------------------------------------------------------------------
 def tasks(run: dict, *scenarios: str) -> list[dict]:
     return [t for t in run["tasks"] if not scenarios or t["scenario"] in scenarios]
 
@@ -198,7 +198,7 @@ def why_undelivered(task: dict, what: str) -> dict:
     return blocker(DELIVERY_CHECKS[task["scenario"]], task, f"{what}: {_what_the_mocks_saw(task)}")
 
 
-# --- the checks ----------------------------------------------------------------------------------------------
+# --- the checks ---------------------------------------------------------------------------------------------
 def check_insi_before_send(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
@@ -208,8 +208,8 @@ def check_insi_before_send(run: dict) -> CheckResult:
             evidence.append({"task": task["task"]["id"], "send": _brief_send(kind, item),
                              "insi": [{k: i[k] for k in ("seq", "time", "code", "ins", "oid")} for i in found]})
             if not earlier:
-                problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of the "
-                                f"patient (its traits, or its Vitale card) answered 00 before it")
+                problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of "
+                                f"the patient (its traits, or its Vitale card) answered 00 before it")
         if task["expect"] == "delivered" and not found:
             problems.append(f"{task['task']['id']}: no INSi search of the patient answered 00")
     n = sum(1 for t in tasks(run) for _ in sends(t))
@@ -262,8 +262,8 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
         for kind, item in sends(task):
             for ins, oid in _doc_identities(kind, item):
                 if ins and (ins, oid) not in allowed:
-                    problems.append(f"{task['task']['id']}: {kind} report carries INS {ins} ({oid}), which INSi did "
-                                    f"not return qualified (00) for this patient in this task")
+                    problems.append(f"{task['task']['id']}: {kind} report carries INS {ins} ({oid}), which "
+                                    f"INSi did not return qualified (00) for this patient in this task")
             if kind == "mss" and "MSS-INS-HEADER-VALUE" in item["rules"]:
                 problems.append(f"{task['task']['id']}: X-MSS-INS does not tell the INS's status truthfully "
                                 "(MSS-INS-HEADER-VALUE)")
@@ -275,8 +275,8 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
             if not task["observed"]["insi"]:
                 problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up in INSi")
             for kind, item in sent:
-                problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) but a "
-                                f"report went to the {kind.upper()} at {item['time']} "
+                problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) "
+                                f"but a report went to the {kind.upper()} at {item['time']} "
                                 f"(INS {[i for i, _ in _doc_identities(kind, item)]})")
     return _result("qualified-ins-only", problems, evidence,
                    "every INS sent is one INSi returned with code 00; the unqualifiable identity sends nothing")
@@ -306,8 +306,8 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: the CDA's INS {ins} is not the one INSi returned "
                                     f"({', '.join(sorted(i for i, _ in allowed)) or 'none'})")
                 elif (ins, oid) not in allowed:
-                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, INSi "
-                                    f"returned {dict(allowed).get(ins)}")
+                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, "
+                                    f"INSi returned {dict(allowed).get(ins)}")
             for doc in item.get("documents") or [] if kind == "dmp" else []:
                 if doc.get("harness_limit"):  # the harness could not get the request whole: not the product's fault
                     blocked.append(blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}"))
@@ -354,8 +354,8 @@ def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> lis
     the INS, so it is the patientId the submission names (the CDA's INS)."""
     evidence["source_patient_ids"] = [e.get("source_patient_id") for e in item.get("xds_entries") or []]
     patient_id = item.get("patient_id")
-    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not the "
-            f"patient the submission names ({patient_id})"
+    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not "
+            f"the patient the submission names ({patient_id})"
             for e in item.get("xds_entries") or []
             if patient_id and e.get("source_patient_id") and e["source_patient_id"] != patient_id]
 
@@ -376,8 +376,8 @@ def check_metadata_patient(run: dict) -> CheckResult:
                                  "xds_patient_id": item.get("patient_id"), "cda_patient_ids": sorted(cda),
                                  "rules": item["rules"]})
                 if item.get("patient_id") and cda and item["patient_id"] not in cda:
-                    problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
-                                    f"patient {sorted(cda)}")
+                    problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from "
+                                    f"the CDA's patient {sorted(cda)}")
                 problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
                 problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
@@ -390,8 +390,8 @@ def check_metadata_patient(run: dict) -> CheckResult:
                                      "time": item.get("time"), "xdm_patient_id": document.get("xdm_patient_id"),
                                      "cda_patient_id": expected})
                     if document.get("xdm_patient_id") != expected:
-                        problems.append(f"{task['task']['id']}: XDM patientId {document.get('xdm_patient_id')} "
-                                        f"differs from the CDA's patient {expected}")
+                        problems.append(f"{task['task']['id']}: XDM patientId "
+                                        f"{document.get('xdm_patient_id')} differs from the CDA's patient {expected}")
                 for doc in item.get("xdm_documents") or []:
                     problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
                                               doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
@@ -426,8 +426,8 @@ def check_dmp_accepted(run: dict) -> CheckResult:
         code = VOLET_CODES.get(task["task"]["kind"])
         for entry in item.get("stored") or []:
             if (entry.get("type_code") or {}).get("code") != code:
-                problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is not the "
-                                f"volet's {code}")
+                problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is "
+                                f"not the volet's {code}")
             for name in ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code"):
                 if not entry.get(name):
                     problems.append(f"{task_id}: stored entry has no {name}")
@@ -437,8 +437,8 @@ def check_dmp_accepted(run: dict) -> CheckResult:
                      if isinstance(c, dict)
                      and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
             if masks:
-                problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is hidden "
-                                f"({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
+                problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is "
+                                f"hidden ({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
         if not item.get("stored"):
             problems.append(f"{task_id}: the DMP store holds no entry for the accepted submission")
         if item["verdict"] != "accepted":
@@ -460,8 +460,8 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
     sender = task["task"].get("sender")  # the planned mailbox: the organisation's application one when it has one
     for message in delivered:
         if sender and str(message.get("from") or "").lower() != sender.lower():
-            problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not from the "
-                            f"planned mailbox {sender}")
+            problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not "
+                            f"from the planned mailbox {sender}")
         if message["verdict"] != "accepted":
             problems.append(f"{task_id}: message {message['id']} is {message['verdict']}: {message['rules']}")
         names = [a.get("filename", "") for a in message["attachments"]]
@@ -547,12 +547,12 @@ def check_citizen(run: dict) -> CheckResult:
         evidence.append({"task": task["task"]["id"], "insi": returned, "expected_address": address,
                          "messages": [_brief_send("mss", m) for m in task["observed"]["mss"]]})
         if not returned:
-            blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for the "
-                                   "patient in this task: the address <INS>@patient.mssante.fr cannot be derived"))
+            blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for "
+                                   "the patient in this task: the address <INS>@patient.mssante.fr cannot be derived"))
             continue
         if not address:
-            problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the citizen "
-                            "address cannot be derived")
+            problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the "
+                            "citizen address cannot be derived")
             continue
         problems += _mss_task_problems(task, address)
         for message in task["observed"]["mss"]:
@@ -607,17 +607,17 @@ def check_documents_valid(run: dict) -> CheckResult:
                            for layer in report.get("layers") or [] if layer.get("name") in OFFICIAL_LAYERS
                            and layer.get("status") != "ran"]
                 if skipped or not report.get("layers"):
-                    problems.append(f"{task['task']['id']}: {uid} was judged valid at the {service} without the "
-                                    f"official layers although a pack is configured: "
+                    problems.append(f"{task['task']['id']}: {uid} was judged valid at the {service} without "
+                                    f"the official layers although a pack is configured: "
                                     f"{', '.join(skipped) or 'no layer recorded'}")
         if task["expect"] == "delivered" and not reports and len(problems) == found:
             if delivered(task):  # accepted, yet the mocks recorded no validator's verdict for it
                 problems.append(f"{task['task']['id']}: the report was accepted but no validation report was recorded")
             else:
-                blocked.append(why_undelivered(task, "no document was accepted by a service, so none could be "
-                                                     "validated"))
-    return _result("documents-valid", problems, evidence, "every document the services received is valid (validator "
-                   "verdict recorded by the mocks)", blocked)
+                blocked.append(why_undelivered(task, "no document was accepted by a service, so none could "
+                                                     "be validated"))
+    return _result("documents-valid", problems, evidence, "every document the services received is valid "
+                   "(validator verdict recorded by the mocks)", blocked)
 
 
 def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[str]:
@@ -628,12 +628,12 @@ def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[st
         return []
     problems = []
     if new["set_id"] != old["set_id"]:
-        problems.append(f"{task_id}: the new version has setId {new['set_id']}, not the replaced report's setId "
-                        f"{old['set_id']}: it starts another document instead of a new version")
+        problems.append(f"{task_id}: the new version has setId {new['set_id']}, not the replaced report's "
+                        f"setId {old['set_id']}: it starts another document instead of a new version")
     try:
         if int(new.get("version") or 0) <= int(old.get("version") or 0):
-            problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above the "
-                            f"replaced report's {old.get('version')}")
+            problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above "
+                            f"the replaced report's {old.get('version')}")
     except ValueError:
         problems.append(f"{task_id}: versionNumber {new.get('version')!r} / {old.get('version')!r} "
                         "is not a number")
@@ -662,8 +662,8 @@ def check_replacement(run: dict) -> CheckResult:
             problems.append(f"{task['task']['id']}: replaces_task names no task of the run")
             continue
         if not old_ids:  # nothing in the DMP to replace: dmp-accepted (or INSi) fails on the earlier task
-            blocked.append(why_undelivered(replaced, f"the report {task['task']['id']} replaces was never accepted "
-                                                     "by the DMP"))
+            blocked.append(why_undelivered(replaced, f"the report {task['task']['id']} replaces was never "
+                                                     "accepted by the DMP"))
             continue
         if not sends(task) and not insi_found(task):
             blocked.append(why_undelivered(task, "no replacement to judge"))
@@ -711,8 +711,8 @@ def check_outage_reported(run: dict) -> CheckResult:
             problems.append(f"{task_id}: the product did not even try (no INSi search, no DMP call)")
         elif not attempted:  # identity searched, report never submitted: its outage handling was not shown
             codes = sorted({str(i.get("code")) for i in task["observed"]["insi"]})
-            problems.append(f"{task_id}: the product searched INSi (codes {codes}) but never attempted the DMP "
-                            "submission, so how it handles the outage was not shown")
+            problems.append(f"{task_id}: the product searched INSi (codes {codes}) but never attempted the "
+                            "DMP submission, so how it handles the outage was not shown")
     if not tasks(run, "outage"):
         problems.append("the plan has no outage task")
     return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")
@@ -734,7 +734,8 @@ def _documents_sent(item: dict) -> list[dict]:
 
 
 def same_report(sent: dict, kept: dict) -> bool:
-    """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded them."""
+    """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded
+    them."""
     if not sent.get("unique_id") or sent.get("unique_id") != kept.get("unique_id"):
         return False
     return all(sent.get(k) == kept.get(k) for k in ("set_id", "version", "sha1")
@@ -777,8 +778,8 @@ def check_outage_retry(run: dict) -> CheckResult:
             problems.append(f"{task_id}: retry_of names no task of the run ({outage_id!r})")
             continue
         if not accepted and (refused or not insi_found(task)):  # refused for its content, or no identity
-            blocked.append(why_undelivered(task, "nothing accepted after the outage to compare with the report "
-                                                 f"{outage_id} tried to send"))
+            blocked.append(why_undelivered(task, "nothing accepted after the outage to compare with the "
+                                                 f"report {outage_id} tried to send"))
             continue
         if len(accepted) != 1:
             problems.append(f"{task_id}: {len(accepted)} accepted submissions after the outage cleared "
@@ -787,10 +788,10 @@ def check_outage_retry(run: dict) -> CheckResult:
             problems.append(f"{task_id}: the DMP holds {len(approved)} approved reports for the patient "
                             "(expected exactly 1: neither lost nor duplicated)")
         if not attempts:
-            blocked.append(blocker(None, outage, f"no ITI-41 of {outage_id} reached the DMP during the outage "
-                                   "(connection refused, or the product stopped before sending): the report it "
-                                   f"tried to send is unknown, so whether {task_id} sends that same report cannot "
-                                   "be judged"))
+            blocked.append(blocker(None, outage, f"no ITI-41 of {outage_id} reached the DMP during the "
+                                   "outage (connection refused, or the product stopped before sending): the "
+                                   f"report it tried to send is unknown, so whether {task_id} sends that "
+                                   "same report cannot be judged"))
             continue
         if not tried:
             blocked.append(blocker(None, outage, f"the DMP journal kept too little of {outage_id}'s ITI-41 "
@@ -798,16 +799,16 @@ def check_outage_retry(run: dict) -> CheckResult:
             continue
         for doc in sent_again:
             if _rebuilt(doc, tried):
-                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the report "
-                                f"{outage_id} tried to send during the outage, but with other content (SHA-1 "
-                                f"{doc['sha1']}, was {', '.join(sorted({k['sha1'] for k in tried if k.get('sha1')}))}):"
-                                " the kept report was rebuilt, not sent as it was")
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the "
+                                f"report {outage_id} tried to send during the outage, but with other content "
+                                f"(SHA-1 {doc['sha1']}, was "
+                                f"{', '.join(sorted({k['sha1'] for k in tried if k.get('sha1')}))}): the kept report was rebuilt, not sent as it was")
             elif not any(same_report(doc, kept) for kept in tried):
                 was = "; ".join(f"{k['unique_id']} (setId {k['set_id']}, version {k['version']})" for k in
                                 {k["unique_id"]: k for k in tried}.values())
-                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId {doc['set_id']}, "
-                                f"version {doc['version']}), not the report {outage_id} tried to send during the "
-                                f"outage ({was}): that report was lost and another one built in its place")
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId "
+                                f"{doc['set_id']}, version {doc['version']}), not the report {outage_id} "
+                                f"tried to send during the outage ({was}): that report was lost and another one built in its place")
     if not tasks(run, "retry"):
         problems.append("the plan has no retry task")
     return _result("outage-retry", problems, evidence,
@@ -828,15 +829,15 @@ def check_claims_honest(run: dict) -> CheckResult:
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),
                          "delivery_seen_by_mocks": seen})
         if claimed and not seen:
-            problems.append(f"{task_id}: the product says it sent the report ({task['result'].get('detail')!r}) "
-                            "but no accepted delivery to the task's addressee reached the mocks")
+            problems.append(f"{task_id}: the product says it sent the report "
+                            f"({task['result'].get('detail')!r}) but no accepted delivery to the task's addressee reached the mocks")
         if task["expect"] == "delivered" and not claimed and seen:
             problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
                             f"({task['result'].get('detail')!r})")
     return _result("claims-honest", problems, evidence, "the product's success claims match what the mocks received")
 
 
-# --- what the documents themselves say (read by the harness from the bytes that reached the mocks) ---------
+# --- what the documents themselves say (read by the harness from the bytes that reached the mocks) --------
 def sent_documents(task: dict) -> list[tuple[str, dict, dict]]:
     """Every CDA a task sent, read by the harness: ("dmp", ITI-41 item, document) for each readable document
     of an ITI-41 request, ("mss", message, document) for each CDA of a message's IHE_XDM.ZIP."""
@@ -855,20 +856,20 @@ def _pdf_names_patient_problems(task_id: str, kind: str, item: dict, doc: dict) 
     names = {"birth name": _norm_name(doc.get("birth_name")), "INS": str(doc.get("ins") or "")}
     problems = []
     if doc.get("body_media_type") == "application/pdf" and not doc.get("pdfs"):
-        problems.append(f"{task_id}: {_where(kind, item)}: document {doc.get('unique_id')} declares a PDF body "
-                        "the harness could not decode")
+        problems.append(f"{task_id}: {_where(kind, item)}: document {doc.get('unique_id')} declares a PDF "
+                        "body the harness could not decode")
     for pdf in doc.get("pdfs") or []:
         if pdf.get("text") is None:
-            problems.append(f"{task_id}: {_where(kind, item)}: the PDF of {doc.get('unique_id')} cannot be read "
-                            f"({pdf.get('error')})")
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF of {doc.get('unique_id')} cannot be "
+                            f"read ({pdf.get('error')})")
             continue
         text = _norm_name(pdf["text"])
         missing = [f"{what} {value}" for what, value in names.items()
                    if value and _norm_name(value) not in text]
         if missing:
-            problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does not name "
-                            f"the document's patient ({', '.join(missing)} not in its text; it begins "
-                            f"{pdf['text'][:120]!r})")
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does "
+                            f"not name the document's patient ({', '.join(missing)} not in its text; it "
+                            f"begins {pdf['text'][:120]!r})")
     return problems
 
 
@@ -902,9 +903,9 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
             for pdf in attached:
                 if pdf["sha1"] not in embedded:
                     problems.append(f"{task['task']['id']}: message {message.get('id')}: the attached PDF "
-                                    f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA of the "
-                                    f"IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it begins "
-                                    f"{(pdf.get('text') or '')[:80]!r}")
+                                    f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA "
+                                    f"of the IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it "
+                                    f"begins {(pdf.get('text') or '')[:80]!r}")
     return _result("mss-pdf-copy", problems, evidence,
                    "each PDF attached to a message is the PDF inside its CDA")
 
@@ -930,9 +931,9 @@ def check_xdm_format_code(run: dict) -> CheckResult:
                                  "document": doc.get("unique_id"), "level": doc.get("level"),
                                  "declared": declared, "expected": sorted(expected)})
                 if declared and expected and declared not in expected:
-                    problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML declares "
-                                    f"formatCode {declared} for {doc.get('unique_id')}, a level {doc.get('level')} "
-                                    f"document that calls for {', '.join(sorted(expected))}")
+                    problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML "
+                                    f"declares formatCode {declared} for {doc.get('unique_id')}, a level "
+                                    f"{doc.get('level')} document that calls for {', '.join(sorted(expected))}")
     return _result("xdm-format-code", problems, evidence,
                    "the XDM formatCode matches each document's content")
 
@@ -1006,8 +1007,8 @@ def check_document_dates(run: dict) -> CheckResult:
             for name in ("author_time", "effective_time"):
                 when = hl7_time(times[name])
                 if times[name] and when is None:
-                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {name} {times[name]!r} is not "
-                                    "an HL7 date")
+                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {name} {times[name]!r} is "
+                                    "not an HL7 date")
                 elif start and when and _before(when, start):
                     problems.append(f"{task['task']['id']}: {_where(kind, item)}: {doc.get('unique_id')} has "
                                     f"{name.replace('_', ' ')} {times[name]}, before the exam it reports "
@@ -1016,9 +1017,9 @@ def check_document_dates(run: dict) -> CheckResult:
                    harness_limits(run))
 
 
-#: The strict readings (languageCode fr-FR, custodian = the task's structure) go beyond the written CI-SIS; the
-#: proof does not apply them (no proof option carries them) and says so in the evidence. Kept as a constant so
-#: a reviewer can see, and a test can exercise, what the strict reading would have asked.
+#: The strict readings (languageCode fr-FR, custodian = the task's structure) go beyond the written CI-SIS;
+#: the proof does not apply them (no proof option carries them) and says so in the evidence. Kept as a
+#: constant so a reviewer can see, and a test can exercise, what the strict reading would have asked.
 STRICT_READING = False
 #: what the evidence of document-header and author-is-actor says about the reading applied
 READING = "strict reading applied" if STRICT_READING else "strict reading not applied"
@@ -1026,19 +1027,19 @@ READING = "strict reading applied" if STRICT_READING else "strict reading not ap
 
 def _custodian_problems(task_id: str, where: str, idnst: str, doc: dict, strict: bool) -> list[str]:
     """The custodian keeps the document (HL7 CDA R2 header: custodian/assignedCustodian/
-    representedCustodianOrganization): it may be a hosting structure, not the author's, but it is an identified
-    organisation — an id with a root, as the Structuration minimale schematron
+    representedCustodianOrganization): it may be a hosting structure, not the author's, but it is an
+    identified organisation — an id with a root, as the Structuration minimale schematron
     1.2.250.1.213.1.1.1.1-2017-12-13T103531.sch asserts (representedCustodianOrganization/id [min 1x] with
-    @root; extension and name optional there). Only the strict reading asks for the task's own structure. Facts
-    recorded before the harness read the custodian's root (no `custodian_root` key) are not judged."""
+    @root; extension and name optional there). Only the strict reading asks for the task's own structure.
+    Facts recorded before the harness read the custodian's root (no `custodian_root` key) are not judged."""
     if "custodian_root" not in doc:
         return []
     if not doc.get("custodian_root"):
         return [f"{task_id}: {where}: the CDA custodian is not an identified organisation: no "
                 "representedCustodianOrganization/id with a root"]
     if strict and idnst and doc.get("custodian_id") != idnst:
-        return [f"{task_id}: {where}: the CDA custodian is {doc.get('custodian_id')}, not the task's structure "
-                f"{idnst} (strict reading)"]
+        return [f"{task_id}: {where}: the CDA custodian is {doc.get('custodian_id')}, not the task's "
+                f"structure {idnst} (strict reading)"]
     return []
 
 
@@ -1054,8 +1055,8 @@ def _author_details_problems(task_id: str, where: str, author: dict, doc: dict,
                         f"professional {family!r}")
     idnst = str(author.get("idnst") or "")
     if idnst and doc.get("author_organisation_id") and doc["author_organisation_id"] != idnst:
-        problems.append(f"{task_id}: {where}: the CDA author's structure is {doc['author_organisation_id']}, not "
-                        f"the task's structure {idnst}")
+        problems.append(f"{task_id}: {where}: the CDA author's structure is {doc['author_organisation_id']}, "
+                        f"not the task's structure {idnst}")
     return problems + _custodian_problems(task_id, where, idnst, doc, strict)
 
 
@@ -1082,8 +1083,8 @@ def check_author_is_actor(run: dict) -> CheckResult:
             if kind == "dmp":
                 evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "vihf_subject": subject})
             if subject and subject != idnps:
-                problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject NameID), "
-                                f"not for the task's author {idnps}")
+                problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject "
+                                f"NameID), not for the task's author {idnps}")
     return _result("author-is-actor", problems, evidence,
                    "the CDA author and the DMP caller are the task's author", harness_limits(run))
 
@@ -1102,7 +1103,8 @@ EVENT_REQUIRED = ("18748-4",)
 
 
 def _language_problem(language: str | None, strict: bool) -> str:
-    """Why a languageCode is refused ('' when accepted): the pack's syntax, or fr-FR under the strict reading."""
+    """Why a languageCode is refused ('' when accepted): the pack's syntax, or fr-FR under the strict
+    reading."""
     if strict and language != STRICT_LANGUAGE:
         return f"languageCode {language!r}, not {STRICT_LANGUAGE!r} (strict reading)"
     if not LANGUAGE_SYNTAX.fullmatch(str(language or "")):
@@ -1271,8 +1273,8 @@ def check_insi_idam(run: dict) -> CheckResult:
             evidence.append({"task": task["task"]["id"], "seq": search["seq"], "operation": search.get("operation"),
                              "rules": fired})
             if fired:
-                problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) was made "
-                                f"with a software authorisation (IDAM) the service does not know ({', '.join(fired)})")
+                problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) "
+                                f"was made with a software authorisation (IDAM) the service does not know ({', '.join(fired)})")
     return _result("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
 
 

@@ -30,9 +30,9 @@ def _carried_note(couloir: str, covered: int) -> str:
 
     carried = {rem_id for _, ids, test_couloir in collect_markers(suite_paths(couloir))
                if test_couloir in (None, couloir) for rem_id in ids}
-    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its checks "
-            f"carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content ids, which "
-            "this map of APPROVED requirements leaves out")
+    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its "
+            f"checks carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content "
+            "ids, which this map of APPROVED requirements leaves out")
 
 
 def _proof_pack(option: Path | None, config: Path | None):
@@ -138,11 +138,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
                                   # \\[ : help text is rich markup, where a bare [stack] is a style tag
-                                  "validate documents with it (default: env SEGUR_PACK, then \\[stack] pack of "
-                                  "--config, then ../shared/ref/cda when present)."),
+                                  "validate documents with it (default: env SEGUR_PACK, then \\[stack] pack "
+                                  "of --config, then ../shared/ref/cda when present)."),
         require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
-                                          "official pack: a conformance run, where a PASS without the official "
-                                          "CDA checks would not count."),
+                                          "official pack: a conformance run, where a PASS without the "
+                                          "official CDA checks would not count."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
@@ -193,9 +193,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         if size == "small":
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
-            typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
-                       "without the CDA XSD and the CI-SIS Schematron, so this is not a conformance PASS "
-                       "(--require-pack refuses such a run)")
+            typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the "
+                       "documents without the CDA XSD and the CI-SIS Schematron, so this is not a "
+                       "conformance PASS (--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
             typer.echo(f"  {line}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")

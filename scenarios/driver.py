@@ -53,7 +53,7 @@ OUTPUT_LIMIT = 64 * 1024
 DEFAULT_TIMEOUT = 120.0
 
 
-# --- the task ------------------------------------------------------------------------------------------
+# --- the task ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Task:
     """What the harness asks the product to do (the contract of PROOF.md, docs/sut.md).
@@ -169,7 +169,7 @@ def author_dict(professional, organisation) -> dict:
     }
 
 
-# --- results and the driver protocol --------------------------------------------------------------------
+# --- results and the driver protocol ----------------------------------------------------------------------
 @dataclass
 class DriverResult:
     """What the product said about one task (its claim, not the harness's verdict)."""
@@ -516,8 +516,8 @@ def instructions(task: Task) -> str:
     """What a person must do in the product for a task, in plain words."""
     traits = task.patient
     lines = [f"[{task.id}] {task.kind} report #{task.report_no}"]
-    lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep it only"
-                 " if INSi answers 00):")
+    lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep it "
+                 "only if INSi answers 00):")
     labels = {"birth_name": "birth name", "first_names": "first names", "sex": "sex", "birth_date": "birth date",
               "birth_place": "birth place (INSEE)"}
     for trait in TRAITS:

@@ -49,7 +49,7 @@ TAGGED_SERVICES = ("insi", "dmp", "mssante", "annuaire")
 _BODY_KEYS = ("body",)
 
 
-# --- admin API ------------------------------------------------------------------------------------------
+# --- admin API --------------------------------------------------------------------------------------------
 class Admin:
     """The `/_admin/` JSON API of each mock, from the stack's endpoints."""
 
@@ -201,7 +201,8 @@ def card_match(sent: dict, vitale: Mapping | None) -> bool:
         and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or "")
 
 
-#: Why a document was not read when the harness itself could not get the request whole: its own limit, said so.
+#: Why a document was not read when the harness itself could not get the request whole: its own limit, said
+#: so.
 HARNESS_LIMIT_NOTE = "a harness limit, not the product's fault"
 
 
@@ -377,7 +378,7 @@ class TaskExchanges:
         return self.before.get(service, 0) < exchange["seq"] <= self.after.get(service, 0)
 
 
-# --- per task -----------------------------------------------------------------------------------------------
+# --- per task ---------------------------------------------------------------------------------------------
 def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mapping,
                  admin: Admin | None = None, dmp_store: Mapping | None = None, tagged=()) -> dict:
     """What the mocks saw while one task ran (see module doc). `task` is `Task.to_dict()`; `tagged` the
@@ -496,7 +497,7 @@ def _report_summary(report) -> dict | None:
             "findings_total": len(report.get("findings") or []), "profile": report.get("profile")}
 
 
-# --- the whole run --------------------------------------------------------------------------------------------
+# --- the whole run
 def snapshot(admin: Admin, since: Mapping | None = None) -> dict:
     """Every journal entry since the marks, and the DMP's store, read once after the plan ran."""
     since = since or {}
@@ -517,7 +518,7 @@ def wait_for_mss_sessions(admin: Admin, before: int, timeout: float = 3.0) -> No
         time.sleep(0.05)
 
 
-# --- the manual driver's question ---------------------------------------------------------------------------
+# --- the manual driver's question -------------------------------------------------------------------------
 def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> bool:
     """Has the exchange a task asks for reached the mocks? (the manual driver polls this)
 
@@ -551,7 +552,7 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     return False
 
 
-# --- what the documents say (read by the harness itself from the bytes that reached the mocks) -----------
+# --- what the documents say (read by the harness itself from the bytes that reached the mocks) ------------
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}
 
@@ -815,7 +816,7 @@ def iti41_request_facts(exchange: dict) -> dict:
     return {"xds_entries": xds_entries(message.envelope), "vihf_subject": vihf_subject(message.envelope)}
 
 
-# --- an MSSanté message, read from the stored raw copy ---------------------------------------------
+# --- an MSSanté message, read from the stored raw copy ----------------------------------------------------
 _XDM_METADATA = re.compile(r"IHE_XDM/[^/]+/METADATA\.XML", re.IGNORECASE)
 
 

@@ -193,8 +193,8 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
 
 
 def _vitale_patient(dmp_patients: list, n_dmp: int, taken: set[str]):
-    """The patient who comes with a Vitale card: a DMP patient (a NIR holder: `dmp_eligible` leaves NIA out, and
-    a card carries a NIR) not already in the plan when there is one, so the card search is the only INSi
+    """The patient who comes with a Vitale card: a DMP patient (a NIR holder: `dmp_eligible` leaves NIA out,
+    and a card carries a NIR) not already in the plan when there is one, so the card search is the only INSi
     search of that patient; else the first DMP patient."""
     spare = [p for p in dmp_patients[n_dmp + 1:] if p.key not in taken]
     return (spare or dmp_patients)[0]
@@ -227,9 +227,9 @@ def _homonym_patient(world):
 
 def plan_summary(plan: Plan) -> str:
     counts = plan.counts()
-    return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} MSSanté / "
-            f"{counts.get('citizen', 0)} citizen, plus replace, homonym (INSi 02), unknown (INSi 01), outage, retry "
-            "and a Vitale card search")
+    return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} "
+            f"MSSanté / {counts.get('citizen', 0)} citizen, plus replace, homonym (INSi 02), unknown (INSi "
+            "01), outage, retry and a Vitale card search")
 
 
 __all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",

@@ -75,7 +75,7 @@ def read_shared(path: str | os.PathLike | None = None) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-# --- markers of the suites ---------------------------------------------------------------------------------
+# --- markers of the suites --------------------------------------------------------------------------------
 class _MarkerCollector:
     def __init__(self):
         self.items: list[tuple[str, list[str], str | None]] = []

@@ -287,8 +287,8 @@ def _requirements(evidence: dict) -> list[str]:
         tests = "<br>".join(f"{_verdict(t['outcome'])} <code>{e(t['nodeid'].split('::')[-1])}</code>"
                             for t in req["tests"])
         verdict = _verdict(req["verdict"]) + "".join(
-            f"<br><small>blocked by <a href='#check-{_anchor(b['check'])}'>{e(b['check'])}</a> ({e(b['task'])})"
-            f"</small>" if b.get("check") else f"<br><small>blocked ({e(b['task'])}): {e(b.get('reason'))}</small>"
+            f"<br><small>blocked by <a href='#check-{_anchor(b['check'])}'>{e(b['check'])}</a> "
+            f"({e(b['task'])})</small>" if b.get("check") else f"<br><small>blocked ({e(b['task'])}): {e(b.get('reason'))}</small>"
             for b in _unique_blockers(req.get("blocked_by") or []))
         status = cat.get("status")
         status_cell = f"<a href='#legend-{_anchor(status)}'>{e(status)}</a>" if status else "—"

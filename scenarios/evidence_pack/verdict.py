@@ -1,10 +1,10 @@
 """The evidence of a proof run and its verdict: `build_evidence` assembles what `evidence.json` holds.
 
 The run record (plan, driver claims, what the mocks saw per task, the journals with bodies stripped, the DMP
-store), each check's result **as its test recorded it** (`ProofResults`: a check is judged once per run, by its
-test; the pack never judges again), the pytest outcome of each check test with the REM ids it carries, and a
-per-requirement summary. `recompute_verdict` redoes the judgement from a written `evidence.json` alone, for a
-reviewer holding the pack: a verdict the pack cannot reproduce is not evidence.
+store), each check's result **as its test recorded it** (`ProofResults`: a check is judged once per run, by
+its test; the pack never judges again), the pytest outcome of each check test with the REM ids it carries, and
+a per-requirement summary. `recompute_verdict` redoes the judgement from a written `evidence.json` alone, for
+a reviewer holding the pack: a verdict the pack cannot reproduce is not evidence.
 
 A check is `pass`, `fail` or `blocked` (not evaluated: an upstream step failed on a task, named with the
 check that fails there), or `not run` when no test judged it (a selection left it out); a requirement is
@@ -104,8 +104,8 @@ def official_checks_ran(evidence: dict) -> bool:
 
 
 def verdict_label(evidence: dict) -> str:
-    """The verdict as shown everywhere (CLI, index.html, evidence.json, junit.xml): a pass without the official
-    pack is `PASS (official CDA checks not run)`, never a plain conformance PASS."""
+    """The verdict as shown everywhere (CLI, index.html, evidence.json, junit.xml): a pass without the
+    official pack is `PASS (official CDA checks not run)`, never a plain conformance PASS."""
     label = evidence["verdict"].upper()
     return f"{label} ({WITHOUT_PACK})" if evidence["verdict"] == "pass" and not official_checks_ran(evidence) else label
 
@@ -135,14 +135,14 @@ def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:
 
 
 #: one sentence wherever a requirement's status is shown (index.html, `segur rem show`)
-UNDER_REVIEW_NOTE = ("UNDER_REVIEW: ANS had not yet approved this requirement in the REM working data the project "
-                     "reads (its wording may still change); the proof checks it all the same, and `segur rem "
-                     "coverage` (APPROVED requirements only) leaves it out.")
+UNDER_REVIEW_NOTE = ("UNDER_REVIEW: ANS had not yet approved this requirement in the REM working data the "
+                     "project reads (its wording may still change); the proof checks it all the same, and "
+                     "`segur rem coverage` (APPROVED requirements only) leaves it out.")
 
 
 def requirement_counts(evidence: dict) -> dict:
-    """How the pack's count of requirements relates to `segur rem coverage`'s: the pack counts every REM id the
-    couloir's checks carry (socle, UNDER_REVIEW and document-content ids too), the coverage map only the
+    """How the pack's count of requirements relates to `segur rem coverage`'s: the pack counts every REM id
+    the couloir's checks carry (socle, UNDER_REVIEW and document-content ids too), the coverage map only the
     couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA."""
     couloir = evidence["meta"]["couloir"]
     mapped = {rem_id for (c, rem_id), r in load_catalogue().items()
@@ -157,9 +157,9 @@ def requirements_note(evidence: dict) -> str:
     counts = requirement_counts(evidence)
     couloir = evidence["meta"]["couloir"]
     return (f"{counts['carried']} requirements = every REM id the {couloir} checks carry (socle SC.*, "
-            f"UNDER_REVIEW and document-content ids included); {counts['in_coverage_map']} of them are among the "
-            f"{counts['coverage_map']} APPROVED {couloir} requirements that `segur rem coverage` maps (the rest "
-            "of those are out of scope, with the reason)")
+            f"UNDER_REVIEW and document-content ids included); {counts['in_coverage_map']} of them are among "
+            f"the {counts['coverage_map']} APPROVED {couloir} requirements that `segur rem coverage` maps "
+            "(the rest of those are out of scope, with the reason)")
 
 
 #: test outcomes that mean the check was judged (a blocked check was reached and found not evaluable)

@@ -94,7 +94,7 @@ CDA_MUTANTS = [
          CDA_INS, identity=True),
     _cda("cda.ins.dropped", "CDA recordTarget INS", "the INS id left out",
          op.cda_drop(PATIENT_ID), CDA_INS, identity=True),
-    # --- document ids and versions ----------------------------------------------------------------------------
+    # --- document ids and versions
     _cda("cda.id.same-for-all", "CDA id", "the same id in every report",
          op.cda_attr("h:id", "root", _fixed_id), DMP_SEND + CDA_DOC),
     _cda("cda.id.not-an-oid", "CDA id", "an id root that is not an OID",
@@ -117,7 +117,7 @@ CDA_MUTANTS = [
          scope=("replace",)),
     _cda("cda.replaces.dropped", "CDA relatedDocument", "the RPLC relatedDocument left out",
          op.cda_drop("h:relatedDocument"), DMP_REPLACE, scope=("replace",)),
-    # --- codes, dates, header ---------------------------------------------------------------------------------
+    # --- codes, dates, header
     _cda("cda.code.other-loinc", "CDA code", "another LOINC document type (11488-4)",
          op.cda_attr("h:code", "code", "11488-4"), CDA_DOC + XDS_META),
     _cda("cda.code.system", "CDA code", "codeSystem other than LOINC",
@@ -170,7 +170,7 @@ CDA_MUTANTS = [
          CDA_DOC),
     _cda("cda.event.dropped", "CDA serviceEvent", "documentationOf left out", op.cda_drop("h:documentationOf"),
          CDA_DOC),
-    # --- the PDF in the CDA -----------------------------------------------------------------------------------
+    # --- the PDF in the CDA
     _cda("cda.pdf.other-patient", "CDA PDF", "a well-formed PDF naming another patient",
          op.cda_pdf(op.other_patient_pdf), CDA_DOC + CDA_INS, identity=True),
     _cda("cda.pdf.truncated", "CDA PDF", "the PDF cut in half", op.cda_pdf(op.truncated_pdf), CDA_DOC),

@@ -26,8 +26,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
 
 
 def main(*, only=None, couloir: str = "RIS", pack=None, report=None, write: bool = True, quiet: bool = False) -> int:
-    # imported here: a measured start-up cost, the mutation runner adds 0.6 s to `segur --help` at module level
-    # (`python -X importtime`, 2026-12-06)
+    # imported here: a measured start-up cost, the mutation runner adds 0.6 s to `segur --help` at module
+    # level (`python -X importtime`, 2026-12-06)
     from .catalogue import MUTANTS
     from .report import summary, write_report
     from .run import SURVIVED, default_report_path, run_mutants
@@ -46,10 +46,10 @@ def main(*, only=None, couloir: str = "RIS", pack=None, report=None, write: bool
     pack = pack or os.environ.get("SEGUR_PACK")  # the user's default, read here at the command line only
     run = run_mutants(chosen, couloir=couloir, pack=str(pack) if pack else None, on_result=show)
     facts = summary(run)
-    typer.echo(f"{facts['mutants']} mutants in {facts['seconds']} s: kill rate {facts['killed']}/{facts['governed']}"
-               f", identity {facts['identity_killed']}/{facts['identity_total']}, "
-               f"{facts['false_alarms']} false alarm(s), {facts['not_applied']} not applied, "
-               f"{facts['errors']} operator error(s)")
+    typer.echo(f"{facts['mutants']} mutants in {facts['seconds']} s: kill rate "
+               f"{facts['killed']}/{facts['governed']}, identity "
+               f"{facts['identity_killed']}/{facts['identity_total']}, {facts['false_alarms']} false "
+               f"alarm(s), {facts['not_applied']} not applied, {facts['errors']} operator error(s)")
     for result in run.results:
         if result.status == SURVIVED and not result.mutant.harmless:
             typer.echo(f"  SURVIVED {result.mutant.id}: {result.mutant.field}: {result.mutant.operator} "

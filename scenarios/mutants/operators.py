@@ -32,7 +32,7 @@ Operator = Callable[[object, dict], object]
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
-# --- what a mutant puts in place of the right value ------------------------------------------------------
+# --- what a mutant puts in place of the right value -------------------------------------------------------
 @dataclass
 class Others:
     """The world's facts a mutant substitutes for the task's own (another patient, professional, mailbox)."""
@@ -161,7 +161,7 @@ def not_a_pdf(pdf: bytes, context: dict) -> bytes:
     return b"Compte rendu d'imagerie (texte brut, pas un PDF)\n"
 
 
-# --- XDS metadata (the DMP client's Defects) ---------------------------------------------------------------
+# --- XDS metadata (the DMP client's Defects) --------------------------------------------------------------
 def xds(change: Callable[[object, list, dict], bool]) -> Operator:
     """`change(submission_set, entries, context)` run by the DMP client on the ITI-41 metadata it built."""
     def apply(defects, context: dict):
@@ -246,7 +246,7 @@ def pid5_family(value: str, context) -> str:
     return "^".join(parts)
 
 
-# --- the MSSanté message (EmailMessage) --------------------------------------------------------------------
+# --- the MSSanté message (EmailMessage) -------------------------------------------------------------------
 def header(name: str, new: Callable[[str, dict], str | None] | str | None) -> Operator:
     """Header `name` replaced (`new` returns None: removed)."""
     def apply(message, context):
@@ -334,7 +334,7 @@ class NotApplied(Exception):
     """The operator found nothing to change."""
 
 
-# --- envelope, recipient, INSi request ---------------------------------------------------------------------
+# --- envelope, recipient, INSi request --------------------------------------------------------------------
 def envelope_recipient(new: Callable[[str, dict], str]) -> Operator:
     def apply(value, context):
         sender, recipient = value

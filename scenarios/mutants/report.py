@@ -93,8 +93,8 @@ def render(run: MutationRun) -> str:
         f"| kill rate, identity (patient identity, INS, traits, recipient; target 100 %) | "
         f"{_rate(facts['identity_killed'], facts['identity_total'])} |",
         f"| false alarms (harmless mutants the proof fails) | {facts['false_alarms']} |",
-        f"| time, whole run | {facts['seconds']} s (mocks started in {run.stack_seconds:.1f} s, the correct RIS "
-        f"in {run.baseline_seconds:.1f} s, then {facts['mutants']} runs of the plan) |",
+        f"| time, whole run | {facts['seconds']} s (mocks started in {run.stack_seconds:.1f} s, the correct "
+        f"RIS in {run.baseline_seconds:.1f} s, then {facts['mutants']} runs of the plan) |",
         "",
         "## Survivors",
         "",
@@ -103,8 +103,8 @@ def render(run: MutationRun) -> str:
     ]
     if survivors:
         lines += ["| mutant | field | what it sends | requirements | identity |", "|---|---|---|---|---|"]
-        lines += [f"| `{r.mutant.id}` | {r.mutant.field} | {r.mutant.operator} | {', '.join(r.mutant.requirements)}"
-                  f" | {'yes' if r.mutant.identity else ''} |" for r in survivors]
+        lines += [f"| `{r.mutant.id}` | {r.mutant.field} | {r.mutant.operator} | "
+                  f"{', '.join(r.mutant.requirements)} | {'yes' if r.mutant.identity else ''} |" for r in survivors]
     else:
         lines.append("None.")
     lines += ["", "## By field", ""] + _table(by_field, "field")

@@ -305,7 +305,8 @@ def test_a_failure_of_its_own_wins_over_a_blocked_task():
     assert [b["task"] for b in result.blocked_by] == ["dmp-01"]
 
 
-# --- documents-valid with an official pack: the XSD and Schematron layers must have run -----------------------
+# --- documents-valid with an official pack: the XSD and Schematron layers must have run
+# -----------------------
 def _accepted_with_layers(statuses: dict[str, str]) -> dict:
     stored = {"entry_uuid": "urn:uuid:1", "unique_id": UID, "validation": {
         "valid": True, "findings": [],
@@ -383,7 +384,8 @@ def test_the_summary_lines_name_failed_checks_then_blocked_ones_with_what_blocke
         "BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"]
 
 
-# --- issue 13: what the harness reads itself, and the new checks on hand-made records ------------------------
+# --- issue 13: what the harness reads itself, and the new checks on hand-made records
+# ------------------------
 def _img_report(world, **options):
     from segur.fixtures.documents import build_cr_img_n1
 

@@ -128,7 +128,8 @@ def test_the_plugin_tests_then_the_cli_tests_pass_in_one_process():
     assert " passed" in result.stdout and "failed" not in result.stdout
 
 
-# --- judged once ---------------------------------------------------------------------------------------------
+# --- judged once
+# ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_each_check_is_judged_once_per_proof_and_the_pack_shows_that_judgement(tmp_path, monkeypatch):
     calls = []

@@ -113,7 +113,8 @@ def dmp_documents(stack, patient) -> list[dict]:
     return patients.get(patient.xds_patient_id, [])
 
 
-# --- the world people ----------------------------------------------------------------------------------------
+# --- the world people
+# ----------------------------------------------------------------------------------------
 def ordinary(world) -> list:
     """Patients INSi finds with one call, with an open DMP and a citizen mailbox that receives."""
     return [p for p in world.patients if p.key.startswith("pat-") and p.has_dmp and not p.dmp_closed

@@ -67,7 +67,8 @@ def test_summaries_are_the_projects_own_words(catalogue, shared):
 
 
 def _suite_tests(module_name: str) -> dict[str, tuple[list[str], str | None]]:
-    """test name → (REM ids of its `rem` markers, the check it runs), from the suite module as pytest sees it."""
+    """test name → (REM ids of its `rem` markers, the check it runs), from the suite module as pytest sees
+    it."""
     module = importlib.import_module(f"segur.scenarios.{module_name}")
     found = {}
     for name, obj in vars(module).items():
