@@ -105,6 +105,10 @@ def accepted_iti41(task: dict) -> list[dict]:
     return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] in ACCEPTED]
 
 
+def refused_iti41(task: dict) -> list[dict]:
+    return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
+
+
 def insi_found(task: dict) -> list[dict]:
     """The INSi searches of the task's patient that answered 00 (one identity)."""
     return [i for i in task["observed"]["insi"] if i["code"] == "00" and i["for_task_patient"]]
@@ -114,19 +118,23 @@ def insi_identities(task: dict) -> set[tuple[str, str]]:
     return {(i["ins"], i["oid"]) for i in insi_found(task) if i.get("ins")}
 
 
+#: what the evidence shows of each document of an ITI-41
+DMP_DOCUMENT_BRIEF = ("unique_id", "ins", "ins_oid", "code", "replaces", "unreadable")
+
+
 def _brief_send(kind: str, item: dict) -> dict:
     base = {"service": kind, "seq": item["seq"], "time": item["time"], "verdict": item["verdict"],
             "rules": item["rules"]}
     if kind == "dmp":
         base.update(operation="ITI-41", patient_id=item.get("patient_id"),
-                    documents=[{k: d.get(k) for k in ("unique_id", "ins", "ins_oid", "code", "replaces", "unreadable")}
+                    documents=[{k: d.get(k) for k in DMP_DOCUMENT_BRIEF}
                                for d in item.get("documents") or []])
     else:
         base.update(operation="smtp-message", message=item.get("id"), to=item.get("to"),
                     delivered_to=item.get("delivered_to"), subject=item.get("subject"),
                     attachments=[a.get("filename") for a in item.get("attachments") or []],
-                    documents=[{"unique_id": d.get("unique_id"), "ins": d.get("ins"), "ins_oid": d.get("ins_oid"),
-                                "xdm_patient_id": d.get("xdm_patient_id")} for d in xdm_read(item)])
+                    documents=[{k: d.get(k) for k in ("unique_id", "ins", "ins_oid", "xdm_patient_id")}
+                               for d in xdm_read(item)])
     return base
 
 
@@ -150,8 +158,8 @@ def _result(check_id: str, problems: list[str], evidence: list[dict], summary: s
 
 # --- blocked: the upstream step that failed ---------------------------------------------------------------
 #: the check that judges whether a task's report got through (it fails when it did not)
-DELIVERY_CHECKS = {"dmp": "dmp-accepted", "replace": "dmp-accepted", "retry": "dmp-accepted", "vitale": "dmp-accepted",
-                   "mss": "mss-professionals-xdm", "citizen": "citizen-address"}
+DELIVERY_CHECKS = {**dict.fromkeys(DMP_SCENARIOS, "dmp-accepted"), "mss": "mss-professionals-xdm",
+                   "citizen": "citizen-address"}
 
 
 def blocker(check: str | None, task: dict, reason: str) -> dict:
@@ -184,7 +192,8 @@ def _what_the_mocks_saw(task: dict) -> str:
         seen = [f"{d['operation']} #{d['seq']} {d['verdict']}" + (f" {d['rules']}" if d["rules"] else "")
                 + (f" dmp={d['dmp_state']}" if d.get("dmp_state") else "") for d in task["observed"]["dmp"]]
         return "; ".join(seen) or "no DMP call"
-    seen = [f"message #{m['seq']} to {m['to']}: {m['reply'] or m['verdict']}" for m in task["observed"]["mss"]]
+    seen = [f"message #{m['seq']} to {m['to']}: {m['reply'] or m['verdict']}"
+            for m in task["observed"]["mss"]]
     return "; ".join(seen) or "no message"
 
 
@@ -193,12 +202,17 @@ def why_undelivered(task: dict, what: str) -> dict:
     (`insi-before-send` fails on it), else the task's delivery check (which fails on it)."""
     if not sends(task) and not insi_found(task):
         codes = sorted({str(i["code"]) for i in task["observed"]["insi"]})
+        answers = f"codes {', '.join(codes)}" if codes else "INSi not called"
         return blocker("insi-before-send", task, f"{what}: INSi qualified no identity for the patient "
-                       f"({'codes ' + ', '.join(codes) if codes else 'INSi not called'}) and nothing was sent")
+                       f"({answers}) and nothing was sent")
     return blocker(DELIVERY_CHECKS[task["scenario"]], task, f"{what}: {_what_the_mocks_saw(task)}")
 
 
 # --- the checks ---------------------------------------------------------------------------------------------
+#: what the evidence shows of each INSi search
+INSI_BRIEF = ("seq", "time", "code", "ins", "oid")
+
+
 def check_insi_before_send(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
@@ -206,7 +220,7 @@ def check_insi_before_send(run: dict) -> CheckResult:
         for kind, item in sends(task):
             earlier = [i for i in found if i["time"] <= item["time"]]
             evidence.append({"task": task["task"]["id"], "send": _brief_send(kind, item),
-                             "insi": [{k: i[k] for k in ("seq", "time", "code", "ins", "oid")} for i in found]})
+                             "insi": [{k: i[k] for k in INSI_BRIEF} for i in found]})
             if not earlier:
                 problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of "
                                 f"the patient (its traits, or its Vitale card) answered 00 before it")
@@ -242,17 +256,19 @@ def check_insi_vitale_search(run: dict) -> CheckResult:
             else f"traits search ({OP_TRAITS})"
         for kind, item in sends(task):
             if not [i for i in found if i["time"] <= item["time"]]:
-                others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine if i["time"] <= item["time"]})
-                problems.append(f"{task_id}: {kind} send at {item['time']} with no {how} answered 00 before it"
-                                + (f" (INSi saw: {', '.join(others)})" if others else ""))
+                before = [i for i in mine if i["time"] <= item["time"]]
+                others = sorted({f"{i.get('operation')} → {i['code']}" for i in before})
+                saw = f" (INSi saw: {', '.join(others)})" if others else ""
+                problems.append(f"{task_id}: {kind} send at {item['time']} with no {how} answered 00 before "
+                                f"it{saw}")
         if card and task["expect"] == "delivered" and not found:
             others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine})
             problems.append(f"{task_id}: the patient's Vitale card was read but INSi saw no {how} answered 00"
                             + (f"; it saw {', '.join(others)}" if others else "; INSi was not asked"))
     if not card_tasks:
         problems.append("the plan has no task with a Vitale card: the card search cannot be proved")
-    return _result("insi-vitale-search", problems, evidence,
-                   f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits")
+    summary = f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits"
+    return _result("insi-vitale-search", problems, evidence, summary)
 
 
 def check_qualified_ins_only(run: dict) -> CheckResult:
@@ -273,13 +289,14 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
             evidence.append({"task": task["task"]["id"], "insi_codes": codes,
                              "sends": [_brief_send(k, i) for k, i in sent]})
             if not task["observed"]["insi"]:
-                problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up in INSi")
+                problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up "
+                                "in INSi")
             for kind, item in sent:
                 problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) "
                                 f"but a report went to the {kind.upper()} at {item['time']} "
                                 f"(INS {[i for i, _ in _doc_identities(kind, item)]})")
-    return _result("qualified-ins-only", problems, evidence,
-                   "every INS sent is one INSi returned with code 00; the unqualifiable identity sends nothing")
+    return _result("qualified-ins-only", problems, evidence, "every INS sent is one INSi returned with code "
+                   "00; the unqualifiable identity sends nothing")
 
 
 def _key_ok(ins: str | None) -> bool:
@@ -295,8 +312,9 @@ def check_ins_in_cda(run: dict) -> CheckResult:
         allowed = insi_identities(task)
         for kind, item in sends(task):
             for ins, oid in _doc_identities(kind, item):
-                evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"], "time": item["time"],
-                                 "cda_ins": ins, "cda_oid": oid, "insi": sorted(map(list, allowed))})
+                evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                                 "time": item["time"], "cda_ins": ins, "cda_oid": oid,
+                                 "insi": sorted(map(list, allowed))})
                 if not ins:
                     problems.append(f"{task['task']['id']}: the CDA sent to the {kind.upper()} has no INS")
                     continue
@@ -309,10 +327,12 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, "
                                     f"INSi returned {dict(allowed).get(ins)}")
             for doc in item.get("documents") or [] if kind == "dmp" else []:
-                if doc.get("harness_limit"):  # the harness could not get the request whole: not the product's fault
+                # the harness could not get the request whole: its limit, not the product's fault
+                if doc.get("harness_limit"):
                     blocked.append(blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}"))
                 elif "unreadable" in doc:
-                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
+                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be "
+                                    "re-read")
     return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
 
 
@@ -345,8 +365,11 @@ def _pid_problems(task_id: str, where: str, cda: dict, pid: dict) -> list[str]:
               "PID-8": cda.get("sex")}
     seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
             "PID-8": pid.get("PID-8")}
-    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted if wanted[k] and seen[k] != wanted[k]]
-    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"] if wrong else []
+    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
+             if wanted[k] and seen[k] != wanted[k]]
+    if not wrong:
+        return []
+    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"]
 
 
 def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
@@ -372,8 +395,9 @@ def check_metadata_patient(run: dict) -> CheckResult:
             if kind == "dmp":
                 cda = {f"{d.get('ins')}^^^&{d.get('ins_oid')}&ISO^NH" for d in item.get("documents") or []
                        if d.get("ins")}
-                evidence.append({"task": task["task"]["id"], "service": "dmp", "seq": item["seq"], "time": item["time"],
-                                 "xds_patient_id": item.get("patient_id"), "cda_patient_ids": sorted(cda),
+                evidence.append({"task": task["task"]["id"], "service": "dmp", "seq": item["seq"],
+                                 "time": item["time"], "xds_patient_id": item.get("patient_id"),
+                                 "cda_patient_ids": sorted(cda),
                                  "rules": item["rules"]})
                 if item.get("patient_id") and cda and item["patient_id"] not in cda:
                     problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from "
@@ -382,25 +406,33 @@ def check_metadata_patient(run: dict) -> CheckResult:
                 problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
-                        problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
+                        problems.append(f"{task['task']['id']}: the DMP refused the patient identification "
+                                        f"({rule})")
             else:
                 for document in xdm_read(item):
                     expected = f"{document.get('ins')}^^^&{document.get('ins_oid')}&ISO^NH"
+                    declared = document.get("xdm_patient_id")
                     evidence.append({"task": task["task"]["id"], "service": "mssante", "seq": item["seq"],
-                                     "time": item.get("time"), "xdm_patient_id": document.get("xdm_patient_id"),
+                                     "time": item.get("time"), "xdm_patient_id": declared,
                                      "cda_patient_id": expected})
-                    if document.get("xdm_patient_id") != expected:
-                        problems.append(f"{task['task']['id']}: XDM patientId "
-                                        f"{document.get('xdm_patient_id')} differs from the CDA's patient {expected}")
+                    if declared != expected:
+                        problems.append(f"{task['task']['id']}: XDM patientId {declared} differs from the "
+                                        f"CDA's patient {expected}")
                 for doc in item.get("xdm_documents") or []:
-                    problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
-                                              doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
+                    where = f"XDM sourcePatientInfo of {doc.get('unique_id')}"
+                    pid = _pid_fields(doc.get("xdm_source_patient_info") or [])
+                    problems += _pid_problems(task["task"]["id"], where, doc, pid)
                 # (MSS-CITIZEN-OTHER-PATIENT, a citizen mailbox given another patient's report, is the
                 # citizen-address check's: failing here would also fail the DMP metadata requirement)
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
                     if rule in item["rules"]:
                         problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
-    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS", harness_limits(run))
+    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS",
+                   harness_limits(run))
+
+
+#: the codes an entry stored by the DMP must carry (the volet's typeCode and the confidentiality aside)
+STORED_CODES = ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code")
 
 
 def check_dmp_accepted(run: dict) -> CheckResult:
@@ -409,7 +441,7 @@ def check_dmp_accepted(run: dict) -> CheckResult:
     for task in tasks(run, *DMP_SCENARIOS):
         task_id, world = task["task"]["id"], task["world"]
         accepted = accepted_iti41(task)
-        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
+        refused = refused_iti41(task)
         evidence.append({"task": task_id, "expected_patient": world["xds_patient_id"],
                          "submissions": [_brief_send("dmp", d) | {"stored": d.get("stored")} for d in
                                          accepted + refused]})
@@ -417,18 +449,20 @@ def check_dmp_accepted(run: dict) -> CheckResult:
             blocked.append(why_undelivered(task, "no report to judge"))
             continue
         if len(accepted) != 1:
-            detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) or "no ITI-41 seen"
+            detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) \
+                or "no ITI-41 seen"
             problems.append(f"{task_id}: {len(accepted)} accepted DMP submissions (expected 1): {detail}")
             continue
         item = accepted[0]
         if item.get("patient_id") != world["xds_patient_id"]:
-            problems.append(f"{task_id}: submitted for {item.get('patient_id')}, the patient is {world['xds_patient_id']}")
+            problems.append(f"{task_id}: submitted for {item.get('patient_id')}, the patient is "
+                            f"{world['xds_patient_id']}")
         code = VOLET_CODES.get(task["task"]["kind"])
         for entry in item.get("stored") or []:
             if (entry.get("type_code") or {}).get("code") != code:
                 problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is "
                                 f"not the volet's {code}")
-            for name in ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code"):
+            for name in STORED_CODES:
                 if not entry.get(name):
                     problems.append(f"{task_id}: stored entry has no {name}")
             if not entry.get("confidentiality_codes"):
@@ -437,27 +471,30 @@ def check_dmp_accepted(run: dict) -> CheckResult:
                      if isinstance(c, dict)
                      and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
             if masks:
+                hidden = ", ".join(MASKS.get(m, m) for m in masks)
                 problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is "
-                                f"hidden ({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
+                                f"hidden ({hidden}) although the task asked no masking")
         if not item.get("stored"):
             problems.append(f"{task_id}: the DMP store holds no entry for the accepted submission")
         if item["verdict"] != "accepted":
             problems.append(f"{task_id}: accepted with warnings {item['rules']}")
     n = len(tasks(run, "dmp"))
-    return _result("dmp-accepted", problems, evidence, f"{n} DMP reports of the proof ({kind}) + replace and retry",
-                   blocked)
+    summary = f"{n} DMP reports of the proof ({kind}) + replace and retry"
+    return _result("dmp-accepted", problems, evidence, summary, blocked)
 
 
 def _mss_task_problems(task: dict, recipient: str) -> list[str]:
     task_id = task["task"]["id"]
     delivered = messages_delivered_to(task, recipient)
     if not delivered:
-        seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) or "no message"
+        seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) \
+            or "no message"
         return [f"{task_id}: nothing delivered to {recipient} ({seen})"]
     problems = []
     if len(delivered) > 1:
         problems.append(f"{task_id}: {len(delivered)} messages delivered to {recipient} (expected 1)")
-    sender = task["task"].get("sender")  # the planned mailbox: the organisation's application one when it has one
+    # the planned mailbox: the organisation's application one when it has one
+    sender = task["task"].get("sender")
     for message in delivered:
         if sender and str(message.get("from") or "").lower() != sender.lower():
             problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not "
@@ -468,7 +505,8 @@ def _mss_task_problems(task: dict, recipient: str) -> list[str]:
         if "IHE_XDM.ZIP" not in [n.upper() for n in names]:
             problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
         if message.get("header_to") is None:
-            problems.append(f"{task_id}: message {message['id']}: the harness could not read the stored message")
+            problems.append(f"{task_id}: message {message['id']}: the harness could not read the stored "
+                            "message")
         elif not xdm_read(message):
             problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
         problems += _header_recipient_problems(task_id, message, recipient)
@@ -498,8 +536,9 @@ def check_mss_professionals(run: dict) -> CheckResult:
     for task in tasks(run, "mss"):
         problems += _mss_task_problems(task, task["task"]["recipient"])
         evidence += [{"task": task["task"]["id"], **_brief_send("mss", m)} for m in task["observed"]["mss"]]
-    return _result("mss-professionals-xdm", problems, evidence,
-                   f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, checks passing")
+    summary = (f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, "
+               "checks passing")
+    return _result("mss-professionals-xdm", problems, evidence, summary)
 
 
 def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Callable[[dict], CheckResult]:
@@ -530,7 +569,8 @@ def check_mss_transport(run: dict) -> CheckResult:
                              "tls": tls, "login": message.get("login")})
             version = str(tls.get("version") or "")
             if version not in ("TLSv1.2", "TLSv1.3"):
-                problems.append(f"{task['task']['id']}: message {message['id']} sent without TLS ≥ 1.2 ({version or 'none'})")
+                problems.append(f"{task['task']['id']}: message {message['id']} sent without TLS ≥ 1.2 "
+                                f"({version or 'none'})")
             if not message.get("login"):
                 problems.append(f"{task['task']['id']}: message {message['id']} sent without SMTP AUTH")
         if task["expect"] == "delivered" and not task["observed"]["mss"]:
@@ -548,7 +588,8 @@ def check_citizen(run: dict) -> CheckResult:
                          "messages": [_brief_send("mss", m) for m in task["observed"]["mss"]]})
         if not returned:
             blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for "
-                                   "the patient in this task: the address <INS>@patient.mssante.fr cannot be derived"))
+                                   "the patient in this task: the address <INS>@patient.mssante.fr cannot be "
+                                   "derived"))
             continue
         if not address:
             problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the "
@@ -564,8 +605,8 @@ def check_citizen(run: dict) -> CheckResult:
                                 "report of another patient (MSS-CITIZEN-OTHER-PATIENT)")
     if not tasks(run, "citizen"):
         problems.append("the plan has no citizen task")
-    return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr",
-                   blocked)
+    return _result("citizen-address", problems, evidence,
+                   "report delivered to <INS from INSi>@patient.mssante.fr", blocked)
 
 
 OFFICIAL_LAYERS = ("xsd", "schematron")
@@ -595,7 +636,8 @@ def check_documents_valid(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: the DMP's validator refused the document: "
                                     f"{finding['rule']}: {finding.get('message')}")
         for service, uid, report in reports:
-            evidence.append({"task": task["task"]["id"], "service": service, "document": uid, "report": report})
+            evidence.append({"task": task["task"]["id"], "service": service, "document": uid,
+                             "report": report})
             if report is None:
                 problems.append(f"{task['task']['id']}: no validation report for {uid} at the {service}")
             elif not report.get("valid"):
@@ -612,7 +654,8 @@ def check_documents_valid(run: dict) -> CheckResult:
                                     f"{', '.join(skipped) or 'no layer recorded'}")
         if task["expect"] == "delivered" and not reports and len(problems) == found:
             if delivered(task):  # accepted, yet the mocks recorded no validator's verdict for it
-                problems.append(f"{task['task']['id']}: the report was accepted but no validation report was recorded")
+                problems.append(f"{task['task']['id']}: the report was accepted but no validation report was "
+                                "recorded")
             else:
                 blocked.append(why_undelivered(task, "no document was accepted by a service, so none could "
                                                      "be validated"))
@@ -640,6 +683,10 @@ def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[st
     return problems
 
 
+#: what identifies one version of a report
+VERSION_IDS = ("unique_id", "set_id", "version", "replaces")
+
+
 def check_replacement(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
     by_id = {t["task"]["id"]: t for t in run["tasks"]}
@@ -651,11 +698,13 @@ def check_replacement(run: dict) -> CheckResult:
         accepted = accepted_iti41(task)
         new_docs = [doc for d in accepted for doc in d.get("documents") or []]
         entries = {e.get("unique_id"): e for e in store.get(task["world"]["xds_patient_id"], [])}
-        evidence.append({"task": task["task"]["id"], "replaces_task": task["task"]["extra"].get("replaces_task"),
-                         "replaced_documents": old_ids, "new_documents": [
-                             {k: d.get(k) for k in ("unique_id", "set_id", "version", "replaces")} for d in new_docs],
-                         "replaced_set_ids": sorted({d.get("set_id") or "?" for r in [replaced] if r
-                                                     for i in accepted_iti41(r) for d in i.get("documents") or []}),
+        replaced_docs = [d for i in accepted_iti41(replaced or {"observed": {"dmp": []}})
+                         for d in i.get("documents") or []]
+        evidence.append({"task": task["task"]["id"],
+                         "replaces_task": task["task"]["extra"].get("replaces_task"),
+                         "replaced_documents": old_ids,
+                         "new_documents": [{k: d.get(k) for k in VERSION_IDS} for d in new_docs],
+                         "replaced_set_ids": sorted({d.get("set_id") or "?" for d in replaced_docs}),
                          "store_status": {uid: (entries.get(uid) or {}).get("availability_status")
                                           for uid in old_ids + [d.get("unique_id") for d in new_docs]}})
         if replaced is None:
@@ -669,7 +718,8 @@ def check_replacement(run: dict) -> CheckResult:
             blocked.append(why_undelivered(task, "no replacement to judge"))
             continue
         if len(accepted) != 1 or not new_docs:
-            problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
+            problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions "
+                            "(expected 1)")
             continue
         old_docs = [doc for d in accepted_iti41(replaced) for doc in d.get("documents") or []
                     if "unreadable" not in doc]
@@ -683,11 +733,17 @@ def check_replacement(run: dict) -> CheckResult:
         for uid in old_ids:
             status = (entries.get(uid) or {}).get("availability_status")
             if status != STATUS_DEPRECATED:
-                problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not Deprecated")
+                problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not "
+                                "Deprecated")
     if not tasks(run, "replace"):
         problems.append("the plan has no replacement task")
-    return _result("dmp-replacement", problems, evidence, "RPLC of an earlier report; the earlier version deprecated",
-                   blocked)
+    return _result("dmp-replacement", problems, evidence,
+                   "RPLC of an earlier report; the earlier version deprecated", blocked)
+
+
+def _attempt(item: dict) -> dict:
+    """An ITI-41 made during the outage, as the evidence shows it (with the HTTP status it got)."""
+    return _brief_send("dmp", item) | {"http_status": item.get("http_status")}
 
 
 def check_outage_reported(run: dict) -> CheckResult:
@@ -699,12 +755,14 @@ def check_outage_reported(run: dict) -> CheckResult:
         # end of the run, so a document uid alone would also match the same report sent again by the retry)
         stored = sorted({e.get("unique_id") or "?" for d in attempted for e in d.get("stored") or []})
         evidence.append({"task": task_id, "fault": task["fault"], "driver_result": result,
-                         "attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")} for d in attempted],
+                         "attempts": [_attempt(d) for d in attempted],
                          "stored_from_outage": stored})
         if result.get("ok"):
-            problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP was down")
+            problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP "
+                            "was down")
         if accepted_iti41(task):
-            problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not hold)")
+            problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not "
+                            "hold)")
         if stored:
             problems.append(f"{task_id}: the DMP stored {stored} from a submission made during the outage")
         if not attempted and not task["observed"]["insi"]:
@@ -715,7 +773,8 @@ def check_outage_reported(run: dict) -> CheckResult:
                             "DMP submission, so how it handles the outage was not shown")
     if not tasks(run, "outage"):
         problems.append("the plan has no outage task")
-    return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")
+    return _result("outage-reported", problems, evidence,
+                   "a DMP outage is reported as a failure, nothing half-stored")
 
 
 def _doc_key(doc: dict) -> dict:
@@ -760,18 +819,19 @@ def check_outage_retry(run: dict) -> CheckResult:
         task_id = task["task"]["id"]
         outage_id = (task["task"].get("extra") or {}).get("retry_of")
         outage = by_id.get(outage_id)
-        attempts = [d for d in (outage or {"observed": {"dmp": []}})["observed"]["dmp"] if d["operation"] == "ITI-41"]
+        attempts = [d for d in (outage or {"observed": {"dmp": []}})["observed"]["dmp"]
+                    if d["operation"] == "ITI-41"]
         tried = [doc for d in attempts for doc in _documents_sent(d)]
         patient = task["world"]["xds_patient_id"]
         approved = [e for e in store.get(patient, []) if e.get("availability_status") == STATUS_APPROVED]
         accepted = accepted_iti41(task)
         sent_again = [doc for d in accepted for doc in _documents_sent(d)]
-        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED
-                   and d["verdict"] != "fault-injected"]
+        refused = [d for d in refused_iti41(task) if d["verdict"] != "fault-injected"]
         evidence.append({"task": task_id, "retry_of": outage_id,
                          "outage_attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")}
                                              for d in attempts],
-                         "report_tried_during_outage": tried, "accepted": [_brief_send("dmp", d) for d in accepted],
+                         "report_tried_during_outage": tried,
+                         "accepted": [_brief_send("dmp", d) for d in accepted],
                          "report_accepted_after": sent_again,
                          "approved_in_dmp": [e.get("unique_id") for e in approved]})
         if outage is None:
@@ -797,18 +857,20 @@ def check_outage_retry(run: dict) -> CheckResult:
             blocked.append(blocker(None, outage, f"the DMP journal kept too little of {outage_id}'s ITI-41 "
                                    f"{[d['seq'] for d in attempts]} to identify the document it carried"))
             continue
+        tried_hashes = {k["sha1"] for k in tried if k.get("sha1")}
         for doc in sent_again:
             if _rebuilt(doc, tried):
                 problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the "
                                 f"report {outage_id} tried to send during the outage, but with other content "
-                                f"(SHA-1 {doc['sha1']}, was "
-                                f"{', '.join(sorted({k['sha1'] for k in tried if k.get('sha1')}))}): the kept report was rebuilt, not sent as it was")
+                                f"(SHA-1 {doc['sha1']}, was {', '.join(sorted(tried_hashes))}): the kept "
+                                "report was rebuilt, not sent as it was")
             elif not any(same_report(doc, kept) for kept in tried):
                 was = "; ".join(f"{k['unique_id']} (setId {k['set_id']}, version {k['version']})" for k in
                                 {k["unique_id"]: k for k in tried}.values())
                 problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId "
                                 f"{doc['set_id']}, version {doc['version']}), not the report {outage_id} "
-                                f"tried to send during the outage ({was}): that report was lost and another one built in its place")
+                                f"tried to send during the outage ({was}): that report was lost and another "
+                                "one built in its place")
     if not tasks(run, "retry"):
         problems.append("the plan has no retry task")
     return _result("outage-retry", problems, evidence,
@@ -830,11 +892,13 @@ def check_claims_honest(run: dict) -> CheckResult:
                          "delivery_seen_by_mocks": seen})
         if claimed and not seen:
             problems.append(f"{task_id}: the product says it sent the report "
-                            f"({task['result'].get('detail')!r}) but no accepted delivery to the task's addressee reached the mocks")
+                            f"({task['result'].get('detail')!r}) but no accepted delivery to the task's "
+                            "addressee reached the mocks")
         if task["expect"] == "delivered" and not claimed and seen:
             problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
                             f"({task['result'].get('detail')!r})")
-    return _result("claims-honest", problems, evidence, "the product's success claims match what the mocks received")
+    return _result("claims-honest", problems, evidence,
+                   "the product's success claims match what the mocks received")
 
 
 # --- what the documents themselves say (read by the harness from the bytes that reached the mocks) --------
@@ -898,7 +962,8 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
                         for p in d.get("pdfs") or []}
             attached = message.get("attached_pdfs") or []
             evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
-                             "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")} for p in attached],
+                             "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")}
+                                               for p in attached],
                              "embedded_pdfs": embedded})
             for pdf in attached:
                 if pdf["sha1"] not in embedded:
@@ -927,13 +992,15 @@ def check_xdm_format_code(run: dict) -> CheckResult:
             for doc in message.get("xdm_documents") or []:
                 expected = expected_format_codes(doc)
                 declared = doc.get("xdm_format_code")
-                evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
-                                 "document": doc.get("unique_id"), "level": doc.get("level"),
+                evidence.append({"task": task["task"]["id"], "seq": message["seq"],
+                                 "message": message.get("id"), "document": doc.get("unique_id"),
+                                 "level": doc.get("level"),
                                  "declared": declared, "expected": sorted(expected)})
                 if declared and expected and declared not in expected:
                     problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML "
                                     f"declares formatCode {declared} for {doc.get('unique_id')}, a level "
-                                    f"{doc.get('level')} document that calls for {', '.join(sorted(expected))}")
+                                    f"{doc.get('level')} document that calls for "
+                                    f"{', '.join(sorted(expected))}")
     return _result("xdm-format-code", problems, evidence,
                    "the XDM formatCode matches each document's content")
 
@@ -1071,17 +1138,20 @@ def check_author_is_actor(run: dict) -> CheckResult:
             continue
         for kind, item, doc in sent_documents(task):
             ids = doc.get("author_ids") or []
-            evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
-                             "task_author": idnps, "cda_author_ids": ids, "reading": READING,
+            evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "task_author": idnps, "cda_author_ids": ids,
+                             "reading": READING,
                              "custodian": {k: doc.get(f"custodian_{k}") for k in ("root", "id", "name")}})
             if ids and not any(str(i).split("^")[-1] == idnps for i in ids):
                 problems.append(f"{task_id}: {_where(kind, item)}: the CDA author {ids} is not the task's "
                                 f"author (IDNPS {idnps})")
-            problems += _author_details_problems(task_id, _where(kind, item), task["task"].get("author") or {}, doc)
+            author = task["task"].get("author") or {}
+            problems += _author_details_problems(task_id, _where(kind, item), author, doc)
         for kind, item in sends(task):
             subject = item.get("vihf_subject") if kind == "dmp" else None
             if kind == "dmp":
-                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "vihf_subject": subject})
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                                 "vihf_subject": subject})
             if subject and subject != idnps:
                 problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject "
                                 f"NameID), not for the task's author {idnps}")
@@ -1116,7 +1186,8 @@ def _header_problems(task_id: str, where: str, doc: dict, strict: bool = STRICT_
     problems = [] if doc.get("realm") == REALM else [f"realmCode {doc.get('realm')!r}, not {REALM!r}"]
     problems += [p for p in [_language_problem(doc.get("language"), strict)] if p]
     problems = [f"{task_id}: {where}: {doc.get('unique_id')} has {p}" for p in problems]
-    if doc.get("code") in EVENT_REQUIRED and not (doc.get("service_events") and doc.get("service_event_code")):
+    names_its_act = doc.get("service_events") and doc.get("service_event_code")
+    if doc.get("code") in EVENT_REQUIRED and not names_its_act:
         problems.append(f"{task_id}: {where}: {doc.get('unique_id')} does not name the act it reports "
                         "(documentationOf/serviceEvent with its code)")
     return problems
@@ -1179,7 +1250,8 @@ def _xdm_entry_problems(task_id: str, message: dict, doc: dict) -> list[str]:
     problems = []
     codes = doc.get("xdm_confidentiality_codes") or []
     if codes and doc.get("confidentiality") and doc["confidentiality"] not in codes:
-        problems.append(f"{task_id}: {where} has confidentialityCode {codes}, the CDA {doc['confidentiality']}")
+        problems.append(f"{task_id}: {where} has confidentialityCode {codes}, the CDA "
+                        f"{doc['confidentiality']}")
     created, effective = doc.get("xdm_creation_time"), doc.get("effective_time")
     # ITI TF-3 wants UTC; the harness's own XDM writer (mocks/mssante/xdm.py, build_xdm) copies the CDA's
     # local digits without the offset, so both readings of the same effectiveTime are accepted
@@ -1201,7 +1273,8 @@ def check_metadata_matches_cda(run: dict) -> CheckResult:
                 problems += _xds_entry_problems(task_id, item)
                 continue
             for doc in item.get("xdm_documents") or []:
-                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                                 "document": doc.get("unique_id"),
                                  **{k: doc.get(k) for k in ("xdm_confidentiality_codes", "confidentiality",
                                                             "xdm_creation_time", "effective_time")}})
                 problems += _xdm_entry_problems(task_id, item, doc)
@@ -1270,11 +1343,12 @@ def check_insi_idam(run: dict) -> CheckResult:
     for task in tasks(run):
         for search in task["observed"]["insi"]:
             fired = [r for r in search["rules"] if r in IDAM_RULES]
-            evidence.append({"task": task["task"]["id"], "seq": search["seq"], "operation": search.get("operation"),
-                             "rules": fired})
+            evidence.append({"task": task["task"]["id"], "seq": search["seq"],
+                             "operation": search.get("operation"), "rules": fired})
             if fired:
                 problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) "
-                                f"was made with a software authorisation (IDAM) the service does not know ({', '.join(fired)})")
+                                "was made with a software authorisation (IDAM) the service does not know "
+                                f"({', '.join(fired)})")
     return _result("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
 
 
