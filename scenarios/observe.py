@@ -197,8 +197,10 @@ def traits_match(sent: dict, patient: Mapping) -> bool:
 
 def card_match(sent: dict, vitale: Mapping | None) -> bool:
     """A Vitale search is for a task's card when it carries the card's NIR and birth date."""
-    return bool(vitale) and str(sent.get("vitale_nir") or "").upper() == str(vitale.get("nir") or "").upper() \
-        and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or "")
+    if not vitale:
+        return False
+    return (str(sent.get("vitale_nir") or "").upper() == str(vitale.get("nir") or "").upper()
+            and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or ""))
 
 
 #: Why a document was not read when the harness itself could not get the request whole: its own limit, said
@@ -215,7 +217,8 @@ def whole_request(exchange: dict, admin: Admin | None, service: str = "dmp") -> 
     if not body.get("truncated"):  # whole already (or elided from memory: `truncated` too)
         return exchange
     if admin is None:
-        return _with_request_body(exchange, {**body, "unavailable": "no admin API to read the whole body from"})
+        why = "no admin API to read the whole body from"
+        return _with_request_body(exchange, {**body, "unavailable": why})
     try:
         data = admin.journal_body(service, exchange["seq"], "request")
     except urllib.error.HTTPError as exc:
@@ -321,8 +324,8 @@ def _document_ids(content: bytes) -> dict:
     ids["set_id"] = _ii(next(iter(tree.xpath("/*/*[local-name()='setId']")), None))
     version = tree.xpath("/*/*[local-name()='versionNumber']/@value")
     ids["version"] = str(version[0]) if version else None
-    parent = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']/*[local-name()='parentDocument']"
-                        "/*[local-name()='id']")
+    parent = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']"
+                        "/*[local-name()='parentDocument']/*[local-name()='id']")
     ids["replaces"] = _ii(parent[0]) if parent else None
     return ids
 
@@ -403,7 +406,8 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
         meta = exchange.get("meta") or {}
         item = {"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
                 "verdict": exchange["verdict"], "rules": exchange["rules"],
-                "findings": _findings(exchange), "patient_id": meta.get("patient_id"), "status": meta.get("status"),
+                "findings": _findings(exchange), "patient_id": meta.get("patient_id"),
+                "status": meta.get("status"),
                 "http_status": (exchange.get("response") or {}).get("status")}
         if exchange["operation"] == "ITI-41":
             exchange = whole_request(exchange, admin)
@@ -424,7 +428,8 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
     mss = [_mss_item(exchange, admin) for exchange in journals.get("mssante", [])
            if _in(exchange, "mssante") and exchange["operation"] == "smtp-message"]
     sessions = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e["rules"],
-                 "login": (e.get("client") or {}).get("login"), "tls": (e.get("client") or {}).get("tls") or {}}
+                 "login": (e.get("client") or {}).get("login"),
+                 "tls": (e.get("client") or {}).get("tls") or {}}
                 for e in journals.get("mssante", [])
                 if _in(e, "mssante") and e["operation"] == "smtp-session"]
     return {"insi": insi, "dmp": dmp, "mss": mss, "mss_sessions": sessions}
@@ -447,8 +452,9 @@ def _mss_item(exchange: dict, admin: Admin | None) -> dict:
             read = mss_message_facts(admin.mss_raw(meta["id"]))
         except (OSError, LookupError):
             pass
-    uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id") or (d.get("cda") or {}).get("unique_id")
-                  for d in meta.get("documents") or []}
+    # the mock files its validation reports by the document's place in the archive (`uri`)
+    uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id")
+                  or (d.get("cda") or {}).get("unique_id") for d in meta.get("documents") or []}
     validation = {uri_to_uid.get(uri) or uri: _report_summary(report)
                   for copy in copies[:1] for uri, report in (copy.get("cda_reports") or {}).items()}
     return {"seq": exchange["seq"], "time": exchange["time"], "verdict": exchange["verdict"],
@@ -491,7 +497,8 @@ def _report_summary(report) -> dict | None:
     for layer in report.get("layers") or []:
         if isinstance(layer, Mapping):
             layers.append({k: layer.get(k) for k in ("name", "status", "reason") if k in layer})
-    findings = [{k: f.get(k) for k in ("rule", "severity", "message", "location", "line") if f.get(k) is not None}
+    kept = ("rule", "severity", "message", "location", "line")
+    findings = [{k: f.get(k) for k in kept if f.get(k) is not None}
                 for f in report.get("findings") or [] if isinstance(f, Mapping)]
     return {"valid": report.get("valid"), "layers": layers, "findings": findings[:50],
             "findings_total": len(report.get("findings") or []), "profile": report.get("profile")}
@@ -538,7 +545,8 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     if task["action"] in ("send-dmp", "replace-dmp"):
         for exchange in admin.journal("dmp", since.get("dmp", 0)):
             patient = str((exchange.get("meta") or {}).get("patient_id") or "").split("^")[0]
-            if exchange["operation"] == "ITI-41" and exchange["verdict"].startswith("accepted") and patient in insses:
+            accepted = exchange["operation"] == "ITI-41" and exchange["verdict"].startswith("accepted")
+            if accepted and patient in insses:
                 return True
         return False
     wanted = {task["recipient"].lower()} if task["action"] == "send-mss" else {
@@ -610,7 +618,8 @@ def cda_header(content: bytes) -> dict:
     names = patient.find("h:name", NS) if patient is not None else None
     families = names.findall("h:family", NS) if names is not None else []
     givens = names.findall("h:given", NS) if names is not None else []
-    birth_family = next((f for f in families if f.get("qualifier") == "BR"), families[0] if families else None)
+    first_family = families[0] if families else None
+    birth_family = next((f for f in families if f.get("qualifier") == "BR"), first_family)
     first_birth = next((g for g in givens if g.get("qualifier") == "BR"), None)
     if first_birth is not None:
         first_given = _words(first_birth)
@@ -673,7 +682,8 @@ def _first(tree, path: str) -> str | None:
     return str(found[0]) if found else None
 
 
-_SERVICE_TIME = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime"
+_SERVICE_EVENT = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent"
+_SERVICE_TIME = f"{_SERVICE_EVENT}/h:effectiveTime"
 
 
 def document_facts(content: bytes) -> dict:
@@ -704,7 +714,7 @@ def document_facts(content: bytes) -> dict:
         "code": _first(tree, "/h:ClinicalDocument/h:code/@code"),
         "service_events": len(tree.xpath("/h:ClinicalDocument/h:documentationOf/h:serviceEvent",
                                          namespaces={"h": HL7})),
-        "service_event_code": _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:code/@code"),
+        "service_event_code": _first(tree, f"{_SERVICE_EVENT}/h:code/@code"),
         "author_family": _first(tree, f"{_AUTHOR}/h:assignedPerson/h:name/h:family/text()"),
         "author_organisation_id": _first(tree, f"{_AUTHOR}/h:representedOrganization/h:id/@extension"),
         "author_specialty": _first(tree, f"{_AUTHOR}/h:code/@code"),
@@ -733,6 +743,7 @@ def patient_traits(tree) -> dict:
 
 
 _RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+_PATIENT_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_PATIENT_ID}']/@value"
 _UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value"
 #: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
@@ -756,6 +767,10 @@ def _first_text(obj, path: str) -> str | None:
     return str(values[0]) if values else None
 
 
+_AUTHOR_SPECIALTIES = (f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
+                       "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()")
+
+
 def xds_entries(envelope: bytes) -> list[dict]:
     """The document entries of an ITI-41 envelope as the harness reads them: uniqueId, sourcePatientInfo
     (PID-5 name, PID-7 birth date, PID-8 sex), formatCode and confidentialityCodes."""
@@ -775,9 +790,7 @@ def xds_entries(envelope: bytes) -> list[dict]:
                         "source_patient_info": [str(v) for v in info],
                         **{key: _slot(obj, name) for key, name in _XDS_SLOTS.items()},
                         "title": _first_text(obj, "rim:Name/rim:LocalizedString/@value"),
-                        "author_specialties": [str(v) for v in obj.xpath(
-                            f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
-                            "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()", namespaces=ns)],
+                        "author_specialties": [str(v) for v in obj.xpath(_AUTHOR_SPECIALTIES, namespaces=ns)],
                         "format_code": format_code[0] if format_code else None,
                         "confidentiality_codes": [str(c) for c in confidentiality]})
     return entries
@@ -830,14 +843,14 @@ def _xdm_metadata_entries(raw: bytes) -> list[dict]:
     found = []
     for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
         unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
-        patient = obj.xpath(f"rim:ExternalIdentifier[@identificationScheme='{_DE_PATIENT_ID}']/@value", namespaces=ns)
+        patient = obj.xpath(_PATIENT_ID_VALUE, namespaces=ns)
         fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
                         namespaces=ns)
         info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
         confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
                                     "/@nodeRepresentation", namespaces=ns)
-        found.append({"unique_id": unique[0] if unique else None, "patient_id": patient[0] if patient else None,
-                      "format_code": fmt[0] if fmt else None,
+        found.append({"unique_id": unique[0] if unique else None,
+                      "patient_id": patient[0] if patient else None, "format_code": fmt[0] if fmt else None,
                       "source_patient_info": [str(v) for v in info],
                       "confidentiality_codes": [str(c) for c in confidentiality],
                       "creation_time": _slot(obj, "creationTime")})
@@ -874,8 +887,8 @@ def mss_message_facts(raw: bytes) -> dict:
                                   "xdm_source_patient_info": entry.get("source_patient_info") or [],
                                   "xdm_confidentiality_codes": entry.get("confidentiality_codes") or [],
                                   "xdm_creation_time": entry.get("creation_time")})
-    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents, "header_to": header_addresses(message, "To"),
-            "header_cc": header_addresses(message, "Cc")}
+    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents,
+            "header_to": header_addresses(message, "To"), "header_cc": header_addresses(message, "Cc")}
 
 
 def header_addresses(message, name: str) -> list[str]:

@@ -73,8 +73,9 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
                 req["checks"].append(test["check"])
     for req in requirements.values():
         req["verdict"] = requirement_verdict(t["outcome"] for t in req["tests"])
-        req["blocked_by"] = [b | {"blocked_check": c} for c in req["checks"] if checks.get(c, {}).get("status") ==
-                             "blocked" for b in checks[c]["blocked_by"]] if req["verdict"] == "blocked" else []
+        blocked = [c for c in req["checks"] if checks.get(c, {}).get("status") == "blocked"]
+        req["blocked_by"] = [b | {"blocked_check": c} for c in blocked for b in checks[c]["blocked_by"]] \
+            if req["verdict"] == "blocked" else []
     evidence = {
         "format": FORMAT,
         "meta": {"sut": sut, "couloir": couloir, "size": size, "generated": datetime.now(UTC).isoformat(
@@ -107,7 +108,9 @@ def verdict_label(evidence: dict) -> str:
     """The verdict as shown everywhere (CLI, index.html, evidence.json, junit.xml): a pass without the
     official pack is `PASS (official CDA checks not run)`, never a plain conformance PASS."""
     label = evidence["verdict"].upper()
-    return f"{label} ({WITHOUT_PACK})" if evidence["verdict"] == "pass" and not official_checks_ran(evidence) else label
+    if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
+        return f"{label} ({WITHOUT_PACK})"
+    return label
 
 
 def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:
@@ -127,8 +130,8 @@ def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:
         if not official_checks_ran(evidence):
             case = ET.SubElement(suite, "testcase", classname="segur.proof",
                                  name="official CDA checks (CDA XSD + CI-SIS Schematron)", time="0")
-            ET.SubElement(case, "skipped", message=f"{WITHOUT_PACK}: no official pack (--pack DIR or SEGUR_PACK)",
-                          type="segur.no-pack")
+            ET.SubElement(case, "skipped", type="segur.no-pack",
+                          message=f"{WITHOUT_PACK}: no official pack (--pack DIR or SEGUR_PACK)")
             for counter in ("tests", "skipped"):
                 suite.set(counter, str(int(suite.get(counter) or 0) + 1))
     tree.write(path, encoding="utf-8", xml_declaration=True)
@@ -182,8 +185,7 @@ def verdict_of(evidence: dict) -> str:
     if not ran or any(t["outcome"] in ("failed", "error", "blocked") for t in mine):
         return "fail"
     judged = {t["check"] for t in ran if t.get("check")}
-    if any(evidence["checks"][c].get("status", "pass" if evidence["checks"][c]["passed"] else "fail") != "pass"
-           for c in judged if c in evidence["checks"]):
+    if any(check_status(evidence["checks"][c]) != "pass" for c in judged if c in evidence["checks"]):
         return "fail"
     return "pass"
 
@@ -226,5 +228,6 @@ def problem_lines(checks) -> list[str]:
         if check_status(check) == "blocked":
             upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"
                                                for b in check.get("blocked_by") or []))
-            lines.append(f"BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by {upstream}")
+            lines.append(f"BLOCKED {check['id']} [{', '.join(check['rem'])}]: not evaluated, blocked by "
+                         f"{upstream}")
     return lines
