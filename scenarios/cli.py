@@ -58,9 +58,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     @rem.command("coverage")
     def rem_coverage(
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS or BIO.", callback=_couloir),
-        catalogue: Path = typer.Option(None, "--catalogue", help="Another catalogue CSV (default: the project's)."),
+        catalogue: Path = typer.Option(None, "--catalogue",
+                                       help="Another catalogue CSV (default: the project's)."),
         as_json: bool = typer.Option(False, "--json", help="Print the map as JSON."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list out-of-scope reasons in full."),
+        verbose: bool = typer.Option(False, "--verbose", "-v",
+                                     help="Also list out-of-scope reasons in full."),
     ) -> None:
         """For the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA: the tests covering
         each, those declared out of scope (with the reason), and those that are neither (exit code 1)."""
@@ -71,7 +73,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
             counts = result.to_dict()["counts"]
-            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA)")
+            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements "
+                       "(INS, DMP, MSSANTE, ANNUAIRE, CDA)")
             typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
                        f"neither: {counts['neither']}")
             typer.echo(f"  ({_carried_note(couloir, counts['covered'])})")
@@ -118,14 +121,16 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             # under each row, the checks of that couloir (a socle row: of every couloir, or the one asked)
             wanted = ({couloir.upper()} if couloir else None) if row.couloir == "SOCLE" else {row.couloir}
             for check in CHECKS.values():
-                couloirs = [c for c, ids in check.rem.items() if rem_id in ids and (wanted is None or c in wanted)]
+                couloirs = [c for c, ids in check.rem.items()
+                            if rem_id in ids and (wanted is None or c in wanted)]
                 if couloirs:
                     typer.echo(f"  proved by check {check.id} ({', '.join(couloirs)}): {check.title}")
 
     @app.command("proof")
     def proof(
         sut: str = typer.Option(None, "--sut", help="The system under test: reference-ris[:defect], "
-                                "cmd:<template>, http(s)://…, plugin:module:function, manual (env SEGUR_SUT)."),
+                                "cmd:<template>, http(s)://…, plugin:module:function, manual "
+                                "(env SEGUR_SUT)."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO).",
                                     callback=_couloir),
         out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence pack."),
@@ -136,10 +141,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         marker: str = typer.Option(None, "-m", help="Only the checks matching this pytest -m expression."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
-                                  help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
                                   # \\[ : help text is rich markup, where a bare [stack] is a style tag
-                                  "validate documents with it (default: env SEGUR_PACK, then \\[stack] pack "
-                                  "of --config, then ../shared/ref/cda when present)."),
+                                  help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the "
+                                  "mocks validate documents with it (default: env SEGUR_PACK, then \\[stack] "
+                                  "pack of --config, then ../shared/ref/cda when present)."),
         require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
                                           "official pack: a conformance run, where a PASS without the "
                                           "official CDA checks would not count."),
@@ -181,15 +186,17 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         blocked = [c for c in judged_checks if check_status(c) == "blocked"]
         reqs = evidence["requirements"]
         blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
-        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} "
-                   f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass"
-                   + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
-                   + (f", {len(blocked)} blocked" if blocked else "")
-                   + f") in {evidence['meta']['timings'].get('total_s')} s")
+        passed = sum(1 for r in reqs.values() if r["verdict"] == "pass")
+        requirements = f"{passed}/{len(reqs)} requirements pass" + (
+            f", {blocked_reqs} blocked" if blocked_reqs else "")
+        checks = f"{len(failed)} failing check(s)" + (f", {len(blocked)} blocked" if blocked else "")
+        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} ({requirements}; {checks}) "
+                   f"in {evidence['meta']['timings'].get('total_s')} s")
         typer.echo(f"  note: {requirements_note(evidence)}")
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
-            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
+            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
+                       "not the full proof")
         if size == "small":
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
@@ -198,5 +205,6 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                        "conformance PASS (--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
             typer.echo(f"  {line}")
-        typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")
+        typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html "
+                   "(evidence.json, junit.xml, allure-results/)")
         raise typer.Exit(outcome.exit_code)

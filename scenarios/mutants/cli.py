@@ -14,9 +14,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         only: list[str] = typer.Option(None, "--only", help="Run only this mutant id (repeatable)."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
-                                  help="The official CDA pack: the mocks validate with it (default: env SEGUR_PACK)."),
-        report: Path = typer.Option(None, "--report", help="Where to write the report (default docs/mutants.md)."),
-        write: bool = typer.Option(True, "--write/--no-write", help="Write the report (default) or only print."),
+                                  help="The official CDA pack: the mocks validate with it "
+                                  "(default: env SEGUR_PACK)."),
+        report: Path = typer.Option(None, "--report",
+                                    help="Where to write the report (default docs/mutants.md)."),
+        write: bool = typer.Option(True, "--write/--no-write",
+                                   help="Write the report (default) or only print."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No line per mutant."),
     ) -> None:
         """Run the reference RIS with one mutation of what it sends per run; print and write the kill rates.
@@ -25,7 +28,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         raise typer.Exit(main(only=only, couloir=couloir, pack=pack, report=report, write=write, quiet=quiet))
 
 
-def main(*, only=None, couloir: str = "RIS", pack=None, report=None, write: bool = True, quiet: bool = False) -> int:
+def main(*, only=None, couloir: str = "RIS", pack=None, report=None, write: bool = True,
+         quiet: bool = False) -> int:
     # imported here: a measured start-up cost, the mutation runner adds 0.6 s to `segur --help` at module
     # level (`python -X importtime`, 2026-12-06)
     from .catalogue import MUTANTS
