@@ -54,7 +54,8 @@ class Others:
     def mailbox(self, not_this: str) -> str:
         """An open professional mailbox other than `not_this`."""
         return next(m.address for m in sorted(self.world.mailboxes, key=lambda m: m.address)
-                    if m.owner_type == "professional" and m.accepts_messages and m.address != not_this.lower())
+                    if m.owner_type == "professional" and m.accepts_messages
+                    and m.address != not_this.lower())
 
 
 def other_digit_ins(ins: str) -> str:
@@ -262,11 +263,12 @@ def header(name: str, new: Callable[[str, dict], str | None] | str | None) -> Op
 
 
 def _attachment(message, filename: str):
-    return next((p for p in message.iter_attachments() if (p.get_filename() or "").upper() == filename.upper()),
-                None)
+    return next((p for p in message.iter_attachments()
+                 if (p.get_filename() or "").upper() == filename.upper()), None)
 
 
-def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *, rename: str | None = None) -> Operator:
+def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *,
+               rename: str | None = None) -> Operator:
     """The attachment `filename`'s content replaced by `new(content, context)`; None removes it."""
     def apply(message, context):
         part = _attachment(message, filename)
@@ -282,9 +284,13 @@ def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *, ren
     return apply
 
 
+#: a document of an IHE_XDM.ZIP (ITI TF-3 4.2.1: IHE_XDM/<subset>/DOCnnnn.XML)
+XDM_DOCUMENT = re.compile(r"IHE_XDM/[^/]+/DOC\d+\.XML$", re.IGNORECASE)
+
+
 def _xdm_documents(package: bytes) -> list[bytes]:
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        return [archive.read(n) for n in archive.namelist() if re.search(r"IHE_XDM/[^/]+/DOC\d+\.XML$", n, re.I)]
+        return [archive.read(n) for n in archive.namelist() if XDM_DOCUMENT.search(n)]
 
 
 def xdm_overrides(**overrides) -> Operator:
