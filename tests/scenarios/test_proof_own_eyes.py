@@ -49,7 +49,8 @@ def test_no_module_of_scenarios_imports_a_mocks_parser():
 
 def test_the_walk_sees_a_parser_imported_inside_a_function(tmp_path):
     module = tmp_path / "judge.py"
-    module.write_text("def read(body):\n    from segur.mocks.dmp.mtom import read_http_body\n", encoding="utf-8")
+    source = "def read(body):\n    from segur.mocks.dmp.mtom import read_http_body\n"
+    module.write_text(source, encoding="utf-8")
     assert _mock_imports(module) & MOCK_PARSERS == {"segur.mocks.dmp.mtom"}
     assert not _mock_imports(module) <= JUDGE_ALLOWED
 
@@ -82,7 +83,8 @@ def test_base64_parts_are_decoded_and_the_root_is_the_start_part():
     ("multipart/related", b"--B\r\n\r\nx\r\n--B--", "without a boundary"),
     ('multipart/related; boundary="B"', b"no delimiter here", "never occurs"),
     ('multipart/related; boundary="B"', b"--B\r\nContent-ID: <a>\r\n\r\ncut short", "cut short"),
-    ('multipart/related; boundary="B"; start="<root>"', b"--B\r\nContent-ID: <a>\r\n\r\nx\r\n--B--", "<root>"),
+    ('multipart/related; boundary="B"; start="<root>"', b"--B\r\nContent-ID: <a>\r\n\r\nx\r\n--B--",
+     "<root>"),
     ('multipart/related; boundary="B"',
      b"--B\r\nContent-Transfer-Encoding: base64\r\n\r\n*not base64*\r\n--B--", "base64"),
     ("application/json", b"{}", "neither a SOAP envelope nor MTOM"),
@@ -99,7 +101,8 @@ def test_a_multipart_body_without_parts_is_refused():
 
 # --- the CDA read with the validator's safe parser ---------------------------------------------------------
 def test_a_cda_with_a_dtd_or_an_entity_is_not_read():
-    hostile = b'<!DOCTYPE x [<!ENTITY e "boom">]><ClinicalDocument xmlns="urn:hl7-org:v3">&e;</ClinicalDocument>'
+    hostile = (b'<!DOCTYPE x [<!ENTITY e "boom">]>'
+               b'<ClinicalDocument xmlns="urn:hl7-org:v3">&e;</ClinicalDocument>')
     assert cda_header(hostile)["unreadable"].startswith("NotXml: XML-")
 
 
@@ -152,7 +155,8 @@ def test_a_truncated_journal_body_is_still_judged_from_the_whole_document():
 
 # --- a task's exchanges are those the mocks tagged with it -----------------------------------------------
 def test_a_task_takes_the_exchanges_tagged_with_it_whatever_their_sequence_number():
-    mine = TaskExchanges("dmp-02", before={"dmp": 10, "insi": 3}, after={"dmp": 12, "insi": 5}, tagged={"dmp"})
+    mine = TaskExchanges("dmp-02", before={"dmp": 10, "insi": 3}, after={"dmp": 12, "insi": 5},
+                         tagged={"dmp"})
     assert mine({"seq": 40, "task": "dmp-02"}, "dmp")  # journalled late, still the task's
     assert not mine({"seq": 11, "task": None}, "dmp")  # between the marks but not tagged: someone else's
     assert not mine({"seq": 11, "task": "dmp-01"}, "dmp")

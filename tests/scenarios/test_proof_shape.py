@@ -51,7 +51,8 @@ def test_no_import_inside_a_function_but_a_measured_start_up_cost():
     for path in sorted(SCENARIOS.rglob("*.py")):
         where = path.relative_to(SCENARIOS).as_posix()
         for function, line in _inner_imports(path):
-            assert (where, function) in LAZY_IMPORTS or (where, "*") in LAZY_IMPORTS, f"{where}:{line} {function}"
+            allowed = (where, function) in LAZY_IMPORTS or (where, "*") in LAZY_IMPORTS
+            assert allowed, f"{where}:{line} {function}"
 
 
 def _top_level_graph() -> dict[str, set[str]]:
@@ -118,12 +119,12 @@ def test_the_plugin_tests_then_the_cli_tests_pass_in_one_process():
     """The order that used to fail: the plugin's in-process pytester runs, then `segur proof` on the command
     line (its pack and modules came from the earlier tests)."""
     tests = REPO / "tests" / "scenarios"
-    selected = [f"{tests / 'test_proof_plugin.py'}::test_k_selection_and_an_editors_own_scenario_against_the_"
-                "reference_ris", f"{tests / 'test_proof_cli.py'}::test_a_sut_that_cannot_start_is_refused_before_"
-                "the_mocks_start", f"{tests / 'test_proof_cli.py'}::test_without_quiet_pytests_own_summary_of_the_"
-                "check_tests_is_shown"]
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                             *selected], cwd=REPO, capture_output=True, text=True, timeout=600)
+    plugin, cli = tests / "test_proof_plugin.py", tests / "test_proof_cli.py"
+    selected = [f"{plugin}::test_k_selection_and_an_editors_own_scenario_against_the_reference_ris",
+                f"{cli}::test_a_sut_that_cannot_start_is_refused_before_the_mocks_start",
+                f"{cli}::test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selected]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
 
@@ -143,7 +144,8 @@ def test_each_check_is_judged_once_per_proof_and_the_pack_shows_that_judgement(t
 
     monkeypatch.setitem(checks.CHECKS, "insi-before-send", dataclasses.replace(original, judge=counting))
     with start_stack(stack_config(None, tmp_path / "stack")) as stack:
-        outcome = run_proof("reference-ris", "RIS", tmp_path / "out", size="small", progress=False, stack=stack)
+        outcome = run_proof("reference-ris", "RIS", tmp_path / "out", size="small", progress=False,
+                            stack=stack)
     assert len(calls) == 1
     assert outcome.evidence["checks"]["insi-before-send"]["summary"] == "judgement #1"
     assert outcome.verdict == "pass", outcome.evidence["checks"]["insi-before-send"]["problems"]

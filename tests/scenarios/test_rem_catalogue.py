@@ -48,7 +48,8 @@ def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_doma
     for row in catalogue:
         matches = [s for s in shared if s["id"] == row.id and s["couloir"] == COULOIR_NAMES[row.couloir]]
         assert matches, f"{row.couloir} {row.id} is not in the REM data"
-        assert row.status in {s["status"] for s in matches}, (row.id, row.status, {s["status"] for s in matches})
+        statuses = {s["status"] for s in matches}
+        assert row.status in statuses, (row.id, row.status, statuses)
         assert row.domain in {s["domain"] for s in matches}, row.id
 
 
