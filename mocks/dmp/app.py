@@ -486,6 +486,21 @@ def _dmp_admin(mock: DmpMock) -> Blueprint:
         patient = request.args.get("patient")
         return jsonify({"service": "dmp", "patients": mock.backend.documents_by_patient(patient)})
 
+    @admin.get("/documents/<unique_id>")
+    def document(unique_id: str):
+        view = mock.backend.document_view(unique_id)
+        if view is None:
+            return jsonify({"error": f"no document with uniqueId {unique_id!r}"}), 404
+        return jsonify(view)
+
+    @admin.get("/documents/<unique_id>/content")
+    def document_content(unique_id: str):
+        stored = mock.backend.store.document(unique_id)
+        if stored is None:
+            return jsonify({"error": f"no document with uniqueId {unique_id!r}"}), 404
+        content, mime_type = stored
+        return Response(content, status=200, content_type=mime_type or "application/octet-stream")
+
     @admin.get("/authorisations")
     def authorisations():
         return jsonify({"authorisations": mock.backend.store.authorisations()})

@@ -664,6 +664,27 @@ class DmpBackend:
             result.setdefault(entry.patient_id, []).append(data)
         return result
 
+    def document_view(self, unique_id: str) -> dict | None:
+        """One stored document by its uniqueId (admin view): patient, status, size, mimeType and every
+        metadata version (ITI-57 keeps the uniqueId), each as `/_admin/documents` lists it; None if unknown."""
+        entries = sorted(self.store.entries_by_unique_id(unique_id), key=lambda e: e.version)
+        if not entries:
+            return None
+        versions = []
+        for entry in entries:
+            data = dataclasses.asdict(entry)
+            for key in ("classifications", "external_identifiers", "slots"):
+                data.pop(key, None)
+            data["validation"] = self.store.validation_of(entry.entry_uuid)
+            versions.append(data)
+        current = next((e for e in reversed(entries) if e.availability_status == ebrim.STATUS_APPROVED), entries[-1])
+        stored = self.store.document_info(unique_id)
+        return {"service": "dmp", "unique_id": unique_id, "patient": current.patient_id,
+                "status": current.availability_status, "entry_uuid": current.entry_uuid,
+                "mime_type": stored["mime_type"] if stored else current.mime_type,
+                "size": stored["size"] if stored else None, "sha1": stored["sha1"] if stored else None,
+                "versions": versions}
+
     def reset(self) -> None:
         self.store.reset()
         self._faulted_dmp.clear()

@@ -257,6 +257,12 @@ class Store:
         row = self._conn().execute("SELECT content, mime_type FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
         return (bytes(row["content"]), row["mime_type"]) if row else None
 
+    def document_info(self, unique_id: str) -> dict | None:
+        """mimeType, size and SHA-1 of a stored document, without reading its bytes."""
+        row = self._conn().execute("SELECT mime_type, size, sha1 FROM documents WHERE unique_id=?",
+                                   (unique_id,)).fetchone()
+        return dict(row) if row else None
+
     def document_sha1(self, unique_id: str) -> str | None:
         row = self._conn().execute("SELECT sha1 FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
         return row["sha1"] if row else None
