@@ -103,10 +103,10 @@ def main() -> None:
         sample = DmpCase(pki, load_world()).cda()  # also issues the structure's certificate, once
         signals = Path(scratch) / "signals"
         signals.mkdir()
-        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validate_documents=not args.no_validation,
+        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validation=not args.no_validation,
                          validator_pack=pack if pack is not None else False, max_body=16 * 1024 * 1024,
                          validation_workers=args.validation_workers,
-                         synchronous=args.synchronous) as dmp:
+                         power_safe=args.synchronous == "FULL") as dmp:
             validating = [0.0]
             original = dmp.backend.validate_document
 
@@ -139,7 +139,7 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
                 server_cpu = time.process_time() - cpu_start
                 load_after = os.getloadavg()
-            server_ms = sum(e.duration_ms or 0 for e in dmp.mock.journal.entries(operation="ITI-41"))
+            server_ms = sum(e.duration_ms or 0 for e in dmp.journal.entries(operation="ITI-41"))
             layers = []
             sample = dmp.backend.documents_by_patient()
             for entries in sample.values():

@@ -80,30 +80,27 @@ PHASES = [
 
 
 def _instrument(dmp) -> None:
-    from segur.mocks.dmp import app as app_mod
-    from segur.mocks.dmp import backend as backend_mod
-    from segur.mocks.dmp import metadata_rules, soap
+    from segur.mocks.dmp import metadata_rules, models, responses
 
     backend = dmp.backend
-    ex = app_mod._Exchange
+    ex = responses._Exchange
     _patch(ex, "_read_body", "read HTTP body")
-    _patch(app_mod, "read_http_body", "MTOM split")
-    _patch(app_mod, "parse_envelope", "SOAP envelope parse")
+    _patch(responses, "read_http_body", "MTOM split")
+    _patch(responses, "parse_envelope", "SOAP envelope parse")
     _patch(ex, "_registry_answer", "registry answer (SOAP + journal)")
     _patch(ex, "_journal", "journal record")
     _patch(backend, "provide_and_register", "ITI-41 backend")
-    _patch(backend, "check_vihf", "VIHF check (signature, claims)")
-    _patch(backend_mod.ebrim, "parse_submission", "ebRIM parse")
-    _patch(backend, "_documents", "documents from xop:Include")
-    _patch(backend, "_submission_checks", "submission checks (sha1, PDF, duplicates)")
+    _patch(responses, "verify_vihf", "VIHF check (signature, claims)")
+    _patch(responses.ebrim, "parse_submission", "ebRIM parse")
+    _patch(responses, "read_provide_and_register", "documents from xop:Include")
+    _patch(backend, "_document_checks", "submission checks (sha1, PDF, duplicates)")
     _patch(backend, "access_findings", "patient / DMP access")
     _patch(backend, "_store_submission", "store (SQLite transaction)")
-    _patch(backend.hooks, "check_submission", "metadata rules (check_submission)")
+    _patch(models, "check_submission", "metadata rules (check_submission)")
     _patch(metadata_rules, "read_header_root", "CDA header read")
     validator = backend.validator
     if validator is not None:
         _patch(validator, "validate", "validator.validate (all layers)")
-    del soap
 
     flask_app = dmp.server.app
     original_wsgi = flask_app.wsgi_app
@@ -159,7 +156,7 @@ def main() -> None:
             body, parts = provide_and_register(request, by_id)
             bodies.append(mtom(envelope(ITI41, body, case.security()), parts))
         with running_dmp(Path(scratch) / "data", pki=pki, world=world, validator_pack=pack if pack else False,
-                         max_body=16 * 1024 * 1024, synchronous=args.synchronous) as dmp:
+                         max_body=16 * 1024 * 1024, power_safe=args.synchronous == "FULL") as dmp:
             _instrument(dmp)
             parts = urlsplit(dmp.endpoint("repository"))
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)

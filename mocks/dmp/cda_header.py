@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from io import BytesIO
 
 from lxml import etree
 
@@ -262,7 +263,6 @@ def read_header_root(data: bytes) -> etree._Element:
     head = data[: first_element.start()] if first_element else data[:65536]
     if _PROLOG_DECLARATION.search(head):
         raise HeaderUnreadable("the document carries a DOCTYPE or entity declaration")
-    from io import BytesIO
 
     context = etree.iterparse(BytesIO(data), events=("start",), resolve_entities=False, no_network=True,
                               load_dtd=False, huge_tree=False, remove_comments=True)

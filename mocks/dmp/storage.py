@@ -34,7 +34,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from segur.mocks.dmp.ebrim import (
+from segur.mocks.dmp.xds_metadata import (
     Association,
     DocumentEntry,
     SubmissionSet,

@@ -12,12 +12,13 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
+from segur.validators import Validator
+
 _WORKER_VALIDATOR = None
 
 
 def _init(pack, max_size: int | None = None) -> None:
     global _WORKER_VALIDATOR
-    from segur.validators import Validator
 
     _WORKER_VALIDATOR = Validator(pack=pack) if max_size is None else Validator(pack=pack, max_size=max_size)
 

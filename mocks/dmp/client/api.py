@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 import requests
 from lxml import etree
 
-from segur.kernel.ins import Ins
+from segur.kernel.ins import Ins, parse_xds_patient_id
 from segur.kernel.pki import CertFiles, TestPki
 
-from .. import ebrim
+from .. import ebrim, xds_metadata
 from ..ebrim import LCM, QUERY, RIM, XDSB
+from ..vihf import PROFESSION_SYSTEM, CodedValue
 from . import wire
 from .metadata import (
     AuthorMetadata,
@@ -39,7 +40,7 @@ from .metadata import (
     submission_set_for,
     submit_objects_request,
 )
-from .vihf import VihfDefects, VihfIdentity, build_vihf, security_header
+from .vihf import SPECIALTY_SYSTEM, VihfDefects, VihfIdentity, build_vihf, security_header
 
 ACTION_ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 ACTION_ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
@@ -95,8 +96,6 @@ class CallerIdentity:
                    specialty=specialty)
 
     def vihf_identity(self, patient: Ins | str) -> VihfIdentity:
-        from ..vihf import PROFESSION_SYSTEM, CodedValue
-        from .vihf import SPECIALTY_SYSTEM
 
         return VihfIdentity(
             structure_id=self.structure_id, patient=patient, subject_nameid=self.subject_nameid,
@@ -160,9 +159,9 @@ class RegistryResult:
 @dataclass
 class QueryResult:
     status: str | None
-    entries: list[ebrim.DocumentEntry] = field(default_factory=list)
-    submission_sets: list[ebrim.SubmissionSet] = field(default_factory=list)
-    associations: list[ebrim.Association] = field(default_factory=list)
+    entries: list[xds_metadata.DocumentEntry] = field(default_factory=list)
+    submission_sets: list[xds_metadata.SubmissionSet] = field(default_factory=list)
+    associations: list[xds_metadata.Association] = field(default_factory=list)
     object_refs: list[str] = field(default_factory=list)
     errors: list[wire.RegistryErrorItem] = field(default_factory=list)
     fault: wire.SoapFault | None = None
@@ -307,7 +306,7 @@ class DmpClient:
         result.request, result.submission_set, result.entries = self.last_request, ss, entries
         return result
 
-    def replace(self, previous: ebrim.DocumentEntry, document: bytes, **options) -> RegistryResult:
+    def replace(self, previous: xds_metadata.DocumentEntry, document: bytes, **options) -> RegistryResult:
         """TD2.2: a new version of a registered document (RPLC association to its entryUUID)."""
         return self.provide_and_register(document, replaces={"Document01": previous.entry_uuid}, **options)
 
@@ -355,7 +354,7 @@ class DmpClient:
                           patient=patient)
 
     # --- ITI-43 -----------------------------------------------------------------------------------------
-    def retrieve(self, entry: ebrim.DocumentEntry | None = None, *, unique_id: str | None = None,
+    def retrieve(self, entry: xds_metadata.DocumentEntry | None = None, *, unique_id: str | None = None,
                  repository_unique_id: str | None = None, patient: Ins | str | None = None,
                  defects: Defects | None = None) -> RetrieveResult:
         """ITI-43 (TD3.2): the document's bytes, MTOM."""
@@ -390,36 +389,36 @@ class DmpClient:
         ss = submission_set_for([_placeholder(patient_id)])
         package = etree.SubElement(objects, f"{{{RIM}}}RegistryPackage", id="SubmissionSet01")
         _slot(package, "submissionTime", [ss.submission_time])
-        author = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=ebrim.SS_AUTHOR,
+        author = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_AUTHOR,
                                   classifiedObject="SubmissionSet01", id="cl-author", nodeRepresentation="")
         _slot(author, "authorPerson", [f"{self.caller.subject_nameid}^{self.caller.subject_id}^^^^^^^"
                                        "&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"])
         _slot(author, "authorInstitution", [f"Structure^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"])
-        content = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=ebrim.SS_CONTENT_TYPE_CODE,
+        content = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_CONTENT_TYPE_CODE,
                                    classifiedObject="SubmissionSet01", id="cl-content",
                                    nodeRepresentation=self.caller.sector)
         _slot(content, "codingScheme", ["1.2.250.1.71.4.2.4"])
-        etree.SubElement(package, f"{{{RIM}}}Classification", classificationNode=ebrim.SUBMISSION_SET_NODE,
+        etree.SubElement(package, f"{{{RIM}}}Classification", classificationNode=xds_metadata.SUBMISSION_SET_NODE,
                          classifiedObject="SubmissionSet01", id="cl-node")
-        for scheme, value in ((ebrim.SS_UNIQUE_ID, new_oid()), (ebrim.SS_SOURCE_ID, ss.source_id),
-                              (ebrim.SS_PATIENT_ID, patient_id)):
+        for scheme, value in ((xds_metadata.SS_UNIQUE_ID, new_oid()), (xds_metadata.SS_SOURCE_ID, ss.source_id),
+                              (xds_metadata.SS_PATIENT_ID, patient_id)):
             etree.SubElement(package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
                              registryObject="SubmissionSet01", value=value)
         return request, objects
 
-    def update_status(self, entry: ebrim.DocumentEntry, new_status: str, *, defects: Defects | None = None,
+    def update_status(self, entry: xds_metadata.DocumentEntry, new_status: str, *, defects: Defects | None = None,
                       original_status: str | None = None) -> RegistryResult:
         """ITI-57 UpdateAvailabilityStatus (TD3.3: deprecate, archive, delete)."""
         request, objects = self._update_request(entry.patient_id)
         assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-status",
-                                 associationType=ebrim.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
+                                 associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
                                  targetObject=entry.entry_uuid)
         _slot(assoc, "OriginalStatus", [status_urn(original_status or entry.availability_status)])
         _slot(assoc, "NewStatus", [status_urn(new_status)])
         answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
         return _registry_result(answer)
 
-    def update_visibility(self, entry: ebrim.DocumentEntry, *, add=(), remove=(),
+    def update_visibility(self, entry: xds_metadata.DocumentEntry, *, add=(), remove=(),
                           defects: Defects | None = None) -> RegistryResult:
         """ITI-57 metadata update (TD3.3): a new version of the entry whose only change is the visibility codes
         (MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)."""
@@ -429,7 +428,7 @@ class DmpClient:
                  if not (c.scheme == VISIBILITY_SCHEME and c.code in set(remove))]
         for code in add:
             if not any(c.scheme == VISIBILITY_SCHEME and c.code == code for c in codes):
-                codes.append(ebrim.Code(code, VISIBILITY_SCHEME, code))
+                codes.append(xds_metadata.Code(code, VISIBILITY_SCHEME, code))
         version.confidentiality_codes = codes
         new_id = "DocumentEntry01"
         element = ebrim.leaf_class_document_entry(version)
@@ -445,7 +444,7 @@ class DmpClient:
             element.attrib.pop(attr, None)
         objects.insert(0, element)
         assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-version",
-                                 associationType=ebrim.HAS_MEMBER, sourceObject="SubmissionSet01", targetObject=new_id)
+                                 associationType=xds_metadata.HAS_MEMBER, sourceObject="SubmissionSet01", targetObject=new_id)
         _slot(assoc, "SubmissionSetStatus", ["Original"])
         _slot(assoc, "PreviousVersion", [str(entry.version)])
         answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
@@ -483,13 +482,12 @@ def _slot(parent, name: str, values) -> None:
 
 
 def _ins_parts(patient_id: str | None):
-    from segur.kernel.ins import parse_xds_patient_id
 
     parsed = parse_xds_patient_id(patient_id or "")
     return (parsed.value, parsed.oid) if parsed else None
 
 
-def _patient_of(entry: ebrim.DocumentEntry):
+def _patient_of(entry: xds_metadata.DocumentEntry):
     parts = _ins_parts(entry.patient_id)
     return Ins(*parts) if parts else entry.patient_id
 

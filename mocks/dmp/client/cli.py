@@ -12,7 +12,12 @@ from pathlib import Path
 
 import typer
 
+from segur.fixtures.world import load_world
 from segur.kernel.ins import OID_NIR_TEST, Ins
+from segur.kernel.pki import TestPki
+
+from .api import VISIBILITY_SCHEME, CallerIdentity, Defects, DmpClient
+from .metadata import Coded
 
 client_app = typer.Typer(help="A DMP client: send CDA documents (ITI-41), find (ITI-18), retrieve (ITI-43), "
                               "TD0.2/TD0.3.", no_args_is_help=True)
@@ -24,10 +29,6 @@ MTLS = typer.Option(False, "--mtls", help="Present the structure certificate in 
 
 
 def _client(url: str, pki_dir: Path, rpps: str | None, mtls: bool):
-    from segur.fixtures.world import load_world
-    from segur.kernel.pki import TestPki
-
-    from .api import CallerIdentity, DmpClient
 
     world = load_world()
     professional = world.professional_by_rpps(rpps) if rpps else world.professionals[0]
@@ -61,8 +62,6 @@ def send(files: list[Path] = typer.Argument(..., exists=True, readable=True, hel
          mask: list[str] = typer.Option([], help="Visibility codes to add: MASQUE_PS, INVISIBLE_PATIENT, "
                                                  "INVISIBLE_REPRESENTANTS_LEGAUX.")) -> None:
     """ITI-41: send CDA documents with metadata built from their headers."""
-    from .api import VISIBILITY_SCHEME, Defects
-    from .metadata import Coded
 
     client = _client(url, pki, rpps, mtls)
     result = client.provide_and_register([f.read_bytes() for f in files], defects=Defects(inline=inline),

@@ -22,7 +22,7 @@ from lxml import etree
 
 from segur.kernel.ins import INS_OIDS, OID_IDNPS
 
-from .. import ebrim, valuesets
+from .. import valuesets, xds_metadata
 from ..cda_header import CdaHeader, CdaPerson, cda_time_to_xds, is_clinical_document, read_cda_header
 from ..ebrim import LCM, RIM
 
@@ -286,7 +286,7 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
     objects = etree.SubElement(request, _q(RIM, "RegistryObjectList"))
     for entry in entries:
         eo = etree.SubElement(objects, _q(RIM, "ExtrinsicObject"), id=entry.entry_id, mimeType=entry.mime_type,
-                              objectType=ebrim.DOCUMENT_ENTRY_STABLE)
+                              objectType=xds_metadata.DOCUMENT_ENTRY_STABLE)
         w.slot(eo, "creationTime", [entry.creation_time])
         w.slot(eo, "hash", [entry.hash])
         w.slot(eo, "languageCode", [entry.language_code])
@@ -296,22 +296,22 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
         w.slot(eo, "size", [entry.size])
         w.slot(eo, "sourcePatientId", [entry.source_patient_id])
         w.slot(eo, "sourcePatientInfo", entry.source_patient_info)
-        w.slot(eo, ebrim.REFERENCE_ID_LIST_SLOT, entry.reference_ids)
+        w.slot(eo, xds_metadata.REFERENCE_ID_LIST_SLOT, entry.reference_ids)
         w.localized(eo, "Name", entry.title)
         w.localized(eo, "Description", entry.comments)
         for author in entry.authors:
-            w.author(eo, entry.entry_id, ebrim.DE_AUTHOR, author)
-        w.code(eo, entry.entry_id, ebrim.DE_CLASS_CODE, entry.class_code)
+            w.author(eo, entry.entry_id, xds_metadata.DE_AUTHOR, author)
+        w.code(eo, entry.entry_id, xds_metadata.DE_CLASS_CODE, entry.class_code)
         for code in entry.confidentiality_codes:
-            w.code(eo, entry.entry_id, ebrim.DE_CONFIDENTIALITY_CODE, code)
+            w.code(eo, entry.entry_id, xds_metadata.DE_CONFIDENTIALITY_CODE, code)
         for code in entry.event_codes:
-            w.code(eo, entry.entry_id, ebrim.DE_EVENT_CODE_LIST, code)
-        w.code(eo, entry.entry_id, ebrim.DE_FORMAT_CODE, entry.format_code)
-        w.code(eo, entry.entry_id, ebrim.DE_HEALTHCARE_FACILITY_TYPE_CODE, entry.healthcare_facility_type_code)
-        w.code(eo, entry.entry_id, ebrim.DE_PRACTICE_SETTING_CODE, entry.practice_setting_code)
-        w.code(eo, entry.entry_id, ebrim.DE_TYPE_CODE, entry.type_code)
-        w.external_id(eo, entry.entry_id, ebrim.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
-        w.external_id(eo, entry.entry_id, ebrim.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
+            w.code(eo, entry.entry_id, xds_metadata.DE_EVENT_CODE_LIST, code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_FORMAT_CODE, entry.format_code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_HEALTHCARE_FACILITY_TYPE_CODE, entry.healthcare_facility_type_code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_PRACTICE_SETTING_CODE, entry.practice_setting_code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_TYPE_CODE, entry.type_code)
+        w.external_id(eo, entry.entry_id, xds_metadata.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
+        w.external_id(eo, entry.entry_id, xds_metadata.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
 
     ss = submission_set
     package = etree.SubElement(objects, _q(RIM, "RegistryPackage"), id=ss.entry_id)
@@ -319,20 +319,20 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
     w.localized(package, "Name", ss.title)
     w.localized(package, "Description", ss.comments)
     for author in ss.authors:
-        w.author(package, ss.entry_id, ebrim.SS_AUTHOR, author)
-    w.code(package, ss.entry_id, ebrim.SS_CONTENT_TYPE_CODE, ss.content_type_code)
+        w.author(package, ss.entry_id, xds_metadata.SS_AUTHOR, author)
+    w.code(package, ss.entry_id, xds_metadata.SS_CONTENT_TYPE_CODE, ss.content_type_code)
     # The SubmissionSet node classification inside the package, as in the ANS ITI-41 sample.
-    etree.SubElement(package, _q(RIM, "Classification"), classificationNode=ebrim.SUBMISSION_SET_NODE,
+    etree.SubElement(package, _q(RIM, "Classification"), classificationNode=xds_metadata.SUBMISSION_SET_NODE,
                      classifiedObject=ss.entry_id, id=w.next_id("cl"))
-    w.external_id(package, ss.entry_id, ebrim.SS_UNIQUE_ID, ss.unique_id, "XDSSubmissionSet.uniqueId")
-    w.external_id(package, ss.entry_id, ebrim.SS_SOURCE_ID, ss.source_id, "XDSSubmissionSet.sourceId")
-    w.external_id(package, ss.entry_id, ebrim.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
+    w.external_id(package, ss.entry_id, xds_metadata.SS_UNIQUE_ID, ss.unique_id, "XDSSubmissionSet.uniqueId")
+    w.external_id(package, ss.entry_id, xds_metadata.SS_SOURCE_ID, ss.source_id, "XDSSubmissionSet.sourceId")
+    w.external_id(package, ss.entry_id, xds_metadata.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
     for entry in entries:
         assoc = etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"),
-                                 associationType=ebrim.HAS_MEMBER, sourceObject=ss.entry_id,
+                                 associationType=xds_metadata.HAS_MEMBER, sourceObject=ss.entry_id,
                                  targetObject=entry.entry_id)
         w.slot(assoc, "SubmissionSetStatus", ["Original"])
     for entry_id, old_uuid in (replaces or {}).items():
-        etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=ebrim.RPLC,
+        etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=xds_metadata.RPLC,
                          sourceObject=entry_id, targetObject=old_uuid)
     return request

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import HTTP
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from lxml import etree
 
@@ -134,7 +134,6 @@ class Incoming:
         if include is not None:
             href = include.get("href", "")
             cid = href[4:] if href.lower().startswith("cid:") else href
-            from urllib.parse import unquote
 
             return self.parts[unquote(cid).strip("<>")]
         return base64.b64decode("".join("".join(element.itertext()).split()))

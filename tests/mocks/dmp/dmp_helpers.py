@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from segur.mocks.dmp import ebrim
-from segur.mocks.dmp.app import TD_NS
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
 from segur.mocks.dmp.mtom import normalise_cid, parse_content_type, split_multipart
+from segur.mocks.dmp.responses import TD_NS
 from segur.mocks.dmp.soap import SOAP12, WSA
 
 ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
@@ -137,7 +137,7 @@ def status_update(submission_set_xml, target: str, original: str, new: str):
     objects = etree.SubElement(request, f"{{{RIM}}}RegistryObjectList")
     objects.append(submission_set_xml)
     assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-update",
-                             associationType=ebrim.UPDATE_AVAILABILITY_STATUS,
+                             associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS,
                              sourceObject=submission_set_xml.get("id"), targetObject=target)
     for name, value in (("OriginalStatus", original), ("NewStatus", new)):
         slot = etree.SubElement(assoc, f"{{{RIM}}}Slot", name=name)

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from segur.mocks.dmp import ebrim
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.testing import running_dmp
 
 
@@ -23,7 +23,7 @@ def server(pki, world):
 @pytest.fixture
 def dmp(server):
     server.backend.reset()
-    server.mock.journal.clear()
+    server.journal.clear()
     return server
 
 
@@ -49,7 +49,7 @@ def test_a_stored_document_s_metadata_is_read_by_its_unique_id(dmp, case):
     assert status == 200 and content_type.startswith("application/json")
     view = json.loads(body)
     assert view["unique_id"] == unique_id and view["patient"] == case.patient.xds_patient_id
-    assert view["status"] == ebrim.STATUS_APPROVED and view["size"] == len(document)
+    assert view["status"] == xds_metadata.STATUS_APPROVED and view["size"] == len(document)
     assert view["mime_type"] == "text/xml"
     [version] = view["versions"]
     listed = json.loads(get(dmp, "/_admin/documents")[2])["patients"][case.patient.xds_patient_id]
@@ -66,7 +66,7 @@ def test_a_stored_document_s_content_is_its_bytes_whole_with_its_mime_type(dmp, 
 def test_a_two_megabyte_document_is_given_back_whole(pki, world, case):
     document = case.cda(pdf_bytes=b"%PDF-1.4\n" + os.urandom(1_500_000))  # ~2 MB once in base64
     assert len(document) > 2_000_000
-    with running_dmp(pki=pki, world=world, validate_documents=False) as dmp:  # the bytes matter, not the PDF
+    with running_dmp(pki=pki, world=world, validation=False) as dmp:  # the bytes matter, not the PDF
         assert case.iti41(dmp.endpoint("repository"), [document]).registry_status == "Success"
         unique_id = stored_unique_id(dmp, case)
         status, _, body = get(dmp, f"/_admin/documents/{unique_id}/content")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.mocks.dmp import ebrim
+from segur.mocks.dmp import ebrim, xds_metadata
 from segur.mocks.dmp.mtom import MtomError, read_http_body
 from segur.mocks.dmp.soap import SoapError, parse_envelope
 from segur.mocks.dmp.testing import running_dmp
@@ -44,7 +44,7 @@ def still_serving(dmp, case) -> bool:
 def test_a_body_that_is_not_xml_gets_a_sender_fault(dmp, case):
     answer = post(dmp.endpoint("repository"), "application/soap+xml", b"\x00\xffthis is not xml")
     assert answer.status == 400 and answer.fault_code == "soap:Sender" and "XDS-SOAP-001" in answer.fault_reason
-    assert dmp.mock.journal.entries()[-1].verdict == "error"
+    assert dmp.journal.entries()[-1].verdict == "error"
 
 
 def test_xxe_is_refused_before_anything_is_read(dmp, case, tmp_path):
@@ -159,7 +159,7 @@ def test_a_chunked_body_over_the_limit_is_cut_while_reading(dmp):
     # The server answers 413 and closes while the client is still sending: the client may see the
     # answer or a reset (TCP), so the journal is the evidence.
     assert not reply or reply.startswith(b"HTTP/1.1 413")
-    last = dmp.mock.journal.entries()[-1]
+    last = dmp.journal.entries()[-1]
     assert last.response["status"] == 413 and "XDS-SOAP-007" in last.rules
 
 
@@ -206,8 +206,8 @@ def test_fuzz_mutated_mtom_requests_only_ever_raise_protocol_errors(valid_reques
        st.dictionaries(st.sampled_from(["id", "classificationScheme", "classifiedObject", "nodeRepresentation",
                                         "identificationScheme", "value", "associationType", "sourceObject",
                                         "targetObject", "name", "objectType", "classificationNode"]),
-                       st.sampled_from(["", "x", "SubmissionSet01", ebrim.SUBMISSION_SET_NODE, ebrim.DE_CLASS_CODE,
-                                        ebrim.HAS_MEMBER, ebrim.DE_UNIQUE_ID, "urn:uuid:1", "Document01"]), max_size=5))
+                       st.sampled_from(["", "x", "SubmissionSet01", xds_metadata.SUBMISSION_SET_NODE, xds_metadata.DE_CLASS_CODE,
+                                        xds_metadata.HAS_MEMBER, xds_metadata.DE_UNIQUE_ID, "urn:uuid:1", "Document01"]), max_size=5))
 def test_fuzz_ebrim_parser_never_raises(tree, attributes):
     def build(node, parent):
         name, kids = (node, []) if isinstance(node, str) else node
@@ -234,6 +234,6 @@ def test_fuzzing_over_http_leaves_the_server_serving(dmp, case, valid_request):
         mutated = body[:position] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 16))) + body[position + 8:]
         answer = post(dmp.endpoint("repository"), content_type, mutated)
         assert answer.status in (200, 400, 413, 415, 500)
-    internal = [e for e in dmp.mock.journal.entries() if "XDS-SOAP-010" in e.rules]
+    internal = [e for e in dmp.journal.entries() if "XDS-SOAP-010" in e.rules]
     assert not internal, internal[0].findings  # no mutation may crash a handler
     assert still_serving(dmp, case)

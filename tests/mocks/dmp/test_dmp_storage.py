@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from dmp_helpers import ITI41, NS, provide_and_register, retrieved_documents, send, served_dmp
 
-from segur.mocks.dmp import ebrim
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.ebrim import RIM
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.testing import running_dmp
@@ -19,12 +19,12 @@ def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path,
     with running_dmp(tmp_path, pki=pki, world=world) as first:
         assert case.iti41(first.endpoint("repository"), [document]).registry_status == "Success"
         case.authorise(first)
-        repository_id = first.backend.options.repository_unique_id
+        repository_id = first.backend.config.repository_unique_id
     with running_dmp(tmp_path, pki=pki, world=world) as second:
         found = case.find_documents(second.endpoint("registry"))
         [extrinsic] = found.findall(".//rim:ExtrinsicObject")
         unique_id = next(e.get("value") for e in extrinsic.findall("rim:ExternalIdentifier", NS)
-                         if e.get("identificationScheme") == ebrim.DE_UNIQUE_ID)
+                         if e.get("identificationScheme") == xds_metadata.DE_UNIQUE_ID)
         retrieved = case.retrieve(second.endpoint("repository"), repository_id, [unique_id])
         assert retrieved_documents(retrieved) == {unique_id: document}
         # The authorisation given before the restart is still there too.
@@ -45,7 +45,7 @@ def test_an_acknowledged_submission_survives_a_kill_of_the_mock_process(tmp_path
         case.authorise(restarted)
         [entries] = restarted.backend.documents_by_patient().values()
         unique_id = entries[0]["unique_id"]
-        answer = case.retrieve(restarted.endpoint("repository"), restarted.backend.options.repository_unique_id,
+        answer = case.retrieve(restarted.endpoint("repository"), restarted.backend.config.repository_unique_id,
                                [unique_id])
         assert retrieved_documents(answer) == {unique_id: document}
 
@@ -174,7 +174,7 @@ def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
 
         def same_uid(request):
             for ei in request.iter(f"{{{RIM}}}ExternalIdentifier"):
-                if ei.get("identificationScheme") == ebrim.SS_UNIQUE_ID:
+                if ei.get("identificationScheme") == xds_metadata.SS_UNIQUE_ID:
                     ei.set("value", fixed)
 
         assert case.iti41(dmp.endpoint("repository"), mutate=same_uid).registry_status == "Success"

@@ -320,7 +320,7 @@ def test_every_vihf_finding_carries_its_xds_and_wss_fault_codes(pki, signer):
     assert finding.extra["xds_code"] == "XDSRegistryError"
     assert finding.extra["soap_fault"].startswith("wsse:")
     assert finding.severity == Severity.ERROR and finding.hint
-    assert dmp_rules.CATALOGUE["VIHF-003"].message_fr
+    assert dmp_rules.VIHF_003.message_fr
 
 
 def test_the_ans_sample_vihf_has_every_attribute_but_its_placeholder_certificate_fails(pki, shared_ref):
