@@ -1,5 +1,5 @@
-"""What passes between the wire (`responses.py`) and the DMP's state (`models.py`): who called, and
-what a transaction decided. Plain data, no HTTP and no XML."""
+"""What passes between the wire (`responses.py`), the DMP's state (`models.py`) and the service: who
+called, what a transaction decided, where the endpoints are. Plain data, no HTTP and no XML."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from segur.kernel.findings import Finding, Severity
+
+#: The endpoints, under the DMP test platform's service paths (see `responses.py`).
+BASE = "/si-dmp-server/v2/services"
+SERVICES = ("repository", "registry", "patients", "habilitations")
 
 #: RegistryResponse statuses (ebXML RegRep 3.0; PartialSuccess: IHE ITI TF vol 3 §4.2.4).
 STATUS_SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"

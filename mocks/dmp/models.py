@@ -45,8 +45,6 @@ from segur.mocks.dmp.xds_metadata import (
 from segur.validators import Validator
 from segur.validators.segur_rules.pdf import pdf_problem
 
-DEFAULT_REPOSITORY_ID = "1.2.250.1.213.1.1.9.1"  # the mock repository's uniqueId (an OID under the DMP arc)
-DEFAULT_MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # the validator's own default (segur.validators.safe_xml)
 TD02_VALUES = ("VALIDE", "EXPIRE", "INTERDIT", "NON_EXISTE")  # DMP TD0.2 authorisation answers
 ADMIN_HIDDEN = ("classifications", "external_identifiers", "slots")  # raw ebRIM pieces the admin view omits
 

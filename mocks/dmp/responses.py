@@ -33,7 +33,7 @@ from lxml import etree
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.findings import Finding, Severity
 from segur.mocks.dmp import ebrim, rules
-from segur.mocks.dmp.calls import Call, DocumentRequest, Outcome, StoredQuery
+from segur.mocks.dmp.calls import BASE, SERVICES, Call, DocumentRequest, Outcome, StoredQuery
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
 from segur.mocks.dmp.journal import journal_body
 from segur.mocks.dmp.metadata_rules import check_submission
@@ -58,9 +58,9 @@ from segur.mocks.dmp.soap import (
 )
 from segur.mocks.dmp.vihf import VihfContext, verify_vihf
 from segur.mocks.dmp.xds_metadata import Submission
+from segur.validators.config import pack_setting
 
 TD_NS = "urn:segur:harness:dmp:td:1"
-BASE = "/si-dmp-server/v2/services"
 XOP_INCLUDE = "{http://www.w3.org/2004/08/xop/include}Include"
 
 
@@ -88,7 +88,6 @@ ACTIONS = {
     "urn:segur:harness:dmp:TD0.3": Action("TD0.3", "habilitations", (TD_NS, "TD03Request"),
                                           "urn:segur:harness:dmp:TD0.3Response"),
 }
-SERVICES = ("repository", "registry", "patients", "habilitations")
 
 #: The transactions whose VIHF refusal may be a SOAP fault (`vihf_errors`); TD0.2/TD0.3 always answer one.
 VIHF_FAULT_TRANSACTIONS = ("ITI-41", "ITI-18", "ITI-43", "ITI-57")
@@ -147,10 +146,20 @@ def validation_health(service) -> dict:
     the official XSD and Schematron from one that only runs the project's own layers."""
     if not service.config.validation:
         return {"enabled": False, "pack": None, "note": "documents are not validated"}
-    pack, source = service.pack_in_use()
+    pack, source = pack_in_use(service.validator_pack)
     note = ("XSD and Schematron layers run" if pack else
             "no official pack: the XSD and Schematron layers are skipped (give --pack or SEGUR_PACK)")
     return {"enabled": True, "pack": pack, "pack_source": source, "note": note}
+
+
+def pack_in_use(validator_pack) -> tuple[str | None, str | None]:
+    """(the official CDA pack documents are validated with, where that comes from)."""
+    if validator_pack is False:
+        return None, "disabled"
+    if validator_pack:
+        return str(validator_pack), "option"
+    found = pack_setting()
+    return (str(found.value), found.source) if found else (None, None)
 
 
 def create_app(service) -> Flask:

@@ -9,12 +9,12 @@ from pathlib import Path
 from segur.kernel.config import ServiceConfig, check_choices, setting
 from segur.kernel.journal import Journal
 from segur.kernel.service import HttpService, StackContext
+from segur.mocks.dmp.calls import BASE, SERVICES
 from segur.mocks.dmp.journal import DmpJournal
-from segur.mocks.dmp.models import DEFAULT_MAX_DOCUMENT_SIZE, DEFAULT_REPOSITORY_ID, DmpBackend
-from segur.mocks.dmp.responses import BASE, SERVICES, create_app
-from segur.validators.config import pack_setting
 
-DEFAULT_MAX_BODY = 64 * 1024 * 1024
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # the whole request
+DEFAULT_MAX_DOCUMENT_SIZE = 50 * 1024 * 1024  # one document: the validator's own default (safe_xml)
+DEFAULT_REPOSITORY_ID = "1.2.250.1.213.1.1.9.1"  # the mock repository's uniqueId (an OID under the DMP arc)
 FAULT_KINDS = {
     "xds_error": {"code": "XDSRegistryError", "message": "injected error"},
     "soap_fault": {"code": "Receiver", "reason": "injected SOAP fault"},
@@ -70,6 +70,10 @@ class DmpService(HttpService):
 
     def __init__(self, config: DmpConfig | None = None, context: StackContext | None = None, *,
                  validator=None, validator_pack=None):
+        # Measured: the DMP's model and wire (the CDA validator, signxml) add ~150-300 ms to `segur --help`,
+        # which imports every service class (segur.services); they are imported when a DMP is built.
+        from segur.mocks.dmp.models import DmpBackend
+
         super().__init__(config, context)
         check_choices(self.config, self.name)
         self.validator_pack = validator_pack if validator_pack is not None else self.context.pack
@@ -94,6 +98,8 @@ class DmpService(HttpService):
         return DmpJournal(self.name, spill_dir=self.data_dir / "journal-bodies")
 
     def create_app(self):
+        from segur.mocks.dmp.responses import create_app  # measured start-up cost: see __init__
+
         return create_app(self)
 
     def close(self) -> None:
@@ -110,15 +116,6 @@ class DmpService(HttpService):
 
     def reset(self) -> None:
         self.backend.reset()
-
-    def pack_in_use(self) -> tuple[str | None, str | None]:
-        """(the official CDA pack documents are validated with, where that comes from)."""
-        if self.validator_pack is False:
-            return None, "disabled"
-        if self.validator_pack:
-            return str(self.validator_pack), "option"
-        found = pack_setting()
-        return (str(found.value), found.source) if found else (None, None)
 
     def ready_lines(self) -> list[str]:
         mode = "lenient" if self.config.lenient else "strict"

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from segur import serve_cli
 from segur.cli import app
 from segur.mocks.dmp import responses
-from segur.mocks.dmp.models import DEFAULT_MAX_DOCUMENT_SIZE
-from segur.mocks.dmp.service import DmpConfig, DmpService
+from segur.mocks.dmp.service import DEFAULT_MAX_DOCUMENT_SIZE, DmpConfig, DmpService
 from segur.mocks.dmp.testing import running_dmp
 from segur.mocks.dmp.vihf import verify_vihf
 from segur.serve_cli import serve_command
