@@ -18,6 +18,23 @@ from lxml import etree
 
 from segur.kernel.findings import Finding
 from segur.mocks.dmp import rules
+from segur.mocks.dmp.rules import (
+    XDS_EBRIM_001,
+    XDS_EBRIM_002,
+    XDS_EBRIM_003,
+    XDS_EBRIM_004,
+    XDS_EBRIM_005,
+    XDS_EBRIM_006,
+    XDS_EBRIM_007,
+    XDS_EBRIM_008,
+    XDS_EBRIM_009,
+    XDS_EBRIM_010,
+    XDS_EBRIM_011,
+    XDS_EBRIM_012,
+    XDS_EBRIM_013,
+    XDS_EBRIM_014,
+    XDS_EBRIM_015,
+)
 from segur.mocks.dmp.xds_metadata import (
     ASSOCIATION_TYPES,
     DE_AUTHOR,
@@ -116,12 +133,12 @@ class _Reader:
 
     def single(self, values: list, attribute: str):
         if len(values) > 1:
-            self.problem(rules.XDS_EBRIM_006, attribute=attribute, count=len(values))
+            self.problem(XDS_EBRIM_006, attribute=attribute, count=len(values))
         return values[0] if values else None
 
     def required(self, value, attribute: str, how: str) -> None:
         if value in (None, "", []):
-            self.problem(rules.XDS_EBRIM_005, attribute=attribute, how=how)
+            self.problem(XDS_EBRIM_005, attribute=attribute, how=how)
 
     def code(self, raw: RawClassification, attribute: str) -> Code:
         missing = []
@@ -131,7 +148,7 @@ class _Reader:
         if not scheme or not scheme[0]:
             missing.append("no codingScheme slot (the code system OID)")
         if missing:
-            self.findings.append(rules.XDS_EBRIM_007.finding(attribute=attribute, id=self.id, detail="; ".join(missing),
+            self.findings.append(XDS_EBRIM_007.finding(attribute=attribute, id=self.id, detail="; ".join(missing),
                                          location=f"{self.kind}[@id='{self.id}']/Classification[@id='{raw.id}']"))
         return Code(raw.node_representation, scheme[0] if scheme else "", raw.name)
 
@@ -142,7 +159,7 @@ class _Reader:
 def _author(raw: RawClassification, reader: _Reader) -> Author:
     persons = raw.slots.get("authorPerson", [])
     if len(persons) > 1:
-        reader.problem(rules.XDS_EBRIM_006, attribute="authorPerson (in one author)", count=len(persons))
+        reader.problem(XDS_EBRIM_006, attribute="authorPerson (in one author)", count=len(persons))
     return Author(person=persons[0] if persons else None, institutions=raw.slots.get("authorInstitution", []),
                   roles=raw.slots.get("authorRole", []), specialties=raw.slots.get("authorSpecialty", []),
                   telecommunications=raw.slots.get("authorTelecommunication", []))
@@ -162,7 +179,7 @@ def _parse_document_entry(el, findings: list[Finding]) -> DocumentEntry:
     reader = _Reader("DocumentEntry", entry.entry_uuid, findings)
     entry.object_type = el.get("objectType") or DOCUMENT_ENTRY_STABLE
     if entry.object_type not in (DOCUMENT_ENTRY_STABLE, DOCUMENT_ENTRY_ON_DEMAND):
-        reader.problem(rules.XDS_EBRIM_012, object_type=entry.object_type)
+        reader.problem(XDS_EBRIM_012, object_type=entry.object_type)
     entry.mime_type = el.get("mimeType") or None
     entry.availability_status = el.get("status") or STATUS_APPROVED
     entry.logical_id = el.get("lid") or None
@@ -184,14 +201,14 @@ def _parse_document_entry(el, findings: list[Finding]) -> DocumentEntry:
     entry.reference_id_list = slots.get(REFERENCE_ID_LIST_SLOT, [])
     entry.hash = reader.slot_single(slots, "hash")
     if entry.hash is not None and not (len(entry.hash) == 40 and all(c in "0123456789abcdefABCDEF" for c in entry.hash)):
-        reader.problem(rules.XDS_EBRIM_011, value=entry.hash, attribute="hash",
+        reader.problem(XDS_EBRIM_011, value=entry.hash, attribute="hash",
                        detail="a SHA-1 hash is 40 hexadecimal characters")
     size = reader.slot_single(slots, "size")
     if size is not None:
         if size.isdigit():
             entry.size = int(size)
         else:
-            reader.problem(rules.XDS_EBRIM_011, value=size, attribute="size", detail="the size is a number of bytes")
+            reader.problem(XDS_EBRIM_011, value=size, attribute="size", detail="the size is a number of bytes")
     entry.title = _localized(el, "Name")
     entry.comments = _localized(el, "Description")
 
@@ -282,7 +299,7 @@ def _parse_association(el, findings: list[Finding]) -> Association:
     assoc.submission_set_status = statuses[0] if statuses else None
     reader = _Reader("Association", assoc.entry_uuid, findings)
     if assoc.type not in ASSOCIATION_TYPES:
-        findings.append(rules.XDS_EBRIM_009.finding(id=assoc.entry_uuid, type=assoc.type or "(none)",
+        findings.append(XDS_EBRIM_009.finding(id=assoc.entry_uuid, type=assoc.type or "(none)",
                                 location=f"Association[@id='{assoc.entry_uuid}']"))
     reader.required(assoc.source, "sourceObject", "the id of the source object")
     reader.required(assoc.target, "targetObject", "the id of the target object")
@@ -306,11 +323,11 @@ def parse_submission(element) -> tuple[Submission, list[Finding]]:
         request = find_submit_objects_request(element)
         object_list = None if request is None else request.find(_q(RIM, "RegistryObjectList"))
         if object_list is None:
-            findings.append(rules.XDS_EBRIM_001.finding(location="SubmitObjectsRequest"))
+            findings.append(XDS_EBRIM_001.finding(location="SubmitObjectsRequest"))
             return submission, findings
         _parse_object_list(object_list, submission, findings)
     except Exception as exc:  # a last line of defence: the parser must never take the server down
-        findings.append(rules.XDS_EBRIM_015.finding(object="SubmitObjectsRequest", id="", detail=repr(exc)[:300]))
+        findings.append(XDS_EBRIM_015.finding(object="SubmitObjectsRequest", id="", detail=repr(exc)[:300]))
     return submission, findings
 
 
@@ -337,7 +354,7 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
         obj_id = el.get("id")
         if local in ("RegistryPackage", "ExtrinsicObject", "Association", "Classification", "ObjectRef"):
             if not obj_id:
-                findings.append(rules.XDS_EBRIM_003.finding(element=local, location=f"RegistryObjectList/{local}"))
+                findings.append(XDS_EBRIM_003.finding(element=local, location=f"RegistryObjectList/{local}"))
                 obj_id = ""
             else:
                 seen_ids[obj_id] = seen_ids.get(obj_id, 0) + 1
@@ -349,12 +366,12 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
                 node = node_of.get(obj_id)
                 if node == FOLDER_NODE:
                     submission.folders.append(obj_id)
-                    findings.append(rules.XDS_EBRIM_014.finding(id=obj_id, location=f"RegistryPackage[@id='{obj_id}']"))
+                    findings.append(XDS_EBRIM_014.finding(id=obj_id, location=f"RegistryPackage[@id='{obj_id}']"))
                 elif node == SUBMISSION_SET_NODE:
                     extra = [c for c in top_classifications.get(obj_id, []) if not c.node]
                     submission_sets.append(_parse_submission_set(el, extra, findings))
                 else:
-                    findings.append(rules.XDS_EBRIM_005.finding(object="RegistryPackage", id=obj_id,
+                    findings.append(XDS_EBRIM_005.finding(object="RegistryPackage", id=obj_id,
                         attribute="classification as SubmissionSet",
                         how=f"a Classification with classificationNode {SUBMISSION_SET_NODE}",
                         location=f"RegistryPackage[@id='{obj_id}']"))
@@ -365,14 +382,14 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
             elif local == "ObjectRef" and obj_id:
                 submission.object_refs.append(obj_id)
         except Exception as exc:  # one unreadable object must not hide the others' problems
-            findings.append(rules.XDS_EBRIM_015.finding(object=local, id=obj_id or "", detail=repr(exc)[:300],
+            findings.append(XDS_EBRIM_015.finding(object=local, id=obj_id or "", detail=repr(exc)[:300],
                                     location=f"{local}[@id='{obj_id}']"))
 
     for dup, count in seen_ids.items():
         if count > 1:
-            findings.append(rules.XDS_EBRIM_004.finding(id=dup, location=f"*[@id='{dup}']"))
+            findings.append(XDS_EBRIM_004.finding(id=dup, location=f"*[@id='{dup}']"))
     if len(submission_sets) != 1:
-        findings.append(rules.XDS_EBRIM_002.finding(count=len(submission_sets), location="RegistryObjectList"))
+        findings.append(XDS_EBRIM_002.finding(count=len(submission_sets), location="RegistryObjectList"))
     submission.submission_set = submission_sets[0] if submission_sets else None
     _check_associations(submission, findings)
 
@@ -388,17 +405,17 @@ def _check_associations(submission: Submission, findings: list[Finding]) -> None
         for end in (assoc.source, assoc.target):
             # A reference outside the submission must be a registered entryUUID (checked by the registry).
             if end and end not in local_ids and not end.startswith("urn:uuid:"):
-                findings.append(rules.XDS_EBRIM_008.finding(id=assoc.entry_uuid, target=end,
+                findings.append(XDS_EBRIM_008.finding(id=assoc.entry_uuid, target=end,
                                         location=f"Association[@id='{assoc.entry_uuid}']"))
         if assoc.type == HAS_MEMBER and assoc.source == ss_id:
             members.add(assoc.target)
             if not assoc.submission_set_status:
-                findings.append(rules.XDS_EBRIM_013.finding(id=assoc.entry_uuid,
+                findings.append(XDS_EBRIM_013.finding(id=assoc.entry_uuid,
                                         location=f"Association[@id='{assoc.entry_uuid}']"))
     if ss_id:
         for entry in submission.document_entries:
             if entry.entry_uuid not in members:
-                findings.append(rules.XDS_EBRIM_010.finding(id=entry.entry_uuid,
+                findings.append(XDS_EBRIM_010.finding(id=entry.entry_uuid,
                                         location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
 
 

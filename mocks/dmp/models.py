@@ -28,6 +28,27 @@ from segur.mocks.dmp.calls import STATUS_FAILURE, STATUS_PARTIAL, Call, Document
 from segur.mocks.dmp.cda_header import cda_set_id
 from segur.mocks.dmp.digest import sha1_of
 from segur.mocks.dmp.metadata_rules import DmpContext, DmpState, check_submission
+from segur.mocks.dmp.rules import (
+    XDS_41_007,
+    XDS_41_008,
+    XDS_41_009,
+    XDS_41_010,
+    XDS_41_011,
+    XDS_41_012,
+    XDS_41_013,
+    XDS_41_015,
+    XDS_41_016,
+    XDS_41_017,
+    XDS_43_001,
+    XDS_43_002,
+    XDS_43_003,
+    XDS_PAT_001,
+    XDS_PAT_002,
+    XDS_PAT_003,
+    XDS_PAT_004,
+    XDS_PAT_005,
+    XDS_PAT_006,
+)
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.validation import ProcessValidator
 from segur.mocks.dmp.visibility import is_author, visible
@@ -135,22 +156,22 @@ class DmpBackend:
         cx = Cx.parse(patient_id)
         allowed = ins_helpers.PRODUCTION_OIDS | (ins_helpers.TEST_OIDS if self.test_mode else frozenset())
         if len(cx.id) != 15 or cx.assigning_authority not in allowed or cx.type_code != "NH":
-            return [rules.XDS_PAT_001.finding(patient_id=patient_id, **where)]
+            return [XDS_PAT_001.finding(patient_id=patient_id, **where)]
         vihf_patient = getattr(getattr(call.claims, "patient", None), "value", None)
         if vihf_patient and vihf_patient != cx.id:
-            return [rules.XDS_PAT_006.finding(vihf=vihf_patient, patient_id=patient_id, **where)]
+            return [XDS_PAT_006.finding(vihf=vihf_patient, patient_id=patient_id, **where)]
         patient = self.world.patient_by_ins(cx.id)
         state = self.dmp_state(cx.id, patient)
         if patient is None or state == "INEXISTANT":
-            return [rules.XDS_PAT_002.finding(patient_id=patient_id, **where)]
+            return [XDS_PAT_002.finding(patient_id=patient_id, **where)]
         if state == "FERME":
-            return [rules.XDS_PAT_003.finding(patient_id=patient_id, **where)]
+            return [XDS_PAT_003.finding(patient_id=patient_id, **where)]
         caller = self.caller_of(call.claims)
         status = self.authorisation_status(cx.id, patient, caller, call.now)
         if status == "INTERDIT":
-            return [rules.XDS_PAT_004.finding(patient_id=patient_id, caller=caller, **where)]
+            return [XDS_PAT_004.finding(patient_id=patient_id, caller=caller, **where)]
         if need_authorisation and status != "VALIDE":
-            return [rules.XDS_PAT_005.finding(patient_id=patient_id, caller=caller, status=status, **where)]
+            return [XDS_PAT_005.finding(patient_id=patient_id, caller=caller, status=status, **where)]
         return []
 
     def settle(self, findings: list[Finding]) -> list[Finding]:
@@ -249,8 +270,8 @@ class DmpBackend:
 
     def _oversized_finding(self, entry_id: str, content: bytes) -> Finding:
         limit = self.config.max_document_size
-        return rules.XDS_41_016.finding(id=entry_id, size=len(content), limit=limit,
-                                        limit_mib=f"{limit / 2**20:g}", location=f"Document[@id='{entry_id}']")
+        return XDS_41_016.finding(id=entry_id, size=len(content), limit=limit,
+                                  limit_mib=f"{limit / 2**20:g}", location=f"Document[@id='{entry_id}']")
 
     def _registry_duplicates(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
         """XDS-41-007/008/009: uniqueIds the registry already holds, the document's SHA-1 compared.
@@ -261,12 +282,12 @@ class DmpBackend:
         findings: list[Finding] = []
         ss = submission.submission_set
         if ss is not None and ss.unique_id and self.store.submission_set(unique_id=ss.unique_id):
-            findings.append(rules.XDS_41_007.finding(unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
+            findings.append(XDS_41_007.finding(unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
         for entry in submission.document_entries:
             content = documents.get(entry.entry_uuid)
             known = self.store.document_sha1(entry.unique_id) if entry.unique_id and content is not None else None
             if known is not None:
-                rule = rules.XDS_41_009 if known == sha1_of(content) else rules.XDS_41_008
+                rule = XDS_41_009 if known == sha1_of(content) else XDS_41_008
                 findings.append(rule.finding(unique_id=entry.unique_id,
                                              location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
         return findings
@@ -280,20 +301,20 @@ class DmpBackend:
             where = f"Association[@id='{assoc.entry_uuid}']"
             target = self.store.entry(assoc.target)
             if target is None:
-                findings.append(rules.XDS_41_010.finding(kind=assoc.kind, id=assoc.entry_uuid, target=assoc.target,
-                                                         location=where))
+                findings.append(XDS_41_010.finding(kind=assoc.kind, id=assoc.entry_uuid, target=assoc.target,
+                                                   location=where))
                 continue
             if target.availability_status != STATUS_APPROVED:
-                findings.append(rules.XDS_41_011.finding(id=assoc.entry_uuid, target=assoc.target,
-                                                         status=target.availability_status.rsplit(":", 1)[-1],
-                                                         location=where))
+                findings.append(XDS_41_011.finding(id=assoc.entry_uuid, target=assoc.target,
+                                                   status=target.availability_status.rsplit(":", 1)[-1],
+                                                   location=where))
             source = submission.document_entry(assoc.source)
             if source is not None and source.patient_id and source.patient_id != target.patient_id:
-                findings.append(rules.XDS_41_012.finding(id=assoc.entry_uuid, target=assoc.target,
-                                                         patient=target.patient_id, location=where))
+                findings.append(XDS_41_012.finding(id=assoc.entry_uuid, target=assoc.target,
+                                                   patient=target.patient_id, location=where))
             if claims is not None and assoc.type in (RPLC, XFRM_RPLC) and not is_author(target, claims):
-                findings.append(rules.XDS_41_015.finding(target=assoc.target, caller=self.caller_of(claims),
-                                                         location=where))
+                findings.append(XDS_41_015.finding(target=assoc.target, caller=self.caller_of(claims),
+                                                   location=where))
         return findings
 
     def _set_id_checks(self, submission: Submission, documents: dict[str, bytes]) -> list[Finding]:
@@ -311,9 +332,9 @@ class DmpBackend:
                 continue  # not a CDA, no setId, or nothing to compare with (XDS-41-010 says why)
             new_set_id = cda_set_id(new)
             if new_set_id != old_set_id:
-                findings.append(rules.XDS_41_017.finding(id=assoc.source, set_id=new_set_id or "(none)",
-                                                         target=assoc.target, old_set_id=old_set_id,
-                                                         location=f"Association[@id='{assoc.entry_uuid}']"))
+                findings.append(XDS_41_017.finding(id=assoc.source, set_id=new_set_id or "(none)",
+                                                   target=assoc.target, old_set_id=old_set_id,
+                                                   location=f"Association[@id='{assoc.entry_uuid}']"))
         return findings
 
     def _store_submission(self, submission: Submission, documents: dict[str, bytes], reports: dict,
@@ -340,7 +361,7 @@ class DmpBackend:
                     Store.insert_association(db, assoc, ss.entry_uuid)
                     replaces = assoc.type in (RPLC, XFRM_RPLC) and not submission.document_entry(assoc.target)
                     if replaces and not Store.set_entry_status(db, assoc.target, STATUS_APPROVED, STATUS_DEPRECATED):
-                        raise _Conflict(rules.XDS_41_011.finding(
+                        raise _Conflict(XDS_41_011.finding(
                             id=assoc.entry_uuid, target=assoc.target,
                             status="no longer Approved (replaced concurrently)"))
         except sqlite3.IntegrityError as exc:
@@ -350,8 +371,8 @@ class DmpBackend:
             if clashes:
                 raise _Conflict(*clashes) from None
             if "submission_sets.unique_id" in str(exc):  # the winner is gone again (reset): say what clashed
-                raise _Conflict(rules.XDS_41_007.finding(unique_id=ss.unique_id)) from None
-            raise _Conflict(rules.XDS_41_008.finding(unique_id="(one of the documents)")) from None
+                raise _Conflict(XDS_41_007.finding(unique_id=ss.unique_id)) from None
+            raise _Conflict(XDS_41_008.finding(unique_id="(one of the documents)")) from None
 
     # --- ITI-43 -------------------------------------------------------------------------------------
     def retrieve(self, requests: list[DocumentRequest], call: Call, injected: Finding | None = None) -> Outcome:
@@ -361,17 +382,17 @@ class DmpBackend:
         outcome = Outcome(payload=[], claims=call.claims)
         findings = list(call.vihf_findings)
         if not requests:
-            findings.append(rules.XDS_43_003.finding(detail="no DocumentRequest element",
-                                                     location="RetrieveDocumentSetRequest"))
+            findings.append(XDS_43_003.finding(detail="no DocumentRequest element",
+                                               location="RetrieveDocumentSetRequest"))
         found = []
         for asked in requests:
             where = asked.where
             if not asked.unique_id:
-                findings.append(rules.XDS_43_003.finding(detail=f"{where} has no DocumentUniqueId", location=where))
+                findings.append(XDS_43_003.finding(detail=f"{where} has no DocumentUniqueId", location=where))
                 continue
             if asked.repository_unique_id != self.config.repository_unique_id:
-                findings.append(rules.XDS_43_001.finding(repository=asked.repository_unique_id or "(none)",
-                                                         own=self.config.repository_unique_id, location=where))
+                findings.append(XDS_43_001.finding(repository=asked.repository_unique_id or "(none)",
+                                                   own=self.config.repository_unique_id, location=where))
                 continue
             entries = self.store.entries_by_unique_id(asked.unique_id)
             stored = self.store.document(asked.unique_id)
@@ -379,7 +400,7 @@ class DmpBackend:
             # authors.
             latest = max(entries, key=lambda e: e.version) if entries else None
             if stored is None or latest is None or not visible(latest, call.claims):
-                findings.append(rules.XDS_43_002.finding(unique_id=asked.unique_id, location=where))
+                findings.append(XDS_43_002.finding(unique_id=asked.unique_id, location=where))
                 continue
             access = self.access_findings(latest.patient_id, call, need_authorisation=True)
             if access:
@@ -457,7 +478,8 @@ class DmpBackend:
 
     def document_view(self, unique_id: str) -> dict | None:
         """One stored document by its uniqueId (admin view): patient, status, size, mimeType and every
-        metadata version (ITI-57 keeps the uniqueId), each as `/_admin/documents` lists it; None if unknown."""
+        metadata version (ITI-57 keeps the uniqueId), each as `/_admin/documents` lists it; None if
+        unknown."""
         entries = sorted(self.store.entries_by_unique_id(unique_id), key=lambda e: e.version)
         if not entries:
             return None
@@ -495,9 +517,9 @@ def _content_findings(entry: DocumentEntry, content: bytes) -> list[Finding]:
     if mime == "application/pdf":
         problem = pdf_problem(content)
         if problem:
-            return [rules.XDS_41_013.finding(id=entry.entry_uuid, declared="application/pdf", detail=problem,
-                                             location=where)]
+            return [XDS_41_013.finding(id=entry.entry_uuid, declared="application/pdf", detail=problem,
+                                       location=where)]
     elif mime in ("text/xml", "application/xml") and not content.lstrip().startswith(b"<"):
-        return [rules.XDS_41_013.finding(id=entry.entry_uuid, declared=mime, location=where,
-                                         detail=f"it does not start with an XML tag (it starts with {content[:8]!r})")]
+        return [XDS_41_013.finding(id=entry.entry_uuid, declared=mime, location=where,
+                                   detail=f"it does not start with an XML tag (it starts with {content[:8]!r})")]
     return []

@@ -20,8 +20,10 @@ import unicodedata
 from segur.kernel import ins as ins_helpers
 from segur.kernel.findings import Finding
 
-from . import rules
 from .cda_header import CdaHeader
+from .rules import (
+    DMP_CDA_013,
+)
 from .xds_metadata import Cx, DocumentEntry
 
 
@@ -32,7 +34,7 @@ def check_source_patient_info(entry: DocumentEntry, header: CdaHeader, key: str,
         check = _CHECKS.get(field_name)
         expected = check(value, header, entry) if check else None
         if expected is not None:
-            findings.append(rules.DMP_CDA_013.finding(location=f"{where}/sourcePatientInfo", field=field_name,
+            findings.append(DMP_CDA_013.finding(location=f"{where}/sourcePatientInfo", field=field_name,
                                  entry=key, value=value, expected=expected))
     return findings
 

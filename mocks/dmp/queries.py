@@ -19,8 +19,15 @@ from __future__ import annotations
 import re
 
 from segur.kernel.findings import Finding
-from segur.mocks.dmp import rules, xds_metadata
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.calls import STATUS_FAILURE, Call, Outcome, StoredQuery
+from segur.mocks.dmp.rules import (
+    XDS_18_001,
+    XDS_18_002,
+    XDS_18_003,
+    XDS_18_004,
+    XDS_18_005,
+)
 from segur.mocks.dmp.visibility import visible
 
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
@@ -61,11 +68,11 @@ class Parameters:
     def single(self, name: str, required: bool = False) -> str | None:
         if name not in self.slots:
             if required:
-                raise QueryError(rules.XDS_18_002.finding(query=self.query, parameter=name, location=name))
+                raise QueryError(XDS_18_002.finding(query=self.query, parameter=name, location=name))
             return None
         values = [v for occurrence in self.slots[name] for v in occurrence]
         if len(values) != 1:
-            raise QueryError(rules.XDS_18_004.finding(parameter=name, value=repr(values)[:100],
+            raise QueryError(XDS_18_004.finding(parameter=name, value=repr(values)[:100],
                                      detail="exactly one value is expected", location=name))
         return values[0]
 
@@ -73,7 +80,7 @@ class Parameters:
         """All values of the parameter (OR), or None when absent."""
         if name not in self.slots:
             if required:
-                raise QueryError(rules.XDS_18_002.finding(query=self.query, parameter=name, location=name))
+                raise QueryError(XDS_18_002.finding(query=self.query, parameter=name, location=name))
             return None
         return [v for occurrence in self.slots[name] for v in occurrence]
 
@@ -87,7 +94,7 @@ class Parameters:
         for value in values:
             parts = value.split("^")
             if not parts[0]:
-                raise QueryError(rules.XDS_18_004.finding(parameter=name, value=value,
+                raise QueryError(XDS_18_004.finding(parameter=name, value=value,
                                          detail="a code is written 'code^^codingScheme'", location=name))
             result.append((parts[0], parts[2] if len(parts) > 2 and parts[2] else None))
         return result
@@ -103,7 +110,7 @@ def _split_value(name: str, text: str) -> list[str]:
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
         return [text[1:-1].replace("''", "'")]
     if text and not text.lstrip("-").isdigit():
-        raise QueryError(rules.XDS_18_004.finding(parameter=name, value=text[:100],
+        raise QueryError(XDS_18_004.finding(parameter=name, value=text[:100],
                                  detail="a string value must be in single quotes", location=name))
     return [text] if text else []
 
@@ -139,7 +146,7 @@ def _timed(params: Parameters, prefix: str, attribute: str):
     high = params.single(f"{prefix}{attribute}To")
     for bound, name in ((low, f"{prefix}{attribute}From"), (high, f"{prefix}{attribute}To")):
         if bound is not None and _dtm(bound) is None:
-            raise QueryError(rules.XDS_18_004.finding(parameter=name, value=bound,
+            raise QueryError(XDS_18_004.finding(parameter=name, value=bound,
                                      detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
     return low, high
 
@@ -218,7 +225,7 @@ def find_submission_sets(backend, params: Parameters, call: Call) -> tuple[list,
 def _exactly_one(params: Parameters, *names: str) -> str:
     present = [n for n in names if params.has(n)]
     if len(present) != 1:
-        raise QueryError(rules.XDS_18_003.finding(query=params.query, parameters=" or ".join(names), location=params.query))
+        raise QueryError(XDS_18_003.finding(query=params.query, parameters=" or ".join(names), location=params.query))
     return present[0]
 
 
@@ -301,16 +308,16 @@ def run_stored_query(backend, query: StoredQuery | None, call: Call, injected: F
     findings = list(call.vihf_findings)
     outcome = Outcome(claims=call.claims, payload=([], "LeafClass"))
     if query is None:
-        findings.append(rules.XDS_18_005.finding(detail="ResponseOption and AdhocQuery are required",
-                                                 location="AdhocQueryRequest"))
+        findings.append(XDS_18_005.finding(detail="ResponseOption and AdhocQuery are required",
+                                           location="AdhocQueryRequest"))
     else:
         outcome.meta = {"query": QUERY_NAMES.get(query.query_id, query.query_id), "returnType": query.return_type}
         if query.return_type not in ("LeafClass", "ObjectRef"):
-            findings.append(rules.XDS_18_005.finding(
+            findings.append(XDS_18_005.finding(
                 detail=f"returnType {query.return_type!r} is neither LeafClass nor ObjectRef",
                 location="ResponseOption/@returnType"))
         elif query.query_id not in HANDLERS:
-            findings.append(rules.XDS_18_001.finding(query_id=query.query_id or "(none)", location="AdhocQuery/@id"))
+            findings.append(XDS_18_001.finding(query_id=query.query_id or "(none)", location="AdhocQuery/@id"))
         elif not Outcome(findings=backend.settle(findings)).errors:
             try:
                 params = Parameters(query.slots, QUERY_NAMES[query.query_id])

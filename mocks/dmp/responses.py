@@ -47,7 +47,16 @@ from segur.mocks.dmp.mtom import (
     read_http_body,
     write_mtom,
 )
-from segur.mocks.dmp.rules import XdsRule
+from segur.mocks.dmp.rules import (
+    DMP_TD_001,
+    XDS_FAULT_001,
+    XDS_SOAP_005,
+    XDS_SOAP_006,
+    XDS_SOAP_007,
+    XDS_SOAP_008,
+    XDS_SOAP_010,
+    XdsRule,
+)
 from segur.mocks.dmp.soap import (
     SoapError,
     envelope_bytes,
@@ -199,8 +208,8 @@ class _Exchange:
         except SoapError as problem:
             return self._fault(problem.rule, str(problem), [problem.finding()], problem.status)
         except Exception as exc:  # the server keeps serving whatever happens; the journal says what
-            item = rules.XDS_SOAP_010.finding(detail=repr(exc)[:300])
-            return self._fault(rules.XDS_SOAP_010, item.message, [item], 500)
+            item = XDS_SOAP_010.finding(detail=repr(exc)[:300])
+            return self._fault(XDS_SOAP_010, item.message, [item], 500)
 
     def _run(self) -> Response:
         body = self._read_body()
@@ -212,17 +221,17 @@ class _Exchange:
             message = read_http_body(content_type, body)
         except MtomError as problem:
             item = problem.rule.finding(detail=problem.detail)
-            status = 415 if problem.rule is rules.XDS_SOAP_008 else 400
+            status = 415 if problem.rule is XDS_SOAP_008 else 400
             return self._fault(problem.rule, item.message, [item], status)
         envelope = parse_envelope(message.envelope, parse_content_type(content_type)[1].get("action"))
         self.relates_to = envelope.message_id
         action = ACTIONS.get(envelope.action or "")
         if action is None or action.service != self.endpoint:
-            raise SoapError(rules.XDS_SOAP_005, action=envelope.action or "(none)")
+            raise SoapError(XDS_SOAP_005, action=envelope.action or "(none)")
         self.operation = action.transaction
         expected = f"{{{action.request[0]}}}{action.request[1]}"
         if envelope.body.tag != expected:
-            raise SoapError(rules.XDS_SOAP_006, element=envelope.body.tag, action=envelope.action,
+            raise SoapError(XDS_SOAP_006, element=envelope.body.tag, action=envelope.action,
                             expected=expected)
         injected = self._injected(action, envelope)
         if isinstance(injected, Response):
@@ -256,7 +265,7 @@ class _Exchange:
         xds_fault = self.service.faults.first(faults, "xds_error")
         if not xds_fault:
             return None
-        item = rules.XDS_FAULT_001.finding(fault_id=xds_fault.id, code=xds_fault.params["code"])
+        item = XDS_FAULT_001.finding(fault_id=xds_fault.id, code=xds_fault.params["code"])
         return Finding(item.rule, item.severity, item.layer,
                        f"{item.message} — {xds_fault.params.get('message', '')}".rstrip(" —"),
                        hint=item.hint, location="fault", extra={"xds_code": xds_fault.params["code"]})
@@ -301,8 +310,8 @@ class _Exchange:
         return b"".join(chunks)
 
     def _too_large(self, size) -> Response:
-        item = rules.XDS_SOAP_007.finding(size=size, limit=self.service.config.max_body)
-        response = self._fault(rules.XDS_SOAP_007, item.message, [item], 413)
+        item = XDS_SOAP_007.finding(size=size, limit=self.service.config.max_body)
+        response = self._fault(XDS_SOAP_007, item.message, [item], 413)
         response.headers["Connection"] = "close"
         return response
 
@@ -354,10 +363,10 @@ class _Exchange:
         oid = (ins_el.get("identifiantSysteme") or "").strip() if ins_el is not None else ""
         td_action = (envelope.body.get("action") or "").strip()
         if len(ins) != 15 or not oid:
-            raise SoapError(rules.DMP_TD_001, transaction=name, detail="td:matriculeINS needs valeur (the "
+            raise SoapError(DMP_TD_001, transaction=name, detail="td:matriculeINS needs valeur (the "
                             "15-character INS) and identifiantSysteme (its OID)")
         if name == "TD0.3" and td_action not in ("AJOUT", "SUPPRESSION"):
-            raise SoapError(rules.DMP_TD_001, transaction=name,
+            raise SoapError(DMP_TD_001, transaction=name,
                             detail=f"action must be AJOUT or SUPPRESSION, not {td_action!r}")
         findings = self.backend.settle(list(call.vihf_findings))
         errors = [f for f in findings if f.severity == Severity.ERROR]
@@ -403,7 +412,7 @@ class _Exchange:
         return Response(data, status=status, content_type="application/soap+xml; charset=UTF-8")
 
     def _raw_fault(self, code: str, reason: str, status: int, verdict: str) -> Response:
-        data = fault_bytes(rules.XDS_FAULT_001, reason, self.relates_to, code=code)
+        data = fault_bytes(XDS_FAULT_001, reason, self.relates_to, code=code)
         self._journal(verdict, [], data, status, {"fault": code})
         return Response(data, status=status, content_type="application/soap+xml; charset=UTF-8")
 

@@ -44,7 +44,8 @@ class DmpConfig(ServiceConfig):
     require_vihf: bool = setting(True, "Every transaction needs a valid VIHF (the DMP's rule).")
     production_oids: bool = setting(False, "Refuse the test INS OIDs (1.2.250.1.213.1.4.10/11).")
     power_safe: bool = setting(False, "SQLite synchronous=FULL: a commit also survives a power cut or OS crash "
-                               "(default NORMAL in WAL mode: survives a crash of the mock, without an fsync per "
+                               "(default NORMAL in WAL mode: survives a crash of the mock, without an fsync "
+                               "per "
                                "submission).", flags={"--fast-commit": False})
     repository_unique_id: str = setting(DEFAULT_REPOSITORY_ID, "The repository's uniqueId (ITI-43 "
                                         "RepositoryUniqueId).")
@@ -52,7 +53,8 @@ class DmpConfig(ServiceConfig):
     authorisation_for_feed: bool = setting(False, "ITI-41 needs a VALIDE authorisation (TD0.3); the DMP does "
                                            "not ask one for feeding (REM DMP/CONF.05).")
     allow_invisible_and_masked: bool = setting(False, "Accept a document both INVISIBLE_PATIENT and MASQUE_PS "
-                                               "(DMP parameter cumul-invisible_patient-masque_ps, EX_2.1-1050).")
+                                               "(DMP parameter cumul-invisible_patient-masque_ps, "
+                                               "EX_2.1-1050).")
     authorisation_days: int = setting(365, "Validity, in days, of an authorisation added by TD0.3.")
 
 

@@ -18,10 +18,18 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from segur.kernel.findings import Finding, Severity
-from segur.mocks.dmp import rules
 from segur.mocks.dmp.calls import STATUS_FAILURE, STATUS_PARTIAL, STATUS_SUCCESS
 from segur.mocks.dmp.ebrim import RS
-from segur.mocks.dmp.rules import XdsRule, xds_code_of
+from segur.mocks.dmp.rules import (
+    XDS_SOAP_001,
+    XDS_SOAP_002,
+    XDS_SOAP_003,
+    XDS_SOAP_004,
+    XDS_SOAP_005,
+    XDS_SOAP_009,
+    XdsRule,
+    xds_code_of,
+)
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -66,21 +74,21 @@ class Envelope:
 def safe_parse(data: bytes):
     """Parse untrusted XML: no DTD, no entity, no network; raises SoapError."""
     if not data or not data.strip():
-        raise SoapError(rules.XDS_SOAP_001, detail="the message is empty")
+        raise SoapError(XDS_SOAP_001, detail="the message is empty")
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in head:
-        raise SoapError(rules.XDS_SOAP_002)
+        raise SoapError(XDS_SOAP_002)
     try:
         root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
-        raise SoapError(rules.XDS_SOAP_001, detail=str(exc)[:300]) from None
+        raise SoapError(XDS_SOAP_001, detail=str(exc)[:300]) from None
     except ValueError as exc:
-        raise SoapError(rules.XDS_SOAP_001, detail=str(exc)[:300]) from None
+        raise SoapError(XDS_SOAP_001, detail=str(exc)[:300]) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise SoapError(rules.XDS_SOAP_002)
+        raise SoapError(XDS_SOAP_002)
     for _node in root.iter(etree.Entity):
-        raise SoapError(rules.XDS_SOAP_002)
+        raise SoapError(XDS_SOAP_002)
     return root
 
 
@@ -88,25 +96,25 @@ def parse_envelope(data: bytes, content_type_action: str | None = None) -> Envel
     """Read a SOAP 1.2 envelope (the root MIME part for MTOM)."""
     root = safe_parse(data)
     if not isinstance(root.tag, str):
-        raise SoapError(rules.XDS_SOAP_003, detail="no root element")
+        raise SoapError(XDS_SOAP_003, detail="no root element")
     qname = etree.QName(root)
     if qname.localname != "Envelope" or qname.namespace not in (SOAP12, SOAP11):
-        raise SoapError(rules.XDS_SOAP_003, detail=f"the root element is {{{qname.namespace}}}{qname.localname}")
+        raise SoapError(XDS_SOAP_003, detail=f"the root element is {{{qname.namespace}}}{qname.localname}")
     if qname.namespace == SOAP11:
-        raise SoapError(rules.XDS_SOAP_003, detail="it is a SOAP 1.1 envelope")
+        raise SoapError(XDS_SOAP_003, detail="it is a SOAP 1.1 envelope")
     header = root.find(f"{{{SOAP12}}}Header")
     body = root.find(f"{{{SOAP12}}}Body")
     if body is None:
-        raise SoapError(rules.XDS_SOAP_004)
+        raise SoapError(XDS_SOAP_004)
     payload = next((c for c in body if isinstance(c.tag, str)), None)
     if payload is None:
-        raise SoapError(rules.XDS_SOAP_004)
+        raise SoapError(XDS_SOAP_004)
     headers = [h for h in header if isinstance(h.tag, str)] if header is not None else []
     for item in headers:
         must = (item.get(f"{{{SOAP12}}}mustUnderstand") or "").strip().lower()
         name = etree.QName(item)
         if must in ("true", "1") and (name.namespace, name.localname) not in UNDERSTOOD_HEADERS:
-            raise SoapError(rules.XDS_SOAP_009, header=f"{{{name.namespace}}}{name.localname}")
+            raise SoapError(XDS_SOAP_009, header=f"{{{name.namespace}}}{name.localname}")
     action = _header_text(header, WSA, "Action") or content_type_action
     return Envelope(root=root, header=header, body=payload, action=action,
                     message_id=_header_text(header, WSA, "MessageID"),
@@ -145,7 +153,7 @@ def fault_bytes(rule: XdsRule, reason: str, relates_to: str | None = None, findi
     """
     if code is None:
         code = rule.extra.get("fault", "Sender")
-    if rule is rules.XDS_SOAP_005 and subcode is None:
+    if rule is XDS_SOAP_005 and subcode is None:
         subcode = "wsa:ActionNotSupported"
     fault = etree.Element(f"{{{SOAP12}}}Fault", nsmap={"soap": SOAP12, "wsa": WSA, "wsse": WSSE})
     code_el = etree.SubElement(fault, f"{{{SOAP12}}}Code")

@@ -66,8 +66,10 @@ CREATE TABLE IF NOT EXISTS associations (
 CREATE INDEX IF NOT EXISTS as_source ON associations(source);
 CREATE INDEX IF NOT EXISTS as_target ON associations(target);
 CREATE TABLE IF NOT EXISTS documents (
-    unique_id TEXT PRIMARY KEY, content BLOB NOT NULL, mime_type TEXT, sha1 TEXT NOT NULL, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS dmp_state (ins TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at TEXT);
+    unique_id TEXT PRIMARY KEY, content BLOB NOT NULL, mime_type TEXT, sha1 TEXT NOT NULL, size INTEGER NOT
+    NULL);
+CREATE TABLE IF NOT EXISTS dmp_state (ins TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at
+TEXT);
 CREATE TABLE IF NOT EXISTS authorisations (
     ins TEXT NOT NULL, actor TEXT NOT NULL, status TEXT NOT NULL, expires_at TEXT, updated_at TEXT NOT NULL,
     PRIMARY KEY (ins, actor));
@@ -291,7 +293,8 @@ class Store:
     def set_authorisation(self, ins: str, actor: str, status: str, expires_at: str | None) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
-                       "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, expires_at=excluded.expires_at, "
+                       "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, "
+                       "expires_at=excluded.expires_at, "
                        "updated_at=excluded.updated_at", (ins, actor, status, expires_at, now_iso()))
 
     def delete_authorisation(self, ins: str, actor: str) -> bool:

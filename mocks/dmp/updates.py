@@ -15,8 +15,19 @@ from __future__ import annotations
 import uuid
 
 from segur.kernel.findings import Finding
-from segur.mocks.dmp import rules, xds_metadata
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.calls import STATUS_FAILURE, Call, Outcome
+from segur.mocks.dmp.rules import (
+    XDS_57_001,
+    XDS_57_002,
+    XDS_57_003,
+    XDS_57_004,
+    XDS_57_005,
+    XDS_57_006,
+    XDS_57_007,
+    XDS_57_008,
+    XDS_EBRIM_010,
+)
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.visibility import VISIBILITY_CODES, VISIBILITY_SCHEME
 from segur.mocks.dmp.xds_metadata import Submission
@@ -50,7 +61,7 @@ def run_update(backend, submission: Submission, structural: list[Finding], call:
     if injected is not None:
         return Outcome(findings=[injected], status=STATUS_FAILURE, verdict="fault-injected")
     findings = list(call.vihf_findings)
-    findings += [f for f in structural if f.rule != rules.XDS_EBRIM_010.id]
+    findings += [f for f in structural if f.rule != XDS_EBRIM_010.id]
     outcome = Outcome(claims=call.claims)
     status_changes = [a for a in submission.associations if a.type == xds_metadata.UPDATE_AVAILABILITY_STATUS]
     versions = [e for e in submission.document_entries if e.logical_id and e.logical_id.startswith("urn:uuid:")
@@ -59,7 +70,7 @@ def run_update(backend, submission: Submission, structural: list[Finding], call:
     if submission.submission_set is None:
         pass  # XDS-EBRIM-002 already says so
     elif not status_changes and not versions:
-        findings.append(rules.XDS_57_001.finding(
+        findings.append(XDS_57_001.finding(
             detail="neither an UpdateAvailabilityStatus association nor a new DocumentEntry version (lid of a "
                    "registered entry)", location="SubmitObjectsRequest"))
     for assoc in status_changes:
@@ -83,22 +94,22 @@ def _status_change(backend, assoc, call: Call, findings: list[Finding]) -> list[
     original = (assoc.slots.get("OriginalStatus") or [""])[0]
     new = (assoc.slots.get("NewStatus") or [""])[0]
     if not original or not new:
-        findings.append(rules.XDS_57_001.finding(detail="UpdateAvailabilityStatus needs the slots OriginalStatus and "
+        findings.append(XDS_57_001.finding(detail="UpdateAvailabilityStatus needs the slots OriginalStatus and "
                                 "NewStatus", location=where))
         return []
     target = backend.store.entry(assoc.target)
     if target is None or target.availability_status == DEL:
-        findings.append(rules.XDS_57_002.finding(target=assoc.target, location=where))
+        findings.append(XDS_57_002.finding(target=assoc.target, location=where))
         return []
     access = backend.access_findings(target.patient_id, call, need_authorisation=True)
     if access:
         findings += access
         return []
     if original != target.availability_status:
-        findings.append(rules.XDS_57_003.finding(declared=original, actual=target.availability_status, location=where))
+        findings.append(XDS_57_003.finding(declared=original, actual=target.availability_status, location=where))
         return []
     if (original, new) not in ALLOWED_TRANSITIONS:
-        findings.append(rules.XDS_57_004.finding(original=_short(original), new=_short(new), location=where))
+        findings.append(XDS_57_004.finding(original=_short(original), new=_short(new), location=where))
         return []
     return [("status", target.entry_uuid, original, new, assoc)]
 
@@ -107,7 +118,7 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
     where = f"DocumentEntry[@id='{entry.entry_uuid}']"
     history = backend.store.entries_by_logical_id(entry.logical_id)
     if not history:
-        findings.append(rules.XDS_57_002.finding(target=entry.logical_id, location=where))
+        findings.append(XDS_57_002.finding(target=entry.logical_id, location=where))
         return []
     current = history[-1]
     access = backend.access_findings(current.patient_id, call, need_authorisation=True)
@@ -118,15 +129,15 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
                   None)
     previous = (member.slots.get("PreviousVersion") or [""])[0] if member else ""
     if not previous:
-        findings.append(rules.XDS_57_001.finding(detail="the HasMember association of a new version needs the slot "
+        findings.append(XDS_57_001.finding(detail="the HasMember association of a new version needs the slot "
                                 "PreviousVersion", location=where))
         return []
     if previous != str(current.version) or current.availability_status != A:
-        findings.append(rules.XDS_57_005.finding(declared=previous, actual=current.version, target=entry.logical_id,
+        findings.append(XDS_57_005.finding(declared=previous, actual=current.version, target=entry.logical_id,
                                 location=where))
         return []
     if entry.patient_id != current.patient_id:
-        findings.append(rules.XDS_57_007.finding(old=current.patient_id, new=entry.patient_id, location=where))
+        findings.append(XDS_57_007.finding(old=current.patient_id, new=entry.patient_id, location=where))
         return []
     changed = [name for name in _COMPARED if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
     old_levels = sorted((c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
@@ -137,11 +148,11 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
     if unknown:
         changed.append(f"confidentialityCode {', '.join(unknown)}")
     if changed:
-        findings.append(rules.XDS_57_006.finding(fields=", ".join(changed), location=where))
+        findings.append(XDS_57_006.finding(fields=", ".join(changed), location=where))
         return []
     visibility = {c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME}
     if {"MASQUE_PS", "INVISIBLE_PATIENT"} <= visibility and not backend.config.allow_invisible_and_masked:
-        findings.append(rules.XDS_57_008.finding(location=where))
+        findings.append(XDS_57_008.finding(location=where))
         return []
     return [("version", current.entry_uuid, current, entry)]
 
@@ -170,7 +181,7 @@ def _write(backend, submission, plan) -> None:
             if step[0] == "status":
                 _, target, original, new, assoc = step
                 if not Store.set_entry_status(db, target, original, new):
-                    raise _Abort(rules.XDS_57_003.finding(declared=original, actual="(changed concurrently)"))
+                    raise _Abort(XDS_57_003.finding(declared=original, actual="(changed concurrently)"))
             else:
                 _, previous_uuid, current, entry = step
                 entry.entry_uuid = mapping.get(entry.entry_uuid, entry.entry_uuid)
@@ -180,7 +191,7 @@ def _write(backend, submission, plan) -> None:
                 entry.repository_unique_id = current.repository_unique_id
                 entry.home_community_id = current.home_community_id
                 if not Store.set_entry_status(db, previous_uuid, A, DEP):
-                    raise _Abort(rules.XDS_57_005.finding(declared=current.version, actual="(changed concurrently)",
+                    raise _Abort(XDS_57_005.finding(declared=current.version, actual="(changed concurrently)",
                                          target=entry.logical_id))
                 Store.insert_entry(db, entry, ss.entry_uuid, backend.store.validation_of(previous_uuid))
         for assoc in submission.associations:

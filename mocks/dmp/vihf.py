@@ -33,7 +33,27 @@ from signxml.verifier import SignatureConfiguration
 from segur.kernel import ins as ins_helpers
 from segur.kernel.findings import Finding
 
-from . import rules, valuesets
+from . import valuesets
+from .rules import (
+    VIHF_001,
+    VIHF_002,
+    VIHF_003,
+    VIHF_004,
+    VIHF_005,
+    VIHF_006,
+    VIHF_007,
+    VIHF_008,
+    VIHF_009,
+    VIHF_010,
+    VIHF_011,
+    VIHF_012,
+    VIHF_013,
+    VIHF_014,
+    VIHF_015,
+    VIHF_016,
+    VIHF_017,
+    VIHF_018,
+)
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -66,7 +86,8 @@ MANDATORY_ATTRIBUTES = (
 RESOURCE_URN_DMP = "urn:dmp"
 PURPOSE_SYSTEM = "1.2.250.1.213.1.1.4.248"  # "mode acces VIHF 1.0" (ANS sample)
 PROFESSION_SYSTEM = "1.2.250.1.71.1.2.7"  # TRE_G15-ProfessionSante (ANS sample: code 10 Médecin)
-#: Professions whose VIHF must carry a second role value, their specialty (ANS mapping: médecins, pharmaciens).
+# : Professions whose VIHF must carry a second role value, their specialty (ANS mapping: médecins,
+# pharmaciens).
 PROFESSIONS_NEEDING_SPECIALTY = {"10": "médecin", "21": "pharmacien"}
 
 #: Signature algorithms accepted: signxml's secure defaults plus RSA-SHA1/SHA-1, which the ANS sample uses.
@@ -253,12 +274,12 @@ def verify_vihf(security_header: etree._Element | None,
                 context: VihfContext) -> tuple[VihfClaims | None, list[Finding]]:
     """Check the VIHF in a `wsse:Security` header; claims are returned only when its signature holds."""
     if security_header is None:
-        return None, [rules.VIHF_001.finding(location="soap:Header")]
+        return None, [VIHF_001.finding(location="soap:Header")]
     assertions = security_header.findall("saml2:Assertion", NS)
     if not assertions:
-        return None, [rules.VIHF_001.finding(location="soap:Header/wsse:Security")]
+        return None, [VIHF_001.finding(location="soap:Header/wsse:Security")]
     if len(assertions) > 1:
-        return None, [rules.VIHF_002.finding(location="wsse:Security",
+        return None, [VIHF_002.finding(location="wsse:Security",
                            detail=f"{len(assertions)} assertions where one is expected")]
     assertion = assertions[0]
     where = "wsse:Security/saml2:Assertion"
@@ -271,7 +292,7 @@ def verify_vihf(security_header: etree._Element | None,
     if not assertion.get("IssueInstant"):
         problems.append("the IssueInstant attribute is missing")
     if problems:
-        findings.append(rules.VIHF_002.finding(location=where, detail="; ".join(problems)))
+        findings.append(VIHF_002.finding(location=where, detail="; ".join(problems)))
         if not assertion.get("ID"):
             return None, findings
 
@@ -288,7 +309,7 @@ def verify_vihf(security_header: etree._Element | None,
 def _verify_signature(assertion: etree._Element, context: VihfContext):
     where = "wsse:Security/saml2:Assertion/ds:Signature"
     if assertion.find("ds:Signature", NS) is None:
-        return None, None, [rules.VIHF_003.finding(location="wsse:Security/saml2:Assertion")]
+        return None, None, [VIHF_003.finding(location="wsse:Security/saml2:Assertion")]
     standalone = etree.fromstring(etree.tostring(assertion))  # the assertion alone, as signed
     config = SignatureConfiguration(
         expect_references=1, signature_methods=_ACCEPTED_SIGNATURE_METHODS, digest_algorithms=_ACCEPTED_DIGESTS,
@@ -297,21 +318,21 @@ def _verify_signature(assertion: etree._Element, context: VihfContext):
         result = XMLVerifier().verify(standalone, ca_pem_file=str(context.ca_bundle()), id_attribute="ID",
                                       expect_config=config)
     except InvalidCertificate as exc:
-        return None, None, [rules.VIHF_005.finding(location=where, detail=_plain(exc))]
+        return None, None, [VIHF_005.finding(location=where, detail=_plain(exc))]
     except InvalidDigest as exc:
-        return None, None, [rules.VIHF_004.finding(location=where,
+        return None, None, [VIHF_004.finding(location=where,
                                  detail=f"the assertion was changed after it was signed ({_plain(exc)})")]
     except (InvalidSignature, InvalidInput) as exc:
-        return None, None, [rules.VIHF_004.finding(location=where, detail=_plain(exc))]
+        return None, None, [VIHF_004.finding(location=where, detail=_plain(exc))]
     except etree.DocumentInvalid as exc:
-        return None, None, [rules.VIHF_004.finding(location=where,
+        return None, None, [VIHF_004.finding(location=where,
                                  detail=f"the ds:Signature element is not valid XML-DSig ({exc})")]
     except Exception as exc:  # noqa: BLE001 - hostile input must give a finding, never a traceback
-        return None, None, [rules.VIHF_004.finding(location=where,
+        return None, None, [VIHF_004.finding(location=where,
                                  detail=f"the signature cannot be processed ({type(exc).__name__}: {exc})")]
     signed = result.signed_xml
     if (signed is None or signed.tag != f"{{{SAML}}}Assertion" or signed.get("ID") != assertion.get("ID")):
-        return None, None, [rules.VIHF_004.finding(location=where,
+        return None, None, [VIHF_004.finding(location=where,
                                  detail="the signature does not cover this assertion (its Reference points elsewhere)")]
     certificate = _signing_certificate(result)
     return signed, certificate, []
@@ -346,28 +367,28 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
     issuer = _text(issuer_element)
     signer_subject = signer.subject.rfc4514_string() if signer is not None else ""
     if not issuer:
-        findings.append(rules.VIHF_006.finding(location=f"{where}/saml2:Issuer", problem="missing or empty"))
+        findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer", problem="missing or empty"))
     else:
         if issuer_element.get("Format") != ISSUER_FORMAT:
-            findings.append(rules.VIHF_006.finding(location=f"{where}/saml2:Issuer/@Format",
+            findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer/@Format",
                                  problem=f"declared with Format {issuer_element.get('Format')!r}, not {ISSUER_FORMAT}"))
         if signer is not None and _normalised_dn(issuer) != _normalised_dn(signer_subject):
-            findings.append(rules.VIHF_006.finding(location=f"{where}/saml2:Issuer",
+            findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer",
                                  problem=f"'{issuer}', not the signing certificate's subject '{signer_subject}'"))
 
     nameid = _text(assertion.find("saml2:Subject/saml2:NameID", NS))
     if not nameid:
-        findings.append(rules.VIHF_007.finding(location=f"{where}/saml2:Subject/saml2:NameID"))
+        findings.append(VIHF_007.finding(location=f"{where}/saml2:Subject/saml2:NameID"))
 
     authn = assertion.find("saml2:AuthnStatement", NS)
     authn_context = _text(authn.find("saml2:AuthnContext/saml2:AuthnContextClassRef", NS)) if authn is not None else ""
     if authn is None:
-        findings.append(rules.VIHF_008.finding(location=where, detail="no saml2:AuthnStatement"))
+        findings.append(VIHF_008.finding(location=where, detail="no saml2:AuthnStatement"))
     else:
         if not authn.get("AuthnInstant"):
-            findings.append(rules.VIHF_008.finding(location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
+            findings.append(VIHF_008.finding(location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
         if not authn_context:
-            findings.append(rules.VIHF_008.finding(location=f"{where}/saml2:AuthnStatement",
+            findings.append(VIHF_008.finding(location=f"{where}/saml2:AuthnStatement",
                                  detail="no AuthnContext/AuthnContextClassRef"))
 
     # The validity window.
@@ -379,67 +400,67 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
             not_before = parse_time(conditions.get("NotBefore"))
             not_on_or_after = parse_time(conditions.get("NotOnOrAfter"))
     except ValueError as exc:
-        findings.append(rules.VIHF_002.finding(location=where, detail=f"a date is not an xs:dateTime ({exc})"))
+        findings.append(VIHF_002.finding(location=where, detail=f"a date is not an xs:dateTime ({exc})"))
     skew = context.clock_skew
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if issue_instant is not None and issue_instant > now + skew:
-        findings.append(rules.VIHF_009.finding(location=f"{where}/@IssueInstant",
+        findings.append(VIHF_009.finding(location=f"{where}/@IssueInstant",
                              detail=f"issued at {assertion.get('IssueInstant')}, in the future (now {stamp})"))
     if not_before is not None and now + skew < not_before:
-        findings.append(rules.VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotBefore",
+        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotBefore",
                              detail=f"not valid before {conditions.get('NotBefore')} (now {stamp})"))
     if not_on_or_after is not None and now - skew >= not_on_or_after:
-        findings.append(rules.VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotOnOrAfter",
+        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotOnOrAfter",
                              detail=f"expired at {conditions.get('NotOnOrAfter')} (now {stamp})"))
     if not_before is not None and not_on_or_after is not None and not_on_or_after <= not_before:
-        findings.append(rules.VIHF_009.finding(location=f"{where}/saml2:Conditions",
+        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions",
                              detail="NotOnOrAfter is not after NotBefore"))
 
     attributes = _Attributes(assertion)
     for name in MANDATORY_ATTRIBUTES:
         if not attributes.present(name):
-            findings.append(rules.VIHF_010.finding(location=f"{where}/saml2:AttributeStatement", attribute=name))
+            findings.append(VIHF_010.finding(location=f"{where}/saml2:AttributeStatement", attribute=name))
 
     version = attributes.text(ATTR_VERSION)
     if version and version not in context.accepted_versions:
-        findings.append(rules.VIHF_011.finding(location=f"Attribute[{ATTR_VERSION}]", value=version,
+        findings.append(VIHF_011.finding(location=f"Attribute[{ATTR_VERSION}]", value=version,
                              accepted=", ".join(context.accepted_versions)))
     resource_urn = attributes.text(ATTR_RESOURCE_URN)
     if resource_urn and resource_urn != RESOURCE_URN_DMP:
-        findings.append(rules.VIHF_012.finding(location=f"Attribute[{ATTR_RESOURCE_URN}]", value=resource_urn))
+        findings.append(VIHF_012.finding(location=f"Attribute[{ATTR_RESOURCE_URN}]", value=resource_urn))
 
     resource_id = attributes.text(ATTR_RESOURCE_ID)
     patient = None
     if resource_id:
         patient, problem = check_ins_patient_id(resource_id, context.test_mode)
         if problem:
-            findings.append(rules.VIHF_013.finding(location=f"Attribute[{ATTR_RESOURCE_ID}]", value=resource_id,
+            findings.append(VIHF_013.finding(location=f"Attribute[{ATTR_RESOURCE_ID}]", value=resource_id,
                                  detail=problem))
 
     mode = attributes.text(ATTR_AUTH_MODE)
     if mode and mode not in context.accepted_authentication_modes:
-        findings.append(rules.VIHF_014.finding(location=f"Attribute[{ATTR_AUTH_MODE}]", value=mode,
+        findings.append(VIHF_014.finding(location=f"Attribute[{ATTR_AUTH_MODE}]", value=mode,
                              accepted=", ".join(context.accepted_authentication_modes)))
 
     sector = attributes.text(ATTR_SECTOR)
     if sector:
         problem = _sector_problem(sector)
         if problem:
-            findings.append(rules.VIHF_015.finding(location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
+            findings.append(VIHF_015.finding(location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
 
     roles = attributes.coded(ATTR_ROLE)
     if attributes.values.get(ATTR_ROLE):
         for problem in _role_problems(roles):
-            findings.append(rules.VIHF_016.finding(location=f"Attribute[{ATTR_ROLE}]", detail=problem))
+            findings.append(VIHF_016.finding(location=f"Attribute[{ATTR_ROLE}]", detail=problem))
 
     purposes = attributes.coded(ATTR_PURPOSE)
     purpose = purposes[0] if purposes else None
     if attributes.values.get(ATTR_PURPOSE):
         if purpose is None:
-            findings.append(rules.VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
+            findings.append(VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
                                  detail="the value is not an hl7:PurposeOfUse CE with a code"))
         elif purpose.code_system != PURPOSE_SYSTEM:
-            findings.append(rules.VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
+            findings.append(VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
                                  detail=f"codeSystem is {purpose.code_system!r}, not {PURPOSE_SYSTEM}"))
 
     structure = attributes.text(ATTR_STRUCTURE)
@@ -449,10 +470,10 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         if context.tls_structure and structure != context.tls_structure:
             what = ("TLS client certificate's organisational unit (OU)" if context.tls_structure_id
                     else "TLS client certificate's organisation (O)")
-            findings.append(rules.VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
+            findings.append(VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
                                  expected=context.tls_structure))
         if signer_ou and structure != signer_ou:
-            findings.append(rules.VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
+            findings.append(VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
                                  what="VIHF signing certificate's organisational unit (OU)", expected=signer_ou))
 
     claims = VihfClaims(

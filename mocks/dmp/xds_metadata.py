@@ -199,7 +199,8 @@ class SubmissionSet:
     home_community_id: str | None = None  # RegistryPackage@home
     slots: dict[str, list[str]] = field(default_factory=dict)  # every slot as received (name → values)
     classifications: list[RawClassification] = field(default_factory=list)  # every Classification
-    external_identifiers: list[RawExternalIdentifier] = field(default_factory=list)  # every ExternalIdentifier
+    # every ExternalIdentifier
+    external_identifiers: list[RawExternalIdentifier] = field(default_factory=list)
     symbolic_id: str | None = None  # the id used in the request when the registry replaced it by a UUID
 
 
@@ -215,7 +216,8 @@ class DocumentEntry:
     class_code: Code | None = None  # Classification 41a5887f… (JDV_J57-ClassCode-DMP)
     type_code: Code | None = None  # Classification f0306f51… (JDV_J66-TypeCode-DMP; = CDA code)
     format_code: Code | None = None  # Classification a09d5840… (JDV_J60-FormatCode-DMP)
-    confidentiality_codes: list[Code] = field(default_factory=list)  # Classifications f4f85eac… (N; MASQUE_PS…)
+    # Classifications f4f85eac… (N; MASQUE_PS…)
+    confidentiality_codes: list[Code] = field(default_factory=list)
     healthcare_facility_type_code: Code | None = None  # Classification f33fb8ac… (JDV_J61)
     practice_setting_code: Code | None = None  # Classification cccf5598… (JDV_J62 / J04)
     event_codes: list[Code] = field(default_factory=list)  # Classifications 2c6b8cb7… (eventCodeList)
@@ -231,7 +233,8 @@ class DocumentEntry:
     title: str | None = None  # Name/LocalizedString@value
     comments: str | None = None  # Description/LocalizedString@value
     availability_status: str = STATUS_APPROVED  # @status in the registry (Approved / Deprecated…)
-    reference_id_list: list[str] = field(default_factory=list)  # slot urn:ihe:iti:xds:2013:referenceIdList (CXi)
+    # slot urn:ihe:iti:xds:2013:referenceIdList (CXi)
+    reference_id_list: list[str] = field(default_factory=list)
     repository_unique_id: str | None = None  # slot repositoryUniqueId (set by the repository)
     object_type: str = DOCUMENT_ENTRY_STABLE  # ExtrinsicObject@objectType (stable / on-demand)
     uri: str | None = None  # slot URI (XDM/XDR only; kept as received)
@@ -240,7 +243,8 @@ class DocumentEntry:
     home_community_id: str | None = None  # @home
     slots: dict[str, list[str]] = field(default_factory=dict)  # every slot as received (name → values)
     classifications: list[RawClassification] = field(default_factory=list)  # every Classification
-    external_identifiers: list[RawExternalIdentifier] = field(default_factory=list)  # every ExternalIdentifier
+    # every ExternalIdentifier
+    external_identifiers: list[RawExternalIdentifier] = field(default_factory=list)
     symbolic_id: str | None = None  # the id used in the request when the registry replaced it by a UUID
 
 
@@ -252,7 +256,8 @@ class Association:
     type: str  # associationType, full URN (see ASSOCIATION_TYPES)
     source: str  # sourceObject (an id of this submission or a registered entryUUID)
     target: str  # targetObject
-    submission_set_status: str | None = None  # slot SubmissionSetStatus (Original / Reference), HasMember only
+    # slot SubmissionSetStatus (Original / Reference), HasMember only
+    submission_set_status: str | None = None
     slots: dict[str, list[str]] = field(default_factory=dict)  # every slot as received
     availability_status: str = STATUS_APPROVED  # @status in the registry
     symbolic_id: str | None = None  # the id used in the request when the registry replaced it by a UUID

@@ -201,7 +201,8 @@ class DmpClient:
         self.caller = caller
         self.timeout = timeout
         self.session = session or requests.Session()
-        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue #3829).
+        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue
+        # #3829).
         self.verify = str(ca_file) if ca_file is not None else True
         self.cert = (str(client_cert.cert_file), str(client_cert.key_file)) if client_cert is not None else None
         self.last_request: wire.Outgoing | None = None

@@ -55,7 +55,8 @@ class VihfIdentity:
 
     structure_id: str  # Identifiant_Structure: the structure's national id (e.g. "1" + FINESS)
     patient: Ins | str  # the patient's INS (an Ins, or already written INS^^^&OID&ISO^NH)
-    subject_nameid: str  # the user's national id (8 + RPPS), or of the person responsible for automated processing
+    # the user's national id (8 + RPPS), or of the person responsible for automated processing
+    subject_nameid: str
     subject_id: str  # "Nom Prénom (Service)" of the user, or the software's name
     sector: str = "SA07"  # Secteur_Activite code (TRE_R02, JDV_J61), e.g. SA07 cabinet individuel
     profession: CodedValue = field(default_factory=lambda: CodedValue("10", PROFESSION_SYSTEM, "Médecin"))

@@ -65,7 +65,8 @@ def test_the_type_to_class_table_gives_the_class_of_a_radiology_report_and_a_kos
 def test_every_class_the_table_gives_is_in_the_dmp_class_set():
     classes = valuesets.for_attribute("classCode")
     for mapping in valuesets.concept_map("ASS_X04").mappings:
-        if mapping.target != "99":  # FEUILLE-DE-STYLE → 99 is outside J57 (a stylesheet is not a DMP document)
+        # FEUILLE-DE-STYLE → 99 is outside J57 (a stylesheet is not a DMP document)
+        if mapping.target != "99":
             assert classes.contains(mapping.target, mapping.target_system), mapping
 
 
