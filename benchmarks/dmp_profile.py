@@ -126,9 +126,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--pdf-size", type=int, default=1_000_000)
     parser.add_argument("--no-pack", action="store_true")
-    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL", help="SQLite (default NORMAL, "
-                        "the mock's default)")
-    parser.add_argument("--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
+    parser.add_argument(
+        "--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+        help="SQLite (default NORMAL, the mock's default)")
+    parser.add_argument(
+        "--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
     args = parser.parse_args()
 
     import http.client
@@ -164,7 +166,8 @@ def main() -> None:
             def send(content_type, payload):
                 conn.request("POST", parts.path, body=payload, headers={"Content-Type": content_type})
                 response = conn.getresponse()
-                answer = parse_answer(response.status, response.getheader("Content-Type", ""), response.read())
+                answer = parse_answer(
+                    response.status, response.getheader("Content-Type", ""), response.read())
                 assert answer.registry_status == "Success", answer.rules()
             for content_type, payload in bodies[:2]:  # warm-up: pack compilation, first connections
                 send(content_type, payload)
@@ -187,10 +190,13 @@ def main() -> None:
     print(f"{'phase (server thread)':<48} {'CPU ms/doc':>10} {'wall ms/doc':>11}")
     for label, depth in PHASES:
         if _calls.get(label):
-            print(f"{'  ' * depth + label:<48} {_cpu[label] * 1000 / n:>10.2f} {_wall[label] * 1000 / n:>11.2f}")
+            print(
+                f"{'  ' * depth + label:<48} {_cpu[label] * 1000 / n:>10.2f} "
+                f"{_wall[label] * 1000 / n:>11.2f}")
     for name, total in layers.items():
         print(f"{'      layer ' + name + ' (wall, from the report)':<48} {'':>10} {total / n:>11.2f}")
-    print(f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
+    print(
+        f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     if _profiles:
         stream = io.StringIO()

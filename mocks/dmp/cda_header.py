@@ -108,7 +108,8 @@ class CdaHeader:
 def _coded(element: etree._Element | None) -> CodedElement | None:
     if element is None or not element.get("code"):
         return None
-    return CodedElement(element.get("code", ""), element.get("codeSystem", ""), element.get("displayName", ""))
+    return CodedElement(
+        element.get("code", ""), element.get("codeSystem", ""), element.get("displayName", ""))
 
 
 def _text(element: etree._Element | None) -> str:

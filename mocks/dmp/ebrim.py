@@ -148,8 +148,9 @@ class _Reader:
         if not scheme or not scheme[0]:
             missing.append("no codingScheme slot (the code system OID)")
         if missing:
-            self.findings.append(XDS_EBRIM_007.finding(attribute=attribute, id=self.id, detail="; ".join(missing),
-                                         location=f"{self.kind}[@id='{self.id}']/Classification[@id='{raw.id}']"))
+            self.findings.append(XDS_EBRIM_007.finding(
+                attribute=attribute, id=self.id, detail="; ".join(missing),
+                location=f"{self.kind}[@id='{self.id}']/Classification[@id='{raw.id}']"))
         return Code(raw.node_representation, scheme[0] if scheme else "", raw.name)
 
     def slot_single(self, slots: dict[str, list[str]], name: str) -> str | None:
@@ -208,7 +209,8 @@ def _parse_document_entry(el, findings: list[Finding]) -> DocumentEntry:
         if size.isdigit():
             entry.size = int(size)
         else:
-            reader.problem(XDS_EBRIM_011, value=size, attribute="size", detail="the size is a number of bytes")
+            reader.problem(
+                XDS_EBRIM_011, value=size, attribute="size", detail="the size is a number of bytes")
     entry.title = _localized(el, "Name")
     entry.comments = _localized(el, "Description")
 
@@ -244,10 +246,12 @@ def _parse_document_entry(el, findings: list[Finding]) -> DocumentEntry:
     reader.required(entry.class_code, "classCode", f"Classification {DE_CLASS_CODE}")
     reader.required(entry.type_code, "typeCode", f"Classification {DE_TYPE_CODE}")
     reader.required(entry.format_code, "formatCode", f"Classification {DE_FORMAT_CODE}")
-    reader.required(entry.confidentiality_codes, "confidentialityCode", f"Classification {DE_CONFIDENTIALITY_CODE}")
+    reader.required(
+        entry.confidentiality_codes, "confidentialityCode", f"Classification {DE_CONFIDENTIALITY_CODE}")
     reader.required(entry.healthcare_facility_type_code, "healthcareFacilityTypeCode",
                     f"Classification {DE_HEALTHCARE_FACILITY_TYPE_CODE}")
-    reader.required(entry.practice_setting_code, "practiceSettingCode", f"Classification {DE_PRACTICE_SETTING_CODE}")
+    reader.required(
+        entry.practice_setting_code, "practiceSettingCode", f"Classification {DE_PRACTICE_SETTING_CODE}")
     reader.required(entry.creation_time, "creationTime", "slot creationTime")
     reader.required(entry.language_code, "languageCode", "slot languageCode")
     reader.required(entry.source_patient_id, "sourcePatientId", "slot sourcePatientId")
@@ -300,7 +304,7 @@ def _parse_association(el, findings: list[Finding]) -> Association:
     reader = _Reader("Association", assoc.entry_uuid, findings)
     if assoc.type not in ASSOCIATION_TYPES:
         findings.append(XDS_EBRIM_009.finding(id=assoc.entry_uuid, type=assoc.type or "(none)",
-                                location=f"Association[@id='{assoc.entry_uuid}']"))
+                                              location=f"Association[@id='{assoc.entry_uuid}']"))
     reader.required(assoc.source, "sourceObject", "the id of the source object")
     reader.required(assoc.target, "targetObject", "the id of the target object")
     return assoc
@@ -366,13 +370,14 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
                 node = node_of.get(obj_id)
                 if node == FOLDER_NODE:
                     submission.folders.append(obj_id)
-                    findings.append(XDS_EBRIM_014.finding(id=obj_id, location=f"RegistryPackage[@id='{obj_id}']"))
+                    findings.append(XDS_EBRIM_014.finding(
+                        id=obj_id, location=f"RegistryPackage[@id='{obj_id}']"))
                 elif node == SUBMISSION_SET_NODE:
                     extra = [c for c in top_classifications.get(obj_id, []) if not c.node]
                     submission_sets.append(_parse_submission_set(el, extra, findings))
                 else:
-                    findings.append(XDS_EBRIM_005.finding(object="RegistryPackage", id=obj_id,
-                        attribute="classification as SubmissionSet",
+                    findings.append(XDS_EBRIM_005.finding(
+                        object="RegistryPackage", id=obj_id, attribute="classification as SubmissionSet",
                         how=f"a Classification with classificationNode {SUBMISSION_SET_NODE}",
                         location=f"RegistryPackage[@id='{obj_id}']"))
             elif local == "ExtrinsicObject":
@@ -383,7 +388,7 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
                 submission.object_refs.append(obj_id)
         except Exception as exc:  # one unreadable object must not hide the others' problems
             findings.append(XDS_EBRIM_015.finding(object=local, id=obj_id or "", detail=repr(exc)[:300],
-                                    location=f"{local}[@id='{obj_id}']"))
+                                                  location=f"{local}[@id='{obj_id}']"))
 
     for dup, count in seen_ids.items():
         if count > 1:
@@ -406,17 +411,17 @@ def _check_associations(submission: Submission, findings: list[Finding]) -> None
             # A reference outside the submission must be a registered entryUUID (checked by the registry).
             if end and end not in local_ids and not end.startswith("urn:uuid:"):
                 findings.append(XDS_EBRIM_008.finding(id=assoc.entry_uuid, target=end,
-                                        location=f"Association[@id='{assoc.entry_uuid}']"))
+                                                      location=f"Association[@id='{assoc.entry_uuid}']"))
         if assoc.type == HAS_MEMBER and assoc.source == ss_id:
             members.add(assoc.target)
             if not assoc.submission_set_status:
                 findings.append(XDS_EBRIM_013.finding(id=assoc.entry_uuid,
-                                        location=f"Association[@id='{assoc.entry_uuid}']"))
+                                                      location=f"Association[@id='{assoc.entry_uuid}']"))
     if ss_id:
         for entry in submission.document_entries:
             if entry.entry_uuid not in members:
                 findings.append(XDS_EBRIM_010.finding(id=entry.entry_uuid,
-                                        location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
+                                                      location=f"DocumentEntry[@id='{entry.entry_uuid}']"))
 
 
 # --- Serialising registry objects for ITI-18 answers ------------------------------------------------
@@ -447,15 +452,17 @@ def _stable_id(owner: str, *parts) -> str:
 
 
 def _add_code(parent, owner: str, scheme: str, code: Code, index: int) -> None:
-    c_el = _sub(parent, RIM, "Classification", id=_stable_id(owner, scheme, index), objectType=OT_CLASSIFICATION,
-                classificationScheme=scheme, classifiedObject=owner, nodeRepresentation=code.code)
+    c_el = _sub(
+        parent, RIM, "Classification", id=_stable_id(owner, scheme, index), objectType=OT_CLASSIFICATION,
+        classificationScheme=scheme, classifiedObject=owner, nodeRepresentation=code.code)
     _add_slot(c_el, "codingScheme", [code.scheme])
     _add_localized(c_el, "Name", code.display)
 
 
 def _add_author(parent, owner: str, scheme: str, author: Author, index: int) -> None:
-    c_el = _sub(parent, RIM, "Classification", id=_stable_id(owner, scheme, index), objectType=OT_CLASSIFICATION,
-                classificationScheme=scheme, classifiedObject=owner, nodeRepresentation="")
+    c_el = _sub(
+        parent, RIM, "Classification", id=_stable_id(owner, scheme, index), objectType=OT_CLASSIFICATION,
+        classificationScheme=scheme, classifiedObject=owner, nodeRepresentation="")
     _add_slot(c_el, "authorPerson", [author.person] if author.person else [])
     _add_slot(c_el, "authorInstitution", author.institutions)
     _add_slot(c_el, "authorRole", author.roles)
@@ -466,8 +473,9 @@ def _add_author(parent, owner: str, scheme: str, author: Author, index: int) -> 
 def _add_external_id(parent, owner: str, scheme: str, value: str | None, name: str) -> None:
     if value is None:
         return
-    e_el = _sub(parent, RIM, "ExternalIdentifier", id=_stable_id(owner, scheme), objectType=OT_EXTERNAL_IDENTIFIER,
-                identificationScheme=scheme, registryObject=owner, value=value)
+    e_el = _sub(
+        parent, RIM, "ExternalIdentifier", id=_stable_id(owner, scheme), objectType=OT_EXTERNAL_IDENTIFIER,
+        identificationScheme=scheme, registryObject=owner, value=value)
     _add_localized(e_el, "Name", name)
 
 
@@ -516,8 +524,10 @@ def leaf_class_document_entry(entry: DocumentEntry):
         _add_code(el, owner, DE_EVENT_CODE_LIST, code, index)
     for index, raw in enumerate(entry.classifications):
         if raw.scheme and raw.scheme not in _MAPPED_DE_SCHEMES:
-            _add_code(el, owner, raw.scheme, Code(raw.node_representation, (raw.slots.get("codingScheme") or [""])[0],
-                                                  raw.name), 100 + index)
+            _add_code(
+                el, owner, raw.scheme,
+                Code(raw.node_representation, (raw.slots.get("codingScheme") or [""])[0], raw.name),
+                100 + index)
     _add_external_id(el, owner, DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
     _add_external_id(el, owner, DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
     return el

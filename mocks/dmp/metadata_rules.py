@@ -123,8 +123,9 @@ class DmpContext:
     def state_of(self, patient) -> DmpState:
         if self.patient_state is not None:
             return self.patient_state(patient)
-        return DmpState(exists=getattr(patient, "has_dmp", True), closed=getattr(patient, "dmp_closed", False),
-                        opposed=getattr(patient, "dmp_opposed", False))
+        return DmpState(
+            exists=getattr(patient, "has_dmp", True), closed=getattr(patient, "dmp_closed", False),
+            opposed=getattr(patient, "dmp_opposed", False))
 
 
 def _where_ss(ss: SubmissionSet) -> str:
@@ -171,25 +172,27 @@ def _check_submission_set(ss: SubmissionSet, claims: VihfClaims | None, context:
     if ss.submission_time:
         findings += _check_dtm("submissionTime", ss.submission_time, where)
     if ss.unique_id and (not _OID.match(ss.unique_id) or len(ss.unique_id) > 64):
-        findings.append(XDS_008.finding(location=f"{where}/uniqueId", attribute="uniqueId", where=where,
-                             value=ss.unique_id, kind="submission set uniqueId", detail="it must be an OID of at most "
-                             "64 characters", fix="Use an OID under your organisation's root (e.g. <root>.<counter>)."))
+        findings.append(XDS_008.finding(
+            location=f"{where}/uniqueId", attribute="uniqueId", where=where, value=ss.unique_id,
+            kind="submission set uniqueId", detail="it must be an OID of at most 64 characters",
+            fix="Use an OID under your organisation's root (e.g. <root>.<counter>)."))
     if ss.source_id and not _OID.match(ss.source_id):
         findings.append(XDS_008.finding(location=f"{where}/sourceId", attribute="sourceId", where=where,
-                             value=ss.source_id, kind="sourceId", detail="it must be an OID",
-                             fix="Use the OID that identifies your sending system."))
+                                        value=ss.source_id, kind="sourceId", detail="it must be an OID",
+                                        fix="Use the OID that identifies your sending system."))
     if not any(a.person for a in ss.authors):
         findings.append(XDS_001.finding(location=f"{where}/author", where=where, attribute="authorPerson"))
     findings += _check_authors(ss.authors, where, persons_must_be_professionals=False)
     if claims is not None:
         if claims.resource_id and ss.patient_id and not _same_patient(claims.resource_id, ss.patient_id):
             findings.append(VIHF_019.finding(location=f"{where}/patientId", vihf=claims.resource_id,
-                                 metadata=ss.patient_id))
+                                             metadata=ss.patient_id))
         institutions = [Xon.parse(v) for a in ss.authors for v in a.institutions]
         if claims.structure_id and institutions and not any(x.id == claims.structure_id for x in institutions):
             value = next(v for a in ss.authors for v in a.institutions)
-            findings.append(VIHF_020.finding(location=f"{where}/author/authorInstitution", value=value, where=where,
-                                 structure=claims.structure_id))
+            findings.append(VIHF_020.finding(
+                location=f"{where}/author/authorInstitution", value=value, where=where,
+                structure=claims.structure_id))
     return findings
 
 
@@ -210,7 +213,8 @@ def check_patient(patient_id: str, where: str, claims: VihfClaims | None, contex
         if ins.oid not in ins_helpers.INS_OIDS or (ins.oid in ins_helpers.TEST_OIDS and not context.test_mode):
             mode = "" if ins.oid not in ins_helpers.INS_OIDS else " outside test mode"
             kind = ins_helpers.INS_OIDS.get(ins.oid, "not an INS OID")
-            return [DMP_PAT_002.finding(location=location, value=patient_id, oid=ins.oid, kind=kind, mode=mode)]
+            return [DMP_PAT_002.finding(
+                location=location, value=patient_id, oid=ins.oid, kind=kind, mode=mode)]
         return [DMP_PAT_003.finding(location=location, value=patient_id, detail=problem)]
     world = context.world
     if world is None:
@@ -228,7 +232,8 @@ def check_patient(patient_id: str, where: str, claims: VihfClaims | None, contex
     if context.authorisation is not None and claims is not None and claims.caller:
         status = context.authorisation(claims.caller, patient)
         if status == "INTERDIT" or (context.require_authorisation and status != "VALIDE"):
-            return [DMP_PAT_007.finding(location=location, caller=claims.caller, ins=ins.value, status=status)]
+            return [DMP_PAT_007.finding(
+                location=location, caller=claims.caller, ins=ins.value, status=status)]
     return []
 
 
@@ -255,8 +260,9 @@ def _check_dtm(attribute: str, value: str, where: str) -> list[Finding]:
             problem = "it is not a real date and time"
     if problem is None:
         return []
-    return [XDS_008.finding(location=f"{where}/{attribute}", attribute=attribute, where=where, value=value,
-                 kind="DTM", detail=problem, fix="Write UTC times as YYYYMMDDhhmmss, e.g. 20240105083000.")]
+    return [XDS_008.finding(
+        location=f"{where}/{attribute}", attribute=attribute, where=where, value=value, kind="DTM",
+        detail=problem, fix="Write UTC times as YYYYMMDDhhmmss, e.g. 20240105083000.")]
 
 
 def _check_entry_unique_id(entry: DocumentEntry, where: str) -> list[Finding]:
@@ -272,8 +278,8 @@ def _check_entry_unique_id(entry: DocumentEntry, where: str) -> list[Finding]:
     if problem is None:
         return []
     return [XDS_008.finding(location=f"{where}/uniqueId", attribute="uniqueId", where=where, value=value,
-                 kind="document uniqueId", detail=problem,
-                 fix="Use the CDA id: its root (an OID), or root^extension.")]
+                            kind="document uniqueId", detail=problem,
+                            fix="Use the CDA id: its root (an OID), or root^extension.")]
 
 
 # --- coded values ---------------------------------------------------------------------------------------
@@ -284,8 +290,9 @@ def _check_code(attribute: str, code: Code, where: str, rule: rules.XdsRule) -> 
     systems = value_set.systems_of(code.code)
     hint_detail = (f"{code.code} exists in {value_set.published_as} under codingScheme {', '.join(systems)}"
                    if systems else f"code systems of the set: {', '.join(value_set.systems)}")
-    return [rule.finding(location=f"{where}/{attribute}", code=code.code, system=code.scheme or "no codingScheme",
-                 where=where, basis=value_set.basis, hint_detail=hint_detail)]
+    return [rule.finding(
+        location=f"{where}/{attribute}", code=code.code, system=code.scheme or "no codingScheme", where=where,
+        basis=value_set.basis, hint_detail=hint_detail)]
 
 
 def _check_codes(entry: DocumentEntry, where: str) -> list[Finding]:
@@ -307,16 +314,17 @@ def _check_codes(entry: DocumentEntry, where: str) -> list[Finding]:
         findings.append(DMP_CODE_009.finding(location=f"{where}/confidentialityCode", where=where))
     status_set = valuesets.for_attribute("availabilityStatus")
     if entry.availability_status and not status_set.contains(entry.availability_status):
-        findings.append(DMP_CODE_008.finding(location=f"{where}/@status", code=entry.availability_status,
-                             system="ExtrinsicObject@status", where=where, basis=status_set.basis,
-                             hint_detail="a Document Source normally leaves status out; the registry sets Approved"))
+        findings.append(DMP_CODE_008.finding(
+            location=f"{where}/@status", code=entry.availability_status, system="ExtrinsicObject@status",
+            where=where, basis=status_set.basis,
+            hint_detail="a Document Source normally leaves status out; the registry sets Approved"))
     return findings
 
 
 def _check_visibility(entry: DocumentEntry, where: str) -> list[Finding]:
     """DMP-CONF-001 (warning): a document stored hidden from someone is worth seeing in the journal."""
     return [DMP_CONF_001.finding(location=f"{where}/confidentialityCode", entry=where, code=code.code,
-                 effect=VISIBILITY_EFFECTS[code.code][0], effect_fr=VISIBILITY_EFFECTS[code.code][1])
+                                 effect=VISIBILITY_EFFECTS[code.code][0], effect_fr=VISIBILITY_EFFECTS[code.code][1])
             for code in entry.confidentiality_codes
             if code.scheme == VISIBILITY_SCHEME and code.code in VISIBILITY_EFFECTS]
 
@@ -351,8 +359,9 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
         if author.person:
             problem = _xcn_problem(author.person, persons_must_be_professionals)
             if problem:
-                findings.append(XDS_009.finding(location=f"{where}/author/authorPerson", attribute="authorPerson",
-                                     value=author.person, where=where, detail=problem))
+                findings.append(XDS_009.finding(
+                    location=f"{where}/author/authorPerson", attribute="authorPerson", value=author.person,
+                    where=where, detail=problem))
         for institution in author.institutions:
             xon = Xon.parse(institution)
             problem = None
@@ -363,8 +372,9 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
             elif not xon.assigning_authority:
                 problem = "the 6th component has no assigning authority OID (&1.2.250.1.71.4.2.2&ISO)"
             if problem:
-                findings.append(XDS_010.finding(location=f"{where}/author/authorInstitution", value=institution,
-                                     where=where, detail=problem))
+                findings.append(XDS_010.finding(
+                    location=f"{where}/author/authorInstitution", value=institution, where=where,
+                    detail=problem))
     return findings
 
 
@@ -377,8 +387,8 @@ def _check_same_institution(entry: DocumentEntry, ss: SubmissionSet, where: str)
         for value in author.institutions:
             if Xon.parse(value).id not in expected:
                 shown = next(v for a in ss.authors for v in a.institutions)
-                return [XDS_011.finding(location=f"{where}/author/authorInstitution", where=where, value=value,
-                             expected=shown)]
+                return [XDS_011.finding(
+                    location=f"{where}/author/authorInstitution", where=where, value=value, expected=shown)]
     return []
 
 
@@ -391,7 +401,7 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     # report of what the repository's own check, XDS-41-005, used to say)
     if ss is not None and ss.patient_id and entry.patient_id and entry.patient_id != ss.patient_id:
         findings.append(XDS_002.finding(location=f"{where}/patientId", where=where, value=entry.patient_id,
-                             expected=ss.patient_id))
+                                        expected=ss.patient_id))
     findings += _check_codes(entry, where)
     findings += _check_visibility(entry, where)
     for attribute in ("creation_time", "service_start_time", "service_stop_time"):
@@ -409,12 +419,13 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
         findings += _check_same_institution(entry, ss, where)
     if not entry.legal_authenticator:
         findings.append(XDS_001.finding(location=f"{where}/legalAuthenticator", where=where,
-                             attribute="legalAuthenticator"))
+                                        attribute="legalAuthenticator"))
     else:
         problem = _xcn_problem(entry.legal_authenticator, must_be_professional=True)
         if problem:
-            findings.append(XDS_009.finding(location=f"{where}/legalAuthenticator", attribute="legalAuthenticator",
-                                 value=entry.legal_authenticator, where=where, detail=problem))
+            findings.append(XDS_009.finding(
+                location=f"{where}/legalAuthenticator", attribute="legalAuthenticator",
+                value=entry.legal_authenticator, where=where, detail=problem))
     if not entry.title:
         findings.append(XDS_001.finding(location=f"{where}/title", where=where, attribute="title"))
 
@@ -427,9 +438,11 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
     digest = sha1_of(data)
     if entry.hash and entry.hash.lower() != digest:
-        findings.append(XDS_005.finding(location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
+        findings.append(XDS_005.finding(
+            location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
     if entry.size is not None and entry.size != len(data):
-        findings.append(XDS_006.finding(location=f"{where}/size", entry=key, value=entry.size, expected=len(data)))
+        findings.append(XDS_006.finding(
+            location=f"{where}/size", entry=key, value=entry.size, expected=len(data)))
 
     format_code = entry.format_code.code if entry.format_code else ""
     if format_code in NON_CDA_FORMATS or (entry.mime_type or "").lower() == "application/dicom":
@@ -456,7 +469,8 @@ def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, con
         try:
             root = read_header_root(data)
         except HeaderUnreadable as problem:
-            findings.append(DMP_CDA_001.finding(location=where, entry=key, detail=f"its header cannot be read ({problem})"))
+            findings.append(DMP_CDA_001.finding(
+                location=where, entry=key, detail=f"its header cannot be read ({problem})"))
             return findings + validator_findings
     else:
         try:
@@ -467,8 +481,9 @@ def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, con
             findings.append(DMP_CDA_001.finding(location=where, entry=key, detail="it is not readable XML"))
             return findings + validator_findings
     if not is_clinical_document(root):
-        findings.append(DMP_CDA_001.finding(location=where, entry=key,
-                             detail=f"its root element is {root.tag}, not {{urn:hl7-org:v3}}ClinicalDocument"))
+        findings.append(DMP_CDA_001.finding(
+            location=where, entry=key,
+            detail=f"its root element is {root.tag}, not {{urn:hl7-org:v3}}ClinicalDocument"))
         return findings + validator_findings
     findings += check_consistency(entry, read_cda_header(root), key, where)
     errors = [f for f in validator_findings if f.severity == Severity.ERROR]
@@ -491,46 +506,49 @@ def check_consistency(entry: DocumentEntry, header: CdaHeader, key: str, where: 
     if entry.type_code is not None and header.code is not None and (
             entry.type_code.code, entry.type_code.scheme) != (header.code.code, header.code.code_system):
         findings.append(DMP_CDA_002.finding(location=f"{where}/typeCode", entry=key,
-                             value=_code_text(entry.type_code.code, entry.type_code.scheme),
-                             expected=_code_text(header.code.code, header.code.code_system)))
+                                            value=_code_text(entry.type_code.code, entry.type_code.scheme),
+                                            expected=_code_text(header.code.code, header.code.code_system)))
     if entry.class_code is not None and entry.type_code is not None:
         expected = valuesets.class_for_type(entry.type_code.code, entry.type_code.scheme or None)
         if expected is not None and (entry.class_code.code, entry.class_code.scheme) != (expected.code, expected.system):
-            findings.append(DMP_CDA_003.finding(location=f"{where}/classCode", entry=key,
-                                 value=_code_text(entry.class_code.code, entry.class_code.scheme),
-                                 type_code=entry.type_code.code, expected=_code_text(expected.code, expected.system)))
+            findings.append(DMP_CDA_003.finding(
+                location=f"{where}/classCode", entry=key,
+                value=_code_text(entry.class_code.code, entry.class_code.scheme),
+                type_code=entry.type_code.code, expected=_code_text(expected.code, expected.system)))
     cda_ins = header.ins
     if entry.patient_id and cda_ins is not None and not _same_patient(entry.patient_id, cda_ins.xds_patient_id()):
         findings.append(DMP_CDA_004.finding(location=f"{where}/patientId", entry=key, value=entry.patient_id,
-                             expected=cda_ins.xds_patient_id()))
+                                            expected=cda_ins.xds_patient_id()))
     elif entry.patient_id and cda_ins is None:
         findings.append(DMP_CDA_004.finding(location=f"{where}/patientId", entry=key, value=entry.patient_id,
-                             expected="(no INS in recordTarget/patientRole/id)"))
+                                            expected="(no INS in recordTarget/patientRole/id)"))
     if entry.unique_id and header.id_root and entry.unique_id != header.unique_id:
         findings.append(DMP_CDA_005.finding(location=f"{where}/uniqueId", entry=key, value=entry.unique_id,
-                             expected=header.unique_id))
+                                            expected=header.unique_id))
     if entry.creation_time and header.effective_time:
         expected = cda_time_to_xds(header.effective_time)
         if expected is not None and not _same_time(entry.creation_time, expected, header.effective_time):
-            findings.append(DMP_CDA_006.finding(location=f"{where}/creationTime", entry=key,
-                                 value=entry.creation_time, cda=header.effective_time, expected=expected))
+            findings.append(DMP_CDA_006.finding(
+                location=f"{where}/creationTime", entry=key, value=entry.creation_time,
+                cda=header.effective_time, expected=expected))
     if entry.legal_authenticator and header.legal_authenticator is not None:
         expected_id = header.legal_authenticator.id
         if _xcn_id(entry.legal_authenticator) != expected_id:
             findings.append(DMP_CDA_007.finding(location=f"{where}/legalAuthenticator", entry=key,
-                                 value=entry.legal_authenticator, expected=expected_id))
+                                                value=entry.legal_authenticator, expected=expected_id))
     cda_author_ids = [a.id for a in header.authors]
     for author in entry.authors:
         if author.person and cda_author_ids and _xcn_id(author.person) not in cda_author_ids:
             findings.append(DMP_CDA_008.finding(location=f"{where}/author/authorPerson", entry=key,
-                                 value=author.person, expected=", ".join(cda_author_ids)))
+                                                value=author.person, expected=", ".join(cda_author_ids)))
     if entry.format_code is not None:
         findings += _check_format(entry, header, key, where)
     if entry.confidentiality_codes and header.confidentiality is not None and not any(
             (c.code, c.scheme) == (header.confidentiality.code, header.confidentiality.code_system)
             for c in entry.confidentiality_codes):
-        findings.append(DMP_CDA_010.finding(location=f"{where}/confidentialityCode", entry=key,
-                             expected=_code_text(header.confidentiality.code, header.confidentiality.code_system)))
+        findings.append(DMP_CDA_010.finding(
+            location=f"{where}/confidentialityCode", entry=key,
+            expected=_code_text(header.confidentiality.code, header.confidentiality.code_system)))
     findings += check_source_patient_info(entry, header, key, where)
     return findings
 
@@ -551,17 +569,20 @@ def _check_format(entry: DocumentEntry, header: CdaHeader, key: str, where: str)
         expected = valuesets.format_code_for_n1(header.n1_media_type or "")
         why = f"CDA N1 embedding {header.n1_media_type or 'an unknown media type'} (ASS_A11)"
         if expected is None:
-            return [DMP_CDA_009.finding(location=f"{where}/formatCode", entry=key,
-                         value=_code_text(*actual), level="N1", expected="an xds-sd formatCode", why=why)]
+            return [DMP_CDA_009.finding(
+                location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N1",
+                expected="an xds-sd formatCode", why=why)]
         if actual != (expected.code, expected.system):
-            return [DMP_CDA_009.finding(location=f"{where}/formatCode", entry=key, value=_code_text(*actual),
-                         level="N1", expected=_code_text(expected.code, expected.system), why=why)]
+            return [DMP_CDA_009.finding(
+                location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N1",
+                expected=_code_text(expected.code, expected.system), why=why)]
         return []
     candidates = valuesets.format_codes_for_templates(header.template_ids)
     if not candidates:
         return []  # no content model of ASS_A11 among the templateIds: nothing to compare with
     if actual not in {(c.code, c.system) for c in candidates}:
-        return [DMP_CDA_009.finding(location=f"{where}/formatCode", entry=key, value=_code_text(*actual),
-                     level="N3", expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
-                     why="its content-model templateId (ASS_A11)")]
+        return [DMP_CDA_009.finding(
+            location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N3",
+            expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
+            why="its content-model templateId (ASS_A11)")]
     return []

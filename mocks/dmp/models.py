@@ -104,7 +104,8 @@ class DmpBackend:
                     self._validator = ProcessValidator(self.config.validation_workers, self.validator_pack,
                                                        max_size=self.config.max_document_size)
                 elif self._validator is None:
-                    self._validator = Validator(pack=self.validator_pack, max_size=self.config.max_document_size)
+                    self._validator = Validator(
+                        pack=self.validator_pack, max_size=self.config.max_document_size)
         return self._validator
 
     def close(self) -> None:
@@ -240,7 +241,8 @@ class DmpBackend:
 
         def patient_state(patient) -> DmpState:
             state = self.dmp_state(patient.ins, patient)
-            return DmpState(exists=state != "INEXISTANT", closed=state == "FERME", opposed=patient.dmp_opposed)
+            return DmpState(
+                exists=state != "INEXISTANT", closed=state == "FERME", opposed=patient.dmp_opposed)
 
         def authorisation(caller, patient) -> str:
             return self.authorisation_status(patient.ins, patient, caller, call.now)
@@ -483,7 +485,8 @@ class DmpBackend:
         entries = sorted(self.store.entries_by_unique_id(unique_id), key=lambda e: e.version)
         if not entries:
             return None
-        current = next((e for e in reversed(entries) if e.availability_status == STATUS_APPROVED), entries[-1])
+        current = next(
+            (e for e in reversed(entries) if e.availability_status == STATUS_APPROVED), entries[-1])
         stored = self.store.document_info(unique_id) or {}
         return {"service": "dmp", "unique_id": unique_id, "patient": current.patient_id,
                 "status": current.availability_status, "entry_uuid": current.entry_uuid,
@@ -520,6 +523,7 @@ def _content_findings(entry: DocumentEntry, content: bytes) -> list[Finding]:
             return [XDS_41_013.finding(id=entry.entry_uuid, declared="application/pdf", detail=problem,
                                        location=where)]
     elif mime in ("text/xml", "application/xml") and not content.lstrip().startswith(b"<"):
-        return [XDS_41_013.finding(id=entry.entry_uuid, declared=mime, location=where,
-                                   detail=f"it does not start with an XML tag (it starts with {content[:8]!r})")]
+        return [XDS_41_013.finding(
+            id=entry.entry_uuid, declared=mime, location=where,
+            detail=f"it does not start with an XML tag (it starts with {content[:8]!r})")]
     return []

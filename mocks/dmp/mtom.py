@@ -112,7 +112,8 @@ def read_http_body(content_type: str, body: bytes) -> SoapMessage:
         wanted = normalise_cid(start)
         root = next((p for p in parts if p.content_id == wanted), None)
         if root is None:
-            raise MtomError(XDS_MTOM_002, f"the start part <{wanted}> named in Content-Type is not in the body")
+            raise MtomError(
+                XDS_MTOM_002, f"the start part <{wanted}> named in Content-Type is not in the body")
     else:
         root = parts[0]  # RFC 2387 §3.2: without start, the root is the first part
     root_type, _ = parse_content_type(root.content_type)
@@ -219,7 +220,8 @@ def binary_content(element, attachments: dict[str, bytes]) -> bytes:
             raise MissingPart(XDS_MTOM_004, f"xop:Include href {href!r} is not a cid: URL")
         cid = normalise_cid(href)
         if cid not in attachments:
-            raise MissingPart(XDS_MTOM_003, f"xop:Include refers to cid:{cid}, which is not a part of the message")
+            raise MissingPart(
+                XDS_MTOM_003, f"xop:Include refers to cid:{cid}, which is not a part of the message")
         return attachments[cid]
     text = "".join(element.itertext())
     try:

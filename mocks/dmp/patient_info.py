@@ -35,7 +35,7 @@ def check_source_patient_info(entry: DocumentEntry, header: CdaHeader, key: str,
         expected = check(value, header, entry) if check else None
         if expected is not None:
             findings.append(DMP_CDA_013.finding(location=f"{where}/sourcePatientInfo", field=field_name,
-                                 entry=key, value=value, expected=expected))
+                                                entry=key, value=value, expected=expected))
     return findings
 
 

@@ -73,7 +73,7 @@ class Parameters:
         values = [v for occurrence in self.slots[name] for v in occurrence]
         if len(values) != 1:
             raise QueryError(XDS_18_004.finding(parameter=name, value=repr(values)[:100],
-                                     detail="exactly one value is expected", location=name))
+                                                detail="exactly one value is expected", location=name))
         return values[0]
 
     def values(self, name: str, required: bool = False) -> list[str] | None:
@@ -95,7 +95,7 @@ class Parameters:
             parts = value.split("^")
             if not parts[0]:
                 raise QueryError(XDS_18_004.finding(parameter=name, value=value,
-                                         detail="a code is written 'code^^codingScheme'", location=name))
+                                                    detail="a code is written 'code^^codingScheme'", location=name))
             result.append((parts[0], parts[2] if len(parts) > 2 and parts[2] else None))
         return result
 
@@ -111,7 +111,7 @@ def _split_value(name: str, text: str) -> list[str]:
         return [text[1:-1].replace("''", "'")]
     if text and not text.lstrip("-").isdigit():
         raise QueryError(XDS_18_004.finding(parameter=name, value=text[:100],
-                                 detail="a string value must be in single quotes", location=name))
+                                            detail="a string value must be in single quotes", location=name))
     return [text] if text else []
 
 
@@ -147,7 +147,7 @@ def _timed(params: Parameters, prefix: str, attribute: str):
     for bound, name in ((low, f"{prefix}{attribute}From"), (high, f"{prefix}{attribute}To")):
         if bound is not None and _dtm(bound) is None:
             raise QueryError(XDS_18_004.finding(parameter=name, value=bound,
-                                     detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
+                                                detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
     return low, high
 
 
@@ -205,7 +205,8 @@ def find_submission_sets(backend, params: Parameters, call: Call) -> tuple[list,
     sources = params.values("$XDSSubmissionSetSourceId")
     low, high = _timed(params, "$XDSSubmissionSet", "SubmissionTime")
     authors = params.values("$XDSSubmissionSetAuthorPerson")
-    content_types = params.codes(params.values("$XDSSubmissionSetContentType"), "$XDSSubmissionSetContentType")
+    content_types = params.codes(
+        params.values("$XDSSubmissionSetContentType"), "$XDSSubmissionSetContentType")
     result = []
     for ss in backend.store.submission_sets_for_patient(patient_id):
         if ss.availability_status not in statuses:
@@ -225,7 +226,8 @@ def find_submission_sets(backend, params: Parameters, call: Call) -> tuple[list,
 def _exactly_one(params: Parameters, *names: str) -> str:
     present = [n for n in names if params.has(n)]
     if len(present) != 1:
-        raise QueryError(XDS_18_003.finding(query=params.query, parameters=" or ".join(names), location=params.query))
+        raise QueryError(
+            XDS_18_003.finding(query=params.query, parameters=" or ".join(names), location=params.query))
     return present[0]
 
 
@@ -304,7 +306,8 @@ HANDLERS = {
 def run_stored_query(backend, query: StoredQuery | None, call: Call, injected: Finding | None = None) -> Outcome:
     """ITI-18 on an AdhocQuery read from the wire (None: it had no ResponseOption or no AdhocQuery)."""
     if injected is not None:
-        return Outcome(findings=[injected], status=STATUS_FAILURE, verdict="fault-injected", payload=([], "LeafClass"))
+        return Outcome(
+            findings=[injected], status=STATUS_FAILURE, verdict="fault-injected", payload=([], "LeafClass"))
     findings = list(call.vihf_findings)
     outcome = Outcome(claims=call.claims, payload=([], "LeafClass"))
     if query is None:
@@ -317,7 +320,8 @@ def run_stored_query(backend, query: StoredQuery | None, call: Call, injected: F
                 detail=f"returnType {query.return_type!r} is neither LeafClass nor ObjectRef",
                 location="ResponseOption/@returnType"))
         elif query.query_id not in HANDLERS:
-            findings.append(XDS_18_001.finding(query_id=query.query_id or "(none)", location="AdhocQuery/@id"))
+            findings.append(XDS_18_001.finding(
+                query_id=query.query_id or "(none)", location="AdhocQuery/@id"))
         elif not Outcome(findings=backend.settle(findings)).errors:
             try:
                 params = Parameters(query.slots, QUERY_NAMES[query.query_id])

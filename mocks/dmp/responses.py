@@ -407,7 +407,8 @@ class _Exchange:
         code = rule.extra.get("fault") or ("Receiver" if status >= 500 else "Sender")
         if status not in (413, 415):
             status = _HTTP_FOR_FAULT.get(code, status)
-        data = fault_bytes(rule, reason, self.relates_to, findings, code=code, subcode=rule.extra.get("soap_fault"))
+        data = fault_bytes(
+            rule, reason, self.relates_to, findings, code=code, subcode=rule.extra.get("soap_fault"))
         self._journal(verdict, findings, data, status, {"fault": rule.id})
         return Response(data, status=status, content_type="application/soap+xml; charset=UTF-8")
 
@@ -419,7 +420,8 @@ class _Exchange:
     def _http_fault(self, fault) -> Response:
         message = fault.params.get("message", "fault injected")
         status = int(fault.params.get("status", 503))
-        self._journal("fault-injected", [], message.encode(), status, {"fault": fault.kind, "fault_id": fault.id})
+        self._journal(
+            "fault-injected", [], message.encode(), status, {"fault": fault.kind, "fault_id": fault.id})
         return Response(message, status=status, content_type="text/plain; charset=UTF-8")
 
     def _journal(self, verdict, findings, response_body: bytes, status: int, meta: dict) -> None:

@@ -25,36 +25,44 @@ FAULT_KINDS = {
 @dataclass
 class DmpConfig(ServiceConfig):
     port: int = setting(8302, "HTTP(S) port (0: a free one).")
-    data: str = setting("", "Data directory (the SQLite store, kept across restarts); empty: <stack data>/dmp.",
-                        serve_default=".segur-dmp")
+    data: str = setting(
+        "", "Data directory (the SQLite store, kept across restarts); empty: <stack data>/dmp.",
+        serve_default=".segur-dmp")
     tls: bool = setting(False, "Serve HTTPS with the test PKI's server certificate.")
     mtls: bool = setting(False, "Require a client certificate from the test PKI (implies tls).")
-    lenient: bool = setting(False, "Record rule breaches as warnings and accept (early integration); strict is "
-                            "the default and what the proof uses.")
+    lenient: bool = setting(
+        False,
+        "Record rule breaches as warnings and accept (early integration); strict is the default and what "
+        "the proof uses.")
     validation: bool = setting(True, "Validate the CDA documents.")
-    validation_workers: int = setting(0, "Validate documents in N worker processes (0: in the request thread); "
-                                      "raises throughput on multi-core machines.")
+    validation_workers: int = setting(
+        0,
+        "Validate documents in N worker processes (0: in the request thread); raises throughput on "
+        "multi-core machines.")
     max_body: int = setting(DEFAULT_MAX_BODY, "Largest request body accepted, in bytes.")
-    max_document_size: int = setting(DEFAULT_MAX_DOCUMENT_SIZE, "Largest document accepted, in bytes; a larger "
-                                     "one is refused unread (XDS-41-016).")
+    max_document_size: int = setting(
+        DEFAULT_MAX_DOCUMENT_SIZE,
+        "Largest document accepted, in bytes; a larger one is refused unread (XDS-41-016).")
     vihf_errors: str = setting("registry", "How ITI-18/41/43/57 refuse a VIHF: 'registry' (RegistryResponse "
                                "errors) or 'soap-fault' (SOAP 1.2 fault, WS-Security subcode "
                                "wsse:InvalidSecurity, wsse:FailedAuthentication…).",
                                choices=("registry", "soap-fault"))
     require_vihf: bool = setting(True, "Every transaction needs a valid VIHF (the DMP's rule).")
     production_oids: bool = setting(False, "Refuse the test INS OIDs (1.2.250.1.213.1.4.10/11).")
-    power_safe: bool = setting(False, "SQLite synchronous=FULL: a commit also survives a power cut or OS crash "
-                               "(default NORMAL in WAL mode: survives a crash of the mock, without an fsync "
-                               "per "
-                               "submission).", flags={"--fast-commit": False})
+    power_safe: bool = setting(
+        False,
+        "SQLite synchronous=FULL: a commit also survives a power cut or OS crash (default NORMAL in WAL "
+        "mode: survives a crash of the mock, without an fsync per submission).",
+        flags={"--fast-commit": False})
     repository_unique_id: str = setting(DEFAULT_REPOSITORY_ID, "The repository's uniqueId (ITI-43 "
                                         "RepositoryUniqueId).")
     home_community_id: str = setting("", "The homeCommunityId given to stored entries (empty: none).")
     authorisation_for_feed: bool = setting(False, "ITI-41 needs a VALIDE authorisation (TD0.3); the DMP does "
                                            "not ask one for feeding (REM DMP/CONF.05).")
-    allow_invisible_and_masked: bool = setting(False, "Accept a document both INVISIBLE_PATIENT and MASQUE_PS "
-                                               "(DMP parameter cumul-invisible_patient-masque_ps, "
-                                               "EX_2.1-1050).")
+    allow_invisible_and_masked: bool = setting(
+        False,
+        "Accept a document both INVISIBLE_PATIENT and MASQUE_PS (DMP parameter "
+        "cumul-invisible_patient-masque_ps, EX_2.1-1050).")
     authorisation_days: int = setting(365, "Validity, in days, of an authorisation added by TD0.3.")
 
 

@@ -116,9 +116,10 @@ def parse_envelope(data: bytes, content_type_action: str | None = None) -> Envel
         if must in ("true", "1") and (name.namespace, name.localname) not in UNDERSTOOD_HEADERS:
             raise SoapError(XDS_SOAP_009, header=f"{{{name.namespace}}}{name.localname}")
     action = _header_text(header, WSA, "Action") or content_type_action
-    return Envelope(root=root, header=header, body=payload, action=action,
-                    message_id=_header_text(header, WSA, "MessageID"),
-                    security=header.find(f"{{{WSSE}}}Security") if header is not None else None, headers=headers)
+    return Envelope(
+        root=root, header=header, body=payload, action=action,
+        message_id=_header_text(header, WSA, "MessageID"),
+        security=header.find(f"{{{WSSE}}}Security") if header is not None else None, headers=headers)
 
 
 def _header_text(header, ns: str, name: str) -> str | None:

@@ -85,7 +85,8 @@ class Store:
 
     def __init__(self, data_dir: str | Path, synchronous: str = "NORMAL"):
         if synchronous not in ("FULL", "NORMAL"):
-            raise ValueError("synchronous must be FULL (survives a power cut) or NORMAL (survives a crash of the mock)")
+            raise ValueError(
+                "synchronous must be FULL (survives a power cut) or NORMAL (survives a crash of the mock)")
         self.synchronous = synchronous
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -292,10 +293,11 @@ class Store:
 
     def set_authorisation(self, ins: str, actor: str, status: str, expires_at: str | None) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
-                       "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, "
-                       "expires_at=excluded.expires_at, "
-                       "updated_at=excluded.updated_at", (ins, actor, status, expires_at, now_iso()))
+            db.execute(
+                "INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, "
+                "expires_at=excluded.expires_at, updated_at=excluded.updated_at",
+                (ins, actor, status, expires_at, now_iso()))
 
     def delete_authorisation(self, ins: str, actor: str) -> bool:
         with self.transaction() as db:

@@ -94,8 +94,8 @@ def _status_change(backend, assoc, call: Call, findings: list[Finding]) -> list[
     original = (assoc.slots.get("OriginalStatus") or [""])[0]
     new = (assoc.slots.get("NewStatus") or [""])[0]
     if not original or not new:
-        findings.append(XDS_57_001.finding(detail="UpdateAvailabilityStatus needs the slots OriginalStatus and "
-                                "NewStatus", location=where))
+        findings.append(XDS_57_001.finding(
+            detail="UpdateAvailabilityStatus needs the slots OriginalStatus and NewStatus", location=where))
         return []
     target = backend.store.entry(assoc.target)
     if target is None or target.availability_status == DEL:
@@ -106,7 +106,8 @@ def _status_change(backend, assoc, call: Call, findings: list[Finding]) -> list[
         findings += access
         return []
     if original != target.availability_status:
-        findings.append(XDS_57_003.finding(declared=original, actual=target.availability_status, location=where))
+        findings.append(XDS_57_003.finding(
+            declared=original, actual=target.availability_status, location=where))
         return []
     if (original, new) not in ALLOWED_TRANSITIONS:
         findings.append(XDS_57_004.finding(original=_short(original), new=_short(new), location=where))
@@ -130,18 +131,20 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
     previous = (member.slots.get("PreviousVersion") or [""])[0] if member else ""
     if not previous:
         findings.append(XDS_57_001.finding(detail="the HasMember association of a new version needs the slot "
-                                "PreviousVersion", location=where))
+                                           "PreviousVersion", location=where))
         return []
     if previous != str(current.version) or current.availability_status != A:
         findings.append(XDS_57_005.finding(declared=previous, actual=current.version, target=entry.logical_id,
-                                location=where))
+                                           location=where))
         return []
     if entry.patient_id != current.patient_id:
         findings.append(XDS_57_007.finding(old=current.patient_id, new=entry.patient_id, location=where))
         return []
     changed = [name for name in _COMPARED if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
-    old_levels = sorted((c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
-    new_levels = sorted((c.code, c.scheme) for c in entry.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
+    old_levels = sorted(
+        (c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
+    new_levels = sorted(
+        (c.code, c.scheme) for c in entry.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
     if old_levels != new_levels:
         changed.append("confidentialityCode (HL7 level)")
     unknown = [c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME and c.code not in VISIBILITY_CODES]
@@ -192,7 +195,7 @@ def _write(backend, submission, plan) -> None:
                 entry.home_community_id = current.home_community_id
                 if not Store.set_entry_status(db, previous_uuid, A, DEP):
                     raise _Abort(XDS_57_005.finding(declared=current.version, actual="(changed concurrently)",
-                                         target=entry.logical_id))
+                                                    target=entry.logical_id))
                 Store.insert_entry(db, entry, ss.entry_uuid, backend.store.validation_of(previous_uuid))
         for assoc in submission.associations:
             if not assoc.entry_uuid.startswith("urn:uuid:"):

@@ -41,8 +41,9 @@ class ProcessValidator:
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: the server process runs threads (cheroot), which fork does not copy safely.
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init, initargs=(self.pack, self.max_size))
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                    initargs=(self.pack, self.max_size))
             return self._pool
 
     def validate(self, data: bytes, name: str | None = None):

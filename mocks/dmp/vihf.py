@@ -263,7 +263,8 @@ class _Attributes:
             if ce is None or not ce.get("code"):
                 found.append(None)
             else:
-                found.append(CodedValue(ce.get("code", ""), ce.get("codeSystem", ""), ce.get("displayName", "")))
+                found.append(
+                    CodedValue(ce.get("code", ""), ce.get("codeSystem", ""), ce.get("displayName", "")))
         return found
 
     def present(self, name: str) -> bool:
@@ -280,7 +281,7 @@ def verify_vihf(security_header: etree._Element | None,
         return None, [VIHF_001.finding(location="soap:Header/wsse:Security")]
     if len(assertions) > 1:
         return None, [VIHF_002.finding(location="wsse:Security",
-                           detail=f"{len(assertions)} assertions where one is expected")]
+                                       detail=f"{len(assertions)} assertions where one is expected")]
     assertion = assertions[0]
     where = "wsse:Security/saml2:Assertion"
     findings: list[Finding] = []
@@ -320,20 +321,21 @@ def _verify_signature(assertion: etree._Element, context: VihfContext):
     except InvalidCertificate as exc:
         return None, None, [VIHF_005.finding(location=where, detail=_plain(exc))]
     except InvalidDigest as exc:
-        return None, None, [VIHF_004.finding(location=where,
-                                 detail=f"the assertion was changed after it was signed ({_plain(exc)})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the assertion was changed after it was signed ({_plain(exc)})")]
     except (InvalidSignature, InvalidInput) as exc:
         return None, None, [VIHF_004.finding(location=where, detail=_plain(exc))]
     except etree.DocumentInvalid as exc:
-        return None, None, [VIHF_004.finding(location=where,
-                                 detail=f"the ds:Signature element is not valid XML-DSig ({exc})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the ds:Signature element is not valid XML-DSig ({exc})")]
     except Exception as exc:  # noqa: BLE001 - hostile input must give a finding, never a traceback
-        return None, None, [VIHF_004.finding(location=where,
-                                 detail=f"the signature cannot be processed ({type(exc).__name__}: {exc})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the signature cannot be processed ({type(exc).__name__}: {exc})")]
     signed = result.signed_xml
     if (signed is None or signed.tag != f"{{{SAML}}}Assertion" or signed.get("ID") != assertion.get("ID")):
-        return None, None, [VIHF_004.finding(location=where,
-                                 detail="the signature does not cover this assertion (its Reference points elsewhere)")]
+        return None, None, [VIHF_004.finding(
+            location=where,
+            detail="the signature does not cover this assertion (its Reference points elsewhere)")]
     certificate = _signing_certificate(result)
     return signed, certificate, []
 
@@ -370,11 +372,13 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer", problem="missing or empty"))
     else:
         if issuer_element.get("Format") != ISSUER_FORMAT:
-            findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer/@Format",
-                                 problem=f"declared with Format {issuer_element.get('Format')!r}, not {ISSUER_FORMAT}"))
+            findings.append(VIHF_006.finding(
+                location=f"{where}/saml2:Issuer/@Format",
+                problem=f"declared with Format {issuer_element.get('Format')!r}, not {ISSUER_FORMAT}"))
         if signer is not None and _normalised_dn(issuer) != _normalised_dn(signer_subject):
-            findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer",
-                                 problem=f"'{issuer}', not the signing certificate's subject '{signer_subject}'"))
+            findings.append(VIHF_006.finding(
+                location=f"{where}/saml2:Issuer",
+                problem=f"'{issuer}', not the signing certificate's subject '{signer_subject}'"))
 
     nameid = _text(assertion.find("saml2:Subject/saml2:NameID", NS))
     if not nameid:
@@ -386,10 +390,11 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         findings.append(VIHF_008.finding(location=where, detail="no saml2:AuthnStatement"))
     else:
         if not authn.get("AuthnInstant"):
-            findings.append(VIHF_008.finding(location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
+            findings.append(VIHF_008.finding(
+                location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
         if not authn_context:
             findings.append(VIHF_008.finding(location=f"{where}/saml2:AuthnStatement",
-                                 detail="no AuthnContext/AuthnContextClassRef"))
+                                             detail="no AuthnContext/AuthnContextClassRef"))
 
     # The validity window.
     issue_instant = not_before = not_on_or_after = None
@@ -404,17 +409,19 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
     skew = context.clock_skew
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if issue_instant is not None and issue_instant > now + skew:
-        findings.append(VIHF_009.finding(location=f"{where}/@IssueInstant",
-                             detail=f"issued at {assertion.get('IssueInstant')}, in the future (now {stamp})"))
+        findings.append(VIHF_009.finding(
+            location=f"{where}/@IssueInstant",
+            detail=f"issued at {assertion.get('IssueInstant')}, in the future (now {stamp})"))
     if not_before is not None and now + skew < not_before:
-        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotBefore",
-                             detail=f"not valid before {conditions.get('NotBefore')} (now {stamp})"))
+        findings.append(VIHF_009.finding(
+            location=f"{where}/saml2:Conditions/@NotBefore",
+            detail=f"not valid before {conditions.get('NotBefore')} (now {stamp})"))
     if not_on_or_after is not None and now - skew >= not_on_or_after:
         findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotOnOrAfter",
-                             detail=f"expired at {conditions.get('NotOnOrAfter')} (now {stamp})"))
+                                         detail=f"expired at {conditions.get('NotOnOrAfter')} (now {stamp})"))
     if not_before is not None and not_on_or_after is not None and not_on_or_after <= not_before:
         findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions",
-                             detail="NotOnOrAfter is not after NotBefore"))
+                                         detail="NotOnOrAfter is not after NotBefore"))
 
     attributes = _Attributes(assertion)
     for name in MANDATORY_ATTRIBUTES:
@@ -424,7 +431,7 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
     version = attributes.text(ATTR_VERSION)
     if version and version not in context.accepted_versions:
         findings.append(VIHF_011.finding(location=f"Attribute[{ATTR_VERSION}]", value=version,
-                             accepted=", ".join(context.accepted_versions)))
+                                         accepted=", ".join(context.accepted_versions)))
     resource_urn = attributes.text(ATTR_RESOURCE_URN)
     if resource_urn and resource_urn != RESOURCE_URN_DMP:
         findings.append(VIHF_012.finding(location=f"Attribute[{ATTR_RESOURCE_URN}]", value=resource_urn))
@@ -435,18 +442,19 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         patient, problem = check_ins_patient_id(resource_id, context.test_mode)
         if problem:
             findings.append(VIHF_013.finding(location=f"Attribute[{ATTR_RESOURCE_ID}]", value=resource_id,
-                                 detail=problem))
+                                             detail=problem))
 
     mode = attributes.text(ATTR_AUTH_MODE)
     if mode and mode not in context.accepted_authentication_modes:
         findings.append(VIHF_014.finding(location=f"Attribute[{ATTR_AUTH_MODE}]", value=mode,
-                             accepted=", ".join(context.accepted_authentication_modes)))
+                                         accepted=", ".join(context.accepted_authentication_modes)))
 
     sector = attributes.text(ATTR_SECTOR)
     if sector:
         problem = _sector_problem(sector)
         if problem:
-            findings.append(VIHF_015.finding(location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
+            findings.append(VIHF_015.finding(
+                location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
 
     roles = attributes.coded(ATTR_ROLE)
     if attributes.values.get(ATTR_ROLE):
@@ -458,10 +466,11 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
     if attributes.values.get(ATTR_PURPOSE):
         if purpose is None:
             findings.append(VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
-                                 detail="the value is not an hl7:PurposeOfUse CE with a code"))
+                                             detail="the value is not an hl7:PurposeOfUse CE with a code"))
         elif purpose.code_system != PURPOSE_SYSTEM:
-            findings.append(VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
-                                 detail=f"codeSystem is {purpose.code_system!r}, not {PURPOSE_SYSTEM}"))
+            findings.append(VIHF_017.finding(
+                location=f"Attribute[{ATTR_PURPOSE}]",
+                detail=f"codeSystem is {purpose.code_system!r}, not {PURPOSE_SYSTEM}"))
 
     structure = attributes.text(ATTR_STRUCTURE)
     signer_ou = _name_attr(signer.subject, NameOID.ORGANIZATIONAL_UNIT_NAME) if signer is not None else None
@@ -470,11 +479,13 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         if context.tls_structure and structure != context.tls_structure:
             what = ("TLS client certificate's organisational unit (OU)" if context.tls_structure_id
                     else "TLS client certificate's organisation (O)")
-            findings.append(VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
-                                 expected=context.tls_structure))
+            findings.append(VIHF_018.finding(
+                location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
+                expected=context.tls_structure))
         if signer_ou and structure != signer_ou:
-            findings.append(VIHF_018.finding(location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
-                                 what="VIHF signing certificate's organisational unit (OU)", expected=signer_ou))
+            findings.append(VIHF_018.finding(
+                location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
+                what="VIHF signing certificate's organisational unit (OU)", expected=signer_ou))
 
     claims = VihfClaims(
         assertion_id=assertion.get("ID", ""), issuer=issuer, subject_nameid=nameid,
@@ -529,6 +540,7 @@ def _role_problems(roles: list[CodedValue | None]) -> list[str]:
     if first.code_system == PROFESSION_SYSTEM and first.code in PROFESSIONS_NEEDING_SPECIALTY:
         specialties = [r for r in roles[1:] if r is not None and r.code_system != PROFESSION_SYSTEM]
         if not specialties:
-            problems.append(f"profession {first.code} ({PROFESSIONS_NEEDING_SPECIALTY[first.code]}) requires a second "
-                            "role value with the specialty")
+            problems.append(
+                f"profession {first.code} ({PROFESSIONS_NEEDING_SPECIALTY[first.code]}) requires a second "
+                "role value with the specialty")
     return problems

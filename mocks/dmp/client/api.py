@@ -221,8 +221,10 @@ class DmpClient:
             pki.issue_client(name, f"Structure {caller.structure_id}", f"Structure {caller.structure_id}",
                              caller.structure_id)
         cert = pki.client(name)
-        return cls(base_url, signer=cert, caller=caller, ca_file=pki.ca_file if base_url.startswith("https") else None,
-                   client_cert=cert if mtls else None, **options)
+        return cls(
+            base_url, signer=cert, caller=caller,
+            ca_file=pki.ca_file if base_url.startswith("https") else None, client_cert=cert if mtls else None,
+            **options)
 
     # --- building blocks ------------------------------------------------------------------------------
     def vihf(self, patient: Ins | str, defects: VihfDefects | None = None, now: datetime | None = None):
@@ -247,7 +249,8 @@ class DmpClient:
         self.last_request = outgoing
         response = self.session.post(url, data=outgoing.body, headers={"Content-Type": outgoing.content_type},
                                      timeout=self.timeout, verify=self.verify, cert=self.cert)
-        answer = wire.read_answer(response.status_code, response.headers.get("Content-Type", ""), response.content)
+        answer = wire.read_answer(
+            response.status_code, response.headers.get("Content-Type", ""), response.content)
         self.last_answer = answer
         return answer
 
@@ -315,7 +318,8 @@ class DmpClient:
     def query(self, query_id: str, slots: dict[str, list[str]], *, return_type: str = "LeafClass",
               patient: Ins | str | None = None, defects: Defects | None = None) -> QueryResult:
         request = etree.Element(f"{{{QUERY}}}AdhocQueryRequest", nsmap={"query": QUERY, "rim": RIM})
-        etree.SubElement(request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
+        etree.SubElement(
+            request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
         adhoc = etree.SubElement(request, f"{{{RIM}}}AdhocQuery", id=query_id)
         for name, values in slots.items():
             slot = etree.SubElement(adhoc, f"{{{RIM}}}Slot", name=name)
@@ -362,7 +366,8 @@ class DmpClient:
         if entry is not None:
             unique_id = unique_id or entry.unique_id
             repository_unique_id = repository_unique_id or entry.repository_unique_id
-            patient = patient or (Ins(*_ins_parts(entry.patient_id)) if _ins_parts(entry.patient_id or "") else None)
+            patient = patient or (
+                Ins(*_ins_parts(entry.patient_id)) if _ins_parts(entry.patient_id or "") else None)
         request = etree.Element(f"{{{XDSB}}}RetrieveDocumentSetRequest", nsmap={"xdsb": XDSB})
         doc = etree.SubElement(request, f"{{{XDSB}}}DocumentRequest")
         etree.SubElement(doc, f"{{{XDSB}}}RepositoryUniqueId").text = repository_unique_id or ""
@@ -390,33 +395,40 @@ class DmpClient:
         ss = submission_set_for([_placeholder(patient_id)])
         package = etree.SubElement(objects, f"{{{RIM}}}RegistryPackage", id="SubmissionSet01")
         _slot(package, "submissionTime", [ss.submission_time])
-        author = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_AUTHOR,
-                                  classifiedObject="SubmissionSet01", id="cl-author", nodeRepresentation="")
+        author = etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_AUTHOR,
+            classifiedObject="SubmissionSet01", id="cl-author", nodeRepresentation="")
         _slot(author, "authorPerson", [f"{self.caller.subject_nameid}^{self.caller.subject_id}^^^^^^^"
                                        "&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"])
-        _slot(author, "authorInstitution", [f"Structure^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"])
-        content = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_CONTENT_TYPE_CODE,
-                                   classifiedObject="SubmissionSet01", id="cl-content",
-                                   nodeRepresentation=self.caller.sector)
+        _slot(
+            author, "authorInstitution",
+            [f"Structure^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"])
+        content = etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_CONTENT_TYPE_CODE,
+            classifiedObject="SubmissionSet01", id="cl-content", nodeRepresentation=self.caller.sector)
         _slot(content, "codingScheme", ["1.2.250.1.71.4.2.4"])
-        etree.SubElement(package, f"{{{RIM}}}Classification", classificationNode=xds_metadata.SUBMISSION_SET_NODE,
-                         classifiedObject="SubmissionSet01", id="cl-node")
+        etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationNode=xds_metadata.SUBMISSION_SET_NODE,
+            classifiedObject="SubmissionSet01", id="cl-node")
         for scheme, value in ((xds_metadata.SS_UNIQUE_ID, new_oid()), (xds_metadata.SS_SOURCE_ID, ss.source_id),
                               (xds_metadata.SS_PATIENT_ID, patient_id)):
-            etree.SubElement(package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
-                             registryObject="SubmissionSet01", value=value)
+            etree.SubElement(
+                package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
+                registryObject="SubmissionSet01", value=value)
         return request, objects
 
     def update_status(self, entry: xds_metadata.DocumentEntry, new_status: str, *, defects: Defects | None = None,
                       original_status: str | None = None) -> RegistryResult:
         """ITI-57 UpdateAvailabilityStatus (TD3.3: deprecate, archive, delete)."""
         request, objects = self._update_request(entry.patient_id)
-        assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-status",
-                                 associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
-                                 targetObject=entry.entry_uuid)
+        assoc = etree.SubElement(
+            objects, f"{{{RIM}}}Association", id="as-status",
+            associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
+            targetObject=entry.entry_uuid)
         _slot(assoc, "OriginalStatus", [status_urn(original_status or entry.availability_status)])
         _slot(assoc, "NewStatus", [status_urn(new_status)])
-        answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
+        answer = self.post(
+            "registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
         return _registry_result(answer)
 
     def update_visibility(self, entry: xds_metadata.DocumentEntry, *, add=(), remove=(),
@@ -444,11 +456,13 @@ class DmpClient:
         for attr in ("status", "home"):
             element.attrib.pop(attr, None)
         objects.insert(0, element)
-        assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-version",
-                                 associationType=xds_metadata.HAS_MEMBER, sourceObject="SubmissionSet01", targetObject=new_id)
+        assoc = etree.SubElement(
+            objects, f"{{{RIM}}}Association", id="as-version", associationType=xds_metadata.HAS_MEMBER,
+            sourceObject="SubmissionSet01", targetObject=new_id)
         _slot(assoc, "SubmissionSetStatus", ["Original"])
         _slot(assoc, "PreviousVersion", [str(entry.version)])
-        answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
+        answer = self.post(
+            "registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
         return _registry_result(answer)
 
     # --- TD0.2 / TD0.3 ------------------------------------------------------------------------------------
@@ -464,7 +478,8 @@ class DmpClient:
         request = etree.Element(f"{{{TD_NS}}}{tag}", nsmap={"td": TD_NS})
         if td_action:
             request.set("action", td_action)
-        etree.SubElement(request, f"{{{TD_NS}}}matriculeINS", valeur=patient.value, identifiantSysteme=patient.oid)
+        etree.SubElement(
+            request, f"{{{TD_NS}}}matriculeINS", valeur=patient.value, identifiantSysteme=patient.oid)
         answer = self.post(service, action, request, self._security(patient, defects), None)
         fault = wire.fault_of(answer)
         if fault is not None:
@@ -494,11 +509,11 @@ def _patient_of(entry: xds_metadata.DocumentEntry):
 
 
 def _placeholder(patient_id: str) -> DocumentMetadata:
-    return DocumentMetadata(entry_id="x", unique_id="", patient_id=patient_id, source_patient_id="",
-                            source_patient_info=[], class_code=None, type_code=None, format_code=None,
-                            confidentiality_codes=[], healthcare_facility_type_code=None, practice_setting_code=None,
-                            authors=[], legal_authenticator=None, creation_time=None, service_start_time=None,
-                            service_stop_time=None, language_code=None, title=None)
+    return DocumentMetadata(
+        entry_id="x", unique_id="", patient_id=patient_id, source_patient_id="", source_patient_info=[],
+        class_code=None, type_code=None, format_code=None, confidentiality_codes=[],
+        healthcare_facility_type_code=None, practice_setting_code=None, authors=[], legal_authenticator=None,
+        creation_time=None, service_start_time=None, service_stop_time=None, language_code=None, title=None)
 
 
 def _registry_result(answer: wire.Incoming) -> RegistryResult:
@@ -507,8 +522,10 @@ def _registry_result(answer: wire.Incoming) -> RegistryResult:
         return RegistryResult(None, fault=fault, http_status=answer.status)
     body = answer.body
     if body is None:
-        return RegistryResult(None, fault=wire.SoapFault("(none)", None, answer.raw[:300].decode("utf-8", "replace"),
-                                                         answer.status), http_status=answer.status)
+        return RegistryResult(
+            None,
+            fault=wire.SoapFault("(none)", None, answer.raw[:300].decode("utf-8", "replace"), answer.status),
+            http_status=answer.status)
     return RegistryResult(body.get("status"), wire.registry_errors(body), http_status=answer.status)
 
 

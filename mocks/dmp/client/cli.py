@@ -23,8 +23,11 @@ client_app = typer.Typer(help="A DMP client: send CDA documents (ITI-41), find (
                               "TD0.2/TD0.3.", no_args_is_help=True)
 
 URL = typer.Option("http://127.0.0.1:8302", "--url", help="Base URL of the DMP (the mock: segur serve dmp).")
-PKI = typer.Option(Path(".segur/pki"), "--pki", help="Test PKI directory (segur pki); its CA must be the one the DMP trusts.")
-RPPS = typer.Option(None, "--rpps", help="RPPS of the calling professional (default: the first of the world).")
+PKI = typer.Option(
+    Path(".segur/pki"), "--pki", help="Test PKI directory (segur pki); its CA must be the one the DMP trusts."
+)
+RPPS = typer.Option(
+    None, "--rpps", help="RPPS of the calling professional (default: the first of the world).")
 MTLS = typer.Option(False, "--mtls", help="Present the structure certificate in TLS (https URL).")
 
 
@@ -89,7 +92,8 @@ def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."),
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['uniqueId']}  {row['typeCode']}  {row['status']}  {row['creationTime']}  {row['title']}")
+        typer.echo(
+            f"{row['uniqueId']}  {row['typeCode']}  {row['status']}  {row['creationTime']}  {row['title']}")
 
 
 @client_app.command("retrieve")

@@ -129,7 +129,8 @@ def _format_code(header: CdaHeader) -> Coded | None:
     else:
         candidates = valuesets.format_codes_for_templates(header.template_ids)
         dmp = valuesets.for_attribute("formatCode")
-        concept = next((c for c in candidates if dmp.contains(c.code, c.system)), candidates[0] if candidates else None)
+        concept = next(
+            (c for c in candidates if dmp.contains(c.code, c.system)), candidates[0] if candidates else None)
     if concept is None:
         return None
     display = valuesets.for_attribute("formatCode").concept(concept.code, concept.system)
@@ -253,14 +254,16 @@ class _Writer:
     def code(self, parent, owner: str, scheme: str, code: Coded | None) -> None:
         if code is None:
             return
-        c = etree.SubElement(parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
-                             id=self.next_id("cl"), nodeRepresentation=code.code)
+        c = etree.SubElement(
+            parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
+            id=self.next_id("cl"), nodeRepresentation=code.code)
         self.slot(c, "codingScheme", [code.scheme])
         self.localized(c, "Name", code.display or code.code)
 
     def author(self, parent, owner: str, scheme: str, author: AuthorMetadata) -> None:
-        c = etree.SubElement(parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
-                             id=self.next_id("cl"), nodeRepresentation="")
+        c = etree.SubElement(
+            parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
+            id=self.next_id("cl"), nodeRepresentation="")
         self.slot(c, "authorPerson", [author.person])
         self.slot(c, "authorInstitution", author.institutions)
         self.slot(c, "authorRole", author.roles)
@@ -269,8 +272,9 @@ class _Writer:
     def external_id(self, parent, owner: str, scheme: str, value: str | None, name: str) -> None:
         if value is None:
             return
-        e = etree.SubElement(parent, _q(RIM, "ExternalIdentifier"), id=self.next_id("ei"), identificationScheme=scheme,
-                             registryObject=owner, value=value)
+        e = etree.SubElement(
+            parent, _q(RIM, "ExternalIdentifier"), id=self.next_id("ei"), identificationScheme=scheme,
+            registryObject=owner, value=value)
         self.localized(e, "Name", name)
 
 
@@ -285,8 +289,9 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
     request = etree.Element(_q(LCM, "SubmitObjectsRequest"), nsmap={"lcm": LCM, "rim": RIM})
     objects = etree.SubElement(request, _q(RIM, "RegistryObjectList"))
     for entry in entries:
-        eo = etree.SubElement(objects, _q(RIM, "ExtrinsicObject"), id=entry.entry_id, mimeType=entry.mime_type,
-                              objectType=xds_metadata.DOCUMENT_ENTRY_STABLE)
+        eo = etree.SubElement(
+            objects, _q(RIM, "ExtrinsicObject"), id=entry.entry_id, mimeType=entry.mime_type,
+            objectType=xds_metadata.DOCUMENT_ENTRY_STABLE)
         w.slot(eo, "creationTime", [entry.creation_time])
         w.slot(eo, "hash", [entry.hash])
         w.slot(eo, "languageCode", [entry.language_code])
@@ -307,11 +312,15 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
         for code in entry.event_codes:
             w.code(eo, entry.entry_id, xds_metadata.DE_EVENT_CODE_LIST, code)
         w.code(eo, entry.entry_id, xds_metadata.DE_FORMAT_CODE, entry.format_code)
-        w.code(eo, entry.entry_id, xds_metadata.DE_HEALTHCARE_FACILITY_TYPE_CODE, entry.healthcare_facility_type_code)
+        w.code(
+            eo, entry.entry_id, xds_metadata.DE_HEALTHCARE_FACILITY_TYPE_CODE,
+            entry.healthcare_facility_type_code)
         w.code(eo, entry.entry_id, xds_metadata.DE_PRACTICE_SETTING_CODE, entry.practice_setting_code)
         w.code(eo, entry.entry_id, xds_metadata.DE_TYPE_CODE, entry.type_code)
-        w.external_id(eo, entry.entry_id, xds_metadata.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
-        w.external_id(eo, entry.entry_id, xds_metadata.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
+        w.external_id(
+            eo, entry.entry_id, xds_metadata.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
+        w.external_id(
+            eo, entry.entry_id, xds_metadata.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
 
     ss = submission_set
     package = etree.SubElement(objects, _q(RIM, "RegistryPackage"), id=ss.entry_id)
@@ -326,13 +335,15 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
                      classifiedObject=ss.entry_id, id=w.next_id("cl"))
     w.external_id(package, ss.entry_id, xds_metadata.SS_UNIQUE_ID, ss.unique_id, "XDSSubmissionSet.uniqueId")
     w.external_id(package, ss.entry_id, xds_metadata.SS_SOURCE_ID, ss.source_id, "XDSSubmissionSet.sourceId")
-    w.external_id(package, ss.entry_id, xds_metadata.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
+    w.external_id(
+        package, ss.entry_id, xds_metadata.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
     for entry in entries:
         assoc = etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"),
                                  associationType=xds_metadata.HAS_MEMBER, sourceObject=ss.entry_id,
                                  targetObject=entry.entry_id)
         w.slot(assoc, "SubmissionSetStatus", ["Original"])
     for entry_id, old_uuid in (replaces or {}).items():
-        etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=xds_metadata.RPLC,
-                         sourceObject=entry_id, targetObject=old_uuid)
+        etree.SubElement(
+            objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=xds_metadata.RPLC,
+            sourceObject=entry_id, targetObject=old_uuid)
     return request

@@ -161,7 +161,8 @@ def build_assertion(identity: VihfIdentity, issuer: str, *, now: datetime | None
     text_attribute(ATTR_RESOURCE_ID, identity.resource_id)
     text_attribute(ATTR_AUTH_MODE, identity.authentication_mode)
     coded_attribute(ATTR_PURPOSE, "PurposeOfUse", [identity.purpose])
-    coded_attribute(ATTR_ROLE, "Role", [identity.profession] + ([identity.specialty] if identity.specialty else []))
+    coded_attribute(
+        ATTR_ROLE, "Role", [identity.profession] + ([identity.specialty] if identity.specialty else []))
     return assertion
 
 

@@ -106,7 +106,8 @@ def x04() -> None:
     for text, system in ((X04_LOINC, "2.16.840.1.113883.6.1"), (X04_A05, "1.2.250.1.213.1.1.4.12")):
         for item in text.split():
             code, target = item.rsplit(":", 1)
-            pairs.append({"code": code, "system": system, "target": target, "target_system": "1.2.250.1.213.1.1.4.1"})
+            pairs.append(
+                {"code": code, "system": system, "target": target, "target_system": "1.2.250.1.213.1.1.4.1"})
     pairs.append({"code": "E1762", "system": "ASTM", "target": "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1",
                   "target_system": "URN"})
     write("ASS_X04", {
@@ -122,7 +123,8 @@ def x04() -> None:
 
 
 def a11(ref: Path) -> None:
-    cm = json.loads((ref / "terminologies" / "ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS.json").read_text("utf-8"))
+    cm = json.loads(
+        (ref / "terminologies" / "ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS.json").read_text("utf-8"))
     pairs = []
     for group in cm["group"]:
         for element in group["element"]:
@@ -152,12 +154,11 @@ def main(ref: Path) -> None:
     from_svs(ref, "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS.xml", "J61", "JDV_J61-HealthcareFacilityTypeCode-DMP",
              "fallback", FALLBACK.format(dmp="JDV_J61-HealthcareFacilityTypeCode-DMP",
                                          cisis="JDV_J02-XdsHealthcareFacilityTypeCode-CISIS"))
-    from_svs(ref, "JDV_J08_XdsConfidentialityCode_CISIS.xml", "J58", "JDV_J58-ConfidentialityCode-DMP", "fallback",
-             "No DMP-specific confidentiality value set was found; the CI-SIS set "
-             "JDV_J08-XdsConfidentialityCode-CISIS "
-             "(N/R/V + MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX) is what the ANS ITI-41 "
-             "sample "
-             "for the DMP uses.")
+    from_svs(
+        ref, "JDV_J08_XdsConfidentialityCode_CISIS.xml", "J58", "JDV_J58-ConfidentialityCode-DMP", "fallback",
+        "No DMP-specific confidentiality value set was found; the CI-SIS set "
+        "JDV_J08-XdsConfidentialityCode-CISIS (N/R/V + MASQUE_PS, INVISIBLE_PATIENT, "
+        "INVISIBLE_REPRESENTANTS_LEGAUX) is what the ANS ITI-41 sample for the DMP uses.")
     # contentTypeCode: JDV_J03 is defined by filters over TRE_A00, TRE_R02 (SecteurActivite) and TRE_R209
     # (TypeActivite), with no enumerated copy available; take its TRE_A00/TRE_R02 members from J02 (same
     # terminologies, same 'cisis' flag) and accept any two-digit TRE_R209 code.

@@ -89,7 +89,8 @@ def provide_and_register(submit_objects, documents: dict[str, bytes], inline: bo
 def adhoc_query(query_id: str, params: dict[str, object], return_type: str = "LeafClass"):
     """AdhocQueryRequest; a param value is a str (quoted for you), a list (→ ('a','b')) or a raw `Raw`."""
     request = etree.Element(f"{{{QUERY}}}AdhocQueryRequest", nsmap={"query": QUERY, "rim": RIM})
-    etree.SubElement(request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
+    etree.SubElement(
+        request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
     query = etree.SubElement(request, f"{{{RIM}}}AdhocQuery", id=query_id)
     for name, value in params.items():
         occurrences = value.occurrences if isinstance(value, Raw) else [value]
@@ -320,22 +321,26 @@ class DmpCase:
         params = {"$XDSDocumentEntryPatientId": patient.xds_patient_id,
                   "$XDSDocumentEntryStatus": list(statuses), **(extra or {})}
         header = self.security(patient) if security == "default" else security
-        return send(url, ITI18, adhoc_query("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d", params, return_type),
-                    header, as_mtom=False)
+        return send(
+            url, ITI18, adhoc_query("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d", params, return_type),
+            header, as_mtom=False)
 
     def retrieve(self, url: str, repository: str, unique_ids: list[str], patient=None) -> Answer:
-        return send(url, ITI43, retrieve_request(repository, unique_ids), self.security(patient), as_mtom=False)
+        return send(
+            url, ITI43, retrieve_request(repository, unique_ids), self.security(patient), as_mtom=False)
 
     def td(self, url: str, kind: str, patient=None, action=None, security="default") -> Answer:
         patient = patient or self.patient
         header = self.security(patient) if security == "default" else security
-        return send(url, TD02 if kind == "TD0.2" else TD03, td_request(kind, patient.ins, patient.oid, action), header,
-                    as_mtom=False)
+        return send(
+            url, TD02 if kind == "TD0.2" else TD03, td_request(kind, patient.ins, patient.oid, action),
+            header, as_mtom=False)
 
     def authorise(self, running, patient=None) -> None:
         """Give the caller a valid authorisation on the patient's DMP (as TD0.3 AJOUT would)."""
         patient = patient or self.patient
-        running.backend.store.set_authorisation(patient.ins, self.caller, "VALIDE", "2999-01-01T00:00:00+00:00")
+        running.backend.store.set_authorisation(
+            patient.ins, self.caller, "VALIDE", "2999-01-01T00:00:00+00:00")
 
 
 # --- the mock as a separate process -----------------------------------------------------------------

@@ -81,7 +81,8 @@ def test_a_body_that_does_not_match_the_action_is_refused(dmp):
 
 def test_an_unknown_must_understand_header_gets_a_must_understand_fault(dmp, case, valid_request):
     content_type, body = valid_request
-    body = body.replace(b"<soap:Header>", b'<soap:Header><x:Odd xmlns:x="urn:x" soap:mustUnderstand="true"/>', 1)
+    body = body.replace(
+        b"<soap:Header>", b'<soap:Header><x:Odd xmlns:x="urn:x" soap:mustUnderstand="true"/>', 1)
     answer = post(dmp.endpoint("repository"), content_type, body)
     assert answer.fault_code == "soap:MustUnderstand" and "XDS-SOAP-009" in answer.fault_reason
 

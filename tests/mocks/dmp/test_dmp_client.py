@@ -97,7 +97,8 @@ def test_a_cr_img_for_a_world_patient_is_accepted_found_and_retrieved_byte_ident
 
 
 def test_an_inline_base64_document_is_accepted_too(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(inline=True))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(inline=True))
     assert result.ok and result.request.content_type.startswith("application/soap+xml")
 
 
@@ -126,7 +127,8 @@ def test_visibility_and_status_updates_go_through_iti_57(client, patient, radiol
     assert client.provide_and_register(document).ok
     entry = next(e for e in consult(client, patient).entries if e.unique_id == read_ids(document).id)
     assert client.update_visibility(entry, add=("INVISIBLE_PATIENT",)).ok
-    masked = next(e for e in client.find_documents(patient.ins_object).entries if e.unique_id == entry.unique_id)
+    masked = next(
+        e for e in client.find_documents(patient.ins_object).entries if e.unique_id == entry.unique_id)
     assert "INVISIBLE_PATIENT" in [c.code for c in masked.confidentiality_codes] and masked.version == 2
     assert client.update_status(masked, "Deprecated").ok
     assert entry.unique_id not in [e.unique_id for e in client.find_documents(patient.ins_object).entries]
@@ -159,14 +161,16 @@ def test_an_unknown_patient_is_refused_with_xds_unknown_patient_id(client, patie
 
 
 def test_an_unknown_format_code_is_refused_with_registry_metadata_error(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation),
-                                         defects=Defects(format_code=Coded("urn:example:pdf", "1.3.6.1.4.1.19376.1.2.3")))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation),
+        defects=Defects(format_code=Coded("urn:example:pdf", "1.3.6.1.4.1.19376.1.2.3")))
     error = assert_refused(result, "DMP-CODE-003", XDS_METADATA)
     assert "urn:example:pdf" in error.context and "JDV_J60" in error.context
 
 
 def test_a_missing_vihf_is_refused(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(no_vihf=True))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(no_vihf=True))
     assert_refused(result, "VIHF-001", "XDSRegistryError")
 
 
@@ -181,7 +185,8 @@ def test_a_vihf_altered_after_signing_is_refused(client, patient, radiologist, o
         name_id = assertion.find(".//{urn:oasis:names:tc:SAML:2.0:assertion}NameID")
         name_id.text = "899999999999"
 
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(tamper_vihf=tamper))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(tamper_vihf=tamper))
     assert_refused(result, "VIHF-004", "XDSRegistryError")
 
 
@@ -250,7 +255,8 @@ def test_the_request_the_client_sends_has_the_shape_of_the_ans_sample(client, pa
           "rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"}
     assert envelope.findtext("s:Header/wsa:Action", namespaces=ns) == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
     assert envelope.find("s:Header/wsse:Security/saml2:Assertion", ns) is not None
-    legal = envelope.findtext(".//rim:Slot[@name='legalAuthenticator']/rim:ValueList/rim:Value", namespaces=ns)
+    legal = envelope.findtext(
+        ".//rim:Slot[@name='legalAuthenticator']/rim:ValueList/rim:Value", namespaces=ns)
     assert legal == f"{radiologist.idnps}^{radiologist.family_name}^{radiologist.given_name}" \
                     "^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
 
@@ -264,7 +270,8 @@ def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, rad
         caller = CallerIdentity.of(radiologist, organisation)
         good = DmpClient.for_mock(secure.url, pki=pki, caller=caller, mtls=True)
         assert good.provide_and_register(cr_img(patient, radiologist, organisation)).ok
-        wrong = DmpClient(secure.url, signer=good.signer, caller=caller, ca_file=pki.ca_file, client_cert=other)
+        wrong = DmpClient(
+            secure.url, signer=good.signer, caller=caller, ca_file=pki.ca_file, client_cert=other)
         result = wrong.provide_and_register(cr_img(patient, radiologist, organisation))
         assert "VIHF-018" in result.rules
 

@@ -19,7 +19,8 @@ def request_with(content: bytes, *, inline: bool = False, content_id: str | None
     holder = etree.Element("{urn:ihe:iti:xds-b:2007}Document", id="Document01")
     parts = None if inline else []
     wire.attach(holder, content, parts, "text/xml", content_id)
-    env = wire.envelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", "http://localhost/repository", holder)
+    env = wire.envelope(
+        "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", "http://localhost/repository", holder)
     return wire.package(env, "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", parts)
 
 

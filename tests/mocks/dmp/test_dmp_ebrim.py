@@ -184,7 +184,8 @@ def test_action_falls_back_to_the_content_type_action_parameter():
 
 def test_an_empty_body_is_refused():
     with pytest.raises(SoapError) as problem:
-        parse_envelope(b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>')
+        parse_envelope(
+            b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>')
     assert problem.value.rule is rules.XDS_SOAP_004
 
 

@@ -51,7 +51,8 @@ def radiologist(world):
 
 @pytest.fixture(scope="module")
 def colleague(world, radiologist):
-    return next(p for p in world.professionals if p.organisation == "750803447" and p.rpps != radiologist.rpps)
+    return next(
+        p for p in world.professionals if p.organisation == "750803447" and p.rpps != radiologist.rpps)
 
 
 @pytest.fixture(scope="module")
@@ -460,8 +461,8 @@ def test_an_xml_document_that_is_not_a_cda_is_dmp_cda_001(case):
 
 
 def test_a_hostile_document_is_refused_without_being_expanded(case):
-    case.documents["Document01"] = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                                    b"<d>&x;</d>")
+    case.documents["Document01"] = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>' b"<d>&x;</d>")
     case.entry.hash = case.entry.size = None
     assert {"DMP-CDA-001", "XML-004"} <= ids(case.check())
 
@@ -514,7 +515,8 @@ def test_an_author_who_did_not_write_the_cda_is_dmp_cda_008(case, colleague):
 
 
 def test_a_structured_format_code_on_a_cda_n1_is_dmp_cda_009(case):
-    case.entry.format_code = Coded("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3")
+    case.entry.format_code = Coded(
+        "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3")
     finding = only(case.check(), "DMP-CDA-009")
     assert "urn:ihe:iti:xds-sd:pdf:2008" in finding.message and "N1" in finding.message
 
@@ -538,7 +540,8 @@ def test_a_cda_sent_with_another_mime_type_is_dmp_cda_011(case):
 
 
 def test_the_validators_error_findings_are_returned_with_dmp_cda_012(case):
-    bad = Finding("SEGUR-INS-001", Severity.ERROR, "segur", "INS key wrong", xpath="/ClinicalDocument/recordTarget")
+    bad = Finding(
+        "SEGUR-INS-001", Severity.ERROR, "segur", "INS key wrong", xpath="/ClinicalDocument/recordTarget")
     note = Finding("SEGUR-X", Severity.INFO, "segur", "an info")
     findings = case.check(validate_document=lambda data: SimpleNamespace(findings=[bad, note]))
     assert ids(findings) == {"SEGUR-INS-001", "DMP-CDA-012"}

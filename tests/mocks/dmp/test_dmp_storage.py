@@ -45,8 +45,8 @@ def test_an_acknowledged_submission_survives_a_kill_of_the_mock_process(tmp_path
         case.authorise(restarted)
         [entries] = restarted.backend.documents_by_patient().values()
         unique_id = entries[0]["unique_id"]
-        answer = case.retrieve(restarted.endpoint("repository"), restarted.backend.config.repository_unique_id,
-                               [unique_id])
+        answer = case.retrieve(
+            restarted.endpoint("repository"), restarted.backend.config.repository_unique_id, [unique_id])
         assert retrieved_documents(answer) == {unique_id: document}
 
 

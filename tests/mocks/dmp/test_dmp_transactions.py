@@ -70,7 +70,8 @@ def unique_id_of(extrinsic) -> str:
 
 def admin(dmp, path: str, method="GET", body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(dmp.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        dmp.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -136,7 +137,8 @@ def test_a_submission_with_two_documents_is_stored_whole(dmp, case):
 
 def test_unknown_patient_is_refused_with_xds_unknown_patient_id(dmp, case, world):
     stranger = deepcopy(case.patient)
-    object.__setattr__(stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
+    object.__setattr__(
+        stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
     from segur.kernel.ins import nir_key
 
     object.__setattr__(stranger, "nir_key", nir_key(stranger.nir))
@@ -221,7 +223,8 @@ def test_lenient_mode_accepts_a_rule_breach_as_a_warning(pki, world, case):
 def test_a_document_stored_invisible_to_the_patient_is_a_warning_in_the_answer_and_the_journal(dmp, case):
     from segur.mocks.dmp.client.metadata import Coded
 
-    answer = case.iti41(repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
+    answer = case.iti41(
+        repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
     assert answer.registry_status == "Success" and answer.rules() == ["DMP-CONF-001"], answer.error_contexts
     [error] = answer.findall(".//rs:RegistryError")
     assert error.get("severity").endswith(":Warning") and "invisible to the patient" in error.get("codeContext")
@@ -248,7 +251,8 @@ def test_rplc_replaces_a_document_and_deprecates_the_earlier_version(dmp, case):
     assert case.iti41(repo(dmp), [first]).registry_status == "Success"
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
-    replaced = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=2)], replaces={"Document01": old.get("id")})
+    replaced = case.iti41(
+        repo(dmp), [case.cda(set_id=SET_ID, version_number=2)], replaces={"Document01": old.get("id")})
     assert replaced.registry_status == "Success", replaced.error_contexts
     [current] = entries_of(case.find_documents(registry(dmp)))
     assert current.get("id") != old.get("id")
@@ -272,7 +276,8 @@ def test_replacing_an_already_replaced_document_is_refused(dmp, case):
     [old] = entries_of(case.find_documents(registry(dmp)))
     second = case.cda(set_id=SET_ID, version_number=2)
     assert case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")}).registry_status == "Success"
-    again = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
+    again = case.iti41(
+        repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
     assert again.registry_status == "Failure" and "XDSRegistryDeprecatedDocumentError" in again.error_codes
 
 
@@ -331,7 +336,8 @@ def test_get_documents_by_unique_id_and_by_entry_uuid(dmp, case):
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
     for name, value in (("$XDSDocumentEntryUniqueId", entry.unique_id), ("$XDSDocumentEntryEntryUUID", entry.entry_uuid)):
-        answer = send(registry(dmp), ITI18, adhoc_query(GET_DOCUMENTS, {name: [value]}), case.security(), as_mtom=False)
+        answer = send(
+            registry(dmp), ITI18, adhoc_query(GET_DOCUMENTS, {name: [value]}), case.security(), as_mtom=False)
         assert [e.get("id") for e in entries_of(answer)] == [entry.entry_uuid]
 
 
@@ -402,12 +408,14 @@ def test_iti57_archive_then_unarchive_and_refused_transitions(dmp, case):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    archive = status_update(_submission_set_xml(case), entry.entry_uuid, APPROVED, xds_metadata.STATUS_ARCHIVED)
+    archive = status_update(
+        _submission_set_xml(case), entry.entry_uuid, APPROVED, xds_metadata.STATUS_ARCHIVED)
     assert send(registry(dmp), ITI57, archive, case.security(), as_mtom=False).registry_status == "Success"
     wrong_original = status_update(_submission_set_xml(case), entry.entry_uuid, APPROVED, DEPRECATED)
     refused = send(registry(dmp), ITI57, wrong_original, case.security(), as_mtom=False)
     assert refused.registry_status == "Failure" and refused.error_codes == ["XDSMetadataUpdateError"]
-    not_allowed = status_update(_submission_set_xml(case), entry.entry_uuid, xds_metadata.STATUS_ARCHIVED, DEPRECATED)
+    not_allowed = status_update(
+        _submission_set_xml(case), entry.entry_uuid, xds_metadata.STATUS_ARCHIVED, DEPRECATED)
     refused = send(registry(dmp), ITI57, not_allowed, case.security(), as_mtom=False)
     assert "XDS-57-004" in refused.rules() and refused.error_codes == ["XDSMetadataUpdateOperationError"]
     back = status_update(_submission_set_xml(case), entry.entry_uuid, xds_metadata.STATUS_ARCHIVED, APPROVED)
@@ -434,8 +442,9 @@ def _new_version(case, dmp, entry, add_codes=(), change=None):
         extrinsic.attrib.pop(attribute, None)
     objects.append(extrinsic)
     objects.append(package)
-    assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-version", associationType=xds_metadata.HAS_MEMBER,
-                             sourceObject=package.get("id"), targetObject="DocumentUpdate")
+    assoc = etree.SubElement(
+        objects, f"{{{RIM}}}Association", id="as-version", associationType=xds_metadata.HAS_MEMBER,
+        sourceObject=package.get("id"), targetObject="DocumentUpdate")
     for name, value in (("SubmissionSetStatus", "Original"), ("PreviousVersion", str(current.version))):
         slot = etree.SubElement(assoc, f"{{{RIM}}}Slot", name=name)
         etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value").text = value
@@ -446,7 +455,8 @@ def test_iti57_masks_a_document_from_other_professionals(dmp, case, pki, world):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    answer = send(registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS"]), case.security(), as_mtom=False)
+    answer = send(
+        registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS"]), case.security(), as_mtom=False)
     assert answer.registry_status == "Success", answer.error_contexts
     [current] = entries_of(case.find_documents(registry(dmp)))  # the author still sees it, version 2
     assert current.find("rim:VersionInfo", NS).get("versionName") == "2"
@@ -475,7 +485,8 @@ def test_iti57_refuses_other_changes_and_both_invisible_and_masked(dmp, case):
     def retitle(new):
         new.title = "Another title"
 
-    answer = send(registry(dmp), ITI57, _new_version(case, dmp, entry, change=retitle), case.security(), as_mtom=False)
+    answer = send(
+        registry(dmp), ITI57, _new_version(case, dmp, entry, change=retitle), case.security(), as_mtom=False)
     assert "XDS-57-006" in answer.rules() and answer.error_codes == ["XDSMetadataUpdateOperationError"]
     both = send(registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS", "INVISIBLE_PATIENT"]),
                 case.security(), as_mtom=False)
