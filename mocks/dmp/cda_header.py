@@ -146,7 +146,8 @@ def is_clinical_document(root: etree._Element) -> bool:
 
 
 def cda_set_id(data: bytes) -> str | None:
-    """The CDA setId (root, or root^extension) of a document; None when it is not a readable CDA or has none."""
+    """The CDA setId (root, or root^extension) of a document; None when it is not a readable CDA or has
+    none."""
     try:
         root = read_header_root(data)
     except HeaderUnreadable:
@@ -203,7 +204,8 @@ def read_cda_header(root: etree._Element) -> CdaHeader:
             high = event.find("h:effectiveTime/h:high", NS)
             header.service_start = low.get("value", "") if low is not None else ""
             header.service_stop = high.get("value", "") if high is not None else ""
-        header.performers += [p for p in (_person(x, "assignedEntity") for x in event.findall("h:performer", NS)) if p]
+        performers = (_person(x, "assignedEntity") for x in event.findall("h:performer", NS))
+        header.performers += [p for p in performers if p]
     header.facility_type = _coded(root.find(
         "h:componentOf/h:encompassingEncounter/h:location/h:healthCareFacility/h:code", NS))
     non_xml = root.find("h:component/h:nonXMLBody", NS)

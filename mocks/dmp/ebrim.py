@@ -110,9 +110,9 @@ def _localized(el, child: str) -> str | None:
 
 def _raw_classification(el) -> RawClassification:
     return RawClassification(
-        id=el.get("id") or "", scheme=el.get("classificationScheme") or "", node=el.get("classificationNode") or "",
-        node_representation=el.get("nodeRepresentation") or "", classified_object=el.get("classifiedObject") or "",
-        slots=_slots(el), name=_localized(el, "Name") or "")
+        id=el.get("id") or "", scheme=el.get("classificationScheme") or "",
+        node=el.get("classificationNode") or "", node_representation=el.get("nodeRepresentation") or "",
+        classified_object=el.get("classifiedObject") or "", slots=_slots(el), name=_localized(el, "Name") or "")
 
 
 def _raw_external_identifier(el) -> RawExternalIdentifier:
@@ -201,7 +201,7 @@ def _parse_document_entry(el, findings: list[Finding]) -> DocumentEntry:
     entry.uri = reader.slot_single(slots, "URI")
     entry.reference_id_list = slots.get(REFERENCE_ID_LIST_SLOT, [])
     entry.hash = reader.slot_single(slots, "hash")
-    if entry.hash is not None and not (len(entry.hash) == 40 and all(c in "0123456789abcdefABCDEF" for c in entry.hash)):
+    if entry.hash is not None and not _is_sha1_hex(entry.hash):
         reader.problem(XDS_EBRIM_011, value=entry.hash, attribute="hash",
                        detail="a SHA-1 hash is 40 hexadecimal characters")
     size = reader.slot_single(slots, "size")
@@ -399,8 +399,13 @@ def _parse_object_list(object_list, submission: Submission, findings: list[Findi
     _check_associations(submission, findings)
 
 
+def _is_sha1_hex(value: str) -> bool:
+    return len(value) == 40 and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
 def _check_associations(submission: Submission, findings: list[Finding]) -> None:
-    local_ids = {d.entry_uuid for d in submission.document_entries} | {a.entry_uuid for a in submission.associations}
+    local_ids = {d.entry_uuid for d in submission.document_entries}
+    local_ids |= {a.entry_uuid for a in submission.associations}
     local_ids |= set(submission.folders)
     ss_id = submission.submission_set.entry_uuid if submission.submission_set else None
     if ss_id:
@@ -479,9 +484,9 @@ def _add_external_id(parent, owner: str, scheme: str, value: str | None, name: s
     _add_localized(e_el, "Name", name)
 
 
-_MAPPED_DE_SLOTS = {"creationTime", "serviceStartTime", "serviceStopTime", "languageCode", "legalAuthenticator",
-                    "sourcePatientId", "sourcePatientInfo", "repositoryUniqueId", "URI", REFERENCE_ID_LIST_SLOT,
-                    "hash", "size"}
+_MAPPED_DE_SLOTS = {"creationTime", "serviceStartTime", "serviceStopTime", "languageCode",
+                    "legalAuthenticator", "sourcePatientId", "sourcePatientInfo", "repositoryUniqueId", "URI",
+                    REFERENCE_ID_LIST_SLOT, "hash", "size"}
 _MAPPED_DE_SCHEMES = {DE_AUTHOR, DE_CONFIDENTIALITY_CODE, DE_EVENT_CODE_LIST, *_DE_SINGLE_CODES}
 
 

@@ -188,7 +188,8 @@ def _check_submission_set(ss: SubmissionSet, claims: VihfClaims | None, context:
             findings.append(VIHF_019.finding(location=f"{where}/patientId", vihf=claims.resource_id,
                                              metadata=ss.patient_id))
         institutions = [Xon.parse(v) for a in ss.authors for v in a.institutions]
-        if claims.structure_id and institutions and not any(x.id == claims.structure_id for x in institutions):
+        named = any(x.id == claims.structure_id for x in institutions)
+        if claims.structure_id and institutions and not named:
             value = next(v for a in ss.authors for v in a.institutions)
             findings.append(VIHF_020.finding(
                 location=f"{where}/author/authorInstitution", value=value, where=where,
@@ -203,14 +204,16 @@ def _same_patient(a: str, b: str) -> bool:
     return (first.value.upper(), first.oid) == (second.value.upper(), second.oid)
 
 
-def check_patient(patient_id: str, where: str, claims: VihfClaims | None, context: DmpContext) -> list[Finding]:
+def check_patient(patient_id: str, where: str, claims: VihfClaims | None,
+                  context: DmpContext) -> list[Finding]:
     """DMP-PAT-*: an INS of a known patient with an open DMP who has not opposed, the caller not blocked."""
     location = f"{where}/patientId"
     ins, problem = check_ins_patient_id(patient_id, context.test_mode)
     if ins is None:
         return [DMP_PAT_001.finding(location=location, value=patient_id, where=where)]
     if problem:
-        if ins.oid not in ins_helpers.INS_OIDS or (ins.oid in ins_helpers.TEST_OIDS and not context.test_mode):
+        refused_test_oid = ins.oid in ins_helpers.TEST_OIDS and not context.test_mode
+        if ins.oid not in ins_helpers.INS_OIDS or refused_test_oid:
             mode = "" if ins.oid not in ins_helpers.INS_OIDS else " outside test mode"
             kind = ins_helpers.INS_OIDS.get(ins.oid, "not an INS OID")
             return [DMP_PAT_002.finding(
@@ -220,7 +223,8 @@ def check_patient(patient_id: str, where: str, claims: VihfClaims | None, contex
     if world is None:
         return []
     patient = world.patient_by_ins(ins.value)
-    if patient is None or not (patient.oid == ins.oid or (context.test_mode and ins.oid in ins_helpers.TEST_OIDS)):
+    test_oid = context.test_mode and ins.oid in ins_helpers.TEST_OIDS
+    if patient is None or not (patient.oid == ins.oid or test_oid):
         return [DMP_PAT_004.finding(location=location, ins=ins.xds_patient_id())]
     state = context.state_of(patient)
     if not state.exists:
@@ -323,10 +327,12 @@ def _check_codes(entry: DocumentEntry, where: str) -> list[Finding]:
 
 def _check_visibility(entry: DocumentEntry, where: str) -> list[Finding]:
     """DMP-CONF-001 (warning): a document stored hidden from someone is worth seeing in the journal."""
+    hiding = [c for c in entry.confidentiality_codes
+              if c.scheme == VISIBILITY_SCHEME and c.code in VISIBILITY_EFFECTS]
     return [DMP_CONF_001.finding(location=f"{where}/confidentialityCode", entry=where, code=code.code,
-                                 effect=VISIBILITY_EFFECTS[code.code][0], effect_fr=VISIBILITY_EFFECTS[code.code][1])
-            for code in entry.confidentiality_codes
-            if code.scheme == VISIBILITY_SCHEME and code.code in VISIBILITY_EFFECTS]
+                                 effect=VISIBILITY_EFFECTS[code.code][0],
+                                 effect_fr=VISIBILITY_EFFECTS[code.code][1])
+            for code in hiding]
 
 
 # --- people and organisations ------------------------------------------------------------------------------
@@ -379,7 +385,8 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
 
 
 def _check_same_institution(entry: DocumentEntry, ss: SubmissionSet, where: str) -> list[Finding]:
-    """XDS-011: the DMP wants each entry's authorInstitution to be the submission set's (ANS 'Mapping XDS' note)."""
+    """XDS-011: the DMP wants each entry's authorInstitution to be the submission set's (ANS 'Mapping XDS'
+    note)."""
     expected = {Xon.parse(v).id for a in ss.authors for v in a.institutions if Xon.parse(v).id}
     if not expected:
         return []
@@ -459,7 +466,8 @@ def _with_xds_code(finding: Finding, code: str = rules.XDS_REPOSITORY_ERROR) -> 
     return replace(finding, extra={**finding.extra, "xds_code": code})
 
 
-def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, context: DmpContext) -> list[Finding]:
+def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes,
+                    context: DmpContext) -> list[Finding]:
     findings: list[Finding] = []
     report = context.validate_document(data) if context.validate_document is not None else None
     validator_findings = [] if report is None else [
@@ -510,13 +518,15 @@ def check_consistency(entry: DocumentEntry, header: CdaHeader, key: str, where: 
                                             expected=_code_text(header.code.code, header.code.code_system)))
     if entry.class_code is not None and entry.type_code is not None:
         expected = valuesets.class_for_type(entry.type_code.code, entry.type_code.scheme or None)
-        if expected is not None and (entry.class_code.code, entry.class_code.scheme) != (expected.code, expected.system):
+        declared = (entry.class_code.code, entry.class_code.scheme)
+        if expected is not None and declared != (expected.code, expected.system):
             findings.append(DMP_CDA_003.finding(
                 location=f"{where}/classCode", entry=key,
                 value=_code_text(entry.class_code.code, entry.class_code.scheme),
                 type_code=entry.type_code.code, expected=_code_text(expected.code, expected.system)))
     cda_ins = header.ins
-    if entry.patient_id and cda_ins is not None and not _same_patient(entry.patient_id, cda_ins.xds_patient_id()):
+    cda_patient_id = cda_ins.xds_patient_id() if cda_ins is not None else None
+    if entry.patient_id and cda_ins is not None and not _same_patient(entry.patient_id, cda_patient_id):
         findings.append(DMP_CDA_004.finding(location=f"{where}/patientId", entry=key, value=entry.patient_id,
                                             expected=cda_ins.xds_patient_id()))
     elif entry.patient_id and cda_ins is None:

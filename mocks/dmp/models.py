@@ -287,7 +287,9 @@ class DmpBackend:
             findings.append(XDS_41_007.finding(unique_id=ss.unique_id, location="SubmissionSet.uniqueId"))
         for entry in submission.document_entries:
             content = documents.get(entry.entry_uuid)
-            known = self.store.document_sha1(entry.unique_id) if entry.unique_id and content is not None else None
+            if not entry.unique_id or content is None:
+                continue
+            known = self.store.document_sha1(entry.unique_id)
             if known is not None:
                 rule = XDS_41_009 if known == sha1_of(content) else XDS_41_008
                 findings.append(rule.finding(unique_id=entry.unique_id,
@@ -362,7 +364,9 @@ class DmpBackend:
                 for assoc in submission.associations:
                     Store.insert_association(db, assoc, ss.entry_uuid)
                     replaces = assoc.type in (RPLC, XFRM_RPLC) and not submission.document_entry(assoc.target)
-                    if replaces and not Store.set_entry_status(db, assoc.target, STATUS_APPROVED, STATUS_DEPRECATED):
+                    deprecated = replaces and Store.set_entry_status(db, assoc.target, STATUS_APPROVED,
+                                                                      STATUS_DEPRECATED)
+                    if replaces and not deprecated:
                         raise _Conflict(XDS_41_011.finding(
                             id=assoc.entry_uuid, target=assoc.target,
                             status="no longer Approved (replaced concurrently)"))
@@ -377,7 +381,8 @@ class DmpBackend:
             raise _Conflict(XDS_41_008.finding(unique_id="(one of the documents)")) from None
 
     # --- ITI-43 -------------------------------------------------------------------------------------
-    def retrieve(self, requests: list[DocumentRequest], call: Call, injected: Finding | None = None) -> Outcome:
+    def retrieve(self, requests: list[DocumentRequest], call: Call,
+                 injected: Finding | None = None) -> Outcome:
         """ITI-43: the documents asked for (Success, PartialSuccess or Failure)."""
         if injected is not None:
             return Outcome(findings=[injected], status=STATUS_FAILURE, verdict="fault-injected", payload=[])
@@ -514,7 +519,8 @@ def _report_dict(report) -> dict | None:
 
 
 def _content_findings(entry: DocumentEntry, content: bytes) -> list[Finding]:
-    """A document whose declared type its bytes contradict (a "PDF" that is not one, "XML" that is not XML)."""
+    """A document whose declared type its bytes contradict (a "PDF" that is not one, "XML" that is not
+    XML)."""
     mime = (entry.mime_type or "").lower()
     where = f"DocumentEntry[@id='{entry.entry_uuid}']/@mimeType"
     if mime == "application/pdf":

@@ -241,7 +241,8 @@ def new_content_id() -> str:
     return f"{uuid.uuid4().hex}@segur-dmp-mock"
 
 
-def write_mtom(envelope: bytes, attachments: list[Attachment], action: str | None = None) -> tuple[str, bytes]:
+def write_mtom(envelope: bytes, attachments: list[Attachment],
+               action: str | None = None) -> tuple[str, bytes]:
     """An MTOM multipart/related body: (Content-Type header value, body bytes)."""
     boundary = "MIMEBoundary_" + secrets.token_hex(16)
     root_cid = "root." + new_content_id()
@@ -249,7 +250,8 @@ def write_mtom(envelope: bytes, attachments: list[Attachment], action: str | Non
     root_type = f'application/xop+xml; charset=UTF-8; type="{start_info.replace(chr(34), chr(92) + chr(34))}"'
     chunks = [
         f"--{boundary}\r\n".encode(),
-        f"Content-Type: {root_type}\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <{root_cid}>\r\n\r\n".encode(),
+        (f"Content-Type: {root_type}\r\nContent-Transfer-Encoding: binary\r\n"
+         f"Content-ID: <{root_cid}>\r\n\r\n").encode(),
         envelope,
     ]
     for item in attachments:

@@ -36,8 +36,9 @@ GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
 GET_ASSOCIATIONS = "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155"
 GET_SUBMISSION_SET_AND_CONTENTS = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83"
 QUERY_NAMES = {
-    FIND_DOCUMENTS: "FindDocuments", FIND_SUBMISSION_SETS: "FindSubmissionSets", GET_DOCUMENTS: "GetDocuments",
-    GET_ASSOCIATIONS: "GetAssociations", GET_SUBMISSION_SET_AND_CONTENTS: "GetSubmissionSetAndContents",
+    FIND_DOCUMENTS: "FindDocuments", FIND_SUBMISSION_SETS: "FindSubmissionSets",
+    GET_DOCUMENTS: "GetDocuments", GET_ASSOCIATIONS: "GetAssociations",
+    GET_SUBMISSION_SET_AND_CONTENTS: "GetSubmissionSetAndContents",
 }
 
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
@@ -87,6 +88,10 @@ class Parameters:
     def and_of_ors(self, name: str) -> list[list[str]] | None:
         return self.slots.get(name)
 
+    def coded(self, name: str) -> list[tuple[str, str | None]] | None:
+        """The codes of a parameter (OR), or None when absent."""
+        return self.codes(self.values(name), name)
+
     def codes(self, values: list[str] | None, name: str) -> list[tuple[str, str | None]] | None:
         if values is None:
             return None
@@ -94,8 +99,8 @@ class Parameters:
         for value in values:
             parts = value.split("^")
             if not parts[0]:
-                raise QueryError(XDS_18_004.finding(parameter=name, value=value,
-                                                    detail="a code is written 'code^^codingScheme'", location=name))
+                raise QueryError(XDS_18_004.finding(parameter=name, value=value, location=name,
+                                                    detail="a code is written 'code^^codingScheme'"))
             result.append((parts[0], parts[2] if len(parts) > 2 and parts[2] else None))
         return result
 
@@ -141,13 +146,18 @@ def _like(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
+def _authored_by(obj, patterns: list[str]) -> bool:
+    """One of the object's authorPersons matches one of the AuthorPerson patterns."""
+    return any(a.person and _like(p, a.person) for p in patterns for a in obj.authors)
+
+
 def _timed(params: Parameters, prefix: str, attribute: str):
     low = params.single(f"{prefix}{attribute}From")
     high = params.single(f"{prefix}{attribute}To")
     for bound, name in ((low, f"{prefix}{attribute}From"), (high, f"{prefix}{attribute}To")):
         if bound is not None and _dtm(bound) is None:
-            raise QueryError(XDS_18_004.finding(parameter=name, value=bound,
-                                                detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
+            raise QueryError(XDS_18_004.finding(parameter=name, value=bound, location=name,
+                                                detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])"))
     return low, high
 
 
@@ -158,15 +168,9 @@ def find_documents(backend, params: Parameters, call: Call) -> tuple[list, list[
     if findings:
         return [], findings
     wanted_types = params.values("$XDSDocumentEntryType") or [xds_metadata.DOCUMENT_ENTRY_STABLE]
-    single_codes = {
-        "class_code": params.codes(params.values("$XDSDocumentEntryClassCode"), "$XDSDocumentEntryClassCode"),
-        "type_code": params.codes(params.values("$XDSDocumentEntryTypeCode"), "$XDSDocumentEntryTypeCode"),
-        "practice_setting_code": params.codes(params.values("$XDSDocumentEntryPracticeSettingCode"),
-                                              "$XDSDocumentEntryPracticeSettingCode"),
-        "healthcare_facility_type_code": params.codes(params.values("$XDSDocumentEntryHealthcareFacilityTypeCode"),
-                                                      "$XDSDocumentEntryHealthcareFacilityTypeCode"),
-        "format_code": params.codes(params.values("$XDSDocumentEntryFormatCode"), "$XDSDocumentEntryFormatCode"),
-    }
+    single_codes = {attribute: params.coded(f"$XDSDocumentEntry{name}") for attribute, name in (
+        ("class_code", "ClassCode"), ("type_code", "TypeCode"), ("practice_setting_code", "PracticeSettingCode"),
+        ("healthcare_facility_type_code", "HealthcareFacilityTypeCode"), ("format_code", "FormatCode"))}
     multi_codes = {
         "event_codes": [params.codes(v, "$XDSDocumentEntryEventCodeList")
                         for v in params.and_of_ors("$XDSDocumentEntryEventCodeList") or []],
@@ -189,7 +193,7 @@ def find_documents(backend, params: Parameters, call: Call) -> tuple[list, list[
             continue
         if any(not _in_range(getattr(entry, attr), low, high) for attr, (low, high) in times.items()):
             continue
-        if authors is not None and not any(a.person and _like(p, a.person) for p in authors for a in entry.authors):
+        if authors is not None and not _authored_by(entry, authors):
             continue
         if visible(entry, call.claims):
             result.append(entry)
@@ -215,7 +219,7 @@ def find_submission_sets(backend, params: Parameters, call: Call) -> tuple[list,
             continue
         if not _in_range(ss.submission_time, low, high):
             continue
-        if authors is not None and not any(a.person and _like(p, a.person) for p in authors for a in ss.authors):
+        if authors is not None and not _authored_by(ss, authors):
             continue
         if content_types is not None and not _code_match(ss.content_type_code, content_types):
             continue
@@ -284,11 +288,14 @@ def get_submission_set_and_contents(backend, params: Parameters, call: Call) -> 
     members = set(backend.store.association_targets(ss.entry_uuid, (xds_metadata.HAS_MEMBER,)))
     entries = []
     for entry in backend.store.entries_in_submission_set(ss.entry_uuid):
-        if entry.entry_uuid not in members or entry.object_type not in types or not visible(entry, call.claims):
+        if entry.entry_uuid not in members or entry.object_type not in types:
+            continue
+        if not visible(entry, call.claims):
             continue
         if formats is not None and not _code_match(entry.format_code, formats):
             continue
-        if any(not any(_code_match(c, wanted) for c in entry.confidentiality_codes) for wanted in confidentiality):
+        codes = entry.confidentiality_codes
+        if any(not any(_code_match(c, wanted) for c in codes) for wanted in confidentiality):
             continue
         entries.append(entry)
     shown = {e.entry_uuid for e in entries}
@@ -303,7 +310,8 @@ HANDLERS = {
 }
 
 
-def run_stored_query(backend, query: StoredQuery | None, call: Call, injected: Finding | None = None) -> Outcome:
+def run_stored_query(backend, query: StoredQuery | None, call: Call,
+                     injected: Finding | None = None) -> Outcome:
     """ITI-18 on an AdhocQuery read from the wire (None: it had no ResponseOption or no AdhocQuery)."""
     if injected is not None:
         return Outcome(
@@ -314,7 +322,8 @@ def run_stored_query(backend, query: StoredQuery | None, call: Call, injected: F
         findings.append(XDS_18_005.finding(detail="ResponseOption and AdhocQuery are required",
                                            location="AdhocQueryRequest"))
     else:
-        outcome.meta = {"query": QUERY_NAMES.get(query.query_id, query.query_id), "returnType": query.return_type}
+        name = QUERY_NAMES.get(query.query_id, query.query_id)
+        outcome.meta = {"query": name, "returnType": query.return_type}
         if query.return_type not in ("LeafClass", "ObjectRef"):
             findings.append(XDS_18_005.finding(
                 detail=f"returnType {query.return_type!r} is neither LeafClass nor ObjectRef",

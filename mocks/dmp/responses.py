@@ -123,7 +123,8 @@ def read_document_requests(body) -> list[DocumentRequest]:
     """ITI-43: the documents asked for, in order (an empty uniqueId is the model's to refuse)."""
     asked = []
     for index, item in enumerate(body.findall(f"{{{XDSB}}}DocumentRequest"), start=1):
-        asked.append(DocumentRequest(repository_unique_id=(item.findtext(f"{{{XDSB}}}RepositoryUniqueId") or "").strip(),
+        repository = (item.findtext(f"{{{XDSB}}}RepositoryUniqueId") or "").strip()
+        asked.append(DocumentRequest(repository_unique_id=repository,
                                      unique_id=(item.findtext(f"{{{XDSB}}}DocumentUniqueId") or "").strip(),
                                      where=f"DocumentRequest[{index}]"))
     return asked
@@ -271,7 +272,8 @@ class _Exchange:
                        hint=item.hint, location="fault", extra={"xds_code": xds_fault.params["code"]})
 
     def _verify_vihf(self, security, call: Call) -> None:
-        """Verify the VIHF once, with the connection's TLS client identity: claims and findings into `call`."""
+        """Verify the VIHF once, with the connection's TLS client identity: claims and findings go into
+        `call`."""
         config = self.service.config
         if not config.require_vihf and security is None:
             return
@@ -324,7 +326,9 @@ class _Exchange:
         return self._registry_answer(action, outcome, answer, message.mtom)
 
     def _iti57(self, action, envelope, message, call, injected):
-        submission, structural = ebrim.parse_submission(envelope.body) if injected is None else (Submission(), [])
+        submission, structural = Submission(), []
+        if injected is None:
+            submission, structural = ebrim.parse_submission(envelope.body)
         outcome = self.backend.update(submission, structural, call, injected)
         answer = registry_response(outcome.findings, outcome.status)
         return self._registry_answer(action, outcome, answer, message.mtom)
@@ -402,8 +406,8 @@ class _Exchange:
         return Response(payload, status=200, content_type=content_type)
 
     def _fault(self, rule: XdsRule, reason: str, findings, status: int, verdict: str = "error") -> Response:
-        """A SOAP fault: the code the rule declares (the wire's own rules), else Sender (4xx) / Receiver (5xx),
-        with the rule's WS-Security subcode when it declares one (the VIHF rules)."""
+        """A SOAP fault: the code the rule declares (the wire's own rules), else Sender (4xx) / Receiver
+        (5xx), with the rule's WS-Security subcode when it declares one (the VIHF rules)."""
         code = rule.extra.get("fault") or ("Receiver" if status >= 500 else "Sender")
         if status not in (413, 415):
             status = _HTTP_FOR_FAULT.get(code, status)

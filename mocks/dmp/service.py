@@ -75,7 +75,8 @@ class DmpService(HttpService):
 
     name = "dmp"
     Config = DmpConfig
-    title = "The DMP mock: XDS.b registry/repository with the DMP's rules, VIHF checks and document validation."
+    title = ("The DMP mock: XDS.b registry/repository with the DMP's rules, VIHF checks and document "
+             "validation.")
     fault_kinds = FAULT_KINDS
 
     def __init__(self, config: DmpConfig | None = None, context: StackContext | None = None, *,

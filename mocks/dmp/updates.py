@@ -54,6 +54,12 @@ def _codes_key(codes) -> object:
     return codes
 
 
+def _is_new_version(entry) -> bool:
+    """A DocumentEntry whose lid is a registered entry's entryUUID: a new metadata version of it."""
+    lid = entry.logical_id
+    return bool(lid) and lid.startswith("urn:uuid:") and lid != entry.entry_uuid
+
+
 def run_update(backend, submission: Submission, structural: list[Finding], call: Call,
                injected: Finding | None = None) -> Outcome:
     """ITI-57 on a submission read from the wire; `structural`: what reading its ebRIM found (a new version
@@ -64,15 +70,14 @@ def run_update(backend, submission: Submission, structural: list[Finding], call:
     findings += [f for f in structural if f.rule != XDS_EBRIM_010.id]
     outcome = Outcome(claims=call.claims)
     status_changes = [a for a in submission.associations if a.type == xds_metadata.UPDATE_AVAILABILITY_STATUS]
-    versions = [e for e in submission.document_entries if e.logical_id and e.logical_id.startswith("urn:uuid:")
-                and e.logical_id != e.entry_uuid]
+    versions = [e for e in submission.document_entries if _is_new_version(e)]
     plan: list[tuple] = []
     if submission.submission_set is None:
         pass  # XDS-EBRIM-002 already says so
     elif not status_changes and not versions:
         findings.append(XDS_57_001.finding(
-            detail="neither an UpdateAvailabilityStatus association nor a new DocumentEntry version (lid of a "
-                   "registered entry)", location="SubmitObjectsRequest"))
+            detail="neither an UpdateAvailabilityStatus association nor a new DocumentEntry version (lid "
+                   "of a registered entry)", location="SubmitObjectsRequest"))
     for assoc in status_changes:
         plan += _status_change(backend, assoc, call, findings)
     for entry in versions:
@@ -126,8 +131,8 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
     if access:
         findings += access
         return []
-    member = next((a for a in submission.associations if a.type == xds_metadata.HAS_MEMBER and a.target == entry.entry_uuid),
-                  None)
+    members = (a for a in submission.associations if a.type == xds_metadata.HAS_MEMBER)
+    member = next((a for a in members if a.target == entry.entry_uuid), None)
     previous = (member.slots.get("PreviousVersion") or [""])[0] if member else ""
     if not previous:
         findings.append(XDS_57_001.finding(detail="the HasMember association of a new version needs the slot "
@@ -140,14 +145,16 @@ def _new_version(backend, submission, entry, call: Call, findings: list[Finding]
     if entry.patient_id != current.patient_id:
         findings.append(XDS_57_007.finding(old=current.patient_id, new=entry.patient_id, location=where))
         return []
-    changed = [name for name in _COMPARED if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
+    changed = [name for name in _COMPARED
+               if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
     old_levels = sorted(
         (c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
     new_levels = sorted(
         (c.code, c.scheme) for c in entry.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
     if old_levels != new_levels:
         changed.append("confidentialityCode (HL7 level)")
-    unknown = [c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME and c.code not in VISIBILITY_CODES]
+    visibility_codes = [c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME]
+    unknown = [code for code in visibility_codes if code not in VISIBILITY_CODES]
     if unknown:
         changed.append(f"confidentialityCode {', '.join(unknown)}")
     if changed:

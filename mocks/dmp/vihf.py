@@ -79,8 +79,8 @@ ATTR_LPS_ID = "LPS_ID"
 
 #: Attributes every VIHF for the DMP carries (ANS mapping table; LPS_ID is optional there).
 MANDATORY_ATTRIBUTES = (
-    ATTR_VERSION, ATTR_STRUCTURE, ATTR_SECTOR, ATTR_SUBJECT_ID, ATTR_ROLE, ATTR_RESOURCE_ID, ATTR_RESOURCE_URN,
-    ATTR_PURPOSE, ATTR_AUTH_MODE, ATTR_LPS_NAME, ATTR_LPS_VERSION, ATTR_LPS_HOMOLOGATION,
+    ATTR_VERSION, ATTR_STRUCTURE, ATTR_SECTOR, ATTR_SUBJECT_ID, ATTR_ROLE, ATTR_RESOURCE_ID,
+    ATTR_RESOURCE_URN, ATTR_PURPOSE, ATTR_AUTH_MODE, ATTR_LPS_NAME, ATTR_LPS_VERSION, ATTR_LPS_HOMOLOGATION,
 )
 
 RESOURCE_URN_DMP = "urn:dmp"
@@ -174,7 +174,8 @@ class VihfContext:
 
     def ca_bundle(self) -> Path:
         """One PEM file holding every trusted CA (signxml reads a single file)."""
-        files = [self.trusted_ca_files] if isinstance(self.trusted_ca_files, str | Path) else list(self.trusted_ca_files)
+        trusted = self.trusted_ca_files
+        files = [trusted] if isinstance(trusted, str | Path) else list(trusted)
         if len(files) == 1:
             return Path(files[0])
         if self._bundle is None or not self._bundle.exists():
@@ -256,7 +257,8 @@ class _Attributes:
         return _text(values[0]) if values else ""
 
     def coded(self, name: str) -> list[CodedValue | None]:
-        """Each AttributeValue as the CE it carries (Role, PurposeOfUse…); None for a value that is not one."""
+        """Each AttributeValue as the CE it carries (Role, PurposeOfUse…); None for a value that is not
+        one."""
         found = []
         for value in self.values.get(name, []):
             ce = next(iter(value), None)
@@ -313,8 +315,8 @@ def _verify_signature(assertion: etree._Element, context: VihfContext):
         return None, None, [VIHF_003.finding(location="wsse:Security/saml2:Assertion")]
     standalone = etree.fromstring(etree.tostring(assertion))  # the assertion alone, as signed
     config = SignatureConfiguration(
-        expect_references=1, signature_methods=_ACCEPTED_SIGNATURE_METHODS, digest_algorithms=_ACCEPTED_DIGESTS,
-        verification_time=context.current_time())
+        expect_references=1, signature_methods=_ACCEPTED_SIGNATURE_METHODS,
+        digest_algorithms=_ACCEPTED_DIGESTS, verification_time=context.current_time())
     try:
         result = XMLVerifier().verify(standalone, ca_pem_file=str(context.ca_bundle()), id_attribute="ID",
                                       expect_config=config)
@@ -348,7 +350,8 @@ def _plain(exc: Exception) -> str:
 
 
 def _signing_certificate(result) -> x509.Certificate | None:
-    cert_element = result.signature_xml.find(".//ds:X509Certificate", NS) if result.signature_xml is not None else None
+    signature = result.signature_xml
+    cert_element = signature.find(".//ds:X509Certificate", NS) if signature is not None else None
     if cert_element is None or not _text(cert_element):
         return None
 
@@ -385,7 +388,8 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         findings.append(VIHF_007.finding(location=f"{where}/saml2:Subject/saml2:NameID"))
 
     authn = assertion.find("saml2:AuthnStatement", NS)
-    authn_context = _text(authn.find("saml2:AuthnContext/saml2:AuthnContextClassRef", NS)) if authn is not None else ""
+    class_ref = authn.find("saml2:AuthnContext/saml2:AuthnContextClassRef", NS) if authn is not None else None
+    authn_context = _text(class_ref)
     if authn is None:
         findings.append(VIHF_008.finding(location=where, detail="no saml2:AuthnStatement"))
     else:
@@ -507,7 +511,8 @@ def check_ins_patient_id(text: str, test_mode: bool) -> tuple[ins_helpers.Ins | 
     if parsed is None or not text.strip().endswith("^NH"):
         return None, "it is not written INS^^^&OID&ISO^NH"
     if parsed.oid not in ins_helpers.INS_OIDS:
-        return parsed, f"the OID {parsed.oid} is not an INS OID (NIR 1.2.250.1.213.1.4.8, NIA 1.2.250.1.213.1.4.9)"
+        return parsed, (f"the OID {parsed.oid} is not an INS OID (NIR 1.2.250.1.213.1.4.8, "
+                        "NIA 1.2.250.1.213.1.4.9)")
     if parsed.oid in ins_helpers.TEST_OIDS and not test_mode:
         return parsed, f"the OID {parsed.oid} is a test OID ({parsed.kind}), refused outside test mode"
     problem = ins_helpers.ins_problem(parsed.value)
@@ -521,7 +526,8 @@ def _sector_problem(sector: str) -> str | None:
     if not system:
         return f"it has no code system (expected CODE^{valuesets.SYSTEM_SECTEUR_ACTIVITE})"
     if system != valuesets.SYSTEM_SECTEUR_ACTIVITE:
-        return f"the code system is {system}, not TRE_R02-SecteurActivite ({valuesets.SYSTEM_SECTEUR_ACTIVITE})"
+        return (f"the code system is {system}, not TRE_R02-SecteurActivite "
+                f"({valuesets.SYSTEM_SECTEUR_ACTIVITE})")
     value_set = valuesets.for_attribute("healthcareFacilityTypeCode")
     if not value_set.contains(code, system):
         return f"{code} is not in {value_set.name}{value_set.basis}"

@@ -7,7 +7,8 @@ from segur.mocks.dmp.xds_metadata import STATUS_DELETED, DocumentEntry, Xcn, Xon
 
 #: The DMP's visibility codes (JDV_J08 / CI-SIS, codingScheme 1.2.250.1.213.1.1.4.13).
 VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
-VISIBILITY_CODES = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REP_LEGAUX", "INVISIBLE_REPRESENTANTS_LEGAUX"}
+VISIBILITY_CODES = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REP_LEGAUX",
+                    "INVISIBLE_REPRESENTANTS_LEGAUX"}
 MASQUE_PS = ("MASQUE_PS", VISIBILITY_SCHEME)
 
 #: Who stops seeing a document stored with each visibility code: (English, French).

@@ -105,7 +105,8 @@ class Cx:
 
 @dataclass(frozen=True)
 class Xcn:
-    """An HL7 v2 XCN person ``id^family^given^^^^^^&oid&ISO^nametype^^^idtype`` (authorPerson, legalAuthenticator)."""
+    """An HL7 v2 XCN person ``id^family^given^^^^^^&oid&ISO^nametype^^^idtype`` (authorPerson,
+    legalAuthenticator)."""
 
     id: str  # component 1 (for the DMP: the national PS id, e.g. 8 + RPPS)
     family: str  # component 2
@@ -299,7 +300,8 @@ class Submission:
     def assign_uuids(self) -> dict[str, str]:
         """Replace symbolic ids by fresh urn:uuid ids everywhere (as a registry does); returns old → new."""
         mapping: dict[str, str] = {}
-        objects = ([self.submission_set] if self.submission_set else []) + self.document_entries + self.associations
+        sets = [self.submission_set] if self.submission_set else []
+        objects = sets + self.document_entries + self.associations
         for obj in objects:
             if not obj.entry_uuid.startswith("urn:uuid:"):
                 new = f"urn:uuid:{uuid.uuid4()}"
@@ -318,6 +320,11 @@ class Submission:
             if entry.logical_id is None or entry.logical_id in mapping:
                 entry.logical_id = entry.entry_uuid
         return mapping
+
+
+#: The DocumentEntry attributes holding one code.
+SINGLE_CODES = ("class_code", "type_code", "format_code", "healthcare_facility_type_code",
+                "practice_setting_code")
 
 
 def _codes(items) -> list[Code]:
@@ -339,7 +346,7 @@ def submission_set_from_dict(data: dict) -> SubmissionSet:
 
 def document_entry_from_dict(data: dict) -> DocumentEntry:
     data = dict(data)
-    for key in ("class_code", "type_code", "format_code", "healthcare_facility_type_code", "practice_setting_code"):
+    for key in SINGLE_CODES:
         data[key] = _code(data.get(key))
     data["confidentiality_codes"] = _codes(data.get("confidentiality_codes"))
     data["event_codes"] = _codes(data.get("event_codes"))
