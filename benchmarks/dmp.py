@@ -98,7 +98,8 @@ def main() -> None:
         if pack is None and (default / "infrastructure").is_dir():
             pack = default
     pdf = _pdf(args.pdf_size)
-    per_client = [args.count // args.clients + (1 if i < args.count % args.clients else 0) for i in range(args.clients)]
+    share, extra = divmod(args.count, args.clients)
+    per_client = [share + (1 if i < extra else 0) for i in range(args.clients)]
     with tempfile.TemporaryDirectory(prefix="segur-dmp-bench-") as scratch:
         pki = TestPki.load_or_create(Path(scratch) / "pki")
         from dmp_helpers import DmpCase
@@ -106,7 +107,8 @@ def main() -> None:
         sample = DmpCase(pki, load_world()).cda()  # also issues the structure's certificate, once
         signals = Path(scratch) / "signals"
         signals.mkdir()
-        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validation=not args.no_validation,
+        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(),
+                         validation=not args.no_validation,
                          validator_pack=pack if pack is not None else False, max_body=16 * 1024 * 1024,
                          validation_workers=args.validation_workers,
                          power_safe=args.synchronous == "FULL") as dmp:

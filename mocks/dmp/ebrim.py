@@ -112,7 +112,8 @@ def _raw_classification(el) -> RawClassification:
     return RawClassification(
         id=el.get("id") or "", scheme=el.get("classificationScheme") or "",
         node=el.get("classificationNode") or "", node_representation=el.get("nodeRepresentation") or "",
-        classified_object=el.get("classifiedObject") or "", slots=_slots(el), name=_localized(el, "Name") or "")
+        classified_object=el.get("classifiedObject") or "", slots=_slots(el),
+        name=_localized(el, "Name") or "")
 
 
 def _raw_external_identifier(el) -> RawExternalIdentifier:

@@ -41,6 +41,10 @@ QUERY_NAMES = {
     GET_SUBMISSION_SET_AND_CONTENTS: "GetSubmissionSetAndContents",
 }
 
+#: The FindDocuments parameters holding codes of a single-valued attribute: (attribute, parameter suffix).
+SINGLE_CODE_PARAMETERS = (
+    ("class_code", "ClassCode"), ("type_code", "TypeCode"), ("practice_setting_code", "PracticeSettingCode"),
+    ("healthcare_facility_type_code", "HealthcareFacilityTypeCode"), ("format_code", "FormatCode"))
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -168,9 +172,8 @@ def find_documents(backend, params: Parameters, call: Call) -> tuple[list, list[
     if findings:
         return [], findings
     wanted_types = params.values("$XDSDocumentEntryType") or [xds_metadata.DOCUMENT_ENTRY_STABLE]
-    single_codes = {attribute: params.coded(f"$XDSDocumentEntry{name}") for attribute, name in (
-        ("class_code", "ClassCode"), ("type_code", "TypeCode"), ("practice_setting_code", "PracticeSettingCode"),
-        ("healthcare_facility_type_code", "HealthcareFacilityTypeCode"), ("format_code", "FormatCode"))}
+    single_codes = {attribute: params.coded(f"$XDSDocumentEntry{name}")
+                    for attribute, name in SINGLE_CODE_PARAMETERS}
     multi_codes = {
         "event_codes": [params.codes(v, "$XDSDocumentEntryEventCodeList")
                         for v in params.and_of_ors("$XDSDocumentEntryEventCodeList") or []],

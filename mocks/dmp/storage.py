@@ -145,8 +145,8 @@ class Store:
     # --- writing a submission -----------------------------------------------------------------------
     @staticmethod
     def insert_submission_set(db, ss: SubmissionSet, journal_seq: int | None = None) -> None:
-        db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id, submission_time,"
-                   " status, data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
+        db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id,"
+                   " submission_time, status, data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
                    (ss.entry_uuid, ss.unique_id, ss.patient_id, ss.source_id, ss.submission_time,
                     ss.availability_status, json.dumps(asdict(ss)), now_iso(), journal_seq))
 

@@ -62,7 +62,8 @@ GET_SUBMISSION_SET_AND_CONTENTS = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83
 
 STATUS_PREFIX = {"Approved": "urn:oasis:names:tc:ebxml-regrep:StatusType:",
                  "Deprecated": "urn:oasis:names:tc:ebxml-regrep:StatusType:",
-                 "Archived": "urn:asip:ci-sis:2010:StatusType:", "Deleted": "urn:asip:ci-sis:2010:StatusType:"}
+                 "Archived": "urn:asip:ci-sis:2010:StatusType:",
+                 "Deleted": "urn:asip:ci-sis:2010:StatusType:"}
 VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
 
 
@@ -88,7 +89,9 @@ class CallerIdentity:
     @classmethod
     def of(cls, professional, organisation) -> CallerIdentity:
         """The caller for a world professional working in a world organisation."""
-        specialty = (professional.specialty_code, professional.author_display) if professional.specialty_code else None
+        specialty = None
+        if professional.specialty_code:
+            specialty = (professional.specialty_code, professional.author_display)
         return cls(structure_id=organisation.idnst, subject_nameid=professional.idnps,
                    subject_id=f"{professional.family_name} {professional.given_name}",
                    sector=organisation.facility_type, profession=(professional.profession_code,
@@ -96,12 +99,14 @@ class CallerIdentity:
                    specialty=specialty)
 
     def vihf_identity(self, patient: Ins | str) -> VihfIdentity:
-
+        specialty = None
+        if self.specialty:
+            specialty = CodedValue(self.specialty[0], SPECIALTY_SYSTEM, self.specialty[1])
         return VihfIdentity(
             structure_id=self.structure_id, patient=patient, subject_nameid=self.subject_nameid,
             subject_id=self.subject_id, sector=self.sector,
             profession=CodedValue(self.profession[0], PROFESSION_SYSTEM, self.profession[1]),
-            specialty=CodedValue(self.specialty[0], SPECIALTY_SYSTEM, self.specialty[1]) if self.specialty else None,
+            specialty=specialty,
             lps_name=self.lps_name, lps_version=self.lps_version, lps_homologation=self.lps_homologation)
 
 
@@ -204,14 +209,17 @@ class DmpClient:
         # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue
         # #3829).
         self.verify = str(ca_file) if ca_file is not None else True
-        self.cert = (str(client_cert.cert_file), str(client_cert.key_file)) if client_cert is not None else None
+        self.cert = None
+        if client_cert is not None:
+            self.cert = (str(client_cert.cert_file), str(client_cert.key_file))
         self.last_request: wire.Outgoing | None = None
         self.last_answer: wire.Incoming | None = None
 
     @classmethod
     def for_mock(cls, base_url: str, *, pki: TestPki, caller: CallerIdentity, signer_name: str | None = None,
                  mtls: bool = False, **options) -> DmpClient:
-        """A client of the harness's DMP mock: VIHF signed by a certificate of `pki` for the caller's structure.
+        """A client of the harness's DMP mock: VIHF signed by a certificate of `pki` for the caller's
+        structure.
 
         The signing certificate's OU is the caller's structure id (as in an IGC-Santé structure certificate);
         it is issued on first use as client `structure-<id>` of the PKI.
@@ -257,14 +265,18 @@ class DmpClient:
     # --- ITI-41 -----------------------------------------------------------------------------------------
     def prepare_submission(self, documents: list[bytes] | bytes, *, extra_confidentiality=(),
                            content_type: Coded | None = None):
-        """(submission set, entries) for CDA documents, the author institution set to the caller's structure."""
+        """(submission set, entries) for CDA documents, the author institution set to the caller's
+        structure."""
         docs = [documents] if isinstance(documents, bytes | bytearray) else list(documents)
-        entries = [metadata_from_cda(bytes(doc), entry_id=f"Document{i + 1:02d}",
-                                     extra_confidentiality=list(extra_confidentiality)) for i, doc in enumerate(docs)]
+        extra = list(extra_confidentiality)
+        entries = [metadata_from_cda(bytes(doc), entry_id=f"Document{i + 1:02d}", extra_confidentiality=extra)
+                   for i, doc in enumerate(docs)]
         ss = submission_set_for(entries, content_type=content_type)
         ss.authors = ss.authors or [AuthorMetadata(person=None)]
-        name = next((x.split("^")[0] for a in entries[0].authors for x in a.institutions
-                     if x.rsplit("^", 1)[-1] == self.caller.structure_id), f"Structure {self.caller.structure_id}")
+        structure = self.caller.structure_id
+        named = (x.split("^")[0] for a in entries[0].authors for x in a.institutions
+                 if x.rsplit("^", 1)[-1] == structure)
+        name = next(named, f"Structure {structure}")
         institution = f"{name}^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"
         # The sending structure everywhere: the DMP wants the entries' authorInstitution to be the submission
         # set's (ANS 'Mapping XDS': "l'authorInstitution de la fiche et du lot doivent être identiques").
@@ -290,8 +302,9 @@ class DmpClient:
             defects.mutate(ss, entries)
         return self.send_submission(ss, entries, docs, defects=defects, replaces=replaces)
 
-    def send_submission(self, ss: SubmissionSetMetadata, entries: list[DocumentMetadata], documents: list[bytes],
-                        *, defects: Defects | None = None, replaces: dict[str, str] | None = None) -> RegistryResult:
+    def send_submission(self, ss: SubmissionSetMetadata, entries: list[DocumentMetadata],
+                        documents: list[bytes], *, defects: Defects | None = None,
+                        replaces: dict[str, str] | None = None) -> RegistryResult:
         """ITI-41 with metadata as given (built by `prepare_submission` or by hand)."""
         defects = defects or Defects()
         request = etree.Element(f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest", nsmap={"xdsb": XDSB})
@@ -330,14 +343,16 @@ class DmpClient:
         return _query_result(answer)
 
     def find_documents(self, patient: Ins, statuses=("Approved",), return_type: str = "LeafClass",
-                       extra_slots: dict[str, list[str]] | None = None, defects: Defects | None = None) -> QueryResult:
+                       extra_slots: dict[str, list[str]] | None = None,
+                       defects: Defects | None = None) -> QueryResult:
         """FindDocuments for the patient (TD3.1), by availability status."""
         slots = {"$XDSDocumentEntryPatientId": [f"'{patient.xds_patient_id()}'"],
                  "$XDSDocumentEntryStatus": ["(" + ",".join(f"'{status_urn(s)}'" for s in statuses) + ")"]}
         slots.update(extra_slots or {})
         return self.query(FIND_DOCUMENTS, slots, return_type=return_type, patient=patient, defects=defects)
 
-    def get_documents(self, patient: Ins, *, unique_ids=(), entry_uuids=(), defects: Defects | None = None) -> QueryResult:
+    def get_documents(self, patient: Ins, *, unique_ids=(), entry_uuids=(),
+                      defects: Defects | None = None) -> QueryResult:
         slots = {}
         if unique_ids:
             slots["$XDSDocumentEntryUniqueId"] = ["(" + ",".join(f"'{u}'" for u in unique_ids) + ")"]
@@ -410,15 +425,16 @@ class DmpClient:
         etree.SubElement(
             package, f"{{{RIM}}}Classification", classificationNode=xds_metadata.SUBMISSION_SET_NODE,
             classifiedObject="SubmissionSet01", id="cl-node")
-        for scheme, value in ((xds_metadata.SS_UNIQUE_ID, new_oid()), (xds_metadata.SS_SOURCE_ID, ss.source_id),
-                              (xds_metadata.SS_PATIENT_ID, patient_id)):
+        identifiers = ((xds_metadata.SS_UNIQUE_ID, new_oid()), (xds_metadata.SS_SOURCE_ID, ss.source_id),
+                       (xds_metadata.SS_PATIENT_ID, patient_id))
+        for scheme, value in identifiers:
             etree.SubElement(
                 package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
                 registryObject="SubmissionSet01", value=value)
         return request, objects
 
-    def update_status(self, entry: xds_metadata.DocumentEntry, new_status: str, *, defects: Defects | None = None,
-                      original_status: str | None = None) -> RegistryResult:
+    def update_status(self, entry: xds_metadata.DocumentEntry, new_status: str, *,
+                      defects: Defects | None = None, original_status: str | None = None) -> RegistryResult:
         """ITI-57 UpdateAvailabilityStatus (TD3.3: deprecate, archive, delete)."""
         request, objects = self._update_request(entry.patient_id)
         assoc = etree.SubElement(
@@ -433,8 +449,8 @@ class DmpClient:
 
     def update_visibility(self, entry: xds_metadata.DocumentEntry, *, add=(), remove=(),
                           defects: Defects | None = None) -> RegistryResult:
-        """ITI-57 metadata update (TD3.3): a new version of the entry whose only change is the visibility codes
-        (MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)."""
+        """ITI-57 metadata update (TD3.3): a new version of the entry whose only change is the visibility
+        codes (MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)."""
         request, objects = self._update_request(entry.patient_id)
         version = copy.deepcopy(entry)
         codes = [c for c in version.confidentiality_codes
@@ -467,7 +483,8 @@ class DmpClient:
 
     # --- TD0.2 / TD0.3 ------------------------------------------------------------------------------------
     def td02(self, patient: Ins, *, defects: Defects | None = None) -> dict:
-        """TD0.2: does the patient have a DMP, and is this caller authorised (VALIDE/EXPIRE/INTERDIT/NON_EXISTE)."""
+        """TD0.2: does the patient have a DMP, and is this caller authorised (VALIDE/EXPIRE/INTERDIT/
+        NON_EXISTE)."""
         return self._td("patients", ACTION_TD02, "TD02Request", patient, None, defects)
 
     def td03(self, patient: Ins, action: str = "AJOUT", *, defects: Defects | None = None) -> dict:

@@ -58,14 +58,18 @@ def _print_result(result) -> None:
         typer.echo(f"  {severity} {error.code}: {error.context}")
 
 
+FILES = typer.Argument(..., exists=True, readable=True, help="CDA documents (one submission).")
+OID = typer.Option(OID_NIR_TEST, help="The INS's OID.")
+STATUS = typer.Option(["Approved"], help="Approved, Deprecated, Archived…")
+
+
 @client_app.command("send")
-def send(files: list[Path] = typer.Argument(..., exists=True, readable=True, help="CDA documents (one submission)."),
+def send(files: list[Path] = FILES,
          url: str = URL, pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS,
          inline: bool = typer.Option(False, help="Base64 inside the envelope instead of MTOM parts."),
          mask: list[str] = typer.Option([], help="Visibility codes to add: MASQUE_PS, INVISIBLE_PATIENT, "
                                                  "INVISIBLE_REPRESENTANTS_LEGAUX.")) -> None:
     """ITI-41: send CDA documents with metadata built from their headers."""
-
     client = _client(url, pki, rpps, mtls)
     result = client.provide_and_register([f.read_bytes() for f in files], defects=Defects(inline=inline),
                                          extra_confidentiality=[Coded(m, VISIBILITY_SCHEME, m) for m in mask])
@@ -74,9 +78,8 @@ def send(files: list[Path] = typer.Argument(..., exists=True, readable=True, hel
 
 
 @client_app.command("find")
-def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."),
-         oid: str = typer.Option(OID_NIR_TEST, help="Its OID."), url: str = URL, pki: Path = PKI, rpps: str = RPPS,
-         mtls: bool = MTLS, status: list[str] = typer.Option(["Approved"], help="Approved, Deprecated, Archived…"),
+def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."), oid: str = OID,
+         url: str = URL, pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS, status: list[str] = STATUS,
          as_json: bool = typer.Option(False, "--json")) -> None:
     """ITI-18 FindDocuments for a patient."""
     client = _client(url, pki, rpps, mtls)
@@ -116,8 +119,8 @@ def retrieve(unique_id: str = typer.Argument(...), ins: str = typer.Option(..., 
 
 
 @client_app.command("td02")
-def td02(ins: str = typer.Argument(...), oid: str = typer.Option(OID_NIR_TEST), url: str = URL, pki: Path = PKI,
-         rpps: str = RPPS, mtls: bool = MTLS) -> None:
+def td02(ins: str = typer.Argument(...), oid: str = typer.Option(OID_NIR_TEST), url: str = URL,
+         pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS) -> None:
     """TD0.2: does the patient have a DMP, is this caller authorised."""
     typer.echo(json.dumps(_client(url, pki, rpps, mtls).td02(_ins(ins, oid)), ensure_ascii=False))
 

@@ -119,7 +119,8 @@ def _author(person: CdaPerson) -> AuthorMetadata:
     if person.organisation_id:
         institutions.append(xon(person.organisation_name or person.organisation_id, person.organisation_id,
                                 person.organisation_id_root or OID_IDNST))
-    specialties = [f"{person.code.code}^{person.code.display}^{person.code.code_system}"] if person.code else []
+    code = person.code
+    specialties = [f"{code.code}^{code.display}^{code.code_system}"] if code else []
     return AuthorMetadata(person=xcn(person), institutions=institutions, specialties=specialties)
 
 
@@ -149,7 +150,8 @@ def _class_code(header: CdaHeader) -> Coded | None:
 
 def metadata_from_cda(document: bytes, *, entry_id: str = "Document01",
                       extra_confidentiality: list[Coded] | tuple = (),
-                      practice_setting: Coded | None = None, facility_type: Coded | None = None) -> DocumentMetadata:
+                      practice_setting: Coded | None = None,
+                      facility_type: Coded | None = None) -> DocumentMetadata:
     """The DocumentEntry of a CDA document, every field read from its header (see the module docstring).
 
     `extra_confidentiality` adds the DMP's masking codes (MASQUE_PS, INVISIBLE_PATIENT,
@@ -175,7 +177,8 @@ def metadata_from_cda(document: bytes, *, entry_id: str = "Document01",
         info.append(f"PID-7|{header.patient_birth_time[:8]}")
     if header.patient_sex:
         info.append(f"PID-8|{header.patient_sex}")
-    confidentiality = ([_coded(header.confidentiality)] if header.confidentiality else []) + list(extra_confidentiality)
+    confidentiality = [_coded(header.confidentiality)] if header.confidentiality else []
+    confidentiality += list(extra_confidentiality)
     return DocumentMetadata(
         entry_id=entry_id,
         unique_id=header.unique_id,
@@ -210,14 +213,13 @@ def submission_set_for(entries: list[DocumentMetadata], *, source_id: str = DEFA
     """
     first = entries[0]
     now = now or datetime.now(UTC)
-    ct = content_type or (Coded(first.healthcare_facility_type_code.code, first.healthcare_facility_type_code.scheme,
-                                first.healthcare_facility_type_code.display)
-                          if first.healthcare_facility_type_code else None)
+    facility = first.healthcare_facility_type_code
+    ct = content_type or (Coded(facility.code, facility.scheme, facility.display) if facility else None)
     return SubmissionSetMetadata(
         entry_id=entry_id, unique_id=new_oid(), source_id=source_id, patient_id=first.patient_id,
         submission_time=now.astimezone(UTC).strftime("%Y%m%d%H%M%S"), content_type_code=ct,
-        authors=[AuthorMetadata(person=a.person, institutions=list(a.institutions), specialties=list(a.specialties))
-                 for a in first.authors[:1]],
+        authors=[AuthorMetadata(person=a.person, institutions=list(a.institutions),
+                                specialties=list(a.specialties)) for a in first.authors[:1]],
         title=title)
 
 

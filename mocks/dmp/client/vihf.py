@@ -61,7 +61,8 @@ class VihfIdentity:
     sector: str = "SA07"  # Secteur_Activite code (TRE_R02, JDV_J61), e.g. SA07 cabinet individuel
     profession: CodedValue = field(default_factory=lambda: CodedValue("10", PROFESSION_SYSTEM, "Médecin"))
     specialty: CodedValue | None = field(
-        default_factory=lambda: CodedValue("SM44", SPECIALTY_SYSTEM, "Radio-diagnostic et imagerie médicale (SM)"))
+        default_factory=lambda: CodedValue("SM44", SPECIALTY_SYSTEM,
+                                           "Radio-diagnostic et imagerie médicale (SM)"))
     authentication_mode: str = "INDIRECTE"
     purpose: CodedValue = field(default_factory=lambda: CodedValue("normal", PURPOSE_SYSTEM, "Accès normal"))
     lps_name: str = "SEGUR-HARNESS-CLIENT"
@@ -135,7 +136,8 @@ def build_assertion(identity: VihfIdentity, issuer: str, *, now: datetime | None
         if name in defects.omit_attributes or value is None:
             return
         attribute = etree.SubElement(statement, _ns(SAML, "Attribute"), Name=name)
-        etree.SubElement(attribute, _ns(SAML, "AttributeValue")).text = defects.attribute_values.get(name, value)
+        text = defects.attribute_values.get(name, value)
+        etree.SubElement(attribute, _ns(SAML, "AttributeValue")).text = text
 
     def coded_attribute(name: str, tag: str, values: list[CodedValue]) -> None:
         if name in defects.omit_attributes:
@@ -167,7 +169,8 @@ def build_assertion(identity: VihfIdentity, issuer: str, *, now: datetime | None
 
 
 class _LegacyCapableSigner(XMLSigner):
-    """signxml refuses SHA-1 unless told to; the ANS sample still signs with RSA-SHA1, so allow it on request."""
+    """signxml refuses SHA-1 unless told to; the ANS sample still signs with RSA-SHA1, so allow it on
+    request."""
 
     def check_deprecated_methods(self) -> None:
         return None
@@ -178,8 +181,10 @@ def sign_assertion(assertion: etree._Element, cert_files: CertFiles,
     """Sign the assertion (enveloped XML-DSig over its ID, the certificate in KeyInfo)."""
     defects = defects or VihfDefects()
     sha1 = "SHA1" in defects.signature_algorithm.name or "SHA1" in defects.digest_algorithm.name
-    signer = (_LegacyCapableSigner if sha1 else XMLSigner)(signature_algorithm=defects.signature_algorithm, digest_algorithm=defects.digest_algorithm,
-                       c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+    signer_class = _LegacyCapableSigner if sha1 else XMLSigner
+    signer = signer_class(signature_algorithm=defects.signature_algorithm,
+                          digest_algorithm=defects.digest_algorithm,
+                          c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
     return signer.sign(assertion, key=cert_files.key_file.read_bytes(), cert=cert_files.cert_file.read_text(),
                        reference_uri=f"#{assertion.get('ID')}", id_attribute="ID")
 

@@ -43,7 +43,8 @@ def system_oid(url: str) -> str:
 
 
 def write(name: str, data: dict) -> None:
-    (HERE / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    (HERE / f"{name}.json").write_text(text, encoding="utf-8")
 
 
 def from_fhir(ref: Path, file: str, key: str, name: str, status: str = "published", note: str = "",
@@ -56,7 +57,8 @@ def from_fhir(ref: Path, file: str, key: str, name: str, status: str = "publishe
         "oid": vs["identifier"][0]["value"].removeprefix("urn:oid:") if vs.get("identifier") else None,
         "url": vs["url"], "version": vs["version"], "date": vs["date"],
         "source": f"ANS terminology IG (ans.fr.terminologies), ValueSet {vs['id']}, as transcribed in "
-                  f"../shared/ref/terminologies/{file}", "note": note, "concepts": concepts, "open_systems": []})
+                  f"../shared/ref/terminologies/{file}",
+        "note": note, "concepts": concepts, "open_systems": []})
 
 
 def from_svs(ref: Path, file: str, key: str, stands_for: str, status: str, note: str,
@@ -112,33 +114,39 @@ def x04() -> None:
                   "target_system": "URN"})
     write("ASS_X04", {
         "key": "ASS_X04", "name": "ASS_X04-CorrespondanceType-Classe-CISIS", "status": "published",
-        "oid": "1.2.250.1.213.1.1.4.249", "url": "https://mos.esante.gouv.fr/NOS/ASS_X04-CorrespondanceType-Classe-CISIS",
+        "oid": "1.2.250.1.213.1.1.4.249",
+        "url": "https://mos.esante.gouv.fr/NOS/ASS_X04-CorrespondanceType-Classe-CISIS",
         "version": "20240223120000", "date": "2024-02-23",
         "source": "ANS NOS ASS_X04-CorrespondanceType-Classe-CISIS.xml (SVS MappedConceptList, dateMaj "
                   "20240223120000), read through a public code index in a copy kept by an ANS tool "
                   "(nizarbs2508/InteropStudio2024 src/main/resources/xml/, commit e3f382ca); transcribed "
                   "pair by pair.",
-        "note": "The DMP counterpart ASS_X16-CorrespondanceType-Classe-DMP was not found; the ANS 'Mapping XDS' "
-                "page for the DMP cites ASS_X04.", "mappings": pairs})
+        "note": "The DMP counterpart ASS_X16-CorrespondanceType-Classe-DMP was not found; the ANS "
+                "'Mapping XDS' page for the DMP cites ASS_X04.",
+        "mappings": pairs})
+
+
+A11_FILE = "ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS.json"
 
 
 def a11(ref: Path) -> None:
     cm = json.loads(
-        (ref / "terminologies" / "ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS.json").read_text("utf-8"))
+        (ref / "terminologies" / A11_FILE).read_text("utf-8"))
     pairs = []
     for group in cm["group"]:
         for element in group["element"]:
             for target in element["target"]:
                 pairs.append({"code": element["code"], "system": "templateId", "target": target["code"],
-                              "target_system": system_oid(group["target"]), "equivalence": target.get("equivalence"),
-                              "comment": target.get("comment", "")})
+                              "target_system": system_oid(group["target"]),
+                              "equivalence": target.get("equivalence"), "comment": target.get("comment", "")})
     write("ASS_A11", {
         "key": "ASS_A11", "name": cm["name"], "status": "published", "oid": "1.2.250.1.213.1.1.4.331",
         "url": cm["url"], "version": cm["version"], "date": cm["date"],
-        "source": "ANS terminology IG, ConceptMap ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS, as transcribed in "
-                  "../shared/ref/terminologies/ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS.json",
-        "note": "templateId of the CDA content model -> XDS formatCode; for a CDA N1 (template 1.3.6.1.4.1.19376.1.2.20) "
-                "the target depends on the embedded media type (comment).", "mappings": pairs})
+        "source": "ANS terminology IG, ConceptMap ASS-A11-CorresModeleCDA-XdsFormatCode-CISIS, as "
+                  f"transcribed in ../shared/ref/terminologies/{A11_FILE}",
+        "note": "templateId of the CDA content model -> XDS formatCode; for a CDA N1 (template "
+                "1.3.6.1.4.1.19376.1.2.20) the target depends on the embedded media type (comment).",
+        "mappings": pairs})
 
 
 def main(ref: Path) -> None:
@@ -151,7 +159,8 @@ def main(ref: Path) -> None:
               stands_for="JDV_J62-PracticeSettingCode-DMP")
     from_svs(ref, "JDV_J07_XdsTypeCode_CISIS.xml", "J66", "JDV_J66-TypeCode-DMP", "fallback",
              FALLBACK.format(dmp="JDV_J66-TypeCode-DMP", cisis="JDV_J07-XdsTypeCode-CISIS"))
-    from_svs(ref, "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS.xml", "J61", "JDV_J61-HealthcareFacilityTypeCode-DMP",
+    facility_types = "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS.xml"
+    from_svs(ref, facility_types, "J61", "JDV_J61-HealthcareFacilityTypeCode-DMP",
              "fallback", FALLBACK.format(dmp="JDV_J61-HealthcareFacilityTypeCode-DMP",
                                          cisis="JDV_J02-XdsHealthcareFacilityTypeCode-CISIS"))
     from_svs(
@@ -162,7 +171,7 @@ def main(ref: Path) -> None:
     # contentTypeCode: JDV_J03 is defined by filters over TRE_A00, TRE_R02 (SecteurActivite) and TRE_R209
     # (TypeActivite), with no enumerated copy available; take its TRE_A00/TRE_R02 members from J02 (same
     # terminologies, same 'cisis' flag) and accept any two-digit TRE_R209 code.
-    from_svs(ref, "JDV_J02_XdsHealthcareFacilityTypeCode_CISIS.xml", "J59", "JDV_J59-ContentTypeCode-DMP", "partial",
+    from_svs(ref, facility_types, "J59", "JDV_J59-ContentTypeCode-DMP", "partial",
              FALLBACK.format(dmp="JDV_J59-ContentTypeCode-DMP", cisis="JDV_J03-XdsContentTypeCode-CISIS")
              + " J03 itself is published as filters (TRE_A00 contentTypeCode=true, TRE_R02-SecteurActivite "
              "cisis=true, TRE_R209-TypeActivite, TRE_R404/R406) without an enumerated copy: the TRE_A00 and "

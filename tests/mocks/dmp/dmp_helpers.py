@@ -38,6 +38,7 @@ ITI57 = "urn:ihe:iti:2010:UpdateDocumentSet"
 TD02 = "urn:segur:harness:dmp:TD0.2"
 TD03 = "urn:segur:harness:dmp:TD0.3"
 XOP = "http://www.w3.org/2004/08/xop/include"
+APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 NS = {"soap": SOAP12, "rs": RS, "rim": RIM, "query": QUERY, "xdsb": XDSB, "lcm": LCM, "td": TD_NS, "wsa": WSA}
 
 
@@ -57,8 +58,10 @@ def envelope(action: str, body, security=None, to: str | None = None) -> bytes:
 def mtom(envelope_bytes: bytes, parts: list[tuple[str, bytes, str]], boundary: str = "segurTestBoundary42",
          action: str = ITI41) -> tuple[str, bytes]:
     """(Content-Type, body) of an MTOM request; `parts` are (content-id, bytes, content-type)."""
-    chunks = [f"--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n"
-              f"Content-Transfer-Encoding: binary\r\nContent-ID: <root@segur-test>\r\n\r\n".encode(), envelope_bytes]
+    root_headers = (f"--{boundary}\r\n"
+                    "Content-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n"
+                    "Content-Transfer-Encoding: binary\r\nContent-ID: <root@segur-test>\r\n\r\n")
+    chunks = [root_headers.encode(), envelope_bytes]
     for cid, data, ctype in parts:
         chunks += [f"\r\n--{boundary}\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: binary\r\n"
                    f"Content-ID: <{cid}>\r\n\r\n".encode(), data]
@@ -222,7 +225,8 @@ def parse_answer(status: int, content_type: str, data: bytes) -> Answer:
     return answer
 
 
-def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True, context=None) -> Answer:
+def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True,
+         context=None) -> Answer:
     data = envelope(action, body, security)
     if as_mtom:
         content_type, payload = mtom(data, parts or [], action=action)
@@ -259,10 +263,11 @@ class DmpCase:
         self.pki, self.world = pki, world
         self.organisation = next(o for o in world.organisations if o.key == self.ORGANISATION)
         self.author = next(p for p in world.professionals if p.organisation == self.organisation.finess)
-        self.patient = next(p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed)
-        self.other_patient = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed][1]
-        self.signer = (pki.issue_client("dmp-ambroise", self.organisation.name, self.organisation.name,
-                                        self.organisation.idnst) if issue_certificate else pki.client("dmp-ambroise"))
+        open_dmps = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed]
+        self.patient, self.other_patient = open_dmps[0], open_dmps[1]
+        name, idnst = self.organisation.name, self.organisation.idnst
+        self.signer = (pki.issue_client("dmp-ambroise", name, name, idnst) if issue_certificate
+                       else pki.client("dmp-ambroise"))
         self._identity_type = VihfIdentity
 
     def identity(self, patient=None, **changes):
@@ -296,7 +301,8 @@ class DmpCase:
             submit_objects_request,
         )
 
-        entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=list(extra_confidentiality))
+        extra = list(extra_confidentiality)
+        entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=extra)
                    for i, doc in enumerate(documents, start=1)]
         if edit:
             edit(entries)
@@ -315,8 +321,8 @@ class DmpCase:
         header = self.security(patient) if security == "default" else security
         return send(url, ITI41, body, header, parts)
 
-    def find_documents(self, url: str, patient=None, statuses=("urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",),
-                       return_type="LeafClass", extra=None, security="default") -> Answer:
+    def find_documents(self, url: str, patient=None, statuses=(APPROVED,), return_type="LeafClass",
+                       extra=None, security="default") -> Answer:
         patient = patient or self.patient
         params = {"$XDSDocumentEntryPatientId": patient.xds_patient_id,
                   "$XDSDocumentEntryStatus": list(statuses), **(extra or {})}
@@ -345,7 +351,8 @@ class DmpCase:
 
 # --- the mock as a separate process -----------------------------------------------------------------
 @contextmanager
-def served_dmp(data_dir, pki, *options: str, timeout: float = 30) -> Iterator[tuple[subprocess.Popen, int, list[str]]]:
+def served_dmp(data_dir, pki, *options: str,
+               timeout: float = 30) -> Iterator[tuple[subprocess.Popen, int, list[str]]]:
     """`segur serve dmp` as a separate process on a free port: (process, port, its first output lines).
 
     Stopped with Ctrl-C (SIGINT) on exit if the test has not ended it otherwise.

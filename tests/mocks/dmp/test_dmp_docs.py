@@ -31,6 +31,6 @@ def test_the_settings_table_lists_every_setting_of_the_config_with_its_default()
 def test_the_settings_table_names_the_options_users_know():
     options = " ".join(option for option, _ in documented_settings().values())
     for known in ("--port", "--data", "--lenient", "--tls", "--mtls", "--no-validation", "--max-body",
-                  "--max-document-size", "--vihf-errors", "--production-oids", "--power-safe", "--fast-commit",
-                  "--validation-workers"):
+                  "--max-document-size", "--vihf-errors", "--production-oids", "--power-safe",
+                  "--fast-commit", "--validation-workers"):
         assert f"`{known}" in options or f"/{known}`" in options, known

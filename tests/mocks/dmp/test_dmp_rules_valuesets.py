@@ -1,4 +1,5 @@
-"""The DMP value sets are project data files that load, say where they come from, and hold what the DMP uses."""
+"""The DMP value sets are project data files that load, say where they come from, and hold what the DMP
+uses."""
 
 from __future__ import annotations
 
@@ -83,10 +84,12 @@ def test_the_data_files_are_plain_json_that_a_user_can_read(tmp_path):
         assert {"key", "name", "version", "source"} <= set(data), path.name
 
 
-def test_the_data_files_match_what_regenerate_builds_from_the_reference_copies(shared_ref, tmp_path, monkeypatch):
+def test_the_data_files_match_what_regenerate_builds_from_the_reference_copies(shared_ref, tmp_path,
+                                                                               monkeypatch):
     from segur.mocks.dmp.data import regenerate
 
     monkeypatch.setattr(regenerate, "HERE", tmp_path)
     regenerate.main(shared_ref)
     for built in tmp_path.glob("*.json"):
-        assert built.read_text(encoding="utf-8") == (valuesets.DATA / built.name).read_text(encoding="utf-8"), built.name
+        shipped = (valuesets.DATA / built.name).read_text(encoding="utf-8")
+        assert built.read_text(encoding="utf-8") == shipped, built.name

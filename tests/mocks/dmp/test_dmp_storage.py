@@ -86,7 +86,8 @@ def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, 
         monkeypatch.setattr(Store, "insert_association", staticmethod(failing))
         answer = case.iti41(dmp.endpoint("repository"), [case.cda(), case.cda()])
         assert answer.status == 500 and "XDS-SOAP-010" in (answer.fault_reason or "")
-        assert dmp.backend.store.counts()["documents"] == 0 and dmp.backend.store.counts()["submission_sets"] == 0
+        counts = dmp.backend.store.counts()
+        assert counts["documents"] == 0 and counts["submission_sets"] == 0
         monkeypatch.setattr(Store, "insert_association", staticmethod(original))
         assert case.iti41(dmp.endpoint("repository")).registry_status == "Success"  # and it keeps serving
 
@@ -152,7 +153,8 @@ def test_the_loser_of_a_race_with_identical_bytes_hears_unchanged_not_different_
         assert dmp.backend.store.counts()["documents"] == 1
 
 
-def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case, monkeypatch):
+def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case,
+                                                                            monkeypatch):
     document = case.cda()
     other = document.replace(b"</ClinicalDocument>", b"<!-- other bytes --></ClinicalDocument>")
     assert other != document
@@ -187,7 +189,8 @@ def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
 
     with running_dmp(tmp_path, pki=pki, world=world) as dmp:
         case.iti41(dmp.endpoint("repository"))
-        urllib.request.urlopen(urllib.request.Request(dmp.url + "/_admin/reset", method="POST"), timeout=5).read()
+        reset = urllib.request.Request(dmp.url + "/_admin/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=5).read()
         assert dmp.backend.store.counts()["documents"] == 0
 
 

@@ -112,7 +112,8 @@ def test_the_registry_computes_hash_and_size_and_assigns_entry_uuids(dmp, case):
     case.iti41(repo(dmp), [document])
     case.authorise(dmp)
     [extrinsic] = entries_of(case.find_documents(registry(dmp)))
-    slots = {s.get("name"): s.findtext("rim:ValueList/rim:Value", namespaces=NS) for s in extrinsic.findall("rim:Slot", NS)}
+    slots = {s.get("name"): s.findtext("rim:ValueList/rim:Value", namespaces=NS)
+             for s in extrinsic.findall("rim:Slot", NS)}
     import hashlib
 
     assert slots["hash"] == hashlib.sha1(document).hexdigest() and slots["size"] == str(len(document))
@@ -227,14 +228,16 @@ def test_a_document_stored_invisible_to_the_patient_is_a_warning_in_the_answer_a
         repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
     assert answer.registry_status == "Success" and answer.rules() == ["DMP-CONF-001"], answer.error_contexts
     [error] = answer.findall(".//rs:RegistryError")
-    assert error.get("severity").endswith(":Warning") and "invisible to the patient" in error.get("codeContext")
+    assert error.get("severity").endswith(":Warning")
+    assert "invisible to the patient" in error.get("codeContext")
     entry = dmp.journal.entries(operation="ITI-41")[-1]
     assert entry.verdict == "accepted-with-warnings" and entry.rules == ["DMP-CONF-001"]
 
 
 def test_source_patient_info_of_another_patient_is_refused_and_journalled(dmp, case):
     def other_birth_date(entries):
-        entries[0].source_patient_info = [v for v in entries[0].source_patient_info if not v.startswith("PID-7")]
+        info = entries[0].source_patient_info
+        entries[0].source_patient_info = [v for v in info if not v.startswith("PID-7")]
         entries[0].source_patient_info.append("PID-7|19000101")
 
     answer = case.iti41(repo(dmp), edit=other_birth_date)
@@ -275,7 +278,8 @@ def test_replacing_an_already_replaced_document_is_refused(dmp, case):
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
     second = case.cda(set_id=SET_ID, version_number=2)
-    assert case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")}).registry_status == "Success"
+    replaced = case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")})
+    assert replaced.registry_status == "Success"
     again = case.iti41(
         repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
     assert again.registry_status == "Failure" and "XDSRegistryDeprecatedDocumentError" in again.error_codes
@@ -311,11 +315,15 @@ def test_find_documents_filters_on_codes_and_times(dmp, case):
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
     klass = f"{entry.class_code.code}^^{entry.class_code.scheme}"
-    assert len(entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryClassCode": [klass]}))) == 1
-    assert not entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryClassCode": ["99^^1.2.3"]}))
+    def found(**extra):
+        return entries_of(case.find_documents(registry(dmp), extra={f"$XDSDocumentEntry{k}": v
+                                                                     for k, v in extra.items()}))
+
+    assert len(found(ClassCode=[klass])) == 1
+    assert not found(ClassCode=["99^^1.2.3"])
     after = str(int(entry.creation_time[:4]) + 1)
-    assert not entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeFrom": after}))
-    assert entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeTo": after}))
+    assert not found(CreationTimeFrom=after)
+    assert found(CreationTimeTo=after)
 
 
 def test_find_submission_sets_and_get_submission_set_and_contents(dmp, case):
@@ -335,7 +343,8 @@ def test_get_documents_by_unique_id_and_by_entry_uuid(dmp, case):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    for name, value in (("$XDSDocumentEntryUniqueId", entry.unique_id), ("$XDSDocumentEntryEntryUUID", entry.entry_uuid)):
+    by_id = (("$XDSDocumentEntryUniqueId", entry.unique_id), ("$XDSDocumentEntryEntryUUID", entry.entry_uuid))
+    for name, value in by_id:
         answer = send(
             registry(dmp), ITI18, adhoc_query(GET_DOCUMENTS, {name: [value]}), case.security(), as_mtom=False)
         assert [e.get("id") for e in entries_of(answer)] == [entry.entry_uuid]
@@ -356,7 +365,8 @@ def test_an_unquoted_parameter_value_is_named_in_the_error(dmp, case):
     request = adhoc_query(FIND_DOCUMENTS, {"$XDSDocumentEntryStatus": [APPROVED]})
     query = request.find(f"{{{RIM}}}AdhocQuery")
     slot = etree.SubElement(query, f"{{{RIM}}}Slot", name="$XDSDocumentEntryPatientId")
-    etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value").text = case.patient.xds_patient_id
+    value = etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value")
+    value.text = case.patient.xds_patient_id
     answer = send(registry(dmp), ITI18, request, case.security(), as_mtom=False)
     assert "XDS-18-004" in answer.rules() and "$XDSDocumentEntryPatientId" in answer.error_contexts[0]
 
@@ -542,7 +552,8 @@ def test_an_injected_xds_error_hits_the_next_n_submissions_only(dmp, case):
         answer = case.iti41(repo(dmp))
         assert answer.error_codes == ["XDSRepositoryBusy"] and "XDS-FAULT-001" in answer.rules()
     assert case.iti41(repo(dmp)).registry_status == "Success"
-    assert [e.verdict for e in dmp.journal.entries(operation="ITI-41")] == ["fault-injected"] * 2 + ["accepted"]
+    verdicts = [e.verdict for e in dmp.journal.entries(operation="ITI-41")]
+    assert verdicts == ["fault-injected"] * 2 + ["accepted"]
 
 
 def test_a_dmp_closed_by_a_fault_refuses_the_next_submission_and_says_so_in_td02(dmp, case):
@@ -563,7 +574,8 @@ def test_an_injected_soap_fault_answers_that_fault(dmp, case):
     admin(dmp, "/_admin/faults", "POST", {"kind": "soap_fault", "operation": "ITI-18", "code": "Receiver",
                                           "reason": "registry down", "count": 1})
     answer = case.find_documents(registry(dmp))
-    assert answer.status == 500 and answer.fault_code == "soap:Receiver" and "registry down" in answer.fault_reason
+    assert answer.status == 500 and answer.fault_code == "soap:Receiver"
+    assert "registry down" in answer.fault_reason
     assert dmp.journal.entries()[-1].verdict == "fault-injected"
 
 
@@ -634,7 +646,8 @@ def test_a_malformed_time_parameter_is_named(dmp, case):
 # --- the journal's memory ---------------------------------------------------------------------------------
 def test_a_large_body_is_journalled_as_a_prefix_with_its_full_size():
     small = "<x>é</x>".encode()
-    assert journal_body(small) == {"encoding": "text", "text": "<x>é</x>", "size": len(small), "truncated": False}
+    expected = {"encoding": "text", "text": "<x>é</x>", "size": len(small), "truncated": False}
+    assert journal_body(small) == expected
     large = b"<a>" + "é".encode() * 400_000 + b"</a>"  # 800 kB, two bytes per character
     kept = journal_body(large, limit=1002)  # byte 1002 is the second byte of an "é"
     assert kept["encoding"] == "text" and kept["truncated"] is True and kept["size"] == len(large)

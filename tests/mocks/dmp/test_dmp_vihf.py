@@ -174,7 +174,8 @@ def test_a_vihf_signed_by_a_ca_the_dmp_does_not_trust_is_vihf_005(pki):
 def test_a_wrapped_signature_does_not_lend_its_validity_to_another_assertion(pki, signer):
     genuine = build_vihf(identity(), signer, now=NOW)
     forged = etree.fromstring(etree.tostring(genuine))
-    forged.find(".//saml2:Attribute[@Name='Identifiant_Structure']/saml2:AttributeValue", NS).text = "1999999999"
+    structure = forged.find(".//saml2:Attribute[@Name='Identifiant_Structure']/saml2:AttributeValue", NS)
+    structure.text = "1999999999"
     advice = etree.SubElement(forged, f"{{{SAML}}}Advice")
     advice.append(genuine)  # the genuine, signed assertion hidden inside the forged one
     claims, findings = verify_vihf(on_the_wire(forged), context(pki))
