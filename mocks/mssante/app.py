@@ -6,11 +6,14 @@
   attachments, the documents extracted from IHE_XDM.ZIP (metadata, CDA header, validator report);
   ``?content=1`` adds each document's text, ``?raw=1`` the stored message.
 - ``GET /_admin/messages/<id>`` — one message (every copy), same options.
+- ``GET /_admin/messages/<id>/raw`` — the stored RFC 5322 bytes whole (``message/rfc822``), for a
+  proof that reads the message as the recipient got it; ``?mailbox=ADDRESS`` picks that recipient's
+  copy, else the first delivered.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from segur.kernel.admin import admin_blueprint
 
@@ -50,5 +53,14 @@ def create_app(mock) -> Flask:
             return jsonify({"error": f"no message {message_id}"}), 404
         return jsonify({"id": message_id, "copies": [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
                                                        for m in copies]})
+
+    @app.get("/_admin/messages/<message_id>/raw")
+    def message_raw(message_id: str):
+        mailbox = request.args.get("mailbox")
+        raw = backend.store.message_raw(message_id, mailbox)
+        if raw is None:
+            where = f" in mailbox {mailbox}" if mailbox else ""
+            return jsonify({"error": f"no message {message_id}{where}"}), 404
+        return Response(raw, content_type="message/rfc822")
 
     return app

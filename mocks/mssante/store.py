@@ -162,6 +162,15 @@ class MailStore:
             rows = self._db.execute(query + " ORDER BY row", args).fetchall()
         return [(json.loads(data), raw) for data, raw in rows]
 
+    def message_raw(self, mock_id: str, mailbox: str | None = None) -> bytes | None:
+        """The stored bytes of one message: the copy in `mailbox`, else the first delivered copy."""
+        query, args = "SELECT raw FROM copies WHERE mock_id=?", [mock_id]
+        if mailbox is not None:
+            query, args = query + " AND mailbox=?", [*args, mailbox.lower()]
+        with self._lock:
+            row = self._db.execute(query + " ORDER BY row LIMIT 1", args).fetchone()
+        return row[0] if row else None
+
     def documents(self, limit: int) -> list[tuple[str, list[dict]]]:
         """``(message id, documents)`` of the last `limit` stored messages that carried documents, oldest
         first (one copy per message)."""

@@ -77,6 +77,44 @@ def test_unknown_mailbox_and_message_are_404(mss):
     assert call(mss, "/_admin/messages/MSS-999999")[0] == 404
 
 
+def get_raw(mss, path):
+    """(status, content type, body bytes) of a GET on the admin API."""
+    try:
+        with urllib.request.urlopen(mss.url + path, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_message_raw_gives_the_stored_bytes_whole_even_for_a_3_mb_message(mss):
+    filler = "".join(f"ligne {n:07d} du compte rendu de test\n" for n in range(90_000))  # ~3.2 MB
+    send(mss, mss_message(PRO, PRO2, body=filler))
+    (stored,) = mss.backend.messages(PRO2, with_raw=True)
+    status, content_type, raw = get_raw(mss, f"/_admin/messages/{stored.id}/raw")
+    assert status == 200 and content_type == "message/rfc822"
+    assert len(raw) > 3_000_000 and raw == stored.raw
+    assert raw.startswith(f"Return-Path: <{PRO}>\r\n".encode()) and b"ligne 0089999 du compte rendu" in raw
+
+
+def test_message_raw_of_an_unknown_id_or_mailbox_is_a_json_404(mss):
+    status, content_type, body = get_raw(mss, "/_admin/messages/MSS-999999/raw")
+    assert status == 404 and content_type == "application/json"
+    assert json.loads(body)["error"] == "no message MSS-999999"
+    send(mss, mss_message(PRO, PRO2))
+    (stored,) = mss.backend.messages(PRO2)
+    status, _, body = get_raw(mss, f"/_admin/messages/{stored.id}/raw?mailbox={PRO}")
+    assert status == 404 and PRO in json.loads(body)["error"]
+
+
+def test_message_raw_picks_the_copy_of_the_mailbox_asked_else_the_first_delivered(mss):
+    store = mss.backend.store
+    store.add_copies([(PRO2, "MSS-777777", "message", {}, b"copy for PRO2\r\n"),
+                      (PRO, "MSS-777777", "message", {}, b"copy for PRO\r\n")])
+    assert get_raw(mss, "/_admin/messages/MSS-777777/raw")[2] == b"copy for PRO2\r\n"
+    assert get_raw(mss, f"/_admin/messages/MSS-777777/raw?mailbox={PRO.upper()}")[2] == b"copy for PRO\r\n"
+    assert get_raw(mss, f"/_admin/messages/MSS-777777/raw?mailbox={PRO2}")[2] == b"copy for PRO2\r\n"
+
+
 def test_journal_has_the_session_and_the_message_with_verdict_and_rules(mss):
     send(mss, mss_message(PRO, PRO2, nil=None))
     deadline = time.monotonic() + 5
