@@ -106,8 +106,8 @@ def benchmark_message(size_kb: int = 1000) -> bytes:
 
 def expected_verdict(message: bytes) -> str:
     """The verdict the mock's checks give the benchmark message (so the run exercises the accepted path)."""
-    from segur.mocks.mssante.backend import run_validator
     from segur.mocks.mssante.checks import check_message
+    from segur.mocks.mssante.models import run_validator
 
     world = load_world()
     report = check_message(message, login=SENDER, recipients=[world.mailbox(RECIPIENT)], validate=run_validator)
@@ -189,7 +189,7 @@ def main() -> None:
         workers_cpu = _workers_cpu_seconds(mss.backend) - workers_before
         load_after = os.getloadavg()[0]
         stop.set()
-        verdicts = {e.verdict for e in mss.backend.journal.entries("smtp-message")}
+        verdicts = {e.verdict for e in mss.journal.entries("smtp-message")}
     latencies = sorted(x for lat, _ in results for x in lat)
     failed = sum(f for _, f in results)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]

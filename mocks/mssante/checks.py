@@ -20,9 +20,9 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 
 from segur.kernel.findings import Finding, Severity
+from segur.mocks.mssante import rules
 from segur.mocks.mssante.cda import NotXml, read_cda_header
 from segur.mocks.mssante.consistency import check_pdf_copies
-from segur.mocks.mssante.rules import BY_ID
 from segur.mocks.mssante.xdm import ZIP_NAME, XdmLimits, XdmPackage, read_xdm
 
 SUBJECT_PREFIX = "XDM/1.0/DDM+"
@@ -85,9 +85,6 @@ class MessageReport:
     def rules(self) -> list[str]:
         return list(dict.fromkeys(f.rule for f in self.findings))
 
-
-def _f(rule_id: str, location: str | None = None, **context) -> Finding:
-    return BY_ID[rule_id].finding(location=location, **context)
 
 
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
@@ -263,10 +260,10 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     report = MessageReport()
     message, defects = parse_message(raw)
     if message is None:
-        report.findings.append(_f("MSS-MIME-MALFORMED", detail="; ".join(defects)))
+        report.findings.append(rules.MIME_MALFORMED.finding(detail="; ".join(defects)))
         return report
     if defects:
-        report.findings.append(_f("MSS-MIME-MALFORMED", detail=", ".join(sorted(set(defects)))))
+        report.findings.append(rules.MIME_MALFORMED.finding(detail=", ".join(sorted(set(defects)))))
     report.subject = _header(message, "Subject")
     report.message_id = _header(message, "Message-ID")
     report.disposition_notification_to = _header(message, "Disposition-Notification-To")
@@ -274,7 +271,7 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     addresses = [addr for _, addr in getaddresses([from_value])] if from_value else []
     report.from_ = addresses[0] if addresses else from_value
     if login and (not report.from_ or report.from_.lower() != login.lower()):
-        report.findings.append(_f("MSS-FROM-MISMATCH", location="header From", from_=report.from_, login=login))
+        report.findings.append(rules.FROM_MISMATCH.finding(location="header From", from_=report.from_, login=login))
     _check_nil(message, report)
     attachments = attachments_of(message)
     report.attachments = [{"filename": a.filename, "content_type": a.content_type, "size": len(a.content),
@@ -283,9 +280,9 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     xdm_zips = [a for a in zips if (a.filename or "").upper() == ZIP_NAME]
     for other in zips:
         if other not in xdm_zips:
-            report.findings.append(_f("MSS-XDM-NAME", location="attachment", name=other.filename))
+            report.findings.append(rules.XDM_NAME.finding(location="attachment", name=other.filename))
     if len(xdm_zips) > 1:
-        report.findings.append(_f("MSS-XDM-SEVERAL", location="attachments", count=len(xdm_zips)))
+        report.findings.append(rules.XDM_SEVERAL.finding(location="attachments", count=len(xdm_zips)))
     chosen = xdm_zips[0] if xdm_zips else (zips[0] if zips else None)
     if chosen is not None:
         report.package = read_xdm(chosen.content, xdm_limits)
@@ -293,18 +290,18 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     else:
         bare = [a for a in attachments if a.kind == "xml" and _is_cda(a.content)]
         if bare:
-            report.findings.append(_f("MSS-XDM-MISSING", location="attachments",
+            report.findings.append(rules.XDM_MISSING.finding(location="attachments",
                                       what=", ".join(a.filename or "CDA" for a in bare)))
     cdas = [d for d in report.package.documents if d.cda] if report.package else []
     _check_headers_against_cda(message, report, cdas)
     if cdas:
         if not any(a.kind == "pdf" for a in attachments):
-            report.findings.append(_f("MSS-PDF-MISSING", location="attachments"))
+            report.findings.append(rules.PDF_MISSING.finding(location="attachments"))
         check_pdf_copies(cdas, [a for a in attachments if a.kind == "pdf"], report.findings)
         _check_subject(report, cdas)
         patients = report.package.patients
         if len(patients) > 1:
-            report.findings.append(_f("MSS-ONE-PATIENT", location=ZIP_NAME, count=len(patients),
+            report.findings.append(rules.ONE_PATIENT.finding(location=ZIP_NAME, count=len(patients),
                                       patients=", ".join(patients)))
         _check_citizens(report, recipients, patients)
         if validate is not None:
@@ -324,9 +321,9 @@ def _is_cda(content: bytes) -> bool:
 def _check_nil(message: EmailMessage, report: MessageReport) -> None:
     values = _headers(message, "X-MSS-NIL")
     if not values:
-        report.findings.append(_f("MSS-NIL-MISSING", location="header X-MSS-NIL"))
+        report.findings.append(rules.NIL_MISSING.finding(location="header X-MSS-NIL"))
     elif not _NIL.match(values[0]):
-        report.findings.append(_f("MSS-NIL-FORMAT", location="header X-MSS-NIL", value=values[0]))
+        report.findings.append(rules.NIL_FORMAT.finding(location="header X-MSS-NIL", value=values[0]))
 
 
 def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cdas) -> None:
@@ -335,29 +332,29 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     if not cdas:
         unreadable = _unreadable_archive(report.package)
         if unreadable and ins_values:
-            report.findings.append(_f("MSS-INS-HEADER-UNCHECKED", location="header X-MSS-INS",
+            report.findings.append(rules.INS_HEADER_UNCHECKED.finding(location="header X-MSS-INS",
                                       value=ins_values[0], why=unreadable))
         elif ins_values:
-            report.findings.append(_f("MSS-INS-HEADER-UNEXPECTED", location="header X-MSS-INS"))
+            report.findings.append(rules.INS_HEADER_UNEXPECTED.finding(location="header X-MSS-INS"))
         if unreadable and code_values:
-            report.findings.append(_f("MSS-CODECDA-UNCHECKED", location="header X-MSS-CODECDA",
+            report.findings.append(rules.CODECDA_UNCHECKED.finding(location="header X-MSS-CODECDA",
                                       value=", ".join(code_values), why=unreadable))
         elif code_values:
-            report.findings.append(_f("MSS-CODECDA-UNEXPECTED", location="header X-MSS-CODECDA"))
+            report.findings.append(rules.CODECDA_UNEXPECTED.finding(location="header X-MSS-CODECDA"))
         return
     qualified = all(d.cda.qualified_ins for d in cdas)
     expected = "O" if qualified else "N"
     if not ins_values:
-        report.findings.append(_f("MSS-INS-HEADER-MISSING", location="header X-MSS-INS"))
+        report.findings.append(rules.INS_HEADER_MISSING.finding(location="header X-MSS-INS"))
     elif ins_values[0] != expected:
-        report.findings.append(_f("MSS-INS-HEADER-VALUE", location="header X-MSS-INS", value=ins_values[0],
+        report.findings.append(rules.INS_HEADER_VALUE.finding(location="header X-MSS-INS", value=ins_values[0],
                                   expected=expected, has="carries" if qualified else "does not carry",
                                   has_fr="porte" if qualified else "ne porte pas"))
     codes = sorted(d.cda.code or "?" for d in cdas)
     if not code_values:
-        report.findings.append(_f("MSS-CODECDA-MISSING", location="header X-MSS-CODECDA", codes=", ".join(codes)))
+        report.findings.append(rules.CODECDA_MISSING.finding(location="header X-MSS-CODECDA", codes=", ".join(codes)))
     elif sorted(set(code_values)) != sorted(set(codes)):
-        report.findings.append(_f("MSS-CODECDA-MISMATCH", location="header X-MSS-CODECDA",
+        report.findings.append(rules.CODECDA_MISMATCH.finding(location="header X-MSS-CODECDA",
                                   header=", ".join(code_values), codes=", ".join(codes)))
 
 
@@ -373,7 +370,7 @@ def _unreadable_archive(package: XdmPackage | None) -> str | None:
 def _check_subject(report: MessageReport, cdas) -> None:
     subject = report.subject or ""
     if not subject.startswith(SUBJECT_PREFIX) or not subject[len(SUBJECT_PREFIX):].strip():
-        report.findings.append(_f("MSS-SUBJECT-FORMAT", location="header Subject", subject=subject))
+        report.findings.append(rules.SUBJECT_FORMAT.finding(location="header Subject", subject=subject))
         return
     rest = _norm(subject[len(SUBJECT_PREFIX):])
     cda = cdas[0].cda
@@ -388,7 +385,7 @@ def _check_subject(report: MessageReport, cdas) -> None:
         return
     if not rest.endswith(" " + expected) or not date_ok:
         shown = expected + (f" {birth[6:8]}/{birth[4:6]}/{birth[:4]}" if len(birth) >= 8 else "")
-        report.findings.append(_f("MSS-SUBJECT-PATIENT", location="header Subject", subject=subject,
+        report.findings.append(rules.SUBJECT_PATIENT.finding(location="header Subject", subject=subject,
                                   expected=shown))
 
 
@@ -399,7 +396,7 @@ def _check_citizens(report: MessageReport, recipients, patients: list[str]) -> N
         ins = box.address.split("@", 1)[0].upper()
         for other in patients:
             if other.upper() != ins:
-                report.findings.append(_f("MSS-CITIZEN-OTHER-PATIENT", location=f"recipient {box.address}",
+                report.findings.append(rules.CITIZEN_OTHER_PATIENT.finding(location=f"recipient {box.address}",
                                           ins=ins, other=other))
 
 
@@ -408,9 +405,9 @@ def _check_mes(message: EmailMessage, report: MessageReport, recipients) -> None
     if not values:
         return
     if values[0] != "FIN":
-        report.findings.append(_f("MSS-MES-VALUE", location="header X-MSS-MES", value=values[0]))
+        report.findings.append(rules.MES_VALUE.finding(location="header X-MSS-MES", value=values[0]))
     if not any(getattr(box, "kind", None) == "CITIZEN" for box in recipients):
-        report.findings.append(_f("MSS-MES-NOT-CITIZEN", location="header X-MSS-MES"))
+        report.findings.append(rules.MES_NOT_CITIZEN.finding(location="header X-MSS-MES"))
 
 
 def _validate_cdas(report: MessageReport, cdas, validate) -> None:
@@ -418,7 +415,7 @@ def _validate_cdas(report: MessageReport, cdas, validate) -> None:
         try:
             result = validate(doc.content)
         except Exception as exc:  # noqa: BLE001 — a validator problem must not lose the message
-            report.findings.append(_f("MSS-CDA-NOT-VALIDATED", location=doc.path, uri=doc.uri,
+            report.findings.append(rules.CDA_NOT_VALIDATED.finding(location=doc.path, uri=doc.uri,
                                       reason=f"{type(exc).__name__}: {exc}"[:300]))
             continue
         found = list(getattr(result, "findings", []) or [])
@@ -436,5 +433,5 @@ def _validate_cdas(report: MessageReport, cdas, validate) -> None:
         }
         if errors or not getattr(result, "valid", True):
             first = errors[0] if errors else None
-            report.findings.append(_f("MSS-CDA-INVALID", location=doc.path, uri=doc.uri, errors=len(errors),
+            report.findings.append(rules.CDA_INVALID.finding(location=doc.path, uri=doc.uri, errors=len(errors),
                                       first=f"{first.rule}: {first.message}"[:300] if first else "(see report)"))

@@ -21,12 +21,16 @@ import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
+from segur.kernel.faults import FaultBook
 from segur.kernel.findings import Finding
-from segur.mocks.mssante import rules as mss_rules
-from segur.mocks.mssante.backend import MssanteBackend, RecipientCheck
+from segur.kernel.journal import Journal
+from segur.kernel.rules import Rule
+from segur.mocks.mssante import rules
+from segur.mocks.mssante.models import MssanteBackend, RecipientCheck
 from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
+OVERLOAD_REPLY = "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
 
 
 class _QuietDeprecation(logging.Filter):
@@ -66,11 +70,11 @@ def with_enhanced_code(reply: str) -> str:
 
 
 _INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
-    ("530 5.7.0 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
-    ("538", "MSS-AUTH-TLS"),
-    ("535", "MSS-AUTH-FAILED"),
-    ("530 5.7.0 Authentication required", "MSS-AUTH-REQUIRED"),
-    ("552", "MSS-SIZE"),
+    ("530 5.7.0 Must issue a STARTTLS", rules.TLS_REQUIRED),
+    ("538", rules.AUTH_TLS),
+    ("535", rules.AUTH_FAILED),
+    ("530 5.7.0 Authentication required", rules.AUTH_REQUIRED),
+    ("552", rules.SIZE),
 )
 
 
@@ -92,12 +96,12 @@ class MssSmtp(ChunkedData, SMTP):
         self._answering_hello = False
         self._last_command = ""
         self._connect_reply: str | None = None
-        faults = handler.backend.faults.select("connect", {})
-        if handler.backend.faults.first(faults, "tls_off"):
+        faults = handler.faults.select("connect", {})
+        if FaultBook.first(faults, "tls_off"):
             self.tls_context = None
             self.require_starttls = False
             self.tls_info["fault"] = "tls_off: STARTTLS not offered"
-        reply = handler.backend.faults.first(faults, "smtp_reply")
+        reply = FaultBook.first(faults, "smtp_reply")
         if reply:
             self._connect_reply = f"{reply.params['code']} {reply.params['message']}"
 
@@ -141,9 +145,9 @@ class MssSmtp(ChunkedData, SMTP):
         if in_data != self._in_data and getattr(self, "_readers", None):
             self._reader.readuntil, self._reader.readline = self._readers["data" if in_data else "listening"]
         self._in_data = in_data
-        for prefix, rule_id in _INTERNAL_REFUSALS:
+        for prefix, rule in _INTERNAL_REFUSALS:
             if text.startswith(prefix):
-                self.findings.append(self._internal_finding(rule_id))
+                self.findings.append(self._internal_finding(rule))
                 break
         await super().push(status)
 
@@ -163,8 +167,7 @@ class MssSmtp(ChunkedData, SMTP):
         finally:
             self._answering_hello = False
 
-    def _internal_finding(self, rule_id: str) -> Finding:
-        rule = mss_rules.BY_ID[rule_id]
+    def _internal_finding(self, rule: Rule) -> Finding:
         context = {"command": self._last_command or "?", "login": self._pending_login or "?",
                    "size": "more than the limit", "limit": self.data_size_limit}
         return rule.finding(location=f"SMTP {self._last_command}", **context)
@@ -245,12 +248,15 @@ def _rules_within(rule_ids: list[str], budget: int) -> str:
 
 
 class MssHandler:
-    """aiosmtpd handler: what happens at MAIL, RCPT and DATA."""
+    """aiosmtpd handler: what happens at MAIL, RCPT and DATA. The journal and the faults are the
+    service's; `admin_url` (…/_admin/, once the admin API listens) is named in the reply to DATA."""
 
-    def __init__(self, backend: MssanteBackend, deliver, loop: asyncio.AbstractEventLoop | None = None):
+    def __init__(self, backend: MssanteBackend, journal: Journal, faults: FaultBook, deliver):
         self.backend = backend
+        self.journal = journal
+        self.faults = faults
         self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
-        self.loop = loop
+        self.admin_url: str | None = None
 
     # ---------------------------------------------------------------- authentication (PLAIN, LOGIN)
     def authenticate(self, server: MssSmtp, session, envelope, mechanism, auth_data):
@@ -270,15 +276,15 @@ class MssHandler:
 
     # ---------------------------------------------------------------- faults
     async def _fault_reply(self, server: MssSmtp, stage: str) -> str | None:
-        faults = self.backend.faults.select(stage, {"login": server.login or ""})
-        delay = sum(f.delay_seconds(self.backend.faults._rng) for f in faults
-                    if f.kind in ("latency", "overload"))
+        """The reply a fault in force at this SMTP stage gives instead of the mock's, after its delay (the
+        fault book computes it; the session waits on the event loop, never blocking the other sessions)."""
+        faults = self.faults.select(stage, {"login": server.login or ""})
+        delay = self.faults.delay(faults)
         if delay:
             await asyncio.sleep(delay)
-        overload = self.backend.faults.first(faults, "overload")
-        if overload:
-            return "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
-        reply = self.backend.faults.first(faults, "smtp_reply")
+        if FaultBook.first(faults, "overload"):
+            return OVERLOAD_REPLY
+        reply = FaultBook.first(faults, "smtp_reply")
         if reply:
             return f"{reply.params['code']} {reply.params['message']}"
         return None
@@ -290,11 +296,10 @@ class MssHandler:
             return reply
         login = session.auth_data if isinstance(session.auth_data, str) else server.login
         if login and address.lower() != login.lower():
-            finding = mss_rules.BY_ID["MSS-SENDER-NOT-OWNED"].finding(location=f"MAIL FROM:<{address}>",
-                                                                     sender=address, login=login)
-            server.findings.append(finding)
-            return mss_rules.smtp_reply("MSS-SENDER-NOT-OWNED", f"<{address}>: sender address not owned by "
-                                        f"the authenticated mailbox <{login}>")
+            server.findings.append(rules.SENDER_NOT_OWNED.finding(location=f"MAIL FROM:<{address}>",
+                                                                  sender=address, login=login))
+            return rules.smtp_reply(rules.SENDER_NOT_OWNED, f"<{address}>: sender address not owned by the "
+                                    f"authenticated mailbox <{login}>")
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.mss_accepted, envelope.mss_bounced = [], []
@@ -307,7 +312,7 @@ class MssHandler:
         accepted = getattr(envelope, "mss_accepted", [])
         bounced = getattr(envelope, "mss_bounced", [])
         if len(accepted) + len(bounced) >= self.backend.max_recipients:
-            return mss_rules.smtp_reply("MSS-TOO-MANY-RECIPIENTS", "Too many recipients")
+            return rules.smtp_reply(rules.TOO_MANY_RECIPIENTS, "Too many recipients")
         check: RecipientCheck = self.backend.check_recipient(address)
         if not check.ok:
             server.findings.append(check.finding)
@@ -325,7 +330,7 @@ class MssHandler:
         reply = await self._fault_reply(server, "data")
         raw = envelope.original_content or b""
         if reply:
-            self.backend.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
+            self.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
                                         response={"reply": reply}, client=self._client(server))
             return reply
         login = session.auth_data if isinstance(session.auth_data, str) else server.login
@@ -337,7 +342,7 @@ class MssHandler:
                 raw, login=login, envelope_from=envelope.mail_from or "", accepted=accepted, bounced=bounced,
                 session=self._trace_session(server, session, login)))
         except Exception as exc:  # noqa: BLE001 — never lose the session over a checker bug
-            self.backend.journal.record("smtp-message", "error", request={"size": len(raw)},
+            self.journal.record("smtp-message", "error", request={"size": len(raw)},
                                         response={"reply": "451 4.3.0 internal error"},
                                         meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
             return "451 4.3.0 Local error in processing; the message was not accepted"
@@ -349,8 +354,8 @@ class MssHandler:
         server.message_ids.append(outcome.id)
         report = outcome.report
         verdict = "accepted" if report.verdict == "pass" else "nonconformant"
-        reply = data_reply(outcome.id, report.verdict, report.rules, self.backend.admin_url)
-        self.backend.journal.record(
+        reply = data_reply(outcome.id, report.verdict, report.rules, self.admin_url)
+        self.journal.record(
             "smtp-message", verdict, findings=report.findings,
             request={"from": envelope.mail_from, "to": [c.address for c in accepted + bounced],
                      "subject": report.subject, "message_id": report.message_id, "size": len(raw),
@@ -377,7 +382,7 @@ class MssHandler:
 
     def record_session(self, server: MssSmtp) -> None:
         refused = any(line.startswith("S: 5") for line in server.transcript)
-        self.backend.journal.record(
+        self.journal.record(
             "smtp-session", "refused" if refused else "ok", findings=server.findings,
             request={"transcript": server.transcript}, client=self._client(server),
             duration_ms=(time.monotonic() - server.started) * 1000, meta={"messages": server.message_ids})

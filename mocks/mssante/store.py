@@ -26,6 +26,7 @@ under 1 KiB per message; see docs/mssante.md, Storage).
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import sqlite3
@@ -33,6 +34,8 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from segur.kernel.journal import Exchange, Journal
 
 DB_NAME = "mssante.sqlite3"
 PAGE_SIZE = 4096  # SQLite default; see docs/mssante.md (store) for the 64 KiB measurement
@@ -231,3 +234,24 @@ class MailStore:
             if self.path is not None:
                 self._db.execute("VACUUM")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class StoredJournal(Journal):
+    """The kernel's journal, also written to the store (one row per exchange) and read back at start, so
+    that a restarted mock still shows what it saw before (the last `max_entries`)."""
+
+    def __init__(self, service: str, store: MailStore, max_entries: int = JOURNAL_KEEP):
+        super().__init__(service, max_entries)
+        self.store = store
+        entries = [Exchange(**entry) for entry in store.journal_entries(max_entries)]
+        self._entries.extend(entries)
+        self._seq = itertools.count(entries[-1].seq + 1 if entries else 1)
+
+    def record(self, operation, verdict, **kwargs) -> Exchange:
+        exchange = super().record(operation, verdict, **kwargs)
+        self.store.add_journal(exchange.seq, exchange.to_dict())
+        return exchange
+
+    def clear(self) -> None:
+        super().clear()
+        self.store.clear_journal()

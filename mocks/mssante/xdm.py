@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
 
 from segur.kernel.findings import Finding
+from segur.mocks.mssante import rules
 from segur.mocks.mssante.cda import CdaHeader, NotXml, parse_xml, read_cda_header
 from segur.mocks.mssante.consistency import (
     check_codes,
@@ -38,7 +39,6 @@ from segur.mocks.mssante.consistency import (
     check_submission_patient,
     split_patient_id,
 )
-from segur.mocks.mssante.rules import BY_ID
 
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
@@ -162,9 +162,6 @@ def _ins_of(patient_id: str | None) -> str | None:
     return patient_id.split("^", 1)[0].strip() if patient_id else None
 
 
-def _finding(rule_id: str, **context) -> Finding:
-    return BY_ID[rule_id].finding(location=context.pop("location", ZIP_NAME), **context)
-
 
 # ------------------------------------------------------------------------------------------ reading
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -193,7 +190,7 @@ def read_xdm(data: bytes, limits: XdmLimits | None = None, *, read_cda: bool = T
     package = XdmPackage()
     if len(data) > limits.max_zip_bytes:
         package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"the archive is {len(data)} bytes, over "
+        package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"the archive is {len(data)} bytes, over "
                                          f"{limits.max_zip_bytes}"))
         return package
     try:
@@ -201,7 +198,7 @@ def read_xdm(data: bytes, limits: XdmLimits | None = None, *, read_cda: bool = T
         infos = archive.infolist()
     except Exception as exc:  # noqa: BLE001 — any zip-level failure is a finding, never a crash
         package.readable = False
-        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"{type(exc).__name__}: {exc}"[:300]))
+        package.findings.append(rules.XDM_NOT_ZIP.finding(location=ZIP_NAME, detail=f"{type(exc).__name__}: {exc}"[:300]))
         return package
     with archive:
         files = _select_entries(infos, limits, package)
@@ -215,12 +212,12 @@ def _select_entries(infos, limits: XdmLimits, package: XdmPackage) -> dict[str, 
     """Check names, counts, sizes and ratios from the central directory; None = refused whole."""
     if len(infos) > limits.max_entries:
         package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{len(infos)} entries, over {limits.max_entries}"))
+        package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"{len(infos)} entries, over {limits.max_entries}"))
         return None
     declared_total = sum(max(i.file_size, 0) for i in infos)
     if declared_total > limits.max_total_bytes:
         package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{declared_total} bytes once extracted, over "
+        package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"{declared_total} bytes once extracted, over "
                                          f"{limits.max_total_bytes}"))
         return None
     counts = Counter(i.filename.upper() for i in infos if not i.is_dir())
@@ -232,22 +229,22 @@ def _select_entries(infos, limits: XdmLimits, package: XdmPackage) -> dict[str, 
             continue
         problem = _unsafe_name(name, limits)
         if problem:
-            package.findings.append(_finding("MSS-XDM-PATH", name=name[:120], detail=problem))
+            package.findings.append(rules.XDM_PATH.finding(location=ZIP_NAME, name=name[:120], detail=problem))
             continue
         key = name.upper()
         if key in files:
             continue
         if counts[key] > 1:
-            package.findings.append(_finding("MSS-XDM-DUPLICATE", name=name, count=counts[key]))
+            package.findings.append(rules.XDM_DUPLICATE.finding(location=ZIP_NAME, name=name, count=counts[key]))
         if info.flag_bits & 0x1:
-            package.findings.append(_finding("MSS-XDM-ENCRYPTED", name=name))
+            package.findings.append(rules.XDM_ENCRYPTED.finding(location=ZIP_NAME, name=name))
             continue
         if info.file_size > limits.max_entry_bytes:
-            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} is {info.file_size} bytes once "
+            package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"entry {name} is {info.file_size} bytes once "
                                              f"extracted, over {limits.max_entry_bytes}"))
             continue
         if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} inflates "
+            package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"entry {name} inflates "
                                              f"{info.file_size / max(info.compress_size, 1):.0f} times"))
             continue
         files[key] = info
@@ -262,11 +259,11 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XdmLimits,
         with archive.open(info) as stream:
             data = stream.read(cap + 1)
     except Exception as exc:  # noqa: BLE001 — bad CRC, unsupported method, truncated data…
-        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"entry {info.filename}: "
+        package.findings.append(rules.XDM_NOT_ZIP.finding(location=ZIP_NAME, detail=f"entry {info.filename}: "
                                          f"{type(exc).__name__}: {exc}"[:300]))
         return None
     if len(data) > cap:
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {info.filename} inflates past its "
+        package.findings.append(rules.XDM_BOMB.finding(location=ZIP_NAME, detail=f"entry {info.filename} inflates past its "
                                          "declared size or the total limit"))
         return None
     budget[0] -= len(data)
@@ -278,14 +275,14 @@ def _read_layout(archive, files, limits, package: XdmPackage, read_cda: bool) ->
     if "README.TXT" in files:
         package.readme = _extract(archive, files["README.TXT"], limits, budget, package)
     else:
-        package.findings.append(_finding("MSS-XDM-README"))
+        package.findings.append(rules.XDM_README.finding(location=ZIP_NAME))
     if "INDEX.HTM" in files:
         package.index = _extract(archive, files["INDEX.HTM"], limits, budget, package)
     else:
-        package.findings.append(_finding("MSS-XDM-INDEX"))
+        package.findings.append(rules.XDM_INDEX.finding(location=ZIP_NAME))
     metadata_keys = sorted(k for k in files if re.fullmatch(r"IHE_XDM/[^/]+/METADATA\.XML", k))
     if not metadata_keys:
-        package.findings.append(_finding("MSS-XDM-NO-SUBSET"))
+        package.findings.append(rules.XDM_NO_SUBSET.finding(location=ZIP_NAME))
         return
     for key in metadata_keys:
         subset_dir = key.rsplit("/", 1)[0]
@@ -297,13 +294,13 @@ def _read_layout(archive, files, limits, package: XdmPackage, read_cda: bool) ->
         try:
             entries = parse_metadata(raw)
         except NotXml as exc:
-            package.findings.append(_finding("MSS-XDM-METADATA", path=files[key].filename, detail=str(exc),
+            package.findings.append(rules.XDM_METADATA.finding(path=files[key].filename, detail=str(exc),
                                              location=files[key].filename))
             continue
         for meta in entries:
             _read_document(archive, files, subset_dir, subset, meta, limits, budget, package, read_cda)
-    if not package.documents and not any(f.rule == "MSS-XDM-DOC-MISSING" for f in package.findings):
-        package.findings.append(_finding("MSS-XDM-NO-DOCUMENT"))
+    if not package.documents and not any(f.rule == rules.XDM_DOC_MISSING.id for f in package.findings):
+        package.findings.append(rules.XDM_NO_DOCUMENT.finding(location=ZIP_NAME))
 
 
 def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, limits, budget, package,
@@ -311,7 +308,7 @@ def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, l
     uri = (meta.uri or "").strip()
     key = f"{subset_dir}/{uri}".upper()
     if not uri or _unsafe_name(uri, limits) or key not in files:
-        package.findings.append(_finding("MSS-XDM-DOC-MISSING", uri=uri or f"(no URI slot on {meta.entry_id})"))
+        package.findings.append(rules.XDM_DOC_MISSING.finding(location=ZIP_NAME, uri=uri or f"(no URI slot on {meta.entry_id})"))
         return
     content = _extract(archive, files[key], limits, budget, package)
     if content is None:
@@ -320,17 +317,17 @@ def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, l
     package.documents.append(doc)
     where = files[key].filename
     if meta.hash is not None and meta.hash.strip().lower() != doc.sha1:
-        package.findings.append(_finding("MSS-XDM-HASH", uri=uri, declared=meta.hash, actual=doc.sha1,
+        package.findings.append(rules.XDM_HASH.finding(uri=uri, declared=meta.hash, actual=doc.sha1,
                                          location=where))
     if meta.size is not None and meta.size.strip() != str(len(content)):
-        package.findings.append(_finding("MSS-XDM-SIZE", uri=uri, declared=meta.size, actual=len(content),
+        package.findings.append(rules.XDM_SIZE.finding(uri=uri, declared=meta.size, actual=len(content),
                                          location=where))
     if not read_cda:
         return
     try:
         doc.cda = read_cda_header(content)
     except NotXml as exc:
-        package.findings.append(_finding("MSS-XDM-NOT-CDA", uri=uri, detail=str(exc), location=where))
+        package.findings.append(rules.XDM_NOT_CDA.finding(uri=uri, detail=str(exc), location=where))
         return
     compare_with_cda(doc, package.findings)
 
@@ -341,16 +338,16 @@ def compare_with_cda(doc: XdmDocument, findings: list[Finding]) -> None:
     if cda is None:
         return
     if meta.unique_id is not None and cda.unique_id and meta.unique_id.strip() != cda.unique_id:
-        findings.append(_finding("MSS-XDM-UNIQUEID", uri=doc.uri, declared=meta.unique_id, actual=cda.unique_id,
+        findings.append(rules.XDM_UNIQUEID.finding(uri=doc.uri, declared=meta.unique_id, actual=cda.unique_id,
                                  location=where))
     declared_ins, declared_oid = split_patient_id(meta.patient_id)
     if meta.patient_id is not None and (declared_ins != cda.ins or (declared_oid and declared_oid != cda.ins_oid)):
-        findings.append(_finding("MSS-XDM-PATIENT", uri=doc.uri, declared=meta.patient_id,
+        findings.append(rules.XDM_PATIENT.finding(uri=doc.uri, declared=meta.patient_id,
                                  actual=cda.patient_id or "(no INS in the CDA)", location=where))
     if meta.type_code is not None and cda.code and (
             meta.type_code != cda.code or (meta.type_code_scheme and cda.code_system
                                            and meta.type_code_scheme != cda.code_system)):
-        findings.append(_finding("MSS-XDM-TYPECODE", uri=doc.uri,
+        findings.append(rules.XDM_TYPECODE.finding(uri=doc.uri,
                                  declared=f"{meta.type_code} ({meta.type_code_scheme})",
                                  actual=f"{cda.code} ({cda.code_system})", location=where))
     check_codes(doc, findings)

@@ -34,8 +34,8 @@ def mock_fixtures(**options):
     def clean(mss):
         yield
         mss.mock.reset()
-        mss.backend.journal.clear()
-        mss.backend.faults.clear()
+        mss.journal.clear()
+        mss.faults.clear()
 
     return mss, clean
 

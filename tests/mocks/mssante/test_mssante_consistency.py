@@ -9,8 +9,8 @@ import pytest
 
 from segur.fixtures.world import load_world
 from segur.kernel.findings import Severity
-from segur.mocks.mssante.backend import MssanteBackend
 from segur.mocks.mssante.checks import check_message
+from segur.mocks.mssante.models import MssanteBackend
 from segur.mocks.mssante.testing import mss_message
 from segur.mocks.mssante.xdm import build_xdm, read_xdm
 

@@ -305,7 +305,7 @@ def test_the_stored_validation_report_says_which_layers_ran(world, cr_img):
 
 
 def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
-    from segur.mocks.mssante.backend import MssanteBackend
+    from segur.mocks.mssante.models import MssanteBackend
 
     raw = mss_message(PRO, PRO2, [cr_img], nil=None).as_bytes()
     verdicts = []
@@ -320,7 +320,7 @@ def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
 
 
 def test_a_sender_cannot_forge_the_verdict_headers(world):
-    from segur.mocks.mssante.backend import MssanteBackend
+    from segur.mocks.mssante.models import MssanteBackend
 
     raw = (f"X-Segur-Verdict: pass\r\nX-Segur-Rules: none,\r\n folded\r\nFrom: {PRO}\r\nSubject: s\r\n\r\n"
            "X-Segur-Verdict: pass in the body stays\r\n").encode()

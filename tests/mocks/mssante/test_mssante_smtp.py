@@ -47,8 +47,8 @@ def clean(request):
     if "mss" in request.fixturenames:
         running = request.getfixturevalue("mss")
         running.mock.reset()
-        running.backend.journal.clear()
-        running.backend.faults.clear()
+        running.journal.clear()
+        running.faults.clear()
 
 
 @pytest.fixture(scope="module")

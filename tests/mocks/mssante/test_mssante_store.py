@@ -92,7 +92,7 @@ def test_a_message_its_seen_flag_verdict_and_journal_survive_a_clean_restart(tmp
         assert b"body of message 1" in raw and b"X-Segur-Verdict:" in raw
         [stored] = second.backend.messages(PRO2)
         assert stored.id in reply and stored.verdict in ("pass", "fail") and stored.subject == "durable 1"
-        assert [e.meta["id"] for e in second.backend.journal.entries("smtp-message")] == [stored.id]
+        assert [e.meta["id"] for e in second.journal.entries("smtp-message")] == [stored.id]
 
 
 def test_message_ids_go_on_after_a_restart_and_never_name_two_messages(tmp_path, world):
@@ -139,7 +139,7 @@ def test_reset_empties_the_mailboxes_on_disk_too(tmp_path, world):
     database = (tmp_path / "data" / DB_NAME).read_bytes()
     assert b"body of message" not in database  # compacted: the bytes are gone, not only unlinked
     with served(tmp_path, world) as second:
-        assert second.backend.messages() == [] and second.backend.journal.entries("smtp-message") == []
+        assert second.backend.messages() == [] and second.journal.entries("smtp-message") == []
         client = inbox(second.imap_host, second.imap_port)
         assert fetch_all(client) == {}
         client.logout()
@@ -264,7 +264,7 @@ def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path
         "stack": {"pki": "pki", "data": "data"}, "annuaire": off, "insi": off, "dmp": off,
         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}})
     with start_stack(config) as stack:
-        path = stack.services["mssante"].mock.backend.store.path
+        path = stack.services["mssante"].backend.store.path
         assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected
 
 

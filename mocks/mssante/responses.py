@@ -1,4 +1,5 @@
-"""The admin API of the MSSanté mock: the kit's ``/_admin/`` routes plus mailboxes and messages.
+"""The HTTP wire of the MSSanté mock: its admin API, the kernel's ``/_admin/`` routes plus mailboxes and
+messages (the SMTP and IMAP wires are `smtp` and `imap`).
 
 - ``GET /_admin/mailboxes`` — every world mailbox (address, kind, owner, closed/refused) with its
   message count; ``?nonempty=1`` lists only mailboxes holding messages.
@@ -23,8 +24,9 @@ def _flag(name: str) -> bool:
 
 
 def create_app(mock) -> Flask:
+    """The admin app of `mock` (a `service.MssanteService`: name, journal, faults, endpoints, backend)."""
     app = Flask("segur-mssante")
-    app.register_blueprint(admin_blueprint(mock, extra_health=mock.health_extra))
+    app.register_blueprint(admin_blueprint(mock, extra_health=mock.health))
     backend = mock.backend
 
     @app.get("/_admin/mailboxes")
