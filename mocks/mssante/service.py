@@ -86,8 +86,7 @@ class MssanteConfig(ServiceConfig):
     size_limit: int = setting(DEFAULT_SIZE_LIMIT, "Maximum message size in bytes (SIZE).")
     recipient_policy: str = setting("rcpt", "'rcpt': refuse unknown recipients at RCPT TO; 'dsn': accept them "
                                     "and send a delivery status notification.", choices=RECIPIENT_POLICIES)
-    validation: bool = setting(True, "Run the CDA validator on the documents of IHE_XDM.ZIP.",
-                               flags={"--no-validate": False})
+    validation: bool = setting(True, "Run the CDA validator on the documents of IHE_XDM.ZIP.", cli="--validate")
     workers: int = setting(0, "Run the message checks in N worker processes (0: threads).")
     data: str = setting("", "Mailboxes folder (SQLite store, kept across restarts and crashes); '' = "
                         "<stack data>/mssante, ':memory:' = nothing kept.", serve_default=".segur-mssante")

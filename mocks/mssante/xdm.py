@@ -27,7 +27,7 @@ import uuid
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from xml.sax.saxutils import quoteattr
 
 from segur.kernel.findings import Finding
@@ -462,8 +462,7 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
     parts = [_slot_xml("hash", meta.get("hash", hashlib.sha1(content).hexdigest())),
              _slot_xml("size", str(meta.get("size", len(content)))),
              _slot_xml("URI", uri),
-             _slot_xml("creationTime", meta.get("creation_time") or (cda.effective_time if cda and
-                                                                      cda.effective_time else now)[:14]),
+             _slot_xml("creationTime", meta.get("creation_time") or _creation_time(cda) or now),
              _slot_xml("languageCode", meta.get("language") or (cda.language if cda and cda.language else "fr-FR"))]
     source_patient_id = meta.get("source_patient_id", (cda.patient_id if cda else None) or patient_id)
     if source_patient_id:
@@ -494,6 +493,36 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
     xml = (f'<rim:ExtrinsicObject id="{obj}" mimeType={quoteattr(mime)} objectType="{DOC_ENTRY_OBJECT_TYPE}" '
            f'status="urn:oasis:names:tc:ebxml-regrep:StatusType:Approved">{"".join(parts)}</rim:ExtrinsicObject>')
     return xml, uri
+
+
+_HL7_TS = re.compile(r"^(?P<digits>\d{4}(?:\d{2}){0,5})(?:\.\d{1,4})?(?P<offset>[+-]\d{4})?$")
+
+
+def utc_dtm(value: str | None) -> str | None:
+    """An HL7 TS (``YYYYMMDD[HHMM[SS]][.f][±ZZZZ]``) as an XDS DTM: in UTC, to the same precision, without
+    fractions or offset (ITI TF-3 §4.2.3.1.7 (DTM) and §4.2.3.2.6 (creationTime): "in UTC"). A time without
+    an offset, or a date, cannot be moved and is kept as written; None when `value` is not a TS."""
+    match = _HL7_TS.match(value.strip()) if value else None
+    if match is None:
+        return None
+    digits, offset = match["digits"], match["offset"]
+    if offset is None or len(digits) <= 8:
+        return digits
+    try:
+        local = datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    sign = 1 if offset[0] == "+" else -1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return local.replace(tzinfo=zone).astimezone(UTC).strftime("%Y%m%d%H%M%S")[:len(digits)]
+
+
+def _creation_time(cda: CdaHeader | None) -> str | None:
+    """creationTime is the CDA effectiveTime (CI-SIS mapping), in UTC; a value that is no HL7 TS is
+    copied as it is (a document broken on purpose keeps its fault visible in the metadata)."""
+    if not cda or not cda.effective_time:
+        return None
+    return utc_dtm(cda.effective_time) or cda.effective_time[:14]
 
 
 def _source_patient_info(cda: CdaHeader | None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import warnings
 import zipfile
@@ -17,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segur.mocks.mssante.xdm import XdmLimits, build_xdm, parse_metadata, read_xdm
+from segur.mocks.mssante.cda import read_cda_header
+from segur.mocks.mssante.xdm import XdmLimits, build_xdm, parse_metadata, read_xdm, utc_dtm
 
 FUZZ_EXAMPLES = 400
 
@@ -53,6 +55,42 @@ def test_build_writes_the_iti_32_layout_and_read_finds_everything(cr_img):
     assert (doc.metadata.type_code, doc.metadata.type_code_scheme) == ("18748-4", "2.16.840.1.113883.6.1")
     assert package.patients == ["279035121518989"]
     assert b"DOC0001.XML" in package.index and b"DOC0001.XML" in package.readme
+
+
+def with_effective_time(cda: bytes, value: str) -> bytes:
+    """`cda` with another ClinicalDocument/effectiveTime (the header's, the first one in the file)."""
+    changed = re.sub(rb'(<effectiveTime value=")[^"]*', rb"\g<1>" + value.encode(), cda, count=1)
+    assert read_cda_header(changed).effective_time == value
+    return changed
+
+
+@pytest.mark.parametrize(("effective", "expected"), [
+    ("20210108111700+0100", "20210108101700"),  # winter time in Paris
+    ("20240701001500+0200", "20240630221500"),  # summer time, the day before in UTC
+    ("20241231233000-0500", "20250101043000"),  # the year after in UTC
+    ("202401151030+0100", "202401150930"),  # minutes: the same precision
+    ("20240115103000.250+0100", "20240115093000"),  # fractions are not DTM
+])
+def test_creation_time_is_the_cda_effective_time_in_utc(cr_img, effective, expected):
+    """ITI TF-3 §4.2.3.2.6: creationTime is in UTC; the CDA effectiveTime carries its local offset."""
+    package = read_xdm(build_xdm([(with_effective_time(cr_img, effective), None)]))
+    assert package.documents[0].metadata.creation_time == expected
+
+
+@pytest.mark.parametrize("effective", ["20240115", "20240115103000", "2024"])
+def test_a_creation_time_without_offset_is_kept_as_written(cr_img, effective):
+    package = read_xdm(build_xdm([(with_effective_time(cr_img, effective), None)]))
+    assert package.documents[0].metadata.creation_time == effective
+
+
+@pytest.mark.parametrize("value", ["garbage", "20240230103000+0100", "202401151+0100", ""])
+def test_utc_dtm_refuses_what_is_not_an_hl7_timestamp(value):
+    assert utc_dtm(value) is None
+
+
+def test_a_creation_time_given_by_the_caller_is_written_as_given(cr_img):
+    package = read_xdm(build_xdm([(cr_img, {"creation_time": "20210108111700"})]))
+    assert package.documents[0].metadata.creation_time == "20210108111700"
 
 
 def test_several_documents_get_their_own_entries(cr_img):
