@@ -50,9 +50,10 @@ def check_codes(doc, findings: list[Finding]) -> None:
     if meta.class_code and meta.type_code:
         expected = valuesets.class_for_type(meta.type_code, meta.type_code_scheme or None)
         if expected is not None and not _same_code(meta.class_code, meta.class_code_scheme, expected):
-            findings.append(rules.XDM_CLASSCODE.finding(location=doc.path, uri=doc.uri, type_code=meta.type_code,
-                                  declared=_code_text(meta.class_code, meta.class_code_scheme),
-                                  expected=_code_text(expected.code, expected.system)))
+            declared = _code_text(meta.class_code, meta.class_code_scheme)
+            findings.append(rules.XDM_CLASSCODE.finding(location=doc.path, uri=doc.uri, declared=declared,
+                                                        type_code=meta.type_code,
+                                                        expected=_code_text(expected.code, expected.system)))
 
 
 def _format_finding(doc) -> Finding | None:
@@ -62,15 +63,15 @@ def _format_finding(doc) -> Finding | None:
         expected = valuesets.format_code_for_n1(cda.n1_media_type or "")
         if expected is None or _same_code(meta.format_code, meta.format_code_scheme, expected):
             return None  # an embedded type ASS_A11 does not list: nothing to compare with
-        return rules.XDM_FORMATCODE.finding(location=doc.path, uri=doc.uri, declared=declared, level="CDA N1",
-                     expected=_code_text(expected.code, expected.system),
-                     why=f"it embeds {cda.n1_media_type} (ASS_A11)")
+        return rules.XDM_FORMATCODE.finding(location=doc.path, uri=doc.uri, declared=declared,
+                                            level="CDA N1", why=f"it embeds {cda.n1_media_type} (ASS_A11)",
+                                            expected=_code_text(expected.code, expected.system))
     candidates = valuesets.format_codes_for_templates(cda.template_ids)
     if not candidates or any(_same_code(meta.format_code, meta.format_code_scheme, c) for c in candidates):
         return None
+    expected = " or ".join(_code_text(c.code, c.system) for c in candidates)
     return rules.XDM_FORMATCODE.finding(location=doc.path, uri=doc.uri, declared=declared, level="CDA N3",
-                 expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
-                 why="its content-model templateId (ASS_A11)")
+                                        expected=expected, why="its content-model templateId (ASS_A11)")
 
 
 # ---------------------------------------------------------------------------- the patient
@@ -92,13 +93,14 @@ def check_source_patient(doc, findings: list[Finding]) -> None:
     for name, cx in identifiers:
         actual = _other_patient(cx, cda)
         if actual is not None:
-            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri, field=name, declared=cx,
-                                  actual=actual))
+            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri, field=name,
+                                                             declared=cx, actual=actual))
     if birth and cda.birth_time:
         length = min(len(birth), len(cda.birth_time), 8)
         if birth[:length] != cda.birth_time[:length]:
-            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri, field="sourcePatientInfo PID-7",
-                                  declared=birth, actual=f"birthTime {cda.birth_time}"))
+            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri,
+                                                             field="sourcePatientInfo PID-7", declared=birth,
+                                                             actual=f"birthTime {cda.birth_time}"))
 
 
 def _other_patient(cx: str, cda) -> str | None:
@@ -126,8 +128,9 @@ def check_submission_patient(doc, findings: list[Finding]) -> None:
         return
     if any(f.rule == rules.XDM_SUBMISSION_PATIENT.id and declared in f.message for f in findings):
         return
-    findings.append(rules.XDM_SUBMISSION_PATIENT.finding(location=doc.path.rsplit("/", 1)[0] + "/METADATA.XML",
-                          uri=doc.uri, declared=declared, actual=cda.patient_id))
+    metadata_path = doc.path.rsplit("/", 1)[0] + "/METADATA.XML"
+    findings.append(rules.XDM_SUBMISSION_PATIENT.finding(location=metadata_path, uri=doc.uri,
+                                                         declared=declared, actual=cda.patient_id))
 
 
 # ---------------------------------------------------------------------------- the PDF copy
@@ -144,8 +147,9 @@ def check_pdf_copies(documents, pdfs, findings: list[Finding]) -> None:
             continue
         attached = ", ".join(f"{pdf.filename or 'PDF'}, SHA-1 {hashlib.sha1(pdf.content).hexdigest()}"
                              for pdf in pdfs)
-        findings.append(rules.PDF_NOT_IDENTICAL.finding(location="attachments", uri=doc.uri, attached=attached,
-                              embedded=hashlib.sha1(embedded).hexdigest()))
+        finding = rules.PDF_NOT_IDENTICAL.finding(location="attachments", uri=doc.uri, attached=attached,
+                                                  embedded=hashlib.sha1(embedded).hexdigest())
+        findings.append(finding)
 
 
 # ---------------------------------------------------------------------------- across messages
@@ -207,5 +211,5 @@ def _reuse_finding(unique_id: str, known: tuple, patient: str | None, doc) -> Fi
         what_fr = f"un autre contenu (SHA-1 {first_sha1}, ici {doc.sha1})"
     else:
         return None  # the same document resent: allowed
-    return rules.UNIQUEID_REUSED.finding(location=doc.path, unique_id=unique_id, first=first_message, what=what,
-                 what_fr=what_fr)
+    return rules.UNIQUEID_REUSED.finding(location=doc.path, unique_id=unique_id, first=first_message,
+                                         what=what, what_fr=what_fr)
