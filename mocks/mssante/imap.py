@@ -70,7 +70,8 @@ class _Login(Login):
         if name not in self.users_dict:
             self.users_dict[name] = UserMetadata(self.config, name)
         if name not in self.config.set_cache:
-            self.config.set_cache[name] = (stored_mailbox_set(self.backend.store, name, self.parsed), FilterSet())
+            mailboxes = stored_mailbox_set(self.backend.store, name, self.parsed)
+            self.config.set_cache[name] = (mailboxes, FilterSet())
 
     async def authenticate(self, credentials) -> Identity:
         oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
@@ -80,7 +81,8 @@ class _Login(Login):
         ok = False
         if box is not None:
             if oauth:
-                ok = self.backend.check_token(login, getattr(credentials, "_token", None) or "")  # no public accessor
+                token = getattr(credentials, "_token", None) or ""  # pysasl has no public accessor
+                ok = self.backend.check_token(login, token)
             else:
                 password = self.backend.password_for(login) or ""
                 ok = credentials.verify(ClearIdentity(login, password))

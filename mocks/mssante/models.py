@@ -165,8 +165,9 @@ class MssanteBackend:
     name = "mssante"
 
     def __init__(self, world, *, default_password: str = DEFAULT_PASSWORD, passwords: dict | None = None,
-                 tokens: dict | None = None, accept_any_token: bool = True, size_limit: int = DEFAULT_SIZE_LIMIT,
-                 recipient_policy: str = "rcpt", validate: Callable[[bytes], object] | None | bool = True,
+                 tokens: dict | None = None, accept_any_token: bool = True,
+                 size_limit: int = DEFAULT_SIZE_LIMIT, recipient_policy: str = "rcpt",
+                 validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
                  max_recipients: int = 100, workers: int = 0, data_dir: str | Path | None = None,
                  power_safe: bool = False):
@@ -278,9 +279,9 @@ class MssanteBackend:
         deliveries, notes = [], []
         for check in accepted:
             stored = StoredMessage(
-                id=message_id, mailbox=check.address.lower(), kind="message", time=now, envelope_from=envelope_from,
-                recipients=[c.address for c in accepted], subject=report.subject, message_id=report.message_id,
-                size=len(raw), verdict=report.verdict, rules=report.rules,
+                id=message_id, mailbox=check.address.lower(), kind="message", time=now,
+                envelope_from=envelope_from, recipients=[c.address for c in accepted], subject=report.subject,
+                message_id=report.message_id, size=len(raw), verdict=report.verdict, rules=report.rules,
                 findings=[f.to_dict() for f in report.findings], documents=documents,
                 attachments=report.attachments, cda_reports=report.cda_reports, raw=stamped)
             deliveries.append(Delivery(stored.mailbox, stamped, stored))
@@ -293,18 +294,20 @@ class MssanteBackend:
         self._store(deliveries)
         return Outcome(message_id, report, deliveries, notes)
 
-    def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes, message_id) -> None:
+    def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes,
+             message_id) -> None:
         target = report.disposition_notification_to
         address = target.split("<")[-1].rstrip(">").strip() if target else ""
         if address.lower() != envelope_from.lower():
-            notes.append(f"MDN not sent: Disposition-Notification-To <{address}> differs from the return path "
-                         f"<{envelope_from}> (RFC 8098 §2.1: no automatic MDN then)")
+            notes.append(f"MDN not sent: Disposition-Notification-To <{address}> differs from the return "
+                         f"path <{envelope_from}> (RFC 8098 §2.1: no automatic MDN then)")
             return
         for check in accepted:
             mdn = build_mdn(hostname=self.hostname, reporter=check.address, to=address, original=raw,
                             original_message_id=report.message_id, original_recipient=check.address,
                             subject=report.subject, verdict=report.verdict, rules=report.rules)
-            deliveries += self._notification(mdn, "mdn", address, f"MDN for {message_id} from {check.address}", notes)
+            subject = f"MDN for {message_id} from {check.address}"
+            deliveries += self._notification(mdn, "mdn", address, subject, notes)
 
     def _notification(self, raw: bytes, kind: str, to: str, subject: str, notes: list[str]) -> list[Delivery]:
         if self.mailbox(to) is None:
@@ -312,8 +315,9 @@ class MssanteBackend:
             return []
         stored = StoredMessage(id=self.next_id(), mailbox=to.lower(), kind=kind,
                                time=datetime.now(UTC).isoformat(timespec="milliseconds"), envelope_from="",
-                               recipients=[to], subject=subject, message_id=None, size=len(raw), verdict="n/a",
-                               rules=[], findings=[], documents=[], attachments=[], cda_reports={}, raw=raw)
+                               recipients=[to], subject=subject, message_id=None, size=len(raw),
+                               verdict="n/a", rules=[], findings=[], documents=[], attachments=[],
+                               cda_reports={}, raw=raw)
         notes.append(f"{kind.upper()} {stored.id} delivered to <{to}>")
         return [Delivery(stored.mailbox, raw, stored)]
 

@@ -53,8 +53,8 @@ def create_app(mock) -> Flask:
         copies = backend.message(message_id, with_raw=_flag("raw"))
         if not copies:
             return jsonify({"error": f"no message {message_id}"}), 404
-        return jsonify({"id": message_id, "copies": [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
-                                                       for m in copies]})
+        shown = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content")) for m in copies]
+        return jsonify({"id": message_id, "copies": shown})
 
     @app.get("/_admin/messages/<message_id>/raw")
     def message_raw(message_id: str):

@@ -80,13 +80,15 @@ class MssanteConfig(ServiceConfig):
     smtp_port: int = setting(8587, "SMTP submission port (587 in production; 0: a free one).")
     imap_port: int = setting(8143, "IMAP port (143 in production; 0: a free one).")
     tls: str = setting("starttls", "'starttls': STARTTLS required on SMTP and IMAP; 'mtls': and a client "
-                       "certificate of the test CA; 'none': plain text with AUTH in clear, for debugging only.",
-                       choices=TLS_MODES, flags={"--no-tls": "none", "--mtls": "mtls"})
+                       "certificate of the test CA; 'none': plain text with AUTH in clear, for debugging "
+                       "only.", choices=TLS_MODES, flags={"--no-tls": "none", "--mtls": "mtls"})
     password: str = setting("", f"Password of every world mailbox (empty: {DEFAULT_PASSWORD}).")
     size_limit: int = setting(DEFAULT_SIZE_LIMIT, "Maximum message size in bytes (SIZE).")
-    recipient_policy: str = setting("rcpt", "'rcpt': refuse unknown recipients at RCPT TO; 'dsn': accept them "
-                                    "and send a delivery status notification.", choices=RECIPIENT_POLICIES)
-    validation: bool = setting(True, "Run the CDA validator on the documents of IHE_XDM.ZIP.", cli="--validate")
+    recipient_policy: str = setting("rcpt", "'rcpt': refuse unknown recipients at RCPT TO; 'dsn': accept "
+                                    "them and send a delivery status notification.",
+                                    choices=RECIPIENT_POLICIES)
+    validation: bool = setting(True, "Run the CDA validator on the documents of IHE_XDM.ZIP.",
+                               cli="--validate")
     workers: int = setting(0, "Run the message checks in N worker processes (0: threads).")
     data: str = setting("", "Mailboxes folder (SQLite store, kept across restarts and crashes); '' = "
                         "<stack data>/mssante, ':memory:' = nothing kept.", serve_default=".segur-mssante")
@@ -176,8 +178,9 @@ class MssanteService(Service):
         credentials = {"login": "the mailbox address",
                        "password": "default password for every world mailbox unless overridden",
                        "default_password": backend.default_password, "xoauth2": tokens}
-        return {"tls": self.tls, "size_limit": backend.size_limit, "recipient_policy": backend.recipient_policy,
-                "credentials": credentials, "mailboxes": len(backend.world.mailboxes),
+        return {"tls": self.tls, "size_limit": backend.size_limit,
+                "recipient_policy": backend.recipient_policy, "credentials": credentials,
+                "mailboxes": len(backend.world.mailboxes),
                 "messages": backend.store.count(), "data": self.data_location()}
 
     def data_location(self) -> str:
@@ -224,7 +227,8 @@ class MssanteService(Service):
 
     async def _start_servers(self) -> None:
         loop = asyncio.get_running_loop()
-        self.imap = ImapService(self.backend, self.journal, self.host, self.config.imap_port, self.ssl_context)
+        self.imap = ImapService(self.backend, self.journal, self.host, self.config.imap_port,
+                                self.ssl_context)
         await self.imap.start()
         self.imap_port = self.imap.port
         self.handler = handler = MssHandler(self.backend, self.journal, self.faults, self.imap.delivered)

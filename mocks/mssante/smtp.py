@@ -92,7 +92,7 @@ class MssSmtp(ChunkedData, SMTP):
         self.started = time.monotonic()
         self.message_ids: list[str] = []
         self._in_data = False
-        self._greeted = False  # the greeting and the answers to EHLO/HELO carry no enhanced code (RFC 2034 §3)
+        self._greeted = False  # the greeting and the answers to EHLO/HELO: no enhanced code (RFC 2034 §3)
         self._answering_hello = False
         self._last_command = ""
         self._connect_reply: str | None = None
@@ -188,7 +188,8 @@ class MssSmtp(ChunkedData, SMTP):
             if ssl_object is not None:
                 cert = ssl_object.getpeercert() or {}
                 subject = dict(x[0] for x in cert.get("subject", ()))
-                self.tls_info.update({"version": ssl_object.version(), "cipher": (ssl_object.cipher() or [None])[0],
+                self.tls_info.update({"version": ssl_object.version(),
+                                      "cipher": (ssl_object.cipher() or [None])[0],
                                       "client_cert_cn": subject.get("commonName"),
                                       "client_cert_o": subject.get("organizationName")})
             self.login = None
@@ -230,10 +231,10 @@ def data_reply(message_id: str, verdict: str, rule_ids: list[str], admin_url: st
     take it for a pass: the X-Segur-* headers of the delivered copy and the admin API."""
     if verdict == "pass":
         return f"250 2.0.0 Ok: queued as {message_id} (verdict pass)"
-    where = f"{admin_url.rstrip('/')}/messages/{message_id}" if admin_url else f"/_admin/messages/{message_id}"
+    where = f"{(admin_url or '/_admin/').rstrip('/')}/messages/{message_id}"
     head = f"250 2.0.0 Ok: queued as {message_id} but verdict FAIL ("
-    tail = (f"): delivered for inspection only, see headers X-Segur-Verdict/X-Segur-Rules of the delivered copy "
-            f"or GET {where}")
+    tail = ("): delivered for inspection only, see headers X-Segur-Verdict/X-Segur-Rules of the delivered "
+            f"copy or GET {where}")
     return head + _rules_within(rule_ids, MAX_REPLY_TEXT - len(head) - len(tail)) + tail
 
 
@@ -241,7 +242,8 @@ def _rules_within(rule_ids: list[str], budget: int) -> str:
     """The first rule ids (at most 3) that fit in `budget` characters, and how many more there are."""
     for shown in range(min(3, len(rule_ids)), -1, -1):
         more = len(rule_ids) - shown
-        text = ", ".join(rule_ids[:shown]) + (f"{' and' if shown else ''} {more} more rule(s)" if more else "")
+        and_more = f"{' and' if shown else ''} {more} more rule(s)" if more else ""
+        text = ", ".join(rule_ids[:shown]) + and_more
         if len(text) <= budget:
             return text.strip()
     return f"{len(rule_ids)} rules"
@@ -331,7 +333,7 @@ class MssHandler:
         raw = envelope.original_content or b""
         if reply:
             self.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
-                                        response={"reply": reply}, client=self._client(server))
+                                response={"reply": reply}, client=self._client(server))
             return reply
         login = session.auth_data if isinstance(session.auth_data, str) else server.login
         accepted = getattr(envelope, "mss_accepted", [])
@@ -343,14 +345,15 @@ class MssHandler:
                 session=self._trace_session(server, session, login)))
         except Exception as exc:  # noqa: BLE001 — never lose the session over a checker bug
             self.journal.record("smtp-message", "error", request={"size": len(raw)},
-                                        response={"reply": "451 4.3.0 internal error"},
-                                        meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
+                                response={"reply": "451 4.3.0 internal error"},
+                                meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
             return "451 4.3.0 Local error in processing; the message was not accepted"
         for delivery in outcome.deliveries:
             try:
                 await self.deliver(delivery.mailbox, delivery.raw)
             except Exception as exc:  # noqa: BLE001 — the stored copy stays readable in /_admin/mailboxes
-                outcome.notes.append(f"IMAP copy for <{delivery.mailbox}> failed: {type(exc).__name__}: {exc}")
+                problem = f"{type(exc).__name__}: {exc}"
+                outcome.notes.append(f"IMAP copy for <{delivery.mailbox}> failed: {problem}")
         server.message_ids.append(outcome.id)
         report = outcome.report
         verdict = "accepted" if report.verdict == "pass" else "nonconformant"

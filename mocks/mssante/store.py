@@ -107,9 +107,9 @@ class MailStore:
 
     def _add_one(self, mailbox, mock_id, kind, record, raw, now) -> int:
         uid = self._next_uid(mailbox)
-        self._db.execute("INSERT INTO copies (mock_id, mailbox, uid, kind, received, data, raw) VALUES (?,?,?,?,?,?,?)",
-                         (mock_id, mailbox, uid, kind, now, json.dumps(record) if record is not None else None,
-                          raw))
+        data = json.dumps(record) if record is not None else None
+        self._db.execute("INSERT INTO copies (mock_id, mailbox, uid, kind, received, data, raw) "
+                         "VALUES (?,?,?,?,?,?,?)", (mock_id, mailbox, uid, kind, now, data, raw))
         return uid
 
     def _next_uid(self, mailbox: str) -> int:
@@ -119,7 +119,8 @@ class MailStore:
 
     def last_uid(self, mailbox: str) -> int:
         with self._lock:
-            row = self._db.execute("SELECT last_uid FROM boxes WHERE mailbox=?", (mailbox.lower(),)).fetchone()
+            row = self._db.execute("SELECT last_uid FROM boxes WHERE mailbox=?",
+                                   (mailbox.lower(),)).fetchone()
         return row[0] if row else FIRST_UID - 1
 
     def reserve_uid(self, mailbox: str, uid: int) -> None:
@@ -179,9 +180,10 @@ class MailStore:
         first (one copy per message)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT mock_id, json_extract(data, '$.documents') FROM copies WHERE row IN (SELECT min(row) "
-                "FROM copies WHERE kind='message' AND json_array_length(data, '$.documents') > 0 GROUP BY mock_id "
-                "ORDER BY min(row) DESC LIMIT ?) ORDER BY row", (limit,)).fetchall()
+                "SELECT mock_id, json_extract(data, '$.documents') FROM copies WHERE row IN ("
+                "SELECT min(row) FROM copies "
+                "WHERE kind='message' AND json_array_length(data, '$.documents') > 0 "
+                "GROUP BY mock_id ORDER BY min(row) DESC LIMIT ?) ORDER BY row", (limit,)).fetchall()
         return [(mock_id, json.loads(documents)) for mock_id, documents in rows]
 
     def counts(self) -> dict[str, int]:
@@ -205,15 +207,16 @@ class MailStore:
     # ------------------------------------------------------------------ journal
     def add_journal(self, seq: int, entry: dict) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?)", (seq, json.dumps(entry, default=str)))
+            self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?)",
+                             (seq, json.dumps(entry, default=str)))
             self._journal_writes += 1
             if self._journal_writes % 1000 == 0:  # keep the table bounded like the in-memory journal
                 self._db.execute("DELETE FROM journal WHERE seq <= ?", (seq - JOURNAL_KEEP,))
 
     def journal_entries(self, limit: int = JOURNAL_KEEP) -> list[dict]:
         with self._lock:
-            rows = self._db.execute("SELECT data FROM (SELECT seq, data FROM journal ORDER BY seq DESC LIMIT ?) "
-                                    "ORDER BY seq", (limit,)).fetchall()
+            rows = self._db.execute("SELECT data FROM (SELECT seq, data FROM journal ORDER BY seq DESC "
+                                    "LIMIT ?) ORDER BY seq", (limit,)).fetchall()
         return [json.loads(data) for (data,) in rows]
 
     def clear_journal(self) -> None:
@@ -223,7 +226,8 @@ class MailStore:
     # ------------------------------------------------------------------ reset
     def reset(self) -> None:
         """Empty every mailbox on disk too (rows deleted, file compacted) and start a new UIDVALIDITY
-        (the journal is the journal's to clear: `clear_journal`); message ids go on (``MSS-nnnnnn`` are never reused, so old references stay unambiguous)."""
+        (the journal is the journal's to clear: `clear_journal`); message ids go on (``MSS-nnnnnn`` are
+        never reused, so old references stay unambiguous)."""
         with self._lock:
             last = self.last_mock_number()
             self._db.executescript("BEGIN IMMEDIATE; DELETE FROM copies; DELETE FROM boxes; "

@@ -109,12 +109,14 @@ def running_mssante(world=None, **options) -> Iterator[RunningMssante]:
 
 
 AUTO = object()
+DEFAULT_BODY = "Bonjour,\nveuillez trouver le compte rendu ci-joint.\n"
+STAND_IN_PDF = b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n"
 
 
 def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes] = (), *, subject=AUTO,
-                nil: str | None = "1234", ins_header=AUTO, codecda=AUTO, pdf: bool = True, mes: str | None = None,
-                disposition_notification_to: str | None = None, xdm: bytes | None = None,
-                xdm_name: str = "IHE_XDM.ZIP", body: str = "Bonjour,\nveuillez trouver le compte rendu ci-joint.\n",
+                nil: str | None = "1234", ins_header=AUTO, codecda=AUTO, pdf: bool = True,
+                mes: str | None = None, disposition_notification_to: str | None = None,
+                xdm: bytes | None = None, xdm_name: str = "IHE_XDM.ZIP", body: str = DEFAULT_BODY,
                 extra_headers: dict | None = None):
     """An MSSanté message as a conformant sender builds it (every part can be overridden to break it).
 
@@ -152,12 +154,14 @@ def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes]
     for name, value in (extra_headers or {}).items():
         message[name] = value
     message.set_content(body)
-    package = xdm if xdm is not None else (build_xdm([(doc, None) for doc in documents]) if documents else None)
+    package = xdm
+    if package is None and documents:
+        package = build_xdm([(doc, None) for doc in documents])
     if package is not None:
         message.add_attachment(package, maintype="application", subtype="zip", filename=xdm_name)
     if pdf and documents:
         for number, header in enumerate(headers, start=1):  # the PDF a CDA embeds, else a stand-in
-            content = header.embedded_pdf or b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n"
+            content = header.embedded_pdf or STAND_IN_PDF
             name = "compte-rendu.pdf" if len(headers) == 1 else f"compte-rendu-{number}.pdf"
             message.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     return message
