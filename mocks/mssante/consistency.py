@@ -5,6 +5,9 @@ PDF copy against the PDF a CDA N1 embeds, and one document uniqueId across messa
 The code tables are the DMP mock's (`segur.mocks.dmp.valuesets`: ASS_A11 for the formatCode, ASS_X04
 for the classCode), imported, so both mocks judge a document's metadata by the same facts. MSSanté
 delivers what the DMP would refuse; these rules put it in the journal so the editor sees it.
+
+The CDA side is the mock's one CDA model, `cda.CdaHeader` (read through the validator's safe parser);
+the comparisons take plain values (`source_patient_mismatches`) and the checks fire the rules.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from dataclasses import dataclass
 
 from segur.kernel.findings import Finding
 from segur.kernel.ins import INS_OIDS
 from segur.mocks.dmp import valuesets
 from segur.mocks.mssante import rules
+from segur.mocks.mssante.cda import CdaHeader
 
 
 def split_patient_id(patient_id: str | None) -> tuple[str | None, str | None]:
@@ -75,35 +80,53 @@ def _format_finding(doc) -> Finding | None:
 
 
 # ---------------------------------------------------------------------------- the patient
-def check_source_patient(doc, findings: list[Finding]) -> None:
+@dataclass(frozen=True)
+class PatientMismatch:
+    """A field of the document entry naming another patient than the CDA: what it says, what the CDA says."""
+
+    field: str
+    declared: str
+    actual: str
+
+
+def source_patient_mismatches(source_patient_id: str | None, source_patient_info: list[str],
+                              cda: CdaHeader) -> list[PatientMismatch]:
     """sourcePatientId and sourcePatientInfo (PID-3 identifiers, PID-7 birth date) must name the CDA's
     patient. An identifier is compared only when the CDA has one under the same authority (the INS
     OIDs, or a local one such as an IPP in recordTarget/patientRole/id); names are not compared (PID-5
-    may carry the used name)."""
-    meta, cda = doc.metadata, doc.cda
-    identifiers = [("sourcePatientId", meta.source_patient_id)] if meta.source_patient_id else []
+    may carry the used name). Plain values in, plain values out: the comparison, apart from its rule."""
+    identifiers = [("sourcePatientId", source_patient_id)] if source_patient_id else []
     birth = None
-    for line in meta.source_patient_info:
+    for line in source_patient_info:
         field, _, value = line.partition("|")
         field = field.strip().upper()
         if field == "PID-3":
             identifiers += [("sourcePatientInfo PID-3", cx) for cx in value.split("~") if cx.strip()]
         elif field == "PID-7":
             birth = value.strip()
+    mismatches = []
     for name, cx in identifiers:
         actual = _other_patient(cx, cda)
         if actual is not None:
-            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri, field=name,
-                                                             declared=cx, actual=actual))
+            mismatches.append(PatientMismatch(name, cx, actual))
     if birth and cda.birth_time:
         length = min(len(birth), len(cda.birth_time), 8)
         if birth[:length] != cda.birth_time[:length]:
-            findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri,
-                                                             field="sourcePatientInfo PID-7", declared=birth,
-                                                             actual=f"birthTime {cda.birth_time}"))
+            actual = f"birthTime {cda.birth_time}"
+            mismatches.append(PatientMismatch("sourcePatientInfo PID-7", birth, actual))
+    return mismatches
 
 
-def _other_patient(cx: str, cda) -> str | None:
+def check_source_patient(doc, findings: list[Finding]) -> None:
+    """MSS-XDM-SOURCE-PATIENT for each field of the entry that names another patient than the CDA."""
+    meta = doc.metadata
+    for mismatch in source_patient_mismatches(meta.source_patient_id, meta.source_patient_info, doc.cda):
+        findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri,
+                                                         field=mismatch.field, declared=mismatch.declared,
+                                                         actual=mismatch.actual))
+
+
+def _other_patient(cx: str, cda: CdaHeader) -> str | None:
     """What the CDA says instead, when the identifier `cx` names someone else; None when it agrees or
     cannot be compared."""
     value, oid = split_patient_id(cx)
