@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import base64
 import email
+from email.policy import SMTP
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from segur.fixtures.documents import build_cr_img_n1, make_pdf
+from segur.fixtures.world import load_world
 from segur.mocks.mssante import checks
+from segur.mocks.mssante.testing import mss_message
 
 
 def _shape(message) -> list:
@@ -120,11 +124,6 @@ def test_a_message_holding_the_token_prefix_parses_the_same():
 
 @pytest.fixture(scope="module")
 def cr_img_message():
-    from email.policy import SMTP
-
-    from segur.fixtures.documents import build_cr_img_n1, make_pdf
-    from segur.fixtures.world import load_world
-    from segur.mocks.mssante.testing import mss_message
 
     world = load_world()
     sender = "jacques.bideault@radiologie-ambroise.mssante.fr"

@@ -7,15 +7,20 @@ CR-IMG example; each test breaks one thing and expects exactly the rule for it.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from segur.fixtures.world import load_world
 from segur.kernel import rules as catalogue
-from segur.kernel.findings import Finding
+from segur.kernel.findings import Finding, Severity
 from segur.mocks.mssante import rules as mss_rules
 from segur.mocks.mssante.checks import check_message
+from segur.mocks.mssante.models import MssanteBackend
 from segur.mocks.mssante.testing import mss_message
 from segur.mocks.mssante.xdm import build_xdm
+from segur.validators import validate
 
 PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
 PRO2 = "laurent.chevallier@ch-toulouse.mssante.fr"
@@ -207,9 +212,6 @@ def test_an_attachment_named_ihe_xdm_zip_that_is_not_a_zip(world, cr_img):
 
 
 def _zip_bomb() -> bytes:
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("IHE_XDM/SUBSET01/DOC0001.XML", b"\0" * (60 * 1024 * 1024))
@@ -263,8 +265,6 @@ class _Report:
 
 
 def test_each_cda_goes_through_the_validator_and_its_errors_are_kept(world, cr_img):
-    from segur.kernel.findings import Severity
-
     def failing(content):
         return _Report([Finding("CDA-X", Severity.ERROR, "segur", "bad thing", line=3)])
 
@@ -283,8 +283,6 @@ def test_a_validator_crash_is_a_warning_not_a_lost_message(world, cr_img):
 
 
 def test_the_real_validator_accepts_the_official_example(world, cr_img):
-    from segur.validators import validate
-
     report = run(world, mss_message(PRO, PRO2, [cr_img]), validate=validate)
     assert "MSS-CDA-NOT-VALIDATED" not in rules_of(report)
     assert "DOC0001.XML" in report.cda_reports
@@ -292,8 +290,6 @@ def test_the_real_validator_accepts_the_official_example(world, cr_img):
 
 def test_the_stored_validation_report_says_which_layers_ran(world, cr_img):
     """A stored "valid" must show what it rests on: without a pack, XSD and Schematron are skipped."""
-    from segur.validators import validate
-
     def without_pack(content):
         return validate(content, pack=False)
 
@@ -305,8 +301,6 @@ def test_the_stored_validation_report_says_which_layers_ran(world, cr_img):
 
 
 def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
-    from segur.mocks.mssante.models import MssanteBackend
-
     raw = mss_message(PRO, PRO2, [cr_img], nil=None).as_bytes()
     verdicts = []
     for workers in (0, 1):
@@ -320,8 +314,6 @@ def test_checks_in_worker_processes_give_the_same_verdict(world, cr_img):
 
 
 def test_a_sender_cannot_forge_the_verdict_headers(world):
-    from segur.mocks.mssante.models import MssanteBackend
-
     raw = (f"X-Segur-Verdict: pass\r\nX-Segur-Rules: none,\r\n folded\r\nFrom: {PRO}\r\nSubject: s\r\n\r\n"
            "X-Segur-Verdict: pass in the body stays\r\n").encode()
     backend = MssanteBackend(world, validate=False)

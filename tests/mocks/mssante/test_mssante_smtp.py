@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import io
 import json
 import re
 import smtplib
 import socket
 import ssl
+import time
 import urllib.request
+import zipfile
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -94,8 +97,6 @@ def admin(mss, path):
 
 def last_session(mss) -> dict:
     """The last journalled SMTP session (recorded when the server sees the connection close)."""
-    import time
-
     deadline = time.monotonic() + 5
     while True:
         entries = admin(mss, "/_admin/journal?operation=smtp-session")["entries"]
@@ -448,8 +449,6 @@ def test_421_at_connect_then_normal_service(mss):
 
 
 def test_slow_acceptance_fault_delays_the_data_reply(mss):
-    import time
-
     admin_post(mss, "/_admin/faults", {"kind": "latency", "operation": "data", "ms": 300, "count": 1})
     with smtp_session(mss) as client:
         started = time.monotonic()
@@ -594,9 +593,6 @@ def test_too_many_recipients_get_452(mss):
     ({"../../../tmp/evil.sh": b"#!/bin/sh\n", "README.TXT": b"r"}, "MSS-XDM-PATH"),
 ])
 def test_hostile_xdm_attachments_are_stored_with_their_rule_and_nothing_else_changes(mss, cr_img, entries, rule):
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries.items():

@@ -19,7 +19,8 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segur.mocks.mssante.smtp_data import ChunkedData
+from segur.mocks.mssante import smtp_data
+from segur.mocks.mssante.smtp_data import ChunkedData, _has_long_line
 
 
 class _Recorder:
@@ -142,8 +143,6 @@ def test_dot_stuffing_and_the_end_of_data_line(unlimited, payload, content):
 
 
 def test_a_large_message_crosses_chunk_boundaries_unchanged(unlimited, monkeypatch):
-    from segur.mocks.mssante import smtp_data
-
     monkeypatch.setattr(smtp_data, "CHUNK", 4096)
     lines = [(b"." if i % 7 == 0 else b"") + bytes([65 + i % 26]) * 76 for i in range(3000)]
     body = b"\r\n".join(lines) + b"\r\n"
@@ -170,7 +169,5 @@ def test_limits_give_aiosmtpd_refusals(limited, body, reply):
 @given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998, b"e" * 999,
                                         b"f" * 1000, b"g" * 1500]), max_size=12))
 def test_the_long_line_check_agrees_with_counting_every_line(pieces):
-    from segur.mocks.mssante.smtp_data import _has_long_line
-
     data = b"".join(pieces)
     assert _has_long_line(data, 1001) == (max(map(len, data.split(b"\r\n"))) + 2 > 1001)

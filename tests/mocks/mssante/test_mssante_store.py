@@ -12,11 +12,13 @@ import urllib.request
 
 import pytest
 from mssante_helpers import PRO, PRO2, served_mssante
+from pymap.backend.dict.mailbox import MailboxSet
 
 from segur.fixtures.world import load_world
 from segur.mocks.mssante.imap_store import ParsedCache, StoredInbox
 from segur.mocks.mssante.store import DB_NAME, MailStore
 from segur.mocks.mssante.testing import running_mssante
+from segur.up import load_config, start_stack
 
 PASSWORD = "mssante-test"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # tls="none" here
@@ -213,8 +215,6 @@ def test_the_store_writes_in_wal_mode_with_normal_sync_or_full_sync_when_power_s
 
 
 def test_a_stored_inbox_keeps_no_message_body_in_memory(tmp_path):
-    from pymap.backend.dict.mailbox import MailboxSet
-
     store = MailStore(tmp_path)
     store.add_copies([(PRO2, f"MSS-{n:06d}", "message", {}, message(n)) for n in range(5)])
     cache = ParsedCache(store, size=2)
@@ -256,8 +256,6 @@ def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path
 @pytest.mark.parametrize(("data", "expected"), [("", "data/mssante/mssante.sqlite3"), (":memory:", None),
                                                 ("elsewhere", "elsewhere/mssante.sqlite3")])
 def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data, expected):
-    from segur.up import load_config, start_stack
-
     monkeypatch.chdir(tmp_path)
     off = {"enabled": False}
     config = load_config(overrides={
