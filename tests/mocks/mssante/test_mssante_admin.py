@@ -46,7 +46,8 @@ def test_health_lists_every_endpoint_a_client_needs(mss):
     assert status == 200 and body["service"] == "mssante" and body["status"] == "ok"
     endpoints = body["endpoints"]
     assert endpoints["smtp"]["port"] == mss.smtp_port and endpoints["imap"]["port"] == mss.imap_port
-    assert endpoints["smtp"]["starttls"] is True and endpoints["admin"] == mss.url + "/_admin/" and endpoints["tls"] == "starttls"
+    assert endpoints["smtp"]["starttls"] is True and endpoints["tls"] == "starttls"
+    assert endpoints["admin"] == mss.url + "/_admin/"
     assert endpoints["ca_file"].endswith("ca.pem")
     assert body["size_limit"] == 25 * 1024 * 1024 and body["credentials"]["default_password"] == mss.password
 
@@ -67,7 +68,8 @@ def test_mailboxes_lists_the_world_and_the_messages_with_their_checks_and_docume
     status, body = call(mss, f"/_admin/mailboxes/{PRO2}?content=1&raw=1")
     assert body["messages"][0]["documents"][0]["content"].startswith("<?xml")
     raw = body["messages"][0]["raw"]
-    assert raw.startswith(f"Return-Path: <{PRO}>\r\nReceived: from ") and "\r\nX-Segur-Verdict: fail\r\n" in raw
+    assert raw.startswith(f"Return-Path: <{PRO}>\r\nReceived: from ")
+    assert "\r\nX-Segur-Verdict: fail\r\n" in raw
     status, one = call(mss, f"/_admin/messages/{message['id']}")
     assert status == 200 and one["copies"][0]["mailbox"] == PRO2
 
@@ -190,13 +192,16 @@ def test_segur_serve_mssante_runs_as_a_server_and_stops_on_sigint(tmp_path):
         health = None
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{ports[2]}/_admin/health", timeout=2) as response:
+                health_url = f"http://127.0.0.1:{ports[2]}/_admin/health"
+                with urllib.request.urlopen(health_url, timeout=2) as response:
                     health = json.loads(response.read())
                     break
             except OSError:
                 time.sleep(0.2)
-        assert health is not None, process.stderr.read().decode() if process.poll() is not None else "no answer"
-        assert health["endpoints"]["smtp"]["port"] == ports[0] and health["endpoints"]["imap"]["port"] == ports[1]
+        failure = process.stderr.read().decode() if process.poll() is not None else "no answer"
+        assert health is not None, failure
+        endpoints = health["endpoints"]
+        assert endpoints["smtp"]["port"] == ports[0] and endpoints["imap"]["port"] == ports[1]
         assert health["data"] == str(tmp_path / "data" / "mssante.sqlite3")
         with smtplib.SMTP("127.0.0.1", ports[0], timeout=10) as client:
             client.ehlo()

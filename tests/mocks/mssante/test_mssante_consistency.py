@@ -182,7 +182,8 @@ def test_reset_forgets_the_documents_seen(backend, cr_img):
     assert send(backend, cr_img.replace(b"</title>", b" (v2)</title>", 1)) == set()
 
 
-def test_a_reuse_is_still_reported_after_a_restart_on_the_same_data_folder(world, cr_img, other_ins, tmp_path):
+def test_a_reuse_is_still_reported_after_a_restart_on_the_same_data_folder(world, cr_img, other_ins,
+                                                                           tmp_path):
     first = MssanteBackend(world, validate=False, data_dir=tmp_path)
     assert send(first, cr_img) == set()
     first.close()

@@ -108,8 +108,9 @@ def _whole_session(replies: bytes) -> bool:
     return replies.startswith(b"220 ") and b"\r\n354 " in replies and replies.endswith(b"\r\n")
 
 
-PIECES = [b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\n.\r\n", b".\r\n", b"\r\r\n", b"a", b"Subject: x",
-          b"x" * 997, b"y" * 999, b"z" * 1000, b"w" * 1001, b"v" * 1500, b"=" * 300, b"MAIL FROM:<c@example.org>"]
+PIECES = [b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\n.\r\n", b".\r\n", b"\r\r\n", b"a",
+          b"Subject: x", b"x" * 997, b"y" * 999, b"z" * 1000, b"w" * 1001, b"v" * 1500, b"=" * 300,
+          b"MAIL FROM:<c@example.org>"]
 bodies = st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join)
 
 
@@ -155,7 +156,7 @@ def test_a_large_message_crosses_chunk_boundaries_unchanged(unlimited, monkeypat
     (b"a\r\n" * 900, b"552 Error: Too much mail data"),
     (b"b" * 1000 + b"\r\n", b"500 Line too long"),  # 1002 bytes with CRLF, within the size limit
     (b"c" * 998 + b"\r\n" + b"d" * 1500 + b"\r\n", b"500 Line too long"),
-    (b"x\r\n" * 500 + b"e" * 1001 + b"\r\n", b"552"),  # counted first: over the limit before its length is seen
+    (b"x\r\n" * 500 + b"e" * 1001 + b"\r\n", b"552"),  # counted first: over the limit before its length
     (b"x\r\n" * 499 + b"e" * 1001 + b"\r\nmore\r\n", b"500"),  # ends exactly at the limit: its length is seen
     (b"x\r\n" * 830 + b"f" * 1100 + b"\r\n", b"500"),  # starts within the limit, 1004+: refused as too long
 ])
@@ -166,8 +167,8 @@ def test_limits_give_aiosmtpd_refusals(limited, body, reply):
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998, b"e" * 999,
-                                        b"f" * 1000, b"g" * 1500]), max_size=12))
+@given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998,
+                                        b"e" * 999, b"f" * 1000, b"g" * 1500]), max_size=12))
 def test_the_long_line_check_agrees_with_counting_every_line(pieces):
     data = b"".join(pieces)
     assert _has_long_line(data, 1001) == (max(map(len, data.split(b"\r\n"))) + 2 > 1001)

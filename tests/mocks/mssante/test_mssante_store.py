@@ -255,12 +255,14 @@ def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path
 
 @pytest.mark.parametrize(("data", "expected"), [("", "data/mssante/mssante.sqlite3"), (":memory:", None),
                                                 ("elsewhere", "elsewhere/mssante.sqlite3")])
-def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data, expected):
+def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data,
+                                                                        expected):
     monkeypatch.chdir(tmp_path)
     off = {"enabled": False}
+    mssante = {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}
     config = load_config(overrides={
         "stack": {"pki": "pki", "data": "data"}, "annuaire": off, "insi": off, "dmp": off,
-        "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}})
+        "mssante": mssante})
     with start_stack(config) as stack:
         path = stack.services["mssante"].backend.store.path
         assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected

@@ -44,7 +44,8 @@ def raw_zip(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> byte
 def test_build_writes_the_iti_32_layout_and_read_finds_everything(cr_img):
     data = build_xdm([(cr_img, None)])
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert names == ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML", "IHE_XDM/SUBSET01/DOC0001.XML"]
+    assert names == ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML",
+                     "IHE_XDM/SUBSET01/DOC0001.XML"]
     package = read_xdm(data)
     assert package.valid and package.findings == []
     (doc,) = package.documents
@@ -94,7 +95,8 @@ def test_a_creation_time_given_by_the_caller_is_written_as_given(cr_img):
 
 
 def test_several_documents_get_their_own_entries(cr_img):
-    second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"', b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')
+    second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"',
+                            b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')  # another document id
     package = read_xdm(build_xdm([(cr_img, None), (second, None)]))
     assert [d.uri for d in package.documents] == ["DOC0001.XML", "DOC0002.XML"] and package.valid
 
@@ -114,7 +116,8 @@ def test_metadata_must_agree_with_the_cda(cr_img, overrides, rule):
     assert rules_of(package) == {rule} and not package.valid
 
 
-@pytest.mark.parametrize(("omit", "rule"), [(("README.TXT",), "MSS-XDM-README"), (("INDEX.HTM",), "MSS-XDM-INDEX"),
+@pytest.mark.parametrize(("omit", "rule"), [(("README.TXT",), "MSS-XDM-README"),
+                                            (("INDEX.HTM",), "MSS-XDM-INDEX"),
                                             (("METADATA.XML",), "MSS-XDM-NO-SUBSET")])
 def test_the_mandatory_files_must_be_there(cr_img, omit, rule):
     assert rule in rules_of(read_xdm(build_xdm([(cr_img, None)], omit=omit)))
@@ -203,7 +206,8 @@ def test_encrypted_entries_are_not_read():
 def test_the_metadata_parser_reads_a_split_uri_slot():
     xml = (b'<SubmitObjectsRequest xmlns="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" '
            b'xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList>'
-           b'<rim:ExtrinsicObject id="d"><rim:Slot name="URI"><rim:ValueList><rim:Value>2|0001.XML</rim:Value>'
+           b'<rim:ExtrinsicObject id="d"><rim:Slot name="URI"><rim:ValueList>'
+           b"<rim:Value>2|0001.XML</rim:Value>"
            b"<rim:Value>1|DOC</rim:Value></rim:ValueList></rim:Slot></rim:ExtrinsicObject>"
            b"</rim:RegistryObjectList></SubmitObjectsRequest>")
     (entry,) = parse_metadata(xml)
@@ -261,5 +265,6 @@ def test_metadata_without_any_document_entry():
     empty = (b'<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" '
              b'xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList/>'
              b"</lcm:SubmitObjectsRequest>")
-    package = read_xdm(raw_zip({"README.TXT": b"r", "INDEX.HTM": b"i", "IHE_XDM/SUBSET01/METADATA.XML": empty}))
+    entries = {"README.TXT": b"r", "INDEX.HTM": b"i", "IHE_XDM/SUBSET01/METADATA.XML": empty}
+    package = read_xdm(raw_zip(entries))
     assert rules_of(package) == {"MSS-XDM-NO-DOCUMENT"}
