@@ -180,7 +180,7 @@ def main() -> None:
         workers_before = _workers_cpu_seconds(mss.backend)
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=args.senders) as pool:
-            futures = [pool.submit(_sender, mss.smtp_host, mss.smtp_port, str(mss.server.pki.ca_file), mss.password,
+            futures = [pool.submit(_sender, mss.smtp_host, mss.smtp_port, str(mss.mock.pki.ca_file), mss.password,
                                    message, share) for share in shares if share]
             results = [f.result() for f in futures]
         elapsed = time.perf_counter() - started
