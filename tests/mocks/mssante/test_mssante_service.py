@@ -5,6 +5,8 @@ settings are one list for `segur serve mssante` and `[mssante]` of `segur up`, a
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -88,3 +90,19 @@ def test_the_serve_options_users_know_set_the_settings(served, tmp_path, options
 def test_serve_refuses_a_tls_mode_it_does_not_know():
     result = CliRunner().invoke(cli_app, ["serve", "mssante", "--tls", "maybe", "--data", ":memory:"])
     assert result.exit_code != 0 and "tls must be one of" in result.output
+
+
+WIRE_LIBRARIES = ("aiosmtpd", "pymap", "pysasl", "flask", "werkzeug", "cheroot")
+DOMAIN = ("models", "checks", "xdm", "cda", "consistency", "notifications", "store", "rules")
+
+
+def test_the_model_imports_no_protocol_library_and_no_wire_module():
+    """models.py and the domain modules run without aiosmtpd, pymap or Flask (moto's layering)."""
+    probe = ("import sys, segur.mocks.mssante.models; "
+             "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} | "
+             "{m for m in sys.modules if m.startswith('segur.mocks.mssante.')})))")
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert not loaded & set(WIRE_LIBRARIES)
+    mssante = {name.rsplit(".", 1)[1] for name in loaded if name.startswith("segur.mocks.mssante.")}
+    assert mssante <= set(DOMAIN)
