@@ -92,7 +92,6 @@ class MessageReport:
         self.findings.append(rule.finding(location=location, **context))
 
 
-
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _BASE64_LINE = re.compile(rb"[A-Za-z0-9+/=]+\r\n")
 _MIN_RUN_LINES = 32

@@ -6,10 +6,11 @@ parse what a client sent and call `MssanteBackend`; the journal and the faults a
 (`service.MssanteService`). The domain's bigger parts have their own modules: `checks` (a message's
 MIME, headers and attachments), `xdm` (IHE_XDM.ZIP), `cda` (the one CDA header model), `consistency`
 (METADATA.XML against the CDA, the PDF copy, uniqueIds across messages), `notifications` (DSN, MDN) and
-`store` (SQLite). Every message that gets past
-RCPT is stored with its verdict — even when checks fail — so a developer sees what was wrong; the
-verdict travels with the stored copy (``X-Segur-Verdict``/``X-Segur-Rules`` headers), in the
-journal and in ``/_admin/mailboxes``.
+`store` (SQLite).
+
+Every message that gets past RCPT is stored with its verdict — even when checks fail — so a developer
+sees what was wrong; the verdict travels with the stored copy (``X-Segur-Verdict``/``X-Segur-Rules``
+headers), in the journal and in ``/_admin/mailboxes``.
 
 Addressing (the MSSanté trust space as the issue and the Annuaire santé describe it): operator
 domains end in ``.mssante.fr``; the citizen's Mon espace santé address is
@@ -43,6 +44,7 @@ from segur.validators import validate as validate_cda
 DEFAULT_PASSWORD = "mssante-test"
 DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024
 TRUST_DOMAIN = "mssante.fr"
+
 
 @dataclass
 class RecipientCheck:
@@ -162,7 +164,7 @@ def _check_in_worker(raw, login, recipients, validate, xdm_limits):
 
 
 class MssanteBackend:
-    name = "mssante"
+    """One MSSanté operator of the test world: its mailboxes, who may log in, what it does with a message."""
 
     def __init__(self, world, *, default_password: str = DEFAULT_PASSWORD, passwords: dict | None = None,
                  tokens: dict | None = None, accept_any_token: bool = True,

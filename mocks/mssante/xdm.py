@@ -179,7 +179,6 @@ def _ins_of(patient_id: str | None) -> str | None:
     return patient_id.split("^", 1)[0].strip() if patient_id else None
 
 
-
 # ------------------------------------------------------------------------------------------ reading
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
