@@ -138,8 +138,10 @@ def main() -> None:
         (f"SMTP DATA over STARTTLS ({'aiosmtpd line loop' if args.stock_smtp else 'chunked reader'})",
          reception_ms(raw, args.runs, args.stock_smtp)),
         ("MIME parse (checks.parse_message)", _min_cpu_ms(args.runs, lambda: checks.parse_message(raw))),
-        ("attachments decoded (checks.attachments_of)", _min_cpu_ms(args.runs, lambda: checks.attachments_of(message))),
-        ("IHE_XDM.ZIP read (zip, METADATA.XML, CDA header, SHA-1)", _min_cpu_ms(args.runs, lambda: xdm.read_xdm(zip_bytes))),
+        ("attachments decoded (checks.attachments_of)",
+         _min_cpu_ms(args.runs, lambda: checks.attachments_of(message))),
+        ("IHE_XDM.ZIP read (zip, METADATA.XML, CDA header, SHA-1)",
+         _min_cpu_ms(args.runs, lambda: xdm.read_xdm(zip_bytes))),
         ("CDA validator (segur.validators.validate, fresh bytes each run)",
          _min_cpu_ms_fresh(args.runs, cda, run_validator)),
         ("all checks (checks.check_message)", _min_cpu_ms(args.runs, lambda: checks.check_message(
