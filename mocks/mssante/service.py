@@ -37,6 +37,8 @@ from segur.mocks.mssante.smtp import MssHandler, MssSmtp
 from segur.mocks.mssante.store import StoredJournal
 
 TLS_MODES = ("starttls", "mtls", "none")
+#: the command-line flags `segur serve mssante` always had (the last one given wins: --mtls over --no-tls)
+TLS_FLAGS = {"--tls": "starttls", "--no-tls": "none", "--mtls": "mtls"}
 RECIPIENT_POLICIES = ("rcpt", "dsn")
 COMMAND_CALL_LIMIT = {"*": 5000, "EHLO": 20, "HELO": 20, "STARTTLS": 5, "AUTH": 10, "NOOP": 100, "RSET": 500,
                       "VRFY": 20, "EXPN": 20, "HELP": 20}
@@ -81,7 +83,7 @@ class MssanteConfig(ServiceConfig):
     imap_port: int = setting(8143, "IMAP port (143 in production; 0: a free one).")
     tls: str = setting("starttls", "'starttls': STARTTLS required on SMTP and IMAP; 'mtls': and a client "
                        "certificate of the test CA; 'none': plain text with AUTH in clear, for debugging "
-                       "only.", choices=TLS_MODES, flags={"--no-tls": "none", "--mtls": "mtls"})
+                       "only.", choices=TLS_MODES, cli="--tls-mode", flags=TLS_FLAGS)
     password: str = setting("", f"Password of every world mailbox (empty: {DEFAULT_PASSWORD}).")
     size_limit: int = setting(DEFAULT_SIZE_LIMIT, "Maximum message size in bytes (SIZE).")
     recipient_policy: str = setting("rcpt", "'rcpt': refuse unknown recipients at RCPT TO; 'dsn': accept "

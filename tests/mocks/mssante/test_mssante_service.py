@@ -78,8 +78,10 @@ def served(monkeypatch):
 @pytest.mark.parametrize(("options", "tls", "validation"), [
     ((), "starttls", True),
     (("--no-tls",), "none", True),
-    (("--tls", "none", "--no-validate"), "none", False),
+    (("--tls-mode", "none", "--no-validate"), "none", False),
     (("--mtls",), "mtls", True),
+    (("--tls",), "starttls", True),
+    (("--no-tls", "--mtls"), "mtls", True),
 ])
 def test_the_serve_options_users_know_set_the_settings(served, tmp_path, options, tls, validation):
     service = served("--pki", str(tmp_path / "pki"), *options)
@@ -88,7 +90,7 @@ def test_the_serve_options_users_know_set_the_settings(served, tmp_path, options
 
 
 def test_serve_refuses_a_tls_mode_it_does_not_know():
-    result = CliRunner().invoke(cli_app, ["serve", "mssante", "--tls", "maybe", "--data", ":memory:"])
+    result = CliRunner().invoke(cli_app, ["serve", "mssante", "--tls-mode", "maybe", "--data", ":memory:"])
     assert result.exit_code != 0 and "tls must be one of" in result.output
 
 
