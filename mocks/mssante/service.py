@@ -10,8 +10,9 @@ REM SC.MSS/CONF.12 and .27), ``none`` (plain text, AUTH allowed in clear: for de
 TLS ≥ 1.2 (REM SC.MSS/CONF.01).
 
 The journal and the faults are the kernel's (`Service.journal`, `Service.faults`): the journal is kept
-in the mailboxes' store when the mock has a data folder (`store.StoredJournal`), and a fault's
-`operation` is the SMTP stage it hits (`SmtpFaultBook`).
+in the mailboxes' store when the mock has a data folder (`store.StoredJournal`), and the fault book
+knows the SMTP faults (`smtp.FAULT_KINDS`; a fault's `operation` is the SMTP stage it hits,
+`smtp.SmtpFaultBook`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pathlib import Path
 
 from segur.fixtures.world import load_world
 from segur.kernel.config import ServiceConfig, setting
-from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.journal import Journal
 from segur.kernel.pki import TestPki
 from segur.kernel.server import WsgiServer
@@ -33,7 +33,7 @@ from segur.kernel.service import Service, StackContext
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
 from segur.mocks.mssante.responses import create_app
-from segur.mocks.mssante.smtp import MssHandler, MssSmtp
+from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
 from segur.mocks.mssante.store import StoredJournal
 
 TLS_MODES = ("starttls", "mtls", "none")
@@ -43,38 +43,6 @@ RECIPIENT_POLICIES = ("rcpt", "dsn")
 COMMAND_CALL_LIMIT = {"*": 5000, "EHLO": 20, "HELO": 20, "STARTTLS": 5, "AUTH": 10, "NOOP": 100, "RSET": 500,
                       "VRFY": 20, "EXPN": 20, "HELP": 20}
 SMTP_IDENT = "MSSante mock (Segur harness) ESMTP"
-
-FAULT_KINDS = {
-    # a temporary SMTP reply (421/450/451/452…) at a stage: `operation` is connect, mail, rcpt or data
-    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
-    # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
-    "tls_off": {},
-}
-#: The SMTP stage a fault hits when its `operation` is not given.
-DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
-                 "http_error": "data"}
-STAGES = ("connect", "mail", "rcpt", "data", "*")
-
-
-class SmtpFaultBook(FaultBook):
-    """The kernel's fault book, with `operation` meaning the SMTP stage (default: data; tls_off: connect)."""
-
-    def add(self, spec):
-        if isinstance(spec, dict) and spec.get("kind") in DEFAULT_STAGE:
-            spec = {**spec, "operation": spec.get("operation", DEFAULT_STAGE[spec["kind"]])}
-            if spec["operation"] not in STAGES:
-                raise FaultError(f"operation is the SMTP stage: one of {', '.join(STAGES)}")
-            if spec["kind"] == "smtp_reply":
-                code = spec.get("code", 451)
-                if not isinstance(code, int) or not 400 <= code <= 599:
-                    raise FaultError("code must be an SMTP reply code (400-599)")
-        return super().add(spec)
-
-
-def _computed_only(seconds: float) -> None:
-    """The fault book's sleep: it only computes a delay; the SMTP session waits on the event loop
-    (`smtp.MssHandler`), so a slow session never holds a thread."""
-
 
 @dataclass
 class MssanteConfig(ServiceConfig):
@@ -135,7 +103,7 @@ class MssanteService(Service):
         # before the kernel's __init__: the journal is kept in the backend's store
         self.backend = MssanteBackend(world, **{**model_options(config, context), **model_overrides})
         super().__init__(config, context)
-        self.faults = SmtpFaultBook(self.fault_kinds, sleep=_computed_only)
+        self.faults = SmtpFaultBook(self.fault_kinds)
         self.host = context.stack.host
         self.tls = config.tls
         self.pki = context.test_pki() if config.tls != "none" else None

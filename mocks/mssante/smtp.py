@@ -21,7 +21,7 @@ import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
-from segur.kernel.faults import FaultBook
+from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.findings import Finding
 from segur.kernel.journal import Journal
 from segur.kernel.rules import Rule
@@ -31,6 +31,41 @@ from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
 OVERLOAD_REPLY = "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
+
+
+def _computed_only(seconds: float) -> None:
+    """The fault book's sleep: none (a slow session must not hold a thread)."""
+
+
+FAULT_KINDS = {
+    # a temporary SMTP reply (421/450/451/452…) at a stage: `operation` is connect, mail, rcpt or data
+    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
+    # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
+    "tls_off": {},
+}
+#: The SMTP stage a fault hits when its `operation` is not given.
+DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
+                 "http_error": "data"}
+STAGES = ("connect", "mail", "rcpt", "data", "*")
+
+
+class SmtpFaultBook(FaultBook):
+    """The kernel's fault book, with `operation` meaning the SMTP stage (default: data; tls_off: connect).
+    It computes a fault's delay without sleeping: the session waits on the event loop (`MssHandler`)."""
+
+    def __init__(self, extra_kinds=FAULT_KINDS, seed: int = 0):
+        super().__init__(extra_kinds, seed, sleep=_computed_only)
+
+    def add(self, spec):
+        if isinstance(spec, dict) and spec.get("kind") in DEFAULT_STAGE:
+            spec = {**spec, "operation": spec.get("operation", DEFAULT_STAGE[spec["kind"]])}
+            if spec["operation"] not in STAGES:
+                raise FaultError(f"operation is the SMTP stage: one of {', '.join(STAGES)}")
+            if spec["kind"] == "smtp_reply":
+                code = spec.get("code", 451)
+                if not isinstance(code, int) or not 400 <= code <= 599:
+                    raise FaultError("code must be an SMTP reply code (400-599)")
+        return super().add(spec)
 
 
 class _QuietDeprecation(logging.Filter):
@@ -253,7 +288,7 @@ class MssHandler:
     """aiosmtpd handler: what happens at MAIL, RCPT and DATA. The journal and the faults are the
     service's; `admin_url` (…/_admin/, once the admin API listens) is named in the reply to DATA."""
 
-    def __init__(self, backend: MssanteBackend, journal: Journal, faults: FaultBook, deliver):
+    def __init__(self, backend: MssanteBackend, journal: Journal, faults: SmtpFaultBook, deliver):
         self.backend = backend
         self.journal = journal
         self.faults = faults
