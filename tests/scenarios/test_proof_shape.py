@@ -110,7 +110,7 @@ def test_a_stack_started_with_a_pack_gives_it_to_the_mocks_and_sets_no_environme
     with start_stack(stack_config(None, tmp_path, pack=pack)) as stack:
         assert "SEGUR_PACK" not in os.environ
         assert stack.services["dmp"].context.pack == pack
-        validate = stack.services["mssante"].server.backend._validate
+        validate = stack.services["mssante"].backend._validate
         assert validate.keywords == {"pack": str(pack)}  # the MSSanté mock validates with it
 
 

@@ -186,7 +186,7 @@ def test_the_mssante_admin_says_clearly_when_there_is_no_body_to_serve(query, st
     from segur.mocks.mssante.testing import running_mssante
 
     with running_mssante(load_world(), validate=False) as mss:
-        mss.backend.journal.record("smtp-session", "accepted", request={"from": "a@b"})
-        seq = mss.backend.journal.entries()[-1].seq
+        mss.journal.record("smtp-session", "accepted", request={"from": "a@b"})
+        seq = mss.journal.entries()[-1].seq
         got, content_type, data = _get(f"{mss.url}/_admin/journal/{seq}/body{query}")
         assert got == status and content_type == "application/json" and words in json.loads(data)["error"]
