@@ -10,10 +10,15 @@ journals and stores of the mocks (through their `/_admin/` JSON APIs, so a stack
 - the MSSanté messages it sent (verdict, rule ids, sender, recipients, attachments, XDM metadata and CDA
   header of each document, the validator's report, the TLS session).
 
-Exchanges are attributed to a task by the journal sequence numbers read just before and just after the
-task ran (`marks`): tasks run one at a time, so what a mock journalled in between is that task's doing.
-The observation is plain JSON: it goes as is into the evidence pack, and the checks recompute their
-verdict from it.
+A task's exchanges are those the mocks tagged with its id (the runner sets it with `PUT /_admin/task`
+before handing the task over: `TaskExchanges`); a mock that took no tag has them taken by the journal
+sequence numbers read just before and just after the task ran (`marks`).
+
+The judge reads with its own eyes: a request or message whole (`GET /_admin/journal/<seq>/body`,
+`GET /_admin/messages/<id>/raw`, never a truncated journal entry), split with its own MIME/MTOM reader
+(`scenarios/mime.py`), every XML parsed with the validator's safe parser; no mock's parser is used. The
+observation is plain JSON: it goes as is into the evidence pack, and a reviewer can recompute the
+verdicts from it.
 """
 
 from __future__ import annotations
