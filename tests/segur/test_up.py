@@ -54,7 +54,7 @@ def test_every_ca_file_in_the_endpoints_is_absolute_even_for_a_relative_pki(tmp_
 def test_the_mocks_share_one_world(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
         worlds = {id(stack.services[n].model.world) for n in ("annuaire", "insi")}
-        worlds.add(id(stack.services["dmp"].mock.backend.world))
+        worlds.add(id(stack.services["dmp"].backend.world))
         assert len(worlds) == 1
 
 
