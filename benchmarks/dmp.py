@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the request builders the tests use (dmp_helpers)
+sys.path.insert(0, str(REPO / "tests" / "mocks" / "dmp"))  # the request builders of the tests (dmp_helpers)
 
 
 def _pdf(size: int) -> bytes:

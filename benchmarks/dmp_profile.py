@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the request builders the tests use (dmp_helpers)
+sys.path.insert(0, str(REPO / "tests" / "mocks" / "dmp"))  # the request builders of the tests (dmp_helpers)
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 _cpu: dict[str, float] = defaultdict(float)
@@ -64,11 +64,11 @@ PHASES = [
     ("read HTTP body", 1),
     ("MTOM split", 1),
     ("SOAP envelope parse", 1),
-    ("ITI-41 backend", 1),
-    ("VIHF check (signature, claims)", 2),
+    ("VIHF check (signature, claims)", 1),
+    ("documents from xop:Include", 1),
     ("ebRIM parse", 2),
-    ("documents from xop:Include", 2),
-    ("submission checks (sha1, PDF, duplicates)", 2),
+    ("ITI-41 backend", 1),
+    ("repository checks (size, PDF)", 2),
     ("patient / DMP access", 2),
     ("metadata rules (check_submission)", 2),
     ("validator.validate (all layers)", 3),
@@ -93,7 +93,7 @@ def _instrument(dmp) -> None:
     _patch(responses, "verify_vihf", "VIHF check (signature, claims)")
     _patch(responses.ebrim, "parse_submission", "ebRIM parse")
     _patch(responses, "read_provide_and_register", "documents from xop:Include")
-    _patch(backend, "_document_checks", "submission checks (sha1, PDF, duplicates)")
+    _patch(backend, "_document_checks", "repository checks (size, PDF)")
     _patch(backend, "access_findings", "patient / DMP access")
     _patch(backend, "_store_submission", "store (SQLite transaction)")
     _patch(models, "check_submission", "metadata rules (check_submission)")

@@ -24,6 +24,7 @@ the transaction gets the claims in its `Call`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -266,10 +267,10 @@ class _Exchange:
         xds_fault = self.service.faults.first(faults, "xds_error")
         if not xds_fault:
             return None
-        item = XDS_FAULT_001.finding(fault_id=xds_fault.id, code=xds_fault.params["code"])
-        return Finding(item.rule, item.severity, item.layer,
-                       f"{item.message} — {xds_fault.params.get('message', '')}".rstrip(" —"),
-                       hint=item.hint, location="fault", extra={"xds_code": xds_fault.params["code"]})
+        item = XDS_FAULT_001.finding(fault_id=xds_fault.id, code=xds_fault.params["code"], location="fault")
+        message = f"{item.message} — {xds_fault.params.get('message', '')}".rstrip(" —")
+        return dataclasses.replace(item, message=message,
+                                   extra={**item.extra, "xds_code": xds_fault.params["code"]})
 
     def _verify_vihf(self, security, call: Call) -> None:
         """Verify the VIHF once, with the connection's TLS client identity: claims and findings go into

@@ -93,6 +93,9 @@ class DmpService(HttpService):
 
     @property
     def data_dir(self) -> Path:
+        """The store's folder: `data`, else `<stack data>/dmp`; a tenant's is its own beneath either."""
+        if self.config.data and self.context.tenant:
+            return Path(self.config.data) / "tenants" / self.context.tenant
         return self.context.data_dir(self.name, self.config.data)
 
     @property
@@ -105,7 +108,10 @@ class DmpService(HttpService):
         return self.base_url
 
     def create_journal(self) -> Journal:
-        """Bodies over the journal's memory go next to the store (its data dir)."""
+        """The stack's shared journal on PostgreSQL, else the DMP's own in memory, whose bodies over its
+        memory go next to the store (its data dir)."""
+        if self.context.shared_store:
+            return super().create_journal()
         return DmpJournal(self.name, spill_dir=self.data_dir / "journal-bodies")
 
     def create_app(self):

@@ -25,7 +25,14 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from segur.fixtures.documents.builders import build_cr_img_n1
 from segur.mocks.dmp import xds_metadata
+from segur.mocks.dmp.client.metadata import (
+    metadata_from_cda,
+    submission_set_for,
+    submit_objects_request,
+)
+from segur.mocks.dmp.client.vihf import VihfIdentity, build_vihf, security_header
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
 from segur.mocks.dmp.mtom import normalise_cid, parse_content_type, split_multipart
 from segur.mocks.dmp.responses import TD_NS
@@ -258,8 +265,6 @@ class DmpCase:
     ORGANISATION = "org-radiologie-ambroise"
 
     def __init__(self, pki, world, issue_certificate: bool = True):
-        from segur.mocks.dmp.client.vihf import VihfIdentity
-
         self.pki, self.world = pki, world
         self.organisation = next(o for o in world.organisations if o.key == self.ORGANISATION)
         self.author = next(p for p in world.professionals if p.organisation == self.organisation.finess)
@@ -279,8 +284,6 @@ class DmpCase:
         return self._identity_type(**values)
 
     def security(self, patient=None, defects=None, **changes):
-        from segur.mocks.dmp.client.vihf import build_vihf, security_header
-
         return security_header(build_vihf(self.identity(patient, **changes), self.signer, defects=defects))
 
     @property
@@ -288,19 +291,11 @@ class DmpCase:
         return self.author.idnps
 
     def cda(self, patient=None, **options) -> bytes:
-        from segur.fixtures.documents.builders import build_cr_img_n1
-
         return build_cr_img_n1(patient or self.patient, self.author, self.organisation, **options)
 
     def submission(self, documents: list[bytes], *, replaces: dict[str, str] | None = None, edit=None,
                    extra_confidentiality=()):
         """(SubmitObjectsRequest element, {entry id: bytes}) for these CDA documents."""
-        from segur.mocks.dmp.client.metadata import (
-            metadata_from_cda,
-            submission_set_for,
-            submit_objects_request,
-        )
-
         extra = list(extra_confidentiality)
         entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=extra)
                    for i, doc in enumerate(documents, start=1)]

@@ -5,6 +5,7 @@ The MIME/SOAP parser is fuzzed with hypothesis (number of examples in each `sett
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from urllib.parse import urlsplit
@@ -232,8 +233,6 @@ def test_fuzz_ebrim_parser_never_raises(tree, attributes):
 
 def test_fuzzing_over_http_leaves_the_server_serving(dmp, case, valid_request):
     """A few dozen mutated requests through the real server: always an HTTP answer, never a hang."""
-    import random
-
     rng = random.Random(7)
     content_type, body = valid_request
     for _ in range(40):

@@ -20,6 +20,8 @@ from segur.fixtures.world import load_world
 from segur.kernel.ins import Ins, with_key
 from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, Coded, Defects, DmpClient, VihfDefects
+from segur.mocks.dmp.client.metadata import metadata_from_cda
+from segur.mocks.dmp.testing import running_dmp
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -38,7 +40,6 @@ def pki(tmp_path_factory) -> TestPki:
 
 @pytest.fixture(scope="module")
 def dmp(world, pki, tmp_path_factory):
-    running_dmp = pytest.importorskip("segur.mocks.dmp.testing").running_dmp
     data = tmp_path_factory.mktemp("dmp-data")
     with running_dmp(data, world=world, pki=pki, validator_pack=False) as running:
         yield running
@@ -271,7 +272,6 @@ def test_the_request_the_client_sends_has_the_shape_of_the_ans_sample(client, pa
 
 def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, radiologist, organisation,
                                                                  patient, tmp_path):
-    running_dmp = pytest.importorskip("segur.mocks.dmp.testing").running_dmp
     other = pki.issue_client("other-structure", "Autre structure", "Autre structure", "1310734629")
     with running_dmp(tmp_path, world=world, pki=pki, validator_pack=False,
                      tls=pki.server_tls(require_client_cert=True)) as secure:
@@ -323,8 +323,6 @@ def test_the_other_stored_queries_find_the_submission(client, patient, radiologi
 def test_the_metadata_of_an_n1_whose_base64_pdf_is_over_libxml2s_10_mb_text_limit_is_read(world):
     """An 8 MB PDF makes an 11 M-character text node: libxml2 refuses it unless in large-document mode,
     so the client once failed with "Text node too long" before sending a valid document."""
-    from segur.mocks.dmp.client.metadata import metadata_from_cda
-
     patient, doctor = world.patients[1], world.professionals[0]
     small = build_cr_img_n1(patient, doctor, world.organisation_of(doctor))
     start, end = small.index(b"JVBER"), small.index(b"</text>")  # the base64 of "%PDF-"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -10,12 +11,13 @@ from typer.testing import CliRunner
 from segur.fixtures.documents import build_cr_img_n1, read_ids
 from segur.fixtures.world import load_world
 from segur.kernel.pki import TestPki
-from segur.mocks.dmp.client.cli import client_app
+from segur.mocks.dmp.client.cli import _print_result, client_app
+from segur.mocks.dmp.client.wire import RegistryErrorItem
+from segur.mocks.dmp.testing import running_dmp
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    running_dmp = pytest.importorskip("segur.mocks.dmp.testing").running_dmp
     world = load_world()
     pki_dir = tmp_path_factory.mktemp("pki")
     pki = TestPki.load_or_create(pki_dir)
@@ -71,11 +73,6 @@ def test_an_unknown_professional_is_a_usage_error(setup, tmp_path):
 def test_each_registry_error_printed_says_whether_it_is_a_warning_or_an_error(capsys):
     """An accepted document with a warning must not read like a refusal ("status: Success" then an error
     code)."""
-    from types import SimpleNamespace
-
-    from segur.mocks.dmp.client.cli import _print_result
-    from segur.mocks.dmp.client.wire import RegistryErrorItem
-
     severity = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:"
     errors = [RegistryErrorItem("XDSRepositoryError", "[SEGUR-BODY-004] not PDF/A", severity + "Warning"),
               RegistryErrorItem("XDSRegistryError", "[VIHF-013] bad INS", severity + "Error")]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.mocks.dmp import rules, soap
+from segur.mocks.dmp import mtom, rules, soap
 from segur.mocks.dmp.client import wire
-
-mtom = pytest.importorskip("segur.mocks.dmp.mtom")
 
 
 def request_with(content: bytes, *, inline: bool = False, content_id: str | None = None):

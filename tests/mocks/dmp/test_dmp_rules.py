@@ -8,8 +8,10 @@ through the real path: client metadata → ebRIM XML → the mock's ebRIM parser
 from __future__ import annotations
 
 import copy
+import csv
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.fixtures.documents import HeaderOptions, build_cr_bio_n3_minimal, build_cr_img_n1
+from segur.fixtures.documents import HeaderOptions, build_cr_bio_n3_minimal, build_cr_img_n1, build_generic_n1
 from segur.fixtures.world import load_world
+from segur.kernel import rules
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.ins import Ins, with_key
 from segur.mocks.dmp import rules as dmp_rules
-from segur.mocks.dmp.cda_header import cda_time_to_xds
+from segur.mocks.dmp.cda_header import cda_time_to_xds, read_cda_header, read_header_root
 from segur.mocks.dmp.client.metadata import (
     Coded,
     metadata_from_cda,
@@ -34,6 +37,7 @@ from segur.mocks.dmp.ebrim import parse_submission
 from segur.mocks.dmp.metadata_rules import DmpContext, DmpState, check_submission
 from segur.mocks.dmp.vihf import VihfClaims
 from segur.mocks.dmp.xds_metadata import Author, Code, DocumentEntry, Submission, SubmissionSet
+from segur.validators import validate
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 MASQUE_PS = Coded("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé")
@@ -558,8 +562,6 @@ def test_the_validators_error_findings_are_returned_with_dmp_cda_012(case):
 
 
 def test_a_cda_whose_pdf_is_not_a_pdf_is_refused_by_the_real_validator(world, patient, radiologist):
-    from segur.validators import validate
-
     document = build_cr_img_n1(patient, radiologist, world.organisation_of(radiologist),
                                pdf_bytes=b"this is not a PDF at all")
     case = Case(world, document)
@@ -569,8 +571,6 @@ def test_a_cda_whose_pdf_is_not_a_pdf_is_refused_by_the_real_validator(world, pa
 
 
 def test_a_valid_cda_gets_no_finding_from_the_real_validator(case):
-    from segur.validators import validate
-
     findings = case.check(validate_document=lambda data: validate(data, pack=False))
     assert [f for f in findings if f.is_error] == []
 
@@ -597,15 +597,11 @@ def test_every_dmp_rule_has_messages_in_both_languages_a_hint_an_xds_code_and_a_
 
 
 def test_dmp_rules_are_in_the_project_catalogue():
-    from segur.kernel import rules
-
     listed = {r.id for r in rules.all_rules()}
     assert {rule.id for rule in dmp_rules.book} <= listed
 
 
 def test_the_rem_ids_the_rules_cite_exist(shared_ref):
-    import csv
-
     with (shared_ref.parent / "rem" / "requirements.csv").open(encoding="utf-8") as handle:
         known = {row["id"] for row in csv.DictReader(handle)}
     cited = {rem for rule in dmp_rules.book for rem in rule.rem}
@@ -633,8 +629,6 @@ def test_header_options_reach_the_metadata(world, patient, radiologist):
 
 
 def test_the_rules_page_lists_every_dmp_rule():
-    from pathlib import Path
-
     docs = Path(__file__).resolve().parents[3] / "docs"
     page = "".join((docs / name).read_text(encoding="utf-8") for name in ("dmp-rules.md", "dmp.md"))
     missing = [rule.id for rule in dmp_rules.book if f"`{rule.id}`" not in page]
@@ -677,8 +671,6 @@ def test_a_submission_set_classification_outside_the_package_is_accepted(shared_
 
 
 def test_with_a_validator_only_the_header_is_read_and_hostile_prologs_are_still_refused(case):
-    from segur.validators import validate
-
     case.documents["Document01"] = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]>'
                                     b"<ClinicalDocument xmlns='urn:hl7-org:v3'>&x;</ClinicalDocument>")
     case.entry.hash = case.entry.size = None
@@ -687,8 +679,6 @@ def test_with_a_validator_only_the_header_is_read_and_hostile_prologs_are_still_
 
 
 def test_the_header_reader_stops_at_the_body(cr_img):
-    from segur.mocks.dmp.cda_header import read_cda_header, read_header_root
-
     truncated = cr_img[: cr_img.index(b"<text") + 200]  # the base64 body cut short: not well-formed
     header = read_cda_header(read_header_root(truncated))
     assert header.is_n1 and header.n1_media_type == "application/pdf"
@@ -696,8 +686,6 @@ def test_the_header_reader_stops_at_the_body(cr_img):
 
 
 def test_the_header_reader_reads_a_structured_document(world, patient):
-    from segur.mocks.dmp.cda_header import read_cda_header, read_header_root
-
     biologist = next(p for p in world.professionals if p.organisation == "750993552")
     document = build_cr_bio_n3_minimal(patient, biologist, world.organisation_of(biologist))
     header = read_cda_header(read_header_root(document))
@@ -717,8 +705,6 @@ def test_entries_without_institution_or_a_set_without_one_are_not_compared(case)
 
 def test_every_world_professional_gets_metadata_the_rules_accept(world, patient):
     """The client's metadata for a generic N1 by each professional of the world, in their organisation."""
-    from segur.fixtures.documents import build_generic_n1
-
     for professional in world.professionals:
         document = build_generic_n1(patient, professional, world.organisation_of(professional))
         findings = Case(world, document).check()

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from segur.mocks.dmp import valuesets
+from segur.mocks.dmp.data import regenerate
 
 ALL_KEYS = sorted(set(valuesets.BY_ATTRIBUTE.values()))
 
@@ -86,8 +87,6 @@ def test_the_data_files_are_plain_json_that_a_user_can_read(tmp_path):
 
 def test_the_data_files_match_what_regenerate_builds_from_the_reference_copies(shared_ref, tmp_path,
                                                                                monkeypatch):
-    from segur.mocks.dmp.data import regenerate
-
     monkeypatch.setattr(regenerate, "HERE", tmp_path)
     regenerate.main(shared_ref)
     for built in tmp_path.glob("*.json"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import ssl
 import urllib.request
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from segur import serve_cli
 from segur.cli import app
 from segur.mocks.dmp import responses
+from segur.mocks.dmp.client.vihf import build_vihf, security_header
 from segur.mocks.dmp.service import DEFAULT_MAX_DOCUMENT_SIZE, DmpConfig, DmpService
 from segur.mocks.dmp.testing import running_dmp
 from segur.mocks.dmp.vihf import verify_vihf
@@ -77,8 +79,6 @@ def test_validation_in_worker_processes_gives_the_same_verdicts(pki, world, case
 
 # --- the per-document size limit ---------------------------------------------------------------------
 def _hinted_options(answer) -> set[str]:
-    import re
-
     return set(re.findall(r"--[a-z][a-z-]+", " ".join(answer.error_contexts)))
 
 
@@ -142,8 +142,6 @@ def test_soap_fault_style_answers_a_missing_vihf_with_wsse_invalid_security(pki,
 
 
 def test_soap_fault_style_answers_an_untrusted_signer_with_wsse_failed_authentication(pki, world, case):
-    from segur.mocks.dmp.client.vihf import build_vihf, security_header
-
     untrusted = security_header(build_vihf(case.identity(structure_id="10B0000001"),
                                            pki.untrusted_client("organisation")))
     with running_dmp(pki=pki, world=world, vihf_errors="soap-fault") as dmp:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -185,8 +186,6 @@ def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
 
 
 def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
-    import urllib.request
-
     with running_dmp(tmp_path, pki=pki, world=world) as dmp:
         case.iti41(dmp.endpoint("repository"))
         reset = urllib.request.Request(dmp.url + "/_admin/reset", method="POST")

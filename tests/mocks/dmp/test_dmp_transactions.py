@@ -6,6 +6,7 @@ carefully as the success: the XDS error code, the rule id in codeContext, the jo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.request
 from copy import deepcopy
@@ -13,17 +14,26 @@ from copy import deepcopy
 import pytest
 from dmp_helpers import (
     ITI18,
+    ITI41,
     ITI57,
     NS,
     DmpCase,
     adhoc_query,
+    provide_and_register,
     retrieved_documents,
     send,
     status_update,
 )
 from lxml import etree
 
+from segur.kernel.ins import nir_key
 from segur.mocks.dmp import ebrim, xds_metadata
+from segur.mocks.dmp.client.metadata import (
+    Coded,
+    metadata_from_cda,
+    submission_set_for,
+    submit_objects_request,
+)
 from segur.mocks.dmp.ebrim import RIM
 from segur.mocks.dmp.journal import DmpJournal, journal_body
 from segur.mocks.dmp.testing import running_dmp
@@ -114,7 +124,6 @@ def test_the_registry_computes_hash_and_size_and_assigns_entry_uuids(dmp, case):
     [extrinsic] = entries_of(case.find_documents(registry(dmp)))
     slots = {s.get("name"): s.findtext("rim:ValueList/rim:Value", namespaces=NS)
              for s in extrinsic.findall("rim:Slot", NS)}
-    import hashlib
 
     assert slots["hash"] == hashlib.sha1(document).hexdigest() and slots["size"] == str(len(document))
     assert extrinsic.get("id").startswith("urn:uuid:") and extrinsic.get("status") == APPROVED
@@ -140,7 +149,6 @@ def test_unknown_patient_is_refused_with_xds_unknown_patient_id(dmp, case, world
     stranger = deepcopy(case.patient)
     object.__setattr__(
         stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
-    from segur.kernel.ins import nir_key
 
     object.__setattr__(stranger, "nir_key", nir_key(stranger.nir))
     answer = case.iti41(repo(dmp), [case.cda(stranger)], patient=stranger)
@@ -222,8 +230,6 @@ def test_lenient_mode_accepts_a_rule_breach_as_a_warning(pki, world, case):
 
 
 def test_a_document_stored_invisible_to_the_patient_is_a_warning_in_the_answer_and_the_journal(dmp, case):
-    from segur.mocks.dmp.client.metadata import Coded
-
     answer = case.iti41(
         repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
     assert answer.registry_status == "Success" and answer.rules() == ["DMP-CONF-001"], answer.error_contexts
@@ -395,8 +401,6 @@ def test_retrieve_of_an_unknown_document_or_repository(dmp, case):
 
 # --- ITI-57 ---------------------------------------------------------------------------------------------
 def _submission_set_xml(case, entry_id="SubmissionSetUpdate"):
-    from segur.mocks.dmp.client.metadata import metadata_from_cda, submission_set_for, submit_objects_request
-
     entries = [metadata_from_cda(case.cda())]
     request = submit_objects_request(submission_set_for(entries), entries)
     package = request.find(f".//{{{RIM}}}RegistryPackage")
@@ -434,8 +438,6 @@ def test_iti57_archive_then_unarchive_and_refused_transitions(dmp, case):
 
 def _new_version(case, dmp, entry, add_codes=(), change=None):
     """An ITI-57 metadata update: the current LeafClass as a new version (same lid) + PreviousVersion."""
-    from segur.mocks.dmp.client.metadata import Coded  # noqa: F401  (keeps the client import path honest)
-
     current = dmp.backend.store.entry(entry.entry_uuid)
     new = deepcopy(current)
     new.entry_uuid = "DocumentUpdate"
@@ -625,8 +627,6 @@ def test_with_the_official_pack_an_xsd_invalid_cda_is_refused_with_its_line(cda_
 
 
 def test_a_plain_soap_request_with_inline_documents_gets_a_plain_soap_answer(dmp, case):
-    from dmp_helpers import ITI41, provide_and_register
-
     request, by_id = case.submission([case.cda()])
     body, parts = provide_and_register(request, by_id, inline=True)
     assert parts == []

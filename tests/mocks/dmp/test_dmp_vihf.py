@@ -9,16 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import trustme
 from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 
+from segur.fixtures.world import load_world
 from segur.kernel.findings import Severity
 from segur.kernel.ins import Ins
-from segur.kernel.pki import TestPki
+from segur.kernel.pki import CertFiles, TestPki
 from segur.mocks.dmp import rules as dmp_rules
+from segur.mocks.dmp.client import CallerIdentity
 from segur.mocks.dmp.client.vihf import (
     VihfDefects,
     VihfIdentity,
@@ -343,9 +346,6 @@ def test_the_ans_sample_vihf_has_every_attribute_but_its_placeholder_certificate
 
 
 def test_a_vihf_signed_with_an_expired_certificate_is_vihf_005(pki, tmp_path):
-    import trustme
-
-    from segur.kernel.pki import CertFiles
 
     ca = trustme.CA.from_pem(pki.ca_file.read_bytes(), (pki.directory / "ca-key.pem").read_bytes())
     leaf = ca.issue_cert("expired.client.test", common_name="Cabinet", organization_name="Cabinet",
@@ -389,9 +389,6 @@ def test_changing_any_signed_text_or_attribute_voids_the_vihf(pki, signer, data)
 def test_every_world_physician_gets_a_vihf_the_dmp_accepts_and_a_pharmacist_needs_a_specialty(pki):
     """CallerIdentity.of(professional) for the world: physicians carry their specialty; the world's pharmacist
     has none (no CNOP sub-section in the world data), which the DMP refuses (VIHF-016)."""
-    from segur.fixtures.world import load_world
-    from segur.mocks.dmp.client import CallerIdentity
-
     world = load_world()
     certs = {}
     for professional in world.professionals:
