@@ -405,7 +405,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                 problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
                 problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
-                    if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
+                    if rule in ("XDS-002", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
                         problems.append(f"{task['task']['id']}: the DMP refused the patient identification "
                                         f"({rule})")
             else:

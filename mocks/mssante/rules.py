@@ -630,7 +630,7 @@ XDM_SUBMISSION_PATIENT = book.rule(
         "CDA {actual} ({uri}).",
     hint="Use the INS of the documents' patient (INS^^^&OID&ISO^NH) for the submission set too.",
     source=_REF2.format(rem="SC.MSS/CONF.24") + "; ITI TF-3 §4.2.3.3 (SubmissionSet.patientId, the same "
-    "patient as its DocumentEntries; the DMP mock's XDS-41-005)",
+    "patient as its DocumentEntries; the DMP mock's XDS-002)",
     rem=("SC.MSS/CONF.24",),
     layer="xdm",
 )
