@@ -25,6 +25,11 @@ the child processes from ``getrusage(RUSAGE_CHILDREN)``):
   ``document('../jeuxDeValeurs/…')`` calls resolve where the official tool writes the compiled ``.xsl``
   (next to the ``.sch``) without writing into the pack.
 
+Where the time goes: each side also runs on the first 2 documents alone; the difference of the CPU
+of the two runs gives the CPU per document, the rest is the fixed cost (start-up, workers and their
+packs for segur; the JVM, the stylesheet compilation and the JIT for Saxon). The compiled packs are kept
+under ``.segur-cache/anchor/`` (``--cache-dir``), keyed by the content of the packs and the skeleton.
+
 Verdicts: for each document, the failed-assert ids of both pipelines on the official layer (the IMG
 volet pack, and the common pack unless ``--volet-only``) must be the same multiset; SVRL asserts
 without ``@id`` get the project's derived id (``segur.validators.derived_rule_id``, from the pattern,
@@ -37,6 +42,7 @@ times from its JSON report, Saxon's ``-t`` stylesheet compilation, tree building
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -57,6 +63,7 @@ from lxml import etree
 from segur.validators import derived_rule_id
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "shared" / "ref" / "cda"
+DEFAULT_CACHE = Path(os.environ.get("SEGUR_CACHE_DIR") or ".segur-cache")
 DEFAULT_SAXON_JAR = Path("/usr/share/java/Saxon-HE.jar")  # Debian's libsaxonhe-java
 EXAMPLE = "IMG_CR_IMG_2024.01.xml"
 VOLET_PACK = "CI-SIS_IMG-CR-IMG_2024.01"
@@ -250,8 +257,13 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"Saxon-HE jar (default {DEFAULT_SAXON_JAR})")
     parser.add_argument("--volet-only", action="store_true",
                         help="the JVM side runs the IMG volet pack only (default: also the common pack)")
-    parser.add_argument("--keep", type=Path, help="keep the documents, compiled packs and reports here")
+    parser.add_argument("--keep", type=Path, help="keep the documents and reports here")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
+                        help="the compiled packs of the JVM side go under CACHE_DIR/anchor"
+                             " (default: $SEGUR_CACHE_DIR or ./.segur-cache, as segur's own cache)")
     args = parser.parse_args(argv)
+    if args.n < 3:
+        parser.error("--n must be at least 3 (the fixed costs come from a run on 2 documents)")
     tools = find_tools(args)
     if isinstance(tools, str):
         print(f"validate_anchor: {tools}", file=sys.stderr)
@@ -273,74 +285,120 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _benchmark(args, java: str, jar: Path, example: Path, packs: dict[str, Path], work: Path) -> int:
-    folder = work / "documents"
+def compiled_stylesheets(java: str, jar: Path, packs: dict[str, Path], pack_dir: Path,
+                         cache: Path) -> dict[str, Path]:
+    """Each pack's stylesheet, from `cache` when the packs and the skeleton are unchanged, else compiled."""
+    digest = hashlib.sha256()
+    for sch in packs.values():
+        digest.update(str(sch.resolve()).encode())  # the stylesheet's xml:base names the pack folder
+    for path in sorted((*pack_dir.glob("schematrons/**/*.sch"), *SKELETON.glob("*.xsl"))):
+        digest.update(path.name.encode() + path.read_bytes())
+    folder = cache / digest.hexdigest()[:16]
+    stylesheets = {name: folder / f"{sch.stem}.xsl" for name, sch in packs.items()}
+    if all(xsl.is_file() for xsl in stylesheets.values()):
+        print(f"compiled packs from {folder}")
+        return stylesheets
     folder.mkdir(parents=True, exist_ok=True)
+    print("compiling the packs once (untimed): ISO include → abstract expand → SVRL skeleton", flush=True)
+    with ThreadPoolExecutor(max_workers=len(packs)) as pool:  # the packs side by side: a shorter wait
+        compiled = {name: pool.submit(compile_pack, java, jar, sch, folder) for name, sch in packs.items()}
+        for name, future in compiled.items():
+            _xsl, seconds = future.result()
+            print(f"  {name}: {seconds:.1f} s wall, 3 JVMs; kept in {folder}")
+    return stylesheets
+
+
+def _benchmark(args, java: str, jar: Path, example: Path, packs: dict[str, Path], work: Path) -> int:
+    folder, pair = work / "documents", work / "two-documents"
+    folder.mkdir(parents=True, exist_ok=True)
+    pair.mkdir(exist_ok=True)
     made = make_documents(example.read_bytes(), args.n, folder)
+    for name in sorted(made)[:2]:  # the fixed costs: the same run on two documents (one per worker)
+        shutil.copyfile(folder / name, pair / name)
     mutated = Counter(m for m in made.values() if m)
     print(f"{args.n} CR-IMG N3 documents: variants of {EXAMPLE}, {mutated.total()} mutated {dict(mutated)}")
     print(f"Saxon-HE {jar}; {java_version(java)}")
-    print("compiling the packs once (untimed): ISO include → abstract expand → SVRL skeleton", flush=True)
-    with ThreadPoolExecutor(max_workers=len(packs)) as pool:  # the packs side by side: a shorter wait
-        compiled = {name: pool.submit(compile_pack, java, jar, sch, work) for name, sch in packs.items()}
-        stylesheets = {}
-        for name, future in compiled.items():
-            stylesheets[name], seconds = future.result()
-            print(f"  {name}: {seconds:.1f} s wall, 3 JVMs")
+    stylesheets = compiled_stylesheets(java, jar, packs, args.pack, args.cache_dir / "anchor")
     print("warming the project's Schematron disk cache (untimed, one document)", flush=True)
     report_json = work / "segur.json"
-    warm = timed(segur_command(args, folder / sorted(made)[0], report_json))
+    warm = timed(segur_command(args, pair / sorted(made)[0], report_json))
     if not report_json.is_file():
         raise SystemExit(f"segur validate wrote no report:\n{warm.stderr[-3000:]}")
 
     load_start = load_average()
     print(f"\nload average at start: {load_start}", flush=True)
-    ours = timed(segur_command(args, folder, report_json))
+    ours = {2: timed(segur_command(args, pair, work / "segur-two.json"))}
+    ours[args.n] = timed(segur_command(args, folder, report_json))
     svrl_dirs, jvm_runs = {}, {}
+    (work / "svrl-two").mkdir(exist_ok=True)  # Saxon's -s:dir wants an existing -o:dir
     for name, xsl in stylesheets.items():
         svrl_dirs[name] = work / f"svrl-{name}"
-        svrl_dirs[name].mkdir(exist_ok=True)  # Saxon's -s:dir wants an existing -o:dir
-        jvm_runs[name] = saxon(java, jar, f"-s:{folder}", f"-o:{svrl_dirs[name]}", f"-xsl:{xsl}", timing=True)
-    load_end = load_average()
-    print(f"load average at end:   {load_end}")
+        svrl_dirs[name].mkdir(exist_ok=True)
+        runs = jvm_runs[name] = {}
+        runs[2] = saxon(java, jar, f"-s:{pair}", f"-o:{work / 'svrl-two'}", f"-xsl:{xsl}", timing=True)
+        runs[args.n] = saxon(java, jar, f"-s:{folder}", f"-o:{svrl_dirs[name]}", f"-xsl:{xsl}", timing=True)
+    print(f"load average at end:   {load_average()}")
 
     report = json.loads(report_json.read_text())
-    return _print_figures(args, made, report, ours, jvm_runs, svrl_dirs)
+    _print_segur(args, report, ours)
+    _print_saxon(args.n, jvm_runs)
+    _print_ratios(args.n, ours[args.n], {name: runs[args.n] for name, runs in jvm_runs.items()})
+    return _print_verdicts(made, report, svrl_dirs)
 
 
-def _print_figures(args, made: dict, report: dict, ours: Run, jvm_runs: dict, svrl_dirs: dict) -> int:
-    n = args.n
+def _marginal(runs: dict[int, Run]) -> str:
+    """Fixed and per-document CPU from the runs on 2 and on N documents (N > 2)."""
+    n = max(runs)
+    per_doc = (runs[n].cpu - runs[2].cpu) / (n - 2)
+    fixed = runs[2].cpu - 2 * per_doc
+    return f"CPU fixed {fixed:.2f} s + {per_doc * 1000:.1f} ms/doc (from the runs on 2 and {n} documents)"
+
+
+def _print_segur(args, report: dict, ours: dict[int, Run]) -> None:
+    n, run = args.n, ours[args.n]
     verdicts = Counter(doc["verdict"] for doc in report["documents"])
     layer_ms = {k: sum(doc["timings"].get(k, 0.0) for doc in report["documents"]) for k in JSON_TIMINGS}
     print(f"\nsegur validate --jobs {args.jobs} (XSD + common + IMG packs + Ségur rules),"
           f" verdicts {dict(verdicts)}")
-    print(f"  {n / ours.wall:6.1f} docs/s wall ({ours.wall:.2f} s), CPU {ours.cpu * 1000 / n:.1f} ms/doc"
-          f" ({ours.cpu:.2f} s, workers included)")
-    inside = layer_ms["total_ms"] / 1000
-    print(f"  in validate(): {inside:.2f} s summed over documents — parse {layer_ms['parse_ms'] / n:.1f},"
-          f" XSD {layer_ms['xsd_ms'] / n:.1f}, Schematron {layer_ms['schematron_ms'] / n:.1f},"
-          f" Ségur {layer_ms['segur_ms'] / n:.1f} ms/doc; the rest of {ours.wall * args.jobs:.2f} core-s"
-          f" is start-up, spawning {args.jobs} workers, each loading the XSD and compiling its packs")
-    totals = Run(sum(r.wall for r in jvm_runs.values()), sum(r.cpu for r in jvm_runs.values()))
-    for name, run in jvm_runs.items():
-        parts = saxon_breakdown(run.stderr)
+    print(f"  {n / run.wall:6.1f} docs/s wall ({run.wall:.2f} s), CPU {run.cpu * 1000 / n:.1f} ms/doc"
+          f" ({run.cpu:.2f} s, workers included)")
+    print(f"  {_marginal(ours)}: start-up, {args.jobs} workers loading the XSD and their packs")
+    print(f"  in validate(), wall, summed over documents: {layer_ms['total_ms'] / 1000:.2f} s —"
+          f" parse {layer_ms['parse_ms'] / n:.1f}, XSD {layer_ms['xsd_ms'] / n:.1f},"
+          f" Schematron {layer_ms['schematron_ms'] / n:.1f}, Ségur {layer_ms['segur_ms'] / n:.1f} ms/doc")
+
+
+def _print_saxon(n: int, jvm_runs: dict[str, dict[int, Run]]) -> None:
+    for name, runs in jvm_runs.items():
+        run, parts = runs[n], saxon_breakdown(runs[n].stderr)
         print(f"\nSaxon-HE, one JVM, {name}: {n / run.wall:6.1f} docs/s wall ({run.wall:.2f} s),"
               f" CPU {run.cpu * 1000 / n:.1f} ms/doc ({run.cpu:.2f} s, JIT and GC threads included)")
-        print(f"  stylesheet compilation {parts['compile_ms']:.0f} ms; {parts['documents']} documents:"
-              f" tree building {parts['tree_ms'] / n:.1f}, value sets {parts['value_set_tree_ms'] / n:.1f},"
-              f" execution {parts['execution_ms'] / n:.1f} ms/doc; the rest: JVM start-up, SVRL output")
+        print(f"  {_marginal(runs)}: JVM start-up, stylesheet compilation, JIT")
+        print(f"  Saxon -t, wall: stylesheet compilation {parts['compile_ms']:.0f} ms; {parts['documents']}"
+              f" documents: tree building {parts['tree_ms'] / n:.1f}, value sets"
+              f" {parts['value_set_tree_ms'] / n:.1f}, execution {parts['execution_ms'] / n:.1f} ms/doc")
     if len(jvm_runs) > 1:
-        print(f"\nSaxon-HE, {len(jvm_runs)} packs: {n / totals.wall:6.1f} docs/s wall ({totals.wall:.2f} s),"
-              f" CPU {totals.cpu * 1000 / n:.1f} ms/doc")
+        wall = sum(runs[n].wall for runs in jvm_runs.values())
+        cpu = sum(runs[n].cpu for runs in jvm_runs.values())
+        print(f"\nSaxon-HE, {len(jvm_runs)} packs (one JVM each): {n / wall:6.1f} docs/s wall ({wall:.2f} s),"
+              f" CPU {cpu * 1000 / n:.1f} ms/doc")
+
+
+def _print_ratios(n: int, ours: Run, jvm_runs: dict[str, Run]) -> None:
     volet = jvm_runs[VOLET_PACK]
-    print(f"\nratio segur / Saxon (docs/s wall): {volet.wall / ours.wall:.2f}× against the IMG pack alone"
-          + (f", {totals.wall / ours.wall:.2f}× against the same two packs" if len(jvm_runs) > 1 else ""))
-    print(f"ratio Saxon / segur CPU per document: {volet.cpu / ours.cpu:.2f}× (IMG pack alone)"
-          + (f", {totals.cpu / ours.cpu:.2f}× (two packs)" if len(jvm_runs) > 1 else ""))
+    both = Run(sum(r.wall for r in jvm_runs.values()), sum(r.cpu for r in jvm_runs.values()))
+    two = len(jvm_runs) > 1
+    print(f"\nratio segur / Saxon, documents/s (wall): {volet.wall / ours.wall:.2f}× against the IMG pack"
+          + (f", {both.wall / ours.wall:.2f}× against the same two packs" if two else ""))
+    print(f"ratio Saxon / segur, CPU per document: {volet.cpu / ours.cpu:.2f}× (IMG pack)"
+          + (f", {both.cpu / ours.cpu:.2f}× (two packs)" if two else ""))
+
+
+def _print_verdicts(made: dict, report: dict, svrl_dirs: dict[str, Path]) -> int:
     differences = compare(sorted(made), report, svrl_dirs)
     failing = sum(1 for name in made if any(svrl_assert_ids(d / name, p) for p, d in svrl_dirs.items()))
-    print(f"\nverdicts on the official layer ({', '.join(svrl_dirs)}): {len(made) - len(differences)}/{n}"
-          f" documents with the same failed-assert ids ({failing} with failed asserts)")
+    print(f"\nverdicts on the official layer ({', '.join(svrl_dirs)}): {len(made) - len(differences)}/"
+          f"{len(made)} documents with the same failed-assert ids ({failing} with failed asserts)")
     for line in differences:
         print(line)
     return 1 if differences else 0
