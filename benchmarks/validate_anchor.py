@@ -288,20 +288,19 @@ def main(argv: list[str] | None = None) -> int:
 def compiled_stylesheets(java: str, jar: Path, packs: dict[str, Path], pack_dir: Path,
                          cache: Path) -> dict[str, Path]:
     """Each pack's stylesheet, from `cache` when the packs and the skeleton are unchanged, else compiled."""
-    digest = hashlib.sha256()
-    for sch in packs.values():
-        digest.update(str(sch.resolve()).encode())  # the stylesheet's xml:base names the pack folder
+    digest = hashlib.sha256(str(pack_dir.resolve()).encode())  # the stylesheets' xml:base names it
     for path in sorted((*pack_dir.glob("schematrons/**/*.sch"), *SKELETON.glob("*.xsl"))):
         digest.update(path.name.encode() + path.read_bytes())
     folder = cache / digest.hexdigest()[:16]
     stylesheets = {name: folder / f"{sch.stem}.xsl" for name, sch in packs.items()}
-    if all(xsl.is_file() for xsl in stylesheets.values()):
+    missing = {name: packs[name] for name, xsl in stylesheets.items() if not xsl.is_file()}
+    if not missing:
         print(f"compiled packs from {folder}")
         return stylesheets
     folder.mkdir(parents=True, exist_ok=True)
     print("compiling the packs once (untimed): ISO include → abstract expand → SVRL skeleton", flush=True)
-    with ThreadPoolExecutor(max_workers=len(packs)) as pool:  # the packs side by side: a shorter wait
-        compiled = {name: pool.submit(compile_pack, java, jar, sch, folder) for name, sch in packs.items()}
+    with ThreadPoolExecutor(max_workers=len(missing)) as pool:  # the packs side by side: a shorter wait
+        compiled = {name: pool.submit(compile_pack, java, jar, sch, folder) for name, sch in missing.items()}
         for name, future in compiled.items():
             _xsl, seconds = future.result()
             print(f"  {name}: {seconds:.1f} s wall, 3 JVMs; kept in {folder}")
