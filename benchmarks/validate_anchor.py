@@ -17,9 +17,9 @@ the child processes from ``getrusage(RUSAGE_CHILDREN)``):
   → ``iso_abstract_expand.xsl`` → the SVRL skeleton), then ONE ``java net.sf.saxon.Transform -s:dir
   -o:dir`` per pack: one JVM for all N documents, one SVRL file per document. Saxon-HE is Debian's
   ``libsaxonhe-java`` (9.9, ``/usr/share/java/Saxon-HE.jar``); the skeleton is lxml's bundled
-  ``iso-schematron-xslt1`` (Debian ships no XSLT 2 skeleton), run with the two changes that make its
-  output what the XSLT 2 skeleton's is for these packs: the pack's ``queryBinding="xslt2"`` is read
-  as ``xslt`` by the skeleton step only (it refuses any other), and the generated stylesheet is
+  ``iso-schematron-xslt1`` (no Debian package found carries the XSLT 2 one), with two changes so the
+  packs are read as XSLT 2 / XPath 2.0, as the official tool reads them: ``queryBinding="xslt2"`` is read
+  as ``xslt`` by the skeleton step only (it refuses ``xslt2``), and the generated stylesheet is
   declared ``version="2.0"``, so Saxon evaluates the asserts as XPath 2.0, not in XSLT 1.0
   backwards-compatible mode. The stylesheet gets ``xml:base`` = the ``.sch`` file's folder, so its
   ``document('../jeuxDeValeurs/…')`` calls resolve where the official tool writes the compiled ``.xsl``
