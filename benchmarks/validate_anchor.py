@@ -361,7 +361,8 @@ def _print_segur(args, report: dict, ours: dict[int, Run]) -> None:
           f" verdicts {dict(verdicts)}")
     print(f"  {n / run.wall:6.1f} docs/s wall ({run.wall:.2f} s), CPU {run.cpu * 1000 / n:.1f} ms/doc"
           f" ({run.cpu:.2f} s, workers included)")
-    print(f"  {_marginal(ours)}: start-up, {args.jobs} workers loading the XSD and their packs")
+    print(f"  {_marginal(ours)}: start-up and imports (in the parent and again in each of the"
+          f" {args.jobs} spawned workers), each worker loading the XSD and its packs")
     print(f"  in validate(), wall, summed over documents: {layer_ms['total_ms'] / 1000:.2f} s —"
           f" parse {layer_ms['parse_ms'] / n:.1f}, XSD {layer_ms['xsd_ms'] / n:.1f},"
           f" Schematron {layer_ms['schematron_ms'] / n:.1f}, Ségur {layer_ms['segur_ms'] / n:.1f} ms/doc")
