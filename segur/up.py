@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +125,6 @@ def start_stack(config: dict | None = None) -> Stack:
     """Start every enabled service; on any failure, stop those already started and re-raise."""
     config = config or load_config()
     stack_conf = StackConfig(**config["stack"])
-    if stack_conf.pack:
-        os.environ.setdefault("SEGUR_PACK", str(stack_conf.pack))
     world = load_world(stack_conf.world) if stack_conf.world else load_world()
     pki = TestPki.load_or_create(Path(stack_conf.pki))
     context = StackContext(stack_conf, world, pki)

@@ -22,6 +22,7 @@ import json
 import ssl
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from segur.fixtures.world import load_world
@@ -35,6 +36,7 @@ from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, Mss
 from segur.mocks.mssante.responses import create_app
 from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
 from segur.mocks.mssante.store import StoredJournal
+from segur.validators import validate
 
 TLS_MODES = ("starttls", "mtls", "none")
 #: the command-line flags `segur serve mssante` always had (the last one given wins: --mtls over --no-tls)
@@ -73,6 +75,8 @@ def model_options(config: MssanteConfig, context: StackContext) -> dict:
                "data_dir": None if data == ":memory:" else Path(data)}
     if config.password:
         options["default_password"] = config.password
+    if config.validation and context.pack:  # the stack's official CDA pack, as an argument (not SEGUR_PACK)
+        options["validate"] = partial(validate, pack=str(context.pack))
     return options
 
 

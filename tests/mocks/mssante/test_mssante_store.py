@@ -18,8 +18,7 @@ from segur.fixtures.world import load_world
 from segur.mocks.mssante.imap_store import ParsedCache, StoredInbox
 from segur.mocks.mssante.store import DB_NAME, MailStore
 from segur.mocks.mssante.testing import running_mssante
-from segur.services import BY_NAME
-from segur.up import load_config, start_stack
+from segur.up import SERVICE_NAMES, load_config, start_stack
 
 PASSWORD = "mssante-test"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # tls="none" here
@@ -259,10 +258,10 @@ def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path
 def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data,
                                                                         expected):
     monkeypatch.chdir(tmp_path)
-    others_off = {name: {"enabled": False} for name in BY_NAME if name != "mssante"}
+    off = {"enabled": False}
     mssante = {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}
-    config = load_config(overrides={
-        "stack": {"pki": "pki", "data": "data"}, **others_off, "mssante": mssante})
+    others = {name: off for name in SERVICE_NAMES if name != "mssante"}
+    config = load_config(overrides={"stack": {"pki": "pki", "data": "data"}, **others, "mssante": mssante})
     with start_stack(config) as stack:
         path = stack.services["mssante"].backend.store.path
         assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected

@@ -92,7 +92,7 @@ def test_a_new_journal_on_a_data_dir_starts_without_the_previous_files(tmp_path)
 
 
 def test_the_dmp_journal_moves_elided_bodies_to_disk_so_they_stay_readable():
-    from segur.mocks.dmp.app import DmpJournal, journal_body
+    from segur.mocks.dmp.journal import DmpJournal, journal_body
 
     journal = DmpJournal("dmp", body_budget=2500)
     for index in range(4):
@@ -103,7 +103,7 @@ def test_the_dmp_journal_moves_elided_bodies_to_disk_so_they_stay_readable():
 
 
 def test_the_dmp_journal_keeps_a_large_body_whole_on_disk():
-    from segur.mocks.dmp.app import DmpJournal, journal_body
+    from segur.mocks.dmp.journal import DmpJournal, journal_body
 
     journal = DmpJournal("dmp")
     large = b"<a>" + "é".encode() * 400_000 + b"</a>"
