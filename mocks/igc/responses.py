@@ -13,10 +13,7 @@ from flask import Flask, Response, jsonify, request
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.faults import FaultBook
 from segur.mocks.igc.models import Authority, PkiRefusal
-
-CRL_PATH = "/crl/ca.crl"
-CRL_PEM_PATH = "/crl/ca.crl.pem"
-CA_PATH = "/ca.pem"
+from segur.mocks.igc.service import CA_PATH, CRL_PATH, CRL_PEM_PATH
 
 
 def create_app(service) -> Flask:

@@ -33,7 +33,6 @@ from segur.kernel.server import WsgiServer
 from segur.kernel.service import Service, StackContext
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
-from segur.mocks.mssante.responses import create_app
 from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
 from segur.mocks.mssante.store import StoredJournal
 from segur.validators import validate
@@ -194,6 +193,9 @@ class MssanteService(Service):
         if failure:
             self._thread.join(timeout=5)
             raise failure[0]
+        # Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never starts a service
+        from segur.mocks.mssante.responses import create_app
+
         self.admin = WsgiServer(create_app(self), host=self.host, port=self.config.port,
                                 name="segur-mssante-admin").start()
         self.handler.admin_url = self.admin_url
