@@ -6,11 +6,14 @@ section of the stack config and the options of `segur serve NAME`.
 
 from __future__ import annotations
 
+from segur.console.service import ConsoleService
 from segur.kernel.service import Service
 from segur.mocks.annuaire.service import AnnuaireService
 from segur.mocks.dmp.service import DmpService
 from segur.mocks.insi.service import InsiService
 from segur.mocks.mssante.service import MssanteService
 
-SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService)
+# the console last: it shows the services started before it
+SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService,
+                                       ConsoleService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}

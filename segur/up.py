@@ -117,7 +117,7 @@ def start_stack(config: dict | None = None) -> Stack:
     world = load_world(stack_conf.world) if stack_conf.world else load_world()
     pki = TestPki.load_or_create(Path(stack_conf.pki))
     context = StackContext(stack_conf, world, pki)
-    stack = Stack(config, pki_dir=Path(stack_conf.pki).resolve())
+    stack = Stack(config, services=context.running, pki_dir=Path(stack_conf.pki).resolve())
     try:
         for name, cls in BY_NAME.items():
             if config[name]["enabled"]:
