@@ -50,7 +50,8 @@ def facts_of(entry: dict) -> str:
     said = []
     for key, value in (entry.get("meta") or {}).items():
         if isinstance(value, list):
-            value = ", ".join(str(v) for v in value[:3]) + (" …" if len(value) > 3 else "")
+            plain = [str(v) for v in value if isinstance(v, str | int | float)]
+            value = ", ".join(plain[:3]) + (" …" if len(plain) > 3 else "")
         if isinstance(value, str | int | float) and str(value):
             said.append(f"{key}: {value}")
     text = "; ".join(said)
@@ -124,28 +125,28 @@ class Feed:
             with self._pulling:
                 return
         try:
-            for service in self.admin.services():
-                self._pull(service)
+            entries = [entry for service in self.admin.services() for entry in self._pull(service)]
+            entries.sort(key=lambda entry: entry.get("time") or "")  # arrival order across services
+            rows = [row_of(next(self._ids), entry) for entry in entries]
             with self._lock:
+                self._rows.extend(rows)
                 self._trim()
         finally:
             self._pulling.release()
 
-    def _pull(self, service: str) -> None:
+    def _pull(self, service: str) -> list[dict]:
         since = self._cursor.get(service)
         try:
             entries = self.admin.journal(service, since=since or 0, limit=None if since else self.window)
         except (ServiceDown, AdminError) as exc:
             self.down[service] = str(exc)
-            return
+            return []
         self.down.pop(service, None)
-        rows = [row_of(next(self._ids), {"service": service, **entry}) for entry in entries]
-        with self._lock:
-            self._rows.extend(rows)
         if entries:
             self._cursor[service] = entries[-1]["seq"]
         else:
             self._cursor.setdefault(service, 0)
+        return [{"service": service, **entry} for entry in entries]
 
     def _trim(self) -> None:
         counts: dict[str, int] = {}

@@ -231,7 +231,8 @@ def _document_pages(app: Flask, console) -> None:
         chain = _chain_of(admin, feed, entry)
         view = render_cda(content, embedded_href=url_for("embedded", unique_id=unique_id))
         return render_template("document.html", entry=entry, seq=submission.seq, findings=findings,
-                               view=Markup(view.html), embedded_type=view.embedded_type, chain=chain,
+                               view=Markup(view.html), chain=chain,
+                               embedded_type=view.embedded_type if view.embedded is not None else None,
                                report=entry.get("validation") or {}, lines=source_lines(content, findings))
 
     @app.get("/documents/<unique_id>/cda")

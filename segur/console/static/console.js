@@ -17,11 +17,11 @@
     tr.className = "v-" + data.verdict + " new";
     tr.dataset.href = href;
     cell(tr, (data.time || "").slice(11, 23), "nowrap");
-    cell(tr, data.service);
+    cell(tr, data.service, "nowrap");
     var link = document.createElement("a");
     link.href = href;
     link.textContent = data.seq;
-    cell(tr, "").appendChild(link);
+    cell(tr, "", "nowrap").appendChild(link);
     cell(tr, data.operation);
     cell(tr, data.verdict);
     cell(tr, (data.rules || []).join(" "));

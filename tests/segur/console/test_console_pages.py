@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 
+from segur.fixtures.documents import build_cr_img_n1, read_ids
 from segur.mocks.mssante.xdm import build_xdm
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -32,8 +33,6 @@ def broken_document(submit, patients):
 @pytest.fixture(scope="module")
 def sent_message(send_mail, mail, world, radiologist, stack):
     """A CR-IMG sent by MSSanté from the radiologist to another professional; its message id."""
-    from segur.fixtures.documents import build_cr_img_n1
-
     other = next(p for p in world.professionals if p.mailbox and p.mailbox != radiologist.mailbox
                  and not p.mailbox_closed)
     patient = world.patients[3]
@@ -139,8 +138,6 @@ def test_a_document_downloads_as_cda_and_its_n1_pdf_is_embedded(web, submit, pat
 
 
 def test_a_replacement_shows_the_versions_chain(web, dmp_client, world, radiologist, patients):
-    from segur.fixtures.documents import build_cr_img_n1, read_ids
-
     patient, organisation = patients[5], world.organisation_of(radiologist)
     first = build_cr_img_n1(patient, radiologist, organisation)
     assert dmp_client.provide_and_register(first).ok
@@ -201,8 +198,6 @@ def test_the_world_search_narrows_every_table(web, world):
 
 # --- validate --------------------------------------------------------------------------------------------
 def test_an_uploaded_broken_document_shows_its_finding_and_line(web, world, radiologist):
-    from segur.fixtures.documents import build_cr_img_n1
-
     cda = build_cr_img_n1(world.patients[0], radiologist, world.organisation_of(radiologist),
                           raw_body="not base64 !!")
     answer = web.post("/validate", data={"file": (io.BytesIO(cda), "report.xml")},
@@ -213,16 +208,12 @@ def test_an_uploaded_broken_document_shows_its_finding_and_line(web, world, radi
 
 
 def test_a_pasted_document_is_validated_too(web, world, radiologist):
-    from segur.fixtures.documents import build_cr_img_n1
-
     cda = build_cr_img_n1(world.patients[0], radiologist, world.organisation_of(radiologist))
     page = _text(web.post("/validate", data={"document": cda.decode("utf-8")}))
     assert "pasted document" in page and ("PARTIAL" in page or "VALID" in page) and "INVALID" not in page
 
 
 def test_an_uploaded_xdm_zip_validates_each_document_inside(web, world, radiologist):
-    from segur.fixtures.documents import build_cr_img_n1
-
     cda = build_cr_img_n1(world.patients[0], radiologist, world.organisation_of(radiologist),
                           raw_body="not base64 !!")
     package = build_xdm([(cda, None)])
