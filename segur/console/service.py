@@ -63,8 +63,8 @@ class ConsoleService(HttpService):
     def start(self) -> ConsoleService:
         host = self.context.stack.host
         if not is_loopback(host) and not self.config.token:
-            raise ConfigError(f"[console] token is required when the stack listens on {host} (beyond "
-                              "loopback): set one, or set [console] enabled = false")
+            raise ConfigError(f"[console] token is required when the console listens on {host} (beyond "
+                              "loopback): set one (segur serve console --token) or [console] enabled = false")
         try:
             return super().start()
         except OSError:

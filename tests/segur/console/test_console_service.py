@@ -10,7 +10,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from typer.testing import CliRunner
 
+from segur.cli import app as cli_app
 from segur.console.auth import COOKIE, cookie_value, is_loopback
 from segur.console.service import ConsoleConfig, ConsoleService
 from segur.kernel.config import ConfigError
@@ -55,6 +57,11 @@ def test_beyond_loopback_the_console_refuses_to_start_without_a_token(tmp_path):
     with pytest.raises(ConfigError, match="token is required"):
         console.start()
     assert console.server is None
+
+
+def test_segur_serve_console_beyond_loopback_without_a_token_says_why_and_exits_2():
+    result = CliRunner().invoke(cli_app, ["serve", "console", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2 and "token is required" in result.output
 
 
 def test_beyond_loopback_with_a_token_a_request_without_it_is_refused_and_with_it_allowed(tmp_path, stack):
