@@ -52,6 +52,12 @@ NAV = (("activity", "Live activity"), ("documents", "Documents"), ("mailboxes", 
        ("world", "The world"), ("validate", "Validate"), ("faults", "Faults"), ("runs", "Proof runs"))
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
+#: an evidence pack is one self-contained page of the project's (its style and print script are inline)
+RUNS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+#: the embedded files a browser may show inline; any other media type a document declares is downloaded
+#: (a CDA could declare text/html and carry a page meant to run as the console)
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
 
 
 def create_app(console) -> Flask:
@@ -98,7 +104,8 @@ def _guard(app: Flask, console) -> None:
 
     @app.after_request
     def headers(answer: Response) -> Response:
-        answer.headers.setdefault("Content-Security-Policy", CSP)
+        policy = RUNS_CSP if request.path.startswith("/runs/") else CSP
+        answer.headers.setdefault("Content-Security-Policy", policy)
         answer.headers.setdefault("X-Content-Type-Options", "nosniff")
         answer.headers.setdefault("Referrer-Policy", "no-referrer")
         return answer
@@ -206,10 +213,13 @@ def _document_pages(app: Flask, console) -> None:
     def submission_of(unique_id: str):
         feed.refresh()
         row = feed.find_document(unique_id)
-        if row is None:
-            raise Unavailable(f"no ITI-41 request for document {unique_id} in the DMP's journal (the live "
-                              "view keeps the latest exchanges of each service)")
-        return read_submission(admin, row.seq)
+        if row is not None:
+            return read_submission(admin, row.seq)
+        # older than the live view's window: ask the DMP's whole journal (heavier, hence second)
+        for entry in reversed(admin.journal("dmp", operation="ITI-41")):
+            if unique_id in ((entry.get("meta") or {}).get("documents") or ()):
+                return read_submission(admin, entry["seq"])
+        raise Unavailable(f"no ITI-41 request for document {unique_id} in the DMP's journal")
 
     @app.get("/documents")
     def documents():
@@ -246,9 +256,11 @@ def _document_pages(app: Flask, console) -> None:
         data, media, problem = embedded_file(root) if root is not None else (None, None, "not XML")
         if data is None:
             raise Unavailable(f"document {unique_id} embeds no readable file ({problem or 'none'})")
-        answer = make_response(data)
-        answer.headers["Content-Type"] = media or "application/octet-stream"
-        return answer
+        if media in INLINE_TYPES:
+            answer = make_response(data)
+            answer.headers["Content-Type"] = media
+            return answer
+        return _download(data, "application/octet-stream", f"{_safe(unique_id)}.bin")
 
 
 def _chain_of(admin, feed, entry: dict) -> list[dict]:

@@ -12,7 +12,9 @@ import zipfile
 
 import pytest
 
+from segur.console.service import ConsoleConfig, ConsoleService
 from segur.fixtures.documents import build_cr_img_n1, read_ids
+from segur.kernel.service import StackContext
 from segur.mocks.mssante.xdm import build_xdm
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -153,6 +155,22 @@ def test_a_replacement_shows_the_versions_chain(web, dmp_client, world, radiolog
     assert "Deprecated" in versions and entry.entry_uuid in versions
 
 
+def test_an_embedded_file_of_a_media_type_a_browser_would_run_is_downloaded_not_shown(web, submit, patients):
+    uid = submit(patients[6], pdf_bytes=b"<script>alert('console')</script>", media_type="text/html")
+    answer = web.get(f"/documents/{uid}/embedded")
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/octet-stream"
+    assert answer.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_a_document_older_than_the_live_views_window_is_found_in_the_whole_journal(stack, submit, patients):
+    oldest = submit(patients[7])
+    submit(patients[8])
+    context = StackContext(stack.services["dmp"].context.stack, running=stack.services)
+    narrow = ConsoleService(ConsoleConfig(port=0, window=1), context).create_app().test_client()
+    answer = narrow.get(f"/documents/{oldest}")
+    assert answer.status_code == 200 and oldest in _text(answer)
+
+
 def test_an_unknown_document_is_a_404_page(web):
     answer = web.get("/documents/1.2.3.4.5-no-such-document")
     assert answer.status_code == 404 and "holds no document" in _text(answer)
@@ -288,7 +306,10 @@ def test_the_runs_page_lists_the_evidence_packs_and_serves_them(web, console):
     page = _text(web.get("/runs"))
     assert "reference-ris" in page and "PASS (official CDA checks not run)" in page and "RIS" in page
     assert "evidence.json not readable" in page
-    assert _text(web.get("/runs/reference-ris/index.html")) == "<h1>the pack</h1>"
+    served = web.get("/runs/reference-ris/index.html")
+    assert _text(served) == "<h1>the pack</h1>"
+    assert "style-src 'self' 'unsafe-inline'" in served.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in web.get("/runs").headers["Content-Security-Policy"]
     assert web.get("/runs/../../etc/passwd").status_code == 404
     assert web.get("/runs/reference-ris/none.html").status_code == 404
 
