@@ -7,14 +7,17 @@ from __future__ import annotations
 import io
 import json
 import re
+import urllib.error
 import urllib.request
 import zipfile
 
 import pytest
 
 from segur.console.service import ConsoleConfig, ConsoleService
+from segur.console.world import expected_insi_answer
 from segur.fixtures.documents import build_cr_img_n1, read_ids
 from segur.kernel.service import StackContext
+from segur.mocks.insi.testing import soap_envelope, traits_body
 from segur.mocks.mssante.xdm import build_xdm
 
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
@@ -206,6 +209,22 @@ def test_the_world_lists_a_cnda_persona_with_its_ins_vitale_card_and_expected_in
     assert "CNDA persona" in page and persona.ins in page and f"NIR {persona.nir} {persona.nir_key}" in page
     assert "00 (one identity)" in page and "02 (several identities: homonyms)" in page
     assert "Professionals" in page and "Organisations" in page and "Mailboxes" in page
+
+
+def test_the_expected_insi_answer_shown_is_what_the_insi_mock_answers_for_every_patient(stack, world):
+    endpoints = stack.endpoints()["insi"]
+    for patient in world.patients:
+        first_names = tuple(patient.first_names.split(" "))
+        body = soap_envelope(traits_body(patient.birth_name, first_names, patient.sex, patient.birth_date))
+        search = urllib.request.Request(endpoints["soap"], data=body, method="POST",
+                                        headers={"Content-Type": "application/soap+xml; charset=UTF-8"})
+        try:
+            urllib.request.urlopen(search, timeout=10).read()
+        except urllib.error.HTTPError as refused:
+            refused.read()
+        with urllib.request.urlopen(endpoints["admin"] + "journal?limit=1", timeout=10) as answer:
+            code = json.loads(answer.read())["entries"][-1]["meta"].get("code_cr")
+        assert expected_insi_answer(world, patient).startswith(f"{code} "), patient.key
 
 
 def test_the_world_search_narrows_every_table(web, world):
