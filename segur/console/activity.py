@@ -113,6 +113,7 @@ class Feed:
         self.admin, self.window, self.world = admin, window, world
         self._rows: list[Row] = []
         self._cursor: dict[str, int] = {}
+        self._bases: dict[str, str | None] = {}  # the admin URL each cursor belongs to
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # guards the rows
         self._pulling = threading.Lock()  # one refresh at a time
@@ -135,6 +136,10 @@ class Feed:
             self._pulling.release()
 
     def _pull(self, service: str) -> list[dict]:
+        base = self.admin.base(service)
+        if self._bases.get(service, base) != base:  # another instance: its journal counts from 1 again
+            self._forget(service)
+        self._bases[service] = base
         since = self._cursor.get(service)
         try:
             entries = self.admin.journal(service, since=since or 0, limit=None if since else self.window)
@@ -147,6 +152,11 @@ class Feed:
         else:
             self._cursor.setdefault(service, 0)
         return [{"service": service, **entry} for entry in entries]
+
+    def _forget(self, service: str) -> None:
+        self._cursor.pop(service, None)
+        with self._lock:
+            self._rows = [row for row in self._rows if row.service != service]
 
     def _trim(self) -> None:
         counts: dict[str, int] = {}

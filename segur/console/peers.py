@@ -81,6 +81,10 @@ class AdminApi:
     def services(self) -> list[str]:
         return list(self._urls())
 
+    def base(self, service: str) -> str | None:
+        """The service's admin URL now (a service started again elsewhere has another)."""
+        return self._urls().get(service)
+
     def url(self, service: str, path: str) -> str:
         base = self._urls().get(service)
         if not base:

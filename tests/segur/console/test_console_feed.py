@@ -13,9 +13,13 @@ class FakeAdmin:
         self.journals: dict[str, list[dict]] = {"dmp": [], "insi": []}
         self.calls: list[tuple] = []
         self.dead: set[str] = set()
+        self.bases = {"dmp": "http://127.0.0.1:1/_admin/", "insi": "http://127.0.0.1:2/_admin/"}
 
     def services(self):
         return list(self.journals)
+
+    def base(self, service):
+        return self.bases[service]
 
     def journal(self, service, since=0, limit=None):
         self.calls.append((service, since, limit))
@@ -72,6 +76,19 @@ def test_a_service_that_does_not_answer_is_reported_and_the_others_are_shown():
     admin.add("dmp")
     feed.refresh()
     assert feed.down == {} and len(feed) == 2
+
+
+def test_a_service_started_again_elsewhere_is_read_from_its_first_exchange():
+    admin = FakeAdmin()
+    for _ in range(3):
+        admin.add("dmp", "old")
+    feed = Feed(admin)
+    feed.refresh()
+    admin.journals["dmp"] = []
+    admin.bases["dmp"] = "http://127.0.0.1:3/_admin/"
+    admin.add("dmp", "new")
+    feed.refresh()
+    assert [(row.seq, row.operation) for row in feed.rows(Selection(service="dmp"))] == [(1, "new")]
 
 
 def test_the_filters_select_by_rule_task_verdict_patient_and_professional():
