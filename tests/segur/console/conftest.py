@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import ssl
 import urllib.request
 
 import pytest
@@ -21,7 +22,7 @@ from segur.up import SERVICE_NAMES, load_config, start_stack
 def stack_overrides(tmp_path, **sections) -> dict:
     overrides = {name: {"port": 0} for name in SERVICE_NAMES}
     overrides["stack"] = {"pki": str(tmp_path / "pki"), "data": str(tmp_path / "data")}
-    overrides["mssante"].update(smtp_port=0, imap_port=0, tls="none")
+    overrides["mssante"].update(smtp_port=0, imap_port=0)
     overrides["dmp"]["lenient"] = True
     overrides["console"]["evidence"] = str(tmp_path / "evidence")
     for name, values in sections.items():
@@ -87,13 +88,16 @@ def submit(dmp_client, world, radiologist):
 
 @pytest.fixture(scope="module")
 def send_mail(stack):
-    """`send_mail(message)`: one message submitted over SMTP (plain: the stack's MSSanté has tls none)."""
+    """`send_mail(message)`: one message submitted over SMTP with STARTTLS (the test PKI's CA)."""
     endpoints = stack.endpoints()["mssante"]
     password = json.loads(urllib.request.urlopen(endpoints["admin"] + "health", timeout=5).read())[
         "credentials"]["default_password"]
 
+    context = ssl.create_default_context(cafile=endpoints["ca_file"])
+
     def send(message) -> None:
         with smtplib.SMTP(endpoints["smtp"]["host"], endpoints["smtp"]["port"], timeout=10) as client:
+            client.starttls(context=context)
             client.login(message["From"], password)
             client.send_message(message)
 

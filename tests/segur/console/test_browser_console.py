@@ -19,8 +19,7 @@ from segur.fixtures.documents import build_cr_img_n1
 from segur.scenarios.evidence_pack.browser import chromium_paths, start_chromium
 from segur.scenarios.proof import run_proof
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")]
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 SHOTS = os.environ.get("SEGUR_CONSOLE_SCREENSHOTS", "")
 WAIT_S = 5.0
@@ -85,7 +84,8 @@ def test_a_dmp_submission_shows_in_the_live_view_and_opens_with_its_findings_and
     _wait_for(browser, "return document.querySelector('table.findings') !== null")
     assert "SEGUR-BODY-002" in browser.find_element("css selector", "table.findings").text
     _shot(browser, "exchange")
-    browser.get(base + f"documents/{uid}")
+    browser.find_element("css selector", f"a[href='/documents/{uid}']").click()
+    _wait_for(browser, "return document.querySelector('.source li.hit') !== null")
     hit = browser.find_element("css selector", ".source li.hit")
     assert "representation" in hit.text or "text" in hit.text
     assert browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", hit) != \

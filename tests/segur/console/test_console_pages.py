@@ -20,9 +20,7 @@ from segur.kernel.service import StackContext
 from segur.mocks.insi.testing import soap_envelope, traits_body
 from segur.mocks.mssante.xdm import build_xdm
 
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              # the stack's MSSanté runs without TLS here, so aiosmtpd warns that AUTH travels in clear
-              pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")]
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def _text(answer) -> str:
@@ -98,6 +96,7 @@ def test_an_exchange_opens_with_its_request_response_and_findings_with_rem_ids_a
     page = _text(web.get(f"/activity/dmp/{row.seq}"))
     assert "ITI-41" in page and "Request" in page and "Response" in page and "multipart/related" in page
     assert "SEGUR-BODY-002" in page and "fix:" in page
+    assert f'href="/documents/{broken_document}"' in page and 'href="#L' not in page
 
 
 def test_an_exchange_body_downloads_whole(web, console, broken_document):
