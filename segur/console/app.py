@@ -26,7 +26,7 @@ from markupsafe import Markup
 
 from segur.console import auth
 from segur.console.activity import Selection
-from segur.console.catalogue import explain_all
+from segur.console.catalogue import explain_all, load_catalogue
 from segur.console.documents import (
     Unavailable,
     document_in,
@@ -61,6 +61,7 @@ INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
 
 
 def create_app(console) -> Flask:
+    load_catalogue()
     app = Flask("segur-console", root_path=str(Path(__file__).parent))
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     app.jinja_env.globals.update(nav=NAV)
