@@ -24,7 +24,8 @@ Config (TOML, every key optional; `segur up --config FILE`):
     [annuaire] enabled = true, port = 8300, tls = false, api_keys = [],
                unknown_parameters = "refuse" ("refuse": as the real server | "fhir": ignored, FHIR R4 lenient)
     [console]  enabled = true, port = 8310, port_fallback = true, token = "" (required beyond loopback),
-               evidence = "evidence", endpoints_file = ".segur-endpoints.json", window = 5000 (docs/console.md)
+               evidence = "evidence", endpoints_file = ".segur-endpoints.json", window = 5000
+               (the web console: docs/console.md)
 
     [faults]                  # faults in force from the start, per service (see /_admin/faults)
     insi = [{kind = "latency", ms = 200}]
