@@ -107,7 +107,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         from segur.kernel.official_pack import describe, find_pack
         from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
-        from segur.up import load_config, start_stack
+        from segur.up import free_port_overrides, load_config, start_stack
 
         couloir = couloir.upper()
         try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
@@ -124,8 +124,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
-                         "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
-                         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
+                         **free_port_overrides()}
             typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v

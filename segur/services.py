@@ -10,10 +10,13 @@ from segur.console.service import ConsoleService
 from segur.kernel.service import Service
 from segur.mocks.annuaire.service import AnnuaireService
 from segur.mocks.dmp.service import DmpService
+from segur.mocks.igc.service import IgcService
 from segur.mocks.insi.service import InsiService
 from segur.mocks.mssante.service import MssanteService
+from segur.mocks.pam.service import PamService
+from segur.mocks.psc.service import PscService
 
 # the console last: it shows the services started before it
-SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService,
-                                       ConsoleService)
+SERVICES: tuple[type[Service], ...] = (IgcService, AnnuaireService, InsiService, DmpService, MssanteService,
+                                       PscService, PamService, ConsoleService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}
