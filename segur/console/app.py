@@ -68,7 +68,8 @@ def _guard(app: Flask, console) -> None:
         if not auth.token_matches(token, request.form.get("token", "")):
             return render_template("login.html", wrong=True, next="/"), 401
         target = request.form.get("next") or "/"
-        answer = redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        target = target if target.startswith("/") and not target.startswith("//") else "/"
+        answer = redirect(request.script_root + target)
         answer.set_cookie(auth.COOKIE, auth.cookie_value(token), httponly=True, samesite="Strict")
         return answer
 

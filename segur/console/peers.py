@@ -72,11 +72,20 @@ def admin_urls_of_file(path: str | Path, own: str) -> dict[str, str]:
             if name != own and isinstance(value, dict) and isinstance(value.get("admin"), str)}
 
 
-class AdminApi:
-    """JSON calls to each service's `/_admin/`; `urls()` is asked every time (a stack may change)."""
+def tenant_admin_url(admin_url: str, tenant: str) -> str:
+    """A service's admin URL for one tenant: `http://host:8302/_admin/` → `http://host:8302/t/ci-1/_admin/`
+    (segur.kernel.tenants: the tenant is a path prefix)."""
+    base, found, rest = admin_url.rpartition("/_admin/")
+    return f"{base}/t/{tenant}/_admin/{rest}" if found else admin_url
 
-    def __init__(self, urls: Callable[[], dict[str, str]]):
+
+class AdminApi:
+    """JSON calls to each service's `/_admin/`; `urls()` is asked every time (a stack may change). `token`:
+    the stack's admin token (`[stack] admin_token`), sent as Bearer when set."""
+
+    def __init__(self, urls: Callable[[], dict[str, str]], token: str = ""):
         self._urls = urls
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def services(self) -> list[str]:
         return list(self._urls())
@@ -97,8 +106,8 @@ class AdminApi:
         if given:
             url += "?" + urllib.parse.urlencode(given)
         data = None if body is None else json.dumps(body).encode("utf-8")
-        call = urllib.request.Request(url, data=data, method=method,
-                                      headers={"Content-Type": "application/json"} if data else {})
+        headers = {**self._headers, **({"Content-Type": "application/json"} if data else {})}
+        call = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with _OPENER.open(call, timeout=TIMEOUT) as answer:
                 content_type = answer.headers.get("Content-Type", "application/octet-stream")

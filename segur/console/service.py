@@ -10,7 +10,7 @@ from pathlib import Path
 from segur.console.activity import Feed
 from segur.console.app import create_app
 from segur.console.auth import is_loopback
-from segur.console.peers import AdminApi, admin_urls_of_file, admin_urls_of_stack
+from segur.console.peers import AdminApi, admin_urls_of_file, admin_urls_of_stack, tenant_admin_url
 from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, ServiceConfig, setting
 from segur.kernel.service import HttpService
@@ -38,7 +38,7 @@ class ConsoleService(HttpService):
 
     def __init__(self, config=None, context=None):
         super().__init__(config, context)
-        self.admin = AdminApi(self.peer_admin_urls)
+        self.admin = AdminApi(self.peer_admin_urls, token=self.context.stack.admin_token)
         self._world = self.context.world
         self.feed = Feed(self.admin, window=self.config.window, world=self.world)
 
@@ -49,9 +49,18 @@ class ConsoleService(HttpService):
         return self._world
 
     def peer_admin_urls(self) -> dict[str, str]:
-        """The admin URL of every other service: those of this stack, else those of the endpoints file."""
-        running = admin_urls_of_stack(self.context.running, self.name)
-        return running or admin_urls_of_file(self.config.endpoints_file, self.name)
+        """The admin URL of every other service: those of this stack, else those of the endpoints file; a
+        tenant's console (`/t/<tenant>/`) reads the same tenant of each service."""
+        urls = admin_urls_of_stack(self.context.running, self.name)
+        urls = urls or admin_urls_of_file(self.config.endpoints_file, self.name)
+        tenant = self.context.tenant
+        return {name: tenant_admin_url(url, tenant) for name, url in urls.items()} if tenant else urls
+
+    def for_tenant(self, tenant: str) -> ConsoleService:
+        """The console of one tenant: it shows that tenant of every service of the stack."""
+        instance = super().for_tenant(tenant)
+        instance.context.running = self.context.running
+        return instance
 
     @property
     def evidence_dir(self) -> Path:

@@ -11,9 +11,9 @@
     return td;
   }
 
-  function exchangeRow(data) {
+  function exchangeRow(data, root) {
     var tr = document.createElement("tr");
-    var href = "/activity/" + encodeURIComponent(data.service) + "/" + data.seq;
+    var href = root + "/activity/" + encodeURIComponent(data.service) + "/" + data.seq;
     tr.className = "v-" + data.verdict + " new";
     tr.dataset.href = href;
     cell(tr, (data.time || "").slice(11, 23), "nowrap");
@@ -40,7 +40,7 @@
         if (!data) { return; }
         var body = table.tBodies[0];
         for (var i = data.rows.length - 1; i >= 0; i--) {
-          body.insertBefore(exchangeRow(data.rows[i]), body.firstChild);
+          body.insertBefore(exchangeRow(data.rows[i], table.dataset.root || ""), body.firstChild);
         }
         if (data.rows.length) {
           var empty = document.getElementById("empty");
