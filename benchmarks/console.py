@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segur.mocks.insi.testing import soap_envelope, traits_body  # noqa: E402
-from segur.up import SERVICE_NAMES, load_config, start_stack  # noqa: E402
+from segur.up import free_port_overrides, load_config, start_stack  # noqa: E402
 
 POLL_S = 1.0  # the page's script polls every second (segur/console/static/console.js)
 MAX_ENTRIES = 50_000
@@ -101,8 +101,8 @@ def main() -> None:
     args = parser.parse_args()
     entries = min(args.entries, MAX_ENTRIES)
     with tempfile.TemporaryDirectory(prefix="segur-bench-console-") as scratch:
-        overrides = {name: {"port": 0} for name in SERVICE_NAMES}
-        overrides["mssante"].update(smtp_port=0, imap_port=0, validation=False)
+        overrides = free_port_overrides()
+        overrides["mssante"]["validation"] = False
         overrides["dmp"]["validation"] = False
         overrides["console"]["window"] = entries + 1000
         overrides["stack"] = {"data": f"{scratch}/data", "pki": f"{scratch}/pki"}

@@ -16,13 +16,12 @@ from segur.fixtures.world import load_world
 from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, DmpClient
 from segur.mocks.mssante.testing import mss_message
-from segur.up import SERVICE_NAMES, load_config, start_stack
+from segur.up import free_port_overrides, load_config, start_stack
 
 
 def stack_overrides(tmp_path, **sections) -> dict:
-    overrides = {name: {"port": 0} for name in SERVICE_NAMES}
+    overrides = free_port_overrides()
     overrides["stack"] = {"pki": str(tmp_path / "pki"), "data": str(tmp_path / "data")}
-    overrides["mssante"].update(smtp_port=0, imap_port=0)
     overrides["dmp"]["lenient"] = True
     overrides["console"]["evidence"] = str(tmp_path / "evidence")
     for name, values in sections.items():
