@@ -131,7 +131,7 @@ def is_zip(data: bytes) -> bool:
 
 
 def xdm_documents(data: bytes) -> list[tuple[str, bytes]]:
-    """The XML documents of an IHE_XDM.ZIP (IHE ITI TF-1 §16: IHE_XDM/<subset>/<doc>.XML beside
+    """The XML documents of an IHE_XDM.ZIP (IHE ITI TF-2 §3.32, ITI-32: IHE_XDM/<subset>/<doc>.XML beside
     METADATA.XML), bounded in count and size; raises `Unavailable` with the reason when it cannot."""
     try:
         archive = zipfile.ZipFile(BytesIO(data))

@@ -14,5 +14,5 @@ EMPTY_UPLOAD = book.rule(
 UNREADABLE_XDM = book.rule(
     "CONSOLE-002", "The IHE_XDM.ZIP cannot be read: {reason}.",
     message_fr="L'archive IHE_XDM.ZIP est illisible : {reason}.",
-    hint="Send the zip your product attaches to the message (IHE ITI TF-1 §16: IHE_XDM/<subset>/ with "
+    hint="Send the zip your product attaches to the message (IHE ITI TF-2 §3.32: IHE_XDM/<subset>/ with "
          "METADATA.XML and the CDA documents).")
