@@ -95,7 +95,11 @@ def serve_command(cls: type[Service]):
                 typer.echo(line)
             typer.echo("Ctrl-C to stop.")
 
-        run_until_interrupted(service, on_ready=ready)
+        try:
+            run_until_interrupted(service, on_ready=ready)
+        except ConfigError as exc:  # a setting the service refuses only when it starts (its host, say)
+            typer.echo(f"segur serve {cls.name}: {exc}", err=True)
+            raise typer.Exit(2) from exc
 
     context_parameter = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
     command.__signature__ = inspect.Signature([context_parameter, *_parameters(cls)])

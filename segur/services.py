@@ -6,6 +6,7 @@ section of the stack config and the options of `segur serve NAME`.
 
 from __future__ import annotations
 
+from segur.console.service import ConsoleService
 from segur.kernel.service import Service
 from segur.mocks.annuaire.service import AnnuaireService
 from segur.mocks.dmp.service import DmpService
@@ -15,6 +16,7 @@ from segur.mocks.mssante.service import MssanteService
 from segur.mocks.pam.service import PamService
 from segur.mocks.psc.service import PscService
 
+# the console last: it shows the services started before it
 SERVICES: tuple[type[Service], ...] = (IgcService, AnnuaireService, InsiService, DmpService, MssanteService,
-                                       PscService, PamService)
+                                       PscService, PamService, ConsoleService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}

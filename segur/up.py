@@ -23,6 +23,9 @@ Config (TOML, every key optional; `segur up --config FILE`):
                data = "" (mailboxes folder; "" = <stack data>/mssante, ":memory:" = not kept)
     [annuaire] enabled = true, port = 8300, tls = false, api_keys = [],
                unknown_parameters = "refuse" ("refuse": as the real server | "fhir": ignored, FHIR R4 lenient)
+    [console]  enabled = true, port = 8310, port_fallback = true, token = "" (required beyond loopback),
+               evidence = "evidence", endpoints_file = ".segur-endpoints.json", window = 5000
+               (the web console: docs/console.md)
 
     [faults]                  # faults in force from the start, per service (see /_admin/faults)
     insi = [{kind = "latency", ms = 200}]
@@ -128,7 +131,7 @@ def start_stack(config: dict | None = None) -> Stack:
     world = load_world(stack_conf.world) if stack_conf.world else load_world()
     pki = TestPki.load_or_create(Path(stack_conf.pki))
     context = StackContext(stack_conf, world, pki)
-    stack = Stack(config, pki_dir=Path(stack_conf.pki).resolve())
+    stack = Stack(config, services=context.running, pki_dir=Path(stack_conf.pki).resolve())
     try:
         for name, cls in BY_NAME.items():
             if config[name]["enabled"]:

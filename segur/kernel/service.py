@@ -35,6 +35,9 @@ class StackContext:
     world: Any = None
     pki: TestPki | None = None
     _scratch: Any = field(default=None, repr=False)
+    #: the services of the stack started so far, by name (`segur up` fills it): the console reads their
+    #: endpoints from here, and their state only through those endpoints
+    running: dict = field(default_factory=dict, repr=False)
     tenant: str = ""  # "" = the default tenant (see segur.kernel.tenants)
 
     def for_tenant(self, tenant: str) -> StackContext:

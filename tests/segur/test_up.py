@@ -32,7 +32,7 @@ def _health(url: str) -> dict:
 def test_the_stack_starts_all_four_mocks_and_each_answers_health(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
         endpoints = stack.endpoints()
-        assert set(endpoints) == {"igc", "annuaire", "insi", "dmp", "mssante", "psc", "pam", "pki"}
+        assert set(endpoints) == {"igc", "annuaire", "insi", "dmp", "mssante", "psc", "pam", "console", "pki"}
         for name in ("annuaire", "insi", "dmp", "mssante", "pam"):
             assert _health(endpoints[name]["admin"])["service"] == name
         assert endpoints["mssante"]["smtp"]["port"] > 0
