@@ -78,17 +78,21 @@ class _Login(Login):
         login = credentials.authzid if oauth else credentials.authcid
         started = time.monotonic()
         box = self.backend.mailbox(login)
-        ok = False
+        ok, verdict = False, None
         if box is not None:
             if oauth:
                 token = getattr(credentials, "_token", None) or ""  # pysasl has no public accessor
-                ok = self.backend.check_token(login, token)
+                verdict = self.backend.verify_token(login, token)
+                ok = verdict.ok
             else:
                 password = self.backend.password_for(login) or ""
                 ok = credentials.verify(ClearIdentity(login, password))
-        self.journal.record("imap-login", "ok" if ok else "refused", request={"login": login},
-                                    response={"result": "OK" if ok else "NO authentication failed"},
-                                    duration_ms=(time.monotonic() - started) * 1000)
+        findings = [verdict.finding] if verdict is not None and verdict.finding is not None else ()
+        named = {"professional": verdict.professional} if verdict is not None and verdict.professional else None
+        self.journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
+                            request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
+                            response={"result": "OK" if ok else "NO authentication failed"},
+                            duration_ms=(time.monotonic() - started) * 1000)
         if not ok:
             raise InvalidAuth()
         name = box.address.lower()

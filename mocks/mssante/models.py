@@ -163,11 +163,21 @@ def _check_in_worker(raw, login, recipients, validate, xdm_limits):
     return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
 
 
+@dataclass(frozen=True)
+class TokenVerdict:
+    """Whether a token opens a mailbox; the professional it named; the finding when it does not."""
+
+    ok: bool
+    professional: str | None = None  # IDNPS
+    finding: Finding | None = None
+    temporary: bool = False  # PSC unreachable: 454, not 535
+
+
 class MssanteBackend:
     """One MSSanté operator of the test world: its mailboxes, who may log in, what it does with a message."""
 
     def __init__(self, world, *, default_password: str = DEFAULT_PASSWORD, passwords: dict | None = None,
-                 tokens: dict | None = None, accept_any_token: bool = True,
+                 tokens: dict | None = None, accept_any_token: bool = True, psc=None,
                  size_limit: int = DEFAULT_SIZE_LIMIT, recipient_policy: str = "rcpt",
                  validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
@@ -180,6 +190,7 @@ class MssanteBackend:
         self.passwords = {k.lower(): v for k, v in (passwords or {}).items()}
         self.tokens = {k.lower(): v for k, v in (tokens or {}).items()}
         self.accept_any_token = accept_any_token
+        self.psc = psc  # a `psc.PscTokenChecker` when tokens are checked against Pro Santé Connect
         self.size_limit = size_limit
         self.recipient_policy = recipient_policy
         self.xdm_limits = xdm_limits or XdmLimits()
@@ -221,13 +232,20 @@ class MssanteBackend:
 
     def check_token(self, login: str, token: str) -> bool:
         """XOAUTH2 (REM SC.MSS/CONF.07): a Pro Santé Connect access token; any non-empty one by default."""
+        return self.verify_token(login, token).ok
+
+    def verify_token(self, login: str, token: str) -> TokenVerdict:
+        """The verdict on an XOAUTH2 token: checked against Pro Santé Connect when `psc` is set (the
+        professional it names is journalled), else a configured token or any non-empty one."""
         box = self.mailbox(login or "")
         if box is None or box.closed or not token:
-            return False
+            return TokenVerdict(False)
+        if self.psc is not None:
+            return self.psc.check(login, token, box)
         expected = self.tokens.get(login.lower())
         if expected is not None:
-            return hmac.compare_digest(expected.encode(), token.encode())
-        return self.accept_any_token
+            return TokenVerdict(hmac.compare_digest(expected.encode(), token.encode()))
+        return TokenVerdict(self.accept_any_token)
 
     # ------------------------------------------------------------------ recipients
     def check_recipient(self, address: str) -> RecipientCheck:

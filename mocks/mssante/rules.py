@@ -65,6 +65,43 @@ AUTH_FAILED = book.rule(
     smtp_reply="535 5.7.8",
 )
 
+PSC_TOKEN_REFUSED = book.rule(
+    "MSS-AUTH-PSC-TOKEN",
+    "XOAUTH2 for '{login}': the bearer token is not a valid Pro Santé Connect access token ({why}).",
+    message_fr="XOAUTH2 pour « {login} » : le jeton n'est pas un jeton d'accès Pro Santé Connect valide "
+        "({why}).",
+    hint="Send the access token PSC issued for this session (not the id or refresh token), before it expires "
+         "and before the session ends; see docs/psc.md for what the mock checks.",
+    source="REM SC.MSS/CONF.07 (SASL XOAUTH2 with the PSC access token); RFC 4954 §6 (535 5.7.8)",
+    rem=("SC.MSS/CONF.07", "MSS/CONF.07"),
+    layer="smtp",
+    smtp_reply="535 5.7.8",
+)
+
+PSC_OTHER_PROFESSIONAL = book.rule(
+    "MSS-AUTH-PSC-OWNER",
+    "XOAUTH2 for '{login}': the PSC token names {professional}, who does not own this mailbox ({owner}).",
+    message_fr="XOAUTH2 pour « {login} » : le jeton PSC désigne {professional}, qui n'est pas titulaire de "
+        "cette BAL ({owner}).",
+    hint="Log in to the professional's own mailbox with their token; an application mailbox authenticates "
+         "with the structure's ORG certificate (SC.MSS/CONF.12), not a PSC token.",
+    source="REM SC.MSS/CONF.07; RFC 4954 §6 (535 5.7.8)",
+    rem=("SC.MSS/CONF.07", "MSS/CONF.07"),
+    layer="smtp",
+    smtp_reply="535 5.7.8",
+)
+
+PSC_UNREACHABLE = book.rule(
+    "MSS-AUTH-PSC-UNAVAILABLE",
+    "XOAUTH2 for '{login}': Pro Santé Connect could not be reached to check the token ({why}).",
+    message_fr="XOAUTH2 pour « {login} » : Pro Santé Connect injoignable pour vérifier le jeton ({why}).",
+    hint="A temporary failure: retry later (the operator could not check the token, it did not refuse it).",
+    source="RFC 4954 §6 (454 4.7.0 temporary authentication failure)",
+    rem=("SC.MSS/CONF.07",),
+    layer="smtp",
+    smtp_reply="454 4.7.0",
+)
+
 AUTH_REQUIRED = book.rule(
     "MSS-AUTH-REQUIRED",
     "MAIL FROM sent without authenticating: submission needs an authenticated mailbox.",

@@ -33,6 +33,7 @@ from segur.kernel.server import WsgiServer
 from segur.kernel.service import Service, StackContext
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
+from segur.mocks.mssante.psc import PscTokenChecker
 from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
 from segur.mocks.mssante.store import StoredJournal
 from segur.validators import validate
@@ -63,6 +64,11 @@ class MssanteConfig(ServiceConfig):
     workers: int = setting(0, "Run the message checks in N worker processes (0: threads).")
     data: str = setting("", "Mailboxes folder (SQLite store, kept across restarts and crashes); '' = "
                         "<stack data>/mssante, ':memory:' = nothing kept.", serve_default=".segur-mssante")
+    psc_issuer: str = setting("", "Check XOAUTH2 tokens as Pro Santé Connect access tokens of this issuer (its "
+                              "discovery, JWKS and introspection); 'stack' = the stack's PSC mock; '' = any "
+                              "non-empty token.")
+    psc_client: str = setting("segur-test-client:segur-test-secret", "The PSC client (id:secret) the "
+                              "operator introspects tokens with.")
     power_safe: bool = setting(False, "fsync every accepted message (survives a power cut too; slower).")
 
 
@@ -77,6 +83,22 @@ def model_options(config: MssanteConfig, context: StackContext) -> dict:
     if config.validation and context.pack:  # the stack's official CDA pack, as an argument (not SEGUR_PACK)
         options["validate"] = partial(validate, pack=str(context.pack))
     return options
+
+
+def psc_checker(config: MssanteConfig, context: StackContext, world) -> PscTokenChecker:
+    """The operator's check of XOAUTH2 tokens against a Pro Santé Connect: a given issuer, or ('stack') the
+    stack's PSC mock, found when the first token arrives (it may start after this service)."""
+    client_id, _, secret = config.psc_client.partition(":")
+    if config.psc_issuer == "stack":
+        def issuer() -> str:
+            psc = context.running.get("psc")
+            if psc is None:
+                raise LookupError("no Pro Santé Connect in this stack ([psc] enabled = false?)")
+            return psc.endpoints()["issuer"]
+    else:
+        issuer = config.psc_issuer
+    ca_file = str(context.test_pki().ca_file) if context.stack.pki else True
+    return PscTokenChecker(issuer, world, client_id=client_id, client_secret=secret.strip(), verify_tls=ca_file)
 
 
 def _tls_context(pki: TestPki, require_client_cert: bool) -> ssl.SSLContext:
@@ -105,6 +127,8 @@ class MssanteService(Service):
         world = context.world if context.world is not None else load_world()
         # before the kernel's __init__: the journal is kept in the backend's store
         self.backend = MssanteBackend(world, **{**model_options(config, context), **model_overrides})
+        if config.psc_issuer:
+            self.backend.psc = psc_checker(config, context, world)
         super().__init__(config, context)
         self.faults = SmtpFaultBook(self.fault_kinds)
         self.host = context.stack.host

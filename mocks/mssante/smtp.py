@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import logging
 import re
 import time
@@ -30,6 +31,7 @@ from segur.mocks.mssante.models import MssanteBackend, RecipientCheck
 from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
+AUTH_LINE_LIMIT = 12288  # RFC 4954 §4
 OVERLOAD_REPLY = "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
 
 
@@ -117,8 +119,15 @@ class MssSmtp(ChunkedData, SMTP):
     """aiosmtpd's SMTP with a session journal, TLS-off faults and connect-time faults; DATA is read in
     large chunks (`smtp_data.ChunkedData`, aiosmtpd's semantics, ~20 times less CPU on a 1.4 MB message)."""
 
+    # AUTH carries a PSC access token (a JWT of a kilobyte or more): RFC 4954 §4 allows an AUTH line of
+    # 12288 octets; every other command keeps the 512 of RFC 5321 §4.5.3.1.4
+    line_length_limit = AUTH_LINE_LIMIT + 2
+
     def __init__(self, handler: MssHandler, **kwargs):
         super().__init__(handler, **kwargs)
+        # aiosmtpd empties its class-wide limits when a session starts: this session's own, set after
+        self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit,
+                                                           {"AUTH": AUTH_LINE_LIMIT})
         self.mss = handler
         self.transcript: list[str] = []
         self.findings: list[Finding] = []
@@ -251,9 +260,18 @@ class MssSmtp(ChunkedData, SMTP):
         except (ValueError, UnicodeDecodeError):
             return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode XOAUTH2 response")
         self._pending_login = user
-        if self.mss.backend.check_token(user, token):
+        verdict = self.mss.backend.verify_token(user, token)
+        self.mss.journal.record("smtp-auth", "ok" if verdict.ok else "refused", request={"login": user,
+                                "mechanism": "XOAUTH2"}, findings=[verdict.finding] if verdict.finding else (),
+                                meta={"professional": verdict.professional} if verdict.professional else None)
+        if verdict.ok:
             self.login = user
             return AuthResult(success=True, auth_data=user)
+        if verdict.finding is not None:  # say why, with the rule's reply (454 when PSC could not be asked)
+            code = (rules.PSC_UNREACHABLE if verdict.temporary else rules.PSC_TOKEN_REFUSED).extra["smtp_reply"]
+            text = " ".join(f"{verdict.finding.rule}: {verdict.finding.message}".split())  # one line
+            message = f"{code} {text}".encode("ascii", "replace").decode("ascii")[:MAX_REPLY_TEXT]  # 7-bit
+            return AuthResult(success=False, handled=False, message=message)
         return AuthResult(success=False, handled=False)
 
 

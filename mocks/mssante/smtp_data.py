@@ -179,6 +179,9 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int | None,
 class ChunkedData:
     """Mixin for `aiosmtpd.smtp.SMTP`: DATA read by `read_data` instead of line by line."""
 
+    #: a text line of DATA: 1000 octets with its CRLF (RFC 5321 §4.5.3.1.6), whatever the command lines allow
+    data_line_limit = 1001
+
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         if self._decode_data or not hasattr(self._reader, "_limit"):  # not the bytes path this mixin is for
@@ -195,7 +198,7 @@ class ChunkedData:
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
-            state, content = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+            state, content = await read_data(self._reader, self.data_size_limit, self.data_line_limit)
         except asyncio.CancelledError:
             self._writer.close()  # the connection was reset during DATA, as aiosmtpd does
             raise
