@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
+import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 
 from lxml import etree
@@ -34,10 +35,12 @@ from segur.kernel import rules
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.rules import Rule
 from segur.validators import packs as packs_mod
-from segur.validators import profiles, safe_xml, structure, xsd
+from segur.validators import profiles, safe_xml, segur_rules, structure, xsd
 from segur.validators.config import pack_setting, value_sets_setting
 from segur.validators.locate import Locator
 from segur.validators.report import LAYERS, LayerRun, PackRun, Report
+from segur.validators.schematron.body import schematron_view
+from segur.validators.segur_rules.value_sets import load_value_sets
 
 DEFAULT_LAYERS = LAYERS
 
@@ -258,12 +261,6 @@ class Validator:
             return "--profile none"
         if self.pack is None:
             return _NO_PACK
-        try:
-            engine = importlib.import_module("segur.validators.schematron")
-        except ImportError as exc:
-            return f"the Schematron engine is not available ({exc})"
-        if not hasattr(engine, "compile_pack"):
-            return "the Schematron engine is not available (segur.validators.schematron has no compile_pack)"
         return None
 
     def _schematron_document(self, parsed) -> bytes:
@@ -271,8 +268,6 @@ class Validator:
         Saxon's tree of it is most of an N1 document's cost) unless the full body was asked for."""
         if self.schematron_full_body:
             return parsed.data
-        from segur.validators.schematron.body import schematron_view
-
         return schematron_view(parsed.data, parsed.tree)
 
     def _schematron(self, data: bytes, locator: Locator, selection, report: Report):
@@ -312,17 +307,9 @@ class Validator:
         return detail
 
     def _segur(self, tree, locator, volet, report: Report):
-        try:
-            module = importlib.import_module("segur.validators.segur_rules")
-        except ModuleNotFoundError as exc:
-            if exc.name != "segur.validators.segur_rules":
-                raise
-            return LayerRun("segur", "skipped", "the Ségur rules module is not available")
-        if not hasattr(module, "check_segur"):
-            return LayerRun("segur", "skipped", "the Ségur rules module has no check_segur() yet")
         extra = {"value_sets": self.value_sets} if self.value_sets else {}  # only when the user gave some
         pack_root = self.pack.root if self.pack else None
-        found = module.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
+        found = segur_rules.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
 
@@ -334,8 +321,6 @@ def _load_value_sets(value_sets) -> dict:
         value_sets = found.value if found else []
     if not value_sets:
         return {}
-    from segur.validators.segur_rules.value_sets import load_value_sets
-
     return load_value_sets(value_sets)
 
 
@@ -346,8 +331,6 @@ _NO_PACK = "no pack directory (give --pack DIR, set SEGUR_PACK or 'pack' in segu
 @functools.cache
 def _tool_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("segur-harness")
     except Exception:  # running from a source tree without metadata
         return "unknown"
@@ -355,8 +338,6 @@ def _tool_version() -> str:
 
 def _full_body_requested() -> bool:
     """``SEGUR_SCHEMATRON_FULL_BODY=1``: the user wants the packs to see the real N1 body text."""
-    import os
-
     return os.environ.get("SEGUR_SCHEMATRON_FULL_BODY", "").strip().lower() in ("1", "true", "yes", "on")
 
 

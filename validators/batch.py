@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from segur.validators.api import Validator
+from segur.validators.api import Validator, _engine_finding
 from segur.validators.report import BatchSummary, Report
 from segur.validators.safe_xml import xml_finding
 
@@ -59,8 +59,6 @@ def _missing_report(detail: str, lang: str) -> Report:
 
 
 def _crashed_report(item: str, exc: BaseException, lang: str) -> Report:
-    from segur.validators.api import _engine_finding
-
     detail = f"worker process failed: {type(exc).__name__}: {exc}"
     return Report(document="<stdin>" if item == "-" else item,
                   findings=[_engine_finding("VAL-001", lang, layer="batch", detail=detail)])

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from segur.kernel.official_pack import find_pack
 from segur.validators import batch
+from segur.validators.api import Validator
 from segur.validators.config import ConfigError, parse_size, setting, value_sets_setting
 from segur.validators.output import FORMATS, RENDERERS, render_text
 from segur.validators.packs import PackDir, PackError
@@ -91,8 +92,6 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                    "schematron_mode": schematron_mode, "strict": strict,
                    "value_sets": list(sets_setting.value) if sets_setting else []}
         try:
-            from segur.validators.api import Validator
-
             Validator(**options)  # usage errors (unknown profile) before any work
         except (UnknownProfile, ValueError) as exc:
             raise _usage_error(str(exc)) from None

@@ -40,6 +40,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from segur.validators.pack_closure import closure_and_digest
+
 CDA_NS = "urn:hl7-org:v3"
 LOINC = "2.16.840.1.113883.6.1"  # HL7 OID of LOINC
 COMMON_PACK = Path("schematrons/profils/CI-SIS_ModelesDeContenusCDA.sch")
@@ -216,8 +218,6 @@ def _shown(roots: list[str]) -> str:
 @functools.cache
 def pack_template_ids(path: Path) -> frozenset[str]:
     """Every templateId root a volet pack's Schematron files test (``@root='…'``), includes followed."""
-    from segur.validators.packs import closure_and_digest  # packs imports this module
-
     closure, _ = closure_and_digest(path)
     roots: set[str] = set()
     for file in closure.files:

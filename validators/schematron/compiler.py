@@ -31,7 +31,9 @@ The stylesheets are XSLT 3.0 (the ANS tool ran XSLT 2.0 with Saxon 9): XPath 3.1
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
+from pathlib import Path
 
 from lxml import etree
 
@@ -41,9 +43,6 @@ from .xpath import rewrite_doc_calls, templateid_guard
 
 def _compiler_version() -> str:
     """A hash of the code that shapes the generated XSLT: any change invalidates the disk cache."""
-    import hashlib
-    from pathlib import Path
-
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in ("loader.py", "compiler.py", "xpath.py"):

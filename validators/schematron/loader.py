@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -417,6 +418,4 @@ def _rel(path: Path, base: Path) -> str:
     try:
         return str(path.relative_to(base))
     except ValueError:
-        import os
-
         return os.path.relpath(path, base)

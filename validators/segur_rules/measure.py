@@ -22,6 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lxml import etree
+
+from segur.validators.api import validate
+from segur.validators.locate import Locator
+from segur.validators.schematron import compile_pack
+from segur.validators.segur_rules import check_segur, load_value_sets
 from segur.validators.segur_rules.mutants import (
     MUTANTS,
     build,
@@ -44,13 +50,6 @@ def _extra_errors(extra_packs: list, data: bytes) -> list[str]:
 
 
 def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
-    from lxml import etree
-
-    from segur.validators.api import validate  # the validator core; imported late, it is heavy
-    from segur.validators.locate import Locator
-    from segur.validators.schematron import compile_pack
-    from segur.validators.segur_rules import check_segur, load_value_sets
-
     with tempfile.TemporaryDirectory() as tmp:
         svs = Path(tmp) / "examples-result-codes.xml"
         svs.write_bytes(svs_value_set(example_result_codes(pack)))
