@@ -13,6 +13,7 @@ harness passing a broken product would be worse than none.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -20,16 +21,17 @@ from pathlib import Path
 
 import typer
 
+from segur.kernel.official_pack import describe, find_pack
+from segur.scenarios.driver import reference_ris_dir
+from segur.scenarios.evidence_pack import check_status, problem_lines, requirements_note
+from segur.up import load_config, start_stack
+
 DEFAULT_DEFECT = "provisional-as-qualified"
 
 
 def reference_ris_defects() -> dict[str, str]:
     """The reference RIS's seeded defects (name: what goes wrong); empty when its folder is not there.
-    Only its `defects.py` is loaded (no imports): `segur --help` stays fast."""
-    import importlib.util
-
-    from segur.scenarios.driver import reference_ris_dir
-
+    Only its `defects.py` is loaded, from its file (not the RIS's package): `segur --help` stays fast."""
     try:
         path = reference_ris_dir() / "reference_ris" / "defects.py"
     except ValueError:
@@ -72,8 +74,6 @@ def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
 
 def _summary(outcome) -> list[str]:
     """The verdict, then each check that failed or was blocked (the lines `segur proof` prints)."""
-    from segur.scenarios.evidence_pack import check_status, problem_lines
-
     evidence = outcome.evidence
     reqs = evidence["requirements"]
     checks = list(evidence["checks"].values())
@@ -104,10 +104,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print the two verdicts, the failing checks and where the evidence packs are."""
-        from segur.kernel.official_pack import describe, find_pack
-        from segur.scenarios.evidence_pack import requirements_note
+        # start-up: the proof imports pytest, 80 ms of every `segur --help` (measured with -X importtime)
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
-        from segur.up import load_config, start_stack
 
         couloir = couloir.upper()
         try:  # the reference RIS must be importable before the mocks start (README: exit code 2)

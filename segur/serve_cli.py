@@ -14,9 +14,11 @@ from pathlib import Path
 import click
 import typer
 
+from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types
 from segur.kernel.server import run_until_interrupted
 from segur.kernel.service import Service, StackContext
+from segur.up import load_config
 
 STACK_OPTIONS = ("host", "pki", "world", "pack")
 
@@ -105,8 +107,6 @@ def serve_command(cls: type[Service]):
 
 def _configs(cls: type[Service], ctx: click.Context, options: dict):
     """The stack and service configs: the file's sections, then the options given on the command line."""
-    from segur.up import load_config  # the shell's loader; imported here to keep `segur --help` light
-
     given = {name for name in options if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     file_config = load_config(options["config_file"]) if options.get("config_file") else None
     stack = {name: options[f"stack_{name}"] for name in STACK_OPTIONS}
@@ -126,6 +126,4 @@ def _configs(cls: type[Service], ctx: click.Context, options: dict):
 def _world(stack: StackConfig):
     if not stack.world:
         return None
-    from segur.fixtures.world import load_world  # only when a world file is given
-
     return load_world(stack.world)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from pathlib import Path
 
 import typer
 
+from segur.kernel.official_pack import HOW_TO_GET, describe, find_pack
+from segur.up import SERVICE_NAMES, ConfigError, load_config, start_stack
+
 
 def pack_note(settings: dict) -> str | None:
     """What to tell the user when the mocks will validate documents without the official pack."""
-    import os
-
-    from segur.kernel.official_pack import HOW_TO_GET
-
     validating = [name for name in ("dmp", "mssante")
                   if settings[name]["enabled"] and settings[name]["validation"]]
     if not validating or settings["stack"]["pack"] or os.environ.get("SEGUR_PACK"):
@@ -26,8 +26,6 @@ def pack_note(settings: dict) -> str | None:
 
 def settle_pack(settings: dict, option: Path | None, config: Path | None):
     """Puts the pack `find_pack` chooses (the same search as make demo, proof and validate) in [stack] pack."""
-    from segur.kernel.official_pack import find_pack
-
     found = find_pack(option, configured=settings["stack"]["pack"] or None,
                       configured_in=f"[stack] pack in {config}")
     settings["stack"]["pack"] = str(found.path) if found else ""
@@ -49,9 +47,6 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                   "--config, then ../shared/ref/cda when present (README.md, 'The official pack')."),
     ) -> None:
         """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
-        from segur.kernel.official_pack import describe
-        from segur.up import SERVICE_NAMES, ConfigError, load_config, start_stack
-
         # a file left by an earlier run (or a run that is failing now) must not pass for a live stack:
         # CI waits for this file to appear, then connects to the ports it names
         endpoints_file.unlink(missing_ok=True)
