@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from package_map import REPO, package_roots
 
-REPO = Path(__file__).resolve().parents[2]
-ROOTS = {"segur": "segur", "validators": "segur/validators", "mocks": "segur/mocks",
-         "fixtures": "segur/fixtures", "scenarios": "segur/scenarios"}
+# folder in the checkout -> folder in the wheel, e.g. "mocks" -> "segur/mocks" (setup.py's map)
+ROOTS = {folder.relative_to(REPO).as_posix(): package.replace(".", "/")
+         for package, folder in package_roots().items()}
 
 
 def _tracked(*paths: str) -> list[str]:
