@@ -56,7 +56,13 @@ def _check_defect(value: str) -> str:
 
 
 #: the endpoint a product needs first, per service (`--verbose` shows them all)
-MAIN_ENDPOINTS = {"annuaire": ("fhir_base",), "insi": ("soap",), "dmp": ("repository",), "mssante": ("smtp", "imap")}
+MAIN_ENDPOINTS = {
+    "annuaire": ("fhir_base",),
+    "insi": ("soap",),
+    "dmp": ("repository",),
+    "mssante": ("smtp", "imap"),
+}
+VERBOSE_HELP = "Every endpoint, one line per task, and the check suites' own pytest output."
 
 
 def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
@@ -66,7 +72,8 @@ def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
         if keys is not None and key not in keys:
             continue
         if isinstance(value, dict):
-            value = value.get("url") or ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
+            parts = (f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
+            value = value.get("url") or ", ".join(parts)
         if not isinstance(value, list):
             shown.append(f"{key}={value}")
     return ", ".join(shown)
@@ -99,8 +106,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
         defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Every endpoint, one line per task, and the "
-                                     "check suites' own pytest output."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print the two verdicts, the failing checks and where the evidence packs are."""
@@ -121,7 +127,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo("Ségur conformance harness — demo")
         typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
-            overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
+            stack_settings = {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""}
+            overrides = {"stack": stack_settings,
                          "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
             typer.echo("1. segur up: the four mocks, on free loopback ports")
@@ -131,8 +138,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             try:
                 for line in _endpoint_lines(stack, verbose):
                     typer.echo(f"   {line}")
-                typer.echo(f"2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
-                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack, **shown)
+                typer.echo(f"2. the proof, couloir {couloir}, "
+                           "against the reference RIS (examples/reference-ris)")
+                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack,
+                                  **shown)
                 for line in _summary(clean):
                     typer.echo(f"   {line}")
                 typer.echo(f"   ({requirements_note(clean.evidence)})")

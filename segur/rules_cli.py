@@ -19,7 +19,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         """List the project's own rules: id, layer, severity, message and fix hint."""
         layers = sorted({r.layer for r in all_rules()})
         if layer is not None and layer not in layers:  # a typo must not look like "no rules in this layer"
-            raise typer.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}", param_hint="--layer")
+            known = ", ".join(layers)
+            raise typer.BadParameter(f"unknown layer {layer!r}; known: {known}", param_hint="--layer")
         if lang not in ("en", "fr"):
             raise typer.BadParameter(f"unknown language {lang!r}; en or fr", param_hint="--lang")
         selected = [r for r in all_rules() if layer is None or r.layer == layer]

@@ -99,7 +99,8 @@ def serve_command(cls: type[Service]):
 
         run_until_interrupted(service, on_ready=ready)
 
-    context_parameter = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    context_parameter = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                          annotation=typer.Context)
     command.__signature__ = inspect.Signature([context_parameter, *_parameters(cls)])
     command.__doc__ = cls.title
     return command
@@ -107,7 +108,8 @@ def serve_command(cls: type[Service]):
 
 def _configs(cls: type[Service], ctx: click.Context, options: dict):
     """The stack and service configs: the file's sections, then the options given on the command line."""
-    given = {name for name in options if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    typed = click.core.ParameterSource.COMMANDLINE
+    given = {name for name in options if ctx.get_parameter_source(name) == typed}
     file_config = load_config(options["config_file"]) if options.get("config_file") else None
     stack = {name: options[f"stack_{name}"] for name in STACK_OPTIONS}
     section = {f.name: options[f.name] for f in dataclasses.fields(cls.Config) if f.name in options}

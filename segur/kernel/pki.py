@@ -18,8 +18,11 @@ from segur.kernel.server import TlsSettings
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
+#: A client certificate's subject: (CN, O, OU).
+ClientName = tuple[str, str, str]
+
 #: Client certificates every PKI holds: name → (CN, O, OU).
-DEFAULT_CLIENTS = {
+DEFAULT_CLIENTS: dict[str, ClientName] = {
     "insi-auto": ("INSI-AUTO", "Cabinet de radiologie du test", "10B0000001"),
     "insi-manu": ("INSI-MANU", "Cabinet de radiologie du test", "10B0000001"),
     "organisation": ("Cabinet de radiologie du test", "Cabinet de radiologie du test", "10B0000001"),
@@ -50,7 +53,8 @@ class TestPki:
         return CertFiles(self.directory / "server.pem", self.directory / "server-key.pem")
 
     def client(self, name: str) -> CertFiles:
-        return CertFiles(self.directory / "clients" / f"{name}.pem", self.directory / "clients" / f"{name}-key.pem")
+        clients = self.directory / "clients"
+        return CertFiles(clients / f"{name}.pem", clients / f"{name}-key.pem")
 
     def untrusted_client(self, name: str) -> CertFiles:
         """The same client certificate issued by another CA the mocks do not trust (for negative tests)."""
@@ -62,7 +66,7 @@ class TestPki:
                            require_client_cert=require_client_cert)
 
     @classmethod
-    def load_or_create(cls, directory: Path, clients: dict[str, tuple[str, str, str]] | None = None) -> TestPki:
+    def load_or_create(cls, directory: Path, clients: dict[str, ClientName] | None = None) -> TestPki:
         pki = cls(directory)
         if not pki.ca_file.exists():
             pki._create(clients or DEFAULT_CLIENTS)
@@ -74,7 +78,7 @@ class TestPki:
         ca = trustme.CA.from_pem(self.ca_file.read_bytes(), (self.directory / "ca-key.pem").read_bytes())
         return self._write_leaf(ca, self.client(name), common_name, organization, unit)
 
-    def _create(self, clients: dict[str, tuple[str, str, str]]) -> None:
+    def _create(self, clients: dict[str, ClientName]) -> None:
         (self.directory / "clients").mkdir(parents=True, exist_ok=True)
         (self.directory / "untrusted").mkdir(exist_ok=True)
         ca = trustme.CA(organization_name="Segur harness test CA", key_type=trustme.KeyType.RSA)
@@ -90,7 +94,8 @@ class TestPki:
             self._write_leaf(other, self.untrusted_client(name), cn, org, unit)
 
     @staticmethod
-    def _write_leaf(ca: trustme.CA, files: CertFiles, cn: str, org: str | None, unit: str | None) -> CertFiles:
+    def _write_leaf(ca: trustme.CA, files: CertFiles, cn: str, org: str | None,
+                    unit: str | None) -> CertFiles:
         identity = "".join(c if c.isalnum() else "-" for c in cn.lower()).strip("-") + ".client.test"
         leaf = ca.issue_cert(identity, common_name=cn, organization_name=org, organization_unit_name=unit,
                              key_type=trustme.KeyType.RSA)

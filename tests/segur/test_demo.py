@@ -79,7 +79,8 @@ def _fake_run_proof(verdicts, calls=None):
             calls.append(kwargs)
         verdict = verdicts[sut]
         checks = {"c": {"id": "c", "passed": verdict == "pass", "rem": ["X/1"], "problems": ["p"]}}
-        evidence = {"requirements": {"X/1": {"verdict": verdict}}, "checks": checks, "meta": {"couloir": couloir}}
+        requirements = {"X/1": {"verdict": verdict}}
+        evidence = {"requirements": requirements, "checks": checks, "meta": {"couloir": couloir}}
         return _Outcome(0 if verdict == "pass" else 1, verdict, Path(out), evidence)
     return run_proof
 

@@ -24,6 +24,7 @@ import pytest
 from package_map import REPO, modules_of, package_roots
 
 KERNEL = "segur.kernel"
+LATE_IMPORT = "an import inside a function without a 'start-up' comment"
 ABOVE_THE_KERNEL = ("segur.mocks", "segur.validators", "segur.scenarios", "segur.fixtures", "segur.console")
 
 # Modules that break a rule today, in areas other engineers are reshaping on their branches (issue 14):
@@ -106,7 +107,8 @@ def _names_a_module_by_string(call: ast.Call) -> bool:
     if name not in ("import_module", "__import__") or not call.args:
         return False
     first = call.args[0]
-    return isinstance(first, ast.Constant | ast.JoinedStr) and not isinstance(getattr(first, "value", ""), bytes)
+    literal = isinstance(first, ast.Constant | ast.JoinedStr)
+    return literal and not isinstance(getattr(first, "value", ""), bytes)
 
 
 def read_imports(module: str, path: Path, known) -> Imports:
@@ -203,8 +205,7 @@ def offences(graph: dict[str, Imports]) -> dict[str, list[str]]:
                              if t.startswith(ABOVE_THE_KERNEL)})
             found[module].extend(f"the kernel imports {target}" for target in upward)
         found[module].extend(f"line {line}: a module named by a string" for line in imports.string_imports)
-        found[module].extend(f"line {line}: an import inside a function without a 'start-up' comment"
-                             for line in imports.uncommented_late)
+        found[module].extend(f"line {line}: {LATE_IMPORT}" for line in imports.uncommented_late)
     for cycle in cycles(graph):
         for module in cycle[:-1]:
             found[module].append("import cycle " + " -> ".join(cycle))
@@ -227,7 +228,8 @@ def test_the_package_map_is_read_from_setup_py():
 
 def test_no_module_breaks_a_layering_rule_except_the_known_offenders(project_offences):
     new = {module: problems for module, problems in project_offences.items() if module not in KNOWN_OFFENDERS}
-    report = "\n".join(f"{module}: {problem}" for module, problems in sorted(new.items()) for problem in problems)
+    lines = [f"{module}: {problem}" for module, problems in sorted(new.items()) for problem in problems]
+    report = "\n".join(lines)
     assert not new, f"layering rules broken (docs/architecture.md):\n{report}"
 
 
@@ -284,7 +286,7 @@ def test_a_cycle_hidden_by_an_import_inside_a_function_is_still_a_cycle(tmp_path
 
 def test_an_import_inside_a_function_needs_a_start_up_comment(tmp_path):
     graph = _package(tmp_path, {"a.py": "def f():\n    import json\n    return json\n"})
-    assert offences(graph) == {"segur.a": ["line 2: an import inside a function without a 'start-up' comment"]}
+    assert offences(graph) == {"segur.a": [f"line 2: {LATE_IMPORT}"]}
 
 
 def test_a_start_up_word_in_code_is_not_a_comment(tmp_path):
@@ -293,8 +295,8 @@ def test_a_start_up_word_in_code_is_not_a_comment(tmp_path):
 
 
 def test_a_module_named_by_a_literal_string_is_reported(tmp_path):
-    graph = _package(tmp_path, {"a.py": "import importlib\nX = importlib.import_module('segur.mocks.thing')\n",
-                                "b.py": "Y = __import__('json')\n"})
+    by_name = "import importlib\nX = importlib.import_module('segur.mocks.thing')\n"
+    graph = _package(tmp_path, {"a.py": by_name, "b.py": "Y = __import__('json')\n"})
     assert offences(graph) == {"segur.a": ["line 2: a module named by a string"],
                                "segur.b": ["line 1: a module named by a string"]}
 

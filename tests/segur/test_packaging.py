@@ -35,8 +35,8 @@ def built(tmp_path_factory):
     for path in _tracked():
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / path, source / path)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path / "dist"),
-                            str(source)], capture_output=True, text=True)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path / "dist")]
+    build = subprocess.run([*pip_wheel, str(source)], capture_output=True, text=True)
     if build.returncode != 0:
         pytest.skip(f"cannot build a wheel here (offline without setuptools>=77?): {build.stderr[-300:]}")
     return next((tmp_path / "dist").glob("*.whl")), build.stdout + build.stderr

@@ -76,8 +76,8 @@ def test_the_answer_styles_of_insi_and_the_annuaire_are_chosen_in_the_config(tmp
     with start_stack(config) as stack:
         endpoints = stack.endpoints()
         assert _health(endpoints["insi"]["admin"])["fault_style"] == "strict"
-        request = urllib.request.Request(endpoints["annuaire"]["fhir_base"] + "/Practitioner?_totalMethod=count",
-                                         headers={"ESANTE-API-KEY": "test"})
+        url = endpoints["annuaire"]["fhir_base"] + "/Practitioner?_totalMethod=count"
+        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": "test"})
         with urllib.request.urlopen(request, timeout=5) as resp:
             assert resp.status == 200 and json.loads(resp.read())["resourceType"] == "Bundle"
 
@@ -101,7 +101,8 @@ def test_a_disabled_service_is_not_started(tmp_path):
         ({"insi": {"prot": 1}}, "unknown key(s) in [insi]: prot"),
         ({"mssante": {"tls": "maybe"}}, "tls must be one of"),
         ({"insi": {"fault_style": "400"}}, "[insi] fault_style must be one of cnam, strict, not '400'"),
-        ({"annuaire": {"unknown_parameters": "ignore"}}, "[annuaire] unknown_parameters must be one of refuse, fhir"),
+        ({"annuaire": {"unknown_parameters": "ignore"}},
+         "[annuaire] unknown_parameters must be one of refuse, fhir"),
         ({"dmp": {"vihf_errors": "soap"}}, "[dmp] vihf_errors must be one of registry, soap-fault"),
         ({"insi": {"port": "x"}}, "[insi] port must be a whole number, not 'x'"),
         ({"dmp": {"port": True}}, "[dmp] port must be a whole number, not True"),
@@ -196,7 +197,8 @@ def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_pat
     bare = load_config()
     assert "no official CDA pack: dmp and mssante validate" in pack_note(bare)
     assert pack_note(load_config(overrides={"stack": {"pack": str(tmp_path)}})) is None
-    assert pack_note(load_config(overrides={"dmp": {"validation": False}, "mssante": {"validation": False}})) is None
+    no_validation = {"dmp": {"validation": False}, "mssante": {"validation": False}}
+    assert pack_note(load_config(overrides=no_validation)) is None
     monkeypatch.setenv("SEGUR_PACK", str(tmp_path))
     assert pack_note(bare) is None
 

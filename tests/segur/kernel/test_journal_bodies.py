@@ -148,7 +148,8 @@ def test_the_dmp_serves_a_request_larger_than_the_journal_keeps_whole_with_its_c
         _post(admin + "reset", b"{}", "application/json")
         assert list((dmp.data_dir / "journal-bodies").glob("*.body")) == []
         status, content_type, data = _get(f"{admin}journal/{seq}/body")
-        assert status == 404 and content_type == "application/json" and "no exchange" in json.loads(data)["error"]
+        assert (status, content_type) == (404, "application/json")
+        assert "no exchange" in json.loads(data)["error"]
 
 
 def test_the_insi_serves_a_request_and_its_answer_whole():
@@ -169,7 +170,8 @@ def test_the_annuaire_serves_an_answer_whole():
 
     with running_annuaire() as annuaire:
         url = annuaire.fhir_base + "/Practitioner?_count=200"
-        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": "k", "Accept": "application/fhir+json"})
+        headers = {"ESANTE-API-KEY": "k", "Accept": "application/fhir+json"}
+        request = urllib.request.Request(url, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             sent = response.read()
         seq = _last_seq(annuaire.url + "/_admin/")

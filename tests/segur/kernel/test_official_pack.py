@@ -1,5 +1,5 @@
-"""Where the official ANS CDA pack is found: one search (`segur.kernel.official_pack.find_pack`) for `segur up`,
-`proof`, `demo` and `validate`, and what a proof says when it ran without the pack."""
+"""Where the official ANS CDA pack is found: one search (`segur.kernel.official_pack.find_pack`) for
+`segur up`, `proof`, `demo` and `validate`, and what a proof says when it ran without the pack."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def _no_env_pack(monkeypatch):
 
 @pytest.fixture
 def beside(tmp_path, monkeypatch):
-    """A checkout folder with a pack laid out as ANS publishes it at ../shared/ref/cda; the cwd is the checkout."""
+    """A checkout folder with a pack laid out as ANS publishes it at ../shared/ref/cda; the cwd is the
+    checkout."""
     pack = tmp_path / "shared" / "ref" / "cda"
     for folder in ("infrastructure", "schematrons", "jeuxDeValeurs"):
         (pack / folder).mkdir(parents=True)
@@ -81,7 +82,8 @@ def test_require_pack_refuses_a_proof_without_the_pack_before_anything_starts(tm
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
-    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--require-pack", "--out", "evidence"])
+    arguments = ["proof", "--sut", "reference-ris", "--require-pack", "--out", "evidence"]
+    result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
     assert "--require-pack: no official CDA pack found" in result.stderr
     assert "ansforge/TestContenuCDA-3-0" in result.stderr
@@ -116,7 +118,8 @@ skipped="0" tests="1"><testcase classname="test_ris_proof" name="test_dmp_accept
 </testsuites>"""
 
 
-@pytest.mark.parametrize(("pack", "label"), [(None, "PASS (official CDA checks not run)"), ("/ans/cda", "PASS")])
+@pytest.mark.parametrize(("pack", "label"),
+                         [(None, "PASS (official CDA checks not run)"), ("/ans/cda", "PASS")])
 def test_the_junit_carries_the_verdict_and_a_skipped_case_without_the_pack(tmp_path, pack, label):
     import junitparser
 
