@@ -58,7 +58,8 @@ def main() -> None:
     errors = sum(failed for _, failed in results)
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
-    print(f"annuaire: {len(latencies)} searches in {elapsed:.1f} s with {args.clients} clients, {errors} errors")
+    print(f"annuaire: {len(latencies)} searches in {elapsed:.1f} s with {args.clients} clients, "
+          f"{errors} errors")
     print(f"  throughput: {len(latencies) / elapsed:,.0f} searches/s (target >= 1,000)")
     print(f"  latency: p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
 

@@ -48,9 +48,10 @@ def main() -> int:
             totals.append(elapsed)
             evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
             timings = evidence["meta"]["timings"]
-            print(f"run {run}: {elapsed:.1f} s cold start to evidence pack (exit {done.returncode}, verdict "
-                  f"{evidence['verdict']}); inside the process: stack {timings['stack_start_s']:.1f} s, plan "
-                  f"{timings['plan_s']:.1f} s ({len(evidence['plan']['tasks'])} tasks), checks {timings['checks_s']:.1f} s")
+            print(f"run {run}: {elapsed:.1f} s cold start to evidence pack (exit {done.returncode}, "
+                  f"verdict {evidence['verdict']}); inside the process: stack {timings['stack_start_s']:.1f} "
+                  f"s, plan {timings['plan_s']:.1f} s ({len(evidence['plan']['tasks'])} tasks), "
+                  f"checks {timings['checks_s']:.1f} s")
     best = min(totals)
     print(f"best {best:.1f} s; target < 30 s: {'met' if best < 30 else 'NOT met'}")
     return 0

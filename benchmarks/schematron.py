@@ -66,7 +66,8 @@ def main() -> None:
     cda = args.ref / "cda"
     doc = (cda / EXAMPLE).read_bytes()
     distinct = variants(doc, args.n)
-    print(f"document: {EXAMPLE} ({len(doc) // 1024} KiB), {args.n} runs per figure, load {os.getloadavg()[0]:.2f}")
+    print(f"document: {EXAMPLE} ({len(doc) // 1024} KiB), {args.n} runs per figure, "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'pack':<14} {'mode':<8} {'cold compile':>13} {'disk-cached':>12} "
           f"{'incl. parse ms (p90) cpu/min':>32} {'transform only ms (p90) cpu/min':>35}")
     compiled = {}

@@ -146,12 +146,11 @@ def _row(label: str, result: dict) -> str:
                 f"{result['rss_at_end_mb']:.0f} MB ({'flat' if growth < 5 else f'+{growth:.0f} MB in the 2nd half'})")
     steady = f" steady {result['steady_ms_per_doc']:.1f} ms/doc," if result["steady_ms_per_doc"] else ""
     first = f" first doc {result['first_doc_ms']:.0f} ms," if result["first_doc_ms"] else ""
-    return (f"{label:18} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} ms/doc/core"
-            f" (CPU {result['cpu_ms_per_doc']:.1f} ms/doc),"
-            f"{first}{steady} layers xsd {layers['xsd_ms']:.1f} / sch {layers['schematron_ms']:.1f} / "
-            f"segur {layers['segur_ms']:.1f} / parse {layers['parse_ms']:.1f} ms;"
-            f" peak RSS {result['peak_rss_mb']:.0f} MB (workers {result['peak_rss_children_mb']:.0f} MB){flat}"
-            f"  verdicts {result['verdicts']}")
+    return (f"{label:18} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} "
+            f"ms/doc/core (CPU {result['cpu_ms_per_doc']:.1f} ms/doc),{first}{steady} layers xsd "
+            f"{layers['xsd_ms']:.1f} / sch {layers['schematron_ms']:.1f} / segur {layers['segur_ms']:.1f} / "
+            f"parse {layers['parse_ms']:.1f} ms; peak RSS {result['peak_rss_mb']:.0f} MB "
+            f"(workers {result['peak_rss_children_mb']:.0f} MB){flat}  verdicts {result['verdicts']}")
 
 
 def hostile_timings() -> list[tuple[str, str, float]]:

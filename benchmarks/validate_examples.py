@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=4, help="rules listed per failing document")
     parser.add_argument("--schematron-mode", default="fast", choices=("fast", "classic"))
     parser.add_argument("--compare-modes", action="store_true",
-                        help="also run the classic Schematron mode and list the documents whose findings differ")
+                        help="also run the classic Schematron mode and list the documents whose findings "
+                             "differ")
     args = parser.parse_args(argv)
     examples = sorted((args.pack / "ExemplesCDA").glob("*.xml"))
     if not examples:
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         for path, row in zip(examples, rows, strict=True):
             theirs = sorted([f.rule, f.line, f.column] for f in reference.validate(path).findings)
             if theirs != row["findings"]:
-                differing.append(f"{path.name} ({args.schematron_mode}: {row['verdict']}, {len(row['findings'])} "
-                                 f"findings; {other}: {len(theirs)} findings)")
+                differing.append(f"{path.name} ({args.schematron_mode}: {row['verdict']}, "
+                                 f"{len(row['findings'])} findings; {other}: {len(theirs)} findings)")
         print(f"{args.schematron_mode} vs {other}: " + ("identical findings on every example" if not differing
               else f"{len(differing)} example(s) differ: " + "; ".join(differing)))
     if args.json:

@@ -97,8 +97,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise _usage_error(str(exc)) from None
 
         if pack_dir is None and not no_pack:
-            Console(stderr=True).print("note: no pack directory configured: the xsd and schematron layers will not "
-                                       "run (give --pack DIR, set SEGUR_PACK, or --no-pack to silence this)",
+            Console(stderr=True).print("note: no pack directory configured: the xsd and schematron layers "
+                                       "will not run (give --pack DIR, set SEGUR_PACK, "
+                                       "or --no-pack to silence this)",
                                        style="yellow", highlight=False, soft_wrap=True)
         items = batch.expand(paths)
         stdin = batch.stdin_bytes(limit) if "-" in items else None

@@ -52,7 +52,8 @@ def _text_report(report: Report, console: Console) -> None:
     header = Text(report.document, style="bold")
     profile = report.profile or {}
     if profile.get("volet") or profile.get("reason"):
-        header.append(f"  profile {profile.get('requested', 'auto')} → {profile.get('volet') or 'common pack only'}",
+        header.append(f"  profile {profile.get('requested', 'auto')} → "
+                      f"{profile.get('volet') or 'common pack only'}",
                       style="dim")
         if profile.get("level"):
             header.append(f" ({profile['level']})", style="dim")

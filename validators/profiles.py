@@ -251,7 +251,8 @@ def select(root: etree._Element, pack_root: Path | None, requested: str = "auto"
             candidates = [p for p in packs if p.family == family]
             if not candidates:
                 return Selection("auto", level, None,
-                                 f"templateId {template_id} is volet {family}, but the pack has no {family} schematron")
+                                 f"templateId {template_id} is volet {family}, but the pack has no {family} "
+                                 f"schematron")
             chosen, why = _pick_version(candidates, template_ids[template_id], usable, declared)
             return Selection("auto", level, chosen, f"templateId {template_id} → {family}, {why}")
     code = _loinc_code(root)

@@ -46,11 +46,14 @@ XML_RULES = {
     for rule in (
         Rule("XML-001", LAYER, "The document is not well-formed XML: {detail}",
              "Le document n'est pas un XML bien formé : {detail}",
-             hint="Fix the XML syntax at the line and column given (unclosed tag, bad character, wrong encoding).",
+             hint="Fix the XML syntax at the line and column given (unclosed tag, bad character, "
+                  "wrong encoding).",
              source="W3C XML 1.0 §2.1"),
         Rule("XML-002", LAYER, "The document is {size} bytes, over the {limit}-byte limit; it was not parsed.",
-             "Le document fait {size} octets, au-delà de la limite de {limit} octets ; il n'a pas été analysé.",
-             hint="A CDA document is normally well under a few MB; raise the limit with --max-size if it is legitimate.",
+             "Le document fait {size} octets, au-delà de la limite de {limit} octets ; "
+             "il n'a pas été analysé.",
+             hint="A CDA document is normally well under a few MB; raise the limit with --max-size if it is "
+                  "legitimate.",
              source="project policy (issue 3: default limit 50 MB)"),
         Rule("XML-003", LAYER, "The document declares the entity '{name}'; entity declarations are refused "
              "(entity expansion, 'billion laughs').",
@@ -78,8 +81,8 @@ XML_RULES = {
              "mode: 1,000,000,000 bytes per text node, attribute value or name): {detail}",
              "Le document dépasse une limite absolue de l'analyseur XML (libxml2, mode grands documents : "
              "1 000 000 000 octets par nœud texte, valeur d'attribut ou nom) : {detail}",
-             hint="This limit cannot be raised (--max-size only bounds the file size): no CDA document needs a "
-                  "node this large; reduce the embedded file.",
+             hint="This limit cannot be raised (--max-size only bounds the file size): "
+                  "no CDA document needs a node this large; reduce the embedded file.",
              source="libxml2 XML_MAX_HUGE_LENGTH"),
     )
 }

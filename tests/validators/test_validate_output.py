@@ -125,7 +125,8 @@ def test_batch_exit_code_ranks_unreadable_invalid_partial_valid():
     assert BatchSummary.of([_partial(), unreadable]).exit_code == 2
     summary = BatchSummary.of([valid, _partial(), _partial("b.xml")])
     assert (summary.valid, summary.partial) == (1, 2)
-    assert summary.line().startswith("3 document(s): 1 valid, 2 partial (no error, not fully checked), 0 invalid")
+    assert summary.line().startswith("3 document(s): 1 valid, 2 partial (no error, not fully checked), "
+                                     "0 invalid")
     assert summary.to_dict()["partial"] == 2
 
 

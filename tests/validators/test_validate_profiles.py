@@ -22,7 +22,8 @@ def _root(cda_pack: Path, name: str) -> etree._Element:
     ("IMG_CR_IMG_2024.01.xml", "IMG-CR-IMG_2024.01", "templateId 1.2.250.1.213.1.1.1.45"),
     # no @extension: the version whose templateIds the document declares (its PDF-copy section is 2024.01's)
     ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01",
-     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares (1.2.250.1.213.1.1.2.243)"),
+     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares "
+     "(1.2.250.1.213.1.1.2.243)"),
     # nothing tells 2021.01 from 2024.01 here: the latest, and the reason says how to choose another
     ("BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2024.01",
      "declares none of the templateIds that tell 2021.01, 2024.01 apart (1.2.250.1.213.1.1.2.128"),

@@ -184,9 +184,8 @@ class _Generator:
         prefixes = ", ".join(f"'{uri}': '{prefix}'" for uri, prefix in by_uri.items())
         _el(root, "variable", name="sgr:prefixes", select=f"map{{{prefixes}}}")
         _function(root, "sgr:qname", "sgrxs:string", ("n", "node()"), (
-            "let $u := namespace-uri($n) return "
-            "if ($u eq '') then local-name($n) "
-            "else if (sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
+            "let $u := namespace-uri($n) return if ($u eq '') then local-name($n) else if "
+            "(sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
             "else concat('Q{', $u, '}', local-name($n))"
         ))
         _function(root, "sgr:location", "sgrxs:string", ("n", "node()"), (

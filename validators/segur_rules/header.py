@@ -235,7 +235,8 @@ def _check_versions(doc: Document) -> None:
     elif not re.fullmatch(r"[1-9]\d*", version_el.get("value", "")):
         doc.report(R["SEGUR-VER-003"], version_el,
                    problem=T(f"'{version_el.get('value', '')}', not an integer greater than or equal to 1",
-                             f"'{version_el.get('value', '')}', qui n'est pas un entier supérieur ou égal à 1"))
+                             f"'{version_el.get('value', '')}', qui n'est pas un entier supérieur ou égal "
+                             f"à 1"))
     else:
         version = int(version_el.get("value"))
 
@@ -247,12 +248,15 @@ def _check_versions(doc: Document) -> None:
     where = None
     if version is not None and version > 1 and id_el is not None and set_el is not None and _key(id_el) == _key(set_el):
         problems.append(T(f"version {version} has the same id as its setId; each version needs its own id",
-                          f"la version {version} a le même id que son setId ; chaque version a son propre id"))
+                          f"la version {version} a le même id que son setId ; "
+                          f"chaque version a son propre id"))
         where = id_el
     for parent_id in replaced:
         if id_el is not None and _key(parent_id) == _key(id_el):
-            problems.append(T("the document replaces itself (relatedDocument/parentDocument/id equals its id)",
-                              "le document se remplace lui-même (relatedDocument/parentDocument/id égale son id)"))
+            problems.append(T("the document replaces itself (relatedDocument/parentDocument/id equals its "
+                              "id)",
+                              "le document se remplace lui-même (relatedDocument/parentDocument/id égale son "
+                              "id)"))
             where = where if where is not None else parent_id
     if version == 1 and replaced:
         problems.append(T("it replaces a document (relatedDocument RPLC) but its versionNumber is 1",

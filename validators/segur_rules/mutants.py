@@ -223,7 +223,8 @@ MUTANTS: list[Case] = [
     Case("SEGUR-BODY-003", "img_n1", set_text(N1_TEXT, base64.b64encode(b"Hello, this is not a PDF").decode()),
          N1_TEXT, "base64 of plain text"),
     Case("SEGUR-BODY-004", "img_n1", use_non_pdfa_body("img_n1"), N1_TEXT, "the example's own PDF is not PDF/A"),
-    Case("SEGUR-BODY-006", "doc_n1", append_to_pdf(b"\n99 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n%%EOF\n"),
+    Case("SEGUR-BODY-006", "doc_n1", append_to_pdf(b"\n99 0 obj\n<< /S /JavaScript /JS (app.alert(1)) "
+                                                   b">>\nendobj\n%%EOF\n"),
          N1_TEXT, "PDF with JavaScript"),
     Case("SEGUR-BODY-005", "img_n1", remove("cda:templateId[@root='1.3.6.1.4.1.19376.1.2.20']"),
          "cda:component/cda:nonXMLBody", "N1 body without the N1 templateId"),

@@ -85,7 +85,8 @@ class Run:
         client = InsiClient(config)
         card = self.task.vitale
         if card and self.defect == "no-vitale-search":
-            self.step("identity: the Vitale card was read but INSi is searched by traits (defect no-vitale-search)")
+            self.step("identity: the Vitale card was read but INSi is searched by traits "
+                      "(defect no-vitale-search)")
             card = None
         try:
             identity = client.find_by_card(card) if card else client.find(traits)
@@ -242,7 +243,8 @@ class Run:
         task = self.task
         sender = task.sender or self.config.sender
         if not sender:
-            raise ConfigError("no sending mailbox: the task names none and the configuration has no [mssante] sender")
+            raise ConfigError("no sending mailbox: the task names none and the configuration has no "
+                              "[mssante] sender")
         if task.action == "send-citizen":
             recipient = identity.citizen_mailbox
             if self.defect == "citizen-wrong-address":

@@ -155,7 +155,8 @@ class InsiClient:
         """The qualified identity for the traits, or `IdentityNotQualified` (codes 01/02)."""
         names = str(traits.get("first_names") or "").split()
         if not names or not traits.get("birth_name") or not traits.get("sex") or not traits.get("birth_date"):
-            raise IdentityNotQualified("the patient's traits are incomplete (birth name, first names, sex, birth date)")
+            raise IdentityNotQualified("the patient's traits are incomplete (birth name, first names, sex, "
+                                       "birth date)")
         tries = [[name] for name in names] + ([names] if len(names) > 1 else [])
         codes = []
         for first_names in tries:
@@ -165,7 +166,8 @@ class InsiClient:
                 return identity_of(result)
         summary = ", ".join(f"{' '.join(t)} → {c}" for t, c in zip(tries, codes, strict=True))
         if CODE_SEVERAL in codes:
-            raise IdentityNotQualified(f"INSi found several identities ({summary}): the INS cannot be qualified",
+            raise IdentityNotQualified(f"INSi found several identities ({summary}): "
+                                       f"the INS cannot be qualified",
                                        codes)
         raise IdentityNotQualified(f"INSi found no identity ({summary}): the INS cannot be qualified", codes)
 
