@@ -51,13 +51,16 @@ ENGINE_RULES = {
              "La couche {layer} a échoué sur ce document : {detail}",
              hint="This is a defect of the harness or of the pack, not necessarily of the document; "
                   "report it with the document if you can.", source="project policy"),
-        Rule("VAL-002", "validator", "The {layer} layer did not run ({reason}); strict mode requires every layer.",
+        Rule("VAL-002", "validator",
+             "The {layer} layer did not run ({reason}); strict mode requires every layer.",
              "La couche {layer} n'a pas été exécutée ({reason}) ; le mode strict exige toutes les couches.",
-             hint="Configure the pack directory (--pack, SEGUR_PACK or segur.toml), or drop --strict to accept "
-                  "a partial check.", source="project policy"),
+             hint="Configure the pack directory (--pack, SEGUR_PACK or segur.toml), "
+                  "or drop --strict to accept a partial check.",
+             source="project policy"),
         Rule("SCH-001", "schematron", "The Schematron pack {pack} could not be run: {detail}",
              "Le pack Schematron {pack} n'a pas pu être exécuté : {detail}",
-             hint="Check that the pack directory is complete (includes and value sets).", source="project policy"),
+             hint="Check that the pack directory is complete (includes and value sets).",
+             source="project policy"),
     )
 }
 rules.register(*ENGINE_RULES.values())
@@ -65,8 +68,10 @@ rules.register(*ENGINE_RULES.values())
 
 def _engine_finding(rule_id: str, lang: str, **context) -> Finding:
     rule = ENGINE_RULES[rule_id]
-    return Finding(rule=rule.id, severity=rule.severity, layer=rule.layer, message=rule.message(lang, **context),
-                   hint=rule.hint or None, extra={"params": {k: str(v) for k, v in context.items()}})
+    params = {k: str(v) for k, v in context.items()}
+    message = rule.message(lang, **context)
+    return Finding(rule=rule.id, severity=rule.severity, layer=rule.layer, message=message,
+                   hint=rule.hint or None, extra={"params": params})
 
 
 class Validator:
@@ -119,8 +124,9 @@ class Validator:
             "pack": str(self.pack.root) if self.pack else None,
             "pack_source": self.pack.source if self.pack else None,
             "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
-            "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
-            "strict": strict, "schematron_n1_body": "full" if schematron_full_body else "placeholder",
+            "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode,
+            "lang": lang, "strict": strict,
+            "schematron_n1_body": "full" if schematron_full_body else "placeholder",
             "value_sets": {role: vs.label for role, vs in self.value_sets.items()},
         }
 
@@ -139,8 +145,7 @@ class Validator:
     def validate(self, document, name: str | None = None, profile: str | None = None) -> Report:
         """Validate one document (a path, bytes or XML text). Never raises for a bad document."""
         started = time.perf_counter()
-        report = Report(settings=self.settings, document=name or (str(document) if isinstance(document, str | Path)
-                                          and not str(document).lstrip().startswith("<") else "<memory>"))
+        report = Report(settings=self.settings, document=name or _document_label(document))
         requested = profile or self.profile
         if profile:
             self.check_profile(profile)
@@ -216,7 +221,7 @@ class Validator:
         # -- segur --
         if selection is not None:
             volet = selection.volet.name if selection.volet else None
-        else:  # no Schematron selection (no pack, --profile none): a forced volet still informs the Ségur rules
+        else:  # no Schematron selection (no pack, --profile none): a forced volet still informs Ségur rules
             volet = requested if requested.lower() not in ("auto", "none", "common") else None
         self._layer(report, "segur", gate, lambda: self._segur(tree, locator, volet, report))
 
@@ -314,6 +319,12 @@ class Validator:
         return None
 
 
+def _document_label(document) -> str:
+    """How a report names a document given without a name: its path, or ``<memory>`` for bytes or XML text."""
+    is_path = isinstance(document, str | Path) and not str(document).lstrip().startswith("<")
+    return str(document) if is_path else "<memory>"
+
+
 def _load_value_sets(value_sets) -> dict:
     """The user's value sets by role (`segur_rules.value_sets`); None means the configured ones."""
     if value_sets is None:
@@ -376,7 +387,8 @@ def _translate(finding: Finding, lang: str) -> Finding:
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def derived_rule_id(pack_name: str, pattern_id: str | None, rule_context: str | None, test: str | None) -> str:
+def derived_rule_id(pack_name: str, pattern_id: str | None, rule_context: str | None,
+                    test: str | None) -> str:
     """A stable id for an assert without ``@id``: ``<volet>/<pattern>/<8 hex of sha1(context|test)>``.
 
     The volet is the pack name without ``CI-SIS_`` and without its version (so an unchanged assert
@@ -394,9 +406,10 @@ def schematron_finding(failure, pack_name: str, locator: Locator, lang: str = "e
     """One `SchematronFailure` as a `Finding` with line, column and XPath in the user's file."""
     if getattr(failure, "kind", None) == "pack-error":
         finding = _engine_finding("SCH-001", lang, pack=pack_name, detail=failure.message)
-        return replace(finding, xpath=failure.location, extra={**finding.extra, "pattern": failure.pattern_id,
-                                                                "context": failure.rule_context})
-    rule_id = failure.assert_id or derived_rule_id(pack_name, failure.pattern_id, failure.rule_context, failure.test)
+        where = {"pattern": failure.pattern_id, "context": failure.rule_context}
+        return replace(finding, xpath=failure.location, extra={**finding.extra, **where})
+    rule_id = failure.assert_id or derived_rule_id(pack_name, failure.pattern_id, failure.rule_context,
+                                                   failure.test)
     line = column = None
     xpath = failure.location
     if failure.node_index is not None:

@@ -32,7 +32,7 @@ def expand(inputs: Iterable[str]) -> list[str | tuple[str, str]]:
         if item == "-":
             out.append("-")
             continue
-        if not item.strip():  # Path("") is "." : an empty shell variable must not validate the whole directory
+        if not item.strip():  # Path("") is ".": an empty shell variable must not validate the whole folder
             out.append(("missing", "'': an empty path names no file"))
             continue
         path = Path(item)

@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 SCH_NS = "http://purl.oclc.org/dsdl/schematron"
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 # Value-set files referenced by the packs as quoted relative paths ('../jeuxDeValeurs/JDV_x.xml').
 _QUOTED_FILE = re.compile(r"""['"]([^'"\s]+\.(?:xml|rdf))['"]""")
 
@@ -57,7 +58,7 @@ def closure(sch: Path) -> Closure:
         result.files.append(current)
         try:
             text = current.read_bytes()
-            tree = etree.fromstring(text, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+            tree = etree.fromstring(text, _SAFE_PARSER)
         except (OSError, etree.XMLSyntaxError) as exc:
             result.missing.append(f"include {current}: {exc}")
             continue

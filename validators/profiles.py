@@ -162,7 +162,8 @@ def document_level(root: etree._Element) -> str | None:
 
 
 def _template_ids(root: etree._Element) -> dict[str, str | None]:
-    return {t.get("root"): t.get("extension") for t in root.findall(f"{{{CDA_NS}}}templateId") if t.get("root")}
+    declared = root.findall(f"{{{CDA_NS}}}templateId")
+    return {t.get("root"): t.get("extension") for t in declared if t.get("root")}
 
 
 def _loinc_code(root: etree._Element) -> str | None:
@@ -301,6 +302,9 @@ def _forced(requested: str, level: str | None, packs: list[VoletPack], usable) -
 class UnknownProfile(ValueError):
     def __init__(self, requested: str, known: list[str]):
         self.requested, self.known = requested, known
-        super().__init__(f"unknown profile {requested!r}; use auto, none, common or a volet of the pack "
-                         f"(optionally with _VERSION): {', '.join(known)}"
-                         if known else f"unknown profile {requested!r}: no pack directory to take volets from")
+        if known:
+            message = (f"unknown profile {requested!r}; use auto, none, common or a volet of the pack "
+                       f"(optionally with _VERSION): {', '.join(known)}")
+        else:
+            message = f"unknown profile {requested!r}: no pack directory to take volets from"
+        super().__init__(message)

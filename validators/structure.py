@@ -50,7 +50,8 @@ STRUCT_RULES = {
              "L'en-tête du document n'a pas d'élément {element} (obligatoire, {cardinality}).",
              hint="Add the {element} element at its place in the header (see the CDA R2 header order).",
              source=_SRC),
-        Rule("CDA-STRUCT-004", LAYER, "The document has {count} {element} elements; CDA R2 allows exactly one.",
+        Rule("CDA-STRUCT-004", LAYER,
+             "The document has {count} {element} elements; CDA R2 allows exactly one.",
              "Le document a {count} éléments {element} ; CDA R2 en autorise exactement un.",
              hint="Keep a single {element}.", source=_SRC),
         Rule("CDA-STRUCT-005", LAYER,
@@ -85,7 +86,8 @@ STRUCT_RULES = {
                   "re-encode the text, not only the declaration (e.g. iconv -f {encoding} -t UTF-8). A UTF-8 "
                   "byte-order mark is accepted; a document without declaration is UTF-8.",
              source=_ENCODING_SRC),
-        Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.", "recordTarget n'a pas de patientRole.",
+        Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.",
+             "recordTarget n'a pas de patientRole.",
              hint="Put the patient's identifiers and demographics in recordTarget/patientRole.", source=_SRC),
     )
 }
@@ -159,7 +161,8 @@ def check(tree: etree._ElementTree, locator: Locator, lang: str = "en") -> list[
         present = root.findall(f"{{{CDA_NS}}}{name}")
         cardinality = f"{low}..{'*' if high is None else high}"
         if len(present) < low:
-            findings.append(_finding("CDA-STRUCT-003", lang, root_where, element=name, cardinality=cardinality))
+            missing = _finding("CDA-STRUCT-003", lang, root_where, element=name, cardinality=cardinality)
+            findings.append(missing)
         elif high is not None and len(present) > high:
             findings.append(_finding("CDA-STRUCT-004", lang, locator.locate(present[high]),
                                      element=name, count=len(present)))

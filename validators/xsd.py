@@ -84,7 +84,8 @@ def _message(text: str) -> str:
     return _NS_IN_MESSAGE.sub("cda:", text)
 
 
-def check(tree: etree._ElementTree, locator: Locator, schema: etree.XMLSchema, lang: str = "en") -> list[Finding]:
+def check(tree: etree._ElementTree, locator: Locator, schema: etree.XMLSchema,
+          lang: str = "en") -> list[Finding]:
     """XSD findings with the line, column and XPath of the offending element."""
     # XMLSchema objects are not safe to use from several threads at once.
     with _LOCK:

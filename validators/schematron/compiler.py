@@ -344,9 +344,8 @@ class _Generator:
                 for prefix, literal, _pred in alts:
                     if literal not in by_prefix.setdefault(prefix, []):
                         by_prefix[prefix].append(literal)
-            pre = " or ".join(
-                f"${roots[p]} = ({', '.join(_xpath_string(v) for v in lits)})" for p, lits in by_prefix.items()
-            )
+            pre = " or ".join(f"${roots[p]} = ({', '.join(map(_xpath_string, lits))})"
+                              for p, lits in by_prefix.items())
             tests = [" or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts) for alts in guards]
             # A dynamic error while matching a template pattern makes it not match (the classic
             # shape, like the skeleton, only warns): each re-checked predicate gets the same.

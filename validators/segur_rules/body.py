@@ -64,7 +64,8 @@ def _check_body(doc: Document, body) -> None:
     text = doc.first("cda:text", body)
     rule = R["SEGUR-BODY-001"]
     if text is None:
-        doc.report(rule, body, problem=T("nonXMLBody has no text element", "nonXMLBody n'a pas d'élément text"))
+        no_text = T("nonXMLBody has no text element", "nonXMLBody n'a pas d'élément text")
+        doc.report(rule, body, problem=no_text)
         return
     problems = []
     if doc.xp("cda:reference", text):

@@ -122,7 +122,8 @@ def parse_birth_date(value: str) -> tuple[dt.date | None, T | None]:
     try:
         date = dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:
-        return None, T(f"not a real calendar date ('{value}')", f"n'est pas une date du calendrier ('{value}')")
+        return None, T(f"not a real calendar date ('{value}')",
+                       f"n'est pas une date du calendrier ('{value}')")
     if date > dt.date.today():
         return None, T(f"in the future ('{value}')", f"dans le futur ('{value}')")
     if date.year < 1880:
