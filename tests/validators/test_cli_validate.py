@@ -106,7 +106,8 @@ def test_lang_fr_translates_own_rule_messages(tmp_path):
 
 
 def test_profile_none_skips_schematron(cda_pack):
-    result = run("--pack", str(cda_pack), "--profile", "none", "-f", "json", str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "--profile", "none", "-f", "json", cr_bio)
     layers = {x["name"]: x for x in json.loads(result.output)["documents"][0]["layers"]}
     assert layers["schematron"]["status"] == "skipped" and layers["schematron"]["reason"] == "--profile none"
 
@@ -141,7 +142,8 @@ def test_json_output_for_an_unreadable_document(tmp_path):
 
 def test_output_to_a_file(cda_pack, tmp_path):
     out = tmp_path / "report.json"
-    result = run("--pack", str(cda_pack), "-f", "json", "-o", str(out), str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "-f", "json", "-o", str(out), cr_bio)
     assert result.exit_code == 0 and result.output == ""
     assert json.loads(out.read_text())["documents"][0]["valid"] is True
 
@@ -200,7 +202,8 @@ def test_svrl_output_is_one_schematron_output_with_the_failed_asserts(cda_pack, 
 
 
 def test_svrl_for_several_documents_is_one_xml_document(cda_pack, broken_cr_img):
-    result = run("--pack", str(cda_pack), "-f", "svrl", str(broken_cr_img), str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "-f", "svrl", str(broken_cr_img), cr_bio)
     root = etree.fromstring(result.output.encode())
     assert len(root) == 2 and {d.get("verdict") for d in root} == {"VALID", "INVALID"}
 
@@ -214,12 +217,14 @@ def test_batch_over_a_directory_with_two_jobs(cda_pack, batch_dir):
     names = [Path(d["document"]).name for d in data["documents"]]
     assert names == ["a-valid.xml", "b-valid.xml", "c-invalid.xml"]  # input order, *.xml only, recursive
     assert [d["verdict"] for d in data["documents"]] == ["VALID", "VALID", "INVALID"]
-    assert data["summary"]["documents"] == 3 and data["summary"]["valid"] == 2 and data["summary"]["invalid"] == 1
+    summary = data["summary"]
+    assert (summary["documents"], summary["valid"], summary["invalid"]) == (3, 2, 1)
     assert data["summary"]["errors_by_rule"]
 
 
 def test_batch_summary_line_and_globs(cda_pack, batch_dir):
-    result = run("--pack", str(cda_pack), "--only-invalid", str(batch_dir / "**" / "*.xml"), str(batch_dir / "zz*.xml"))
+    globs = [str(batch_dir / "**" / "*.xml"), str(batch_dir / "zz*.xml")]
+    result = run("--pack", str(cda_pack), "--only-invalid", *globs)
     assert result.exit_code == 2  # the second glob matches nothing: unreadable input
     assert "4 document(s): 2 valid, 1 invalid, 1 unreadable" in result.output
     assert "errors by rule: " in result.output

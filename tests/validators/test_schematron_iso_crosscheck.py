@@ -61,7 +61,8 @@ def reference_outcomes(transform: etree.XSLT, path: Path) -> list[tuple]:
 
 @pytest.mark.parametrize(
     "rel, pattern",
-    [("schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", "IMG*.xml"), ("schematrons/CI-SIS_BIO-CR-BIO_2024.01.sch", "BIO*.xml")],
+    [("schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", "IMG*.xml"),
+     ("schematrons/CI-SIS_BIO-CR-BIO_2024.01.sch", "BIO*.xml")],
 )
 def test_fast_mode_agrees_with_the_iso_reference_skeleton(cda_pack, tmp_path, rel, pattern):
     sch = cda_pack / rel
