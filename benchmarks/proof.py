@@ -41,9 +41,9 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="segur-proof-bench-") as scratch:
             out = Path(scratch) / "evidence"
             started = time.perf_counter()
-            done = subprocess.run([str(segur), "proof", "--sut", args.sut, "--couloir", args.couloir, "--size",
-                                   args.size, "--out", str(out), "--quiet"], env=env, cwd=scratch,
-                                  capture_output=True, text=True)
+            proof = [str(segur), "proof", "--sut", args.sut, "--couloir", args.couloir, "--size", args.size,
+                     "--out", str(out), "--quiet"]
+            done = subprocess.run(proof, env=env, cwd=scratch, capture_output=True, text=True)
             elapsed = time.perf_counter() - started
             totals.append(elapsed)
             evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))

@@ -60,7 +60,8 @@ def variants(doc: bytes, n: int) -> list[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", type=Path, default=Path(os.environ.get("SEGUR_REF", REPO.parent / "shared" / "ref")))
+    default_ref = Path(os.environ.get("SEGUR_REF", REPO.parent / "shared" / "ref"))
+    parser.add_argument("--ref", type=Path, default=default_ref)
     parser.add_argument("-n", type=int, default=50, help="runs per measurement (default 50)")
     args = parser.parse_args()
     cda = args.ref / "cda"

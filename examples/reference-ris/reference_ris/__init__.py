@@ -14,5 +14,5 @@ from .defects import DEFECTS
 from .errors import ConfigError, IdentityNotQualified, Refused, RisError, ServiceUnavailable
 
 __version__ = "1.0"
-__all__ = ["DEFECTS", "ConfigError", "IdentityNotQualified", "Outcome", "Refused", "RisError", "ServiceUnavailable",
-           "run_task"]
+__all__ = ["DEFECTS", "ConfigError", "IdentityNotQualified", "Outcome", "Refused", "RisError",
+           "ServiceUnavailable", "run_task"]

@@ -21,8 +21,9 @@ def find_mailbox(config, address: str) -> dict | None:
     the directory cannot be reached."""
     for resource in ("Practitioner", "Organization"):
         query = urllib.parse.urlencode({"mailbox-mss:exact": address})
-        request = urllib.request.Request(f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{query}", headers={
-            "ESANTE-API-KEY": config.annuaire_api_key, "Accept": "application/fhir+json"})
+        url = f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{query}"
+        headers = {"ESANTE-API-KEY": config.annuaire_api_key, "Accept": "application/fhir+json"}
+        request = urllib.request.Request(url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=config.timeout) as response:
                 bundle = json.loads(response.read())

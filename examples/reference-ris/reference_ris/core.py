@@ -25,20 +25,26 @@ from .state import State
 
 log = logging.getLogger("reference_ris")
 
-#: `xdm-n3-format-code`: the formatCode of the other level (ASS_A11: CR-IMG N3 template 1.2.250.1.213.1.1.1.45;
-#: an N1 PDF for the N3 CR-BIO), as a product with one formatCode setting for every report declares it.
-OTHER_LEVEL_FORMAT = {"CR-IMG": ("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3",
-                                 "Imaging Report Structured Headings"),
-                      "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps PDF")}
+#: `xdm-n3-format-code`: the formatCode of the other level (ASS_A11: CR-IMG N3 template
+#: 1.2.250.1.213.1.1.1.45; an N1 PDF for the N3 CR-BIO), as a product with one formatCode setting for
+#: every report declares it.
+#: formatCodes are coded in the IHE PCC format code system
+PCC_FORMATS = "1.3.6.1.4.1.19376.1.2.3"
+OTHER_LEVEL_FORMAT = {
+    "CR-IMG": ("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", PCC_FORMATS,
+               "Imaging Report Structured Headings"),
+    "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", PCC_FORMATS, "Document à corps PDF"),
+}
 #: `reused-document-id`: the id a message template kept (one id for every report sent by MSSanté)
 TEMPLATE_DOCUMENT_ID = "2.25.329800735698586629295641978511506172918"
 #: `unknown-idam`: the authorisation number of a documentation example, which CNAM never gave this software
 EXAMPLE_IDAM = "IDAM-EXEMPLE-DOC"
-#: `invisible-to-patient`: the DMP's visibility code (codingScheme 1.2.250.1.213.1.1.4.13, DMP integration guide)
+#: `invisible-to-patient`: the DMP's visibility code (codingScheme 1.2.250.1.213.1.1.4.13, DMP
+#: integration guide)
 INVISIBLE_PATIENT = ("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible par le patient")
 
-WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps texte"),
-                "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3", "Document à corps PDF")}
+WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", PCC_FORMATS, "Document à corps texte"),
+                "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", PCC_FORMATS, "Document à corps PDF")}
 
 
 @dataclass
@@ -51,8 +57,8 @@ class Outcome:
     swallowed: str | None = None  # the outage the `swallow-outage` defect hid
 
     def to_dict(self) -> dict:
-        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins, "detail": self.detail,
-                "steps": self.steps}
+        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins,
+                "detail": self.detail, "steps": self.steps}
 
 
 class Run:
@@ -99,8 +105,8 @@ class Run:
                 return local or made_up_identity(traits)
             if self.defect == "provisional-as-qualified":
                 local = self.state.local_identity(traits) or local_patient_file(traits, loose=True)
-                self.step(f"identity: {exc}; sent anyway with " + ("the INS of the local patient file"
-                          if local else "an INS built from the traits") + " (defect provisional-as-qualified)")
+                used = "the INS of the local patient file" if local else "an INS built from the traits"
+                self.step(f"identity: {exc}; sent anyway with {used} (defect provisional-as-qualified)")
                 return local or made_up_identity(traits)
             raise
         finally:
@@ -184,8 +190,8 @@ class Run:
         other = next(p for p in load_world().patients
                      if p.ins != identity.ins and p.has_dmp and not p.dmp_closed and not p.dmp_opposed
                      and not p.known_defects)
-        return Identity(other.ins, other.oid, other.birth_name, other.first_names, other.sex, other.birth_date,
-                        other.birth_place)
+        return Identity(other.ins, other.oid, other.birth_name, other.first_names, other.sex,
+                        other.birth_date, other.birth_place)
 
     # --- sending ----------------------------------------------------------------------------------------
     def to_dmp(self, identity: Identity) -> str:
@@ -235,7 +241,8 @@ class Run:
         if self.defect == "invisible-to-patient":
             def invisible(_submission, entries):
                 for entry in entries:
-                    entry.confidentiality_codes = list(entry.confidentiality_codes) + [Coded(*INVISIBLE_PATIENT)]
+                    codes = list(entry.confidentiality_codes)
+                    entry.confidentiality_codes = [*codes, Coded(*INVISIBLE_PATIENT)]
             return invisible
         return None
 
@@ -267,10 +274,11 @@ class Run:
             other = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
             overrides["patient_id"] = submission["patient_id"] = other
         code = "11502-2" if task.kind == "CR-BIO" else "18748-4"
+        draft = mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None
         message = mssante.build_message(sender, recipient, document, identity, code, nil=self.config.nil,
-                                        with_xdm=self.defect != "mss-without-xdm", xdm_overrides=overrides or None,
-                                        submission=submission or None,
-                                        pdf=mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None)
+                                        with_xdm=self.defect != "mss-without-xdm",
+                                        xdm_overrides=overrides or None, submission=submission or None,
+                                        pdf=draft)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
         mssante.send(self.config, message, sender, recipient)
@@ -299,8 +307,8 @@ class Run:
         if self.document is not None and self.task.action in ("send-dmp", "replace-dmp"):
             self.state.remember_document(self.task.id, document_ids(self.document), identity)
         self.state.save()
-        return Outcome(self.task.id, sent_to, identity.ins, f"{self.task.kind} report #{self.task.report_no} sent "
-                       f"to {sent_to}", self.steps)
+        detail = f"{self.task.kind} report #{self.task.report_no} sent to {sent_to}"
+        return Outcome(self.task.id, sent_to, identity.ins, detail, self.steps)
 
 
 def run_task(task, config, defect: str | None = None) -> Outcome:
@@ -328,9 +336,11 @@ def local_patient_file(traits: dict, *, loose: bool, first_name: bool = True) ->
 
     first = (norm(traits.get("first_names")).split() or [""])[0]
     for person in sorted(load_world().patients, key=lambda p: p.key):
-        if (norm(person.birth_name), person.first_name.upper() if first_name else "", person.sex,
-                person.birth_date) != (norm(traits.get("birth_name")), first if first_name else "", traits.get("sex"),
-                                       traits.get("birth_date")):
+        theirs = (norm(person.birth_name), person.first_name.upper() if first_name else "", person.sex,
+                  person.birth_date)
+        given = (norm(traits.get("birth_name")), first if first_name else "", traits.get("sex"),
+                 traits.get("birth_date"))
+        if theirs != given:
             continue
         if not loose and traits.get("birth_place") and person.birth_place != traits.get("birth_place"):
             continue

@@ -14,8 +14,8 @@ from .errors import ConfigError, Refused, ServiceUnavailable
 
 #: IHE error codes that say the service is busy or down rather than that the submission is wrong
 #: (ITI TF-3 Table 4.2.4.1-2: XDSRegistryBusy, XDSRepositoryBusy, …OutOfResources, XDSRegistryNotAvailable).
-OUTAGE_CODES = {"XDSRegistryBusy", "XDSRepositoryBusy", "XDSRegistryOutOfResources", "XDSRepositoryOutOfResources",
-                "XDSRegistryNotAvailable"}
+OUTAGE_CODES = {"XDSRegistryBusy", "XDSRepositoryBusy", "XDSRegistryOutOfResources",
+                "XDSRepositoryOutOfResources", "XDSRegistryNotAvailable"}
 
 
 def client_for(config, professional, organisation) -> DmpClient:
@@ -26,12 +26,13 @@ def client_for(config, professional, organisation) -> DmpClient:
     if not pki.ca_file.exists():
         raise ConfigError(f"no test PKI in {config.pki_dir} (ca.pem missing): run `segur pki --out DIR`")
     name = config.signing_certificate or f"structure-{caller.structure_id}"
-    if not pki.client(name).cert_file.exists():  # a structure certificate of the test CA, OU = the structure id
+    if not pki.client(name).cert_file.exists():  # a structure certificate of the test CA, OU = structure id
         pki.issue_client(name, f"Structure {caller.structure_id}", organisation.name, caller.structure_id)
     endpoints = {k: v for k, v in config.dmp_endpoints.items()
                  if k in ("repository", "registry", "patients", "habilitations")}
     ca_file = pki.ca_file if any(str(u).startswith("https") for u in endpoints.values()) else None
-    return DmpClient(endpoints, signer=pki.client(name), caller=caller, ca_file=ca_file, timeout=config.timeout)
+    return DmpClient(endpoints, signer=pki.client(name), caller=caller, ca_file=ca_file,
+                     timeout=config.timeout)
 
 
 def _describe(fault: SoapFault) -> str:

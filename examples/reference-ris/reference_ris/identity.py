@@ -56,7 +56,8 @@ class SearchAttempt:
 
 
 class InsiClient:
-    """A zeep client of the INSi teleservice (rechercherInsAvecTraitsIdentite, rechercherInsAvecCarteVitale)."""
+    """A zeep client of the INSi teleservice (rechercherInsAvecTraitsIdentite and
+    rechercherInsAvecCarteVitale)."""
 
     def __init__(self, config):
         config.require("insi_wsdl")
@@ -79,9 +80,11 @@ class InsiClient:
                 client = zeep.Client(self.config.insi_wsdl, transport=Transport(
                     session=session, timeout=self.config.timeout, operation_timeout=self.config.timeout))
             except (requests.RequestException, OSError) as exc:
-                raise ServiceUnavailable(f"INSi: cannot load the WSDL {self.config.insi_wsdl}: {exc}") from exc
+                wsdl = self.config.insi_wsdl
+                raise ServiceUnavailable(f"INSi: cannot load the WSDL {wsdl}: {exc}") from exc
             if self.config.insi_service_url:
-                self._service = client.create_service(next(iter(client.wsdl.bindings)), self.config.insi_service_url)
+                binding = next(iter(client.wsdl.bindings))
+                self._service = client.create_service(binding, self.config.insi_service_url)
             else:
                 self._service = client.service
         return self._service
@@ -92,14 +95,16 @@ class InsiClient:
         wsa:Action, wsa:MessageID and wsa:To are added by zeep itself: the service's WSDL declares the
         actions with `wsam:Action`, which turns zeep's WS-Addressing on (docs/insi.md); adding a MessageID
         here would send it twice (INSI-WSA-CARDINALITY)."""
-        when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{datetime.now(UTC).microsecond // 1000:03d}Z"
+        now = datetime.now(UTC)
+        when = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         emitter = self.config.insi_emitter
+        software = f"urn:lps:{self.config.insi_software_name}:{self.config.insi_software_version}"
         return {
             "NO1_ContexteLPS": {
                 "Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter,
                 "LPS": {"IDAM": {"_value_1": self.config.insi_idam, "R": "4"},
                         "Version": self.config.insi_software_version, "Instance": str(uuid.uuid4()),
-                        "Nom": f"urn:lps:{self.config.insi_software_name}:{self.config.insi_software_version}"},
+                        "Nom": software},
                 "Nature": "CTXLPS", "Version": "01_00"},
             "NO1_ContexteBAM": {"Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter, "COUVERTURE": {},
                                 "Version": "01_02"},
@@ -115,8 +120,8 @@ class InsiClient:
         return result
 
     def search_card(self, card: dict):
-        """`rechercherInsAvecCarteVitale` (RECVITALE) with what the card reader gave: the beneficiary's NIR and
-        key under `MatriculeIndividu`, the birth date and, when the card has it, the birth name."""
+        """`rechercherInsAvecCarteVitale` (RECVITALE) with what the card reader gave: the beneficiary's
+        NIR and key under `MatriculeIndividu`, the birth date and, when the card has it, the birth name."""
         matricule = {"NumIdentifiant": card["nir"]}
         if card.get("key"):
             matricule["Cle"] = card["key"]
@@ -124,7 +129,8 @@ class InsiClient:
         if card.get("birth_name"):
             arguments["NomNaissance"] = card["birth_name"]
         result = self._call("rechercherInsAvecCarteVitale", arguments)
-        self.attempts.append(SearchAttempt([f"Vitale card NIR {card['nir']}"], result.CR.CodeCR, result.CR.LibelleCR))
+        attempt = SearchAttempt([f"Vitale card NIR {card['nir']}"], result.CR.CodeCR, result.CR.LibelleCR)
+        self.attempts.append(attempt)
         return result
 
     def find_by_card(self, card: dict) -> Identity:
@@ -134,8 +140,9 @@ class InsiClient:
         result = self.search_card(card)
         if result.CR.CodeCR == CODE_FOUND:
             return identity_of(result)
-        raise IdentityNotQualified(f"INSi answered {result.CR.CodeCR} ({result.CR.LibelleCR}) for the Vitale card: "
-                                   "the INS cannot be qualified", [result.CR.CodeCR])
+        answer = f"{result.CR.CodeCR} ({result.CR.LibelleCR})"
+        raise IdentityNotQualified(f"INSi answered {answer} for the Vitale card: the INS cannot be qualified",
+                                   [result.CR.CodeCR])
 
     def _call(self, operation: str, arguments: dict):
         import requests

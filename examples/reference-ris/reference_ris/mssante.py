@@ -47,7 +47,8 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     birth = identity.birth_date.split("-")
     when = f" {birth[2]}/{birth[1]}/{birth[0]}" if len(birth) == 3 and "00" not in birth[1:] else ""
     first = (identity.first_names.split() or [""])[0]
-    message["Subject"] = f"XDM/1.0/DDM+{CODE_DISPLAY.get(code, 'Compte rendu')} {identity.birth_name} {first}{when}"
+    kind = CODE_DISPLAY.get(code, "Compte rendu")
+    message["Subject"] = f"XDM/1.0/DDM+{kind} {identity.birth_name} {first}{when}"
     message["X-MSS-NIL"] = nil
     message["X-MSS-INS"] = "O"
     message["X-MSS-CODECDA"] = code
@@ -57,7 +58,8 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
         package = build_xdm([(document, xdm_overrides)], submission=submission)
         message.add_attachment(package, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
     else:  # seeded defect `mss-without-xdm`: the CDA attached bare
-        message.add_attachment(document, maintype="application", subtype="xml", filename="compte-rendu-cda.xml")
+        message.add_attachment(document, maintype="application", subtype="xml",
+                               filename="compte-rendu-cda.xml")
     pdf = pdf or embedded_pdf(document)
     if pdf:
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
@@ -68,7 +70,7 @@ def send(config, message: EmailMessage, sender: str, recipient: str) -> None:
     """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = ssl.create_default_context(cafile=config.ca_file) if config.ca_file else ssl.create_default_context()
+        context = ssl.create_default_context(cafile=config.ca_file or None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:

@@ -54,7 +54,8 @@ class State:
         does not qualify the identity: typically a homonym's INS)."""
         def loose(values: dict) -> tuple:
             first = (str(values.get("first_names") or "").upper().split() or [""])[0]
-            return (str(values.get("birth_name", "")).upper(), first, values.get("sex"), values.get("birth_date"))
+            birth_name = str(values.get("birth_name", "")).upper()
+            return (birth_name, first, values.get("sex"), values.get("birth_date"))
 
         wanted = loose(traits)
         for found in self.data["identities"].values():
