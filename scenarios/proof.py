@@ -32,7 +32,7 @@ SCENARIOS_DIR = Path(__file__).resolve().parent
 def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, free_ports: bool = True) -> dict:
     """The stack config of a proof: the file's settings, a fresh DMP data directory under `workdir`, the
     test PKI under `workdir` unless the file names one, and free ports unless told otherwise."""
-    from segur.up import load_config
+    from segur.up import free_port_overrides, load_config
 
     workdir = Path(workdir)
     own = {}
@@ -45,8 +45,7 @@ def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, 
     if not (own.get("stack") or {}).get("pki"):
         overrides["stack"]["pki"] = str(workdir / "pki")
     if free_ports:
-        overrides.update({"annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
-                          "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}})
+        overrides.update(free_port_overrides())
     return load_config(path, overrides)
 
 

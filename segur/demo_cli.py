@@ -24,7 +24,7 @@ import typer
 from segur.kernel.official_pack import describe, find_pack
 from segur.scenarios.driver import reference_ris_dir
 from segur.scenarios.evidence_pack import check_status, problem_lines, requirements_note
-from segur.up import load_config, start_stack
+from segur.up import free_port_overrides, load_config, start_stack
 
 DEFAULT_DEFECT = "provisional-as-qualified"
 
@@ -128,9 +128,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             stack_settings = {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""}
-            overrides = {"stack": stack_settings,
-                         "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0},
-                         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0}}
+            overrides = {"stack": stack_settings, **free_port_overrides()}
             typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v

@@ -9,6 +9,7 @@ from segur.kernel import rules
 from segur.mocks.annuaire import rules as annuaire_rules
 from segur.mocks.dmp import protocol_rules as dmp_protocol_rules
 from segur.mocks.dmp import rules as dmp_rules
+from segur.mocks.igc import rules as igc_rules
 from segur.mocks.insi import rules as insi_rules
 from segur.mocks.mssante import rules as mssante_rules
 from segur.validators import api as validator_engine_rules
@@ -28,6 +29,7 @@ RULE_MODULES = (
     dmp_protocol_rules,
     mssante_rules,
     annuaire_rules,
+    igc_rules,
 )
 
 

@@ -71,8 +71,8 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
             params.append(_parameter(f"flag_{flag[2:].replace('-', '_')}", bool, False, flag,
                                      f"Same as {option} {value}."))
     params.append(_parameter("config_file", Path, None, "--config",
-                             "A `segur up` config file: its [stack] and this service's section, under these "
-                             "options."))
+                             "A `segur up` config file: its stack table and this service's table, "
+                             "under these options."))
     return params
 
 

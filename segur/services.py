@@ -9,8 +9,9 @@ from __future__ import annotations
 from segur.kernel.service import Service
 from segur.mocks.annuaire.service import AnnuaireService
 from segur.mocks.dmp.service import DmpService
+from segur.mocks.igc.service import IgcService
 from segur.mocks.insi.service import InsiService
 from segur.mocks.mssante.service import MssanteService
 
-SERVICES: tuple[type[Service], ...] = (AnnuaireService, InsiService, DmpService, MssanteService)
+SERVICES: tuple[type[Service], ...] = (IgcService, AnnuaireService, InsiService, DmpService, MssanteService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}

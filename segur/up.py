@@ -43,11 +43,18 @@ from segur.kernel.pki import TestPki
 from segur.kernel.service import StackContext
 from segur.services import BY_NAME, SERVICES
 
-__all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "load_config", "start_stack"]
+__all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "free_port_overrides", "load_config",
+           "start_stack"]
 
 SECTIONS = {"stack": StackConfig, **{service.name: service.Config for service in SERVICES}}
 DEFAULTS: dict = {**{name: dataclasses.asdict(cls()) for name, cls in SECTIONS.items()}, "faults": {}}
 SERVICE_NAMES = tuple(service.name for service in SERVICES)
+
+
+def free_port_overrides() -> dict:
+    """Every port setting of every service at 0 (a free port): for tests, the proof and `--free-ports`."""
+    return {name: {key: 0 for key in DEFAULTS[name] if key == "port" or key.endswith("_port")}
+            for name in SERVICE_NAMES}
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:

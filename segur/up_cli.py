@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from segur.kernel.official_pack import HOW_TO_GET, describe, find_pack
-from segur.up import SERVICE_NAMES, ConfigError, load_config, start_stack
+from segur.up import ConfigError, free_port_overrides, load_config, start_stack
 
 
 def pack_note(settings: dict) -> str | None:
@@ -59,9 +59,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         # CI waits for this file to appear, then connects to the ports it names
         endpoints_file.unlink(missing_ok=True)
         try:
-            overrides = {name: {"port": 0} for name in SERVICE_NAMES} if free_ports else {}
-            if free_ports:
-                overrides["mssante"].update(smtp_port=0, imap_port=0)
+            overrides = free_port_overrides() if free_ports else {}
             settings = load_config(config, overrides or None)
             found = settle_pack(settings, pack, config)
             note = pack_note(settings)

@@ -34,10 +34,9 @@ class AnnuaireService(HttpService):
     def create_app(self):
         return create_app(self.mock)
 
-    def start(self) -> AnnuaireService:
-        super().start()
-        self.mock.base_url = self.base_url
-        return self
+    def bound(self, base_url: str) -> None:
+        super().bound(base_url)
+        self.mock.base_url = base_url
 
     def endpoints(self) -> dict:
         return self.mock.endpoints()

@@ -43,10 +43,9 @@ class DmpService(HttpService):
     def create_app(self):
         return create_app(self.mock)
 
-    def start(self) -> DmpService:
-        super().start()
-        self.mock.base_url = self.base_url
-        return self
+    def bound(self, base_url: str) -> None:
+        super().bound(base_url)
+        self.mock.base_url = base_url
 
     def close(self) -> None:
         self.backend.close()

@@ -35,10 +35,9 @@ class InsiService(HttpService):
     def create_app(self):
         return self.mock.app
 
-    def start(self) -> InsiService:
-        super().start()
-        self.mock.base_url = self.base_url
-        return self
+    def bound(self, base_url: str) -> None:
+        super().bound(base_url)
+        self.mock.base_url = base_url
 
     def endpoints(self) -> dict:
         return self.mock.endpoints()

@@ -49,6 +49,12 @@ class StackConfig:
     data: str = setting(".segur-data", "Data directory; each service keeps its state in <data>/<service>.")
     world: str = setting("", "A world file; empty = the shipped world.")
     pack: str = setting("", "Official CDA pack directory for document validation (else SEGUR_PACK / config).")
+    store: str = setting("", "Where shared state lives: '' = embedded (SQLite files under data, journals in "
+                         "memory); 'postgresql://user@host:port/db' = a PostgreSQL server the workers share.")
+    tenants: bool = setting(False, "Serve isolated tenants on HTTP services: /t/<tenant>/… or the header "
+                            "X-Segur-Tenant (see docs/deploy.md).")
+    admin_token: str = setting("", "When set, every /_admin/ call needs Authorization: Bearer <token> "
+                               "(a shared instance).")
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "a table",

@@ -13,6 +13,7 @@ for the service's Flask app, with TLS or mutual TLS from the test PKI when the c
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from segur.kernel.faults import FaultBook
 from segur.kernel.journal import Journal
 from segur.kernel.pki import TestPki
 from segur.kernel.server import TlsSettings, WsgiServer
+from segur.kernel.tenants import TenantRouter
 
 
 @dataclass
@@ -33,6 +35,13 @@ class StackContext:
     world: Any = None
     pki: TestPki | None = None
     _scratch: Any = field(default=None, repr=False)
+    tenant: str = ""  # "" = the default tenant (see segur.kernel.tenants)
+
+    def for_tenant(self, tenant: str) -> StackContext:
+        """The same stack for one tenant: its own data folder, the same world and test PKI."""
+        data = str(Path(self.stack.data) / "tenants" / tenant)
+        return StackContext(dataclasses.replace(self.stack, data=data), self.world, self.test_pki(),
+                            tenant=tenant)
 
     @classmethod
     def for_tests(cls, data: str | Path | None = None, *, world=None, pki: TestPki | None = None,
@@ -48,6 +57,11 @@ class StackContext:
     def data_dir(self, service: str, configured: str = "") -> Path:
         """The service's own folder: its configured one, else `<stack data>/<service>`."""
         return Path(configured) if configured else Path(self.stack.data) / service
+
+    @property
+    def shared_store(self) -> bool:
+        """True when the stack keeps its state on a PostgreSQL server (`[stack] store`)."""
+        return self.stack.store.startswith(("postgresql://", "postgres://"))
 
     @property
     def pack(self) -> Path | None:
@@ -75,7 +89,15 @@ class Service:
         self.journal = self.create_journal()
         self.faults = FaultBook(self.fault_kinds)
 
-    def create_journal(self) -> Journal:
+    def create_journal(self):
+        """In memory, or on the stack's PostgreSQL store so that every worker of the service shares it."""
+        if self.context.shared_store:
+            # imported here: psycopg adds ~0.1 s to every `segur` start-up (measured), and only a shared
+            # store needs it
+            from segur.kernel.journal_pg import PostgresJournal
+
+            return PostgresJournal(self.name, self.context.stack.store, tenant=self.context.tenant,
+                                   max_entries=self.journal_size)
         return Journal(self.name, max_entries=self.journal_size)
 
     # what a service must give -------------------------------------------------------------------
@@ -120,6 +142,7 @@ class HttpService(Service):
     def __init__(self, config: ServiceConfig | None = None, context: StackContext | None = None):
         super().__init__(config, context)
         self.server: WsgiServer | None = None
+        self.router: TenantRouter | None = None
         self.base_url = ""
 
     def create_app(self):
@@ -131,18 +154,34 @@ class HttpService(Service):
             return None
         return self.context.test_pki().server_tls(require_client_cert=mutual)
 
+    def bound(self, base_url: str) -> None:
+        """Told where the service is reachable (its socket's URL, or a tenant's prefix under it)."""
+        self.base_url = base_url
+
+    def for_tenant(self, tenant: str) -> HttpService:
+        """Another instance of this service, same config, for one tenant, reachable under /t/<tenant>."""
+        instance = type(self)(self.config, self.context.for_tenant(tenant))
+        instance.bound(f"{self.base_url}/t/{tenant}")
+        return instance
+
     def start(self) -> HttpService:
         tls = self.tls_settings()
-        self.server = WsgiServer(self.create_app(), host=self.context.stack.host, port=self.config.port,
-                                 tls=tls, threads=self.threads, name=f"segur-{self.name}").start()
+        app = self.create_app()
+        stack = self.context.stack
+        if stack.tenants or stack.admin_token:
+            app = self.router = TenantRouter(self, app)
+        self.server = WsgiServer(app, host=stack.host, port=self.config.port, tls=tls, threads=self.threads,
+                                 name=f"segur-{self.name}").start()
         # the test certificate names localhost, not 127.0.0.1: a TLS client must use the name
-        self.base_url = self.server.url.replace("127.0.0.1", "localhost") if tls else self.server.url
+        self.bound(self.server.url.replace("127.0.0.1", "localhost") if tls else self.server.url)
         return self
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        for instance in self.router.instances() if self.router else ():
+            instance.close()
         self.close()
 
     def close(self) -> None:

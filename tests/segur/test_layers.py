@@ -88,6 +88,16 @@ def _comments(source: str) -> dict[int, str]:
     return {token.start[0]: token.string for token in tokens if token.type == tokenize.COMMENT}
 
 
+def _comment_at(line: int, comments: dict[int, str], lines: list[str]) -> str:
+    """The comment on `line` and the comment just above it (all its lines, when it spans several)."""
+    said = [comments.get(line, "")]
+    above = line - 1
+    while above in comments and lines[above - 1].lstrip().startswith("#"):
+        said.append(comments[above])
+        above -= 1
+    return " ".join(said)
+
+
 def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, known) -> list[str]:
     """The modules an import statement loads, as far as this project's modules go."""
     if isinstance(node, ast.Import):
@@ -114,6 +124,7 @@ def _names_a_module_by_string(call: ast.Call) -> bool:
 def read_imports(module: str, path: Path, known) -> Imports:
     source = path.read_text(encoding="utf-8")
     comments = _comments(source)
+    lines = source.splitlines()
     found = Imports()
     is_package = path.name == "__init__.py"
 
@@ -123,7 +134,7 @@ def read_imports(module: str, path: Path, known) -> Imports:
                 targets = _targets(child, module, is_package, known)
                 if in_function:
                     found.late.extend((child.lineno, target) for target in targets)
-                    said = comments.get(child.lineno, "") + comments.get(child.lineno - 1, "")
+                    said = _comment_at(child.lineno, comments, lines)
                     if "start-up" not in said:
                         found.uncommented_late.append(child.lineno)
                 else:
@@ -287,6 +298,17 @@ def test_a_cycle_hidden_by_an_import_inside_a_function_is_still_a_cycle(tmp_path
 def test_an_import_inside_a_function_needs_a_start_up_comment(tmp_path):
     graph = _package(tmp_path, {"a.py": "def f():\n    import json\n    return json\n"})
     assert offences(graph) == {"segur.a": [f"line 2: {LATE_IMPORT}"]}
+
+
+def test_a_start_up_comment_may_span_the_lines_above_the_import(tmp_path):
+    graph = _package(tmp_path, {"a.py": "def f():\n    # imported here: 0.1 s of every start-up\n"
+                                        "    # (measured)\n    import json\n    return json\n"})
+    assert offences(graph) == {}
+
+
+def test_a_start_up_comment_two_statements_above_does_not_count(tmp_path):
+    graph = _package(tmp_path, {"a.py": "def f():\n    # start-up\n    x = 1\n    import json\n"})
+    assert list(offences(graph)) == ["segur.a"]
 
 
 def test_a_start_up_word_in_code_is_not_a_comment(tmp_path):

@@ -12,15 +12,13 @@ import urllib.request
 
 import pytest
 
-from segur.up import ConfigError, load_config, start_stack
+from segur.up import ConfigError, free_port_overrides, load_config, start_stack
 
 
 def _free_config(tmp_path, **sections):
-    overrides = {
-        "stack": {"pki": str(tmp_path / "pki"), "data": str(tmp_path / "data")},
-        "annuaire": {"port": 0}, "insi": {"port": 0}, "dmp": {"port": 0, "validation": False},
-        "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False},
-    }
+    overrides = free_port_overrides()
+    overrides["stack"] = {"pki": str(tmp_path / "pki"), "data": str(tmp_path / "data")}
+    overrides["dmp"]["validation"] = overrides["mssante"]["validation"] = False
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return load_config(overrides=overrides)
@@ -34,7 +32,7 @@ def _health(url: str) -> dict:
 def test_the_stack_starts_all_four_mocks_and_each_answers_health(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
         endpoints = stack.endpoints()
-        assert set(endpoints) == {"annuaire", "insi", "dmp", "mssante", "pki"}
+        assert set(endpoints) == {"igc", "annuaire", "insi", "dmp", "mssante", "pki"}
         for name in ("annuaire", "insi", "dmp", "mssante"):
             assert _health(endpoints[name]["admin"])["service"] == name
         assert endpoints["mssante"]["smtp"]["port"] > 0

@@ -261,7 +261,7 @@ def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path
     monkeypatch.chdir(tmp_path)
     off = {"enabled": False}
     config = load_config(overrides={
-        "stack": {"pki": "pki", "data": "data"}, "annuaire": off, "insi": off, "dmp": off,
+        "stack": {"pki": "pki", "data": "data"}, "igc": off, "annuaire": off, "insi": off, "dmp": off,
         "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}})
     with start_stack(config) as stack:
         path = stack.services["mssante"].mock.backend.store.path

@@ -1,0 +1,165 @@
+"""A throw-away PostgreSQL cluster for tests and demos, and versioned migrations for the stores.
+
+`segur up --store postgresql://…` points the services at a real database server; the tests need one
+they can create and drop themselves: `ThrowawayCluster` runs `initdb` and `pg_ctl` on a free loopback
+port in a temporary folder. PostgreSQL refuses to run as root (CI runs as root), so under root the
+server runs as the `postgres` system user (Debian's package creates it), owning only its folder.
+
+`migrate(connection, migrations)` applies numbered SQL steps once each, recorded in `schema_version`,
+in one transaction per step: a store opened by a newer harness upgrades, an older one is refused.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+SEARCH_PATHS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/local/bin", "/usr/bin")
+SERVER_USER = "postgres"  # the system account Debian's postgresql package creates
+DATABASE_USER = "segur"
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server binaries on this machine (apt-get install postgresql)."""
+
+
+def find_binaries() -> Path:
+    """The folder holding `initdb` and `pg_ctl` (the newest Debian major first)."""
+    for pattern in SEARCH_PATHS:
+        for folder in sorted(glob.glob(pattern), reverse=True):
+            if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
+                return Path(folder)
+    raise PostgresUnavailable("PostgreSQL server binaries (initdb, pg_ctl) not found: "
+                              "apt-get install postgresql")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+class ThrowawayCluster:
+    """A PostgreSQL server in a temporary folder on 127.0.0.1; `url` is ready after `start()`."""
+
+    def __init__(self, directory: str | Path | None = None):
+        self.binaries = find_binaries()
+        self._scratch = None if directory else tempfile.TemporaryDirectory(prefix="segur-pg-")
+        self.directory = Path(directory or self._scratch.name)
+        self.data = self.directory / "data"
+        self.port = 0
+        self._as_user = SERVER_USER if os.geteuid() == 0 else None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{DATABASE_USER}@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run([str(self.binaries / args[0]), *args[1:]], capture_output=True, text=True,
+                                user=self._as_user, cwd=self.directory, timeout=120)
+        if result.returncode:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip()}")
+
+    def start(self) -> ThrowawayCluster:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self._as_user:
+            account = pwd.getpwnam(self._as_user)
+            os.chown(self.directory, account.pw_uid, account.pw_gid)
+        if not (self.data / "PG_VERSION").exists():
+            self._run("initdb", "-D", str(self.data), "-U", DATABASE_USER, "--auth=trust", "-E", "UTF8",
+                      "--no-sync", "--locale=C")
+        self.port = _free_port()
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.directory}"
+                   " -c fsync=off -c max_connections=100")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.directory / "server.log"),
+                  "-w", "-t", "60", "start")
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.port and (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        if self._scratch is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self._scratch = None
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its URL (each test or tenant can have its own)."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def __enter__(self) -> ThrowawayCluster:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+SCHEMA_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+    store text NOT NULL, version integer NOT NULL, description text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (store, version))"""
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer harness: this one does not know its schema."""
+
+
+def migrate(connection, store: str, migrations: Sequence[Migration]) -> list[int]:
+    """Apply the steps of `store` not applied yet, in order, each in its own transaction.
+
+    Two processes starting together (two workers on one database) are serialised by an advisory lock
+    per store: the second sees what the first applied and skips it.
+    """
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)):
+        raise ValueError("migration versions must be unique and increasing")
+    with connection.transaction():  # CREATE … IF NOT EXISTS races with itself: under the lock too
+        connection.execute("SELECT pg_advisory_xact_lock(hashtext('schema_version'))")
+        connection.execute(SCHEMA_VERSION_TABLE)
+    applied: list[int] = []
+    for migration in migrations:
+        with connection.transaction():
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (store,))
+            done = {row[0] for row in connection.execute(
+                "SELECT version FROM schema_version WHERE store = %s", (store,))}
+            newest = max(done, default=0)
+            if newest > versions[-1]:
+                raise SchemaTooNew(f"the {store} store is at schema version {newest}; this harness knows "
+                                   f"up to {versions[-1]}: upgrade the harness")
+            if migration.version in done:
+                continue
+            connection.execute(migration.sql)
+            connection.execute("INSERT INTO schema_version (store, version, description) VALUES (%s, %s, %s)",
+                               (store, migration.version, migration.description))
+            applied.append(migration.version)
+    return applied

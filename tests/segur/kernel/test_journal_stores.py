@@ -1,0 +1,110 @@
+"""The journal behaves the same in memory and on PostgreSQL; on PostgreSQL, workers share it and tenants
+do not see each other."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from segur.kernel.journal import Journal, body_for_journal
+from segur.kernel.journal_pg import PostgresJournal
+from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        with ThrowawayCluster() as running:
+            yield running
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{exc}: CI must run the PostgreSQL tests (.ci/run installs it)")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def database(cluster, request):
+    return cluster.create_database("j_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50])
+
+
+@pytest.fixture(params=["memory", "postgresql"])
+def journal(request):
+    if request.param == "memory":
+        return Journal("dmp")
+    url = request.getfixturevalue("database")
+    return PostgresJournal("dmp", url)
+
+
+def test_an_exchange_is_listed_with_its_rules_and_selected_by_operation_verdict_and_task(journal):
+    from segur.kernel.findings import Finding, Severity
+
+    journal.record("ITI-41", "accepted")
+    journal.task = "dmp-02"
+    unknown_patient = Finding("DMP-PAT-003", Severity.ERROR, "xds", "no")
+    refused = journal.record("ITI-41", "rejected", findings=[unknown_patient])
+    journal.task = None
+    journal.record("ITI-18", "accepted")
+    assert [e.operation for e in journal.entries()] == ["ITI-41", "ITI-41", "ITI-18"]
+    assert [e.seq for e in journal.entries(verdict="rejected")] == [refused.seq]
+    assert journal.entries(task="dmp-02")[0].rules == ["DMP-PAT-003"]
+    assert [e.operation for e in journal.entries(limit=1)] == ["ITI-18"]
+    assert [e.operation for e in journal.entries(since=refused.seq)] == ["ITI-18"]
+    assert journal.get(refused.seq).findings[0]["rule"] == "DMP-PAT-003"
+    assert len(journal) == 3
+
+
+def test_a_body_over_the_entry_size_is_served_whole(journal):
+    body = b"<a>" + b"x" * 2_000_000 + b"</a>"
+    exchange = journal.record("ITI-41", "accepted", request={"body": body_for_journal(body)})
+    entry = journal.get(exchange.seq)
+    assert entry.request["body"]["truncated"] and entry.request["body"]["whole"] == "spilled"
+    assert journal.body(exchange.seq, "request") == (body, "")
+    assert journal.body(exchange.seq + 1000, "request")[0] is None
+
+
+def test_clear_empties_the_journal(journal):
+    journal.record("ITI-41", "accepted")
+    journal.clear()
+    assert journal.entries() == [] and len(journal) == 0
+
+
+def test_two_workers_on_one_database_share_exchanges_and_the_task(database):
+    first, second = PostgresJournal("dmp", database), PostgresJournal("dmp", database)
+    first.task = "dmp-01"
+    exchange = second.record("ITI-41", "accepted")
+    assert exchange.task == "dmp-01"
+    assert [e.seq for e in first.entries()] == [exchange.seq]
+
+
+def test_tenants_and_services_do_not_see_each_other(database):
+    ci, tester, insi = (PostgresJournal("dmp", database, tenant="ci-42"), PostgresJournal("dmp", database,
+                        tenant="alice"), PostgresJournal("insi", database, tenant="ci-42"))
+    ci.record("ITI-41", "accepted")
+    tester.record("ITI-18", "accepted")
+    ci.task = "dmp-01"
+    assert [e.operation for e in ci.entries()] == ["ITI-41"]
+    assert [e.operation for e in tester.entries()] == ["ITI-18"] and tester.task is None
+    assert insi.entries() == [] and insi.task is None
+    tester.clear()
+    assert len(ci) == 1
+
+
+def test_the_oldest_exchanges_go_beyond_the_bound_and_are_counted(database):
+    journal = PostgresJournal("dmp", database, max_entries=3, prune_every=5)
+    for n in range(10):
+        journal.record(f"op-{n}", "accepted")
+    kept = [e.operation for e in journal.entries()]
+    assert kept == ["op-7", "op-8", "op-9"] and journal.dropped == 7
+
+
+def test_a_service_of_a_stack_on_postgresql_journals_there(database):
+    from segur.kernel.config import StackConfig
+    from segur.kernel.service import Service, StackContext
+
+    class Probe(Service):
+        name = "probe"
+
+    context = StackContext(StackConfig(store=database))
+    assert isinstance(Probe(context=context).journal, PostgresJournal)
+    assert isinstance(Probe().journal, Journal)
