@@ -35,12 +35,10 @@ from segur.kernel import rules
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.rules import Rule
 from segur.validators import packs as packs_mod
-from segur.validators import profiles, safe_xml, segur_rules, structure, xsd
+from segur.validators import profiles, safe_xml, structure, xsd
 from segur.validators.config import pack_setting, value_sets_setting
 from segur.validators.locate import Locator
 from segur.validators.report import LAYERS, LayerRun, PackRun, Report
-from segur.validators.schematron.body import schematron_view
-from segur.validators.segur_rules.value_sets import load_value_sets
 
 DEFAULT_LAYERS = LAYERS
 
@@ -273,6 +271,9 @@ class Validator:
         Saxon's tree of it is most of an N1 document's cost) unless the full body was asked for."""
         if self.schematron_full_body:
             return parsed.data
+        # start-up: the Schematron package loads Saxon, 30-90 ms of every `segur --help` (measured)
+        from segur.validators.schematron.body import schematron_view
+
         return schematron_view(parsed.data, parsed.tree)
 
     def _schematron(self, data: bytes, locator: Locator, selection, report: Report):
@@ -314,6 +315,9 @@ class Validator:
     def _segur(self, tree, locator, volet, report: Report):
         extra = {"value_sets": self.value_sets} if self.value_sets else {}  # only when the user gave some
         pack_root = self.pack.root if self.pack else None
+        # start-up: the Ségur rules and their value sets, 20-60 ms of every `segur --help` (measured)
+        from segur.validators import segur_rules
+
         found = segur_rules.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
@@ -332,6 +336,9 @@ def _load_value_sets(value_sets) -> dict:
         value_sets = found.value if found else []
     if not value_sets:
         return {}
+    # start-up: see `Validator._segur`
+    from segur.validators.segur_rules.value_sets import load_value_sets
+
     return load_value_sets(value_sets)
 
 
