@@ -11,9 +11,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import version
 
 import pytest
+import typer
 from package_map import REPO, package_roots
+from typer.testing import CliRunner
+
+from segur.cli import app
 
 # folder in the checkout -> folder in the wheel, e.g. "mocks" -> "segur/mocks" (setup.py's map)
 ROOTS = {folder.relative_to(REPO).as_posix(): package.replace(".", "/")
@@ -58,12 +63,6 @@ def test_the_build_prints_no_setuptools_warning_about_the_data_folders(built):
 
 
 def test_segur_version_prints_the_installed_version():
-    from importlib.metadata import version
-
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"segur {version('segur-harness')}"
@@ -77,11 +76,6 @@ def _commands(command, path=()):
 
 
 def test_no_flag_is_shown_as_taking_a_bool_in_any_help():
-    import typer
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     shown = {}
     for path, _ in _commands(typer.main.get_command(app)):
         output = CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+from typer.testing import CliRunner
 
+from segur.cli import app
+from segur.kernel.faults import FaultError
 from segur.up import ConfigError, free_port_overrides, load_config, start_stack
+from segur.up_cli import pack_note
 
 
 def _free_config(tmp_path, **sections):
@@ -117,16 +122,12 @@ def test_bad_configs_are_refused_with_the_reason(overrides, message):
 
 
 def test_a_bad_fault_in_the_config_stops_what_was_started(tmp_path):
-    from segur.kernel.faults import FaultError
-
     config = _free_config(tmp_path, faults={"insi": [{"kind": "meteor"}]})
     with pytest.raises(FaultError):
         start_stack(config)
 
 
 def test_a_port_in_use_is_refused_naming_the_mock_and_the_way_out(tmp_path):
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -189,8 +190,6 @@ def test_segur_up_refuses_a_bad_config_with_exit_2(tmp_path):
 
 
 def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_path, monkeypatch):
-    from segur.up_cli import pack_note
-
     monkeypatch.delenv("SEGUR_PACK", raising=False)
     bare = load_config()
     assert "no official CDA pack: dmp and mssante validate" in pack_note(bare)
@@ -203,9 +202,5 @@ def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_pat
 
 def test_segur_up_help_names_the_config_key_of_the_pack():
     """Typer reads help as rich markup, where a bare `[stack]` is a style tag and vanishes from the text."""
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     output = CliRunner().invoke(app, ["up", "--help"], terminal_width=300).output
     assert "then [stack] pack of --config, then" in " ".join(output.split())

@@ -7,6 +7,7 @@ traversal per pattern, the ISO skeleton's shape), with a document that passes an
 from __future__ import annotations
 
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -478,8 +479,6 @@ def test_unknown_mode_is_refused(tmp_path, cache):
 
 
 def test_runs_from_several_threads_give_the_sequential_results(tmp_path, cache):
-    from concurrent.futures import ThreadPoolExecutor
-
     sch = write(
         tmp_path,
         "p.sch",

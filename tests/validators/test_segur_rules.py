@@ -8,6 +8,7 @@ and the test checks the line, column and XPath in the mutated file.
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -17,9 +18,13 @@ from lxml import etree
 
 from segur.kernel import ins
 from segur.kernel.findings import Severity
+from segur.kernel.rules import get
 from segur.validators.locate import Locator
 from segur.validators.segur_rules import RULES, check_segur, load_value_sets
 from segur.validators.segur_rules.context import HL7
+from segur.validators.segur_rules.data import value_set, volets, xds_type_code_names, xds_type_codes
+from segur.validators.segur_rules.doctable import rules_table
+from segur.validators.segur_rules.header import timestamp_problems
 from segur.validators.segur_rules.mutants import (
     AUTHOR_ID,
     CITIZEN_MAILTO,
@@ -44,6 +49,7 @@ from segur.validators.segur_rules.mutants import (
     set_text,
     svs_value_set,
 )
+from segur.validators.segur_rules.results import RESULT_TEMPLATE, loinc_check_digit
 
 NS = {"cda": HL7}
 
@@ -157,8 +163,6 @@ def test_every_rule_has_a_failing_case():
 
 
 def test_rules_are_in_the_shared_catalogue():
-    from segur.kernel.rules import get
-
     for rule in RULES:
         assert get(rule.id) is rule
 
@@ -284,9 +288,6 @@ def test_the_imaging_code_message_still_names_the_pack_value_set(bases):
 
 
 def test_no_official_bio_example_codes_a_result_with_a_document_type_code(cda_pack):
-    from segur.validators.segur_rules.data import xds_type_code_names
-    from segur.validators.segur_rules.results import RESULT_TEMPLATE
-
     with_results = 0
     for path in sorted((cda_pack / "ExemplesCDA").glob("BIO-*.xml")):
         root = parse(path.read_bytes()).getroot()
@@ -323,8 +324,6 @@ def test_cr_bio_forced_on_a_document_checks_its_result_codes(originals):
                          [("12345", 5), ("3016", 3), ("11502", 2), ("18748", 4), ("20", 8), ("6580", 5)])
 def test_loinc_check_digit_follows_loinc_appendix_c(number, digit):
     """12345 → 5 is LOINC's own example; 6580-7 is one of the 14 terms LOINC lists as wrong (computed 5)."""
-    from segur.validators.segur_rules.results import loinc_check_digit
-
     assert loinc_check_digit(number) == digit
 
 
@@ -339,23 +338,17 @@ def test_warnings_are_not_errors(originals):
 
 
 def test_future_is_judged_against_now():
-    from segur.validators.segur_rules.header import timestamp_problems
-
     tomorrow_plus = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y%m%d%H%M%S+0000")
     assert timestamp_problems(tomorrow_plus)[0] == "invalid"
     assert timestamp_problems("20240115143000+0100") == ("ok", None)
 
 
 def test_docs_table_is_the_catalogue():
-    from segur.validators.segur_rules.doctable import rules_table
-
     docs = (Path(__file__).resolve().parents[2] / "docs" / "segur-rules.md").read_text(encoding="utf-8")
     assert rules_table() in docs, "regenerate it: python -m segur.validators.segur_rules.doctable"
 
 
 def test_rem_ids_exist_in_the_requirement_list(shared_ref):
-    import csv
-
     requirements = shared_ref.parent / "rem" / "requirements.csv"
     if not requirements.is_file():
         pytest.skip(f"REM requirement list not found at {requirements}")
@@ -369,8 +362,6 @@ def test_rem_ids_exist_in_the_requirement_list(shared_ref):
 def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
     """Each volet's code is asserted at the cited line of its Entete pattern, and every ANS example
     declaring the volet's templateId carries that code."""
-    from segur.validators.segur_rules.data import volets
-
     files = sorted((cda_pack / "ExemplesCDA").glob("*.xml"))
     examples = [parse(path.read_bytes()).getroot() for path in files]
     for volet in volets():
@@ -386,8 +377,6 @@ def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
 
 
 def test_value_set_copies_match_the_pack(cda_pack):
-    from segur.validators.segur_rules.data import value_set, xds_type_codes
-
     def concepts(name):
         tree = etree.parse(str(cda_pack / "jeuxDeValeurs" / name))
         return {(c.get("code"), c.get("codeSystem")) for c in tree.iter("{*}Concept")}

@@ -3,14 +3,22 @@ expected rule and line, layers report what ran and why, crashes never become VAL
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from lxml import etree
 
+import segur.validators.segur_rules as segur_rules
 from segur.kernel.findings import Severity
-from segur.validators import PackError, UnknownProfile, Validator, derived_rule_id, validate
+from segur.validators import PackError, UnknownProfile, Validator, derived_rule_id, packs, profiles, validate
 from segur.validators import api as api_mod
+from segur.validators.api import schematron_finding
+from segur.validators.locate import Locator
 
 NS = {"cda": "urn:hl7-org:v3"}
 CR_IMG_N3 = "IMG_CR_IMG_2024.01.xml"
@@ -247,8 +255,6 @@ def test_unknown_profile_is_a_usage_error(cda_pack):
 
 
 def test_forced_volet_without_pack_informs_the_segur_rules(cda_pack, monkeypatch):
-    import segur.validators.segur_rules as segur_rules
-
     seen = []
     monkeypatch.setattr(segur_rules, "check_segur",
                         lambda tree, locator, profile, pack_root=None: seen.append(profile) or [])
@@ -284,8 +290,6 @@ def test_pack_from_environment(cda_pack, monkeypatch):
 # -- failures of the machinery are errors, never VALID --------------------------------------------
 
 def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch):
-    import segur.validators.segur_rules as segur_rules
-
     def boom(tree, locator, profile, pack_root=None):
         raise RuntimeError("kaput")
     monkeypatch.setattr(segur_rules, "check_segur", boom)
@@ -297,8 +301,6 @@ def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch)
 
 
 def test_a_pack_that_cannot_compile_is_reported_as_sch_001(cda_pack, monkeypatch):
-    from segur.validators import packs
-
     def broken(*args, **kwargs):
         raise RuntimeError("compile failed")
     monkeypatch.setattr(packs, "compiled_pack", broken)
@@ -309,8 +311,6 @@ def test_a_pack_that_cannot_compile_is_reported_as_sch_001(cda_pack, monkeypatch
 
 
 def test_schema_that_cannot_load_is_reported(cda_pack, tmp_path):
-    import shutil
-
     fake = tmp_path / "pack"
     (fake / "infrastructure" / "cda").mkdir(parents=True)
     (fake / "schematrons" / "profils").mkdir(parents=True)
@@ -354,10 +354,6 @@ def test_self_presenting_document_is_named_as_such(cda_pack):
 
 
 def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_works(cda_pack, tmp_path):
-    import re
-    import subprocess
-    import sys
-
     example = _example(cda_pack, "CANCER-PPS_2022.01_Autopresentable.xml")
     [finding] = validate(example, pack=cda_pack).errors
     assert "did not run" in finding.message and "Extract the embedded ClinicalDocument" in finding.message
@@ -372,8 +368,6 @@ def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_wor
 
 def test_schema_imports_are_resolved_locally_only(cda_pack, tmp_path):
     """A pack whose XSD imports a remote schema is refused (XSD-002), never fetched."""
-    import shutil
-
     fake = tmp_path / "pack"
     (fake / "infrastructure" / "cda").mkdir(parents=True)
     (fake / "schematrons" / "profils").mkdir(parents=True)
@@ -395,8 +389,6 @@ def test_report_records_the_settings_needed_to_reproduce_it(cda_pack):
 
 
 def test_a_pack_that_breaks_during_selection_fails_the_schematron_layer(cda_pack, monkeypatch):
-    from segur.validators import profiles
-
     def vanished(*args, **kwargs):
         raise FileNotFoundError("schematrons/ vanished")
     validator = Validator(pack=cda_pack)
@@ -412,11 +404,6 @@ def test_profile_keywords_are_case_insensitive(cda_pack):
 
 
 def test_schematron_failures_map_to_findings():
-    from types import SimpleNamespace
-
-    from segur.validators.api import schematron_finding
-    from segur.validators.locate import Locator
-
     data = b'<ClinicalDocument xmlns="urn:hl7-org:v3">\n  <code code="x"/>\n</ClinicalDocument>'
     tree = etree.ElementTree(etree.fromstring(data))
     locator = Locator(data, tree)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from segur.validators import packs
+from segur.validators import packs, validate
 from segur.validators.profiles import VOLETS, UnknownProfile, select, volet_packs
 
 SCH = "{http://purl.oclc.org/dsdl/schematron}"
@@ -103,8 +103,6 @@ def test_single_usable_version_needs_no_choice(cda_pack):
 @pytest.mark.slow
 def test_official_img_pack_reports_the_missing_cr_img_template_id(cda_pack, tmp_path):
     """Before, such a document was checked with the common pack only and passed the Schematron layer."""
-    from segur.validators import validate
-
     root = _without_template(_root(cda_pack, "IMG_CR_IMG_2024.01.xml"), "1.2.250.1.213.1.1.1.45")
     document = tmp_path / "cr-img-without-template.xml"
     document.write_bytes(etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8"))
@@ -180,8 +178,6 @@ def test_unusable_pack_is_detected(cda_pack):
 def test_an_unversioned_2021_cr_bio_is_told_how_to_get_its_version(cda_pack, tmp_path):
     """Undecidable from its templateIds, it is held to 2024.01 (its PDF-copy section is missing); with
     the @extension the reason asks for, the 2021.01 pack applies and the example is VALID."""
-    from segur.validators import validate
-
     path = cda_pack / "ExemplesCDA" / "BIO-CR-BIO_2021.01_Electrophorese.xml"
     report = validate(path, pack=cda_pack)
     assert report.profile["volet"] == "BIO-CR-BIO_2024.01" and "give @extension" in report.profile["reason"]

@@ -7,9 +7,12 @@ import os
 
 import pytest
 
+from segur.kernel.config import StackConfig
+from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import Journal, body_for_journal
 from segur.kernel.journal_pg import PostgresJournal
 from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
+from segur.kernel.service import Service, StackContext
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +40,6 @@ def journal(request):
 
 
 def test_an_exchange_is_listed_with_its_rules_and_selected_by_operation_verdict_and_task(journal):
-    from segur.kernel.findings import Finding, Severity
-
     journal.record("ITI-41", "accepted")
     journal.task = "dmp-02"
     unknown_patient = Finding("DMP-PAT-003", Severity.ERROR, "xds", "no")
@@ -99,9 +100,6 @@ def test_the_oldest_exchanges_go_beyond_the_bound_and_are_counted(database):
 
 
 def test_a_service_of_a_stack_on_postgresql_journals_there(database):
-    from segur.kernel.config import StackConfig
-    from segur.kernel.service import Service, StackContext
-
     class Probe(Service):
         name = "probe"
 
