@@ -64,7 +64,8 @@ def _client(url: str, pki_dir: str, pdf: bytes, count: int, signal_dir: str, ind
         response = conn.getresponse()
         data = response.read()
         latencies.append(time.perf_counter() - start)
-        statuses.append(parse_answer(response.status, response.getheader("Content-Type", ""), data).registry_status)
+        statuses.append(
+            parse_answer(response.status, response.getheader("Content-Type", ""), data).registry_status)
     conn.close()
     return latencies, statuses
 
@@ -76,10 +77,12 @@ def main() -> None:
     parser.add_argument("--pdf-size", type=int, default=1_000_000, help="approximate PDF size in bytes")
     parser.add_argument("--pack", type=Path, default=None, help="official CDA pack (default: SEGUR_PACK or "
                         "../shared/ref/cda when present)")
-    parser.add_argument("--no-pack", action="store_true", help="validate without the official pack (no XSD/Schematron)")
+    parser.add_argument(
+        "--no-pack", action="store_true", help="validate without the official pack (no XSD/Schematron)")
     parser.add_argument("--no-validation", action="store_true")
-    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
-                        help="SQLite synchronous (default NORMAL, the mock's default; FULL is its --power-safe)")
+    parser.add_argument(
+        "--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+        help="SQLite synchronous (default NORMAL, the mock's default; FULL is its --power-safe)")
     parser.add_argument("--validation-workers", type=int, default=0,
                         help="validate in N worker processes (the mock's --validation-workers; default 0)")
     args = parser.parse_args()
@@ -95,7 +98,8 @@ def main() -> None:
         if pack is None and (default / "infrastructure").is_dir():
             pack = default
     pdf = _pdf(args.pdf_size)
-    per_client = [args.count // args.clients + (1 if i < args.count % args.clients else 0) for i in range(args.clients)]
+    share, extra = divmod(args.count, args.clients)
+    per_client = [share + (1 if i < extra else 0) for i in range(args.clients)]
     with tempfile.TemporaryDirectory(prefix="segur-dmp-bench-") as scratch:
         pki = TestPki.load_or_create(Path(scratch) / "pki")
         from dmp_helpers import DmpCase
@@ -103,10 +107,11 @@ def main() -> None:
         sample = DmpCase(pki, load_world()).cda()  # also issues the structure's certificate, once
         signals = Path(scratch) / "signals"
         signals.mkdir()
-        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(), validate_documents=not args.no_validation,
+        with running_dmp(Path(scratch) / "data", pki=pki, world=load_world(),
+                         validation=not args.no_validation,
                          validator_pack=pack if pack is not None else False, max_body=16 * 1024 * 1024,
                          validation_workers=args.validation_workers,
-                         synchronous=args.synchronous) as dmp:
+                         power_safe=args.synchronous == "FULL") as dmp:
             validating = [0.0]
             original = dmp.backend.validate_document
 
@@ -139,7 +144,7 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
                 server_cpu = time.process_time() - cpu_start
                 load_after = os.getloadavg()
-            server_ms = sum(e.duration_ms or 0 for e in dmp.mock.journal.entries(operation="ITI-41"))
+            server_ms = sum(e.duration_ms or 0 for e in dmp.journal.entries(operation="ITI-41"))
             layers = []
             sample = dmp.backend.documents_by_patient()
             for entries in sample.values():
@@ -150,9 +155,12 @@ def main() -> None:
     statuses = [s for _, sts in results for s in sts]
     accepted = statuses.count("Success")
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 99
-    print(f"ITI-41 CR-IMG N1 with a {len(pdf) / 1e6:.2f} MB PDF, {args.clients} clients, {len(latencies)} submissions")
-    print(f"  validation: {'off' if args.no_validation else 'on'} ({args.validation_workers or 'no'} worker processes); "
-          f"pack: {pack or 'none'}; layers: {', '.join(layers)}")
+    print(
+        f"ITI-41 CR-IMG N1 with a {len(pdf) / 1e6:.2f} MB PDF, {args.clients} clients, {len(latencies)} "
+        "submissions")
+    print(
+        f"  validation: {'off' if args.no_validation else 'on'} ({args.validation_workers or 'no'} worker "
+        f"processes); pack: {pack or 'none'}; layers: {', '.join(layers)}")
     print(f"  storage: SQLite WAL, synchronous={args.synchronous}")
     print(f"  accepted: {accepted}/{len(statuses)} (others: {sorted(set(statuses) - {'Success'})})")
     print(f"  documents/s: {len(latencies) / elapsed:.1f}   (target >= 100)")
@@ -160,8 +168,9 @@ def main() -> None:
     share = validating[0] * 1000 / server_ms if server_ms else 0.0
     print(f"  share of server ITI-41 time spent validating: {share:.0%} "
           f"({validating[0]:.1f} s of {server_ms / 1000:.1f} s, summed over concurrent requests)")
-    print(f"  server CPU: {server_cpu * 1000 / max(1, len(latencies)):.1f} ms per document (this process, all threads; "
-          f"validation workers not counted)")
+    print(
+        f"  server CPU: {server_cpu * 1000 / max(1, len(latencies)):.1f} ms per document (this process, all "
+        "threads; validation workers not counted)")
     print(f"  machine: {os.cpu_count()} CPUs, shared with the clients (and other work); load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min)")
 

@@ -80,30 +80,27 @@ PHASES = [
 
 
 def _instrument(dmp) -> None:
-    from segur.mocks.dmp import app as app_mod
-    from segur.mocks.dmp import backend as backend_mod
-    from segur.mocks.dmp import metadata_rules, soap
+    from segur.mocks.dmp import metadata_rules, models, responses
 
     backend = dmp.backend
-    ex = app_mod._Exchange
+    ex = responses._Exchange
     _patch(ex, "_read_body", "read HTTP body")
-    _patch(app_mod, "read_http_body", "MTOM split")
-    _patch(app_mod, "parse_envelope", "SOAP envelope parse")
+    _patch(responses, "read_http_body", "MTOM split")
+    _patch(responses, "parse_envelope", "SOAP envelope parse")
     _patch(ex, "_registry_answer", "registry answer (SOAP + journal)")
     _patch(ex, "_journal", "journal record")
     _patch(backend, "provide_and_register", "ITI-41 backend")
-    _patch(backend, "check_vihf", "VIHF check (signature, claims)")
-    _patch(backend_mod.ebrim, "parse_submission", "ebRIM parse")
-    _patch(backend, "_documents", "documents from xop:Include")
-    _patch(backend, "_submission_checks", "submission checks (sha1, PDF, duplicates)")
+    _patch(responses, "verify_vihf", "VIHF check (signature, claims)")
+    _patch(responses.ebrim, "parse_submission", "ebRIM parse")
+    _patch(responses, "read_provide_and_register", "documents from xop:Include")
+    _patch(backend, "_document_checks", "submission checks (sha1, PDF, duplicates)")
     _patch(backend, "access_findings", "patient / DMP access")
     _patch(backend, "_store_submission", "store (SQLite transaction)")
-    _patch(backend.hooks, "check_submission", "metadata rules (check_submission)")
+    _patch(models, "check_submission", "metadata rules (check_submission)")
     _patch(metadata_rules, "read_header_root", "CDA header read")
     validator = backend.validator
     if validator is not None:
         _patch(validator, "validate", "validator.validate (all layers)")
-    del soap
 
     flask_app = dmp.server.app
     original_wsgi = flask_app.wsgi_app
@@ -129,9 +126,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=30)
     parser.add_argument("--pdf-size", type=int, default=1_000_000)
     parser.add_argument("--no-pack", action="store_true")
-    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL", help="SQLite (default NORMAL, "
-                        "the mock's default)")
-    parser.add_argument("--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
+    parser.add_argument(
+        "--synchronous", choices=("NORMAL", "FULL"), default="NORMAL",
+        help="SQLite (default NORMAL, the mock's default)")
+    parser.add_argument(
+        "--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
     args = parser.parse_args()
 
     import http.client
@@ -159,7 +158,7 @@ def main() -> None:
             body, parts = provide_and_register(request, by_id)
             bodies.append(mtom(envelope(ITI41, body, case.security()), parts))
         with running_dmp(Path(scratch) / "data", pki=pki, world=world, validator_pack=pack if pack else False,
-                         max_body=16 * 1024 * 1024, synchronous=args.synchronous) as dmp:
+                         max_body=16 * 1024 * 1024, power_safe=args.synchronous == "FULL") as dmp:
             _instrument(dmp)
             parts = urlsplit(dmp.endpoint("repository"))
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
@@ -167,7 +166,8 @@ def main() -> None:
             def send(content_type, payload):
                 conn.request("POST", parts.path, body=payload, headers={"Content-Type": content_type})
                 response = conn.getresponse()
-                answer = parse_answer(response.status, response.getheader("Content-Type", ""), response.read())
+                answer = parse_answer(
+                    response.status, response.getheader("Content-Type", ""), response.read())
                 assert answer.registry_status == "Success", answer.rules()
             for content_type, payload in bodies[:2]:  # warm-up: pack compilation, first connections
                 send(content_type, payload)
@@ -190,10 +190,13 @@ def main() -> None:
     print(f"{'phase (server thread)':<48} {'CPU ms/doc':>10} {'wall ms/doc':>11}")
     for label, depth in PHASES:
         if _calls.get(label):
-            print(f"{'  ' * depth + label:<48} {_cpu[label] * 1000 / n:>10.2f} {_wall[label] * 1000 / n:>11.2f}")
+            print(
+                f"{'  ' * depth + label:<48} {_cpu[label] * 1000 / n:>10.2f} "
+                f"{_wall[label] * 1000 / n:>11.2f}")
     for name, total in layers.items():
         print(f"{'      layer ' + name + ' (wall, from the report)':<48} {'':>10} {total / n:>11.2f}")
-    print(f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
+    print(
+        f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     if _profiles:
         stream = io.StringIO()

@@ -93,7 +93,8 @@ def benchmark_message(size_kb: int = 1000) -> bytes:
     patient = world.patient_by_key(PATIENT)
     title = "CR d'imagerie médicale - CT Chest"
     pdf = key_image_pdf(title, [
-        f"Patient : {patient.birth_name} {patient.first_names} ({patient.sex}), né(e) le {patient.birth_date}",
+        f"Patient : {patient.birth_name} {patient.first_names} ({patient.sex}), "
+        f"né(e) le {patient.birth_date}",
         f"INS : {patient.ins} (OID {patient.oid})",
         f"Auteur : {author.display_name} - {author.author_display}",
         f"Structure : {organisation.name} (FINESS {organisation.finess})",
@@ -106,11 +107,12 @@ def benchmark_message(size_kb: int = 1000) -> bytes:
 
 def expected_verdict(message: bytes) -> str:
     """The verdict the mock's checks give the benchmark message (so the run exercises the accepted path)."""
-    from segur.mocks.mssante.backend import run_validator
     from segur.mocks.mssante.checks import check_message
+    from segur.mocks.mssante.models import run_validator
 
     world = load_world()
-    report = check_message(message, login=SENDER, recipients=[world.mailbox(RECIPIENT)], validate=run_validator)
+    recipients = [world.mailbox(RECIPIENT)]
+    report = check_message(message, login=SENDER, recipients=recipients, validate=run_validator)
     if report.verdict != "pass":
         sys.exit(f"the benchmark message is not conformant: {', '.join(report.rules)}")
     return report.verdict
@@ -134,7 +136,8 @@ def _workers_cpu_seconds(backend) -> float:
     return total
 
 
-def _sender(host: str, port: int, ca_file: str, password: str, message: bytes, count: int) -> tuple[list[float], int]:
+def _sender(host: str, port: int, ca_file: str, password: str, message: bytes,
+            count: int) -> tuple[list[float], int]:
     context = ssl.create_default_context(cafile=ca_file)
     latencies, failed = [], 0
     with smtplib.SMTP(host, port, timeout=60) as client:
@@ -154,9 +157,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--messages", type=int, default=100, help="total messages (bounded: at most 2000)")
-    parser.add_argument("--no-validate", action="store_true", help="skip the CDA validator (other checks stay)")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="skip the CDA validator (other checks stay)")
     parser.add_argument("--workers", type=int, default=0, help="run the checks in N worker processes")
-    parser.add_argument("--size-kb", type=int, default=1000, help="size of the PDF report (default ~1 MB XDM)")
+    parser.add_argument("--size-kb", type=int, default=1000,
+                        help="size of the PDF report (default ~1 MB XDM)")
     args = parser.parse_args()
     total = min(args.messages, 2000)
     message = benchmark_message(args.size_kb)
@@ -180,8 +185,8 @@ def main() -> None:
         workers_before = _workers_cpu_seconds(mss.backend)
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=args.senders) as pool:
-            futures = [pool.submit(_sender, mss.smtp_host, mss.smtp_port, str(mss.server.pki.ca_file), mss.password,
-                                   message, share) for share in shares if share]
+            server = (mss.smtp_host, mss.smtp_port, str(mss.mock.pki.ca_file), mss.password)
+            futures = [pool.submit(_sender, *server, message, share) for share in shares if share]
             results = [f.result() for f in futures]
         elapsed = time.perf_counter() - started
         server_cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before
@@ -189,21 +194,24 @@ def main() -> None:
         workers_cpu = _workers_cpu_seconds(mss.backend) - workers_before
         load_after = os.getloadavg()[0]
         stop.set()
-        verdicts = {e.verdict for e in mss.backend.journal.entries("smtp-message")}
+        verdicts = {e.verdict for e in mss.journal.entries("smtp-message")}
     latencies = sorted(x for lat, _ in results for x in lat)
     failed = sum(f for _, f in results)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"message size: {len(message) / 1e6:.2f} MB, checks on, validator "
-          f"{'off' if args.no_validate else 'on'}; expected verdict {verdict}, verdicts seen: {sorted(verdicts)}")
-    print(f"check workers: {args.workers or 'in-process threads'}; load average (1 min) {load_before:.2f} before, "
-          f"{load_after:.2f} after")
-    print(f"senders: {args.senders}, messages: {len(latencies)}, failed: {failed}, wall time: {elapsed:.2f} s")
+          f"{'off' if args.no_validate else 'on'}; expected verdict {verdict}, "
+          f"verdicts seen: {sorted(verdicts)}")
+    print(f"check workers: {args.workers or 'in-process threads'}; load average (1 min) "
+          f"{load_before:.2f} before, {load_after:.2f} after")
+    print(f"senders: {args.senders}, messages: {len(latencies)}, failed: {failed}, "
+          f"wall time: {elapsed:.2f} s")
     print(f"throughput: {len(latencies) / elapsed:.1f} messages/s "
           f"({len(latencies) * len(message) / elapsed / 1e6:.1f} MB/s)")
     print(f"latency: p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     count = max(len(latencies), 1)
-    print(f"CPU per message: server process {server_cpu * 1000 / count:.1f} ms ({server_cpu / elapsed * 100:.0f} % of "
-          f"one core), check workers {workers_cpu * 1000 / count:.1f} ms, senders {senders_cpu * 1000 / count:.1f} ms")
+    print(f"CPU per message: server process {server_cpu * 1000 / count:.1f} ms "
+          f"({server_cpu / elapsed * 100:.0f} % of one core), "
+          f"check workers {workers_cpu * 1000 / count:.1f} ms, senders {senders_cpu * 1000 / count:.1f} ms")
     print("target: >= 200 messages/s")
 
 

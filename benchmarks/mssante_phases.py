@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mssante import RECIPIENT, SENDER, benchmark_message  # noqa: E402
 
 from segur.fixtures.world import load_world  # noqa: E402
+from segur.kernel.journal import Journal  # noqa: E402
 from segur.mocks.mssante import checks, xdm  # noqa: E402
-from segur.mocks.mssante.backend import MssanteBackend, run_validator  # noqa: E402
+from segur.mocks.mssante.models import MssanteBackend, run_validator  # noqa: E402
 
 
 def _min_cpu_ms(runs: int, action) -> float:
@@ -130,22 +131,25 @@ def main() -> None:
     cda = xdm.read_xdm(zip_bytes).documents[0].content
     report = checks.check_message(raw, login=SENDER, recipients=recipients, validate=run_validator)
     backend = MssanteBackend(world, validate=run_validator)
+    journal = Journal("mssante")  # the service's journal (no store: as the in-process fixtures)
     accepted = [backend.check_recipient(RECIPIENT)]
     stamped = backend._stamp(raw, "MSS-000001", report)
     rows = [
         (f"SMTP DATA over STARTTLS ({'aiosmtpd line loop' if args.stock_smtp else 'chunked reader'})",
          reception_ms(raw, args.runs, args.stock_smtp)),
         ("MIME parse (checks.parse_message)", _min_cpu_ms(args.runs, lambda: checks.parse_message(raw))),
-        ("attachments decoded (checks.attachments_of)", _min_cpu_ms(args.runs, lambda: checks.attachments_of(message))),
-        ("IHE_XDM.ZIP read (zip, METADATA.XML, CDA header, SHA-1)", _min_cpu_ms(args.runs, lambda: xdm.read_xdm(zip_bytes))),
+        ("attachments decoded (checks.attachments_of)",
+         _min_cpu_ms(args.runs, lambda: checks.attachments_of(message))),
+        ("IHE_XDM.ZIP read (zip, METADATA.XML, CDA header, SHA-1)",
+         _min_cpu_ms(args.runs, lambda: xdm.read_xdm(zip_bytes))),
         ("CDA validator (segur.validators.validate, fresh bytes each run)",
          _min_cpu_ms_fresh(args.runs, cda, run_validator)),
         ("all checks (checks.check_message)", _min_cpu_ms(args.runs, lambda: checks.check_message(
             raw, login=SENDER, recipients=recipients, validate=run_validator))),
         ("backend.process (checks, stamped copy, store)", _min_cpu_ms(args.runs, lambda: backend.process(
             raw, login=SENDER, envelope_from=SENDER, accepted=accepted))),
-        ("IMAP append (pymap parses the stored copy)", _imap_append_ms(backend, stamped, args.runs)),
-        ("journal record", _min_cpu_ms(args.runs, lambda: backend.journal.record(
+        ("IMAP append (pymap parses the stored copy)", _imap_append_ms(backend, journal, stamped, args.runs)),
+        ("journal record", _min_cpu_ms(args.runs, lambda: journal.record(
             "smtp-message", "accepted", findings=report.findings, request={"size": len(raw)},
             meta={"documents": [d.to_dict() for d in report.package.documents]}))),
     ]
@@ -168,10 +172,10 @@ def _use_pack(pack: Path | None, no_pack: bool) -> None:
         os.environ["SEGUR_PACK"] = str(chosen)
 
 
-def _imap_append_ms(backend, stamped: bytes, runs: int) -> float:
+def _imap_append_ms(backend, journal: Journal, stamped: bytes, runs: int) -> float:
     from segur.mocks.mssante.imap import ImapService
 
-    service = ImapService(backend, "127.0.0.1", 0, None)
+    service = ImapService(backend, journal, "127.0.0.1", 0, None)
 
     async def run() -> float:
         await service.deliver(RECIPIENT, stamped)

@@ -45,8 +45,9 @@ def free_port() -> int:
 
 def start_server(data: Path) -> tuple[subprocess.Popen, int, int]:
     smtp_port, imap_port = free_port(), free_port()
-    command = [sys.executable, "-m", "segur", "serve", "mssante", "--no-tls", "--no-validate", "--data", str(data),
-               "--smtp-port", str(smtp_port), "--imap-port", str(imap_port), "--port", str(free_port())]
+    command = [sys.executable, "-m", "segur", "serve", "mssante", "--no-tls", "--no-validate",
+               "--data", str(data), "--smtp-port", str(smtp_port), "--imap-port", str(imap_port),
+               "--port", str(free_port())]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:
         if "Ctrl-C" in line:

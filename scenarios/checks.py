@@ -17,9 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 
 from segur.kernel.ins import nir_key
-from segur.scenarios.observe import fold_name
+
+# ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
+from segur.mocks.dmp import valuesets
+from segur.scenarios.names import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
 PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
@@ -65,14 +69,26 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Check:
+    """One check of the proof, declared once: everything the suites, the evidence pack, `segur rem`, the
+    mutation runs and docs/proof.md say about it comes from here.
+
+    `test` is the name of its pytest item in every couloir suite (kept as it was: JUnit and allure history
+    key on it) and `doc` that test's docstring; `rem` the REM ids it proves per couloir; `reads` the facts
+    of the run record it judges (`<service>.<fact>` of each task's observation, `task.claims` for the
+    product's word); `judge` the pure function of the run record giving its `CheckResult`; `defects` the
+    reference RIS's seeded defects it is meant to catch."""
+
     id: str
     title: str
-    rem: dict  # couloir → REM ids
-    function: Callable[[dict], CheckResult]
-    defects: tuple[str, ...] = ()  # reference-RIS defects this check is meant to catch (documentation)
+    test: str
+    doc: str
+    rem: dict[str, list[str]]  # couloir → REM ids
+    reads: tuple[str, ...]
+    judge: Callable[[dict], CheckResult]
+    defects: tuple[str, ...] = ()
 
 
-# --- reading the run record -----------------------------------------------------------------------------
+# --- reading the run record -------------------------------------------------------------------------------
 def tasks(run: dict, *scenarios: str) -> list[dict]:
     return [t for t in run["tasks"] if not scenarios or t["scenario"] in scenarios]
 
@@ -89,6 +105,10 @@ def accepted_iti41(task: dict) -> list[dict]:
     return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] in ACCEPTED]
 
 
+def refused_iti41(task: dict) -> list[dict]:
+    return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
+
+
 def insi_found(task: dict) -> list[dict]:
     """The INSi searches of the task's patient that answered 00 (one identity)."""
     return [i for i in task["observed"]["insi"] if i["code"] == "00" and i["for_task_patient"]]
@@ -98,28 +118,35 @@ def insi_identities(task: dict) -> set[tuple[str, str]]:
     return {(i["ins"], i["oid"]) for i in insi_found(task) if i.get("ins")}
 
 
+#: what the evidence shows of each document of an ITI-41
+DMP_DOCUMENT_BRIEF = ("unique_id", "ins", "ins_oid", "code", "replaces", "unreadable")
+
+
 def _brief_send(kind: str, item: dict) -> dict:
     base = {"service": kind, "seq": item["seq"], "time": item["time"], "verdict": item["verdict"],
             "rules": item["rules"]}
     if kind == "dmp":
         base.update(operation="ITI-41", patient_id=item.get("patient_id"),
-                    documents=[{k: d.get(k) for k in ("unique_id", "ins", "ins_oid", "code", "replaces", "unreadable")}
+                    documents=[{k: d.get(k) for k in DMP_DOCUMENT_BRIEF}
                                for d in item.get("documents") or []])
     else:
         base.update(operation="smtp-message", message=item.get("id"), to=item.get("to"),
                     delivered_to=item.get("delivered_to"), subject=item.get("subject"),
                     attachments=[a.get("filename") for a in item.get("attachments") or []],
-                    documents=[{"unique_id": (d.get("cda") or {}).get("unique_id"),
-                                "ins": (d.get("cda") or {}).get("ins"), "ins_oid": (d.get("cda") or {}).get("ins_oid"),
-                                "xdm_patient_id": (d.get("metadata") or {}).get("patient_id")}
-                               for d in item.get("documents") or []])
+                    documents=[{k: d.get(k) for k in ("unique_id", "ins", "ins_oid", "xdm_patient_id")}
+                               for d in xdm_read(item)])
     return base
 
 
+def xdm_read(message: dict) -> list[dict]:
+    """The CDA documents of a message's IHE_XDM.ZIP as the harness read them from the stored message (never
+    the MSSanté mock's own reading of it), with their METADATA.XML entries."""
+    return [d for d in message.get("xdm_documents") or [] if "unreadable" not in d]
+
+
 def _doc_identities(kind: str, item: dict) -> list[tuple[str | None, str | None]]:
-    if kind == "dmp":
-        return [(d.get("ins"), d.get("ins_oid")) for d in item.get("documents") or [] if "unreadable" not in d]
-    return [((d.get("cda") or {}).get("ins"), (d.get("cda") or {}).get("ins_oid")) for d in item.get("documents") or []]
+    documents = item.get("documents") or [] if kind == "dmp" else xdm_read(item)
+    return [(d.get("ins"), d.get("ins_oid")) for d in documents if "unreadable" not in d]
 
 
 def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str,
@@ -131,8 +158,8 @@ def _result(check_id: str, problems: list[str], evidence: list[dict], summary: s
 
 # --- blocked: the upstream step that failed ---------------------------------------------------------------
 #: the check that judges whether a task's report got through (it fails when it did not)
-DELIVERY_CHECKS = {"dmp": "dmp-accepted", "replace": "dmp-accepted", "retry": "dmp-accepted", "vitale": "dmp-accepted",
-                   "mss": "mss-professionals-xdm", "citizen": "citizen-address"}
+DELIVERY_CHECKS = {**dict.fromkeys(DMP_SCENARIOS, "dmp-accepted"), "mss": "mss-professionals-xdm",
+                   "citizen": "citizen-address"}
 
 
 def blocker(check: str | None, task: dict, reason: str) -> dict:
@@ -165,7 +192,8 @@ def _what_the_mocks_saw(task: dict) -> str:
         seen = [f"{d['operation']} #{d['seq']} {d['verdict']}" + (f" {d['rules']}" if d["rules"] else "")
                 + (f" dmp={d['dmp_state']}" if d.get("dmp_state") else "") for d in task["observed"]["dmp"]]
         return "; ".join(seen) or "no DMP call"
-    seen = [f"message #{m['seq']} to {m['to']}: {m['reply'] or m['verdict']}" for m in task["observed"]["mss"]]
+    seen = [f"message #{m['seq']} to {m['to']}: {m['reply'] or m['verdict']}"
+            for m in task["observed"]["mss"]]
     return "; ".join(seen) or "no message"
 
 
@@ -174,12 +202,17 @@ def why_undelivered(task: dict, what: str) -> dict:
     (`insi-before-send` fails on it), else the task's delivery check (which fails on it)."""
     if not sends(task) and not insi_found(task):
         codes = sorted({str(i["code"]) for i in task["observed"]["insi"]})
+        answers = f"codes {', '.join(codes)}" if codes else "INSi not called"
         return blocker("insi-before-send", task, f"{what}: INSi qualified no identity for the patient "
-                       f"({'codes ' + ', '.join(codes) if codes else 'INSi not called'}) and nothing was sent")
+                       f"({answers}) and nothing was sent")
     return blocker(DELIVERY_CHECKS[task["scenario"]], task, f"{what}: {_what_the_mocks_saw(task)}")
 
 
-# --- the checks ----------------------------------------------------------------------------------------------
+# --- the checks ---------------------------------------------------------------------------------------------
+#: what the evidence shows of each INSi search
+INSI_BRIEF = ("seq", "time", "code", "ins", "oid")
+
+
 def check_insi_before_send(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
@@ -187,10 +220,10 @@ def check_insi_before_send(run: dict) -> CheckResult:
         for kind, item in sends(task):
             earlier = [i for i in found if i["time"] <= item["time"]]
             evidence.append({"task": task["task"]["id"], "send": _brief_send(kind, item),
-                             "insi": [{k: i[k] for k in ("seq", "time", "code", "ins", "oid")} for i in found]})
+                             "insi": [{k: i[k] for k in INSI_BRIEF} for i in found]})
             if not earlier:
-                problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of the "
-                                f"patient (its traits, or its Vitale card) answered 00 before it")
+                problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of "
+                                f"the patient (its traits, or its Vitale card) answered 00 before it")
         if task["expect"] == "delivered" and not found:
             problems.append(f"{task['task']['id']}: no INSi search of the patient answered 00")
     n = sum(1 for t in tasks(run) for _ in sends(t))
@@ -223,17 +256,19 @@ def check_insi_vitale_search(run: dict) -> CheckResult:
             else f"traits search ({OP_TRAITS})"
         for kind, item in sends(task):
             if not [i for i in found if i["time"] <= item["time"]]:
-                others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine if i["time"] <= item["time"]})
-                problems.append(f"{task_id}: {kind} send at {item['time']} with no {how} answered 00 before it"
-                                + (f" (INSi saw: {', '.join(others)})" if others else ""))
+                before = [i for i in mine if i["time"] <= item["time"]]
+                others = sorted({f"{i.get('operation')} → {i['code']}" for i in before})
+                saw = f" (INSi saw: {', '.join(others)})" if others else ""
+                problems.append(f"{task_id}: {kind} send at {item['time']} with no {how} answered 00 before "
+                                f"it{saw}")
         if card and task["expect"] == "delivered" and not found:
             others = sorted({f"{i.get('operation')} → {i['code']}" for i in mine})
             problems.append(f"{task_id}: the patient's Vitale card was read but INSi saw no {how} answered 00"
                             + (f"; it saw {', '.join(others)}" if others else "; INSi was not asked"))
     if not card_tasks:
         problems.append("the plan has no task with a Vitale card: the card search cannot be proved")
-    return _result("insi-vitale-search", problems, evidence,
-                   f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits")
+    summary = f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits"
+    return _result("insi-vitale-search", problems, evidence, summary)
 
 
 def check_qualified_ins_only(run: dict) -> CheckResult:
@@ -243,8 +278,8 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
         for kind, item in sends(task):
             for ins, oid in _doc_identities(kind, item):
                 if ins and (ins, oid) not in allowed:
-                    problems.append(f"{task['task']['id']}: {kind} report carries INS {ins} ({oid}), which INSi did "
-                                    f"not return qualified (00) for this patient in this task")
+                    problems.append(f"{task['task']['id']}: {kind} report carries INS {ins} ({oid}), which "
+                                    f"INSi did not return qualified (00) for this patient in this task")
             if kind == "mss" and "MSS-INS-HEADER-VALUE" in item["rules"]:
                 problems.append(f"{task['task']['id']}: X-MSS-INS does not tell the INS's status truthfully "
                                 "(MSS-INS-HEADER-VALUE)")
@@ -254,13 +289,14 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
             evidence.append({"task": task["task"]["id"], "insi_codes": codes,
                              "sends": [_brief_send(k, i) for k, i in sent]})
             if not task["observed"]["insi"]:
-                problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up in INSi")
+                problems.append(f"{task['task']['id']}: the identity INSi cannot qualify was not looked up "
+                                "in INSi")
             for kind, item in sent:
-                problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) but a "
-                                f"report went to the {kind.upper()} at {item['time']} "
+                problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) "
+                                f"but a report went to the {kind.upper()} at {item['time']} "
                                 f"(INS {[i for i, _ in _doc_identities(kind, item)]})")
-    return _result("qualified-ins-only", problems, evidence,
-                   "every INS sent is one INSi returned with code 00; the unqualifiable identity sends nothing")
+    return _result("qualified-ins-only", problems, evidence, "every INS sent is one INSi returned with code "
+                   "00; the unqualifiable identity sends nothing")
 
 
 def _key_ok(ins: str | None) -> bool:
@@ -276,8 +312,9 @@ def check_ins_in_cda(run: dict) -> CheckResult:
         allowed = insi_identities(task)
         for kind, item in sends(task):
             for ins, oid in _doc_identities(kind, item):
-                evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"], "time": item["time"],
-                                 "cda_ins": ins, "cda_oid": oid, "insi": sorted(map(list, allowed))})
+                evidence.append({"task": task["task"]["id"], "service": kind, "seq": item["seq"],
+                                 "time": item["time"], "cda_ins": ins, "cda_oid": oid,
+                                 "insi": sorted(map(list, allowed))})
                 if not ins:
                     problems.append(f"{task['task']['id']}: the CDA sent to the {kind.upper()} has no INS")
                     continue
@@ -287,13 +324,15 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: the CDA's INS {ins} is not the one INSi returned "
                                     f"({', '.join(sorted(i for i, _ in allowed)) or 'none'})")
                 elif (ins, oid) not in allowed:
-                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, INSi "
-                                    f"returned {dict(allowed).get(ins)}")
+                    problems.append(f"{task['task']['id']}: the CDA's INS {ins} is written under OID {oid}, "
+                                    f"INSi returned {dict(allowed).get(ins)}")
             for doc in item.get("documents") or [] if kind == "dmp" else []:
-                if doc.get("harness_limit"):  # the harness could not get the request whole: not the product's fault
+                # the harness could not get the request whole: its limit, not the product's fault
+                if doc.get("harness_limit"):
                     blocked.append(blocker(None, task, f"ITI-41 #{item['seq']}: {doc['unreadable']}"))
                 elif "unreadable" in doc:
-                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be re-read")
+                    problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be "
+                                    "re-read")
     return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
 
 
@@ -326,8 +365,11 @@ def _pid_problems(task_id: str, where: str, cda: dict, pid: dict) -> list[str]:
               "PID-8": cda.get("sex")}
     seen = {"PID-5": _norm_name(pid.get("PID-5", "").split("^")[0]), "PID-7": pid.get("PID-7", "")[:8],
             "PID-8": pid.get("PID-8")}
-    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted if wanted[k] and seen[k] != wanted[k]]
-    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"] if wrong else []
+    wrong = [f"{k} {pid.get(k)!r} (the CDA says {wanted[k]})" for k in wanted
+             if wanted[k] and seen[k] != wanted[k]]
+    if not wrong:
+        return []
+    return [f"{task_id}: the {where} names another patient than the document: {'; '.join(wrong)}"]
 
 
 def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> list[str]:
@@ -335,8 +377,8 @@ def _source_patient_id_problems(task_id: str, item: dict, evidence: dict) -> lis
     the INS, so it is the patientId the submission names (the CDA's INS)."""
     evidence["source_patient_ids"] = [e.get("source_patient_id") for e in item.get("xds_entries") or []]
     patient_id = item.get("patient_id")
-    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not the "
-            f"patient the submission names ({patient_id})"
+    return [f"{task_id}: the XDS sourcePatientId of {e.get('unique_id')} is {e['source_patient_id']}, not "
+            f"the patient the submission names ({patient_id})"
             for e in item.get("xds_entries") or []
             if patient_id and e.get("source_patient_id") and e["source_patient_id"] != patient_id]
 
@@ -353,36 +395,44 @@ def check_metadata_patient(run: dict) -> CheckResult:
             if kind == "dmp":
                 cda = {f"{d.get('ins')}^^^&{d.get('ins_oid')}&ISO^NH" for d in item.get("documents") or []
                        if d.get("ins")}
-                evidence.append({"task": task["task"]["id"], "service": "dmp", "seq": item["seq"], "time": item["time"],
-                                 "xds_patient_id": item.get("patient_id"), "cda_patient_ids": sorted(cda),
+                evidence.append({"task": task["task"]["id"], "service": "dmp", "seq": item["seq"],
+                                 "time": item["time"], "xds_patient_id": item.get("patient_id"),
+                                 "cda_patient_ids": sorted(cda),
                                  "rules": item["rules"]})
                 if item.get("patient_id") and cda and item["patient_id"] not in cda:
-                    problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from the CDA's "
-                                    f"patient {sorted(cda)}")
+                    problems.append(f"{task['task']['id']}: XDS patientId {item['patient_id']} differs from "
+                                    f"the CDA's patient {sorted(cda)}")
                 problems += _source_patient_info_problems(task["task"]["id"], item, evidence[-1])
                 problems += _source_patient_id_problems(task["task"]["id"], item, evidence[-1])
                 for rule in item["rules"]:
                     if rule in ("XDS-41-005", "XDS-PAT-006") or rule.startswith("DMP-PAT"):
-                        problems.append(f"{task['task']['id']}: the DMP refused the patient identification ({rule})")
+                        problems.append(f"{task['task']['id']}: the DMP refused the patient identification "
+                                        f"({rule})")
             else:
-                for document in item.get("documents") or []:
-                    cda, meta = document.get("cda") or {}, document.get("metadata") or {}
-                    expected = f"{cda.get('ins')}^^^&{cda.get('ins_oid')}&ISO^NH"
+                for document in xdm_read(item):
+                    expected = f"{document.get('ins')}^^^&{document.get('ins_oid')}&ISO^NH"
+                    declared = document.get("xdm_patient_id")
                     evidence.append({"task": task["task"]["id"], "service": "mssante", "seq": item["seq"],
-                                     "time": item["time"], "xdm_patient_id": meta.get("patient_id"),
+                                     "time": item.get("time"), "xdm_patient_id": declared,
                                      "cda_patient_id": expected})
-                    if meta.get("patient_id") != expected:
-                        problems.append(f"{task['task']['id']}: XDM patientId {meta.get('patient_id')} differs from "
-                                        f"the CDA's patient {expected}")
+                    if declared != expected:
+                        problems.append(f"{task['task']['id']}: XDM patientId {declared} differs from the "
+                                        f"CDA's patient {expected}")
                 for doc in item.get("xdm_documents") or []:
-                    problems += _pid_problems(task["task"]["id"], f"XDM sourcePatientInfo of {doc.get('unique_id')}",
-                                              doc, _pid_fields(doc.get("xdm_source_patient_info") or []))
+                    where = f"XDM sourcePatientInfo of {doc.get('unique_id')}"
+                    pid = _pid_fields(doc.get("xdm_source_patient_info") or [])
+                    problems += _pid_problems(task["task"]["id"], where, doc, pid)
                 # (MSS-CITIZEN-OTHER-PATIENT, a citizen mailbox given another patient's report, is the
                 # citizen-address check's: failing here would also fail the DMP metadata requirement)
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
                     if rule in item["rules"]:
                         problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
-    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS", harness_limits(run))
+    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS",
+                   harness_limits(run))
+
+
+#: the codes an entry stored by the DMP must carry (the volet's typeCode and the confidentiality aside)
+STORED_CODES = ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code")
 
 
 def check_dmp_accepted(run: dict) -> CheckResult:
@@ -391,7 +441,7 @@ def check_dmp_accepted(run: dict) -> CheckResult:
     for task in tasks(run, *DMP_SCENARIOS):
         task_id, world = task["task"]["id"], task["world"]
         accepted = accepted_iti41(task)
-        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
+        refused = refused_iti41(task)
         evidence.append({"task": task_id, "expected_patient": world["xds_patient_id"],
                          "submissions": [_brief_send("dmp", d) | {"stored": d.get("stored")} for d in
                                          accepted + refused]})
@@ -399,18 +449,20 @@ def check_dmp_accepted(run: dict) -> CheckResult:
             blocked.append(why_undelivered(task, "no report to judge"))
             continue
         if len(accepted) != 1:
-            detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) or "no ITI-41 seen"
+            detail = "; ".join(f"#{d['seq']} {d['verdict']} {d['rules']}" for d in refused) \
+                or "no ITI-41 seen"
             problems.append(f"{task_id}: {len(accepted)} accepted DMP submissions (expected 1): {detail}")
             continue
         item = accepted[0]
         if item.get("patient_id") != world["xds_patient_id"]:
-            problems.append(f"{task_id}: submitted for {item.get('patient_id')}, the patient is {world['xds_patient_id']}")
+            problems.append(f"{task_id}: submitted for {item.get('patient_id')}, the patient is "
+                            f"{world['xds_patient_id']}")
         code = VOLET_CODES.get(task["task"]["kind"])
         for entry in item.get("stored") or []:
             if (entry.get("type_code") or {}).get("code") != code:
-                problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is not the "
-                                f"volet's {code}")
-            for name in ("class_code", "format_code", "healthcare_facility_type_code", "practice_setting_code"):
+                problems.append(f"{task_id}: stored typeCode {(entry.get('type_code') or {}).get('code')} is "
+                                f"not the volet's {code}")
+            for name in STORED_CODES:
                 if not entry.get(name):
                     problems.append(f"{task_id}: stored entry has no {name}")
             if not entry.get("confidentiality_codes"):
@@ -419,37 +471,43 @@ def check_dmp_accepted(run: dict) -> CheckResult:
                      if isinstance(c, dict)
                      and (c.get("scheme") == DMP_VISIBILITY_SCHEME or c.get("code") in MASKS)]
             if masks:
-                problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is hidden "
-                                f"({', '.join(MASKS.get(m, m) for m in masks)}) although the task asked no masking")
+                hidden = ", ".join(MASKS.get(m, m) for m in masks)
+                problems.append(f"{task_id}: stored with the visibility code(s) {masks}: the report is "
+                                f"hidden ({hidden}) although the task asked no masking")
         if not item.get("stored"):
             problems.append(f"{task_id}: the DMP store holds no entry for the accepted submission")
         if item["verdict"] != "accepted":
             problems.append(f"{task_id}: accepted with warnings {item['rules']}")
     n = len(tasks(run, "dmp"))
-    return _result("dmp-accepted", problems, evidence, f"{n} DMP reports of the proof ({kind}) + replace and retry",
-                   blocked)
+    summary = f"{n} DMP reports of the proof ({kind}) + replace and retry"
+    return _result("dmp-accepted", problems, evidence, summary, blocked)
 
 
 def _mss_task_problems(task: dict, recipient: str) -> list[str]:
     task_id = task["task"]["id"]
     delivered = messages_delivered_to(task, recipient)
     if not delivered:
-        seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) or "no message"
+        seen = "; ".join(f"#{m['seq']} to {m['to']} {m['reply']}" for m in task["observed"]["mss"]) \
+            or "no message"
         return [f"{task_id}: nothing delivered to {recipient} ({seen})"]
     problems = []
     if len(delivered) > 1:
         problems.append(f"{task_id}: {len(delivered)} messages delivered to {recipient} (expected 1)")
-    sender = task["task"].get("sender")  # the planned mailbox: the organisation's application one when it has one
+    # the planned mailbox: the organisation's application one when it has one
+    sender = task["task"].get("sender")
     for message in delivered:
         if sender and str(message.get("from") or "").lower() != sender.lower():
-            problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not from the "
-                            f"planned mailbox {sender}")
+            problems.append(f"{task_id}: message {message['id']} was sent from {message.get('from')}, not "
+                            f"from the planned mailbox {sender}")
         if message["verdict"] != "accepted":
             problems.append(f"{task_id}: message {message['id']} is {message['verdict']}: {message['rules']}")
         names = [a.get("filename", "") for a in message["attachments"]]
         if "IHE_XDM.ZIP" not in [n.upper() for n in names]:
             problems.append(f"{task_id}: message {message['id']} has no IHE_XDM.ZIP (attachments: {names})")
-        if not message["documents"]:
+        if message.get("header_to") is None:
+            problems.append(f"{task_id}: message {message['id']}: the harness could not read the stored "
+                            "message")
+        elif not xdm_read(message):
             problems.append(f"{task_id}: message {message['id']} carries no CDA document in an XDM package")
         problems += _header_recipient_problems(task_id, message, recipient)
     return problems
@@ -478,8 +536,9 @@ def check_mss_professionals(run: dict) -> CheckResult:
     for task in tasks(run, "mss"):
         problems += _mss_task_problems(task, task["task"]["recipient"])
         evidence += [{"task": task["task"]["id"], **_brief_send("mss", m)} for m in task["observed"]["mss"]]
-    return _result("mss-professionals-xdm", problems, evidence,
-                   f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, checks passing")
+    summary = (f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, "
+               "checks passing")
+    return _result("mss-professionals-xdm", problems, evidence, summary)
 
 
 def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Callable[[dict], CheckResult]:
@@ -510,7 +569,8 @@ def check_mss_transport(run: dict) -> CheckResult:
                              "tls": tls, "login": message.get("login")})
             version = str(tls.get("version") or "")
             if version not in ("TLSv1.2", "TLSv1.3"):
-                problems.append(f"{task['task']['id']}: message {message['id']} sent without TLS ≥ 1.2 ({version or 'none'})")
+                problems.append(f"{task['task']['id']}: message {message['id']} sent without TLS ≥ 1.2 "
+                                f"({version or 'none'})")
             if not message.get("login"):
                 problems.append(f"{task['task']['id']}: message {message['id']} sent without SMTP AUTH")
         if task["expect"] == "delivered" and not task["observed"]["mss"]:
@@ -527,12 +587,13 @@ def check_citizen(run: dict) -> CheckResult:
         evidence.append({"task": task["task"]["id"], "insi": returned, "expected_address": address,
                          "messages": [_brief_send("mss", m) for m in task["observed"]["mss"]]})
         if not returned:
-            blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for the "
-                                   "patient in this task: the address <INS>@patient.mssante.fr cannot be derived"))
+            blocked.append(blocker("insi-before-send", task, "INSi returned no qualified identity (00) for "
+                                   "the patient in this task: the address <INS>@patient.mssante.fr cannot be "
+                                   "derived"))
             continue
         if not address:
-            problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the citizen "
-                            "address cannot be derived")
+            problems.append(f"{task['task']['id']}: INSi returned {len(returned)} qualified identities; the "
+                            "citizen address cannot be derived")
             continue
         problems += _mss_task_problems(task, address)
         for message in task["observed"]["mss"]:
@@ -544,8 +605,8 @@ def check_citizen(run: dict) -> CheckResult:
                                 "report of another patient (MSS-CITIZEN-OTHER-PATIENT)")
     if not tasks(run, "citizen"):
         problems.append("the plan has no citizen task")
-    return _result("citizen-address", problems, evidence, "report delivered to <INS from INSi>@patient.mssante.fr",
-                   blocked)
+    return _result("citizen-address", problems, evidence,
+                   "report delivered to <INS from INSi>@patient.mssante.fr", blocked)
 
 
 OFFICIAL_LAYERS = ("xsd", "schematron")
@@ -575,7 +636,8 @@ def check_documents_valid(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: the DMP's validator refused the document: "
                                     f"{finding['rule']}: {finding.get('message')}")
         for service, uid, report in reports:
-            evidence.append({"task": task["task"]["id"], "service": service, "document": uid, "report": report})
+            evidence.append({"task": task["task"]["id"], "service": service, "document": uid,
+                             "report": report})
             if report is None:
                 problems.append(f"{task['task']['id']}: no validation report for {uid} at the {service}")
             elif not report.get("valid"):
@@ -587,17 +649,18 @@ def check_documents_valid(run: dict) -> CheckResult:
                            for layer in report.get("layers") or [] if layer.get("name") in OFFICIAL_LAYERS
                            and layer.get("status") != "ran"]
                 if skipped or not report.get("layers"):
-                    problems.append(f"{task['task']['id']}: {uid} was judged valid at the {service} without the "
-                                    f"official layers although a pack is configured: "
+                    problems.append(f"{task['task']['id']}: {uid} was judged valid at the {service} without "
+                                    f"the official layers although a pack is configured: "
                                     f"{', '.join(skipped) or 'no layer recorded'}")
         if task["expect"] == "delivered" and not reports and len(problems) == found:
             if delivered(task):  # accepted, yet the mocks recorded no validator's verdict for it
-                problems.append(f"{task['task']['id']}: the report was accepted but no validation report was recorded")
+                problems.append(f"{task['task']['id']}: the report was accepted but no validation report was "
+                                "recorded")
             else:
-                blocked.append(why_undelivered(task, "no document was accepted by a service, so none could be "
-                                                     "validated"))
-    return _result("documents-valid", problems, evidence, "every document the services received is valid (validator "
-                   "verdict recorded by the mocks)", blocked)
+                blocked.append(why_undelivered(task, "no document was accepted by a service, so none could "
+                                                     "be validated"))
+    return _result("documents-valid", problems, evidence, "every document the services received is valid "
+                   "(validator verdict recorded by the mocks)", blocked)
 
 
 def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[str]:
@@ -608,16 +671,20 @@ def _same_set_problems(task_id: str, new: dict, old_docs: list[dict]) -> list[st
         return []
     problems = []
     if new["set_id"] != old["set_id"]:
-        problems.append(f"{task_id}: the new version has setId {new['set_id']}, not the replaced report's setId "
-                        f"{old['set_id']}: it starts another document instead of a new version")
+        problems.append(f"{task_id}: the new version has setId {new['set_id']}, not the replaced report's "
+                        f"setId {old['set_id']}: it starts another document instead of a new version")
     try:
         if int(new.get("version") or 0) <= int(old.get("version") or 0):
-            problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above the "
-                            f"replaced report's {old.get('version')}")
+            problems.append(f"{task_id}: the new version's versionNumber {new.get('version')} is not above "
+                            f"the replaced report's {old.get('version')}")
     except ValueError:
         problems.append(f"{task_id}: versionNumber {new.get('version')!r} / {old.get('version')!r} "
                         "is not a number")
     return problems
+
+
+#: what identifies one version of a report
+VERSION_IDS = ("unique_id", "set_id", "version", "replaces")
 
 
 def check_replacement(run: dict) -> CheckResult:
@@ -631,25 +698,28 @@ def check_replacement(run: dict) -> CheckResult:
         accepted = accepted_iti41(task)
         new_docs = [doc for d in accepted for doc in d.get("documents") or []]
         entries = {e.get("unique_id"): e for e in store.get(task["world"]["xds_patient_id"], [])}
-        evidence.append({"task": task["task"]["id"], "replaces_task": task["task"]["extra"].get("replaces_task"),
-                         "replaced_documents": old_ids, "new_documents": [
-                             {k: d.get(k) for k in ("unique_id", "set_id", "version", "replaces")} for d in new_docs],
-                         "replaced_set_ids": sorted({d.get("set_id") or "?" for r in [replaced] if r
-                                                     for i in accepted_iti41(r) for d in i.get("documents") or []}),
+        replaced_docs = [d for i in accepted_iti41(replaced or {"observed": {"dmp": []}})
+                         for d in i.get("documents") or []]
+        evidence.append({"task": task["task"]["id"],
+                         "replaces_task": task["task"]["extra"].get("replaces_task"),
+                         "replaced_documents": old_ids,
+                         "new_documents": [{k: d.get(k) for k in VERSION_IDS} for d in new_docs],
+                         "replaced_set_ids": sorted({d.get("set_id") or "?" for d in replaced_docs}),
                          "store_status": {uid: (entries.get(uid) or {}).get("availability_status")
                                           for uid in old_ids + [d.get("unique_id") for d in new_docs]}})
         if replaced is None:
             problems.append(f"{task['task']['id']}: replaces_task names no task of the run")
             continue
         if not old_ids:  # nothing in the DMP to replace: dmp-accepted (or INSi) fails on the earlier task
-            blocked.append(why_undelivered(replaced, f"the report {task['task']['id']} replaces was never accepted "
-                                                     "by the DMP"))
+            blocked.append(why_undelivered(replaced, f"the report {task['task']['id']} replaces was never "
+                                                     "accepted by the DMP"))
             continue
         if not sends(task) and not insi_found(task):
             blocked.append(why_undelivered(task, "no replacement to judge"))
             continue
         if len(accepted) != 1 or not new_docs:
-            problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions (expected 1)")
+            problems.append(f"{task['task']['id']}: {len(accepted)} accepted replacement submissions "
+                            "(expected 1)")
             continue
         old_docs = [doc for d in accepted_iti41(replaced) for doc in d.get("documents") or []
                     if "unreadable" not in doc]
@@ -663,11 +733,17 @@ def check_replacement(run: dict) -> CheckResult:
         for uid in old_ids:
             status = (entries.get(uid) or {}).get("availability_status")
             if status != STATUS_DEPRECATED:
-                problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not Deprecated")
+                problems.append(f"{task['task']['id']}: the replaced report {uid} is {status}, not "
+                                "Deprecated")
     if not tasks(run, "replace"):
         problems.append("the plan has no replacement task")
-    return _result("dmp-replacement", problems, evidence, "RPLC of an earlier report; the earlier version deprecated",
-                   blocked)
+    return _result("dmp-replacement", problems, evidence,
+                   "RPLC of an earlier report; the earlier version deprecated", blocked)
+
+
+def _attempt(item: dict) -> dict:
+    """An ITI-41 made during the outage, as the evidence shows it (with the HTTP status it got)."""
+    return _brief_send("dmp", item) | {"http_status": item.get("http_status")}
 
 
 def check_outage_reported(run: dict) -> CheckResult:
@@ -679,23 +755,26 @@ def check_outage_reported(run: dict) -> CheckResult:
         # end of the run, so a document uid alone would also match the same report sent again by the retry)
         stored = sorted({e.get("unique_id") or "?" for d in attempted for e in d.get("stored") or []})
         evidence.append({"task": task_id, "fault": task["fault"], "driver_result": result,
-                         "attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")} for d in attempted],
+                         "attempts": [_attempt(d) for d in attempted],
                          "stored_from_outage": stored})
         if result.get("ok"):
-            problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP was down")
+            problems.append(f"{task_id}: the product claims success ({result.get('detail')!r}) while the DMP "
+                            "was down")
         if accepted_iti41(task):
-            problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not hold)")
+            problems.append(f"{task_id}: a submission was accepted during the outage (the fault did not "
+                            "hold)")
         if stored:
             problems.append(f"{task_id}: the DMP stored {stored} from a submission made during the outage")
         if not attempted and not task["observed"]["insi"]:
             problems.append(f"{task_id}: the product did not even try (no INSi search, no DMP call)")
         elif not attempted:  # identity searched, report never submitted: its outage handling was not shown
             codes = sorted({str(i.get("code")) for i in task["observed"]["insi"]})
-            problems.append(f"{task_id}: the product searched INSi (codes {codes}) but never attempted the DMP "
-                            "submission, so how it handles the outage was not shown")
+            problems.append(f"{task_id}: the product searched INSi (codes {codes}) but never attempted the "
+                            "DMP submission, so how it handles the outage was not shown")
     if not tasks(run, "outage"):
         problems.append("the plan has no outage task")
-    return _result("outage-reported", problems, evidence, "a DMP outage is reported as a failure, nothing half-stored")
+    return _result("outage-reported", problems, evidence,
+                   "a DMP outage is reported as a failure, nothing half-stored")
 
 
 def _doc_key(doc: dict) -> dict:
@@ -714,7 +793,8 @@ def _documents_sent(item: dict) -> list[dict]:
 
 
 def same_report(sent: dict, kept: dict) -> bool:
-    """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded them."""
+    """The same document: same id, and same setId, version and bytes (SHA-1) where both sides recorded
+    them."""
     if not sent.get("unique_id") or sent.get("unique_id") != kept.get("unique_id"):
         return False
     return all(sent.get(k) == kept.get(k) for k in ("set_id", "version", "sha1")
@@ -739,26 +819,27 @@ def check_outage_retry(run: dict) -> CheckResult:
         task_id = task["task"]["id"]
         outage_id = (task["task"].get("extra") or {}).get("retry_of")
         outage = by_id.get(outage_id)
-        attempts = [d for d in (outage or {"observed": {"dmp": []}})["observed"]["dmp"] if d["operation"] == "ITI-41"]
+        attempts = [d for d in (outage or {"observed": {"dmp": []}})["observed"]["dmp"]
+                    if d["operation"] == "ITI-41"]
         tried = [doc for d in attempts for doc in _documents_sent(d)]
         patient = task["world"]["xds_patient_id"]
         approved = [e for e in store.get(patient, []) if e.get("availability_status") == STATUS_APPROVED]
         accepted = accepted_iti41(task)
         sent_again = [doc for d in accepted for doc in _documents_sent(d)]
-        refused = [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED
-                   and d["verdict"] != "fault-injected"]
+        refused = [d for d in refused_iti41(task) if d["verdict"] != "fault-injected"]
         evidence.append({"task": task_id, "retry_of": outage_id,
                          "outage_attempts": [_brief_send("dmp", d) | {"http_status": d.get("http_status")}
                                              for d in attempts],
-                         "report_tried_during_outage": tried, "accepted": [_brief_send("dmp", d) for d in accepted],
+                         "report_tried_during_outage": tried,
+                         "accepted": [_brief_send("dmp", d) for d in accepted],
                          "report_accepted_after": sent_again,
                          "approved_in_dmp": [e.get("unique_id") for e in approved]})
         if outage is None:
             problems.append(f"{task_id}: retry_of names no task of the run ({outage_id!r})")
             continue
         if not accepted and (refused or not insi_found(task)):  # refused for its content, or no identity
-            blocked.append(why_undelivered(task, "nothing accepted after the outage to compare with the report "
-                                                 f"{outage_id} tried to send"))
+            blocked.append(why_undelivered(task, "nothing accepted after the outage to compare with the "
+                                                 f"report {outage_id} tried to send"))
             continue
         if len(accepted) != 1:
             problems.append(f"{task_id}: {len(accepted)} accepted submissions after the outage cleared "
@@ -767,27 +848,29 @@ def check_outage_retry(run: dict) -> CheckResult:
             problems.append(f"{task_id}: the DMP holds {len(approved)} approved reports for the patient "
                             "(expected exactly 1: neither lost nor duplicated)")
         if not attempts:
-            blocked.append(blocker(None, outage, f"no ITI-41 of {outage_id} reached the DMP during the outage "
-                                   "(connection refused, or the product stopped before sending): the report it "
-                                   f"tried to send is unknown, so whether {task_id} sends that same report cannot "
-                                   "be judged"))
+            blocked.append(blocker(None, outage, f"no ITI-41 of {outage_id} reached the DMP during the "
+                                   "outage (connection refused, or the product stopped before sending): the "
+                                   f"report it tried to send is unknown, so whether {task_id} sends that "
+                                   "same report cannot be judged"))
             continue
         if not tried:
             blocked.append(blocker(None, outage, f"the DMP journal kept too little of {outage_id}'s ITI-41 "
                                    f"{[d['seq'] for d in attempts]} to identify the document it carried"))
             continue
+        tried_hashes = {k["sha1"] for k in tried if k.get("sha1")}
         for doc in sent_again:
             if _rebuilt(doc, tried):
-                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the report "
-                                f"{outage_id} tried to send during the outage, but with other content (SHA-1 "
-                                f"{doc['sha1']}, was {', '.join(sorted({k['sha1'] for k in tried if k.get('sha1')}))}):"
-                                " the kept report was rebuilt, not sent as it was")
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} under the ids of the "
+                                f"report {outage_id} tried to send during the outage, but with other content "
+                                f"(SHA-1 {doc['sha1']}, was {', '.join(sorted(tried_hashes))}): the kept "
+                                "report was rebuilt, not sent as it was")
             elif not any(same_report(doc, kept) for kept in tried):
                 was = "; ".join(f"{k['unique_id']} (setId {k['set_id']}, version {k['version']})" for k in
                                 {k["unique_id"]: k for k in tried}.values())
-                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId {doc['set_id']}, "
-                                f"version {doc['version']}), not the report {outage_id} tried to send during the "
-                                f"outage ({was}): that report was lost and another one built in its place")
+                problems.append(f"{task_id}: the DMP accepted report {doc['unique_id']} (setId "
+                                f"{doc['set_id']}, version {doc['version']}), not the report {outage_id} "
+                                f"tried to send during the outage ({was}): that report was lost and another "
+                                "one built in its place")
     if not tasks(run, "retry"):
         problems.append("the plan has no retry task")
     return _result("outage-retry", problems, evidence,
@@ -808,15 +891,17 @@ def check_claims_honest(run: dict) -> CheckResult:
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),
                          "delivery_seen_by_mocks": seen})
         if claimed and not seen:
-            problems.append(f"{task_id}: the product says it sent the report ({task['result'].get('detail')!r}) "
-                            "but no accepted delivery to the task's addressee reached the mocks")
+            problems.append(f"{task_id}: the product says it sent the report "
+                            f"({task['result'].get('detail')!r}) but no accepted delivery to the task's "
+                            "addressee reached the mocks")
         if task["expect"] == "delivered" and not claimed and seen:
             problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
                             f"({task['result'].get('detail')!r})")
-    return _result("claims-honest", problems, evidence, "the product's success claims match what the mocks received")
+    return _result("claims-honest", problems, evidence,
+                   "the product's success claims match what the mocks received")
 
 
-# --- what the documents themselves say (read by the harness from the bytes that reached the mocks) ---------
+# --- what the documents themselves say (read by the harness from the bytes that reached the mocks) --------
 def sent_documents(task: dict) -> list[tuple[str, dict, dict]]:
     """Every CDA a task sent, read by the harness: ("dmp", ITI-41 item, document) for each readable document
     of an ITI-41 request, ("mss", message, document) for each CDA of a message's IHE_XDM.ZIP."""
@@ -835,20 +920,20 @@ def _pdf_names_patient_problems(task_id: str, kind: str, item: dict, doc: dict) 
     names = {"birth name": _norm_name(doc.get("birth_name")), "INS": str(doc.get("ins") or "")}
     problems = []
     if doc.get("body_media_type") == "application/pdf" and not doc.get("pdfs"):
-        problems.append(f"{task_id}: {_where(kind, item)}: document {doc.get('unique_id')} declares a PDF body "
-                        "the harness could not decode")
+        problems.append(f"{task_id}: {_where(kind, item)}: document {doc.get('unique_id')} declares a PDF "
+                        "body the harness could not decode")
     for pdf in doc.get("pdfs") or []:
         if pdf.get("text") is None:
-            problems.append(f"{task_id}: {_where(kind, item)}: the PDF of {doc.get('unique_id')} cannot be read "
-                            f"({pdf.get('error')})")
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF of {doc.get('unique_id')} cannot be "
+                            f"read ({pdf.get('error')})")
             continue
         text = _norm_name(pdf["text"])
         missing = [f"{what} {value}" for what, value in names.items()
                    if value and _norm_name(value) not in text]
         if missing:
-            problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does not name "
-                            f"the document's patient ({', '.join(missing)} not in its text; it begins "
-                            f"{pdf['text'][:120]!r})")
+            problems.append(f"{task_id}: {_where(kind, item)}: the PDF inside {doc.get('unique_id')} does "
+                            f"not name the document's patient ({', '.join(missing)} not in its text; it "
+                            f"begins {pdf['text'][:120]!r})")
     return problems
 
 
@@ -877,22 +962,21 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
                         for p in d.get("pdfs") or []}
             attached = message.get("attached_pdfs") or []
             evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
-                             "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")} for p in attached],
+                             "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")}
+                                               for p in attached],
                              "embedded_pdfs": embedded})
             for pdf in attached:
                 if pdf["sha1"] not in embedded:
                     problems.append(f"{task['task']['id']}: message {message.get('id')}: the attached PDF "
-                                    f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA of the "
-                                    f"IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it begins "
-                                    f"{(pdf.get('text') or '')[:80]!r}")
+                                    f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA "
+                                    f"of the IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it "
+                                    f"begins {(pdf.get('text') or '')[:80]!r}")
     return _result("mss-pdf-copy", problems, evidence,
                    "each PDF attached to a message is the PDF inside its CDA")
 
 
 def expected_format_codes(doc: dict) -> set[str]:
     """The formatCodes a document calls for (ASS_A11): its N1 body's media type, else its templateIds."""
-    from segur.mocks.dmp import valuesets
-
     if doc.get("body_media_type"):
         concept = valuesets.format_code_for_n1(doc["body_media_type"])
         return {concept.code} if concept else set()
@@ -908,13 +992,15 @@ def check_xdm_format_code(run: dict) -> CheckResult:
             for doc in message.get("xdm_documents") or []:
                 expected = expected_format_codes(doc)
                 declared = doc.get("xdm_format_code")
-                evidence.append({"task": task["task"]["id"], "seq": message["seq"], "message": message.get("id"),
-                                 "document": doc.get("unique_id"), "level": doc.get("level"),
+                evidence.append({"task": task["task"]["id"], "seq": message["seq"],
+                                 "message": message.get("id"), "document": doc.get("unique_id"),
+                                 "level": doc.get("level"),
                                  "declared": declared, "expected": sorted(expected)})
                 if declared and expected and declared not in expected:
-                    problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML declares "
-                                    f"formatCode {declared} for {doc.get('unique_id')}, a level {doc.get('level')} "
-                                    f"document that calls for {', '.join(sorted(expected))}")
+                    problems.append(f"{task['task']['id']}: message {message.get('id')}: METADATA.XML "
+                                    f"declares formatCode {declared} for {doc.get('unique_id')}, a level "
+                                    f"{doc.get('level')} document that calls for "
+                                    f"{', '.join(sorted(expected))}")
     return _result("xdm-format-code", problems, evidence,
                    "the XDM formatCode matches each document's content")
 
@@ -959,9 +1045,6 @@ def check_document_ids(run: dict) -> CheckResult:
 
 def hl7_time(value: str | None):
     """An HL7 TS (YYYYMMDD[HHMM[SS[.S]]][±ZZZZ]) as (aware UTC datetime, day-only); None if unreadable."""
-    import re
-    from datetime import UTC, datetime, timedelta, timezone
-
     match = re.fullmatch(r"(\d{8})(\d{4}(?:\d{2})?)?(?:\.\d+)?([+-]\d{4})?", str(value or ""))
     if not match:
         return None
@@ -991,8 +1074,8 @@ def check_document_dates(run: dict) -> CheckResult:
             for name in ("author_time", "effective_time"):
                 when = hl7_time(times[name])
                 if times[name] and when is None:
-                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {name} {times[name]!r} is not "
-                                    "an HL7 date")
+                    problems.append(f"{task['task']['id']}: {_where(kind, item)}: {name} {times[name]!r} is "
+                                    "not an HL7 date")
                 elif start and when and _before(when, start):
                     problems.append(f"{task['task']['id']}: {_where(kind, item)}: {doc.get('unique_id')} has "
                                     f"{name.replace('_', ' ')} {times[name]}, before the exam it reports "
@@ -1001,9 +1084,9 @@ def check_document_dates(run: dict) -> CheckResult:
                    harness_limits(run))
 
 
-#: The strict readings (languageCode fr-FR, custodian = the task's structure) go beyond the written CI-SIS; the
-#: proof does not apply them (no proof option carries them) and says so in the evidence. Kept as a constant so
-#: a reviewer can see, and a test can exercise, what the strict reading would have asked.
+#: The strict readings (languageCode fr-FR, custodian = the task's structure) go beyond the written CI-SIS;
+#: the proof does not apply them (no proof option carries them) and says so in the evidence. Kept as a
+#: constant so a reviewer can see, and a test can exercise, what the strict reading would have asked.
 STRICT_READING = False
 #: what the evidence of document-header and author-is-actor says about the reading applied
 READING = "strict reading applied" if STRICT_READING else "strict reading not applied"
@@ -1011,19 +1094,19 @@ READING = "strict reading applied" if STRICT_READING else "strict reading not ap
 
 def _custodian_problems(task_id: str, where: str, idnst: str, doc: dict, strict: bool) -> list[str]:
     """The custodian keeps the document (HL7 CDA R2 header: custodian/assignedCustodian/
-    representedCustodianOrganization): it may be a hosting structure, not the author's, but it is an identified
-    organisation — an id with a root, as the Structuration minimale schematron
+    representedCustodianOrganization): it may be a hosting structure, not the author's, but it is an
+    identified organisation — an id with a root, as the Structuration minimale schematron
     1.2.250.1.213.1.1.1.1-2017-12-13T103531.sch asserts (representedCustodianOrganization/id [min 1x] with
-    @root; extension and name optional there). Only the strict reading asks for the task's own structure. Facts
-    recorded before the harness read the custodian's root (no `custodian_root` key) are not judged."""
+    @root; extension and name optional there). Only the strict reading asks for the task's own structure.
+    Facts recorded before the harness read the custodian's root (no `custodian_root` key) are not judged."""
     if "custodian_root" not in doc:
         return []
     if not doc.get("custodian_root"):
         return [f"{task_id}: {where}: the CDA custodian is not an identified organisation: no "
                 "representedCustodianOrganization/id with a root"]
     if strict and idnst and doc.get("custodian_id") != idnst:
-        return [f"{task_id}: {where}: the CDA custodian is {doc.get('custodian_id')}, not the task's structure "
-                f"{idnst} (strict reading)"]
+        return [f"{task_id}: {where}: the CDA custodian is {doc.get('custodian_id')}, not the task's "
+                f"structure {idnst} (strict reading)"]
     return []
 
 
@@ -1039,8 +1122,8 @@ def _author_details_problems(task_id: str, where: str, author: dict, doc: dict,
                         f"professional {family!r}")
     idnst = str(author.get("idnst") or "")
     if idnst and doc.get("author_organisation_id") and doc["author_organisation_id"] != idnst:
-        problems.append(f"{task_id}: {where}: the CDA author's structure is {doc['author_organisation_id']}, not "
-                        f"the task's structure {idnst}")
+        problems.append(f"{task_id}: {where}: the CDA author's structure is {doc['author_organisation_id']}, "
+                        f"not the task's structure {idnst}")
     return problems + _custodian_problems(task_id, where, idnst, doc, strict)
 
 
@@ -1055,20 +1138,23 @@ def check_author_is_actor(run: dict) -> CheckResult:
             continue
         for kind, item, doc in sent_documents(task):
             ids = doc.get("author_ids") or []
-            evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
-                             "task_author": idnps, "cda_author_ids": ids, "reading": READING,
+            evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                             "document": doc.get("unique_id"), "task_author": idnps, "cda_author_ids": ids,
+                             "reading": READING,
                              "custodian": {k: doc.get(f"custodian_{k}") for k in ("root", "id", "name")}})
             if ids and not any(str(i).split("^")[-1] == idnps for i in ids):
                 problems.append(f"{task_id}: {_where(kind, item)}: the CDA author {ids} is not the task's "
                                 f"author (IDNPS {idnps})")
-            problems += _author_details_problems(task_id, _where(kind, item), task["task"].get("author") or {}, doc)
+            author = task["task"].get("author") or {}
+            problems += _author_details_problems(task_id, _where(kind, item), author, doc)
         for kind, item in sends(task):
             subject = item.get("vihf_subject") if kind == "dmp" else None
             if kind == "dmp":
-                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "vihf_subject": subject})
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                                 "vihf_subject": subject})
             if subject and subject != idnps:
-                problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject NameID), "
-                                f"not for the task's author {idnps}")
+                problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject "
+                                f"NameID), not for the task's author {idnps}")
     return _result("author-is-actor", problems, evidence,
                    "the CDA author and the DMP caller are the task's author", harness_limits(run))
 
@@ -1087,7 +1173,8 @@ EVENT_REQUIRED = ("18748-4",)
 
 
 def _language_problem(language: str | None, strict: bool) -> str:
-    """Why a languageCode is refused ('' when accepted): the pack's syntax, or fr-FR under the strict reading."""
+    """Why a languageCode is refused ('' when accepted): the pack's syntax, or fr-FR under the strict
+    reading."""
     if strict and language != STRICT_LANGUAGE:
         return f"languageCode {language!r}, not {STRICT_LANGUAGE!r} (strict reading)"
     if not LANGUAGE_SYNTAX.fullmatch(str(language or "")):
@@ -1099,7 +1186,8 @@ def _header_problems(task_id: str, where: str, doc: dict, strict: bool = STRICT_
     problems = [] if doc.get("realm") == REALM else [f"realmCode {doc.get('realm')!r}, not {REALM!r}"]
     problems += [p for p in [_language_problem(doc.get("language"), strict)] if p]
     problems = [f"{task_id}: {where}: {doc.get('unique_id')} has {p}" for p in problems]
-    if doc.get("code") in EVENT_REQUIRED and not (doc.get("service_events") and doc.get("service_event_code")):
+    names_its_act = doc.get("service_events") and doc.get("service_event_code")
+    if doc.get("code") in EVENT_REQUIRED and not names_its_act:
         problems.append(f"{task_id}: {where}: {doc.get('unique_id')} does not name the act it reports "
                         "(documentationOf/serviceEvent with its code)")
     return problems
@@ -1162,7 +1250,8 @@ def _xdm_entry_problems(task_id: str, message: dict, doc: dict) -> list[str]:
     problems = []
     codes = doc.get("xdm_confidentiality_codes") or []
     if codes and doc.get("confidentiality") and doc["confidentiality"] not in codes:
-        problems.append(f"{task_id}: {where} has confidentialityCode {codes}, the CDA {doc['confidentiality']}")
+        problems.append(f"{task_id}: {where} has confidentialityCode {codes}, the CDA "
+                        f"{doc['confidentiality']}")
     created, effective = doc.get("xdm_creation_time"), doc.get("effective_time")
     # ITI TF-3 wants UTC; the harness's own XDM writer (mocks/mssante/xdm.py, build_xdm) copies the CDA's
     # local digits without the offset, so both readings of the same effectiveTime are accepted
@@ -1184,7 +1273,8 @@ def check_metadata_matches_cda(run: dict) -> CheckResult:
                 problems += _xds_entry_problems(task_id, item)
                 continue
             for doc in item.get("xdm_documents") or []:
-                evidence.append({"task": task_id, "service": kind, "seq": item["seq"], "document": doc.get("unique_id"),
+                evidence.append({"task": task_id, "service": kind, "seq": item["seq"],
+                                 "document": doc.get("unique_id"),
                                  **{k: doc.get(k) for k in ("xdm_confidentiality_codes", "confidentiality",
                                                             "xdm_creation_time", "effective_time")}})
                 problems += _xdm_entry_problems(task_id, item, doc)
@@ -1253,98 +1343,283 @@ def check_insi_idam(run: dict) -> CheckResult:
     for task in tasks(run):
         for search in task["observed"]["insi"]:
             fired = [r for r in search["rules"] if r in IDAM_RULES]
-            evidence.append({"task": task["task"]["id"], "seq": search["seq"], "operation": search.get("operation"),
-                             "rules": fired})
+            evidence.append({"task": task["task"]["id"], "seq": search["seq"],
+                             "operation": search.get("operation"), "rules": fired})
             if fired:
-                problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) was made "
-                                f"with a software authorisation (IDAM) the service does not know ({', '.join(fired)})")
+                problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) "
+                                "was made with a software authorisation (IDAM) the service does not know "
+                                f"({', '.join(fired)})")
     return _result("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
 
 
 RIS, BIO = "RIS", "BIO"
-CHECKS: dict[str, Check] = {c.id: c for c in [
-    Check("insi-before-send", "INSi search answered 00 before every send",
-          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]},
-          check_insi_before_send, ("no-insi-call",)),
-    Check("insi-vitale-search", "INSi searched with the Vitale card when it is read, by traits otherwise",
-          {RIS: ["INS/va1.34", "SC.INS/va1.34"], BIO: ["INS/va1.34", "SC.INS/va1.34"]},
-          check_insi_vitale_search, ("no-vitale-search", "no-insi-call")),
-    Check("qualified-ins-only", "Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
-          {RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
-           BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
-          check_qualified_ins_only, ("provisional-as-qualified", "no-insi-call", "send-on-01")),
-    Check("ins-in-cda", "The CDA carries the INS INSi returned, with its OID and a valid key",
-          {RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"], BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
-          check_ins_in_cda, ("wrong-ins-oid", "bad-nir-key")),
-    Check("metadata-patient", "XDS and XDM patientId name the CDA's patient",
-          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
-          check_metadata_patient, ("patient-mismatch", "source-patient-stale")),
-    Check("dmp-accepted", "Each DMP report accepted once, for the right patient, with complete metadata",
-          {RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"], BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
-          check_dmp_accepted, ("wrong-format-code", "invisible-to-patient")),
-    Check("mss-professionals-xdm", "Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
-          {RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"], BIO: ["MSS/CONF.23"]},
-          check_mss_professionals, ("mss-without-xdm",)),
-    Check("mss-headers", "X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA as the référentiel asks",
-          {RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"], BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
-          _mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
+CHECKS: dict[str, Check] = {check.id: check for check in [
+    Check("insi-before-send",
+          title="INSi search answered 00 before every send",
+          test="test_an_insi_search_answered_00_precedes_every_send",
+          doc=("INSi retrieval before sending: for every report that reached the DMP or MSSanté, an INSi "
+               "search of that patient (by traits, or by its Vitale card) answered 00 (one identity) earlier"
+               " in the task."),
+          rem={RIS: ["INS/va1.35"],
+               BIO: ["INS/va1.35"]},
+          reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          judge=check_insi_before_send,
+          defects=("no-insi-call",)),
+    Check("insi-vitale-search",
+          title="INSi searched with the Vitale card when it is read, by traits otherwise",
+          test="test_insi_is_searched_with_the_vitale_card_when_it_is_read",
+          doc=("Both INSi searches: for the task that gives the patient's Vitale card, a "
+               "rechercherInsAvecCarteVitale of the card's NIR answered 00 before the report went out "
+               "(typing the traits instead does not count); for the tasks without a card, a "
+               "rechercherInsAvecTraitsIdentite answered 00 before theirs."),
+          rem={RIS: ["INS/va1.34", "SC.INS/va1.34"],
+               BIO: ["INS/va1.34", "SC.INS/va1.34"]},
+          reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          judge=check_insi_vitale_search,
+          defects=("no-vitale-search", "no-insi-call")),
+    Check("qualified-ins-only",
+          title="Only an INS INSi qualified goes out; an unqualifiable identity sends nothing",
+          test="test_only_an_ins_insi_qualified_is_sent",
+          doc=("Identity status: every INS sent is one INSi returned with code 00 for the task's patient; "
+               "for the homonym INSi cannot qualify (02) and the traits INSi does not know (01) nothing goes"
+               " out with an INS; X-MSS-INS tells the truth."),
+          rem={RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
+               BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents", "mss.rules"),
+          judge=check_qualified_ins_only,
+          defects=("provisional-as-qualified", "no-insi-call", "send-on-01")),
+    Check("ins-in-cda",
+          title="The CDA carries the INS INSi returned, with its OID and a valid key",
+          test="test_the_cda_carries_the_ins_insi_returned_with_its_oid",
+          doc=("The INS in each CDA (value, OID, NIR key) is the one INSi returned."),
+          rem={RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"],
+               BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents"),
+          judge=check_ins_in_cda,
+          defects=("wrong-ins-oid", "bad-nir-key")),
+    Check("metadata-patient",
+          title="XDS and XDM patientId name the CDA's patient",
+          test="test_xds_and_xdm_patient_id_name_the_cda_patient",
+          doc=("The XDS metadata (DMP) and the XDM METADATA.XML (MSSanté) name the CDA's patient."),
+          rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"],
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.xds_entries", "mss.documents", "mss.rules"),
+          judge=check_metadata_patient,
+          defects=("patient-mismatch", "source-patient-stale")),
+    Check("dmp-accepted",
+          title="Each DMP report accepted once, for the right patient, with complete metadata",
+          test="test_each_dmp_report_is_accepted_once_for_the_right_patient",
+          doc=("The DMP accepted each report once, for the right patient, and stored it with complete "
+               "metadata (typeCode of the volet, class, format, facility, practice setting, "
+               "confidentiality)."),
+          rem={RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"],
+               BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
+          reads=("dmp.iti41", "dmp.store"),
+          judge=check_dmp_accepted,
+          defects=("wrong-format-code", "invisible-to-patient")),
+    Check("mss-professionals-xdm",
+          title="Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
+          test="test_each_mssante_report_reaches_its_professional_with_xdm",
+          doc=("Each report to a professional was delivered to the planned mailbox with an IHE_XDM.ZIP, and "
+               "the mock's checks passed."),
+          rem={RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"],
+               BIO: ["MSS/CONF.23"]},
+          reads=("mss.messages", "mss.headers"),
+          judge=check_mss_professionals,
+          defects=("mss-without-xdm",)),
+    Check("mss-headers",
+          title="X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA as the référentiel asks",
+          test="test_mssante_headers_nil_ins_codecda_are_right",
+          doc=("X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA pass the mock's rules on every message."),
+          rem={RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"],
+               BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
+          reads=("mss.rules",),
+          judge=_mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
                           "X-MSS-* headers pass the mock's checks on every message")),
-    Check("mss-subject", "Subject XDM/1.0/DDM+… naming the documents' patient",
-          {RIS: ["MSS/CONF.25"], BIO: ["MSS/CONF.25"]},
-          _mss_rule_check("mss-subject", ("MSS-SUBJECT",), "every subject follows the XDM/1.0/DDM format")),
-    Check("mss-transport", "SMTP submission over STARTTLS, TLS ≥ 1.2, authenticated",
-          {RIS: ["MSS/CONF.01", "MSS/CONF.05"], BIO: ["MSS/CONF.01", "MSS/CONF.05"]}, check_mss_transport),
-    Check("citizen-address", "The citizen's report delivered to <INS>@patient.mssante.fr",
-          {RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"], BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
-          check_citizen, ("citizen-wrong-address",)),
-    Check("documents-valid", "Every document sent is valid for its volet (validator verdict recorded by the mocks)",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]},
-          check_documents_valid, ("pdf-not-base64",)),
-    Check("dmp-replacement", "A report replaced in the DMP (RPLC), the earlier version deprecated",
-          {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, check_replacement,
-          ("replace-new-set-id",)),
-    Check("outage-reported", "A DMP outage is reported as a failure; nothing half-stored",
-          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]},
-          check_outage_reported, ("swallow-outage",)),
-    Check("outage-retry", "After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
-          {RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"], BIO: ["SC.DMP/va1.01"]}, check_outage_retry,
-          ("swallow-outage", "retry-rebuilt")),
-    Check("claims-honest", "The product never claims a send the mocks did not receive",
-          {RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"], BIO: ["SC.DMP/va1.01"]},
-          check_claims_honest, ("swallow-outage",)),
-    Check("pdf-patient", "The PDF inside each document names its patient (birth name, INS)",
-          {RIS: ["RIS.DOC/va1.16", "DOC/va1.04"], BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
-          check_pdf_patient, ("pdf-other-patient",)),
-    Check("mss-pdf-copy", "The PDF attached to a message is the PDF inside its CDA (byte for byte)",
-          {RIS: ["MSS/CONF.26"], BIO: ["MSS/CONF.26"]}, check_mss_pdf_copy, ("mss-pdf-draft",)),
-    Check("xdm-format-code", "The XDM METADATA.XML formatCode matches the document",
-          {RIS: ["MSS/CONF.23"], BIO: ["MSS/CONF.23"]}, check_xdm_format_code, ("xdm-n3-format-code",)),
-    Check("document-ids", "One document id, one document: never two patients or two contents",
-          {RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
-          check_document_ids, ("reused-document-id",)),
-    Check("document-dates", "The report is dated after the exam it reports (author, effectiveTime)",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_dates,
-          ("author-time-before-exam",)),
-    Check("author-is-actor", "The CDA author and the DMP caller (VIHF) are the task's professional",
-          {RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"], BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
-          check_author_is_actor, ("author-not-actor",)),
-    Check("patient-traits", "The CDA's patient traits are the ones INSi returned (every channel)",
-          {RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"], BIO: ["DOC/va1.02", "INS/va1.35"]},
-          check_patient_traits, ("traits-not-insi",)),
-    Check("document-header", "realmCode FR, a languageCode ll-CC and the act reported in every document",
-          {RIS: ["RIS.DOC/va1.16"], BIO: ["SGL.DOC/va1.30"]}, check_document_header),
-    Check("metadata-matches-cda", "The XDS and XDM metadata describe the CDA they carry",
-          {RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"], BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
-          check_metadata_matches_cda),
-    Check("insi-idam", "Every INSi call is made with the software's own authorisation number (IDAM)",
-          {RIS: ["INS/va1.35"], BIO: ["INS/va1.35"]}, check_insi_idam, ("unknown-idam",)),
+    Check("mss-subject",
+          title="Subject XDM/1.0/DDM+… naming the documents' patient",
+          test="test_mssante_subject_follows_the_xdm_format",
+          doc=("Every subject is XDM/1.0/DDM+<libellé> <NOM> <prénom> [<date>], naming the documents' "
+               "patient."),
+          rem={RIS: ["MSS/CONF.25"],
+               BIO: ["MSS/CONF.25"]},
+          reads=("mss.rules",),
+          judge=_mss_rule_check("mss-subject", ("MSS-SUBJECT",),
+                                "every subject follows the XDM/1.0/DDM format")),
+    Check("mss-transport",
+          title="SMTP submission over STARTTLS, TLS ≥ 1.2, authenticated",
+          test="test_mssante_submission_uses_starttls_and_auth",
+          doc=("Every message was submitted over STARTTLS with TLS >= 1.2, after SMTP AUTH."),
+          rem={RIS: ["MSS/CONF.01", "MSS/CONF.05"],
+               BIO: ["MSS/CONF.01", "MSS/CONF.05"]},
+          reads=("mss.sessions",),
+          judge=check_mss_transport),
+    Check("citizen-address",
+          title="The citizen's report delivered to <INS>@patient.mssante.fr",
+          test="test_the_citizen_report_reaches_ins_at_patient_mssante_fr",
+          doc=("The citizen's report reached <INS returned by INSi>@patient.mssante.fr and nobody else."),
+          rem={RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"],
+               BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
+          reads=("insi.searches", "mss.messages", "mss.headers"),
+          judge=check_citizen,
+          defects=("citizen-wrong-address",)),
+    Check("documents-valid",
+          title="Every document sent is valid for its volet (validator verdict recorded by the mocks)",
+          test="test_every_document_sent_is_valid_for_its_volet",
+          doc=("Every document the DMP stored or MSSanté received is valid for its volet (the validator's "
+               "verdict recorded by the mocks, with the layers that ran)."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.store", "dmp.iti41", "mss.validation", "mss.rules"),
+          judge=check_documents_valid,
+          defects=("pdf-not-base64",)),
+    Check("dmp-replacement",
+          title="A report replaced in the DMP (RPLC), the earlier version deprecated",
+          test="test_a_replaced_report_deprecates_the_earlier_version",
+          doc=("The replacement is an RPLC of the earlier report; the DMP shows the earlier version "
+               "Deprecated and the new one Approved."),
+          rem={RIS: ["RIS.DMP/va1.09"],
+               BIO: ["SGL.DMP/va1.23"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          judge=check_replacement,
+          defects=("replace-new-set-id",)),
+    Check("outage-reported",
+          title="A DMP outage is reported as a failure; nothing half-stored",
+          test="test_a_dmp_outage_is_reported_as_a_failure",
+          doc=("While the DMP answers 503, the product reports a failure and nothing is accepted or "
+               "half-stored."),
+          rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("task.claims", "dmp.iti41", "dmp.store"),
+          judge=check_outage_reported,
+          defects=("swallow-outage",)),
+    Check("outage-retry",
+          title="After the outage, the report kept is sent once (not lost, not rebuilt, not duplicated)",
+          test="test_after_the_outage_the_report_is_sent_once",
+          doc=("After the outage clears, the report is sent and the DMP holds it exactly once."),
+          rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          judge=check_outage_retry,
+          defects=("swallow-outage", "retry-rebuilt")),
+    Check("claims-honest",
+          title="The product never claims a send the mocks did not receive",
+          test="test_the_product_never_claims_a_send_the_mocks_did_not_see",
+          doc=("Whenever the product claims success, the mocks received the report (and a report the mocks "
+               "accepted is not reported as failed)."),
+          rem={RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"],
+               BIO: ["SC.DMP/va1.01"]},
+          reads=("task.claims", "dmp.iti41", "mss.messages"),
+          judge=check_claims_honest,
+          defects=("swallow-outage",)),
+    Check("pdf-patient",
+          title="The PDF inside each document names its patient (birth name, INS)",
+          test="test_the_pdf_inside_each_document_names_its_patient",
+          doc=("The PDF each CDA carries (N1 body, N3 PDF copy), read by the harness with pypdf, names the "
+               "document's patient: the birth name and the INS."),
+          rem={RIS: ["RIS.DOC/va1.16", "DOC/va1.04"],
+               BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_pdf_patient,
+          defects=("pdf-other-patient",)),
+    Check("mss-pdf-copy",
+          title="The PDF attached to a message is the PDF inside its CDA (byte for byte)",
+          test="test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda",
+          doc=("Each PDF attached beside the IHE_XDM.ZIP is, byte for byte, the PDF embedded in one of its "
+               "CDA documents (not a draft or another rendering)."),
+          rem={RIS: ["MSS/CONF.26"],
+               BIO: ["MSS/CONF.26"]},
+          reads=("mss.attached_pdfs", "mss.documents"),
+          judge=check_mss_pdf_copy,
+          defects=("mss-pdf-draft",)),
+    Check("xdm-format-code",
+          title="The XDM METADATA.XML formatCode matches the document",
+          test="test_the_xdm_format_code_matches_the_document",
+          doc=("A formatCode declared in the XDM METADATA.XML is the one the document's content calls for "
+               "(ASS_A11: the N1 body's media type, or the N3 templateIds)."),
+          rem={RIS: ["MSS/CONF.23"],
+               BIO: ["MSS/CONF.23"]},
+          reads=("mss.documents",),
+          judge=check_xdm_format_code,
+          defects=("xdm-n3-format-code",)),
+    Check("document-ids",
+          title="One document id, one document: never two patients or two contents",
+          test="test_one_document_id_names_one_document",
+          doc=("Across every report of the run, a document id never carries two patients or two different "
+               "contents."),
+          rem={RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"],
+               BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_ids,
+          defects=("reused-document-id",)),
+    Check("document-dates",
+          title="The report is dated after the exam it reports (author, effectiveTime)",
+          test="test_the_report_is_dated_after_the_exam",
+          doc=("The author's time and the document's effectiveTime are not before the serviceEvent it "
+               "reports."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_dates,
+          defects=("author-time-before-exam",)),
+    Check("author-is-actor",
+          title="The CDA author and the DMP caller (VIHF) are the task's professional",
+          test="test_the_author_is_the_professional_who_acts",
+          doc=("The CDA author is the task's professional (IDNPS), the custodian an identified organisation "
+               "(id root, extension, name), and the DMP call is made for that professional (VIHF Subject "
+               "NameID)."),
+          rem={RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"],
+               BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
+          reads=("dmp.documents", "mss.documents", "dmp.vihf_subject"),
+          judge=check_author_is_actor,
+          defects=("author-not-actor",)),
+    Check("patient-traits",
+          title="The CDA's patient traits are the ones INSi returned (every channel)",
+          test="test_the_cda_carries_the_traits_insi_returned",
+          doc=("The patient's traits in each CDA (birth name, first names, first first name, sex, birth "
+               "date, birth place) are the ones INSi returned for that patient in the task, on the DMP and "
+               "MSSanté channels alike."),
+          rem={RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"],
+               BIO: ["DOC/va1.02", "INS/va1.35"]},
+          reads=("insi.searches", "dmp.documents", "mss.documents"),
+          judge=check_patient_traits,
+          defects=("traits-not-insi",)),
+    Check("document-header",
+          title="realmCode FR, a languageCode ll-CC and the act reported in every document",
+          test="test_every_document_carries_the_french_header_and_its_act",
+          doc=("Every document sent has realmCode FR and a languageCode ll-CC (fr-FR only under the strict "
+               "reading), and an imaging report names the act it reports "
+               "(documentationOf/serviceEvent/code)."),
+          rem={RIS: ["RIS.DOC/va1.16"],
+               BIO: ["SGL.DOC/va1.30"]},
+          reads=("dmp.documents", "mss.documents"),
+          judge=check_document_header),
+    Check("metadata-matches-cda",
+          title="The XDS and XDM metadata describe the CDA they carry",
+          test="test_xds_and_xdm_metadata_describe_the_cda",
+          doc=("The XDS entry (title, languageCode, serviceStart/StopTime, author specialty) and the XDM "
+               "METADATA.XML (confidentialityCode, creationTime) are the CDA's own."),
+          rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"],
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
+          reads=("dmp.xds_entries", "dmp.documents", "mss.documents"),
+          judge=check_metadata_matches_cda),
+    Check("insi-idam",
+          title="Every INSi call is made with the software's own authorisation number (IDAM)",
+          test="test_every_insi_call_carries_the_software_idam",
+          doc=("Every INSi call carries the software's own authorisation number (IDAM) that the service "
+               "knows."),
+          rem={RIS: ["INS/va1.35"],
+               BIO: ["INS/va1.35"]},
+          reads=("insi.searches",),
+          judge=check_insi_idam,
+          defects=("unknown-idam",)),
 ]}
 
 
 def run_check(check_id: str, run: dict) -> CheckResult:
-    return CHECKS[check_id].function(run)
+    return CHECKS[check_id].judge(run)
 
 
 def recompute(run: dict) -> dict[str, CheckResult]:
     """Every check's verdict, recomputed from a (recorded) run."""
-    return {check_id: check.function(run) for check_id, check in CHECKS.items()}
+    return {check_id: check.judge(run) for check_id, check in CHECKS.items()}

@@ -1,4 +1,9 @@
-"""`segur proof` (the Ségur proof end to end) and `segur rem coverage|show` (the requirement map)."""
+"""`segur proof` (the Ségur proof end to end) and `segur rem coverage|show` (the requirement map).
+
+The commands import what they run inside their functions, on purpose: a measured command-line start-up
+cost. `segur --help` loads this module; at module level `segur.scenarios.proof` would add 0.5 s to it,
+`segur.scenarios.rem` 0.4 s (`python -X importtime`, 2026-12-06), over the ~0.7 s the project allows.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +30,9 @@ def _carried_note(couloir: str, covered: int) -> str:
 
     carried = {rem_id for _, ids, test_couloir in collect_markers(suite_paths(couloir))
                if test_couloir in (None, couloir) for rem_id in ids}
-    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its checks "
-            f"carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content ids, which "
-            "this map of APPROVED requirements leaves out")
+    return (f"a proof's evidence pack counts {len(carried)} requirements for {couloir}: every REM id its "
+            f"checks carry, the {covered} covered here plus socle (SC.*), UNDER_REVIEW and document-content "
+            "ids, which this map of APPROVED requirements leaves out")
 
 
 def _proof_pack(option: Path | None, config: Path | None):
@@ -53,9 +58,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     @rem.command("coverage")
     def rem_coverage(
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS or BIO.", callback=_couloir),
-        catalogue: Path = typer.Option(None, "--catalogue", help="Another catalogue CSV (default: the project's)."),
+        catalogue: Path = typer.Option(None, "--catalogue",
+                                       help="Another catalogue CSV (default: the project's)."),
         as_json: bool = typer.Option(False, "--json", help="Print the map as JSON."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list out-of-scope reasons in full."),
+        verbose: bool = typer.Option(False, "--verbose", "-v",
+                                     help="Also list out-of-scope reasons in full."),
     ) -> None:
         """For the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA: the tests covering
         each, those declared out of scope (with the reason), and those that are neither (exit code 1)."""
@@ -66,7 +73,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
             counts = result.to_dict()["counts"]
-            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA)")
+            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements "
+                       "(INS, DMP, MSSANTE, ANNUAIRE, CDA)")
             typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
                        f"neither: {counts['neither']}")
             typer.echo(f"  ({_carried_note(couloir, counts['covered'])})")
@@ -113,14 +121,16 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             # under each row, the checks of that couloir (a socle row: of every couloir, or the one asked)
             wanted = ({couloir.upper()} if couloir else None) if row.couloir == "SOCLE" else {row.couloir}
             for check in CHECKS.values():
-                couloirs = [c for c, ids in check.rem.items() if rem_id in ids and (wanted is None or c in wanted)]
+                couloirs = [c for c, ids in check.rem.items()
+                            if rem_id in ids and (wanted is None or c in wanted)]
                 if couloirs:
                     typer.echo(f"  proved by check {check.id} ({', '.join(couloirs)}): {check.title}")
 
     @app.command("proof")
     def proof(
         sut: str = typer.Option(None, "--sut", help="The system under test: reference-ris[:defect], "
-                                "cmd:<template>, http(s)://…, plugin:module:function, manual (env SEGUR_SUT)."),
+                                "cmd:<template>, http(s)://…, plugin:module:function, manual "
+                                "(env SEGUR_SUT)."),
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO).",
                                     callback=_couloir),
         out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence pack."),
@@ -131,13 +141,13 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         marker: str = typer.Option(None, "-m", help="Only the checks matching this pytest -m expression."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
-                                  help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the mocks "
                                   # \\[ : help text is rich markup, where a bare [stack] is a style tag
-                                  "validate documents with it (default: env SEGUR_PACK, then \\[stack] pack of "
-                                  "--config, then ../shared/ref/cda when present)."),
+                                  help="The official CDA pack directory (ANS XSD + CI-SIS Schematron): the "
+                                  "mocks validate documents with it (default: env SEGUR_PACK, then \\[stack] "
+                                  "pack of --config, then ../shared/ref/cda when present)."),
         require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
-                                          "official pack: a conformance run, where a PASS without the official "
-                                          "CDA checks would not count."),
+                                          "official pack: a conformance run, where a PASS without the "
+                                          "official CDA checks would not count."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
@@ -150,9 +160,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         from segur.scenarios.proof import run_proof
 
         found = _proof_pack(pack, config)
-        if found is not None:
-            os.environ["SEGUR_PACK"] = str(found.path.resolve())  # the mocks' validators and the evidence read it
-        elif require_pack:
+        if found is None and require_pack:
             typer.echo(f"segur proof: --require-pack: no official CDA pack found; {HOW_TO_GET}", err=True)
             raise typer.Exit(2)
         sut = sut or os.environ.get("SEGUR_SUT")
@@ -169,7 +177,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
-                            progress=not quiet, pytest_args=args, quiet=quiet)
+                            progress=not quiet, pytest_args=args, quiet=quiet,
+                            pack=found.path.resolve() if found is not None else None)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]
@@ -177,22 +186,25 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         blocked = [c for c in judged_checks if check_status(c) == "blocked"]
         reqs = evidence["requirements"]
         blocked_reqs = sum(1 for r in reqs.values() if r["verdict"] == "blocked")
-        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} "
-                   f"({sum(1 for r in reqs.values() if r['verdict'] == 'pass')}/{len(reqs)} requirements pass"
-                   + (f", {blocked_reqs} blocked" if blocked_reqs else "") + f"; {len(failed)} failing check(s)"
-                   + (f", {len(blocked)} blocked" if blocked else "")
-                   + f") in {evidence['meta']['timings'].get('total_s')} s")
+        passed = sum(1 for r in reqs.values() if r["verdict"] == "pass")
+        requirements = f"{passed}/{len(reqs)} requirements pass" + (
+            f", {blocked_reqs} blocked" if blocked_reqs else "")
+        checks = f"{len(failed)} failing check(s)" + (f", {len(blocked)} blocked" if blocked else "")
+        typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} ({requirements}; {checks}) "
+                   f"in {evidence['meta']['timings'].get('total_s')} s")
         typer.echo(f"  note: {requirements_note(evidence)}")
         if args:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
-            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; not the full proof")
+            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
+                       "not the full proof")
         if size == "small":
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
-            typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the documents "
-                       "without the CDA XSD and the CI-SIS Schematron, so this is not a conformance PASS "
-                       "(--require-pack refuses such a run)")
+            typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the "
+                       "documents without the CDA XSD and the CI-SIS Schematron, so this is not a "
+                       "conformance PASS (--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
             typer.echo(f"  {line}")
-        typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html (evidence.json, junit.xml, allure-results/)")
+        typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html "
+                   "(evidence.json, junit.xml, allure-results/)")
         raise typer.Exit(outcome.exit_code)

@@ -53,7 +53,7 @@ OUTPUT_LIMIT = 64 * 1024
 DEFAULT_TIMEOUT = 120.0
 
 
-# --- the task ------------------------------------------------------------------------------------------
+# --- the task ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Task:
     """What the harness asks the product to do (the contract of PROOF.md, docs/sut.md).
@@ -92,7 +92,8 @@ class Task:
         if self.action == "send-mss" and not self.recipient:
             raise ValueError(f"task {self.id}: send-mss needs a recipient")
         if self.action == "replace-dmp" and not self.extra.get("replaces_task"):
-            raise ValueError(f"task {self.id}: replace-dmp needs extra['replaces_task'] (the task it replaces)")
+            raise ValueError(f"task {self.id}: replace-dmp needs extra['replaces_task'] (the task it "
+                             "replaces)")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,9 +136,11 @@ def check_vitale(task_id: str, vitale) -> None:
         raise ValueError(f"task {task_id}: vitale is an object ({', '.join(VITALE)})")
     unknown = sorted(set(vitale) - set(VITALE))
     if unknown:
-        raise ValueError(f"task {task_id}: unknown vitale field(s) {', '.join(unknown)}; known: {', '.join(VITALE)}")
+        raise ValueError(f"task {task_id}: unknown vitale field(s) {', '.join(unknown)}; known: "
+                         f"{', '.join(VITALE)}")
     if not re.fullmatch(r"[0-9]{6}[0-9AB][0-9]{6}", str(vitale.get("nir") or "")):
-        raise ValueError(f"task {task_id}: vitale.nir must be the card's 13-character NIR, not {vitale.get('nir')!r}")
+        raise ValueError(f"task {task_id}: vitale.nir must be the card's 13-character NIR, not "
+                         f"{vitale.get('nir')!r}")
     if vitale.get("key") is not None and not re.fullmatch(r"[0-9]{2}", str(vitale["key"])):
         raise ValueError(f"task {task_id}: vitale.key must be 2 digits, not {vitale['key']!r}")
     if not vitale.get("birth_date"):
@@ -169,7 +172,7 @@ def author_dict(professional, organisation) -> dict:
     }
 
 
-# --- results and the driver protocol --------------------------------------------------------------------
+# --- results and the driver protocol ----------------------------------------------------------------------
 @dataclass
 class DriverResult:
     """What the product said about one task (its claim, not the harness's verdict)."""
@@ -251,8 +254,8 @@ def endpoints_from_env(environ: Mapping[str, str] | None = None) -> dict:
 TASK_PLACEHOLDERS = ("id", "action", "patient", "recipient", "sender", "author", "report_no", "kind", "extra",
                      "vitale")
 FILE_PLACEHOLDERS = ("task_json", "task_json_file", "endpoints_file", "replaces_task")
-AUTHOR_PLACEHOLDERS = ("author_idnps", "author_rpps", "author_family_name", "author_given_name", "author_finess",
-                       "author_idnst")
+AUTHOR_PLACEHOLDERS = ("author_idnps", "author_rpps", "author_family_name", "author_given_name",
+                       "author_finess", "author_idnst")
 PLACEHOLDERS = TASK_PLACEHOLDERS + TRAITS + AUTHOR_PLACEHOLDERS + FILE_PLACEHOLDERS
 
 
@@ -265,7 +268,8 @@ def template_fields(template: str) -> list[str]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise TemplateError(f"command template {template!r}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+        raise TemplateError(f"command template {template!r}: {exc} "
+                            "(write a literal brace as {{ or }})") from exc
     names = []
     for _, name, spec, conversion in parsed:
         if name is None:
@@ -302,8 +306,9 @@ class CommandDriver:
     product claims success; anything else, a timeout or a command that cannot start = failure.
     """
 
-    def __init__(self, template: str, *, timeout: float = DEFAULT_TIMEOUT, cwd: str | os.PathLike | None = None,
-                 env: Mapping[str, str] | None = None, output_limit: int = OUTPUT_LIMIT):
+    def __init__(self, template: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 cwd: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
+                 output_limit: int = OUTPUT_LIMIT):
         if not template or not template.strip():
             raise TemplateError("empty command template")
         self.fields = template_fields(template)
@@ -316,9 +321,10 @@ class CommandDriver:
     def argv(self, task: Task, task_file: Path, endpoints_file: Path) -> list[str]:
         values = {name: _text(getattr(task, name)) for name in TASK_PLACEHOLDERS}
         values.update({trait: _text(task.patient.get(trait)) for trait in TRAITS})
-        values.update({name: _text(task.author.get(name.removeprefix("author_"))) for name in AUTHOR_PLACEHOLDERS})
-        values.update(task_json=task.to_json(), task_json_file=str(task_file), endpoints_file=str(endpoints_file),
-                      replaces_task=_text(task.replaces_task))
+        values.update({name: _text(task.author.get(name.removeprefix("author_")))
+                       for name in AUTHOR_PLACEHOLDERS})
+        values.update(task_json=task.to_json(), task_json_file=str(task_file),
+                      endpoints_file=str(endpoints_file), replaces_task=_text(task.replaces_task))
         command = self.template.format(**{k: shlex.quote(v) for k, v in values.items()})
         try:
             argv = shlex.split(command)
@@ -341,11 +347,11 @@ class CommandDriver:
             out_path, err_path = directory / "stdout", directory / "stderr"
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 try:
-                    process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                               cwd=self.cwd, start_new_session=True)
+                    process = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                               env=env, cwd=self.cwd, start_new_session=True)
                 except OSError as exc:
-                    return DriverResult(task.id, False, f"command could not start: {argv[0]}: {exc.strerror or exc}",
-                                        time.monotonic() - started, "")
+                    why = f"command could not start: {argv[0]}: {exc.strerror or exc}"
+                    return DriverResult(task.id, False, why, time.monotonic() - started, "")
                 timed_out = False
                 try:
                     code = process.wait(timeout=self.timeout)
@@ -357,8 +363,8 @@ class CommandDriver:
             last_words = _last_line(err_path, output)
         duration = time.monotonic() - started
         if timed_out:
-            return DriverResult(task.id, False, f"timed out after {self.timeout:g} s (command killed)", duration,
-                                output)
+            why = f"timed out after {self.timeout:g} s (command killed)"
+            return DriverResult(task.id, False, why, duration, output)
         if code != 0:
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             return DriverResult(task.id, False, f"{how}: {last_words}", duration, output)
@@ -408,8 +414,8 @@ class WebhookDriver:
     a refused connection or a timeout = failure, with the reason and the (bounded) answer.
     """
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT, headers: Mapping[str, str] | None = None,
-                 output_limit: int = OUTPUT_LIMIT, context=None):
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 headers: Mapping[str, str] | None = None, output_limit: int = OUTPUT_LIMIT, context=None):
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"webhook URL must be http(s)://…, got {url!r}")
         self.url = url
@@ -429,12 +435,15 @@ class WebhookDriver:
                 status, answer = response.status, response.read(self.output_limit + 1)
         except urllib.error.HTTPError as exc:
             answer = exc.read(self.output_limit + 1) if exc.fp is not None else b""
-            return DriverResult(task.id, False, f"HTTP {exc.code} {exc.reason}: {_bounded(answer, 300).strip()}",
-                                time.monotonic() - started, _bounded(answer, self.output_limit))
+            why = f"HTTP {exc.code} {exc.reason}: {_bounded(answer, 300).strip()}"
+            return DriverResult(task.id, False, why, time.monotonic() - started,
+                                _bounded(answer, self.output_limit))
         except (TimeoutError, OSError, urllib.error.URLError) as exc:
             reason = getattr(exc, "reason", exc)
-            kind = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else "connection failed"
-            return DriverResult(task.id, False, f"{kind}: {self.url}: {reason}", time.monotonic() - started, "")
+            timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
+            kind = "timed out" if timed_out else "connection failed"
+            return DriverResult(task.id, False, f"{kind}: {self.url}: {reason}", time.monotonic() - started,
+                                "")
         duration = time.monotonic() - started
         output = _bounded(answer, self.output_limit)
         if not 200 <= status < 300:
@@ -487,7 +496,8 @@ class PluginDriver:
 
     def __init__(self, target: str | Callable, *, name: str | None = None):
         self.function = load_callable(target) if isinstance(target, str) else target
-        self.name = name or (target if isinstance(target, str) else getattr(target, "__qualname__", repr(target)))
+        self.name = name or (target if isinstance(target, str)
+                             else getattr(target, "__qualname__", repr(target)))
 
     def run(self, task: Task, endpoints: Mapping) -> DriverResult:
         started = time.monotonic()
@@ -496,7 +506,8 @@ class PluginDriver:
         except BaseException as exc:  # noqa: BLE001 - a product's failure, whatever it is, is the result
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            return DriverResult(task.id, False, f"{type(exc).__name__}: {exc}"[:500], time.monotonic() - started,
+            why = f"{type(exc).__name__}: {exc}"[:500]
+            return DriverResult(task.id, False, why, time.monotonic() - started,
                                 _bounded(traceback.format_exc()))
         duration = time.monotonic() - started
         if returned is False:
@@ -512,17 +523,20 @@ class PluginDriver:
 
 
 # --- manual -----------------------------------------------------------------------------------------------
+#: how the manual driver names each trait for the person at the product
+TRAIT_LABELS = {"birth_name": "birth name", "first_names": "first names", "sex": "sex",
+                "birth_date": "birth date", "birth_place": "birth place (INSEE)"}
+
+
 def instructions(task: Task) -> str:
     """What a person must do in the product for a task, in plain words."""
     traits = task.patient
     lines = [f"[{task.id}] {task.kind} report #{task.report_no}"]
-    lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep it only"
-                 " if INSi answers 00):")
-    labels = {"birth_name": "birth name", "first_names": "first names", "sex": "sex", "birth_date": "birth date",
-              "birth_place": "birth place (INSEE)"}
+    lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep it "
+                 "only if INSi answers 00):")
     for trait in TRAITS:
         if traits.get(trait):
-            lines.append(f"    {labels[trait]:<20} {traits[trait]}")
+            lines.append(f"    {TRAIT_LABELS[trait]:<20} {traits[trait]}")
     if task.vitale:
         lines.append("  Vitale card: read the patient's (test) card and search INSi WITH THE CARD "
                      "(rechercherInsAvecCarteVitale), not by traits:")
@@ -538,7 +552,8 @@ def instructions(task: Task) -> str:
     if task.action == "send-dmp":
         lines.append("  Do: build the report with the INS and send it to the patient's DMP.")
     elif task.action == "replace-dmp":
-        lines.append(f"  Do: send a new version of the report of task {task.replaces_task} to the DMP, replacing it.")
+        lines.append(f"  Do: send a new version of the report of task {task.replaces_task} to the DMP, "
+                     "replacing it.")
     elif task.action == "send-mss":
         lines.append(f"  Do: send the report by MSSanté (IHE_XDM.ZIP attached) to {task.recipient}.")
     else:
@@ -557,9 +572,9 @@ class ManualDriver:
     when `timeout` seconds pass first.
     """
 
-    def __init__(self, observed: Callable[[Task], bool], *, timeout: float = 600.0, poll_interval: float = 2.0,
-                 out: TextIO | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, observed: Callable[[Task], bool], *, timeout: float = 600.0,
+                 poll_interval: float = 2.0, out: TextIO | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
         if timeout <= 0 or poll_interval <= 0:
             raise ValueError("timeout and poll_interval must be positive")
         self.observed = observed
@@ -575,7 +590,8 @@ class ManualDriver:
 
     def run(self, task: Task, endpoints: Mapping) -> DriverResult:
         if not self._shown_endpoints:
-            self._print("Configure the product with these endpoints:\n" + json.dumps(endpoints, indent=2, default=str))
+            shown = json.dumps(endpoints, indent=2, default=str)
+            self._print(f"Configure the product with these endpoints:\n{shown}")
             self._shown_endpoints = True
         self._print(instructions(task))
         self._print(f"  Waiting up to {self.timeout:g} s for the exchange to reach the mocks…")
@@ -594,8 +610,8 @@ class ManualDriver:
                                     self.clock() - started, "")
             if self.clock() - started >= self.timeout:
                 self._print(f"  [{task.id}] not seen within {self.timeout:g} s.")
-                return DriverResult(task.id, False, f"timed out after {self.timeout:g} s: nothing reached the mocks",
-                                    self.clock() - started, "")
+                why = f"timed out after {self.timeout:g} s: nothing reached the mocks"
+                return DriverResult(task.id, False, why, self.clock() - started, "")
             self.sleep(self.poll_interval)
 
 
@@ -603,7 +619,8 @@ class ManualDriver:
 def reference_ris_dir() -> Path:
     """Where `examples/reference-ris/` is (a checkout of the project; `SEGUR_REFERENCE_RIS` overrides)."""
     override = os.environ.get("SEGUR_REFERENCE_RIS")
-    candidate = Path(override) if override else Path(__file__).resolve().parent.parent / "examples" / "reference-ris"
+    shipped = Path(__file__).resolve().parent.parent / "examples" / "reference-ris"
+    candidate = Path(override) if override else shipped
     if not (candidate / "reference_ris" / "__init__.py").is_file():
         raise ValueError(f"the reference RIS is not at {candidate} (it ships with the project's sources; "
                          "set SEGUR_REFERENCE_RIS to its folder)")

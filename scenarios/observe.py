@@ -10,33 +10,51 @@ journals and stores of the mocks (through their `/_admin/` JSON APIs, so a stack
 - the MSSanté messages it sent (verdict, rule ids, sender, recipients, attachments, XDM metadata and CDA
   header of each document, the validator's report, the TLS session).
 
-Exchanges are attributed to a task by the journal sequence numbers read just before and just after the
-task ran (`marks`): tasks run one at a time, so what a mock journalled in between is that task's doing.
-The observation is plain JSON: it goes as is into the evidence pack, and the checks recompute their
-verdict from it.
+A task's exchanges are those the mocks tagged with its id (the runner sets it with `PUT /_admin/task`
+before handing the task over: `TaskExchanges`); a mock that took no tag has them taken by the journal
+sequence numbers read just before and just after the task ran (`marks`).
+
+The judge reads with its own eyes: a request or message whole (`GET /_admin/journal/<seq>/body`,
+`GET /_admin/messages/<id>/raw`, never a truncated journal entry), split with its own MIME/MTOM reader
+(`scenarios/mime.py`), every XML parsed with the validator's safe parser; no mock's parser is used. The
+observation is plain JSON: it goes as is into the evidence pack, and a reviewer can recompute the
+verdicts from it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import io
 import json
 import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Mapping
+from email.utils import getaddresses
 
 from lxml import etree
+from pypdf import PdfReader
+
+from segur.fixtures.world import load_world
+from segur.kernel.ins import INS_OIDS
+from segur.scenarios.mime import UnreadableMime, read_message, read_soap_request
+from segur.scenarios.names import fold_name  # noqa: F401 - also read from here by editors' checks
+from segur.validators import safe_xml
 
 SERVICES = ("insi", "dmp", "mssante")
+#: the services whose exchanges are tagged with the task in force (`PUT /_admin/task`)
+TAGGED_SERVICES = ("insi", "dmp", "mssante", "annuaire")
 #: Request/response bodies are dropped from the recorded exchanges (sizes and hashes stay): the facts the
 #: checks use are extracted from them first.
 _BODY_KEYS = ("body",)
 
 
-# --- admin API ------------------------------------------------------------------------------------------
+# --- admin API --------------------------------------------------------------------------------------------
 class Admin:
     """The `/_admin/` JSON API of each mock, from the stack's endpoints."""
 
@@ -92,13 +110,44 @@ class Admin:
     def health(self, service: str) -> dict:
         return self.call(service, "health")
 
+    def set_task(self, task_id: str | None) -> list[str]:
+        """Tag what each mock journals from now on with the proof task (`PUT /_admin/task`; None clears
+        it). Returns the services that took the tag: a task's exchanges are then selected by it."""
+        tagged = []
+        for service in TAGGED_SERVICES:
+            if service not in self.endpoints:
+                continue
+            try:
+                self.call(service, "task", "PUT", {"task": task_id})
+            except urllib.error.HTTPError:  # a mock without the task API: its exchanges go by marks
+                continue
+            tagged.append(service)
+        return tagged
+
+    def raw(self, service: str, path: str) -> bytes:
+        """The bytes of one admin resource (a body, a document, a message), as the mock serves them."""
+        with urllib.request.urlopen(self.base(service) + path.lstrip("/"), timeout=self.timeout) as response:
+            return response.read()
+
+    def mss_raw(self, message_id: str) -> bytes:
+        """The message as the MSSanté mock stored it, whole: `GET /_admin/messages/<id>/raw`, else (a mock
+        without that route) the `raw` text of `GET /_admin/messages/<id>?raw=1`."""
+        quoted = urllib.parse.quote(message_id)
+        try:
+            return self.raw("mssante", f"messages/{quoted}/raw")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        copies = self.mss_message(message_id, raw=True)
+        if not copies or not copies[0].get("raw"):
+            raise LookupError(f"the MSSanté mock holds no copy of message {message_id}")
+        return copies[0]["raw"].encode("utf-8", "surrogateescape")
+
     def journal_body(self, service: str, seq: int, side: str = "request") -> bytes:
         """The whole body of one journalled exchange, as it was on the wire (the journal's entry keeps only
         its first 512 KiB): `GET /_admin/journal/<seq>/body`. Raises `urllib.error.HTTPError` (404 with the
         mock's reason) when the mock no longer has it."""
-        url = self.base(service) + f"journal/{int(seq)}/body?side={urllib.parse.quote(side)}"
-        with urllib.request.urlopen(url, timeout=self.timeout) as response:
-            return response.read()
+        return self.raw(service, f"journal/{int(seq)}/body?side={urllib.parse.quote(side)}")
 
 
 # --- extraction helpers -----------------------------------------------------------------------------------
@@ -113,9 +162,8 @@ def insi_traits(exchange: dict) -> dict:
     text = body.get("text") or ""
     if body.get("encoding") != "text" or not text:
         return {}
-    try:
-        tree = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(text.encode("utf-8"))
+    if tree is None:
         return {}
     firsts = [e.text for e in tree.xpath("//*[local-name()='Prenom']") if e.text]
     return {"birth_name": _local(tree, "NomNaissance"), "first_names": firsts, "sex": _local(tree, "Sexe"),
@@ -146,14 +194,6 @@ def insi_returned(exchange: dict) -> dict:
     return found
 
 
-def fold_name(text) -> str:
-    """A name as compared across the wire: upper case, no accents, hyphens as spaces, spaces collapsed."""
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode()
-    return " ".join(text.upper().replace("-", " ").split())
-
-
 def traits_match(sent: dict, patient: Mapping) -> bool:
     """An INSi search is for a task's patient when the birth name and birth date agree."""
     return (fold_name(sent.get("birth_name")) == fold_name(patient.get("birth_name"))
@@ -162,11 +202,14 @@ def traits_match(sent: dict, patient: Mapping) -> bool:
 
 def card_match(sent: dict, vitale: Mapping | None) -> bool:
     """A Vitale search is for a task's card when it carries the card's NIR and birth date."""
-    return bool(vitale) and str(sent.get("vitale_nir") or "").upper() == str(vitale.get("nir") or "").upper() \
-        and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or "")
+    if not vitale:
+        return False
+    return (str(sent.get("vitale_nir") or "").upper() == str(vitale.get("nir") or "").upper()
+            and str(sent.get("birth_date") or "") == str(vitale.get("birth_date") or ""))
 
 
-#: Why a document was not read when the harness itself could not get the request whole: its own limit, said so.
+#: Why a document was not read when the harness itself could not get the request whole: its own limit, said
+#: so.
 HARNESS_LIMIT_NOTE = "a harness limit, not the product's fault"
 
 
@@ -179,7 +222,8 @@ def whole_request(exchange: dict, admin: Admin | None, service: str = "dmp") -> 
     if not body.get("truncated"):  # whole already (or elided from memory: `truncated` too)
         return exchange
     if admin is None:
-        return _with_request_body(exchange, {**body, "unavailable": "no admin API to read the whole body from"})
+        why = "no admin API to read the whole body from"
+        return _with_request_body(exchange, {**body, "unavailable": why})
     try:
         data = admin.journal_body(service, exchange["seq"], "request")
     except urllib.error.HTTPError as exc:
@@ -216,13 +260,13 @@ def _unread_note(body: dict) -> str:
 
 
 def read_iti41_request(request: dict):
-    """The journalled ITI-41 request (made whole first by `whole_request`) split into envelope and parts;
-    raises `MtomError` when the wire body is not a readable SOAP/MTOM message."""
-    from segur.mocks.dmp.mtom import read_http_body
-
+    """The journalled ITI-41 request (made whole first by `whole_request`) split into envelope and parts by
+    the judge's own MIME reader (`mime.read_soap_request`); raises `UnreadableMime` when the wire body is
+    not a readable SOAP/MTOM message."""
     body = request.get("body") or {}
-    raw = body["text"].encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(body["text"])
-    return read_http_body((request.get("headers") or {}).get("Content-Type", ""), raw)
+    text = body.get("text") or ""
+    raw = text.encode("utf-8") if body.get("encoding") == "text" else base64.b64decode(text)
+    return read_soap_request((request.get("headers") or {}).get("Content-Type", ""), raw)
 
 
 def iti41_document_parts(message) -> list[bytes]:
@@ -241,9 +285,6 @@ def iti41_document_parts(message) -> list[bytes]:
 def cda_documents_of_iti41(exchange: dict) -> list[dict]:
     """The CDA headers of the documents an ITI-41 request carried (read from the journalled wire body, made
     whole first by `whole_request`)."""
-    from segur.mocks.dmp.mtom import MtomError
-    from segur.mocks.mssante.cda import read_cda_header
-
     request = exchange.get("request") or {}
     body = request.get("body") or {}
     if body.get("truncated"):
@@ -252,18 +293,16 @@ def cda_documents_of_iti41(exchange: dict) -> list[dict]:
         return []
     try:
         parts = iti41_document_parts(read_iti41_request(request))
-    except MtomError as exc:
+    except UnreadableMime as exc:
         return [{"unreadable": str(exc)}]
     documents = []
     for content in parts:
         if b"ClinicalDocument" not in content[:4096]:
             continue
-        try:
-            header = read_cda_header(content)
-        except Exception as exc:  # noqa: BLE001 - an unreadable CDA is itself evidence
-            documents.append({"unreadable": f"{type(exc).__name__}: {exc}"})
+        info = cda_header(content)
+        if "unreadable" in info:
+            documents.append(info)
             continue
-        info = header.to_dict()
         info.update(_document_ids(content))
         info.update(document_facts(content))
         info["size"] = len(content)
@@ -284,21 +323,21 @@ def _document_ids(content: bytes) -> dict:
     already), the document it replaces (relatedDocument RPLC), and the SHA-1 of its bytes (the same report
     kept and sent again has the same bytes; a report rebuilt has at least another id)."""
     ids = {"set_id": None, "version": None, "replaces": None, "sha1": hashlib.sha1(content).hexdigest()}
-    try:
-        tree = etree.fromstring(content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-    except etree.XMLSyntaxError:
+    tree = _tree(content)
+    if tree is None:
         return ids
     ids["set_id"] = _ii(next(iter(tree.xpath("/*/*[local-name()='setId']")), None))
     version = tree.xpath("/*/*[local-name()='versionNumber']/@value")
     ids["version"] = str(version[0]) if version else None
-    parent = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']/*[local-name()='parentDocument']"
-                        "/*[local-name()='id']")
+    parent = tree.xpath("//*[local-name()='relatedDocument'][@typeCode='RPLC']"
+                        "/*[local-name()='parentDocument']/*[local-name()='id']")
     ids["replaces"] = _ii(parent[0]) if parent else None
     return ids
 
 
-#: XDSDocumentEntry.uniqueId's identificationScheme (IHE ITI TF-3 Table 4.2.5.1-1; mocks/dmp/ebrim.py).
+#: XDSDocumentEntry.uniqueId's and .patientId's identificationSchemes (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
+_DE_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
 _EXTERNAL_IDENTIFIER = re.compile(r"<(?:[\w.-]+:)?ExternalIdentifier\b[^>]*>")
 _ATTRIBUTE = re.compile(r"""\b(identificationScheme|value)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
@@ -333,18 +372,30 @@ def strip_bodies(exchange: dict) -> dict:
     return kept
 
 
-def _in(exchange: dict, marks_before: Mapping, marks_after: Mapping, service: str) -> bool:
-    return marks_before.get(service, 0) < exchange["seq"] <= marks_after.get(service, 0)
+class TaskExchanges:
+    """Which journalled exchanges are one task's doing: those the mock tagged with the task's id (the judge
+    set it with `PUT /_admin/task` before handing the task over), or — a mock that took no tag — those
+    journalled between the marks read just before and just after the task ran."""
+
+    def __init__(self, task_id: str, before: Mapping, after: Mapping, tagged=()):
+        self.task_id, self.before, self.after, self.tagged = task_id, before, after, set(tagged)
+
+    def __call__(self, exchange: dict, service: str) -> bool:
+        if service in self.tagged:
+            return exchange.get("task") == self.task_id
+        return self.before.get(service, 0) < exchange["seq"] <= self.after.get(service, 0)
 
 
-# --- per task -----------------------------------------------------------------------------------------------
-def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mapping, admin: Admin | None = None,
-                 dmp_store: Mapping | None = None) -> dict:
-    """What the mocks saw while one task ran (see module doc). `task` is `Task.to_dict()`."""
+# --- per task ---------------------------------------------------------------------------------------------
+def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mapping,
+                 admin: Admin | None = None, dmp_store: Mapping | None = None, tagged=()) -> dict:
+    """What the mocks saw while one task ran (see module doc). `task` is `Task.to_dict()`; `tagged` the
+    services that tagged their exchanges with the task (`TaskExchanges`), the others go by the marks."""
+    _in = TaskExchanges(task.get("id"), before, after, tagged)
     patient = task.get("patient") or {}
     insi = []
     for exchange in journals.get("insi", []):
-        if not _in(exchange, before, after, "insi") or not exchange["operation"].startswith("rechercher"):
+        if not _in(exchange, "insi") or not exchange["operation"].startswith("rechercher"):
             continue
         sent = insi_traits(exchange)
         meta = exchange.get("meta") or {}
@@ -355,13 +406,13 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
                      "for_task_patient": traits_match(sent, patient) or card_match(sent, task.get("vitale"))})
     dmp = []
     for exchange in journals.get("dmp", []):
-        if not _in(exchange, before, after, "dmp"):
+        if not _in(exchange, "dmp"):
             continue
         meta = exchange.get("meta") or {}
         item = {"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
                 "verdict": exchange["verdict"], "rules": exchange["rules"],
-                "findings": [{k: f.get(k) for k in ("rule", "severity", "message")} for f in exchange["findings"]],
-                "patient_id": meta.get("patient_id"), "status": meta.get("status"),
+                "findings": _findings(exchange), "patient_id": meta.get("patient_id"),
+                "status": meta.get("status"),
                 "http_status": (exchange.get("response") or {}).get("status")}
         if exchange["operation"] == "ITI-41":
             exchange = whole_request(exchange, admin)
@@ -379,39 +430,49 @@ def observe_task(task: Mapping, before: Mapping, after: Mapping, journals: Mappi
             item["dmp_state"] = meta.get("dmp")
             item["autorisation"] = meta.get("autorisation")
         dmp.append(item)
-    mss = []
-    for exchange in journals.get("mssante", []):
-        if not _in(exchange, before, after, "mssante") or exchange["operation"] != "smtp-message":
-            continue
-        meta, request, response = exchange.get("meta") or {}, exchange.get("request") or {}, exchange.get("response") or {}
-        copies = []
-        if admin is not None and meta.get("id"):
-            try:
-                copies = admin.mss_message(meta["id"], raw=True)
-            except OSError:
-                copies = []
-        read = mss_message_facts(copies[0]["raw"].encode("utf-8", "surrogateescape")) \
-            if copies and copies[0].get("raw") else {"attached_pdfs": [], "xdm_documents": [], "header_to": None, "header_cc": None}
-        uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id") or (d.get("cda") or {}).get("unique_id")
-                      for d in meta.get("documents") or []}
-        validation = {}
-        for copy in copies[:1]:
-            for uri, report in (copy.get("cda_reports") or {}).items():
-                validation[uri_to_uid.get(uri) or uri] = _report_summary(report)
-        mss.append({"seq": exchange["seq"], "time": exchange["time"], "verdict": exchange["verdict"],
-                    "rules": exchange["rules"],
-                    "findings": [{k: f.get(k) for k in ("rule", "severity", "message")} for f in exchange["findings"]],
-                    "id": meta.get("id"), "from": request.get("from"), "to": request.get("to") or [],
-                    "subject": request.get("subject"), "attachments": request.get("attachments") or [],
-                    "delivered_to": response.get("delivered_to") or [], "bounced": response.get("bounced") or [],
-                    "reply": response.get("reply"), "tls": (exchange.get("client") or {}).get("tls") or {},
-                    "login": (exchange.get("client") or {}).get("login"),
-                    "documents": meta.get("documents") or [], "validation": validation, **read})
+    mss = [_mss_item(exchange, admin) for exchange in journals.get("mssante", [])
+           if _in(exchange, "mssante") and exchange["operation"] == "smtp-message"]
     sessions = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e["rules"],
-                 "login": (e.get("client") or {}).get("login"), "tls": (e.get("client") or {}).get("tls") or {}}
+                 "login": (e.get("client") or {}).get("login"),
+                 "tls": (e.get("client") or {}).get("tls") or {}}
                 for e in journals.get("mssante", [])
-                if _in(e, before, after, "mssante") and e["operation"] == "smtp-session"]
+                if _in(e, "mssante") and e["operation"] == "smtp-session"]
     return {"insi": insi, "dmp": dmp, "mss": mss, "mss_sessions": sessions}
+
+
+#: what a message's own reading says when the judge could not get the stored message
+_MESSAGE_UNREAD = {"attached_pdfs": [], "xdm_documents": [], "header_to": None, "header_cc": None}
+
+
+def _mss_item(exchange: dict, admin: Admin | None) -> dict:
+    """One MSSanté message of a task: what the mock journalled (verdict, rules, envelope, TLS session), the
+    validator's reports it stored, and what the judge reads in the stored message itself (`mss_message_facts`,
+    from the whole raw copy: `Admin.mss_raw`)."""
+    meta, request = exchange.get("meta") or {}, exchange.get("request") or {}
+    response, client = exchange.get("response") or {}, exchange.get("client") or {}
+    copies, read = [], dict(_MESSAGE_UNREAD)
+    if admin is not None and meta.get("id"):
+        try:
+            copies = admin.mss_message(meta["id"])
+            read = mss_message_facts(admin.mss_raw(meta["id"]))
+        except (OSError, LookupError):
+            pass
+    # the mock files its validation reports by the document's place in the archive (`uri`)
+    uri_to_uid = {d.get("uri"): (d.get("metadata") or {}).get("unique_id")
+                  or (d.get("cda") or {}).get("unique_id") for d in meta.get("documents") or []}
+    validation = {uri_to_uid.get(uri) or uri: _report_summary(report)
+                  for copy in copies[:1] for uri, report in (copy.get("cda_reports") or {}).items()}
+    return {"seq": exchange["seq"], "time": exchange["time"], "verdict": exchange["verdict"],
+            "rules": exchange["rules"], "findings": _findings(exchange),
+            "id": meta.get("id"), "from": request.get("from"), "to": request.get("to") or [],
+            "subject": request.get("subject"), "attachments": request.get("attachments") or [],
+            "delivered_to": response.get("delivered_to") or [], "bounced": response.get("bounced") or [],
+            "reply": response.get("reply"), "tls": client.get("tls") or {}, "login": client.get("login"),
+            "documents": meta.get("documents") or [], "validation": validation, **read}
+
+
+def _findings(exchange: dict) -> list[dict]:
+    return [{k: f.get(k) for k in ("rule", "severity", "message")} for f in exchange["findings"]]
 
 
 def _entry_summary(entry: Mapping) -> dict:
@@ -441,13 +502,14 @@ def _report_summary(report) -> dict | None:
     for layer in report.get("layers") or []:
         if isinstance(layer, Mapping):
             layers.append({k: layer.get(k) for k in ("name", "status", "reason") if k in layer})
-    findings = [{k: f.get(k) for k in ("rule", "severity", "message", "location", "line") if f.get(k) is not None}
+    kept = ("rule", "severity", "message", "location", "line")
+    findings = [{k: f.get(k) for k in kept if f.get(k) is not None}
                 for f in report.get("findings") or [] if isinstance(f, Mapping)]
     return {"valid": report.get("valid"), "layers": layers, "findings": findings[:50],
             "findings_total": len(report.get("findings") or []), "profile": report.get("profile")}
 
 
-# --- the whole run --------------------------------------------------------------------------------------------
+# --- the whole run
 def snapshot(admin: Admin, since: Mapping | None = None) -> dict:
     """Every journal entry since the marks, and the DMP's store, read once after the plan ran."""
     since = since or {}
@@ -468,7 +530,7 @@ def wait_for_mss_sessions(admin: Admin, before: int, timeout: float = 3.0) -> No
         time.sleep(0.05)
 
 
-# --- the manual driver's question ---------------------------------------------------------------------------
+# --- the manual driver's question -------------------------------------------------------------------------
 def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> bool:
     """Has the exchange a task asks for reached the mocks? (the manual driver polls this)
 
@@ -476,8 +538,6 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     recipient; send-citizen: an accepted message to `<INS>@patient.mssante.fr`. The patient's INS is the
     world's (the harness knows the world; the product had to ask INSi for it). `stack` is a `Stack` or
     its endpoints dict; `since` the journal marks before the task was announced."""
-    from segur.fixtures.world import load_world
-
     endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
     admin = Admin(endpoints)
     since = since or {}
@@ -490,7 +550,8 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     if task["action"] in ("send-dmp", "replace-dmp"):
         for exchange in admin.journal("dmp", since.get("dmp", 0)):
             patient = str((exchange.get("meta") or {}).get("patient_id") or "").split("^")[0]
-            if exchange["operation"] == "ITI-41" and exchange["verdict"].startswith("accepted") and patient in insses:
+            accepted = exchange["operation"] == "ITI-41" and exchange["verdict"].startswith("accepted")
+            if accepted and patient in insses:
                 return True
         return False
     wanted = {task["recipient"].lower()} if task["action"] == "send-mss" else {
@@ -504,17 +565,94 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     return False
 
 
-# --- what the documents say (read by the harness itself from the bytes that reached the mocks) -----------
+# --- what the documents say (read by the harness itself from the bytes that reached the mocks) ------------
 HL7 = "urn:hl7-org:v3"
-_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+NS = {"h": HL7}
 
 
 def _tree(data: bytes):
-    """The XML tree of bytes a product sent (no entities, no network), or None when it is not XML."""
+    """The XML root of bytes a product sent, or None when it is not XML."""
     try:
-        return etree.fromstring(data, _SAFE)
-    except etree.XMLSyntaxError:
+        return parse_xml(data)
+    except safe_xml.UnreadableDocument:
         return None
+
+
+#: the largest document the judge parses (the DMP and MSSanté mocks refuse larger ones first)
+MAX_XML_BYTES = 50 * 1024 * 1024
+
+
+def parse_xml(data: bytes):
+    """Untrusted XML parsed with the validator's safe parser (`segur.validators.safe_xml`: no DTD, no
+    entity, no network, large text nodes allowed: an N1 carries its PDF as one base64 text node), comments
+    dropped so that no text is split by one. Raises `safe_xml.UnreadableDocument`."""
+    root = safe_xml.parse(data, max_size=MAX_XML_BYTES).tree.getroot()
+    etree.strip_tags(root, etree.Comment)
+    return root
+
+
+def _refusal(exc: safe_xml.UnreadableDocument) -> str:
+    finding = exc.findings[0] if exc.findings else None
+    return f"{finding.rule}: {finding.message}" if finding else "unreadable XML"
+
+
+def _words(element) -> str | None:
+    """An element's text with its blanks collapsed (None when it has none)."""
+    if element is None:
+        return None
+    return " ".join("".join(element.itertext()).split()) or None
+
+
+def cda_header(content: bytes) -> dict:
+    """The header facts of a CDA the checks compare (CI-SIS Structuration minimale): the document id as XDS
+    writes it (root^extension), its code and title, effectiveTime, the INS (the recordTarget id under an
+    INS OID) and the four reference traits (birth name: family BR; first given name: given BR, else the
+    first word of the first given; birthTime; sex), whether those make a qualified INS (REM SC.MSS/CONF.14),
+    and the level (1: a nonXMLBody, with its media type). `{"unreadable": why}` when it is not a CDA."""
+    try:
+        root = parse_xml(content)
+    except safe_xml.UnreadableDocument as exc:
+        return {"unreadable": f"NotXml: {_refusal(exc)}"}
+    if root.tag != f"{{{HL7}}}ClinicalDocument":
+        return {"unreadable": f"NotXml: the root element is {root.tag!r}, not a CDA ClinicalDocument"}
+    code = root.find("h:code", NS)
+    ins, ins_oid = next(((i.get("extension").strip(), i.get("root"))
+                         for i in root.iterfind("h:recordTarget/h:patientRole/h:id", NS)
+                         if i.get("root") in INS_OIDS and i.get("extension")), (None, None))
+    patient = root.find("h:recordTarget/h:patientRole/h:patient", NS)
+    names = patient.find("h:name", NS) if patient is not None else None
+    families = names.findall("h:family", NS) if names is not None else []
+    givens = names.findall("h:given", NS) if names is not None else []
+    first_family = families[0] if families else None
+    birth_family = next((f for f in families if f.get("qualifier") == "BR"), first_family)
+    first_birth = next((g for g in givens if g.get("qualifier") == "BR"), None)
+    if first_birth is not None:
+        first_given = _words(first_birth)
+    else:  # the first word of the first given name
+        first_given = ((_words(givens[0]) if givens else None) or "").split(" ")[0] or None
+    body = root.find("h:component/h:nonXMLBody", NS)
+    header = {
+        "unique_id": _ii(root.find("h:id", NS)),
+        "code": code.get("code") if code is not None else None,
+        "code_system": code.get("codeSystem") if code is not None else None,
+        "code_display": code.get("displayName") if code is not None else None,
+        "title": _words(root.find("h:title", NS)),
+        "effective_time": _attribute(root, "h:effectiveTime", "value"),
+        "ins": ins, "ins_oid": ins_oid,
+        "birth_name": _words(birth_family), "first_given": first_given,
+        "birth_time": _attribute(patient, "h:birthTime", "value"),
+        "sex": _attribute(patient, "h:administrativeGenderCode", "code"),
+        "level": 1 if body is not None else 3,
+        "n1_media_type": _attribute(body, "h:text", "mediaType"),
+    }
+    traits = ("ins", "ins_oid", "birth_name", "first_given", "birth_time", "sex")
+    header["qualified_ins"] = all(header[key] for key in traits)
+    return header
+
+
+def _attribute(element, path: str, name: str) -> str | None:
+    found = element.find(path, NS) if element is not None else None
+    return found.get(name) if found is not None else None
 
 
 _PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the patient lines come first)
@@ -525,10 +663,6 @@ def pdf_facts(pdf: bytes) -> dict:
     names and whether two copies are the same bytes."""
     facts = {"sha1": hashlib.sha1(pdf).hexdigest(), "size": len(pdf), "text": None}
     try:
-        import io
-
-        from pypdf import PdfReader
-
         reader = PdfReader(io.BytesIO(pdf))
         facts["text"] = " ".join((page.extract_text() or "") for page in reader.pages)[:_PDF_TEXT_KEPT]
     except Exception as exc:  # noqa: BLE001 - a PDF the harness cannot read is itself evidence
@@ -538,8 +672,6 @@ def pdf_facts(pdf: bytes) -> dict:
 
 def _embedded_pdfs(tree) -> list[bytes]:
     """The PDFs a CDA carries: the N1 nonXMLBody, or an N3 PDF copy (observationMedia value)."""
-    import binascii
-
     found = []
     for element in tree.iter(f"{{{HL7}}}text", f"{{{HL7}}}value"):
         if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
@@ -555,7 +687,8 @@ def _first(tree, path: str) -> str | None:
     return str(found[0]) if found else None
 
 
-_SERVICE_TIME = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:effectiveTime"
+_SERVICE_EVENT = "/h:ClinicalDocument/h:documentationOf/h:serviceEvent"
+_SERVICE_TIME = f"{_SERVICE_EVENT}/h:effectiveTime"
 
 
 def document_facts(content: bytes) -> dict:
@@ -586,7 +719,7 @@ def document_facts(content: bytes) -> dict:
         "code": _first(tree, "/h:ClinicalDocument/h:code/@code"),
         "service_events": len(tree.xpath("/h:ClinicalDocument/h:documentationOf/h:serviceEvent",
                                          namespaces={"h": HL7})),
-        "service_event_code": _first(tree, "/h:ClinicalDocument/h:documentationOf/h:serviceEvent/h:code/@code"),
+        "service_event_code": _first(tree, f"{_SERVICE_EVENT}/h:code/@code"),
         "author_family": _first(tree, f"{_AUTHOR}/h:assignedPerson/h:name/h:family/text()"),
         "author_organisation_id": _first(tree, f"{_AUTHOR}/h:representedOrganization/h:id/@extension"),
         "author_specialty": _first(tree, f"{_AUTHOR}/h:code/@code"),
@@ -615,6 +748,7 @@ def patient_traits(tree) -> dict:
 
 
 _RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+_PATIENT_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_PATIENT_ID}']/@value"
 _UNIQUE_ID_VALUE = f"rim:ExternalIdentifier[@identificationScheme='{_DE_UNIQUE_ID}']/@value"
 #: XDSDocumentEntry classifications (IHE ITI TF-3 Table 4.2.5.1-1)
 _DE_FORMAT_CODE = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d"
@@ -638,6 +772,10 @@ def _first_text(obj, path: str) -> str | None:
     return str(values[0]) if values else None
 
 
+_AUTHOR_SPECIALTIES = (f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
+                       "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()")
+
+
 def xds_entries(envelope: bytes) -> list[dict]:
     """The document entries of an ITI-41 envelope as the harness reads them: uniqueId, sourcePatientInfo
     (PID-5 name, PID-7 birth date, PID-8 sex), formatCode and confidentialityCodes."""
@@ -657,9 +795,7 @@ def xds_entries(envelope: bytes) -> list[dict]:
                         "source_patient_info": [str(v) for v in info],
                         **{key: _slot(obj, name) for key, name in _XDS_SLOTS.items()},
                         "title": _first_text(obj, "rim:Name/rim:LocalizedString/@value"),
-                        "author_specialties": [str(v) for v in obj.xpath(
-                            f"rim:Classification[@classificationScheme='{_DE_AUTHOR}']"
-                            "/rim:Slot[@name='authorSpecialty']/rim:ValueList/rim:Value/text()", namespaces=ns)],
+                        "author_specialties": [str(v) for v in obj.xpath(_AUTHOR_SPECIALTIES, namespaces=ns)],
                         "format_code": format_code[0] if format_code else None,
                         "confidentiality_codes": [str(c) for c in confidentiality]})
     return entries
@@ -680,15 +816,13 @@ def vihf_subject(envelope: bytes) -> str | None:
 def _iti41_message(exchange: dict):
     """The journalled ITI-41 request split into envelope and parts; None: no body, cut by the journal, or
     not readable."""
-    from segur.mocks.dmp.mtom import MtomError
-
     request = exchange.get("request") or {}
     body = request.get("body") or {}
     if not body.get("text") or body.get("truncated"):
         return None
     try:
         return read_iti41_request(request)
-    except MtomError:
+    except UnreadableMime:
         return None
 
 
@@ -700,12 +834,13 @@ def iti41_request_facts(exchange: dict) -> dict:
     return {"xds_entries": xds_entries(message.envelope), "vihf_subject": vihf_subject(message.envelope)}
 
 
-# --- an MSSanté message, read from the stored raw copy ---------------------------------------------
+# --- an MSSanté message, read from the stored raw copy ----------------------------------------------------
 _XDM_METADATA = re.compile(r"IHE_XDM/[^/]+/METADATA\.XML", re.IGNORECASE)
 
 
 def _xdm_metadata_entries(raw: bytes) -> list[dict]:
-    """uniqueId and formatCode of each document entry of an XDM METADATA.XML (ITI-32)."""
+    """uniqueId, patientId, formatCode, sourcePatientInfo, confidentialityCodes and creationTime of each
+    document entry of an XDM METADATA.XML (ITI-32)."""
     tree = _tree(raw)
     if tree is None:
         return []
@@ -713,36 +848,24 @@ def _xdm_metadata_entries(raw: bytes) -> list[dict]:
     found = []
     for obj in tree.xpath("//rim:ExtrinsicObject", namespaces=ns):
         unique = obj.xpath(_UNIQUE_ID_VALUE, namespaces=ns)
+        patient = obj.xpath(_PATIENT_ID_VALUE, namespaces=ns)
         fmt = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_FORMAT_CODE}']/@nodeRepresentation",
                         namespaces=ns)
         info = obj.xpath("rim:Slot[@name='sourcePatientInfo']/rim:ValueList/rim:Value/text()", namespaces=ns)
         confidentiality = obj.xpath(f"rim:Classification[@classificationScheme='{_DE_CONFIDENTIALITY}']"
                                     "/@nodeRepresentation", namespaces=ns)
-        found.append({"unique_id": unique[0] if unique else None, "format_code": fmt[0] if fmt else None,
+        found.append({"unique_id": unique[0] if unique else None,
+                      "patient_id": patient[0] if patient else None, "format_code": fmt[0] if fmt else None,
                       "source_patient_info": [str(v) for v in info],
                       "confidentiality_codes": [str(c) for c in confidentiality],
                       "creation_time": _slot(obj, "creationTime")})
     return found
 
 
-def _cda_header(content: bytes) -> dict:
-    from segur.mocks.mssante.cda import read_cda_header
-
-    try:
-        return read_cda_header(content).to_dict()
-    except Exception as exc:  # noqa: BLE001 - an unreadable CDA is itself evidence
-        return {"unreadable": f"{type(exc).__name__}: {exc}"}
-
-
 def mss_message_facts(raw: bytes) -> dict:
     """What the harness reads in a stored MSSanté message itself: the PDFs attached beside the XDM (SHA-1,
     text), and for each CDA of the IHE_XDM.ZIP its METADATA.XML entry (formatCode) and document facts."""
-    import email
-    import email.policy
-    import io
-    import zipfile
-
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message = read_message(raw)
     attached_pdfs, documents = [], []
     for part in message.iter_attachments():
         content = part.get_payload(decode=True) or b""
@@ -762,18 +885,17 @@ def mss_message_facts(raw: bytes) -> dict:
             for name_, data in sorted(files.items()):
                 if _XDM_METADATA.fullmatch(name_) or b"ClinicalDocument" not in data[:4096]:
                     continue
-                facts = {**_cda_header(data), **_document_ids(data), **document_facts(data)}
+                facts = {**cda_header(data), **_document_ids(data), **document_facts(data)}
                 entry = by_uid.get(facts.get("unique_id")) or {}
-                documents.append({"path": name_, **facts, "xdm_format_code": entry.get("format_code"),
+                documents.append({"path": name_, **facts, "xdm_patient_id": entry.get("patient_id"),
+                                  "xdm_format_code": entry.get("format_code"),
                                   "xdm_source_patient_info": entry.get("source_patient_info") or [],
                                   "xdm_confidentiality_codes": entry.get("confidentiality_codes") or [],
                                   "xdm_creation_time": entry.get("creation_time")})
-    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents, "header_to": header_addresses(message, "To"),
-            "header_cc": header_addresses(message, "Cc")}
+    return {"attached_pdfs": attached_pdfs, "xdm_documents": documents,
+            "header_to": header_addresses(message, "To"), "header_cc": header_addresses(message, "Cc")}
 
 
 def header_addresses(message, name: str) -> list[str]:
     """The addresses of a message header (To, Cc), as the reader's mail client shows them."""
-    from email.utils import getaddresses
-
     return [address for _, address in getaddresses([str(v) for v in message.get_all(name) or []]) if address]

@@ -101,12 +101,19 @@ def _author(world, couloir: str):
     """The couloir's author: a professional of its specialty, preferably in an organisation with an
     application mailbox to send from (REM RIS.MSS/va1.29, MSS/va1.17), then by key."""
     specialty = COULOIRS[couloir]["specialty"]
-    authors = sorted((p for p in world.professionals if p.specialty_code == specialty and not p.mailbox_closed),
-                     key=lambda p: (_app_mailbox(world, world.organisation_of(p)) is None, p.key))
+    candidates = [p for p in world.professionals if p.specialty_code == specialty and not p.mailbox_closed]
+    # those whose organisation has an application mailbox first, then by key
+    authors = sorted(candidates, key=lambda p: (_app_mailbox(world, world.organisation_of(p)) is None, p.key))
     if not authors:
         raise PlanError(f"the world has no professional of specialty {specialty} for couloir {couloir}")
     author = authors[0]
     return author, world.organisation_of(author)
+
+
+def _open_mailbox(world, professional) -> bool:
+    """The professional's mailbox is open and takes messages."""
+    box = world.mailbox(professional.mailbox)
+    return not professional.mailbox_closed and box is not None and box.accepts_messages
 
 
 def _app_mailbox(world, organisation) -> str | None:
@@ -143,11 +150,11 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         raise PlanError(f"the world has {len(dmp_patients)} patients with a qualifiable INS and an open DMP; "
                         f"the plan needs {n_dmp + 1}")
     citizen_patients = [p for p in patients if citizen_eligible(p)]
-    recipients = sorted((p for p in world.professionals if p.key != author.key and not p.mailbox_closed
-                         and world.mailbox(p.mailbox) is not None and world.mailbox(p.mailbox).accepts_messages),
+    recipients = sorted((p for p in world.professionals if p.key != author.key and _open_mailbox(world, p)),
                         key=lambda p: p.key)
     if len(recipients) < n_mss:
-        raise PlanError(f"the world has {len(recipients)} open professional mailboxes; the plan needs {n_mss}")
+        raise PlanError(f"the world has {len(recipients)} open professional mailboxes; the plan needs "
+                        f"{n_mss}")
     # MSSanté reports are about other patients than the DMP ones when the world has enough of them
     mss_pool = [p for p in citizen_patients if p not in dmp_patients[:n_dmp + 1]] or citizen_patients
     homonyms = _homonym_patient(world)
@@ -155,8 +162,8 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     plan = Plan(couloir, size, world.version)
     report_no = 0
 
-    def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None, number=None,
-            vitale=None, traits=None):
+    def add(task_id, action, patient, scenario, expect, *, recipient=None, extra=None, fault=None,
+            number=None, vitale=None, traits=None):
         nonlocal report_no
         if number is None:
             report_no += 1
@@ -173,8 +180,8 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
             recipient=recipients[i].mailbox)
     for i in range(n_citizen):
-        add(f"citizen-{i + 1:02d}", "send-citizen", citizen_patients[(i + 3) % len(citizen_patients)], "citizen",
-            EXPECT_DELIVERED)
+        patient = citizen_patients[(i + 3) % len(citizen_patients)]
+        add(f"citizen-{i + 1:02d}", "send-citizen", patient, "citizen", EXPECT_DELIVERED)
     # a new version of an earlier DMP report (the third one in the full plan): same report number
     replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
     add("replace-01", "replace-dmp", world.patient_by_key(replaced.patient_key), "replace", EXPECT_DELIVERED,
@@ -193,8 +200,8 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
 
 
 def _vitale_patient(dmp_patients: list, n_dmp: int, taken: set[str]):
-    """The patient who comes with a Vitale card: a DMP patient (a NIR holder: `dmp_eligible` leaves NIA out, and
-    a card carries a NIR) not already in the plan when there is one, so the card search is the only INSi
+    """The patient who comes with a Vitale card: a DMP patient (a NIR holder: `dmp_eligible` leaves NIA out,
+    and a card carries a NIR) not already in the plan when there is one, so the card search is the only INSi
     search of that patient; else the first DMP patient."""
     spare = [p for p in dmp_patients[n_dmp + 1:] if p.key not in taken]
     return (spare or dmp_patients)[0]
@@ -227,9 +234,9 @@ def _homonym_patient(world):
 
 def plan_summary(plan: Plan) -> str:
     counts = plan.counts()
-    return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} MSSanté / "
-            f"{counts.get('citizen', 0)} citizen, plus replace, homonym (INSi 02), unknown (INSi 01), outage, retry "
-            "and a Vitale card search")
+    return (f"{plan.couloir} proof ({plan.size}): {counts.get('dmp', 0)} DMP / {counts.get('mss', 0)} "
+            f"MSSanté / {counts.get('citizen', 0)} citizen, plus replace, homonym (INSi 02), unknown (INSi "
+            "01), outage, retry and a Vitale card search")
 
 
 __all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",

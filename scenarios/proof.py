@@ -18,111 +18,29 @@ import shutil
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, is_blocked, requirement_ids
+from segur.fixtures.world import load_world
+from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
+from segur.scenarios.evidence_pack.documents import collect_documents
+from segur.scenarios.markers import couloir_of, requirement_ids
+from segur.scenarios.observe import Admin
+from segur.scenarios.plan import build_plan
+from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, is_blocked
+from segur.scenarios.results import ProofResults
+from segur.scenarios.runner import run_plan
+from segur.scenarios.stack import SutCannotStart, check_sut, driver_for, stack_config, stack_pack
+from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
+from segur.up import start_stack
 
-SCENARIOS_DIR = Path(__file__).resolve().parent
-
-
-def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, free_ports: bool = True) -> dict:
-    """The stack config of a proof: the file's settings, a fresh DMP data directory under `workdir`, the
-    test PKI under `workdir` unless the file names one, and free ports unless told otherwise."""
-    from segur.up import free_port_overrides, load_config
-
-    workdir = Path(workdir)
-    own = {}
-    if path:
-        try:
-            own = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            own = {}  # load_config reports the problem with its own message
-    overrides: dict = {"stack": {"data": str(workdir / "data")}}
-    if not (own.get("stack") or {}).get("pki"):
-        overrides["stack"]["pki"] = str(workdir / "pki")
-    if free_ports:
-        overrides.update(free_port_overrides())
-    return load_config(path, overrides)
-
-
-def driver_for(sut: str, stack, state_dir: str | os.PathLike):
-    """The driver of a `--sut` value; the manual driver watches the stack's journals."""
-    from segur.scenarios.driver import make_driver
-    from segur.scenarios.observe import Admin, expected_exchange
-
-    if sut.strip() == "manual":
-        endpoints = stack.endpoints() if hasattr(stack, "endpoints") else stack
-        marks: dict[str, dict] = {}
-
-        def observed(task) -> bool:
-            since = marks.setdefault(task.id, Admin(endpoints).marks())
-            return expected_exchange(task, endpoints, since=since)
-
-        return make_driver("manual", observed=observed)
-    if sut.startswith("reference-ris"):
-        return make_driver(sut, state_dir=str(state_dir))
-    return make_driver(sut)
-
-
-class SutCannotStart(ValueError):
-    """The `--sut` given cannot work (no such executable, a module that does not import, not a URL…)."""
-
-
-def check_sut(sut: str) -> None:
-    """Refuse a `--sut` that cannot start, *before* the mocks start (README: exit code 2, no traceback):
-    builds its driver once, and checks what building does not (a command's executable, a URL's host)."""
-    from segur.scenarios.driver import make_driver
-
-    spec = sut.strip()
-    try:
-        make_driver(spec, observed=lambda task: False)
-    except Exception as exc:  # a plugin that raises on import is refused too, whatever it raises
-        raise SutCannotStart(str(exc) or type(exc).__name__) from None
-    if spec.startswith("cmd:"):
-        _check_executable(spec[len("cmd:"):])
-    elif spec.startswith(("http://", "https://")):
-        _check_url(spec)
-
-
-def _check_executable(template: str) -> None:
-    """The command's first word must name an executable (on PATH, or a path), unless it is a placeholder."""
-    import shlex
-
-    try:
-        words = shlex.split(template)
-    except ValueError as exc:  # the driver splits it the same way, once the mocks are up: refuse it now
-        raise SutCannotStart(f"{template!r}: its words cannot be split ({exc}; check its quotes)") from None
-    if not words:
-        return  # an empty command is refused by make_driver
-    program = words[0]
-    if "{" in program:
-        return
-    if os.sep in program or (os.altsep and os.altsep in program):
-        path = Path(program)
-        if not path.is_file():
-            raise SutCannotStart(f"{program}: no such file")
-        if not os.access(path, os.X_OK):
-            raise SutCannotStart(f"{program}: not executable (chmod +x, or start the command with its "
-                                 "interpreter)")
-    elif shutil.which(program) is None:
-        raise SutCannotStart(f"{program}: no such command on PATH")
-
-
-def _check_url(url: str) -> None:
-    """A webhook URL needs a host, a valid port and no blanks."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
-    except ValueError as exc:
-        raise SutCannotStart(f"{url!r} is not a URL: {exc}") from None
-    if not parts.hostname or any(c.isspace() for c in url):
-        raise SutCannotStart(f"{url!r} is not a URL (expected http(s)://host[:port]/path)")
+#: `segur demo` and the tests take the proof's set-up from here too
+__all__ = ["ProofContext", "ProofOutcome", "SutCannotStart", "check_sut", "driver_for", "run_proof",
+           "run_suites", "stack_config", "suite_paths"]
 
 
 @dataclass
@@ -135,6 +53,8 @@ class ProofContext:
     run: dict
     world: object
     stack: object = None
+    pack: str | None = None  # the official CDA pack the mocks validated with (None: none)
+    results: ProofResults = field(default_factory=ProofResults)  # what the check tests judged
 
 
 @dataclass
@@ -156,8 +76,6 @@ class OutcomeCollector:
         self.tests: dict[str, TestOutcome] = {}
 
     def pytest_collection_modifyitems(self, items):
-        from segur.scenarios.plugin import couloir_of
-
         for item in items:
             self.tests[item.nodeid] = TestOutcome(item.nodeid, item.name, rem=requirement_ids(item),
                                                   couloir=couloir_of(item))
@@ -166,7 +84,8 @@ class OutcomeCollector:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        test = self.tests.setdefault(item.nodeid, TestOutcome(item.nodeid, item.name, rem=requirement_ids(item)))
+        test = self.tests.setdefault(item.nodeid,
+                                     TestOutcome(item.nodeid, item.name, rem=requirement_ids(item)))
         if report.when == "call" or report.outcome != "passed":
             if report.when != "call" and report.failed:
                 test.outcome = "error"
@@ -196,12 +115,8 @@ class _Progress:
         self.bar = None
         if not enabled:
             return
-        from rich.console import Console
-
         self.console = Console(stderr=True)
         if self.console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TimeElapsedColumn(), console=self.console, transient=False)
             self.task = self.bar.add_task("proof", total=total)
@@ -227,7 +142,8 @@ class _Progress:
         else:
             detail = result.get("detail") or ""
             detail = detail if len(detail) <= 160 else detail[:159] + "…"  # whole in evidence.json
-            print(f"[segur proof]   {planned.task.id}: the product says {verdict}: {detail}", file=sys.stderr, flush=True)
+            line = f"[segur proof]   {planned.task.id}: the product says {verdict}: {detail}"
+            print(line, file=sys.stderr, flush=True)
 
     def done(self, text: str) -> None:
         """One of the two steps around the tasks (mocks started, checks judged) is over."""
@@ -239,6 +155,11 @@ class _Progress:
             self.bar.stop()
 
 
+#: pytest's exit codes when it could not run the suites (its output then goes to stderr, even when quiet)
+PYTEST_DID_NOT_RUN = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR,
+                      pytest.ExitCode.USAGE_ERROR)
+
+
 @dataclass
 class ProofOutcome:
     exit_code: int
@@ -247,22 +168,16 @@ class ProofOutcome:
     evidence: dict
 
 
-def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *, config: str | None = None,
-              size: str = "full", progress: bool = True, pytest_args: tuple[str, ...] = (),
-              stack=None, quiet: bool | None = None) -> ProofOutcome:
+def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *,
+              config: str | None = None, size: str = "full", progress: bool = True,
+              pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
+              pack: str | os.PathLike | None = None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
-    reset first: the proof reads their journals from a clean start). `quiet` (default: without `progress`)
-    keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself fails to run
-    (usage or internal error, interruption)."""
+    reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
+    validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
+    `progress`) keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself
+    fails to run (usage or internal error, interruption)."""
     quiet = (not progress) if quiet is None else quiet
-    from segur.fixtures.world import load_world
-    from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
-    from segur.scenarios.evidence_pack.documents import collect_documents
-    from segur.scenarios.observe import Admin
-    from segur.scenarios.plan import build_plan
-    from segur.scenarios.runner import run_plan
-    from segur.up import start_stack
-
     started = time.monotonic()
     couloir = couloir.upper()
     out = Path(out)
@@ -277,25 +192,26 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             display.phase("starting the mocks")
             tick = time.monotonic()
             if owned_stack:
-                stack_conf = stack_config(config, workdir)
+                stack_conf = stack_config(config, workdir, pack=pack)
                 if stack_conf["stack"]["world"]:
                     world = load_world(stack_conf["stack"]["world"])
                     plan = build_plan(world, couloir, size)
                 stack = start_stack(stack_conf)
             else:
                 Admin(stack.endpoints()).reset()
+            pack_used = stack_pack(stack)
             timings["stack_start_s"] = round(time.monotonic() - tick, 3)
             display.done("mocks started")
             endpoints = stack.endpoints()
             driver = driver_for(sut, stack, workdir / "sut-state")
             tick = time.monotonic()
-            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task)
+            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used)
             timings["plan_s"] = round(time.monotonic() - tick, 3)
             documents = collect_documents(stack, run, out)  # whole, while the mocks still run
             display.phase("judging: running the check suites")
             tick = time.monotonic()
-            outcomes = run_suites(ProofContext(sut, couloir, plan, run, world, stack), out, pytest_args,
-                                  quiet=quiet)
+            context = ProofContext(sut, couloir, plan, run, world, stack, pack_used)
+            outcomes = run_suites(context, out, pytest_args, quiet=quiet)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
             display.done("judged")
         finally:
@@ -303,18 +219,14 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             if owned_stack and stack is not None:
                 stack.stop()
         timings["total_s"] = round(time.monotonic() - started, 3)
-        evidence = build_evidence(run, outcomes, sut=sut, couloir=couloir, size=size, timings=timings,
-                                  selection=list(pytest_args), documents=documents)
+        evidence = build_evidence(run, outcomes, context.results, sut=sut, couloir=couloir, size=size,
+                                  timings=timings, selection=list(pytest_args), documents=documents,
+                                  pack=pack_used)
         write_pack(evidence, out)
         annotate_junit(out / "junit.xml", evidence)
         return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def suite_paths(couloir: str) -> list[str]:
-    prefix = {"RIS": "test_ris_", "BIO": "test_bio_"}[couloir]
-    return [str(p) for p in sorted(SCENARIOS_DIR.glob(f"{prefix}*.py"))]
 
 
 def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = (), *,
@@ -334,7 +246,7 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):  # pytest's terminal writer binds sys.stdout at configure
             status = pytest.main(args, plugins=[_ContextRegistrar(context), collector])
-        if status in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        if status in PYTEST_DID_NOT_RUN:
             sys.stderr.write(captured.getvalue())
     else:
         pytest.main(args, plugins=[_ContextRegistrar(context), collector])

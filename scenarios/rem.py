@@ -23,6 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios.markers import couloir_of, requirement_ids
+from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
+
 DATA = Path(__file__).resolve().parent / "data" / "requirements.csv"
 COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "SOCLE": "socle_commun"}
 DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA")
@@ -72,14 +75,12 @@ def read_shared(path: str | os.PathLike | None = None) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-# --- markers of the suites ---------------------------------------------------------------------------------
+# --- markers of the suites --------------------------------------------------------------------------------
 class _MarkerCollector:
     def __init__(self):
         self.items: list[tuple[str, list[str], str | None]] = []
 
     def pytest_collection_modifyitems(self, items):
-        from segur.scenarios.plugin import couloir_of, requirement_ids
-
         for item in items:
             self.items.append((item.nodeid, requirement_ids(item), couloir_of(item)))
 
@@ -87,13 +88,14 @@ class _MarkerCollector:
 def collect_markers(paths: list[str]) -> list[tuple[str, list[str], str | None]]:
     """(test id, REM ids, couloir) of every test in `paths`, from pytest's own collection (nothing runs)."""
     collector = _MarkerCollector()
-    scenarios = str(Path(__file__).resolve().parent)
+    scenarios = str(SCENARIOS_DIR)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         code = pytest.main([*paths, "--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", scenarios,
                             "-c", os.devnull], plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise RuntimeError(f"collecting {paths} failed (pytest exit code {int(code)}):\n{output.getvalue()[-2000:]}")
+        tail = output.getvalue()[-2000:]
+        raise RuntimeError(f"collecting {paths} failed (pytest exit code {int(code)}):\n{tail}")
     return collector.items
 
 
@@ -104,7 +106,8 @@ class Coverage:
     out_of_scope: dict[str, str] = field(default_factory=dict)  # id → reason
     neither: list[str] = field(default_factory=list)
     requirements: dict[str, Requirement] = field(default_factory=dict)
-    unknown_markers: dict[str, list[str]] = field(default_factory=dict)  # REM ids on tests the catalogue lacks
+    #: REM ids on tests that the catalogue lacks
+    unknown_markers: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -117,12 +120,16 @@ class Coverage:
                            "neither": len(self.neither), "total": len(self.requirements)}}
 
 
-def coverage(couloir: str, catalogue_path: str | os.PathLike = DATA, paths: list[str] | None = None) -> Coverage:
-    from segur.scenarios.proof import suite_paths
+def in_coverage_map(req: Requirement, couloir: str) -> bool:
+    """An APPROVED requirement of the couloir on one of the five domains the coverage map covers."""
+    return req.couloir == couloir and req.status == "APPROVED" and req.domain in DOMAINS
 
+
+def coverage(couloir: str, catalogue_path: str | os.PathLike = DATA,
+             paths: list[str] | None = None) -> Coverage:
     couloir = couloir.upper()
     catalogue = read_catalogue(catalogue_path)
-    scope = {r.id: r for r in catalogue if r.couloir == couloir and r.status == "APPROVED" and r.domain in DOMAINS}
+    scope = {r.id: r for r in catalogue if in_coverage_map(r, couloir)}
     known = {r.id for r in catalogue if r.couloir in (couloir, "SOCLE")}
     result = Coverage(couloir, requirements=dict(sorted(scope.items())))
     for nodeid, ids, test_couloir in collect_markers(paths or suite_paths(couloir)):

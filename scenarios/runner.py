@@ -2,13 +2,14 @@
 
 `run_plan` returns the *run record* (plain JSON): the plan, per task the driver's claim (`DriverResult`),
 the journal marks around it and the observation (`observe.observe_task`), plus the world's facts about
-each task's patient. The checks (`segur.scenarios.checks`) judge that record and nothing else, which is
-why the evidence pack can recompute every verdict from it.
+each task's patient. Before handing a task to the product the runner tags every mock's journal with the
+task's id (`PUT /_admin/task`, cleared after): the task's exchanges are those the mocks tagged. The
+checks (`segur.scenarios.checks`) judge that record and nothing else, which is why a reviewer holding the
+evidence pack can recompute every verdict from it.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from segur.scenarios.observe import (
     wait_for_mss_sessions,
 )
 from segur.scenarios.plan import Plan
+
+#: `on_task(phase, planned, result)`: phase "start" (result None) or "end" (the driver's result)
+TaskListener = Callable[[str, object, dict | None], None]
 
 
 def _now() -> str:
@@ -41,9 +45,10 @@ def world_facts(world, planned) -> dict:
             "candidate_ins": sorted({p.ins for p in candidates} | {patient.ins})}
 
 
-def run_plan(plan: Plan, driver, endpoints: Mapping, world, *,
-             on_task: Callable[[str, object, dict | None], None] | None = None) -> dict:
-    """Run every task of the plan in order; `on_task(phase, planned, result)` feeds a progress display."""
+def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskListener | None = None,
+             pack: str | None = None) -> dict:
+    """Run every task of the plan in order; `on_task(phase, planned, result)` feeds a progress display;
+    `pack` is the official CDA pack the mocks were started with (the run record says which)."""
     admin = Admin(endpoints)
     start_marks = admin.marks()
     started = _now()
@@ -55,38 +60,46 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *,
         fault = planned.fault
         if fault:
             admin.add_fault(fault["service"], dict(fault["spec"]))
+        tagged = admin.set_task(task.id)
         before = admin.marks()
         task_started = _now()
         clock = time.monotonic()
         try:
-            result = driver.run(task, endpoints).to_dict()
+            try:
+                result = driver.run(task, endpoints).to_dict()
+            finally:
+                if fault:
+                    admin.clear_faults(fault["service"])
+            if task.action in ("send-mss", "send-citizen") and "mssante" in before:
+                wait_for_mss_sessions(admin, before["mssante"])  # journalled at close: still the task's
+            after = admin.marks()
         finally:
-            if fault:
-                admin.clear_faults(fault["service"])
-        if task.action in ("send-mss", "send-citizen") and "mssante" in before:
-            wait_for_mss_sessions(admin, before["mssante"])
-        after = admin.marks()
+            admin.set_task(None)
+        elapsed = round(time.monotonic() - clock, 3)
         record = {"task": task.to_dict(), "scenario": planned.scenario, "expect": planned.expect,
-                  "fault": fault, "started": task_started, "ended": _now(),
-                  "elapsed_s": round(time.monotonic() - clock, 3), "marks": {"before": before, "after": after},
-                  "result": result, "world": world_facts(world, planned)}
+                  "fault": fault, "started": task_started, "ended": _now(), "elapsed_s": elapsed,
+                  "marks": {"before": before, "after": after}, "tagged": tagged, "result": result,
+                  "world": world_facts(world, planned)}
         tasks.append(record)
         if on_task:
             on_task("end", planned, result)
     snap = snapshot(admin, start_marks)
     for record in tasks:
-        record["observed"] = observe_task(record["task"], record["marks"]["before"], record["marks"]["after"],
-                                          snap["journals"], admin, snap["dmp_store"])
+        marks = record["marks"]
+        record["observed"] = observe_task(record["task"], marks["before"], marks["after"], snap["journals"],
+                                          admin, snap["dmp_store"], tagged=record["tagged"])
     journals = {service: [strip_bodies(e) for e in entries] for service, entries in snap["journals"].items()}
     return {"plan": plan.to_dict(), "started": started, "ended": _now(), "tasks": tasks,
-            "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(),
+            "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(pack),
             "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}}
 
 
-def validation_setup() -> dict:
+WITH_PACK = "official CI-SIS pack configured: XSD and Schematron layers run"
+WITHOUT_PACK = ("no official pack configured: the mocks' validator runs the xml, structure and Ségur layers; "
+                "XSD and Schematron are skipped (see each report's layers)")
+
+
+def validation_setup(pack: str | None) -> dict:
     """Which validation pack the mocks were given (the reports themselves say which layers ran)."""
-    pack = os.environ.get("SEGUR_PACK")
-    return {"pack": pack or None,
-            "note": ("official CI-SIS pack configured: XSD and Schematron layers run" if pack else
-                     "no official pack configured: the mocks' validator runs the xml, structure and Ségur layers; "
-                     "XSD and Schematron are skipped (see each report's layers)")}
+    pack = str(pack) if pack else None
+    return {"pack": pack, "note": WITH_PACK if pack else WITHOUT_PACK}

@@ -1,65 +1,15 @@
-"""The Ségur proof, couloir RIS (radiology, CR-IMG): one test per check, marked with the REM ids it proves here.
+"""The Ségur proof, couloir RIS (radiology, CR-IMG): one test per check its suite lists
+(`suites.SUITES["RIS"]`), marked with the REM ids it proves here.
 
-What each test checks, and how, is in `check_suite.py` (the same tests run in every couloir). Run with
-`pytest scenarios --segur-sut reference-ris --segur-couloir RIS`, or through `segur proof --couloir RIS`.
+Each test is made from its check's declaration (`segur.scenarios.checks.CHECKS`: name, description, REM
+ids, judge). Run with `pytest scenarios --segur-sut reference-ris --segur-couloir RIS`, or through
+`segur proof --couloir RIS`.
 """
 
 import pytest
 
-from segur.scenarios.check_suite import check_test
+from segur.scenarios.suites import suite_tests
 
 pytestmark = pytest.mark.couloir("RIS")
-rem = pytest.mark.rem
 
-test_an_insi_search_answered_00_precedes_every_send = check_test(
-    "insi-before-send", rem("INS/va1.35"))
-test_insi_is_searched_with_the_vitale_card_when_it_is_read = check_test(
-    "insi-vitale-search", rem("INS/va1.34", "SC.INS/va1.34"))
-test_only_an_ins_insi_qualified_is_sent = check_test(
-    "qualified-ins-only", rem("INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"))
-test_the_cda_carries_the_ins_insi_returned_with_its_oid = check_test(
-    "ins-in-cda", rem("DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"))
-test_xds_and_xdm_patient_id_name_the_cda_patient = check_test(
-    "metadata-patient", rem("RIS.DMP/va1.10", "MSS/CONF.24"))
-test_each_dmp_report_is_accepted_once_for_the_right_patient = check_test(
-    "dmp-accepted", rem("RIS.DMP/va1.13", "RIS.DMP/va1.10"))
-test_each_mssante_report_reaches_its_professional_with_xdm = check_test(
-    "mss-professionals-xdm", rem("RIS.MSS/va1.29", "MSS/CONF.23"))
-test_mssante_headers_nil_ins_codecda_are_right = check_test(
-    "mss-headers", rem("MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"))
-test_mssante_subject_follows_the_xdm_format = check_test(
-    "mss-subject", rem("MSS/CONF.25"))
-test_mssante_submission_uses_starttls_and_auth = check_test(
-    "mss-transport", rem("MSS/CONF.01", "MSS/CONF.05"))
-test_the_citizen_report_reaches_ins_at_patient_mssante_fr = check_test(
-    "citizen-address", rem("MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"))
-test_every_document_sent_is_valid_for_its_volet = check_test(
-    "documents-valid", rem("RIS.DOC/va1.16"))
-test_a_replaced_report_deprecates_the_earlier_version = check_test(
-    "dmp-replacement", rem("RIS.DMP/va1.09"))
-test_a_dmp_outage_is_reported_as_a_failure = check_test(
-    "outage-reported", rem("RIS.DMP/va1.13", "SC.DMP/va1.01"))
-test_after_the_outage_the_report_is_sent_once = check_test(
-    "outage-retry", rem("RIS.DMP/va1.13", "SC.DMP/va1.01"))
-test_the_product_never_claims_a_send_the_mocks_did_not_see = check_test(
-    "claims-honest", rem("RIS.DMP/va1.13", "RIS.MSS/va1.29"))
-test_the_pdf_inside_each_document_names_its_patient = check_test(
-    "pdf-patient", rem("RIS.DOC/va1.16", "DOC/va1.04"))
-test_the_pdf_attached_to_a_message_is_the_pdf_inside_its_cda = check_test(
-    "mss-pdf-copy", rem("MSS/CONF.26"))
-test_the_xdm_format_code_matches_the_document = check_test(
-    "xdm-format-code", rem("MSS/CONF.23"))
-test_one_document_id_names_one_document = check_test(
-    "document-ids", rem("RIS.DOC/va1.16", "MSS/CONF.23"))
-test_the_report_is_dated_after_the_exam = check_test(
-    "document-dates", rem("RIS.DOC/va1.16"))
-test_the_author_is_the_professional_who_acts = check_test(
-    "author-is-actor", rem("RIS.DOC/va1.16", "RIS.DMP/va1.10"))
-test_every_insi_call_carries_the_software_idam = check_test(
-    "insi-idam", rem("INS/va1.35"))
-test_the_cda_carries_the_traits_insi_returned = check_test(
-    "patient-traits", rem("DOC/va1.02", "DOC/va1.04", "INS/va1.35"))
-test_every_document_carries_the_french_header_and_its_act = check_test(
-    "document-header", rem("RIS.DOC/va1.16"))
-test_xds_and_xdm_metadata_describe_the_cda = check_test(
-    "metadata-matches-cda", rem("RIS.DMP/va1.10", "MSS/CONF.23"))
+globals().update(suite_tests("RIS"))

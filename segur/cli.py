@@ -13,10 +13,6 @@ from typer.core import TyperOption
 
 from segur import demo_cli, pki_cli, rules_cli, up_cli
 from segur.fixtures import cli as world_cli
-from segur.mocks.annuaire import cli as annuaire_cli
-from segur.mocks.dmp import cli as dmp_cli
-from segur.mocks.insi import cli as insi_cli
-from segur.mocks.mssante import cli as mssante_cli
 from segur.scenarios import cli as proof_cli
 from segur.scenarios.mutants import cli as mutants_cli
 from segur.serve_cli import register_services
@@ -41,10 +37,6 @@ COMMAND_MODULES = (
     world_cli,
     pki_cli,
     rules_cli,
-    insi_cli,
-    dmp_cli,
-    mssante_cli,
-    annuaire_cli,
     up_cli,
     proof_cli,
     mutants_cli,

@@ -14,7 +14,6 @@ harness passing a broken product would be worse than none.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -121,9 +120,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             typer.echo(f"segur demo: your command could not start: {exc}", err=True)
             raise typer.Exit(2) from None
         found = find_pack(pack)
-        pack_dir = str(found.path.resolve()) if found else None
-        if pack_dir:
-            os.environ["SEGUR_PACK"] = pack_dir
+        pack_dir = str(found.path.resolve()) if found else None  # to the mocks in the stack config below
         typer.echo("Ségur conformance harness — demo")
         typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:

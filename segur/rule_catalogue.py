@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from segur.kernel import rules
 from segur.mocks.annuaire import rules as annuaire_rules
-from segur.mocks.dmp import protocol_rules as dmp_protocol_rules
 from segur.mocks.dmp import rules as dmp_rules
 from segur.mocks.igc import rules as igc_rules
 from segur.mocks.insi import rules as insi_rules
 from segur.mocks.mssante import rules as mssante_rules
+from segur.mocks.pam import rules as pam_rules
+from segur.mocks.psc import rules as psc_rules
 from segur.validators import api as validator_engine_rules
 from segur.validators import safe_xml as xml_rules
 from segur.validators import structure as structure_rules
@@ -26,10 +27,11 @@ RULE_MODULES = (
     segur_rules,
     insi_rules,
     dmp_rules,
-    dmp_protocol_rules,
     mssante_rules,
     annuaire_rules,
     igc_rules,
+    psc_rules,
+    pam_rules,
 )
 
 

@@ -12,6 +12,9 @@ from segur.mocks.dmp.service import DmpService
 from segur.mocks.igc.service import IgcService
 from segur.mocks.insi.service import InsiService
 from segur.mocks.mssante.service import MssanteService
+from segur.mocks.pam.service import PamService
+from segur.mocks.psc.service import PscService
 
-SERVICES: tuple[type[Service], ...] = (IgcService, AnnuaireService, InsiService, DmpService, MssanteService)
+SERVICES: tuple[type[Service], ...] = (IgcService, AnnuaireService, InsiService, DmpService, MssanteService,
+                                       PscService, PamService)
 BY_NAME: dict[str, type[Service]] = {service.name: service for service in SERVICES}

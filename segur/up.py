@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +51,17 @@ SERVICE_NAMES = tuple(service.name for service in SERVICES)
 
 
 def free_port_overrides() -> dict:
-    """Every port setting of every service at 0 (a free port): for tests, the proof and `--free-ports`."""
-    return {name: {key: 0 for key in DEFAULTS[name] if key == "port" or key.endswith("_port")}
-            for name in SERVICE_NAMES}
+    """Every port setting of every service at 0 (a free port): for tests, the proof and `--free-ports`.
+    A list of ports (PAM's MLLP listeners) becomes as many free ports."""
+    overrides: dict = {}
+    for name in SERVICE_NAMES:
+        section = overrides[name] = {}
+        for key, value in DEFAULTS[name].items():
+            if key == "port" or key.endswith("_port"):
+                section[key] = 0
+            elif key.endswith("_ports"):
+                section[key] = [0] * max(1, len(value))
+    return overrides
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
@@ -119,8 +126,6 @@ def start_stack(config: dict | None = None) -> Stack:
     """Start every enabled service; on any failure, stop those already started and re-raise."""
     config = config or load_config()
     stack_conf = StackConfig(**config["stack"])
-    if stack_conf.pack:
-        os.environ.setdefault("SEGUR_PACK", str(stack_conf.pack))
     world = load_world(stack_conf.world) if stack_conf.world else load_world()
     pki = TestPki.load_or_create(Path(stack_conf.pki))
     context = StackContext(stack_conf, world, pki)

@@ -1,5 +1,5 @@
-"""Run the reference RIS from a checkout without installing it:
-`python examples/reference-ris/run.py --task t.json`."""
+"""Run the reference RIS from a checkout without installing it: `python examples/reference-ris/run.py --task
+t.json`."""
 
 import sys
 from pathlib import Path

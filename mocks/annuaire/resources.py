@@ -34,11 +34,6 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from fhir.resources.R4B.healthcareservice import HealthcareService
-from fhir.resources.R4B.organization import Organization
-from fhir.resources.R4B.practitioner import Practitioner
-from fhir.resources.R4B.practitionerrole import PractitionerRole
-
 from segur.fixtures.world import World
 from segur.kernel.ins import OID_IDNPS
 
@@ -55,13 +50,22 @@ EMAIL_TYPE_URL = f"{FR_CORE}/fr-core-contact-point-email-type"
 MAILBOX_METADATA_URL = f"{IG}/as-ext-mailbox-mss-metadata"
 DATA_TRACE_URL = f"{IG}/as-ext-data-trace"
 SOURCE = "https://annuaire.sante.fr"
+EXERCISE_MODE_SYSTEM = f"{NOS}/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice"
 
-_VALIDATORS = {
-    "Practitioner": Practitioner,
-    "PractitionerRole": PractitionerRole,
-    "Organization": Organization,
-    "HealthcareService": HealthcareService,
-}
+VALIDATED_TYPES = ("Practitioner", "PractitionerRole", "Organization", "HealthcareService")
+
+
+def _validators() -> dict:
+    """The fhir.resources model of each type the world fills, to validate what is served."""
+    # fhir.resources' models cost ~40 ms to import (measured with -X importtime): `segur --help` (which
+    # imports the service, and so this module) never builds the directory, so they are imported here.
+    from fhir.resources.R4B.healthcareservice import HealthcareService
+    from fhir.resources.R4B.organization import Organization
+    from fhir.resources.R4B.practitioner import Practitioner
+    from fhir.resources.R4B.practitionerrole import PractitionerRole
+
+    return {"Practitioner": Practitioner, "PractitionerRole": PractitionerRole, "Organization": Organization,
+            "HealthcareService": HealthcareService}
 
 
 #: Prefix of the technical ids per type. Observed in the ANS documentation v2: 002 Device,
@@ -166,7 +170,8 @@ def practitioner(pro, world: World) -> dict:
         "id": technical_id("Practitioner", pro.rpps),
         "meta": _meta("Practitioner", pro.rpps, _profiles("as-dp-practitioner", "fr-core-practitioner")),
         "language": "fr",
-        "identifier": [_identifier(IDNPS_SYSTEM, pro.idnps, "IDNPS"), _identifier(RPPS_SYSTEM, pro.rpps, "RPPS")],
+        "identifier": [_identifier(IDNPS_SYSTEM, pro.idnps, "IDNPS"),
+                       _identifier(RPPS_SYSTEM, pro.rpps, "RPPS")],
         "active": True,
         "name": [name],
         "qualification": qualifications,
@@ -190,7 +195,7 @@ def practitioner_role(pro, world: World) -> dict:
         "active": True,
         "practitioner": _ref("Practitioner", pro.rpps),
         "organization": _ref("Organization", pro.organisation),
-        "code": [{"coding": [{"system": f"{NOS}/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice", "code": "L"}]}],
+        "code": [{"coding": [{"system": EXERCISE_MODE_SYSTEM, "code": "L"}]}],
     }
     address = open_mailbox(pro, world)
     if address:
@@ -199,7 +204,8 @@ def practitioner_role(pro, world: World) -> dict:
 
 
 def organization(org, world: World) -> dict:
-    identifiers = [_identifier(IDNST_SYSTEM, org.idnst, "IDNST"), _identifier(FINESS_SYSTEM, org.finess, "FINEG")]
+    identifiers = [_identifier(IDNST_SYSTEM, org.idnst, "IDNST"),
+                   _identifier(FINESS_SYSTEM, org.finess, "FINEG")]
     if org.siret:
         identifiers.append(_identifier(SIRET_SYSTEM, org.siret, "SIRET"))
     telecom = []
@@ -245,15 +251,16 @@ def healthcare_service(org) -> dict:
 def build_directory(world: World) -> dict[str, dict[str, dict]]:
     """Every resource of the directory, by type then id (sorted, as the real server pages by id),
     each validated as FHIR R4."""
-    directory: dict[str, dict[str, dict]] = {t: {} for t in (*_VALIDATORS, "Device")}
+    directory: dict[str, dict[str, dict]] = {t: {} for t in (*VALIDATED_TYPES, "Device")}
     for pro in world.professionals:
         for resource in (practitioner(pro, world), practitioner_role(pro, world)):
             directory[resource["resourceType"]][resource["id"]] = resource
     for org in world.organisations:
         for resource in (organization(org, world), healthcare_service(org)):
             directory[resource["resourceType"]][resource["id"]] = resource
+    validators = _validators()
     for resource_type, resources in directory.items():
-        validator = _VALIDATORS.get(resource_type)
+        validator = validators.get(resource_type)
         for resource in resources.values():
             if validator:
                 validator.model_validate(resource)

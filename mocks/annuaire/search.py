@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from segur.kernel.findings import Finding
+from segur.mocks.annuaire import rules
 from segur.mocks.annuaire.dates import DateQueryError, date_predicate, parse_instant
 from segur.mocks.annuaire.resources import DATA_TRACE_URL
 
@@ -42,6 +44,9 @@ class SearchError(ValueError):
         super().__init__(rule.message(**context))
         self.rule = rule
         self.context = context
+
+    def finding(self) -> Finding:
+        return self.rule.finding(**self.context)
 
 
 def _names(resource: dict, part: str | None) -> list[str]:
@@ -227,8 +232,6 @@ REFERENCE_TARGET = {"practitioner": "Practitioner", "organization": "Organizatio
 
 
 def _date_test(name: str, value: str) -> Callable:
-    from segur.mocks.annuaire import rules
-
     try:
         return date_predicate(value)
     except DateQueryError as error:
@@ -238,8 +241,6 @@ def _date_test(name: str, value: str) -> Callable:
 
 def matcher(resource_type: str, name: str, raw_values: list[str], supported) -> Callable[[dict], bool]:
     """A predicate for one search parameter (AND over repeats, OR within a comma list)."""
-    from segur.mocks.annuaire import rules
-
     base, _, modifier = name.partition(":")
     param = supported.get(base)
     if param is None:

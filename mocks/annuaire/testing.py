@@ -1,47 +1,43 @@
-"""Run the Annuaire santé mock in-process on a free port, for tests."""
+"""Run the Annuaire santé mock in-process on a free port, for tests.
+
+    with running_annuaire(unknown_parameters="fhir") as annuaire:   # an AnnuaireService, started
+        SyncFHIRClient(annuaire.fhir_base, extra_headers={"ESANTE-API-KEY": "k"})
+        annuaire.journal.entries()
+
+The keywords are the settings of `AnnuaireConfig` (the `[annuaire]` section of `segur up`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from segur.kernel.server import TlsSettings, WsgiServer
-from segur.mocks.annuaire.app import create_app
-from segur.mocks.annuaire.backend import BASE_PATH, AnnuaireMock
+from segur.kernel.service import StackContext
+from segur.mocks.annuaire.models import BASE_PATH
+from segur.mocks.annuaire.service import AnnuaireConfig, AnnuaireService
 
 
-@dataclass
-class RunningAnnuaire:
-    mock: AnnuaireMock
-    server: WsgiServer
+class RunningAnnuaire(AnnuaireService):
+    """An `AnnuaireService` with the addresses a test needs."""
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self.base_url
 
     @property
     def fhir_base(self) -> str:
-        return self.server.url + BASE_PATH
-
-    def endpoints(self) -> dict:
-        return self.mock.endpoints()
-
-    def stop(self) -> None:
-        self.server.stop()
+        return self.base_url + BASE_PATH
 
 
-def start_annuaire(host: str = "127.0.0.1", port: int = 0, tls: TlsSettings | None = None,
-                   **options) -> RunningAnnuaire:
-    mock = AnnuaireMock(**options)
-    server = WsgiServer(create_app(mock), host=host, port=port, tls=tls, name="segur-annuaire").start()
-    mock.base_url = server.url
-    return RunningAnnuaire(mock, server)
+def start_annuaire(world=None, *, host: str = "127.0.0.1", **settings) -> RunningAnnuaire:
+    """A started mock on a free port unless `port` is given (`settings`: fields of `AnnuaireConfig`)."""
+    context = StackContext.for_tests(world=world, host=host)
+    return RunningAnnuaire(AnnuaireConfig(**{"port": 0, **settings}), context).start()
 
 
 @contextmanager
-def running_annuaire(**options) -> Iterator[RunningAnnuaire]:
-    running = start_annuaire(**options)
+def running_annuaire(world=None, **settings) -> Iterator[RunningAnnuaire]:
+    running = start_annuaire(world, **settings)
     try:
         yield running
     finally:

@@ -1,3 +1,1 @@
 """The DMP mock: IHE XDS.b (ITI-41/18/43/57) with the DMP's rules, TD0.2/TD0.3. See docs/dmp.md."""
-
-from segur.mocks.dmp import protocol_rules as _protocol_rules  # noqa: F401  (registers the XDS-* rules for `segur rules`)

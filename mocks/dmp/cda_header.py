@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from io import BytesIO
 
 from lxml import etree
 
@@ -107,7 +108,8 @@ class CdaHeader:
 def _coded(element: etree._Element | None) -> CodedElement | None:
     if element is None or not element.get("code"):
         return None
-    return CodedElement(element.get("code", ""), element.get("codeSystem", ""), element.get("displayName", ""))
+    return CodedElement(
+        element.get("code", ""), element.get("codeSystem", ""), element.get("displayName", ""))
 
 
 def _text(element: etree._Element | None) -> str:
@@ -144,7 +146,8 @@ def is_clinical_document(root: etree._Element) -> bool:
 
 
 def cda_set_id(data: bytes) -> str | None:
-    """The CDA setId (root, or root^extension) of a document; None when it is not a readable CDA or has none."""
+    """The CDA setId (root, or root^extension) of a document; None when it is not a readable CDA or has
+    none."""
     try:
         root = read_header_root(data)
     except HeaderUnreadable:
@@ -201,7 +204,8 @@ def read_cda_header(root: etree._Element) -> CdaHeader:
             high = event.find("h:effectiveTime/h:high", NS)
             header.service_start = low.get("value", "") if low is not None else ""
             header.service_stop = high.get("value", "") if high is not None else ""
-        header.performers += [p for p in (_person(x, "assignedEntity") for x in event.findall("h:performer", NS)) if p]
+        performers = (_person(x, "assignedEntity") for x in event.findall("h:performer", NS))
+        header.performers += [p for p in performers if p]
     header.facility_type = _coded(root.find(
         "h:componentOf/h:encompassingEncounter/h:location/h:healthCareFacility/h:code", NS))
     non_xml = root.find("h:component/h:nonXMLBody", NS)
@@ -262,7 +266,6 @@ def read_header_root(data: bytes) -> etree._Element:
     head = data[: first_element.start()] if first_element else data[:65536]
     if _PROLOG_DECLARATION.search(head):
         raise HeaderUnreadable("the document carries a DOCTYPE or entity declaration")
-    from io import BytesIO
 
     context = etree.iterparse(BytesIO(data), events=("start",), resolve_entities=False, no_network=True,
                               load_dtd=False, huge_tree=False, remove_comments=True)

@@ -18,7 +18,7 @@ from segur.kernel import ins as ins_helpers
 from segur.kernel.findings import Finding, Severity
 from segur.validators import safe_xml
 
-from . import valuesets
+from . import rules, valuesets
 from .cda_header import (
     CdaHeader,
     HeaderUnreadable,
@@ -28,10 +28,54 @@ from .cda_header import (
     read_header_root,
 )
 from .digest import sha1_of
-from .ebrim import Code, DocumentEntry, Submission, SubmissionSet, Xcn, Xon
 from .patient_info import check_source_patient_info
-from .rules import XDS_REPOSITORY_ERROR, fire
+from .rules import (
+    DMP_CDA_001,
+    DMP_CDA_002,
+    DMP_CDA_003,
+    DMP_CDA_004,
+    DMP_CDA_005,
+    DMP_CDA_006,
+    DMP_CDA_007,
+    DMP_CDA_008,
+    DMP_CDA_009,
+    DMP_CDA_010,
+    DMP_CDA_011,
+    DMP_CDA_012,
+    DMP_CODE_001,
+    DMP_CODE_002,
+    DMP_CODE_003,
+    DMP_CODE_004,
+    DMP_CODE_005,
+    DMP_CODE_006,
+    DMP_CODE_007,
+    DMP_CODE_008,
+    DMP_CODE_009,
+    DMP_CONF_001,
+    DMP_PAT_001,
+    DMP_PAT_002,
+    DMP_PAT_003,
+    DMP_PAT_004,
+    DMP_PAT_005,
+    DMP_PAT_006,
+    DMP_PAT_007,
+    VIHF_019,
+    VIHF_020,
+    XDS_001,
+    XDS_002,
+    XDS_003,
+    XDS_004,
+    XDS_005,
+    XDS_006,
+    XDS_007,
+    XDS_008,
+    XDS_009,
+    XDS_010,
+    XDS_011,
+)
 from .vihf import VihfClaims, check_ins_patient_id
+from .visibility import VISIBILITY_EFFECTS, VISIBILITY_SCHEME
+from .xds_metadata import Code, DocumentEntry, Submission, SubmissionSet, Xcn, Xon
 
 OID_IDNPS = ins_helpers.OID_IDNPS
 OID_IDNST = "1.2.250.1.71.4.2.2"
@@ -68,7 +112,8 @@ class DmpContext:
     """
 
     world: object | None = None  # segur.fixtures.world.World
-    patient_state: Callable[[object], DmpState] | None = None  # default: the world's has_dmp/dmp_closed/dmp_opposed
+    # default: the world's has_dmp/dmp_closed/dmp_opposed
+    patient_state: Callable[[object], DmpState] | None = None
     authorisation: Callable[[str, object], str] | None = None
     require_authorisation: bool = False
     test_mode: bool = True
@@ -78,8 +123,9 @@ class DmpContext:
     def state_of(self, patient) -> DmpState:
         if self.patient_state is not None:
             return self.patient_state(patient)
-        return DmpState(exists=getattr(patient, "has_dmp", True), closed=getattr(patient, "dmp_closed", False),
-                        opposed=getattr(patient, "dmp_opposed", False))
+        return DmpState(
+            exists=getattr(patient, "has_dmp", True), closed=getattr(patient, "dmp_closed", False),
+            opposed=getattr(patient, "dmp_opposed", False))
 
 
 def _where_ss(ss: SubmissionSet) -> str:
@@ -111,7 +157,7 @@ def check_submission(submission: Submission, documents: dict[str, bytes], claims
         findings += _check_entry(entry, ss, data, context)
     for doc_id in documents:
         if doc_id not in known_ids:
-            findings.append(fire("XDS-004", location=f"Document[@id='{doc_id}']", entry=doc_id))
+            findings.append(XDS_004.finding(location=f"Document[@id='{doc_id}']", entry=doc_id))
     return findings
 
 
@@ -122,29 +168,32 @@ def _check_submission_set(ss: SubmissionSet, claims: VihfClaims | None, context:
     if ss.patient_id:
         findings += check_patient(ss.patient_id, where, claims, context)
     if ss.content_type_code is not None:
-        findings += _check_code("contentTypeCode", ss.content_type_code, where, "DMP-CODE-007")
+        findings += _check_code("contentTypeCode", ss.content_type_code, where, DMP_CODE_007)
     if ss.submission_time:
         findings += _check_dtm("submissionTime", ss.submission_time, where)
     if ss.unique_id and (not _OID.match(ss.unique_id) or len(ss.unique_id) > 64):
-        findings.append(fire("XDS-008", location=f"{where}/uniqueId", attribute="uniqueId", where=where,
-                             value=ss.unique_id, kind="submission set uniqueId", detail="it must be an OID of at most "
-                             "64 characters", fix="Use an OID under your organisation's root (e.g. <root>.<counter>)."))
+        findings.append(XDS_008.finding(
+            location=f"{where}/uniqueId", attribute="uniqueId", where=where, value=ss.unique_id,
+            kind="submission set uniqueId", detail="it must be an OID of at most 64 characters",
+            fix="Use an OID under your organisation's root (e.g. <root>.<counter>)."))
     if ss.source_id and not _OID.match(ss.source_id):
-        findings.append(fire("XDS-008", location=f"{where}/sourceId", attribute="sourceId", where=where,
-                             value=ss.source_id, kind="sourceId", detail="it must be an OID",
-                             fix="Use the OID that identifies your sending system."))
+        findings.append(XDS_008.finding(location=f"{where}/sourceId", attribute="sourceId", where=where,
+                                        value=ss.source_id, kind="sourceId", detail="it must be an OID",
+                                        fix="Use the OID that identifies your sending system."))
     if not any(a.person for a in ss.authors):
-        findings.append(fire("XDS-001", location=f"{where}/author", where=where, attribute="authorPerson"))
+        findings.append(XDS_001.finding(location=f"{where}/author", where=where, attribute="authorPerson"))
     findings += _check_authors(ss.authors, where, persons_must_be_professionals=False)
     if claims is not None:
         if claims.resource_id and ss.patient_id and not _same_patient(claims.resource_id, ss.patient_id):
-            findings.append(fire("VIHF-019", location=f"{where}/patientId", vihf=claims.resource_id,
-                                 metadata=ss.patient_id))
+            findings.append(VIHF_019.finding(location=f"{where}/patientId", vihf=claims.resource_id,
+                                             metadata=ss.patient_id))
         institutions = [Xon.parse(v) for a in ss.authors for v in a.institutions]
-        if claims.structure_id and institutions and not any(x.id == claims.structure_id for x in institutions):
+        named = any(x.id == claims.structure_id for x in institutions)
+        if claims.structure_id and institutions and not named:
             value = next(v for a in ss.authors for v in a.institutions)
-            findings.append(fire("VIHF-020", location=f"{where}/author/authorInstitution", value=value, where=where,
-                                 structure=claims.structure_id))
+            findings.append(VIHF_020.finding(
+                location=f"{where}/author/authorInstitution", value=value, where=where,
+                structure=claims.structure_id))
     return findings
 
 
@@ -155,35 +204,40 @@ def _same_patient(a: str, b: str) -> bool:
     return (first.value.upper(), first.oid) == (second.value.upper(), second.oid)
 
 
-def check_patient(patient_id: str, where: str, claims: VihfClaims | None, context: DmpContext) -> list[Finding]:
+def check_patient(patient_id: str, where: str, claims: VihfClaims | None,
+                  context: DmpContext) -> list[Finding]:
     """DMP-PAT-*: an INS of a known patient with an open DMP who has not opposed, the caller not blocked."""
     location = f"{where}/patientId"
     ins, problem = check_ins_patient_id(patient_id, context.test_mode)
     if ins is None:
-        return [fire("DMP-PAT-001", location=location, value=patient_id, where=where)]
+        return [DMP_PAT_001.finding(location=location, value=patient_id, where=where)]
     if problem:
-        if ins.oid not in ins_helpers.INS_OIDS or (ins.oid in ins_helpers.TEST_OIDS and not context.test_mode):
+        refused_test_oid = ins.oid in ins_helpers.TEST_OIDS and not context.test_mode
+        if ins.oid not in ins_helpers.INS_OIDS or refused_test_oid:
             mode = "" if ins.oid not in ins_helpers.INS_OIDS else " outside test mode"
             kind = ins_helpers.INS_OIDS.get(ins.oid, "not an INS OID")
-            return [fire("DMP-PAT-002", location=location, value=patient_id, oid=ins.oid, kind=kind, mode=mode)]
-        return [fire("DMP-PAT-003", location=location, value=patient_id, detail=problem)]
+            return [DMP_PAT_002.finding(
+                location=location, value=patient_id, oid=ins.oid, kind=kind, mode=mode)]
+        return [DMP_PAT_003.finding(location=location, value=patient_id, detail=problem)]
     world = context.world
     if world is None:
         return []
     patient = world.patient_by_ins(ins.value)
-    if patient is None or not (patient.oid == ins.oid or (context.test_mode and ins.oid in ins_helpers.TEST_OIDS)):
-        return [fire("DMP-PAT-004", location=location, ins=ins.xds_patient_id())]
+    test_oid = context.test_mode and ins.oid in ins_helpers.TEST_OIDS
+    if patient is None or not (patient.oid == ins.oid or test_oid):
+        return [DMP_PAT_004.finding(location=location, ins=ins.xds_patient_id())]
     state = context.state_of(patient)
     if not state.exists:
-        return [fire("DMP-PAT-005", location=location, ins=ins.value, state="no DMP (TD0.2: NON_EXISTE)")]
+        return [DMP_PAT_005.finding(location=location, ins=ins.value, state="no DMP (TD0.2: NON_EXISTE)")]
     if state.closed:
-        return [fire("DMP-PAT-005", location=location, ins=ins.value, state="a closed DMP")]
+        return [DMP_PAT_005.finding(location=location, ins=ins.value, state="a closed DMP")]
     if state.opposed:
-        return [fire("DMP-PAT-006", location=location, ins=ins.value)]
+        return [DMP_PAT_006.finding(location=location, ins=ins.value)]
     if context.authorisation is not None and claims is not None and claims.caller:
         status = context.authorisation(claims.caller, patient)
         if status == "INTERDIT" or (context.require_authorisation and status != "VALIDE"):
-            return [fire("DMP-PAT-007", location=location, caller=claims.caller, ins=ins.value, status=status)]
+            return [DMP_PAT_007.finding(
+                location=location, caller=claims.caller, ins=ins.value, status=status)]
     return []
 
 
@@ -195,7 +249,7 @@ def _check_unique_ids(submission: Submission) -> list[Finding]:
     for unique_id in ids:
         if unique_id:
             seen[unique_id] = seen.get(unique_id, 0) + 1
-    return [fire("XDS-007", location="uniqueId", value=value) for value, count in seen.items() if count > 1]
+    return [XDS_007.finding(location="uniqueId", value=value) for value, count in seen.items() if count > 1]
 
 
 def _check_dtm(attribute: str, value: str, where: str) -> list[Finding]:
@@ -210,8 +264,9 @@ def _check_dtm(attribute: str, value: str, where: str) -> list[Finding]:
             problem = "it is not a real date and time"
     if problem is None:
         return []
-    return [fire("XDS-008", location=f"{where}/{attribute}", attribute=attribute, where=where, value=value,
-                 kind="DTM", detail=problem, fix="Write UTC times as YYYYMMDDhhmmss, e.g. 20240105083000.")]
+    return [XDS_008.finding(
+        location=f"{where}/{attribute}", attribute=attribute, where=where, value=value, kind="DTM",
+        detail=problem, fix="Write UTC times as YYYYMMDDhhmmss, e.g. 20240105083000.")]
 
 
 def _check_entry_unique_id(entry: DocumentEntry, where: str) -> list[Finding]:
@@ -226,68 +281,58 @@ def _check_entry_unique_id(entry: DocumentEntry, where: str) -> list[Finding]:
         problem = "the extension after ^ is empty"
     if problem is None:
         return []
-    return [fire("XDS-008", location=f"{where}/uniqueId", attribute="uniqueId", where=where, value=value,
-                 kind="document uniqueId", detail=problem,
-                 fix="Use the CDA id: its root (an OID), or root^extension.")]
+    return [XDS_008.finding(location=f"{where}/uniqueId", attribute="uniqueId", where=where, value=value,
+                            kind="document uniqueId", detail=problem,
+                            fix="Use the CDA id: its root (an OID), or root^extension.")]
 
 
 # --- coded values ---------------------------------------------------------------------------------------
-def _check_code(attribute: str, code: Code, where: str, rule_id: str) -> list[Finding]:
+def _check_code(attribute: str, code: Code, where: str, rule: rules.XdsRule) -> list[Finding]:
     value_set = valuesets.for_attribute(attribute)
     if not code.code or value_set.contains(code.code, code.scheme or None):
         return []
     systems = value_set.systems_of(code.code)
     hint_detail = (f"{code.code} exists in {value_set.published_as} under codingScheme {', '.join(systems)}"
                    if systems else f"code systems of the set: {', '.join(value_set.systems)}")
-    return [fire(rule_id, location=f"{where}/{attribute}", code=code.code, system=code.scheme or "no codingScheme",
-                 where=where, basis=value_set.basis, hint_detail=hint_detail)]
+    return [rule.finding(
+        location=f"{where}/{attribute}", code=code.code, system=code.scheme or "no codingScheme", where=where,
+        basis=value_set.basis, hint_detail=hint_detail)]
 
 
 def _check_codes(entry: DocumentEntry, where: str) -> list[Finding]:
     findings: list[Finding] = []
-    for attribute, code, rule_id in (
-        ("classCode", entry.class_code, "DMP-CODE-001"),
-        ("typeCode", entry.type_code, "DMP-CODE-002"),
-        ("formatCode", entry.format_code, "DMP-CODE-003"),
-        ("healthcareFacilityTypeCode", entry.healthcare_facility_type_code, "DMP-CODE-004"),
-        ("practiceSettingCode", entry.practice_setting_code, "DMP-CODE-005"),
+    for attribute, code, rule in (
+        ("classCode", entry.class_code, DMP_CODE_001),
+        ("typeCode", entry.type_code, DMP_CODE_002),
+        ("formatCode", entry.format_code, DMP_CODE_003),
+        ("healthcareFacilityTypeCode", entry.healthcare_facility_type_code, DMP_CODE_004),
+        ("practiceSettingCode", entry.practice_setting_code, DMP_CODE_005),
     ):
         if code is not None:
-            findings += _check_code(attribute, code, where, rule_id)
+            findings += _check_code(attribute, code, where, rule)
     for code in entry.confidentiality_codes:
-        findings += _check_code("confidentialityCode", code, where, "DMP-CODE-006")
+        findings += _check_code("confidentialityCode", code, where, DMP_CODE_006)
     if entry.confidentiality_codes and not any(
             c.scheme == valuesets.SYSTEM_HL7_CONFIDENTIALITY and c.code in ("N", "R", "V")
             for c in entry.confidentiality_codes):
-        findings.append(fire("DMP-CODE-009", location=f"{where}/confidentialityCode", where=where))
+        findings.append(DMP_CODE_009.finding(location=f"{where}/confidentialityCode", where=where))
     status_set = valuesets.for_attribute("availabilityStatus")
     if entry.availability_status and not status_set.contains(entry.availability_status):
-        findings.append(fire("DMP-CODE-008", location=f"{where}/@status", code=entry.availability_status,
-                             system="ExtrinsicObject@status", where=where, basis=status_set.basis,
-                             hint_detail="a Document Source normally leaves status out; the registry sets Approved"))
+        findings.append(DMP_CODE_008.finding(
+            location=f"{where}/@status", code=entry.availability_status, system="ExtrinsicObject@status",
+            where=where, basis=status_set.basis,
+            hint_detail="a Document Source normally leaves status out; the registry sets Approved"))
     return findings
-
-
-#: The DMP's visibility codes (JDV_J08 / CI-SIS, codingScheme 1.2.250.1.213.1.1.4.13) and who stops seeing
-#: the document (REM LGC.DMP.02; DMP guide "Service DMP intégré aux LPS" §2.4.4): (English, French).
-VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
-VISIBILITY_EFFECTS = {
-    "INVISIBLE_PATIENT": ("invisible to the patient", "invisible pour le patient"),
-    "INVISIBLE_REPRESENTANTS_LEGAUX": ("invisible to the patient's legal representatives",
-                                       "invisible pour les représentants légaux du patient"),
-    "INVISIBLE_REP_LEGAUX": ("invisible to the patient's legal representatives",
-                             "invisible pour les représentants légaux du patient"),
-    "MASQUE_PS": ("masked from health professionals other than its authors",
-                  "masqué aux professionnels de santé autres que ses auteurs"),
-}
 
 
 def _check_visibility(entry: DocumentEntry, where: str) -> list[Finding]:
     """DMP-CONF-001 (warning): a document stored hidden from someone is worth seeing in the journal."""
-    return [fire("DMP-CONF-001", location=f"{where}/confidentialityCode", entry=where, code=code.code,
-                 effect=VISIBILITY_EFFECTS[code.code][0], effect_fr=VISIBILITY_EFFECTS[code.code][1])
-            for code in entry.confidentiality_codes
-            if code.scheme == VISIBILITY_SCHEME and code.code in VISIBILITY_EFFECTS]
+    hiding = [c for c in entry.confidentiality_codes
+              if c.scheme == VISIBILITY_SCHEME and c.code in VISIBILITY_EFFECTS]
+    return [DMP_CONF_001.finding(location=f"{where}/confidentialityCode", entry=where, code=code.code,
+                                 effect=VISIBILITY_EFFECTS[code.code][0],
+                                 effect_fr=VISIBILITY_EFFECTS[code.code][1])
+            for code in hiding]
 
 
 # --- people and organisations ------------------------------------------------------------------------------
@@ -320,8 +365,9 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
         if author.person:
             problem = _xcn_problem(author.person, persons_must_be_professionals)
             if problem:
-                findings.append(fire("XDS-009", location=f"{where}/author/authorPerson", attribute="authorPerson",
-                                     value=author.person, where=where, detail=problem))
+                findings.append(XDS_009.finding(
+                    location=f"{where}/author/authorPerson", attribute="authorPerson", value=author.person,
+                    where=where, detail=problem))
         for institution in author.institutions:
             xon = Xon.parse(institution)
             problem = None
@@ -332,13 +378,15 @@ def _check_authors(authors, where: str, persons_must_be_professionals: bool) -> 
             elif not xon.assigning_authority:
                 problem = "the 6th component has no assigning authority OID (&1.2.250.1.71.4.2.2&ISO)"
             if problem:
-                findings.append(fire("XDS-010", location=f"{where}/author/authorInstitution", value=institution,
-                                     where=where, detail=problem))
+                findings.append(XDS_010.finding(
+                    location=f"{where}/author/authorInstitution", value=institution, where=where,
+                    detail=problem))
     return findings
 
 
 def _check_same_institution(entry: DocumentEntry, ss: SubmissionSet, where: str) -> list[Finding]:
-    """XDS-011: the DMP wants each entry's authorInstitution to be the submission set's (ANS 'Mapping XDS' note)."""
+    """XDS-011: the DMP wants each entry's authorInstitution to be the submission set's (ANS 'Mapping XDS'
+    note)."""
     expected = {Xon.parse(v).id for a in ss.authors for v in a.institutions if Xon.parse(v).id}
     if not expected:
         return []
@@ -346,8 +394,8 @@ def _check_same_institution(entry: DocumentEntry, ss: SubmissionSet, where: str)
         for value in author.institutions:
             if Xon.parse(value).id not in expected:
                 shown = next(v for a in ss.authors for v in a.institutions)
-                return [fire("XDS-011", location=f"{where}/author/authorInstitution", where=where, value=value,
-                             expected=shown)]
+                return [XDS_011.finding(
+                    location=f"{where}/author/authorInstitution", where=where, value=value, expected=shown)]
     return []
 
 
@@ -356,9 +404,11 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
                  context: DmpContext) -> list[Finding]:
     findings: list[Finding] = []
     where = _where_de(entry)
-    if ss is not None and ss.patient_id and entry.patient_id and not _same_patient(entry.patient_id, ss.patient_id):
-        findings.append(fire("XDS-002", location=f"{where}/patientId", where=where, value=entry.patient_id,
-                             expected=ss.patient_id))
+    # compared as written: the store files an entry under its patientId string (XDS-002 is also the one
+    # report of what the repository's own check, XDS-41-005, used to say)
+    if ss is not None and ss.patient_id and entry.patient_id and entry.patient_id != ss.patient_id:
+        findings.append(XDS_002.finding(location=f"{where}/patientId", where=where, value=entry.patient_id,
+                                        expected=ss.patient_id))
     findings += _check_codes(entry, where)
     findings += _check_visibility(entry, where)
     for attribute in ("creation_time", "service_start_time", "service_stop_time"):
@@ -370,49 +420,54 @@ def _check_entry(entry: DocumentEntry, ss: SubmissionSet | None, data: bytes | N
     if entry.unique_id:
         findings += _check_entry_unique_id(entry, where)
     if not any(a.person for a in entry.authors):
-        findings.append(fire("XDS-001", location=f"{where}/author", where=where, attribute="authorPerson"))
+        findings.append(XDS_001.finding(location=f"{where}/author", where=where, attribute="authorPerson"))
     findings += _check_authors(entry.authors, where, persons_must_be_professionals=False)
     if ss is not None:
         findings += _check_same_institution(entry, ss, where)
     if not entry.legal_authenticator:
-        findings.append(fire("XDS-001", location=f"{where}/legalAuthenticator", where=where,
-                             attribute="legalAuthenticator"))
+        findings.append(XDS_001.finding(location=f"{where}/legalAuthenticator", where=where,
+                                        attribute="legalAuthenticator"))
     else:
         problem = _xcn_problem(entry.legal_authenticator, must_be_professional=True)
         if problem:
-            findings.append(fire("XDS-009", location=f"{where}/legalAuthenticator", attribute="legalAuthenticator",
-                                 value=entry.legal_authenticator, where=where, detail=problem))
+            findings.append(XDS_009.finding(
+                location=f"{where}/legalAuthenticator", attribute="legalAuthenticator",
+                value=entry.legal_authenticator, where=where, detail=problem))
     if not entry.title:
-        findings.append(fire("XDS-001", location=f"{where}/title", where=where, attribute="title"))
+        findings.append(XDS_001.finding(location=f"{where}/title", where=where, attribute="title"))
 
     key = _entry_key(entry)
     if data is None:
-        findings.append(fire("XDS-003", location=f"{where}", entry=key))
+        findings.append(XDS_003.finding(location=f"{where}", entry=key))
         return findings
     if context.max_document_size is not None and len(data) > context.max_document_size:
         return findings  # over the per-document limit: refused unread by the backend (XDS-41-016)
-    digest = sha1_of(data)  # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
+    # XDS hash is SHA-1 by definition (ITI TF-3 §4.2.3.2.10); computed once per document
+    digest = sha1_of(data)
     if entry.hash and entry.hash.lower() != digest:
-        findings.append(fire("XDS-005", location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
+        findings.append(XDS_005.finding(
+            location=f"{where}/hash", entry=key, value=entry.hash, expected=digest))
     if entry.size is not None and entry.size != len(data):
-        findings.append(fire("XDS-006", location=f"{where}/size", entry=key, value=entry.size, expected=len(data)))
+        findings.append(XDS_006.finding(
+            location=f"{where}/size", entry=key, value=entry.size, expected=len(data)))
 
     format_code = entry.format_code.code if entry.format_code else ""
     if format_code in NON_CDA_FORMATS or (entry.mime_type or "").lower() == "application/dicom":
         return findings  # a KOS or a signature: the CDA rules do not apply
     if entry.mime_type and entry.mime_type.lower() != "text/xml":
-        findings.append(fire("DMP-CDA-011", location=f"{where}/@mimeType", entry=key, value=entry.mime_type))
+        findings.append(DMP_CDA_011.finding(location=f"{where}/@mimeType", entry=key, value=entry.mime_type))
     findings += _check_document(entry, key, where, data, context)
     return findings
 
 
-def _with_xds_code(finding: Finding, code: str = XDS_REPOSITORY_ERROR) -> Finding:
+def _with_xds_code(finding: Finding, code: str = rules.XDS_REPOSITORY_ERROR) -> Finding:
     if "xds_code" in finding.extra:
         return finding
     return replace(finding, extra={**finding.extra, "xds_code": code})
 
 
-def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, context: DmpContext) -> list[Finding]:
+def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes,
+                    context: DmpContext) -> list[Finding]:
     findings: list[Finding] = []
     report = context.validate_document(data) if context.validate_document is not None else None
     validator_findings = [] if report is None else [
@@ -422,7 +477,8 @@ def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, con
         try:
             root = read_header_root(data)
         except HeaderUnreadable as problem:
-            findings.append(fire("DMP-CDA-001", location=where, entry=key, detail=f"its header cannot be read ({problem})"))
+            findings.append(DMP_CDA_001.finding(
+                location=where, entry=key, detail=f"its header cannot be read ({problem})"))
             return findings + validator_findings
     else:
         try:
@@ -430,16 +486,17 @@ def _check_document(entry: DocumentEntry, key: str, where: str, data: bytes, con
         except safe_xml.UnreadableDocument as unreadable:
             if report is None:
                 findings += [_with_xds_code(f) for f in unreadable.findings]
-            findings.append(fire("DMP-CDA-001", location=where, entry=key, detail="it is not readable XML"))
+            findings.append(DMP_CDA_001.finding(location=where, entry=key, detail="it is not readable XML"))
             return findings + validator_findings
     if not is_clinical_document(root):
-        findings.append(fire("DMP-CDA-001", location=where, entry=key,
-                             detail=f"its root element is {root.tag}, not {{urn:hl7-org:v3}}ClinicalDocument"))
+        findings.append(DMP_CDA_001.finding(
+            location=where, entry=key,
+            detail=f"its root element is {root.tag}, not {{urn:hl7-org:v3}}ClinicalDocument"))
         return findings + validator_findings
     findings += check_consistency(entry, read_cda_header(root), key, where)
     errors = [f for f in validator_findings if f.severity == Severity.ERROR]
     if errors:
-        findings.append(fire("DMP-CDA-012", location=where, entry=key, count=len(errors)))
+        findings.append(DMP_CDA_012.finding(location=where, entry=key, count=len(errors)))
     return findings + validator_findings
 
 
@@ -456,47 +513,52 @@ def check_consistency(entry: DocumentEntry, header: CdaHeader, key: str, where: 
     findings: list[Finding] = []
     if entry.type_code is not None and header.code is not None and (
             entry.type_code.code, entry.type_code.scheme) != (header.code.code, header.code.code_system):
-        findings.append(fire("DMP-CDA-002", location=f"{where}/typeCode", entry=key,
-                             value=_code_text(entry.type_code.code, entry.type_code.scheme),
-                             expected=_code_text(header.code.code, header.code.code_system)))
+        findings.append(DMP_CDA_002.finding(location=f"{where}/typeCode", entry=key,
+                                            value=_code_text(entry.type_code.code, entry.type_code.scheme),
+                                            expected=_code_text(header.code.code, header.code.code_system)))
     if entry.class_code is not None and entry.type_code is not None:
         expected = valuesets.class_for_type(entry.type_code.code, entry.type_code.scheme or None)
-        if expected is not None and (entry.class_code.code, entry.class_code.scheme) != (expected.code, expected.system):
-            findings.append(fire("DMP-CDA-003", location=f"{where}/classCode", entry=key,
-                                 value=_code_text(entry.class_code.code, entry.class_code.scheme),
-                                 type_code=entry.type_code.code, expected=_code_text(expected.code, expected.system)))
+        declared = (entry.class_code.code, entry.class_code.scheme)
+        if expected is not None and declared != (expected.code, expected.system):
+            findings.append(DMP_CDA_003.finding(
+                location=f"{where}/classCode", entry=key,
+                value=_code_text(entry.class_code.code, entry.class_code.scheme),
+                type_code=entry.type_code.code, expected=_code_text(expected.code, expected.system)))
     cda_ins = header.ins
-    if entry.patient_id and cda_ins is not None and not _same_patient(entry.patient_id, cda_ins.xds_patient_id()):
-        findings.append(fire("DMP-CDA-004", location=f"{where}/patientId", entry=key, value=entry.patient_id,
-                             expected=cda_ins.xds_patient_id()))
+    cda_patient_id = cda_ins.xds_patient_id() if cda_ins is not None else None
+    if entry.patient_id and cda_ins is not None and not _same_patient(entry.patient_id, cda_patient_id):
+        findings.append(DMP_CDA_004.finding(location=f"{where}/patientId", entry=key, value=entry.patient_id,
+                                            expected=cda_ins.xds_patient_id()))
     elif entry.patient_id and cda_ins is None:
-        findings.append(fire("DMP-CDA-004", location=f"{where}/patientId", entry=key, value=entry.patient_id,
-                             expected="(no INS in recordTarget/patientRole/id)"))
+        findings.append(DMP_CDA_004.finding(location=f"{where}/patientId", entry=key, value=entry.patient_id,
+                                            expected="(no INS in recordTarget/patientRole/id)"))
     if entry.unique_id and header.id_root and entry.unique_id != header.unique_id:
-        findings.append(fire("DMP-CDA-005", location=f"{where}/uniqueId", entry=key, value=entry.unique_id,
-                             expected=header.unique_id))
+        findings.append(DMP_CDA_005.finding(location=f"{where}/uniqueId", entry=key, value=entry.unique_id,
+                                            expected=header.unique_id))
     if entry.creation_time and header.effective_time:
         expected = cda_time_to_xds(header.effective_time)
         if expected is not None and not _same_time(entry.creation_time, expected, header.effective_time):
-            findings.append(fire("DMP-CDA-006", location=f"{where}/creationTime", entry=key,
-                                 value=entry.creation_time, cda=header.effective_time, expected=expected))
+            findings.append(DMP_CDA_006.finding(
+                location=f"{where}/creationTime", entry=key, value=entry.creation_time,
+                cda=header.effective_time, expected=expected))
     if entry.legal_authenticator and header.legal_authenticator is not None:
         expected_id = header.legal_authenticator.id
         if _xcn_id(entry.legal_authenticator) != expected_id:
-            findings.append(fire("DMP-CDA-007", location=f"{where}/legalAuthenticator", entry=key,
-                                 value=entry.legal_authenticator, expected=expected_id))
+            findings.append(DMP_CDA_007.finding(location=f"{where}/legalAuthenticator", entry=key,
+                                                value=entry.legal_authenticator, expected=expected_id))
     cda_author_ids = [a.id for a in header.authors]
     for author in entry.authors:
         if author.person and cda_author_ids and _xcn_id(author.person) not in cda_author_ids:
-            findings.append(fire("DMP-CDA-008", location=f"{where}/author/authorPerson", entry=key,
-                                 value=author.person, expected=", ".join(cda_author_ids)))
+            findings.append(DMP_CDA_008.finding(location=f"{where}/author/authorPerson", entry=key,
+                                                value=author.person, expected=", ".join(cda_author_ids)))
     if entry.format_code is not None:
         findings += _check_format(entry, header, key, where)
     if entry.confidentiality_codes and header.confidentiality is not None and not any(
             (c.code, c.scheme) == (header.confidentiality.code, header.confidentiality.code_system)
             for c in entry.confidentiality_codes):
-        findings.append(fire("DMP-CDA-010", location=f"{where}/confidentialityCode", entry=key,
-                             expected=_code_text(header.confidentiality.code, header.confidentiality.code_system)))
+        findings.append(DMP_CDA_010.finding(
+            location=f"{where}/confidentialityCode", entry=key,
+            expected=_code_text(header.confidentiality.code, header.confidentiality.code_system)))
     findings += check_source_patient_info(entry, header, key, where)
     return findings
 
@@ -517,17 +579,20 @@ def _check_format(entry: DocumentEntry, header: CdaHeader, key: str, where: str)
         expected = valuesets.format_code_for_n1(header.n1_media_type or "")
         why = f"CDA N1 embedding {header.n1_media_type or 'an unknown media type'} (ASS_A11)"
         if expected is None:
-            return [fire("DMP-CDA-009", location=f"{where}/formatCode", entry=key,
-                         value=_code_text(*actual), level="N1", expected="an xds-sd formatCode", why=why)]
+            return [DMP_CDA_009.finding(
+                location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N1",
+                expected="an xds-sd formatCode", why=why)]
         if actual != (expected.code, expected.system):
-            return [fire("DMP-CDA-009", location=f"{where}/formatCode", entry=key, value=_code_text(*actual),
-                         level="N1", expected=_code_text(expected.code, expected.system), why=why)]
+            return [DMP_CDA_009.finding(
+                location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N1",
+                expected=_code_text(expected.code, expected.system), why=why)]
         return []
     candidates = valuesets.format_codes_for_templates(header.template_ids)
     if not candidates:
         return []  # no content model of ASS_A11 among the templateIds: nothing to compare with
     if actual not in {(c.code, c.system) for c in candidates}:
-        return [fire("DMP-CDA-009", location=f"{where}/formatCode", entry=key, value=_code_text(*actual),
-                     level="N3", expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
-                     why="its content-model templateId (ASS_A11)")]
+        return [DMP_CDA_009.finding(
+            location=f"{where}/formatCode", entry=key, value=_code_text(*actual), level="N3",
+            expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
+            why="its content-model templateId (ASS_A11)")]
     return []

@@ -7,7 +7,7 @@ also accept the document inline, base64 in the element — "optimized or not").
 
 The parser follows RFC 2046 §5.1.1 (boundary delimiters: CRLF "--" boundary, closing "--"
 boundary "--") and RFC 2392 (cid: URLs are the Content-ID, URL-encoded, without angle
-brackets). Every problem raises `MtomError` with a rule id; nothing here can raise anything else.
+brackets). Every problem raises `MtomError` with the rule it breaks; nothing here can raise anything else.
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import unquote
 
+from segur.mocks.dmp.rules import (
+    XDS_MTOM_001,
+    XDS_MTOM_002,
+    XDS_MTOM_003,
+    XDS_MTOM_004,
+    XDS_MTOM_005,
+    XDS_MTOM_006,
+    XDS_SOAP_008,
+    XdsRule,
+)
+
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP_NS}}}Include"
 
@@ -29,10 +40,10 @@ MAX_HEADER_BYTES = 16 * 1024
 
 
 class MtomError(Exception):
-    """A body that cannot be read as MTOM/XOP; `rule` is the protocol rule id, `detail` says why."""
+    """A body that cannot be read as MTOM/XOP; `rule` is the rule it breaks, `detail` says why."""
 
-    def __init__(self, rule: str, detail: str):
-        super().__init__(f"{rule}: {detail}")
+    def __init__(self, rule: XdsRule, detail: str):
+        super().__init__(f"{rule.id}: {detail}")
         self.rule = rule
         self.detail = detail
 
@@ -90,10 +101,10 @@ def read_http_body(content_type: str, body: bytes) -> SoapMessage:
     if main in ("application/soap+xml", "text/xml", "application/xml"):
         return SoapMessage(envelope=body, root_content_type=main)
     if main != "multipart/related":
-        raise MtomError("XDS-SOAP-008", f"Content-Type {main or '(none)'} is not a SOAP 1.2 or MTOM body")
+        raise MtomError(XDS_SOAP_008, f"Content-Type {main or '(none)'} is not a SOAP 1.2 or MTOM body")
     boundary = params.get("boundary")
     if not boundary:
-        raise MtomError("XDS-MTOM-001", "multipart/related without a boundary parameter")
+        raise MtomError(XDS_MTOM_001, "multipart/related without a boundary parameter")
     parts = split_multipart(body, boundary)
     start = params.get("start")
     root = None
@@ -101,21 +112,22 @@ def read_http_body(content_type: str, body: bytes) -> SoapMessage:
         wanted = normalise_cid(start)
         root = next((p for p in parts if p.content_id == wanted), None)
         if root is None:
-            raise MtomError("XDS-MTOM-002", f"the start part <{wanted}> named in Content-Type is not in the body")
+            raise MtomError(
+                XDS_MTOM_002, f"the start part <{wanted}> named in Content-Type is not in the body")
     else:
         root = parts[0]  # RFC 2387 §3.2: without start, the root is the first part
     root_type, _ = parse_content_type(root.content_type)
     if root_type not in ("application/xop+xml", "application/soap+xml", "text/xml"):
-        raise MtomError("XDS-MTOM-002", f"the root part has Content-Type {root_type}, not application/xop+xml")
+        raise MtomError(XDS_MTOM_002, f"the root part has Content-Type {root_type}, not application/xop+xml")
     message = SoapMessage(envelope=root.content, mtom=True, root_content_type=root_type)
     for part in parts:
         if part is root:
             continue
         cid = part.content_id
         if not cid:
-            raise MtomError("XDS-MTOM-001", "an attachment part has no Content-ID header")
+            raise MtomError(XDS_MTOM_001, "an attachment part has no Content-ID header")
         if cid in message.attachments:
-            raise MtomError("XDS-MTOM-001", f"two parts carry the Content-ID <{cid}>")
+            raise MtomError(XDS_MTOM_001, f"two parts carry the Content-ID <{cid}>")
         message.attachments[cid] = part.content
         message.attachment_types[cid] = part.content_type
     return message
@@ -124,14 +136,14 @@ def read_http_body(content_type: str, body: bytes) -> SoapMessage:
 def split_multipart(body: bytes, boundary: str) -> list[Part]:
     """The parts of a multipart body (RFC 2046 §5.1.1); raises `MtomError` on any structural fault."""
     if not 1 <= len(boundary) <= 70:
-        raise MtomError("XDS-MTOM-001", "the boundary must be 1 to 70 characters (RFC 2046)")
+        raise MtomError(XDS_MTOM_001, "the boundary must be 1 to 70 characters (RFC 2046)")
     delimiter = b"--" + boundary.encode("latin-1", "replace")
     if body.startswith(delimiter):
         position = len(delimiter)
     else:
         first = body.find(b"\r\n" + delimiter)
         if first < 0:
-            raise MtomError("XDS-MTOM-001", "the boundary given in Content-Type never occurs in the body")
+            raise MtomError(XDS_MTOM_001, "the boundary given in Content-Type never occurs in the body")
         position = first + 2 + len(delimiter)
     parts: list[Part] = []
     while True:
@@ -139,17 +151,17 @@ def split_multipart(body: bytes, boundary: str) -> list[Part]:
             break  # closing delimiter
         line_end = body.find(b"\r\n", position)
         if line_end < 0 or body[position:line_end].strip(b" \t"):
-            raise MtomError("XDS-MTOM-001", "a boundary delimiter is not followed by CRLF")
+            raise MtomError(XDS_MTOM_001, "a boundary delimiter is not followed by CRLF")
         start = line_end + 2
         next_delimiter = body.find(b"\r\n" + delimiter, start)
         if next_delimiter < 0:
-            raise MtomError("XDS-MTOM-001", "the body ends without the closing boundary delimiter (truncated?)")
+            raise MtomError(XDS_MTOM_001, "the body ends without the closing boundary delimiter (truncated?)")
         parts.append(_read_part(body, start, next_delimiter))  # the content is copied once, nothing else
         if len(parts) > MAX_PARTS:
-            raise MtomError("XDS-MTOM-001", f"more than {MAX_PARTS} MIME parts")
+            raise MtomError(XDS_MTOM_001, f"more than {MAX_PARTS} MIME parts")
         position = next_delimiter + 2 + len(delimiter)
     if not parts:
-        raise MtomError("XDS-MTOM-001", "the multipart body has no part")
+        raise MtomError(XDS_MTOM_001, "the multipart body has no part")
     return parts
 
 
@@ -160,10 +172,10 @@ def _read_part(body: bytes, start: int, end: int) -> Part:
     else:
         header_end = body.find(b"\r\n\r\n", start, end)
         if header_end < 0:
-            raise MtomError("XDS-MTOM-001", "a MIME part has no blank line between its headers and its content")
+            raise MtomError(XDS_MTOM_001, "a MIME part has no blank line between its headers and its content")
         header_block, content = body[start:header_end], body[header_end + 4:end]
     if len(header_block) > MAX_HEADER_BYTES:
-        raise MtomError("XDS-MTOM-001", "a MIME part's headers are too long")
+        raise MtomError(XDS_MTOM_001, "a MIME part's headers are too long")
     headers: dict[str, str] = {}
     last = None
     for line in header_block.decode("latin-1").split("\r\n"):
@@ -172,7 +184,7 @@ def _read_part(body: bytes, start: int, end: int) -> Part:
             continue
         name, sep, value = line.partition(":")
         if not sep or not name.strip():
-            raise MtomError("XDS-MTOM-001", f"malformed MIME header line {line[:60]!r}")
+            raise MtomError(XDS_MTOM_001, f"malformed MIME header line {line[:60]!r}")
         last = name.strip().lower()
         headers[last] = value.strip()
     encoding = headers.get("content-transfer-encoding", "binary").lower()
@@ -182,18 +194,18 @@ def _read_part(body: bytes, start: int, end: int) -> Part:
         try:
             decoded = base64.b64decode(b"".join(content.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise MtomError("XDS-MTOM-005", f"a base64 part cannot be decoded: {exc}") from None
+            raise MtomError(XDS_MTOM_005, f"a base64 part cannot be decoded: {exc}") from None
     elif encoding == "quoted-printable":
         decoded = quopri.decodestring(content)
     else:
-        raise MtomError("XDS-MTOM-005", f"unsupported Content-Transfer-Encoding {encoding!r}")
+        raise MtomError(XDS_MTOM_005, f"unsupported Content-Transfer-Encoding {encoding!r}")
     return Part(headers, decoded)
 
 
 class MissingPart(Exception):
     """An xop:Include points at no attachment (or the inline content is not base64)."""
 
-    def __init__(self, rule: str, detail: str):
+    def __init__(self, rule: XdsRule, detail: str):
         super().__init__(detail)
         self.rule = rule
         self.detail = detail
@@ -205,16 +217,17 @@ def binary_content(element, attachments: dict[str, bytes]) -> bytes:
     if include is not None:
         href = include.get("href") or ""
         if not href.lower().startswith("cid:"):
-            raise MissingPart("XDS-MTOM-004", f"xop:Include href {href!r} is not a cid: URL")
+            raise MissingPart(XDS_MTOM_004, f"xop:Include href {href!r} is not a cid: URL")
         cid = normalise_cid(href)
         if cid not in attachments:
-            raise MissingPart("XDS-MTOM-003", f"xop:Include refers to cid:{cid}, which is not a part of the message")
+            raise MissingPart(
+                XDS_MTOM_003, f"xop:Include refers to cid:{cid}, which is not a part of the message")
         return attachments[cid]
     text = "".join(element.itertext())
     try:
         return base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise MissingPart("XDS-MTOM-006", f"the inline content is not valid base64: {exc}") from None
+        raise MissingPart(XDS_MTOM_006, f"the inline content is not valid base64: {exc}") from None
 
 
 @dataclass
@@ -228,7 +241,8 @@ def new_content_id() -> str:
     return f"{uuid.uuid4().hex}@segur-dmp-mock"
 
 
-def write_mtom(envelope: bytes, attachments: list[Attachment], action: str | None = None) -> tuple[str, bytes]:
+def write_mtom(envelope: bytes, attachments: list[Attachment],
+               action: str | None = None) -> tuple[str, bytes]:
     """An MTOM multipart/related body: (Content-Type header value, body bytes)."""
     boundary = "MIMEBoundary_" + secrets.token_hex(16)
     root_cid = "root." + new_content_id()
@@ -236,7 +250,8 @@ def write_mtom(envelope: bytes, attachments: list[Attachment], action: str | Non
     root_type = f'application/xop+xml; charset=UTF-8; type="{start_info.replace(chr(34), chr(92) + chr(34))}"'
     chunks = [
         f"--{boundary}\r\n".encode(),
-        f"Content-Type: {root_type}\r\nContent-Transfer-Encoding: binary\r\nContent-ID: <{root_cid}>\r\n\r\n".encode(),
+        (f"Content-Type: {root_type}\r\nContent-Transfer-Encoding: binary\r\n"
+         f"Content-ID: <{root_cid}>\r\n\r\n").encode(),
         envelope,
     ]
     for item in attachments:

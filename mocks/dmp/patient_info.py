@@ -21,8 +21,10 @@ from segur.kernel import ins as ins_helpers
 from segur.kernel.findings import Finding
 
 from .cda_header import CdaHeader
-from .ebrim import Cx, DocumentEntry
-from .rules import fire
+from .rules import (
+    DMP_CDA_013,
+)
+from .xds_metadata import Cx, DocumentEntry
 
 
 def check_source_patient_info(entry: DocumentEntry, header: CdaHeader, key: str, where: str) -> list[Finding]:
@@ -32,8 +34,8 @@ def check_source_patient_info(entry: DocumentEntry, header: CdaHeader, key: str,
         check = _CHECKS.get(field_name)
         expected = check(value, header, entry) if check else None
         if expected is not None:
-            findings.append(fire("DMP-CDA-013", location=f"{where}/sourcePatientInfo", field=field_name,
-                                 entry=key, value=value, expected=expected))
+            findings.append(DMP_CDA_013.finding(location=f"{where}/sourcePatientInfo", field=field_name,
+                                                entry=key, value=value, expected=expected))
     return findings
 
 

@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import re
 
-from segur.kernel.findings import Finding, Severity
-from segur.mocks.dmp import ebrim
-from segur.mocks.dmp.ebrim import QUERY, RIM
-from segur.mocks.dmp.protocol_rules import finding
-from segur.mocks.dmp.soap import STATUS_FAILURE
+from segur.kernel.findings import Finding
+from segur.mocks.dmp import xds_metadata
+from segur.mocks.dmp.calls import STATUS_FAILURE, Call, Outcome, StoredQuery
+from segur.mocks.dmp.rules import (
+    XDS_18_001,
+    XDS_18_002,
+    XDS_18_003,
+    XDS_18_004,
+    XDS_18_005,
+)
+from segur.mocks.dmp.visibility import visible
 
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
 FIND_SUBMISSION_SETS = "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9"
@@ -30,11 +36,15 @@ GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
 GET_ASSOCIATIONS = "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155"
 GET_SUBMISSION_SET_AND_CONTENTS = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83"
 QUERY_NAMES = {
-    FIND_DOCUMENTS: "FindDocuments", FIND_SUBMISSION_SETS: "FindSubmissionSets", GET_DOCUMENTS: "GetDocuments",
-    GET_ASSOCIATIONS: "GetAssociations", GET_SUBMISSION_SET_AND_CONTENTS: "GetSubmissionSetAndContents",
+    FIND_DOCUMENTS: "FindDocuments", FIND_SUBMISSION_SETS: "FindSubmissionSets",
+    GET_DOCUMENTS: "GetDocuments", GET_ASSOCIATIONS: "GetAssociations",
+    GET_SUBMISSION_SET_AND_CONTENTS: "GetSubmissionSetAndContents",
 }
 
-MASQUE_PS = ("MASQUE_PS", "1.2.250.1.213.1.1.4.13")
+#: The FindDocuments parameters holding codes of a single-valued attribute: (attribute, parameter suffix).
+SINGLE_CODE_PARAMETERS = (
+    ("class_code", "ClassCode"), ("type_code", "TypeCode"), ("practice_setting_code", "PracticeSettingCode"),
+    ("healthcare_facility_type_code", "HealthcareFacilityTypeCode"), ("format_code", "FormatCode"))
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -47,15 +57,15 @@ class QueryError(Exception):
 class Parameters:
     """The Slots of an AdhocQuery: name → list of occurrences, each a list of values (unquoted)."""
 
-    def __init__(self, query_el, query_name: str):
+    def __init__(self, raw_slots: dict[str, list[list[str]]], query_name: str):
         self.query = query_name
         self.slots: dict[str, list[list[str]]] = {}
-        for slot in query_el.findall(f"{{{RIM}}}Slot"):
-            name = slot.get("name") or ""
-            values: list[str] = []
-            for value_el in slot.iterfind(f"{{{RIM}}}ValueList/{{{RIM}}}Value"):
-                values.extend(_split_value(name, (value_el.text or "").strip()))
-            self.slots.setdefault(name, []).append(values)
+        for name, occurrences in raw_slots.items():
+            for texts in occurrences:
+                values: list[str] = []
+                for text in texts:
+                    values.extend(_split_value(name, text.strip()))
+                self.slots.setdefault(name, []).append(values)
 
     def has(self, name: str) -> bool:
         return name in self.slots
@@ -63,24 +73,28 @@ class Parameters:
     def single(self, name: str, required: bool = False) -> str | None:
         if name not in self.slots:
             if required:
-                raise QueryError(finding("XDS-18-002", query=self.query, parameter=name, location=name))
+                raise QueryError(XDS_18_002.finding(query=self.query, parameter=name, location=name))
             return None
         values = [v for occurrence in self.slots[name] for v in occurrence]
         if len(values) != 1:
-            raise QueryError(finding("XDS-18-004", parameter=name, value=repr(values)[:100],
-                                     detail="exactly one value is expected", location=name))
+            raise QueryError(XDS_18_004.finding(parameter=name, value=repr(values)[:100],
+                                                detail="exactly one value is expected", location=name))
         return values[0]
 
     def values(self, name: str, required: bool = False) -> list[str] | None:
         """All values of the parameter (OR), or None when absent."""
         if name not in self.slots:
             if required:
-                raise QueryError(finding("XDS-18-002", query=self.query, parameter=name, location=name))
+                raise QueryError(XDS_18_002.finding(query=self.query, parameter=name, location=name))
             return None
         return [v for occurrence in self.slots[name] for v in occurrence]
 
     def and_of_ors(self, name: str) -> list[list[str]] | None:
         return self.slots.get(name)
+
+    def coded(self, name: str) -> list[tuple[str, str | None]] | None:
+        """The codes of a parameter (OR), or None when absent."""
+        return self.codes(self.values(name), name)
 
     def codes(self, values: list[str] | None, name: str) -> list[tuple[str, str | None]] | None:
         if values is None:
@@ -89,8 +103,8 @@ class Parameters:
         for value in values:
             parts = value.split("^")
             if not parts[0]:
-                raise QueryError(finding("XDS-18-004", parameter=name, value=value,
-                                         detail="a code is written 'code^^codingScheme'", location=name))
+                raise QueryError(XDS_18_004.finding(parameter=name, value=value, location=name,
+                                                    detail="a code is written 'code^^codingScheme'"))
             result.append((parts[0], parts[2] if len(parts) > 2 and parts[2] else None))
         return result
 
@@ -105,8 +119,8 @@ def _split_value(name: str, text: str) -> list[str]:
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
         return [text[1:-1].replace("''", "'")]
     if text and not text.lstrip("-").isdigit():
-        raise QueryError(finding("XDS-18-004", parameter=name, value=text[:100],
-                                 detail="a string value must be in single quotes", location=name))
+        raise QueryError(XDS_18_004.finding(parameter=name, value=text[:100],
+                                            detail="a string value must be in single quotes", location=name))
     return [text] if text else []
 
 
@@ -126,7 +140,7 @@ def _in_range(value: str | None, low: str | None, high: str | None) -> bool:
     return (low is None or v >= _dtm(low)) and (high is None or v < _dtm(high))
 
 
-def _code_match(code: ebrim.Code | None, wanted: list[tuple[str, str | None]]) -> bool:
+def _code_match(code: xds_metadata.Code | None, wanted: list[tuple[str, str | None]]) -> bool:
     return code is not None and any(code.code == c and (s is None or code.scheme == s) for c, s in wanted)
 
 
@@ -136,13 +150,9 @@ def _like(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
-def _visible(entry, claims) -> bool:
-    from segur.mocks.dmp.backend import _is_author
-
-    if entry.availability_status == ebrim.STATUS_DELETED:
-        return False
-    masked = any((c.code, c.scheme) == MASQUE_PS for c in entry.confidentiality_codes)
-    return not masked or (claims is not None and _is_author(entry, claims))
+def _authored_by(obj, patterns: list[str]) -> bool:
+    """One of the object's authorPersons matches one of the AuthorPerson patterns."""
+    return any(a.person and _like(p, a.person) for p in patterns for a in obj.authors)
 
 
 def _timed(params: Parameters, prefix: str, attribute: str):
@@ -150,27 +160,20 @@ def _timed(params: Parameters, prefix: str, attribute: str):
     high = params.single(f"{prefix}{attribute}To")
     for bound, name in ((low, f"{prefix}{attribute}From"), (high, f"{prefix}{attribute}To")):
         if bound is not None and _dtm(bound) is None:
-            raise QueryError(finding("XDS-18-004", parameter=name, value=bound,
-                                     detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])", location=name))
+            raise QueryError(XDS_18_004.finding(parameter=name, value=bound, location=name,
+                                                detail="a time is a DTM (YYYY[MM[DD[hh[mm[ss]]]]])"))
     return low, high
 
 
-def find_documents(backend, params: Parameters, claims, call) -> tuple[list, list[Finding]]:
+def find_documents(backend, params: Parameters, call: Call) -> tuple[list, list[Finding]]:
     patient_id = params.single("$XDSDocumentEntryPatientId", required=True)
     statuses = params.values("$XDSDocumentEntryStatus", required=True)
-    findings = backend.access_findings(patient_id, claims, call, need_authorisation=True)
+    findings = backend.access_findings(patient_id, call, need_authorisation=True)
     if findings:
         return [], findings
-    wanted_types = params.values("$XDSDocumentEntryType") or [ebrim.DOCUMENT_ENTRY_STABLE]
-    single_codes = {
-        "class_code": params.codes(params.values("$XDSDocumentEntryClassCode"), "$XDSDocumentEntryClassCode"),
-        "type_code": params.codes(params.values("$XDSDocumentEntryTypeCode"), "$XDSDocumentEntryTypeCode"),
-        "practice_setting_code": params.codes(params.values("$XDSDocumentEntryPracticeSettingCode"),
-                                              "$XDSDocumentEntryPracticeSettingCode"),
-        "healthcare_facility_type_code": params.codes(params.values("$XDSDocumentEntryHealthcareFacilityTypeCode"),
-                                                      "$XDSDocumentEntryHealthcareFacilityTypeCode"),
-        "format_code": params.codes(params.values("$XDSDocumentEntryFormatCode"), "$XDSDocumentEntryFormatCode"),
-    }
+    wanted_types = params.values("$XDSDocumentEntryType") or [xds_metadata.DOCUMENT_ENTRY_STABLE]
+    single_codes = {attribute: params.coded(f"$XDSDocumentEntry{name}")
+                    for attribute, name in SINGLE_CODE_PARAMETERS}
     multi_codes = {
         "event_codes": [params.codes(v, "$XDSDocumentEntryEventCodeList")
                         for v in params.and_of_ors("$XDSDocumentEntryEventCodeList") or []],
@@ -193,23 +196,24 @@ def find_documents(backend, params: Parameters, claims, call) -> tuple[list, lis
             continue
         if any(not _in_range(getattr(entry, attr), low, high) for attr, (low, high) in times.items()):
             continue
-        if authors is not None and not any(a.person and _like(p, a.person) for p in authors for a in entry.authors):
+        if authors is not None and not _authored_by(entry, authors):
             continue
-        if _visible(entry, claims):
+        if visible(entry, call.claims):
             result.append(entry)
     return result, []
 
 
-def find_submission_sets(backend, params: Parameters, claims, call) -> tuple[list, list[Finding]]:
+def find_submission_sets(backend, params: Parameters, call: Call) -> tuple[list, list[Finding]]:
     patient_id = params.single("$XDSSubmissionSetPatientId", required=True)
     statuses = params.values("$XDSSubmissionSetStatus", required=True)
-    findings = backend.access_findings(patient_id, claims, call, need_authorisation=True)
+    findings = backend.access_findings(patient_id, call, need_authorisation=True)
     if findings:
         return [], findings
     sources = params.values("$XDSSubmissionSetSourceId")
     low, high = _timed(params, "$XDSSubmissionSet", "SubmissionTime")
     authors = params.values("$XDSSubmissionSetAuthorPerson")
-    content_types = params.codes(params.values("$XDSSubmissionSetContentType"), "$XDSSubmissionSetContentType")
+    content_types = params.codes(
+        params.values("$XDSSubmissionSetContentType"), "$XDSSubmissionSetContentType")
     result = []
     for ss in backend.store.submission_sets_for_patient(patient_id):
         if ss.availability_status not in statuses:
@@ -218,7 +222,7 @@ def find_submission_sets(backend, params: Parameters, claims, call) -> tuple[lis
             continue
         if not _in_range(ss.submission_time, low, high):
             continue
-        if authors is not None and not any(a.person and _like(p, a.person) for p in authors for a in ss.authors):
+        if authors is not None and not _authored_by(ss, authors):
             continue
         if content_types is not None and not _code_match(ss.content_type_code, content_types):
             continue
@@ -229,11 +233,12 @@ def find_submission_sets(backend, params: Parameters, claims, call) -> tuple[lis
 def _exactly_one(params: Parameters, *names: str) -> str:
     present = [n for n in names if params.has(n)]
     if len(present) != 1:
-        raise QueryError(finding("XDS-18-003", query=params.query, parameters=" or ".join(names), location=params.query))
+        raise QueryError(
+            XDS_18_003.finding(query=params.query, parameters=" or ".join(names), location=params.query))
     return present[0]
 
 
-def get_documents(backend, params: Parameters, claims, call) -> tuple[list, list[Finding]]:
+def get_documents(backend, params: Parameters, call: Call) -> tuple[list, list[Finding]]:
     which = _exactly_one(params, "$XDSDocumentEntryEntryUUID", "$XDSDocumentEntryUniqueId")
     wanted = params.values(which)
     entries = []
@@ -243,58 +248,62 @@ def get_documents(backend, params: Parameters, claims, call) -> tuple[list, list
             entries += [found] if found else []
         else:
             entries += backend.store.entries_by_unique_id(value)
-    return _checked_entries(backend, entries, claims, call)
+    return _checked_entries(backend, entries, call)
 
 
-def _checked_entries(backend, entries, claims, call):
+def _checked_entries(backend, entries, call: Call):
     findings: list[Finding] = []
     allowed = []
     checked: dict[str, list[Finding]] = {}
     for entry in entries:
         if entry.patient_id not in checked:
-            checked[entry.patient_id] = backend.access_findings(entry.patient_id, claims, call, need_authorisation=True)
+            checked[entry.patient_id] = backend.access_findings(entry.patient_id, call,
+                                                                need_authorisation=True)
             findings += checked[entry.patient_id]
-        if not checked[entry.patient_id] and _visible(entry, claims):
+        if not checked[entry.patient_id] and visible(entry, call.claims):
             allowed.append(entry)
     return allowed, findings
 
 
-def get_associations(backend, params: Parameters, claims, call) -> tuple[list, list[Finding]]:
+def get_associations(backend, params: Parameters, call: Call) -> tuple[list, list[Finding]]:
     uuids = params.values("$uuid", required=True)
     associations = backend.store.associations_touching(uuids)
     # Only associations whose documents the caller may see.
     entries = [backend.store.entry(u) for u in uuids]
-    _, findings = _checked_entries(backend, [e for e in entries if e], claims, call)
+    _, findings = _checked_entries(backend, [e for e in entries if e], call)
     return ([] if findings else associations), findings
 
 
-def get_submission_set_and_contents(backend, params: Parameters, claims, call) -> tuple[list, list[Finding]]:
+def get_submission_set_and_contents(backend, params: Parameters, call: Call) -> tuple[list, list[Finding]]:
     which = _exactly_one(params, "$XDSSubmissionSetEntryUUID", "$XDSSubmissionSetUniqueId")
     value = params.single(which)
     ss = (backend.store.submission_set(entry_uuid=value) if which == "$XDSSubmissionSetEntryUUID"
           else backend.store.submission_set(unique_id=value))
     if ss is None:
         return [], []
-    findings = backend.access_findings(ss.patient_id, claims, call, need_authorisation=True)
+    findings = backend.access_findings(ss.patient_id, call, need_authorisation=True)
     if findings:
         return [], findings
     formats = params.codes(params.values("$XDSDocumentEntryFormatCode"), "$XDSDocumentEntryFormatCode")
     confidentiality = [params.codes(v, "$XDSDocumentEntryConfidentialityCode")
                        for v in params.and_of_ors("$XDSDocumentEntryConfidentialityCode") or []]
-    types = params.values("$XDSDocumentEntryType") or [ebrim.DOCUMENT_ENTRY_STABLE]
-    members = set(backend.store.association_targets(ss.entry_uuid, (ebrim.HAS_MEMBER,)))
+    types = params.values("$XDSDocumentEntryType") or [xds_metadata.DOCUMENT_ENTRY_STABLE]
+    members = set(backend.store.association_targets(ss.entry_uuid, (xds_metadata.HAS_MEMBER,)))
     entries = []
     for entry in backend.store.entries_in_submission_set(ss.entry_uuid):
-        if entry.entry_uuid not in members or entry.object_type not in types or not _visible(entry, claims):
+        if entry.entry_uuid not in members or entry.object_type not in types:
+            continue
+        if not visible(entry, call.claims):
             continue
         if formats is not None and not _code_match(entry.format_code, formats):
             continue
-        if any(not any(_code_match(c, wanted) for c in entry.confidentiality_codes) for wanted in confidentiality):
+        codes = entry.confidentiality_codes
+        if any(not any(_code_match(c, wanted) for c in codes) for wanted in confidentiality):
             continue
         entries.append(entry)
     shown = {e.entry_uuid for e in entries}
     associations = [a for a in backend.store.associations_touching([ss.entry_uuid])
-                    if a.type == ebrim.HAS_MEMBER and a.source == ss.entry_uuid and a.target in shown]
+                    if a.type == xds_metadata.HAS_MEMBER and a.source == ss.entry_uuid and a.target in shown]
     return [ss, *entries, *associations], []
 
 
@@ -304,39 +313,38 @@ HANDLERS = {
 }
 
 
-def run_stored_query(backend, request, security, call, injected=None):
-    from segur.mocks.dmp.backend import Outcome
-
+def run_stored_query(backend, query: StoredQuery | None, call: Call,
+                     injected: Finding | None = None) -> Outcome:
+    """ITI-18 on an AdhocQuery read from the wire (None: it had no ResponseOption or no AdhocQuery)."""
     if injected is not None:
-        return Outcome(findings=[injected], status=STATUS_FAILURE, verdict="fault-injected", payload=([], "LeafClass"))
-    claims, findings = backend.check_vihf(security, call)
-    findings = list(findings)
-    outcome = Outcome(claims=claims, payload=([], "LeafClass"))
-    option = request.find(f"{{{QUERY}}}ResponseOption")
-    query_el = request.find(f"{{{RIM}}}AdhocQuery")
-    if option is None or query_el is None:
-        findings.append(finding("XDS-18-005", detail="ResponseOption and AdhocQuery are required",
-                                location="AdhocQueryRequest"))
+        return Outcome(
+            findings=[injected], status=STATUS_FAILURE, verdict="fault-injected", payload=([], "LeafClass"))
+    findings = list(call.vihf_findings)
+    outcome = Outcome(claims=call.claims, payload=([], "LeafClass"))
+    if query is None:
+        findings.append(XDS_18_005.finding(detail="ResponseOption and AdhocQuery are required",
+                                           location="AdhocQueryRequest"))
     else:
-        return_type = option.get("returnType") or "ObjectRef"
-        query_id = query_el.get("id") or ""
-        outcome.meta = {"query": QUERY_NAMES.get(query_id, query_id), "returnType": return_type}
-        if return_type not in ("LeafClass", "ObjectRef"):
-            findings.append(finding("XDS-18-005", detail=f"returnType {return_type!r} is neither LeafClass nor ObjectRef",
-                                    location="ResponseOption/@returnType"))
-        elif query_id not in HANDLERS:
-            findings.append(finding("XDS-18-001", query_id=query_id or "(none)", location="AdhocQuery/@id"))
-        elif not any(f.severity == Severity.ERROR for f in backend.settle(findings)):
+        name = QUERY_NAMES.get(query.query_id, query.query_id)
+        outcome.meta = {"query": name, "returnType": query.return_type}
+        if query.return_type not in ("LeafClass", "ObjectRef"):
+            findings.append(XDS_18_005.finding(
+                detail=f"returnType {query.return_type!r} is neither LeafClass nor ObjectRef",
+                location="ResponseOption/@returnType"))
+        elif query.query_id not in HANDLERS:
+            findings.append(XDS_18_001.finding(
+                query_id=query.query_id or "(none)", location="AdhocQuery/@id"))
+        elif not Outcome(findings=backend.settle(findings)).errors:
             try:
-                params = Parameters(query_el, QUERY_NAMES[query_id])
-                objects, query_findings = HANDLERS[query_id](backend, params, claims, call)
+                params = Parameters(query.slots, QUERY_NAMES[query.query_id])
+                objects, query_findings = HANDLERS[query.query_id](backend, params, call)
                 findings += query_findings
-                outcome.payload = (objects, return_type)
+                outcome.payload = (objects, query.return_type)
                 outcome.meta["count"] = len(objects)
             except QueryError as problem:
                 findings.append(problem.finding)
     outcome.findings = backend.settle(findings)
-    if any(f.severity == Severity.ERROR for f in outcome.findings):
-        outcome.status, outcome.verdict = STATUS_FAILURE, "rejected"
+    if outcome.errors:
+        outcome.refuse()
         outcome.payload = ([], outcome.payload[1])
     return outcome

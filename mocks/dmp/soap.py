@@ -18,8 +18,18 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from segur.kernel.findings import Finding, Severity
+from segur.mocks.dmp.calls import STATUS_FAILURE, STATUS_PARTIAL, STATUS_SUCCESS
 from segur.mocks.dmp.ebrim import RS
-from segur.mocks.dmp.protocol_rules import PROTOCOL_RULES, xds_code_of
+from segur.mocks.dmp.rules import (
+    XDS_SOAP_001,
+    XDS_SOAP_002,
+    XDS_SOAP_003,
+    XDS_SOAP_004,
+    XDS_SOAP_005,
+    XDS_SOAP_009,
+    XdsRule,
+    xds_code_of,
+)
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -27,9 +37,6 @@ WSA = "http://www.w3.org/2005/08/addressing"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
-STATUS_SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
-STATUS_FAILURE = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure"
-STATUS_PARTIAL = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
 SEVERITY_ERROR = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
 SEVERITY_WARNING = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
 
@@ -41,18 +48,16 @@ _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, 
 
 
 class SoapError(Exception):
-    """An envelope-level problem answered with a SOAP fault; `rule` is a protocol rule id."""
+    """An envelope-level problem answered with a SOAP fault: the rule it breaks and its context."""
 
-    def __init__(self, rule: str, status: int = 400, **context):
+    def __init__(self, rule: XdsRule, status: int = 400, **context):
         self.rule = rule
         self.status = status
         self.context = {k: str(v) for k, v in context.items()}
-        super().__init__(PROTOCOL_RULES[rule].message(**self.context))
+        super().__init__(rule.message(**self.context))
 
     def finding(self) -> Finding:
-        from segur.mocks.dmp.protocol_rules import finding
-
-        return finding(self.rule, **self.context)
+        return self.rule.finding(**self.context)
 
 
 @dataclass
@@ -69,21 +74,21 @@ class Envelope:
 def safe_parse(data: bytes):
     """Parse untrusted XML: no DTD, no entity, no network; raises SoapError."""
     if not data or not data.strip():
-        raise SoapError("XDS-SOAP-001", detail="the message is empty")
+        raise SoapError(XDS_SOAP_001, detail="the message is empty")
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in head:
-        raise SoapError("XDS-SOAP-002")
+        raise SoapError(XDS_SOAP_002)
     try:
         root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
-        raise SoapError("XDS-SOAP-001", detail=str(exc)[:300]) from None
+        raise SoapError(XDS_SOAP_001, detail=str(exc)[:300]) from None
     except ValueError as exc:
-        raise SoapError("XDS-SOAP-001", detail=str(exc)[:300]) from None
+        raise SoapError(XDS_SOAP_001, detail=str(exc)[:300]) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise SoapError("XDS-SOAP-002")
+        raise SoapError(XDS_SOAP_002)
     for _node in root.iter(etree.Entity):
-        raise SoapError("XDS-SOAP-002")
+        raise SoapError(XDS_SOAP_002)
     return root
 
 
@@ -91,29 +96,30 @@ def parse_envelope(data: bytes, content_type_action: str | None = None) -> Envel
     """Read a SOAP 1.2 envelope (the root MIME part for MTOM)."""
     root = safe_parse(data)
     if not isinstance(root.tag, str):
-        raise SoapError("XDS-SOAP-003", detail="no root element")
+        raise SoapError(XDS_SOAP_003, detail="no root element")
     qname = etree.QName(root)
     if qname.localname != "Envelope" or qname.namespace not in (SOAP12, SOAP11):
-        raise SoapError("XDS-SOAP-003", detail=f"the root element is {{{qname.namespace}}}{qname.localname}")
+        raise SoapError(XDS_SOAP_003, detail=f"the root element is {{{qname.namespace}}}{qname.localname}")
     if qname.namespace == SOAP11:
-        raise SoapError("XDS-SOAP-003", detail="it is a SOAP 1.1 envelope")
+        raise SoapError(XDS_SOAP_003, detail="it is a SOAP 1.1 envelope")
     header = root.find(f"{{{SOAP12}}}Header")
     body = root.find(f"{{{SOAP12}}}Body")
     if body is None:
-        raise SoapError("XDS-SOAP-004")
+        raise SoapError(XDS_SOAP_004)
     payload = next((c for c in body if isinstance(c.tag, str)), None)
     if payload is None:
-        raise SoapError("XDS-SOAP-004")
+        raise SoapError(XDS_SOAP_004)
     headers = [h for h in header if isinstance(h.tag, str)] if header is not None else []
     for item in headers:
         must = (item.get(f"{{{SOAP12}}}mustUnderstand") or "").strip().lower()
         name = etree.QName(item)
         if must in ("true", "1") and (name.namespace, name.localname) not in UNDERSTOOD_HEADERS:
-            raise SoapError("XDS-SOAP-009", header=f"{{{name.namespace}}}{name.localname}")
+            raise SoapError(XDS_SOAP_009, header=f"{{{name.namespace}}}{name.localname}")
     action = _header_text(header, WSA, "Action") or content_type_action
-    return Envelope(root=root, header=header, body=payload, action=action,
-                    message_id=_header_text(header, WSA, "MessageID"),
-                    security=header.find(f"{{{WSSE}}}Security") if header is not None else None, headers=headers)
+    return Envelope(
+        root=root, header=header, body=payload, action=action,
+        message_id=_header_text(header, WSA, "MessageID"),
+        security=header.find(f"{{{WSSE}}}Security") if header is not None else None, headers=headers)
 
 
 def _header_text(header, ns: str, name: str) -> str | None:
@@ -138,16 +144,17 @@ def envelope_bytes(action: str, body_element, relates_to: str | None = None) -> 
     return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
 
 
-def fault_bytes(rule: str, reason: str, relates_to: str | None = None, findings: list[Finding] = (),
+def fault_bytes(rule: XdsRule, reason: str, relates_to: str | None = None, findings: list[Finding] = (),
                 code: str | None = None, subcode: str | None = None) -> bytes:
     """A SOAP 1.2 fault for `rule`, with the findings in Detail.
 
-    `code` defaults to the protocol rule's `extra["fault"]` (else Sender); `subcode` is a QName such as
-    ``wsa:ActionNotSupported`` (WS-Addressing SOAP binding §6.4) or ``wsse:InvalidSecurity`` (OASIS WSS 1.1 §12).
+    `code` defaults to the rule's `extra["fault"]` (else Sender); `subcode` is a QName such as
+    ``wsa:ActionNotSupported`` (WS-Addressing SOAP binding §6.4) or ``wsse:InvalidSecurity`` (OASIS WSS 1.1
+    §12).
     """
     if code is None:
-        code = PROTOCOL_RULES[rule].extra.get("fault", "Sender") if rule in PROTOCOL_RULES else "Sender"
-    if rule == "XDS-SOAP-005" and subcode is None:
+        code = rule.extra.get("fault", "Sender")
+    if rule is XDS_SOAP_005 and subcode is None:
         subcode = "wsa:ActionNotSupported"
     fault = etree.Element(f"{{{SOAP12}}}Fault", nsmap={"soap": SOAP12, "wsa": WSA, "wsse": WSSE})
     code_el = etree.SubElement(fault, f"{{{SOAP12}}}Code")
@@ -158,7 +165,7 @@ def fault_bytes(rule: str, reason: str, relates_to: str | None = None, findings:
     reason_el = etree.SubElement(fault, f"{{{SOAP12}}}Reason")
     text = etree.SubElement(reason_el, f"{{{SOAP12}}}Text")
     text.set(f"{{{XML_NS}}}lang", "en")
-    text.text = f"[{rule}] {reason}"
+    text.text = f"[{rule.id}] {reason}"
     detail = etree.SubElement(fault, f"{{{SOAP12}}}Detail")
     for item in findings or ():
         finding_el = etree.SubElement(detail, "{urn:segur:harness:findings}finding",

@@ -34,7 +34,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from segur.mocks.dmp.ebrim import (
+from segur.mocks.dmp.xds_metadata import (
     Association,
     DocumentEntry,
     SubmissionSet,
@@ -66,8 +66,10 @@ CREATE TABLE IF NOT EXISTS associations (
 CREATE INDEX IF NOT EXISTS as_source ON associations(source);
 CREATE INDEX IF NOT EXISTS as_target ON associations(target);
 CREATE TABLE IF NOT EXISTS documents (
-    unique_id TEXT PRIMARY KEY, content BLOB NOT NULL, mime_type TEXT, sha1 TEXT NOT NULL, size INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS dmp_state (ins TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at TEXT);
+    unique_id TEXT PRIMARY KEY, content BLOB NOT NULL, mime_type TEXT, sha1 TEXT NOT NULL, size INTEGER NOT
+    NULL);
+CREATE TABLE IF NOT EXISTS dmp_state (ins TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at
+TEXT);
 CREATE TABLE IF NOT EXISTS authorisations (
     ins TEXT NOT NULL, actor TEXT NOT NULL, status TEXT NOT NULL, expires_at TEXT, updated_at TEXT NOT NULL,
     PRIMARY KEY (ins, actor));
@@ -83,7 +85,8 @@ class Store:
 
     def __init__(self, data_dir: str | Path, synchronous: str = "NORMAL"):
         if synchronous not in ("FULL", "NORMAL"):
-            raise ValueError("synchronous must be FULL (survives a power cut) or NORMAL (survives a crash of the mock)")
+            raise ValueError(
+                "synchronous must be FULL (survives a power cut) or NORMAL (survives a crash of the mock)")
         self.synchronous = synchronous
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -142,15 +145,15 @@ class Store:
     # --- writing a submission -----------------------------------------------------------------------
     @staticmethod
     def insert_submission_set(db, ss: SubmissionSet, journal_seq: int | None = None) -> None:
-        db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id, submission_time, status,"
-                   " data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
+        db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id,"
+                   " submission_time, status, data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
                    (ss.entry_uuid, ss.unique_id, ss.patient_id, ss.source_id, ss.submission_time,
                     ss.availability_status, json.dumps(asdict(ss)), now_iso(), journal_seq))
 
     @staticmethod
     def insert_entry(db, entry: DocumentEntry, submission_set: str, validation: dict | None) -> None:
-        db.execute("INSERT INTO document_entries(entry_uuid, logical_id, version, unique_id, patient_id, status,"
-                   " submission_set, data, validation, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        db.execute("INSERT INTO document_entries(entry_uuid, logical_id, version, unique_id, patient_id,"
+                   " status, submission_set, data, validation, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                    (entry.entry_uuid, entry.logical_id or entry.entry_uuid, entry.version, entry.unique_id,
                     entry.patient_id, entry.availability_status, submission_set, json.dumps(asdict(entry)),
                     json.dumps(validation) if validation is not None else None, now_iso()))
@@ -179,8 +182,8 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------------
     def _entries(self, where: str, params: tuple) -> list[DocumentEntry]:
-        rows = self._conn().execute(f"SELECT data, status FROM document_entries WHERE {where} ORDER BY received_at",
-                                    params).fetchall()
+        query = f"SELECT data, status FROM document_entries WHERE {where} ORDER BY received_at"
+        rows = self._conn().execute(query, params).fetchall()
         return [self._entry(row) for row in rows]
 
     @staticmethod
@@ -209,14 +212,19 @@ class Store:
         return self._entries("1=1", ())
 
     def validation_of(self, entry_uuid: str) -> dict | None:
-        row = self._conn().execute("SELECT validation FROM document_entries WHERE entry_uuid=?", (entry_uuid,)).fetchone()
+        row = self._one("SELECT validation FROM document_entries WHERE entry_uuid=?", entry_uuid)
         return json.loads(row["validation"]) if row and row["validation"] else None
 
-    def submission_set(self, entry_uuid: str | None = None, unique_id: str | None = None) -> SubmissionSet | None:
+    def _one(self, query: str, *params):
+        """The first row a query gives, or None."""
+        return self._conn().execute(query, params).fetchone()
+
+    def submission_set(self, entry_uuid: str | None = None,
+                       unique_id: str | None = None) -> SubmissionSet | None:
         if entry_uuid is not None:
-            row = self._conn().execute("SELECT data, status FROM submission_sets WHERE entry_uuid=?", (entry_uuid,)).fetchone()
+            row = self._one("SELECT data, status FROM submission_sets WHERE entry_uuid=?", entry_uuid)
         else:
-            row = self._conn().execute("SELECT data, status FROM submission_sets WHERE unique_id=?", (unique_id,)).fetchone()
+            row = self._one("SELECT data, status FROM submission_sets WHERE unique_id=?", unique_id)
         if row is None:
             return None
         ss = submission_set_from_dict(json.loads(row["data"]))
@@ -224,8 +232,8 @@ class Store:
         return ss
 
     def submission_sets_for_patient(self, patient_id: str) -> list[SubmissionSet]:
-        rows = self._conn().execute("SELECT data, status FROM submission_sets WHERE patient_id=? ORDER BY received_at",
-                                    (patient_id,)).fetchall()
+        query = "SELECT data, status FROM submission_sets WHERE patient_id=? ORDER BY received_at"
+        rows = self._conn().execute(query, (patient_id,)).fetchall()
         result = []
         for row in rows:
             ss = submission_set_from_dict(json.loads(row["data"]))
@@ -254,8 +262,14 @@ class Store:
         return [r["target"] for r in rows]
 
     def document(self, unique_id: str) -> tuple[bytes, str | None] | None:
-        row = self._conn().execute("SELECT content, mime_type FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
+        row = self._one("SELECT content, mime_type FROM documents WHERE unique_id=?", unique_id)
         return (bytes(row["content"]), row["mime_type"]) if row else None
+
+    def document_info(self, unique_id: str) -> dict | None:
+        """mimeType, size and SHA-1 of a stored document, without reading its bytes."""
+        row = self._conn().execute("SELECT mime_type, size, sha1 FROM documents WHERE unique_id=?",
+                                   (unique_id,)).fetchone()
+        return dict(row) if row else None
 
     def document_sha1(self, unique_id: str) -> str | None:
         row = self._conn().execute("SELECT sha1 FROM documents WHERE unique_id=?", (unique_id,)).fetchone()
@@ -284,14 +298,18 @@ class Store:
 
     def set_authorisation(self, ins: str, actor: str, status: str, expires_at: str | None) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
-                       "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, expires_at=excluded.expires_at, "
-                       "updated_at=excluded.updated_at", (ins, actor, status, expires_at, now_iso()))
+            db.execute(
+                "INSERT INTO authorisations(ins, actor, status, expires_at, updated_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(ins, actor) DO UPDATE SET status=excluded.status, "
+                "expires_at=excluded.expires_at, updated_at=excluded.updated_at",
+                (ins, actor, status, expires_at, now_iso()))
 
     def delete_authorisation(self, ins: str, actor: str) -> bool:
         with self.transaction() as db:
-            return db.execute("DELETE FROM authorisations WHERE ins=? AND actor=?", (ins, actor)).rowcount == 1
+            deleted = db.execute("DELETE FROM authorisations WHERE ins=? AND actor=?", (ins, actor))
+            return deleted.rowcount == 1
 
     def authorisations(self) -> list[dict]:
-        rows = self._conn().execute("SELECT ins, actor, status, expires_at, updated_at FROM authorisations").fetchall()
+        query = "SELECT ins, actor, status, expires_at, updated_at FROM authorisations"
+        rows = self._conn().execute(query).fetchall()
         return [dict(r) for r in rows]

@@ -1,59 +1,38 @@
-"""Run the DMP mock in-process, for tests: `with running_dmp(...) as dmp: dmp.url, dmp.mock, dmp.endpoints()`."""
+"""Run the DMP mock in-process, for tests: `with running_dmp(...) as dmp: dmp.url, dmp.backend, dmp.journal`.
+
+Built on the service (`DmpService`): the keywords are its settings (`DmpConfig`), so a test starts the same
+mock `segur up` starts.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from segur.kernel.server import TlsSettings, WsgiServer
-from segur.mocks.dmp.app import DEFAULT_MAX_BODY, DmpMock, create_app
-from segur.mocks.dmp.backend import DmpBackend, DmpOptions, RuleHooks
-
-
-@dataclass
-class RunningDmp:
-    server: WsgiServer
-    mock: DmpMock
-    data_dir: Path
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def backend(self) -> DmpBackend:
-        return self.mock.backend
-
-    def endpoints(self) -> dict:
-        return self.mock.endpoints()
-
-    def endpoint(self, service: str) -> str:
-        return self.mock.endpoints()[service]
+from segur.kernel.server import TlsSettings
+from segur.kernel.service import StackContext
+from segur.mocks.dmp.service import DmpConfig, DmpService
 
 
 @contextmanager
-def running_dmp(data_dir: str | Path | None = None, *, world=None, lenient: bool = False, pki=None,
-                tls: TlsSettings | None = None, max_body: int = DEFAULT_MAX_BODY, hooks: RuleHooks | None = None,
-                validator=None, **options) -> Iterator[RunningDmp]:
+def running_dmp(data_dir: str | Path | None = None, *, world=None, pki=None, tls: TlsSettings | None = None,
+                validator=None, validator_pack=None, **settings) -> Iterator[DmpService]:
     """Start the DMP mock on a free loopback port; stop it (and close its store) on exit.
 
     `data_dir`: where the SQLite store lives (a temporary directory, removed afterwards, when None);
-    `pki`: a `segur.kernel.pki.TestPki` whose CA may sign VIHF assertions; other keywords go to `DmpOptions`.
+    `pki`: a `segur.kernel.pki.TestPki` whose CA signs the server certificate and may sign VIHF assertions;
+    `tls`: serve HTTPS with that PKI (`require_client_cert`: mutual TLS); the other keywords are `DmpConfig`
+    settings (`lenient=True`, `max_body=…`, `validation=False`…).
     """
     with tempfile.TemporaryDirectory(prefix="segur-dmp-") as scratch:
-        directory = Path(data_dir) if data_dir is not None else Path(scratch)
-        trusted = options.pop("trusted_ca_files", None) or ((pki.ca_file,) if pki is not None else ())
-        backend = DmpBackend(directory, world=world, hooks=hooks, validator=validator,
-                             options=DmpOptions(lenient=lenient, trusted_ca_files=tuple(trusted), **options))
-        mock = DmpMock(backend, max_body=max_body)
-        server = WsgiServer(create_app(mock), tls=tls, name="segur-dmp")
-        server.start()
-        mock.base_url = server.url
-        try:
-            yield RunningDmp(server, mock, directory)
-        finally:
-            server.stop()
-            backend.close()
+        if data_dir is not None:
+            settings["data"] = str(data_dir)
+        if tls is not None:
+            settings.update(tls=True, mtls=tls.require_client_cert)
+        context = StackContext.for_tests(scratch, world=world, pki=pki)
+        service = DmpService(DmpConfig(port=0, **settings), context, validator=validator,
+                             validator_pack=validator_pack)
+        with service:
+            yield service

@@ -14,16 +14,26 @@ from __future__ import annotations
 
 import uuid
 
-from segur.kernel.findings import Finding, Severity
-from segur.mocks.dmp import ebrim
-from segur.mocks.dmp.protocol_rules import finding
-from segur.mocks.dmp.soap import STATUS_FAILURE
+from segur.kernel.findings import Finding
+from segur.mocks.dmp import xds_metadata
+from segur.mocks.dmp.calls import STATUS_FAILURE, Call, Outcome
+from segur.mocks.dmp.rules import (
+    XDS_57_001,
+    XDS_57_002,
+    XDS_57_003,
+    XDS_57_004,
+    XDS_57_005,
+    XDS_57_006,
+    XDS_57_007,
+    XDS_57_008,
+    XDS_EBRIM_010,
+)
 from segur.mocks.dmp.storage import Store
+from segur.mocks.dmp.visibility import VISIBILITY_CODES, VISIBILITY_SCHEME
+from segur.mocks.dmp.xds_metadata import Submission
 
-VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
-VISIBILITY_CODES = {"MASQUE_PS", "INVISIBLE_PATIENT", "INVISIBLE_REP_LEGAUX", "INVISIBLE_REPRESENTANTS_LEGAUX"}
-
-A, DEP, ARCH, DEL = (ebrim.STATUS_APPROVED, ebrim.STATUS_DEPRECATED, ebrim.STATUS_ARCHIVED, ebrim.STATUS_DELETED)
+A, DEP = xds_metadata.STATUS_APPROVED, xds_metadata.STATUS_DEPRECATED
+ARCH, DEL = xds_metadata.STATUS_ARCHIVED, xds_metadata.STATUS_DELETED
 ALLOWED_TRANSITIONS = {(A, DEP), (A, ARCH), (ARCH, A), (A, DEL), (ARCH, DEL), (DEP, DEL)}
 
 _COMPARED = ("unique_id", "class_code", "type_code", "format_code", "healthcare_facility_type_code",
@@ -38,115 +48,121 @@ def _short(status: str) -> str:
 
 def _codes_key(codes) -> object:
     if isinstance(codes, list):
-        return sorted((getattr(c, "code", None), getattr(c, "scheme", None)) if isinstance(c, ebrim.Code) else repr(c)
-                      for c in codes)
-    if isinstance(codes, ebrim.Code):
+        return sorted((c.code, c.scheme) if isinstance(c, xds_metadata.Code) else repr(c) for c in codes)
+    if isinstance(codes, xds_metadata.Code):
         return (codes.code, codes.scheme)
     return codes
 
 
-def run_update(backend, request, security, call, injected=None):
-    from segur.mocks.dmp.backend import Outcome
+def _is_new_version(entry) -> bool:
+    """A DocumentEntry whose lid is a registered entry's entryUUID: a new metadata version of it."""
+    lid = entry.logical_id
+    return bool(lid) and lid.startswith("urn:uuid:") and lid != entry.entry_uuid
 
+
+def run_update(backend, submission: Submission, structural: list[Finding], call: Call,
+               injected: Finding | None = None) -> Outcome:
+    """ITI-57 on a submission read from the wire; `structural`: what reading its ebRIM found (a new version
+    is no HasMember of the submission set as an ITI-41 entry is: XDS-EBRIM-010 does not apply)."""
     if injected is not None:
         return Outcome(findings=[injected], status=STATUS_FAILURE, verdict="fault-injected")
-    claims, findings = backend.check_vihf(security, call)
-    findings = list(findings)
-    submission, structural = ebrim.parse_submission(request)
-    findings += [f for f in structural if f.rule != "XDS-EBRIM-010"]
-    outcome = Outcome(claims=claims)
-    status_changes = [a for a in submission.associations if a.type == ebrim.UPDATE_AVAILABILITY_STATUS]
-    versions = [e for e in submission.document_entries if e.logical_id and e.logical_id.startswith("urn:uuid:")
-                and e.logical_id != e.entry_uuid]
+    findings = list(call.vihf_findings)
+    findings += [f for f in structural if f.rule != XDS_EBRIM_010.id]
+    outcome = Outcome(claims=call.claims)
+    status_changes = [a for a in submission.associations if a.type == xds_metadata.UPDATE_AVAILABILITY_STATUS]
+    versions = [e for e in submission.document_entries if _is_new_version(e)]
     plan: list[tuple] = []
     if submission.submission_set is None:
         pass  # XDS-EBRIM-002 already says so
     elif not status_changes and not versions:
-        findings.append(finding("XDS-57-001", detail="neither an UpdateAvailabilityStatus association nor a new "
-                                "DocumentEntry version (lid of a registered entry)", location="SubmitObjectsRequest"))
+        findings.append(XDS_57_001.finding(
+            detail="neither an UpdateAvailabilityStatus association nor a new DocumentEntry version (lid "
+                   "of a registered entry)", location="SubmitObjectsRequest"))
     for assoc in status_changes:
-        plan += _status_change(backend, assoc, claims, call, findings)
+        plan += _status_change(backend, assoc, call, findings)
     for entry in versions:
-        plan += _new_version(backend, submission, entry, claims, call, findings)
-    findings = backend.settle(findings)
-    outcome.findings = findings
+        plan += _new_version(backend, submission, entry, call, findings)
+    outcome.findings = findings = backend.settle(findings)
     outcome.meta = {"changes": [p[0] for p in plan]}
-    if any(f.severity == Severity.ERROR for f in findings) or not plan:
-        outcome.status, outcome.verdict = STATUS_FAILURE, "rejected"
-        return outcome
+    if outcome.errors or not plan:
+        return outcome.refuse()
     conflict = _apply(backend, submission, plan)
     if conflict is not None:
         outcome.findings = findings + [conflict]
-        outcome.status, outcome.verdict = STATUS_FAILURE, "rejected"
-        return outcome
+        return outcome.refuse()
     outcome.verdict = "accepted-with-warnings" if findings else "accepted"
     return outcome
 
 
-def _status_change(backend, assoc, claims, call, findings: list[Finding]) -> list[tuple]:
+def _status_change(backend, assoc, call: Call, findings: list[Finding]) -> list[tuple]:
     where = f"Association[@id='{assoc.entry_uuid}']"
     original = (assoc.slots.get("OriginalStatus") or [""])[0]
     new = (assoc.slots.get("NewStatus") or [""])[0]
     if not original or not new:
-        findings.append(finding("XDS-57-001", detail="UpdateAvailabilityStatus needs the slots OriginalStatus and "
-                                "NewStatus", location=where))
+        findings.append(XDS_57_001.finding(
+            detail="UpdateAvailabilityStatus needs the slots OriginalStatus and NewStatus", location=where))
         return []
     target = backend.store.entry(assoc.target)
     if target is None or target.availability_status == DEL:
-        findings.append(finding("XDS-57-002", target=assoc.target, location=where))
+        findings.append(XDS_57_002.finding(target=assoc.target, location=where))
         return []
-    access = backend.access_findings(target.patient_id, claims, call, need_authorisation=True)
+    access = backend.access_findings(target.patient_id, call, need_authorisation=True)
     if access:
         findings += access
         return []
     if original != target.availability_status:
-        findings.append(finding("XDS-57-003", declared=original, actual=target.availability_status, location=where))
+        findings.append(XDS_57_003.finding(
+            declared=original, actual=target.availability_status, location=where))
         return []
     if (original, new) not in ALLOWED_TRANSITIONS:
-        findings.append(finding("XDS-57-004", original=_short(original), new=_short(new), location=where))
+        findings.append(XDS_57_004.finding(original=_short(original), new=_short(new), location=where))
         return []
     return [("status", target.entry_uuid, original, new, assoc)]
 
 
-def _new_version(backend, submission, entry, claims, call, findings: list[Finding]) -> list[tuple]:
+def _new_version(backend, submission, entry, call: Call, findings: list[Finding]) -> list[tuple]:
     where = f"DocumentEntry[@id='{entry.entry_uuid}']"
     history = backend.store.entries_by_logical_id(entry.logical_id)
     if not history:
-        findings.append(finding("XDS-57-002", target=entry.logical_id, location=where))
+        findings.append(XDS_57_002.finding(target=entry.logical_id, location=where))
         return []
     current = history[-1]
-    access = backend.access_findings(current.patient_id, claims, call, need_authorisation=True)
+    access = backend.access_findings(current.patient_id, call, need_authorisation=True)
     if access:
         findings += access
         return []
-    member = next((a for a in submission.associations if a.type == ebrim.HAS_MEMBER and a.target == entry.entry_uuid),
-                  None)
+    members = (a for a in submission.associations if a.type == xds_metadata.HAS_MEMBER)
+    member = next((a for a in members if a.target == entry.entry_uuid), None)
     previous = (member.slots.get("PreviousVersion") or [""])[0] if member else ""
     if not previous:
-        findings.append(finding("XDS-57-001", detail="the HasMember association of a new version needs the slot "
-                                "PreviousVersion", location=where))
+        findings.append(XDS_57_001.finding(detail="the HasMember association of a new version needs the slot "
+                                           "PreviousVersion", location=where))
         return []
     if previous != str(current.version) or current.availability_status != A:
-        findings.append(finding("XDS-57-005", declared=previous, actual=current.version, target=entry.logical_id,
-                                location=where))
+        findings.append(XDS_57_005.finding(declared=previous, actual=current.version, target=entry.logical_id,
+                                           location=where))
         return []
     if entry.patient_id != current.patient_id:
-        findings.append(finding("XDS-57-007", old=current.patient_id, new=entry.patient_id, location=where))
+        findings.append(XDS_57_007.finding(old=current.patient_id, new=entry.patient_id, location=where))
         return []
-    changed = [name for name in _COMPARED if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
-    old_levels = sorted((c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
-    new_levels = sorted((c.code, c.scheme) for c in entry.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
+    changed = [name for name in _COMPARED
+               if _codes_key(getattr(entry, name)) != _codes_key(getattr(current, name))]
+    old_levels = sorted(
+        (c.code, c.scheme) for c in current.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
+    new_levels = sorted(
+        (c.code, c.scheme) for c in entry.confidentiality_codes if c.scheme != VISIBILITY_SCHEME)
     if old_levels != new_levels:
         changed.append("confidentialityCode (HL7 level)")
-    unknown = [c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME and c.code not in VISIBILITY_CODES]
+    visibility_codes = [c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME]
+    unknown = [code for code in visibility_codes if code not in VISIBILITY_CODES]
     if unknown:
         changed.append(f"confidentialityCode {', '.join(unknown)}")
     if changed:
-        findings.append(finding("XDS-57-006", fields=", ".join(changed), location=where))
+        findings.append(XDS_57_006.finding(fields=", ".join(changed), location=where))
         return []
     visibility = {c.code for c in entry.confidentiality_codes if c.scheme == VISIBILITY_SCHEME}
-    if {"MASQUE_PS", "INVISIBLE_PATIENT"} <= visibility and not backend.options.allow_invisible_and_masked:
-        findings.append(finding("XDS-57-008", location=where))
+    if {"MASQUE_PS", "INVISIBLE_PATIENT"} <= visibility and not backend.config.allow_invisible_and_masked:
+        findings.append(XDS_57_008.finding(location=where))
         return []
     return [("version", current.entry_uuid, current, entry)]
 
@@ -175,7 +191,7 @@ def _write(backend, submission, plan) -> None:
             if step[0] == "status":
                 _, target, original, new, assoc = step
                 if not Store.set_entry_status(db, target, original, new):
-                    raise _Abort(finding("XDS-57-003", declared=original, actual="(changed concurrently)"))
+                    raise _Abort(XDS_57_003.finding(declared=original, actual="(changed concurrently)"))
             else:
                 _, previous_uuid, current, entry = step
                 entry.entry_uuid = mapping.get(entry.entry_uuid, entry.entry_uuid)
@@ -185,8 +201,8 @@ def _write(backend, submission, plan) -> None:
                 entry.repository_unique_id = current.repository_unique_id
                 entry.home_community_id = current.home_community_id
                 if not Store.set_entry_status(db, previous_uuid, A, DEP):
-                    raise _Abort(finding("XDS-57-005", declared=current.version, actual="(changed concurrently)",
-                                         target=entry.logical_id))
+                    raise _Abort(XDS_57_005.finding(declared=current.version, actual="(changed concurrently)",
+                                                    target=entry.logical_id))
                 Store.insert_entry(db, entry, ss.entry_uuid, backend.store.validation_of(previous_uuid))
         for assoc in submission.associations:
             if not assoc.entry_uuid.startswith("urn:uuid:"):

@@ -12,12 +12,13 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 
+from segur.validators import Validator
+
 _WORKER_VALIDATOR = None
 
 
 def _init(pack, max_size: int | None = None) -> None:
     global _WORKER_VALIDATOR
-    from segur.validators import Validator
 
     _WORKER_VALIDATOR = Validator(pack=pack) if max_size is None else Validator(pack=pack, max_size=max_size)
 
@@ -40,8 +41,9 @@ class ProcessValidator:
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: the server process runs threads (cheroot), which fork does not copy safely.
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_init, initargs=(self.pack, self.max_size))
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                    initargs=(self.pack, self.max_size))
             return self._pool
 
     def validate(self, data: bytes, name: str | None = None):

@@ -142,7 +142,8 @@ def value_set(key: str) -> ValueSet:
         status=data["status"], oid=data.get("oid"), version=data["version"], date=data["date"],
         source=data["source"], note=data.get("note", ""),
         concepts=tuple(Concept(c["code"], c["system"], c.get("display", "")) for c in data["concepts"]),
-        open_systems=tuple(OpenSystem(o["system"], o["pattern"], o.get("name", "")) for o in data.get("open_systems", ())),
+        open_systems=tuple(OpenSystem(o["system"], o["pattern"], o.get("name", ""))
+                           for o in data.get("open_systems", ())),
     )
 
 

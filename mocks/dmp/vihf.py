@@ -14,6 +14,7 @@ read from the XML signxml verified (never from the raw request), which defeats s
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import tempfile
 from collections.abc import Callable
@@ -33,7 +34,26 @@ from segur.kernel import ins as ins_helpers
 from segur.kernel.findings import Finding
 
 from . import valuesets
-from .rules import fire
+from .rules import (
+    VIHF_001,
+    VIHF_002,
+    VIHF_003,
+    VIHF_004,
+    VIHF_005,
+    VIHF_006,
+    VIHF_007,
+    VIHF_008,
+    VIHF_009,
+    VIHF_010,
+    VIHF_011,
+    VIHF_012,
+    VIHF_013,
+    VIHF_014,
+    VIHF_015,
+    VIHF_016,
+    VIHF_017,
+    VIHF_018,
+)
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -59,14 +79,15 @@ ATTR_LPS_ID = "LPS_ID"
 
 #: Attributes every VIHF for the DMP carries (ANS mapping table; LPS_ID is optional there).
 MANDATORY_ATTRIBUTES = (
-    ATTR_VERSION, ATTR_STRUCTURE, ATTR_SECTOR, ATTR_SUBJECT_ID, ATTR_ROLE, ATTR_RESOURCE_ID, ATTR_RESOURCE_URN,
-    ATTR_PURPOSE, ATTR_AUTH_MODE, ATTR_LPS_NAME, ATTR_LPS_VERSION, ATTR_LPS_HOMOLOGATION,
+    ATTR_VERSION, ATTR_STRUCTURE, ATTR_SECTOR, ATTR_SUBJECT_ID, ATTR_ROLE, ATTR_RESOURCE_ID,
+    ATTR_RESOURCE_URN, ATTR_PURPOSE, ATTR_AUTH_MODE, ATTR_LPS_NAME, ATTR_LPS_VERSION, ATTR_LPS_HOMOLOGATION,
 )
 
 RESOURCE_URN_DMP = "urn:dmp"
 PURPOSE_SYSTEM = "1.2.250.1.213.1.1.4.248"  # "mode acces VIHF 1.0" (ANS sample)
 PROFESSION_SYSTEM = "1.2.250.1.71.1.2.7"  # TRE_G15-ProfessionSante (ANS sample: code 10 Médecin)
-#: Professions whose VIHF must carry a second role value, their specialty (ANS mapping: médecins, pharmaciens).
+# : Professions whose VIHF must carry a second role value, their specialty (ANS mapping: médecins,
+# pharmaciens).
 PROFESSIONS_NEEDING_SPECIALTY = {"10": "médecin", "21": "pharmacien"}
 
 #: Signature algorithms accepted: signxml's secure defaults plus RSA-SHA1/SHA-1, which the ANS sample uses.
@@ -153,7 +174,8 @@ class VihfContext:
 
     def ca_bundle(self) -> Path:
         """One PEM file holding every trusted CA (signxml reads a single file)."""
-        files = [self.trusted_ca_files] if isinstance(self.trusted_ca_files, str | Path) else list(self.trusted_ca_files)
+        trusted = self.trusted_ca_files
+        files = [trusted] if isinstance(trusted, str | Path) else list(trusted)
         if len(files) == 1:
             return Path(files[0])
         if self._bundle is None or not self._bundle.exists():
@@ -235,14 +257,16 @@ class _Attributes:
         return _text(values[0]) if values else ""
 
     def coded(self, name: str) -> list[CodedValue | None]:
-        """Each AttributeValue as the CE it carries (Role, PurposeOfUse…); None for a value that is not one."""
+        """Each AttributeValue as the CE it carries (Role, PurposeOfUse…); None for a value that is not
+        one."""
         found = []
         for value in self.values.get(name, []):
             ce = next(iter(value), None)
             if ce is None or not ce.get("code"):
                 found.append(None)
             else:
-                found.append(CodedValue(ce.get("code", ""), ce.get("codeSystem", ""), ce.get("displayName", "")))
+                found.append(
+                    CodedValue(ce.get("code", ""), ce.get("codeSystem", ""), ce.get("displayName", "")))
         return found
 
     def present(self, name: str) -> bool:
@@ -253,13 +277,13 @@ def verify_vihf(security_header: etree._Element | None,
                 context: VihfContext) -> tuple[VihfClaims | None, list[Finding]]:
     """Check the VIHF in a `wsse:Security` header; claims are returned only when its signature holds."""
     if security_header is None:
-        return None, [fire("VIHF-001", location="soap:Header")]
+        return None, [VIHF_001.finding(location="soap:Header")]
     assertions = security_header.findall("saml2:Assertion", NS)
     if not assertions:
-        return None, [fire("VIHF-001", location="soap:Header/wsse:Security")]
+        return None, [VIHF_001.finding(location="soap:Header/wsse:Security")]
     if len(assertions) > 1:
-        return None, [fire("VIHF-002", location="wsse:Security",
-                           detail=f"{len(assertions)} assertions where one is expected")]
+        return None, [VIHF_002.finding(location="wsse:Security",
+                                       detail=f"{len(assertions)} assertions where one is expected")]
     assertion = assertions[0]
     where = "wsse:Security/saml2:Assertion"
     findings: list[Finding] = []
@@ -271,7 +295,7 @@ def verify_vihf(security_header: etree._Element | None,
     if not assertion.get("IssueInstant"):
         problems.append("the IssueInstant attribute is missing")
     if problems:
-        findings.append(fire("VIHF-002", location=where, detail="; ".join(problems)))
+        findings.append(VIHF_002.finding(location=where, detail="; ".join(problems)))
         if not assertion.get("ID"):
             return None, findings
 
@@ -288,31 +312,32 @@ def verify_vihf(security_header: etree._Element | None,
 def _verify_signature(assertion: etree._Element, context: VihfContext):
     where = "wsse:Security/saml2:Assertion/ds:Signature"
     if assertion.find("ds:Signature", NS) is None:
-        return None, None, [fire("VIHF-003", location="wsse:Security/saml2:Assertion")]
+        return None, None, [VIHF_003.finding(location="wsse:Security/saml2:Assertion")]
     standalone = etree.fromstring(etree.tostring(assertion))  # the assertion alone, as signed
     config = SignatureConfiguration(
-        expect_references=1, signature_methods=_ACCEPTED_SIGNATURE_METHODS, digest_algorithms=_ACCEPTED_DIGESTS,
-        verification_time=context.current_time())
+        expect_references=1, signature_methods=_ACCEPTED_SIGNATURE_METHODS,
+        digest_algorithms=_ACCEPTED_DIGESTS, verification_time=context.current_time())
     try:
         result = XMLVerifier().verify(standalone, ca_pem_file=str(context.ca_bundle()), id_attribute="ID",
                                       expect_config=config)
     except InvalidCertificate as exc:
-        return None, None, [fire("VIHF-005", location=where, detail=_plain(exc))]
+        return None, None, [VIHF_005.finding(location=where, detail=_plain(exc))]
     except InvalidDigest as exc:
-        return None, None, [fire("VIHF-004", location=where,
-                                 detail=f"the assertion was changed after it was signed ({_plain(exc)})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the assertion was changed after it was signed ({_plain(exc)})")]
     except (InvalidSignature, InvalidInput) as exc:
-        return None, None, [fire("VIHF-004", location=where, detail=_plain(exc))]
+        return None, None, [VIHF_004.finding(location=where, detail=_plain(exc))]
     except etree.DocumentInvalid as exc:
-        return None, None, [fire("VIHF-004", location=where,
-                                 detail=f"the ds:Signature element is not valid XML-DSig ({exc})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the ds:Signature element is not valid XML-DSig ({exc})")]
     except Exception as exc:  # noqa: BLE001 - hostile input must give a finding, never a traceback
-        return None, None, [fire("VIHF-004", location=where,
-                                 detail=f"the signature cannot be processed ({type(exc).__name__}: {exc})")]
+        return None, None, [VIHF_004.finding(
+            location=where, detail=f"the signature cannot be processed ({type(exc).__name__}: {exc})")]
     signed = result.signed_xml
     if (signed is None or signed.tag != f"{{{SAML}}}Assertion" or signed.get("ID") != assertion.get("ID")):
-        return None, None, [fire("VIHF-004", location=where,
-                                 detail="the signature does not cover this assertion (its Reference points elsewhere)")]
+        return None, None, [VIHF_004.finding(
+            location=where,
+            detail="the signature does not cover this assertion (its Reference points elsewhere)")]
     certificate = _signing_certificate(result)
     return signed, certificate, []
 
@@ -325,10 +350,10 @@ def _plain(exc: Exception) -> str:
 
 
 def _signing_certificate(result) -> x509.Certificate | None:
-    cert_element = result.signature_xml.find(".//ds:X509Certificate", NS) if result.signature_xml is not None else None
+    signature = result.signature_xml
+    cert_element = signature.find(".//ds:X509Certificate", NS) if signature is not None else None
     if cert_element is None or not _text(cert_element):
         return None
-    import base64
 
     try:
         return x509.load_der_x509_certificate(base64.b64decode("".join(_text(cert_element).split())))
@@ -347,29 +372,33 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
     issuer = _text(issuer_element)
     signer_subject = signer.subject.rfc4514_string() if signer is not None else ""
     if not issuer:
-        findings.append(fire("VIHF-006", location=f"{where}/saml2:Issuer", problem="missing or empty"))
+        findings.append(VIHF_006.finding(location=f"{where}/saml2:Issuer", problem="missing or empty"))
     else:
         if issuer_element.get("Format") != ISSUER_FORMAT:
-            findings.append(fire("VIHF-006", location=f"{where}/saml2:Issuer/@Format",
-                                 problem=f"declared with Format {issuer_element.get('Format')!r}, not {ISSUER_FORMAT}"))
+            findings.append(VIHF_006.finding(
+                location=f"{where}/saml2:Issuer/@Format",
+                problem=f"declared with Format {issuer_element.get('Format')!r}, not {ISSUER_FORMAT}"))
         if signer is not None and _normalised_dn(issuer) != _normalised_dn(signer_subject):
-            findings.append(fire("VIHF-006", location=f"{where}/saml2:Issuer",
-                                 problem=f"'{issuer}', not the signing certificate's subject '{signer_subject}'"))
+            findings.append(VIHF_006.finding(
+                location=f"{where}/saml2:Issuer",
+                problem=f"'{issuer}', not the signing certificate's subject '{signer_subject}'"))
 
     nameid = _text(assertion.find("saml2:Subject/saml2:NameID", NS))
     if not nameid:
-        findings.append(fire("VIHF-007", location=f"{where}/saml2:Subject/saml2:NameID"))
+        findings.append(VIHF_007.finding(location=f"{where}/saml2:Subject/saml2:NameID"))
 
     authn = assertion.find("saml2:AuthnStatement", NS)
-    authn_context = _text(authn.find("saml2:AuthnContext/saml2:AuthnContextClassRef", NS)) if authn is not None else ""
+    class_ref = authn.find("saml2:AuthnContext/saml2:AuthnContextClassRef", NS) if authn is not None else None
+    authn_context = _text(class_ref)
     if authn is None:
-        findings.append(fire("VIHF-008", location=where, detail="no saml2:AuthnStatement"))
+        findings.append(VIHF_008.finding(location=where, detail="no saml2:AuthnStatement"))
     else:
         if not authn.get("AuthnInstant"):
-            findings.append(fire("VIHF-008", location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
+            findings.append(VIHF_008.finding(
+                location=f"{where}/saml2:AuthnStatement", detail="no AuthnInstant"))
         if not authn_context:
-            findings.append(fire("VIHF-008", location=f"{where}/saml2:AuthnStatement",
-                                 detail="no AuthnContext/AuthnContextClassRef"))
+            findings.append(VIHF_008.finding(location=f"{where}/saml2:AuthnStatement",
+                                             detail="no AuthnContext/AuthnContextClassRef"))
 
     # The validity window.
     issue_instant = not_before = not_on_or_after = None
@@ -380,68 +409,72 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
             not_before = parse_time(conditions.get("NotBefore"))
             not_on_or_after = parse_time(conditions.get("NotOnOrAfter"))
     except ValueError as exc:
-        findings.append(fire("VIHF-002", location=where, detail=f"a date is not an xs:dateTime ({exc})"))
+        findings.append(VIHF_002.finding(location=where, detail=f"a date is not an xs:dateTime ({exc})"))
     skew = context.clock_skew
     stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     if issue_instant is not None and issue_instant > now + skew:
-        findings.append(fire("VIHF-009", location=f"{where}/@IssueInstant",
-                             detail=f"issued at {assertion.get('IssueInstant')}, in the future (now {stamp})"))
+        findings.append(VIHF_009.finding(
+            location=f"{where}/@IssueInstant",
+            detail=f"issued at {assertion.get('IssueInstant')}, in the future (now {stamp})"))
     if not_before is not None and now + skew < not_before:
-        findings.append(fire("VIHF-009", location=f"{where}/saml2:Conditions/@NotBefore",
-                             detail=f"not valid before {conditions.get('NotBefore')} (now {stamp})"))
+        findings.append(VIHF_009.finding(
+            location=f"{where}/saml2:Conditions/@NotBefore",
+            detail=f"not valid before {conditions.get('NotBefore')} (now {stamp})"))
     if not_on_or_after is not None and now - skew >= not_on_or_after:
-        findings.append(fire("VIHF-009", location=f"{where}/saml2:Conditions/@NotOnOrAfter",
-                             detail=f"expired at {conditions.get('NotOnOrAfter')} (now {stamp})"))
+        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions/@NotOnOrAfter",
+                                         detail=f"expired at {conditions.get('NotOnOrAfter')} (now {stamp})"))
     if not_before is not None and not_on_or_after is not None and not_on_or_after <= not_before:
-        findings.append(fire("VIHF-009", location=f"{where}/saml2:Conditions",
-                             detail="NotOnOrAfter is not after NotBefore"))
+        findings.append(VIHF_009.finding(location=f"{where}/saml2:Conditions",
+                                         detail="NotOnOrAfter is not after NotBefore"))
 
     attributes = _Attributes(assertion)
     for name in MANDATORY_ATTRIBUTES:
         if not attributes.present(name):
-            findings.append(fire("VIHF-010", location=f"{where}/saml2:AttributeStatement", attribute=name))
+            findings.append(VIHF_010.finding(location=f"{where}/saml2:AttributeStatement", attribute=name))
 
     version = attributes.text(ATTR_VERSION)
     if version and version not in context.accepted_versions:
-        findings.append(fire("VIHF-011", location=f"Attribute[{ATTR_VERSION}]", value=version,
-                             accepted=", ".join(context.accepted_versions)))
+        findings.append(VIHF_011.finding(location=f"Attribute[{ATTR_VERSION}]", value=version,
+                                         accepted=", ".join(context.accepted_versions)))
     resource_urn = attributes.text(ATTR_RESOURCE_URN)
     if resource_urn and resource_urn != RESOURCE_URN_DMP:
-        findings.append(fire("VIHF-012", location=f"Attribute[{ATTR_RESOURCE_URN}]", value=resource_urn))
+        findings.append(VIHF_012.finding(location=f"Attribute[{ATTR_RESOURCE_URN}]", value=resource_urn))
 
     resource_id = attributes.text(ATTR_RESOURCE_ID)
     patient = None
     if resource_id:
         patient, problem = check_ins_patient_id(resource_id, context.test_mode)
         if problem:
-            findings.append(fire("VIHF-013", location=f"Attribute[{ATTR_RESOURCE_ID}]", value=resource_id,
-                                 detail=problem))
+            findings.append(VIHF_013.finding(location=f"Attribute[{ATTR_RESOURCE_ID}]", value=resource_id,
+                                             detail=problem))
 
     mode = attributes.text(ATTR_AUTH_MODE)
     if mode and mode not in context.accepted_authentication_modes:
-        findings.append(fire("VIHF-014", location=f"Attribute[{ATTR_AUTH_MODE}]", value=mode,
-                             accepted=", ".join(context.accepted_authentication_modes)))
+        findings.append(VIHF_014.finding(location=f"Attribute[{ATTR_AUTH_MODE}]", value=mode,
+                                         accepted=", ".join(context.accepted_authentication_modes)))
 
     sector = attributes.text(ATTR_SECTOR)
     if sector:
         problem = _sector_problem(sector)
         if problem:
-            findings.append(fire("VIHF-015", location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
+            findings.append(VIHF_015.finding(
+                location=f"Attribute[{ATTR_SECTOR}]", value=sector, detail=problem))
 
     roles = attributes.coded(ATTR_ROLE)
     if attributes.values.get(ATTR_ROLE):
         for problem in _role_problems(roles):
-            findings.append(fire("VIHF-016", location=f"Attribute[{ATTR_ROLE}]", detail=problem))
+            findings.append(VIHF_016.finding(location=f"Attribute[{ATTR_ROLE}]", detail=problem))
 
     purposes = attributes.coded(ATTR_PURPOSE)
     purpose = purposes[0] if purposes else None
     if attributes.values.get(ATTR_PURPOSE):
         if purpose is None:
-            findings.append(fire("VIHF-017", location=f"Attribute[{ATTR_PURPOSE}]",
-                                 detail="the value is not an hl7:PurposeOfUse CE with a code"))
+            findings.append(VIHF_017.finding(location=f"Attribute[{ATTR_PURPOSE}]",
+                                             detail="the value is not an hl7:PurposeOfUse CE with a code"))
         elif purpose.code_system != PURPOSE_SYSTEM:
-            findings.append(fire("VIHF-017", location=f"Attribute[{ATTR_PURPOSE}]",
-                                 detail=f"codeSystem is {purpose.code_system!r}, not {PURPOSE_SYSTEM}"))
+            findings.append(VIHF_017.finding(
+                location=f"Attribute[{ATTR_PURPOSE}]",
+                detail=f"codeSystem is {purpose.code_system!r}, not {PURPOSE_SYSTEM}"))
 
     structure = attributes.text(ATTR_STRUCTURE)
     signer_ou = _name_attr(signer.subject, NameOID.ORGANIZATIONAL_UNIT_NAME) if signer is not None else None
@@ -450,11 +483,13 @@ def _read_claims(assertion: etree._Element, signer: x509.Certificate | None,
         if context.tls_structure and structure != context.tls_structure:
             what = ("TLS client certificate's organisational unit (OU)" if context.tls_structure_id
                     else "TLS client certificate's organisation (O)")
-            findings.append(fire("VIHF-018", location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
-                                 expected=context.tls_structure))
+            findings.append(VIHF_018.finding(
+                location=f"Attribute[{ATTR_STRUCTURE}]", value=structure, what=what,
+                expected=context.tls_structure))
         if signer_ou and structure != signer_ou:
-            findings.append(fire("VIHF-018", location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
-                                 what="VIHF signing certificate's organisational unit (OU)", expected=signer_ou))
+            findings.append(VIHF_018.finding(
+                location=f"Attribute[{ATTR_STRUCTURE}]", value=structure,
+                what="VIHF signing certificate's organisational unit (OU)", expected=signer_ou))
 
     claims = VihfClaims(
         assertion_id=assertion.get("ID", ""), issuer=issuer, subject_nameid=nameid,
@@ -476,7 +511,8 @@ def check_ins_patient_id(text: str, test_mode: bool) -> tuple[ins_helpers.Ins | 
     if parsed is None or not text.strip().endswith("^NH"):
         return None, "it is not written INS^^^&OID&ISO^NH"
     if parsed.oid not in ins_helpers.INS_OIDS:
-        return parsed, f"the OID {parsed.oid} is not an INS OID (NIR 1.2.250.1.213.1.4.8, NIA 1.2.250.1.213.1.4.9)"
+        return parsed, (f"the OID {parsed.oid} is not an INS OID (NIR 1.2.250.1.213.1.4.8, "
+                        "NIA 1.2.250.1.213.1.4.9)")
     if parsed.oid in ins_helpers.TEST_OIDS and not test_mode:
         return parsed, f"the OID {parsed.oid} is a test OID ({parsed.kind}), refused outside test mode"
     problem = ins_helpers.ins_problem(parsed.value)
@@ -490,7 +526,8 @@ def _sector_problem(sector: str) -> str | None:
     if not system:
         return f"it has no code system (expected CODE^{valuesets.SYSTEM_SECTEUR_ACTIVITE})"
     if system != valuesets.SYSTEM_SECTEUR_ACTIVITE:
-        return f"the code system is {system}, not TRE_R02-SecteurActivite ({valuesets.SYSTEM_SECTEUR_ACTIVITE})"
+        return (f"the code system is {system}, not TRE_R02-SecteurActivite "
+                f"({valuesets.SYSTEM_SECTEUR_ACTIVITE})")
     value_set = valuesets.for_attribute("healthcareFacilityTypeCode")
     if not value_set.contains(code, system):
         return f"{code} is not in {value_set.name}{value_set.basis}"
@@ -509,6 +546,7 @@ def _role_problems(roles: list[CodedValue | None]) -> list[str]:
     if first.code_system == PROFESSION_SYSTEM and first.code in PROFESSIONS_NEEDING_SPECIALTY:
         specialties = [r for r in roles[1:] if r is not None and r.code_system != PROFESSION_SYSTEM]
         if not specialties:
-            problems.append(f"profession {first.code} ({PROFESSIONS_NEEDING_SPECIALTY[first.code]}) requires a second "
-                            "role value with the specialty")
+            problems.append(
+                f"profession {first.code} ({PROFESSIONS_NEEDING_SPECIALTY[first.code]}) requires a second "
+                "role value with the specialty")
     return problems

@@ -1,8 +1,6 @@
 """The CNAM INSi teleservice mock (SOAP 1.2): search for a patient's INS by identity traits or from
-the Vitale card, on the shared test world; faults, journal and admin API for tests (docs/insi.md)."""
+the Vitale card, on the shared test world; faults, journal and admin API for tests (docs/insi.md).
 
-from segur.mocks.insi.app import InsiMock
-from segur.mocks.insi.backend import InsiBackend, Software
-from segur.mocks.insi.testing import RunningInsi, running_insi
-
-__all__ = ["InsiBackend", "InsiMock", "RunningInsi", "Software", "running_insi"]
+Modules: `models` (state and search rules), `soap` (the SOAP 1.2 codec), `responses` (the HTTP app),
+`rules` (the RuleBook and the SOAP fault catalogue), `service` (the kernel binding), `testing`.
+"""

@@ -7,6 +7,9 @@ search is a parse, a dictionary look-up and one string join.
 
 Names and namespaces are those of CNAM's WSDL `DESIR_ICIR_EXP_1.5.0.wsdl`; the SOAP actions are
 read from the project's own WSDL (`wsdl/insi.wsdl`), which a test compares with CNAM's.
+
+Requests become the plain query objects of `models`; a request the service refuses raises
+`models.Refused` with the rule it breaks. Only `responses` uses this module.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from segur.mocks.insi.rules import FAULTS, FaultSpec
+from segur.mocks.insi import rules
+from segur.mocks.insi.models import (
+    OP_TRAITS,
+    OP_VITALE,
+    Matricule,
+    Outcome,
+    Refused,
+    TraitsQuery,
+    VitaleQuery,
+)
+from segur.mocks.insi.rules import FaultSpec
 
 NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -39,9 +52,6 @@ NS_WSAM = "http://www.w3.org/2007/05/addressing/metadata"  # the mock's WSDL (W3
 
 WSDL_DIR = Path(__file__).resolve().parent / "wsdl"
 WSDL_FILE = WSDL_DIR / "insi.wsdl"
-
-OP_TRAITS = "rechercherInsAvecTraitsIdentite"
-OP_VITALE = "rechercherInsAvecCarteVitale"
 
 #: The request element of each operation (CNAM WSDL, messages `rechercherInsAvec…`).
 BODY_ELEMENTS = {
@@ -78,16 +88,6 @@ ACTIONS = read_wsdl_actions()
 OPERATION_BY_ACTION = {action_in: op for op, (action_in, _) in ACTIONS.items()}
 
 
-class SoapProblem(Exception):
-    """A request the service refuses: the rule it breaks, the context of the message, the fault."""
-
-    def __init__(self, rule_id: str, fault: str | None = None, **context):
-        super().__init__(rule_id)
-        self.rule_id = rule_id
-        self.fault = fault
-        self.context = context
-
-
 # -- parsing -----------------------------------------------------------------------------------
 
 _local = threading.local()
@@ -98,8 +98,8 @@ def _parser() -> etree.XMLParser:
     """One hardened parser per thread, so that no parser state is shared by concurrent requests."""
     parser = getattr(_local, "parser", None)
     if parser is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                                 huge_tree=False, remove_pis=True, collect_ids=False)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 dtd_validation=False, huge_tree=False, remove_pis=True, collect_ids=False)
         _local.parser = parser
     return parser
 
@@ -107,17 +107,17 @@ def _parser() -> etree.XMLParser:
 def parse_xml(body: bytes) -> etree._Element:
     """Parse a request body; refuse DTDs and entities outright (XXE, billion laughs)."""
     if any(marker in body for marker in _DTD_MARKERS):
-        raise SoapProblem("INSI-SOAP-DTD")
+        raise Refused(rules.SOAP_DTD)
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
-        raise SoapProblem("INSI-SOAP-XML", error=str(exc)[:300]) from None
+        raise Refused(rules.SOAP_XML, error=str(exc)[:300]) from None
     except ValueError as exc:  # e.g. unicode strings with an encoding declaration
-        raise SoapProblem("INSI-SOAP-XML", error=str(exc)[:300]) from None
+        raise Refused(rules.SOAP_XML, error=str(exc)[:300]) from None
     if not _ascii_compatible(body):  # the byte scan above cannot see a DTD in UTF-16, UTF-32…
         docinfo = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:
-            raise SoapProblem("INSI-SOAP-DTD")
+            raise Refused(rules.SOAP_DTD)
     return root
 
 
@@ -154,7 +154,7 @@ def read_envelope(body: bytes) -> SoapRequest:
     if root.tag != f"{{{NS_SOAP12}}}Envelope":
         # SOAP 1.2 Part 1 §5.4.7: any root other than the SOAP 1.2 Envelope (a SOAP 1.1 one, a bare
         # request element…) is a VersionMismatch.
-        raise SoapProblem("INSI-SOAP-VERSION", root=root.tag)
+        raise Refused(rules.SOAP_VERSION, root=root.tag)
     header = body_el = None
     for child in root:
         if not isinstance(child.tag, str):
@@ -164,12 +164,12 @@ def read_envelope(body: bytes) -> SoapRequest:
         elif child.tag == f"{{{NS_SOAP12}}}Body" and body_el is None:
             body_el = child
         else:
-            raise SoapProblem("INSI-SOAP-ENVELOPE", problem=f"unexpected element {child.tag} in the Envelope")
+            raise Refused(rules.SOAP_ENVELOPE, problem=f"unexpected element {child.tag} in the Envelope")
     if body_el is None:
-        raise SoapProblem("INSI-SOAP-ENVELOPE", problem="no Body")
+        raise Refused(rules.SOAP_ENVELOPE, problem="no Body")
     payload = [c for c in body_el if isinstance(c.tag, str)]
     if len(payload) != 1:
-        raise SoapProblem("INSI-SOAP-ENVELOPE", problem=f"the Body holds {len(payload)} elements, not 1")
+        raise Refused(rules.SOAP_ENVELOPE, problem=f"the Body holds {len(payload)} elements, not 1")
     request = SoapRequest(root=root, body=payload[0])
     if header is not None:
         for child in header:
@@ -180,7 +180,7 @@ def read_envelope(body: bytes) -> SoapRequest:
                 # WS-Addressing 1.0 SOAP Binding §6.4.1: each of these at most once (InvalidCardinality)
                 name = _WSA_SINGLE[tag]
                 if getattr(request, name) is not None:
-                    raise SoapProblem("INSI-WSA-CARDINALITY", header=f"wsa:{etree.QName(tag).localname}")
+                    raise Refused(rules.WSA_CARDINALITY, header=f"wsa:{etree.QName(tag).localname}")
                 setattr(request, name, (child.text or "").strip())
             elif tag == f"{{{NS_LPS}}}ContexteLPS":
                 request.lps = child
@@ -190,12 +190,14 @@ def read_envelope(body: bytes) -> SoapRequest:
                 request.security = True
             else:
                 request.unknown_headers.append(tag)
-                if child.get(_MUST_UNDERSTAND) in ("true", "1") and child.get(_ROLE) in (None, *_ROLES_TARGETED):
-                    raise SoapProblem("INSI-SOAP-MUSTUNDERSTAND", header=tag)
+                targeted = child.get(_ROLE) in (None, *_ROLES_TARGETED)
+                if targeted and child.get(_MUST_UNDERSTAND) in ("true", "1"):
+                    raise Refused(rules.SOAP_MUSTUNDERSTAND, header=tag)
     return request
 
 
-_WSA_SINGLE = {f"{{{NS_WSA}}}Action": "action", f"{{{NS_WSA}}}MessageID": "message_id", f"{{{NS_WSA}}}To": "to"}
+_WSA_SINGLE = {f"{{{NS_WSA}}}{name}": field_name
+               for name, field_name in (("Action", "action"), ("MessageID", "message_id"), ("To", "to"))}
 _MUST_UNDERSTAND = f"{{{NS_SOAP12}}}mustUnderstand"
 _ROLE = f"{{{NS_SOAP12}}}role"
 #: SOAP 1.2 Part 1 §2.2: the roles the ultimate receiver plays ("none" is never processed).
@@ -225,69 +227,40 @@ _BAM_ID, _BAM_TEMPS, _BAM_COUVERTURE = (f"{{{NS_BAM}}}{n}" for n in ("Id", "Temp
 def read_context_lps(lps: etree._Element | None) -> str:
     """Check the ContexteLPS header (CTXLPS v01_00) and return the software's IDAM."""
     if lps is None:
-        raise SoapProblem("INSI-CTX-LPS", problem="is missing")
+        raise Refused(rules.CTX_LPS, problem="is missing")
     if not lps.get("Version"):
-        raise SoapProblem("INSI-CTX-LPS", problem="has no Version attribute")
+        raise Refused(rules.CTX_LPS, problem="has no Version attribute")
     if lps.get("Nature") not in (None, "CTXLPS"):
-        raise SoapProblem("INSI-CTX-LPS", problem=f"has Nature {lps.get('Nature')!r} instead of CTXLPS")
+        raise Refused(rules.CTX_LPS, problem=f"has Nature {lps.get('Nature')!r} instead of CTXLPS")
     children = _by_tag(lps)
     if not _text(children, _LPS_ID):
-        raise SoapProblem("INSI-CTX-LPS", problem="has no Id")
+        raise Refused(rules.CTX_LPS, problem="has no Id")
     temps = _text(children, _LPS_TEMPS)
     if not temps or not _DATETIME.match(temps):
-        raise SoapProblem("INSI-CTX-LPS", problem=f"has no valid Temps (xs:dateTime): {temps!r}")
+        raise Refused(rules.CTX_LPS, problem=f"has no valid Temps (xs:dateTime): {temps!r}")
     software = children.get(_LPS_LPS)
     idam = None if software is None else _text(_by_tag(software), _LPS_IDAM)
     if not idam:
-        raise SoapProblem("INSI-CTX-LPS", problem="has no LPS/IDAM (the software authorisation number)")
+        raise Refused(rules.CTX_LPS, problem="has no LPS/IDAM (the software authorisation number)")
     return idam
 
 
 def check_context_bam(bam: etree._Element | None) -> None:
     """Check the ContexteBAM header (CTXBAM v01_02)."""
     if bam is None:
-        raise SoapProblem("INSI-CTX-BAM", problem="is missing")
+        raise Refused(rules.CTX_BAM, problem="is missing")
     if not bam.get("Version"):
-        raise SoapProblem("INSI-CTX-BAM", problem="has no Version attribute")
+        raise Refused(rules.CTX_BAM, problem="has no Version attribute")
     if bam.get("Nature") not in (None, "CTXBAM"):
-        raise SoapProblem("INSI-CTX-BAM", problem=f"has Nature {bam.get('Nature')!r} instead of CTXBAM")
+        raise Refused(rules.CTX_BAM, problem=f"has Nature {bam.get('Nature')!r} instead of CTXBAM")
     children = _by_tag(bam)
     if not _text(children, _BAM_ID):
-        raise SoapProblem("INSI-CTX-BAM", problem="has no Id")
+        raise Refused(rules.CTX_BAM, problem="has no Id")
     temps = _text(children, _BAM_TEMPS)
     if not temps or not _DATETIME.match(temps):
-        raise SoapProblem("INSI-CTX-BAM", problem=f"has no valid Temps (xs:dateTime): {temps!r}")
+        raise Refused(rules.CTX_BAM, problem=f"has no valid Temps (xs:dateTime): {temps!r}")
     if _BAM_COUVERTURE not in children:
-        raise SoapProblem("INSI-CTX-BAM", problem="has no COUVERTURE")
-
-
-@dataclass(frozen=True)
-class TraitsQuery:
-    """RECSANSVITALE, as sent."""
-
-    birth_name: str | None
-    first_names: tuple[str, ...]
-    sex: str | None
-    birth_date: str | None
-    birth_place: str | None
-
-
-@dataclass(frozen=True)
-class Matricule:
-    number: str | None
-    key: str | None
-    kind: str | None
-
-
-@dataclass(frozen=True)
-class VitaleQuery:
-    """RECVITALE, as sent (the data read from the patient's Vitale card)."""
-
-    individual: Matricule | None
-    opening_rights: Matricule | None  # MatriculeOD: the insured person who opens the rights
-    birth_name: str | None
-    birth_date: str | None
-    rank: str | None
+        raise Refused(rules.CTX_BAM, problem="has no COUVERTURE")
 
 
 _TRAITS_CHILDREN = {"NomNaissance", "Prenom", "Sexe", "DateNaissance", "LieuNaissance"}
@@ -302,7 +275,7 @@ def _children(element: etree._Element, ns: str, allowed: set[str]) -> list[tuple
         if not isinstance(tag, str):
             continue
         if not tag.startswith(prefix) or tag[len(prefix):] not in allowed:
-            raise SoapProblem("INSI-BODY-OPERATION", element=tag, operation=f"{prefix} content")
+            raise Refused(rules.BODY_OPERATION, element=tag, operation=f"{prefix} content")
         out.append((tag[len(prefix):], child))
     return out
 
@@ -318,7 +291,8 @@ def read_traits(element: etree._Element) -> TraitsQuery:
 
 def _matricule(element: etree._Element) -> Matricule:
     children = _by_tag(element)
-    return Matricule(*(_text(children, f"{{{NS_RECVIT}}}{name}") for name in ("NumIdentifiant", "Cle", "TypeMatricule")))
+    parts = ("NumIdentifiant", "Cle", "TypeMatricule")
+    return Matricule(*(_text(children, f"{{{NS_RECVIT}}}{name}") for name in parts))
 
 
 def read_vitale(element: etree._Element) -> VitaleQuery:
@@ -360,6 +334,24 @@ def render_individu(active: str, history: list[str], tiq: dict[str, str | None])
     return f"<INDIVIDU>{active}{''.join(history)}<TIQ>{tiq_xml}</TIQ></INDIVIDU>"
 
 
+def render_outcome(outcome: Outcome) -> str:
+    """The `RESULTAT` element of a search outcome: the CR, and for 00 the patient's INS and traits."""
+    patient = outcome.patient
+    if patient is None:
+        return render_resultat(outcome.code)
+    active = render_ins("INSACTIF", patient.nir, patient.nir_key, patient.oid)
+    history = [render_ins("INSHISTO", e.nir, e.key, e.oid, e.start, e.end) for e in patient.ins_history]
+    tiq = {
+        "NomNaissance": patient.birth_name,
+        "Prenom": patient.tiq_first_name or patient.first_name,
+        "ListePrenom": patient.first_names,
+        "Sexe": patient.sex,
+        "DateNaissance": patient.birth_date,
+        "LieuNaissance": patient.birth_place,
+    }
+    return render_resultat("00", render_individu(active, history, tiq))
+
+
 def new_message_id() -> str:
     """A random (version 4) UUID as a URI; not for secrets, so `random` is enough and 20 times faster."""
     h = f"{random.getrandbits(128):032x}"
@@ -378,11 +370,11 @@ def envelope(payload: str, action: str, relates_to: str | None) -> bytes:
             f"{_wsa_headers(action, relates_to)}<env:Body>{payload}</env:Body></env:Envelope>").encode()
 
 
-#: Where a fault's HTTP status comes from: CNAM's service (every fault, Sender ones included, comes
-#: with HTTP 500 — padoa/tlsi-ins `src/ins/insi-client.service.ts` reads a fault from a 500 answer, and
-#: its test against the qualification service, `src/ins/test/insi-client.test.ts` "fake IDAM", gets
-#: siram_100/desir_550 that way) or the SOAP 1.2 HTTP binding read strictly (Part 2 §7.5.2: Sender → 400).
-FAULT_STYLES = ("cnam", "strict")
+# Where a fault's HTTP status comes from (the `fault_style` setting): CNAM's service (every fault, Sender
+# ones included, comes with HTTP 500 — padoa/tlsi-ins `src/ins/insi-client.service.ts` reads a fault from
+# a 500 answer, and its test against the qualification service, `src/ins/test/insi-client.test.ts` "fake
+# IDAM", gets siram_100/desir_550 that way) or the SOAP 1.2 HTTP binding read strictly (Part 2 §7.5.2:
+# Sender → 400).
 
 
 def fault_http_status(spec: FaultSpec, style: str = "cnam") -> int:
@@ -463,7 +455,3 @@ def _fault_header(spec: FaultSpec, relates_to: str | None, not_understood: str |
                    f'<wsa:MessageID xmlns:wsa="{NS_WSA}">{new_message_id()}</wsa:MessageID>'
                    + relates.replace("<wsa:RelatesTo>", f'<wsa:RelatesTo xmlns:wsa="{NS_WSA}">'))
     return f"<soap:Header>{blocks}</soap:Header>" if blocks else ""
-
-
-def fault_spec(key: str) -> FaultSpec:
-    return FAULTS[key]

@@ -1,48 +1,55 @@
 """Run the INSi mock in-process, on a free loopback port, for tests and scripts.
 
-    with running_insi() as insi:
+    with running_insi() as insi:                        # an InsiService (RunningInsi), started
         client = zeep.Client(insi.wsdl_url)             # the mock's own WSDL
-        insi.post_fault({"kind": "http_error", "status": 503, "count": 1})
+        insi.admin("faults", "POST", {"kind": "http_error", "status": 503, "count": 1})
+        insi.journal.entries()
 
-`tls=True` serves HTTPS with the test PKI's server certificate; `mtls=True` also requires a client
-certificate of the test CA whose CN says INSI-AUTO or INSI-MANU (as CNAM's service does).
+The keywords are the settings of `InsiConfig` (the `[insi]` section of `segur up`): `tls=True` serves
+HTTPS with the test PKI's server certificate; `mtls=True` also requires a client certificate of the
+test CA whose CN says INSI-AUTO or INSI-MANU (as CNAM's service does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import tempfile
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import zeep
+import zeep.wsa
+from zeep.transports import Transport
+
 from segur.kernel.pki import TestPki
-from segur.kernel.server import TlsSettings, WsgiServer
-from segur.mocks.insi.app import SERVICE_PATH, InsiMock
+from segur.kernel.service import StackContext
+from segur.mocks.insi.models import SERVICE_PATH
+from segur.mocks.insi.service import InsiConfig, InsiService
 
 
-@dataclass
-class RunningInsi:
-    url: str
-    mock: InsiMock
-    server: WsgiServer
-    pki: TestPki | None = None
+class RunningInsi(InsiService):
+    """An `InsiService` with the addresses and the admin calls a test needs."""
+
+    @property
+    def url(self) -> str:
+        return self.base_url
 
     @property
     def service_url(self) -> str:
-        return self.url + SERVICE_PATH
+        return self.base_url + SERVICE_PATH
 
     @property
     def wsdl_url(self) -> str:
-        return self.url + SERVICE_PATH + "?wsdl"
+        return self.base_url + SERVICE_PATH + "?wsdl"
 
-    def endpoints(self) -> dict:
-        return self.mock.endpoints()
+    @property
+    def pki(self) -> TestPki | None:
+        return self.context.pki
 
     def admin(self, path: str, method: str = "GET", body=None, context=None) -> tuple[int, dict]:
         """Call the admin API (JSON); returns (status, decoded body)."""
@@ -56,36 +63,27 @@ class RunningInsi:
             return err.code, json.loads(err.read() or b"null")
 
 
-def tls_settings(pki: TestPki, mtls: bool) -> TlsSettings:
-    """Server-only TLS (`mtls=False`) or mutual TLS requiring a client certificate of the test CA."""
-    if mtls:
-        return pki.server_tls(require_client_cert=True)
-    return TlsSettings(pki.server.cert_file, pki.server.key_file)
-
-
 @contextmanager
-def running_insi(world=None, *, tls: bool = False, mtls: bool = False, pki: TestPki | None = None,
-                 pki_dir: Path | None = None, host: str = "127.0.0.1", threads: int = 16,
-                 **options) -> Iterator[RunningInsi]:
-    """Start an INSi mock on a free port; stop it on exit. `options` go to `InsiMock`."""
-    tmp = None
-    if (tls or mtls) and pki is None:
-        if pki_dir is None:
-            tmp = tempfile.TemporaryDirectory(prefix="segur-insi-pki-")
-            pki_dir = Path(tmp.name)
-        pki = TestPki.load_or_create(pki_dir)
-    mock = InsiMock(world, require_client_cn=mtls, **options)
-    server = WsgiServer(mock.app, host=host, port=0, tls=tls_settings(pki, mtls) if (tls or mtls) else None,
-                        threads=threads, name="segur-insi")
-    try:
-        server.start()
-        url = server.url.replace("127.0.0.1", "localhost") if (tls or mtls) else server.url
-        mock.base_url = url
-        yield RunningInsi(url, mock, server, pki)
-    finally:
-        server.stop()
-        if tmp is not None:
-            tmp.cleanup()
+def running_insi(world=None, *, pki: TestPki | None = None, pki_dir: Path | None = None,
+                 host: str = "127.0.0.1", sleep=None, seed: int = 0, **settings) -> Iterator[RunningInsi]:
+    """Start an INSi mock on a free port (`settings`: fields of `InsiConfig`); stop it on exit.
+
+    The test PKI is `pki`, else the one in `pki_dir`, else a temporary one made when TLS asks for it.
+    Like `segur serve insi`, a lone mock: an unknown IDAM is refused unless `any_idam=True`."""
+    context = StackContext.for_tests(world=world, pki=pki, host=host)
+    if pki is None and pki_dir is not None:
+        context.pki = TestPki.load_or_create(pki_dir)
+    extra = {} if sleep is None else {"sleep": sleep}
+    with RunningInsi(lone_config(InsiConfig, port=0, **settings), context, seed=seed, **extra) as service:
+        yield service
+
+
+def lone_config(cls, **settings):
+    """A config as `segur serve NAME` builds it for a lone mock: its `serve_default`s (e.g. an unknown
+    IDAM refused), then `settings`."""
+    defaults = {item.name: item.metadata["serve_default"] for item in dataclasses.fields(cls)
+                if item.metadata.get("serve_default", dataclasses.MISSING) is not dataclasses.MISSING}
+    return cls(**{**defaults, **settings})
 
 
 # -- clients ------------------------------------------------------------------------------------
@@ -104,10 +102,6 @@ def official_client(insi_wsdl_dir: Path, service_url: str, session=None, ws_addr
     turns WS-Addressing on explicitly (as it must against the real service); `ws_addressing=False`
     gives the plain generated client, which sends no wsa:Action.
     """
-    import zeep
-    import zeep.wsa
-    from zeep.transports import Transport
-
     local_ws_addr = Path(insi_wsdl_dir) / "xsd" / "ws-addr.xsd"
 
     class _OfflineWsAddressing(Transport):
@@ -124,7 +118,8 @@ def official_client(insi_wsdl_dir: Path, service_url: str, session=None, ws_addr
 
 def context_headers(idam: str = "SEGUR-TEST", *, emitter: str = "medecin@exemple.test",
                     when: str = "2026-11-23T10:00:00.000Z") -> dict:
-    """`_soapheaders` for zeep: a ContexteLPS (v01_00) naming the software's IDAM and a ContexteBAM (v01_02)."""
+    """`_soapheaders` for zeep: a ContexteLPS (v01_00) naming the software's IDAM and a ContexteBAM
+    (v01_02)."""
     return {
         "NO1_ContexteLPS": {
             "Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter,
@@ -169,8 +164,9 @@ def vitale_body(nir="2090763220834", key="39", birth_date="2009-07-14", birth_na
 
 
 def soap_envelope(body: str, *, operation: str = "rechercherInsAvecTraitsIdentite", idam: str = "SEGUR-TEST",
-                  action: str | None = "default", message_id: str | None = "default", lps: str | None = "default",
-                  bam: str | None = "default", namespace: str = "http://www.w3.org/2003/05/soap-envelope") -> bytes:
+                  action: str | None = "default", message_id: str | None = "default",
+                  lps: str | None = "default", bam: str | None = "default",
+                  namespace: str = "http://www.w3.org/2003/05/soap-envelope") -> bytes:
     """A hand-built INSi request, each header replaceable or removable (None), for negative tests."""
     token = str(uuid.uuid4())
     headers = []
@@ -213,11 +209,12 @@ def search_first_name_by_first_name(service, birth_name: str, first_names: str, 
     tries = names + ([" ".join(names)] if len(names) > 1 else [])
     attempts = []
     result = None
+    place = {"LieuNaissance": birth_place} if birth_place else {}
     for name in tries:
-        kwargs = {"LieuNaissance": birth_place} if birth_place else {}
+        headers = soapheaders or context_headers()  # fresh message ids for each call
         result = service.rechercherInsAvecTraitsIdentite(NomNaissance=birth_name, Prenom=[name], Sexe=sex,
-                                                         DateNaissance=birth_date,
-                                                         _soapheaders=soapheaders or context_headers(), **kwargs)
+                                                         DateNaissance=birth_date, _soapheaders=headers,
+                                                         **place)
         attempts.append((name, result.CR.CodeCR))
         if result.CR.CodeCR == "00":
             break

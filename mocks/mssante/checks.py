@@ -20,12 +20,14 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 
 from segur.kernel.findings import Finding, Severity
+from segur.kernel.rules import Rule
+from segur.mocks.mssante import rules
 from segur.mocks.mssante.cda import NotXml, read_cda_header
 from segur.mocks.mssante.consistency import check_pdf_copies
-from segur.mocks.mssante.rules import BY_ID
 from segur.mocks.mssante.xdm import ZIP_NAME, XdmLimits, XdmPackage, read_xdm
 
 SUBJECT_PREFIX = "XDM/1.0/DDM+"
+ZIP_TYPE = "application/zip"
 
 
 class _CachedHeaderRegistry(HeaderRegistry):
@@ -54,7 +56,7 @@ class Attachment:
     @property
     def kind(self) -> str:
         name = (self.filename or "").lower()
-        if self.content[:4] == b"PK\x03\x04" or name.endswith(".zip") or self.content_type == "application/zip":
+        if self.content[:4] == b"PK\x03\x04" or name.endswith(".zip") or self.content_type == ZIP_TYPE:
             return "zip"
         if name.endswith(".pdf") or self.content_type == "application/pdf" or self.content[:5] == b"%PDF-":
             return "pdf"
@@ -85,9 +87,9 @@ class MessageReport:
     def rules(self) -> list[str]:
         return list(dict.fromkeys(f.rule for f in self.findings))
 
-
-def _f(rule_id: str, location: str | None = None, **context) -> Finding:
-    return BY_ID[rule_id].finding(location=location, **context)
+    def add(self, rule: Rule, location: str | None = None, **context) -> None:
+        """`rule` fired at `location` (a header, the attachments…)."""
+        self.findings.append(rule.finding(location=location, **context))
 
 
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
@@ -129,8 +131,10 @@ def _run_end(raw: bytes, start: int) -> int | None:
     if lines < _MIN_RUN_LINES or width <= 0 or line_ends != b"\r\n" * lines:
         return None
     full = (lines - 1) * (width + 2)  # the lines before the last one
-    if not 2 < len(run) - full <= width + 2 or not run.endswith(b"\r\n") \
-            or run[width:full:width + 2] != b"\r" * (lines - 1) or run[width + 1:full:width + 2] != b"\n" * (lines - 1):
+    last_line_fits = 2 < len(run) - full <= width + 2 and run.endswith(b"\r\n")
+    every_line_ends_at_width = (run[width:full:width + 2] == b"\r" * (lines - 1)
+                                and run[width + 1:full:width + 2] == b"\n" * (lines - 1))
+    if not (last_line_fits and every_line_ends_at_width):
         return None
     return end
 
@@ -155,7 +159,7 @@ def parse_bytes(raw: bytes) -> EmailMessage:
     pieces, texts, last = [], [], 0
     for start, end in runs:
         pieces += [raw[last:start], f"{tag}x{len(texts)}x\r\n".encode()]
-        texts.append(raw[start:end - 2].decode("ascii"))  # the run without its last CRLF (the token keeps one)
+        texts.append(raw[start:end - 2].decode("ascii"))  # without its last CRLF (the token keeps one)
         last = end
     pieces.append(raw[last:])
     try:
@@ -263,10 +267,10 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     report = MessageReport()
     message, defects = parse_message(raw)
     if message is None:
-        report.findings.append(_f("MSS-MIME-MALFORMED", detail="; ".join(defects)))
+        report.add(rules.MIME_MALFORMED, detail="; ".join(defects))
         return report
     if defects:
-        report.findings.append(_f("MSS-MIME-MALFORMED", detail=", ".join(sorted(set(defects)))))
+        report.add(rules.MIME_MALFORMED, detail=", ".join(sorted(set(defects))))
     report.subject = _header(message, "Subject")
     report.message_id = _header(message, "Message-ID")
     report.disposition_notification_to = _header(message, "Disposition-Notification-To")
@@ -274,7 +278,7 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     addresses = [addr for _, addr in getaddresses([from_value])] if from_value else []
     report.from_ = addresses[0] if addresses else from_value
     if login and (not report.from_ or report.from_.lower() != login.lower()):
-        report.findings.append(_f("MSS-FROM-MISMATCH", location="header From", from_=report.from_, login=login))
+        report.add(rules.FROM_MISMATCH, "header From", from_=report.from_, login=login)
     _check_nil(message, report)
     attachments = attachments_of(message)
     report.attachments = [{"filename": a.filename, "content_type": a.content_type, "size": len(a.content),
@@ -283,9 +287,9 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     xdm_zips = [a for a in zips if (a.filename or "").upper() == ZIP_NAME]
     for other in zips:
         if other not in xdm_zips:
-            report.findings.append(_f("MSS-XDM-NAME", location="attachment", name=other.filename))
+            report.add(rules.XDM_NAME, "attachment", name=other.filename)
     if len(xdm_zips) > 1:
-        report.findings.append(_f("MSS-XDM-SEVERAL", location="attachments", count=len(xdm_zips)))
+        report.add(rules.XDM_SEVERAL, "attachments", count=len(xdm_zips))
     chosen = xdm_zips[0] if xdm_zips else (zips[0] if zips else None)
     if chosen is not None:
         report.package = read_xdm(chosen.content, xdm_limits)
@@ -293,19 +297,17 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
     else:
         bare = [a for a in attachments if a.kind == "xml" and _is_cda(a.content)]
         if bare:
-            report.findings.append(_f("MSS-XDM-MISSING", location="attachments",
-                                      what=", ".join(a.filename or "CDA" for a in bare)))
+            report.add(rules.XDM_MISSING, "attachments", what=", ".join(a.filename or "CDA" for a in bare))
     cdas = [d for d in report.package.documents if d.cda] if report.package else []
     _check_headers_against_cda(message, report, cdas)
     if cdas:
         if not any(a.kind == "pdf" for a in attachments):
-            report.findings.append(_f("MSS-PDF-MISSING", location="attachments"))
+            report.add(rules.PDF_MISSING, "attachments")
         check_pdf_copies(cdas, [a for a in attachments if a.kind == "pdf"], report.findings)
         _check_subject(report, cdas)
         patients = report.package.patients
         if len(patients) > 1:
-            report.findings.append(_f("MSS-ONE-PATIENT", location=ZIP_NAME, count=len(patients),
-                                      patients=", ".join(patients)))
+            report.add(rules.ONE_PATIENT, ZIP_NAME, count=len(patients), patients=", ".join(patients))
         _check_citizens(report, recipients, patients)
         if validate is not None:
             _validate_cdas(report, cdas, validate)
@@ -324,9 +326,9 @@ def _is_cda(content: bytes) -> bool:
 def _check_nil(message: EmailMessage, report: MessageReport) -> None:
     values = _headers(message, "X-MSS-NIL")
     if not values:
-        report.findings.append(_f("MSS-NIL-MISSING", location="header X-MSS-NIL"))
+        report.add(rules.NIL_MISSING, "header X-MSS-NIL")
     elif not _NIL.match(values[0]):
-        report.findings.append(_f("MSS-NIL-FORMAT", location="header X-MSS-NIL", value=values[0]))
+        report.add(rules.NIL_FORMAT, "header X-MSS-NIL", value=values[0])
 
 
 def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cdas) -> None:
@@ -335,30 +337,29 @@ def _check_headers_against_cda(message: EmailMessage, report: MessageReport, cda
     if not cdas:
         unreadable = _unreadable_archive(report.package)
         if unreadable and ins_values:
-            report.findings.append(_f("MSS-INS-HEADER-UNCHECKED", location="header X-MSS-INS",
-                                      value=ins_values[0], why=unreadable))
+            report.add(rules.INS_HEADER_UNCHECKED, "header X-MSS-INS", value=ins_values[0], why=unreadable)
         elif ins_values:
-            report.findings.append(_f("MSS-INS-HEADER-UNEXPECTED", location="header X-MSS-INS"))
+            report.add(rules.INS_HEADER_UNEXPECTED, "header X-MSS-INS")
         if unreadable and code_values:
-            report.findings.append(_f("MSS-CODECDA-UNCHECKED", location="header X-MSS-CODECDA",
-                                      value=", ".join(code_values), why=unreadable))
+            report.add(rules.CODECDA_UNCHECKED, "header X-MSS-CODECDA", value=", ".join(code_values),
+                       why=unreadable)
         elif code_values:
-            report.findings.append(_f("MSS-CODECDA-UNEXPECTED", location="header X-MSS-CODECDA"))
+            report.add(rules.CODECDA_UNEXPECTED, "header X-MSS-CODECDA")
         return
     qualified = all(d.cda.qualified_ins for d in cdas)
     expected = "O" if qualified else "N"
     if not ins_values:
-        report.findings.append(_f("MSS-INS-HEADER-MISSING", location="header X-MSS-INS"))
+        report.add(rules.INS_HEADER_MISSING, "header X-MSS-INS")
     elif ins_values[0] != expected:
-        report.findings.append(_f("MSS-INS-HEADER-VALUE", location="header X-MSS-INS", value=ins_values[0],
-                                  expected=expected, has="carries" if qualified else "does not carry",
-                                  has_fr="porte" if qualified else "ne porte pas"))
+        report.add(rules.INS_HEADER_VALUE, "header X-MSS-INS", value=ins_values[0], expected=expected,
+                   has="carries" if qualified else "does not carry",
+                   has_fr="porte" if qualified else "ne porte pas")
     codes = sorted(d.cda.code or "?" for d in cdas)
     if not code_values:
-        report.findings.append(_f("MSS-CODECDA-MISSING", location="header X-MSS-CODECDA", codes=", ".join(codes)))
+        report.add(rules.CODECDA_MISSING, "header X-MSS-CODECDA", codes=", ".join(codes))
     elif sorted(set(code_values)) != sorted(set(codes)):
-        report.findings.append(_f("MSS-CODECDA-MISMATCH", location="header X-MSS-CODECDA",
-                                  header=", ".join(code_values), codes=", ".join(codes)))
+        report.add(rules.CODECDA_MISMATCH, "header X-MSS-CODECDA", header=", ".join(code_values),
+                   codes=", ".join(codes))
 
 
 def _unreadable_archive(package: XdmPackage | None) -> str | None:
@@ -373,7 +374,7 @@ def _unreadable_archive(package: XdmPackage | None) -> str | None:
 def _check_subject(report: MessageReport, cdas) -> None:
     subject = report.subject or ""
     if not subject.startswith(SUBJECT_PREFIX) or not subject[len(SUBJECT_PREFIX):].strip():
-        report.findings.append(_f("MSS-SUBJECT-FORMAT", location="header Subject", subject=subject))
+        report.add(rules.SUBJECT_FORMAT, "header Subject", subject=subject)
         return
     rest = _norm(subject[len(SUBJECT_PREFIX):])
     cda = cdas[0].cda
@@ -388,8 +389,7 @@ def _check_subject(report: MessageReport, cdas) -> None:
         return
     if not rest.endswith(" " + expected) or not date_ok:
         shown = expected + (f" {birth[6:8]}/{birth[4:6]}/{birth[:4]}" if len(birth) >= 8 else "")
-        report.findings.append(_f("MSS-SUBJECT-PATIENT", location="header Subject", subject=subject,
-                                  expected=shown))
+        report.add(rules.SUBJECT_PATIENT, "header Subject", subject=subject, expected=shown)
 
 
 def _check_citizens(report: MessageReport, recipients, patients: list[str]) -> None:
@@ -399,8 +399,7 @@ def _check_citizens(report: MessageReport, recipients, patients: list[str]) -> N
         ins = box.address.split("@", 1)[0].upper()
         for other in patients:
             if other.upper() != ins:
-                report.findings.append(_f("MSS-CITIZEN-OTHER-PATIENT", location=f"recipient {box.address}",
-                                          ins=ins, other=other))
+                report.add(rules.CITIZEN_OTHER_PATIENT, f"recipient {box.address}", ins=ins, other=other)
 
 
 def _check_mes(message: EmailMessage, report: MessageReport, recipients) -> None:
@@ -408,9 +407,9 @@ def _check_mes(message: EmailMessage, report: MessageReport, recipients) -> None
     if not values:
         return
     if values[0] != "FIN":
-        report.findings.append(_f("MSS-MES-VALUE", location="header X-MSS-MES", value=values[0]))
+        report.add(rules.MES_VALUE, "header X-MSS-MES", value=values[0])
     if not any(getattr(box, "kind", None) == "CITIZEN" for box in recipients):
-        report.findings.append(_f("MSS-MES-NOT-CITIZEN", location="header X-MSS-MES"))
+        report.add(rules.MES_NOT_CITIZEN, "header X-MSS-MES")
 
 
 def _validate_cdas(report: MessageReport, cdas, validate) -> None:
@@ -418,8 +417,8 @@ def _validate_cdas(report: MessageReport, cdas, validate) -> None:
         try:
             result = validate(doc.content)
         except Exception as exc:  # noqa: BLE001 — a validator problem must not lose the message
-            report.findings.append(_f("MSS-CDA-NOT-VALIDATED", location=doc.path, uri=doc.uri,
-                                      reason=f"{type(exc).__name__}: {exc}"[:300]))
+            report.add(rules.CDA_NOT_VALIDATED, doc.path, uri=doc.uri,
+                       reason=f"{type(exc).__name__}: {exc}"[:300])
             continue
         found = list(getattr(result, "findings", []) or [])
         errors = [f for f in found if getattr(f, "is_error", False)]
@@ -436,5 +435,5 @@ def _validate_cdas(report: MessageReport, cdas, validate) -> None:
         }
         if errors or not getattr(result, "valid", True):
             first = errors[0] if errors else None
-            report.findings.append(_f("MSS-CDA-INVALID", location=doc.path, uri=doc.uri, errors=len(errors),
-                                      first=f"{first.rule}: {first.message}"[:300] if first else "(see report)"))
+            report.add(rules.CDA_INVALID, doc.path, uri=doc.uri, errors=len(errors),
+                       first=f"{first.rule}: {first.message}"[:300] if first else "(see report)")

@@ -5,6 +5,9 @@ PDF copy against the PDF a CDA N1 embeds, and one document uniqueId across messa
 The code tables are the DMP mock's (`segur.mocks.dmp.valuesets`: ASS_A11 for the formatCode, ASS_X04
 for the classCode), imported, so both mocks judge a document's metadata by the same facts. MSSanté
 delivers what the DMP would refuse; these rules put it in the journal so the editor sees it.
+
+The CDA side is the mock's one CDA model, `cda.CdaHeader` (read through the validator's safe parser);
+the comparisons take plain values (`source_patient_mismatches`) and the checks fire the rules.
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from dataclasses import dataclass
 
 from segur.kernel.findings import Finding
 from segur.kernel.ins import INS_OIDS
 from segur.mocks.dmp import valuesets
-from segur.mocks.mssante.rules import BY_ID
-
-
-def _fire(rule_id: str, location: str, **context) -> Finding:
-    return BY_ID[rule_id].finding(location=location, **context)
+from segur.mocks.mssante import rules
+from segur.mocks.mssante.cda import CdaHeader
 
 
 def split_patient_id(patient_id: str | None) -> tuple[str | None, str | None]:
@@ -54,9 +55,10 @@ def check_codes(doc, findings: list[Finding]) -> None:
     if meta.class_code and meta.type_code:
         expected = valuesets.class_for_type(meta.type_code, meta.type_code_scheme or None)
         if expected is not None and not _same_code(meta.class_code, meta.class_code_scheme, expected):
-            findings.append(_fire("MSS-XDM-CLASSCODE", doc.path, uri=doc.uri, type_code=meta.type_code,
-                                  declared=_code_text(meta.class_code, meta.class_code_scheme),
-                                  expected=_code_text(expected.code, expected.system)))
+            declared = _code_text(meta.class_code, meta.class_code_scheme)
+            findings.append(rules.XDM_CLASSCODE.finding(location=doc.path, uri=doc.uri, declared=declared,
+                                                        type_code=meta.type_code,
+                                                        expected=_code_text(expected.code, expected.system)))
 
 
 def _format_finding(doc) -> Finding | None:
@@ -66,46 +68,65 @@ def _format_finding(doc) -> Finding | None:
         expected = valuesets.format_code_for_n1(cda.n1_media_type or "")
         if expected is None or _same_code(meta.format_code, meta.format_code_scheme, expected):
             return None  # an embedded type ASS_A11 does not list: nothing to compare with
-        return _fire("MSS-XDM-FORMATCODE", doc.path, uri=doc.uri, declared=declared, level="CDA N1",
-                     expected=_code_text(expected.code, expected.system),
-                     why=f"it embeds {cda.n1_media_type} (ASS_A11)")
+        return rules.XDM_FORMATCODE.finding(location=doc.path, uri=doc.uri, declared=declared,
+                                            level="CDA N1", why=f"it embeds {cda.n1_media_type} (ASS_A11)",
+                                            expected=_code_text(expected.code, expected.system))
     candidates = valuesets.format_codes_for_templates(cda.template_ids)
     if not candidates or any(_same_code(meta.format_code, meta.format_code_scheme, c) for c in candidates):
         return None
-    return _fire("MSS-XDM-FORMATCODE", doc.path, uri=doc.uri, declared=declared, level="CDA N3",
-                 expected=" or ".join(_code_text(c.code, c.system) for c in candidates),
-                 why="its content-model templateId (ASS_A11)")
+    expected = " or ".join(_code_text(c.code, c.system) for c in candidates)
+    return rules.XDM_FORMATCODE.finding(location=doc.path, uri=doc.uri, declared=declared, level="CDA N3",
+                                        expected=expected, why="its content-model templateId (ASS_A11)")
 
 
 # ---------------------------------------------------------------------------- the patient
-def check_source_patient(doc, findings: list[Finding]) -> None:
+@dataclass(frozen=True)
+class PatientMismatch:
+    """A field of the document entry naming another patient than the CDA: what it says, what the CDA says."""
+
+    field: str
+    declared: str
+    actual: str
+
+
+def source_patient_mismatches(source_patient_id: str | None, source_patient_info: list[str],
+                              cda: CdaHeader) -> list[PatientMismatch]:
     """sourcePatientId and sourcePatientInfo (PID-3 identifiers, PID-7 birth date) must name the CDA's
     patient. An identifier is compared only when the CDA has one under the same authority (the INS
     OIDs, or a local one such as an IPP in recordTarget/patientRole/id); names are not compared (PID-5
-    may carry the used name)."""
-    meta, cda = doc.metadata, doc.cda
-    identifiers = [("sourcePatientId", meta.source_patient_id)] if meta.source_patient_id else []
+    may carry the used name). Plain values in, plain values out: the comparison, apart from its rule."""
+    identifiers = [("sourcePatientId", source_patient_id)] if source_patient_id else []
     birth = None
-    for line in meta.source_patient_info:
+    for line in source_patient_info:
         field, _, value = line.partition("|")
         field = field.strip().upper()
         if field == "PID-3":
             identifiers += [("sourcePatientInfo PID-3", cx) for cx in value.split("~") if cx.strip()]
         elif field == "PID-7":
             birth = value.strip()
+    mismatches = []
     for name, cx in identifiers:
         actual = _other_patient(cx, cda)
         if actual is not None:
-            findings.append(_fire("MSS-XDM-SOURCE-PATIENT", doc.path, uri=doc.uri, field=name, declared=cx,
-                                  actual=actual))
+            mismatches.append(PatientMismatch(name, cx, actual))
     if birth and cda.birth_time:
         length = min(len(birth), len(cda.birth_time), 8)
         if birth[:length] != cda.birth_time[:length]:
-            findings.append(_fire("MSS-XDM-SOURCE-PATIENT", doc.path, uri=doc.uri, field="sourcePatientInfo PID-7",
-                                  declared=birth, actual=f"birthTime {cda.birth_time}"))
+            actual = f"birthTime {cda.birth_time}"
+            mismatches.append(PatientMismatch("sourcePatientInfo PID-7", birth, actual))
+    return mismatches
 
 
-def _other_patient(cx: str, cda) -> str | None:
+def check_source_patient(doc, findings: list[Finding]) -> None:
+    """MSS-XDM-SOURCE-PATIENT for each field of the entry that names another patient than the CDA."""
+    meta = doc.metadata
+    for mismatch in source_patient_mismatches(meta.source_patient_id, meta.source_patient_info, doc.cda):
+        findings.append(rules.XDM_SOURCE_PATIENT.finding(location=doc.path, uri=doc.uri,
+                                                         field=mismatch.field, declared=mismatch.declared,
+                                                         actual=mismatch.actual))
+
+
+def _other_patient(cx: str, cda: CdaHeader) -> str | None:
     """What the CDA says instead, when the identifier `cx` names someone else; None when it agrees or
     cannot be compared."""
     value, oid = split_patient_id(cx)
@@ -128,10 +149,11 @@ def check_submission_patient(doc, findings: list[Finding]) -> None:
     value, oid = split_patient_id(declared)
     if value == cda.ins and (not oid or oid == cda.ins_oid):
         return
-    if any(f.rule == "MSS-XDM-SUBMISSION-PATIENT" and declared in f.message for f in findings):
+    if any(f.rule == rules.XDM_SUBMISSION_PATIENT.id and declared in f.message for f in findings):
         return
-    findings.append(_fire("MSS-XDM-SUBMISSION-PATIENT", doc.path.rsplit("/", 1)[0] + "/METADATA.XML",
-                          uri=doc.uri, declared=declared, actual=cda.patient_id))
+    metadata_path = doc.path.rsplit("/", 1)[0] + "/METADATA.XML"
+    findings.append(rules.XDM_SUBMISSION_PATIENT.finding(location=metadata_path, uri=doc.uri,
+                                                         declared=declared, actual=cda.patient_id))
 
 
 # ---------------------------------------------------------------------------- the PDF copy
@@ -148,8 +170,9 @@ def check_pdf_copies(documents, pdfs, findings: list[Finding]) -> None:
             continue
         attached = ", ".join(f"{pdf.filename or 'PDF'}, SHA-1 {hashlib.sha1(pdf.content).hexdigest()}"
                              for pdf in pdfs)
-        findings.append(_fire("MSS-PDF-NOT-IDENTICAL", "attachments", uri=doc.uri, attached=attached,
-                              embedded=hashlib.sha1(embedded).hexdigest()))
+        finding = rules.PDF_NOT_IDENTICAL.finding(location="attachments", uri=doc.uri, attached=attached,
+                                                  embedded=hashlib.sha1(embedded).hexdigest())
+        findings.append(finding)
 
 
 # ---------------------------------------------------------------------------- across messages
@@ -211,5 +234,5 @@ def _reuse_finding(unique_id: str, known: tuple, patient: str | None, doc) -> Fi
         what_fr = f"un autre contenu (SHA-1 {first_sha1}, ici {doc.sha1})"
     else:
         return None  # the same document resent: allowed
-    return _fire("MSS-UNIQUEID-REUSED", doc.path, unique_id=unique_id, first=first_message, what=what,
-                 what_fr=what_fr)
+    return rules.UNIQUEID_REUSED.finding(location=doc.path, unique_id=unique_id, first=first_message,
+                                         what=what, what_fr=what_fr)

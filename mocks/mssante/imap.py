@@ -18,12 +18,14 @@ import asyncio
 import ssl
 import time
 from argparse import Namespace
+from contextlib import AsyncExitStack, closing
 from datetime import UTC, datetime
 
 from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config, FilterSet, Identity, Login
+from pymap.context import connection_exit
 from pymap.exceptions import AuthorizationFailure, InvalidAuth
-from pymap.imap import IMAPServer
+from pymap.imap import IMAPConnection, IMAPServer
 from pymap.imap.state import ConnectionState
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.response import ResponseOk
@@ -32,9 +34,10 @@ from pysasl import SASLAuth
 from pysasl.creds.external import ExternalCredentials
 from pysasl.identity import ClearIdentity
 
+from segur.kernel.journal import Journal
 from segur.mocks.mssante import imap_parse
-from segur.mocks.mssante.backend import MssanteBackend
 from segur.mocks.mssante.imap_store import ParsedCache, stored_mailbox_set
+from segur.mocks.mssante.models import MssanteBackend
 
 imap_parse.install()  # pymap's MIME line loops in C-level code: same structure, ~3 times less CPU per append
 
@@ -53,11 +56,13 @@ class _Config(Config):
 
 
 class _Login(Login):
-    """Every world mailbox is an IMAP user; passwords/tokens come from the mock's backend."""
+    """Every world mailbox is an IMAP user; passwords/tokens come from the mock's backend; every login is
+    journalled."""
 
-    def __init__(self, config: Config, backend: MssanteBackend):
+    def __init__(self, config: Config, backend: MssanteBackend, journal: Journal):
         super().__init__(config)
         self.backend = backend
+        self.journal = journal
         self.parsed = ParsedCache(backend.store)
 
     def user(self, name: str) -> None:
@@ -65,7 +70,8 @@ class _Login(Login):
         if name not in self.users_dict:
             self.users_dict[name] = UserMetadata(self.config, name)
         if name not in self.config.set_cache:
-            self.config.set_cache[name] = (stored_mailbox_set(self.backend.store, name, self.parsed), FilterSet())
+            mailboxes = stored_mailbox_set(self.backend.store, name, self.parsed)
+            self.config.set_cache[name] = (mailboxes, FilterSet())
 
     async def authenticate(self, credentials) -> Identity:
         oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
@@ -75,11 +81,12 @@ class _Login(Login):
         ok = False
         if box is not None:
             if oauth:
-                ok = self.backend.check_token(login, getattr(credentials, "_token", None) or "")  # no public accessor
+                token = getattr(credentials, "_token", None) or ""  # pysasl has no public accessor
+                ok = self.backend.check_token(login, token)
             else:
                 password = self.backend.password_for(login) or ""
                 ok = credentials.verify(ClearIdentity(login, password))
-        self.backend.journal.record("imap-login", "ok" if ok else "refused", request={"login": login},
+        self.journal.record("imap-login", "ok" if ok else "refused", request={"login": login},
                                     response={"result": "OK" if ok else "NO authentication failed"},
                                     duration_ms=(time.monotonic() - started) * 1000)
         if not ok:
@@ -102,11 +109,6 @@ class _State(ConnectionState):
 
 class _Server(IMAPServer):
     async def __call__(self, reader, writer, sock_info) -> None:
-        from contextlib import AsyncExitStack, closing
-
-        from pymap.context import connection_exit
-        from pymap.imap import IMAPConnection
-
         conn = IMAPConnection(self.commands, self._config, reader, writer, sock_info)
         state = _State(self._login, self._config)
         async with AsyncExitStack() as stack:
@@ -118,7 +120,8 @@ class _Server(IMAPServer):
 class ImapService:
     """pymap on host:port in the running event loop; `deliver` appends to a mailbox's INBOX."""
 
-    def __init__(self, backend: MssanteBackend, host: str, port: int, ssl_context: ssl.SSLContext | None):
+    def __init__(self, backend: MssanteBackend, journal: Journal, host: str, port: int,
+                 ssl_context: ssl.SSLContext | None):
         self.backend = backend
         self.host = host
         self.requested_port = port
@@ -131,7 +134,7 @@ class ImapService:
                               ssl_context=ssl_context or ssl.create_default_context(ssl.Purpose.CLIENT_AUTH),
                               tls_enabled=ssl_context is not None, invalid_user_sleep=0.0, reject_dnsbl=False,
                               max_append_len=backend.size_limit, bad_command_limit=10)
-        self.login = _Login(self.config, backend)
+        self.login = _Login(self.config, backend, journal)
 
     async def start(self) -> None:
         self.config.apply_context()

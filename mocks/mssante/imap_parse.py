@@ -8,7 +8,8 @@ and the boundary lines are found with ``bytes.find`` (then ``bisect`` to check e
 start): ~3 ms.
 
 `install()` puts them on pymap's classes (only where the methods exist with the expected
-signature); `ORIGINALS` keeps pymap's, which ``tests/mocks/mssante/test_mssante_imap_parse.py`` compares them with.
+signature); `ORIGINALS` keeps pymap's, which ``tests/mocks/mssante/test_mssante_imap_parse.py``
+compares them with.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ ORIGINALS = {"find_lines": MessageContent._find_lines, "find_parts": MessageBody
 
 
 def find_lines(data: bytes) -> list[tuple[int, int, int]]:
-    """pymap's `MessageContent._find_lines`: per line, its start, its end without CR LF (or LF), the next start."""
+    """pymap's `MessageContent._find_lines`: per line, its start, its end without CR LF (or LF), the next
+    start."""
     if not isinstance(data, bytes):
         return ORIGINALS["find_lines"](data)
     pieces = data.split(b"\n")
@@ -69,5 +71,5 @@ def find_parts(data: bytes, view: memoryview, lines: list, boundary: bytes) -> l
 def install() -> None:
     """Use `find_lines` and `find_parts` in pymap's parser (idempotent)."""
     MessageContent._find_lines = classmethod(lambda cls, data: find_lines(data))
-    MessageBody._find_parts = classmethod(lambda cls, data, view, lines, boundary: find_parts(data, view, lines,
-                                                                                               boundary))
+    MessageBody._find_parts = classmethod(
+        lambda cls, data, view, lines, boundary: find_parts(data, view, lines, boundary))

@@ -28,7 +28,7 @@ from pymap.parsing.specials.flag import Flag
 from segur.mocks.mssante.store import MailStore
 
 PARSED_CACHE = 64  # parsed messages kept in memory at most…
-PARSED_CACHE_BYTES = 16 * 1024 * 1024  # …and at most this many message bytes (parsed, a message takes ~3x more)
+PARSED_CACHE_BYTES = 16 * 1024 * 1024  # …and this many message bytes at most (parsed: ~3 times more)
 
 
 class ParsedCache:
@@ -112,9 +112,10 @@ class StoredInbox(MailboxData):
         new = []
         for uid, received, flags in self.store.inbox_index(self.mailbox, self._synced_uid):
             message = StoredImapMessage(uid, datetime.fromtimestamp(received, UTC),
-                                    frozenset(Flag(f.encode()) for f in flags.split()),
-                                    cache=self.cache, mailbox=self.mailbox, recent=recent,
-                                    email_id=ObjectId.random_email_id(), thread_id=ObjectId.random_thread_id())
+                                        frozenset(Flag(f.encode()) for f in flags.split()),
+                                        cache=self.cache, mailbox=self.mailbox, recent=recent,
+                                        email_id=ObjectId.random_email_id(),
+                                        thread_id=ObjectId.random_thread_id())
             self._messages[uid] = message
             new.append(uid)
             self._synced_uid = uid

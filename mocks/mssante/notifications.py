@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 
 CRLF = "\r\n"
+MDN_INTRO = "Le message ci-dessous a été reçu et contrôlé par le bouchon MSSanté (Ségur conformance harness)."
+MDN_RULES_NOTE = "(Codes de règles du bouchon, pas des codes HL7 messageErrorCondition d'un DPI.)"
 
 
 def _boundary() -> str:
@@ -62,8 +64,8 @@ def build_dsn(*, hostname: str, sender: str, original: bytes, failures: list[tup
     for rcpt, reply in failures:
         code = reply.split(" ")
         status = code[1] if len(code) > 1 and code[1][:1] in "245" and "." in code[1] else "5.0.0"
-        per_recipient.append(CRLF.join([f"Final-Recipient: rfc822; {rcpt}", "Action: failed", f"Status: {status}",
-                                        f"Diagnostic-Code: smtp; {reply}"]))
+        per_recipient.append(CRLF.join([f"Final-Recipient: rfc822; {rcpt}", "Action: failed",
+                                        f"Status: {status}", f"Diagnostic-Code: smtp; {reply}"]))
     lines = [
         f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
         f"To: <{sender}>",
@@ -101,10 +103,9 @@ def build_mdn(*, hostname: str, reporter: str, to: str, original: bytes, origina
     base_subject = subject or ""
     mdn_subject = f"[KO Intégration système !][{rules[0] if rules else 'MSS'}] {base_subject}" if failed \
         else base_subject
-    human = (["Le message ci-dessous a été reçu et contrôlé par le bouchon MSSanté (Ségur conformance harness).",
-              f"Verdict : {verdict}."]
-             + ([f"Règles en échec : {', '.join(rules)}",
-                 "(Codes de règles du bouchon, pas des codes HL7 messageErrorCondition d'un DPI.)"] if failed else []))
+    human = [MDN_INTRO, f"Verdict : {verdict}."]
+    if failed:
+        human += [f"Règles en échec : {', '.join(rules)}", MDN_RULES_NOTE]
     fields = [f"Reporting-UA: {hostname}; segur-mssante-mock",
               f"Original-Recipient: rfc822;{original_recipient}",
               f"Final-Recipient: rfc822;{original_recipient}"]

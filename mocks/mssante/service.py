@@ -1,61 +1,244 @@
-"""The MSSanté mock as a kernel service: its settings and how it starts (SMTP, IMAP and the admin API)."""
+"""The MSSanté mock as a kernel service: its settings, its fault kinds, and how it runs — SMTP (aiosmtpd)
+and IMAP (pymap) on one asyncio loop in a background thread, plus the admin API (Flask on cheroot), all
+started and stopped together.
+
+`MssanteConfig` is the one list of settings: the options of `segur serve mssante` and the keys of
+`[mssante]` in `segur up`'s config. TLS modes: ``starttls`` (default: STARTTLS offered and required on
+both SMTP and IMAP, server certificate from the stack's test PKI), ``mtls`` (the same, and the client
+must present a certificate issued by the test CA, as the real space demands an IGC-Santé certificate:
+REM SC.MSS/CONF.12 and .27), ``none`` (plain text, AUTH allowed in clear: for debugging only).
+TLS ≥ 1.2 (REM SC.MSS/CONF.01).
+
+The journal and the faults are the kernel's (`Service.journal`, `Service.faults`): the journal is kept
+in the mailboxes' store when the mock has a data folder (`store.StoredJournal`), and the fault book
+knows the SMTP faults (`smtp.FAULT_KINDS`; a fault's `operation` is the SMTP stage it hits,
+`smtp.SmtpFaultBook`).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import ssl
+import threading
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
+from segur.fixtures.world import load_world
 from segur.kernel.config import ServiceConfig, setting
-from segur.kernel.service import Service
-from segur.mocks.mssante.server import MssanteServer
+from segur.kernel.journal import Journal
+from segur.kernel.pki import TestPki
+from segur.kernel.server import WsgiServer
+from segur.kernel.service import Service, StackContext
+from segur.mocks.mssante.imap import ImapService
+from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
+from segur.mocks.mssante.responses import create_app
+from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
+from segur.mocks.mssante.store import StoredJournal
+from segur.validators import validate
 
+TLS_MODES = ("starttls", "mtls", "none")
+#: the command-line flags `segur serve mssante` always had (the last one given wins: --mtls over --no-tls)
+TLS_FLAGS = {"--tls": "starttls", "--no-tls": "none", "--mtls": "mtls"}
+RECIPIENT_POLICIES = ("rcpt", "dsn")
+COMMAND_CALL_LIMIT = {"*": 5000, "EHLO": 20, "HELO": 20, "STARTTLS": 5, "AUTH": 10, "NOOP": 100, "RSET": 500,
+                      "VRFY": 20, "EXPN": 20, "HELP": 20}
+SMTP_IDENT = "MSSante mock (Segur harness) ESMTP"
 
 @dataclass
 class MssanteConfig(ServiceConfig):
-    port: int = setting(8303, "Admin API port (0: a free one).")
-    smtp_port: int = setting(8587, "SMTP submission port (0: a free one).")
-    imap_port: int = setting(8143, "IMAP port (0: a free one).")
-    tls: str = setting("starttls", "'starttls' (required on SMTP and IMAP), 'mtls' (and a client certificate of "
-                       "the test CA) or 'none' (plain text, for debugging).", choices=("none", "starttls", "mtls"))
-    password: str = setting("", "Password of every world mailbox (empty: the mock's default).")
-    validation: bool = setting(True, "Validate the CDA documents attached (IHE_XDM.ZIP).")
-    data: str = setting("", "Mailboxes folder ('' = <stack data>/mssante, ':memory:' = not kept).")
+    port: int = setting(8303, "Admin API (HTTP) port (0: a free one).")
+    smtp_port: int = setting(8587, "SMTP submission port (587 in production; 0: a free one).")
+    imap_port: int = setting(8143, "IMAP port (143 in production; 0: a free one).")
+    tls: str = setting("starttls", "'starttls': STARTTLS required on SMTP and IMAP; 'mtls': and a client "
+                       "certificate of the test CA; 'none': plain text with AUTH in clear, for debugging "
+                       "only.", choices=TLS_MODES, cli="--tls-mode", flags=TLS_FLAGS)
+    password: str = setting("", f"Password of every world mailbox (empty: {DEFAULT_PASSWORD}).")
+    size_limit: int = setting(DEFAULT_SIZE_LIMIT, "Maximum message size in bytes (SIZE).")
+    recipient_policy: str = setting("rcpt", "'rcpt': refuse unknown recipients at RCPT TO; 'dsn': accept "
+                                    "them and send a delivery status notification.",
+                                    choices=RECIPIENT_POLICIES)
+    validation: bool = setting(True, "Run the CDA validator on the documents of IHE_XDM.ZIP.",
+                               cli="--validate")
+    workers: int = setting(0, "Run the message checks in N worker processes (0: threads).")
+    data: str = setting("", "Mailboxes folder (SQLite store, kept across restarts and crashes); '' = "
+                        "<stack data>/mssante, ':memory:' = nothing kept.", serve_default=".segur-mssante")
+    power_safe: bool = setting(False, "fsync every accepted message (survives a power cut too; slower).")
+
+
+def model_options(config: MssanteConfig, context: StackContext) -> dict:
+    """The `MssanteBackend` keywords a config gives."""
+    data = config.data or str(context.data_dir(MssanteService.name))
+    options = {"size_limit": config.size_limit, "recipient_policy": config.recipient_policy,
+               "validate": config.validation, "workers": config.workers, "power_safe": config.power_safe,
+               "data_dir": None if data == ":memory:" else Path(data)}
+    if config.password:
+        options["default_password"] = config.password
+    if config.validation and context.pack:  # the stack's official CDA pack, as an argument (not SEGUR_PACK)
+        options["validate"] = partial(validate, pack=str(context.pack))
+    return options
+
+
+def _tls_context(pki: TestPki, require_client_cert: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(pki.server.cert_file), str(pki.server.key_file))
+    if require_client_cert:
+        context.load_verify_locations(cafile=str(pki.ca_file))
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class MssanteService(Service):
+    """SMTP, IMAP and the admin API of one MSSanté mock. `model_overrides` are `MssanteBackend` keywords
+    no setting carries (tests: ``passwords``, ``tokens``, ``validate`` as a function, ``xdm_limits``…)."""
+
     name = "mssante"
     Config = MssanteConfig
     title = "The MSSanté mock: SMTP and IMAP of a health-professional mail operator, with XDM checks."
+    fault_kinds = FAULT_KINDS
 
-    def __init__(self, config=None, context=None):
+    def __init__(self, config: MssanteConfig | None = None, context: StackContext | None = None,
+                 **model_overrides):
+        config = config if config is not None else self.Config()
+        context = context if context is not None else StackContext.for_tests()
+        world = context.world if context.world is not None else load_world()
+        # before the kernel's __init__: the journal is kept in the backend's store
+        self.backend = MssanteBackend(world, **{**model_options(config, context), **model_overrides})
         super().__init__(config, context)
-        conf, context = self.config, self.context
-        options = {}
-        if conf.password:
-            options["default_password"] = conf.password
-        if not conf.validation:
-            options["validate"] = False
-        data = conf.data or str(context.data_dir(self.name))
-        if data != ":memory:":
-            options["data_dir"] = data
-        pki_dir = context.test_pki().directory if conf.tls != "none" else None
-        self.server = MssanteServer(context.world, host=context.stack.host, smtp_port=conf.smtp_port,
-                                    imap_port=conf.imap_port, admin_port=conf.port, tls=conf.tls, pki_dir=pki_dir,
-                                    **options)
-        self.journal, self.faults = self.server.journal, self.server.faults
+        self.faults = SmtpFaultBook(self.fault_kinds)
+        self.host = context.stack.host
+        self.tls = config.tls
+        self.pki = context.test_pki() if config.tls != "none" else None
+        self.ssl_context = _tls_context(self.pki, config.tls == "mtls") if self.pki else None
+        self.smtp_port: int | None = None
+        self.imap_port: int | None = None
+        self.admin: WsgiServer | None = None
+        self.imap: ImapService | None = None
+        self.handler: MssHandler | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._smtp_server = None
+
+    def create_journal(self) -> Journal:
+        store = self.backend.store
+        if store.persistent:
+            return StoredJournal(self.name, store, self.journal_size)
+        return super().create_journal()
+
+    # ------------------------------------------------------------------ what the kernel asks
+    def endpoints(self) -> dict:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        starttls = self.tls != "none"
+        return {
+            "smtp": {"host": self.host, "port": self.smtp_port, "url": f"smtp://{host}:{self.smtp_port}",
+                     "starttls": starttls, "auth": ["PLAIN", "LOGIN", "XOAUTH2"]},
+            "imap": {"host": self.host, "port": self.imap_port, "url": f"imap://{host}:{self.imap_port}",
+                     "starttls": starttls},
+            "admin": self.admin_url,
+            "tls": self.tls,
+            # absolute: products running in another directory read it
+            "ca_file": str(Path(self.pki.ca_file).resolve()) if self.pki else None,
+        }
 
     @property
-    def mock(self):
-        return self.server
+    def admin_url(self) -> str | None:
+        return self.admin.url + "/_admin/" if self.admin is not None else None
 
-    def start(self) -> MssanteService:
-        self.server.start()
-        return self
+    def health(self) -> dict:
+        backend = self.backend
+        tokens = "any non-empty bearer token" if backend.accept_any_token else "configured tokens only"
+        credentials = {"login": "the mailbox address",
+                       "password": "default password for every world mailbox unless overridden",
+                       "default_password": backend.default_password, "xoauth2": tokens}
+        return {"tls": self.tls, "size_limit": backend.size_limit,
+                "recipient_policy": backend.recipient_policy, "credentials": credentials,
+                "mailboxes": len(backend.world.mailboxes),
+                "messages": backend.store.count(), "data": self.data_location()}
 
-    def stop(self) -> None:
-        self.server.stop()
+    def data_location(self) -> str:
+        return str(self.backend.store.path) if self.backend.store.path else ":memory:"
 
-    def endpoints(self) -> dict:
-        return self.server.endpoints()
+    def ready_lines(self) -> list[str]:
+        """The endpoints, the default password and the store as JSON (scripts read it)."""
+        ready = {"service": self.name, "endpoints": self.endpoints(),
+                 "default_password": self.backend.default_password, "data": self.data_location()}
+        return [json.dumps(ready, indent=2)]
 
     def reset(self) -> None:
-        self.server.reset()
+        self.backend.reset()
+        if self.loop and self.imap:
+            asyncio.run_coroutine_threadsafe(self.imap.reset(), self.loop).result(timeout=10)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> MssanteService:
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self.loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.loop.run_until_complete(self._start_servers())
+            except BaseException as exc:  # noqa: BLE001 — reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            self.loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="segur-mssante-loop", daemon=True)
+        self._thread.start()
+        ready.wait(timeout=30)
+        if failure:
+            self._thread.join(timeout=5)
+            raise failure[0]
+        self.admin = WsgiServer(create_app(self), host=self.host, port=self.config.port,
+                                name="segur-mssante-admin").start()
+        self.handler.admin_url = self.admin_url
+        return self
+
+    async def _start_servers(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.imap = ImapService(self.backend, self.journal, self.host, self.config.imap_port,
+                                self.ssl_context)
+        await self.imap.start()
+        self.imap_port = self.imap.port
+        self.handler = handler = MssHandler(self.backend, self.journal, self.faults, self.imap.delivered)
+        tls_on = self.ssl_context is not None
+
+        def factory() -> MssSmtp:
+            return MssSmtp(handler, hostname=self.backend.hostname, ident=SMTP_IDENT,
+                           tls_context=self.ssl_context, require_starttls=tls_on, auth_required=True,
+                           auth_require_tls=tls_on, authenticator=handler.authenticate,
+                           data_size_limit=self.backend.size_limit, command_call_limit=COMMAND_CALL_LIMIT,
+                           timeout=120, loop=loop)
+
+        self._smtp_server = await loop.create_server(factory, host=self.host, port=self.config.smtp_port)
+        self.smtp_port = self._smtp_server.sockets[0].getsockname()[1]
+
+    async def _stop_servers(self) -> None:
+        if self._smtp_server is not None:
+            self._smtp_server.close()
+            self._smtp_server = None
+        if self.imap is not None:
+            await self.imap.stop()
+        # connections still open (a client that never said QUIT/LOGOUT): end their tasks cleanly
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        if self.admin is not None:
+            self.admin.stop()
+        if self.loop is not None and self._thread is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(self._stop_servers(), self.loop).result(timeout=10)
+            finally:
+                self.loop.call_soon_threadsafe(self.loop.stop)
+                self._thread.join(timeout=10)
+                self.loop.close()
+            self.loop, self._thread = None, None
+        self.backend.close()

@@ -21,12 +21,51 @@ import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
+from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.findings import Finding
-from segur.mocks.mssante import rules as mss_rules
-from segur.mocks.mssante.backend import MssanteBackend, RecipientCheck
+from segur.kernel.journal import Journal
+from segur.kernel.rules import Rule
+from segur.mocks.mssante import rules
+from segur.mocks.mssante.models import MssanteBackend, RecipientCheck
 from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
+OVERLOAD_REPLY = "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
+
+
+def _computed_only(seconds: float) -> None:
+    """The fault book's sleep: none (a slow session must not hold a thread)."""
+
+
+FAULT_KINDS = {
+    # a temporary SMTP reply (421/450/451/452…) at a stage: `operation` is connect, mail, rcpt or data
+    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
+    # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
+    "tls_off": {},
+}
+#: The SMTP stage a fault hits when its `operation` is not given.
+DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
+                 "http_error": "data"}
+STAGES = ("connect", "mail", "rcpt", "data", "*")
+
+
+class SmtpFaultBook(FaultBook):
+    """The kernel's fault book, with `operation` meaning the SMTP stage (default: data; tls_off: connect).
+    It computes a fault's delay without sleeping: the session waits on the event loop (`MssHandler`)."""
+
+    def __init__(self, extra_kinds=FAULT_KINDS, seed: int = 0):
+        super().__init__(extra_kinds, seed, sleep=_computed_only)
+
+    def add(self, spec):
+        if isinstance(spec, dict) and spec.get("kind") in DEFAULT_STAGE:
+            spec = {**spec, "operation": spec.get("operation", DEFAULT_STAGE[spec["kind"]])}
+            if spec["operation"] not in STAGES:
+                raise FaultError(f"operation is the SMTP stage: one of {', '.join(STAGES)}")
+            if spec["kind"] == "smtp_reply":
+                code = spec.get("code", 451)
+                if not isinstance(code, int) or not 400 <= code <= 599:
+                    raise FaultError("code must be an SMTP reply code (400-599)")
+        return super().add(spec)
 
 
 class _QuietDeprecation(logging.Filter):
@@ -66,11 +105,11 @@ def with_enhanced_code(reply: str) -> str:
 
 
 _INTERNAL_REFUSALS = (  # aiosmtpd's own replies → the rule they mean
-    ("530 5.7.0 Must issue a STARTTLS", "MSS-TLS-REQUIRED"),
-    ("538", "MSS-AUTH-TLS"),
-    ("535", "MSS-AUTH-FAILED"),
-    ("530 5.7.0 Authentication required", "MSS-AUTH-REQUIRED"),
-    ("552", "MSS-SIZE"),
+    ("530 5.7.0 Must issue a STARTTLS", rules.TLS_REQUIRED),
+    ("538", rules.AUTH_TLS),
+    ("535", rules.AUTH_FAILED),
+    ("530 5.7.0 Authentication required", rules.AUTH_REQUIRED),
+    ("552", rules.SIZE),
 )
 
 
@@ -88,16 +127,16 @@ class MssSmtp(ChunkedData, SMTP):
         self.started = time.monotonic()
         self.message_ids: list[str] = []
         self._in_data = False
-        self._greeted = False  # the greeting and the answers to EHLO/HELO carry no enhanced code (RFC 2034 §3)
+        self._greeted = False  # the greeting and the answers to EHLO/HELO: no enhanced code (RFC 2034 §3)
         self._answering_hello = False
         self._last_command = ""
         self._connect_reply: str | None = None
-        faults = handler.backend.faults.select("connect", {})
-        if handler.backend.faults.first(faults, "tls_off"):
+        faults = handler.faults.select("connect", {})
+        if FaultBook.first(faults, "tls_off"):
             self.tls_context = None
             self.require_starttls = False
             self.tls_info["fault"] = "tls_off: STARTTLS not offered"
-        reply = handler.backend.faults.first(faults, "smtp_reply")
+        reply = FaultBook.first(faults, "smtp_reply")
         if reply:
             self._connect_reply = f"{reply.params['code']} {reply.params['message']}"
 
@@ -141,9 +180,9 @@ class MssSmtp(ChunkedData, SMTP):
         if in_data != self._in_data and getattr(self, "_readers", None):
             self._reader.readuntil, self._reader.readline = self._readers["data" if in_data else "listening"]
         self._in_data = in_data
-        for prefix, rule_id in _INTERNAL_REFUSALS:
+        for prefix, rule in _INTERNAL_REFUSALS:
             if text.startswith(prefix):
-                self.findings.append(self._internal_finding(rule_id))
+                self.findings.append(self._internal_finding(rule))
                 break
         await super().push(status)
 
@@ -163,8 +202,7 @@ class MssSmtp(ChunkedData, SMTP):
         finally:
             self._answering_hello = False
 
-    def _internal_finding(self, rule_id: str) -> Finding:
-        rule = mss_rules.BY_ID[rule_id]
+    def _internal_finding(self, rule: Rule) -> Finding:
         context = {"command": self._last_command or "?", "login": self._pending_login or "?",
                    "size": "more than the limit", "limit": self.data_size_limit}
         return rule.finding(location=f"SMTP {self._last_command}", **context)
@@ -185,7 +223,8 @@ class MssSmtp(ChunkedData, SMTP):
             if ssl_object is not None:
                 cert = ssl_object.getpeercert() or {}
                 subject = dict(x[0] for x in cert.get("subject", ()))
-                self.tls_info.update({"version": ssl_object.version(), "cipher": (ssl_object.cipher() or [None])[0],
+                self.tls_info.update({"version": ssl_object.version(),
+                                      "cipher": (ssl_object.cipher() or [None])[0],
                                       "client_cert_cn": subject.get("commonName"),
                                       "client_cert_o": subject.get("organizationName")})
             self.login = None
@@ -227,10 +266,10 @@ def data_reply(message_id: str, verdict: str, rule_ids: list[str], admin_url: st
     take it for a pass: the X-Segur-* headers of the delivered copy and the admin API."""
     if verdict == "pass":
         return f"250 2.0.0 Ok: queued as {message_id} (verdict pass)"
-    where = f"{admin_url.rstrip('/')}/messages/{message_id}" if admin_url else f"/_admin/messages/{message_id}"
+    where = f"{(admin_url or '/_admin/').rstrip('/')}/messages/{message_id}"
     head = f"250 2.0.0 Ok: queued as {message_id} but verdict FAIL ("
-    tail = (f"): delivered for inspection only, see headers X-Segur-Verdict/X-Segur-Rules of the delivered copy "
-            f"or GET {where}")
+    tail = ("): delivered for inspection only, see headers X-Segur-Verdict/X-Segur-Rules of the delivered "
+            f"copy or GET {where}")
     return head + _rules_within(rule_ids, MAX_REPLY_TEXT - len(head) - len(tail)) + tail
 
 
@@ -238,19 +277,23 @@ def _rules_within(rule_ids: list[str], budget: int) -> str:
     """The first rule ids (at most 3) that fit in `budget` characters, and how many more there are."""
     for shown in range(min(3, len(rule_ids)), -1, -1):
         more = len(rule_ids) - shown
-        text = ", ".join(rule_ids[:shown]) + (f"{' and' if shown else ''} {more} more rule(s)" if more else "")
+        and_more = f"{' and' if shown else ''} {more} more rule(s)" if more else ""
+        text = ", ".join(rule_ids[:shown]) + and_more
         if len(text) <= budget:
             return text.strip()
     return f"{len(rule_ids)} rules"
 
 
 class MssHandler:
-    """aiosmtpd handler: what happens at MAIL, RCPT and DATA."""
+    """aiosmtpd handler: what happens at MAIL, RCPT and DATA. The journal and the faults are the
+    service's; `admin_url` (…/_admin/, once the admin API listens) is named in the reply to DATA."""
 
-    def __init__(self, backend: MssanteBackend, deliver, loop: asyncio.AbstractEventLoop | None = None):
+    def __init__(self, backend: MssanteBackend, journal: Journal, faults: SmtpFaultBook, deliver):
         self.backend = backend
+        self.journal = journal
+        self.faults = faults
         self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
-        self.loop = loop
+        self.admin_url: str | None = None
 
     # ---------------------------------------------------------------- authentication (PLAIN, LOGIN)
     def authenticate(self, server: MssSmtp, session, envelope, mechanism, auth_data):
@@ -270,15 +313,15 @@ class MssHandler:
 
     # ---------------------------------------------------------------- faults
     async def _fault_reply(self, server: MssSmtp, stage: str) -> str | None:
-        faults = self.backend.faults.select(stage, {"login": server.login or ""})
-        delay = sum(f.delay_seconds(self.backend.faults._rng) for f in faults
-                    if f.kind in ("latency", "overload"))
+        """The reply a fault in force at this SMTP stage gives instead of the mock's, after its delay (the
+        fault book computes it; the session waits on the event loop, never blocking the other sessions)."""
+        faults = self.faults.select(stage, {"login": server.login or ""})
+        delay = self.faults.delay(faults)
         if delay:
             await asyncio.sleep(delay)
-        overload = self.backend.faults.first(faults, "overload")
-        if overload:
-            return "421 4.3.2 Service not available, closing transmission channel (fault injected: overload)"
-        reply = self.backend.faults.first(faults, "smtp_reply")
+        if FaultBook.first(faults, "overload"):
+            return OVERLOAD_REPLY
+        reply = FaultBook.first(faults, "smtp_reply")
         if reply:
             return f"{reply.params['code']} {reply.params['message']}"
         return None
@@ -290,11 +333,10 @@ class MssHandler:
             return reply
         login = session.auth_data if isinstance(session.auth_data, str) else server.login
         if login and address.lower() != login.lower():
-            finding = mss_rules.BY_ID["MSS-SENDER-NOT-OWNED"].finding(location=f"MAIL FROM:<{address}>",
-                                                                     sender=address, login=login)
-            server.findings.append(finding)
-            return mss_rules.smtp_reply("MSS-SENDER-NOT-OWNED", f"<{address}>: sender address not owned by "
-                                        f"the authenticated mailbox <{login}>")
+            server.findings.append(rules.SENDER_NOT_OWNED.finding(location=f"MAIL FROM:<{address}>",
+                                                                  sender=address, login=login))
+            return rules.smtp_reply(rules.SENDER_NOT_OWNED, f"<{address}>: sender address not owned by the "
+                                    f"authenticated mailbox <{login}>")
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.mss_accepted, envelope.mss_bounced = [], []
@@ -307,7 +349,7 @@ class MssHandler:
         accepted = getattr(envelope, "mss_accepted", [])
         bounced = getattr(envelope, "mss_bounced", [])
         if len(accepted) + len(bounced) >= self.backend.max_recipients:
-            return mss_rules.smtp_reply("MSS-TOO-MANY-RECIPIENTS", "Too many recipients")
+            return rules.smtp_reply(rules.TOO_MANY_RECIPIENTS, "Too many recipients")
         check: RecipientCheck = self.backend.check_recipient(address)
         if not check.ok:
             server.findings.append(check.finding)
@@ -325,8 +367,8 @@ class MssHandler:
         reply = await self._fault_reply(server, "data")
         raw = envelope.original_content or b""
         if reply:
-            self.backend.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
-                                        response={"reply": reply}, client=self._client(server))
+            self.journal.record("smtp-message", "fault-injected", request={"size": len(raw)},
+                                response={"reply": reply}, client=self._client(server))
             return reply
         login = session.auth_data if isinstance(session.auth_data, str) else server.login
         accepted = getattr(envelope, "mss_accepted", [])
@@ -337,20 +379,21 @@ class MssHandler:
                 raw, login=login, envelope_from=envelope.mail_from or "", accepted=accepted, bounced=bounced,
                 session=self._trace_session(server, session, login)))
         except Exception as exc:  # noqa: BLE001 — never lose the session over a checker bug
-            self.backend.journal.record("smtp-message", "error", request={"size": len(raw)},
-                                        response={"reply": "451 4.3.0 internal error"},
-                                        meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
+            self.journal.record("smtp-message", "error", request={"size": len(raw)},
+                                response={"reply": "451 4.3.0 internal error"},
+                                meta={"error": f"{type(exc).__name__}: {exc}"}, client=self._client(server))
             return "451 4.3.0 Local error in processing; the message was not accepted"
         for delivery in outcome.deliveries:
             try:
                 await self.deliver(delivery.mailbox, delivery.raw)
             except Exception as exc:  # noqa: BLE001 — the stored copy stays readable in /_admin/mailboxes
-                outcome.notes.append(f"IMAP copy for <{delivery.mailbox}> failed: {type(exc).__name__}: {exc}")
+                problem = f"{type(exc).__name__}: {exc}"
+                outcome.notes.append(f"IMAP copy for <{delivery.mailbox}> failed: {problem}")
         server.message_ids.append(outcome.id)
         report = outcome.report
         verdict = "accepted" if report.verdict == "pass" else "nonconformant"
-        reply = data_reply(outcome.id, report.verdict, report.rules, self.backend.admin_url)
-        self.backend.journal.record(
+        reply = data_reply(outcome.id, report.verdict, report.rules, self.admin_url)
+        self.journal.record(
             "smtp-message", verdict, findings=report.findings,
             request={"from": envelope.mail_from, "to": [c.address for c in accepted + bounced],
                      "subject": report.subject, "message_id": report.message_id, "size": len(raw),
@@ -377,7 +420,7 @@ class MssHandler:
 
     def record_session(self, server: MssSmtp) -> None:
         refused = any(line.startswith("S: 5") for line in server.transcript)
-        self.backend.journal.record(
+        self.journal.record(
             "smtp-session", "refused" if refused else "ok", findings=server.findings,
             request={"transcript": server.transcript}, client=self._client(server),
             duration_ms=(time.monotonic() - server.started) * 1000, meta={"messages": server.message_ids})

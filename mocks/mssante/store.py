@@ -26,6 +26,7 @@ under 1 KiB per message; see docs/mssante.md, Storage).
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import sqlite3
@@ -33,6 +34,8 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from segur.kernel.journal import Exchange, Journal
 
 DB_NAME = "mssante.sqlite3"
 PAGE_SIZE = 4096  # SQLite default; see docs/mssante.md (store) for the 64 KiB measurement
@@ -104,9 +107,9 @@ class MailStore:
 
     def _add_one(self, mailbox, mock_id, kind, record, raw, now) -> int:
         uid = self._next_uid(mailbox)
-        self._db.execute("INSERT INTO copies (mock_id, mailbox, uid, kind, received, data, raw) VALUES (?,?,?,?,?,?,?)",
-                         (mock_id, mailbox, uid, kind, now, json.dumps(record) if record is not None else None,
-                          raw))
+        data = json.dumps(record) if record is not None else None
+        self._db.execute("INSERT INTO copies (mock_id, mailbox, uid, kind, received, data, raw) "
+                         "VALUES (?,?,?,?,?,?,?)", (mock_id, mailbox, uid, kind, now, data, raw))
         return uid
 
     def _next_uid(self, mailbox: str) -> int:
@@ -116,7 +119,8 @@ class MailStore:
 
     def last_uid(self, mailbox: str) -> int:
         with self._lock:
-            row = self._db.execute("SELECT last_uid FROM boxes WHERE mailbox=?", (mailbox.lower(),)).fetchone()
+            row = self._db.execute("SELECT last_uid FROM boxes WHERE mailbox=?",
+                                   (mailbox.lower(),)).fetchone()
         return row[0] if row else FIRST_UID - 1
 
     def reserve_uid(self, mailbox: str, uid: int) -> None:
@@ -162,14 +166,24 @@ class MailStore:
             rows = self._db.execute(query + " ORDER BY row", args).fetchall()
         return [(json.loads(data), raw) for data, raw in rows]
 
+    def message_raw(self, mock_id: str, mailbox: str | None = None) -> bytes | None:
+        """The stored bytes of one message: the copy in `mailbox`, else the first delivered copy."""
+        query, args = "SELECT raw FROM copies WHERE mock_id=?", [mock_id]
+        if mailbox is not None:
+            query, args = query + " AND mailbox=?", [*args, mailbox.lower()]
+        with self._lock:
+            row = self._db.execute(query + " ORDER BY row LIMIT 1", args).fetchone()
+        return row[0] if row else None
+
     def documents(self, limit: int) -> list[tuple[str, list[dict]]]:
         """``(message id, documents)`` of the last `limit` stored messages that carried documents, oldest
         first (one copy per message)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT mock_id, json_extract(data, '$.documents') FROM copies WHERE row IN (SELECT min(row) "
-                "FROM copies WHERE kind='message' AND json_array_length(data, '$.documents') > 0 GROUP BY mock_id "
-                "ORDER BY min(row) DESC LIMIT ?) ORDER BY row", (limit,)).fetchall()
+                "SELECT mock_id, json_extract(data, '$.documents') FROM copies WHERE row IN ("
+                "SELECT min(row) FROM copies "
+                "WHERE kind='message' AND json_array_length(data, '$.documents') > 0 "
+                "GROUP BY mock_id ORDER BY min(row) DESC LIMIT ?) ORDER BY row", (limit,)).fetchall()
         return [(mock_id, json.loads(documents)) for mock_id, documents in rows]
 
     def counts(self) -> dict[str, int]:
@@ -193,15 +207,16 @@ class MailStore:
     # ------------------------------------------------------------------ journal
     def add_journal(self, seq: int, entry: dict) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?)", (seq, json.dumps(entry, default=str)))
+            self._db.execute("INSERT OR REPLACE INTO journal VALUES (?, ?)",
+                             (seq, json.dumps(entry, default=str)))
             self._journal_writes += 1
             if self._journal_writes % 1000 == 0:  # keep the table bounded like the in-memory journal
                 self._db.execute("DELETE FROM journal WHERE seq <= ?", (seq - JOURNAL_KEEP,))
 
     def journal_entries(self, limit: int = JOURNAL_KEEP) -> list[dict]:
         with self._lock:
-            rows = self._db.execute("SELECT data FROM (SELECT seq, data FROM journal ORDER BY seq DESC LIMIT ?) "
-                                    "ORDER BY seq", (limit,)).fetchall()
+            rows = self._db.execute("SELECT data FROM (SELECT seq, data FROM journal ORDER BY seq DESC "
+                                    "LIMIT ?) ORDER BY seq", (limit,)).fetchall()
         return [json.loads(data) for (data,) in rows]
 
     def clear_journal(self) -> None:
@@ -211,7 +226,8 @@ class MailStore:
     # ------------------------------------------------------------------ reset
     def reset(self) -> None:
         """Empty every mailbox on disk too (rows deleted, file compacted) and start a new UIDVALIDITY
-        (the journal is the journal's to clear: `clear_journal`); message ids go on (``MSS-nnnnnn`` are never reused, so old references stay unambiguous)."""
+        (the journal is the journal's to clear: `clear_journal`); message ids go on (``MSS-nnnnnn`` are
+        never reused, so old references stay unambiguous)."""
         with self._lock:
             last = self.last_mock_number()
             self._db.executescript("BEGIN IMMEDIATE; DELETE FROM copies; DELETE FROM boxes; "
@@ -222,3 +238,24 @@ class MailStore:
             if self.path is not None:
                 self._db.execute("VACUUM")
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+class StoredJournal(Journal):
+    """The kernel's journal, also written to the store (one row per exchange) and read back at start, so
+    that a restarted mock still shows what it saw before (the last `max_entries`)."""
+
+    def __init__(self, service: str, store: MailStore, max_entries: int = JOURNAL_KEEP):
+        super().__init__(service, max_entries)
+        self.store = store
+        entries = [Exchange(**entry) for entry in store.journal_entries(max_entries)]
+        self._entries.extend(entries)
+        self._seq = itertools.count(entries[-1].seq + 1 if entries else 1)
+
+    def record(self, operation, verdict, **kwargs) -> Exchange:
+        exchange = super().record(operation, verdict, **kwargs)
+        self.store.add_journal(exchange.seq, exchange.to_dict())
+        return exchange
+
+    def clear(self) -> None:
+        super().clear()
+        self.store.clear_journal()

@@ -9,52 +9,71 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
 
-from segur.mocks.mssante.server import MssanteServer
+from segur.kernel.pki import TestPki
+from segur.kernel.service import StackContext
+from segur.mocks.mssante.cda import read_cda_header
+from segur.mocks.mssante.service import MssanteConfig, MssanteService
+from segur.mocks.mssante.xdm import build_xdm
+
+#: `running_mssante` keywords that are settings of `MssanteConfig` (the others go to the backend)
+_SETTINGS = ("tls", "size_limit", "recipient_policy", "workers", "power_safe")
 
 
 class RunningMssante:
-    def __init__(self, server: MssanteServer):
-        self.server = server
+    """A started `MssanteService` and what a test client needs from it."""
+
+    def __init__(self, service: MssanteService):
+        self.service = service
 
     @property
-    def mock(self) -> MssanteServer:
-        return self.server
+    def mock(self) -> MssanteService:
+        return self.service
 
     @property
     def backend(self):
-        return self.server.backend
+        return self.service.backend
+
+    @property
+    def journal(self):
+        return self.service.journal
+
+    @property
+    def faults(self):
+        return self.service.faults
 
     @property
     def url(self) -> str:
-        return self.server.admin.url
+        return self.service.admin.url
 
     @property
     def smtp_host(self) -> str:
-        return self.server.host
+        return self.service.host
 
     @property
     def smtp_port(self) -> int:
-        return self.server.smtp_port
+        return self.service.smtp_port
 
     @property
     def imap_host(self) -> str:
-        return self.server.host
+        return self.service.host
 
     @property
     def imap_port(self) -> int:
-        return self.server.imap_port
+        return self.service.imap_port
 
     @property
     def password(self) -> str:
-        return self.server.backend.default_password
+        return self.service.backend.default_password
 
     def endpoints(self) -> dict:
-        return self.server.endpoints()
+        return self.service.endpoints()
 
     def client_context(self, client: str | None = None, untrusted: bool = False) -> ssl.SSLContext:
         """A client TLS context trusting the mock's CA; with `client`, presenting that test certificate."""
-        pki = self.server.pki
+        pki = self.service.pki
         context = ssl.create_default_context(cafile=str(pki.ca_file))
         if client:
             files = pki.untrusted_client(client) if untrusted else pki.client(client)
@@ -62,29 +81,42 @@ class RunningMssante:
         return context
 
 
-@contextmanager
-def running_mssante(world=None, **options) -> Iterator[RunningMssante]:
-    """Start the mock on free loopback ports (SMTP, IMAP, admin) and stop it afterwards.
+def mssante_service(world=None, *, host: str = "127.0.0.1", pki_dir: str | Path | None = None,
+                    data_dir: str | Path | None = None, **options) -> MssanteService:
+    """An `MssanteService` on free loopback ports, not started: mailboxes in memory unless `data_dir`,
+    a test PKI in a temporary folder unless `pki_dir`.
 
-    Options are those of `MssanteServer` (``tls``, ``pki_dir``, ``host``) and of `MssanteBackend`
-    (``default_password``, ``passwords``, ``tokens``, ``size_limit``, ``recipient_policy``,
+    Options are settings of `MssanteConfig` (``tls``, ``size_limit``, ``recipient_policy``, ``workers``,
+    ``power_safe``) or `MssanteBackend` keywords (``default_password``, ``passwords``, ``tokens``,
     ``validate``, ``xdm_limits``…).
     """
-    server = MssanteServer(world, **options)
-    server.start()
+    settings = {key: options.pop(key) for key in _SETTINGS if key in options}
+    config = MssanteConfig(port=0, smtp_port=0, imap_port=0,
+                           data=str(data_dir) if data_dir is not None else ":memory:", **settings)
+    pki = TestPki.load_or_create(Path(pki_dir).resolve()) if pki_dir is not None else None
+    return MssanteService(config, StackContext.for_tests(world=world, pki=pki, host=host), **options)
+
+
+@contextmanager
+def running_mssante(world=None, **options) -> Iterator[RunningMssante]:
+    """Start the mock on free loopback ports (SMTP, IMAP, admin) and stop it afterwards (options: see
+    `mssante_service`)."""
+    service = mssante_service(world, **options).start()
     try:
-        yield RunningMssante(server)
+        yield RunningMssante(service)
     finally:
-        server.stop()
+        service.stop()
 
 
 AUTO = object()
+DEFAULT_BODY = "Bonjour,\nveuillez trouver le compte rendu ci-joint.\n"
+STAND_IN_PDF = b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n"
 
 
 def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes] = (), *, subject=AUTO,
-                nil: str | None = "1234", ins_header=AUTO, codecda=AUTO, pdf: bool = True, mes: str | None = None,
-                disposition_notification_to: str | None = None, xdm: bytes | None = None,
-                xdm_name: str = "IHE_XDM.ZIP", body: str = "Bonjour,\nveuillez trouver le compte rendu ci-joint.\n",
+                nil: str | None = "1234", ins_header=AUTO, codecda=AUTO, pdf: bool = True,
+                mes: str | None = None, disposition_notification_to: str | None = None,
+                xdm: bytes | None = None, xdm_name: str = "IHE_XDM.ZIP", body: str = DEFAULT_BODY,
                 extra_headers: dict | None = None):
     """An MSSanté message as a conformant sender builds it (every part can be overridden to break it).
 
@@ -92,11 +124,6 @@ def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes]
     (``XDM/1.0/DDM+<libellé> <NOM> <prénom> <date>``), ``X-MSS-INS`` and ``X-MSS-CODECDA`` are derived
     from the first CDA unless given (``None`` leaves a header out).
     """
-    from email.message import EmailMessage
-
-    from segur.mocks.mssante.cda import read_cda_header
-    from segur.mocks.mssante.xdm import build_xdm
-
     recipients = [recipients] if isinstance(recipients, str) else list(recipients)
     headers = [read_cda_header(doc) for doc in documents]
     message = EmailMessage()
@@ -127,12 +154,14 @@ def mss_message(sender: str, recipients: list[str] | str, documents: list[bytes]
     for name, value in (extra_headers or {}).items():
         message[name] = value
     message.set_content(body)
-    package = xdm if xdm is not None else (build_xdm([(doc, None) for doc in documents]) if documents else None)
+    package = xdm
+    if package is None and documents:
+        package = build_xdm([(doc, None) for doc in documents])
     if package is not None:
         message.add_attachment(package, maintype="application", subtype="zip", filename=xdm_name)
     if pdf and documents:
         for number, header in enumerate(headers, start=1):  # the PDF a CDA embeds, else a stand-in
-            content = header.embedded_pdf or b"%PDF-1.4\n% PDF/A-1 rendering of the CDA (test stand-in)\n%%EOF\n"
+            content = header.embedded_pdf or STAND_IN_PDF
             name = "compte-rendu.pdf" if len(headers) == 1 else f"compte-rendu-{number}.pdf"
             message.add_attachment(content, maintype="application", subtype="pdf", filename=name)
     return message

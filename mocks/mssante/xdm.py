@@ -27,10 +27,12 @@ import uuid
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from xml.sax.saxutils import quoteattr
 
 from segur.kernel.findings import Finding
+from segur.kernel.rules import Rule
+from segur.mocks.mssante import rules
 from segur.mocks.mssante.cda import CdaHeader, NotXml, parse_xml, read_cda_header
 from segur.mocks.mssante.consistency import (
     check_codes,
@@ -38,7 +40,6 @@ from segur.mocks.mssante.consistency import (
     check_submission_patient,
     split_patient_id,
 )
-from segur.mocks.mssante.rules import BY_ID
 
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
@@ -58,6 +59,13 @@ SS_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
 SS_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
 SS_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
 SS_CONTENT_TYPE = "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"
+
+REGISTRY_PACKAGE = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage"
+CONTENT_TYPE_SCHEME = "1.2.250.1.213.1.1.4.2"  # the default contentTypeCode's coding scheme
+SOURCE_ID = "1.2.250.1.213.1.1.9"  # the submission set's default sourceId
+#: `build_xdm` overrides of coded fields → their classification scheme
+CODED_OVERRIDES = {"class_code": DOC_CLASS_CODE, "format_code": DOC_FORMAT_CODE,
+                   "facility_type_code": DOC_FACILITY_TYPE, "practice_setting_code": DOC_PRACTICE_SETTING}
 
 ZIP_NAME = "IHE_XDM.ZIP"
 
@@ -152,18 +160,23 @@ class XdmPackage:
                 found.append(ins)
         return found
 
+    def report(self, rule: Rule, location: str = ZIP_NAME, **context) -> None:
+        """A problem of the archive, at `location` (an entry's path, else the archive itself)."""
+        self.findings.append(rule.finding(location=location, **context))
+
+    def refuse_whole(self, why: str) -> None:
+        """Not extracted at all (zip bomb protection)."""
+        self.readable = False
+        self.report(rules.XDM_BOMB, detail=why)
+
     def to_dict(self, with_content: bool = False) -> dict:
-        return {"readable": self.readable, "valid": self.valid, "entries": self.entries, "subsets": self.subsets,
-                "documents": [d.to_dict(with_content) for d in self.documents],
+        return {"readable": self.readable, "valid": self.valid, "entries": self.entries,
+                "subsets": self.subsets, "documents": [d.to_dict(with_content) for d in self.documents],
                 "findings": [f.to_dict() for f in self.findings]}
 
 
 def _ins_of(patient_id: str | None) -> str | None:
     return patient_id.split("^", 1)[0].strip() if patient_id else None
-
-
-def _finding(rule_id: str, **context) -> Finding:
-    return BY_ID[rule_id].finding(location=context.pop("location", ZIP_NAME), **context)
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -192,16 +205,14 @@ def read_xdm(data: bytes, limits: XdmLimits | None = None, *, read_cda: bool = T
     limits = limits or XdmLimits()
     package = XdmPackage()
     if len(data) > limits.max_zip_bytes:
-        package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"the archive is {len(data)} bytes, over "
-                                         f"{limits.max_zip_bytes}"))
+        package.refuse_whole(f"the archive is {len(data)} bytes, over {limits.max_zip_bytes}")
         return package
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except Exception as exc:  # noqa: BLE001 — any zip-level failure is a finding, never a crash
         package.readable = False
-        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"{type(exc).__name__}: {exc}"[:300]))
+        package.report(rules.XDM_NOT_ZIP, detail=f"{type(exc).__name__}: {exc}"[:300])
         return package
     with archive:
         files = _select_entries(infos, limits, package)
@@ -214,14 +225,11 @@ def read_xdm(data: bytes, limits: XdmLimits | None = None, *, read_cda: bool = T
 def _select_entries(infos, limits: XdmLimits, package: XdmPackage) -> dict[str, zipfile.ZipInfo] | None:
     """Check names, counts, sizes and ratios from the central directory; None = refused whole."""
     if len(infos) > limits.max_entries:
-        package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{len(infos)} entries, over {limits.max_entries}"))
+        package.refuse_whole(f"{len(infos)} entries, over {limits.max_entries}")
         return None
     declared_total = sum(max(i.file_size, 0) for i in infos)
     if declared_total > limits.max_total_bytes:
-        package.readable = False
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"{declared_total} bytes once extracted, over "
-                                         f"{limits.max_total_bytes}"))
+        package.refuse_whole(f"{declared_total} bytes once extracted, over {limits.max_total_bytes}")
         return None
     counts = Counter(i.filename.upper() for i in infos if not i.is_dir())
     files: dict[str, zipfile.ZipInfo] = {}
@@ -232,26 +240,32 @@ def _select_entries(infos, limits: XdmLimits, package: XdmPackage) -> dict[str, 
             continue
         problem = _unsafe_name(name, limits)
         if problem:
-            package.findings.append(_finding("MSS-XDM-PATH", name=name[:120], detail=problem))
+            package.report(rules.XDM_PATH, name=name[:120], detail=problem)
             continue
         key = name.upper()
         if key in files:
             continue
         if counts[key] > 1:
-            package.findings.append(_finding("MSS-XDM-DUPLICATE", name=name, count=counts[key]))
+            package.report(rules.XDM_DUPLICATE, name=name, count=counts[key])
         if info.flag_bits & 0x1:
-            package.findings.append(_finding("MSS-XDM-ENCRYPTED", name=name))
+            package.report(rules.XDM_ENCRYPTED, name=name)
             continue
-        if info.file_size > limits.max_entry_bytes:
-            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} is {info.file_size} bytes once "
-                                             f"extracted, over {limits.max_entry_bytes}"))
-            continue
-        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {name} inflates "
-                                             f"{info.file_size / max(info.compress_size, 1):.0f} times"))
+        too_big = _too_big(info, limits)
+        if too_big:
+            package.report(rules.XDM_BOMB, detail=f"entry {name} {too_big}")
             continue
         files[key] = info
     return files
+
+
+def _too_big(info: zipfile.ZipInfo, limits: XdmLimits) -> str | None:
+    """Why an entry is not inflated at all, judged from its declared sizes (None: it may be)."""
+    if info.file_size > limits.max_entry_bytes:
+        return f"is {info.file_size} bytes once extracted, over {limits.max_entry_bytes}"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > limits.ratio_floor and ratio > limits.max_ratio:
+        return f"inflates {ratio:.0f} times"
+    return None
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XdmLimits, budget: list[int],
@@ -262,12 +276,11 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: XdmLimits,
         with archive.open(info) as stream:
             data = stream.read(cap + 1)
     except Exception as exc:  # noqa: BLE001 — bad CRC, unsupported method, truncated data…
-        package.findings.append(_finding("MSS-XDM-NOT-ZIP", detail=f"entry {info.filename}: "
-                                         f"{type(exc).__name__}: {exc}"[:300]))
+        package.report(rules.XDM_NOT_ZIP, detail=f"entry {info.filename}: {type(exc).__name__}: {exc}"[:300])
         return None
     if len(data) > cap:
-        package.findings.append(_finding("MSS-XDM-BOMB", detail=f"entry {info.filename} inflates past its "
-                                         "declared size or the total limit"))
+        package.report(rules.XDM_BOMB,
+                       detail=f"entry {info.filename} inflates past its declared size or the total limit")
         return None
     budget[0] -= len(data)
     return data
@@ -278,18 +291,19 @@ def _read_layout(archive, files, limits, package: XdmPackage, read_cda: bool) ->
     if "README.TXT" in files:
         package.readme = _extract(archive, files["README.TXT"], limits, budget, package)
     else:
-        package.findings.append(_finding("MSS-XDM-README"))
+        package.report(rules.XDM_README)
     if "INDEX.HTM" in files:
         package.index = _extract(archive, files["INDEX.HTM"], limits, budget, package)
     else:
-        package.findings.append(_finding("MSS-XDM-INDEX"))
+        package.report(rules.XDM_INDEX)
     metadata_keys = sorted(k for k in files if re.fullmatch(r"IHE_XDM/[^/]+/METADATA\.XML", k))
     if not metadata_keys:
-        package.findings.append(_finding("MSS-XDM-NO-SUBSET"))
+        package.report(rules.XDM_NO_SUBSET)
         return
     for key in metadata_keys:
         subset_dir = key.rsplit("/", 1)[0]
-        subset = files[key].filename.split("/")[1]
+        path = files[key].filename
+        subset = path.split("/")[1]
         package.subsets.append(subset)
         raw = _extract(archive, files[key], limits, budget, package)
         if raw is None:
@@ -297,13 +311,12 @@ def _read_layout(archive, files, limits, package: XdmPackage, read_cda: bool) ->
         try:
             entries = parse_metadata(raw)
         except NotXml as exc:
-            package.findings.append(_finding("MSS-XDM-METADATA", path=files[key].filename, detail=str(exc),
-                                             location=files[key].filename))
+            package.report(rules.XDM_METADATA, path, path=path, detail=str(exc))
             continue
         for meta in entries:
             _read_document(archive, files, subset_dir, subset, meta, limits, budget, package, read_cda)
-    if not package.documents and not any(f.rule == "MSS-XDM-DOC-MISSING" for f in package.findings):
-        package.findings.append(_finding("MSS-XDM-NO-DOCUMENT"))
+    if not package.documents and not any(f.rule == rules.XDM_DOC_MISSING.id for f in package.findings):
+        package.report(rules.XDM_NO_DOCUMENT)
 
 
 def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, limits, budget, package,
@@ -311,26 +324,24 @@ def _read_document(archive, files, subset_dir, subset, meta: DocumentMetadata, l
     uri = (meta.uri or "").strip()
     key = f"{subset_dir}/{uri}".upper()
     if not uri or _unsafe_name(uri, limits) or key not in files:
-        package.findings.append(_finding("MSS-XDM-DOC-MISSING", uri=uri or f"(no URI slot on {meta.entry_id})"))
+        package.report(rules.XDM_DOC_MISSING, uri=uri or f"(no URI slot on {meta.entry_id})")
         return
     content = _extract(archive, files[key], limits, budget, package)
     if content is None:
         return
-    doc = XdmDocument(subset, uri, files[key].filename, content, meta)
-    package.documents.append(doc)
     where = files[key].filename
+    doc = XdmDocument(subset, uri, where, content, meta)
+    package.documents.append(doc)
     if meta.hash is not None and meta.hash.strip().lower() != doc.sha1:
-        package.findings.append(_finding("MSS-XDM-HASH", uri=uri, declared=meta.hash, actual=doc.sha1,
-                                         location=where))
+        package.report(rules.XDM_HASH, where, uri=uri, declared=meta.hash, actual=doc.sha1)
     if meta.size is not None and meta.size.strip() != str(len(content)):
-        package.findings.append(_finding("MSS-XDM-SIZE", uri=uri, declared=meta.size, actual=len(content),
-                                         location=where))
+        package.report(rules.XDM_SIZE, where, uri=uri, declared=meta.size, actual=len(content))
     if not read_cda:
         return
     try:
         doc.cda = read_cda_header(content)
     except NotXml as exc:
-        package.findings.append(_finding("MSS-XDM-NOT-CDA", uri=uri, detail=str(exc), location=where))
+        package.report(rules.XDM_NOT_CDA, where, uri=uri, detail=str(exc))
         return
     compare_with_cda(doc, package.findings)
 
@@ -341,18 +352,18 @@ def compare_with_cda(doc: XdmDocument, findings: list[Finding]) -> None:
     if cda is None:
         return
     if meta.unique_id is not None and cda.unique_id and meta.unique_id.strip() != cda.unique_id:
-        findings.append(_finding("MSS-XDM-UNIQUEID", uri=doc.uri, declared=meta.unique_id, actual=cda.unique_id,
-                                 location=where))
+        findings.append(rules.XDM_UNIQUEID.finding(location=where, uri=doc.uri, declared=meta.unique_id,
+                                                   actual=cda.unique_id))
     declared_ins, declared_oid = split_patient_id(meta.patient_id)
-    if meta.patient_id is not None and (declared_ins != cda.ins or (declared_oid and declared_oid != cda.ins_oid)):
-        findings.append(_finding("MSS-XDM-PATIENT", uri=doc.uri, declared=meta.patient_id,
-                                 actual=cda.patient_id or "(no INS in the CDA)", location=where))
-    if meta.type_code is not None and cda.code and (
-            meta.type_code != cda.code or (meta.type_code_scheme and cda.code_system
-                                           and meta.type_code_scheme != cda.code_system)):
-        findings.append(_finding("MSS-XDM-TYPECODE", uri=doc.uri,
-                                 declared=f"{meta.type_code} ({meta.type_code_scheme})",
-                                 actual=f"{cda.code} ({cda.code_system})", location=where))
+    other_oid = declared_oid and declared_oid != cda.ins_oid
+    if meta.patient_id is not None and (declared_ins != cda.ins or other_oid):
+        findings.append(rules.XDM_PATIENT.finding(location=where, uri=doc.uri, declared=meta.patient_id,
+                                                  actual=cda.patient_id or "(no INS in the CDA)"))
+    other_scheme = meta.type_code_scheme and cda.code_system and meta.type_code_scheme != cda.code_system
+    if meta.type_code is not None and cda.code and (meta.type_code != cda.code or other_scheme):
+        findings.append(rules.XDM_TYPECODE.finding(location=where, uri=doc.uri,
+                                                   declared=f"{meta.type_code} ({meta.type_code_scheme})",
+                                                   actual=f"{cda.code} ({cda.code_system})"))
     check_codes(doc, findings)
     check_source_patient(doc, findings)
     check_submission_patient(doc, findings)
@@ -384,8 +395,7 @@ def parse_metadata(data: bytes) -> list[DocumentMetadata]:
             elif name == "Classification":
                 scheme = child.get("classificationScheme")
                 code = child.get("nodeRepresentation")
-                coding = next((v.text for s in child if _local(s.tag) == "Slot" and s.get("name") == "codingScheme"
-                               for v in s.iter() if _local(v.tag) == "Value"), None)
+                coding = _coding_scheme(child)
                 if scheme == DOC_TYPE_CODE:
                     meta.type_code, meta.type_code_scheme = code, coding
                 elif scheme == DOC_CLASS_CODE:
@@ -402,10 +412,17 @@ def parse_metadata(data: bytes) -> list[DocumentMetadata]:
     return entries
 
 
+def _coding_scheme(classification) -> str | None:
+    """The value of a Classification's ``codingScheme`` slot."""
+    slots = (s for s in classification if _local(s.tag) == "Slot" and s.get("name") == "codingScheme")
+    return next((v.text for s in slots for v in s.iter() if _local(v.tag) == "Value"), None)
+
+
 def _submission_patient_id(root) -> str | None:
     """XDSSubmissionSet.patientId: the ExternalIdentifier of scheme SS_PATIENT_ID (ITI TF-3 §4.2.5)."""
     for element in root.iter():
-        if _local(element.tag) == "ExternalIdentifier" and element.get("identificationScheme") == SS_PATIENT_ID:
+        is_identifier = _local(element.tag) == "ExternalIdentifier"
+        if is_identifier and element.get("identificationScheme") == SS_PATIENT_ID:
             return element.get("value")
     return None
 
@@ -442,7 +459,8 @@ def _name_xml(text: str | None) -> str:
     return f'<rim:Name><rim:LocalizedString charset="UTF-8" value={quoteattr(text)}/></rim:Name>'
 
 
-def _classification(scheme: str, obj: str, ident: str, code: str, coding: str | None, display: str | None) -> str:
+def _classification(scheme: str, obj: str, ident: str, code: str, coding: str | None,
+                    display: str | None) -> str:
     slot = _slot_xml("codingScheme", coding) if coding else ""
     return (f'<rim:Classification classificationScheme="{scheme}" classifiedObject="{obj}" id="{ident}" '
             f'objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification" '
@@ -465,9 +483,8 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
     parts = [_slot_xml("hash", meta.get("hash", hashlib.sha1(content).hexdigest())),
              _slot_xml("size", str(meta.get("size", len(content)))),
              _slot_xml("URI", uri),
-             _slot_xml("creationTime", meta.get("creation_time") or (cda.effective_time if cda and
-                                                                      cda.effective_time else now)[:14]),
-             _slot_xml("languageCode", meta.get("language") or (cda.language if cda and cda.language else "fr-FR"))]
+             _slot_xml("creationTime", meta.get("creation_time") or _creation_time(cda) or now),
+             _slot_xml("languageCode", meta.get("language") or (cda and cda.language) or "fr-FR")]
     source_patient_id = meta.get("source_patient_id", (cda.patient_id if cda else None) or patient_id)
     if source_patient_id:
         parts.append(_slot_xml("sourcePatientId", source_patient_id))
@@ -480,11 +497,9 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
         parts.append(_classification(DOC_TYPE_CODE, obj, f"{obj}-type", type_code,
                                      meta.get("type_code_scheme", cda.code_system if cda else None),
                                      meta.get("type_display", cda.code_display if cda else None)))
-    for key, scheme in (("class_code", DOC_CLASS_CODE), ("format_code", DOC_FORMAT_CODE),
-                        ("facility_type_code", DOC_FACILITY_TYPE), ("practice_setting_code", DOC_PRACTICE_SETTING)):
+    for key, scheme in CODED_OVERRIDES.items():
         if meta.get(key):
-            code, coding, display = (list(meta[key]) + [None, None])[:3] if isinstance(meta[key], (list, tuple)) \
-                else (meta[key], None, None)
+            code, coding, display = _coded(meta[key])
             parts.append(_classification(scheme, obj, f"{obj}-{key}", code, coding, display))
     confidentiality = meta.get("confidentiality", cda.confidentiality if cda else None)
     if confidentiality:
@@ -492,11 +507,50 @@ def _document_entry(index: int, content: bytes, cda: CdaHeader | None, meta: dic
                                      "2.16.840.1.113883.5.25", None))
     parts.append(_external_id(DOC_UNIQUE_ID, obj, f"{obj}-uid", unique_id, "XDSDocumentEntry.uniqueId"))
     if patient_id:
-        parts.append(_external_id(DOC_PATIENT_ID, obj, f"{obj}-pid", patient_id, "XDSDocumentEntry.patientId"))
+        parts.append(_external_id(DOC_PATIENT_ID, obj, f"{obj}-pid", patient_id,
+                                  "XDSDocumentEntry.patientId"))
     mime = meta.get("mime_type", "text/xml")
     xml = (f'<rim:ExtrinsicObject id="{obj}" mimeType={quoteattr(mime)} objectType="{DOC_ENTRY_OBJECT_TYPE}" '
            f'status="urn:oasis:names:tc:ebxml-regrep:StatusType:Approved">{"".join(parts)}</rim:ExtrinsicObject>')
     return xml, uri
+
+
+def _coded(value) -> tuple[str, str | None, str | None]:
+    """An override of a coded field: a code, or ``(code, codingScheme[, display])``."""
+    if isinstance(value, list | tuple):
+        code, coding, display = (list(value) + [None, None])[:3]
+        return code, coding, display
+    return value, None, None
+
+
+_HL7_TS = re.compile(r"^(?P<digits>\d{4}(?:\d{2}){0,5})(?:\.\d{1,4})?(?P<offset>[+-]\d{4})?$")
+
+
+def utc_dtm(value: str | None) -> str | None:
+    """An HL7 TS (``YYYYMMDD[HHMM[SS]][.f][±ZZZZ]``) as an XDS DTM: in UTC, to the same precision, without
+    fractions or offset (ITI TF-3 §4.2.3.1.7 (DTM) and §4.2.3.2.6 (creationTime): "in UTC"). A time without
+    an offset, or a date, cannot be moved and is kept as written; None when `value` is not a TS."""
+    match = _HL7_TS.match(value.strip()) if value else None
+    if match is None:
+        return None
+    digits, offset = match["digits"], match["offset"]
+    if offset is None or len(digits) <= 8:
+        return digits
+    try:
+        local = datetime.strptime(digits.ljust(14, "0"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    sign = 1 if offset[0] == "+" else -1
+    zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    return local.replace(tzinfo=zone).astimezone(UTC).strftime("%Y%m%d%H%M%S")[:len(digits)]
+
+
+def _creation_time(cda: CdaHeader | None) -> str | None:
+    """creationTime is the CDA effectiveTime (CI-SIS mapping), in UTC; a value that is no HL7 TS is
+    copied as it is (a document broken on purpose keeps its fault visible in the metadata)."""
+    if not cda or not cda.effective_time:
+        return None
+    return utc_dtm(cda.effective_time) or cda.effective_time[:14]
 
 
 def _source_patient_info(cda: CdaHeader | None) -> list[str]:
@@ -517,29 +571,31 @@ def build_metadata(entries: list[str], patient_id: str | None, submission: dict)
     if submission.get("intended_recipient"):
         ss_parts.append(_slot_xml("intendedRecipient", *submission["intended_recipient"]))
     ss_parts.append(_name_xml(submission.get("title", "Envoi MSSanté")))
-    ss_parts.append(f'<rim:Classification classificationScheme="{SS_CONTENT_TYPE}" classifiedObject="SubmissionSet01"'
-                    f' id="ss-content" nodeRepresentation={quoteattr(submission.get("content_type", "04"))}>'
-                    f'{_slot_xml("codingScheme", submission.get("content_type_scheme", "1.2.250.1.213.1.1.4.2"))}'
-                    '</rim:Classification>')
+    content_type = quoteattr(submission.get("content_type", "04"))
+    content_type_scheme = submission.get("content_type_scheme", CONTENT_TYPE_SCHEME)
+    ss_parts.append(f'<rim:Classification classificationScheme="{SS_CONTENT_TYPE}" '
+                    f'classifiedObject="SubmissionSet01" id="ss-content" nodeRepresentation={content_type}>'
+                    f'{_slot_xml("codingScheme", content_type_scheme)}</rim:Classification>')
     ss_parts.append(_external_id(SS_UNIQUE_ID, "SubmissionSet01", "ss-uid",
                                  submission.get("unique_id", f"2.25.{uuid.uuid4().int}"),
                                  "XDSSubmissionSet.uniqueId"))
     ss_parts.append(_external_id(SS_SOURCE_ID, "SubmissionSet01", "ss-src",
-                                 submission.get("source_id", "1.2.250.1.213.1.1.9"), "XDSSubmissionSet.sourceId"))
+                                 submission.get("source_id", SOURCE_ID), "XDSSubmissionSet.sourceId"))
     if patient_id:
         ss_parts.append(_external_id(SS_PATIENT_ID, "SubmissionSet01", "ss-pid", patient_id,
                                      "XDSSubmissionSet.patientId"))
-    package = (f'<rim:RegistryPackage id="SubmissionSet01" objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:'
-               f'RegistryObject:RegistryPackage">{"".join(ss_parts)}</rim:RegistryPackage>'
-               f'<rim:Classification classifiedObject="SubmissionSet01" classificationNode="{SS_CLASSIFICATION}" '
-               'id="ss-node"/>')
+    package = (f'<rim:RegistryPackage id="SubmissionSet01" objectType="{REGISTRY_PACKAGE}">'
+               f'{"".join(ss_parts)}</rim:RegistryPackage>'
+               f'<rim:Classification classifiedObject="SubmissionSet01" '
+               f'classificationNode="{SS_CLASSIFICATION}" id="ss-node"/>')
     associations = "".join(
         f'<rim:Association associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" '
         f'sourceObject="SubmissionSet01" targetObject="Document{i:02d}" id="assoc{i:02d}">'
         f'{_slot_xml("SubmissionSetStatus", "Original")}</rim:Association>'
         for i in range(1, len(entries) + 1))
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<lcm:SubmitObjectsRequest xmlns:lcm="{LCM}" xmlns:rim="{RIM}">'
-           f'<rim:RegistryObjectList>{package}{"".join(entries)}{associations}</rim:RegistryObjectList>'
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
+           f'<lcm:SubmitObjectsRequest xmlns:lcm="{LCM}" xmlns:rim="{RIM}"><rim:RegistryObjectList>'
+           f'{package}{"".join(entries)}{associations}</rim:RegistryObjectList>'
            '</lcm:SubmitObjectsRequest>\n')
     return xml.encode("utf-8")
 
@@ -553,8 +609,9 @@ def build_xdm(documents: list[tuple[bytes, dict | None]], *, submission: dict | 
     ``uri``, ``hash``, ``size``, ``unique_id``, ``patient_id``, ``type_code``, ``type_code_scheme``,
     ``title``, ``class_code``/``format_code``/``facility_type_code``/``practice_setting_code`` (a code or
     ``(code, codingScheme, display)``), ``mime_type``, ``confidentiality``, ``source_patient_id``,
-    ``source_patient_info`` (a list of ``PID-n|value`` lines); `submission` may set ``patient_id``. `omit` leaves out
-    ``README.TXT``/``INDEX.HTM``/``METADATA.XML`` (for negative tests); `extra_files` adds raw entries.
+    ``source_patient_info`` (a list of ``PID-n|value`` lines), ``creation_time``; `submission` may set
+    ``patient_id``. `omit` leaves out ``README.TXT``/``INDEX.HTM``/``METADATA.XML`` (for negative tests);
+    `extra_files` adds raw entries.
     """
     submission = dict(submission or {})
     entries, files, headers = [], [], []
@@ -567,7 +624,8 @@ def build_xdm(documents: list[tuple[bytes, dict | None]], *, submission: dict | 
         entries.append(xml)
         files.append((uri, content))
         headers.append(cda)
-    patient_id = submission.get("patient_id") or next((h.patient_id for h in headers if h and h.patient_id), None)
+    first_patient = next((h.patient_id for h in headers if h and h.patient_id), None)
+    patient_id = submission.get("patient_id") or first_patient
     metadata = build_metadata(entries, patient_id, submission)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -597,7 +655,7 @@ def _readme(files, submission: dict) -> str:
 
 def _index(files, headers, subset: str) -> str:
     rows = "".join(
-        f'<li><a href="IHE_XDM/{subset}/{html.escape(uri)}">{html.escape(h.title if h and h.title else uri)}</a>'
-        "</li>" for (uri, _), h in zip(files, headers, strict=True))
+        f'<li><a href="IHE_XDM/{subset}/{html.escape(uri)}">{html.escape((h and h.title) or uri)}</a></li>'
+        for (uri, _), h in zip(files, headers, strict=True))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
             '<title>IHE XDM</title></head><body><h1>Documents</h1><ul>' + rows + "</ul></body></html>\n")

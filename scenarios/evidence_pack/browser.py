@@ -13,6 +13,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+try:  # selenium is a test extra (pip install -e '.[test]'): without it the pack is still built, not browsed
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+except ImportError:  # pragma: no cover
+    webdriver = Service = By = None
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage")
@@ -26,9 +33,8 @@ def chromium_paths() -> tuple[str | None, str | None]:
 
 def start_chromium(profile_dir: str | Path, width: int = 1280, height: int = 900):
     """A selenium driver on a fresh headless Chromium profile in `profile_dir`."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+    if webdriver is None:
+        raise RuntimeError("selenium is not installed: pip install -e '.[test]'")
     browser, driver = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
@@ -53,8 +59,6 @@ SHOTS = {"evidence-banner.png": "#verdict", "evidence-legend.png": "dl.legend",
 
 def screenshots(pack: Path, out: Path, shots: dict[str, str] = SHOTS) -> list[Path]:
     """PNGs of parts of a pack's index.html (the first element each selector finds; none if absent)."""
-    from selenium.webdriver.common.by import By
-
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="segur-chromium-") as profile:

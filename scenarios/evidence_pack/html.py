@@ -15,13 +15,13 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from segur.scenarios.evidence_pack import (
+from segur.scenarios.evidence_pack.cda_view import render_cda
+from segur.scenarios.evidence_pack.verdict import (
     UNDER_REVIEW_NOTE,
     official_checks_ran,
     requirements_note,
     verdict_label,
 )
-from segur.scenarios.evidence_pack.cda_view import render_cda
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -97,10 +97,14 @@ def e(value) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
+#: the CSS class of each verdict word (anything else is shown as skipped)
+VERDICT_CLASSES = {"pass": "pass", "passed": "pass", "True": "pass", "fail": "fail", "failed": "fail",
+                   "error": "fail", "False": "fail", "blocked": "blocked"}
+
+
 def _verdict(value) -> str:
     value = str(value)
-    cls = {"pass": "pass", "passed": "pass", "True": "pass", "fail": "fail", "failed": "fail", "error": "fail",
-           "False": "fail", "blocked": "blocked"}.get(value, "skip")
+    cls = VERDICT_CLASSES.get(value, "skip")
     return f'<span class="{cls}">{e(value)}</span>'
 
 
@@ -287,9 +291,7 @@ def _requirements(evidence: dict) -> list[str]:
         tests = "<br>".join(f"{_verdict(t['outcome'])} <code>{e(t['nodeid'].split('::')[-1])}</code>"
                             for t in req["tests"])
         verdict = _verdict(req["verdict"]) + "".join(
-            f"<br><small>blocked by <a href='#check-{_anchor(b['check'])}'>{e(b['check'])}</a> ({e(b['task'])})"
-            f"</small>" if b.get("check") else f"<br><small>blocked ({e(b['task'])}): {e(b.get('reason'))}</small>"
-            for b in _unique_blockers(req.get("blocked_by") or []))
+            _blocker_note(b) for b in _unique_blockers(req.get("blocked_by") or []))
         status = cat.get("status")
         status_cell = f"<a href='#legend-{_anchor(status)}'>{e(status)}</a>" if status else "—"
         rows.append(f"<tr id='rem-{_anchor(rem_id)}'><td class='nowrap'><code>{e(rem_id)}</code></td>"
@@ -310,6 +312,21 @@ def _unique_blockers(blockers: list[dict]) -> list[dict]:
     return unique
 
 
+def _blocker_note(blocker: dict) -> str:
+    """Under a blocked requirement's verdict: the upstream check (a link) and task, or why."""
+    if blocker.get("check"):
+        link = f"<a href='#check-{_anchor(blocker['check'])}'>{e(blocker['check'])}</a>"
+        return f"<br><small>blocked by {link} ({e(blocker['task'])})</small>"
+    return f"<br><small>blocked ({e(blocker['task'])}): {e(blocker.get('reason'))}</small>"
+
+
+def _blocked_item(blocker: dict) -> str:
+    """A task a check could not evaluate, with the upstream check (a link) and the reason."""
+    upstream = (f"<a href='#check-{_anchor(blocker['check'])}'><code>{e(blocker['check'])}</code></a>"
+                if blocker.get("check") else "no check of the harness")
+    return f"<li>{e(blocker['task'])}: blocked by {upstream} — {e(blocker.get('reason'))}</li>"
+
+
 def _check_status(check: dict) -> str:
     return check.get("status") or ("pass" if check["passed"] else "fail")
 
@@ -325,16 +342,15 @@ def _checks(evidence: dict) -> list[str]:
         outcome = tests[0]["outcome"] if tests else "not run"
         out.append(f"<h3 id='check-{_anchor(check_id)}'>{e(check['title'])} <code>{e(check_id)}</code> — "
                    f"{_verdict(_check_status(check))} (test: {_verdict(outcome)})</h3>")
-        out.append("<p>REM: " + ", ".join(f"<a href='#rem-{_anchor(r)}'><code>{e(r)}</code></a>" for r in check["rem"])
-                   + f" · {e(check['summary'])}</p>")
+        rem_links = ", ".join(f"<a href='#rem-{_anchor(r)}'><code>{e(r)}</code></a>" for r in check["rem"])
+        out.append(f"<p>REM: {rem_links} · {e(check['summary'])}</p>")
         if check["problems"]:
-            out.append("<ul class='problems'>" + "".join(f"<li>{e(p)}</li>" for p in check["problems"][:200]) + "</ul>")
+            items = "".join(f"<li>{e(p)}</li>" for p in check["problems"][:200])
+            out.append(f"<ul class='problems'>{items}</ul>")
         if check.get("blocked_by"):
-            out.append("<p>Not evaluated on these tasks (an upstream step failed there):</p><ul class='blocked'>" +
-                       "".join(f"<li>{e(b['task'])}: blocked by "
-                               + (f"<a href='#check-{_anchor(b['check'])}'><code>{e(b['check'])}</code></a>"
-                                  if b.get("check") else "no check of the harness")
-                               + f" — {e(b.get('reason'))}</li>" for b in check["blocked_by"][:200]) + "</ul>")
+            items = "".join(_blocked_item(b) for b in check["blocked_by"][:200])
+            out.append("<p>Not evaluated on these tasks (an upstream step failed there):</p>"
+                       f"<ul class='blocked'>{items}</ul>")
         out.append(f"<details><summary>Evidence looked at ({len(check['evidence'])} items)</summary>"
                    f"<div class='wide'>{data(check['evidence'])}</div></details>")
     return out

@@ -1,4 +1,4 @@
-"""Mutation testing of the proof: the reference RIS sends one systematic mistake per run, and the proof must fail.
+"""Mutation testing of the proof: the reference RIS sends one systematic mistake per run; the proof must fail.
 
 `catalogue.MUTANTS` declares each mutant as data (id, field, wire point, operator, the REM requirements it
 breaks, or `harmless` with the reason); `run.run_mutants` runs them against one shared stack of mocks with

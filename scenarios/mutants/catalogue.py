@@ -9,7 +9,11 @@ mutant to the tasks of some scenarios of the plan (`dmp-01` is scenario `dmp`…
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
+
+from segur.scenarios.observe import cda_header
 
 from . import operators as op
 
@@ -66,9 +70,11 @@ def _fixed_id(old, context):
 
 
 def _new_uuid_oid(old, context):
-    import uuid
-
     return f"2.25.{uuid.uuid4().int}"
+
+
+def _swap_test_and_production_oid(old, context):
+    return op.OID_NIR if old == op.OID_NIR_TEST else op.OID_NIR_TEST
 
 
 def _cda(id_, field, operator, apply, requirements=(), *, harmless="", identity=False, scope=()):
@@ -87,12 +93,12 @@ CDA_MUTANTS = [
          op.cda_attr(PATIENT_ID, "extension", lambda v, c: v[:13]), CDA_INS, identity=True),
     _cda("cda.ins.oid", "CDA recordTarget INS OID", "NIR OID ↔ NIA OID",
          op.cda_attr(PATIENT_ID, "root", lambda v, c: op.other_ins_oid(v)), CDA_INS, identity=True),
-    _cda("cda.ins.production-oid", "CDA recordTarget INS OID", "the production NIR OID for INSi's test NIR OID",
-         op.cda_attr(PATIENT_ID, "root", lambda v, c: op.OID_NIR if v == op.OID_NIR_TEST else op.OID_NIR_TEST),
-         CDA_INS, identity=True),
+    _cda("cda.ins.production-oid", "CDA recordTarget INS OID",
+         "the production NIR OID for INSi's test NIR OID",
+         op.cda_attr(PATIENT_ID, "root", _swap_test_and_production_oid), CDA_INS, identity=True),
     _cda("cda.ins.dropped", "CDA recordTarget INS", "the INS id left out",
          op.cda_drop(PATIENT_ID), CDA_INS, identity=True),
-    # --- document ids and versions ----------------------------------------------------------------------------
+    # --- document ids and versions
     _cda("cda.id.same-for-all", "CDA id", "the same id in every report",
          op.cda_attr("h:id", "root", _fixed_id), DMP_SEND + CDA_DOC),
     _cda("cda.id.not-an-oid", "CDA id", "an id root that is not an OID",
@@ -109,13 +115,15 @@ CDA_MUTANTS = [
     _cda("cda.version.zero", "CDA versionNumber", "versionNumber 0",
          op.cda_attr("h:versionNumber", "value", "0"), CDA_DOC),
     _cda("cda.version.two-on-first", "CDA versionNumber", "versionNumber 2 on a first version",
-         op.cda_attr("h:versionNumber", "value", "2"), DMP_REPLACE, scope=("dmp", "mss", "citizen", "vitale")),
-    _cda("cda.replaces.other-id", "CDA relatedDocument", "RPLC of another document id than the earlier version",
+         op.cda_attr("h:versionNumber", "value", "2"), DMP_REPLACE,
+         scope=("dmp", "mss", "citizen", "vitale")),
+    _cda("cda.replaces.other-id", "CDA relatedDocument",
+         "RPLC of another document id than the earlier version",
          op.cda_attr("h:relatedDocument/h:parentDocument/h:id", "root", _new_uuid_oid), DMP_REPLACE,
          scope=("replace",)),
     _cda("cda.replaces.dropped", "CDA relatedDocument", "the RPLC relatedDocument left out",
          op.cda_drop("h:relatedDocument"), DMP_REPLACE, scope=("replace",)),
-    # --- codes, dates, header ---------------------------------------------------------------------------------
+    # --- codes, dates, header
     _cda("cda.code.other-loinc", "CDA code", "another LOINC document type (11488-4)",
          op.cda_attr("h:code", "code", "11488-4"), CDA_DOC + XDS_META),
     _cda("cda.code.system", "CDA code", "codeSystem other than LOINC",
@@ -149,7 +157,8 @@ CDA_MUTANTS = [
     _cda("cda.author.family", "CDA author", "another family name",
          op.cda_text(f"{AUTHOR}/h:assignedPerson/h:name/h:family", "MARTIN"), CDA_DOC),
     _cda("cda.author.organisation-id", "CDA author", "another structure id (IDNST)",
-         op.cda_attr(f"{AUTHOR}/h:representedOrganization/h:id", "extension", "1999999999"), CDA_DOC + XDS_META),
+         op.cda_attr(f"{AUTHOR}/h:representedOrganization/h:id", "extension", "1999999999"),
+         CDA_DOC + XDS_META),
     _cda("cda.author.dropped", "CDA author", "author left out", op.cda_drop("h:author"), CDA_DOC),
     _cda("cda.custodian.id", "CDA custodian", "another custodian id",
          op.cda_attr(f"{CUSTODIAN}/h:id", "extension", "1999999999"),
@@ -164,11 +173,11 @@ CDA_MUTANTS = [
          op.cda_attr(f"{LEGAL}/h:time", "value", lambda v, c: op.next_year(v)), CDA_DOC),
     _cda("cda.event.time.next-year", "CDA serviceEvent", "act date a year in the future",
          op.cda_attr(f"{EVENT}/h:effectiveTime/h:low", "value", lambda v, c: op.next_year(v)), CDA_DOC),
-    _cda("cda.event.code.dropped", "CDA serviceEvent", "the act code left out", op.cda_drop(f"{EVENT}/h:code"),
-         CDA_DOC),
-    _cda("cda.event.dropped", "CDA serviceEvent", "documentationOf left out", op.cda_drop("h:documentationOf"),
-         CDA_DOC),
-    # --- the PDF in the CDA -----------------------------------------------------------------------------------
+    _cda("cda.event.code.dropped", "CDA serviceEvent", "the act code left out",
+         op.cda_drop(f"{EVENT}/h:code"), CDA_DOC),
+    _cda("cda.event.dropped", "CDA serviceEvent", "documentationOf left out",
+         op.cda_drop("h:documentationOf"), CDA_DOC),
+    # --- the PDF in the CDA
     _cda("cda.pdf.other-patient", "CDA PDF", "a well-formed PDF naming another patient",
          op.cda_pdf(op.other_patient_pdf), CDA_DOC + CDA_INS, identity=True),
     _cda("cda.pdf.truncated", "CDA PDF", "the PDF cut in half", op.cda_pdf(op.truncated_pdf), CDA_DOC),
@@ -194,8 +203,8 @@ TRAIT_MUTANTS = [
     ("cda.patient.birth-place", "CDA patient birth place", "another INSEE code",
      op.cda_text(f"{PATIENT}/h:birthplace/h:place/h:addr/h:county", "99100")),
 ]
-CDA_MUTANTS += [_cda(f"{id_}.{channel}", field, f"{operator}, {label} reports only", apply, CDA_INS, identity=True,
-                     scope=scope)
+CDA_MUTANTS += [_cda(f"{id_}.{channel}", field, f"{operator}, {label} reports only", apply, CDA_INS,
+                     identity=True, scope=scope)
                 for id_, field, operator, apply in TRAIT_MUTANTS
                 for channel, label, scope in (("dmp", "DMP", DMP_TASKS), ("mss", "MSSanté", MSS_TASKS))]
 
@@ -208,16 +217,21 @@ def _coded_value(code, scheme=None):
     return op.coded(code, scheme)
 
 
+#: the formatCode of a text document (IHE XDS-SD), in the IHE format code system
+TEXT_FORMAT_CODE, IHE_FORMAT_SCHEME = "urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3"
+
 XDS_MUTANTS = [
     _xds("xds.patient-id.other", "XDS patientId", "another patient's INS (entries and submission set)",
          op.xds(lambda ss, es, c: _set_patient(ss, es, c["others"].patient.xds_patient_id)),
          XDS_META + CDA_INS, identity=True),
     _xds("xds.patient-id.entry-only", "XDS patientId", "another patient's INS in the document entry only",
          op.xds_entry("patient_id", _other_patient_xds), XDS_META + CDA_INS, identity=True),
-    _xds("xds.patient-id.submission-only", "XDS patientId", "another patient's INS in the submission set only",
+    _xds("xds.patient-id.submission-only", "XDS patientId",
+         "another patient's INS in the submission set only",
          op.xds_submission("patient_id", _other_patient_xds), XDS_META + CDA_INS, identity=True),
     _xds("xds.patient-id.bare", "XDS patientId", "the INS without its assigning authority",
-         op.xds(lambda ss, es, c: _set_patient(ss, es, es[0].patient_id.split("^")[0])), XDS_META, identity=True),
+         op.xds(lambda ss, es, c: _set_patient(ss, es, es[0].patient_id.split("^")[0])), XDS_META,
+         identity=True),
     _xds("xds.source-patient-id.other", "XDS sourcePatientId", "another patient's INS",
          op.xds_entry("source_patient_id", _other_patient_xds), XDS_META, identity=True),
     _xds("xds.source-patient-info.name", "XDS sourcePatientInfo", "PID-5 another birth name",
@@ -226,11 +240,12 @@ XDS_MUTANTS = [
          op.xds_pid(7, lambda v, c: op.day_after(v)), XDS_META, identity=True),
     _xds("xds.source-patient-info.sex", "XDS sourcePatientInfo", "PID-8 M ↔ F",
          op.xds_pid(8, lambda v, c: op.other_sex(v)), XDS_META, identity=True),
-    _xds("xds.class-code", "XDS classCode", "another class (10)", op.xds_entry("class_code", _coded_value("10"))),
+    _xds("xds.class-code", "XDS classCode", "another class (10)",
+         op.xds_entry("class_code", _coded_value("10"))),
     _xds("xds.type-code", "XDS typeCode", "another type than the CDA's (11488-4)",
          op.xds_entry("type_code", _coded_value("11488-4"))),
     _xds("xds.format-code", "XDS formatCode", "another format code",
-         op.xds_entry("format_code", _coded_value("urn:ihe:iti:xds-sd:text:2008", "1.3.6.1.4.1.19376.1.2.3"))),
+         op.xds_entry("format_code", _coded_value(TEXT_FORMAT_CODE, IHE_FORMAT_SCHEME))),
     _xds("xds.confidentiality.dropped", "XDS confidentialityCode", "no confidentiality code",
          op.xds_entry("confidentiality_codes", lambda v, c: [])),
     _xds("xds.confidentiality.other", "XDS confidentialityCode", "R instead of the CDA's N",
@@ -241,7 +256,8 @@ XDS_MUTANTS = [
          op.xds_entry("practice_setting_code", _coded_value("XXX"))),
     _xds("xds.hash", "XDS hash", "another SHA-1", op.xds_entry("hash", lambda v, c: "0" * 40)),
     _xds("xds.size", "XDS size", "size + 1", op.xds_entry("size", lambda v, c: v + 1)),
-    _xds("xds.unique-id", "XDS uniqueId", "another id than the CDA's", op.xds_entry("unique_id", _new_uuid_oid)),
+    _xds("xds.unique-id", "XDS uniqueId", "another id than the CDA's",
+         op.xds_entry("unique_id", _new_uuid_oid)),
     _xds("xds.creation-time", "XDS creationTime", "a day later than the CDA's",
          op.xds_entry("creation_time", lambda v, c: op.day_after(v))),
     _xds("xds.service-start", "XDS serviceStartTime", "a year later",
@@ -301,10 +317,9 @@ def _mime(id_, field, operator, apply, requirements=(), *, harmless="", identity
     return Mutant(id_, field, "mime", operator, apply, tuple(requirements), harmless, identity, tuple(scope))
 
 
-def _cda_of(document, context):
-    from segur.mocks.mssante.cda import read_cda_header
-
-    return read_cda_header(document)
+def _cda_of(document, context) -> dict:
+    """The header facts of a CDA, as the proof's judge reads them (`observe.cda_header`)."""
+    return cda_header(document)
 
 
 def _subject_other_name(subject, context):
@@ -315,32 +330,38 @@ def _subject_other_name(subject, context):
 
 
 def _subject_no_birth_date(subject, context):
-    import re
-
     return re.sub(r" \d{2}/\d{2}/\d{4}$", "", subject)
 
 
 def _subject_other_birth_date(subject, context):
-    import re
-
     return re.sub(r"(\d{2})/(\d{2})/(\d{4})$", lambda m: f"{int(m[1]) % 28 + 1:02d}/{m[2]}/{m[3]}", subject)
+
+
+def _other_patient_id(document, context) -> str:
+    return context["others"].patient.xds_patient_id
+
+
+def _a_year_after_the_cda(document, context) -> str:
+    return op.next_year(_cda_of(document, context)["effective_time"][:14])
 
 
 MIME_MUTANTS = [
     _mime("mss.x-mss-ins.n", "X-MSS-INS", "N although the INS is qualified", op.header("X-MSS-INS", "N"),
           ("MSS/CONF.14",), identity=True),
-    _mime("mss.x-mss-ins.dropped", "X-MSS-INS", "header left out", op.header("X-MSS-INS", None), ("MSS/CONF.14",)),
+    _mime("mss.x-mss-ins.dropped", "X-MSS-INS", "header left out",
+          op.header("X-MSS-INS", None), ("MSS/CONF.14",)),
     _mime("mss.x-mss-codecda.other", "X-MSS-CODECDA", "another code than the CDA's",
           op.header("X-MSS-CODECDA", "11488-4"), ("MSS/CONF.15",)),
     _mime("mss.x-mss-codecda.dropped", "X-MSS-CODECDA", "header left out", op.header("X-MSS-CODECDA", None),
           ("MSS/CONF.15",)),
-    _mime("mss.x-mss-nil.dropped", "X-MSS-NIL", "header left out", op.header("X-MSS-NIL", None), ("MSS/CONF.16",)),
+    _mime("mss.x-mss-nil.dropped", "X-MSS-NIL", "header left out",
+          op.header("X-MSS-NIL", None), ("MSS/CONF.16",)),
     _mime("mss.x-mss-nil.malformed", "X-MSS-NIL", "not a 4-digit reference", op.header("X-MSS-NIL", "12A"),
           ("MSS/CONF.16",)),
     _mime("mss.subject.prefix", "Subject", "without the XDM/1.0/DDM+ prefix",
           op.header("Subject", lambda v, c: v.split("+", 1)[-1]), ("MSS/CONF.25",)),
-    _mime("mss.subject.other-name", "Subject", "another patient name", op.header("Subject", _subject_other_name),
-          ("MSS/CONF.25",), identity=True),
+    _mime("mss.subject.other-name", "Subject", "another patient name",
+          op.header("Subject", _subject_other_name), ("MSS/CONF.25",), identity=True),
     _mime("mss.subject.other-birth-date", "Subject", "another birth date",
           op.header("Subject", _subject_other_birth_date), ("MSS/CONF.25",), identity=True),
     _mime("mss.subject.no-birth-date", "Subject", "birth date left out",
@@ -364,15 +385,15 @@ MIME_MUTANTS = [
           op.attachment("IHE_XDM.ZIP", lambda z, c: z[: len(z) // 2]), XDM_DOC),
     _mime("mss.xdm.renamed", "IHE_XDM.ZIP", "attached as archive.zip",
           op.attachment("IHE_XDM.ZIP", lambda z, c: z, rename="archive.zip"), XDM_DOC),
-    _mime("mss.xdm.dropped", "IHE_XDM.ZIP", "no XDM attachment", op.attachment("IHE_XDM.ZIP", lambda z, c: None),
-          XDM_DOC),
+    _mime("mss.xdm.dropped", "IHE_XDM.ZIP", "no XDM attachment",
+          op.attachment("IHE_XDM.ZIP", lambda z, c: None), XDM_DOC),
     _mime("mss.xdm.two-patients", "IHE_XDM.ZIP", "a second CDA for another patient in the archive",
-          op.attachment("IHE_XDM.ZIP", op.xdm_add_other_patient_document), XDM_DOC + XDM_PATIENT, identity=True),
-    _mime("xdm.patient-id.other", "XDM patientId", "another patient's INS",
-          op.xdm_overrides(patient_id=lambda d, c: c["others"].patient.xds_patient_id), XDM_PATIENT, identity=True),
-    _mime("xdm.source-patient-id.other", "XDM sourcePatientId", "another patient's INS",
-          op.xdm_overrides(source_patient_id=lambda d, c: c["others"].patient.xds_patient_id), XDM_PATIENT,
+          op.attachment("IHE_XDM.ZIP", op.xdm_add_other_patient_document), XDM_DOC + XDM_PATIENT,
           identity=True),
+    _mime("xdm.patient-id.other", "XDM patientId", "another patient's INS",
+          op.xdm_overrides(patient_id=_other_patient_id), XDM_PATIENT, identity=True),
+    _mime("xdm.source-patient-id.other", "XDM sourcePatientId", "another patient's INS",
+          op.xdm_overrides(source_patient_id=_other_patient_id), XDM_PATIENT, identity=True),
     _mime("xdm.source-patient-info.name", "XDM sourcePatientInfo", "PID-5 another birth name",
           op.xdm_metadata_text(r"PID-5\|([^^<]*)", lambda m, c: "PID-5|" + op.other_name(m[1])), XDM_PATIENT,
           identity=True),
@@ -394,9 +415,9 @@ MIME_MUTANTS = [
     _mime("xdm.hash", "XDM hash", "another SHA-1", op.xdm_overrides(hash="0" * 40), XDM_DOC),
     _mime("xdm.size", "XDM size", "size + 1", op.xdm_overrides(size=lambda d, c: len(d) + 1), XDM_DOC),
     _mime("xdm.unique-id", "XDM uniqueId", "another id than the CDA's",
-          op.xdm_overrides(unique_id=lambda d, c: f"2.25.{__import__('uuid').uuid4().int}"), XDM_DOC),
+          op.xdm_overrides(unique_id=lambda d, c: f"2.25.{uuid.uuid4().int}"), XDM_DOC),
     _mime("xdm.creation-time", "XDM creationTime", "a year later than the CDA's",
-          op.xdm_overrides(creation_time=lambda d, c: op.next_year(_cda_of(d, c).effective_time[:14])), XDM_DOC),
+          op.xdm_overrides(creation_time=_a_year_after_the_cda), XDM_DOC),
 ]
 
 RECIPIENT_MUTANTS = [
@@ -406,9 +427,11 @@ RECIPIENT_MUTANTS = [
            "another patient's Mon espace santé address",
            lambda r, c: f"{c['others'].patient.ins}@patient.mssante.fr", ("MSS/va1.19", "SC.MSS/va1.19"),
            identity=True, scope=("citizen",)),
-    Mutant("recipient.citizen-nir-only", "MSSanté recipient", "recipient", "<NIR without key>@patient.mssante.fr",
-           lambda r, c: r[:13] + r[15:], ("MSS/va1.19", "SC.MSS/va1.19"), identity=True, scope=("citizen",)),
-    Mutant("envelope.rcpt.other", "SMTP envelope", "envelope", "RCPT TO another professional (To header right)",
+    Mutant("recipient.citizen-nir-only", "MSSanté recipient", "recipient",
+           "<NIR without key>@patient.mssante.fr", lambda r, c: r[:13] + r[15:],
+           ("MSS/va1.19", "SC.MSS/va1.19"), identity=True, scope=("citizen",)),
+    Mutant("envelope.rcpt.other", "SMTP envelope", "envelope",
+           "RCPT TO another professional (To header right)",
            op.envelope_recipient(lambda r, c: c["others"].mailbox(r)), ("RIS.MSS/va1.29",), identity=True,
            scope=("mss",)),
     Mutant("envelope.sender.personal", "SMTP envelope", "envelope",
@@ -453,12 +476,14 @@ def _other_card(arguments, context):
 
 
 INSI_MUTANTS = [
-    _insi("insi.traits.other-patient", "every trait of another patient (INSi answers 00 for them)", _other_traits),
+    _insi("insi.traits.other-patient", "every trait of another patient (INSi answers 00 for them)",
+          _other_traits),
     _insi("insi.traits.birth-name", "another birth name",
           op.insi_argument("NomNaissance", lambda v, c: op.other_name(v), operation=TRAITS)),
     _insi("insi.traits.first-name", "another first name",
           op.insi_argument("Prenom", lambda v, c: ["JEAN"], operation=TRAITS)),
-    _insi("insi.traits.sex", "M ↔ F", op.insi_argument("Sexe", lambda v, c: op.other_sex(v), operation=TRAITS)),
+    _insi("insi.traits.sex", "M ↔ F",
+          op.insi_argument("Sexe", lambda v, c: op.other_sex(v), operation=TRAITS)),
     _insi("insi.traits.birth-date", "one day later",
           op.insi_argument("DateNaissance", lambda v, c: op.day_after(v), operation=TRAITS)),
     _insi("insi.traits.birth-place-dropped", "birth place left out",

@@ -8,6 +8,7 @@ another patient, another professional, another mailbox (`Others`).
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import re
@@ -19,7 +20,11 @@ from functools import cached_property
 
 from lxml import etree
 
+from segur.fixtures.documents.pdf import make_pdf
 from segur.kernel.ins import OID_NIA, OID_NIR, OID_NIR_TEST, nir_key
+
+# the product's side: a mutant rebuilds the IHE_XDM.ZIP the reference RIS sends with the harness's writer
+from segur.mocks.mssante.xdm import build_xdm
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}
@@ -27,7 +32,7 @@ Operator = Callable[[object, dict], object]
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
-# --- what a mutant puts in place of the right value ------------------------------------------------------
+# --- what a mutant puts in place of the right value -------------------------------------------------------
 @dataclass
 class Others:
     """The world's facts a mutant substitutes for the task's own (another patient, professional, mailbox)."""
@@ -49,7 +54,8 @@ class Others:
     def mailbox(self, not_this: str) -> str:
         """An open professional mailbox other than `not_this`."""
         return next(m.address for m in sorted(self.world.mailboxes, key=lambda m: m.address)
-                    if m.owner_type == "professional" and m.accepts_messages and m.address != not_this.lower())
+                    if m.owner_type == "professional" and m.accepts_messages
+                    and m.address != not_this.lower())
 
 
 def other_digit_ins(ins: str) -> str:
@@ -132,8 +138,6 @@ PDF_XPATH = ".//h:*[@mediaType='application/pdf'][@representation='B64']"
 
 def cda_pdf(new: Callable[[bytes, dict], bytes]) -> Operator:
     """The PDF the CDA carries (base64) replaced by `new(pdf, context)`."""
-    import base64
-
     def change(root, context) -> bool:
         found = root.xpath(PDF_XPATH, namespaces=NS)
         for element in found:
@@ -145,8 +149,6 @@ def cda_pdf(new: Callable[[bytes, dict], bytes]) -> Operator:
 
 def other_patient_pdf(pdf: bytes, context: dict) -> bytes:
     """A well-formed PDF report naming another patient of the world."""
-    from segur.fixtures.documents.pdf import make_pdf
-
     other = context["others"].patient
     return make_pdf("Compte rendu d'imagerie", [f"Patient : {other.birth_name} {other.first_names}",
                                                 f"Né(e) le {other.birth_date}", "Pas d'anomalie décelable."])
@@ -160,7 +162,7 @@ def not_a_pdf(pdf: bytes, context: dict) -> bytes:
     return b"Compte rendu d'imagerie (texte brut, pas un PDF)\n"
 
 
-# --- XDS metadata (the DMP client's Defects) ---------------------------------------------------------------
+# --- XDS metadata (the DMP client's Defects) --------------------------------------------------------------
 def xds(change: Callable[[object, list, dict], bool]) -> Operator:
     """`change(submission_set, entries, context)` run by the DMP client on the ITI-41 metadata it built."""
     def apply(defects, context: dict):
@@ -245,7 +247,7 @@ def pid5_family(value: str, context) -> str:
     return "^".join(parts)
 
 
-# --- the MSSanté message (EmailMessage) --------------------------------------------------------------------
+# --- the MSSanté message (EmailMessage) -------------------------------------------------------------------
 def header(name: str, new: Callable[[str, dict], str | None] | str | None) -> Operator:
     """Header `name` replaced (`new` returns None: removed)."""
     def apply(message, context):
@@ -261,11 +263,12 @@ def header(name: str, new: Callable[[str, dict], str | None] | str | None) -> Op
 
 
 def _attachment(message, filename: str):
-    return next((p for p in message.iter_attachments() if (p.get_filename() or "").upper() == filename.upper()),
-                None)
+    return next((p for p in message.iter_attachments()
+                 if (p.get_filename() or "").upper() == filename.upper()), None)
 
 
-def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *, rename: str | None = None) -> Operator:
+def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *,
+               rename: str | None = None) -> Operator:
     """The attachment `filename`'s content replaced by `new(content, context)`; None removes it."""
     def apply(message, context):
         part = _attachment(message, filename)
@@ -281,17 +284,19 @@ def attachment(filename: str, new: Callable[[bytes, dict], bytes | None], *, ren
     return apply
 
 
+#: a document of an IHE_XDM.ZIP (ITI TF-3 4.2.1: IHE_XDM/<subset>/DOCnnnn.XML)
+XDM_DOCUMENT = re.compile(r"IHE_XDM/[^/]+/DOC\d+\.XML$", re.IGNORECASE)
+
+
 def _xdm_documents(package: bytes) -> list[bytes]:
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        return [archive.read(n) for n in archive.namelist() if re.search(r"IHE_XDM/[^/]+/DOC\d+\.XML$", n, re.I)]
+        return [archive.read(n) for n in archive.namelist() if XDM_DOCUMENT.search(n)]
 
 
 def xdm_overrides(**overrides) -> Operator:
     """The IHE_XDM.ZIP rebuilt from its CDA with metadata `overrides` (`segur.mocks.mssante.xdm.build_xdm`);
     a callable value is `f(document, context)`."""
     def new(package: bytes, context):
-        from segur.mocks.mssante.xdm import build_xdm
-
         documents = _xdm_documents(package)
         return build_xdm([(doc, {k: v(doc, context) if callable(v) else v for k, v in overrides.items()})
                           for doc in documents])
@@ -319,8 +324,6 @@ def xdm_metadata_text(pattern: str, replacement: Callable[[re.Match, dict], str]
 
 def xdm_add_other_patient_document(package: bytes, context) -> bytes:
     """A second CDA in the archive, for another patient (one message, two patients)."""
-    from segur.mocks.mssante.xdm import build_xdm
-
     documents = _xdm_documents(package)
     other = context["others"].patient
     first = etree.fromstring(documents[0], PARSER)
@@ -337,7 +340,7 @@ class NotApplied(Exception):
     """The operator found nothing to change."""
 
 
-# --- envelope, recipient, INSi request ---------------------------------------------------------------------
+# --- envelope, recipient, INSi request --------------------------------------------------------------------
 def envelope_recipient(new: Callable[[str, dict], str]) -> Operator:
     def apply(value, context):
         sender, recipient = value

@@ -13,6 +13,8 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from segur.scenarios.checks import CHECKS
+
 from .run import ERROR, KILLED, NOT_APPLIED, SURVIVED, MutantResult, MutationRun
 
 
@@ -55,12 +57,15 @@ def _table(rows: dict[str, list[MutantResult]], label: str) -> list[str]:
     for key in sorted(rows):
         group = rows[key]
         killed, total = kill_rate(group)
-        lines.append(f"| {key} | {len(group)} | {total} | {killed} | {total - killed} | {_rate(killed, total)} |")
+        cells = (key, len(group), total, killed, total - killed, _rate(killed, total))
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return lines
 
 
 def _checks(result: MutantResult) -> str:
-    return ", ".join(f"{c}" + (" (blocked)" if s == "blocked" else "") for c, s in result.failing.items()) or "–"
+    failing = [f"{check} (blocked)" if status == "blocked" else check
+               for check, status in result.failing.items()]
+    return ", ".join(failing) or "–"
 
 
 def render(run: MutationRun) -> str:
@@ -86,13 +91,14 @@ def render(run: MutationRun) -> str:
         "",
         "| figure | value |", "|---|---|",
         f"| mutants | {facts['mutants']} ({facts['governed']} governed by a requirement and applied, "
-        f"{facts['harmless']} harmless, {facts['not_applied']} not applied, {facts['errors']} operator errors) |",
+        f"{facts['harmless']} harmless, {facts['not_applied']} not applied, "
+        f"{facts['errors']} operator errors) |",
         f"| kill rate, overall | {_rate(facts['killed'], facts['governed'])} |",
         f"| kill rate, identity (patient identity, INS, traits, recipient; target 100 %) | "
         f"{_rate(facts['identity_killed'], facts['identity_total'])} |",
         f"| false alarms (harmless mutants the proof fails) | {facts['false_alarms']} |",
-        f"| time, whole run | {facts['seconds']} s (mocks started in {run.stack_seconds:.1f} s, the correct RIS "
-        f"in {run.baseline_seconds:.1f} s, then {facts['mutants']} runs of the plan) |",
+        f"| time, whole run | {facts['seconds']} s (mocks started in {run.stack_seconds:.1f} s, the correct "
+        f"RIS in {run.baseline_seconds:.1f} s, then {facts['mutants']} runs of the plan) |",
         "",
         "## Survivors",
         "",
@@ -101,13 +107,14 @@ def render(run: MutationRun) -> str:
     ]
     if survivors:
         lines += ["| mutant | field | what it sends | requirements | identity |", "|---|---|---|---|---|"]
-        lines += [f"| `{r.mutant.id}` | {r.mutant.field} | {r.mutant.operator} | {', '.join(r.mutant.requirements)}"
-                  f" | {'yes' if r.mutant.identity else ''} |" for r in survivors]
+        lines += [f"| `{r.mutant.id}` | {r.mutant.field} | {r.mutant.operator} | "
+                  f"{', '.join(r.mutant.requirements)} | {'yes' if r.mutant.identity else ''} |"
+                  for r in survivors]
     else:
         lines.append("None.")
     lines += ["", "## By field", ""] + _table(by_field, "field")
-    lines += ["", "## By requirement", "",
-              "A mutant breaking several requirements counts under each."] + [""] + _table(by_requirement, "REM id")
+    lines += ["", "## By requirement", "", "A mutant breaking several requirements counts under each.", ""]
+    lines += _table(by_requirement, "REM id")
     lines += ["", "## Harmless mutants", "",
               "Changes a correct product may make; the proof must pass them.", "",
               "| mutant | what it sends | why harmless | proof |", "|---|---|---|---|"]
@@ -125,7 +132,8 @@ def render(run: MutationRun) -> str:
               "| mutant | point | what it sends | requirements | outcome | checks failing |",
               "|---|---|---|---|---|---|"]
     lines += [f"| `{r.mutant.id}` | {r.mutant.point} | {r.mutant.operator} | "
-              f"{', '.join(r.mutant.requirements) or 'harmless'} | {r.status} | {_checks(r)} |" for r in results]
+              f"{', '.join(r.mutant.requirements) or 'harmless'} | {r.status} | {_checks(r)} |"
+              for r in results]
     lines += ["", how_it_works()]
     return "\n".join(lines) + "\n"
 
@@ -156,16 +164,14 @@ segur proof-mutants --pack ../shared/ref/cda   # the mocks validate with the off
 - **Outcomes.** *killed*: at least one check fails or is blocked; *survived*: all pass; *not applied*: the
   field was absent from what the RIS sent; *error*: the operator failed (never a kill). The kill rate
   counts killed / (killed + survived) over the non-harmless mutants.
-- **In `make test`.** `tests/scenarios/test_proof_mutants.py` runs a fixed sample of a dozen mutants (one shared
-  stack) and fails if one survives; it holds only mutants the current proof kills. A hole closed in the
+- **In `make test`.** `tests/scenarios/test_proof_mutants.py` runs a fixed sample of a dozen mutants (one
+  shared stack) and fails if one survives; it holds only mutants the current proof kills. A hole closed in the
   proof turns a survivor here into a kill: add it to the sample then.
 """
 
 
 def how_it_works() -> str:
     """The method section, with the number of checks the fast path recomputes (the registry's, not a copy)."""
-    from segur.scenarios.checks import CHECKS
-
     return HOW_IT_WORKS.replace("@CHECKS@", str(len(CHECKS)))
 
 

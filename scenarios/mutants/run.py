@@ -18,6 +18,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from segur.fixtures.world import load_world
+from segur.scenarios.checks import recompute
+from segur.scenarios.driver import reference_ris_dir, reference_ris_driver
+from segur.scenarios.observe import Admin
+from segur.scenarios.plan import build_plan
+from segur.scenarios.runner import run_plan
+from segur.scenarios.stack import stack_config, stack_pack
+from segur.up import start_stack
+
 from .catalogue import MUTANTS, Mutant
 from .operators import NotApplied, Others
 
@@ -95,37 +104,30 @@ def make_mutator(mutant: Mutant, others: Others, tally: _Tally) -> Callable:
 
 
 def wire_module():
-    """`reference_ris.wire`, imported the way the proof's driver imports the reference RIS."""
-    from segur.scenarios.driver import reference_ris_dir
-
+    """`reference_ris.wire`, imported the way the proof's driver imports the reference RIS (from its
+    folder, put on the path: the example is not an installed package)."""
     folder = str(reference_ris_dir())
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    import importlib
+    import reference_ris.wire  # the example is not installed: importable only once its folder is on the path
 
-    return importlib.import_module("reference_ris.wire")
+    return reference_ris.wire
 
 
 class MutationBench:
     """One stack, one world and one plan for many mutants (`with MutationBench() as bench: bench.run(m)`)."""
 
     def __init__(self, couloir: str = "RIS", size: str = "small", pack: str | os.PathLike | None = None):
+        """`pack`: the official CDA pack the mocks validate with (None: none)."""
         self.couloir, self.size = couloir.upper(), size
-        self.pack = str(pack) if pack else os.environ.get("SEGUR_PACK")
+        self.pack = str(pack) if pack else None
         self.stack = None
         self.stack_seconds = 0.0
 
     def __enter__(self) -> MutationBench:
-        from segur.fixtures.world import load_world
-        from segur.scenarios.plan import build_plan
-        from segur.scenarios.proof import stack_config
-        from segur.up import start_stack
-
-        if self.pack:
-            os.environ["SEGUR_PACK"] = self.pack  # as `segur proof --pack`: the mocks validate with it
         self.workdir = tempfile.TemporaryDirectory(prefix="segur-mutants-")
         tick = time.monotonic()
-        self.stack = start_stack(stack_config(None, self.workdir.name))
+        self.stack = start_stack(stack_config(None, self.workdir.name, pack=self.pack))
         self.stack_seconds = time.monotonic() - tick
         self.world = load_world()
         self.plan = build_plan(self.world, self.couloir, self.size)
@@ -141,18 +143,13 @@ class MutationBench:
 
     def statuses(self, mutator: Callable | None = None) -> dict[str, str]:
         """Every check's status on one run of the plan, with `mutator` installed in the reference RIS."""
-        from segur.scenarios.checks import recompute
-        from segur.scenarios.driver import reference_ris_driver
-        from segur.scenarios.observe import Admin
-        from segur.scenarios.runner import run_plan
-
         endpoints = self.stack.endpoints()
         Admin(endpoints).reset()
         with tempfile.TemporaryDirectory(prefix="ris-state-", dir=self.workdir.name) as state:
             driver = reference_ris_driver(state_dir=state)
             self.wire.MUTATOR = mutator
             try:
-                run = run_plan(self.plan, driver, endpoints, self.world)
+                run = run_plan(self.plan, driver, endpoints, self.world, pack=stack_pack(self.stack))
             finally:
                 self.wire.MUTATOR = None
         return {check: result.status for check, result in recompute(run).items()}
@@ -179,9 +176,13 @@ class MutationBench:
         return MutantResult(mutant, status, failing, tally.applied, tally.errors, time.monotonic() - tick)
 
 
+ResultListener = Callable[["MutantResult"], None]
+
+
 def run_mutants(mutants: Iterable[Mutant] | None = None, *, couloir: str = "RIS", size: str = "small",
-                pack: str | None = None, on_result: Callable[[MutantResult], None] | None = None) -> MutationRun:
-    """Every mutant (default: the whole catalogue) against one stack; `on_result` feeds a progress display."""
+                pack: str | None = None, on_result: ResultListener | None = None) -> MutationRun:
+    """Every mutant (default: the whole catalogue) against one stack; `on_result` feeds a progress display;
+    `pack`: the official CDA pack the mocks validate with (None: none)."""
     mutants = list(MUTANTS.values() if mutants is None else mutants)
     load = os.getloadavg()[0]
     started = time.monotonic()

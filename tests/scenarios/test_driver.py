@@ -74,7 +74,8 @@ def test_a_task_survives_json_both_ways():
     ({"vitale": {"nir": "18003", "birth_date": "1980-03-02"}}, "13-character NIR"),
     ({"vitale": {"nir": "1800232020401"}}, "birth_date"),
     ({"vitale": {"nir": "1800232020401", "key": "7", "birth_date": "1980-03-02"}}, "2 digits"),
-    ({"vitale": {"nir": "1800232020401", "birth_date": "1980-03-02", "ins": "180023202040123"}}, "unknown vitale"),
+    ({"vitale": {"nir": "1800232020401", "birth_date": "1980-03-02", "ins": "180023202040123"}},
+     "unknown vitale"),
 ])
 def test_a_malformed_task_is_refused_with_the_reason(changes, message):
     with pytest.raises(ValueError, match=message):
@@ -89,7 +90,8 @@ def test_a_task_with_a_vitale_card_survives_json_and_says_so():
     again = Task.from_json(with_card.to_json())
     assert again == with_card and again.vitale == card
     assert "Vitale card NIR 180032B020401" in with_card.describe()
-    assert "rechercherInsAvecCarteVitale" in instructions(with_card) and "180032B020401" in instructions(with_card)
+    shown = instructions(with_card)
+    assert "rechercherInsAvecCarteVitale" in shown and "180032B020401" in shown
     assert "Vitale" not in instructions(task())
     argv = CommandDriver("product --card {vitale}").argv(with_card, "t.json", "e.json")
     assert argv[:2] == ["product", "--card"] and json.loads(argv[2]) == card
@@ -121,7 +123,8 @@ def test_world_helpers_give_traits_without_the_ins_and_a_complete_author():
     assert patient.ins not in json.dumps(traits)
     professional = world.professionals[0]
     author = author_dict(professional, world.organisation_of(professional))
-    assert author["idnps"] == professional.idnps and author["professional"]["author_code"] == professional.author_code
+    assert author["idnps"] == professional.idnps
+    assert author["professional"]["author_code"] == professional.author_code
     assert author["organisation"]["finess"] == author["finess"]
 
 
@@ -161,17 +164,19 @@ def test_the_command_gets_each_value_as_one_argument_plus_files_and_environment(
         task = json.load(open(sys.argv[-2]))
         endpoints = json.load(open(os.environ["SEGUR_ENDPOINTS"]))
         json.dump({{"argv": sys.argv[1:], "task_id": task["id"], "wsdl": os.environ["SEGUR_INSI_WSDL"],
-                   "endpoints": endpoints, "task_env": os.environ["SEGUR_TASK_ID"]}}, open({str(record)!r}, "w"))
+                   "endpoints": endpoints, "task_env": os.environ["SEGUR_TASK_ID"]}},
+                  open({str(record)!r}, "w"))
         print("sent")
         """)
     driver = CommandDriver(command + " --name {birth_name} --given {first_names} --to {recipient} "
-                           "--traits {birth_name}/{sex} --author {author_idnps} --task {task_json_file} {endpoints_file}")
+                           "--traits {birth_name}/{sex} --author {author_idnps} --task {task_json_file} "
+                           "{endpoints_file}")
     result = driver.run(task(), ENDPOINTS)
     assert result.ok and result.detail == "exit code 0" and "sent" in result.output
     seen = json.loads(record.read_text())
-    assert seen["argv"][:10] == ["--name", "O'BRIEN; rm -rf /", "--given", "JEAN PIERRE", "--to",
-                                 "marie.curie@hopital.mssante.fr", "--traits", "O'BRIEN; rm -rf //M", "--author",
-                                 "801234560801"]
+    assert seen["argv"][:10] == ["--name", "O'BRIEN; rm -rf /", "--given", "JEAN PIERRE",
+                                 "--to", "marie.curie@hopital.mssante.fr", "--traits", "O'BRIEN; rm -rf //M",
+                                 "--author", "801234560801"]
     assert seen["task_id"] == seen["task_env"] == "mss-01"
     assert seen["wsdl"] == ENDPOINTS["insi"]["wsdl"] and seen["endpoints"] == ENDPOINTS
 
@@ -179,7 +184,8 @@ def test_the_command_gets_each_value_as_one_argument_plus_files_and_environment(
 def test_task_json_placeholder_and_missing_values_are_passed_as_single_arguments(script, tmp_path):
     record = tmp_path / "argv.json"
     command = script(f"import json, sys; json.dump(sys.argv[1:], open({str(record)!r}, 'w'))")
-    result = CommandDriver(command + " {task_json} {sender} {replaces_task}").run(task(sender=None), ENDPOINTS)
+    driver = CommandDriver(command + " {task_json} {sender} {replaces_task}")
+    result = driver.run(task(sender=None), ENDPOINTS)
     assert result.ok
     argv = json.loads(record.read_text())
     assert Task.from_json(argv[0]) == task(sender=None) and argv[1:] == ["", ""]
@@ -268,9 +274,10 @@ class _Product(BaseHTTPRequestHandler):
         if self.path == "/slow":
             import time
             time.sleep(2)
-        status, answer = {"/ok": (200, {"ok": True, "detail": "sent"}), "/accepted": (202, None),
-                          "/fail": (500, {"error": "DMP unreachable"}),
-                          "/says-no": (200, {"ok": False, "detail": "INSi answered 02"})}.get(self.path, (200, {}))
+        answers = {"/ok": (200, {"ok": True, "detail": "sent"}), "/accepted": (202, None),
+                   "/fail": (500, {"error": "DMP unreachable"}),
+                   "/says-no": (200, {"ok": False, "detail": "INSi answered 02"})}
+        status, answer = answers.get(self.path, (200, {}))
         data = b"" if answer is None else json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(data)))
@@ -316,7 +323,8 @@ def test_a_refused_connection_is_a_failure():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = WebhookDriver(f"http://127.0.0.1:{port}/sut").run(task(), ENDPOINTS)
-    assert not result.ok and result.detail.startswith("connection failed") and "refused" in result.detail.lower()
+    assert not result.ok and result.detail.startswith("connection failed")
+    assert "refused" in result.detail.lower()
 
 
 def test_a_slow_webhook_times_out(product):
@@ -441,6 +449,7 @@ def test_a_driver_result_is_plain_data():
 
 
 def test_manual_instructions_name_the_author_and_structure():
-    text = instructions(task(author={"idnps": "801234560801", "given_name": "Jacques", "family_name": "BIDEAULT",
-                                     "finess": "750803447", "organisation_name": "Centre Ambroise"}))
+    author = {"idnps": "801234560801", "given_name": "Jacques", "family_name": "BIDEAULT",
+              "finess": "750803447", "organisation_name": "Centre Ambroise"}
+    text = instructions(task(author=author))
     assert "\n  Author: Jacques BIDEAULT (IDNPS 801234560801), Centre Ambroise (FINESS 750803447)" in text

@@ -95,7 +95,8 @@ def test_the_pack_files_are_present_and_parseable(reference):
     junit = ET.parse(out / "junit.xml").getroot()
     cases = junit.findall(".//testcase")
     no_pack = [c for c in cases if c.find("skipped[@type='segur.no-pack']") is not None]
-    assert len(no_pack) == (0 if official_checks_ran(evidence) else 1)  # a run without the pack says so in JUnit
+    # a run without the pack says so in JUnit
+    assert len(no_pack) == (0 if official_checks_ran(evidence) else 1)
     assert len(cases) - len(no_pack) == len(CHECKS)  # the couloir's suite only
     assert any(p.get("name") == "rem" and p.get("value") == "RIS.DMP/va1.13" for p in junit.iter("property"))
     results = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
@@ -116,7 +117,7 @@ def test_the_verdict_is_recomputed_from_what_the_pack_recorded(reference):
     assert again["verdict"] == evidence["verdict"] == "pass"
     assert again["checks"] == {cid: c["passed"] for cid, c in evidence["checks"].items()}
     assert again["status"] == {cid: c["status"] for cid, c in evidence["checks"].items()}
-    assert again["requirements"] == {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
+    assert again["requirements"] == {rem_id: r["verdict"] for rem_id, r in evidence["requirements"].items()}
 
 
 def test_a_tampered_record_recomputes_to_a_failure(reference):
@@ -163,7 +164,7 @@ def test_each_seeded_defect_fails_the_proof_on_the_requirement_that_names_it(def
     again = recompute_verdict(evidence)
     assert again["verdict"] == "fail"
     assert again["status"] == status
-    assert again["requirements"] == {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
+    assert again["requirements"] == {rem_id: r["verdict"] for rem_id, r in evidence["requirements"].items()}
 
 
 def test_a_refused_report_blocks_what_needed_it_in_every_part_of_the_pack(stack, tmp_path):
@@ -178,14 +179,17 @@ def test_a_refused_report_blocks_what_needed_it_in_every_part_of_the_pack(stack,
     assert requirements["RIS.DMP/va1.09"] == "blocked"
     assert evidence["requirements"]["RIS.DMP/va1.09"]["blocked_by"][0]["check"] == "dmp-accepted"
     junit = ET.parse(tmp_path / "junit.xml").getroot()
-    case = next(c for c in junit.iter("testcase") if c.get("name") == "test_a_replaced_report_deprecates_the_earlier_version")
+    replacement_test = "test_a_replaced_report_deprecates_the_earlier_version"
+    case = next(c for c in junit.iter("testcase") if c.get("name") == replacement_test)
     skipped = case.find("skipped")
     assert skipped is not None and skipped.get("message").startswith("BLOCKED by dmp-accepted")
-    assert ("blocked_by", "dmp-accepted (dmp-01)") in [(p.get("name"), p.get("value")) for p in case.iter("property")]
+    properties = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+    assert ("blocked_by", "dmp-accepted (dmp-01)") in properties
     assert case.find("failure") is None
     results = [json.loads(p.read_text()) for p in (tmp_path / "allure-results").glob("*-result.json")]
-    replacement = next(r for r in results if r["name"] == "test_a_replaced_report_deprecates_the_earlier_version")
-    assert replacement["status"] == "skipped" and replacement["statusDetails"]["message"].startswith("Skipped: BLOCKED")
+    replacement = next(r for r in results if r["name"] == replacement_test)
+    assert replacement["status"] == "skipped"
+    assert replacement["statusDetails"]["message"].startswith("Skipped: BLOCKED")
     assert {"name": "tag", "value": "blocked"} in replacement["labels"]
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "requirement(s) <b>blocked</b>" in html and "blocked by <a href='#check-dmp-accepted'>" in html
@@ -233,7 +237,7 @@ def _break_ins_oid(run):
 
 
 def _break_metadata_patient(run):
-    _task(run, "mss-01")["observed"]["mss"][0]["documents"][0]["metadata"]["patient_id"] = "x^^^&1.2&ISO^NH"
+    _task(run, "mss-01")["observed"]["mss"][0]["xdm_documents"][0]["xdm_patient_id"] = "x^^^&1.2&ISO^NH"
 
 
 def _break_dmp(run):
@@ -346,8 +350,10 @@ BREAKERS = {
     "pdf-patient": _break_pdf_patient, "mss-pdf-copy": _break_mss_pdf_copy,
     "xdm-format-code": _break_xdm_format_code, "document-ids": _break_document_ids,
     "document-dates": _break_document_dates, "author-is-actor": _break_author, "insi-idam": _break_idam,
-    "insi-before-send": _break_insi, "insi-vitale-search": _break_vitale, "qualified-ins-only": _break_qualified, "ins-in-cda": _break_ins_oid,
-    "metadata-patient": _break_metadata_patient, "dmp-accepted": _break_dmp, "mss-professionals-xdm": _break_mss,
+    "insi-before-send": _break_insi, "insi-vitale-search": _break_vitale,
+    "qualified-ins-only": _break_qualified, "ins-in-cda": _break_ins_oid,
+    "metadata-patient": _break_metadata_patient, "dmp-accepted": _break_dmp,
+    "mss-professionals-xdm": _break_mss,
     "mss-headers": _break_headers, "mss-subject": _break_subject, "mss-transport": _break_transport,
     "citizen-address": _break_citizen, "documents-valid": _break_valid, "dmp-replacement": _break_replacement,
     "outage-reported": _break_outage, "outage-retry": _break_retry, "claims-honest": _break_claims,
@@ -360,10 +366,10 @@ def test_every_check_has_a_failing_case():
 
 @pytest.mark.parametrize("check_id", sorted(BREAKERS))
 def test_each_check_fails_when_the_record_shows_its_problem(check_id, run_record):
-    assert CHECKS[check_id].function(run_record).passed
+    assert CHECKS[check_id].judge(run_record).passed
     broken = copy.deepcopy(run_record)
     BREAKERS[check_id](broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert not result.passed
     assert result.problems and all(isinstance(p, str) for p in result.problems)
 
@@ -378,18 +384,19 @@ def test_the_vitale_check_needs_the_card_search_for_the_card_and_the_traits_sear
     card_for_all = copy.deepcopy(run_record)  # dmp-01 found by a card search although no card was read
     for search in _task(card_for_all, "dmp-01")["observed"]["insi"]:
         search["operation"] = "rechercherInsAvecCarteVitale"
-    result = CHECKS["insi-vitale-search"].function(card_for_all)
-    assert not result.passed and any(p.startswith("dmp-01:") and "traits search" in p for p in result.problems)
+    result = CHECKS["insi-vitale-search"].judge(card_for_all)
+    assert not result.passed
+    assert any(p.startswith("dmp-01:") and "traits search" in p for p in result.problems)
 
     no_answer = copy.deepcopy(run_record)  # the card search answered 01: nothing qualified by the card
     for search in _task(no_answer, "vitale-01")["observed"]["insi"]:
         search["code"] = "01"
-    result = CHECKS["insi-vitale-search"].function(no_answer)
+    result = CHECKS["insi-vitale-search"].judge(no_answer)
     assert not result.passed and any("Vitale card was read" in p for p in result.problems)
 
     no_card_task = copy.deepcopy(run_record)
     no_card_task["tasks"] = [t for t in no_card_task["tasks"] if not t["task"].get("vitale")]
-    result = CHECKS["insi-vitale-search"].function(no_card_task)
+    result = CHECKS["insi-vitale-search"].judge(no_card_task)
     assert not result.passed and "no task with a Vitale card" in result.problems[0]
 
 
@@ -421,14 +428,15 @@ def _refuse(task):
 
 
 @pytest.mark.parametrize("check_id", sorted(BLOCKERS))
-def test_a_check_is_blocked_not_failed_when_an_upstream_check_fails_on_the_task_it_needs(check_id, run_record):
+def test_a_check_is_blocked_not_failed_when_an_upstream_check_fails_on_the_task_it_needs(check_id,
+                                                                                          run_record):
     upstream, breaker = BLOCKERS[check_id]
     broken = copy.deepcopy(run_record)
     breaker(broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert result.status == "blocked" and not result.passed and not result.problems, result.problems
     assert {b["check"] for b in result.blocked_by} == {upstream}
-    assert CHECKS[upstream].function(broken).status == "fail"
+    assert CHECKS[upstream].judge(broken).status == "fail"
 
 
 def test_recompute_agrees_with_the_recorded_check_results(reference):
@@ -462,7 +470,8 @@ def test_expected_exchange_tells_what_reached_the_mocks(stack, reference):
 # --- issue 13: each hole a broken product went through now fails the check that owns it ---------------------
 def _stale_source_patient(run):
     item = _first_iti41(_task(run, "dmp-01"))
-    item["xds_entries"][0]["source_patient_info"] = ["PID-5|AUTRE^PERSONNE^^^^^L", "PID-7|19000101", "PID-8|M"]
+    other = ["PID-5|AUTRE^PERSONNE^^^^^L", "PID-7|19000101", "PID-8|M"]
+    item["xds_entries"][0]["source_patient_info"] = other
 
 
 def _invisible_to_patient(run):
@@ -496,7 +505,7 @@ def test_each_hole_of_issue_13_fails_the_check_that_owns_it(hole, run_record):
     check_id, breaker, said = HOLES[hole]
     broken = copy.deepcopy(run_record)
     breaker(broken)
-    result = CHECKS[check_id].function(broken)
+    result = CHECKS[check_id].judge(broken)
     assert result.status == "fail" and any(said in p for p in result.problems), result.problems
 
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.scenarios import proof
 from segur.scenarios.evidence_pack.html import render
 
 
@@ -28,12 +29,10 @@ def test_pack_must_be_an_existing_directory(tmp_path):
 @pytest.fixture
 def no_mocks(monkeypatch):
     """Starting the mocks fails the test: a refused --sut must be refused before."""
-    import segur.up
-
     def start_stack(*args, **kwargs):
         raise AssertionError("the mocks were started")
 
-    monkeypatch.setattr(segur.up, "start_stack", start_stack)
+    monkeypatch.setattr(proof, "start_stack", start_stack)  # where the proof looks it up
 
 
 @pytest.fixture
@@ -58,9 +57,10 @@ def broken_files(tmp_path):
     ("http://ris.local:99999/task", "is not a URL"),
     ("https://ris .local/task", "is not a URL"),
 ], ids=["unknown-kind", "unknown-defect", "unknown-placeholder", "cmd-not-on-path", "cmd-no-such-file",
-        "cmd-not-executable", "cmd-unclosed-quote", "cmd-unclosed-double-quote", "plugin-not-importable", "plugin-raises-on-import", "url-no-host",
-        "url-bad-port", "url-with-blank"])
-def test_a_sut_that_cannot_start_is_refused_before_the_mocks_start(tmp_path, no_mocks, broken_files, sut, reason):
+        "cmd-not-executable", "cmd-unclosed-quote", "cmd-unclosed-double-quote", "plugin-not-importable",
+        "plugin-raises-on-import", "url-no-host", "url-bad-port", "url-with-blank"])
+def test_a_sut_that_cannot_start_is_refused_before_the_mocks_start(tmp_path, no_mocks, broken_files, sut,
+                                                                    reason):
     sut = sut.replace("{dir}", str(broken_files))
     result = CliRunner().invoke(app, ["proof", "--sut", sut, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
@@ -78,13 +78,13 @@ def test_a_sut_that_can_start_passes_the_check(sut):
 
 
 def _evidence(selection: list[str]) -> dict:
-    return {"verdict": "pass", "meta": {"couloir": "RIS", "sut": "reference-ris", "size": "small",
-                                        "generated": "2026-11-23T12:00:00+00:00", "timings": {}, "validation": {},
-                                        "selection": selection},
-            "run": {"plan": {"counts": {"dmp": 2}}, "tasks": []}, "checks": {}, "tests": [],
-            "requirements": {"RIS.DMP/va1.09": {"id": "RIS.DMP/va1.09", "tests": [], "checks": [], "verdict": "pass"},
-                             "RIS.DMP/va1.13": {"id": "RIS.DMP/va1.13", "tests": [], "checks": [],
-                                                "verdict": "not run"}}}
+    meta = {"couloir": "RIS", "sut": "reference-ris", "size": "small",
+            "generated": "2026-11-23T12:00:00+00:00", "timings": {}, "validation": {}, "selection": selection}
+    requirements = {rem_id: {"id": rem_id, "tests": [], "checks": [], "verdict": verdict}
+                    for rem_id, verdict in (("RIS.DMP/va1.09", "pass"), ("RIS.DMP/va1.13", "not run"))}
+    run = {"plan": {"counts": {"dmp": 2}}, "tasks": []}
+    return {"verdict": "pass", "meta": meta, "run": run, "checks": {}, "tests": [],
+            "requirements": requirements}
 
 
 def test_the_html_says_when_a_run_is_partial():
@@ -95,7 +95,8 @@ def test_the_html_says_when_a_run_is_partial():
 
 
 def test_the_html_says_a_small_plan_is_not_the_10_10_1_proof():
-    assert "Small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in render(_evidence([]))
+    shown = render(_evidence([]))
+    assert "Small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in shown
     full = _evidence([])
     full["meta"]["size"] = "full"
     assert "Small plan" not in render(full)
@@ -104,8 +105,9 @@ def test_the_html_says_a_small_plan_is_not_the_10_10_1_proof():
 @pytest.mark.slow
 def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     out = tmp_path / "evidence"
-    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "--pack", str(cda_pack),
-                                      "-m", "rem(id='MSS/va1.19')", "--quiet", "--out", str(out)])
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small",
+                                      "--pack", str(cda_pack), "-m", "rem(id='MSS/va1.19')", "--quiet",
+                                      "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "partial run (-m rem(id='MSS/va1.19'))" in result.output
     assert "no official pack" not in result.output
@@ -114,7 +116,8 @@ def test_a_proof_with_the_official_pack_and_a_selection(cda_pack, tmp_path):
     assert evidence["meta"]["segur_pack"] == str(cda_pack.resolve())
     assert evidence["verdict_label"] == "PASS"
     assert [t["check"] for t in evidence["tests"] if t["outcome"] == "passed"] == ["citizen-address"]
-    stored = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")["observed"]["dmp"][-1]["stored"][0]
+    dmp_task = next(t for t in evidence["run"]["tasks"] if t["scenario"] == "dmp")
+    stored = dmp_task["observed"]["dmp"][-1]["stored"][0]
     ran = {layer["name"] for layer in stored["validation"]["layers"] if layer["status"] == "ran"}
     assert {"xsd", "schematron"} <= ran
 
@@ -130,11 +133,14 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
     # dmp-accepted, xdm-format-code, and the two MSSanté checks since the mock's MSS-XDM-FORMATCODE
     assert "3 blocked; 4 failing check(s), 3 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
-    assert all(line.startswith(("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")) for line in lines), lines
+    heads = ("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")
+    assert all(line.startswith(heads) for line in lines), lines
     assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
     assert any(line.startswith("  note: no official pack (--pack DIR or SEGUR_PACK)") for line in lines)
-    assert "  BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)" in lines
-    assert any(line.startswith("  FAIL dmp-accepted [RIS.DMP/va1.13, RIS.DMP/va1.10]: dmp-01: ") for line in lines)
+    blocked = "  BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"
+    assert blocked in lines
+    failed = "  FAIL dmp-accepted [RIS.DMP/va1.13, RIS.DMP/va1.10]: dmp-01: "
+    assert any(line.startswith(failed) for line in lines)
     assert not result.stderr
 
 

@@ -101,8 +101,9 @@ def test_every_check_that_reads_the_cda_judges_the_real_document_and_passes(larg
 
 
 def test_a_body_the_mock_evicted_blocks_the_cda_checks_as_a_harness_limit(stack, tmp_path, monkeypatch):
-    journal = stack.services["dmp"].mock.journal
-    monkeypatch.setattr(journal.spill, "max_files", 0)  # the DMP keeps no body file: every large one is evicted
+    journal = stack.services["dmp"].journal
+    # the DMP keeps no body file: every large one is evicted
+    monkeypatch.setattr(journal.spill, "max_files", 0)
     monkeypatch.setenv("REFERENCE_RIS_PDF_KIB", "1024")
     run = _run(stack, tmp_path)
     [document] = _iti41(run)["documents"]

@@ -34,11 +34,12 @@ from segur.scenarios.mutants.run import (
 ROOT = Path(__file__).resolve().parents[2]
 HL7 = {"h": "urn:hl7-org:v3"}
 #: one killed mutant per wire point and kind of field; every one must fail the current proof
-SAMPLE = ("cda.ins.other-nir", "cda.patient.sex.dmp", "cda.version.stays-1", "cda.pdf.not-pdf", "xds.patient-id.other",
-          "xds.hash", "mss.x-mss-ins.n", "mss.subject.prefix", "xdm.patient-id.other",
+SAMPLE = ("cda.ins.other-nir", "cda.patient.sex.dmp", "cda.version.stays-1", "cda.pdf.not-pdf",
+          "xds.patient-id.other", "xds.hash", "mss.x-mss-ins.n", "mss.subject.prefix", "xdm.patient-id.other",
           "recipient.other-professional", "insi.traits.other-patient",
           # identity holes closed in round 2: traits vs INSi per channel, sourcePatientId/Info, the To: header
-          "cda.patient.given-all.mss", "xds.source-patient-id.other", "xdm.source-patient-info.sex", "mss.to.other")
+          "cda.patient.given-all.mss", "xds.source-patient-id.other", "xdm.source-patient-info.sex",
+          "mss.to.other")
 #: a harmless mutant the proof must pass
 HARMLESS_SAMPLE = "insi.traits.birth-place-dropped"
 
@@ -94,7 +95,8 @@ def test_every_requirement_a_mutant_names_is_in_the_rem_catalogue():
 
 
 def test_the_catalogue_mutates_every_wire_point_and_every_area_the_brief_names():
-    assert {m.point for m in MUTANTS.values()} == {"cda", "xds", "mime", "recipient", "envelope", "insi-request"}
+    points = {"cda", "xds", "mime", "recipient", "envelope", "insi-request"}
+    assert {m.point for m in MUTANTS.values()} == points
     prefixes = {m.id.split(".")[0] for m in MUTANTS.values()}
     assert prefixes >= {"cda", "xds", "xdm", "mss", "recipient", "envelope", "insi"}
     assert len(MUTANTS) >= 100
@@ -148,7 +150,8 @@ def test_the_mutator_acts_only_at_its_point_and_on_the_tasks_of_its_scope(others
 
 def test_a_field_never_found_leaves_the_mutant_not_applied(others):
     tally = _Tally()
-    assert make_mutator(_mutant(lambda v, c: None), others, tally)("cda", "x", {"task": FakeTask("dmp-01")}) == "x"
+    mutate = make_mutator(_mutant(lambda v, c: None), others, tally)
+    assert mutate("cda", "x", {"task": FakeTask("dmp-01")}) == "x"
     assert tally.applied == 0 and not tally.errors
 
 

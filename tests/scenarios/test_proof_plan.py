@@ -30,8 +30,8 @@ def test_one_dmp_task_gives_the_patients_vitale_card_for_a_card_search(world, si
     vitale = build_plan(world, "RIS", size).by_id("vitale-01")
     patient = world.patient_by_key(vitale.patient_key)
     assert vitale.scenario == "vitale" and vitale.expect == "delivered" and vitale.task.action == "send-dmp"
-    assert vitale.task.vitale == {"nir": patient.nir, "key": patient.nir_key, "birth_date": patient.birth_date,
-                                  "birth_name": patient.birth_name}
+    assert vitale.task.vitale == {"nir": patient.nir, "key": patient.nir_key,
+                                  "birth_date": patient.birth_date, "birth_name": patient.birth_name}
     assert dmp_eligible(patient) and not patient.is_nia
     assert "ins" not in vitale.task.patient
     others = build_plan(world, "RIS", size).tasks
@@ -45,7 +45,7 @@ def test_one_task_is_a_patient_insi_answers_01_for_and_nothing_may_be_sent(world
     """The CNDA persona TCHITCHI typed with the first name OLA (padoa/tlsi-ins: OLA → 01): no identity of the
     world has those traits, so INSi answers 01 to every search and the task expects nothing sent."""
     unknown = build_plan(world, "RIS", size).by_id("unknown-01")
-    assert unknown.scenario == "unknown" and unknown.expect == "withheld" and unknown.task.action == "send-dmp"
+    assert (unknown.scenario, unknown.expect, unknown.task.action) == ("unknown", "withheld", "send-dmp")
     traits = unknown.task.patient
     assert traits["birth_name"] == "TCHITCHI" and traits["first_names"] == "OLA"
     for first_name in traits["first_names"].split():

@@ -25,7 +25,8 @@ def test_my_dmp_reports_carry_the_patient_ins(segur_proof_run, segur_endpoints, 
     for task in dmp_tasks:
         for item in task["observed"]["dmp"]:
             if item["operation"] == "ITI-41":
-                seen.append({"task": task["task"]["id"], "patient_id": item["patient_id"], "time": item["time"]})
+                seen.append({"task": task["task"]["id"], "patient_id": item["patient_id"],
+                             "time": item["time"]})
                 assert item["patient_id"].startswith(task["world"]["ins"])
     segur_evidence.record("dmp submissions", seen)
     assert len(seen) == len(dmp_tasks) == 2
@@ -76,7 +77,8 @@ def _blocked_run() -> dict:
     refused = {"seq": 2, "time": "t1", "operation": "ITI-41", "verdict": "rejected", "rules": ["DMP-CDA-009"],
                "findings": [], "patient_id": "P^^^&1.2&ISO^NH", "documents": [], "stored": []}
     return {"plan": {"couloir": "RIS"}, "dmp_store": {},
-            "tasks": [task("dmp-01", "dmp", [refused]), task("replace-01", "replace", [], {"replaces_task": "dmp-01"})]}
+            "tasks": [task("dmp-01", "dmp", [refused]),
+                      task("replace-01", "replace", [], {"replaces_task": "dmp-01"})]}
 
 
 BLOCKED_SCENARIO = """
@@ -104,9 +106,10 @@ def test_a_session_whose_only_outcome_is_a_blocked_check_does_not_pass(pytester)
     result = pytester.runpytest("-p", "no:cacheprovider", "-v", f"--junitxml={pytester.path / 'junit.xml'}")
     assert result.ret == 1
     assert result.parseoutcomes() == {"blocked": 1}
-    result.stdout.fnmatch_lines(["*test_the_replacement BLOCKED*", "*blocked checks (not evaluated*",
-                                 "BLOCKED test_blocked.py::test_the_replacement: BLOCKED by dmp-accepted:*",
-                                 "*dmp-accepted (dmp-01): the report replace-01 replaces was never accepted*"])
+    result.stdout.fnmatch_lines([
+        "*test_the_replacement BLOCKED*", "*blocked checks (not evaluated*",
+        "BLOCKED test_blocked.py::test_the_replacement: BLOCKED by dmp-accepted:*",
+        "*dmp-accepted (dmp-01): the report replace-01 replaces was never accepted*"])
     junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
     assert '<skipped type="pytest.skip" message="BLOCKED by dmp-accepted' in junit
     assert '<property name="blocked_by" value="dmp-accepted (dmp-01)" />' in junit

@@ -63,8 +63,9 @@ def pki_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def stack(world, pki_dir, tmp_path_factory):
     """The four mocks on free ports, sharing one test PKI (as `segur up` runs them)."""
+    dmp_data = tmp_path_factory.mktemp("dmp")
     with running_insi(world) as insi, \
-            running_dmp(tmp_path_factory.mktemp("dmp"), world=world, pki=TestPki(pki_dir), validator_pack=False) as dmp, \
+            running_dmp(dmp_data, world=world, pki=TestPki(pki_dir), validator_pack=False) as dmp, \
             running_mssante(world, pki_dir=pki_dir) as mss, running_annuaire() as annuaire:
         yield {"insi": insi, "dmp": dmp, "mssante": mss, "annuaire": annuaire}
 
@@ -72,12 +73,14 @@ def stack(world, pki_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def endpoints(stack, pki_dir) -> dict:
     return {"insi": stack["insi"].endpoints(), "dmp": stack["dmp"].endpoints(),
-            "mssante": stack["mssante"].endpoints(), "annuaire": stack["annuaire"].endpoints(), "pki": str(pki_dir)}
+            "mssante": stack["mssante"].endpoints(), "annuaire": stack["annuaire"].endpoints(),
+            "pki": str(pki_dir)}
 
 
 def admin(base: str, path: str, method: str = "GET", body=None) -> dict:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base.rstrip("/") + "/_admin/" + path.lstrip("/"), data=data, method=method,
+    url = base.rstrip("/") + "/_admin/" + path.lstrip("/")
+    request = urllib.request.Request(url, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
@@ -109,11 +112,13 @@ def mailbox(stack, address: str) -> list[dict]:
 
 
 def dmp_documents(stack, patient) -> list[dict]:
-    patients = admin(stack["dmp"].url, f"documents?patient={urllib.parse.quote(patient.xds_patient_id)}")["patients"]
+    query = urllib.parse.quote(patient.xds_patient_id)
+    patients = admin(stack["dmp"].url, f"documents?patient={query}")["patients"]
     return patients.get(patient.xds_patient_id, [])
 
 
-# --- the world people ----------------------------------------------------------------------------------------
+# --- the world people
+# ----------------------------------------------------------------------------------------
 def ordinary(world) -> list:
     """Patients INSi finds with one call, with an open DMP and a citizen mailbox that receives."""
     return [p for p in world.patients if p.key.startswith("pat-") and p.has_dmp and not p.dmp_closed
@@ -139,7 +144,8 @@ def biologist(world):
 
 @pytest.fixture(scope="module")
 def gp(world):
-    return next(p for p in world.professionals if p.specialty_code == "SM54" and p.mailbox and not p.mailbox_closed)
+    return next(p for p in world.professionals
+                if p.specialty_code == "SM54" and p.mailbox and not p.mailbox_closed)
 
 
 def make_task(world, author, patient=None, *, id="dmp-01", action="send-dmp", recipient=None, kind="CR-IMG",
@@ -147,6 +153,21 @@ def make_task(world, author, patient=None, *, id="dmp-01", action="send-dmp", re
     return Task(id=id, action=action, patient=traits or traits_of(patient), recipient=recipient,
                 sender=author.mailbox, author=author_dict(author, world.organisation_of(author)),
                 report_no=report_no, kind=kind, extra=extra or {}, vitale=vitale)
+
+
+def with_card(world, author, patient):
+    """The task giving the patient's Vitale card (the RIS must search INSi with it)."""
+    return make_task(world, author, patient, id="vitale-01", vitale=vitale_of(patient))
+
+
+def to_citizen(world, author, patient):
+    """The task sending the patient's report to their Mon espace santé mailbox."""
+    return make_task(world, author, patient, id="citizen-01", action="send-citizen")
+
+
+def to_gp(world, author, patient, gp):
+    """The task sending the patient's report to the general practitioner `gp` by MSSanté."""
+    return make_task(world, author, patient, id="mss-01", action="send-mss", recipient=gp.mailbox)
 
 
 @pytest.fixture
@@ -165,7 +186,8 @@ def dmp_client(stack, pki_dir, radiologist, world) -> DmpClient:
 
 
 # --- the correct RIS -------------------------------------------------------------------------------------
-def test_send_dmp_searches_insi_then_feeds_the_patients_dmp(world, stack, endpoints, ris, patient, radiologist,
+def test_send_dmp_searches_insi_then_feeds_the_patients_dmp(world, stack, endpoints, ris, patient,
+                                                            radiologist,
                                                             pki_dir):
     result = ris.run(make_task(world, radiologist, patient), endpoints)
     assert result.ok, result.output
@@ -186,10 +208,12 @@ def test_send_dmp_searches_insi_then_feeds_the_patients_dmp(world, stack, endpoi
     assert f'extension="{patient.ins}"'.encode() in document and f'root="{patient.oid}"'.encode() in document
 
 
-def test_the_first_name_search_goes_name_by_name_as_real_clients_do(world, stack, endpoints, ris, radiologist):
+def test_the_first_name_search_goes_name_by_name_as_real_clients_do(world, stack, endpoints, ris,
+                                                                    radiologist):
     several = next(p for p in ordinary(world) if len(p.first_name_list) > 1)
     typed = " ".join(reversed(several.first_name_list))  # the user typed the usual first name first
-    result = ris.run(make_task(world, radiologist, traits=dict(traits_of(several), first_names=typed)), endpoints)
+    traits = dict(traits_of(several), first_names=typed)
+    result = ris.run(make_task(world, radiologist, traits=traits), endpoints)
     assert result.ok, result.output
     searches = journal(stack, "insi")
     assert [e["meta"]["code_cr"] for e in searches] == ["01"] * (len(several.first_name_list) - 1) + ["00"]
@@ -220,7 +244,7 @@ def imap_inbox(stack, address: str) -> list:
 
 def test_send_mss_delivers_an_xdm_message_that_passes_every_check(world, stack, endpoints, ris, patient,
                                                                   radiologist, gp):
-    result = ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+    result = ris.run(to_gp(world, radiologist, patient, gp),
                      endpoints)
     assert result.ok, result.output
     stored = mailbox(stack, gp.mailbox)
@@ -253,7 +277,7 @@ def test_a_recipient_the_annuaire_does_not_publish_is_not_sent_to(world, stack, 
 
 def test_send_citizen_goes_to_the_address_built_on_the_ins_from_insi(world, stack, endpoints, ris, patient,
                                                                      radiologist):
-    task = make_task(world, radiologist, patient, id="citizen-01", action="send-citizen")
+    task = to_citizen(world, radiologist, patient)
     assert task.recipient is None
     assert ris.run(task, endpoints).ok
     stored = mailbox(stack, patient.citizen_mailbox)
@@ -265,8 +289,9 @@ def test_send_citizen_goes_to_the_address_built_on_the_ins_from_insi(world, stac
 def test_replace_dmp_deprecates_the_earlier_report(world, stack, endpoints, ris, patient, radiologist):
     assert ris.run(make_task(world, radiologist, patient, id="dmp-03"), endpoints).ok
     first = dmp_documents(stack, patient)[0]
-    result = ris.run(make_task(world, radiologist, patient, id="replace-01", action="replace-dmp", report_no=3,
-                               extra={"replaces_task": "dmp-03"}), endpoints)
+    replacement = make_task(world, radiologist, patient, id="replace-01", action="replace-dmp", report_no=3,
+                            extra={"replaces_task": "dmp-03"})
+    result = ris.run(replacement, endpoints)
     assert result.ok, result.output
     documents = {d["unique_id"]: d for d in dmp_documents(stack, patient)}
     assert documents[first["unique_id"]]["availability_status"].endswith("Deprecated")
@@ -277,7 +302,7 @@ def test_replace_dmp_deprecates_the_earlier_report(world, stack, endpoints, ris,
 
 def test_with_the_vitale_card_read_the_ris_searches_insi_by_card_not_by_traits(world, stack, endpoints, ris,
                                                                                 patient, radiologist):
-    result = ris.run(make_task(world, radiologist, patient, id="vitale-01", vitale=vitale_of(patient)), endpoints)
+    result = ris.run(with_card(world, radiologist, patient), endpoints)
     assert result.ok, result.output
     searches = journal(stack, "insi")
     assert [e["operation"] for e in searches] == ["rechercherInsAvecCarteVitale"]
@@ -317,7 +342,8 @@ def test_an_identity_insi_does_not_qualify_is_never_sent(world, stack, endpoints
 
 
 @pytest.mark.parametrize("state", ["dmp_closed", "dmp_opposed", "no_dmp"])
-def test_a_patient_whose_dmp_cannot_be_fed_gets_no_submission(world, stack, endpoints, ris, radiologist, state):
+def test_a_patient_whose_dmp_cannot_be_fed_gets_no_submission(world, stack, endpoints, ris, radiologist,
+                                                              state):
     def eligible(p):
         if state == "no_dmp":
             return not p.has_dmp
@@ -330,7 +356,8 @@ def test_a_patient_whose_dmp_cannot_be_fed_gets_no_submission(world, stack, endp
     assert [e["operation"] for e in journal(stack, "dmp")] == ["TD0.2"]
 
 
-def test_a_dmp_outage_is_reported_and_the_report_kept(world, stack, endpoints, patient, radiologist, tmp_path):
+def test_a_dmp_outage_is_reported_and_the_report_kept(world, stack, endpoints, patient, radiologist,
+                                                      tmp_path):
     admin(stack["dmp"].url, "faults", "POST", {"kind": "http_error", "status": 503, "operation": "ITI-41"})
     ris = PluginDriver(make_runner(state_dir=tmp_path / "state"))
     result = ris.run(make_task(world, radiologist, patient), endpoints)
@@ -356,21 +383,22 @@ def test_after_an_outage_the_retry_sends_the_report_kept_in_the_outbox(world, st
 
 def test_an_smtp_421_is_reported_as_a_failure(world, stack, endpoints, ris, patient, radiologist, gp):
     admin(stack["mssante"].url, "faults", "POST", {"kind": "smtp_reply", "code": 421, "operation": "data"})
-    result = ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+    result = ris.run(to_gp(world, radiologist, patient, gp),
                      endpoints)
     assert not result.ok and "421" in result.detail
     assert mailbox(stack, gp.mailbox) == []
 
 
 # --- as a command, as products are usually plugged in --------------------------------------------------
-def test_the_ris_runs_as_a_command_under_the_command_driver(world, stack, endpoints, patient, radiologist, tmp_path):
+def test_the_ris_runs_as_a_command_under_the_command_driver(world, stack, endpoints, patient, radiologist,
+                                                            tmp_path):
     driver = CommandDriver(f"{sys.executable} {RIS_DIR / 'run.py'} --task {{task_json_file}} "
                            f"--state-dir {tmp_path / 'state'}", timeout=120)
     result = driver.run(make_task(world, radiologist, patient), endpoints)
     assert result.ok, result.output
     assert journal(stack, "dmp", "ITI-41")[-1]["verdict"] == "accepted"
-    refused = driver.run(make_task(world, radiologist, traits={"birth_name": "INCONNU", "first_names": "X",
-                                                               "sex": "F", "birth_date": "1990-01-01"}), endpoints)
+    unknown = {"birth_name": "INCONNU", "first_names": "X", "sex": "F", "birth_date": "1990-01-01"}
+    refused = driver.run(make_task(world, radiologist, traits=unknown), endpoints)
     assert not refused.ok and refused.detail.startswith("exit code 1") and "NOT SENT" in refused.detail
 
 
@@ -434,7 +462,8 @@ def test_the_webhook_example_serves_the_ris_and_says_422_when_not_sent(world, st
         assert journal(stack, "dmp", "ITI-41")[-1]["verdict"] == "accepted"
         unknown = {"birth_name": "INCONNU", "first_names": "X", "sex": "F", "birth_date": "1990-01-01"}
         result = driver.run(make_task(world, radiologist, traits=unknown), endpoints)
-        assert not result.ok and result.detail.startswith("HTTP 422") and "cannot be qualified" in result.detail
+        assert not result.ok and result.detail.startswith("HTTP 422")
+        assert "cannot be qualified" in result.detail
     finally:
         server.shutdown()
         server.server_close()
@@ -475,7 +504,7 @@ def test_segur_up_endpoints_with_a_pki_table_are_understood():
 
     settings = config.from_endpoints({"pki": {"dir": "/x/pki", "ca_file": "/x/pki/ca.pem"},
                                       "mssante": {"smtp": {"host": "h", "port": 1, "starttls": False}}})
-    assert settings.pki_dir == "/x/pki" and settings.ca_file == "/x/pki/ca.pem" and settings.smtp_starttls is False
+    assert (settings.pki_dir, settings.ca_file, settings.smtp_starttls) == ("/x/pki", "/x/pki/ca.pem", False)
 
 
 def test_the_command_line_exit_codes(tmp_path, capsys):
@@ -491,12 +520,13 @@ def test_the_command_line_exit_codes(tmp_path, capsys):
 
 
 def test_every_defect_of_the_contract_exists():
-    assert set(DEFECTS) == {"wrong-ins-oid", "provisional-as-qualified", "no-insi-call", "bad-nir-key",
-                            "pdf-not-base64", "wrong-format-code", "patient-mismatch", "mss-without-xdm",
-                            "citizen-wrong-address", "swallow-outage", "no-vitale-search", "pdf-other-patient",
-                            "mss-pdf-draft", "source-patient-stale", "xdm-n3-format-code", "reused-document-id",
-                            "replace-new-set-id", "retry-rebuilt", "author-time-before-exam", "invisible-to-patient",
-                            "author-not-actor", "send-on-01", "unknown-idam", "traits-not-insi"}
+    assert set(DEFECTS) == {
+        "wrong-ins-oid", "provisional-as-qualified", "no-insi-call", "bad-nir-key", "pdf-not-base64",
+        "wrong-format-code", "patient-mismatch", "mss-without-xdm", "citizen-wrong-address", "swallow-outage",
+        "no-vitale-search", "pdf-other-patient", "mss-pdf-draft", "source-patient-stale",
+        "xdm-n3-format-code", "reused-document-id", "replace-new-set-id", "retry-rebuilt",
+        "author-time-before-exam", "invisible-to-patient", "author-not-actor", "send-on-01", "unknown-idam",
+        "traits-not-insi"}
 
 
 # --- seeded defects: what the mocks record -----------------------------------------------------------------
@@ -506,12 +536,13 @@ def dmp_rejection(stack) -> list[str]:
     return entry["rules"]
 
 
-def test_wrong_ins_oid_is_refused_by_the_dmp_and_differs_from_insi_in_mssante(world, stack, endpoints, patient,
+def test_wrong_ins_oid_is_refused_by_the_dmp_and_differs_from_insi_in_mssante(world, stack, endpoints,
+                                                                              patient,
                                                                             radiologist, gp, tmp_path):
     ris = defective("wrong-ins-oid", tmp_path)
     assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
     assert dmp_rejection(stack) == ["DMP-PAT-004"]
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    ris.run(to_gp(world, radiologist, patient, gp), endpoints)
     insi_oid = journal(stack, "insi")[-1]["meta"]["oid"]
     (stored,) = mailbox(stack, gp.mailbox)
     written = stored["documents"][0]["metadata"]["patient_id"]
@@ -526,12 +557,14 @@ def test_wrong_ins_oid_for_a_production_nir_is_refused_too(world, stack, endpoin
     assert "1.2.250.1.213.1.4.9" in journal(stack, "dmp", "ITI-41")[0]["request"]["body"]["text"]
 
 
-def test_provisional_as_qualified_sends_a_homonyms_ins_after_insi_answered_02(world, stack, endpoints, radiologist,
+def test_provisional_as_qualified_sends_a_homonyms_ins_after_insi_answered_02(world, stack, endpoints,
+                                                                              radiologist,
                                                                             tmp_path):
     group = [p for p in world.patients if (p.homonym_group or "").startswith("homonym-a")]
     known, other = group[0], group[1]
     ris = defective("provisional-as-qualified", tmp_path)
-    assert ris.run(make_task(world, radiologist, known, id="dmp-01"), endpoints).ok  # with the birth place: 00
+    # with the birth place: 00
+    assert ris.run(make_task(world, radiologist, known, id="dmp-01"), endpoints).ok
     typed = {**traits_of(other), "first_names": other.first_name, "birth_place": None}  # "JULIE", no place
     searches_before = len(journal(stack, "insi"))
     result = ris.run(make_task(world, radiologist, traits=typed, id="dmp-02"), endpoints)
@@ -544,7 +577,8 @@ def test_provisional_as_qualified_sends_a_homonyms_ins_after_insi_answered_02(wo
 
 def test_provisional_as_qualified_feeds_a_homonyms_dmp_when_even_the_birth_place_does_not_help(
         world, stack, endpoints, radiologist, tmp_path):
-    group = sorted((p for p in world.patients if (p.homonym_group or "").startswith("homonym-b")), key=lambda p: p.key)
+    group = sorted((p for p in world.patients if (p.homonym_group or "").startswith("homonym-b")),
+                   key=lambda p: p.key)
     result = defective("provisional-as-qualified", tmp_path).run(
         make_task(world, radiologist, group[1], id="homonym-01"), endpoints)
     assert result.ok
@@ -571,7 +605,7 @@ def test_no_insi_call_leaves_the_insi_journal_empty_while_the_reports_arrive(wor
                                                                             radiologist, gp, tmp_path):
     ris = defective("no-insi-call", tmp_path)
     assert ris.run(make_task(world, radiologist, patient), endpoints).ok
-    assert ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+    assert ris.run(to_gp(world, radiologist, patient, gp),
                    endpoints).ok
     assert journal(stack, "insi") == []  # the only trace of the defect: the INS came from the local file
     assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
@@ -581,13 +615,14 @@ def test_no_insi_call_leaves_the_insi_journal_empty_while_the_reports_arrive(wor
 def test_no_vitale_search_types_the_traits_although_the_card_was_read(world, stack, endpoints, patient,
                                                                       radiologist, tmp_path):
     ris = defective("no-vitale-search", tmp_path)
-    assert ris.run(make_task(world, radiologist, patient, id="vitale-01", vitale=vitale_of(patient)), endpoints).ok
+    assert ris.run(with_card(world, radiologist, patient), endpoints).ok
     operations = {e["operation"] for e in journal(stack, "insi")}
     assert operations == {"rechercherInsAvecTraitsIdentite"}  # the report arrives; the card was never used
     assert [e["verdict"] for e in journal(stack, "dmp", "ITI-41")] == ["accepted"]
 
 
-def test_no_insi_call_for_someone_the_local_file_lacks_makes_an_ins_up(world, stack, endpoints, radiologist, gp,
+def test_no_insi_call_for_someone_the_local_file_lacks_makes_an_ins_up(world, stack, endpoints, radiologist,
+                                                                       gp,
                                                                       tmp_path):
     traits = {"birth_name": "INCONNU", "first_names": "PERSONNE", "sex": "M", "birth_date": "1970-01-01",
               "birth_place": "75056"}
@@ -599,23 +634,25 @@ def test_no_insi_call_for_someone_the_local_file_lacks_makes_an_ins_up(world, st
     assert world.patient_by_ins(stored["documents"][0]["metadata"]["patient_id"].split("^")[0]) is None
 
 
-def test_bad_nir_key_is_refused_by_the_dmp_and_flagged_by_mssante(world, stack, endpoints, patient, radiologist,
+def test_bad_nir_key_is_refused_by_the_dmp_and_flagged_by_mssante(world, stack, endpoints, patient,
+                                                                  radiologist,
                                                                   gp, tmp_path):
     ris = defective("bad-nir-key", tmp_path)
     assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
     assert {"VIHF-013", "SEGUR-INS-003"} <= set(dmp_rejection(stack))
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    ris.run(to_gp(world, radiologist, patient, gp), endpoints)
     (stored,) = mailbox(stack, gp.mailbox)
     assert stored["verdict"] != "pass" and "MSS-CDA-INVALID" in stored["rules"]
     findings = json.dumps(stored["cda_reports"])
     assert "SEGUR-INS-003" in findings
 
 
-def test_pdf_not_base64_is_refused_by_the_dmp_validator(world, stack, endpoints, patient, radiologist, gp, tmp_path):
+def test_pdf_not_base64_is_refused_by_the_dmp_validator(world, stack, endpoints, patient, radiologist, gp,
+                                                        tmp_path):
     ris = defective("pdf-not-base64", tmp_path)
     assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
     assert set(dmp_rejection(stack)) == {"DMP-CDA-012", "SEGUR-BODY-002"}
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    ris.run(to_gp(world, radiologist, patient, gp), endpoints)
     (stored,) = mailbox(stack, gp.mailbox)
     assert "MSS-CDA-INVALID" in stored["rules"] and "SEGUR-BODY-002" in json.dumps(stored["cda_reports"])
 
@@ -625,15 +662,15 @@ def test_wrong_format_code_is_refused_by_the_dmp(world, stack, endpoints, patien
     ris = defective("wrong-format-code", tmp_path)
     assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
     assert dmp_rejection(stack) == ["DMP-CDA-009"]
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    ris.run(to_gp(world, radiologist, patient, gp), endpoints)
     (stored,) = mailbox(stack, gp.mailbox)
     assert stored["documents"][0]["metadata"]["format_code"] == "urn:ihe:iti:xds-sd:text:2008"
     assert "MSS-XDM-FORMATCODE" in stored["rules"]  # the MSSanté mock's issue-13 rule sees it too
 
 
 def test_wrong_format_code_on_a_lab_report(world, stack, endpoints, patient, biologist, tmp_path):
-    assert not defective("wrong-format-code", tmp_path).run(make_task(world, biologist, patient, kind="CR-BIO"),
-                                                            endpoints).ok
+    lab_report = make_task(world, biologist, patient, kind="CR-BIO")
+    assert not defective("wrong-format-code", tmp_path).run(lab_report, endpoints).ok
     assert dmp_rejection(stack) == ["DMP-CDA-009"]
 
 
@@ -642,24 +679,25 @@ def test_patient_mismatch_is_refused_by_the_dmp_and_flagged_by_mssante(world, st
     ris = defective("patient-mismatch", tmp_path)
     assert not ris.run(make_task(world, radiologist, patient), endpoints).ok
     assert dmp_rejection(stack) == ["DMP-CDA-004"]
-    ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox), endpoints)
+    ris.run(to_gp(world, radiologist, patient, gp), endpoints)
     (stored,) = mailbox(stack, gp.mailbox)
     assert "MSS-XDM-PATIENT" in stored["rules"]
 
 
 def test_mss_without_xdm_is_flagged(world, stack, endpoints, patient, radiologist, gp, tmp_path):
     ris = defective("mss-without-xdm", tmp_path)
-    assert ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+    assert ris.run(to_gp(world, radiologist, patient, gp),
                    endpoints).ok
     (stored,) = mailbox(stack, gp.mailbox)
     assert "MSS-XDM-MISSING" in stored["rules"]
     assert "IHE_XDM.ZIP" not in [a["filename"] for a in stored["attachments"]]
 
 
-def test_citizen_wrong_address_without_history_is_refused_at_rcpt(world, stack, endpoints, patient, radiologist,
+def test_citizen_wrong_address_without_history_is_refused_at_rcpt(world, stack, endpoints, patient,
+                                                                  radiologist,
                                                                   tmp_path):
     ris = defective("citizen-wrong-address", tmp_path)
-    result = ris.run(make_task(world, radiologist, patient, id="citizen-01", action="send-citizen"), endpoints)
+    result = ris.run(to_citizen(world, radiologist, patient), endpoints)
     assert not result.ok
     sessions = mss_journal(stack, "smtp-session")
     assert "MSS-RCPT-CITIZEN-SYNTAX" in sessions[-1]["rules"]
@@ -670,13 +708,14 @@ def test_citizen_wrong_address_sends_to_the_previous_patient(world, stack, endpo
     first, second = ordinary(world)[:2]
     ris = defective("citizen-wrong-address", tmp_path)
     assert ris.run(make_task(world, radiologist, first, id="dmp-01"), endpoints).ok
-    assert ris.run(make_task(world, radiologist, second, id="citizen-01", action="send-citizen"), endpoints).ok
+    assert ris.run(to_citizen(world, radiologist, second), endpoints).ok
     assert mailbox(stack, second.citizen_mailbox) == []
     (stored,) = mailbox(stack, first.citizen_mailbox)  # another patient's Mon espace santé
     assert "MSS-CITIZEN-OTHER-PATIENT" in stored["rules"]
 
 
-def test_swallow_outage_says_sent_while_the_dmp_was_down(world, stack, endpoints, patient, radiologist, tmp_path):
+def test_swallow_outage_says_sent_while_the_dmp_was_down(world, stack, endpoints, patient, radiologist,
+                                                         tmp_path):
     admin(stack["dmp"].url, "faults", "POST", {"kind": "http_error", "status": 503, "operation": "ITI-41"})
     result = defective("swallow-outage", tmp_path).run(make_task(world, radiologist, patient), endpoints)
     assert result.ok  # the lie
@@ -689,7 +728,7 @@ def test_swallow_outage_says_sent_while_smtp_answered_421(world, stack, endpoint
                                                           tmp_path):
     admin(stack["mssante"].url, "faults", "POST", {"kind": "smtp_reply", "code": 421, "operation": "data"})
     ris = defective("swallow-outage", tmp_path)
-    assert ris.run(make_task(world, radiologist, patient, id="mss-01", action="send-mss", recipient=gp.mailbox),
+    assert ris.run(to_gp(world, radiologist, patient, gp),
                    endpoints).ok
     assert mailbox(stack, gp.mailbox) == []
 

@@ -9,7 +9,6 @@ import pytest
 from typer.testing import CliRunner
 
 from segur.cli import app
-from segur.scenarios.check_suite import CHECK_TESTS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.rem import (
     COULOIR_NAMES,
@@ -49,7 +48,8 @@ def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_doma
     for row in catalogue:
         matches = [s for s in shared if s["id"] == row.id and s["couloir"] == COULOIR_NAMES[row.couloir]]
         assert matches, f"{row.couloir} {row.id} is not in the REM data"
-        assert row.status in {s["status"] for s in matches}, (row.id, row.status, {s["status"] for s in matches})
+        statuses = {s["status"] for s in matches}
+        assert row.status in statuses, (row.id, row.status, statuses)
         assert row.domain in {s["domain"] for s in matches}, row.id
 
 
@@ -68,7 +68,8 @@ def test_summaries_are_the_projects_own_words(catalogue, shared):
 
 
 def _suite_tests(module_name: str) -> dict[str, tuple[list[str], str | None]]:
-    """test name → (REM ids of its `rem` markers, the check it runs), from the suite module as pytest sees it."""
+    """test name → (REM ids of its `rem` markers, the check it runs), from the suite module as pytest sees
+    it."""
     module = importlib.import_module(f"segur.scenarios.{module_name}")
     found = {}
     for name, obj in vars(module).items():
@@ -89,7 +90,7 @@ def test_each_suite_has_one_test_per_check_marked_with_its_rem_ids(catalogue, co
         assert set(ids) <= known, set(ids) - known
     # every couloir names a check's test alike (JUnit, allure history and -k stay stable across couloirs)
     assert {name: check_id for name, (_, check_id) in tests.items()} == {
-        spec.name: check_id for check_id, spec in CHECK_TESTS.items()}
+        check.test: check_id for check_id, check in CHECKS.items()}
 
 
 @pytest.mark.parametrize("couloir", ["RIS", "BIO"])

@@ -21,12 +21,13 @@ def _no_sut_from_env(monkeypatch):
 
 
 def _collect(pytester, *selection):
-    return pytester.runpytest(*SUITES, "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(SCENARIOS),
-                              "--collect-only", "-q", *selection)
+    return pytester.runpytest(*SUITES, "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir",
+                              str(SCENARIOS), "--collect-only", "-q", *selection)
 
 
 @pytest.mark.parametrize("selection, selected", [
-    (("-m", "rem(id='RIS.DMP/va1.09')"), "test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
+    (("-m", "rem(id='RIS.DMP/va1.09')"),
+     "test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
     (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
 ])
 def test_one_rem_id_selects_the_test_that_proves_it(pytester, selection, selected):

@@ -10,7 +10,7 @@ DOC = REPO / "docs" / "architecture.md"
 
 # Paths the other branches of issue 14/15 create (new services, the console): they exist after the merge,
 # which empties this list.
-EXPECTED_AFTER_MERGE = frozenset({"mocks/psc", "mocks/pam", "segur/console/"})
+EXPECTED_AFTER_MERGE = frozenset({"segur/console/"})
 
 # a relative path with at least one folder: `mocks/dmp/ebrim.py`, `scenarios/`; not `/_admin/task` (a URL
 # path), not `mocks/NAME/` (a placeholder)

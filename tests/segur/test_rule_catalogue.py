@@ -13,11 +13,16 @@ from segur.cli import app
 
 
 def _declares_rules(path) -> bool:
-    """The module builds a `RuleBook` or registers rules (`rules.register(...)`)."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """The module builds a `RuleBook` or registers rules (`rules.register(...)`, or `register(...)`
+    imported from the kernel's rules)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bare_register = any(isinstance(node, ast.ImportFrom) and node.module == "segur.kernel.rules"
+                        and any(alias.name == "register" for alias in node.names) for node in ast.walk(tree))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             called = node.func
-            if getattr(called, "id", None) == "RuleBook":
+            name = getattr(called, "id", None)
+            if name == "RuleBook" or (bare_register and name == "register"):
                 return True
             if isinstance(called, ast.Attribute) and called.attr == "register" and \
                     getattr(called.value, "id", None) == "rules":
@@ -37,7 +42,9 @@ def test_a_module_without_rules_is_not_found_declaring_some(tmp_path):
     plain.write_text("from segur.kernel import rules\nRULE = rules.get('X')\n", encoding="utf-8")
     book = tmp_path / "book.py"
     book.write_text("from segur.kernel.rules import RuleBook\nBOOK = RuleBook('x')\n", encoding="utf-8")
-    assert (_declares_rules(plain), _declares_rules(book)) == (False, True)
+    bare = tmp_path / "bare.py"
+    bare.write_text("from segur.kernel.rules import register\nregister(RULE)\n", encoding="utf-8")
+    assert (_declares_rules(plain), _declares_rules(book), _declares_rules(bare)) == (False, True, True)
 
 
 def test_segur_rules_lists_the_rules_of_every_area():

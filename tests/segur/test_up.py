@@ -37,8 +37,8 @@ def _health(url: str) -> dict:
 def test_the_stack_starts_all_four_mocks_and_each_answers_health(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
         endpoints = stack.endpoints()
-        assert set(endpoints) == {"igc", "annuaire", "insi", "dmp", "mssante", "pki"}
-        for name in ("annuaire", "insi", "dmp", "mssante"):
+        assert set(endpoints) == {"igc", "annuaire", "insi", "dmp", "mssante", "psc", "pam", "pki"}
+        for name in ("annuaire", "insi", "dmp", "mssante", "pam"):
             assert _health(endpoints[name]["admin"])["service"] == name
         assert endpoints["mssante"]["smtp"]["port"] > 0
         assert (tmp_path / "pki" / "ca.pem").exists()
@@ -58,15 +58,15 @@ def test_every_ca_file_in_the_endpoints_is_absolute_even_for_a_relative_pki(tmp_
 
 def test_the_mocks_share_one_world(tmp_path):
     with start_stack(_free_config(tmp_path)) as stack:
-        worlds = {id(stack.services[n].mock.world) for n in ("annuaire",)}
-        worlds.add(id(stack.services["dmp"].mock.backend.world))
+        worlds = {id(stack.services[n].model.world) for n in ("annuaire", "insi")}
+        worlds.add(id(stack.services["dmp"].backend.world))
         assert len(worlds) == 1
 
 
 def test_faults_from_the_config_are_in_force_at_start(tmp_path):
     config = _free_config(tmp_path, faults={"insi": [{"kind": "http_error", "status": 503}]})
     with start_stack(config) as stack:
-        faults = stack.services["insi"].mock.faults.list()
+        faults = stack.services["insi"].faults.list()
         assert [(f.kind, f.params["status"]) for f in faults] == [("http_error", 503)]
 
 
@@ -88,8 +88,8 @@ def test_the_answer_styles_of_insi_and_the_annuaire_are_chosen_in_the_config(tmp
 def test_by_default_the_stack_answers_as_cnam_and_the_real_annuaire(tmp_path):
     config = _free_config(tmp_path, dmp={"enabled": False}, mssante={"enabled": False})
     with start_stack(config) as stack:
-        assert stack.services["insi"].mock.fault_style == "cnam"
-        assert stack.services["annuaire"].mock.unknown_parameters == "refuse"
+        assert stack.services["insi"].config.fault_style == "cnam"
+        assert stack.services["annuaire"].model.unknown_parameters == "refuse"
 
 
 def test_a_disabled_service_is_not_started(tmp_path):

@@ -19,18 +19,18 @@ from .core import run_task
 from .defects import DEFECTS
 from .errors import ConfigError, RisError
 
-DESCRIPTION = ("The reference RIS: does one harness task (INSi identity, CDA report, DMP or MSSanté "
-               "sending). Exit 0 sent, 1 not sent, 2 bad configuration/task, 3 service down.")
-
 
 def parser() -> argparse.ArgumentParser:
-    defects = "\n".join(f"  {k:<26} {v}" for k, v in DEFECTS.items())
-    p = argparse.ArgumentParser(prog="reference-ris", description=DESCRIPTION, epilog="defects:\n" + defects,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="reference-ris",
+                                description="The reference RIS: does one harness task (INSi identity, CDA "
+                                "report, DMP or MSSanté sending). Exit 0 sent, 1 not sent, 2 bad "
+                                "configuration/task, 3 service down.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="defects:\n" + "\n".join(f"  {k:<26} {v}" for k, v in DEFECTS.items()))
     p.add_argument("--task", required=True,
                    help="the task JSON file (SEGUR_TASK_FILE under the harness), or - for stdin")
-    p.add_argument("--config", help="TOML configuration (see reference-ris.example.toml); "
-                   "SEGUR_ENDPOINTS and REFERENCE_RIS_* variables are read too")
+    p.add_argument("--config", help="TOML configuration (see reference-ris.example.toml); SEGUR_ENDPOINTS "
+                   "and REFERENCE_RIS_* variables are read too")
     p.add_argument("--defect", default=os.environ.get("REFERENCE_RIS_DEFECT"),
                    help="seed one defect (default: REFERENCE_RIS_DEFECT)")
     p.add_argument("--state-dir",

@@ -22,8 +22,8 @@ def find_mailbox(config, address: str) -> dict | None:
     for resource in ("Practitioner", "Organization"):
         query = urllib.parse.urlencode({"mailbox-mss:exact": address})
         url = f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{query}"
-        headers = {"ESANTE-API-KEY": config.annuaire_api_key, "Accept": "application/fhir+json"}
-        request = urllib.request.Request(url, headers=headers)
+        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": config.annuaire_api_key,
+                                                       "Accept": "application/fhir+json"})
         try:
             with urllib.request.urlopen(request, timeout=config.timeout) as response:
                 bundle = json.loads(response.read())

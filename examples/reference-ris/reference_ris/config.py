@@ -32,8 +32,8 @@ class Config:
     insi_software_name: str = "REFERENCE-RIS"
     insi_software_version: str = "1.0"
     insi_emitter: str = "ris@radiologie.example"
-    # DMP: one URL per service (repository = ITI-41/43, registry = ITI-18/57, patients = TD0.2,
-    # habilitations = TD0.3).
+    # DMP: one URL per service (repository = ITI-41/43, registry = ITI-18/57, patients = TD0.2, habilitations
+    # = TD0.3).
     dmp_endpoints: dict = field(default_factory=dict)
     # The test PKI: its CA, and the structure certificate that signs the VIHF (issued on first use when
     # missing).
@@ -77,7 +77,8 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
     values = {
         "insi_wsdl": insi.get("wsdl"), "insi_service_url": insi.get("service_url"),
         "insi_idam": insi.get("idam"), "insi_software_name": insi.get("software_name"),
-        "insi_software_version": insi.get("software_version"), "insi_emitter": insi.get("emitter"),
+        "insi_software_version": insi.get("software_version"),
+        "insi_emitter": insi.get("emitter"),
         "dmp_endpoints": _dmp_endpoints(dmp) or None,
         "pki_dir": pki.get("dir"), "signing_certificate": pki.get("signing_certificate"),
         "smtp_host": mss.get("smtp_host"), "smtp_port": mss.get("smtp_port"),
@@ -91,6 +92,7 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
 
+#: the DMP's services, one URL each
 DMP_SERVICES = ("repository", "registry", "patients", "habilitations")
 
 
@@ -98,7 +100,7 @@ def _dmp_endpoints(dmp: Mapping) -> dict:
     urls = {name: dmp[name] for name in DMP_SERVICES if dmp.get(name)}
     if dmp.get("base_url"):
         base = str(dmp["base_url"]).rstrip("/")
-        for name in DMP_SERVICES:
+        for name in ("repository", "registry", "patients", "habilitations"):
             urls.setdefault(name, f"{base}/si-dmp-server/v2/services/{name}")
     return urls
 
@@ -145,8 +147,8 @@ def from_env(environ: Mapping[str, str] | None = None, base: Config | None = Non
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read SEGUR_ENDPOINTS={environ['SEGUR_ENDPOINTS']}: {exc}") from exc
         config = from_endpoints(endpoints, config)
-    from_environ = {field_name: environ[name] for name, field_name in ENV.items() if environ.get(name)}
-    return replace(config, **from_environ)
+    given = {field_name: environ[name] for name, field_name in ENV.items() if environ.get(name)}
+    return replace(config, **given)
 
 
 def load(config_file: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Config:

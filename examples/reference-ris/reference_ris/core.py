@@ -26,25 +26,22 @@ from .state import State
 log = logging.getLogger("reference_ris")
 
 #: `xdm-n3-format-code`: the formatCode of the other level (ASS_A11: CR-IMG N3 template
-#: 1.2.250.1.213.1.1.1.45; an N1 PDF for the N3 CR-BIO), as a product with one formatCode setting for
-#: every report declares it.
-#: formatCodes are coded in the IHE PCC format code system
-PCC_FORMATS = "1.3.6.1.4.1.19376.1.2.3"
-OTHER_LEVEL_FORMAT = {
-    "CR-IMG": ("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", PCC_FORMATS,
-               "Imaging Report Structured Headings"),
-    "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", PCC_FORMATS, "Document à corps PDF"),
-}
+#: 1.2.250.1.213.1.1.1.45; an N1 PDF for the N3 CR-BIO), as a product with one formatCode setting for every
+#: report declares it.
+IHE_FORMATS = "1.3.6.1.4.1.19376.1.2.3"  # the IHE format code system
+OTHER_LEVEL_FORMAT = {"CR-IMG": ("urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", IHE_FORMATS,
+                                 "Imaging Report Structured Headings"),
+                      "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", IHE_FORMATS, "Document à corps PDF")}
 #: `reused-document-id`: the id a message template kept (one id for every report sent by MSSanté)
 TEMPLATE_DOCUMENT_ID = "2.25.329800735698586629295641978511506172918"
 #: `unknown-idam`: the authorisation number of a documentation example, which CNAM never gave this software
 EXAMPLE_IDAM = "IDAM-EXEMPLE-DOC"
-#: `invisible-to-patient`: the DMP's visibility code (codingScheme 1.2.250.1.213.1.1.4.13, DMP
-#: integration guide)
+#: `invisible-to-patient`: the DMP's visibility code (codingScheme 1.2.250.1.213.1.1.4.13, DMP integration
+#: guide)
 INVISIBLE_PATIENT = ("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible par le patient")
 
-WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", PCC_FORMATS, "Document à corps texte"),
-                "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", PCC_FORMATS, "Document à corps PDF")}
+WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", IHE_FORMATS, "Document à corps texte"),
+                "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", IHE_FORMATS, "Document à corps PDF")}
 
 
 @dataclass
@@ -105,8 +102,8 @@ class Run:
                 return local or made_up_identity(traits)
             if self.defect == "provisional-as-qualified":
                 local = self.state.local_identity(traits) or local_patient_file(traits, loose=True)
-                used = "the INS of the local patient file" if local else "an INS built from the traits"
-                self.step(f"identity: {exc}; sent anyway with {used} (defect provisional-as-qualified)")
+                source = "the INS of the local patient file" if local else "an INS built from the traits"
+                self.step(f"identity: {exc}; sent anyway with {source} (defect provisional-as-qualified)")
                 return local or made_up_identity(traits)
             raise
         finally:
@@ -241,8 +238,8 @@ class Run:
         if self.defect == "invisible-to-patient":
             def invisible(_submission, entries):
                 for entry in entries:
-                    codes = list(entry.confidentiality_codes)
-                    entry.confidentiality_codes = [*codes, Coded(*INVISIBLE_PATIENT)]
+                    hidden = Coded(*INVISIBLE_PATIENT)
+                    entry.confidentiality_codes = [*entry.confidentiality_codes, hidden]
             return invisible
         return None
 
@@ -307,8 +304,8 @@ class Run:
         if self.document is not None and self.task.action in ("send-dmp", "replace-dmp"):
             self.state.remember_document(self.task.id, document_ids(self.document), identity)
         self.state.save()
-        detail = f"{self.task.kind} report #{self.task.report_no} sent to {sent_to}"
-        return Outcome(self.task.id, sent_to, identity.ins, detail, self.steps)
+        return Outcome(self.task.id, sent_to, identity.ins, f"{self.task.kind} report #{self.task.report_no} "
+                       f"sent to {sent_to}", self.steps)
 
 
 def run_task(task, config, defect: str | None = None) -> Outcome:
@@ -338,9 +335,9 @@ def local_patient_file(traits: dict, *, loose: bool, first_name: bool = True) ->
     for person in sorted(load_world().patients, key=lambda p: p.key):
         theirs = (norm(person.birth_name), person.first_name.upper() if first_name else "", person.sex,
                   person.birth_date)
-        given = (norm(traits.get("birth_name")), first if first_name else "", traits.get("sex"),
+        typed = (norm(traits.get("birth_name")), first if first_name else "", traits.get("sex"),
                  traits.get("birth_date"))
-        if theirs != given:
+        if theirs != typed:
             continue
         if not loose and traits.get("birth_place") and person.birth_place != traits.get("birth_place"):
             continue

@@ -26,7 +26,8 @@ def client_for(config, professional, organisation) -> DmpClient:
     if not pki.ca_file.exists():
         raise ConfigError(f"no test PKI in {config.pki_dir} (ca.pem missing): run `segur pki --out DIR`")
     name = config.signing_certificate or f"structure-{caller.structure_id}"
-    if not pki.client(name).cert_file.exists():  # a structure certificate of the test CA, OU = structure id
+    # a structure certificate of the test CA, OU = the structure id
+    if not pki.client(name).cert_file.exists():
         pki.issue_client(name, f"Structure {caller.structure_id}", organisation.name, caller.structure_id)
     endpoints = {k: v for k, v in config.dmp_endpoints.items()
                  if k in ("repository", "registry", "patients", "habilitations")}

@@ -16,8 +16,8 @@ class ConfigError(RisError, ValueError):
 
 
 class IdentityNotQualified(RisError):
-    """INSi did not answer 00: the RIS has no qualified INS and must not send the report with one.
-    `codes`: what INSi answered (01 none, 02 several), empty when INSi was not asked."""
+    """INSi did not answer 00: the RIS has no qualified INS and must not send the report with one. `codes`:
+    what INSi answered (01 none, 02 several), empty when INSi was not asked."""
 
     def __init__(self, message: str, codes: list[str] | None = None):
         super().__init__(message)

@@ -56,7 +56,7 @@ class SearchAttempt:
 
 
 class InsiClient:
-    """A zeep client of the INSi teleservice (rechercherInsAvecTraitsIdentite and
+    """A zeep client of the INSi teleservice (rechercherInsAvecTraitsIdentite,
     rechercherInsAvecCarteVitale)."""
 
     def __init__(self, config):
@@ -80,8 +80,8 @@ class InsiClient:
                 client = zeep.Client(self.config.insi_wsdl, transport=Transport(
                     session=session, timeout=self.config.timeout, operation_timeout=self.config.timeout))
             except (requests.RequestException, OSError) as exc:
-                wsdl = self.config.insi_wsdl
-                raise ServiceUnavailable(f"INSi: cannot load the WSDL {wsdl}: {exc}") from exc
+                raise ServiceUnavailable(f"INSi: cannot load the WSDL {self.config.insi_wsdl}: "
+                                         f"{exc}") from exc
             if self.config.insi_service_url:
                 binding = next(iter(client.wsdl.bindings))
                 self._service = client.create_service(binding, self.config.insi_service_url)
@@ -98,13 +98,13 @@ class InsiClient:
         now = datetime.now(UTC)
         when = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
         emitter = self.config.insi_emitter
-        software = f"urn:lps:{self.config.insi_software_name}:{self.config.insi_software_version}"
         return {
             "NO1_ContexteLPS": {
                 "Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter,
                 "LPS": {"IDAM": {"_value_1": self.config.insi_idam, "R": "4"},
                         "Version": self.config.insi_software_version, "Instance": str(uuid.uuid4()),
-                        "Nom": software},
+                        "Nom": f"urn:lps:{self.config.insi_software_name}:"
+                               f"{self.config.insi_software_version}"},
                 "Nature": "CTXLPS", "Version": "01_00"},
             "NO1_ContexteBAM": {"Id": str(uuid.uuid4()), "Temps": when, "Emetteur": emitter, "COUVERTURE": {},
                                 "Version": "01_02"},
@@ -120,8 +120,8 @@ class InsiClient:
         return result
 
     def search_card(self, card: dict):
-        """`rechercherInsAvecCarteVitale` (RECVITALE) with what the card reader gave: the beneficiary's
-        NIR and key under `MatriculeIndividu`, the birth date and, when the card has it, the birth name."""
+        """`rechercherInsAvecCarteVitale` (RECVITALE) with what the card reader gave: the beneficiary's NIR
+        and key under `MatriculeIndividu`, the birth date and, when the card has it, the birth name."""
         matricule = {"NumIdentifiant": card["nir"]}
         if card.get("key"):
             matricule["Cle"] = card["key"]
@@ -129,8 +129,8 @@ class InsiClient:
         if card.get("birth_name"):
             arguments["NomNaissance"] = card["birth_name"]
         result = self._call("rechercherInsAvecCarteVitale", arguments)
-        attempt = SearchAttempt([f"Vitale card NIR {card['nir']}"], result.CR.CodeCR, result.CR.LibelleCR)
-        self.attempts.append(attempt)
+        self.attempts.append(SearchAttempt([f"Vitale card NIR {card['nir']}"], result.CR.CodeCR,
+                                           result.CR.LibelleCR))
         return result
 
     def find_by_card(self, card: dict) -> Identity:
@@ -140,9 +140,8 @@ class InsiClient:
         result = self.search_card(card)
         if result.CR.CodeCR == CODE_FOUND:
             return identity_of(result)
-        answer = f"{result.CR.CodeCR} ({result.CR.LibelleCR})"
-        raise IdentityNotQualified(f"INSi answered {answer} for the Vitale card: the INS cannot be qualified",
-                                   [result.CR.CodeCR])
+        raise IdentityNotQualified(f"INSi answered {result.CR.CodeCR} ({result.CR.LibelleCR}) for the Vitale "
+                                   "card: the INS cannot be qualified", [result.CR.CodeCR])
 
     def _call(self, operation: str, arguments: dict):
         import requests
@@ -173,9 +172,8 @@ class InsiClient:
                 return identity_of(result)
         summary = ", ".join(f"{' '.join(t)} → {c}" for t, c in zip(tries, codes, strict=True))
         if CODE_SEVERAL in codes:
-            raise IdentityNotQualified(f"INSi found several identities ({summary}): "
-                                       f"the INS cannot be qualified",
-                                       codes)
+            raise IdentityNotQualified(f"INSi found several identities ({summary}): the INS cannot be "
+                                       "qualified", codes)
         raise IdentityNotQualified(f"INSi found no identity ({summary}): the INS cannot be qualified", codes)
 
 

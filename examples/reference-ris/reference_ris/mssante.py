@@ -47,8 +47,8 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     birth = identity.birth_date.split("-")
     when = f" {birth[2]}/{birth[1]}/{birth[0]}" if len(birth) == 3 and "00" not in birth[1:] else ""
     first = (identity.first_names.split() or [""])[0]
-    kind = CODE_DISPLAY.get(code, "Compte rendu")
-    message["Subject"] = f"XDM/1.0/DDM+{kind} {identity.birth_name} {first}{when}"
+    label = CODE_DISPLAY.get(code, "Compte rendu")
+    message["Subject"] = f"XDM/1.0/DDM+{label} {identity.birth_name} {first}{when}"
     message["X-MSS-NIL"] = nil
     message["X-MSS-INS"] = "O"
     message["X-MSS-CODECDA"] = code

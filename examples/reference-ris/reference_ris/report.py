@@ -80,10 +80,10 @@ def author_of(task) -> tuple[Professional, Organisation]:
 
 def patient_of(identity: Identity, traits: dict) -> Patient:
     """The patient as the report names them: INSi's reference traits (TIQ) and INS."""
-    first_names = identity.first_names or traits.get("first_names", "")
-    birth_place = identity.birth_place or traits.get("birth_place") or ""
-    return Patient(key=f"ris-{identity.ins}", birth_name=identity.birth_name, first_names=first_names,
-                   sex=identity.sex, birth_date=identity.birth_date, birth_place=birth_place,
+    return Patient(key=f"ris-{identity.ins}", birth_name=identity.birth_name,
+                   first_names=identity.first_names or traits.get("first_names", ""), sex=identity.sex,
+                   birth_date=identity.birth_date,
+                   birth_place=identity.birth_place or traits.get("birth_place") or "",
                    nir=identity.nir, nir_key=identity.key, oid=identity.oid)
 
 
@@ -106,8 +106,8 @@ def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_va
         options.update({k: v for k, v in defects.items() if k == "set_id" and v})
     kib = pdf_padding_kib()
     if kib and "pdf" not in options:
-        unpadded = embedded_pdf(_build(task, patient, professional, organisation, options))
-        options["pdf"] = padded_pdf(unpadded, kib)
+        unpadded = _build(task, patient, professional, organisation, options)
+        options["pdf"] = padded_pdf(embedded_pdf(unpadded), kib)
     return _build(task, patient, professional, organisation, options)
 
 
@@ -126,7 +126,8 @@ def embedded_pdf(document: bytes) -> bytes | None:
             text = "".join((element.text or "").split())
             try:
                 return base64.b64decode(text, validate=True)
-            except binascii.Error:  # the pdf-not-base64 defect wrote the copy URL-safe; the PDF is still ours
+            # the pdf-not-base64 defect wrote the CDA's copy URL-safe; the PDF is still ours
+            except binascii.Error:
                 return base64.urlsafe_b64decode(text)
     return None
 
@@ -139,7 +140,8 @@ def with_urlsafe_pdf(document: bytes) -> bytes:
         if element.get("mediaType") == "application/pdf" and element.get("representation") == "B64":
             payload = base64.b64decode("".join((element.text or "").split()))
             text = base64.urlsafe_b64encode(payload).decode("ascii")
-            if text == base64.b64encode(payload).decode("ascii"):  # no '+' or '/' to differ: write hex
+            # no '+' or '/' to differ: write hex instead
+            if text == base64.b64encode(payload).decode("ascii"):
                 text = payload.hex()
             element.text = text
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

@@ -18,7 +18,8 @@ from .vihf import VihfDefects, VihfIdentity, build_vihf, security_header
 from .wire import RegistryErrorItem, SoapFault
 
 __all__ = [
-    "CallerIdentity", "Coded", "Defects", "DmpClient", "DocumentMetadata", "QueryResult", "RegistryErrorItem",
-    "RegistryResult", "RetrieveResult", "RetrievedDocument", "SoapFault", "SubmissionSetMetadata", "VihfDefects",
-    "VihfIdentity", "build_vihf", "metadata_from_cda", "security_header", "status_urn", "submission_set_for",
+    "CallerIdentity", "Coded", "Defects", "DmpClient", "DocumentMetadata", "QueryResult",
+    "RegistryErrorItem", "RegistryResult", "RetrieveResult", "RetrievedDocument", "SoapFault",
+    "SubmissionSetMetadata", "VihfDefects", "VihfIdentity", "build_vihf", "metadata_from_cda",
+    "security_header", "status_urn", "submission_set_for",
 ]

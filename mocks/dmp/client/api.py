@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 import requests
 from lxml import etree
 
-from segur.kernel.ins import Ins
+from segur.kernel.ins import Ins, parse_xds_patient_id
 from segur.kernel.pki import CertFiles, TestPki
 
-from .. import ebrim
+from .. import ebrim, xds_metadata
 from ..ebrim import LCM, QUERY, RIM, XDSB
+from ..vihf import PROFESSION_SYSTEM, CodedValue
 from . import wire
 from .metadata import (
     AuthorMetadata,
@@ -39,7 +40,7 @@ from .metadata import (
     submission_set_for,
     submit_objects_request,
 )
-from .vihf import VihfDefects, VihfIdentity, build_vihf, security_header
+from .vihf import SPECIALTY_SYSTEM, VihfDefects, VihfIdentity, build_vihf, security_header
 
 ACTION_ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 ACTION_ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
@@ -61,7 +62,8 @@ GET_SUBMISSION_SET_AND_CONTENTS = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83
 
 STATUS_PREFIX = {"Approved": "urn:oasis:names:tc:ebxml-regrep:StatusType:",
                  "Deprecated": "urn:oasis:names:tc:ebxml-regrep:StatusType:",
-                 "Archived": "urn:asip:ci-sis:2010:StatusType:", "Deleted": "urn:asip:ci-sis:2010:StatusType:"}
+                 "Archived": "urn:asip:ci-sis:2010:StatusType:",
+                 "Deleted": "urn:asip:ci-sis:2010:StatusType:"}
 VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
 
 
@@ -87,7 +89,9 @@ class CallerIdentity:
     @classmethod
     def of(cls, professional, organisation) -> CallerIdentity:
         """The caller for a world professional working in a world organisation."""
-        specialty = (professional.specialty_code, professional.author_display) if professional.specialty_code else None
+        specialty = None
+        if professional.specialty_code:
+            specialty = (professional.specialty_code, professional.author_display)
         return cls(structure_id=organisation.idnst, subject_nameid=professional.idnps,
                    subject_id=f"{professional.family_name} {professional.given_name}",
                    sector=organisation.facility_type, profession=(professional.profession_code,
@@ -95,14 +99,14 @@ class CallerIdentity:
                    specialty=specialty)
 
     def vihf_identity(self, patient: Ins | str) -> VihfIdentity:
-        from ..vihf import PROFESSION_SYSTEM, CodedValue
-        from .vihf import SPECIALTY_SYSTEM
-
+        specialty = None
+        if self.specialty:
+            specialty = CodedValue(self.specialty[0], SPECIALTY_SYSTEM, self.specialty[1])
         return VihfIdentity(
             structure_id=self.structure_id, patient=patient, subject_nameid=self.subject_nameid,
             subject_id=self.subject_id, sector=self.sector,
             profession=CodedValue(self.profession[0], PROFESSION_SYSTEM, self.profession[1]),
-            specialty=CodedValue(self.specialty[0], SPECIALTY_SYSTEM, self.specialty[1]) if self.specialty else None,
+            specialty=specialty,
             lps_name=self.lps_name, lps_version=self.lps_version, lps_homologation=self.lps_homologation)
 
 
@@ -160,9 +164,9 @@ class RegistryResult:
 @dataclass
 class QueryResult:
     status: str | None
-    entries: list[ebrim.DocumentEntry] = field(default_factory=list)
-    submission_sets: list[ebrim.SubmissionSet] = field(default_factory=list)
-    associations: list[ebrim.Association] = field(default_factory=list)
+    entries: list[xds_metadata.DocumentEntry] = field(default_factory=list)
+    submission_sets: list[xds_metadata.SubmissionSet] = field(default_factory=list)
+    associations: list[xds_metadata.Association] = field(default_factory=list)
     object_refs: list[str] = field(default_factory=list)
     errors: list[wire.RegistryErrorItem] = field(default_factory=list)
     fault: wire.SoapFault | None = None
@@ -202,16 +206,20 @@ class DmpClient:
         self.caller = caller
         self.timeout = timeout
         self.session = session or requests.Session()
-        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue #3829).
+        # Passed on every request: a session-level `verify` loses to REQUESTS_CA_BUNDLE (requests issue
+        # #3829).
         self.verify = str(ca_file) if ca_file is not None else True
-        self.cert = (str(client_cert.cert_file), str(client_cert.key_file)) if client_cert is not None else None
+        self.cert = None
+        if client_cert is not None:
+            self.cert = (str(client_cert.cert_file), str(client_cert.key_file))
         self.last_request: wire.Outgoing | None = None
         self.last_answer: wire.Incoming | None = None
 
     @classmethod
     def for_mock(cls, base_url: str, *, pki: TestPki, caller: CallerIdentity, signer_name: str | None = None,
                  mtls: bool = False, **options) -> DmpClient:
-        """A client of the harness's DMP mock: VIHF signed by a certificate of `pki` for the caller's structure.
+        """A client of the harness's DMP mock: VIHF signed by a certificate of `pki` for the caller's
+        structure.
 
         The signing certificate's OU is the caller's structure id (as in an IGC-Santé structure certificate);
         it is issued on first use as client `structure-<id>` of the PKI.
@@ -221,8 +229,10 @@ class DmpClient:
             pki.issue_client(name, f"Structure {caller.structure_id}", f"Structure {caller.structure_id}",
                              caller.structure_id)
         cert = pki.client(name)
-        return cls(base_url, signer=cert, caller=caller, ca_file=pki.ca_file if base_url.startswith("https") else None,
-                   client_cert=cert if mtls else None, **options)
+        return cls(
+            base_url, signer=cert, caller=caller,
+            ca_file=pki.ca_file if base_url.startswith("https") else None, client_cert=cert if mtls else None,
+            **options)
 
     # --- building blocks ------------------------------------------------------------------------------
     def vihf(self, patient: Ins | str, defects: VihfDefects | None = None, now: datetime | None = None):
@@ -247,21 +257,26 @@ class DmpClient:
         self.last_request = outgoing
         response = self.session.post(url, data=outgoing.body, headers={"Content-Type": outgoing.content_type},
                                      timeout=self.timeout, verify=self.verify, cert=self.cert)
-        answer = wire.read_answer(response.status_code, response.headers.get("Content-Type", ""), response.content)
+        answer = wire.read_answer(
+            response.status_code, response.headers.get("Content-Type", ""), response.content)
         self.last_answer = answer
         return answer
 
     # --- ITI-41 -----------------------------------------------------------------------------------------
     def prepare_submission(self, documents: list[bytes] | bytes, *, extra_confidentiality=(),
                            content_type: Coded | None = None):
-        """(submission set, entries) for CDA documents, the author institution set to the caller's structure."""
+        """(submission set, entries) for CDA documents, the author institution set to the caller's
+        structure."""
         docs = [documents] if isinstance(documents, bytes | bytearray) else list(documents)
-        entries = [metadata_from_cda(bytes(doc), entry_id=f"Document{i + 1:02d}",
-                                     extra_confidentiality=list(extra_confidentiality)) for i, doc in enumerate(docs)]
+        extra = list(extra_confidentiality)
+        entries = [metadata_from_cda(bytes(doc), entry_id=f"Document{i + 1:02d}", extra_confidentiality=extra)
+                   for i, doc in enumerate(docs)]
         ss = submission_set_for(entries, content_type=content_type)
         ss.authors = ss.authors or [AuthorMetadata(person=None)]
-        name = next((x.split("^")[0] for a in entries[0].authors for x in a.institutions
-                     if x.rsplit("^", 1)[-1] == self.caller.structure_id), f"Structure {self.caller.structure_id}")
+        structure = self.caller.structure_id
+        named = (x.split("^")[0] for a in entries[0].authors for x in a.institutions
+                 if x.rsplit("^", 1)[-1] == structure)
+        name = next(named, f"Structure {structure}")
         institution = f"{name}^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"
         # The sending structure everywhere: the DMP wants the entries' authorInstitution to be the submission
         # set's (ANS 'Mapping XDS': "l'authorInstitution de la fiche et du lot doivent être identiques").
@@ -287,8 +302,9 @@ class DmpClient:
             defects.mutate(ss, entries)
         return self.send_submission(ss, entries, docs, defects=defects, replaces=replaces)
 
-    def send_submission(self, ss: SubmissionSetMetadata, entries: list[DocumentMetadata], documents: list[bytes],
-                        *, defects: Defects | None = None, replaces: dict[str, str] | None = None) -> RegistryResult:
+    def send_submission(self, ss: SubmissionSetMetadata, entries: list[DocumentMetadata],
+                        documents: list[bytes], *, defects: Defects | None = None,
+                        replaces: dict[str, str] | None = None) -> RegistryResult:
         """ITI-41 with metadata as given (built by `prepare_submission` or by hand)."""
         defects = defects or Defects()
         request = etree.Element(f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest", nsmap={"xdsb": XDSB})
@@ -307,7 +323,7 @@ class DmpClient:
         result.request, result.submission_set, result.entries = self.last_request, ss, entries
         return result
 
-    def replace(self, previous: ebrim.DocumentEntry, document: bytes, **options) -> RegistryResult:
+    def replace(self, previous: xds_metadata.DocumentEntry, document: bytes, **options) -> RegistryResult:
         """TD2.2: a new version of a registered document (RPLC association to its entryUUID)."""
         return self.provide_and_register(document, replaces={"Document01": previous.entry_uuid}, **options)
 
@@ -315,7 +331,8 @@ class DmpClient:
     def query(self, query_id: str, slots: dict[str, list[str]], *, return_type: str = "LeafClass",
               patient: Ins | str | None = None, defects: Defects | None = None) -> QueryResult:
         request = etree.Element(f"{{{QUERY}}}AdhocQueryRequest", nsmap={"query": QUERY, "rim": RIM})
-        etree.SubElement(request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
+        etree.SubElement(
+            request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
         adhoc = etree.SubElement(request, f"{{{RIM}}}AdhocQuery", id=query_id)
         for name, values in slots.items():
             slot = etree.SubElement(adhoc, f"{{{RIM}}}Slot", name=name)
@@ -326,14 +343,16 @@ class DmpClient:
         return _query_result(answer)
 
     def find_documents(self, patient: Ins, statuses=("Approved",), return_type: str = "LeafClass",
-                       extra_slots: dict[str, list[str]] | None = None, defects: Defects | None = None) -> QueryResult:
+                       extra_slots: dict[str, list[str]] | None = None,
+                       defects: Defects | None = None) -> QueryResult:
         """FindDocuments for the patient (TD3.1), by availability status."""
         slots = {"$XDSDocumentEntryPatientId": [f"'{patient.xds_patient_id()}'"],
                  "$XDSDocumentEntryStatus": ["(" + ",".join(f"'{status_urn(s)}'" for s in statuses) + ")"]}
         slots.update(extra_slots or {})
         return self.query(FIND_DOCUMENTS, slots, return_type=return_type, patient=patient, defects=defects)
 
-    def get_documents(self, patient: Ins, *, unique_ids=(), entry_uuids=(), defects: Defects | None = None) -> QueryResult:
+    def get_documents(self, patient: Ins, *, unique_ids=(), entry_uuids=(),
+                      defects: Defects | None = None) -> QueryResult:
         slots = {}
         if unique_ids:
             slots["$XDSDocumentEntryUniqueId"] = ["(" + ",".join(f"'{u}'" for u in unique_ids) + ")"]
@@ -355,14 +374,15 @@ class DmpClient:
                           patient=patient)
 
     # --- ITI-43 -----------------------------------------------------------------------------------------
-    def retrieve(self, entry: ebrim.DocumentEntry | None = None, *, unique_id: str | None = None,
+    def retrieve(self, entry: xds_metadata.DocumentEntry | None = None, *, unique_id: str | None = None,
                  repository_unique_id: str | None = None, patient: Ins | str | None = None,
                  defects: Defects | None = None) -> RetrieveResult:
         """ITI-43 (TD3.2): the document's bytes, MTOM."""
         if entry is not None:
             unique_id = unique_id or entry.unique_id
             repository_unique_id = repository_unique_id or entry.repository_unique_id
-            patient = patient or (Ins(*_ins_parts(entry.patient_id)) if _ins_parts(entry.patient_id or "") else None)
+            patient = patient or (
+                Ins(*_ins_parts(entry.patient_id)) if _ins_parts(entry.patient_id or "") else None)
         request = etree.Element(f"{{{XDSB}}}RetrieveDocumentSetRequest", nsmap={"xdsb": XDSB})
         doc = etree.SubElement(request, f"{{{XDSB}}}DocumentRequest")
         etree.SubElement(doc, f"{{{XDSB}}}RepositoryUniqueId").text = repository_unique_id or ""
@@ -390,46 +410,54 @@ class DmpClient:
         ss = submission_set_for([_placeholder(patient_id)])
         package = etree.SubElement(objects, f"{{{RIM}}}RegistryPackage", id="SubmissionSet01")
         _slot(package, "submissionTime", [ss.submission_time])
-        author = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=ebrim.SS_AUTHOR,
-                                  classifiedObject="SubmissionSet01", id="cl-author", nodeRepresentation="")
+        author = etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_AUTHOR,
+            classifiedObject="SubmissionSet01", id="cl-author", nodeRepresentation="")
         _slot(author, "authorPerson", [f"{self.caller.subject_nameid}^{self.caller.subject_id}^^^^^^^"
                                        "&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"])
-        _slot(author, "authorInstitution", [f"Structure^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"])
-        content = etree.SubElement(package, f"{{{RIM}}}Classification", classificationScheme=ebrim.SS_CONTENT_TYPE_CODE,
-                                   classifiedObject="SubmissionSet01", id="cl-content",
-                                   nodeRepresentation=self.caller.sector)
+        _slot(
+            author, "authorInstitution",
+            [f"Structure^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^{self.caller.structure_id}"])
+        content = etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationScheme=xds_metadata.SS_CONTENT_TYPE_CODE,
+            classifiedObject="SubmissionSet01", id="cl-content", nodeRepresentation=self.caller.sector)
         _slot(content, "codingScheme", ["1.2.250.1.71.4.2.4"])
-        etree.SubElement(package, f"{{{RIM}}}Classification", classificationNode=ebrim.SUBMISSION_SET_NODE,
-                         classifiedObject="SubmissionSet01", id="cl-node")
-        for scheme, value in ((ebrim.SS_UNIQUE_ID, new_oid()), (ebrim.SS_SOURCE_ID, ss.source_id),
-                              (ebrim.SS_PATIENT_ID, patient_id)):
-            etree.SubElement(package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
-                             registryObject="SubmissionSet01", value=value)
+        etree.SubElement(
+            package, f"{{{RIM}}}Classification", classificationNode=xds_metadata.SUBMISSION_SET_NODE,
+            classifiedObject="SubmissionSet01", id="cl-node")
+        identifiers = ((xds_metadata.SS_UNIQUE_ID, new_oid()), (xds_metadata.SS_SOURCE_ID, ss.source_id),
+                       (xds_metadata.SS_PATIENT_ID, patient_id))
+        for scheme, value in identifiers:
+            etree.SubElement(
+                package, f"{{{RIM}}}ExternalIdentifier", id=f"ei-{scheme[-6:]}", identificationScheme=scheme,
+                registryObject="SubmissionSet01", value=value)
         return request, objects
 
-    def update_status(self, entry: ebrim.DocumentEntry, new_status: str, *, defects: Defects | None = None,
-                      original_status: str | None = None) -> RegistryResult:
+    def update_status(self, entry: xds_metadata.DocumentEntry, new_status: str, *,
+                      defects: Defects | None = None, original_status: str | None = None) -> RegistryResult:
         """ITI-57 UpdateAvailabilityStatus (TD3.3: deprecate, archive, delete)."""
         request, objects = self._update_request(entry.patient_id)
-        assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-status",
-                                 associationType=ebrim.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
-                                 targetObject=entry.entry_uuid)
+        assoc = etree.SubElement(
+            objects, f"{{{RIM}}}Association", id="as-status",
+            associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS, sourceObject="SubmissionSet01",
+            targetObject=entry.entry_uuid)
         _slot(assoc, "OriginalStatus", [status_urn(original_status or entry.availability_status)])
         _slot(assoc, "NewStatus", [status_urn(new_status)])
-        answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
+        answer = self.post(
+            "registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
         return _registry_result(answer)
 
-    def update_visibility(self, entry: ebrim.DocumentEntry, *, add=(), remove=(),
+    def update_visibility(self, entry: xds_metadata.DocumentEntry, *, add=(), remove=(),
                           defects: Defects | None = None) -> RegistryResult:
-        """ITI-57 metadata update (TD3.3): a new version of the entry whose only change is the visibility codes
-        (MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)."""
+        """ITI-57 metadata update (TD3.3): a new version of the entry whose only change is the visibility
+        codes (MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REPRESENTANTS_LEGAUX)."""
         request, objects = self._update_request(entry.patient_id)
         version = copy.deepcopy(entry)
         codes = [c for c in version.confidentiality_codes
                  if not (c.scheme == VISIBILITY_SCHEME and c.code in set(remove))]
         for code in add:
             if not any(c.scheme == VISIBILITY_SCHEME and c.code == code for c in codes):
-                codes.append(ebrim.Code(code, VISIBILITY_SCHEME, code))
+                codes.append(xds_metadata.Code(code, VISIBILITY_SCHEME, code))
         version.confidentiality_codes = codes
         new_id = "DocumentEntry01"
         element = ebrim.leaf_class_document_entry(version)
@@ -444,16 +472,19 @@ class DmpClient:
         for attr in ("status", "home"):
             element.attrib.pop(attr, None)
         objects.insert(0, element)
-        assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-version",
-                                 associationType=ebrim.HAS_MEMBER, sourceObject="SubmissionSet01", targetObject=new_id)
+        assoc = etree.SubElement(
+            objects, f"{{{RIM}}}Association", id="as-version", associationType=xds_metadata.HAS_MEMBER,
+            sourceObject="SubmissionSet01", targetObject=new_id)
         _slot(assoc, "SubmissionSetStatus", ["Original"])
         _slot(assoc, "PreviousVersion", [str(entry.version)])
-        answer = self.post("registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
+        answer = self.post(
+            "registry", ACTION_ITI57, request, self._security(_patient_of(entry), defects), None)
         return _registry_result(answer)
 
     # --- TD0.2 / TD0.3 ------------------------------------------------------------------------------------
     def td02(self, patient: Ins, *, defects: Defects | None = None) -> dict:
-        """TD0.2: does the patient have a DMP, and is this caller authorised (VALIDE/EXPIRE/INTERDIT/NON_EXISTE)."""
+        """TD0.2: does the patient have a DMP, and is this caller authorised (VALIDE/EXPIRE/INTERDIT/
+        NON_EXISTE)."""
         return self._td("patients", ACTION_TD02, "TD02Request", patient, None, defects)
 
     def td03(self, patient: Ins, action: str = "AJOUT", *, defects: Defects | None = None) -> dict:
@@ -464,7 +495,8 @@ class DmpClient:
         request = etree.Element(f"{{{TD_NS}}}{tag}", nsmap={"td": TD_NS})
         if td_action:
             request.set("action", td_action)
-        etree.SubElement(request, f"{{{TD_NS}}}matriculeINS", valeur=patient.value, identifiantSysteme=patient.oid)
+        etree.SubElement(
+            request, f"{{{TD_NS}}}matriculeINS", valeur=patient.value, identifiantSysteme=patient.oid)
         answer = self.post(service, action, request, self._security(patient, defects), None)
         fault = wire.fault_of(answer)
         if fault is not None:
@@ -483,23 +515,22 @@ def _slot(parent, name: str, values) -> None:
 
 
 def _ins_parts(patient_id: str | None):
-    from segur.kernel.ins import parse_xds_patient_id
 
     parsed = parse_xds_patient_id(patient_id or "")
     return (parsed.value, parsed.oid) if parsed else None
 
 
-def _patient_of(entry: ebrim.DocumentEntry):
+def _patient_of(entry: xds_metadata.DocumentEntry):
     parts = _ins_parts(entry.patient_id)
     return Ins(*parts) if parts else entry.patient_id
 
 
 def _placeholder(patient_id: str) -> DocumentMetadata:
-    return DocumentMetadata(entry_id="x", unique_id="", patient_id=patient_id, source_patient_id="",
-                            source_patient_info=[], class_code=None, type_code=None, format_code=None,
-                            confidentiality_codes=[], healthcare_facility_type_code=None, practice_setting_code=None,
-                            authors=[], legal_authenticator=None, creation_time=None, service_start_time=None,
-                            service_stop_time=None, language_code=None, title=None)
+    return DocumentMetadata(
+        entry_id="x", unique_id="", patient_id=patient_id, source_patient_id="", source_patient_info=[],
+        class_code=None, type_code=None, format_code=None, confidentiality_codes=[],
+        healthcare_facility_type_code=None, practice_setting_code=None, authors=[], legal_authenticator=None,
+        creation_time=None, service_start_time=None, service_stop_time=None, language_code=None, title=None)
 
 
 def _registry_result(answer: wire.Incoming) -> RegistryResult:
@@ -508,8 +539,10 @@ def _registry_result(answer: wire.Incoming) -> RegistryResult:
         return RegistryResult(None, fault=fault, http_status=answer.status)
     body = answer.body
     if body is None:
-        return RegistryResult(None, fault=wire.SoapFault("(none)", None, answer.raw[:300].decode("utf-8", "replace"),
-                                                         answer.status), http_status=answer.status)
+        return RegistryResult(
+            None,
+            fault=wire.SoapFault("(none)", None, answer.raw[:300].decode("utf-8", "replace"), answer.status),
+            http_status=answer.status)
     return RegistryResult(body.get("status"), wire.registry_errors(body), http_status=answer.status)
 
 

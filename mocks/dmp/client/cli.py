@@ -12,22 +12,26 @@ from pathlib import Path
 
 import typer
 
+from segur.fixtures.world import load_world
 from segur.kernel.ins import OID_NIR_TEST, Ins
+from segur.kernel.pki import TestPki
+
+from .api import VISIBILITY_SCHEME, CallerIdentity, Defects, DmpClient
+from .metadata import Coded
 
 client_app = typer.Typer(help="A DMP client: send CDA documents (ITI-41), find (ITI-18), retrieve (ITI-43), "
                               "TD0.2/TD0.3.", no_args_is_help=True)
 
 URL = typer.Option("http://127.0.0.1:8302", "--url", help="Base URL of the DMP (the mock: segur serve dmp).")
-PKI = typer.Option(Path(".segur/pki"), "--pki", help="Test PKI directory (segur pki); its CA must be the one the DMP trusts.")
-RPPS = typer.Option(None, "--rpps", help="RPPS of the calling professional (default: the first of the world).")
+PKI = typer.Option(
+    Path(".segur/pki"), "--pki", help="Test PKI directory (segur pki); its CA must be the one the DMP trusts."
+)
+RPPS = typer.Option(
+    None, "--rpps", help="RPPS of the calling professional (default: the first of the world).")
 MTLS = typer.Option(False, "--mtls", help="Present the structure certificate in TLS (https URL).")
 
 
 def _client(url: str, pki_dir: Path, rpps: str | None, mtls: bool):
-    from segur.fixtures.world import load_world
-    from segur.kernel.pki import TestPki
-
-    from .api import CallerIdentity, DmpClient
 
     world = load_world()
     professional = world.professional_by_rpps(rpps) if rpps else world.professionals[0]
@@ -54,16 +58,18 @@ def _print_result(result) -> None:
         typer.echo(f"  {severity} {error.code}: {error.context}")
 
 
+FILES = typer.Argument(..., exists=True, readable=True, help="CDA documents (one submission).")
+OID = typer.Option(OID_NIR_TEST, help="The INS's OID.")
+STATUS = typer.Option(["Approved"], help="Approved, Deprecated, Archived…")
+
+
 @client_app.command("send")
-def send(files: list[Path] = typer.Argument(..., exists=True, readable=True, help="CDA documents (one submission)."),
+def send(files: list[Path] = FILES,
          url: str = URL, pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS,
          inline: bool = typer.Option(False, help="Base64 inside the envelope instead of MTOM parts."),
          mask: list[str] = typer.Option([], help="Visibility codes to add: MASQUE_PS, INVISIBLE_PATIENT, "
                                                  "INVISIBLE_REPRESENTANTS_LEGAUX.")) -> None:
     """ITI-41: send CDA documents with metadata built from their headers."""
-    from .api import VISIBILITY_SCHEME, Defects
-    from .metadata import Coded
-
     client = _client(url, pki, rpps, mtls)
     result = client.provide_and_register([f.read_bytes() for f in files], defects=Defects(inline=inline),
                                          extra_confidentiality=[Coded(m, VISIBILITY_SCHEME, m) for m in mask])
@@ -72,9 +78,8 @@ def send(files: list[Path] = typer.Argument(..., exists=True, readable=True, hel
 
 
 @client_app.command("find")
-def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."),
-         oid: str = typer.Option(OID_NIR_TEST, help="Its OID."), url: str = URL, pki: Path = PKI, rpps: str = RPPS,
-         mtls: bool = MTLS, status: list[str] = typer.Option(["Approved"], help="Approved, Deprecated, Archived…"),
+def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."), oid: str = OID,
+         url: str = URL, pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS, status: list[str] = STATUS,
          as_json: bool = typer.Option(False, "--json")) -> None:
     """ITI-18 FindDocuments for a patient."""
     client = _client(url, pki, rpps, mtls)
@@ -90,7 +95,8 @@ def find(ins: str = typer.Argument(..., help="The patient's 15-character INS."),
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['uniqueId']}  {row['typeCode']}  {row['status']}  {row['creationTime']}  {row['title']}")
+        typer.echo(
+            f"{row['uniqueId']}  {row['typeCode']}  {row['status']}  {row['creationTime']}  {row['title']}")
 
 
 @client_app.command("retrieve")
@@ -113,8 +119,8 @@ def retrieve(unique_id: str = typer.Argument(...), ins: str = typer.Option(..., 
 
 
 @client_app.command("td02")
-def td02(ins: str = typer.Argument(...), oid: str = typer.Option(OID_NIR_TEST), url: str = URL, pki: Path = PKI,
-         rpps: str = RPPS, mtls: bool = MTLS) -> None:
+def td02(ins: str = typer.Argument(...), oid: str = typer.Option(OID_NIR_TEST), url: str = URL,
+         pki: Path = PKI, rpps: str = RPPS, mtls: bool = MTLS) -> None:
     """TD0.2: does the patient have a DMP, is this caller authorised."""
     typer.echo(json.dumps(_client(url, pki, rpps, mtls).td02(_ins(ins, oid)), ensure_ascii=False))
 

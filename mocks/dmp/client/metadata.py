@@ -22,7 +22,7 @@ from lxml import etree
 
 from segur.kernel.ins import INS_OIDS, OID_IDNPS
 
-from .. import ebrim, valuesets
+from .. import valuesets, xds_metadata
 from ..cda_header import CdaHeader, CdaPerson, cda_time_to_xds, is_clinical_document, read_cda_header
 from ..ebrim import LCM, RIM
 
@@ -119,7 +119,8 @@ def _author(person: CdaPerson) -> AuthorMetadata:
     if person.organisation_id:
         institutions.append(xon(person.organisation_name or person.organisation_id, person.organisation_id,
                                 person.organisation_id_root or OID_IDNST))
-    specialties = [f"{person.code.code}^{person.code.display}^{person.code.code_system}"] if person.code else []
+    code = person.code
+    specialties = [f"{code.code}^{code.display}^{code.code_system}"] if code else []
     return AuthorMetadata(person=xcn(person), institutions=institutions, specialties=specialties)
 
 
@@ -129,7 +130,8 @@ def _format_code(header: CdaHeader) -> Coded | None:
     else:
         candidates = valuesets.format_codes_for_templates(header.template_ids)
         dmp = valuesets.for_attribute("formatCode")
-        concept = next((c for c in candidates if dmp.contains(c.code, c.system)), candidates[0] if candidates else None)
+        concept = next(
+            (c for c in candidates if dmp.contains(c.code, c.system)), candidates[0] if candidates else None)
     if concept is None:
         return None
     display = valuesets.for_attribute("formatCode").concept(concept.code, concept.system)
@@ -148,7 +150,8 @@ def _class_code(header: CdaHeader) -> Coded | None:
 
 def metadata_from_cda(document: bytes, *, entry_id: str = "Document01",
                       extra_confidentiality: list[Coded] | tuple = (),
-                      practice_setting: Coded | None = None, facility_type: Coded | None = None) -> DocumentMetadata:
+                      practice_setting: Coded | None = None,
+                      facility_type: Coded | None = None) -> DocumentMetadata:
     """The DocumentEntry of a CDA document, every field read from its header (see the module docstring).
 
     `extra_confidentiality` adds the DMP's masking codes (MASQUE_PS, INVISIBLE_PATIENT,
@@ -174,7 +177,8 @@ def metadata_from_cda(document: bytes, *, entry_id: str = "Document01",
         info.append(f"PID-7|{header.patient_birth_time[:8]}")
     if header.patient_sex:
         info.append(f"PID-8|{header.patient_sex}")
-    confidentiality = ([_coded(header.confidentiality)] if header.confidentiality else []) + list(extra_confidentiality)
+    confidentiality = [_coded(header.confidentiality)] if header.confidentiality else []
+    confidentiality += list(extra_confidentiality)
     return DocumentMetadata(
         entry_id=entry_id,
         unique_id=header.unique_id,
@@ -209,14 +213,13 @@ def submission_set_for(entries: list[DocumentMetadata], *, source_id: str = DEFA
     """
     first = entries[0]
     now = now or datetime.now(UTC)
-    ct = content_type or (Coded(first.healthcare_facility_type_code.code, first.healthcare_facility_type_code.scheme,
-                                first.healthcare_facility_type_code.display)
-                          if first.healthcare_facility_type_code else None)
+    facility = first.healthcare_facility_type_code
+    ct = content_type or (Coded(facility.code, facility.scheme, facility.display) if facility else None)
     return SubmissionSetMetadata(
         entry_id=entry_id, unique_id=new_oid(), source_id=source_id, patient_id=first.patient_id,
         submission_time=now.astimezone(UTC).strftime("%Y%m%d%H%M%S"), content_type_code=ct,
-        authors=[AuthorMetadata(person=a.person, institutions=list(a.institutions), specialties=list(a.specialties))
-                 for a in first.authors[:1]],
+        authors=[AuthorMetadata(person=a.person, institutions=list(a.institutions),
+                                specialties=list(a.specialties)) for a in first.authors[:1]],
         title=title)
 
 
@@ -253,14 +256,16 @@ class _Writer:
     def code(self, parent, owner: str, scheme: str, code: Coded | None) -> None:
         if code is None:
             return
-        c = etree.SubElement(parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
-                             id=self.next_id("cl"), nodeRepresentation=code.code)
+        c = etree.SubElement(
+            parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
+            id=self.next_id("cl"), nodeRepresentation=code.code)
         self.slot(c, "codingScheme", [code.scheme])
         self.localized(c, "Name", code.display or code.code)
 
     def author(self, parent, owner: str, scheme: str, author: AuthorMetadata) -> None:
-        c = etree.SubElement(parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
-                             id=self.next_id("cl"), nodeRepresentation="")
+        c = etree.SubElement(
+            parent, _q(RIM, "Classification"), classificationScheme=scheme, classifiedObject=owner,
+            id=self.next_id("cl"), nodeRepresentation="")
         self.slot(c, "authorPerson", [author.person])
         self.slot(c, "authorInstitution", author.institutions)
         self.slot(c, "authorRole", author.roles)
@@ -269,8 +274,9 @@ class _Writer:
     def external_id(self, parent, owner: str, scheme: str, value: str | None, name: str) -> None:
         if value is None:
             return
-        e = etree.SubElement(parent, _q(RIM, "ExternalIdentifier"), id=self.next_id("ei"), identificationScheme=scheme,
-                             registryObject=owner, value=value)
+        e = etree.SubElement(
+            parent, _q(RIM, "ExternalIdentifier"), id=self.next_id("ei"), identificationScheme=scheme,
+            registryObject=owner, value=value)
         self.localized(e, "Name", name)
 
 
@@ -285,8 +291,9 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
     request = etree.Element(_q(LCM, "SubmitObjectsRequest"), nsmap={"lcm": LCM, "rim": RIM})
     objects = etree.SubElement(request, _q(RIM, "RegistryObjectList"))
     for entry in entries:
-        eo = etree.SubElement(objects, _q(RIM, "ExtrinsicObject"), id=entry.entry_id, mimeType=entry.mime_type,
-                              objectType=ebrim.DOCUMENT_ENTRY_STABLE)
+        eo = etree.SubElement(
+            objects, _q(RIM, "ExtrinsicObject"), id=entry.entry_id, mimeType=entry.mime_type,
+            objectType=xds_metadata.DOCUMENT_ENTRY_STABLE)
         w.slot(eo, "creationTime", [entry.creation_time])
         w.slot(eo, "hash", [entry.hash])
         w.slot(eo, "languageCode", [entry.language_code])
@@ -296,22 +303,26 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
         w.slot(eo, "size", [entry.size])
         w.slot(eo, "sourcePatientId", [entry.source_patient_id])
         w.slot(eo, "sourcePatientInfo", entry.source_patient_info)
-        w.slot(eo, ebrim.REFERENCE_ID_LIST_SLOT, entry.reference_ids)
+        w.slot(eo, xds_metadata.REFERENCE_ID_LIST_SLOT, entry.reference_ids)
         w.localized(eo, "Name", entry.title)
         w.localized(eo, "Description", entry.comments)
         for author in entry.authors:
-            w.author(eo, entry.entry_id, ebrim.DE_AUTHOR, author)
-        w.code(eo, entry.entry_id, ebrim.DE_CLASS_CODE, entry.class_code)
+            w.author(eo, entry.entry_id, xds_metadata.DE_AUTHOR, author)
+        w.code(eo, entry.entry_id, xds_metadata.DE_CLASS_CODE, entry.class_code)
         for code in entry.confidentiality_codes:
-            w.code(eo, entry.entry_id, ebrim.DE_CONFIDENTIALITY_CODE, code)
+            w.code(eo, entry.entry_id, xds_metadata.DE_CONFIDENTIALITY_CODE, code)
         for code in entry.event_codes:
-            w.code(eo, entry.entry_id, ebrim.DE_EVENT_CODE_LIST, code)
-        w.code(eo, entry.entry_id, ebrim.DE_FORMAT_CODE, entry.format_code)
-        w.code(eo, entry.entry_id, ebrim.DE_HEALTHCARE_FACILITY_TYPE_CODE, entry.healthcare_facility_type_code)
-        w.code(eo, entry.entry_id, ebrim.DE_PRACTICE_SETTING_CODE, entry.practice_setting_code)
-        w.code(eo, entry.entry_id, ebrim.DE_TYPE_CODE, entry.type_code)
-        w.external_id(eo, entry.entry_id, ebrim.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
-        w.external_id(eo, entry.entry_id, ebrim.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
+            w.code(eo, entry.entry_id, xds_metadata.DE_EVENT_CODE_LIST, code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_FORMAT_CODE, entry.format_code)
+        w.code(
+            eo, entry.entry_id, xds_metadata.DE_HEALTHCARE_FACILITY_TYPE_CODE,
+            entry.healthcare_facility_type_code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_PRACTICE_SETTING_CODE, entry.practice_setting_code)
+        w.code(eo, entry.entry_id, xds_metadata.DE_TYPE_CODE, entry.type_code)
+        w.external_id(
+            eo, entry.entry_id, xds_metadata.DE_PATIENT_ID, entry.patient_id, "XDSDocumentEntry.patientId")
+        w.external_id(
+            eo, entry.entry_id, xds_metadata.DE_UNIQUE_ID, entry.unique_id, "XDSDocumentEntry.uniqueId")
 
     ss = submission_set
     package = etree.SubElement(objects, _q(RIM, "RegistryPackage"), id=ss.entry_id)
@@ -319,20 +330,22 @@ def submit_objects_request(submission_set: SubmissionSetMetadata, entries: list[
     w.localized(package, "Name", ss.title)
     w.localized(package, "Description", ss.comments)
     for author in ss.authors:
-        w.author(package, ss.entry_id, ebrim.SS_AUTHOR, author)
-    w.code(package, ss.entry_id, ebrim.SS_CONTENT_TYPE_CODE, ss.content_type_code)
+        w.author(package, ss.entry_id, xds_metadata.SS_AUTHOR, author)
+    w.code(package, ss.entry_id, xds_metadata.SS_CONTENT_TYPE_CODE, ss.content_type_code)
     # The SubmissionSet node classification inside the package, as in the ANS ITI-41 sample.
-    etree.SubElement(package, _q(RIM, "Classification"), classificationNode=ebrim.SUBMISSION_SET_NODE,
+    etree.SubElement(package, _q(RIM, "Classification"), classificationNode=xds_metadata.SUBMISSION_SET_NODE,
                      classifiedObject=ss.entry_id, id=w.next_id("cl"))
-    w.external_id(package, ss.entry_id, ebrim.SS_UNIQUE_ID, ss.unique_id, "XDSSubmissionSet.uniqueId")
-    w.external_id(package, ss.entry_id, ebrim.SS_SOURCE_ID, ss.source_id, "XDSSubmissionSet.sourceId")
-    w.external_id(package, ss.entry_id, ebrim.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
+    w.external_id(package, ss.entry_id, xds_metadata.SS_UNIQUE_ID, ss.unique_id, "XDSSubmissionSet.uniqueId")
+    w.external_id(package, ss.entry_id, xds_metadata.SS_SOURCE_ID, ss.source_id, "XDSSubmissionSet.sourceId")
+    w.external_id(
+        package, ss.entry_id, xds_metadata.SS_PATIENT_ID, ss.patient_id, "XDSSubmissionSet.patientId")
     for entry in entries:
         assoc = etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"),
-                                 associationType=ebrim.HAS_MEMBER, sourceObject=ss.entry_id,
+                                 associationType=xds_metadata.HAS_MEMBER, sourceObject=ss.entry_id,
                                  targetObject=entry.entry_id)
         w.slot(assoc, "SubmissionSetStatus", ["Original"])
     for entry_id, old_uuid in (replaces or {}).items():
-        etree.SubElement(objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=ebrim.RPLC,
-                         sourceObject=entry_id, targetObject=old_uuid)
+        etree.SubElement(
+            objects, _q(RIM, "Association"), id=w.next_id("as"), associationType=xds_metadata.RPLC,
+            sourceObject=entry_id, targetObject=old_uuid)
     return request

@@ -55,12 +55,14 @@ class VihfIdentity:
 
     structure_id: str  # Identifiant_Structure: the structure's national id (e.g. "1" + FINESS)
     patient: Ins | str  # the patient's INS (an Ins, or already written INS^^^&OID&ISO^NH)
-    subject_nameid: str  # the user's national id (8 + RPPS), or of the person responsible for automated processing
+    # the user's national id (8 + RPPS), or of the person responsible for automated processing
+    subject_nameid: str
     subject_id: str  # "Nom Prénom (Service)" of the user, or the software's name
     sector: str = "SA07"  # Secteur_Activite code (TRE_R02, JDV_J61), e.g. SA07 cabinet individuel
     profession: CodedValue = field(default_factory=lambda: CodedValue("10", PROFESSION_SYSTEM, "Médecin"))
     specialty: CodedValue | None = field(
-        default_factory=lambda: CodedValue("SM44", SPECIALTY_SYSTEM, "Radio-diagnostic et imagerie médicale (SM)"))
+        default_factory=lambda: CodedValue("SM44", SPECIALTY_SYSTEM,
+                                           "Radio-diagnostic et imagerie médicale (SM)"))
     authentication_mode: str = "INDIRECTE"
     purpose: CodedValue = field(default_factory=lambda: CodedValue("normal", PURPOSE_SYSTEM, "Accès normal"))
     lps_name: str = "SEGUR-HARNESS-CLIENT"
@@ -134,7 +136,8 @@ def build_assertion(identity: VihfIdentity, issuer: str, *, now: datetime | None
         if name in defects.omit_attributes or value is None:
             return
         attribute = etree.SubElement(statement, _ns(SAML, "Attribute"), Name=name)
-        etree.SubElement(attribute, _ns(SAML, "AttributeValue")).text = defects.attribute_values.get(name, value)
+        text = defects.attribute_values.get(name, value)
+        etree.SubElement(attribute, _ns(SAML, "AttributeValue")).text = text
 
     def coded_attribute(name: str, tag: str, values: list[CodedValue]) -> None:
         if name in defects.omit_attributes:
@@ -160,12 +163,14 @@ def build_assertion(identity: VihfIdentity, issuer: str, *, now: datetime | None
     text_attribute(ATTR_RESOURCE_ID, identity.resource_id)
     text_attribute(ATTR_AUTH_MODE, identity.authentication_mode)
     coded_attribute(ATTR_PURPOSE, "PurposeOfUse", [identity.purpose])
-    coded_attribute(ATTR_ROLE, "Role", [identity.profession] + ([identity.specialty] if identity.specialty else []))
+    coded_attribute(
+        ATTR_ROLE, "Role", [identity.profession] + ([identity.specialty] if identity.specialty else []))
     return assertion
 
 
 class _LegacyCapableSigner(XMLSigner):
-    """signxml refuses SHA-1 unless told to; the ANS sample still signs with RSA-SHA1, so allow it on request."""
+    """signxml refuses SHA-1 unless told to; the ANS sample still signs with RSA-SHA1, so allow it on
+    request."""
 
     def check_deprecated_methods(self) -> None:
         return None
@@ -176,8 +181,10 @@ def sign_assertion(assertion: etree._Element, cert_files: CertFiles,
     """Sign the assertion (enveloped XML-DSig over its ID, the certificate in KeyInfo)."""
     defects = defects or VihfDefects()
     sha1 = "SHA1" in defects.signature_algorithm.name or "SHA1" in defects.digest_algorithm.name
-    signer = (_LegacyCapableSigner if sha1 else XMLSigner)(signature_algorithm=defects.signature_algorithm, digest_algorithm=defects.digest_algorithm,
-                       c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+    signer_class = _LegacyCapableSigner if sha1 else XMLSigner
+    signer = signer_class(signature_algorithm=defects.signature_algorithm,
+                          digest_algorithm=defects.digest_algorithm,
+                          c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
     return signer.sign(assertion, key=cert_files.key_file.read_bytes(), cert=cert_files.cert_file.read_text(),
                        reference_uri=f"#{assertion.get('ID')}", id_attribute="ID")
 

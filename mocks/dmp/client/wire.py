@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import HTTP
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from lxml import etree
 
@@ -71,7 +71,8 @@ def envelope(action: str, to: str, body: etree._Element, security: etree._Elemen
 
 def attach(holder: etree._Element, content: bytes, parts: list[Part] | None, content_type: str,
            content_id: str | None = None) -> None:
-    """Put `content` in `holder`: as an xop:Include to a new MIME part, or inline base64 when `parts` is None."""
+    """Put `content` in `holder`: as an xop:Include to a new MIME part, or inline base64 when `parts` is
+    None."""
     if parts is None:
         holder.text = base64.b64encode(content).decode("ascii")
         return
@@ -82,7 +83,8 @@ def attach(holder: etree._Element, content: bytes, parts: list[Part] | None, con
 
 
 def package(env: etree._Element, action: str, parts: list[Part] | None) -> Outgoing:
-    """The HTTP body: MTOM multipart/related when `parts` is a list (even empty), a bare SOAP 1.2 message otherwise."""
+    """The HTTP body: MTOM multipart/related when `parts` is a list (even empty), a bare SOAP 1.2 message
+    otherwise."""
     data = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
     if parts is None:
         return Outgoing(f'application/soap+xml; charset=UTF-8; action="{action}"', data, data)
@@ -90,7 +92,8 @@ def package(env: etree._Element, action: str, parts: list[Part] | None) -> Outgo
     root_cid = new_content_id("root")
     chunks = [
         f"--{boundary}\r\n".encode(),
-        (f'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml; action=\\"{action}\\""\r\n'
+        ('Content-Type: application/xop+xml; charset=UTF-8; '
+         f'type="application/soap+xml; action=\\"{action}\\""\r\n'
          f"Content-Transfer-Encoding: binary\r\nContent-ID: <{root_cid}>\r\n\r\n").encode(),
         data,
     ]
@@ -100,8 +103,8 @@ def package(env: etree._Element, action: str, parts: list[Part] | None) -> Outgo
                     f"Content-ID: <{part.content_id}>\r\n\r\n").encode(),
                    part.content]
     chunks.append(f"\r\n--{boundary}--\r\n".encode())
-    content_type = (f'multipart/related; boundary="{boundary}"; type="application/xop+xml"; start="<{root_cid}>"; '
-                    f'start-info="application/soap+xml"; action="{action}"')
+    content_type = (f'multipart/related; boundary="{boundary}"; type="application/xop+xml"; '
+                    f'start="<{root_cid}>"; start-info="application/soap+xml"; action="{action}"')
     return Outgoing(content_type, b"".join(chunks), data, list(parts))
 
 
@@ -134,14 +137,14 @@ class Incoming:
         if include is not None:
             href = include.get("href", "")
             cid = href[4:] if href.lower().startswith("cid:") else href
-            from urllib.parse import unquote
 
             return self.parts[unquote(cid).strip("<>")]
         return base64.b64decode("".join("".join(element.itertext()).split()))
 
 
 def read_answer(status: int, content_type: str, body: bytes) -> Incoming:
-    """Read an HTTP answer (SOAP or MTOM); the envelope is None when the body is not SOAP (e.g. a 503 text)."""
+    """Read an HTTP answer (SOAP or MTOM); the envelope is None when the body is not SOAP (e.g. a 503
+    text)."""
     main = (content_type or "").split(";")[0].strip().lower()
     parts: dict[str, bytes] = {}
     root_bytes = body
@@ -197,7 +200,8 @@ class SoapFault(Exception):
     rules: list[str] = field(default_factory=list)  # harness rule ids listed in the fault Detail
 
     def __str__(self) -> str:
-        return f"SOAP fault {self.code}{'/' + self.subcode if self.subcode else ''} (HTTP {self.http_status}): {self.reason}"
+        code = f"{self.code}/{self.subcode}" if self.subcode else self.code
+        return f"SOAP fault {code} (HTTP {self.http_status}): {self.reason}"
 
 
 def fault_of(answer: Incoming) -> SoapFault | None:

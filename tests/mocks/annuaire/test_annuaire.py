@@ -25,8 +25,8 @@ def annuaire():
 
 @pytest.fixture
 def client(annuaire):
-    annuaire.mock.journal.clear()
-    annuaire.mock.faults.clear()
+    annuaire.journal.clear()
+    annuaire.faults.clear()
     return SyncFHIRClient(annuaire.fhir_base, extra_headers=KEY)
 
 
@@ -54,7 +54,8 @@ def get(annuaire, path, headers=KEY, method="GET"):
 
 
 def test_a_fhir_client_finds_a_professional_by_rpps_with_their_mssante_address(client, radiologist):
-    found = client.resources("Practitioner").search(identifier=f"{RPPS_SYSTEM}|{radiologist.rpps}").fetch_all()
+    practitioners = client.resources("Practitioner")
+    found = practitioners.search(identifier=f"{RPPS_SYSTEM}|{radiologist.rpps}").fetch_all()
     assert len(found) == 1
     practitioner = found[0]
     assert {"system": IDNPS_SYSTEM, "value": "8" + radiologist.rpps} == {
@@ -66,7 +67,8 @@ def test_a_fhir_client_finds_a_professional_by_rpps_with_their_mssante_address(c
 
 
 def test_search_by_idnps_and_by_value_alone(client, radiologist):
-    by_idnps = client.resources("Practitioner").search(identifier=f"{IDNPS_SYSTEM}|8{radiologist.rpps}").fetch_all()
+    idnps = f"{IDNPS_SYSTEM}|8{radiologist.rpps}"
+    by_idnps = client.resources("Practitioner").search(identifier=idnps).fetch_all()
     by_value = client.resources("Practitioner").search(identifier=radiologist.rpps).fetch_all()
     assert [p.id for p in by_idnps] == [p.id for p in by_value] == [practitioner_id(radiologist)]
 
@@ -98,7 +100,8 @@ def test_practitioner_role_by_practitioner_and_organization_with_include(annuair
              "&_include=PractitionerRole:organization")
     status, bundle = get(annuaire, query)
     assert status == 200 and bundle["total"] == 1
-    organisation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Organization")
+    resources = [e["resource"] for e in bundle["entry"]]
+    organisation = next(r for r in resources if r["resourceType"] == "Organization")
     assert organisation["id"] == organization_id(radiologist.organisation)
 
 
@@ -110,7 +113,7 @@ def test_organization_by_finess(annuaire, radiologist):
 
 def test_paging_follows_next_links_to_every_result(client, annuaire):
     everyone = client.resources("Practitioner").search(_count=3).fetch_all()
-    assert len(everyone) == len(annuaire.mock.world.professionals)
+    assert len(everyone) == len(annuaire.model.world.professionals)
     status, first = get(annuaire, "/Practitioner?_count=3")
     assert {link["relation"] for link in first["link"]} >= {"self", "next"}
 
@@ -181,7 +184,7 @@ def test_device_is_served_and_empty_for_this_world(annuaire):
 def test_journal_records_each_exchange_without_the_key(annuaire, client, radiologist):
     client.resources("Practitioner").search(identifier=radiologist.rpps).fetch()
     get(annuaire, "/Practitioner", headers={})
-    entries = annuaire.mock.journal.entries()
+    entries = annuaire.journal.entries()
     assert [(e.operation, e.verdict) for e in entries] == [("search:Practitioner", "ok"),
                                                            ("search:Practitioner", "refused")]
     assert entries[1].rules == ["ANN-001"]
@@ -189,7 +192,7 @@ def test_journal_records_each_exchange_without_the_key(annuaire, client, radiolo
 
 
 def test_injected_503_then_cleared(annuaire):
-    annuaire.mock.faults.add({"kind": "http_error", "status": 503, "count": 1})
+    annuaire.faults.add({"kind": "http_error", "status": 503, "count": 1})
     assert get(annuaire, "/metadata")[0] == 503
     assert get(annuaire, "/metadata")[0] == 200
 

@@ -14,8 +14,10 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import OperationOutcome
 
 from segur.fixtures.world import load_world
-from segur.mocks.annuaire.backend import DEFAULT_COUNT, AnnuaireMock
+from segur.kernel.service import StackContext
+from segur.mocks.annuaire.models import DEFAULT_COUNT
 from segur.mocks.annuaire.resources import RPPS_SYSTEM, build_directory
+from segur.mocks.annuaire.service import AnnuaireConfig, AnnuaireService
 from segur.mocks.annuaire.testing import running_annuaire
 
 KEY = {"ESANTE-API-KEY": "test-key"}
@@ -198,7 +200,7 @@ def test_fhir_mode_still_refuses_bad_values_of_known_parameters(lenient):
 
 def test_an_unknown_mode_is_a_configuration_error(world):
     with pytest.raises(ValueError, match="unknown_parameters"):
-        AnnuaireMock(world, unknown_parameters="sometimes")
+        AnnuaireService(AnnuaireConfig(unknown_parameters="sometimes"), StackContext.for_tests(world=world))
 
 
 # -- metadata and health -------------------------------------------------------------------------------------
@@ -235,5 +237,6 @@ def test_serve_refuses_an_unknown_mode_before_starting():
 
     from segur.cli import app
 
-    result = CliRunner().invoke(app, ["serve", "annuaire", "--port", "0", "--unknown-parameters", "sometimes"])
+    arguments = ["serve", "annuaire", "--port", "0", "--unknown-parameters", "sometimes"]
+    result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2 and "refuse, fhir" in result.output

@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from segur.mocks.dmp import ebrim
-from segur.mocks.dmp.app import TD_NS
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.ebrim import LCM, QUERY, RIM, RS, XDSB
 from segur.mocks.dmp.mtom import normalise_cid, parse_content_type, split_multipart
+from segur.mocks.dmp.responses import TD_NS
 from segur.mocks.dmp.soap import SOAP12, WSA
 
 ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
@@ -38,6 +38,7 @@ ITI57 = "urn:ihe:iti:2010:UpdateDocumentSet"
 TD02 = "urn:segur:harness:dmp:TD0.2"
 TD03 = "urn:segur:harness:dmp:TD0.3"
 XOP = "http://www.w3.org/2004/08/xop/include"
+APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 NS = {"soap": SOAP12, "rs": RS, "rim": RIM, "query": QUERY, "xdsb": XDSB, "lcm": LCM, "td": TD_NS, "wsa": WSA}
 
 
@@ -57,8 +58,10 @@ def envelope(action: str, body, security=None, to: str | None = None) -> bytes:
 def mtom(envelope_bytes: bytes, parts: list[tuple[str, bytes, str]], boundary: str = "segurTestBoundary42",
          action: str = ITI41) -> tuple[str, bytes]:
     """(Content-Type, body) of an MTOM request; `parts` are (content-id, bytes, content-type)."""
-    chunks = [f"--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n"
-              f"Content-Transfer-Encoding: binary\r\nContent-ID: <root@segur-test>\r\n\r\n".encode(), envelope_bytes]
+    root_headers = (f"--{boundary}\r\n"
+                    "Content-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n"
+                    "Content-Transfer-Encoding: binary\r\nContent-ID: <root@segur-test>\r\n\r\n")
+    chunks = [root_headers.encode(), envelope_bytes]
     for cid, data, ctype in parts:
         chunks += [f"\r\n--{boundary}\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: binary\r\n"
                    f"Content-ID: <{cid}>\r\n\r\n".encode(), data]
@@ -89,7 +92,8 @@ def provide_and_register(submit_objects, documents: dict[str, bytes], inline: bo
 def adhoc_query(query_id: str, params: dict[str, object], return_type: str = "LeafClass"):
     """AdhocQueryRequest; a param value is a str (quoted for you), a list (→ ('a','b')) or a raw `Raw`."""
     request = etree.Element(f"{{{QUERY}}}AdhocQueryRequest", nsmap={"query": QUERY, "rim": RIM})
-    etree.SubElement(request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
+    etree.SubElement(
+        request, f"{{{QUERY}}}ResponseOption", returnComposedObjects="true", returnType=return_type)
     query = etree.SubElement(request, f"{{{RIM}}}AdhocQuery", id=query_id)
     for name, value in params.items():
         occurrences = value.occurrences if isinstance(value, Raw) else [value]
@@ -137,7 +141,7 @@ def status_update(submission_set_xml, target: str, original: str, new: str):
     objects = etree.SubElement(request, f"{{{RIM}}}RegistryObjectList")
     objects.append(submission_set_xml)
     assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-update",
-                             associationType=ebrim.UPDATE_AVAILABILITY_STATUS,
+                             associationType=xds_metadata.UPDATE_AVAILABILITY_STATUS,
                              sourceObject=submission_set_xml.get("id"), targetObject=target)
     for name, value in (("OriginalStatus", original), ("NewStatus", new)):
         slot = etree.SubElement(assoc, f"{{{RIM}}}Slot", name=name)
@@ -221,7 +225,8 @@ def parse_answer(status: int, content_type: str, data: bytes) -> Answer:
     return answer
 
 
-def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True, context=None) -> Answer:
+def send(url: str, action: str, body, security=None, parts=None, as_mtom: bool = True,
+         context=None) -> Answer:
     data = envelope(action, body, security)
     if as_mtom:
         content_type, payload = mtom(data, parts or [], action=action)
@@ -258,10 +263,11 @@ class DmpCase:
         self.pki, self.world = pki, world
         self.organisation = next(o for o in world.organisations if o.key == self.ORGANISATION)
         self.author = next(p for p in world.professionals if p.organisation == self.organisation.finess)
-        self.patient = next(p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed)
-        self.other_patient = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed][1]
-        self.signer = (pki.issue_client("dmp-ambroise", self.organisation.name, self.organisation.name,
-                                        self.organisation.idnst) if issue_certificate else pki.client("dmp-ambroise"))
+        open_dmps = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed]
+        self.patient, self.other_patient = open_dmps[0], open_dmps[1]
+        name, idnst = self.organisation.name, self.organisation.idnst
+        self.signer = (pki.issue_client("dmp-ambroise", name, name, idnst) if issue_certificate
+                       else pki.client("dmp-ambroise"))
         self._identity_type = VihfIdentity
 
     def identity(self, patient=None, **changes):
@@ -295,7 +301,8 @@ class DmpCase:
             submit_objects_request,
         )
 
-        entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=list(extra_confidentiality))
+        extra = list(extra_confidentiality)
+        entries = [metadata_from_cda(doc, entry_id=f"Document{i:02d}", extra_confidentiality=extra)
                    for i, doc in enumerate(documents, start=1)]
         if edit:
             edit(entries)
@@ -314,33 +321,38 @@ class DmpCase:
         header = self.security(patient) if security == "default" else security
         return send(url, ITI41, body, header, parts)
 
-    def find_documents(self, url: str, patient=None, statuses=("urn:oasis:names:tc:ebxml-regrep:StatusType:Approved",),
-                       return_type="LeafClass", extra=None, security="default") -> Answer:
+    def find_documents(self, url: str, patient=None, statuses=(APPROVED,), return_type="LeafClass",
+                       extra=None, security="default") -> Answer:
         patient = patient or self.patient
         params = {"$XDSDocumentEntryPatientId": patient.xds_patient_id,
                   "$XDSDocumentEntryStatus": list(statuses), **(extra or {})}
         header = self.security(patient) if security == "default" else security
-        return send(url, ITI18, adhoc_query("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d", params, return_type),
-                    header, as_mtom=False)
+        return send(
+            url, ITI18, adhoc_query("urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d", params, return_type),
+            header, as_mtom=False)
 
     def retrieve(self, url: str, repository: str, unique_ids: list[str], patient=None) -> Answer:
-        return send(url, ITI43, retrieve_request(repository, unique_ids), self.security(patient), as_mtom=False)
+        return send(
+            url, ITI43, retrieve_request(repository, unique_ids), self.security(patient), as_mtom=False)
 
     def td(self, url: str, kind: str, patient=None, action=None, security="default") -> Answer:
         patient = patient or self.patient
         header = self.security(patient) if security == "default" else security
-        return send(url, TD02 if kind == "TD0.2" else TD03, td_request(kind, patient.ins, patient.oid, action), header,
-                    as_mtom=False)
+        return send(
+            url, TD02 if kind == "TD0.2" else TD03, td_request(kind, patient.ins, patient.oid, action),
+            header, as_mtom=False)
 
     def authorise(self, running, patient=None) -> None:
         """Give the caller a valid authorisation on the patient's DMP (as TD0.3 AJOUT would)."""
         patient = patient or self.patient
-        running.backend.store.set_authorisation(patient.ins, self.caller, "VALIDE", "2999-01-01T00:00:00+00:00")
+        running.backend.store.set_authorisation(
+            patient.ins, self.caller, "VALIDE", "2999-01-01T00:00:00+00:00")
 
 
 # --- the mock as a separate process -----------------------------------------------------------------
 @contextmanager
-def served_dmp(data_dir, pki, *options: str, timeout: float = 30) -> Iterator[tuple[subprocess.Popen, int, list[str]]]:
+def served_dmp(data_dir, pki, *options: str,
+               timeout: float = 30) -> Iterator[tuple[subprocess.Popen, int, list[str]]]:
     """`segur serve dmp` as a separate process on a free port: (process, port, its first output lines).
 
     Stopped with Ctrl-C (SIGINT) on exit if the test has not ended it otherwise.

@@ -39,7 +39,8 @@ def pki(tmp_path_factory) -> TestPki:
 @pytest.fixture(scope="module")
 def dmp(world, pki, tmp_path_factory):
     running_dmp = pytest.importorskip("segur.mocks.dmp.testing").running_dmp
-    with running_dmp(tmp_path_factory.mktemp("dmp-data"), world=world, pki=pki, validator_pack=False) as running:
+    data = tmp_path_factory.mktemp("dmp-data")
+    with running_dmp(data, world=world, pki=pki, validator_pack=False) as running:
         yield running
 
 
@@ -60,7 +61,8 @@ def client(dmp, pki, radiologist, organisation) -> DmpClient:
 
 @pytest.fixture
 def patient(world, request):
-    """A different world patient with an open DMP for each test, so tests do not see each other's documents."""
+    """A different world patient with an open DMP for each test, so tests do not see each other's
+    documents."""
     eligible = [p for p in world.patients if p.has_dmp and not p.dmp_closed and not p.dmp_opposed
                 and p.key.startswith("pat-")]
     return eligible[zlib.crc32(request.node.name.encode()) % len(eligible)]  # stable across runs (not hash())
@@ -82,7 +84,8 @@ def test_a_cr_img_for_a_world_patient_is_accepted_found_and_retrieved_byte_ident
     document = cr_img(patient, radiologist, organisation)
     result = client.provide_and_register(document)
     assert result.ok, (result.status, result.errors, result.fault)
-    assert result.request.content_type.startswith("multipart/related") and b"xop:Include" in result.request.envelope
+    assert result.request.content_type.startswith("multipart/related")
+    assert b"xop:Include" in result.request.envelope
 
     found = consult(client, patient)
     assert found.ok
@@ -97,7 +100,8 @@ def test_a_cr_img_for_a_world_patient_is_accepted_found_and_retrieved_byte_ident
 
 
 def test_an_inline_base64_document_is_accepted_too(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(inline=True))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(inline=True))
     assert result.ok and result.request.content_type.startswith("application/soap+xml")
 
 
@@ -116,8 +120,8 @@ def test_a_replacement_deprecates_the_first_version(client, patient, radiologist
     second = cr_img(patient, radiologist, organisation, set_id=ids.set_id, version_number=2, replaces=ids.id)
     result = client.replace(entry, second)
     assert result.ok, result.errors
-    statuses = {e.unique_id: e.availability_status.rsplit(":", 1)[-1]
-                for e in client.find_documents(patient.ins_object, statuses=("Approved", "Deprecated")).entries}
+    found = client.find_documents(patient.ins_object, statuses=("Approved", "Deprecated"))
+    statuses = {e.unique_id: e.availability_status.rsplit(":", 1)[-1] for e in found.entries}
     assert statuses[ids.id] == "Deprecated" and statuses[read_ids(second).id] == "Approved"
 
 
@@ -126,14 +130,16 @@ def test_visibility_and_status_updates_go_through_iti_57(client, patient, radiol
     assert client.provide_and_register(document).ok
     entry = next(e for e in consult(client, patient).entries if e.unique_id == read_ids(document).id)
     assert client.update_visibility(entry, add=("INVISIBLE_PATIENT",)).ok
-    masked = next(e for e in client.find_documents(patient.ins_object).entries if e.unique_id == entry.unique_id)
+    masked = next(
+        e for e in client.find_documents(patient.ins_object).entries if e.unique_id == entry.unique_id)
     assert "INVISIBLE_PATIENT" in [c.code for c in masked.confidentiality_codes] and masked.version == 2
     assert client.update_status(masked, "Deprecated").ok
     assert entry.unique_id not in [e.unique_id for e in client.find_documents(patient.ins_object).entries]
 
 
 # --- refused: the right code and a message that says what to change -----------------------------------
-def assert_refused(result, rule_id: str, xds_code: str, *, stored_nothing_for=None, client=None, patient=None):
+def assert_refused(result, rule_id: str, xds_code: str, *, stored_nothing_for=None, client=None,
+                   patient=None):
     assert not result.ok
     assert rule_id in result.rules, (result.rules, [e.context for e in result.errors])
     error = next(e for e in result.errors if e.rule == rule_id)
@@ -151,22 +157,26 @@ def test_a_wrong_patient_id_is_refused_with_xds_patient_id_does_not_match(client
     assert patient.ins in error.context
 
 
-def test_an_unknown_patient_is_refused_with_xds_unknown_patient_id(client, patient, radiologist, organisation):
+def test_an_unknown_patient_is_refused_with_xds_unknown_patient_id(client, patient, radiologist,
+                                                                    organisation):
     stranger = Ins(with_key("1990199123456"), "1.2.250.1.213.1.4.10").xds_patient_id()
     result = client.provide_and_register(cr_img(patient, radiologist, organisation),
                                          defects=Defects(patient_id=stranger))
     assert "XDSUnknownPatientId" in result.codes
 
 
-def test_an_unknown_format_code_is_refused_with_registry_metadata_error(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation),
-                                         defects=Defects(format_code=Coded("urn:example:pdf", "1.3.6.1.4.1.19376.1.2.3")))
+def test_an_unknown_format_code_is_refused_with_registry_metadata_error(client, patient, radiologist,
+                                                                        organisation):
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation),
+        defects=Defects(format_code=Coded("urn:example:pdf", "1.3.6.1.4.1.19376.1.2.3")))
     error = assert_refused(result, "DMP-CODE-003", XDS_METADATA)
     assert "urn:example:pdf" in error.context and "JDV_J60" in error.context
 
 
 def test_a_missing_vihf_is_refused(client, patient, radiologist, organisation):
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(no_vihf=True))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(no_vihf=True))
     assert_refused(result, "VIHF-001", "XDSRegistryError")
 
 
@@ -181,7 +191,8 @@ def test_a_vihf_altered_after_signing_is_refused(client, patient, radiologist, o
         name_id = assertion.find(".//{urn:oasis:names:tc:SAML:2.0:assertion}NameID")
         name_id.text = "899999999999"
 
-    result = client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(tamper_vihf=tamper))
+    result = client.provide_and_register(
+        cr_img(patient, radiologist, organisation), defects=Defects(tamper_vihf=tamper))
     assert_refused(result, "VIHF-004", "XDSRegistryError")
 
 
@@ -229,8 +240,8 @@ def test_a_mutated_class_code_is_refused_against_ass_x04(client, patient, radiol
 
 
 # --- the evidence ------------------------------------------------------------------------------------------
-def test_the_journal_records_accepted_and_refused_submissions_with_their_rule_ids(dmp, client, patient, radiologist,
-                                                                                  organisation):
+def test_the_journal_records_accepted_and_refused_submissions_with_their_rule_ids(dmp, client, patient,
+                                                                                  radiologist, organisation):
     client.provide_and_register(cr_img(patient, radiologist, organisation))
     client.provide_and_register(cr_img(patient, radiologist, organisation), defects=Defects(no_vihf=True))
     journal = requests.get(dmp.endpoints()["admin"] + "journal", timeout=10).json()
@@ -241,22 +252,25 @@ def test_the_journal_records_accepted_and_refused_submissions_with_their_rule_id
     assert "VIHF-001" in text
 
 
-def test_the_request_the_client_sends_has_the_shape_of_the_ans_sample(client, patient, radiologist, organisation):
+def test_the_request_the_client_sends_has_the_shape_of_the_ans_sample(client, patient, radiologist,
+                                                                       organisation):
     result = client.provide_and_register(cr_img(patient, radiologist, organisation))
     envelope = etree.fromstring(result.request.envelope)
     ns = {"s": "http://www.w3.org/2003/05/soap-envelope", "wsa": "http://www.w3.org/2005/08/addressing",
           "wsse": "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd",
           "saml2": "urn:oasis:names:tc:SAML:2.0:assertion", "xdsb": "urn:ihe:iti:xds-b:2007",
           "rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"}
-    assert envelope.findtext("s:Header/wsa:Action", namespaces=ns) == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
+    action = envelope.findtext("s:Header/wsa:Action", namespaces=ns)
+    assert action == "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
     assert envelope.find("s:Header/wsse:Security/saml2:Assertion", ns) is not None
-    legal = envelope.findtext(".//rim:Slot[@name='legalAuthenticator']/rim:ValueList/rim:Value", namespaces=ns)
+    legal = envelope.findtext(
+        ".//rim:Slot[@name='legalAuthenticator']/rim:ValueList/rim:Value", namespaces=ns)
     assert legal == f"{radiologist.idnps}^{radiologist.family_name}^{radiologist.given_name}" \
                     "^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS"
 
 
-def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, radiologist, organisation, patient,
-                                                                 tmp_path):
+def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, radiologist, organisation,
+                                                                 patient, tmp_path):
     running_dmp = pytest.importorskip("segur.mocks.dmp.testing").running_dmp
     other = pki.issue_client("other-structure", "Autre structure", "Autre structure", "1310734629")
     with running_dmp(tmp_path, world=world, pki=pki, validator_pack=False,
@@ -264,7 +278,8 @@ def test_mtls_with_a_certificate_of_another_structure_is_refused(world, pki, rad
         caller = CallerIdentity.of(radiologist, organisation)
         good = DmpClient.for_mock(secure.url, pki=pki, caller=caller, mtls=True)
         assert good.provide_and_register(cr_img(patient, radiologist, organisation)).ok
-        wrong = DmpClient(secure.url, signer=good.signer, caller=caller, ca_file=pki.ca_file, client_cert=other)
+        wrong = DmpClient(
+            secure.url, signer=good.signer, caller=caller, ca_file=pki.ca_file, client_cert=other)
         result = wrong.provide_and_register(cr_img(patient, radiologist, organisation))
         assert "VIHF-018" in result.rules
 

@@ -44,8 +44,8 @@ def test_send_find_and_retrieve_from_the_command_line(setup, tmp_path):
     assert read_ids(document).id in [r["uniqueId"] for r in rows]
 
     out = tmp_path / "back.xml"
-    got = runner.invoke(client_app, ["retrieve", read_ids(document).id, "--ins", patient.ins, "--oid", patient.oid,
-                                      "--out", str(out), *common])
+    got = runner.invoke(client_app, ["retrieve", read_ids(document).id, "--ins", patient.ins,
+                                      "--oid", patient.oid, "--out", str(out), *common])
     assert got.exit_code == 0, got.output
     assert out.read_bytes() == document
 
@@ -63,23 +63,24 @@ def test_a_refused_send_exits_1_and_prints_the_errors(setup, tmp_path):
 
 def test_an_unknown_professional_is_a_usage_error(setup, tmp_path):
     world, pki_dir, dmp = setup
-    result = CliRunner().invoke(client_app, ["td02", "279035121518989", "--url", dmp.url, "--pki", str(pki_dir),
-                                             "--rpps", "00000000000"])
+    result = CliRunner().invoke(client_app, ["td02", "279035121518989", "--url", dmp.url,
+                                             "--pki", str(pki_dir), "--rpps", "00000000000"])
     assert result.exit_code == 2 and "no professional" in result.output
 
 
 def test_each_registry_error_printed_says_whether_it_is_a_warning_or_an_error(capsys):
-    """An accepted document with a warning must not read like a refusal ("status: Success" then an error code)."""
+    """An accepted document with a warning must not read like a refusal ("status: Success" then an error
+    code)."""
     from types import SimpleNamespace
 
     from segur.mocks.dmp.client.cli import _print_result
     from segur.mocks.dmp.client.wire import RegistryErrorItem
 
     severity = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:"
+    errors = [RegistryErrorItem("XDSRepositoryError", "[SEGUR-BODY-004] not PDF/A", severity + "Warning"),
+              RegistryErrorItem("XDSRegistryError", "[VIHF-013] bad INS", severity + "Error")]
     result = SimpleNamespace(fault=None, status="urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success",
-                             errors=[RegistryErrorItem("XDSRepositoryError", "[SEGUR-BODY-004] not PDF/A",
-                                                       severity + "Warning"),
-                                     RegistryErrorItem("XDSRegistryError", "[VIHF-013] bad INS", severity + "Error")])
+                             errors=errors)
     _print_result(result)
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["status: Success", "  warning XDSRepositoryError: [SEGUR-BODY-004] not PDF/A",

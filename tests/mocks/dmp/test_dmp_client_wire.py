@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from segur.mocks.dmp import rules, soap
 from segur.mocks.dmp.client import wire
 
 mtom = pytest.importorskip("segur.mocks.dmp.mtom")
@@ -18,7 +19,8 @@ def request_with(content: bytes, *, inline: bool = False, content_id: str | None
     holder = etree.Element("{urn:ihe:iti:xds-b:2007}Document", id="Document01")
     parts = None if inline else []
     wire.attach(holder, content, parts, "text/xml", content_id)
-    env = wire.envelope("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", "http://localhost/repository", holder)
+    env = wire.envelope(
+        "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", "http://localhost/repository", holder)
     return wire.package(env, "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", parts)
 
 
@@ -71,10 +73,7 @@ def test_a_non_soap_answer_is_kept_raw():
 
 
 def test_a_soap_fault_is_read_with_its_rule_ids():
-    soap = pytest.importorskip("segur.mocks.dmp.soap")
-    from segur.kernel.findings import Finding, Severity
-
-    data = soap.fault_bytes("XDS-SOAP-005", "not served", None, [Finding("XDS-SOAP-005", Severity.ERROR, "xds", "m")])
+    data = soap.fault_bytes(rules.XDS_SOAP_005, "not served", None, [rules.XDS_SOAP_005.finding(action="a")])
     fault = wire.fault_of(wire.read_answer(400, "application/soap+xml", data))
     assert fault.code == "soap:Sender" and fault.subcode == "wsa:ActionNotSupported"
     assert fault.rules == ["XDS-SOAP-005"] and "not served" in str(fault)

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from segur.kernel.findings import Severity
-from segur.mocks.dmp import ebrim
-from segur.mocks.dmp.ebrim import LCM, RIM, Cx, Xcn, Xon
+from segur.mocks.dmp import ebrim, rules, xds_metadata
+from segur.mocks.dmp.ebrim import LCM, RIM
 from segur.mocks.dmp.mtom import (
     Attachment,
     MissingPart,
@@ -20,6 +20,7 @@ from segur.mocks.dmp.mtom import (
     write_mtom,
 )
 from segur.mocks.dmp.soap import SoapError, parse_envelope, registry_response
+from segur.mocks.dmp.xds_metadata import Cx, Xcn, Xon
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,11 @@ def reference(shared_ref):
     """The ANS DMP ITI-41 sample (a DICOM KOS and its signature), ../shared/ref/xds."""
     return etree.parse(str(shared_ref / "xds" / "DRIM-M_ITI-41_KOS_DMP.xml")).getroot()
 
+
+#: The DocumentEntry fields a LeafClass answer must give back as they were read.
+ROUND_TRIPPED = ("entry_uuid", "unique_id", "patient_id", "class_code", "type_code", "format_code",
+                 "confidentiality_codes", "event_codes", "authors", "legal_authenticator", "creation_time",
+                 "size", "hash", "reference_id_list", "source_patient_info", "title")
 
 def rules_of(findings):
     return [f.rule for f in findings]
@@ -37,7 +43,7 @@ def test_the_ans_reference_request_parses_without_structural_findings(reference)
     assert findings == []
     ss = submission.submission_set
     assert ss.patient_id == "162018885045327^^^&1.2.250.1.213.1.4.10&ISO^NH"
-    assert ss.content_type_code == ebrim.Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
+    assert ss.content_type_code == xds_metadata.Code("04", "1.2.250.1.213.2.2", "Hospitalisation de jour")
     kos, signature = submission.document_entries
     assert kos.class_code.code == "31" and kos.type_code.code == "IMG-KOS"
     assert kos.format_code.code == "1.2.840.10008.5.1.4.1.1.88.59" and kos.size == 109448
@@ -61,7 +67,7 @@ def test_a_missing_required_attribute_is_named(reference):
     broken = copy.deepcopy(reference)
     kos = broken.find(f".//{{{RIM}}}ExtrinsicObject[@id='DocumentKOS']")
     for c in kos.findall(f"{{{RIM}}}Classification"):
-        if c.get("classificationScheme") == ebrim.DE_CLASS_CODE:
+        if c.get("classificationScheme") == xds_metadata.DE_CLASS_CODE:
             kos.remove(c)
     _, findings = ebrim.parse_submission(broken)
     [missing] = [f for f in findings if f.rule == "XDS-EBRIM-005"]
@@ -83,7 +89,7 @@ def test_no_submission_set_and_a_folder_are_reported(reference):
     broken = copy.deepcopy(reference)
     package = broken.find(f".//{{{RIM}}}RegistryPackage")
     node = package.find(f"{{{RIM}}}Classification[@classificationNode]")
-    node.set("classificationNode", ebrim.FOLDER_NODE)
+    node.set("classificationNode", xds_metadata.FOLDER_NODE)
     submission, findings = ebrim.parse_submission(broken)
     assert submission.submission_set is None and submission.folders == ["SubmissionSet01"]
     assert "XDS-EBRIM-002" in rules_of(findings)
@@ -118,21 +124,19 @@ def test_leaf_class_round_trips_through_the_parser(reference):
     again, findings = ebrim.parse_submission(etree.fromstring(etree.tostring(request)))
     assert findings == []
     for before, after in zip(submission.document_entries, again.document_entries, strict=True):
-        for name in ("entry_uuid", "unique_id", "patient_id", "class_code", "type_code", "format_code",
-                     "confidentiality_codes", "event_codes", "authors", "legal_authenticator", "creation_time",
-                     "size", "hash", "reference_id_list", "source_patient_info", "title"):
+        for name in ROUND_TRIPPED:
             assert getattr(before, name) == getattr(after, name), name
 
 
 def test_object_ref_answers_carry_ids_only():
-    entry = ebrim.DocumentEntry(entry_uuid="urn:uuid:1")
+    entry = xds_metadata.DocumentEntry(entry_uuid="urn:uuid:1")
     [ref] = ebrim.registry_object_list([entry], "ObjectRef")
     assert etree.QName(ref).localname == "ObjectRef" and ref.get("id") == "urn:uuid:1" and len(ref) == 0
 
 
 def test_the_model_survives_json_storage(reference):
     submission, _ = ebrim.parse_submission(reference)
-    assert ebrim.Submission.from_dict(submission.to_dict()) == submission
+    assert xds_metadata.Submission.from_dict(submission.to_dict()) == submission
 
 
 def test_assign_uuids_rewrites_every_reference(reference):
@@ -159,7 +163,7 @@ def test_cid_urls_are_url_decoded_and_inline_base64_is_accepted():
     assert binary_content(etree.fromstring(b"<d>aGVs\nbG8=</d>"), {}) == b"hello"
     with pytest.raises(MissingPart) as problem:
         binary_content(etree.fromstring(b"<d>not base64!</d>"), {})
-    assert problem.value.rule == "XDS-MTOM-006"
+    assert problem.value.rule is rules.XDS_MTOM_006
 
 
 @pytest.mark.parametrize("body, detail", [
@@ -183,19 +187,19 @@ def test_action_falls_back_to_the_content_type_action_parameter():
 
 def test_an_empty_body_is_refused():
     with pytest.raises(SoapError) as problem:
-        parse_envelope(b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>')
-    assert problem.value.rule == "XDS-SOAP-004"
+        parse_envelope(
+            b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>')
+    assert problem.value.rule is rules.XDS_SOAP_004
 
 
 def test_registry_response_lists_errors_and_warnings_with_rule_and_fix():
-    from segur.mocks.dmp.protocol_rules import finding
-
-    error = finding("XDS-41-007", unique_id="1.2.3")
-    warning = finding("XDS-EBRIM-014", id="F1")
+    error = rules.XDS_41_007.finding(unique_id="1.2.3")
+    warning = rules.XDS_EBRIM_014.finding(id="F1")
     response = registry_response([error, warning])
     assert response.get("status").endswith(":Failure")
     errors = response.findall(".//{urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0}RegistryError")
-    assert [e.get("errorCode") for e in errors] == ["XDSDuplicateUniqueIdInRegistry", "XDSRegistryMetadataError"]
+    codes = [e.get("errorCode") for e in errors]
+    assert codes == ["XDSDuplicateUniqueIdInRegistry", "XDSRegistryMetadataError"]
     assert errors[0].get("codeContext").startswith("[XDS-41-007]") and "—" in errors[0].get("codeContext")
     assert errors[1].get("severity").endswith(":Warning")
     assert registry_response([warning]).get("status").endswith(":Success")

@@ -1,4 +1,5 @@
-"""The DMP value sets are project data files that load, say where they come from, and hold what the DMP uses."""
+"""The DMP value sets are project data files that load, say where they come from, and hold what the DMP
+uses."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def test_the_type_to_class_table_gives_the_class_of_a_radiology_report_and_a_kos
 def test_every_class_the_table_gives_is_in_the_dmp_class_set():
     classes = valuesets.for_attribute("classCode")
     for mapping in valuesets.concept_map("ASS_X04").mappings:
-        if mapping.target != "99":  # FEUILLE-DE-STYLE → 99 is outside J57 (a stylesheet is not a DMP document)
+        # FEUILLE-DE-STYLE → 99 is outside J57 (a stylesheet is not a DMP document)
+        if mapping.target != "99":
             assert classes.contains(mapping.target, mapping.target_system), mapping
 
 
@@ -82,10 +84,12 @@ def test_the_data_files_are_plain_json_that_a_user_can_read(tmp_path):
         assert {"key", "name", "version", "source"} <= set(data), path.name
 
 
-def test_the_data_files_match_what_regenerate_builds_from_the_reference_copies(shared_ref, tmp_path, monkeypatch):
+def test_the_data_files_match_what_regenerate_builds_from_the_reference_copies(shared_ref, tmp_path,
+                                                                               monkeypatch):
     from segur.mocks.dmp.data import regenerate
 
     monkeypatch.setattr(regenerate, "HERE", tmp_path)
     regenerate.main(shared_ref)
     for built in tmp_path.glob("*.json"):
-        assert built.read_text(encoding="utf-8") == (valuesets.DATA / built.name).read_text(encoding="utf-8"), built.name
+        shipped = (valuesets.DATA / built.name).read_text(encoding="utf-8")
+        assert built.read_text(encoding="utf-8") == shipped, built.name

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from dmp_helpers import ITI41, NS, provide_and_register, retrieved_documents, send, served_dmp
 
-from segur.mocks.dmp import ebrim
+from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.ebrim import RIM
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.testing import running_dmp
@@ -19,12 +19,12 @@ def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path,
     with running_dmp(tmp_path, pki=pki, world=world) as first:
         assert case.iti41(first.endpoint("repository"), [document]).registry_status == "Success"
         case.authorise(first)
-        repository_id = first.backend.options.repository_unique_id
+        repository_id = first.backend.config.repository_unique_id
     with running_dmp(tmp_path, pki=pki, world=world) as second:
         found = case.find_documents(second.endpoint("registry"))
         [extrinsic] = found.findall(".//rim:ExtrinsicObject")
         unique_id = next(e.get("value") for e in extrinsic.findall("rim:ExternalIdentifier", NS)
-                         if e.get("identificationScheme") == ebrim.DE_UNIQUE_ID)
+                         if e.get("identificationScheme") == xds_metadata.DE_UNIQUE_ID)
         retrieved = case.retrieve(second.endpoint("repository"), repository_id, [unique_id])
         assert retrieved_documents(retrieved) == {unique_id: document}
         # The authorisation given before the restart is still there too.
@@ -45,8 +45,8 @@ def test_an_acknowledged_submission_survives_a_kill_of_the_mock_process(tmp_path
         case.authorise(restarted)
         [entries] = restarted.backend.documents_by_patient().values()
         unique_id = entries[0]["unique_id"]
-        answer = case.retrieve(restarted.endpoint("repository"), restarted.backend.options.repository_unique_id,
-                               [unique_id])
+        answer = case.retrieve(
+            restarted.endpoint("repository"), restarted.backend.config.repository_unique_id, [unique_id])
         assert retrieved_documents(answer) == {unique_id: document}
 
 
@@ -86,7 +86,8 @@ def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, 
         monkeypatch.setattr(Store, "insert_association", staticmethod(failing))
         answer = case.iti41(dmp.endpoint("repository"), [case.cda(), case.cda()])
         assert answer.status == 500 and "XDS-SOAP-010" in (answer.fault_reason or "")
-        assert dmp.backend.store.counts()["documents"] == 0 and dmp.backend.store.counts()["submission_sets"] == 0
+        counts = dmp.backend.store.counts()
+        assert counts["documents"] == 0 and counts["submission_sets"] == 0
         monkeypatch.setattr(Store, "insert_association", staticmethod(original))
         assert case.iti41(dmp.endpoint("repository")).registry_status == "Success"  # and it keeps serving
 
@@ -152,7 +153,8 @@ def test_the_loser_of_a_race_with_identical_bytes_hears_unchanged_not_different_
         assert dmp.backend.store.counts()["documents"] == 1
 
 
-def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case, monkeypatch):
+def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case,
+                                                                            monkeypatch):
     document = case.cda()
     other = document.replace(b"</ClinicalDocument>", b"<!-- other bytes --></ClinicalDocument>")
     assert other != document
@@ -174,7 +176,7 @@ def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
 
         def same_uid(request):
             for ei in request.iter(f"{{{RIM}}}ExternalIdentifier"):
-                if ei.get("identificationScheme") == ebrim.SS_UNIQUE_ID:
+                if ei.get("identificationScheme") == xds_metadata.SS_UNIQUE_ID:
                     ei.set("value", fixed)
 
         assert case.iti41(dmp.endpoint("repository"), mutate=same_uid).registry_status == "Success"
@@ -187,7 +189,8 @@ def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
 
     with running_dmp(tmp_path, pki=pki, world=world) as dmp:
         case.iti41(dmp.endpoint("repository"))
-        urllib.request.urlopen(urllib.request.Request(dmp.url + "/_admin/reset", method="POST"), timeout=5).read()
+        reset = urllib.request.Request(dmp.url + "/_admin/reset", method="POST")
+        urllib.request.urlopen(reset, timeout=5).read()
         assert dmp.backend.store.counts()["documents"] == 0
 
 

@@ -23,12 +23,13 @@ from dmp_helpers import (
 )
 from lxml import etree
 
-from segur.mocks.dmp import ebrim
+from segur.mocks.dmp import ebrim, xds_metadata
 from segur.mocks.dmp.ebrim import RIM
+from segur.mocks.dmp.journal import DmpJournal, journal_body
 from segur.mocks.dmp.testing import running_dmp
 
-APPROVED = ebrim.STATUS_APPROVED
-DEPRECATED = ebrim.STATUS_DEPRECATED
+APPROVED = xds_metadata.STATUS_APPROVED
+DEPRECATED = xds_metadata.STATUS_DEPRECATED
 FIND_DOCUMENTS = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d"
 FIND_SUBMISSION_SETS = "urn:uuid:f26abbcb-ac74-4422-8a30-edb644bbc1a9"
 GET_DOCUMENTS = "urn:uuid:5c4f972b-d56b-40ac-a5fc-c8ca9b40b9d4"
@@ -45,8 +46,8 @@ def server(pki, world):
 @pytest.fixture
 def dmp(server):
     server.backend.reset()
-    server.mock.journal.clear()
-    server.mock.faults.clear()
+    server.journal.clear()
+    server.faults.clear()
     return server
 
 
@@ -64,12 +65,13 @@ def entries_of(answer):
 
 def unique_id_of(extrinsic) -> str:
     return next(e.get("value") for e in extrinsic.findall("rim:ExternalIdentifier", NS)
-                if e.get("identificationScheme") == ebrim.DE_UNIQUE_ID)
+                if e.get("identificationScheme") == xds_metadata.DE_UNIQUE_ID)
 
 
 def admin(dmp, path: str, method="GET", body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(dmp.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        dmp.url + path, data=data, method=method, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
 
@@ -78,11 +80,11 @@ def admin(dmp, path: str, method="GET", body=None):
 def test_iti41_accepts_a_cr_img_of_a_world_patient_and_records_it(dmp, case):
     answer = case.iti41(repo(dmp))
     assert answer.status == 200 and answer.registry_status == "Success", answer.error_contexts
-    entry = dmp.mock.journal.entries(operation="ITI-41")[-1]
+    entry = dmp.journal.entries(operation="ITI-41")[-1]
     assert entry.verdict == "accepted" and entry.response["status"] == 200
     documents = admin(dmp, "/_admin/documents")["patients"][case.patient.xds_patient_id]
     assert len(documents) == 1 and documents[0]["validation"]["valid"] is True
-    assert documents[0]["repository_unique_id"] == dmp.backend.options.repository_unique_id
+    assert documents[0]["repository_unique_id"] == dmp.backend.config.repository_unique_id
 
 
 def test_submit_find_retrieve_gives_back_the_same_bytes(dmp, case):
@@ -93,7 +95,7 @@ def test_submit_find_retrieve_gives_back_the_same_bytes(dmp, case):
     assert found.registry_status == "Success"
     [extrinsic] = entries_of(found)
     unique_id = unique_id_of(extrinsic)
-    retrieved = case.retrieve(repo(dmp), dmp.backend.options.repository_unique_id, [unique_id])
+    retrieved = case.retrieve(repo(dmp), dmp.backend.config.repository_unique_id, [unique_id])
     assert retrieved.registry_status == "Success" and retrieved.content_type.startswith("multipart/related")
     assert retrieved_documents(retrieved) == {unique_id: document}
 
@@ -110,7 +112,8 @@ def test_the_registry_computes_hash_and_size_and_assigns_entry_uuids(dmp, case):
     case.iti41(repo(dmp), [document])
     case.authorise(dmp)
     [extrinsic] = entries_of(case.find_documents(registry(dmp)))
-    slots = {s.get("name"): s.findtext("rim:ValueList/rim:Value", namespaces=NS) for s in extrinsic.findall("rim:Slot", NS)}
+    slots = {s.get("name"): s.findtext("rim:ValueList/rim:Value", namespaces=NS)
+             for s in extrinsic.findall("rim:Slot", NS)}
     import hashlib
 
     assert slots["hash"] == hashlib.sha1(document).hexdigest() and slots["size"] == str(len(document))
@@ -135,7 +138,8 @@ def test_a_submission_with_two_documents_is_stored_whole(dmp, case):
 
 def test_unknown_patient_is_refused_with_xds_unknown_patient_id(dmp, case, world):
     stranger = deepcopy(case.patient)
-    object.__setattr__(stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
+    object.__setattr__(
+        stranger, "nir", "1" + case.patient.nir[1:-1] + ("1" if case.patient.nir[-1] != "1" else "2"))
     from segur.kernel.ins import nir_key
 
     object.__setattr__(stranger, "nir_key", nir_key(stranger.nir))
@@ -169,7 +173,7 @@ def test_unknown_format_code_is_refused_with_the_value_set_rule(dmp, case):
 def test_missing_vihf_is_refused(dmp, case):
     answer = case.iti41(repo(dmp), security=None)
     assert answer.registry_status == "Failure" and "VIHF-001" in answer.rules()
-    assert dmp.mock.journal.entries(operation="ITI-41")[-1].rules[0] == "VIHF-001"
+    assert dmp.journal.entries(operation="ITI-41")[-1].rules[0] == "VIHF-001"
 
 
 def test_an_n1_whose_pdf_is_not_a_pdf_is_refused_with_the_validator_findings(dmp, case):
@@ -204,7 +208,7 @@ def test_lenient_mode_accepts_a_rule_breach_as_a_warning(pki, world, case):
         assert answer.registry_status == "Success"
         severities = {e.get("severity").rsplit(":", 1)[-1] for e in answer.findall(".//rs:RegistryError")}
         assert severities == {"Warning"} and "DMP-CODE-003" in answer.rules()
-        assert lenient.mock.journal.entries()[-1].verdict == "accepted-with-warnings"
+        assert lenient.journal.entries()[-1].verdict == "accepted-with-warnings"
         # A blocking problem (a DocumentEntry without its document) is still refused in lenient mode.
 
         def orphan(request):
@@ -220,22 +224,25 @@ def test_lenient_mode_accepts_a_rule_breach_as_a_warning(pki, world, case):
 def test_a_document_stored_invisible_to_the_patient_is_a_warning_in_the_answer_and_the_journal(dmp, case):
     from segur.mocks.dmp.client.metadata import Coded
 
-    answer = case.iti41(repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
+    answer = case.iti41(
+        repo(dmp), extra_confidentiality=[Coded("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13")])
     assert answer.registry_status == "Success" and answer.rules() == ["DMP-CONF-001"], answer.error_contexts
     [error] = answer.findall(".//rs:RegistryError")
-    assert error.get("severity").endswith(":Warning") and "invisible to the patient" in error.get("codeContext")
-    entry = dmp.mock.journal.entries(operation="ITI-41")[-1]
+    assert error.get("severity").endswith(":Warning")
+    assert "invisible to the patient" in error.get("codeContext")
+    entry = dmp.journal.entries(operation="ITI-41")[-1]
     assert entry.verdict == "accepted-with-warnings" and entry.rules == ["DMP-CONF-001"]
 
 
 def test_source_patient_info_of_another_patient_is_refused_and_journalled(dmp, case):
     def other_birth_date(entries):
-        entries[0].source_patient_info = [v for v in entries[0].source_patient_info if not v.startswith("PID-7")]
+        info = entries[0].source_patient_info
+        entries[0].source_patient_info = [v for v in info if not v.startswith("PID-7")]
         entries[0].source_patient_info.append("PID-7|19000101")
 
     answer = case.iti41(repo(dmp), edit=other_birth_date)
     assert answer.registry_status == "Failure" and answer.rules() == ["DMP-CDA-013"], answer.error_contexts
-    assert dmp.mock.journal.entries(operation="ITI-41")[-1].rules == ["DMP-CDA-013"]
+    assert dmp.journal.entries(operation="ITI-41")[-1].rules == ["DMP-CDA-013"]
 
 
 # --- RPLC -------------------------------------------------------------------------------------------------
@@ -247,7 +254,8 @@ def test_rplc_replaces_a_document_and_deprecates_the_earlier_version(dmp, case):
     assert case.iti41(repo(dmp), [first]).registry_status == "Success"
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
-    replaced = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=2)], replaces={"Document01": old.get("id")})
+    replaced = case.iti41(
+        repo(dmp), [case.cda(set_id=SET_ID, version_number=2)], replaces={"Document01": old.get("id")})
     assert replaced.registry_status == "Success", replaced.error_contexts
     [current] = entries_of(case.find_documents(registry(dmp)))
     assert current.get("id") != old.get("id")
@@ -256,7 +264,7 @@ def test_rplc_replaces_a_document_and_deprecates_the_earlier_version(dmp, case):
     associations = send(registry(dmp), ITI18, adhoc_query(GET_ASSOCIATIONS, {"$uuid": [old.get("id")]}),
                         case.security(), as_mtom=False)
     types = {a.get("associationType") for a in associations.findall(".//rim:Association")}
-    assert ebrim.RPLC in types
+    assert xds_metadata.RPLC in types
 
 
 def test_rplc_of_an_unknown_document_is_refused(dmp, case):
@@ -270,8 +278,10 @@ def test_replacing_an_already_replaced_document_is_refused(dmp, case):
     case.authorise(dmp)
     [old] = entries_of(case.find_documents(registry(dmp)))
     second = case.cda(set_id=SET_ID, version_number=2)
-    assert case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")}).registry_status == "Success"
-    again = case.iti41(repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
+    replaced = case.iti41(repo(dmp), [second], replaces={"Document01": old.get("id")})
+    assert replaced.registry_status == "Success"
+    again = case.iti41(
+        repo(dmp), [case.cda(set_id=SET_ID, version_number=3)], replaces={"Document01": old.get("id")})
     assert again.registry_status == "Failure" and "XDSRegistryDeprecatedDocumentError" in again.error_codes
 
 
@@ -305,11 +315,15 @@ def test_find_documents_filters_on_codes_and_times(dmp, case):
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
     klass = f"{entry.class_code.code}^^{entry.class_code.scheme}"
-    assert len(entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryClassCode": [klass]}))) == 1
-    assert not entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryClassCode": ["99^^1.2.3"]}))
+    def found(**extra):
+        return entries_of(case.find_documents(registry(dmp), extra={f"$XDSDocumentEntry{k}": v
+                                                                     for k, v in extra.items()}))
+
+    assert len(found(ClassCode=[klass])) == 1
+    assert not found(ClassCode=["99^^1.2.3"])
     after = str(int(entry.creation_time[:4]) + 1)
-    assert not entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeFrom": after}))
-    assert entries_of(case.find_documents(registry(dmp), extra={"$XDSDocumentEntryCreationTimeTo": after}))
+    assert not found(CreationTimeFrom=after)
+    assert found(CreationTimeTo=after)
 
 
 def test_find_submission_sets_and_get_submission_set_and_contents(dmp, case):
@@ -329,8 +343,10 @@ def test_get_documents_by_unique_id_and_by_entry_uuid(dmp, case):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    for name, value in (("$XDSDocumentEntryUniqueId", entry.unique_id), ("$XDSDocumentEntryEntryUUID", entry.entry_uuid)):
-        answer = send(registry(dmp), ITI18, adhoc_query(GET_DOCUMENTS, {name: [value]}), case.security(), as_mtom=False)
+    by_id = (("$XDSDocumentEntryUniqueId", entry.unique_id), ("$XDSDocumentEntryEntryUUID", entry.entry_uuid))
+    for name, value in by_id:
+        answer = send(
+            registry(dmp), ITI18, adhoc_query(GET_DOCUMENTS, {name: [value]}), case.security(), as_mtom=False)
         assert [e.get("id") for e in entries_of(answer)] == [entry.entry_uuid]
 
 
@@ -349,7 +365,8 @@ def test_an_unquoted_parameter_value_is_named_in_the_error(dmp, case):
     request = adhoc_query(FIND_DOCUMENTS, {"$XDSDocumentEntryStatus": [APPROVED]})
     query = request.find(f"{{{RIM}}}AdhocQuery")
     slot = etree.SubElement(query, f"{{{RIM}}}Slot", name="$XDSDocumentEntryPatientId")
-    etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value").text = case.patient.xds_patient_id
+    value = etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value")
+    value.text = case.patient.xds_patient_id
     answer = send(registry(dmp), ITI18, request, case.security(), as_mtom=False)
     assert "XDS-18-004" in answer.rules() and "$XDSDocumentEntryPatientId" in answer.error_contexts[0]
 
@@ -367,7 +384,7 @@ def test_retrieve_of_an_unknown_document_or_repository(dmp, case):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    own = dmp.backend.options.repository_unique_id
+    own = dmp.backend.config.repository_unique_id
     unknown = case.retrieve(repo(dmp), own, ["1.2.3.4.5.6.7"])
     assert unknown.registry_status == "Failure" and unknown.error_codes == ["XDSDocumentUniqueIdError"]
     wrong_repo = case.retrieve(repo(dmp), "1.2.3", [entry.unique_id])
@@ -401,15 +418,17 @@ def test_iti57_archive_then_unarchive_and_refused_transitions(dmp, case):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    archive = status_update(_submission_set_xml(case), entry.entry_uuid, APPROVED, ebrim.STATUS_ARCHIVED)
+    archive = status_update(
+        _submission_set_xml(case), entry.entry_uuid, APPROVED, xds_metadata.STATUS_ARCHIVED)
     assert send(registry(dmp), ITI57, archive, case.security(), as_mtom=False).registry_status == "Success"
     wrong_original = status_update(_submission_set_xml(case), entry.entry_uuid, APPROVED, DEPRECATED)
     refused = send(registry(dmp), ITI57, wrong_original, case.security(), as_mtom=False)
     assert refused.registry_status == "Failure" and refused.error_codes == ["XDSMetadataUpdateError"]
-    not_allowed = status_update(_submission_set_xml(case), entry.entry_uuid, ebrim.STATUS_ARCHIVED, DEPRECATED)
+    not_allowed = status_update(
+        _submission_set_xml(case), entry.entry_uuid, xds_metadata.STATUS_ARCHIVED, DEPRECATED)
     refused = send(registry(dmp), ITI57, not_allowed, case.security(), as_mtom=False)
     assert "XDS-57-004" in refused.rules() and refused.error_codes == ["XDSMetadataUpdateOperationError"]
-    back = status_update(_submission_set_xml(case), entry.entry_uuid, ebrim.STATUS_ARCHIVED, APPROVED)
+    back = status_update(_submission_set_xml(case), entry.entry_uuid, xds_metadata.STATUS_ARCHIVED, APPROVED)
     assert send(registry(dmp), ITI57, back, case.security(), as_mtom=False).registry_status == "Success"
 
 
@@ -422,7 +441,7 @@ def _new_version(case, dmp, entry, add_codes=(), change=None):
     new.entry_uuid = "DocumentUpdate"
     new.logical_id = current.logical_id
     for code in add_codes:
-        new.confidentiality_codes.append(ebrim.Code(code, "1.2.250.1.213.1.1.4.13", code))
+        new.confidentiality_codes.append(xds_metadata.Code(code, "1.2.250.1.213.1.1.4.13", code))
     if change:
         change(new)
     package = _submission_set_xml(case)
@@ -433,8 +452,9 @@ def _new_version(case, dmp, entry, add_codes=(), change=None):
         extrinsic.attrib.pop(attribute, None)
     objects.append(extrinsic)
     objects.append(package)
-    assoc = etree.SubElement(objects, f"{{{RIM}}}Association", id="as-version", associationType=ebrim.HAS_MEMBER,
-                             sourceObject=package.get("id"), targetObject="DocumentUpdate")
+    assoc = etree.SubElement(
+        objects, f"{{{RIM}}}Association", id="as-version", associationType=xds_metadata.HAS_MEMBER,
+        sourceObject=package.get("id"), targetObject="DocumentUpdate")
     for name, value in (("SubmissionSetStatus", "Original"), ("PreviousVersion", str(current.version))):
         slot = etree.SubElement(assoc, f"{{{RIM}}}Slot", name=name)
         etree.SubElement(etree.SubElement(slot, f"{{{RIM}}}ValueList"), f"{{{RIM}}}Value").text = value
@@ -445,12 +465,13 @@ def test_iti57_masks_a_document_from_other_professionals(dmp, case, pki, world):
     case.iti41(repo(dmp))
     case.authorise(dmp)
     [entry] = dmp.backend.store.entries_for_patient(case.patient.xds_patient_id)
-    answer = send(registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS"]), case.security(), as_mtom=False)
+    answer = send(
+        registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS"]), case.security(), as_mtom=False)
     assert answer.registry_status == "Success", answer.error_contexts
     [current] = entries_of(case.find_documents(registry(dmp)))  # the author still sees it, version 2
     assert current.find("rim:VersionInfo", NS).get("versionName") == "2"
     codes = {c.get("nodeRepresentation") for c in current.findall("rim:Classification", NS)
-             if c.get("classificationScheme") == ebrim.DE_CONFIDENTIALITY_CODE}
+             if c.get("classificationScheme") == xds_metadata.DE_CONFIDENTIALITY_CODE}
     assert "MASQUE_PS" in codes
     # Another professional of another structure, authorised on the DMP, does not see it.
     other = DmpCase(pki, world)
@@ -460,9 +481,9 @@ def test_iti57_masks_a_document_from_other_professionals(dmp, case, pki, world):
                                     other.organisation.idnst)
     other.authorise(dmp)
     assert not entries_of(other.find_documents(registry(dmp)))
-    hidden = other.retrieve(repo(dmp), dmp.backend.options.repository_unique_id, [entry.unique_id])
+    hidden = other.retrieve(repo(dmp), dmp.backend.config.repository_unique_id, [entry.unique_id])
     assert hidden.error_codes == ["XDSDocumentUniqueIdError"]
-    shown = case.retrieve(repo(dmp), dmp.backend.options.repository_unique_id, [entry.unique_id])
+    shown = case.retrieve(repo(dmp), dmp.backend.config.repository_unique_id, [entry.unique_id])
     assert shown.registry_status == "Success"
 
 
@@ -474,7 +495,8 @@ def test_iti57_refuses_other_changes_and_both_invisible_and_masked(dmp, case):
     def retitle(new):
         new.title = "Another title"
 
-    answer = send(registry(dmp), ITI57, _new_version(case, dmp, entry, change=retitle), case.security(), as_mtom=False)
+    answer = send(
+        registry(dmp), ITI57, _new_version(case, dmp, entry, change=retitle), case.security(), as_mtom=False)
     assert "XDS-57-006" in answer.rules() and answer.error_codes == ["XDSMetadataUpdateOperationError"]
     both = send(registry(dmp), ITI57, _new_version(case, dmp, entry, ["MASQUE_PS", "INVISIBLE_PATIENT"]),
                 case.security(), as_mtom=False)
@@ -496,7 +518,7 @@ def test_td02_answers_non_existe_then_valide_after_td03_then_non_existe_after_re
     assert added.get("resultat") == "OK" and added.get("autorisation") == "VALIDE"
     assert _td(case.td(patients, "TD0.2")).get("autorisation") == "VALIDE"
     assert _td(case.td(habilitations, "TD0.3", action="SUPPRESSION")).get("autorisation") == "NON_EXISTE"
-    assert [e.verdict for e in dmp.mock.journal.entries(operation="TD0.2")] == ["NON_EXISTE", "VALIDE"]
+    assert [e.verdict for e in dmp.journal.entries(operation="TD0.2")] == ["NON_EXISTE", "VALIDE"]
 
 
 def test_td02_answers_expire_interdit_and_the_dmp_state(dmp, case, world):
@@ -530,7 +552,8 @@ def test_an_injected_xds_error_hits_the_next_n_submissions_only(dmp, case):
         answer = case.iti41(repo(dmp))
         assert answer.error_codes == ["XDSRepositoryBusy"] and "XDS-FAULT-001" in answer.rules()
     assert case.iti41(repo(dmp)).registry_status == "Success"
-    assert [e.verdict for e in dmp.mock.journal.entries(operation="ITI-41")] == ["fault-injected"] * 2 + ["accepted"]
+    verdicts = [e.verdict for e in dmp.journal.entries(operation="ITI-41")]
+    assert verdicts == ["fault-injected"] * 2 + ["accepted"]
 
 
 def test_a_dmp_closed_by_a_fault_refuses_the_next_submission_and_says_so_in_td02(dmp, case):
@@ -551,8 +574,9 @@ def test_an_injected_soap_fault_answers_that_fault(dmp, case):
     admin(dmp, "/_admin/faults", "POST", {"kind": "soap_fault", "operation": "ITI-18", "code": "Receiver",
                                           "reason": "registry down", "count": 1})
     answer = case.find_documents(registry(dmp))
-    assert answer.status == 500 and answer.fault_code == "soap:Receiver" and "registry down" in answer.fault_reason
-    assert dmp.mock.journal.entries()[-1].verdict == "fault-injected"
+    assert answer.status == 500 and answer.fault_code == "soap:Receiver"
+    assert "registry down" in answer.fault_reason
+    assert dmp.journal.entries()[-1].verdict == "fault-injected"
 
 
 def test_health_lists_endpoints_and_the_rule_hooks(dmp):
@@ -621,10 +645,9 @@ def test_a_malformed_time_parameter_is_named(dmp, case):
 
 # --- the journal's memory ---------------------------------------------------------------------------------
 def test_a_large_body_is_journalled_as_a_prefix_with_its_full_size():
-    from segur.mocks.dmp.app import journal_body
-
     small = "<x>é</x>".encode()
-    assert journal_body(small) == {"encoding": "text", "text": "<x>é</x>", "size": len(small), "truncated": False}
+    expected = {"encoding": "text", "text": "<x>é</x>", "size": len(small), "truncated": False}
+    assert journal_body(small) == expected
     large = b"<a>" + "é".encode() * 400_000 + b"</a>"  # 800 kB, two bytes per character
     kept = journal_body(large, limit=1002)  # byte 1002 is the second byte of an "é"
     assert kept["encoding"] == "text" and kept["truncated"] is True and kept["size"] == len(large)
@@ -632,8 +655,6 @@ def test_a_large_body_is_journalled_as_a_prefix_with_its_full_size():
 
 
 def test_the_journal_elides_the_oldest_bodies_beyond_its_memory_budget():
-    from segur.mocks.dmp.app import DmpJournal, journal_body
-
     journal = DmpJournal("dmp", body_budget=2500)
     for index in range(4):
         journal.record("ITI-41", "accepted", request={"body": journal_body(b"x" * 1000)},
@@ -650,7 +671,7 @@ def test_the_journal_elides_the_oldest_bodies_beyond_its_memory_budget():
 def test_health_says_whether_documents_are_validated_and_with_which_pack(dmp, world, pki, tmp_path):
     health = admin(dmp, "/_admin/health")
     assert health["validation"]["enabled"] is True
-    with running_dmp(pki=pki, world=world, validate_documents=False) as off:
+    with running_dmp(pki=pki, world=world, validation=False) as off:
         assert admin(off, "/_admin/health")["validation"] == {"enabled": False, "pack": None,
                                                               "note": "documents are not validated"}
     with running_dmp(pki=pki, world=world, validator_pack=str(tmp_path)) as packed:

@@ -54,7 +54,8 @@ def signer(pki):
 
 
 def identity(**changes) -> VihfIdentity:
-    values = dict(structure_id=STRUCTURE, patient=PATIENT, subject_nameid="810101010101", subject_id="MARTIN Claire")
+    values = dict(
+        structure_id=STRUCTURE, patient=PATIENT, subject_nameid="810101010101", subject_id="MARTIN Claire")
     values.update(changes)
     return VihfIdentity(**values)
 
@@ -71,7 +72,8 @@ def on_the_wire(assertion) -> etree._Element:
     header = etree.SubElement(envelope, "{http://www.w3.org/2003/05/soap-envelope}Header")
     header.append(security_header(assertion))
     parsed = etree.fromstring(etree.tostring(envelope))
-    return parsed.find(".//{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security")
+    return parsed.find(
+        ".//{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security")
 
 
 def check(pki, signer, *, ident=None, defects=None, now=NOW, **ctx):
@@ -172,7 +174,8 @@ def test_a_vihf_signed_by_a_ca_the_dmp_does_not_trust_is_vihf_005(pki):
 def test_a_wrapped_signature_does_not_lend_its_validity_to_another_assertion(pki, signer):
     genuine = build_vihf(identity(), signer, now=NOW)
     forged = etree.fromstring(etree.tostring(genuine))
-    forged.find(".//saml2:Attribute[@Name='Identifiant_Structure']/saml2:AttributeValue", NS).text = "1999999999"
+    structure = forged.find(".//saml2:Attribute[@Name='Identifiant_Structure']/saml2:AttributeValue", NS)
+    structure.text = "1999999999"
     advice = etree.SubElement(forged, f"{{{SAML}}}Advice")
     advice.append(genuine)  # the genuine, signed assertion hidden inside the forged one
     claims, findings = verify_vihf(on_the_wire(forged), context(pki))
@@ -270,7 +273,8 @@ def test_an_unknown_authentication_mode_is_vihf_014(pki, signer):
 
 @pytest.mark.parametrize("sector, why", [("SA99", "not in"), ("SA07^1.2.3", "code system")])
 def test_a_sector_outside_the_dmp_value_set_is_vihf_015(pki, signer, sector, why):
-    defects = VihfDefects(attribute_values={"Secteur_Activite": sector if "^" in sector else f"{sector}^1.2.250.1.71.4.2.4"})
+    defects = VihfDefects(
+        attribute_values={"Secteur_Activite": sector if "^" in sector else f"{sector}^1.2.250.1.71.4.2.4"})
     _, findings = check(pki, signer, defects=defects)
     assert rule_ids(findings) == {"VIHF-015"} and why in findings[0].message
 
@@ -301,7 +305,8 @@ def test_a_structure_other_than_the_signing_certificate_is_vihf_018(pki, signer)
 def test_the_tls_identity_is_read_from_the_wsgi_environ(pki, signer):
     pem = signer.cert_file.read_text()
     from_pem = VihfContext.from_wsgi_environ({"SSL_CLIENT_CERT": pem}, pki.ca_file)
-    from_dn = VihfContext.from_wsgi_environ({"SSL_CLIENT_S_DN_OU": "X1", "SSL_CLIENT_S_DN_O": "Org"}, pki.ca_file)
+    from_dn = VihfContext.from_wsgi_environ(
+        {"SSL_CLIENT_S_DN_OU": "X1", "SSL_CLIENT_S_DN_O": "Org"}, pki.ca_file)
     assert from_pem.tls_structure == STRUCTURE
     assert (from_dn.tls_structure_id, from_dn.tls_organisation) == ("X1", "Org")
     assert VihfContext.from_wsgi_environ({}, pki.ca_file).tls_structure is None
@@ -320,13 +325,14 @@ def test_every_vihf_finding_carries_its_xds_and_wss_fault_codes(pki, signer):
     assert finding.extra["xds_code"] == "XDSRegistryError"
     assert finding.extra["soap_fault"].startswith("wsse:")
     assert finding.severity == Severity.ERROR and finding.hint
-    assert dmp_rules.CATALOGUE["VIHF-003"].message_fr
+    assert dmp_rules.VIHF_003.message_fr
 
 
 def test_the_ans_sample_vihf_has_every_attribute_but_its_placeholder_certificate_fails(pki, shared_ref):
     """The ANS ITI-41 sample (DRIM-M) carries the full VIHF 3.0 shape; its certificate was blanked out."""
     envelope = etree.parse(str(shared_ref / "xds" / "DRIM-M_ITI-41_KOS_DMP.xml")).getroot()
-    header = envelope.find(".//{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security")
+    header = envelope.find(
+        ".//{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd}Security")
     claims, findings = verify_vihf(header, context(pki, now=datetime(2023, 11, 3, 15, 18, tzinfo=UTC)))
     assert claims is None
     ids = rule_ids(findings)
@@ -396,7 +402,8 @@ def test_every_world_physician_gets_a_vihf_the_dmp_accepts_and_a_pharmacist_need
                                                          organisation.name, organisation.idnst)
         cert = certs[organisation.idnst]
         assertion = build_vihf(caller.vihf_identity(PATIENT), cert, now=NOW)
-        claims, findings = verify_vihf(on_the_wire(assertion), context(pki, tls_structure_id=organisation.idnst))
+        claims, findings = verify_vihf(
+            on_the_wire(assertion), context(pki, tls_structure_id=organisation.idnst))
         if professional.profession_code == "21":
             assert rule_ids(findings) == {"VIHF-016"}, professional.rpps
         else:

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from segur.mocks.insi import running_insi
-from segur.mocks.insi.soap import SoapProblem, read_envelope, read_traits, read_vitale
-from segur.mocks.insi.testing import post_soap, soap_envelope, traits_body, vitale_body
+from segur.mocks.insi.models import Refused
+from segur.mocks.insi.rules import RULES
+from segur.mocks.insi.soap import read_envelope, read_traits, read_vitale
+from segur.mocks.insi.testing import post_soap, running_insi, soap_envelope, traits_body, vitale_body
 
 ENV = "{http://www.w3.org/2003/05/soap-envelope}"
 
@@ -38,7 +39,7 @@ def still_serving(insi) -> bool:
 
 
 def last(insi):
-    return insi.mock.journal.entries()[-1]
+    return insi.journal.entries()[-1]
 
 
 def fault_code(body: bytes) -> tuple[str, list[str]]:
@@ -85,9 +86,9 @@ def test_dtds_and_entities_are_refused_without_being_expanded(insi, payload):
 
 
 def test_the_dtd_check_also_holds_when_called_directly():
-    with pytest.raises(SoapProblem) as raised:
+    with pytest.raises(Refused) as raised:
         read_envelope(XXE)
-    assert raised.value.rule_id == "INSI-SOAP-DTD"
+    assert raised.value.rule.id == "INSI-SOAP-DTD"
 
 
 def test_an_oversize_body_gets_413_and_is_journaled(insi):
@@ -210,19 +211,21 @@ VALID = soap_envelope(traits_body()).decode()
 def _mutations():
     """Text that looks like INSi requests: valid envelopes cut, spliced, with random characters."""
     cut = st.builds(lambda i: VALID[:i], st.integers(0, len(VALID)))
-    spliced = st.builds(lambda i, text: VALID[:i] + text + VALID[i:], st.integers(0, len(VALID)), st.text(max_size=40))
+    position = st.integers(0, len(VALID))
+    spliced = st.builds(lambda i, text: VALID[:i] + text + VALID[i:], position, st.text(max_size=40))
     traits = st.builds(lambda n, p, s, d, lieu: soap_envelope(traits_body(n, (p,), s, d, lieu)).decode(),
                        st.text(max_size=30), st.text(max_size=30), st.text(max_size=3), st.text(max_size=12),
                        st.one_of(st.none(), st.text(max_size=6)))
-    cards = st.builds(lambda n, k, d: soap_envelope(vitale_body(n, k, d), operation="rechercherInsAvecCarteVitale").decode(),
-                      st.text(alphabet="0123456789AB<&x", max_size=15), st.one_of(st.none(), st.text(max_size=3)),
-                      st.one_of(st.none(), st.text(max_size=12)))
+    def card(n, k, d):
+        return soap_envelope(vitale_body(n, k, d), operation="rechercherInsAvecCarteVitale").decode()
+
+    cards = st.builds(card, st.text(alphabet="0123456789AB<&x", max_size=15),
+                      st.one_of(st.none(), st.text(max_size=3)), st.one_of(st.none(), st.text(max_size=12)))
     return st.one_of(cut, spliced, traits, cards, st.text(max_size=200))
 
 
 def test_the_request_parser_never_fails_other_than_with_a_rule(insi):
-    """Fuzz: every input either parses or raises SoapProblem naming a declared rule (no crash)."""
-    from segur.mocks.insi.rules import RULES_BY_ID
+    """Fuzz: every input either parses or raises Refused naming a declared rule (no crash)."""
 
     tried = []
 
@@ -235,11 +238,11 @@ def test_the_request_parser_never_fails_other_than_with_a_rule(insi):
             request = read_envelope(text.encode("utf-8", "surrogatepass"))
             if request.body.tag.endswith("RECVITALE"):
                 query = read_vitale(request.body)
-                insi.mock.backend.search_vitale(query)
+                insi.model.search_vitale(query)
             else:
-                insi.mock.backend.search_traits(read_traits(request.body))
-        except SoapProblem as problem:
-            assert problem.rule_id in RULES_BY_ID
+                insi.model.search_traits(read_traits(request.body))
+        except Refused as problem:
+            assert problem.rule in RULES
 
     parse()
     assert len(tried) == FUZZ_EXAMPLES  # hypothesis tried exactly this many inputs

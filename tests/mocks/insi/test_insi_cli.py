@@ -20,8 +20,9 @@ SEGUR = Path(sys.executable).with_name("segur")
 
 
 def _start(*args: str) -> tuple[subprocess.Popen, list[str]]:
+    unbuffered = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([str(SEGUR), "serve", "insi", "--port", "0", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               stderr=subprocess.STDOUT, text=True, env=unbuffered)
     lines: list[str] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -57,9 +58,10 @@ def test_serve_insi_with_tls_prints_its_endpoints_and_answers_until_interrupted(
         with urllib.request.urlopen(base + "/_admin/health", timeout=10, context=context) as resp:
             health = json.loads(resp.read())
         assert health["service"] == "insi" and health["endpoints"]["soap"] == base + "/lps"
-        status, _, body = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-1"), context=context)
+        declared, other = (soap_envelope(traits_body(), idam=idam) for idam in ("EDITEUR-1", "EDITEUR-2"))
+        status, _, body = post_soap(base + "/lps", declared, context=context)
         assert status == 200 and b"<CodeCR>00</CodeCR>" in body
-        status, _, _ = post_soap(base + "/lps", soap_envelope(traits_body(), idam="EDITEUR-2"), context=context)
+        status, _, _ = post_soap(base + "/lps", other, context=context)
         assert status == 500
     finally:
         code = _stop(process)

@@ -8,8 +8,8 @@ from segur.mocks.insi.rules import FAULTS, RULES
 
 REPO = Path(__file__).resolve().parents[3]
 DOC = (REPO / "docs" / "insi.md").read_text(encoding="utf-8")
-TESTS = "".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "mocks" / "insi").glob("test_insi_*.py"))
-                if p.name != "test_insi_docs.py")
+TEST_FILES = sorted((REPO / "tests" / "mocks" / "insi").glob("test_insi_*.py"))
+TESTS = "".join(p.read_text(encoding="utf-8") for p in TEST_FILES if p.name != "test_insi_docs.py")
 
 
 def test_every_rule_and_fault_is_in_docs_insi_md():

@@ -16,8 +16,7 @@ import re
 import pytest
 from lxml import etree
 
-from segur.mocks.insi import running_insi
-from segur.mocks.insi.testing import post_soap, soap_envelope, traits_body
+from segur.mocks.insi.testing import post_soap, running_insi, soap_envelope, traits_body
 
 #: The element skeleton of CNAM's last recorded fault: prefix:name of each element, document order.
 RECORDED_SKELETON = ["soap:Envelope", "env:Body", "S:Fault", "S:Code", "S:Value", "S:Subcode", "S:Value",
@@ -51,10 +50,12 @@ def test_an_unknown_idam_gets_siram_100_desir_550_with_http_500_as_from_cnam(ins
     assert skeleton(body) == RECORDED_SKELETON
     text = body.decode()
     assert SIRAM_CODE.search(text).group(1) == "siram_100" and DESIR_CODE.search(text).group(1) == "desir_550"
-    assert REASON_TEXT.search(text).group(1).startswith("L'accès par ce progiciel au service n'est pas autorisé")
+    reason = REASON_TEXT.search(text).group(1)
+    assert reason.startswith("L'accès par ce progiciel au service n'est pas autorisé")
     erreur = etree.fromstring(body).find(".//{urn:siram}Erreur")
     assert list(erreur.attrib) == ["code", "messageID", "severite"]  # the recorded desir_550 order
-    assert (erreur.get("messageID"), erreur.text) == ("uuid:b3549edd", "Numéro d'autorisation du logiciel inconnu.")
+    recorded = ("uuid:b3549edd", "Numéro d'autorisation du logiciel inconnu.")
+    assert (erreur.get("messageID"), erreur.text) == recorded
 
 
 def test_the_service_unavailable_fault_is_sender_siram_40_desir_1020_with_http_500(insi):

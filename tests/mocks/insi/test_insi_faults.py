@@ -8,8 +8,14 @@ import pytest
 import zeep
 from lxml import etree
 
-from segur.mocks.insi import running_insi
-from segur.mocks.insi.testing import context_headers, official_client, post_soap, soap_envelope, traits_body
+from segur.mocks.insi.testing import (
+    context_headers,
+    official_client,
+    post_soap,
+    running_insi,
+    soap_envelope,
+    traits_body,
+)
 
 ENV = "{http://www.w3.org/2003/05/soap-envelope}"
 
@@ -61,7 +67,7 @@ def test_an_injected_soap_fault_reaches_a_zeep_client_then_can_be_cleared(insi, 
     assert [s.localname for s in fault.subcodes] == ["siram_40"]
     erreur = fault.detail.find("{urn:siram}Erreur")
     assert (erreur.get("code"), erreur.get("severite")) == ("desir_1020", "fatale")
-    entry = insi.mock.journal.entries()[-1]
+    entry = insi.journal.entries()[-1]
     assert entry.verdict == "fault-injected" and entry.rules == ["INSI-FAULT-INJECTED"]
     assert insi.admin("faults", "DELETE")[0] == 200
     result = service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
@@ -70,8 +76,9 @@ def test_an_injected_soap_fault_reaches_a_zeep_client_then_can_be_cleared(insi, 
 
 
 def test_any_real_siram_desir_code_can_be_replayed(insi):
+    recorded = "L'appel au service de recherche avec les traits d'identité renvoie une erreur technique."
     add_fault(insi, {"kind": "soap_fault", "siram": "siram_40", "desir": "insi_102", "code": "Receiver",
-                     "message": "L'appel au service de recherche avec les traits d'identité renvoie une erreur technique."})
+                     "message": recorded})
     status, _, body = search(insi)
     fault = etree.fromstring(body).find(f"{ENV}Body/{ENV}Fault")
     assert status == 500 and [v.text for v in fault.iter(f"{ENV}Value")] == ["S:Receiver", "S:siram_40"]
@@ -151,7 +158,7 @@ def test_faults_are_listed_and_removed_one_by_one(insi):
     assert kinds == {"latency", "http_error"}
     assert insi.admin(f"faults/{first['id']}", "DELETE")[0] == 200
     assert [f["kind"] for f in insi.admin("faults")[1]["faults"]] == ["http_error"]
-    assert "soap_fault" in insi.admin("faults")[1]["kinds"] and "overloaded" in insi.admin("faults")[1]["kinds"]
+    assert {"soap_fault", "overloaded"} <= set(insi.admin("faults")[1]["kinds"])
 
 
 @pytest.mark.parametrize(("spec", "message"), [
@@ -205,6 +212,7 @@ def test_injected_http_failures_reach_a_zeep_client_as_transport_errors(insi, se
 
 def test_injected_latency_delays_a_zeep_client_which_still_gets_its_answer(insi, service):
     add_fault(insi, {"kind": "latency", "ms": 2500, "operation": "rechercherInsAvecCarteVitale"})
-    result = service.rechercherInsAvecCarteVitale(MatriculeIndividu={"NumIdentifiant": "297022A020778", "Cle": "78"},
-                                                  DateNaissance="1997-02-26", _soapheaders=context_headers())
+    card = {"NumIdentifiant": "297022A020778", "Cle": "78"}
+    result = service.rechercherInsAvecCarteVitale(MatriculeIndividu=card, DateNaissance="1997-02-26",
+                                                  _soapheaders=context_headers())
     assert result.CR.CodeCR == "00" and SLEEP.calls == [2.5]

@@ -8,7 +8,7 @@ import pytest
 import zeep
 from lxml import etree
 
-from segur.mocks.insi import InsiMock, running_insi
+from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.mocks.insi.soap import WSA_FAULT_ACTION
 from segur.mocks.insi.testing import (
     BAM_XML,
@@ -16,6 +16,7 @@ from segur.mocks.insi.testing import (
     context_headers,
     official_client,
     post_soap,
+    running_insi,
     soap_envelope,
     traits_body,
     vitale_body,
@@ -23,6 +24,10 @@ from segur.mocks.insi.testing import (
 
 ENV = "{http://www.w3.org/2003/05/soap-envelope}"
 WSA = "{http://www.w3.org/2005/08/addressing}"
+ADRTROIS = ("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26")
+ADRTROIS_TRAITS = dict(zip(("NomNaissance", "Prenom", "Sexe", "DateNaissance"), ADRTROIS, strict=True))
+ADRTROIS_CARD = {"MatriculeIndividu": {"NumIdentifiant": "297022A020778", "Cle": "78"},
+                 "DateNaissance": "1997-02-26"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +66,7 @@ def call(insi, envelope: bytes, **kwargs):
 
 
 def last_rules(insi) -> list[str]:
-    return insi.mock.journal.entries()[-1].rules
+    return insi.journal.entries()[-1].rules
 
 
 def test_a_complete_request_is_answered_200(insi):
@@ -82,7 +87,10 @@ def test_a_soap_1_1_envelope_gets_version_mismatch_with_the_upgrade_header(insi)
     assert last_rules(insi) == ["INSI-SOAP-VERSION"]
 
 
-@pytest.mark.parametrize("content_type", ["text/xml; charset=utf-8", "application/xml", "application/x-www-form-urlencoded"])
+OTHER_MEDIA_TYPES = ["text/xml; charset=utf-8", "application/xml", "application/x-www-form-urlencoded"]
+
+
+@pytest.mark.parametrize("content_type", OTHER_MEDIA_TYPES)
 def test_a_soap_1_2_envelope_sent_with_another_media_type_gets_415(insi, content_type):
     status, headers, body = call(insi, soap_envelope(traits_body()), content_type=content_type)
     assert status == 415 and headers["Content-Type"].startswith("application/soap+xml")
@@ -158,15 +166,15 @@ def test_a_plain_zeep_client_without_ws_addressing_is_refused_by_default(insi, s
 
 
 def test_in_lenient_mode_the_soap_action_stands_in_for_a_missing_wsa_action(shared_ref):
-    with running_insi(require_wsa_action=False) as lenient:
+    with running_insi(wsa_action_required=False) as lenient:
         _, plain = official_client(shared_ref / "insi" / "wsdl", lenient.service_url, ws_addressing=False)
         result = plain.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
                                                        _soapheaders=context_headers())
         assert result.CR.CodeCR == "00"
-        assert "INSI-WSA-ACTION-FALLBACK" in lenient.mock.journal.entries()[-1].rules
+        assert "INSI-WSA-ACTION-FALLBACK" in lenient.journal.entries()[-1].rules
         # no action anywhere: still refused
         status, _, _ = post_soap(lenient.service_url, soap_envelope(traits_body(), action=None))
-        assert status == 500 and lenient.mock.journal.entries()[-1].rules == ["INSI-WSA-ACTION-MISSING"]
+        assert status == 500 and lenient.journal.entries()[-1].rules == ["INSI-WSA-ACTION-MISSING"]
         assert lenient.admin("health")[1]["wsa_action_required"] is False
 
 
@@ -181,11 +189,13 @@ def test_an_unknown_action_is_an_action_not_supported_fault(insi):
 
 def test_a_soap_action_that_differs_from_wsa_action_is_refused(insi):
     envelope = soap_envelope(traits_body())
-    ok = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite"'
+    soap12 = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:{}"'
+    ok = soap12.format("rechercherInsAvecTraitsIdentite")
     assert call(insi, envelope, content_type=ok)[0] == 200
-    wrong = 'application/soap+xml; charset=utf-8; action="urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecCarteVitale"'
+    wrong = soap12.format("rechercherInsAvecCarteVitale")
     status, _, body = call(insi, envelope, content_type=wrong)
-    assert status == 500 and fault_of(body)["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:ActionMismatch"]
+    assert status == 500
+    assert fault_of(body)["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:ActionMismatch"]
     assert last_rules(insi) == ["INSI-WSA-ACTION-MISMATCH"]
 
 
@@ -202,7 +212,8 @@ def test_a_ws_addressing_header_sent_twice_is_an_invalid_cardinality_fault(insi,
     value = {"Action": "urn:ServiceIdentiteCertifiee:1.0.0:rechercherInsAvecTraitsIdentite",
              "MessageID": "uuid:twice", "To": "http://127.0.0.1/lps"}[header]
     extra = f'<wsa:{header} xmlns:wsa="http://www.w3.org/2005/08/addressing">{value}</wsa:{header}>'
-    envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + extra + (extra if header == "To" else ""))
+    twice = extra + (extra if header == "To" else "")  # soap_envelope already sends Action and MessageID
+    envelope = soap_envelope(traits_body(), bam=BAM_XML.format(id="b") + twice)
     status, _, body = call(insi, envelope)
     fault = fault_of(body)
     assert status == 500 and fault["subcodes"] == ["wsa:InvalidAddressingHeader", "wsa:InvalidCardinality"]
@@ -214,7 +225,7 @@ def test_a_zeep_client_that_also_passes_a_message_id_header_is_told_so(insi, sha
     _, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
     headers = {**context_headers(), "NO1_MessageID": "uuid:mine"}
     with pytest.raises(zeep.exceptions.Fault) as raised:
-        service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26", _soapheaders=headers)
+        service.rechercherInsAvecTraitsIdentite(*ADRTROIS, _soapheaders=headers)
     assert [s.localname for s in raised.value.subcodes] == ["InvalidAddressingHeader", "InvalidCardinality"]
 
 
@@ -248,7 +259,7 @@ def test_receiver_faults_keep_http_500_in_the_strict_style():
 
 def test_an_unknown_fault_style_is_refused():
     with pytest.raises(ValueError, match="fault_style"):
-        InsiMock(fault_style="lenient")
+        InsiService(InsiConfig(fault_style="lenient"))
 
 
 # -- ContexteLPS / ContexteBAM -----------------------------------------------------------------------
@@ -299,14 +310,15 @@ def test_an_unknown_idam_gets_cnams_recorded_siram_100_desir_550_fault(insi, sha
 
 def test_with_any_idam_an_unknown_idam_is_answered_but_journalled_as_a_warning():
     """`segur up` accepts any IDAM by default: a product sending the wrong one must still see it."""
-    with running_insi(accept_any_idam=True) as lenient:
+    with running_insi(any_idam=True) as lenient:
         status, _, _ = call(lenient, soap_envelope(traits_body(), idam="FAKE-IDAM"))
         assert status == 200
-        entry = lenient.mock.journal.entries()[-1]
+        entry = lenient.journal.entries()[-1]
         assert entry.verdict == "accepted" and "INSI-IDAM-ACCEPTED-ANY" in entry.rules
-        assert "'FAKE-IDAM'" in next(f["message"] for f in entry.findings if f["rule"] == "INSI-IDAM-ACCEPTED-ANY")
+        warning = next(f for f in entry.findings if f["rule"] == "INSI-IDAM-ACCEPTED-ANY")
+        assert "'FAKE-IDAM'" in warning["message"]
         assert call(lenient, soap_envelope(traits_body(), idam="SEGUR-TEST"))[0] == 200
-        assert "INSI-IDAM-ACCEPTED-ANY" not in lenient.mock.journal.entries()[-1].rules
+        assert "INSI-IDAM-ACCEPTED-ANY" not in lenient.journal.entries()[-1].rules
 
 
 def test_an_idam_declared_through_the_admin_api_is_accepted_then_removed(insi):
@@ -363,26 +375,25 @@ def _without(headers: dict, part: str) -> dict:
     ("SEGUR-TEST-MANU", "traits", {}, None, "siram_100", "desir_551", "INSI-ACCESS-LEVEL"),
     ("SEGUR-TEST-TRAITS", "vitale", {}, None, "siram_100", "desir_551", "INSI-ACCESS-LEVEL"),
     ("SEGUR-TEST", "traits", {"Sexe": "X"}, None, "siram_10", "insi_101", "INSI-TRAITS-SEX"),
-    ("SEGUR-TEST", "traits", {"DateNaissance": "1999-02-30"}, None, "siram_10", "insi_101", "INSI-TRAITS-DATE"),
+    ("SEGUR-TEST", "traits", {"DateNaissance": "1999-02-30"}, None, "siram_10", "insi_101",
+     "INSI-TRAITS-DATE"),
     ("SEGUR-TEST", "traits", {"Prenom": []}, None, "siram_10", "insi_101", "INSI-TRAITS-MISSING"),
     ("SEGUR-TEST", "traits", {}, "NO1_ContexteLPS", "siram_10", "desir_510", "INSI-CTX-LPS"),
     ("SEGUR-TEST", "traits", {}, "NO1_ContexteBAM", "siram_10", "desir_511", "INSI-CTX-BAM"),
     ("SEGUR-TEST", "vitale", {"MatriculeIndividu": {"NumIdentifiant": "123"}}, None, "siram_10", "insi_101",
      "INSI-VITALE-MATRICULE"),
 ])
-def test_refusals_reach_a_zeep_client_of_cnams_wsdl_as_soap_faults(insi, shared_ref, idam, operation, traits, drop,
-                                                                   subcode, desir, rule):
+def test_refusals_reach_a_zeep_client_of_cnams_wsdl_as_soap_faults(insi, shared_ref, idam, operation, traits,
+                                                                   drop, subcode, desir, rule):
     _, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
     headers = context_headers(idam)
     if drop:
         headers = _without(headers, drop)
     with pytest.raises(zeep.exceptions.Fault) as raised:
         if operation == "traits":
-            service.rechercherInsAvecTraitsIdentite(**{"NomNaissance": "ADRTROIS", "Prenom": ["DOMINIQUE"], "Sexe": "F",
-                                                       "DateNaissance": "1997-02-26", **traits}, _soapheaders=headers)
+            service.rechercherInsAvecTraitsIdentite(**{**ADRTROIS_TRAITS, **traits}, _soapheaders=headers)
         else:
-            service.rechercherInsAvecCarteVitale(**{"MatriculeIndividu": {"NumIdentifiant": "297022A020778", "Cle": "78"},
-                                                    "DateNaissance": "1997-02-26", **traits}, _soapheaders=headers)
+            service.rechercherInsAvecCarteVitale(**{**ADRTROIS_CARD, **traits}, _soapheaders=headers)
     fault = raised.value
     assert fault.code == "S:Sender" and [s.localname for s in fault.subcodes] == [subcode]
     assert fault.detail.find("{urn:siram}Erreur").get("code") == desir

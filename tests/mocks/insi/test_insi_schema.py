@@ -15,13 +15,14 @@ import pytest
 import zeep
 from lxml import etree
 
-from segur.mocks.insi import running_insi
-from segur.mocks.insi.backend import Outcome
-from segur.mocks.insi.soap import NS_SOAP12
+from segur.fixtures.world import load_world
+from segur.mocks.insi.models import Outcome
+from segur.mocks.insi.soap import NS_SOAP12, render_outcome
 from segur.mocks.insi.testing import (
     context_headers,
     official_client,
     post_soap,
+    running_insi,
     soap_envelope,
     traits_body,
     vitale_body,
@@ -38,7 +39,14 @@ OFFICIAL = {
 }
 S = f"{{{NS_SOAP12}}}"
 TWICE = '<wsa:To xmlns:wsa="http://www.w3.org/2005/08/addressing">http://127.0.0.1/lps</wsa:To>'
-MUST_UNDERSTAND = '<x:Trace xmlns:x="urn:example" xmlns:s="http://www.w3.org/2003/05/soap-envelope" s:mustUnderstand="true"/>'
+MUST_UNDERSTAND = (f'<x:Trace xmlns:x="urn:example" xmlns:s="{NS_SOAP12}" s:mustUnderstand="true"/>')
+#: Traits of world patients searched by the exchanges below (found, homonyms, unknown, lunar date…).
+SEARCHED = (("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26"), ("BLANCHET", ["JULIE"], "F", "1981-04-02"),
+            ("INCONNU", ["X"], "M", "1970-01-01"), ("ECETINSI", ["PIERRE-ALAIN"], "M", "2009-07-14"),
+            ("PROVISOIRE", ["MATRICULE"], "M", "2009-07-01"), ("GAUDIN", ["AUGUSTIN"], "M", "1961-00-00"))
+ADRTROIS = {"NomNaissance": "ADRTROIS", "Prenom": ["DOMINIQUE"], "Sexe": "F", "DateNaissance": "1997-02-26"}
+ADRTROIS_CARD = {"NumIdentifiant": "297022A020778", "Cle": "78"}
+SOAP_TYPE = "application/soap+xml"
 
 
 @pytest.fixture(scope="module")
@@ -93,28 +101,24 @@ def exchanges(shared_ref):
     with running_insi() as insi:
         client, service = official_client(shared_ref / "insi" / "wsdl", insi.service_url)
         headers = context_headers()
-        for traits in (("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26"), ("BLANCHET", ["JULIE"], "F", "1981-04-02"),
-                       ("INCONNU", ["X"], "M", "1970-01-01"), ("ECETINSI", ["PIERRE-ALAIN"], "M", "2009-07-14"),
-                       ("PROVISOIRE", ["MATRICULE"], "M", "2009-07-01"), ("GAUDIN", ["AUGUSTIN"], "M", "1961-00-00")):
+        for traits in SEARCHED:
             service.rechercherInsAvecTraitsIdentite(*traits, LieuNaissance=None, _soapheaders=headers)
         service.rechercherInsAvecTraitsIdentite("CORSE", ["ANTHONY"], "M", "1980-03-02", "2B020",
                                                 _soapheaders=headers)
-        service.rechercherInsAvecCarteVitale(MatriculeIndividu={"NumIdentifiant": "2090763220834", "Cle": "39"},
-                                             DateNaissance="2009-07-14", _soapheaders=headers)
-        service.rechercherInsAvecCarteVitale(MatriculeOD={"NumIdentifiant": "180032B020401", "Cle": "23"},
-                                             NomNaissance="CORSE", DateNaissance="1980-03-02", RangNaissance="1",
+        child = {"NumIdentifiant": "2090763220834", "Cle": "39"}
+        service.rechercherInsAvecCarteVitale(MatriculeIndividu=child, DateNaissance="2009-07-14",
                                              _soapheaders=headers)
+        insured = {"MatriculeOD": {"NumIdentifiant": "180032B020401", "Cle": "23"}, "NomNaissance": "CORSE",
+                   "DateNaissance": "1980-03-02", "RangNaissance": "1"}
+        service.rechercherInsAvecCarteVitale(**insured, _soapheaders=headers)
         for bad in ({"Sexe": "X"}, {"DateNaissance": "1999-02-30"}):
             with pytest.raises(zeep.exceptions.Fault):
-                service.rechercherInsAvecTraitsIdentite(**{"NomNaissance": "ADRTROIS", "Prenom": ["DOMINIQUE"],
-                                                           "Sexe": "F", "DateNaissance": "1997-02-26", **bad},
-                                                        _soapheaders=headers)
+                service.rechercherInsAvecTraitsIdentite(**{**ADRTROIS, **bad}, _soapheaders=headers)
         with pytest.raises(zeep.exceptions.Fault):
             service.rechercherInsAvecTraitsIdentite("ADRTROIS", ["DOMINIQUE"], "F", "1997-02-26",
                                                     _soapheaders=context_headers("FAKE-IDAM"))
         with pytest.raises(zeep.exceptions.Fault):
-            service.rechercherInsAvecCarteVitale(MatriculeIndividu={"NumIdentifiant": "297022A020778", "Cle": "78"},
-                                                 DateNaissance="1997-02-26",
+            service.rechercherInsAvecCarteVitale(MatriculeIndividu=ADRTROIS_CARD, DateNaissance="1997-02-26",
                                                  _soapheaders=context_headers("SEGUR-TEST-MANU"))
         # hand-built requests the service refuses: every kind of rule fault
         url = insi.service_url
@@ -142,14 +146,14 @@ def exchanges(shared_ref):
                                       "code": "Receiver", "count": 1})
         for _ in range(2):
             post_soap(url, soap_envelope(traits_body()))
-        yield insi.mock.journal.entries()
+        yield insi.journal.entries()
 
 
 def test_every_answer_validates_against_the_official_xsds(official_schema, exchanges):
-    soap_answers = [e for e in exchanges if e.response["headers"]["Content-Type"].startswith("application/soap+xml")]
+    soap_answers = [e for e in exchanges if e.response["headers"]["Content-Type"].startswith(SOAP_TYPE)]
     assert len(soap_answers) == len(exchanges) == 29
-    checked = sum(check_envelope(official_schema, e.response["body"]["text"], f"answer #{e.seq}", request=False)
-                  for e in soap_answers)
+    checked = sum(check_envelope(official_schema, e.response["body"]["text"], f"answer #{e.seq}",
+                                 request=False) for e in soap_answers)
     answers = [e for e in soap_answers if e.response["status"] == 200]
     # wsa:Action, MessageID, RelatesTo (when known) and the body of every answer; faults as CNAM writes
     # them carry no WS-Addressing header, only their detail (when they have one)
@@ -174,22 +178,18 @@ def test_the_hand_built_requests_of_the_test_kit_validate_too(official_schema):
 
 
 def test_the_answer_for_every_patient_of_the_world_validates(official_schema):
-    from segur.fixtures.world import load_world
-    from segur.mocks.insi.backend import InsiBackend
-
-    backend = InsiBackend(load_world())
-    for patient in backend.world.patients:
-        answer = etree.fromstring(backend.resultat(Outcome("op", "00", patient, 1)).encode())
+    for patient in load_world().patients:
+        answer = etree.fromstring(render_outcome(Outcome("op", "00", patient, 1)).encode())
         check(official_schema, answer, patient.key)
     for code in ("01", "02"):
-        check(official_schema, etree.fromstring(backend.resultat(Outcome("op", code)).encode()), code)
+        check(official_schema, etree.fromstring(render_outcome(Outcome("op", code)).encode()), code)
 
 
 def test_the_official_schema_does_reject_a_broken_answer(official_schema):
     """The check has teeth: an answer with a 3-digit key or the elements out of order fails."""
     ns = "http://www.cnamts.fr/INSiResultat"
-    bad_key = (f'<RESULTAT xmlns="{ns}"><CR><CodeCR>00</CodeCR><LibelleCR>OK</LibelleCR></CR><INDIVIDU><INSACTIF>'
-               "<IdIndividu><NumIdentifiant>297022A020778</NumIdentifiant><Cle>789</Cle></IdIndividu>"
+    bad_key = (f'<RESULTAT xmlns="{ns}"><CR><CodeCR>00</CodeCR><LibelleCR>OK</LibelleCR></CR>'
+               "<INDIVIDU><INSACTIF><IdIndividu><NumIdentifiant>297022A020778</NumIdentifiant><Cle>789</Cle></IdIndividu>"
                "<OID>1.2.250.1.213.1.4.8</OID></INSACTIF><TIQ/></INDIVIDU></RESULTAT>")
     with pytest.raises(AssertionError, match="not valid"):
         check(official_schema, etree.fromstring(bad_key), "bad key")

@@ -13,9 +13,13 @@ import pytest
 import zeep
 from lxml import etree
 
-from segur.mocks.insi import running_insi
 from segur.mocks.insi.soap import read_wsdl_actions
-from segur.mocks.insi.testing import context_headers, official_client, search_first_name_by_first_name
+from segur.mocks.insi.testing import (
+    context_headers,
+    official_client,
+    running_insi,
+    search_first_name_by_first_name,
+)
 
 HEADERS = context_headers()
 
@@ -50,8 +54,9 @@ def test_a_world_patient_is_found_with_code_00_and_her_ins_and_oid(service):
     assert (active.IdIndividu.NumIdentifiant, active.IdIndividu.Cle) == ("297022A020778", "78")
     assert active.OID == "1.2.250.1.213.1.4.8"
     tiq = result.INDIVIDU.TIQ
-    assert (tiq.NomNaissance, tiq.Prenom, tiq.ListePrenom, tiq.Sexe, tiq.DateNaissance, tiq.LieuNaissance) == (
-        "ADRTROIS", "DOMINIQUE", "DOMINIQUE", "F", "1997-02-26", "2A020")
+    traits = ("NomNaissance", "Prenom", "ListePrenom", "Sexe", "DateNaissance", "LieuNaissance")
+    assert [getattr(tiq, trait) for trait in traits] == [
+        "ADRTROIS", "DOMINIQUE", "DOMINIQUE", "F", "1997-02-26", "2A020"]
 
 
 def test_an_unknown_identity_gives_code_01_without_individual(service):
@@ -107,8 +112,10 @@ def test_several_prenom_elements_are_the_list_of_first_names_in_order_not_altern
     """INSi_RECSANS_INS.xsd allows several `Prenom`: read as the list split up, as one `Prenom`
     "CATARINA BELLA" would be; a wrong first name among them is not skipped (CNAM is strict: OLA → 01)."""
     def search(first_names):
-        return service.rechercherInsAvecTraitsIdentite(NomNaissance="TCHITCHI", Prenom=first_names, Sexe="F",
-                                                       DateNaissance="1936-06-21", _soapheaders=HEADERS).CR.CodeCR
+        result = service.rechercherInsAvecTraitsIdentite(NomNaissance="TCHITCHI", Prenom=first_names,
+                                                         Sexe="F", DateNaissance="1936-06-21",
+                                                         _soapheaders=HEADERS)
+        return result.CR.CodeCR
     assert search(["CATARINA", "BELLA"]) == "00"
     assert search(["OLA", "CATARINA"]) == "01"
     assert search(["BELLA", "CATARINA"]) == "01"
@@ -116,11 +123,14 @@ def test_several_prenom_elements_are_the_list_of_first_names_in_order_not_altern
 
 
 def test_the_kits_client_loop_tries_each_first_name_then_the_whole_list(service):
-    result, attempts = search_first_name_by_first_name(service, "TCHITCHI", "OLA CATARINA BELLA", "F", "1936-06-21")
+    def loop(*traits):
+        return search_first_name_by_first_name(service, *traits)
+
+    result, attempts = loop("TCHITCHI", "OLA CATARINA BELLA", "F", "1936-06-21")
     assert attempts == [("OLA", "01"), ("CATARINA", "00")] and result.INDIVIDU.TIQ.Prenom == "CATARINA"
-    _, attempts = search_first_name_by_first_name(service, "HOUILLES", "PIERRE PAUL JACQUES", "M", "1993-01-27")
+    _, attempts = loop("HOUILLES", "PIERRE PAUL JACQUES", "M", "1993-01-27")
     assert attempts == [("PIERRE", "01"), ("PAUL", "01"), ("JACQUES", "01"), ("PIERRE PAUL JACQUES", "01")]
-    result, attempts = search_first_name_by_first_name(service, "BLANCHET", "JULIE MARCELLE", "F", "1981-04-02")
+    result, attempts = loop("BLANCHET", "JULIE MARCELLE", "F", "1981-04-02")
     assert attempts == [("JULIE", "02"), ("MARCELLE", "01"), ("JULIE MARCELLE", "00")]
     assert result.INDIVIDU.TIQ.LieuNaissance == "75112"
 
@@ -194,7 +204,8 @@ def test_the_journal_shows_each_search_with_its_code_and_bodies(insi, service):
     assert status == 200
     entries = journal["entries"]
     assert [e["meta"]["code_cr"] for e in entries] == ["00", "02", "01"]
-    assert [e["rules"] for e in entries] == [["INSI-SEARCH-FOUND"], ["INSI-SEARCH-SEVERAL"], ["INSI-SEARCH-NONE"]]
+    assert [e["rules"] for e in entries] == [
+        ["INSI-SEARCH-FOUND"], ["INSI-SEARCH-SEVERAL"], ["INSI-SEARCH-NONE"]]
     first = entries[0]
     assert first["operation"] == "rechercherInsAvecTraitsIdentite" and first["verdict"] == "accepted"
     assert first["meta"]["ins"] == "297022A02077878"
@@ -206,7 +217,7 @@ def test_the_journal_shows_each_search_with_its_code_and_bodies(insi, service):
 
 def test_answers_carry_ws_addressing_relates_to_the_request_message_id(insi, service):
     by_traits(service, "ADRTROIS", "DOMINIQUE", "F", "1997-02-26")
-    entry = insi.mock.journal.entries()[-1]
+    entry = insi.journal.entries()[-1]
     answer = etree.fromstring(entry.response["body"]["text"].encode())
     wsa = "{http://www.w3.org/2005/08/addressing}"
     assert answer.findtext(f".//{wsa}RelatesTo") == entry.meta["message_id"]
@@ -218,8 +229,9 @@ def test_answers_carry_ws_addressing_relates_to_the_request_message_id(insi, ser
 
 def test_a_client_generated_from_the_mocks_own_wsdl_finds_a_patient(insi):
     client = zeep.Client(insi.wsdl_url)
-    result = client.service.rechercherInsAvecTraitsIdentite(
-        NomNaissance="ADRTROIS", Prenom=["DOMINIQUE"], Sexe="F", DateNaissance="1997-02-26", _soapheaders=HEADERS)
+    search = client.service.rechercherInsAvecTraitsIdentite
+    result = search(NomNaissance="ADRTROIS", Prenom=["DOMINIQUE"], Sexe="F", DateNaissance="1997-02-26",
+                    _soapheaders=HEADERS)
     assert result.CR.CodeCR == "00" and result.INDIVIDU.INSACTIF.IdIndividu.Cle == "78"
     several = client.service.rechercherInsAvecTraitsIdentite(
         NomNaissance="BLANCHET", Prenom=["JULIE"], Sexe="F", DateNaissance="1981-04-02", _soapheaders=HEADERS)
@@ -256,4 +268,4 @@ def test_health_lists_every_endpoint_a_client_needs(insi):
     assert status == 200 and health["service"] == "insi" and health["status"] == "ok"
     assert health["endpoints"]["soap"] == insi.service_url
     assert health["endpoints"]["wsdl"] == insi.wsdl_url
-    assert health["patients"] == len(insi.mock.backend.world.patients)
+    assert health["patients"] == len(insi.model.world.patients)

@@ -9,8 +9,7 @@ import requests
 import zeep
 
 from segur.kernel.pki import TestPki
-from segur.mocks.insi import running_insi
-from segur.mocks.insi.testing import context_headers, official_client
+from segur.mocks.insi.testing import context_headers, official_client, running_insi
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +47,7 @@ def search(service, idam="SEGUR-TEST"):
 def test_mutual_tls_accepts_the_insi_certificates_of_the_test_ca(pki, mtls, shared_ref, name):
     service = service_for(shared_ref, mtls, session(pki, pki.client(name)))
     assert search(service).CR.CodeCR == "00"
-    entry = mtls.mock.journal.entries()[-1]
+    entry = mtls.journal.entries()[-1]
     assert entry.client["cn"] == name.upper()
 
 
@@ -73,7 +72,7 @@ def test_a_certificate_of_the_ca_with_another_cn_gets_cnams_insufficient_rights_
     erreur = raised.value.detail.find("{urn:siram}Erreur")
     assert erreur.get("code") == "desir_560"
     assert erreur.text == "Vous ne disposez pas des droits suffisants pour accéder à ce service"
-    entry = mtls.mock.journal.entries()[-1]
+    entry = mtls.journal.entries()[-1]
     assert entry.rules == ["INSI-TLS-CN"] and entry.client["cn"] == "DR JEAN TEST"
 
 

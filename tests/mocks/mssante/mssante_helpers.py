@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,16 +35,14 @@ def mock_fixtures(**options):
     def clean(mss):
         yield
         mss.mock.reset()
-        mss.backend.journal.clear()
-        mss.backend.faults.clear()
+        mss.journal.clear()
+        mss.faults.clear()
 
     return mss, clean
 
 
 # --- the mock as a separate process -----------------------------------------------------------------
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

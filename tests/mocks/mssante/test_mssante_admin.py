@@ -46,7 +46,8 @@ def test_health_lists_every_endpoint_a_client_needs(mss):
     assert status == 200 and body["service"] == "mssante" and body["status"] == "ok"
     endpoints = body["endpoints"]
     assert endpoints["smtp"]["port"] == mss.smtp_port and endpoints["imap"]["port"] == mss.imap_port
-    assert endpoints["smtp"]["starttls"] is True and endpoints["admin"] == mss.url + "/_admin/" and endpoints["tls"] == "starttls"
+    assert endpoints["smtp"]["starttls"] is True and endpoints["tls"] == "starttls"
+    assert endpoints["admin"] == mss.url + "/_admin/"
     assert endpoints["ca_file"].endswith("ca.pem")
     assert body["size_limit"] == 25 * 1024 * 1024 and body["credentials"]["default_password"] == mss.password
 
@@ -67,7 +68,8 @@ def test_mailboxes_lists_the_world_and_the_messages_with_their_checks_and_docume
     status, body = call(mss, f"/_admin/mailboxes/{PRO2}?content=1&raw=1")
     assert body["messages"][0]["documents"][0]["content"].startswith("<?xml")
     raw = body["messages"][0]["raw"]
-    assert raw.startswith(f"Return-Path: <{PRO}>\r\nReceived: from ") and "\r\nX-Segur-Verdict: fail\r\n" in raw
+    assert raw.startswith(f"Return-Path: <{PRO}>\r\nReceived: from ")
+    assert "\r\nX-Segur-Verdict: fail\r\n" in raw
     status, one = call(mss, f"/_admin/messages/{message['id']}")
     assert status == 200 and one["copies"][0]["mailbox"] == PRO2
 
@@ -75,6 +77,44 @@ def test_mailboxes_lists_the_world_and_the_messages_with_their_checks_and_docume
 def test_unknown_mailbox_and_message_are_404(mss):
     assert call(mss, "/_admin/mailboxes/nobody@x.mssante.fr")[0] == 404
     assert call(mss, "/_admin/messages/MSS-999999")[0] == 404
+
+
+def get_raw(mss, path):
+    """(status, content type, body bytes) of a GET on the admin API."""
+    try:
+        with urllib.request.urlopen(mss.url + path, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_message_raw_gives_the_stored_bytes_whole_even_for_a_3_mb_message(mss):
+    filler = "".join(f"ligne {n:07d} du compte rendu de test\n" for n in range(90_000))  # ~3.2 MB
+    send(mss, mss_message(PRO, PRO2, body=filler))
+    (stored,) = mss.backend.messages(PRO2, with_raw=True)
+    status, content_type, raw = get_raw(mss, f"/_admin/messages/{stored.id}/raw")
+    assert status == 200 and content_type == "message/rfc822"
+    assert len(raw) > 3_000_000 and raw == stored.raw
+    assert raw.startswith(f"Return-Path: <{PRO}>\r\n".encode()) and b"ligne 0089999 du compte rendu" in raw
+
+
+def test_message_raw_of_an_unknown_id_or_mailbox_is_a_json_404(mss):
+    status, content_type, body = get_raw(mss, "/_admin/messages/MSS-999999/raw")
+    assert status == 404 and content_type == "application/json"
+    assert json.loads(body)["error"] == "no message MSS-999999"
+    send(mss, mss_message(PRO, PRO2))
+    (stored,) = mss.backend.messages(PRO2)
+    status, _, body = get_raw(mss, f"/_admin/messages/{stored.id}/raw?mailbox={PRO}")
+    assert status == 404 and PRO in json.loads(body)["error"]
+
+
+def test_message_raw_picks_the_copy_of_the_mailbox_asked_else_the_first_delivered(mss):
+    store = mss.backend.store
+    store.add_copies([(PRO2, "MSS-777777", "message", {}, b"copy for PRO2\r\n"),
+                      (PRO, "MSS-777777", "message", {}, b"copy for PRO\r\n")])
+    assert get_raw(mss, "/_admin/messages/MSS-777777/raw")[2] == b"copy for PRO2\r\n"
+    assert get_raw(mss, f"/_admin/messages/MSS-777777/raw?mailbox={PRO.upper()}")[2] == b"copy for PRO\r\n"
+    assert get_raw(mss, f"/_admin/messages/MSS-777777/raw?mailbox={PRO2}")[2] == b"copy for PRO2\r\n"
 
 
 def test_journal_has_the_session_and_the_message_with_verdict_and_rules(mss):
@@ -152,13 +192,16 @@ def test_segur_serve_mssante_runs_as_a_server_and_stops_on_sigint(tmp_path):
         health = None
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{ports[2]}/_admin/health", timeout=2) as response:
+                health_url = f"http://127.0.0.1:{ports[2]}/_admin/health"
+                with urllib.request.urlopen(health_url, timeout=2) as response:
                     health = json.loads(response.read())
                     break
             except OSError:
                 time.sleep(0.2)
-        assert health is not None, process.stderr.read().decode() if process.poll() is not None else "no answer"
-        assert health["endpoints"]["smtp"]["port"] == ports[0] and health["endpoints"]["imap"]["port"] == ports[1]
+        failure = process.stderr.read().decode() if process.poll() is not None else "no answer"
+        assert health is not None, failure
+        endpoints = health["endpoints"]
+        assert endpoints["smtp"]["port"] == ports[0] and endpoints["imap"]["port"] == ports[1]
         assert health["data"] == str(tmp_path / "data" / "mssante.sqlite3")
         with smtplib.SMTP("127.0.0.1", ports[0], timeout=10) as client:
             client.ehlo()

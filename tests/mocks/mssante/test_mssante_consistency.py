@@ -9,8 +9,10 @@ import pytest
 
 from segur.fixtures.world import load_world
 from segur.kernel.findings import Severity
-from segur.mocks.mssante.backend import MssanteBackend
+from segur.mocks.mssante.cda import CdaHeader
 from segur.mocks.mssante.checks import check_message
+from segur.mocks.mssante.consistency import PatientMismatch, source_patient_mismatches
+from segur.mocks.mssante.models import MssanteBackend
 from segur.mocks.mssante.testing import mss_message
 from segur.mocks.mssante.xdm import build_xdm, read_xdm
 
@@ -126,6 +128,17 @@ def test_source_patient_info_naming_another_patient_is_reported(cr_img, other_in
 
 
 @pytest.mark.rem("SC.MSS/CONF.24")
+def test_the_source_patient_comparison_takes_plain_values():
+    """The comparison is on the domain model (`CdaHeader`), not on XML: the same one the DMP could share."""
+    cda = CdaHeader(ins=INS, ins_oid=INS_OID, birth_time="19790328", other_patient_ids=[(IPP_OID, "42")])
+    agreeing = [f"PID-3|{INS}^^^&{INS_OID}&ISO^NH~42^^^&{IPP_OID}&ISO^PI", "PID-5|AUTRE^Nom^^^^^L",
+                "PID-7|19790328"]
+    assert source_patient_mismatches(f"{INS}^^^&{INS_OID}&ISO^NH", agreeing, cda) == []
+    assert source_patient_mismatches(None, ["PID-3|43^^^&" + IPP_OID + "&ISO^PI", "PID-7|1980"], cda) == [
+        PatientMismatch("sourcePatientInfo PID-3", f"43^^^&{IPP_OID}&ISO^PI", f"42 ({IPP_OID})"),
+        PatientMismatch("sourcePatientInfo PID-7", "1980", "birthTime 19790328")]
+
+
 def test_the_submission_set_patient_id_is_the_documents_patient(cr_img, other_ins):
     other = f"{other_ins}^^^&{INS_OID}&ISO^NH"
     assert xdm_rules(cr_img, submission={"patient_id": other}) == {"MSS-XDM-SUBMISSION-PATIENT"}
@@ -169,7 +182,8 @@ def test_reset_forgets_the_documents_seen(backend, cr_img):
     assert send(backend, cr_img.replace(b"</title>", b" (v2)</title>", 1)) == set()
 
 
-def test_a_reuse_is_still_reported_after_a_restart_on_the_same_data_folder(world, cr_img, other_ins, tmp_path):
+def test_a_reuse_is_still_reported_after_a_restart_on_the_same_data_folder(world, cr_img, other_ins,
+                                                                           tmp_path):
     first = MssanteBackend(world, validate=False, data_dir=tmp_path)
     assert send(first, cr_img) == set()
     first.close()

@@ -59,7 +59,7 @@ def test_after_starttls_a_wrong_password_is_refused_and_journalled(mss):
             client.login(PRO2, "wrong")
     finally:
         client.shutdown()
-    entry = mss.backend.journal.entries("imap-login")[-1]
+    entry = mss.journal.entries("imap-login")[-1]
     assert entry.verdict == "refused" and entry.request == {"login": PRO2}
 
 

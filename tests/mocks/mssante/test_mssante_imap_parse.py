@@ -40,13 +40,15 @@ def test_the_fast_line_loops_build_pymaps_structure(monkeypatch, raw, cut):
     assert MessageContent.parse(raw).json == _parse_with_pymaps_own(monkeypatch, raw)
 
 
-@pytest.mark.parametrize("data", [b"", b"\n", b"a", b"a\r\n", b"\r\n\r\n", b"a\rb\nc\r", b"x\r", b"\r", b"\n\n\r\n"])
+@pytest.mark.parametrize("data", [b"", b"\n", b"a", b"a\r\n", b"\r\n\r\n", b"a\rb\nc\r", b"x\r", b"\r",
+                                  b"\n\n\r\n"])
 def test_line_tuples_of_edge_cases(data):
     assert imap_parse.find_lines(data) == imap_parse.ORIGINALS["find_lines"](data)
 
 
 def test_a_large_message_is_split_the_same(monkeypatch):
-    body = b"".join(b"--b1\r\nContent-Type: application/zip\r\n\r\n" + b"QUJD" * 19 + b"\r\n" * 2000 for _ in range(3))
-    raw = b"Subject: t\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\npreamble\r\n" + body + b"--b1--\r\nend\r\n"
+    part = b"--b1\r\nContent-Type: application/zip\r\n\r\n" + b"QUJD" * 19 + b"\r\n" * 2000
+    head = b"Subject: t\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\npreamble\r\n"
+    raw = head + part * 3 + b"--b1--\r\nend\r\n"
     imap_parse.install()
     assert MessageContent.parse(raw).json == _parse_with_pymaps_own(monkeypatch, raw)

@@ -36,7 +36,8 @@ def world():
 
 @pytest.fixture(scope="module")
 def large_n1(world) -> bytes:
-    """A CR-IMG N1 whose PDF is 8 MB (a real PDF, padded after its end): its base64 is one ~11 MB text node."""
+    """A CR-IMG N1 whose PDF is 8 MB (a real PDF, padded after its end): its base64 is one ~11 MB text
+    node."""
     patient, doctor = world.patients[1], world.professionals[0]
     small = make_pdf("CR d'imagerie", ["Conclusion : RAS."])
     pdf = small + b"%" + b"0" * (EIGHT_MB - len(small) - 2) + b"\n"
@@ -83,9 +84,11 @@ HOSTILE = {
                        b'xmlns="urn:hl7-org:v3">&x;</ClinicalDocument>',
     "external DTD": b'<!DOCTYPE ClinicalDocument SYSTEM "http://example.invalid/cda.dtd"><ClinicalDocument '
                     b'xmlns="urn:hl7-org:v3"/>',
-    # a large text node (not compressible: a zip bomb is refused earlier) switches libxml2 to its large-document mode; the depth limit must hold there too
+    # a large text node (not compressible: a zip bomb is refused earlier) switches libxml2 to its
+    # large-document mode; the depth limit must hold there too
     "deep with a large text node": b'<ClinicalDocument xmlns="urn:hl7-org:v3">' + b"<a>" * 300
-                                   + base64.b64encode(random.Random(0).randbytes(7_900_000)) + b"</a>" * 300 + b"</ClinicalDocument>",
+                                   + base64.b64encode(random.Random(0).randbytes(7_900_000))
+                                   + b"</a>" * 300 + b"</ClinicalDocument>",
 }
 
 

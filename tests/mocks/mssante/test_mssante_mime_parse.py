@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import base64
 import email
+from email.policy import SMTP
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from segur.fixtures.documents import build_cr_img_n1, make_pdf
+from segur.fixtures.world import load_world
 from segur.mocks.mssante import checks
+from segur.mocks.mssante.testing import mss_message
 
 
 def _shape(message) -> list:
@@ -48,9 +52,10 @@ LINES = [
     b"Content-Transfer-Encoding: base64", b"Content-Type: text/plain", b"Content-Type: message/rfc822",
     b"Content-Type: message/delivery-status", b"Content-Type: multipart/mixed; boundary=b2",
     b"Content-Disposition: attachment; filename=IHE_XDM.ZIP", b"Subject: inner", b"\tcontinued", b"junk line",
-    b"From someone", b"abc\rdef", b"a\nb", b"QUJD", b"==", _run(40), _run(33, 4, 3), _run(64, 76, 9) + b"\r\n-",
+    b"From someone", b"abc\rdef", b"a\nb", b"QUJD", b"==", _run(40), _run(33, 4, 3),
+    _run(64, 76, 9) + b"\r\n-",
     b"\r\n" + _run(40), b"\r\n" + _run(33, 4, 3) + b"\r\n", b"\r\n" + _run(50, 60, 5) + b"\r\nQQ==",
-    b"\r\n" + _run(45, 76, 2) + b"\r\n\r\n",  # the blank lines before a boundary (as Python's generator writes)
+    b"\r\n" + _run(45, 76, 2) + b"\r\n\r\n",  # blank lines before a boundary (as Python's generator writes)
 ]
 messages = st.lists(st.sampled_from(LINES), max_size=30).map(
     lambda lines: b"From: a@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
@@ -81,8 +86,8 @@ def test_an_mssante_message_with_a_large_xdm_parses_the_same_and_its_attachment_
 
 
 @pytest.mark.parametrize("body", [
-    b"--b1\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _run(40) + b"\r\n\r\n"
-    b"--b1--\r\n",  # a part body
+    b"--b1\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    + _run(40) + b"\r\n\r\n--b1--\r\n",  # a part body
     _run(40) + b"\r\n--b1\r\nContent-Type: text/plain\r\n\r\nx\r\n--b1--\r\n",  # the preamble
     b"--b1\r\n\r\nx\r\n--b1--\r\n\r\n" + _run(33, 8) + b"\r\n",  # the epilogue
     b"--b1\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nContent-Transfer-Encoding: base64\r\n\r\n"
@@ -100,7 +105,7 @@ def test_runs_are_set_aside_wherever_the_stdlib_only_collects_lines(body):
     _run(40).replace(b"\r\n", b"\n"),  # LF line ends
     _run(40)[:200] + b"\r\n" + _run(40)[200:],  # one line of another width
     _run(40)[:300] + b"\r" + _run(40)[300:],  # a bare CR
-    _run(40)[:388] + b"\r" + _run(40)[390:391] + b"\n" + _run(40)[391:],  # CR and LF apart, the counts unchanged
+    _run(40)[:388] + b"\r" + _run(40)[390:391] + b"\n" + _run(40)[391:],  # CR and LF apart, same counts
     _run(40)[:300] + b"\r\n\r\n" + _run(40)[300:],  # a blank line inside
     _run(40)[:300] + b"-" + _run(40)[300:],  # a character outside the alphabet
     _run(20),  # too short to bother
@@ -120,11 +125,6 @@ def test_a_message_holding_the_token_prefix_parses_the_same():
 
 @pytest.fixture(scope="module")
 def cr_img_message():
-    from email.policy import SMTP
-
-    from segur.fixtures.documents import build_cr_img_n1, make_pdf
-    from segur.fixtures.world import load_world
-    from segur.mocks.mssante.testing import mss_message
 
     world = load_world()
     sender = "jacques.bideault@radiologie-ambroise.mssante.fr"

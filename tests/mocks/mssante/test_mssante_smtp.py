@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import base64
 import imaplib
+import io
 import json
 import re
 import smtplib
 import socket
 import ssl
+import time
 import urllib.request
+import zipfile
 from email import message_from_bytes
 from email.policy import default as default_policy
 
@@ -26,6 +29,7 @@ from segur.mocks.mssante.testing import mss_message, running_mssante
 
 PRO = "jacques.bideault@radiologie-ambroise.mssante.fr"
 PRO2 = "laurent.chevallier@ch-toulouse.mssante.fr"
+NOBODY = "nobody@ch-toulouse.mssante.fr"  # a domain of the space, no such mailbox
 ORG = "secretariat@radiologie-ambroise.mssante.fr"
 CITIZEN = "279035121518989@patient.mssante.fr"  # PAT-TROIS Dominique, the patient of the ANS examples
 
@@ -47,8 +51,8 @@ def clean(request):
     if "mss" in request.fixturenames:
         running = request.getfixturevalue("mss")
         running.mock.reset()
-        running.backend.journal.clear()
-        running.backend.faults.clear()
+        running.journal.clear()
+        running.faults.clear()
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +98,6 @@ def admin(mss, path):
 
 def last_session(mss) -> dict:
     """The last journalled SMTP session (recorded when the server sees the connection close)."""
-    import time
-
     deadline = time.monotonic() + 5
     while True:
         entries = admin(mss, "/_admin/journal?operation=smtp-session")["entries"]
@@ -120,7 +122,7 @@ def test_smtplib_sends_a_cr_img_in_xdm_and_imaplib_reads_it_back_with_its_verdic
 
 def test_a_message_to_an_unknown_address_is_refused_at_rcpt_with_550_5_1_1(mss):
     with smtp_session(mss) as client, pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-        client.sendmail(PRO, ["nobody@ch-toulouse.mssante.fr"], b"Subject: x\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n")
+        client.sendmail(PRO, [NOBODY], b"Subject: x\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n")
     code, text = refused.value.recipients["nobody@ch-toulouse.mssante.fr"]
     assert code == 550 and text.startswith(b"5.1.1")
     session = last_session(mss)
@@ -162,7 +164,8 @@ def test_every_kind_of_world_mailbox_can_receive(mss, world):
             kinds[box.kind] = box.address
     assert set(kinds) == {"PER", "ORG", "APP", "CITIZEN"}
     with smtp_session(mss) as client:
-        assert client.sendmail(PRO, list(kinds.values()), b"Subject: test\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n") == {}
+        message = b"Subject: test\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n"
+        assert client.sendmail(PRO, list(kinds.values()), message) == {}
     for address in kinds.values():
         assert len(inbox(mss, address)) == 1
 
@@ -170,8 +173,8 @@ def test_every_kind_of_world_mailbox_can_receive(mss, world):
 def test_dsn_policy_accepts_then_bounces_with_a_delivery_status_notification(world):
     with running_mssante(world, validate=False, recipient_policy="dsn") as mss:
         with smtp_session(mss) as client:
-            refused = client.sendmail(PRO, [PRO2, "nobody@ch-toulouse.mssante.fr"],
-                                      b"From: " + PRO.encode() + b"\r\nSubject: t\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n")
+            message = b"From: " + PRO.encode() + b"\r\nSubject: t\r\nX-MSS-NIL: 1234\r\n\r\nhi\r\n"
+            refused = client.sendmail(PRO, [PRO2, NOBODY], message)
         assert refused == {}
         assert len(inbox(mss, PRO2)) == 1
         (dsn,) = inbox(mss, PRO)
@@ -232,11 +235,13 @@ def test_delivered_copies_carry_return_path_and_received_trace_headers(mss):
     """RFC 5321 §4.4: the reverse path as Return-Path, and a Received line naming the client's EHLO
     name and address, this server, the protocol (ESMTPSA: TLS + AUTH, RFC 3848), the id and the date."""
     with smtp_session(mss) as client:
-        client.sendmail(PRO, [PRO2], f"From: {PRO}\r\nSubject: hi\r\nX-MSS-NIL: 1234\r\n\r\nhello\r\n".encode())
+        message = f"From: {PRO}\r\nSubject: hi\r\nX-MSS-NIL: 1234\r\n\r\nhello\r\n".encode()
+        client.sendmail(PRO, [PRO2], message)
     (received,) = inbox(mss, PRO2)
     assert received["Return-Path"] == f"<{PRO}>"
     trace = " ".join(str(received["Received"]).split())
-    assert re.match(r"^from \S+ \(\[127\.0\.0\.1\]\) by mssante\.localhost with ESMTPSA id MSS-\d{6}; ", trace)
+    assert re.match(r"^from \S+ \(\[127\.0\.0\.1\]\) by mssante\.localhost with ESMTPSA id MSS-\d{6}; ",
+                    trace)
     assert list(received.keys())[:2] == ["Return-Path", "Received"]
     assert received["X-Segur-Verdict"] == "pass"
 
@@ -254,7 +259,8 @@ def test_a_failing_message_is_accepted_with_a_reply_that_says_fail_and_where_to_
 
 
 def test_a_passing_message_reply_stays_short():
-    assert data_reply("MSS-000001", "pass", [], "http://x/_admin/") == "250 2.0.0 Ok: queued as MSS-000001 (verdict pass)"
+    passed = data_reply("MSS-000001", "pass", [], "http://x/_admin/")
+    assert passed == "250 2.0.0 Ok: queued as MSS-000001 (verdict pass)"
 
 
 def test_a_failing_message_reply_fits_an_smtp_reply_line():
@@ -448,8 +454,6 @@ def test_421_at_connect_then_normal_service(mss):
 
 
 def test_slow_acceptance_fault_delays_the_data_reply(mss):
-    import time
-
     admin_post(mss, "/_admin/faults", {"kind": "latency", "operation": "data", "ms": 300, "count": 1})
     with smtp_session(mss) as client:
         started = time.monotonic()
@@ -529,7 +533,7 @@ def test_pipelining_abuse_gets_ordered_replies_and_nothing_is_lost(mss):
     auth = base64.b64encode(f"\0{PRO}\0{mss.password}".encode())
     burst = (b"EHLO x\r\nAUTH PLAIN " + auth + b"\r\n"
              + (b"MAIL FROM:<" + PRO.encode() + b">\r\nRCPT TO:<" + PRO2.encode() + b">\r\n"
-                + b"RCPT TO:<nobody@ch-toulouse.mssante.fr>\r\nDATA\r\nSubject: burst\r\nX-MSS-NIL: 1234\r\n\r\n"
+                + b"RCPT TO:<" + NOBODY.encode() + b">\r\nDATA\r\nSubject: burst\r\nX-MSS-NIL: 1234\r\n\r\n"
                 + b"hi\r\n.\r\n") * 5
              + b"DATA\r\n" + b"NOSUCHCOMMAND\r\n" * 3 + b"QUIT\r\n")
     secure.sendall(burst)
@@ -537,7 +541,9 @@ def test_pipelining_abuse_gets_ordered_replies_and_nothing_is_lost(mss):
     secure.close()
     finals = [r for r in replies if r.startswith(b"250 2.0.0 Ok: queued")]
     assert len(finals) == 5
-    assert replies.count(b"503 5.5.1 Error: need RCPT command") + replies.count(b"503 5.5.1 Error: need MAIL command") >= 1
+    out_of_sequence = (replies.count(b"503 5.5.1 Error: need RCPT command")
+                       + replies.count(b"503 5.5.1 Error: need MAIL command"))
+    assert out_of_sequence >= 1
     assert replies[-1].startswith(b"221")
     assert len(inbox(mss, PRO2)) == 5
 
@@ -547,14 +553,16 @@ def test_garbage_and_overlong_lines_get_errors_and_the_server_keeps_serving(mss)
         raw.sendall(b"\x00\xff\xfe garbage\r\n" + b"X" * 5000 + b"\r\n" + b"BOGUS\r\n" * 12 + b"QUIT\r\n")
         replies = _replies(raw)
     assert b"500 5.5.2 Error: bad syntax" in replies and b"500 5.5.2 Command line too long" in replies
-    assert replies.count(b"530 5.7.0 Must issue a STARTTLS command first") == 12 and replies[-1] == b"221 2.0.0 Bye"
+    assert replies.count(b"530 5.7.0 Must issue a STARTTLS command first") == 12
+    assert replies[-1] == b"221 2.0.0 Bye"
     with smtp_session(mss) as client:
         assert client.noop()[0] == 250
 
 
 def test_malformed_mime_is_stored_with_a_failing_verdict(mss):
     raw = (f"From: {PRO}\r\nTo: {PRO2}\r\nSubject: broken\r\nX-MSS-NIL: 1234\r\nMIME-Version: 1.0\r\n"
-           'Content-Type: multipart/mixed; boundary="XYZ"\r\n\r\npreamble only, no boundary ever\r\n').encode()
+           'Content-Type: multipart/mixed; boundary="XYZ"\r\n\r\n'
+           "preamble only, no boundary ever\r\n").encode()
     with smtp_session(mss) as client:
         assert client.sendmail(PRO, [PRO2], raw) == {}
     (stored,) = admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"]
@@ -593,10 +601,8 @@ def test_too_many_recipients_get_452(mss):
     ({"IHE_XDM/SUBSET01/DOC0001.XML": b"\0" * (60 * 1024 * 1024)}, "MSS-XDM-BOMB"),
     ({"../../../tmp/evil.sh": b"#!/bin/sh\n", "README.TXT": b"r"}, "MSS-XDM-PATH"),
 ])
-def test_hostile_xdm_attachments_are_stored_with_their_rule_and_nothing_else_changes(mss, cr_img, entries, rule):
-    import io
-    import zipfile
-
+def test_hostile_xdm_attachments_are_stored_with_their_rule_and_nothing_else_changes(mss, cr_img, entries,
+                                                                                     rule):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries.items():
@@ -605,6 +611,7 @@ def test_hostile_xdm_attachments_are_stored_with_their_rule_and_nothing_else_cha
         client.send_message(mss_message(PRO, PRO2, [cr_img]))
         client.send_message(mss_message(PRO, PRO2, [cr_img], xdm=buffer.getvalue()))
         client.send_message(mss_message(PRO, PRO2, [cr_img]))
-    verdicts = [(m["verdict"], rule in m["rules"]) for m in admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"]]
+    stored = admin(mss, f"/_admin/mailboxes/{PRO2}")["messages"]
+    verdicts = [(m["verdict"], rule in m["rules"]) for m in stored]
     assert verdicts == [("pass", False), ("fail", True), ("pass", False)]
     assert [m["X-Segur-Verdict"] for m in inbox(mss, PRO2)] == ["pass", "fail", "pass"]

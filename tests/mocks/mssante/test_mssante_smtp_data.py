@@ -19,7 +19,8 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segur.mocks.mssante.smtp_data import ChunkedData
+from segur.mocks.mssante import smtp_data
+from segur.mocks.mssante.smtp_data import ChunkedData, _has_long_line
 
 
 class _Recorder:
@@ -107,8 +108,9 @@ def _whole_session(replies: bytes) -> bool:
     return replies.startswith(b"220 ") and b"\r\n354 " in replies and replies.endswith(b"\r\n")
 
 
-PIECES = [b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\n.\r\n", b".\r\n", b"\r\r\n", b"a", b"Subject: x",
-          b"x" * 997, b"y" * 999, b"z" * 1000, b"w" * 1001, b"v" * 1500, b"=" * 300, b"MAIL FROM:<c@example.org>"]
+PIECES = [b".", b"..", b"\r", b"\n", b"\r\n", b"\r\n.\r\n", b"\n.\r\n", b".\r\n", b"\r\r\n", b"a",
+          b"Subject: x", b"x" * 997, b"y" * 999, b"z" * 1000, b"w" * 1001, b"v" * 1500, b"=" * 300,
+          b"MAIL FROM:<c@example.org>"]
 bodies = st.lists(st.sampled_from(PIECES), max_size=30).map(b"".join)
 
 
@@ -142,8 +144,6 @@ def test_dot_stuffing_and_the_end_of_data_line(unlimited, payload, content):
 
 
 def test_a_large_message_crosses_chunk_boundaries_unchanged(unlimited, monkeypatch):
-    from segur.mocks.mssante import smtp_data
-
     monkeypatch.setattr(smtp_data, "CHUNK", 4096)
     lines = [(b"." if i % 7 == 0 else b"") + bytes([65 + i % 26]) * 76 for i in range(3000)]
     body = b"\r\n".join(lines) + b"\r\n"
@@ -156,7 +156,7 @@ def test_a_large_message_crosses_chunk_boundaries_unchanged(unlimited, monkeypat
     (b"a\r\n" * 900, b"552 Error: Too much mail data"),
     (b"b" * 1000 + b"\r\n", b"500 Line too long"),  # 1002 bytes with CRLF, within the size limit
     (b"c" * 998 + b"\r\n" + b"d" * 1500 + b"\r\n", b"500 Line too long"),
-    (b"x\r\n" * 500 + b"e" * 1001 + b"\r\n", b"552"),  # counted first: over the limit before its length is seen
+    (b"x\r\n" * 500 + b"e" * 1001 + b"\r\n", b"552"),  # counted first: over the limit before its length
     (b"x\r\n" * 499 + b"e" * 1001 + b"\r\nmore\r\n", b"500"),  # ends exactly at the limit: its length is seen
     (b"x\r\n" * 830 + b"f" * 1100 + b"\r\n", b"500"),  # starts within the limit, 1004+: refused as too long
 ])
@@ -167,10 +167,8 @@ def test_limits_give_aiosmtpd_refusals(limited, body, reply):
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998, b"e" * 999,
-                                        b"f" * 1000, b"g" * 1500]), max_size=12))
+@given(pieces=st.lists(st.sampled_from([b"\r\n", b"\r", b"\n", b"a", b"b" * 499, b"c" * 997, b"d" * 998,
+                                        b"e" * 999, b"f" * 1000, b"g" * 1500]), max_size=12))
 def test_the_long_line_check_agrees_with_counting_every_line(pieces):
-    from segur.mocks.mssante.smtp_data import _has_long_line
-
     data = b"".join(pieces)
     assert _has_long_line(data, 1001) == (max(map(len, data.split(b"\r\n"))) + 2 > 1001)

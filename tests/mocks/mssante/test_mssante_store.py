@@ -12,11 +12,13 @@ import urllib.request
 
 import pytest
 from mssante_helpers import PRO, PRO2, served_mssante
+from pymap.backend.dict.mailbox import MailboxSet
 
 from segur.fixtures.world import load_world
 from segur.mocks.mssante.imap_store import ParsedCache, StoredInbox
 from segur.mocks.mssante.store import DB_NAME, MailStore
 from segur.mocks.mssante.testing import running_mssante
+from segur.up import SERVICE_NAMES, load_config, start_stack
 
 PASSWORD = "mssante-test"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # tls="none" here
@@ -92,7 +94,7 @@ def test_a_message_its_seen_flag_verdict_and_journal_survive_a_clean_restart(tmp
         assert b"body of message 1" in raw and b"X-Segur-Verdict:" in raw
         [stored] = second.backend.messages(PRO2)
         assert stored.id in reply and stored.verdict in ("pass", "fail") and stored.subject == "durable 1"
-        assert [e.meta["id"] for e in second.backend.journal.entries("smtp-message")] == [stored.id]
+        assert [e.meta["id"] for e in second.journal.entries("smtp-message")] == [stored.id]
 
 
 def test_message_ids_go_on_after_a_restart_and_never_name_two_messages(tmp_path, world):
@@ -139,7 +141,7 @@ def test_reset_empties_the_mailboxes_on_disk_too(tmp_path, world):
     database = (tmp_path / "data" / DB_NAME).read_bytes()
     assert b"body of message" not in database  # compacted: the bytes are gone, not only unlinked
     with served(tmp_path, world) as second:
-        assert second.backend.messages() == [] and second.backend.journal.entries("smtp-message") == []
+        assert second.backend.messages() == [] and second.journal.entries("smtp-message") == []
         client = inbox(second.imap_host, second.imap_port)
         assert fetch_all(client) == {}
         client.logout()
@@ -213,8 +215,6 @@ def test_the_store_writes_in_wal_mode_with_normal_sync_or_full_sync_when_power_s
 
 
 def test_a_stored_inbox_keeps_no_message_body_in_memory(tmp_path):
-    from pymap.backend.dict.mailbox import MailboxSet
-
     store = MailStore(tmp_path)
     store.add_copies([(PRO2, f"MSS-{n:06d}", "message", {}, message(n)) for n in range(5)])
     cache = ParsedCache(store, size=2)
@@ -255,16 +255,15 @@ def test_a_message_a_client_appends_to_the_inbox_is_kept_with_its_flags(tmp_path
 
 @pytest.mark.parametrize(("data", "expected"), [("", "data/mssante/mssante.sqlite3"), (":memory:", None),
                                                 ("elsewhere", "elsewhere/mssante.sqlite3")])
-def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data, expected):
-    from segur.up import load_config, start_stack
-
+def test_segur_up_keeps_the_mailboxes_next_to_the_dmp_store_unless_told(tmp_path, monkeypatch, data,
+                                                                        expected):
     monkeypatch.chdir(tmp_path)
     off = {"enabled": False}
-    config = load_config(overrides={
-        "stack": {"pki": "pki", "data": "data"}, "igc": off, "annuaire": off, "insi": off, "dmp": off,
-        "mssante": {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}})
+    mssante = {"port": 0, "smtp_port": 0, "imap_port": 0, "validation": False, "tls": "none", "data": data}
+    others = {name: off for name in SERVICE_NAMES if name != "mssante"}
+    config = load_config(overrides={"stack": {"pki": "pki", "data": "data"}, **others, "mssante": mssante})
     with start_stack(config) as stack:
-        path = stack.services["mssante"].mock.backend.store.path
+        path = stack.services["mssante"].backend.store.path
         assert (str(path.relative_to(tmp_path) if path.is_absolute() else path) if path else None) == expected
 
 

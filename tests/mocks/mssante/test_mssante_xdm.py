@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import warnings
 import zipfile
@@ -17,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segur.mocks.mssante.xdm import XdmLimits, build_xdm, parse_metadata, read_xdm
+from segur.mocks.mssante.cda import read_cda_header
+from segur.mocks.mssante.xdm import XdmLimits, build_xdm, parse_metadata, read_xdm, utc_dtm
 
 FUZZ_EXAMPLES = 400
 
@@ -42,7 +44,8 @@ def raw_zip(entries: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> byte
 def test_build_writes_the_iti_32_layout_and_read_finds_everything(cr_img):
     data = build_xdm([(cr_img, None)])
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
-    assert names == ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML", "IHE_XDM/SUBSET01/DOC0001.XML"]
+    assert names == ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML",
+                     "IHE_XDM/SUBSET01/DOC0001.XML"]
     package = read_xdm(data)
     assert package.valid and package.findings == []
     (doc,) = package.documents
@@ -55,8 +58,45 @@ def test_build_writes_the_iti_32_layout_and_read_finds_everything(cr_img):
     assert b"DOC0001.XML" in package.index and b"DOC0001.XML" in package.readme
 
 
+def with_effective_time(cda: bytes, value: str) -> bytes:
+    """`cda` with another ClinicalDocument/effectiveTime (the header's, the first one in the file)."""
+    changed = re.sub(rb'(<effectiveTime value=")[^"]*', rb"\g<1>" + value.encode(), cda, count=1)
+    assert read_cda_header(changed).effective_time == value
+    return changed
+
+
+@pytest.mark.parametrize(("effective", "expected"), [
+    ("20210108111700+0100", "20210108101700"),  # winter time in Paris
+    ("20240701001500+0200", "20240630221500"),  # summer time, the day before in UTC
+    ("20241231233000-0500", "20250101043000"),  # the year after in UTC
+    ("202401151030+0100", "202401150930"),  # minutes: the same precision
+    ("20240115103000.250+0100", "20240115093000"),  # fractions are not DTM
+])
+def test_creation_time_is_the_cda_effective_time_in_utc(cr_img, effective, expected):
+    """ITI TF-3 §4.2.3.2.6: creationTime is in UTC; the CDA effectiveTime carries its local offset."""
+    package = read_xdm(build_xdm([(with_effective_time(cr_img, effective), None)]))
+    assert package.documents[0].metadata.creation_time == expected
+
+
+@pytest.mark.parametrize("effective", ["20240115", "20240115103000", "2024"])
+def test_a_creation_time_without_offset_is_kept_as_written(cr_img, effective):
+    package = read_xdm(build_xdm([(with_effective_time(cr_img, effective), None)]))
+    assert package.documents[0].metadata.creation_time == effective
+
+
+@pytest.mark.parametrize("value", ["garbage", "20240230103000+0100", "202401151+0100", ""])
+def test_utc_dtm_refuses_what_is_not_an_hl7_timestamp(value):
+    assert utc_dtm(value) is None
+
+
+def test_a_creation_time_given_by_the_caller_is_written_as_given(cr_img):
+    package = read_xdm(build_xdm([(cr_img, {"creation_time": "20210108111700"})]))
+    assert package.documents[0].metadata.creation_time == "20210108111700"
+
+
 def test_several_documents_get_their_own_entries(cr_img):
-    second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"', b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')
+    second = cr_img.replace(b'root="1.2.250.1.213.1.1.1.45.2024.1.1"',
+                            b'root="1.2.250.1.213.1.1.1.45.2024.1.2"')  # another document id
     package = read_xdm(build_xdm([(cr_img, None), (second, None)]))
     assert [d.uri for d in package.documents] == ["DOC0001.XML", "DOC0002.XML"] and package.valid
 
@@ -76,7 +116,8 @@ def test_metadata_must_agree_with_the_cda(cr_img, overrides, rule):
     assert rules_of(package) == {rule} and not package.valid
 
 
-@pytest.mark.parametrize(("omit", "rule"), [(("README.TXT",), "MSS-XDM-README"), (("INDEX.HTM",), "MSS-XDM-INDEX"),
+@pytest.mark.parametrize(("omit", "rule"), [(("README.TXT",), "MSS-XDM-README"),
+                                            (("INDEX.HTM",), "MSS-XDM-INDEX"),
                                             (("METADATA.XML",), "MSS-XDM-NO-SUBSET")])
 def test_the_mandatory_files_must_be_there(cr_img, omit, rule):
     assert rule in rules_of(read_xdm(build_xdm([(cr_img, None)], omit=omit)))
@@ -165,7 +206,8 @@ def test_encrypted_entries_are_not_read():
 def test_the_metadata_parser_reads_a_split_uri_slot():
     xml = (b'<SubmitObjectsRequest xmlns="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" '
            b'xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList>'
-           b'<rim:ExtrinsicObject id="d"><rim:Slot name="URI"><rim:ValueList><rim:Value>2|0001.XML</rim:Value>'
+           b'<rim:ExtrinsicObject id="d"><rim:Slot name="URI"><rim:ValueList>'
+           b"<rim:Value>2|0001.XML</rim:Value>"
            b"<rim:Value>1|DOC</rim:Value></rim:ValueList></rim:Slot></rim:ExtrinsicObject>"
            b"</rim:RegistryObjectList></SubmitObjectsRequest>")
     (entry,) = parse_metadata(xml)
@@ -223,5 +265,6 @@ def test_metadata_without_any_document_entry():
     empty = (b'<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" '
              b'xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><rim:RegistryObjectList/>'
              b"</lcm:SubmitObjectsRequest>")
-    package = read_xdm(raw_zip({"README.TXT": b"r", "INDEX.HTM": b"i", "IHE_XDM/SUBSET01/METADATA.XML": empty}))
+    entries = {"README.TXT": b"r", "INDEX.HTM": b"i", "IHE_XDM/SUBSET01/METADATA.XML": empty}
+    package = read_xdm(raw_zip(entries))
     assert rules_of(package) == {"MSS-XDM-NO-DOCUMENT"}

@@ -12,7 +12,7 @@ import pytest
 from segur.fixtures.world import load_world
 from segur.kernel.journal import Journal, body_for_journal
 from segur.mocks.annuaire.testing import running_annuaire
-from segur.mocks.dmp.app import DmpJournal, journal_body
+from segur.mocks.dmp.journal import DmpJournal, journal_body
 from segur.mocks.dmp.testing import running_dmp
 from segur.mocks.insi.testing import running_insi
 from segur.mocks.mssante.testing import running_mssante
@@ -181,7 +181,7 @@ def test_the_annuaire_serves_an_answer_whole():
 ])
 def test_the_mssante_admin_says_clearly_when_there_is_no_body_to_serve(query, status, words):
     with running_mssante(load_world(), validate=False) as mss:
-        mss.backend.journal.record("smtp-session", "accepted", request={"from": "a@b"})
-        seq = mss.backend.journal.entries()[-1].seq
+        mss.journal.record("smtp-session", "accepted", request={"from": "a@b"})
+        seq = mss.journal.entries()[-1].seq
         got, content_type, data = _get(f"{mss.url}/_admin/journal/{seq}/body{query}")
         assert got == status and content_type == "application/json" and words in json.loads(data)["error"]

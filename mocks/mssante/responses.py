@@ -1,4 +1,5 @@
-"""The admin API of the MSSanté mock: the kit's ``/_admin/`` routes plus mailboxes and messages.
+"""The HTTP wire of the MSSanté mock: its admin API, the kernel's ``/_admin/`` routes plus mailboxes and
+messages (the SMTP and IMAP wires are `smtp` and `imap`).
 
 - ``GET /_admin/mailboxes`` — every world mailbox (address, kind, owner, closed/refused) with its
   message count; ``?nonempty=1`` lists only mailboxes holding messages.
@@ -6,11 +7,14 @@
   attachments, the documents extracted from IHE_XDM.ZIP (metadata, CDA header, validator report);
   ``?content=1`` adds each document's text, ``?raw=1`` the stored message.
 - ``GET /_admin/messages/<id>`` — one message (every copy), same options.
+- ``GET /_admin/messages/<id>/raw`` — the stored RFC 5322 bytes whole (``message/rfc822``), for a
+  proof that reads the message as the recipient got it; ``?mailbox=ADDRESS`` picks that recipient's
+  copy, else the first delivered.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 from segur.kernel.admin import admin_blueprint
 
@@ -20,8 +24,9 @@ def _flag(name: str) -> bool:
 
 
 def create_app(mock) -> Flask:
+    """The admin app of `mock` (a `service.MssanteService`: name, journal, faults, endpoints, backend)."""
     app = Flask("segur-mssante")
-    app.register_blueprint(admin_blueprint(mock, extra_health=mock.health_extra))
+    app.register_blueprint(admin_blueprint(mock, extra_health=mock.health))
     backend = mock.backend
 
     @app.get("/_admin/mailboxes")
@@ -48,7 +53,16 @@ def create_app(mock) -> Flask:
         copies = backend.message(message_id, with_raw=_flag("raw"))
         if not copies:
             return jsonify({"error": f"no message {message_id}"}), 404
-        return jsonify({"id": message_id, "copies": [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
-                                                       for m in copies]})
+        shown = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content")) for m in copies]
+        return jsonify({"id": message_id, "copies": shown})
+
+    @app.get("/_admin/messages/<message_id>/raw")
+    def message_raw(message_id: str):
+        mailbox = request.args.get("mailbox")
+        raw = backend.store.message_raw(message_id, mailbox)
+        if raw is None:
+            where = f" in mailbox {mailbox}" if mailbox else ""
+            return jsonify({"error": f"no message {message_id}{where}"}), 404
+        return Response(raw, content_type="message/rfc822")
 
     return app

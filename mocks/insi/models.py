@@ -1,4 +1,5 @@
-"""The INSi backend: who may call, and the searches themselves, on the shared test world. No HTTP here.
+"""The INSi mock's state and domain rules: who may call, and the searches themselves, on the shared
+test world. Plain Python objects in and out: no SOAP, no lxml, no HTTP here (that is `soap` and `responses`).
 
 Search semantics (what editors meet on CNAM's service, as the CNDA test plan exercises it):
 
@@ -21,7 +22,7 @@ Search semantics (what editors meet on CNAM's service, as the CNDA test plan exe
 
 An answer carries the active INS with its OID (NIR …4.8, NIA …4.9, test NIR …4.10, demo …4.11, as
 the world says), the earlier INS (`INSHISTO`, as recorded, start/end dates included) and the
-reference traits (`TIQ`). Answers are rendered once per patient and cached.
+reference traits (`TIQ`); `soap` renders them (once per patient, cached in `responses`).
 """
 
 from __future__ import annotations
@@ -33,19 +34,55 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from segur.kernel.findings import Finding
-from segur.mocks.insi.rules import RULES_BY_ID
-from segur.mocks.insi.soap import (
-    OP_TRAITS,
-    OP_VITALE,
-    SoapProblem,
-    TraitsQuery,
-    VitaleQuery,
-    render_individu,
-    render_ins,
-    render_resultat,
-)
+from segur.kernel.rules import Rule
+from segur.mocks.insi import rules
 
+OP_TRAITS = "rechercherInsAvecTraitsIdentite"
+OP_VITALE = "rechercherInsAvecCarteVitale"
 ACCESS_MODES = ("INSI-AUTO", "INSI-MANU")
+#: Where the service is published: the path of CNAM's address `https://…ameli.fr:443/lps`.
+SERVICE_PATH = "/lps"
+
+
+class Refused(Exception):
+    """A request the service refuses: the rule it breaks and the context of its message."""
+
+    def __init__(self, rule: Rule, **context):
+        super().__init__(rule.id)
+        self.rule = rule
+        self.context = context
+
+    def finding(self) -> Finding:
+        return self.rule.finding(**self.context)
+
+
+@dataclass(frozen=True)
+class TraitsQuery:
+    """A search by traits (RECSANSVITALE), as sent."""
+
+    birth_name: str | None
+    first_names: tuple[str, ...]
+    sex: str | None
+    birth_date: str | None
+    birth_place: str | None
+
+
+@dataclass(frozen=True)
+class Matricule:
+    number: str | None
+    key: str | None
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class VitaleQuery:
+    """A search from the Vitale card (RECVITALE), as sent (the data read from the patient's card)."""
+
+    individual: Matricule | None
+    opening_rights: Matricule | None  # MatriculeOD: the insured person who opens the rights
+    birth_name: str | None
+    birth_date: str | None
+    rank: str | None
 
 
 @dataclass(frozen=True)
@@ -75,7 +112,7 @@ class Software:
 
 
 #: IDAMs the mock knows out of the box (the real ones are given by CNAM to each software; declare
-#: yours with `segur serve insi --idam …` or `POST /_admin/idams`).
+#: yours with `segur serve insi --idam …`, `[insi] idams` or `POST /_admin/idams`).
 DEFAULT_SOFTWARE = (
     Software("SEGUR-TEST", "Ségur harness test software (automatic and manual access)"),
     Software("SEGUR-TEST-AUTO", "authorised for automatic access only", frozenset({"INSI-AUTO"})),
@@ -83,6 +120,7 @@ DEFAULT_SOFTWARE = (
     Software("SEGUR-TEST-TRAITS", "authorised for the search by traits only",
              operations=frozenset({OP_TRAITS})),
 )
+DECLARED = "declared in the config (idams, --idam)"
 
 
 def normalise(text: str | None) -> str:
@@ -98,7 +136,8 @@ def normalise(text: str | None) -> str:
 _NAME = re.compile(r"^[A-Z][A-Z '\-]*$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _PLACE = re.compile(r"^(\d{5}|2[AB]\d{3})$", re.IGNORECASE)
-_NIR13 = re.compile(r"^\d{6}[0-9AB]\d{6}$", re.IGNORECASE)  # sex, year, month, department (2A/2B), commune, order
+# sex, year, month, department (2A/2B), commune, order
+_NIR13 = re.compile(r"^\d{6}[0-9AB]\d{6}$", re.IGNORECASE)
 _KEY = re.compile(r"^\d{2}$")
 MAX_TRAIT_LENGTH = 100
 
@@ -107,27 +146,27 @@ def check_birth_date(value: str | None) -> str:
     """A birth date INSi accepts: YYYY-MM-DD, a real date, or 'lunar' (00 for an unknown month/day)."""
     match = _DATE.match(value or "")
     if not match:
-        raise SoapProblem("INSI-TRAITS-DATE", value=value)
+        raise Refused(rules.TRAITS_DATE, value=value)
     year, month, day = (int(g) for g in match.groups())
     today = date.today()
     if year < 1800 or year > today.year or month > 12 or day > 31:
-        raise SoapProblem("INSI-TRAITS-DATE", value=value)
+        raise Refused(rules.TRAITS_DATE, value=value)
     if month and day:
         try:
             born = date(year, month, day)
         except ValueError:
-            raise SoapProblem("INSI-TRAITS-DATE", value=value) from None
+            raise Refused(rules.TRAITS_DATE, value=value) from None
         if born > today:
-            raise SoapProblem("INSI-TRAITS-DATE", value=value)
+            raise Refused(rules.TRAITS_DATE, value=value)
     return value
 
 
 def _check_name(trait: str, value: str | None) -> str:
     if value is None or not value.strip():
-        raise SoapProblem("INSI-TRAITS-MISSING", trait=trait)
+        raise Refused(rules.TRAITS_MISSING, trait=trait)
     normalised = normalise(value)
     if len(value) > MAX_TRAIT_LENGTH or not _NAME.match(normalised):
-        raise SoapProblem("INSI-TRAITS-NAME", trait=trait, value=value[:MAX_TRAIT_LENGTH])
+        raise Refused(rules.TRAITS_NAME, trait=trait, value=value[:MAX_TRAIT_LENGTH])
     return normalised
 
 
@@ -140,8 +179,22 @@ def _first_names_sent(values: tuple[str, ...]) -> str:
     BELLA alone → 01, with CATARINA → 00)."""
     given = [value for value in values if value and value.strip()]
     if not given:
-        raise SoapProblem("INSI-TRAITS-MISSING", trait="Prenom")
+        raise Refused(rules.TRAITS_MISSING, trait="Prenom")
     return " ".join(_check_name("Prenom", value) for value in given)
+
+
+def _matricule_of(query: VitaleQuery) -> Matricule:
+    """The card's NIR: the beneficiary's (`MatriculeIndividu`), else the insured person's (`MatriculeOD`)."""
+    individual = query.individual
+    matricule = individual if individual and individual.number else query.opening_rights
+    if matricule is None or not matricule.number:
+        raise Refused(rules.VITALE_MATRICULE, problem="no MatriculeIndividu/MatriculeOD NumIdentifiant")
+    number, key = matricule.number, matricule.key
+    if not _NIR13.match(number.upper()):
+        raise Refused(rules.VITALE_MATRICULE, problem=f"NumIdentifiant {number!r} is not 13 characters")
+    if key and not _KEY.match(key):
+        raise Refused(rules.VITALE_MATRICULE, problem=f"Cle {key!r} is not 2 digits")
+    return matricule
 
 
 @dataclass
@@ -159,15 +212,11 @@ class Outcome:
         return None if self.patient is None else self.patient.ins
 
 
-class InsiBackend:
+class InsiModel:
     """The state and rules of the INSi mock: the world's patients (read-only) and the known software."""
 
-    def __init__(self, world=None, *, software=DEFAULT_SOFTWARE, accept_any_idam: bool = False,
+    def __init__(self, world, *, software=DEFAULT_SOFTWARE, accept_any_idam: bool = False,
                  default_mode: str = "INSI-AUTO"):
-        if world is None:
-            from segur.fixtures.world import load_world
-
-            world = load_world()
         if default_mode not in ACCESS_MODES:
             raise ValueError(f"default_mode must be one of {ACCESS_MODES}")
         self.world = world
@@ -178,11 +227,10 @@ class InsiBackend:
         self._lock = threading.Lock()
         self._by_traits: dict[tuple[str, str, str], list] = {}
         self._by_nir: dict[str, list[tuple[object, str]]] = {}  # NIR → [(patient, key recorded for it)]
-        self._answers: dict[str, str] = {}
         self._findings: dict[tuple, Finding] = {}
         for patient in world.patients:
-            self._by_traits.setdefault((normalise(patient.birth_name), patient.sex, patient.birth_date),
-                                       []).append(patient)
+            traits = (normalise(patient.birth_name), patient.sex, patient.birth_date)
+            self._by_traits.setdefault(traits, []).append(patient)
             self._by_nir.setdefault(patient.nir.upper(), []).append((patient, patient.nir_key))
             for entry in patient.ins_history:
                 if entry.nir.upper() != patient.nir.upper():
@@ -214,9 +262,9 @@ class InsiBackend:
         if software is None:
             if self.accept_any_idam:
                 return False
-            raise SoapProblem("INSI-IDAM-UNKNOWN", idam=idam)
+            raise Refused(rules.IDAM_UNKNOWN, idam=idam)
         if mode not in software.modes or operation not in software.operations:
-            raise SoapProblem("INSI-ACCESS-LEVEL", idam=idam, mode=mode, operation=operation)
+            raise Refused(rules.ACCESS_LEVEL, idam=idam, mode=mode, operation=operation)
         return True
 
     # -- searches --------------------------------------------------------------------------------
@@ -224,15 +272,15 @@ class InsiBackend:
         name = _check_name("NomNaissance", query.birth_name)
         given = _first_names_sent(query.first_names)
         if not query.sex:
-            raise SoapProblem("INSI-TRAITS-MISSING", trait="Sexe")
+            raise Refused(rules.TRAITS_MISSING, trait="Sexe")
         if query.sex not in ("M", "F"):
-            raise SoapProblem("INSI-TRAITS-SEX", value=query.sex)
+            raise Refused(rules.TRAITS_SEX, value=query.sex)
         if not query.birth_date:
-            raise SoapProblem("INSI-TRAITS-MISSING", trait="DateNaissance")
+            raise Refused(rules.TRAITS_MISSING, trait="DateNaissance")
         check_birth_date(query.birth_date)
         place = query.birth_place or None
         if place is not None and not _PLACE.match(place):
-            raise SoapProblem("INSI-TRAITS-PLACE", value=place)
+            raise Refused(rules.TRAITS_PLACE, value=place)
         matches = [
             p for p in self._by_traits.get((name, query.sex, query.birth_date), ())
             if given in (normalise(p.first_name), normalise(p.first_names))
@@ -241,20 +289,13 @@ class InsiBackend:
         return self._outcome(OP_TRAITS, matches)
 
     def search_vitale(self, query: VitaleQuery) -> Outcome:
-        matricule = query.individual if query.individual and query.individual.number else query.opening_rights
-        if matricule is None or not matricule.number:
-            raise SoapProblem("INSI-VITALE-MATRICULE", problem="no MatriculeIndividu/MatriculeOD NumIdentifiant")
-        number = matricule.number.upper()
-        if not _NIR13.match(number):
-            raise SoapProblem("INSI-VITALE-MATRICULE", problem=f"NumIdentifiant {matricule.number!r} is not 13 characters")
-        if matricule.key and not _KEY.match(matricule.key):
-            raise SoapProblem("INSI-VITALE-MATRICULE", problem=f"Cle {matricule.key!r} is not 2 digits")
+        matricule = _matricule_of(query)
         if not query.birth_date:
-            raise SoapProblem("INSI-TRAITS-MISSING", trait="DateNaissance")
+            raise Refused(rules.TRAITS_MISSING, trait="DateNaissance")
         check_birth_date(query.birth_date)
         name = normalise(query.birth_name) if query.birth_name else None
         matches = []
-        for patient, key in self._by_nir.get(number, ()):
+        for patient, key in self._by_nir.get(matricule.number.upper(), ()):
             if patient.birth_date != query.birth_date:
                 continue
             if matricule.key and matricule.key != key:
@@ -267,42 +308,20 @@ class InsiBackend:
 
     def _outcome(self, operation: str, matches: list) -> Outcome:
         if not matches:
-            return Outcome(operation, "01", None, 0, [self._finding("INSI-SEARCH-NONE")])
+            return Outcome(operation, "01", None, 0, [self._finding(rules.SEARCH_NONE)])
         if len(matches) > 1:
             return Outcome(operation, "02", None, len(matches),
-                           [self._finding("INSI-SEARCH-SEVERAL", count=len(matches))])
+                           [self._finding(rules.SEARCH_SEVERAL, count=len(matches))])
         patient = matches[0]
         return Outcome(operation, "00", patient, 1,
-                       [self._finding("INSI-SEARCH-FOUND", ins=patient.ins, oid=patient.oid)])
+                       [self._finding(rules.SEARCH_FOUND, ins=patient.ins, oid=patient.oid)])
 
-    def _finding(self, rule_id: str, **context) -> Finding:
+    def _finding(self, rule: Rule, **context) -> Finding:
         """The finding of a search outcome; few distinct ones, so built once each (hot path)."""
-        key = (rule_id, *sorted(context.items()))
+        key = (rule.id, *sorted(context.items()))
         found = self._findings.get(key)
         if found is None:
-            found = RULES_BY_ID[rule_id].finding(**context)
+            found = rule.finding(**context)
             if len(self._findings) < 100_000:
                 self._findings[key] = found
         return found
-
-    # -- answers ---------------------------------------------------------------------------------
-    def resultat(self, outcome: Outcome) -> str:
-        """The `RESULTAT` element for an outcome (cached per patient)."""
-        if outcome.patient is None:
-            return render_resultat(outcome.code)
-        patient = outcome.patient
-        cached = self._answers.get(patient.key)
-        if cached is None:
-            active = render_ins("INSACTIF", patient.nir, patient.nir_key, patient.oid)
-            history = [render_ins("INSHISTO", e.nir, e.key, e.oid, e.start, e.end) for e in patient.ins_history]
-            tiq = {
-                "NomNaissance": patient.birth_name,
-                "Prenom": patient.tiq_first_name or patient.first_name,
-                "ListePrenom": patient.first_names,
-                "Sexe": patient.sex,
-                "DateNaissance": patient.birth_date,
-                "LieuNaissance": patient.birth_place,
-            }
-            cached = render_resultat("00", render_individu(active, history, tiq))
-            self._answers[patient.key] = cached
-        return cached

@@ -1,9 +1,16 @@
-"""The MSSanté backend: who may log in, which recipients exist, the checks, and the stored mailboxes.
+"""The MSSanté mock's state and domain rules: who may log in, which recipients exist, what happens to a
+message (checks, stamped copies, DSN/MDN), and the stored mailboxes.
 
-No socket here (moto's pattern): the SMTP and IMAP layers call it. Every message that gets past
-RCPT is stored with its verdict — even when checks fail — so a developer sees what was wrong; the
-verdict travels with the stored copy (``X-Segur-Verdict``/``X-Segur-Rules`` headers), in the
-journal and in ``/_admin/mailboxes``.
+No socket, no protocol library here (moto's pattern): the wire modules (`smtp`, `imap`, `responses`)
+parse what a client sent and call `MssanteBackend`; the journal and the faults are the service's
+(`service.MssanteService`). The domain's bigger parts have their own modules: `checks` (a message's
+MIME, headers and attachments), `xdm` (IHE_XDM.ZIP), `cda` (the one CDA header model), `consistency`
+(METADATA.XML against the CDA, the PDF copy, uniqueIds across messages), `notifications` (DSN, MDN) and
+`store` (SQLite).
+
+Every message that gets past RCPT is stored with its verdict — even when checks fail — so a developer
+sees what was wrong; the verdict travels with the stored copy (``X-Segur-Verdict``/``X-Segur-Rules``
+headers), in the journal and in ``/_admin/mailboxes``.
 
 Addressing (the MSSanté trust space as the issue and the Annuaire santé describe it): operator
 domains end in ``.mssante.fr``; the citizen's Mon espace santé address is
@@ -17,51 +24,26 @@ import itertools
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.findings import Finding
 from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, ins_problem
-from segur.kernel.journal import Exchange, Journal
-from segur.mocks.mssante import rules as mss_rules
+from segur.kernel.rules import Rule
+from segur.mocks.mssante import rules
 from segur.mocks.mssante.checks import MessageReport, check_message
 from segur.mocks.mssante.consistency import DocumentRegistry
 from segur.mocks.mssante.notifications import build_dsn, build_mdn
 from segur.mocks.mssante.store import MailStore
 from segur.mocks.mssante.xdm import XdmLimits
+from segur.validators import validate as validate_cda
 
 DEFAULT_PASSWORD = "mssante-test"
 DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024
 TRUST_DOMAIN = "mssante.fr"
-
-FAULT_KINDS = {
-    # a temporary SMTP reply (421/450/451/452…) at a stage: `operation` is connect, mail, rcpt or data
-    "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
-    # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
-    "tls_off": {},
-}
-#: The SMTP stage a fault hits when its `operation` is not given.
-DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
-                 "http_error": "data"}
-STAGES = ("connect", "mail", "rcpt", "data", "*")
-
-
-class SmtpFaultBook(FaultBook):
-    """The kit's fault book, with `operation` meaning the SMTP stage (default: data; tls_off: connect)."""
-
-    def add(self, spec):
-        if isinstance(spec, dict) and spec.get("kind") in DEFAULT_STAGE:
-            spec = {**spec, "operation": spec.get("operation", DEFAULT_STAGE[spec["kind"]])}
-            if spec["operation"] not in STAGES:
-                raise FaultError(f"operation is the SMTP stage: one of {', '.join(STAGES)}")
-            if spec["kind"] == "smtp_reply":
-                code = spec.get("code", 451)
-                if not isinstance(code, int) or not 400 <= code <= 599:
-                    raise FaultError("code must be an SMTP reply code (400-599)")
-        return super().add(spec)
 
 
 @dataclass
@@ -74,6 +56,12 @@ class RecipientCheck:
     @property
     def ok(self) -> bool:
         return self.reply is None
+
+    def refuse(self, rule: Rule, text: str, **context) -> RecipientCheck:
+        """Refused by `rule`: its SMTP reply (``<address>: text``) and its finding."""
+        self.reply = rules.smtp_reply(rule, f"<{self.address}>: {text}")
+        self.finding = rule.finding(location=f"RCPT TO:<{self.address}>", recipient=self.address, **context)
+        return self
 
 
 @dataclass
@@ -133,11 +121,9 @@ class Outcome:
 
 
 def run_validator(content: bytes):
-    """`segur.validators.validate` (imported lazily: it loads packs on first use); a module-level
-    function so that worker processes can receive it."""
-    from segur.validators import validate
-
-    return validate(content)
+    """`segur.validators.validate`, as a module-level function so that worker processes can receive it
+    (packs are loaded on first use)."""
+    return validate_cda(content)
 
 
 def _without_segur_headers(raw: bytes) -> bytes:
@@ -173,37 +159,17 @@ def trace_headers(hostname: str, envelope_from: str, session: dict, message_id: 
             f"\t{format_datetime(datetime.now(UTC))}\r\n").encode("ascii")
 
 
-class StoredJournal(Journal):
-    """The kit's journal, also written to the store (one row per exchange) and read back at start, so
-    that a restarted mock still shows what it saw before (the last `max_entries`)."""
-
-    def __init__(self, service: str, store: MailStore, max_entries: int = 20_000):
-        super().__init__(service, max_entries)
-        self.store = store
-        entries = [Exchange(**entry) for entry in store.journal_entries(max_entries)]
-        self._entries.extend(entries)
-        self._seq = itertools.count(entries[-1].seq + 1 if entries else 1)
-
-    def record(self, operation, verdict, **kwargs) -> Exchange:
-        exchange = super().record(operation, verdict, **kwargs)
-        self.store.add_journal(exchange.seq, exchange.to_dict())
-        return exchange
-
-    def clear(self) -> None:
-        super().clear()
-        self.store.clear_journal()
-
-
 def _check_in_worker(raw, login, recipients, validate, xdm_limits):
     return check_message(raw, login=login, recipients=recipients, validate=validate, xdm_limits=xdm_limits)
 
 
 class MssanteBackend:
-    name = "mssante"
+    """One MSSanté operator of the test world: its mailboxes, who may log in, what it does with a message."""
 
     def __init__(self, world, *, default_password: str = DEFAULT_PASSWORD, passwords: dict | None = None,
-                 tokens: dict | None = None, accept_any_token: bool = True, size_limit: int = DEFAULT_SIZE_LIMIT,
-                 recipient_policy: str = "rcpt", validate: Callable[[bytes], object] | None | bool = True,
+                 tokens: dict | None = None, accept_any_token: bool = True,
+                 size_limit: int = DEFAULT_SIZE_LIMIT, recipient_policy: str = "rcpt",
+                 validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
                  max_recipients: int = 100, workers: int = 0, data_dir: str | Path | None = None,
                  power_safe: bool = False):
@@ -219,20 +185,15 @@ class MssanteBackend:
         self.xdm_limits = xdm_limits or XdmLimits()
         self.hostname = hostname
         self.max_recipients = max_recipients
-        self.admin_url: str | None = None  # the admin API (…/_admin/) once served: named in DATA replies
         self._validate = self._default_validator() if validate is True else (validate or None)
         # checks are CPU-bound Python: with workers > 0 they run in a process pool (one interpreter
         # lock each); `validate` must then be a module-level function (picklable)
         self.workers = workers
         self._pool = None
         if workers:
-            from concurrent.futures import ProcessPoolExecutor
-
             self._pool = ProcessPoolExecutor(max_workers=workers)
         # the mailboxes, verdicts and journal: on disk with `data_dir` (kept across restarts), else in memory
         self.store = MailStore(data_dir, power_safe=power_safe)
-        self.journal = StoredJournal(self.name, self.store) if self.store.persistent else Journal(self.name)
-        self.faults = SmtpFaultBook(extra_kinds=FAULT_KINDS)
         self._lock = threading.Lock()
         self._ids = itertools.count(self.store.last_mock_number() + 1)
         self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
@@ -270,38 +231,29 @@ class MssanteBackend:
 
     # ------------------------------------------------------------------ recipients
     def check_recipient(self, address: str) -> RecipientCheck:
+        """Whether `address` may receive: in the trust space, a mailbox of the world, open; a citizen's
+        address is a valid INS of a world patient who accepts MSSanté messages."""
         address = address.strip()
         local, _, domain = address.rpartition("@")
         domain = domain.lower()
         check = RecipientCheck(address)
         if not local or not (domain == TRUST_DOMAIN or domain.endswith("." + TRUST_DOMAIN)):
-            return self._refuse(check, "MSS-RCPT-OUTSIDE", f"<{address}>: relay access denied, not an MSSante "
-                                "address", recipient=address)
+            return check.refuse(rules.RCPT_OUTSIDE, "relay access denied, not an MSSante address")
         box = self.mailbox(address)
         if domain == CITIZEN_MAIL_DOMAIN:
             problem = ins_problem(local.upper())
             if problem:
-                return self._refuse(check, "MSS-RCPT-CITIZEN-SYNTAX", f"<{address}>: not a valid INS address",
-                                    recipient=address, problem=problem)
+                return check.refuse(rules.RCPT_CITIZEN_SYNTAX, "not a valid INS address", problem=problem)
             if box is None:
-                return self._refuse(check, "MSS-RCPT-PATIENT-UNKNOWN", f"<{address}>: patient not found",
-                                    recipient=address, ins=local.upper())
+                return check.refuse(rules.RCPT_PATIENT_UNKNOWN, "patient not found", ins=local.upper())
             check.mailbox = box
             if box.refuses_messages:
-                return self._refuse(check, "MSS-RCPT-CITIZEN-REFUSED", f"<{address}>: the patient refused "
-                                    "MSSante messages", recipient=address)
+                return check.refuse(rules.RCPT_CITIZEN_REFUSED, "the patient refused MSSante messages")
         elif box is None:
-            return self._refuse(check, "MSS-RCPT-UNKNOWN", f"<{address}>: recipient address rejected: "
-                                "user unknown", recipient=address)
+            return check.refuse(rules.RCPT_UNKNOWN, "recipient address rejected: user unknown")
         check.mailbox = box
         if box.closed:
-            return self._refuse(check, "MSS-RCPT-CLOSED", f"<{address}>: mailbox closed", recipient=address)
-        return check
-
-    @staticmethod
-    def _refuse(check: RecipientCheck, rule_id: str, text: str, **context) -> RecipientCheck:
-        check.reply = mss_rules.smtp_reply(rule_id, text)
-        check.finding = mss_rules.BY_ID[rule_id].finding(location=f"RCPT TO:<{check.address}>", **context)
+            return check.refuse(rules.RCPT_CLOSED, "mailbox closed")
         return check
 
     # ------------------------------------------------------------------ messages
@@ -329,9 +281,9 @@ class MssanteBackend:
         deliveries, notes = [], []
         for check in accepted:
             stored = StoredMessage(
-                id=message_id, mailbox=check.address.lower(), kind="message", time=now, envelope_from=envelope_from,
-                recipients=[c.address for c in accepted], subject=report.subject, message_id=report.message_id,
-                size=len(raw), verdict=report.verdict, rules=report.rules,
+                id=message_id, mailbox=check.address.lower(), kind="message", time=now,
+                envelope_from=envelope_from, recipients=[c.address for c in accepted], subject=report.subject,
+                message_id=report.message_id, size=len(raw), verdict=report.verdict, rules=report.rules,
                 findings=[f.to_dict() for f in report.findings], documents=documents,
                 attachments=report.attachments, cda_reports=report.cda_reports, raw=stamped)
             deliveries.append(Delivery(stored.mailbox, stamped, stored))
@@ -344,18 +296,20 @@ class MssanteBackend:
         self._store(deliveries)
         return Outcome(message_id, report, deliveries, notes)
 
-    def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes, message_id) -> None:
+    def _mdn(self, raw, report: MessageReport, envelope_from, accepted, deliveries, notes,
+             message_id) -> None:
         target = report.disposition_notification_to
         address = target.split("<")[-1].rstrip(">").strip() if target else ""
         if address.lower() != envelope_from.lower():
-            notes.append(f"MDN not sent: Disposition-Notification-To <{address}> differs from the return path "
-                         f"<{envelope_from}> (RFC 8098 §2.1: no automatic MDN then)")
+            notes.append(f"MDN not sent: Disposition-Notification-To <{address}> differs from the return "
+                         f"path <{envelope_from}> (RFC 8098 §2.1: no automatic MDN then)")
             return
         for check in accepted:
             mdn = build_mdn(hostname=self.hostname, reporter=check.address, to=address, original=raw,
                             original_message_id=report.message_id, original_recipient=check.address,
                             subject=report.subject, verdict=report.verdict, rules=report.rules)
-            deliveries += self._notification(mdn, "mdn", address, f"MDN for {message_id} from {check.address}", notes)
+            subject = f"MDN for {message_id} from {check.address}"
+            deliveries += self._notification(mdn, "mdn", address, subject, notes)
 
     def _notification(self, raw: bytes, kind: str, to: str, subject: str, notes: list[str]) -> list[Delivery]:
         if self.mailbox(to) is None:
@@ -363,8 +317,9 @@ class MssanteBackend:
             return []
         stored = StoredMessage(id=self.next_id(), mailbox=to.lower(), kind=kind,
                                time=datetime.now(UTC).isoformat(timespec="milliseconds"), envelope_from="",
-                               recipients=[to], subject=subject, message_id=None, size=len(raw), verdict="n/a",
-                               rules=[], findings=[], documents=[], attachments=[], cda_reports={}, raw=raw)
+                               recipients=[to], subject=subject, message_id=None, size=len(raw),
+                               verdict="n/a", rules=[], findings=[], documents=[], attachments=[],
+                               cda_reports={}, raw=raw)
         notes.append(f"{kind.upper()} {stored.id} delivered to <{to}>")
         return [Delivery(stored.mailbox, raw, stored)]
 

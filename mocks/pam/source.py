@@ -1,0 +1,143 @@
+"""The identity source: ADT messages built from the world's patients, sent to a product's MLLP endpoint,
+and the acknowledgement it gave back journalled (AA/AE/AR, or no answer) — what the proof reads for
+RIS.INS/va1.67–69 (a product integrating an INS identity from a PAM FR feed).
+
+    source.send("mllp://127.0.0.1:6661", "A28", "279035121518989")  # a world patient key or INS
+
+The INS goes in PID-3 (CX-5 ``INS``, CX-4 the INS authority of the patient's OID) only when the status is
+VALI (PAMFR §6.6.1); the traits are those INSi returns (PID-5 type L, PID-7, PID-8, PID-11 BDL).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import zlib
+from dataclasses import asdict, dataclass
+
+from segur.kernel.ins import OID_NIA
+from segur.kernel.journal import body_for_journal
+from segur.mocks.pam import checks, mllp
+from segur.mocks.pam.models import QUALIFIED, STATUSES, AdtMessage, Identifier, Traits
+from segur.mocks.pam.responses import render_adt
+
+SENDABLE = tuple(checks.ITI30)
+_numbers = itertools.count(1)
+
+
+@dataclass
+class SendResult:
+    """What came back from the product for one message."""
+
+    seq: int  # the journal entry
+    to: str
+    event: str
+    control_id: str
+    ack_code: str | None  # AA, AE, AR; None: no answer (see `error`)
+    ack: str = ""
+    error: str = ""
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def local_identifier(patient, finess: str) -> Identifier:
+    """The harness's own IPP for a world patient (stable across runs: derived from the patient key)."""
+    number = f"{zlib.crc32(patient.key.encode('utf-8')) % 10**9:09d}"
+    return Identifier(number, "SEGUR-PAM", finess, "PI", "M")
+
+
+def ins_identifier(patient) -> Identifier:
+    namespace = "ASIP-SANTE-INS-NIA" if patient.oid == OID_NIA else "ASIP-SANTE-INS-NIR"
+    return Identifier(patient.ins, namespace, patient.oid, "INS", "ISO")
+
+
+def hl7_date(iso: str) -> str:
+    """A world birth date (ISO, maybe partial as INSi gives it: 1971-00-00) as an HL7 date."""
+    parts = [p for p in iso.split("-") if p and p.strip("0")]
+    return "".join(parts)
+
+
+def adt_for_patient(patient, event: str, *, status: str = QUALIFIED, finess: str = "",
+                    prior: tuple[Identifier, ...] = (), control_id: str = "") -> AdtMessage:
+    identifiers = [local_identifier(patient, finess)]
+    if status == QUALIFIED:
+        identifiers.append(ins_identifier(patient))
+    traits = Traits(birth_name=patient.birth_name, first_name=patient.first_name,
+                    first_names=patient.first_names, used_name=patient.used_name or "",
+                    birth_date=hl7_date(patient.birth_date), sex=patient.sex, birth_place=patient.birth_place)
+    control_id = control_id or f"SEGUR{time.strftime('%Y%m%d%H%M%S')}{next(_numbers):05d}"
+    return AdtMessage(event=event, control_id=control_id, identifiers=tuple(identifiers), traits=traits,
+                      status=(status,), prior=tuple(prior))
+
+
+class IdentitySource:
+    """Sends ITI-30 messages of the world's patients and journals the answers."""
+
+    def __init__(self, world, journal, *, timeout: float = 10.0):
+        self.world, self.journal, self.timeout = world, journal, timeout
+        organisations = getattr(world, "organisations", ())
+        self.finess = organisations[0].finess if organisations else ""
+
+    def patient(self, reference: str):
+        found = self.world.patient_by_key(reference) or self.world.patient_by_any_ins(reference)
+        if found is None:
+            raise ValueError(f"no world patient with key or INS {reference!r}")
+        return found
+
+    def send(self, to: str, event: str, patient: str, *, status: str = QUALIFIED, prior: tuple[str, ...] = (),
+             timeout: float | None = None) -> SendResult:
+        """Send one message; `prior` are the identifier values MRG-1 names (A40, A47)."""
+        host, port = mllp.parse_url(to)
+        if event not in SENDABLE:
+            raise ValueError(f"event must be one of {', '.join(SENDABLE)}, not {event!r}")
+        if status not in STATUSES:
+            raise ValueError(f"status must be a PID-32 status of PAM FR, not {status!r}")
+        if event in checks.MERGING and not prior:
+            raise ValueError(f"{event} needs the identifier(s) it replaces (prior)")
+        person = self.patient(patient)
+        merged = tuple(Identifier(value, "SEGUR-PAM", self.finess, "PI", "M") for value in prior)
+        adt = adt_for_patient(person, event, status=status, finess=self.finess, prior=merged)
+        text = render_adt(adt)
+        data = text.encode("utf-8")
+        started = time.perf_counter()
+        answer, error = None, ""
+        try:
+            answer = mllp.exchange(host, port, data, timeout=timeout or self.timeout)
+        except mllp.MllpTimeout as exc:
+            error, verdict = str(exc), "timeout"
+        except OSError as exc:
+            error, verdict = f"{type(exc).__name__}: {exc}", "unreachable"
+        ack_text = answer.decode("utf-8", errors="replace") if answer is not None else ""
+        code = _msa1(ack_text) if answer is not None else None
+        if answer is not None:
+            verdict = {"AA": "accepted", "AE": "error", "AR": "rejected"}.get(code or "", "unreadable-ack")
+        entry = self.journal.record(
+            f"send ADT^{event}", verdict, duration_ms=(time.perf_counter() - started) * 1000,
+            request={"to": to, "body": body_for_journal(data)},
+            response={"body": body_for_journal(answer)} if answer is not None else {"error": error},
+            meta={"to": to, "event": event, "patient": person.key, "ins": person.ins if status == QUALIFIED
+                  else None, "status": status, "control_id": adt.control_id, "ack": code})
+        return SendResult(entry.seq, to, event, adt.control_id, code, ack_text, error, text)
+
+    def send_request(self, body: dict) -> SendResult:
+        """`POST /_admin/send`: {"to", "event", "patient", "status"?, "prior"?, "timeout"?}."""
+        missing = [key for key in ("to", "event", "patient") if not isinstance(body.get(key), str)]
+        if missing:
+            raise ValueError(f"missing or not a string: {', '.join(missing)}")
+        prior = body.get("prior", [])
+        prior = [prior] if isinstance(prior, str) else prior
+        timeout = body.get("timeout")
+        if timeout is not None and (not isinstance(timeout, int | float) or not 0 < timeout <= 120):
+            raise ValueError("timeout is a number of seconds in (0, 120]")
+        return self.send(body["to"], body["event"], body["patient"], status=body.get("status", QUALIFIED),
+                         prior=tuple(str(p) for p in prior), timeout=timeout)
+
+
+def _msa1(ack: str) -> str | None:
+    for segment in ack.replace("\n", "\r").split("\r"):
+        if segment.startswith("MSA"):
+            fields = segment.split(segment[3]) if len(segment) > 3 else []
+            return fields[1] if len(fields) > 1 else None
+    return None
