@@ -22,7 +22,6 @@ import typer
 
 from segur.kernel.official_pack import describe, find_pack
 from segur.scenarios.driver import reference_ris_dir
-from segur.scenarios.evidence_pack import check_status, problem_lines, requirements_note
 from segur.up import free_port_overrides, load_config, start_stack
 
 DEFAULT_DEFECT = "provisional-as-qualified"
@@ -80,6 +79,9 @@ def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
 
 def _summary(outcome) -> list[str]:
     """The verdict, then each check that failed or was blocked (the lines `segur proof` prints)."""
+    # start-up: the evidence pack imports pytest, ~150 ms of every `segur --help` (measured, -X importtime)
+    from segur.scenarios.evidence_pack import check_status, problem_lines
+
     evidence = outcome.evidence
     reqs = evidence["requirements"]
     checks = list(evidence["checks"].values())
@@ -109,7 +111,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print the two verdicts, the failing checks and where the evidence packs are."""
-        # start-up: the proof imports pytest, 80 ms of every `segur --help` (measured with -X importtime)
+        # start-up: the proof and the evidence pack import pytest, 80-150 ms of every `segur --help`
+        # (measured with -X importtime)
+        from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
 
         couloir = couloir.upper()
