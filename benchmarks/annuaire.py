@@ -1,8 +1,9 @@
 """Annuaire santé mock: searches per second and latency from concurrent FHIR clients.
 
 Starts the mock in this process on loopback, then N client processes (each a keep-alive HTTP
-connection, so the clients do not compete with the server for its interpreter lock) search practitioners by RPPS, by family name with _revinclude, and organizations by FINESS for
-T seconds. Prints requests/s and p50/p99 latency. Target: >= 1,000 searches/s.
+connection, so the clients do not compete with the server for its interpreter lock) search
+practitioners by RPPS, by family name with _revinclude, and organizations by FINESS for T seconds.
+Prints requests/s and p50/p99 latency. Target: >= 1,000 searches/s.
 
     python benchmarks/annuaire.py [--clients 8] [--seconds 5]
 
@@ -43,7 +44,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     world = load_world()
-    queries = [f"/fhir/v2/Practitioner?identifier=https://rpps.esante.gouv.fr|{p.rpps}" for p in world.professionals]
+    queries = [f"/fhir/v2/Practitioner?identifier=https://rpps.esante.gouv.fr|{p.rpps}"
+               for p in world.professionals]
     queries += [f"/fhir/v2/Practitioner?family={p.family_name[:4]}&_revinclude=PractitionerRole:practitioner"
                 for p in world.professionals]
     queries += [f"/fhir/v2/Organization?identifier=https://finess.esante.gouv.fr|{o.finess}"
@@ -58,7 +60,8 @@ def main() -> None:
     errors = sum(failed for _, failed in results)
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
-    print(f"annuaire: {len(latencies)} searches in {elapsed:.1f} s with {args.clients} clients, {errors} errors")
+    print(f"annuaire: {len(latencies)} searches in {elapsed:.1f} s with {args.clients} clients, "
+          f"{errors} errors")
     print(f"  throughput: {len(latencies) / elapsed:,.0f} searches/s (target >= 1,000)")
     print(f"  latency: p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
 

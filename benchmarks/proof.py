@@ -41,16 +41,17 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="segur-proof-bench-") as scratch:
             out = Path(scratch) / "evidence"
             started = time.perf_counter()
-            done = subprocess.run([str(segur), "proof", "--sut", args.sut, "--couloir", args.couloir, "--size",
-                                   args.size, "--out", str(out), "--quiet"], env=env, cwd=scratch,
-                                  capture_output=True, text=True)
+            proof = [str(segur), "proof", "--sut", args.sut, "--couloir", args.couloir, "--size", args.size,
+                     "--out", str(out), "--quiet"]
+            done = subprocess.run(proof, env=env, cwd=scratch, capture_output=True, text=True)
             elapsed = time.perf_counter() - started
             totals.append(elapsed)
             evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
             timings = evidence["meta"]["timings"]
-            print(f"run {run}: {elapsed:.1f} s cold start to evidence pack (exit {done.returncode}, verdict "
-                  f"{evidence['verdict']}); inside the process: stack {timings['stack_start_s']:.1f} s, plan "
-                  f"{timings['plan_s']:.1f} s ({len(evidence['plan']['tasks'])} tasks), checks {timings['checks_s']:.1f} s")
+            print(f"run {run}: {elapsed:.1f} s cold start to evidence pack (exit {done.returncode}, "
+                  f"verdict {evidence['verdict']}); inside the process: stack {timings['stack_start_s']:.1f} "
+                  f"s, plan {timings['plan_s']:.1f} s ({len(evidence['plan']['tasks'])} tasks), "
+                  f"checks {timings['checks_s']:.1f} s")
     best = min(totals)
     print(f"best {best:.1f} s; target < 30 s: {'met' if best < 30 else 'NOT met'}")
     return 0

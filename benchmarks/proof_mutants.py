@@ -2,7 +2,8 @@
 
 The same as `segur proof-mutants`; rewrites docs/mutants.md. Run from the repository root:
 
-    .venv/bin/python benchmarks/proof_mutants.py [--pack ../shared/ref/cda] [--only MUTANT_ID ...] [--no-write]
+    .venv/bin/python benchmarks/proof_mutants.py [--pack ../shared/ref/cda] [--only MUTANT_ID ...] \\
+        [--no-write]
 """
 
 from __future__ import annotations

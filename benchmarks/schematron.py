@@ -60,13 +60,15 @@ def variants(doc: bytes, n: int) -> list[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ref", type=Path, default=Path(os.environ.get("SEGUR_REF", REPO.parent / "shared" / "ref")))
+    default_ref = Path(os.environ.get("SEGUR_REF", REPO.parent / "shared" / "ref"))
+    parser.add_argument("--ref", type=Path, default=default_ref)
     parser.add_argument("-n", type=int, default=50, help="runs per measurement (default 50)")
     args = parser.parse_args()
     cda = args.ref / "cda"
     doc = (cda / EXAMPLE).read_bytes()
     distinct = variants(doc, args.n)
-    print(f"document: {EXAMPLE} ({len(doc) // 1024} KiB), {args.n} runs per figure, load {os.getloadavg()[0]:.2f}")
+    print(f"document: {EXAMPLE} ({len(doc) // 1024} KiB), {args.n} runs per figure, "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'pack':<14} {'mode':<8} {'cold compile':>13} {'disk-cached':>12} "
           f"{'incl. parse ms (p90) cpu/min':>32} {'transform only ms (p90) cpu/min':>35}")
     compiled = {}

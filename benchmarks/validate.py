@@ -13,9 +13,10 @@ Each configuration runs in a fresh Python process so that caches and peak memory
 Jobs 1 runs in the measuring process (its layer costs are steady state, the first document,
 which pays the schema load and pack compilation, excluded); jobs > 1 goes through `batch.run`
 (spawned workers, each compiling its packs), as ``segur validate --jobs N`` does, and its layer
-costs are means over all documents, compile included. Reported: documents/s, ms per document per core (wall × jobs /
-N) and the CPU time per document (immune to other load on the machine: steady state for jobs 1,
-workers' total including their start and compilation for jobs > 1), the mean cost of each layer, peak RSS (parent and workers), and for jobs 1 the RSS after
+costs are means over all documents, compile included. Reported: documents/s, ms per document per
+core (wall × jobs / N) and the CPU time per document (immune to other load on the machine: steady
+state for jobs 1, workers' total including their start and compilation for jobs > 1), the mean
+cost of each layer, peak RSS (parent and workers), and for jobs 1 the RSS after
 10 %, 50 % and 100 % of the documents ("flat" when the second half grows it by less than 5 MB:
 Saxon's heap grows during the first few hundred runs, then plateaus). Numbers on a shared
 machine are noisy; jobs 2 only pays off when the batch is long enough to amortise spawning the
@@ -128,9 +129,9 @@ def _account(report, sums: dict, verdicts: dict) -> None:
 # -- driver ----------------------------------------------------------------------------------------
 
 def _run_child(doc: Path, n: int, jobs: int, pack: Path, cache_dir: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(doc), "--n", str(n), "--jobs-one", str(jobs),
-                          "--pack", str(pack), "--cache-dir", str(cache_dir)],
-                         capture_output=True, text=True, check=False)
+    child = [sys.executable, __file__, "--child", str(doc), "--n", str(n), "--jobs-one", str(jobs),
+             "--pack", str(pack), "--cache-dir", str(cache_dir)]
+    out = subprocess.run(child, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -142,16 +143,16 @@ def _row(label: str, result: dict) -> str:
     if result["rss_at_50pct_mb"] is not None:
         # Saxon's heap grows for the first few hundred documents, then plateaus: judge the second half.
         growth = result["rss_at_end_mb"] - result["rss_at_50pct_mb"]
+        trend = "flat" if growth < 5 else f"+{growth:.0f} MB in the 2nd half"
         flat = (f"  RSS at 10/50/100 %: {result['rss_at_10pct_mb']:.0f}/{result['rss_at_50pct_mb']:.0f}/"
-                f"{result['rss_at_end_mb']:.0f} MB ({'flat' if growth < 5 else f'+{growth:.0f} MB in the 2nd half'})")
+                f"{result['rss_at_end_mb']:.0f} MB ({trend})")
     steady = f" steady {result['steady_ms_per_doc']:.1f} ms/doc," if result["steady_ms_per_doc"] else ""
     first = f" first doc {result['first_doc_ms']:.0f} ms," if result["first_doc_ms"] else ""
-    return (f"{label:18} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} ms/doc/core"
-            f" (CPU {result['cpu_ms_per_doc']:.1f} ms/doc),"
-            f"{first}{steady} layers xsd {layers['xsd_ms']:.1f} / sch {layers['schematron_ms']:.1f} / "
-            f"segur {layers['segur_ms']:.1f} / parse {layers['parse_ms']:.1f} ms;"
-            f" peak RSS {result['peak_rss_mb']:.0f} MB (workers {result['peak_rss_children_mb']:.0f} MB){flat}"
-            f"  verdicts {result['verdicts']}")
+    return (f"{label:18} {result['docs_per_s']:7.1f} docs/s  {result['ms_per_doc_per_core']:6.1f} "
+            f"ms/doc/core (CPU {result['cpu_ms_per_doc']:.1f} ms/doc),{first}{steady} layers xsd "
+            f"{layers['xsd_ms']:.1f} / sch {layers['schematron_ms']:.1f} / segur {layers['segur_ms']:.1f} / "
+            f"parse {layers['parse_ms']:.1f} ms; peak RSS {result['peak_rss_mb']:.0f} MB "
+            f"(workers {result['peak_rss_children_mb']:.0f} MB){flat}  verdicts {result['verdicts']}")
 
 
 def hostile_timings() -> list[tuple[str, str, float]]:
@@ -160,13 +161,14 @@ def hostile_timings() -> list[tuple[str, str, float]]:
 
     lol = b"".join(b'<!ENTITY l%d "%s">' % (i, b"&l%d;" % (i - 1) * 10 if i else b"lol") for i in range(10))
     deep = 200_000
+    long_entity = b'<!ENTITY a "' + b"x" * 500_000 + b'">'
     with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as big:
         big.truncate(200 * 1024 * 1024)
     payloads = {
         "billion laughs (10 levels)": b"<!DOCTYPE r [" + lol + b"]><r>&l9;</r>",
         "XXE file:///etc/passwd": b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
         "external DTD over http": b'<!DOCTYPE r SYSTEM "http://attacker.invalid/x.dtd"><r/>',
-        "quadratic blowup (1 MB)": b'<!DOCTYPE r [<!ENTITY a "' + b"x" * 500_000 + b'">]><r>' + b"&a;" * 100_000 + b"</r>",
+        "quadratic blowup (1 MB)": b"<!DOCTYPE r [" + long_entity + b"]><r>" + b"&a;" * 100_000 + b"</r>",
         f"nesting depth {deep}": b"<a>" * deep + b"</a>" * deep,
         "200 MB file (sparse)": Path(big.name),
     }
@@ -176,7 +178,8 @@ def hostile_timings() -> list[tuple[str, str, float]]:
         for label, payload in payloads.items():
             started = time.perf_counter()
             report = validate(payload, pack=False)
-            out.append((label, ",".join(f.rule for f in report.findings), (time.perf_counter() - started) * 1000))
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            out.append((label, ",".join(f.rule for f in report.findings), elapsed_ms))
     finally:
         os.unlink(big.name)
     return out

@@ -6,12 +6,18 @@ assembles them, so adding a mock never means editing another area's code.
 
 from __future__ import annotations
 
-import importlib
+from importlib.metadata import PackageNotFoundError, version
 
 import typer
+from typer.core import TyperOption
 
+from segur import demo_cli, pki_cli, rules_cli, up_cli
+from segur.fixtures import cli as world_cli
+from segur.scenarios import cli as proof_cli
+from segur.scenarios.mutants import cli as mutants_cli
 from segur.serve_cli import register_services
 from segur.services import SERVICES
+from segur.validators import cli as validate_cli
 
 app = typer.Typer(
     name="segur",
@@ -24,27 +30,22 @@ app = typer.Typer(
 serve = typer.Typer(help="Run one mock as a real server (loopback by default).", no_args_is_help=True)
 app.add_typer(serve, name="serve")
 
-# Modules that contribute commands. Each exposes `register(app: Typer, serve: Typer)`.
+# The modules that contribute commands, in the order `segur --help` lists them; each exposes
+# `register(app: Typer, serve: Typer)`.
 COMMAND_MODULES = (
-    "segur.validators.cli",
-    "segur.fixtures.cli",
-    "segur.pki_cli",
-    "segur.rules_cli",
-    "segur.mocks.insi.cli",
-    "segur.mocks.dmp.cli",
-    "segur.mocks.mssante.cli",
-    "segur.mocks.annuaire.cli",
-    "segur.up_cli",
-    "segur.scenarios.cli",
-    "segur.scenarios.mutants.cli",
-    "segur.demo_cli",
+    validate_cli,
+    world_cli,
+    pki_cli,
+    rules_cli,
+    up_cli,
+    proof_cli,
+    mutants_cli,
+    demo_cli,
 )
 
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
-
         try:
             typer.echo(f"segur {version('segur-harness')}")
         except PackageNotFoundError:  # run from a copy that was never installed
@@ -64,8 +65,6 @@ def _main(
 def _flags_without_type() -> None:
     """Recent typer prints `<bool>` beside every flag (`--json <bool>`), as if it took a value: a flag
     takes none, so its type column is left empty (every command, whichever module declares it)."""
-    from typer.core import TyperOption
-
     shown = getattr(TyperOption, "display_type_rich", None)
     if shown is None or getattr(shown, "segur_flags", False):
         return  # an older typer never showed it
@@ -77,19 +76,8 @@ def _flags_without_type() -> None:
     TyperOption.display_type_rich = display_type_rich
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # An area not built yet contributes no command; a broken import inside it still fails loudly.
-            if exc.name == name:
-                continue
-            raise
-        module.register(app, serve)
-
-
-_register_all()
+for module in COMMAND_MODULES:
+    module.register(app, serve)
 register_services(serve, SERVICES)
 _flags_without_type()
 

@@ -13,22 +13,23 @@ harness passing a broken product would be worse than none.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
 
 import typer
 
+from segur.kernel.official_pack import describe, find_pack
+from segur.scenarios.driver import reference_ris_dir
+from segur.up import free_port_overrides, load_config, start_stack
+
 DEFAULT_DEFECT = "provisional-as-qualified"
 
 
 def reference_ris_defects() -> dict[str, str]:
     """The reference RIS's seeded defects (name: what goes wrong); empty when its folder is not there.
-    Only its `defects.py` is loaded (no imports): `segur --help` stays fast."""
-    import importlib.util
-
-    from segur.scenarios.driver import reference_ris_dir
-
+    Only its `defects.py` is loaded, from its file (not the RIS's package): `segur --help` stays fast."""
     try:
         path = reference_ris_dir() / "reference_ris" / "defects.py"
     except ValueError:
@@ -53,7 +54,13 @@ def _check_defect(value: str) -> str:
 
 
 #: the endpoint a product needs first, per service (`--verbose` shows them all)
-MAIN_ENDPOINTS = {"annuaire": ("fhir_base",), "insi": ("soap",), "dmp": ("repository",), "mssante": ("smtp", "imap")}
+MAIN_ENDPOINTS = {
+    "annuaire": ("fhir_base",),
+    "insi": ("soap",),
+    "dmp": ("repository",),
+    "mssante": ("smtp", "imap"),
+}
+VERBOSE_HELP = "Every endpoint, one line per task, and the check suites' own pytest output."
 
 
 def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
@@ -63,7 +70,8 @@ def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
         if keys is not None and key not in keys:
             continue
         if isinstance(value, dict):
-            value = value.get("url") or ", ".join(f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
+            parts = (f"{k}={v}" for k, v in value.items() if not isinstance(v, list))
+            value = value.get("url") or ", ".join(parts)
         if not isinstance(value, list):
             shown.append(f"{key}={value}")
     return ", ".join(shown)
@@ -71,6 +79,7 @@ def _flat(endpoints: dict, keys: tuple[str, ...] | None = None) -> str:
 
 def _summary(outcome) -> list[str]:
     """The verdict, then each check that failed or was blocked (the lines `segur proof` prints)."""
+    # start-up: the evidence pack imports pytest, ~150 ms of every `segur --help` (measured, -X importtime)
     from segur.scenarios.evidence_pack import check_status, problem_lines
 
     evidence = outcome.evidence
@@ -98,15 +107,14 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
         defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Every endpoint, one line per task, and the "
-                                     "check suites' own pytest output."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     ) -> None:
         """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
         defect; print the two verdicts, the failing checks and where the evidence packs are."""
-        from segur.kernel.official_pack import describe, find_pack
+        # start-up: the proof and the evidence pack import pytest, 80-150 ms of every `segur --help`
+        # (measured with -X importtime)
         from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
-        from segur.up import free_port_overrides, load_config, start_stack
 
         couloir = couloir.upper()
         try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
@@ -120,8 +128,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo("Ségur conformance harness — demo")
         typer.echo(f"  document validation: {describe(found)}")
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
-            overrides = {"stack": {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""},
-                         **free_port_overrides()}
+            stack_settings = {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""}
+            overrides = {"stack": stack_settings, **free_port_overrides()}
             typer.echo("1. segur up: the four mocks, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v
@@ -129,8 +137,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             try:
                 for line in _endpoint_lines(stack, verbose):
                     typer.echo(f"   {line}")
-                typer.echo(f"2. the proof, couloir {couloir}, against the reference RIS (examples/reference-ris)")
-                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack, **shown)
+                typer.echo(f"2. the proof, couloir {couloir}, "
+                           "against the reference RIS (examples/reference-ris)")
+                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack,
+                                  **shown)
                 for line in _summary(clean):
                     typer.echo(f"   {line}")
                 typer.echo(f"   ({requirements_note(clean.evidence)})")

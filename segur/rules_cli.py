@@ -6,26 +6,6 @@ import json
 
 import typer
 
-from segur.kernel import rules
-
-
-def _load_all_rule_modules() -> None:
-    """Import the modules that declare rules, so the catalogue is complete."""
-    import importlib
-
-    for name in (
-        "segur.validators.segur_rules",
-        "segur.mocks.insi.rules",
-        "segur.mocks.dmp.rules",
-        "segur.mocks.mssante.rules",
-        "segur.mocks.annuaire.rules",
-    ):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
 
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     @app.command("rules")
@@ -35,13 +15,16 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         lang: str = typer.Option("en", help="Message language: en or fr."),
     ) -> None:
         """List the project's own rules: id, layer, severity, message and fix hint."""
-        _load_all_rule_modules()
-        layers = sorted({r.layer for r in rules.all_rules()})
+        # start-up: the catalogue imports the Ségur rules, 20-60 ms of every `segur --help` (measured)
+        from segur.rule_catalogue import all_rules
+
+        layers = sorted({r.layer for r in all_rules()})
         if layer is not None and layer not in layers:  # a typo must not look like "no rules in this layer"
-            raise typer.BadParameter(f"unknown layer {layer!r}; known: {', '.join(layers)}", param_hint="--layer")
+            known = ", ".join(layers)
+            raise typer.BadParameter(f"unknown layer {layer!r}; known: {known}", param_hint="--layer")
         if lang not in ("en", "fr"):
             raise typer.BadParameter(f"unknown language {lang!r}; en or fr", param_hint="--lang")
-        selected = [r for r in rules.all_rules() if layer is None or r.layer == layer]
+        selected = [r for r in all_rules() if layer is None or r.layer == layer]
         if as_json:
             typer.echo(json.dumps([
                 {"id": r.id, "layer": r.layer, "severity": r.severity.value, "message_en": r.message_en,

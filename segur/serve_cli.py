@@ -14,9 +14,11 @@ from pathlib import Path
 import click
 import typer
 
+from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types
 from segur.kernel.server import run_until_interrupted
 from segur.kernel.service import Service, StackContext
+from segur.up import load_config
 
 STACK_OPTIONS = ("host", "pki", "world", "pack")
 
@@ -69,8 +71,8 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
             params.append(_parameter(f"flag_{flag[2:].replace('-', '_')}", bool, False, flag,
                                      f"Same as {option} {value}."))
     params.append(_parameter("config_file", Path, None, "--config",
-                             "A `segur up` config file: its stack table and this service's table, under these "
-                             "options."))
+                             "A `segur up` config file: its stack table and this service's table, "
+                             "under these options."))
     return params
 
 
@@ -101,7 +103,8 @@ def serve_command(cls: type[Service]):
             typer.echo(f"segur serve {cls.name}: {exc}", err=True)
             raise typer.Exit(2) from exc
 
-    context_parameter = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+    context_parameter = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                          annotation=typer.Context)
     command.__signature__ = inspect.Signature([context_parameter, *_parameters(cls)])
     command.__doc__ = cls.title
     return command
@@ -109,9 +112,8 @@ def serve_command(cls: type[Service]):
 
 def _configs(cls: type[Service], ctx: click.Context, options: dict):
     """The stack and service configs: the file's sections, then the options given on the command line."""
-    from segur.up import load_config  # the shell's loader; imported here to keep `segur --help` light
-
-    given = {name for name in options if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    typed = click.core.ParameterSource.COMMANDLINE
+    given = {name for name in options if ctx.get_parameter_source(name) == typed}
     file_config = load_config(options["config_file"]) if options.get("config_file") else None
     stack = {name: options[f"stack_{name}"] for name in STACK_OPTIONS}
     section = {f.name: options[f.name] for f in dataclasses.fields(cls.Config) if f.name in options}
@@ -130,6 +132,4 @@ def _configs(cls: type[Service], ctx: click.Context, options: dict):
 def _world(stack: StackConfig):
     if not stack.world:
         return None
-    from segur.fixtures.world import load_world  # only when a world file is given
-
     return load_world(stack.world)

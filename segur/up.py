@@ -10,7 +10,7 @@ Config (TOML, every key optional; `segur up --config FILE`):
     [stack]
     host = "127.0.0.1"        # where every mock listens
     pki = ".segur-pki"        # test PKI (created if missing)
-    data = ".segur-data"      # DMP store in <data>/dmp, MSSanté mailboxes in <data>/mssante (kept across restarts)
+    data = ".segur-data"      # DMP store in <data>/dmp, MSSanté mailboxes in <data>/mssante (both kept)
     world = ""                # a world file; empty = the shipped world
     pack = ""                 # official CDA pack for document validation (else SEGUR_PACK / config)
 
@@ -45,7 +45,8 @@ from segur.kernel.pki import TestPki
 from segur.kernel.service import StackContext
 from segur.services import BY_NAME, SERVICES
 
-__all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "free_port_overrides", "load_config", "start_stack"]
+__all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "free_port_overrides", "load_config",
+           "start_stack"]
 
 SECTIONS = {"stack": StackConfig, **{service.name: service.Config for service in SERVICES}}
 DEFAULTS: dict = {**{name: dataclasses.asdict(cls()) for name, cls in SECTIONS.items()}, "faults": {}}

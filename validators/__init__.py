@@ -16,6 +16,6 @@ from segur.validators.report import LAYERS, BatchSummary, LayerRun, PackRun, Rep
 from segur.validators.safe_xml import DEFAULT_MAX_SIZE
 
 __all__ = [
-    "DEFAULT_MAX_SIZE", "LAYERS", "BatchSummary", "ConfigError", "LayerRun", "PackDir", "PackError", "PackRun",
-    "Report", "UnknownProfile", "Validator", "derived_rule_id", "validate",
+    "DEFAULT_MAX_SIZE", "LAYERS", "BatchSummary", "ConfigError", "LayerRun", "PackDir", "PackError",
+    "PackRun", "Report", "UnknownProfile", "Validator", "derived_rule_id", "validate",
 ]

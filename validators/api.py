@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
+import os
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from importlib.metadata import version
 from pathlib import Path
 
 from lxml import etree
@@ -48,13 +49,16 @@ ENGINE_RULES = {
              "La couche {layer} a échoué sur ce document : {detail}",
              hint="This is a defect of the harness or of the pack, not necessarily of the document; "
                   "report it with the document if you can.", source="project policy"),
-        Rule("VAL-002", "validator", "The {layer} layer did not run ({reason}); strict mode requires every layer.",
+        Rule("VAL-002", "validator",
+             "The {layer} layer did not run ({reason}); strict mode requires every layer.",
              "La couche {layer} n'a pas été exécutée ({reason}) ; le mode strict exige toutes les couches.",
-             hint="Configure the pack directory (--pack, SEGUR_PACK or segur.toml), or drop --strict to accept "
-                  "a partial check.", source="project policy"),
+             hint="Configure the pack directory (--pack, SEGUR_PACK or segur.toml), "
+                  "or drop --strict to accept a partial check.",
+             source="project policy"),
         Rule("SCH-001", "schematron", "The Schematron pack {pack} could not be run: {detail}",
              "Le pack Schematron {pack} n'a pas pu être exécuté : {detail}",
-             hint="Check that the pack directory is complete (includes and value sets).", source="project policy"),
+             hint="Check that the pack directory is complete (includes and value sets).",
+             source="project policy"),
     )
 }
 rules.register(*ENGINE_RULES.values())
@@ -62,8 +66,10 @@ rules.register(*ENGINE_RULES.values())
 
 def _engine_finding(rule_id: str, lang: str, **context) -> Finding:
     rule = ENGINE_RULES[rule_id]
-    return Finding(rule=rule.id, severity=rule.severity, layer=rule.layer, message=rule.message(lang, **context),
-                   hint=rule.hint or None, extra={"params": {k: str(v) for k, v in context.items()}})
+    params = {k: str(v) for k, v in context.items()}
+    message = rule.message(lang, **context)
+    return Finding(rule=rule.id, severity=rule.severity, layer=rule.layer, message=message,
+                   hint=rule.hint or None, extra={"params": params})
 
 
 class Validator:
@@ -116,8 +122,9 @@ class Validator:
             "pack": str(self.pack.root) if self.pack else None,
             "pack_source": self.pack.source if self.pack else None,
             "xsd_digest": packs_mod.xsd_digest(self.pack.xsd) if self.pack else None,
-            "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode, "lang": lang,
-            "strict": strict, "schematron_n1_body": "full" if schematron_full_body else "placeholder",
+            "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode,
+            "lang": lang, "strict": strict,
+            "schematron_n1_body": "full" if schematron_full_body else "placeholder",
             "value_sets": {role: vs.label for role, vs in self.value_sets.items()},
         }
 
@@ -136,8 +143,7 @@ class Validator:
     def validate(self, document, name: str | None = None, profile: str | None = None) -> Report:
         """Validate one document (a path, bytes or XML text). Never raises for a bad document."""
         started = time.perf_counter()
-        report = Report(settings=self.settings, document=name or (str(document) if isinstance(document, str | Path)
-                                          and not str(document).lstrip().startswith("<") else "<memory>"))
+        report = Report(settings=self.settings, document=name or _document_label(document))
         requested = profile or self.profile
         if profile:
             self.check_profile(profile)
@@ -213,7 +219,7 @@ class Validator:
         # -- segur --
         if selection is not None:
             volet = selection.volet.name if selection.volet else None
-        else:  # no Schematron selection (no pack, --profile none): a forced volet still informs the Ségur rules
+        else:  # no Schematron selection (no pack, --profile none): a forced volet still informs Ségur rules
             volet = requested if requested.lower() not in ("auto", "none", "common") else None
         self._layer(report, "segur", gate, lambda: self._segur(tree, locator, volet, report))
 
@@ -258,12 +264,6 @@ class Validator:
             return "--profile none"
         if self.pack is None:
             return _NO_PACK
-        try:
-            engine = importlib.import_module("segur.validators.schematron")
-        except ImportError as exc:
-            return f"the Schematron engine is not available ({exc})"
-        if not hasattr(engine, "compile_pack"):
-            return "the Schematron engine is not available (segur.validators.schematron has no compile_pack)"
         return None
 
     def _schematron_document(self, parsed) -> bytes:
@@ -271,6 +271,7 @@ class Validator:
         Saxon's tree of it is most of an N1 document's cost) unless the full body was asked for."""
         if self.schematron_full_body:
             return parsed.data
+        # start-up: the Schematron package loads Saxon, 30-90 ms of every `segur --help` (measured)
         from segur.validators.schematron.body import schematron_view
 
         return schematron_view(parsed.data, parsed.tree)
@@ -312,19 +313,20 @@ class Validator:
         return detail
 
     def _segur(self, tree, locator, volet, report: Report):
-        try:
-            module = importlib.import_module("segur.validators.segur_rules")
-        except ModuleNotFoundError as exc:
-            if exc.name != "segur.validators.segur_rules":
-                raise
-            return LayerRun("segur", "skipped", "the Ségur rules module is not available")
-        if not hasattr(module, "check_segur"):
-            return LayerRun("segur", "skipped", "the Ségur rules module has no check_segur() yet")
         extra = {"value_sets": self.value_sets} if self.value_sets else {}  # only when the user gave some
         pack_root = self.pack.root if self.pack else None
-        found = module.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
+        # start-up: the Ségur rules and their value sets, 20-60 ms of every `segur --help` (measured)
+        from segur.validators import segur_rules
+
+        found = segur_rules.check_segur(tree, locator, volet, pack_root=pack_root, **extra)
         report.findings.extend(_translate(f, self.lang) for f in found)
         return None
+
+
+def _document_label(document) -> str:
+    """How a report names a document given without a name: its path, or ``<memory>`` for bytes or XML text."""
+    is_path = isinstance(document, str | Path) and not str(document).lstrip().startswith("<")
+    return str(document) if is_path else "<memory>"
 
 
 def _load_value_sets(value_sets) -> dict:
@@ -334,6 +336,7 @@ def _load_value_sets(value_sets) -> dict:
         value_sets = found.value if found else []
     if not value_sets:
         return {}
+    # start-up: see `Validator._segur`
     from segur.validators.segur_rules.value_sets import load_value_sets
 
     return load_value_sets(value_sets)
@@ -346,8 +349,6 @@ _NO_PACK = "no pack directory (give --pack DIR, set SEGUR_PACK or 'pack' in segu
 @functools.cache
 def _tool_version() -> str:
     try:
-        from importlib.metadata import version
-
         return version("segur-harness")
     except Exception:  # running from a source tree without metadata
         return "unknown"
@@ -355,8 +356,6 @@ def _tool_version() -> str:
 
 def _full_body_requested() -> bool:
     """``SEGUR_SCHEMATRON_FULL_BODY=1``: the user wants the packs to see the real N1 body text."""
-    import os
-
     return os.environ.get("SEGUR_SCHEMATRON_FULL_BODY", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -395,7 +394,8 @@ def _translate(finding: Finding, lang: str) -> Finding:
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def derived_rule_id(pack_name: str, pattern_id: str | None, rule_context: str | None, test: str | None) -> str:
+def derived_rule_id(pack_name: str, pattern_id: str | None, rule_context: str | None,
+                    test: str | None) -> str:
     """A stable id for an assert without ``@id``: ``<volet>/<pattern>/<8 hex of sha1(context|test)>``.
 
     The volet is the pack name without ``CI-SIS_`` and without its version (so an unchanged assert
@@ -413,9 +413,10 @@ def schematron_finding(failure, pack_name: str, locator: Locator, lang: str = "e
     """One `SchematronFailure` as a `Finding` with line, column and XPath in the user's file."""
     if getattr(failure, "kind", None) == "pack-error":
         finding = _engine_finding("SCH-001", lang, pack=pack_name, detail=failure.message)
-        return replace(finding, xpath=failure.location, extra={**finding.extra, "pattern": failure.pattern_id,
-                                                                "context": failure.rule_context})
-    rule_id = failure.assert_id or derived_rule_id(pack_name, failure.pattern_id, failure.rule_context, failure.test)
+        where = {"pattern": failure.pattern_id, "context": failure.rule_context}
+        return replace(finding, xpath=failure.location, extra={**finding.extra, **where})
+    rule_id = failure.assert_id or derived_rule_id(pack_name, failure.pattern_id, failure.rule_context,
+                                                   failure.test)
     line = column = None
     xpath = failure.location
     if failure.node_index is not None:

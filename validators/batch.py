@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from segur.validators.api import Validator
+from segur.validators.api import Validator, _engine_finding
 from segur.validators.report import BatchSummary, Report
 from segur.validators.safe_xml import xml_finding
 
@@ -32,7 +32,7 @@ def expand(inputs: Iterable[str]) -> list[str | tuple[str, str]]:
         if item == "-":
             out.append("-")
             continue
-        if not item.strip():  # Path("") is "." : an empty shell variable must not validate the whole directory
+        if not item.strip():  # Path("") is ".": an empty shell variable must not validate the whole folder
             out.append(("missing", "'': an empty path names no file"))
             continue
         path = Path(item)
@@ -59,8 +59,6 @@ def _missing_report(detail: str, lang: str) -> Report:
 
 
 def _crashed_report(item: str, exc: BaseException, lang: str) -> Report:
-    from segur.validators.api import _engine_finding
-
     detail = f"worker process failed: {type(exc).__name__}: {exc}"
     return Report(document="<stdin>" if item == "-" else item,
                   findings=[_engine_finding("VAL-001", lang, layer="batch", detail=detail)])

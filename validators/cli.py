@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from segur.kernel.official_pack import find_pack
 from segur.validators import batch
+from segur.validators.api import Validator
 from segur.validators.config import ConfigError, parse_size, setting, value_sets_setting
 from segur.validators.output import FORMATS, RENDERERS, render_text
 from segur.validators.packs import PackDir, PackError
@@ -23,6 +24,7 @@ from segur.validators.report import LAYERS
 from segur.validators.safe_xml import DEFAULT_MAX_SIZE
 
 EXIT_USAGE = 2
+PATHS_HELP = "CDA files, directories (recursive *.xml), globs, or - for stdin."
 
 
 def _usage_error(message: str) -> typer.Exit:
@@ -33,7 +35,7 @@ def _usage_error(message: str) -> typer.Exit:
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     @app.command("validate")
     def validate_command(
-        paths: list[str] = typer.Argument(..., help="CDA files, directories (recursive *.xml), globs, or - for stdin."),
+        paths: list[str] = typer.Argument(..., help=PATHS_HELP),
         pack: str = typer.Option(None, "--pack", help="ANS pack directory (infrastructure/, schematrons/, "
                                  "jeuxDeValeurs/). Default: env SEGUR_PACK, then 'pack' in ./segur.toml or "
                                  "~/.config/segur/config.toml, then ../shared/ref/cda when present."),
@@ -43,11 +45,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                     "Schematron), common (common pack only), or a volet: IMG-CR-IMG, "
                                     "BIO-CR-BIO_2024.01…"),
         output_format: str = typer.Option("text", "--format", "-f", help="text, json, junit or svrl."),
-        output: Path = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout."),
+        output: Path = typer.Option(None, "--output", "-o", help="Write the report to this file."),
         jobs: int = typer.Option(1, "--jobs", "-j", help="Worker processes (0 = one per core)."),
-        max_size: str = typer.Option(None, "--max-size", help="Largest document accepted, e.g. 50MB (default) "
-                                     "or 1048576."),
-        lang: str = typer.Option(None, "--lang", help="Language of the project's own rule messages: en or fr."),
+        max_size: str = typer.Option(None, "--max-size",
+                                     help="Largest document accepted, e.g. 50MB (default) or 1048576."),
+        lang: str = typer.Option(None, "--lang", help="Language of the project's own rule messages: en, fr."),
         layers: str = typer.Option(None, "--layers", help=f"Comma-separated subset of {','.join(LAYERS)} "
                                    "(xml always runs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Text format: only the summary line."),
@@ -91,15 +93,14 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                    "schematron_mode": schematron_mode, "strict": strict,
                    "value_sets": list(sets_setting.value) if sets_setting else []}
         try:
-            from segur.validators.api import Validator
-
             Validator(**options)  # usage errors (unknown profile) before any work
         except (UnknownProfile, ValueError) as exc:
             raise _usage_error(str(exc)) from None
 
         if pack_dir is None and not no_pack:
-            Console(stderr=True).print("note: no pack directory configured: the xsd and schematron layers will not "
-                                       "run (give --pack DIR, set SEGUR_PACK, or --no-pack to silence this)",
+            Console(stderr=True).print("note: no pack directory configured: the xsd and schematron layers "
+                                       "will not run (give --pack DIR, set SEGUR_PACK, "
+                                       "or --no-pack to silence this)",
                                        style="yellow", highlight=False, soft_wrap=True)
         items = batch.expand(paths)
         stdin = batch.stdin_bytes(limit) if "-" in items else None
@@ -107,8 +108,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         err = Console(stderr=True)
         show_progress = err.is_terminal and len(items) > 1
         if show_progress:
-            progress = Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                console=err, transient=True)
+            columns = (TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            progress = Progress(*columns, console=err, transient=True)
             with progress:
                 task = progress.add_task("validate", total=len(items))
                 reports, summary = batch.run(items, options, workers, lambda r: progress.advance(task), stdin)
@@ -121,7 +122,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                     render_text(reports, summary, Console(file=handle, no_color=True, width=200),
                                 show_valid=not only_invalid, quiet=quiet)
             else:
-                render_text(reports, summary, Console(highlight=False), show_valid=not only_invalid, quiet=quiet)
+                render_text(reports, summary, Console(highlight=False), show_valid=not only_invalid,
+                            quiet=quiet)
         else:
             text = RENDERERS[output_format](reports, summary)
             if output:

@@ -27,6 +27,11 @@ _VERDICT_STYLE = {"VALID": "bold green", "PARTIAL": "bold yellow", "INVALID": "b
 _LAYER_ORDER = {name: i for i, name in enumerate((*LAYERS, "validator"))}
 
 
+def _reading_order(finding) -> tuple:
+    """Layer by layer (xml first), then down the file."""
+    return _LAYER_ORDER.get(finding.layer, 99), finding.line or 0, finding.column or 0
+
+
 # -- text ---------------------------------------------------------------------------------------
 
 def _where(finding: Finding) -> str:
@@ -52,7 +57,8 @@ def _text_report(report: Report, console: Console) -> None:
     header = Text(report.document, style="bold")
     profile = report.profile or {}
     if profile.get("volet") or profile.get("reason"):
-        header.append(f"  profile {profile.get('requested', 'auto')} → {profile.get('volet') or 'common pack only'}",
+        header.append(f"  profile {profile.get('requested', 'auto')} → "
+                      f"{profile.get('volet') or 'common pack only'}",
                       style="dim")
         if profile.get("level"):
             header.append(f" ({profile['level']})", style="dim")
@@ -64,7 +70,7 @@ def _text_report(report: Report, console: Console) -> None:
         if layer.status != "ran":
             out(Text(f"  {layer.name}: {layer.status}" + (f" — {layer.reason}" if layer.reason else ""),
                      style="yellow" if layer.status == "skipped" else "bold red"), soft_wrap=True)
-    ordered = sorted(report.findings, key=lambda f: (_LAYER_ORDER.get(f.layer, 99), f.line or 0, f.column or 0))
+    ordered = sorted(report.findings, key=_reading_order)
     for layer, group in groupby(ordered, key=lambda f: f.layer):
         out(Text(f"  [{layer}]", style="bold blue"), soft_wrap=True)
         for finding in group:
@@ -104,7 +110,8 @@ def _classname(report: Report, layer: str) -> str:
     """`segur.validate.<folder>.<file>.<layer>`: CI servers group test cases by the dotted prefix, so the
     path's folders become packages (two `report.xml` in different folders stay apart) and the layer
     the class."""
-    parts = [p for p in report.document.replace("\\", "/").removesuffix(".xml").split("/") if p not in ("", ".", "..")]
+    path = report.document.replace("\\", "/").removesuffix(".xml")
+    parts = [p for p in path.split("/") if p not in ("", ".", "..")]
     dotted = ".".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p) for p in parts) or "document"
     return f"segur.validate.{dotted}.{layer}"
 
@@ -150,7 +157,8 @@ def render_junit(reports: list[Report], summary: BatchSummary) -> str:
                 counts["tests"] += 1
             for rule_id, group in groupby(sorted(findings, key=lambda f: f.rule), key=lambda f: f.rule):
                 group = list(group)
-                case = etree.SubElement(suite, "testcase", classname=_classname(report, layer_name), name=rule_id)
+                classname = _classname(report, layer_name)
+                case = etree.SubElement(suite, "testcase", classname=classname, name=rule_id)
                 counts["tests"] += 1
                 errors = [f for f in group if f.severity == Severity.ERROR]
                 if errors:
@@ -209,7 +217,8 @@ def render_svrl(reports: list[Report], summary: BatchSummary) -> str:
     else:
         root = etree.Element(f"{{{SEGUR_NS}}}reports", nsmap={None: SEGUR_NS})
         for report in reports:
-            holder = etree.SubElement(root, f"{{{SEGUR_NS}}}document", name=report.document, verdict=report.verdict)
+            holder = etree.SubElement(root, f"{{{SEGUR_NS}}}document", name=report.document,
+                                      verdict=report.verdict)
             holder.append(_svrl_for(report))
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 

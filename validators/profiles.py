@@ -40,6 +40,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from segur.validators.pack_closure import closure_and_digest
+
 CDA_NS = "urn:hl7-org:v3"
 LOINC = "2.16.840.1.113883.6.1"  # HL7 OID of LOINC
 COMMON_PACK = Path("schematrons/profils/CI-SIS_ModelesDeContenusCDA.sch")
@@ -160,7 +162,8 @@ def document_level(root: etree._Element) -> str | None:
 
 
 def _template_ids(root: etree._Element) -> dict[str, str | None]:
-    return {t.get("root"): t.get("extension") for t in root.findall(f"{{{CDA_NS}}}templateId") if t.get("root")}
+    declared = root.findall(f"{{{CDA_NS}}}templateId")
+    return {t.get("root"): t.get("extension") for t in declared if t.get("root")}
 
 
 def _loinc_code(root: etree._Element) -> str | None:
@@ -216,8 +219,6 @@ def _shown(roots: list[str]) -> str:
 @functools.cache
 def pack_template_ids(path: Path) -> frozenset[str]:
     """Every templateId root a volet pack's Schematron files test (``@root='…'``), includes followed."""
-    from segur.validators.packs import closure_and_digest  # packs imports this module
-
     closure, _ = closure_and_digest(path)
     roots: set[str] = set()
     for file in closure.files:
@@ -251,7 +252,8 @@ def select(root: etree._Element, pack_root: Path | None, requested: str = "auto"
             candidates = [p for p in packs if p.family == family]
             if not candidates:
                 return Selection("auto", level, None,
-                                 f"templateId {template_id} is volet {family}, but the pack has no {family} schematron")
+                                 f"templateId {template_id} is volet {family}, but the pack has no {family} "
+                                 f"schematron")
             chosen, why = _pick_version(candidates, template_ids[template_id], usable, declared)
             return Selection("auto", level, chosen, f"templateId {template_id} → {family}, {why}")
     code = _loinc_code(root)
@@ -300,6 +302,9 @@ def _forced(requested: str, level: str | None, packs: list[VoletPack], usable) -
 class UnknownProfile(ValueError):
     def __init__(self, requested: str, known: list[str]):
         self.requested, self.known = requested, known
-        super().__init__(f"unknown profile {requested!r}; use auto, none, common or a volet of the pack "
-                         f"(optionally with _VERSION): {', '.join(known)}"
-                         if known else f"unknown profile {requested!r}: no pack directory to take volets from")
+        if known:
+            message = (f"unknown profile {requested!r}; use auto, none, common or a volet of the pack "
+                       f"(optionally with _VERSION): {', '.join(known)}")
+        else:
+            message = f"unknown profile {requested!r}: no pack directory to take volets from"
+        super().__init__(message)

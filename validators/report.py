@@ -90,7 +90,8 @@ class Report:
     @property
     def unchecked(self) -> list[str]:
         """The conformance layers (XSD, Schematron) that did not run, whatever the reason."""
-        return [name for name in CONFORMANCE_LAYERS if (run := self.layer(name)) is None or run.status != "ran"]
+        return [name for name in CONFORMANCE_LAYERS
+                if (run := self.layer(name)) is None or run.status != "ran"]
 
     @property
     def complete(self) -> bool:
@@ -209,7 +210,8 @@ class BatchSummary:
         return text
 
     def to_dict(self) -> dict:
-        return {"documents": self.documents, "valid": self.valid, "partial": self.partial, "invalid": self.invalid,
+        return {"documents": self.documents, "valid": self.valid, "partial": self.partial,
+                "invalid": self.invalid,
                 "unreadable": self.unreadable, "errors_by_rule": dict(self.errors_by_rule.most_common()),
                 "exit_code": self.exit_code,
                 "elapsed_s": None if self.elapsed_s is None else round(self.elapsed_s, 3)}

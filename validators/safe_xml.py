@@ -46,23 +46,30 @@ XML_RULES = {
     for rule in (
         Rule("XML-001", LAYER, "The document is not well-formed XML: {detail}",
              "Le document n'est pas un XML bien formé : {detail}",
-             hint="Fix the XML syntax at the line and column given (unclosed tag, bad character, wrong encoding).",
+             hint="Fix the XML syntax at the line and column given (unclosed tag, bad character, "
+                  "wrong encoding).",
              source="W3C XML 1.0 §2.1"),
-        Rule("XML-002", LAYER, "The document is {size} bytes, over the {limit}-byte limit; it was not parsed.",
-             "Le document fait {size} octets, au-delà de la limite de {limit} octets ; il n'a pas été analysé.",
-             hint="A CDA document is normally well under a few MB; raise the limit with --max-size if it is legitimate.",
+        Rule("XML-002", LAYER,
+             "The document is {size} bytes, over the {limit}-byte limit; it was not parsed.",
+             "Le document fait {size} octets, au-delà de la limite de {limit} octets ; "
+             "il n'a pas été analysé.",
+             hint="A CDA document is normally well under a few MB; raise the limit with --max-size if it is "
+                  "legitimate.",
              source="project policy (issue 3: default limit 50 MB)"),
         Rule("XML-003", LAYER, "The document declares the entity '{name}'; entity declarations are refused "
              "(entity expansion, 'billion laughs').",
              "Le document déclare l'entité « {name} » ; les déclarations d'entités sont refusées "
              "(expansion d'entités, « billion laughs »).",
-             hint="Remove the DOCTYPE and its entity declarations; a CDA document needs no DTD.", source=_SRC),
-        Rule("XML-004", LAYER, "The document refers to an external resource '{target}' (external DTD or external "
-             "entity, XXE); it is never loaded.",
+             hint="Remove the DOCTYPE and its entity declarations; a CDA document needs no DTD.",
+             source=_SRC),
+        Rule("XML-004", LAYER, "The document refers to an external resource '{target}' "
+             "(external DTD or external entity, XXE); it is never loaded.",
              "Le document fait référence à une ressource externe « {target} » (DTD ou entité externe, XXE) ; "
              "elle n'est jamais chargée.",
-             hint="Remove the DOCTYPE: CDA documents are validated against the CDA XSD, never a DTD.", source=_SRC),
-        Rule("XML-005", LAYER, "The document carries a DOCTYPE with an internal DTD subset; DTDs are refused.",
+             hint="Remove the DOCTYPE: CDA documents are validated against the CDA XSD, never a DTD.",
+             source=_SRC),
+        Rule("XML-005", LAYER,
+             "The document carries a DOCTYPE with an internal DTD subset; DTDs are refused.",
              "Le document porte une DOCTYPE avec un sous-ensemble DTD interne ; les DTD sont refusées.",
              hint="Remove the DOCTYPE declaration; a CDA document needs no DTD.", source=_SRC),
         Rule("XML-006", LAYER, "The document nests elements too deeply to be processed safely: {detail}",
@@ -70,16 +77,19 @@ XML_RULES = {
              hint=f"The limit is {MAX_DEPTH} levels and cannot be changed: a CDA document nests a few dozen "
                   "levels at most; check the generator.",
              source="libxml2 default depth limit"),
-        Rule("XML-007", LAYER, "The input cannot be read: {detail}", "L'entrée ne peut pas être lue : {detail}",
+        Rule("XML-007", LAYER, "The input cannot be read: {detail}",
+             "L'entrée ne peut pas être lue : {detail}",
              hint="Check the path and the file permissions.", source="project policy"),
         Rule("XML-008", LAYER, "The document is empty.", "Le document est vide.",
-             hint="The file has no content; check that the export wrote the document.", source="W3C XML 1.0 §2.1"),
-        Rule("XML-009", LAYER, "The document exceeds a hard limit of the XML parser (libxml2, large-document "
-             "mode: 1,000,000,000 bytes per text node, attribute value or name): {detail}",
+             hint="The file has no content; check that the export wrote the document.",
+             source="W3C XML 1.0 §2.1"),
+        Rule("XML-009", LAYER, "The document exceeds a hard limit of the XML parser "
+             "(libxml2, large-document mode: 1,000,000,000 bytes per text node, attribute value or name): "
+             "{detail}",
              "Le document dépasse une limite absolue de l'analyseur XML (libxml2, mode grands documents : "
              "1 000 000 000 octets par nœud texte, valeur d'attribut ou nom) : {detail}",
-             hint="This limit cannot be raised (--max-size only bounds the file size): no CDA document needs a "
-                  "node this large; reduce the embedded file.",
+             hint="This limit cannot be raised (--max-size only bounds the file size): "
+                  "no CDA document needs a node this large; reduce the embedded file.",
              source="libxml2 XML_MAX_HUGE_LENGTH"),
     )
 }
@@ -133,18 +143,18 @@ def read_source(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = N
             if path.is_dir():
                 raise IsADirectoryError(f"{path} is a directory")
             if size > max_size:
-                raise UnreadableDocument(label, [xml_finding("XML-002", lang, size=size, limit=max_size)], size)
+                raise _unreadable(label, size, "XML-002", lang, size=size, limit=max_size)
             with path.open("rb") as handle:
                 data = handle.read(max_size + 1)
         except UnreadableDocument:
             raise
         except OSError as exc:
             detail = exc.strerror or str(exc)
-            raise UnreadableDocument(label, [xml_finding("XML-007", lang, detail=f"{path}: {detail}")]) from None
+            raise _unreadable(label, None, "XML-007", lang, detail=f"{path}: {detail}") from None
     else:
         raise TypeError(f"document must be a path, bytes or str, not {type(document).__name__}")
     if len(data) > max_size:
-        raise UnreadableDocument(label, [xml_finding("XML-002", lang, size=len(data), limit=max_size)], len(data))
+        raise _unreadable(label, len(data), "XML-002", lang, size=len(data), limit=max_size)
     return label, data
 
 
@@ -195,7 +205,8 @@ def _check_prolog(data: bytes, lang: str) -> None:
     def on_entity(name, is_parameter, value, base, system_id, public_id, notation):
         label = f"%{name}" if is_parameter else name
         if system_id or public_id:
-            raise _Refused(xml_finding("XML-004", lang, target=f"{label} → {system_id or public_id}", **where()))
+            target = f"{label} → {system_id or public_id}"
+            raise _Refused(xml_finding("XML-004", lang, target=target, **where()))
         raise _Refused(xml_finding("XML-003", lang, name=label, **where()))
 
     def on_external(context, base, system_id, public_id):
@@ -310,7 +321,13 @@ def _expat_error_position(data: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def parse(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = None, lang: str = "en") -> ParsedDocument:
+def _unreadable(label: str, read: int | None, rule_id: str, lang: str, /, **context) -> UnreadableDocument:
+    """The refusal of a document of `read` bytes, for one reason (`context` fills the rule's message)."""
+    return UnreadableDocument(label, [xml_finding(rule_id, lang, **context)], read)
+
+
+def parse(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = None,
+          lang: str = "en") -> ParsedDocument:
     """Read and safely parse a document; raises `UnreadableDocument` with findings when it cannot."""
     label, data = read_source(document, max_size=max_size, name=name, lang=lang)
     if not data.strip():
@@ -327,11 +344,10 @@ def parse(document, max_size: int = DEFAULT_MAX_SIZE, name: str | None = None, l
     docinfo = tree.docinfo
     # Second line of defence: the expat prolog pass could not read this encoding, so check the tree.
     if docinfo.system_url or docinfo.public_id:
-        raise UnreadableDocument(label, [xml_finding("XML-004", lang, target=docinfo.system_url or docinfo.public_id,
-                                                     line=1)], len(data))
+        target = docinfo.system_url or docinfo.public_id
+        raise _unreadable(label, len(data), "XML-004", lang, target=target, line=1)
     if docinfo.internalDTD is not None:
         raise UnreadableDocument(label, [xml_finding("XML-005", lang, line=1)], len(data))
     for entity in tree.getroot().iter(etree.Entity):
-        raise UnreadableDocument(label, [xml_finding("XML-003", lang, name=entity.name, line=entity.sourceline)],
-                                 len(data))
+        raise _unreadable(label, len(data), "XML-003", lang, name=entity.name, line=entity.sourceline)
     return ParsedDocument(name=label, data=data, tree=tree, size=len(data))

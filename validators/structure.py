@@ -36,9 +36,10 @@ STRUCT_RULES = {
     rule.id: rule
     for rule in (
         Rule("CDA-STRUCT-001", LAYER,
-             "The root element is {found}; a CDA document's root is ClinicalDocument in the namespace urn:hl7-org:v3.",
-             "L'élément racine est {found} ; la racine d'un document CDA est ClinicalDocument dans l'espace de "
-             "noms urn:hl7-org:v3.",
+             "The root element is {found}; a CDA document's root is ClinicalDocument in the namespace "
+             "urn:hl7-org:v3.",
+             "L'élément racine est {found} ; la racine d'un document CDA est ClinicalDocument dans l'espace "
+             "de noms urn:hl7-org:v3.",
              hint='Start the document with <ClinicalDocument xmlns="urn:hl7-org:v3">.', source=_SRC),
         Rule("CDA-STRUCT-002", LAYER,
              'The document has no typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040".',
@@ -49,29 +50,34 @@ STRUCT_RULES = {
              "L'en-tête du document n'a pas d'élément {element} (obligatoire, {cardinality}).",
              hint="Add the {element} element at its place in the header (see the CDA R2 header order).",
              source=_SRC),
-        Rule("CDA-STRUCT-004", LAYER, "The document has {count} {element} elements; CDA R2 allows exactly one.",
+        Rule("CDA-STRUCT-004", LAYER,
+             "The document has {count} {element} elements; CDA R2 allows exactly one.",
              "Le document a {count} éléments {element} ; CDA R2 en autorise exactement un.",
              hint="Keep a single {element}.", source=_SRC),
         Rule("CDA-STRUCT-005", LAYER,
-             "The document component holds neither a structuredBody nor a nonXMLBody (exactly one is required).",
-             "Le composant du document ne contient ni structuredBody ni nonXMLBody (exactement un est requis).",
+             "The document component holds neither a structuredBody nor a nonXMLBody "
+             "(exactly one is required).",
+             "Le composant du document ne contient ni structuredBody ni nonXMLBody "
+             "(exactement un est requis).",
              hint="An N1 document carries <nonXMLBody><text mediaType=\"application/pdf\" "
                   "representation=\"B64\">…</text></nonXMLBody>; an N3 document a structuredBody.",
              source=_SRC),
         Rule("CDA-STRUCT-007", LAYER,
-             "The document is an XSLT stylesheet that embeds a ClinicalDocument at line {line} (a "
-             "self-presenting document); the XSD, Schematron and Ségur layers did not run: they validate a "
-             "document whose root is ClinicalDocument. Extract the embedded ClinicalDocument and validate it.",
+             "The document is an XSLT stylesheet that embeds a ClinicalDocument at line {line} "
+             "(a self-presenting document); the XSD, Schematron and Ségur layers did not run: "
+             "they validate a document whose root is ClinicalDocument. "
+             "Extract the embedded ClinicalDocument and validate it.",
              "Le document est une feuille de style XSLT qui embarque un ClinicalDocument en ligne {line} "
-             "(document auto-présentable) ; les couches XSD, Schematron et Ségur n'ont pas été exécutées : elles "
-             "valident un document dont la racine est ClinicalDocument. Extrayez le ClinicalDocument embarqué et "
-             "validez-le.",
-             hint="Copy the ClinicalDocument element of line {line} into a file of its own with its namespace "
-                  "declarations, then validate that file, e.g. python3 -c \"import sys; from lxml import etree; "
-                  "e = etree.parse(sys.argv[1]).xpath('//c:ClinicalDocument', namespaces=dict(c='urn:hl7-org:v3'))"
-                  "[0]; sys.stdout.buffer.write(etree.tostring(e, xml_declaration=True, encoding='UTF-8'))\" "
-                  "doc.xml > cda.xml && segur validate cda.xml. To exchange the document, send the "
-                  "ClinicalDocument itself, with at most an <?xml-stylesheet?> processing instruction for display.",
+             "(document auto-présentable) ; les couches XSD, Schematron et Ségur n'ont pas été exécutées : "
+             "elles valident un document dont la racine est ClinicalDocument. "
+             "Extrayez le ClinicalDocument embarqué et validez-le.",
+             hint="Copy the ClinicalDocument element of line {line} into a file of its own with its "
+                  "namespace declarations, then validate that file, e.g. python3 -c \"import sys; "
+                  "from lxml import etree; e = etree.parse(sys.argv[1]).xpath('//c:ClinicalDocument', "
+                  "namespaces=dict(c='urn:hl7-org:v3'))[0]; sys.stdout.buffer.write(etree.tostring(e, "
+                  "xml_declaration=True, encoding='UTF-8'))\" doc.xml > cda.xml && segur validate cda.xml. "
+                  "To exchange the document, send the ClinicalDocument itself, "
+                  "with at most an <?xml-stylesheet?> processing instruction for display.",
              source=_SRC),
         Rule("CDA-STRUCT-008", LAYER,
              "The document is encoded in {encoding}; ANS requires CDA documents to be encoded in UTF-8.",
@@ -80,7 +86,8 @@ STRUCT_RULES = {
                   "re-encode the text, not only the declaration (e.g. iconv -f {encoding} -t UTF-8). A UTF-8 "
                   "byte-order mark is accepted; a document without declaration is UTF-8.",
              source=_ENCODING_SRC),
-        Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.", "recordTarget n'a pas de patientRole.",
+        Rule("CDA-STRUCT-006", LAYER, "recordTarget has no patientRole.",
+             "recordTarget n'a pas de patientRole.",
              hint="Put the patient's identifiers and demographics in recordTarget/patientRole.", source=_SRC),
     )
 }
@@ -154,7 +161,8 @@ def check(tree: etree._ElementTree, locator: Locator, lang: str = "en") -> list[
         present = root.findall(f"{{{CDA_NS}}}{name}")
         cardinality = f"{low}..{'*' if high is None else high}"
         if len(present) < low:
-            findings.append(_finding("CDA-STRUCT-003", lang, root_where, element=name, cardinality=cardinality))
+            missing = _finding("CDA-STRUCT-003", lang, root_where, element=name, cardinality=cardinality)
+            findings.append(missing)
         elif high is not None and len(present) > high:
             findings.append(_finding("CDA-STRUCT-004", lang, locator.locate(present[high]),
                                      element=name, count=len(present)))

@@ -48,7 +48,8 @@ class _LocalOnly(etree.Resolver):
 
     def resolve(self, system_url, public_id, context):
         if system_url and "://" in system_url and not system_url.startswith("file:"):
-            raise SchemaLoadError(f"schema refers to a remote resource {system_url}; only local files are loaded")
+            raise SchemaLoadError(f"schema refers to a remote resource {system_url}; "
+                                  f"only local files are loaded")
         path = Path(system_url.removeprefix("file://")) if system_url else None
         if path is not None and path.is_file() and not path.resolve().is_relative_to(self.root):
             raise SchemaLoadError(f"schema refers to {path}, outside the pack directory {self.root}")
@@ -83,7 +84,8 @@ def _message(text: str) -> str:
     return _NS_IN_MESSAGE.sub("cda:", text)
 
 
-def check(tree: etree._ElementTree, locator: Locator, schema: etree.XMLSchema, lang: str = "en") -> list[Finding]:
+def check(tree: etree._ElementTree, locator: Locator, schema: etree.XMLSchema,
+          lang: str = "en") -> list[Finding]:
     """XSD findings with the line, column and XPath of the offending element."""
     # XMLSchema objects are not safe to use from several threads at once.
     with _LOCK:

@@ -1,8 +1,10 @@
-"""A plugin function for `segur proof --sut plugin:examples/reference-ris/segur_plugin.py:send` (docs/sut.md)."""
+"""A plugin function for `segur proof --sut plugin:examples/reference-ris/segur_plugin.py:send`
+(docs/sut.md)."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # loaded by file path: make `reference_ris` importable
+# loaded by file path: make `reference_ris` importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reference_ris import config, run_task  # noqa: E402
 

@@ -27,4 +27,5 @@ class TaskHandler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 8765), TaskHandler).serve_forever()
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    ThreadingHTTPServer(("127.0.0.1", port), TaskHandler).serve_forever()

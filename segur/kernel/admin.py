@@ -69,8 +69,9 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
             limit = int(request.args["limit"]) if "limit" in request.args else None
         except ValueError:
             return _error(400, "since and limit must be integers")
-        entries = mock.journal.entries(request.args.get("operation"), request.args.get("verdict"), since, limit,
-                                       task=request.args.get("task"))
+        args = request.args
+        entries = mock.journal.entries(args.get("operation"), args.get("verdict"), since, limit,
+                                       task=args.get("task"))
         return jsonify({"service": mock.name, "dropped": mock.journal.dropped,
                         "entries": [e.to_dict() for e in entries]})
 
@@ -124,7 +125,8 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
     def add_faults():
         spec = request.get_json(silent=True)
         if spec is None:
-            return _error(400, "send a JSON fault object (or a list of them) with Content-Type: application/json")
+            return _error(400, "send a JSON fault object (or a list of them) "
+                               "with Content-Type: application/json")
         specs = spec if isinstance(spec, list) else [spec]
         try:
             added = [mock.faults.add(s) for s in specs]

@@ -53,8 +53,8 @@ class StackConfig:
                          "memory); 'postgresql://user@host:port/db' = a PostgreSQL server the workers share.")
     tenants: bool = setting(False, "Serve isolated tenants on HTTP services: /t/<tenant>/… or the header "
                             "X-Segur-Tenant (see docs/deploy.md).")
-    admin_token: str = setting("", "When set, every /_admin/ call needs Authorization: Bearer <token> (a shared "
-                               "instance).")
+    admin_token: str = setting("", "When set, every /_admin/ call needs Authorization: Bearer <token> "
+                               "(a shared instance).")
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", str: "a string", list: "a list", dict: "a table",

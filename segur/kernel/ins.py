@@ -67,7 +67,8 @@ def ins_problem(ins: str) -> str | None:
         return f"an INS has 15 characters (13 for the NIR or NIA, 2 for the key); this one has {len(ins)}"
     number, key = split_ins(ins)
     if not _NIR_SHAPE.match(number):
-        return "the first 13 characters are not a NIR/NIA (sex digit, year, month, department, commune, order)"
+        return ("the first 13 characters are not a NIR/NIA "
+                "(sex digit, year, month, department, commune, order)")
     if not key.isdigit():
         return "the last 2 characters (the key) must be digits"
     expected = nir_key(number)

@@ -44,7 +44,8 @@ class PostgresJournal:
 
     def __init__(self, service: str, url: str, *, tenant: str = "", max_entries: int = 20_000,
                  prune_every: int = PRUNE_EVERY):
-        self.service, self.tenant, self.max_entries, self.prune_every = service, tenant, max_entries, prune_every
+        self.service, self.tenant = service, tenant
+        self.max_entries, self.prune_every = max_entries, prune_every
         self._url = url
         self._local = threading.local()
         self._records = itertools.count(1)
@@ -118,8 +119,8 @@ class PostgresJournal:
                 " ORDER BY seq DESC OFFSET %s LIMIT 1)",
                 (self.tenant, self.service, self.tenant, self.service, self.max_entries)).rowcount
             if gone:
-                db.execute("UPDATE journal_state SET dropped = dropped + %s WHERE tenant = %s AND service = %s",
-                           (gone, self.tenant, self.service))
+                db.execute("UPDATE journal_state SET dropped = dropped + %s "
+                           "WHERE tenant = %s AND service = %s", (gone, self.tenant, self.service))
 
     # --- reading --------------------------------------------------------------------------------
     def entries(self, operation: str | None = None, verdict: str | None = None, since: int = 0,
@@ -130,16 +131,17 @@ class PostgresJournal:
             if value is not None:
                 query.append(f"AND {column} = %s")
                 params.append(value)
+        selected = " ".join(query)
         if limit:
-            rows = self._db().execute(" ".join(query) + " ORDER BY seq DESC LIMIT %s", [*params, limit]).fetchall()
+            rows = self._db().execute(selected + " ORDER BY seq DESC LIMIT %s", [*params, limit]).fetchall()
             rows.reverse()
         else:
-            rows = self._db().execute(" ".join(query) + " ORDER BY seq", params).fetchall()
+            rows = self._db().execute(selected + " ORDER BY seq", params).fetchall()
         return [_exchange(seq, entry) for seq, entry in rows]
 
     def get(self, seq: int) -> Exchange | None:
-        row = self._db().execute("SELECT seq, entry FROM journal WHERE tenant = %s AND service = %s AND seq = %s",
-                                 (self.tenant, self.service, seq)).fetchone()
+        one = "SELECT seq, entry FROM journal WHERE tenant = %s AND service = %s AND seq = %s"
+        row = self._db().execute(one, (self.tenant, self.service, seq)).fetchone()
         return _exchange(*row) if row else None
 
     def body(self, seq: int, side: str) -> tuple[bytes | None, str]:

@@ -23,8 +23,11 @@ from segur.kernel.server import TlsSettings
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
+#: A client certificate's subject: (CN, O, OU).
+ClientName = tuple[str, str, str]
+
 #: Client certificates every PKI holds: name → (CN, O, OU).
-DEFAULT_CLIENTS = {
+DEFAULT_CLIENTS: dict[str, ClientName] = {
     "insi-auto": ("INSI-AUTO", "Cabinet de radiologie du test", "10B0000001"),
     "insi-manu": ("INSI-MANU", "Cabinet de radiologie du test", "10B0000001"),
     "organisation": ("Cabinet de radiologie du test", "Cabinet de radiologie du test", "10B0000001"),
@@ -62,7 +65,8 @@ class TestPki:
         return CertFiles(self.directory / "server.pem", self.directory / "server-key.pem")
 
     def client(self, name: str) -> CertFiles:
-        return CertFiles(self.directory / "clients" / f"{name}.pem", self.directory / "clients" / f"{name}-key.pem")
+        clients = self.directory / "clients"
+        return CertFiles(clients / f"{name}.pem", clients / f"{name}-key.pem")
 
     def untrusted_client(self, name: str) -> CertFiles:
         """The same client certificate issued by another CA the mocks do not trust (for negative tests)."""
@@ -72,9 +76,11 @@ class TestPki:
     @property
     def revoked_server(self) -> CertFiles:
         """A server certificate for localhost that the CA has revoked (issued on first use)."""
-        files = CertFiles(self.directory / "revoked" / "server.pem", self.directory / "revoked" / "server-key.pem")
+        revoked = self.directory / "revoked"
+        files = CertFiles(revoked / "server.pem", revoked / "server-key.pem")
         if not files.cert_file.exists():
-            server = self._ca().issue_cert(*SERVER_NAMES, common_name="localhost", key_type=trustme.KeyType.RSA)
+            server = self._ca().issue_cert(*SERVER_NAMES, common_name="localhost",
+                                           key_type=trustme.KeyType.RSA)
             files.cert_file.parent.mkdir(parents=True, exist_ok=True)
             _write(files.cert_file, b"".join(blob.bytes() for blob in server.cert_chain_pems))
             _write(files.key_file, server.private_key_pem.bytes(), secret=True)
@@ -118,7 +124,8 @@ class TestPki:
             state = {"crl_number": state["crl_number"] + 1, "revoked": kept}
             self.revocations_file.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
-    def crl(self, now: datetime | None = None, validity: timedelta = CRL_VALIDITY) -> x509.CertificateRevocationList:
+    def crl(self, now: datetime | None = None,
+            validity: timedelta = CRL_VALIDITY) -> x509.CertificateRevocationList:
         """The CA's current CRL (RFC 5280 §5), signed now, valid `validity`."""
         now = now or datetime.now(UTC)
         key = serialization.load_pem_private_key((self.directory / "ca-key.pem").read_bytes(), None)
@@ -155,7 +162,7 @@ class TestPki:
                            require_client_cert=require_client_cert)
 
     @classmethod
-    def load_or_create(cls, directory: Path, clients: dict[str, tuple[str, str, str]] | None = None) -> TestPki:
+    def load_or_create(cls, directory: Path, clients: dict[str, ClientName] | None = None) -> TestPki:
         pki = cls(directory)
         wanted = clients or DEFAULT_CLIENTS
         if not pki.ca_file.exists():
@@ -171,7 +178,7 @@ class TestPki:
         """Issue (or reissue) a client certificate from this PKI's CA."""
         return self._write_leaf(self._ca(), self.client(name), common_name, organization, unit)
 
-    def _create(self, clients: dict[str, tuple[str, str, str]]) -> None:
+    def _create(self, clients: dict[str, ClientName]) -> None:
         (self.directory / "clients").mkdir(parents=True, exist_ok=True)
         (self.directory / "untrusted").mkdir(exist_ok=True)
         ca = trustme.CA(organization_name="Segur harness test CA", key_type=trustme.KeyType.RSA)
@@ -187,7 +194,8 @@ class TestPki:
             self._write_leaf(other, self.untrusted_client(name), cn, org, unit)
 
     @staticmethod
-    def _write_leaf(ca: trustme.CA, files: CertFiles, cn: str, org: str | None, unit: str | None) -> CertFiles:
+    def _write_leaf(ca: trustme.CA, files: CertFiles, cn: str, org: str | None,
+                    unit: str | None) -> CertFiles:
         identity = "".join(c if c.isalnum() else "-" for c in cn.lower()).strip("-") + ".client.test"
         leaf = ca.issue_cert(identity, common_name=cn, organization_name=org, organization_unit_name=unit,
                              key_type=trustme.KeyType.RSA)

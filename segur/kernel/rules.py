@@ -92,9 +92,9 @@ class RuleBook:
         self._rules: dict[str, Rule] = {}
 
     def rule(self, id: str, message_en: str, *, message_fr: str = "", hint: str = "",
-             severity: Severity = Severity.ERROR, rem: tuple[str, ...] | None = None, source: str | None = None,
-             blocking: bool = False, supersedes: tuple[Rule, ...] = (), layer: str | None = None,
-             **extra) -> Rule:
+             severity: Severity = Severity.ERROR, rem: tuple[str, ...] | None = None,
+             source: str | None = None, blocking: bool = False, supersedes: tuple[Rule, ...] = (),
+             layer: str | None = None, **extra) -> Rule:
         rule = Rule(id=id, layer=layer or self.layer, message_en=message_en, message_fr=message_fr, hint=hint,
                     severity=severity, rem=tuple(self.rem if rem is None else rem),
                     source=self.source if source is None else source, extra=extra, blocking=blocking,

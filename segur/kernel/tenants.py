@@ -53,8 +53,8 @@ class TenantRouter:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + PREFIX + tenant
             environ["PATH_INFO"] = path = "/" + rest
         if self.token and path.startswith("/_admin/") and not self._authorised(environ):
-            return _json(start_response, "401 Unauthorized",
-                         {"error": "this shared instance's admin API needs Authorization: Bearer <admin token>"},
+            refusal = {"error": "this shared instance's admin API needs Authorization: Bearer <admin token>"}
+            return _json(start_response, "401 Unauthorized", refusal,
                          [("WWW-Authenticate", 'Bearer realm="segur-admin"')])
         if not tenant:
             if path == "/_admin/tenants":

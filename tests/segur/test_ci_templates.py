@@ -34,7 +34,8 @@ def load(name: str) -> dict:
 
 def schema_errors(document: dict, schema: dict) -> list[str]:
     validator = jsonschema.validators.validator_for(schema)(schema)
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+    errors = validator.iter_errors(document)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in errors]
 
 
 @pytest.mark.parametrize(("template", "schema"), TEMPLATES.items())
@@ -72,7 +73,8 @@ def test_the_job_installs_from_git_gets_the_ans_pack_and_runs_the_proof(template
     assert any("pip install" in line and "$SEGUR_HARNESS" in line for line in lines)
     assert any("git -C ans-cda fetch" in line and "$ANS_PACK_COMMIT" in line for line in lines)
     proof = [shlex.split(line) for line in lines if "segur proof" in line]
-    assert len(proof) == 1 and "--require-pack" in proof[0] and proof[0][proof[0].index("--out") + 1] == "evidence"
+    [command] = proof
+    assert "--require-pack" in command and command[command.index("--out") + 1] == "evidence"
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

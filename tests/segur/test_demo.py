@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import segur.scenarios.proof as proof
+import segur.up
 from segur.cli import app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -79,15 +81,14 @@ def _fake_run_proof(verdicts, calls=None):
             calls.append(kwargs)
         verdict = verdicts[sut]
         checks = {"c": {"id": "c", "passed": verdict == "pass", "rem": ["X/1"], "problems": ["p"]}}
-        evidence = {"requirements": {"X/1": {"verdict": verdict}}, "checks": checks, "meta": {"couloir": couloir}}
+        requirements = {"X/1": {"verdict": verdict}}
+        evidence = {"requirements": requirements, "checks": checks, "meta": {"couloir": couloir}}
         return _Outcome(0 if verdict == "pass" else 1, verdict, Path(out), evidence)
     return run_proof
 
 
 @pytest.mark.parametrize(("args", "quiet"), [([], True), (["-v"], False)], ids=["default", "verbose"])
 def test_the_check_suites_pytest_output_shows_only_with_verbose(tmp_path, monkeypatch, args, quiet):
-    import segur.scenarios.proof as proof
-
     calls = []
     monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
         {"reference-ris": "pass", "reference-ris:provisional-as-qualified": "fail"}, calls))
@@ -102,8 +103,6 @@ def test_the_check_suites_pytest_output_shows_only_with_verbose(tmp_path, monkey
     ("fail", "fail", ["--defect", "none"], "reference RIS FAILED"),
 ], ids=["defect-not-caught", "reference-ris-fails"])
 def test_the_demo_fails_when_the_harness_misjudges(tmp_path, monkeypatch, clean, defect, args, message):
-    import segur.scenarios.proof as proof
-
     monkeypatch.setattr(proof, "run_proof", _fake_run_proof(
         {"reference-ris": clean, "reference-ris:provisional-as-qualified": defect}))
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), *args])
@@ -112,8 +111,6 @@ def test_the_demo_fails_when_the_harness_misjudges(tmp_path, monkeypatch, clean,
 
 
 def test_an_unknown_defect_is_refused_with_the_valid_names_before_anything_starts(tmp_path, monkeypatch):
-    import segur.up
-
     monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
     result = CliRunner().invoke(app, ["demo", "--defect", "no-such-defect", "--out", str(tmp_path)])
     assert result.exit_code == 2
@@ -129,8 +126,6 @@ def test_the_help_lists_the_defects():
 
 
 def test_a_reference_ris_that_cannot_be_found_is_refused_before_the_mocks_start(tmp_path, monkeypatch):
-    import segur.up
-
     monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
     monkeypatch.setenv("SEGUR_REFERENCE_RIS", str(tmp_path / "nowhere"))
     result = CliRunner().invoke(app, ["demo", "--defect", "none", "--out", str(tmp_path / "out")])

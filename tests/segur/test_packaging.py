@@ -11,13 +11,18 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from importlib.metadata import version
 
 import pytest
+import typer
+from package_map import REPO, package_roots
+from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parents[2]
-ROOTS = {"segur": "segur", "validators": "segur/validators", "mocks": "segur/mocks",
-         "fixtures": "segur/fixtures", "scenarios": "segur/scenarios"}
+from segur.cli import app
+
+# folder in the checkout -> folder in the wheel, e.g. "mocks" -> "segur/mocks" (setup.py's map)
+ROOTS = {folder.relative_to(REPO).as_posix(): package.replace(".", "/")
+         for package, folder in package_roots().items()}
 
 
 def _tracked(*paths: str) -> list[str]:
@@ -35,8 +40,8 @@ def built(tmp_path_factory):
     for path in _tracked():
         (source / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / path, source / path)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path / "dist"),
-                            str(source)], capture_output=True, text=True)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(tmp_path / "dist")]
+    build = subprocess.run([*pip_wheel, str(source)], capture_output=True, text=True)
     if build.returncode != 0:
         pytest.skip(f"cannot build a wheel here (offline without setuptools>=77?): {build.stderr[-300:]}")
     return next((tmp_path / "dist").glob("*.whl")), build.stdout + build.stderr
@@ -58,12 +63,6 @@ def test_the_build_prints_no_setuptools_warning_about_the_data_folders(built):
 
 
 def test_segur_version_prints_the_installed_version():
-    from importlib.metadata import version
-
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"segur {version('segur-harness')}"
@@ -77,11 +76,6 @@ def _commands(command, path=()):
 
 
 def test_no_flag_is_shown_as_taking_a_bool_in_any_help():
-    import typer
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     shown = {}
     for path, _ in _commands(typer.main.get_command(app)):
         output = CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output

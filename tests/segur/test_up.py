@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+from typer.testing import CliRunner
 
+from segur.cli import app
+from segur.kernel.faults import FaultError
 from segur.up import ConfigError, free_port_overrides, load_config, start_stack
+from segur.up_cli import pack_note
 
 
 def _free_config(tmp_path, **sections):
@@ -74,8 +79,8 @@ def test_the_answer_styles_of_insi_and_the_annuaire_are_chosen_in_the_config(tmp
     with start_stack(config) as stack:
         endpoints = stack.endpoints()
         assert _health(endpoints["insi"]["admin"])["fault_style"] == "strict"
-        request = urllib.request.Request(endpoints["annuaire"]["fhir_base"] + "/Practitioner?_totalMethod=count",
-                                         headers={"ESANTE-API-KEY": "test"})
+        url = endpoints["annuaire"]["fhir_base"] + "/Practitioner?_totalMethod=count"
+        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": "test"})
         with urllib.request.urlopen(request, timeout=5) as resp:
             assert resp.status == 200 and json.loads(resp.read())["resourceType"] == "Bundle"
 
@@ -99,7 +104,8 @@ def test_a_disabled_service_is_not_started(tmp_path):
         ({"insi": {"prot": 1}}, "unknown key(s) in [insi]: prot"),
         ({"mssante": {"tls": "maybe"}}, "tls must be one of"),
         ({"insi": {"fault_style": "400"}}, "[insi] fault_style must be one of cnam, strict, not '400'"),
-        ({"annuaire": {"unknown_parameters": "ignore"}}, "[annuaire] unknown_parameters must be one of refuse, fhir"),
+        ({"annuaire": {"unknown_parameters": "ignore"}},
+         "[annuaire] unknown_parameters must be one of refuse, fhir"),
         ({"dmp": {"vihf_errors": "soap"}}, "[dmp] vihf_errors must be one of registry, soap-fault"),
         ({"insi": {"port": "x"}}, "[insi] port must be a whole number, not 'x'"),
         ({"dmp": {"port": True}}, "[dmp] port must be a whole number, not True"),
@@ -116,16 +122,12 @@ def test_bad_configs_are_refused_with_the_reason(overrides, message):
 
 
 def test_a_bad_fault_in_the_config_stops_what_was_started(tmp_path):
-    from segur.kernel.faults import FaultError
-
     config = _free_config(tmp_path, faults={"insi": [{"kind": "meteor"}]})
     with pytest.raises(FaultError):
         start_stack(config)
 
 
 def test_a_port_in_use_is_refused_naming_the_mock_and_the_way_out(tmp_path):
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -188,22 +190,17 @@ def test_segur_up_refuses_a_bad_config_with_exit_2(tmp_path):
 
 
 def test_segur_up_says_when_the_mocks_validate_without_the_official_pack(tmp_path, monkeypatch):
-    from segur.up_cli import pack_note
-
     monkeypatch.delenv("SEGUR_PACK", raising=False)
     bare = load_config()
     assert "no official CDA pack: dmp and mssante validate" in pack_note(bare)
     assert pack_note(load_config(overrides={"stack": {"pack": str(tmp_path)}})) is None
-    assert pack_note(load_config(overrides={"dmp": {"validation": False}, "mssante": {"validation": False}})) is None
+    no_validation = {"dmp": {"validation": False}, "mssante": {"validation": False}}
+    assert pack_note(load_config(overrides=no_validation)) is None
     monkeypatch.setenv("SEGUR_PACK", str(tmp_path))
     assert pack_note(bare) is None
 
 
 def test_segur_up_help_names_the_config_key_of_the_pack():
     """Typer reads help as rich markup, where a bare `[stack]` is a style tag and vanishes from the text."""
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     output = CliRunner().invoke(app, ["up", "--help"], terminal_width=300).output
     assert "then [stack] pack of --config, then" in " ".join(output.split())

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import junitparser
 import pytest
 from lxml import etree
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.validators.config import ConfigError, pack_setting, parse_size, value_sets_setting
+from segur.validators.segur_rules.mutants import RESULT_CODE, svs_value_set
 
 NS = {"cda": "urn:hl7-org:v3"}
 CR_IMG_N3 = "IMG_CR_IMG_2024.01.xml"
@@ -106,7 +111,8 @@ def test_lang_fr_translates_own_rule_messages(tmp_path):
 
 
 def test_profile_none_skips_schematron(cda_pack):
-    result = run("--pack", str(cda_pack), "--profile", "none", "-f", "json", str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "--profile", "none", "-f", "json", cr_bio)
     layers = {x["name"]: x for x in json.loads(result.output)["documents"][0]["layers"]}
     assert layers["schematron"]["status"] == "skipped" and layers["schematron"]["reason"] == "--profile none"
 
@@ -141,7 +147,8 @@ def test_json_output_for_an_unreadable_document(tmp_path):
 
 def test_output_to_a_file(cda_pack, tmp_path):
     out = tmp_path / "report.json"
-    result = run("--pack", str(cda_pack), "-f", "json", "-o", str(out), str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "-f", "json", "-o", str(out), cr_bio)
     assert result.exit_code == 0 and result.output == ""
     assert json.loads(out.read_text())["documents"][0]["valid"] is True
 
@@ -180,7 +187,6 @@ def test_junit_marks_skipped_layers_and_unreadable_documents(tmp_path):
 
 
 def test_junit_output_parses_with_junitparser(cda_pack, broken_cr_img, tmp_path):
-    import junitparser
     out = tmp_path / "junit.xml"
     run("--pack", str(cda_pack), "-f", "junit", "-o", str(out), str(broken_cr_img))
     xml = junitparser.JUnitXml.fromfile(str(out))
@@ -200,7 +206,8 @@ def test_svrl_output_is_one_schematron_output_with_the_failed_asserts(cda_pack, 
 
 
 def test_svrl_for_several_documents_is_one_xml_document(cda_pack, broken_cr_img):
-    result = run("--pack", str(cda_pack), "-f", "svrl", str(broken_cr_img), str(cda_pack / "ExemplesCDA" / CR_BIO))
+    cr_bio = str(cda_pack / "ExemplesCDA" / CR_BIO)
+    result = run("--pack", str(cda_pack), "-f", "svrl", str(broken_cr_img), cr_bio)
     root = etree.fromstring(result.output.encode())
     assert len(root) == 2 and {d.get("verdict") for d in root} == {"VALID", "INVALID"}
 
@@ -214,12 +221,14 @@ def test_batch_over_a_directory_with_two_jobs(cda_pack, batch_dir):
     names = [Path(d["document"]).name for d in data["documents"]]
     assert names == ["a-valid.xml", "b-valid.xml", "c-invalid.xml"]  # input order, *.xml only, recursive
     assert [d["verdict"] for d in data["documents"]] == ["VALID", "VALID", "INVALID"]
-    assert data["summary"]["documents"] == 3 and data["summary"]["valid"] == 2 and data["summary"]["invalid"] == 1
+    summary = data["summary"]
+    assert (summary["documents"], summary["valid"], summary["invalid"]) == (3, 2, 1)
     assert data["summary"]["errors_by_rule"]
 
 
 def test_batch_summary_line_and_globs(cda_pack, batch_dir):
-    result = run("--pack", str(cda_pack), "--only-invalid", str(batch_dir / "**" / "*.xml"), str(batch_dir / "zz*.xml"))
+    globs = [str(batch_dir / "**" / "*.xml"), str(batch_dir / "zz*.xml")]
+    result = run("--pack", str(cda_pack), "--only-invalid", *globs)
     assert result.exit_code == 2  # the second glob matches nothing: unreadable input
     assert "4 document(s): 2 valid, 1 invalid, 1 unreadable" in result.output
     assert "errors by rule: " in result.output
@@ -251,8 +260,6 @@ def test_pack_from_segur_toml_in_the_working_directory(cda_pack, tmp_path, monke
 
 
 def test_pack_from_user_config_relative_to_the_file(cda_pack, tmp_path, monkeypatch):
-    from segur.validators.config import pack_setting
-
     monkeypatch.delenv("SEGUR_PACK", raising=False)
     home = tmp_path / "home"
     (home / ".config" / "segur").mkdir(parents=True)
@@ -262,8 +269,6 @@ def test_pack_from_user_config_relative_to_the_file(cda_pack, tmp_path, monkeypa
 
 
 def test_env_pack_beats_config_and_option_beats_env(cda_pack, tmp_path, monkeypatch):
-    from segur.validators.config import pack_setting
-
     (tmp_path / "segur.toml").write_text('pack = "/from/file"\n')
     monkeypatch.setenv("SEGUR_PACK", "/from/env")
     assert str(pack_setting(None, cwd=tmp_path).value) == "/from/env"
@@ -283,8 +288,6 @@ def test_broken_config_file_is_a_usage_error(tmp_path, monkeypatch):
 
 
 def test_parse_size():
-    from segur.validators.config import ConfigError, parse_size
-
     assert parse_size("50MB") == 50 * 1024 * 1024
     assert parse_size("512k") == 512 * 1024
     assert parse_size(1000) == 1000 and parse_size("1000") == 1000
@@ -351,9 +354,6 @@ def test_a_missing_pack_configuration_is_noted_on_stderr(cda_pack, tmp_path, mon
 def test_a_cr_img_n1_with_an_8_mb_pdf_is_validated_not_called_malformed(cda_pack, tmp_path):
     """Its base64 text node (> 10 M characters) is over libxml2's default limit: it used to be
     XML-001 'not well-formed', exit 2, although the file is under --max-size (issue 12)."""
-    import base64
-    import re
-
     source = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml").read_bytes()
     text = re.search(rb"(<text[^>]*>)(.*?)(</text>)", source, re.S)
     pdf = base64.b64decode(text.group(2))
@@ -372,16 +372,12 @@ def test_a_cr_img_n1_with_an_8_mb_pdf_is_validated_not_called_malformed(cda_pack
 # -- --value-set: the user's biology value set (SEGUR-CODE-006) ---------------------------------------
 
 def _bio_value_set(tmp_path: Path, codes) -> Path:
-    from segur.validators.segur_rules.mutants import svs_value_set
-
     path = tmp_path / "circuit-bio.xml"
     path.write_bytes(svs_value_set({(code, "2.16.840.1.113883.6.1") for code in codes}))
     return path
 
 
 def _result_codes(path: Path) -> list[str]:
-    from segur.validators.segur_rules.mutants import RESULT_CODE
-
     return [c.get("code") for c in etree.parse(str(path)).getroot().xpath(RESULT_CODE, namespaces=NS)]
 
 
@@ -432,8 +428,6 @@ def test_unknown_role_or_missing_value_set_is_a_usage_error(tmp_path, monkeypatc
 
 
 def test_value_sets_from_env_and_config_file(tmp_path, monkeypatch):
-    from segur.validators.config import value_sets_setting
-
     (tmp_path / "segur.toml").write_text('[validate]\nvalue_sets = ["bio-results=ref/circuit.xml"]\n')
     monkeypatch.setenv("SEGUR_VALUE_SETS", "bio-results=/from/env.xml")
     assert value_sets_setting(None, cwd=tmp_path).value == ["bio-results=/from/env.xml"]
@@ -453,8 +447,6 @@ def test_value_set_from_env_is_used_by_validate(cda_pack, tmp_path, monkeypatch)
 
 
 def test_value_sets_in_config_must_be_strings(tmp_path):
-    from segur.validators.config import ConfigError, value_sets_setting
-
     (tmp_path / "segur.toml").write_text("value_sets = [1, 2]\n")
     with pytest.raises(ConfigError, match="value_sets"):
         value_sets_setting(None, cwd=tmp_path, home=tmp_path)

@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from segur.fixtures.documents import build_cr_img_n1, build_generic_n1
+from segur.fixtures.world import load_world
 from segur.validators import safe_xml
-from segur.validators.api import Validator
+from segur.validators.api import Validator, validate
+from segur.validators.schematron import compile_pack, runtime
 from segur.validators.schematron.body import MIN_TEXT, PLACEHOLDER, schematron_view
+from segur.validators.schematron.loader import load_schema
 
 H = "{urn:hl7-org:v3}"
 PAYLOAD = base64.b64encode(b"%PDF-1.4\n" + bytes(range(256)) * 40).decode("ascii")  # ~14 KB of base64
@@ -201,9 +205,6 @@ def _regenerated(data: bytes, newline: bytes) -> bytes:
 @pytest.mark.needs_ref
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
 def test_generated_n1_documents_with_multi_line_base64_get_the_same_findings(cda_pack, validators, newline):
-    from segur.fixtures.documents import build_cr_img_n1, build_generic_n1
-    from segur.fixtures.world import load_world
-
     world = load_world()
     patient = world.patient_by_ins("279035121518989")
     radiologist = world.professional_by_idnps("801234560801")
@@ -220,8 +221,6 @@ def test_generated_n1_documents_with_multi_line_base64_get_the_same_findings(cda
 @pytest.fixture
 def handed(monkeypatch):
     """The documents `CompiledPack.run` receives, in order."""
-    from segur.validators.schematron import runtime
-
     seen: list[bytes] = []
     original = runtime.CompiledPack.run
 
@@ -245,8 +244,6 @@ def test_the_packs_get_the_placeholder_and_every_pack_of_a_document_gets_the_sam
 @pytest.mark.needs_ref
 def test_the_full_body_option_and_its_environment_variable_hand_the_real_document(
         cda_pack, validators, handed, monkeypatch):
-    from segur.validators.api import validate
-
     data = (cda_pack / "ExemplesCDA" / "DOC_NON_STRUCTURE_CDA-R2-N1.xml").read_bytes()
     report = validators[True].validate(data)
     assert handed[-1] == data and report.settings["schematron_n1_body"] == "full"
@@ -303,8 +300,6 @@ def test_no_rule_of_the_packs_reads_the_text_of_an_n1_body(cda_pack):
     """Guards the placeholder against a new pack version: a rule that may run on ``nonXMLBody/text`` or
     an ancestor and reads a string value, ``text()`` or descendants' text fails this test (then re-audit
     and extend `_HARMLESS`, or keep the body for that pack)."""
-    from segur.validators.schematron.loader import load_schema
-
     schematrons = cda_pack / "schematrons"
     suspicious, rules = [], 0
     common = schematrons / "profils/CI-SIS_ModelesDeContenusCDA.sch"
@@ -347,8 +342,6 @@ def test_a_small_document_parsed_from_a_string_gets_the_failures_it_gets_from_a_
                                                                                      tmp_path):
     """Saxon builds the tree of a document under `_VIA_FILE_FROM` bytes (a placeholder N1) from a string,
     of a larger one from a temporary file: same failures either way."""
-    from segur.validators.schematron import compile_pack, runtime
-
     pack = compile_pack(cda_pack / "schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", cache_dir=tmp_path)
     data = (cda_pack / "ExemplesCDA" / "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml").read_bytes()
     light = view(data)

@@ -62,10 +62,12 @@ def test_a_second_process_reads_the_disk_cache_instead_of_regenerating(tmp_path)
         import json
         from segur.validators.schematron import compile_pack, stats
         pack = compile_pack({str(entry)!r}, cache_dir={str(cache)!r})
-        print(json.dumps(dict(stats, failures=len(pack.run(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>').failures))))
+        failures = pack.run(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>').failures
+        print(json.dumps(dict(stats, failures=len(failures))))
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         check=True)
     child = json.loads(out.stdout.strip().splitlines()[-1])
     assert child["generated"] == 0 and child["disk_hits"] == 1 and child["failures"] == 0
 

@@ -7,6 +7,7 @@ traversal per pattern, the ISO skeleton's shape), with a document that passes an
 from __future__ import annotations
 
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,11 @@ def mode(request) -> str:
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
     return tmp_path / "cache"
+
+
+def section_rule(body: str) -> str:
+    """A pattern P with one rule on the sections holding `body`."""
+    return f'<pattern id="P"><rule context="h:section">{body}</rule></pattern>'
 
 
 def run(path: Path, cache: Path, mode: str, doc: bytes = DOC) -> list[SchematronFailure]:
@@ -142,8 +148,10 @@ def test_templateid_rules_follow_first_match_too(tmp_path, cache, mode):
             """<pattern id="T">
                  <rule context="*[h:templateId/@root='9.9' and h:code/@code='X2']">
                    <assert test="false()">X2 section</assert></rule>
-                 <rule context="*[h:templateId/@root = &quot;9.9&quot;]"><assert test="false()">any 9.9</assert></rule>
-                 <rule context="*[h:templateId/@root='1.2.3']"><assert test="h:code/@code='00000-0'">doc</assert></rule>
+                 <rule context="*[h:templateId/@root = &quot;9.9&quot;]">
+                   <assert test="false()">any 9.9</assert></rule>
+                 <rule context="*[h:templateId/@root='1.2.3']">
+                   <assert test="h:code/@code='00000-0'">doc</assert></rule>
                </pattern>"""
         ),
     )
@@ -155,7 +163,8 @@ def test_include_resolves_relative_to_the_including_file(tmp_path, cache, mode):
     write(
         tmp_path,
         "inc/sub/rule.sch",
-        f"""<rule xmlns="{SCH}" context="h:code"><assert test="@codeSystem">code without system</assert></rule>""",
+        f'<rule xmlns="{SCH}" context="h:code">'
+        '<assert test="@codeSystem">code without system</assert></rule>',
     )
     write(
         tmp_path,
@@ -176,12 +185,14 @@ def test_include_falls_back_to_a_case_insensitive_match(tmp_path, cache, mode):
     write(
         tmp_path,
         "Include/E_directiveanticipee_int.sch",
-        f"""<pattern xmlns="{SCH}" id="D"><rule context="h:section"><assert test="false()">seen</assert></rule></pattern>""",
+        f'<pattern xmlns="{SCH}" id="D">'
+        '<rule context="h:section"><assert test="false()">seen</assert></rule></pattern>',
     )
     sch = write(tmp_path, "p.sch", schema('<include href="include/E_directiveAnticipee_int.sch"/>'))
     assert len(run(sch, cache, mode)) == 2
     fix = pack_info(sch)["include_fixups"]
-    assert fix == [{"href": "include/E_directiveAnticipee_int.sch", "used": "Include/E_directiveanticipee_int.sch"}]
+    fixed = {"href": "include/E_directiveAnticipee_int.sch", "used": "Include/E_directiveanticipee_int.sch"}
+    assert fix == [fixed]
 
 
 def test_abstract_pattern_is_instantiated_with_its_params(tmp_path, cache, mode):
@@ -189,7 +200,8 @@ def test_abstract_pattern_is_instantiated_with_its_params(tmp_path, cache, mode)
         tmp_path,
         "abstract/coded.sch",
         f"""<pattern xmlns="{SCH}" id="coded" abstract="true">
-              <rule context="$elt"><assert test="@code = $allowed">[coded] <value-of select="$label"/>: bad code
+              <rule context="$elt">
+                <assert test="@code = $allowed">[coded] <value-of select="$label"/>: bad code
                 <value-of select="@code"/></assert></rule>
             </pattern>""",
     )
@@ -221,7 +233,8 @@ def test_abstract_rule_is_inlined_by_extends(tmp_path, cache, mode):
         schema(
             """<pattern id="P">
                  <rule abstract="true" id="hasCode"><assert test="h:code">no code in <name/></assert></rule>
-                 <rule context="h:section"><extends rule="hasCode"/><assert test="h:templateId">no tid</assert></rule>
+                 <rule context="h:section">
+                   <extends rule="hasCode"/><assert test="h:templateId">no tid</assert></rule>
                </pattern>"""
         ),
     )
@@ -240,7 +253,8 @@ def test_lets_at_schema_pattern_and_rule_level(tmp_path, cache, mode):
                  <let name="systemLoinc" value="'2.16.840.1.113883.6.1'"/>
                  <rule context="h:ClinicalDocument/h:code">
                    <let name="c" value="@code"/>
-                   <assert test="$c = $expected and @codeSystem = $systemLoinc">code <value-of select="$c"/></assert>
+                   <assert test="$c = $expected
+                                 and @codeSystem = $systemLoinc">code <value-of select="$c"/></assert>
                  </rule>
                </pattern>
                <pattern id="Q"><rule context="h:section">
@@ -255,7 +269,8 @@ def test_lets_at_schema_pattern_and_rule_level(tmp_path, cache, mode):
 
 def _value_set(codes: list[tuple[str, str]]) -> str:
     concepts = "".join(f'<Concept code="{c}" codeSystem="{s}" displayName="{c}"/>' for c, s in codes)
-    return f"""<ValueSet xmlns="urn:ihe:iti:svs:2008" id="1.2"><ConceptList>{concepts}</ConceptList></ValueSet>"""
+    concept_list = f"<ConceptList>{concepts}</ConceptList>"
+    return f"""<ValueSet xmlns="urn:ihe:iti:svs:2008" id="1.2">{concept_list}</ValueSet>"""
 
 
 def _value_set_pack(tmp_path: Path) -> Path:
@@ -275,7 +290,8 @@ def _value_set_pack(tmp_path: Path) -> Path:
                      <value-of select="$c"/> not in <value-of select="$jdv_sections"/></assert>
                  </rule>
                  <rule context="h:ClinicalDocument/h:code">
-                   <assert test="@code = doc('../jeuxDeValeurs/JDV_Docs.xml')//svs:Concept/@code">doc code</assert>
+                   <assert test="@code =
+                                 doc('../jeuxDeValeurs/JDV_Docs.xml')//svs:Concept/@code">doc code</assert>
                  </rule>
                </pattern>""",
             ns='<ns prefix="h" uri="urn:hl7-org:v3"/><ns prefix="svs" uri="urn:ihe:iti:svs:2008"/>',
@@ -290,21 +306,24 @@ def test_document_lookups_resolve_against_the_entry_sch(tmp_path, cache, mode):
     got = [f.message for f in run(sch, cache, mode, bad)]
     assert got == ["doc code", "X3 not in ../jeuxDeValeurs/JDV_Sections.xml"]
     info = pack_info(sch)
-    assert sorted(info["value_sets"]) == ["../jeuxDeValeurs/JDV_Docs.xml", "../jeuxDeValeurs/JDV_Sections.xml"]
+    value_sets = ["../jeuxDeValeurs/JDV_Docs.xml", "../jeuxDeValeurs/JDV_Sections.xml"]
+    assert sorted(info["value_sets"]) == value_sets
     assert info["missing_files"] == []
 
 
 def test_doc_of_a_missing_file_is_a_pack_error_for_that_assert_only(tmp_path, cache, mode):
     """structurationMinimale calls doc('include/voc-…471-DYNAMIC.xml'), a file that never existed."""
+    missing = "@code = doc('include/voc-missing.xml')//concept/@code"
     sch = write(
         tmp_path,
         "p.sch",
         schema(
-            """<pattern id="P"><rule context="h:ClinicalDocument/h:code">
-                 <assert test="@code = doc('include/voc-missing.xml')//concept/@code">not in value set</assert>
+            f"""<pattern id="P"><rule context="h:ClinicalDocument/h:code">
+                 <assert test="{missing}">not in value set</assert>
                  <assert test="false()">still evaluated</assert>
                </rule></pattern>
-               <pattern id="Q"><rule context="h:section"><assert test="h:code">fine</assert></rule></pattern>"""
+               <pattern id="Q">
+                 <rule context="h:section"><assert test="h:code">fine</assert></rule></pattern>"""
         ),
     )
     failures = run(sch, cache, mode)
@@ -336,7 +355,8 @@ def test_default_phase_selects_the_active_patterns(tmp_path, cache, mode):
         schema(
             """<phase id="main"><active pattern="On"/></phase>
                <pattern id="On"><rule context="h:section"><assert test="false()">on</assert></rule></pattern>
-               <pattern id="Off"><rule context="h:section"><assert test="false()">off</assert></rule></pattern>""",
+               <pattern id="Off">
+                 <rule context="h:section"><assert test="false()">off</assert></rule></pattern>""",
             extra='defaultPhase="main"',
         ),
     )
@@ -352,7 +372,8 @@ def test_diagnostics_are_attached_to_the_failure(tmp_path, cache, mode):
         schema(
             """<pattern id="P"><rule context="h:ClinicalDocument">
                  <assert test="false()" diagnostics="d1">main text</assert></rule></pattern>
-               <diagnostics><diagnostic id="d1">found <value-of select="count(h:component)"/></diagnostic></diagnostics>"""
+               <diagnostics><diagnostic id="d1">found <value-of select="count(h:component)"/></diagnostic>
+                 </diagnostics>"""
         ),
     )
     (f,) = run(sch, cache, mode)
@@ -363,7 +384,7 @@ def test_svrl_output_is_iso_svrl(tmp_path, cache, mode):
     sch = write(
         tmp_path,
         "p.sch",
-        schema('<pattern id="P"><rule context="h:section"><assert test="false()" role="error">x</assert></rule></pattern>'),
+        schema(section_rule('<assert test="false()" role="error">x</assert>')),
     )
     result = compile_pack(sch, cache_dir=cache, mode=mode).run(DOC)
     svrl = etree.fromstring(result.svrl)
@@ -382,7 +403,8 @@ def test_document_encoding_from_the_xml_declaration(tmp_path, cache, mode):
         "p.sch",
         schema(
             """<pattern id="P"><rule context="h:ClinicalDocument/h:code">
-                 <assert test="@displayName = 'CR de biologie é'">name <value-of select="@displayName"/></assert>
+                 <assert test="@displayName =
+                               'CR de biologie é'">name <value-of select="@displayName"/></assert>
                </rule></pattern>"""
         ),
     )
@@ -437,13 +459,14 @@ def test_a_missing_pack_file_is_a_pack_load_error(tmp_path, cache):
 
 
 def test_an_unknown_abstract_pattern_is_a_pack_load_error(tmp_path, cache):
-    sch = write(tmp_path, "p.sch", schema('<pattern id="X" is-a="nowhere"><param name="a" value="b"/></pattern>'))
+    unknown = '<pattern id="X" is-a="nowhere"><param name="a" value="b"/></pattern>'
+    sch = write(tmp_path, "p.sch", schema(unknown))
     with pytest.raises(PackLoadError, match="nowhere"):
         compile_pack(sch, cache_dir=cache)
 
 
 def test_an_xpath_syntax_error_is_a_pack_compile_error(tmp_path, cache):
-    sch = write(tmp_path, "p.sch", schema('<pattern id="P"><rule context="h:section"><assert test="((">x</assert></rule></pattern>'))
+    sch = write(tmp_path, "p.sch", schema(section_rule('<assert test="((">x</assert>')))
     with pytest.raises(PackCompileError) as exc:
         compile_pack(sch, cache_dir=cache)
     assert exc.value.path == sch.resolve()
@@ -456,18 +479,20 @@ def test_unknown_mode_is_refused(tmp_path, cache):
 
 
 def test_runs_from_several_threads_give_the_sequential_results(tmp_path, cache):
-    from concurrent.futures import ThreadPoolExecutor
-
     sch = write(
         tmp_path,
         "p.sch",
-        schema('<pattern id="P"><rule context="h:section"><assert test="h:code/@code = \'X1\'">x</assert></rule></pattern>'),
+        schema(section_rule("<assert test=\"h:code/@code = 'X1'\">x</assert>")),
     )
     pack = compile_pack(sch, cache_dir=cache)
     docs = [DOC.replace(b"X2", f"X{i}".encode()) for i in range(12)]
     expected = [[f.key for f in pack.run(d).failures] for d in docs]
+
+    def keys_found_by_a_fresh_pack(doc: bytes) -> list:
+        return [f.key for f in compile_pack(sch, cache_dir=cache).run(doc).failures]
+
     with ThreadPoolExecutor(4) as pool:
-        got = list(pool.map(lambda d: [f.key for f in compile_pack(sch, cache_dir=cache).run(d).failures], docs))
+        got = list(pool.map(keys_found_by_a_fresh_pack, docs))
     assert got == expected
 
 
@@ -490,11 +515,13 @@ def test_xslt_keys_and_functions_declared_in_the_schema_are_available(tmp_path, 
         tmp_path,
         "p.sch",
         schema(
-            """<xsl:key xmlns:xsl="http://www.w3.org/1999/XSL/Transform" name="tid" match="h:templateId" use="@root"/>
+            """<xsl:key xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+                        name="tid" match="h:templateId" use="@root"/>
                <xsl:function xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:f="urn:f" name="f:double">
                  <xsl:param name="s"/><xsl:sequence select="concat($s, $s)"/></xsl:function>
                <pattern id="P"><rule context="h:ClinicalDocument">
-                 <assert test="count(key('tid', '9.9')) = 3" xmlns:f="urn:f">tid <value-of select="f:double('x')"/></assert>
+                 <assert test="count(key('tid', '9.9')) = 3"
+                         xmlns:f="urn:f">tid <value-of select="f:double('x')"/></assert>
                </rule></pattern>""",
             ns='<ns prefix="h" uri="urn:hl7-org:v3"/><ns prefix="f" uri="urn:f"/>',
         ),
@@ -525,13 +552,16 @@ def test_pattern_split_between_templateid_dispatch_and_chain_keeps_first_match(t
         "p.sch",
         schema(
             """<pattern id="Split">
-                 <rule context="*[h:templateId/@root='1.2.3']"><assert test="false()">by templateId</assert></rule>
+                 <rule context="*[h:templateId/@root='1.2.3']">
+                   <assert test="false()">by templateId</assert></rule>
                  <rule context="h:ClinicalDocument"><assert test="false()">by name</assert></rule>
                  <rule context="h:section/h:code"><assert test="false()">section code</assert></rule>
                </pattern>
                <pattern id="ChainFirst">
-                 <rule context="h:ClinicalDocument[h:code/@code='11502-2']"><assert test="false()">chain first</assert></rule>
-                 <rule context="*[h:templateId/@root='1.2.3']"><assert test="false()">guarded second</assert></rule>
+                 <rule context="h:ClinicalDocument[h:code/@code='11502-2']">
+                   <assert test="false()">chain first</assert></rule>
+                 <rule context="*[h:templateId/@root='1.2.3']">
+                   <assert test="false()">guarded second</assert></rule>
                </pattern>"""
         ),
     )
@@ -543,7 +573,8 @@ def test_pattern_split_between_templateid_dispatch_and_chain_keeps_first_match(t
     assert chain == (["chain first"] if code == "11502-2" else ["guarded second"])
     # without the templateId the name rule fires instead
     no_tid = DOC.replace(b'<templateId root="1.2.3"/>', b"")
-    assert [m for p, m in ((f.pattern_id, f.message) for f in run(sch, cache, mode, no_tid)) if p == "Split"][0] == "by name"
+    split = [f.message for f in run(sch, cache, mode, no_tid) if f.pattern_id == "Split"]
+    assert split[0] == "by name"
 
 
 def test_an_error_while_matching_a_rule_context_means_no_match(tmp_path, cache, mode):
@@ -569,12 +600,13 @@ def test_an_error_while_matching_a_rule_context_means_no_match(tmp_path, cache, 
 def test_a_multi_step_context_runs_on_its_last_step_not_on_the_guarded_element(tmp_path, cache, mode):
     """``*[templateId and …]/h:component/h:section[…]`` selects the section: the fast mode once took
     the whole context for one predicate and ran the rule on the guarded element (issue 12, OPH-BRE)."""
+    section_x2 = "*[h:templateId/@root='1.2.3' and h:code]/h:component/h:section[h:code/@code='X2']"
     sch = write(
         tmp_path,
         "p.sch",
         schema(
-            """<pattern id="P">
-                 <rule context="*[h:templateId/@root='1.2.3' and h:code]/h:component/h:section[h:code/@code='X2']">
+            f"""<pattern id="P">
+                 <rule context="{section_x2}">
                    <assert test="false()">section X2</assert></rule>
                </pattern>"""
         ),

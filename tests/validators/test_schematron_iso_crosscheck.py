@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lxml.isoschematron as iso
 import pytest
 from lxml import etree
 
@@ -24,8 +25,6 @@ SVRL = "{http://purl.oclc.org/dsdl/svrl}"
 
 
 def _iso_resources() -> Path:
-    import lxml.isoschematron as iso
-
     folder = Path(iso.__file__).parent / "resources" / "xsl" / "iso-schematron-xslt1"
     if not (folder / "iso_svrl_for_xslt1.xsl").is_file():
         pytest.skip("lxml was installed without its ISO Schematron stylesheets")
@@ -61,7 +60,8 @@ def reference_outcomes(transform: etree.XSLT, path: Path) -> list[tuple]:
 
 @pytest.mark.parametrize(
     "rel, pattern",
-    [("schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", "IMG*.xml"), ("schematrons/CI-SIS_BIO-CR-BIO_2024.01.sch", "BIO*.xml")],
+    [("schematrons/CI-SIS_IMG-CR-IMG_2024.01.sch", "IMG*.xml"),
+     ("schematrons/CI-SIS_BIO-CR-BIO_2024.01.sch", "BIO*.xml")],
 )
 def test_fast_mode_agrees_with_the_iso_reference_skeleton(cda_pack, tmp_path, rel, pattern):
     sch = cda_pack / rel

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from segur.validators.schematron.compiler import context_may_match_attributes
 from segur.validators.schematron.xpath import closing_bracket, single_star_step_predicate, templateid_guard
 
 G = "cda:templateId/@root='1.2.3'"
@@ -103,6 +104,4 @@ def test_single_star_step_predicate_needs_the_bracket_to_close_at_the_end():
 )
 def test_attribute_contexts_are_detected_on_the_last_step_only(context, may_match):
     """The fast traversal visits attributes only when some context can end on one (ISO semantics)."""
-    from segur.validators.schematron.compiler import context_may_match_attributes
-
     assert context_may_match_attributes(context) is may_match

@@ -8,6 +8,7 @@ and the test checks the line, column and XPath in the mutated file.
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +18,18 @@ from lxml import etree
 
 from segur.kernel import ins
 from segur.kernel.findings import Severity
+from segur.kernel.rules import get
 from segur.validators.locate import Locator
 from segur.validators.segur_rules import RULES, check_segur, load_value_sets
 from segur.validators.segur_rules.context import HL7
+from segur.validators.segur_rules.data import value_set, volets, xds_type_code_names, xds_type_codes
+from segur.validators.segur_rules.doctable import rules_table
+from segur.validators.segur_rules.header import timestamp_problems
 from segur.validators.segur_rules.mutants import (
     AUTHOR_ID,
+    CITIZEN_MAILTO,
     CR_IMG_TEMPLATE,
+    EFFECTIVE,
     EXAMPLES,
     INS_ID,
     LEGAL_ID,
@@ -42,6 +49,7 @@ from segur.validators.segur_rules.mutants import (
     set_text,
     svs_value_set,
 )
+from segur.validators.segur_rules.results import RESULT_TEMPLATE, loinc_check_digit
 
 NS = {"cda": HL7}
 
@@ -155,8 +163,6 @@ def test_every_rule_has_a_failing_case():
 
 
 def test_rules_are_in_the_shared_catalogue():
-    from segur.kernel.rules import get
-
     for rule in RULES:
         assert get(rule.id) is rule
 
@@ -165,8 +171,8 @@ def test_rules_are_in_the_shared_catalogue():
 PASSING: list[tuple[str, str, Callable, str]] = [
     ("SEGUR-INS-003", "img_n1", chain(
         set_attr(INS_ID, "extension", ins.with_key("279032A215189")),
-        set_attr(f"{PATIENT}/cda:telecom[starts-with(@value, 'mailto:')]", "value",
-                 f"mailto:{ins.with_key('279032A215189')}@patient.mssante.fr")), "Corsica INS, key computed on 19"),
+        set_attr(CITIZEN_MAILTO, "value", f"mailto:{ins.with_key('279032A215189')}@patient.mssante.fr")),
+     "Corsica INS, key computed on 19"),
     ("SEGUR-INS-007", "bio_n3", remove(f"{PATIENT}/cda:telecom[contains(@value, '@patient.mssante.fr')]"),
      "no citizen address at all"),
     ("SEGUR-INS-005", "bio_n3", lambda root: el(root, INS_ID).addnext(etree.fromstring(
@@ -176,12 +182,15 @@ PASSING: list[tuple[str, str, Callable, str]] = [
      "the same INS written twice"),
     ("SEGUR-PS-003", "img_n1", set_attr(AUTHOR_ID, "extension", "3750100125/LOCAL-42"), "FINESS-based id"),
     ("SEGUR-PS-003", "img_n1", set_attr(AUTHOR_ID, "extension", "0751234567"), "ADELI-based id"),
-    ("SEGUR-TIME-001", "img_n1", set_attr("cda:effectiveTime", "value", "202101081117-0500"), "negative offset, minutes"),
-    ("SEGUR-VER-001", "img_n1", set_attr("cda:id", "root", "90e1c8ec-f951-4b26-a305-a34848818dd7"), "UUID id"),
-    ("SEGUR-VER-005", "doc_n1", chain(set_attr("cda:setId", "root", "1.2.3.4.5"), set_attr("cda:id", "root", "1.2.3.4.5")),
+    ("SEGUR-TIME-001", "img_n1", set_attr(EFFECTIVE, "value", "202101081117-0500"),
+     "negative offset, minutes"),
+    ("SEGUR-VER-001", "img_n1", set_attr("cda:id", "root", "90e1c8ec-f951-4b26-a305-a34848818dd7"),
+     "UUID id"),
+    ("SEGUR-VER-005", "doc_n1", chain(set_attr("cda:setId", "root", "1.2.3.4.5"),
+                                      set_attr("cda:id", "root", "1.2.3.4.5")),
      "version 1 whose setId equals its id"),
     ("SEGUR-PS-002", "img_n3", chain(set_attr("cda:code", "code", "11488-4"),
-                                     set_attr("cda:templateId[@root='1.2.250.1.213.1.1.1.45']", "root", "1.2.3.4.5"),
+                                     set_attr(CR_IMG_TEMPLATE, "root", "1.2.3.4.5"),
                                      set_attr(LEGAL_ID, "root", "1.2.250.1.213.1.4.8"),
                                      set_attr(LEGAL_ID, "extension", "276059205062865")),
      "a consultation report endorsed by an usager identified by INS (as VAC_2023.01)"),
@@ -192,18 +201,21 @@ PASSING: list[tuple[str, str, Callable, str]] = [
     ("SEGUR-CODE-003", "bio_n3", lambda root: [el(root, TSH_CODE).attrib.pop(name) for name in
                                                ("code", "codeSystem", "codeSystemName", "displayName")],
      "no LOINC code, the local code in translation (as BIO-CR-BIO_2024.01_CRP_non_LOINC)"),
-    ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"), "a two-digit LOINC code (check digit 8)"),
+    ("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "20-8"),
+     "a two-digit LOINC code (check digit 8)"),
     ("SEGUR-CODE-006", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
      "another code of the value set (glucose)"),
     ("SEGUR-CODE-004", "bio_n3", set_attr(TSH_CODE, "code", "2345-7"),
      "a lab test code (glucose), the document keeping its own type code 11502-2"),
-    ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "), "a title with spaces around"),
+    ("SEGUR-TITLE-001", "img_n3", set_text("cda:title", " Compte rendu d'IRM "),
+     "a title with spaces around"),
     ("SEGUR-VOLET-001", "img_n3", set_attr(CR_IMG_TEMPLATE, "root", "1.2.250.1.213.1.1.1.27"),
      "a breast-screening report (CANCER-D2LM-FIN) shares the code 18748-4"),
 ]
 
 
-@pytest.mark.parametrize(("rule_id", "base", "mutate", "why"), PASSING, ids=[p[0] + "-" + p[3] for p in PASSING])
+@pytest.mark.parametrize(("rule_id", "base", "mutate", "why"), PASSING,
+                         ids=[f"{rule_id}-{why}" for rule_id, _, _, why in PASSING])
 def test_valid_variants_pass(rule_id, base, mutate, why, bases):
     root = parse(bases[base]).getroot()
     mutate(root)
@@ -270,20 +282,20 @@ def test_the_imaging_code_message_still_names_the_pack_value_set(bases):
     root = parse(bases["bio_n3"]).getroot()
     el(root, TSH_CODE).set("code", "24627-2")
     (finding,) = run(etree.tostring(root.getroottree()))[0]
-    assert "is an imaging code (JDV_CodesDocumentImagerie_CISIS.xml of the pack: " in finding.message
-    assert "est un code d'imagerie (JDV_CodesDocumentImagerie_CISIS.xml du pack : " in finding.extra["message_fr"]
+    value_set = "JDV_CodesDocumentImagerie_CISIS.xml"
+    assert f"is an imaging code ({value_set} of the pack: " in finding.message
+    assert f"est un code d'imagerie ({value_set} du pack : " in finding.extra["message_fr"]
 
 
 def test_no_official_bio_example_codes_a_result_with_a_document_type_code(cda_pack):
-    from segur.validators.segur_rules.data import xds_type_code_names
-    from segur.validators.segur_rules.results import RESULT_TEMPLATE
-
     with_results = 0
     for path in sorted((cda_pack / "ExemplesCDA").glob("BIO-*.xml")):
         root = parse(path.read_bytes()).getroot()
-        codes = root.xpath(f"//cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']/cda:code", namespaces=NS)
+        result = f"cda:observation[cda:templateId/@root='{RESULT_TEMPLATE}']"
+        codes = root.xpath(f"//{result}/cda:code", namespaces=NS)
         with_results += bool(codes)
-        assert not [c.get("code") for c in codes if (c.get("code"), c.get("codeSystem")) in xds_type_code_names()]
+        document_types = xds_type_code_names()
+        assert not [c.get("code") for c in codes if (c.get("code"), c.get("codeSystem")) in document_types]
         assert "SEGUR-CODE-004" not in {f.rule for f in run(path.read_bytes())[0]}, path.name
     assert with_results >= 10  # the N3 BIO examples (the N1 ones have no result entries)
 
@@ -308,12 +320,10 @@ def test_cr_bio_forced_on_a_document_checks_its_result_codes(originals):
     assert "SEGUR-CODE-004" in {f.rule for f in run(data, profile="CR-BIO")[0]}
 
 
-@pytest.mark.parametrize(("number", "digit"), [("12345", 5), ("3016", 3), ("11502", 2), ("18748", 4), ("20", 8),
-                                              ("6580", 5)])
+@pytest.mark.parametrize(("number", "digit"),
+                         [("12345", 5), ("3016", 3), ("11502", 2), ("18748", 4), ("20", 8), ("6580", 5)])
 def test_loinc_check_digit_follows_loinc_appendix_c(number, digit):
     """12345 → 5 is LOINC's own example; 6580-7 is one of the 14 terms LOINC lists as wrong (computed 5)."""
-    from segur.validators.segur_rules.results import loinc_check_digit
-
     assert loinc_check_digit(number) == digit
 
 
@@ -328,23 +338,17 @@ def test_warnings_are_not_errors(originals):
 
 
 def test_future_is_judged_against_now():
-    from segur.validators.segur_rules.header import timestamp_problems
-
     tomorrow_plus = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y%m%d%H%M%S+0000")
     assert timestamp_problems(tomorrow_plus)[0] == "invalid"
     assert timestamp_problems("20240115143000+0100") == ("ok", None)
 
 
 def test_docs_table_is_the_catalogue():
-    from segur.validators.segur_rules.doctable import rules_table
-
     docs = (Path(__file__).resolve().parents[2] / "docs" / "segur-rules.md").read_text(encoding="utf-8")
     assert rules_table() in docs, "regenerate it: python -m segur.validators.segur_rules.doctable"
 
 
 def test_rem_ids_exist_in_the_requirement_list(shared_ref):
-    import csv
-
     requirements = shared_ref.parent / "rem" / "requirements.csv"
     if not requirements.is_file():
         pytest.skip(f"REM requirement list not found at {requirements}")
@@ -358,9 +362,8 @@ def test_rem_ids_exist_in_the_requirement_list(shared_ref):
 def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
     """Each volet's code is asserted at the cited line of its Entete pattern, and every ANS example
     declaring the volet's templateId carries that code."""
-    from segur.validators.segur_rules.data import volets
-
-    examples = [parse((path).read_bytes()).getroot() for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml"))]
+    files = sorted((cda_pack / "ExemplesCDA").glob("*.xml"))
+    examples = [parse(path.read_bytes()).getroot() for path in files]
     for volet in volets():
         path, _, line = volet["source"].split(";")[0].partition(" line ")
         text = (cda_pack / path).read_text(encoding="utf-8").splitlines()[int(line) - 1]
@@ -374,8 +377,6 @@ def test_volet_table_agrees_with_the_packs_and_the_examples(cda_pack):
 
 
 def test_value_set_copies_match_the_pack(cda_pack):
-    from segur.validators.segur_rules.data import value_set, xds_type_codes
-
     def concepts(name):
         tree = etree.parse(str(cda_pack / "jeuxDeValeurs" / name))
         return {(c.get("code"), c.get("codeSystem")) for c in tree.iter("{*}Concept")}
@@ -386,7 +387,8 @@ def test_value_set_copies_match_the_pack(cda_pack):
     assert {(code, confidentiality["codeSystem"]) for code in confidentiality["codes"]} == {
         pair for pair in j08 if pair[1] == confidentiality["codeSystem"]}
     gender = value_set("administrative_gender")
-    assert {(code, gender["codeSystem"]) for code in gender["codes"]} == concepts("JDV_J143_AdministrativeGender_CISIS.xml")
+    genders = concepts("JDV_J143_AdministrativeGender_CISIS.xml")
+    assert {(code, gender["codeSystem"]) for code in gender["codes"]} == genders
 
 
 @pytest.mark.parametrize("value", ["1961", "196103"])

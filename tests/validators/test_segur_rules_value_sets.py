@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from segur.validators.api import Validator, validate
 from segur.validators.locate import Locator
 from segur.validators.segur_rules import ValueSetError, check_segur, load_value_sets
 from segur.validators.segur_rules.mutants import RESULT_CODE, example_result_codes, parse, svs_value_set
@@ -183,8 +184,6 @@ def test_missing_file_unknown_role_and_unnamed_set_are_usage_errors(tmp_path):
 # -- the Python API ------------------------------------------------------------------------------
 @pytest.mark.needs_ref
 def test_python_api_takes_the_value_sets(cda_pack, tmp_path, monkeypatch):
-    from segur.validators.api import Validator, validate
-
     monkeypatch.delenv("SEGUR_VALUE_SETS", raising=False)
     example = cda_pack / "ExemplesCDA" / TSH
     first, *_ = result_codes(example)

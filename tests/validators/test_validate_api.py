@@ -3,14 +3,22 @@ expected rule and line, layers report what ran and why, crashes never become VAL
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from lxml import etree
 
+import segur.validators.segur_rules as segur_rules
 from segur.kernel.findings import Severity
-from segur.validators import PackError, UnknownProfile, Validator, derived_rule_id, validate
+from segur.validators import PackError, UnknownProfile, Validator, derived_rule_id, packs, profiles, validate
 from segur.validators import api as api_mod
+from segur.validators.api import schematron_finding
+from segur.validators.locate import Locator
 
 NS = {"cda": "urn:hl7-org:v3"}
 CR_IMG_N3 = "IMG_CR_IMG_2024.01.xml"
@@ -118,7 +126,8 @@ def test_wrong_document_code_fails_the_volet_pack_on_the_root_element(cda_pack):
 
 def test_missing_conclusion_section_fails_on_the_structured_body_line(cda_pack):
     def change(root):
-        section = root.xpath("//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.209']", namespaces=NS)[0]
+        conclusion = "//cda:section[cda:templateId/@root='1.2.250.1.213.1.1.2.209']"
+        section = root.xpath(conclusion, namespaces=NS)[0]
         component = section.getparent()
         component.getparent().remove(component)
         return root
@@ -157,7 +166,8 @@ def test_without_pack_structural_checks_catch_a_missing_record_target():
     document = b"""<ClinicalDocument xmlns="urn:hl7-org:v3">
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
   <id root="1.2.3"/><code code="18748-4" codeSystem="2.16.840.1.113883.6.1"/>
-  <effectiveTime value="20240101120000+0100"/><confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <effectiveTime value="20240101120000+0100"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <author/><custodian/>
   <component><nonXMLBody/></component>
 </ClinicalDocument>"""
@@ -171,7 +181,8 @@ def test_without_pack_a_clean_skeleton_passes_the_structure_layer():
     document = b"""<ClinicalDocument xmlns="urn:hl7-org:v3">
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
   <id root="1.2.3"/><code code="18748-4" codeSystem="2.16.840.1.113883.6.1"/>
-  <effectiveTime value="20240101120000+0100"/><confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <effectiveTime value="20240101120000+0100"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <recordTarget><patientRole/></recordTarget><author/><custodian/>
   <component><structuredBody/></component>
 </ClinicalDocument>"""
@@ -231,7 +242,8 @@ def test_profile_none_skips_schematron_and_says_so(cda_pack):
 
 
 def test_profile_common_runs_only_the_common_pack(cda_pack):
-    report = validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="common", layers=["xml", "schematron"])
+    report = validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="common",
+                      layers=["xml", "schematron"])
     assert [p.name for p in report.packs] == ["CI-SIS_ModelesDeContenusCDA"]
 
 
@@ -243,15 +255,14 @@ def test_unknown_profile_is_a_usage_error(cda_pack):
 
 
 def test_forced_volet_without_pack_informs_the_segur_rules(cda_pack, monkeypatch):
-    import segur.validators.segur_rules as segur_rules
-
     seen = []
     monkeypatch.setattr(segur_rules, "check_segur",
                         lambda tree, locator, profile, pack_root=None: seen.append(profile) or [])
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="img-cr-img_2024.01")
     validate(_example(cda_pack, CR_IMG_N1), pack=False, profile="auto")
     validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="none")
-    validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="auto", layers=["xml", "schematron", "segur"])
+    validate(_example(cda_pack, CR_IMG_N3), pack=cda_pack, profile="auto",
+             layers=["xml", "schematron", "segur"])
     assert seen == ["img-cr-img_2024.01", None, None, "IMG-CR-IMG_2024.01"]
 
 
@@ -279,8 +290,6 @@ def test_pack_from_environment(cda_pack, monkeypatch):
 # -- failures of the machinery are errors, never VALID --------------------------------------------
 
 def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch):
-    import segur.validators.segur_rules as segur_rules
-
     def boom(tree, locator, profile, pack_root=None):
         raise RuntimeError("kaput")
     monkeypatch.setattr(segur_rules, "check_segur", boom)
@@ -292,8 +301,6 @@ def test_a_crashing_layer_is_an_error_not_a_valid_verdict(cda_pack, monkeypatch)
 
 
 def test_a_pack_that_cannot_compile_is_reported_as_sch_001(cda_pack, monkeypatch):
-    from segur.validators import packs
-
     def broken(*args, **kwargs):
         raise RuntimeError("compile failed")
     monkeypatch.setattr(packs, "compiled_pack", broken)
@@ -304,8 +311,6 @@ def test_a_pack_that_cannot_compile_is_reported_as_sch_001(cda_pack, monkeypatch
 
 
 def test_schema_that_cannot_load_is_reported(cda_pack, tmp_path):
-    import shutil
-
     fake = tmp_path / "pack"
     (fake / "infrastructure" / "cda").mkdir(parents=True)
     (fake / "schematrons" / "profils").mkdir(parents=True)
@@ -323,7 +328,8 @@ def test_derived_rule_id_drops_prefix_and_version_and_ignores_whitespace():
     a = derived_rule_id("CI-SIS_IMG-CR-IMG_2024.01", "principal", "cda:x", "count(a) =  1")
     b = derived_rule_id("CI-SIS_IMG-CR-IMG_2025.01", "principal", "cda:x", "count(a)\n = 1")
     assert a == b and a.startswith("IMG-CR-IMG/principal/") and len(a.rsplit("/", 1)[1]) == 8
-    assert derived_rule_id("CI-SIS_ModelesDeContenusCDA", None, "c", "t").startswith("ModelesDeContenusCDA/-/")
+    common = derived_rule_id("CI-SIS_ModelesDeContenusCDA", None, "c", "t")
+    assert common.startswith("ModelesDeContenusCDA/-/")
     assert derived_rule_id("X", "p", "c", "t1") != derived_rule_id("X", "p", "c", "t2")
 
 
@@ -348,10 +354,6 @@ def test_self_presenting_document_is_named_as_such(cda_pack):
 
 
 def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_works(cda_pack, tmp_path):
-    import re
-    import subprocess
-    import sys
-
     example = _example(cda_pack, "CANCER-PPS_2022.01_Autopresentable.xml")
     [finding] = validate(example, pack=cda_pack).errors
     assert "did not run" in finding.message and "Extract the embedded ClinicalDocument" in finding.message
@@ -366,15 +368,14 @@ def test_self_presenting_finding_says_how_to_extract_the_cda_and_the_command_wor
 
 def test_schema_imports_are_resolved_locally_only(cda_pack, tmp_path):
     """A pack whose XSD imports a remote schema is refused (XSD-002), never fetched."""
-    import shutil
-
     fake = tmp_path / "pack"
     (fake / "infrastructure" / "cda").mkdir(parents=True)
     (fake / "schematrons" / "profils").mkdir(parents=True)
     (fake / "infrastructure" / "cda" / "CDA_extended.xsd").write_text(
         '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:hl7-org:v3">'
         '<xs:import namespace="urn:x" schemaLocation="http://attacker.invalid/x.xsd"/></xs:schema>')
-    shutil.copy(cda_pack / "schematrons" / "profils" / "CI-SIS_ModelesDeContenusCDA.sch", fake / "schematrons" / "profils")
+    common_pack = "schematrons/profils/CI-SIS_ModelesDeContenusCDA.sch"
+    shutil.copy(cda_pack / common_pack, fake / common_pack)
     report = validate(_example(cda_pack, CR_BIO), pack=fake, layers=["xml", "xsd"])
     assert [f.rule for f in report.errors] == ["XSD-002"]
     assert "attacker.invalid" in report.errors[0].message
@@ -388,8 +389,6 @@ def test_report_records_the_settings_needed_to_reproduce_it(cda_pack):
 
 
 def test_a_pack_that_breaks_during_selection_fails_the_schematron_layer(cda_pack, monkeypatch):
-    from segur.validators import profiles
-
     def vanished(*args, **kwargs):
         raise FileNotFoundError("schematrons/ vanished")
     validator = Validator(pack=cda_pack)
@@ -405,11 +404,6 @@ def test_profile_keywords_are_case_insensitive(cda_pack):
 
 
 def test_schematron_failures_map_to_findings():
-    from types import SimpleNamespace
-
-    from segur.validators.api import schematron_finding
-    from segur.validators.locate import Locator
-
     data = b'<ClinicalDocument xmlns="urn:hl7-org:v3">\n  <code code="x"/>\n</ClinicalDocument>'
     tree = etree.ElementTree(etree.fromstring(data))
     locator = Locator(data, tree)
@@ -419,17 +413,19 @@ def test_schematron_failures_map_to_findings():
                     kind="assert", role=None, severity="warning", message="  bad\n   code ", location=None,
                     node_index=None)
         return SimpleNamespace(**{**base, **kw})
-    on_attribute = schematron_finding(failure(location="/cda:ClinicalDocument[1]/cda:code[1]/@code", node_index=1),
-                                      "CI-SIS_P_2024.01", locator)
+    code_attribute = "/cda:ClinicalDocument[1]/cda:code[1]/@code"
+    on_code = failure(location=code_attribute, node_index=1)
+    on_attribute = schematron_finding(on_code, "CI-SIS_P_2024.01", locator)
     assert (on_attribute.line, on_attribute.column) == (2, 3)
     assert on_attribute.xpath == "/cda:ClinicalDocument/cda:code[1]/@code"
     assert on_attribute.severity == Severity.WARNING and on_attribute.message == "bad code"
     assert on_attribute.rule == derived_rule_id("CI-SIS_P_2024.01", "pat", "cda:code/@code", ". = 'y'")
     with_id = schematron_finding(failure(assert_id="A-1", severity="error"), "P", locator)
     assert with_id.rule == "A-1" and with_id.line is None and with_id.severity == Severity.ERROR
-    pack_error = schematron_finding(failure(kind="pack-error", message="FODC0002 doc() failed", location="/"), "P",
-                                    locator)
-    assert pack_error.rule == "SCH-001" and "FODC0002" in pack_error.message and pack_error.severity == Severity.ERROR
+    doc_failed = failure(kind="pack-error", message="FODC0002 doc() failed", location="/")
+    pack_error = schematron_finding(doc_failed, "P", locator)
+    assert pack_error.rule == "SCH-001" and pack_error.severity == Severity.ERROR
+    assert "FODC0002" in pack_error.message
     out_of_range = schematron_finding(failure(node_index=99, location="/x"), "P", locator)
     assert out_of_range.xpath == "/x" and out_of_range.line is None
 
@@ -440,7 +436,8 @@ SKELETON = """<ClinicalDocument xmlns="urn:hl7-org:v3">
   <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
   <id root="1.2.3"/><code code="18748-4" codeSystem="2.16.840.1.113883.6.1"/>
   <title>Compte rendu d'échographie</title>
-  <effectiveTime value="20240101120000+0100"/><confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <effectiveTime value="20240101120000+0100"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
   <recordTarget><patientRole/></recordTarget><author/><custodian/>
   <component><structuredBody/></component>
 </ClinicalDocument>"""

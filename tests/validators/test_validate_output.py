@@ -14,15 +14,17 @@ from segur.validators import validate
 from segur.validators.output import render_json, render_junit, render_svrl, render_text
 from segur.validators.report import BatchSummary, LayerRun, PackRun, Report
 
+ROOT = "/cda:ClinicalDocument"
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
 
 def _report() -> Report:
     return Report(
         document="doc.xml",
         findings=[
-            Finding("SEGUR-X-001", Severity.ERROR, "segur", "bad [thing]", 12, 5, "/cda:ClinicalDocument/cda:id[1]",
-                    "fix it"),
-            Finding("XSD-001", Severity.ERROR, "xsd", "Element 'cda:x': not expected.", 3, 1, "/cda:ClinicalDocument/cda:x[1]"),
-            Finding("P/pat/1234abcd", Severity.WARNING, "schematron", "[Pack] a warning", 7, 3, "/cda:ClinicalDocument"),
+            Finding("SEGUR-X-001", ERROR, "segur", "bad [thing]", 12, 5, f"{ROOT}/cda:id[1]", "fix it"),
+            Finding("XSD-001", ERROR, "xsd", "Element 'cda:x': not expected.", 3, 1, f"{ROOT}/cda:x[1]"),
+            Finding("P/pat/1234abcd", WARNING, "schematron", "[Pack] a warning", 7, 3, ROOT),
         ],
         layers=[LayerRun("xml", "ran"), LayerRun("structure", "ran"), LayerRun("xsd", "ran"),
                 LayerRun("schematron", "ran"), LayerRun("segur", "ran")],
@@ -125,7 +127,8 @@ def test_batch_exit_code_ranks_unreadable_invalid_partial_valid():
     assert BatchSummary.of([_partial(), unreadable]).exit_code == 2
     summary = BatchSummary.of([valid, _partial(), _partial("b.xml")])
     assert (summary.valid, summary.partial) == (1, 2)
-    assert summary.line().startswith("3 document(s): 1 valid, 2 partial (no error, not fully checked), 0 invalid")
+    assert summary.line().startswith("3 document(s): 1 valid, 2 partial (no error, not fully checked), "
+                                     "0 invalid")
     assert summary.to_dict()["partial"] == 2
 
 
@@ -137,7 +140,8 @@ def test_partial_verdict_in_text_json_junit_and_svrl():
     assert document["verdict"] == "PARTIAL" and document["exit_code"] == 3
     assert document["complete"] is False and document["unchecked"] == ["xsd", "schematron"]
     suite = ET.fromstring(render_junit(reports, summary).encode()).find("testsuite")
-    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {"verdict": "PARTIAL", "exit_code": "3"}
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties == {"verdict": "PARTIAL", "exit_code": "3"}
     svrl = ET.fromstring(render_svrl(reports, summary).encode())
     assert svrl.get("{urn:segur-harness:validate}verdict") == "PARTIAL"
 

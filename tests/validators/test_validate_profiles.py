@@ -1,4 +1,5 @@
-"""Profile `auto`: the volet pack chosen for each document, checked against the official packs and examples."""
+"""Profile `auto`: the volet pack chosen for each document, checked against the official packs and
+examples."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from segur.validators import packs
+from segur.validators import packs, validate
 from segur.validators.profiles import VOLETS, UnknownProfile, select, volet_packs
 
 SCH = "{http://purl.oclc.org/dsdl/schematron}"
+# an assert on the volet's templateId: cda:templateId[@root = '1.2.250.1.213.1.1.1.<volet>']
+VOLET_TEMPLATE_ASSERT = re.compile(r"^\s*cda:templateId\[@root\s*=\s*'(1\.2\.250\.1\.213\.1\.1\.1\.[\d.]+)'")
 
 
 def _root(cda_pack: Path, name: str) -> etree._Element:
@@ -22,13 +25,15 @@ def _root(cda_pack: Path, name: str) -> etree._Element:
     ("IMG_CR_IMG_2024.01.xml", "IMG-CR-IMG_2024.01", "templateId 1.2.250.1.213.1.1.1.45"),
     # no @extension: the version whose templateIds the document declares (its PDF-copy section is 2024.01's)
     ("BIO-CR-BIO_2024.01_TSH_1.xml", "BIO-CR-BIO_2024.01",
-     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares (1.2.250.1.213.1.1.2.243)"),
+     "version 2024.01 chosen, not 2021.01: its pack knows the templateIds the document declares "
+     "(1.2.250.1.213.1.1.2.243)"),
     # nothing tells 2021.01 from 2024.01 here: the latest, and the reason says how to choose another
     ("BIO-CR-BIO_2021.01_Electrophorese.xml", "BIO-CR-BIO_2024.01",
      "declares none of the templateIds that tell 2021.01, 2024.01 apart (1.2.250.1.213.1.1.2.128"),
     ("BIO-CR-BIO_2024.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "from templateId/@extension"),
     # BIO-CR-BIO_2023.01's includes are missing from the ANS repository: fall back to the latest usable.
-    ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01", "@extension 2023.01 has no usable pack; version 2024"),
+    ("BIO-CR-BIO_2023.01_Electrophorese.xml", "BIO-CR-BIO_2024.01",
+     "@extension 2023.01 has no usable pack; version 2024"),
     ("IMG-DA-IMG_2024.01_TEP_Thorax.xml", "IMG-DA-IMG_2024.01", "templateId"),
     ("SDM-MR_2022.01.xml", "SDM-MR_2022.01", "from templateId/@extension"),
     ("CSE-CS8_2025.01.xml", "CSE-CS8_2025.01", "from templateId/@extension"),
@@ -72,7 +77,8 @@ def test_shared_loinc_code_without_template_id_runs_the_common_pack_only(cda_pac
 
 
 def test_cr_img_code_without_template_id_still_gets_the_cr_img_pack(cda_pack):
-    """18748-4 is also the code of the breast-screening volets, but a Ségur CR-IMG is the one to hold it to."""
+    """18748-4 is also the code of the breast-screening volets, but a Ségur CR-IMG is the one to hold it
+    to."""
     root = _without_template(_root(cda_pack, "IMG_CR_IMG_2024.01.xml"), "1.2.250.1.213.1.1.1.45")
     selection = select(root, cda_pack, "auto", packs.usable)
     assert selection.volet is not None and selection.volet.name == "IMG-CR-IMG_2024.01"
@@ -81,7 +87,8 @@ def test_cr_img_code_without_template_id_still_gets_the_cr_img_pack(cda_pack):
 
 def test_n1_cr_img_stays_on_the_common_pack(cda_pack):
     """The N1 report has the same code but no structured body: its own templateIds, no volet pack."""
-    selection = select(_root(cda_pack, "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml"), cda_pack, "auto", packs.usable)
+    n1 = _root(cda_pack, "IMG_CR_IMG_2024.01_CDA-R2-Niveau-1.xml")
+    selection = select(n1, cda_pack, "auto", packs.usable)
     assert selection.volet is None and selection.level == "N1"
 
 
@@ -89,14 +96,13 @@ def test_single_usable_version_needs_no_choice(cda_pack):
     root = _root(cda_pack, "IMG_CR_IMG_2024.01.xml")
     next(t for t in root.findall("{urn:hl7-org:v3}templateId") if t.get("extension")).attrib.pop("extension")
     selection = select(root, cda_pack, "auto", packs.usable)
-    assert selection.volet.name == "IMG-CR-IMG_2024.01" and "latest usable version 2024.01" in selection.reason
+    assert selection.volet.name == "IMG-CR-IMG_2024.01"
+    assert "latest usable version 2024.01" in selection.reason
 
 
 @pytest.mark.slow
 def test_official_img_pack_reports_the_missing_cr_img_template_id(cda_pack, tmp_path):
     """Before, such a document was checked with the common pack only and passed the Schematron layer."""
-    from segur.validators import validate
-
     root = _without_template(_root(cda_pack, "IMG_CR_IMG_2024.01.xml"), "1.2.250.1.213.1.1.1.45")
     document = tmp_path / "cr-img-without-template.xml"
     document.write_bytes(etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8"))
@@ -137,8 +143,7 @@ def test_table_agrees_with_the_template_ids_the_packs_assert(cda_pack):
                 if (rule.get("context") or "").strip() != "cda:ClinicalDocument":
                     continue
                 for check in rule.iter(f"{SCH}assert"):
-                    asserted |= set(re.findall(r"^\s*cda:templateId\[@root\s*=\s*'(1\.2\.250\.1\.213\.1\.1\.1\.[\d.]+)'",
-                                               check.get("test")))
+                    asserted |= set(VOLET_TEMPLATE_ASSERT.findall(check.get("test")))
         asserted.discard("1.2.250.1.213.1.1.1.1")  # the generic CI-SIS header template, in every document
         asserted.discard("1.2.250.1.213.1.1.1.5")  # the common CSE template (CS8/CS9/CS24)
         if asserted and pack.family in VOLETS:
@@ -148,7 +153,8 @@ def test_table_agrees_with_the_template_ids_the_packs_assert(cda_pack):
 
 
 def test_table_agrees_with_every_example(cda_pack):
-    """Each N3 example with a French volet templateId is routed to a pack of the volet its file is named after."""
+    """Each N3 example with a French volet templateId is routed to a pack of the volet its file is named
+    after."""
     for path in sorted((cda_pack / "ExemplesCDA").glob("*.xml")):
         root = etree.parse(str(path)).getroot()
         selection = select(root, cda_pack, "auto", packs.usable)
@@ -172,8 +178,6 @@ def test_unusable_pack_is_detected(cda_pack):
 def test_an_unversioned_2021_cr_bio_is_told_how_to_get_its_version(cda_pack, tmp_path):
     """Undecidable from its templateIds, it is held to 2024.01 (its PDF-copy section is missing); with
     the @extension the reason asks for, the 2021.01 pack applies and the example is VALID."""
-    from segur.validators import validate
-
     path = cda_pack / "ExemplesCDA" / "BIO-CR-BIO_2021.01_Electrophorese.xml"
     report = validate(path, pack=cda_pack)
     assert report.profile["volet"] == "BIO-CR-BIO_2024.01" and "give @extension" in report.profile["reason"]

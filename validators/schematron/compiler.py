@@ -31,7 +31,9 @@ The stylesheets are XSLT 3.0 (the ANS tool ran XSLT 2.0 with Saxon 9): XPath 3.1
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
+from pathlib import Path
 
 from lxml import etree
 
@@ -41,9 +43,6 @@ from .xpath import rewrite_doc_calls, templateid_guard
 
 def _compiler_version() -> str:
     """A hash of the code that shapes the generated XSLT: any change invalidates the disk cache."""
-    import hashlib
-    from pathlib import Path
-
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in ("loader.py", "compiler.py", "xpath.py"):
@@ -185,9 +184,8 @@ class _Generator:
         prefixes = ", ".join(f"'{uri}': '{prefix}'" for uri, prefix in by_uri.items())
         _el(root, "variable", name="sgr:prefixes", select=f"map{{{prefixes}}}")
         _function(root, "sgr:qname", "sgrxs:string", ("n", "node()"), (
-            "let $u := namespace-uri($n) return "
-            "if ($u eq '') then local-name($n) "
-            "else if (sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
+            "let $u := namespace-uri($n) return if ($u eq '') then local-name($n) else if "
+            "(sgrmap:contains($sgr:prefixes, $u)) then concat($sgr:prefixes($u), ':', local-name($n)) "
             "else concat('Q{', $u, '}', local-name($n))"
         ))
         _function(root, "sgr:location", "sgrxs:string", ("n", "node()"), (
@@ -346,9 +344,8 @@ class _Generator:
                 for prefix, literal, _pred in alts:
                     if literal not in by_prefix.setdefault(prefix, []):
                         by_prefix[prefix].append(literal)
-            pre = " or ".join(
-                f"${roots[p]} = ({', '.join(_xpath_string(v) for v in lits)})" for p, lits in by_prefix.items()
-            )
+            pre = " or ".join(f"${roots[p]} = ({', '.join(map(_xpath_string, lits))})"
+                              for p, lits in by_prefix.items())
             tests = [" or ".join(f"exists(self::*[{pred}])" for _p, _l, pred in alts) for alts in guards]
             # A dynamic error while matching a template pattern makes it not match (the classic
             # shape, like the skeleton, only warns): each re-checked predicate gets the same.

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,7 +191,8 @@ class _Includer:
                 if root.tag.startswith(S):
                     replacement = [copy.deepcopy(root)]
                 else:  # a foreign wrapper: take its Schematron children
-                    replacement = [copy.deepcopy(c) for c in root if isinstance(c.tag, str) and c.tag.startswith(S)]
+                    replacement = [copy.deepcopy(c) for c in root
+                                   if isinstance(c.tag, str) and c.tag.startswith(S)]
             holder = etree.Element("holder")
             holder.extend(replacement)
             self.expand(holder, target, stack + (target,))
@@ -300,7 +302,8 @@ class _ModelBuilder:
                 items.append(check)
             elif child.tag == S + "extends":
                 ref = child.get("rule")
-                local = [r for r in pattern.findall(S + "rule") if r.get("id") == ref and r.get("abstract") == "true"]
+                local = [r for r in pattern.findall(S + "rule")
+                         if r.get("id") == ref and r.get("abstract") == "true"]
                 targets = local or self.abstract_rules.get(ref, [])
                 if not targets:
                     raise PackLoadError(f"<extends rule={ref!r}>: no such abstract rule", self.entry)
@@ -377,7 +380,8 @@ def load_schema(entry: Path | str, phase: str | None = None) -> Schema:
         target = (entry.parent / literal).resolve()
         (value_sets if target.is_file() else missing).append(target)
     xsl = "{http://www.w3.org/1999/XSL/Transform}"
-    declarations = [copy.deepcopy(c) for c in root if isinstance(c.tag, str) and c.tag in (xsl + "key", xsl + "function")]
+    declared = (xsl + "key", xsl + "function")
+    declarations = [copy.deepcopy(c) for c in root if isinstance(c.tag, str) and c.tag in declared]
     title_el = root.find(S + "title")
     return Schema(
         entry=entry,
@@ -417,6 +421,4 @@ def _rel(path: Path, base: Path) -> str:
     try:
         return str(path.relative_to(base))
     except ValueError:
-        import os
-
         return os.path.relpath(path, base)

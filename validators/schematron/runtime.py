@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
+from saxonche import PySaxonProcessor
 
 from .compiler import BASE_PLACEHOLDER, COMPILER_VERSION, MODES, generate_xslt
 from .errors import PackCompileError, PackLoadError
@@ -58,8 +59,6 @@ def saxon_processor():
     global _processor, _processor_pid
     with _lock:
         if _processor is None or _processor_pid != os.getpid():
-            from saxonche import PySaxonProcessor
-
             _processor = PySaxonProcessor(license=False)
             _processor_pid = os.getpid()
             _executables.clear()

@@ -51,7 +51,8 @@ def _check_structure(doc: Document, bodies) -> None:
                 allowed = ", ".join(sorted(N1_TEMPLATES))
                 doc.report(rule, extra[0], problem=T(
                     f"templateId {extra[0].get('root')} is not allowed in an N1 document (only {allowed})",
-                    f"le templateId {extra[0].get('root')} n'est pas admis dans un document N1 (seulement {allowed})"))
+                    f"le templateId {extra[0].get('root')} n'est pas admis dans un document N1 "
+                    f"(seulement {allowed})"))
     elif N1_TEMPLATE in roots:
         template = doc.first(f"cda:templateId[@root='{N1_TEMPLATE}']")
         doc.report(rule, template, problem=T(
@@ -63,7 +64,8 @@ def _check_body(doc: Document, body) -> None:
     text = doc.first("cda:text", body)
     rule = R["SEGUR-BODY-001"]
     if text is None:
-        doc.report(rule, body, problem=T("nonXMLBody has no text element", "nonXMLBody n'a pas d'élément text"))
+        no_text = T("nonXMLBody has no text element", "nonXMLBody n'a pas d'élément text")
+        doc.report(rule, body, problem=no_text)
         return
     problems = []
     if doc.xp("cda:reference", text):

@@ -59,7 +59,8 @@ class Document:
         found = self.xp(path, node)
         return found[0] if found else None
 
-    def report(self, rule: Rule, element: etree._Element, severity: Severity | None = None, **context) -> None:
+    def report(self, rule: Rule, element: etree._Element, severity: Severity | None = None,
+               **context) -> None:
         """Record that `rule` fired on `element`, with its position, XPath and both messages."""
         flat = {}
         for key, value in context.items():
@@ -71,7 +72,8 @@ class Document:
         line, column = self.locator.position(element)
         finding = rule.finding(severity=severity, line=line, column=column, xpath=self.locator.xpath(element),
                                **context)
-        extra = {"message_fr": rule.message("fr", **context), "params": {k: str(v) for k, v in context.items()}}
+        params = {k: str(v) for k, v in context.items()}
+        extra = {"message_fr": rule.message("fr", **context), "params": params}
         if rule.extra.get("hint_fr"):
             extra["hint_fr"] = rule.extra["hint_fr"]
         if rule.rem:

@@ -17,7 +17,8 @@ def rules_table() -> str:
              "|---|---|---|---|---|---|---|"]
     for rule in RULES:
         lines.append(f"| `{rule.id}` | {rule.severity.value} | {_cell(rule.extra.get('what', ''))} | "
-                     f"{_cell(rule.message_en)} | {_cell(rule.hint)} | {_cell(rule.source)} | {', '.join(rule.rem)} |")
+                     f"{_cell(rule.message_en)} | {_cell(rule.hint)} | {_cell(rule.source)} | "
+                     f"{', '.join(rule.rem)} |")
     return "\n".join(lines) + "\n"
 
 

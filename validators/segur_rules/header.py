@@ -19,7 +19,12 @@ TS = re.compile(
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 EARLIEST_YEAR = 1900
 
-_PRECISION = {4: ("year", "à l'année"), 6: ("month", "au mois"), 8: ("day", "au jour"), 10: ("hour", "à l'heure")}
+_PRECISION = {
+    4: ("year", "à l'année"),
+    6: ("month", "au mois"),
+    8: ("day", "au jour"),
+    10: ("hour", "à l'heure"),
+}
 TIMESTAMPS = (
     ("cda:effectiveTime", "document effectiveTime", "de l'effectiveTime du document"),
     ("cda:author/cda:time", "author/time", "author/time"),
@@ -119,7 +124,8 @@ def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str,
             int(parts["hour"] or 0), int(parts["minute"] or 0), int(parts["second"] or 0),
         )
     except ValueError:
-        return "invalid", T("it is not a real calendar date and time", "ce n'est pas une date et heure réelles")
+        return "invalid", T("it is not a real calendar date and time",
+                            "ce n'est pas une date et heure réelles")
     offset = None
     if parts["tz"]:
         sign = 1 if parts["tz"][0] == "+" else -1
@@ -134,7 +140,8 @@ def timestamp_problems(value: str, now: dt.datetime | None = None) -> tuple[str,
     now = now or dt.datetime.now(dt.UTC)
     aware = moment.replace(tzinfo=offset or dt.UTC)
     if aware - now > FUTURE_TOLERANCE:
-        return "invalid", T(f"it is in the future ({moment:%Y-%m-%d})", f"elle est dans le futur ({moment:%Y-%m-%d})")
+        return "invalid", T(f"it is in the future ({moment:%Y-%m-%d})",
+                            f"elle est dans le futur ({moment:%Y-%m-%d})")
     digits = len(value.split("+")[0].split("-")[0].split(".")[0])
     if digits < 12:
         return "imprecise", digits
@@ -182,8 +189,14 @@ def moment(value: str) -> dt.datetime | None:
     if parts["tz"]:
         sign = 1 if parts["tz"][0] == "+" else -1
         offset = dt.timezone(sign * dt.timedelta(hours=int(parts["tz"][1:3]), minutes=int(parts["tz"][3:5])))
-    return dt.datetime(int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1), int(parts["hour"] or 0),
-                       int(parts["minute"] or 0), int(parts["second"] or 0), tzinfo=offset)
+    date = (int(parts["year"]), int(parts["month"] or 1), int(parts["day"] or 1))
+    clock = (int(parts["hour"] or 0), int(parts["minute"] or 0), int(parts["second"] or 0))
+    return dt.datetime(*date, *clock, tzinfo=offset)
+
+
+def _has_offset(value: str) -> bool:
+    match = TS.match(value)
+    return bool(match and match.group("tz"))
 
 
 def _check_interval(doc: Document, interval) -> None:
@@ -192,7 +205,7 @@ def _check_interval(doc: Document, interval) -> None:
     if not low or not high:
         return
     low, high = low.strip(), high.strip()
-    if bool(TS.match(low) and TS.match(low).group("tz")) != bool(TS.match(high) and TS.match(high).group("tz")):
+    if _has_offset(low) != _has_offset(high):
         return  # one local time, one with an offset: not comparable (TIME-004 reports the missing offset)
     start, end = moment(low), moment(high)
     if start is not None and end is not None and end < start:
@@ -209,12 +222,14 @@ def uid_problem(element, name: str) -> T | None:
     if element is None:
         return T("missing", "absent")
     if element.get("nullFlavor"):
-        return T(f"null (nullFlavor {element.get('nullFlavor')})", f"nul (nullFlavor {element.get('nullFlavor')})")
+        null_flavor = element.get("nullFlavor")
+        return T(f"null (nullFlavor {null_flavor})", f"nul (nullFlavor {null_flavor})")
     root = element.get("root")
     if not root:
         return T(f"missing its root ({name}/@root)", f"sans racine ({name}/@root)")
     if not (OID.match(root) or UUID.match(root)):
-        return T(f"'{root}', whose root is neither an OID nor a UUID", f"'{root}', dont la racine n'est ni un OID ni un UUID")
+        return T(f"'{root}', whose root is neither an OID nor a UUID",
+                 f"'{root}', dont la racine n'est ni un OID ni un UUID")
     return None
 
 
@@ -231,11 +246,13 @@ def _check_versions(doc: Document) -> None:
 
     version = None
     if version_el is None or version_el.get("nullFlavor"):
-        doc.report(R["SEGUR-VER-003"], version_el if version_el is not None else doc.root, problem=T("missing", "absent"))
+        missing_at = version_el if version_el is not None else doc.root
+        doc.report(R["SEGUR-VER-003"], missing_at, problem=T("missing", "absent"))
     elif not re.fullmatch(r"[1-9]\d*", version_el.get("value", "")):
         doc.report(R["SEGUR-VER-003"], version_el,
                    problem=T(f"'{version_el.get('value', '')}', not an integer greater than or equal to 1",
-                             f"'{version_el.get('value', '')}', qui n'est pas un entier supérieur ou égal à 1"))
+                             f"'{version_el.get('value', '')}', "
+                             "qui n'est pas un entier supérieur ou égal à 1"))
     else:
         version = int(version_el.get("value"))
 
@@ -245,14 +262,18 @@ def _check_versions(doc: Document) -> None:
 
     problems = []
     where = None
-    if version is not None and version > 1 and id_el is not None and set_el is not None and _key(id_el) == _key(set_el):
+    same_ids = id_el is not None and set_el is not None and _key(id_el) == _key(set_el)
+    if version is not None and version > 1 and same_ids:
         problems.append(T(f"version {version} has the same id as its setId; each version needs its own id",
-                          f"la version {version} a le même id que son setId ; chaque version a son propre id"))
+                          f"la version {version} a le même id que son setId ; "
+                          f"chaque version a son propre id"))
         where = id_el
     for parent_id in replaced:
         if id_el is not None and _key(parent_id) == _key(id_el):
-            problems.append(T("the document replaces itself (relatedDocument/parentDocument/id equals its id)",
-                              "le document se remplace lui-même (relatedDocument/parentDocument/id égale son id)"))
+            problems.append(T("the document replaces itself (relatedDocument/parentDocument/id equals its "
+                              "id)",
+                              "le document se remplace lui-même (relatedDocument/parentDocument/id égale son "
+                              "id)"))
             where = where if where is not None else parent_id
     if version == 1 and replaced:
         problems.append(T("it replaces a document (relatedDocument RPLC) but its versionNumber is 1",

@@ -43,15 +43,18 @@ def classify_ins(value: str) -> tuple[str | None, T | None]:
     if ins.ins_problem(value) is None:
         return None, None
     if len(value) != 15:
-        return "shape", T(f"an INS has 15 characters (13 for the NIR or NIA, 2 for the key), this one has {len(value)}",
-                          f"un INS a 15 caractères (13 pour le NIR ou le NIA, 2 pour la clé), celui-ci en a {len(value)}")
+        return "shape", T(f"an INS has 15 characters (13 for the NIR or NIA, 2 for the key), "
+                          f"this one has {len(value)}",
+                          f"un INS a 15 caractères (13 pour le NIR ou le NIA, 2 pour la clé), "
+                          f"celui-ci en a {len(value)}")
     number, key = value[:13], value[13:]
     try:
         expected = ins.nir_key(number)
     except ValueError:
-        return "shape", T("the first 13 characters are not a NIR/NIA (sex, year, month, department, commune, order)",
-                          "les 13 premiers caractères ne sont pas un NIR/NIA (sexe, année, mois, département, "
-                          "commune, ordre)")
+        return "shape", T("the first 13 characters are not a NIR/NIA (sex, year, month, department, commune, "
+                          "order)",
+                          "les 13 premiers caractères ne sont pas un NIR/NIA (sexe, année, mois, "
+                          "département, commune, ordre)")
     if not key.isdigit():
         return "shape", T("the last 2 characters (the key) must be digits",
                           "les 2 derniers caractères (la clé) doivent être des chiffres")
@@ -111,14 +114,16 @@ def parse_birth_date(value: str) -> tuple[dt.date | None, T | None]:
     if not re.fullmatch(r"\d{8}(\d{2,6}(\.\d+)?)?([+-]\d{4})?", value):
         if re.fullmatch(r"\d{4}(\d{2})?", value):
             unit, unit_fr = ("year", "à l'année") if len(value) == 4 else ("month", "au mois")
-            return None, T(f"only precise to the {unit} ('{value}'); the INS birth date is a full date YYYYMMDD",
+            return None, T(f"only precise to the {unit} ('{value}'); the INS birth date is a full date "
+                           f"YYYYMMDD",
                            f"précise seulement {unit_fr} ('{value}') ; la date de naissance INS est une date "
                            "complète AAAAMMJJ")
         return None, T(f"not a date ('{value}')", f"n'est pas une date ('{value}')")
     try:
         date = dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
     except ValueError:
-        return None, T(f"not a real calendar date ('{value}')", f"n'est pas une date du calendrier ('{value}')")
+        return None, T(f"not a real calendar date ('{value}')",
+                       f"n'est pas une date du calendrier ('{value}')")
     if date > dt.date.today():
         return None, T(f"in the future ('{value}')", f"dans le futur ('{value}')")
     if date.year < 1880:
@@ -154,8 +159,10 @@ def _check_sex(doc: Document, role, patient) -> None:
         return
     code, system = gender.get("code"), gender.get("codeSystem")
     if code not in allowed["codes"] or (system and system != allowed["codeSystem"]):
-        doc.report(rule, gender, problem=T(f"'{code}' ({system}), not one of F, M, UN from {allowed['codeSystem']}",
-                                           f"'{code}' ({system}), qui n'est pas F, M ou UN de {allowed['codeSystem']}"))
+        doc.report(rule, gender, problem=T(f"'{code}' ({system}), not one of F, M, UN from "
+                                           f"{allowed['codeSystem']}",
+                                           f"'{code}' ({system}), qui n'est pas F, M ou UN de "
+                                           f"{allowed['codeSystem']}"))
 
 
 def _check_traits(doc: Document, role, patient) -> None:
@@ -190,7 +197,8 @@ def _check_ins_against_traits(doc: Document, valid_ins, patient) -> None:
         expected = "M" if sex_digit == "1" else "F"
         if gender != expected:
             problems.append(T(f"its first digit {sex_digit} means sex {expected}, the document says {gender}",
-                              f"son premier chiffre {sex_digit} signifie le sexe {expected}, le document dit {gender}"))
+                              f"son premier chiffre {sex_digit} signifie le sexe {expected}, "
+                              f"le document dit {gender}"))
     birth = doc.first("cda:birthTime/@value", patient)
     date, _ = parse_birth_date(birth.strip()) if birth else (None, None)
     if date is not None:

@@ -22,6 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from lxml import etree
+
+from segur.validators.api import validate
+from segur.validators.locate import Locator
+from segur.validators.schematron import compile_pack
+from segur.validators.segur_rules import check_segur, load_value_sets
 from segur.validators.segur_rules.mutants import (
     MUTANTS,
     build,
@@ -44,13 +50,6 @@ def _extra_errors(extra_packs: list, data: bytes) -> list[str]:
 
 
 def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
-    from lxml import etree
-
-    from segur.validators.api import validate  # the validator core; imported late, it is heavy
-    from segur.validators.locate import Locator
-    from segur.validators.schematron import compile_pack
-    from segur.validators.segur_rules import check_segur, load_value_sets
-
     with tempfile.TemporaryDirectory() as tmp:
         svs = Path(tmp) / "examples-result-codes.xml"
         svs.write_bytes(svs_value_set(example_result_codes(pack)))
@@ -69,18 +68,20 @@ def measure(pack: Path, extra: list[str] = ()) -> list[dict]:
         official = validate(data, pack=pack, layers=OFFICIAL_LAYERS, profile="auto", name=case.why)
         # The Ségur rules alone, with the pack (for the value sets they read) and a forced volet if any.
         tree = etree.fromstring(data, etree.XMLParser(huge_tree=True)).getroottree()
-        fired = sorted({f.rule for f in check_segur(tree, Locator(data, tree), case.profile,
-                                               pack_root=None if case.without_pack else pack,
-                                               value_sets=None if case.without_value_sets else value_sets)})
+        found = check_segur(tree, Locator(data, tree), case.profile,
+                            pack_root=None if case.without_pack else pack,
+                            value_sets=None if case.without_value_sets else value_sets)
+        official_errors = sorted({f.rule for f in official.errors}) + _extra_errors(extra_packs, data)
         rows.append({"case": case.why, "rule": case.rule, "base": case.base,
-                     "official_errors": sorted({f.rule for f in official.errors}) + _extra_errors(extra_packs, data),
-                     "packs": [p.name for p in official.packs], "segur": fired})
+                     "official_errors": official_errors, "packs": [p.name for p in official.packs],
+                     "segur": sorted({f.rule for f in found})})
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pack", type=Path, required=True, help="the ANS CDA pack directory (e.g. ../shared/ref/cda)")
+    parser.add_argument("--pack", type=Path, required=True,
+                        help="the ANS CDA pack directory (e.g. ../shared/ref/cda)")
     parser.add_argument("--extra-pack", action="append", default=[],
                         help="an extra official pack to run, relative to --pack (repeatable)")
     args = parser.parse_args(argv)

@@ -32,7 +32,8 @@ EXAMPLES = {
 
 
 def parse(data: bytes):
-    return etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)).getroottree()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    return etree.fromstring(data, parser).getroottree()
 
 
 def load_originals(pack_dir: Path) -> dict[str, bytes]:
@@ -168,6 +169,18 @@ LEGAL_ID = "cda:legalAuthenticator/cda:assignedEntity/cda:id"
 TSH_CODE = "(//cda:observation[cda:templateId/@root='1.3.6.1.4.1.19376.1.3.1.6']/cda:code)[1]"
 CR_IMG_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.45']"
 CR_BIO_TEMPLATE = "cda:templateId[@root='1.2.250.1.213.1.1.1.55']"
+GENDER = f"{PATIENT}/cda:patient/cda:administrativeGenderCode"
+CITIZEN_MAILTO = f"{PATIENT}/cda:telecom[starts-with(@value, 'mailto:')]"
+LEGAL = "cda:legalAuthenticator/cda:assignedEntity"
+LEGAL_TIME = "cda:legalAuthenticator/cda:time"
+EFFECTIVE = "cda:effectiveTime"
+ACT_START = "cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low"
+ENCOUNTER_TIME = "cda:componentOf/cda:encompassingEncounter/cda:effectiveTime"
+PARENT_ID = "cda:relatedDocument/cda:parentDocument/cda:id"
+
+
+def _base64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 @dataclass(frozen=True)
@@ -185,45 +198,50 @@ class Case:
 MUTANTS: list[Case] = [
     Case("SEGUR-INS-001", "img_n1", remove(INS_ID), PATIENT, "INS removed"),
     Case("SEGUR-INS-002", "img_n1", set_attr(INS_ID, "extension", "27903512151898"), INS_ID, "truncated INS"),
-    Case("SEGUR-INS-002", "bio_n3", set_attr(INS_ID, "extension", "2790351215 8989"), INS_ID, "INS with a space"),
-    Case("SEGUR-INS-003", "img_n1", set_attr(INS_ID, "extension", "279035121518988"), INS_ID, "wrong NIR key"),
+    Case("SEGUR-INS-002", "bio_n3", set_attr(INS_ID, "extension", "2790351215 8989"), INS_ID,
+         "INS with a space"),
+    Case("SEGUR-INS-003", "img_n1", set_attr(INS_ID, "extension", "279035121518988"), INS_ID,
+         "wrong NIR key"),
     Case("SEGUR-INS-004", "img_n3", add_second_ins, f"{PATIENT}/cda:id[2]", "two different INS"),
     Case("SEGUR-INS-005", "img_n1", set_attr(INS_ID, "root", "1.2.250.1.213.1.4.2"), f"{PATIENT}/cda:id[1]",
          "INS under the retired INS-C OID"),
     Case("SEGUR-INS-005", "bio_n3", set_attr(INS_ID, "root", "1.2.3.4.567.8.9.10"), f"{PATIENT}/cda:id[1]",
          "INS under the IPP's OID"),
-    Case("SEGUR-INS-006", "img_n1", set_attr(f"{PATIENT}/cda:patient/cda:administrativeGenderCode", "code", "M"),
-         INS_ID, "INS of a woman, sex M"),
-    Case("SEGUR-INS-007", "img_n1", set_attr(f"{PATIENT}/cda:telecom[starts-with(@value, 'mailto:')]", "value",
-                                             "mailto:" + ins.with_key("2790351215190") + "@patient.mssante.fr"),
+    Case("SEGUR-INS-006", "img_n1", set_attr(GENDER, "code", "M"), INS_ID, "INS of a woman, sex M"),
+    Case("SEGUR-INS-007", "img_n1",
+         set_attr(CITIZEN_MAILTO, "value", "mailto:" + ins.with_key("2790351215190") + "@patient.mssante.fr"),
          f"{PATIENT}/cda:telecom[3]", "citizen address of another INS"),
     Case("SEGUR-PAT-001", "img_n3", duplicate_record_target, "cda:recordTarget[2]", "two patients"),
     Case("SEGUR-PAT-002", "img_n1", set_attr(f"{PATIENT}/cda:patient/cda:birthTime", "value", "19790332"),
          f"{PATIENT}/cda:patient/cda:birthTime", "31+1 March"),
     Case("SEGUR-PAT-002", "doc_n1", remove(f"{PATIENT}/cda:patient/cda:birthTime"), f"{PATIENT}/cda:patient",
          "no birth date"),
-    Case("SEGUR-PAT-003", "bio_n3", remove(f"{PATIENT}/cda:patient/cda:administrativeGenderCode"),
+    Case("SEGUR-PAT-003", "bio_n3", remove(GENDER),
          f"{PATIENT}/cda:patient", "no sex"),
     Case("SEGUR-PAT-004", "img_n1", remove(f"{PATIENT}/cda:patient/cda:name/cda:family[@qualifier='BR']"),
          f"{PATIENT}/cda:patient", "no birth name"),
     Case("SEGUR-PS-001", "img_n1", set_attr(AUTHOR_ID, "root", "1.2.250.1.71.4.2.2"),
          "cda:author[1]/cda:assignedAuthor", "author identified by a structure OID"),
-    Case("SEGUR-PS-002", "img_n3", set_attr(LEGAL_ID, "root", "1.2.250.1.71"), "cda:legalAuthenticator/cda:assignedEntity",
+    Case("SEGUR-PS-002", "img_n3", set_attr(LEGAL_ID, "root", "1.2.250.1.71"), LEGAL,
          "legal authenticator under a truncated OID"),
     Case("SEGUR-PS-002", "img_n1", chain(set_attr(LEGAL_ID, "root", "1.2.250.1.213.1.4.10"),
                                          set_attr(LEGAL_ID, "extension", "279035121518989")),
-         "cda:legalAuthenticator/cda:assignedEntity", "radiology report endorsed by the patient"),
+         LEGAL, "radiology report endorsed by the patient"),
     Case("SEGUR-PS-003", "img_n1", set_attr(AUTHOR_ID, "extension", "01234560801"), AUTHOR_ID,
          "RPPS without its 8 prefix"),
-    Case("SEGUR-BODY-001", "img_n1", set_attr(N1_TEXT, "mediaType", "text/plain"), N1_TEXT, "text/plain body"),
+    Case("SEGUR-BODY-001", "img_n1", set_attr(N1_TEXT, "mediaType", "text/plain"), N1_TEXT,
+         "text/plain body"),
     Case("SEGUR-BODY-002", "doc_n1", set_text(N1_TEXT, "JVBERi0xLjUN*&^%"), N1_TEXT, "not base64"),
-    Case("SEGUR-BODY-002", "bio_n3", set_text(PDF_COPY, "JVBERi0xLjQK!!!"), PDF_COPY, "CR-BIO PDF copy not base64"),
-    Case("SEGUR-BODY-003", "bio_n3", set_text(PDF_COPY, base64.b64encode(b"%PDF-1.4 truncated").decode()), PDF_COPY,
+    Case("SEGUR-BODY-002", "bio_n3", set_text(PDF_COPY, "JVBERi0xLjQK!!!"), PDF_COPY,
+         "CR-BIO PDF copy not base64"),
+    Case("SEGUR-BODY-003", "bio_n3", set_text(PDF_COPY, _base64(b"%PDF-1.4 truncated")), PDF_COPY,
          "CR-BIO PDF copy truncated"),
-    Case("SEGUR-BODY-003", "img_n1", set_text(N1_TEXT, base64.b64encode(b"Hello, this is not a PDF").decode()),
-         N1_TEXT, "base64 of plain text"),
-    Case("SEGUR-BODY-004", "img_n1", use_non_pdfa_body("img_n1"), N1_TEXT, "the example's own PDF is not PDF/A"),
-    Case("SEGUR-BODY-006", "doc_n1", append_to_pdf(b"\n99 0 obj\n<< /S /JavaScript /JS (app.alert(1)) >>\nendobj\n%%EOF\n"),
+    Case("SEGUR-BODY-003", "img_n1", set_text(N1_TEXT, _base64(b"Hello, this is not a PDF")), N1_TEXT,
+         "base64 of plain text"),
+    Case("SEGUR-BODY-004", "img_n1", use_non_pdfa_body("img_n1"), N1_TEXT,
+         "the example's own PDF is not PDF/A"),
+    Case("SEGUR-BODY-006", "doc_n1", append_to_pdf(b"\n99 0 obj\n<< /S /JavaScript /JS (app.alert(1)) "
+                                                   b">>\nendobj\n%%EOF\n"),
          N1_TEXT, "PDF with JavaScript"),
     Case("SEGUR-BODY-005", "img_n1", remove("cda:templateId[@root='1.3.6.1.4.1.19376.1.2.20']"),
          "cda:component/cda:nonXMLBody", "N1 body without the N1 templateId"),
@@ -231,8 +249,8 @@ MUTANTS: list[Case] = [
          "document code outside the DMP typeCodes"),
     Case("SEGUR-CODE-002", "img_n3", set_attr("cda:code", "code", "11502-2"), "cda:code",
          "CR-IMG declared, lab report code"),
-    Case("SEGUR-CODE-002", "img_n1", lambda root: None, "cda:code", "N1 radiology report forced to the CR-BIO volet",
-         profile="CR-BIO"),
+    Case("SEGUR-CODE-002", "img_n1", lambda root: None, "cda:code",
+         "N1 radiology report forced to the CR-BIO volet", profile="CR-BIO"),
     Case("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "code", "3016-4"), TSH_CODE,
          "TSH result coded 3016-4, check digit wrong: no such LOINC"),
     Case("SEGUR-CODE-003", "bio_n3", set_attr(TSH_CODE, "codeSystem", "2.16.840.1.113883.6.96"), TSH_CODE,
@@ -249,48 +267,45 @@ MUTANTS: list[Case] = [
          "TSH result coded 2951-2 (sodium), not in the value set"),
     Case("SEGUR-TITLE-001", "img_n3", remove("cda:title"), ".", "imaging report without a title"),
     Case("SEGUR-TITLE-001", "img_n1", set_text("cda:title", " \n "), "cda:title", "blank title"),
-    Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code", "N3 CR-IMG without its volet templateId"),
-    Case("SEGUR-VOLET-001", "bio_n3", remove(CR_BIO_TEMPLATE), "cda:code", "N3 CR-BIO without its volet templateId"),
-    Case("SEGUR-TIME-001", "img_n1", set_attr("cda:effectiveTime", "value", "20210108111700"), "cda:effectiveTime",
+    Case("SEGUR-VOLET-001", "img_n3", remove(CR_IMG_TEMPLATE), "cda:code",
+         "N3 CR-IMG without its volet templateId"),
+    Case("SEGUR-VOLET-001", "bio_n3", remove(CR_BIO_TEMPLATE), "cda:code",
+         "N3 CR-BIO without its volet templateId"),
+    Case("SEGUR-TIME-001", "img_n1", set_attr(EFFECTIVE, "value", "20210108111700"), EFFECTIVE,
          "no time zone"),
     Case("SEGUR-TIME-001", "bio_n3", set_attr("cda:author/cda:time", "value", "20210104160527"),
          "cda:author/cda:time", "author time without zone"),
-    Case("SEGUR-TIME-002", "img_n3", set_attr("cda:effectiveTime", "value", "20210108"), "cda:effectiveTime",
-         "day precision"),
-    Case("SEGUR-TIME-002", "bio_n3", set_attr("cda:effectiveTime", "value", "2021010816+0100"), "cda:effectiveTime",
+    Case("SEGUR-TIME-002", "img_n3", set_attr(EFFECTIVE, "value", "20210108"), EFFECTIVE, "day precision"),
+    Case("SEGUR-TIME-002", "bio_n3", set_attr(EFFECTIVE, "value", "2021010816+0100"), EFFECTIVE,
          "hour precision"),
-    Case("SEGUR-TIME-002", "img_n1", set_attr("cda:effectiveTime", "value", "20210108+0100"), "cda:effectiveTime",
+    Case("SEGUR-TIME-002", "img_n1", set_attr(EFFECTIVE, "value", "20210108+0100"), EFFECTIVE,
          "day precision with a zone (the XSD refuses it too)"),
-    Case("SEGUR-TIME-003", "img_n1", set_attr("cda:legalAuthenticator/cda:time", "value", "20211308111700+0100"),
-         "cda:legalAuthenticator/cda:time", "month 13"),
-    Case("SEGUR-TIME-003", "doc_n1", set_attr("cda:effectiveTime", "value", "29181201120000+0100"),
-         "cda:effectiveTime", "year 2918"),
-    Case("SEGUR-TIME-003", "img_n3", set_attr("cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low",
-                                             "value", "20210132102500+0100"),
-         "cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low", "act started on 32 January"),
-    Case("SEGUR-TIME-003", "img_n1", set_attr("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:high",
-                                             "value", "20210108092500+0100"),
-         "cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:high", "encounter ends before it starts"),
-    Case("SEGUR-TIME-004", "img_n1", set_attr("cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low",
-                                             "value", "20210108102500"),
-         "cda:documentationOf[1]/cda:serviceEvent/cda:effectiveTime/cda:low", "act start time without zone"),
-    Case("SEGUR-TIME-004", "bio_n3", set_attr("cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low",
-                                             "value", "2021010416"),
-         "cda:componentOf/cda:encompassingEncounter/cda:effectiveTime/cda:low", "encounter hour without zone"),
-    Case("SEGUR-VER-001", "img_n1", set_attr("cda:id", "root", "CR-2024-0001"), "cda:id", "id root not an OID"),
+    Case("SEGUR-TIME-003", "img_n1", set_attr(LEGAL_TIME, "value", "20211308111700+0100"), LEGAL_TIME,
+         "month 13"),
+    Case("SEGUR-TIME-003", "doc_n1", set_attr(EFFECTIVE, "value", "29181201120000+0100"), EFFECTIVE,
+         "year 2918"),
+    Case("SEGUR-TIME-003", "img_n3", set_attr(ACT_START, "value", "20210132102500+0100"), ACT_START,
+         "act started on 32 January"),
+    Case("SEGUR-TIME-003", "img_n1", set_attr(f"{ENCOUNTER_TIME}/cda:high", "value", "20210108092500+0100"),
+         f"{ENCOUNTER_TIME}/cda:high", "encounter ends before it starts"),
+    Case("SEGUR-TIME-004", "img_n1", set_attr(ACT_START, "value", "20210108102500"), ACT_START,
+         "act start time without zone"),
+    Case("SEGUR-TIME-004", "bio_n3", set_attr(f"{ENCOUNTER_TIME}/cda:low", "value", "2021010416"),
+         f"{ENCOUNTER_TIME}/cda:low", "encounter hour without zone"),
+    Case("SEGUR-VER-001", "img_n1", set_attr("cda:id", "root", "CR-2024-0001"), "cda:id",
+         "id root not an OID"),
     Case("SEGUR-VER-002", "bio_n3", set_attr("cda:setId", "root", "LOT-2024-0001"), "cda:setId",
          "setId root is an HL7 RUID, neither OID nor UUID"),
-    Case("SEGUR-VER-002", "bio_n3", set_attr("cda:setId", "root", "1.2.250.1.213.1.1.1.55.02024"), "cda:setId",
-         "OID with a leading zero arc"),
-    Case("SEGUR-VER-003", "img_n1", set_attr("cda:versionNumber", "value", "0"), "cda:versionNumber", "version 0"),
+    Case("SEGUR-VER-002", "bio_n3", set_attr("cda:setId", "root", "1.2.250.1.213.1.1.1.55.02024"),
+         "cda:setId", "OID with a leading zero arc"),
+    Case("SEGUR-VER-003", "img_n1", set_attr("cda:versionNumber", "value", "0"), "cda:versionNumber",
+         "version 0"),
     Case("SEGUR-VER-004", "img_n1", remove("cda:relatedDocument"), "cda:versionNumber", "v2 without RPLC"),
-    Case("SEGUR-VER-005", "img_n1", set_attr("cda:relatedDocument/cda:parentDocument/cda:id", "root",
-                                             "1.2.250.1.213.1.1.1.45.2024.2.1"),
-         "cda:relatedDocument/cda:parentDocument/cda:id", "replaces itself"),
-    Case("SEGUR-VER-005", "doc_n1", add_replacement("1.2.3.4"), "cda:relatedDocument/cda:parentDocument/cda:id",
-         "RPLC on a version 1"),
-    Case("SEGUR-CONF-001", "img_n1", set_attr("cda:confidentialityCode", "code", "L"), "cda:confidentialityCode",
-         "L is in the HL7 value set, not in the DMP's"),
+    Case("SEGUR-VER-005", "img_n1", set_attr(PARENT_ID, "root", "1.2.250.1.213.1.1.1.45.2024.2.1"), PARENT_ID,
+         "replaces itself"),
+    Case("SEGUR-VER-005", "doc_n1", add_replacement("1.2.3.4"), PARENT_ID, "RPLC on a version 1"),
+    Case("SEGUR-CONF-001", "img_n1", set_attr("cda:confidentialityCode", "code", "L"),
+         "cda:confidentialityCode", "L is in the HL7 value set, not in the DMP's"),
 ]
 
 

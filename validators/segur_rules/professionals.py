@@ -19,7 +19,8 @@ from segur.validators.segur_rules.context import Document, T
 
 _LOCAL = r"/[^\s/][^\s]*"
 IDNPS_SHAPES: dict[str, tuple[re.Pattern, T]] = {
-    "8": (re.compile(r"8\d{11}"), T("8 followed by the 11-digit RPPS number", "8 suivi des 11 chiffres du RPPS")),
+    "8": (re.compile(r"8\d{11}"),
+          T("8 followed by the 11-digit RPPS number", "8 suivi des 11 chiffres du RPPS")),
     "0": (re.compile(r"0(?:\d{2}|2[AB])\d{7}"),
           T("0 followed by the 9-character ADELI number", "0 suivi des 9 caractères du numéro ADELI")),
     "1": (re.compile(r"1(?:\d{2}|2[AB])\d{7}" + _LOCAL),
@@ -48,10 +49,10 @@ def idnps_problem(value: str) -> T | None:
         return T("it contains spaces", "il contient des espaces")
     shape = IDNPS_SHAPES.get(value[0])
     if shape is None:
-        return T(f"its first character '{value[0]}' is not an IDNPS prefix (0 ADELI, 8 RPPS, 1/3/4/5/6 + structure "
-                 "id + '/' + local id)",
-                 f"son premier caractère '{value[0]}' n'est pas un préfixe d'IDNPS (0 ADELI, 8 RPPS, 1/3/4/5/6 + "
-                 "identifiant de structure + '/' + identifiant local)")
+        return T(f"its first character '{value[0]}' is not an IDNPS prefix "
+                 "(0 ADELI, 8 RPPS, 1/3/4/5/6 + structure id + '/' + local id)",
+                 f"son premier caractère '{value[0]}' n'est pas un préfixe d'IDNPS "
+                 "(0 ADELI, 8 RPPS, 1/3/4/5/6 + identifiant de structure + '/' + identifiant local)")
     pattern, expected = shape
     if not pattern.fullmatch(value):
         return T(f"expected {expected.en}", f"attendu : {expected.fr}")
@@ -63,7 +64,8 @@ def idnps_problem(value: str) -> T | None:
 #: professional. Other documents may be authored or endorsed by the patient/usager (ANS IG
 #: document core, CDA header: author "Professionnel, patient/usager ou système", legalAuthenticator
 #: "Professionnel ou patient/usager ou système responsable du document").
-PROFESSIONAL_REPORT_CODES = frozenset({("18748-4", "2.16.840.1.113883.6.1"), ("11502-2", "2.16.840.1.113883.6.1")})
+LOINC = "2.16.840.1.113883.6.1"
+PROFESSIONAL_REPORT_CODES = frozenset({("18748-4", LOINC), ("11502-2", LOINC)})
 
 
 def _identified(doc: Document, entity, professional_report: bool) -> bool:
@@ -75,7 +77,8 @@ def _identified(doc: Document, entity, professional_report: bool) -> bool:
 
 def check(doc: Document) -> None:
     code = doc.first("cda:code")
-    professional_report = code is not None and (code.get("code"), code.get("codeSystem")) in PROFESSIONAL_REPORT_CODES
+    coded = (code.get("code"), code.get("codeSystem")) if code is not None else None
+    professional_report = coded in PROFESSIONAL_REPORT_CODES
     for author in doc.xp("cda:author/cda:assignedAuthor"):
         if not _identified(doc, author, professional_report):
             doc.report(R["SEGUR-PS-001"], author)

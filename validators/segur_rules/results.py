@@ -35,7 +35,8 @@ IMAGING = T("an imaging code", "un code d'imagerie")
 PACK_IMAGING = T(f"{IMAGING_VALUE_SET} of the pack", f"{IMAGING_VALUE_SET} du pack")
 DOCUMENT_TYPE = T("a document type code, which names a whole report",
                   "un code de type de document, qui désigne un compte rendu entier")
-DOCUMENT_TYPES = T("JDV_J07_XdsTypeCode_CISIS, the XDS typeCode", "JDV_J07_XdsTypeCode_CISIS, le typeCode XDS")
+DOCUMENT_TYPES = T("JDV_J07_XdsTypeCode_CISIS, the XDS typeCode",
+                   "JDV_J07_XdsTypeCode_CISIS, le typeCode XDS")
 LOINC_CODE = re.compile(r"^(?P<number>\d{1,7})-(?P<check>\d)$")
 #: The 14 deprecated LOINC terms whose check digit is wrong, listed by LOINC as a known issue
 #: (same appendix C): real LOINC numbers, not typing errors.

@@ -9,7 +9,13 @@ import urllib.request
 
 import pytest
 
+from segur.fixtures.world import load_world
 from segur.kernel.journal import Journal, body_for_journal
+from segur.mocks.annuaire.testing import running_annuaire
+from segur.mocks.dmp.journal import DmpJournal, journal_body
+from segur.mocks.dmp.testing import running_dmp
+from segur.mocks.insi.testing import running_insi
+from segur.mocks.mssante.testing import running_mssante
 
 
 def _record(journal: Journal, request: bytes | str, response: bytes | str = b"ok", limit: int = 100):
@@ -92,8 +98,6 @@ def test_a_new_journal_on_a_data_dir_starts_without_the_previous_files(tmp_path)
 
 
 def test_the_dmp_journal_moves_elided_bodies_to_disk_so_they_stay_readable():
-    from segur.mocks.dmp.journal import DmpJournal, journal_body
-
     journal = DmpJournal("dmp", body_budget=2500)
     for index in range(4):
         journal.record("ITI-41", "accepted", request={"body": journal_body(bytes([97 + index]) * 1000)})
@@ -103,8 +107,6 @@ def test_the_dmp_journal_moves_elided_bodies_to_disk_so_they_stay_readable():
 
 
 def test_the_dmp_journal_keeps_a_large_body_whole_on_disk():
-    from segur.mocks.dmp.journal import DmpJournal, journal_body
-
     journal = DmpJournal("dmp")
     large = b"<a>" + "é".encode() * 400_000 + b"</a>"
     exchange = journal.record("ITI-41", "accepted", request={"body": journal_body(large, limit=1002)})
@@ -133,8 +135,6 @@ def _last_seq(admin_url: str) -> int:
 
 
 def test_the_dmp_serves_a_request_larger_than_the_journal_keeps_whole_with_its_content_type():
-    from segur.mocks.dmp.testing import running_dmp
-
     with running_dmp() as dmp:
         admin = dmp.url + "/_admin/"
         big = b"<not-soap>" + b"0123456789" * 70_000 + b"</not-soap>"  # 700 kB, over the 512 KiB kept
@@ -148,12 +148,11 @@ def test_the_dmp_serves_a_request_larger_than_the_journal_keeps_whole_with_its_c
         _post(admin + "reset", b"{}", "application/json")
         assert list((dmp.data_dir / "journal-bodies").glob("*.body")) == []
         status, content_type, data = _get(f"{admin}journal/{seq}/body")
-        assert status == 404 and content_type == "application/json" and "no exchange" in json.loads(data)["error"]
+        assert (status, content_type) == (404, "application/json")
+        assert "no exchange" in json.loads(data)["error"]
 
 
 def test_the_insi_serves_a_request_and_its_answer_whole():
-    from segur.mocks.insi.testing import running_insi
-
     with running_insi() as insi:
         envelope = b'<?xml version="1.0"?><Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"/>'
         _post(insi.service_url, envelope, "application/soap+xml; charset=UTF-8")
@@ -165,11 +164,10 @@ def test_the_insi_serves_a_request_and_its_answer_whole():
 
 
 def test_the_annuaire_serves_an_answer_whole():
-    from segur.mocks.annuaire.testing import running_annuaire
-
     with running_annuaire() as annuaire:
         url = annuaire.fhir_base + "/Practitioner?_count=200"
-        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": "k", "Accept": "application/fhir+json"})
+        headers = {"ESANTE-API-KEY": "k", "Accept": "application/fhir+json"}
+        request = urllib.request.Request(url, headers=headers)
         with urllib.request.urlopen(request, timeout=30) as response:
             sent = response.read()
         seq = _last_seq(annuaire.url + "/_admin/")
@@ -182,9 +180,6 @@ def test_the_annuaire_serves_an_answer_whole():
     ("?side=sideways", 400, "side is request or response"),
 ])
 def test_the_mssante_admin_says_clearly_when_there_is_no_body_to_serve(query, status, words):
-    from segur.fixtures.world import load_world
-    from segur.mocks.mssante.testing import running_mssante
-
     with running_mssante(load_world(), validate=False) as mss:
         mss.journal.record("smtp-session", "accepted", request={"from": "a@b"})
         seq = mss.journal.entries()[-1].seq

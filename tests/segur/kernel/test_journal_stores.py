@@ -7,9 +7,12 @@ import os
 
 import pytest
 
+from segur.kernel.config import StackConfig
+from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import Journal, body_for_journal
 from segur.kernel.journal_pg import PostgresJournal
 from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
+from segur.kernel.service import Service, StackContext
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +40,10 @@ def journal(request):
 
 
 def test_an_exchange_is_listed_with_its_rules_and_selected_by_operation_verdict_and_task(journal):
-    from segur.kernel.findings import Finding, Severity
-
     journal.record("ITI-41", "accepted")
     journal.task = "dmp-02"
-    refused = journal.record("ITI-41", "rejected", findings=[Finding("DMP-PAT-003", Severity.ERROR, "xds", "no")])
+    unknown_patient = Finding("DMP-PAT-003", Severity.ERROR, "xds", "no")
+    refused = journal.record("ITI-41", "rejected", findings=[unknown_patient])
     journal.task = None
     journal.record("ITI-18", "accepted")
     assert [e.operation for e in journal.entries()] == ["ITI-41", "ITI-41", "ITI-18"]
@@ -98,9 +100,6 @@ def test_the_oldest_exchanges_go_beyond_the_bound_and_are_counted(database):
 
 
 def test_a_service_of_a_stack_on_postgresql_journals_there(database):
-    from segur.kernel.config import StackConfig
-    from segur.kernel.service import Service, StackContext
-
     class Probe(Service):
         name = "probe"
 

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.faults import FaultBook, FaultError
@@ -194,8 +194,6 @@ def test_mutual_tls_accepts_a_client_of_the_test_ca_and_exposes_its_cn(pki):
 
     @app.get("/who")
     def who():
-        from flask import request
-
         return jsonify(cn=request.environ.get("SSL_CLIENT_S_DN_CN"))
 
     with WsgiServer(app, tls=pki.server_tls(require_client_cert=True)) as server:

@@ -1,16 +1,22 @@
-"""Where the official ANS CDA pack is found: one search (`segur.kernel.official_pack.find_pack`) for `segur up`,
-`proof`, `demo` and `validate`, and what a proof says when it ran without the pack."""
+"""Where the official ANS CDA pack is found: one search (`segur.kernel.official_pack.find_pack`) for
+`segur up`, `proof`, `demo` and `validate`, and what a proof says when it ran without the pack."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
 
+import junitparser
 import pytest
 from typer.testing import CliRunner
 
+import segur.up
 from segur.cli import app
 from segur.kernel.official_pack import BESIDE, find_pack
+from segur.scenarios.evidence_pack import annotate_junit, verdict_label
+from segur.scenarios.evidence_pack.html import render
+from segur.up import load_config
+from segur.up_cli import pack_note, settle_pack
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +26,8 @@ def _no_env_pack(monkeypatch):
 
 @pytest.fixture
 def beside(tmp_path, monkeypatch):
-    """A checkout folder with a pack laid out as ANS publishes it at ../shared/ref/cda; the cwd is the checkout."""
+    """A checkout folder with a pack laid out as ANS publishes it at ../shared/ref/cda; the cwd is the
+    checkout."""
     pack = tmp_path / "shared" / "ref" / "cda"
     for folder in ("infrastructure", "schematrons", "jeuxDeValeurs"):
         (pack / folder).mkdir(parents=True)
@@ -54,9 +61,6 @@ def test_the_config_is_read_only_when_nothing_before_it_chose(monkeypatch):
 
 
 def test_segur_up_finds_the_pack_beside_the_checkout_as_make_demo_does(beside):
-    from segur.up import load_config
-    from segur.up_cli import pack_note, settle_pack
-
     settings = load_config()
     found = settle_pack(settings, None, None)
     assert settings["stack"]["pack"] == str(beside.resolve()) and found.source.startswith("../shared/ref/cda")
@@ -77,11 +81,10 @@ def test_segur_validate_finds_the_pack_beside_the_checkout(cda_pack, tmp_path, m
 
 
 def test_require_pack_refuses_a_proof_without_the_pack_before_anything_starts(tmp_path, monkeypatch):
-    import segur.up
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(segur.up, "start_stack", lambda *a, **k: pytest.fail("the mocks were started"))
-    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--require-pack", "--out", "evidence"])
+    arguments = ["proof", "--sut", "reference-ris", "--require-pack", "--out", "evidence"]
+    result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
     assert "--require-pack: no official CDA pack found" in result.stderr
     assert "ansforge/TestContenuCDA-3-0" in result.stderr
@@ -101,9 +104,6 @@ def _evidence(verdict: str, pack: str | None) -> dict:
     ("fail", None, "FAIL"),
 ])
 def test_the_verdict_label_says_when_the_official_checks_did_not_run(verdict, pack, label):
-    from segur.scenarios.evidence_pack import verdict_label
-    from segur.scenarios.evidence_pack.html import render
-
     evidence = _evidence(verdict, pack)
     assert verdict_label(evidence) == label
     html = render(evidence)
@@ -116,12 +116,9 @@ skipped="0" tests="1"><testcase classname="test_ris_proof" name="test_dmp_accept
 </testsuites>"""
 
 
-@pytest.mark.parametrize(("pack", "label"), [(None, "PASS (official CDA checks not run)"), ("/ans/cda", "PASS")])
+@pytest.mark.parametrize(("pack", "label"),
+                         [(None, "PASS (official CDA checks not run)"), ("/ans/cda", "PASS")])
 def test_the_junit_carries_the_verdict_and_a_skipped_case_without_the_pack(tmp_path, pack, label):
-    import junitparser
-
-    from segur.scenarios.evidence_pack import annotate_junit
-
     path = tmp_path / "junit.xml"
     path.write_text(JUNIT, encoding="utf-8")
     annotate_junit(path, _evidence("pass", pack))

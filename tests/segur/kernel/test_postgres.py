@@ -38,10 +38,12 @@ def test_migrations_apply_once_in_order_and_record_their_version(cluster):
     with psycopg.connect(url, autocommit=True) as connection:
         assert migrate(connection, "dmp", STEPS) == [1, 2]
         assert migrate(connection, "dmp", STEPS) == []
-        rows = connection.execute("SELECT version, description FROM schema_version ORDER BY version").fetchall()
+        versions = "SELECT version, description FROM schema_version ORDER BY version"
+        rows = connection.execute(versions).fetchall()
         assert rows == [(1, "documents"), (2, "documents are stored uncompressed")]
-        storage = connection.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'documents'::regclass"
-                                     " AND attname = 'body'").fetchone()
+        body_storage = ("SELECT attstorage FROM pg_attribute "
+                        "WHERE attrelid = 'documents'::regclass AND attname = 'body'")
+        storage = connection.execute(body_storage).fetchone()
         assert storage == ("e",)
 
 

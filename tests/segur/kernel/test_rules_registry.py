@@ -1,7 +1,9 @@
 """Rules are declared once and fire as findings carrying their id, message and hint."""
 
 import pytest
+from typer.testing import CliRunner
 
+from segur.cli import app
 from segur.kernel import rules
 from segur.kernel.findings import Finding, Severity
 
@@ -29,10 +31,6 @@ def test_declaring_one_id_twice_with_different_content_is_refused():
 
 def test_segur_rules_lists_a_layer_and_refuses_an_unknown_one_naming_the_known():
     """A mistyped `--layer` once printed nothing and exited 0, as if the layer had no rules."""
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     listed = CliRunner().invoke(app, ["rules", "--layer", "insi"])
     assert listed.exit_code == 0 and "INSI-ACCESS-LEVEL" in listed.output
     refused = CliRunner().invoke(app, ["rules", "--layer", "nope"], terminal_width=200)
@@ -41,9 +39,5 @@ def test_segur_rules_lists_a_layer_and_refuses_an_unknown_one_naming_the_known()
 
 
 def test_segur_rules_refuses_a_language_it_has_no_messages_in():
-    from typer.testing import CliRunner
-
-    from segur.cli import app
-
     refused = CliRunner().invoke(app, ["rules", "--lang", "de"], terminal_width=200)
     assert refused.exit_code == 2 and "unknown language 'de'" in refused.output

@@ -42,7 +42,8 @@ def test_each_tenant_journals_only_its_own_exchanges(shared):
 
 def test_a_tenant_s_faults_and_reset_stay_its_own(shared):
     base = shared.base_url
-    answer = requests.post(base + "/t/ci-42/_admin/faults", json={"kind": "http_error"}, headers=ADMIN, timeout=5)
+    faults = base + "/t/ci-42/_admin/faults"
+    answer = requests.post(faults, json={"kind": "http_error"}, headers=ADMIN, timeout=5)
     assert answer.status_code == 201
     assert requests.get(base + "/t/alice/_admin/faults", headers=ADMIN, timeout=5).json()["faults"] == []
     requests.get(base + "/t/alice/echo", timeout=5)
