@@ -189,7 +189,7 @@ def segur_sut(pytestconfig) -> str:
 
 @pytest.fixture(scope="session")
 def segur_driver(segur_sut, segur_stack, tmp_path_factory):
-    from segur.scenarios.stack import driver_for  # the mocks' modules: see segur_stack
+    from segur.scenarios.stack import driver_for  # measured: the mocks' modules, see segur_stack
 
     return driver_for(segur_sut, segur_stack, tmp_path_factory.mktemp("segur-sut"))
 

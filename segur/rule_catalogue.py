@@ -5,6 +5,7 @@ tests/segur/test_rule_catalogue.py fails until it has one.
 
 from __future__ import annotations
 
+from segur.console import rules as console_rules
 from segur.kernel import rules
 from segur.mocks.annuaire import rules as annuaire_rules
 from segur.mocks.dmp import rules as dmp_rules
@@ -32,6 +33,7 @@ RULE_MODULES = (
     igc_rules,
     psc_rules,
     pam_rules,
+    console_rules,
 )
 
 

@@ -14,6 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from segur.kernel.pki import TestPki
 from segur.mocks.igc import rules
 
+#: where the publication point serves the CRL and the CA certificate
+CRL_PATH = "/crl/ca.crl"
+CRL_PEM_PATH = "/crl/ca.crl.pem"
+CA_PATH = "/ca.pem"
+
 
 class PkiRefusal(ValueError):
     """A request the authority cannot honour; carries the rule finding."""

@@ -12,8 +12,7 @@ from flask import Flask, Response, jsonify, request
 
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.faults import FaultBook
-from segur.mocks.igc.models import Authority, PkiRefusal
-from segur.mocks.igc.service import CA_PATH, CRL_PATH, CRL_PEM_PATH
+from segur.mocks.igc.models import CA_PATH, CRL_PATH, CRL_PEM_PATH, Authority, PkiRefusal
 
 
 def create_app(service) -> Flask:

@@ -6,11 +6,7 @@ from dataclasses import dataclass
 
 from segur.kernel.config import ServiceConfig, setting
 from segur.kernel.service import HttpService
-from segur.mocks.igc.models import Authority
-
-CRL_PATH = "/crl/ca.crl"
-CRL_PEM_PATH = "/crl/ca.crl.pem"
-CA_PATH = "/ca.pem"
+from segur.mocks.igc.models import CA_PATH, CRL_PATH, CRL_PEM_PATH, Authority
 
 
 @dataclass
@@ -28,7 +24,8 @@ class IgcService(HttpService):
         self.authority = Authority(self.context.test_pki())
 
     def create_app(self):
-        # Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never builds the app
+        # start-up: Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never
+        # builds the app
         from segur.mocks.igc.responses import create_app
 
         return create_app(self)

@@ -87,8 +87,10 @@ class _Login(Login):
             else:
                 password = self.backend.password_for(login) or ""
                 ok = credentials.verify(ClearIdentity(login, password))
-        findings = [verdict.finding] if verdict is not None and verdict.finding is not None else ()
-        named = {"professional": verdict.professional} if verdict is not None and verdict.professional else None
+        finding = verdict.finding if verdict is not None else None
+        professional = verdict.professional if verdict is not None else None
+        findings = [finding] if finding is not None else ()
+        named = {"professional": professional} if professional else None
         self.journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
                             request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
                             response={"result": "OK" if ok else "NO authentication failed"},

@@ -64,9 +64,9 @@ class MssanteConfig(ServiceConfig):
     workers: int = setting(0, "Run the message checks in N worker processes (0: threads).")
     data: str = setting("", "Mailboxes folder (SQLite store, kept across restarts and crashes); '' = "
                         "<stack data>/mssante, ':memory:' = nothing kept.", serve_default=".segur-mssante")
-    psc_issuer: str = setting("", "Check XOAUTH2 tokens as Pro Santé Connect access tokens of this issuer (its "
-                              "discovery, JWKS and introspection); 'stack' = the stack's PSC mock; '' = any "
-                              "non-empty token.")
+    psc_issuer: str = setting("", "Check XOAUTH2 tokens as Pro Santé Connect access tokens of this "
+                              "issuer (its discovery, JWKS and introspection); 'stack' = the stack's PSC "
+                              "mock; '' = any non-empty token.")
     psc_client: str = setting("segur-test-client:segur-test-secret", "The PSC client (id:secret) the "
                               "operator introspects tokens with.")
     power_safe: bool = setting(False, "fsync every accepted message (survives a power cut too; slower).")
@@ -98,7 +98,8 @@ def psc_checker(config: MssanteConfig, context: StackContext, world) -> PscToken
     else:
         issuer = config.psc_issuer
     ca_file = str(context.test_pki().ca_file) if context.stack.pki else True
-    return PscTokenChecker(issuer, world, client_id=client_id, client_secret=secret.strip(), verify_tls=ca_file)
+    return PscTokenChecker(issuer, world, client_id=client_id, client_secret=secret.strip(),
+                           verify_tls=ca_file)
 
 
 def _tls_context(pki: TestPki, require_client_cert: bool) -> ssl.SSLContext:
@@ -217,7 +218,8 @@ class MssanteService(Service):
         if failure:
             self._thread.join(timeout=5)
             raise failure[0]
-        # Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never starts a service
+        # start-up: Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never
+        # starts a service
         from segur.mocks.mssante.responses import create_app
 
         self.admin = WsgiServer(create_app(self), host=self.host, port=self.config.port,

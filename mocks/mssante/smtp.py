@@ -261,14 +261,16 @@ class MssSmtp(ChunkedData, SMTP):
             return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode XOAUTH2 response")
         self._pending_login = user
         verdict = self.mss.backend.verify_token(user, token)
-        self.mss.journal.record("smtp-auth", "ok" if verdict.ok else "refused", request={"login": user,
-                                "mechanism": "XOAUTH2"}, findings=[verdict.finding] if verdict.finding else (),
-                                meta={"professional": verdict.professional} if verdict.professional else None)
+        named = {"professional": verdict.professional} if verdict.professional else None
+        self.mss.journal.record("smtp-auth", "ok" if verdict.ok else "refused", meta=named,
+                                request={"login": user, "mechanism": "XOAUTH2"},
+                                findings=[verdict.finding] if verdict.finding else ())
         if verdict.ok:
             self.login = user
             return AuthResult(success=True, auth_data=user)
         if verdict.finding is not None:  # say why, with the rule's reply (454 when PSC could not be asked)
-            code = (rules.PSC_UNREACHABLE if verdict.temporary else rules.PSC_TOKEN_REFUSED).extra["smtp_reply"]
+            rule = rules.PSC_UNREACHABLE if verdict.temporary else rules.PSC_TOKEN_REFUSED
+            code = rule.extra["smtp_reply"]
             text = " ".join(f"{verdict.finding.rule}: {verdict.finding.message}".split())  # one line
             message = f"{code} {text}".encode("ascii", "replace").decode("ascii")[:MAX_REPLY_TEXT]  # 7-bit
             return AuthResult(success=False, handled=False, message=message)

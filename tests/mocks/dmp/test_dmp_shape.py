@@ -58,7 +58,8 @@ def test_the_domain_never_imports_the_wire():
 
 
 def test_no_import_cycle_between_the_dmp_modules():
-    graph = {name: _dmp_imports(tree, top_level_only=False) & set(_modules()) for name, tree in _modules().items()}
+    modules = _modules()
+    graph = {name: _dmp_imports(tree, top_level_only=False) & set(modules) for name, tree in modules.items()}
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
         for nxt in graph.get(start, ()):

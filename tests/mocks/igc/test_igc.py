@@ -52,7 +52,8 @@ def test_a_revoked_client_certificate_appears_in_the_next_crl_with_a_new_crl_num
                            json={"certificate": "client:mssante", "reason": "keyCompromise"}, timeout=5)
     assert answer.status_code == 201
     after = _crl(igc)
-    revoked = after.get_revoked_certificate_by_serial_number(_serial(igc.authority.pki.client("mssante").cert_file))
+    mssante_client = igc.authority.pki.client("mssante").cert_file
+    revoked = after.get_revoked_certificate_by_serial_number(_serial(mssante_client))
     assert revoked is not None and revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason \
         == x509.ReasonFlags.key_compromise
     number = after.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
@@ -73,11 +74,12 @@ def test_a_revocation_the_pki_cannot_honour_is_refused_and_the_crl_still_served(
 
 
 def test_an_injected_failure_makes_the_crl_endpoint_fail_then_it_recovers(igc):
-    requests.post(igc.base_url + "/_admin/faults", json={"kind": "http_error", "operation": "crl", "count": 2},
-                  timeout=5)
+    fault = {"kind": "http_error", "operation": "crl", "count": 2}
+    requests.post(igc.base_url + "/_admin/faults", json=fault, timeout=5)
     statuses = [requests.get(igc.endpoints()["crl"], timeout=5).status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
-    verdicts = [e["verdict"] for e in requests.get(igc.base_url + "/_admin/journal", timeout=5).json()["entries"]]
+    journal = requests.get(igc.base_url + "/_admin/journal", timeout=5).json()["entries"]
+    verdicts = [entry["verdict"] for entry in journal]
     assert verdicts == ["fault-injected", "fault-injected", "ok"]
 
 
