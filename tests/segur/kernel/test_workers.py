@@ -27,7 +27,7 @@ from segur.kernel.workers import check_workers
 from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.mocks.insi.testing import soap_envelope, traits_body
 from segur.mocks.mssante.service import MssanteService
-from segur.up import load_config
+from segur.up import SERVICE_NAMES, free_port_overrides, load_config, start_stack
 
 KINDS = {"teapot": {"status": 418}}
 SOAP = {"Content-Type": "application/soap+xml; charset=utf-8"}
@@ -333,3 +333,20 @@ def test_sigterm_stops_the_supervisor_and_every_worker(store, tmp_path):
             os.kill(pid, 0)
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", running.port), timeout=2):
         pass
+
+
+def test_segur_up_runs_the_workers_a_section_asks_for(cluster, tmp_path):
+    overrides = free_port_overrides()
+    for name in SERVICE_NAMES:
+        overrides[name]["enabled"] = name == "insi"
+    overrides["insi"]["workers"] = 2
+    store = cluster.create_database("up_workers")
+    overrides["stack"] = {"store": store, "data": str(tmp_path / "data"), "pki": str(tmp_path / "pki")}
+    overrides["faults"] = {"insi": [{"kind": "http_error", "count": 1}]}
+    with start_stack(load_config(overrides=overrides)) as stack:
+        admin = stack.endpoints()["insi"]["admin"]
+        assert len({requests.get(admin + "health", timeout=10).json()["pid"] for _ in range(40)}) == 2
+        assert [fault.kind for fault in stack.services["insi"].faults.list()] == ["http_error"]
+    del overrides["stack"]["store"]
+    with pytest.raises(ConfigError, match=r"workers = 2 needs \[stack\] store = postgresql"):
+        start_stack(load_config(overrides=overrides))
