@@ -65,8 +65,15 @@ def check_workers(cls: type[Service], workers: int, context: StackContext) -> No
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
-    """A socket bound with SO_REUSEPORT that never listens: it holds the port while workers come and go."""
+    """A socket bound with SO_REUSEPORT that never listens: it holds the port while workers come and go.
+
+    A port someone already holds is refused first, by a bind without SO_REUSEPORT: another supervisor
+    (of an earlier `segur serve`) would otherwise let us join its group and share its connections."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if port:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as cheroot: TIME_WAIT is no owner
+            probe.bind((host, port))
     holder = socket.socket(family, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:

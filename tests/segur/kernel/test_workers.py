@@ -23,7 +23,7 @@ from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.faults_pg import PostgresFaultBook
 from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
 from segur.kernel.service import StackContext
-from segur.kernel.workers import check_workers
+from segur.kernel.workers import check_workers, reserve_port
 from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.mocks.insi.testing import soap_envelope, traits_body
 from segur.mocks.mssante.service import MssanteService
@@ -167,6 +167,17 @@ def test_more_than_one_worker_without_postgresql_is_refused():
         check_workers(MssanteService, 2, shared)
     check_workers(InsiService, 2, shared)
     check_workers(MssanteService, 1, StackContext.for_tests())
+
+
+def test_a_port_another_process_holds_is_not_shared():
+    with reserve_port("127.0.0.1", 0) as held:
+        port = held.getsockname()[1]
+        with pytest.raises(OSError):
+            reserve_port("127.0.0.1", port)
+    with socket.create_server(("127.0.0.1", 0)) as listening, pytest.raises(OSError):
+        reserve_port("127.0.0.1", listening.getsockname()[1])
+    with reserve_port("127.0.0.1", port) as again:
+        assert again.getsockname()[1] == port
 
 
 def test_serve_with_workers_and_no_store_exits_with_the_reason():
