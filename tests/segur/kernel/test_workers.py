@@ -21,6 +21,7 @@ from segur.cli import app
 from segur.kernel.config import ConfigError, StackConfig
 from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.faults_pg import PostgresFaultBook
+from segur.kernel.journal_pg import PostgresJournal
 from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
 from segur.kernel.service import StackContext
 from segur.kernel.workers import check_workers, reserve_port
@@ -153,6 +154,7 @@ def test_a_service_on_a_postgresql_store_shares_its_faults_and_journal(store, tm
     context = StackContext(StackConfig(data=str(tmp_path), store=store))
     insi = InsiService(InsiConfig(port=0), context, seed=3)
     assert isinstance(insi.faults, PostgresFaultBook) and "soap_fault" in insi.faults.kinds
+    assert isinstance(insi.journal, PostgresJournal)
     assert type(InsiService(InsiConfig(port=0)).faults) is FaultBook
 
 
