@@ -17,10 +17,11 @@ import typer
 from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types
 from segur.kernel.server import run_until_interrupted
-from segur.kernel.service import Service, StackContext
+from segur.kernel.service import HttpService, Service, StackContext
+from segur.kernel.workers import ProcessConfig, Supervisor, check_workers
 from segur.up import load_config
 
-STACK_OPTIONS = ("host", "pki", "world", "pack")
+STACK_OPTIONS = ("host", "pki", "world", "pack", "store")
 
 
 def register_services(serve: typer.Typer, services) -> None:
@@ -70,6 +71,9 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
         for flag, value in item.metadata.get("flags", {}).items():
             params.append(_parameter(f"flag_{flag[2:].replace('-', '_')}", bool, False, flag,
                                      f"Same as {option} {value}."))
+    if issubclass(cls, HttpService):  # the kernel's process settings (segur.kernel.workers)
+        for item in dataclasses.fields(ProcessConfig):
+            params.append(_parameter(item.name, int, item.default, _option_name(item), item.metadata["help"]))
     params.append(_parameter("config_file", Path, None, "--config",
                              "A `segur up` config file: its stack table and this service's table, "
                              "under these options."))
@@ -86,11 +90,12 @@ def serve_command(cls: type[Service]):
 
     def command(ctx: typer.Context, **options) -> None:
         try:
-            stack, config = _configs(cls, ctx, options)
+            stack, config, workers = _configs(cls, ctx, options)
+            context = StackContext(stack, _world(stack))
+            check_workers(cls, workers, context)
         except ConfigError as exc:
             raise typer.BadParameter(str(exc)) from exc
-        context = StackContext(stack, _world(stack))
-        service = cls(config, context)
+        service = Supervisor(cls, config, context, workers) if workers > 1 else cls(config, context)
 
         def ready() -> None:
             for line in service.ready_lines():
@@ -126,7 +131,10 @@ def _configs(cls: type[Service], ctx: click.Context, options: dict):
                 section[item.name] = value
     config = cls.Config(**section)
     check_choices(config, cls.name)
-    return StackConfig(**{**dataclasses.asdict(StackConfig()), **stack}), config
+    workers = options.get("workers", 1)
+    if file_config is not None and "workers" not in given:
+        workers = file_config["workers"].get(cls.name, workers)
+    return StackConfig(**{**dataclasses.asdict(StackConfig()), **stack}), config, workers
 
 
 def _world(stack: StackConfig):

@@ -42,7 +42,8 @@ from pathlib import Path
 from segur.fixtures.world import load_world
 from segur.kernel.config import ConfigError, StackConfig, section_from_dict
 from segur.kernel.pki import TestPki
-from segur.kernel.service import StackContext
+from segur.kernel.service import HttpService, StackContext
+from segur.kernel.workers import PROCESS_SETTINGS, Supervisor
 from segur.services import BY_NAME, SERVICES
 
 __all__ = ["DEFAULTS", "SERVICE_NAMES", "ConfigError", "Stack", "free_port_overrides", "load_config",
@@ -85,12 +86,28 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             if not isinstance(values, dict):
                 raise ConfigError(f"[{section}] must be a table")
             config[section].update(values)
+    config["workers"] = _take_workers(config)
     for name, cls in SECTIONS.items():
         section_from_dict(cls, config[name], name)  # types, unknown keys, choices
     unknown_faults = sorted(set(config["faults"]) - set(SERVICE_NAMES))
     if unknown_faults:
         raise ConfigError(f"[faults] names unknown service(s): {', '.join(unknown_faults)}")
     return config
+
+
+def _take_workers(config: dict) -> dict:
+    """`workers` of each HTTP service's section, taken out (`segur.kernel.workers`: the kernel runs the
+    processes, the service's Config does not know them); a non-HTTP section keeps it, refused as unknown."""
+    workers = {}
+    for name, cls in BY_NAME.items():
+        if issubclass(cls, HttpService):
+            for key in PROCESS_SETTINGS:
+                if key in config[name]:
+                    workers[name] = value = config[name].pop(key)
+                    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                        raise ConfigError(f"[{name}] {key} must be a whole number of at least 1, "
+                                          f"not {value!r}")
+    return workers
 
 
 @dataclass
@@ -136,7 +153,8 @@ def start_stack(config: dict | None = None) -> Stack:
     try:
         for name, cls in BY_NAME.items():
             if config[name]["enabled"]:
-                stack.services[name] = _start(cls, config[name], context)
+                workers = config.get("workers", {}).get(name, 1)
+                stack.services[name] = _start(cls, config[name], context, workers)
         for name, faults in config["faults"].items():
             if name in stack.services:
                 for spec in faults:
@@ -147,8 +165,11 @@ def start_stack(config: dict | None = None) -> Stack:
     return stack
 
 
-def _start(cls, section: dict, context: StackContext):
-    service = cls(cls.Config(**section), context)
+def _start(cls, section: dict, context: StackContext, workers: int = 1):
+    if workers != 1:  # worker processes on one port, sharing the PostgreSQL store (segur.kernel.workers)
+        service = Supervisor(cls, cls.Config(**section), context, workers)
+    else:
+        service = cls(cls.Config(**section), context)
     try:
         return service.start()
     except OSError as exc:

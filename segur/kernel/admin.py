@@ -1,6 +1,7 @@
 """The admin API every mock serves under `/_admin/` (JSON over HTTP).
 
-- ``GET /_admin/health`` → ``{"service", "status": "ok", "endpoints": {...}}`` (+ what the mock adds)
+- ``GET /_admin/health`` → ``{"service", "status": "ok", "endpoints": {...}, "pid", "workers"}`` (+ what
+  the mock adds); `pid` is the worker process that answered, `workers` how many serve the port
 - ``GET /_admin/journal`` (``?operation=&verdict=&since=SEQ&limit=N``), ``GET /_admin/journal/<seq>``,
   ``DELETE /_admin/journal``
 - ``GET /_admin/journal/<seq>/body?side=request|response``: the whole body as it was on the wire (raw
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 from flask import Blueprint, Response, jsonify, request
@@ -58,6 +60,8 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
     @admin.get("/health")
     def health():
         body = {"service": mock.name, "status": "ok", "endpoints": mock.endpoints()}
+        if hasattr(mock, "workers"):  # a kernel Service: which worker process answered, of how many
+            body.update(pid=os.getpid(), workers=mock.workers)
         if extra_health:
             body.update(extra_health())
         return jsonify(body)

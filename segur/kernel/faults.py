@@ -71,6 +71,17 @@ class FaultBook:
 
     def add(self, spec: Mapping) -> Fault:
         """Validate a JSON specification and put the fault in force."""
+        fault = self.parse(spec)
+        with self._lock:
+            if "seed" in spec:
+                self._rng.seed(spec["seed"])
+            fault.id = next(self._ids)
+            self._faults.append(fault)
+        return fault
+
+    def parse(self, spec: Mapping) -> Fault:
+        """The fault a JSON specification describes (id 0: not in force yet); FaultError if invalid.
+        Shared by every store of faults (in memory here, `faults_pg` for workers)."""
         if not isinstance(spec, Mapping):
             raise FaultError("a fault is a JSON object")
         kind = spec.get("kind")
@@ -93,13 +104,7 @@ class FaultBook:
         for key in ("ms", "jitter_ms"):
             if key in params and (not isinstance(params[key], int | float) or params[key] < 0):
                 raise FaultError(f"{key} must be a non-negative number of milliseconds")
-        with self._lock:
-            if "seed" in spec:
-                self._rng.seed(spec["seed"])
-            fault = Fault(next(self._ids), kind, spec.get("operation", "*"), dict(match), float(ratio),
-                          count, params)
-            self._faults.append(fault)
-        return fault
+        return Fault(0, kind, spec.get("operation", "*"), dict(match), float(ratio), count, params)
 
     def list(self) -> list[Fault]:
         with self._lock:

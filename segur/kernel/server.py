@@ -46,11 +46,12 @@ class WsgiServer:
     """A WSGI app on host:port (port 0 = a free one), started in a thread; a context manager."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, tls: TlsSettings | None = None,
-                 threads: int = 16, name: str = "segur-mock"):
+                 threads: int = 16, name: str = "segur-mock", reuse_port: bool = False):
         self.app = app
         self.tls = tls
         self._server = wsgi.Server((host, port), app, numthreads=threads, server_name=name,
-                                   request_queue_size=256, timeout=30, shutdown_timeout=2)
+                                   request_queue_size=256, timeout=30, shutdown_timeout=2,
+                                   reuse_port=reuse_port)  # worker processes listening on one port
         if tls:
             self._server.ssl_adapter = tls.adapter()
         self._thread: threading.Thread | None = None

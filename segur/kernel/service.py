@@ -91,6 +91,22 @@ class Service:
         self.context = context if context is not None else StackContext.for_tests()
         self.journal = self.create_journal()
         self.faults = FaultBook(self.fault_kinds)
+        self.workers = 1  # worker processes serving this service's port (`segur.kernel.workers`)
+
+    @property
+    def faults(self) -> FaultBook:
+        return self._faults
+
+    @faults.setter
+    def faults(self, book: FaultBook) -> None:
+        """On a PostgreSQL store, an in-memory book (the kernel's, or one a mock made with its own seed or
+        sleep) becomes the shared one with the same kinds: a fault set through one worker hits them all."""
+        if self.context.shared_store and type(book) is FaultBook:
+            # imported here: psycopg adds ~0.1 s to every `segur` start-up, and only a shared store needs it
+            from segur.kernel.faults_pg import PostgresFaultBook
+
+            book = PostgresFaultBook.like(book, self.name, self.context.stack.store, self.context.tenant)
+        self._faults = book
 
     def create_journal(self):
         """In memory, or on the stack's PostgreSQL store so that every worker of the service shares it."""
@@ -147,6 +163,7 @@ class HttpService(Service):
         self.server: WsgiServer | None = None
         self.router: TenantRouter | None = None
         self.base_url = ""
+        self.reuse_port = False  # True in a worker process: its siblings listen on the same port
 
     def create_app(self):
         raise NotImplementedError
@@ -174,7 +191,7 @@ class HttpService(Service):
         if stack.tenants or stack.admin_token:
             app = self.router = TenantRouter(self, app)
         self.server = WsgiServer(app, host=stack.host, port=self.config.port, tls=tls, threads=self.threads,
-                                 name=f"segur-{self.name}").start()
+                                 name=f"segur-{self.name}", reuse_port=self.reuse_port).start()
         # the test certificate names localhost, not 127.0.0.1: a TLS client must use the name
         self.bound(self.server.url.replace("127.0.0.1", "localhost") if tls else self.server.url)
         return self
