@@ -132,7 +132,7 @@ class Supervisor:
     @functools.cached_property
     def faults(self):
         """The faults every worker draws from (`[faults]` of `segur up` are added here)."""
-        from segur.kernel.faults_pg import PostgresFaultBook  # psycopg: see `journal`
+        from segur.kernel.faults_pg import PostgresFaultBook  # psycopg: the same start-up cost as `journal`
 
         return PostgresFaultBook(self.name, self.context.stack.store, self.cls.fault_kinds,
                                  tenant=self.context.tenant)

@@ -195,7 +195,9 @@ def test_workers_is_a_setting_of_http_sections_only(tmp_path):
     loaded = load_config(config)
     assert loaded["workers"] == {"insi": 2} and "workers" not in loaded["insi"]
     assert load_config()["workers"] == {}
-    refused = {"[insi]\nworkers = '2'\n": "whole number", "[mssante]\nworkers = 2\n": "unknown key"}
+    # PAM is not an HTTP service (MLLP listeners): no kernel workers. (MSSanté's own `workers` setting is its
+    # pool of message-check processes, docs/mssante.md.)
+    refused = {"[insi]\nworkers = '2'\n": "whole number", "[pam]\nworkers = 2\n": "unknown key"}
     for text, message in refused.items():
         config.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=message):
