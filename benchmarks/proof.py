@@ -4,7 +4,7 @@ Target (issue 7): under 30 s on the shared 2-core machine. Run from the reposito
 
     .venv/bin/python benchmarks/proof.py [--couloir RIS] [--size full] [--pack ../shared/ref/cda] [--runs 1]
 
-Each run is a fresh process (a cold start: imports, test PKI, the four mocks, the world), started with
+Each run is a fresh process (a cold start: imports, test PKI, the services, the world), started with
 `segur proof`; the script prints the wall-clock time of each run and the phases the proof recorded
 (stack start, plan, checks). `--pack` makes the mocks validate with the official CI-SIS pack (XSD and
 Schematron), which is what a conformance run should use.

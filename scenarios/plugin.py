@@ -7,7 +7,7 @@
   are replaced by free ones unless `--segur-fixed-ports`), `--segur-size full|small` (`SEGUR_PROOF_SIZE`),
   `--segur-pack DIR` (the official CDA pack the mocks validate with; else the config's `[stack] pack`).
 - Fixtures (session-scoped, started only when a test asks for them, so the plugin costs nothing
-  otherwise): `segur_world`, `segur_stack` (the four mocks, in-process), `segur_endpoints`,
+  otherwise): `segur_world`, `segur_stack` (the services, in-process), `segur_endpoints`,
   `segur_driver`, `segur_plan`, `segur_proof_run` (the plan run through the driver: the run record the
   checks judge), `segur_results` (what the check tests judged) and, per test, `segur_check` (run one of
   the harness's checks, record its result and evidence, assert) and `segur_evidence` (record your own
@@ -150,7 +150,7 @@ def segur_world(pytestconfig):
 
 @pytest.fixture(scope="session")
 def segur_stack(pytestconfig, tmp_path_factory):
-    """The four mocks, in-process on free ports (or the proof command's stack)."""
+    """The services, in-process on free ports (or the proof command's stack)."""
     context = _context(pytestconfig)
     if context is not None and context.stack is not None:
         yield context.stack

@@ -1,6 +1,6 @@
 """`segur proof`: the Ségur proof end to end, from a cold start to the evidence pack.
 
-1. start the four mocks (`segur.up.start_stack`) from a config or the defaults, on free ports, with a
+1. start the services (`segur.up.start_stack`) from a config or the defaults, on free ports, with a
    fresh DMP store (a proof never inherits documents from an earlier run);
 2. run the plan (`plan.build_plan`: 10 DMP / 10 MSSanté / 1 citizen + replace, homonym, outage, retry)
    through the driver of the system under test, and record what the mocks saw (`runner.run_plan`);

@@ -1,6 +1,6 @@
 """`segur demo` (what `make demo` runs): the whole harness in one go, on this machine.
 
-1. starts the four mocks as `segur up` does (free loopback ports) and prints their endpoints;
+1. starts the services as `segur up` does (free loopback ports) and prints their endpoints;
 2. runs the Ségur proof (10 to the DMP, 10 by MSSanté, 1 to the citizen mailbox, plus
    replacement, homonym and outage tasks) against the reference RIS of `examples/reference-ris`,
    and writes the evidence pack;
@@ -130,7 +130,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             stack_settings = {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""}
             overrides = {"stack": stack_settings, **free_port_overrides()}
-            typer.echo("1. segur up: the four mocks, on free loopback ports")
+            typer.echo("1. segur up: the mocks and the console, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v
             shown = {"progress": verbose or sys.stderr.isatty(), "quiet": not verbose}

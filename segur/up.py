@@ -1,6 +1,8 @@
-"""The whole harness at once: the four mocks, one config, one set of endpoints.
+"""The whole harness at once: every service of the registry (segur/services.py), one config, one set
+of endpoints.
 
-`start_stack(config)` starts INSi, DMP, MSSanté and Annuaire santé as real servers (loopback by
+`start_stack(config)` starts every enabled service (the test PKI's CRL point, Annuaire santé, INSi, DMP,
+MSSanté, Pro Santé Connect, PAM, the console) as real servers (loopback by
 default) on the ports of the config, all sharing one test world and one test PKI, and returns a
 `Stack` whose `endpoints()` is what a system under test must be configured with. `segur up`
 runs it until Ctrl-C; the proof and the pytest plugin start it in-process (ports 0 = free ports).

@@ -54,7 +54,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         pack: Path = typer.Option(None, "--pack", exists=True, file_okay=False, resolve_path=True,
                                   help=HELP["pack"]),
     ) -> None:
-        """Start INSi, DMP, MSSanté and Annuaire santé together and print their endpoints."""
+        """Start every service (INSi, DMP, MSSanté, Annuaire santé, PSC, PAM, the CRL point, the console)
+        and print their endpoints."""
         # a file left by an earlier run (or a run that is failing now) must not pass for a live stack:
         # CI waits for this file to appear, then connects to the ports it names
         endpoints_file.unlink(missing_ok=True)
