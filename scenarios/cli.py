@@ -16,6 +16,29 @@ import typer
 COULOIRS = ("RIS", "BIO")
 
 
+def _running_stack(stack_file: Path | None, pack: Path | None, config: Path | None):
+    """The running `segur up` named by --stack (None without it); its pack and config are its own."""
+    if stack_file is None:
+        return None
+    if pack is not None or config is not None:
+        raise typer.BadParameter("a running stack keeps its own pack and config: drop --pack and --config, "
+                                 "or give them to `segur up`", param_hint="--stack")
+    from segur.scenarios.stack import RunningStack  # start-up: see the module docstring
+
+    try:
+        return RunningStack.from_file(stack_file)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--stack") from None
+
+
+def _running_pack(running):
+    """The official pack the running stack's DMP validates with, as `find_pack` describes one (or None)."""
+    from segur.kernel.official_pack import FoundPack  # start-up: see the module docstring
+
+    pack = running.config["stack"]["pack"]
+    return FoundPack(Path(pack), "the running stack's DMP") if pack else None
+
+
 def _couloir(value: str) -> str:
     value = value.upper()
     if value not in COULOIRS:
@@ -148,6 +171,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         require_pack: bool = typer.Option(False, "--require-pack", help="Refuse to run (exit 2) without the "
                                           "official pack: a conformance run, where a PASS without the "
                                           "official CDA checks would not count."),
+        stack_file: Path = typer.Option(None, "--stack", help="Drive and judge a running `segur up` (its "
+                                        ".segur-endpoints.json) instead of starting mocks: its console shows "
+                                        "the run; its mocks are reset first, and left running."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
@@ -159,7 +185,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         )
         from segur.scenarios.proof import run_proof
 
-        found = _proof_pack(pack, config)
+        running = _running_stack(stack_file, pack, config)
+        found = _proof_pack(pack, config) if running is None else _running_pack(running)
         if found is None and require_pack:
             typer.echo(f"segur proof: --require-pack: no official CDA pack found; {HOW_TO_GET}", err=True)
             raise typer.Exit(2)
@@ -177,8 +204,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
-                            progress=not quiet, pytest_args=args, quiet=quiet,
-                            pack=found.path.resolve() if found is not None else None)
+                            progress=not quiet, pytest_args=args, quiet=quiet, stack=running,
+                            pack=found.path.resolve() if found is not None and running is None else None)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]

@@ -7,6 +7,7 @@ Used by `segur proof` (`proof.py`) and by the pytest plugin's fixtures; every se
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -17,6 +18,37 @@ from urllib.parse import urlsplit
 from segur.scenarios.driver import make_driver
 from segur.scenarios.observe import Admin, expected_exchange
 from segur.up import free_port_overrides, load_config
+
+
+class RunningStack:
+    """A stack started elsewhere (`segur up`), known by the endpoints file it writes: the proof drives and
+    judges it through the admin API like its own (so its console shows the run) and leaves it running."""
+
+    def __init__(self, endpoints: dict, pack: str | None = None):
+        self._endpoints = endpoints
+        self.config = {"stack": {"pack": pack or ""}}
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> RunningStack:
+        """Read `.segur-endpoints.json`; the pack is the one the running DMP says it validates with."""
+        try:
+            endpoints = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read the endpoints file {path}: {exc}") from exc
+        if not isinstance(endpoints, dict) or not {"insi", "dmp", "mssante"} <= set(endpoints):
+            raise ValueError(f"{path} is not the endpoints file of a running `segur up` "
+                             "(no insi, dmp, mssante)")
+        try:
+            health = Admin(endpoints).call("dmp", "health")
+        except OSError as exc:
+            raise ValueError(f"the stack of {path} does not answer (is `segur up` running?): {exc}") from exc
+        return cls(endpoints, (health.get("validation") or {}).get("pack"))
+
+    def endpoints(self) -> dict:
+        return self._endpoints
+
+    def stop(self) -> None:
+        """Not ours to stop: the user started it."""
 
 
 def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, free_ports: bool = True,
