@@ -3,27 +3,13 @@ do not see each other."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from segur.kernel.config import StackConfig
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import Journal, body_for_journal
 from segur.kernel.journal_pg import PostgresJournal
-from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
 from segur.kernel.service import Service, StackContext
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    try:
-        with ThrowawayCluster() as running:
-            yield running
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{exc}: CI must run the PostgreSQL tests (.ci/run installs it)")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture

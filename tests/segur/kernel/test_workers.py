@@ -22,7 +22,6 @@ from segur.kernel.config import ConfigError, StackConfig
 from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.faults_pg import PostgresFaultBook
 from segur.kernel.journal_pg import PostgresJournal
-from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
 from segur.kernel.service import StackContext
 from segur.kernel.workers import check_workers, reserve_port
 from segur.mocks.insi.service import InsiConfig, InsiService
@@ -32,17 +31,6 @@ from segur.up import SERVICE_NAMES, free_port_overrides, load_config, start_stac
 
 KINDS = {"teapot": {"status": 418}}
 SOAP = {"Content-Type": "application/soap+xml; charset=utf-8"}
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    try:
-        with ThrowawayCluster() as running:
-            yield running
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{exc}: CI must run the PostgreSQL tests (.ci/run installs it)")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="module")
