@@ -15,7 +15,7 @@ import click
 import typer
 
 from segur.fixtures.world import load_world
-from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types
+from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types, option_name
 from segur.kernel.server import run_until_interrupted
 from segur.kernel.service import HttpService, Service, StackContext
 from segur.kernel.workers import ProcessConfig, Supervisor, check_workers
@@ -30,13 +30,6 @@ def register_services(serve: typer.Typer, services) -> None:
     for cls in services:
         if cls.name not in taken:
             serve.command(cls.name, help=cls.title)(serve_command(cls))
-
-
-def _option_name(item: dataclasses.Field) -> str | None:
-    cli = item.metadata.get("cli")
-    if cli == "":
-        return None
-    return cli or "--" + item.name.replace("_", "-")
 
 
 def _default(item: dataclasses.Field):
@@ -56,7 +49,7 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
         params.append(_parameter(f"stack_{name}", str, item.default, f"--{name}", item.metadata["help"]))
     types = field_types(cls.Config)
     for item in dataclasses.fields(cls.Config):
-        option = _option_name(item)
+        option = option_name(item)
         if option is None:
             continue
         kind = types[item.name]
@@ -73,7 +66,7 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
                                      f"Same as {option} {value}."))
     if issubclass(cls, HttpService):  # the kernel's process settings (segur.kernel.workers)
         for item in dataclasses.fields(ProcessConfig):
-            params.append(_parameter(item.name, int, item.default, _option_name(item), item.metadata["help"]))
+            params.append(_parameter(item.name, int, item.default, option_name(item), item.metadata["help"]))
     params.append(_parameter("config_file", Path, None, "--config",
                              "A `segur up` config file: its stack table and this service's table, "
                              "under these options."))

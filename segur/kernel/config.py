@@ -99,3 +99,50 @@ def check_choices(config, section: str) -> None:
 
 def section_to_dict(config) -> dict:
     return dataclasses.asdict(config)
+
+
+def option_name(item: dataclasses.Field) -> str | None:
+    """The `segur serve NAME` option of a setting (None: not on the command line)."""
+    cli = item.metadata.get("cli")
+    if cli == "":
+        return None
+    return cli or "--" + item.name.replace("_", "-")
+
+
+def cli_options(config_cls) -> list[str]:
+    """Every command-line option a config's settings become, flags included."""
+    options = []
+    for item in dataclasses.fields(config_cls):
+        if option_name(item) is not None:
+            options.append(option_name(item))
+        options.extend(item.metadata.get("flags", {}))
+    return options
+
+
+def toml_value(value) -> str:
+    """A setting's value as the TOML of a `segur up` config writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def settings_table(config_cls, service: str) -> str:
+    """The Markdown table of a service's settings, made from its dataclass (the docs paste it; their
+    tests compare it): key, option, default (and `segur serve`'s when it differs), what it does."""
+    rows = [f"| `[{service}]` key | `segur serve {service}` | default | what |", "|---|---|---|---|"]
+    for item in dataclasses.fields(config_cls):
+        option = option_name(item)
+        shown_option = "—" if option is None else f"`{option}`"
+        shown_option += "".join(f", `{flag}`" for flag in item.metadata.get("flags", {}))
+        default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
+        shown = f"`{toml_value(default)}`"
+        serve_default = item.metadata.get("serve_default", dataclasses.MISSING)
+        if serve_default is not dataclasses.MISSING:
+            shown += f" (`segur serve`: `{toml_value(serve_default)}`)"
+        what = item.metadata["help"]
+        if item.metadata.get("choices"):
+            what += " One of: " + ", ".join(f"`{choice}`" for choice in item.metadata["choices"]) + "."
+        rows.append(f"| `{item.name}` | {shown_option} | {shown} | {what} |")
+    return "\n".join(rows)
