@@ -3,12 +3,15 @@ reference-data ones). Module scoped: each module gets its own test PKI and calle
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 # Imported here, once for the session: the pytester tests run pytest in-process and then drop every module
 # first imported during that inner run; cryptography re-imported after that no longer recognises its own
 # hash algorithms ("Algorithm must be a registered hash algorithm") in the PKI fixtures that follow.
 import segur.kernel.pki  # noqa: F401,E402
+from segur.scenarios.evidence_pack.browser import chromium_paths  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +37,16 @@ def case(pki, world):
     from dmp_helpers import DmpCase
 
     return DmpCase(pki, world)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium and chromedriver, for the browser tests: skipped when missing, except in CI
+    (`.ci/run` installs them; a browser test that does not run must not pass for one that did)."""
+    browser, driver = chromium_paths()
+    if browser and driver:
+        return browser, driver
+    missing = "chromium" if not browser else "chromedriver (chromium-driver)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{missing} is not installed: CI must run the browser tests (.ci/run installs it)")
+    pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")

@@ -6,32 +6,20 @@ Chromium fails (`.ci/run` installs Debian's chromium and chromium-driver)."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 
 import pytest
 
-from segur.scenarios.evidence_pack.browser import chromium_paths, emulate_print, start_chromium
+from segur.scenarios.evidence_pack.browser import emulate_print, start_chromium
 from segur.scenarios.proof import run_proof, stack_config
 from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 
-def _require_chromium() -> None:
-    browser, driver = chromium_paths()
-    if browser and driver:
-        return
-    missing = "chromium" if not browser else "chromedriver (chromium-driver)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{missing} is not installed: CI must run the browser tests (.ci/run installs it)")
-    pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")
-
-
 @pytest.fixture(scope="module")
-def pack(tmp_path_factory):
+def pack(chromium, tmp_path_factory):
     """A small proof with a defect (the N1 body is not base64): documents on both services, and findings."""
-    _require_chromium()
     with start_stack(stack_config(None, tmp_path_factory.mktemp("browser-stack"))) as stack:
         outcome = run_proof("reference-ris:pdf-not-base64", "RIS", tmp_path_factory.mktemp("pack"),
                             size="small", progress=False, stack=stack)

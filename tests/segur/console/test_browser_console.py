@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.support.ui import WebDriverWait
 
 from segur.fixtures.documents import build_cr_img_n1
-from segur.scenarios.evidence_pack.browser import chromium_paths, start_chromium
+from segur.scenarios.evidence_pack.browser import start_chromium
 from segur.scenarios.proof import run_proof
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
@@ -25,19 +25,8 @@ SHOTS = os.environ.get("SEGUR_CONSOLE_SCREENSHOTS", "")
 WAIT_S = 5.0
 
 
-def _require_chromium() -> None:
-    browser, driver = chromium_paths()
-    if browser and driver:
-        return
-    missing = "chromium" if not browser else "chromedriver (chromium-driver)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{missing} is not installed: CI must run the browser tests (.ci/run installs it)")
-    pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")
-
-
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    _require_chromium()
+def browser(chromium, tmp_path_factory):
     driver = start_chromium(tmp_path_factory.mktemp("console-chromium"), width=1400, height=1000)
     try:
         yield driver
