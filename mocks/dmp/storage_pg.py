@@ -97,7 +97,9 @@ class PostgresDmpStore:
         self.url, self.tenant = url, tenant
         where = urlsplit(url)
         # What the health page and `ready_lines` show: never the password.
-        self.path = f"postgresql://{where.hostname}:{where.port or 5432}{where.path} (tenant '{tenant}')"
+        self.path = f"postgresql://{where.hostname}:{where.port or 5432}{where.path}"
+        if tenant:
+            self.path += f", tenant {tenant}"
         self._local = threading.local()
         self._all: list[psycopg.Connection] = []
         self._all_lock = threading.Lock()
