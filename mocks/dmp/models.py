@@ -75,12 +75,13 @@ class DmpBackend:
 
     `config` is the service's `DmpConfig` (service.py): every setting, one list. `validator_pack` is
     the CDA pack (a directory, None: SEGUR_PACK / config, False: none); `validator` replaces the CDA
-    validator (tests).
+    validator (tests); `store` replaces the SQLite store of `data_dir` (a `PostgresDmpStore`).
     """
 
-    def __init__(self, data_dir: str | Path, config, *, world=None, validator=None, validator_pack=None):
+    def __init__(self, data_dir: str | Path, config, *, world=None, validator=None, validator_pack=None,
+                 store=None):
         self.config = config
-        self.store = Store(data_dir, synchronous="FULL" if config.power_safe else "NORMAL")
+        self.store = store or Store(data_dir, synchronous="FULL" if config.power_safe else "NORMAL")
         self.world = world if world is not None else load_world()
         self.validator_pack = validator_pack
         self._validator = validator
@@ -356,15 +357,15 @@ class DmpBackend:
             entry.home_community_id = self.home_community_id
         try:
             with self.store.transaction() as db:
-                Store.insert_submission_set(db, ss, journal_seq)
+                self.store.insert_submission_set(db, ss, journal_seq)
                 for entry in submission.document_entries:
                     content = documents[entry.entry_uuid]
-                    Store.insert_document(db, entry.unique_id, content, entry.mime_type, entry.hash)
-                    Store.insert_entry(db, entry, ss.entry_uuid, reports.get(entry.entry_uuid))
+                    self.store.insert_document(db, entry.unique_id, content, entry.mime_type, entry.hash)
+                    self.store.insert_entry(db, entry, ss.entry_uuid, reports.get(entry.entry_uuid))
                 for assoc in submission.associations:
-                    Store.insert_association(db, assoc, ss.entry_uuid)
+                    self.store.insert_association(db, assoc, ss.entry_uuid)
                     replaces = assoc.type in (RPLC, XFRM_RPLC) and not submission.document_entry(assoc.target)
-                    deprecated = replaces and Store.set_entry_status(db, assoc.target, STATUS_APPROVED,
+                    deprecated = replaces and self.store.set_entry_status(db, assoc.target, STATUS_APPROVED,
                                                                       STATUS_DEPRECATED)
                     if replaces and not deprecated:
                         raise _Conflict(XDS_41_011.finding(

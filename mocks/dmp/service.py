@@ -84,12 +84,16 @@ class DmpService(HttpService):
         # Measured: the DMP's model and wire (the CDA validator, signxml) add ~150-300 ms to `segur --help`,
         # which imports every service class (segur.services); they are imported when a DMP is built.
         from segur.mocks.dmp.models import DmpBackend
+        from segur.mocks.dmp.storage_pg import PostgresDmpStore  # psycopg: another ~60 ms measured
 
         super().__init__(config, context)
         check_choices(self.config, self.name)
         self.validator_pack = validator_pack if validator_pack is not None else self.context.pack
+        store = None  # the SQLite store in data_dir
+        if self.context.shared_store:  # `[stack] store = postgresql://…`: one DMP over every worker
+            store = PostgresDmpStore(self.context.stack.store, tenant=self.context.tenant)
         self.backend = DmpBackend(self.data_dir, self.config, world=self.context.world, validator=validator,
-                                  validator_pack=self.validator_pack)
+                                  validator_pack=self.validator_pack, store=store)
 
     @property
     def data_dir(self) -> Path:

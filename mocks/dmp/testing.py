@@ -18,13 +18,15 @@ from segur.mocks.dmp.service import DmpConfig, DmpService
 
 @contextmanager
 def running_dmp(data_dir: str | Path | None = None, *, world=None, pki=None, tls: TlsSettings | None = None,
-                validator=None, validator_pack=None, **settings) -> Iterator[DmpService]:
+                validator=None, validator_pack=None, store: str = "", tenant: str = "",
+                **settings) -> Iterator[DmpService]:
     """Start the DMP mock on a free loopback port; stop it (and close its store) on exit.
 
     `data_dir`: where the SQLite store lives (a temporary directory, removed afterwards, when None);
     `pki`: a `segur.kernel.pki.TestPki` whose CA signs the server certificate and may sign VIHF assertions;
     `tls`: serve HTTPS with that PKI (`require_client_cert`: mutual TLS); the other keywords are `DmpConfig`
-    settings (`lenient=True`, `max_body=…`, `validation=False`…).
+    settings (`lenient=True`, `max_body=…`, `validation=False`…); `store` a PostgreSQL URL (the stack's
+    `[stack] store`) and `tenant` the tenant of that shared database.
     """
     with tempfile.TemporaryDirectory(prefix="segur-dmp-") as scratch:
         if data_dir is not None:
@@ -32,6 +34,7 @@ def running_dmp(data_dir: str | Path | None = None, *, world=None, pki=None, tls
         if tls is not None:
             settings.update(tls=True, mtls=tls.require_client_cert)
         context = StackContext.for_tests(scratch, world=world, pki=pki)
+        context.stack.store, context.tenant = store, tenant
         service = DmpService(DmpConfig(port=0, **settings), context, validator=validator,
                              validator_pack=validator_pack)
         with service:

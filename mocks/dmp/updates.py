@@ -28,7 +28,6 @@ from segur.mocks.dmp.rules import (
     XDS_57_008,
     XDS_EBRIM_010,
 )
-from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.visibility import VISIBILITY_CODES, VISIBILITY_SCHEME
 from segur.mocks.dmp.xds_metadata import Submission
 
@@ -186,11 +185,11 @@ def _write(backend, submission, plan) -> None:
     mapping = submission.assign_uuids()
     ss = submission.submission_set
     with backend.store.transaction() as db:
-        Store.insert_submission_set(db, ss)
+        backend.store.insert_submission_set(db, ss)
         for step in plan:
             if step[0] == "status":
                 _, target, original, new, assoc = step
-                if not Store.set_entry_status(db, target, original, new):
+                if not backend.store.set_entry_status(db, target, original, new):
                     raise _Abort(XDS_57_003.finding(declared=original, actual="(changed concurrently)"))
             else:
                 _, previous_uuid, current, entry = step
@@ -200,11 +199,12 @@ def _write(backend, submission, plan) -> None:
                 entry.hash, entry.size = current.hash, current.size
                 entry.repository_unique_id = current.repository_unique_id
                 entry.home_community_id = current.home_community_id
-                if not Store.set_entry_status(db, previous_uuid, A, DEP):
+                if not backend.store.set_entry_status(db, previous_uuid, A, DEP):
                     raise _Abort(XDS_57_005.finding(declared=current.version, actual="(changed concurrently)",
                                                     target=entry.logical_id))
-                Store.insert_entry(db, entry, ss.entry_uuid, backend.store.validation_of(previous_uuid))
+                report = backend.store.validation_of(previous_uuid)
+                backend.store.insert_entry(db, entry, ss.entry_uuid, report)
         for assoc in submission.associations:
             if not assoc.entry_uuid.startswith("urn:uuid:"):
                 assoc.entry_uuid = f"urn:uuid:{uuid.uuid4()}"
-            Store.insert_association(db, assoc, ss.entry_uuid)
+            backend.store.insert_association(db, assoc, ss.entry_uuid)

@@ -11,7 +11,8 @@ PREFIX = "segur.mocks.dmp."
 #: The wire's modules, and what the domain (models and what it imports) may not import.
 WIRE = {"responses", "soap", "mtom", "ebrim", "journal", "service", "testing"}
 DOMAIN = {"models", "queries", "updates", "metadata_rules", "xds_metadata", "visibility", "calls", "storage"}
-DEFERRED = {("service", "segur.mocks.dmp.models"), ("service", "segur.mocks.dmp.responses")}
+DEFERRED = {("service", "segur.mocks.dmp.models"), ("service", "segur.mocks.dmp.responses"),
+            ("service", "segur.mocks.dmp.storage_pg")}  # psycopg: ~60 ms of `segur --help`
 
 
 def _modules() -> dict[str, ast.Module]:

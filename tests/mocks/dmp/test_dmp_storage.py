@@ -15,13 +15,13 @@ from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.testing import running_dmp
 
 
-def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path, pki, world, case):
+def test_a_submission_survives_a_restart_and_comes_back_byte_identical(tmp_path, pki, world, case, dmp_store):
     document = case.cda()
-    with running_dmp(tmp_path, pki=pki, world=world) as first:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as first:
         assert case.iti41(first.endpoint("repository"), [document]).registry_status == "Success"
         case.authorise(first)
         repository_id = first.backend.config.repository_unique_id
-    with running_dmp(tmp_path, pki=pki, world=world) as second:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as second:
         found = case.find_documents(second.endpoint("registry"))
         [extrinsic] = found.findall(".//rim:ExtrinsicObject")
         unique_id = next(e.get("value") for e in extrinsic.findall("rim:ExternalIdentifier", NS)
@@ -60,8 +60,8 @@ def test_the_store_uses_wal_normal_synchronous_writes_and_large_pages(tmp_path):
     store.close()
 
 
-def test_a_refused_submission_leaves_nothing_behind(tmp_path, pki, world, case):
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+def test_a_refused_submission_leaves_nothing_behind(tmp_path, pki, world, case, dmp_store):
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         good, bad = case.cda(), case.cda()
 
         def break_second(entries):
@@ -73,10 +73,11 @@ def test_a_refused_submission_leaves_nothing_behind(tmp_path, pki, world, case):
                                               "documents": 0}
 
 
-def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, world, case, monkeypatch):
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, world, case, monkeypatch,
+                                                                 dmp_store):
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         calls = {"n": 0}
-        original = Store.insert_association
+        original = dmp_store.cls.insert_association
 
         def failing(db, assoc, ss):
             calls["n"] += 1
@@ -84,18 +85,18 @@ def test_a_failure_while_writing_rolls_the_whole_submission_back(tmp_path, pki, 
                 raise RuntimeError("disk full (simulated)")
             return original(db, assoc, ss)
 
-        monkeypatch.setattr(Store, "insert_association", staticmethod(failing))
+        monkeypatch.setattr(dmp_store.cls, "insert_association", staticmethod(failing))
         answer = case.iti41(dmp.endpoint("repository"), [case.cda(), case.cda()])
         assert answer.status == 500 and "XDS-SOAP-010" in (answer.fault_reason or "")
         counts = dmp.backend.store.counts()
         assert counts["documents"] == 0 and counts["submission_sets"] == 0
-        monkeypatch.setattr(Store, "insert_association", staticmethod(original))
+        monkeypatch.setattr(dmp_store.cls, "insert_association", staticmethod(original))
         assert case.iti41(dmp.endpoint("repository")).registry_status == "Success"  # and it keeps serving
 
 
-def test_concurrent_submissions_are_all_stored(tmp_path, pki, world, case):
+def test_concurrent_submissions_are_all_stored(tmp_path, pki, world, case, dmp_store):
     documents = [case.cda() for _ in range(12)]
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         url = dmp.endpoint("repository")
         with ThreadPoolExecutor(max_workers=6) as pool:
             answers = list(pool.map(lambda doc: case.iti41(url, [doc]), documents))
@@ -104,9 +105,9 @@ def test_concurrent_submissions_are_all_stored(tmp_path, pki, world, case):
         assert counts["document_entries"] == counts["documents"] == counts["submission_sets"] == 12
 
 
-def test_the_same_document_sent_concurrently_is_stored_once(tmp_path, pki, world, case):
+def test_the_same_document_sent_concurrently_is_stored_once(tmp_path, pki, world, case, dmp_store):
     document = case.cda()
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         url = dmp.endpoint("repository")
         barrier = threading.Barrier(4)
 
@@ -136,9 +137,9 @@ def _race_to_the_write(dmp, monkeypatch, submitters: int = 2) -> None:
 
 
 def test_the_loser_of_a_race_with_identical_bytes_hears_unchanged_not_different_content(
-        tmp_path, pki, world, case, monkeypatch):
+        tmp_path, pki, world, case, monkeypatch, dmp_store):
     document = case.cda()
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         url = dmp.endpoint("repository")
         _race_to_the_write(dmp, monkeypatch)
         requests = [case.submission([document]) for _ in range(2)]  # two submission sets, one document
@@ -155,11 +156,11 @@ def test_the_loser_of_a_race_with_identical_bytes_hears_unchanged_not_different_
 
 
 def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_path, pki, world, case,
-                                                                            monkeypatch):
+                                                                            monkeypatch, dmp_store):
     document = case.cda()
     other = document.replace(b"</ClinicalDocument>", b"<!-- other bytes --></ClinicalDocument>")
     assert other != document
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         url = dmp.endpoint("repository")
         _race_to_the_write(dmp, monkeypatch)
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -171,8 +172,8 @@ def test_the_loser_of_a_race_with_other_bytes_hears_which_unique_id_differs(tmp_
         assert entry.unique_id in loser.error_contexts[0]
 
 
-def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case, dmp_store):
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         fixed = "1.2.250.1.999.42.1"
 
         def same_uid(request):
@@ -185,8 +186,8 @@ def test_submission_set_unique_id_reuse_is_refused(tmp_path, pki, world, case):
         assert "XDSDuplicateUniqueIdInRegistry" in again.error_codes
 
 
-def test_admin_reset_empties_the_store(tmp_path, pki, world, case):
-    with running_dmp(tmp_path, pki=pki, world=world) as dmp:
+def test_admin_reset_empties_the_store(tmp_path, pki, world, case, dmp_store):
+    with running_dmp(tmp_path, pki=pki, world=world, store=dmp_store.url) as dmp:
         case.iti41(dmp.endpoint("repository"))
         reset = urllib.request.Request(dmp.url + "/_admin/reset", method="POST")
         urllib.request.urlopen(reset, timeout=5).read()
