@@ -124,8 +124,10 @@ def _configs(cls: type[Service], ctx: click.Context, options: dict):
                 section[item.name] = value
     config = cls.Config(**section)
     check_choices(config, cls.name)
-    workers = options.get("workers", 1)
-    if file_config is not None and "workers" not in given:
+    # kernel worker processes are an HTTP service's setting; another service's `workers` is its own
+    # (MSSanté's pool of check processes) and stays in its config
+    workers = options.get("workers", 1) if issubclass(cls, HttpService) else 1
+    if file_config is not None and "workers" not in given and issubclass(cls, HttpService):
         workers = file_config["workers"].get(cls.name, workers)
     return StackConfig(**{**dataclasses.asdict(StackConfig()), **stack}), config, workers
 
