@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,7 +78,7 @@ class StackContext:
         return self.pki
 
 
-class Service:
+class Service(ABC):
     """Base of every mock. Subclasses set `name`, `Config`, `title`, and implement start/stop/endpoints."""
 
     name: ClassVar[str]
@@ -119,19 +120,21 @@ class Service:
                                    max_entries=self.journal_size)
         return Journal(self.name, max_entries=self.journal_size)
 
-    # what a service must give -------------------------------------------------------------------
+    # what a service must give (a subclass that leaves one out cannot be built) ----------------
+    @abstractmethod
     def start(self) -> Service:
-        raise NotImplementedError
+        """Listen (the ports known when this returns) and serve in the background."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop serving and release what the service holds."""
 
+    @abstractmethod
     def endpoints(self) -> dict:
         """Every address a client needs (served by `/_admin/health` and `.segur-endpoints.json`)."""
-        raise NotImplementedError
 
     # what it may add ----------------------------------------------------------------------------
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 — optional: a service with no stored state keeps this one
         """Empty the stored state (the admin API also clears the journal and the faults)."""
 
     def health(self) -> dict:
@@ -165,8 +168,9 @@ class HttpService(Service):
         self.base_url = ""
         self.reuse_port = False  # True in a worker process: its siblings listen on the same port
 
+    @abstractmethod
     def create_app(self):
-        raise NotImplementedError
+        """The service's Flask app (its wire, with the kernel's admin blueprint)."""
 
     def tls_settings(self) -> TlsSettings | None:
         mutual = bool(getattr(self.config, "mtls", False))

@@ -89,6 +89,15 @@ def test_a_service_of_a_stack_on_postgresql_journals_there(database):
     class Probe(Service):
         name = "probe"
 
+        def start(self):
+            return self
+
+        def stop(self) -> None:
+            pass
+
+        def endpoints(self) -> dict:
+            return {}
+
     context = StackContext(StackConfig(store=database))
     assert isinstance(Probe(context=context).journal, PostgresJournal)
     assert isinstance(Probe().journal, Journal)

@@ -103,3 +103,14 @@ def test_serve_offers_every_setting_of_the_config_as_an_option():
 def test_serve_refuses_a_word_outside_the_choices():
     result = CliRunner().invoke(_cli(), ["serve", "echo", "--mode", "lenient"])
     assert result.exit_code == 2 and "mode must be one of cnam, strict" in result.output
+
+
+def test_a_service_that_leaves_out_what_every_service_must_give_cannot_be_built():
+    class Incomplete(HttpService):
+        name = "incomplete"
+
+        def endpoints(self) -> dict:
+            return {}
+
+    with pytest.raises(TypeError, match="create_app"):
+        Incomplete(EchoConfig(port=0), StackContext.for_tests())
