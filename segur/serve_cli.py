@@ -15,7 +15,7 @@ import click
 import typer
 
 from segur.fixtures.world import load_world
-from segur.kernel.config import ConfigError, StackConfig, check_choices, field_types, option_name
+from segur.kernel.config import ConfigError, StackConfig, check_choices, default_of, field_types, option_name
 from segur.kernel.server import run_until_interrupted
 from segur.kernel.service import HttpService, Service, StackContext
 from segur.kernel.workers import ProcessConfig, Supervisor, check_workers
@@ -30,15 +30,6 @@ def register_services(serve: typer.Typer, services) -> None:
     for cls in services:
         if cls.name not in taken:
             serve.command(cls.name, help=cls.title)(serve_command(cls))
-
-
-def _default(item: dataclasses.Field):
-    serve_default = item.metadata.get("serve_default", dataclasses.MISSING)
-    if serve_default is not dataclasses.MISSING:
-        return serve_default
-    if item.default is not dataclasses.MISSING:
-        return item.default
-    return item.default_factory()
 
 
 def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
@@ -60,7 +51,7 @@ def _parameters(cls: type[Service]) -> list[inspect.Parameter]:
             option = f"{option}/--no-{option[2:]}"
         if kind is list:
             kind = list[str]
-        params.append(_parameter(item.name, kind, _default(item), option, help_text))
+        params.append(_parameter(item.name, kind, default_of(item, serve=True), option, help_text))
         for flag, value in item.metadata.get("flags", {}).items():
             params.append(_parameter(f"flag_{flag[2:].replace('-', '_')}", bool, False, flag,
                                      f"Same as {option} {value}."))

@@ -11,6 +11,7 @@ import pytest
 # first imported during that inner run; cryptography re-imported after that no longer recognises its own
 # hash algorithms ("Algorithm must be a registered hash algorithm") in the PKI fixtures that follow.
 import segur.kernel.pki  # noqa: F401,E402
+from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster  # noqa: E402
 from segur.scenarios.evidence_pack.browser import chromium_paths  # noqa: E402
 
 
@@ -47,6 +48,24 @@ def chromium():
     if browser and driver:
         return browser, driver
     missing = "chromium" if not browser else "chromedriver (chromium-driver)"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if _in_ci():
         pytest.fail(f"{missing} is not installed: CI must run the browser tests (.ci/run installs it)")
     pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A PostgreSQL server on a free loopback port; skipped without the server binaries, except in CI
+    (`.ci/run` installs them, and a store left untested must not pass for a tested one)."""
+    try:
+        with ThrowawayCluster() as running:
+            yield running
+    except PostgresUnavailable as exc:
+        if _in_ci():
+            pytest.fail(f"{exc}: CI must run the PostgreSQL tests (.ci/run installs it)")
+        pytest.skip(str(exc))
+
+
+def _in_ci() -> bool:
+    """CI sets CI=true: there, a test whose tool is missing fails instead of skipping."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -101,6 +101,16 @@ def section_to_dict(config) -> dict:
     return dataclasses.asdict(config)
 
 
+def default_of(item: dataclasses.Field, *, serve: bool = False):
+    """A setting's default; with `serve`, the one `segur serve NAME` uses when it differs."""
+    serve_default = item.metadata.get("serve_default", dataclasses.MISSING)
+    if serve and serve_default is not dataclasses.MISSING:
+        return serve_default
+    if item.default is not dataclasses.MISSING:
+        return item.default
+    return item.default_factory()
+
+
 def option_name(item: dataclasses.Field) -> str | None:
     """The `segur serve NAME` option of a setting (None: not on the command line)."""
     cli = item.metadata.get("cli")
@@ -136,8 +146,7 @@ def settings_table(config_cls, service: str) -> str:
         option = option_name(item)
         shown_option = "—" if option is None else f"`{option}`"
         shown_option += "".join(f", `{flag}`" for flag in item.metadata.get("flags", {}))
-        default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
-        shown = f"`{toml_value(default)}`"
+        shown = f"`{toml_value(default_of(item))}`"
         serve_default = item.metadata.get("serve_default", dataclasses.MISSING)
         if serve_default is not dataclasses.MISSING:
             shown += f" (`segur serve`: `{toml_value(serve_default)}`)"

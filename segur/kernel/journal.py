@@ -194,7 +194,7 @@ class Journal:
                duration_ms=None, client=None, meta=None) -> Exchange:
         found = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
         rules = list(dict.fromkeys(f["rule"] for f in found))
-        wholes = {side: _take_whole(part) for side, part in (("request", request), ("response", response))}
+        wholes = {side: take_whole(part) for side, part in (("request", request), ("response", response))}
         with self._lock:
             if len(self._entries) == self._entries.maxlen:
                 self.dropped += 1
@@ -280,7 +280,7 @@ class Journal:
         return len(self._entries)
 
 
-def _take_whole(part) -> bytes | None:
+def take_whole(part) -> bytes | None:
     """The whole bytes a body dict carries to the journal (taken out: an entry never holds them)."""
     body = part.get("body") if isinstance(part, dict) else None
     return body.pop(WHOLE_KEY, None) if isinstance(body, dict) else None

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from segur.kernel.journal import EVICTED_NOTE, WHOLE_KEY, Exchange, whole_bytes
+from segur.kernel.journal import EVICTED_NOTE, Exchange, take_whole, whole_bytes
 from segur.kernel.postgres import Migration, migrate
 
 MIGRATIONS = [
@@ -83,7 +83,7 @@ class PostgresJournal:
     def record(self, operation: str, verdict: str, *, findings=(), request=None, response=None,
                duration_ms=None, client=None, meta=None) -> Exchange:
         found = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
-        wholes = {side: _take_whole(part) for side, part in (("request", request), ("response", response))}
+        wholes = {side: take_whole(part) for side, part in (("request", request), ("response", response))}
         for side, data in wholes.items():
             if data is not None:
                 part = request if side == "request" else response
@@ -176,9 +176,3 @@ class PostgresJournal:
 def _exchange(seq: int, entry: dict | str) -> Exchange:
     data = json.loads(entry) if isinstance(entry, str) else dict(entry)
     return Exchange(seq=seq, **data)
-
-
-def _take_whole(part) -> bytes | None:
-    """The whole bytes a body dict carries to the journal (taken out: a row's entry never holds them)."""
-    body = part.get("body") if isinstance(part, dict) else None
-    return body.pop(WHOLE_KEY, None) if isinstance(body, dict) else None

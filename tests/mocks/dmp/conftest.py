@@ -1,4 +1,5 @@
-"""The stores the DMP's storage tests run on: the embedded SQLite file and a throw-away PostgreSQL."""
+"""The stores the DMP's storage tests run on: the embedded SQLite file and a throw-away PostgreSQL (the
+`cluster` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster
 from segur.mocks.dmp.storage import Store
 from segur.mocks.dmp.storage_pg import PostgresDmpStore
 
 _databases = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """A PostgreSQL server on a free loopback port (the kernel conftest's pattern): skipped without the
-    server binaries, except in CI (`.ci/run` installs them: a store left untested must not pass)."""
-    try:
-        with ThrowawayCluster() as running:
-            yield running
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{exc}: CI must run the PostgreSQL tests (.ci/run installs it)")
-        pytest.skip(str(exc))
 
 
 @dataclass
