@@ -93,15 +93,17 @@ class PostgresJournal:
                             rules=list(dict.fromkeys(f["rule"] for f in found)), findings=found,
                             request=request or {}, response=response or {},
                             duration_ms=None if duration_ms is None else round(duration_ms, 3),
-                            client=client or {}, meta=meta or {}, task=self.task)
+                            client=client or {}, meta=meta or {})
         db = self._db()
         with db.transaction():
             entry = exchange.to_dict()
-            del entry["seq"]
-            exchange.seq = db.execute(
+            del entry["seq"], entry["task"]  # columns: the task is read from the shared state by the insert
+            exchange.seq, exchange.task = db.execute(
                 "INSERT INTO journal (tenant, service, operation, verdict, task, entry) "
-                "VALUES (%s, %s, %s, %s, %s, %s) RETURNING seq",
-                (self.tenant, self.service, operation, verdict, exchange.task, Jsonb(entry))).fetchone()[0]
+                "VALUES (%s, %s, %s, %s, (SELECT task FROM journal_state WHERE tenant = %s AND service = %s),"
+                " %s) RETURNING seq, task",
+                (self.tenant, self.service, operation, verdict, self.tenant, self.service,
+                 Jsonb(entry))).fetchone()
             for side, data in wholes.items():
                 if data is not None:
                     db.execute("INSERT INTO journal_body (seq, side, data) VALUES (%s, %s, %s)",
@@ -125,7 +127,7 @@ class PostgresJournal:
     # --- reading --------------------------------------------------------------------------------
     def entries(self, operation: str | None = None, verdict: str | None = None, since: int = 0,
                 limit: int | None = None, task: str | None = None) -> list[Exchange]:
-        query = ["SELECT seq, entry FROM journal WHERE tenant = %s AND service = %s AND seq > %s"]
+        query = ["SELECT seq, task, entry FROM journal WHERE tenant = %s AND service = %s AND seq > %s"]
         params: list = [self.tenant, self.service, since]
         for column, value in (("operation", operation), ("verdict", verdict), ("task", task)):
             if value is not None:
@@ -137,10 +139,10 @@ class PostgresJournal:
             rows.reverse()
         else:
             rows = self._db().execute(selected + " ORDER BY seq", params).fetchall()
-        return [_exchange(seq, entry) for seq, entry in rows]
+        return [_exchange(*row) for row in rows]
 
     def get(self, seq: int) -> Exchange | None:
-        one = "SELECT seq, entry FROM journal WHERE tenant = %s AND service = %s AND seq = %s"
+        one = "SELECT seq, task, entry FROM journal WHERE tenant = %s AND service = %s AND seq = %s"
         row = self._db().execute(one, (self.tenant, self.service, seq)).fetchone()
         return _exchange(*row) if row else None
 
@@ -173,6 +175,6 @@ class PostgresJournal:
                                   (self.tenant, self.service)).fetchone()[0]
 
 
-def _exchange(seq: int, entry: dict | str) -> Exchange:
+def _exchange(seq: int, task: str | None, entry: dict | str) -> Exchange:
     data = json.loads(entry) if isinstance(entry, str) else dict(entry)
-    return Exchange(seq=seq, **data)
+    return Exchange(seq=seq, task=task, **data)
