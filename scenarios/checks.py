@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 from segur.kernel.ins import nir_key
 
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
+from segur.scenarios.capabilities import capability_checks
+from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.names import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
-PASS, FAIL, BLOCKED = "pass", "fail", "blocked"
 SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry", "vitale")
 DMP_SCENARIOS = ("dmp", "replace", "retry", "vitale")
 #: INSi's two searches (docs/insi.md; CNAM's WSDL operations)
@@ -43,56 +43,7 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
          "INVISIBLE_REP_LEGAUX": "not visible to the legal representatives"}
 
 
-@dataclass
-class CheckResult:
-    """`status` is `pass`, `fail` (a problem the check names) or `blocked`: the check could not be evaluated
-    on some task because an upstream step failed there (nothing accepted to validate, replace or compare),
-    and it found no problem of its own elsewhere. `blocked_by` says, per task, which upstream check fails on
-    it and what the mocks saw instead (`{"check", "task", "reason"}`; `check` is None when no check of the
-    harness is upstream, e.g. the outage attempt never reached the DMP). Only `pass` is `passed`."""
-
-    check: str
-    passed: bool
-    problems: list[str] = field(default_factory=list)
-    evidence: list[dict] = field(default_factory=list)
-    summary: str = ""
-    status: str = ""
-    blocked_by: list[dict] = field(default_factory=list)
-
-    def __post_init__(self):
-        if not self.status:
-            self.status = PASS if self.passed else FAIL
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check of the proof, declared once: everything the suites, the evidence pack, `segur rem`, the
-    mutation runs and docs/proof.md say about it comes from here.
-
-    `test` is the name of its pytest item in every couloir suite (kept as it was: JUnit and allure history
-    key on it) and `doc` that test's docstring; `rem` the REM ids it proves per couloir; `reads` the facts
-    of the run record it judges (`<service>.<fact>` of each task's observation, `task.claims` for the
-    product's word); `judge` the pure function of the run record giving its `CheckResult`; `defects` the
-    reference RIS's seeded defects it is meant to catch."""
-
-    id: str
-    title: str
-    test: str
-    doc: str
-    rem: dict[str, list[str]]  # couloir → REM ids
-    reads: tuple[str, ...]
-    judge: Callable[[dict], CheckResult]
-    defects: tuple[str, ...] = ()
-
-
 # --- reading the run record -------------------------------------------------------------------------------
-def tasks(run: dict, *scenarios: str) -> list[dict]:
-    return [t for t in run["tasks"] if not scenarios or t["scenario"] in scenarios]
-
-
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
     observed = task["observed"]
@@ -147,13 +98,6 @@ def xdm_read(message: dict) -> list[dict]:
 def _doc_identities(kind: str, item: dict) -> list[tuple[str | None, str | None]]:
     documents = item.get("documents") or [] if kind == "dmp" else xdm_read(item)
     return [(d.get("ins"), d.get("ins_oid")) for d in documents if "unreadable" not in d]
-
-
-def _result(check_id: str, problems: list[str], evidence: list[dict], summary: str,
-            blocked: list[dict] | None = None) -> CheckResult:
-    """A problem of the check's own makes it fail, even when other tasks were blocked (both are recorded)."""
-    status = FAIL if problems else BLOCKED if blocked else PASS
-    return CheckResult(check_id, status == PASS, problems, evidence, summary, status, list(blocked or []))
 
 
 # --- blocked: the upstream step that failed ---------------------------------------------------------------
@@ -227,7 +171,7 @@ def check_insi_before_send(run: dict) -> CheckResult:
         if task["expect"] == "delivered" and not found:
             problems.append(f"{task['task']['id']}: no INSi search of the patient answered 00")
     n = sum(1 for t in tasks(run) for _ in sends(t))
-    return _result("insi-before-send", problems, evidence, f"{n} sends, each checked for an earlier INSi 00")
+    return judged("insi-before-send", problems, evidence, f"{n} sends, each checked for an earlier INSi 00")
 
 
 def _search_brief(i: dict) -> dict:
@@ -268,7 +212,7 @@ def check_insi_vitale_search(run: dict) -> CheckResult:
     if not card_tasks:
         problems.append("the plan has no task with a Vitale card: the card search cannot be proved")
     summary = f"{len(card_tasks)} task(s) with a Vitale card searched with the card, the others by traits"
-    return _result("insi-vitale-search", problems, evidence, summary)
+    return judged("insi-vitale-search", problems, evidence, summary)
 
 
 def check_qualified_ins_only(run: dict) -> CheckResult:
@@ -295,7 +239,7 @@ def check_qualified_ins_only(run: dict) -> CheckResult:
                 problems.append(f"{task['task']['id']}: INSi could not qualify the identity (codes {codes}) "
                                 f"but a report went to the {kind.upper()} at {item['time']} "
                                 f"(INS {[i for i, _ in _doc_identities(kind, item)]})")
-    return _result("qualified-ins-only", problems, evidence, "every INS sent is one INSi returned with code "
+    return judged("qualified-ins-only", problems, evidence, "every INS sent is one INSi returned with code "
                    "00; the unqualifiable identity sends nothing")
 
 
@@ -333,7 +277,7 @@ def check_ins_in_cda(run: dict) -> CheckResult:
                 elif "unreadable" in doc:
                     problems.append(f"{task['task']['id']}: the CDA of ITI-41 #{item['seq']} could not be "
                                     "re-read")
-    return _result("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
+    return judged("ins-in-cda", problems, evidence, "the CDA's INS and OID are those INSi returned", blocked)
 
 
 def _pid_fields(values: list[str]) -> dict[str, str]:
@@ -427,7 +371,7 @@ def check_metadata_patient(run: dict) -> CheckResult:
                 for rule in ("MSS-XDM-PATIENT", "MSS-ONE-PATIENT"):
                     if rule in item["rules"]:
                         problems.append(f"{task['task']['id']}: MSSanté check {rule} failed")
-    return _result("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS",
+    return judged("metadata-patient", problems, evidence, "XDS/XDM patientId = the CDA's INS",
                    harness_limits(run))
 
 
@@ -480,7 +424,7 @@ def check_dmp_accepted(run: dict) -> CheckResult:
             problems.append(f"{task_id}: accepted with warnings {item['rules']}")
     n = len(tasks(run, "dmp"))
     summary = f"{n} DMP reports of the proof ({kind}) + replace and retry"
-    return _result("dmp-accepted", problems, evidence, summary, blocked)
+    return judged("dmp-accepted", problems, evidence, summary, blocked)
 
 
 def _mss_task_problems(task: dict, recipient: str) -> list[str]:
@@ -538,7 +482,7 @@ def check_mss_professionals(run: dict) -> CheckResult:
         evidence += [{"task": task["task"]["id"], **_brief_send("mss", m)} for m in task["observed"]["mss"]]
     summary = (f"{len(tasks(run, 'mss'))} reports to professionals, each delivered with an IHE_XDM.ZIP, "
                "checks passing")
-    return _result("mss-professionals-xdm", problems, evidence, summary)
+    return judged("mss-professionals-xdm", problems, evidence, summary)
 
 
 def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Callable[[dict], CheckResult]:
@@ -555,7 +499,7 @@ def _mss_rule_check(check_id: str, prefixes: tuple[str, ...], what: str) -> Call
                         problems.append(f"{task['task']['id']}: {finding['rule']}: {finding.get('message')}")
             if task["expect"] == "delivered" and not task["observed"]["mss"]:
                 blocked.append(why_undelivered(task, "no message to check"))
-        return _result(check_id, problems, evidence, what, blocked)
+        return judged(check_id, problems, evidence, what, blocked)
 
     return check
 
@@ -575,7 +519,7 @@ def check_mss_transport(run: dict) -> CheckResult:
                 problems.append(f"{task['task']['id']}: message {message['id']} sent without SMTP AUTH")
         if task["expect"] == "delivered" and not task["observed"]["mss"]:
             blocked.append(why_undelivered(task, "no message to check"))
-    return _result("mss-transport", problems, evidence, "SMTP submission over STARTTLS (TLS ≥ 1.2) with AUTH",
+    return judged("mss-transport", problems, evidence, "SMTP submission over STARTTLS (TLS ≥ 1.2) with AUTH",
                    blocked)
 
 
@@ -605,7 +549,7 @@ def check_citizen(run: dict) -> CheckResult:
                                 "report of another patient (MSS-CITIZEN-OTHER-PATIENT)")
     if not tasks(run, "citizen"):
         problems.append("the plan has no citizen task")
-    return _result("citizen-address", problems, evidence,
+    return judged("citizen-address", problems, evidence,
                    "report delivered to <INS from INSi>@patient.mssante.fr", blocked)
 
 
@@ -659,7 +603,7 @@ def check_documents_valid(run: dict) -> CheckResult:
             else:
                 blocked.append(why_undelivered(task, "no document was accepted by a service, so none could "
                                                      "be validated"))
-    return _result("documents-valid", problems, evidence, "every document the services received is valid "
+    return judged("documents-valid", problems, evidence, "every document the services received is valid "
                    "(validator verdict recorded by the mocks)", blocked)
 
 
@@ -737,7 +681,7 @@ def check_replacement(run: dict) -> CheckResult:
                                 "Deprecated")
     if not tasks(run, "replace"):
         problems.append("the plan has no replacement task")
-    return _result("dmp-replacement", problems, evidence,
+    return judged("dmp-replacement", problems, evidence,
                    "RPLC of an earlier report; the earlier version deprecated", blocked)
 
 
@@ -773,7 +717,7 @@ def check_outage_reported(run: dict) -> CheckResult:
                             "DMP submission, so how it handles the outage was not shown")
     if not tasks(run, "outage"):
         problems.append("the plan has no outage task")
-    return _result("outage-reported", problems, evidence,
+    return judged("outage-reported", problems, evidence,
                    "a DMP outage is reported as a failure, nothing half-stored")
 
 
@@ -873,7 +817,7 @@ def check_outage_retry(run: dict) -> CheckResult:
                                 "one built in its place")
     if not tasks(run, "retry"):
         problems.append("the plan has no retry task")
-    return _result("outage-retry", problems, evidence,
+    return judged("outage-retry", problems, evidence,
                    "after the outage, the very report the DMP could not take is sent, once", blocked)
 
 
@@ -897,7 +841,7 @@ def check_claims_honest(run: dict) -> CheckResult:
         if task["expect"] == "delivered" and not claimed and seen:
             problems.append(f"{task_id}: the report reached the mocks but the product says it failed "
                             f"({task['result'].get('detail')!r})")
-    return _result("claims-honest", problems, evidence,
+    return judged("claims-honest", problems, evidence,
                    "the product's success claims match what the mocks received")
 
 
@@ -947,7 +891,7 @@ def check_pdf_patient(run: dict) -> CheckResult:
                              "document": doc.get("unique_id"), "birth_name": doc.get("birth_name"),
                              "ins": doc.get("ins"), "pdfs": doc.get("pdfs")})
             problems += _pdf_names_patient_problems(task["task"]["id"], kind, item, doc)
-    return _result("pdf-patient", problems, evidence, "the PDF inside each document names its patient "
+    return judged("pdf-patient", problems, evidence, "the PDF inside each document names its patient "
                    "(birth name and INS)", harness_limits(run))
 
 
@@ -971,7 +915,7 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
                                     f"{pdf.get('filename')} (SHA-1 {pdf['sha1']}) is not the PDF of any CDA "
                                     f"of the IHE_XDM.ZIP ({', '.join(embedded) or 'none embedded'}); it "
                                     f"begins {(pdf.get('text') or '')[:80]!r}")
-    return _result("mss-pdf-copy", problems, evidence,
+    return judged("mss-pdf-copy", problems, evidence,
                    "each PDF attached to a message is the PDF inside its CDA")
 
 
@@ -1001,7 +945,7 @@ def check_xdm_format_code(run: dict) -> CheckResult:
                                     f"declares formatCode {declared} for {doc.get('unique_id')}, a level "
                                     f"{doc.get('level')} document that calls for "
                                     f"{', '.join(sorted(expected))}")
-    return _result("xdm-format-code", problems, evidence,
+    return judged("xdm-format-code", problems, evidence,
                    "the XDM formatCode matches each document's content")
 
 
@@ -1039,7 +983,7 @@ def check_document_ids(run: dict) -> CheckResult:
             problems.append(f"document id {uid} is used for {len(patients)} patients {patients}: {where}")
         elif len(contents) > 1:
             problems.append(f"document id {uid} is used for {len(contents)} different contents: {where}")
-    return _result("document-ids", problems, evidence,
+    return judged("document-ids", problems, evidence,
                    f"{len(seen)} document ids, each one patient, one content", harness_limits(run))
 
 
@@ -1080,7 +1024,7 @@ def check_document_dates(run: dict) -> CheckResult:
                     problems.append(f"{task['task']['id']}: {_where(kind, item)}: {doc.get('unique_id')} has "
                                     f"{name.replace('_', ' ')} {times[name]}, before the exam it reports "
                                     f"(serviceEvent {times['service_start']})")
-    return _result("document-dates", problems, evidence, "author and document times come after the exam",
+    return judged("document-dates", problems, evidence, "author and document times come after the exam",
                    harness_limits(run))
 
 
@@ -1155,7 +1099,7 @@ def check_author_is_actor(run: dict) -> CheckResult:
             if subject and subject != idnps:
                 problems.append(f"{task_id}: ITI-41 #{item['seq']} was made for {subject} (VIHF Subject "
                                 f"NameID), not for the task's author {idnps}")
-    return _result("author-is-actor", problems, evidence,
+    return judged("author-is-actor", problems, evidence,
                    "the CDA author and the DMP caller are the task's author", harness_limits(run))
 
 
@@ -1204,7 +1148,7 @@ def check_document_header(run: dict) -> CheckResult:
                              "language": doc.get("language"), "service_events": doc.get("service_events"),
                              "service_event_code": doc.get("service_event_code"), "reading": READING})
             problems += _header_problems(task["task"]["id"], _where(kind, item), doc)
-    return _result("document-header", problems, evidence,
+    return judged("document-header", problems, evidence,
                    "realmCode FR, a languageCode ll-CC and the act reported, in every document")
 
 
@@ -1278,7 +1222,7 @@ def check_metadata_matches_cda(run: dict) -> CheckResult:
                                  **{k: doc.get(k) for k in ("xdm_confidentiality_codes", "confidentiality",
                                                             "xdm_creation_time", "effective_time")}})
                 problems += _xdm_entry_problems(task_id, item, doc)
-    return _result("metadata-matches-cda", problems, evidence,
+    return judged("metadata-matches-cda", problems, evidence,
                    "XDS and XDM metadata describe the CDA they carry")
 
 
@@ -1328,7 +1272,7 @@ def check_patient_traits(run: dict) -> CheckResult:
                              "cda_traits": doc.get("patient_traits"), "insi_traits": returned})
             if returned:  # no 00 answer for this INS: ins-in-cda and insi-before-send say so
                 problems += _trait_problems(task["task"]["id"], _where(kind, item), doc, returned)
-    return _result("patient-traits", problems, evidence,
+    return judged("patient-traits", problems, evidence,
                    "each CDA carries the traits INSi returned for its patient")
 
 
@@ -1349,7 +1293,7 @@ def check_insi_idam(run: dict) -> CheckResult:
                 problems.append(f"{task['task']['id']}: INSi #{search['seq']} ({search.get('operation')}) "
                                 "was made with a software authorisation (IDAM) the service does not know "
                                 f"({', '.join(fired)})")
-    return _result("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
+    return judged("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
 
 
 RIS, BIO = "RIS", "BIO"
@@ -1614,6 +1558,18 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           judge=check_insi_idam,
           defects=("unknown-idam",)),
 ]}
+
+
+def _with_capabilities(core: dict[str, Check]) -> dict[str, Check]:
+    """The core checks, then every capability's (`scenarios/capabilities/`); an id is declared once."""
+    extra = capability_checks()
+    twice = sorted(set(core) & set(extra))
+    if twice:
+        raise ValueError(f"check ids declared twice: {', '.join(twice)}")
+    return {**core, **extra}
+
+
+CHECKS = _with_capabilities(CHECKS)
 
 
 def run_check(check_id: str, run: dict) -> CheckResult:

@@ -41,8 +41,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
-KINDS = ("CR-IMG", "CR-BIO")
+from segur.scenarios.actions import ACTIONS, KINDS
+
 #: The identity traits a user types in the product (INSi's search by traits): never the INS.
 TRAITS = ("birth_name", "first_names", "sex", "birth_date", "birth_place")
 #: What a Vitale card reader gives the product (`Task.vitale`): the beneficiary's NIR (13 characters) and key,

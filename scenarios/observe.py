@@ -46,9 +46,10 @@ from segur.scenarios.mime import UnreadableMime, read_message, read_soap_request
 from segur.scenarios.names import fold_name  # noqa: F401 - also read from here by editors' checks
 from segur.validators import safe_xml
 
-SERVICES = ("insi", "dmp", "mssante")
+#: the services whose journals the judge reads (those the stack runs): the core's three first
+SERVICES = ("insi", "dmp", "mssante", "annuaire", "psc", "pam", "igc")
 #: the services whose exchanges are tagged with the task in force (`PUT /_admin/task`)
-TAGGED_SERVICES = ("insi", "dmp", "mssante", "annuaire")
+TAGGED_SERVICES = SERVICES
 #: Request/response bodies are dropped from the recorded exchanges (sizes and hashes stay): the facts the
 #: checks use are extracted from them first.
 _BODY_KEYS = ("body",)
@@ -85,7 +86,11 @@ class Admin:
         return entries[-1]["seq"] if entries else 0
 
     def marks(self) -> dict[str, int]:
-        return {service: self.last_seq(service) for service in SERVICES if service in self.endpoints}
+        return {service: self.last_seq(service) for service in self.services()}
+
+    def services(self) -> list[str]:
+        """The services of `SERVICES` the stack runs with an admin API."""
+        return [service for service in SERVICES if "admin" in (self.endpoints.get(service) or {})]
 
     def add_fault(self, service: str, spec: dict) -> dict:
         return self.call(service, "faults", "POST", spec)
@@ -94,9 +99,8 @@ class Admin:
         self.call(service, "faults", "DELETE")
 
     def reset(self) -> None:
-        for service in ("insi", "dmp", "mssante", "annuaire"):
-            if service in self.endpoints:
-                self.call(service, "reset", "POST", {})
+        for service in self.services():
+            self.call(service, "reset", "POST", {})
 
     def dmp_documents(self, patient_id: str | None = None) -> dict:
         query = f"?patient={urllib.parse.quote(patient_id)}" if patient_id else ""
@@ -115,7 +119,7 @@ class Admin:
         it). Returns the services that took the tag: a task's exchanges are then selected by it."""
         tagged = []
         for service in TAGGED_SERVICES:
-            if service not in self.endpoints:
+            if service not in self.services():
                 continue
             try:
                 self.call(service, "task", "PUT", {"task": task_id})
@@ -513,8 +517,7 @@ def _report_summary(report) -> dict | None:
 def snapshot(admin: Admin, since: Mapping | None = None) -> dict:
     """Every journal entry since the marks, and the DMP's store, read once after the plan ran."""
     since = since or {}
-    journals = {service: admin.journal(service, since.get(service, 0)) for service in SERVICES
-                if service in admin.endpoints}
+    journals = {service: admin.journal(service, since.get(service, 0)) for service in admin.services()}
     return {"journals": journals, "dmp_store": admin.dmp_documents() if "dmp" in admin.endpoints else {}}
 
 

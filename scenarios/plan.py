@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from segur.scenarios.capabilities import for_couloir
+from segur.scenarios.capability import PlanContext
 from segur.scenarios.driver import Task, author_dict, traits_of, vitale_of
 
 #: couloir → (report kind, the author's specialty, the authoring organisation's facility type).
@@ -196,6 +198,11 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     # last, so the report numbers of the tasks above stay as they were
     unknown, typed = _unknown_to_insi(world)
     add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
+    # the capabilities' tasks come after the core's, so the core's report numbers never move
+    context = PlanContext(world, couloir, size, author, organisation, author_info, sender, plan, add,
+                          dmp_patients, citizen_patients, recipients)
+    for capability in for_couloir(couloir):
+        capability.plan(context)
     return plan
 
 

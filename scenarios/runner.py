@@ -14,9 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from segur.scenarios.capabilities import owner_of
+from segur.scenarios.capability import ObserveContext, PrepareContext
 from segur.scenarios.observe import (
     SERVICES,
     Admin,
+    TaskExchanges,
     observe_task,
     snapshot,
     strip_bodies,
@@ -62,6 +65,10 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
             admin.add_fault(fault["service"], dict(fault["spec"]))
         tagged = admin.set_task(task.id)
         before = admin.marks()
+        capability = owner_of(planned.scenario)
+        prepared = {}
+        if capability and capability.prepare:  # the harness's own part of the task, journalled as the task's
+            prepared = capability.prepare(PrepareContext(planned, admin, endpoints, world)) or {}
         task_started = _now()
         clock = time.monotonic()
         try:
@@ -78,7 +85,8 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         elapsed = round(time.monotonic() - clock, 3)
         record = {"task": task.to_dict(), "scenario": planned.scenario, "expect": planned.expect,
                   "fault": fault, "started": task_started, "ended": _now(), "elapsed_s": elapsed,
-                  "marks": {"before": before, "after": after}, "tagged": tagged, "result": result,
+                  "marks": {"before": before, "after": after}, "tagged": tagged, "prepared": prepared,
+                  "result": result,
                   "world": world_facts(world, planned)}
         tasks.append(record)
         if on_task:
@@ -88,10 +96,22 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         marks = record["marks"]
         record["observed"] = observe_task(record["task"], marks["before"], marks["after"], snap["journals"],
                                           admin, snap["dmp_store"], tagged=record["tagged"])
+        record["observed"].update(observe_capability(record, snap["journals"], admin))
     journals = {service: [strip_bodies(e) for e in entries] for service, entries in snap["journals"].items()}
     return {"plan": plan.to_dict(), "started": started, "ended": _now(), "tasks": tasks,
             "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(pack),
             "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}}
+
+
+def observe_capability(record: dict, journals, admin) -> dict:
+    """`{name: facts}` of the capability owning the task's scenario (nothing for a core task)."""
+    capability = owner_of(record["scenario"])
+    if not capability or not capability.observe:
+        return {}
+    marks = record["marks"]
+    in_task = TaskExchanges(record["task"]["id"], marks["before"], marks["after"], record["tagged"])
+    context = ObserveContext(record["task"], in_task, journals, admin, record.get("prepared") or {})
+    return {capability.name: capability.observe(context)}
 
 
 WITH_PACK = "official CI-SIS pack configured: XSD and Schematron layers run"

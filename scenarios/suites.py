@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios.capabilities import for_couloir
 from segur.scenarios.checks import CHECKS
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
@@ -25,7 +26,15 @@ _ALL = ("insi-before-send", "insi-vitale-search", "qualified-ins-only", "ins-in-
         "citizen-address", "documents-valid", "dmp-replacement", "outage-reported", "outage-retry",
         "claims-honest", "pdf-patient", "mss-pdf-copy", "xdm-format-code", "document-ids", "document-dates",
         "author-is-actor", "insi-idam", "patient-traits", "document-header", "metadata-matches-cda")
-SUITES: dict[str, tuple[str, ...]] = {"RIS": _ALL, "BIO": _ALL}
+
+
+def _suite(couloir: str) -> tuple[str, ...]:
+    """The core checks, then those of the capabilities the couloir takes (new items come last: the
+    nodeids of the core's never move)."""
+    return _ALL + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks)
+
+
+SUITES: dict[str, tuple[str, ...]] = {"RIS": _suite("RIS"), "BIO": _suite("BIO")}
 #: the suite module of each couloir (its file name is part of every nodeid)
 MODULES = {"RIS": "test_ris_proof.py", "BIO": "test_bio_proof.py"}
 

@@ -151,6 +151,6 @@ def test_each_check_is_judged_once_per_proof_and_the_pack_shows_that_judgement(t
     assert outcome.verdict == "pass", outcome.evidence["checks"]["insi-before-send"]["problems"]
     # every exchange of a task was tagged with it by the mocks before the product got the task
     for task in outcome.evidence["run"]["tasks"]:
-        assert sorted(task["tagged"]) == ["annuaire", "dmp", "insi", "mssante"]
+        assert sorted(task["tagged"]) == ["annuaire", "dmp", "igc", "insi", "mssante", "pam", "psc"]
     tagged = {e["task"] for entries in outcome.evidence["run"]["journals"].values() for e in entries}
     assert tagged <= {t["task"]["id"] for t in outcome.evidence["run"]["tasks"]} | {None}

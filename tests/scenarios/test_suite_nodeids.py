@@ -43,4 +43,6 @@ TEST_NAMES = [
 @pytest.mark.parametrize("couloir, module", [("RIS", "test_ris_proof.py"), ("BIO", "test_bio_proof.py")])
 def test_the_suites_keep_the_nodeids_they_had_on_main(couloir, module):
     collected = [nodeid for nodeid, _ids, _couloir in collect_markers(suite_paths(couloir))]
-    assert collected == [f"{module}::{name}" for name in TEST_NAMES]
+    core = [f"{module}::{name}" for name in TEST_NAMES]
+    assert collected[:len(core)] == core  # the capabilities' items come after, never between
+

@@ -19,6 +19,7 @@ from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 from . import annuaire, dmp, mssante, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
+from .handlers import HANDLERS
 from .identity import Identity, InsiClient
 from .report import author_of, build_report, document_ids, embedded_pdf, with_urlsafe_pdf
 from .state import State
@@ -283,6 +284,12 @@ class Run:
         return recipient
 
     def run(self) -> Outcome:
+        handler = HANDLERS.get(self.task.action)
+        if handler is not None:  # a task beyond sending a report (handlers.py)
+            try:
+                return handler(self)
+            finally:
+                self.state.save()
         identity = None
         try:
             identity = self.identity()

@@ -1,0 +1,7 @@
+"""The tasks beyond sending a report (reading mail, consulting the DMP, identity feeds…): action → the
+function doing it for a `core.Run` (it returns an `Outcome` or raises a `RisError`). Each capability of the
+proof the RIS implements lives in a module of its own and adds its actions here."""
+
+from __future__ import annotations
+
+HANDLERS: dict = {}

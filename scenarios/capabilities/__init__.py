@@ -1,0 +1,22 @@
+"""The capabilities of the proof beyond the core 10/10/1 (see `segur.scenarios.capability`), in the
+order their tasks run and their checks are listed."""
+
+from __future__ import annotations
+
+from segur.scenarios.capability import Capability
+
+CAPABILITIES: tuple[Capability, ...] = ()
+
+
+def for_couloir(couloir: str) -> list[Capability]:
+    return [capability for capability in CAPABILITIES if capability.takes(couloir)]
+
+
+def owner_of(scenario: str) -> Capability | None:
+    """The capability whose plan adds tasks of this scenario (None: a core scenario)."""
+    return next((capability for capability in CAPABILITIES if capability.owns(scenario)), None)
+
+
+def capability_checks() -> dict:
+    """Every capability's checks, by id."""
+    return {check.id: check for capability in CAPABILITIES for check in capability.checks}
