@@ -368,9 +368,9 @@ def check_citizen_end(run: dict) -> object:
             if message["mes"] is None:
                 problems.append(f"{task_id}: message #{message['seq']} could not be read back from MSSanté")
             elif message["mes"] != ["FIN"]:
-                seen = message["mes"] or "no header"
-                problems.append(f"{task_id}: message #{message['seq']} carries X-MSS-MES {seen}; ending the "
-                                "exchange is one header X-MSS-MES: FIN (3 capital letters)")
+                seen = f"X-MSS-MES {message['mes']}" if message["mes"] else "no X-MSS-MES header"
+                problems.append(f"{task_id}: message #{message['seq']} carries {seen}; ending the exchange "
+                                "is one header X-MSS-MES: FIN (3 capital letters)")
             if fired:
                 problems.append(f"{task_id}: message #{message['seq']}: MSSanté rules {fired}")
     if not tasks(run, CITIZEN_FIN):
