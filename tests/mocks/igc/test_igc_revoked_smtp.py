@@ -4,6 +4,7 @@ with what the client did."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import socket
 import ssl
@@ -110,3 +111,20 @@ def test_the_endpoint_is_in_the_services_endpoints(stack):
     igc, _ = stack
     endpoint = igc.endpoints()["revoked_smtp"]
     assert endpoint["starttls"] and endpoint["port"] and endpoint["url"].startswith("smtp://")
+
+
+def test_bytes_that_are_no_tls_handshake_after_starttls_end_that_session_only(stack):
+    igc, _ = stack
+    endpoint = igc.endpoints()["revoked_smtp"]
+    since = _last_seq(igc)
+    with socket.create_connection((endpoint["host"], endpoint["port"]), timeout=5) as raw:
+        raw.recv(1024)
+        raw.sendall(b"STARTTLS\r\n")
+        assert raw.recv(1024).startswith(b"220 ")
+        raw.sendall(b"this is not a TLS ClientHello\r\n" * 4)
+        with contextlib.suppress(ConnectionResetError):
+            raw.recv(1024)  # an alert, or the connection closed (reset)
+    session = next(e for e in _sessions(igc, since) if e["operation"] == "revoked-smtp-session")
+    assert session["verdict"] == "refused-by-client" and session["response"]["tls_error"]
+    with smtplib.SMTP(endpoint["host"], endpoint["port"], timeout=5) as smtp:
+        assert smtp.ehlo()[0] == 250
