@@ -59,10 +59,10 @@ class RevokedSmtpRelay:
 
     def stop(self) -> None:
         self._stopping.set()
-        try:
-            self.listener.close()
-        finally:
-            self._thread.join(timeout=5)
+        with contextlib.suppress(OSError):  # wakes the thread blocked in accept() (close alone does not)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self._thread.join(timeout=5)
 
     def endpoint(self) -> dict:
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -40,8 +40,12 @@ class IgcService(HttpService):
 
     def start(self) -> IgcService:
         super().start()
-        self.relay = RevokedSmtpRelay(self.authority.pki, self.journal, self.context.stack.host,
-                                      self.config.revoked_smtp_port, self.relay_target).start()
+        try:
+            self.relay = RevokedSmtpRelay(self.authority.pki, self.journal, self.context.stack.host,
+                                          self.config.revoked_smtp_port, self.relay_target).start()
+        except OSError:  # its port taken: the HTTP side must not stay up alone
+            super().stop()
+            raise
         return self
 
     def stop(self) -> None:

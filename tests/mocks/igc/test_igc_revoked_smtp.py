@@ -13,6 +13,8 @@ import time
 import pytest
 import requests
 
+from segur.kernel.service import StackContext
+from segur.mocks.igc.service import IgcConfig, IgcService
 from segur.mocks.igc.testing import running_igc
 from segur.mocks.mssante.testing import mss_message, running_mssante
 
@@ -128,3 +130,12 @@ def test_bytes_that_are_no_tls_handshake_after_starttls_end_that_session_only(st
     assert session["verdict"] == "refused-by-client" and session["response"]["tls_error"]
     with smtplib.SMTP(endpoint["host"], endpoint["port"], timeout=5) as smtp:
         assert smtp.ehlo()[0] == 250
+
+
+def test_a_taken_smtp_port_stops_the_service_from_starting_and_frees_its_http_port(stack, tmp_path):
+    igc, _ = stack
+    taken = igc.endpoints()["revoked_smtp"]["port"]
+    service = IgcService(IgcConfig(port=0, revoked_smtp_port=taken), StackContext.for_tests(tmp_path))
+    with pytest.raises(OSError):
+        service.start()
+    assert service.server is None and service.relay is None
