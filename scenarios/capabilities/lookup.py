@@ -6,8 +6,10 @@ Four tasks after the core's:
   professional — RPPS, name and practice (FINESS, IDNST) in `extra["professional"]` —, not by address. The
   product must find the mailbox in the Annuaire santé: the real directory publishes a professional's
   MSSanté mailboxes as `telecom` (system `email`, type MSSANTE) on the Practitioner and on the
-  PractitionerRole of each practice (ANS, annuaire-sante-fhir-documentation, `use-case/uc-bal-mss.md`;
-  IG as-practitionerrole, slice `mailbox-mss`; docs/annuaire.md). `lookup-recipient` reads the Annuaire
+  PractitionerRole of each practice (ANS, annuaire-sante-fhir-documentation at 045f1ad9,
+  `docs/pages/use-cases/bal-mss/index.md`: a practice's roles, then each role's Practitioner, carry the
+  personal mailboxes, the Organization its organisational ones; IG as-practitionerrole, slice
+  `mailbox-mss`; docs/annuaire.md). `lookup-recipient` reads the Annuaire
   journal: a search naming the professional (not the address itself) answered before the message, and the
   message went to a mailbox that search returned *for that professional* (on a Practitioner carrying the
   RPPS, or on a PractitionerRole whose practitioner is that Practitioner).

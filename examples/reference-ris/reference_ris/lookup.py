@@ -6,7 +6,8 @@ the CRL (kept when the CRL point fails), and ending an exchange with a patient (
   `_revinclude=PractitionerRole:practitioner`, and for the practice, `Organization?identifier=
   https://finess.esante.gouv.fr|<FINESS>`; the mailbox is the MSSanté `telecom` of the professional's
   PractitionerRole at that practice, else of the Practitioner (ANS, annuaire-sante-fhir-documentation,
-  `use-case/uc-bal-mss.md`: the mailboxes are on Practitioner, PractitionerRole and Organization).
+  `docs/pages/use-cases/bal-mss/index.md`: personal mailboxes through the practice's PractitionerRoles and
+  their Practitioner, organisational ones on the Organization; docs/annuaire.md for the IG's slices).
 - CRL (REM MSS/va1.05, MSS/CONF.22): before each MSSanté connection the CRL is downloaded from the test PKI
   (`igc.crl`, DER, RFC 5280), its signature checked against the CA with `cryptography`, and kept in the
   state folder; when the download fails, the last CRL kept is used while it has not expired (its
