@@ -65,11 +65,14 @@ def _colleagues(world, professional) -> list:
 
 
 def plan(ctx: PlanContext) -> None:
+    """The look-up task(s), then the CRL point down, the revoked operator and the end of exchange; patients
+    not already in the plan when the world has enough (qualifiable, not refusing MSSanté messages)."""
     world = ctx.world
     used = ctx.used_patients()
     patients = [p for p in ctx.citizen_patients if p.key not in used] or ctx.citizen_patients
-    # professionals whose practice has colleagues: a mailbox of the wrong row is then another person's
-    named = [p for p in reversed(ctx.recipients) if _colleagues(world, p)]
+    # professionals whose practice has colleagues (a mailbox of the wrong row is then another person's),
+    # from the end of the list (the core's MSSanté tasks take it from the start)
+    named = [p for p in reversed(ctx.recipients) if _colleagues(world, p)] or list(reversed(ctx.recipients))
     lookups = 2 if ctx.size == "full" else 1
     for i in range(lookups):
         professional = named[i % len(named)]
