@@ -51,6 +51,10 @@ class Config:
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
+    # The test PKI's CRL (DER), checked on the MSSanté operator's certificate (the endpoints' igc.crl).
+    crl_url: str | None = None
+    # The harness's endpoints: a task may name one (extra['smtp'] of send-mss-operator).
+    endpoints: dict = field(default_factory=dict)
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -125,6 +129,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
+        "crl_url": (endpoints.get("igc") or {}).get("crl"), "endpoints": dict(endpoints),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
