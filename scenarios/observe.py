@@ -57,18 +57,24 @@ _BODY_KEYS = ("body",)
 
 # --- admin API --------------------------------------------------------------------------------------------
 class Admin:
-    """The `/_admin/` JSON API of each mock, from the stack's endpoints."""
+    """The `/_admin/` JSON API of each mock, from the stack's endpoints; with `tenant`, that tenant's admin
+    API on a shared instance (`/t/<tenant>/_admin/`, see segur.kernel.tenants)."""
 
-    def __init__(self, endpoints: Mapping, timeout: float = 30.0):
+    def __init__(self, endpoints: Mapping, timeout: float = 30.0, tenant: str = ""):
         self.endpoints = endpoints
         self.timeout = timeout
+        self.tenant = tenant
 
     def base(self, service: str) -> str:
         try:
             url = self.endpoints[service]["admin"]
         except (KeyError, TypeError) as exc:
             raise LookupError(f"no admin endpoint for {service} in the stack's endpoints") from exc
-        return url.rstrip("/") + "/"
+        url = url.rstrip("/")
+        if self.tenant:  # http://host:port/_admin → http://host:port/t/<tenant>/_admin
+            root, _, admin = url.rpartition("/")
+            url = f"{root}/t/{self.tenant}/{admin}"
+        return url + "/"
 
     def call(self, service: str, path: str, method: str = "GET", body=None):
         data = None if body is None else json.dumps(body).encode()
