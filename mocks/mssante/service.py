@@ -187,10 +187,6 @@ class MssanteService(Service):
                 self._tenants[tenant] = instance
         return instance
 
-    def tenants(self) -> list[str]:
-        with self._tenants_lock:
-            return sorted(self._tenants)
-
     def _delivered(self, address: str, raw: bytes | None = None, *, tenant: str = "") -> Awaitable[None]:
         return self.imap.delivered(address, raw, tenant=tenant)
 
