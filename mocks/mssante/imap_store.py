@@ -139,6 +139,7 @@ class StoredInbox(MailboxData):
                 self._messages.clear()
                 self._mod_sequences.expunge(gone)
                 self._uid_validity, self._synced_uid = validity, 0
+                self.cache.clear()  # UIDs start over after a reset: a parsed message of the old ones is stale
             self.sync()
 
     async def snapshot(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import smtplib
 import threading
+import urllib.request
 
 import psycopg
 import pytest
@@ -147,3 +148,22 @@ def test_tenants_of_one_database_keep_their_own_mailboxes_and_reset(database):
     assert alice.count() == 0 and bob.count() == 1 and bob.raw(PRO2, 101) == message(2)
     alice.close()
     bob.close()
+
+
+def test_a_reset_through_one_process_empties_the_inbox_the_other_had_cached(tmp_path, database):
+    with (served_mssante(tmp_path / "one", "--store", database) as (_, one),
+          served_mssante(tmp_path / "two", "--store", database) as (_, two)):
+        send_all(one["endpoints"]["smtp"]["host"], one["endpoints"]["smtp"]["port"], [1, 2])
+        imap = two["endpoints"]["imap"]
+        client = inbox(imap["host"], imap["port"])  # two now holds the INBOX's index in memory
+        assert len(fetch_all(client)) == 2
+        validity = client.response("UIDVALIDITY")[1]
+        client.logout()
+        request = urllib.request.Request(one["endpoints"]["admin"] + "reset", data=b"{}", method="POST",
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).close()
+        client = inbox(imap["host"], imap["port"])
+        assert fetch_all(client) == {} and client.response("UIDVALIDITY")[1] != validity
+        client.logout()
+        send_all(one["endpoints"]["smtp"]["host"], one["endpoints"]["smtp"]["port"], [3])
+        assert _bodies(imap) == [b"body of message 3\r\n"]
