@@ -96,7 +96,8 @@ class _Login(Login):
             return
         for key in self._tenant_users.pop(tenant, ()):
             self.config.set_cache.pop(key, None)
-        self._tenant_parsed.pop(tenant, None)
+        if tenant in self._tenant_parsed:  # in place: a session still open holds this cache
+            self._tenant_parsed[tenant].clear()
 
     async def authenticate(self, credentials) -> Identity:
         oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
