@@ -3,6 +3,8 @@ each evidence pack holds only its own exchanges, and the product called nothing 
 
 from __future__ import annotations
 
+import urllib.error
+
 import pytest
 from typer.testing import CliRunner
 
@@ -92,3 +94,25 @@ def test_the_pytest_plugin_s_tenant_option_gives_the_tenant_s_endpoints(pytester
     pytester.makepyfile(test_tenant=TENANT_SCENARIO)
     result = pytester.runpytest("-p", "no:cacheprovider", "--segur-tenant", "ci-p")
     result.assert_outcomes(passed=1)
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """A shared stack whose admin API needs the admin token (`[stack] admin_token`)."""
+    config = stack_config(None, tmp_path_factory.mktemp("guarded-stack"), tenants=True)
+    config["stack"]["admin_token"] = "s3cret"
+    with start_stack(config) as stack:
+        yield stack
+
+
+def test_the_proof_s_admin_calls_carry_the_admin_token_of_the_environment(guarded, monkeypatch, tmp_path):
+    monkeypatch.delenv("SEGUR_ADMIN_TOKEN", raising=False)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        Admin(guarded.endpoints()).health("mssante")
+    assert refused.value.code == 401
+    monkeypatch.setenv("SEGUR_ADMIN_TOKEN", "s3cret")
+    assert Admin(guarded.endpoints(), tenant="ci-t").health("mssante")["endpoints"]["tenant"] == "ci-t"
+    outcome = run_proof("reference-ris", "RIS", tmp_path / "evidence", size="small", progress=False,
+                        stack=guarded, tenant="ci-t")
+    assert outcome.verdict == "pass", outcome.evidence["verdict"]
+    assert Admin(guarded.endpoints(), tenant="ci-t").journal("dmp") != []
