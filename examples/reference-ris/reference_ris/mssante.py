@@ -81,7 +81,7 @@ def send(config, message: EmailMessage, sender: str, recipient: str, context: ss
             if config.smtp_starttls:
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            smtp.login(sender, config.password_for(sender))
+            smtp.login(config.login_for(sender), config.password_for(sender))
             refused = smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()))
