@@ -58,6 +58,8 @@ _BODY_KEYS = ("body",)
 
 # --- admin API --------------------------------------------------------------------------------------------
 ADMIN_TOKEN_ENV = "SEGUR_ADMIN_TOKEN"
+#: marks, in a tenant's endpoints, a service every tenant shares (it serves no tenants: igc, PAM…)
+SHARED_BY_TENANTS = "shared_by_tenants"
 
 
 class Admin:
@@ -79,7 +81,7 @@ class Admin:
         except (KeyError, TypeError) as exc:
             raise LookupError(f"no admin endpoint for {service} in the stack's endpoints") from exc
         url = url.rstrip("/")
-        if self.tenant:  # http://host:port/_admin → http://host:port/t/<tenant>/_admin
+        if self.tenant and not self.shared(service):  # http://h:p/_admin → http://h:p/t/<tenant>/_admin
             root, _, admin = url.rpartition("/")
             url = f"{root}/t/{self.tenant}/{admin}"
         return url + "/"
@@ -102,6 +104,11 @@ class Admin:
     def marks(self) -> dict[str, int]:
         return {service: self.last_seq(service) for service in self.services()}
 
+    def shared(self, service: str) -> bool:
+        """A service serving no tenants, which a tenant's proof shares with the others (`tenant_endpoints`):
+        its admin API is the instance's, and a tenant's proof never resets it."""
+        return bool((self.endpoints.get(service) or {}).get(SHARED_BY_TENANTS))
+
     def services(self) -> list[str]:
         """The services of `SERVICES` the stack runs with an admin API."""
         return [service for service in SERVICES if "admin" in (self.endpoints.get(service) or {})]
@@ -114,7 +121,8 @@ class Admin:
 
     def reset(self) -> None:
         for service in self.services():
-            self.call(service, "reset", "POST", {})
+            if not (self.tenant and self.shared(service)):
+                self.call(service, "reset", "POST", {})
 
     def dmp_documents(self, patient_id: str | None = None) -> dict:
         query = f"?patient={urllib.parse.quote(patient_id)}" if patient_id else ""

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from segur.scenarios.driver import make_driver
-from segur.scenarios.observe import Admin, expected_exchange
+from segur.scenarios.observe import SHARED_BY_TENANTS, Admin, expected_exchange
 from segur.up import free_port_overrides, load_config
 
 
@@ -55,8 +55,9 @@ class RunningStack:
 class TenantStack:
     """One tenant of a shared stack (`segur proof --tenant`): its endpoints are the tenant's own (URLs under
     `/t/<tenant>/`, MSSanté logins `user+tenant@domain`), so the proof's admin calls and every call of the
-    product go to that tenant. A service that serves no tenants (PAM over MLLP, the console) is left out:
-    its journal would mix the tenants."""
+    product go to that tenant. A service that serves no tenants (the CRL point, PAM over MLLP) is shared:
+    the tenant's proof reads its journal as the instance's (by the marks around each task when the tags of
+    two proofs at once would mix) and never resets it."""
 
     def __init__(self, stack, tenant: str):
         self.stack, self.tenant = stack, tenant
@@ -72,7 +73,8 @@ class TenantStack:
 
 def tenant_endpoints(endpoints: dict, tenant: str) -> dict:
     """The endpoints of `tenant`: what each service's `GET /t/<tenant>/_admin/health` lists, other top-level
-    values (the test PKI) unchanged; a service without tenants (404) is left out."""
+    values (the test PKI) unchanged; a service without tenants (404) keeps the instance's endpoints, marked
+    `shared_by_tenants` (the console, a page for people, is left out)."""
     admin = Admin(endpoints, tenant=tenant)
     own = {key: value for key, value in endpoints.items() if key not in admin.services()}
     own = {key: value for key, value in own.items() if not (isinstance(value, dict) and "admin" in value)}
@@ -82,6 +84,7 @@ def tenant_endpoints(endpoints: dict, tenant: str) -> dict:
         except urllib.error.HTTPError as exc:
             if exc.code != 404:
                 raise
+            own[service] = {**endpoints[service], SHARED_BY_TENANTS: True}
     return own
 
 

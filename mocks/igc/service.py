@@ -25,6 +25,10 @@ class IgcService(HttpService):
     name = "igc"
     Config = IgcConfig
     title = "The test PKI's publication point: CA certificate and CRL over HTTP, revocation on demand."
+    #: one test PKI per instance: its CRL, its revocations and the revoked operator are every tenant's, so a
+    #: tenant's proof shares this service (scenarios.stack.tenant_endpoints) rather than getting a copy
+    #: without the operator's SMTP listener
+    serves_tenants = False
 
     def __init__(self, config=None, context=None):
         super().__init__(config, context)

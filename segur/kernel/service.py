@@ -86,6 +86,8 @@ class Service(ABC):
     title: ClassVar[str] = ""  # one line: the help of `segur serve NAME`
     fault_kinds: ClassVar[dict[str, dict]] = {}  # this service's own kinds, beside the generic ones
     journal_size: ClassVar[int] = 20_000
+    #: False: one state for the whole instance, shared by every tenant (`/t/<tenant>/` answers 404)
+    serves_tenants: ClassVar[bool] = True
 
     def __init__(self, config: ServiceConfig | None = None, context: StackContext | None = None):
         self.config = config if config is not None else self.Config()

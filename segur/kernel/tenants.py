@@ -68,7 +68,7 @@ class TenantRouter:
     def __init__(self, service, default_app):
         self.service = service
         self.default_app = default_app
-        self.enabled = service.context.stack.tenants
+        self.enabled = service.context.stack.tenants and service.serves_tenants
         self.token = service.context.stack.admin_token
         self._tenants: dict[str, tuple[object, object]] = {}
         self._lock = threading.Lock()

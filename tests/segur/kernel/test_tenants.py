@@ -101,3 +101,20 @@ def test_the_login_of_a_mailbox_in_a_tenant_is_its_tagged_address():
     assert tenant_login("dr.martin@hopital.mssante.fr", "ci-42") == "dr.martin+ci-42@hopital.mssante.fr"
     assert tenant_login("dr.martin@hopital.mssante.fr", "") == "dr.martin@hopital.mssante.fr"
     assert split_login(tenant_login("dr.martin@hopital.mssante.fr", "ci-42"))[1] == "ci-42"
+
+
+class OneStateEcho(EchoService):
+    """A service with one state for the whole instance (like the test PKI's publication point)."""
+
+    serves_tenants = False
+
+
+def test_a_service_with_one_state_for_the_instance_refuses_tenants_but_keeps_the_token(tmp_path):
+    context = StackContext(StackConfig(data=str(tmp_path), pki=str(tmp_path / "pki"), tenants=True,
+                                       admin_token="s3cret"))
+    with OneStateEcho(EchoConfig(port=0), context) as service:
+        base = service.base_url
+        refused = requests.get(base + "/t/ci-42/_admin/health", headers=ADMIN, timeout=5)
+        assert refused.status_code == 404 and "no tenants" in refused.json()["error"]
+        assert requests.get(base + "/_admin/health", timeout=5).status_code == 401
+        assert requests.get(base + "/_admin/health", headers=ADMIN, timeout=5).status_code == 200
