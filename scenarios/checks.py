@@ -29,6 +29,8 @@ from segur.scenarios.names import fold_name
 ACCEPTED = ("accepted", "accepted-with-warnings")
 SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry", "vitale")
 DMP_SCENARIOS = ("dmp", "replace", "retry", "vitale")
+#: the core actions that send a report (a capability's own actions are judged by its checks)
+SEND_ACTIONS = ("send-dmp", "replace-dmp", "send-mss", "send-citizen")
 #: INSi's two searches (docs/insi.md; CNAM's WSDL operations)
 OP_TRAITS, OP_VITALE = "rechercherInsAvecTraitsIdentite", "rechercherInsAvecCarteVitale"
 MSS_SCENARIOS = ("mss", "citizen")
@@ -826,6 +828,8 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
+        if action not in SEND_ACTIONS:  # a capability's task sends no report: its own checks judge its claims
+            continue
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
