@@ -323,18 +323,20 @@ def _observe(ctx: ObserveContext) -> dict:
 
 # --- the product's word ------------------------------------------------------------------------------------
 def product_report(task: dict) -> dict | None:
-    """The `consultation` object of the JSON the product's driver returned (None: no such report). A
-    command's output may hold log lines before its JSON: the JSON starts at its first `{`."""
+    """The `consultation` object of the JSON the product's driver returned (None: no such report): the whole
+    output (a plugin's dict, a webhook's answer), else the first line of it that is a JSON object holding one
+    (a command's output is its stdout, then its stderr, each under a `--- stdout ---` line: docs/sut.md)."""
     output = (task.get("result") or {}).get("output") or ""
-    data = None
-    for text in (output, output[output.find("{"):] if "{" in output else ""):
+    candidates = [output] + [line for line in output.splitlines() if line.lstrip().startswith("{")]
+    for text in candidates:
         try:
             data = json.loads(text)
-            break
         except ValueError:
             continue
-    report = data.get("consultation") if isinstance(data, dict) else None
-    return report if isinstance(report, dict) else None
+        report = data.get("consultation") if isinstance(data, dict) else None
+        if isinstance(report, dict):
+            return report
+    return None
 
 
 # --- helpers of the checks ---------------------------------------------------------------------------------

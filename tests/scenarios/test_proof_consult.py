@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import consult
 from segur.scenarios.capabilities.consult import CAPABILITY, CHECKS, product_report
-from segur.scenarios.driver import make_driver
+from segur.scenarios.driver import CommandDriver, make_driver
 from segur.scenarios.evidence_pack import recompute_verdict
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
@@ -25,6 +27,7 @@ from segur.scenarios.proof import run_proof, stack_config
 from segur.scenarios.runner import run_plan
 from segur.up import start_stack
 
+RIS_DIR = Path(__file__).resolve().parents[2] / "examples" / "reference-ris"
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 #: each seeded consultation defect of the reference RIS → the task and the check it must fail
@@ -55,19 +58,19 @@ def bio(stack, tmp_path_factory):
                      progress=False, stack=stack)
 
 
-def consultation_run(stack, world, defect: str | None) -> dict:
-    """The consultation tasks alone, run against the reset stack by the reference RIS (with `defect`)."""
+def consultation_run(stack, world, driver) -> dict:
+    """The consultation tasks alone, run against the reset stack by `driver`."""
     endpoints = stack.endpoints()
     Admin(endpoints).reset()
     plan = build_plan(world, "RIS", "small")
     plan.tasks = [p for p in plan.tasks if p.scenario == consult.SCENARIO]
-    driver = make_driver("reference-ris" + (f":{defect}" if defect else ""))
     return run_plan(plan, driver, endpoints, world)
 
 
 @pytest.fixture(scope="module")
 def defect_runs(stack, world, ris, bio):  # after the clean proofs, which reset the stack themselves
-    return {defect: consultation_run(stack, world, defect) for defect in DEFECT_CHECK}
+    return {defect: consultation_run(stack, world, make_driver(f"reference-ris:{defect}"))
+            for defect in DEFECT_CHECK}
 
 
 def verdicts(run: dict) -> dict:
@@ -111,6 +114,15 @@ def test_the_consultation_is_what_the_task_asked_and_what_the_dmp_answered(ris):
     operations = [i["operation"] for i in searching["observed"]["consult"]["dmp"]]
     assert operations[0] == "TD0.2" and "ITI-41" not in operations and operations.count("ITI-43") == 1
     assert product_report(showing)["shown"][0]["newer_version"] == showing["prepared"]["newer"]
+
+
+def test_a_product_plugged_in_as_a_command_reports_on_its_stdout(stack, world, defect_runs, tmp_path):
+    """The reference RIS as a command (docs/sut.md): its report is the JSON line it prints."""
+    driver = CommandDriver(f"{sys.executable} {RIS_DIR / 'run.py'} --task {{task_json_file}} "
+                           f"--state-dir {tmp_path / 'state'}", timeout=120)
+    run = consultation_run(stack, world, driver)
+    assert all(t["result"]["output"].startswith("--- stdout ---") for t in run["tasks"])
+    assert {cid: r.problems for cid, r in verdicts(run).items() if r.status != "pass"} == {}
 
 
 def test_what_the_harness_feeds_is_no_task_s_and_no_core_check_takes_it_for_a_send(ris):
@@ -224,7 +236,10 @@ def test_a_run_without_consultation_tasks_proves_nothing_of_them(ris):
 
 
 def test_the_report_is_read_from_a_command_output_after_its_log_lines():
-    output = 'INSi: 00\nDMP TD0.2: OUVERT\n{"ok": true, "consultation": {"found": []}}\n'
-    assert product_report({"result": {"output": output}}) == {"found": []}
+    said = '{"ok": true, "consultation": {"found": []}}'
+    command = f"--- stdout ---\nINSi: 00\n{said}\n--- stderr ---\nDMP TD0.2: OUVERT\n{{not json\n"
+    assert product_report({"result": {"output": command}}) == {"found": []}
+    assert product_report({"result": {"output": said}}) == {"found": []}
     assert product_report({"result": {"output": "no json here"}}) is None
     assert product_report({"result": {"output": '{"consultation": "not an object"}'}}) is None
+    assert product_report({"result": {}}) is None
