@@ -4,9 +4,13 @@ its answer, and an answer the journal kept only the beginning of."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
+from segur.scenarios.capabilities import consult
 from segur.scenarios.capabilities.consult import (
     _answer,
     query_facts,
@@ -100,3 +104,13 @@ def test_an_answer_the_journal_cut_is_read_whole_from_the_mock_or_not_at_all(who
     assert [e["unique_id"] for e in returned_entries(answer)["entries"]] == found
     assert admin.asked == [("dmp", 7, "response")]
     assert _answer(exchange, None) is None  # a recorded run judged again has no mock to ask
+
+
+def test_the_harness_s_dmp_client_feeds_the_dmp_and_judges_nothing():
+    """The capability imports the harness's DMP client to feed the DMP as other professionals (`Feeder`, used
+    by `prepare`); no other function of the module touches it."""
+    tree = ast.parse(Path(consult.__file__).read_text(encoding="utf-8"))
+    client = ("DmpClient", "CallerIdentity")
+    users = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)
+             and any(isinstance(n, ast.Name) and n.id in client for n in ast.walk(node))}
+    assert users == {"Feeder", "__init__"}  # the class and its constructor
