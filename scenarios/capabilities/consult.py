@@ -163,10 +163,9 @@ def _prepare(ctx: PrepareContext) -> dict:
         writer = Feeder(ctx, _professional(world, SPECIALTIES[task.kind], avoid), patient)
         report = _builder(task.kind)
 
-        def version(role: str, number: int, replaces: str | None = None, **options) -> dict:
+        def version(role: str, number: int, replaces: str | None = None) -> dict:
             document = report(patient, writer.professional, writer.organisation, document_id=ids[role],
-                              set_id=ids["set"], version_number=number, replaces=replaces,
-                              title=f"{task.kind} (version {number})", **options)
+                              set_id=ids["set"], version_number=number, replaces=replaces)
             return {"unique_id": ids[role], **writer.feed(document, replaces)}
 
         if task.extra.get("shows_task"):
@@ -174,12 +173,13 @@ def _prepare(ctx: PrepareContext) -> dict:
             return {"fed": fed, "replaced": ids["current"], "newer": ids["newest"]}
         fed = {"first": version("first", 1), "current": version("current", 2, ids["first"])}
         old = report(patient, writer.professional, writer.organisation, document_id=ids["old"],
-                     effective_time=OLD_REPORT_TIME, title=f"{task.kind} (2019)")
+                     effective_time=OLD_REPORT_TIME)
         fed["old"] = {"unique_id": ids["old"], **writer.feed(old)}
         other_kind = "CR-IMG" if task.kind == "CR-BIO" else "CR-BIO"
         colleague = Feeder(ctx, _professional(world, SPECIALTIES[other_kind], avoid), patient)
+        # the builders' own titles: a CR-BIO's is fixed ("Compte rendu d'examens biologiques", Entete_CR-BIO)
         other = _builder(other_kind)(patient, colleague.professional, colleague.organisation,
-                                     document_id=ids["other"], title=f"{other_kind} (the other couloir)")
+                                     document_id=ids["other"])
         fed["other"] = {"unique_id": ids["other"], **colleague.feed(other)}
         gp = Feeder(ctx, _professional(world, GP_SPECIALTY, avoid), patient)
         vsm = build_vsm_n3(patient, gp.professional, gp.organisation, document_id=ids["vsm"])

@@ -64,7 +64,7 @@ def fed(dmp, pki, world):
     first = build_cr_img_n1(patient, *author(radiologist), title="first")
     old = build_cr_img_n1(patient, *author(radiologist), title="old",
                           effective_time=dt.datetime(2019, 5, 2, 10, 30, tzinfo=dt.UTC))
-    other = build_cr_bio_n3_minimal(patient, *author(biologist), title="other")
+    other = build_cr_bio_n3_minimal(patient, *author(biologist))
     vsm = build_vsm_n3(patient, *author(gp))
     for client, document in ((radiologist, first), (radiologist, old), (biologist, other), (gp, vsm)):
         assert client.provide_and_register(document).ok
