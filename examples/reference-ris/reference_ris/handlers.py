@@ -4,7 +4,7 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import consult
+from . import consult, lookup
 
-HANDLERS: dict = {}
+HANDLERS: dict = {**lookup.ACTIONS}
 HANDLERS["consult-dmp"] = consult.consult
