@@ -29,8 +29,6 @@ from segur.scenarios.names import fold_name
 ACCEPTED = ("accepted", "accepted-with-warnings")
 SENDING_SCENARIOS = ("dmp", "mss", "citizen", "replace", "retry", "vitale")
 DMP_SCENARIOS = ("dmp", "replace", "retry", "vitale")
-#: the core actions that send a report (a capability's own actions are judged by its checks)
-SEND_ACTIONS = ("send-dmp", "replace-dmp", "send-mss", "send-citizen")
 #: INSi's two searches (docs/insi.md; CNAM's WSDL operations)
 OP_TRAITS, OP_VITALE = "rechercherInsAvecTraitsIdentite", "rechercherInsAvecCarteVitale"
 MSS_SCENARIOS = ("mss", "citizen")
@@ -828,7 +826,7 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
-        if action not in SEND_ACTIONS:  # a capability's task sends no report: its own checks judge its claims
+        if not action.startswith(("send-", "replace-")):  # sends no report (consult-dmp): its checks judge it
             continue
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))

@@ -19,6 +19,7 @@ import pytest
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import consult
 from segur.scenarios.capabilities.consult import CAPABILITY, CHECKS, product_report
+from segur.scenarios.checks import CHECKS as CHECKS_BY_ID
 from segur.scenarios.driver import CommandDriver, make_driver
 from segur.scenarios.evidence_pack import recompute_verdict
 from segur.scenarios.observe import Admin
@@ -134,6 +135,23 @@ def test_what_the_harness_feeds_is_no_task_s_and_no_core_check_takes_it_for_a_se
     for task in ris.evidence["run"]["tasks"]:
         if task["task"]["id"] in consulting:
             assert not [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41"]
+
+
+def test_claims_honest_leaves_out_the_consultation_tasks_only(ris):
+    """A consultation sends no report: `claims-honest` does not judge it; every sending task, the other
+    capabilities' included, it still does."""
+    evidence = ris.evidence
+    judged_tasks = {e["task"] for e in evidence["checks"]["claims-honest"]["evidence"]}
+    for task in evidence["run"]["tasks"]:
+        sends = task["task"]["action"].startswith(("send-", "replace-"))
+        assert (task["task"]["id"] in judged_tasks) is sends, task["task"]["id"]
+    altered = copy.deepcopy(evidence)
+    sending = next(t for t in altered["run"]["tasks"] if t["scenario"] not in ("dmp", "mss", "citizen",
+                   "replace", "homonym", "outage", "retry", "vitale", "unknown", "consult")
+                   and t["task"]["action"].startswith("send-") and t["result"]["ok"])
+    sending["observed"]["mss"] = []  # as if nothing had reached MSSanté
+    problems = CHECKS_BY_ID["claims-honest"].judge(altered["run"]).problems
+    assert any(p.startswith(f"{sending['task']['id']}:") for p in problems), problems
 
 
 # --- each seeded defect fails its own check -----------------------------------------------------------------
