@@ -15,6 +15,8 @@ ACTIONS: dict[str, str] = {
     "send-mss-lookup": "send by MSSanté to extra['professional'] (RPPS, practice), found in the Annuaire",
     "send-mss-operator": "send by MSSanté via the SMTP server of extra['smtp'], certificate checked by CRL",
     "send-citizen-fin": "send to the patient's Mon espace santé mailbox, ending the exchange: X-MSS-MES FIN",
+    "consult-dmp": "consult the patient's DMP (TD0.2, ITI-18 by extra['search'] or extra['shows'], ITI-43), "
+                   "report what it found as JSON",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -826,6 +826,8 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
+        if not action.startswith(("send-", "replace-")):  # sends no report (consult-dmp): its checks judge it
+            continue
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked

@@ -25,6 +25,7 @@ the transaction gets the claims in its `Call`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -351,6 +352,9 @@ class _Exchange:
         answer.append(registry_response(outcome.findings, outcome.status))
         attachments = [_document_response(answer, item) for item in outcome.payload or []]
         outcome.meta["retrieved"] = [i["unique_id"] for i in outcome.payload or []]
+        # what was served, so a judge can tell whether a consumer integrated these very bytes (the answer's
+        # envelope is journalled, its MTOM parts are not)
+        outcome.meta["retrieved_documents"] = [served(item) for item in outcome.payload or []]
         return self._registry_answer(action, outcome, answer, True, attachments)
 
     def _td02(self, action, envelope, message, call, injected):
@@ -443,6 +447,14 @@ def _client(environ: dict) -> dict:
     """Who is on the other end of the connection: address and TLS client certificate names."""
     keys = ("REMOTE_ADDR", "SSL_CLIENT_S_DN_CN", "SSL_CLIENT_S_DN_O", "SSL_CLIENT_S_DN_OU")
     return {k: environ[k] for k in keys if environ.get(k)}
+
+
+def served(item: dict) -> dict:
+    """One document an ITI-43 answer carries, as the journal keeps it: ids, media type, size and SHA-256."""
+    content = item["content"]
+    return {"unique_id": item["unique_id"], "repository_unique_id": item["repository"],
+            "mime_type": item["mime_type"], "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest()}
 
 
 def _document_response(answer, item: dict) -> Attachment:

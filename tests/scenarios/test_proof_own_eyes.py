@@ -28,6 +28,11 @@ MOCK_PARSERS = {"segur.mocks.dmp.mtom", "segur.mocks.dmp.soap", "segur.mocks.dmp
 #: IHE_XDM.ZIP with the harness's writer
 JUDGE_ALLOWED = {"segur.mocks.dmp", "segur.mocks.dmp.valuesets"}
 MUTANTS_ALLOWED = JUDGE_ALLOWED | {"segur.mocks.mssante.xdm", "segur.mocks.mssante.xdm.build_xdm"}
+#: a capability's own part of a task (`prepare`) acts as another professional would, through a service's
+#: interface, with the harness's own client (the DMP client: ITI-41 with a signed VIHF); its judging reads
+#: with the judge's eyes (tests/scenarios/test_proof_consult_reading.py shows where the client is used)
+CAPABILITIES_ALLOWED = JUDGE_ALLOWED | {"segur.mocks.dmp.client", "segur.mocks.dmp.client.CallerIdentity",
+                                       "segur.mocks.dmp.client.DmpClient"}
 
 
 def _mock_imports(path: Path) -> set[str]:
@@ -43,7 +48,8 @@ def _mock_imports(path: Path) -> set[str]:
 
 def test_no_module_of_scenarios_imports_a_mocks_parser():
     for path in sorted(SCENARIOS.rglob("*.py")):
-        allowed = MUTANTS_ALLOWED if path.parent.name == "mutants" else JUDGE_ALLOWED
+        allowed = {"mutants": MUTANTS_ALLOWED, "capabilities": CAPABILITIES_ALLOWED}.get(path.parent.name,
+                                                                                         JUDGE_ALLOWED)
         assert _mock_imports(path) <= allowed, (path, sorted(_mock_imports(path) - allowed))
 
 

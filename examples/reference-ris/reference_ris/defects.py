@@ -61,6 +61,19 @@ DEFECTS = {
     "crl-ignored": "downloads the CRL but never applies it to the operator's certificate (sends to a revoked "
                    "server)",
     "no-fin-header": "asked to end the exchange with the patient, sends the message without X-MSS-MES: FIN",
+    "consult-no-td02": "consulting the DMP, skips TD0.2 (existence and authorisation) and goes straight to "
+                       "TD0.3 and the search",
+    "consult-wrong-patient": "searches and reads the DMP with the previous patient's INS (a stale patient "
+                             "context)",
+    "consult-structure-user": "consults the DMP under the structure's default user (another professional's "
+                              "IDNPS in the VIHF), not the professional who consults",
+    "consult-search-no-dates": "searches the DMP without the creation dates the user chose (type and status "
+                               "only)",
+    "consult-reports-unretrieved": "reports the documents the search found as integrated without retrieving "
+                                   "them (ITI-43)",
+    "consult-no-summary-lookup": "says the DMP holds no medical summary without asking it",
+    "consult-ignores-newer-version": "shows a stored DMP document without following its replacement (RPLC) "
+                                     "to the newer version",
 }
 
 

@@ -4,6 +4,7 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import lookup
+from . import consult, lookup
 
 HANDLERS: dict = {**lookup.ACTIONS}
+HANDLERS["consult-dmp"] = consult.consult
