@@ -18,4 +18,8 @@ ACTIONS: dict[str, str] = {
 KINDS: dict[str, str] = {
     "CR-IMG": "imaging report (compte rendu d'imagerie), LOINC 18748-4",
     "CR-BIO": "laboratory report (compte rendu de biologie), LOINC 11502-2",
+    "VSM": "volet de synthèse médicale (CDA R2 N3, VSM volet), code SYNTH of 1.2.250.1.213.1.1.4.12",
+    "LDL-SES": "lettre de liaison à la sortie (CDA R2 N1 with its PDF), LOINC 11490-0",
+    "CRO": "compte rendu opératoire (CDA R2 N1 with its PDF), LOINC 34874-8",
+    "ORDONNANCE": "ordonnance de sortie, prescription of health products (CDA R2 N1, PDF), LOINC 57833-6",
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-COULOIRS = ("RIS", "BIO")
+COULOIRS = ("RIS", "BIO", "LGC", "DPI", "PFI")  # scenarios.suites.COULOIR_ORDER, not imported: start-up
 
 
 def _running_stack(stack_file: Path | None, pack: Path | None, config: Path | None):
@@ -80,7 +80,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
 
     @rem.command("coverage")
     def rem_coverage(
-        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS or BIO.", callback=_couloir),
+        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS, BIO, LGC, DPI or PFI.",
+                                    callback=_couloir),
         catalogue: Path = typer.Option(None, "--catalogue",
                                        help="Another catalogue CSV (default: the project's)."),
         as_json: bool = typer.Option(False, "--json", help="Print the map as JSON."),
@@ -122,7 +123,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     @rem.command("show")
     def rem_show(
         rem_id: str = typer.Argument(..., help="A REM id, e.g. RIS.DMP/va1.13"),
-        couloir: str = typer.Option(None, "--couloir", "-c", help="RIS or BIO (default: every couloir)."),
+        couloir: str = typer.Option(None, "--couloir", "-c", help="RIS, BIO, LGC, DPI, PFI (default: all)."),
     ) -> None:
         """One requirement: the project's summary, status, scope, and the checks/tests that prove it."""
         from segur.scenarios.checks import CHECKS

@@ -20,10 +20,22 @@ from segur.scenarios.capabilities import for_couloir
 from segur.scenarios.capability import PlanContext
 from segur.scenarios.driver import Task, author_dict, traits_of, vitale_of
 
-#: couloir → (report kind, the author's specialty, the authoring organisation's facility type).
+#: couloir → its report kind (`kinds`: the kinds its reports take in turn, by report number), the author's
+#: specialty, its label and the wording of its VA/MOM proof (../shared/ref/couloirs.md; REM ids there).
 COULOIRS = {
     "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)"},
     "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)"},
+    # LGC.DOC/va1.14: the médecin traitant's VSM in CDA R2 N3, to the DMP and by MSSanté (LGC.MSS.02/.03)
+    "LGC": {"kind": "VSM", "specialty": "SM54", "label": "médecine de ville (VSM N3)",
+            "va": "LGC: the médecin traitant's VSM (CDA R2 N3) to the DMP, by MSSanté and to the patient"},
+    # DPI.DMP/va1.03-.05, DPI.MSS/va1.23-.24: lettre de liaison, CRO and ordonnance, in N1 with their PDF
+    "DPI": {"kind": "LDL-SES", "kinds": ("LDL-SES", "CRO", "ORDONNANCE"), "specialty": "SM04",
+            "label": "hôpital DPI (LDL-SES, CRO, ordonnance N1)",
+            "va": "DPI: lettres de liaison, CRO and ordonnances (N1) to the DMP, by MSSanté, to the patient"},
+    # DMP/va1.01, MSS/va1.17 (PFI): the documents of the hospital's producing systems, relayed
+    "PFI": {"kind": "LDL-SES", "kinds": ("LDL-SES", "CRO", "ORDONNANCE"), "specialty": "SM04",
+            "label": "hôpital PFI (documents relayed for the DPI)",
+            "va": "PFI: the DPI's documents relayed to the DMP, by MSSanté and to the patient's mailbox"},
 }
 #: size → (DMP sends, MSSanté sends, citizen sends). "full" is the Ségur proof; "small" keeps every
 #: situation with fewer repetitions (used to run the proof once per seeded defect in the test suite).
@@ -140,7 +152,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     if size not in SIZES:
         raise PlanError(f"unknown plan size {size!r}; known: {', '.join(SIZES)}")
     n_dmp, n_mss, n_citizen = SIZES[size]
-    kind = COULOIRS[couloir]["kind"]
+    kinds = COULOIRS[couloir].get("kinds") or (COULOIRS[couloir]["kind"],)
     author, organisation = _author(world, couloir)
     author_info = author_dict(author, organisation)
     sender = _sender(world, author, organisation)
@@ -170,6 +182,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         if number is None:
             report_no += 1
             number = report_no
+        kind = kinds[(number - 1) % len(kinds)]  # a report keeps its kind when replaced or sent again
         task = Task(task_id, action, traits or traits_of(patient), recipient=recipient,
                     sender=sender if action in ("send-mss", "send-citizen") else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)

@@ -34,9 +34,11 @@ def _suite(couloir: str) -> tuple[str, ...]:
     return _ALL + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks)
 
 
-SUITES: dict[str, tuple[str, ...]] = {"RIS": _suite("RIS"), "BIO": _suite("BIO")}
+#: the couloirs, in the order `segur demo --couloir all` runs them
+COULOIR_ORDER = ("RIS", "BIO", "LGC", "DPI", "PFI")
+SUITES: dict[str, tuple[str, ...]] = {couloir: _suite(couloir) for couloir in COULOIR_ORDER}
 #: the suite module of each couloir (its file name is part of every nodeid)
-MODULES = {"RIS": "test_ris_proof.py", "BIO": "test_bio_proof.py"}
+MODULES = {couloir: f"test_{couloir.lower()}_proof.py" for couloir in COULOIR_ORDER}
 
 
 def check_test(check_id: str, couloir: str) -> Callable:

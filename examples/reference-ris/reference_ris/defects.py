@@ -53,6 +53,11 @@ DEFECTS = {
                        "INSi returned it (DUPONT)",
     "unknown-idam": "calls INSi with the software authorisation number (IDAM) of the vendor's documentation "
                     "example, not its own",
+    # the other couloirs' reference products (`volets`: reference-lgc, reference-dpi, reference-pfi)
+    "vsm-no-treatments": "leaves the mandatory \"Traitement au long cours\" section out of the VSM (LGC)",
+    "ldl-wrong-class": "files the lettre de liaison in the DMP with a prescription's classCode (42), not the "
+                       "compte rendu class of its type (DPI)",
+    "relay-drops-ins": "relays the document with the producing system's local IPP where it had the INS (PFI)",
 }
 
 
