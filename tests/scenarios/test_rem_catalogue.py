@@ -147,11 +147,12 @@ def test_coverage_as_json_and_rem_show():
 
 
 def test_rem_show_lists_the_proving_checks_under_each_couloirs_row():
-    """INS/va1.34 is picked by both REMs: each row says which of its couloir's checks prove it."""
+    """INS/va1.34 is picked by the RIS, BIO and LGC REMs: each row names the checks of its couloir."""
     shown = CliRunner().invoke(app, ["rem", "show", "INS/va1.34"]).output
     blocks = {block.split("]", 1)[0]: block for block in shown.split("INS/va1.34  [")[1:]}
-    assert set(blocks) == {"RIS", "BIO"}
+    assert set(blocks) == {"RIS", "BIO", "LGC"}
     assert "proved by check insi-vitale-search (RIS)" in blocks["RIS"] and "(BIO)" not in blocks["RIS"]
     assert "proved by check insi-vitale-search (BIO)" in blocks["BIO"] and "(RIS)" not in blocks["BIO"]
+    assert "proved by check insi-vitale-search (LGC)" in blocks["LGC"] and "(RIS)" not in blocks["LGC"]
     only_ris = CliRunner().invoke(app, ["rem", "show", "INS/va1.34", "-c", "RIS"]).output
     assert "[BIO]" not in only_ris and "(RIS)" in only_ris and "BIO" not in only_ris
