@@ -218,6 +218,9 @@ class Run:
         if previous is not None:
             dmp.replace(client, ins, previous["id"], document, defects, status)
             self.step(f"DMP ITI-41 RPLC of {previous['id']}: accepted")
+        elif self.defect == "relay-drops-ins":
+            dmp.send_relayed(client, document, defects)
+            self.step("DMP ITI-41: relayed without the INS in the CDA (defect relay-drops-ins): accepted")
         else:
             dmp.send(client, document, defects)
             self.step("DMP ITI-41: accepted")
@@ -272,6 +275,10 @@ class Run:
         if self.defect == "patient-mismatch":
             other = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
             overrides["patient_id"] = submission["patient_id"] = other
+        if self.defect == "relay-drops-ins":  # the XDM metadata from the HL7 message, the CDA relayed
+            patient_id = Ins(identity.ins, identity.oid).xds_patient_id()
+            overrides["patient_id"] = submission["patient_id"] = patient_id
+            document = volets.relayed(document)
         code = volets.type_code(task.kind)
         draft = mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None
         message = mssante.build_message(sender, recipient, document, identity, code, nil=self.config.nil,

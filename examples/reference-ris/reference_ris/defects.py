@@ -57,7 +57,8 @@ DEFECTS = {
     "vsm-no-treatments": "leaves the mandatory \"Traitement au long cours\" section out of the VSM (LGC)",
     "ldl-wrong-class": "files the lettre de liaison in the DMP with a prescription's classCode (42), not the "
                        "compte rendu class of its type (DPI)",
-    "relay-drops-ins": "relays the document with the producing system's local IPP where it had the INS (PFI)",
+    "relay-drops-ins": "relays the document with the hospital's IPP in the CDA where the DPI wrote the INS; "
+                       "the XDS/XDM metadata, written from the HL7 message, still carry the INS (PFI)",
 }
 
 

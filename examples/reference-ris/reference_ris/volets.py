@@ -11,12 +11,14 @@ Seeded defects of these products (`defects.DEFECTS`), each applied here, where t
 - `ldl-wrong-class`: the lettre de liaison filed in the DMP with the classCode of a prescription (42), not
   the compte rendu class ASS_X04 gives its type;
 - `relay-drops-ins`: the PFI relays the document with the hospital's local IPP where the DPI wrote the INS
-  (its mapping keeps only the local identifier of the producing system).
+  (its mapping rewrites the CDA's patient from the first PID-3 repetition, the IPP), while the XDS and XDM
+  metadata it writes from the HL7 message still name the patient by the INS (`relayed`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -29,7 +31,6 @@ from segur.fixtures.documents import (
     build_vsm_n3,
 )
 from segur.fixtures.documents.hospital import CRO_CODE, LDL_SES_CODE, ORDONNANCE_CODE
-from segur.fixtures.documents.ids import local_patient_id
 from segur.fixtures.documents.pdf import make_pdf
 from segur.kernel.ins import INS_OIDS
 from segur.mocks.dmp.client import Coded
@@ -61,8 +62,6 @@ def build(kind: str, patient, professional, organisation, options: dict, defect:
     """The document of `kind` for the patient, by the professional; `options` are `build_report`'s header
     options (ids, version, replaced document, INS overrides, PDF for the PDF defects)."""
     options = dict(options)
-    if defect == "relay-drops-ins":
-        options["ins_oid"], options["ins_value"] = local_patient_id(patient, organisation)
     if kind == "VSM":
         options.pop("pdf", None)  # an N3 VSM carries no PDF body
         omit = ("treatments",) if defect == "vsm-no-treatments" else ()
@@ -112,3 +111,27 @@ def rendering(document: bytes) -> bytes:
             if section.find(f"{HL7}text") is not None else ""
         lines += [line for line in (heading, text[:400]) if line]
     return make_pdf(title, lines)
+
+
+def relayed(document: bytes) -> bytes:
+    """For `relay-drops-ins`: the document as the faulty PFI relays it, the INS of the patient's
+    recordTarget replaced by the producing hospital's IPP (a 2.25 OID of the custodian's FINESS, as
+    `segur.fixtures.documents.ids.local_patient_id` writes one)."""
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
+    role = root.find(f"{HL7}recordTarget/{HL7}patientRole")
+    finess = next((i.get("extension") for i in root.iter(f"{HL7}id")
+                   if i.getparent().tag == f"{HL7}representedCustodianOrganization"), "") or ""
+    for element in list(role.iter(f"{HL7}id")):
+        if element.get("root") in INS_OIDS:
+            element.set("root", f"2.25.{int(hashlib.sha1(finess.encode()).hexdigest()[:30], 16)}")
+            element.set("extension", f"IPP-{element.get('extension')[-6:]}")
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def send_relayed(client, document: bytes, defects) -> object:
+    """For `relay-drops-ins`: ITI-41 with the XDS metadata of the document as the DPI sent it (the INS,
+    taken from the HL7 message), carrying the relayed document without its INS."""
+    submission, entries, _documents = client.prepare_submission(document)
+    if defects.mutate is not None:
+        defects.mutate(submission, entries)
+    return client.send_submission(submission, entries, [relayed(document)], defects=defects)
