@@ -23,8 +23,10 @@ from segur.scenarios.driver import Task, author_dict, traits_of, vitale_of
 #: couloir → its report kind (`kinds`: the kinds its reports take in turn, by report number), the author's
 #: specialty, its label and the wording of its VA/MOM proof (../shared/ref/couloirs.md; REM ids there).
 COULOIRS = {
-    "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)"},
-    "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)"},
+    "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)",
+            "va": "RIS: the imaging reports (CR-IMG N1) to the DMP, by MSSanté and to the patient"},
+    "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)",
+            "va": "BIO: the laboratory reports (CR-BIO N3) to the DMP, by MSSanté and to the patient"},
     # LGC.DOC/va1.14: the médecin traitant's VSM in CDA R2 N3, to the DMP and by MSSanté (LGC.MSS.02/.03)
     "LGC": {"kind": "VSM", "specialty": "SM54", "label": "médecine de ville (VSM N3)",
             "va": "LGC: the médecin traitant's VSM (CDA R2 N3) to the DMP, by MSSanté and to the patient"},
@@ -37,6 +39,17 @@ COULOIRS = {
             "label": "hôpital PFI (documents relayed for the DPI)",
             "va": "PFI: the DPI's documents relayed to the DMP, by MSSanté and to the patient's mailbox"},
 }
+#: The proof a couloir's VA/MOM asks, in words (issue 16; the exact counts of the published DSR proof sheets
+#: are not in ../shared/rem, see ../shared/ref/couloirs.md): the couloir's `va`, then this.
+VA_COUNTS = ("10 documents to the patients' DMP with a qualified INS, 10 by MSSanté to professionals, "
+             "1 to the patient's Mon espace santé test address")
+
+
+def va_wording(couloir: str) -> str:
+    """What the couloir's proof shows, as the evidence pack names it."""
+    return f"{COULOIRS[couloir]['va']} — {VA_COUNTS}"
+
+
 #: size → (DMP sends, MSSanté sends, citizen sends). "full" is the Ségur proof; "small" keeps every
 #: situation with fewer repetitions (used to run the proof once per seeded defect in the test suite).
 SIZES = {"full": (10, 10, 1), "small": (2, 2, 1)}
@@ -259,5 +272,5 @@ def plan_summary(plan: Plan) -> str:
             "01), outage, retry and a Vitale card search")
 
 
-__all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",
-           "EXPECT_DELIVERED", "EXPECT_WITHHELD", "EXPECT_FAILURE", "OUTAGE_FAULT", "asdict"]
+__all__ = ["COULOIRS", "SIZES", "va_wording", "Plan", "PlannedTask", "PlanError", "build_plan",
+           "plan_summary", "EXPECT_DELIVERED", "EXPECT_WITHHELD", "EXPECT_FAILURE", "OUTAGE_FAULT", "asdict"]

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segur.scenarios.checks import CHECKS, CheckResult, recompute
+from segur.scenarios.plan import COULOIRS, va_wording
 from segur.scenarios.rem import DOMAINS, load_catalogue
 from segur.scenarios.results import ProofResults
 
@@ -79,7 +80,8 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
     evidence = {
         "format": FORMAT,
         "meta": {"sut": sut, "couloir": couloir, "size": size, "generated": datetime.now(UTC).isoformat(
-            timespec="seconds"), "timings": timings, "selection": selection or [],
+            timespec="seconds"), "couloir_label": COULOIRS[couloir]["label"], "va": va_wording(couloir),
+            "timings": timings, "selection": selection or [],
             "python": platform.python_version(), "validation": run.get("validation"),
             "segur_pack": str(pack) if pack else None},
         "plan": run["plan"],

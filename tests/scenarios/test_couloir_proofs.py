@@ -7,12 +7,14 @@ mandatory sections are the pack's rules); every run is `size="small"`, one per p
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
 
 from segur.kernel.official_pack import find_pack
 from segur.scenarios.checks import CHECKS
+from segur.scenarios.plan import COULOIRS
 from segur.scenarios.proof import run_proof, stack_config
 from segur.scenarios.suites import SUITES
 from segur.up import start_stack
@@ -61,6 +63,11 @@ def test_the_reference_product_passes_its_couloirs_proof(proofs, couloir):
                                     if r["status"] != "pass"]
     assert evidence["verdict"] == "pass" and evidence["meta"]["couloir"] == couloir
     assert evidence["meta"]["validation"]["pack"]  # the official CDA checks ran
+    # the pack names the couloir and what its VA/MOM asks
+    assert evidence["meta"]["couloir_label"] == COULOIRS[couloir]["label"]
+    assert evidence["meta"]["va"].startswith(f"{couloir}: ") and "10 by MSSanté" in evidence["meta"]["va"]
+    page = (outcome.out / "index.html").read_text(encoding="utf-8")
+    assert "<b>VA/MOM</b>" in page and html.escape(COULOIRS[couloir]["label"]) in page
     tests = [t for t in evidence["tests"] if t["couloir"] == couloir]
     assert [t["check"] for t in tests] == list(SUITES[couloir])
     assert {t["outcome"] for t in tests} == {"passed"}
