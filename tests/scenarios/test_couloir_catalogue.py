@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -133,3 +134,17 @@ def test_a_reference_product_refuses_another_products_own_defect():
         make_driver("reference-dpi:no-such-defect")
     with pytest.raises(ValueError, match="reference-lgc"):
         make_driver("reference-xyz")
+
+
+def test_docs_proof_lists_each_checks_rem_ids_for_the_new_couloirs():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "proof.md").read_text(encoding="utf-8")
+    section = doc[doc.index("| check | REM ids LGC | REM ids DPI | REM ids PFI |"):]
+    rows = {}
+    for line in section.splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0].strip("`")] = cells[1:]
+    assert list(rows) == list(CHECKS)
+    for check_id, check in CHECKS.items():
+        assert rows[check_id] == [", ".join(check.rem[c]) or "—" for c in NEW], check_id
