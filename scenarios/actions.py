@@ -12,6 +12,7 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
+    "feed-identity": "diffuse the patient's identity by IHE PAM FR (extra: event A28/A31/A40, record…)",
 }
 
 #: kind → the document a task asks for (the couloir's report)
@@ -21,5 +22,6 @@ KINDS: dict[str, str] = {
     "VSM": "volet de synthèse médicale (CDA R2 N3, VSM volet), code SYNTH of 1.2.250.1.213.1.1.4.12",
     "LDL-SES": "lettre de liaison à la sortie (CDA R2 N1 with its PDF), LOINC 11490-0",
     "CRO": "compte rendu opératoire (CDA R2 N1 with its PDF), LOINC 34874-8",
+    "IDENTITY": "an identity of the hospital's identity referential (RI), diffused by IHE PAM FR",
     "ORDONNANCE": "ordonnance de sortie, prescription of health products (CDA R2 N1, PDF), LOINC 57833-6",
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-COULOIRS = ("RIS", "BIO", "LGC", "DPI", "PFI")  # scenarios.suites.COULOIR_ORDER, not imported: start-up
+COULOIRS = ("RIS", "BIO", "LGC", "DPI", "PFI", "RI")  # scenarios.suites.COULOIR_ORDER, not imported: start-up
 
 
 def _running_stack(stack_file: Path | None, pack: Path | None, config: Path | None):

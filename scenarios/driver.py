@@ -652,6 +652,8 @@ REFERENCE_PRODUCTS = {
     "reference-lgc": {"product": "reference LGC (médecine de ville)", "defects": ("vsm-no-treatments",)},
     "reference-dpi": {"product": "reference DPI (hôpital)", "defects": ("ldl-wrong-class",)},
     "reference-pfi": {"product": "reference PFI (intermediation platform)", "defects": ("relay-drops-ins",)},
+    "reference-ri": {"product": "reference RI (IHE PAM identity feeds)",
+                     "defects": ("ri-ins-unqualified", "ri-update-new-ipp")},
 }
 
 

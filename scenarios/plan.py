@@ -35,6 +35,10 @@ COULOIRS = {
             "label": "hôpital DPI (LDL-SES, CRO, ordonnance N1)",
             "va": "DPI: lettres de liaison, CRO and ordonnances (N1) to the DMP, by MSSanté, to the patient"},
     # DMP/va1.01, MSS/va1.17 (PFI): the documents of the hospital's producing systems, relayed
+    # the identity referential: its PAM identity flows (capabilities/identity_feeds.py), no document
+    "RI": {"kind": "IDENTITY", "specialty": "SM04", "label": "hôpital, référentiel d'identités (IHE PAM)",
+           "core": False, "va": "RI: at most three IHE PAM flows diffusing the qualified INS inside the "
+                                "hospital (creation, update, merge)"},
     "PFI": {"kind": "LDL-SES", "kinds": ("LDL-SES", "CRO", "ORDONNANCE"), "specialty": "SM04",
             "label": "hôpital PFI (documents relayed for the DPI)",
             "va": "PFI: the DPI's documents relayed to the DMP, by MSSanté and to the patient's mailbox"},
@@ -47,7 +51,14 @@ VA_COUNTS = ("10 documents to the patients' DMP with a qualified INS, 10 by MSSa
 
 def va_wording(couloir: str) -> str:
     """What the couloir's proof shows, as the evidence pack names it."""
+    if not has_core(couloir):
+        return COULOIRS[couloir]["va"]
     return f"{COULOIRS[couloir]['va']} — {VA_COUNTS}"
+
+
+def has_core(couloir: str) -> bool:
+    """The couloir's proof is the core 10/10/1 (then its capabilities'); False: its capabilities' only."""
+    return COULOIRS[couloir].get("core", True)
 
 
 #: size → (DMP sends, MSSanté sends, citizen sends). "full" is the Ségur proof; "small" keeps every
@@ -202,28 +213,30 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
         return task
 
-    for i in range(n_dmp):
-        add(f"dmp-{i + 1:02d}", "send-dmp", dmp_patients[i], "dmp", EXPECT_DELIVERED)
-    for i in range(n_mss):
-        add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
-            recipient=recipients[i].mailbox)
-    for i in range(n_citizen):
-        patient = citizen_patients[(i + 3) % len(citizen_patients)]
-        add(f"citizen-{i + 1:02d}", "send-citizen", patient, "citizen", EXPECT_DELIVERED)
-    # a new version of an earlier DMP report (the third one in the full plan): same report number
-    replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
-    add("replace-01", "replace-dmp", world.patient_by_key(replaced.patient_key), "replace", EXPECT_DELIVERED,
-        extra={"replaces_task": replaced.task.id}, number=replaced.task.report_no)
-    add("homonym-01", "send-dmp", homonyms, "homonym", EXPECT_WITHHELD)
-    outage_patient = dmp_patients[n_dmp]
-    outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
-    add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED, extra={"retry_of": "outage-01"},
-        number=outage.report_no)
-    card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
-    add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
-    # last, so the report numbers of the tasks above stay as they were
-    unknown, typed = _unknown_to_insi(world)
-    add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
+    if has_core(couloir):  # RI: its capability's tasks only
+        for i in range(n_dmp):
+            add(f"dmp-{i + 1:02d}", "send-dmp", dmp_patients[i], "dmp", EXPECT_DELIVERED)
+        for i in range(n_mss):
+            add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
+                recipient=recipients[i].mailbox)
+        for i in range(n_citizen):
+            patient = citizen_patients[(i + 3) % len(citizen_patients)]
+            add(f"citizen-{i + 1:02d}", "send-citizen", patient, "citizen", EXPECT_DELIVERED)
+        # a new version of an earlier DMP report (the third one in the full plan): same report number
+        replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
+        earlier = world.patient_by_key(replaced.patient_key)
+        add("replace-01", "replace-dmp", earlier, "replace", EXPECT_DELIVERED,
+            extra={"replaces_task": replaced.task.id}, number=replaced.task.report_no)
+        add("homonym-01", "send-dmp", homonyms, "homonym", EXPECT_WITHHELD)
+        outage_patient = dmp_patients[n_dmp]
+        outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
+        add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED,
+            extra={"retry_of": "outage-01"}, number=outage.report_no)
+        card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
+        add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
+        # last, so the report numbers of the tasks above stay as they were
+        unknown, typed = _unknown_to_insi(world)
+        add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
     # the capabilities' tasks come after the core's, so the core's report numbers never move
     context = PlanContext(world, couloir, size, author, organisation, author_info, sender, plan, add,
                           dmp_patients, citizen_patients, recipients)

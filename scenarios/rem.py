@@ -28,7 +28,9 @@ from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
 
 DATA = Path(__file__).resolve().parent / "data" / "requirements.csv"
 COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "LGC": "medecine_de_ville_LGC",
-                 "DPI": "hopital_DPI", "PFI": "hopital_PFI", "SOCLE": "socle_commun"}
+                 "DPI": "hopital_DPI", "PFI": "hopital_PFI", "SOCLE": "socle_commun",
+                 # the identity referential has no REM project of its own: its RI.* ids are socle rows
+                 "RI": "socle_commun"}
 DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA")
 SCOPES = ("tests", "out-of-scope")
 FIELDS = ("couloir", "id", "domain", "status", "summary", "scope", "reason")

@@ -7,7 +7,7 @@
 3. replays a short proof against the same RIS with one seeded defect, to show what a failing
    proof looks like: the check that catches it and the REM requirement it breaks.
 
-`--couloir all` runs step 2 for every couloir (RIS, BIO, LGC, DPI, PFI), each against its reference
+`--couloir all` runs step 2 for every couloir (RIS, BIO, LGC, DPI, PFI, RI), each against its reference
 product (`PRODUCTS`), and ends with one line per couloir: verdict, requirements, time, evidence pack.
 
 Exit code 0 only when the clean proof passes *and* the defect is caught: a demo that shows a
@@ -32,7 +32,7 @@ from segur.up import free_port_overrides, load_config, start_stack
 DEFAULT_DEFECT = "provisional-as-qualified"
 #: the reference product each couloir's proof runs against (`--couloir all` runs them all, in this order)
 PRODUCTS = {"RIS": "reference-ris", "BIO": "reference-ris", "LGC": "reference-lgc", "DPI": "reference-dpi",
-            "PFI": "reference-pfi"}
+            "PFI": "reference-pfi", "RI": "reference-ri"}
 
 
 def reference_ris_defects() -> dict[str, str]:

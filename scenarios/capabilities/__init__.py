@@ -3,9 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
+from segur.scenarios.capabilities import identity_feeds
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = ()
+CAPABILITIES: tuple[Capability, ...] = (identity_feeds.CAPABILITY,)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -25,6 +25,7 @@ from segur.scenarios.checks import CHECKS, CheckResult, recompute
 from segur.scenarios.plan import COULOIRS, va_wording
 from segur.scenarios.rem import DOMAINS, load_catalogue
 from segur.scenarios.results import ProofResults
+from segur.scenarios.suites import SUITES
 
 FORMAT = 1
 
@@ -55,7 +56,8 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
                    pack: str | None = None) -> dict:
     """The evidence of a run from what its check tests recorded (`results`): nothing is judged here.
     `pack`: the official CDA pack the mocks validated with (None: none)."""
-    checks = {check_id: check_entry(check_id, couloir, results.get(check_id)) for check_id in CHECKS}
+    # the couloir's checks (RI's are not RIS's: a check of another couloir is not "not run" here)
+    checks = {check_id: check_entry(check_id, couloir, results.get(check_id)) for check_id in SUITES[couloir]}
     tests = []
     for outcome in outcomes:
         data = asdict(outcome) if hasattr(outcome, "__dataclass_fields__") else dict(outcome)
@@ -195,7 +197,7 @@ def verdict_of(evidence: dict) -> str:
 def recompute_verdict(evidence: dict) -> dict:
     """Each check's verdict recomputed from the recorded run (`checks`: passed or not; `status`: pass, fail or
     blocked), each requirement's verdict from the checks of the tests that ran, and the pack's verdict."""
-    recomputed = recompute(evidence["run"])
+    recomputed = {c: r for c, r in recompute(evidence["run"]).items() if c in evidence["checks"]}
     results = {check_id: result.passed for check_id, result in recomputed.items()}
     status = {check_id: result.status for check_id, result in recomputed.items()}
     couloir = evidence["meta"]["couloir"]

@@ -145,6 +145,7 @@ def test_docs_proof_lists_each_checks_rem_ids_for_the_new_couloirs():
             break
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         rows[cells[0].strip("`")] = cells[1:]
-    assert list(rows) == list(CHECKS)
-    for check_id, check in CHECKS.items():
-        assert rows[check_id] == [", ".join(check.rem[c]) or "—" for c in NEW], check_id
+    assert SUITES["LGC"] == SUITES["DPI"] == SUITES["PFI"]
+    assert list(rows) == [check_id for check_id in CHECKS if check_id in SUITES["LGC"]]  # registry order
+    for check_id in SUITES["LGC"]:
+        assert rows[check_id] == [", ".join(CHECKS[check_id].rem[c]) or "—" for c in NEW], check_id

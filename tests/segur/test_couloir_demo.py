@@ -43,15 +43,15 @@ def test_all_runs_each_couloir_against_its_reference_product_and_ends_with_one_l
     defect = "reference-ris:provisional-as-qualified"
     assert calls == [("reference-ris", "RIS", "reference-ris"), ("reference-ris", "BIO", "reference-ris-bio"),
                      ("reference-lgc", "LGC", "reference-lgc"), ("reference-dpi", "DPI", "reference-dpi"),
-                     ("reference-pfi", "PFI", "reference-pfi"),
+                     ("reference-pfi", "PFI", "reference-pfi"), ("reference-ri", "RI", "reference-ri"),
                      (defect, "RIS", "reference-ris-provisional-as-qualified")]
     lines = result.stdout.splitlines()
     table = lines[lines.index("Every couloir, each against its reference product (open index.html in a "
-                              "browser):") + 1:][:5]
+                              "browser):") + 1:][:6]
     assert [line.split()[:4] for line in table] == [
         ["RIS", "reference-ris", "PASS", "2/2"], ["BIO", "reference-ris", "PASS", "2/2"],
         ["LGC", "reference-lgc", "PASS", "2/2"], ["DPI", "reference-dpi", "PASS", "2/2"],
-        ["PFI", "reference-pfi", "PASS", "2/2"]]
+        ["PFI", "reference-pfi", "PASS", "2/2"], ["RI", "reference-ri", "PASS", "2/2"]]
     assert all(line.endswith("index.html") for line in table)
 
 

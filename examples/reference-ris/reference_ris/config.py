@@ -51,6 +51,8 @@ class Config:
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
+    # IHE PAM (the reference RI): the MLLP listeners its identity feed goes to (mllp://host:port)
+    pam_mllp: tuple = ()
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -125,6 +127,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
+        "pam_mllp": tuple((endpoints.get("pam") or {}).get("mllp") or ()) or None,
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 

@@ -59,6 +59,9 @@ DEFECTS = {
                        "compte rendu class of its type (DPI)",
     "relay-drops-ins": "relays the document with the hospital's IPP in the CDA where the DPI wrote the INS; "
                        "the XDS/XDM metadata, written from the HL7 message, still carry the INS (PFI)",
+    "ri-ins-unqualified": "diffuses a provisional identity (PID-32 PROV) with the INS of the local patient "
+                          "file in PID-3 (RI, `pam_feed`)",
+    "ri-update-new-ipp": "sends an identity update (A31) under a newly drawn IPP, not the record's (RI)",
 }
 
 

@@ -4,4 +4,6 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-HANDLERS: dict = {}
+from . import pam_feed
+
+HANDLERS: dict = {"feed-identity": pam_feed.feed_identity}
