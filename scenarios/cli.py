@@ -225,7 +225,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
                        "not the full proof")
-        if size == "small":
+        if size == "small" and evidence["plan"]["counts"].get("dmp"):  # RI's plan has no 10/10/1
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
             typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the "
