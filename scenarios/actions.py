@@ -17,10 +17,16 @@ ACTIONS: dict[str, str] = {
     "send-citizen-fin": "send to the patient's Mon espace santé mailbox, ending the exchange: X-MSS-MES FIN",
     "consult-dmp": "consult the patient's DMP (TD0.2, ITI-18 by extra['search'] or extra['shows'], ITI-43), "
                    "report what it found as JSON",
+    "feed-identity": "diffuse the patient's identity by IHE PAM FR (extra: event A28/A31/A40, record…)",
 }
 
 #: kind → the document a task asks for (the couloir's report)
 KINDS: dict[str, str] = {
     "CR-IMG": "imaging report (compte rendu d'imagerie), LOINC 18748-4",
     "CR-BIO": "laboratory report (compte rendu de biologie), LOINC 11502-2",
+    "VSM": "volet de synthèse médicale (CDA R2 N3, VSM volet), code SYNTH of 1.2.250.1.213.1.1.4.12",
+    "LDL-SES": "lettre de liaison à la sortie (CDA R2 N1 with its PDF), LOINC 11490-0",
+    "CRO": "compte rendu opératoire (CDA R2 N1 with its PDF), LOINC 34874-8",
+    "IDENTITY": "an identity of the hospital's identity referential (RI), diffused by IHE PAM FR",
+    "ORDONNANCE": "ordonnance de sortie, prescription of health products (CDA R2 N1, PDF), LOINC 57833-6",
 }

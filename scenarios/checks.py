@@ -32,7 +32,8 @@ DMP_SCENARIOS = ("dmp", "replace", "retry", "vitale")
 #: INSi's two searches (docs/insi.md; CNAM's WSDL operations)
 OP_TRAITS, OP_VITALE = "rechercherInsAvecTraitsIdentite", "rechercherInsAvecCarteVitale"
 MSS_SCENARIOS = ("mss", "citizen")
-VOLET_CODES = {"CR-IMG": "18748-4", "CR-BIO": "11502-2"}
+VOLET_CODES = {"CR-IMG": "18748-4", "CR-BIO": "11502-2", "VSM": "SYNTH", "LDL-SES": "11490-0",
+               "CRO": "34874-8", "ORDONNANCE": "57833-6"}
 STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 #: The DMP's visibility codes, added to the document entry's confidentialityCode (codingScheme
@@ -897,6 +898,14 @@ def check_pdf_patient(run: dict) -> CheckResult:
                    "(birth name and INS)", harness_limits(run))
 
 
+def _rendering_problems(task_id: str, message: dict, attached: list[dict]) -> list[str]:
+    """The PDFs attached beside an archive whose documents embed none (a structured document without a PDF
+    copy, such as the VSM) are their rendering: each names the patient of every document of the archive."""
+    documents = [d for d in message.get("xdm_documents") or [] if "unreadable" not in d]
+    return [problem for doc in documents
+            for problem in _pdf_names_patient_problems(task_id, "mss", message, {**doc, "pdfs": attached})]
+
+
 def check_mss_pdf_copy(run: dict) -> CheckResult:
     """MSS/CONF.26: each PDF attached beside the IHE_XDM.ZIP is generated from the CDA documents of the
     archive; the harness asks for the very bytes of a PDF embedded in one of them (a draft or an older
@@ -911,6 +920,9 @@ def check_mss_pdf_copy(run: dict) -> CheckResult:
                              "attached_pdfs": [{k: p.get(k) for k in ("filename", "sha1", "size")}
                                                for p in attached],
                              "embedded_pdfs": embedded})
+            if not embedded:  # an N3 without a PDF copy (the VSM): the PDF is its rendering
+                problems += _rendering_problems(task["task"]["id"], message, attached)
+                continue
             for pdf in attached:
                 if pdf["sha1"] not in embedded:
                     problems.append(f"{task['task']['id']}: message {message.get('id')}: the attached PDF "
@@ -1298,7 +1310,7 @@ def check_insi_idam(run: dict) -> CheckResult:
     return judged("insi-idam", problems, evidence, "every INSi call made with the software's known IDAM")
 
 
-RIS, BIO = "RIS", "BIO"
+RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 CHECKS: dict[str, Check] = {check.id: check for check in [
     Check("insi-before-send",
           title="INSi search answered 00 before every send",
@@ -1307,7 +1319,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "search of that patient (by traits, or by its Vitale card) answered 00 (one identity) earlier"
                " in the task."),
           rem={RIS: ["INS/va1.35"],
-               BIO: ["INS/va1.35"]},
+               BIO: ["INS/va1.35"],
+               LGC: ["INS/va1.35"],
+               DPI: [],
+               PFI: []},
           reads=("insi.searches", "dmp.iti41", "mss.messages"),
           judge=check_insi_before_send,
           defects=("no-insi-call",)),
@@ -1319,7 +1334,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "(typing the traits instead does not count); for the tasks without a card, a "
                "rechercherInsAvecTraitsIdentite answered 00 before theirs."),
           rem={RIS: ["INS/va1.34", "SC.INS/va1.34"],
-               BIO: ["INS/va1.34", "SC.INS/va1.34"]},
+               BIO: ["INS/va1.34", "SC.INS/va1.34"],
+               LGC: ["INS/va1.34"],
+               DPI: [],
+               PFI: []},
           reads=("insi.searches", "dmp.iti41", "mss.messages"),
           judge=check_insi_vitale_search,
           defects=("no-vitale-search", "no-insi-call")),
@@ -1330,7 +1348,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "for the homonym INSi cannot qualify (02) and the traits INSi does not know (01) nothing goes"
                " out with an INS; X-MSS-INS tells the truth."),
           rem={RIS: ["INS/va1.35", "INS/va1.38", "SC.INS/va1.35", "MSS/CONF.14"],
-               BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"]},
+               BIO: ["INS/va1.35", "SC.INS/va1.35", "MSS/CONF.14"],
+               LGC: ["INS/va1.35", "INS/va1.38", "MSS/CONF.14"],
+               DPI: ["DPI.DOC/va1.07"],
+               PFI: ["MSS/CONF.14"]},
           reads=("insi.searches", "dmp.documents", "mss.documents", "mss.rules"),
           judge=check_qualified_ins_only,
           defects=("provisional-as-qualified", "no-insi-call", "send-on-01")),
@@ -1339,16 +1360,22 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           test="test_the_cda_carries_the_ins_insi_returned_with_its_oid",
           doc=("The INS in each CDA (value, OID, NIR key) is the one INSi returned."),
           rem={RIS: ["DOC/va1.02", "DOC/va1.04", "RIS.DOC/va1.16"],
-               BIO: ["DOC/va1.02", "SGL.DOC/va1.30"]},
+               BIO: ["DOC/va1.02", "SGL.DOC/va1.30"],
+               LGC: ["DOC/va1.02", "LGC.DOC/va1.14"],
+               DPI: ["DPI.DOC/va1.07"],
+               PFI: ["DMP/va1.01", "MSS/va1.17"]},
           reads=("insi.searches", "dmp.documents", "mss.documents"),
           judge=check_ins_in_cda,
-          defects=("wrong-ins-oid", "bad-nir-key")),
+          defects=("wrong-ins-oid", "bad-nir-key", "relay-drops-ins")),
     Check("metadata-patient",
           title="XDS and XDM patientId name the CDA's patient",
           test="test_xds_and_xdm_patient_id_name_the_cda_patient",
           doc=("The XDS metadata (DMP) and the XDM METADATA.XML (MSSanté) name the CDA's patient."),
           rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.24"],
-               BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"]},
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.24"],
+               LGC: ["LGC.DMP.02", "MSS/CONF.24"],
+               DPI: ["DPI.DMP/va1.05"],
+               PFI: ["MSS/CONF.24"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.xds_entries", "mss.documents", "mss.rules"),
           judge=check_metadata_patient,
           defects=("patient-mismatch", "source-patient-stale")),
@@ -1359,17 +1386,23 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "metadata (typeCode of the volet, class, format, facility, practice setting, "
                "confidentiality)."),
           rem={RIS: ["RIS.DMP/va1.13", "RIS.DMP/va1.10"],
-               BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"]},
+               BIO: ["SC.DMP/va1.01", "SGL.DOC/va1.21"],
+               LGC: ["LGC.DMP.02", "DMP/va1.01"],
+               DPI: ["DPI.DMP/va1.03", "DPI.DMP/va1.05"],
+               PFI: ["DMP/va1.01", "PFI.DMP/va1.08"]},
           reads=("dmp.iti41", "dmp.store"),
           judge=check_dmp_accepted,
-          defects=("wrong-format-code", "invisible-to-patient")),
+          defects=("wrong-format-code", "invisible-to-patient", "ldl-wrong-class")),
     Check("mss-professionals-xdm",
           title="Each MSSanté report delivered to its professional with an IHE_XDM.ZIP",
           test="test_each_mssante_report_reaches_its_professional_with_xdm",
           doc=("Each report to a professional was delivered to the planned mailbox with an IHE_XDM.ZIP, and "
                "the mock's checks passed."),
           rem={RIS: ["RIS.MSS/va1.29", "MSS/CONF.23"],
-               BIO: ["MSS/CONF.23"]},
+               BIO: ["MSS/CONF.23"],
+               LGC: ["LGC.MSS.02", "LGC.MSS.03", "MSS/CONF.23"],
+               DPI: ["DPI.MSS/va1.23", "DPI.MSS/va1.24"],
+               PFI: ["MSS/CONF.23"]},
           reads=("mss.messages", "mss.headers"),
           judge=check_mss_professionals,
           defects=("mss-without-xdm",)),
@@ -1378,7 +1411,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           test="test_mssante_headers_nil_ins_codecda_are_right",
           doc=("X-MSS-NIL, X-MSS-INS and X-MSS-CODECDA pass the mock's rules on every message."),
           rem={RIS: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"],
-               BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
+               BIO: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"],
+               LGC: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"],
+               DPI: [],
+               PFI: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
           reads=("mss.rules",),
           judge=_mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
                           "X-MSS-* headers pass the mock's checks on every message")),
@@ -1388,7 +1424,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Every subject is XDM/1.0/DDM+<libellé> <NOM> <prénom> [<date>], naming the documents' "
                "patient."),
           rem={RIS: ["MSS/CONF.25"],
-               BIO: ["MSS/CONF.25"]},
+               BIO: ["MSS/CONF.25"],
+               LGC: ["MSS/CONF.25"],
+               DPI: [],
+               PFI: ["MSS/CONF.25"]},
           reads=("mss.rules",),
           judge=_mss_rule_check("mss-subject", ("MSS-SUBJECT",),
                                 "every subject follows the XDM/1.0/DDM format")),
@@ -1397,7 +1436,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           test="test_mssante_submission_uses_starttls_and_auth",
           doc=("Every message was submitted over STARTTLS with TLS >= 1.2, after SMTP AUTH."),
           rem={RIS: ["MSS/CONF.01", "MSS/CONF.05"],
-               BIO: ["MSS/CONF.01", "MSS/CONF.05"]},
+               BIO: ["MSS/CONF.01", "MSS/CONF.05"],
+               LGC: ["MSS/CONF.01", "MSS/CONF.05"],
+               DPI: [],
+               PFI: ["MSS/CONF.01", "MSS/CONF.05"]},
           reads=("mss.sessions",),
           judge=check_mss_transport),
     Check("citizen-address",
@@ -1405,7 +1447,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           test="test_the_citizen_report_reaches_ins_at_patient_mssante_fr",
           doc=("The citizen's report reached <INS returned by INSi>@patient.mssante.fr and nobody else."),
           rem={RIS: ["MSS/va1.17", "MSS/va1.19", "SC.MSS/va1.19"],
-               BIO: ["MSS/va1.19", "SC.MSS/va1.19"]},
+               BIO: ["MSS/va1.19", "SC.MSS/va1.19"],
+               LGC: ["MSS/va1.01", "MSS/va1.17", "MSS/va1.19"],
+               DPI: [],
+               PFI: ["MSS/va1.17", "MSS/va1.19"]},
           reads=("insi.searches", "mss.messages", "mss.headers"),
           judge=check_citizen,
           defects=("citizen-wrong-address",)),
@@ -1415,17 +1460,23 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Every document the DMP stored or MSSanté received is valid for its volet (the validator's "
                "verdict recorded by the mocks, with the layers that ran)."),
           rem={RIS: ["RIS.DOC/va1.16"],
-               BIO: ["SGL.DOC/va1.30"]},
+               BIO: ["SGL.DOC/va1.30"],
+               LGC: ["LGC.DOC/va1.14"],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: ["DMP/va1.01"]},
           reads=("dmp.store", "dmp.iti41", "mss.validation", "mss.rules"),
           judge=check_documents_valid,
-          defects=("pdf-not-base64",)),
+          defects=("pdf-not-base64", "vsm-no-treatments")),
     Check("dmp-replacement",
           title="A report replaced in the DMP (RPLC), the earlier version deprecated",
           test="test_a_replaced_report_deprecates_the_earlier_version",
           doc=("The replacement is an RPLC of the earlier report; the DMP shows the earlier version "
                "Deprecated and the new one Approved."),
           rem={RIS: ["RIS.DMP/va1.09"],
-               BIO: ["SGL.DMP/va1.23"]},
+               BIO: ["SGL.DMP/va1.23"],
+               LGC: ["LGC.DMP.01"],
+               DPI: [],
+               PFI: ["PFI.DMP/va1.08"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.store"),
           judge=check_replacement,
           defects=("replace-new-set-id",)),
@@ -1435,7 +1486,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("While the DMP answers 503, the product reports a failure and nothing is accepted or "
                "half-stored."),
           rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
-               BIO: ["SC.DMP/va1.01"]},
+               BIO: ["SC.DMP/va1.01"],
+               LGC: ["DMP/va1.01"],
+               DPI: ["DPI.DMP/va1.05"],
+               PFI: ["DMP/va1.01"]},
           reads=("task.claims", "dmp.iti41", "dmp.store"),
           judge=check_outage_reported,
           defects=("swallow-outage",)),
@@ -1444,7 +1498,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           test="test_after_the_outage_the_report_is_sent_once",
           doc=("After the outage clears, the report is sent and the DMP holds it exactly once."),
           rem={RIS: ["RIS.DMP/va1.13", "SC.DMP/va1.01"],
-               BIO: ["SC.DMP/va1.01"]},
+               BIO: ["SC.DMP/va1.01"],
+               LGC: ["DMP/va1.01"],
+               DPI: ["DPI.DMP/va1.05"],
+               PFI: ["DMP/va1.01"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.store"),
           judge=check_outage_retry,
           defects=("swallow-outage", "retry-rebuilt")),
@@ -1454,7 +1511,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Whenever the product claims success, the mocks received the report (and a report the mocks "
                "accepted is not reported as failed)."),
           rem={RIS: ["RIS.DMP/va1.13", "RIS.MSS/va1.29"],
-               BIO: ["SC.DMP/va1.01"]},
+               BIO: ["SC.DMP/va1.01"],
+               LGC: ["DMP/va1.01", "LGC.MSS.03"],
+               DPI: ["DPI.DMP/va1.05", "DPI.MSS/va1.24"],
+               PFI: ["DMP/va1.01"]},
           reads=("task.claims", "dmp.iti41", "mss.messages"),
           judge=check_claims_honest,
           defects=("swallow-outage",)),
@@ -1464,7 +1524,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("The PDF each CDA carries (N1 body, N3 PDF copy), read by the harness with pypdf, names the "
                "document's patient: the birth name and the INS."),
           rem={RIS: ["RIS.DOC/va1.16", "DOC/va1.04"],
-               BIO: ["SGL.DOC/va1.30", "DOC/va1.02"]},
+               BIO: ["SGL.DOC/va1.30", "DOC/va1.02"],
+               LGC: [],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: ["MSS/va1.17"]},
           reads=("dmp.documents", "mss.documents"),
           judge=check_pdf_patient,
           defects=("pdf-other-patient",)),
@@ -1474,7 +1537,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Each PDF attached beside the IHE_XDM.ZIP is, byte for byte, the PDF embedded in one of its "
                "CDA documents (not a draft or another rendering)."),
           rem={RIS: ["MSS/CONF.26"],
-               BIO: ["MSS/CONF.26"]},
+               BIO: ["MSS/CONF.26"],
+               LGC: ["MSS/CONF.26"],
+               DPI: ["DPI.MSS/va1.23"],
+               PFI: ["MSS/CONF.26"]},
           reads=("mss.attached_pdfs", "mss.documents"),
           judge=check_mss_pdf_copy,
           defects=("mss-pdf-draft",)),
@@ -1484,7 +1550,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("A formatCode declared in the XDM METADATA.XML is the one the document's content calls for "
                "(ASS_A11: the N1 body's media type, or the N3 templateIds)."),
           rem={RIS: ["MSS/CONF.23"],
-               BIO: ["MSS/CONF.23"]},
+               BIO: ["MSS/CONF.23"],
+               LGC: ["MSS/CONF.23"],
+               DPI: ["DPI.MSS/va1.23"],
+               PFI: ["MSS/CONF.23"]},
           reads=("mss.documents",),
           judge=check_xdm_format_code,
           defects=("xdm-n3-format-code",)),
@@ -1494,7 +1563,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Across every report of the run, a document id never carries two patients or two different "
                "contents."),
           rem={RIS: ["RIS.DOC/va1.16", "MSS/CONF.23"],
-               BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"]},
+               BIO: ["SGL.DOC/va1.30", "MSS/CONF.23"],
+               LGC: ["LGC.DOC/va1.14", "MSS/CONF.23"],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: ["MSS/CONF.23"]},
           reads=("dmp.documents", "mss.documents"),
           judge=check_document_ids,
           defects=("reused-document-id",)),
@@ -1504,7 +1576,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("The author's time and the document's effectiveTime are not before the serviceEvent it "
                "reports."),
           rem={RIS: ["RIS.DOC/va1.16"],
-               BIO: ["SGL.DOC/va1.30"]},
+               BIO: ["SGL.DOC/va1.30"],
+               LGC: ["LGC.DOC/va1.14"],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: []},
           reads=("dmp.documents", "mss.documents"),
           judge=check_document_dates,
           defects=("author-time-before-exam",)),
@@ -1515,7 +1590,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "(id root, extension, name), and the DMP call is made for that professional (VIHF Subject "
                "NameID)."),
           rem={RIS: ["RIS.DOC/va1.16", "RIS.DMP/va1.10"],
-               BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"]},
+               BIO: ["SGL.DOC/va1.30", "SGL.DOC/va1.21"],
+               LGC: ["LGC.DOC/va1.14", "LGC.DMP.02"],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: []},
           reads=("dmp.documents", "mss.documents", "dmp.vihf_subject"),
           judge=check_author_is_actor,
           defects=("author-not-actor",)),
@@ -1526,7 +1604,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "date, birth place) are the ones INSi returned for that patient in the task, on the DMP and "
                "MSSanté channels alike."),
           rem={RIS: ["DOC/va1.02", "DOC/va1.04", "INS/va1.35"],
-               BIO: ["DOC/va1.02", "INS/va1.35"]},
+               BIO: ["DOC/va1.02", "INS/va1.35"],
+               LGC: ["DOC/va1.02", "INS/va1.35"],
+               DPI: ["DPI.DOC/va1.07"],
+               PFI: []},
           reads=("insi.searches", "dmp.documents", "mss.documents"),
           judge=check_patient_traits,
           defects=("traits-not-insi",)),
@@ -1537,7 +1618,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                "reading), and an imaging report names the act it reports "
                "(documentationOf/serviceEvent/code)."),
           rem={RIS: ["RIS.DOC/va1.16"],
-               BIO: ["SGL.DOC/va1.30"]},
+               BIO: ["SGL.DOC/va1.30"],
+               LGC: ["LGC.DOC/va1.14"],
+               DPI: ["DPI.DOC/va1.08"],
+               PFI: []},
           reads=("dmp.documents", "mss.documents"),
           judge=check_document_header),
     Check("metadata-matches-cda",
@@ -1546,7 +1630,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("The XDS entry (title, languageCode, serviceStart/StopTime, author specialty) and the XDM "
                "METADATA.XML (confidentialityCode, creationTime) are the CDA's own."),
           rem={RIS: ["RIS.DMP/va1.10", "MSS/CONF.23"],
-               BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"]},
+               BIO: ["SGL.DOC/va1.21", "MSS/CONF.23"],
+               LGC: ["LGC.DMP.02", "MSS/CONF.23"],
+               DPI: ["DPI.DMP/va1.05"],
+               PFI: ["MSS/CONF.23"]},
           reads=("dmp.xds_entries", "dmp.documents", "mss.documents"),
           judge=check_metadata_matches_cda),
     Check("insi-idam",
@@ -1555,7 +1642,10 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
           doc=("Every INSi call carries the software's own authorisation number (IDAM) that the service "
                "knows."),
           rem={RIS: ["INS/va1.35"],
-               BIO: ["INS/va1.35"]},
+               BIO: ["INS/va1.35"],
+               LGC: ["INS/va1.35"],
+               DPI: [],
+               PFI: []},
           reads=("insi.searches",),
           judge=check_insi_idam,
           defects=("unknown-idam",)),

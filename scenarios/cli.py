@@ -15,7 +15,7 @@ import typer
 
 from segur.kernel.tenants import TENANT_NAME
 
-COULOIRS = ("RIS", "BIO")
+COULOIRS = ("RIS", "BIO", "LGC", "DPI", "PFI", "RI")  # scenarios.suites.COULOIR_ORDER, not imported: start-up
 
 
 def _running_stack(stack_file: Path | None, pack: Path | None, config: Path | None):
@@ -90,7 +90,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
 
     @rem.command("coverage")
     def rem_coverage(
-        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS or BIO.", callback=_couloir),
+        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS, BIO, LGC, DPI or PFI.",
+                                    callback=_couloir),
         catalogue: Path = typer.Option(None, "--catalogue",
                                        help="Another catalogue CSV (default: the project's)."),
         as_json: bool = typer.Option(False, "--json", help="Print the map as JSON."),
@@ -132,7 +133,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
     @rem.command("show")
     def rem_show(
         rem_id: str = typer.Argument(..., help="A REM id, e.g. RIS.DMP/va1.13"),
-        couloir: str = typer.Option(None, "--couloir", "-c", help="RIS or BIO (default: every couloir)."),
+        couloir: str = typer.Option(None, "--couloir", "-c", help="RIS, BIO, LGC, DPI, PFI (default: all)."),
     ) -> None:
         """One requirement: the project's summary, status, scope, and the checks/tests that prove it."""
         from segur.scenarios.checks import CHECKS
@@ -240,7 +241,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
             typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
                        "not the full proof")
-        if size == "small":
+        if size == "small" and evidence["plan"]["counts"].get("dmp"):  # RI's plan has no 10/10/1
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
         if not (evidence["meta"].get("validation") or {}).get("pack"):
             typer.echo("  note: no official pack (--pack DIR or SEGUR_PACK): the mocks validated the "

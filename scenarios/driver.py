@@ -645,10 +645,34 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
     return driver
 
 
+#: The reference products of the other couloirs: the reference RIS's code (examples/reference-ris/) configured
+#: as the product of the couloir, which writes the documents of its kinds (`reference_ris.volets`). Each
+#: takes the RIS's defects and its own (`reference_ris.defects.DEFECTS`).
+REFERENCE_PRODUCTS = {
+    "reference-lgc": {"product": "reference LGC (médecine de ville)", "defects": ("vsm-no-treatments",)},
+    "reference-dpi": {"product": "reference DPI (hôpital)", "defects": ("ldl-wrong-class",)},
+    "reference-pfi": {"product": "reference PFI (intermediation platform)", "defects": ("relay-drops-ins",)},
+    "reference-ri": {"product": "reference RI (IHE PAM identity feeds)",
+                     "defects": ("ri-ins-unqualified", "ri-update-new-ipp")},
+}
+
+
+def reference_product_driver(name: str, defect: str | None = None, **options) -> PluginDriver:
+    """The reference product `name` (REFERENCE_PRODUCTS) in-process, with at most one seeded defect: the
+    RIS's or its own, never another couloir's own defect."""
+    others = {d for product, known in REFERENCE_PRODUCTS.items() if product != name for d in known["defects"]}
+    if defect in others:
+        raise ValueError(f"{name}: defect {defect!r} is another reference product's; its own: "
+                         f"{', '.join(REFERENCE_PRODUCTS[name]['defects'])}")
+    driver = reference_ris_driver(defect, **options)
+    driver.name = f"{name}{':' + defect if defect else ''}"
+    return driver
+
+
 def make_driver(spec: str, *, observed: Callable[[Task], bool] | None = None,
                 timeout: float | None = None, **options: Any) -> Driver:
     """A driver from a `--sut` value: `cmd:<template>`, `http(s)://…`, `plugin:module:function`,
-    `manual` (needs `observed`), `reference-ris` or `reference-ris:<defect>`."""
+    `manual` (needs `observed`), `reference-ris[:<defect>]`, `reference-lgc|dpi|pfi[:<defect>]`."""
     spec = spec.strip()
     limit = {"timeout": timeout} if timeout is not None else {}
     if spec.startswith("cmd:"):
@@ -661,8 +685,10 @@ def make_driver(spec: str, *, observed: Callable[[Task], bool] | None = None,
         if observed is None:
             raise ValueError("--sut manual needs a way to watch the mocks (observed=…)")
         return ManualDriver(observed, **limit, **options)
-    if spec == "reference-ris" or spec.startswith("reference-ris:"):
-        defect = spec.partition(":")[2] or None
-        return reference_ris_driver(defect, **options)
+    name, _, defect = spec.partition(":")
+    if name == "reference-ris":
+        return reference_ris_driver(defect or None, **options)
+    if name in REFERENCE_PRODUCTS:
+        return reference_product_driver(name, defect or None, **options)
     raise ValueError(f"--sut {spec!r}: expected cmd:<template>, http(s)://…, plugin:module:function, manual, "
-                     "or reference-ris[:defect]")
+                     f"or {'|'.join(('reference-ris', *REFERENCE_PRODUCTS))}[:defect]")

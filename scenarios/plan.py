@@ -20,11 +20,47 @@ from segur.scenarios.capabilities import for_couloir
 from segur.scenarios.capability import PlanContext
 from segur.scenarios.driver import Task, author_dict, traits_of, vitale_of
 
-#: couloir → (report kind, the author's specialty, the authoring organisation's facility type).
+#: couloir → its report kind (`kinds`: the kinds its reports take in turn, by report number), the author's
+#: specialty, its label and the wording of its VA/MOM proof (../shared/ref/couloirs.md; REM ids there).
 COULOIRS = {
-    "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)"},
-    "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)"},
+    "RIS": {"kind": "CR-IMG", "specialty": "SM44", "label": "radiologie (CR-IMG)",
+            "va": "RIS: the imaging reports (CR-IMG N1) to the DMP, by MSSanté and to the patient"},
+    "BIO": {"kind": "CR-BIO", "specialty": "SM03", "label": "biologie (CR-BIO)",
+            "va": "BIO: the laboratory reports (CR-BIO N3) to the DMP, by MSSanté and to the patient"},
+    # LGC.DOC/va1.14: the médecin traitant's VSM in CDA R2 N3, to the DMP and by MSSanté (LGC.MSS.02/.03)
+    "LGC": {"kind": "VSM", "specialty": "SM54", "label": "médecine de ville (VSM N3)",
+            "va": "LGC: the médecin traitant's VSM (CDA R2 N3) to the DMP, by MSSanté and to the patient"},
+    # DPI.DMP/va1.03-.05, DPI.MSS/va1.23-.24: lettre de liaison, CRO and ordonnance, in N1 with their PDF
+    "DPI": {"kind": "LDL-SES", "kinds": ("LDL-SES", "CRO", "ORDONNANCE"), "specialty": "SM04",
+            "label": "hôpital DPI (LDL-SES, CRO, ordonnance N1)",
+            "va": "DPI: lettres de liaison, CRO and ordonnances (N1) to the DMP, by MSSanté, to the patient"},
+    # DMP/va1.01, MSS/va1.17 (PFI): the documents of the hospital's producing systems, relayed
+    # the identity referential: its PAM identity flows (capabilities/identity_feeds.py), no document
+    "RI": {"kind": "IDENTITY", "specialty": "SM04", "label": "hôpital, référentiel d'identités (IHE PAM)",
+           "core": False, "va": "RI: at most three IHE PAM flows diffusing the qualified INS inside the "
+                                "hospital (creation, update, merge)"},
+    "PFI": {"kind": "LDL-SES", "kinds": ("LDL-SES", "CRO", "ORDONNANCE"), "specialty": "SM04",
+            "label": "hôpital PFI (documents relayed for the DPI)",
+            "va": "PFI: the DPI's documents relayed to the DMP, by MSSanté and to the patient's mailbox"},
 }
+#: The proof a couloir's VA/MOM asks, in words (issue 16; the exact counts of the published DSR proof sheets
+#: are not in ../shared/rem, see ../shared/ref/couloirs.md): the couloir's `va`, then this.
+VA_COUNTS = ("10 documents to the patients' DMP with a qualified INS, 10 by MSSanté to professionals, "
+             "1 to the patient's Mon espace santé test address")
+
+
+def va_wording(couloir: str) -> str:
+    """What the couloir's proof shows, as the evidence pack names it."""
+    if not has_core(couloir):
+        return COULOIRS[couloir]["va"]
+    return f"{COULOIRS[couloir]['va']} — {VA_COUNTS}"
+
+
+def has_core(couloir: str) -> bool:
+    """The couloir's proof is the core 10/10/1 (then its capabilities'); False: its capabilities' only."""
+    return COULOIRS[couloir].get("core", True)
+
+
 #: size → (DMP sends, MSSanté sends, citizen sends). "full" is the Ségur proof; "small" keeps every
 #: situation with fewer repetitions (used to run the proof once per seeded defect in the test suite).
 SIZES = {"full": (10, 10, 1), "small": (2, 2, 1)}
@@ -140,7 +176,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     if size not in SIZES:
         raise PlanError(f"unknown plan size {size!r}; known: {', '.join(SIZES)}")
     n_dmp, n_mss, n_citizen = SIZES[size]
-    kind = COULOIRS[couloir]["kind"]
+    kinds = COULOIRS[couloir].get("kinds") or (COULOIRS[couloir]["kind"],)
     author, organisation = _author(world, couloir)
     author_info = author_dict(author, organisation)
     sender = _sender(world, author, organisation)
@@ -170,34 +206,37 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         if number is None:
             report_no += 1
             number = report_no
+        kind = kinds[(number - 1) % len(kinds)]  # a report keeps its kind when replaced or sent again
         task = Task(task_id, action, traits or traits_of(patient), recipient=recipient,
                     sender=sender if action.startswith(("send-mss", "send-citizen")) else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
         return task
 
-    for i in range(n_dmp):
-        add(f"dmp-{i + 1:02d}", "send-dmp", dmp_patients[i], "dmp", EXPECT_DELIVERED)
-    for i in range(n_mss):
-        add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
-            recipient=recipients[i].mailbox)
-    for i in range(n_citizen):
-        patient = citizen_patients[(i + 3) % len(citizen_patients)]
-        add(f"citizen-{i + 1:02d}", "send-citizen", patient, "citizen", EXPECT_DELIVERED)
-    # a new version of an earlier DMP report (the third one in the full plan): same report number
-    replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
-    add("replace-01", "replace-dmp", world.patient_by_key(replaced.patient_key), "replace", EXPECT_DELIVERED,
-        extra={"replaces_task": replaced.task.id}, number=replaced.task.report_no)
-    add("homonym-01", "send-dmp", homonyms, "homonym", EXPECT_WITHHELD)
-    outage_patient = dmp_patients[n_dmp]
-    outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
-    add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED, extra={"retry_of": "outage-01"},
-        number=outage.report_no)
-    card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
-    add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
-    # last, so the report numbers of the tasks above stay as they were
-    unknown, typed = _unknown_to_insi(world)
-    add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
+    if has_core(couloir):  # RI: its capability's tasks only
+        for i in range(n_dmp):
+            add(f"dmp-{i + 1:02d}", "send-dmp", dmp_patients[i], "dmp", EXPECT_DELIVERED)
+        for i in range(n_mss):
+            add(f"mss-{i + 1:02d}", "send-mss", mss_pool[i % len(mss_pool)], "mss", EXPECT_DELIVERED,
+                recipient=recipients[i].mailbox)
+        for i in range(n_citizen):
+            patient = citizen_patients[(i + 3) % len(citizen_patients)]
+            add(f"citizen-{i + 1:02d}", "send-citizen", patient, "citizen", EXPECT_DELIVERED)
+        # a new version of an earlier DMP report (the third one in the full plan): same report number
+        replaced = plan.by_id("dmp-03" if n_dmp >= 3 else "dmp-01")
+        earlier = world.patient_by_key(replaced.patient_key)
+        add("replace-01", "replace-dmp", earlier, "replace", EXPECT_DELIVERED,
+            extra={"replaces_task": replaced.task.id}, number=replaced.task.report_no)
+        add("homonym-01", "send-dmp", homonyms, "homonym", EXPECT_WITHHELD)
+        outage_patient = dmp_patients[n_dmp]
+        outage = add("outage-01", "send-dmp", outage_patient, "outage", EXPECT_FAILURE, fault=OUTAGE_FAULT)
+        add("retry-01", "send-dmp", outage_patient, "retry", EXPECT_DELIVERED,
+            extra={"retry_of": "outage-01"}, number=outage.report_no)
+        card_holder = _vitale_patient(dmp_patients, n_dmp, {p.patient_key for p in plan.tasks})
+        add("vitale-01", "send-dmp", card_holder, "vitale", EXPECT_DELIVERED, vitale=vitale_of(card_holder))
+        # last, so the report numbers of the tasks above stay as they were
+        unknown, typed = _unknown_to_insi(world)
+        add("unknown-01", "send-dmp", unknown, "unknown", EXPECT_WITHHELD, traits=typed)
     # the capabilities' tasks come after the core's, so the core's report numbers never move
     context = PlanContext(world, couloir, size, author, organisation, author_info, sender, plan, add,
                           dmp_patients, citizen_patients, recipients)
@@ -246,5 +285,5 @@ def plan_summary(plan: Plan) -> str:
             "01), outage, retry and a Vitale card search")
 
 
-__all__ = ["COULOIRS", "SIZES", "Plan", "PlannedTask", "PlanError", "build_plan", "plan_summary",
-           "EXPECT_DELIVERED", "EXPECT_WITHHELD", "EXPECT_FAILURE", "OUTAGE_FAULT", "asdict"]
+__all__ = ["COULOIRS", "SIZES", "va_wording", "Plan", "PlannedTask", "PlanError", "build_plan",
+           "plan_summary", "EXPECT_DELIVERED", "EXPECT_WITHHELD", "EXPECT_FAILURE", "OUTAGE_FAULT", "asdict"]

@@ -53,7 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("segur", "Ségur conformance harness")
     group.addoption("--segur-sut", default=None, help="the system under test (reference-ris[:defect], cmd:…, "
                     "http(s)://…, plugin:module:function, manual); env SEGUR_SUT")
-    group.addoption("--segur-couloir", default=None, help="RIS (CR-IMG) or BIO (CR-BIO); env SEGUR_COULOIR")
+    group.addoption("--segur-couloir", default=None,
+                    help="RIS (CR-IMG), BIO (CR-BIO), LGC (VSM), DPI or PFI (LDL, CRO…); env SEGUR_COULOIR")
     group.addoption("--segur-config", default=None, help="stack config (TOML, as for segur up)")
     group.addoption("--segur-size", default=None, choices=("full", "small"),
                     help="full = the 10/10/1 proof (default); small = 2/2/1; env SEGUR_PROOF_SIZE")
@@ -69,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rem(*ids): the REM requirement ids a test checks")
     config.addinivalue_line("markers",
-                            "couloir(name): the proof couloir a scenario suite belongs to (RIS, BIO)")
+                            "couloir(name): the proof couloir of a scenario suite (RIS, BIO, LGC, DPI, PFI)")
     config.pluginmanager.register(BlockedTracker(), f"segur-blocked-{id(config)}")
 
 

@@ -27,7 +27,10 @@ from segur.scenarios.markers import couloir_of, requirement_ids
 from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
 
 DATA = Path(__file__).resolve().parent / "data" / "requirements.csv"
-COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "SOCLE": "socle_commun"}
+COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "LGC": "medecine_de_ville_LGC",
+                 "DPI": "hopital_DPI", "PFI": "hopital_PFI", "SOCLE": "socle_commun",
+                 # the identity referential has no REM project of its own: its RI.* ids are socle rows
+                 "RI": "socle_commun"}
 DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA")
 SCOPES = ("tests", "out-of-scope")
 FIELDS = ("couloir", "id", "domain", "status", "summary", "scope", "reason")

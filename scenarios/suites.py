@@ -17,6 +17,7 @@ import pytest
 
 from segur.scenarios.capabilities import for_couloir
 from segur.scenarios.checks import CHECKS
+from segur.scenarios.plan import has_core
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 
@@ -31,12 +32,15 @@ _ALL = ("insi-before-send", "insi-vitale-search", "qualified-ins-only", "ins-in-
 def _suite(couloir: str) -> tuple[str, ...]:
     """The core checks, then those of the capabilities the couloir takes (new items come last: the
     nodeids of the core's never move)."""
-    return _ALL + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks)
+    core = _ALL if has_core(couloir) else ()  # RI: its capability's checks only
+    return core + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks)
 
 
-SUITES: dict[str, tuple[str, ...]] = {"RIS": _suite("RIS"), "BIO": _suite("BIO")}
+#: the couloirs, in the order `segur demo --couloir all` runs them
+COULOIR_ORDER = ("RIS", "BIO", "LGC", "DPI", "PFI", "RI")
+SUITES: dict[str, tuple[str, ...]] = {couloir: _suite(couloir) for couloir in COULOIR_ORDER}
 #: the suite module of each couloir (its file name is part of every nodeid)
-MODULES = {"RIS": "test_ris_proof.py", "BIO": "test_bio_proof.py"}
+MODULES = {couloir: f"test_{couloir.lower()}_proof.py" for couloir in COULOIR_ORDER}
 
 
 def check_test(check_id: str, couloir: str) -> Callable:

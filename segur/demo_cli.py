@@ -7,6 +7,9 @@
 3. replays a short proof against the same RIS with one seeded defect, to show what a failing
    proof looks like: the check that catches it and the REM requirement it breaks.
 
+`--couloir all` runs step 2 for every couloir (RIS, BIO, LGC, DPI, PFI, RI), each against its reference
+product (`PRODUCTS`), and ends with one line per couloir: verdict, requirements, time, evidence pack.
+
 Exit code 0 only when the clean proof passes *and* the defect is caught: a demo that shows a
 harness passing a broken product would be worse than none.
 """
@@ -16,15 +19,20 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import typer
 
 from segur.kernel.official_pack import describe, find_pack
+from segur.scenarios.cli import COULOIRS
 from segur.scenarios.driver import reference_ris_dir
 from segur.up import free_port_overrides, load_config, start_stack
 
 DEFAULT_DEFECT = "provisional-as-qualified"
+#: the reference product each couloir's proof runs against (`--couloir all` runs them all, in this order)
+PRODUCTS = {"RIS": "reference-ris", "BIO": "reference-ris", "LGC": "reference-lgc", "DPI": "reference-dpi",
+            "PFI": "reference-pfi", "RI": "reference-ri"}
 
 
 def reference_ris_defects() -> dict[str, str]:
@@ -93,6 +101,22 @@ def _summary(outcome) -> list[str]:
     return lines + [f"  {line}" for line in problem_lines(checks)]
 
 
+def _check_couloir(value: str) -> str:
+    value = value.upper()
+    if value != "ALL" and value not in COULOIRS:
+        raise typer.BadParameter(f"couloir must be one of {', '.join(COULOIRS)}, or all")
+    return value
+
+
+def _couloir_line(couloir: str, outcome, seconds: float) -> str:
+    """One line of `--couloir all`'s closing table: the couloir, its product, its verdict and pack."""
+    reqs = outcome.evidence["requirements"]
+    passed = sum(1 for r in reqs.values() if r["verdict"] == "pass")
+    counted, verdict = f"{passed}/{len(reqs)} requirements", outcome.verdict.upper()
+    return (f"{couloir:<4} {PRODUCTS[couloir]:<14} {verdict:<5} {counted:<17} {seconds:5.1f} s  "
+            f"{(outcome.out / 'index.html').resolve()}")
+
+
 def _endpoint_lines(stack, verbose: bool) -> list[str]:
     return [f"{name:<9} {_flat(endpoints, None if verbose else MAIN_ENDPOINTS[name])}"
             for name, endpoints in stack.endpoints().items() if verbose or name in MAIN_ENDPOINTS]
@@ -104,19 +128,22 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         out: Path = typer.Option(Path("evidence"), "--out", "-o", help="Where to write the evidence packs."),
         pack: Path = typer.Option(None, "--pack", help="Official CDA pack (default: SEGUR_PACK, else "
                                   "../shared/ref/cda when present; README.md, 'The official pack')."),
-        couloir: str = typer.Option("RIS", "--couloir", "-c", help="RIS (CR-IMG) or BIO (CR-BIO)."),
+        couloir: str = typer.Option("RIS", "--couloir", "-c", callback=_check_couloir,
+                                    help="RIS, BIO, LGC, DPI, PFI, or all (each against its reference "
+                                    "product, one line a couloir at the end)."),
         defect: str = typer.Option(DEFAULT_DEFECT, "--defect", help=_defect_help(), callback=_check_defect),
         size: str = typer.Option("full", "--size", help="full = the 10/10/1 proof; small = 2/2/1 (quicker)."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help=VERBOSE_HELP),
     ) -> None:
-        """Start the mocks, run the Ségur proof against the reference RIS, then replay it with a seeded
-        defect; print the two verdicts, the failing checks and where the evidence packs are."""
+        """Start the mocks, run the Ségur proof against the reference RIS (with --couloir all: every
+        couloir's, each against its reference product), then replay it with a seeded defect; print the
+        verdicts, the failing checks and where the evidence packs are."""
         # start-up: the proof and the evidence pack import pytest, 80-150 ms of every `segur --help`
         # (measured with -X importtime)
         from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
 
-        couloir = couloir.upper()
+        every = couloir == "ALL"
         try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
             for sut in ("reference-ris", *([f"reference-ris:{defect}"] if defect != "none" else [])):
                 check_sut(sut)
@@ -137,15 +164,20 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             try:
                 for line in _endpoint_lines(stack, verbose):
                     typer.echo(f"   {line}")
-                typer.echo(f"2. the proof, couloir {couloir}, "
-                           "against the reference RIS (examples/reference-ris)")
-                clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack,
-                                  **shown)
-                for line in _summary(clean):
-                    typer.echo(f"   {line}")
-                typer.echo(f"   ({requirements_note(clean.evidence)})")
+                if every:
+                    runs = _every_couloir(run_proof, out, size, stack, shown)
+                    clean = runs["RIS"][0]
+                else:
+                    typer.echo(f"2. the proof, couloir {couloir}, "
+                               "against the reference RIS (examples/reference-ris)")
+                    clean = run_proof("reference-ris", couloir, out / "reference-ris", size=size, stack=stack,
+                                      **shown)
+                    for line in _summary(clean):
+                        typer.echo(f"   {line}")
+                    typer.echo(f"   ({requirements_note(clean.evidence)})")
                 caught = None
                 if defect != "none":
+                    couloir = "RIS" if every else couloir
                     typer.echo(f"3. the same RIS with a seeded defect ({defect}), a shorter plan")
                     broken = run_proof(f"reference-ris:{defect}", couloir, out / f"reference-ris-{defect}",
                                        size="small", stack=stack, **shown)
@@ -154,6 +186,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                     caught = broken.exit_code != 0
             finally:
                 stack.stop()
+        if every:
+            typer.echo("Every couloir, each against its reference product (open index.html in a browser):")
+            for name, (outcome, seconds) in runs.items():
+                typer.echo(f"   {_couloir_line(name, outcome, seconds)}")
+            clean = next((o for o, _ in runs.values() if o.exit_code != 0), clean)
         typer.echo("Evidence packs (open index.html in a browser):")
         typer.echo(f"   {(out / 'reference-ris' / 'index.html').resolve()}")
         if defect != "none":
@@ -161,8 +198,27 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo("Next: `segur up` for your own product, `segur proof --sut 'cmd:…'` (docs/sut.md), "
                    "`segur validate report.xml` (docs/validator.md).")
         if clean.exit_code != 0:
-            typer.echo("demo: the proof against the reference RIS FAILED (see the pack above)", err=True)
+            what = f"the reference product of couloir {clean.evidence['meta']['couloir']}" if every \
+                else "the reference RIS"
+            typer.echo(f"demo: the proof against {what} FAILED (see the pack above)", err=True)
             raise typer.Exit(1)
         if caught is False:
             typer.echo(f"demo: the seeded defect {defect} was NOT caught by the proof", err=True)
             raise typer.Exit(1)
+
+
+def _every_couloir(run_proof, out: Path, size: str, stack, shown: dict) -> dict:
+    """`--couloir all`: each couloir's proof against its reference product, one line each as it ends;
+    couloir → (outcome, seconds). RIS's pack is `out/reference-ris` as for `--couloir RIS`."""
+    runs = {}
+    typer.echo(f"2. the proof of every couloir ({', '.join(COULOIRS)}), each against its reference product")
+    for couloir in COULOIRS:
+        product = PRODUCTS[couloir]  # BIO's reference product is the RIS's: a folder of its own
+        folder = out / (f"{product}-bio" if couloir == "BIO" else product)
+        started = time.monotonic()
+        outcome = run_proof(PRODUCTS[couloir], couloir, folder, size=size, stack=stack, **shown)
+        runs[couloir] = (outcome, time.monotonic() - started)
+        typer.echo(f"   {couloir}: {_summary(outcome)[0]}")
+        for line in _summary(outcome)[1:]:
+            typer.echo(f"   {line}")
+    return runs

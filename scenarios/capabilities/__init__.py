@@ -3,10 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
-from segur.scenarios.capabilities import consult, lookup
+from segur.scenarios.capabilities import consult, identity_feeds, lookup
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY)
+CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY, identity_feeds.CAPABILITY)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -239,11 +239,15 @@ def _banner(evidence: dict) -> list[str]:
            + _tally("checks", figures["checks"], ("pass", "fail", "blocked"))
            + f"<span><b>tasks</b> {tasks['total']} (the product said ok on {tasks['product said ok']})"
            "</span></div>"
-           f"<div class='counts'><span><b>couloir</b> {e(meta['couloir'])}</span>"
+           f"<div class='counts'><span><b>couloir</b> {e(meta['couloir'])} "
+           f"{e(meta.get('couloir_label') or '')}</span>"
            f"<span><b>product</b> <code>{e(meta['sut'])}</code></span>"
            f"<span><b>plan</b> {e(meta['size'])} ({e(_plan_counts(evidence['run']['plan']))})</span>"
            f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span>"
-           "</div></div>"]
+           "</div>"
+           + (f"<div class='counts'><span><b>VA/MOM</b> {e(meta['va'])}</span></div>" if meta.get("va")
+              else "")
+           + "</div>"]
     if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
         out.append("<div class='banner partial'>Not a conformance PASS: the mocks validated the documents "
                    "without the official ANS pack (no CDA XSD, no CI-SIS Schematron). Run again with "

@@ -22,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from segur.scenarios.checks import CHECKS, CheckResult, recompute
+from segur.scenarios.plan import COULOIRS, va_wording
 from segur.scenarios.rem import DOMAINS, load_catalogue
 from segur.scenarios.results import ProofResults
+from segur.scenarios.suites import SUITES
 
 FORMAT = 1
 
@@ -54,7 +56,8 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
                    pack: str | None = None) -> dict:
     """The evidence of a run from what its check tests recorded (`results`): nothing is judged here.
     `pack`: the official CDA pack the mocks validated with (None: none)."""
-    checks = {check_id: check_entry(check_id, couloir, results.get(check_id)) for check_id in CHECKS}
+    # the couloir's checks (RI's are not RIS's: a check of another couloir is not "not run" here)
+    checks = {check_id: check_entry(check_id, couloir, results.get(check_id)) for check_id in SUITES[couloir]}
     tests = []
     for outcome in outcomes:
         data = asdict(outcome) if hasattr(outcome, "__dataclass_fields__") else dict(outcome)
@@ -79,7 +82,8 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
     evidence = {
         "format": FORMAT,
         "meta": {"sut": sut, "couloir": couloir, "size": size, "generated": datetime.now(UTC).isoformat(
-            timespec="seconds"), "timings": timings, "selection": selection or [],
+            timespec="seconds"), "couloir_label": COULOIRS[couloir]["label"], "va": va_wording(couloir),
+            "timings": timings, "selection": selection or [],
             "python": platform.python_version(), "validation": run.get("validation"),
             "segur_pack": str(pack) if pack else None},
         "plan": run["plan"],
@@ -193,7 +197,7 @@ def verdict_of(evidence: dict) -> str:
 def recompute_verdict(evidence: dict) -> dict:
     """Each check's verdict recomputed from the recorded run (`checks`: passed or not; `status`: pass, fail or
     blocked), each requirement's verdict from the checks of the tests that ran, and the pack's verdict."""
-    recomputed = recompute(evidence["run"])
+    recomputed = {c: r for c, r in recompute(evidence["run"]).items() if c in evidence["checks"]}
     results = {check_id: result.passed for check_id, result in recomputed.items()}
     status = {check_id: result.status for check_id, result in recomputed.items()}
     couloir = evidence["meta"]["couloir"]

@@ -115,7 +115,7 @@ def test_the_small_plan_keeps_every_scenario(world):
     assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
 
 
-@pytest.mark.parametrize("couloir, size", [("LGC", "full"), ("RIS", "huge")])
+@pytest.mark.parametrize("couloir, size", [("LGO", "full"), ("RIS", "huge")])
 def test_unknown_couloirs_and_sizes_are_refused(world, couloir, size):
     with pytest.raises(PlanError):
         build_plan(world, couloir, size)

@@ -56,6 +56,8 @@ class Config:
     crl_url: str | None = None
     # The harness's endpoints: a task may name one (extra['smtp'] of send-mss-operator).
     endpoints: dict = field(default_factory=dict)
+    # IHE PAM (the reference RI): the MLLP listeners its identity feed goes to (mllp://host:port)
+    pam_mllp: tuple = ()
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -139,6 +141,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
         "crl_url": (endpoints.get("igc") or {}).get("crl"), "endpoints": dict(endpoints),
         "mailbox_tenant": mss.get("tenant"),
+        "pam_mllp": tuple((endpoints.get("pam") or {}).get("mllp") or ()) or None,
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, lookup, mssante, wire
+from . import annuaire, dmp, lookup, mssante, volets, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -126,7 +126,7 @@ class Run:
         if self.defect == "traits-not-insi":
             # the names formatted for display (Dupont), not the INS traits exactly as INSi returned them
             identity = dataclasses.replace(identity, birth_name=identity.birth_name.title())
-        document = build_report(self.task, identity, previous=previous, **options)
+        document = build_report(self.task, identity, previous=previous, defect=self.defect, **options)
         if self.defect == "pdf-not-base64":
             document = with_urlsafe_pdf(document)
         document = wire.tap("cda", document, task=self.task)
@@ -209,7 +209,8 @@ class Run:
         document = self.document_for(identity, previous)
         if self.defect == "patient-mismatch":
             defects.patient_id = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
-        defects.mutate = self.metadata_defect(identity)
+        wrong_class = volets.class_code_defect(self.task.kind, self.defect)
+        defects.mutate = self.metadata_defect(identity) or wrong_class
         ins = Ins(identity.ins, identity.oid)
         defects = wire.tap("xds", defects, task=self.task)
         status = dmp.check_dmp(client, ins)
@@ -217,6 +218,9 @@ class Run:
         if previous is not None:
             dmp.replace(client, ins, previous["id"], document, defects, status)
             self.step(f"DMP ITI-41 RPLC of {previous['id']}: accepted")
+        elif self.defect == "relay-drops-ins":
+            dmp.send_relayed(client, document, defects)
+            self.step("DMP ITI-41: relayed without the INS in the CDA (defect relay-drops-ins): accepted")
         else:
             dmp.send(client, document, defects)
             self.step("DMP ITI-41: accepted")
@@ -271,7 +275,11 @@ class Run:
         if self.defect == "patient-mismatch":
             other = Ins(*_ins_oid(self.other_patient(identity))).xds_patient_id()
             overrides["patient_id"] = submission["patient_id"] = other
-        code = "11502-2" if task.kind == "CR-BIO" else "18748-4"
+        if self.defect == "relay-drops-ins":  # the XDM metadata from the HL7 message, the CDA relayed
+            patient_id = Ins(identity.ins, identity.oid).xds_patient_id()
+            overrides["patient_id"] = submission["patient_id"] = patient_id
+            document = volets.relayed(document)
+        code = volets.type_code(task.kind)
         draft = mssante.draft_pdf(identity) if self.defect == "mss-pdf-draft" else None
         message = mssante.build_message(sender, recipient, document, identity, code, nil=self.config.nil,
                                         with_xdm=self.defect != "mss-without-xdm",

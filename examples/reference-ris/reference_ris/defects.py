@@ -74,6 +74,15 @@ DEFECTS = {
     "consult-no-summary-lookup": "says the DMP holds no medical summary without asking it",
     "consult-ignores-newer-version": "shows a stored DMP document without following its replacement (RPLC) "
                                      "to the newer version",
+    # the other couloirs' reference products (`volets`: reference-lgc, reference-dpi, reference-pfi)
+    "vsm-no-treatments": "leaves the mandatory \"Traitement au long cours\" section out of the VSM (LGC)",
+    "ldl-wrong-class": "files the lettre de liaison in the DMP with a prescription's classCode (42), not the "
+                       "compte rendu class of its type (DPI)",
+    "relay-drops-ins": "relays the document with the hospital's IPP in the CDA where the DPI wrote the INS; "
+                       "the XDS/XDM metadata, written from the HL7 message, still carry the INS (PFI)",
+    "ri-ins-unqualified": "diffuses a provisional identity (PID-32 PROV) with the INS of the local patient "
+                          "file in PID-3 (RI, `pam_feed`)",
+    "ri-update-new-ipp": "sends an identity update (A31) under a newly drawn IPP, not the record's (RI)",
 }
 
 

@@ -10,6 +10,7 @@ from segur.kernel.ins import Ins
 from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, Defects, DmpClient, SoapFault
 
+from . import volets
 from .errors import ConfigError, Refused, ServiceUnavailable
 
 #: IHE error codes that say the service is busy or down rather than that the submission is wrong
@@ -80,6 +81,12 @@ def check_dmp(client: DmpClient, ins: Ins) -> dict:
 def send(client: DmpClient, document: bytes, defects: Defects | None = None) -> None:
     """ITI-41 (TD2.1)."""
     result = _call("ITI-41", client.provide_and_register, document, defects=defects)
+    _check_result("ITI-41", result)
+
+
+def send_relayed(client: DmpClient, document: bytes, defects: Defects | None = None) -> None:
+    """ITI-41 as the faulty relay `relay-drops-ins` makes it (`volets.send_relayed`)."""
+    result = _call("ITI-41", volets.send_relayed, client, document, defects or Defects())
     _check_result("ITI-41", result)
 
 

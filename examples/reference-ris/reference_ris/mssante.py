@@ -13,11 +13,12 @@ from email.utils import make_msgid
 
 from segur.mocks.mssante.xdm import build_xdm
 
+from . import volets
 from .errors import ConfigError, Refused, ServiceUnavailable
 from .identity import Identity
 from .report import embedded_pdf
 
-CODE_DISPLAY = {"11502-2": "CR d'examens biologiques", "18748-4": "CR d'imagerie médicale"}
+CODE_DISPLAY = dict(volets.CODES.values())  # document code → its label in the subject
 
 
 def format_code_of(document: bytes) -> tuple[str, str, str] | None:
@@ -60,7 +61,7 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     else:  # seeded defect `mss-without-xdm`: the CDA attached bare
         message.add_attachment(document, maintype="application", subtype="xml",
                                filename="compte-rendu-cda.xml")
-    pdf = pdf or embedded_pdf(document)
+    pdf = pdf or embedded_pdf(document) or volets.rendering(document)
     if pdf:
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
     return message

@@ -18,6 +18,7 @@ from lxml import etree
 from segur.fixtures.documents import build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.world.model import Address, Organisation, Patient, Professional
 
+from . import volets
 from .errors import ConfigError
 from .identity import Identity
 
@@ -88,10 +89,11 @@ def patient_of(identity: Identity, traits: dict) -> Patient:
 
 
 def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_value: str | None = None,
-                 previous: dict | None = None, **defects) -> bytes:
+                 previous: dict | None = None, defect: str | None = None, **defects) -> bytes:
     """The CDA for the task. `previous` (`{"id", "set_id", "version"}`) makes it the next version of an
     earlier report (relatedDocument RPLC, same setId). `ins_oid`/`ins_value` and `defects` (`pdf`,
-    `professional`, `document_id`, `set_id`, `version_number`, `author_time`) are for seeded defects only."""
+    `professional`, `document_id`, `set_id`, `version_number`, `author_time`) are for seeded defects only;
+    `defect` is the product's defect the other couloirs' documents apply themselves (`volets`)."""
     professional, organisation = author_of(task)
     professional = defects.pop("professional", None) or professional
     patient = patient_of(identity, task.patient)
@@ -106,12 +108,14 @@ def build_report(task, identity: Identity, *, ins_oid: str | None = None, ins_va
         options.update({k: v for k, v in defects.items() if k == "set_id" and v})
     kib = pdf_padding_kib()
     if kib and "pdf" not in options:
-        unpadded = _build(task, patient, professional, organisation, options)
+        unpadded = _build(task, patient, professional, organisation, options, defect)
         options["pdf"] = padded_pdf(embedded_pdf(unpadded), kib)
-    return _build(task, patient, professional, organisation, options)
+    return _build(task, patient, professional, organisation, options, defect)
 
 
-def _build(task, patient, professional, organisation, options: dict) -> bytes:
+def _build(task, patient, professional, organisation, options: dict, defect: str | None = None) -> bytes:
+    if volets.handles(task.kind):  # the documents of the other couloirs' reference products
+        return volets.build(task.kind, patient, professional, organisation, options, defect)
     if task.kind == "CR-BIO":
         return build_cr_bio_n3_minimal(patient, professional, organisation, **options)
     conclusion = f"Compte rendu n° {task.report_no}. Pas d'anomalie décelable."

@@ -1,0 +1,132 @@
+"""The couloir RI: the harness as IHE PAM FR consumer of the reference RI's identity flows
+(`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue.
+
+One stack serves the module; three small runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+import pytest
+from typer.testing import CliRunner
+
+from segur.cli import app
+from segur.fixtures.world import load_world
+from segur.scenarios.capabilities.identity_feeds import NAME, read_message
+from segur.scenarios.checks import CHECKS
+from segur.scenarios.plan import build_plan
+from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.rem import coverage, read_catalogue, shared_rem_path
+from segur.scenarios.suites import SUITES
+from segur.up import start_stack
+
+RI_CHECKS = ("pam-flows-acknowledged", "pam-ins-qualified-only", "pam-updates-propagate")
+DEFECTS = {"ri-ins-unqualified": ("pam-flows-acknowledged", "pam-ins-qualified-only"),
+           "ri-update-new-ipp": ("pam-updates-propagate",)}
+
+
+@pytest.fixture(scope="module")
+def proofs(tmp_path_factory):
+    with start_stack(stack_config(None, tmp_path_factory.mktemp("ri-stack"))) as stack:
+        runs = {}
+        for defect in (None, *DEFECTS):
+            sut = f"reference-ri{':' + defect if defect else ''}"
+            out = tmp_path_factory.mktemp(f"evidence-ri-{defect or 'clean'}")
+            runs[defect] = run_proof(sut, "RI", out, size="small", progress=False, stack=stack)
+        return runs
+
+
+def test_the_ri_plan_is_its_identity_flows_only():
+    plan = build_plan(load_world(), "RI", "full")
+    assert [p.task.id for p in plan.tasks] == ["ri-create-01", "ri-provisional-01", "ri-update-01",
+                                              "ri-homonym-01", "ri-duplicate-01", "ri-merge-01"]
+    assert {p.task.action for p in plan.tasks} == {"feed-identity"}
+    assert [p.task.extra["event"] for p in plan.tasks] == ["A28", "A28", "A31", "A28", "A28", "A40"]
+    record = {p.task.id: p.task.extra["record"] for p in plan.tasks}
+    assert record["ri-update-01"] == record["ri-provisional-01"]
+    assert plan.by_id("ri-merge-01").task.extra["merge_from"] == record["ri-duplicate-01"]
+    assert SUITES["RI"] == RI_CHECKS
+
+
+def test_the_reference_ri_passes_the_ri_proof(proofs):
+    outcome = proofs[None]
+    evidence = outcome.evidence
+    assert outcome.exit_code == 0, [(c, r["problems"][:2]) for c, r in evidence["checks"].items()
+                                    if r["status"] != "pass"]
+    assert list(evidence["checks"]) == list(RI_CHECKS)  # no core check is "not run" in the RI's pack
+    assert {t["outcome"] for t in evidence["tests"] if t["couloir"] == "RI"} == {"passed"}
+    assert evidence["meta"]["va"].startswith("RI: at most three IHE PAM flows")
+    messages = {t["task"]["id"]: t["observed"][NAME]["messages"] for t in evidence["run"]["tasks"]}
+    assert messages["ri-homonym-01"] == []  # INSi answered 02: nothing diffused
+    (create,) = messages["ri-create-01"]
+    assert create["status"] == ["VALI"] and [i["type"] for i in create["identifiers"]] == ["PI", "INS"]
+    (provisional,) = messages["ri-provisional-01"]
+    assert provisional["status"] == ["PROV"] and provisional["ins"] == []
+    (merge,) = messages["ri-merge-01"]
+    assert merge["merged"] and merge["merged"][0] == messages["ri-duplicate-01"][0]["identifiers"][0]["value"]
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_ri_defect_fails_the_check_that_names_it(proofs, defect):
+    evidence = proofs[defect].evidence
+    assert proofs[defect].exit_code == 1 and evidence["verdict"] == "fail"
+    failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
+    for check_id in RI_CHECKS:
+        expected = "fail" if check_id in DEFECTS[defect] else "pass"
+        assert evidence["checks"][check_id]["status"] == expected, (check_id, evidence["checks"][check_id])
+    for check_id in DEFECTS[defect]:
+        problems = evidence["checks"][check_id]["problems"]
+        # the identities recorded before INSi was asked (provisional, duplicate), or the update
+        assert problems and all(p.split(":")[0] in ("ri-provisional-01", "ri-duplicate-01", "ri-update-01")
+                                for p in problems)
+        assert set(CHECKS[check_id].rem["RI"]) <= failing_rem
+
+
+def test_an_ins_under_a_provisional_status_is_named_in_the_problem(proofs):
+    problems = proofs["ri-ins-unqualified"].evidence["checks"]["pam-ins-qualified-only"]["problems"]
+    assert any("PID-32 PROV: not a qualified identity" in p for p in problems)
+
+
+def _record(proofs) -> dict:
+    return copy.deepcopy(proofs[None].evidence["run"])
+
+
+def test_an_ins_insi_did_not_return_fails_even_under_vali(proofs):
+    run = _record(proofs)
+    task = next(t for t in run["tasks"] if t["task"]["id"] == "ri-create-01")
+    task["observed"][NAME]["messages"][0]["ins"][0]["value"] = "180032B02040123"
+    problems = CHECKS["pam-ins-qualified-only"].judge(run).problems
+    assert problems == ["ri-create-01: #1 carries the INS 180032B02040123, which INSi did not return "
+                        "qualified (00) for this patient in this task"]
+
+
+def test_a_flow_not_sent_or_a_merge_not_kept_fails(proofs):
+    run = _record(proofs)
+    merge = next(t for t in run["tasks"] if t["task"]["id"] == "ri-merge-01")
+    merge["observed"][NAME]["messages"] = []
+    assert "ri-merge-01: 0 ADT^A40 message(s)" in CHECKS["pam-flows-acknowledged"].judge(run).problems[0]
+    duplicate = next(t for t in run["tasks"] if t["task"]["id"] == "ri-duplicate-01")
+    for kept in duplicate["observed"][NAME]["identities"].values():
+        kept["merged_into"] = None
+    assert "is merged into None" in CHECKS["pam-updates-propagate"].judge(run).problems[0]
+
+
+def test_the_judge_reads_an_unparsable_message_as_unreadable():
+    assert "unreadable" in read_message("not HL7 at all")
+
+
+def test_the_ri_rows_of_the_catalogue_and_its_coverage():
+    path = shared_rem_path()
+    if not path.is_file():
+        pytest.skip(f"the ANS REM working data is not at {path}")
+    with open(path, encoding="utf-8", newline="") as handle:
+        shared = list(csv.DictReader(handle))
+    wanted = {s["id"] for s in shared if s["couloir"] == "socle_commun" and s["id"].startswith("RI.")
+              and s["status"] == "APPROVED" and s["domain"] == "INS"}
+    assert wanted and wanted <= {r.id for r in read_catalogue() if r.couloir == "RI"}
+    result = CliRunner().invoke(app, ["rem", "coverage", "--couloir", "RI"])
+    assert result.exit_code == 0 and "neither: 0" in result.output, result.output
+    found = coverage("RI")
+    assert {"RI.INS/va1.64", "RI.INS/va1.66"} <= set(found.covered) and "RI.INS/va1.65" in found.out_of_scope
