@@ -12,6 +12,14 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
+    "feed-histo": "feed the DMP with the patient's earlier reports extra['documents'], each dated with its "
+                  "exam_date (bulk: skip those fed already); report HISTO-FED=<n fed for the patient>",
+    "blocked-dmp": "the user blocked the DMP feed for this exam: send nothing to the DMP, answer not sent",
+    "send-dmp-visibility": "send the report to the DMP with the visibility codes extra['visibility'] set",
+    "delete-dmp": "delete the report of extra['deletes_task'] from the DMP, warn extra['recipients'] if any",
+    "send-partial": "send the partial lab report to the DMP and by MSSanté to the recipient",
+    "complete-report": "send the complete lab report as the new version of extra['completes_task'], DMP and "
+                       "MSSanté, with the 'annule et remplace' mention",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -22,7 +22,7 @@ from segur.kernel.ins import nir_key
 
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
-from segur.scenarios.capabilities import capability_checks
+from segur.scenarios.capabilities import capability_checks, owner_of
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.names import fold_name
 
@@ -824,6 +824,8 @@ def check_outage_retry(run: dict) -> CheckResult:
 def check_claims_honest(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
+        if owner_of(task["scenario"]):  # a capability's task: its own checks judge what the product claims
+            continue
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
         if action in ("send-dmp", "replace-dmp"):
