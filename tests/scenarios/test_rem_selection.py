@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios.suites import SUITES as CHECK_SUITES
+
 pytest_plugins = ["pytester"]
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SUITES = [str(SCENARIOS / "test_ris_proof.py"), str(SCENARIOS / "test_bio_proof.py")]
+#: the tests of both suites (one per check of each couloir)
+TOTAL = sum(len(checks) for checks in CHECK_SUITES.values())
 
 
 @pytest.fixture(autouse=True)
@@ -25,26 +29,29 @@ def _collect(pytester, *selection):
                               str(SCENARIOS), "--collect-only", "-q", *selection)
 
 
-@pytest.mark.parametrize("selection, selected", [
-    (("-m", "rem(id='RIS.DMP/va1.09')"),
-     "test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
-    (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
+@pytest.mark.parametrize("selection, suite", [
+    (("-m", "rem(id='RIS.DMP/va1.09')"), "test_ris_proof.py"),
+    (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py"),
 ])
-def test_one_rem_id_selects_the_test_that_proves_it(pytester, selection, selected):
+def test_one_rem_id_selects_the_tests_that_prove_it(pytester, selection, suite):
+    """Replace or delete: the replacement's test and the deletion's (capability histo)."""
     result = _collect(pytester, *selection)
-    result.stdout.fnmatch_lines([f"*{selected}", "*1/52 tests collected (51 deselected)*"])
+    result.stdout.fnmatch_lines([f"*{suite}::test_a_replaced_report_deprecates_the_earlier_version",
+                                 f"*{suite}::test_a_deleted_report_is_deleted_in_the_dmp",
+                                 f"*2/{TOTAL} tests collected ({TOTAL - 2} deselected)*"])
     assert result.ret == pytest.ExitCode.OK
 
 
 def test_m_combines_rem_ids_with_and_or_not(pytester):
     result = _collect(pytester, "-m", "rem(id='MSS/CONF.14') and not rem(id='INS/va1.35')")
-    result.stdout.fnmatch_lines(["*2/52 tests collected (50 deselected)*"])  # mss-headers, RIS and BIO
+    # mss-headers, RIS and BIO
+    result.stdout.fnmatch_lines([f"*2/{TOTAL} tests collected ({TOTAL - 2} deselected)*"])
     assert "qualified_ins_only" not in result.stdout.str()
 
 
 def test_an_id_no_test_proves_selects_nothing(pytester):
     result = _collect(pytester, "-m", "rem(id='RIS.DMP/va1.99')")
-    result.stdout.fnmatch_lines(["*no tests collected (52 deselected)*"])
+    result.stdout.fnmatch_lines([f"*no tests collected ({TOTAL} deselected)*"])
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
