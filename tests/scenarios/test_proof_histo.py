@@ -20,7 +20,7 @@ from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import histo
 from segur.scenarios.capabilities.histo import BIO_CAPABILITY, CAPABILITY
 from segur.scenarios.checks import CHECKS, recompute
-from segur.scenarios.driver import reference_ris_driver
+from segur.scenarios.driver import instructions, reference_ris_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
@@ -115,6 +115,18 @@ def test_the_capability_adds_its_tasks_after_the_core_ones(world, couloir):
     assert delete.extra["deletes_task"] == "erase-01"
     assert bool(delete.extra.get("recipients")) == (couloir == "BIO")
     assert plan.by_id("blocked-01").expect == histo.EXPECT_NOT_SENT
+
+
+def test_a_person_at_the_product_is_told_what_each_histo_task_asks(world):
+    plan = build_plan(world, "BIO", "small")
+    bulk = instructions(plan.by_id("histo-02").task)
+    assert "HISTO-FED=" in bulk and "2022-06-02T08:45:00+02:00" in bulk and "bulk" in bulk
+    assert "blocked the DMP feed" in instructions(plan.by_id("blocked-01").task)
+    assert "MASQUE_PS" in instructions(plan.by_id("masked-01").task)
+    delete = instructions(plan.by_id("delete-01").task)
+    assert "erase-01" in delete and plan.by_id("delete-01").task.extra["recipients"][0] in delete
+    assert "annule et remplace" in instructions(plan.by_id("complete-01").task)
+    assert "Mon espace santé" not in bulk
 
 
 def test_the_plan_stays_a_function_of_the_world(world):
