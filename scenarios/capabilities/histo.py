@@ -35,7 +35,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 
-from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
+from segur.scenarios.capability import Capability, ObserveContext, PlanContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.mime import UnreadableMime, read_message
 
@@ -104,12 +104,6 @@ def plan_bio(ctx: PlanContext) -> None:
                       extra={"sender": ctx.sender})
     ctx.add("complete-01", "complete-report", patient, COMPLETE, "delivered", recipient=recipient,
             extra={"completes_task": "partial-01", "sender": ctx.sender}, number=partial.report_no)
-
-
-def prepare(ctx: PrepareContext) -> dict:
-    """Nothing is done for the product; the record names the patient's DMP id the checks look in."""
-    patient = ctx.world.patient_by_key(ctx.planned.patient_key)
-    return {"patient_id": patient.xds_patient_id}
 
 
 def observe(ctx: ObserveContext) -> dict:
@@ -542,7 +536,7 @@ READS = ("dmp.iti41", "dmp.stored", "task.claims")
 CAPABILITY = Capability(
     "histo", "historical back-fill, a blocked feed, visibility set by the user and deletion (DMP)",
     scenarios=(HISTO_MANUAL, HISTO_BULK, BLOCKED, VISIBILITY, ERASE_SOURCE, DELETE),
-    plan=plan, prepare=prepare, observe=observe,
+    plan=plan, observe=observe,
     checks=(
         Check("histo-business-date", "Historical reports dated with their exam, in the CDA and the metadata",
               "test_historical_reports_keep_their_business_date",
@@ -586,7 +580,7 @@ CAPABILITY = Capability(
 
 BIO_CAPABILITY = Capability(
     "histo-bio", "the lab's partial then complete report, and the warning of a deleted report's recipients",
-    scenarios=(PARTIAL, COMPLETE), plan=plan_bio, prepare=prepare, observe=observe, couloirs=(BIO,),
+    scenarios=(PARTIAL, COMPLETE), plan=plan_bio, observe=observe, couloirs=(BIO,),
     checks=(
         Check("bio-partial-complete", "The complete lab report replaces the partial one (DMP and MSSanté)",
               "test_the_complete_lab_report_replaces_the_partial_one",

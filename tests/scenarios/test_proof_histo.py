@@ -249,3 +249,55 @@ def test_a_ris_without_the_history_tasks_fails_the_checks_instead_of_passing_the
     results = _judged(run, "RIS")
     for check_id in ("histo-business-date", "histo-fed-once", "histo-indicator"):
         assert results[check_id].status == "fail", check_id
+
+
+# --- each check fails on a record that shows its problem ---------------------------------------------------
+def _task(run: dict, task_id: str) -> dict:
+    return next(t for t in run["tasks"] if t["task"]["id"] == task_id)
+
+
+def _iti41(task: dict) -> list[dict]:
+    return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41"]
+
+
+def _metadata_dated_today(run):
+    """The CDA keeps its exam date but the XDS creationTime is the day it was sent."""
+    _iti41(_task(run, "histo-01"))[0]["xds_entries"][0]["creation_time"] = "20261206101500"
+
+
+def _masked_elsewhere(run):
+    """A core task's entry stored masked from professionals (a setting left on)."""
+    entry = _iti41(_task(run, "dmp-02"))[0]["stored"][0]
+    entry["confidentiality_codes"].append({"code": "MASQUE_PS", "scheme": histo.VISIBILITY_SCHEME})
+
+
+def _not_deleted(run):
+    _iti41(_task(run, "erase-01"))[0]["stored"][0]["availability_status"] = histo.STATUS_APPROVED
+
+
+def _another_deleted(run):
+    _iti41(_task(run, "masked-01"))[0]["stored"][0]["availability_status"] = histo.STATUS_DELETED
+
+
+def _no_indicator(run):
+    result = _task(run, "histo-02")["result"]
+    result["detail"], result["output"] = "2 historical reports fed", ""
+
+
+def _blocked_claimed(run):
+    _task(run, "blocked-01")["result"]["ok"] = True
+
+
+@pytest.mark.parametrize("tamper, check_id, task_id", [
+    (_metadata_dated_today, "histo-business-date", "histo-01"),
+    (_masked_elsewhere, "dmp-visibility", "dmp-02"),
+    (_not_deleted, "dmp-deletion", "delete-01"),
+    (_another_deleted, "dmp-deletion", "masked-01"),
+    (_no_indicator, "histo-indicator", "histo-02"),
+    (_blocked_claimed, "dmp-feed-blocked", "blocked-01"),
+])
+def test_each_check_fails_on_a_record_that_shows_its_problem(clean_ris, tamper, check_id, task_id):
+    run = json.loads(json.dumps(clean_ris["evidence"]["run"]))
+    tamper(run)
+    result = _judged(run, "RIS")[check_id]
+    assert result.status == "fail" and _named_tasks(result) == {task_id}, result.problems
