@@ -430,10 +430,15 @@ def check_deletion(run: dict) -> CheckResult:
 def check_delete_warning(run: dict) -> CheckResult:
     """After the deletion, the product's preset message warning of it reaches each recipient of the report,
     by MSSanté, and says it was deleted."""
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, DELETE):
         task_id = task["task"]["id"]
         recipients = task["task"]["extra"].get("recipients") or []
+        source = _source(run, task)
+        if recipients and not (source and _stored(source)):
+            why = "the report to delete never reached the DMP: nothing was deleted to warn of"
+            blocked.append({"check": None, "task": task_id, "reason": why})
+            continue
         deleted = [d["time"] for d in _accepted(task, "ITI-57")]
         texts = {m.get("id"): m for m in (task["observed"].get("histo") or {}).get("messages") or []}
         for recipient in recipients:
@@ -454,7 +459,7 @@ def check_delete_warning(run: dict) -> CheckResult:
                 problems.append(f"{task_id}: {recipient} was warned before the DMP took the deletion")
     if not any(t["task"]["extra"].get("recipients") for t in tasks(run, DELETE)):
         problems.append("the plan has no deletion of a report with recipients to warn")
-    return judged("delete-warning", problems, evidence, "the deleted report's recipients are warned")
+    return judged("delete-warning", problems, evidence, "the deleted report's recipients are warned", blocked)
 
 
 def _complete_pairs(run: dict) -> list[tuple[dict | None, dict]]:
@@ -516,9 +521,12 @@ def check_partial_complete(run: dict) -> CheckResult:
 def check_cancels_replaces(run: dict) -> CheckResult:
     """The complete lab report sent by MSSanté carries the "annule et remplace" mention (its title or the text
     of its PDF)."""
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for _partial, complete in _complete_pairs(run):
         task_id = complete["task"]["id"]
+        if not _mss_docs(complete):  # bio-partial-complete fails on it
+            why = "no new version of the lab report reached a recipient by MSSanté"
+            blocked.append({"check": "bio-partial-complete", "task": task_id, "reason": why})
         for doc in _mss_docs(complete):
             texts = [doc.get("title")] + [p.get("text") for p in doc.get("pdfs") or []]
             found = any(CANCELS_REPLACES in _fold(t) for t in texts if t)
@@ -527,9 +535,10 @@ def check_cancels_replaces(run: dict) -> CheckResult:
             if not found:
                 problems.append(f"{task_id}: the new version {doc.get('unique_id')} sent by MSSanté has no "
                                 f"\"{CANCELS_REPLACES}\" mention (title: {doc.get('title')!r})")
-    if not evidence:
-        problems.append("no new version of a lab report reached a recipient by MSSanté")
-    return judged("bio-cancels-replaces", problems, evidence, "the new version says it cancels and replaces")
+    if not _complete_pairs(run):
+        problems.append("the plan has no new version of a lab report")
+    return judged("bio-cancels-replaces", problems, evidence, "the new version says it cancels and replaces",
+                  blocked)
 
 
 READS = ("dmp.iti41", "dmp.stored", "task.claims")

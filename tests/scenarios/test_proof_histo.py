@@ -301,3 +301,28 @@ def test_each_check_fails_on_a_record_that_shows_its_problem(clean_ris, tamper, 
     tamper(run)
     result = _judged(run, "RIS")[check_id]
     assert result.status == "fail" and _named_tasks(result) == {task_id}, result.problems
+
+
+def _complete_not_mailed(run):
+    _task(run, "complete-01")["observed"]["mss"] = []
+
+
+def _erase_refused(run):
+    for item in _iti41(_task(run, "erase-01")):
+        item["verdict"], item["stored"] = "rejected", []
+
+
+@pytest.mark.parametrize("tamper, failed, blocked", [
+    # the check of the send fails; the mention cannot be judged on a message that never came
+    (_complete_not_mailed, {"bio-partial-complete"}, {"bio-cancels-replaces": "bio-partial-complete"}),
+    # nothing was deleted: neither the deletion nor its warning can be judged
+    (_erase_refused, set(), {"dmp-deletion": None, "delete-warning": None}),
+])
+def test_a_lab_check_that_cannot_judge_is_blocked_by_what_failed_upstream(clean_bio, tamper, failed, blocked):
+    run = json.loads(json.dumps(clean_bio["evidence"]["run"]))
+    tamper(run)
+    results = {c: r for c, r in _judged(run, "BIO").items() if c in HISTO_CHECKS + BIO_CHECKS}
+    assert _failing(results) == failed, {c: results[c].problems for c in _failing(results)}
+    for check_id, upstream in blocked.items():
+        assert results[check_id].status == "blocked", (check_id, results[check_id].problems)
+        assert [b["check"] for b in results[check_id].blocked_by] == [upstream]
