@@ -56,9 +56,11 @@ INDICATOR = re.compile(r"HISTO-FED=(\d+)")
 #: the mention SGL.MSS/va1.35 asks in the new version of a lab report (compared without case or accents)
 CANCELS_REPLACES = "annule et remplace"
 
-HISTO_MANUAL, HISTO_BULK, BLOCKED, VISIBILITY = "histo-manual", "histo-bulk", "blocked", "visibility"
+HISTO_MANUAL, HISTO_BULK, HISTO_UNQUALIFIED = "histo-manual", "histo-bulk", "histo-unqualified"
+BLOCKED, VISIBILITY = "blocked", "visibility"
 ERASE_SOURCE, DELETE, PARTIAL, COMPLETE = "erase-source", "delete", "partial", "complete"
-HISTO_SCENARIOS = (HISTO_MANUAL, HISTO_BULK)
+HISTO_SCENARIOS = (HISTO_MANUAL, HISTO_BULK, HISTO_UNQUALIFIED)
+EXPECT_WITHHELD = "withheld"  # as the core plan says it: INSi cannot qualify the identity
 
 #: the exam dates of the patient's earlier reports (fixed, so the plan stays a pure function of the world)
 EARLIER_EXAMS = ("2021-03-15T10:20:00+01:00", "2022-06-02T08:45:00+02:00", "2023-11-20T16:05:00+01:00")
@@ -85,6 +87,10 @@ def plan(ctx: PlanContext) -> None:
             extra={"mode": "manual", "documents": documents[:1]})
     ctx.add("histo-02", "feed-histo", histo, HISTO_BULK, "delivered",
             extra={"mode": "bulk", "documents": documents})
+    # HISTO.06 filter (ii), "INS qualifiée dans le dossier du patient": the core's homonym, INSi answers 02
+    homonym = ctx.world.patient_by_key(ctx.plan.by_id("homonym-01").patient_key)
+    ctx.add("histo-03", "feed-histo", homonym, HISTO_UNQUALIFIED, EXPECT_WITHHELD,
+            extra={"mode": "bulk", "documents": _earlier(3)})
     ctx.add("blocked-01", "blocked-dmp", blocked, BLOCKED, EXPECT_NOT_SENT, extra={"dmp_blocked": True})
     ctx.add("masked-01", "send-dmp-visibility", masked, VISIBILITY, "delivered",
             extra={"visibility": ["MASQUE_PS"]})
@@ -266,28 +272,35 @@ def check_fed_once(run: dict) -> CheckResult:
     for task in tasks(run, *HISTO_SCENARIOS):
         task_id = task["task"]["id"]
         listed = [d["ref"] for d in task["task"]["extra"].get("documents") or []]
-        expected = [ref for ref in listed if ref not in _fed_before(run, task)]
+        withheld = task["expect"] == EXPECT_WITHHELD  # no qualified INS: nothing may be fed
+        expected = [] if withheld else [ref for ref in listed if ref not in _fed_before(run, task)]
         sent = [doc for item in _accepted(task) for doc in _documents(item)]
         refused = [f"#{d['seq']} {d['verdict']} {d['rules']}" for d in _iti41(task)
                    if d["verdict"] not in ACCEPTED]
         evidence.append({"task": task_id, "mode": task["task"]["extra"].get("mode"), "listed": listed,
                          "not_yet_fed": expected, "accepted_documents": [d.get("unique_id") for d in sent],
                          "refused": refused, "claimed_ok": _claimed(task)})
-        if len(sent) != len(expected):
+        if withheld and sent:
+            problems.append(f"{task_id}: {len(sent)} historical reports accepted by the DMP although INSi "
+                            "qualified no identity (HISTO.06 filter ii: nothing may be fed)")
+        elif len(sent) != len(expected):
             missing = ", ".join(expected) or "none"
             problems.append(f"{task_id}: {len(sent)} historical reports accepted by the DMP, expected "
                             f"{len(expected)} (the listed ones not fed before: {missing})"
                             + (f"; refused {', '.join(refused)}" if refused else ""))
-        if _claimed(task) != bool(sent or not expected):
+        if not withheld and _claimed(task) != bool(sent or not expected):
             said = "done" if _claimed(task) else "failed"
             problems.append(f"{task_id}: the product says {said} ({_detail(task)!r}) but the DMP accepted "
                             f"{len(sent)}")
+        if withheld:  # what was fed is the problem above; the patient has no history to hold
+            continue
         patient = task["world"]["xds_patient_id"]
         for entry in _stored(task):
             if entry.get("availability_status") == STATUS_APPROVED:
                 held.setdefault(patient, []).append(entry.get("unique_id"))
     for patient, uids in held.items():
         wanted = {ref for t in tasks(run, *HISTO_SCENARIOS) if t["world"]["xds_patient_id"] == patient
+                  and t["expect"] != EXPECT_WITHHELD
                   for ref in (d["ref"] for d in t["task"]["extra"].get("documents") or [])}
         evidence.append({"patient": patient, "dmp_holds": uids, "historical_reports": sorted(wanted)})
         if len(uids) != len(wanted):
@@ -544,7 +557,7 @@ def check_cancels_replaces(run: dict) -> CheckResult:
 READS = ("dmp.iti41", "dmp.stored", "task.claims")
 CAPABILITY = Capability(
     "histo", "historical back-fill, a blocked feed, visibility set by the user and deletion (DMP)",
-    scenarios=(HISTO_MANUAL, HISTO_BULK, BLOCKED, VISIBILITY, ERASE_SOURCE, DELETE),
+    scenarios=(*HISTO_SCENARIOS, BLOCKED, VISIBILITY, ERASE_SOURCE, DELETE),
     plan=plan, observe=observe,
     checks=(
         Check("histo-business-date", "Historical reports dated with their exam, in the CDA and the metadata",

@@ -99,7 +99,8 @@ def _named_tasks(result) -> set[str]:
 def test_the_capability_adds_its_tasks_after_the_core_ones(world, couloir):
     plan = build_plan(world, couloir, "small")
     ids = [p.task.id for p in plan.tasks]
-    theirs = ["histo-01", "histo-02", "blocked-01", "masked-01", "hidden-01", "erase-01", "delete-01"]
+    theirs = ["histo-01", "histo-02", "histo-03", "blocked-01", "masked-01", "hidden-01", "erase-01",
+              "delete-01"]
     if couloir == "BIO":
         theirs += ["partial-01", "complete-01"]
     assert ids[-len(theirs):] == theirs
@@ -115,6 +116,10 @@ def test_the_capability_adds_its_tasks_after_the_core_ones(world, couloir):
     assert delete.extra["deletes_task"] == "erase-01"
     assert bool(delete.extra.get("recipients")) == (couloir == "BIO")
     assert plan.by_id("blocked-01").expect == histo.EXPECT_NOT_SENT
+    # the bulk feed of a patient INSi cannot qualify (the core's homonym): HISTO.06 filter (ii)
+    unqualified = plan.by_id("histo-03")
+    assert unqualified.patient_key == plan.by_id("homonym-01").patient_key
+    assert unqualified.expect == "withheld" and unqualified.task.extra["mode"] == "bulk"
 
 
 def test_a_person_at_the_product_is_told_what_each_histo_task_asks(world):
@@ -288,6 +293,12 @@ def _blocked_claimed(run):
     _task(run, "blocked-01")["result"]["ok"] = True
 
 
+def _unqualified_fed(run):
+    """The reports of the patient INSi could not qualify fed all the same (an ITI-41 accepted)."""
+    sent = json.loads(json.dumps(_iti41(_task(run, "histo-02"))[0]))
+    _task(run, "histo-03")["observed"]["dmp"].append(sent)
+
+
 @pytest.mark.parametrize("tamper, check_id, task_id", [
     (_metadata_dated_today, "histo-business-date", "histo-01"),
     (_masked_elsewhere, "dmp-visibility", "dmp-02"),
@@ -295,6 +306,7 @@ def _blocked_claimed(run):
     (_another_deleted, "dmp-deletion", "masked-01"),
     (_no_indicator, "histo-indicator", "histo-02"),
     (_blocked_claimed, "dmp-feed-blocked", "blocked-01"),
+    (_unqualified_fed, "histo-fed-once", "histo-03"),
 ])
 def test_each_check_fails_on_a_record_that_shows_its_problem(clean_ris, tamper, check_id, task_id):
     run = json.loads(json.dumps(clean_ris["evidence"]["run"]))
