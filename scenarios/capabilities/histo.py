@@ -51,6 +51,9 @@ STATUS_APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 STATUS_DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 STATUS_DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"  # JDV_J52 (CI-SIS), mocks/dmp/xds_metadata.py
 EXPECT_NOT_SENT = "not-sent"  # the user blocked the feed: nothing may reach the DMP
+#: a report deleted: the product has the INS from when it sent it, no INSi search is due (one is before any
+#: message it sends, as for every send: insi-before-send)
+EXPECT_DELETED = "deleted"
 #: the product's indicator of historical feeding, in its result's detail or output (DMP/HISTO.07)
 INDICATOR = re.compile(r"HISTO-FED=(\d+)")
 #: the mention SGL.MSS/va1.35 asks in the new version of a lab report (compared without case or accents)
@@ -100,7 +103,7 @@ def plan(ctx: PlanContext) -> None:
     extra = {"deletes_task": "erase-01"}
     if ctx.couloir == BIO:  # the report's recipients, to warn (SGL.MSS/va1.37)
         extra.update(recipients=[ctx.recipients[0].mailbox], sender=ctx.sender)
-    ctx.add("delete-01", "delete-dmp", erased, DELETE, "delivered", extra=extra, number=source.report_no)
+    ctx.add("delete-01", "delete-dmp", erased, DELETE, EXPECT_DELETED, extra=extra, number=source.report_no)
 
 
 def plan_bio(ctx: PlanContext) -> None:
