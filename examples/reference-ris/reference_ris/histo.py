@@ -19,7 +19,6 @@ capabilities `histo` and `histo-bio`, segur/scenarios/capabilities/histo.py).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,7 +30,7 @@ from segur.mocks.dmp.client import Coded, Defects
 
 from . import annuaire, dmp, mssante
 from .errors import ConfigError, RisError
-from .report import author_of, build_report, document_ids
+from .report import author_of, document_ids
 
 #: the DMP's visibility codes and their names (CI-SIS JDV_J08-XdsConfidentialityCode-CISIS, codingScheme
 #: 1.2.250.1.213.1.1.4.13, as the ANS ITI-41 sample for the DMP writes them: ../shared/ref/xds/)
@@ -92,7 +91,7 @@ def feed_histo(run) -> Done:
     log = run.state.data.setdefault("histo", {}).setdefault(identity.ins, {})
     bulk = task.extra.get("mode") == "bulk"
     sent = 0
-    for number, earlier in enumerate(task.extra.get("documents") or [], start=1):
+    for earlier in task.extra.get("documents") or []:
         ref = earlier["ref"]
         if bulk and ref in log and run.defect != "histo-resent":
             run.step(f"{ref}: fed already ({log[ref][-1]}), skipped")
@@ -100,8 +99,7 @@ def feed_histo(run) -> Done:
         exam = datetime.fromisoformat(earlier["exam_date"])
         if run.defect == "histo-today-date":  # rebuilt today, dated today (the defect)
             exam = datetime.now(PARIS).replace(microsecond=0)
-        one = dataclasses.replace(task, report_no=task.report_no * 100 + number)
-        document = build_report(one, identity, effective_time=exam)
+        document = run.report(identity, effective_time=exam)
         dmp.send(client, document)
         uid = document_ids(document)["id"]
         log.setdefault(ref, []).append(uid)
@@ -244,11 +242,11 @@ def complete_report(run) -> Done:
     title = None if run.defect == "no-cancel-mention" else \
         f"Compte rendu d'examens biologiques - {CANCELS_REPLACES}"
     if run.defect == "partial-new-set-id":  # the complete report sent as a new document
-        document = build_report(task, identity, title=title)
+        document = run.report(identity, title=title)
         dmp.send(client, document)
         run.step("DMP ITI-41 (complete report, new document): accepted")
     else:
-        document = build_report(task, identity, previous=previous, title=title)
+        document = run.report(identity, previous, title=title)
         dmp.replace(client, ins, previous["id"], document, None, status)
         run.step(f"DMP ITI-41 RPLC of {previous['id']} (complete report): accepted")
     run.state.remember_document(task.id, document_ids(document), identity)
