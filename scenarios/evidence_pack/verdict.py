@@ -21,6 +21,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from segur.scenarios.capabilities import CAPABILITIES
 from segur.scenarios.checks import CHECKS, CheckResult, recompute
 from segur.scenarios.rem import DOMAINS, load_catalogue
 from segur.scenarios.results import ProofResults
@@ -193,10 +194,13 @@ def verdict_of(evidence: dict) -> str:
 def recompute_verdict(evidence: dict) -> dict:
     """Each check's verdict recomputed from the recorded run (`checks`: passed or not; `status`: pass, fail or
     blocked), each requirement's verdict from the checks of the tests that ran, and the pack's verdict."""
-    recomputed = recompute(evidence["run"])
-    results = {check_id: result.passed for check_id, result in recomputed.items()}
-    status = {check_id: result.status for check_id, result in recomputed.items()}
     couloir = evidence["meta"]["couloir"]
+    # the checks of the capabilities the couloir does not take are in no test of its suite: not run
+    elsewhere = {check.id for capability in CAPABILITIES if not capability.takes(couloir)
+                 for check in capability.checks}
+    recomputed = {c: result for c, result in recompute(evidence["run"]).items() if c not in elsewhere}
+    results = {c: result.passed for c, result in recomputed.items()} | dict.fromkeys(elsewhere, False)
+    status = {c: result.status for c, result in recomputed.items()} | dict.fromkeys(elsewhere, "not run")
     mine = [t for t in evidence["tests"] if t.get("couloir") in (None, couloir)]
     judged = {t["check"] for t in mine if t["outcome"] in JUDGED and t.get("check")}
     outcome_of = {"pass": "passed", "fail": "failed", "blocked": "blocked"}
