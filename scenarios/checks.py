@@ -821,17 +821,22 @@ def check_outage_retry(run: dict) -> CheckResult:
                    "after the outage, the very report the DMP could not take is sent, once", blocked)
 
 
+def _one_addressee(action: str) -> bool:
+    """A send to one addressee this check can see: the DMP, a professional's or the patient's mailbox."""
+    return action in ("send-dmp", "replace-dmp") or action.startswith(("send-mss", "send-citizen"))
+
+
 def check_claims_honest(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
-        if owner_of(task["scenario"]):  # a capability's task: its own checks judge what the product claims
-            continue
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
+        if owner_of(task["scenario"]) and not _one_addressee(action):
+            continue  # a capability's task that is no send to one addressee: its own checks judge the claim
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
-            addressee = (task["task"].get("recipient") if action == "send-mss"
+            addressee = (task["task"].get("recipient") if not action.startswith("send-citizen")
                          else (task.get("world") or {}).get("citizen_mailbox"))
             seen = bool(messages_delivered_to(task, addressee)) if addressee else delivered(task)
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),

@@ -3,13 +3,12 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
+from segur.scenarios.capabilities import lookup
 from segur.scenarios.capabilities.histo import BIO_CAPABILITY as HISTO_BIO
 from segur.scenarios.capabilities.histo import CAPABILITY as HISTO
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = (
-    HISTO, HISTO_BIO,
-)
+CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, HISTO, HISTO_BIO)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -526,7 +526,8 @@ def test_every_defect_of_the_contract_exists():
         "no-vitale-search", "pdf-other-patient", "mss-pdf-draft", "source-patient-stale",
         "xdm-n3-format-code", "reused-document-id", "replace-new-set-id", "retry-rebuilt",
         "author-time-before-exam", "invisible-to-patient", "author-not-actor", "send-on-01", "unknown-idam",
-        "traits-not-insi",
+        "traits-not-insi", "lookup-skipped", "lookup-wrong-professional", "crl-not-kept", "crl-ignored",
+        "no-fin-header",
         # capabilities histo and histo-bio (reference_ris/histo.py, tests/scenarios/test_proof_histo.py)
         "histo-today-date", "histo-resent", "histo-count-wrong", "blocked-still-sent", "mask-ignored",
         "delete-not-sent", "delete-no-warning", "partial-new-set-id", "no-cancel-mention"}

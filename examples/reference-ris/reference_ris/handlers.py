@@ -4,7 +4,6 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import histo
+from . import histo, lookup
 
-HANDLERS: dict = {}
-HANDLERS.update(histo.ACTIONS)
+HANDLERS: dict = {**lookup.ACTIONS, **histo.ACTIONS}
