@@ -18,6 +18,14 @@ ACTIONS: dict[str, str] = {
     "consult-dmp": "consult the patient's DMP (TD0.2, ITI-18 by extra['search'] or extra['shows'], ITI-43), "
                    "report what it found as JSON",
     "feed-identity": "diffuse the patient's identity by IHE PAM FR (extra: event A28/A31/A40, record…)",
+    "feed-histo": "feed the DMP with the patient's earlier reports extra['documents'], each dated with its "
+                  "exam_date (bulk: skip those fed already); report HISTO-FED=<n fed for the patient>",
+    "blocked-dmp": "the user blocked the DMP feed for this exam: send nothing to the DMP, answer not sent",
+    "send-dmp-visibility": "send the report to the DMP with the visibility codes extra['visibility'] set",
+    "delete-dmp": "delete the report of extra['deletes_task'] from the DMP, warn extra['recipients'] if any",
+    "send-partial": "send the partial lab report to the DMP and by MSSanté to the recipient",
+    "complete-report": "send the complete lab report as the new version of extra['completes_task'], DMP and "
+                       "MSSanté, with the 'annule et remplace' mention",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -22,7 +22,7 @@ from segur.kernel.ins import nir_key
 
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
-from segur.scenarios.capabilities import capability_checks
+from segur.scenarios.capabilities import capability_checks, owner_of
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.names import fold_name
 
@@ -822,13 +822,18 @@ def check_outage_retry(run: dict) -> CheckResult:
                    "after the outage, the very report the DMP could not take is sent, once", blocked)
 
 
+def _one_addressee(action: str) -> bool:
+    """A send to one addressee this check can see: the DMP, a professional's or the patient's mailbox."""
+    return action in ("send-dmp", "replace-dmp") or action.startswith(("send-mss", "send-citizen"))
+
+
 def check_claims_honest(run: dict) -> CheckResult:
     problems, evidence = [], []
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
-        if not action.startswith(("send-", "replace-")):  # sends no report (consult-dmp): its checks judge it
-            continue
+        if owner_of(task["scenario"]) and not _one_addressee(action):
+            continue  # a capability's task that is no send to one addressee: its own checks judge the claim
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked

@@ -556,6 +556,8 @@ def instructions(task: Task) -> str:
                      "replacing it.")
     elif task.action == "send-mss":
         lines.append(f"  Do: send the report by MSSanté (IHE_XDM.ZIP attached) to {task.recipient}.")
+    elif task.action != "send-citizen":  # a capability's action: what `ACTIONS` says it asks, and its details
+        lines.append(f"  Do: {ACTIONS[task.action]}; details: {json.dumps(task.extra, ensure_ascii=False)}.")
     else:
         lines.append("  Do: send the report by MSSanté to the patient's Mon espace santé mailbox "
                      "(<INS>@patient.mssante.fr, the INS INSi returned).")

@@ -25,6 +25,7 @@ from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.runner import run_plan
 from segur.scenarios.stack import stack_config, stack_pack
+from segur.scenarios.suites import SUITES
 from segur.up import start_stack
 
 from .catalogue import MUTANTS, Mutant
@@ -152,7 +153,9 @@ class MutationBench:
                 run = run_plan(self.plan, driver, endpoints, self.world, pack=stack_pack(self.stack))
             finally:
                 self.wire.MUTATOR = None
-        return {check: result.status for check, result in recompute(run).items()}
+        # the couloir's suite: a capability it does not take has no task in its plan to judge
+        suite = SUITES[self.couloir]
+        return {check: result.status for check, result in recompute(run).items() if check in suite}
 
     def baseline(self) -> float:
         """Run the correct RIS once; it must pass every check, or no mutant can be judged."""

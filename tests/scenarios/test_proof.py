@@ -363,7 +363,7 @@ BREAKERS = {
 
 
 def test_every_check_has_a_failing_case():
-    # a capability's checks have theirs in tests/scenarios/test_proof_<capability>.py (a seeded defect each)
+    """Every core check; a capability's checks have theirs in its own test module (test_proof_histo.py…)."""
     assert set(BREAKERS) == set(CHECKS) - set(capability_checks())
 
 

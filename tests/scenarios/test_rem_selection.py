@@ -29,14 +29,16 @@ def _collect(pytester, *selection):
                               str(SCENARIOS), "--collect-only", "-q", *selection)
 
 
-@pytest.mark.parametrize("selection, selected", [
-    (("-m", "rem(id='RIS.DMP/va1.09')"),
-     "test_ris_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
-    (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py::test_a_replaced_report_deprecates_the_earlier_version"),
+@pytest.mark.parametrize("selection, suite", [
+    (("-m", "rem(id='RIS.DMP/va1.09')"), "test_ris_proof.py"),
+    (("-k", "SGL.DMP/va1.23"), "test_bio_proof.py"),
 ])
-def test_one_rem_id_selects_the_test_that_proves_it(pytester, selection, selected):
+def test_one_rem_id_selects_the_tests_that_prove_it(pytester, selection, suite):
+    """Replace or delete: the replacement's test and the deletion's (capability histo)."""
     result = _collect(pytester, *selection)
-    result.stdout.fnmatch_lines([f"*{selected}", f"*1/{TOTAL} tests collected ({TOTAL - 1} deselected)*"])
+    result.stdout.fnmatch_lines([f"*{suite}::test_a_replaced_report_deprecates_the_earlier_version",
+                                 f"*{suite}::test_a_deleted_report_is_deleted_in_the_dmp",
+                                 f"*2/{TOTAL} tests collected ({TOTAL - 2} deselected)*"])
     assert result.ret == pytest.ExitCode.OK
 
 

@@ -114,7 +114,9 @@ class Run:
         return identity
 
     # --- the report -------------------------------------------------------------------------------------
-    def report(self, identity: Identity, previous: dict | None = None) -> bytes:
+    def report(self, identity: Identity, previous: dict | None = None, **given) -> bytes:
+        """The task's report, with the seeded defects; `given`: options of `build_report` the task itself
+        sets (a historical report's exam date, a title), over the defects'."""
         options = {}
         if self.defect == "wrong-ins-oid":
             # the OID from a local "NIR or NIA" setting instead of INSi's answer: the NIR OID, or the NIA OID
@@ -123,6 +125,7 @@ class Run:
         if self.defect == "bad-nir-key":
             options["ins_value"] = identity.nir + wrong_key(identity.key)
         options.update(self.content_defects(identity, previous))
+        options.update(given)
         if self.defect == "traits-not-insi":
             # the names formatted for display (Dupont), not the INS traits exactly as INSi returned them
             identity = dataclasses.replace(identity, birth_name=identity.birth_name.title())

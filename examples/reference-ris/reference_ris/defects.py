@@ -83,6 +83,16 @@ DEFECTS = {
     "ri-ins-unqualified": "diffuses a provisional identity (PID-32 PROV) with the INS of the local patient "
                           "file in PID-3 (RI, `pam_feed`)",
     "ri-update-new-ipp": "sends an identity update (A31) under a newly drawn IPP, not the record's (RI)",
+    "histo-today-date": "rebuilds each historical report today and dates it today, not with its exam date",
+    "histo-resent": "in the bulk back-fill, sends again the report it fed already (rebuilt, a new id)",
+    "histo-count-wrong": "reports as its back-fill indicator the reports of the last feed only",
+    "blocked-still-sent": "sends the report to the DMP although the user blocked the feed for the exam",
+    "mask-ignored": "sends the report to the DMP without the visibility codes the user set",
+    "delete-not-sent": "deletes the report from its own file only: no ITI-57 reaches the DMP",
+    "delete-no-warning": "deletes the lab report without warning its recipients",
+    "partial-new-set-id": "sends the complete lab report as a new document (new setId, no RPLC), not as the "
+                          "partial one's new version",
+    "no-cancel-mention": "sends the new version of the lab report without the 'annule et remplace' mention",
 }
 
 

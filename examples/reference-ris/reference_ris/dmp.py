@@ -90,19 +90,31 @@ def send_relayed(client: DmpClient, document: bytes, defects: Defects | None = N
     _check_result("ITI-41", result)
 
 
-def replace(client: DmpClient, ins: Ins, previous_unique_id: str, document: bytes,
-            defects: Defects | None = None, status: dict | None = None) -> None:
-    """TD2.2: find the earlier version (consulting needs the TD0.3 authorisation), then RPLC it."""
+def find_entry(client: DmpClient, ins: Ins, unique_id: str, status: dict | None = None):
+    """The registered entry of an earlier report: the TD0.3 authorisation consulting needs, then ITI-18."""
     status = status or _call("TD0.2", client.td02, ins)
     if status.get("autorisation") != "VALIDE":
         answer = _call("TD0.3", client.td03, ins)
         if answer.get("resultat", "OK") != "OK":
             raise Refused(f"DMP TD0.3 refused the authorisation: {answer.get('raison', answer)}")
-    found = _call("ITI-18", client.get_documents, ins, unique_ids=[previous_unique_id])
+    found = _call("ITI-18", client.get_documents, ins, unique_ids=[unique_id])
     if not found.ok:
         _check_result("ITI-18", found)
-    entry = next((e for e in found.entries if e.unique_id == previous_unique_id), None)
+    entry = next((e for e in found.entries if e.unique_id == unique_id), None)
     if entry is None:
-        raise Refused(f"the earlier report {previous_unique_id} is not in the patient's DMP")
+        raise Refused(f"the earlier report {unique_id} is not in the patient's DMP")
+    return entry
+
+
+def replace(client: DmpClient, ins: Ins, previous_unique_id: str, document: bytes,
+            defects: Defects | None = None, status: dict | None = None) -> None:
+    """TD2.2: find the earlier version (consulting needs the TD0.3 authorisation), then RPLC it."""
+    entry = find_entry(client, ins, previous_unique_id, status)
     result = _call("ITI-41 (RPLC)", client.replace, entry, document, defects=defects)
     _check_result("ITI-41 (RPLC)", result)
+
+
+def update_status(client: DmpClient, entry, new_status: str) -> None:
+    """TD3.3: ITI-57 UpdateAvailabilityStatus of a registered entry (e.g. to Deleted)."""
+    result = _call("ITI-57", client.update_status, entry, new_status)
+    _check_result("ITI-57", result)
