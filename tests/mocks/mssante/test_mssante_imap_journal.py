@@ -1,0 +1,119 @@
+"""What the IMAP side journals of a mailbox reader, command by command: STARTTLS with the TLS version,
+login, select, fetch (which messages, content or not), store, append, logout, and the commands refused —
+a LOGIN before STARTTLS among them, without its password."""
+
+from __future__ import annotations
+
+import imaplib
+import smtplib
+
+import pytest
+from mssante_helpers import PRO, PRO2, mock_fixtures
+
+mss, clean = mock_fixtures()
+
+HELLO = (b"From: " + PRO.encode() + b"\r\nSubject: hello\r\nMessage-ID: <hello-1@ris.example>\r\n"
+         b"X-MSS-NIL: 1234\r\n\r\nbody\r\n")
+MDN = (b"From: " + PRO2.encode() + b"\r\nTo: " + PRO.encode() + b"\r\nMessage-ID: <mdn-1@ris.example>\r\n"
+       b"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification; "
+       b'boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nlu\r\n--b--\r\n')
+
+
+def deliver(mss, raw=HELLO):
+    with smtplib.SMTP(mss.smtp_host, mss.smtp_port, timeout=10) as client:
+        client.starttls(context=mss.client_context())
+        client.login(PRO, mss.password)
+        client.sendmail(PRO, [PRO2], raw)
+
+
+def imap_entries(mss) -> list:
+    return [e for e in mss.journal.entries() if e.operation.startswith("imap-")]
+
+
+def read_mailbox(mss) -> None:
+    client = imaplib.IMAP4(mss.imap_host, mss.imap_port, timeout=10)
+    client.starttls(ssl_context=mss.client_context())
+    client.login(PRO2, mss.password)
+    client.select("INBOX")
+    _, found = client.uid("SEARCH", None, "UNSEEN")
+    for uid in found[0].split():
+        client.uid("FETCH", uid, "(BODY.PEEK[])")
+        client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+    client.append("INBOX", None, None, MDN)
+    client.logout()
+
+
+@pytest.mark.rem("SC.MSS/CONF.06")
+def test_a_mailbox_read_is_journalled_command_by_command_with_its_tls_session(mss):
+    deliver(mss)
+    read_mailbox(mss)
+    entries = imap_entries(mss)
+    assert [e.operation for e in entries] == ["imap-starttls", "imap-login", "imap-select", "imap-fetch",
+                                              "imap-store", "imap-append", "imap-logout"]
+    assert all(e.verdict == "ok" for e in entries)
+    starttls, login, select, fetch, store, append, _logout = entries
+    assert starttls.response["tls"]["version"] in ("TLSv1.2", "TLSv1.3")
+    assert len({e.client["session"] for e in entries}) == 1
+    assert all(e.client["tls"] == starttls.response["tls"] for e in entries[1:])
+    assert login.client["login"] == PRO2 and select.client["login"] == PRO2
+    assert select.request == {"command": "SELECT", "mailbox": "INBOX"} and select.response["exists"] == 1
+    assert fetch.request["command"] == "UID FETCH" and fetch.request["content"] is True
+    [fetched] = fetch.response["messages"]
+    assert fetched["message_id"] == "<hello-1@ris.example>" and fetched["mock_id"].startswith("MSS-")
+    assert store.request["flags"] == ["\\Seen"] and store.request["mode"] == "add"
+    assert store.response["messages"] == [fetched]
+    [appended] = append.request["messages"]
+    assert appended["report_type"] == "disposition-notification" and appended["message_id"] == \
+        "<mdn-1@ris.example>"
+
+
+def test_a_fetch_of_flags_or_headers_only_is_not_a_content_read(mss):
+    deliver(mss)
+    client = imaplib.IMAP4(mss.imap_host, mss.imap_port, timeout=10)
+    client.starttls(ssl_context=mss.client_context())
+    client.login(PRO2, mss.password)
+    client.select("INBOX", readonly=True)
+    client.fetch("1", "(FLAGS BODY.PEEK[HEADER])")
+    client.fetch("1", "(RFC822)")
+    client.logout()
+    fetches = [e for e in imap_entries(mss) if e.operation == "imap-fetch"]
+    assert [f.request["content"] for f in fetches] == [False, True]
+    select = next(e for e in imap_entries(mss) if e.operation == "imap-select")
+    assert select.request["command"] == "EXAMINE"
+
+
+@pytest.mark.rem("SC.MSS/CONF.06")
+def test_a_login_before_starttls_is_journalled_refused_without_its_password(mss):
+    client = imaplib.IMAP4(mss.imap_host, mss.imap_port, timeout=10)
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            client.login(PRO2, mss.password)
+    finally:
+        client.shutdown()
+    [entry] = imap_entries(mss)
+    assert entry.operation == "imap-command" and entry.verdict == "refused"
+    assert entry.request == {"command": "LOGIN"} and entry.client["tls"] == {}
+    assert mss.password not in str(entry.to_dict())
+
+
+def test_a_command_refused_after_login_is_journalled_and_the_server_keeps_serving(mss):
+    deliver(mss)
+    client = imaplib.IMAP4(mss.imap_host, mss.imap_port, timeout=10)
+    client.starttls(ssl_context=mss.client_context())
+    client.login(PRO2, mss.password)
+    status, _ = client.select("NO-SUCH-FOLDER")
+    assert status == "NO"
+    assert client.create("INBOX")[0] == "NO"
+    assert client.select("INBOX")[0] == "OK"
+    client.logout()
+    refused = [(e.operation, e.request.get("command")) for e in imap_entries(mss) if e.verdict == "refused"]
+    assert refused == [("imap-select", "SELECT"), ("imap-command", "CREATE")]
+    assert imap_entries(mss)[-1].operation == "imap-logout"
+
+
+def test_each_connection_is_its_own_session(mss):
+    deliver(mss)
+    read_mailbox(mss)
+    read_mailbox(mss)
+    logins = [e for e in imap_entries(mss) if e.operation == "imap-login"]
+    assert len({e.client["session"] for e in logins}) == 2
