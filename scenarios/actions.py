@@ -12,6 +12,7 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
+    "read-inbox": "read extra['mailbox'] over IMAP (STARTTLS), integrate the reports received, list them",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -44,8 +44,14 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 
 
 # --- reading the run record -------------------------------------------------------------------------------
+#: the actions that send a report; a capability's task of another action (reading the mailbox…) sends none
+REPORT_ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
+
+
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
+    if task["task"]["action"] not in REPORT_ACTIONS:
+        return []
     observed = task["observed"]
     found = [("dmp", d) for d in observed["dmp"] if d["operation"] == "ITI-41"]
     found += [("mss", m) for m in observed["mss"]]
@@ -826,6 +832,8 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
+        if action not in REPORT_ACTIONS:  # judged by its capability's checks
+            continue
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked

@@ -3,9 +3,12 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
+from segur.scenarios.capabilities import inbox
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = ()
+CAPABILITIES: tuple[Capability, ...] = (
+    inbox.CAPABILITY,
+)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from test_proof_inbox import INBOX_BREAKERS
 
 from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.evidence_pack import load_evidence, official_checks_ran, recompute_verdict, verdict_label
@@ -357,6 +358,7 @@ BREAKERS = {
     "mss-headers": _break_headers, "mss-subject": _break_subject, "mss-transport": _break_transport,
     "citizen-address": _break_citizen, "documents-valid": _break_valid, "dmp-replacement": _break_replacement,
     "outage-reported": _break_outage, "outage-retry": _break_retry, "claims-honest": _break_claims,
+    **INBOX_BREAKERS,
 }
 
 
