@@ -50,7 +50,7 @@ REPORT_ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
 
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
-    if task["task"]["action"] not in REPORT_ACTIONS:
+    if task["task"].get("action", REPORT_ACTIONS[0]) not in REPORT_ACTIONS:
         return []
     observed = task["observed"]
     found = [("dmp", d) for d in observed["dmp"] if d["operation"] == "ITI-41"]

@@ -109,6 +109,8 @@ def test_the_harness_delivered_through_smtp_and_the_product_read_over_starttls(r
     assert all(evidence["checks"][c]["status"] == "pass" for c in ("insi-before-send", "claims-honest"))
     third = _task(evidence, "inbox-03")["observed"]["inbox"]["delivered"]
     assert third["documents"] == delivered["documents"] and third["message_id"] != delivered["message_id"]
+    # nor does the evidence pack list them among the documents the product sent
+    assert not [d for d in evidence["documents"] if d["task"] in ("inbox-01", "inbox-02", "inbox-03")]
     held = _task(evidence, "inbox-02")["observed"]["inbox"]["delivered"]
     assert held["x_mss_ins"] == "N" and held["documents"][0]["ins"] is None
 
