@@ -63,6 +63,8 @@ REPORTS = {"CR-IMG": (build_cr_img_n1, "18748-4", "CR d'imagerie médicale"),
 
 def report_kind(reporter) -> str:
     return "CR-IMG" if reporter.specialty_code == RADIOLOGY else "CR-BIO"
+
+
 #: RFC 8098 §3.2.6: Disposition: <action-mode>/<sending-mode>; <disposition-type>[/<modifier>]
 _DISPOSITION = re.compile(r"^\s*(manual|automatic)-action\s*/\s*MDN-sent-(manually|automatically)\s*;\s*"
                           r"(displayed|deleted|dispatched|processed)\b", re.IGNORECASE)
@@ -319,20 +321,23 @@ def prepare_inbox(context: PrepareContext) -> dict:
     patient = context.world.patient_by_key(planned.patient_key)
     reporter = next(p for p in context.world.professionals if p.mailbox == sender)
     again = extra.get("again_of")
-    if again:  # the same IHE_XDM.ZIP (the same CDA, byte for byte) in a new message
-        package, pdf = attachments_of(context.admin.mss_raw(earlier_delivery(context.admin, again)))
-        qualified = True
-    else:
-        qualified = bool(extra.get("ins_qualified"))
-        cda, pdf = report_for(context.world, patient, reporter, qualified=qualified)
-        package = xdm_package(cda, context.world.organisation_of(reporter), sender)
-    message = message_for(sender, mailbox, package, pdf, patient, report_kind(reporter), qualified=qualified,
-                          read_receipt=bool(extra.get("read_receipt")))
-    mock_id = submit(context.endpoints, context.admin, sender, mailbox, message)
+    delivered = {"mock_id": None, "message_id": None, "from": sender, "to": mailbox, "again_of": again}
+    try:
+        if again:  # the same IHE_XDM.ZIP (the same CDA, byte for byte) in a new message
+            package, pdf = attachments_of(context.admin.mss_raw(earlier_delivery(context.admin, again)))
+            qualified = True
+        else:
+            qualified = bool(extra.get("ins_qualified"))
+            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified)
+            package = xdm_package(cda, context.world.organisation_of(reporter), sender)
+        message = message_for(sender, mailbox, package, pdf, patient, report_kind(reporter),
+                              qualified=qualified, read_receipt=bool(extra.get("read_receipt")))
+        delivered["mock_id"] = submit(context.endpoints, context.admin, sender, mailbox, message)
+    except (OSError, smtplib.SMTPException, LookupError) as exc:  # the harness's failure, not the product's
+        return {"delivered": {**delivered, "error": f"{type(exc).__name__}: {exc}"[:300]}}
     headers = [cda_header(c) for c in cdas_of(package)]
-    return {"delivered": {"mock_id": mock_id, "message_id": message["Message-ID"], "from": sender,
-                          "to": mailbox, "x_mss_ins": message["X-MSS-INS"],
-                          "read_receipt": message["Disposition-Notification-To"], "again_of": again,
+    return {"delivered": {**delivered, "message_id": message["Message-ID"], "x_mss_ins": message["X-MSS-INS"],
+                          "read_receipt": message["Disposition-Notification-To"],
                           "documents": [{"id": h.get("unique_id"), "ins": h.get("ins"),
                                          "ins_oid": h.get("ins_oid")} for h in headers]}}
 
@@ -448,11 +453,20 @@ def _delivered(task: dict) -> dict:
     return _seen(task).get("delivered") or {}
 
 
+def undelivered(task: dict) -> dict | None:
+    """The blocker of a reading task whose message the harness could not deliver (its own failure: the
+    checks cannot judge the product on it), else None."""
+    delivered = _delivered(task)
+    if delivered.get("mock_id") and delivered.get("message_id"):
+        return None
+    why = delivered.get("error") or "the mock gave no id for it"
+    return {"check": None, "task": task["task"]["id"],
+            "reason": f"the harness could not deliver its message to {delivered.get('to')}: {why}"}
+
+
 def _not_read(task: dict) -> str | None:
     """Why the task's delivered message cannot be judged as read (None: the product fetched it)."""
     delivered = _delivered(task)
-    if not delivered.get("message_id"):
-        return f"{task['task']['id']}: the harness could not deliver its message (see the prepared record)"
     if delivered["message_id"] not in fetched(task):
         return (f"{task['task']['id']}: the message {delivered['message_id']} delivered to "
                 f"{delivered['to']} was never fetched (content) over IMAP with STARTTLS in the task")
@@ -481,7 +495,7 @@ def _unfetched_claims(task: dict) -> list[str]:
 
 
 def check_imap_starttls(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, READ):
         task_id, seen = task["task"]["id"], _seen(task)
         imap, mailbox = seen["imap"], seen.get("mailbox")
@@ -508,19 +522,25 @@ def check_imap_starttls(run: dict) -> CheckResult:
             problems.append(f"{task_id}: no IMAP login to {mailbox} succeeded after STARTTLS")
         if not selects:
             problems.append(f"{task_id}: the INBOX was never selected over IMAP")
-        why = _not_read(task)
-        if why:
-            problems.append(why)
+        harness = undelivered(task)
+        if harness:
+            blocked.append(harness)
+        elif _not_read(task):
+            problems.append(_not_read(task))
     return judged("inbox-imap-starttls", problems, evidence,
-                  "every mailbox read: STARTTLS (TLS ≥ 1.2) before any login, then login, select, fetch")
+                  "every mailbox read: STARTTLS (TLS ≥ 1.2) before any login, then login, select, fetch",
+                  blocked)
 
 
 def check_xdm_integrated(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, READ):
         task_id, delivered = task["task"]["id"], _delivered(task)
         problems += _unfetched_claims(task)
         if task["expect"] != INTEGRATED:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
             continue
         claim, why = _claim_problem(task)
         expected = {d["id"] for d in delivered.get("documents") or []}
@@ -541,13 +561,17 @@ def check_xdm_integrated(run: dict) -> CheckResult:
             problems.append(f"{task_id}: integrated for INS {claim.get('patient_ins')}, the document's is "
                             f"{sorted(ins)}")
     return judged("inbox-xdm-integrated", problems, evidence,
-                  "the CDA of a received IHE_XDM.ZIP with a qualified INS is integrated for that INS")
+                  "the CDA of a received IHE_XDM.ZIP with a qualified INS is integrated for that INS",
+                  blocked)
 
 
 def check_unqualified_held(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, READ):
         if task["expect"] != HELD:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
             continue
         task_id, delivered = task["task"]["id"], _delivered(task)
         claim, why = _claim_problem(task)
@@ -560,7 +584,7 @@ def check_unqualified_held(run: dict) -> CheckResult:
                             f"INS) but the product integrated it automatically (for INS "
                             f"{claim.get('patient_ins')})")
     return judged("inbox-unqualified-held", problems, evidence,
-                  "a received report whose INS is not qualified is not integrated automatically")
+                  "a received report whose INS is not qualified is not integrated automatically", blocked)
 
 
 def check_no_duplicate(run: dict) -> CheckResult:
@@ -568,6 +592,9 @@ def check_no_duplicate(run: dict) -> CheckResult:
     by_id = {t["task"]["id"]: t for t in run["tasks"]}
     for task in tasks(run, READ):
         if task["expect"] != ALREADY:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
             continue
         task_id, delivered = task["task"]["id"], _delivered(task)
         first = by_id.get(delivered.get("again_of") or "")
@@ -599,9 +626,12 @@ def _is_mdn_for(sent: dict, message_id: str) -> bool:
 
 
 def check_mdn(run: dict) -> CheckResult:
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, READ):
         task_id, seen, delivered = task["task"]["id"], _seen(task), _delivered(task)
+        if undelivered(task) and (task["task"].get("extra") or {}).get("read_receipt"):
+            blocked.append(undelivered(task))
+            continue
         asked = str(delivered.get("read_receipt") or "").lower()
         if not asked:
             continue
@@ -628,7 +658,8 @@ def check_mdn(run: dict) -> CheckResult:
                 problems.append(f"{task_id}: the MDN {mdn['id']}'s Final-Recipient "
                                 f"{fields.get('Final-Recipient')!r} does not name {seen['mailbox']}")
     return judged("inbox-mdn", problems, evidence,
-                  "a received message asking a read receipt gets an MDN (RFC 8098) sent back by SMTP")
+                  "a received message asking a read receipt gets an MDN (RFC 8098) sent back by SMTP",
+                  blocked)
 
 
 def check_receipt_requested(run: dict) -> CheckResult:

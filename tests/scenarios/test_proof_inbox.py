@@ -235,3 +235,15 @@ def test_an_mdn_is_read_from_its_disposition_notification_part():
     assert facts["mdn"]["Original-Message-ID"] == "<m@x>"
     assert inbox._DISPOSITION.match(facts["mdn"]["Disposition"])
     assert not inbox._DISPOSITION.match("processed")
+
+
+@pytest.mark.slow
+def test_a_message_the_harness_could_not_deliver_blocks_the_checks_never_fails_the_product(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    delivered = _task({"run": run}, "inbox-01")["observed"]["inbox"]["delivered"]
+    delivered.update(mock_id=None, error="SMTPRecipientsRefused: the mock refused the harness's message")
+    for check_id in ("inbox-imap-starttls", "inbox-xdm-integrated", "inbox-mdn"):
+        result = CHECKS[check_id].judge(run)
+        assert result.status == "blocked", (check_id, result.problems)
+        [blocker] = result.blocked_by
+        assert blocker["task"] == "inbox-01" and "could not deliver" in blocker["reason"]
