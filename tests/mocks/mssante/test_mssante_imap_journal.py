@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import imaplib
 import smtplib
+import socket
 
 import pytest
 from mssante_helpers import PRO, PRO2, mock_fixtures
@@ -117,3 +118,18 @@ def test_each_connection_is_its_own_session(mss):
     read_mailbox(mss)
     logins = [e for e in imap_entries(mss) if e.operation == "imap-login"]
     assert len({e.client["session"] for e in logins}) == 2
+
+
+def test_a_line_that_is_no_imap_command_gets_bad_is_journalled_and_the_session_goes_on(mss):
+    with socket.create_connection((mss.imap_host, mss.imap_port), timeout=10) as raw:
+        reader = raw.makefile("rb")
+        assert reader.readline().startswith(b"* OK")
+        raw.sendall(b"a1 FROBNICATE \x00\xff nonsense\r\n")
+        assert reader.readline().startswith(b"a1 BAD")
+        raw.sendall(b"a2 NOOP\r\n")
+        assert reader.readline().startswith(b"a2 OK")
+        raw.sendall(b"a3 LOGOUT\r\n")
+        assert reader.readline().startswith(b"* BYE")
+    [refused, logout] = imap_entries(mss)
+    assert refused.operation == "imap-command" and refused.verdict == "refused"
+    assert refused.response["result"].startswith("BAD") and logout.operation == "imap-logout"
