@@ -44,13 +44,14 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 
 
 # --- reading the run record -------------------------------------------------------------------------------
-#: the actions that send a report; a capability's task of another action (reading the mailbox…) sends none
-REPORT_ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
+#: the actions whose tasks send no report of the product's (reading its mailbox: what the mocks saw there is
+#: the harness's delivery and the product's read receipts); every other action's sends are judged as reports
+NO_REPORT_ACTIONS = ("read-inbox",)
 
 
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
-    if task["task"].get("action", REPORT_ACTIONS[0]) not in REPORT_ACTIONS:
+    if task["task"].get("action") in NO_REPORT_ACTIONS:
         return []
     observed = task["observed"]
     found = [("dmp", d) for d in observed["dmp"] if d["operation"] == "ITI-41"]
@@ -832,12 +833,12 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
-        if action not in REPORT_ACTIONS:  # judged by its capability's checks
+        if action in NO_REPORT_ACTIONS:  # judged by its capability's checks
             continue
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
-            addressee = (task["task"].get("recipient") if action == "send-mss"
+            addressee = (task["task"].get("recipient") if not action.startswith("send-citizen")
                          else (task.get("world") or {}).get("citizen_mailbox"))
             seen = bool(messages_delivered_to(task, addressee)) if addressee else delivered(task)
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),

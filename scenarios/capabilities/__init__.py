@@ -3,12 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
-from segur.scenarios.capabilities import inbox
+from segur.scenarios.capabilities import inbox, lookup
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = (
-    inbox.CAPABILITY,
-)
+CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, inbox.CAPABILITY)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -42,6 +42,7 @@ from lxml.builder import ElementMaker
 from segur.fixtures.documents.builders import build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.documents.ids import local_patient_id
 from segur.fixtures.documents.pdf import make_pdf
+from segur.kernel.tenants import tenant_login
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
@@ -271,7 +272,7 @@ def submit(endpoints, admin, sender: str, mailbox: str, message: EmailMessage) -
         if smtp.get("starttls"):
             client.starttls(context=ssl.create_default_context(cafile=mss.get("ca_file") or None))
             client.ehlo()
-        client.login(sender, password)
+        client.login(tenant_login(sender, mss.get("tenant") or ""), password)  # a shared stack's tenant
         client.mail(sender)
         client.rcpt(mailbox)
         code, reply = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, inbox, mssante, wire
+from . import annuaire, dmp, inbox, lookup, mssante, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -278,9 +278,11 @@ class Run:
                                         xdm_overrides=overrides or None, submission=submission or None,
                                         pdf=draft)
         message = inbox.with_read_receipt(self, message, sender)
+        lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
-        mssante.send(self.config, message, sender, recipient)
+        context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
+        mssante.send(self.config, message, sender, recipient, context)
         self.step(f"MSSanté: sent from {sender} to {recipient}")
         return recipient
 

@@ -4,8 +4,6 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import inbox
+from . import inbox, lookup
 
-HANDLERS: dict = {
-    "read-inbox": inbox.read_inbox,
-}
+HANDLERS: dict = {**lookup.ACTIONS, "read-inbox": inbox.read_inbox}

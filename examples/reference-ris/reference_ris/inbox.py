@@ -123,12 +123,12 @@ class Inbox:
         try:
             if self.defect == "inbox-plain-imap":  # logs in first; STARTTLS only once refused
                 try:
-                    client.login(self.mailbox, password)
+                    client.login(config.login_for(self.mailbox), password)
                 except imaplib.IMAP4.error as exc:
                     self.run.step(f"IMAP LOGIN before STARTTLS refused ({exc}) (defect inbox-plain-imap)")
             if client.state == "NONAUTH":
                 client.starttls(ssl_context=context)
-                client.login(self.mailbox, password)
+                client.login(config.login_for(self.mailbox), password)
             client.select("INBOX")
             _, found = client.uid("SEARCH", None, "UNSEEN")
             uids = (found[0] or b"").split() if found else []

@@ -5,11 +5,16 @@ a LOGIN before STARTTLS among them, without its password."""
 from __future__ import annotations
 
 import imaplib
+import json
 import smtplib
 import socket
+import urllib.request
 
 import pytest
 from mssante_helpers import PRO, PRO2, mock_fixtures
+
+from segur.fixtures.world import load_world
+from segur.mocks.mssante.testing import running_mssante
 
 mss, clean = mock_fixtures()
 
@@ -133,3 +138,25 @@ def test_a_line_that_is_no_imap_command_gets_bad_is_journalled_and_the_session_g
     [refused, logout] = imap_entries(mss)
     assert refused.operation == "imap-command" and refused.verdict == "refused"
     assert refused.response["result"].startswith("BAD") and logout.operation == "imap-logout"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # tls="none" here
+def test_a_tenants_mailbox_read_is_journalled_in_that_tenant_with_its_messages(tmp_path):
+    """A login `user+tenant@domain` (segur proof --tenant): what follows it on the connection goes to the
+    tenant's journal, and the messages fetched are named from the tenant's own store."""
+    with running_mssante(load_world(), tls="none", validate=False, data_dir=tmp_path / "data",
+                         tenants=True) as shared:
+        with smtplib.SMTP(shared.smtp_host, shared.smtp_port, timeout=10) as client:
+            client.login(PRO.replace("@", "+ci-1@"), shared.password)
+            client.sendmail(PRO, [PRO2], HELLO)
+        client = imaplib.IMAP4(shared.imap_host, shared.imap_port, timeout=10)
+        client.login(PRO2.replace("@", "+ci-1@"), shared.password)
+        client.select("INBOX")
+        client.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        client.logout()
+        with urllib.request.urlopen(f"{shared.url}/t/ci-1/_admin/journal", timeout=10) as answer:
+            entries = [e for e in json.load(answer)["entries"] if e["operation"].startswith("imap-")]
+    assert [e["operation"] for e in entries] == ["imap-login", "imap-select", "imap-fetch", "imap-logout"]
+    [fetched] = entries[2]["response"]["messages"]
+    assert fetched["message_id"] == "<hello-1@ris.example>" and fetched["mock_id"].startswith("MSS-")
+    assert {e["client"]["session"] for e in entries} == {entries[0]["client"]["session"]}
