@@ -3,8 +3,8 @@ product reads it over IMAP with STARTTLS, integrates by INS, recognises a duplic
 
 One stack for the module; the proof runs once per couloir against the correct reference RIS and once per
 seeded defect of the capability (the small plan): each defect fails exactly the check that names it, on the
-task it names. The checks are also judged on hand-altered records (`INBOX_BREAKERS`, which
-`tests/scenarios/test_proof.py` adds to its table of failing cases)."""
+task it names. Each check also fails on a passing record altered to show its problem (`INBOX_BREAKERS`: a
+capability's failing cases live in its own module, as `tests/scenarios/test_proof.py` says)."""
 
 from __future__ import annotations
 
