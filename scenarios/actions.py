@@ -26,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "send-partial": "send the partial lab report to the DMP and by MSSanté to the recipient",
     "complete-report": "send the complete lab report as the new version of extra['completes_task'], DMP and "
                        "MSSanté, with the 'annule et remplace' mention",
+    "read-inbox": "read extra['mailbox'] over IMAP (STARTTLS), integrate the reports received, list them",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -45,8 +45,15 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 
 
 # --- reading the run record -------------------------------------------------------------------------------
+#: the actions whose tasks send no report of the product's (reading its mailbox: what the mocks saw there is
+#: the harness's delivery and the product's read receipts); every other action's sends are judged as reports
+NO_REPORT_ACTIONS = ("read-inbox",)
+
+
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
+    if task["task"].get("action") in NO_REPORT_ACTIONS:
+        return []
     observed = task["observed"]
     found = [("dmp", d) for d in observed["dmp"] if d["operation"] == "ITI-41"]
     found += [("mss", m) for m in observed["mss"]]
@@ -832,7 +839,7 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
-        if owner_of(task["scenario"]) and not _one_addressee(action):
+        if action in NO_REPORT_ACTIONS or (owner_of(task["scenario"]) and not _one_addressee(action)):
             continue  # a capability's task that is no send to one addressee: its own checks judge the claim
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))

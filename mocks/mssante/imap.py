@@ -10,23 +10,42 @@ not kept in memory).
 Two deliberate departures from pymap's defaults: logins are never allowed before STARTTLS (pymap
 relaxes that for loopback connections; the MSSanté space never does, REM SC.MSS/CONF.06/.07), and
 a failed login answers at once (no 0.3 s sleep) since the mock is local.
+
+What a mailbox reader did is journalled command by command, while the command runs (so the entry carries
+the proof task in force, and a client's next step comes after it): ``imap-starttls`` (the TLS version and
+cipher negotiated), ``imap-login``, ``imap-select``, ``imap-fetch`` (the UIDs, Message-IDs and mock ids
+fetched, whether the content was read), ``imap-store`` (flags set), ``imap-append`` (e.g. an MDN kept in a
+folder), ``imap-expunge``, ``imap-logout``, and ``imap-command`` for any other command the server refused
+(a LOGIN before STARTTLS among them, without its password). Each entry's ``client`` names the connection
+(``session``), its peer, its login and its TLS session (empty before STARTTLS).
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import ssl
 import time
+import uuid
 from argparse import Namespace
 from contextlib import AsyncExitStack, closing
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config, FilterSet, Identity, Login
 from pymap.context import connection_exit
-from pymap.exceptions import AuthorizationFailure, InvalidAuth
+from pymap.exceptions import AuthorizationFailure, CloseConnection, InvalidAuth, ResponseError
+from pymap.flags import FlagOp
 from pymap.imap import IMAPConnection, IMAPServer
 from pymap.imap.state import ConnectionState
+from pymap.parsing.command import Command
+from pymap.parsing.command.any import LogoutCommand
+from pymap.parsing.command.auth import AppendCommand, SelectCommand
+from pymap.parsing.command.nonauth import LoginCommand
+from pymap.parsing.command.select import ExpungeCommand, FetchCommand, StoreCommand
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.response import ResponseOk
 from pymap.user import UserMetadata
@@ -41,6 +60,86 @@ from segur.mocks.mssante.imap_store import ParsedCache, stored_mailbox_set
 from segur.mocks.mssante.models import MssanteBackend
 
 imap_parse.install()  # pymap's MIME line loops in C-level code: same structure, ~3 times less CPU per append
+
+#: the FETCH attributes that read a message's content (RFC 3501 §6.4.5), unless their section is headers only
+_CONTENT_ATTRIBUTES = (b"BODY", b"BODY.PEEK", b"BINARY", b"BINARY.PEEK")
+_WHOLE_ATTRIBUTES = (b"RFC822", b"RFC822.TEXT")
+_HEADER_SECTIONS = (b"HEADER", b"HEADER.FIELDS", b"HEADER.FIELDS.NOT", b"MIME")
+_FLAG_MODES = {FlagOp.ADD: "add", FlagOp.DELETE: "remove", FlagOp.REPLACE: "replace"}
+_HEADERS_ONLY = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+_OPERATIONS = ((SelectCommand, "imap-select"), (FetchCommand, "imap-fetch"), (StoreCommand, "imap-store"),
+               (AppendCommand, "imap-append"), (ExpungeCommand, "imap-expunge"),
+               (LogoutCommand, "imap-logout"))
+
+
+@dataclass
+class ImapSession:
+    """One IMAP connection as the journal names it: an id, the peer, the TLS session once STARTTLS is done
+    (empty before), the mailbox logged in."""
+
+    journal: Journal
+    peer: list | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    tls: dict = field(default_factory=dict)
+    login: str | None = None
+    mailbox: str | None = None  # the mailbox's address (lower case) once logged in
+    parsed: ParsedCache | None = None  # the parsed messages of the login's tenant
+    selected: str | None = None  # the mailbox selected ("INBOX" whatever its case)
+
+    def client(self) -> dict:
+        return {"peer": self.peer, "session": self.id, "login": self.login, "tls": dict(self.tls)}
+
+    def record(self, operation: str, verdict: str, request: dict, response: dict | None = None) -> None:
+        self.journal.record(operation, verdict, request=request, response=response or {},
+                            client=self.client())
+
+
+#: the IMAP connection being served (each connection runs in its own asyncio task, with its own context)
+_SESSION: ContextVar[ImapSession | None] = ContextVar("mssante_imap_session", default=None)
+
+
+def _text(value) -> str:
+    return bytes(value).decode("utf-8", "replace") if isinstance(value, bytes | bytearray | memoryview) \
+        else str(value)
+
+
+def reads_content(attribute) -> bool:
+    """Whether a FETCH attribute returns (part of) the message's content, not only its headers or flags."""
+    if attribute.value in _WHOLE_ATTRIBUTES:
+        return True
+    section = attribute.section
+    return attribute.value in _CONTENT_ATTRIBUTES and section is not None \
+        and section.specifier not in _HEADER_SECTIONS
+
+
+def _message_ids(parsed: ParsedCache, mailbox: str | None, uid: int) -> dict:
+    """The Message-ID and the mock's id (``X-Segur-Mock-Id``) of a stored INBOX message (read through the
+    parsed-message cache the fetch itself fills), as far as it has them."""
+    if not mailbox:
+        return {}
+    found = {}
+    try:
+        headers = parsed.get(mailbox, uid).header.parsed
+        for key, name in (("message_id", b"message-id"), ("mock_id", b"x-segur-mock-id")):
+            values = headers.get(name) or []
+            if values:
+                found[key] = str(values[0]).strip()
+    except Exception:  # noqa: BLE001 — a message pymap cannot parse still gets its UID journalled
+        pass
+    return found
+
+
+def _append_facts(message: AppendMessage) -> dict:
+    """What an appended message is: its size, flags, Message-ID and MIME type (a report's report-type: an
+    MDN is ``multipart/report; report-type=disposition-notification``, RFC 8098 §3)."""
+    literal = bytes(message.literal)
+    headers = _HEADERS_ONLY.parsebytes(literal[:65536])
+    facts = {"size": len(literal), "flags": sorted(_text(f.value) for f in message.flag_set),
+             "content_type": headers.get_content_type(), "message_id": headers.get("Message-ID")}
+    report_type = headers.get_param("report-type")
+    if isinstance(report_type, str):
+        facts["report_type"] = report_type.lower()
+    return facts
 
 
 class _Config(Config):
@@ -118,13 +217,19 @@ class _Login(Login):
         professional = verdict.professional if verdict is not None else None
         findings = [finding] if finding is not None else ()
         named = {"professional": professional} if professional else None
+        session = _SESSION.get()
+        if session is not None and ok:  # what follows on this connection goes to the login's tenant
+            session.login, session.mailbox, session.journal = login, box.address.lower(), journal
         journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
                        request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
                        response={"result": "OK" if ok else "NO authentication failed"},
-                       duration_ms=(time.monotonic() - started) * 1000)
+                       duration_ms=(time.monotonic() - started) * 1000,
+                       client=session.client() if session is not None else None)
         if not ok:
             raise InvalidAuth()
         name = self.user(box.address.lower(), tenant, backend)
+        if session is not None:
+            session.parsed = self._tenant_parsed.get(tenant, self.parsed) if tenant else self.parsed
         return Identity(name, self, None, frozenset())
 
     async def authorize(self, authenticated, authzid: str) -> Identity:
@@ -138,10 +243,104 @@ class _State(ConnectionState):
         # pymap lets loopback clients log in before STARTTLS; the MSSanté space never does.
         return ResponseOk(b"*", self.config.greeting, self.capability)
 
+    async def do_command(self, cmd: Command):
+        """pymap's, then the command journalled (see the module doc)."""
+        session = _SESSION.get()
+        if session is None:
+            return await super().do_command(cmd)
+        targets = self._targets(cmd)
+        try:
+            response = await super().do_command(cmd)
+        except CloseConnection:
+            session.record("imap-logout", "ok", {"command": "LOGOUT"})
+            raise
+        except (InvalidAuth, AuthorizationFailure):
+            raise  # the login journalled it (imap-login, in its tenant's journal)
+        except ResponseError as exc:
+            refusal = exc.get_response(cmd.tag)
+            if isinstance(cmd, LoginCommand) and session.login is None:  # the tenant its user names
+                session.journal = self.login.resolve(_text(cmd.userid))[3]
+            session.record(self._operation(cmd), "refused", self._request(cmd),
+                           {"result": _text(bytes(refusal)).strip()[:300]})
+            raise
+        self._journal(session, cmd, response, targets)
+        return response
+
+    def _targets(self, cmd: Command) -> list[tuple[int, int]]:
+        """(sequence number, UID) of the messages a FETCH or STORE names, read before it runs."""
+        if isinstance(cmd, FetchCommand | StoreCommand) and self._selected is not None:
+            try:
+                return list(self._selected.messages.get_uids(cmd.sequence_set))
+            except Exception:  # noqa: BLE001 — pymap answers the bad set itself; the journal says none
+                return []
+        return []
+
+    @staticmethod
+    def _operation(cmd: Command) -> str:
+        """The journal's operation for a command (UID FETCH is a FETCH, EXAMINE a SELECT)."""
+        return next((name for kind, name in _OPERATIONS if isinstance(cmd, kind)), "imap-command")
+
+    @staticmethod
+    def _request(cmd: Command) -> dict:
+        request = {"command": _text(cmd.command)}
+        if isinstance(cmd, SelectCommand | AppendCommand):
+            request["mailbox"] = str(cmd.mailbox)
+        if isinstance(cmd, FetchCommand):
+            request["attributes"] = [_text(bytes(a)) for a in cmd.attributes]
+            request["content"] = any(reads_content(a) for a in cmd.attributes)
+        if isinstance(cmd, StoreCommand):
+            request.update(flags=sorted(_text(f.value) for f in cmd.flag_set), mode=_FLAG_MODES.get(cmd.mode))
+        if isinstance(cmd, AppendCommand):
+            request["messages"] = [_append_facts(m) for m in cmd.messages]
+        return request
+
+    def _journal(self, session: ImapSession, cmd: Command, response, targets) -> None:
+        refused = response.is_bad or not isinstance(response, ResponseOk)
+        operation = self._operation(cmd)
+        if operation == "imap-command" and not refused:
+            return  # CAPABILITY, NOOP, LIST, SEARCH…: not journalled when they succeed
+        answer: dict = {"result": _text(response.text)[:300]}
+        if isinstance(cmd, SelectCommand):
+            name = str(cmd.mailbox)
+            session.selected = None if refused else "INBOX" if name.upper() == "INBOX" else name
+            if not refused and self._selected is not None:
+                answer["exists"] = self._selected.messages.exists
+        if isinstance(cmd, FetchCommand | StoreCommand) and not refused:
+            inbox = session.mailbox if session.selected == "INBOX" else None  # other folders: pymap's memory
+            parsed = session.parsed or self.login.parsed
+            answer["messages"] = [{"uid": uid, **_message_ids(parsed, inbox, uid)} for _seq, uid in targets]
+        session.record(operation, "refused" if refused else "ok", self._request(cmd), answer)
+
+
+class _Connection(IMAPConnection):
+    """pymap's connection, whose STARTTLS handshake is journalled with the TLS version and cipher it
+    negotiated (or its failure)."""
+
+    async def start_tls(self) -> None:
+        session = _SESSION.get()
+        try:
+            await super().start_tls()
+        except (ssl.SSLError, ConnectionError) as exc:
+            if session is not None:
+                session.record("imap-starttls", "refused", {"command": "STARTTLS"},
+                               {"error": f"{type(exc).__name__}: {exc}"[:300]})
+            raise
+        ssl_object = self.writer.get_extra_info("ssl_object")
+        if session is not None:
+            if ssl_object is not None:
+                session.tls = {"version": ssl_object.version(), "cipher": (ssl_object.cipher() or [None])[0]}
+            session.record("imap-starttls", "ok", {"command": "STARTTLS"}, {"tls": dict(session.tls)})
+
 
 class _Server(IMAPServer):
+    def __init__(self, login: _Login, config: Config):
+        super().__init__(login, config)
+        self.journal = login.journal
+
     async def __call__(self, reader, writer, sock_info) -> None:
-        conn = IMAPConnection(self.commands, self._config, reader, writer, sock_info)
+        peer = writer.get_extra_info("peername")
+        _SESSION.set(ImapSession(self.journal, list(peer[:2]) if isinstance(peer, tuple) else peer))
+        conn = _Connection(self.commands, self._config, reader, writer, sock_info)
         state = _State(self._login, self._config)
         async with AsyncExitStack() as stack:
             connection_exit.set(stack)

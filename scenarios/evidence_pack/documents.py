@@ -19,6 +19,7 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
+from segur.scenarios.checks import NO_REPORT_ACTIONS
 from segur.scenarios.evidence_pack.cda_view import embedded_file, parse
 from segur.scenarios.mime import UnreadableMime, read_message
 from segur.scenarios.observe import (
@@ -50,6 +51,8 @@ def collect_documents(stack, run: dict, out: str | Path) -> list[dict]:
     reports = _dmp_reports(run)
     for task in run["tasks"]:
         task_id = task["task"]["id"]
+        if task["task"].get("action") in NO_REPORT_ACTIONS:
+            continue  # a task that sends no report (reading the mailbox…): its capability's evidence says
         for item in task["observed"].get("dmp") or []:
             for doc in item.get("documents") or []:
                 manifest.append(_dmp_document(stack, folder, task_id, item, doc, reports))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios.checks import NO_REPORT_ACTIONS
 from segur.scenarios.evidence_pack.documents import collect_documents, safe_name
 from segur.scenarios.proof import run_proof, stack_config
 from segur.up import start_stack
@@ -41,6 +42,8 @@ def _sent_documents(evidence) -> set[tuple[str, str]]:
     """(task, uniqueId) of every CDA the mocks saw the product send."""
     sent = set()
     for task in evidence["run"]["tasks"]:
+        if task["task"]["action"] in NO_REPORT_ACTIONS:  # the harness's own deliveries (reading tasks)
+            continue
         for item in task["observed"]["dmp"]:
             sent |= {(task["task"]["id"], d["unique_id"]) for d in item.get("documents") or []}
         for item in task["observed"]["mss"]:

@@ -16,6 +16,11 @@ def world():
     return load_world()
 
 
+def core_counts(plan) -> dict:
+    """The plan's tasks per core scenario (the capabilities' tasks, after them, are their own tests')."""
+    return {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
+
+
 @pytest.mark.parametrize("couloir, kind", [("RIS", "CR-IMG"), ("BIO", "CR-BIO")])
 def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
     plan = build_plan(world, couloir)

@@ -112,7 +112,7 @@ def _rows() -> list[dict]:
 def test_coverage_exits_one_when_a_requirement_is_neither_covered_nor_out_of_scope(tmp_path):
     rows = _rows()
     for row in rows:
-        if row["couloir"] == "RIS" and row["id"] == "MSS/CONF.06":
+        if row["couloir"] == "RIS" and row["id"] == "MSS/CONF.17":
             row["scope"], row["reason"] = "tests", ""
     broken = tmp_path / "catalogue.csv"
     with open(broken, "w", encoding="utf-8", newline="") as handle:
@@ -121,20 +121,20 @@ def test_coverage_exits_one_when_a_requirement_is_neither_covered_nor_out_of_sco
         writer.writerows(rows)
     result = CliRunner().invoke(app, ["rem", "coverage", "--couloir", "RIS", "--catalogue", str(broken)])
     assert result.exit_code == 1
-    assert "NEITHER       MSS/CONF.06" in result.output
+    assert "NEITHER       MSS/CONF.17" in result.output
 
 
 def test_an_out_of_scope_entry_without_a_reason_is_not_out_of_scope(tmp_path):
     rows = _rows()
     for row in rows:
-        if row["couloir"] == "BIO" and row["id"] == "MSS/CONF.06":
+        if row["couloir"] == "BIO" and row["id"] == "MSS/CONF.17":
             row["reason"] = ""
     broken = tmp_path / "catalogue.csv"
     with open(broken, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    assert coverage("BIO", broken).neither == ["MSS/CONF.06"]
+    assert coverage("BIO", broken).neither == ["MSS/CONF.17"]
 
 
 def test_coverage_as_json_and_rem_show():

@@ -49,6 +49,8 @@ class Config:
     mailbox_passwords: dict = field(default_factory=dict)  # per address, overrides mailbox_password
     mailbox_tenant: str = ""  # a shared harness's tenant: the login is <local part>+<tenant>@<domain>
     nil: str = "1234"  # X-MSS-NIL: the product's 4-digit reference (convergence.esante.gouv.fr)
+    imap_host: str | None = None  # reading the mailbox (IMAP4rev1 with STARTTLS)
+    imap_port: int | None = None
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
@@ -97,6 +99,7 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
         "pki_dir": pki.get("dir"), "signing_certificate": pki.get("signing_certificate"),
         "smtp_host": mss.get("smtp_host"), "smtp_port": mss.get("smtp_port"),
         "smtp_starttls": mss.get("starttls"),
+        "imap_host": mss.get("imap_host"), "imap_port": mss.get("imap_port"),
         "ca_file": mss.get("ca_file") or pki.get("ca_file"), "sender": mss.get("sender"),
         "mailbox_password": mss.get("password"),
         "mailbox_passwords": {k.lower(): v for k, v in mss.get("passwords", {}).items()} or None,
@@ -126,6 +129,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
     dmp = endpoints.get("dmp") or {}
     mss = endpoints.get("mssante") or {}
     smtp = mss.get("smtp") if isinstance(mss.get("smtp"), Mapping) else {}
+    imap = mss.get("imap") if isinstance(mss.get("imap"), Mapping) else {}
     pki = endpoints.get("pki")
     if isinstance(pki, Mapping):  # segur up: {"dir": …, "ca_file": …}
         pki = pki.get("dir") or (str(Path(pki["ca_file"]).parent) if pki.get("ca_file") else None)
@@ -137,6 +141,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_host": smtp.get("host") or mss.get("smtp_host"),
         "smtp_port": smtp.get("port") or mss.get("smtp_port"),
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
+        "imap_host": imap.get("host"), "imap_port": imap.get("port"),
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
         "crl_url": (endpoints.get("igc") or {}).get("crl"), "endpoints": dict(endpoints),

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, lookup, mssante, volets, wire
+from . import annuaire, dmp, inbox, lookup, mssante, volets, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -288,6 +288,7 @@ class Run:
                                         with_xdm=self.defect != "mss-without-xdm",
                                         xdm_overrides=overrides or None, submission=submission or None,
                                         pdf=draft)
+        message = inbox.with_read_receipt(self, message, sender)
         lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)

@@ -93,6 +93,17 @@ DEFECTS = {
     "partial-new-set-id": "sends the complete lab report as a new document (new setId, no RPLC), not as the "
                           "partial one's new version",
     "no-cancel-mention": "sends the new version of the lab report without the 'annule et remplace' mention",
+    "inbox-plain-imap": "reading its mailbox, sends IMAP LOGIN before STARTTLS (the password in clear), and "
+                        "starts TLS only once the server refused it",
+    "inbox-ignores-xdm": "reading its mailbox, never opens the IHE_XDM.ZIP: a received report is left as a "
+                         "plain attachment, nothing is integrated",
+    "inbox-integrates-unqualified": "integrates a received report whose INS is not qualified (X-MSS-INS: N) "
+                                    "automatically, matching the patient by birth name and birth date",
+    "inbox-duplicates": "integrates a received document again when it comes a second time (no look-up of the "
+                        "document id among those already integrated)",
+    "inbox-no-mdn": "never returns the read receipt (MDN) a received message asks for",
+    "inbox-no-receipt-request": "sends a report without Disposition-Notification-To when the user asked a "
+                                "read receipt",
 }
 
 

@@ -1,0 +1,248 @@
+"""Reading the mailbox (task `read-inbox`) and asking read receipts.
+
+The RIS reads its mailbox (`extra["mailbox"]`, else its sender) with imaplib over IMAP4rev1: STARTTLS with
+the test CA before it logs in (REM MSS/CONF.06, RFC 3501 §6.2.1), SELECT INBOX, UID SEARCH UNSEEN, for each
+message UID FETCH BODY.PEEK[] then UID STORE +FLAGS (\\Seen). A message with an IHE_XDM.ZIP (REM MSS/UX.01)
+is opened and its CDA documents read (MSS/UX.39); they are integrated automatically only when the message
+says the INS is qualified (X-MSS-INS: O), the CDA carries an INS under an INS OID, and that INS is one INSi
+qualified for a patient of the RIS (MSS/UX.07: it matches strictly the system's qualified INS); else the
+message waits for a user ("not-integrated"). A CDA whose id the RIS already integrated is reported
+"already-integrated" and not stored twice (CDA/DD.04). A message asking a read receipt
+(Disposition-Notification-To) gets an MDN (RFC 8098) sent back by SMTP (MSS/UX.34).
+
+What it did is returned as `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md),
+and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import io
+import ssl
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+
+from lxml import etree
+
+from segur.kernel.ins import INS_OIDS
+
+from . import mssante
+from .errors import ConfigError, ServiceUnavailable
+
+HL7 = {"h": "urn:hl7-org:v3"}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+#: RFC 8098 §3.2.6: the RIS integrates (or holds) what it read without a user's action
+DISPOSITION = "automatic-action/MDN-sent-automatically; processed"
+
+
+@dataclass
+class InboxOutcome:
+    """What a reading did (the shape of `core.Outcome`, with `inbox`: what became of each message read)."""
+
+    task_id: str
+    mailbox: str
+    detail: str
+    steps: list[str] = field(default_factory=list)
+    inbox: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"ok": True, "task_id": self.task_id, "read": self.mailbox, "detail": self.detail,
+                "steps": self.steps, "inbox": self.inbox}
+
+
+def cda_facts(content: bytes) -> dict | None:
+    """The id (root^extension, as XDS writes it) and the INS of a CDA; None when it is not one."""
+    try:
+        root = etree.fromstring(content, _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag != "{urn:hl7-org:v3}ClinicalDocument":
+        return None
+    document_id = root.find("h:id", HL7)
+    identifier = None
+    if document_id is not None and document_id.get("root"):
+        extension = document_id.get("extension")
+        identifier = f"{document_id.get('root')}^{extension}" if extension else document_id.get("root")
+    ins = next((i.get("extension") for i in root.iterfind("h:recordTarget/h:patientRole/h:id", HL7)
+                if i.get("root") in INS_OIDS and i.get("extension")), None)
+    family = root.find("h:recordTarget/h:patientRole/h:patient/h:name/h:family", HL7)
+    birth = root.find("h:recordTarget/h:patientRole/h:patient/h:birthTime", HL7)
+    return {"id": identifier, "ins": ins, "birth_name": (family.text or "").strip() if family is not None
+            else None, "birth_time": birth.get("value") if birth is not None else None}
+
+
+def xdm_documents(message) -> list[dict] | None:
+    """The CDA documents of the message's IHE_XDM.ZIP; None when it has none (not a health document)."""
+    for part in message.iter_attachments():
+        if (part.get_filename() or "").upper() != "IHE_XDM.ZIP":
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True) or b"")) as archive:
+                contents = [archive.read(n) for n in archive.namelist()
+                            if n.upper().endswith(".XML") and not n.upper().endswith("METADATA.XML")]
+        except (zipfile.BadZipFile, OSError):
+            return []
+        return [facts for facts in map(cda_facts, contents) if facts and facts["id"]]
+    return None
+
+
+class Inbox:
+    """One reading of the mailbox for a `core.Run`."""
+
+    def __init__(self, run):
+        self.run = run
+        self.config = run.config
+        self.defect = run.defect
+        task = run.task
+        self.mailbox = task.extra.get("mailbox") or task.sender or self.config.sender
+        if not self.mailbox:
+            raise ConfigError("no mailbox to read: the task names none and the configuration has no "
+                              "[mssante] sender")
+        state = run.state.data
+        self.integrated = state.setdefault("inbox", {})  # CDA id → what was integrated
+        self.report: list[dict] = []
+        self.receipts: list[tuple[str, str, str | None]] = []  # (to, Message-ID, subject)
+
+    # --- the IMAP session --------------------------------------------------------------------------------
+    def read(self) -> None:
+        config = self.config
+        config.require("imap_host", "imap_port")
+        try:
+            context = ssl.create_default_context(cafile=config.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
+        password = config.password_for(self.mailbox)
+        try:
+            client = imaplib.IMAP4(config.imap_host, int(config.imap_port), timeout=config.timeout)
+        except OSError as exc:
+            raise ServiceUnavailable(f"MSSanté IMAP unreachable: {type(exc).__name__}: {exc}") from exc
+        try:
+            if self.defect == "inbox-plain-imap":  # logs in first; STARTTLS only once refused
+                try:
+                    client.login(config.login_for(self.mailbox), password)
+                except imaplib.IMAP4.error as exc:
+                    self.run.step(f"IMAP LOGIN before STARTTLS refused ({exc}) (defect inbox-plain-imap)")
+            if client.state == "NONAUTH":
+                client.starttls(ssl_context=context)
+                client.login(config.login_for(self.mailbox), password)
+            client.select("INBOX")
+            _, found = client.uid("SEARCH", None, "UNSEEN")
+            uids = (found[0] or b"").split() if found else []
+            self.run.step(f"IMAP {self.mailbox}: {len(uids)} unread message(s)")
+            for uid in uids:
+                _, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
+                raw = next((item[1] for item in data if isinstance(item, tuple)), b"")
+                self.take(message_from_bytes(raw, policy=policy.default))
+                client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+            client.logout()
+        except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+            raise ServiceUnavailable(f"MSSanté IMAP: {type(exc).__name__}: {exc}") from exc
+        finally:
+            if client.state != "LOGOUT":
+                client.shutdown()
+
+    # --- one message -------------------------------------------------------------------------------------
+    def take(self, message) -> None:
+        message_id = str(message.get("Message-ID") or "").strip() or None
+        documents = None if self.defect == "inbox-ignores-xdm" else xdm_documents(message)
+        entry = {"message_id": message_id, "status": "ignored", "documents": [], "patient_ins": None}
+        if documents:
+            entry.update(self.integrate(message, message_id, documents))
+        self.report.append(entry)
+        self.run.step(f"message {message_id}: {entry['status']} {entry['documents']}")
+        receipt_to = getaddresses([str(message.get("Disposition-Notification-To") or "")])
+        if receipt_to and receipt_to[0][1] and self.defect != "inbox-no-mdn":
+            self.receipts.append((receipt_to[0][1], message_id, str(message.get("Subject") or "")))
+
+    def integrate(self, message, message_id: str | None, documents: list[dict]) -> dict:
+        ids = [d["id"] for d in documents]
+        qualified = str(message.get("X-MSS-INS") or "").strip().upper() == "O"
+        patient = self.patient_for(documents[0], qualified)
+        if patient is None:
+            return {"status": "not-integrated", "documents": ids}
+        if all(i in self.integrated for i in ids) and self.defect != "inbox-duplicates":
+            return {"status": "already-integrated", "documents": ids, "patient_ins": patient}
+        for document_id in ids:
+            copies = self.integrated.get(document_id, {}).get("copies", 0) + 1
+            self.integrated[document_id] = {"ins": patient, "message_id": message_id,
+                                            "task": self.run.task.id, "copies": copies}
+        return {"status": "integrated", "documents": ids, "patient_ins": patient}
+
+    def patient_for(self, document: dict, qualified: bool) -> str | None:
+        """The INS of the RIS's patient the document is for, when it may be integrated automatically: a
+        qualified INS (X-MSS-INS: O, under an INS OID) INSi qualified for one of the RIS's patients."""
+        known = {i["ins"]: i for i in self.run.state.data["identities"].values() if i.get("qualified", True)}
+        if qualified and document["ins"] in known:
+            return document["ins"]
+        if self.defect == "inbox-integrates-unqualified":  # matched on the traits instead
+            for identity in known.values():
+                if identity["birth_name"] == document["birth_name"] and \
+                        identity["birth_date"].replace("-", "") == (document["birth_time"] or "")[:8]:
+                    self.run.step("integrated by the patient's traits, without a qualified INS (defect "
+                                  "inbox-integrates-unqualified)")
+                    return identity["ins"]
+        return None
+
+    # --- read receipts -----------------------------------------------------------------------------------
+    def send_receipts(self) -> None:
+        for to, message_id, subject in self.receipts:
+            mdn = build_mdn(self.mailbox, to, message_id, subject, self.config.nil)
+            mssante.send(self.config, mdn, self.mailbox, to)
+            self.run.step(f"MDN for {message_id} sent to {to}")
+
+
+def build_mdn(mailbox: str, to: str, message_id: str | None, subject: str, nil: str) -> EmailMessage:
+    """A message disposition notification (RFC 8098 §3): multipart/report; report-type=disposition-
+    notification, a human part, then the message/disposition-notification part (Reporting-UA,
+    Original-Recipient, Final-Recipient, Original-Message-ID, Disposition)."""
+    mdn = EmailMessage()
+    mdn["From"] = mailbox
+    mdn["To"] = to
+    mdn["Subject"] = f"Accusé de lecture : {subject}"
+    mdn["Date"] = format_datetime(datetime.now(UTC))
+    mdn["Message-ID"] = make_msgid(domain=mailbox.rpartition("@")[2] or "reference-ris.local")
+    mdn["X-MSS-NIL"] = nil
+    mdn["Auto-Submitted"] = "auto-replied"  # RFC 3834 §5
+    mdn.set_content(f"Le message {message_id} a été reçu et traité par le RIS de référence.\n")
+    fields = ["Reporting-UA: reference-ris; harnais Segur", f"Original-Recipient: rfc822;{mailbox}",
+              f"Final-Recipient: rfc822;{mailbox}", f"Original-Message-ID: {message_id}",
+              f"Disposition: {DISPOSITION}"]
+    mdn.make_mixed()
+    mdn.attach(_disposition_part(fields))
+    mdn.set_type("multipart/report")
+    mdn.set_param("report-type", "disposition-notification")
+    return mdn
+
+
+def _disposition_part(fields: list[str]):
+    """The message/disposition-notification part: its body is the notification fields (RFC 8098 §3.1)."""
+    raw = ("Content-Type: message/disposition-notification\r\n\r\n" + "\r\n".join(fields) + "\r\n").encode()
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def read_inbox(run) -> InboxOutcome:
+    inbox = Inbox(run)
+    inbox.read()
+    inbox.send_receipts()
+    counts = {}
+    for entry in inbox.report:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no new message"
+    return InboxOutcome(run.task.id, inbox.mailbox, f"mailbox {inbox.mailbox} read: {summary}", run.steps,
+                        inbox=inbox.report)
+
+
+def with_read_receipt(run, message: EmailMessage, sender: str) -> EmailMessage:
+    """A report sent with `extra["read_receipt"]` asks the recipient for an MDN (REM MSS/UX.33, RFC 8098
+    §2.1: Disposition-Notification-To, here the sending mailbox)."""
+    if run.task.extra.get("read_receipt"):
+        if run.defect == "inbox-no-receipt-request":
+            run.step("read receipt asked by the task but not requested (defect inbox-no-receipt-request)")
+        else:
+            message["Disposition-Notification-To"] = sender
+    return message
+

@@ -1,0 +1,741 @@
+"""Receiving by MSSanté (issue 15 §4): the harness delivers reports to the product's mailbox, the product
+reads it over IMAP and integrates them.
+
+Tasks (both couloirs), after the core's:
+- `inbox-receipt-01` (`send-mss` with `extra["read_receipt"]`): a report sent asking the recipient for a
+  read receipt — the message carries `Disposition-Notification-To` (REM MSS/UX.33);
+- `inbox-01`…`inbox-03` (`read-inbox`): before each, the harness (`prepare`) sends to the product's
+  mailbox (`extra["mailbox"]`, the mailbox it sends from) a message from another professional of the world,
+  through the mock's SMTP like any sender (STARTTLS, AUTH as that professional's mailbox), so it is
+  journalled and stored like any message: the subject, X-MSS-NIL/INS/CODECDA headers, the CDA (built with
+  `fixtures/` builders) in an IHE_XDM.ZIP and its PDF beside it. `inbox-01` is a report for a patient the
+  product qualified through INSi earlier in the proof (`X-MSS-INS: O`), asking a read receipt;
+  `inbox-02` a report whose identity the sender could not qualify (`X-MSS-INS: N`, the CDA carries the
+  sender's local patient id, no INS); `inbox-03` the report of `inbox-01` again, same CDA, in a new message.
+  The product reads its mailbox and reports, as JSON in its output, what it did with each message:
+  `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md).
+
+The checks read the MSSanté mock's journal — the IMAP commands (`imap-starttls`, `imap-login`,
+`imap-select`, `imap-fetch`…, docs/mssante.md) and the messages the product sent — and what the harness
+itself delivered (`task["prepared"]`); the product's report is compared with what it fetched, never
+believed alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import smtplib
+import ssl
+import urllib.parse
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from segur.fixtures.documents.builders import build_cr_bio_n3_minimal, build_cr_img_n1
+from segur.fixtures.documents.ids import local_patient_id
+from segur.fixtures.documents.pdf import make_pdf
+from segur.kernel.tenants import tenant_login
+from segur.mocks.dmp import valuesets
+from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
+from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.mime import read_message
+from segur.scenarios.observe import cda_header, document_facts
+
+NAME = "inbox"
+READ_ACTION = "read-inbox"
+READ, RECEIPT = "inbox", "inbox-receipt"  # the scenarios: reading the mailbox; sending asking a receipt
+#: what the harness expects the product to do with the message it delivered before a reading task
+INTEGRATED, HELD, ALREADY = "integrated", "not-integrated", "already-integrated"
+STATUSES = (INTEGRATED, HELD, ALREADY, "ignored")
+#: the report another professional sends, by its specialty (radiology: CR-IMG, else a lab's CR-BIO): the
+#: builder, its LOINC code and the label of the subject
+RADIOLOGY = "SM44"
+REPORTS = {"CR-IMG": (build_cr_img_n1, "18748-4", "CR d'imagerie médicale"),
+           "CR-BIO": (build_cr_bio_n3_minimal, "11502-2", "CR d'examens biologiques")}
+
+
+def report_kind(reporter) -> str:
+    return "CR-IMG" if reporter.specialty_code == RADIOLOGY else "CR-BIO"
+
+
+#: RFC 8098 §3.2.6: Disposition: <action-mode>/<sending-mode>; <disposition-type>[/<modifier>]
+_DISPOSITION = re.compile(r"^\s*(manual|automatic)-action\s*/\s*MDN-sent-(manually|automatically)\s*;\s*"
+                          r"(displayed|deleted|dispatched|processed)\b", re.IGNORECASE)
+MDN_REPORT_TYPE = "disposition-notification"
+#: what the evidence shows of each message the product sent
+SENT_BRIEF = ("seq", "id", "to", "content_type", "report_type")
+
+
+# --- plan -------------------------------------------------------------------------------------------------
+def _reporter(context: PlanContext):
+    """The professional whose reports the product receives: the last open mailbox of the world's other
+    professionals (the core's MSSanté tasks send to the first ones)."""
+    return context.recipients[-1]
+
+
+def plan_inbox(context: PlanContext) -> None:
+    """The tasks of the module doc; the patient is the one of the first DMP task, whom the product has
+    qualified through INSi by then (REM MSS/UX.07: integrated automatically when the INS is qualified and
+    matches strictly the system's qualified INS)."""
+    known = next(p for p in context.plan.tasks if p.scenario == "dmp")
+    patient = context.world.patient_by_key(known.patient_key)
+    others = [p for p in context.citizen_patients if p.key not in context.used_patients()]
+    receipt_patient = (others or context.citizen_patients)[0]
+    context.add("inbox-receipt-01", "send-mss", receipt_patient, RECEIPT, "delivered",
+                recipient=context.recipients[0].mailbox, extra={"read_receipt": True})
+    reporter = _reporter(context)
+    base = {"mailbox": context.sender, "from": reporter.mailbox}
+    context.add("inbox-01", READ_ACTION, patient, READ, INTEGRATED,
+                extra={**base, "ins_qualified": True, "read_receipt": True})
+    context.add("inbox-02", READ_ACTION, patient, READ, HELD, extra={**base, "ins_qualified": False})
+    context.add("inbox-03", READ_ACTION, patient, READ, ALREADY, extra={**base, "again_of": "inbox-01"})
+
+
+# --- prepare: the harness delivers -----------------------------------------------------------------------
+def report_for(world, patient, reporter, *, qualified: bool) -> tuple[bytes, bytes]:
+    """The CDA the other professional sends and its PDF rendering (the report of its specialty), with the
+    patient's INS when the identity is qualified, else only the sender's local patient id (IPP)."""
+    build, _code, label = REPORTS[report_kind(reporter)]
+    organisation = world.organisation_of(reporter)
+    options = {}
+    if not qualified:
+        root, extension = local_patient_id(patient, organisation)
+        options = {"ins_oid": root, "ins_value": extension}
+    lines = [f"Patient : {patient.birth_name} {patient.first_names}", f"Né(e) le {patient.birth_date}",
+             "Compte rendu envoyé par MSSanté (harnais Ségur)."]
+    pdf = make_pdf(label, lines, author=reporter.display_name)
+    return build(patient, reporter, organisation, pdf=pdf, **options), pdf
+
+
+#: IHE ITI TF-3 §4.2.5: the ebRIM objectType, classification and identification schemes of XDS metadata
+_DOCUMENT_ENTRY = "urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1"
+_SUBMISSION_SET = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
+_SCHEMES = {"classCode": "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a",
+            "confidentialityCode": "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f",
+            "formatCode": "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d",
+            "healthcareFacilityTypeCode": "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1",
+            "practiceSettingCode": "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead",
+            "typeCode": "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983",
+            "contentTypeCode": "urn:uuid:aa543740-bdda-424e-8c96-df4873be8500"}
+_IDENTIFIERS = {"patientId": "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427",
+                "uniqueId": "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab",
+                "ss.patientId": "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446",
+                "ss.sourceId": "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832",
+                "ss.uniqueId": "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"}
+_RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+_LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
+#: the subset directory and document file of the one-document package the harness sends (ITI TF-2 §3.32.4.1.2)
+_SUBSET, _DOCUMENT = "IHE_XDM/SUBSET01", "DOC0001.XML"
+
+
+def _utc(value: str | None) -> str | None:
+    """An HL7 TS with its offset as the XDS DTM in UTC (YYYYMMDDhhmmss); a date alone is kept as it is."""
+    found = re.fullmatch(r"(\d{8})(\d{4}(?:\d{2})?)?(?:\.\d+)?([+-]\d{4})?", value or "")
+    if not found:
+        return None
+    day, clock, zone = found.groups()
+    if not clock:
+        return day
+    moment = datetime.strptime(day + clock.ljust(6, "0"), "%Y%m%d%H%M%S")
+    if zone:
+        offset = timedelta(hours=int(zone[:3]), minutes=int(zone[0] + zone[3:]))
+        moment -= offset
+    return moment.strftime("%Y%m%d%H%M%S")
+
+
+def _metadata(cda: bytes, organisation) -> bytes:
+    """The METADATA.XML of a one-document IHE XDM package (an ebRS SubmitObjectsRequest, ITI TF-3 §4.2): the
+    document entry described from the CDA as the harness reads it (`observe.cda_header`, `document_facts`),
+    the codes of the French XDS value sets (`segur.mocks.dmp.valuesets`: ASS_X04 class, ASS_A11 format), the
+    submission set and their HasMember association."""
+    header, facts = cda_header(cda), document_facts(cda)
+    patient_id = f"{header['ins']}^^^&{header['ins_oid']}&ISO^NH" if header.get("ins") else None
+    formats = valuesets.format_codes_for_templates(facts.get("template_ids") or [])
+    n1 = valuesets.format_code_for_n1(header["n1_media_type"]) if header.get("n1_media_type") else None
+    format_code = n1 or (formats[0] if formats else None)
+    class_code = valuesets.class_for_type(header["code"], header.get("code_system"))
+    def coded(concept):
+        return (concept.code, concept.system, concept.display) if concept else None
+
+    codes = {"typeCode": (header["code"], header.get("code_system"), header.get("code_display")),
+             "classCode": coded(class_code), "formatCode": coded(format_code),
+             "confidentialityCode": (facts.get("confidentiality") or "N", "2.16.840.1.113883.5.25", "Normal"),
+             "healthcareFacilityTypeCode": (organisation.facility_type, valuesets.SYSTEM_SECTEUR_ACTIVITE,
+                                            organisation.facility_type_display),
+             "practiceSettingCode": (organisation.practice_setting, "1.2.250.1.213.1.1.4.9",
+                                     organisation.practice_setting_display)}
+    traits = [f"PID-5|{header['birth_name']}^{header['first_given']}^^^^^L",
+              f"PID-7|{header['birth_time']}", f"PID-8|{header['sex']}"]
+    slots = {"creationTime": [_utc(header.get("effective_time"))], "hash": [hashlib.sha1(cda).hexdigest()],
+             "size": [str(len(cda))], "languageCode": [facts.get("language") or "fr-FR"],
+             "serviceStartTime": [_utc(facts.get("service_start"))],
+             "serviceStopTime": [_utc(facts.get("service_stop"))],
+             "sourcePatientId": [patient_id], "sourcePatientInfo": traits, "URI": [_DOCUMENT]}
+    rim = ElementMaker(namespace=_RIM, nsmap={"rim": _RIM})
+    request = etree.Element(f"{{{_LCM}}}SubmitObjectsRequest", nsmap={"lcm": _LCM, "rim": _RIM})
+    objects = etree.SubElement(request, f"{{{_RIM}}}RegistryObjectList")
+
+    def slot(name, values):
+        return rim.Slot(rim.ValueList(*[rim.Value(v) for v in values if v]), name=name)
+
+    def named(text):
+        return rim.Name(rim.LocalizedString(value=text or ""))
+
+    def classified(obj, scheme, code):
+        return rim.Classification(slot("codingScheme", [code[1]]), named(code[2] or code[0]),
+                                  classificationScheme=_SCHEMES[scheme], classifiedObject=obj,
+                                  id=f"urn:uuid:{uuid.uuid4()}", nodeRepresentation=code[0])
+
+    def identified(obj, scheme, value, label):
+        return rim.ExternalIdentifier(named(label), identificationScheme=_IDENTIFIERS[scheme],
+                                      registryObject=obj, id=f"urn:uuid:{uuid.uuid4()}", value=value)
+
+    document, package = f"urn:uuid:{uuid.uuid4()}", f"urn:uuid:{uuid.uuid4()}"
+    entry = rim.ExtrinsicObject(*[slot(n, v) for n, v in slots.items() if any(v)], named(header.get("title")),
+                                id=document, mimeType="text/xml", objectType=_DOCUMENT_ENTRY)
+    entry.extend(classified(document, scheme, code) for scheme, code in codes.items() if code and code[0])
+    if patient_id:
+        entry.append(identified(document, "patientId", patient_id, "XDSDocumentEntry.patientId"))
+    entry.append(identified(document, "uniqueId", header["unique_id"], "XDSDocumentEntry.uniqueId"))
+    submission = rim.RegistryPackage(slot("submissionTime", [datetime.now(UTC).strftime("%Y%m%d%H%M%S")]),
+                                     id=package)
+    submission.append(classified(package, "contentTypeCode", codes["healthcareFacilityTypeCode"]))
+    submission.append(rim.Classification(classifiedObject=package, classificationNode=_SUBMISSION_SET,
+                                         id=f"urn:uuid:{uuid.uuid4()}"))
+    if patient_id:
+        submission.append(identified(package, "ss.patientId", patient_id, "XDSSubmissionSet.patientId"))
+    submission.append(identified(package, "ss.sourceId", f"1.2.250.1.71.4.2.2.{organisation.finess}",
+                                 "XDSSubmissionSet.sourceId"))
+    submission.append(identified(package, "ss.uniqueId", f"2.25.{uuid.uuid4().int}",
+                                 "XDSSubmissionSet.uniqueId"))
+    member = rim.Association(slot("SubmissionSetStatus", ["Original"]), id=f"urn:uuid:{uuid.uuid4()}",
+                             associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember",
+                             sourceObject=package, targetObject=document)
+    objects.extend([entry, submission, member])
+    return etree.tostring(request, xml_declaration=True, encoding="UTF-8")
+
+
+def xdm_package(cda: bytes, organisation, sender: str) -> bytes:
+    """The IHE_XDM.ZIP of one CDA, as IHE ITI TF-2 §3.32.4.1.2 lays it out: README.TXT and INDEX.HTM at the
+    root, IHE_XDM/SUBSET01/METADATA.XML and the document DOC0001.XML beside it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.TXT", f"Envoi MSSanté de {sender} (harnais Ségur) : un document CDA, "
+                                       f"{_SUBSET}/{_DOCUMENT}.\r\n")
+        archive.writestr("INDEX.HTM", f'<html><body><a href="{_SUBSET}/{_DOCUMENT}">{_DOCUMENT}</a>'
+                                      "</body></html>\r\n")
+        archive.writestr(f"{_SUBSET}/METADATA.XML", _metadata(cda, organisation))
+        archive.writestr(f"{_SUBSET}/{_DOCUMENT}", cda)
+    return buffer.getvalue()
+
+
+def message_for(sender: str, mailbox: str, package: bytes, pdf: bytes | None, patient, kind: str, *,
+                qualified: bool, read_receipt: bool) -> EmailMessage:
+    """A report by MSSanté as a conformant sender writes it (docs/mssante.md): subject
+    `XDM/1.0/DDM+<label> <NAME> <first name> <dd/mm/yyyy>`, X-MSS-NIL, X-MSS-INS (O/N), X-MSS-CODECDA, the
+    IHE_XDM.ZIP and the PDF beside it; `Disposition-Notification-To` when a read receipt is asked."""
+    _build, code, label = REPORTS[kind]
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mailbox
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    year, month, day = patient.birth_date.split("-")
+    message["Subject"] = f"XDM/1.0/DDM+{label} {patient.birth_name} {patient.first_name} {day}/{month}/{year}"
+    message["X-MSS-NIL"] = "1"
+    message["X-MSS-INS"] = "O" if qualified else "N"
+    message["X-MSS-CODECDA"] = code
+    if read_receipt:
+        message["Disposition-Notification-To"] = sender
+    message.set_content("Bonjour,\n\nveuillez trouver ci-joint le compte rendu.\n\nCordialement\n")
+    message.add_attachment(package, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
+    if pdf:
+        message.add_attachment(pdf, maintype="application", subtype="pdf", filename="compte-rendu.pdf")
+    return message
+
+
+def submit(endpoints, admin, sender: str, mailbox: str, message: EmailMessage) -> str | None:
+    """Send `message` through the mock's SMTP as `sender` (STARTTLS when offered, the CA of the stack, the
+    mock's password for every world mailbox, from its `/_admin/health`); the mock's id of the message."""
+    mss = endpoints["mssante"]
+    smtp = mss["smtp"]
+    password = admin.health("mssante")["credentials"]["default_password"]
+    with smtplib.SMTP(smtp["host"], int(smtp["port"]), timeout=30) as client:
+        client.ehlo()
+        if smtp.get("starttls"):
+            client.starttls(context=ssl.create_default_context(cafile=mss.get("ca_file") or None))
+            client.ehlo()
+        client.login(tenant_login(sender, mss.get("tenant") or ""), password)  # a shared stack's tenant
+        client.mail(sender)
+        client.rcpt(mailbox)
+        code, reply = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+    found = re.search(rb"queued as (\S+)", reply or b"")
+    return found.group(1).decode() if code == 250 and found else None
+
+
+def attachments_of(raw: bytes) -> tuple[bytes | None, bytes | None]:
+    """The IHE_XDM.ZIP and the PDF of a stored message."""
+    package = pdf = None
+    for part in read_message(raw).iter_attachments():
+        name = (part.get_filename() or "").upper()
+        if name == "IHE_XDM.ZIP":
+            package = part.get_payload(decode=True)
+        elif name.endswith(".PDF"):
+            pdf = part.get_payload(decode=True)
+    return package, pdf
+
+
+def cdas_of(package: bytes | None) -> list[bytes]:
+    """The CDA documents of an IHE_XDM.ZIP (every file of it that is a ClinicalDocument)."""
+    if not package:
+        return []
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return [data for data in (archive.read(n) for n in sorted(archive.namelist()))
+                if b"ClinicalDocument" in data[:4096]]
+
+
+def earlier_delivery(admin, task_id: str) -> str:
+    """The mock's id of the message the harness delivered for an earlier reading task."""
+    query = urllib.parse.urlencode({"operation": "smtp-message", "task": task_id})
+    for entry in admin.call("mssante", f"journal?{query}")["entries"]:
+        mock_id = (entry.get("meta") or {}).get("id")
+        if mock_id:
+            return mock_id
+    raise LookupError(f"the MSSanté mock journalled no message delivered for {task_id}")
+
+
+def prepare_inbox(context: PrepareContext) -> dict:
+    """Deliver the reading task's message (module doc); what was delivered, as the harness built it."""
+    planned = context.planned
+    task = planned.task
+    if task.action != READ_ACTION:
+        return {}
+    extra = task.extra
+    sender, mailbox = extra["from"], extra["mailbox"]
+    patient = context.world.patient_by_key(planned.patient_key)
+    reporter = next(p for p in context.world.professionals if p.mailbox == sender)
+    again = extra.get("again_of")
+    delivered = {"mock_id": None, "message_id": None, "from": sender, "to": mailbox, "again_of": again}
+    try:
+        if again:  # the same IHE_XDM.ZIP (the same CDA, byte for byte) in a new message
+            package, pdf = attachments_of(context.admin.mss_raw(earlier_delivery(context.admin, again)))
+            qualified = True
+        else:
+            qualified = bool(extra.get("ins_qualified"))
+            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified)
+            package = xdm_package(cda, context.world.organisation_of(reporter), sender)
+        message = message_for(sender, mailbox, package, pdf, patient, report_kind(reporter),
+                              qualified=qualified, read_receipt=bool(extra.get("read_receipt")))
+        delivered["mock_id"] = submit(context.endpoints, context.admin, sender, mailbox, message)
+    except (OSError, smtplib.SMTPException, LookupError) as exc:  # the harness's failure, not the product's
+        return {"delivered": {**delivered, "error": f"{type(exc).__name__}: {exc}"[:300]}}
+    headers = [cda_header(c) for c in cdas_of(package)]
+    return {"delivered": {**delivered, "message_id": message["Message-ID"], "x_mss_ins": message["X-MSS-INS"],
+                          "read_receipt": message["Disposition-Notification-To"],
+                          "documents": [{"id": h.get("unique_id"), "ins": h.get("ins"),
+                                         "ins_oid": h.get("ins_oid")} for h in headers]}}
+
+
+# --- observe: what the mock saw -------------------------------------------------------------------------
+def _imap_brief(entry: dict) -> dict:
+    """One IMAP command of the journal as the checks read it."""
+    request, response = entry.get("request") or {}, entry.get("response") or {}
+    client = entry.get("client") or {}
+    command = request.get("command") or ("LOGIN" if entry["operation"] == "imap-login" else None)
+    return {"seq": entry["seq"], "time": entry["time"], "operation": entry["operation"],
+            "verdict": entry["verdict"], "command": command, "session": client.get("session"),
+            "login": client.get("login") or request.get("login"),
+            "tls": (client.get("tls") or {}).get("version"), "mailbox": request.get("mailbox"),
+            "content": request.get("content"), "flags": request.get("flags"), "mode": request.get("mode"),
+            "messages": [{k: m.get(k) for k in ("uid", "message_id", "mock_id")}
+                         for m in response.get("messages") or []]}
+
+
+def _addresses(message, name: str) -> list[str]:
+    return [a.lower() for _, a in getaddresses([str(v) for v in message.get_all(name) or []]) if a]
+
+
+def sent_facts(raw: bytes) -> dict:
+    """What the harness reads in a message the product sent (its own MIME reader): its type, the read
+    receipt it asks for, and for an MDN (RFC 8098 §3: multipart/report; report-type=disposition-notification)
+    the fields of its message/disposition-notification part."""
+    message = read_message(raw)
+    report_type = message.get_param("report-type")
+    facts = {"content_type": message.get_content_type(),
+             "report_type": report_type.lower() if isinstance(report_type, str) else None,
+             "header_from": _addresses(message, "From"),
+             "disposition_notification_to": _addresses(message, "Disposition-Notification-To"),
+             "mdn": None}
+    for part in message.walk():
+        if part.get_content_type() != "message/disposition-notification":
+            continue
+        payload = part.get_payload()
+        fields = payload[0] if isinstance(payload, list) and payload else None
+        if fields is not None:
+            facts["mdn"] = {name: str(fields.get(name) or "").strip() or None for name in
+                            ("Original-Message-ID", "Final-Recipient", "Original-Recipient", "Disposition")}
+        break
+    return facts
+
+
+def _sent_brief(entry: dict, admin) -> dict:
+    request, response, meta = entry.get("request") or {}, entry.get("response") or {}, entry.get("meta") or {}
+    brief = {"seq": entry["seq"], "time": entry["time"], "id": meta.get("id"), "verdict": entry["verdict"],
+             "from": request.get("from"), "to": request.get("to") or [],
+             "delivered_to": response.get("delivered_to") or [], "message_id": request.get("message_id")}
+    if admin is not None and meta.get("id"):
+        try:
+            brief.update(sent_facts(admin.mss_raw(meta["id"])))
+        except (OSError, LookupError, ValueError) as exc:
+            brief["unread"] = f"{type(exc).__name__}: {exc}"
+    return brief
+
+
+def observe_inbox(context: ObserveContext) -> dict:
+    """The task's IMAP commands (every session), the messages the product sent from its mailbox, and what
+    the harness delivered."""
+    task = context.task
+    mailbox = ((task.get("extra") or {}).get("mailbox") or task.get("sender") or "").lower()
+    entries = [e for e in context.journals.get("mssante", []) if context.in_task(e, "mssante")]
+    imap = [_imap_brief(e) for e in entries if e["operation"].startswith("imap-")]
+    sent = [_sent_brief(e, context.admin) for e in entries if e["operation"] == "smtp-message"
+            and str((e.get("client") or {}).get("login") or "").lower() == mailbox]
+    return {"mailbox": mailbox, "delivered": context.prepared.get("delivered"), "imap": imap, "sent": sent}
+
+
+# --- the checks -----------------------------------------------------------------------------------------
+def _seen(task: dict) -> dict:
+    return (task.get("observed") or {}).get(NAME) or {"imap": [], "sent": [], "delivered": None}
+
+
+def _tls(version: str | None) -> tuple[int, ...]:
+    """`TLSv1.3` → (1, 3); `TLSv1` → (1, 0); nothing → ()."""
+    found = re.fullmatch(r"TLSv(\d+)(?:\.(\d+))?", version or "")
+    return (int(found.group(1)), int(found.group(2) or 0)) if found else ()
+
+
+def fetched(task: dict) -> set[str]:
+    """The Message-IDs whose content the product fetched over IMAP, after STARTTLS, in the task."""
+    return {m["message_id"] for e in _seen(task)["imap"]
+            if e["operation"] == "imap-fetch" and e["verdict"] == "ok" and e["content"] and e["tls"]
+            for m in e["messages"] if m.get("message_id")}
+
+
+def claims(task: dict) -> list[dict] | None:
+    """What the product says it did with each message: the `inbox` list of the JSON object it returned or
+    printed (its whole output, else its last line that is one); None when it said nothing readable."""
+    output = str((task.get("result") or {}).get("output") or "")
+    for candidate in (output, *reversed(output.splitlines())):
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("inbox"), list):
+            return [c for c in data["inbox"] if isinstance(c, dict)]
+    return None
+
+
+def claim_for(task: dict, message_id: str | None) -> dict | None:
+    return next((c for c in claims(task) or [] if c.get("message_id") == message_id), None)
+
+
+def _documents(claim: dict) -> set[str]:
+    return {str(d) for d in claim.get("documents") or []}
+
+
+def _delivered(task: dict) -> dict:
+    return _seen(task).get("delivered") or {}
+
+
+def undelivered(task: dict) -> dict | None:
+    """The blocker of a reading task whose message the harness could not deliver (its own failure: the
+    checks cannot judge the product on it), else None."""
+    delivered = _delivered(task)
+    if delivered.get("mock_id") and delivered.get("message_id"):
+        return None
+    why = delivered.get("error") or "the mock gave no id for it"
+    return {"check": None, "task": task["task"]["id"],
+            "reason": f"the harness could not deliver its message to {delivered.get('to')}: {why}"}
+
+
+def _not_read(task: dict) -> str | None:
+    """Why the task's delivered message cannot be judged as read (None: the product fetched it)."""
+    delivered = _delivered(task)
+    if delivered["message_id"] not in fetched(task):
+        return (f"{task['task']['id']}: the message {delivered['message_id']} delivered to "
+                f"{delivered['to']} was never fetched (content) over IMAP with STARTTLS in the task")
+    return None
+
+
+def _claim_problem(task: dict) -> tuple[dict | None, str | None]:
+    """The product's word on the task's delivered message, or why there is none."""
+    task_id, delivered = task["task"]["id"], _delivered(task)
+    said = claims(task)
+    if said is None:
+        return None, (f"{task_id}: the product reported no JSON `inbox` list of what it did with its mail "
+                      "(docs/sut.md)")
+    claim = claim_for(task, delivered.get("message_id"))
+    if claim is None:
+        return None, f"{task_id}: the product does not say what it did with {delivered.get('message_id')}"
+    return claim, None
+
+
+def _unfetched_claims(task: dict) -> list[str]:
+    """Messages the product says it integrated in the task that it did not fetch in the task."""
+    read = fetched(task)
+    return [f"{task['task']['id']}: the product says it integrated {c.get('message_id')}, which it did not "
+            "fetch over IMAP in the task" for c in claims(task) or []
+            if c.get("status") == INTEGRATED and c.get("message_id") not in read]
+
+
+def check_imap_starttls(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        task_id, seen = task["task"]["id"], _seen(task)
+        imap, mailbox = seen["imap"], seen.get("mailbox")
+        attempts = [e for e in imap if e["command"] in ("LOGIN", "AUTHENTICATE")
+                    or e["operation"] == "imap-login"]
+        logins = [e for e in imap if e["operation"] == "imap-login" and e["verdict"] == "ok"
+                  and str(e["login"] or "").lower() == mailbox]
+        selects = [e for e in imap if e["operation"] == "imap-select" and e["verdict"] == "ok"
+                   and str(e["mailbox"] or "").upper() == "INBOX"]
+        evidence.append({"task": task_id, "mailbox": mailbox,
+                         "sessions": sorted({e["session"] for e in imap if e["session"]}),
+                         "logins": [{k: e[k] for k in ("seq", "verdict", "command", "tls")}
+                                    for e in attempts],
+                         "selects": [e["seq"] for e in selects],
+                         "fetched": sorted(fetched(task))})
+        for attempt in attempts:
+            if not attempt["tls"]:
+                problems.append(f"{task_id}: IMAP {attempt['command']} #{attempt['seq']} sent before "
+                                "STARTTLS (credentials in clear)")
+            elif _tls(attempt["tls"]) < (1, 2):
+                problems.append(f"{task_id}: IMAP {attempt['command']} #{attempt['seq']} over "
+                                f"{attempt['tls']}, below TLS 1.2")
+        if not logins:
+            problems.append(f"{task_id}: no IMAP login to {mailbox} succeeded after STARTTLS")
+        if not selects:
+            problems.append(f"{task_id}: the INBOX was never selected over IMAP")
+        harness = undelivered(task)
+        if harness:
+            blocked.append(harness)
+        elif _not_read(task):
+            problems.append(_not_read(task))
+    return judged("inbox-imap-starttls", problems, evidence,
+                  "every mailbox read: STARTTLS (TLS ≥ 1.2) before any login, then login, select, fetch",
+                  blocked)
+
+
+def check_xdm_integrated(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        task_id, delivered = task["task"]["id"], _delivered(task)
+        problems += _unfetched_claims(task)
+        if task["expect"] != INTEGRATED:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        claim, why = _claim_problem(task)
+        expected = {d["id"] for d in delivered.get("documents") or []}
+        ins = {d["ins"] for d in delivered.get("documents") or []}
+        evidence.append({"task": task_id, "delivered": delivered, "fetched": sorted(fetched(task)),
+                         "claim": claim})
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+            continue
+        if claim.get("status") != INTEGRATED:
+            problems.append(f"{task_id}: the report in the IHE_XDM.ZIP of {delivered['message_id']} (INS "
+                            f"qualified, X-MSS-INS: O) was not integrated (status {claim.get('status')!r})")
+        elif _documents(claim) != expected:
+            problems.append(f"{task_id}: the product says it integrated {sorted(_documents(claim))}, the "
+                            f"IHE_XDM.ZIP it fetched holds {sorted(expected)}")
+        elif {claim.get("patient_ins")} != ins:
+            problems.append(f"{task_id}: integrated for INS {claim.get('patient_ins')}, the document's is "
+                            f"{sorted(ins)}")
+    return judged("inbox-xdm-integrated", problems, evidence,
+                  "the CDA of a received IHE_XDM.ZIP with a qualified INS is integrated for that INS",
+                  blocked)
+
+
+def check_unqualified_held(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        if task["expect"] != HELD:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        task_id, delivered = task["task"]["id"], _delivered(task)
+        claim, why = _claim_problem(task)
+        evidence.append({"task": task_id, "delivered": delivered, "claim": claim})
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+        elif claim.get("status") in (INTEGRATED, ALREADY):
+            problems.append(f"{task_id}: {delivered['message_id']} says X-MSS-INS: N (its CDA carries no "
+                            f"INS) but the product integrated it automatically (for INS "
+                            f"{claim.get('patient_ins')})")
+    return judged("inbox-unqualified-held", problems, evidence,
+                  "a received report whose INS is not qualified is not integrated automatically", blocked)
+
+
+def check_no_duplicate(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    by_id = {t["task"]["id"]: t for t in run["tasks"]}
+    for task in tasks(run, READ):
+        if task["expect"] != ALREADY:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        task_id, delivered = task["task"]["id"], _delivered(task)
+        first = by_id.get(delivered.get("again_of") or "")
+        first_claim = claim_for(first, _delivered(first).get("message_id")) if first else None
+        claim, why = _claim_problem(task)
+        evidence.append({"task": task_id, "delivered": delivered, "claim": claim,
+                         "first_delivery": {"task": first and first["task"]["id"], "claim": first_claim}})
+        if not first_claim or first_claim.get("status") != INTEGRATED:
+            blocked.append({"check": "inbox-xdm-integrated", "task": task_id,
+                            "reason": "the first delivery of the document was not integrated"})
+            continue
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+        elif claim.get("status") != ALREADY:
+            problems.append(f"{task_id}: the document {sorted(_documents(first_claim))} integrated in "
+                            f"{first['task']['id']} came again in {delivered['message_id']}; the product did "
+                            f"not recognise it as already integrated (status {claim.get('status')!r})")
+        elif _documents(claim) != _documents(first_claim):
+            problems.append(f"{task_id}: already integrated, says the product, but names "
+                            f"{sorted(_documents(claim))}, not {sorted(_documents(first_claim))}")
+    return judged("inbox-no-duplicate", problems, evidence,
+                  "a document received again is recognised as already integrated, not duplicated", blocked)
+
+
+def _is_mdn_for(sent: dict, message_id: str) -> bool:
+    return sent.get("report_type") == MDN_REPORT_TYPE and \
+        str((sent.get("mdn") or {}).get("Original-Message-ID") or "") == message_id
+
+
+def check_mdn(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        task_id, seen, delivered = task["task"]["id"], _seen(task), _delivered(task)
+        if undelivered(task) and (task["task"].get("extra") or {}).get("read_receipt"):
+            blocked.append(undelivered(task))
+            continue
+        asked = str(delivered.get("read_receipt") or "").lower()
+        if not asked:
+            continue
+        mdns = [s for s in seen["sent"] if _is_mdn_for(s, delivered["message_id"])]
+        evidence.append({"task": task_id, "asked_by": asked, "message": delivered["message_id"],
+                         "mdns": mdns, "sent": [{k: s.get(k) for k in SENT_BRIEF} for s in seen["sent"]]})
+        why = _not_read(task)
+        if why:
+            problems.append(why)
+            continue
+        if not mdns:
+            problems.append(f"{task_id}: {delivered['message_id']} asked a read receipt "
+                            f"(Disposition-Notification-To: {asked}); no MDN (multipart/report; report-type="
+                            f"{MDN_REPORT_TYPE}, Original-Message-ID naming it) was sent back by SMTP")
+            continue
+        for mdn in mdns:
+            fields = mdn["mdn"] or {}
+            if asked not in {a.lower() for a in mdn["delivered_to"]}:
+                problems.append(f"{task_id}: the MDN {mdn['id']} went to {mdn['to']}, not to {asked}")
+            if not _DISPOSITION.match(fields.get("Disposition") or ""):
+                problems.append(f"{task_id}: the MDN {mdn['id']} has no valid Disposition field (RFC 8098 "
+                                f"§3.2.6): {fields.get('Disposition')!r}")
+            if seen["mailbox"] not in str(fields.get("Final-Recipient") or "").lower():
+                problems.append(f"{task_id}: the MDN {mdn['id']}'s Final-Recipient "
+                                f"{fields.get('Final-Recipient')!r} does not name {seen['mailbox']}")
+    return judged("inbox-mdn", problems, evidence,
+                  "a received message asking a read receipt gets an MDN (RFC 8098) sent back by SMTP",
+                  blocked)
+
+
+def check_receipt_requested(run: dict) -> CheckResult:
+    problems, evidence = [], []
+    for task in tasks(run, RECEIPT):
+        task_id, seen = task["task"]["id"], _seen(task)
+        sender, recipient = str(task["task"].get("sender") or "").lower(), task["task"].get("recipient")
+        sent = [s for s in seen["sent"] if recipient and recipient.lower() in
+                {a.lower() for a in s["delivered_to"]}]
+        evidence.append({"task": task_id, "messages": [{k: s.get(k) for k in (
+            "seq", "id", "from", "delivered_to", "disposition_notification_to")} for s in sent]})
+        if not sent:
+            problems.append(f"{task_id}: no message from {sender} reached {recipient}")
+        for message in sent:
+            asked = message.get("disposition_notification_to") or []
+            if not asked:
+                problems.append(f"{task_id}: message {message['id']} asks no read receipt "
+                                "(no Disposition-Notification-To)")
+            elif sender not in asked:
+                problems.append(f"{task_id}: message {message['id']} asks the read receipt for {asked}, not "
+                                f"for its sender {sender}")
+    return judged("inbox-receipt-requested", problems, evidence,
+                  "a report sent asking a read receipt carries Disposition-Notification-To")
+
+
+RIS, BIO = "RIS", "BIO"
+CHECKS = (
+    Check("inbox-imap-starttls", title="the mailbox is read over IMAP with STARTTLS (TLS ≥ 1.2)",
+          test="test_the_mailbox_is_read_over_imap_with_starttls",
+          doc=("Reading the mailbox: in each reading task the MSSanté journal shows STARTTLS (TLS 1.2 or "
+               "above) before any LOGIN/AUTHENTICATE, a login to the product's mailbox, a SELECT of the "
+               "INBOX and a FETCH of the content of the message the harness delivered."),
+          rem={RIS: ["MSS/CONF.06"], BIO: ["MSS/CONF.06"]},
+          reads=("mssante.imap", "inbox.delivered"), judge=check_imap_starttls,
+          defects=("inbox-plain-imap",)),
+    Check("inbox-xdm-integrated", title="a received IHE_XDM.ZIP is recognised and its CDA integrated by INS",
+          test="test_a_received_xdm_report_is_integrated_for_its_qualified_ins",
+          doc=("Receiving a report: the message with an IHE_XDM.ZIP and a qualified INS (X-MSS-INS: O) the "
+               "product fetched is reported integrated, with the CDA id the archive holds, for the INS the "
+               "document carries; no message is said integrated that was not fetched in the task."),
+          rem={RIS: ["MSS/UX.01", "MSS/UX.39", "MSS/UX.07"], BIO: []},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_xdm_integrated,
+          defects=("inbox-ignores-xdm",)),
+    Check("inbox-unqualified-held", title="a received report whose INS is not qualified is not integrated "
+          "automatically", test="test_a_received_report_without_a_qualified_ins_is_not_integrated",
+          doc=("A message saying X-MSS-INS: N (its CDA names the patient by the sender's local id) is read "
+               "but not integrated automatically: automatic integration needs a qualified INS that matches "
+               "the product's own strictly."),
+          rem={RIS: ["MSS/UX.07"], BIO: []},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_unqualified_held,
+          defects=("inbox-integrates-unqualified",)),
+    Check("inbox-no-duplicate", title="a document received again is recognised as already integrated",
+          test="test_a_document_received_again_is_not_integrated_twice",
+          doc=("The same CDA (same id, same bytes) delivered again in a new message is fetched and reported "
+               "already integrated, not integrated a second time."),
+          rem={RIS: ["CDA/DD.04"], BIO: ["CDA/DD.04"]},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_no_duplicate,
+          defects=("inbox-duplicates",)),
+    Check("inbox-mdn", title="a read receipt asked is sent back (MDN, RFC 8098)",
+          test="test_a_read_receipt_asked_is_sent_back",
+          doc=("A received message with Disposition-Notification-To gets, by SMTP from the product's mailbox "
+               "to that address, an MDN: multipart/report; report-type=disposition-notification whose "
+               "disposition part names the message (Original-Message-ID), the mailbox (Final-Recipient) "
+               "and a Disposition (RFC 8098 §3)."),
+          rem={RIS: ["MSS/UX.34"], BIO: []},
+          reads=("inbox.delivered", "inbox.sent"), judge=check_mdn, defects=("inbox-no-mdn",)),
+    Check("inbox-receipt-requested", title="a report sent asking a read receipt carries "
+          "Disposition-Notification-To", test="test_a_report_sent_asking_a_read_receipt_says_so",
+          doc=("The send task asking a read receipt (extra read_receipt): the message that reached the "
+               "recipient carries Disposition-Notification-To naming the sending mailbox (RFC 8098 §2.1)."),
+          rem={RIS: ["MSS/UX.33"], BIO: []},
+          reads=("inbox.sent",), judge=check_receipt_requested, defects=("inbox-no-receipt-request",)),
+)
+
+CAPABILITY = Capability(
+    NAME, "receiving by MSSanté: the harness delivers reports to the product's mailbox, which reads it over "
+          "IMAP with STARTTLS, integrates by INS, recognises a duplicate and returns read receipts",
+    scenarios=(READ, RECEIPT), plan=plan_inbox, prepare=prepare_inbox, observe=observe_inbox, checks=CHECKS)

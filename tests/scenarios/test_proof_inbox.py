@@ -1,0 +1,249 @@
+"""Receiving by MSSanté (capability `inbox`): the harness delivers reports to the product's mailbox, the
+product reads it over IMAP with STARTTLS, integrates by INS, recognises a duplicate, returns read receipts.
+
+One stack for the module; the proof runs once per couloir against the correct reference RIS and once per
+seeded defect of the capability (the small plan): each defect fails exactly the check that names it, on the
+task it names. Each check also fails on a passing record altered to show its problem (`INBOX_BREAKERS`: a
+capability's failing cases live in its own module, as `tests/scenarios/test_proof.py` says)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from segur.fixtures.world import load_world
+from segur.scenarios.capabilities import inbox
+from segur.scenarios.capabilities.inbox import CHECKS as INBOX_CHECKS
+from segur.scenarios.checks import CHECKS
+from segur.scenarios.plan import build_plan
+from segur.scenarios.proof import run_proof, stack_config
+from segur.up import start_stack
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+#: defect of the reference RIS → (the check it fails, the task the failure names)
+DEFECT_CHECK = {
+    "inbox-plain-imap": ("inbox-imap-starttls", "inbox-01"),
+    "inbox-ignores-xdm": ("inbox-xdm-integrated", "inbox-01"),
+    "inbox-integrates-unqualified": ("inbox-unqualified-held", "inbox-02"),
+    "inbox-duplicates": ("inbox-no-duplicate", "inbox-03"),
+    "inbox-no-mdn": ("inbox-mdn", "inbox-01"),
+    "inbox-no-receipt-request": ("inbox-receipt-requested", "inbox-receipt-01"),
+}
+#: defect → checks it leaves blocked (the first delivery was never integrated: nothing to find again)
+DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate",)}
+INBOX_IDS = [check.id for check in INBOX_CHECKS]
+
+
+# --- the plan ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("couloir", ["RIS", "BIO"])
+def test_the_reading_tasks_come_after_the_core_ones_for_a_patient_the_product_qualified(couloir):
+    world = load_world()
+    plan = build_plan(world, couloir, "small")
+    ids = [p.task.id for p in plan.tasks]
+    assert ids[-4:] == ["inbox-receipt-01", "inbox-01", "inbox-02", "inbox-03"]
+    reads = plan.of(inbox.READ)
+    assert [p.expect for p in reads] == [inbox.INTEGRATED, inbox.HELD, inbox.ALREADY]
+    assert {p.patient_key for p in reads} == {plan.by_id("dmp-01").patient_key}
+    first = reads[0].task
+    assert first.action == "read-inbox" and first.extra["mailbox"] == plan.by_id("mss-01").task.sender
+    assert first.extra["from"] != first.extra["mailbox"] and first.extra["read_receipt"]
+    assert reads[2].task.extra["again_of"] == "inbox-01"
+    receipt = plan.by_id("inbox-receipt-01").task
+    assert receipt.action == "send-mss" and receipt.extra == {"read_receipt": True} and receipt.recipient
+
+
+# --- the proof, run once per couloir and per defect --------------------------------------------------------
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with start_stack(stack_config(None, tmp_path_factory.mktemp("inbox-stack"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def runs(stack, tmp_path_factory):
+    """sut → the evidence of its small proof (RIS unless the key says BIO)."""
+    found = {}
+    for couloir, sut in [("RIS", "reference-ris"), ("BIO", "reference-ris"),
+                         *[("RIS", f"reference-ris:{defect}") for defect in DEFECT_CHECK]]:
+        out = tmp_path_factory.mktemp("inbox-evidence")
+        outcome = run_proof(sut, couloir, out, size="small", progress=False, stack=stack)
+        found[sut if couloir == "RIS" else f"{sut} BIO"] = outcome.evidence
+    return found
+
+
+def _task(evidence: dict, task_id: str) -> dict:
+    return next(t for t in evidence["run"]["tasks"] if t["task"]["id"] == task_id)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["reference-ris", "reference-ris BIO"])
+def test_the_reference_ris_passes_every_inbox_check_in_both_couloirs(runs, key):
+    evidence = runs[key]
+    assert evidence["verdict"] == "pass", {c: r["problems"][:2] for c, r in evidence["checks"].items()
+                                           if r["status"] != "pass"}
+    assert all(evidence["checks"][check_id]["status"] == "pass" for check_id in INBOX_IDS)
+
+
+@pytest.mark.slow
+def test_the_harness_delivered_through_smtp_and_the_product_read_over_starttls(runs):
+    evidence = runs["reference-ris"]
+    first = _task(evidence, "inbox-01")
+    seen = first["observed"]["inbox"]
+    delivered = seen["delivered"]
+    assert delivered["mock_id"].startswith("MSS-") and delivered["x_mss_ins"] == "O"
+    assert delivered["documents"][0]["ins"] == first["world"]["ins"]
+    # the harness's own message is journalled, tagged with the task and stored like any message
+    harness = [m for m in first["observed"]["mss"] if m["id"] == delivered["mock_id"]]
+    assert harness and harness[0]["delivered_to"] == [delivered["to"]]
+    assert harness[0]["verdict"] == "accepted", harness[0]["rules"]  # a conformant sender's message
+    operations = [e["operation"] for e in seen["imap"]]
+    assert operations[:3] == ["imap-starttls", "imap-login", "imap-select"] and "imap-fetch" in operations
+    assert {e["tls"] for e in seen["imap"] if e["operation"] != "imap-starttls"} <= {"TLSv1.2", "TLSv1.3"}
+    [mdn] = [s for s in seen["sent"] if s["report_type"] == "disposition-notification"]
+    assert mdn["mdn"]["Original-Message-ID"] == delivered["message_id"]
+    assert mdn["delivered_to"] == [delivered["from"]]
+    # the core checks do not take the harness's deliveries or the MDN for the product's reports
+    assert all(evidence["checks"][c]["status"] == "pass" for c in ("insi-before-send", "claims-honest"))
+    third = _task(evidence, "inbox-03")["observed"]["inbox"]["delivered"]
+    assert third["documents"] == delivered["documents"] and third["message_id"] != delivered["message_id"]
+    # nor does the evidence pack list them among the documents the product sent
+    assert not [d for d in evidence["documents"] if d["task"] in ("inbox-01", "inbox-02", "inbox-03")]
+    held = _task(evidence, "inbox-02")["observed"]["inbox"]["delivered"]
+    assert held["x_mss_ins"] == "N" and held["documents"][0]["ins"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("defect", sorted(DEFECT_CHECK))
+def test_each_inbox_defect_fails_exactly_its_check_on_the_task_it_names(runs, defect):
+    evidence = runs[f"reference-ris:{defect}"]
+    check_id, task_id = DEFECT_CHECK[defect]
+    status = {c: r["status"] for c, r in evidence["checks"].items()}
+    assert evidence["verdict"] == "fail"
+    assert status[check_id] == "fail", evidence["checks"][check_id]
+    assert any(p.startswith(f"{task_id}:") for p in evidence["checks"][check_id]["problems"])
+    failing = {c for c, s in status.items() if s == "fail"}
+    assert failing == {check_id}, failing
+    blocked = {c for c, s in status.items() if s == "blocked"}
+    assert blocked == set(DEFECT_BLOCKED.get(defect, ())), blocked
+    failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
+    assert set(CHECKS[check_id].rem["RIS"]) <= failing_rem
+    outcomes = {t["check"]: t["outcome"] for t in evidence["tests"] if t["couloir"] == "RIS"}
+    assert outcomes[check_id] == "failed"
+
+
+# --- each check on an altered record ------------------------------------------------------------------------
+def _claims(task: dict) -> dict:
+    return json.loads(task["result"]["output"])
+
+
+def _set_status(task: dict, status: str) -> None:
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        if entry["message_id"] == task["observed"]["inbox"]["delivered"]["message_id"]:
+            entry["status"] = status
+    task["result"]["output"] = json.dumps(claimed)
+
+
+def _break_starttls(run: dict) -> None:
+    for entry in _task({"run": run}, "inbox-01")["observed"]["inbox"]["imap"]:
+        if entry["operation"] == "imap-login":
+            entry["tls"] = None  # the login went before STARTTLS
+
+
+def _break_integrated(run: dict) -> None:
+    delivered = _task({"run": run}, "inbox-01")["observed"]["inbox"]["delivered"]
+    delivered["documents"][0]["id"] = "2.25.1"  # the archive held another document than the one claimed
+
+
+def _break_held(run: dict) -> None:
+    _set_status(_task({"run": run}, "inbox-02"), inbox.INTEGRATED)
+
+
+def _break_duplicate(run: dict) -> None:
+    _set_status(_task({"run": run}, "inbox-03"), inbox.INTEGRATED)
+
+
+def _break_mdn(run: dict) -> None:
+    _task({"run": run}, "inbox-01")["observed"]["inbox"]["sent"] = []
+
+
+def _break_receipt(run: dict) -> None:
+    for sent in _task({"run": run}, "inbox-receipt-01")["observed"]["inbox"]["sent"]:
+        sent["disposition_notification_to"] = []
+
+
+#: check id → how to alter a passing run record so that it shows the check's problem
+INBOX_BREAKERS = {"inbox-imap-starttls": _break_starttls, "inbox-xdm-integrated": _break_integrated,
+                  "inbox-unqualified-held": _break_held, "inbox-no-duplicate": _break_duplicate,
+                  "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt}
+
+
+def test_every_inbox_check_has_a_breaker():
+    assert set(INBOX_BREAKERS) == set(INBOX_IDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check_id", INBOX_IDS)
+def test_each_inbox_check_fails_on_a_record_showing_its_problem(runs, check_id):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    assert CHECKS[check_id].judge(run).passed
+    INBOX_BREAKERS[check_id](run)
+    result = CHECKS[check_id].judge(run)
+    assert not result.passed and result.problems
+
+
+@pytest.mark.slow
+def test_a_claim_for_a_message_never_fetched_is_not_believed(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    task = _task({"run": run}, "inbox-01")
+    for entry in task["observed"]["inbox"]["imap"]:
+        entry["messages"] = []  # the product fetched nothing, yet says it integrated the report
+    result = CHECKS["inbox-xdm-integrated"].judge(run)
+    assert not result.passed
+    assert any("did not fetch" in p or "never fetched" in p for p in result.problems)
+
+
+@pytest.mark.slow
+def test_a_product_that_says_nothing_readable_fails_the_integration_checks(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    for task_id in ("inbox-01", "inbox-02"):
+        _task({"run": run}, task_id)["result"]["output"] = "done"
+    assert any("no JSON" in p for p in CHECKS["inbox-xdm-integrated"].judge(run).problems)
+    assert not CHECKS["inbox-unqualified-held"].judge(run).passed
+
+
+def test_claims_are_read_from_the_whole_output_or_its_last_json_line():
+    entry = {"message_id": "<m@x>", "status": "integrated", "documents": ["1.2^3"], "patient_ins": "1"}
+    whole = {"result": {"output": json.dumps({"ok": True, "inbox": [entry]})}}
+    printed = {"result": {"output": "reading INBOX…\n" + json.dumps({"inbox": [entry]}) + "\n"}}
+    assert inbox.claims(whole) == inbox.claims(printed) == [entry]
+    assert inbox.claims({"result": {"output": "exit code 0"}}) is None
+
+
+def test_an_mdn_is_read_from_its_disposition_notification_part():
+    raw = (b"From: <a@x.mssante.fr>\r\nTo: <b@y.mssante.fr>\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"\r\n\r\n'
+           b"--b\r\nContent-Type: text/plain\r\n\r\nlu\r\n"
+           b"--b\r\nContent-Type: message/disposition-notification\r\n\r\n"
+           b"Final-Recipient: rfc822;a@x.mssante.fr\r\nOriginal-Message-ID: <m@x>\r\n"
+           b"Disposition: automatic-action/MDN-sent-automatically; processed\r\n\r\n--b--\r\n")
+    facts = inbox.sent_facts(raw)
+    assert facts["report_type"] == "disposition-notification"
+    assert facts["mdn"]["Original-Message-ID"] == "<m@x>"
+    assert inbox._DISPOSITION.match(facts["mdn"]["Disposition"])
+    assert not inbox._DISPOSITION.match("processed")
+
+
+@pytest.mark.slow
+def test_a_message_the_harness_could_not_deliver_blocks_the_checks_never_fails_the_product(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    delivered = _task({"run": run}, "inbox-01")["observed"]["inbox"]["delivered"]
+    delivered.update(mock_id=None, error="SMTPRecipientsRefused: the mock refused the harness's message")
+    for check_id in ("inbox-imap-starttls", "inbox-xdm-integrated", "inbox-mdn"):
+        result = CHECKS[check_id].judge(run)
+        assert result.status == "blocked", (check_id, result.problems)
+        [blocker] = result.blocked_by
+        assert blocker["task"] == "inbox-01" and "could not deliver" in blocker["reason"]
