@@ -3,9 +3,12 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
+from segur.scenarios.capabilities import psc
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = ()
+CAPABILITIES: tuple[Capability, ...] = (
+    psc.CAPABILITY,
+)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

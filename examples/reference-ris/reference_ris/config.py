@@ -51,6 +51,12 @@ class Config:
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
+    # Pro Santé Connect: the personal mailbox's XOAUTH2 token (code flow with the test login, docs/psc.md).
+    psc_authorization_url: str | None = None
+    psc_token_url: str | None = None
+    psc_client_id: str = "segur-test-client"
+    psc_client_secret: str = "segur-test-secret"
+    psc_redirect_uri: str = "http://127.0.0.1/callback"
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -116,6 +122,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
     if isinstance(pki, Mapping):  # segur up: {"dir": …, "ca_file": …}
         pki = pki.get("dir") or (str(Path(pki["ca_file"]).parent) if pki.get("ca_file") else None)
     pki_dir = pki or (str(Path(mss["ca_file"]).parent) if mss.get("ca_file") else None)
+    psc = endpoints.get("psc") or {}
     values = {
         "insi_wsdl": insi.get("wsdl"),
         "dmp_endpoints": _dmp_endpoints(dmp) or None,
@@ -125,6 +132,8 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
+        "psc_authorization_url": psc.get("authorization"), "psc_token_url": psc.get("token"),
+        "psc_client_id": psc.get("client_id"), "psc_client_secret": psc.get("client_secret"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 

@@ -4,4 +4,8 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-HANDLERS: dict = {}
+from . import psc
+
+HANDLERS: dict = {
+    **psc.HANDLERS,
+}

@@ -66,11 +66,14 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     return message
 
 
-def send(config, message: EmailMessage, sender: str, recipient: str) -> None:
-    """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals."""
+def send(config, message: EmailMessage, sender: str, recipient: str, client_cert=None) -> None:
+    """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals. `client_cert` (the
+    structure's ORG certificate files) is presented in the TLS handshake (REM MSS/CONF.12)."""
     config.require("smtp_host", "smtp_port")
     try:
         context = ssl.create_default_context(cafile=config.ca_file or None)
+        if client_cert is not None:
+            context.load_cert_chain(str(client_cert.cert_file), str(client_cert.key_file))
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:
