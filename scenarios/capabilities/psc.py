@@ -32,7 +32,7 @@ from __future__ import annotations
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, judged, tasks
 
-RIS = "RIS"
+RIS, BIO = "RIS", "BIO"
 SEND, RELOGIN, REOPEN, DENIED = "psc-send", "psc-relogin", "psc-reopen", "psc-denied"
 SCENARIOS = (SEND, RELOGIN, REOPEN, DENIED)
 #: the task actions of this capability (scenarios/actions.py)
@@ -310,31 +310,31 @@ CHECKS = (
           "test_the_personal_mailbox_opens_with_xoauth2_and_a_psc_token_of_the_professional",
           "MSSanté API LPS, personal mailbox: every SMTP session opens with SASL XOAUTH2 (never PLAIN) and a "
           "PSC access token PSC issued for the task's professional; the report goes through it.",
-          {RIS: ["MSS/CONF.07"]}, ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
+          {RIS: ["MSS/CONF.07"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
           check_xoauth2, ("psc-plain-login",)),
     Check("psc-reauth", "Re-authentication with PSC after its session ended",
           "test_after_a_psc_logout_the_product_authenticates_again_before_sending",
           "When the professional's PSC session ends (refresh token no longer valid), the product opens no "
           "session with the dead token and authenticates with PSC again before it sends.",
-          {RIS: ["MSS/CONF.10"]}, ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
+          {RIS: ["MSS/CONF.10"], BIO: []}, ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
           check_reauth, ("psc-stale-token",)),
     Check("psc-reopen", "SMTP session reopened after the operator ended it",
           "test_a_session_the_operator_ended_is_reopened_by_the_product",
           "When the operator ends the SMTP session while PSC is still valid, the product reopens one by "
           "itself and the report goes through.",
-          {RIS: ["MSS/CONF.11"]}, ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
+          {RIS: ["MSS/CONF.11"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
           ("psc-no-reopen",)),
     Check("psc-auth-error", "An MSSanté authentication error does not stop the DMP send",
           "test_an_mssante_authentication_error_does_not_stop_the_dmp_send",
           "When PSC refuses the professional's login, the MSSanté error is reported (no success claimed) and "
           "does not disturb the product's other functions: the task's DMP send is made.",
-          {RIS: ["MSS/CONF.08"]}, ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
+          {RIS: ["MSS/CONF.08"], BIO: []}, ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
           check_auth_error, ("psc-error-aborts",)),
     Check("mss-app-org-cert", "Application mailbox opened with the structure's ORG certificate",
           "test_the_application_mailbox_opens_with_an_org_auth_cli_certificate_of_its_structure",
           "MSSanté API LPS, application mailbox: each SMTP session presents an IGC-Santé ORG AUTH_CLI "
           "certificate of the sender's structure (OU = its IDNST) before PLAIN with the mailbox address.",
-          {RIS: ["MSS/CONF.12"]}, ("mss.sessions",), check_app_org_cert, ("app-mailbox-no-cert",)),
+          {RIS: ["MSS/CONF.12"], BIO: []}, ("mss.sessions",), check_app_org_cert, ("app-mailbox-no-cert",)),
 )
 
 CAPABILITY = Capability(

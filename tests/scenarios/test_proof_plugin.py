@@ -8,13 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios import suites
+
 pytest_plugins = ["pytester"]
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+#: every check item of both couloir suites (the core's 26 each, then the capabilities' of each couloir)
+ITEMS = len(suites.SUITES["RIS"]) + len(suites.SUITES["BIO"])
 SUITES = [str(SCENARIOS / "test_ris_proof.py"), str(SCENARIOS / "test_bio_proof.py")]
 
 EDITOR_SCENARIO = '''
 import pytest
+
+from segur.scenarios import suites
 
 @pytest.mark.rem("RIS.DMP/va1.13")
 def test_my_dmp_reports_carry_the_patient_ins(segur_proof_run, segur_endpoints, segur_evidence):
@@ -45,13 +51,13 @@ def _args(*extra):
 
 def test_without_a_system_under_test_the_checks_skip_and_nothing_starts(pytester):
     result = pytester.runpytest(*_args("-rs"))
-    result.assert_outcomes(skipped=52)
+    result.assert_outcomes(skipped=ITEMS)
     result.stdout.fnmatch_lines(["*no system under test: give --segur-sut*"])
 
 
 def test_rem_markers_select_with_m(pytester):
     result = pytester.runpytest(*_args("--collect-only", "-q", "-m", "rem"))
-    result.stdout.fnmatch_lines(["*52 tests collected*"])
+    result.stdout.fnmatch_lines([f"*{ITEMS} tests collected*"])
     assert result.ret == pytest.ExitCode.OK and "deselected" not in result.stdout.str()
 
 
@@ -62,7 +68,7 @@ def test_k_selection_and_an_editors_own_scenario_against_the_reference_ris(pytes
                                        "-k", "precedes_every_send or citizen or my_dmp",
                                        str(pytester.path / "test_editor.py")))
     # RIS: the INSi and citizen checks pass; BIO's two are skipped (the run is RIS); the editor's test passes
-    result.assert_outcomes(passed=3, skipped=2, deselected=48)
+    result.assert_outcomes(passed=3, skipped=2, deselected=ITEMS + 1 - 5)
 
 
 def _blocked_run() -> dict:
@@ -84,6 +90,8 @@ def _blocked_run() -> dict:
 BLOCKED_SCENARIO = """
 import json
 import pytest
+
+from segur.scenarios import suites
 
 RUN = json.loads({run!r})
 
