@@ -18,6 +18,7 @@ import base64
 import collections
 import logging
 import re
+import ssl
 import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
@@ -246,7 +247,8 @@ class MssSmtp(ChunkedData, SMTP):
                                       "cipher": (ssl_object.cipher() or [None])[0],
                                       "client_cert_cn": subject.get("commonName"),
                                       "client_cert_o": subject.get("organizationName"),
-                                      "client_cert": certificate_facts(ssl_object.getpeercert(True))})
+                                      "client_cert": certificate_facts(ssl_object.getpeercert(True)),
+                                      "client_cert_asked": ssl_object.context.verify_mode != ssl.CERT_NONE})
             self.login = None
 
     def connection_lost(self, error):

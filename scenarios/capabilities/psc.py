@@ -144,7 +144,7 @@ def _no_xoauth2(task: dict) -> dict:
 def check_xoauth2(run: dict) -> object:
     """Every session of the personal mailbox opens with XOAUTH2 (never PLAIN or LOGIN), with a token PSC
     issued for the task's professional; `psc-send` delivers its report through such a session."""
-    problems, evidence = [], []
+    problems, evidence, blocked = [], [], []
     for task in tasks(run, *SCENARIOS):
         facts, task_id = _facts(task), _task_id(task)
         mailbox, idnps = facts["mailbox"], facts["idnps"]
@@ -158,7 +158,11 @@ def check_xoauth2(run: dict) -> object:
                 problems.append(f"{task_id}: SMTP session #{session['seq']} opened the personal mailbox "
                                 f"{mailbox} with {session['mechanism']}, not XOAUTH2 with a PSC access token")
         for auth in _xoauth2_ok(facts):
-            if auth["professional"] != idnps:
+            if auth["professional"] is None:
+                blocked.append({"check": None, "task": task_id, "reason": f"XOAUTH2 #{auth['seq']} was "
+                                "accepted without a PSC check: the stack's MSSanté does not check tokens "
+                                "against Pro Santé Connect ([mssante] psc_issuer = \"stack\")"})
+            elif auth["professional"] != idnps:
                 problems.append(f"{task_id}: XOAUTH2 #{auth['seq']} used a token of IDNPS "
                                 f"{auth['professional']}, not the task's professional {idnps}")
             elif auth["psc_session"] not in issued:
@@ -171,7 +175,7 @@ def check_xoauth2(run: dict) -> object:
                 problems.append(f"{task_id}: no report left {mailbox} through a session opened with XOAUTH2 "
                                 "and a PSC token of the professional")
     return judged("psc-xoauth2", problems, evidence, "the personal mailbox opened with XOAUTH2 and the "
-                  "professional's own PSC token in every PSC task")
+                  "professional's own PSC token in every PSC task", blocked)
 
 
 def check_reauth(run: dict) -> object:
@@ -283,9 +287,14 @@ def check_app_org_cert(run: dict) -> object:
         task_id = _task_id(task)
         structure = (task["task"].get("author") or {}).get("idnst")
         for session in _app_sessions(run, task):
+            tls = (session.get("client") or {}).get("tls") or {}
+            cert, login = tls.get("client_cert"), session["client"].get("login")
+            if tls and not tls.get("client_cert_asked"):
+                reason = (f"SMTP session #{session['seq']}: the stack's MSSanté did not ask for a client "
+                          "certificate ([mssante] app_cert = \"record\")")
+                blocked.append({"check": None, "task": task_id, "reason": reason})
+                continue
             judged_sessions += 1
-            cert = ((session.get("client") or {}).get("tls") or {}).get("client_cert")
-            login = session["client"].get("login")
             evidence.append({"task": task_id, "seq": session["seq"], "login": login, "structure": structure,
                              "client_cert": cert})
             if not cert:
@@ -298,7 +307,7 @@ def check_app_org_cert(run: dict) -> object:
                 problems.append(f"{task_id}: SMTP session #{session['seq']}: the certificate "
                                 f"{cert['subject']} names the structure {cert.get('ou')}, not the sender's "
                                 f"{structure}")
-    if not judged_sessions:
+    if not judged_sessions and not blocked:
         blocked.append({"check": None, "task": "-", "reason": "no MSSanté session of an application mailbox "
                         "in the run (the author's organisation has none)"})
     return judged("mss-app-org-cert", problems, evidence, f"{judged_sessions} application-mailbox sessions, "

@@ -173,3 +173,22 @@ def test_another_structure_s_certificate_fails_mss_app_org_cert(clean):
             cert["ou"] = "1999999999"
     result = _judge(run, "mss-app-org-cert")
     assert result["status"] == "fail" and "1999999999" in result["problems"][0]
+
+
+def test_a_stack_that_checks_no_psc_token_blocks_psc_xoauth2_instead_of_failing_it(clean):
+    run = copy.deepcopy(clean.evidence["run"])
+    for task_id in ("psc-01", "psc-02", "psc-03"):
+        for auth in _task(run, task_id)["observed"]["psc"]["auths"]:
+            auth["professional"] = None  # what MSSanté journals when psc_issuer is unset: any token goes
+    result = _judge(run, "psc-xoauth2")
+    assert result["status"] == "blocked" and "psc_issuer" in result["blocked_by"][0]["reason"]
+
+
+def test_a_stack_that_asks_no_client_certificate_blocks_mss_app_org_cert(clean):
+    run = copy.deepcopy(clean.evidence["run"])
+    for entry in run["journals"]["mssante"]:
+        tls = (entry.get("client") or {}).get("tls") or {}
+        if tls:
+            tls.update(client_cert=None, client_cert_asked=False)
+    result = _judge(run, "mss-app-org-cert")
+    assert result["status"] == "blocked" and "app_cert" in result["blocked_by"][0]["reason"]

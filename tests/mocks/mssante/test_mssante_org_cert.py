@@ -65,6 +65,7 @@ def test_the_session_journal_records_the_org_certificate_of_the_application_mail
     session = _session(mss)
     cert = session["client"]["tls"]["client_cert"]
     assert cert["ou"] == ORGANISATION.idnst and cert["cn"] == "SERVICE_RIS" and cert["auth_cli"]
+    assert session["client"]["tls"]["client_cert_asked"] is True
     assert "clientAuth" in cert["extended_key_usage"]
     assert session["client"]["mailbox_kind"] == "APP" and session["client"]["mechanism"] == "PLAIN"
     assert "MSS-AUTH-ORG-CERT" not in session["rules"]
@@ -114,3 +115,10 @@ def test_the_operator_ends_a_session_once_and_the_client_s_next_session_goes_thr
         smtp.login(PERSONAL.address, mss.password)
         assert smtp.send_message(message) == {}
     assert _session(mss, 2)["meta"]["ended_by_operator"] is None
+
+
+def test_without_app_cert_the_mock_says_it_asked_for_no_certificate(tmp_path):
+    with running_mssante(WORLD, pki_dir=tmp_path, validate=False) as plain:
+        _login(plain, PERSONAL.address)
+        tls = _session(plain)["client"]["tls"]
+    assert tls["client_cert"] is None and tls["client_cert_asked"] is False
