@@ -55,10 +55,10 @@ def plan(ctx: PlanContext) -> None:
     pool = [p for p in ctx.dmp_patients if p.key not in used] or ctx.dmp_patients
     recipient = ctx.recipients[0].mailbox
     extra = {"mailbox": author.mailbox, "idnps": author.idnps}
-    tasks_ = [(SEND, "send-mss-psc", "delivered", None), (RELOGIN, "send-mss-psc", "delivered", None),
-              (REOPEN, "send-mss-psc", "delivered", REOPEN_FAULT),
-              (DENIED, "send-dmp-mss-psc", "failure", None)]
-    for i, (scenario, action, expect, fault) in enumerate(tasks_):
+    steps = [(SEND, "send-mss-psc", "delivered", None), (RELOGIN, "send-mss-psc", "delivered", None),
+             (REOPEN, "send-mss-psc", "delivered", REOPEN_FAULT),
+             (DENIED, "send-dmp-mss-psc", "failure", None)]
+    for i, (scenario, action, expect, fault) in enumerate(steps):
         ctx.add(f"psc-{i + 1:02d}", action, pool[i % len(pool)], scenario, expect, recipient=recipient,
                 extra=dict(extra), fault=fault)
 
