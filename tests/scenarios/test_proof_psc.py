@@ -8,6 +8,8 @@ fails); finer cases alter the clean run's record and judge it again."""
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,11 @@ from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
 from segur.up import start_stack
+
+RIS_DIR = Path(__file__).resolve().parents[2] / "examples" / "reference-ris"
+sys.path.insert(0, str(RIS_DIR))
+from reference_ris import config as ris_config  # noqa: E402
+from reference_ris import psc as ris_psc  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -192,3 +199,15 @@ def test_a_stack_that_asks_no_client_certificate_blocks_mss_app_org_cert(clean):
             tls.update(client_cert=None, client_cert_asked=False)
     result = _judge(run, "mss-app-org-cert")
     assert result["status"] == "blocked" and "app_cert" in result["blocked_by"][0]["reason"]
+
+
+# --- the reference RIS's side ----------------------------------------------------------------------------
+def test_the_reference_ris_reads_where_pro_sante_connect_is_from_the_harness_and_from_its_file():
+    endpoints = {"psc": {"authorization": "http://p/auth", "token": "http://p/token", "client_id": "c",
+                         "client_secret": "s"}}
+    settings = ris_config.from_endpoints(endpoints)
+    assert (settings.psc_authorization_url, settings.psc_token_url, settings.psc_client_id,
+            settings.psc_client_secret) == ("http://p/auth", "http://p/token", "c", "s")
+    example = ris_config.load(RIS_DIR / "reference-ris.example.toml", environ={})
+    assert example.psc_token_url.endswith("/auth/realms/esante-wallet/protocol/openid-connect/token")
+    assert ris_psc.xoauth2("a@b.mssante.fr", "T") == "user=a@b.mssante.fr\x01auth=Bearer T\x01\x01"

@@ -72,13 +72,15 @@ class Config:
 
 
 def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
-    """Read `[insi]`, `[dmp]`, `[pki]`, `[mssante]`, `[state]` tables (see reference-ris.example.toml)."""
+    """Read `[insi]`, `[dmp]`, `[pki]`, `[mssante]`, `[annuaire]`, `[psc]`, `[state]` tables (see
+    reference-ris.example.toml)."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration {path}: {exc}") from exc
     insi, dmp, pki = data.get("insi", {}), data.get("dmp", {}), data.get("pki", {})
     mss, state, annuaire = data.get("mssante", {}), data.get("state", {}), data.get("annuaire", {})
+    psc = data.get("psc", {})
     base = base or Config()
     values = {
         "insi_wsdl": insi.get("wsdl"), "insi_service_url": insi.get("service_url"),
@@ -94,6 +96,8 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
         "mailbox_passwords": {k.lower(): v for k, v in mss.get("passwords", {}).items()} or None,
         "nil": mss.get("nil"), "state_dir": state.get("dir"), "timeout": data.get("timeout"),
         "annuaire_fhir_base": annuaire.get("fhir_base"), "annuaire_api_key": annuaire.get("api_key"),
+        "psc_authorization_url": psc.get("authorization"), "psc_token_url": psc.get("token"),
+        "psc_client_id": psc.get("client_id"), "psc_client_secret": psc.get("client_secret"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
