@@ -211,3 +211,13 @@ def test_the_reference_ris_reads_where_pro_sante_connect_is_from_the_harness_and
     example = ris_config.load(RIS_DIR / "reference-ris.example.toml", environ={})
     assert example.psc_token_url.endswith("/auth/realms/esante-wallet/protocol/openid-connect/token")
     assert ris_psc.xoauth2("a@b.mssante.fr", "T") == "user=a@b.mssante.fr\x01auth=Bearer T\x01\x01"
+
+
+def test_a_certificate_without_client_authentication_fails_mss_app_org_cert(clean):
+    run = copy.deepcopy(clean.evidence["run"])
+    for entry in run["journals"]["mssante"]:
+        cert = ((entry.get("client") or {}).get("tls") or {}).get("client_cert")
+        if cert:
+            cert["auth_cli"] = False
+    result = _judge(run, "mss-app-org-cert")
+    assert result["status"] == "fail" and "not AUTH_CLI" in result["problems"][0]

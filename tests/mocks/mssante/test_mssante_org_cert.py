@@ -8,8 +8,10 @@ import smtplib
 import time
 
 import pytest
+import requests
 
 from segur.fixtures.world import load_world
+from segur.mocks.mssante.org_cert import org_certificate_problem
 from segur.mocks.mssante.testing import mss_message, running_mssante
 
 WORLD = load_world()
@@ -122,3 +124,17 @@ def test_without_app_cert_the_mock_says_it_asked_for_no_certificate(tmp_path):
         _login(plain, PERSONAL.address)
         tls = _session(plain)["client"]["tls"]
     assert tls["client_cert"] is None and tls["client_cert_asked"] is False
+
+
+def test_a_certificate_without_client_authentication_is_not_an_auth_cli_one():
+    cert = {"subject": "CN=SERVICE_RIS,OU=" + ORGANISATION.idnst, "ou": ORGANISATION.idnst, "auth_cli": False}
+    assert "no clientAuth usage" in org_certificate_problem(cert, ORGANISATION.idnst)
+    assert org_certificate_problem({**cert, "auth_cli": True}, ORGANISATION.idnst) is None
+
+
+def test_a_session_end_fault_at_an_unknown_stage_is_refused_and_the_mock_keeps_serving(mss):
+    answer = requests.post(mss.url + "/_admin/faults", json={"kind": "session_end", "operation": "quit"},
+                           timeout=5)
+    assert answer.status_code == 400 and "SMTP stage" in answer.text
+    assert not mss.faults.list()
+    assert _login(mss, PERSONAL.address)[0] == 235
