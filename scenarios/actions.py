@@ -12,9 +12,12 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
-    "send-mss-psc": "send the report by MSSanté from the author's personal mailbox (extra['mailbox']), AUTH "
+    "send-mss-lookup": "send by MSSanté to extra['professional'] (RPPS, practice), found in the Annuaire",
+    "send-mss-operator": "send by MSSanté via the SMTP server of extra['smtp'], certificate checked by CRL",
+    "send-citizen-fin": "send to the patient's Mon espace santé mailbox, ending the exchange: X-MSS-MES FIN",
+    "send-psc-mss": "send the report by MSSanté from the author's personal mailbox (extra['mailbox']), AUTH "
                     "XOAUTH2 with a Pro Santé Connect access token of the author (extra['idnps'])",
-    "send-dmp-mss-psc": "send-dmp, then send-mss-psc; an MSSanté authentication error must not stop the DMP "
+    "send-dmp-mss-psc": "send-dmp, then send-psc-mss; an MSSanté authentication error must not stop the DMP "
                         "send (and the task then reports a failure)",
 }
 

@@ -20,6 +20,7 @@ import logging
 import re
 import ssl
 import time
+from collections.abc import Callable
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
@@ -251,6 +252,14 @@ class MssSmtp(ChunkedData, SMTP):
                                       "client_cert_asked": ssl_object.context.verify_mode != ssl.CERT_NONE})
             self.login = None
 
+    def use(self, handler: MssHandler) -> None:
+        """Serve the rest of this session with a tenant's handler (its mailboxes, journal and faults): the
+        login named the tenant (`segur.kernel.tenants.split_login`)."""
+        if handler is self.mss:
+            return
+        self.mss = self.event_handler = handler
+        self._handle_hooks = {name: getattr(handler, "handle_" + name) for name in self._handle_hooks}
+
     def connection_lost(self, error):
         try:
             self.mss.record_session(self)
@@ -273,6 +282,8 @@ class MssSmtp(ChunkedData, SMTP):
         except (ValueError, UnicodeDecodeError):
             return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode XOAUTH2 response")
         self._pending_login = user
+        user, handler = self.mss.resolve(user)
+        self.use(handler)
         verdict = self.mss.backend.verify_token(user, token)
         named = {"professional": verdict.professional, "psc_session": verdict.session} \
             if verdict.professional else None
@@ -330,6 +341,8 @@ class MssHandler:
         self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
         self.admin_url: str | None = None
         self.app_cert = app_cert  # `org_cert.APP_CERT_MODES`: the ORG certificate of application mailboxes
+        #: login → (mailbox address, the handler of its tenant); the service sets it when it has tenants
+        self.resolve: Callable[[str], tuple[str, MssHandler]] = lambda login: (login, self)
 
     # ---------------------------------------------------------------- authentication (PLAIN, LOGIN)
     def authenticate(self, server: MssSmtp, session, envelope, mechanism, auth_data):
@@ -337,8 +350,10 @@ class MssHandler:
             return AuthResult(success=False, handled=False)
         login = auth_data.login.decode("utf-8", "replace")
         server._pending_login = login
-        if self.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
-            refusal = self._app_certificate_refusal(server, login)
+        login, handler = self.resolve(login)
+        server.use(handler)  # a tenant's session is journalled in the tenant's journal, refused or not
+        if handler.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
+            refusal = handler._app_certificate_refusal(server, login)
             if refusal:
                 return AuthResult(success=False, handled=False, message=refusal)
             server.login = login

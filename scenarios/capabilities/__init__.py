@@ -3,12 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
-from segur.scenarios.capabilities import psc
+from segur.scenarios.capabilities import lookup, psc
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = (
-    psc.CAPABILITY,
-)
+CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, psc.CAPABILITY)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -36,7 +36,7 @@ RIS, BIO = "RIS", "BIO"
 SEND, RELOGIN, REOPEN, DENIED = "psc-send", "psc-relogin", "psc-reopen", "psc-denied"
 SCENARIOS = (SEND, RELOGIN, REOPEN, DENIED)
 #: the task actions of this capability (scenarios/actions.py)
-PSC_ACTIONS = ("send-mss-psc", "send-dmp-mss-psc")
+PSC_ACTIONS = ("send-psc-mss", "send-dmp-mss-psc")
 #: the operator ends the product's SMTP session once, when it reaches MAIL FROM (MSS/CONF.11)
 REOPEN_FAULT = {"service": "mssante", "spec": {"kind": "session_end", "operation": "mail", "count": 1}}
 #: PSC grants that are a new authentication of the professional (a refresh reuses the session)
@@ -53,8 +53,8 @@ def plan(ctx: PlanContext) -> None:
     pool = [p for p in ctx.dmp_patients if p.key not in used] or ctx.dmp_patients
     recipient = ctx.recipients[0].mailbox
     extra = {"mailbox": author.mailbox, "idnps": author.idnps}
-    steps = [(SEND, "send-mss-psc", "delivered", None), (RELOGIN, "send-mss-psc", "delivered", None),
-             (REOPEN, "send-mss-psc", "delivered", REOPEN_FAULT),
+    steps = [(SEND, "send-psc-mss", "delivered", None), (RELOGIN, "send-psc-mss", "delivered", None),
+             (REOPEN, "send-psc-mss", "delivered", REOPEN_FAULT),
              (DENIED, "send-dmp-mss-psc", "failure", None)]
     for i, (scenario, action, expect, fault) in enumerate(steps):
         ctx.add(f"psc-{i + 1:02d}", action, pool[i % len(pool)], scenario, expect, recipient=recipient,

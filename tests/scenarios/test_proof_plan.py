@@ -21,7 +21,7 @@ def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
     plan = build_plan(world, couloir)
     core = {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
     assert core == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
-                             "outage": 1, "retry": 1, "vitale": 1}
+                    "outage": 1, "retry": 1, "vitale": 1}
     assert {p.task.kind for p in plan.tasks} == {kind}
 
 
@@ -111,7 +111,7 @@ def test_the_small_plan_keeps_every_scenario(world):
     assert SIZES["small"] == (2, 2, 1)
     core = {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
     assert core == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
-                             "outage": 1, "retry": 1, "vitale": 1}
+                    "outage": 1, "retry": 1, "vitale": 1}
     assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
 
 

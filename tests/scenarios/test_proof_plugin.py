@@ -20,8 +20,6 @@ SUITES = [str(SCENARIOS / "test_ris_proof.py"), str(SCENARIOS / "test_bio_proof.
 EDITOR_SCENARIO = '''
 import pytest
 
-from segur.scenarios import suites
-
 @pytest.mark.rem("RIS.DMP/va1.13")
 def test_my_dmp_reports_carry_the_patient_ins(segur_proof_run, segur_endpoints, segur_evidence):
     """An editor's own check, written with the plugin's fixtures."""
@@ -90,8 +88,6 @@ def _blocked_run() -> dict:
 BLOCKED_SCENARIO = """
 import json
 import pytest
-
-from segur.scenarios import suites
 
 RUN = json.loads({run!r})
 

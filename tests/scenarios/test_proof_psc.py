@@ -72,7 +72,7 @@ def test_the_ris_plan_ends_with_the_four_psc_tasks_and_bio_has_none():
     tail = plan.tasks[-4:]
     assert [p.task.id for p in tail] == ["psc-01", "psc-02", "psc-03", "psc-04"]
     assert [p.scenario for p in tail] == list(psc.SCENARIOS)
-    assert [p.task.action for p in tail] == ["send-mss-psc"] * 3 + ["send-dmp-mss-psc"]
+    assert [p.task.action for p in tail] == ["send-psc-mss"] * 3 + ["send-dmp-mss-psc"]
     author = world.professional_by_idnps(tail[0].task.author["idnps"])
     assert all(p.task.extra == {"mailbox": author.mailbox, "idnps": author.idnps} for p in tail)
     assert tail[2].fault == psc.REOPEN_FAULT and tail[3].expect == "failure"

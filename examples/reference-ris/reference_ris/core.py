@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, mssante, psc, wire
+from . import annuaire, dmp, lookup, mssante, psc, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -281,10 +281,13 @@ class Run:
                                         with_xdm=self.defect != "mss-without-xdm",
                                         xdm_overrides=overrides or None, submission=submission or None,
                                         pdf=draft)
+        lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
         if submit is None:
-            mssante.send(self.config, message, sender, recipient, client_cert=psc.org_certificate(self))
+            context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
+            psc.present_org_certificate(self, context)  # PLAIN: the structure's ORG certificate
+            mssante.send(self.config, message, sender, recipient, context)
         else:
             submit(message, sender, recipient)
         self.step(f"MSSanté: sent from {sender} to {recipient}")

@@ -4,8 +4,6 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import psc
+from . import lookup, psc
 
-HANDLERS: dict = {
-    **psc.HANDLERS,
-}
+HANDLERS: dict = {**lookup.ACTIONS, **psc.HANDLERS}

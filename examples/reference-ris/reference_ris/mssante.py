@@ -66,14 +66,13 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     return message
 
 
-def send(config, message: EmailMessage, sender: str, recipient: str, client_cert=None) -> None:
-    """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals. `client_cert` (the
-    structure's ORG certificate files) is presented in the TLS handshake (REM MSS/CONF.12)."""
+def send(config, message: EmailMessage, sender: str, recipient: str, context: ssl.SSLContext | None = None
+         ) -> None:
+    """Submit the message (over `context`, e.g. with the CRL: lookup.tls_context); SMTP 4xx and connection
+    problems are outages, 5xx refusals."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = ssl.create_default_context(cafile=config.ca_file or None)
-        if client_cert is not None:
-            context.load_cert_chain(str(client_cert.cert_file), str(client_cert.key_file))
+        context = context or ssl.create_default_context(cafile=config.ca_file or None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:
@@ -82,7 +81,7 @@ def send(config, message: EmailMessage, sender: str, recipient: str, client_cert
             if config.smtp_starttls:
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            smtp.login(sender, config.password_for(sender))
+            smtp.login(config.login_for(sender), config.password_for(sender))
             refused = smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()))

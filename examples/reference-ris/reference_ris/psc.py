@@ -180,7 +180,7 @@ def personal_submit(run):
 
 # --- the actions ------------------------------------------------------------------------------------------
 def send_mss_psc(run):
-    """Action `send-mss-psc`: the report by MSSanté from the author's personal mailbox with XOAUTH2."""
+    """Action `send-psc-mss`: the report by MSSanté from the author's personal mailbox with XOAUTH2."""
     identity = run.identity()
     sent_to = run.to_mailbox(identity, submit=personal_submit(run))
     return run.outcome(sent_to, identity, "(XOAUTH2, Pro Santé Connect)")
@@ -204,10 +204,21 @@ def send_dmp_mss_psc(run):
     return run.outcome(f"DMP and {run.task.recipient}", identity, "(XOAUTH2, Pro Santé Connect)")
 
 
-HANDLERS = {"send-mss-psc": send_mss_psc, "send-dmp-mss-psc": send_dmp_mss_psc}
+HANDLERS = {"send-psc-mss": send_mss_psc, "send-dmp-mss-psc": send_dmp_mss_psc}
 
 
 # --- the application mailbox's ORG certificate -------------------------------------------------------------
+def present_org_certificate(run, context) -> None:
+    """Load the structure's ORG AUTH_CLI certificate into the TLS `context` of a PLAIN login (REM
+    MSS/CONF.12), when there is one to present."""
+    files = org_certificate(run)
+    if files is not None:
+        try:
+            context.load_cert_chain(str(files.cert_file), str(files.key_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"cannot read the ORG certificate {files.cert_file}: {exc}") from exc
+
+
 def org_certificate(run):
     """The structure's ORG AUTH_CLI certificate files of the test PKI (issued on first use), presented with a
     PLAIN login (REM MSS/CONF.12); None without a PKI, or with the defect `app-mailbox-no-cert`."""
