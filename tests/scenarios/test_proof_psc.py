@@ -221,3 +221,19 @@ def test_a_certificate_without_client_authentication_fails_mss_app_org_cert(clea
             cert["auth_cli"] = False
     result = _judge(run, "mss-app-org-cert")
     assert result["status"] == "fail" and "not AUTH_CLI" in result["problems"][0]
+
+
+def test_nothing_sent_after_the_operator_ended_the_session_fails_psc_reopen(clean):
+    run = copy.deepcopy(clean.evidence["run"])
+    _task(run, "psc-03")["observed"]["psc"]["messages"] = []
+    result = _judge(run, "psc-reopen")
+    assert result["status"] == "fail" and result["problems"][0].startswith("psc-03: the operator ended")
+
+
+def test_no_new_psc_authorization_after_the_logout_fails_psc_reauth(clean):
+    run = copy.deepcopy(clean.evidence["run"])
+    facts = _task(run, "psc-02")["observed"]["psc"]
+    facts["psc_grants"] = [g for g in facts["psc_grants"] if not g["in_task"]]
+    result = _judge(run, "psc-reauth")
+    assert result["status"] == "fail"
+    assert "did not authenticate with PSC again" in " ".join(result["problems"])
