@@ -27,6 +27,10 @@ ACTIONS: dict[str, str] = {
     "complete-report": "send the complete lab report as the new version of extra['completes_task'], DMP and "
                        "MSSanté, with the 'annule et remplace' mention",
     "read-inbox": "read extra['mailbox'] over IMAP (STARTTLS), integrate the reports received, list them",
+    "send-psc-mss": "send the report by MSSanté from the author's personal mailbox (extra['mailbox']), AUTH "
+                    "XOAUTH2 with a Pro Santé Connect access token of the author (extra['idnps'])",
+    "send-dmp-mss-psc": "send-dmp, then send-psc-mss; an MSSanté authentication error must not stop the DMP "
+                        "send (and the task then reports a failure)",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from segur.scenarios.capabilities import owner_of
+from segur.scenarios.capabilities.psc import PSC_ACTIONS
 from segur.scenarios.capability import ObserveContext, PrepareContext
 from segur.scenarios.observe import (
     SERVICES,
@@ -77,7 +78,7 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
             finally:
                 if fault:
                     admin.clear_faults(fault["service"])
-            if task.action in ("send-mss", "send-citizen") and "mssante" in before:
+            if task.action in ("send-mss", "send-citizen", *PSC_ACTIONS) and "mssante" in before:
                 wait_for_mss_sessions(admin, before["mssante"])  # journalled at close: still the task's
             after = admin.marks()
         finally:

@@ -20,6 +20,9 @@ from segur.scenarios.driver import make_driver
 from segur.scenarios.observe import SHARED_BY_TENANTS, Admin, expected_exchange
 from segur.up import free_port_overrides, load_config
 
+#: the MSSanté settings of a proof's stack (the config file's own win)
+PROOF_MSSANTE = {"psc_issuer": "stack", "app_cert": "record"}
+
 
 class RunningStack:
     """A stack started elsewhere (`segur up`), known by the endpoints file it writes: the proof drives and
@@ -110,6 +113,10 @@ def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, 
         overrides["stack"]["tenants"] = True
     if free_ports:
         overrides.update(free_port_overrides())
+    # the proof's MSSanté checks XOAUTH2 tokens against the stack's PSC and journals the application
+    # mailboxes' ORG certificates (capability psc: REM MSS/CONF.07-12), unless the file says otherwise
+    mss = {k: v for k, v in PROOF_MSSANTE.items() if k not in (own.get("mssante") or {})}
+    overrides["mssante"] = {**overrides.get("mssante", {}), **mss}
     return load_config(path, overrides)
 
 

@@ -142,6 +142,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         # (measured with -X importtime)
         from segur.scenarios.evidence_pack import requirements_note
         from segur.scenarios.proof import SutCannotStart, check_sut, run_proof
+        from segur.scenarios.stack import PROOF_MSSANTE
 
         every = couloir == "ALL"
         try:  # the reference RIS must be importable before the mocks start (README: exit code 2)
@@ -157,6 +158,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         with tempfile.TemporaryDirectory(prefix="segur-demo-") as scratch:
             stack_settings = {"pki": f"{scratch}/pki", "data": f"{scratch}/data", "pack": pack_dir or ""}
             overrides = {"stack": stack_settings, **free_port_overrides()}
+            overrides["mssante"].update(PROOF_MSSANTE)  # the proof's MSSanté (PSC tokens, ORG certificates)
             typer.echo("1. segur up: the mocks and the console, on free loopback ports")
             stack = start_stack(load_config(None, overrides))
             # a progress bar on a terminal (one line per task only with -v); pytest's own output only with -v

@@ -170,6 +170,7 @@ class TokenVerdict:
     professional: str | None = None  # IDNPS
     finding: Finding | None = None
     temporary: bool = False  # PSC unreachable: 454, not 535
+    session: str | None = None  # the PSC session (`sid`) the token belongs to
 
 
 class MssanteBackend:

@@ -75,7 +75,8 @@ class PscTokenChecker:
                                               audiences=None, world=self.world)
             if verdict.ok and not self._active(token):
                 return TokenVerdict(False, subject_idnps(verdict.claims), rules.PSC_TOKEN_REFUSED.finding(
-                    login=login, why="PSC says the session is no longer active (logout or revoked)"))
+                    login=login, why="PSC says the session is no longer active (logout or revoked)"),
+                    session=verdict.claims.get("sid"))
         except (requests.RequestException, ValueError, KeyError, LookupError) as exc:
             finding = rules.PSC_UNREACHABLE.finding(login=login, why=type(exc).__name__)
             return TokenVerdict(False, finding=finding, temporary=True)
@@ -89,4 +90,4 @@ class PscTokenChecker:
                 login=login, professional=f"{professional.given_name} {professional.family_name} "
                 f"(IDNPS {professional.idnps})", owner=f"{mailbox.owner_type} {mailbox.owner}")
             return TokenVerdict(False, professional.idnps, finding)
-        return TokenVerdict(True, professional.idnps)
+        return TokenVerdict(True, professional.idnps, session=verdict.claims.get("sid"))

@@ -102,6 +102,20 @@ PSC_UNREACHABLE = book.rule(
     smtp_reply="454 4.7.0",
 )
 
+APP_ORG_CERT = book.rule(
+    "MSS-AUTH-ORG-CERT",
+    "Login to the application mailbox '{login}' without its structure's ORG AUTH_CLI certificate: {why}.",
+    message_fr="Connexion à la BAL applicative « {login} » sans le certificat ORG AUTH_CLI de sa "
+        "structure : {why}.",
+    hint="Mount TLS with the structure's IGC-Santé ORG AUTH_CLI certificate (the test PKI's, OU = the "
+         "structure's IDNST) before AUTH PLAIN with the mailbox address (docs/mssante.md, 'Application "
+         "mailboxes').",
+    source="REM SC.MSS/CONF.12 (Référentiel socle MSSanté #2, API LPS: BAL applicative); RFC 4954 §6",
+    rem=("SC.MSS/CONF.12", "MSS/CONF.12"),
+    layer="smtp",
+    smtp_reply="535 5.7.8",
+)
+
 AUTH_REQUIRED = book.rule(
     "MSS-AUTH-REQUIRED",
     "MAIL FROM sent without authenticating: submission needs an authenticated mailbox.",

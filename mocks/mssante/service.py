@@ -35,6 +35,7 @@ from segur.kernel.service import Service, StackContext
 from segur.kernel.tenants import TenantRouter, split_login
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
+from segur.mocks.mssante.org_cert import APP_CERT_MODES
 from segur.mocks.mssante.psc import PscTokenChecker
 from segur.mocks.mssante.smtp import FAULT_KINDS, MssHandler, MssSmtp, SmtpFaultBook
 from segur.mocks.mssante.store import StoredJournal
@@ -72,6 +73,10 @@ class MssanteConfig(ServiceConfig):
     psc_client: str = setting("segur-test-client:segur-test-secret", "The PSC client (id:secret) the "
                               "operator introspects tokens with.")
     power_safe: bool = setting(False, "fsync every accepted message (survives a power cut too; slower).")
+    app_cert: str = setting("off", "Application mailboxes (REM MSS/CONF.12): 'off': PLAIN as any mailbox; "
+                            "'record': STARTTLS asks for a client certificate of the test CA and a PLAIN "
+                            "login without its structure's ORG AUTH_CLI certificate is journalled as "
+                            "MSS-AUTH-ORG-CERT; 'require': and refused (535).", choices=APP_CERT_MODES)
 
 
 def model_options(config: MssanteConfig, context: StackContext) -> dict:
@@ -116,13 +121,16 @@ def psc_checker(config: MssanteConfig, context: StackContext, world) -> PscToken
                            verify_tls=ca_file)
 
 
-def _tls_context(pki: TestPki, require_client_cert: bool) -> ssl.SSLContext:
+def _tls_context(pki: TestPki, require_client_cert: bool, ask_client_cert: bool = False) -> ssl.SSLContext:
+    """TLS ≥ 1.2 with the test PKI's server certificate; a client certificate of the test CA required
+    (`mtls`), or asked for and verified when given (`app_cert`: the ORG certificate of application
+    mailboxes, while personal mailboxes log in with a PSC token and no certificate)."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(pki.server.cert_file), str(pki.server.key_file))
-    if require_client_cert:
+    if require_client_cert or ask_client_cert:
         context.load_verify_locations(cafile=str(pki.ca_file))
-        context.verify_mode = ssl.CERT_REQUIRED
+        context.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
     return context
 
 
@@ -155,7 +163,8 @@ class MssanteService(Service):
         self.host = context.stack.host
         self.tls = config.tls
         self.pki = context.test_pki() if config.tls != "none" else None
-        self.ssl_context = _tls_context(self.pki, config.tls == "mtls") if self.pki else None
+        self.ssl_context = _tls_context(self.pki, config.tls == "mtls", config.app_cert != "off") \
+            if self.pki else None
         self.smtp_port: int | None = None
         self.imap_port: int | None = None
         self.admin: WsgiServer | None = None
@@ -181,7 +190,8 @@ class MssanteService(Service):
                 instance = MssanteService(self.config, self.context.for_tenant(tenant), **self._overrides)
                 instance.parent = self
                 instance.handler = MssHandler(instance.backend, instance.journal, instance.faults,
-                                              partial(self._delivered, tenant=tenant))
+                                              partial(self._delivered, tenant=tenant),
+                                              app_cert=self.config.app_cert)
                 instance.handler.admin_url = instance.admin_url
                 instance.handler.resolve = self._smtp_handler  # a second AUTH in the session: same rule
                 self._tenants[tenant] = instance
@@ -299,7 +309,8 @@ class MssanteService(Service):
                                 self.ssl_context, resolve=self._imap_space)
         await self.imap.start()
         self.imap_port = self.imap.port
-        self.handler = handler = MssHandler(self.backend, self.journal, self.faults, self.imap.delivered)
+        self.handler = handler = MssHandler(self.backend, self.journal, self.faults, self.imap.delivered,
+                                            app_cert=self.config.app_cert)
         handler.resolve = self._smtp_handler
         tls_on = self.ssl_context is not None
 

@@ -18,6 +18,7 @@ import base64
 import collections
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ from segur.kernel.journal import Journal
 from segur.kernel.rules import Rule
 from segur.mocks.mssante import rules
 from segur.mocks.mssante.models import MssanteBackend, RecipientCheck
+from segur.mocks.mssante.org_cert import certificate_facts, org_certificate_problem
 from segur.mocks.mssante.smtp_data import ChunkedData
 
 MAX_TRANSCRIPT = 300
@@ -45,10 +47,13 @@ FAULT_KINDS = {
     "smtp_reply": {"code": 451, "message": "4.3.0 Temporary failure (fault injected)"},
     # the server stops offering STARTTLS on new connections (clients that insist on TLS must give up)
     "tls_off": {},
+    # the operator ends the session at a stage (421, then closes the connection) while the client's
+    # credentials are still valid: the client must open a new session by itself (REM MSS/CONF.11)
+    "session_end": {"message": "4.4.2 Session ended by the operator, open a new one (fault injected)"},
 }
 #: The SMTP stage a fault hits when its `operation` is not given.
 DEFAULT_STAGE = {"smtp_reply": "data", "latency": "data", "overload": "data", "tls_off": "connect",
-                 "http_error": "data"}
+                 "http_error": "data", "session_end": "mail"}
 STAGES = ("connect", "mail", "rcpt", "data", "*")
 
 
@@ -141,6 +146,8 @@ class MssSmtp(ChunkedData, SMTP):
         self._answering_hello = False
         self._last_command = ""
         self._connect_reply: str | None = None
+        self.ended_by_operator: str | None = None  # the reply of a `session_end` fault, once sent
+        self.auth_mechanism: str | None = None  # the SASL mechanism of the last AUTH command
         faults = handler.faults.select("connect", {})
         if FaultBook.first(faults, "tls_off"):
             self.tls_context = None
@@ -172,6 +179,8 @@ class MssSmtp(ChunkedData, SMTP):
         if self._in_data or len(self.transcript) >= MAX_TRANSCRIPT:
             return
         text = data.decode("utf-8", "replace").rstrip("\r\n")
+        if text.upper().startswith("AUTH ") and not secret:
+            self.auth_mechanism = (text.split()[1:2] or ["?"])[0].upper()[:20]
         if secret or text.upper().startswith("AUTH "):
             text = text[:10] + " ****" if text.upper().startswith("AUTH ") else "****"
         self._last_command = text.split(" ", 1)[0].upper()
@@ -195,6 +204,8 @@ class MssSmtp(ChunkedData, SMTP):
                 self.findings.append(self._internal_finding(rule))
                 break
         await super().push(status)
+        if self.ended_by_operator == text and self.transport is not None:
+            self.transport.close()  # after the 421 is written: asyncio flushes before closing
 
     @syntax("EHLO hostname")  # aiosmtpd's own syntax, so that HELP still lists the command
     async def smtp_EHLO(self, hostname: str):
@@ -236,7 +247,9 @@ class MssSmtp(ChunkedData, SMTP):
                 self.tls_info.update({"version": ssl_object.version(),
                                       "cipher": (ssl_object.cipher() or [None])[0],
                                       "client_cert_cn": subject.get("commonName"),
-                                      "client_cert_o": subject.get("organizationName")})
+                                      "client_cert_o": subject.get("organizationName"),
+                                      "client_cert": certificate_facts(ssl_object.getpeercert(True)),
+                                      "client_cert_asked": ssl_object.context.verify_mode != ssl.CERT_NONE})
             self.login = None
 
     def use(self, handler: MssHandler) -> None:
@@ -272,7 +285,8 @@ class MssSmtp(ChunkedData, SMTP):
         user, handler = self.mss.resolve(user)
         self.use(handler)
         verdict = self.mss.backend.verify_token(user, token)
-        named = {"professional": verdict.professional} if verdict.professional else None
+        named = {"professional": verdict.professional, "psc_session": verdict.session} \
+            if verdict.professional else None
         self.mss.journal.record("smtp-auth", "ok" if verdict.ok else "refused", meta=named,
                                 request={"login": user, "mechanism": "XOAUTH2"},
                                 findings=[verdict.finding] if verdict.finding else ())
@@ -319,12 +333,14 @@ class MssHandler:
     """aiosmtpd handler: what happens at MAIL, RCPT and DATA. The journal and the faults are the
     service's; `admin_url` (…/_admin/, once the admin API listens) is named in the reply to DATA."""
 
-    def __init__(self, backend: MssanteBackend, journal: Journal, faults: SmtpFaultBook, deliver):
+    def __init__(self, backend: MssanteBackend, journal: Journal, faults: SmtpFaultBook, deliver,
+                 app_cert: str = "off"):
         self.backend = backend
         self.journal = journal
         self.faults = faults
         self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
         self.admin_url: str | None = None
+        self.app_cert = app_cert  # `org_cert.APP_CERT_MODES`: the ORG certificate of application mailboxes
         #: login → (mailbox address, the handler of its tenant); the service sets it when it has tenants
         self.resolve: Callable[[str], tuple[str, MssHandler]] = lambda login: (login, self)
 
@@ -337,9 +353,30 @@ class MssHandler:
         login, handler = self.resolve(login)
         server.use(handler)  # a tenant's session is journalled in the tenant's journal, refused or not
         if handler.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
+            refusal = handler._app_certificate_refusal(server, login)
+            if refusal:
+                return AuthResult(success=False, handled=False, message=refusal)
             server.login = login
             return AuthResult(success=True, auth_data=login)
         return AuthResult(success=False, handled=False)
+
+    def _app_certificate_refusal(self, server: MssSmtp, login: str) -> str | None:
+        """An application mailbox opens with its structure's ORG AUTH_CLI certificate (REM MSS/CONF.12):
+        without it the login is journalled as a finding (`app_cert = "record"`) or refused ("require")."""
+        box = self.backend.mailbox(login)
+        if self.app_cert == "off" or box is None or box.kind != "APP":
+            return None
+        organisation = next((o for o in self.backend.world.organisations if o.key == box.owner), None)
+        structure = organisation.idnst if organisation else ""
+        problem = org_certificate_problem(server.tls_info.get("client_cert"), structure)
+        if problem is None:
+            return None
+        finding = rules.APP_ORG_CERT.finding(location="SMTP AUTH", login=login, why=problem)
+        server.findings.append(finding)
+        if self.app_cert != "require":
+            return None
+        text = f"{rules.APP_ORG_CERT.id}: {finding.message}".encode("ascii", "replace").decode("ascii")
+        return f"{rules.APP_ORG_CERT.extra['smtp_reply']} {text}"[:MAX_REPLY_TEXT]
 
     async def handle_EHLO(self, server: MssSmtp, session, envelope, hostname: str, responses: list[str]):
         """Advertise ENHANCEDSTATUSCODES (RFC 2034): every reply after EHLO carries an RFC 3463 code."""
@@ -356,6 +393,10 @@ class MssHandler:
             await asyncio.sleep(delay)
         if FaultBook.first(faults, "overload"):
             return OVERLOAD_REPLY
+        ended = FaultBook.first(faults, "session_end")
+        if ended:
+            server.ended_by_operator = f"421 {ended.params['message']}"
+            return server.ended_by_operator
         reply = FaultBook.first(faults, "smtp_reply")
         if reply:
             return f"{reply.params['code']} {reply.params['message']}"
@@ -447,10 +488,11 @@ class MssHandler:
         return {"helo": getattr(session, "host_name", None), "tls": server._tls_protocol is not None,
                 "peer_ip": peer[0] if isinstance(peer, tuple) and peer else peer, "auth": bool(login)}
 
-    @staticmethod
-    def _client(server: MssSmtp) -> dict:
+    def _client(self, server: MssSmtp) -> dict:
         peer = server.session.peer if server.session else None
+        box = self.backend.mailbox(server.login) if server.login else None
         return {"peer": list(peer) if isinstance(peer, tuple) else peer, "login": server.login,
+                "mailbox_kind": box.kind if box else None, "mechanism": server.auth_mechanism,
                 "tls": dict(server.tls_info)}
 
     def record_session(self, server: MssSmtp) -> None:
@@ -458,4 +500,5 @@ class MssHandler:
         self.journal.record(
             "smtp-session", "refused" if refused else "ok", findings=server.findings,
             request={"transcript": server.transcript}, client=self._client(server),
-            duration_ms=(time.monotonic() - server.started) * 1000, meta={"messages": server.message_ids})
+            duration_ms=(time.monotonic() - server.started) * 1000,
+            meta={"messages": server.message_ids, "ended_by_operator": server.ended_by_operator})

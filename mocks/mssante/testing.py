@@ -20,7 +20,7 @@ from segur.mocks.mssante.service import MssanteConfig, MssanteService
 from segur.mocks.mssante.xdm import build_xdm
 
 #: `running_mssante` keywords that are settings of `MssanteConfig` (the others go to the backend)
-_SETTINGS = ("tls", "size_limit", "recipient_policy", "workers", "power_safe")
+_SETTINGS = ("tls", "size_limit", "recipient_policy", "workers", "power_safe", "app_cert")
 
 
 class RunningMssante:

@@ -526,6 +526,16 @@ class PscModel:
             client = self.client(params["client_id"])
         return None, client
 
+    def end_sessions_of(self, idnps: str, why: str = "ended by the harness") -> list[str]:
+        """End every live session of a professional (their PSC logout, seen from PSC): each access and
+        refresh token of them is refused afterwards. Returns the ended sessions' ids."""
+        self.professional(idnps)
+        with self._lock:
+            live = [s.sid for s in self.state.sessions.values() if s.idnps == idnps and not s.ended]
+            for sid in live:
+                self._end_session(sid, why)
+        return live
+
     def _end_session(self, sid: str, why: str) -> None:
         with self._lock:
             session = self.state.sessions.get(sid)

@@ -406,6 +406,21 @@ def create_app(service) -> Flask:
             return _json({"error": error.finding.message, "rule": error.finding.rule}, 400)
         return _json({"queued": vars(login)}, 201)
 
+    @app.post("/_admin/end-sessions")
+    def end_sessions():
+        """End every live session of a professional, as their PSC logout would (REM MSS/CONF.10)."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("idnps"), str):
+            return _json({"error": 'send {"idnps": "<national id>"} as JSON'}, 400)
+        why = str(body.get("why") or "session ended through the admin API")
+        try:
+            ended = model.end_sessions_of(body["idnps"], why)
+        except PscError as error:
+            return _json({"error": error.finding.message, "rule": error.finding.rule}, 400)
+        service.journal.record("end-sessions", "ok", request={"idnps": body["idnps"], "why": why},
+                               meta={"idnps": body["idnps"], "ended": ended})
+        return jsonify({"idnps": body["idnps"], "ended": ended})
+
     @app.delete("/_admin/next-login")
     def clear_logins():
         while model.take_next_login() is not None:

@@ -60,6 +60,12 @@ class Config:
     endpoints: dict = field(default_factory=dict)
     # IHE PAM (the reference RI): the MLLP listeners its identity feed goes to (mllp://host:port)
     pam_mllp: tuple = ()
+    # Pro Santé Connect: the personal mailbox's XOAUTH2 token (code flow with the test login, docs/psc.md).
+    psc_authorization_url: str | None = None
+    psc_token_url: str | None = None
+    psc_client_id: str = "segur-test-client"
+    psc_client_secret: str = "segur-test-secret"
+    psc_redirect_uri: str = "http://127.0.0.1/callback"
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
@@ -82,13 +88,15 @@ class Config:
 
 
 def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
-    """Read `[insi]`, `[dmp]`, `[pki]`, `[mssante]`, `[state]` tables (see reference-ris.example.toml)."""
+    """Read `[insi]`, `[dmp]`, `[pki]`, `[mssante]`, `[annuaire]`, `[psc]`, `[state]` tables (see
+    reference-ris.example.toml)."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read the configuration {path}: {exc}") from exc
     insi, dmp, pki = data.get("insi", {}), data.get("dmp", {}), data.get("pki", {})
     mss, state, annuaire = data.get("mssante", {}), data.get("state", {}), data.get("annuaire", {})
+    psc = data.get("psc", {})
     base = base or Config()
     values = {
         "insi_wsdl": insi.get("wsdl"), "insi_service_url": insi.get("service_url"),
@@ -105,6 +113,8 @@ def from_toml(path: str | os.PathLike, base: Config | None = None) -> Config:
         "mailbox_passwords": {k.lower(): v for k, v in mss.get("passwords", {}).items()} or None,
         "nil": mss.get("nil"), "state_dir": state.get("dir"), "timeout": data.get("timeout"),
         "annuaire_fhir_base": annuaire.get("fhir_base"), "annuaire_api_key": annuaire.get("api_key"),
+        "psc_authorization_url": psc.get("authorization"), "psc_token_url": psc.get("token"),
+        "psc_client_id": psc.get("client_id"), "psc_client_secret": psc.get("client_secret"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 
@@ -134,6 +144,7 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
     if isinstance(pki, Mapping):  # segur up: {"dir": …, "ca_file": …}
         pki = pki.get("dir") or (str(Path(pki["ca_file"]).parent) if pki.get("ca_file") else None)
     pki_dir = pki or (str(Path(mss["ca_file"]).parent) if mss.get("ca_file") else None)
+    psc = endpoints.get("psc") or {}
     values = {
         "insi_wsdl": insi.get("wsdl"),
         "dmp_endpoints": _dmp_endpoints(dmp) or None,
@@ -147,6 +158,8 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "crl_url": (endpoints.get("igc") or {}).get("crl"), "endpoints": dict(endpoints),
         "mailbox_tenant": mss.get("tenant"),
         "pam_mllp": tuple((endpoints.get("pam") or {}).get("mllp") or ()) or None,
+        "psc_authorization_url": psc.get("authorization"), "psc_token_url": psc.get("token"),
+        "psc_client_id": psc.get("client_id"), "psc_client_secret": psc.get("client_secret"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 

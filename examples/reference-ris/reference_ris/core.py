@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, inbox, lookup, mssante, volets, wire
+from . import annuaire, dmp, inbox, lookup, mssante, psc, volets, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -170,6 +170,8 @@ class Run:
     def document_for(self, identity: Identity, previous: dict | None = None) -> bytes:
         """The report to send: the one kept in the outbox when this task retries an earlier one that a
         service outage stopped (`extra["retry_of"]`, or the same task id), else a new one."""
+        if self.document is not None and previous is None:  # one report for every service of the task
+            return self.document
         kept_id = self.task.extra.get("retry_of") or self.task.id
         kept = self.state.unsent(kept_id) if previous is None else None
         if kept is not None:
@@ -251,9 +253,11 @@ class Run:
             return invisible
         return None
 
-    def to_mailbox(self, identity: Identity) -> str:
+    def to_mailbox(self, identity: Identity, submit=None) -> str:
+        """Send the report by MSSanté; `submit(message, sender, recipient)` opens the session (default: PLAIN
+        with the structure's ORG certificate; the personal mailbox's XOAUTH2 is psc.py's)."""
         task = self.task
-        sender = task.sender or self.config.sender
+        sender = task.sender or task.extra.get("mailbox") or self.config.sender
         if not sender:
             raise ConfigError("no sending mailbox: the task names none and the configuration has no "
                               "[mssante] sender")
@@ -292,10 +296,19 @@ class Run:
         lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
-        context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
-        mssante.send(self.config, message, sender, recipient, context)
+        if submit is None:
+            context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
+            psc.present_org_certificate(self, context)  # PLAIN: the structure's ORG certificate
+            mssante.send(self.config, message, sender, recipient, context)
+        else:
+            submit(message, sender, recipient)
         self.step(f"MSSanté: sent from {sender} to {recipient}")
         return recipient
+
+    def outcome(self, sent_to: str, identity: Identity, how: str = "") -> Outcome:
+        """The outcome of a task that sent its report (the handlers' too)."""
+        detail = f"{self.task.kind} report #{self.task.report_no} sent to {sent_to}"
+        return Outcome(self.task.id, sent_to, identity.ins, f"{detail} {how}".strip(), self.steps)
 
     def run(self) -> Outcome:
         handler = HANDLERS.get(self.task.action)

@@ -104,6 +104,15 @@ DEFECTS = {
     "inbox-no-mdn": "never returns the read receipt (MDN) a received message asks for",
     "inbox-no-receipt-request": "sends a report without Disposition-Notification-To when the user asked a "
                                 "read receipt",
+    "psc-plain-login": "opens the professional's personal mailbox with AUTH PLAIN and the mailbox password, "
+                       "not XOAUTH2 with a Pro Santé Connect token",
+    "psc-stale-token": "keeps the PSC access token it has without refreshing it: after a PSC logout it sends "
+                       "with the dead token and, refused, does not authenticate with PSC again",
+    "psc-no-reopen": "when the operator ends the SMTP session (421), gives up instead of opening a new one",
+    "psc-error-aborts": "when PSC refuses the professional's login, the MSSanté error aborts the whole task: "
+                        "the report never reaches the DMP either",
+    "app-mailbox-no-cert": "opens the application mailbox with PLAIN over STARTTLS without presenting the "
+                           "structure's ORG AUTH_CLI certificate",
 }
 
 

@@ -27,7 +27,7 @@ def test_the_journal_and_the_faults_are_the_services_not_the_backends():
     service = mssante_service(validate=False)
     assert not hasattr(service.backend, "journal") and not hasattr(service.backend, "faults")
     assert isinstance(service.faults, FaultBook) and type(service.journal) is Journal
-    assert set(MssanteService.fault_kinds) == {"smtp_reply", "tls_off"}
+    assert set(MssanteService.fault_kinds) == {"smtp_reply", "tls_off", "session_end"}
     assert {"smtp_reply", "tls_off", "latency", "overload"} <= set(service.faults.kinds)
     service.backend.close()
 

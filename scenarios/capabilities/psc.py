@@ -1,0 +1,352 @@
+"""Pro Santé Connect on the MSSanté API LPS, and the application mailbox's ORG certificate (MSS/CONF.07-12).
+
+The product sends reports from the author's *personal* mailbox, opened with SASL XOAUTH2 and a PSC access
+token of the author (`user=<mailbox>^Aauth=Bearer <token>^A^A`, MSS/CONF.07); it gets the token from the
+stack's PSC mock (CIBA with `login_hint`, or the code flow with the test login: docs/psc.md). Four tasks:
+
+- `psc-01` (scenario `psc-send`): send with the token; the session opens with XOAUTH2, never PLAIN, with a
+  token PSC issued for the author (`psc-xoauth2`);
+- `psc-02` (`psc-relogin`): before it the harness ends the author's PSC sessions (`prepare`: `POST
+  /_admin/end-sessions`, as a PSC logout); the product must authenticate with PSC again (a new authorization
+  in the PSC journal) before the session that sends, and a refusal of the dead token is allowed only when a
+  new authorization follows it (`psc-reauth`, MSS/CONF.10);
+- `psc-03` (`psc-reopen`): the operator ends the SMTP session at MAIL while PSC is still valid (MSSanté fault
+  `session_end`, once); the product reopens a session by itself and the report goes through (`psc-reopen`,
+  MSS/CONF.11);
+- `psc-04` (`psc-denied`): send to the DMP *and* by MSSanté; the harness ends the PSC session and makes PSC
+  refuse the next login (`next-login` with `deny`): the MSSanté authentication error must not stop the DMP
+  send, and the product must not claim the MSSanté part done (`psc-auth-error`, MSS/CONF.08: "errors of
+  the SMTP/IMAP connection and authentication must not disturb the system's other functions").
+
+The core MSSanté tasks send from the organisation's application mailbox: `mss-app-org-cert` reads, from
+the MSSanté session journal, the client certificate of each session that opened an application mailbox and
+fails when there is none, or it is not an ORG AUTH_CLI certificate of the sender's structure (MSS/CONF.12;
+the proof's MSSanté runs with `app_cert = "record"`, `scenarios/stack.py`).
+
+Sources: the REM texts of MSS/CONF.07-12 (shared/rem/requirements.csv, from the Référentiel socle MSSanté #2
+"Clients de messageries sécurisées de santé" v1.0, API LPS), shared/ref/psc/README.md §3, docs/psc.md.
+"""
+
+from __future__ import annotations
+
+from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
+from segur.scenarios.check import Check, judged, tasks
+
+RIS, BIO = "RIS", "BIO"
+SEND, RELOGIN, REOPEN, DENIED = "psc-send", "psc-relogin", "psc-reopen", "psc-denied"
+SCENARIOS = (SEND, RELOGIN, REOPEN, DENIED)
+#: the task actions of this capability (scenarios/actions.py)
+PSC_ACTIONS = ("send-psc-mss", "send-dmp-mss-psc")
+#: the operator ends the product's SMTP session once, when it reaches MAIL FROM (MSS/CONF.11)
+REOPEN_FAULT = {"service": "mssante", "spec": {"kind": "session_end", "operation": "mail", "count": 1}}
+#: PSC grants that are a new authentication of the professional (a refresh reuses the session)
+NEW_AUTHORIZATIONS = ("authorization_code", "urn:openid:params:grant-type:ciba")
+#: what PSC journals when it refuses the professional's login
+PSC_LOGIN_OPERATIONS = ("authorize", "login", "token", "ciba-auth")
+
+
+# --- plan ------------------------------------------------------------------------------------------------
+def plan(ctx: PlanContext) -> None:
+    """Four tasks on patients the core plan left alone when there are enough (INSi qualifies them all)."""
+    author = ctx.author
+    used = ctx.used_patients()
+    pool = [p for p in ctx.dmp_patients if p.key not in used] or ctx.dmp_patients
+    recipient = ctx.recipients[0].mailbox
+    extra = {"mailbox": author.mailbox, "idnps": author.idnps}
+    steps = [(SEND, "send-psc-mss", "delivered", None), (RELOGIN, "send-psc-mss", "delivered", None),
+             (REOPEN, "send-psc-mss", "delivered", REOPEN_FAULT),
+             (DENIED, "send-dmp-mss-psc", "failure", None)]
+    for i, (scenario, action, expect, fault) in enumerate(steps):
+        ctx.add(f"psc-{i + 1:02d}", action, pool[i % len(pool)], scenario, expect, recipient=recipient,
+                extra=dict(extra), fault=fault)
+
+
+# --- prepare: the harness's own part ---------------------------------------------------------------------
+def prepare(ctx: PrepareContext) -> dict:
+    """Before `psc-relogin` and `psc-denied`: end the author's PSC sessions; before `psc-denied`, also make
+    PSC refuse the author's next login."""
+    scenario = ctx.planned.scenario
+    if scenario not in (RELOGIN, DENIED):
+        return {}
+    idnps = ctx.planned.task.extra["idnps"]
+    ended = ctx.admin.call("psc", "end-sessions", "POST", {"idnps": idnps, "why": "PSC logout (the proof)"})
+    prepared = {"idnps": idnps, "ended": ended["ended"]}
+    if scenario == DENIED:
+        ctx.admin.call("psc", "next-login", "POST", {"idnps": idnps, "deny": True})
+        prepared["denied_next_login"] = True
+    return prepared
+
+
+# --- observe ---------------------------------------------------------------------------------------------
+def observe(ctx: ObserveContext) -> dict:
+    """The task's SMTP sessions, XOAUTH2 verdicts and messages (MSSanté), its PSC grants and refusals, and
+    every PSC session PSC opened for the professional during the run."""
+    idnps = ctx.task["extra"].get("idnps")
+    mss = ctx.journals.get("mssante", [])
+    psc = ctx.journals.get("psc", [])
+    mine = [e for e in mss if ctx.in_task(e, "mssante")]
+    sessions = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e.get("rules") or [],
+                 "login": (e.get("client") or {}).get("login"),
+                 "mailbox_kind": (e.get("client") or {}).get("mailbox_kind"),
+                 "mechanism": (e.get("client") or {}).get("mechanism"),
+                 "ended_by_operator": (e.get("meta") or {}).get("ended_by_operator"),
+                 "messages": (e.get("meta") or {}).get("messages") or []}
+                for e in mine if e["operation"] == "smtp-session"]
+    auths = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"], "rules": e.get("rules") or [],
+              "login": (e.get("request") or {}).get("login"),
+              "professional": (e.get("meta") or {}).get("professional"),
+              "psc_session": (e.get("meta") or {}).get("psc_session")}
+             for e in mine if e["operation"] == "smtp-auth"]
+    messages = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"],
+                 "from": (e.get("request") or {}).get("from"), "id": (e.get("meta") or {}).get("id"),
+                 "delivered_to": (e.get("response") or {}).get("delivered_to") or []}
+                for e in mine if e["operation"] == "smtp-message"]
+    grants = [{"seq": e["seq"], "time": e["time"], "grant_type": (e.get("meta") or {}).get("grant_type"),
+               "session": (e.get("meta") or {}).get("session"), "in_task": ctx.in_task(e, "psc")}
+              for e in psc if e["operation"] == "token" and e["verdict"] == "ok"
+              and (e.get("meta") or {}).get("idnps") == idnps]
+    refusals = [{"seq": e["seq"], "time": e["time"], "operation": e["operation"],
+                 "rules": e.get("rules") or []}
+                for e in psc if ctx.in_task(e, "psc") and e["operation"] in PSC_LOGIN_OPERATIONS
+                and e["verdict"] == "refused"]
+    dmp = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"]}
+           for e in ctx.journals.get("dmp", []) if ctx.in_task(e, "dmp") and e["operation"] == "ITI-41"]
+    return {"idnps": idnps, "mailbox": ctx.task["extra"].get("mailbox"), "prepared": ctx.prepared,
+            "sessions": sessions, "auths": auths, "messages": messages, "psc_grants": grants,
+            "psc_refusals": refusals, "iti41": dmp}
+
+
+# --- checks ----------------------------------------------------------------------------------------------
+def _facts(task: dict) -> dict:
+    return (task.get("observed") or {}).get("psc") or {}
+
+
+def _task_id(task: dict) -> str:
+    return task["task"]["id"]
+
+
+def _xoauth2_ok(facts: dict) -> list[dict]:
+    return [a for a in facts["auths"] if a["verdict"] == "ok"]
+
+
+def _delivered_from(facts: dict, mailbox: str, after: str = "") -> list[dict]:
+    return [m for m in facts["messages"] if m["delivered_to"] and (m["from"] or "").lower() == mailbox.lower()
+            and m["time"] >= after]
+
+
+def _no_xoauth2(task: dict) -> dict:
+    return {"check": "psc-xoauth2", "task": _task_id(task),
+            "reason": "no XOAUTH2 authentication of the personal mailbox in the task"}
+
+
+def check_xoauth2(run: dict) -> object:
+    """Every session of the personal mailbox opens with XOAUTH2 (never PLAIN or LOGIN), with a token PSC
+    issued for the task's professional; `psc-send` delivers its report through such a session."""
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, *SCENARIOS):
+        facts, task_id = _facts(task), _task_id(task)
+        mailbox, idnps = facts["mailbox"], facts["idnps"]
+        issued = {g["session"] for g in facts["psc_grants"]}
+        own = [s for s in facts["sessions"] if (s["login"] or "").lower() == mailbox.lower()]
+        evidence.append({"task": task_id, "mailbox": mailbox, "idnps": idnps,
+                         "sessions": [{k: s[k] for k in ("seq", "mechanism", "verdict")} for s in own],
+                         "xoauth2": facts["auths"], "psc_sessions_issued": sorted(issued)})
+        for session in own:
+            if session["mechanism"] != "XOAUTH2":
+                problems.append(f"{task_id}: SMTP session #{session['seq']} opened the personal mailbox "
+                                f"{mailbox} with {session['mechanism']}, not XOAUTH2 with a PSC access token")
+        for auth in _xoauth2_ok(facts):
+            if auth["professional"] is None:
+                blocked.append({"check": None, "task": task_id, "reason": f"XOAUTH2 #{auth['seq']} was "
+                                "accepted without a PSC check: the stack's MSSanté does not check tokens "
+                                "against Pro Santé Connect ([mssante] psc_issuer = \"stack\")"})
+            elif auth["professional"] != idnps:
+                problems.append(f"{task_id}: XOAUTH2 #{auth['seq']} used a token of IDNPS "
+                                f"{auth['professional']}, not the task's professional {idnps}")
+            elif auth["psc_session"] not in issued:
+                problems.append(f"{task_id}: XOAUTH2 #{auth['seq']} used a token of PSC session "
+                                f"{auth['psc_session']}, which PSC did not open for {idnps} in this run")
+        if task["scenario"] == SEND:
+            opened = _xoauth2_ok(facts)
+            first = min((a["time"] for a in opened), default=None)
+            if not opened or not _delivered_from(facts, mailbox, first or ""):
+                problems.append(f"{task_id}: no report left {mailbox} through a session opened with XOAUTH2 "
+                                "and a PSC token of the professional")
+    return judged("psc-xoauth2", problems, evidence, "the personal mailbox opened with XOAUTH2 and the "
+                  "professional's own PSC token in every PSC task", blocked)
+
+
+def check_reauth(run: dict) -> object:
+    """After the harness ended the professional's PSC session: no use of a dead token without a new PSC
+    authorization after it, and the report goes through on a session of a new authorization."""
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, RELOGIN):
+        facts, task_id = _facts(task), _task_id(task)
+        ended = set((facts["prepared"] or {}).get("ended") or [])
+        fresh = [g for g in facts["psc_grants"] if g["in_task"] and g["grant_type"] in NEW_AUTHORIZATIONS
+                 and g["session"] not in ended]
+        opened = _xoauth2_ok(facts)
+        dead = [a for a in facts["auths"] if a["psc_session"] in ended]
+        evidence.append({"task": task_id, "ended_sessions": sorted(ended), "new_authorizations": fresh,
+                         "xoauth2": facts["auths"]})
+        if not ended:
+            blocked.append({"check": None, "task": task_id, "reason": "the professional had no live PSC "
+                            "session for the harness to end (no earlier PSC login)"})
+            continue
+        if not facts["auths"] and not fresh:
+            blocked.append(_no_xoauth2(task))
+            continue
+        first_fresh = min((g["time"] for g in fresh), default=None)
+        for auth in dead:
+            if auth["verdict"] == "ok":
+                problems.append(f"{task_id}: XOAUTH2 #{auth['seq']} was accepted with a token of the ended "
+                                f"PSC session {auth['psc_session']}")
+            elif first_fresh is None or first_fresh < auth["time"]:
+                problems.append(f"{task_id}: XOAUTH2 #{auth['seq']} tried the dead token of session "
+                                f"{auth['psc_session']} and no new PSC authorization followed it")
+        if not fresh:
+            problems.append(f"{task_id}: after its PSC session ended the product did not authenticate with "
+                            "PSC again (no new authorization of the professional in the PSC journal)")
+            continue
+        good = [a for a in opened if a["psc_session"] not in ended and a["time"] >= first_fresh]
+        if not good or not _delivered_from(facts, facts["mailbox"], min(a["time"] for a in good)):
+            problems.append(f"{task_id}: no report went through on a session opened with the new PSC "
+                            "authorization")
+    return judged("psc-reauth", problems, evidence, "after a PSC logout the product authenticates with PSC "
+                  "again before it sends, never with the dead token", blocked)
+
+
+def check_reopen(run: dict) -> object:
+    """After the operator ended the SMTP session (PSC still valid), a new session opens by itself and the
+    report goes through."""
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, REOPEN):
+        facts, task_id = _facts(task), _task_id(task)
+        ended = [s for s in facts["sessions"] if s["ended_by_operator"]]
+        evidence.append({"task": task_id, "ended_by_operator": ended, "sessions": facts["sessions"]})
+        if not _xoauth2_ok(facts):
+            blocked.append(_no_xoauth2(task))
+            continue
+        if not ended:
+            blocked.append({"check": None, "task": task_id, "reason": "no session of the product reached "
+                            "MAIL FROM for the operator to end"})
+            continue
+        last_end = ended[-1]
+        later = [s for s in facts["sessions"] if s["seq"] > last_end["seq"]]
+        reopened = [a for a in _xoauth2_ok(facts) if a["time"] >= last_end["time"]]
+        if not later or not reopened or not _delivered_from(facts, facts["mailbox"], last_end["time"]):
+            problems.append(f"{task_id}: the operator ended SMTP session #{last_end['seq']} "
+                            f"({last_end['ended_by_operator']}) while PSC was valid, and the product did not "
+                            "reopen a session and send the report")
+    return judged("psc-reopen", problems, evidence, "a session the operator ended is reopened by the product "
+                  "itself, and the report goes through", blocked)
+
+
+def check_auth_error(run: dict) -> object:
+    """An MSSanté authentication error (PSC refuses the login, or MSSanté the token) does not stop the
+    product's other functions: the DMP send of the task is made (an ITI-41 reaches the DMP, whatever the DMP
+    answers); and the product does not claim success."""
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, DENIED):
+        facts, task_id = _facts(task), _task_id(task)
+        errors = [r["time"] for r in facts["psc_refusals"]]
+        errors += [a["time"] for a in facts["auths"] if a["verdict"] != "ok"]
+        # the DMP send was made: whatever the DMP then thinks of the report is not this requirement's
+        attempted = facts["iti41"]
+        evidence.append({"task": task_id, "psc_refusals": facts["psc_refusals"],
+                         "xoauth2": facts["auths"], "iti41": facts["iti41"],
+                         "claimed_ok": bool(task["result"].get("ok"))})
+        if not errors:
+            blocked.append({"check": None, "task": task_id, "reason": "no authentication error happened: "
+                            "neither PSC nor MSSanté refused the product in this task"})
+            continue
+        if not attempted:
+            problems.append(f"{task_id}: the MSSanté authentication error stopped the product's DMP send "
+                            "(no ITI-41 reached the DMP in the task)")
+        if task["result"].get("ok"):
+            detail = task["result"].get("detail")
+            problems.append(f"{task_id}: the product says the task succeeded ({detail!r}) although MSSanté "
+                            "could not be opened")
+    return judged("psc-auth-error", problems, evidence, "an MSSanté authentication error leaves the DMP send "
+                  "done and is reported as a failure", blocked)
+
+
+def _app_sessions(run: dict, task: dict) -> list[dict]:
+    """The task's SMTP sessions that opened an application mailbox, read from the run's MSSanté journal."""
+    seqs = {s["seq"] for s in task["observed"].get("mss_sessions") or []}
+    return [e for e in (run.get("journals") or {}).get("mssante", [])
+            if e["seq"] in seqs and (e.get("client") or {}).get("mailbox_kind") == "APP"]
+
+
+def check_app_org_cert(run: dict) -> object:
+    """Each session opening an application mailbox presented an ORG AUTH_CLI certificate of the sender's
+    structure (OU = its IDNST, clientAuth usage)."""
+    problems, evidence, blocked = [], [], []
+    judged_sessions = 0
+    for task in tasks(run, "mss", "citizen"):
+        task_id = _task_id(task)
+        structure = (task["task"].get("author") or {}).get("idnst")
+        for session in _app_sessions(run, task):
+            tls = (session.get("client") or {}).get("tls") or {}
+            cert, login = tls.get("client_cert"), session["client"].get("login")
+            if tls and not tls.get("client_cert_asked"):
+                reason = (f"SMTP session #{session['seq']}: the stack's MSSanté did not ask for a client "
+                          "certificate ([mssante] app_cert = \"record\")")
+                blocked.append({"check": None, "task": task_id, "reason": reason})
+                continue
+            judged_sessions += 1
+            evidence.append({"task": task_id, "seq": session["seq"], "login": login, "structure": structure,
+                             "client_cert": cert})
+            if not cert:
+                problems.append(f"{task_id}: SMTP session #{session['seq']} opened the application mailbox "
+                                f"{login} without a client certificate (an ORG AUTH_CLI certificate is due)")
+            elif not cert.get("auth_cli"):
+                problems.append(f"{task_id}: SMTP session #{session['seq']}: the certificate "
+                                f"{cert['subject']} has no clientAuth usage (not AUTH_CLI)")
+            elif cert.get("ou") != structure:
+                problems.append(f"{task_id}: SMTP session #{session['seq']}: the certificate "
+                                f"{cert['subject']} names the structure {cert.get('ou')}, not the sender's "
+                                f"{structure}")
+    if not judged_sessions and not blocked:
+        blocked.append({"check": None, "task": "-", "reason": "no MSSanté session of an application mailbox "
+                        "in the run (the author's organisation has none)"})
+    return judged("mss-app-org-cert", problems, evidence, f"{judged_sessions} application-mailbox sessions, "
+                  "each with an ORG AUTH_CLI certificate of the sender's structure", blocked)
+
+
+CHECKS = (
+    Check("psc-xoauth2", "Personal mailbox opened with XOAUTH2 and the professional's PSC token",
+          "test_the_personal_mailbox_opens_with_xoauth2_and_a_psc_token_of_the_professional",
+          "MSSanté API LPS, personal mailbox: every SMTP session opens with SASL XOAUTH2 (never PLAIN) and a "
+          "PSC access token PSC issued for the task's professional; the report goes through it.",
+          {RIS: ["MSS/CONF.07"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
+          check_xoauth2, ("psc-plain-login",)),
+    Check("psc-reauth", "Re-authentication with PSC after its session ended",
+          "test_after_a_psc_logout_the_product_authenticates_again_before_sending",
+          "When the professional's PSC session ends (refresh token no longer valid), the product opens no "
+          "session with the dead token and authenticates with PSC again before it sends.",
+          {RIS: ["MSS/CONF.10"], BIO: []}, ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
+          check_reauth, ("psc-stale-token",)),
+    Check("psc-reopen", "SMTP session reopened after the operator ended it",
+          "test_a_session_the_operator_ended_is_reopened_by_the_product",
+          "When the operator ends the SMTP session while PSC is still valid, the product reopens one by "
+          "itself and the report goes through.",
+          {RIS: ["MSS/CONF.11"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
+          ("psc-no-reopen",)),
+    Check("psc-auth-error", "An MSSanté authentication error does not stop the DMP send",
+          "test_an_mssante_authentication_error_does_not_stop_the_dmp_send",
+          "When PSC refuses the professional's login, the MSSanté error is reported (no success claimed) and "
+          "does not disturb the product's other functions: the task's DMP send is made.",
+          {RIS: ["MSS/CONF.08"], BIO: []}, ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
+          check_auth_error, ("psc-error-aborts",)),
+    Check("mss-app-org-cert", "Application mailbox opened with the structure's ORG certificate",
+          "test_the_application_mailbox_opens_with_an_org_auth_cli_certificate_of_its_structure",
+          "MSSanté API LPS, application mailbox: each SMTP session presents an IGC-Santé ORG AUTH_CLI "
+          "certificate of the sender's structure (OU = its IDNST) before PLAIN with the mailbox address.",
+          {RIS: ["MSS/CONF.12"], BIO: []}, ("mss.sessions",), check_app_org_cert, ("app-mailbox-no-cert",)),
+)
+
+CAPABILITY = Capability(
+    "psc", "Pro Santé Connect tokens on the MSSanté API LPS (XOAUTH2, re-authentication, reopened sessions, "
+    "authentication errors) and the application mailbox's ORG certificate",
+    scenarios=SCENARIOS, plan=plan, prepare=prepare, observe=observe, checks=CHECKS, couloirs=(RIS,))
