@@ -12,6 +12,8 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
+    "pam-send-dmp": "send the report to the DMP for the patient the PAM feed named extra['pam_patient_id'] "
+                    "(a PI of extra['pam_authority']): the identity it was fed, no traits typed",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -49,12 +49,15 @@ class PlanContext:
 @dataclass
 class PrepareContext:
     """What a capability's `prepare` sees for one of its tasks: the planned task (`PlannedTask`), the admin
-    API of the mocks (`observe.Admin`), the stack's endpoints and the world."""
+    API of the mocks (`observe.Admin`), the stack's endpoints, the world, and `product`: the product's own
+    endpoints the harness calls (`{"pam": "mllp://host:port"}`, given to `segur proof --pam-endpoint` or
+    announced by its driver; docs/sut.md)."""
 
     planned: Any
     admin: Any
     endpoints: Mapping
     world: Any
+    product: Mapping = field(default_factory=dict)
 
 
 @dataclass

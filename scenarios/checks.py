@@ -22,8 +22,9 @@ from segur.kernel.ins import nir_key
 
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
-from segur.scenarios.capabilities import capability_checks
-from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.capabilities import capability_checks, owner_of
+from segur.scenarios.check import Check, CheckResult, judged
+from segur.scenarios.check import tasks as all_tasks
 from segur.scenarios.names import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
@@ -44,6 +45,12 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 
 
 # --- reading the run record -------------------------------------------------------------------------------
+def tasks(run: dict, *scenarios: str) -> list[dict]:
+    """The tasks of `scenarios`, or every core task: a capability's tasks are judged by its own checks."""
+    return all_tasks(run, *scenarios) if scenarios else [
+        t for t in all_tasks(run) if owner_of(t["scenario"]) is None]
+
+
 def sends(task: dict) -> list[tuple[str, dict]]:
     """Every outgoing report the mocks saw for a task: ("dmp", ITI-41 item) / ("mss", message item)."""
     observed = task["observed"]

@@ -638,8 +638,9 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
     if state_dir is None:  # a fresh memory per driver: a run never sees what an earlier run sent
         scratch = tempfile.TemporaryDirectory(prefix="segur-reference-ris-")
         state_dir = scratch.name
-    runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config)
+    runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config, listen=True)
     driver = PluginDriver(runner, name=f"reference-ris{':' + defect if defect else ''}")
+    driver.product_endpoints = runner.product_endpoints  # its PAM listener (docs/sut.md)
     driver.state_dir = Path(state_dir)
     driver._scratch = scratch  # removed with the driver
     return driver

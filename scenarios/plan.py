@@ -170,7 +170,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
         if number is None:
             report_no += 1
             number = report_no
-        task = Task(task_id, action, traits or traits_of(patient), recipient=recipient,
+        task = Task(task_id, action, traits_of(patient) if traits is None else traits, recipient=recipient,
                     sender=sender if action in ("send-mss", "send-citizen") else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))

@@ -5,7 +5,9 @@
 - Options: `--segur-sut SPEC` (or env `SEGUR_SUT`: `reference-ris`, `cmd:…`, `http://…`, `plugin:mod:fn`,
   `manual`), `--segur-couloir RIS|BIO` (`SEGUR_COULOIR`), `--segur-config FILE` (a `segur up` TOML; ports
   are replaced by free ones unless `--segur-fixed-ports`), `--segur-size full|small` (`SEGUR_PROOF_SIZE`),
-  `--segur-pack DIR` (the official CDA pack the mocks validate with; else the config's `[stack] pack`).
+  `--segur-pack DIR` (the official CDA pack the mocks validate with; else the config's `[stack] pack`),
+  `--segur-pam-endpoint mllp://host:port` (`SEGUR_PAM_ENDPOINT`: the product's MLLP listener the PAM
+  identity feeds go to, over the one its driver announces).
 - Fixtures (session-scoped, started only when a test asks for them, so the plugin costs nothing
   otherwise): `segur_world`, `segur_stack` (the services, in-process), `segur_endpoints`,
   `segur_driver`, `segur_plan`, `segur_proof_run` (the plan run through the driver: the run record the
@@ -58,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="full = the 10/10/1 proof (default); small = 2/2/1; env SEGUR_PROOF_SIZE")
     group.addoption("--segur-fixed-ports", action="store_true", default=False,
                     help="keep the config's ports instead of free ones")
+    group.addoption("--segur-pam-endpoint", default=None,
+                    help="the product's MLLP listener (mllp://host:port) the PAM identity feeds go to; env "
+                    "SEGUR_PAM_ENDPOINT (docs/sut.md)")
     group.addoption("--segur-pack", default=None,
                     help="the official CDA pack the mocks validate with (over the config's [stack] pack)")
 
@@ -215,9 +220,10 @@ def segur_proof_run(request, pytestconfig) -> dict:
     from segur.scenarios.stack import stack_pack
 
     stack = request.getfixturevalue("segur_stack")
+    pam = _setting(pytestconfig, "--segur-pam-endpoint", "SEGUR_PAM_ENDPOINT")
     return run_plan(request.getfixturevalue("segur_plan"), request.getfixturevalue("segur_driver"),
                     request.getfixturevalue("segur_endpoints"), request.getfixturevalue("segur_world"),
-                    pack=stack_pack(stack))
+                    pack=stack_pack(stack), product={"pam": pam} if pam else None)
 
 
 @pytest.fixture(scope="session")

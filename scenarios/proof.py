@@ -171,12 +171,13 @@ class ProofOutcome:
 def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *,
               config: str | None = None, size: str = "full", progress: bool = True,
               pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
-              pack: str | os.PathLike | None = None) -> ProofOutcome:
+              pack: str | os.PathLike | None = None, pam_endpoint: str | None = None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
     reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
     validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
     `progress`) keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself
-    fails to run (usage or internal error, interruption)."""
+    fails to run (usage or internal error, interruption). `pam_endpoint`: the product's MLLP listener
+    (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces (docs/sut.md)."""
     quiet = (not progress) if quiet is None else quiet
     started = time.monotonic()
     couloir = couloir.upper()
@@ -205,7 +206,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             endpoints = stack.endpoints()
             driver = driver_for(sut, stack, workdir / "sut-state")
             tick = time.monotonic()
-            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used)
+            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used,
+                           product={"pam": pam_endpoint} if pam_endpoint else None)
             timings["plan_s"] = round(time.monotonic() - tick, 3)
             documents = collect_documents(stack, run, out)  # whole, while the mocks still run
             display.phase("judging: running the check suites")

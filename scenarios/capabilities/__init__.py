@@ -3,9 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
+from segur.scenarios.capabilities import pam_feed
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = ()
+CAPABILITIES: tuple[Capability, ...] = (pam_feed.CAPABILITY,)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

@@ -53,6 +53,12 @@ DEFECTS = {
                        "INSi returned it (DUPONT)",
     "unknown-idam": "calls INSi with the software authorisation number (IDAM) of the vendor's documentation "
                     "example, not its own",
+    "pam-ack-ae": "answers AE (ERR 207) to every PAM feed message it integrated",
+    "pam-ignore-update": "on a PAM A31, takes the INS but keeps the traits the patient was created with",
+    "pam-merge-keeps-old": "ignores a PAM A40 merge: the merged identifier still names its own identity",
+    "pam-keeps-deleted": "ignores the PAM A47 that deletes an INS: the deleted INS is still used",
+    "pam-provisional-as-qualified": "keeps the INS a PAM feed carries in PID-3 whatever PID-32 says (PROV "
+                                    "too), and uses it as qualified",
 }
 
 
