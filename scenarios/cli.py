@@ -207,10 +207,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.BadParameter("size must be full or small", param_hint="--size")
         pam_endpoint = pam_endpoint or os.environ.get("SEGUR_PAM_ENDPOINT") or None
         if pam_endpoint:
-            from segur.mocks.pam.mllp import parse_url as parse_mllp_url  # start-up: see the module docstring
+            from segur.scenarios.capabilities.pam_feed import check_endpoint  # start-up: module docstring
 
             try:
-                parse_mllp_url(pam_endpoint)
+                check_endpoint(pam_endpoint)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--pam-endpoint") from None
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)

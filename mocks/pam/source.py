@@ -11,6 +11,7 @@ VALI (PAMFR §6.6.1); the traits are those INSi returns (PID-5 type L, PID-7, PI
 from __future__ import annotations
 
 import itertools
+import re
 import time
 import zlib
 from dataclasses import asdict, dataclass, replace
@@ -24,6 +25,8 @@ from segur.mocks.pam.responses import render_adt
 SENDABLE = tuple(checks.ITI30)
 #: the traits a send may give instead of the world's (a patient first registered with typed traits)
 TRAIT_FIELDS = tuple(Traits.__dataclass_fields__)
+#: an identifier a send may give the patient in PID-3 (CX-1): letters and digits, no HL7 delimiter
+LOCAL_ID = re.compile(r"[A-Za-z0-9]{1,20}")
 _numbers = itertools.count(1)
 
 
@@ -63,12 +66,15 @@ def hl7_date(iso: str) -> str:
 
 def adt_for_patient(patient, event: str, *, status: str = QUALIFIED, finess: str = "",
                     prior: tuple[Identifier, ...] = (), control_id: str = "", traits: dict | None = None,
-                    with_ins: bool | None = None, delete_ins: bool = False) -> AdtMessage:
+                    with_ins: bool | None = None, delete_ins: bool = False, local_id: str = "") -> AdtMessage:
     """`traits` replace the world's (`TRAIT_FIELDS`, the birth date as HL7 gives it); `with_ins`: True puts
     the INS in PID-3 whatever the status (a source breaking PAMFR §6.6.1, which a receiver must survive),
     None only with VALI; `delete_ins` (A47): PID-3 carries the INS repetition `""` and MRG-1 the INS, the
-    deletion of a wrongly attributed INS (PAMFR §4.4.3)."""
+    deletion of a wrongly attributed INS (PAMFR §4.4.3); `local_id` the PI value of PID-3 (default: the
+    harness's stable IPP of the patient)."""
     identifiers = [local_identifier(patient, finess)]
+    if local_id:
+        identifiers = [replace(identifiers[0], value=local_id)]
     if delete_ins:
         identifiers.append(replace(ins_identifier(patient), value=DELETED))
         prior = (ins_identifier(patient),)
@@ -99,9 +105,9 @@ class IdentitySource:
 
     def send(self, to: str, event: str, patient: str, *, status: str = QUALIFIED, prior: tuple[str, ...] = (),
              timeout: float | None = None, traits: dict | None = None, with_ins: bool | None = None,
-             delete_ins: bool = False) -> SendResult:
-        """Send one message; `prior` are the identifier values MRG-1 names (A40, A47); `traits`, `with_ins`
-        and `delete_ins` as `adt_for_patient` takes them."""
+             delete_ins: bool = False, local_id: str = "") -> SendResult:
+        """Send one message; `prior` are the identifier values MRG-1 names (A40, A47); `traits`, `with_ins`,
+        `delete_ins` and `local_id` as `adt_for_patient` takes them."""
         host, port = mllp.parse_url(to)
         if event not in SENDABLE:
             raise ValueError(f"event must be one of {', '.join(SENDABLE)}, not {event!r}")
@@ -111,6 +117,8 @@ class IdentitySource:
             raise ValueError(f"an INS is deleted by an A47 (PAMFR §4.4.3), not by {event}")
         if event in checks.MERGING and not prior and not delete_ins:
             raise ValueError(f"{event} needs the identifier(s) it replaces (prior)")
+        if local_id and not LOCAL_ID.fullmatch(local_id):
+            raise ValueError(f"local_id is 1 to 20 letters or digits (no HL7 delimiter), not {local_id!r}")
         unknown = sorted(set(traits or {}) - set(TRAIT_FIELDS))
         if unknown or not all(isinstance(v, str) for v in (traits or {}).values()):
             raise ValueError(f"traits are strings among {', '.join(TRAIT_FIELDS)}"
@@ -118,7 +126,7 @@ class IdentitySource:
         person = self.patient(patient)
         merged = tuple(Identifier(value, "SEGUR-PAM", self.finess, "PI", "M") for value in prior)
         adt = adt_for_patient(person, event, status=status, finess=self.finess, prior=merged, traits=traits,
-                              with_ins=with_ins, delete_ins=delete_ins)
+                              with_ins=with_ins, delete_ins=delete_ins, local_id=local_id)
         text = render_adt(adt)
         data = text.encode("utf-8")
         started = time.perf_counter()
@@ -145,7 +153,7 @@ class IdentitySource:
 
     def send_request(self, body: dict) -> SendResult:
         """`POST /_admin/send`: {"to", "event", "patient", "status"?, "prior"?, "timeout"?, "traits"?,
-        "with_ins"?, "delete_ins"?}."""
+        "with_ins"?, "delete_ins"?, "local_id"?}."""
         missing = [key for key in ("to", "event", "patient") if not isinstance(body.get(key), str)]
         if missing:
             raise ValueError(f"missing or not a string: {', '.join(missing)}")
@@ -159,9 +167,12 @@ class IdentitySource:
             raise ValueError("traits is an object of trait → value")
         if with_ins not in (None, True, False) or delete_ins not in (True, False):
             raise ValueError("with_ins and delete_ins are true or false")
+        local_id = body.get("local_id", "")
+        if not isinstance(local_id, str):
+            raise ValueError("local_id is a string")
         return self.send(body["to"], body["event"], body["patient"], status=body.get("status", QUALIFIED),
                          prior=tuple(str(p) for p in prior), timeout=timeout, traits=traits,
-                         with_ins=with_ins, delete_ins=delete_ins)
+                         with_ins=with_ins, delete_ins=delete_ins, local_id=local_id)
 
 
 def _msa1(ack: str) -> str | None:

@@ -24,9 +24,11 @@ parser library), and the reports from the DMP's journal (the core observation), 
 
 from __future__ import annotations
 
+import zlib
+from urllib.parse import urlsplit
+
 import hl7
 
-from segur.mocks.pam.source import local_identifier
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 
@@ -43,10 +45,23 @@ NO_ENDPOINT = ("no MLLP endpoint for the product: give `segur proof --pam-endpoi
 ACKED = "pam-feed-acknowledged"
 
 
+def check_endpoint(url: str) -> str:
+    """`mllp://host:port`, the form the PAM mock's `/_admin/send` takes (docs/pam.md); ValueError else."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "mllp" or not parts.hostname or not port or parts.path.strip("/"):
+        raise ValueError(f"{url!r} is not an mllp://host:port address")
+    return url
+
+
 # --- plan ---------------------------------------------------------------------------------------------------
 def local_id(patient) -> str:
-    """The identifier the harness's feed gives a world patient (PID-3, type PI, `AUTHORITY`)."""
-    return local_identifier(patient, "").value
+    """The identifier the harness's feed gives a world patient (PID-3, type PI, `AUTHORITY`): nine digits,
+    stable across runs (derived from the patient's key), sent to the PAM mock as `local_id`."""
+    return f"{zlib.crc32(('pam-feed:' + patient.key).encode('utf-8')) % 10**9:09d}"
 
 
 def _plan(ctx: PlanContext) -> None:
@@ -73,6 +88,11 @@ def _plan(ctx: PlanContext) -> None:
 # --- prepare: the feeds -------------------------------------------------------------------------------------
 def feeds_of(planned, world) -> list[dict]:
     """The `POST /_admin/send` bodies (without `to`) of a task's situation, in the order they go out."""
+    return [{**feed, "local_id": local_id(world.patient_by_key(feed["patient"]))}
+            for feed in _situation(planned, world)]
+
+
+def _situation(planned, world) -> list[dict]:
     patient = world.patient_by_key(planned.patient_key)
     scenario = planned.scenario
     if scenario == CREATE:
@@ -132,9 +152,10 @@ def _repetitions(message, key: str) -> list[str]:
 
 
 def parse(text: str):
-    """An ER7 message as python-hl7 reads it (None when it cannot)."""
+    """An ER7 message as python-hl7 reads it, empty segments left out (None when it cannot)."""
+    segments = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
     try:
-        return hl7.parse(text.replace("\r\n", "\r").replace("\n", "\r"))
+        return hl7.parse("\r".join(segment for segment in segments if segment.strip()))
     except Exception:  # noqa: BLE001 - whatever the library raises, the message is unreadable
         return None
 

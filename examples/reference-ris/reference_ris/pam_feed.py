@@ -200,7 +200,7 @@ def acknowledgement(message, code: str, error: tuple[str, str, str] | None = Non
     number, location, text = error
     severity = "E"
     err = f"ERR||{location}|{number}^^HL70357|{severity}||||{hl7_text(text)}"
-    return hl7.parse(str(ack) + "\r" + err)
+    return hl7.parse(str(ack).rstrip("\r") + "\r" + err)
 
 
 def hl7_text(text: str) -> str:

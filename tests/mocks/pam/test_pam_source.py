@@ -162,6 +162,7 @@ def test_an_ins_deletion_is_an_a47_with_the_ins_in_mrg_and_an_empty_ins_in_pid3(
     ({"event": "A31", "delete_ins": True}, "deleted by an A47"),
     ({"traits": {"nickname": "PIPO"}}, "unknown: nickname"),
     ({"traits": {"birth_name": 7}}, "traits are strings"),
+    ({"local_id": "42|X"}, "no HL7 delimiter"),
 ])
 def test_a_bad_feed_option_is_refused(pam, kwargs, message):
     args = {"event": "A28", **kwargs}
@@ -170,10 +171,21 @@ def test_a_bad_feed_option_is_refused(pam, kwargs, message):
     assert pam.journal.entries() == []
 
 
-@pytest.mark.parametrize("extra", [{"traits": "DUPONT"}, {"with_ins": "yes"}, {"delete_ins": 1}])
+@pytest.mark.parametrize("extra", [{"traits": "DUPONT"}, {"with_ins": "yes"}, {"delete_ins": 1},
+                                   {"local_id": 42}, {"local_id": "A^B"}])
 def test_the_admin_api_refuses_bad_feed_options_with_400_and_keeps_serving(pam, extra):
     status, answer = _post(pam.admin_url + "send", {"to": _own_listener(pam), "event": "A28", "patient": INS,
                                                      **extra})
     assert status == 400 and answer["error"]
     status, body = _post(pam.admin_url + "send", {"to": _own_listener(pam), "event": "A28", "patient": INS})
     assert status == 200 and body["ack_code"] == "AA"
+
+
+def test_the_sender_may_name_the_patient_with_its_own_identifier_and_mrg_names_it_back(pam):
+    source = pam.service.source
+    first = source.send(_own_listener(pam), "A28", PATIENT, local_id="DUP42")
+    assert "PID|1||DUP42^^^SEGUR-PAM&750803447&M^PI~" in first.message
+    assert pam.journal.get(first.seq).meta["local_id"] == "DUP42"
+    merge = source.send(_own_listener(pam), "A40", "cnda-2.05-provisoire-matricule", prior=("DUP42",),
+                        local_id="KEEP7")
+    assert merge.ack_code == "AA" and "\rMRG|DUP42^^^SEGUR-PAM&750803447&M^PI" in merge.message
