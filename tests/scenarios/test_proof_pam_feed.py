@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import socket
+import threading
 
 import pytest
+from reference_ris.__main__ import main as reference_ris_main
 from reference_ris.pam_feed import Listener, PatientFile
 from reference_ris.plugin import make_runner
 from typer.testing import CliRunner
@@ -297,3 +299,40 @@ def test_the_listener_keeps_serving_after_a_broken_frame(listener, tmp_path):
     ack = _send(listener, "\r".join([MSH.format(event="A28^ADT_A05"), PID.format(ids="42^^^H&1&M^PI")]))
     assert "MSA|AA|C1" in ack
     assert PatientFile(tmp_path).patient("H^42")["traits"]["first_names"] == "JEAN PAUL"
+
+
+INS_ID = "279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS"
+
+
+def _exchange_when_listening(port: int, message: str) -> str:
+    """The ACK, once the listener started on another thread accepts connections (5 s at most)."""
+    for _attempt in range(50):
+        try:
+            return mllp.exchange("127.0.0.1", port, message.encode("utf-8"), timeout=5).decode("utf-8")
+        except ConnectionRefusedError:
+            threading.Event().wait(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_the_command_line_runs_the_listener_until_stopped_for_a_cmd_product(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop, codes = threading.Event(), []
+    argv = ["--pam-listen", f"mllp://127.0.0.1:{port}", "--state-dir", str(tmp_path)]
+    thread = threading.Thread(target=lambda: codes.append(reference_ris_main(argv, stop)))
+    thread.start()
+    try:
+        message = "\r".join([MSH.format(event="A28^ADT_A05"), PID.format(ids=f"7^^^H&1&M^PI~{INS_ID}")])
+        ack = _exchange_when_listening(port, message)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert "MSA|AA|C1" in ack and codes == [0]
+    kept = PatientFile(tmp_path).patient("H^7")
+    assert kept["ins"] == {"value": "279035121518989", "oid": "1.2.250.1.213.1.4.10"} and kept["qualified"]
+
+
+def test_the_command_line_refuses_a_listener_address_that_is_not_mllp(tmp_path, capsys):
+    assert reference_ris_main(["--pam-listen", "http://x:1", "--state-dir", str(tmp_path)]) == 2
+    assert "is not mllp://host:port" in capsys.readouterr().err
