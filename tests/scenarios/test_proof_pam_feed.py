@@ -21,7 +21,8 @@ from segur.fixtures.world import load_world
 from segur.mocks.pam import mllp
 from segur.scenarios.capabilities import pam_feed
 from segur.scenarios.checks import CHECKS
-from segur.scenarios.driver import PluginDriver
+from segur.scenarios.driver import PluginDriver, instructions
+from segur.scenarios.observe import expected_exchange
 from segur.scenarios.plan import Plan, build_plan
 from segur.scenarios.proof import run_proof, stack_config
 from segur.scenarios.runner import run_plan
@@ -253,6 +254,16 @@ def test_an_endpoint_given_by_the_user_is_fed_over_the_drivers(stack, tmp_path):
         listener.stop()
     assert run["product"] == {"pam": listener.url}
     assert all(CHECKS[check_id].judge(run).passed for check_id in PAM_CHECKS)
+    # what the manual driver polls: an accepted ITI-41 for a PAM-fed report, nothing for a withheld one
+    for record in run["tasks"]:
+        seen = expected_exchange(record["task"], stack.endpoints(), since=record["marks"]["before"])
+        assert seen == (record["expect"] == "delivered"), record["task"]["id"]
+
+
+def test_the_manual_instructions_name_the_feeds_identifier_and_no_traits():
+    text = instructions(_pam_plan().by_id("pam-merge-01").task)
+    assert "named " in text and "(SEGUR-PAM); type no traits" in text and "birth name" not in text
+    assert "send it to the patient's DMP" in text
 
 
 def test_the_cli_refuses_a_pam_endpoint_that_is_not_mllp_before_starting_anything(tmp_path):
