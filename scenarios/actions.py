@@ -12,6 +12,9 @@ ACTIONS: dict[str, str] = {
     "send-mss": "send the report by MSSanté to the professional's mailbox (IHE_XDM.ZIP)",
     "send-citizen": "send the report to <INS>@patient.mssante.fr, the patient's Mon espace santé mailbox",
     "replace-dmp": "send a new version of an earlier DMP report (RPLC of extra['replaces_task'])",
+    "send-mss-lookup": "send by MSSanté to extra['professional'] (RPPS, practice), found in the Annuaire",
+    "send-mss-operator": "send by MSSanté via the SMTP server of extra['smtp'], certificate checked by CRL",
+    "send-citizen-fin": "send to the patient's Mon espace santé mailbox, ending the exchange: X-MSS-MES FIN",
     "pam-send-dmp": "send the report to the DMP for the patient the PAM feed named extra['pam_patient_id'] "
                     "(a PI of extra['pam_authority']): the identity it was fed, no traits typed",
 }

@@ -22,7 +22,7 @@ from segur.kernel.ins import nir_key
 
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
-from segur.scenarios.capabilities import capability_checks, owner_of
+from segur.scenarios.capabilities import capability_checks
 from segur.scenarios.check import Check, CheckResult, judged
 from segur.scenarios.check import tasks as all_tasks
 from segur.scenarios.names import fold_name
@@ -46,9 +46,12 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 
 # --- reading the run record -------------------------------------------------------------------------------
 def tasks(run: dict, *scenarios: str) -> list[dict]:
-    """The tasks of `scenarios`, or every core task: a capability's tasks are judged by its own checks."""
-    return all_tasks(run, *scenarios) if scenarios else [
-        t for t in all_tasks(run) if owner_of(t["scenario"]) is None]
+    """The tasks of `scenarios`, or every task that gives the patient's traits: the core checks judge
+    identities the product gets from INSi; a task with no traits (an identity fed over IHE PAM) is judged by
+    its capability's own checks."""
+    if scenarios:
+        return all_tasks(run, *scenarios)
+    return [task for task in all_tasks(run) if task["task"].get("patient")]
 
 
 def sends(task: dict) -> list[tuple[str, dict]]:
@@ -836,7 +839,7 @@ def check_claims_honest(run: dict) -> CheckResult:
         if action in ("send-dmp", "replace-dmp"):
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
-            addressee = (task["task"].get("recipient") if action == "send-mss"
+            addressee = (task["task"].get("recipient") if not action.startswith("send-citizen")
                          else (task.get("world") or {}).get("citizen_mailbox"))
             seen = bool(messages_delivered_to(task, addressee)) if addressee else delivered(task)
         evidence.append({"task": task_id, "claimed_ok": claimed, "detail": task["result"].get("detail"),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from segur.kernel.tenants import TENANT_NAME
+
 COULOIRS = ("RIS", "BIO")
 
 
@@ -43,6 +45,14 @@ def _couloir(value: str) -> str:
     value = value.upper()
     if value not in COULOIRS:
         raise typer.BadParameter(f"couloir must be one of {', '.join(COULOIRS)}")
+    return value
+
+
+def _tenant(value: str) -> str:
+    value = value or os.environ.get("SEGUR_TENANT", "")
+    if value and not TENANT_NAME.fullmatch(value):
+        raise typer.BadParameter(f"{value!r} is not a tenant name: lower-case letters, digits and hyphens, "
+                                 "63 at most, starting with a letter or digit")
     return value
 
 
@@ -174,6 +184,11 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         stack_file: Path = typer.Option(None, "--stack", help="Drive and judge a running `segur up` (its "
                                         ".segur-endpoints.json) instead of starting mocks: its console shows "
                                         "the run; its mocks are reset first, and left running."),
+        tenant: str = typer.Option("", "--tenant", callback=_tenant,
+                                   help="Run as this tenant of a shared stack (\\[stack] tenants = true): "
+                                   "the proof's admin calls and the product's calls go to the tenant only "
+                                   "(URLs under /t/NAME/, MSSanté logins user+NAME@domain), so proofs on "
+                                   "other tenants of the stack never meet it (env SEGUR_TENANT)."),
         pam_endpoint: str = typer.Option(None, "--pam-endpoint", help="The product's MLLP listener "
                                          "(mllp://host:port) the PAM identity feeds go to (env "
                                          "SEGUR_PAM_ENDPOINT; docs/sut.md)."),
@@ -217,7 +232,7 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
                             progress=not quiet, pytest_args=args, quiet=quiet, stack=running,
                             pack=found.path.resolve() if found is not None and running is None else None,
-                            pam_endpoint=pam_endpoint)
+                            tenant=tenant, pam_endpoint=pam_endpoint)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]

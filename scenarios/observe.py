@@ -28,6 +28,7 @@ import binascii
 import hashlib
 import io
 import json
+import os
 import re
 import time
 import urllib.error
@@ -56,24 +57,37 @@ _BODY_KEYS = ("body",)
 
 
 # --- admin API --------------------------------------------------------------------------------------------
-class Admin:
-    """The `/_admin/` JSON API of each mock, from the stack's endpoints."""
+ADMIN_TOKEN_ENV = "SEGUR_ADMIN_TOKEN"
 
-    def __init__(self, endpoints: Mapping, timeout: float = 30.0):
+
+class Admin:
+    """The `/_admin/` JSON API of each mock, from the stack's endpoints; with `tenant`, that tenant's admin
+    API on a shared instance (`/t/<tenant>/_admin/`, see segur.kernel.tenants). `token`: the shared
+    instance's admin token (`[stack] admin_token`), sent as Bearer; by default the environment's
+    `SEGUR_ADMIN_TOKEN`, so that every admin call of a proof carries it without reaching the product."""
+
+    def __init__(self, endpoints: Mapping, timeout: float = 30.0, tenant: str = "", token: str | None = None):
         self.endpoints = endpoints
         self.timeout = timeout
+        self.tenant = tenant
+        token = os.environ.get(ADMIN_TOKEN_ENV, "") if token is None else token
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def base(self, service: str) -> str:
         try:
             url = self.endpoints[service]["admin"]
         except (KeyError, TypeError) as exc:
             raise LookupError(f"no admin endpoint for {service} in the stack's endpoints") from exc
-        return url.rstrip("/") + "/"
+        url = url.rstrip("/")
+        if self.tenant:  # http://host:port/_admin → http://host:port/t/<tenant>/_admin
+            root, _, admin = url.rpartition("/")
+            url = f"{root}/t/{self.tenant}/{admin}"
+        return url + "/"
 
     def call(self, service: str, path: str, method: str = "GET", body=None):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.base(service) + path.lstrip("/"), data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", **self.headers})
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
             raw = response.read()
         return json.loads(raw) if raw else None
@@ -130,7 +144,8 @@ class Admin:
 
     def raw(self, service: str, path: str) -> bytes:
         """The bytes of one admin resource (a body, a document, a message), as the mock serves them."""
-        with urllib.request.urlopen(self.base(service) + path.lstrip("/"), timeout=self.timeout) as response:
+        request = urllib.request.Request(self.base(service) + path.lstrip("/"), headers=self.headers)
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             return response.read()
 
     def mss_raw(self, message_id: str) -> bytes:

@@ -171,7 +171,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
             report_no += 1
             number = report_no
         task = Task(task_id, action, traits_of(patient) if traits is None else traits, recipient=recipient,
-                    sender=sender if action in ("send-mss", "send-citizen") else None,
+                    sender=sender if action.startswith(("send-mss", "send-citizen")) else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))
         return task

@@ -6,6 +6,7 @@
   `manual`), `--segur-couloir RIS|BIO` (`SEGUR_COULOIR`), `--segur-config FILE` (a `segur up` TOML; ports
   are replaced by free ones unless `--segur-fixed-ports`), `--segur-size full|small` (`SEGUR_PROOF_SIZE`),
   `--segur-pack DIR` (the official CDA pack the mocks validate with; else the config's `[stack] pack`),
+  `--segur-tenant NAME` (`SEGUR_TENANT`: the mocks serve tenants and the proof runs as that one),
   `--segur-pam-endpoint mllp://host:port` (`SEGUR_PAM_ENDPOINT`: the product's MLLP listener the PAM
   identity feeds go to, over the one its driver announces).
 - Fixtures (session-scoped, started only when a test asks for them, so the plugin costs nothing
@@ -60,6 +61,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="full = the 10/10/1 proof (default); small = 2/2/1; env SEGUR_PROOF_SIZE")
     group.addoption("--segur-fixed-ports", action="store_true", default=False,
                     help="keep the config's ports instead of free ones")
+    group.addoption("--segur-tenant", default=None,
+                    help="run the proof as this tenant of the stack (its own mocks then serve tenants): the "
+                    "admin calls and the product's calls go to the tenant only; env SEGUR_TENANT")
     group.addoption("--segur-pam-endpoint", default=None,
                     help="the product's MLLP listener (mllp://host:port) the PAM identity feeds go to; env "
                     "SEGUR_PAM_ENDPOINT (docs/sut.md)")
@@ -162,16 +166,17 @@ def segur_stack(pytestconfig, tmp_path_factory):
         return
     # imported here, when a test asks for the mocks: the stack module brings every mock (flask, aiosmtpd,
     # pymap, zeep…), +0.8 s measured on every pytest session that loads this plugin (2026-12-06)
-    from segur.scenarios.stack import stack_config
+    from segur.scenarios.stack import TenantStack, stack_config
     from segur.up import start_stack
 
+    tenant = _setting(pytestconfig, "--segur-tenant", "SEGUR_TENANT")
     config = stack_config(_setting(pytestconfig, "--segur-config", "SEGUR_CONFIG"),
                           tmp_path_factory.mktemp("segur-stack"),
                           free_ports=not pytestconfig.getoption("--segur-fixed-ports", default=False),
-                          pack=pytestconfig.getoption("--segur-pack", default=None))
+                          pack=pytestconfig.getoption("--segur-pack", default=None), tenants=bool(tenant))
     stack = start_stack(config)
     try:
-        yield stack
+        yield TenantStack(stack, tenant) if tenant else stack
     finally:
         stack.stop()
 

@@ -34,7 +34,14 @@ from segur.scenarios.plan import build_plan
 from segur.scenarios.plugin import CONTEXT_PLUGIN, evidence_of, is_blocked
 from segur.scenarios.results import ProofResults
 from segur.scenarios.runner import run_plan
-from segur.scenarios.stack import SutCannotStart, check_sut, driver_for, stack_config, stack_pack
+from segur.scenarios.stack import (
+    SutCannotStart,
+    TenantStack,
+    check_sut,
+    driver_for,
+    stack_config,
+    stack_pack,
+)
 from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
 from segur.up import start_stack
 
@@ -171,19 +178,23 @@ class ProofOutcome:
 def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *,
               config: str | None = None, size: str = "full", progress: bool = True,
               pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
-              pack: str | os.PathLike | None = None, pam_endpoint: str | None = None) -> ProofOutcome:
+              pack: str | os.PathLike | None = None, tenant: str = "",
+              pam_endpoint: str | None = None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
     reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
     validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
     `progress`) keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself
-    fails to run (usage or internal error, interruption). `pam_endpoint`: the product's MLLP listener
-    (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces (docs/sut.md)."""
+    fails to run (usage or internal error, interruption). `tenant`: run as that tenant of the stack (its
+    admin calls and the product's calls go to the tenant only; `TenantStack`). `pam_endpoint`: the product's
+    MLLP listener (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces
+    (docs/sut.md)."""
     quiet = (not progress) if quiet is None else quiet
     started = time.monotonic()
     couloir = couloir.upper()
     out = Path(out)
     workdir = Path(tempfile.mkdtemp(prefix="segur-proof-"))
     owned_stack = stack is None
+    owned = None  # the stack this proof started (and stops)
     timings = {}
     try:
         world = load_world()
@@ -193,12 +204,14 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             display.phase("starting the mocks")
             tick = time.monotonic()
             if owned_stack:
-                stack_conf = stack_config(config, workdir, pack=pack)
+                stack_conf = stack_config(config, workdir, pack=pack, tenants=bool(tenant))
                 if stack_conf["stack"]["world"]:
                     world = load_world(stack_conf["stack"]["world"])
                     plan = build_plan(world, couloir, size)
-                stack = start_stack(stack_conf)
-            else:
+                stack = owned = start_stack(stack_conf)
+            if tenant:
+                stack = TenantStack(stack, tenant)
+            if not owned_stack:
                 Admin(stack.endpoints()).reset()
             pack_used = stack_pack(stack)
             timings["stack_start_s"] = round(time.monotonic() - tick, 3)
@@ -218,8 +231,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             display.done("judged")
         finally:
             display.stop()
-            if owned_stack and stack is not None:
-                stack.stop()
+            if owned_stack and owned is not None:
+                owned.stop()
         timings["total_s"] = round(time.monotonic() - started, 3)
         evidence = build_evidence(run, outcomes, context.results, sut=sut, couloir=couloir, size=size,
                                   timings=timings, selection=list(pytest_args), documents=documents,

@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import tomllib
+import urllib.error
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,11 +52,45 @@ class RunningStack:
         """Not ours to stop: the user started it."""
 
 
+class TenantStack:
+    """One tenant of a shared stack (`segur proof --tenant`): its endpoints are the tenant's own (URLs under
+    `/t/<tenant>/`, MSSanté logins `user+tenant@domain`), so the proof's admin calls and every call of the
+    product go to that tenant. A service that serves no tenants (PAM over MLLP, the console) is left out:
+    its journal would mix the tenants."""
+
+    def __init__(self, stack, tenant: str):
+        self.stack, self.tenant = stack, tenant
+        self.config = getattr(stack, "config", None) or {}
+        self._endpoints = tenant_endpoints(stack.endpoints(), tenant)
+
+    def endpoints(self) -> dict:
+        return self._endpoints
+
+    def stop(self) -> None:
+        """The shared stack is not the tenant's to stop (its owner stops `self.stack`)."""
+
+
+def tenant_endpoints(endpoints: dict, tenant: str) -> dict:
+    """The endpoints of `tenant`: what each service's `GET /t/<tenant>/_admin/health` lists, other top-level
+    values (the test PKI) unchanged; a service without tenants (404) is left out."""
+    admin = Admin(endpoints, tenant=tenant)
+    own = {key: value for key, value in endpoints.items() if key not in admin.services()}
+    own = {key: value for key, value in own.items() if not (isinstance(value, dict) and "admin" in value)}
+    for service in admin.services():
+        try:
+            own[service] = admin.health(service)["endpoints"]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+    return own
+
+
 def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, free_ports: bool = True,
-                 pack: str | os.PathLike | None = None) -> dict:
+                 pack: str | os.PathLike | None = None, tenants: bool = False) -> dict:
     """The stack config of a proof: the file's settings, a fresh DMP data directory under `workdir`, the
     test PKI under `workdir` unless the file names one, free ports unless told otherwise, and `pack` (the
-    official CDA pack the mocks validate with) when given, over the file's."""
+    official CDA pack the mocks validate with) when given, over the file's; `tenants` serves tenants
+    (`[stack] tenants`, for a proof run as one)."""
     workdir = Path(workdir)
     own = {}
     if path:
@@ -68,6 +103,8 @@ def stack_config(path: str | os.PathLike | None, workdir: str | os.PathLike, *, 
         overrides["stack"]["pki"] = str(workdir / "pki")
     if pack:
         overrides["stack"]["pack"] = str(pack)
+    if tenants:
+        overrides["stack"]["tenants"] = True
     if free_ports:
         overrides.update(free_port_overrides())
     return load_config(path, overrides)

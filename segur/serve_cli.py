@@ -101,8 +101,8 @@ def serve_command(cls: type[Service]):
 
 def _configs(cls: type[Service], ctx: click.Context, options: dict):
     """The stack and service configs: the file's sections, then the options given on the command line."""
-    typed = click.core.ParameterSource.COMMANDLINE
-    given = {name for name in options if ctx.get_parameter_source(name) == typed}
+    # by name: typer carries its own copy of click, whose ParameterSource is not click.core's
+    given = {name for name in options if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     file_config = load_config(options["config_file"]) if options.get("config_file") else None
     stack = {name: options[f"stack_{name}"] for name in STACK_OPTIONS}
     section = {f.name: options[f.name] for f in dataclasses.fields(cls.Config) if f.name in options}

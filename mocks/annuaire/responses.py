@@ -133,7 +133,9 @@ def create_app(service) -> Flask:
         service.journal.record(
             operation, "ok" if status < 400 else "refused", findings=findings,
             request={"method": request.method, "url": request.url, "headers": headers,
-                     "api_key_present": bool(request.headers.get("ESANTE-API-KEY"))},
+                     "api_key_present": bool(request.headers.get("ESANTE-API-KEY")),
+                     # a POST _search carries its parameters in the form body: kept, as the URL's are
+                     "form": request.form.to_dict(flat=False)},
             response={"status": status, "body": body_for_journal(text, limit=JOURNAL_BODY_LIMIT)},
             duration_ms=(time.perf_counter() - started) * 1000,
             client={"address": request.remote_addr})

@@ -10,5 +10,7 @@ from segur.mocks.igc.service import IgcConfig, IgcService
 
 @contextmanager
 def running_igc(data=None, **settings):
+    """On free ports (HTTP and the revoked-certificate SMTP); `settings` are `IgcConfig` fields."""
+    settings = {"revoked_smtp_port": 0, **settings}
     with IgcService(IgcConfig(port=0, **settings), StackContext.for_tests(data)) as service:
         yield service

@@ -322,6 +322,7 @@ def _injected_spec(params: dict) -> FaultSpec:
 # -- the Flask app -----------------------------------------------------------------------------
 
 def _wsdl_text(base: str) -> str:
+    """The WSDL with its addresses under `base`: the root URL, with a tenant's /t/<tenant> prefix."""
     text = soap.WSDL_FILE.read_text(encoding="utf-8")
     text = re.sub(r'(<soap12:address location=")[^"]*(")', rf"\g<1>{base}{SERVICE_PATH}\g<2>", text)
     return text.replace('schemaLocation="xsd/', f'schemaLocation="{base}/wsdl/xsd/')
@@ -385,11 +386,11 @@ def create_app(service, *, sleep=time.sleep, seed: int = 0) -> Flask:
         if "wsdl" not in {k.lower() for k in request.args}:
             return Response("POST SOAP 1.2 requests here; the WSDL is at ?wsdl\n", 405,
                             {"Allow": "POST, GET"}, mimetype="text/plain")
-        return Response(_wsdl_text(request.host_url.rstrip("/")), mimetype="text/xml")
+        return Response(_wsdl_text(request.root_url.rstrip("/")), mimetype="text/xml")
 
     @app.get("/wsdl/insi.wsdl")
     def wsdl_file():
-        return Response(_wsdl_text(request.host_url.rstrip("/")), mimetype="text/xml")
+        return Response(_wsdl_text(request.root_url.rstrip("/")), mimetype="text/xml")
 
     @app.get("/wsdl/xsd/<name>")
     def schema(name: str):

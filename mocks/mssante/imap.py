@@ -35,6 +35,7 @@ from pysasl.creds.external import ExternalCredentials
 from pysasl.identity import ClearIdentity
 
 from segur.kernel.journal import Journal
+from segur.kernel.tenants import tenant_login
 from segur.mocks.mssante import imap_parse
 from segur.mocks.mssante.imap_store import ParsedCache, stored_mailbox_set
 from segur.mocks.mssante.models import MssanteBackend
@@ -59,46 +60,71 @@ class _Login(Login):
     """Every world mailbox is an IMAP user; passwords/tokens come from the mock's backend; every login is
     journalled."""
 
-    def __init__(self, config: Config, backend: MssanteBackend, journal: Journal):
+    def __init__(self, config: Config, backend: MssanteBackend, journal: Journal, resolve=None):
         super().__init__(config)
         self.backend = backend
         self.journal = journal
         self.parsed = ParsedCache(backend.store)
+        #: login → (tenant, mailbox address, backend, journal); without tenants every login is the default's
+        self.resolve = resolve or (lambda login: ("", login, self.backend, self.journal))
+        self._tenant_parsed: dict[str, ParsedCache] = {}  # a tenant's parsed messages (its own store)
+        self._tenant_users: dict[str, set[str]] = {}  # a tenant's cached mailbox sets (dropped at its reset)
 
-    def user(self, name: str) -> None:
-        """Make `name` a pymap user whose INBOX is read from the store (pymap's session finds it cached)."""
-        if name not in self.users_dict:
-            self.users_dict[name] = UserMetadata(self.config, name)
-        if name not in self.config.set_cache:
-            mailboxes = stored_mailbox_set(self.backend.store, name, self.parsed)
-            self.config.set_cache[name] = (mailboxes, FilterSet())
+    def user(self, name: str, tenant: str = "", backend: MssanteBackend | None = None) -> str:
+        """Make the mailbox `name` of `tenant` a pymap user whose INBOX is read from the tenant's store
+        (pymap's session finds it cached); its pymap name (the login that names the tenant)."""
+        key = tenant_login(name, tenant)
+        if key not in self.users_dict:
+            self.users_dict[key] = UserMetadata(self.config, key)
+        if key not in self.config.set_cache:
+            backend = backend or self.backend
+            parsed = self.parsed
+            if tenant:
+                parsed = self._tenant_parsed.setdefault(tenant, ParsedCache(backend.store))
+                self._tenant_users.setdefault(tenant, set()).add(key)
+            mailboxes = stored_mailbox_set(backend.store, name, parsed)
+            self.config.set_cache[key] = (mailboxes, FilterSet())
+        return key
+
+    def forget(self, tenant: str) -> None:
+        """Drop what is cached of a tenant's mailboxes (its reset): the next login reads its store again."""
+        if not tenant:
+            tenants = {key for keys in self._tenant_users.values() for key in keys}
+            for key in [key for key in self.config.set_cache if key not in tenants]:
+                del self.config.set_cache[key]
+            self.parsed.clear()
+            return
+        for key in self._tenant_users.pop(tenant, ()):
+            self.config.set_cache.pop(key, None)
+        if tenant in self._tenant_parsed:  # in place: a session still open holds this cache
+            self._tenant_parsed[tenant].clear()
 
     async def authenticate(self, credentials) -> Identity:
         oauth = isinstance(credentials, ExternalCredentials)  # XOAUTH2: user in authzid, bearer token
-        login = credentials.authzid if oauth else credentials.authcid
+        given = credentials.authzid if oauth else credentials.authcid
+        tenant, login, backend, journal = self.resolve(given)
         started = time.monotonic()
-        box = self.backend.mailbox(login)
+        box = backend.mailbox(login)
         ok, verdict = False, None
         if box is not None:
             if oauth:
                 token = getattr(credentials, "_token", None) or ""  # pysasl has no public accessor
-                verdict = self.backend.verify_token(login, token)
+                verdict = backend.verify_token(login, token)
                 ok = verdict.ok
             else:
-                password = self.backend.password_for(login) or ""
-                ok = credentials.verify(ClearIdentity(login, password))
+                password = backend.password_for(login) or ""
+                ok = credentials.verify(ClearIdentity(given, password))
         finding = verdict.finding if verdict is not None else None
         professional = verdict.professional if verdict is not None else None
         findings = [finding] if finding is not None else ()
         named = {"professional": professional} if professional else None
-        self.journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
-                            request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
-                            response={"result": "OK" if ok else "NO authentication failed"},
-                            duration_ms=(time.monotonic() - started) * 1000)
+        journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
+                       request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
+                       response={"result": "OK" if ok else "NO authentication failed"},
+                       duration_ms=(time.monotonic() - started) * 1000)
         if not ok:
             raise InvalidAuth()
-        name = box.address.lower()
-        self.user(name)
+        name = self.user(box.address.lower(), tenant, backend)
         return Identity(name, self, None, frozenset())
 
     async def authorize(self, authenticated, authzid: str) -> Identity:
@@ -127,7 +153,7 @@ class ImapService:
     """pymap on host:port in the running event loop; `deliver` appends to a mailbox's INBOX."""
 
     def __init__(self, backend: MssanteBackend, journal: Journal, host: str, port: int,
-                 ssl_context: ssl.SSLContext | None):
+                 ssl_context: ssl.SSLContext | None, resolve=None):
         self.backend = backend
         self.host = host
         self.requested_port = port
@@ -140,7 +166,7 @@ class ImapService:
                               ssl_context=ssl_context or ssl.create_default_context(ssl.Purpose.CLIENT_AUTH),
                               tls_enabled=ssl_context is not None, invalid_user_sleep=0.0, reject_dnsbl=False,
                               max_append_len=backend.size_limit, bad_command_limit=10)
-        self.login = _Login(self.config, backend, journal)
+        self.login = _Login(self.config, backend, journal, resolve)
 
     async def start(self) -> None:
         self.config.apply_context()
@@ -155,9 +181,10 @@ class ImapService:
             await self._server.wait_closed()
             self._server = None
 
-    async def delivered(self, address: str, raw: bytes | None = None) -> None:
-        """The backend stored a copy for `address`: show it in the INBOX (if a session opened it)."""
-        cached = self.config.set_cache.get(address.lower())
+    async def delivered(self, address: str, raw: bytes | None = None, tenant: str = "") -> None:
+        """The backend stored a copy for `address` (of `tenant`): show it in the INBOX (if a session
+        opened it)."""
+        cached = self.config.set_cache.get(tenant_login(address.lower(), tenant))
         if cached is not None:
             inbox = await cached[0].get_mailbox("INBOX")
             async with inbox.messages_lock.write_lock():
@@ -172,6 +199,6 @@ class ImapService:
             inbox = await session.mailbox_set.get_mailbox("INBOX")
             await inbox.append(AppendMessage(raw, datetime.now(UTC), frozenset()), recent=True)
 
-    async def reset(self) -> None:
-        self.config.set_cache.clear()
-        self.login.parsed.clear()
+    async def reset(self, tenant: str = "") -> None:
+        """Forget the cached mailboxes of `tenant` (the default one: every login without a tenant)."""
+        self.login.forget(tenant)

@@ -7,6 +7,10 @@ LRU of parsed messages, as clients fetch the same message several times in a row
 (``\\Seen``, ``\\Deleted``…) and EXPUNGE are written to the store; UIDs and UIDVALIDITY come from it,
 so a client's cached UIDs stay valid across a restart.
 
+On a store several processes share (PostgreSQL, `store_pg`), each command that reads the INBOX (SELECT,
+STATUS, NOOP, FETCH…) first indexes what the other processes stored meanwhile (one query); an IDLE waiting
+in one process is not woken by a delivery through another until the client's next command.
+
 Not kept across a restart (pymap's memory as before): mailboxes other than INBOX that a client
 creates, and what it copies or appends into them; the \\Recent flag (RFC 3501 allows losing it).
 """
@@ -122,6 +126,29 @@ class StoredInbox(MailboxData):
         if new:
             self._mod_sequences.update(new)
             self._updated.set()
+
+    async def _catch_up(self) -> None:
+        """On a store other processes write too (PostgreSQL): the copies they stored since the last sync,
+        and, after a reset through another process (a new UIDVALIDITY), the INBOX emptied first."""
+        if not self.store.shared:
+            return  # one process owns the store: its deliveries call `sync` themselves
+        async with self.messages_lock.write_lock():
+            validity = self.store.uid_validity()
+            if validity != self._uid_validity:
+                gone = list(self._messages)
+                self._messages.clear()
+                self._mod_sequences.expunge(gone)
+                self._uid_validity, self._synced_uid = validity, 0
+                self.cache.clear()  # UIDs start over after a reset: a parsed message of the old ones is stale
+            self.sync()
+
+    async def snapshot(self):
+        await self._catch_up()
+        return await super().snapshot()
+
+    async def update_selected(self, selected, *, wait_on=None):
+        await self._catch_up()
+        return await super().update_selected(selected, wait_on=wait_on)
 
     async def append(self, append_msg: AppendMessage, *, recent: bool = False) -> Message:
         """IMAP APPEND into the INBOX: stored like a delivery (without a verdict record)."""

@@ -20,7 +20,6 @@ domains end in ``.mssante.fr``; the citizen's Mon espace santé address is
 from __future__ import annotations
 
 import hmac
-import itertools
 import re
 import threading
 from collections.abc import Callable
@@ -182,7 +181,7 @@ class MssanteBackend:
                  validate: Callable[[bytes], object] | None | bool = True,
                  xdm_limits: XdmLimits | None = None, hostname: str = "mssante.localhost",
                  max_recipients: int = 100, workers: int = 0, data_dir: str | Path | None = None,
-                 power_safe: bool = False):
+                 power_safe: bool = False, store=None):
         if recipient_policy not in ("rcpt", "dsn"):
             raise ValueError("recipient_policy is 'rcpt' (refuse at RCPT TO) or 'dsn' (accept, then bounce)")
         self.world = world
@@ -203,10 +202,10 @@ class MssanteBackend:
         self._pool = None
         if workers:
             self._pool = ProcessPoolExecutor(max_workers=workers)
-        # the mailboxes, verdicts and journal: on disk with `data_dir` (kept across restarts), else in memory
-        self.store = MailStore(data_dir, power_safe=power_safe)
+        # the mailboxes, verdicts and journal: a given store (PostgreSQL, `store_pg`), else SQLite on disk
+        # with `data_dir` (kept across restarts), else in memory
+        self.store = store if store is not None else MailStore(data_dir, power_safe=power_safe)
         self._lock = threading.Lock()
-        self._ids = itertools.count(self.store.last_mock_number() + 1)
         self.documents = DocumentRegistry()  # uniqueIds delivered by this instance (MSS-UNIQUEID-REUSED)
         for stored_id, documents in self.store.documents(self.documents.limit):  # kept across restarts
             self.documents.remember_stored(stored_id, documents)
@@ -276,7 +275,7 @@ class MssanteBackend:
 
     # ------------------------------------------------------------------ messages
     def next_id(self) -> str:
-        return f"MSS-{next(self._ids):06d}"
+        return f"MSS-{self.store.next_number():06d}"
 
     def process(self, raw: bytes, *, login: str | None, envelope_from: str, accepted: list[RecipientCheck],
                 bounced: list[RecipientCheck] | None = None, session: dict | None = None) -> Outcome:

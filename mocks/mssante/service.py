@@ -21,6 +21,7 @@ import asyncio
 import json
 import ssl
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -31,6 +32,7 @@ from segur.kernel.journal import Journal
 from segur.kernel.pki import TestPki
 from segur.kernel.server import WsgiServer
 from segur.kernel.service import Service, StackContext
+from segur.kernel.tenants import TenantRouter, split_login
 from segur.mocks.mssante.imap import ImapService
 from segur.mocks.mssante.models import DEFAULT_PASSWORD, DEFAULT_SIZE_LIMIT, MssanteBackend
 from segur.mocks.mssante.psc import PscTokenChecker
@@ -75,6 +77,8 @@ class MssanteConfig(ServiceConfig):
 def model_options(config: MssanteConfig, context: StackContext) -> dict:
     """The `MssanteBackend` keywords a config gives."""
     data = config.data or str(context.data_dir(MssanteService.name))
+    if config.data and config.data != ":memory:" and context.tenant:  # the tenant's, beneath the given one
+        data = str(Path(config.data) / "tenants" / context.tenant)
     options = {"size_limit": config.size_limit, "recipient_policy": config.recipient_policy,
                "validate": config.validation, "workers": config.workers, "power_safe": config.power_safe,
                "data_dir": None if data == ":memory:" else Path(data)}
@@ -83,6 +87,16 @@ def model_options(config: MssanteConfig, context: StackContext) -> dict:
     if config.validation and context.pack:  # the stack's official CDA pack, as an argument (not SEGUR_PACK)
         options["validate"] = partial(validate, pack=str(context.pack))
     return options
+
+
+def mail_store(context: StackContext):
+    """The mailboxes' PostgreSQL store when the stack keeps its state there (None: the SQLite one)."""
+    if not context.shared_store:
+        return None
+    # start-up: psycopg adds ~0.1 s to every `segur` start-up (measured), and only a shared store needs it
+    from segur.mocks.mssante.store_pg import PostgresMailStore
+
+    return PostgresMailStore(context.stack.store, tenant=context.tenant)
 
 
 def psc_checker(config: MssanteConfig, context: StackContext, world) -> PscTokenChecker:
@@ -127,7 +141,13 @@ class MssanteService(Service):
         context = context if context is not None else StackContext.for_tests()
         world = context.world if context.world is not None else load_world()
         # before the kernel's __init__: the journal is kept in the backend's store
-        self.backend = MssanteBackend(world, **{**model_options(config, context), **model_overrides})
+        self.backend = MssanteBackend(world, **{**model_options(config, context), **model_overrides},
+                                      store=mail_store(context))
+        self._overrides = model_overrides  # a tenant's instance is built with them too
+        self.parent: MssanteService | None = None  # a tenant's instance: the service whose sockets it uses
+        self._tenants: dict[str, MssanteService] = {}
+        self._tenants_lock = threading.Lock()
+        self.router: TenantRouter | None = None
         if config.psc_issuer:
             self.backend.psc = psc_checker(config, context, world)
         super().__init__(config, context)
@@ -147,27 +167,71 @@ class MssanteService(Service):
 
     def create_journal(self) -> Journal:
         store = self.backend.store
-        if store.persistent:
+        if store.persistent and not self.context.shared_store:
             return StoredJournal(self.name, store, self.journal_size)
-        return super().create_journal()
+        return super().create_journal()  # in memory, or the kernel's on PostgreSQL (shared, per tenant)
+
+    # ------------------------------------------------------------------ tenants (see segur.kernel.tenants)
+    def for_tenant(self, tenant: str) -> MssanteService:
+        """The tenant's instance (made on first use): its own mailboxes, journal and faults, served on this
+        service's SMTP and IMAP ports to the logins that name it (`user+tenant@domain`)."""
+        with self._tenants_lock:
+            instance = self._tenants.get(tenant)
+            if instance is None:
+                instance = MssanteService(self.config, self.context.for_tenant(tenant), **self._overrides)
+                instance.parent = self
+                instance.handler = MssHandler(instance.backend, instance.journal, instance.faults,
+                                              partial(self._delivered, tenant=tenant))
+                instance.handler.admin_url = instance.admin_url
+                instance.handler.resolve = self._smtp_handler  # a second AUTH in the session: same rule
+                self._tenants[tenant] = instance
+        return instance
+
+    def _delivered(self, address: str, raw: bytes | None = None, *, tenant: str = "") -> Awaitable[None]:
+        return self.imap.delivered(address, raw, tenant=tenant)
+
+    def resolve_login(self, login: str) -> tuple[str, str, MssanteService]:
+        """`(tenant, mailbox address, instance)` of a login: `user+tenant@domain` names a tenant when this
+        instance serves tenants and the login is not itself a world mailbox; any other login is the
+        default tenant's, unchanged."""
+        address, tenant = split_login(login or "")
+        if not tenant or not self.context.stack.tenants or self.backend.mailbox(login) is not None:
+            return "", login, self
+        return tenant, address, self.for_tenant(tenant)
+
+    def create_app(self):
+        """The admin API of this instance (a tenant's: its own mailboxes, journal and faults)."""
+        # start-up: Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never
+        # starts a service
+        from segur.mocks.mssante.responses import create_app
+
+        return create_app(self)
 
     # ------------------------------------------------------------------ what the kernel asks
     def endpoints(self) -> dict:
+        served = self.parent or self  # a tenant is served on its parent's ports
         host = f"[{self.host}]" if ":" in self.host else self.host
         starttls = self.tls != "none"
-        return {
-            "smtp": {"host": self.host, "port": self.smtp_port, "url": f"smtp://{host}:{self.smtp_port}",
+        smtp_port, imap_port = served.smtp_port, served.imap_port
+        endpoints = {
+            "smtp": {"host": self.host, "port": smtp_port, "url": f"smtp://{host}:{smtp_port}",
                      "starttls": starttls, "auth": ["PLAIN", "LOGIN", "XOAUTH2"]},
-            "imap": {"host": self.host, "port": self.imap_port, "url": f"imap://{host}:{self.imap_port}",
+            "imap": {"host": self.host, "port": imap_port, "url": f"imap://{host}:{imap_port}",
                      "starttls": starttls},
             "admin": self.admin_url,
             "tls": self.tls,
             # absolute: products running in another directory read it
             "ca_file": str(Path(self.pki.ca_file).resolve()) if self.pki else None,
         }
+        if self.context.tenant:  # how a product logs in to this tenant's mailboxes (SMTP AUTH, IMAP LOGIN)
+            tenant = self.context.tenant
+            endpoints.update(tenant=tenant, login=f"<mailbox local part>+{tenant}@<mailbox domain>")
+        return endpoints
 
     @property
     def admin_url(self) -> str | None:
+        if self.parent is not None:
+            return f"{self.parent.admin.url}/t/{self.context.tenant}/_admin/" if self.parent.admin else None
         return self.admin.url + "/_admin/" if self.admin is not None else None
 
     def health(self) -> dict:
@@ -192,8 +256,10 @@ class MssanteService(Service):
 
     def reset(self) -> None:
         self.backend.reset()
-        if self.loop and self.imap:
-            asyncio.run_coroutine_threadsafe(self.imap.reset(), self.loop).result(timeout=10)
+        served = self.parent or self
+        if served.loop and served.imap:
+            reset = served.imap.reset(self.context.tenant)
+            asyncio.run_coroutine_threadsafe(reset, served.loop).result(timeout=10)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> MssanteService:
@@ -218,11 +284,11 @@ class MssanteService(Service):
         if failure:
             self._thread.join(timeout=5)
             raise failure[0]
-        # start-up: Flask costs ~80 ms of `segur --help` (measured with -X importtime), which never
-        # starts a service
-        from segur.mocks.mssante.responses import create_app
-
-        self.admin = WsgiServer(create_app(self), host=self.host, port=self.config.port,
+        app = self.create_app()
+        stack = self.context.stack
+        if stack.tenants or stack.admin_token:  # tenants' admin APIs under /t/<tenant>/, the admin token
+            app = self.router = TenantRouter(self, app)
+        self.admin = WsgiServer(app, host=self.host, port=self.config.port,
                                 name="segur-mssante-admin").start()
         self.handler.admin_url = self.admin_url
         return self
@@ -230,10 +296,11 @@ class MssanteService(Service):
     async def _start_servers(self) -> None:
         loop = asyncio.get_running_loop()
         self.imap = ImapService(self.backend, self.journal, self.host, self.config.imap_port,
-                                self.ssl_context)
+                                self.ssl_context, resolve=self._imap_space)
         await self.imap.start()
         self.imap_port = self.imap.port
         self.handler = handler = MssHandler(self.backend, self.journal, self.faults, self.imap.delivered)
+        handler.resolve = self._smtp_handler
         tls_on = self.ssl_context is not None
 
         def factory() -> MssSmtp:
@@ -269,4 +336,16 @@ class MssanteService(Service):
                 self._thread.join(timeout=10)
                 self.loop.close()
             self.loop, self._thread = None, None
+        for instance in list(self._tenants.values()):
+            instance.backend.close()
         self.backend.close()
+
+    def _smtp_handler(self, login: str) -> tuple[str, MssHandler]:
+        """The mailbox address a login names and the SMTP handler of its tenant."""
+        tenant, address, instance = self.resolve_login(login)
+        return address, instance.handler if tenant else self.handler
+
+    def _imap_space(self, login: str) -> tuple[str, str, MssanteBackend, Journal]:
+        """The tenant, mailbox address, backend and journal an IMAP login names."""
+        tenant, address, instance = self.resolve_login(login)
+        return tenant, address, instance.backend, instance.journal

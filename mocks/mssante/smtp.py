@@ -19,6 +19,7 @@ import collections
 import logging
 import re
 import time
+from collections.abc import Callable
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, syntax
 
@@ -238,6 +239,14 @@ class MssSmtp(ChunkedData, SMTP):
                                       "client_cert_o": subject.get("organizationName")})
             self.login = None
 
+    def use(self, handler: MssHandler) -> None:
+        """Serve the rest of this session with a tenant's handler (its mailboxes, journal and faults): the
+        login named the tenant (`segur.kernel.tenants.split_login`)."""
+        if handler is self.mss:
+            return
+        self.mss = self.event_handler = handler
+        self._handle_hooks = {name: getattr(handler, "handle_" + name) for name in self._handle_hooks}
+
     def connection_lost(self, error):
         try:
             self.mss.record_session(self)
@@ -260,6 +269,8 @@ class MssSmtp(ChunkedData, SMTP):
         except (ValueError, UnicodeDecodeError):
             return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode XOAUTH2 response")
         self._pending_login = user
+        user, handler = self.mss.resolve(user)
+        self.use(handler)
         verdict = self.mss.backend.verify_token(user, token)
         named = {"professional": verdict.professional} if verdict.professional else None
         self.mss.journal.record("smtp-auth", "ok" if verdict.ok else "refused", meta=named,
@@ -314,6 +325,8 @@ class MssHandler:
         self.faults = faults
         self.deliver = deliver  # async (address, raw) → None: put a copy in the IMAP mailbox
         self.admin_url: str | None = None
+        #: login → (mailbox address, the handler of its tenant); the service sets it when it has tenants
+        self.resolve: Callable[[str], tuple[str, MssHandler]] = lambda login: (login, self)
 
     # ---------------------------------------------------------------- authentication (PLAIN, LOGIN)
     def authenticate(self, server: MssSmtp, session, envelope, mechanism, auth_data):
@@ -321,7 +334,9 @@ class MssHandler:
             return AuthResult(success=False, handled=False)
         login = auth_data.login.decode("utf-8", "replace")
         server._pending_login = login
-        if self.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
+        login, handler = self.resolve(login)
+        server.use(handler)  # a tenant's session is journalled in the tenant's journal, refused or not
+        if handler.backend.check_password(login, auth_data.password.decode("utf-8", "replace")):
             server.login = login
             return AuthResult(success=True, auth_data=login)
         return AuthResult(success=False, handled=False)

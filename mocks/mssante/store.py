@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)
 class MailStore:
     """The mock's mailboxes on disk (or in memory); thread-safe (one connection behind a lock)."""
 
+    shared = False  # one process owns the file (PostgreSQL's store is shared: `store_pg`)
+
     def __init__(self, data_dir: str | Path | None = None, *, power_safe: bool = False):
         self.path = Path(data_dir) / DB_NAME if data_dir is not None else None
         if self.path is not None:
@@ -70,6 +72,7 @@ class MailStore:
             self._db.execute(f"PRAGMA synchronous={'FULL' if power_safe else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
         self._journal_writes = 0
+        self._numbers = itertools.count(self.last_mock_number() + 1)  # one process owns the file
 
     @property
     def persistent(self) -> bool:
@@ -195,6 +198,11 @@ class MailStore:
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM copies WHERE data IS NOT NULL").fetchone()[0]
+
+    def next_number(self) -> int:
+        """The number of the next ``MSS-nnnnnn`` id (after those of the file, across restarts)."""
+        with self._lock:
+            return next(self._numbers)
 
     def last_mock_number(self) -> int:
         """The highest ``MSS-nnnnnn`` number given, so that ids go on after a restart."""

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,9 +83,11 @@ class RunningMssante:
 
 
 def mssante_service(world=None, *, host: str = "127.0.0.1", pki_dir: str | Path | None = None,
-                    data_dir: str | Path | None = None, **options) -> MssanteService:
-    """An `MssanteService` on free loopback ports, not started: mailboxes in memory unless `data_dir`,
-    a test PKI in a temporary folder unless `pki_dir`.
+                    data_dir: str | Path | None = None, store: str = "", tenants: bool = False,
+                    **options) -> MssanteService:
+    """An `MssanteService` on free loopback ports, not started: mailboxes in memory unless `data_dir`
+    (or `store`, a PostgreSQL URL: the stack's `[stack] store`), a test PKI in a temporary folder unless
+    `pki_dir`; `tenants` serves tenants (`[stack] tenants`: logins `user+tenant@domain`).
 
     Options are settings of `MssanteConfig` (``tls``, ``size_limit``, ``recipient_policy``, ``workers``,
     ``power_safe``) or `MssanteBackend` keywords (``default_password``, ``passwords``, ``tokens``,
@@ -94,7 +97,9 @@ def mssante_service(world=None, *, host: str = "127.0.0.1", pki_dir: str | Path 
     config = MssanteConfig(port=0, smtp_port=0, imap_port=0,
                            data=str(data_dir) if data_dir is not None else ":memory:", **settings)
     pki = TestPki.load_or_create(Path(pki_dir).resolve()) if pki_dir is not None else None
-    return MssanteService(config, StackContext.for_tests(world=world, pki=pki, host=host), **options)
+    context = StackContext.for_tests(world=world, pki=pki, host=host)
+    context.stack = dataclasses.replace(context.stack, store=store, tenants=tenants)
+    return MssanteService(config, context, **options)
 
 
 @contextmanager

@@ -3,10 +3,10 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
-from segur.scenarios.capabilities import pam_feed
+from segur.scenarios.capabilities import lookup, pam_feed
 from segur.scenarios.capability import Capability
 
-CAPABILITIES: tuple[Capability, ...] = (pam_feed.CAPABILITY,)
+CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, pam_feed.CAPABILITY)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

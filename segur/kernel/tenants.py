@@ -8,6 +8,16 @@ is chosen on the wire in one of two ways a client can always configure:
   `GET /t/ci-42/_admin/health`, already carry it: a product is configured with them unchanged);
 - a header, for clients whose URLs cannot change: `X-Segur-Tenant: ci-42`.
 
+On SMTP and IMAP (MSSanté) the tenant is chosen by the login, the one thing every mail client lets its
+user write: `dr.martin+ci-42@hopital.mssante.fr` logs in to the mailbox `dr.martin@hopital.mssante.fr` of
+tenant `ci-42` (`split_login`). The tag rides in the login only: the envelope, the headers and the
+recipients keep the mailbox's own address. Why this form (docs/deploy.md, "Tenants on SMTP and IMAP"):
+it is an RFC 5233 sub-address, itself an address (RFC 5322 `dot-atom`), so a client that checks its login
+looks like an address accepts it; it fits every grammar a login travels in — SASL PLAIN's `authcid`
+(RFC 4616: any UTF-8 but NUL), AUTH LOGIN's base64 username, XOAUTH2's `user=` (any text but ^A), and
+IMAP LOGIN's `userid`, an `astring` whose `ATOM-CHAR`s include `+` and `@` (RFC 3501 §9), so no quoting is
+needed. A prefix such as `ci-42/dr.martin@…` is as legal on the wire, but it is not an address.
+
 Without either, a request goes to the default tenant (the service itself). Each tenant is a separate
 instance of the service built from the same config with its own data folder
 (`<data>/tenants/<tenant>/<service>`) and, on PostgreSQL, its own rows: isolation holds by construction,
@@ -25,6 +35,24 @@ import threading
 TENANT_HEADER = "HTTP_X_SEGUR_TENANT"
 TENANT_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 PREFIX = "/t/"
+
+
+def split_login(login: str) -> tuple[str, str]:
+    """`(mailbox address, tenant)` of a mail login: `local+tenant@domain` names a tenant when the tag after
+    the last `+` of the local part is a tenant name; any other login is `(login, "")`."""
+    local, at, domain = login.rpartition("@")
+    base, plus, tag = local.rpartition("+")
+    if not at or not plus or not base or not TENANT_NAME.fullmatch(tag):
+        return login, ""
+    return f"{base}@{domain}", tag
+
+
+def tenant_login(address: str, tenant: str) -> str:
+    """The login of `address` in `tenant` (the address itself for the default tenant)."""
+    if not tenant:
+        return address
+    local, _, domain = address.rpartition("@")
+    return f"{local}+{tenant}@{domain}"
 
 
 def _json(start_response, status: str, body: dict, headers=()):

@@ -11,11 +11,6 @@ from segur.scenarios.capabilities import owner_of
 from segur.scenarios.plan import SIZES, PlanError, build_plan, dmp_eligible
 
 
-def core_counts(plan) -> dict:
-    """The plan's counts of the core scenarios (each capability's tests count its own tasks)."""
-    return {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
-
-
 @pytest.fixture(scope="module")
 def world():
     return load_world()
@@ -24,8 +19,9 @@ def world():
 @pytest.mark.parametrize("couloir, kind", [("RIS", "CR-IMG"), ("BIO", "CR-BIO")])
 def test_the_full_plan_is_ten_ten_one_plus_the_scenarios(world, couloir, kind):
     plan = build_plan(world, couloir)
-    assert core_counts(plan) == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
-                             "outage": 1, "retry": 1, "vitale": 1}
+    core = {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
+    assert core == {"dmp": 10, "mss": 10, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
+                    "outage": 1, "retry": 1, "vitale": 1}
     assert {p.task.kind for p in plan.tasks} == {kind}
 
 
@@ -113,8 +109,9 @@ def test_the_plan_is_deterministic_and_recorded_as_json(world):
 def test_the_small_plan_keeps_every_scenario(world):
     plan = build_plan(world, "RIS", "small")
     assert SIZES["small"] == (2, 2, 1)
-    assert core_counts(plan) == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
-                             "outage": 1, "retry": 1, "vitale": 1}
+    core = {scenario: n for scenario, n in plan.counts().items() if owner_of(scenario) is None}
+    assert core == {"dmp": 2, "mss": 2, "citizen": 1, "replace": 1, "homonym": 1, "unknown": 1,
+                    "outage": 1, "retry": 1, "vitale": 1}
     assert plan.by_id("replace-01").task.extra["replaces_task"] == "dmp-01"
 
 

@@ -526,7 +526,8 @@ def test_every_defect_of_the_contract_exists():
         "no-vitale-search", "pdf-other-patient", "mss-pdf-draft", "source-patient-stale",
         "xdm-n3-format-code", "reused-document-id", "replace-new-set-id", "retry-rebuilt",
         "author-time-before-exam", "invisible-to-patient", "author-not-actor", "send-on-01", "unknown-idam",
-        "traits-not-insi", "pam-ack-ae", "pam-ignore-update", "pam-merge-keeps-old", "pam-keeps-deleted",
+        "traits-not-insi", "lookup-skipped", "lookup-wrong-professional", "crl-not-kept", "crl-ignored",
+        "no-fin-header", "pam-ack-ae", "pam-ignore-update", "pam-merge-keeps-old", "pam-keeps-deleted",
         "pam-provisional-as-qualified"}
 
 

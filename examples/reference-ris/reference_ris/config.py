@@ -47,16 +47,28 @@ class Config:
     sender: str | None = None  # used when the task names no sender
     mailbox_password: str = MOCK_MAILBOX_PASSWORD
     mailbox_passwords: dict = field(default_factory=dict)  # per address, overrides mailbox_password
+    mailbox_tenant: str = ""  # a shared harness's tenant: the login is <local part>+<tenant>@<domain>
     nil: str = "1234"  # X-MSS-NIL: the product's 4-digit reference (convergence.esante.gouv.fr)
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY
+    # The test PKI's CRL (DER), checked on the MSSanté operator's certificate (the endpoints' igc.crl).
+    crl_url: str | None = None
+    # The harness's endpoints: a task may name one (extra['smtp'] of send-mss-operator).
+    endpoints: dict = field(default_factory=dict)
     # Local state: documents sent (for replacements), the outbox of reports that could not be sent.
     state_dir: str = ".reference-ris"
     timeout: float = 30.0
 
     def password_for(self, address: str) -> str:
         return self.mailbox_passwords.get(address.lower(), self.mailbox_password)
+
+    def login_for(self, address: str) -> str:
+        """The SMTP login of a mailbox: its address, tagged with the harness's tenant when there is one."""
+        if not self.mailbox_tenant:
+            return address
+        local, _, domain = address.rpartition("@")
+        return f"{local}+{self.mailbox_tenant}@{domain}"
 
     def require(self, *names: str) -> None:
         missing = [n for n in names if not getattr(self, n)]
@@ -125,6 +137,8 @@ def from_endpoints(endpoints: Mapping, base: Config | None = None) -> Config:
         "smtp_starttls": smtp.get("starttls") if smtp.get("starttls") is not None else None,
         "ca_file": mss.get("ca_file") or (str(Path(pki_dir) / "ca.pem") if pki_dir else None),
         "annuaire_fhir_base": (endpoints.get("annuaire") or {}).get("fhir_base"),
+        "crl_url": (endpoints.get("igc") or {}).get("crl"), "endpoints": dict(endpoints),
+        "mailbox_tenant": mss.get("tenant"),
     }
     return replace(base, **{k: v for k, v in values.items() if v is not None})
 

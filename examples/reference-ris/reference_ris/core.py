@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from segur.kernel.ins import OID_NIA, OID_NIR, Ins, nir_key
 
-from . import annuaire, dmp, mssante, wire
+from . import annuaire, dmp, lookup, mssante, wire
 from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
@@ -277,9 +277,11 @@ class Run:
                                         with_xdm=self.defect != "mss-without-xdm",
                                         xdm_overrides=overrides or None, submission=submission or None,
                                         pdf=draft)
+        lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
-        mssante.send(self.config, message, sender, recipient)
+        context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
+        mssante.send(self.config, message, sender, recipient, context)
         self.step(f"MSSanté: sent from {sender} to {recipient}")
         return recipient
 

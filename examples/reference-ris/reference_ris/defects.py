@@ -53,6 +53,14 @@ DEFECTS = {
                        "INSi returned it (DUPONT)",
     "unknown-idam": "calls INSi with the software authorisation number (IDAM) of the vendor's documentation "
                     "example, not its own",
+    "lookup-skipped": "sends to the address its local address book holds for the professional the task "
+                      "names, without searching the Annuaire santé for them",
+    "lookup-wrong-professional": "searches the practice in the Annuaire santé and takes the next row's "
+                                 "mailbox: another professional's",
+    "crl-not-kept": "keeps no CRL: when the CRL point fails, it cannot check the operator and does not send",
+    "crl-ignored": "downloads the CRL but never applies it to the operator's certificate (sends to a revoked "
+                   "server)",
+    "no-fin-header": "asked to end the exchange with the patient, sends the message without X-MSS-MES: FIN",
     "pam-ack-ae": "answers AE (ERR 207) to every PAM feed message it integrated",
     "pam-ignore-update": "on a PAM A31, takes the INS but keeps the traits the patient was created with",
     "pam-merge-keeps-old": "ignores a PAM A40 merge: the merged identifier still names its own identity",

@@ -4,7 +4,7 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import pam_feed
+from . import lookup, pam_feed
 
-HANDLERS: dict = {}
+HANDLERS: dict = {**lookup.ACTIONS}
 HANDLERS["pam-send-dmp"] = pam_feed.send_dmp

@@ -66,11 +66,13 @@ def build_message(sender: str, recipient: str, document: bytes, identity: Identi
     return message
 
 
-def send(config, message: EmailMessage, sender: str, recipient: str) -> None:
-    """Submit the message; SMTP 4xx and connection problems are outages, 5xx refusals."""
+def send(config, message: EmailMessage, sender: str, recipient: str, context: ssl.SSLContext | None = None
+         ) -> None:
+    """Submit the message (over `context`, e.g. with the CRL: lookup.tls_context); SMTP 4xx and connection
+    problems are outages, 5xx refusals."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = ssl.create_default_context(cafile=config.ca_file or None)
+        context = context or ssl.create_default_context(cafile=config.ca_file or None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:
@@ -79,7 +81,7 @@ def send(config, message: EmailMessage, sender: str, recipient: str) -> None:
             if config.smtp_starttls:
                 smtp.starttls(context=context)
                 smtp.ehlo()
-            smtp.login(sender, config.password_for(sender))
+            smtp.login(config.login_for(sender), config.password_for(sender))
             refused = smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()))

@@ -191,6 +191,16 @@ def test_journal_records_each_exchange_without_the_key(annuaire, client, radiolo
     assert all("esante-api-key" not in {k.lower() for k in e.request["headers"]} for e in entries)
 
 
+def test_journal_keeps_the_parameters_of_a_post_search(annuaire, client, radiologist):
+    body = f"identifier={RPPS_SYSTEM}|{radiologist.rpps}".encode()
+    req = urllib.request.Request(annuaire.fhir_base + "/Practitioner/_search", data=body, method="POST",
+                                 headers={**KEY, "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert json.loads(resp.read())["total"] == 1
+    (entry,) = annuaire.journal.entries()
+    assert entry.request["form"] == {"identifier": [f"{RPPS_SYSTEM}|{radiologist.rpps}"]}
+
+
 def test_injected_503_then_cleared(annuaire):
     annuaire.faults.add({"kind": "http_error", "status": 503, "count": 1})
     assert get(annuaire, "/metadata")[0] == 503

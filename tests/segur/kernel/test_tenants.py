@@ -9,6 +9,7 @@ from test_service_shape import EchoConfig, EchoService  # the kernel's own test 
 
 from segur.kernel.config import StackConfig
 from segur.kernel.service import StackContext
+from segur.kernel.tenants import split_login, tenant_login
 
 
 @pytest.fixture
@@ -81,3 +82,22 @@ def test_an_instance_without_tenants_refuses_a_tenant_and_serves_the_default(tmp
     with EchoService(EchoConfig(port=0), context) as service:
         answer = requests.get(service.base_url + "/t/ci-42/echo", timeout=5)
         assert answer.status_code == 404 and "no tenants" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("login, expected", [
+    ("dr.martin+ci-42@hopital.mssante.fr", ("dr.martin@hopital.mssante.fr", "ci-42")),
+    ("dr+martin+ci-42@hopital.mssante.fr", ("dr+martin@hopital.mssante.fr", "ci-42")),  # the last tag
+    ("dr.martin@hopital.mssante.fr", ("dr.martin@hopital.mssante.fr", "")),
+    ("dr.martin+CI@hopital.mssante.fr", ("dr.martin+CI@hopital.mssante.fr", "")),  # not a tenant name
+    ("+ci-42@hopital.mssante.fr", ("+ci-42@hopital.mssante.fr", "")),  # no mailbox left
+    ("dr.martin+ci-42", ("dr.martin+ci-42", "")),  # not an address
+    ("", ("", "")),
+])
+def test_a_mail_login_names_its_tenant_by_its_last_plus_tag(login, expected):
+    assert split_login(login) == expected
+
+
+def test_the_login_of_a_mailbox_in_a_tenant_is_its_tagged_address():
+    assert tenant_login("dr.martin@hopital.mssante.fr", "ci-42") == "dr.martin+ci-42@hopital.mssante.fr"
+    assert tenant_login("dr.martin@hopital.mssante.fr", "") == "dr.martin@hopital.mssante.fr"
+    assert split_login(tenant_login("dr.martin@hopital.mssante.fr", "ci-42"))[1] == "ci-42"

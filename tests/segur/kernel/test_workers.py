@@ -15,6 +15,7 @@ import time
 
 import pytest
 import requests
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from segur.cli import app
@@ -24,9 +25,11 @@ from segur.kernel.faults_pg import PostgresFaultBook
 from segur.kernel.journal_pg import PostgresJournal
 from segur.kernel.service import StackContext
 from segur.kernel.workers import check_workers, reserve_port
+from segur.mocks.dmp.service import DmpService
 from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.mocks.insi.testing import soap_envelope, traits_body
 from segur.mocks.mssante.service import MssanteService
+from segur.serve_cli import _configs
 from segur.up import SERVICE_NAMES, free_port_overrides, load_config, start_stack
 
 KINDS = {"teapot": {"status": 418}}
@@ -353,3 +356,12 @@ def test_segur_up_runs_the_workers_a_section_asks_for(cluster, tmp_path):
     del overrides["stack"]["store"]
     with pytest.raises(ConfigError, match=r"workers = 2 needs \[stack\] store = postgresql"):
         start_stack(load_config(overrides=overrides))
+
+
+def test_serve_options_given_on_the_command_line_win_over_the_config_file(tmp_path):
+    config = tmp_path / "shared.toml"
+    config.write_text("[stack]\ntenants = true\n[dmp]\nport = 8302\nworkers = 2\n", encoding="utf-8")
+    command = get_command(app).commands["serve"].commands["dmp"]
+    context = command.make_context("dmp", ["--port", "5555", "--workers", "1", "--config", str(config)])
+    stack, section, workers = _configs(DmpService, context, dict(context.params))
+    assert (section.port, workers, stack.tenants) == (5555, 1, True)
