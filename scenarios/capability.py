@@ -87,6 +87,9 @@ class Capability:
     observe: Callable[[ObserveContext], dict] | None = None
     checks: tuple[Check, ...] = ()
     couloirs: tuple[str, ...] = ("RIS", "BIO")
+    #: the mocks its tasks need beyond the core's: a proof whose stack does not serve one of them (a tenant
+    #: of a shared stack is served no PAM) runs the tasks but leaves these checks not run (`segur proof`)
+    services: tuple[str, ...] = ()
 
     def takes(self, couloir: str) -> bool:
         return couloir.upper() in self.couloirs
