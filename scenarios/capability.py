@@ -49,12 +49,15 @@ class PlanContext:
 @dataclass
 class PrepareContext:
     """What a capability's `prepare` sees for one of its tasks: the planned task (`PlannedTask`), the admin
-    API of the mocks (`observe.Admin`), the stack's endpoints and the world."""
+    API of the mocks (`observe.Admin`), the stack's endpoints, the world, and `product`: the product's own
+    endpoints the harness calls (`{"pam": "mllp://host:port"}`, given to `segur proof --pam-endpoint` or
+    announced by its driver; docs/sut.md)."""
 
     planned: Any
     admin: Any
     endpoints: Mapping
     world: Any
+    product: Mapping = field(default_factory=dict)
 
 
 @dataclass
@@ -84,6 +87,9 @@ class Capability:
     observe: Callable[[ObserveContext], dict] | None = None
     checks: tuple[Check, ...] = ()
     couloirs: tuple[str, ...] = ("RIS", "BIO")
+    #: the mocks its tasks need beyond the core's: a proof whose stack does not serve one of them (a tenant
+    #: of a shared stack is served no PAM) runs the tasks but leaves these checks not run (`segur proof`)
+    services: tuple[str, ...] = ()
 
     def takes(self, couloir: str) -> bool:
         return couloir.upper() in self.couloirs

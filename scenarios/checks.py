@@ -23,7 +23,8 @@ from segur.kernel.ins import nir_key
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capabilities import capability_checks, owner_of
-from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.check import Check, CheckResult, judged
+from segur.scenarios.check import tasks as all_tasks
 from segur.scenarios.names import fold_name
 
 ACCEPTED = ("accepted", "accepted-with-warnings")
@@ -48,6 +49,15 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 #: the actions whose tasks send no report of the product's (reading its mailbox: what the mocks saw there is
 #: the harness's delivery and the product's read receipts); every other action's sends are judged as reports
 NO_REPORT_ACTIONS = ("read-inbox",)
+
+
+def tasks(run: dict, *scenarios: str) -> list[dict]:
+    """The tasks of `scenarios`, or every task that gives the patient's traits: the core checks judge
+    identities the product gets from INSi; a task with no traits (an identity fed over IHE PAM) is judged by
+    its capability's own checks."""
+    if scenarios:
+        return all_tasks(run, *scenarios)
+    return [task for task in all_tasks(run) if task["task"].get("patient")]
 
 
 def sends(task: dict) -> list[tuple[str, dict]]:

@@ -190,6 +190,9 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                    "the proof's admin calls and the product's calls go to the tenant only "
                                    "(URLs under /t/NAME/, MSSanté logins user+NAME@domain), so proofs on "
                                    "other tenants of the stack never meet it (env SEGUR_TENANT)."),
+        pam_endpoint: str = typer.Option(None, "--pam-endpoint", help="The product's MLLP listener "
+                                         "(mllp://host:port) the PAM identity feeds go to (env "
+                                         "SEGUR_PAM_ENDPOINT; docs/sut.md)."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
@@ -218,11 +221,19 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             raise typer.Exit(2) from None
         if size not in ("full", "small"):
             raise typer.BadParameter("size must be full or small", param_hint="--size")
+        pam_endpoint = pam_endpoint or os.environ.get("SEGUR_PAM_ENDPOINT") or None
+        if pam_endpoint:
+            from segur.scenarios.capabilities.pam_feed import check_endpoint  # start-up: module docstring
+
+            try:
+                check_endpoint(pam_endpoint)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--pam-endpoint") from None
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
                             progress=not quiet, pytest_args=args, quiet=quiet, stack=running,
                             pack=found.path.resolve() if found is not None and running is None else None,
-                            tenant=tenant)
+                            tenant=tenant, pam_endpoint=pam_endpoint)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]

@@ -532,8 +532,13 @@ def instructions(task: Task) -> str:
     """What a person must do in the product for a task, in plain words."""
     traits = task.patient
     lines = [f"[{task.id}] {task.kind} report #{task.report_no}"]
-    lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep it "
-                 "only if INSi answers 00):")
+    if task.action == "pam-send-dmp":
+        named = f"{task.extra.get('pam_patient_id')} ({task.extra.get('pam_authority')})"
+        lines.append(f"  Patient: the one your identity feed (IHE PAM) named {named}; type no traits, use "
+                     "the identity it was fed.")
+    else:
+        lines.append("  Patient (type these traits, then get the INS from INSi — search by traits — and keep "
+                     "it only if INSi answers 00):")
     for trait in TRAITS:
         if traits.get(trait):
             lines.append(f"    {TRAIT_LABELS[trait]:<20} {traits[trait]}")
@@ -549,7 +554,7 @@ def instructions(task: Task) -> str:
         name = " ".join(str(author[k]) for k in ("given_name", "family_name") if author.get(k)) or "?"
         lines.append(f"  Author: {name} (IDNPS {author.get('idnps', '?')}), "
                      f"{author.get('organisation_name') or 'structure'} (FINESS {author.get('finess', '?')})")
-    if task.action == "send-dmp":
+    if task.action in ("send-dmp", "pam-send-dmp"):
         lines.append("  Do: build the report with the INS and send it to the patient's DMP.")
     elif task.action == "replace-dmp":
         lines.append(f"  Do: send a new version of the report of task {task.replaces_task} to the DMP, "
@@ -640,8 +645,9 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
     if state_dir is None:  # a fresh memory per driver: a run never sees what an earlier run sent
         scratch = tempfile.TemporaryDirectory(prefix="segur-reference-ris-")
         state_dir = scratch.name
-    runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config)
+    runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config, listen=True)
     driver = PluginDriver(runner, name=f"reference-ris{':' + defect if defect else ''}")
+    driver.product_endpoints = runner.product_endpoints  # its PAM listener (docs/sut.md)
     driver.state_dir = Path(state_dir)
     driver._scratch = scratch  # removed with the driver
     return driver

@@ -573,6 +573,9 @@ def expected_exchange(task, stack, since: Mapping | None = None, world=None) -> 
     candidates = world.find_patients(birth_name=traits.get("birth_name"), sex=traits.get("sex"),
                                      birth_date=traits.get("birth_date"))
     insses = {p.ins for p in candidates}
+    if task["action"] == "pam-send-dmp":  # no traits: the identity is the one the PAM feed gave
+        return any(e["operation"] == "ITI-41" and e["verdict"].startswith("accepted")
+                   for e in admin.journal("dmp", since.get("dmp", 0)))
     if task["action"] in ("send-dmp", "replace-dmp"):
         for exchange in admin.journal("dmp", since.get("dmp", 0)):
             patient = str((exchange.get("meta") or {}).get("patient_id") or "").split("^")[0]

@@ -207,7 +207,7 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
             report_no += 1
             number = report_no
         kind = kinds[(number - 1) % len(kinds)]  # a report keeps its kind when replaced or sent again
-        task = Task(task_id, action, traits or traits_of(patient), recipient=recipient,
+        task = Task(task_id, action, traits_of(patient) if traits is None else traits, recipient=recipient,
                     sender=sender if action.startswith(("send-mss", "send-citizen")) else None,
                     author=author_info, report_no=number, kind=kind, extra=extra or {}, vitale=vitale)
         plan.tasks.append(PlannedTask(task, expect, patient.key, scenario, fault))

@@ -6,7 +6,9 @@
   `manual`), `--segur-couloir RIS|BIO` (`SEGUR_COULOIR`), `--segur-config FILE` (a `segur up` TOML; ports
   are replaced by free ones unless `--segur-fixed-ports`), `--segur-size full|small` (`SEGUR_PROOF_SIZE`),
   `--segur-pack DIR` (the official CDA pack the mocks validate with; else the config's `[stack] pack`),
-  `--segur-tenant NAME` (`SEGUR_TENANT`: the mocks serve tenants and the proof runs as that one).
+  `--segur-tenant NAME` (`SEGUR_TENANT`: the mocks serve tenants and the proof runs as that one),
+  `--segur-pam-endpoint mllp://host:port` (`SEGUR_PAM_ENDPOINT`: the product's MLLP listener the PAM
+  identity feeds go to, over the one its driver announces).
 - Fixtures (session-scoped, started only when a test asks for them, so the plugin costs nothing
   otherwise): `segur_world`, `segur_stack` (the services, in-process), `segur_endpoints`,
   `segur_driver`, `segur_plan`, `segur_proof_run` (the plan run through the driver: the run record the
@@ -63,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--segur-tenant", default=None,
                     help="run the proof as this tenant of the stack (its own mocks then serve tenants): the "
                     "admin calls and the product's calls go to the tenant only; env SEGUR_TENANT")
+    group.addoption("--segur-pam-endpoint", default=None,
+                    help="the product's MLLP listener (mllp://host:port) the PAM identity feeds go to; env "
+                    "SEGUR_PAM_ENDPOINT (docs/sut.md)")
     group.addoption("--segur-pack", default=None,
                     help="the official CDA pack the mocks validate with (over the config's [stack] pack)")
 
@@ -221,9 +226,10 @@ def segur_proof_run(request, pytestconfig) -> dict:
     from segur.scenarios.stack import stack_pack
 
     stack = request.getfixturevalue("segur_stack")
+    pam = _setting(pytestconfig, "--segur-pam-endpoint", "SEGUR_PAM_ENDPOINT")
     return run_plan(request.getfixturevalue("segur_plan"), request.getfixturevalue("segur_driver"),
                     request.getfixturevalue("segur_endpoints"), request.getfixturevalue("segur_world"),
-                    pack=stack_pack(stack))
+                    pack=stack_pack(stack), product={"pam": pam} if pam else None)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segur.fixtures.world import load_world
+from segur.scenarios.capabilities import for_couloir
 from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
 from segur.scenarios.evidence_pack.documents import collect_documents
 from segur.scenarios.markers import couloir_of, requirement_ids
@@ -178,13 +179,16 @@ class ProofOutcome:
 def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence", *,
               config: str | None = None, size: str = "full", progress: bool = True,
               pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
-              pack: str | os.PathLike | None = None, tenant: str = "") -> ProofOutcome:
+              pack: str | os.PathLike | None = None, tenant: str = "",
+              pam_endpoint: str | None = None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
     reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
     validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
     `progress`) keeps the check suites' pytest output off stdout; it goes to stderr only when pytest itself
     fails to run (usage or internal error, interruption). `tenant`: run as that tenant of the stack (its
-    admin calls and the product's calls go to the tenant only; `TenantStack`)."""
+    admin calls and the product's calls go to the tenant only; `TenantStack`). `pam_endpoint`: the product's
+    MLLP listener (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces
+    (docs/sut.md)."""
     quiet = (not progress) if quiet is None else quiet
     started = time.monotonic()
     couloir = couloir.upper()
@@ -216,13 +220,15 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             endpoints = stack.endpoints()
             driver = driver_for(sut, stack, workdir / "sut-state")
             tick = time.monotonic()
-            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used)
+            run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used,
+                           product={"pam": pam_endpoint} if pam_endpoint else None)
             timings["plan_s"] = round(time.monotonic() - tick, 3)
             documents = collect_documents(stack, run, out)  # whole, while the mocks still run
             display.phase("judging: running the check suites")
             tick = time.monotonic()
             context = ProofContext(sut, couloir, plan, run, world, stack, pack_used)
-            outcomes = run_suites(context, out, pytest_args, quiet=quiet)
+            outcomes = run_suites(context, out, (*pytest_args, *unserved_checks(couloir, endpoints)),
+                                  quiet=quiet)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
             display.done("judged")
         finally:
@@ -238,6 +244,15 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
         return ProofOutcome(0 if evidence["verdict"] == "pass" else 1, evidence["verdict"], out, evidence)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def unserved_checks(couloir: str, endpoints) -> tuple[str, ...]:
+    """`--deselect` for the checks of the capabilities whose mocks the stack does not serve this proof (a
+    tenant of a shared stack is served no PAM): they are not run, and the pack says so, rather than failing
+    the product for what the stack lacks."""
+    module = Path(suite_paths(couloir)[0]).name
+    return tuple(arg for capability in for_couloir(couloir) if not set(capability.services) <= set(endpoints)
+                 for check in capability.checks for arg in ("--deselect", f"{module}::{check.test}"))
 
 
 def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = (), *,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from segur.scenarios.capabilities import owner_of
 from segur.scenarios.capabilities.psc import PSC_ACTIONS
 from segur.scenarios.capability import ObserveContext, PrepareContext
+from segur.scenarios.driver import traits_of
 from segur.scenarios.observe import (
     SERVICES,
     Admin,
@@ -40,7 +41,7 @@ def world_facts(world, planned) -> dict:
     """What the world knows of a task's patient: the INS INSi should return (and, for homonyms, every
     identity the traits could designate)."""
     patient = world.patient_by_key(planned.patient_key)
-    traits = planned.task.patient
+    traits = planned.task.patient or traits_of(patient)  # a task may give no traits (a PAM-fed identity)
     candidates = world.find_patients(birth_name=traits["birth_name"], sex=traits["sex"],
                                      birth_date=traits["birth_date"])
     return {"patient_key": patient.key, "ins": patient.ins, "oid": patient.oid,
@@ -50,9 +51,11 @@ def world_facts(world, planned) -> dict:
 
 
 def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskListener | None = None,
-             pack: str | None = None) -> dict:
+             pack: str | None = None, product: Mapping | None = None) -> dict:
     """Run every task of the plan in order; `on_task(phase, planned, result)` feeds a progress display;
-    `pack` is the official CDA pack the mocks were started with (the run record says which)."""
+    `pack` is the official CDA pack the mocks were started with (the run record says which); `product` the
+    product's own endpoints the harness calls (`{"pam": "mllp://…"}`), over those its driver announces."""
+    product = {**(getattr(driver, "product_endpoints", None) or {}), **(product or {})}
     admin = Admin(endpoints)
     start_marks = admin.marks()
     started = _now()
@@ -69,7 +72,7 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         capability = owner_of(planned.scenario)
         prepared = {}
         if capability and capability.prepare:  # the harness's own part of the task, journalled as the task's
-            prepared = capability.prepare(PrepareContext(planned, admin, endpoints, world)) or {}
+            prepared = capability.prepare(PrepareContext(planned, admin, endpoints, world, product)) or {}
         task_started = _now()
         clock = time.monotonic()
         try:
@@ -101,7 +104,7 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
     journals = {service: [strip_bodies(e) for e in entries] for service, entries in snap["journals"].items()}
     return {"plan": plan.to_dict(), "started": started, "ended": _now(), "tasks": tasks,
             "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(pack),
-            "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}}
+            "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}, "product": product}
 
 
 def observe_capability(record: dict, journals, admin) -> dict:

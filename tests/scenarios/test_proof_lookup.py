@@ -38,6 +38,7 @@ class PerTaskDefects:
         self.defects = {task_id: defect for task_id, (defect, _check) in defects.items()}
         self.drivers = {defect: reference_ris_driver(defect, state_dir=state_dir)
                         for defect in {None, *self.defects.values()}}
+        self.product_endpoints = self.drivers[None].product_endpoints  # its PAM listener (docs/sut.md)
 
     def run(self, task, endpoints):
         return self.drivers[self.defects.get(task.id)].run(task, endpoints)

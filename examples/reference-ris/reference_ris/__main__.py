@@ -1,4 +1,6 @@
-"""Command line: `python -m reference_ris --task task.json [--config ris.toml] [--defect NAME]`.
+"""Command line: `python -m reference_ris --task task.json [--config ris.toml] [--defect NAME]`, or
+`python -m reference_ris --pam-listen mllp://127.0.0.1:2576 --state-dir DIR`: the RIS's IHE PAM listener,
+running until interrupted, for a proof that hands the tasks to the command (`segur proof --pam-endpoint`).
 
 Exit codes: 0 the report was sent; 1 it was not (identity not qualified, refused by a service);
 2 bad configuration or task; 3 a service was unavailable (the report is kept in the outbox).
@@ -12,12 +14,14 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from . import config as config_module
 from .core import run_task
 from .defects import DEFECTS
 from .errors import ConfigError, RisError
+from .pam_feed import Listener
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,8 +31,10 @@ def parser() -> argparse.ArgumentParser:
                                 "configuration/task, 3 service down.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="defects:\n" + "\n".join(f"  {k:<26} {v}" for k, v in DEFECTS.items()))
-    p.add_argument("--task", required=True,
-                   help="the task JSON file (SEGUR_TASK_FILE under the harness), or - for stdin")
+    p.add_argument("--task", help="the task JSON file (SEGUR_TASK_FILE under the harness), or - for stdin")
+    p.add_argument("--pam-listen", metavar="mllp://HOST:PORT",
+                   help="instead of a task: run the IHE PAM listener (identity feeds into the patient file "
+                   "of --state-dir) until interrupted")
     p.add_argument("--config", help="TOML configuration (see reference-ris.example.toml); SEGUR_ENDPOINTS "
                    "and REFERENCE_RIS_* variables are read too")
     p.add_argument("--defect", default=os.environ.get("REFERENCE_RIS_DEFECT"),
@@ -39,10 +45,37 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def listen(args, stop: threading.Event) -> int:
+    """The PAM listener in the foreground until `stop` is set (Ctrl-C sets it)."""
+    host, _, port = args.pam_listen.removeprefix("mllp://").rpartition(":")
+    if not args.pam_listen.startswith("mllp://") or not host or not port.isdigit():
+        print(f"reference-ris: --pam-listen {args.pam_listen!r} is not mllp://host:port", file=sys.stderr)
+        return ConfigError.exit_code
+    state_dir = args.state_dir or config_module.load(args.config).state_dir
+    try:
+        listener = Listener(state_dir, args.defect, host, int(port)).start()
+    except (RisError, ValueError) as exc:
+        print(f"reference-ris: {exc}", file=sys.stderr)
+        return ConfigError.exit_code
+    print(f"reference-ris: PAM listener on {listener.url} (patient file in {state_dir})", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None, stop: threading.Event | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.task and not args.pam_listen:
+        p.error("give --task (or --pam-listen)")
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s",
                         stream=sys.stderr)
+    if args.pam_listen:
+        return listen(args, stop or threading.Event())
     from segur.scenarios.driver import Task
 
     try:

@@ -81,7 +81,7 @@ DEFECTS = {
     "relay-drops-ins": "relays the document with the hospital's IPP in the CDA where the DPI wrote the INS; "
                        "the XDS/XDM metadata, written from the HL7 message, still carry the INS (PFI)",
     "ri-ins-unqualified": "diffuses a provisional identity (PID-32 PROV) with the INS of the local patient "
-                          "file in PID-3 (RI, `pam_feed`)",
+                          "file in PID-3 (RI, `ri_feed`)",
     "ri-update-new-ipp": "sends an identity update (A31) under a newly drawn IPP, not the record's (RI)",
     "histo-today-date": "rebuilds each historical report today and dates it today, not with its exam date",
     "histo-resent": "in the bulk back-fill, sends again the report it fed already (rebuilt, a new id)",
@@ -113,6 +113,12 @@ DEFECTS = {
                         "the report never reaches the DMP either",
     "app-mailbox-no-cert": "opens the application mailbox with PLAIN over STARTTLS without presenting the "
                            "structure's ORG AUTH_CLI certificate",
+    "pam-ack-ae": "answers AE (ERR 207) to every PAM feed message it integrated",
+    "pam-ignore-update": "on a PAM A31, takes the INS but keeps the traits the patient was created with",
+    "pam-merge-keeps-old": "ignores a PAM A40 merge: the merged identifier still names its own identity",
+    "pam-keeps-deleted": "ignores the PAM A47 that deletes an INS: the deleted INS is still used",
+    "pam-provisional-as-qualified": "keeps the INS a PAM feed carries in PID-3 whatever PID-32 says (PROV "
+                                    "too), and uses it as qualified",
 }
 
 

@@ -8,11 +8,13 @@ was not sent (the harness's PluginDriver reads an exception as a failure). The d
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 
 from . import config as config_module
 from .core import run_task
 from .defects import check as check_defect
+from .pam_feed import Listener
 
 
 def _task(task):
@@ -21,9 +23,12 @@ def _task(task):
     return task if isinstance(task, Task) else Task.from_dict(task)
 
 
-def make_runner(defect: str | None = None, *, state_dir=None, config: Mapping | None = None):
+def make_runner(defect: str | None = None, *, state_dir=None, config: Mapping | None = None,
+                listen: bool = False):
     """A `run(task, endpoints)` with a fixed defect (None: the correct RIS), state directory and settings
-    (`config`: Config field names → values, applied last)."""
+    (`config`: Config field names → values, applied last). `listen` (with a `state_dir`) starts the RIS's
+    PAM listener for the runner's life: `run.product_endpoints` announces it (`{"pam": "mllp://…"}`),
+    `run.close()` stops it."""
     defect = check_defect(defect)
 
     def run(task, endpoints: Mapping) -> dict:
@@ -36,6 +41,14 @@ def make_runner(defect: str | None = None, *, state_dir=None, config: Mapping | 
         return run_task(_task(task), settings, defect).to_dict()
 
     run.defect = defect
+    run.product_endpoints = {}
+    run.close = lambda: None
+    if listen:
+        if state_dir is None:
+            raise ValueError("the PAM listener needs the runner's state_dir (its patient file is there)")
+        listener = Listener(state_dir, defect).start()
+        run.product_endpoints = {"pam": listener.url}
+        run.close = weakref.finalize(run, listener.stop)
     return run
 
 

@@ -119,3 +119,73 @@ def test_the_admin_api_sends_and_answers_the_ack(pam):
 def test_the_admin_api_refuses_a_bad_send_with_400(pam, body):
     status, answer = _post(pam.admin_url + "send", body)
     assert status == 400 and answer["error"]
+
+
+def test_typed_traits_replace_the_worlds_and_an_a31_updates_them_in_the_consumer(pam):
+    source = pam.service.source
+    typed = source.send(_own_listener(pam), "A28", PATIENT, status="PROV", traits={"first_names": "PIERRE"})
+    assert typed.ack_code == "AA", typed.ack
+    assert "ECETINSI^PIERRE-ALAIN^PIERRE^^^^L" in typed.message and INS not in typed.message
+    update = source.send(_own_listener(pam), "A31", PATIENT)
+    assert update.ack_code == "AA", update.ack
+    (identity,) = pam.identities()
+    assert identity.traits.first_names == "PIERRE-ALAIN MURIEL FLORIANT"
+    assert identity.ins.value == INS
+
+
+def test_an_ins_forced_on_a_provisional_status_is_refused_ae_by_our_consumer_and_not_kept(pam):
+    result = pam.service.source.send(_own_listener(pam), "A28", PATIENT, status="PROV", with_ins=True)
+    pid = next(s for s in result.message.split("\r") if s.startswith("PID|"))
+    assert f"{INS}^^^ASIP-SANTE-INS-NIR" in pid and pid.split("|")[32] == "PROV"
+    assert result.ack_code == "AE" and "PAM-INS-01" in result.ack
+    assert pam.journal.get(result.seq).meta["ins"] == INS  # what went out, said as such
+    (identity,) = pam.identities()
+    assert identity.ins is None
+
+
+def test_an_ins_deletion_is_an_a47_with_the_ins_in_mrg_and_an_empty_ins_in_pid3(pam):
+    source = pam.service.source
+    assert source.send(_own_listener(pam), "A28", PATIENT).ack_code == "AA"
+    result = source.send(_own_listener(pam), "A47", PATIENT, status="PROV", delete_ins=True)
+    assert result.ack_code == "AA", result.ack
+    segments = result.message.split("\r")
+    pid = next(s for s in segments if s.startswith("PID|"))
+    assert '~""^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS' in pid
+    assert f"MRG|{INS}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS" in segments
+    entry = pam.journal.get(result.seq)
+    assert entry.meta["deletes_ins"] is True and entry.meta["ins"] is None and entry.meta["prior"] == [INS]
+    (identity,) = pam.identities()
+    assert identity.ins is None
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"event": "A31", "delete_ins": True}, "deleted by an A47"),
+    ({"traits": {"nickname": "PIPO"}}, "unknown: nickname"),
+    ({"traits": {"birth_name": 7}}, "traits are strings"),
+    ({"local_id": "42|X"}, "no HL7 delimiter"),
+])
+def test_a_bad_feed_option_is_refused(pam, kwargs, message):
+    args = {"event": "A28", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        pam.service.source.send(_own_listener(pam), args.pop("event"), PATIENT, **args)
+    assert pam.journal.entries() == []
+
+
+@pytest.mark.parametrize("extra", [{"traits": "DUPONT"}, {"with_ins": "yes"}, {"delete_ins": 1},
+                                   {"local_id": 42}, {"local_id": "A^B"}])
+def test_the_admin_api_refuses_bad_feed_options_with_400_and_keeps_serving(pam, extra):
+    status, answer = _post(pam.admin_url + "send", {"to": _own_listener(pam), "event": "A28", "patient": INS,
+                                                     **extra})
+    assert status == 400 and answer["error"]
+    status, body = _post(pam.admin_url + "send", {"to": _own_listener(pam), "event": "A28", "patient": INS})
+    assert status == 200 and body["ack_code"] == "AA"
+
+
+def test_the_sender_may_name_the_patient_with_its_own_identifier_and_mrg_names_it_back(pam):
+    source = pam.service.source
+    first = source.send(_own_listener(pam), "A28", PATIENT, local_id="DUP42")
+    assert "PID|1||DUP42^^^SEGUR-PAM&750803447&M^PI~" in first.message
+    assert pam.journal.get(first.seq).meta["local_id"] == "DUP42"
+    merge = source.send(_own_listener(pam), "A40", "cnda-2.05-provisoire-matricule", prior=("DUP42",),
+                        local_id="KEEP7")
+    assert merge.ack_code == "AA" and "\rMRG|DUP42^^^SEGUR-PAM&750803447&M^PI" in merge.message
