@@ -43,6 +43,9 @@ from typing import Any, Protocol, TextIO
 
 from segur.scenarios.actions import ACTIONS, KINDS
 
+#: the core proof's actions (a report sent); the others are the capabilities'
+CORE_ACTIONS = ("send-dmp", "send-mss", "send-citizen", "replace-dmp")
+
 #: The identity traits a user types in the product (INSi's search by traits): never the INS.
 TRAITS = ("birth_name", "first_names", "sex", "birth_date", "birth_place")
 #: What a Vitale card reader gives the product (`Task.vitale`): the beneficiary's NIR (13 characters) and key,
@@ -123,6 +126,8 @@ class Task:
     def describe(self) -> str:
         """One line for logs and progress displays."""
         who = " ".join(str(self.patient.get(t, "")) for t in ("birth_name", "first_names")).strip()
+        if self.action not in CORE_ACTIONS:  # a capability's task: what its action asks
+            return f"{self.id}: {self.action} — {ACTIONS[self.action]}" + (f" (patient {who})" if who else "")
         to = {"send-dmp": "DMP", "replace-dmp": f"DMP, replacing {self.replaces_task}",
               "send-citizen": "the patient's Mon espace santé mailbox"}.get(self.action, self.recipient)
         card = f", Vitale card NIR {self.vitale.get('nir')} read" if self.vitale else ""

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from segur.scenarios.actions import ACTIONS
 from segur.scenarios.driver import (
     CommandDriver,
     DriverResult,
@@ -453,3 +454,10 @@ def test_manual_instructions_name_the_author_and_structure():
               "finess": "750803447", "organisation_name": "Centre Ambroise"}
     text = instructions(task(author=author))
     assert "\n  Author: Jacques BIDEAULT (IDNPS 801234560801), Centre Ambroise (FINESS 750803447)" in text
+
+
+def test_a_capability_task_is_described_by_what_its_action_asks():
+    task = Task("pam-merge-01", "pam-send-dmp", {}, extra={"pam_patient_id": "X"})
+    line = task.describe()
+    assert line.startswith("pam-merge-01: pam-send-dmp — ") and "None" not in line
+    assert ACTIONS["pam-send-dmp"] in line
