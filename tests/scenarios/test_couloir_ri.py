@@ -1,7 +1,9 @@
 """The couloir RI: the harness as IHE PAM FR consumer of the reference RI's identity flows
-(`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue.
+(`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue;
+the same capability in the BIO couloir (SGL.INS/va1.71: the INS in PID of outgoing HL7v2).
 
-One stack serves the module; three small runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`).
+One stack serves the module; three small RI runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`) and two
+small BIO runs of the reference RIS (clean, `ri-ins-unqualified`).
 """
 
 from __future__ import annotations
