@@ -184,3 +184,12 @@ def test_an_unqualified_identity_sent_with_its_ins_fails_the_bio_proof(bio_proof
     assert any("PID-32 PROV: not a qualified identity" in p for p in result["problems"])
     assert evidence["requirements"]["SGL.INS/va1.71"]["verdict"] == "fail"
     assert evidence["checks"]["pam-updates-propagate"]["status"] == "pass"
+
+
+def test_only_an_identity_fed_before_insi_is_spared_the_insi_answer(bio_proofs):
+    run = copy.deepcopy(bio_proofs[None].evidence["run"])
+    assert CHECKS["insi-before-send"].judge(run).passed
+    provisional = next(t for t in run["tasks"] if t["task"]["id"] == "ri-provisional-01")
+    provisional["task"]["extra"]["qualify"] = True  # as if the product had to search INSi first
+    problems = CHECKS["insi-before-send"].judge(run).problems
+    assert problems == ["ri-provisional-01: no INSi search of the patient answered 00"]
