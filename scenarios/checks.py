@@ -186,7 +186,8 @@ def check_insi_before_send(run: dict) -> CheckResult:
             if not earlier:
                 problems.append(f"{task['task']['id']}: {kind} send at {item['time']} with no INSi search of "
                                 f"the patient (its traits, or its Vitale card) answered 00 before it")
-        if task["expect"] == "delivered" and not found:
+        asked = (task["task"].get("extra") or {}).get("qualify", True)  # False: an identity fed before INSi
+        if task["expect"] == "delivered" and asked and not found:
             problems.append(f"{task['task']['id']}: no INSi search of the patient answered 00")
     n = sum(1 for t in tasks(run) for _ in sends(t))
     return judged("insi-before-send", problems, evidence, f"{n} sends, each checked for an earlier INSi 00")

@@ -9,6 +9,11 @@ the record merged). The VA asks for at most three PAM flows spreading the qualif
 hospital (issue 16; the phrase is not in ../shared/rem, see ../shared/ref/pam/README.md): here creation
 (A28), update (A31) and merge (A40).
 
+The couloir BIO takes the same tasks and checks, after its core ones: REM SGL.INS/va1.71, a lab system
+that integrates data referenced by the INS puts the INS in the PID of every HL7v2 message it emits
+(`pam-ins-qualified-only`). The core check `insi-before-send` asks no INSi answer of a task with `qualify`
+false (an identity diffused before INSi is asked).
+
 The plan (its tasks are the RI's whole proof: the couloir takes no core task):
 - `ri-create-01`: a qualifiable patient, searched in INSi and diffused qualified: PID-32 VALI, the INS;
 - `ri-provisional-01` then `ri-update-01`: a patient recorded before INSi was asked (PROV, no INS), then
@@ -217,8 +222,8 @@ def check_updates_propagate(run: dict) -> CheckResult:
 
 
 CAPABILITY = Capability(
-    NAME, "IHE PAM FR identity feeds of an identity referential, received by the harness (couloir RI)",
-    scenarios=SCENARIOS, plan=plan, observe=observe, couloirs=("RI",),
+    NAME, "IHE PAM FR identity feeds of an identity referential or a lab system, received by the harness",
+    scenarios=SCENARIOS, plan=plan, observe=observe, couloirs=("RI", "BIO"),
     checks=(
         Check("pam-flows-acknowledged", "Each identity change diffused by IHE PAM FR and acknowledged AA",
               "test_each_identity_flow_is_acknowledged",
@@ -230,7 +235,8 @@ CAPABILITY = Capability(
               "test_only_qualified_identities_carry_the_ins",
               "PID-3 carries an INS only when PID-32 is VALI and only the INS INSi returned (00) for the "
               "patient; a qualified identity always carries it.",
-              {"RIS": [], "BIO": [], "RI": ["RI.INS/va1.64", "SC.INS/va1.64", "RI.INS/va1.66"]},
+              {"RIS": [], "BIO": ["SGL.INS/va1.71"],
+               "RI": ["RI.INS/va1.64", "SC.INS/va1.64", "RI.INS/va1.66"]},
               ("pam.messages", "insi.searches"), check_ins_qualified_only, ("ri-ins-unqualified",)),
         Check("pam-updates-propagate", "Updates and merges reach the consumer's identities",
               "test_identity_updates_and_merges_propagate",

@@ -1,7 +1,9 @@
 """The couloir RI: the harness as IHE PAM FR consumer of the reference RI's identity flows
-(`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue.
+(`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue;
+the same capability in the BIO couloir (SGL.INS/va1.71: the INS in PID of outgoing HL7v2).
 
-One stack serves the module; three small runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`).
+One stack serves the module; three small RI runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`) and two
+small BIO runs of the reference RIS (clean, `ri-ins-unqualified`).
 """
 
 from __future__ import annotations
@@ -28,14 +30,31 @@ DEFECTS = {"ri-ins-unqualified": ("pam-flows-acknowledged", "pam-ins-qualified-o
 
 
 @pytest.fixture(scope="module")
-def proofs(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("ri-stack"))) as stack:
-        runs = {}
-        for defect in (None, *DEFECTS):
-            sut = f"reference-ri{':' + defect if defect else ''}"
-            out = tmp_path_factory.mktemp(f"evidence-ri-{defect or 'clean'}")
-            runs[defect] = run_proof(sut, "RI", out, size="small", progress=False, stack=stack)
-        return runs
+def stack(tmp_path_factory):
+    with start_stack(stack_config(None, tmp_path_factory.mktemp("ri-stack"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def proofs(tmp_path_factory, stack):
+    runs = {}
+    for defect in (None, *DEFECTS):
+        sut = f"reference-ri{':' + defect if defect else ''}"
+        out = tmp_path_factory.mktemp(f"evidence-ri-{defect or 'clean'}")
+        runs[defect] = run_proof(sut, "RI", out, size="small", progress=False, stack=stack)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def bio_proofs(tmp_path_factory, stack):
+    """The BIO proof (the reference RIS as a lab system, CR-BIO), clean and with `ri-ins-unqualified`: the
+    identity feeds it sends out are judged as the RI's (SGL.INS/va1.71)."""
+    runs = {}
+    for defect in (None, "ri-ins-unqualified"):
+        sut = f"reference-ris{':' + defect if defect else ''}"
+        out = tmp_path_factory.mktemp(f"evidence-bio-feeds-{defect or 'clean'}")
+        runs[defect] = run_proof(sut, "BIO", out, size="small", progress=False, stack=stack)
+    return runs
 
 
 def test_the_ri_plan_is_its_identity_flows_only():
@@ -130,3 +149,47 @@ def test_the_ri_rows_of_the_catalogue_and_its_coverage():
     assert result.exit_code == 0 and "neither: 0" in result.output, result.output
     found = coverage("RI")
     assert {"RI.INS/va1.64", "RI.INS/va1.66"} <= set(found.covered) and "RI.INS/va1.65" in found.out_of_scope
+
+
+def test_the_bio_plan_and_suite_take_the_identity_feeds_and_the_ris_do_not():
+    bio = [p.task.id for p in build_plan(load_world(), "BIO", "small").tasks]
+    assert bio[-6:] == ["ri-create-01", "ri-provisional-01", "ri-update-01", "ri-homonym-01",
+                        "ri-duplicate-01", "ri-merge-01"]
+    assert SUITES["BIO"][-3:] == RI_CHECKS and not set(RI_CHECKS) & set(SUITES["RIS"])
+    assert not any(p.task.action == "feed-identity" for p in build_plan(load_world(), "RIS", "small").tasks)
+    assert CHECKS["pam-ins-qualified-only"].rem["BIO"] == ["SGL.INS/va1.71"]
+
+
+def test_the_reference_ris_diffuses_its_identities_correctly_in_the_bio_proof(bio_proofs):
+    evidence = bio_proofs[None].evidence
+    for check_id in (*RI_CHECKS, "insi-before-send"):  # a provisional identity is diffused before INSi
+        assert evidence["checks"][check_id]["status"] == "pass", (check_id, evidence["checks"][check_id])
+    assert evidence["requirements"]["SGL.INS/va1.71"]["verdict"] == "pass"
+    # no check of the BIO suite finds fault with an identity feed task
+    problems = [p for result in evidence["checks"].values() for p in result["problems"]]
+    assert not [p for p in problems if p.startswith("ri-")]
+    messages = {t["task"]["id"]: t["observed"][NAME]["messages"] for t in evidence["run"]["tasks"]
+                if NAME in (t.get("observed") or {})}
+    (create,) = messages["ri-create-01"]
+    assert create["status"] == ["VALI"] and [i["type"] for i in create["identifiers"]] == ["PI", "INS"]
+    assert messages["ri-homonym-01"] == []
+
+
+def test_an_unqualified_identity_sent_with_its_ins_fails_the_bio_proof(bio_proofs):
+    evidence = bio_proofs["ri-ins-unqualified"].evidence
+    assert bio_proofs["ri-ins-unqualified"].exit_code == 1
+    result = evidence["checks"]["pam-ins-qualified-only"]
+    assert result["status"] == "fail" and result["problems"]
+    assert all(p.split(":")[0] in ("ri-provisional-01", "ri-duplicate-01") for p in result["problems"])
+    assert any("PID-32 PROV: not a qualified identity" in p for p in result["problems"])
+    assert evidence["requirements"]["SGL.INS/va1.71"]["verdict"] == "fail"
+    assert evidence["checks"]["pam-updates-propagate"]["status"] == "pass"
+
+
+def test_only_an_identity_fed_before_insi_is_spared_the_insi_answer(bio_proofs):
+    run = copy.deepcopy(bio_proofs[None].evidence["run"])
+    assert CHECKS["insi-before-send"].judge(run).passed
+    provisional = next(t for t in run["tasks"] if t["task"]["id"] == "ri-provisional-01")
+    provisional["task"]["extra"]["qualify"] = True  # as if the product had to search INSi first
+    problems = CHECKS["insi-before-send"].judge(run).problems
+    assert problems == ["ri-provisional-01: no INSi search of the patient answered 00"]
