@@ -278,6 +278,9 @@ def test_the_abnormal_results_of_a_received_lab_report_are_flagged_from_its_inte
     assert {(r["code"], r["interpretation"]) for r in claim["abnormal"]} == \
         {("3016-3", "HH"), ("22664-7", "L"), ("26450-7", "A")}
     assert runs["reference-ris"]["checks"]["inbox-abnormal-results"]["status"] == "pass"
+    # the harness's CR-BIO went through the mock like a conformant lab's message
+    harness = [m for m in task["observed"]["mss"] if m["id"] == delivered["mock_id"]]
+    assert harness and harness[0]["verdict"] == "accepted", harness and harness[0]["rules"]
     assert "inbox-04" not in {t["task"]["id"] for t in runs["reference-ris BIO"]["run"]["tasks"]}
 
 
