@@ -11,9 +11,13 @@ Tasks (both couloirs), after the core's:
   `fixtures/` builders) in an IHE_XDM.ZIP and its PDF beside it. `inbox-01` is a report for a patient the
   product qualified through INSi earlier in the proof (`X-MSS-INS: O`), asking a read receipt;
   `inbox-02` a report whose identity the sender could not qualify (`X-MSS-INS: N`, the CDA carries the
-  sender's local patient id, no INS); `inbox-03` the report of `inbox-01` again, same CDA, in a new message.
+  sender's local patient id, no INS); `inbox-03` the report of `inbox-01` again, same CDA, in a new message;
+  `inbox-04` (couloir RIS) a lab's CR-BIO N3 for the same patient whose results the biologist interpreted as
+  abnormal or critical (`ABNORMAL_RESULTS`: interpretationCode HH, L, A) beside one out of its reference
+  range yet interpreted normal (REM MSS/UX.18: judge by the interpretationCode, not the low/high values).
   The product reads its mailbox and reports, as JSON in its output, what it did with each message:
-  `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md).
+  `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md), and for a CR-BIO the
+  results it flagged abnormal: `"abnormal": [{"code": "<LOINC>", "interpretation": "<code>"}]`.
 
 The checks read the MSSanté mock's journal — the IMAP commands (`imap-starttls`, `imap-login`,
 `imap-select`, `imap-fetch`…, docs/mssante.md) and the messages the product sent — and what the harness
@@ -39,7 +43,7 @@ from email.utils import getaddresses, make_msgid
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from segur.fixtures.documents.builders import build_cr_bio_n3_minimal, build_cr_img_n1
+from segur.fixtures.documents.builders import BioResult, build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.documents.ids import local_patient_id
 from segur.fixtures.documents.pdf import make_pdf
 from segur.kernel.tenants import tenant_login
@@ -64,6 +68,25 @@ REPORTS = {"CR-IMG": (build_cr_img_n1, "18748-4", "CR d'imagerie médicale"),
 
 def report_kind(reporter) -> str:
     return "CR-IMG" if reporter.specialty_code == RADIOLOGY else "CR-BIO"
+
+
+#: HL7 v3 ObservationInterpretation (code system 2.16.840.1.113883.5.83,
+#: terminology.hl7.org/CodeSystem-v3-ObservationInterpretation): the codes saying a result is abnormal (A),
+#: critical (AA, HH, LL), high or low (H, L) or past a panic or hard limit (HU, LU, HX, LX); N is normal
+ABNORMAL = frozenset({"A", "AA", "H", "HH", "HU", "HX", "L", "LL", "LU", "LX"})
+#: the lab results of `inbox-04` (LOINC codes, units of the ANS examples ref/cda BIO-CR-BIO_2024.01_*.xml):
+#: TSH critically high, urea low, eosinophils abnormal with no reference range, and total proteins below
+#: their range yet interpreted normal by the biologist (REM MSS/UX.18: the interpretationCode decides)
+ABNORMAL_RESULTS = (
+    BioResult("3016-3", "Thyréostimuline [Arbitraire/Volume] Sérum/Plasma ; Numérique", "52.000", "m[IU]/L",
+              "0.270", "4.200", "HH", "Thyréostimuline (TSH)"),
+    BioResult("22664-7", "Urée [Moles/Volume] Sérum/Plasma ; Numérique", "1.9", "mmol/L", "2.5", "7.5", "L",
+              "Urée"),
+    BioResult("26450-7", "Polynucléaires éosinophiles/100 leucocytes [Fraction de nombres] Sang ; Numérique",
+              "9.5", "%", None, None, "A", "Polynucléaires éosinophiles"),
+    BioResult("2885-2", "Protéines [Masse/Volume] Sérum/Plasma ; Numérique", "63", "g/L", "64", "83", "N",
+              "Protéines totales"),
+)
 
 
 #: RFC 8098 §3.2.6: Disposition: <action-mode>/<sending-mode>; <disposition-type>[/<modifier>]
@@ -97,18 +120,23 @@ def plan_inbox(context: PlanContext) -> None:
                 extra={**base, "ins_qualified": True, "read_receipt": True})
     context.add("inbox-02", READ_ACTION, patient, READ, HELD, extra={**base, "ins_qualified": False})
     context.add("inbox-03", READ_ACTION, patient, READ, ALREADY, extra={**base, "again_of": "inbox-01"})
+    if context.couloir.upper() == "RIS":  # REM MSS/UX.18 is the RIS's (its BIO row is obsolete)
+        context.add("inbox-04", READ_ACTION, patient, READ, INTEGRATED,
+                    extra={**base, "ins_qualified": True, "abnormal_results": True})
 
 
 # --- prepare: the harness delivers -----------------------------------------------------------------------
-def report_for(world, patient, reporter, *, qualified: bool) -> tuple[bytes, bytes]:
-    """The CDA the other professional sends and its PDF rendering (the report of its specialty), with the
-    patient's INS when the identity is qualified, else only the sender's local patient id (IPP)."""
-    build, _code, label = REPORTS[report_kind(reporter)]
+def report_for(world, patient, reporter, *, qualified: bool, results: tuple[BioResult, ...] = ()
+               ) -> tuple[bytes, bytes]:
+    """The CDA the other professional sends and its PDF rendering (the report of its specialty, or a CR-BIO
+    N3 holding `results` when some are given), with the patient's INS when the identity is qualified, else
+    only the sender's local patient id (IPP)."""
+    build, _code, label = REPORTS["CR-BIO" if results else report_kind(reporter)]
     organisation = world.organisation_of(reporter)
-    options = {}
+    options = {"results": results} if results else {}
     if not qualified:
         root, extension = local_patient_id(patient, organisation)
-        options = {"ins_oid": root, "ins_value": extension}
+        options.update(ins_oid=root, ins_value=extension)
     lines = [f"Patient : {patient.birth_name} {patient.first_names}", f"Né(e) le {patient.birth_date}",
              "Compte rendu envoyé par MSSanté (harnais Ségur)."]
     pdf = make_pdf(label, lines, author=reporter.display_name)
@@ -329,9 +357,11 @@ def prepare_inbox(context: PrepareContext) -> dict:
             qualified = True
         else:
             qualified = bool(extra.get("ins_qualified"))
-            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified)
+            results = ABNORMAL_RESULTS if extra.get("abnormal_results") else ()
+            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified, results=results)
             package = xdm_package(cda, context.world.organisation_of(reporter), sender)
-        message = message_for(sender, mailbox, package, pdf, patient, report_kind(reporter),
+        kind = "CR-BIO" if extra.get("abnormal_results") else report_kind(reporter)
+        message = message_for(sender, mailbox, package, pdf, patient, kind,
                               qualified=qualified, read_receipt=bool(extra.get("read_receipt")))
         delivered["mock_id"] = submit(context.endpoints, context.admin, sender, mailbox, message)
     except (OSError, smtplib.SMTPException, LookupError) as exc:  # the harness's failure, not the product's
@@ -340,7 +370,27 @@ def prepare_inbox(context: PrepareContext) -> dict:
     return {"delivered": {**delivered, "message_id": message["Message-ID"], "x_mss_ins": message["X-MSS-INS"],
                           "read_receipt": message["Disposition-Notification-To"],
                           "documents": [{"id": h.get("unique_id"), "ins": h.get("ins"),
-                                         "ins_oid": h.get("ins_oid")} for h in headers]}}
+                                         "ins_oid": h.get("ins_oid")} for h in headers],
+                          "results": [r for c in cdas_of(package) for r in lab_results(c)]}}
+
+
+_HL7 = {"h": "urn:hl7-org:v3"}
+#: IHE PaLM Laboratory Observation (CR-BIO: FR-Resultat-examens-de-biologie), and its own interpretationCode
+#: (not the one of its referenceRange, which says what the range is)
+_LAB_OBSERVATION = "h:observation[h:templateId/@root='1.3.6.1.4.1.19376.1.3.1.6']"
+
+
+def lab_results(cda: bytes) -> list[dict]:
+    """Each lab result of a CDA as the harness reads it: its LOINC code and the biologist's
+    interpretationCode (None when it has none)."""
+    root = etree.fromstring(cda, etree.XMLParser(resolve_entities=False, no_network=True))
+    found = []
+    for observation in root.xpath(f".//{_LAB_OBSERVATION}", namespaces=_HL7):
+        code = observation.find("h:code", _HL7)
+        interpretation = observation.find("h:interpretationCode", _HL7)
+        found.append({"code": code.get("code") if code is not None else None,
+                      "interpretation": interpretation.get("code") if interpretation is not None else None})
+    return found
 
 
 # --- observe: what the mock saw -------------------------------------------------------------------------
@@ -686,6 +736,54 @@ def check_receipt_requested(run: dict) -> CheckResult:
                   "a report sent asking a read receipt carries Disposition-Notification-To")
 
 
+def _flags(claim: dict) -> set[tuple[str, str]] | None:
+    """The results the product says it flagged, as (LOINC code, interpretation); None when unreadable."""
+    said = claim.get("abnormal")
+    if not isinstance(said, list) or not all(isinstance(r, dict) for r in said):
+        return None
+    return {(str(r.get("code")), str(r.get("interpretation"))) for r in said}
+
+
+def check_abnormal_results(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        delivered = _delivered(task)
+        if not (task["task"].get("extra") or {}).get("abnormal_results"):
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        task_id = task["task"]["id"]
+        results = delivered.get("results") or []
+        expected = {(r["code"], r["interpretation"]) for r in results if r["interpretation"] in ABNORMAL}
+        claim, why = _claim_problem(task)
+        evidence.append({"task": task_id, "message": delivered["message_id"], "results": results,
+                         "expected": sorted(expected), "claim": claim})
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+            continue
+        if claim.get("status") not in (INTEGRATED, ALREADY):
+            blocked.append({"check": "inbox-xdm-integrated", "task": task_id,
+                            "reason": "the lab report was not integrated: no result to flag"})
+            continue
+        flagged = _flags(claim)
+        if flagged is None:
+            problems.append(f"{task_id}: the product does not say which results of the CR-BIO in "
+                            f"{delivered['message_id']} it flagged (no `abnormal` list)")
+            continue
+        for code, interpretation in sorted(expected - flagged):
+            problems.append(f"{task_id}: result {code} interpreted {interpretation} by the biologist "
+                            "(interpretationCode) was not flagged abnormal")
+        in_document = {r["code"]: r["interpretation"] for r in results}
+        for code, interpretation in sorted(flagged - expected):
+            problems.append(f"{task_id}: result {code} flagged {interpretation}; the biologist's "
+                            f"interpretationCode in the document is {in_document.get(code)!r}")
+    return judged("inbox-abnormal-results", problems, evidence,
+                  "the results of a received CR-BIO N3 interpreted abnormal or critical are the ones flagged",
+                  blocked)
+
+
 RIS, BIO = "RIS", "BIO"
 CHECKS = (
     Check("inbox-imap-starttls", title="the mailbox is read over IMAP with STARTTLS (TLS ≥ 1.2)",
@@ -733,6 +831,17 @@ CHECKS = (
                "recipient carries Disposition-Notification-To naming the sending mailbox (RFC 8098 §2.1)."),
           rem={RIS: ["MSS/UX.33"], BIO: []},
           reads=("inbox.sent",), judge=check_receipt_requested, defects=("inbox-no-receipt-request",)),
+    Check("inbox-abnormal-results", title="the abnormal or critical results of a received CR-BIO N3 are "
+          "flagged from the biologist's interpretationCode",
+          test="test_the_abnormal_or_critical_results_of_a_received_lab_report_are_flagged",
+          doc=("Task inbox-04 (RIS): the CR-BIO N3 the harness delivered holds results interpreted HH, L "
+               "and A and one below its reference range yet interpreted N. The product's `abnormal` list for "
+               "that message names exactly the results whose interpretationCode (HL7 "
+               "ObservationInterpretation) says abnormal or critical, read by the harness in the document it "
+               "delivered — not those outside their low/high values."),
+          rem={RIS: ["MSS/UX.18"], BIO: []},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_abnormal_results,
+          defects=("inbox-misses-abnormal",)),
 )
 
 CAPABILITY = Capability(

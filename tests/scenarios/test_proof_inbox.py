@@ -14,7 +14,7 @@ import json
 import pytest
 
 from segur.fixtures.world import load_world
-from segur.scenarios.capabilities import inbox
+from segur.scenarios.capabilities import inbox, owner_of
 from segur.scenarios.capabilities.inbox import CHECKS as INBOX_CHECKS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
@@ -31,9 +31,10 @@ DEFECT_CHECK = {
     "inbox-duplicates": ("inbox-no-duplicate", "inbox-03"),
     "inbox-no-mdn": ("inbox-mdn", "inbox-01"),
     "inbox-no-receipt-request": ("inbox-receipt-requested", "inbox-receipt-01"),
+    "inbox-misses-abnormal": ("inbox-abnormal-results", "inbox-04"),
 }
-#: defect → checks it leaves blocked (the first delivery was never integrated: nothing to find again)
-DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate",)}
+#: defect → checks it leaves blocked (nothing was integrated: nothing to find again, no result to flag)
+DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate", "inbox-abnormal-results")}
 INBOX_IDS = [check.id for check in INBOX_CHECKS]
 
 
@@ -43,9 +44,14 @@ def test_the_reading_tasks_come_after_the_core_ones_for_a_patient_the_product_qu
     world = load_world()
     plan = build_plan(world, couloir, "small")
     ids = [p.task.id for p in plan.tasks]
-    assert ids[-4:] == ["inbox-receipt-01", "inbox-01", "inbox-02", "inbox-03"]
+    lab = ["inbox-04"] if couloir == "RIS" else []  # REM MSS/UX.18 is the RIS's
+    start = ids.index("inbox-receipt-01")
+    assert ids[start:start + 4 + len(lab)] == ["inbox-receipt-01", "inbox-01", "inbox-02", "inbox-03", *lab]
+    core = [i for i, p in enumerate(plan.tasks) if owner_of(p.scenario) is None]
+    assert core and max(core) < start  # the capabilities' tasks come after the core's (later ones follow)
     reads = plan.of(inbox.READ)
-    assert [p.expect for p in reads] == [inbox.INTEGRATED, inbox.HELD, inbox.ALREADY]
+    expected = [inbox.INTEGRATED, inbox.HELD, inbox.ALREADY] + [inbox.INTEGRATED] * len(lab)
+    assert [p.expect for p in reads] == expected
     assert {p.patient_key for p in reads} == {plan.by_id("dmp-01").patient_key}
     first = reads[0].task
     assert first.action == "read-inbox" and first.extra["mailbox"] == plan.by_id("mss-01").task.sender
@@ -175,10 +181,19 @@ def _break_receipt(run: dict) -> None:
         sent["disposition_notification_to"] = []
 
 
+def _break_abnormal(run: dict) -> None:
+    task = _task({"run": run}, "inbox-04")
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        entry["abnormal"] = entry.get("abnormal", [])[1:]  # one abnormal result left unflagged
+    task["result"]["output"] = json.dumps(claimed)
+
+
 #: check id → how to alter a passing run record so that it shows the check's problem
 INBOX_BREAKERS = {"inbox-imap-starttls": _break_starttls, "inbox-xdm-integrated": _break_integrated,
                   "inbox-unqualified-held": _break_held, "inbox-no-duplicate": _break_duplicate,
-                  "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt}
+                  "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt,
+                  "inbox-abnormal-results": _break_abnormal}
 
 
 def test_every_inbox_check_has_a_breaker():
@@ -247,3 +262,51 @@ def test_a_message_the_harness_could_not_deliver_blocks_the_checks_never_fails_t
         assert result.status == "blocked", (check_id, result.problems)
         [blocker] = result.blocked_by
         assert blocker["task"] == "inbox-01" and "could not deliver" in blocker["reason"]
+
+
+# --- abnormal results of a received lab report (REM MSS/UX.18) ----------------------------------------------
+@pytest.mark.slow
+def test_the_abnormal_results_of_a_received_lab_report_are_flagged_from_its_interpretation_codes(runs):
+    task = _task(runs["reference-ris"], "inbox-04")
+    delivered = task["observed"]["inbox"]["delivered"]
+    # what the harness read in the CR-BIO N3 it delivered, not what the product says
+    assert {(r["code"], r["interpretation"]) for r in delivered["results"]} == \
+        {("3016-3", "HH"), ("22664-7", "L"), ("26450-7", "A"), ("2885-2", "N")}
+    [claim] = [c for c in _claims(task)["inbox"] if c["message_id"] == delivered["message_id"]]
+    assert claim["status"] == inbox.INTEGRATED
+    # the total proteins are below their range but interpreted normal: not flagged
+    assert {(r["code"], r["interpretation"]) for r in claim["abnormal"]} == \
+        {("3016-3", "HH"), ("22664-7", "L"), ("26450-7", "A")}
+    assert runs["reference-ris"]["checks"]["inbox-abnormal-results"]["status"] == "pass"
+    # the harness's CR-BIO went through the mock like a conformant lab's message
+    harness = [m for m in task["observed"]["mss"] if m["id"] == delivered["mock_id"]]
+    assert harness and harness[0]["verdict"] == "accepted", harness and harness[0]["rules"]
+    assert "inbox-04" not in {t["task"]["id"] for t in runs["reference-ris BIO"]["run"]["tasks"]}
+
+
+@pytest.mark.slow
+def test_results_flagged_by_their_reference_range_fail_on_both_sides(runs):
+    problems = runs["reference-ris:inbox-misses-abnormal"]["checks"]["inbox-abnormal-results"]["problems"]
+    assert any("26450-7 interpreted A" in p for p in problems)  # no range: missed
+    assert any("2885-2 flagged L" in p and "'N'" in p for p in problems)  # out of range, interpreted normal
+
+
+@pytest.mark.slow
+def test_a_lab_report_claim_without_an_abnormal_list_fails(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    task = _task({"run": run}, "inbox-04")
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        entry.pop("abnormal", None)
+    task["result"]["output"] = json.dumps(claimed)
+    result = CHECKS["inbox-abnormal-results"].judge(run)
+    assert not result.passed and any("no `abnormal` list" in p for p in result.problems)
+
+
+def test_the_harness_reads_each_lab_result_and_its_own_interpretation_code():
+    world = load_world()
+    patient, reporter = world.patients[0], world.professionals[0]
+    cda, _pdf = inbox.report_for(world, patient, reporter, qualified=True, results=inbox.ABNORMAL_RESULTS)
+    # the referenceRange's own interpretationCode (N) is not taken for the result's
+    assert inbox.lab_results(cda) == [{"code": r.loinc, "interpretation": r.interpretation}
+                                      for r in inbox.ABNORMAL_RESULTS]

@@ -119,6 +119,8 @@ DEFECTS = {
     "pam-keeps-deleted": "ignores the PAM A47 that deletes an INS: the deleted INS is still used",
     "pam-provisional-as-qualified": "keeps the INS a PAM feed carries in PID-3 whatever PID-32 says (PROV "
                                     "too), and uses it as qualified",
+    "inbox-misses-abnormal": "flags the results of a received lab report by their reference range, not by "
+                             "the biologist's interpretationCode",
 }
 
 

@@ -8,7 +8,9 @@ says the INS is qualified (X-MSS-INS: O), the CDA carries an INS under an INS OI
 qualified for a patient of the RIS (MSS/UX.07: it matches strictly the system's qualified INS); else the
 message waits for a user ("not-integrated"). A CDA whose id the RIS already integrated is reported
 "already-integrated" and not stored twice (CDA/DD.04). A message asking a read receipt
-(Disposition-Notification-To) gets an MDN (RFC 8098) sent back by SMTP (MSS/UX.34).
+(Disposition-Notification-To) gets an MDN (RFC 8098) sent back by SMTP (MSS/UX.34). In an integrated lab
+report (CR-BIO N3) the RIS flags the results the biologist interpreted as abnormal or critical, by their
+interpretationCode and not by their reference range (MSS/UX.18), and reports them in `abnormal`.
 
 What it did is returned as `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md),
 and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
@@ -35,6 +37,10 @@ from .errors import ConfigError, ServiceUnavailable
 
 HL7 = {"h": "urn:hl7-org:v3"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+#: HL7 v3 ObservationInterpretation (2.16.840.1.113883.5.83) codes of an abnormal or critical result
+ABNORMAL = frozenset({"A", "AA", "H", "HH", "HU", "HX", "L", "LL", "LU", "LX"})
+#: IHE PaLM Laboratory Observation, the template of each result of a CR-BIO
+LAB_OBSERVATION = "1.3.6.1.4.1.19376.1.3.1.6"
 #: RFC 8098 §3.2.6: the RIS integrates (or holds) what it read without a user's action
 DISPOSITION = "automatic-action/MDN-sent-automatically; processed"
 
@@ -72,7 +78,34 @@ def cda_facts(content: bytes) -> dict | None:
     family = root.find("h:recordTarget/h:patientRole/h:patient/h:name/h:family", HL7)
     birth = root.find("h:recordTarget/h:patientRole/h:patient/h:birthTime", HL7)
     return {"id": identifier, "ins": ins, "birth_name": (family.text or "").strip() if family is not None
-            else None, "birth_time": birth.get("value") if birth is not None else None}
+            else None, "birth_time": birth.get("value") if birth is not None else None,
+            "results": lab_results(root)}
+
+
+def lab_results(root) -> list[dict]:
+    """Each lab result of a CDA: its LOINC code, the biologist's interpretationCode, its value and range."""
+    found = []
+    for observation in root.xpath(".//h:observation[h:templateId/@root=$template]", namespaces=HL7,
+                                  template=LAB_OBSERVATION):
+        code, value = observation.find("h:code", HL7), observation.find("h:value", HL7)
+        interpretation = observation.find("h:interpretationCode", HL7)
+        low = observation.find("h:referenceRange/h:observationRange/h:value/h:low", HL7)
+        high = observation.find("h:referenceRange/h:observationRange/h:value/h:high", HL7)
+        found.append({"code": code.get("code") if code is not None else None,
+                      "interpretation": interpretation.get("code") if interpretation is not None else None,
+                      "value": value.get("value") if value is not None else None,
+                      "low": low.get("value") if low is not None else None,
+                      "high": high.get("value") if high is not None else None})
+    return found
+
+
+def _outside_range(result: dict) -> str | None:
+    """H or L when the value is past its reference range (defect inbox-misses-abnormal's reading)."""
+    try:
+        value, low, high = float(result["value"]), float(result["low"]), float(result["high"])
+    except (TypeError, ValueError):
+        return None
+    return "H" if value > high else "L" if value < low else None
 
 
 def xdm_documents(message) -> list[dict] | None:
@@ -164,13 +197,34 @@ class Inbox:
         patient = self.patient_for(documents[0], qualified)
         if patient is None:
             return {"status": "not-integrated", "documents": ids}
+        flags = self.abnormal(documents)
         if all(i in self.integrated for i in ids) and self.defect != "inbox-duplicates":
-            return {"status": "already-integrated", "documents": ids, "patient_ins": patient}
+            return {"status": "already-integrated", "documents": ids, "patient_ins": patient, **flags}
         for document_id in ids:
             copies = self.integrated.get(document_id, {}).get("copies", 0) + 1
             self.integrated[document_id] = {"ins": patient, "message_id": message_id,
                                             "task": self.run.task.id, "copies": copies}
-        return {"status": "integrated", "documents": ids, "patient_ins": patient}
+        return {"status": "integrated", "documents": ids, "patient_ins": patient, **flags}
+
+    def abnormal(self, documents: list[dict]) -> dict:
+        """`{"abnormal": [...]}`: the results of the lab reports interpreted abnormal or critical by the
+        biologist (MSS/UX.18); nothing for a document that holds no lab result."""
+        results = [r for d in documents for r in d.get("results") or []]
+        if not results:
+            return {}
+        flagged = []
+        for result in results:
+            if self.defect == "inbox-misses-abnormal":  # reads the reference range, not the interpretation
+                interpretation = _outside_range(result)
+            else:
+                interpretation = result["interpretation"] if result["interpretation"] in ABNORMAL else None
+            if interpretation:
+                flagged.append({"code": result["code"], "interpretation": interpretation})
+        if self.defect == "inbox-misses-abnormal":
+            self.run.step("results flagged by their reference range, not their interpretationCode (defect "
+                          "inbox-misses-abnormal)")
+        self.run.step(f"{len(flagged)} abnormal result(s) flagged: {[r['code'] for r in flagged]}")
+        return {"abnormal": flagged}
 
     def patient_for(self, document: dict, qualified: bool) -> str | None:
         """The INS of the RIS's patient the document is for, when it may be integrated automatically: a
