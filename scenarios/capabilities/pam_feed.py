@@ -69,11 +69,13 @@ def local_id(patient) -> str:
 
 def _plan(ctx: PlanContext) -> None:
     used = ctx.used_patients()
-    pool = [p for p in ctx.dmp_patients if p.key not in used]
+    # patients no task is about yet first; in the full plan, with every capability's tasks, the world has
+    # too few of them, so patients of earlier tasks follow (a feed names its own local identifier)
+    pool = [p for p in ctx.dmp_patients if p.key not in used] + [p for p in ctx.dmp_patients if p.key in used]
     several_names = [p for p in pool if len(p.first_names.split()) > 1]
     if len(pool) < 6 or not several_names:
-        raise ValueError("the PAM feed tasks need 6 more patients with a qualifiable INS and an open DMP "
-                         f"(one with several first names); the world has {len(pool)} left")
+        raise ValueError("the PAM feed tasks need 6 patients with a qualifiable INS and an open DMP "
+                         f"(one with several first names); the world has {len(pool)}")
     updated = several_names[0]
     create, survivor, merged, deleted, provisional = [p for p in pool if p is not updated][:5]
 

@@ -14,7 +14,7 @@ capabilities `histo` and `histo-bio`, segur/scenarios/capabilities/histo.py).
   ITI-57 UpdateAvailabilityStatus (TD3.3, RIS.DMP/va1.09); `extra["recipients"]` get the preset warning
   message by MSSanté (SGL.MSS/va1.37).
 - `send-partial` / `complete-report`: the partial lab report to the DMP and by MSSanté; then the complete one
-  as its new version (RPLC, same setId), titled with the preset "annule et remplace" mention (SGL.MSS/va1.35).
+  as its new version (RPLC, same setId), its PDF copy with the preset "annule et remplace" mention (SGL.MSS/va1.35).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from segur.fixtures.documents.pdf import make_pdf
 from segur.kernel.ins import Ins
 from segur.mocks.dmp.client import Coded, Defects
 
@@ -239,14 +240,15 @@ def complete_report(run) -> Done:
                           "complete")
     identity = run.identity()
     client, ins, status = _open_dmp(run, identity)
-    title = None if run.defect == "no-cancel-mention" else \
-        f"Compte rendu d'examens biologiques - {CANCELS_REPLACES}"
+    # the mention goes in the report's PDF copy: the CR-BIO volet fixes the title ("Compte rendu d'examens
+    # biologiques", Entete_CR-BIO), so a title carrying it is refused by the official pack
+    mention = {} if run.defect == "no-cancel-mention" else {"pdf": cancels_replaces_pdf(identity, task)}
     if run.defect == "partial-new-set-id":  # the complete report sent as a new document
-        document = run.report(identity, title=title)
+        document = run.report(identity, **mention)
         dmp.send(client, document)
         run.step("DMP ITI-41 (complete report, new document): accepted")
     else:
-        document = run.report(identity, previous, title=title)
+        document = run.report(identity, previous, **mention)
         dmp.replace(client, ins, previous["id"], document, None, status)
         run.step(f"DMP ITI-41 RPLC of {previous['id']} (complete report): accepted")
     run.state.remember_document(task.id, document_ids(document), identity)
@@ -254,6 +256,14 @@ def complete_report(run) -> Done:
     return Done(task.id, f"DMP and {task.recipient}", identity.ins,
                 f"complete {task.kind} report #{task.report_no} sent to the DMP and {task.recipient}, "
                 f"replacing {previous['id']}", run.steps)
+
+
+def cancels_replaces_pdf(identity, task) -> bytes:
+    """The complete lab report's PDF copy, naming its patient and saying it cancels and replaces the
+    partial one (SGL.MSS/va1.35: a preset mention in the report)."""
+    return make_pdf("Compte rendu d'examens biologiques", [
+        f"Patient : {identity.birth_name} {identity.first_names}", f"INS : {identity.ins}",
+        f"Compte rendu complet n° {task.report_no} : {CANCELS_REPLACES}."])
 
 
 ACTIONS = {"feed-histo": feed_histo, "blocked-dmp": blocked_dmp, "send-dmp-visibility": send_with_visibility,
