@@ -532,7 +532,7 @@ def test_every_defect_of_the_contract_exists():
         "author-time-before-exam", "invisible-to-patient", "author-not-actor", "send-on-01", "unknown-idam",
         "traits-not-insi",
         # the other couloirs' reference products (reference_ris.volets)
-        "vsm-no-treatments", "ldl-wrong-class", "relay-drops-ins", "ri-ins-unqualified", "ri-update-new-ipp"}
+        "vsm-no-treatments", "ldl-wrong-class", "relay-drops-ins"}
 
 
 # --- seeded defects: what the mocks record -----------------------------------------------------------------
