@@ -14,7 +14,8 @@ capabilities `histo` and `histo-bio`, segur/scenarios/capabilities/histo.py).
   ITI-57 UpdateAvailabilityStatus (TD3.3, RIS.DMP/va1.09); `extra["recipients"]` get the preset warning
   message by MSSanté (SGL.MSS/va1.37).
 - `send-partial` / `complete-report`: the partial lab report to the DMP and by MSSanté; then the complete one
-  as its new version (RPLC, same setId), its PDF copy with the preset "annule et remplace" mention (SGL.MSS/va1.35).
+  as its new version (RPLC, same setId), its PDF copy with the preset "annule et remplace" mention
+  (SGL.MSS/va1.35).
 """
 
 from __future__ import annotations
