@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 import psycopg
 
-from segur.kernel.postgres import Migration, migrate
+from segur.kernel.postgres import Migration, ThreadConnections, migrate, shown_url
 from segur.mocks.dmp.storage import now_iso
 from segur.mocks.dmp.xds_metadata import (
     Association,
@@ -95,25 +93,13 @@ class PostgresDmpStore:
 
     def __init__(self, url: str, tenant: str = ""):
         self.url, self.tenant = url, tenant
-        where = urlsplit(url)
-        # What the health page and `ready_lines` show: never the password.
-        self.path = f"postgresql://{where.hostname}:{where.port or 5432}{where.path}"
-        if tenant:
-            self.path += f", tenant {tenant}"
-        self._local = threading.local()
-        self._all: list[psycopg.Connection] = []
-        self._all_lock = threading.Lock()
+        self.path = shown_url(url, tenant)
+        self._connections = ThreadConnections(url)
         migrate(self._conn(), "dmp", MIGRATIONS)
 
     # --- connections and transactions ------------------------------------------------------------
     def _conn(self) -> psycopg.Connection:
-        """One connection per thread (cheroot serves each request on a worker thread), autocommit."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._local.connection = psycopg.connect(self.url, autocommit=True)
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     @contextmanager
     def transaction(self) -> Iterator[Writer]:
@@ -127,12 +113,7 @@ class PostgresDmpStore:
             raise DuplicateKey(f"UNIQUE constraint failed: {CONSTRAINT_NAMES.get(name, name)}") from exc
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                with suppress(psycopg.Error):
-                    connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     def reset(self) -> None:
         """Delete this tenant's objects (admin reset); other tenants' rows and the schema stay."""

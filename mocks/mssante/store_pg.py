@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterable
-from contextlib import suppress
-from urllib.parse import urlsplit
 
 import psycopg
 
-from segur.kernel.postgres import Migration, migrate
+from segur.kernel.postgres import Migration, ThreadConnections, migrate, shown_url
 from segur.mocks.mssante.store import FIRST_UID
 
 MIGRATIONS = [
@@ -64,24 +61,12 @@ class PostgresMailStore:
 
     def __init__(self, url: str, tenant: str = ""):
         self.url, self.tenant = url, tenant
-        where = urlsplit(url)
-        # What the health page and the ready line show: never the password.
-        self.path = f"postgresql://{where.hostname}:{where.port or 5432}{where.path}"
-        if tenant:
-            self.path += f", tenant {tenant}"
-        self._local = threading.local()
-        self._all: list[psycopg.Connection] = []
-        self._all_lock = threading.Lock()
+        self.path = shown_url(url, tenant)
+        self._connections = ThreadConnections(url)
         migrate(self._conn(), "mssante", MIGRATIONS)
 
     def _conn(self) -> psycopg.Connection:
-        """One autocommit connection per thread (the IMAP loop, the SMTP checks' threads, the admin API)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._local.connection = psycopg.connect(self.url, autocommit=True)
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     def _run(self, query: str, *params, binary: bool = False):
         """A statement on this tenant's mailboxes: its first parameter is the tenant."""
@@ -91,12 +76,7 @@ class PostgresMailStore:
         return self._run(query, *params, binary=binary).fetchall()
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                with suppress(psycopg.Error):
-                    connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     # ------------------------------------------------------------------ mailbox copies
     def uid_validity(self) -> int:

@@ -11,7 +11,6 @@ seeded generator), so a ratio holds per worker and a seeded run replays exactly 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -19,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from segur.kernel.faults import Fault, FaultBook
-from segur.kernel.postgres import Migration, migrate
+from segur.kernel.postgres import Migration, ThreadConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "faults in force, per tenant and service", """
@@ -41,7 +40,7 @@ class PostgresFaultBook(FaultBook):
                  tenant: str = "", seed: int = 0, sleep: Callable[[float], None] = time.sleep):
         super().__init__(extra_kinds, seed=seed, sleep=sleep)
         self.service, self.tenant, self._url = service, tenant, url
-        self._local = threading.local()
+        self._connections = ThreadConnections(url)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "faults", MIGRATIONS)
 
@@ -54,11 +53,7 @@ class PostgresFaultBook(FaultBook):
         return shared
 
     def _db(self) -> psycopg.Connection:
-        """One connection per thread (cheroot serves each request on one of its threads)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._local.connection = psycopg.connect(self._url, autocommit=True)
-        return connection
+        return self._connections.get()
 
     def add(self, spec: Mapping) -> Fault:
         fault = self.parse(spec)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from datetime import UTC, datetime
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from segur.kernel.journal import EVICTED_NOTE, Exchange, take_whole, whole_bytes
-from segur.kernel.postgres import Migration, migrate
+from segur.kernel.postgres import Migration, ThreadConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "journal of exchanges, whole bodies, current task", """
@@ -47,7 +46,7 @@ class PostgresJournal:
         self.service, self.tenant = service, tenant
         self.max_entries, self.prune_every = max_entries, prune_every
         self._url = url
-        self._local = threading.local()
+        self._connections = ThreadConnections(url)
         self._records = itertools.count(1)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "journal", MIGRATIONS)
@@ -55,11 +54,7 @@ class PostgresJournal:
                                "ON CONFLICT DO NOTHING", (tenant, service))
 
     def _db(self) -> psycopg.Connection:
-        """One connection per thread (cheroot serves each request on a worker thread)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = self._local.connection = psycopg.connect(self._url, autocommit=True)
-        return connection
+        return self._connections.get()
 
     # --- the judge's task and the counters, shared by every worker ------------------------------
     @property

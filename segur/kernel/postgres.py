@@ -18,10 +18,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -163,3 +166,38 @@ def migrate(connection, store: str, migrations: Sequence[Migration]) -> list[int
                                (store, migration.version, migration.description))
             applied.append(migration.version)
     return applied
+
+
+def shown_url(url: str, tenant: str = "") -> str:
+    """What a health page and a ready line show of a store's database: host, port and name, never the
+    password; the tenant when there is one."""
+    where = urlsplit(url)
+    shown = f"postgresql://{where.hostname}:{where.port or 5432}{where.path}"
+    return f"{shown}, tenant {tenant}" if tenant else shown
+
+
+class ThreadConnections:
+    """One autocommit connection per thread (cheroot serves each request on a worker thread; MSSanté has its
+    event loop and its checks' threads), all closed at once when the store closes."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._local = threading.local()
+        self._all: list[psycopg.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> psycopg.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self._local.connection = psycopg.connect(self.url, autocommit=True)
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    def close_all(self) -> None:
+        with self._lock:
+            for connection in self._all:
+                with suppress(psycopg.Error):
+                    connection.close()
+            self._all.clear()
+        self._local = threading.local()
