@@ -13,26 +13,34 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from .errors import Refused
+from .errors import ConfigError, Refused, ServiceUnavailable
+
+
+def search(config, resource: str, params: dict) -> list[dict]:
+    """The resources (matches and includes) of one directory search; `ServiceUnavailable` when the
+    directory cannot answer, `Refused` when it refuses the search."""
+    if not config.annuaire_fhir_base:
+        raise ConfigError("missing configuration: annuaire_fhir_base (the Annuaire santé FHIR API)")
+    url = f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{urllib.parse.urlencode(params)}"
+    request = urllib.request.Request(url, headers={"ESANTE-API-KEY": config.annuaire_api_key,
+                                                   "Accept": "application/fhir+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=config.timeout) as response:
+            bundle = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise ServiceUnavailable(f"Annuaire santé: HTTP {exc.code}") from exc
+        raise Refused(f"Annuaire santé refused the search: HTTP {exc.code} {exc.read()[:300]!r}") from exc
+    except (OSError, ValueError) as exc:
+        raise ServiceUnavailable(f"Annuaire santé unreachable: {exc}") from exc
+    return [entry.get("resource") or {} for entry in bundle.get("entry") or []]
 
 
 def find_mailbox(config, address: str) -> dict | None:
-    """The directory entry publishing `address` ({"resource", "id", "name"}), or None. Raises OSError when
-    the directory cannot be reached."""
+    """The directory entry publishing `address` ({"resource", "id", "name"}), or None. Raises
+    `ServiceUnavailable` when the directory cannot be reached."""
     for resource in ("Practitioner", "Organization"):
-        query = urllib.parse.urlencode({"mailbox-mss:exact": address})
-        url = f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{query}"
-        request = urllib.request.Request(url, headers={"ESANTE-API-KEY": config.annuaire_api_key,
-                                                       "Accept": "application/fhir+json"})
-        try:
-            with urllib.request.urlopen(request, timeout=config.timeout) as response:
-                bundle = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            if exc.code >= 500:
-                raise OSError(f"Annuaire santé: HTTP {exc.code}") from exc
-            raise Refused(f"Annuaire santé refused the search: HTTP {exc.code} {exc.read()[:300]!r}") from exc
-        for entry in bundle.get("entry", []):
-            found = entry.get("resource", {})
+        for found in search(config, resource, {"mailbox-mss:exact": address}):
             names = found.get("name")
             if isinstance(names, list) and names:
                 name = " ".join(names[0].get("given", []) + [names[0].get("family", "")]).strip()
@@ -50,7 +58,7 @@ def check_recipient(config, address: str, step) -> None:
         return
     try:
         found = find_mailbox(config, address)
-    except (OSError, ValueError) as exc:
+    except ServiceUnavailable as exc:
         step(f"Annuaire santé unreachable ({exc}): {address} not checked")
         return
     if found is None:

@@ -19,7 +19,6 @@ the CRL (kept when the CRL point fails), and ending an exchange with a patient (
 from __future__ import annotations
 
 import dataclasses
-import json
 import ssl
 import urllib.error
 import urllib.parse
@@ -30,6 +29,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from . import annuaire
 from .errors import ConfigError, Refused, ServiceUnavailable
 
 RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
@@ -39,25 +39,6 @@ CERT_REVOKED = 23
 
 
 # --- Annuaire santé -----------------------------------------------------------------------------------------
-def _search(config, resource: str, params: dict) -> list[dict]:
-    """The resources (matches and includes) of one directory search."""
-    if not config.annuaire_fhir_base:
-        raise ConfigError("missing configuration: annuaire_fhir_base (the Annuaire santé FHIR API)")
-    url = f"{config.annuaire_fhir_base.rstrip('/')}/{resource}?{urllib.parse.urlencode(params)}"
-    request = urllib.request.Request(url, headers={"ESANTE-API-KEY": config.annuaire_api_key,
-                                                   "Accept": "application/fhir+json"})
-    try:
-        with urllib.request.urlopen(request, timeout=config.timeout) as response:
-            bundle = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500:
-            raise ServiceUnavailable(f"Annuaire santé: HTTP {exc.code}") from exc
-        raise Refused(f"Annuaire santé refused the search: HTTP {exc.code} {exc.read()[:300]!r}") from exc
-    except (OSError, ValueError) as exc:
-        raise ServiceUnavailable(f"Annuaire santé unreachable: {exc}") from exc
-    return [entry.get("resource") or {} for entry in bundle.get("entry") or []]
-
-
 def _mailbox(resource: dict) -> str | None:
     return next((t["value"] for t in resource.get("telecom") or []
                  if t.get("system") == "email" and t.get("value")), None)
@@ -76,16 +57,17 @@ def find_mailbox(config, professional: dict, step, defect: str | None = None) ->
         address = next(p.mailbox for p in load_world().professionals if p.rpps == rpps)
         step(f"Annuaire santé not searched: {address} from the local address book (defect lookup-skipped)")
         return address
-    found = _search(config, "Practitioner", {"identifier": f"{RPPS_SYSTEM}|{rpps}",
+    found = annuaire.search(config, "Practitioner", {"identifier": f"{RPPS_SYSTEM}|{rpps}",
                                               "_revinclude": "PractitionerRole:practitioner"})
     practitioner = next((r for r in found if r.get("resourceType") == "Practitioner"), None)
     if practitioner is None:
         raise Refused(f"the Annuaire santé has no professional with RPPS {rpps}: not sent")
     finess = (professional.get("organisation") or {}).get("finess")
-    practices = _search(config, "Organization", {"identifier": f"{FINESS_SYSTEM}|{finess}"}) if finess else []
+    by_finess = {"identifier": f"{FINESS_SYSTEM}|{finess}"}
+    practices = annuaire.search(config, "Organization", by_finess) if finess else []
     practice = practices[0].get("id") if practices else None
     if defect == "lookup-wrong-professional" and practice:
-        listed = _search(config, "PractitionerRole", {"organization": practice})
+        listed = annuaire.search(config, "PractitionerRole", {"organization": practice})
         address = next(_mailbox(r) for r in listed if _mailbox(r)
                        and _reference_id(r, "practitioner") != practitioner.get("id"))
         step(f"Annuaire santé: {address}, the next row of the practice's list "
