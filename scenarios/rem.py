@@ -128,6 +128,14 @@ def in_coverage_map(req: Requirement, couloir: str) -> bool:
     return req.couloir == couloir and req.status == "APPROVED" and req.domain in DOMAINS
 
 
+def approved_in_map(shared_rows: list[dict], couloir: str) -> set[str]:
+    """The ids the ANS working data (`read_shared`) has APPROVED for the couloir in the map's five domains:
+    those the catalogue must list."""
+    name = COULOIR_NAMES[couloir]
+    return {row["id"] for row in shared_rows
+            if row["couloir"] == name and row["status"] == "APPROVED" and row["domain"] in DOMAINS}
+
+
 def coverage(couloir: str, catalogue_path: str | os.PathLike = DATA,
              paths: list[str] | None = None) -> Coverage:
     couloir = couloir.upper()

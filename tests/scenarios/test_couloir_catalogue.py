@@ -3,7 +3,6 @@ plans (the 10/10/1 with the couloir's document kinds) and their reference produc
 
 from __future__ import annotations
 
-import csv
 import importlib
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from segur.fixtures.world import load_world
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.driver import make_driver
 from segur.scenarios.plan import COULOIRS, build_plan
-from segur.scenarios.rem import COULOIR_NAMES, DOMAINS, coverage, read_catalogue, shared_rem_path
+from segur.scenarios.rem import approved_in_map, coverage
 from segur.scenarios.suites import MODULES, SUITES
 
 NEW = ("LGC", "DPI", "PFI")
@@ -24,30 +23,15 @@ OWN = {"LGC": "LGC.DMP.02", "DPI": "DPI.DMP/va1.05", "PFI": "MSS/CONF.23"}
 
 
 @pytest.fixture(scope="module")
-def catalogue():
-    return read_catalogue()
-
-
-@pytest.fixture(scope="module")
-def shared():
-    path = shared_rem_path()
-    if not path.is_file():
-        pytest.skip(f"the ANS REM working data is not at {path} (set SEGUR_REM)")
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="module")
 def world():
     return load_world()
 
 
 @pytest.mark.parametrize("couloir", NEW)
-def test_every_approved_requirement_of_the_five_domains_of_the_couloir_is_in_the_catalogue(catalogue, shared,
-                                                                                           couloir):
+def test_every_approved_requirement_of_the_five_domains_of_the_couloir_is_in_the_catalogue(
+        catalogue, shared_rem, couloir):
     listed = {r.id for r in catalogue if r.couloir == couloir}
-    wanted = {s["id"] for s in shared if s["couloir"] == COULOIR_NAMES[couloir] and s["status"] == "APPROVED"
-              and s["domain"] in DOMAINS}
+    wanted = approved_in_map(shared_rem, couloir)
     assert wanted and wanted - listed == set()
 
 

@@ -13,27 +13,11 @@ from segur.scenarios.checks import CHECKS
 from segur.scenarios.rem import (
     COULOIR_NAMES,
     DATA,
-    DOMAINS,
     SCOPES,
+    approved_in_map,
     coverage,
-    read_catalogue,
-    shared_rem_path,
 )
 from segur.scenarios.suites import SUITES
-
-
-@pytest.fixture(scope="module")
-def catalogue():
-    return read_catalogue()
-
-
-@pytest.fixture(scope="module")
-def shared():
-    path = shared_rem_path()
-    if not path.is_file():
-        pytest.skip(f"the ANS REM working data is not at {path} (set SEGUR_REM)")
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_catalogue_rows_are_well_formed(catalogue):
@@ -45,9 +29,9 @@ def test_catalogue_rows_are_well_formed(catalogue):
             assert len(row.reason) > 15, row.id
 
 
-def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_domain(catalogue, shared):
+def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_domain(catalogue, shared_rem):
     for row in catalogue:
-        matches = [s for s in shared if s["id"] == row.id and s["couloir"] == COULOIR_NAMES[row.couloir]]
+        matches = [s for s in shared_rem if s["id"] == row.id and s["couloir"] == COULOIR_NAMES[row.couloir]]
         assert matches, f"{row.couloir} {row.id} is not in the REM data"
         statuses = {s["status"] for s in matches}
         assert row.status in statuses, (row.id, row.status, statuses)
@@ -55,15 +39,14 @@ def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_doma
 
 
 @pytest.mark.parametrize("couloir", ["RIS", "BIO"])
-def test_every_approved_requirement_of_the_five_domains_is_in_the_catalogue(catalogue, shared, couloir):
+def test_every_approved_requirement_of_the_five_domains_is_in_the_catalogue(catalogue, shared_rem, couloir):
     listed = {r.id for r in catalogue if r.couloir == couloir}
-    wanted = {s["id"] for s in shared if s["couloir"] == COULOIR_NAMES[couloir] and s["status"] == "APPROVED"
-              and s["domain"] in DOMAINS}
+    wanted = approved_in_map(shared_rem, couloir)
     assert wanted - listed == set()
 
 
-def test_summaries_are_the_projects_own_words(catalogue, shared):
-    texts = {s["id"]: (s["text"] + " " + s["title"]).lower() for s in shared}
+def test_summaries_are_the_projects_own_words(catalogue, shared_rem):
+    texts = {s["id"]: (s["text"] + " " + s["title"]).lower() for s in shared_rem}
     for row in catalogue:
         assert row.summary.lower().rstrip(".") not in texts.get(row.id, ""), row.id
 
