@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from .defects import check as check_defect
 from .errors import ConfigError, IdentityNotQualified, RisError, ServiceUnavailable
 from .handlers import HANDLERS
 from .identity import Identity, InsiClient
+from .outcome import Outcome
 from .report import author_of, build_report, document_ids, embedded_pdf, with_urlsafe_pdf
 from .state import State
 
@@ -43,20 +43,6 @@ INVISIBLE_PATIENT = ("INVISIBLE_PATIENT", "1.2.250.1.213.1.1.4.13", "Non visible
 
 WRONG_FORMAT = {"CR-IMG": ("urn:ihe:iti:xds-sd:text:2008", IHE_FORMATS, "Document à corps texte"),
                 "CR-BIO": ("urn:ihe:iti:xds-sd:pdf:2008", IHE_FORMATS, "Document à corps PDF")}
-
-
-@dataclass
-class Outcome:
-    task_id: str
-    sent_to: str
-    ins: str | None
-    detail: str
-    steps: list[str] = field(default_factory=list)
-    swallowed: str | None = None  # the outage the `swallow-outage` defect hid
-
-    def to_dict(self) -> dict:
-        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins,
-                "detail": self.detail, "steps": self.steps}
 
 
 class Run:

@@ -20,7 +20,6 @@ capabilities `histo` and `histo-bio`, segur/scenarios/capabilities/histo.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -32,6 +31,7 @@ from segur.mocks.dmp.client import Coded, Defects
 
 from . import annuaire, dmp, mssante
 from .errors import ConfigError, RisError
+from .outcome import Outcome
 from .report import author_of, document_ids
 
 #: the DMP's visibility codes and their names (CI-SIS JDV_J08-XdsConfidentialityCode-CISIS, codingScheme
@@ -53,21 +53,6 @@ WARNING_TEXT = ("Bonjour,\n\nLe compte rendu n° {number} concernant {patient}, 
 PARIS = ZoneInfo("Europe/Paris")
 
 
-@dataclass
-class Done:
-    """What a task of this module did (the same dict as `core.Outcome`'s)."""
-
-    task_id: str
-    sent_to: str
-    ins: str | None
-    detail: str
-    steps: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins,
-                "detail": self.detail, "steps": self.steps}
-
-
 class Blocked(RisError):
     """The user blocked the DMP feed for this exam: the report was not sent, on purpose."""
 
@@ -86,7 +71,7 @@ def _open_dmp(run, identity):
 
 
 # --- back-fill ----------------------------------------------------------------------------------------------
-def feed_histo(run) -> Done:
+def feed_histo(run) -> Outcome:
     task = run.task
     identity = run.identity()
     client, _ins, _status = _open_dmp(run, identity)
@@ -111,12 +96,12 @@ def feed_histo(run) -> Done:
     fed = sum(len(uids) for uids in log.values())
     if run.defect == "histo-count-wrong":  # counts this feed only
         fed = sent
-    return Done(task.id, "DMP", identity.ins, f"{sent} historical report(s) fed to the DMP; HISTO-FED={fed}",
-                run.steps)
+    detail = f"{sent} historical report(s) fed to the DMP; HISTO-FED={fed}"
+    return Outcome(task.id, "DMP", identity.ins, detail, run.steps)
 
 
 # --- blocked feeding ----------------------------------------------------------------------------------------
-def blocked_dmp(run) -> Done:
+def blocked_dmp(run) -> Outcome:
     task = run.task
     identity = run.identity()
     document = run.report(identity)
@@ -125,13 +110,13 @@ def blocked_dmp(run) -> Done:
         dmp.send(client, document)
         run.step("DMP ITI-41: accepted (the user's blocking ignored)")
         detail = f"{task.kind} report #{task.report_no} sent to DMP"
-        return Done(task.id, "DMP", identity.ins, detail, run.steps)
+        return Outcome(task.id, "DMP", identity.ins, detail, run.steps)
     run.step(f"report {document_ids(document)['id']} written; DMP feed blocked by the user: not sent")
     raise Blocked(f"DMP feed blocked by the user for this exam: report #{task.report_no} was not sent")
 
 
 # --- visibility --------------------------------------------------------------------------------------------
-def send_with_visibility(run) -> Done:
+def send_with_visibility(run) -> Outcome:
     task = run.task
     asked = list(task.extra.get("visibility") or [])
     unknown = [code for code in asked if code not in VISIBILITY_DISPLAY]
@@ -150,12 +135,12 @@ def send_with_visibility(run) -> Done:
     dmp.send(client, document, Defects(mutate=with_visibility))
     run.state.remember_document(task.id, document_ids(document), identity)
     run.step(f"DMP ITI-41 with visibility {[c.code for c in codes] or 'none'}: accepted")
-    return Done(task.id, "DMP", identity.ins, f"{task.kind} report #{task.report_no} sent to DMP with "
+    return Outcome(task.id, "DMP", identity.ins, f"{task.kind} report #{task.report_no} sent to DMP with "
                 f"visibility {', '.join(asked)}", run.steps)
 
 
 # --- deletion ----------------------------------------------------------------------------------------------
-def delete_dmp(run) -> Done:
+def delete_dmp(run) -> Outcome:
     task = run.task
     wanted = task.extra.get("deletes_task")
     previous = run.state.document(wanted) if wanted else None
@@ -175,7 +160,7 @@ def delete_dmp(run) -> Done:
             run.step(f"{recipient} not warned of the deletion")
             continue
         warn(run, identity, recipient, previous)
-    return Done(task.id, "DMP", identity.ins, f"report {previous['id']} of {wanted} deleted from the DMP",
+    return Outcome(task.id, "DMP", identity.ins, f"report {previous['id']} of {wanted} deleted from the DMP",
                 run.steps)
 
 
@@ -218,7 +203,7 @@ def _to_recipient(run, identity, document: bytes) -> None:
     run.step(f"MSSanté: sent from {sender} to {task.recipient}")
 
 
-def send_partial(run) -> Done:
+def send_partial(run) -> Outcome:
     task = run.task
     identity = run.identity()
     client, _ins, _status = _open_dmp(run, identity)
@@ -227,12 +212,12 @@ def send_partial(run) -> Done:
     run.state.remember_document(task.id, document_ids(document), identity)
     run.step("DMP ITI-41 (partial report): accepted")
     _to_recipient(run, identity, document)
-    return Done(task.id, f"DMP and {task.recipient}", identity.ins,
+    return Outcome(task.id, f"DMP and {task.recipient}", identity.ins,
                 f"partial {task.kind} report #{task.report_no} sent to the DMP and {task.recipient}",
                 run.steps)
 
 
-def complete_report(run) -> Done:
+def complete_report(run) -> Outcome:
     task = run.task
     wanted = task.extra.get("completes_task")
     previous = run.state.document(wanted) if wanted else None
@@ -254,7 +239,7 @@ def complete_report(run) -> Done:
         run.step(f"DMP ITI-41 RPLC of {previous['id']} (complete report): accepted")
     run.state.remember_document(task.id, document_ids(document), identity)
     _to_recipient(run, identity, document)
-    return Done(task.id, f"DMP and {task.recipient}", identity.ins,
+    return Outcome(task.id, f"DMP and {task.recipient}", identity.ins,
                 f"complete {task.kind} report #{task.report_no} sent to the DMP and {task.recipient}, "
                 f"replacing {previous['id']}", run.steps)
 

@@ -20,7 +20,6 @@ record it updates.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -33,6 +32,7 @@ from segur.fixtures.world import load_world
 from segur.kernel.ins import INS_OIDS
 
 from .errors import ConfigError, Refused, ServiceUnavailable
+from .outcome import Outcome
 
 #: the referential's assigning authority for its IPPs (namespace, a 2.25 OID of its own, ISO)
 AUTHORITY = ("REFERENCE-RI", "2.25.271114372361219094219127426612049136213")
@@ -40,21 +40,6 @@ AUTHORITY = ("REFERENCE-RI", "2.25.271114372361219094219127426612049136213")
 VERSION, PROFILE = "2.5^FRA^2.11", "2.11^IHE_FRANCE-2.11-PAM"
 STRUCTURES = {"A28": "ADT_A05", "A31": "ADT_A05", "A40": "ADT_A39"}
 INS_NAMESPACES = {"NIR": "ASIP-SANTE-INS-NIR", "NIA": "ASIP-SANTE-INS-NIA"}
-
-
-@dataclass
-class FeedOutcome:
-    """What the RI did (the shape of `core.Outcome.to_dict`, which the harness's plugin driver returns)."""
-
-    task_id: str
-    sent_to: str
-    ins: str | None
-    detail: str
-    steps: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"ok": True, "task_id": self.task_id, "sent_to": self.sent_to, "ins": self.ins,
-                "detail": self.detail, "steps": self.steps}
 
 
 def local_patient_file(traits: dict) -> tuple[str, str] | None:
@@ -170,5 +155,5 @@ def feed_identity(run):
     run.step(f"PAM ADT^{event} of {ipp_of(record)} ({status}) to {url}: ACK {code}")
     if code != "AA":
         raise Refused(f"PAM listener answered {code} to ADT^{event}: {errors}")
-    return FeedOutcome(task.id, url, ins[0] if ins and status == "VALI" else None,
+    return Outcome(task.id, url, ins[0] if ins and status == "VALI" else None,
                    f"identity {ipp_of(record)} diffused (ADT^{event}, {status})", run.steps)
