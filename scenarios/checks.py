@@ -57,7 +57,7 @@ def tasks(run: dict, *scenarios: str) -> list[dict]:
     its capability's own checks."""
     if scenarios:
         return all_tasks(run, *scenarios)
-    return [task for task in all_tasks(run) if task["task"].get("patient")]
+    return [task for task in all_tasks(run) if task["task"].get("patient") != {}]
 
 
 def sends(task: dict) -> list[tuple[str, dict]]:
@@ -840,9 +840,13 @@ def check_outage_retry(run: dict) -> CheckResult:
                    "after the outage, the very report the DMP could not take is sent, once", blocked)
 
 
-def _one_addressee(action: str) -> bool:
+#: the actions whose one addressee is the DMP (a report sent there, with or without visibility codes)
+DMP_ACTIONS = ("send-dmp", "replace-dmp", "send-dmp-visibility")
+
+
+def one_addressee(action: str) -> bool:
     """A send to one addressee this check can see: the DMP, a professional's or the patient's mailbox."""
-    return action in ("send-dmp", "replace-dmp") or action.startswith(("send-mss", "send-citizen"))
+    return action in DMP_ACTIONS or action.startswith(("send-mss", "send-citizen", "send-psc-mss"))
 
 
 def check_claims_honest(run: dict) -> CheckResult:
@@ -850,9 +854,9 @@ def check_claims_honest(run: dict) -> CheckResult:
     for task in tasks(run):
         task_id, claimed = task["task"]["id"], bool(task["result"].get("ok"))
         action = task["task"]["action"]
-        if action in NO_REPORT_ACTIONS or (owner_of(task["scenario"]) and not _one_addressee(action)):
+        if action in NO_REPORT_ACTIONS or (owner_of(task["scenario"]) and not one_addressee(action)):
             continue  # a capability's task that is no send to one addressee: its own checks judge the claim
-        if action in ("send-dmp", "replace-dmp"):
+        if action in DMP_ACTIONS:
             seen = bool(accepted_iti41(task))
         else:  # delivered to the task's addressee: a report that went to someone else was not sent as asked
             addressee = (task["task"].get("recipient") if not action.startswith("send-citizen")

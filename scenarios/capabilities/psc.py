@@ -29,6 +29,7 @@ Sources: the REM texts of MSS/CONF.07-12 (shared/rem/requirements.csv, from the 
 
 from __future__ import annotations
 
+from segur.kernel.tenants import split_login
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, judged, tasks
 
@@ -147,7 +148,8 @@ def check_xoauth2(run: dict) -> object:
         facts, task_id = _facts(task), _task_id(task)
         mailbox, idnps = facts["mailbox"], facts["idnps"]
         issued = {g["session"] for g in facts["psc_grants"]}
-        own = [s for s in facts["sessions"] if (s["login"] or "").lower() == mailbox.lower()]
+        # a shared harness's tenant rides on the login (user+tenant@domain): the mailbox is the rest
+        own = [s for s in facts["sessions"] if split_login(s["login"] or "")[0].lower() == mailbox.lower()]
         evidence.append({"task": task_id, "mailbox": mailbox, "idnps": idnps,
                          "sessions": [{k: s[k] for k in ("seq", "mechanism", "verdict")} for s in own],
                          "xoauth2": facts["auths"], "psc_sessions_issued": sorted(issued)})

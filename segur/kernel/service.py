@@ -42,10 +42,11 @@ class StackContext:
     tenant: str = ""  # "" = the default tenant (see segur.kernel.tenants)
 
     def for_tenant(self, tenant: str) -> StackContext:
-        """The same stack for one tenant: its own data folder, the same world and test PKI."""
+        """The same stack for one tenant: its own data folder, the same world, test PKI and running services
+        (a tenant's MSSanté checks tokens with the instance's PSC, which serves every tenant)."""
         data = str(Path(self.stack.data) / "tenants" / tenant)
         return StackContext(dataclasses.replace(self.stack, data=data), self.world, self.test_pki(),
-                            tenant=tenant)
+                            running=self.running, tenant=tenant)
 
     @classmethod
     def for_tests(cls, data: str | Path | None = None, *, world=None, pki: TestPki | None = None,

@@ -20,6 +20,7 @@ from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import consult
 from segur.scenarios.capabilities.consult import CAPABILITY, CHECKS, product_report
 from segur.scenarios.checks import CHECKS as CHECKS_BY_ID
+from segur.scenarios.checks import one_addressee
 from segur.scenarios.driver import CommandDriver, make_driver
 from segur.scenarios.evidence_pack import recompute_verdict
 from segur.scenarios.observe import Admin
@@ -138,12 +139,14 @@ def test_what_the_harness_feeds_is_no_task_s_and_no_core_check_takes_it_for_a_se
 
 
 def test_claims_honest_leaves_out_the_consultation_tasks_only(ris):
-    """A consultation sends no report: `claims-honest` does not judge it; every sending task, the other
-    capabilities' included, it still does."""
+    """A consultation sends no report: `claims-honest` does not judge it; every task sending to one
+    addressee, the other capabilities' included, it still does (a send to two, DMP and MSSanté, is judged
+    by its capability's own checks)."""
     evidence = ris.evidence
     judged_tasks = {e["task"] for e in evidence["checks"]["claims-honest"]["evidence"]}
     for task in evidence["run"]["tasks"]:
-        sends = task["task"]["action"].startswith(("send-", "replace-"))
+        action = task["task"]["action"]
+        sends = action.startswith(("send-", "replace-")) and one_addressee(action)
         assert (task["task"]["id"] in judged_tasks) is sends, task["task"]["id"]
     altered = copy.deepcopy(evidence)
     sending = next(t for t in altered["run"]["tasks"] if t["scenario"] not in ("dmp", "mss", "citizen",

@@ -66,11 +66,14 @@ def _task(run: dict, task_id: str) -> dict:
 
 
 # --- the plan and the stack ------------------------------------------------------------------------------
-def test_the_ris_plan_ends_with_the_four_psc_tasks_and_bio_has_none():
+def test_the_ris_plan_has_the_four_psc_tasks_after_the_core_ones_and_bio_has_none():
     world = load_world()
     plan = build_plan(world, "RIS", "small")
-    tail = plan.tasks[-4:]
+    ids = [p.task.id for p in plan.tasks]
+    start = ids.index("psc-01")  # consecutive, after every core task (other capabilities' may follow)
+    tail = plan.tasks[start:start + 4]
     assert [p.task.id for p in tail] == ["psc-01", "psc-02", "psc-03", "psc-04"]
+    assert start > ids.index("unknown-01")
     assert [p.scenario for p in tail] == list(psc.SCENARIOS)
     assert [p.task.action for p in tail] == ["send-psc-mss"] * 3 + ["send-dmp-mss-psc"]
     author = world.professional_by_idnps(tail[0].task.author["idnps"])

@@ -59,7 +59,9 @@ def test_each_evidence_pack_holds_only_its_own_exchanges(proofs):
 def test_the_product_called_only_its_tenant_and_the_other_tenant_kept_its_journal(shared, proofs):
     default = Admin(shared.endpoints())
     for service in SERVICES:
-        assert default.journal(service) == [], service  # nothing reached the default tenant
+        # nothing reached the default tenant but IMAP STARTTLS, journalled before the login names the tenant
+        reached = [e for e in default.journal(service) if e["operation"] != "imap-starttls"]
+        assert reached == [], service
     first = proofs[TENANTS[0]].evidence
     kept = Admin(shared.endpoints(), tenant=TENANTS[0])
     for service, entries in _journals(first).items():  # the second proof's reset left the first tenant's

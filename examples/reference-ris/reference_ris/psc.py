@@ -136,7 +136,8 @@ def submit_xoauth2(config, message, sender: str, recipient: str, token: str) -> 
             smtp.ehlo()
             smtp.starttls(context=context)
             smtp.ehlo()
-            smtp.auth("XOAUTH2", lambda challenge=None: xoauth2(sender, token), initial_response_ok=True)
+            login = config.login_for(sender)  # a shared harness's tenant rides on the login
+            smtp.auth("XOAUTH2", lambda challenge=None: xoauth2(login, token), initial_response_ok=True)
             refused = smtp.send_message(message, from_addr=sender, to_addrs=[recipient])
     except smtplib.SMTPAuthenticationError as exc:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
