@@ -36,7 +36,7 @@ text-align:left;vertical-align:top;font-size:.9em} th{background:#f4f4f4}
 .banner.partial{background:#fff4d6;border:2px dashed #8a6d00}
 .note{background:#fff4d6;padding:.5em 1em;margin:.5em 0}
 .counts{display:flex;flex-wrap:wrap;gap:.4em 2em;font-size:.8em;margin-top:.5em}
-.counts span{white-space:nowrap}
+.counts span{white-space:nowrap} .counts span.long{white-space:normal}
 .nowrap,.time{white-space:nowrap} code{font-size:.9em} details{margin:.3em 0} .muted{color:#666}
 ul.problems li{color:#b00020} dl.legend dt{font-weight:bold;margin-top:.4em} dl.legend dd{margin-left:1.5em}
 table.kv th{width:14em} .doc{border:1px solid #ccc;border-radius:6px;padding:.3em .8em;margin:.8em 0}
@@ -233,6 +233,7 @@ def _banner(evidence: dict) -> list[str]:
     figures = counts(evidence)
     pack = (meta.get("validation") or {}).get("pack")
     tasks = figures["tasks"]
+    plan_counts = _plan_counts(evidence["run"]["plan"])  # a long line with every capability: it wraps
     out = [f"<div class='banner {e(shade)}' id='verdict'>Verdict: <b>{e(label)}</b>"
            "<div class='counts'>"
            + _tally("requirements", figures["requirements"], ("pass", "fail", "blocked", "not run"))
@@ -242,11 +243,11 @@ def _banner(evidence: dict) -> list[str]:
            f"<div class='counts'><span><b>couloir</b> {e(meta['couloir'])} "
            f"{e(meta.get('couloir_label') or '')}</span>"
            f"<span><b>product</b> <code>{e(meta['sut'])}</code></span>"
-           f"<span><b>plan</b> {e(meta['size'])} ({e(_plan_counts(evidence['run']['plan']))})</span>"
+           f"<span class='long'><b>plan</b> {e(meta['size'])} ({e(plan_counts)})</span>"
            f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span>"
            "</div>"
-           + (f"<div class='counts'><span><b>VA/MOM</b> {e(meta['va'])}</span></div>" if meta.get("va")
-              else "")
+           + (f"<div class='counts'><span class='long'><b>VA/MOM</b> {e(meta['va'])}</span></div>"
+              if meta.get("va") else "")
            + "</div>"]
     if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
         out.append("<div class='banner partial'>Not a conformance PASS: the mocks validated the documents "
