@@ -113,7 +113,10 @@ def psc_checker(config: MssanteConfig, context: StackContext, world) -> PscToken
             psc = context.running.get("psc")
             if psc is None:
                 raise LookupError("no Pro Santé Connect in this stack ([psc] enabled = false?)")
-            return psc.endpoints()["issuer"]
+            issuer = psc.endpoints()["issuer"]
+            if context.tenant:  # a tenant's operator trusts its tenant's PSC (its own issuer, keys, sessions)
+                issuer = issuer.replace(psc.base_url, f"{psc.base_url}/t/{context.tenant}", 1)
+            return issuer
     else:
         issuer = config.psc_issuer
     ca_file = str(context.test_pki().ca_file) if context.stack.pki else True

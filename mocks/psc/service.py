@@ -45,10 +45,6 @@ class PscService(HttpService):
     name = "psc"
     Config = PscConfig
     title = "The Pro Santé Connect mock (OpenID Connect provider: code flow, PKCE, CIBA, test login)."
-    #: one identity provider for the whole instance, as Pro Santé Connect is national: a tenant's proof
-    #: shares it (scenarios.stack.tenant_endpoints), so the tokens it issues are the ones every tenant's
-    #: MSSanté checks (`[mssante] psc_issuer = "stack"`)
-    serves_tenants = False
     fault_kinds = {"token_error": {"error": "temporarily_unavailable", "status": 503,
                                    "description": "Pro Santé Connect is unavailable (fault injected)"}}
 
