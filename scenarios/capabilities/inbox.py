@@ -1,7 +1,7 @@
 """Receiving by MSSanté (issue 15 §4): the harness delivers reports to the product's mailbox, the product
 reads it over IMAP and integrates them.
 
-Tasks (both couloirs), after the core's:
+Tasks (couloirs RIS, BIO, LGC, DPI; a PFI only `inbox-receipt-01` and `inbox-01`, below), after the core's:
 - `inbox-receipt-01` (`send-mss` with `extra["read_receipt"]`): a report sent asking the recipient for a
   read receipt — the message carries `Disposition-Notification-To` (REM MSS/UX.33);
 - `inbox-01`…`inbox-03` (`read-inbox`): before each, the harness (`prepare`) sends to the product's
@@ -12,12 +12,25 @@ Tasks (both couloirs), after the core's:
   product qualified through INSi earlier in the proof (`X-MSS-INS: O`), asking a read receipt;
   `inbox-02` a report whose identity the sender could not qualify (`X-MSS-INS: N`, the CDA carries the
   sender's local patient id, no INS); `inbox-03` the report of `inbox-01` again, same CDA, in a new message;
-  `inbox-04` (couloir RIS) a lab's CR-BIO N3 for the same patient whose results the biologist interpreted as
-  abnormal or critical (`ABNORMAL_RESULTS`: interpretationCode HH, L, A) beside one out of its reference
-  range yet interpreted normal (REM MSS/UX.18: judge by the interpretationCode, not the low/high values).
+  `inbox-04` (couloirs RIS and DPI) a lab's CR-BIO N3 for the same patient whose results the biologist
+  interpreted as abnormal or critical (`ABNORMAL_RESULTS`: interpretationCode HH, L, A) beside one out of
+  its reference range yet interpreted normal (REM MSS/UX.18: judge by the interpretationCode, not the
+  low/high values).
   The product reads its mailbox and reports, as JSON in its output, what it did with each message:
   `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md), and for a CR-BIO the
   results it flagged abnormal: `"abnormal": [{"code": "<LOINC>", "interpretation": "<code>"}]`.
+- the CDA of `inbox-01` carries its producer's stylesheet (REM CDA/INT.15): an `xml-stylesheet` processing
+  instruction in its prolog (W3C "Associating Style Sheets with XML documents 1.0"; the ANS examples of
+  ../shared/ref/cda/ExemplesCDA all carry one, `href="../FeuilleDeStyle/CDA-FO.xsl"`) naming `STYLE.XSL`, a
+  file the package holds beside the document in its subset folder (IHE ITI TF-2 §3.32.4.1.2: a subset
+  folder holds METADATA.XML and the files it describes; the PI's relative href resolves there). The
+  stylesheet is written for each delivery (its bytes differ from one run to the next). The product reports
+  what it stored: `"stored": [{"id": "<CDA id>", "sha256": "<of the CDA>", "stylesheet_sha256": "<of the
+  stylesheet>"}]`, compared with the bytes the harness delivered.
+- a PFI (couloir PFI: it relays documents for the hospital's systems, ../shared/ref/couloirs.md) reads its
+  mailbox and names the documents of the IHE_XDM.ZIP it took in (`inbox-01`, "integrated" meaning taken in
+  for the destination system); what it then hands to that system over HL7v2 (PFI.MSS/UX.01) is not
+  observed here, nor is an INS matching, a duplicate or a read receipt asked of it.
 
 The checks read the MSSanté mock's journal — the IMAP commands (`imap-starttls`, `imap-login`,
 `imap-select`, `imap-fetch`…, docs/mssante.md) and the messages the product sent — and what the harness
@@ -62,6 +75,10 @@ STATUSES = (INTEGRATED, HELD, ALREADY, "ignored")
 #: the report another professional sends, by its specialty (radiology: CR-IMG, else a lab's CR-BIO): the
 #: builder, its LOINC code and the label of the subject
 RADIOLOGY = "SM44"
+#: the producer's stylesheet: its file name in the subset folder (ISO 9660 8.3, as the XDM files), and the
+#: pseudo-attributes of the processing instruction naming it (W3C xml-stylesheet 1.0, §1)
+STYLESHEET = "STYLE.XSL"
+_STYLESHEET_PI = f'type="text/xsl" href="{STYLESHEET}"'
 REPORTS = {"CR-IMG": (build_cr_img_n1, "18748-4", "CR d'imagerie médicale"),
            "CR-BIO": (build_cr_bio_n3_minimal, "11502-2", "CR d'examens biologiques")}
 
@@ -104,10 +121,17 @@ def _reporter(context: PlanContext):
     return context.recipients[-1]
 
 
+#: the couloirs whose REM asks to read a CR-BIO's abnormal results (MSS/UX.18; its BIO row is obsolete)
+ABNORMAL_COULOIRS = ("RIS", "DPI")
+#: the couloir that relays documents for others (reads its mailbox but keeps no patient file)
+RELAY = "PFI"
+
+
 def plan_inbox(context: PlanContext) -> None:
     """The tasks of the module doc; the patient is the one of the first DMP task, whom the product has
     qualified through INSi by then (REM MSS/UX.07: integrated automatically when the INS is qualified and
     matches strictly the system's qualified INS)."""
+    couloir = context.couloir.upper()
     known = next(p for p in context.plan.tasks if p.scenario == "dmp")
     patient = context.world.patient_by_key(known.patient_key)
     others = [p for p in context.citizen_patients if p.key not in context.used_patients()]
@@ -116,11 +140,14 @@ def plan_inbox(context: PlanContext) -> None:
                 recipient=context.recipients[0].mailbox, extra={"read_receipt": True})
     reporter = _reporter(context)
     base = {"mailbox": context.sender, "from": reporter.mailbox}
+    if couloir == RELAY:  # takes the documents in for the hospital's systems: keeps no patient file
+        context.add("inbox-01", READ_ACTION, patient, READ, INTEGRATED, extra={**base, "ins_qualified": True})
+        return
     context.add("inbox-01", READ_ACTION, patient, READ, INTEGRATED,
-                extra={**base, "ins_qualified": True, "read_receipt": True})
+                extra={**base, "ins_qualified": True, "read_receipt": True, "stylesheet": True})
     context.add("inbox-02", READ_ACTION, patient, READ, HELD, extra={**base, "ins_qualified": False})
     context.add("inbox-03", READ_ACTION, patient, READ, ALREADY, extra={**base, "again_of": "inbox-01"})
-    if context.couloir.upper() == "RIS":  # REM MSS/UX.18 is the RIS's (its BIO row is obsolete)
+    if couloir in ABNORMAL_COULOIRS:
         context.add("inbox-04", READ_ACTION, patient, READ, INTEGRATED,
                     extra={**base, "ins_qualified": True, "abnormal_results": True})
 
@@ -251,9 +278,38 @@ def _metadata(cda: bytes, organisation) -> bytes:
     return etree.tostring(request, xml_declaration=True, encoding="UTF-8")
 
 
-def xdm_package(cda: bytes, organisation, sender: str) -> bytes:
+def producer_stylesheet(organisation) -> bytes:
+    """The producer's display stylesheet (XSLT 1.0, written by the harness): the document's title, its
+    patient and each section's title and narrative text. A comment names the producer and one delivery, so
+    its bytes are new each time (a product cannot report a fixed digest)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- Feuille de style du producteur : {organisation.name} (harnais Ségur, envoi {uuid.uuid4()}) -->
+<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:h="urn:hl7-org:v3">
+  <xsl:output method="html" encoding="UTF-8"/>
+  <xsl:template match="/h:ClinicalDocument">
+    <html><head><title><xsl:value-of select="h:title"/></title></head><body>
+      <h1><xsl:value-of select="h:title"/></h1>
+      <p><xsl:value-of select="h:recordTarget/h:patientRole/h:patient/h:name/h:family"/></p>
+      <xsl:for-each select=".//h:section">
+        <h2><xsl:value-of select="h:title"/></h2><div><xsl:value-of select="h:text"/></div>
+      </xsl:for-each>
+    </body></html>
+  </xsl:template>
+</xsl:stylesheet>
+""".encode()
+
+
+def with_stylesheet(cda: bytes) -> bytes:
+    """The CDA with the `xml-stylesheet` processing instruction naming `STYLESHEET` in its prolog."""
+    root = etree.fromstring(cda, etree.XMLParser(resolve_entities=False, no_network=True))
+    root.addprevious(etree.ProcessingInstruction("xml-stylesheet", _STYLESHEET_PI))
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+def xdm_package(cda: bytes, organisation, sender: str, stylesheet: bytes | None = None) -> bytes:
     """The IHE_XDM.ZIP of one CDA, as IHE ITI TF-2 §3.32.4.1.2 lays it out: README.TXT and INDEX.HTM at the
-    root, IHE_XDM/SUBSET01/METADATA.XML and the document DOC0001.XML beside it."""
+    root, IHE_XDM/SUBSET01/METADATA.XML and the document DOC0001.XML beside it, and the producer's
+    `stylesheet` (STYLE.XSL, which the CDA's xml-stylesheet instruction names) when there is one."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.TXT", f"Envoi MSSanté de {sender} (harnais Ségur) : un document CDA, "
@@ -262,6 +318,8 @@ def xdm_package(cda: bytes, organisation, sender: str) -> bytes:
                                       "</body></html>\r\n")
         archive.writestr(f"{_SUBSET}/METADATA.XML", _metadata(cda, organisation))
         archive.writestr(f"{_SUBSET}/{_DOCUMENT}", cda)
+        if stylesheet is not None:
+            archive.writestr(f"{_SUBSET}/{STYLESHEET}", stylesheet)
     return buffer.getvalue()
 
 
@@ -321,12 +379,23 @@ def attachments_of(raw: bytes) -> tuple[bytes | None, bytes | None]:
 
 
 def cdas_of(package: bytes | None) -> list[bytes]:
-    """The CDA documents of an IHE_XDM.ZIP (every file of it that is a ClinicalDocument)."""
+    """The CDA documents of an IHE_XDM.ZIP (every XML file of it that is a ClinicalDocument; a stylesheet
+    names the element too)."""
     if not package:
         return []
     with zipfile.ZipFile(io.BytesIO(package)) as archive:
-        return [data for data in (archive.read(n) for n in sorted(archive.namelist()))
+        return [data for data in (archive.read(n) for n in sorted(archive.namelist())
+                                  if n.upper().endswith(".XML"))
                 if b"ClinicalDocument" in data[:4096]]
+
+
+def stylesheet_of(package: bytes | None) -> bytes | None:
+    """The producer's stylesheet the package holds beside its document (None: it holds none)."""
+    if not package:
+        return None
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        name = f"{_SUBSET}/{STYLESHEET}"
+        return archive.read(name) if name in archive.namelist() else None
 
 
 def earlier_delivery(admin, task_id: str) -> str:
@@ -359,19 +428,27 @@ def prepare_inbox(context: PrepareContext) -> dict:
             qualified = bool(extra.get("ins_qualified"))
             results = ABNORMAL_RESULTS if extra.get("abnormal_results") else ()
             cda, pdf = report_for(context.world, patient, reporter, qualified=qualified, results=results)
-            package = xdm_package(cda, context.world.organisation_of(reporter), sender)
+            organisation = context.world.organisation_of(reporter)
+            stylesheet = producer_stylesheet(organisation) if extra.get("stylesheet") else None
+            if stylesheet is not None:
+                cda = with_stylesheet(cda)
+            package = xdm_package(cda, organisation, sender, stylesheet)
         kind = "CR-BIO" if extra.get("abnormal_results") else report_kind(reporter)
         message = message_for(sender, mailbox, package, pdf, patient, kind,
                               qualified=qualified, read_receipt=bool(extra.get("read_receipt")))
         delivered["mock_id"] = submit(context.endpoints, context.admin, sender, mailbox, message)
     except (OSError, smtplib.SMTPException, LookupError) as exc:  # the harness's failure, not the product's
         return {"delivered": {**delivered, "error": f"{type(exc).__name__}: {exc}"[:300]}}
-    headers = [cda_header(c) for c in cdas_of(package)]
+    cdas, stylesheet = cdas_of(package), stylesheet_of(package)
+    headers = [cda_header(c) for c in cdas]
+    documents = [{"id": h.get("unique_id"), "ins": h.get("ins"), "ins_oid": h.get("ins_oid"),
+                  "sha256": hashlib.sha256(c).hexdigest()} for h, c in zip(headers, cdas, strict=True)]
     return {"delivered": {**delivered, "message_id": message["Message-ID"], "x_mss_ins": message["X-MSS-INS"],
-                          "read_receipt": message["Disposition-Notification-To"],
-                          "documents": [{"id": h.get("unique_id"), "ins": h.get("ins"),
-                                         "ins_oid": h.get("ins_oid")} for h in headers],
-                          "results": [r for c in cdas_of(package) for r in lab_results(c)]}}
+                          "read_receipt": message["Disposition-Notification-To"], "documents": documents,
+                          "stylesheet": {"name": f"{_SUBSET}/{STYLESHEET}",
+                                         "sha256": hashlib.sha256(stylesheet).hexdigest()}
+                          if stylesheet is not None else None,
+                          "results": [r for c in cdas for r in lab_results(c)]}}
 
 
 _HL7 = {"h": "urn:hl7-org:v3"}
@@ -784,22 +861,83 @@ def check_abnormal_results(run: dict) -> CheckResult:
                   blocked)
 
 
-RIS, BIO = "RIS", "BIO"
+def _stored(claim: dict) -> dict[str, dict] | None:
+    """What the product says it stored, by CDA id; None when it gives no readable `stored` list."""
+    said = claim.get("stored")
+    if not isinstance(said, list) or not all(isinstance(s, dict) for s in said):
+        return None
+    return {str(s.get("id")): s for s in said}
+
+
+def check_stylesheet_stored(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        if not (task["task"].get("extra") or {}).get("stylesheet"):
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        task_id, delivered = task["task"]["id"], _delivered(task)
+        sheet = delivered.get("stylesheet") or {}
+        claim, why = _claim_problem(task)
+        evidence.append({"task": task_id, "message": delivered["message_id"], "stylesheet": sheet,
+                         "documents": [{k: d.get(k) for k in ("id", "sha256")}
+                                       for d in delivered.get("documents") or []],
+                         "stored": claim and claim.get("stored")})
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+            continue
+        if claim.get("status") != INTEGRATED:
+            blocked.append({"check": "inbox-xdm-integrated", "task": task_id,
+                            "reason": "the report was not integrated: nothing stored to compare"})
+            continue
+        stored = _stored(claim)
+        if stored is None:
+            problems.append(f"{task_id}: the product does not say what it stored of "
+                            f"{delivered['message_id']} (no `stored` list of the CDA's and the stylesheet's "
+                            "SHA-256)")
+            continue
+        for document in delivered.get("documents") or []:
+            kept = stored.get(str(document["id"]))
+            if kept is None:
+                problems.append(f"{task_id}: the product stored nothing under the CDA id {document['id']}")
+                continue
+            if kept.get("sha256") != document["sha256"]:
+                problems.append(f"{task_id}: the CDA {document['id']} stored (SHA-256 "
+                                f"{kept.get('sha256')}) is not the one delivered ({document['sha256']})")
+            if not kept.get("stylesheet_sha256"):
+                problems.append(f"{task_id}: the CDA {document['id']} was stored without its producer's "
+                                f"stylesheet ({sheet.get('name')}, named by its xml-stylesheet instruction)")
+            elif kept["stylesheet_sha256"] != sheet.get("sha256"):
+                problems.append(f"{task_id}: the stylesheet stored with {document['id']} (SHA-256 "
+                                f"{kept['stylesheet_sha256']}) is not the producer's the harness delivered "
+                                f"({sheet.get('sha256')})")
+    return judged("inbox-stylesheet-stored", problems, evidence,
+                  "an imported CDA is stored with its producer's stylesheet, byte for byte as delivered",
+                  blocked)
+
+
+RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 CHECKS = (
     Check("inbox-imap-starttls", title="the mailbox is read over IMAP with STARTTLS (TLS ≥ 1.2)",
           test="test_the_mailbox_is_read_over_imap_with_starttls",
           doc=("Reading the mailbox: in each reading task the MSSanté journal shows STARTTLS (TLS 1.2 or "
                "above) before any LOGIN/AUTHENTICATE, a login to the product's mailbox, a SELECT of the "
                "INBOX and a FETCH of the content of the message the harness delivered."),
-          rem={RIS: ["MSS/CONF.06"], BIO: ["MSS/CONF.06"]},
+          rem={RIS: ["MSS/CONF.06"], BIO: ["MSS/CONF.06"], LGC: ["MSS/CONF.06"], DPI: [],
+               PFI: ["MSS/CONF.06"]},
           reads=("mssante.imap", "inbox.delivered"), judge=check_imap_starttls,
           defects=("inbox-plain-imap",)),
     Check("inbox-xdm-integrated", title="a received IHE_XDM.ZIP is recognised and its CDA integrated by INS",
           test="test_a_received_xdm_report_is_integrated_for_its_qualified_ins",
           doc=("Receiving a report: the message with an IHE_XDM.ZIP and a qualified INS (X-MSS-INS: O) the "
                "product fetched is reported integrated, with the CDA id the archive holds, for the INS the "
-               "document carries; no message is said integrated that was not fetched in the task."),
-          rem={RIS: ["MSS/UX.01", "MSS/UX.39", "MSS/UX.07"], BIO: []},
+               "document carries; no message is said integrated that was not fetched in the task. For a "
+               "PFI, integrated means taken in for the destination system (the HL7v2 hand-over is not "
+               "observed)."),
+          rem={RIS: ["MSS/UX.01", "MSS/UX.39", "MSS/UX.07"], BIO: [], LGC: ["MSS/UX.01", "MSS/UX.39"],
+               DPI: ["MSS/UX.39", "MSS/UX.07"], PFI: ["MSS/UX.01"]},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_xdm_integrated,
           defects=("inbox-ignores-xdm",)),
     Check("inbox-unqualified-held", title="a received report whose INS is not qualified is not integrated "
@@ -807,14 +945,14 @@ CHECKS = (
           doc=("A message saying X-MSS-INS: N (its CDA names the patient by the sender's local id) is read "
                "but not integrated automatically: automatic integration needs a qualified INS that matches "
                "the product's own strictly."),
-          rem={RIS: ["MSS/UX.07"], BIO: []},
+          rem={RIS: ["MSS/UX.07"], BIO: [], LGC: [], DPI: ["MSS/UX.07"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_unqualified_held,
           defects=("inbox-integrates-unqualified",)),
     Check("inbox-no-duplicate", title="a document received again is recognised as already integrated",
           test="test_a_document_received_again_is_not_integrated_twice",
           doc=("The same CDA (same id, same bytes) delivered again in a new message is fetched and reported "
                "already integrated, not integrated a second time."),
-          rem={RIS: ["CDA/DD.04"], BIO: ["CDA/DD.04"]},
+          rem={RIS: ["CDA/DD.04"], BIO: ["CDA/DD.04"], LGC: ["CDA/DD.04"], DPI: ["DPI.CDA/DD.04"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_no_duplicate,
           defects=("inbox-duplicates",)),
     Check("inbox-mdn", title="a read receipt asked is sent back (MDN, RFC 8098)",
@@ -823,28 +961,39 @@ CHECKS = (
                "to that address, an MDN: multipart/report; report-type=disposition-notification whose "
                "disposition part names the message (Original-Message-ID), the mailbox (Final-Recipient) "
                "and a Disposition (RFC 8098 §3)."),
-          rem={RIS: ["MSS/UX.34"], BIO: []},
+          rem={RIS: ["MSS/UX.34"], BIO: [], LGC: ["MSS/UX.34"], DPI: [], PFI: []},
           reads=("inbox.delivered", "inbox.sent"), judge=check_mdn, defects=("inbox-no-mdn",)),
     Check("inbox-receipt-requested", title="a report sent asking a read receipt carries "
           "Disposition-Notification-To", test="test_a_report_sent_asking_a_read_receipt_says_so",
           doc=("The send task asking a read receipt (extra read_receipt): the message that reached the "
                "recipient carries Disposition-Notification-To naming the sending mailbox (RFC 8098 §2.1)."),
-          rem={RIS: ["MSS/UX.33"], BIO: []},
+          rem={RIS: ["MSS/UX.33"], BIO: [], LGC: ["MSS/UX.33"], DPI: [], PFI: ["MSS/UX.33"]},
           reads=("inbox.sent",), judge=check_receipt_requested, defects=("inbox-no-receipt-request",)),
     Check("inbox-abnormal-results", title="the abnormal or critical results of a received CR-BIO N3 are "
           "flagged from the biologist's interpretationCode",
           test="test_the_abnormal_or_critical_results_of_a_received_lab_report_are_flagged",
-          doc=("Task inbox-04 (RIS): the CR-BIO N3 the harness delivered holds results interpreted HH, L "
-               "and A and one below its reference range yet interpreted N. The product's `abnormal` list for "
-               "that message names exactly the results whose interpretationCode (HL7 "
+          doc=("Task inbox-04 (RIS, DPI): the CR-BIO N3 the harness delivered holds results interpreted HH, "
+               "L and A and one below its reference range yet interpreted N. The product's `abnormal` list "
+               "for that message names exactly the results whose interpretationCode (HL7 "
                "ObservationInterpretation) says abnormal or critical, read by the harness in the document it "
                "delivered — not those outside their low/high values."),
-          rem={RIS: ["MSS/UX.18"], BIO: []},
+          rem={RIS: ["MSS/UX.18"], BIO: [], LGC: [], DPI: ["MSS/UX.18"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_abnormal_results,
           defects=("inbox-misses-abnormal",)),
+    Check("inbox-stylesheet-stored", title="an imported CDA is stored with its producer's stylesheet",
+          test="test_an_imported_cda_is_stored_with_its_producers_stylesheet",
+          doc=("Task inbox-01: the CDA the harness delivered names its producer's stylesheet (xml-stylesheet "
+               "processing instruction, STYLE.XSL beside it in the IHE_XDM.ZIP's subset folder). The "
+               "product integrates it and reports, under the CDA id, the SHA-256 of the CDA and of the "
+               "stylesheet it stored; both equal the digests of the bytes the harness delivered."),
+          rem={RIS: ["CDA/INT.15"], BIO: ["CDA/INT.15"], LGC: ["CDA/INT.15"], DPI: ["CDA/INT.15"], PFI: []},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_stylesheet_stored,
+          defects=("inbox-drops-stylesheet",)),
 )
 
 CAPABILITY = Capability(
     NAME, "receiving by MSSanté: the harness delivers reports to the product's mailbox, which reads it over "
-          "IMAP with STARTTLS, integrates by INS, recognises a duplicate and returns read receipts",
-    scenarios=(READ, RECEIPT), plan=plan_inbox, prepare=prepare_inbox, observe=observe_inbox, checks=CHECKS)
+          "IMAP with STARTTLS, integrates by INS, keeps the producer's stylesheet, recognises a duplicate "
+          "and returns read receipts",
+    scenarios=(READ, RECEIPT), plan=plan_inbox, prepare=prepare_inbox, observe=observe_inbox, checks=CHECKS,
+    couloirs=(RIS, BIO, LGC, DPI, PFI))

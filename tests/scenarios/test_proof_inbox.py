@@ -33,8 +33,10 @@ DEFECT_CHECK = {
     "inbox-no-receipt-request": ("inbox-receipt-requested", "inbox-receipt-01"),
     "inbox-misses-abnormal": ("inbox-abnormal-results", "inbox-04"),
 }
-#: defect → checks it leaves blocked (nothing was integrated: nothing to find again, no result to flag)
-DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate", "inbox-abnormal-results")}
+#: defect → checks it leaves blocked (nothing was integrated: nothing to find again, no result to flag, no
+#: stylesheet stored)
+DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate", "inbox-abnormal-results",
+                                        "inbox-stylesheet-stored")}
 INBOX_IDS = [check.id for check in INBOX_CHECKS]
 
 
@@ -189,11 +191,20 @@ def _break_abnormal(run: dict) -> None:
     task["result"]["output"] = json.dumps(claimed)
 
 
+def _break_stylesheet(run: dict) -> None:
+    task = _task({"run": run}, "inbox-01")
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        for stored in entry.get("stored", []):
+            stored["stylesheet_sha256"] = None  # the CDA kept alone
+    task["result"]["output"] = json.dumps(claimed)
+
+
 #: check id → how to alter a passing run record so that it shows the check's problem
 INBOX_BREAKERS = {"inbox-imap-starttls": _break_starttls, "inbox-xdm-integrated": _break_integrated,
                   "inbox-unqualified-held": _break_held, "inbox-no-duplicate": _break_duplicate,
                   "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt,
-                  "inbox-abnormal-results": _break_abnormal}
+                  "inbox-abnormal-results": _break_abnormal, "inbox-stylesheet-stored": _break_stylesheet}
 
 
 def test_every_inbox_check_has_a_breaker():

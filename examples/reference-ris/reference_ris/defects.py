@@ -121,6 +121,8 @@ DEFECTS = {
                                     "too), and uses it as qualified",
     "inbox-misses-abnormal": "flags the results of a received lab report by their reference range, not by "
                              "the biologist's interpretationCode",
+    "inbox-drops-stylesheet": "reading its mailbox, stores a received CDA without the producer's stylesheet "
+                              "its xml-stylesheet instruction names (the CDA alone)",
 }
 
 

@@ -10,7 +10,10 @@ message waits for a user ("not-integrated"). A CDA whose id the RIS already inte
 "already-integrated" and not stored twice (CDA/DD.04). A message asking a read receipt
 (Disposition-Notification-To) gets an MDN (RFC 8098) sent back by SMTP (MSS/UX.34). In an integrated lab
 report (CR-BIO N3) the RIS flags the results the biologist interpreted as abnormal or critical, by their
-interpretationCode and not by their reference range (MSS/UX.18), and reports them in `abnormal`.
+interpretationCode and not by their reference range (MSS/UX.18), and reports them in `abnormal`. An
+integrated CDA is stored with its producer's stylesheet when it names one (CDA/INT.15): the file its
+`xml-stylesheet` processing instruction's href names, read in the archive relative to the document; the
+SHA-256 of both is reported in `stored`.
 
 What it did is returned as `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md),
 and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
@@ -18,8 +21,11 @@ and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import io
+import posixpath
+import re
 import ssl
 import zipfile
 from dataclasses import dataclass, field
@@ -108,18 +114,59 @@ def _outside_range(result: dict) -> str | None:
     return "H" if value > high else "L" if value < low else None
 
 
-def xdm_documents(message) -> list[dict] | None:
-    """The CDA documents of the message's IHE_XDM.ZIP; None when it has none (not a health document)."""
+#: the href pseudo-attribute of an xml-stylesheet processing instruction (W3C xml-stylesheet 1.0 §1)
+_HREF = re.compile(r"""\bhref\s*=\s*(["'])([^"']*)\1""")
+
+
+def stylesheet_href(content: bytes) -> str | None:
+    """The href of the XSL stylesheet the document's prolog names (None: it names none)."""
+    try:
+        root = etree.fromstring(content, _PARSER)
+    except etree.XMLSyntaxError:
+        return None
+    for node in root.itersiblings(preceding=True):
+        if node.tag is etree.ProcessingInstruction and node.target == "xml-stylesheet":
+            found = _HREF.search(node.text or "")
+            if found and "xsl" in (node.text or "").lower():
+                return found.group(2)
+    return None
+
+
+def _stylesheet(archive, names: list[str], document: str, href: str | None) -> bytes | None:
+    """The stylesheet the href names, read in the archive relative to the document's folder."""
+    if not href or "://" in href or href.startswith("/"):
+        return None
+    wanted = posixpath.normpath(posixpath.join(posixpath.dirname(document), href)).upper()
+    found = next((n for n in names if n.upper() == wanted), None)
+    return archive.read(found) if found else None
+
+
+def xdm_documents(message, keep_stylesheet: bool = True) -> list[dict] | None:
+    """The CDA documents of the message's IHE_XDM.ZIP, each with the SHA-256 of its bytes and of the
+    producer's stylesheet it names (None when it names none or, `keep_stylesheet` false, when it is not
+    kept); None when the message has no IHE_XDM.ZIP (not a health document)."""
     for part in message.iter_attachments():
         if (part.get_filename() or "").upper() != "IHE_XDM.ZIP":
             continue
+        found = []
         try:
             with zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True) or b"")) as archive:
-                contents = [archive.read(n) for n in archive.namelist()
-                            if n.upper().endswith(".XML") and not n.upper().endswith("METADATA.XML")]
+                names = archive.namelist()
+                for name in names:
+                    if not name.upper().endswith(".XML") or name.upper().endswith("METADATA.XML"):
+                        continue
+                    content = archive.read(name)
+                    facts = cda_facts(content)
+                    if not facts or not facts["id"]:
+                        continue
+                    sheet = _stylesheet(archive, names, name, stylesheet_href(content)) \
+                        if keep_stylesheet else None
+                    facts.update(sha256=hashlib.sha256(content).hexdigest(),
+                                 stylesheet_sha256=hashlib.sha256(sheet).hexdigest() if sheet else None)
+                    found.append(facts)
         except (zipfile.BadZipFile, OSError):
             return []
-        return [facts for facts in map(cda_facts, contents) if facts and facts["id"]]
+        return found
     return None
 
 
@@ -181,7 +228,8 @@ class Inbox:
     # --- one message -------------------------------------------------------------------------------------
     def take(self, message) -> None:
         message_id = str(message.get("Message-ID") or "").strip() or None
-        documents = None if self.defect == "inbox-ignores-xdm" else xdm_documents(message)
+        keep = self.defect != "inbox-drops-stylesheet"  # the defect stores the CDA alone
+        documents = None if self.defect == "inbox-ignores-xdm" else xdm_documents(message, keep)
         entry = {"message_id": message_id, "status": "ignored", "documents": [], "patient_ins": None}
         if documents:
             entry.update(self.integrate(message, message_id, documents))
@@ -200,11 +248,16 @@ class Inbox:
         flags = self.abnormal(documents)
         if all(i in self.integrated for i in ids) and self.defect != "inbox-duplicates":
             return {"status": "already-integrated", "documents": ids, "patient_ins": patient, **flags}
-        for document_id in ids:
-            copies = self.integrated.get(document_id, {}).get("copies", 0) + 1
-            self.integrated[document_id] = {"ins": patient, "message_id": message_id,
-                                            "task": self.run.task.id, "copies": copies}
-        return {"status": "integrated", "documents": ids, "patient_ins": patient, **flags}
+        stored = []
+        for document in documents:
+            copies = self.integrated.get(document["id"], {}).get("copies", 0) + 1
+            kept = {"sha256": document["sha256"], "stylesheet_sha256": document["stylesheet_sha256"]}
+            self.integrated[document["id"]] = {"ins": patient, "message_id": message_id,
+                                               "task": self.run.task.id, "copies": copies, **kept}
+            stored.append({"id": document["id"], **kept})
+        if self.defect == "inbox-drops-stylesheet":
+            self.run.step("stored the CDA without the producer's stylesheet (defect inbox-drops-stylesheet)")
+        return {"status": "integrated", "documents": ids, "patient_ins": patient, "stored": stored, **flags}
 
     def abnormal(self, documents: list[dict]) -> dict:
         """`{"abnormal": [...]}`: the results of the lab reports interpreted abnormal or critical by the
