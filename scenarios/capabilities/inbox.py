@@ -282,8 +282,9 @@ def producer_stylesheet(organisation) -> bytes:
     """The producer's display stylesheet (XSLT 1.0, written by the harness): the document's title, its
     patient and each section's title and narrative text. A comment names the producer and one delivery, so
     its bytes are new each time (a product cannot report a fixed digest)."""
+    producer = organisation.name.replace("--", "- -")  # "--" may not appear in an XML comment
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!-- Feuille de style du producteur : {organisation.name} (harnais Ségur, envoi {uuid.uuid4()}) -->
+<!-- Feuille de style du producteur : {producer} (harnais Ségur, envoi {uuid.uuid4()}) -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:h="urn:hl7-org:v3">
   <xsl:output method="html" encoding="UTF-8"/>
   <xsl:template match="/h:ClinicalDocument">

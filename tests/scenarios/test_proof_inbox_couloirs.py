@@ -11,6 +11,7 @@ import hashlib
 import json
 
 import pytest
+from reference_ris import inbox as reference_inbox
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import inbox
@@ -73,6 +74,30 @@ def test_the_delivered_cda_names_the_producers_stylesheet_the_package_holds_besi
     assert inbox.stylesheet_of(package) == sheet
     assert inbox.producer_stylesheet(organisation) != sheet  # a new stylesheet for each delivery
     assert inbox.stylesheet_of(inbox.xdm_package(cda, organisation, reporter.mailbox)) is None
+
+
+@pytest.mark.parametrize("instruction, kept", [
+    ('type="text/xsl" href="STYLE.XSL"', True),
+    ('type="text/xsl" href="../../IHE_XDM/SUBSET01/STYLE.XSL"', True),  # the same file, another way
+    ('type="text/xsl" href="../../../STYLE.XSL"', False),  # out of the archive
+    ('type="text/xsl" href="https://producer.example/STYLE.XSL"', False),  # never fetched
+    ('type="text/css" href="STYLE.XSL"', False),  # not an XSL stylesheet
+    ('type="text/xsl" href="MISSING.XSL"', False),
+])
+def test_the_reference_product_keeps_only_the_stylesheet_the_archive_holds_where_the_cda_says(
+        instruction, kept):
+    world = load_world()
+    patient, reporter = world.patients[0], world.professionals[0]
+    organisation = world.organisation_of(reporter)
+    cda, pdf = inbox.report_for(world, patient, reporter, qualified=True)
+    styled = inbox.with_stylesheet(cda).replace(inbox._STYLESHEET_PI.encode(), instruction.encode())
+    sheet = inbox.producer_stylesheet(organisation)
+    package = inbox.xdm_package(styled, organisation, reporter.mailbox, sheet)
+    message = inbox.message_for(reporter.mailbox, "rx@x.mssante.fr", package, pdf, patient, "CR-IMG",
+                                qualified=True, read_receipt=False)
+    [document] = reference_inbox.xdm_documents(message)
+    assert document["sha256"] == hashlib.sha256(styled).hexdigest()
+    assert document["stylesheet_sha256"] == (hashlib.sha256(sheet).hexdigest() if kept else None)
 
 
 # --- the proofs, each run once ------------------------------------------------------------------------------

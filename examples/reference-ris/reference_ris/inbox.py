@@ -114,8 +114,10 @@ def _outside_range(result: dict) -> str | None:
     return "H" if value > high else "L" if value < low else None
 
 
-#: the href pseudo-attribute of an xml-stylesheet processing instruction (W3C xml-stylesheet 1.0 §1)
-_HREF = re.compile(r"""\bhref\s*=\s*(["'])([^"']*)\1""")
+#: the pseudo-attributes of an xml-stylesheet processing instruction (W3C xml-stylesheet 1.0 §1)
+_PSEUDO = re.compile(r"""([A-Za-z_][\w.-]*)\s*=\s*(["'])(.*?)\2""")
+#: the media types naming an XSLT stylesheet (text/xsl, as the ANS examples write it; RFC 7303's xml types)
+XSL_TYPES = frozenset({"text/xsl", "application/xslt+xml", "text/xml", "application/xml"})
 
 
 def stylesheet_href(content: bytes) -> str | None:
@@ -126,9 +128,9 @@ def stylesheet_href(content: bytes) -> str | None:
         return None
     for node in root.itersiblings(preceding=True):
         if node.tag is etree.ProcessingInstruction and node.target == "xml-stylesheet":
-            found = _HREF.search(node.text or "")
-            if found and "xsl" in (node.text or "").lower():
-                return found.group(2)
+            pseudo = {name: value for name, _quote, value in _PSEUDO.findall(node.text or "")}
+            if pseudo.get("type", "").strip().lower() in XSL_TYPES and pseudo.get("href"):
+                return pseudo["href"]
     return None
 
 
