@@ -622,27 +622,39 @@ def check_integrated_retrieved(run: dict):
                   "every document found was integrated, each retrieved (ITI-43) byte for byte", blocked)
 
 
+def last_updated(entries: list[dict]) -> str | None:
+    """The date of the medical summary's last update (REM DMP/UX.43: "sa date de dernière mise à jour"): the
+    creationTime of the newest Approved VSM the DMP returned, as the DMP wrote it (an XDS DTM, UTC)."""
+    times = [e["creation_time"] for e in entries if e.get("creation_time")]
+    return max(times, key=lambda t: t.ljust(14, "0")) if times else None
+
+
 def check_medical_summary(run: dict):
     problems, evidence = [], []
     for task in _consultations(run, searching=True):
         task_id = task["task"]["id"]
         lookups = [q for q in _ops(task, "ITI-18")
                    if VSM_TYPE in unquoted((q.get("slots") or {}).get("$XDSDocumentEntryTypeCode") or [])]
-        held = sorted({e["unique_id"] for q in lookups for e in q.get("entries") or []
-                       if e.get("status") == APPROVED})
+        approved = [e for q in lookups for e in q.get("entries") or [] if e.get("status") == APPROVED]
+        held = sorted({e["unique_id"] for e in approved})
+        updated = last_updated(approved)
         says = (product_report(task) or {}).get("medical_summary")
         evidence.append({"task": task_id, "lookups": [q["seq"] for q in lookups], "dmp_returned": held,
-                         "product_says": says})
+                         "last_updated": updated, "product_says": says})
         if not lookups:
             problems.append(f"{task_id}: no ITI-18 asked the DMP for a medical summary (typeCode {VSM_TYPE})")
         elif not isinstance(says, dict) or says.get("present") is not bool(held):
             present = isinstance(says, dict) and says.get("present")
             problems.append(f"{task_id}: the product says the DMP holds {'a' if present else 'no'} medical "
                             f"summary; the DMP returned {', '.join(held) or 'none'}")
+        elif held and says.get("last_updated") != updated:
+            dated = says.get("last_updated")
+            problems.append(f"{task_id}: the product dates the medical summary's last update {dated!r}; the "
+                            f"newest the DMP returned was created {updated}")
     if not _consultations(run, searching=True):
         return _no_task("consult-medical-summary")
-    return judged("consult-medical-summary", problems, evidence,
-                  "the product says whether the DMP holds a medical summary (VSM) as the DMP answered")
+    return judged("consult-medical-summary", problems, evidence, "the product says whether the DMP holds a "
+                  "medical summary (VSM), and when it was last updated, as the DMP answered")
 
 
 def check_newer_version(run: dict):
@@ -727,7 +739,7 @@ CHECKS = (
           title="DMP consultation: does the DMP hold a medical summary",
           test="test_the_product_says_whether_the_dmp_holds_a_medical_summary",
           doc="The product asks the DMP for a medical summary (ITI-18, typeCode SYNTH) and says whether it "
-              "holds one as the DMP answered.",
+              "holds one, and the date of its last update, as the DMP answered.",
           rem={RIS: ["DMP/UX.43"], BIO: ["DMP/UX.43"], LGC: [], DPI: ["DMP/UX.43"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_medical_summary,

@@ -284,8 +284,10 @@ def search(run, reader: XdsReader) -> dict:
         summary = {"present": False, "unique_ids": []}
     else:
         held = reader.find([VSM_TYPE], ["Approved"])
-        summary = {"present": bool(held), "unique_ids": [e.unique_id for e in held]}
-        run.step(f"DMP ITI-18 medical summary: {'yes' if held else 'none'}")
+        times = [e.creation_time for e in held if e.creation_time]
+        updated = max(times, key=lambda t: t.ljust(14, "0")) if times else None  # XDS DTMs, UTC
+        summary = {"present": bool(held), "unique_ids": [e.unique_id for e in held], "last_updated": updated}
+        run.step(f"DMP ITI-18 medical summary: {f'yes, last updated {updated}' if held else 'none'}")
     return {"found": [e.brief() for e in found], "integrated": integrated, "medical_summary": summary}
 
 
