@@ -4,11 +4,13 @@ Two tasks per couloir, about one patient with an open DMP the core plan leaves a
 - `consult-01` (`consult-dmp`): before handing it over, the harness feeds that DMP as *other*
   professionals would, through the DMP's own interface (ITI-41, signed VIHF): a report of the couloir's
   kind and its new version (RPLC: the first is then Deprecated), an older one of the same kind (2019), a
-  report of the other couloir's kind and a medical summary (VSM, typeCode SYNTH). The product must get the
-  INS from INSi, test the DMP's existence and its authorisation (TD0.2) before anything else, search it with
-  the task's criteria (ITI-18 FindDocuments: typeCode, creation dates, status — REM DMP/UX.27), retrieve the
-  documents found (ITI-43) and integrate them (DMP/UX.31), say whether the DMP holds a medical summary
-  (DMP/UX.43) and report all that as JSON;
+  report of another kind and a medical summary (VSM, typeCode SYNTH). The couloir's kind (`FED_KINDS`): the
+  RIS's imaging report, the lab's lab report, the GP's (LGC) VSM — then its versions are the medical
+  summary —, the hospital's (DPI) lettre de liaison of an earlier stay. The product must get the INS from
+  INSi, test the DMP's existence and its authorisation (TD0.2) before anything else, search it with the
+  task's criteria (ITI-18 FindDocuments: typeCode, creation dates, status — REM DMP/UX.27), retrieve the
+  documents found (ITI-43) and integrate them (DMP/UX.31), say whether the DMP holds a medical summary and
+  when it was last updated (DMP/UX.43) and report all that as JSON;
 - `consult-02` (`consult-dmp`, `extra.shows_task`): the harness replaces the version the product integrated
   by a newer one; the product shows that stored document again and must look for a newer version in the
   DMP (ITI-18 by its uniqueId: CDA/DD.05, SGL.CDA/DD.05) and report it.

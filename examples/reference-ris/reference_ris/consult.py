@@ -1,8 +1,10 @@
 """Consulting the patient's DMP (the `consult-dmp` task): the identity from INSi, TD0.2 (and TD0.3 when this
 professional is not yet authorised), a multi-criteria FindDocuments (ITI-18), the retrieve of the documents
-found (ITI-43) into the RIS's own store, whether the DMP holds a medical summary (typeCode SYNTH) and, for a
-document already integrated, whether the DMP holds a newer version of it (GetDocuments by uniqueId, then
-GetAssociations for the RPLC that replaced it). What it found is returned as JSON (`consultation`).
+found (ITI-43) into the RIS's own store, whether the DMP holds a medical summary (typeCode SYNTH: its newest
+creationTime is the date of its last update) and, for a document already integrated, whether the DMP holds a
+newer version of it (GetDocuments by uniqueId, then GetAssociations for the RPLC that replaced it). What it
+found is returned as JSON (`consultation`). The same code consults for the other couloirs' reference
+products (`reference-lgc`, `reference-dpi`): the task's criteria name the documents of their kind.
 
 The query and retrieve messages, and the reading of the DMP's answers (ebRIM, MTOM/XOP), are this module's
 own (`XdsReader`); the signed VIHF and TD0.2/TD0.3 come from the RIS's DMP client (`dmp.client_for`).
