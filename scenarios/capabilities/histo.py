@@ -594,7 +594,8 @@ CAPABILITY = Capability(
               "Masking and visibility: the report the user masked from professionals (MASQUE_PS) or hid "
               "from the patient (INVISIBLE_PATIENT) is stored with exactly that code of "
               "1.2.250.1.213.1.1.4.13; no other entry of the run carries one.",
-              {RIS: ["RIS.DMP/va1.14"], BIO: [], LGC: ["LGC.DMP.02"], DPI: ["DPI.DMP/va1.04"]},
+              {RIS: ["RIS.DMP/va1.14"], BIO: [], LGC: ["LGC.DMP.02", "LGC.DMP/va1.17"],
+               DPI: ["DPI.DMP/va1.04"]},
               ("dmp.stored",), check_visibility, ("mask-ignored",)),
         Check("dmp-deletion", "A deleted report is deleted in the DMP (ITI-57)",
               "test_a_deleted_report_is_deleted_in_the_dmp",
