@@ -4,11 +4,13 @@ Two tasks per couloir, about one patient with an open DMP the core plan leaves a
 - `consult-01` (`consult-dmp`): before handing it over, the harness feeds that DMP as *other*
   professionals would, through the DMP's own interface (ITI-41, signed VIHF): a report of the couloir's
   kind and its new version (RPLC: the first is then Deprecated), an older one of the same kind (2019), a
-  report of the other couloir's kind and a medical summary (VSM, typeCode SYNTH). The product must get the
-  INS from INSi, test the DMP's existence and its authorisation (TD0.2) before anything else, search it with
-  the task's criteria (ITI-18 FindDocuments: typeCode, creation dates, status — REM DMP/UX.27), retrieve the
-  documents found (ITI-43) and integrate them (DMP/UX.31), say whether the DMP holds a medical summary
-  (DMP/UX.43) and report all that as JSON;
+  report of another kind and a medical summary (VSM, typeCode SYNTH). The couloir's kind (`FED_KINDS`): the
+  RIS's imaging report, the lab's lab report, the GP's (LGC) VSM — then its versions are the medical
+  summary —, the hospital's (DPI) lettre de liaison of an earlier stay. The product must get the INS from
+  INSi, test the DMP's existence and its authorisation (TD0.2) before anything else, search it with the
+  task's criteria (ITI-18 FindDocuments: typeCode, creation dates, status — REM DMP/UX.27), retrieve the
+  documents found (ITI-43) and integrate them (DMP/UX.31), say whether the DMP holds a medical summary and
+  when it was last updated (DMP/UX.43) and report all that as JSON;
 - `consult-02` (`consult-dmp`, `extra.shows_task`): the harness replaces the version the product integrated
   by a newer one; the product shows that stored document again and must look for a newer version in the
   DMP (ITI-18 by its uniqueId: CDA/DD.05, SGL.CDA/DD.05) and report it.
@@ -28,6 +30,7 @@ import json
 from pathlib import Path
 
 from segur.fixtures.documents import build_cr_bio_n3_minimal, build_cr_img_n1, build_vsm_n3
+from segur.fixtures.documents.hospital import LDL_SES_CODE, build_ldl_ses_n1
 from segur.kernel.ins import parse_xds_patient_id
 from segur.kernel.pki import TestPki
 from segur.mocks.dmp.client import CallerIdentity, DmpClient
@@ -57,14 +60,25 @@ NORMAL_ACCESS = "normal"
 LOINC = "2.16.840.1.113883.6.1"
 #: the medical summary's typeCode (CI-SIS VSM: SYNTH of 1.2.250.1.213.1.1.4.12; ../shared/ref/couloirs.md)
 VSM_TYPE = "SYNTH^^1.2.250.1.213.1.1.4.12"
-TYPE_OF_KIND = {"CR-IMG": f"18748-4^^{LOINC}", "CR-BIO": f"11502-2^^{LOINC}"}
+#: each kind's XDS typeCode (JDV_J07_XdsTypeCode_CISIS; ../shared/ref/couloirs.md)
+TYPE_OF_KIND = {"CR-IMG": f"18748-4^^{LOINC}", "CR-BIO": f"11502-2^^{LOINC}", "VSM": VSM_TYPE,
+                "LDL-SES": f"{LDL_SES_CODE[0]}^^{LOINC}"}
 #: the search criteria of consult-01: the couloir's report type, Approved only, created since 2020
 CREATED_FROM, CREATED_TO = "20200101", "21000101"
 #: when the older report of the same kind was written (outside the dates searched)
 OLD_REPORT_TIME = dt.datetime(2019, 5, 2, 10, 30, tzinfo=dt.UTC)
-#: who feeds the DMP before the task: the couloir's other specialty writes the other report, a GP the VSM
-SPECIALTIES = {"CR-IMG": "SM44", "CR-BIO": "SM03"}
+#: who writes each kind the harness feeds (specialty, TRE_R38): a radiologist, a biologist, a GP, a surgeon
+#: of another hospital (the DPI's author is the world's one cardiologist)
+SPECIALTIES = {"CR-IMG": "SM44", "CR-BIO": "SM03", "VSM": "SM54", "LDL-SES": "SM05"}
 GP_SPECIALTY = "SM54"
+#: couloir → (the kind its professionals search and integrate, the other kind the DMP holds): the RIS its
+#: imaging reports, the lab its lab reports, the GP (LGC) the médecin traitant's VSM, the hospital (DPI) a
+#: lettre de liaison of an earlier stay
+FED_KINDS = {"RIS": ("CR-IMG", "CR-BIO"), "BIO": ("CR-BIO", "CR-IMG"), "LGC": ("VSM", "CR-BIO"),
+             "DPI": ("LDL-SES", "CR-IMG")}
+#: a consultation task's kind (the couloir's report kind, which the plan gives every task) → its couloir
+COULOIR_OF_KIND = {"CR-IMG": "RIS", "CR-BIO": "BIO", "VSM": "LGC", "LDL-SES": "DPI", "CRO": "DPI",
+                   "ORDONNANCE": "DPI"}
 
 
 # --- the plan ---------------------------------------------------------------------------------------------
@@ -84,7 +98,7 @@ def fed_ids(couloir: str) -> dict:
 def _plan(ctx: PlanContext) -> None:
     used = ctx.used_patients()
     patient = next((p for p in ctx.dmp_patients if p.key not in used), ctx.dmp_patients[-1])
-    kind = "CR-BIO" if ctx.couloir == "BIO" else "CR-IMG"
+    kind, _other = FED_KINDS[ctx.couloir]
     ids = fed_ids(ctx.couloir)
     search = {"type_codes": [TYPE_OF_KIND[kind]], "statuses": ["Approved"], "creation_from": CREATED_FROM,
               "creation_to": CREATED_TO}
@@ -146,7 +160,10 @@ class Feeder:
 
 
 def _builder(kind: str):
-    return build_cr_bio_n3_minimal if kind == "CR-BIO" else build_cr_img_n1
+    """The project's builder of a document of `kind`, called with (patient, professional, organisation) and
+    header keywords."""
+    return {"CR-BIO": build_cr_bio_n3_minimal, "CR-IMG": build_cr_img_n1, "VSM": build_vsm_n3,
+            "LDL-SES": build_ldl_ses_n1}[kind]
 
 
 def _prepare(ctx: PrepareContext) -> dict:
@@ -156,12 +173,14 @@ def _prepare(ctx: PrepareContext) -> dict:
     planned, world = ctx.planned, ctx.world
     task = planned.task
     patient = world.patient_by_key(planned.patient_key)
-    ids = fed_ids(_couloir_of(task.kind))
+    couloir = COULOIR_OF_KIND[task.kind]
+    kind, other_kind = FED_KINDS[couloir]
+    ids = fed_ids(couloir)
     avoid = {task.author.get("idnps")}
     ctx.admin.set_task(None)
     try:
-        writer = Feeder(ctx, _professional(world, SPECIALTIES[task.kind], avoid), patient)
-        report = _builder(task.kind)
+        writer = Feeder(ctx, _professional(world, SPECIALTIES[kind], avoid), patient)
+        report = _builder(kind)
 
         def version(role: str, number: int, replaces: str | None = None) -> dict:
             document = report(patient, writer.professional, writer.organisation, document_id=ids[role],
@@ -175,23 +194,21 @@ def _prepare(ctx: PrepareContext) -> dict:
         old = report(patient, writer.professional, writer.organisation, document_id=ids["old"],
                      effective_time=OLD_REPORT_TIME)
         fed["old"] = {"unique_id": ids["old"], **writer.feed(old)}
-        other_kind = "CR-IMG" if task.kind == "CR-BIO" else "CR-BIO"
         colleague = Feeder(ctx, _professional(world, SPECIALTIES[other_kind], avoid), patient)
         # the builders' own titles: a CR-BIO's is fixed ("Compte rendu d'examens biologiques", Entete_CR-BIO)
         other = _builder(other_kind)(patient, colleague.professional, colleague.organisation,
                                      document_id=ids["other"])
         fed["other"] = {"unique_id": ids["other"], **colleague.feed(other)}
-        gp = Feeder(ctx, _professional(world, GP_SPECIALTY, avoid), patient)
-        vsm = build_vsm_n3(patient, gp.professional, gp.organisation, document_id=ids["vsm"])
-        fed["vsm"] = {"unique_id": ids["vsm"], **gp.feed(vsm)}
+        summaries = [ids["current"], ids["old"]]  # the GP's own VSM versions are the medical summary (LGC)
+        if kind != "VSM":
+            gp = Feeder(ctx, _professional(world, GP_SPECIALTY, avoid), patient)
+            vsm = build_vsm_n3(patient, gp.professional, gp.organisation, document_id=ids["vsm"])
+            fed["vsm"] = {"unique_id": ids["vsm"], **gp.feed(vsm)}
+            summaries = [ids["vsm"]]
         return {"fed": fed, "deprecated": ids["first"], "expected_found": [ids["current"]],
-                "medical_summary": [ids["vsm"]]}
+                "medical_summary": summaries}
     finally:
         ctx.admin.set_task(task.id)
-
-
-def _couloir_of(kind: str) -> str:
-    return "BIO" if kind == "CR-BIO" else "RIS"
 
 
 # --- what the DMP saw and answered -------------------------------------------------------------------------
@@ -492,9 +509,21 @@ def _brief(entry: dict) -> dict:
 
 
 def _searches(task: dict) -> list[dict]:
-    """The task's FindDocuments other than the medical-summary look-up."""
+    """The task's FindDocuments other than the medical-summary look-up (a search of the VSM type alone, when
+    the task's criteria ask another type: the GP of the LGC searches the VSM itself)."""
+    asked = set(task["task"]["extra"]["search"]["type_codes"])
     return [q for q in _ops(task, "ITI-18") if q.get("query_id") == FIND_DOCUMENTS
-            and set(unquoted(q["slots"].get("$XDSDocumentEntryTypeCode") or [])) != {VSM_TYPE}]
+            and (asked == {VSM_TYPE} or set(unquoted(q["slots"].get("$XDSDocumentEntryTypeCode") or []))
+                 != {VSM_TYPE})]
+
+
+def _search(task: dict) -> list[dict]:
+    """The search judged (none or one): the last FindDocuments carrying the task's criteria, else the last
+    one (whose criteria the check then says are not the task's)."""
+    queries = _searches(task)
+    search, task_id = task["task"]["extra"]["search"], task["task"]["id"]
+    carrying = [q for q in queries if not _criteria_problems(task_id, q, search)]
+    return (carrying or queries)[-1:]
 
 
 def _report_problems(task_id: str, found, returned: dict) -> list[str]:
@@ -518,16 +547,16 @@ def check_search(run: dict):
     problems, evidence = [], []
     for task in _consultations(run, searching=True):
         task_id, search = task["task"]["id"], task["task"]["extra"]["search"]
-        queries = _searches(task)
+        queries, judged_search = _searches(task), _search(task)
         found = (product_report(task) or {}).get("found")
-        returned = {e["unique_id"]: e for q in queries[-1:] for e in q.get("entries") or []}
+        returned = {e["unique_id"]: e for q in judged_search for e in q.get("entries") or []}
         evidence.append({"task": task_id, "criteria": search,
                          "queries": [{"seq": q["seq"], "slots": q["slots"]} for q in queries],
                          "dmp_returned": [_brief(e) for e in returned.values()], "product_found": found})
         if not queries:
             problems.append(f"{task_id}: no FindDocuments search (ITI-18) of the patient's DMP")
             continue
-        problems += _criteria_problems(task_id, queries[-1], search)
+        problems += _criteria_problems(task_id, judged_search[0], search)
         problems += _report_problems(task_id, found, returned)
     if not _consultations(run, searching=True):
         return _no_task("consult-search")
@@ -536,8 +565,9 @@ def check_search(run: dict):
 
 
 def _returned(task: dict) -> list[str]:
-    """The Approved documents the task's (last) FindDocuments returned: what the product must integrate."""
-    return [e["unique_id"] for q in _searches(task)[-1:] for e in q.get("entries") or []
+    """The Approved documents the judged FindDocuments (`_search`) returned: what the product must
+    integrate."""
+    return [e["unique_id"] for q in _search(task) for e in q.get("entries") or []
             if e.get("status") == APPROVED]
 
 
@@ -547,7 +577,7 @@ def _nothing_found(task: dict) -> dict:
     if _patient_problems(task):
         return blocker("consult-right-patient", task, "the DMP was searched for another patient")
     search = task["task"]["extra"]["search"]
-    criteria = [p for q in _searches(task)[-1:] for p in _criteria_problems(task["task"]["id"], q, search)]
+    criteria = [p for q in _search(task) for p in _criteria_problems(task["task"]["id"], q, search)]
     upstream = "consult-search" if criteria or not _searches(task) else None
     return blocker(upstream, task, "the search returned no document to integrate")
 
@@ -594,27 +624,39 @@ def check_integrated_retrieved(run: dict):
                   "every document found was integrated, each retrieved (ITI-43) byte for byte", blocked)
 
 
+def last_updated(entries: list[dict]) -> str | None:
+    """The date of the medical summary's last update (REM DMP/UX.43: "sa date de dernière mise à jour"): the
+    creationTime of the newest Approved VSM the DMP returned, as the DMP wrote it (an XDS DTM, UTC)."""
+    times = [e["creation_time"] for e in entries if e.get("creation_time")]
+    return max(times, key=lambda t: t.ljust(14, "0")) if times else None
+
+
 def check_medical_summary(run: dict):
     problems, evidence = [], []
     for task in _consultations(run, searching=True):
         task_id = task["task"]["id"]
         lookups = [q for q in _ops(task, "ITI-18")
                    if VSM_TYPE in unquoted((q.get("slots") or {}).get("$XDSDocumentEntryTypeCode") or [])]
-        held = sorted({e["unique_id"] for q in lookups for e in q.get("entries") or []
-                       if e.get("status") == APPROVED})
+        approved = [e for q in lookups for e in q.get("entries") or [] if e.get("status") == APPROVED]
+        held = sorted({e["unique_id"] for e in approved})
+        updated = last_updated(approved)
         says = (product_report(task) or {}).get("medical_summary")
         evidence.append({"task": task_id, "lookups": [q["seq"] for q in lookups], "dmp_returned": held,
-                         "product_says": says})
+                         "last_updated": updated, "product_says": says})
         if not lookups:
             problems.append(f"{task_id}: no ITI-18 asked the DMP for a medical summary (typeCode {VSM_TYPE})")
         elif not isinstance(says, dict) or says.get("present") is not bool(held):
             present = isinstance(says, dict) and says.get("present")
             problems.append(f"{task_id}: the product says the DMP holds {'a' if present else 'no'} medical "
                             f"summary; the DMP returned {', '.join(held) or 'none'}")
+        elif held and says.get("last_updated") != updated:
+            dated = says.get("last_updated")
+            problems.append(f"{task_id}: the product dates the medical summary's last update {dated!r}; the "
+                            f"newest the DMP returned was created {updated}")
     if not _consultations(run, searching=True):
         return _no_task("consult-medical-summary")
-    return judged("consult-medical-summary", problems, evidence,
-                  "the product says whether the DMP holds a medical summary (VSM) as the DMP answered")
+    return judged("consult-medical-summary", problems, evidence, "the product says whether the DMP holds a "
+                  "medical summary (VSM), and when it was last updated, as the DMP answered")
 
 
 def check_newer_version(run: dict):
@@ -646,14 +688,14 @@ def check_newer_version(run: dict):
                   "showing a stored document, the product finds its newer version in the DMP")
 
 
-RIS, BIO = "RIS", "BIO"
+RIS, BIO, LGC, DPI = "RIS", "BIO", "LGC", "DPI"
 CHECKS = (
     Check("consult-td02-first",
           title="DMP consultation: TD0.2 before reading",
           test="test_the_consultation_tests_the_dmp_and_authorisation_first",
           doc="Before searching or retrieving, the product tests the DMP's existence and its authorisation "
               "(TD0.2).",
-          rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"]},
+          rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"], LGC: ["DMP/UX.27"], DPI: ["DMP/UX.27"]},
           reads=("consult.dmp",),
           judge=check_td02_first,
           defects=("consult-no-td02",)),
@@ -662,7 +704,7 @@ CHECKS = (
           test="test_the_consultation_names_the_patient_by_the_ins_insi_returned",
           doc="Every DMP call of a consultation (TD0.2, ITI-18, ITI-43, the VIHF's resource-id) names the "
               "patient by the INS INSi returned for the task's patient.",
-          rem={RIS: ["DMP/UX.27", "DMP/UX.31"], BIO: ["DMP/UX.27", "DMP/UX.31"]},
+          rem={couloir: ["DMP/UX.27", "DMP/UX.31"] for couloir in (RIS, BIO, LGC, DPI)},
           reads=("insi.searches", "consult.dmp"),
           judge=check_right_patient,
           defects=("consult-wrong-patient",)),
@@ -672,7 +714,7 @@ CHECKS = (
           doc="Every DMP call of a consultation is made under the professional who consults (VIHF Subject "
               "NameID = their IDNPS), in the normal access mode (PurposeOfUse 'normal'), and the DMP takes "
               "it.",
-          rem={RIS: ["DMP/AIRS.06"], BIO: ["DMP/AIRS.06"]},
+          rem={RIS: ["DMP/AIRS.06"], BIO: ["DMP/AIRS.06"], LGC: [], DPI: ["DMP/AIRS.06"]},
           reads=("consult.dmp",),
           judge=check_professional,
           defects=("consult-structure-user",)),
@@ -681,7 +723,7 @@ CHECKS = (
           test="test_the_search_carries_the_criteria_and_is_reported_as_answered",
           doc="The FindDocuments search carries the task's criteria (typeCode, status, creation dates) and "
               "the product reports exactly the documents the DMP returned, with their titles and dates.",
-          rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"]},
+          rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"], LGC: ["DMP/UX.27"], DPI: ["DMP/UX.27"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_search,
           defects=("consult-search-no-dates",)),
@@ -691,7 +733,7 @@ CHECKS = (
           doc="Every document the search found is integrated; every document the product says it "
               "integrated was retrieved by ITI-43 in the task, and its copy has the SHA-256 of the bytes the "
               "DMP served.",
-          rem={RIS: ["DMP/UX.31"], BIO: ["DMP/UX.31"]},
+          rem={RIS: ["DMP/UX.31"], BIO: ["DMP/UX.31"], LGC: ["DMP/UX.31"], DPI: ["DMP/UX.31"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_integrated_retrieved,
           defects=("consult-reports-unretrieved",)),
@@ -699,8 +741,8 @@ CHECKS = (
           title="DMP consultation: does the DMP hold a medical summary",
           test="test_the_product_says_whether_the_dmp_holds_a_medical_summary",
           doc="The product asks the DMP for a medical summary (ITI-18, typeCode SYNTH) and says whether it "
-              "holds one as the DMP answered.",
-          rem={RIS: ["DMP/UX.43"], BIO: ["DMP/UX.43"]},
+              "holds one, and the date of its last update, as the DMP answered.",
+          rem={RIS: ["DMP/UX.43"], BIO: ["DMP/UX.43"], LGC: [], DPI: ["DMP/UX.43"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_medical_summary,
           defects=("consult-no-summary-lookup",)),
@@ -709,11 +751,12 @@ CHECKS = (
           test="test_showing_a_stored_document_finds_its_newer_version",
           doc="Showing a document it integrated, the product asks the DMP by its uniqueId and reports the "
               "newer version the DMP holds.",
-          rem={RIS: ["CDA/DD.05"], BIO: ["CDA/DD.05", "SGL.CDA/DD.05"]},
+          rem={RIS: ["CDA/DD.05"], BIO: ["CDA/DD.05", "SGL.CDA/DD.05"], LGC: ["CDA/DD.05"],
+               DPI: ["CDA/DD.05"]},
           reads=("consult.dmp", "task.prepared", "task.claims"),
           judge=check_newer_version,
           defects=("consult-ignores-newer-version",)),
 )
 
 CAPABILITY = Capability(NAME, __doc__.split("\n\n")[0], scenarios=(SCENARIO,), plan=_plan, prepare=_prepare,
-                        observe=_observe, checks=CHECKS, couloirs=(RIS, BIO))
+                        observe=_observe, checks=CHECKS, couloirs=(RIS, BIO, LGC, DPI))

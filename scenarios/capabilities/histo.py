@@ -39,7 +39,7 @@ from segur.scenarios.capability import Capability, ObserveContext, PlanContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.mime import UnreadableMime, read_message
 
-RIS, BIO = "RIS", "BIO"
+RIS, BIO, LGC, DPI = "RIS", "BIO", "LGC", "DPI"
 ACCEPTED = ("accepted", "accepted-with-warnings")
 #: the DMP's visibility codes (docs/dmp-rules.md, mocks/dmp/visibility.py)
 VISIBILITY_SCHEME = "1.2.250.1.213.1.1.4.13"
@@ -561,45 +561,48 @@ READS = ("dmp.iti41", "dmp.stored", "task.claims")
 CAPABILITY = Capability(
     "histo", "historical back-fill, a blocked feed, visibility set by the user and deletion (DMP)",
     scenarios=(*HISTO_SCENARIOS, BLOCKED, VISIBILITY, ERASE_SOURCE, DELETE),
-    plan=plan, observe=observe,
+    plan=plan, observe=observe, couloirs=(RIS, BIO, LGC, DPI),
     checks=(
         Check("histo-business-date", "Historical reports dated with their exam, in the CDA and the metadata",
               "test_historical_reports_keep_their_business_date",
               "Back-fill: each earlier report fed to the DMP is dated with its exam (CDA serviceEvent and "
               "effectiveTime on the exam day; XDS serviceStartTime and creationTime the same instants).",
-              {RIS: ["DMP/HISTO.03"], BIO: ["DMP/HISTO.03"]}, READS, check_business_date,
-              ("histo-today-date",)),
+              {RIS: ["DMP/HISTO.03"], BIO: ["DMP/HISTO.03"], LGC: ["DMP/HISTO.03"], DPI: ["DMP/HISTO.03"]},
+              READS, check_business_date, ("histo-today-date",)),
         Check("histo-fed-once", "The chosen report fed, then every other earlier report, each once",
               "test_historical_reports_are_fed_once_manually_then_in_bulk",
               "Back-fill: the manual feed sends the one report chosen; the bulk feed sends the patient's "
               "other earlier reports and not the one fed already; the DMP holds each once.",
               {RIS: ["DMP/HISTO.05", "DMP/HISTO.06", "RIS.DMP/HISTO.06"],
-               BIO: ["DMP/HISTO.05", "DMP/HISTO.06", "BIO.DMP/HISTO.06"]}, READS, check_fed_once,
+               BIO: ["DMP/HISTO.05", "DMP/HISTO.06", "BIO.DMP/HISTO.06"],
+               LGC: ["DMP/HISTO.05"], DPI: ["DMP/HISTO.05", "DMP/HISTO.06"]}, READS, check_fed_once,
               ("histo-resent",)),
         Check("histo-indicator", "The back-fill indicator equals what the DMP holds",
               "test_the_backfill_indicator_matches_the_dmp",
               "Back-fill indicator: the count the product reports (HISTO-FED=<n>) equals the historical "
               "reports the DMP holds for the patient.",
-              {RIS: ["DMP/HISTO.07"], BIO: ["DMP/HISTO.07"]}, ("dmp.stored", "task.claims"), check_indicator,
-              ("histo-count-wrong",)),
+              {RIS: ["DMP/HISTO.07"], BIO: ["DMP/HISTO.07"], LGC: [], DPI: ["DMP/HISTO.07"]},
+              ("dmp.stored", "task.claims"), check_indicator, ("histo-count-wrong",)),
         Check("dmp-feed-blocked", "Nothing reaches the DMP when the user blocked the feed",
               "test_a_blocked_dmp_feed_sends_nothing",
               "Blocked feeding: for the exam whose DMP feed the user blocked, no ITI-41 reaches the DMP and "
               "the product does not claim it was sent.",
-              {RIS: ["RIS.DMP/va1.12"], BIO: ["SGL.DMP/va1.22"]}, ("dmp.iti41", "task.claims"), check_blocked,
-              ("blocked-still-sent",)),
+              {RIS: ["RIS.DMP/va1.12"], BIO: ["SGL.DMP/va1.22"], LGC: [], DPI: []},
+              ("dmp.iti41", "task.claims"), check_blocked, ("blocked-still-sent",)),
         Check("dmp-visibility", "The visibility the user set is the stored one, and only there",
               "test_the_dmp_entry_keeps_the_visibility_the_user_set",
               "Masking and visibility: the report the user masked from professionals (MASQUE_PS) or hid "
               "from the patient (INVISIBLE_PATIENT) is stored with exactly that code of "
               "1.2.250.1.213.1.1.4.13; no other entry of the run carries one.",
-              {RIS: ["RIS.DMP/va1.14"], BIO: []}, ("dmp.stored",), check_visibility, ("mask-ignored",)),
+              {RIS: ["RIS.DMP/va1.14"], BIO: [], LGC: ["LGC.DMP.02", "LGC.DMP/va1.17"],
+               DPI: ["DPI.DMP/va1.04"]},
+              ("dmp.stored",), check_visibility, ("mask-ignored",)),
         Check("dmp-deletion", "A deleted report is deleted in the DMP (ITI-57)",
               "test_a_deleted_report_is_deleted_in_the_dmp",
               "Deletion: the report the user deletes is set Deleted in the DMP by an ITI-57 "
               "UpdateAvailabilityStatus (TD3.3); no other entry is deleted.",
-              {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"]}, ("dmp.iti57", "dmp.stored", "task.claims"),
-              check_deletion, ("delete-not-sent",)),
+              {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"], LGC: ["LGC.DMP.01"], DPI: []},
+              ("dmp.iti57", "dmp.stored", "task.claims"), check_deletion, ("delete-not-sent",)),
     ),
 )
 

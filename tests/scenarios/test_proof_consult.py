@@ -235,6 +235,26 @@ def test_denying_the_medical_summary_the_dmp_returned_fails(ris):
     assert "says the DMP holds no medical summary" in _judged(evidence, "consult-medical-summary").problems[0]
 
 
+def test_a_last_update_other_than_the_newest_summary_s_creation_fails(ris):
+    result = _judged(ris.evidence, "consult-medical-summary")
+    updated = result.evidence[0]["last_updated"]
+    assert result.passed and updated and product_report(
+        next(t for t in ris.evidence["run"]["tasks"] if t["task"]["id"] == "consult-01"))[
+        "medical_summary"]["last_updated"] == updated
+    for wrong in ("20190502", None):
+        evidence = _altered(ris, "consult-01", lambda r, w=wrong: r["medical_summary"].update(last_updated=w))
+        problems = _judged(evidence, "consult-medical-summary").problems
+        assert problems == [f"consult-01: the product dates the medical summary's last update {wrong!r}; the "
+                            f"newest the DMP returned was created {updated}"]
+
+
+def test_the_summary_s_last_update_is_its_newest_creation_time_whatever_the_precision():
+    entries = [{"creation_time": "20190502"}, {"creation_time": "20261206101500"}, {"creation_time": None},
+               {"creation_time": "20261206"}]
+    assert consult.last_updated(entries) == "20261206101500"
+    assert consult.last_updated([{"creation_time": None}]) is None and consult.last_updated([]) is None
+
+
 def test_a_newer_version_the_dmp_does_not_hold_fails(ris):
     evidence = _altered(ris, "consult-02", lambda r: r["shown"][0].update(newer_version="2.25.7"))
     assert "the product reports '2.25.7'" in _judged(evidence, "consult-newer-version").problems[0]

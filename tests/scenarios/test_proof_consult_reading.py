@@ -114,3 +114,37 @@ def test_the_harness_s_dmp_client_feeds_the_dmp_and_judges_nothing():
     users = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.ClassDef)
              and any(isinstance(n, ast.Name) and n.id in client for n in ast.walk(node))}
     assert users == {"Feeder", "__init__"}  # the class and its constructor
+
+
+def _find(seq: int, types: list[str], dated: bool, returned: list[str]) -> dict:
+    """One FindDocuments of a consultation as `observe` records it: its slots and the entries returned."""
+    slots = {"$XDSDocumentEntryTypeCode": [f"('{t}')" for t in types],
+             "$XDSDocumentEntryStatus": [f"('{consult.APPROVED}')"]}
+    if dated:
+        slots.update({"$XDSDocumentEntryCreationTimeFrom": [consult.CREATED_FROM],
+                      "$XDSDocumentEntryCreationTimeTo": [consult.CREATED_TO]})
+    return {"seq": seq, "operation": "ITI-18", "query_id": consult.FIND_DOCUMENTS, "slots": slots,
+            "entries": [{"unique_id": uid, "status": consult.APPROVED} for uid in returned]}
+
+
+def _consultation(kind: str, queries: list[dict]) -> dict:
+    search = {"type_codes": [consult.TYPE_OF_KIND[kind]], "statuses": ["Approved"],
+              "creation_from": consult.CREATED_FROM, "creation_to": consult.CREATED_TO}
+    observed = {"consult": {"dmp": queries}}
+    return {"task": {"id": "consult-01", "extra": {"search": search}}, "observed": observed}
+
+
+def test_the_search_judged_is_the_one_with_the_task_s_criteria_not_the_summary_look_up_after_it():
+    imaging, summary = consult.TYPE_OF_KIND["CR-IMG"], consult.VSM_TYPE
+    searched, looked_up = _find(1, [imaging], True, ["2.25.2"]), _find(2, [summary], False, ["2.25.9"])
+    ris = _consultation("CR-IMG", [searched, looked_up])
+    assert [q["seq"] for q in consult._searches(ris)] == [1] and consult._returned(ris) == ["2.25.2"]
+    # the GP searches the VSM itself: both queries are searches, the dated one (the task's) is judged
+    both = ["2.25.2", "2.25.0"]  # the current VSM, and the 2019 one the dates leave out
+    lgc = _consultation("VSM", [_find(1, [summary], True, both[:1]), _find(2, [summary], False, both)])
+    assert [q["seq"] for q in consult._searches(lgc)] == [1, 2] and consult._returned(lgc) == ["2.25.2"]
+    # no search carries the criteria: the last is judged, and the check says its criteria are not the task's
+    undated = _consultation("VSM", [_find(1, [summary], False, ["2.25.2", "2.25.0"])])
+    assert consult._returned(undated) == ["2.25.2", "2.25.0"]
+    assert consult._criteria_problems("consult-01", consult._search(undated)[0],
+                                      undated["task"]["extra"]["search"])

@@ -1,8 +1,10 @@
 """Consulting the patient's DMP (the `consult-dmp` task): the identity from INSi, TD0.2 (and TD0.3 when this
 professional is not yet authorised), a multi-criteria FindDocuments (ITI-18), the retrieve of the documents
-found (ITI-43) into the RIS's own store, whether the DMP holds a medical summary (typeCode SYNTH) and, for a
-document already integrated, whether the DMP holds a newer version of it (GetDocuments by uniqueId, then
-GetAssociations for the RPLC that replaced it). What it found is returned as JSON (`consultation`).
+found (ITI-43) into the RIS's own store, whether the DMP holds a medical summary (typeCode SYNTH: its newest
+creationTime is the date of its last update) and, for a document already integrated, whether the DMP holds a
+newer version of it (GetDocuments by uniqueId, then GetAssociations for the RPLC that replaced it). What it
+found is returned as JSON (`consultation`). The same code consults for the other couloirs' reference
+products (`reference-lgc`, `reference-dpi`): the task's criteria name the documents of their kind.
 
 The query and retrieve messages, and the reading of the DMP's answers (ebRIM, MTOM/XOP), are this module's
 own (`XdsReader`); the signed VIHF and TD0.2/TD0.3 come from the RIS's DMP client (`dmp.client_for`).
@@ -284,8 +286,10 @@ def search(run, reader: XdsReader) -> dict:
         summary = {"present": False, "unique_ids": []}
     else:
         held = reader.find([VSM_TYPE], ["Approved"])
-        summary = {"present": bool(held), "unique_ids": [e.unique_id for e in held]}
-        run.step(f"DMP ITI-18 medical summary: {'yes' if held else 'none'}")
+        times = [e.creation_time for e in held if e.creation_time]
+        updated = max(times, key=lambda t: t.ljust(14, "0")) if times else None  # XDS DTMs, UTC
+        summary = {"present": bool(held), "unique_ids": [e.unique_id for e in held], "last_updated": updated}
+        run.step(f"DMP ITI-18 medical summary: {f'yes, last updated {updated}' if held else 'none'}")
     return {"found": [e.brief() for e in found], "integrated": integrated, "medical_summary": summary}
 
 
