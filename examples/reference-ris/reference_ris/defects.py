@@ -121,6 +121,10 @@ DEFECTS = {
                                     "too), and uses it as qualified",
     "inbox-misses-abnormal": "flags the results of a received lab report by their reference range, not by "
                              "the biologist's interpretationCode",
+    "consent-not-recorded": "says the patient's changed choice about DMP consultation was recorded, and "
+                            "calls nothing (the choice kept in the RIS only)",
+    "consent-wrong-action": "records the patient's refusal of DMP consultation with TD0.3 AJOUT, not "
+                            "SUPPRESSION",
 }
 
 
