@@ -15,7 +15,7 @@ import pytest
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import consent, for_couloir
 from segur.scenarios.capabilities.consent import CAPABILITY, check_recorded, product_report
-from segur.scenarios.driver import make_driver
+from segur.scenarios.driver import instructions, make_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
@@ -69,10 +69,11 @@ def _tasks(outcome) -> dict:
 
 
 # --- the plan ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("size", ["small", "full"])
 @pytest.mark.parametrize("couloir", ["RIS", "BIO", "LGC", "DPI"])
-def test_every_couloir_approving_dmp_ux06_plans_a_refusal_then_an_acceptance(world, couloir):
+def test_every_couloir_approving_dmp_ux06_plans_a_refusal_then_an_acceptance(world, couloir, size):
     assert CAPABILITY in for_couloir(couloir)
-    plan = build_plan(world, couloir, "small")
+    plan = build_plan(world, couloir, size)
     refusal, acceptance = plan.by_id("consent-01"), plan.by_id("consent-02")
     assert (refusal.task.action, acceptance.task.action) == ("consent-dmp", "consent-dmp")
     assert refusal.task.extra == {"consent": "refused"} and acceptance.task.extra == {"consent": "accepted"}
@@ -81,6 +82,17 @@ def test_every_couloir_approving_dmp_ux06_plans_a_refusal_then_an_acceptance(wor
     assert refusal.patient_key not in others
     ids = [p.task.id for p in plan.tasks]
     assert ids.index("consent-01") > ids.index("unknown-01")  # after the core tasks
+
+
+def test_the_pfi_whose_rem_has_no_dmp_ux06_plans_no_consent_task(world):
+    assert CAPABILITY not in for_couloir("PFI")
+    assert not [p for p in build_plan(world, "PFI", "small").tasks if p.scenario == consent.SCENARIO]
+
+
+def test_a_person_at_the_product_is_told_the_patients_choice(world):
+    plan = build_plan(world, "RIS", "small")
+    told = instructions(plan.by_id("consent-01").task)
+    assert "TD0.3" in told and '"consent": "refused"' in told and "Patient (type these traits" in told
 
 
 def test_the_check_carries_dmp_ux06_in_each_couloir_that_approves_it(shared_rem, catalogue):
