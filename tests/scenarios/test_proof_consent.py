@@ -177,11 +177,21 @@ def test_the_products_report_is_judged_against_the_dmps_answer(ris):
                         f"'NON_EXISTE' (TD0.3 #{seq})"]
 
 
+def test_a_td03_with_no_insi_answer_for_the_patient_fails(ris):
+    run = _clean_run(ris)
+    refusal = next(t for t in run["tasks"] if t["task"]["id"] == "consent-01")
+    refusal["observed"]["insi"] = []  # as the defect no-insi-call leaves it: the INS from a local file
+    problems = check_recorded(run).problems
+    assert problems == ["consent-01: no INSi search of the patient answered 00 (the DMP is named by the INS "
+                        "INSi returns)"]
+
+
 def test_a_td03_for_another_identity_than_insi_returned_fails(ris):
     run = _clean_run(ris)
     acceptance = next(t for t in run["tasks"] if t["task"]["id"] == "consent-02")
     for call in acceptance["observed"]["consent"]["td"]:
         call["oid"] = "1.2.250.1.213.1.4.11"  # the NIA OID where INSi returned the NIR one
     problems = check_recorded(run).problems
-    assert any(p.startswith("consent-02: TD0.3 #") and "OID 1.2.250.1.213.1.4.11" in p for p in problems)
-    assert any("consent-02: the DMP took no TD0.3 AJOUT" in p for p in problems)
+    seq = acceptance["observed"]["consent"]["td"][-1]["seq"]
+    assert [p.split(" names")[0] for p in problems] == [f"consent-02: TD0.3 #{seq}"]
+    assert "(OID 1.2.250.1.213.1.4.11), not the INS INSi returned" in problems[0]
