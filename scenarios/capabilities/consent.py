@@ -46,7 +46,6 @@ REFUSED, ACCEPTED = "refused", "accepted"
 WANTED = {REFUSED: "SUPPRESSION", ACCEPTED: "AJOUT"}
 HOLDS = {REFUSED: ("NON_EXISTE",), ACCEPTED: ("VALIDE",)}
 READS = ("ITI-18", "ITI-43")
-TD_NS = "urn:segur:harness:dmp:td:1"
 COULOIRS = ("RIS", "BIO", "LGC", "DPI")
 
 
