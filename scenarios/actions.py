@@ -31,6 +31,8 @@ ACTIONS: dict[str, str] = {
                     "XOAUTH2 with a Pro Santé Connect access token of the author (extra['idnps'])",
     "send-dmp-mss-psc": "send-dmp, then send-psc-mss; an MSSanté authentication error must not stop the DMP "
                         "send (and the task then reports a failure)",
+    "consent-dmp": "record the patient's changed choice extra['consent'] (refused/accepted) about this "
+                   "professional consulting their DMP (TD0.3), report the DMP's answer as JSON",
     "pam-send-dmp": "send the report to the DMP for the patient the PAM feed named extra['pam_patient_id'] "
                     "(a PI of extra['pam_authority']): the identity it was fed, no traits typed",
 }

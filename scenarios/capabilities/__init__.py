@@ -3,14 +3,14 @@ order their tasks run and their checks are listed."""
 
 from __future__ import annotations
 
-from segur.scenarios.capabilities import consult, identity_feeds, inbox, lookup, pam_feed, psc
+from segur.scenarios.capabilities import consent, consult, identity_feeds, inbox, lookup, pam_feed, psc
 from segur.scenarios.capabilities.histo import BIO_CAPABILITY as HISTO_BIO
 from segur.scenarios.capabilities.histo import CAPABILITY as HISTO
 from segur.scenarios.capability import Capability
 
 CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY, HISTO, HISTO_BIO,
                                         inbox.CAPABILITY, psc.CAPABILITY, pam_feed.CAPABILITY,
-                                        identity_feeds.CAPABILITY)
+                                        identity_feeds.CAPABILITY, consent.CAPABILITY)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

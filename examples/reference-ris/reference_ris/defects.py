@@ -123,6 +123,10 @@ DEFECTS = {
                              "the biologist's interpretationCode",
     "inbox-drops-stylesheet": "reading its mailbox, stores a received CDA without the producer's stylesheet "
                               "its xml-stylesheet instruction names (the CDA alone)",
+    "consent-not-recorded": "says the patient's changed choice about DMP consultation was recorded, and "
+                            "calls nothing (the choice kept in the RIS only)",
+    "consent-wrong-action": "records the patient's refusal of DMP consultation with TD0.3 AJOUT, not "
+                            "SUPPRESSION",
 }
 
 
