@@ -186,8 +186,11 @@ def personal_submit(run):
 
 def own_mailbox_submit(run, sender: str):
     """The submit of a report leaving from the acting professional's own mailbox (the GP's, in the LGC
-    couloir): `personal_submit`, XOAUTH2 with their PSC token (MSS/CONF.07); None for another mailbox (the
-    structure's application mailbox: PLAIN with its ORG certificate, MSS/CONF.12)."""
+    couloir) when the RIS knows Pro Santé Connect: `personal_submit`, XOAUTH2 with their PSC token
+    (MSS/CONF.07); None for another mailbox (the structure's application mailbox: PLAIN with its ORG
+    certificate, MSS/CONF.12), or without PSC settings (PLAIN, as before PSC)."""
+    if not (run.config.psc_authorization_url and run.config.psc_token_url):
+        return None
     own = ((run.task.author or {}).get("professional") or {}).get("mailbox") or ""
     return personal_submit(run) if own and sender.lower() == own.lower() else None
 
