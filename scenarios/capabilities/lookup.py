@@ -24,6 +24,12 @@ Four tasks after the core's:
   mailbox ends the exchange: `X-MSS-MES: FIN` (référentiel #2 MSSanté clients, SC.MSS/CONF.21: the header, the
   value "FIN" in 3 capital letters; the mock's rules MSS-MES-VALUE / MSS-MES-NOT-CITIZEN), read by the
   harness from the stored message (`citizen-end-exchange`).
+
+Couloirs: RIS, BIO and LGC (the GP's software: its REM has MSS/CONF.20, .21, .22 APPROVED) take the four;
+DPI the end of exchange only (`DPI_CAPABILITY`: MSS/CONF.21 is its only APPROVED id of the four); PFI the
+CRL, the revoked operator and the end of exchange (`PFI_CAPABILITY`: MSS/CONF.21, .22 APPROVED, MSS/va1.05
+UNDER_REVIEW; MSS/CONF.20 is OBSOLETE there, a platform relays documents and composes no message). Source:
+the status of each id per couloir in shared/rem/requirements.csv.
 """
 
 from __future__ import annotations
@@ -36,8 +42,9 @@ from segur.scenarios.capability import Capability, ObserveContext, PlanContext
 from segur.scenarios.check import Check, judged, tasks
 from segur.scenarios.mime import UnreadableMime, read_message
 
-RIS, BIO = "RIS", "BIO"
+RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 LOOKUP, CRL_DOWN, REVOKED, CITIZEN_FIN = "lookup", "crl-down", "revoked", "citizen-fin"
+SCENARIOS = (LOOKUP, CRL_DOWN, REVOKED, CITIZEN_FIN)
 EXPECT_REFUSED = "refused"  # the product must not send: it refuses the operator and says so
 #: the CRL point down for the whole task: every CRL download answers 503 (docs/igc.md, faults)
 CRL_FAULT = {"service": "igc", "spec": {"kind": "http_error", "status": 503, "operation": "crl"}}
@@ -64,27 +71,43 @@ def _colleagues(world, professional) -> list:
             and p.mailbox and world.organisation_of(p).key == world.organisation_of(professional).key]
 
 
-def plan(ctx: PlanContext) -> None:
-    """The look-up task(s), then the CRL point down, the revoked operator and the end of exchange; patients
-    not already in the plan when the world has enough (qualifiable, not refusing MSSanté messages)."""
+def plan(ctx: PlanContext, scenarios: tuple[str, ...] = SCENARIOS) -> None:
+    """The look-up task(s), then the CRL point down, the revoked operator and the end of exchange (those of
+    `scenarios`); patients not already in the plan when the world has enough (qualifiable, not refusing
+    MSSanté messages)."""
     world = ctx.world
     used = ctx.used_patients()
     patients = [p for p in ctx.citizen_patients if p.key not in used] or ctx.citizen_patients
     # professionals whose practice has colleagues (a mailbox of the wrong row is then another person's),
     # from the end of the list (the core's MSSanté tasks take it from the start)
     named = [p for p in reversed(ctx.recipients) if _colleagues(world, p)] or list(reversed(ctx.recipients))
-    lookups = 2 if ctx.size == "full" else 1
+    lookups = (2 if ctx.size == "full" else 1) if LOOKUP in scenarios else 0
     for i in range(lookups):
         professional = named[i % len(named)]
         ctx.add(f"lookup-{i + 1:02d}", "send-mss-lookup", patients[i % len(patients)], LOOKUP, "delivered",
                 extra={"professional": professional_of(world, professional)})
     recipient = ctx.recipients[0].mailbox
     crl, revoked, citizen = (patients[(lookups + k) % len(patients)] for k in range(3))
-    ctx.add("crl-01", "send-mss", crl, CRL_DOWN, "delivered", recipient=recipient, fault=CRL_FAULT)
-    ctx.add("revoked-01", "send-mss-operator", revoked, REVOKED, EXPECT_REFUSED, recipient=recipient,
-            extra={"smtp": REVOKED_OPERATOR})
-    ctx.add("citizen-fin-01", "send-citizen-fin", citizen, CITIZEN_FIN, "delivered",
-            extra={"end_exchange": True})
+    if CRL_DOWN in scenarios:
+        ctx.add("crl-01", "send-mss", crl, CRL_DOWN, "delivered", recipient=recipient, fault=CRL_FAULT)
+    if REVOKED in scenarios:
+        ctx.add("revoked-01", "send-mss-operator", revoked, REVOKED, EXPECT_REFUSED, recipient=recipient,
+                extra={"smtp": REVOKED_OPERATOR})
+    if CITIZEN_FIN in scenarios:
+        ctx.add("citizen-fin-01", "send-citizen-fin", citizen, CITIZEN_FIN, "delivered",
+                extra={"end_exchange": True})
+
+
+def plan_dpi(ctx: PlanContext) -> None:
+    """DPI: the end of the exchange with the patient only (its REM has MSS/CONF.21 APPROVED, not .20, .22)."""
+    plan(ctx, (CITIZEN_FIN,))
+
+
+def plan_pfi(ctx: PlanContext) -> None:
+    """PFI: the CRL point down, the revoked operator and the end of exchange, sent for the hospital's
+    producing systems from its application mailbox (its REM has MSS/CONF.21, .22 APPROVED, MSS/va1.05
+    UNDER_REVIEW, MSS/CONF.20 and ANN/va1.05 OBSOLETE: a platform composes no message)."""
+    plan(ctx, (CRL_DOWN, REVOKED, CITIZEN_FIN))
 
 
 # --- observe ------------------------------------------------------------------------------------------------
@@ -391,7 +414,8 @@ CHECKS = (
           doc=("For a task naming the recipient as a professional (RPPS, practice), an Annuaire santé "
                "search of that professional answered before the message, and the message went to a mailbox "
                "that search returned for that professional."),
-          rem={RIS: ["MSS/CONF.20", "SC.MSS/CONF.20", "ANN/va1.05"], BIO: ["ANN/va1.05", "SC.MSS/CONF.20"]},
+          rem={RIS: ["MSS/CONF.20", "SC.MSS/CONF.20", "ANN/va1.05"], BIO: ["ANN/va1.05", "SC.MSS/CONF.20"],
+               LGC: ["MSS/CONF.20", "SC.MSS/CONF.20", "ANN/va1.05"]},
           reads=("annuaire.searches", "mss.messages"),
           judge=check_lookup_recipient,
           defects=("lookup-skipped", "lookup-wrong-professional")),
@@ -400,7 +424,8 @@ CHECKS = (
           test="test_with_the_crl_point_down_the_last_valid_crl_is_kept",
           doc=("After a first CRL download, the CRL point answers 503 for a whole task: the product keeps "
                "its last valid CRL and still connects and delivers the report."),
-          rem={RIS: ["MSS/CONF.22", "SC.MSS/CONF.22"], BIO: ["MSS/CONF.22", "SC.MSS/CONF.22"]},
+          rem={RIS: ["MSS/CONF.22", "SC.MSS/CONF.22"], BIO: ["MSS/CONF.22", "SC.MSS/CONF.22"],
+               LGC: ["MSS/CONF.22", "SC.MSS/CONF.22"], PFI: ["MSS/CONF.22", "SC.MSS/CONF.22"]},
           reads=("igc.crl", "mss.messages"),
           judge=check_crl_kept,
           defects=("crl-not-kept",)),
@@ -409,7 +434,7 @@ CHECKS = (
           test="test_a_revoked_server_certificate_is_refused",
           doc=("Sent to an operator whose server certificate the CRL lists as revoked, the product "
                "downloaded the CRL, stopped at the TLS handshake, sent nothing and reported a failure."),
-          rem={RIS: ["MSS/va1.05"], BIO: ["MSS/va1.05"]},
+          rem={RIS: ["MSS/va1.05"], BIO: ["MSS/va1.05"], LGC: ["MSS/va1.05"], PFI: ["MSS/va1.05"]},
           reads=("igc.crl", "igc.revoked_smtp", "mss.messages", "task.claims"),
           judge=check_revoked_refused,
           defects=("crl-ignored",)),
@@ -418,7 +443,7 @@ CHECKS = (
           test="test_the_end_of_exchange_carries_x_mss_mes_fin",
           doc=("The report sent to the patient's Mon espace santé mailbox with the end of the exchange asked "
                "carries one X-MSS-MES header with the value FIN, read from the stored message."),
-          rem={RIS: ["MSS/CONF.21", "SC.MSS/CONF.21"], BIO: ["MSS/CONF.21", "SC.MSS/CONF.21"]},
+          rem={c: ["MSS/CONF.21", "SC.MSS/CONF.21"] for c in (RIS, BIO, LGC, DPI, PFI)},
           reads=("mss.messages", "mss.headers"),
           judge=check_citizen_end,
           defects=("no-fin-header",)),
@@ -426,5 +451,14 @@ CHECKS = (
 
 CAPABILITY = Capability(
     "lookup", "Annuaire look-up of the recipient, CRL revocation (kept CRL, revoked operator), end of the "
-    "exchange with the patient", scenarios=(LOOKUP, CRL_DOWN, REVOKED, CITIZEN_FIN), plan=plan,
-    observe=observe, checks=CHECKS, couloirs=(RIS, BIO))
+    "exchange with the patient", scenarios=SCENARIOS, plan=plan, observe=observe, checks=CHECKS,
+    couloirs=(RIS, BIO, LGC))
+#: the hospital couloirs take what their REM has: the DPI the end of exchange, the PFI the CRL too
+DPI_CAPABILITY = Capability("lookup", "the end of the exchange with the patient", scenarios=(CITIZEN_FIN,),
+                            plan=plan_dpi, observe=observe, checks=CHECKS[3:], couloirs=(DPI,))
+PFI_CAPABILITY = Capability(
+    "lookup", "CRL revocation (kept CRL, revoked operator), end of the exchange with the patient",
+    scenarios=(CRL_DOWN, REVOKED, CITIZEN_FIN), plan=plan_pfi, observe=observe, checks=CHECKS[1:],
+    couloirs=(PFI,))
+#: the variants for the hospital couloirs (`capabilities.CAPABILITIES`)
+OTHER_COULOIRS = (DPI_CAPABILITY, PFI_CAPABILITY)

@@ -18,6 +18,9 @@ identifier (`extra["pam_patient_id"]`, a PI of `extra["pam_authority"]`), with n
 use the identity it integrated. The product's MLLP endpoint is `PrepareContext.product["pam"]`
 (`segur proof --pam-endpoint mllp://host:port`, or announced by its driver; docs/sut.md).
 
+Couloirs: RIS, BIO and DPI (REM DPI.INS/va1.62: the hospital's DPI integrates the INS of its identity domain
+from the IHE PAM feed, in creation, update and deletion).
+
 The judge reads the messages as they went out and the ACKs as they came back (python-hl7, the PAM mock's own
 parser library), and the reports from the DMP's journal (the core observation), never the product's word.
 """
@@ -461,9 +464,12 @@ def check_provisional(run: dict) -> CheckResult:
                             "an INS fed with a status other than VALI never goes out as qualified")
 
 
-INTEGRATION = {"RIS": ["RIS.INS/va1.67", "RIS.INS/va1.68"], "BIO": ["SGL.INS/va1.73"]}
-PID_RULES = {"RIS": ["RIS.INS/va1.69"], "BIO": ["SGL.INS/va1.72"]}
-BOTH = {c: INTEGRATION[c] + PID_RULES[c] for c in INTEGRATION}
+#: DPI.INS/va1.62 asks the whole of it: integrate the INS from the identity domain's IHE PAM feed in creation,
+#: update and deletion, per the PAM FR extension (PID-32) and rule 33 of the INS guide
+INTEGRATION = {"RIS": ["RIS.INS/va1.67", "RIS.INS/va1.68"], "BIO": ["SGL.INS/va1.73"],
+               "DPI": ["DPI.INS/va1.62"]}
+PID_RULES = {"RIS": ["RIS.INS/va1.69"], "BIO": ["SGL.INS/va1.72"], "DPI": ["DPI.INS/va1.62"]}
+BOTH = {c: list(dict.fromkeys(INTEGRATION[c] + PID_RULES[c])) for c in INTEGRATION}
 CHECKS = (
     Check(ACKED, "Every PAM feed acknowledged AA", "test_pam_feeds_are_acknowledged_aa",
           "Every ADT message the harness fed the product (A28, A31, A40, A47) is answered AA over MLLP; an "
@@ -489,4 +495,4 @@ CHECKS = (
 
 CAPABILITY = Capability(NAME, "IHE PAM identity feeds to the product (the harness as its identity source)",
                         scenarios=SCENARIOS, plan=_plan, prepare=_prepare, observe=_observe, checks=CHECKS,
-                        couloirs=("RIS", "BIO"), services=("pam",))
+                        couloirs=("RIS", "BIO", "DPI"), services=("pam",))

@@ -18,6 +18,16 @@ stack's PSC mock (CIBA with `login_hint`, or the code flow with the test login: 
   send, and the product must not claim the MSSanté part done (`psc-auth-error`, MSS/CONF.08: "errors of
   the SMTP/IMAP connection and authentication must not disturb the system's other functions").
 
+`psc-xoauth2` also reads every other task's SMTP sessions: one that opened a personal or organisational
+mailbox (the GP's own mailbox the LGC's core reports leave from) must open it with XOAUTH2 too (MSS/CONF.07:
+the API LPS of "BAL personnelle ou organisationnelle").
+
+Couloirs: RIS takes the four tasks and five checks; LGC (the GP's software, REM MSS/CONF.07, .08, .10, .11
+APPROVED, MSS/CONF.12 OBSOLETE, no application mailbox) the four tasks and the four PSC checks
+(`LGC_CAPABILITY`); PFI (REM MSS/CONF.12 APPROVED, no PSC id: the platform sends for the hospital's systems,
+no professional logs in) `mss-app-org-cert` alone, on the core tasks (`PFI_CAPABILITY`). BIO's REM has the
+PSC ids OBSOLETE (shared/rem/requirements.csv), DPI's none.
+
 The core MSSanté tasks send from the organisation's application mailbox: `mss-app-org-cert` reads, from
 the MSSanté session journal, the client certificate of each session that opened an application mailbox and
 fails when there is none, or it is not an ORG AUTH_CLI certificate of the sender's structure (MSS/CONF.12;
@@ -33,7 +43,7 @@ from segur.kernel.tenants import split_login
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, judged, tasks
 
-RIS, BIO = "RIS", "BIO"
+RIS, BIO, LGC, PFI = "RIS", "BIO", "LGC", "PFI"
 SEND, RELOGIN, REOPEN, DENIED = "psc-send", "psc-relogin", "psc-reopen", "psc-denied"
 SCENARIOS = (SEND, RELOGIN, REOPEN, DENIED)
 #: the task actions of this capability (scenarios/actions.py)
@@ -44,6 +54,10 @@ REOPEN_FAULT = {"service": "mssante", "spec": {"kind": "session_end", "operation
 NEW_AUTHORIZATIONS = ("authorization_code", "urn:openid:params:grant-type:ciba")
 #: what PSC journals when it refuses the professional's login
 PSC_LOGIN_OPERATIONS = ("authorize", "login", "token", "ciba-auth")
+#: the mailboxes the API LPS opens with a PSC token (MSS/CONF.07: "BAL personnelle ou organisationnelle"; the
+#: application mailbox opens with its ORG certificate and PLAIN, MSS/CONF.12)
+PSC_MAILBOXES = ("PER", "ORG")
+KIND_NAMES = {"PER": "personal", "ORG": "organisational", "APP": "application"}
 
 
 # --- plan ------------------------------------------------------------------------------------------------
@@ -140,10 +154,52 @@ def _no_xoauth2(task: dict) -> dict:
             "reason": "no XOAUTH2 authentication of the personal mailbox in the task"}
 
 
+def _mailbox_sessions(run: dict, task: dict, kinds: tuple[str, ...]) -> list[dict]:
+    """The task's SMTP sessions that opened a mailbox of one of `kinds` (PER, ORG, APP), read from the run's
+    MSSanté journal."""
+    seqs = {s["seq"] for s in task["observed"].get("mss_sessions") or []}
+    return [e for e in (run.get("journals") or {}).get("mssante", [])
+            if e["seq"] in seqs and (e.get("client") or {}).get("mailbox_kind") in kinds]
+
+
+def _product_mailboxes(task: dict) -> set[str]:
+    """The mailboxes the product sends from in a task: the task's sender, its `extra["mailbox"]`, the
+    author's own (the harness's own sessions, e.g. delivering mail to the product, are from other ones)."""
+    given = task["task"]
+    author = (given.get("author") or {}).get("professional") or {}
+    found = {given.get("sender"), (given.get("extra") or {}).get("mailbox"), author.get("mailbox")}
+    return {str(address).lower() for address in found if address}
+
+
+def _other_tasks_problems(run: dict) -> tuple[list[str], list[dict]]:
+    """The sessions of the other tasks (the core's, the other capabilities') that opened a personal or
+    organisational mailbox of the product otherwise than with XOAUTH2: MSS/CONF.07 holds for every send, not
+    only the PSC tasks' (a GP's reports leave from the GP's own mailbox)."""
+    problems, evidence = [], []
+    for task in run["tasks"]:
+        if task["scenario"] in SCENARIOS:
+            continue
+        mine = _product_mailboxes(task)
+        for session in _mailbox_sessions(run, task, PSC_MAILBOXES):
+            client = session.get("client") or {}
+            if split_login(client.get("login") or "")[0].lower() not in mine:
+                continue  # the harness's own session (a peer writing to the product)
+            evidence.append({"task": _task_id(task), "seq": session["seq"], "login": client.get("login"),
+                             "mailbox_kind": client.get("mailbox_kind"),
+                             "mechanism": client.get("mechanism")})
+            if client.get("mechanism") != "XOAUTH2":
+                problems.append(f"{_task_id(task)}: SMTP session #{session['seq']} opened the "
+                                f"{KIND_NAMES[client['mailbox_kind']]} mailbox {client.get('login')} with "
+                                f"{client.get('mechanism')}, not XOAUTH2 with a PSC access token")
+    return problems, evidence
+
+
 def check_xoauth2(run: dict) -> object:
     """Every session of the personal mailbox opens with XOAUTH2 (never PLAIN or LOGIN), with a token PSC
-    issued for the task's professional; `psc-send` delivers its report through such a session."""
-    problems, evidence, blocked = [], [], []
+    issued for the task's professional; `psc-send` delivers its report through such a session. Any other
+    task's session opening a personal or organisational mailbox opens with XOAUTH2 too."""
+    problems, evidence = _other_tasks_problems(run)
+    blocked = []
     for task in tasks(run, *SCENARIOS):
         facts, task_id = _facts(task), _task_id(task)
         mailbox, idnps = facts["mailbox"], facts["idnps"]
@@ -175,7 +231,8 @@ def check_xoauth2(run: dict) -> object:
                 problems.append(f"{task_id}: no report left {mailbox} through a session opened with XOAUTH2 "
                                 "and a PSC token of the professional")
     return judged("psc-xoauth2", problems, evidence, "the personal mailbox opened with XOAUTH2 and the "
-                  "professional's own PSC token in every PSC task", blocked)
+                  "professional's own PSC token in every PSC task, and with XOAUTH2 in every other task",
+                  blocked)
 
 
 def check_reauth(run: dict) -> object:
@@ -273,13 +330,6 @@ def check_auth_error(run: dict) -> object:
                   "done and is reported as a failure", blocked)
 
 
-def _app_sessions(run: dict, task: dict) -> list[dict]:
-    """The task's SMTP sessions that opened an application mailbox, read from the run's MSSanté journal."""
-    seqs = {s["seq"] for s in task["observed"].get("mss_sessions") or []}
-    return [e for e in (run.get("journals") or {}).get("mssante", [])
-            if e["seq"] in seqs and (e.get("client") or {}).get("mailbox_kind") == "APP"]
-
-
 def check_app_org_cert(run: dict) -> object:
     """Each session opening an application mailbox presented an ORG AUTH_CLI certificate of the sender's
     structure (OU = its IDNST, clientAuth usage)."""
@@ -288,7 +338,7 @@ def check_app_org_cert(run: dict) -> object:
     for task in tasks(run, "mss", "citizen"):
         task_id = _task_id(task)
         structure = (task["task"].get("author") or {}).get("idnst")
-        for session in _app_sessions(run, task):
+        for session in _mailbox_sessions(run, task, ("APP",)):
             tls = (session.get("client") or {}).get("tls") or {}
             cert, login = tls.get("client_cert"), session["client"].get("login")
             if tls and not tls.get("client_cert_asked"):
@@ -321,34 +371,58 @@ CHECKS = (
           "test_the_personal_mailbox_opens_with_xoauth2_and_a_psc_token_of_the_professional",
           "MSSanté API LPS, personal mailbox: every SMTP session opens with SASL XOAUTH2 (never PLAIN) and a "
           "PSC access token PSC issued for the task's professional; the report goes through it.",
-          {RIS: ["MSS/CONF.07"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
+          {RIS: ["MSS/CONF.07"], BIO: [], LGC: ["MSS/CONF.07"]},
+          ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
           check_xoauth2, ("psc-plain-login",)),
     Check("psc-reauth", "Re-authentication with PSC after its session ended",
           "test_after_a_psc_logout_the_product_authenticates_again_before_sending",
           "When the professional's PSC session ends (refresh token no longer valid), the product opens no "
           "session with the dead token and authenticates with PSC again before it sends.",
-          {RIS: ["MSS/CONF.10"], BIO: []}, ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
+          {RIS: ["MSS/CONF.10"], BIO: [], LGC: ["MSS/CONF.10"]},
+          ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
           check_reauth, ("psc-stale-token",)),
     Check("psc-reopen", "SMTP session reopened after the operator ended it",
           "test_a_session_the_operator_ended_is_reopened_by_the_product",
           "When the operator ends the SMTP session while PSC is still valid, the product reopens one by "
           "itself and the report goes through.",
-          {RIS: ["MSS/CONF.11"], BIO: []}, ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
+          {RIS: ["MSS/CONF.11"], BIO: [], LGC: ["MSS/CONF.11"]},
+          ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
           ("psc-no-reopen",)),
     Check("psc-auth-error", "An MSSanté authentication error does not stop the DMP send",
           "test_an_mssante_authentication_error_does_not_stop_the_dmp_send",
           "When PSC refuses the professional's login, the MSSanté error is reported (no success claimed) and "
           "does not disturb the product's other functions: the task's DMP send is made.",
-          {RIS: ["MSS/CONF.08"], BIO: []}, ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
+          {RIS: ["MSS/CONF.08"], BIO: [], LGC: ["MSS/CONF.08"]},
+          ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
           check_auth_error, ("psc-error-aborts",)),
     Check("mss-app-org-cert", "Application mailbox opened with the structure's ORG certificate",
           "test_the_application_mailbox_opens_with_an_org_auth_cli_certificate_of_its_structure",
           "MSSanté API LPS, application mailbox: each SMTP session presents an IGC-Santé ORG AUTH_CLI "
           "certificate of the sender's structure (OU = its IDNST) before PLAIN with the mailbox address.",
-          {RIS: ["MSS/CONF.12"], BIO: []}, ("mss.sessions",), check_app_org_cert, ("app-mailbox-no-cert",)),
+          {RIS: ["MSS/CONF.12"], BIO: [], PFI: ["MSS/CONF.12"]}, ("mss.sessions",), check_app_org_cert,
+          ("app-mailbox-no-cert",)),
 )
 
 CAPABILITY = Capability(
     "psc", "Pro Santé Connect tokens on the MSSanté API LPS (XOAUTH2, re-authentication, reopened sessions, "
     "authentication errors) and the application mailbox's ORG certificate",
     scenarios=SCENARIOS, plan=plan, prepare=prepare, observe=observe, checks=CHECKS, couloirs=(RIS,))
+#: the GP's software (LGC): its REM has MSS/CONF.07, .08, .10, .11 APPROVED; its reports leave from the GP's
+#: own (personal) mailbox, so it has no application mailbox to judge (and MSS/CONF.12 is OBSOLETE there)
+LGC_CAPABILITY = Capability(
+    "psc", "Pro Santé Connect tokens on the MSSanté API LPS of the GP's personal mailbox (XOAUTH2, "
+    "re-authentication, reopened sessions, authentication errors)",
+    scenarios=SCENARIOS, plan=plan, prepare=prepare, observe=observe, checks=CHECKS[:4], couloirs=(LGC,))
+
+
+def _no_tasks(ctx: PlanContext) -> None:
+    """The PFI's application mailbox is judged on the core MSSanté tasks: no task of its own."""
+
+
+#: the intermediation platform (PFI) sends for the hospital's producing systems from the structure's
+#: application mailbox: its REM has MSS/CONF.12 APPROVED and none of the PSC ids (no professional logs in)
+PFI_CAPABILITY = Capability(
+    "psc-app-cert", "the application mailbox's ORG AUTH_CLI certificate on the MSSanté API LPS",
+    plan=_no_tasks, checks=CHECKS[4:], couloirs=(PFI,))
+#: the variants for the couloirs beyond RIS (`capabilities.CAPABILITIES`)
+OTHER_COULOIRS = (LGC_CAPABILITY, PFI_CAPABILITY)

@@ -282,6 +282,7 @@ class Run:
         lookup.end_exchange(message, task, self.defect)
         message = wire.tap("mime", message, task=task)
         sender, recipient = wire.tap("envelope", (sender, recipient), task=task)
+        submit = submit or psc.own_mailbox_submit(self, sender)  # the GP's own mailbox: XOAUTH2
         if submit is None:
             context = lookup.tls_context(self.config, self.step, self.defect)  # the operator's CRL checked
             psc.present_org_certificate(self, context)  # PLAIN: the structure's ORG certificate

@@ -5,6 +5,9 @@
   kept in the RIS's state with its refresh token; before each MSSanté session the RIS refreshes it, which
   also tells whether the PSC session is still alive: a refused refresh (the session ended: logout, revoked)
   makes it authenticate with PSC again (MSS/CONF.10) and drop the dead token.
+- **Every report from the professional's own mailbox** goes that way (`own_mailbox_submit`: the GP's
+  reports in the LGC couloir, whatever the task), over the TLS context checking the operator's certificate
+  against the CRL (lookup.tls_context).
 - **SMTP** with STARTTLS and SASL XOAUTH2: `user=<mailbox>^Aauth=Bearer <token>^A^A` (MSS/CONF.07). When the
   operator ends the session (a 421, or the connection closed) while the token is valid, the RIS opens a new
   session by itself, once (MSS/CONF.11).
@@ -32,7 +35,7 @@ import requests
 
 from segur.kernel.pki import TestPki
 
-from . import mssante
+from . import lookup, mssante
 from .errors import ConfigError, Refused, RisError, ServiceUnavailable
 
 
@@ -123,12 +126,13 @@ def xoauth2(mailbox: str, token: str) -> str:
     return f"user={mailbox}\x01auth=Bearer {token}\x01\x01"
 
 
-def submit_xoauth2(config, message, sender: str, recipient: str, token: str) -> None:
-    """One SMTP session: STARTTLS, AUTH XOAUTH2, the message. A refused token raises
-    `PscAuthenticationError`, a session the operator ended `SessionEnded`."""
+def submit_xoauth2(config, message, sender: str, recipient: str, token: str,
+                   context: ssl.SSLContext | None = None) -> None:
+    """One SMTP session: STARTTLS (over `context`, e.g. with the CRL: lookup.tls_context), AUTH XOAUTH2, the
+    message. A refused token raises `PscAuthenticationError`, a session the operator ended `SessionEnded`."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = ssl.create_default_context(cafile=config.ca_file or None)
+        context = context or ssl.create_default_context(cafile=config.ca_file or None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:
@@ -161,22 +165,34 @@ def personal_submit(run):
     idnps = run.task.extra.get("idnps") or run.task.author["idnps"]
 
     def submit(message, sender: str, recipient: str) -> None:
+        context = lookup.tls_context(run.config, run.step, run.defect)  # the operator's CRL checked
         if run.defect == "psc-plain-login":
             run.step("MSSanté: personal mailbox opened with PLAIN (defect psc-plain-login)")
-            mssante.send(run.config, message, sender, recipient)
+            mssante.send(run.config, message, sender, recipient, context)
             return
         token = access_token(run, idnps)
         try:
-            submit_xoauth2(run.config, message, sender, recipient, token)
+            submit_xoauth2(run.config, message, sender, recipient, token, context)
         except SessionEnded as ended:
             if run.defect == "psc-no-reopen":
                 raise
             run.step(f"MSSanté: {ended}; session reopened with the valid PSC token")
-            submit_xoauth2(run.config, message, sender, recipient, token)
+            submit_xoauth2(run.config, message, sender, recipient, token, context)
         except PscAuthenticationError:
             run.state.data["psc"].pop(idnps, None)  # never again: the next task logs in anew
             raise
     return submit
+
+
+def own_mailbox_submit(run, sender: str):
+    """The submit of a report leaving from the acting professional's own mailbox (the GP's, in the LGC
+    couloir) when the RIS knows Pro Santé Connect: `personal_submit`, XOAUTH2 with their PSC token
+    (MSS/CONF.07); None for another mailbox (the structure's application mailbox: PLAIN with its ORG
+    certificate, MSS/CONF.12), or without PSC settings (PLAIN, as before PSC)."""
+    if not (run.config.psc_authorization_url and run.config.psc_token_url):
+        return None
+    own = ((run.task.author or {}).get("professional") or {}).get("mailbox") or ""
+    return personal_submit(run) if own and sender.lower() == own.lower() else None
 
 
 # --- the actions ------------------------------------------------------------------------------------------
