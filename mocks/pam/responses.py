@@ -191,9 +191,10 @@ def _birth_place(traits: Traits) -> str:
 class Consumer:
     """Checks each message a listener receives, keeps the identities, journals, and answers the ACK."""
 
-    def __init__(self, store: IdentityStore, journal, faults, max_size: int):
+    def __init__(self, store: IdentityStore, journal, faults, max_size: int, *, transport: bool = False):
         self.store, self.journal, self.faults = store, journal, faults
         self.max_size = max_size
+        self.transport = transport  # the listeners of the CDA transport volet (cda.py): ORU/MDM/ZAM only
 
     def __call__(self, event: mllp.Event, peer: dict) -> mllp.Reply:
         if event.kind != mllp.FRAME:
@@ -228,9 +229,11 @@ class Consumer:
         header = checks.header_fields(text)
         found = found if header else []  # no MSH: the bytes have no declared character set to break
         kind = (header[8].split("^") + [""])[1] if header and len(header) > 8 else ""
-        transport = cda.is_transport(header)  # an ORU/MDM/ZAM of the CDA transport volet (cda.py)
-        operation = "^".join(cda.message_type(header).split("^")[:2]) if transport \
-            else f"ADT^{kind}" if kind else "mllp"
+        transport = self.transport  # a listener of the CDA transport volet (ORU/MDM/ZAM, cda.py)
+        if transport:
+            operation = "^".join(cda.message_type(header).split("^")[:2]) if header else "mllp"
+        else:
+            operation = f"ADT^{kind}" if kind else "mllp"
         faults = self.faults.select(operation, {"event": kind, "listener": peer.get("listener")})
         self.faults.delay(faults)
         injected = self.faults.first(faults, "drop", "overload", "nack", "http_error")
@@ -267,6 +270,8 @@ class Consumer:
 
     def _transport(self, text: str, header: list[str], found: list[Finding]) -> tuple[list[Finding], dict]:
         """An ORU/MDM carrying a CDA, or a ZAM business return (cda.py): checked, and its facts journalled."""
+        if header is None:
+            return found + [rules.NO_MSH.finding(location="MSH")], {}
         found = found + cda.check_header(header)
         if _rejected(found):
             return found, {}
