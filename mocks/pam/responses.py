@@ -191,10 +191,12 @@ def _birth_place(traits: Traits) -> str:
 class Consumer:
     """Checks each message a listener receives, keeps the identities, journals, and answers the ACK."""
 
-    def __init__(self, store: IdentityStore, journal, faults, max_size: int, *, transport: bool = False):
+    def __init__(self, store: IdentityStore, journal, faults, max_size: int, *, transport: bool = False,
+                 validator=None):
         self.store, self.journal, self.faults = store, journal, faults
         self.max_size = max_size
         self.transport = transport  # the listeners of the CDA transport volet (cda.py): ORU/MDM/ZAM only
+        self.validator = validator  # the CDA validator the DMP uses (`segur.validators.Validator`)
 
     def __call__(self, event: mllp.Event, peer: dict) -> mllp.Reply:
         if event.kind != mllp.FRAME:
@@ -283,7 +285,17 @@ class Consumer:
         found += cda.check_message(parsed, kind)
         if kind.startswith("ZAM"):
             return found, {"return": cda.read_return(parsed)}
-        return found, {"transport": cda.read_transport(parsed)}
+        facts = cda.read_transport(parsed)
+        document, _problem = cda.cda_of(parsed)
+        if document and self.validator is not None:
+            report = self.validator.validate(document, name=f"MSH-10 {facts['control_id']}")
+            errors = [finding.rule for finding in report.errors]
+            facts["validation"] = {"valid": report.valid, "errors": errors[:20],
+                                   "layers": [run.to_dict() for run in report.layers]}
+            if not report.valid:
+                first = report.errors[0].message[:200] if report.errors else "the document cannot be read"
+                found.append(rules.CDA_INVALID.finding(count=len(report.errors), first=first))
+        return found, {"transport": facts}
 
 
     def _process(self, text: str, event: str, found: list[Finding]):

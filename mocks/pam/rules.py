@@ -223,6 +223,10 @@ ZAM_CONTENT = book.rule(
     hint="ZAM: OBX-1 CWE ACK_RECEPTION_DMP / ACK_RECEPTION_MSS / ACK_LECTURE_MSS^…^AckMetierZAM, OBX-4 the "
     "MSH-10 of the ORU/MDM, OBX-5 Y or N; an N with an ERR (ERR-3 207); Z02/Z03 a second OBX XTN with the "
     "address.", source=TRANS, rem=CDA_RETURN_REM, ack="AE", hl7_code="101", location="OBX")
+CDA_INVALID = book.rule(
+    "PAM-CDA-12", "The CDA carried is not valid for the validator the DMP uses ({count} error(s)): {first}.",
+    hint="Validate the document before handing it over (`segur validate`): the PFI feeds the DMP with it.",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="207", location="OBX-5")
 
 # --- the mock's own limits ------------------------------------------------------------------------
 INTERNAL = book.rule(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import socket
 import threading
 import urllib.error
@@ -223,3 +224,12 @@ def test_send_cda_refuses_what_is_not_a_volet_message(pam):
     assert _post(url, {"to": "mllp://127.0.0.1:9", "message": adt})[0] == 400
     assert _post(url, {"to": "http://x", "message": "MSH|^~\\&|A|B|C|D|1||ZAM^Z01^ZAM_Z01"})[0] == 400
     assert _post(pam.admin_url + "send-cda", {"message": 3})[0] == 400
+
+
+def test_the_cda_carried_is_validated_as_the_dmp_would(pam, document):
+    pam.send_cda(mdm(document))
+    validation = pam.journal.entries(operation="MDM^T02")[0].meta["transport"]["validation"]
+    assert validation["valid"] and validation["layers"]
+    broken = re.sub(rb"<title>[^<]*</title>", b"<title></title>", document[1], count=1)  # SEGUR-TITLE-001
+    ack = pam.send_cda(mdm((document[0], broken), control_id="BAD1"))
+    assert msa(ack)[1] == "AE" and "PAM-CDA-12" in err_rules(ack)
