@@ -87,3 +87,52 @@ def test_the_capability_is_registered_for_the_dpi_and_pfi_only():
         REFERENCE_PRODUCTS["reference-dpi"]["defects"])
     assert {"hl7-relay-no-ack", "hl7-relay-dmp-only", "hl7-relay-no-returns"} <= set(
         REFERENCE_PRODUCTS["reference-pfi"]["defects"])
+
+
+# --- the judges on hand-made records: failures no seeded defect shows --------------------------------------
+def _task(scenario: str, observed: dict, *, insi=(), dmp=(), mss=(), task_id="t-01") -> dict:
+    name = "hl7_cda_pfi" if scenario == "hl7-cda-relay" else "hl7_cda_dpi"
+    return {"scenario": scenario, "task": {"id": task_id, "extra": {}},
+            "result": {"ok": True, "detail": "done"},
+            "observed": {name: {"received": [], "sent": [], "prepared": {}, **observed}, "insi": list(insi),
+                         "dmp": list(dmp), "mss": list(mss)}}
+
+
+def _transport(**facts) -> dict:
+    base = {"seq": 1, "time": "t", "operation": "MDM^T02", "verdict": "accepted", "rules": [], "findings": [],
+            "ack": {"code": "AA"}, "control_id": "C1", "pid_ins": "279035121518989",
+            "pid_ins_oid": "1.2.250.1.213.1.4.10", "pid_status": ["VALI"],
+            "document": {"unique_id": "1.2.3", "ins": "279035121518989"}, "validation": {"valid": True}}
+    return {**base, **facts}
+
+
+def test_an_ins_in_pid_without_any_qualified_insi_answer_fails_pid_ins():
+    run = {"tasks": [_task("hl7-cda-send", {"received": [_transport()]})]}
+    result = CHECKS[1].judge(run)
+    assert not result.passed and "though INSi qualified no identity" in result.problems[0]
+
+
+def test_an_ins_sent_without_vali_fails_pid_ins():
+    insi = [{"code": "00", "ins": "279035121518989", "oid": "1.2.250.1.213.1.4.10"}]
+    run = {"tasks": [_task("hl7-cda-send", {"received": [_transport(pid_status=["PROV"])]}, insi=insi)]}
+    result = CHECKS[1].judge(run)
+    assert not result.passed and "not VALI" in result.problems[0]
+    passing = {"tasks": [_task("hl7-cda-send", {"received": [_transport()]}, insi=insi)]}
+    assert CHECKS[1].judge(passing).passed
+
+
+def test_no_message_and_an_unvalidated_cda_fail_handed():
+    assert "no MDM or ORU" in CHECKS[0].judge({"tasks": [_task("hl7-cda-send", {})]}).problems[0]
+    run = {"tasks": [_task("hl7-cda-send", {"received": [_transport(validation=None)]})]}
+    assert "could not validate" in CHECKS[0].judge(run).problems[0]
+
+
+def test_a_return_breaking_the_volet_or_about_another_message_fails_returns_sent():
+    prepared = {"control_id": "C1", "document_id": "1.2.3", "ins": "X", "mss_to": []}
+    dmp = [{"seq": 5, "operation": "ITI-41", "verdict": "accepted", "documents": [{"unique_id": "1.2.3"}]}]
+    zam = {"seq": 2, "time": "t", "operation": "ZAM^Z01", "verdict": "error", "rules": ["PAM-CDA-11"],
+           "code": "ACK_RECEPTION_DMP", "answers": "OTHER", "status": "Y", "address": None}
+    run = {"tasks": [_task("hl7-cda-relay", {"received": [zam], "prepared": prepared}, dmp=dmp)]}
+    problems = CHECKS[5].judge(run).problems
+    assert any("PAM-CDA-11" in p for p in problems)
+    assert any("no ZAM^Z01 (OBX-4 C1" in p for p in problems)
