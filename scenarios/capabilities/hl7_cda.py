@@ -50,6 +50,8 @@ NO_ENDPOINT = ("no MLLP endpoint for the product: give `segur proof --pam-endpoi
                "driver that announces one (docs/sut.md)")
 NO_LISTENER = ("the proof's stack serves no CDA transport listener (PAM mock `cda_ports`): a proof run as a "
                "tenant of a shared stack is served none; run it on a stack of its own")
+#: the official pack's layers of the validator (a pack configured: they must have run)
+OFFICIAL_LAYERS = ("xsd", "schematron")
 #: the rules of the PAM mock's CDA listener `hl7-cda-pid-ins` judges (the INS in PID), not `hl7-cda-handed`
 INS_RULES = ("PAM-CDA-10", "PAM-INS-01", "PAM-INS-02", "PAM-INS-03", "PAM-INS-04")
 
@@ -282,6 +284,7 @@ def _returns(task: dict) -> list[dict]:
 
 def check_handed(run: dict) -> CheckResult:
     problems, evidence = [], []
+    official_pack = bool((run.get("validation") or {}).get("pack"))
     for task in tasks(run, SEND):
         task_id = task["task"]["id"]
         found = _transports(task)
@@ -299,6 +302,12 @@ def check_handed(run: dict) -> CheckResult:
                 problems.append(f"{where}: the first OBX carries no readable CDA (ED, base64)")
             elif message["validation"] is None:
                 problems.append(f"{where}: the harness could not validate the CDA it carries")
+            elif official_pack:  # with a pack, valid means its XSD and Schematron ran (as documents-valid)
+                skipped = [layer["name"] for layer in message["validation"].get("layers") or []
+                           if layer["name"] in OFFICIAL_LAYERS and layer["status"] != "ran"]
+                if skipped or not message["validation"].get("layers"):
+                    problems.append(f"{where}: the CDA was judged without the official layers although a "
+                                    f"pack is configured: {', '.join(skipped) or 'no layer recorded'}")
     if not tasks(run, SEND):
         problems.append("the plan has no HL7v2 CDA transport task")
     return judged("hl7-cda-handed", problems, evidence, "the report handed to the PFI as an MDM/ORU of the "

@@ -125,6 +125,13 @@ def test_no_message_and_an_unvalidated_cda_fail_handed():
     assert "no MDM or ORU" in CHECKS[0].judge({"tasks": [_task("hl7-cda-send", {})]}).problems[0]
     run = {"tasks": [_task("hl7-cda-send", {"received": [_transport(validation=None)]})]}
     assert "could not validate" in CHECKS[0].judge(run).problems[0]
+    skipped = {"valid": True, "layers": [{"name": "xsd", "status": "skipped"}, {"name": "schematron",
+                                                                               "status": "ran"}]}
+    run = {"validation": {"pack": "/pack"},
+           "tasks": [_task("hl7-cda-send", {"received": [_transport(validation=skipped)]})]}
+    assert "without the official layers" in CHECKS[0].judge(run).problems[0]
+    run["validation"] = {"pack": None}
+    assert CHECKS[0].judge(run).passed
 
 
 def test_a_return_breaking_the_volet_or_about_another_message_fails_returns_sent():
