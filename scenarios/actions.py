@@ -35,6 +35,11 @@ ACTIONS: dict[str, str] = {
                    "professional consulting their DMP (TD0.3), report the DMP's answer as JSON",
     "pam-send-dmp": "send the report to the DMP for the patient the PAM feed named extra['pam_patient_id'] "
                     "(a PI of extra['pam_authority']): the identity it was fed, no traits typed",
+    "hl7-send-pfi": "hand the report to the PFI as an MDM^T02 or ORU^R01 of the CI-SIS HL7v2 CDA transport "
+                    "volet (the INS in PID-3) on the harness's CDA listener, for the DMP and extra['mss_to']",
+    "hl7-take-returns": "take the PFI's DMP/MSSanté returns (ZAM) about the report of extra['of_task']",
+    "hl7-relay": "relay the producer's MDM extra['control_id'] received on your MLLP endpoint: DMP, MSSanté "
+                 "to its PRT RCT recipients, then the outcomes (ZAM^Z01/Z02) back to the producer",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -663,8 +663,12 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
 #: takes the RIS's defects and its own (`reference_ris.defects.DEFECTS`).
 REFERENCE_PRODUCTS = {
     "reference-lgc": {"product": "reference LGC (médecine de ville)", "defects": ("vsm-no-treatments",)},
-    "reference-dpi": {"product": "reference DPI (hôpital)", "defects": ("ldl-wrong-class",)},
-    "reference-pfi": {"product": "reference PFI (intermediation platform)", "defects": ("relay-drops-ins",)},
+    "reference-dpi": {"product": "reference DPI (hôpital)",
+                      "defects": ("ldl-wrong-class", "hl7-txa-wrong-id", "hl7-pid-without-ins",
+                                  "hl7-zam-refused")},
+    "reference-pfi": {"product": "reference PFI (intermediation platform)",
+                      "defects": ("relay-drops-ins", "hl7-relay-no-ack", "hl7-relay-dmp-only",
+                                  "hl7-relay-no-returns")},
     "reference-ri": {"product": "reference RI (IHE PAM identity feeds)",
                      "defects": ("ri-ins-unqualified", "ri-update-new-ipp")},
 }

@@ -21,7 +21,7 @@ from flask import Flask, jsonify, request
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import body_for_journal
-from segur.mocks.pam import checks, mllp, rules
+from segur.mocks.pam import cda, checks, mllp, rules
 from segur.mocks.pam.models import AdtMessage, Identifier, IdentityStore, Traits
 
 APPLICATION = "SEGUR-PAM"
@@ -122,7 +122,7 @@ def render_ack(code: str, findings: list[Finding], header: list[str] | None, cha
         return header[number - 1] if len(header) >= number else ""
 
     event = field(9).split("^")[1] if len(field(9).split("^")) > 1 else ""
-    version = field(12) if field(12).startswith("2.5") else PROFILE_VERSION
+    version = field(12) if field(12).startswith(("2.5", "2.6")) else PROFILE_VERSION  # 2.6: MDM, ZAM (cda.py)
     control = f"ACK{time.strftime('%Y%m%d%H%M%S')}{next(_control_ids):06d}"
     msh = ["MSH", "^~\\&", field(5) or APPLICATION, field(6) or FACILITY, field(3), field(4), timestamp(), "",
            f"ACK^{event}^ACK" if event else "ACK", control, field(11) or "P", version, "", "", "", "", "FRA",
@@ -191,9 +191,12 @@ def _birth_place(traits: Traits) -> str:
 class Consumer:
     """Checks each message a listener receives, keeps the identities, journals, and answers the ACK."""
 
-    def __init__(self, store: IdentityStore, journal, faults, max_size: int):
+    def __init__(self, store: IdentityStore, journal, faults, max_size: int, *, transport: bool = False,
+                 validator=None):
         self.store, self.journal, self.faults = store, journal, faults
         self.max_size = max_size
+        self.transport = transport  # the listeners of the CDA transport volet (cda.py): ORU/MDM/ZAM only
+        self.validator = validator  # the CDA validator the DMP uses (`segur.validators.Validator`)
 
     def __call__(self, event: mllp.Event, peer: dict) -> mllp.Reply:
         if event.kind != mllp.FRAME:
@@ -228,7 +231,11 @@ class Consumer:
         header = checks.header_fields(text)
         found = found if header else []  # no MSH: the bytes have no declared character set to break
         kind = (header[8].split("^") + [""])[1] if header and len(header) > 8 else ""
-        operation = f"ADT^{kind}" if kind else "mllp"
+        transport = self.transport  # a listener of the CDA transport volet (ORU/MDM/ZAM, cda.py)
+        if transport:
+            operation = "^".join(cda.message_type(header).split("^")[:2]) if header else "mllp"
+        else:
+            operation = f"ADT^{kind}" if kind else "mllp"
         faults = self.faults.select(operation, {"event": kind, "listener": peer.get("listener")})
         self.faults.delay(faults)
         injected = self.faults.first(faults, "drop", "overload", "nack", "http_error")
@@ -239,7 +246,12 @@ class Consumer:
             return mllp.Reply(close=True)
         if event.no_cr:
             found.append(rules.NO_CR_AFTER_FS.finding(location="MLLP"))
-        found, adt, identity = self._process(text, kind, found)
+        facts = {}
+        if transport:
+            found, facts = self._transport(text, header, found)
+            adt = identity = None
+        else:
+            found, adt, identity = self._process(text, kind, found)
         code = ack_code(found)
         if injected is not None:  # nack / http_error: the answer a test asked for, after the checks ran
             asked = injected.params.get("code")
@@ -255,8 +267,35 @@ class Consumer:
             response={"body": body_for_journal(answer)},
             meta={"event": kind, "control_id": header[9] if header and len(header) > 9 else "", "ack": code,
                   "identity": identity.number if identity else None,
-                  "ins": adt.ins.value if adt and adt.ins and adt.qualified else None})
+                  "ins": adt.ins.value if adt and adt.ins and adt.qualified else None, **facts})
         return mllp.Reply(mllp.frame(answer))
+
+    def _transport(self, text: str, header: list[str], found: list[Finding]) -> tuple[list[Finding], dict]:
+        """An ORU/MDM carrying a CDA, or a ZAM business return (cda.py): checked, and its facts journalled."""
+        if header is None:
+            return found + [rules.NO_MSH.finding(location="MSH")], {}
+        found = found + cda.check_header(header)
+        if _rejected(found):
+            return found, {}
+        try:
+            parsed = hl7.parse(text)
+        except Exception as exc:  # noqa: BLE001 — any parser failure is the sender's malformed message
+            return found + [rules.NO_MSH.finding(location=f"MSH ({type(exc).__name__}: {exc})"[:200])], {}
+        kind = cda.message_type(header)
+        found += cda.check_message(parsed, kind)
+        if kind.startswith("ZAM"):
+            return found, {"return": cda.read_return(parsed)}
+        facts = cda.read_transport(parsed)
+        document, _problem = cda.cda_of(parsed)
+        if document and self.validator is not None:
+            report = self.validator.validate(document, name=f"MSH-10 {facts['control_id']}")
+            errors = [finding.rule for finding in report.errors]
+            facts["validation"] = {"valid": report.valid, "errors": errors[:20],
+                                   "layers": [run.to_dict() for run in report.layers]}
+            if not report.valid:
+                first = report.errors[0].message[:200] if report.errors else "the document cannot be read"
+                found.append(rules.CDA_INVALID.finding(count=len(report.errors), first=first))
+        return found, {"transport": facts}
 
 
     def _process(self, text: str, event: str, found: list[Finding]):
@@ -304,6 +343,19 @@ def create_app(service) -> Flask:
         if found is None:
             return jsonify({"error": f"no identity with identifier {value}"}), 404
         return jsonify(found.to_dict())
+
+    @app.post("/_admin/send-cda")
+    def send_cda():  # a message of the CDA transport volet, built by the caller (cda.send_message)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("to", "message")):
+            return jsonify({"error": 'send {"to": "mllp://host:port", "message": "MSH|^~\\&|…"}'}), 400
+        timeout = body.get("timeout", service.config.send_timeout)
+        if not isinstance(timeout, int | float) or not 0 < timeout <= 120:
+            return jsonify({"error": "timeout is a number of seconds in (0, 120]"}), 400
+        try:
+            return jsonify(cda.send_message(service.journal, body["to"], body["message"], timeout))
+        except ValueError as exc:
+            return jsonify({"error": str(exc)}), 400
 
     @app.post("/_admin/send")
     def send():

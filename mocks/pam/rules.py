@@ -167,6 +167,67 @@ EMPTY_MRG = book.rule(
     hint="Put the identifier being replaced in MRG-1.", source=f"{PAMFR} §4.4", ack="AE", hl7_code="101",
     location="MRG-1")
 
+# --- CI-SIS "Transmission de documents CDA-R2 en HL7v2" (ORU/MDM carrying a CDA, ZAM business returns) --
+#: TRANS = ANS, IG "Transmission de documents CDA-R2 en HL7v2" v2.1, ansforge/IG-hl7v2-volet-transmission-
+#: document-cda-r2 @ b5f6ca13 `input/pagecontent/profils-messages.md`, `evenements-declenchants.md`
+TRANS = "CI-SIS Transmission de documents CDA-R2 en HL7v2 v2.1 (profils-messages)"
+CDA_OUT_REM = ("DPI.CDA/HL7.02", "DPI.INS/va1.61")
+CDA_RETURN_REM = ("PFI.CDA/HL7.02", "PFI.MSS/UX.04")
+CDA_VERSION = book.rule(
+    "PAM-CDA-01", "{message_type} carries MSH-12 {found!r}; the volet sends ORU in HL7 2.5, MDM and ZAM in "
+    "2.6.",
+    hint="Set MSH-12 to 2.5 for ORU^R01, 2.6 for MDM^T02/T04/T10 and ZAM^Z01/Z02/Z03.", source=TRANS,
+    rem=CDA_OUT_REM, ack="AR", hl7_code="203", location="MSH-12")
+CDA_EVENT = book.rule(
+    "PAM-CDA-02", "MSH-9 {found!r} is not a message of the volet (ORU^R01^ORU_R01, MDM^T02/T04/T10^MDM_T02, "
+    "ZAM^Z01/Z02/Z03^ZAM_Z01).",
+    hint="Send the document as ORU^R01^ORU_R01 or MDM^T02^MDM_T02 (T10 replaces, T04 deletes).",
+    source=TRANS, rem=CDA_OUT_REM, ack="AR", hl7_code="201", location="MSH-9")
+CDA_PROFILE = book.rule(
+    "PAM-CDA-03", "MSH-21 is {found!r}; the volet's messages declare the profile 2.1^CISIS_CDA_HL7_V2.",
+    hint="Set MSH-21 to 2.1^CISIS_CDA_HL7_V2.", source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="101",
+    location="MSH-21")
+CDA_SEGMENTS = book.rule(
+    "PAM-CDA-04", "The {message_type} message has no {segment} segment, required by the volet.",
+    hint="ORU: MSH PID PV1 ORC OBR OBX…; MDM: MSH EVN PID PV1 ORC OBR TXA OBX…; ZAM: MSH EVN OBX.",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="100")
+CDA_DOCUMENT = book.rule(
+    "PAM-CDA-05", "The first OBX does not carry the CDA as the volet asks: {problem}.",
+    hint="OBX-2 ED, OBX-3 the document type code (LOINC), OBX-5 ^TEXT^XML^Base64^<the CDA in base64> (MDM: "
+    "^text^…), OBX-11 F, C or D.", source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="102", location="OBX-5")
+CDA_STATUS = book.rule(
+    "PAM-CDA-06", "ORC-1 {order!r}, the trigger {event} and OBX-11 {status!r} disagree (NW/F for a new "
+    "document, RO/C for a replacement, CA/D for a deletion).",
+    hint="Keep ORC-1, OBX-11 and (MDM) the event consistent: the PFI rejects an inconsistent message.",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="103", location="ORC-1")
+CDA_TXA = book.rule(
+    "PAM-CDA-07", "TXA does not describe the document: {problem}.",
+    hint="TXA-2 the type code, TXA-3 TEXT, TXA-12 the ClinicalDocument/id (ext^^root^ISO, or the root "
+    "alone), TXA-17 the completion status (AU).", source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="101",
+    location="TXA")
+CDA_METADATA = book.rule(
+    "PAM-CDA-08", "The DMP/MSSanté metadata OBX {code} is missing or not Y/N ({found!r}).",
+    hint="Send MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REP_LEGAUX, CONNEXION_SECRETE, MODIF_CONF_CODE, "
+    "DESTDMP, DESTMSSANTEPS, DESTMSSANTEPAT as OBX (CE/CWE) valued Y or N (table 0136).", source=TRANS,
+    rem=CDA_OUT_REM, ack="AE", hl7_code="101", location="OBX-3")
+CDA_PARTICIPANTS = book.rule(
+    "PAM-CDA-09", "{problem}", hint="PRT SB^Send by^participation with the sender (PRT-5, PRT-8) for a DMP "
+    "feed; one PRT RCT^Result Copies To^participation with PRT-15 ^^X.400^<address> per MSSanté recipient.",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="101", location="PRT")
+CDA_PID_MATCH = book.rule(
+    "PAM-CDA-10", "PID-3 INS {pid!r} is not the INS the CDA's recordTarget carries ({cda!r}).",
+    hint="PID-3 must be identical to the patient identifiers of the CDA (recordTarget/patientRole/id).",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="103", location="PID-3")
+ZAM_CONTENT = book.rule(
+    "PAM-CDA-11", "The business return {event} is not as the volet lays it out: {problem}.",
+    hint="ZAM: OBX-1 CWE ACK_RECEPTION_DMP / ACK_RECEPTION_MSS / ACK_LECTURE_MSS^…^AckMetierZAM, OBX-4 the "
+    "MSH-10 of the ORU/MDM, OBX-5 Y or N; an N with an ERR (ERR-3 207); Z02/Z03 a second OBX XTN with the "
+    "address.", source=TRANS, rem=CDA_RETURN_REM, ack="AE", hl7_code="101", location="OBX")
+CDA_INVALID = book.rule(
+    "PAM-CDA-12", "The CDA carried is not valid for the validator the DMP uses ({count} error(s)): {first}.",
+    hint="Validate the document before handing it over (`segur validate`): the PFI feeds the DMP with it.",
+    source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="207", location="OBX-5")
+
 # --- the mock's own limits ------------------------------------------------------------------------
 INTERNAL = book.rule(
     "PAM-INTERNAL-01", "The mock could not read this message ({error}); it answered AR.",

@@ -24,6 +24,8 @@ HL7_PORT = 2575
 class PamConfig(ServiceConfig):
     port: int = setting(8306, "Admin API port (0: a free one).")
     mllp_ports: list = setting([HL7_PORT], "MLLP listener ports, one listener each (0: a free one).")
+    cda_ports: list = setting([], "MLLP ports of the CDA transport volet (ORU/MDM with a CDA, ZAM returns), "
+                              "one listener each (0: a free one; the proof and --free-ports open one).")
     max_message_size: int = setting(1_048_576, "Largest MLLP block read, in bytes (larger: answered AR).")
     idle_timeout: int = setting(60, "Seconds a connection may stay silent before the mock closes it.")
     send_timeout: int = setting(10, "Seconds the identity source waits for a product's ACK.")
@@ -42,6 +44,7 @@ class PamService(Service):
         super().__init__(config, context)
         conf = self.config
         self.ports = _ports(conf.mllp_ports)
+        self.cda_ports = _ports(conf.cda_ports, empty=True)
         if conf.max_message_size < 1 or conf.idle_timeout < 1 or conf.send_timeout < 1:
             raise ConfigError("[pam] max_message_size, idle_timeout and send_timeout must be positive")
         if self.context.world is None:
@@ -49,7 +52,17 @@ class PamService(Service):
         self.store = IdentityStore()
         self.consumer = Consumer(self.store, self.journal, self.faults, conf.max_message_size)
         self.source = IdentitySource(self.context.world, self.journal, timeout=conf.send_timeout)
+        validator = None
+        if self.cda_ports:
+            # Measured for the DMP: the CDA validator adds ~150-300 ms to `segur --help`, which imports every
+            # service class; imported only when a PAM mock with CDA transport listeners is built.
+            from segur.validators import Validator  # start-up
+
+            validator = Validator(pack=self.context.pack)
+        self.transport = Consumer(self.store, self.journal, self.faults, conf.max_message_size,
+                                  transport=True, validator=validator)
         self.listeners: list[MllpListener] = []
+        self.cda_listeners: list[MllpListener] = []
         self.admin: WsgiServer | None = None
 
     def start(self) -> PamService:
@@ -59,6 +72,10 @@ class PamService(Service):
                 listener = MllpListener(host, port, self.consumer, max_size=self.config.max_message_size,
                                         idle_timeout=self.config.idle_timeout)
                 self.listeners.append(listener.start())
+            for port in self.cda_ports:
+                listener = MllpListener(host, port, self.transport, max_size=self.config.max_message_size,
+                                        idle_timeout=self.config.idle_timeout)
+                self.cda_listeners.append(listener.start())
             self.admin = WsgiServer(create_app(self), host=host, port=self.config.port,
                                     name="segur-pam-admin").start()
         except BaseException:
@@ -67,9 +84,9 @@ class PamService(Service):
         return self
 
     def stop(self) -> None:
-        for listener in self.listeners:
+        for listener in self.listeners + self.cda_listeners:
             listener.stop()
-        self.listeners = []
+        self.listeners, self.cda_listeners = [], []
         if self.admin is not None:
             self.admin.stop()
             self.admin = None
@@ -79,29 +96,34 @@ class PamService(Service):
         return [listener.url for listener in self.listeners]
 
     @property
+    def cda_urls(self) -> list[str]:
+        return [listener.url for listener in self.cda_listeners]
+
+    @property
     def admin_url(self) -> str:
         return self.admin.url + "/_admin/" if self.admin else ""
 
     def endpoints(self) -> dict:
-        return {"mllp": self.mllp_urls, "admin": self.admin_url}
+        return {"mllp": self.mllp_urls, "cda_mllp": self.cda_urls, "admin": self.admin_url}
 
     def health(self) -> dict:
-        return {"listeners": self.mllp_urls, "identities": len(self.store),
+        return {"listeners": self.mllp_urls, "cda_listeners": self.cda_urls, "identities": len(self.store),
                 "max_message_size": self.config.max_message_size}
 
     def ready_lines(self) -> list[str]:
-        return [f"mllp: {url}" for url in self.mllp_urls] + [f"admin: {self.admin_url}"]
+        lines = [f"mllp: {url}" for url in self.mllp_urls] + [f"admin: {self.admin_url}"]
+        return lines + [f"cda mllp: {url}" for url in self.cda_urls]
 
     def reset(self) -> None:
         self.store.clear()
 
 
-def _ports(values) -> list[int]:
+def _ports(values, *, empty: bool = False) -> list[int]:
     """The listener ports (the command line gives them as strings)."""
     try:
         ports = [int(value) for value in values]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[pam] mllp_ports must be port numbers, not {values!r}") from exc
-    if not ports or any(not 0 <= port < 65536 for port in ports):
+    if (not ports and not empty) or any(not 0 <= port < 65536 for port in ports):
         raise ConfigError(f"[pam] mllp_ports must list one or more ports in 0–65535, not {values!r}")
     return ports

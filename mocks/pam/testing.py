@@ -31,6 +31,17 @@ class RunningPam:
         return self.service.listeners[0].server_address[1]
 
     @property
+    def cda_port(self) -> int:
+        """The port of the first listener of the CDA transport volet."""
+        return self.service.cda_listeners[0].server_address[1]
+
+    def send_cda(self, message: bytes | str, timeout: float = 5.0) -> str:
+        """One message to the CDA transport listener; the ACK text."""
+        data = message.encode("utf-8") if isinstance(message, str) else message
+        answer = mllp.exchange(self.host, self.cda_port, data, timeout=timeout)
+        return answer.decode("utf-8", errors="replace")
+
+    @property
     def admin_url(self) -> str:
         return self.service.admin_url
 
@@ -54,7 +65,7 @@ class RunningPam:
 @contextmanager
 def running_pam(world=None, **settings) -> Iterator[RunningPam]:
     """Start the mock on free loopback ports; `settings` are those of `PamConfig`."""
-    settings = {"port": 0, "mllp_ports": [0], **settings}
+    settings = {"port": 0, "mllp_ports": [0], "cda_ports": [0], **settings}
     with PamService(PamConfig(**settings), StackContext.for_tests(world=world)) as service:
         yield RunningPam(service)
 

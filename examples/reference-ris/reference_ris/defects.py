@@ -127,6 +127,14 @@ DEFECTS = {
                             "calls nothing (the choice kept in the RIS only)",
     "consent-wrong-action": "records the patient's refusal of DMP consultation with TD0.3 AJOUT, not "
                             "SUPPRESSION",
+    "hl7-txa-wrong-id": "hands the report to the PFI with TXA-12 the document's setId, not its id (DPI)",
+    "hl7-pid-without-ins": "hands the report to the PFI with the IPP alone in PID-3, though INSi qualified "
+                           "the identity (DPI)",
+    "hl7-zam-refused": "answers AE to the PFI's DMP/MSSanté returns (ZAM) (DPI)",
+    "hl7-relay-no-ack": "keeps the producer's MDM but hangs up without an ACK (PFI)",
+    "hl7-relay-dmp-only": "relays the producer's document to the DMP only, never to its MSSanté recipients "
+                          "(PFI)",
+    "hl7-relay-no-returns": "never returns the DMP/MSSanté outcomes (ZAM) to the producer (PFI)",
 }
 
 

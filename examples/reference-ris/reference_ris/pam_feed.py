@@ -26,7 +26,7 @@ from pathlib import Path
 import hl7
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
-from . import core
+from . import core, hl7_cda
 from .errors import IdentityNotQualified, RisError
 from .identity import Identity
 from .report import document_ids
@@ -37,6 +37,9 @@ QUALIFIED = "VALI"
 DELETED = '""'  # HL7's explicit null: the INS repetition that deletes the INS (PAMFR §4.4.3)
 EVENTS = ("A28", "A31", "A40", "A47")
 APPLICATION = "REFERENCE-RIS"
+#: the largest MLLP block read: python-hl7's asyncio reader keeps asyncio's 64 KiB by default, less than
+#: an MDM carrying a CDA with its PDF in base64 (hl7_cda)
+BLOCK_LIMIT = 16 * 1024 * 1024
 _locks: dict[str, threading.Lock] = {}
 
 
@@ -210,7 +213,9 @@ def hl7_text(text: str) -> str:
 
 
 def answer(message, patients: PatientFile, defect: str | None = None):
-    """Integrate one message and build its ACK."""
+    """Integrate one message and build its ACK (an ORU/MDM/ZAM of the CDA transport volet: `hl7_cda`)."""
+    if hl7_cda.is_volet(message):
+        return hl7_cda.answer(message, patients.directory, defect)
     try:
         done = integrate(message, patients, defect)
     except Refusal as refusal:
@@ -246,7 +251,7 @@ class Listener:
             asyncio.set_event_loop(self.loop)
             try:
                 self.server = self.loop.run_until_complete(
-                    start_hl7_server(self._client, self.host, self.port, encoding="utf-8"))
+                    start_hl7_server(self._client, self.host, self.port, encoding="utf-8", limit=BLOCK_LIMIT))
                 self.port = self.server.sockets[0].getsockname()[1]
             except BaseException as exc:  # noqa: BLE001 - said to the thread that started the listener
                 failure.append(exc)
@@ -284,6 +289,8 @@ class Listener:
                 except Exception as exc:  # noqa: BLE001 - answered AR, the listener goes on
                     log.exception("PAM: the RIS failed on a message")
                     reply = acknowledgement(message, "AR", ("207", "MSH", f"{type(exc).__name__}: {exc}"))
+                if reply is None:  # nothing to answer (hl7_cda: defect hl7-relay-no-ack): hung up
+                    break
                 writer.writemessage(reply)
                 await writer.drain()
         finally:
