@@ -697,8 +697,25 @@ _PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the pati
 
 def pdf_facts(pdf: bytes) -> dict:
     """A PDF as the evidence keeps it: its SHA-1, size and extracted text (pypdf), so a check can ask whom it
-    names and whether two copies are the same bytes."""
-    facts = {"sha1": hashlib.sha1(pdf).hexdigest(), "size": len(pdf), "text": None}
+    names and whether two copies are the same bytes. Read once per PDF: a report's PDF is seen in the DMP's
+    copy, the XDM's and the attachment, and extracting its text is the slowest part of observing a task."""
+    digest = hashlib.sha1(pdf).hexdigest()
+    facts = _PDF_FACTS.get(digest)
+    if facts is None:
+        facts = _read_pdf(digest, pdf)
+        if len(_PDF_FACTS) >= _PDF_FACTS_KEPT:
+            _PDF_FACTS.clear()
+        _PDF_FACTS[digest] = facts
+    return dict(facts)
+
+
+#: the facts of the PDFs read lately, by SHA-1
+_PDF_FACTS: dict[str, dict] = {}
+_PDF_FACTS_KEPT = 256
+
+
+def _read_pdf(digest: str, pdf: bytes) -> dict:
+    facts = {"sha1": digest, "size": len(pdf), "text": None}
     try:
         reader = PdfReader(io.BytesIO(pdf))
         facts["text"] = " ".join((page.extract_text() or "") for page in reader.pages)[:_PDF_TEXT_KEPT]

@@ -141,7 +141,7 @@ class TestPki:
             validity: timedelta = CRL_VALIDITY) -> x509.CertificateRevocationList:
         """The CA's current CRL (RFC 5280 §5), signed now, valid `validity`."""
         now = now or datetime.now(UTC)
-        key = serialization.load_pem_private_key((self.directory / "ca-key.pem").read_bytes(), None)
+        key = CertFiles(self.ca_file, self.directory / "ca-key.pem").private_key()
         state = self.revocations()
         builder = (x509.CertificateRevocationListBuilder()
                    .issuer_name(self.ca_certificate().subject)
