@@ -5,6 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 REF    ?= ../shared/ref
+# one test process per core, each test file whole in one process (its module-scoped stacks built once)
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: demo test lint bench clean
 
@@ -23,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

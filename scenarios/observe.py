@@ -101,8 +101,11 @@ class Admin:
         entries = self.call(service, "journal?limit=1")["entries"]
         return entries[-1]["seq"] if entries else 0
 
-    def marks(self) -> dict[str, int]:
-        return {service: self.last_seq(service) for service in self.services()}
+    def marks(self, known: Mapping[str, int] | None = None) -> dict[str, int]:
+        """Each service's last journal `seq`; `known`: those already read (by `tag`), not asked again."""
+        known = known or {}
+        return {service: known[service] if service in known else self.last_seq(service)
+                for service in self.services()}
 
     def shared(self, service: str) -> bool:
         """A service serving no tenants, which a tenant's proof shares with the others (`tenant_endpoints`):
@@ -139,15 +142,20 @@ class Admin:
     def set_task(self, task_id: str | None) -> list[str]:
         """Tag what each mock journals from now on with the proof task (`PUT /_admin/task`; None clears
         it). Returns the services that took the tag: a task's exchanges are then selected by it."""
-        tagged = []
+        return list(self.tag(task_id))
+
+    def tag(self, task_id: str | None) -> dict[str, int | None]:
+        """`set_task`, answering per service that took the tag its journal's last `seq` at that moment (None
+        from a mock whose answer does not carry it): the proof's marks at the task's edges, in one call."""
+        tagged = {}
         for service in TAGGED_SERVICES:
             if service not in self.services():
                 continue
             try:
-                self.call(service, "task", "PUT", {"task": task_id})
+                answer = self.call(service, "task", "PUT", {"task": task_id})
             except urllib.error.HTTPError:  # a mock without the task API: its exchanges go by marks
                 continue
-            tagged.append(service)
+            tagged[service] = (answer or {}).get("last_seq")
         return tagged
 
     def raw(self, service: str, path: str) -> bytes:
@@ -689,8 +697,25 @@ _PDF_TEXT_KEPT = 4000  # characters of a PDF's text the evidence keeps (the pati
 
 def pdf_facts(pdf: bytes) -> dict:
     """A PDF as the evidence keeps it: its SHA-1, size and extracted text (pypdf), so a check can ask whom it
-    names and whether two copies are the same bytes."""
-    facts = {"sha1": hashlib.sha1(pdf).hexdigest(), "size": len(pdf), "text": None}
+    names and whether two copies are the same bytes. Read once per PDF: a report's PDF is seen in the DMP's
+    copy, the XDM's and the attachment, and extracting its text is the slowest part of observing a task."""
+    digest = hashlib.sha1(pdf).hexdigest()
+    facts = _PDF_FACTS.get(digest)
+    if facts is None:
+        facts = _read_pdf(digest, pdf)
+        if len(_PDF_FACTS) >= _PDF_FACTS_KEPT:
+            _PDF_FACTS.clear()
+        _PDF_FACTS[digest] = facts
+    return dict(facts)
+
+
+#: the facts of the PDFs read lately, by SHA-1
+_PDF_FACTS: dict[str, dict] = {}
+_PDF_FACTS_KEPT = 256
+
+
+def _read_pdf(digest: str, pdf: bytes) -> dict:
+    facts = {"sha1": digest, "size": len(pdf), "text": None}
     try:
         reader = PdfReader(io.BytesIO(pdf))
         facts["text"] = " ".join((page.extract_text() or "") for page in reader.pages)[:_PDF_TEXT_KEPT]

@@ -8,7 +8,8 @@
   bytes, with the Content-Type journalled), even when the entry keeps only its first 512 KiB; 404 with
   a JSON error when the exchange is unknown, journalled no body, or its body was evicted
 - ``GET|PUT /_admin/task`` (``{"task": "dmp-01"}`` or ``null``): the proof task in force; every exchange
-  journalled meanwhile carries it, and ``GET /_admin/journal?task=`` selects by it
+  journalled meanwhile carries it, and ``GET /_admin/journal?task=`` selects by it; the PUT answers the
+  journal's last `seq` too (``{"task", "last_seq"}``), the mark a proof takes at the task's edges
 - ``POST /_admin/reset``: back to the initial state (stored data, journal, faults)
 - ``GET /_admin/faults``, ``POST /_admin/faults`` (one fault object or a list), ``DELETE /_admin/faults``,
   ``DELETE /_admin/faults/<id>``
@@ -107,7 +108,8 @@ def admin_blueprint(mock: AdminHooks, extra_health=None) -> Blueprint:
         if task is not None and (not isinstance(task, str) or not task.strip() or len(task) > 200):
             return _error(400, 'send {"task": "<task id>"} (a non-empty string) or {"task": null}')
         mock.journal.task = task
-        return jsonify({"task": task})
+        latest = mock.journal.entries(None, None, 0, 1)
+        return jsonify({"task": task, "last_seq": latest[-1].seq if latest else 0})
 
     @admin.delete("/journal")
     def clear_journal():

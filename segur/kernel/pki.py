@@ -9,6 +9,7 @@ that XML-DSig signers such as signxml can use them too.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass
@@ -46,6 +47,18 @@ _REVOCATION_LOCK = threading.Lock()
 class CertFiles:
     cert_file: Path
     key_file: Path
+
+    def private_key(self):
+        """The key, parsed once per file version: loading an RSA PEM checks the key (~50 ms), which every
+        VIHF signature paid again before."""
+        stat = self.key_file.stat()
+        return _load_private_key(str(self.key_file), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_private_key(path: str, mtime_ns: int, size: int):
+    """Keyed on the file's version, so a regenerated key file is read anew."""
+    return serialization.load_pem_private_key(Path(path).read_bytes(), None)
 
 
 class TestPki:
@@ -128,7 +141,7 @@ class TestPki:
             validity: timedelta = CRL_VALIDITY) -> x509.CertificateRevocationList:
         """The CA's current CRL (RFC 5280 §5), signed now, valid `validity`."""
         now = now or datetime.now(UTC)
-        key = serialization.load_pem_private_key((self.directory / "ca-key.pem").read_bytes(), None)
+        key = CertFiles(self.ca_file, self.directory / "ca-key.pem").private_key()
         state = self.revocations()
         builder = (x509.CertificateRevocationListBuilder()
                    .issuer_name(self.ca_certificate().subject)

@@ -68,20 +68,7 @@ class InsiClient:
     @property
     def service(self):
         if self._service is None:
-            import requests
-            import zeep
-            from zeep.transports import Transport
-
-            session = requests.Session()
-            session.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA (docs/insi.md)
-            if self.config.ca_file and str(self.config.insi_wsdl).startswith("https"):
-                session.verify = self.config.ca_file
-            try:
-                client = zeep.Client(self.config.insi_wsdl, transport=Transport(
-                    session=session, timeout=self.config.timeout, operation_timeout=self.config.timeout))
-            except (requests.RequestException, OSError) as exc:
-                raise ServiceUnavailable(f"INSi: cannot load the WSDL {self.config.insi_wsdl}: "
-                                         f"{exc}") from exc
+            client = _zeep_client(self.config)
             if self.config.insi_service_url:
                 binding = next(iter(client.wsdl.bindings))
                 self._service = client.create_service(binding, self.config.insi_service_url)
@@ -184,3 +171,29 @@ def identity_of(result) -> Identity:
         ins=active.IdIndividu.NumIdentifiant + active.IdIndividu.Cle, oid=active.OID,
         birth_name=tiq.NomNaissance, first_names=tiq.ListePrenom or tiq.Prenom or "", sex=tiq.Sexe,
         birth_date=tiq.DateNaissance, birth_place=tiq.LieuNaissance)
+
+
+#: zeep clients by WSDL address, CA and timeout: a RIS reads the INSi WSDL and CNAM's schemas once (parsing
+#: them costs ~50 ms), not once per patient
+_CLIENTS: dict[tuple, object] = {}
+
+
+def _zeep_client(config):
+    key = (str(config.insi_wsdl), str(config.ca_file or ""), config.timeout)
+    if key in _CLIENTS:
+        return _CLIENTS[key]
+    import requests
+    import zeep
+    from zeep.transports import Transport
+
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA (docs/insi.md)
+    if config.ca_file and str(config.insi_wsdl).startswith("https"):
+        session.verify = config.ca_file
+    try:
+        client = zeep.Client(config.insi_wsdl, transport=Transport(
+            session=session, timeout=config.timeout, operation_timeout=config.timeout))
+    except (requests.RequestException, OSError) as exc:
+        raise ServiceUnavailable(f"INSi: cannot load the WSDL {config.insi_wsdl}: {exc}") from exc
+    _CLIENTS[key] = client
+    return client

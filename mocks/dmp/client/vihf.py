@@ -185,7 +185,7 @@ def sign_assertion(assertion: etree._Element, cert_files: CertFiles,
     signer = signer_class(signature_algorithm=defects.signature_algorithm,
                           digest_algorithm=defects.digest_algorithm,
                           c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
-    return signer.sign(assertion, key=cert_files.key_file.read_bytes(), cert=cert_files.cert_file.read_text(),
+    return signer.sign(assertion, key=cert_files.private_key(), cert=cert_files.cert_file.read_text(),
                        reference_uri=f"#{assertion.get('ID')}", id_attribute="ID")
 
 

@@ -66,9 +66,11 @@ def test_every_exchange_carries_the_task_the_judge_set():
     with EchoService(EchoConfig(port=0), StackContext.for_tests()) as echo:
         admin = echo.base_url + "/_admin"
         requests.get(echo.endpoints()["echo"], timeout=5)
-        assert requests.put(admin + "/task", json={"task": "dmp-01"}, timeout=5).json() == {"task": "dmp-01"}
+        tagged = requests.put(admin + "/task", json={"task": "dmp-01"}, timeout=5).json()
+        assert tagged == {"task": "dmp-01", "last_seq": 1}  # the mark the proof takes at the task's start
         requests.get(echo.endpoints()["echo"], timeout=5)
-        requests.put(admin + "/task", json={"task": None}, timeout=5)
+        untagged = requests.put(admin + "/task", json={"task": None}, timeout=5).json()
+        assert untagged == {"task": None, "last_seq": 2}
         requests.get(echo.endpoints()["echo"], timeout=5)
         tasks = [e["task"] for e in requests.get(admin + "/journal", timeout=5).json()["entries"]]
         assert tasks == [None, "dmp-01", None]
