@@ -12,8 +12,8 @@ from segur.scenarios.capability import Capability
 
 CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY, HISTO, HISTO_BIO,
                                         inbox.CAPABILITY, psc.CAPABILITY, pam_feed.CAPABILITY,
-                                        identity_feeds.CAPABILITY, consent.CAPABILITY, HL7_CDA_DPI, HL7_CDA_PFI,
-                                        *psc.OTHER_COULOIRS, *lookup.OTHER_COULOIRS)
+                                        identity_feeds.CAPABILITY, consent.CAPABILITY,
+                                        HL7_CDA_DPI, HL7_CDA_PFI, *psc.OTHER_COULOIRS, *lookup.OTHER_COULOIRS)
 
 
 def for_couloir(couloir: str) -> list[Capability]:
