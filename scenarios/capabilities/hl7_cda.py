@@ -36,7 +36,7 @@ import hl7
 from lxml import etree
 
 from segur.fixtures.documents import build_ldl_ses_n1
-from segur.mocks.pam import cda
+from segur.mocks.pam.cda import render_return, render_transport
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 
@@ -111,8 +111,8 @@ def _prepare(ctx: PrepareContext) -> dict:
             return {"endpoint": to, "error": f"no MDM/ORU of {task.extra['of_task']} reached the harness: "
                     "no outcome to return", "sent": []}
         answers = (entry.get("meta") or {}).get("control_id") or ""
-        messages = [cda.render_return("Z01", control_id=f"Z01-{task.id}", answers=answers, ok=True)]
-        messages += [cda.render_return("Z02", control_id=f"Z02-{n}-{task.id}", answers=answers, ok=True,
+        messages = [render_return("Z01", control_id=f"Z01-{task.id}", answers=answers, ok=True)]
+        messages += [render_return("Z02", control_id=f"Z02-{n}-{task.id}", answers=answers, ok=True,
                                        address=address)
                      for n, address in enumerate(task.extra.get("mss_to") or [], start=1)]
         sent = [_send(ctx, to, message) for message in messages]
@@ -138,7 +138,7 @@ def relay_message(ctx: PrepareContext) -> tuple[str, dict]:
               "given": professional.given_name, "organisation": organisation.name,
               "finess": organisation.finess}
     control_id = task.extra["control_id"]
-    message = cda.render_transport(document, control_id=control_id, ins=patient.ins, ins_oid=patient.oid,
+    message = render_transport(document, control_id=control_id, ins=patient.ins, ins_oid=patient.oid,
                                    traits=traits, type_code="11490-0", type_label="Lettre de liaison",
                                    sender=sender, recipients=tuple(task.extra.get("mss_to") or ()))
     facts = document_facts(document)

@@ -32,7 +32,11 @@ MUTANTS_ALLOWED = JUDGE_ALLOWED | {"segur.mocks.mssante.xdm", "segur.mocks.mssan
 #: interface, with the harness's own client (the DMP client: ITI-41 with a signed VIHF); its judging reads
 #: with the judge's eyes (tests/scenarios/test_proof_consult_reading.py shows where the client is used)
 CAPABILITIES_ALLOWED = JUDGE_ALLOWED | {"segur.mocks.dmp.client", "segur.mocks.dmp.client.CallerIdentity",
-                                       "segur.mocks.dmp.client.DmpClient"}
+                                       "segur.mocks.dmp.client.DmpClient",
+                                       # the producing system's HL7v2 messages the harness hands a PFI, and
+                                       # the returns it hands a DPI: written, never read (python-hl7 reads)
+                                       "segur.mocks.pam.cda", "segur.mocks.pam.cda.render_return",
+                                       "segur.mocks.pam.cda.render_transport"}
 
 
 def _mock_imports(path: Path) -> set[str]:
