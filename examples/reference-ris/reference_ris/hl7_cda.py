@@ -33,6 +33,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import hl7
+from lxml import etree
 
 from segur.kernel.ins import INS_OIDS, Ins
 
@@ -277,7 +278,7 @@ def relay(run) -> Outcome:
         sender = run.task.sender or run.task.extra.get("mailbox") or run.config.sender
         if not sender:
             raise ConfigError("no sending mailbox: the task names none and the configuration has no sender")
-        code = volets.type_code(run.task.kind)
+        code = _document_code(document)  # a platform relays what it is handed: the CDA's own type code
         for recipient in recipients:
             mail = mssante.build_message(sender, recipient, document, identity, code, nil=run.config.nil)
             context = lookup.tls_context(run.config, run.step, None)
@@ -295,3 +296,10 @@ def relay(run) -> Outcome:
 
 
 HANDLERS = {"hl7-send-pfi": send_to_pfi, "hl7-take-returns": take_returns, "hl7-relay": relay}
+
+
+def _document_code(document: bytes) -> str:
+    """The CDA's type (ClinicalDocument/code/@code), which the X-MSS-CODECDA header repeats."""
+    root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
+    found = root.xpath("/h:ClinicalDocument/h:code/@code", namespaces={"h": "urn:hl7-org:v3"})
+    return str(found[0]) if found else ""
