@@ -38,7 +38,7 @@ from lxml import etree
 
 from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, INS_OIDS
 
-from . import mssante
+from . import mssante, psc
 from .errors import ConfigError, ServiceUnavailable
 
 HL7 = {"h": "urn:hl7-org:v3"}
@@ -329,9 +329,14 @@ class Inbox:
 
     # --- read receipts -----------------------------------------------------------------------------------
     def send_receipts(self) -> None:
+        # the professional's own mailbox (the GP's, LGC) sends with XOAUTH2 and a PSC token (MSS/CONF.07)
+        submit = psc.own_mailbox_submit(self.run, self.mailbox)
         for to, message_id, subject in self.receipts:
             mdn = build_mdn(self.mailbox, to, message_id, subject, self.config.nil)
-            mssante.send(self.config, mdn, self.mailbox, to)
+            if submit is None:
+                mssante.send(self.config, mdn, self.mailbox, to)
+            else:
+                submit(mdn, self.mailbox, to)
             self.run.step(f"MDN for {message_id} sent to {to}")
 
 
