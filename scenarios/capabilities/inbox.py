@@ -15,7 +15,11 @@ Tasks (couloirs RIS, BIO, LGC, DPI; a PFI only `inbox-receipt-01` and `inbox-01`
   `inbox-04` (couloirs RIS and DPI) a lab's CR-BIO N3 for the same patient whose results the biologist
   interpreted as abnormal or critical (`ABNORMAL_RESULTS`: interpretationCode HH, L, A) beside one out of
   its reference range yet interpreted normal (REM MSS/UX.18: judge by the interpretationCode, not the
-  low/high values).
+  low/high values); `inbox-05` (couloirs RIS and LGC, whose REM approves MSS/UX.25 and MSS/UX.31) a
+  professional's message with no document, then the answer of the patient the product wrote to in
+  `citizen-01`, from `<INS>@patient.mssante.fr` as Mon espace santé sends it (no X-MSS-* header, no traits in
+  the task): the product reports each message's `origin` (`patient` / `professional`) and, for the patient's,
+  the `usager` it shows (birth name, first first name, INS), compared with what the INS names in the world.
   The product reads its mailbox and reports, as JSON in its output, what it did with each message:
   `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md), and for a CR-BIO the
   results it flagged abnormal: `"abnormal": [{"code": "<LOINC>", "interpretation": "<code>"}]`.

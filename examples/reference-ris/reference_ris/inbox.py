@@ -13,7 +13,9 @@ report (CR-BIO N3) the RIS flags the results the biologist interpreted as abnorm
 interpretationCode and not by their reference range (MSS/UX.18), and reports them in `abnormal`. An
 integrated CDA is stored with its producer's stylesheet when it names one (CDA/INT.15): the file its
 `xml-stylesheet` processing instruction's href names, read in the archive relative to the document; the
-SHA-256 of both is reported in `stored`.
+SHA-256 of both is reported in `stored`. Each message read says who wrote it (`origin`, MSS/UX.25): a patient
+from Mon espace santé (`<INS>@patient.mssante.fr`) or a professional; a patient's names the usager the RIS
+shows (`usager`, MSS/UX.31): the birth name, first first name and INS of its own identity that INS names.
 
 What it did is returned as `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md),
 and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
