@@ -15,7 +15,11 @@ Tasks (couloirs RIS, BIO, LGC, DPI; a PFI only `inbox-receipt-01` and `inbox-01`
   `inbox-04` (couloirs RIS and DPI) a lab's CR-BIO N3 for the same patient whose results the biologist
   interpreted as abnormal or critical (`ABNORMAL_RESULTS`: interpretationCode HH, L, A) beside one out of
   its reference range yet interpreted normal (REM MSS/UX.18: judge by the interpretationCode, not the
-  low/high values).
+  low/high values); `inbox-05` (couloirs RIS and LGC, whose REM approves MSS/UX.25 and MSS/UX.31) a
+  professional's message with no document, then the answer of the patient the product wrote to in
+  `citizen-01`, from `<INS>@patient.mssante.fr` as Mon espace santé sends it (no X-MSS-* header, no traits in
+  the task): the product reports each message's `origin` (`patient` / `professional`) and, for the patient's,
+  the `usager` it shows (birth name, first first name, INS), compared with what the INS names in the world.
   The product reads its mailbox and reports, as JSON in its output, what it did with each message:
   `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md), and for a CR-BIO the
   results it flagged abnormal: `"abnormal": [{"code": "<LOINC>", "interpretation": "<code>"}]`.
@@ -51,7 +55,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import getaddresses, make_msgid
+from email.utils import format_datetime, getaddresses, make_msgid
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -59,6 +63,7 @@ from lxml.builder import ElementMaker
 from segur.fixtures.documents.builders import BioResult, build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.documents.ids import local_patient_id
 from segur.fixtures.documents.pdf import make_pdf
+from segur.kernel.ins import CITIZEN_MAIL_DOMAIN
 from segur.kernel.tenants import tenant_login
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
@@ -72,6 +77,13 @@ READ, RECEIPT = "inbox", "inbox-receipt"  # the scenarios: reading the mailbox; 
 #: what the harness expects the product to do with the message it delivered before a reading task
 INTEGRATED, HELD, ALREADY = "integrated", "not-integrated", "already-integrated"
 STATUSES = (INTEGRATED, HELD, ALREADY, "ignored")
+#: what the harness expects of `inbox-05`: a patient's message and a professional's told apart, the patient
+#: shown by the identity the INS names (REM MSS/UX.25, MSS/UX.31)
+FROM_PATIENT = "patient-told-apart"
+#: the origins the product reports per received message
+PATIENT, PROFESSIONAL = "patient", "professional"
+#: the couloirs whose REM approves MSS/UX.25 and MSS/UX.31 (their BIO, DPI and PFI rows are obsolete)
+PATIENT_COULOIRS = ("RIS", "LGC")
 #: the report another professional sends, by its specialty (radiology: CR-IMG, else a lab's CR-BIO): the
 #: builder, its LOINC code and the label of the subject
 RADIOLOGY = "SM44"
@@ -150,6 +162,21 @@ def plan_inbox(context: PlanContext) -> None:
     if couloir in ABNORMAL_COULOIRS:
         context.add("inbox-04", READ_ACTION, patient, READ, INTEGRATED,
                     extra={**base, "ins_qualified": True, "abnormal_results": True})
+    if couloir in PATIENT_COULOIRS:
+        plan_patient_message(context, reporter)
+
+
+def plan_patient_message(context: PlanContext, reporter) -> None:
+    """`inbox-05`: the patient the product wrote to at Mon espace santé (`citizen-01`) answers from that
+    address while another professional writes too. Only a professional may open a conversation with a
+    patient (ANS, esante-martinique.fr "messagerie sécurisée de santé citoyenne"; REM SC.MSS/CONF.21: the
+    professional may forbid the answer with X-MSS-MES: FIN), so the patient answers the product's message.
+    The task gives no traits (`traits={}`): the product names the patient from the INS of the address."""
+    citizen = context.plan.by_id("citizen-01")
+    writer = context.world.patient_by_key(citizen.patient_key)
+    context.add("inbox-05", READ_ACTION, writer, READ, FROM_PATIENT, traits={},
+                extra={"mailbox": context.sender, "from": writer.citizen_mailbox,
+                       "professional": reporter.mailbox, "answers": citizen.task.id})
 
 
 # --- prepare: the harness delivers -----------------------------------------------------------------------
@@ -416,6 +443,8 @@ def prepare_inbox(context: PrepareContext) -> dict:
     if task.action != READ_ACTION:
         return {}
     extra = task.extra
+    if extra.get("professional"):
+        return prepare_patient_message(context)
     sender, mailbox = extra["from"], extra["mailbox"]
     patient = context.world.patient_by_key(planned.patient_key)
     reporter = next(p for p in context.world.professionals if p.mailbox == sender)
@@ -450,6 +479,77 @@ def prepare_inbox(context: PrepareContext) -> dict:
                                          "sha256": hashlib.sha256(stylesheet).hexdigest()}
                           if stylesheet is not None else None,
                           "results": [r for c in cdas for r in lab_results(c)]}}
+
+
+def professional_note(sender: str, mailbox: str) -> EmailMessage:
+    """A professional's message with no document: X-MSS-NIL as on every message an LPS sends (Réf. #2
+    ECO.2.4.3), no X-MSS-INS nor X-MSS-CODECDA (set only with an IHE_XDM.ZIP, ECO.2.4.1/2)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mailbox
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    message["Subject"] = "Demande d'avis"
+    message["X-MSS-NIL"] = "1"
+    message.set_content("Bonjour,\n\npouvez-vous me rappeler au sujet d'un patient commun ?\n")
+    return message
+
+
+def patient_answer(writer, mailbox: str, answered: dict | None) -> EmailMessage:
+    """The patient's message from Mon espace santé: from `<INS>@patient.mssante.fr` (the address is all it
+    says of the patient: REM MSS/UX.31 asks the product to show more than it), a reply to the product's
+    message when the harness found it (In-Reply-To and References, RFC 5322 §3.6.4). No X-MSS-* header:
+    Réf. #2 asks them of a professional's client; no public text says Mon espace santé adds one."""
+    message = EmailMessage()
+    message["From"] = writer.citizen_mailbox
+    message["To"] = mailbox
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=CITIZEN_MAIL_DOMAIN)
+    message["Subject"] = "Question sur mon compte rendu"
+    if answered and answered.get("message_id"):
+        message["In-Reply-To"] = answered["message_id"]
+        message["References"] = answered["message_id"]
+    message.set_content("Bonjour,\n\nmerci pour le compte rendu. Dois-je prendre rendez-vous ?\n")
+    return message
+
+
+def product_message(admin, task_id: str, address: str) -> dict | None:
+    """The message the product sent to `address` in an earlier task (its Message-ID), from the MSSanté
+    journal; None when it sent none there."""
+    query = urllib.parse.urlencode({"operation": "smtp-message", "task": task_id})
+    for entry in admin.call("mssante", f"journal?{query}")["entries"]:
+        request, response = entry.get("request") or {}, entry.get("response") or {}
+        if address.lower() in {a.lower() for a in response.get("delivered_to") or []}:
+            return {"task": task_id, "message_id": request.get("message_id")}
+    return None
+
+
+def _sent(message: EmailMessage, mock_id: str | None, origin: str) -> dict:
+    return {"mock_id": mock_id, "message_id": message["Message-ID"], "from": message["From"],
+            "to": message["To"], "origin": origin}
+
+
+def prepare_patient_message(context: PrepareContext) -> dict:
+    """Deliver `inbox-05`'s two messages (a professional's, then the patient's answer) through the mock's
+    SMTP, each logged in as its sender; what the INS of the patient's address names in the world."""
+    extra = context.planned.task.extra
+    writer = context.world.patient_by_key(context.planned.patient_key)
+    mailbox = extra["mailbox"]
+    usager = {"birth_name": writer.birth_name, "first_name": writer.first_names.split()[0],
+              "ins": writer.ins}
+    delivered = {"mock_id": None, "message_id": None, "from": writer.citizen_mailbox, "to": mailbox,
+                 "origin": PATIENT, "usager": usager, "answers": None}
+    try:
+        note = professional_note(extra["professional"], mailbox)
+        note_id = submit(context.endpoints, context.admin, extra["professional"], mailbox, note)
+        alongside = [_sent(note, note_id, PROFESSIONAL)]
+        answered = product_message(context.admin, extra["answers"], writer.citizen_mailbox)
+        answer = patient_answer(writer, mailbox, answered)
+        mock_id = submit(context.endpoints, context.admin, writer.citizen_mailbox, mailbox, answer)
+    except (OSError, smtplib.SMTPException, LookupError) as exc:  # the harness's failure, not the product's
+        return {"delivered": {**delivered, "error": f"{type(exc).__name__}: {exc}"[:300]}, "alongside": []}
+    return {"delivered": {**delivered, **_sent(answer, mock_id, PATIENT), "answers": answered},
+            "alongside": alongside}
 
 
 _HL7 = {"h": "urn:hl7-org:v3"}
@@ -535,7 +635,10 @@ def observe_inbox(context: ObserveContext) -> dict:
     imap = [_imap_brief(e) for e in entries if e["operation"].startswith("imap-")]
     sent = [_sent_brief(e, context.admin) for e in entries if e["operation"] == "smtp-message"
             and str((e.get("client") or {}).get("login") or "").lower() == mailbox]
-    return {"mailbox": mailbox, "delivered": context.prepared.get("delivered"), "imap": imap, "sent": sent}
+    insi = [{"seq": e["seq"], "operation": e["operation"], "verdict": e["verdict"]}
+            for e in context.journals.get("insi", []) if context.in_task(e, "insi")]
+    return {"mailbox": mailbox, "delivered": context.prepared.get("delivered"), "imap": imap, "sent": sent,
+            "alongside": context.prepared.get("alongside") or [], "insi": insi}
 
 
 # --- the checks -----------------------------------------------------------------------------------------
@@ -919,6 +1022,103 @@ def check_stylesheet_stored(run: dict) -> CheckResult:
                   blocked)
 
 
+def _patient_tasks(run: dict) -> list[dict]:
+    return [task for task in tasks(run, READ) if task["expect"] == FROM_PATIENT]
+
+
+def _all_delivered(task: dict) -> list[dict]:
+    """The messages the harness delivered for the task: the patient's, then the professional's beside it."""
+    return [_delivered(task), *_seen(task).get("alongside", [])]
+
+
+def _undelivered_any(task: dict) -> dict | None:
+    """The blocker of a task one of whose messages the harness could not deliver, else None."""
+    for message in _all_delivered(task):
+        if not (message.get("mock_id") and message.get("message_id")):
+            why = message.get("error") or "the mock gave no id for it"
+            return {"check": None, "task": task["task"]["id"],
+                    "reason": f"the harness could not deliver its message to {message.get('to')}: {why}"}
+    return None
+
+
+def _read_and_said(task: dict, message: dict) -> tuple[dict | None, str | None]:
+    """The product's word on one delivered message, or why it cannot be judged (not fetched, not said)."""
+    task_id = task["task"]["id"]
+    if message["message_id"] not in fetched(task):
+        return None, (f"{task_id}: the message {message['message_id']} from {message['from']} was never "
+                      "fetched (content) over IMAP with STARTTLS in the task")
+    if claims(task) is None:
+        return None, (f"{task_id}: the product reported no JSON `inbox` list of what it did with its mail "
+                      "(docs/sut.md)")
+    claim = claim_for(task, message["message_id"])
+    if claim is None:
+        return None, f"{task_id}: the product does not say what it did with {message['message_id']}"
+    return claim, None
+
+
+def check_origin(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in _patient_tasks(run):
+        if _undelivered_any(task):
+            blocked.append(_undelivered_any(task))
+            continue
+        task_id, told = task["task"]["id"], []
+        for message in _all_delivered(task):
+            claim, why = _read_and_said(task, message)
+            told.append({"message": message["message_id"], "from": message["from"],
+                         "origin": message["origin"], "reported": claim and claim.get("origin")})
+            if why:
+                problems.append(why)
+            elif claim.get("origin") not in (PATIENT, PROFESSIONAL):
+                problems.append(f"{task_id}: the product does not say whether {message['message_id']} "
+                                f"came from a patient or a professional (origin {claim.get('origin')!r})")
+            elif claim["origin"] != message["origin"]:
+                problems.append(f"{task_id}: {message['message_id']} from {message['from']} is reported "
+                                f"from a {claim['origin']}; it came from a {message['origin']}")
+        evidence.append({"task": task_id, "messages": told})
+    return judged("inbox-origin", problems, evidence,
+                  "a patient's message from Mon espace santé is told apart from a professional's", blocked)
+
+
+def _same(shown, expected: str) -> bool:
+    return isinstance(shown, str) and shown.strip().upper() == expected.strip().upper()
+
+
+def check_patient_identity(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in _patient_tasks(run):
+        if _undelivered_any(task):
+            blocked.append(_undelivered_any(task))
+            continue
+        task_id, delivered, seen = task["task"]["id"], _delivered(task), _seen(task)
+        claim, why = _read_and_said(task, delivered)
+        expected = delivered["usager"]
+        shown = claim.get("usager") if claim else None
+        evidence.append({"task": task_id, "message": delivered["message_id"], "from": delivered["from"],
+                         "expected": expected, "shown": shown,
+                         "insi_calls": seen.get("insi", []),
+                         "note": f"the product called INSi {len(seen.get('insi', []))} time(s) in the task"})
+        if why:
+            problems.append(why)
+            continue
+        if not isinstance(shown, dict):
+            problems.append(f"{task_id}: the product does not say which usager it shows for "
+                            f"{delivered['message_id']} (no `usager` with birth_name, first_name, ins): "
+                            f"only the address {delivered['from']}?")
+            continue
+        for field, label in (("birth_name", "birth name"), ("first_name", "first first name"),
+                             ("ins", "INS")):
+            if not shown.get(field):
+                problems.append(f"{task_id}: the usager shown for {delivered['message_id']} has no {label} "
+                                f"(the INS of {delivered['from']} names {expected[field]})")
+            elif not _same(shown[field], expected[field]):
+                problems.append(f"{task_id}: the usager shown for {delivered['message_id']} has {label} "
+                                f"{shown[field]!r}; the INS of {delivered['from']} names {expected[field]!r}")
+    return judged("inbox-patient-identity", problems, evidence,
+                  "a patient's message shows the birth name, first first name and INS its address's INS "
+                  "names", blocked)
+
+
 RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 CHECKS = (
     Check("inbox-imap-starttls", title="the mailbox is read over IMAP with STARTTLS (TLS ≥ 1.2)",
@@ -990,11 +1190,30 @@ CHECKS = (
           rem={RIS: ["CDA/INT.15"], BIO: ["CDA/INT.15"], LGC: ["CDA/INT.15"], DPI: ["CDA/INT.15"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_stylesheet_stored,
           defects=("inbox-drops-stylesheet",)),
+    Check("inbox-origin", title="a patient's message from Mon espace santé is told apart from a "
+          "professional's", test="test_a_patients_message_is_told_apart_from_a_professionals",
+          doc=("Task inbox-05 (RIS, LGC): the harness delivers a professional's message, then the answer "
+               "of the patient the product wrote to in citizen-01, from <INS>@patient.mssante.fr. The "
+               "product fetches both and reports the `origin` of each: `patient` for the Mon espace santé "
+               "address, `professional` for the other. The list screen is judged through this report."),
+          rem={RIS: ["MSS/UX.25"], BIO: [], LGC: ["MSS/UX.25"], DPI: [], PFI: []},
+          reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_origin,
+          defects=("inbox-patient-as-professional",)),
+    Check("inbox-patient-identity", title="a patient's message shows the usager's birth name, first first "
+          "name and INS", test="test_a_patients_message_shows_the_identity_its_ins_names",
+          doc=("Task inbox-05 (RIS, LGC): for the patient's message the product reports the `usager` it "
+               "shows — birth_name, first_name (the first of the birth first names), ins — and they are "
+               "those the INS of the sender's address names in the world. The task gives no traits: the "
+               "product finds them among its own identities or through INSi (its INSi calls in the task "
+               "are in the evidence). The message screen is judged through this report."),
+          rem={RIS: ["MSS/UX.31"], BIO: [], LGC: ["MSS/UX.31"], DPI: [], PFI: []},
+          reads=("mssante.imap", "inbox.delivered", "insi", "task.claims"), judge=check_patient_identity,
+          defects=("inbox-patient-shows-address-only",)),
 )
 
 CAPABILITY = Capability(
     NAME, "receiving by MSSanté: the harness delivers reports to the product's mailbox, which reads it over "
-          "IMAP with STARTTLS, integrates by INS, keeps the producer's stylesheet, recognises a duplicate "
-          "and returns read receipts",
+          "IMAP with STARTTLS, integrates by INS, keeps the producer's stylesheet, recognises a duplicate, "
+          "returns read receipts and tells a patient's message apart, naming the patient by the INS",
     scenarios=(READ, RECEIPT), plan=plan_inbox, prepare=prepare_inbox, observe=observe_inbox, checks=CHECKS,
     couloirs=(RIS, BIO, LGC, DPI, PFI))

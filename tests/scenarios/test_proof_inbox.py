@@ -32,6 +32,7 @@ DEFECT_CHECK = {
     "inbox-no-mdn": ("inbox-mdn", "inbox-01"),
     "inbox-no-receipt-request": ("inbox-receipt-requested", "inbox-receipt-01"),
     "inbox-misses-abnormal": ("inbox-abnormal-results", "inbox-04"),
+    "inbox-patient-as-professional": ("inbox-origin", "inbox-05"),
 }
 #: defect → checks it leaves blocked (nothing was integrated: nothing to find again, no result to flag, no
 #: stylesheet stored)
@@ -47,14 +48,18 @@ def test_the_reading_tasks_come_after_the_core_ones_for_a_patient_the_product_qu
     plan = build_plan(world, couloir, "small")
     ids = [p.task.id for p in plan.tasks]
     lab = ["inbox-04"] if couloir == "RIS" else []  # REM MSS/UX.18 is the RIS's
+    patient = ["inbox-05"] if couloir == "RIS" else []  # so are MSS/UX.25 and .31 (obsolete for BIO)
     start = ids.index("inbox-receipt-01")
-    assert ids[start:start + 4 + len(lab)] == ["inbox-receipt-01", "inbox-01", "inbox-02", "inbox-03", *lab]
+    assert ids[start:start + 4 + len(lab) + len(patient)] == \
+        ["inbox-receipt-01", "inbox-01", "inbox-02", "inbox-03", *lab, *patient]
     core = [i for i, p in enumerate(plan.tasks) if owner_of(p.scenario) is None]
     assert core and max(core) < start  # the capabilities' tasks come after the core's (later ones follow)
     reads = plan.of(inbox.READ)
-    expected = [inbox.INTEGRATED, inbox.HELD, inbox.ALREADY] + [inbox.INTEGRATED] * len(lab)
+    expected = [inbox.INTEGRATED, inbox.HELD, inbox.ALREADY] + [inbox.INTEGRATED] * len(lab) + \
+        [inbox.FROM_PATIENT] * len(patient)
     assert [p.expect for p in reads] == expected
-    assert {p.patient_key for p in reads} == {plan.by_id("dmp-01").patient_key}
+    reports = [p for p in reads if p.expect != inbox.FROM_PATIENT]
+    assert {p.patient_key for p in reports} == {plan.by_id("dmp-01").patient_key}
     first = reads[0].task
     assert first.action == "read-inbox" and first.extra["mailbox"] == plan.by_id("mss-01").task.sender
     assert first.extra["from"] != first.extra["mailbox"] and first.extra["read_receipt"]
@@ -200,11 +205,29 @@ def _break_stylesheet(run: dict) -> None:
     task["result"]["output"] = json.dumps(claimed)
 
 
+def _set_patient_claim(run: dict, change) -> None:
+    task = _task({"run": run}, "inbox-05")
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        if entry["message_id"] == task["observed"]["inbox"]["delivered"]["message_id"]:
+            change(entry)
+    task["result"]["output"] = json.dumps(claimed)
+
+
+def _break_origin(run: dict) -> None:
+    _set_patient_claim(run, lambda entry: entry.update(origin="professional"))
+
+
+def _break_identity(run: dict) -> None:  # every first name shown, not the first one
+    _set_patient_claim(run, lambda entry: entry["usager"].update(first_name="CATARINA BELLA"))
+
+
 #: check id → how to alter a passing run record so that it shows the check's problem
 INBOX_BREAKERS = {"inbox-imap-starttls": _break_starttls, "inbox-xdm-integrated": _break_integrated,
                   "inbox-unqualified-held": _break_held, "inbox-no-duplicate": _break_duplicate,
                   "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt,
-                  "inbox-abnormal-results": _break_abnormal, "inbox-stylesheet-stored": _break_stylesheet}
+                  "inbox-abnormal-results": _break_abnormal, "inbox-stylesheet-stored": _break_stylesheet,
+                  "inbox-origin": _break_origin, "inbox-patient-identity": _break_identity}
 
 
 def test_every_inbox_check_has_a_breaker():
@@ -321,3 +344,104 @@ def test_the_harness_reads_each_lab_result_and_its_own_interpretation_code():
     # the referenceRange's own interpretationCode (N) is not taken for the result's
     assert inbox.lab_results(cda) == [{"code": r.loinc, "interpretation": r.interpretation}
                                       for r in inbox.ABNORMAL_RESULTS]
+
+
+# --- a patient's message from Mon espace santé (REM MSS/UX.25, MSS/UX.31) --------------------------------
+def test_the_patient_who_writes_is_the_one_the_product_wrote_to_and_the_task_gives_no_traits():
+    world = load_world()
+    plan = build_plan(world, "RIS", "small")
+    task = plan.by_id("inbox-05").task
+    writer = world.patient_by_key(plan.by_id("citizen-01").patient_key)
+    assert task.action == "read-inbox" and task.patient == {}  # named by the INS of the address only
+    assert task.extra["from"] == writer.citizen_mailbox and task.extra["answers"] == "citizen-01"
+    assert task.extra["mailbox"] == plan.by_id("citizen-01").task.sender
+    assert world.mailbox(task.extra["professional"]).kind != "CITIZEN"
+    assert len(writer.first_names.split()) > 1  # showing every first name is not the first one
+
+
+@pytest.mark.slow
+def test_a_patients_message_is_delivered_from_mon_espace_sante_beside_a_professionals(runs):
+    task = _task(runs["reference-ris"], "inbox-05")
+    seen = task["observed"]["inbox"]
+    delivered, [other] = seen["delivered"], seen["alongside"]
+    assert delivered["from"].endswith("@patient.mssante.fr") and delivered["origin"] == "patient"
+    assert other["origin"] == "professional" and not other["from"].endswith("@patient.mssante.fr")
+    # an answer to the product's message of citizen-01, found in the MSSanté journal
+    citizen = _task(runs["reference-ris"], "citizen-01")
+    assert [m for m in citizen["observed"]["mss"] if delivered["from"] in m["delivered_to"]]
+    answered = delivered["answers"]
+    assert answered["task"] == "citizen-01" and answered["message_id"] not in (None, delivered["message_id"])
+    # both went through the mock's SMTP, tagged with the task; the patient's carries no X-MSS-* header
+    mss = {m["id"]: m for m in task["observed"]["mss"]}
+    assert {delivered["mock_id"], other["mock_id"]} <= set(mss)
+    assert mss[other["mock_id"]]["verdict"] == "accepted", mss[other["mock_id"]]["rules"]
+    assert set(mss[delivered["mock_id"]]["rules"]) <= {"MSS-NIL-MISSING"}  # asked of a professional's client
+    fetched = inbox.fetched(task)
+    assert {delivered["message_id"], other["message_id"]} <= fetched
+    # the core checks take neither message for a report of the product's
+    assert runs["reference-ris"]["checks"]["claims-honest"]["status"] == "pass"
+
+
+@pytest.mark.slow
+def test_the_reference_ris_names_the_patient_by_the_identity_its_ins_names(runs):
+    evidence = runs["reference-ris"]
+    task = _task(evidence, "inbox-05")
+    delivered = task["observed"]["inbox"]["delivered"]
+    [claim] = [c for c in _claims(task)["inbox"] if c["message_id"] == delivered["message_id"]]
+    assert claim["origin"] == "patient"
+    assert claim["usager"] == delivered["usager"] == {"birth_name": "TCHITCHI", "first_name": "CATARINA",
+                                                      "ins": delivered["from"].split("@")[0]}
+    [check] = evidence["checks"]["inbox-patient-identity"]["evidence"]
+    assert check["note"].startswith("the product called INSi") and "insi_calls" in check
+    assert evidence["checks"]["inbox-origin"]["status"] == "pass"
+
+
+@pytest.mark.slow
+def test_a_patients_message_listed_as_a_professionals_names_the_message(runs):
+    problems = runs["reference-ris:inbox-patient-as-professional"]["checks"]["inbox-origin"]["problems"]
+    assert problems and all(p.startswith("inbox-05:") for p in problems)
+    assert any("@patient.mssante.fr is reported from a professional" in p for p in problems), problems
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, says", [
+    (lambda e: e.pop("usager"), "does not say which usager"),
+    (lambda e: e.update(usager={"address": "x@patient.mssante.fr"}), "has no birth name"),
+    (lambda e: e["usager"].update(birth_name="AUTRE"), "has birth name 'AUTRE'"),
+    (lambda e: e["usager"].update(ins="123456789012345"), "has INS '123456789012345'"),
+])
+def test_a_usager_other_than_the_one_the_ins_names_fails(runs, change, says):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    _set_patient_claim(run, change)
+    result = CHECKS["inbox-patient-identity"].judge(run)
+    assert not result.passed and any(p.startswith("inbox-05:") and says in p for p in result.problems), \
+        result.problems
+
+
+@pytest.mark.slow
+def test_an_origin_not_reported_or_a_message_not_fetched_fails_the_origin_check(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    task = _task({"run": run}, "inbox-05")
+    other = task["observed"]["inbox"]["alongside"][0]["message_id"]
+    claimed = _claims(task)
+    for entry in claimed["inbox"]:
+        if entry["message_id"] == other:
+            entry.pop("origin")
+    task["result"]["output"] = json.dumps(claimed)
+    problems = CHECKS["inbox-origin"].judge(run).problems
+    assert any("does not say whether" in p and other in p for p in problems), problems
+    for entry in task["observed"]["inbox"]["imap"]:
+        entry["messages"] = []  # fetched nothing, yet reports both
+    problems = CHECKS["inbox-origin"].judge(run).problems
+    assert sum("never fetched" in p for p in problems) == 2, problems
+
+
+@pytest.mark.slow
+def test_a_patients_message_the_harness_could_not_deliver_blocks_both_checks(runs):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    other = _task({"run": run}, "inbox-05")["observed"]["inbox"]["alongside"][0]
+    other.update(mock_id=None, error="SMTPRecipientsRefused: refused")
+    for check_id in ("inbox-origin", "inbox-patient-identity"):
+        result = CHECKS[check_id].judge(run)
+        assert result.status == "blocked", (check_id, result.problems)
+        assert result.blocked_by[0]["task"] == "inbox-05"

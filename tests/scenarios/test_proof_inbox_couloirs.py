@@ -30,6 +30,7 @@ DEFECTS = {
     ("LGC", "inbox-drops-stylesheet"): ("inbox-stylesheet-stored", "inbox-01"),
     ("DPI", "inbox-integrates-unqualified"): ("inbox-unqualified-held", "inbox-02"),
     ("PFI", "inbox-plain-imap"): ("inbox-imap-starttls", "inbox-01"),
+    ("LGC", "inbox-patient-shows-address-only"): ("inbox-patient-identity", "inbox-05"),
 }
 INBOX_IDS = [check.id for check in INBOX_CHECKS]
 
@@ -44,7 +45,7 @@ def _claim(task: dict) -> dict:
 
 
 # --- the plan -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("couloir, reads", [("LGC", ["inbox-01", "inbox-02", "inbox-03"]),
+@pytest.mark.parametrize("couloir, reads", [("LGC", ["inbox-01", "inbox-02", "inbox-03", "inbox-05"]),
                                             ("DPI", ["inbox-01", "inbox-02", "inbox-03", "inbox-04"]),
                                             ("PFI", ["inbox-01"])])
 def test_each_couloir_reads_the_mail_its_rem_asks_about(couloir, reads):
@@ -222,3 +223,23 @@ def test_the_stylesheet_check_is_blocked_not_failed_when_nothing_was_integrated(
     _set_stored(_task({"run": run}, "inbox-01"), lambda e: e.update(status=inbox.HELD))
     result = CHECKS["inbox-stylesheet-stored"].judge(run)
     assert result.status == "blocked" and result.blocked_by[0]["check"] == "inbox-xdm-integrated"
+
+
+@pytest.mark.slow
+def test_a_patient_shown_by_the_address_only_is_named(runs):
+    problems = runs["LGC", "inbox-patient-shows-address-only"]["checks"]["inbox-patient-identity"]["problems"]
+    assert any(p.startswith("inbox-05:") and "has no birth name" in p and "@patient.mssante.fr" in p
+               for p in problems), problems
+    clean = _task(runs["LGC", None], "inbox-05")
+    assert _claim(clean)["usager"] == clean["observed"]["inbox"]["delivered"]["usager"]
+    assert _claim(clean)["origin"] == "patient"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("couloir", ("DPI", "PFI"))
+def test_a_couloir_whose_rem_has_the_patient_rows_obsolete_gets_no_patient_message(runs, couloir):
+    evidence = runs[couloir, None]
+    assert "inbox-05" not in {t["task"]["id"] for t in evidence["run"]["tasks"]}
+    for check_id in ("inbox-origin", "inbox-patient-identity"):
+        result = evidence["checks"][check_id]
+        assert result["status"] == "pass" and not result["evidence"], check_id

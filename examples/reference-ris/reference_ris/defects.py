@@ -135,6 +135,9 @@ DEFECTS = {
     "hl7-relay-dmp-only": "relays the producer's document to the DMP only, never to its MSSanté recipients "
                           "(PFI)",
     "hl7-relay-no-returns": "never returns the DMP/MSSanté outcomes (ZAM) to the producer (PFI)",
+    "inbox-patient-as-professional": "lists a patient's message from Mon espace santé as a professional's",
+    "inbox-patient-shows-address-only": "shows a patient's message from Mon espace santé by its address "
+                                        "<INS>@patient.mssante.fr only, not the usager's name and INS",
 }
 
 

@@ -13,7 +13,9 @@ report (CR-BIO N3) the RIS flags the results the biologist interpreted as abnorm
 interpretationCode and not by their reference range (MSS/UX.18), and reports them in `abnormal`. An
 integrated CDA is stored with its producer's stylesheet when it names one (CDA/INT.15): the file its
 `xml-stylesheet` processing instruction's href names, read in the archive relative to the document; the
-SHA-256 of both is reported in `stored`.
+SHA-256 of both is reported in `stored`. Each message read says who wrote it (`origin`, MSS/UX.25): a patient
+from Mon espace santé (`<INS>@patient.mssante.fr`) or a professional; a patient's names the usager the RIS
+shows (`usager`, MSS/UX.31): the birth name, first first name and INS of its own identity that INS names.
 
 What it did is returned as `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md),
 and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
@@ -36,9 +38,9 @@ from email.utils import format_datetime, getaddresses, make_msgid
 
 from lxml import etree
 
-from segur.kernel.ins import INS_OIDS
+from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, INS_OIDS
 
-from . import mssante
+from . import mssante, psc
 from .errors import ConfigError, ServiceUnavailable
 
 HL7 = {"h": "urn:hl7-org:v3"}
@@ -235,11 +237,42 @@ class Inbox:
         entry = {"message_id": message_id, "status": "ignored", "documents": [], "patient_ins": None}
         if documents:
             entry.update(self.integrate(message, message_id, documents))
+        entry.update(self.sender_of(message))
         self.report.append(entry)
         self.run.step(f"message {message_id}: {entry['status']} {entry['documents']}")
         receipt_to = getaddresses([str(message.get("Disposition-Notification-To") or "")])
         if receipt_to and receipt_to[0][1] and self.defect != "inbox-no-mdn":
             self.receipts.append((receipt_to[0][1], message_id, str(message.get("Subject") or "")))
+
+    def sender_of(self, message) -> dict:
+        """Who wrote (REM MSS/UX.25): a patient from Mon espace santé (`<INS>@patient.mssante.fr`) or a
+        professional; for a patient, the usager shown (MSS/UX.31): birth name, first first name and INS of
+        the RIS's own identity that INS names (INSi finds an identity by traits or carte Vitale, not by an
+        INS alone: a patient the RIS never qualified is shown by the INS of the address only)."""
+        found = getaddresses([str(message.get("From") or "")])
+        address = found[0][1].lower() if found else ""
+        local, _, domain = address.rpartition("@")
+        if domain != CITIZEN_MAIL_DOMAIN:
+            return {"origin": "professional"}
+        origin = "patient"
+        if self.defect == "inbox-patient-as-professional":  # the list does not read the sender's kind
+            origin = "professional"
+            self.run.step(f"message from {address} listed as a professional's (defect "
+                          "inbox-patient-as-professional)")
+        if self.defect == "inbox-patient-shows-address-only":
+            self.run.step(f"patient shown by the address {address} only (defect "
+                          "inbox-patient-shows-address-only)")
+            return {"origin": origin, "usager": {"address": address}}
+        ins = local.upper()
+        identity = next((i for i in self.run.state.data["identities"].values()
+                         if i.get("qualified", True) and i["ins"] == ins), None)
+        if identity is None:
+            self.run.step(f"message from {address}: INS {ins} is none of the RIS's qualified identities")
+            return {"origin": origin, "usager": {"address": address, "ins": ins}}
+        usager = {"birth_name": identity["birth_name"], "first_name": identity["first_names"].split()[0],
+                  "ins": identity["ins"]}
+        self.run.step(f"message from patient {usager['birth_name']} {usager['first_name']} (INS {ins})")
+        return {"origin": origin, "usager": usager}
 
     def integrate(self, message, message_id: str | None, documents: list[dict]) -> dict:
         ids = [d["id"] for d in documents]
@@ -298,9 +331,14 @@ class Inbox:
 
     # --- read receipts -----------------------------------------------------------------------------------
     def send_receipts(self) -> None:
+        # the professional's own mailbox (the GP's, LGC) sends with XOAUTH2 and a PSC token (MSS/CONF.07)
+        submit = psc.own_mailbox_submit(self.run, self.mailbox)
         for to, message_id, subject in self.receipts:
             mdn = build_mdn(self.mailbox, to, message_id, subject, self.config.nil)
-            mssante.send(self.config, mdn, self.mailbox, to)
+            if submit is None:
+                mssante.send(self.config, mdn, self.mailbox, to)
+            else:
+                submit(mdn, self.mailbox, to)
             self.run.step(f"MDN for {message_id} sent to {to}")
 
 
