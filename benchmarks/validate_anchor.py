@@ -327,7 +327,12 @@ def _benchmark(args, java: str, jar: Path, example: Path, packs: dict[str, Path]
     load_start = load_average()
     print(f"\nload average at start: {load_start}", flush=True)
     ours = {2: timed(segur_command(args, pair, work / "segur-two.json"))}
+    report_json.unlink()  # the warm-up's: a run that writes nothing must not be read as the N documents
     ours[args.n] = timed(segur_command(args, folder, report_json))
+    written = json.loads(report_json.read_text())["documents"] if report_json.is_file() else []
+    if len(written) != args.n:  # a crashed run (exit code 0 and 1 are verdicts, anything else is not)
+        raise SystemExit(f"segur validate reported {len(written)} of {args.n} documents (exit code "
+                         f"{ours[args.n].details['returncode']}):\n{ours[args.n].stderr[-3000:]}")
     svrl_dirs, jvm_runs = {}, {}
     (work / "svrl-two").mkdir(exist_ok=True)  # Saxon's -s:dir wants an existing -o:dir
     for name, xsl in stylesheets.items():

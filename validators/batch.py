@@ -14,6 +14,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -79,6 +81,27 @@ def _validate_in_worker(item: str) -> Report:
 
 # -- driver --------------------------------------------------------------------------------------
 
+@contextmanager
+def _main_not_run_again():
+    """Spawned workers that do not run the parent's main script again.
+
+    A ``spawn`` worker first re-runs the parent's ``__main__`` by its path when it has no module spec,
+    which is the case of the ``segur`` console script: each worker then imported ``segur.cli`` and with
+    it every mock (~1.4 s of CPU on an idle machine, three times for ``--jobs 2``: the largest part of a
+    100-document run's fixed cost, docs/validator.md). The workers need nothing from it (their functions
+    are this module's). A main module named ``….__main__`` is not run again by multiprocessing, as with
+    ``python -m segur``: the console script's main gets that name while the workers start."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield  # run with -m (already named), or embedded: nothing to do
+        return
+    main.__spec__ = ModuleSpec("segur.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
 def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], None] | None = None,
         stdin: bytes | None = None) -> tuple[list[Report], BatchSummary]:
     """Validate `items` (from `expand`) with a `Validator(**options)`; `jobs` > 1 uses processes."""
@@ -103,8 +126,9 @@ def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], N
             if on_done:
                 on_done(reports[index])
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn"),
-                                 initializer=_init_worker, initargs=(options,)) as pool:
+        with _main_not_run_again(), ProcessPoolExecutor(
+                max_workers=min(jobs, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
+                initargs=(options,)) as pool:
             futures = {}
             for index, item in todo:
                 if item == "-":

@@ -30,7 +30,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from segur.mocks.dmp.xds_metadata import (
     DocumentEntry,
     SubmissionSet,
     document_entry_from_dict,
+    plain,
     submission_set_from_dict,
 )
 
@@ -148,14 +148,14 @@ class Store:
         db.execute("INSERT INTO submission_sets(entry_uuid, unique_id, patient_id, source_id,"
                    " submission_time, status, data, received_at, journal_seq) VALUES (?,?,?,?,?,?,?,?,?)",
                    (ss.entry_uuid, ss.unique_id, ss.patient_id, ss.source_id, ss.submission_time,
-                    ss.availability_status, json.dumps(asdict(ss)), now_iso(), journal_seq))
+                    ss.availability_status, json.dumps(plain(ss)), now_iso(), journal_seq))
 
     @staticmethod
     def insert_entry(db, entry: DocumentEntry, submission_set: str, validation: dict | None) -> None:
         db.execute("INSERT INTO document_entries(entry_uuid, logical_id, version, unique_id, patient_id,"
                    " status, submission_set, data, validation, received_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                    (entry.entry_uuid, entry.logical_id or entry.entry_uuid, entry.version, entry.unique_id,
-                    entry.patient_id, entry.availability_status, submission_set, json.dumps(asdict(entry)),
+                    entry.patient_id, entry.availability_status, submission_set, json.dumps(plain(entry)),
                     json.dumps(validation) if validation is not None else None, now_iso()))
 
     @staticmethod
@@ -163,7 +163,7 @@ class Store:
         db.execute("INSERT INTO associations(entry_uuid, type, source, target, status, submission_set, data)"
                    " VALUES (?,?,?,?,?,?,?)",
                    (assoc.entry_uuid, assoc.type, assoc.source, assoc.target, assoc.availability_status,
-                    submission_set, json.dumps(asdict(assoc))))
+                    submission_set, json.dumps(plain(assoc))))
 
     @staticmethod
     def insert_document(db, unique_id: str, content: bytes, mime_type: str | None, sha1: str) -> None:

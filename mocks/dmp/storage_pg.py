@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import psycopg
 
@@ -26,6 +26,7 @@ from segur.mocks.dmp.xds_metadata import (
     DocumentEntry,
     SubmissionSet,
     document_entry_from_dict,
+    plain,
     submission_set_from_dict,
 )
 
@@ -128,7 +129,7 @@ class PostgresDmpStore:
                    " submission_time, status, data, received_at, journal_seq)"
                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                    (db.tenant, ss.entry_uuid, ss.unique_id, ss.patient_id, ss.source_id, ss.submission_time,
-                    ss.availability_status, json.dumps(asdict(ss)), now_iso(), journal_seq))
+                    ss.availability_status, json.dumps(plain(ss)), now_iso(), journal_seq))
 
     @staticmethod
     def insert_entry(db: Writer, entry: DocumentEntry, submission_set: str, validation: dict | None) -> None:
@@ -138,14 +139,14 @@ class PostgresDmpStore:
                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                    (db.tenant, entry.entry_uuid, entry.logical_id or entry.entry_uuid, entry.version,
                     entry.unique_id, entry.patient_id, entry.availability_status, submission_set,
-                    json.dumps(asdict(entry)), report, now_iso()))
+                    json.dumps(plain(entry)), report, now_iso()))
 
     @staticmethod
     def insert_association(db: Writer, assoc: Association, submission_set: str | None) -> None:
         db.execute("INSERT INTO dmp_associations (tenant, entry_uuid, type, source, target, status,"
                    " submission_set, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                    (db.tenant, assoc.entry_uuid, assoc.type, assoc.source, assoc.target,
-                    assoc.availability_status, submission_set, json.dumps(asdict(assoc))))
+                    assoc.availability_status, submission_set, json.dumps(plain(assoc))))
 
     @staticmethod
     def insert_document(db: Writer, unique_id: str, content: bytes, mime_type: str | None, sha1: str) -> None:

@@ -20,6 +20,7 @@ from lxml import etree
 
 from segur.kernel.ins import INS_OIDS
 from segur.validators import safe_xml
+from segur.validators.body_text import ascii_text, decode_base64
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}
@@ -163,6 +164,9 @@ def _pdf_of(element) -> bytes | None:
     if element is None or (element.get("mediaType") or "").lower() != "application/pdf" \
             or (element.get("representation") or "").upper() != "B64":
         return None
+    encoded = ascii_text(element)  # the usual ASCII body: decoded without splitting the megabyte string
+    if encoded is not None:
+        return decode_base64(encoded) or None
     try:
         return base64.b64decode("".join((element.text or "").split()), validate=True) or None
     except (binascii.Error, ValueError):

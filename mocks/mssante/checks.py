@@ -11,7 +11,9 @@ import email.policy
 import functools
 import re
 import secrets
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email._encoded_words import decode_b  # what Message.get_payload(decode=True) uses for base64
@@ -39,7 +41,39 @@ class _CachedHeaderRegistry(HeaderRegistry):
         return super().__getitem__(name)
 
 
-POLICY = email.policy.default.clone(header_factory=_CachedHeaderRegistry())
+class _ParsedHeadersPolicy(email.policy.EmailPolicy):
+    """`email.policy.default` that parses a header value once, however often it is read.
+
+    The stdlib parses the raw value again on every ``get``: the checks read ~40 header values of a
+    message (each part's Content-Type is read by ``get_content_type``, ``get_filename``, ``walk``…), a
+    few milliseconds of pure-Python parsing per message for ~10 distinct values. The parsed header (an
+    immutable `str`) of the last raw values read is kept, keyed by the identity of the raw value object
+    the message holds (kept here too, so that identity is never reused) and the header name; a header
+    that is set or replaced is a new object, so it is parsed again. Values over `_MAX_CACHED` characters
+    are not kept."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > _MAX_CACHED:
+            return super().header_fetch_parse(name, value)
+        key = (id(value), name)
+        with _PARSED_LOCK:
+            known = _PARSED.get(key)
+            if known is not None and known[0] is value:
+                _PARSED.move_to_end(key)
+                return known[1]
+        parsed = super().header_fetch_parse(name, value)
+        with _PARSED_LOCK:
+            _PARSED[key] = (value, parsed)
+            while len(_PARSED) > _KEEP_PARSED:
+                _PARSED.popitem(last=False)
+        return parsed
+
+
+_MAX_CACHED = 4096
+_KEEP_PARSED = 1024  # the headers of a few messages in flight; a few hundred KiB at most
+_PARSED: OrderedDict[tuple[int, str], tuple[str, object]] = OrderedDict()
+_PARSED_LOCK = threading.Lock()
+POLICY = _ParsedHeadersPolicy(header_factory=_CachedHeaderRegistry())
 #: REM SC.MSS/CONF.16 (IT2 04/11/2022 note, ../shared/rem/squash_requirements_all_projects_2023-01.csv): the
 #: « référence » is "un entier incrémental sans limitation (entier à 4 chiffres à la publication du
 #: Référentiel)" — any unsigned integer, 4 digits only at first.

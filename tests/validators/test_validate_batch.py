@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import types
+from concurrent.futures import ProcessPoolExecutor
+from importlib.machinery import ModuleSpec
+from multiprocessing import get_context
 from pathlib import Path
 
 from segur.validators import batch
@@ -53,3 +59,55 @@ def test_a_worker_that_cannot_start_gives_an_error_per_document_not_a_traceback(
     first_errors = [r.errors[0] for r in reports]
     assert all(e.rule == "VAL-001" and "worker process failed" in e.message for e in first_errors)
     assert summary.exit_code == 1
+
+
+# -- spawned workers and the parent's main script ------------------------------------------------------
+def _fake_main(tmp_path: Path, monkeypatch) -> tuple[types.ModuleType, Path]:
+    """A ``__main__`` like the ``segur`` console script's (a file, no module spec) whose running leaves a
+    file behind."""
+    marker = tmp_path / "main-ran"
+    script = tmp_path / "fake_console_script.py"
+    script.write_text(f"from pathlib import Path\nPath({str(marker)!r}).touch()\n")
+    main = types.ModuleType("__main__")
+    main.__file__, main.__spec__ = str(script), None
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    return main, marker
+
+
+def _documents(tmp_path: Path) -> list[str]:
+    paths = []
+    for number in (1, 2):
+        path = tmp_path / f"doc{number}.xml"
+        path.write_bytes(b'<ClinicalDocument xmlns="urn:hl7-org:v3"/>')
+        paths.append(str(path))
+    return paths
+
+
+def test_a_spawn_worker_runs_a_main_script_without_spec_again_unless_told_not_to(tmp_path, monkeypatch):
+    main, marker = _fake_main(tmp_path, monkeypatch)
+    spawn = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        pool.submit(os.getpid).result()
+    assert marker.exists()  # what the batch avoids: the detection below is not vacuous
+    marker.unlink()
+    with batch._main_not_run_again(), ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        pool.submit(os.getpid).result()
+    assert not marker.exists() and main.__spec__ is None
+
+
+def test_the_batch_workers_do_not_run_the_main_script_again_and_validate_every_document(tmp_path,
+                                                                                     monkeypatch):
+    main, marker = _fake_main(tmp_path, monkeypatch)
+    reports, _summary = batch.run(_documents(tmp_path), {"pack": False}, jobs=2)
+    assert not marker.exists() and main.__spec__ is None
+    assert len(reports) == 2 and all(not report.unreadable for report in reports)
+
+
+def test_a_main_module_with_a_spec_is_left_as_it_is(monkeypatch):
+    main = types.ModuleType("__main__")
+    main.__spec__ = ModuleSpec("segur.__main__", None)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    spec = main.__spec__
+    with batch._main_not_run_again():
+        assert main.__spec__ is spec
+    assert main.__spec__ is spec

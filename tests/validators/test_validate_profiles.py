@@ -3,13 +3,14 @@ examples."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from segur.validators import packs, validate
+from segur.validators import packs, profiles, validate
 from segur.validators.profiles import VOLETS, UnknownProfile, select, volet_packs
 
 SCH = "{http://purl.oclc.org/dsdl/schematron}"
@@ -189,3 +190,43 @@ def test_an_unversioned_2021_cr_bio_is_told_how_to_get_its_version(cda_pack, tmp
     report = validate(versioned, pack=cda_pack)
     assert report.profile["volet"] == "BIO-CR-BIO_2021.01"
     assert report.valid, [(f.rule, f.message) for f in report.errors]
+
+
+# -- the pack folder's listing, kept between documents ---------------------------------------------------
+def _aged(folder: Path, seconds: int = 3600) -> None:
+    """Date the folder's last change `seconds` ago (out of the listing's racy window)."""
+    stamp = folder.stat().st_mtime - seconds
+    os.utime(folder, (stamp, stamp))
+
+
+def test_the_pack_listing_is_kept_and_a_pack_file_added_later_is_listed(tmp_path):
+    folder = tmp_path / "schematrons"
+    folder.mkdir()
+    (folder / "CI-SIS_IMG-CR-IMG_2024.01.sch").write_text("<schema/>")
+    _aged(folder)
+    assert [p.name for p in volet_packs(tmp_path)] == ["IMG-CR-IMG_2024.01"]
+    assert [p.name for p in profiles._LISTINGS[folder][1]] == ["IMG-CR-IMG_2024.01"]
+    (folder / "CI-SIS_IMG-CR-IMG_2025.01.sch").write_text("<schema/>")  # the folder changes: listed again
+    assert [p.name for p in volet_packs(tmp_path)] == ["IMG-CR-IMG_2024.01", "IMG-CR-IMG_2025.01"]
+    (folder / "CI-SIS_IMG-CR-IMG_2024.01.sch").unlink()
+    assert [p.name for p in volet_packs(tmp_path)] == ["IMG-CR-IMG_2025.01"]
+
+
+def test_a_folder_changed_within_the_racy_window_is_listed_every_time(tmp_path):
+    folder = tmp_path / "schematrons"
+    folder.mkdir()
+    (folder / "CI-SIS_TLM-CR_2022.01.sch").write_text("<schema/>")
+    assert [p.name for p in volet_packs(tmp_path)] == ["TLM-CR_2022.01"]
+    assert folder not in profiles._LISTINGS  # its time stamp may not tell a change made in the same tick
+    assert volet_packs(tmp_path / "missing") == []
+
+
+def test_an_n1_document_in_auto_does_not_list_the_pack_folder(monkeypatch, tmp_path):
+    def refuse(_root):
+        raise AssertionError("listed")
+
+    monkeypatch.setattr(profiles, "volet_packs", refuse)
+    root = etree.fromstring(b'<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody/></component>'
+                            b"</ClinicalDocument>")
+    chosen = select(root, tmp_path, "auto")
+    assert chosen.volet is None and chosen.level == "N1" and "common pack only" in chosen.reason

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from lxml import etree
 
+from segur.validators.body_text import ascii_text
+
 CDA_NS = "urn:hl7-org:v3"
 PLACEHOLDER = b"AAAA"  # valid base64, non-empty
 MIN_TEXT = 4096  # below this the tree costs nothing worth a substitution
@@ -57,9 +59,10 @@ def _line_breaks(data: bytes, start: int, end: int) -> bytes:
     return b"\n" * count
 
 
-def _n1_body_text(tree: etree._ElementTree) -> tuple[etree._Element, str] | None:
-    """The ``component/nonXMLBody/text`` element of a CDA root and its text, when it holds only a long
-    text (lxml builds a new string on every ``.text``: read it once)."""
+def _n1_body_text(tree: etree._ElementTree) -> tuple[etree._Element, bytes] | None:
+    """The ``component/nonXMLBody/text`` element of a CDA root and its text in UTF-8, when it holds only a
+    long text. An ASCII text is read through `body_text.ascii_text`, which the Ségur body rules read
+    again without a second copy of the megabyte."""
     root = tree.getroot()
     body = root.find(f"{{{CDA_NS}}}component/{{{CDA_NS}}}nonXMLBody")
     if body is None:
@@ -70,14 +73,20 @@ def _n1_body_text(tree: etree._ElementTree) -> tuple[etree._Element, str] | None
     element = found[0]
     if len(element):
         return None  # children: a reference, a comment, a processing instruction
-    text = element.text
-    if text is None or len(text) < MIN_TEXT:
-        return None  # nothing worth replacing
-    return element, text
+    encoded = ascii_text(element)  # ASCII: as many characters as bytes
+    if encoded is None:
+        text = element.text
+        if text is None or len(text) < MIN_TEXT:
+            return None  # nothing worth replacing
+        encoded = text.encode("utf-8")
+    elif len(encoded) < MIN_TEXT:
+        return None
+    return element, encoded
 
 
-def _text_span(data: bytes, element: etree._Element, text: str) -> tuple[int, int] | None:
-    """Byte offsets of the element's content in `data`, verified against the parsed text."""
+def _text_span(data: bytes, element: etree._Element, encoded: bytes) -> tuple[int, int] | None:
+    """Byte offsets of the element's content in `data`, verified against the parsed text (`encoded`: its
+    UTF-8 bytes), compared in place when the span has no CR (no copy of the megabyte)."""
     qname = (f"{element.prefix}:text" if element.prefix else "text").encode("utf-8")  # prefix: any XML name
     body_end = data.rfind(b"nonXMLBody")
     end = data.rfind(b"</" + qname, 0, body_end)
@@ -91,9 +100,11 @@ def _text_span(data: bytes, element: etree._Element, text: str) -> tuple[int, in
         return None
     if data[start - 2:start] == b"/>":
         return None  # an empty element
-    raw = data[start:end]
-    if b"\r" in raw:  # XML end-of-line handling: the parsed text has \n for \r\n and \r
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if raw != text.encode("utf-8"):
+    if data.find(b"\r", start, end) >= 0:  # XML end-of-line handling: the parsed text has \n for \r\n and \r
+        raw = data[start:end].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        same = raw == encoded
+    else:
+        same = end - start == len(encoded) and data.startswith(encoded, start)
+    if not same:
         return None  # a character reference, CDATA, other encoding or another element: leave it
     return start, end

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from segur.validators.body_text import ascii_text, decode_base64
 from segur.validators.segur_rules.catalogue import RULES_BY_ID as R
 from segur.validators.segur_rules.context import Document, T, join
 from segur.validators.segur_rules.pdf import active_content, pdf_problem, pdfa_part
@@ -90,10 +91,11 @@ def _check_body(doc: Document, body) -> None:
 
 def _decode(doc: Document, element, where: T) -> bytes | None:
     """The bytes of a base64 element, or None after reporting why they cannot be read."""
-    text = element.text or ""  # lxml builds a new string on every .text: read it once
-    data = _decode_ascii(text)
+    encoded = ascii_text(element)  # read once, shared with the Schematron layer's placeholder
+    data = decode_base64(encoded) if encoded is not None else None
     if data is not None:
         return data
+    text = element.text or ""  # lxml builds a new string on every .text: read it once
     payload = "".join(text.split())
     if not payload:
         doc.report(R["SEGUR-BODY-002"], element, where=where,
@@ -110,30 +112,6 @@ def _decode(doc: Document, element, where: T) -> bytes | None:
         else:
             why = T(f"incorrect padding or length ({exc})", f"remplissage ou longueur incorrects ({exc})")
         doc.report(R["SEGUR-BODY-002"], element, where=where, problem=why)
-        return None
-
-
-#: What ``str.split()`` drops from ASCII text (XML 1.0 allows only the first four in content).
-_ASCII_WHITESPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
-
-
-def _decode_ascii(text: str) -> bytes | None:
-    """The fast path of `_decode` for the usual body, pure ASCII: the same strict decoding of the same
-    characters (whitespace removed) without splitting a megabyte string into lines and joining them
-    again. None when the text is not ASCII or does not decode: `_decode` then says why."""
-    if not text or not text.isascii():  # empty: reported; non-ASCII whitespace (U+00A0…): the slow path
-        return None
-    raw = text.encode("ascii")
-    try:
-        return base64.b64decode(raw, validate=True)  # one line without whitespace: the usual case
-    except (binascii.Error, ValueError):
-        pass
-    stripped = raw.translate(None, _ASCII_WHITESPACE)
-    if not stripped or len(stripped) == len(raw):
-        return None
-    try:
-        return base64.b64decode(stripped, validate=True)
-    except (binascii.Error, ValueError):
         return None
 
 
