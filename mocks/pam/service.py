@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from segur.fixtures.world import load_world
@@ -52,13 +53,7 @@ class PamService(Service):
         self.store = IdentityStore()
         self.consumer = Consumer(self.store, self.journal, self.faults, conf.max_message_size)
         self.source = IdentitySource(self.context.world, self.journal, timeout=conf.send_timeout)
-        validator = None
-        if self.cda_ports:
-            # Measured for the DMP: the CDA validator adds ~150-300 ms to `segur --help`, which imports every
-            # service class; imported only when a PAM mock with CDA transport listeners is built.
-            from segur.validators import Validator  # start-up
-
-            validator = Validator(pack=self.context.pack)
+        validator = _FirstUseValidator(self.context.pack) if self.cda_ports else None
         self.transport = Consumer(self.store, self.journal, self.faults, conf.max_message_size,
                                   transport=True, validator=validator)
         self.listeners: list[MllpListener] = []
@@ -127,3 +122,22 @@ def _ports(values, *, empty: bool = False) -> list[int]:
     if (not ports and not empty) or any(not 0 <= port < 65536 for port in ports):
         raise ConfigError(f"[pam] mllp_ports must list one or more ports in 0–65535, not {values!r}")
     return ports
+
+
+class _FirstUseValidator:
+    """The validator the DMP uses, built at the first CDA a transport listener receives, as the DMP builds
+    its own: the pack is read when a document needs it, not when the stack starts."""
+
+    def __init__(self, pack):
+        self.pack = pack
+        self._validator = None
+        self._lock = threading.Lock()
+
+    def validate(self, data: bytes, name: str | None = None):
+        with self._lock:
+            if self._validator is None:
+                # the CDA validator adds ~150-300 ms to `segur --help`, which imports every service class
+                from segur.validators import Validator  # start-up
+
+                self._validator = Validator(pack=self.pack)
+        return self._validator.validate(data, name=name)
