@@ -159,3 +159,10 @@ def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path,
     assert "Not a conformance PASS" in (tmp_path / "loud" / "index.html").read_text(encoding="utf-8")
     junit = (tmp_path / "loud" / "junit.xml").read_text(encoding="utf-8")
     assert 'value="PASS (official CDA checks not run)"' in junit and 'type="segur.no-pack"' in junit
+
+
+def test_capabilities_the_couloir_does_not_take_are_refused_before_anything_runs(tmp_path):
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--couloir", "BIO", "--capabilities",
+                                      "psc,nope", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "takes no capability nope, psc" in result.output
+    assert not (tmp_path / "out").exists()
