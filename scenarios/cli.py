@@ -267,9 +267,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} ({requirements}; {checks}) "
                    f"in {evidence['meta']['timings'].get('total_s')} s")
         typer.echo(f"  note: {requirements_note(evidence)}")
-        if args:
+        selection = evidence["meta"]["selection"]  # -k, -m and --capabilities
+        if selection:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
-            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
+            typer.echo(f"  partial run ({' '.join(selection)}): {not_run} requirement(s) not run; "
                        "not the full proof")
         if size == "small" and evidence["plan"]["counts"].get("dmp"):  # RI's plan has no 10/10/1
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")
