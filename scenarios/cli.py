@@ -56,6 +56,20 @@ def _tenant(value: str) -> str:
     return value
 
 
+def _capabilities(value: str, couloir: str) -> tuple[str, ...] | None:
+    """`--capabilities`: None for all, () for none, else the names, each one the couloir takes."""
+    if value.strip().lower() == "all":
+        return None
+    names = () if value.strip().lower() == "none" else tuple(n.strip() for n in value.split(",") if n.strip())
+    from segur.scenarios.plan import PlanError, chosen_capabilities  # start-up: see the module docstring
+
+    try:
+        chosen_capabilities(couloir, names)
+    except PlanError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--capabilities") from None
+    return names
+
+
 def _carried_note(couloir: str, covered: int) -> str:
     """Why a proof's evidence pack counts more requirements than this map covers (same checks, wider ids)."""
     from segur.scenarios.proof import suite_paths
@@ -193,6 +207,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         pam_endpoint: str = typer.Option(None, "--pam-endpoint", help="The product's MLLP listener "
                                          "(mllp://host:port) the PAM identity feeds go to (env "
                                          "SEGUR_PAM_ENDPOINT; docs/sut.md)."),
+        capabilities: str = typer.Option("all", "--capabilities", help="The capabilities of the proof to run "
+                                         "beside the core 10/10/1: all, none, or names separated by commas "
+                                         "(docs/proof.md); the checks of the others are not run, and the "
+                                         "pack says so."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
@@ -229,11 +247,12 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                 check_endpoint(pam_endpoint)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--pam-endpoint") from None
+        chosen = _capabilities(capabilities, couloir)
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
                             progress=not quiet, pytest_args=args, quiet=quiet, stack=running,
                             pack=found.path.resolve() if found is not None and running is None else None,
-                            tenant=tenant, pam_endpoint=pam_endpoint)
+                            tenant=tenant, pam_endpoint=pam_endpoint, capabilities=chosen)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]
@@ -248,9 +267,10 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         typer.echo(f"Proof {couloir} against {sut}: {verdict_label(evidence)} ({requirements}; {checks}) "
                    f"in {evidence['meta']['timings'].get('total_s')} s")
         typer.echo(f"  note: {requirements_note(evidence)}")
-        if args:
+        selection = evidence["meta"]["selection"]  # -k, -m and --capabilities
+        if selection:
             not_run = sum(1 for r in reqs.values() if r["verdict"] == "not run")
-            typer.echo(f"  partial run ({' '.join(args)}): {not_run} requirement(s) not run; "
+            typer.echo(f"  partial run ({' '.join(selection)}): {not_run} requirement(s) not run; "
                        "not the full proof")
         if size == "small" and evidence["plan"]["counts"].get("dmp"):  # RI's plan has no 10/10/1
             typer.echo("  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof")

@@ -95,6 +95,8 @@ class Plan:
     size: str
     world_version: str
     tasks: list[PlannedTask] = field(default_factory=list)
+    #: the capabilities whose tasks the plan holds (all of the couloir's unless a proof chose some)
+    capabilities: list[str] = field(default_factory=list)
 
     def by_id(self, task_id: str) -> PlannedTask:
         for planned in self.tasks:
@@ -113,7 +115,8 @@ class Plan:
 
     def to_dict(self) -> dict:
         return {"couloir": self.couloir, "size": self.size, "world_version": self.world_version,
-                "counts": self.counts(), "tasks": [p.to_dict() for p in self.tasks]}
+                "capabilities": list(self.capabilities), "counts": self.counts(),
+                "tasks": [p.to_dict() for p in self.tasks]}
 
 
 class PlanError(ValueError):
@@ -168,13 +171,16 @@ def _sender(world, author, organisation) -> str:
     return _app_mailbox(world, organisation) or author.mailbox
 
 
-def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
-    """The tasks of the proof for a couloir, chosen deterministically from the world."""
+def build_plan(world, couloir: str = "RIS", size: str = "full", capabilities=None) -> Plan:
+    """The tasks of the proof for a couloir, chosen deterministically from the world. `capabilities`: the
+    names of the couloir's capabilities whose tasks to add after the core's (None: all of them; empty: the
+    core 10/10/1 alone)."""
     couloir = couloir.upper()
     if couloir not in COULOIRS:
         raise PlanError(f"unknown couloir {couloir!r}; known: {', '.join(COULOIRS)}")
     if size not in SIZES:
         raise PlanError(f"unknown plan size {size!r}; known: {', '.join(SIZES)}")
+    chosen = chosen_capabilities(couloir, capabilities)
     n_dmp, n_mss, n_citizen = SIZES[size]
     kinds = COULOIRS[couloir].get("kinds") or (COULOIRS[couloir]["kind"],)
     author, organisation = _author(world, couloir)
@@ -240,9 +246,24 @@ def build_plan(world, couloir: str = "RIS", size: str = "full") -> Plan:
     # the capabilities' tasks come after the core's, so the core's report numbers never move
     context = PlanContext(world, couloir, size, author, organisation, author_info, sender, plan, add,
                           dmp_patients, citizen_patients, recipients)
-    for capability in for_couloir(couloir):
+    for capability in chosen:
         capability.plan(context)
+    plan.capabilities = [capability.name for capability in chosen]
     return plan
+
+
+def chosen_capabilities(couloir: str, names=None) -> list:
+    """The couloir's capabilities a proof takes: all of them (None), or those named (a name the couloir does
+    not take is refused, with the ones it does)."""
+    offered = for_couloir(couloir)
+    if names is None:
+        return offered
+    unknown = set(names) - {capability.name for capability in offered}
+    if unknown:
+        known = ", ".join(capability.name for capability in offered) or "none"
+        raise PlanError(f"couloir {couloir} takes no capability {', '.join(sorted(unknown))}; its "
+                        f"capabilities: {known}")
+    return [capability for capability in offered if capability.name in names]
 
 
 def _vitale_patient(dmp_patients: list, n_dmp: int, taken: set[str]):

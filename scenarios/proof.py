@@ -180,7 +180,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
               config: str | None = None, size: str = "full", progress: bool = True,
               pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
               pack: str | os.PathLike | None = None, tenant: str = "",
-              pam_endpoint: str | None = None) -> ProofOutcome:
+              pam_endpoint: str | None = None, capabilities=None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
     reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
     validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
@@ -188,7 +188,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     fails to run (usage or internal error, interruption). `tenant`: run as that tenant of the stack (its
     admin calls and the product's calls go to the tenant only; `TenantStack`). `pam_endpoint`: the product's
     MLLP listener (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces
-    (docs/sut.md)."""
+    (docs/sut.md). `capabilities`: the names of the couloir's capabilities to run beside the core 10/10/1
+    (None: all; empty: none); the checks of the others are not run, and the pack says so."""
     quiet = (not progress) if quiet is None else quiet
     started = time.monotonic()
     couloir = couloir.upper()
@@ -199,7 +200,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     timings = {}
     try:
         world = load_world()
-        plan = build_plan(world, couloir, size)
+        plan = build_plan(world, couloir, size, capabilities)
         display = _Progress(len(plan.tasks) + 2, progress)
         try:
             display.phase("starting the mocks")
@@ -208,7 +209,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
                 stack_conf = stack_config(config, workdir, pack=pack, tenants=bool(tenant))
                 if stack_conf["stack"]["world"]:
                     world = load_world(stack_conf["stack"]["world"])
-                    plan = build_plan(world, couloir, size)
+                    plan = build_plan(world, couloir, size, capabilities)
                 stack = owned = start_stack(stack_conf)
             if tenant:
                 stack = TenantStack(stack, tenant)
@@ -227,8 +228,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             display.phase("judging: running the check suites")
             tick = time.monotonic()
             context = ProofContext(sut, couloir, plan, run, world, stack, pack_used)
-            outcomes = run_suites(context, out, (*pytest_args, *unserved_checks(couloir, endpoints)),
-                                  quiet=quiet)
+            left_out = (*unserved_checks(couloir, endpoints), *unplanned_checks(couloir, plan.capabilities))
+            outcomes = run_suites(context, out, (*pytest_args, *left_out), quiet=quiet)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
             display.done("judged")
         finally:
@@ -237,7 +238,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
                 owned.stop()
         timings["total_s"] = round(time.monotonic() - started, 3)
         evidence = build_evidence(run, outcomes, context.results, sut=sut, couloir=couloir, size=size,
-                                  timings=timings, selection=list(pytest_args), documents=documents,
+                                  timings=timings, selection=[*pytest_args, *_chosen(plan, couloir)],
+                                  documents=documents,
                                   pack=pack_used)
         write_pack(evidence, out)
         annotate_junit(out / "junit.xml", evidence)
@@ -253,6 +255,25 @@ def unserved_checks(couloir: str, endpoints) -> tuple[str, ...]:
     module = Path(suite_paths(couloir)[0]).name
     return tuple(arg for capability in for_couloir(couloir) if not set(capability.services) <= set(endpoints)
                  for check in capability.checks for arg in ("--deselect", f"{module}::{check.test}"))
+
+
+def unplanned_checks(couloir: str, planned: list[str]) -> tuple[str, ...]:
+    """`--deselect` for the checks of the couloir's capabilities the plan left out (`--capabilities`), but
+    those another planned capability judges too."""
+    module = Path(suite_paths(couloir)[0]).name
+    kept = {check.id for capability in for_couloir(couloir) if capability.name in planned
+            for check in capability.checks}
+    left = {check.test: check.id for capability in for_couloir(couloir) if capability.name not in planned
+            for check in capability.checks if check.id not in kept}
+    return tuple(arg for test in left for arg in ("--deselect", f"{module}::{test}"))
+
+
+def _chosen(plan, couloir: str) -> list[str]:
+    """The selection the pack shows when the plan left capabilities out (their checks are not run)."""
+    offered = [capability.name for capability in for_couloir(couloir)]
+    if plan.capabilities == offered:
+        return []
+    return ["--capabilities", ",".join(plan.capabilities) or "none"]
 
 
 def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = (), *,

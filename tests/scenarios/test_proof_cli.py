@@ -159,3 +159,25 @@ def test_without_quiet_pytests_own_summary_of_the_check_tests_is_shown(tmp_path,
     assert "Not a conformance PASS" in (tmp_path / "loud" / "index.html").read_text(encoding="utf-8")
     junit = (tmp_path / "loud" / "junit.xml").read_text(encoding="utf-8")
     assert 'value="PASS (official CDA checks not run)"' in junit and 'type="segur.no-pack"' in junit
+
+
+@pytest.mark.slow
+def test_a_proof_of_the_core_alone_says_it_is_partial(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/ref/cda beside: a run without the official pack
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--size", "small", "--capabilities",
+                                      "none", "--quiet", "--out", str(tmp_path / "core")])
+    assert result.exit_code == 0, result.output
+    partial = [line for line in result.output.splitlines() if line.startswith("  partial run ")]
+    assert partial and partial[0].startswith("  partial run (--capabilities none): "), result.output
+    evidence = json.loads((tmp_path / "core" / "evidence.json").read_text(encoding="utf-8"))
+    assert evidence["plan"]["capabilities"] == []
+    assert evidence["meta"]["selection"] == ["--capabilities", "none"]
+    not_run = {c for c, r in evidence["checks"].items() if r["status"] == "not run"}
+    assert not_run and not_run.isdisjoint(SUITES["RIS"][:26])
+
+
+def test_capabilities_the_couloir_does_not_take_are_refused_before_anything_runs(tmp_path):
+    result = CliRunner().invoke(app, ["proof", "--sut", "reference-ris", "--couloir", "BIO", "--capabilities",
+                                      "psc,nope", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "takes no capability nope, psc" in result.output
+    assert not (tmp_path / "out").exists()

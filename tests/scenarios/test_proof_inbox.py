@@ -82,7 +82,9 @@ def runs(stack, tmp_path_factory):
     for couloir, sut in [("RIS", "reference-ris"), ("BIO", "reference-ris"),
                          *[("RIS", f"reference-ris:{defect}") for defect in DEFECT_CHECK]]:
         out = tmp_path_factory.mktemp("inbox-evidence")
-        outcome = run_proof(sut, couloir, out, size="small", progress=False, stack=stack)
+        # a defect runs on the core plan and the inbox's tasks; the clean products on every capability
+        outcome = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
+                            capabilities=("inbox",) if ":" in sut else None)
         found[sut if couloir == "RIS" else f"{sut} BIO"] = outcome.evidence
     return found
 

@@ -115,8 +115,8 @@ def runs(stack, tmp_path_factory):
     for couloir, defect in [(c, None) for c in COULOIRS] + list(DEFECTS):
         sut = f"reference-{couloir.lower()}{':' + defect if defect else ''}"
         out = tmp_path_factory.mktemp(f"inbox-{couloir}-{defect or 'clean'}")
-        found[couloir, defect] = run_proof(sut, couloir, out, size="small", progress=False,
-                                           stack=stack).evidence
+        found[couloir, defect] = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
+                                           capabilities=("inbox",) if defect else None).evidence
     return found
 
 

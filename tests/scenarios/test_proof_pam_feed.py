@@ -57,7 +57,8 @@ def clean(stack, tmp_path_factory):
 @pytest.fixture(scope="module")
 def defective(stack, tmp_path_factory):
     return {defect: run_proof(f"reference-ris:{defect}", "RIS", tmp_path_factory.mktemp(defect), size="small",
-                              progress=False, stack=stack) for defect in DEFECTS}
+                              progress=False, stack=stack, capabilities=("pam_feed",))  # core and PAM tasks
+            for defect in DEFECTS}
 
 
 def _status(outcome, check_id: str) -> str:

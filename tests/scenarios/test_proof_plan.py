@@ -135,3 +135,24 @@ def test_mssante_reports_leave_from_an_application_mailbox_of_the_authors_organi
         author = world.professional_by_idnps(planned.task.author["idnps"])
         assert world.mailbox(planned.task.sender).kind == "APP"
         assert planned.task.sender in world.organisation_of(author).app_mailboxes
+
+
+# --- a proof of some capabilities only (`segur proof --capabilities`) ------------------------------------
+def test_a_plan_of_no_capability_is_the_core_alone_and_says_so(world):
+    every = build_plan(world, "RIS", "small")
+    core = build_plan(world, "RIS", "small", capabilities=())
+    assert core.capabilities == [] and every.capabilities and core.to_dict()["capabilities"] == []
+    assert [p.task.id for p in core.tasks] == [p.task.id for p in every.tasks if owner_of(p.scenario) is None]
+
+
+def test_a_plan_of_one_capability_adds_its_tasks_only_after_the_core(world):
+    plan = build_plan(world, "RIS", "small", capabilities=("psc",))
+    owners = [owner_of(p.scenario) for p in plan.tasks]
+    assert plan.capabilities == ["psc"] and {o.name for o in owners if o} == {"psc"}
+    first = next(i for i, owner in enumerate(owners) if owner)
+    assert not any(owner is None for owner in owners[first:])  # the core's tasks first, unmoved
+
+
+def test_a_capability_the_couloir_does_not_take_is_refused_with_those_it_takes(world):
+    with pytest.raises(PlanError, match=r"PFI takes no capability consult; its capabilities: .*inbox"):
+        build_plan(world, "PFI", "small", capabilities=("consult",))

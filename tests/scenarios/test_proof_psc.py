@@ -57,7 +57,7 @@ def defective(stack, tmp_path_factory):
     for defect in DEFECTS:
         out = tmp_path_factory.mktemp(f"psc-{defect}")
         runs[defect] = run_proof(f"reference-ris:{defect}", "RIS", out, size="small", progress=False,
-                                 stack=stack).evidence
+                                 stack=stack, capabilities=("psc",)).evidence  # the core and psc's tasks
     return runs
 
 
