@@ -32,11 +32,11 @@ import base64
 import binascii
 import hashlib
 
-import hl7
 from lxml import etree
 
 from segur.fixtures.documents import build_ldl_ses_n1
 from segur.mocks.pam.cda import render_return, render_transport
+from segur.scenarios.capabilities.pam_feed import parse  # an ER7 message read with python-hl7
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 
@@ -148,14 +148,6 @@ def relay_message(ctx: PrepareContext) -> tuple[str, dict]:
 
 
 # --- observe ------------------------------------------------------------------------------------------------
-def parse(text: str):
-    segments = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
-    try:
-        return hl7.parse("\r".join(segment for segment in segments if segment.strip()))
-    except Exception:  # noqa: BLE001 - whatever the library raises, the message is unreadable
-        return None
-
-
 def _field(message, key: str) -> str:
     try:
         return str(message[key])
