@@ -44,7 +44,9 @@ class Check:
     key on it) and `doc` that test's docstring; `rem` the REM ids it proves per couloir; `reads` the facts
     of the run record it judges (`<service>.<fact>` of each task's observation, `task.claims` for the
     product's word); `judge` the pure function of the run record giving its `CheckResult`; `defects` the
-    reference RIS's seeded defects it is meant to catch."""
+    reference RIS's seeded defects it is meant to catch; `couloirs` the couloirs whose suite lists it, when
+    its capability plans its tasks in some of its couloirs only (empty: all of them) — a check with no task
+    to judge would pass on nothing."""
 
     id: str
     title: str
@@ -54,6 +56,10 @@ class Check:
     reads: tuple[str, ...]
     judge: Callable[[dict], CheckResult]
     defects: tuple[str, ...] = ()
+    couloirs: tuple[str, ...] = ()
+
+    def judges_in(self, couloir: str) -> bool:
+        return not self.couloirs or couloir in self.couloirs
 
 
 def tasks(run: dict, *scenarios: str) -> list[dict]:

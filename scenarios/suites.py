@@ -33,7 +33,8 @@ def _suite(couloir: str) -> tuple[str, ...]:
     """The core checks, then those of the capabilities the couloir takes (new items come last: the
     nodeids of the core's never move)."""
     core = _ALL if has_core(couloir) else ()  # RI: its capability's checks only
-    return core + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks)
+    return core + tuple(check.id for capability in for_couloir(couloir) for check in capability.checks
+                        if check.judges_in(couloir))
 
 
 #: the couloirs, in the order `segur demo --couloir all` runs them

@@ -137,6 +137,8 @@ def _reporter(context: PlanContext):
 ABNORMAL_COULOIRS = ("RIS", "DPI")
 #: the couloir that relays documents for others (reads its mailbox but keeps no patient file)
 RELAY = "PFI"
+#: the couloirs that keep a patient file: the PFI relays (inbox-01 only), so inbox-02/-03 are not its
+FILING_COULOIRS = ("RIS", "BIO", "LGC", "DPI")
 
 
 def plan_inbox(context: PlanContext) -> None:
@@ -1148,14 +1150,14 @@ CHECKS = (
                "the product's own strictly."),
           rem={RIS: ["MSS/UX.07"], BIO: [], LGC: [], DPI: ["MSS/UX.07"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_unqualified_held,
-          defects=("inbox-integrates-unqualified",)),
+          defects=("inbox-integrates-unqualified",), couloirs=FILING_COULOIRS),
     Check("inbox-no-duplicate", title="a document received again is recognised as already integrated",
           test="test_a_document_received_again_is_not_integrated_twice",
           doc=("The same CDA (same id, same bytes) delivered again in a new message is fetched and reported "
                "already integrated, not integrated a second time."),
           rem={RIS: ["CDA/DD.04"], BIO: ["CDA/DD.04"], LGC: ["CDA/DD.04"], DPI: ["DPI.CDA/DD.04"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_no_duplicate,
-          defects=("inbox-duplicates",)),
+          defects=("inbox-duplicates",), couloirs=FILING_COULOIRS),
     Check("inbox-mdn", title="a read receipt asked is sent back (MDN, RFC 8098)",
           test="test_a_read_receipt_asked_is_sent_back",
           doc=("A received message with Disposition-Notification-To gets, by SMTP from the product's mailbox "
@@ -1163,7 +1165,8 @@ CHECKS = (
                "disposition part names the message (Original-Message-ID), the mailbox (Final-Recipient) "
                "and a Disposition (RFC 8098 §3)."),
           rem={RIS: ["MSS/UX.34"], BIO: [], LGC: ["MSS/UX.34"], DPI: [], PFI: []},
-          reads=("inbox.delivered", "inbox.sent"), judge=check_mdn, defects=("inbox-no-mdn",)),
+          reads=("inbox.delivered", "inbox.sent"), judge=check_mdn, defects=("inbox-no-mdn",),
+          couloirs=FILING_COULOIRS),
     Check("inbox-receipt-requested", title="a report sent asking a read receipt carries "
           "Disposition-Notification-To", test="test_a_report_sent_asking_a_read_receipt_says_so",
           doc=("The send task asking a read receipt (extra read_receipt): the message that reached the "
@@ -1180,7 +1183,7 @@ CHECKS = (
                "delivered — not those outside their low/high values."),
           rem={RIS: ["MSS/UX.18"], BIO: [], LGC: [], DPI: ["MSS/UX.18"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_abnormal_results,
-          defects=("inbox-misses-abnormal",)),
+          defects=("inbox-misses-abnormal",), couloirs=ABNORMAL_COULOIRS),
     Check("inbox-stylesheet-stored", title="an imported CDA is stored with its producer's stylesheet",
           test="test_an_imported_cda_is_stored_with_its_producers_stylesheet",
           doc=("Task inbox-01: the CDA the harness delivered names its producer's stylesheet (xml-stylesheet "
@@ -1189,7 +1192,7 @@ CHECKS = (
                "stylesheet it stored; both equal the digests of the bytes the harness delivered."),
           rem={RIS: ["CDA/INT.15"], BIO: ["CDA/INT.15"], LGC: ["CDA/INT.15"], DPI: ["CDA/INT.15"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_stylesheet_stored,
-          defects=("inbox-drops-stylesheet",)),
+          defects=("inbox-drops-stylesheet",), couloirs=FILING_COULOIRS),
     Check("inbox-origin", title="a patient's message from Mon espace santé is told apart from a "
           "professional's", test="test_a_patients_message_is_told_apart_from_a_professionals",
           doc=("Task inbox-05 (RIS, LGC): the harness delivers a professional's message, then the answer "
@@ -1198,7 +1201,7 @@ CHECKS = (
                "address, `professional` for the other. The list screen is judged through this report."),
           rem={RIS: ["MSS/UX.25"], BIO: [], LGC: ["MSS/UX.25"], DPI: [], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_origin,
-          defects=("inbox-patient-as-professional",)),
+          defects=("inbox-patient-as-professional",), couloirs=PATIENT_COULOIRS),
     Check("inbox-patient-identity", title="a patient's message shows the usager's birth name, first first "
           "name and INS", test="test_a_patients_message_shows_the_identity_its_ins_names",
           doc=("Task inbox-05 (RIS, LGC): for the patient's message the product reports the `usager` it "
@@ -1208,7 +1211,7 @@ CHECKS = (
                "are in the evidence). The message screen is judged through this report."),
           rem={RIS: ["MSS/UX.31"], BIO: [], LGC: ["MSS/UX.31"], DPI: [], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "insi", "task.claims"), judge=check_patient_identity,
-          defects=("inbox-patient-shows-address-only",)),
+          defects=("inbox-patient-shows-address-only",), couloirs=PATIENT_COULOIRS),
 )
 
 CAPABILITY = Capability(

@@ -64,6 +64,8 @@ def test_the_reference_product_passes_its_couloirs_proof(proofs, couloir):
     assert outcome.exit_code == 0, [(c, r["problems"][:2]) for c, r in evidence["checks"].items()
                                     if r["status"] != "pass"]
     assert evidence["verdict"] == "pass" and evidence["meta"]["couloir"] == couloir
+    # every check of the couloir's suite judged something: none passes on nothing
+    assert not [c for c, r in evidence["checks"].items() if r["status"] == "pass" and not r["evidence"]]
     assert evidence["meta"]["validation"]["pack"]  # the official CDA checks ran
     # the pack names the couloir and what its VA/MOM asks
     assert evidence["meta"]["couloir_label"] == COULOIRS[couloir]["label"]
