@@ -57,6 +57,8 @@ class Check:
     judge: Callable[[dict], CheckResult]
     defects: tuple[str, ...] = ()
     couloirs: tuple[str, ...] = ()
+    #: what a product that fails the check usually has to change (shown with its problems in the pack)
+    hint: str = ""
 
     def judges_in(self, couloir: str) -> bool:
         return not self.couloirs or couloir in self.couloirs

@@ -1351,6 +1351,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: []},
           reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          hint=("Search INSi for the patient in the same task (rechercherInsAvecTraitsIdentite, or "
+                "rechercherInsAvecCarteVitale when the card is read) and send only after its 00 answer."),
           judge=check_insi_before_send,
           defects=("no-insi-call",)),
     Check("insi-vitale-search",
@@ -1366,6 +1368,9 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: []},
           reads=("insi.searches", "dmp.iti41", "mss.messages"),
+          hint=("When the Vitale card was read, search INSi with rechercherInsAvecCarteVitale (the "
+                "beneficiary's NIR and key, birth date, birth name); by traits only when no card was "
+                "read."),
           judge=check_insi_vitale_search,
           defects=("no-vitale-search", "no-insi-call")),
     Check("qualified-ins-only",
@@ -1380,6 +1385,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.07"],
                PFI: ["MSS/CONF.14"]},
           reads=("insi.searches", "dmp.documents", "mss.documents", "mss.rules"),
+          hint=("Send an INS only when INSi answered 00 for this patient in this task; after 01 (none) "
+                "or 02 (several) the identity stays unqualified and nothing goes out with an INS."),
           judge=check_qualified_ins_only,
           defects=("provisional-as-qualified", "no-insi-call", "send-on-01")),
     Check("ins-in-cda",
@@ -1392,6 +1399,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.07"],
                PFI: ["DMP/va1.01", "MSS/va1.17"]},
           reads=("insi.searches", "dmp.documents", "mss.documents"),
+          hint=("Write recordTarget/patientRole/id with the INS INSi returned: the NIR with its key, "
+                "and the OID INSi gave with it."),
           judge=check_ins_in_cda,
           defects=("wrong-ins-oid", "bad-nir-key", "relay-drops-ins")),
     Check("metadata-patient",
@@ -1404,6 +1413,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.05"],
                PFI: ["MSS/CONF.24"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.xds_entries", "mss.documents", "mss.rules"),
+          hint=("Use the CDA's INS and its OID as the XDS patientId and sourcePatientId, and as the "
+                "patientId of the XDM METADATA.XML."),
           judge=check_metadata_patient,
           defects=("patient-mismatch", "source-patient-stale")),
     Check("dmp-accepted",
@@ -1418,6 +1429,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.03", "DPI.DMP/va1.05"],
                PFI: ["DMP/va1.01", "PFI.DMP/va1.08"]},
           reads=("dmp.iti41", "dmp.store"),
+          hint=("Read the DMP's errors in the pack (each names its rule): fix the document or its XDS "
+                "metadata (class, type and format codes of the volet), then send each report once."),
           judge=check_dmp_accepted,
           defects=("wrong-format-code", "invisible-to-patient", "ldl-wrong-class")),
     Check("mss-professionals-xdm",
@@ -1431,6 +1444,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.MSS/va1.23", "DPI.MSS/va1.24"],
                PFI: ["MSS/CONF.23"]},
           reads=("mss.messages", "mss.headers"),
+          hint=("Send each report to the professional's MSSanté address with an IHE_XDM.ZIP attachment "
+                "holding the CDA and its METADATA.XML."),
           judge=check_mss_professionals,
           defects=("mss-without-xdm",)),
     Check("mss-headers",
@@ -1443,6 +1458,9 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: ["MSS/CONF.14", "MSS/CONF.15", "MSS/CONF.16"]},
           reads=("mss.rules",),
+          hint=("Set X-MSS-NIL, X-MSS-INS (O only when the CDA carries a qualified INS) and "
+                "X-MSS-CODECDA (the CDA's type code) on each message; the mock's findings in the pack "
+                "name the header that differed."),
           judge=_mss_rule_check("mss-headers", ("MSS-NIL", "MSS-INS", "MSS-CODECDA", "MSS-MES"),
                           "X-MSS-* headers pass the mock's checks on every message")),
     Check("mss-subject",
@@ -1456,6 +1474,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: ["MSS/CONF.25"]},
           reads=("mss.rules",),
+          hint=("Start the subject with XDM/1.0/DDM+ and name the documents' patient; the MSS-SUBJECT "
+                "finding in the pack says what differed."),
           judge=_mss_rule_check("mss-subject", ("MSS-SUBJECT",),
                                 "every subject follows the XDM/1.0/DDM format")),
     Check("mss-transport",
@@ -1468,6 +1488,7 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: ["MSS/CONF.01", "MSS/CONF.05"]},
           reads=("mss.sessions",),
+          hint=("Submit over SMTP with STARTTLS (TLS 1.2 or later) and authenticate before MAIL FROM."),
           judge=check_mss_transport),
     Check("citizen-address",
           title="The citizen's report delivered to <INS>@patient.mssante.fr",
@@ -1479,6 +1500,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: ["MSS/va1.17", "MSS/va1.19"]},
           reads=("insi.searches", "mss.messages", "mss.headers"),
+          hint=("Send the citizen's copy to <INS>@patient.mssante.fr, built from the INS INSi returned "
+                "for this patient (the NIR with its key)."),
           judge=check_citizen,
           defects=("citizen-wrong-address",)),
     Check("documents-valid",
@@ -1492,6 +1515,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: ["DMP/va1.01"]},
           reads=("dmp.store", "dmp.iti41", "mss.validation", "mss.rules"),
+          hint=("Open the document's validation report in the pack: each finding names its layer, rule "
+                "and element; `segur validate` gives the same report on your machine."),
           judge=check_documents_valid,
           defects=("pdf-not-base64", "vsm-no-treatments")),
     Check("dmp-replacement",
@@ -1505,6 +1530,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: ["PFI.DMP/va1.08"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          hint=("Replace with an ITI-41 whose RPLC association names the earlier entry, keeping the "
+                "report's setId with a new document id, so that the DMP deprecates the earlier version."),
           judge=check_replacement,
           defects=("replace-new-set-id",)),
     Check("outage-reported",
@@ -1518,6 +1545,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.05"],
                PFI: ["DMP/va1.01"]},
           reads=("task.claims", "dmp.iti41", "dmp.store"),
+          hint=("When the DMP answers an error or cannot be reached, report the task failed and keep "
+                "the report to send again; never report it sent."),
           judge=check_outage_reported,
           defects=("swallow-outage",)),
     Check("outage-retry",
@@ -1530,6 +1559,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.05"],
                PFI: ["DMP/va1.01"]},
           reads=("dmp.iti41", "dmp.documents", "dmp.store"),
+          hint=("Send the kept report again, once, as it was built (same document id, same bytes), when "
+                "asked after the outage."),
           judge=check_outage_retry,
           defects=("swallow-outage", "retry-rebuilt")),
     Check("claims-honest",
@@ -1543,6 +1574,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.05", "DPI.MSS/va1.24"],
                PFI: ["DMP/va1.01"]},
           reads=("task.claims", "dmp.iti41", "mss.messages"),
+          hint=("Report a send done only once the service acknowledged it (DMP RegistryResponse "
+                "Success, SMTP 250 for each recipient)."),
           judge=check_claims_honest,
           defects=("swallow-outage",)),
     Check("pdf-patient",
@@ -1556,6 +1589,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: ["MSS/va1.17"]},
           reads=("dmp.documents", "mss.documents"),
+          hint=("Render the PDF from the identity the CDA carries: it must name the patient's birth "
+                "name and INS."),
           judge=check_pdf_patient,
           defects=("pdf-other-patient",)),
     Check("mss-pdf-copy",
@@ -1569,6 +1604,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.MSS/va1.23"],
                PFI: ["MSS/CONF.26"]},
           reads=("mss.attached_pdfs", "mss.documents"),
+          hint=("Attach beside the XDM the very PDF embedded in the CDA (the same bytes), not another "
+                "rendering."),
           judge=check_mss_pdf_copy,
           defects=("mss-pdf-draft",)),
     Check("xdm-format-code",
@@ -1582,6 +1619,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.MSS/va1.23"],
                PFI: ["MSS/CONF.23"]},
           reads=("mss.documents",),
+          hint=("Write in METADATA.XML the formatCode of the document's volet and level (N1 or N3), the "
+                "one of its XDS metadata."),
           judge=check_xdm_format_code,
           defects=("xdm-n3-format-code",)),
     Check("document-ids",
@@ -1595,6 +1634,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: ["MSS/CONF.23"]},
           reads=("dmp.documents", "mss.documents"),
+          hint=("Give each document a new unique id; an id is reused only for the same bytes sent again "
+                "(a retry)."),
           judge=check_document_ids,
           defects=("reused-document-id",)),
     Check("document-dates",
@@ -1608,6 +1649,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: []},
           reads=("dmp.documents", "mss.documents"),
+          hint=("Date the report (author/time, effectiveTime) at or after the exam it reports "
+                "(documentationOf/serviceEvent)."),
           judge=check_document_dates,
           defects=("author-time-before-exam",)),
     Check("author-is-actor",
@@ -1622,6 +1665,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: []},
           reads=("dmp.documents", "mss.documents", "dmp.vihf_subject"),
+          hint=("Write the acting professional of the task as the CDA author and as the VIHF's subject "
+                "(their RPPS-based id)."),
           judge=check_author_is_actor,
           defects=("author-not-actor",)),
     Check("patient-traits",
@@ -1636,6 +1681,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.07"],
                PFI: []},
           reads=("insi.searches", "dmp.documents", "mss.documents"),
+          hint=("Write the patient's traits (birth name, first names, sex, birth date, birth place) as "
+                "INSi returned them, in the CDA and in the XDS/XDM sourcePatientInfo."),
           judge=check_patient_traits,
           defects=("traits-not-insi",)),
     Check("document-header",
@@ -1650,6 +1697,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DOC/va1.08"],
                PFI: []},
           reads=("dmp.documents", "mss.documents"),
+          hint=("Set realmCode FR, a languageCode such as fr-FR, and a documentationOf/serviceEvent "
+                "describing the act reported."),
           judge=check_document_header),
     Check("metadata-matches-cda",
           title="The XDS and XDM metadata describe the CDA they carry",
@@ -1662,6 +1711,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: ["DPI.DMP/va1.05"],
                PFI: ["MSS/CONF.23"]},
           reads=("dmp.xds_entries", "dmp.documents", "mss.documents"),
+          hint=("Write the XDS and XDM metadata from the CDA itself (ids, codes, dates, author, "
+                "confidentiality), not from separate settings."),
           judge=check_metadata_matches_cda),
     Check("insi-idam",
           title="Every INSi call is made with the software's own authorisation number (IDAM)",
@@ -1674,6 +1725,8 @@ CHECKS: dict[str, Check] = {check.id: check for check in [
                DPI: [],
                PFI: []},
           reads=("insi.searches",),
+          hint=("Send the IDAM CNAM gave your software (its authorisation number) in the INSi "
+                "ContexteLPS, never an example value."),
           judge=check_insi_idam,
           defects=("unknown-idam",)),
 ]}

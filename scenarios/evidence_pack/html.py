@@ -352,6 +352,8 @@ def _checks(evidence: dict) -> list[str]:
         if check["problems"]:
             items = "".join(f"<li>{e(p)}</li>" for p in check["problems"][:200])
             out.append(f"<ul class='problems'>{items}</ul>")
+            if check.get("hint"):
+                out.append(f"<p class='hint'><b>How to fix:</b> {e(check['hint'])}</p>")
         if check.get("blocked_by"):
             items = "".join(_blocked_item(b) for b in check["blocked_by"][:200])
             out.append("<p>Not evaluated on these tasks (an upstream step failed there):</p>"

@@ -43,7 +43,7 @@ def check_entry(check_id: str, couloir: str, result: CheckResult | None) -> dict
     """A check as `evidence.json` keeps it: its declaration's title and REM ids, and the result its test
     recorded (`status` "not run", no problem and no evidence when no test judged it)."""
     check = CHECKS[check_id]
-    entry = {"id": check_id, "title": check.title, "rem": check.rem.get(couloir, [])}
+    entry = {"id": check_id, "title": check.title, "rem": check.rem.get(couloir, []), "hint": check.hint}
     if result is None:
         return entry | {"passed": False, "status": "not run", "problems": [], "blocked_by": [],
                         "summary": NOT_JUDGED, "evidence": []}

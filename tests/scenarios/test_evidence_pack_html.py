@@ -202,3 +202,13 @@ def test_the_print_stylesheet_is_a4_keeps_rows_whole_and_opens_details():
     assert "@page{size:A4" in html and "@media print{" in html
     assert "tr,.doc>summary" in html and "break-inside:avoid" in html
     assert "beforeprint" in html and "setAttribute('open'" in html
+
+
+def test_a_failed_check_shows_its_fix_hint_and_a_passed_one_does_not():
+    failed = evidence(verdict="fail")
+    failed["checks"]["dmp-accepted"]["hint"] = "fix the <classCode> of the volet"
+    text = visible_text(render(failed))
+    assert "How to fix:" in text and "fix the <classCode> of the volet" in text  # escaped, shown as text
+    passed = evidence()
+    passed["checks"]["dmp-accepted"]["hint"] = "fix the <classCode> of the volet"
+    assert "How to fix" not in visible_text(render(passed))

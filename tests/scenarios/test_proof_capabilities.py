@@ -10,6 +10,9 @@ from segur.scenarios import plan as plan_module
 from segur.scenarios import runner
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext
 from segur.scenarios.check import Check, judged
+from segur.scenarios.checks import CHECKS
+from segur.scenarios.evidence_pack.verdict import check_entry
+from segur.scenarios.suites import SUITES
 
 
 def _plan_extra(context: PlanContext) -> None:
@@ -63,3 +66,13 @@ def test_the_capability_observes_only_the_exchanges_of_its_own_task(with_extra):
 def test_a_core_task_has_no_capability_observation(with_extra):
     record = {"task": {"id": "dmp-01"}, "scenario": "dmp", "tagged": [], "marks": {"before": {}, "after": {}}}
     assert runner.observe_capability(record, {}, None) == {}
+
+
+def test_every_core_check_tells_a_failing_product_what_to_change():
+    """A rule with a stable id, a plain message, REM ids and a fix hint, declared once (the pack shows the
+    hint beside the problems of a failed check)."""
+    core = [check for check in CHECKS.values() if check.id in SUITES["RIS"][:26]]
+    assert len(core) == 26 and all(len(check.hint) > 40 for check in core), [
+        check.id for check in core if len(check.hint) <= 40]
+    entry = check_entry("dmp-accepted", "RIS", None)
+    assert entry["hint"] == CHECKS["dmp-accepted"].hint  # in evidence.json, for every check
