@@ -32,20 +32,17 @@ import base64
 import binascii
 import hashlib
 
-from lxml import etree
-
 from segur.fixtures.documents import build_ldl_ses_n1
 from segur.mocks.pam.cda import render_return, render_transport
 from segur.scenarios.capabilities.pam_feed import parse  # an ER7 message read with python-hl7
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.observe import cda_header
 
 NAME = "hl7_cda"
 SEND, RETURNS, RELAY = "hl7-cda-send", "hl7-cda-returns", "hl7-cda-relay"
 SCENARIOS = (SEND, RETURNS, RELAY)
 SEND_ACTION, RETURNS_ACTION, RELAY_ACTION = "hl7-send-pfi", "hl7-take-returns", "hl7-relay"
-HL7NS = "{urn:hl7-org:v3}"
-INS_OIDS = ("1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
 NO_ENDPOINT = ("no MLLP endpoint for the product: give `segur proof --pam-endpoint mllp://host:port`, or a "
                "driver that announces one (docs/sut.md)")
 NO_LISTENER = ("the proof's stack serves no CDA transport listener (PAM mock `cda_ports`): a proof run as a "
@@ -168,23 +165,14 @@ def _component(segment, number: int, component: int = 1) -> str:
 
 
 def document_facts(document: bytes | None) -> dict:
-    """The ClinicalDocument/id (root^extension, as XDS writes it) and the recordTarget INS of a CDA."""
+    """The CDA's id (root^extension, as XDS writes it) and recordTarget INS, read by the judge's own
+    `cda_header` (empty without a document; `unreadable` says why it is no CDA)."""
     if not document:
         return {}
-    try:
-        root = etree.fromstring(document, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
-        return {"unreadable": True}
-    doc_id = root.find(f"{HL7NS}id")
-    role = root.find(f"{HL7NS}recordTarget/{HL7NS}patientRole")
-    ids = role.iter(f"{HL7NS}id") if role is not None else ()
-    ins = next((i for i in ids if i.get("root") in INS_OIDS), None)
-    unique = None
-    if doc_id is not None:
-        unique = f"{doc_id.get('root')}^{doc_id.get('extension')}" if doc_id.get("extension") \
-            else doc_id.get("root")
-    return {"unique_id": unique, "ins": ins.get("extension") if ins is not None else None,
-            "ins_oid": ins.get("root") if ins is not None else None}
+    header = cda_header(document)
+    if "unreadable" in header:
+        return {"unreadable": header["unreadable"]}
+    return {key: header[key] for key in ("unique_id", "ins", "ins_oid")}
 
 
 def transport_facts(text: str) -> dict:
