@@ -57,7 +57,7 @@ def record_consent(run) -> Recorded:
     client = dmp.client_for(run.config, professional, organisation)
     status = dmp.check_dmp(client, ins)
     run.step(f"DMP TD0.2: dmp={status.get('dmp')} autorisation={status.get('autorisation')}")
-    answer = dmp._call("TD0.3", client.td03, ins, action)
+    answer = dmp.authorise(client, ins, action)
     run.step(f"DMP TD0.3 {action}: {answer.get('resultat')} autorisation={answer.get('autorisation')}")
     if answer.get("resultat") != "OK":
         raise Refused(f"DMP TD0.3 {action} refused: {answer.get('raison') or answer.get('resultat')}")

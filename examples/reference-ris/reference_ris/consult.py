@@ -249,7 +249,7 @@ def consult(run) -> Consulted:
         status = dmp.check_dmp(client, ins)
         run.step(f"DMP TD0.2: dmp={status.get('dmp')} autorisation={status.get('autorisation')}")
     if status.get("autorisation") != "VALIDE":
-        answer = dmp._call("TD0.3", client.td03, ins)
+        answer = dmp.authorise(client, ins)
         run.step(f"DMP TD0.3: {answer.get('resultat')}")
     endpoints = run.config.dmp_endpoints
     reader = XdsReader(endpoints, client, ins, timeout=run.config.timeout)

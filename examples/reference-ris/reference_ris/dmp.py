@@ -78,6 +78,12 @@ def check_dmp(client: DmpClient, ins: Ins) -> dict:
     return answer
 
 
+def authorise(client: DmpClient, ins: Ins, action: str = "AJOUT") -> dict:
+    """TD0.3: add (AJOUT) or remove (SUPPRESSION) this caller's authorisation on the patient's DMP; the
+    DMP's answer (its `resultat` says whether it took it)."""
+    return _call("TD0.3", client.td03, ins, action)
+
+
 def send(client: DmpClient, document: bytes, defects: Defects | None = None) -> None:
     """ITI-41 (TD2.1)."""
     result = _call("ITI-41", client.provide_and_register, document, defects=defects)
@@ -94,7 +100,7 @@ def find_entry(client: DmpClient, ins: Ins, unique_id: str, status: dict | None 
     """The registered entry of an earlier report: the TD0.3 authorisation consulting needs, then ITI-18."""
     status = status or _call("TD0.2", client.td02, ins)
     if status.get("autorisation") != "VALIDE":
-        answer = _call("TD0.3", client.td03, ins)
+        answer = authorise(client, ins)
         if answer.get("resultat", "OK") != "OK":
             raise Refused(f"DMP TD0.3 refused the authorisation: {answer.get('raison', answer)}")
     found = _call("ITI-18", client.get_documents, ins, unique_ids=[unique_id])
