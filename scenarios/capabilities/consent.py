@@ -27,13 +27,17 @@ The product reports what the DMP answered as JSON, `{"consent": {"action": …, 
 
 from __future__ import annotations
 
-import json
-
 from segur.kernel.ins import parse_xds_patient_id
-from segur.scenarios.capabilities.consult import Feeder, vihf_facts
+from segur.scenarios.capabilities.consult import (
+    Feeder,
+    named,
+    reported,
+    request_envelope,
+    text_bytes,
+    vihf_facts,
+)
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, judged, tasks
-from segur.scenarios.mime import UnreadableMime, read_soap_request
 from segur.scenarios.observe import parse_xml, whole_request
 from segur.validators import safe_xml
 
@@ -82,33 +86,22 @@ def _prepare(ctx: PrepareContext) -> dict:
 
 
 # --- what the DMP saw and answered -------------------------------------------------------------------------
-def _xml(body: dict):
-    """A journalled body parsed (None when the journal did not keep it whole as text, or it is not XML)."""
-    text = body.get("text") or ""
-    if not text or body.get("encoding") != "text" or body.get("truncated"):
-        return None
+def _answer(exchange: dict):
+    """The DMP's answer, parsed (None when the journal did not keep it whole as text, or it is not XML)."""
+    data = text_bytes((exchange.get("response") or {}).get("body") or {})
     try:
-        return parse_xml(text.encode("utf-8"))
+        return parse_xml(data) if data is not None else None
     except safe_xml.UnreadableDocument:
         return None
 
 
 def _envelope(exchange: dict, admin):
-    """The request's SOAP envelope, split by the judge's MIME reader and parsed (None when unreadable)."""
-    request = whole_request(exchange, admin).get("request") or {}
-    body = request.get("body") or {}
-    if not body.get("text") or body.get("encoding") != "text" or body.get("truncated"):
-        return None
-    try:
-        message = read_soap_request((request.get("headers") or {}).get("Content-Type", ""),
-                                    body["text"].encode("utf-8"))
-        return parse_xml(message.envelope)
-    except (UnreadableMime, safe_xml.UnreadableDocument):
-        return None
+    """The request's SOAP envelope, read whole from the mock when the journal cut it."""
+    return request_envelope(whole_request(exchange, admin))
 
 
 def _first(tree, name: str):
-    found = tree.xpath(f"//*[local-name()='{name}']") if tree is not None else []
+    found = named(tree, name)
     return found[0] if found else None
 
 
@@ -118,7 +111,7 @@ def td_facts(exchange: dict, admin) -> dict:
     envelope = _envelope(exchange, admin)
     request = _first(envelope, exchange["operation"].replace(".", "") + "Request")
     matricule = _first(envelope, "matriculeINS")
-    answer = _first(_xml((exchange.get("response") or {}).get("body") or {}), "Body")
+    answer = _first(_answer(exchange), "Body")
     meta = dict(exchange.get("meta") or {})
     answered = dict(answer[0].attrib) if answer is not None and len(answer) else meta
     return {"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
@@ -170,18 +163,8 @@ def _observe(ctx: ObserveContext) -> dict:
 
 # --- the product's word ------------------------------------------------------------------------------------
 def product_report(task: dict) -> dict | None:
-    """The `consent` object of the JSON the product's driver returned (None: no such report): the whole
-    output, else its first line that is a JSON object holding one (docs/sut.md)."""
-    output = (task.get("result") or {}).get("output") or ""
-    for text in [output] + [line for line in output.splitlines() if line.lstrip().startswith("{")]:
-        try:
-            data = json.loads(text)
-        except ValueError:
-            continue
-        report = data.get("consent") if isinstance(data, dict) else None
-        if isinstance(report, dict):
-            return report
-    return None
+    """The `consent` object the product's driver returned (consult's `reported`: the same rules)."""
+    return reported(task, "consent")
 
 
 # --- the check ---------------------------------------------------------------------------------------------

@@ -212,7 +212,7 @@ def _prepare(ctx: PrepareContext) -> dict:
 
 
 # --- what the DMP saw and answered -------------------------------------------------------------------------
-def _text_bytes(body: dict) -> bytes | None:
+def text_bytes(body: dict) -> bytes | None:
     """A journalled body's bytes when the journal kept it whole as text (None otherwise)."""
     text = body.get("text") or ""
     if not text or body.get("encoding") != "text" or body.get("truncated"):
@@ -220,10 +220,10 @@ def _text_bytes(body: dict) -> bytes | None:
     return text.encode("utf-8")
 
 
-def _envelope(exchange: dict):
+def request_envelope(exchange: dict):
     """The request's SOAP envelope, split by the judge's MIME reader and parsed (None when unreadable)."""
     request = exchange.get("request") or {}
-    data = _text_bytes(request.get("body") or {})
+    data = text_bytes(request.get("body") or {})
     if data is None:
         return None
     try:
@@ -237,7 +237,7 @@ def _answer(exchange: dict, admin):
     """The answer's SOAP envelope (the DMP journals an answer's envelope, not its MTOM parts), read whole
     from the mock when the journal kept only its beginning."""
     body = (exchange.get("response") or {}).get("body") or {}
-    data = _text_bytes(body)
+    data = text_bytes(body)
     if data is None and body.get("truncated") and admin is not None:
         try:
             data = admin.journal_body("dmp", exchange["seq"], "response")
@@ -249,7 +249,7 @@ def _answer(exchange: dict, admin):
         return None
 
 
-def _all(tree, name: str) -> list:
+def named(tree, name: str) -> list:
     return tree.xpath(f"//*[local-name()='{name}']") if tree is not None else []
 
 
@@ -260,12 +260,12 @@ def _children(element, name: str, **attributes) -> list:
 
 def vihf_facts(envelope) -> dict:
     """Who the VIHF says calls, in which access mode, for which patient — read from the request itself."""
-    assertion = _all(envelope, "Assertion")
+    assertion = named(envelope, "Assertion")
     if not assertion:
         return {}
     nameid = assertion[0].xpath("./*[local-name()='Subject']/*[local-name()='NameID']")
     attributes = {}
-    for attribute in _all(assertion[0], "Attribute"):
+    for attribute in named(assertion[0], "Attribute"):
         values = _children(attribute, "AttributeValue")
         coded = values[0].xpath("./*[@code]") if values else []
         text = "".join(values[0].itertext()).strip() if values else ""
@@ -278,7 +278,7 @@ def vihf_facts(envelope) -> dict:
 
 def query_facts(envelope) -> dict:
     """The stored query's id and its parameters (slot name → the Value texts as sent)."""
-    query = _all(envelope, "AdhocQuery")
+    query = named(envelope, "AdhocQuery")
     if not query:
         return {}
     slots: dict[str, list[str]] = {}
@@ -307,7 +307,7 @@ def _value_of(element, name: str) -> str | None:
 def returned_entries(answer) -> dict:
     """The document entries and associations an ITI-18 answer holds (ITI TF-3 §4.2.3), read by the judge."""
     entries = []
-    for obj in _all(answer, "ExtrinsicObject"):
+    for obj in named(answer, "ExtrinsicObject"):
         unique = _children(obj, "ExternalIdentifier", identificationScheme=UNIQUE_ID_SCHEME)
         types = _children(obj, "Classification", classificationScheme=TYPE_CODE_SCHEME)
         title = obj.xpath("./*[local-name()='Name']/*[local-name()='LocalizedString']")
@@ -316,7 +316,7 @@ def returned_entries(answer) -> dict:
                         "creation_time": _value_of(obj, "creationTime"),
                         "type_code": types[0].get("nodeRepresentation") if types else None})
     associations = [{"type": a.get("associationType"), "source": a.get("sourceObject"),
-                     "target": a.get("targetObject")} for a in _all(answer, "Association")]
+                     "target": a.get("targetObject")} for a in named(answer, "Association")]
     return {"entries": entries, "associations": associations}
 
 
@@ -324,17 +324,17 @@ def _exchange_facts(exchange: dict, admin) -> dict:
     meta = exchange.get("meta") or {}
     item = {"seq": exchange["seq"], "time": exchange["time"], "operation": exchange["operation"],
             "verdict": exchange["verdict"], "rules": exchange.get("rules") or []}
-    envelope = _envelope(whole_request(exchange, admin))
+    envelope = request_envelope(whole_request(exchange, admin))
     item["vihf"] = vihf_facts(envelope)
     if exchange["operation"] == "TD0.2":
-        ins = _all(envelope, "matriculeINS")
+        ins = named(envelope, "matriculeINS")
         item.update(ins=ins[0].get("valeur") if ins else None, dmp=meta.get("dmp"),
                     autorisation=meta.get("autorisation"))
     elif exchange["operation"] == "ITI-18":
         item.update(query_facts(envelope))
         item.update(returned_entries(_answer(exchange, admin)))
     elif exchange["operation"] == "ITI-43":
-        item["asked"] = [(e.text or "").strip() for e in _all(envelope, "DocumentUniqueId")]
+        item["asked"] = [(e.text or "").strip() for e in named(envelope, "DocumentUniqueId")]
         item["served"] = meta.get("retrieved_documents") or []  # SHA-256 of what the repository served
     return item
 
@@ -347,9 +347,14 @@ def _observe(ctx: ObserveContext) -> dict:
 
 # --- the product's word ------------------------------------------------------------------------------------
 def product_report(task: dict) -> dict | None:
-    """The `consultation` object of the JSON the product's driver returned (None: no such report): the whole
-    output (a plugin's dict, a webhook's answer), else the first line of it that is a JSON object holding one
-    (a command's output is its stdout, then its stderr, each under a `--- stdout ---` line: docs/sut.md)."""
+    """The `consultation` object the product's driver returned (`reported`)."""
+    return reported(task, "consultation")
+
+
+def reported(task: dict, key: str) -> dict | None:
+    """The `key` object of the JSON the product's driver returned (None: no such report): the whole output
+    (a plugin's dict, a webhook's answer), else the first line of it that is a JSON object holding one (a
+    command's output is its stdout, then its stderr, each under a `--- stdout ---` line: docs/sut.md)."""
     output = (task.get("result") or {}).get("output") or ""
     candidates = [output] + [line for line in output.splitlines() if line.lstrip().startswith("{")]
     for text in candidates:
@@ -357,7 +362,7 @@ def product_report(task: dict) -> dict | None:
             data = json.loads(text)
         except ValueError:
             continue
-        report = data.get("consultation") if isinstance(data, dict) else None
+        report = data.get(key) if isinstance(data, dict) else None
         if isinstance(report, dict):
             return report
     return None
