@@ -64,6 +64,18 @@ class Check:
         return not self.couloirs or couloir in self.couloirs
 
 
+def insi_found(task: dict) -> list[dict]:
+    """The INSi searches of the task's patient that answered 00 (one identity): the core's observation of
+    INSi, which the core checks and the capabilities' judge alike."""
+    return [i for i in (task.get("observed") or {}).get("insi") or []
+            if i.get("code") == "00" and i.get("for_task_patient")]
+
+
+def insi_identities(task: dict) -> set[tuple[str, str]]:
+    """The (INS, OID) pairs of `insi_found`."""
+    return {(i["ins"], i.get("oid")) for i in insi_found(task) if i.get("ins")}
+
+
 def tasks(run: dict, *scenarios: str) -> list[dict]:
     return [t for t in run["tasks"] if not scenarios or t["scenario"] in scenarios]
 

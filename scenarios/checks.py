@@ -23,7 +23,7 @@ from segur.kernel.ins import nir_key
 # ANS's ASS_A11 concept map (formatCode of a document), as the project loads it: reference data, no parser
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capabilities import capability_checks, owner_of
-from segur.scenarios.check import Check, CheckResult, judged
+from segur.scenarios.check import Check, CheckResult, insi_found, insi_identities, judged
 from segur.scenarios.check import tasks as all_tasks
 from segur.scenarios.names import fold_name
 
@@ -76,15 +76,6 @@ def accepted_iti41(task: dict) -> list[dict]:
 
 def refused_iti41(task: dict) -> list[dict]:
     return [d for d in task["observed"]["dmp"] if d["operation"] == "ITI-41" and d["verdict"] not in ACCEPTED]
-
-
-def insi_found(task: dict) -> list[dict]:
-    """The INSi searches of the task's patient that answered 00 (one identity)."""
-    return [i for i in task["observed"]["insi"] if i["code"] == "00" and i["for_task_patient"]]
-
-
-def insi_identities(task: dict) -> set[tuple[str, str]]:
-    return {(i["ins"], i["oid"]) for i in insi_found(task) if i.get("ins")}
 
 
 #: what the evidence shows of each document of an ITI-41

@@ -37,7 +37,7 @@ from segur.scenarios.capabilities.consult import (
     vihf_facts,
 )
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
-from segur.scenarios.check import Check, judged, tasks
+from segur.scenarios.check import Check, insi_identities, judged, tasks
 from segur.scenarios.observe import parse_xml, whole_request
 from segur.validators import safe_xml
 
@@ -168,12 +168,6 @@ def product_report(task: dict) -> dict | None:
 
 
 # --- the check ---------------------------------------------------------------------------------------------
-def insi_identities(task: dict) -> set[tuple[str, str]]:
-    """The (INS, OID) INSi returned with code 00 for the task's patient (the core observation of INSi)."""
-    return {(i["ins"], i.get("oid")) for i in (task.get("observed") or {}).get("insi") or []
-            if i.get("code") == "00" and i.get("for_task_patient") and i.get("ins")}
-
-
 def _seen(task: dict) -> dict:
     return (task.get("observed") or {}).get(NAME) or {}
 
