@@ -228,7 +228,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             display.phase("judging: running the check suites")
             tick = time.monotonic()
             context = ProofContext(sut, couloir, plan, run, world, stack, pack_used)
-            left_out = (*unserved_checks(couloir, endpoints), *unplanned_checks(couloir, plan.capabilities))
+            left_out = left_out_checks(couloir, endpoints, plan.capabilities)
             outcomes = run_suites(context, out, (*pytest_args, *left_out), quiet=quiet)
             timings["checks_s"] = round(time.monotonic() - tick, 3)
             display.done("judged")
@@ -248,23 +248,18 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def unserved_checks(couloir: str, endpoints) -> tuple[str, ...]:
-    """`--deselect` for the checks of the capabilities whose mocks the stack does not serve this proof (a
-    tenant of a shared stack is served no PAM): they are not run, and the pack says so, rather than failing
-    the product for what the stack lacks."""
-    module = Path(suite_paths(couloir)[0]).name
-    return tuple(arg for capability in for_couloir(couloir) if not set(capability.services) <= set(endpoints)
-                 for check in capability.checks for arg in ("--deselect", f"{module}::{check.test}"))
-
-
-def unplanned_checks(couloir: str, planned: list[str]) -> tuple[str, ...]:
-    """`--deselect` for the checks of the couloir's capabilities the plan left out (`--capabilities`), but
-    those another planned capability judges too."""
-    module = Path(suite_paths(couloir)[0]).name
-    kept = {check.id for capability in for_couloir(couloir) if capability.name in planned
-            for check in capability.checks}
-    left = {check.test: check.id for capability in for_couloir(couloir) if capability.name not in planned
+def left_out_checks(couloir: str, endpoints, planned: list[str] | None = None) -> tuple[str, ...]:
+    """`--deselect` for the checks of the couloir's capabilities this proof does not run: those the plan left
+    out (`--capabilities`; None: it left out none) and those whose mocks the stack does not serve (a tenant
+    of a shared stack is served no PAM). They are not run, and the pack says so, rather than failing the
+    product for what the run lacks; a check that a capability which runs judges too stays."""
+    offered = for_couloir(couloir)
+    running = [capability for capability in offered if (planned is None or capability.name in planned)
+               and set(capability.services) <= set(endpoints)]
+    kept = {check.id for capability in running for check in capability.checks}
+    left = {check.test: check.id for capability in offered if capability not in running
             for check in capability.checks if check.id not in kept}
+    module = Path(suite_paths(couloir)[0]).name
     return tuple(arg for test in left for arg in ("--deselect", f"{module}::{test}"))
 
 

@@ -55,7 +55,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -69,7 +69,7 @@ from segur.mocks.dmp import valuesets
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.mime import read_message
-from segur.scenarios.observe import cda_header, document_facts
+from segur.scenarios.observe import cda_header, document_facts, header_addresses
 
 NAME = "inbox"
 READ_ACTION = "read-inbox"
@@ -589,7 +589,7 @@ def _imap_brief(entry: dict) -> dict:
 
 
 def _addresses(message, name: str) -> list[str]:
-    return [a.lower() for _, a in getaddresses([str(v) for v in message.get_all(name) or []]) if a]
+    return [address.lower() for address in header_addresses(message, name)]
 
 
 def sent_facts(raw: bytes) -> dict:

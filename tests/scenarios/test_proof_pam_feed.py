@@ -24,7 +24,7 @@ from segur.scenarios.checks import CHECKS
 from segur.scenarios.driver import PluginDriver, instructions
 from segur.scenarios.observe import expected_exchange
 from segur.scenarios.plan import Plan, build_plan
-from segur.scenarios.proof import run_proof, stack_config, unserved_checks
+from segur.scenarios.proof import left_out_checks, run_proof, stack_config
 from segur.scenarios.runner import run_plan
 from segur.up import start_stack
 
@@ -352,7 +352,7 @@ def test_the_command_line_refuses_a_listener_address_that_is_not_mllp(tmp_path, 
 
 def test_a_stack_serving_no_pam_leaves_the_pam_checks_not_run():
     """A tenant of a shared stack is served no PAM mock: the PAM checks are deselected, not failed."""
-    args = unserved_checks("BIO", {"insi": {}, "dmp": {}, "mssante": {}})
+    args = left_out_checks("BIO", {"insi": {}, "dmp": {}, "mssante": {}})
     assert args.count("--deselect") == len(PAM_CHECKS)
     assert "test_bio_proof.py::test_pam_feeds_are_acknowledged_aa" in args
-    assert unserved_checks("BIO", {"insi": {}, "dmp": {}, "mssante": {}, "pam": {"admin": "http://x/"}}) == ()
+    assert left_out_checks("BIO", {"insi": {}, "dmp": {}, "mssante": {}, "pam": {"admin": "http://x/"}}) == ()
