@@ -169,7 +169,7 @@ class Supervisor:
             self._started[process.pid] = time.monotonic()
         deadline = time.monotonic() + READY_TIMEOUT
         while not parent_end.poll(0.1):
-            if not process.is_alive() or time.monotonic() > deadline:
+            if self._stopping.is_set() or not process.is_alive() or time.monotonic() > deadline:
                 process.kill()
                 process.join(5)
                 with self._lock:
@@ -209,14 +209,23 @@ class Supervisor:
         try:
             pid = self._spawn()
         except (RuntimeError, OSError) as exc:
+            if self._stopping.is_set():
+                return  # stop() came while it started: _spawn killed it
             self.log(f"{self.name}: the worker replacing {dead.pid} failed: {exc}")
             return
         self.restarts += 1
         self.log(f"{self.name} worker {pid} started in place of {dead.pid}")
 
     def stop(self) -> None:
-        """SIGTERM every worker, wait for them (SIGKILL after 10 s), release the port."""
+        """SIGTERM every worker, wait for them (SIGKILL after 10 s), release the port.
+
+        The watcher goes first: a replacement it is forking when stop() comes would otherwise join
+        `_workers` after the list below was taken, and outlive the supervisor as an orphan.
+        """
         self._stopping.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(READY_TIMEOUT + 5)
+            self._watcher = None
         with self._lock:
             workers = list(self._workers.values())
         for process in workers:
@@ -229,9 +238,6 @@ class Supervisor:
                 process.join(5)
         with self._lock:
             self._workers.clear()
-        if self._watcher is not None and self._watcher is not threading.current_thread():
-            self._watcher.join(5)
-            self._watcher = None
         if self._holder is not None:
             self._holder.close()
             self._holder = None

@@ -5,6 +5,7 @@ SIGTERM; more than one worker without PostgreSQL is refused."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -24,7 +25,7 @@ from segur.kernel.faults import FaultBook, FaultError
 from segur.kernel.faults_pg import PostgresFaultBook
 from segur.kernel.journal_pg import PostgresJournal
 from segur.kernel.service import StackContext
-from segur.kernel.workers import check_workers, reserve_port
+from segur.kernel.workers import QUICK_DEATH, Supervisor, check_workers, reserve_port
 from segur.mocks.dmp.service import DmpService
 from segur.mocks.insi.service import InsiConfig, InsiService
 from segur.mocks.insi.testing import soap_envelope, traits_body
@@ -365,3 +366,22 @@ def test_serve_options_given_on_the_command_line_win_over_the_config_file(tmp_pa
     context = command.make_context("dmp", ["--port", "5555", "--workers", "1", "--config", str(config)])
     stack, section, workers = _configs(DmpService, context, dict(context.params))
     assert (section.port, workers, stack.tenants) == (5555, 1, True)
+
+
+def test_a_supervisor_stopped_while_it_replaces_a_worker_leaves_no_process_behind(store, tmp_path):
+    """stop() during a replacement's start: the new worker is killed too, never orphaned (it was once)."""
+    replacing = threading.Event()
+
+    def log(message: str) -> None:
+        if "starting another" in message:
+            replacing.set()
+
+    context = StackContext(StackConfig(data=str(tmp_path), store=store))
+    supervisor = Supervisor(InsiService, InsiConfig(port=0), context, 2, log=log).start()
+    try:
+        time.sleep(QUICK_DEATH)  # a worker older than that is replaced at once, not after a pause
+        os.kill(supervisor.pids()[0], signal.SIGKILL)
+        assert replacing.wait(30)
+    finally:
+        supervisor.stop()
+    assert multiprocessing.active_children() == [] and supervisor.pids() == []
