@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from segur.kernel.server import STOP_LATENCY
+
 START = b"\x0b"
 END = b"\x1c"
 CR = b"\x0d"
@@ -219,7 +221,7 @@ class MllpListener(socketserver.ThreadingTCPServer):
         return f"mllp://{f'[{host}]' if ':' in host else host}:{port}"
 
     def start(self) -> MllpListener:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": STOP_LATENCY},
                                         name=f"segur-pam-{self.url}", daemon=True)
         self._thread.start()
         return self

@@ -17,6 +17,8 @@ from pathlib import Path
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+STOP_LATENCY = 0.05  # seconds: how often the server's selector loop looks whether stop() was asked
+
 
 @dataclass(frozen=True)
 class TlsSettings:
@@ -52,6 +54,9 @@ class WsgiServer:
         self._server = wsgi.Server((host, port), app, numthreads=threads, server_name=name,
                                    request_queue_size=256, timeout=30, shutdown_timeout=2,
                                    reuse_port=reuse_port)  # worker processes listening on one port
+        # stop() waits for the selector loop's next wake-up, every `expiration_interval` (cheroot: 0.5 s);
+        # a test stack of eight servers took 4 s to stop. 20 idle wake-ups a second cost nothing measurable.
+        self._server.expiration_interval = STOP_LATENCY
         if tls:
             self._server.ssl_adapter = tls.adapter()
         self._thread: threading.Thread | None = None
