@@ -283,7 +283,10 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
             "-c", os.devnull, f"--alluredir={allure_dir}", f"--junitxml={out / 'junit.xml'}",
             "--segur-couloir", context.couloir,
             # a second proof in the same process (segur demo) would warn that modules are already imported
-            "-W", "ignore::pytest.PytestAssertRewriteWarning", *pytest_args]
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            # pytest's unraisable-exception plugin runs two full gc.collect() per session: 0.3–0.6 s a proof in a
+            # process with a large heap (a test run, `segur demo`), for warnings no check reads
+            "-p", "no:unraisableexception", *pytest_args]
     if quiet:
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):  # pytest's terminal writer binds sys.stdout at configure
