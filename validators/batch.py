@@ -3,8 +3,8 @@
 Two ways to start the workers (`run`, ``jobs`` > 1):
 
 - **fork after the warm-up** (Linux, no other Python thread): the parent builds the `Validator` and
-  validates the first document itself, which loads the XSD, the value sets and the Schematron packs
-  into Saxon; then it forks the workers, which inherit all of it and validate the other documents. A
+  validates the first `WARM_UP` documents itself, which loads the XSD, the value sets and the Schematron
+  packs into Saxon; then it forks the workers, which inherit all of it and validate the other documents. A
   worker then costs a fork instead of an interpreter, the imports, the packs' compilation by Saxon and
   its first documents (~0.7 s of CPU each for the CR-IMG packs: docs/validator.md, "Batches"). SaxonC
   is native code whose only other thread, its reference handler, must not be forked in the middle of its
@@ -155,11 +155,12 @@ def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], N
     else:
         parent = _parent_validator(options) if start != "spawn" and (start == "fork" or _may_fork()) else None
         if parent is not None:
-            (index, item), todo = todo[0], todo[1:]
-            try:  # the warm-up: this document loads the XSD and every pack it needs into the parent
-                finish(index, _validate_item(parent, item, stdin))
-            except Exception as exc:  # a defect of the validator: said for this document, as a worker's
-                finish(index, _crashed_report(items[index], exc, lang))
+            warm_up, todo = todo[:WARM_UP], todo[WARM_UP:]
+            for index, item in warm_up:  # they load the XSD and every pack they need into the parent
+                try:
+                    finish(index, _validate_item(parent, item, stdin))
+                except Exception as exc:  # a defect of the validator: said for this document, as a worker's
+                    finish(index, _crashed_report(items[index], exc, lang))
         if todo and parent is not None and (start == "fork" or _other_threads_asleep()):
             pool = _forked_pool(min(jobs, len(todo)), parent)
         else:
@@ -191,6 +192,11 @@ def _parent_validator(options: dict) -> Validator | None:
     except Exception:
         return None
 
+
+#: Documents the parent validates before it forks: the first loads the XSD and the packs; Saxon's first
+#: runs of a pack cost more (~100 ms of CPU on the second CR-IMG N3, ~20 ms from the third on), and a
+#: worker forked after one document paid that again, each (measured, docs/validator.md "Batches").
+WARM_UP = 2
 
 #: How long the parent waits for its other threads (SaxonC's reference handler) to go back to sleep.
 QUIET_WAIT = 0.5

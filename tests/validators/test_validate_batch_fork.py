@@ -93,8 +93,8 @@ def test_the_parent_warms_up_on_the_first_document_then_forks(examples, options,
     batch.run(examples[:3], options, jobs=2, on_done=lambda r: seen.append(Path(r.document).name),
               start="fork")
     assert pools == ["fork"]
-    assert seen[0] == EXAMPLES[0]  # validated in this process, before any worker
-    assert runtime.stats["runs"] == runs + 2  # here: the first document's two packs only
+    assert seen[:2] == list(EXAMPLES[:batch.WARM_UP])  # validated in this process, before any worker
+    assert runtime.stats["runs"] == runs + 4  # here: the common and the volet pack of each of them only
 
 
 _REAL_POOLS = {"fork": batch._forked_pool, "spawn": batch._spawned_pool}
@@ -150,23 +150,23 @@ def test_a_busy_thread_at_the_fork_sends_the_rest_to_spawned_workers(examples, o
     monkeypatch.setattr(batch, "_may_fork", lambda: True)
     monkeypatch.setattr(batch, "_other_threads_asleep", lambda: False)
     monkeypatch.setattr(batch, "_spawned_pool", lambda *a: pools.append("spawn") or _pool("spawn", *a))
-    reports, _summary = batch.run(examples[:2], options, jobs=2)
-    assert pools == ["spawn"] and len(reports) == 2 and not any(r.unreadable for r in reports)
+    reports, _summary = batch.run(examples[:3], options, jobs=2)
+    assert pools == ["spawn"] and len(reports) == 3 and not any(r.unreadable for r in reports)
 
 
-def _die_on_the_second(item: str):
-    if item.endswith(EXAMPLES[1]):
+def _die_on_the_third(item: str):
+    if item.endswith(EXAMPLES[2]):
         os._exit(3)
     return batch._WORKER.validate(item)
 
 
 def test_a_forked_worker_that_dies_gives_an_error_for_its_documents_not_a_hang(examples, options,
                                                                               monkeypatch):
-    monkeypatch.setattr(batch, "_validate_in_worker", _die_on_the_second)
-    reports, summary = batch.run(examples[:3], options, jobs=2, start="fork")
-    assert [Path(r.document).name for r in reports] == list(EXAMPLES[:3])
-    assert not [f for f in reports[0].findings if f.rule == "VAL-001"]  # validated by the parent
-    died = [r for r in reports[1:] if r.errors and r.errors[0].rule == "VAL-001"]
+    monkeypatch.setattr(batch, "_validate_in_worker", _die_on_the_third)
+    reports, summary = batch.run(examples[:4], options, jobs=2, start="fork")
+    assert [Path(r.document).name for r in reports] == list(EXAMPLES[:4])
+    assert not [f for r in reports[:2] for f in r.findings if f.rule == "VAL-001"]  # the parent's warm-up
+    died = [r for r in reports[2:] if r.errors and r.errors[0].rule == "VAL-001"]
     assert died and all("worker process failed" in r.errors[0].message for r in died)
     assert summary.exit_code == 1
 
