@@ -26,15 +26,18 @@ the child processes from ``getrusage(RUSAGE_CHILDREN)``):
   (next to the ``.sch``) without writing into the pack.
 
 Where the time goes: each side also runs on the first 2 documents alone; the difference of the CPU
-of the two runs gives the CPU per document, the rest is the fixed cost (start-up, workers and their
-packs for segur; the JVM, the stylesheet compilation and the JIT for Saxon). The compiled packs are kept
+of the two runs gives the CPU per document, the rest is the fixed cost (start-up, and the parent's
+warm-up before it forks its workers for segur, which on 2 documents forks none; the JVM, the stylesheet
+compilation and the JIT for Saxon). The compiled packs are kept
 under ``.segur-cache/anchor/`` (``--cache-dir``), keyed by the content of the packs and the skeleton.
 
 Verdicts: for each document, the failed-assert ids of both pipelines on the official layer (the IMG
 volet pack, and the common pack unless ``--volet-only``) must be the same multiset; SVRL asserts
 without ``@id`` get the project's derived id (``segur.validators.derived_rule_id``, from the pattern,
 the fired rule's context and the test). Any difference is printed with the document name; the exit
-code is 1 then. The figures: documents/s (wall) and CPU ms per document of each side, the ratio, the
+code is 1 then. The figures: documents/s (wall) and CPU ms per document of each side, the ratios (issue
+18's target, ≥ 3×, is against the official pipeline on the volet pack: the IMG pack alone; the ratio
+against the same two packs is printed beside it, and CPU comes first since the load distorts wall time), the
 load average at the start and the end, and where the time goes on each side (the project's per-layer
 times from its JSON report, Saxon's ``-t`` stylesheet compilation, tree building and execution times).
 """
@@ -60,7 +63,7 @@ from pathlib import Path
 import lxml.isoschematron
 from lxml import etree
 
-from segur.validators import derived_rule_id
+from segur.validators import batch, derived_rule_id
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "shared" / "ref" / "cda"
 DEFAULT_CACHE = Path(os.environ.get("SEGUR_CACHE_DIR") or ".segur-cache")
@@ -366,8 +369,8 @@ def _print_segur(args, report: dict, ours: dict[int, Run]) -> None:
           f" verdicts {dict(verdicts)}")
     print(f"  {n / run.wall:6.1f} docs/s wall ({run.wall:.2f} s), CPU {run.cpu * 1000 / n:.1f} ms/doc"
           f" ({run.cpu:.2f} s, workers included)")
-    print(f"  {_marginal(ours)}: start-up and imports (in the parent and again in each of the"
-          f" {args.jobs} spawned workers), each worker loading the XSD and its packs")
+    print(f"  {_marginal(ours)}: start-up, imports, the XSD and the packs loaded once by the parent,"
+          f" which validates {batch.WARM_UP} documents before it forks its {args.jobs} workers warm")
     print(f"  in validate(), wall, summed over documents: {layer_ms['total_ms'] / 1000:.2f} s —"
           f" parse {layer_ms['parse_ms'] / n:.1f}, XSD {layer_ms['xsd_ms'] / n:.1f},"
           f" Schematron {layer_ms['schematron_ms'] / n:.1f}, Ségur {layer_ms['segur_ms'] / n:.1f} ms/doc")
@@ -390,13 +393,15 @@ def _print_saxon(n: int, jvm_runs: dict[str, dict[int, Run]]) -> None:
 
 
 def _print_ratios(n: int, ours: Run, jvm_runs: dict[str, Run]) -> None:
+    """Issue 18's target is against the official pipeline on the volet pack (the IMG pack alone): that
+    ratio, in CPU (the figure the load does not distort), comes first."""
     volet = jvm_runs[VOLET_PACK]
     both = Run(sum(r.wall for r in jvm_runs.values()), sum(r.cpu for r in jvm_runs.values()))
     two = len(jvm_runs) > 1
-    print(f"\nratio segur / Saxon, documents/s (wall): {volet.wall / ours.wall:.2f}× against the IMG pack"
-          + (f", {both.wall / ours.wall:.2f}× against the same two packs" if two else ""))
-    print(f"ratio Saxon / segur, CPU per document: {volet.cpu / ours.cpu:.2f}× (IMG pack)"
-          + (f", {both.cpu / ours.cpu:.2f}× (two packs)" if two else ""))
+    print(f"\nratio Saxon / segur, CPU per document: {volet.cpu / ours.cpu:.2f}× (IMG pack: issue 18's"
+          f" target, ≥ 3×)" + (f", {both.cpu / ours.cpu:.2f}× (two packs)" if two else ""))
+    print(f"ratio segur / Saxon, documents/s (wall, load-sensitive): {volet.wall / ours.wall:.2f}× against"
+          " the IMG pack" + (f", {both.wall / ours.wall:.2f}× against the same two packs" if two else ""))
 
 
 def _print_verdicts(made: dict, report: dict, svrl_dirs: dict[str, Path]) -> int:

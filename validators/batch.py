@@ -1,8 +1,19 @@
 """Validating many documents: expanding files, directories and globs; spreading over processes.
 
-Each worker process builds one `Validator` when it starts and keeps it, so it loads the XSD and
-compiles each Schematron pack once (in-memory caches are per process). Workers are started with
-``spawn``: the Schematron engine (saxonche) is native code that is not fork-safe once loaded.
+Two ways to start the workers (`run`, ``jobs`` > 1):
+
+- **fork after the warm-up** (Linux, no other Python thread): the parent builds the `Validator` and
+  validates the first `WARM_UP` documents itself, which loads the XSD, the value sets and the Schematron
+  packs into Saxon; then it forks the workers, which inherit all of it and validate the other documents. A
+  worker then costs a fork instead of an interpreter, the imports, the packs' compilation by Saxon and
+  its first documents (~0.7 s of CPU each for the CR-IMG packs: docs/validator.md, "Batches"). SaxonC
+  is native code whose only other thread, its reference handler, must not be forked in the middle of its
+  work: the fork waits until every other thread of the process sleeps (`_other_threads_asleep`), and
+  the child keeps its parent's Saxon processor (`runtime.keep_processor_after_fork`);
+- **spawn** otherwise (another thread is running, or the parent could not build its `Validator`): each
+  worker imports the validator and builds its own `Validator` when it starts, so it loads the XSD and
+  compiles each pack once (in-memory caches are per process).
+
 Reports come back in the order of the inputs, whatever order the workers finish in.
 """
 
@@ -11,7 +22,9 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -75,6 +88,16 @@ def _init_worker(options: dict) -> None:
     _WORKER = Validator(**options)
 
 
+def _adopt_parent_validator(validator: Validator) -> None:
+    """A forked worker validates with the `Validator` its parent built and warmed up."""
+    # start-up: the Schematron engine loads Saxon, 30-90 ms of every `segur --help` (packs.py, measured)
+    from segur.validators.schematron import runtime
+
+    global _WORKER
+    runtime.keep_processor_after_fork()
+    _WORKER = validator
+
+
 def _validate_in_worker(item: str) -> Report:
     return _WORKER.validate(item)
 
@@ -103,8 +126,11 @@ def _main_not_run_again():
 
 
 def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], None] | None = None,
-        stdin: bytes | None = None) -> tuple[list[Report], BatchSummary]:
-    """Validate `items` (from `expand`) with a `Validator(**options)`; `jobs` > 1 uses processes."""
+        stdin: bytes | None = None, start: str | None = None) -> tuple[list[Report], BatchSummary]:
+    """Validate `items` (from `expand`) with a `Validator(**options)`; `jobs` > 1 uses processes.
+
+    `start`: how workers start, ``"fork"`` (after the parent's warm-up) or ``"spawn"``; None chooses
+    fork when it is safe (module docstring)."""
     started = time.perf_counter()
     lang = options.get("lang", "en")
     reports: list[Report | None] = [None] * len(items)
@@ -116,35 +142,124 @@ def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], N
                 on_done(reports[index])
         else:
             todo.append((index, item))
+
+    def finish(index: int, report: Report) -> None:
+        reports[index] = report
+        if on_done:
+            on_done(report)
+
     if jobs <= 1 or len(todo) <= 1:
         validator = Validator(**options)
         for index, item in todo:
-            if item == "-":
-                reports[index] = validator.validate(stdin if stdin is not None else b"", name="<stdin>")
-            else:
-                reports[index] = validator.validate(item)
-            if on_done:
-                on_done(reports[index])
+            finish(index, _validate_item(validator, item, stdin))
     else:
-        with _main_not_run_again(), ProcessPoolExecutor(
-                max_workers=min(jobs, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker,
-                initargs=(options,)) as pool:
-            futures = {}
-            for index, item in todo:
-                if item == "-":
-                    futures[pool.submit(_validate_bytes_in_worker, stdin or b"")] = index
-                else:
-                    futures[pool.submit(_validate_in_worker, item)] = index
-            for future in as_completed(futures):
-                index = futures[future]
+        parent = _parent_validator(options) if start != "spawn" and (start == "fork" or _may_fork()) else None
+        if parent is not None:
+            warm_up, todo = todo[:WARM_UP], todo[WARM_UP:]
+            for index, item in warm_up:  # they load the XSD and every pack they need into the parent
                 try:
-                    reports[index] = future.result()
-                except Exception as exc:  # a worker died or could not start: say so for this document
-                    reports[index] = _crashed_report(items[index], exc, lang)
-                if on_done:
-                    on_done(reports[index])
+                    finish(index, _validate_item(parent, item, stdin))
+                except Exception as exc:  # a defect of the validator: said for this document, as a worker's
+                    finish(index, _crashed_report(items[index], exc, lang))
+        if todo and parent is not None and (start == "fork" or _other_threads_asleep()):
+            pool = _forked_pool(min(jobs, len(todo)), parent)
+        else:
+            pool = _spawned_pool(min(jobs, len(todo)), options) if todo else None
+        if pool is not None:
+            _run_in(pool, todo, stdin, lambda index, report: finish(index, report),
+                    lambda index, exc: finish(index, _crashed_report(items[index], exc, lang)))
     done = [r for r in reports if r is not None]
     return done, BatchSummary.of(done, time.perf_counter() - started)
+
+
+def _validate_item(validator: Validator, item: str, stdin: bytes | None) -> Report:
+    if item == "-":
+        return validator.validate(stdin if stdin is not None else b"", name="<stdin>")
+    return validator.validate(item)
+
+
+def _may_fork() -> bool:
+    """Fork is the default where it is safe: Linux, and no other Python thread (a thread holding a lock
+    at the fork, e.g. a progress bar's writing to the terminal, would leave it held in the workers)."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+def _parent_validator(options: dict) -> Validator | None:
+    """The parent's own `Validator` for the warm-up; None when it cannot be built (a pack gone since the
+    command line was checked): the spawned workers then report it for each document, as before."""
+    try:
+        return Validator(**options)
+    except Exception:
+        return None
+
+
+#: Documents the parent validates before it forks: the first loads the XSD and the packs; Saxon's first
+#: runs of a pack cost more (~100 ms of CPU on the second CR-IMG N3, ~20 ms from the third on), and a
+#: worker forked after one document paid that again, each (measured, docs/validator.md "Batches").
+WARM_UP = 2
+
+#: How long the parent waits for its other threads (SaxonC's reference handler) to go back to sleep.
+QUIET_WAIT = 0.5
+
+
+def _other_threads_asleep(wait: float = QUIET_WAIT) -> bool:
+    """True once every other thread of this process sleeps (state S in /proc), so that none is forked
+    holding a lock in the middle of its work; False when they do not within `wait` seconds."""
+    deadline = time.monotonic() + wait
+    me = str(threading.get_native_id())
+    while True:
+        try:
+            states = [_thread_state(tid) for tid in os.listdir("/proc/self/task") if tid != me]
+        except OSError:
+            return False
+        if all(state == "S" for state in states if state is not None):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
+
+
+def _thread_state(tid: str) -> str | None:
+    """A thread's state letter from /proc (None when it ended meanwhile); its name may hold spaces."""
+    try:
+        with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2]
+
+
+def _forked_pool(workers: int, parent: Validator) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                               initializer=_adopt_parent_validator, initargs=(parent,))
+
+
+def _spawned_pool(workers: int, options: dict) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_init_worker, initargs=(options,))
+
+
+def _run_in(pool: ProcessPoolExecutor, todo: list[tuple[int, str]], stdin: bytes | None,
+            done: Callable[[int, Report], None], crashed: Callable[[int, BaseException], None]) -> None:
+    with _main_not_run_again(), warnings.catch_warnings(), pool:
+        # Python 3.12+ warns at any fork of a process with several threads: SaxonC's sleeping reference
+        # handler is one, and it is why the fork waited until it slept (module docstring)
+        warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded",
+                                category=DeprecationWarning)
+        futures = {}
+        for index, item in todo:
+            if item == "-":
+                futures[pool.submit(_validate_bytes_in_worker, stdin or b"")] = index
+            else:
+                futures[pool.submit(_validate_in_worker, item)] = index
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                report = future.result()
+            except Exception as exc:  # a worker died or could not start: say so for this document
+                crashed(index, exc)
+            else:
+                done(index, report)
 
 
 def _validate_bytes_in_worker(data: bytes) -> Report:

@@ -109,10 +109,18 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         show_progress = err.is_terminal and len(items) > 1
         if show_progress:
             columns = (TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            progress = Progress(*columns, console=err, transient=True)
+            # redrawn as documents end, not by rich's refresh thread: a thread makes the batch spawn its
+            # workers instead of forking them warm (batch.py)
+            progress = Progress(*columns, console=err, transient=True, auto_refresh=False)
+
+            def advance(_report) -> None:
+                progress.advance(task)
+                progress.refresh()
+
             with progress:
                 task = progress.add_task("validate", total=len(items))
-                reports, summary = batch.run(items, options, workers, lambda r: progress.advance(task), stdin)
+                progress.refresh()
+                reports, summary = batch.run(items, options, workers, advance, stdin)
         else:
             reports, summary = batch.run(items, options, workers, None, stdin)
 

@@ -6,15 +6,18 @@ import base64
 import json
 import re
 import shutil
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import junitparser
 import pytest
+import rich.console
 from lxml import etree
 from typer.testing import CliRunner
 
 from segur.cli import app
+from segur.validators import batch
 from segur.validators.config import ConfigError, pack_setting, parse_size, value_sets_setting
 from segur.validators.segur_rules.mutants import RESULT_CODE, svs_value_set
 
@@ -224,6 +227,24 @@ def test_batch_over_a_directory_with_two_jobs(cda_pack, batch_dir):
     summary = data["summary"]
     assert (summary["documents"], summary["valid"], summary["invalid"]) == (3, 2, 1)
     assert data["summary"]["errors_by_rule"]
+
+
+def test_the_progress_bar_on_a_terminal_starts_no_thread_and_counts_every_document(batch_dir, monkeypatch):
+    """A thread alive at the batch's start would make it spawn cold workers instead of forking warm ones
+    (segur.validators.batch): the bar is redrawn as documents end, by the command, not by a thread."""
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    threads_before, seen = threading.active_count(), []
+    real_run = batch.run
+
+    def spy(items, options, jobs, on_done, stdin):
+        seen.append(threading.active_count())
+        return real_run(items, options, jobs, on_done, stdin)
+
+    monkeypatch.setattr(batch, "run", spy)
+    result = run("--no-pack", "--jobs", "2", "-f", "json", str(batch_dir))
+    assert result.exit_code == 1, result.output  # c-invalid.xml: a wrong document code (SEGUR-CODE-002)
+    assert seen == [threads_before]
+    assert "3/3" in result.stderr  # the bar's last state: every document counted
 
 
 def test_batch_summary_line_and_globs(cda_pack, batch_dir):

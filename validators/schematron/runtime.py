@@ -17,7 +17,8 @@ process-wide lock: calling ``compile_pack``/``run`` from several threads is safe
 at a time. For parallel validation use processes (each builds its own processor and
 executables; the disk cache is shared and written atomically). Do not fork a process after it
 has created the processor: start workers with the ``spawn`` method (or fork before the first
-``compile_pack``); a forked child that finds a processor from its parent builds a new one.
+``compile_pack``); a forked child that finds a processor from its parent builds a new one, unless it
+calls `keep_processor_after_fork` (a fork made while no other thread was in Saxon: the batch's workers).
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def saxon_processor():
             _executables.clear()
             _parsed.clear()
         return _processor
+
+
+def keep_processor_after_fork() -> None:
+    """In a child forked from a process that created the processor: keep using the parent's processor,
+    its compiled packs and trees, instead of building a new one (`saxon_processor`). Only for a fork
+    made while no other thread was inside Saxon (the batch's forked workers, docs/validator.md)."""
+    global _processor_pid
+    with _lock:
+        if _processor is not None:
+            _processor_pid = os.getpid()
 
 
 def _stamp(schema: Schema) -> tuple:
