@@ -8,9 +8,11 @@ after. Phases nest (the metadata rules contain the validator, which contains its
 rules' modules); the table indents each phase under the one it runs in. The wall column is inflated
 by the client thread sharing the interpreter lock and by the machine's load: compare the CPU column.
 
-    python benchmarks/dmp_profile.py [--count 30] [--cprofile 25] [--no-pack] [--synchronous FULL|NORMAL]
+    python benchmarks/dmp_profile.py [--count 30] [--cprofile 25 [--sort tottime]] [--no-pack]
+                                     [--synchronous FULL|NORMAL]
 
-`--cprofile N` also prints the N most expensive functions (cumulative CPU) of the server thread.
+`--cprofile N` also prints the N most expensive functions (cumulative CPU, or their own CPU with
+`--sort tottime`) of the server thread.
 CPU per document is less noisy than documents/s on a shared machine: use it to compare changes.
 """
 
@@ -42,7 +44,7 @@ from dmp_helpers import ITI41, DmpCase, envelope, mtom, parse_answer, provide_an
 
 from segur.fixtures.world import load_world  # noqa: E402
 from segur.kernel.pki import TestPki  # noqa: E402
-from segur.mocks.dmp import digest, metadata_rules, models, responses, vihf  # noqa: E402
+from segur.mocks.dmp import digest, metadata_rules, models, responses, storage, vihf  # noqa: E402
 from segur.mocks.dmp.testing import running_dmp  # noqa: E402
 from segur.validators import api, packs, structure, xsd  # noqa: E402
 from segur.validators import segur_rules as segur_rules_mod  # noqa: E402
@@ -112,6 +114,7 @@ PHASES = [
     ("segur results", 5),
     ("CDA header read", 3),
     ("store (SQLite transaction)", 2),
+    ("document file write", 3),
     ("registry answer (SOAP + journal)", 1),
     ("journal record", 2),
 ]
@@ -133,6 +136,8 @@ def _instrument(dmp) -> None:
     _patch(backend, "_document_checks", "repository checks (size, PDF)")
     _patch(backend, "access_findings", "patient / DMP access")
     _patch(backend, "_store_submission", "store (SQLite transaction)")
+    if hasattr(storage, "_write_new_file"):  # the SQLite store keeps each document in a file of its own
+        _patch(storage, "_write_new_file", "document file write")
     _patch(models, "check_submission", "metadata rules (check_submission)")
     _patch(metadata_rules, "read_header_root", "CDA header read")
     # the document's SHA-1 is computed once (`digest.sha1_of`, cached by identity): time the hashing there
@@ -194,6 +199,9 @@ def main() -> None:
         help="SQLite (default NORMAL, the mock's default)")
     parser.add_argument(
         "--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
+    parser.add_argument(
+        "--sort", choices=("cumulative", "tottime"), default="cumulative",
+        help="order of --cprofile's functions: with their callees or on their own")
     args = parser.parse_args()
 
     pack = None
@@ -260,7 +268,7 @@ def main() -> None:
         stats = pstats.Stats(_profiles[0], stream=stream)
         for profile in _profiles[1:]:
             stats.add(profile)
-        stats.sort_stats("cumulative").print_stats(args.cprofile)
+        stats.sort_stats(args.sort).print_stats(args.cprofile)
         print(stream.getvalue())
 
 
