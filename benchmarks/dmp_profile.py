@@ -89,7 +89,7 @@ PHASES = [
     ("MTOM split", 1),
     ("SOAP envelope parse", 1),
     ("VIHF check (signature, claims)", 1),
-    ("XML-DSig verification (signxml)", 2),
+    ("XML-DSig verification (fast path or signxml)", 2),
     ("documents from xop:Include", 1),
     ("ebRIM parse", 2),
     ("ITI-41 backend", 1),
@@ -130,7 +130,7 @@ def _instrument(dmp) -> None:
     _patch(ex, "_journal", "journal record")
     _patch(backend, "provide_and_register", "ITI-41 backend")
     _patch(responses, "verify_vihf", "VIHF check (signature, claims)")
-    _patch(vihf, "_verify_signature", "XML-DSig verification (signxml)")
+    _patch(vihf, "_verify_signature", "XML-DSig verification (fast path or signxml)")
     _patch(responses.ebrim, "parse_submission", "ebRIM parse")
     _patch(responses, "read_provide_and_register", "documents from xop:Include")
     _patch(backend, "_document_checks", "repository checks (size, PDF)")
