@@ -19,7 +19,8 @@ Document bytes are not in the database: each is one file under `<data>/documents
 the `documents` row holds), written inside the submission's transaction before its COMMIT, and
 removed again when the transaction rolls back. A row therefore never names a file that is not
 whole; a file no row names (the mock killed between the write and the COMMIT) is never served and
-is removed at the next open. Through SQLite the same 1.4 MB cost ~3.2 ms of CPU (the page copies,
+is removed at a later open (once 10 minutes old: a younger one may be another process's submission in
+flight). Through SQLite the same 1.4 MB cost ~3.2 ms of CPU (the page copies,
 the WAL frame checksums, then the checkpoint writing every page a second time); one `os.write`
 costs ~0.6 ms (measured on this 2-core machine, load ~5: 60 documents each way). With
 `synchronous=FULL` the file and its folder are fsynced before the COMMIT. A store written before
@@ -40,6 +41,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -57,6 +59,7 @@ from segur.mocks.dmp.xds_metadata import (
 SCHEMA_VERSION = "1"
 DB_NAME = "dmp.sqlite3"
 DOCUMENTS_DIR = "documents"  # one file per stored document, named by the `documents.file` column
+ORPHAN_AGE = 600  # seconds: an unreferenced document file older than this is removed when the store opens
 PAGE_SIZE = 65536  # bytes; the largest SQLite allows: documents are large BLOBs
 
 _SCHEMA = """
@@ -171,11 +174,16 @@ class Store:
             (self.documents_dir / name).unlink(missing_ok=True)
 
     def _remove_unreferenced_files(self) -> None:
-        """Document files no row names: written by a submission the mock was killed in before its COMMIT."""
+        """Document files no row names: written by a submission the mock was killed in before its COMMIT.
+        Only those older than `ORPHAN_AGE` seconds: a younger one may be a submission in flight in another
+        process on the same data directory (two `segur serve dmp` by mistake), milliseconds from its
+        COMMIT."""
         named = set(_document_files(self._conn()))
+        old = time.time() - ORPHAN_AGE
         for path in self.documents_dir.iterdir():
-            if path.name not in named:
-                path.unlink(missing_ok=True)
+            with suppress(FileNotFoundError):
+                if path.name not in named and path.stat().st_mtime < old:
+                    path.unlink(missing_ok=True)
 
     # --- writing a submission -----------------------------------------------------------------------
     @staticmethod

@@ -3,7 +3,9 @@ the submission's transaction, gone again when it rolls back, swept when no row n
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 
 import pytest
 
@@ -81,15 +83,27 @@ def test_reset_removes_the_files(tmp_path):
     store.close()
 
 
-def test_a_file_no_row_names_is_removed_at_the_next_open_and_the_named_ones_stay(tmp_path):
+def test_an_old_file_no_row_names_is_removed_at_the_next_open_and_the_named_ones_stay(tmp_path):
     store = Store(tmp_path)
     _store_one(store, "1.2.3.1", b"committed")
     store.close()
-    (tmp_path / "documents" / "0123456789abcdef0123456789abcdef").write_bytes(b"killed before COMMIT")
+    for path in (tmp_path / "documents").iterdir():  # the committed one is old too: it stays all the same
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    orphan = tmp_path / "documents" / "0123456789abcdef0123456789abcdef"
+    orphan.write_bytes(b"killed before COMMIT")
+    os.utime(orphan, (time.time() - storage.ORPHAN_AGE - 5, time.time() - storage.ORPHAN_AGE - 5))
     reopened = Store(tmp_path)
     assert [p.read_bytes() for p in (tmp_path / "documents").iterdir()] == [b"committed"]
     assert reopened.document("1.2.3.1")[0] == b"committed"
     reopened.close()
+
+
+def test_a_young_file_no_row_names_is_kept_it_may_be_another_process_submission_in_flight(tmp_path):
+    Store(tmp_path).close()
+    in_flight = tmp_path / "documents" / "0123456789abcdef0123456789abcdef"
+    in_flight.write_bytes(b"written, COMMIT coming")
+    Store(tmp_path).close()
+    assert in_flight.read_bytes() == b"written, COMMIT coming"
 
 
 def test_a_store_from_before_document_files_is_read_and_written(tmp_path):
