@@ -27,6 +27,7 @@ import io
 import json
 import os
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,7 @@ _request = [0]
 _server_threads: set[int] = set()
 _profiles: list[cProfile.Profile] = []
 _profiling = [False]
+_faults: list[int] = []  # minor page faults of the server thread, per request (memory first touched)
 
 
 def _timed(name: str, fn):
@@ -174,11 +176,13 @@ def _instrument(dmp) -> None:
             profile = cProfile.Profile(time.thread_time)  # CPU of this thread, not wall time
             _profiles.append(profile)
             profile.enable()
+        faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
         try:
             return _timed("wsgi: whole request in the app", original_wsgi)(environ, start_response)
         finally:
             if profile is not None:
                 profile.disable()
+            _faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - faults)
 
     flask_app.wsgi_app = wsgi_app
 
@@ -246,7 +250,7 @@ def main() -> None:
                 assert answer.registry_status == "Success", answer.rules()
             for content_type, payload in bodies[:2]:  # warm-up: pack compilation, first connections
                 send(content_type, payload)
-            _cpu.clear(), _wall.clear(), _calls.clear(), _per_request.clear()
+            _cpu.clear(), _wall.clear(), _calls.clear(), _per_request.clear(), _faults.clear()
             _profiling[0] = args.cprofile > 0
             started = time.perf_counter()
             for content_type, payload in bodies[2:]:
@@ -285,6 +289,9 @@ def main() -> None:
             print(f"{'  ' * depth + '(rest of) ' + label:<56} {rest * 1000 / n:>16.2f}")
     for name, total in layers.items():
         print(f"{'        layer ' + name + ' (wall, from the report)':<56} {'':>30} {total / n:>9.2f}")
+    print(f"minor page faults of the server thread per request (load-independent): median "
+          f"{statistics.median(_faults):.0f}, min {min(_faults)}, max {max(_faults)} "
+          f"(4 KiB each: {statistics.median(_faults) * 4 / 1024:.1f} MiB of memory touched afresh)")
     print(
         f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
     if _profiles:
