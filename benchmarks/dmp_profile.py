@@ -8,9 +8,11 @@ after. Phases nest (the metadata rules contain the validator, which contains its
 rules' modules); the table indents each phase under the one it runs in. The wall column is inflated
 by the client thread sharing the interpreter lock and by the machine's load: compare the CPU column.
 
-    python benchmarks/dmp_profile.py [--count 30] [--cprofile 25] [--no-pack] [--synchronous FULL|NORMAL]
+    python benchmarks/dmp_profile.py [--count 30] [--cprofile 25 [--sort tottime]] [--no-pack]
+                                     [--synchronous FULL|NORMAL]
 
-`--cprofile N` also prints the N most expensive functions (cumulative CPU) of the server thread.
+`--cprofile N` also prints the N most expensive functions (cumulative CPU, or their own CPU with
+`--sort tottime`) of the server thread.
 CPU per document is less noisy than documents/s on a shared machine: use it to compare changes.
 """
 
@@ -22,8 +24,10 @@ import functools
 import hashlib
 import http.client
 import io
+import json
 import os
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -42,7 +46,7 @@ from dmp_helpers import ITI41, DmpCase, envelope, mtom, parse_answer, provide_an
 
 from segur.fixtures.world import load_world  # noqa: E402
 from segur.kernel.pki import TestPki  # noqa: E402
-from segur.mocks.dmp import digest, metadata_rules, models, responses, vihf  # noqa: E402
+from segur.mocks.dmp import digest, metadata_rules, models, responses, storage, vihf  # noqa: E402
 from segur.mocks.dmp.testing import running_dmp  # noqa: E402
 from segur.validators import api, packs, structure, xsd  # noqa: E402
 from segur.validators import segur_rules as segur_rules_mod  # noqa: E402
@@ -57,6 +61,7 @@ _request = [0]
 _server_threads: set[int] = set()
 _profiles: list[cProfile.Profile] = []
 _profiling = [False]
+_faults: list[int] = []  # minor page faults of the server thread, per request (memory first touched)
 
 
 def _timed(name: str, fn):
@@ -87,14 +92,14 @@ PHASES = [
     ("MTOM split", 1),
     ("SOAP envelope parse", 1),
     ("VIHF check (signature, claims)", 1),
-    ("XML-DSig verification (signxml)", 2),
+    ("XML-DSig verification (fast path or signxml)", 2),
     ("documents from xop:Include", 1),
     ("ebRIM parse", 2),
     ("ITI-41 backend", 1),
-    ("SHA-1 of the document", 2),
     ("repository checks (size, PDF)", 2),
     ("patient / DMP access", 2),
     ("metadata rules (check_submission)", 2),
+    ("SHA-1 of the document", 3),
     ("validator.validate (all layers)", 3),
     ("xml: safe parse (expat prolog + lxml)", 4),
     ("structure (root check)", 4),
@@ -112,6 +117,8 @@ PHASES = [
     ("segur results", 5),
     ("CDA header read", 3),
     ("store (SQLite transaction)", 2),
+    ("document file write", 3),
+    ("metadata as JSON (plain + json.dumps)", 3),
     ("registry answer (SOAP + journal)", 1),
     ("journal record", 2),
 ]
@@ -127,15 +134,20 @@ def _instrument(dmp) -> None:
     _patch(ex, "_journal", "journal record")
     _patch(backend, "provide_and_register", "ITI-41 backend")
     _patch(responses, "verify_vihf", "VIHF check (signature, claims)")
-    _patch(vihf, "_verify_signature", "XML-DSig verification (signxml)")
+    _patch(vihf, "_verify_signature", "XML-DSig verification (fast path or signxml)")
     _patch(responses.ebrim, "parse_submission", "ebRIM parse")
     _patch(responses, "read_provide_and_register", "documents from xop:Include")
     _patch(backend, "_document_checks", "repository checks (size, PDF)")
     _patch(backend, "access_findings", "patient / DMP access")
     _patch(backend, "_store_submission", "store (SQLite transaction)")
+    storage.json = _TimedJson(json)
+    _patch(storage, "plain", "metadata as JSON (plain + json.dumps)")
+    if hasattr(storage, "_write_new_file"):  # the SQLite store keeps each document in a file of its own
+        _patch(storage, "_write_new_file", "document file write")
     _patch(models, "check_submission", "metadata rules (check_submission)")
     _patch(metadata_rules, "read_header_root", "CDA header read")
-    # the document's SHA-1 is computed once (`digest.sha1_of`, cached by identity): time the hashing there
+    # the document's SHA-1 is computed once (`digest.sha1_of`, cached by identity), first by the metadata
+    # rules (`_registry_duplicates` needs it only for a uniqueId already stored): time the hashing there
     digest.hashlib = _TimedSha1(hashlib.sha1)
     validator = backend.validator
     if validator is not None:
@@ -164,13 +176,23 @@ def _instrument(dmp) -> None:
             profile = cProfile.Profile(time.thread_time)  # CPU of this thread, not wall time
             _profiles.append(profile)
             profile.enable()
+        faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
         try:
             return _timed("wsgi: whole request in the app", original_wsgi)(environ, start_response)
         finally:
             if profile is not None:
                 profile.disable()
+            _faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - faults)
 
     flask_app.wsgi_app = wsgi_app
+
+
+class _TimedJson:
+    """Stands in for `json` in `segur.mocks.dmp.storage`: its `dumps` timed on the server thread."""
+
+    def __init__(self, module):
+        self.dumps = _timed("metadata as JSON (plain + json.dumps)", module.dumps)
+        self.loads = module.loads
 
 
 class _TimedSha1:
@@ -194,6 +216,9 @@ def main() -> None:
         help="SQLite (default NORMAL, the mock's default)")
     parser.add_argument(
         "--cprofile", type=int, default=0, help="print the N costliest functions (cumulative)")
+    parser.add_argument(
+        "--sort", choices=("cumulative", "tottime"), default="cumulative",
+        help="order of --cprofile's functions: with their callees or on their own")
     args = parser.parse_args()
 
     pack = None
@@ -225,7 +250,7 @@ def main() -> None:
                 assert answer.registry_status == "Success", answer.rules()
             for content_type, payload in bodies[:2]:  # warm-up: pack compilation, first connections
                 send(content_type, payload)
-            _cpu.clear(), _wall.clear(), _calls.clear(), _per_request.clear()
+            _cpu.clear(), _wall.clear(), _calls.clear(), _per_request.clear(), _faults.clear()
             _profiling[0] = args.cprofile > 0
             started = time.perf_counter()
             for content_type, payload in bodies[2:]:
@@ -251,8 +276,22 @@ def main() -> None:
                 f"{'  ' * depth + label:<56} {_cpu[label] * 1000 / n:>16.2f} "
                 f"{statistics.median(spent) * 1000:>6.2f} {min(spent) * 1000:>6.2f} "
                 f"{_wall[label] * 1000 / n:>9.2f}")
+    print("not inside a timed phase (the phase's own code: dispatch, glue, answers), CPU ms/doc mean:")
+    for index, (label, depth) in enumerate(PHASES):
+        children = []
+        for child, child_depth in PHASES[index + 1:]:
+            if child_depth <= depth:
+                break
+            if child_depth == depth + 1:
+                children.append(child)
+        if children and _calls.get(label):
+            rest = _cpu[label] - sum(_cpu.get(child, 0.0) for child in children)
+            print(f"{'  ' * depth + '(rest of) ' + label:<56} {rest * 1000 / n:>16.2f}")
     for name, total in layers.items():
         print(f"{'        layer ' + name + ' (wall, from the report)':<56} {'':>30} {total / n:>9.2f}")
+    print(f"minor page faults of the server thread per request (load-independent): median "
+          f"{statistics.median(_faults):.0f}, min {min(_faults)}, max {max(_faults)} "
+          f"(4 KiB each: {statistics.median(_faults) * 4 / 1024:.1f} MiB of memory touched afresh)")
     print(
         f"sequential round trip: {elapsed * 1000 / n:.1f} ms/doc ({n / elapsed:.1f} documents/s, one client)")
     if _profiles:
@@ -260,7 +299,7 @@ def main() -> None:
         stats = pstats.Stats(_profiles[0], stream=stream)
         for profile in _profiles[1:]:
             stats.add(profile)
-        stats.sort_stats("cumulative").print_stats(args.cprofile)
+        stats.sort_stats(args.sort).print_stats(args.cprofile)
         print(stream.getvalue())
 
 
