@@ -324,7 +324,7 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
             report.add(rules.XDM_NAME, "attachment", name=other.filename)
     if len(xdm_zips) > 1:
         report.add(rules.XDM_SEVERAL, "attachments", count=len(xdm_zips))
-    chosen = xdm_zips[0] if xdm_zips else (zips[0] if zips else None)
+    chosen = xdm_attachment(attachments)
     if chosen is not None:
         report.package = read_xdm(chosen.content, xdm_limits)
         report.findings += report.package.findings
@@ -347,6 +347,24 @@ def check_message(raw: bytes, *, login: str | None, recipients: list, world=None
             _validate_cdas(report, cdas, validate)
     _check_mes(message, report, recipients)
     return report
+
+
+def xdm_attachment(attachments: list[Attachment]) -> Attachment | None:
+    """The archive the checks read: the first ``IHE_XDM.ZIP``, else the first zip, else None."""
+    zips = [a for a in attachments if a.kind == "zip"]
+    named = [a for a in zips if (a.filename or "").upper() == ZIP_NAME]
+    return named[0] if named else (zips[0] if zips else None)
+
+
+def document_texts(raw: bytes, xdm_limits: XdmLimits | None = None) -> dict[str, str]:
+    """The text of each document of the archive `check_message` read in the message `raw`, by its path
+    in the archive, read again from the bytes (a stored copy: its stamped headers change nothing below)."""
+    message, _ = parse_message(raw)
+    chosen = xdm_attachment(attachments_of(message)) if message is not None else None
+    if chosen is None:
+        return {}
+    package = read_xdm(chosen.content, xdm_limits, read_cda=False)
+    return {doc.path: doc.content.decode("utf-8", "replace") for doc in package.documents}
 
 
 def _is_cda(content: bytes) -> bool:
