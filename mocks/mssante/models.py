@@ -295,8 +295,8 @@ class MssanteBackend:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         # without each document's text: `messages(with_content=True)` reads it again from the stored copy
         documents = [d.to_dict() for d in report.package.documents] if report.package else []
-        stamped = trace_headers(self.hostname, envelope_from, session or {}, message_id) + \
-            self._stamp(raw, message_id, report)
+        stamped = self._stamp(raw, message_id, report,
+                              trace_headers(self.hostname, envelope_from, session or {}, message_id))
         deliveries, notes = [], []
         for check in accepted:
             stored = StoredMessage(
@@ -343,13 +343,14 @@ class MssanteBackend:
         return [Delivery(stored.mailbox, raw, stored)]
 
     @staticmethod
-    def _stamp(raw: bytes, message_id: str, report: MessageReport) -> bytes:
+    def _stamp(raw: bytes, message_id: str, report: MessageReport, trace: bytes = b"") -> bytes:
         """The stored copy: the original message with the mock's verdict headers on top (any
-        ``X-Segur-*`` header the sender wrote is removed first, so a verdict cannot be forged)."""
+        ``X-Segur-*`` header the sender wrote is removed first, so a verdict cannot be forged), and
+        `trace` (``Return-Path``, ``Received``) above them; one copy of the message."""
         rules = ",".join(report.rules) or "none"
         head = (f"X-Segur-Verdict: {report.verdict}\r\nX-Segur-Rules: {rules}\r\n"
                 f"X-Segur-Mock-Id: {message_id}\r\n").encode("ascii")
-        return head + _without_segur_headers(raw)
+        return b"".join((trace, head, _without_segur_headers(raw)))
 
     def _store(self, deliveries: list[Delivery]) -> None:
         """Every copy of one message (and its DSN/MDN) in one transaction: all there, or none."""
