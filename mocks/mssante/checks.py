@@ -93,12 +93,14 @@ class Attachment:
     0.7 MB of base64)."""
 
     def __init__(self, filename: str | None, content_type: str, content: bytes | None = None, *,
-                 base64_text: bytes | None = None, part: EmailMessage | None = None):
+                 base64_text: bytes | None = None, part: EmailMessage | None = None,
+                 alphabet_only: bool = False):
         self.filename = filename
         self.content_type = content_type
         self._content = content
         self.base64_text = base64_text if content is None else None
         self._part = part
+        self._alphabet_only = alphabet_only  # the text is known to hold base64 characters and '=' only
 
     def __repr__(self) -> str:
         return f"Attachment({self.filename!r}, {self.content_type!r})"
@@ -120,7 +122,9 @@ class Attachment:
     def clean_text(self) -> bytes | None:
         """`base64_text` when it is `clean_base64` and not decoded yet, else None."""
         text = self.base64_text
-        return text if self._content is None and text is not None and clean_base64(text) else None
+        if self._content is not None or text is None:
+            return None
+        return text if (padded(text) if self._alphabet_only else clean_base64(text)) else None
 
     @property
     def size(self) -> int:
@@ -161,6 +165,15 @@ def clean_base64(text: bytes) -> bool:
         return False
     padding = text.translate(None, _BASE64_DATA)
     return padding in (b"", b"=", b"==") and text.endswith(padding)
+
+
+def padded(text: bytes) -> bool:
+    """`clean_base64` for a text known to hold only base64 characters and ``=`` (a run the MIME parse
+    set aside, `parse_bytes`): no pass over the text but `find`'s, in C."""
+    if not text or len(text) % 4:
+        return False
+    first = text.find(b"=")
+    return first < 0 or (first >= len(text) - 2 and text.endswith(b"=" * (len(text) - first)))
 
 
 @dataclass
@@ -288,6 +301,8 @@ def _put_back_runs(message: EmailMessage, tag: str, texts: list[str]) -> int:
         payload = part.get_payload()
         if isinstance(payload, str) and tag in payload:
             part.set_payload(token.sub(text_of, payload))
+            if token.fullmatch(payload.strip("\r\n")):  # one run, line breaks around: alphabet and CRLF only
+                part.segur_base64_alphabet_only = True
     return found
 
 
@@ -345,7 +360,8 @@ def attachments_of(message: EmailMessage) -> list[Attachment]:
             payload = None if text is not None else part.get_payload(decode=True) or b""
         except Exception:  # noqa: BLE001
             text, payload = None, b""
-        found.append(Attachment(filename, part.get_content_type(), payload, base64_text=text, part=part))
+        found.append(Attachment(filename, part.get_content_type(), payload, base64_text=text, part=part,
+                                alphabet_only=getattr(part, "segur_base64_alphabet_only", False)))
     return found
 
 

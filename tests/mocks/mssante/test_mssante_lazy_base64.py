@@ -48,6 +48,19 @@ def test_a_clean_text_decodes_alike_strictly_leniently_and_in_the_validator(text
             or b"=" in text.rstrip(b"=")
 
 
+@given(text=st.lists(st.sampled_from([b"Q", b"k", b"+", b"/", b"0", b"="]), max_size=24).map(b"".join))
+def test_padding_alone_tells_a_clean_text_among_texts_of_the_alphabet(text):
+    assert checks.padded(text) == clean_base64(text)
+
+
+def test_the_mime_parse_marks_the_base64_bodies_it_set_aside_and_only_them(cr_img_n1):
+    message = _with_pdf(cr_img_n1, b"%PDF-1.4\n" + bytes(range(256)) * 40)
+    message.add_attachment(b"not a run", maintype="application", subtype="octet-stream", filename="short.bin")
+    parsed, _ = checks.parse_message(message.as_bytes(policy=email.policy.SMTP))
+    marks = {a.filename: a._alphabet_only for a in checks.attachments_of(parsed)}
+    assert marks == {"IHE_XDM.ZIP": True, "compte-rendu.pdf": True, "short.bin": False}
+
+
 @given(data=st.binary(max_size=6000), junk=st.sampled_from([b"", b"*", b"=", b"QQ"]))
 def test_the_size_and_first_bytes_of_an_attachment_are_those_of_its_bytes(data, junk):
     text = base64.b64encode(data) + junk
@@ -70,6 +83,7 @@ def _same_reports(raw: bytes, world, monkeypatch) -> tuple:
     lazy = _report(raw, world)
     with monkeypatch.context() as patch:
         patch.setattr(checks, "clean_base64", lambda text: False)
+        patch.setattr(checks, "padded", lambda text: False)
         assert _report(raw, world) == lazy
     return lazy
 
