@@ -146,7 +146,7 @@ def main() -> None:
         copy, login=SENDER, envelope_from=SENDER, accepted=accepted))
     append = _imap_append_ms(backend, journal, stamped, args.runs)
     rows = [
-        (f"SMTP DATA over STARTTLS ({'aiosmtpd line loop' if args.stock_smtp else 'chunked reader'}, "
+        (f"SMTP DATA over STARTTLS ({'aiosmtpd line loop' if args.stock_smtp else 'smtp_data reader'}, "
          "mean of one session)", (reception, reception)),
         ("MIME parse (checks.parse_message)", _cpu_ms(args.runs, _fresh(raw), checks.parse_message)),
         ("attachments: kind, size, the zip decoded (checks.attachments_of)", _cpu_ms(
