@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -77,9 +78,14 @@ class CdaHeader:
     level: int = 3
     template_ids: list[str] = field(default_factory=list)  # ClinicalDocument/templateId/@root: the formatCode
     n1_media_type: str | None = None  # CDA N1: nonXMLBody/text/@mediaType
-    # the PDF the document carries, decoded: the N1 body (nonXMLBody/text) or, in an N3, the first
-    # observationMedia/value of type application/pdf (the CI-SIS "PDF copy" section)
-    embedded_pdf: bytes | None = field(default=None, repr=False)
+    # the base64 text of the PDF the document carries (bytes when ASCII): the N1 body (nonXMLBody/text)
+    # or, in an N3, each observationMedia/value of type application/pdf (the CI-SIS "PDF copy" section)
+    pdf_texts: list[bytes | str] = field(default_factory=list, repr=False)
+
+    @functools.cached_property
+    def embedded_pdf(self) -> bytes | None:
+        """The PDF the document carries, decoded on first use: the first of `pdf_texts` that decodes."""
+        return next(filter(None, map(_decode_pdf, self.pdf_texts)), None)
 
     @property
     def unique_id(self) -> str | None:
@@ -152,23 +158,36 @@ def read_cda_header(data: bytes) -> CdaHeader:
     if body is not None:
         text = body.find("h:text", NS)
         header.n1_media_type = text.get("mediaType") if text is not None else None
-        header.embedded_pdf = _pdf_of(text)
+        header.pdf_texts = [found for found in [_pdf_text(text)] if found is not None]
     else:
-        header.embedded_pdf = next(filter(None, (_pdf_of(value) for value in root.iterfind(
-            "h:component/h:structuredBody//h:observationMedia/h:value", NS))), None)
+        header.pdf_texts = [found for found in map(_pdf_text, root.iterfind(
+            "h:component/h:structuredBody//h:observationMedia/h:value", NS)) if found is not None]
     return header
 
 
 def _pdf_of(element) -> bytes | None:
     """The PDF an element carries as ``mediaType="application/pdf" representation="B64"``, decoded."""
+    text = _pdf_text(element)
+    return None if text is None else _decode_pdf(text)
+
+
+def _pdf_text(element) -> bytes | str | None:
+    """The base64 text of the PDF an element carries as ``mediaType="application/pdf"
+    representation="B64"``: ASCII bytes (the usual body, read without splitting the megabyte string),
+    else the element's text; None when the element carries no such PDF."""
     if element is None or (element.get("mediaType") or "").lower() != "application/pdf" \
             or (element.get("representation") or "").upper() != "B64":
         return None
-    encoded = ascii_text(element)  # the usual ASCII body: decoded without splitting the megabyte string
-    if encoded is not None:
-        return decode_base64(encoded) or None
+    encoded = ascii_text(element)
+    return encoded if encoded is not None else element.text or ""
+
+
+def _decode_pdf(text: bytes | str) -> bytes | None:
+    """The strict base64 decoding of `text`, whitespace removed; None when it does not decode or is empty."""
+    if isinstance(text, bytes):
+        return decode_base64(text) or None
     try:
-        return base64.b64decode("".join((element.text or "").split()), validate=True) or None
+        return base64.b64decode("".join(text.split()), validate=True) or None
     except (binascii.Error, ValueError):
         return None
 

@@ -22,6 +22,7 @@ from segur.kernel.ins import INS_OIDS
 from segur.mocks.dmp import valuesets
 from segur.mocks.mssante import rules
 from segur.mocks.mssante.cda import CdaHeader
+from segur.validators.body_text import ASCII_WHITESPACE
 
 
 def split_patient_id(patient_id: str | None) -> tuple[str | None, str | None]:
@@ -163,6 +164,8 @@ def check_pdf_copies(documents, pdfs, findings: list[Finding]) -> None:
     if not pdfs:
         return
     for doc in documents:
+        if doc.cda is not None and any(_same_clean_text(pdf, doc.cda) for pdf in pdfs):
+            continue  # the same bytes, known without decoding either
         embedded = doc.cda.embedded_pdf if doc.cda else None
         if not embedded:
             continue
@@ -173,6 +176,17 @@ def check_pdf_copies(documents, pdfs, findings: list[Finding]) -> None:
         finding = rules.PDF_NOT_IDENTICAL.finding(location="attachments", uri=doc.uri, attached=attached,
                                                   embedded=hashlib.sha1(embedded).hexdigest())
         findings.append(finding)
+
+
+def _same_clean_text(pdf, cda) -> bool:
+    """Whether the attachment `pdf` is a clean base64 text (`checks.clean_base64`) equal to the first
+    PDF text of `cda`, whitespace aside: both then decode strictly to the same bytes, and that text is
+    the one `cda.embedded_pdf` decodes (the first that decodes)."""
+    text = pdf.clean_text
+    first = cda.pdf_texts[0] if cda.pdf_texts else None
+    if text is None or not isinstance(first, bytes):
+        return False
+    return first == text or (len(first) > len(text) and first.translate(None, ASCII_WHITESPACE) == text)
 
 
 # ---------------------------------------------------------------------------- across messages

@@ -45,12 +45,12 @@ def create_app(mock) -> Flask:
         if box is None:
             return jsonify({"error": f"no mailbox {address} in the world"}), 404
         messages = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content"))
-                    for m in backend.messages(address, with_raw=_flag("raw"))]
+                    for m in backend.messages(address, with_raw=_flag("raw"), with_content=_flag("content"))]
         return jsonify({"address": box.address, "kind": box.kind, "messages": messages})
 
     @app.get("/_admin/messages/<message_id>")
     def message(message_id: str):
-        copies = backend.message(message_id, with_raw=_flag("raw"))
+        copies = backend.message(message_id, with_raw=_flag("raw"), with_content=_flag("content"))
         if not copies:
             return jsonify({"error": f"no message {message_id}"}), 404
         shown = [m.to_dict(with_raw=_flag("raw"), with_content=_flag("content")) for m in copies]

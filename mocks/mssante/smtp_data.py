@@ -2,9 +2,12 @@
 
 aiosmtpd's ``smtp_DATA`` awaits ``readuntil(b"\\r\\n")`` once per line: a 1.4 MB message (an
 MSSanté message with a 1 MB IHE_XDM.ZIP in base64) is ~19,000 lines, ~70 ms of CPU on the
-server's event loop. `ChunkedData.smtp_DATA` finds the end-of-data marker with the stream's own
-``readuntil`` on ``b"\\n.\\r\\n"`` (a search in C over up to `CHUNK` bytes at a time), then
-undoes the dot-stuffing with one ``bytes.replace``: a few milliseconds.
+server's event loop. `ChunkedData.smtp_DATA` finds the end-of-data line in the stream's own buffer
+as the bytes come in (`_read_whole`: one search in C for CRLF ``.``, which finds the end-of-data line
+and the dot-stuffed lines together, resumed where it stopped at each arrival), takes the message out
+with one copy and undoes the dot-stuffing, when there is any, with one ``bytes.replace``. DATA longer
+than `WHOLE_CHUNKS` × `CHUNK` bytes (or than the size limit) is read by chunks instead, with the
+stream's ``readuntil`` on ``b"\\n.\\r\\n"``, so the excess over the limit is discarded as it comes.
 
 What stays exactly as aiosmtpd does it (RFC 5321 §4.5.2, §4.5.3.1.6, RFC 1870), and is tested
 against the stock class in ``tests/mocks/mssante/test_mssante_smtp_data.py``:
@@ -16,7 +19,8 @@ against the stock class in ``tests/mocks/mssante/test_mssante_smtp_data.py``:
   ``line_length_limit`` (1001 with its CRLF): ``500 Line too long (see RFC5321 4.5.3.1.6)``; when
   both happen, the first in the stream wins, with aiosmtpd's rule for lines of 1002-1003 bytes
   (counted before their length is checked) and of 1004 bytes or more (refused before being counted);
-- memory: at most ``data_size_limit`` plus one chunk is held; the excess is discarded as it comes.
+- memory: at most ``data_size_limit`` (or `WHOLE_CHUNKS` × `CHUNK`) plus one chunk is held; the excess is
+  discarded as it comes.
 Bytes after the end-of-data line (a pipelining client's next command) stay in the stream.
 """
 
@@ -29,8 +33,12 @@ from aiosmtpd.smtp import MISSING, syntax
 
 #: Largest piece read at once; the stream buffer pauses the socket at twice this.
 CHUNK = 1024 * 1024
+#: DATA up to this many chunks (and within the size limit) is found whole in the stream's buffer.
+WHOLE_CHUNKS = 8
 #: The end-of-data marker without its leading CR: a match counts only when the byte before it is CR.
 _SEPARATOR = b"\n.\r\n"
+#: A line starting with a dot: the end-of-data line, or a dot-stuffed line (RFC 5321 §4.5.2).
+_DOT_LINE = b"\r\n."
 
 
 class DataState(enum.Enum):
@@ -65,8 +73,9 @@ class _Collector:
             if self.state is not DataState.NOMINAL:
                 self.pieces = []
 
-    def finish(self) -> tuple[DataState, bytes | None]:
-        """At the end-of-data line: the state, and the message (dot-stuffing undone) when NOMINAL."""
+    def finish(self, dotted: bool | None = None) -> tuple[DataState, bytes | None]:
+        """At the end-of-data line: the state, and the message (dot-stuffing undone) when NOMINAL.
+        `dotted`: whether a line of the data starts with a dot, when the reader already knows."""
         data = b"".join(self.pieces)
         self.pieces = []
         if self.state is DataState.NOMINAL and self.size_limit and self.count > self.size_limit:
@@ -75,8 +84,11 @@ class _Collector:
             self.state = DataState.TOO_LONG
         if self.state is not DataState.NOMINAL:
             return self.state, None
-        if data.startswith(b".") or b"\r\n." in data:
-            data = (b"\r\n" + data).replace(b"\r\n.", b"\r\n")[2:]
+        if dotted is None:
+            dotted = data.startswith(b".") or _DOT_LINE in data
+        if dotted:  # the same as (CRLF + data).replace(CRLF ".", CRLF)[2:], one copy less
+            data = data.replace(_DOT_LINE, b"\r\n")
+            data = data[1:] if data.startswith(b".") else data
         return DataState.NOMINAL, data
 
 
@@ -129,6 +141,47 @@ async def _until(reader: asyncio.StreamReader, separator: bytes) -> tuple[bytes,
         return await reader.readexactly(overrun.consumed), False
 
 
+async def _read_whole(reader: asyncio.StreamReader, bound: int) -> tuple[bytes, bool] | None:
+    """The DATA bytes before the end-of-data line (still dot-stuffed) and whether a line of them starts
+    with a dot, found in the stream's buffer as the bytes arrive; the end-of-data line is consumed, what
+    follows it stays. None, with nothing consumed, when the buffer holds more than `bound` bytes without
+    it, or the stream ended or failed first: the chunked reader then takes over (and raises as usual).
+
+    The buffer is read as if a CRLF preceded it (data ends at a line that is exactly "."): its first
+    three bytes are looked at once, then CRLF "." is searched for, each search resuming where the last
+    one could not have matched. A CRLF "." followed by CRLF is the end; any other is a stuffed dot."""
+    buffer = reader._buffer
+    dotted, started, searched = False, False, 0
+    while True:
+        end = None
+        if not started and len(buffer) >= 3:
+            started = True
+            if buffer.startswith(b".\r\n"):
+                end = -2  # the very first line is ".": an empty message
+            dotted = buffer.startswith(b".")
+        while started and end is None:
+            found = buffer.find(_DOT_LINE, searched)
+            if found < 0:
+                searched = max(searched, len(buffer) - 2)  # a CR LF at the very end may be followed by "."
+                break
+            if len(buffer) < found + 5:
+                searched = found  # wait for the two bytes after the dot
+                break
+            if buffer[found + 3:found + 5] == b"\r\n":
+                end = found
+            else:
+                dotted, searched = True, found + 3
+        if end is not None:
+            with memoryview(buffer) as view:
+                data = bytes(view[:end + 2])  # the last line's CRLF belongs to the data
+            del buffer[:end + 5]
+            reader._maybe_resume_transport()
+            return data, dotted
+        if len(buffer) > bound or reader._eof or reader._exception is not None:
+            return None
+        await reader._wait_for_data("readuntil")
+
+
 async def read_data(reader: asyncio.StreamReader, size_limit: int | None,
                     line_limit: int = 1001) -> tuple[DataState, bytes | None]:
     """Read DATA up to and including its end-of-data line; see the module docstring.
@@ -136,6 +189,17 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int | None,
     Raises `asyncio.IncompleteReadError` when the stream ends first (aiosmtpd cancels the
     command on EOF, so this is a belt-and-braces path)."""
     collector = _Collector(size_limit, line_limit)
+    if isinstance(getattr(reader, "_buffer", None), bytearray) and hasattr(reader, "_wait_for_data"):
+        whole = await _read_whole(reader, min(size_limit or WHOLE_CHUNKS * CHUNK, WHOLE_CHUNKS * CHUNK))
+        if whole is not None:
+            collector.feed(whole[0])
+            return collector.finish(dotted=whole[1])
+    return await _read_chunked(reader, collector)
+
+
+async def _read_chunked(reader: asyncio.StreamReader,
+                        collector: _Collector) -> tuple[DataState, bytes | None]:
+    """`read_data` by chunks of at most `CHUNK` bytes, each handed to `collector` as it comes."""
     saved_limit = reader._limit  # the stream's line limit (1001 for commands), raised while DATA streams in
     reader._limit = max(CHUNK, saved_limit)
     try:

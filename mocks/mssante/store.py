@@ -38,7 +38,7 @@ from pathlib import Path
 from segur.kernel.journal import Exchange, Journal
 
 DB_NAME = "mssante.sqlite3"
-PAGE_SIZE = 4096  # SQLite default; see docs/mssante.md (store) for the 64 KiB measurement
+PAGE_SIZE = 16384  # of a new file (an existing one keeps its own); docs/mssante.md (store) has the measures
 FIRST_UID = 101  # pymap's dict backend starts at 100 + 1; kept so UIDs look the same in both modes
 JOURNAL_KEEP = 20_000  # journal rows kept on disk (the in-memory Journal's own bound)
 

@@ -172,3 +172,83 @@ def test_limits_give_aiosmtpd_refusals(limited, body, reply):
 def test_the_long_line_check_agrees_with_counting_every_line(pieces):
     data = b"".join(pieces)
     assert _has_long_line(data, 1001) == (max(map(len, data.split(b"\r\n"))) + 2 > 1001)
+
+
+# ---------------------------------------------------------------- the whole-buffer path (`_read_whole`)
+def _read(stream: bytes, cuts, size_limit: int, chunked: bool):
+    """`read_data` (or the chunked reader alone) on a stream whose bytes arrive in pieces cut at `cuts`:
+    its result, or the exception it raised, and the bytes it left in the stream (the next commands)."""
+
+    async def run():
+        reader = asyncio.StreamReader(limit=1001)
+        if chunked:
+            read = smtp_data._read_chunked(reader, smtp_data._Collector(size_limit, 1001))
+        else:
+            read = smtp_data.read_data(reader, size_limit)
+        task = asyncio.ensure_future(read)
+        last = 0
+        for cut in [*sorted(set(cuts)), len(stream)]:
+            reader.feed_data(stream[last:cut])
+            last = max(last, cut)
+            for _ in range(3):  # let the reader look at what arrived before the next piece comes
+                await asyncio.sleep(0)
+        reader.feed_eof()
+        try:
+            result = await task
+        except asyncio.IncompleteReadError as exc:
+            result = ("incomplete", exc.partial[-20:])
+        return result, bytes(reader._buffer)
+
+    return asyncio.run(run())
+
+
+def _both(stream: bytes, cuts=(), size_limit: int = 0):
+    whole = _read(stream, cuts, size_limit, chunked=False)
+    assert whole == _read(stream, cuts, size_limit, chunked=True)
+    return whole
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=bodies, tail=st.sampled_from([b"", b"QUIT\r\n", b"MAIL FROM:<c@example.org>\r\n.\r\n"]),
+       cuts=st.lists(st.integers(0, 46000), max_size=6), size_limit=st.sampled_from([0, 2500]))
+def test_the_whole_buffer_reader_agrees_with_the_chunked_one_however_the_bytes_arrive(body, tail, cuts,
+                                                                                     size_limit):
+    _both(body + b"\r\n.\r\n" + tail, cuts, size_limit)
+
+
+@pytest.mark.parametrize("stream, content, rest", [
+    (b"a\r\n..b\r\n.\r\nQUIT\r\n", b"a\r\n.b\r\n", b"QUIT\r\n"),  # a dot-stuffed line, the next command kept
+    (b"..\r\n.\r\n", b".\r\n", b""),  # the first line stuffed
+    (b".a\r\n\r\n.\r\n", b"a\r\n\r\n", b""),
+    (b".\r\nRSET\r\n", b"", b"RSET\r\n"),  # an empty message
+    (b"a\r\n.\r\r\n.\r\n", b"a\r\n\r\r\n", b""),  # CRLF "." CR is not the end
+    (b"a\n.\r\nb\r\n.\r\n", b"a\n.\r\nb\r\n", b""),  # LF "." CRLF is not the end
+])
+def test_the_whole_buffer_reader_ends_data_and_undoes_dots(stream, content, rest):
+    for cut in range(len(stream) + 1):  # the bytes arrive in two pieces, cut anywhere
+        assert _both(stream, [cut]) == ((smtp_data.DataState.NOMINAL, content), rest)
+
+
+def test_a_message_ending_exactly_at_a_read_boundary_or_with_its_crlf_split():
+    body = b"".join(bytes([65 + i % 26]) * 76 + b"\r\n" for i in range(2000))
+    stream = body + b".\r\nQUIT\r\n"
+    end = len(body)
+    for cut in range(end - 4, end + 5):  # around "\r\n" "." "\r\n": every split of the end-of-data line
+        assert _both(stream, [cut]) == ((smtp_data.DataState.NOMINAL, body), b"QUIT\r\n")
+    for cut in range(76, len(body), 78 * 97):  # CRLFs split across reads inside the message
+        assert _both(stream, [cut + 1, cut + 2]) == ((smtp_data.DataState.NOMINAL, body), b"QUIT\r\n")
+
+
+def test_past_its_bound_the_reader_goes_on_by_chunks_from_the_first_byte(monkeypatch):
+    monkeypatch.setattr(smtp_data, "CHUNK", 4096)  # whole-buffer bound: 8 chunks, 32 KiB
+    lines = [(b"." if i % 7 == 0 else b"") + bytes([65 + i % 26]) * 76 for i in range(3000)]
+    body = b"\r\n".join(lines) + b"\r\n"
+    expected = (b"\r\n" + body).replace(b"\r\n.", b"\r\n")[2:]
+    cuts = range(0, len(body), 30000)  # pieces smaller than the bound: it is passed while waiting
+    assert _both(body + b".\r\nNOOP\r\n", cuts) == ((smtp_data.DataState.NOMINAL, expected), b"NOOP\r\n")
+    assert _both(body + b".\r\n", cuts, size_limit=100_000)[0] == (smtp_data.DataState.TOO_MUCH, None)
+
+
+def test_a_stream_ending_before_the_end_of_data_line_is_an_incomplete_read():
+    result, rest = _both(b"a\r\nb\r\n.", [3])
+    assert result[0] == "incomplete" and rest == b""

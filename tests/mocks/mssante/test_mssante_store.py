@@ -214,6 +214,24 @@ def test_the_store_writes_in_wal_mode_with_normal_sync_or_full_sync_when_power_s
         store.close()
 
 
+def test_a_new_store_has_16_kib_pages_and_a_store_made_with_4_kib_pages_opens_and_keeps_them(tmp_path):
+    store = MailStore(tmp_path / "new")
+    assert store._db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    store.close()
+    old = tmp_path / "old"
+    old.mkdir()
+    with sqlite3.connect(old / DB_NAME) as db:  # a store file as the mock wrote it before: 4 KiB pages
+        db.execute("PRAGMA page_size=4096")
+        db.execute("PRAGMA journal_mode=WAL")
+    store = MailStore(old)
+    store.add_copies([(PRO2, "MSS-000001", "message", {"id": "MSS-000001"}, message(1))])
+    store.close()
+    store = MailStore(old)
+    assert store._db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert store.raw(PRO2, 101) == message(1) and store.records() == [({"id": "MSS-000001"}, None)]
+    store.close()
+
+
 def test_a_stored_inbox_keeps_no_message_body_in_memory(tmp_path):
     store = MailStore(tmp_path)
     store.add_copies([(PRO2, f"MSS-{n:06d}", "message", {}, message(n)) for n in range(5)])
