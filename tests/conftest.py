@@ -4,15 +4,49 @@ reference-data ones). Module scoped: each module gets its own test PKI and calle
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
 # Imported here, once for the session: the pytester tests run pytest in-process and then drop every module
 # first imported during that inner run; cryptography re-imported after that no longer recognises its own
 # hash algorithms ("Algorithm must be a registered hash algorithm") in the PKI fixtures that follow.
-import segur.kernel.pki  # noqa: F401,E402
+import segur.kernel.pki  # noqa: E402
 from segur.kernel.postgres import PostgresUnavailable, ThrowawayCluster  # noqa: E402
 from segur.scenarios.evidence_pack.browser import chromium_paths  # noqa: E402
+
+#: how a test PKI is made when nothing below stands in: 13 new RSA keys
+CREATE_PKI = segur.kernel.pki.TestPki._create
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_set_of_test_keys_per_process(tmp_path_factory):
+    """Every test PKI created in this process (a stack's, a module's) is a copy of one made here: 13 RSA keys
+    cost ~0.6 s of CPU, and the suite created ~120 PKIs. Its CA, server and clients are as a fresh PKI's;
+    only the keys repeat across PKIs. A test that needs another CA's keys is marked `fresh_pki`."""
+    from segur.kernel.pki import DEFAULT_CLIENTS, TestPki
+
+    template = TestPki.load_or_create(tmp_path_factory.mktemp("pki-template")).directory
+
+    def copy_of_the_template(pki, clients):
+        if clients != DEFAULT_CLIENTS:
+            return CREATE_PKI(pki, clients)
+        shutil.copytree(template, pki.directory, dirs_exist_ok=True)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TestPki, "_create", copy_of_the_template)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_keys_when_marked(request):
+    """`@pytest.mark.fresh_pki`: the PKIs this test creates itself get keys of their own."""
+    if request.node.get_closest_marker("fresh_pki") is None:
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(segur.kernel.pki.TestPki, "_create", CREATE_PKI)
+        yield
 
 
 @pytest.fixture(scope="module")
