@@ -167,6 +167,7 @@ def test_an_expired_signing_certificate_is_left_to_signxml(pki, tmp_path):
     assert _fast(_assertion(files), pki.ca_file) is None
 
 
+@pytest.mark.fresh_pki  # another CA: its own keys
 def test_a_rewritten_ca_file_is_read_again_never_served_from_the_old_one(pki, signer, tmp_path):
     trusted = tmp_path / "trusted.pem"
     trusted.write_bytes(pki.ca_file.read_bytes())
