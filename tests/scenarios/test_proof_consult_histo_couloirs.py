@@ -15,12 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seeded import PerTaskDefects
 
 from segur.fixtures.world import load_world
 from segur.kernel.official_pack import find_pack
 from segur.scenarios.capabilities import consult, histo
 from segur.scenarios.checks import CHECKS, recompute
-from segur.scenarios.driver import reference_ris_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
@@ -69,18 +69,6 @@ def clean(stack, tmp_path_factory):
                                tmp_path_factory.mktemp(f"clean-{couloir}"), size="small", progress=False,
                                stack=stack)
             for couloir in COULOIRS}
-
-
-class PerTaskDefects:
-    """The reference product with a seeded defect on some tasks only, one memory for every task."""
-
-    def __init__(self, defects: dict[str, str], state_dir):
-        self.defects = defects
-        self.drivers = {d: reference_ris_driver(d, state_dir=state_dir) for d in {None, *defects.values()}}
-        self.product_endpoints = self.drivers[None].product_endpoints
-
-    def run(self, task, endpoints):
-        return self.drivers[self.defects.get(task.id)].run(task, endpoints)
 
 
 @pytest.fixture(scope="module")
