@@ -5,8 +5,8 @@ that defect, every other task to the clean product, all with one memory (`state_
 throughout, wrong only where a defect was seeded. Such a run proves each defect as its own run would when the
 defect's effect is confined to its task: its check fails naming that task, and the failing checks are exactly
 the union of the defects' checks. A defect whose effect reaches other tasks (a product-wide setting, a state
-later tasks read) keeps a run of its own. The PAM feeds go to the product's listener, not to a task's driver:
-a defect of the listener is seeded with `listener`.
+later tasks read) keeps a run of its own. The HL7v2 messages the harness sends (PAM feeds, the PFI's returns)
+go to the product's MLLP listener, not to a task's driver: a defect of the listener is seeded with `listener`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class PerTaskDefects:
     """The reference product `product` (`reference-ris` or one of driver.REFERENCE_PRODUCTS) with a seeded
     defect on some tasks only, one memory for every task. `defects`: task id → its defect, or → a tuple whose
     first item is the defect (the caller keeps beside it what the defect must fail). `listener`: the defect
-    of the product's PAM listener (docs/sut.md), the one the PAM feeds reach (None: clean)."""
+    of the product's MLLP listener (docs/sut.md), the one the harness's HL7v2 messages reach (None: clean)."""
 
     def __init__(self, defects: dict, state_dir, *, product: str = "reference-ris",
                  listener: str | None = None):
