@@ -2,7 +2,8 @@
 each of its seeded defects, on the check (and the couloir's REM ids) that names the mistake.
 
 One stack serves the module, validating with the official CDA pack (../shared/ref/cda: the VSM volet's
-mandatory sections are the pack's rules); every run is `size="small"`, one per product and defect (seven).
+mandatory sections are the pack's rules); every run is `size="small"`: one per clean product, one per couloir
+for its defects (the core plan), each defect seeded on a task of its own (SEEDED_ON, `seeded.PerTaskDefects`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import html
 from pathlib import Path
 
 import pytest
+from seeded import named_tasks, seeded_proof
 
 from segur.kernel.official_pack import find_pack
 from segur.scenarios.checks import CHECKS
@@ -26,6 +28,12 @@ DEFECTS = {
     ("DPI", "ldl-wrong-class"): ("dmp-accepted",),
     ("PFI", "relay-drops-ins"): ("ins-in-cda",),
 }
+#: defect → the task it is seeded on where its couloir has several (the LGC: one run for both): a VSM sent by
+#: MSSanté, which delivers it, so the validation of what it carried fails (the DMP refuses it, which leaves
+#: documents-valid blocked, and dmp-01's refusal would leave replace-01 nothing to replace), and the homonym
+#: INSi answers 02 for, whom the defect sends anyway under an INS INSi never returned (not unknown-01: its
+#: patient's INS was qualified in an earlier task). A couloir's only defect runs in the whole product.
+SEEDED_ON = {"vsm-no-treatments": "mss-02", "provisional-as-qualified": "homonym-01"}
 #: what the failing check says about the defect, in its problems
 SAYS = {"vsm-no-treatments": "Traitement au long cours", "ldl-wrong-class": "DMP-CDA-003",
         "provisional-as-qualified": "which INSi did not return", "relay-drops-ins": "has no INS"}
@@ -46,14 +54,23 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def proofs(stack, tmp_path_factory):
-    """Every run of the module, once: (couloir, defect or None) → the proof's outcome."""
+    """Every run of the module, once: (couloir, defect or None) → the proof's outcome (with a defect: the run
+    of the couloir's defects, each seeded on its task)."""
     runs = {}
-    for couloir, defect in [(c, None) for c in ("LGC", "DPI", "PFI")] + list(DEFECTS):
-        sut = f"reference-{couloir.lower()}{':' + defect if defect else ''}"
-        out = tmp_path_factory.mktemp(f"evidence-{couloir}-{defect or 'clean'}")
-        # a defect of the core documents runs on the core plan; the clean products on every capability too
-        runs[couloir, defect] = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
-                                          capabilities=() if defect else None)
+    for couloir in ("LGC", "DPI", "PFI"):
+        product = f"reference-{couloir.lower()}"
+        out = tmp_path_factory.mktemp(f"evidence-{couloir}-clean")
+        runs[couloir, None] = run_proof(product, couloir, out, size="small", progress=False, stack=stack)
+        # the defects of the core documents run on the core plan; the clean products on every capability too
+        defects = [defect for c, defect in DEFECTS if c == couloir]
+        out = tmp_path_factory.mktemp(f"evidence-{couloir}-defects")
+        if len(defects) == 1:
+            runs[couloir, defects[0]] = run_proof(f"{product}:{defects[0]}", couloir, out, size="small",
+                                                  progress=False, stack=stack, capabilities=())
+            continue
+        seeded = {SEEDED_ON[defect]: defect for defect in defects}
+        outcome = seeded_proof(product, couloir, out, seeded, stack=stack, capabilities=())
+        runs.update({(couloir, defect): outcome for defect in defects})
     return runs
 
 
@@ -104,13 +121,18 @@ def test_each_seeded_defect_fails_its_couloirs_proof_on_the_check_that_names_it(
     outcome = proofs[couloir, defect]
     evidence = outcome.evidence
     assert outcome.exit_code == 1 and evidence["verdict"] == "fail"
-    task_ids = {t["task"]["id"] for t in evidence["run"]["tasks"]}
+    task_ids = {t["task"]["id"] for t in evidence["run"]["tasks"]}  # the task(s) the defect spoils
+    if defect in SEEDED_ON:  # run with the couloir's other defects, each on its task: every failing check
+        seeded = {SEEDED_ON[d] for c, d in DEFECTS if c == couloir}  # names the seeded tasks only
+        failing = {c: r["problems"] for c, r in evidence["checks"].items() if r["status"] == "fail"}
+        assert all(named_tasks(problems) <= seeded for problems in failing.values()), failing
+        task_ids = {SEEDED_ON[defect]}
     failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
     outcomes = {t["check"]: t["outcome"] for t in evidence["tests"] if t["couloir"] == couloir}
     for check_id in DEFECTS[couloir, defect]:
         result = evidence["checks"][check_id]
         assert result["status"] == "fail", (check_id, result["blocked_by"])
         assert outcomes[check_id] == "failed"
-        assert any(problem.split(":")[0] in task_ids for problem in result["problems"])
+        assert named_tasks(result["problems"]) & task_ids, result["problems"][:3]
         assert any(SAYS[defect] in problem for problem in result["problems"]), result["problems"][:3]
         assert set(CHECKS[check_id].rem[couloir]) <= failing_rem

@@ -2,8 +2,9 @@
 (`capabilities/identity_feeds.py`), clean and with each of its seeded defects; the RI rows of the catalogue;
 the same capability in the BIO couloir (SGL.INS/va1.71: the INS in PID of outgoing HL7v2).
 
-One stack serves the module; three small RI runs (clean, `ri-ins-unqualified`, `ri-update-new-ipp`) and two
-small BIO runs of the reference RIS (clean, `ri-ins-unqualified`).
+One stack serves the module; two small RI runs (clean; `ri-ins-unqualified` and `ri-update-new-ipp` together,
+each seeded on the tasks it spoils: `seeded.PerTaskDefects`) and a small BIO run of the reference RIS with
+`ri-ins-unqualified` (the core and the identity feeds); the clean BIO proof is the session's (`clean_proof`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import copy
 import csv
 
 import pytest
+from seeded import named_tasks, seeded_proof
 from typer.testing import CliRunner
 
 from segur.cli import app
@@ -27,6 +29,10 @@ from segur.up import start_stack
 RI_CHECKS = ("pam-flows-acknowledged", "pam-ins-qualified-only", "pam-updates-propagate")
 DEFECTS = {"ri-ins-unqualified": ("pam-flows-acknowledged", "pam-ins-qualified-only"),
            "ri-update-new-ipp": ("pam-updates-propagate",)}
+#: task → the defect seeded on it in the one RI run of both: the identities recorded before INSi was asked
+#: (provisional, duplicate) are sent with their INS, the update under a new IPP
+SEEDED = {"ri-provisional-01": "ri-ins-unqualified", "ri-duplicate-01": "ri-ins-unqualified",
+          "ri-update-01": "ri-update-new-ipp"}
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +43,23 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def proofs(tmp_path_factory, stack):
-    runs = {}
-    for defect in (None, *DEFECTS):
-        sut = f"reference-ri{':' + defect if defect else ''}"
-        out = tmp_path_factory.mktemp(f"evidence-ri-{defect or 'clean'}")
-        runs[defect] = run_proof(sut, "RI", out, size="small", progress=False, stack=stack)
-    return runs
+    """None → the clean RI proof; each defect → the run of both, each seeded on its tasks (SEEDED)."""
+    clean = run_proof("reference-ri", "RI", tmp_path_factory.mktemp("evidence-ri-clean"), size="small",
+                      progress=False, stack=stack)
+    seeded = seeded_proof("reference-ri", "RI", tmp_path_factory.mktemp("evidence-ri-defects"), SEEDED,
+                          stack=stack)
+    return {None: clean, **{defect: seeded for defect in DEFECTS}}
 
 
 @pytest.fixture(scope="module")
-def bio_proofs(tmp_path_factory, stack):
-    """The BIO proof (the reference RIS as a lab system, CR-BIO), clean and with `ri-ins-unqualified`: the
-    identity feeds it sends out are judged as the RI's (SGL.INS/va1.71)."""
-    runs = {}
-    for defect in (None, "ri-ins-unqualified"):
-        sut = f"reference-ris{':' + defect if defect else ''}"
-        out = tmp_path_factory.mktemp(f"evidence-bio-feeds-{defect or 'clean'}")
-        runs[defect] = run_proof(sut, "BIO", out, size="small", progress=False, stack=stack)
-    return runs
+def bio_proofs(tmp_path_factory, stack, clean_proof):
+    """The BIO proof (the reference RIS as a lab system, CR-BIO), clean (the session's) and with
+    `ri-ins-unqualified` (the core and the identity feeds): the identity feeds it sends out are judged as the
+    RI's (SGL.INS/va1.71)."""
+    out = tmp_path_factory.mktemp("evidence-bio-feeds-ri-ins-unqualified")
+    defective = run_proof("reference-ris:ri-ins-unqualified", "BIO", out, size="small", progress=False,
+                          stack=stack, capabilities=(NAME,))
+    return {None: clean_proof("BIO"), "ri-ins-unqualified": defective}
 
 
 def test_the_ri_plan_is_its_identity_flows_only():
@@ -92,15 +97,17 @@ def test_each_ri_defect_fails_the_check_that_names_it(proofs, defect):
     evidence = proofs[defect].evidence
     assert proofs[defect].exit_code == 1 and evidence["verdict"] == "fail"
     failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
+    # both defects run together: every RI check fails, each on the tasks of its own defect only
+    assert {c for c, r in evidence["checks"].items() if r["status"] == "fail"} == set(RI_CHECKS)
+    spoiled = {task_id for task_id, seeded in SEEDED.items() if seeded == defect}
     for check_id in RI_CHECKS:
-        expected = "fail" if check_id in DEFECTS[defect] else "pass"
-        assert evidence["checks"][check_id]["status"] == expected, (check_id, evidence["checks"][check_id])
-    for check_id in DEFECTS[defect]:
         problems = evidence["checks"][check_id]["problems"]
-        # the identities recorded before INSi was asked (provisional, duplicate), or the update
-        assert problems and all(p.split(":")[0] in ("ri-provisional-01", "ri-duplicate-01", "ri-update-01")
-                                for p in problems)
-        assert set(CHECKS[check_id].rem["RI"]) <= failing_rem
+        if check_id in DEFECTS[defect]:
+            # the identities recorded before INSi was asked (provisional, duplicate), or the update
+            assert problems and named_tasks(problems) <= spoiled, (check_id, problems)
+            assert set(CHECKS[check_id].rem["RI"]) <= failing_rem
+        else:  # the other defect's check: none of this defect's tasks
+            assert not named_tasks(problems) & spoiled, (check_id, problems)
 
 
 def test_an_ins_under_a_provisional_status_is_named_in_the_problem(proofs):

@@ -6,8 +6,9 @@ couloir's REM ids.
 
 One stack serves the module (with the official CDA pack when there is one). Four runs in all, each of the
 small plan: per couloir, the clean proof end to end (`run_proof`: suites and evidence pack) and one run of
-the reference product with a defect on some tasks only (one memory for all), judged again from its record by
-the checks of the couloir's suite, as a reviewer of the pack would.
+the core and these two capabilities by the reference product with a defect on some tasks only (one memory for
+all), judged again from its record by the checks of the couloir's suite that run, as a reviewer of the pack
+would.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from seeded import PerTaskDefects
 
 from segur.fixtures.world import load_world
 from segur.kernel.official_pack import find_pack
-from segur.scenarios.capabilities import consult, histo
+from segur.scenarios.capabilities import consult, histo, unrun_checks
 from segur.scenarios.checks import CHECKS, recompute
-from segur.scenarios.driver import reference_ris_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
@@ -71,28 +72,19 @@ def clean(stack, tmp_path_factory):
             for couloir in COULOIRS}
 
 
-class PerTaskDefects:
-    """The reference product with a seeded defect on some tasks only, one memory for every task."""
-
-    def __init__(self, defects: dict[str, str], state_dir):
-        self.defects = defects
-        self.drivers = {d: reference_ris_driver(d, state_dir=state_dir) for d in {None, *defects.values()}}
-        self.product_endpoints = self.drivers[None].product_endpoints
-
-    def run(self, task, endpoints):
-        return self.drivers[self.defects.get(task.id)].run(task, endpoints)
-
-
 @pytest.fixture(scope="module")
 def seeded(stack, world, clean, tmp_path_factory):  # after the clean proofs, which reset the stack themselves
-    """couloir → (the run record of the small plan with DEFECTS[couloir], the suite's verdicts on it)."""
+    """couloir → (the run record of the small plan's core and consultation and histo tasks with
+    DEFECTS[couloir], the verdicts of the suite's checks that run on it: not the other capabilities')."""
     runs = {}
+    running = [consult.CAPABILITY, histo.CAPABILITY]
     for couloir in COULOIRS:
         Admin(stack.endpoints()).reset()
-        plan = build_plan(world, couloir, "small")
+        plan = build_plan(world, couloir, "small", [capability.name for capability in running])
         driver = PerTaskDefects(DEFECTS[couloir], tmp_path_factory.mktemp(f"defects-{couloir}"))
         run = run_plan(plan, driver, stack.endpoints(), world)
-        runs[couloir] = (run, {cid: r for cid, r in recompute(run).items() if cid in SUITES[couloir]})
+        judged = set(SUITES[couloir]) - set(unrun_checks(couloir, running).values())
+        runs[couloir] = (run, {cid: r for cid, r in recompute(run).items() if cid in judged})
     return runs
 
 

@@ -3,22 +3,21 @@ tasks and checks its REM has (scenarios/capabilities/psc.py, lookup.py, pam_feed
 and each capability's seeded defects fail the couloir's proof on the check that names them.
 
 One stack serves the module; each couloir's small plan runs once against its reference product with a
-defect seeded per task (one memory for every task, as tests/scenarios/test_proof_histo.py does) and, for the
-PAM feed, in the listener that integrates the feeds; the checks are recomputed from the run record
-(`checks.recompute`), as a reviewer of the pack would. Every check of the couloir's suite not seeded passes
-in the same run; the clean reference products pass every check of their suites
-(tests/scenarios/test_couloir_proofs.py)."""
+defect seeded per task (one memory for every task: `seeded.PerTaskDefects`) and, for the PAM feed, in the
+listener that integrates the feeds; the checks are recomputed from the run record (`checks.recompute`), as a
+reviewer of the pack would. Every check of the couloir's suite not seeded passes in the same run; the clean
+reference products pass every check of their suites (tests/scenarios/test_couloir_proofs.py)."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
+from seeded import PerTaskDefects
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import for_couloir, lookup, pam_feed, psc
 from segur.scenarios.checks import CHECKS, recompute
-from segur.scenarios.driver import reference_product_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import stack_config
@@ -77,28 +76,15 @@ def stack(tmp_path_factory):
         yield running
 
 
-class SeededProduct:
-    """A couloir's reference product with a defect on some tasks only and its PAM listener run with
-    `listener` (the PAM defects live where the feed is integrated); one memory for every task and listener."""
-
-    def __init__(self, product: str, per_task: dict[str, str], listener: str | None, state_dir):
-        self.per_task = per_task
-        defects = {None, listener, *per_task.values()}
-        self.drivers = {d: reference_product_driver(product, d, state_dir=state_dir) for d in defects}
-        self.product_endpoints = self.drivers[listener].product_endpoints
-
-    def run(self, task, endpoints):
-        return self.drivers[self.per_task.get(task.id)].run(task, endpoints)
-
-
 @pytest.fixture(scope="module")
 def seeded(stack, world, tmp_path_factory):
     """couloir → {"run": the run record, "results": the couloir suite's checks recomputed from it}."""
     runs = {}
     for couloir, (per_task, listener) in SEEDED.items():
         Admin(stack.endpoints()).reset()
-        product = SeededProduct(f"reference-{couloir.lower()}", per_task, listener,
-                                tmp_path_factory.mktemp(f"state-{couloir}"))
+        # the PAM defects live where the feed is integrated: the product's listener
+        product = PerTaskDefects(per_task, tmp_path_factory.mktemp(f"state-{couloir}"),
+                                 product=f"reference-{couloir.lower()}", listener=listener)
         run = run_plan(build_plan(world, couloir, "small"), product, stack.endpoints(), world)
         results = {c: r for c, r in recompute(run).items() if c in SUITES[couloir]}
         runs[couloir] = {"run": run, "results": results}

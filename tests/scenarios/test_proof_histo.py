@@ -15,12 +15,13 @@ import json
 from email.message import EmailMessage
 
 import pytest
+from seeded import PerTaskDefects
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import histo
 from segur.scenarios.capabilities.histo import BIO_CAPABILITY, CAPABILITY
 from segur.scenarios.checks import CHECKS, recompute
-from segur.scenarios.driver import instructions, reference_ris_driver
+from segur.scenarios.driver import instructions
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import stack_config
@@ -59,18 +60,6 @@ def clean_ris(clean_proof):
 @pytest.fixture(scope="module")
 def clean_bio(clean_proof):
     return _clean(clean_proof("BIO"))
-
-
-class PerTaskDefects:
-    """The reference RIS with a seeded defect on some tasks only, one memory for every task."""
-
-    def __init__(self, defects: dict[str, str], state_dir):
-        self.defects = defects
-        self.drivers = {d: reference_ris_driver(d, state_dir=state_dir) for d in {None, *defects.values()}}
-        self.product_endpoints = self.drivers[None].product_endpoints  # its PAM listener (docs/sut.md)
-
-    def run(self, task, endpoints):
-        return self.drivers[self.defects.get(task.id)].run(task, endpoints)
 
 
 def _with_defects(stack, world, couloir: str, defects: dict[str, str], state_dir) -> dict:

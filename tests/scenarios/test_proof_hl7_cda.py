@@ -3,12 +3,15 @@ defect of the reference DPI / PFI fails exactly its check, naming the task, and 
 couloir passes in that run (so each check is seen passing in another defect's run; the clean DPI and PFI
 proofs, with these checks in their suites, are test_couloir_proofs.py's).
 
-One stack serves the module; six runs, `size="small"`, one per defect.
+One stack serves the module; five runs, `size="small"` (RUNS): one per defect, but for two DPI defects that
+spoil tasks of their own, run together (`seeded.PerTaskDefects`): one seeded on the task sending the message,
+the other in the product's listener, which alone receives the PFI's returns.
 """
 
 from __future__ import annotations
 
 import pytest
+from seeded import named_tasks, seeded_proof
 
 from segur.scenarios.actions import ACTIONS
 from segur.scenarios.capabilities import CAPABILITIES, for_couloir
@@ -27,18 +30,37 @@ DEFECTS = {
     ("PFI", "hl7-relay-dmp-only"): ("hl7-cda-relayed", "hl7-cda-relay-01", "no MSSanté message delivered"),
     ("PFI", "hl7-relay-no-returns"): ("hl7-cda-returns-sent", "hl7-cda-relay-01", "no ZAM^Z01"),
 }
+#: the runs of the module: the defects of one run are each seeded on the task it names, or in the product's
+#: listener (LISTENER). The DPI's message to the PFI is spoiled by two defects and the PFI's relay (the MDM
+#: its listener takes, then the relay task) by all three of its own: the others run alone
+RUNS = (("DPI", ("hl7-txa-wrong-id",)), ("DPI", ("hl7-pid-without-ins", "hl7-zam-refused")),
+        ("PFI", ("hl7-relay-no-ack",)), ("PFI", ("hl7-relay-dmp-only",)), ("PFI", ("hl7-relay-no-returns",)))
+#: the defects of the product's MLLP listener (reference_ris/hl7_cda.py `answer`): the DPI's listener alone
+#: takes the PFI's returns (ZAM^Z01, task hl7-cda-returns-01 of the core and HL7 plan)
+LISTENER = ("hl7-zam-refused",)
+#: (couloir, defect) → the defects seeded in its run
+BESIDE = {(couloir, defect): defects for couloir, defects in RUNS for defect in defects}
 
 
 @pytest.fixture(scope="module")
 def proofs(tmp_path_factory):
-    """Every run of the module, once: (couloir, defect) → the proof's outcome."""
+    """Every run of the module, once: (couloir, defect) → the outcome of the proof it was seeded in."""
     runs = {}
     with start_stack(stack_config(None, tmp_path_factory.mktemp("hl7-cda-stack"))) as stack:
-        for couloir, defect in DEFECTS:
-            sut = f"reference-{couloir.lower()}:{defect}"
-            out = tmp_path_factory.mktemp(f"evidence-{couloir}-{defect}")
-            runs[couloir, defect] = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
-                                              capabilities=(f"hl7_cda_{couloir.lower()}",))  # core and HL7
+        for couloir, defects in RUNS:
+            product = f"reference-{couloir.lower()}"
+            out = tmp_path_factory.mktemp(f"evidence-{couloir}-{'-'.join(defects)}")
+            capabilities = (f"hl7_cda_{couloir.lower()}",)  # core and HL7
+            if len(defects) == 1:
+                outcome = run_proof(f"{product}:{defects[0]}", couloir, out, size="small", progress=False,
+                                    stack=stack, capabilities=capabilities)
+            else:
+                seeded = {DEFECTS[couloir, defect][1]: defect for defect in defects if defect not in LISTENER}
+                (listener,) = [defect for defect in defects if defect in LISTENER]
+                assert len(seeded) == len(defects) - 1  # one defect a task, and the listener's
+                outcome = seeded_proof(product, couloir, out, seeded, stack=stack, listener=listener,
+                                       capabilities=capabilities)
+            runs.update({(couloir, defect): outcome for defect in defects})
     return runs
 
 
@@ -49,18 +71,23 @@ def test_each_seeded_defect_fails_exactly_its_check_naming_the_task(proofs, coul
     judged = {name: result for name, result in evidence["checks"].items() if result["status"] != "not run"}
     assert set(SUITES[couloir][:26]) < set(judged)  # the core's checks and the HL7 capability's ran
     failed = {name: result for name, result in judged.items() if result["status"] != "pass"}
-    assert list(failed) == [check], {name: r["problems"][:2] for name, r in failed.items()}
+    # with the defects seeded beside it (each on its own task), nothing but their checks and this one fails
+    beside = [DEFECTS[couloir, other] for other in BESIDE[couloir, defect] if other != defect]
+    assert set(failed) == {check, *(failing for failing, _task, _says in beside)}, \
+        {name: r["problems"][:2] for name, r in failed.items()}
     problems = failed[check]["problems"]
     assert failed[check]["status"] == "fail"
     assert any(problem.startswith(f"{task}: ") and says in problem for problem in problems), problems
+    assert not named_tasks(problems) & {other_task for _check, other_task, _says in beside}, problems
     assert proofs[couloir, defect].exit_code != 0
 
 
 @pytest.mark.parametrize("check", [c.id for c in CHECKS])
 def test_each_check_passes_in_the_runs_of_the_other_defects(proofs, check):
     couloir = next(c for c in ("DPI", "PFI") if check in SUITES[c])
-    others = [key for key, (failing, _task, _says) in DEFECTS.items()
-              if key[0] == couloir and failing != check]
+    # the runs of the couloir where no defect failing this check was seeded
+    others = [key for key in DEFECTS if key[0] == couloir
+              and check not in {DEFECTS[couloir, seeded][0] for seeded in BESIDE[key]}]
     assert others
     for key in others:
         result = proofs[key].evidence["checks"][check]

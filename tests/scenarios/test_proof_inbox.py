@@ -1,10 +1,12 @@
 """Receiving by MSSanté (capability `inbox`): the harness delivers reports to the product's mailbox, the
 product reads it over IMAP with STARTTLS, integrates by INS, recognises a duplicate, returns read receipts.
 
-One stack for the module; the proof runs once per couloir against the correct reference RIS and once per
-seeded defect of the capability (the small plan): each defect fails exactly the check that names it, on the
-task it names. Each check also fails on a passing record altered to show its problem (`INBOX_BREAKERS`: a
-capability's failing cases live in its own module, as `tests/scenarios/test_proof.py` says)."""
+The clean RIS and BIO proofs are the session's (`clean_proof`); one stack serves the module's runs of the
+seeded defects of the capability (the small plan, core and inbox tasks): each defect fails exactly the check
+that names it, on the task it names. The defects confined to their task run together, each seeded on its task
+(`seeded.PerTaskDefects`); the two whose effect is not confined keep a run of their own (SEPARATE). Each check
+also fails on a passing record altered to show its problem (`INBOX_BREAKERS`: a capability's failing cases
+live in its own module, as `tests/scenarios/test_proof.py` says)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import copy
 import json
 
 import pytest
+from seeded import named_tasks, seeded_proof
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import inbox, owner_of
@@ -39,6 +42,11 @@ DEFECT_CHECK = {
 #: stylesheet stored)
 DEFECT_BLOCKED = {"inbox-ignores-xdm": ("inbox-no-duplicate", "inbox-abnormal-results",
                                         "inbox-stylesheet-stored")}
+#: the defects that keep a run of their own: plain IMAP is a setting of every IMAP session of the product,
+#: and a product that ignores the XDM integrates nothing, which the later reading tasks find (DEFECT_BLOCKED)
+SEPARATE = ("inbox-plain-imap", "inbox-ignores-xdm")
+#: task → defect: every other defect, seeded on the task it names (its effect stays in that task), one run
+TOGETHER = {task_id: defect for defect, (_check, task_id) in DEFECT_CHECK.items() if defect not in SEPARATE}
 INBOX_IDS = [check.id for check in INBOX_CHECKS]
 
 
@@ -69,7 +77,7 @@ def test_the_reading_tasks_come_after_the_core_ones_for_a_patient_the_product_qu
     assert receipt.action == "send-mss" and receipt.extra == {"read_receipt": True} and receipt.recipient
 
 
-# --- the proof, run once per couloir and per defect --------------------------------------------------------
+# --- the proofs: the session's clean ones, and the seeded defects ------------------------------------------
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     with start_stack(stack_config(None, tmp_path_factory.mktemp("inbox-stack"))) as running:
@@ -77,16 +85,20 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(stack, tmp_path_factory):
-    """sut → the evidence of its small proof (RIS unless the key says BIO)."""
-    found = {}
-    for couloir, sut in [("RIS", "reference-ris"), ("BIO", "reference-ris"),
-                         *[("RIS", f"reference-ris:{defect}") for defect in DEFECT_CHECK]]:
+def runs(stack, tmp_path_factory, clean_proof):
+    """sut → the evidence of its small proof (RIS unless the key says BIO); `reference-ris:<defect>` → that of
+    the run the defect was seeded in (its own, or the one of every TOGETHER defect)."""
+    found = {"reference-ris": clean_proof("RIS").evidence, "reference-ris BIO": clean_proof("BIO").evidence}
+    # a defect runs on the core plan and the inbox's tasks; the clean products on every capability
+    for defect in SEPARATE:
         out = tmp_path_factory.mktemp("inbox-evidence")
-        # a defect runs on the core plan and the inbox's tasks; the clean products on every capability
-        outcome = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
-                            capabilities=("inbox",) if ":" in sut else None)
-        found[sut if couloir == "RIS" else f"{sut} BIO"] = outcome.evidence
+        found[f"reference-ris:{defect}"] = run_proof(f"reference-ris:{defect}", "RIS", out, size="small",
+                                                     progress=False, stack=stack,
+                                                     capabilities=("inbox",)).evidence
+    assert len(TOGETHER) == len(DEFECT_CHECK) - len(SEPARATE)  # one defect a task
+    together = seeded_proof("reference-ris", "RIS", tmp_path_factory.mktemp("inbox-evidence"), TOGETHER,
+                            stack=stack, capabilities=("inbox",)).evidence
+    found.update({f"reference-ris:{defect}": together for defect in TOGETHER.values()})
     return found
 
 
@@ -144,8 +156,12 @@ def test_each_inbox_defect_fails_exactly_its_check_on_the_task_it_names(runs, de
     assert evidence["verdict"] == "fail"
     assert status[check_id] == "fail", evidence["checks"][check_id]
     assert any(p.startswith(f"{task_id}:") for p in evidence["checks"][check_id]["problems"])
+    # in the run of the TOGETHER defects, the others fail their own checks on their own tasks: this check
+    # names none of their tasks, and no check fails but theirs and this one
+    beside = [DEFECT_CHECK[d] for d in TOGETHER.values() if d != defect] if defect not in SEPARATE else []
+    assert not named_tasks(evidence["checks"][check_id]["problems"]) & {task for _check, task in beside}
     failing = {c for c, s in status.items() if s == "fail"}
-    assert failing == {check_id}, failing
+    assert failing == {check_id, *(check for check, _task in beside)}, failing
     blocked = {c for c, s in status.items() if s == "blocked"}
     assert blocked == set(DEFECT_BLOCKED.get(defect, ())), blocked
     failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}

@@ -1,8 +1,10 @@
 """Receiving by MSSanté in the couloirs LGC, DPI and PFI (capability `inbox`), and the producer's stylesheet
 kept with an imported CDA (REM CDA/INT.15).
 
-One stack for the module; each proof runs once (`size="small"`): the clean reference product of each couloir,
-then one seeded defect per couloir, each failing exactly the inbox check that names it, on its task."""
+The clean proofs of the reference products are the session's (`clean_proof`); one stack serves the module's
+runs of the seeded defects (`size="small"`, core and inbox tasks), one run per couloir: the LGC's two defects
+are each seeded on the task it names (`seeded.PerTaskDefects`), each failing exactly the inbox check that
+names it, on its task."""
 
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ import json
 
 import pytest
 from reference_ris import inbox as reference_inbox
+from seeded import named_tasks, seeded_proof
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import inbox
 from segur.scenarios.capabilities.inbox import CHECKS as INBOX_CHECKS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import stack_config
 from segur.scenarios.suites import SUITES
 from segur.up import start_stack
 
@@ -111,14 +114,18 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def runs(stack, tmp_path_factory):
-    """(couloir, defect or None) → the evidence of the small proof of the couloir's reference product."""
-    found = {}
-    for couloir, defect in [(c, None) for c in COULOIRS] + list(DEFECTS):
-        sut = f"reference-{couloir.lower()}{':' + defect if defect else ''}"
-        out = tmp_path_factory.mktemp(f"inbox-{couloir}-{defect or 'clean'}")
-        found[couloir, defect] = run_proof(sut, couloir, out, size="small", progress=False, stack=stack,
-                                           capabilities=("inbox",) if defect else None).evidence
+def runs(stack, tmp_path_factory, clean_proof):
+    """(couloir, defect or None) → the evidence of the small proof of the couloir's reference product (with
+    the defect: the run of the couloir's defects, each seeded on the task it names)."""
+    found = {(couloir, None): clean_proof(couloir).evidence for couloir in COULOIRS}
+    for couloir in COULOIRS:
+        seeded = {task_id: defect for (c, defect), (_check, task_id) in DEFECTS.items() if c == couloir}
+        assert len(seeded) == len([key for key in DEFECTS if key[0] == couloir])  # one defect a task
+        out = tmp_path_factory.mktemp(f"inbox-{couloir}-defects")
+        # the defects run on the core plan and the inbox's tasks; the clean products on every capability
+        evidence = seeded_proof(f"reference-{couloir.lower()}", couloir, out, seeded, stack=stack,
+                                capabilities=("inbox",)).evidence
+        found.update({(couloir, defect): evidence for defect in seeded.values()})
     return found
 
 
@@ -183,7 +190,11 @@ def test_each_couloirs_inbox_defect_fails_its_check_on_the_task_it_names(runs, c
     assert evidence["verdict"] == "fail"
     assert status[check_id] == "fail", evidence["checks"][check_id]
     assert any(p.startswith(f"{task_id}:") for p in evidence["checks"][check_id]["problems"])
-    assert {c for c, s in status.items() if s == "fail"} == {check_id}
+    # the couloir's other defects fail their own checks on their own tasks: this check names none of their
+    # tasks, and no check fails but theirs and this one
+    beside = [found for (c, d), found in DEFECTS.items() if c == couloir and d != defect]
+    assert not named_tasks(evidence["checks"][check_id]["problems"]) & {task for _check, task in beside}
+    assert {c for c, s in status.items() if s == "fail"} == {check_id, *(check for check, _task in beside)}
     failing_rem = {rem_id for rem_id, req in evidence["requirements"].items() if req["verdict"] == "fail"}
     assert CHECKS[check_id].rem[couloir] and set(CHECKS[check_id].rem[couloir]) <= failing_rem
     outcomes = {t["check"]: t["outcome"] for t in evidence["tests"] if t["couloir"] == couloir}

@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 
 import pytest
+from seeded import PerTaskDefects
 
 from segur.scenarios import proof as proof_module
 from segur.scenarios.capabilities import lookup
 from segur.scenarios.checks import recompute
-from segur.scenarios.driver import reference_ris_driver
 from segur.scenarios.proof import run_proof, stack_config
 from segur.up import start_stack
 
@@ -29,19 +29,6 @@ FIRST_RUN = {"lookup-01": ("lookup-skipped", "lookup-recipient"), "crl-01": ("cr
              "revoked-01": ("crl-ignored", "revoked-operator-refused"),
              "citizen-fin-01": ("no-fin-header", "citizen-end-exchange")}
 SECOND_RUN = {"lookup-01": ("lookup-wrong-professional", "lookup-recipient")}
-
-
-class PerTaskDefects:
-    """The reference RIS with a defect chosen per task (one memory for all: the same product throughout)."""
-
-    def __init__(self, defects: dict[str, tuple[str, str]], state_dir):
-        self.defects = {task_id: defect for task_id, (defect, _check) in defects.items()}
-        self.drivers = {defect: reference_ris_driver(defect, state_dir=state_dir)
-                        for defect in {None, *self.defects.values()}}
-        self.product_endpoints = self.drivers[None].product_endpoints  # its PAM listener (docs/sut.md)
-
-    def run(self, task, endpoints):
-        return self.drivers[self.defects.get(task.id)].run(task, endpoints)
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,9 @@ def clean(clean_proof):
 
 @pytest.fixture(scope="module")
 def defective(stack, tmp_path_factory):
+    """defect → the proof of the reference RIS with it. Each keeps a run of its own: a PAM defect lives in the
+    product's listener (reference_ris/pam_feed.py), not in the driver of a task; the run has one listener,
+    which integrates every feed of the run and carries one defect at most (seeded.PerTaskDefects)."""
     return {defect: run_proof(f"reference-ris:{defect}", "RIS", tmp_path_factory.mktemp(defect), size="small",
                               progress=False, stack=stack, capabilities=("pam_feed",))  # core and PAM tasks
             for defect in DEFECTS}

@@ -1,9 +1,10 @@
 """The capability `psc` of the proof (scenarios/capabilities/psc.py): Pro Santé Connect tokens on the MSSanté
 API LPS (REM MSS/CONF.07, .08, .10, .11) and the application mailbox's ORG certificate (MSS/CONF.12).
 
-One stack for the module; the proof runs once against the correct reference RIS (every check passes, on
-facts the mocks journalled) and once per seeded defect (its check fails and names the task, no other check
-fails); finer cases alter the clean run's record and judge it again."""
+The clean RIS proof is the session's (`clean_proof`: every check passes, on facts the mocks journalled); one
+stack serves the module's runs of the seeded defects (its check fails and names the tasks, no other defect's
+check fails): the three confined to one task run together, each seeded on its task (`seeded.PerTaskDefects`),
+the two product-wide ones (SEPARATE) alone; finer cases alter the clean run's record and judge it again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from seeded import named_tasks, seeded_proof
 
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import psc
@@ -36,6 +38,10 @@ DEFECTS = {
     "psc-error-aborts": ("psc-auth-error", ("psc-04",)),
     "app-mailbox-no-cert": ("mss-app-org-cert", ("mss-01", "mss-02", "citizen-01")),
 }
+#: the defects that keep a run of their own: a product-wide setting, seen in every task that uses it (every
+#: PSC session, every session of the application mailbox); the others run in ONE run, each on its one task
+SEPARATE = ("psc-plain-login", "app-mailbox-no-cert")
+TOGETHER = {task_ids[0]: defect for defect, (_check, task_ids) in DEFECTS.items() if defect not in SEPARATE}
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +57,17 @@ def clean(clean_proof):
 
 @pytest.fixture(scope="module")
 def defective(stack, tmp_path_factory):
-    """defect → the evidence of the proof run against the reference RIS with it."""
+    """defect → the evidence of the proof run against the reference RIS with it (alone, or with every
+    TOGETHER defect, each seeded on its task); the core and psc's tasks."""
     runs = {}
-    for defect in DEFECTS:
+    for defect in SEPARATE:
         out = tmp_path_factory.mktemp(f"psc-{defect}")
         runs[defect] = run_proof(f"reference-ris:{defect}", "RIS", out, size="small", progress=False,
-                                 stack=stack, capabilities=("psc",)).evidence  # the core and psc's tasks
+                                 stack=stack, capabilities=("psc",)).evidence
+    assert len(TOGETHER) == len(DEFECTS) - len(SEPARATE)  # one defect a task
+    together = seeded_proof("reference-ris", "RIS", tmp_path_factory.mktemp("psc-together"), TOGETHER,
+                            stack=stack, capabilities=("psc",)).evidence
+    runs.update({defect: together for defect in TOGETHER.values()})
     return runs
 
 
@@ -122,14 +133,20 @@ def test_each_psc_defect_fails_its_check_on_the_tasks_it_spoils_and_no_other(def
     assert result["status"] == "fail", result
     for task_id in task_ids:
         assert any(p.startswith(f"{task_id}:") for p in result["problems"]), (task_id, result["problems"])
-    assert [c for c, r in evidence["checks"].items() if r["status"] == "fail"] == [check_id]
+    # in the run of the TOGETHER defects, the others fail their own checks on their own tasks: this check
+    # names none of their tasks, and no check fails but theirs and this one
+    beside = [DEFECTS[d] for d in TOGETHER.values() if d != defect] if defect not in SEPARATE else []
+    assert not named_tasks(result["problems"]) & {task for _check, tasks in beside for task in tasks}
+    failing = {check_id, *(check for check, _tasks in beside)}
+    assert {c for c, r in evidence["checks"].items() if r["status"] == "fail"} == failing
     assert set(CHECKS[check_id].rem["RIS"]) <= {
         rem for rem, req in evidence["requirements"].items() if req["verdict"] == "fail"}
     assert defect in CHECKS[check_id].defects
-    # a check left without what it needs is blocked, naming a failing check or none (the harness's limit)
+    # a check left without what it needs is blocked, naming a failing check of the run (this defect's, or one
+    # seeded beside it) or none (the harness's limit)
     for other in PSC_CHECKS:
         for upstream in evidence["checks"][other]["blocked_by"]:
-            assert upstream["check"] in (None, check_id), (other, upstream)
+            assert upstream["check"] in (None, *failing), (other, upstream)
 
 
 # --- finer cases, judged on the clean run's record altered ----------------------------------------------
