@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from segur.kernel.postgres import Migration, ThreadConnections, migrate, shown_url
+from segur.kernel.postgres import Migration, SharedConnections, migrate, shown_url
 from segur.mocks.dmp.storage import now_iso
 from segur.mocks.dmp.xds_metadata import (
     Association,
@@ -105,7 +105,7 @@ class PostgresDmpStore:
     def __init__(self, url: str, tenant: str = ""):
         self.url, self.tenant = url, tenant
         self.path = shown_url(url, tenant)
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         migrate(self._conn(), "dmp", MIGRATIONS)
 
     # --- connections and transactions ------------------------------------------------------------

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from segur.kernel.faults import Fault, FaultBook
-from segur.kernel.postgres import Migration, ThreadConnections, migrate
+from segur.kernel.postgres import Migration, SharedConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "faults in force, per tenant and service", """
@@ -40,7 +40,7 @@ class PostgresFaultBook(FaultBook):
                  tenant: str = "", seed: int = 0, sleep: Callable[[float], None] = time.sleep):
         super().__init__(extra_kinds, seed=seed, sleep=sleep)
         self.service, self.tenant, self._url = service, tenant, url
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "faults", MIGRATIONS)
 

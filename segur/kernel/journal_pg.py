@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from segur.kernel.journal import EVICTED_NOTE, Exchange, take_whole, whole_bytes
-from segur.kernel.postgres import Migration, ThreadConnections, migrate
+from segur.kernel.postgres import Migration, SharedConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "journal of exchanges, whole bodies, current task", """
@@ -64,7 +64,7 @@ class PostgresJournal:
         self.service, self.tenant = service, tenant
         self.max_entries, self.prune_every = max_entries, prune_every
         self._url = url
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         self._records = itertools.count(1)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "journal", MIGRATIONS)
