@@ -84,9 +84,13 @@ class PostgresFaultBook(FaultBook):
     def select(self, operation: str, context: Mapping | None = None) -> list[Fault]:
         """The faults that hit this call: drawn here, counted (and expired) in the database."""
         context = context or {}
+        # read before the lock: it guards the draw only, and holding it over a round trip to the database
+        # queued every request of the worker's threads behind one another
+        applying = [fault for fault in self.list() if fault.applies_to(operation, context)]
+        if not applying:
+            return []
         with self._lock:
-            drawn = [fault for fault in self.list()
-                     if fault.applies_to(operation, context) and self._rng.random() < fault.ratio]
+            drawn = [fault for fault in applying if self._rng.random() < fault.ratio]
         return [fault for fault in drawn if self._count_hit(fault)]
 
     def _count_hit(self, fault: Fault) -> bool:
