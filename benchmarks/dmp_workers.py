@@ -16,8 +16,12 @@ The machine is shared: beside the rate, the CPU seconds each process took during
 — and the client) and the load average before and after, so the reader sees where the cores went. CPU is
 read from /proc (utime + stime, and cutime + cstime for the children that ended meanwhile).
 
-    python benchmarks/dmp_workers.py [--seconds 10] [--clients 8] [--requests 1500] [--validation]
-                                     [--only pg1,pg2] [--synchronous-commit on|off]
+    python benchmarks/dmp_workers.py [--seconds 10] [--rounds 5] [--clients 8] [--requests 1500]
+                                     [--validation] [--only pg1,pg2] [--synchronous-commit on|off]
+
+Every configuration's server is started first; the load then goes to each in turn, in `--rounds` slices
+(A B C A B C…), so that on a shared machine the configurations meet the same load on average (main's
+figures, one configuration after the other, compared different loads: 2 workers got 0.43x one worker).
 
 Validation is off by default (this measures the workers and the store, not the validator: see dmp.py).
 """
@@ -217,7 +221,7 @@ class ActivitySampler:
         self.waiting_locks = 0
         self.samples = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
         name = self.database.rsplit("/", 1)[1]
@@ -233,6 +237,9 @@ class ActivitySampler:
                 self.samples += 1
 
     def __enter__(self) -> ActivitySampler:
+        """Sample until the block ends (again at each slice of an interleaved run, counts summed)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
 
@@ -283,9 +290,23 @@ def report(label: str, run: dict, stored: list[str], clients: int) -> None:
         print(f"  workers: {spread}", flush=True)
 
 
+def merged(total: dict | None, run: dict) -> dict:
+    """Two slices of one configuration's load as one run: counts, times and CPU summed."""
+    if total is None:
+        return run
+    return {"acknowledged": total["acknowledged"] + run["acknowledged"],
+            "errors": total["errors"] + run["errors"], "elapsed": total["elapsed"] + run["elapsed"],
+            "cpu": dict(Counter(total["cpu"]) + Counter(run["cpu"])),
+            "workers": dict(Counter(total["workers"]) + Counter(run["workers"])),
+            "holders": total["holders"] + run["holders"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="load per configuration")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="slices of load per configuration, taken in turn (A B C A B C…): on a shared "
+                             "machine each configuration meets the same load on average")
     parser.add_argument("--clients", type=int, default=8, help="keep-alive connections (client threads)")
     parser.add_argument("--requests", type=int, default=1500, help="pre-built requests (one set for all)")
     parser.add_argument("--validation", action="store_true")
@@ -296,7 +317,8 @@ def main() -> None:
     parser.add_argument("--connection-per-request", action="store_true",
                         help="a new connection for every request (what main's benchmark did)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="segur-bench-") as scratch, ThrowawayCluster() as cluster:
+    with tempfile.TemporaryDirectory(prefix="segur-bench-") as scratch, ThrowawayCluster() as cluster, \
+            contextlib.ExitStack() as servers:
         root = Path(scratch)
         if args.synchronous_commit == "off":
             with psycopg.connect(cluster.url, autocommit=True) as admin:
@@ -309,28 +331,41 @@ def main() -> None:
         print(f"{len(requests)} requests of {len(requests[0][2]) // 1024} KiB built in "
               f"{time.process_time() - tick:.0f} CPU s; load average {loads()}", flush=True)
         validation = [] if args.validation else ["--no-validation"]
+        running = {}
         for key in args.only.split(","):
-            label = CONFIGURATIONS[key]
             database = cluster.create_database(key) if key.startswith("pg") else None
             options = ["--workers", "2"] if key == "pg2" else []
             store = ["--store", database] if database else []
             process, port = serve(root / key, pki.directory, [*store, *options, *validation])
+            servers.callback(stop, process)
             watched = {"server": process.pid}
             if database:
                 watched["postgresql"] = postmaster_pid(cluster)
-            print(f"{label}: server pid {process.pid}, load average before {loads()}", flush=True)
             sampler = ActivitySampler(database) if database else None
-            try:
-                with sampler or contextlib.nullcontext():
-                    run = load(port, requests, args.clients, args.seconds, args.connection_per_request,
-                               watched)
-            finally:
-                process.send_signal(signal.SIGTERM)
-                process.wait(30)
-            report(label, run, stored_ids(root / key, database), args.clients)
-            if sampler:
-                print(f"  PostgreSQL {sampler.summary()}", flush=True)
-            print(f"  load average after {loads()}", flush=True)
+            running[key] = {"port": port, "database": database, "watched": watched, "sampler": sampler,
+                            "sent": 0, "run": None}
+            print(f"{CONFIGURATIONS[key]}: server pid {process.pid}", flush=True)
+        print(f"{args.rounds} rounds of {args.seconds / args.rounds:.1f} s per configuration, in turn; "
+              f"load average before {loads()}", flush=True)
+        for _ in range(args.rounds):
+            for served in running.values():
+                with served["sampler"] or contextlib.nullcontext():
+                    run = load(served["port"], requests[served["sent"]:], args.clients,
+                               args.seconds / args.rounds, args.connection_per_request, served["watched"])
+                served["sent"] += len(run["acknowledged"]) + run["errors"]
+                served["run"] = merged(served["run"], run)
+        servers.close()
+        print(f"load average after {loads()}", flush=True)
+        for key, served in running.items():
+            report(CONFIGURATIONS[key], served["run"], stored_ids(root / key, served["database"]),
+                   args.clients)
+            if served["sampler"]:
+                print(f"  PostgreSQL {served['sampler'].summary()}", flush=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(30)
 
 
 if __name__ == "__main__":
