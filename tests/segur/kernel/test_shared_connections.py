@@ -81,3 +81,15 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_its_parent_s(databas
     assert child.exitcode == 0 and child_backend != parent
     assert connections.get().execute("SELECT pg_backend_pid()").fetchone()[0] == parent  # still usable
     connections.close_all()
+
+
+def test_a_user_dropped_without_closing_releases_its_share_and_one_never_used_holds_none(database):
+    unused = SharedConnections(database)  # as a fault book a service replaces before its first call
+    kept, dropped = SharedConnections(database), SharedConnections(database)
+    connection = dropped.get()
+    assert kept.get() is connection
+    del dropped
+    assert not connection.closed
+    kept.close_all()
+    assert connection.closed and _sessions(database) == 0
+    unused.close_all()
