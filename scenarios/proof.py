@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from segur.fixtures.world import load_world
-from segur.scenarios.capabilities import for_couloir
+from segur.scenarios.capabilities import for_couloir, unrun_checks
 from segur.scenarios.evidence_pack import annotate_junit, build_evidence, write_pack
 from segur.scenarios.evidence_pack.documents import collect_documents
 from segur.scenarios.markers import couloir_of, requirement_ids
@@ -253,12 +253,10 @@ def left_out_checks(couloir: str, endpoints, planned: list[str] | None = None) -
     out (`--capabilities`; None: it left out none) and those whose mocks the stack does not serve (a tenant
     of a shared stack is served no PAM). They are not run, and the pack says so, rather than failing the
     product for what the run lacks; a check that a capability which runs judges too stays."""
-    offered = for_couloir(couloir)
-    running = [capability for capability in offered if (planned is None or capability.name in planned)
-               and set(capability.services) <= set(endpoints)]
-    kept = {check.id for capability in running for check in capability.checks}
-    left = {check.test: check.id for capability in offered if capability not in running
-            for check in capability.checks if check.id not in kept}
+    served = set(endpoints)
+    running = [capability for capability in for_couloir(couloir)
+               if (planned is None or capability.name in planned) and set(capability.services) <= served]
+    left = unrun_checks(couloir, running)
     module = Path(suite_paths(couloir)[0]).name
     return tuple(arg for test in left for arg in ("--deselect", f"{module}::{test}"))
 
@@ -283,7 +281,10 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
             "-c", os.devnull, f"--alluredir={allure_dir}", f"--junitxml={out / 'junit.xml'}",
             "--segur-couloir", context.couloir,
             # a second proof in the same process (segur demo) would warn that modules are already imported
-            "-W", "ignore::pytest.PytestAssertRewriteWarning", *pytest_args]
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            # pytest's unraisable-exception plugin runs two full gc.collect() per session: 0.3–0.6 s a proof
+            # in a process with a large heap (a test run, `segur demo`), for warnings no check reads
+            "-p", "no:unraisableexception", *pytest_args]
     if quiet:
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):  # pytest's terminal writer binds sys.stdout at configure

@@ -53,9 +53,10 @@ def chromium():
     pytest.skip(f"{missing} is not installed (apt-get install chromium chromium-driver)")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster():
-    """A PostgreSQL server on a free loopback port; skipped without the server binaries, except in CI
+    """A PostgreSQL server on a free loopback port, one per test process (initdb and start cost ~3 s; each
+    module creates databases of its own names in it); skipped without the server binaries, except in CI
     (`.ci/run` installs them, and a store left untested must not pass for a tested one)."""
     try:
         with ThrowawayCluster() as running:

@@ -352,7 +352,9 @@ class MssanteService(Service):
             self.loop, self._thread = None, None
         for instance in list(self._tenants.values()):
             instance.backend.close()
+            instance.close_records()
         self.backend.close()
+        self.close_records()
 
     def _smtp_handler(self, login: str) -> tuple[str, MssHandler]:
         """The mailbox address a login names and the SMTP handler of its tenant."""

@@ -85,6 +85,7 @@ class PamService(Service):
         if self.admin is not None:
             self.admin.stop()
             self.admin = None
+        self.close_records()
 
     @property
     def mllp_urls(self) -> list[str]:

@@ -20,6 +20,14 @@ def for_couloir(couloir: str) -> list[Capability]:
     return [capability for capability in CAPABILITIES if capability.takes(couloir)]
 
 
+def unrun_checks(couloir: str, running: list[Capability]) -> dict[str, str]:
+    """{test name: check id} of the couloir's capability checks no capability in `running` judges: a run
+    without the others' tasks cannot judge them (a check two capabilities share stays if one runs)."""
+    kept = {check.id for capability in running for check in capability.checks}
+    return {check.test: check.id for capability in for_couloir(couloir) if capability not in running
+            for check in capability.checks if check.id not in kept}
+
+
 def owner_of(scenario: str) -> Capability | None:
     """The capability whose plan adds tasks of this scenario (None: a core scenario)."""
     return next((capability for capability in CAPABILITIES if capability.owns(scenario)), None)

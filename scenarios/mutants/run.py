@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from segur.fixtures.world import load_world
+from segur.scenarios.capabilities import for_couloir, unrun_checks
 from segur.scenarios.checks import recompute
 from segur.scenarios.driver import reference_ris_dir, reference_ris_driver
 from segur.scenarios.observe import Admin
@@ -118,9 +119,12 @@ def wire_module():
 class MutationBench:
     """One stack, one world and one plan for many mutants (`with MutationBench() as bench: bench.run(m)`)."""
 
-    def __init__(self, couloir: str = "RIS", size: str = "small", pack: str | os.PathLike | None = None):
-        """`pack`: the official CDA pack the mocks validate with (None: none)."""
-        self.couloir, self.size = couloir.upper(), size
+    def __init__(self, couloir: str = "RIS", size: str = "small", pack: str | os.PathLike | None = None,
+                 capabilities=None):
+        """`pack`: the official CDA pack the mocks validate with (None: none). `capabilities`: the plan's
+        (None: all of the couloir's; empty: the core 10/10/1 alone, where every wire point of the catalogue
+        is sent); the checks of the others are not judged."""
+        self.couloir, self.size, self.capabilities = couloir.upper(), size, capabilities
         self.pack = str(pack) if pack else None
         self.stack = None
         self.stack_seconds = 0.0
@@ -131,7 +135,11 @@ class MutationBench:
         self.stack = start_stack(stack_config(None, self.workdir.name, pack=self.pack))
         self.stack_seconds = time.monotonic() - tick
         self.world = load_world()
-        self.plan = build_plan(self.world, self.couloir, self.size)
+        self.plan = build_plan(self.world, self.couloir, self.size, self.capabilities)
+        planned = [capability for capability in for_couloir(self.couloir)
+                   if capability.name in self.plan.capabilities]
+        unrun = set(unrun_checks(self.couloir, planned).values())
+        self.suite = [check for check in SUITES[self.couloir] if check not in unrun]
         self.others = Others(self.world, frozenset(p.patient_key for p in self.plan.tasks))
         self.wire = wire_module()
         return self
@@ -153,9 +161,8 @@ class MutationBench:
                 run = run_plan(self.plan, driver, endpoints, self.world, pack=stack_pack(self.stack))
             finally:
                 self.wire.MUTATOR = None
-        # the couloir's suite: a capability it does not take has no task in its plan to judge
-        suite = SUITES[self.couloir]
-        return {check: result.status for check, result in recompute(run).items() if check in suite}
+        # the couloir's suite, less the checks of the capabilities the plan does not take (no task to judge)
+        return {check: result.status for check, result in recompute(run).items() if check in self.suite}
 
     def baseline(self) -> float:
         """Run the correct RIS once; it must pass every check, or no mutant can be judged."""

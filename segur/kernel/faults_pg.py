@@ -55,6 +55,10 @@ class PostgresFaultBook(FaultBook):
     def _db(self) -> psycopg.Connection:
         return self._connections.get()
 
+    def close(self) -> None:
+        """Close every thread's connection (a stopped service held them until the process ended)."""
+        self._connections.close_all()
+
     def add(self, spec: Mapping) -> Fault:
         fault = self.parse(spec)
         if "seed" in spec:

@@ -74,6 +74,10 @@ class PostgresJournal:
     def _db(self) -> psycopg.Connection:
         return self._connections.get()
 
+    def close(self) -> None:
+        """Close every thread's connection (a stopped service held them until the process ended)."""
+        self._connections.close_all()
+
     # --- the judge's task and the counters, shared by every worker ------------------------------
     @property
     def task(self) -> str | None:

@@ -112,6 +112,14 @@ class Service(ABC):
             book = PostgresFaultBook.like(book, self.name, self.context.stack.store, self.context.tenant)
         self._faults = book
 
+    def close_records(self) -> None:
+        """Release the journal's and the fault book's connections (on a PostgreSQL store: one per thread
+        that used them; in memory: nothing to release). Every service's stop() calls it."""
+        for records in (self.journal, self.faults):
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+
     def create_journal(self):
         """In memory, or on the stack's PostgreSQL store so that every worker of the service shares it."""
         if self.context.shared_store:
@@ -209,7 +217,9 @@ class HttpService(Service):
             self.server = None
         for instance in self.router.instances() if self.router else ():
             instance.close()
+            instance.close_records()
         self.close()
+        self.close_records()
 
     def close(self) -> None:
         """Release what the service holds besides its socket (a database, worker processes)."""

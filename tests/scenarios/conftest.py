@@ -7,6 +7,7 @@ from __future__ import annotations
 # http.cookiejar ("You can only merge into CookieJar") in the reference RIS the later proofs drive, a mock's
 # rules registered again clash with the kernel's catalogue ("declared twice with different content"), and the
 # proof's own modules would be imported anew by whichever test comes next, with its monkeypatches in force.
+import copy
 import csv
 import http.cookiejar  # noqa: F401
 import sys
@@ -17,7 +18,9 @@ import zeep  # noqa: F401
 
 import segur.scenarios.proof  # noqa: F401
 from segur.scenarios.driver import reference_ris_dir
+from segur.scenarios.proof import ProofOutcome, run_proof, stack_config
 from segur.scenarios.rem import read_catalogue, shared_rem_path
+from segur.up import start_stack
 
 sys.path.insert(0, str(reference_ris_dir()))  # the example is not installed: importable from its folder
 import reference_ris.plugin  # noqa: E402,F401
@@ -37,3 +40,39 @@ def shared_rem():
         pytest.skip(f"the ANS REM working data is not at {path} (set SEGUR_REM)")
     with open(path, encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+class CleanProofs:
+    """The small proof of each couloir's reference product, clean, run once per test process on a stack of
+    its own: the capability modules all judge that same run (each runs its seeded defects on its own stack).
+    Each caller gets its own copy of the evidence; the pack's files are shared: read them, do not write."""
+
+    PRODUCTS = {"RIS": "reference-ris", "BIO": "reference-ris", "LGC": "reference-lgc",
+                "DPI": "reference-dpi", "PFI": "reference-pfi"}
+
+    def __init__(self, tmp_path_factory):
+        self._tmp = tmp_path_factory
+        self._stack = None
+        self._runs: dict[str, ProofOutcome] = {}
+
+    def __call__(self, couloir: str) -> ProofOutcome:
+        if couloir not in self._runs:
+            if self._stack is None:
+                self._stack = start_stack(stack_config(None, self._tmp.mktemp("clean-stack")))
+            out = self._tmp.mktemp(f"clean-{couloir.lower()}")
+            self._runs[couloir] = run_proof(self.PRODUCTS[couloir], couloir, out, size="small",
+                                            progress=False, stack=self._stack)
+        run = self._runs[couloir]
+        return ProofOutcome(run.exit_code, run.verdict, run.out, copy.deepcopy(run.evidence))
+
+    def close(self) -> None:
+        if self._stack is not None:
+            self._stack.stop()
+
+
+@pytest.fixture(scope="session")
+def clean_proof(tmp_path_factory):
+    """`clean_proof("RIS")`: the clean small proof of the couloir's reference product (CleanProofs)."""
+    proofs = CleanProofs(tmp_path_factory)
+    yield proofs
+    proofs.close()

@@ -26,9 +26,8 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(stack, tmp_path_factory):
-    return run_proof("reference-ris", "RIS", tmp_path_factory.mktemp("reference"), size="small",
-                     progress=False, stack=stack)
+def reference(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")

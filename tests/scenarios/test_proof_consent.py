@@ -18,7 +18,7 @@ from segur.scenarios.capabilities.consent import CAPABILITY, check_recorded, pro
 from segur.scenarios.driver import instructions, make_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import stack_config
 from segur.scenarios.rem import approved_in_map
 from segur.scenarios.runner import run_plan
 from segur.up import start_stack
@@ -39,15 +39,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ris(stack, tmp_path_factory):
-    return run_proof("reference-ris", "RIS", tmp_path_factory.mktemp("consent-ris"), size="small",
-                     progress=False, stack=stack)
+def ris(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")
-def bio(stack, tmp_path_factory):
-    return run_proof("reference-ris", "BIO", tmp_path_factory.mktemp("consent-bio"), size="small",
-                     progress=False, stack=stack)
+def bio(clean_proof):
+    return clean_proof("BIO")
 
 
 def consent_run(stack, world, sut: str) -> dict:
@@ -60,7 +58,7 @@ def consent_run(stack, world, sut: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def defect_runs(stack, world, ris, bio):  # after the clean proofs, which reset the stack themselves
+def defect_runs(stack, world):
     return {defect: consent_run(stack, world, f"reference-ris:{defect}") for defect in DEFECTS}
 
 

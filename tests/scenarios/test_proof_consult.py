@@ -25,7 +25,7 @@ from segur.scenarios.driver import CommandDriver, make_driver
 from segur.scenarios.evidence_pack import recompute_verdict
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import stack_config
 from segur.scenarios.runner import run_plan
 from segur.up import start_stack
 
@@ -49,15 +49,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ris(stack, tmp_path_factory):
-    return run_proof("reference-ris", "RIS", tmp_path_factory.mktemp("consult-ris"), size="small",
-                     progress=False, stack=stack)
+def ris(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")
-def bio(stack, tmp_path_factory):
-    return run_proof("reference-ris", "BIO", tmp_path_factory.mktemp("consult-bio"), size="small",
-                     progress=False, stack=stack)
+def bio(clean_proof):
+    return clean_proof("BIO")
 
 
 def consultation_run(stack, world, driver) -> dict:
@@ -70,7 +68,7 @@ def consultation_run(stack, world, driver) -> dict:
 
 
 @pytest.fixture(scope="module")
-def defect_runs(stack, world, ris, bio):  # after the clean proofs, which reset the stack themselves
+def defect_runs(stack, world):
     return {defect: consultation_run(stack, world, make_driver(f"reference-ris:{defect}"))
             for defect in DEFECT_CHECK}
 

@@ -23,7 +23,7 @@ from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.driver import instructions, reference_ris_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import stack_config
 from segur.scenarios.runner import run_plan
 from segur.scenarios.suites import SUITES
 from segur.up import start_stack
@@ -45,20 +45,20 @@ def stack(tmp_path_factory):
         yield running
 
 
-def _clean(stack, couloir: str, out) -> dict:
-    outcome = run_proof("reference-ris", couloir, out, size="small", progress=False, stack=stack)
-    evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+def _clean(outcome) -> dict:
+    """The clean proof as its pack wrote it (evidence.json read back)."""
+    evidence = json.loads((outcome.out / "evidence.json").read_text(encoding="utf-8"))
     return {"exit": outcome.exit_code, "evidence": evidence}
 
 
 @pytest.fixture(scope="module")
-def clean_ris(stack, tmp_path_factory):
-    return _clean(stack, "RIS", tmp_path_factory.mktemp("histo-ris"))
+def clean_ris(clean_proof):
+    return _clean(clean_proof("RIS"))
 
 
 @pytest.fixture(scope="module")
-def clean_bio(stack, tmp_path_factory):
-    return _clean(stack, "BIO", tmp_path_factory.mktemp("histo-bio"))
+def clean_bio(clean_proof):
+    return _clean(clean_proof("BIO"))
 
 
 class PerTaskDefects:

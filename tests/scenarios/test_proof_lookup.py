@@ -2,7 +2,7 @@
 against the reference RIS: the clean RIS and BIO proofs pass its checks, and each seeded defect fails
 exactly the check naming it, on its task.
 
-One stack serves the module; four small proofs run on it: the clean RIS, the clean BIO, and two runs of a
+The clean RIS and BIO proofs are the session's (`clean_proof`); one stack serves the module's two runs of a
 reference RIS that carries one defect per task of the capability (each defect only changes what the RIS does
 in its own task: `lookup-skipped` on lookup-01, `crl-not-kept` on crl-01, `crl-ignored` on revoked-01,
 `no-fin-header` on citizen-fin-01; then `lookup-wrong-professional` on lookup-01).
@@ -50,24 +50,23 @@ def stack(tmp_path_factory):
         yield running
 
 
-def _proof(stack, tmp_path_factory, couloir="RIS", defects=None):
+def _proof(stack, tmp_path_factory, defects: dict[str, str]):
+    """The RIS small proof with `defects` (task id → defect) seeded in their tasks only."""
     out = tmp_path_factory.mktemp("evidence-lookup")
-    if defects is None:
-        return run_proof("reference-ris", couloir, out, size="small", progress=False, stack=stack)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(proof_module, "driver_for",
                       lambda sut, _stack, state_dir: PerTaskDefects(defects, state_dir))
-        return run_proof("reference-ris", couloir, out, size="small", progress=False, stack=stack)
+        return run_proof("reference-ris", "RIS", out, size="small", progress=False, stack=stack)
 
 
 @pytest.fixture(scope="module")
-def clean(stack, tmp_path_factory):
-    return _proof(stack, tmp_path_factory)
+def clean(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")
-def clean_bio(stack, tmp_path_factory):
-    return _proof(stack, tmp_path_factory, "BIO")
+def clean_bio(clean_proof):
+    return clean_proof("BIO")
 
 
 @pytest.fixture(scope="module")

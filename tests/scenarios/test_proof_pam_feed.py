@@ -49,9 +49,8 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def clean(stack, tmp_path_factory):
-    out = tmp_path_factory.mktemp("pam-clean")
-    return run_proof("reference-ris", "RIS", out, size="small", progress=False, stack=stack)
+def clean(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +127,8 @@ def test_the_reports_carry_the_fed_identity_and_the_withheld_ones_send_nothing(c
         assert pam_feed.documents_sent(tasks[task_id]) == [] and not tasks[task_id]["result"]["ok"]
 
 
-def test_the_bio_proof_passes_with_the_pam_feeds(stack, tmp_path):
-    outcome = run_proof("reference-ris", "BIO", tmp_path, size="small", progress=False, stack=stack)
+def test_the_bio_proof_passes_with_the_pam_feeds(clean_proof):
+    outcome = clean_proof("BIO")
     assert outcome.verdict == "pass"
     assert all(_status(outcome, check_id) == "pass" for check_id in PAM_CHECKS)
     assert outcome.evidence["checks"]["pam-fed-identity"]["rem"] == ["SGL.INS/va1.73", "SGL.INS/va1.72"]

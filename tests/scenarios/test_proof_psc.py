@@ -45,9 +45,8 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def clean(stack, tmp_path_factory):
-    out = tmp_path_factory.mktemp("psc-clean")
-    return run_proof("reference-ris", "RIS", out, size="small", progress=False, stack=stack)
+def clean(clean_proof):
+    return clean_proof("RIS")
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,28 @@ def test_a_document_submitted_to_one_dmp_is_found_and_retrieved_from_another_on_
         assert retrieved_documents(retrieved) == {unique_id: document}
 
 
+def test_a_stopped_dmp_and_its_tenants_hold_no_database_connection(tmp_path, pki, world, case, database):
+    """The store, the journal and the fault book each keep a connection per thread: all closed at stop
+    (a process restarting services in turn, as the test suite does, ran out of PostgreSQL connections)."""
+    with ExitStack() as running:
+        shared = running.enter_context(running_dmp(tmp_path / "one", pki=pki, world=world, store=database))
+        alone = running.enter_context(running_dmp(tmp_path / "alice", pki=pki, world=world, store=database,
+                                                  tenant="alice"))
+        for dmp in (shared, alone):
+            assert case.iti41(dmp.endpoint("repository"), [case.cda()]).registry_status == "Success"
+            dmp.journal.record("probe", "ok")
+            dmp.faults.add({"kind": "http_error", "count": 1})
+        assert _connections_to(database) > 0
+    assert _connections_to(database) == 0
+
+
+def _connections_to(database: str) -> int:
+    name = database.rsplit("/", 1)[1]
+    with psycopg.connect(database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        return connection.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                  (name,)).fetchone()[0]
+
+
 def test_the_same_unique_id_sent_by_8_threads_to_two_dmps_is_accepted_once(tmp_path, pki, world, case,
                                                                            database):
     document = case.cda()
