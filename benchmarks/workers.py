@@ -7,7 +7,8 @@ Both runs use a throw-away PostgreSQL cluster as the store (more than one worker
 worker uses it too, so that only the worker count differs). Requests are built before the clock starts;
 each client thread keeps one HTTP/1.1 connection (a connection stays on one worker: SO_REUSEPORT
 balances connections, not requests). Prints both rates, their ratio and the load average, which says
-how much of the machine other work took meanwhile.
+how much of the machine other work took meanwhile, and the CPU per search of the server processes and of
+the PostgreSQL cluster (/proc, as benchmarks/dmp_workers.py reads it), and the cores they used.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dmp_workers import postmaster_pid, tree_cpu  # noqa: E402  (this folder: the /proc CPU readers)
 
 from segur.kernel.postgres import ThrowawayCluster  # noqa: E402
 from segur.mocks.insi.testing import soap_envelope, traits_body, vitale_body  # noqa: E402
@@ -82,10 +85,12 @@ def _serve(workers: int, store: str) -> tuple[subprocess.Popen, int]:
     raise SystemExit("segur serve insi did not start")
 
 
-def measure(workers: int, store: str, clients: int, threads: int, seconds: float) -> tuple[float, int]:
-    """Searches/s and errors against `workers` worker processes."""
+def measure(workers: int, store: str, clients: int, threads: int, seconds: float,
+            postgresql: int) -> tuple[float, int, dict]:
+    """Searches/s, errors and CPU seconds (server processes, PostgreSQL) against `workers` workers."""
     process, port = _serve(workers, store)
     try:
+        before = {"server": tree_cpu(process.pid), "postgresql": tree_cpu(postgresql)}
         results = multiprocessing.Queue()
         start_at = time.time() + 1.0
         processes = [multiprocessing.Process(target=_client, args=(port, threads, seconds, start_at, results))
@@ -95,7 +100,9 @@ def measure(workers: int, store: str, clients: int, threads: int, seconds: float
         totals = [results.get(timeout=seconds + 60) for _ in processes]
         for client in processes:
             client.join()
-        return sum(done for done, _ in totals) / seconds, sum(errors for _, errors in totals)
+        cpu = {"server": tree_cpu(process.pid) - before["server"],
+               "postgresql": tree_cpu(postgresql) - before["postgresql"]}
+        return sum(done for done, _ in totals) / seconds, sum(errors for _, errors in totals), cpu
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
@@ -111,9 +118,13 @@ def main() -> None:
         rates = {}
         for workers in (1, 2):
             store = cluster.create_database(f"bench_{workers}")
-            rates[workers], errors = measure(workers, store, args.clients, args.threads, args.seconds)
-            print(f"{workers} worker(s): {rates[workers]:.0f} searches/s ({errors} errors), "
-                  f"load average {os.getloadavg()[0]:.2f}", flush=True)
+            rates[workers], errors, cpu = measure(workers, store, args.clients, args.threads, args.seconds,
+                                                  postmaster_pid(cluster))
+            done = max(rates[workers] * args.seconds, 1)
+            used = ", ".join(f"{name} {seconds * 1000 / done:.2f} ms" for name, seconds in cpu.items())
+            print(f"{workers} worker(s): {rates[workers]:.0f} searches/s ({errors} errors); CPU per search: "
+                  f"{used} ({sum(cpu.values()) / args.seconds:.2f} cores); load average "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)
     print(f"ratio 2/1: {rates[2] / rates[1]:.2f} on {os.cpu_count()} cores "
           f"(load average {', '.join(f'{load:.2f}' for load in os.getloadavg())})")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from segur.kernel.postgres import Migration, ThreadConnections, migrate, shown_url
+from segur.kernel.postgres import Migration, SharedConnections, migrate, shown_url
 from segur.mocks.dmp.storage import now_iso
 from segur.mocks.dmp.xds_metadata import (
     Association,
@@ -80,13 +80,23 @@ class DuplicateKey(sqlite3.IntegrityError):
 
 @dataclass
 class Writer:
-    """What `transaction()` yields: the connection in a transaction, and the tenant every row carries."""
+    """What `transaction()` yields: the connection in a transaction, and the tenant every row carries.
+
+    The statements go in pipeline mode (libpq's): sent without waiting for each answer, so a submission's
+    BEGIN, INSERTs and COMMIT cost one round trip instead of six. A result needed at once (a row count)
+    asks for it with `sync()`; an error (a UNIQUE key) comes at the latest when the block ends."""
 
     connection: psycopg.Connection
     tenant: str
+    pipeline: psycopg.Pipeline | None = None
 
     def execute(self, query: str, params=()):
         return self.connection.execute(query, params)
+
+    def sync(self) -> None:
+        """Wait for the answers of the statements sent so far (their results, or their error)."""
+        if self.pipeline is not None:
+            self.pipeline.sync()
 
 
 class PostgresDmpStore:
@@ -95,7 +105,7 @@ class PostgresDmpStore:
     def __init__(self, url: str, tenant: str = ""):
         self.url, self.tenant = url, tenant
         self.path = shown_url(url, tenant)
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         migrate(self._conn(), "dmp", MIGRATIONS)
 
     # --- connections and transactions ------------------------------------------------------------
@@ -107,8 +117,8 @@ class PostgresDmpStore:
         """A write transaction: committed if the block succeeds, rolled back otherwise."""
         connection = self._conn()
         try:
-            with connection.transaction():
-                yield Writer(connection, self.tenant)
+            with connection.pipeline() as pipeline, connection.transaction():
+                yield Writer(connection, self.tenant, pipeline)
         except psycopg.errors.UniqueViolation as exc:
             name = getattr(exc.diag, "constraint_name", None) or ""
             raise DuplicateKey(f"UNIQUE constraint failed: {CONSTRAINT_NAMES.get(name, name)}") from exc
@@ -161,7 +171,9 @@ class PostgresDmpStore:
         params: tuple = (new, db.tenant, entry_uuid)
         if expected is not None:
             query, params = query + " AND status = %s", (*params, expected)
-        return db.execute(query, params).rowcount == 1
+        changed = db.execute(query, params)
+        db.sync()  # the row count is the answer: wait for it
+        return changed.rowcount == 1
 
     # --- reading -------------------------------------------------------------------------------------
     def _rows(self, query: str, *params) -> list[tuple]:
@@ -275,6 +287,7 @@ class PostgresDmpStore:
         with self.transaction() as db:
             deleted = db.execute("DELETE FROM dmp_authorisations"
                                  " WHERE tenant = %s AND ins = %s AND actor = %s", (self.tenant, ins, actor))
+            db.sync()
             return deleted.rowcount == 1
 
     def authorisations(self) -> list[dict]:

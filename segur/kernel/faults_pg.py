@@ -18,7 +18,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from segur.kernel.faults import Fault, FaultBook
-from segur.kernel.postgres import Migration, ThreadConnections, migrate
+from segur.kernel.postgres import Migration, SharedConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "faults in force, per tenant and service", """
@@ -40,7 +40,7 @@ class PostgresFaultBook(FaultBook):
                  tenant: str = "", seed: int = 0, sleep: Callable[[float], None] = time.sleep):
         super().__init__(extra_kinds, seed=seed, sleep=sleep)
         self.service, self.tenant, self._url = service, tenant, url
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "faults", MIGRATIONS)
 
@@ -88,9 +88,13 @@ class PostgresFaultBook(FaultBook):
     def select(self, operation: str, context: Mapping | None = None) -> list[Fault]:
         """The faults that hit this call: drawn here, counted (and expired) in the database."""
         context = context or {}
+        # read before the lock: it guards the draw only, and holding it over a round trip to the database
+        # queued every request of the worker's threads behind one another
+        applying = [fault for fault in self.list() if fault.applies_to(operation, context)]
+        if not applying:
+            return []
         with self._lock:
-            drawn = [fault for fault in self.list()
-                     if fault.applies_to(operation, context) and self._rng.random() < fault.ratio]
+            drawn = [fault for fault in applying if self._rng.random() < fault.ratio]
         return [fault for fault in drawn if self._count_hit(fault)]
 
     def _count_hit(self, fault: Fault) -> bool:

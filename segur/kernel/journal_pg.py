@@ -5,6 +5,13 @@ but every exchange is a row, so an exchange recorded by one worker is listed by 
 judge set (`PUT /_admin/task`) is one row per service read by every worker. Whole bodies are kept in a
 side table stored uncompressed (`STORAGE EXTERNAL`: pglz would cost ~27 ms per MB of base64 it cannot
 shrink much). Bounded like the in-memory journal: the oldest rows beyond `max_entries` go, counted.
+
+The entry itself (with the first 512 K characters of each body) is JSON text in `entry_text`, also
+`STORAGE EXTERNAL` (schema version 2): as `jsonb` the server parsed it and tried pglz on it, 2.7 ms of
+PostgreSQL CPU for an entry with a 110 KB body and 26 ms for one with a 1 MB body, against 0.7 and 4.3 ms
+as text (measured, benchmarks/dmp_workers.py and docs/deploy.md). Nothing queries inside an entry; rows an
+older harness wrote keep their `entry` (jsonb) and are read the same. An exchange is one statement (the
+row and its whole bodies, a data-modifying WITH): one round trip, atomic without BEGIN and COMMIT.
 """
 
 from __future__ import annotations
@@ -14,10 +21,9 @@ import json
 from datetime import UTC, datetime
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from segur.kernel.journal import EVICTED_NOTE, Exchange, take_whole, whole_bytes
-from segur.kernel.postgres import Migration, ThreadConnections, migrate
+from segur.kernel.postgres import Migration, SharedConnections, migrate
 
 MIGRATIONS = [
     Migration(1, "journal of exchanges, whole bodies, current task", """
@@ -34,7 +40,19 @@ MIGRATIONS = [
             tenant text NOT NULL, service text NOT NULL, task text, dropped bigint NOT NULL DEFAULT 0,
             PRIMARY KEY (tenant, service));
     """),
+    Migration(2, "entries as JSON text stored uncompressed (no jsonb parse, no pglz)", """
+        ALTER TABLE journal ADD COLUMN entry_text text;
+        ALTER TABLE journal ALTER COLUMN entry_text SET STORAGE EXTERNAL;
+        ALTER TABLE journal ALTER COLUMN entry DROP NOT NULL;
+    """),
 ]
+ENTRY = "coalesce(entry_text, entry::text)"  # the rows of schema version 1 have only `entry`
+ADD = ("INSERT INTO journal (tenant, service, operation, verdict, task, entry_text) VALUES (%s, %s, %s, %s,"
+       " (SELECT task FROM journal_state WHERE tenant = %s AND service = %s), %s) RETURNING seq, task")
+# the whole bodies as binary parameters (%b): an array of bytea would be hex text, 5x the CPU (measured)
+ADD_WITH_BODIES = (f"WITH added AS ({ADD}), bodies AS (INSERT INTO journal_body (seq, side, data)"
+                   " SELECT added.seq, body.side, body.data FROM added, (VALUES {}) AS body (side, data))"
+                   " SELECT seq, task FROM added")
 PRUNE_EVERY = 500  # records between two trims of the oldest rows (per process)
 
 
@@ -46,7 +64,7 @@ class PostgresJournal:
         self.service, self.tenant = service, tenant
         self.max_entries, self.prune_every = max_entries, prune_every
         self._url = url
-        self._connections = ThreadConnections(url)
+        self._connections = SharedConnections(url)
         self._records = itertools.count(1)
         with psycopg.connect(url, autocommit=True) as connection:
             migrate(connection, "journal", MIGRATIONS)
@@ -93,20 +111,15 @@ class PostgresJournal:
                             request=request or {}, response=response or {},
                             duration_ms=None if duration_ms is None else round(duration_ms, 3),
                             client=client or {}, meta=meta or {})
-        db = self._db()
-        with db.transaction():
-            entry = exchange.to_dict()
-            del entry["seq"], entry["task"]  # columns: the task is read from the shared state by the insert
-            exchange.seq, exchange.task = db.execute(
-                "INSERT INTO journal (tenant, service, operation, verdict, task, entry) "
-                "VALUES (%s, %s, %s, %s, (SELECT task FROM journal_state WHERE tenant = %s AND service = %s),"
-                " %s) RETURNING seq, task",
-                (self.tenant, self.service, operation, verdict, self.tenant, self.service,
-                 Jsonb(entry))).fetchone()
-            for side, data in wholes.items():
-                if data is not None:
-                    db.execute("INSERT INTO journal_body (seq, side, data) VALUES (%s, %s, %s)",
-                               (exchange.seq, side, data))
+        entry = exchange.to_dict()
+        del entry["seq"], entry["task"]  # columns: the task is read from the shared state by the insert
+        params = [self.tenant, self.service, operation, verdict, self.tenant, self.service, json.dumps(entry)]
+        spilled = {side: data for side, data in wholes.items() if data is not None}
+        query = ADD
+        if spilled:
+            query = ADD_WITH_BODIES.format(", ".join(["(%s, %b::bytea)"] * len(spilled)))
+            params += [value for pair in spilled.items() for value in pair]
+        exchange.seq, exchange.task = self._db().execute(query, params).fetchone()
         if next(self._records) % self.prune_every == 0:
             self._prune()
         return exchange
@@ -126,7 +139,7 @@ class PostgresJournal:
     # --- reading --------------------------------------------------------------------------------
     def entries(self, operation: str | None = None, verdict: str | None = None, since: int = 0,
                 limit: int | None = None, task: str | None = None) -> list[Exchange]:
-        query = ["SELECT seq, task, entry FROM journal WHERE tenant = %s AND service = %s AND seq > %s"]
+        query = [f"SELECT seq, task, {ENTRY} FROM journal WHERE tenant = %s AND service = %s AND seq > %s"]
         params: list = [self.tenant, self.service, since]
         for column, value in (("operation", operation), ("verdict", verdict), ("task", task)):
             if value is not None:
@@ -141,7 +154,7 @@ class PostgresJournal:
         return [_exchange(*row) for row in rows]
 
     def get(self, seq: int) -> Exchange | None:
-        one = "SELECT seq, task, entry FROM journal WHERE tenant = %s AND service = %s AND seq = %s"
+        one = f"SELECT seq, task, {ENTRY} FROM journal WHERE tenant = %s AND service = %s AND seq = %s"
         row = self._db().execute(one, (self.tenant, self.service, seq)).fetchone()
         return _exchange(*row) if row else None
 

@@ -3,12 +3,16 @@ do not see each other."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
+from segur.kernel import journal_pg
 from segur.kernel.config import StackConfig
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import Journal, body_for_journal
 from segur.kernel.journal_pg import PostgresJournal
+from segur.kernel.postgres import migrate
 from segur.kernel.service import Service, StackContext
 
 
@@ -101,3 +105,49 @@ def test_a_service_of_a_stack_on_postgresql_journals_there(database):
     context = StackContext(StackConfig(store=database))
     assert isinstance(Probe(context=context).journal, PostgresJournal)
     assert isinstance(Probe().journal, Journal)
+
+
+def test_both_bodies_over_the_entry_size_are_written_with_their_exchange_and_served_whole(database):
+    journal = PostgresJournal("dmp", database)
+    asked, answered = b"<q>" + b"q" * 700_000 + b"</q>", b"<r>" + b"r" * 800_000 + b"</r>"
+    exchange = journal.record("ITI-43", "accepted", request={"body": body_for_journal(asked)},
+                              response={"body": body_for_journal(answered)})
+    assert journal.body(exchange.seq, "request") == (asked, "")
+    assert journal.body(exchange.seq, "response") == (answered, "")
+    small = journal.record("ITI-18", "accepted", request={"body": body_for_journal(b"<q/>")})
+    assert journal.body(small.seq, "request") == (b"<q/>", "")
+    with psycopg.connect(database) as db:
+        sides = db.execute("SELECT seq, side FROM journal_body ORDER BY seq, side").fetchall()
+    assert sides == [(exchange.seq, "request"), (exchange.seq, "response")]
+
+
+def test_an_entry_is_json_text_stored_uncompressed(database):
+    journal = PostgresJournal("dmp", database)
+    body = b"<a>" + b"x" * 300_000 + b"</a>"  # pglz would shrink this one a thousandfold
+    exchange = journal.record("ITI-41", "accepted", request={"body": body_for_journal(body)})
+    with psycopg.connect(database) as db:
+        storage = db.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'journal'::regclass"
+                             " AND attname = 'entry_text'").fetchone()
+        stored = db.execute("SELECT pg_column_compression(entry_text), octet_length(entry_text), entry"
+                            " FROM journal WHERE seq = %s", (exchange.seq,)).fetchone()
+    assert storage == ("e",)
+    assert stored[0] is None and stored[1] > 300_000 and stored[2] is None
+    assert journal.get(exchange.seq).request["body"]["text"] == body.decode()
+
+
+def test_entries_an_older_harness_wrote_as_jsonb_are_read_after_the_upgrade(database):
+    with psycopg.connect(database, autocommit=True) as db:
+        migrate(db, "journal", journal_pg.MIGRATIONS[:1])
+        db.execute("INSERT INTO journal_state (tenant, service, task) VALUES ('', 'dmp', NULL)")
+        old = {"time": "2026-12-01T10:00:00.000+00:00", "service": "dmp", "operation": "ITI-41",
+               "verdict": "accepted", "rules": [], "findings": [], "request": {"body": {"text": "<old/>"}},
+               "response": {}, "duration_ms": 1.5, "client": {}, "meta": {}}
+        db.execute("INSERT INTO journal (tenant, service, operation, verdict, task, entry)"
+                   " VALUES ('', 'dmp', 'ITI-41', 'accepted', 'dmp-01', %s)", (Jsonb(old),))
+    journal = PostgresJournal("dmp", database)
+    new = journal.record("ITI-18", "accepted")
+    entries = journal.entries()
+    assert [(e.operation, e.task) for e in entries] == [("ITI-41", "dmp-01"), ("ITI-18", None)]
+    assert entries[0].request["body"]["text"] == "<old/>" and entries[0].duration_ms == 1.5
+    assert journal.get(new.seq).operation == "ITI-18"
+    assert [e.operation for e in journal.entries(task="dmp-01")] == ["ITI-41"]
