@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -52,6 +53,9 @@ def test_a_stopped_dmp_and_its_tenants_hold_no_database_connection(tmp_path, pki
             dmp.journal.record("probe", "ok")
             dmp.faults.add({"kind": "http_error", "count": 1})
         assert _connections_to(database) > 0
+    deadline = time.monotonic() + 10  # a closed connection's server process exits just after the close
+    while _connections_to(database) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _connections_to(database) == 0
 
 
