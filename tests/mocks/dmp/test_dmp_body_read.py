@@ -11,6 +11,7 @@ import pytest
 from dmp_helpers import ITI41, envelope, mtom, parse_answer, post, provide_and_register, retrieved_documents
 
 from segur.fixtures.documents.pdf import make_pdf
+from segur.mocks.dmp.client.metadata import metadata_from_cda
 from segur.mocks.dmp.testing import running_dmp
 
 
@@ -32,12 +33,11 @@ def _large_submission(case):
 
 
 def _stored_bytes(dmp, case, document: bytes) -> bytes:
+    """The document the DMP gives back for the CDA's uniqueId (each test's submission has its own)."""
     case.authorise(dmp)
-    [entry] = [e for entries in dmp.backend.documents_by_patient().values() for e in entries
-               if e["size"] == len(document)]
-    answer = case.retrieve(dmp.endpoint("repository"), dmp.backend.config.repository_unique_id,
-                           [entry["unique_id"]])
-    return retrieved_documents(answer)[entry["unique_id"]]
+    unique_id = metadata_from_cda(document).unique_id
+    answer = case.retrieve(dmp.endpoint("repository"), dmp.backend.config.repository_unique_id, [unique_id])
+    return retrieved_documents(answer)[unique_id]
 
 
 def test_a_body_with_its_content_length_is_read_whole(dmp, case):
