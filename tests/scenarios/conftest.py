@@ -9,7 +9,10 @@ from __future__ import annotations
 # proof's own modules would be imported anew by whichever test comes next, with its monkeypatches in force.
 import copy
 import csv
+import fcntl
 import http.cookiejar  # noqa: F401
+import json
+import os
 import sys
 
 import pytest
@@ -43,9 +46,11 @@ def shared_rem():
 
 
 class CleanProofs:
-    """The small proof of each couloir's reference product, clean, run once per test process on a stack of
+    """The small proof of each couloir's reference product, clean, run once per test session on a stack of
     its own: the capability modules all judge that same run (each runs its seeded defects on its own stack).
-    Each caller gets its own copy of the evidence; the pack's files are shared: read them, do not write."""
+    Under pytest-xdist the first worker that needs a couloir's proof runs it, holding a lock in the session's
+    shared folder, and the others read its pack (evidence.json) from there; each caller gets its own copy of
+    the evidence (as the pack wrote it: JSON). The pack's files are shared: read them, do not write."""
 
     PRODUCTS = {"RIS": "reference-ris", "BIO": "reference-ris", "LGC": "reference-lgc",
                 "DPI": "reference-dpi", "PFI": "reference-pfi"}
@@ -54,16 +59,31 @@ class CleanProofs:
         self._tmp = tmp_path_factory
         self._stack = None
         self._runs: dict[str, ProofOutcome] = {}
+        run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # one id for the workers of one session
+        base = tmp_path_factory.getbasetemp()
+        self._shared = base.parent / f"clean-proofs-{run_id}" if run_id else base / "clean-proofs"
+        self._shared.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, couloir: str) -> ProofOutcome:
         if couloir not in self._runs:
-            if self._stack is None:
-                self._stack = start_stack(stack_config(None, self._tmp.mktemp("clean-stack")))
-            out = self._tmp.mktemp(f"clean-{couloir.lower()}")
-            self._runs[couloir] = run_proof(self.PRODUCTS[couloir], couloir, out, size="small",
-                                            progress=False, stack=self._stack)
+            self._runs[couloir] = self._shared_run(couloir)
         run = self._runs[couloir]
         return ProofOutcome(run.exit_code, run.verdict, run.out, copy.deepcopy(run.evidence))
+
+    def _shared_run(self, couloir: str) -> ProofOutcome:
+        out = self._shared / couloir.lower()
+        done = out / "outcome.json"
+        with open(self._shared / f"{couloir.lower()}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            if not done.is_file():
+                if self._stack is None:
+                    self._stack = start_stack(stack_config(None, self._tmp.mktemp("clean-stack")))
+                ran = run_proof(self.PRODUCTS[couloir], couloir, out, size="small", progress=False,
+                                stack=self._stack)
+                done.write_text(json.dumps({"exit_code": ran.exit_code, "verdict": ran.verdict}))
+        outcome = json.loads(done.read_text(encoding="utf-8"))
+        evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+        return ProofOutcome(outcome["exit_code"], outcome["verdict"], out, evidence)
 
     def close(self) -> None:
         if self._stack is not None:
