@@ -14,17 +14,20 @@ import http.cookiejar  # noqa: F401
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 import requests  # noqa: F401
 import zeep  # noqa: F401
 
 import segur.scenarios.proof  # noqa: F401
+from segur.kernel.official_pack import find_pack
 from segur.scenarios.driver import reference_ris_dir
 from segur.scenarios.proof import ProofOutcome, run_proof, stack_config
 from segur.scenarios.rem import read_catalogue, shared_rem_path
 from segur.up import start_stack
 
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(reference_ris_dir()))  # the example is not installed: importable from its folder
 import reference_ris.plugin  # noqa: E402,F401
 
@@ -47,7 +50,8 @@ def shared_rem():
 
 class CleanProofs:
     """The small proof of each couloir's reference product, clean, run once per test session on a stack of
-    its own: the capability modules all judge that same run (each runs its seeded defects on its own stack).
+    its own that validates with the official CDA pack when there is one (../shared/ref/cda or SEGUR_PACK): the
+    capability and couloir modules all judge that same run (each runs its seeded defects on its own stack).
     Under pytest-xdist the first worker that needs a couloir's proof runs it, holding a lock in the session's
     shared folder, and the others read its pack (evidence.json) from there; each caller gets its own copy of
     the evidence (as the pack wrote it: JSON). The pack's files are shared: read them, do not write."""
@@ -77,7 +81,9 @@ class CleanProofs:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if not done.is_file():
                 if self._stack is None:
-                    self._stack = start_stack(stack_config(None, self._tmp.mktemp("clean-stack")))
+                    pack = find_pack(cwd=REPO)
+                    workdir = self._tmp.mktemp("clean-stack")
+                    self._stack = start_stack(stack_config(None, workdir, pack=pack.path if pack else None))
                 ran = run_proof(self.PRODUCTS[couloir], couloir, out, size="small", progress=False,
                                 stack=self._stack)
                 done.write_text(json.dumps({"exit_code": ran.exit_code, "verdict": ran.verdict}))

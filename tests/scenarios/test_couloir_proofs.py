@@ -2,8 +2,9 @@
 each of its seeded defects, on the check (and the couloir's REM ids) that names the mistake.
 
 One stack serves the module, validating with the official CDA pack (../shared/ref/cda: the VSM volet's
-mandatory sections are the pack's rules); every run is `size="small"`: one per clean product, one per couloir
-for its defects (the core plan), each defect seeded on a task of its own (SEEDED_ON, `seeded.PerTaskDefects`).
+mandatory sections are the pack's rules); every run is `size="small"`: the session's clean proof of each
+product (`clean_proof`, with the pack too), one per couloir for its defects (the core plan), each defect
+seeded on a task of its own (SEEDED_ON, `seeded.PerTaskDefects`).
 """
 
 from __future__ import annotations
@@ -53,14 +54,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def proofs(stack, tmp_path_factory):
+def proofs(stack, tmp_path_factory, clean_proof):
     """Every run of the module, once: (couloir, defect or None) → the proof's outcome (with a defect: the run
     of the couloir's defects, each seeded on its task)."""
     runs = {}
     for couloir in ("LGC", "DPI", "PFI"):
         product = f"reference-{couloir.lower()}"
-        out = tmp_path_factory.mktemp(f"evidence-{couloir}-clean")
-        runs[couloir, None] = run_proof(product, couloir, out, size="small", progress=False, stack=stack)
+        runs[couloir, None] = clean_proof(couloir)  # the session's, with the official pack like this stack
         # the defects of the core documents run on the core plan; the clean products on every capability too
         defects = [defect for c, defect in DEFECTS if c == couloir]
         out = tmp_path_factory.mktemp(f"evidence-{couloir}-defects")

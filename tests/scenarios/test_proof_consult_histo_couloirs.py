@@ -24,7 +24,7 @@ from segur.scenarios.capabilities import consult, histo, unrun_checks
 from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import stack_config
 from segur.scenarios.rem import coverage
 from segur.scenarios.runner import run_plan
 from segur.scenarios.suites import SUITES
@@ -64,16 +64,13 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def clean(stack, tmp_path_factory):
-    """couloir → the clean proof of its reference product."""
-    return {couloir: run_proof(f"reference-{couloir.lower()}", couloir,
-                               tmp_path_factory.mktemp(f"clean-{couloir}"), size="small", progress=False,
-                               stack=stack)
-            for couloir in COULOIRS}
+def clean(clean_proof):
+    """couloir → the clean proof of its reference product (the session's)."""
+    return {couloir: clean_proof(couloir) for couloir in COULOIRS}
 
 
 @pytest.fixture(scope="module")
-def seeded(stack, world, clean, tmp_path_factory):  # after the clean proofs, which reset the stack themselves
+def seeded(stack, world, tmp_path_factory):
     """couloir → (the run record of the small plan's core and consultation and histo tasks with
     DEFECTS[couloir], the verdicts of the suite's checks that run on it: not the other capabilities')."""
     runs = {}
