@@ -74,6 +74,7 @@ def proofs(stack, tmp_path_factory, clean_proof):
     return runs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("couloir", ("LGC", "DPI", "PFI"))
 def test_the_reference_product_passes_its_couloirs_proof(proofs, couloir):
     outcome = proofs[couloir, None]

@@ -74,6 +74,7 @@ def test_the_ri_plan_is_its_identity_flows_only():
     assert SUITES["RI"] == RI_CHECKS
 
 
+@pytest.mark.slow
 def test_the_reference_ri_passes_the_ri_proof(proofs):
     outcome = proofs[None]
     evidence = outcome.evidence
@@ -169,6 +170,7 @@ def test_the_bio_plan_and_suite_take_the_identity_feeds_and_the_ris_do_not():
     assert CHECKS["pam-ins-qualified-only"].rem["BIO"] == ["SGL.INS/va1.71"]
 
 
+@pytest.mark.slow
 def test_the_reference_ris_diffuses_its_identities_correctly_in_the_bio_proof(bio_proofs):
     evidence = bio_proofs[None].evidence
     for check_id in (*RI_CHECKS, "insi-before-send"):  # a provisional identity is diffused before INSi

@@ -64,6 +64,7 @@ def proofs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("couloir", "defect"), list(DEFECTS))
 def test_each_seeded_defect_fails_exactly_its_check_naming_the_task(proofs, couloir, defect):
     check, task, says = DEFECTS[couloir, defect]

@@ -37,6 +37,7 @@ def _journals(evidence: dict) -> dict[str, list[dict]]:
     return {service: entries for service, entries in evidence["run"]["journals"].items() if entries}
 
 
+@pytest.mark.slow
 def test_each_tenant_s_proof_passes(proofs):
     for tenant, outcome in proofs.items():
         assert outcome.verdict == "pass", (tenant, outcome.evidence["verdict"])
