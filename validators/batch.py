@@ -166,7 +166,7 @@ def run(items: list, options: dict, jobs: int = 1, on_done: Callable[[Report], N
         else:
             pool = _spawned_pool(min(jobs, len(todo)), options) if todo else None
         if pool is not None:
-            _run_in(pool, todo, stdin, lambda index, report: finish(index, report),
+            _run_in(pool, todo, stdin, finish,
                     lambda index, exc: finish(index, _crashed_report(items[index], exc, lang)))
     done = [r for r in reports if r is not None]
     return done, BatchSummary.of(done, time.perf_counter() - started)

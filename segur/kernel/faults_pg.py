@@ -56,7 +56,8 @@ class PostgresFaultBook(FaultBook):
         return self._connections.get()
 
     def close(self) -> None:
-        """Close every thread's connection (a stopped service held them until the process ended)."""
+        """Give back this book's share of the process's connections (`SharedConnections`: they close with
+        their last user); a stopped service held them until the process ended."""
         self._connections.close_all()
 
     def add(self, spec: Mapping) -> Fault:

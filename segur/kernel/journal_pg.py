@@ -75,7 +75,8 @@ class PostgresJournal:
         return self._connections.get()
 
     def close(self) -> None:
-        """Close every thread's connection (a stopped service held them until the process ended)."""
+        """Give back this journal's share of the process's connections (`SharedConnections`: they close with
+        their last user); a stopped service held them until the process ended."""
         self._connections.close_all()
 
     # --- the judge's task and the counters, shared by every worker ------------------------------
