@@ -110,11 +110,16 @@ def official_checks_ran(evidence: dict) -> bool:
 
 def verdict_label(evidence: dict) -> str:
     """The verdict as shown everywhere (CLI, index.html, evidence.json, junit.xml): a pass without the
-    official pack is `PASS (official CDA checks not run)`, never a plain conformance PASS."""
+    official pack is `PASS (official CDA checks not run)`, and a pass of a partial run (`-k`, `-m`,
+    `--capabilities`) says how many requirements did not run: never a plain conformance PASS for either."""
     label = evidence["verdict"].upper()
-    if evidence["verdict"] == "pass" and not official_checks_ran(evidence):
-        return f"{label} ({WITHOUT_PACK})"
-    return label
+    if evidence["verdict"] != "pass":
+        return label
+    qualifiers = [] if official_checks_ran(evidence) else [WITHOUT_PACK]
+    if evidence["meta"].get("selection"):
+        not_run = sum(1 for req in evidence["requirements"].values() if req["verdict"] == "not run")
+        qualifiers.append(f"partial run: {not_run} requirement(s) not run")
+    return f"{label} ({'; '.join(qualifiers)})" if qualifiers else label
 
 
 def annotate_junit(path: str | os.PathLike, evidence: dict) -> None:

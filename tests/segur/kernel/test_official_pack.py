@@ -111,6 +111,19 @@ def test_the_verdict_label_says_when_the_official_checks_did_not_run(verdict, pa
     assert ("Not a conformance PASS" in html) == (label == "PASS (official CDA checks not run)")
 
 
+@pytest.mark.parametrize(("verdict", "pack", "label"), [
+    ("pass", "/ans/cda", "PASS (partial run: 2 requirement(s) not run)"),
+    ("pass", None, "PASS (official CDA checks not run; partial run: 2 requirement(s) not run)"),
+    ("fail", "/ans/cda", "FAIL"),
+])
+def test_the_verdict_label_of_a_partial_run_says_how_many_requirements_did_not_run(verdict, pack, label):
+    evidence = _evidence(verdict, pack)
+    evidence["meta"]["selection"] = ["-k", "citizen"]
+    evidence["requirements"] = {"MSS/va1.19": {"verdict": "pass"}, "DMP/va1.01": {"verdict": "not run"},
+                                "INS/va1.02": {"verdict": "not run"}}
+    assert verdict_label(evidence) == label
+
+
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" failures="0"
 skipped="0" tests="1"><testcase classname="test_ris_proof" name="test_dmp_accepted" time="0.1"/></testsuite>
 </testsuites>"""
