@@ -228,11 +228,15 @@ def check_status(check: dict) -> str:
 
 
 def problem_lines(checks) -> list[str]:
-    """One line per failed check (its first problem), then per blocked check (what blocked it): the summary
-    `segur proof` and `segur demo` print under the verdict."""
+    """One line per failed check (its first problem, then its fix hint when it has one), then per blocked
+    check (what blocked it): the summary `segur proof` and `segur demo` print under the verdict."""
     checks = list(checks)
-    lines = [f"FAIL {c['id']} [{', '.join(c['rem'])}]: {c['problems'][0] if c['problems'] else ''}"
-             for c in checks if check_status(c) == "fail"]
+    lines = []
+    for check in checks:
+        if check_status(check) == "fail":
+            first = check["problems"][0] if check["problems"] else ""
+            lines.append(f"FAIL {check['id']} [{', '.join(check['rem'])}]: {first}")
+            lines += [f"  fix: {check['hint']}"] if check.get("hint") else []
     for check in checks:
         if check_status(check) == "blocked":
             upstream = ", ".join(dict.fromkeys(f"{b.get('check') or 'no check'} ({b['task']})"

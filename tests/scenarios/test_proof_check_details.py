@@ -384,18 +384,24 @@ def test_a_success_claimed_for_a_report_delivered_to_someone_else_is_not_honest(
     assert [p.split(":")[0] for p in result.problems] == ["mss-01", "citizen-01"]
 
 
-def test_the_summary_lines_name_failed_checks_then_blocked_ones_with_what_blocked_them():
+def test_the_summary_lines_name_failed_checks_with_their_fix_then_blocked_ones_with_what_blocked_them():
     from segur.scenarios.evidence_pack import problem_lines
 
     checks = [
         {"id": "dmp-replacement", "rem": ["RIS.DMP/va1.09"], "passed": False, "status": "blocked",
          "problems": [], "blocked_by": [{"check": "dmp-accepted", "task": "dmp-01", "reason": "refused"}]},
         # no status: a pack written before "blocked" existed
-        {"id": "dmp-accepted", "rem": ["RIS.DMP/va1.13"], "passed": False, "problems": ["dmp-01: refused"]},
-        {"id": "mss-subject", "rem": ["MSS/CONF.25"], "passed": True, "status": "pass", "problems": []},
+        {"id": "dmp-accepted", "rem": ["RIS.DMP/va1.13"], "passed": False, "problems": ["dmp-01: refused"],
+         "hint": "Read the DMP's RegistryErrorList"},
+        {"id": "mss-subject", "rem": ["MSS/CONF.25"], "passed": True, "status": "pass", "problems": [],
+         "hint": "a passing check's hint is not shown"},
+        {"id": "xdm-format", "rem": ["MSS/CONF.23"], "passed": False, "status": "fail",
+         "problems": ["mss-01"]},
     ]
     assert problem_lines(checks) == [
         "FAIL dmp-accepted [RIS.DMP/va1.13]: dmp-01: refused",
+        "  fix: Read the DMP's RegistryErrorList",
+        "FAIL xdm-format [MSS/CONF.23]: mss-01",
         "BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"]
 
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from segur.cli import app
 from segur.scenarios import proof
+from segur.scenarios.checks import CHECKS
 from segur.scenarios.evidence_pack.html import render
 from segur.scenarios.suites import SUITES
 
@@ -136,14 +137,15 @@ def test_quiet_prints_the_verdict_only_and_the_summary_names_failed_and_blocked_
     # documents-valid, dmp-replacement, outage-retry and (capability histo) dmp-deletion: nothing to delete
     assert "3 blocked; 4 failing check(s), 4 blocked)" in lines[0]
     assert lines[-1].startswith("Evidence pack: ")
-    heads = ("Proof ", "  FAIL ", "  BLOCKED ", "  note: ", "Evidence pack: ")
+    heads = ("Proof ", "  FAIL ", "    fix: ", "  BLOCKED ", "  note: ", "Evidence pack: ")
     assert all(line.startswith(heads) for line in lines), lines
     assert "  note: small plan (2 DMP, 2 MSSanté, 1 citizen): a quick run, not the 10/10/1 proof" in lines
     assert any(line.startswith("  note: no official pack (--pack DIR or SEGUR_PACK)") for line in lines)
     blocked = "  BLOCKED dmp-replacement [RIS.DMP/va1.09]: not evaluated, blocked by dmp-accepted (dmp-01)"
     assert blocked in lines
     failed = "  FAIL dmp-accepted [RIS.DMP/va1.13, RIS.DMP/va1.10]: dmp-01: "
-    assert any(line.startswith(failed) for line in lines)
+    at = next(n for n, line in enumerate(lines) if line.startswith(failed))
+    assert lines[at + 1] == f"    fix: {CHECKS['dmp-accepted'].hint}" and CHECKS["dmp-accepted"].hint
     assert not result.stderr
 
 
