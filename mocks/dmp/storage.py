@@ -26,8 +26,10 @@ costs ~0.6 ms (measured on this 2-core machine, load ~5: 60 documents each way).
 `synchronous=FULL` the file and its folder are fsynced before the COMMIT. A store written before
 (bytes in the `content` BLOB) is still read as it is.
 
-Pages are 64 KiB (set when the file is created): a large BLOB of an older store is ~22 overflow
-pages instead of ~350 4 KiB ones.
+Pages are SQLite's default 4 KiB (set when the file is created): with the documents' bytes in files,
+a row is a few KiB of JSON, and each page a transaction changes is a WAL frame; 64 KiB pages (chosen when
+the documents were BLOBs) made a submission's transaction cost 0.6 ms instead of 0.25 (docs/dmp.md). A
+store created with 64 KiB pages keeps them.
 
 Model objects are stored as JSON (`ebrim` dataclasses' `to_dict`), with the columns queries
 filter on kept alongside; the status column is the truth for availabilityStatus (ITI-57 and
@@ -60,7 +62,7 @@ SCHEMA_VERSION = "1"
 DB_NAME = "dmp.sqlite3"
 DOCUMENTS_DIR = "documents"  # one file per stored document, named by the `documents.file` column
 ORPHAN_AGE = 600  # seconds: an unreferenced document file older than this is removed when the store opens
-PAGE_SIZE = 65536  # bytes; the largest SQLite allows: documents are large BLOBs
+PAGE_SIZE = 4096  # bytes: rows are JSON metadata, the documents' bytes are in files
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from dmp_helpers import ITI41, NS, provide_and_register, retrieved_documents, se
 
 from segur.mocks.dmp import xds_metadata
 from segur.mocks.dmp.ebrim import RIM
-from segur.mocks.dmp.storage import Store
+from segur.mocks.dmp.storage import DB_NAME, Store
 from segur.mocks.dmp.testing import running_dmp
 
 
@@ -51,12 +52,24 @@ def test_an_acknowledged_submission_survives_a_kill_of_the_mock_process(tmp_path
         assert retrieved_documents(answer) == {unique_id: document}
 
 
-def test_the_store_uses_wal_normal_synchronous_writes_and_large_pages(tmp_path):
+def test_the_store_uses_wal_normal_synchronous_writes_and_small_pages(tmp_path):
     store = Store(tmp_path)
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL: crash-safe in WAL mode
-    assert conn.execute("PRAGMA page_size").fetchone()[0] == 65536
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096  # the documents' bytes are in files
+    store.close()
+
+
+def test_a_store_created_with_large_pages_opens_and_keeps_them(tmp_path):
+    """A store of an earlier version (64 KiB pages) opens as it is: SQLite sets the page size of new files
+    only."""
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute("PRAGMA page_size=65536")
+    conn.execute("VACUUM")
+    conn.close()
+    store = Store(tmp_path)
+    assert store._conn().execute("PRAGMA page_size").fetchone()[0] == 65536
     store.close()
 
 
