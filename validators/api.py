@@ -34,8 +34,8 @@ from lxml import etree
 from segur.kernel import rules
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.rules import Rule
+from segur.validators import body_text, profiles, safe_xml, structure, xsd
 from segur.validators import packs as packs_mod
-from segur.validators import profiles, safe_xml, structure, xsd
 from segur.validators.config import pack_setting, value_sets_setting
 from segur.validators.locate import Locator
 from segur.validators.report import LAYERS, LayerRun, PackRun, Report
@@ -177,6 +177,7 @@ class Validator:
                 report.layers.append(LayerRun(layer, "skipped", "the document could not be read as XML"))
             return
         report.document, report.size = parsed.name, parsed.size
+        body_text.read_from_source(parsed.data, parsed.tree)  # the N1 body's text, sliced when it can be
         report.timings["parse_ms"] = _ms(t)
         report.layers.append(LayerRun("xml", "ran", None, report.timings["parse_ms"]))
         tree, locator = parsed.tree, Locator(parsed.data, parsed.tree)

@@ -9,6 +9,13 @@ the element object (held here, so that lxml hands the same proxy object back to 
 Schematron runtime keeps Saxon's tree of the last documents. Only ASCII text is kept (the usual base64
 body); anything else is None and each layer reads ``.text`` itself, as before.
 
+`read_from_source` spares even that read when the document's own bytes are at hand (the validator's
+parse keeps them): the N1 body is the last content of a CDA (`</text></nonXMLBody></component>
+</ClinicalDocument>`), so when those end tags and whitespace alone follow it and its span holds no markup,
+character reference or CR, the span's bytes are the element's text as lxml reads it, and slicing them costs a
+copy instead of a string build and its encoding (~1 ms for a 1 MB PDF, measured with
+`benchmarks/dmp_profile.py`). Any other shape is left to `ascii_text`'s read of ``.text``.
+
 `decode_base64` is the strict decoding of such text (``base64.b64decode("".join(text.split()),
 validate=True)``) without splitting a megabyte string into lines and joining them again.
 """
@@ -19,6 +26,11 @@ import base64
 import binascii
 import threading
 
+from lxml import etree
+
+CDA = "{urn:hl7-org:v3}"
+_AFTER_NAME = (b" ", b"\t", b"\n", b"\r", b">")  # what may follow a start tag's name
+_TAIL_MAX = 512  # bytes after the body's end tag: its ancestors' end tags and whitespace
 _KEEP = 2  # the documents of two threads validating at once (a server's usual worst case here)
 _kept: list[tuple[object, bytes | None]] = []
 _lock = threading.Lock()
@@ -34,10 +46,55 @@ def ascii_text(element) -> bytes | None:
                 return data
     text = element.text  # lxml builds a new string on every .text: once here
     data = text.encode("ascii") if text and text.isascii() else None
+    _keep(element, data)
+    return data
+
+
+def read_from_source(data: bytes, tree) -> None:
+    """Keeps, for `ascii_text`, the text of the CDA's N1 body read from `data` (the bytes `tree` was parsed
+    from) when the bytes provably are that text (see the module doc); does nothing otherwise."""
+    root = tree.getroot()
+    bodies = root.findall(f"{CDA}component/{CDA}nonXMLBody")
+    texts = bodies[0].findall(f"{CDA}text") if len(bodies) == 1 else []
+    if len(texts) != 1 or len(texts[0]):
+        return
+    element = texts[0]
+    chain = (element, bodies[0], bodies[0].getparent(), root)
+    span = _last_content_span(data, chain)
+    if span is None:
+        return
+    start, end = span
+    if data.find(b"&", start, end) >= 0 or data.find(b"\r", start, end) >= 0:
+        return  # a character reference, or end-of-line handling: the parsed text differs from the bytes
+    raw = data[start:end]
+    if raw and raw.isascii():
+        _keep(element, raw)
+
+
+def _last_content_span(data: bytes, chain) -> tuple[int, int] | None:
+    """Offsets of the content of `chain[0]` in `data` when nothing but whitespace and the end tags of the
+    chain (the element, then its ancestors up to the root) follows it, and no markup is inside it."""
+    names = [(f"{e.prefix}:" if e.prefix else "") + etree.QName(e).localname for e in chain]
+    end = data.rfind(b"</" + names[0].encode("utf-8"))
+    if end < 0 or len(data) - end > _TAIL_MAX:
+        return None
+    if b"".join(data[end:].split()) != "".join(f"</{name}>" for name in names).encode("utf-8"):
+        return None  # something else follows (a comment, a processing instruction, another element)
+    start = data.rfind(b">", 0, end) + 1
+    tag = data.rfind(b"<", 0, start)
+    qname = names[0].encode("utf-8")
+    after = tag + 1 + len(qname)
+    if tag < 0 or data[tag + 1:after] != qname or data[after:after + 1] not in _AFTER_NAME:
+        return None
+    if data[start - 2:start] == b"/>" or data.find(b"<", start, end) >= 0:
+        return None
+    return start, end
+
+
+def _keep(element, data: bytes | None) -> None:
     with _lock:
         _kept.insert(0, (element, data))
         del _kept[_KEEP:]
-    return data
 
 
 #: What ``str.split()`` drops from ASCII text (XML 1.0 allows only the first four in content).

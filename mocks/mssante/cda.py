@@ -21,7 +21,7 @@ from lxml import etree
 
 from segur.kernel.ins import INS_OIDS
 from segur.validators import safe_xml
-from segur.validators.body_text import ascii_text, decode_base64
+from segur.validators.body_text import ascii_text, decode_base64, read_from_source
 
 HL7 = "urn:hl7-org:v3"
 NS = {"h": HL7}
@@ -41,6 +41,7 @@ def parse_xml(data: bytes) -> etree._Element:
         parsed = safe_xml.parse(data, max_size=MAX_XML_BYTES)
     except safe_xml.UnreadableDocument as exc:
         raise NotXml(_refusal(exc)) from None
+    read_from_source(data, parsed.tree)  # the N1 body's text sliced from `data` when it can be (body_text)
     root = parsed.tree.getroot()
     etree.strip_tags(root, etree.Comment)
     return root

@@ -113,3 +113,39 @@ def test_the_segur_body_rules_reuse_the_bytes_the_schematron_layer_read(cda_pack
     report = validator.validate(data)
     assert "SEGUR-BODY-002" not in {f.rule for f in report.findings}  # the shared bytes decoded
     assert len(handed) == 2 and handed[0][0] is handed[1][0] and handed[0][1] is handed[1][1]
+
+
+# --- the body's text sliced from the document's bytes (read_from_source)
+BODY = "QUJD" * 2000
+
+
+def _n1(text: str, tail: str = "</ClinicalDocument>") -> str:
+    return (f'<ClinicalDocument xmlns="urn:hl7-org:v3"><component><nonXMLBody><text>{text}</text>'
+            f"</nonXMLBody></component>{tail}")
+
+
+SHAPES = {  # name: (document, whether its bytes are the body's text)
+    "usual": (_n1(BODY).replace("><", ">\n<") + "\n", True),
+    "prefixed": ('<cda:ClinicalDocument xmlns:cda="urn:hl7-org:v3"><cda:component><cda:nonXMLBody>'
+                 f"<cda:text>{BODY}</cda:text ></cda:nonXMLBody></cda:component>"
+                 "</cda:ClinicalDocument>", True),
+    "comment after": (_n1(BODY, "</ClinicalDocument><!-- <text>QUJD</text> -->"), False),
+    "character reference": (_n1("&#81;" + BODY), False),
+    "cdata": (_n1(f"<![CDATA[{BODY}]]>"), False),
+    "carriage return": (_n1(f"{BODY}\r\n{BODY}"), False),
+    "non-ascii": (_n1("é" + BODY), False),
+    "another element after": (_n1(BODY, "<x/></ClinicalDocument>"), False),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_body_is_sliced_from_the_bytes_only_when_they_are_its_text(shape, monkeypatch):
+    monkeypatch.setattr(body_text, "_kept", [])
+    document, sliced = SHAPES[shape]
+    data = document.encode("utf-8")
+    tree = safe_xml.parse(data).tree
+    element = tree.getroot().find(f"{H}component/{H}nonXMLBody/{H}text")
+    body_text.read_from_source(data, tree)
+    assert ([known for known, _ in body_text._kept] == [element]) == sliced
+    text = element.text
+    assert body_text.ascii_text(element) == (text.encode("ascii") if text.isascii() else None)
