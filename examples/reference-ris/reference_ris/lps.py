@@ -63,7 +63,7 @@ def is_lps(message) -> bool:
 
 
 # --- the DPI: the consumer ----------------------------------------------------------------------------------
-class Refused(Exception):
+class NotIntegrated(Exception):
     def __init__(self, code: str, location: str):
         super().__init__(code)
         self.code, self.location = code, location
@@ -122,27 +122,27 @@ def _known_ins(state_dir) -> set[str]:
 
 
 def _integrate(message, state_dir, defect: str | None) -> str:
-    """Carry out the MDM on the documents kept; what was done (Refused: the volet's error)."""
+    """Carry out the MDM on the documents kept; what was done (NotIntegrated: the volet's error code)."""
     event = str(message.segment("MSH")[9][0][1])
     facts = document_facts(_carried(message))
     if not facts["ins"]:
         if defect == "lps-ack-aa-without-ins":
             return f"{facts['id']} not integrated (no INS), answered AA (defect lps-ack-aa-without-ins)"
-        raise Refused("903", "PID^1^3")
+        raise NotIntegrated("903", "PID^1^3")
     if facts["ins"] not in _known_ins(state_dir):
-        raise Refused("902", "PID^1^3")
+        raise NotIntegrated("902", "PID^1^3")
     txa = str(message.segment("TXA")).split("|")
     documents = _documents(state_dir)
     if event == "T04":
         kept = documents.get(_txa_id(txa[12]))
         if not kept or kept["status"] != "current":
-            raise Refused("900", "TXA^1^12")
+            raise NotIntegrated("900", "TXA^1^12")
         kept["status"] = "deleted"
     else:
         if event == "T10":
             parent = documents.get(_txa_id(txa[13]) if len(txa) > 13 else "")
             if not parent or parent["status"] != "current":
-                raise Refused("900", "TXA^1^13")
+                raise NotIntegrated("900", "TXA^1^13")
             if defect != "lps-replace-keeps-old":
                 parent["status"] = "replaced"
         documents[facts["id"]] = {"id": facts["id"], "set_id": facts["set_id"], "version": facts["version"],
@@ -155,7 +155,7 @@ def answer(message, state_dir, defect: str | None = None):
     """The ACK of an MDM of the volet, once carried out (module doc)."""
     try:
         _integrate(message, state_dir, defect)
-    except Refused as refused:
+    except NotIntegrated as refused:
         ack = acknowledgement(message, "AE")
         err = (f"ERR||{refused.location}|207^Application error^HL70357|E|{refused.code}^"
                f"{_escape(ERRORS[refused.code])}^applicationErrorCode")

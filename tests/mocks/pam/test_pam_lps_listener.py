@@ -6,14 +6,16 @@ present."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 
 from segur.fixtures.documents import build_cr_img_n1
 from segur.fixtures.world import load_world
-from segur.mocks.pam import lps
+from segur.mocks.pam import cda, lps, mllp
 from segur.mocks.pam.testing import running_pam
 
 LIMIT = 512 * 1024
@@ -166,3 +168,38 @@ def test_the_ans_examples_are_accepted_once_their_base64_is_padded(pam, name):
     ack = pam.send_cda(_padded(text))
     assert fields(ack, "MSA")[0][1] == "AA", ack
     assert pam.journal.entries()[-1].meta["transport"]["profile"] == "CISIS_CDA_HL7_LPS"
+
+
+def _product_answering(reply: bytes | None) -> tuple[socket.socket, threading.Thread]:
+    """A product's MLLP endpoint that reads one block and answers `reply` framed (None: closes unanswered)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            data = b""
+            while not data.endswith(b"\x1c\r"):
+                data += connection.recv(65536)
+            if reply is not None:
+                connection.sendall(mllp.frame(reply))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.mark.parametrize(("reply", "verdict"), [(b"garbage, no HL7 here", "unreadable-ack"),
+                                                (None, "unreachable")])
+def test_a_dpi_answering_garbage_or_nothing_is_journalled_so_and_the_mock_keeps_sending(
+        pam, patient_document, reply, verdict):
+    server, thread = _product_answering(reply)
+    to = f"mllp://127.0.0.1:{server.getsockname()[1]}"
+    answer = cda.send_message(pam.journal, to, message(patient_document), timeout=5)
+    thread.join(5)
+    server.close()
+    assert answer["ack_code"] is None
+    (entry,) = pam.journal.entries(operation="send MDM^T02")
+    assert entry.verdict == verdict
+    assert fields(pam.send_cda(message(patient_document)), "MSA")[0][1] == "AA"
