@@ -637,27 +637,39 @@ CHECKS = (
           "answered with the volet's ACK (ACK^<event>^ACK, MSA-2 its MSH-10): AA when the document was "
           "taken, AE/AR with ERR-3 207 and the volet's ERR-5 (903: no INS in the document) when it cannot "
           "be.",
-          NONE | {"DPI": ["DPI.CDA/HL7.03"]}, ("pam.sent",), check_acked, ("lps-ack-aa-without-ins",)),
+          NONE | {"DPI": ["DPI.CDA/HL7.03"]}, ("pam.sent",), check_acked, ("lps-ack-aa-without-ins",),
+          hint="Answer each MDM of the volet with ACK^<event>^ACK and MSA-2 its MSH-10: AA only once the "
+               "document is integrated; AE with ERR-3 207 and ERR-5 the volet's code (903 no INS in the "
+               "document, 902 patient unknown, 900 wrong version) when it cannot be (error-codes.md)."),
     Check("lps-document-integrated", "Documents from MSSanté integrated, replaced, deleted",
           "test_lps_documents_are_integrated",
           "The DPI's report of the documents it holds from the volet matches what the MDM asked: the "
           "document current under the INS it carries after T02, replaced by its new version after T10 (same "
           "setId), no longer current after T04, never held when the MDM was refused.",
           NONE | {"DPI": ["DPI.CDA/HL7.04"]}, ("pam.sent", "task.claims"), check_integrated,
-          ("lps-replace-keeps-old",)),
+          ("lps-replace-keeps-old",),
+          hint="File the CDA of an MDM^T02 under the INS it carries; on a T10 make the version TXA-13 names "
+               "no longer current (same setId); on a T04 remove the document TXA-12 names; report them as "
+               "`{\"lps\": [{\"id\", \"set_id\", \"version\", \"ins\", \"status\"}]}` (docs/sut.md)."),
     Check("lps-mdm-handed", "Received documents handed to the consumer over HL7v2",
           "test_lps_documents_are_handed_to_the_consumer",
           "The document of an IHE_XDM.ZIP received in the application mailbox goes to the consumer as an "
           "MDM^T02 of the LPS volet (MSH-21 CISIS_CDA_HL7_LPS, PRT SB, the e-mail OBX naming the Message-ID, "
           "the metadata OBX), the CDA byte-identical to the XDM's, PID-3 the CDA's INS with PID-32 VALI.",
           NONE | {"PFI": ["PFI.CDA/HL7.03", "PFI.MSS/UX.01"]}, ("mssante.delivered", "pam.transport"),
-          check_handed, ("lps-cda-reencoded",)),
+          check_handed, ("lps-cda-reencoded",),
+          hint="Hand the CDA of the IHE_XDM.ZIP as received (base64 of its bytes, never re-serialised) in an "
+               "MDM^T02 with MSH-21 1.1^CISIS_CDA_HL7_LPS, PID-3 the CDA's INS with PID-32 VALI, PRT SB the "
+               "sender's address, OBX 2 the e-mail's Message-ID and the four metadata OBX."),
     Check("lps-mdn-returned", "The consumer's ACK returned as an MDN", "test_lps_ack_is_returned_as_mdn",
           "The sender who asked a read receipt gets the volet's MDN (RFC 8098 multipart/report, Original-"
           "Message-ID): 'processed' with the plain subject after the consumer's AA, 'processed/Error: "
           "<code>^<label>' and the subject '[KO Intégration système !][<code>] XDM/1.0/DDM+…' after an AE.",
           NONE | {"PFI": ["PFI.CDA/HL7.04", "PFI.MSS/UX.02"]}, ("pam.transport", "mssante.messages"),
-          check_mdn, ("lps-mdn-processed-after-ae",)),
+          check_mdn, ("lps-mdn-processed-after-ae",),
+          hint="Mirror the consumer's ACK in the MDN to the Disposition-Notification-To address: AA → "
+               "'processed' and the e-mail's subject; AE → 'processed/Error: <ERR-5.1>^<ERR-5.2>' and the "
+               "subject '[KO Intégration système !][<code>] ' + the e-mail's (struct-msg-mdn.md)."),
 )
 
 DPI_CAPABILITY = Capability(f"{NAME}_dpi", "the CI-SIS LPS volet, the consumer's side: the DPI takes the "

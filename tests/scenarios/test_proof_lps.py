@@ -190,3 +190,7 @@ def test_an_error_mdn_after_an_aa_fails(pfi_run):
     mdn["mdn"]["Disposition"] = "automatic-action/MDN-sent-automatically; processed/Error: 902^Inconnu"
     result = lps.check_mdn(run)
     assert not result.passed and any("after the consumer's AA" in p for p in result.problems)
+
+
+def test_every_check_of_the_volet_tells_a_failing_product_what_to_change():
+    assert all(len(check.hint) > 40 for check in lps.CHECKS)
