@@ -40,6 +40,10 @@ ACTIONS: dict[str, str] = {
     "hl7-take-returns": "take the PFI's DMP/MSSanté returns (ZAM) about the report of extra['of_task']",
     "hl7-relay": "relay the producer's MDM extra['control_id'] received on your MLLP endpoint: DMP, MSSanté "
                  "to its PRT RCT recipients, then the outcomes (ZAM^Z01/Z02) back to the producer",
+    "lps-integrate": "take the PFI's MDM (LPS volet) of a document received by MSSanté on your MLLP "
+                     "endpoint, report the documents you hold from that volet as JSON `lps`",
+    "lps-relay-mail": "read extra['mailbox'], hand each document of its IHE_XDM.ZIP to the consumer as an "
+                      "MDM^T02 (LPS volet), return the consumer's ACK to the sender as an MDN",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -665,10 +665,10 @@ REFERENCE_PRODUCTS = {
     "reference-lgc": {"product": "reference LGC (médecine de ville)", "defects": ("vsm-no-treatments",)},
     "reference-dpi": {"product": "reference DPI (hôpital)",
                       "defects": ("ldl-wrong-class", "hl7-txa-wrong-id", "hl7-pid-without-ins",
-                                  "hl7-zam-refused")},
+                                  "hl7-zam-refused", "lps-ack-aa-without-ins", "lps-replace-keeps-old")},
     "reference-pfi": {"product": "reference PFI (intermediation platform)",
                       "defects": ("relay-drops-ins", "hl7-relay-no-ack", "hl7-relay-dmp-only",
-                                  "hl7-relay-no-returns")},
+                                  "hl7-relay-no-returns", "lps-cda-reencoded", "lps-mdn-processed-after-ae")},
     "reference-ri": {"product": "reference RI (IHE PAM identity feeds)",
                      "defects": ("ri-ins-unqualified", "ri-update-new-ipp")},
 }

@@ -35,6 +35,8 @@ from segur.mocks.pam import checks, mllp, rules
 
 TYPES = ("ORU", "MDM", "ZAM")
 PROFILE = "CISIS_CDA_HL7_V2"
+#: MSH-21.2 of the MDM a PFI hands its consumer (DPI, RIS) with a document received by MSSanté (`lps.py`)
+LPS_PROFILE = "CISIS_CDA_HL7_LPS"
 #: MSH-9 → HL7 version (TRANS: ORU in 2.5, MDM and ZAM in 2.6)
 MESSAGES = {"ORU^R01^ORU_R01": "2.5", "MDM^T02^MDM_T02": "2.6", "MDM^T10^MDM_T02": "2.6",
             "MDM^T04^MDM_T02": "2.6", "ZAM^Z01^ZAM_Z01": "2.6", "ZAM^Z02^ZAM_Z01": "2.6",
@@ -51,6 +53,12 @@ HL7NS = "{urn:hl7-org:v3}"
 
 def message_type(header: list[str]) -> str:
     return header[8] if len(header) > 8 else ""
+
+
+def profile_of(header: list[str]) -> str:
+    """MSH-21.2, the namespace of the message profile (the IG's example writes `1.1^ CISIS_CDA_HL7_LPS`)."""
+    profile = header[20] if len(header) > 20 else ""
+    return (profile.split("^") + ["", ""])[1].strip()
 
 
 def is_transport(header: list[str] | None) -> bool:
@@ -186,7 +194,8 @@ def check_header(header: list[str]) -> list[Finding]:
     if charset not in ("UNICODE UTF-8", "8859/15"):
         found.append(rules.CHARSET.finding(found=charset, location="MSH-18"))
     profile = header[20] if len(header) > 20 else ""
-    if profile.split("^")[1:2] != [PROFILE]:
+    allowed = (PROFILE, LPS_PROFILE) if kind.startswith("MDM") else (PROFILE,)
+    if profile_of(header) not in allowed:
         found.append(rules.CDA_PROFILE.finding(found=profile))
     if not (header[9] if len(header) > 9 else ""):
         found.append(rules.CONTROL_ID.finding(location="MSH-10"))
@@ -202,25 +211,12 @@ def check_message(message, kind: str) -> list[Finding]:
     """The content of an ORU/MDM (segments, the CDA in the first OBX, ORC/OBX-11/event, TXA, the metadata, the
     PRT participants, PID-3 against the CDA, the INS only with VALI) or of a ZAM."""
     family, event = kind.split("^")[0], kind.split("^")[1]
-    present = {str(segment[0]) for segment in message}
-    missing = [name for name in REQUIRED[family] if name not in present]
+    missing = missing_segments(message, kind)
     if missing:
-        return [rules.CDA_SEGMENTS.finding(message_type=kind, segment=name, location=name)
-                for name in missing]
+        return missing
     if family == "ZAM":
         return _check_return(message, event)
-    found = []
-    document, problem = cda_of(message)
-    facts = cda_facts(document)
-    if problem or facts.get("unreadable"):
-        found.append(rules.CDA_DOCUMENT.finding(problem=problem or "the base64 does not decode to XML"))
-    first = _segments(message, "OBX")[0]
-    status, order = _value(first, 11), _get(message, "ORC", 1)
-    expected = STATUSES.get(status)
-    if expected is None or order != expected[0] or (family == "MDM" and event != expected[1]):
-        found.append(rules.CDA_STATUS.finding(order=order, event=event, status=status))
-    if family == "MDM":
-        found += _check_txa(message, facts)
+    found, facts = check_document(message, family, event)
     meta = metadata(message)
     for code in METADATA:
         if meta.get(code) not in ("Y", "N"):
@@ -234,6 +230,36 @@ def check_message(message, kind: str) -> list[Finding]:
         found.append(rules.CDA_PARTICIPANTS.finding(
             problem="an MSSanté exchange is asked but no PRT RCT (Result Copies To) gives its address "
                     "(PRT-15.4)"))
+    return found + check_pid(message, facts)
+
+
+def missing_segments(message, kind: str) -> list[Finding]:
+    """A finding per segment the message needs (REQUIRED) and lacks."""
+    present = {str(segment[0]) for segment in message}
+    return [rules.CDA_SEGMENTS.finding(message_type=kind, segment=name, location=name)
+            for name in REQUIRED[kind.split("^")[0]] if name not in present]
+
+
+def check_document(message, family: str, event: str) -> tuple[list[Finding], dict]:
+    """The CDA of the first OBX, ORC-1/OBX-11/event, and (MDM) TXA; the findings and the CDA's facts."""
+    found = []
+    document, problem = cda_of(message)
+    facts = cda_facts(document)
+    if problem or facts.get("unreadable"):
+        found.append(rules.CDA_DOCUMENT.finding(problem=problem or "the base64 does not decode to XML"))
+    first = _segments(message, "OBX")[0]
+    status, order = _value(first, 11), _get(message, "ORC", 1)
+    expected = STATUSES.get(status)
+    if expected is None or order != expected[0] or (family == "MDM" and event != expected[1]):
+        found.append(rules.CDA_STATUS.finding(order=order, event=event, status=status))
+    if family == "MDM":
+        found += _check_txa(message, facts)
+    return found, facts
+
+
+def check_pid(message, facts: dict) -> list[Finding]:
+    """PID-3's INS only with PID-32 VALI, and the INS the CDA carries."""
+    found = []
     ins, _oid = pid_ins(message)
     status_codes = statuses(message)
     if ins and "VALI" not in status_codes:

@@ -21,7 +21,7 @@ from flask import Flask, jsonify, request
 from segur.kernel.admin import admin_blueprint
 from segur.kernel.findings import Finding, Severity
 from segur.kernel.journal import body_for_journal
-from segur.mocks.pam import cda, checks, mllp, rules
+from segur.mocks.pam import cda, checks, lps, mllp, rules
 from segur.mocks.pam.models import AdtMessage, Identifier, IdentityStore, Traits
 
 APPLICATION = "SEGUR-PAM"
@@ -114,8 +114,11 @@ def ack_code(findings: list[Finding]) -> str:
     return code
 
 
-def render_ack(code: str, findings: list[Finding], header: list[str] | None, charset: str) -> str:
-    """The ACK of a message whose MSH fields are `header` (None: nothing readable, an empty MSA-2)."""
+def render_ack(code: str, findings: list[Finding], header: list[str] | None, charset: str,
+               errors: tuple[str, ...] = ()) -> str:
+    """The ACK of a message whose MSH fields are `header` (None: nothing readable, an empty MSA-2); `errors`:
+    ERR segments written first, as given (a volet's application error, lps.py), instead of the ERR of the
+    injected fault's finding."""
     header = header or []
 
     def field(number: int) -> str:  # MSH-n of the message acknowledged
@@ -128,7 +131,9 @@ def render_ack(code: str, findings: list[Finding], header: list[str] | None, cha
            f"ACK^{event}^ACK" if event else "ACK", control, field(11) or "P", version, "", "", "", "", "FRA",
            charset, "FR"]
     segments = ["|".join(msh), f"MSA|{code}|{field(10)}"]
-    segments += [_err(finding) for finding in findings]
+    segments += list(errors)
+    segments += [_err(finding) for finding in findings
+                 if not (errors and finding.rule == rules.INJECTED_NACK.id)]
     return "\r".join(segments) + "\r"
 
 
@@ -258,7 +263,10 @@ class Consumer:
             code = asked if asked in ("AE", "AR") else "AR" if injected.kind == "http_error" else "AE"
             found.append(rules.INJECTED_NACK.finding(location="MSA-1"))
         charset = declared if declared in checks.CHARSETS else DEFAULT_CHARSET
-        ack = render_ack(code, found, header if header and len(header) > 1 else None, charset)
+        # a nack fault with `error`: the volet's application error (ERR-3 207, ERR-5 its code; lps.py)
+        volet_error = str(injected.params.get("error") or "") if injected is not None else ""
+        errors = (lps.application_error(volet_error),) if volet_error else ()
+        ack = render_ack(code, found, header if header and len(header) > 1 else None, charset, errors)
         answer = ack.encode(checks.CHARSETS[charset], errors="replace")
         verdict = "fault-injected" if injected is not None else VERDICTS[code]
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -282,6 +290,9 @@ class Consumer:
         except Exception as exc:  # noqa: BLE001 — any parser failure is the sender's malformed message
             return found + [rules.NO_MSH.finding(location=f"MSH ({type(exc).__name__}: {exc})"[:200])], {}
         kind = cda.message_type(header)
+        if lps.is_lps(header):  # a PFI handing its consumer a document received by MSSanté (lps.py)
+            found += lps.check_message(parsed, kind)
+            return found, {"transport": {**cda.read_transport(parsed), **lps.read_lps(parsed)}}
         found += cda.check_message(parsed, kind)
         if kind.startswith("ZAM"):
             return found, {"return": cda.read_return(parsed)}

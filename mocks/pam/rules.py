@@ -228,6 +228,29 @@ CDA_INVALID = book.rule(
     hint="Validate the document before handing it over (`segur validate`): the PFI feeds the DMP with it.",
     source=TRANS, rem=CDA_OUT_REM, ack="AE", hl7_code="207", location="OBX-5")
 
+# --- CI-SIS "Transmission au LPS de documents CDA provenant d'un courriel MSSanté" (MDM from the PFI) -------
+#: LPS = ANS, IG "Volet de transmission au LPS de documents CDA provenant d'un courriel MSSanté" (Trial
+#: Implementation), ansforge/IG-hl7v2-volet-trans-lps-doc-cda-courriel-mss @ bb83dc2, profils-messages.md
+LPS = "CI-SIS Transmission au LPS de documents CDA provenant d'un courriel MSSanté (profils-messages)"
+LPS_REM = ("PFI.CDA/HL7.03", "PFI.MSS/UX.01")
+LPS_METADATA = book.rule(
+    "PAM-LPS-01", "The MSSanté restriction metadata OBX {code} is missing or not Y/N ({found!r}).",
+    hint="After the document and the e-mail OBX, send MASQUE_PS, INVISIBLE_PATIENT, INVISIBLE_REP_LEGAUX, "
+    "MODIF_CONF_CODE as OBX CWE ^…^MetaDMPMSS valued Y or N (table 0136), in that order.", source=LPS,
+    rem=LPS_REM, ack="AE", hl7_code="101", location="OBX-3")
+LPS_SENDER = book.rule(
+    "PAM-LPS-02", "{problem}", hint="After the document's OBX: PRT||UC||SB^Send by^participation with the "
+    "sender's e-mail address in PRT-15 (^^X.400^<address>), then one PRT RCT per recipient of the e-mail.",
+    source=LPS, rem=LPS_REM, ack="AE", hl7_code="101", location="PRT")
+LPS_MAIL = book.rule(
+    "PAM-LPS-03", "The second OBX does not describe the e-mail the document came in: {problem}.",
+    hint="OBX|2|ED|<Message-ID of the e-mail>^<its subject>||^text^^Base64^<the e-mail's body in base64>"
+    "||||||F.", source=LPS, rem=LPS_REM, ack="AE", hl7_code="101", location="OBX-3")
+LPS_PARENT = book.rule(
+    "PAM-LPS-04", "{event} without TXA-13 (the id of the document replaced or deleted).",
+    hint="TXA-13 is required for a replacement (T10): the ClinicalDocument/id of the version it replaces, "
+    "written as TXA-12 is.", source=LPS, rem=LPS_REM, ack="AE", hl7_code="101", location="TXA-13")
+
 # --- the mock's own limits ------------------------------------------------------------------------
 INTERNAL = book.rule(
     "PAM-INTERNAL-01", "The mock could not read this message ({error}); it answered AR.",

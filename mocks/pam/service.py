@@ -37,7 +37,9 @@ class PamService(Service):
     Config = PamConfig
     title = "The IHE PAM (HL7 v2.5, PAM FR) mock: identity consumer over MLLP, and identity source."
     fault_kinds = {
-        "nack": {"code": "AE"},  # answer this MSA-1 (AE or AR) whatever the checks say
+        # answer this MSA-1 (AE or AR) whatever the checks say; `error`: an applicationErrorCode of the LPS
+        # volet (902…) the ACK's ERR carries (ERR-3 207, ERR-5 the code: mocks/pam/lps.py)
+        "nack": {"code": "AE", "error": ""},
         "drop": {},  # close the connection without answering
     }
 

@@ -8,12 +8,15 @@ from segur.scenarios.capabilities.histo import BIO_CAPABILITY as HISTO_BIO
 from segur.scenarios.capabilities.histo import CAPABILITY as HISTO
 from segur.scenarios.capabilities.hl7_cda import DPI_CAPABILITY as HL7_CDA_DPI
 from segur.scenarios.capabilities.hl7_cda import PFI_CAPABILITY as HL7_CDA_PFI
+from segur.scenarios.capabilities.lps import DPI_CAPABILITY as LPS_DPI
+from segur.scenarios.capabilities.lps import PFI_CAPABILITY as LPS_PFI
 from segur.scenarios.capability import Capability
 
 CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY, HISTO, HISTO_BIO,
                                         inbox.CAPABILITY, psc.CAPABILITY, pam_feed.CAPABILITY,
                                         identity_feeds.CAPABILITY, consent.CAPABILITY,
-                                        HL7_CDA_DPI, HL7_CDA_PFI, *psc.OTHER_COULOIRS, *lookup.OTHER_COULOIRS)
+                                        HL7_CDA_DPI, HL7_CDA_PFI, *psc.OTHER_COULOIRS, *lookup.OTHER_COULOIRS,
+                                        LPS_DPI, LPS_PFI)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

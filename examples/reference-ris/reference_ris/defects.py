@@ -138,6 +138,13 @@ DEFECTS = {
     "inbox-patient-as-professional": "lists a patient's message from Mon espace santé as a professional's",
     "inbox-patient-shows-address-only": "shows a patient's message from Mon espace santé by its address "
                                         "<INS>@patient.mssante.fr only, not the usager's name and INS",
+    "lps-ack-aa-without-ins": "answers AA to the PFI's MDM whose CDA carries no INS, and keeps nothing (DPI)",
+    "lps-replace-keeps-old": "on the PFI's MDM^T10, keeps the replaced version current beside the new one "
+                             "(DPI)",
+    "lps-cda-reencoded": "hands the consumer the CDA of the IHE_XDM.ZIP parsed and written again, not the "
+                         "bytes received (PFI)",
+    "lps-mdn-processed-after-ae": "returns an MDN 'processed' with the plain subject whatever the consumer's "
+                                  "ACK, AE included (PFI)",
 }
 
 

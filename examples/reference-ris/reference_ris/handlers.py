@@ -4,7 +4,7 @@ proof the RIS implements lives in a module of its own and adds its actions here.
 
 from __future__ import annotations
 
-from . import consent, consult, histo, hl7_cda, inbox, lookup, pam_feed, psc, ri_feed
+from . import consent, consult, histo, hl7_cda, inbox, lookup, lps, pam_feed, psc, ri_feed
 
 HANDLERS: dict = {**lookup.ACTIONS, **histo.ACTIONS, **psc.HANDLERS, "read-inbox": inbox.read_inbox}
 HANDLERS["consult-dmp"] = consult.consult
@@ -12,3 +12,4 @@ HANDLERS["feed-identity"] = ri_feed.feed_identity
 HANDLERS["pam-send-dmp"] = pam_feed.send_dmp
 HANDLERS.update(consent.ACTIONS)
 HANDLERS.update(hl7_cda.HANDLERS)
+HANDLERS.update(lps.HANDLERS)

@@ -26,7 +26,7 @@ from pathlib import Path
 import hl7
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
-from . import core, hl7_cda
+from . import core, hl7_cda, lps
 from .errors import IdentityNotQualified, RisError
 from .identity import Identity
 from .report import document_ids
@@ -214,6 +214,8 @@ def hl7_text(text: str) -> str:
 
 def answer(message, patients: PatientFile, defect: str | None = None):
     """Integrate one message and build its ACK (an ORU/MDM/ZAM of the CDA transport volet: `hl7_cda`)."""
+    if lps.is_lps(message):  # an MDM of the LPS volet, the DPI as its consumer
+        return lps.answer(message, patients.directory, defect)
     if hl7_cda.is_volet(message):
         return hl7_cda.answer(message, patients.directory, defect)
     try:
