@@ -14,9 +14,9 @@ a failed login answers at once (no 0.3 s sleep) since the mock is local.
 SASL-IR (RFC 4959): the server advertises the `SASL-IR` capability and takes the initial response on the
 AUTHENTICATE command line (`a AUTHENTICATE XOAUTH2 <base64>`, `=` for an empty one, §3), as the MSSanté
 clients' referential allows for the PSC token (REM MSS/CONF.09); pymap alone answers such a line BAD. The
-`imap-login` entry says how the client authenticated: `command` LOGIN or AUTHENTICATE, its `mechanism`, and
-`initial_response` (true: the credentials came on the command line, one step; false: after the server's
-empty challenge, two steps).
+`imap-login` entry of an AUTHENTICATE says so (`command`), with its `mechanism` and `initial_response` (true:
+the credentials came on the command line, one step; false: after the server's empty challenge, two steps); a
+LOGIN's names the login alone.
 
 What a mailbox reader did is journalled command by command, while the command runs (so the entry carries
 the proof task in force, and a client's next step comes after it): ``imap-starttls`` (the TLS version and
@@ -274,7 +274,7 @@ class _Login(Login):
         session = _SESSION.get()
         if session is not None and ok:  # what follows on this connection goes to the login's tenant
             session.login, session.mailbox, session.journal = login, box.address.lower(), journal
-        how = dict(session.sasl) if session is not None and session.sasl else {"command": "LOGIN"}
+        how = dict(session.sasl) if session is not None and session.sasl else {}  # a LOGIN: the login alone
         if session is not None:
             session.sasl = None  # a LOGIN after a failed AUTHENTICATE is a LOGIN
         if oauth:
