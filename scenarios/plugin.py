@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from segur.fixtures.world import load_world
+from segur.scenarios.capabilities.claims import NOT_CLAIMED
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.markers import couloir_of, requirement_ids
 from segur.scenarios.plan import build_plan
@@ -301,6 +302,8 @@ def segur_check(request, segur_evidence, segur_results):
         segur_results.record(check_id, result)
         segur_evidence.record(f"{check_id}: evidence", result.evidence, check=check_id, passed=result.passed,
                               problems=result.problems, status=result.status, blocked_by=result.blocked_by)
+        if result.status == NOT_CLAIMED:  # an optional requirement the product does not claim: not judged
+            pytest.skip(result.summary)
         if result.status == "blocked":
             for upstream in result.blocked_by:
                 item.user_properties.append((BLOCKED_PROPERTY, blocked_label(upstream)))

@@ -138,6 +138,11 @@ DEFECTS = {
     "inbox-patient-as-professional": "lists a patient's message from Mon espace santé as a professional's",
     "inbox-patient-shows-address-only": "shows a patient's message from Mon espace santé by its address "
                                         "<INS>@patient.mssante.fr only, not the usager's name and INS",
+    "tls13-claimed-tls12-max": "claims tls13 but caps its MSSanté connections (SMTP and IMAP) at TLS 1.2",
+    "sasl-ir-claimed-two-steps": "claims sasl-ir but sends IMAP AUTHENTICATE XOAUTH2 alone and the token "
+                                 "after the server's challenge (two steps), though the server offers SASL-IR",
+    "inbox-no-insi-verify": "integrates a received report whose INS (another identity domain's) it does not "
+                            "hold under that INS, without asking INSi to verify the identity",
 }
 
 

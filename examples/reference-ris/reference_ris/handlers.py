@@ -12,3 +12,4 @@ HANDLERS["feed-identity"] = ri_feed.feed_identity
 HANDLERS["pam-send-dmp"] = pam_feed.send_dmp
 HANDLERS.update(consent.ACTIONS)
 HANDLERS.update(hl7_cda.HANDLERS)
+HANDLERS["read-personal-inbox"] = inbox.read_personal_inbox

@@ -23,6 +23,7 @@ and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import imaplib
 import io
@@ -196,7 +197,7 @@ class Inbox:
         config = self.config
         config.require("imap_host", "imap_port")
         try:
-            context = ssl.create_default_context(cafile=config.ca_file or None)
+            context = mssante.capped(ssl.create_default_context(cafile=config.ca_file or None), config)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
         password = config.password_for(self.mailbox)
@@ -393,3 +394,66 @@ def with_read_receipt(run, message: EmailMessage, sender: str) -> EmailMessage:
             message["Disposition-Notification-To"] = sender
     return message
 
+
+
+# --- the personal mailbox, read with the professional's PSC token -------------------------------------------
+def authenticate_xoauth2(run, client: imaplib.IMAP4, login: str, token: str) -> None:
+    """AUTHENTICATE XOAUTH2 with the PSC token (REM MSS/CONF.07), in one step when the server advertises
+    SASL-IR (RFC 4959 §3: the base64 initial response on the command line; REM MSS/CONF.09): imaplib has no
+    SASL-IR of its own, so the command line is written whole. With the defect `sasl-ir-claimed-two-steps`
+    the token waits for the server's empty challenge, as imaplib's `authenticate` does."""
+    response = psc.xoauth2(login, token).encode()
+    if "SASL-IR" in client.capabilities and run.defect != "sasl-ir-claimed-two-steps":
+        kind, data = client._simple_command("AUTHENTICATE", "XOAUTH2", base64.b64encode(response).decode())
+        if kind != "OK":
+            raise psc.PscAuthenticationError(f"MSSanté IMAP refused the PSC token: {kind} {data!r}")
+        client.state = "AUTH"  # what imaplib's own authenticate sets after OK
+        run.step("IMAP AUTHENTICATE XOAUTH2 with the PSC token in one step (SASL-IR)")
+        return
+    if run.defect == "sasl-ir-claimed-two-steps":
+        run.step("IMAP AUTHENTICATE XOAUTH2 in two steps (defect sasl-ir-claimed-two-steps)")
+    try:
+        client.authenticate("XOAUTH2", lambda _challenge: response)
+    except imaplib.IMAP4.error as exc:
+        raise psc.PscAuthenticationError(f"MSSanté IMAP refused the PSC token: {exc}") from exc
+
+
+def read_personal_inbox(run) -> InboxOutcome:
+    """Action `read-personal-inbox`: the professional's personal mailbox (`extra["mailbox"]`) read over IMAP
+    with STARTTLS and their PSC access token (the one `psc.access_token` keeps and refreshes); the unread
+    messages are fetched, marked seen and listed (status "read")."""
+    config, task = run.config, run.task
+    config.require("imap_host", "imap_port")
+    mailbox = task.extra["mailbox"]
+    idnps = task.extra.get("idnps") or (task.author or {}).get("idnps")
+    token = psc.access_token(run, idnps)
+    try:
+        context = mssante.capped(ssl.create_default_context(cafile=config.ca_file or None), config)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
+    try:
+        client = imaplib.IMAP4(config.imap_host, int(config.imap_port), timeout=config.timeout)
+    except OSError as exc:
+        raise ServiceUnavailable(f"MSSanté IMAP unreachable: {type(exc).__name__}: {exc}") from exc
+    report = []
+    try:
+        client.starttls(ssl_context=context)
+        authenticate_xoauth2(run, client, config.login_for(mailbox), token)
+        client.select("INBOX")
+        _, found = client.uid("SEARCH", None, "UNSEEN")
+        for uid in (found[0] or b"").split() if found else []:
+            _, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((item[1] for item in data if isinstance(item, tuple)), b"")
+            message = message_from_bytes(raw, policy=policy.default)
+            message_id = str(message.get("Message-ID") or "").strip() or None
+            report.append({"message_id": message_id, "status": "read", "documents": [], "patient_ins": None})
+            client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+        client.logout()
+    except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+        raise ServiceUnavailable(f"MSSanté IMAP: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if client.state != "LOGOUT":
+            client.shutdown()
+    run.step(f"IMAP {mailbox} (PSC token): {len(report)} message(s) read")
+    return InboxOutcome(task.id, mailbox, f"personal mailbox {mailbox} read: {len(report)} message(s)",
+                        run.steps, inbox=report)
