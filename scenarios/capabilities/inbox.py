@@ -1226,9 +1226,12 @@ def check_patient_identity(run: dict) -> CheckResult:
 def _verification_problem(task: dict, claim: dict) -> str | None:
     """Why the integration of `inbox-06` is not one INSi verified (None: it is)."""
     task_id, delivered = task["task"]["id"], _delivered(task)
-    searches = _seen(task).get("insi_searches") or []
+    documents = delivered.get("documents") or []
+    # who each search names is judged again here, from what it carried (the record's flag is a convenience)
+    searches = [s | {"names_patient": any(names_patient(s.get("traits") or {}, d) for d in documents)}
+                for s in _seen(task).get("insi_searches") or []]
     started, ended = task.get("started") or "", task.get("ended") or "~"
-    received = sorted({d["ins"] for d in delivered.get("documents") or [] if d.get("ins")})
+    received = sorted({d["ins"] for d in documents if d.get("ins")})
     asked = [s for s in searches if s["in_task"] and s["names_patient"] and started <= s["time"] <= ended]
     if not asked:
         later = [s for s in searches if s["names_patient"] and s["time"] > ended]
