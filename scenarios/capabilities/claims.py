@@ -224,7 +224,7 @@ CHECKS = (
                "AUTHENTICATE XOAUTH2 carries the initial response on its command line (RFC 4959; the mock "
                "advertises SASL-IR), no LOGIN is used, and the note the harness delivered is fetched. "
                "Unclaimed: not judged, listed 'optional, not claimed'."),
-          rem={RIS: ["MSS/CONF.09"], LGC: ["MSS/CONF.09"]},
+          rem={RIS: ["MSS/CONF.09"], BIO: [], LGC: ["MSS/CONF.09"]},
           reads=("optional.imap", "optional.delivered", "run.claims"), judge=check_sasl_ir,
           defects=("sasl-ir-claimed-two-steps",), couloirs=SASL_IR_COULOIRS,
           hint="send AUTHENTICATE XOAUTH2 <base64 initial response> on one line when the server advertises "
