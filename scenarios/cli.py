@@ -130,7 +130,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             for rem_id in result.requirements:
                 if rem_id in result.covered:
                     tests = ", ".join(t.split("::")[-1] for t in result.covered[rem_id])
-                    typer.echo(f"  COVERED       {rem_id:<18} {tests}")
+                    note = f" ({result.optional[rem_id]})" if rem_id in result.optional else ""
+                    typer.echo(f"  COVERED       {rem_id:<18} {tests}{note}")
             for rem_id, reason in result.out_of_scope.items():
                 shown = reason if verbose or len(reason) < 90 else reason[:87] + "…"
                 typer.echo(f"  OUT OF SCOPE  {rem_id:<18} {shown}")

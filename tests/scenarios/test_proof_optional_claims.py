@@ -23,6 +23,7 @@ from segur.scenarios.checks import CHECKS
 from segur.scenarios.evidence_pack import not_claimed_lines
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import stack_config
+from segur.scenarios.rem import coverage
 from segur.scenarios.suites import SUITES
 from segur.up import start_stack
 
@@ -166,3 +167,15 @@ def test_a_recorded_run_judged_without_the_claim_says_not_claimed_and_with_it_ju
     session["client"]["tls"]["version"] = "TLSv1.2"
     failed = CHECKS[TLS].judge(run)
     assert failed.status == "fail" and f"SMTP session #{session['seq']}" in failed.problems[0]
+
+
+def test_rem_coverage_counts_the_optional_ids_covered_and_says_when_they_are_proved():
+    result = coverage("LGC")
+    assert result.optional == {"MSS/CONF.02": claims.COVERAGE_NOTE, "MSS/CONF.09": claims.COVERAGE_NOTE}
+    assert {"MSS/CONF.02", "MSS/CONF.09", "LGC.INS/va1.63"} <= set(result.covered)
+    assert not result.neither
+    counts = result.to_dict()["counts"]
+    assert counts["covered"] / counts["total"] >= 0.70  # issue 16: LGC coverage ≥ 70 %
+    shown = CliRunner().invoke(app, ["rem", "coverage", "--couloir", "LGC"]).output
+    line = next(line for line in shown.splitlines() if "MSS/CONF.09" in line)
+    assert line.startswith("  COVERED") and line.endswith(f"({claims.COVERAGE_NOTE})")
