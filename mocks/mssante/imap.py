@@ -276,7 +276,7 @@ class _Login(Login):
             session.login, session.mailbox, session.journal = login, box.address.lower(), journal
         how = dict(session.sasl) if session is not None and session.sasl else {}  # a LOGIN: the login alone
         if session is not None:
-            session.sasl = None  # a LOGIN after a failed AUTHENTICATE is a LOGIN
+            session.sasl = None  # said once: the next login of the connection says its own
         if oauth:
             how["mechanism"] = "XOAUTH2"
         journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
@@ -307,6 +307,8 @@ class _State(ConnectionState):
         session = _SESSION.get()
         if session is None:
             return await super().do_command(cmd)
+        if isinstance(cmd, LoginCommand):
+            session.sasl = None  # a LOGIN, whatever an earlier AUTHENTICATE of the connection left
         targets = self._targets(cmd)
         try:
             response = await super().do_command(cmd)

@@ -88,3 +88,14 @@ def test_an_initial_response_that_is_not_base64_gets_bad_and_the_server_keeps_se
         assert typ == "OK"
     finally:
         client.shutdown()
+
+
+def test_a_login_after_an_unusable_authenticate_is_journalled_as_a_login(mss):
+    client = connect(mss)
+    try:
+        with pytest.raises(imaplib.IMAP4.error):
+            one_step(client, b"not-base64!")
+        client.login(PRO2, mss.password)
+    finally:
+        client.logout()
+    assert logins(mss)[-1].request == {"login": PRO2}
