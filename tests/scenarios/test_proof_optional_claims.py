@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+from pathlib import Path
 
 import pytest
 from seeded import named_tasks, seeded_proof
@@ -28,6 +30,7 @@ from segur.scenarios.suites import SUITES
 from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+pytest_plugins = ["pytester"]
 
 TLS, SASL = "mss-tls13", "mss-sasl-ir"
 DEFECTS = {"mss-01": ("tls13-claimed-tls12-max", TLS), "optional-01": ("sasl-ir-claimed-two-steps", SASL)}
@@ -179,3 +182,41 @@ def test_rem_coverage_counts_the_optional_ids_covered_and_says_when_they_are_pro
     shown = CliRunner().invoke(app, ["rem", "coverage", "--couloir", "LGC"]).output
     line = next(line for line in shown.splitlines() if "MSS/CONF.09" in line)
     assert line.startswith("  COVERED") and line.endswith(f"({claims.COVERAGE_NOTE})")
+
+
+UNCLAIMED_SCENARIO = """
+import json
+import pytest
+
+RUN = json.loads({run!r})
+
+
+@pytest.fixture(scope="session")
+def segur_proof_run():
+    return RUN
+
+
+@pytest.mark.rem("MSS/CONF.02")
+def test_tls13(segur_check):
+    segur_check("mss-tls13")
+"""
+
+
+def test_with_the_pytest_plugin_an_unclaimed_option_is_skipped_not_passed(pytester, monkeypatch):
+    monkeypatch.delenv("SEGUR_CLAIMS", raising=False)
+    run = {"plan": {"couloir": "RIS"}, "claims": [], "tasks": [], "journals": {"mssante": []}}
+    pytester.makepyfile(test_unclaimed=UNCLAIMED_SCENARIO.format(run=json.dumps(run)))
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*{claims.NOT_CLAIMED_NOTE} (tls13: *"])
+
+
+def test_the_plugin_refuses_an_unknown_claim_before_the_mocks_start(pytester, monkeypatch):
+    for name in ("SEGUR_SUT", "SEGUR_COULOIR", "SEGUR_PROOF_SIZE", "SEGUR_CLAIMS"):
+        monkeypatch.delenv(name, raising=False)
+    scenarios = str(Path(claims.__file__).resolve().parents[1])
+    result = pytester.runpytest(str(Path(scenarios) / "test_lgc_proof.py"), "-p", "no:cacheprovider", "-c",
+                                os.devnull, "--rootdir", scenarios, "--segur-sut", "reference-lgc",
+                                "--segur-couloir", "LGC", "--segur-claims", "tls14", "-k", "tls_1_3")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*--segur-claims: unknown claim(s) tls14*"])
