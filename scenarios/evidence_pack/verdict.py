@@ -210,15 +210,20 @@ def recompute_verdict(evidence: dict) -> dict:
     judged = {t["check"] for t in mine if t["outcome"] in JUDGED and t.get("check")}
     outcome_of = {"pass": "passed", "fail": "failed", "blocked": "blocked"}
     per_rem: dict[str, list[str]] = {}
+    checks_of: dict[str, set] = {}
     for test in mine:
         recomputable = test.get("check") in status and test["outcome"] in ("passed", "failed", "blocked")
         outcome = outcome_of[status[test["check"]]] if recomputable else test["outcome"]  # an error stays one
         for rem_id in test["rem"]:
             per_rem.setdefault(rem_id, []).append(outcome)
+            checks_of.setdefault(rem_id, set()).add(test.get("check"))
     errored = any(t["outcome"] == "error" for t in mine)
     verdict = "pass" if judged and not errored and all(status[c] == "pass" for c in judged) else "fail"
+    unclaimed = {rem_id for rem_id, found in checks_of.items()
+                 if found and all(status.get(c) == NOT_CLAIMED for c in found)}  # optional, not claimed
     return {"checks": results, "status": status,
-            "requirements": {rem_id: requirement_verdict(o) for rem_id, o in sorted(per_rem.items())},
+            "requirements": {rem_id: NOT_CLAIMED if rem_id in unclaimed else requirement_verdict(o)
+                             for rem_id, o in sorted(per_rem.items())},
             "verdict": verdict}
 
 

@@ -22,7 +22,7 @@ from segur.cli import app
 from segur.fixtures.world import load_world
 from segur.scenarios.capabilities import claims
 from segur.scenarios.checks import CHECKS
-from segur.scenarios.evidence_pack import not_claimed_lines
+from segur.scenarios.evidence_pack import not_claimed_lines, recompute_verdict
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import stack_config
 from segur.scenarios.rem import coverage
@@ -152,6 +152,10 @@ def test_unclaimed_options_are_listed_not_claimed_and_never_pass(unclaimed):
     for rem_id in ("MSS/CONF.02", "MSS/CONF.09"):  # each requirement's row says so under its verdict
         row = html.split(f"<tr id='rem-{rem_id.replace('/', '-').replace('.', '-')}'>")[1].split("</tr>")[0]
         assert ">not claimed</span><br><small>" + claims.NOT_CLAIMED_NOTE in row, row
+    # a reviewer recomputing the pack from evidence.json finds the same: not claimed, and the proof passes
+    again = recompute_verdict(evidence)
+    assert again["verdict"] == "pass"
+    assert again["requirements"] == {rem_id: r["verdict"] for rem_id, r in evidence["requirements"].items()}
     # the task still ran (reading the personal mailbox is MSS/CONF.07's API LPS): only the claim is missing
     [read] = [t for t in evidence["run"]["tasks"] if t["task"]["id"] == "optional-01"]
     assert read["result"]["ok"]
