@@ -236,6 +236,7 @@ def _banner(evidence: dict) -> list[str]:
     pack = (meta.get("validation") or {}).get("pack")
     tasks = figures["tasks"]
     plan_counts = _plan_counts(evidence["run"]["plan"])  # a long line with every capability: it wraps
+    claimed = ", ".join(evidence["run"].get("claims") or []) or "none"  # the optional requirements judged
     out = [f"<div class='banner {e(shade)}' id='verdict'>Verdict: <b>{e(label)}</b>"
            "<div class='counts'>"
            + _tally("requirements", figures["requirements"], ("pass", "fail", "blocked", "not run",
@@ -248,6 +249,7 @@ def _banner(evidence: dict) -> list[str]:
            f"<span><b>product</b> <code>{e(meta['sut'])}</code></span>"
            f"<span class='long'><b>plan</b> {e(meta['size'])} ({e(plan_counts)})</span>"
            f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span>"
+           f"<span><b>optional claims</b> {e(claimed)}</span>"
            "</div>"
            + (f"<div class='counts'><span class='long'><b>VA/MOM</b> {e(meta['va'])}</span></div>"
               if meta.get("va") else "")

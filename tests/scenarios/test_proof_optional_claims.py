@@ -149,6 +149,7 @@ def test_unclaimed_options_are_listed_not_claimed_and_never_pass(unclaimed):
         assert f"NOT CLAIMED {rem_id}: {claims.NOT_CLAIMED_NOTE} ({check_id})" in result.output
     assert not_claimed_lines(evidence) == [line.strip() for line in result.output.splitlines()
                                            if line.startswith("  NOT CLAIMED")]
+    assert "<b>optional claims</b> none</span>" in html  # the banner says what the product claimed
     for rem_id in ("MSS/CONF.02", "MSS/CONF.09"):  # each requirement's row says so under its verdict
         row = html.split(f"<tr id='rem-{rem_id.replace('/', '-').replace('.', '-')}'>")[1].split("</tr>")[0]
         assert ">not claimed</span><br><small>" + claims.NOT_CLAIMED_NOTE in row, row
