@@ -38,6 +38,8 @@ ACTIONS: dict[str, str] = {
     "hl7-send-pfi": "hand the report to the PFI as an MDM^T02 or ORU^R01 of the CI-SIS HL7v2 CDA transport "
                     "volet (the INS in PID-3) on the harness's CDA listener, for the DMP and extra['mss_to']",
     "hl7-take-returns": "take the PFI's DMP/MSSanté returns (ZAM) about the report of extra['of_task']",
+    "read-personal-inbox": "read the author's personal mailbox extra['mailbox'] over IMAP with their PSC "
+                           "token (AUTHENTICATE XOAUTH2; in one step, SASL-IR, when claiming sasl-ir)",
     "hl7-relay": "relay the producer's MDM extra['control_id'] received on your MLLP endpoint: DMP, MSSanté "
                  "to its PRT RCT recipients, then the outcomes (ZAM^Z01/Z02) back to the producer",
     "lps-integrate": "take the PFI's MDM (LPS volet) of a document received by MSSanté on your MLLP "

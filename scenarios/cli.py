@@ -130,7 +130,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             for rem_id in result.requirements:
                 if rem_id in result.covered:
                     tests = ", ".join(t.split("::")[-1] for t in result.covered[rem_id])
-                    typer.echo(f"  COVERED       {rem_id:<18} {tests}")
+                    note = f" ({result.optional[rem_id]})" if rem_id in result.optional else ""
+                    typer.echo(f"  COVERED       {rem_id:<18} {tests}{note}")
             for rem_id, reason in result.out_of_scope.items():
                 shown = reason if verbose or len(reason) < 90 else reason[:87] + "…"
                 typer.echo(f"  OUT OF SCOPE  {rem_id:<18} {shown}")
@@ -211,11 +212,16 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                                          "beside the core 10/10/1: all, none, or names separated by commas "
                                          "(docs/proof.md); the checks of the others are not run, and the "
                                          "pack says so."),
+        claims: str = typer.Option(None, "--claims", help="The optional (PEUT) requirements the product "
+                                   "claims: tls13, sasl-ir, separated by commas, or none (default: what its "
+                                   "driver announces). Unclaimed ones are not judged and listed 'optional, "
+                                   "not claimed' (docs/sut.md)."),
     ) -> None:
         """Run the Ségur proof end to end and write the evidence pack; exit 0 only if every check passed."""
         from segur.kernel.official_pack import HOW_TO_GET
         from segur.scenarios.evidence_pack import (
             check_status,
+            not_claimed_lines,
             problem_lines,
             requirements_note,
             verdict_label,
@@ -248,11 +254,18 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
             except ValueError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--pam-endpoint") from None
         chosen = _capabilities(capabilities, couloir)
+        from segur.scenarios.capabilities.claims import parse_claims  # start-up: see the module docstring
+
+        try:
+            claimed = parse_claims(claims)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--claims") from None
         args = tuple(a for pair in (("-k", select), ("-m", marker)) if pair[1] for a in pair)
         outcome = run_proof(sut, couloir, out, config=str(config) if config else None, size=size,
                             progress=not quiet, pytest_args=args, quiet=quiet, stack=running,
                             pack=found.path.resolve() if found is not None and running is None else None,
-                            tenant=tenant, pam_endpoint=pam_endpoint, capabilities=chosen)
+                            tenant=tenant, pam_endpoint=pam_endpoint, capabilities=chosen,
+                            claims=claimed)
         evidence = outcome.evidence
         judged = {t["check"] for t in evidence["tests"] if t["outcome"] not in ("not run", "skipped")}
         judged_checks = [c for c in evidence["checks"].values() if c["id"] in judged]
@@ -279,6 +292,8 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
                        "documents without the CDA XSD and the CI-SIS Schematron, so this is not a "
                        "conformance PASS (--require-pack refuses such a run)")
         for line in problem_lines(judged_checks):
+            typer.echo(f"  {line}")
+        for line in not_claimed_lines(evidence):
             typer.echo(f"  {line}")
         typer.echo(f"Evidence pack: {outcome.out.resolve()}/index.html "
                    "(evidence.json, junit.xml, allure-results/)")

@@ -653,6 +653,7 @@ def reference_ris_driver(defect: str | None = None, *, state_dir: str | os.PathL
     runner = plugin.make_runner(defect=defect, state_dir=state_dir, config=config, listen=True)
     driver = PluginDriver(runner, name=f"reference-ris{':' + defect if defect else ''}")
     driver.product_endpoints = runner.product_endpoints  # its PAM listener (docs/sut.md)
+    driver.product_claims = runner.product_claims  # the optional requirements it claims (docs/sut.md)
     driver.state_dir = Path(state_dir)
     driver._scratch = scratch  # removed with the driver
     return driver

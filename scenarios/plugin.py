@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from segur.fixtures.world import load_world
+from segur.scenarios.capabilities.claims import NOT_CLAIMED, parse_claims
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.markers import couloir_of, requirement_ids
 from segur.scenarios.plan import build_plan
@@ -70,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "SEGUR_PAM_ENDPOINT (docs/sut.md)")
     group.addoption("--segur-pack", default=None,
                     help="the official CDA pack the mocks validate with (over the config's [stack] pack)")
+    group.addoption("--segur-claims", default=None,
+                    help="the optional requirements the product claims: tls13, sasl-ir (comma-separated) or "
+                    "none; default: its driver's announcement; env SEGUR_CLAIMS (docs/sut.md)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -221,6 +225,10 @@ def segur_proof_run(request, pytestconfig) -> dict:
     if context is not None and context.run is not None:
         return context.run
     request.getfixturevalue("segur_sut")  # skips when there is no system under test, before starting anything
+    try:  # a claim the harness does not know is refused before the mocks start
+        claims = parse_claims(_setting(pytestconfig, "--segur-claims", "SEGUR_CLAIMS"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--segur-claims: {exc}") from None
     # imported here: the runner reads PDFs with pypdf, +0.4 s measured on every pytest session (2026-12-06)
     from segur.scenarios.runner import run_plan
     from segur.scenarios.stack import stack_pack
@@ -229,7 +237,7 @@ def segur_proof_run(request, pytestconfig) -> dict:
     pam = _setting(pytestconfig, "--segur-pam-endpoint", "SEGUR_PAM_ENDPOINT")
     return run_plan(request.getfixturevalue("segur_plan"), request.getfixturevalue("segur_driver"),
                     request.getfixturevalue("segur_endpoints"), request.getfixturevalue("segur_world"),
-                    pack=stack_pack(stack), product={"pam": pam} if pam else None)
+                    pack=stack_pack(stack), product={"pam": pam} if pam else None, claims=claims)
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +309,8 @@ def segur_check(request, segur_evidence, segur_results):
         segur_results.record(check_id, result)
         segur_evidence.record(f"{check_id}: evidence", result.evidence, check=check_id, passed=result.passed,
                               problems=result.problems, status=result.status, blocked_by=result.blocked_by)
+        if result.status == NOT_CLAIMED:  # an optional requirement the product does not claim: not judged
+            pytest.skip(result.summary)
         if result.status == "blocked":
             for upstream in result.blocked_by:
                 item.user_properties.append((BLOCKED_PROPERTY, blocked_label(upstream)))

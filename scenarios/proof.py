@@ -180,7 +180,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
               config: str | None = None, size: str = "full", progress: bool = True,
               pytest_args: tuple[str, ...] = (), stack=None, quiet: bool | None = None,
               pack: str | os.PathLike | None = None, tenant: str = "",
-              pam_endpoint: str | None = None, capabilities=None) -> ProofOutcome:
+              pam_endpoint: str | None = None, capabilities=None, claims=None) -> ProofOutcome:
     """Run the proof (see the module doc) and write the pack to `out`. `stack` reuses running mocks (they are
     reset first: the proof reads their journals from a clean start). `pack`: the official CDA pack the mocks
     validate with (over the config's `[stack] pack`; a reused stack keeps its own). `quiet` (default: without
@@ -189,7 +189,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
     admin calls and the product's calls go to the tenant only; `TenantStack`). `pam_endpoint`: the product's
     MLLP listener (`mllp://host:port`) the PAM feed tasks send to, over the one its driver announces
     (docs/sut.md). `capabilities`: the names of the couloir's capabilities to run beside the core 10/10/1
-    (None: all; empty: none); the checks of the others are not run, and the pack says so."""
+    (None: all; empty: none); the checks of the others are not run, and the pack says so. `claims`: the
+    optional requirements the product claims (`capabilities.claims.OPTIONS`; None: its driver's word)."""
     quiet = (not progress) if quiet is None else quiet
     started = time.monotonic()
     couloir = couloir.upper()
@@ -222,7 +223,7 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             driver = driver_for(sut, stack, workdir / "sut-state")
             tick = time.monotonic()
             run = run_plan(plan, driver, endpoints, world, on_task=display.on_task, pack=pack_used,
-                           product={"pam": pam_endpoint} if pam_endpoint else None)
+                           product={"pam": pam_endpoint} if pam_endpoint else None, claims=claims)
             timings["plan_s"] = round(time.monotonic() - tick, 3)
             documents = collect_documents(stack, run, out)  # whole, while the mocks still run
             display.phase("judging: running the check suites")

@@ -8,7 +8,9 @@ statuses agree, every APPROVED requirement of the five domains is listed).
 
 `coverage(couloir)` answers, for the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and
 CDA: which tests cover each (read from the `rem` markers by collecting the couloir's suites in-process),
-which are declared out of scope, and which are neither — the kind `segur rem coverage` fails on.
+which are declared out of scope, and which are neither — the kind `segur rem coverage` fails on. A requirement
+covered only by the checks of an optional (PEUT) requirement a product claims (`capabilities/claims.py`) is
+covered, with the note that a check proves it when the product claims it (`Coverage.optional`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from segur.scenarios.capabilities.claims import CHECKS as OPTIONAL_CHECKS
+from segur.scenarios.capabilities.claims import COVERAGE_NOTE
 from segur.scenarios.markers import couloir_of, requirement_ids
 from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
 
@@ -111,6 +115,8 @@ class Coverage:
     requirements: dict[str, Requirement] = field(default_factory=dict)
     #: REM ids on tests that the catalogue lacks
     unknown_markers: dict[str, list[str]] = field(default_factory=dict)
+    #: covered ids whose every test judges an optional requirement a product claims → the note saying so
+    optional: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -118,7 +124,7 @@ class Coverage:
 
     def to_dict(self) -> dict:
         return {"couloir": self.couloir, "covered": self.covered, "out_of_scope": self.out_of_scope,
-                "neither": self.neither, "unknown_markers": self.unknown_markers,
+                "neither": self.neither, "unknown_markers": self.unknown_markers, "optional": self.optional,
                 "counts": {"covered": len(self.covered), "out_of_scope": len(self.out_of_scope),
                            "neither": len(self.neither), "total": len(self.requirements)}}
 
@@ -151,8 +157,11 @@ def coverage(couloir: str, catalogue_path: str | os.PathLike = DATA,
                 result.covered.setdefault(rem_id, []).append(nodeid)
             elif rem_id not in known:
                 result.unknown_markers.setdefault(rem_id, []).append(nodeid)
+    optional_tests = {check.test for check in OPTIONAL_CHECKS}
     for rem_id, req in result.requirements.items():
         if rem_id in result.covered:
+            if all(nodeid.split("::")[-1] in optional_tests for nodeid in result.covered[rem_id]):
+                result.optional[rem_id] = COVERAGE_NOTE
             continue
         if req.scope == "out-of-scope" and req.reason:
             result.out_of_scope[rem_id] = req.reason

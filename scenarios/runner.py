@@ -51,11 +51,13 @@ def world_facts(world, planned) -> dict:
 
 
 def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskListener | None = None,
-             pack: str | None = None, product: Mapping | None = None) -> dict:
+             pack: str | None = None, product: Mapping | None = None, claims=None) -> dict:
     """Run every task of the plan in order; `on_task(phase, planned, result)` feeds a progress display;
     `pack` is the official CDA pack the mocks were started with (the run record says which); `product` the
     product's own endpoints the harness calls (`{"pam": "mllp://…"}`), over those its driver announces."""
     product = {**(getattr(driver, "product_endpoints", None) or {}), **(product or {})}
+    # the optional requirements the product claims (capabilities/claims.py): given, else its driver's word
+    claims = list(getattr(driver, "product_claims", None) or []) if claims is None else list(claims)
     admin = Admin(endpoints)
     start_marks = admin.marks()
     started = _now()
@@ -105,7 +107,8 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
     journals = {service: [strip_bodies(e) for e in entries] for service, entries in snap["journals"].items()}
     return {"plan": plan.to_dict(), "started": started, "ended": _now(), "tasks": tasks,
             "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(pack),
-            "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}, "product": product}
+            "services": {s: endpoints.get(s) for s in SERVICES if s in endpoints}, "product": product,
+            "claims": claims}
 
 
 def _known(edge: dict) -> dict[str, int]:

@@ -11,6 +11,13 @@ Two deliberate departures from pymap's defaults: logins are never allowed before
 relaxes that for loopback connections; the MSSanté space never does, REM SC.MSS/CONF.06/.07), and
 a failed login answers at once (no 0.3 s sleep) since the mock is local.
 
+SASL-IR (RFC 4959): the server advertises the `SASL-IR` capability and takes the initial response on the
+AUTHENTICATE command line (`a AUTHENTICATE XOAUTH2 <base64>`, `=` for an empty one, §3), as the MSSanté
+clients' referential allows for the PSC token (REM MSS/CONF.09); pymap alone answers such a line BAD. The
+`imap-login` entry of an AUTHENTICATE says so (`command`), with its `mechanism` and `initial_response` (true:
+the credentials came on the command line, one step; false: after the server's empty challenge, two steps); a
+LOGIN's names the login alone.
+
 What a mailbox reader did is journalled command by command, while the command runs (so the entry carries
 the proof task in force, and a client's next step comes after it): ``imap-starttls`` (the TLS version and
 cipher negotiated), ``imap-login``, ``imap-select``, ``imap-fetch`` (the UIDs, Message-IDs and mock ids
@@ -23,12 +30,14 @@ folder), ``imap-expunge``, ``imap-logout``, and ``imap-command`` for any other c
 from __future__ import annotations
 
 import asyncio
+import binascii
 import email.parser
 import email.policy
 import ssl
 import time
 import uuid
 from argparse import Namespace
+from base64 import b64decode, b64encode
 from contextlib import AsyncExitStack, closing
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -36,22 +45,28 @@ from datetime import UTC, datetime
 
 from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config, FilterSet, Identity, Login
-from pymap.context import connection_exit
+from pymap.context import connection_exit, current_command
 from pymap.exceptions import AuthorizationFailure, CloseConnection, InvalidAuth, ResponseError
 from pymap.flags import FlagOp
 from pymap.imap import IMAPConnection, IMAPServer
 from pymap.imap.state import ConnectionState
+from pymap.parsing import EndLine, Space
 from pymap.parsing.command import Command
 from pymap.parsing.command.any import LogoutCommand
 from pymap.parsing.command.auth import AppendCommand, SelectCommand
-from pymap.parsing.command.nonauth import LoginCommand
+from pymap.parsing.command.nonauth import AuthenticateCommand, LoginCommand
 from pymap.parsing.command.select import ExpungeCommand, FetchCommand, StoreCommand
+from pymap.parsing.commands import Commands
+from pymap.parsing.exceptions import NotParseable
 from pymap.parsing.message import AppendMessage
-from pymap.parsing.response import ResponseOk
+from pymap.parsing.primitives import Atom
+from pymap.parsing.response import ResponseContinuation, ResponseOk
 from pymap.user import UserMetadata
 from pysasl import SASLAuth
 from pysasl.creds.external import ExternalCredentials
+from pysasl.exception import AuthenticationError
 from pysasl.identity import ClearIdentity
+from pysasl.mechanism import ChallengeResponse, ServerChallenge
 
 from segur.kernel.journal import Journal
 from segur.kernel.tenants import tenant_login
@@ -85,6 +100,8 @@ class ImapSession:
     mailbox: str | None = None  # the mailbox's address (lower case) once logged in
     parsed: ParsedCache | None = None  # the parsed messages of the login's tenant
     selected: str | None = None  # the mailbox selected ("INBOX" whatever its case)
+    #: the AUTHENTICATE under way: {"mechanism", "initial_response"} (None: a LOGIN, or none yet)
+    sasl: dict | None = None
 
     def client(self) -> dict:
         return {"peer": self.peer, "session": self.id, "login": self.login, "tls": dict(self.tls)}
@@ -142,7 +159,44 @@ def _append_facts(message: AppendMessage) -> dict:
     return facts
 
 
+class SaslIrAuthenticate(AuthenticateCommand):
+    """AUTHENTICATE with the optional initial response of SASL-IR (RFC 4959 §7: `"AUTHENTICATE" SP
+    auth-type [SP (base64 / "=")]`); `initial` is None when the line has none (the client waits for the
+    server's challenge)."""
+
+    def __init__(self, tag: bytes, mech_name: bytes, initial: bytes | None = None) -> None:
+        super().__init__(tag, mech_name)
+        self.initial = initial
+
+    @classmethod
+    def parse(cls, buf: memoryview, params):
+        _, buf = Space.parse(buf, params)
+        mechanism, after = Atom.parse(buf, params)
+        try:
+            _, after = EndLine.parse(after, params)
+            return cls(params.tag, mechanism.value.upper()), after
+        except NotParseable:
+            _, after = Space.parse(after, params)
+            initial, after = Atom.parse(after, params)  # base64 characters and "=" are all atom characters
+            _, after = EndLine.parse(after, params)
+            return cls(params.tag, mechanism.value.upper(), initial.value), after
+
+
+def _commands() -> Commands:
+    commands = Commands()
+    commands.register(SaslIrAuthenticate)
+    return commands
+
+
 class _Config(Config):
+    @property
+    def commands(self) -> Commands:
+        return _commands()
+
+    @property
+    def initial_capability(self):
+        return [*super().initial_capability, b"SASL-IR"]
+
     @property
     def tls_auth(self) -> SASLAuth:
         try:
@@ -220,8 +274,13 @@ class _Login(Login):
         session = _SESSION.get()
         if session is not None and ok:  # what follows on this connection goes to the login's tenant
             session.login, session.mailbox, session.journal = login, box.address.lower(), journal
+        how = dict(session.sasl) if session is not None and session.sasl else {}  # a LOGIN: the login alone
+        if session is not None:
+            session.sasl = None  # said once: the next login of the connection says its own
+        if oauth:
+            how["mechanism"] = "XOAUTH2"
         journal.record("imap-login", "ok" if ok else "refused", findings=findings, meta=named,
-                       request={"login": login, **({"mechanism": "XOAUTH2"} if oauth else {})},
+                       request={"login": login, **how},
                        response={"result": "OK" if ok else "NO authentication failed"},
                        duration_ms=(time.monotonic() - started) * 1000,
                        client=session.client() if session is not None else None)
@@ -248,6 +307,8 @@ class _State(ConnectionState):
         session = _SESSION.get()
         if session is None:
             return await super().do_command(cmd)
+        if isinstance(cmd, LoginCommand):
+            session.sasl = None  # a LOGIN, whatever an earlier AUTHENTICATE of the connection left
         targets = self._targets(cmd)
         try:
             response = await super().do_command(cmd)
@@ -314,7 +375,44 @@ class _State(ConnectionState):
 
 class _Connection(IMAPConnection):
     """pymap's connection, whose STARTTLS handshake is journalled with the TLS version and cipher it
-    negotiated (or its failure)."""
+    negotiated (or its failure), and whose AUTHENTICATE takes a SASL-IR initial response."""
+
+    async def authenticate(self, state, mech_name: bytes):
+        """pymap's exchange of challenges, unless the command line carried the initial response (SASL-IR):
+        then the mechanism starts from it and the session notes that the client sent it in one step."""
+        command = current_command.get(None)
+        initial = getattr(command, "initial", None)
+        session = _SESSION.get()
+        if session is not None:
+            session.sasl = {"command": "AUTHENTICATE", "mechanism": _text(mech_name),
+                            "initial_response": initial is not None}
+        if initial is None:
+            return await super().authenticate(state, mech_name)
+        mechanism = state.auth.get_server(mech_name)
+        if not mechanism:
+            return None
+        try:
+            data = b"" if initial == b"=" else b64decode(initial, validate=True)  # RFC 4959 §3: "=" is empty
+        except binascii.Error as exc:
+            raise AuthenticationError("Invalid base64 initial response.") from exc
+        responses = [ChallengeResponse(b"", data)]
+        while True:
+            try:
+                credentials, final = mechanism.server_attempt(responses)
+            except ServerChallenge as challenge:  # a mechanism wanting more than the initial response
+                await self.write_response(ResponseContinuation(b64encode(challenge.data)))
+                answer = bytes(await self.read_continuation(0)).rstrip(b"\r\n")
+                if answer == b"*":
+                    raise AuthenticationError("Authentication canceled.") from None
+                try:
+                    responses.append(ChallengeResponse(challenge.data, b64decode(answer, validate=True)))
+                except binascii.Error as exc:
+                    raise AuthenticationError("Invalid base64 response.") from exc
+                continue
+            if final is not None:
+                await self.write_response(ResponseContinuation(b64encode(final)))
+                await self.read_continuation(0)
+            return credentials
 
     async def start_tls(self) -> None:
         session = _SESSION.get()

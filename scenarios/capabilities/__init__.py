@@ -4,6 +4,7 @@ order their tasks run and their checks are listed."""
 from __future__ import annotations
 
 from segur.scenarios.capabilities import consent, consult, identity_feeds, inbox, lookup, pam_feed, psc
+from segur.scenarios.capabilities.claims import CAPABILITY as OPTIONAL_CLAIMS
 from segur.scenarios.capabilities.histo import BIO_CAPABILITY as HISTO_BIO
 from segur.scenarios.capabilities.histo import CAPABILITY as HISTO
 from segur.scenarios.capabilities.hl7_cda import DPI_CAPABILITY as HL7_CDA_DPI
@@ -16,7 +17,7 @@ CAPABILITIES: tuple[Capability, ...] = (lookup.CAPABILITY, consult.CAPABILITY, H
                                         inbox.CAPABILITY, psc.CAPABILITY, pam_feed.CAPABILITY,
                                         identity_feeds.CAPABILITY, consent.CAPABILITY,
                                         HL7_CDA_DPI, HL7_CDA_PFI, *psc.OTHER_COULOIRS, *lookup.OTHER_COULOIRS,
-                                        LPS_DPI, LPS_PFI)
+                                        LPS_DPI, LPS_PFI, OPTIONAL_CLAIMS)
 
 
 def for_couloir(couloir: str) -> list[Capability]:

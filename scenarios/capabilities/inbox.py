@@ -19,7 +19,16 @@ Tasks (couloirs RIS, BIO, LGC, DPI; a PFI only `inbox-receipt-01` and `inbox-01`
   professional's message with no document, then the answer of the patient the product wrote to in
   `citizen-01`, from `<INS>@patient.mssante.fr` as Mon espace santé sends it (no X-MSS-* header, no traits in
   the task): the product reports each message's `origin` (`patient` / `professional`) and, for the patient's,
-  the `usager` it shows (birth name, first first name, INS), compared with what the INS names in the world.
+  the `usager` it shows (birth name, first first name, INS), compared with what the INS names in the world;
+  `inbox-06` (couloir LGC, REM LGC.INS/va1.63) a report for a patient the product never met, qualified in
+  the sender's identity domain (`X-MSS-INS: O`) under the INS that domain holds: for a patient of the world
+  whose identity changed (a NIA replaced by a NIR: `Patient.ins_history`), the *earlier* INS. Such data
+  "en provenance d'un autre domaine d'identification" must make the product call INSi to verify the
+  identity (REM text; INS guide rules 52, 53, 55). INSi v1.5.0 has no verification operation
+  (docs/insi.md, "Verifying an INS"): a verification is a search — by the traits, here those of the CDA's
+  patient (no carte Vitale is read for a document received by mail), or by the card — and the INS INSi
+  returns is compared. The product reports the document integrated under the identity INSi returned (the
+  active INS, whose INSHISTO holds the received one), not under the CDA's word alone.
   The product reads its mailbox and reports, as JSON in its output, what it did with each message:
   `{"inbox": [{"message_id", "status", "documents", "patient_ins"}]}` (docs/sut.md), and for a CR-BIO the
   results it flagged abnormal: `"abnormal": [{"code": "<LOINC>", "interpretation": "<code>"}]`.
@@ -63,19 +72,23 @@ from lxml.builder import ElementMaker
 from segur.fixtures.documents.builders import BioResult, build_cr_bio_n3_minimal, build_cr_img_n1
 from segur.fixtures.documents.ids import local_patient_id
 from segur.fixtures.documents.pdf import make_pdf
-from segur.kernel.ins import CITIZEN_MAIL_DOMAIN
+from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, OID_NIA
 from segur.kernel.tenants import tenant_login
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.mime import read_message
-from segur.scenarios.observe import cda_header, document_facts, header_addresses
+from segur.scenarios.names import fold_name
+from segur.scenarios.observe import cda_header, document_facts, header_addresses, insi_traits
 
 NAME = "inbox"
 READ_ACTION = "read-inbox"
 READ, RECEIPT = "inbox", "inbox-receipt"  # the scenarios: reading the mailbox; sending asking a receipt
 #: what the harness expects the product to do with the message it delivered before a reading task
 INTEGRATED, HELD, ALREADY = "integrated", "not-integrated", "already-integrated"
+#: what the harness expects of `inbox-06`: an INS from another identity domain, verified with INSi before the
+#: report is integrated under the identity INSi returned (REM LGC.INS/va1.63)
+VERIFIED = "integrated-after-insi"
 STATUSES = (INTEGRATED, HELD, ALREADY, "ignored")
 #: what the harness expects of `inbox-05`: a patient's message and a professional's told apart, the patient
 #: shown by the identity the INS names (REM MSS/UX.25, MSS/UX.31)
@@ -139,6 +152,8 @@ ABNORMAL_COULOIRS = ("RIS", "DPI")
 RELAY = "PFI"
 #: the couloirs that keep a patient file: the PFI relays (inbox-01 only), so inbox-02/-03 are not its
 FILING_COULOIRS = ("RIS", "BIO", "LGC", "DPI")
+#: the couloirs whose REM asks an INSi verification of an INS received from another domain (LGC.INS/va1.63)
+VERIFY_COULOIRS = ("LGC",)
 
 
 def plan_inbox(context: PlanContext) -> None:
@@ -166,6 +181,29 @@ def plan_inbox(context: PlanContext) -> None:
                     extra={**base, "ins_qualified": True, "abnormal_results": True})
     if couloir in PATIENT_COULOIRS:
         plan_patient_message(context, reporter)
+    if couloir in VERIFY_COULOIRS:
+        stranger = other_domain_patient(context)
+        context.add("inbox-06", READ_ACTION, stranger, READ, VERIFIED, traits={},
+                    extra={**base, "ins_qualified": True, "other_domain": True})
+
+
+def other_domain_patient(context: PlanContext):
+    """A patient the plan never names (the product never qualified them), one INSi finds alone (no homonym):
+    the first who was known under a NIA before receiving a NIR (the sender's domain holds the NIA), else the
+    first whose INS changed otherwise, else the first left."""
+    used = context.used_patients()
+    left = sorted((p for p in context.world.patients if p.key not in used and not p.homonym_group
+                   and not p.deceased and not p.known_defects), key=lambda p: p.key)
+    changed = [p for p in left if p.identity_changed and p.ins_history]
+    return next((p for p in changed if p.ins_history[0].oid == OID_NIA), (changed or left)[0])
+
+
+def received_ins(patient) -> tuple[str, str]:
+    """(OID, INS) the other identity domain holds for the patient: the earlier INS when it changed."""
+    if patient.ins_history:
+        earlier = patient.ins_history[0]
+        return earlier.oid, earlier.value
+    return patient.oid, patient.ins
 
 
 def plan_patient_message(context: PlanContext, reporter) -> None:
@@ -182,17 +220,20 @@ def plan_patient_message(context: PlanContext, reporter) -> None:
 
 
 # --- prepare: the harness delivers -----------------------------------------------------------------------
-def report_for(world, patient, reporter, *, qualified: bool, results: tuple[BioResult, ...] = ()
-               ) -> tuple[bytes, bytes]:
+def report_for(world, patient, reporter, *, qualified: bool, results: tuple[BioResult, ...] = (),
+               ins: tuple[str, str] | None = None) -> tuple[bytes, bytes]:
     """The CDA the other professional sends and its PDF rendering (the report of its specialty, or a CR-BIO
-    N3 holding `results` when some are given), with the patient's INS when the identity is qualified, else
-    only the sender's local patient id (IPP)."""
+    N3 holding `results` when some are given), with the patient's INS when the identity is qualified (`ins`:
+    the (OID, INS) the sender's domain holds, when not the active one), else only the sender's local patient
+    id (IPP)."""
     build, _code, label = REPORTS["CR-BIO" if results else report_kind(reporter)]
     organisation = world.organisation_of(reporter)
     options = {"results": results} if results else {}
     if not qualified:
         root, extension = local_patient_id(patient, organisation)
         options.update(ins_oid=root, ins_value=extension)
+    elif ins is not None:
+        options.update(ins_oid=ins[0], ins_value=ins[1])
     lines = [f"Patient : {patient.birth_name} {patient.first_names}", f"Né(e) le {patient.birth_date}",
              "Compte rendu envoyé par MSSanté (harnais Ségur)."]
     pdf = make_pdf(label, lines, author=reporter.display_name)
@@ -459,7 +500,9 @@ def prepare_inbox(context: PrepareContext) -> dict:
         else:
             qualified = bool(extra.get("ins_qualified"))
             results = ABNORMAL_RESULTS if extra.get("abnormal_results") else ()
-            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified, results=results)
+            domain_ins = received_ins(patient) if extra.get("other_domain") else None
+            cda, pdf = report_for(context.world, patient, reporter, qualified=qualified, results=results,
+                                  ins=domain_ins)
             organisation = context.world.organisation_of(reporter)
             stylesheet = producer_stylesheet(organisation) if extra.get("stylesheet") else None
             if stylesheet is not None:
@@ -474,13 +517,23 @@ def prepare_inbox(context: PrepareContext) -> dict:
     cdas, stylesheet = cdas_of(package), stylesheet_of(package)
     headers = [cda_header(c) for c in cdas]
     documents = [{"id": h.get("unique_id"), "ins": h.get("ins"), "ins_oid": h.get("ins_oid"),
-                  "sha256": hashlib.sha256(c).hexdigest()} for h, c in zip(headers, cdas, strict=True)]
+                  "sha256": hashlib.sha256(c).hexdigest(), **patient_traits(h)}
+                 for h, c in zip(headers, cdas, strict=True)]
     return {"delivered": {**delivered, "message_id": message["Message-ID"], "x_mss_ins": message["X-MSS-INS"],
                           "read_receipt": message["Disposition-Notification-To"], "documents": documents,
                           "stylesheet": {"name": f"{_SUBSET}/{STYLESHEET}",
                                          "sha256": hashlib.sha256(stylesheet).hexdigest()}
                           if stylesheet is not None else None,
                           "results": [r for c in cdas for r in lab_results(c)]}}
+
+
+def patient_traits(header: dict) -> dict:
+    """The CDA patient's traits an INSi search would carry (birth name, first birth first name, sex, birth
+    date as INSi writes it, YYYY-MM-DD), read by the harness in the document it delivered."""
+    birth = str(header.get("birth_time") or "")
+    birth_date = f"{birth[:4]}-{birth[4:6]}-{birth[6:8]}" if len(birth) >= 8 else None
+    return {"birth_name": header.get("birth_name"), "first_given": header.get("first_given"),
+            "sex": header.get("sex"), "birth_date": birth_date}
 
 
 def professional_note(sender: str, mailbox: str) -> EmailMessage:
@@ -639,8 +692,57 @@ def observe_inbox(context: ObserveContext) -> dict:
             and str((e.get("client") or {}).get("login") or "").lower() == mailbox]
     insi = [{"seq": e["seq"], "operation": e["operation"], "verdict": e["verdict"]}
             for e in context.journals.get("insi", []) if context.in_task(e, "insi")]
-    return {"mailbox": mailbox, "delivered": context.prepared.get("delivered"), "imap": imap, "sent": sent,
-            "alongside": context.prepared.get("alongside") or [], "insi": insi}
+    facts = {"mailbox": mailbox, "delivered": context.prepared.get("delivered"), "imap": imap, "sent": sent,
+             "alongside": context.prepared.get("alongside") or [], "insi": insi}
+    if (task.get("extra") or {}).get("other_domain"):
+        facts["insi_searches"] = insi_searches(context, (context.prepared.get("delivered") or {}))
+    return facts
+
+
+def insi_searches(context: ObserveContext, delivered: dict) -> list[dict]:
+    """Every INSi search of the task, and every one of the run that names the delivered CDA's patient (by
+    traits, or by a card carrying the NIR of the INS the CDA holds): when, in which task, what it carried
+    and what INSi answered (code, active INS, the INS of its INSHISTO)."""
+    documents = delivered.get("documents") or []
+    found = []
+    for entry in context.journals.get("insi", []):
+        if not entry["operation"].startswith("rechercher"):
+            continue
+        sent, mine = insi_traits(entry), context.in_task(entry, "insi")
+        names = [d for d in documents if names_patient(sent, d)]
+        if not (mine or names):
+            continue
+        meta = entry.get("meta") or {}
+        found.append({"seq": entry["seq"], "time": entry["time"], "task": entry.get("task"), "in_task": mine,
+                      "operation": entry["operation"], "verdict": entry["verdict"],
+                      "code": meta.get("code_cr"), "ins": meta.get("ins"), "oid": meta.get("oid"),
+                      "traits": sent, "history": history_of(entry), "names_patient": bool(names)})
+    return found
+
+
+def names_patient(sent: dict, document: dict) -> bool:
+    """An INSi search is about the CDA's patient: its birth name and birth date are the CDA's, or it is a
+    card search carrying the NIR of the INS the CDA holds and the CDA's birth date."""
+    same_birth = str(sent.get("birth_date") or "") == str(document.get("birth_date") or "")
+    by_traits = fold_name(sent.get("birth_name")) == fold_name(document.get("birth_name")) and same_birth
+    card = str(sent.get("vitale_nir") or "").upper()
+    return by_traits or bool(card and card == str(document.get("ins") or "")[:13].upper() and same_birth)
+
+
+def history_of(entry: dict) -> list[str]:
+    """The INS of the INSHISTO elements of an INSi answer (INSi_RESULTAT.xsd), from the journalled body."""
+    body = (entry.get("response") or {}).get("body") or {}
+    text = body.get("text") or ""
+    if body.get("encoding") != "text" or "INSHISTO" not in text:
+        return []
+    root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    found = []
+    for histo in root.xpath("//*[local-name()='INSHISTO']"):
+        number = histo.xpath(".//*[local-name()='NumIdentifiant']/text()")
+        key = histo.xpath(".//*[local-name()='Cle']/text()")
+        if number:
+            found.append(number[0] + (key[0] if key else ""))
+    return found
 
 
 # --- the checks -----------------------------------------------------------------------------------------
@@ -1121,6 +1223,69 @@ def check_patient_identity(run: dict) -> CheckResult:
                   "names", blocked)
 
 
+def _verification_problem(task: dict, claim: dict) -> str | None:
+    """Why the integration of `inbox-06` is not one INSi verified (None: it is)."""
+    task_id, delivered = task["task"]["id"], _delivered(task)
+    documents = delivered.get("documents") or []
+    # who each search names is judged again here, from what it carried (the record's flag is a convenience)
+    searches = [s | {"names_patient": any(names_patient(s.get("traits") or {}, d) for d in documents)}
+                for s in _seen(task).get("insi_searches") or []]
+    started, ended = task.get("started") or "", task.get("ended") or "~"
+    received = sorted({d["ins"] for d in documents if d.get("ins")})
+    asked = [s for s in searches if s["in_task"] and s["names_patient"] and started <= s["time"] <= ended]
+    if not asked:
+        later = [s for s in searches if s["names_patient"] and s["time"] > ended]
+        others = [s for s in searches if s["in_task"] and not s["names_patient"]]
+        if later:
+            return (f"{task_id}: INSi was asked about the received INS {received} only after the product "
+                    f"reported the integration (search #{later[0]['seq']}, task {later[0]['task']})")
+        if others:
+            traits = others[0]["traits"]
+            return (f"{task_id}: the product asked INSi about another patient ({traits.get('birth_name')} "
+                    f"born {traits.get('birth_date')}, search #{others[0]['seq']}), not the CDA's patient")
+        return (f"{task_id}: the product integrated the report carrying INS {received} from another identity "
+                "domain without asking INSi to verify the identity (no search of the CDA's patient in the "
+                "task)")
+    confirmed = [s for s in asked if s["code"] == "00" and s.get("ins")]
+    if not confirmed:
+        codes = ", ".join(f"#{s['seq']} → {s['code']}" for s in asked)
+        return f"{task_id}: integrated though INSi found no single identity for the CDA's patient ({codes})"
+    returned = confirmed[-1]["ins"]
+    if claim.get("patient_ins") != returned:
+        return (f"{task_id}: integrated under INS {claim.get('patient_ins')} (the CDA's is {received}); INSi "
+                f"returned {returned} (search #{confirmed[-1]['seq']}): the identity must be INSi's")
+    return None
+
+
+def check_insi_verify(run: dict) -> CheckResult:
+    problems, evidence, blocked = [], [], []
+    for task in tasks(run, READ):
+        if task["expect"] != VERIFIED:
+            continue
+        if undelivered(task):
+            blocked.append(undelivered(task))
+            continue
+        task_id, delivered = task["task"]["id"], _delivered(task)
+        claim, why = _claim_problem(task)
+        evidence.append({"task": task_id, "delivered": delivered, "claim": claim,
+                         "task_started": task.get("started"), "task_ended": task.get("ended"),
+                         "insi_searches": _seen(task).get("insi_searches") or [], "world": task.get("world")})
+        why = _not_read(task) or why
+        if why:
+            problems.append(why)
+        elif claim.get("status") != INTEGRATED:
+            problems.append(f"{task_id}: the report of {delivered['message_id']} (INS qualified in the "
+                            f"sender's domain, X-MSS-INS: O) was not integrated after an INSi verification "
+                            f"(status {claim.get('status')!r})")
+        else:
+            problem = _verification_problem(task, claim)
+            if problem:
+                problems.append(problem)
+    summary = ("an INS received from another identity domain verified with INSi (a search naming the CDA's "
+               "patient, in the task, before the report), the document integrated under INSi's identity")
+    return judged("inbox-insi-verify", problems, evidence, summary, blocked)
+
+
 RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 CHECKS = (
     Check("inbox-imap-starttls", title="the mailbox is read over IMAP with STARTTLS (TLS ≥ 1.2)",
@@ -1212,6 +1377,19 @@ CHECKS = (
           rem={RIS: ["MSS/UX.31"], BIO: [], LGC: ["MSS/UX.31"], DPI: [], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "insi", "task.claims"), judge=check_patient_identity,
           defects=("inbox-patient-shows-address-only",), couloirs=PATIENT_COULOIRS),
+    Check("inbox-insi-verify", title="an INS received from another identity domain is verified with INSi",
+          test="test_an_ins_received_from_another_domain_is_verified_with_insi_before_integration",
+          doc=("Task inbox-06 (LGC): the harness delivers a report for a patient the product never met, "
+               "qualified in the sender's domain under the INS that domain holds (the earlier INS of a "
+               "patient whose NIA became a NIR). In the task, after the delivery and before the product "
+               "reports, the INSi journal shows a search naming the CDA's patient (its traits, or a card "
+               "with the CDA's NIR: INSi v1.5.0 has no verification operation, docs/insi.md) answered 00, "
+               "and the product reports the document integrated under the INS INSi returned."),
+          rem={RIS: [], BIO: [], LGC: ["LGC.INS/va1.63"], DPI: [], PFI: []},
+          reads=("insi", "inbox.delivered", "inbox.insi_searches", "task.claims"), judge=check_insi_verify,
+          defects=("inbox-no-insi-verify",), couloirs=VERIFY_COULOIRS,
+          hint="on a received CDA whose INS you do not hold, search INSi with the CDA patient's traits and "
+               "integrate under the INS INSi returns (its INSHISTO may hold the received one)"),
 )
 
 CAPABILITY = Capability(

@@ -19,6 +19,7 @@ from segur.scenarios.evidence_pack.verdict import (
     annotate_junit,
     build_evidence,
     check_status,
+    not_claimed_lines,
     official_checks_ran,
     problem_lines,
     recompute_verdict,
@@ -30,9 +31,9 @@ from segur.scenarios.evidence_pack.verdict import (
 )
 
 __all__ = ["FORMAT", "JUDGED", "UNDER_REVIEW_NOTE", "WITHOUT_PACK", "annotate_junit", "build_evidence",
-           "check_status", "load_evidence", "official_checks_ran", "problem_lines", "recompute_verdict",
-           "requirement_counts", "requirement_verdict", "requirements_note", "verdict_label", "verdict_of",
-           "write_pack"]
+           "check_status", "load_evidence", "not_claimed_lines", "official_checks_ran", "problem_lines",
+           "recompute_verdict", "requirement_counts", "requirement_verdict", "requirements_note",
+           "verdict_label", "verdict_of", "write_pack"]
 
 
 def write_pack(evidence: dict, out: str | os.PathLike) -> Path:

@@ -74,6 +74,8 @@ LEGEND = [
     ("BLOCKED", "blocked", "Not evaluated: an upstream step failed on the task the check needed (named in "
                            "the row). A blocked requirement is not proven, so the proof does not pass."),
     ("not run", "skip", "Not judged in this run (its check was not selected with -k/-m)."),
+    ("not claimed", "skip", "An optional (PEUT) requirement the product does not claim (segur proof "
+                            "--claims, or its driver's word): not judged, neither failed nor passed."),
     ("APPROVED", None, "ANS had approved this requirement of the REM (Référentiel d'Exigences Minimales)."
                        + REM_STATUS_SOURCE),
     ("UNDER_REVIEW", None, UNDER_REVIEW_NOTE + REM_STATUS_SOURCE),
@@ -234,10 +236,12 @@ def _banner(evidence: dict) -> list[str]:
     pack = (meta.get("validation") or {}).get("pack")
     tasks = figures["tasks"]
     plan_counts = _plan_counts(evidence["run"]["plan"])  # a long line with every capability: it wraps
+    claimed = ", ".join(evidence["run"].get("claims") or []) or "none"  # the optional requirements judged
     out = [f"<div class='banner {e(shade)}' id='verdict'>Verdict: <b>{e(label)}</b>"
            "<div class='counts'>"
-           + _tally("requirements", figures["requirements"], ("pass", "fail", "blocked", "not run"))
-           + _tally("checks", figures["checks"], ("pass", "fail", "blocked"))
+           + _tally("requirements", figures["requirements"], ("pass", "fail", "blocked", "not run",
+                                                              "not claimed"))
+           + _tally("checks", figures["checks"], ("pass", "fail", "blocked", "not claimed"))
            + f"<span><b>tasks</b> {tasks['total']} (the product said ok on {tasks['product said ok']})"
            "</span></div>"
            f"<div class='counts'><span><b>couloir</b> {e(meta['couloir'])} "
@@ -245,6 +249,7 @@ def _banner(evidence: dict) -> list[str]:
            f"<span><b>product</b> <code>{e(meta['sut'])}</code></span>"
            f"<span class='long'><b>plan</b> {e(meta['size'])} ({e(plan_counts)})</span>"
            f"<span><b>official CDA pack</b> {('<code>' + e(pack) + '</code>') if pack else 'none'}</span>"
+           f"<span><b>optional claims</b> {e(claimed)}</span>"
            "</div>"
            + (f"<div class='counts'><span class='long'><b>VA/MOM</b> {e(meta['va'])}</span></div>"
               if meta.get("va") else "")
@@ -297,6 +302,8 @@ def _requirements(evidence: dict) -> list[str]:
                             for t in req["tests"])
         verdict = _verdict(req["verdict"]) + "".join(
             _blocker_note(b) for b in _unique_blockers(req.get("blocked_by") or []))
+        if req.get("note"):  # an optional requirement the product does not claim
+            verdict += f"<br><small>{e(req['note'])}</small>"
         status = cat.get("status")
         status_cell = f"<a href='#legend-{_anchor(status)}'>{e(status)}</a>" if status else "—"
         rows.append(f"<tr id='rem-{_anchor(rem_id)}'><td class='nowrap'><code>{e(rem_id)}</code></td>"

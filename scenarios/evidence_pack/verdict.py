@@ -10,6 +10,8 @@ A check is `pass`, `fail` or `blocked` (not evaluated: an upstream step failed o
 check that fails there), or `not run` when no test judged it (a selection left it out); a requirement is
 `fail` if one of its tests failed, else `blocked` if one was blocked, else `pass` if all passed, else
 `not run`. The proof passes only if everything judged passed: a blocked requirement is not proven.
+A check of an optional (PEUT) requirement the product does not claim (`capabilities/claims.py`) is `not
+claimed`, and so is a requirement only such checks carry: neither judged nor passed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from segur.scenarios.capabilities.claims import NOT_CLAIMED, NOT_CLAIMED_NOTE
 from segur.scenarios.checks import CHECKS, CheckResult, recompute
 from segur.scenarios.plan import COULOIRS, va_wording
 from segur.scenarios.rem import DOMAINS, load_catalogue
@@ -76,6 +79,8 @@ def build_evidence(run: dict, outcomes: list, results: ProofResults, *, sut: str
                 req["checks"].append(test["check"])
     for req in requirements.values():
         req["verdict"] = requirement_verdict(t["outcome"] for t in req["tests"])
+        if req["checks"] and all(checks.get(c, {}).get("status") == NOT_CLAIMED for c in req["checks"]):
+            req["verdict"], req["note"] = NOT_CLAIMED, NOT_CLAIMED_NOTE  # optional: skipped, never a pass
         blocked = [c for c in req["checks"] if checks.get(c, {}).get("status") == "blocked"]
         req["blocked_by"] = [b | {"blocked_check": c} for c in blocked for b in checks[c]["blocked_by"]] \
             if req["verdict"] == "blocked" else []
@@ -210,21 +215,33 @@ def recompute_verdict(evidence: dict) -> dict:
     judged = {t["check"] for t in mine if t["outcome"] in JUDGED and t.get("check")}
     outcome_of = {"pass": "passed", "fail": "failed", "blocked": "blocked"}
     per_rem: dict[str, list[str]] = {}
+    checks_of: dict[str, set] = {}
     for test in mine:
         recomputable = test.get("check") in status and test["outcome"] in ("passed", "failed", "blocked")
         outcome = outcome_of[status[test["check"]]] if recomputable else test["outcome"]  # an error stays one
         for rem_id in test["rem"]:
             per_rem.setdefault(rem_id, []).append(outcome)
+            checks_of.setdefault(rem_id, set()).add(test.get("check"))
     errored = any(t["outcome"] == "error" for t in mine)
     verdict = "pass" if judged and not errored and all(status[c] == "pass" for c in judged) else "fail"
+    unclaimed = {rem_id for rem_id, found in checks_of.items()
+                 if found and all(status.get(c) == NOT_CLAIMED for c in found)}  # optional, not claimed
     return {"checks": results, "status": status,
-            "requirements": {rem_id: requirement_verdict(o) for rem_id, o in sorted(per_rem.items())},
+            "requirements": {rem_id: NOT_CLAIMED if rem_id in unclaimed else requirement_verdict(o)
+                             for rem_id, o in sorted(per_rem.items())},
             "verdict": verdict}
 
 
 def check_status(check: dict) -> str:
     """pass, fail or blocked (packs written before "blocked" existed have only `passed`)."""
     return check.get("status") or ("pass" if check["passed"] else "fail")
+
+
+def not_claimed_lines(evidence: dict) -> list[str]:
+    """One line per requirement the product does not claim (optional, not judged): what `segur proof` prints
+    under the verdict."""
+    return [f"NOT CLAIMED {rem_id}: {NOT_CLAIMED_NOTE} ({', '.join(req['checks'])})"
+            for rem_id, req in evidence["requirements"].items() if req["verdict"] == NOT_CLAIMED]
 
 
 def problem_lines(checks) -> list[str]:

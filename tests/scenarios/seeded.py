@@ -31,6 +31,7 @@ class PerTaskDefects:
         self.drivers = {defect: _driver(product, defect, state_dir)
                         for defect in {None, listener, *self.defects.values()}}
         self.product_endpoints = self.drivers[listener].product_endpoints  # its PAM listener (docs/sut.md)
+        self.product_claims = self.drivers[None].product_claims  # the optional requirements it claims
 
     def run(self, task, endpoints):
         return self.drivers[self.defects.get(task.id)].run(task, endpoints)
@@ -43,14 +44,15 @@ def _driver(product: str, defect: str | None, state_dir):
 
 
 def seeded_proof(product: str, couloir: str, out, defects: dict, *, stack, listener: str | None = None,
-                 capabilities=None) -> ProofOutcome:
+                 capabilities=None, claims=None) -> ProofOutcome:
     """The small proof (`run_proof`: suites, evidence pack) of `product` with `defects` (task id → defect)
-    seeded in their tasks only (PerTaskDefects), on the running `stack`."""
+    seeded in their tasks only (PerTaskDefects), on the running `stack`; `claims`: the optional requirements
+    the product claims (None: the reference product's own, both)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(proof_module, "driver_for", lambda _sut, _stack, state_dir: PerTaskDefects(
             defects, state_dir, product=product, listener=listener))
         return run_proof(product, couloir, out, size="small", progress=False, stack=stack,
-                         capabilities=capabilities)
+                         capabilities=capabilities, claims=claims)
 
 
 def named_tasks(problems) -> set[str]:

@@ -245,12 +245,19 @@ def _break_identity(run: dict) -> None:  # every first name shown, not the first
     _set_patient_claim(run, lambda entry: entry["usager"].update(first_name="CATARINA BELLA"))
 
 
+def _break_insi_verify(run: dict) -> None:  # the RIS's inbox-01, read as an INS from another domain
+    task = _task({"run": run}, "inbox-01")
+    task["expect"] = inbox.VERIFIED
+    task["observed"]["inbox"]["insi_searches"] = []  # integrated without asking INSi
+
+
 #: check id → how to alter a passing run record so that it shows the check's problem
 INBOX_BREAKERS = {"inbox-imap-starttls": _break_starttls, "inbox-xdm-integrated": _break_integrated,
                   "inbox-unqualified-held": _break_held, "inbox-no-duplicate": _break_duplicate,
                   "inbox-mdn": _break_mdn, "inbox-receipt-requested": _break_receipt,
                   "inbox-abnormal-results": _break_abnormal, "inbox-stylesheet-stored": _break_stylesheet,
-                  "inbox-origin": _break_origin, "inbox-patient-identity": _break_identity}
+                  "inbox-origin": _break_origin, "inbox-patient-identity": _break_identity,
+                  "inbox-insi-verify": _break_insi_verify}
 
 
 def test_every_inbox_check_has_a_breaker():

@@ -48,7 +48,8 @@ def _claim(task: dict) -> dict:
 
 
 # --- the plan -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("couloir, reads", [("LGC", ["inbox-01", "inbox-02", "inbox-03", "inbox-05"]),
+@pytest.mark.parametrize("couloir, reads", [("LGC", ["inbox-01", "inbox-02", "inbox-03", "inbox-05",
+                                                     "inbox-06"]),
                                             ("DPI", ["inbox-01", "inbox-02", "inbox-03", "inbox-04"]),
                                             ("PFI", ["inbox-01"])])
 def test_each_couloir_reads_the_mail_its_rem_asks_about(couloir, reads):

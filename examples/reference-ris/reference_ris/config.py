@@ -51,6 +51,8 @@ class Config:
     nil: str = "1234"  # X-MSS-NIL: the product's 4-digit reference (convergence.esante.gouv.fr)
     imap_host: str | None = None  # reading the mailbox (IMAP4rev1 with STARTTLS)
     imap_port: int | None = None
+    # the highest TLS version its MSSanté connections offer ("": the ssl module's, TLS 1.3; "1.2": capped)
+    mss_tls_max: str = ""
     # Annuaire santé (FHIR API v2): where a recipient's MSSanté address is checked before sending.
     annuaire_fhir_base: str | None = None
     annuaire_api_key: str = "segur-test"  # the mock accepts any non-empty ESANTE-API-KEY

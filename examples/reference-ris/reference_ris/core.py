@@ -330,6 +330,8 @@ class Run:
 
 
 def run_task(task, config, defect: str | None = None) -> Outcome:
+    if defect == "tls13-claimed-tls12-max":  # claims tls13 (mssante.CLAIMS), offers TLS 1.2 at most
+        config = dataclasses.replace(config, mss_tls_max="1.2")
     return Run(task, config, defect).run()
 
 

@@ -145,6 +145,11 @@ DEFECTS = {
                          "bytes received (PFI)",
     "lps-mdn-processed-after-ae": "returns an MDN 'processed' with the plain subject whatever the consumer's "
                                   "ACK, AE included (PFI)",
+    "tls13-claimed-tls12-max": "claims tls13 but caps its MSSanté connections (SMTP and IMAP) at TLS 1.2",
+    "sasl-ir-claimed-two-steps": "claims sasl-ir but sends IMAP AUTHENTICATE XOAUTH2 alone and the token "
+                                 "after the server's challenge (two steps), though the server offers SASL-IR",
+    "inbox-no-insi-verify": "integrates a received report whose INS (another identity domain's) it does not "
+                            "hold under that INS, without asking INSi to verify the identity",
 }
 
 

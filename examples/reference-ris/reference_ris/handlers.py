@@ -13,3 +13,4 @@ HANDLERS["pam-send-dmp"] = pam_feed.send_dmp
 HANDLERS.update(consent.ACTIONS)
 HANDLERS.update(hl7_cda.HANDLERS)
 HANDLERS.update(lps.HANDLERS)
+HANDLERS["read-personal-inbox"] = inbox.read_personal_inbox

@@ -23,6 +23,7 @@ and kept in the RIS's state (`inbox`: CDA id → INS, message, task).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import imaplib
 import io
@@ -42,6 +43,7 @@ from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, INS_OIDS
 
 from . import mssante, psc
 from .errors import ConfigError, ServiceUnavailable
+from .identity import CODE_FOUND, InsiClient, identity_of
 
 HL7 = {"h": "urn:hl7-org:v3"}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -85,9 +87,16 @@ def cda_facts(content: bytes) -> dict | None:
                 if i.get("root") in INS_OIDS and i.get("extension")), None)
     family = root.find("h:recordTarget/h:patientRole/h:patient/h:name/h:family", HL7)
     birth = root.find("h:recordTarget/h:patientRole/h:patient/h:birthTime", HL7)
+    givens = root.findall("h:recordTarget/h:patientRole/h:patient/h:name/h:given", HL7)
+    sex = root.find("h:recordTarget/h:patientRole/h:patient/h:administrativeGenderCode", HL7)
+    # the birth first names: the given without qualifier (the list), else the BR one (the first)
+    listed = [g for g in givens if not g.get("qualifier")] or \
+        [g for g in givens if g.get("qualifier") == "BR"]
+    names = listed[0] if listed else None
     return {"id": identifier, "ins": ins, "birth_name": (family.text or "").strip() if family is not None
             else None, "birth_time": birth.get("value") if birth is not None else None,
-            "results": lab_results(root)}
+            "first_names": " ".join((names.text or "").split()) if names is not None else None,
+            "sex": sex.get("code") if sex is not None else None, "results": lab_results(root)}
 
 
 def lab_results(root) -> list[dict]:
@@ -196,7 +205,7 @@ class Inbox:
         config = self.config
         config.require("imap_host", "imap_port")
         try:
-            context = ssl.create_default_context(cafile=config.ca_file or None)
+            context = mssante.capped(ssl.create_default_context(cafile=config.ca_file or None), config)
         except (OSError, ssl.SSLError) as exc:
             raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
         password = config.password_for(self.mailbox)
@@ -316,10 +325,17 @@ class Inbox:
 
     def patient_for(self, document: dict, qualified: bool) -> str | None:
         """The INS of the RIS's patient the document is for, when it may be integrated automatically: a
-        qualified INS (X-MSS-INS: O, under an INS OID) INSi qualified for one of the RIS's patients."""
+        qualified INS (X-MSS-INS: O, under an INS OID) INSi qualified for one of the RIS's patients; an INS it
+        does not hold comes from another identity domain and is verified with INSi first (`verified`)."""
         known = {i["ins"]: i for i in self.run.state.data["identities"].values() if i.get("qualified", True)}
         if qualified and document["ins"] in known:
             return document["ins"]
+        if qualified and document["ins"]:
+            if self.defect == "inbox-no-insi-verify":
+                self.run.step(f"INS {document['ins']} from another identity domain taken as it is, INSi not "
+                              "asked (defect inbox-no-insi-verify)")
+                return document["ins"]
+            return self.verified(document)
         if self.defect == "inbox-integrates-unqualified":  # matched on the traits instead
             for identity in known.values():
                 if identity["birth_name"] == document["birth_name"] and \
@@ -327,6 +343,39 @@ class Inbox:
                     self.run.step("integrated by the patient's traits, without a qualified INS (defect "
                                   "inbox-integrates-unqualified)")
                     return identity["ins"]
+        return None
+
+    def verified(self, document: dict) -> str | None:
+        """REM LGC.INS/va1.63: an INS received from another identity domain is verified with INSi before the
+        data is integrated. INSi v1.5.0 has no verification operation (docs/insi.md): the RIS searches the
+        CDA patient's traits (no carte Vitale is read for a document received by mail), once per birth first
+        name then with the list, and keeps INSi's identity when its active INS, or one of its earlier ones
+        (INSHISTO), is the received INS; the document is then integrated under the active INS INSi returned
+        and the identity kept as qualified. Anything else leaves the document for a user."""
+        birth = str(document.get("birth_time") or "")
+        traits = {"birth_name": document.get("birth_name"), "first_names": document.get("first_names") or "",
+                  "sex": document.get("sex"), "birth_date": f"{birth[:4]}-{birth[4:6]}-{birth[6:8]}"}
+        client = InsiClient(self.config)
+        names = traits["first_names"].split()
+        tries = [[name] for name in names] + ([names] if len(names) > 1 else [])
+        try:
+            for first_names in tries:
+                result = client.search(traits, first_names)
+                self.run.step(f"INSi verification {' '.join(first_names)}: {result.CR.CodeCR}")
+                if result.CR.CodeCR == CODE_FOUND:
+                    identity = identity_of(result)
+                    earlier = [h.IdIndividu.NumIdentifiant + (h.IdIndividu.Cle or "")
+                               for h in (result.INDIVIDU.INSHISTO or [])]
+                    if document["ins"] not in (identity.ins, *earlier):
+                        self.run.step(f"INSi's identity ({identity.ins}) does not hold the received INS "
+                                      f"{document['ins']}: left for a user")
+                        return None
+                    self.run.state.remember_identity(traits, identity)
+                    self.run.step(f"received INS {document['ins']} verified with INSi: integrated under "
+                                  f"{identity.ins}")
+                    return identity.ins
+        except ServiceUnavailable as exc:
+            self.run.step(f"INSi verification impossible ({exc}): left for a user")
         return None
 
     # --- read receipts -----------------------------------------------------------------------------------
@@ -393,3 +442,66 @@ def with_read_receipt(run, message: EmailMessage, sender: str) -> EmailMessage:
             message["Disposition-Notification-To"] = sender
     return message
 
+
+
+# --- the personal mailbox, read with the professional's PSC token -------------------------------------------
+def authenticate_xoauth2(run, client: imaplib.IMAP4, login: str, token: str) -> None:
+    """AUTHENTICATE XOAUTH2 with the PSC token (REM MSS/CONF.07), in one step when the server advertises
+    SASL-IR (RFC 4959 §3: the base64 initial response on the command line; REM MSS/CONF.09): imaplib has no
+    SASL-IR of its own, so the command line is written whole. With the defect `sasl-ir-claimed-two-steps`
+    the token waits for the server's empty challenge, as imaplib's `authenticate` does."""
+    response = psc.xoauth2(login, token).encode()
+    if "SASL-IR" in client.capabilities and run.defect != "sasl-ir-claimed-two-steps":
+        kind, data = client._simple_command("AUTHENTICATE", "XOAUTH2", base64.b64encode(response).decode())
+        if kind != "OK":
+            raise psc.PscAuthenticationError(f"MSSanté IMAP refused the PSC token: {kind} {data!r}")
+        client.state = "AUTH"  # what imaplib's own authenticate sets after OK
+        run.step("IMAP AUTHENTICATE XOAUTH2 with the PSC token in one step (SASL-IR)")
+        return
+    if run.defect == "sasl-ir-claimed-two-steps":
+        run.step("IMAP AUTHENTICATE XOAUTH2 in two steps (defect sasl-ir-claimed-two-steps)")
+    try:
+        client.authenticate("XOAUTH2", lambda _challenge: response)
+    except imaplib.IMAP4.error as exc:
+        raise psc.PscAuthenticationError(f"MSSanté IMAP refused the PSC token: {exc}") from exc
+
+
+def read_personal_inbox(run) -> InboxOutcome:
+    """Action `read-personal-inbox`: the professional's personal mailbox (`extra["mailbox"]`) read over IMAP
+    with STARTTLS and their PSC access token (the one `psc.access_token` keeps and refreshes); the unread
+    messages are fetched, marked seen and listed (status "read")."""
+    config, task = run.config, run.task
+    config.require("imap_host", "imap_port")
+    mailbox = task.extra["mailbox"]
+    idnps = task.extra.get("idnps") or (task.author or {}).get("idnps")
+    token = psc.access_token(run, idnps)
+    try:
+        context = mssante.capped(ssl.create_default_context(cafile=config.ca_file or None), config)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
+    try:
+        client = imaplib.IMAP4(config.imap_host, int(config.imap_port), timeout=config.timeout)
+    except OSError as exc:
+        raise ServiceUnavailable(f"MSSanté IMAP unreachable: {type(exc).__name__}: {exc}") from exc
+    report = []
+    try:
+        client.starttls(ssl_context=context)
+        authenticate_xoauth2(run, client, config.login_for(mailbox), token)
+        client.select("INBOX")
+        _, found = client.uid("SEARCH", None, "UNSEEN")
+        for uid in (found[0] or b"").split() if found else []:
+            _, data = client.uid("FETCH", uid, "(BODY.PEEK[])")
+            raw = next((item[1] for item in data if isinstance(item, tuple)), b"")
+            message = message_from_bytes(raw, policy=policy.default)
+            message_id = str(message.get("Message-ID") or "").strip() or None
+            report.append({"message_id": message_id, "status": "read", "documents": [], "patient_ins": None})
+            client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+        client.logout()
+    except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+        raise ServiceUnavailable(f"MSSanté IMAP: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if client.state != "LOGOUT":
+            client.shutdown()
+    run.step(f"IMAP {mailbox} (PSC token): {len(report)} message(s) read")
+    return InboxOutcome(task.id, mailbox, f"personal mailbox {mailbox} read: {len(report)} message(s)",
+                        run.steps, inbox=report)

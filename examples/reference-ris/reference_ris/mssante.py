@@ -19,6 +19,17 @@ from .identity import Identity
 from .report import embedded_pdf
 
 CODE_DISPLAY = dict(volets.CODES.values())  # document code → its label in the subject
+#: the optional (PEUT) requirements the reference products claim (docs/sut.md, capabilities/claims.py):
+#: TLS 1.3 on every MSSanté connection (MSS/CONF.02), the PSC token in one IMAP step, SASL-IR (MSS/CONF.09)
+CLAIMS = ("tls13", "sasl-ir")
+
+
+def capped(context: ssl.SSLContext, config) -> ssl.SSLContext:
+    """The TLS context of an MSSanté connection with the configured highest version (`mss_tls_max` "1.2":
+    the seeded defect tls13-claimed-tls12-max); unset, the ssl module offers TLS 1.3."""
+    if config.mss_tls_max == "1.2":
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def format_code_of(document: bytes) -> tuple[str, str, str] | None:
@@ -73,7 +84,7 @@ def send(config, message: EmailMessage, sender: str, recipient: str, context: ss
     problems are outages, 5xx refusals."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = context or ssl.create_default_context(cafile=config.ca_file or None)
+        context = capped(context or ssl.create_default_context(cafile=config.ca_file or None), config)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:

@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Mapping
 
 from . import config as config_module
+from . import mssante
 from .core import run_task
 from .defects import check as check_defect
 from .pam_feed import Listener
@@ -42,6 +43,7 @@ def make_runner(defect: str | None = None, *, state_dir=None, config: Mapping | 
 
     run.defect = defect
     run.product_endpoints = {}
+    run.product_claims = mssante.CLAIMS  # the optional requirements it honours (docs/sut.md)
     run.close = lambda: None
     if listen:
         if state_dir is None:

@@ -132,7 +132,7 @@ def submit_xoauth2(config, message, sender: str, recipient: str, token: str,
     message. A refused token raises `PscAuthenticationError`, a session the operator ended `SessionEnded`."""
     config.require("smtp_host", "smtp_port")
     try:
-        context = context or ssl.create_default_context(cafile=config.ca_file or None)
+        context = mssante.capped(context or ssl.create_default_context(cafile=config.ca_file or None), config)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"cannot read the CA file {config.ca_file}: {exc}") from exc
     try:
