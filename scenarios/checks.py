@@ -48,7 +48,7 @@ MASKS = {"INVISIBLE_PATIENT": "not visible to the patient", "MASQUE_PS": "masked
 # --- reading the run record -------------------------------------------------------------------------------
 #: the actions whose tasks send no report of the product's (reading its mailbox: what the mocks saw there is
 #: the harness's delivery and the product's read receipts); every other action's sends are judged as reports
-NO_REPORT_ACTIONS = ("read-inbox",)
+NO_REPORT_ACTIONS = ("read-inbox", "read-personal-inbox")
 
 
 def tasks(run: dict, *scenarios: str) -> list[dict]:

@@ -36,7 +36,11 @@ CAPABILITIES_ALLOWED = JUDGE_ALLOWED | {"segur.mocks.dmp.client", "segur.mocks.d
                                        # the producing system's HL7v2 messages the harness hands a PFI, and
                                        # the returns it hands a DPI: written, never read (python-hl7 reads)
                                        "segur.mocks.pam.cda", "segur.mocks.pam.cda.render_return",
-                                       "segur.mocks.pam.cda.render_transport"}
+                                       "segur.mocks.pam.cda.render_transport",
+                                       # the LPS volet's MDM the harness hands a DPI (written, never read)
+                                       # and the volet's table of application error labels (reference data)
+                                       "segur.mocks.pam.lps", "segur.mocks.pam.lps.render_mdm",
+                                       "segur.mocks.pam.lps.APPLICATION_ERRORS"}
 
 
 def _mock_imports(path: Path) -> set[str]:
