@@ -358,7 +358,7 @@ def _tool_version() -> str:
 
 
 def _full_body_requested() -> bool:
-    """``SEGUR_SCHEMATRON_FULL_BODY=1``: the user wants the packs to see the real N1 body and N3 media texts."""
+    """``SEGUR_SCHEMATRON_FULL_BODY=1``: the packs are to see the real N1 body and N3 media texts."""
     return os.environ.get("SEGUR_SCHEMATRON_FULL_BODY", "").strip().lower() in ("1", "true", "yes", "on")
 
 

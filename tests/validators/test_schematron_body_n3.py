@@ -162,6 +162,10 @@ NAMES = {"ClinicalDocument", "component", "structuredBody", "section", "entry", 
     ({"*"}, "contains(string(/), 'JVBER')", True),
     ({"*"}, "//text() = 'x'", True),
     ({"*"}, "cda:observationMedia/cda:value != ''", True),
+    ({"title"}, "//cda:observationMedia/cda:value[string-length(.) > 0]", True),  # a predicate's context
+    ({"title"}, "//cda:section[. != '']", True),
+    ({"title"}, "$media[normalize-space(.) != '']", True),  # a variable's predicate: any node
+    ({"title"}, "//cda:code[. = 'x']", False),
     ({"observationMedia"}, "count(cda:value) = 1", False),
     ({"observationMedia"}, "cda:value[@mediaType and @representation = 'B64']", False),
     ({"observationMedia"}, "not(cda:value) or cda:value/@mediaType = 'application/pdf'", False),

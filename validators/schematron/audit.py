@@ -131,20 +131,22 @@ def reaching_paths(expression: str, names: set[str], context=frozenset({"*"})) -
     if toks is None:
         return None
     read = []
-    for start, end in _paths(toks):
+    for start, end, here in _with_contexts(toks, context):
         steps = toks[start:end]
-        if not _may_reach(steps, names, context, _continued(toks, start)):
+        if not _may_reach(steps, names, here, _continued(toks, start)):
             continue
         if not _only_tested(toks, start, end):
             read.append(" ".join(text for _, text in steps))
     return read
 
 
-def _paths(toks: list[tuple[str, str]], low: int = 0, high: int | None = None) -> list[tuple[int, int]]:
+def _paths(toks: list[tuple[str, str]], low: int = 0, high: int | None = None, owner=None) -> list[tuple]:
     """``(start, end)`` token ranges of the location paths. A path is a run of steps (names, ``*``,
     ``.``, ``..``, ``@``, axes, kind tests such as ``text()``) joined by ``/`` or ``//``, with their
     predicates; a ``/`` after a variable or a call starts one too. The paths inside a path's predicates
-    are listed too (they are evaluated), after it."""
+    are listed too (they are evaluated), after it. Each item is ``(start, end, owner)``: `owner` is None
+    for a path of the expression itself, ``(path start, index of the "[")`` for a predicate's path,
+    whose context node is the one the owner's steps before that ``[`` select."""
     high = len(toks) if high is None else high
     ranges, i = [], low
     while i < high:
@@ -155,16 +157,21 @@ def _paths(toks: list[tuple[str, str]], low: int = 0, high: int | None = None) -
             and not (text in _FLOW_WORDS and i + 1 < high and toks[i + 1][0] == "var")
             and not (text == "*" and operand_before)
             and not (_is_function(toks, i) and text not in _KIND_TESTS))
+        if text == "[":  # a predicate of a filter expression (``$v[…]``, ``(…)[…]``)
+            close = _skip_brackets(toks, i)
+            ranges += _paths(toks, i + 1, close - 1, _FILTER)
+            i = close
+            continue
         if not starts_path:
             i += 1
             continue
         j = min(_path_end(toks, i), high)
-        ranges.append((i, j))
+        ranges.append((i, j, owner))
         k = i
         while k < j:  # the predicates' own paths
             if toks[k][1] == "[":
                 close = _skip_brackets(toks, k)
-                ranges += _paths(toks, k + 1, close - 1)
+                ranges += _paths(toks, k + 1, close - 1, (i, k))
                 k = close
             else:
                 k += 1
@@ -172,6 +179,27 @@ def _paths(toks: list[tuple[str, str]], low: int = 0, high: int | None = None) -
     return ranges
 
 
+def _with_contexts(toks, context: set[str]) -> list[tuple[int, int, set[str]]]:
+    """`_paths` with the names of each path's context node: `context` for the expression's own paths,
+    for a predicate's paths the names of the node its owner's steps select (``cda:value[. = 'x']``: a
+    ``value``), conservatively any element when the owner starts from a variable or a call."""
+    found, contexts = [], {}
+    for start, end, owner in _paths(toks):
+        if owner is None:
+            here = context
+        elif owner == _FILTER:
+            here = {"*", "/"}  # a predicate of a variable, a call or a parenthesised expression
+        else:
+            owner_start, bracket = owner
+            steps = _steps_outside_predicates(toks[owner_start:bracket])
+            outer = contexts.get(owner_start, context)
+            here = _names_of(steps, outer, _continued(toks, owner_start)) if steps else {"*"}
+        contexts.setdefault(start, here)
+        found.append((start, end, here))
+    return found
+
+
+_FILTER = ("filter",)
 _KIND_TESTS = {"text", "node", "comment", "element", "attribute", "processing-instruction", "document-node"}
 
 
@@ -301,12 +329,10 @@ def context_names(context: str) -> set[str]:
     if toks is None:
         return {"*"}
     found: set[str] = set()
-    for start, end in _paths(toks):
-        if end < len(toks) and toks[end][1] not in ("|",):
-            continue
+    for start, end, owner in _paths(toks):
+        if owner is not None or (end < len(toks) and toks[end][1] != "|"):
+            continue  # a path inside a predicate, or not a whole alternative: not understood
         flat = _steps_outside_predicates(toks[start:end])
-        if start > 0 and toks[start - 1][1] not in ("|",):
-            continue  # a path inside a predicate
         found |= _names_of(flat, {"*"}, False) if flat else set()
     return found or {"*"}
 
@@ -360,8 +386,8 @@ def _reads(pack, where, kind, expression, names, context) -> list[Read]:
     if toks is None:
         return [Read(pack, where, kind, expression, "(not tokenised)")]
     reached = []
-    for start, end in _paths(toks):
-        if not _may_reach(toks[start:end], names, context, _continued(toks, start)):
+    for start, end, here in _with_contexts(toks, context):
+        if not _may_reach(toks[start:end], names, here, _continued(toks, start)):
             continue
         tested = _only_as_argument(toks, start, end) if kind in ("let", "value-of") else _only_tested(
             toks, start, end)
