@@ -180,6 +180,34 @@ def test_the_audit_lists_an_expression_when_it_may_read_an_embedded_text(context
     assert bool(audit.reaching_paths(expression, NAMES, context)) is read
 
 
+SYNTHETIC_PACK = """<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <ns prefix="cda" uri="urn:hl7-org:v3"/>
+  <let name="everything" value="string(/)"/>
+  <pattern id="media">
+    <rule context="cda:observationMedia">
+      <assert test="cda:value[@representation = 'B64'] and count(cda:value) = 1">one B64 value</assert>
+      <assert test="{test}">the test under audit</assert>
+    </rule>
+    <rule context="cda:section/cda:title">
+      <assert test="normalize-space(.) != ''">a title: <value-of select="."/></assert>
+    </rule>
+  </pattern>
+</schema>
+"""
+
+
+@pytest.mark.parametrize("test, listed", [
+    ("starts-with(cda:value, 'JVBER')", ["cda:value"]),
+    ("string-length(normalize-space(.)) > 0", ["."]),
+    ("not(cda:value/@nullFlavor) or cda:value/@mediaType", []),
+])
+def test_the_audit_of_a_whole_pack_lists_what_reads_a_media_text(tmp_path, test, listed):
+    path = tmp_path / "media.sch"
+    path.write_text(SYNTHETIC_PACK.replace("{test}", test.replace("'", "&apos;")), encoding="utf-8")
+    reads = audit.audit_schema(path, NAMES)
+    assert [(r.kind, r.path) for r in reads] == [("let", "/")] + [("assert", p) for p in listed]
+
+
 #: Reviewed by hand (docs/schematron.md): each listed path is only tested for existence or counted, in a
 #: form the mechanical audit does not follow (a bracketed ``(path)`` operand, ``count(a and b)``, a
 #: variable used as ``not($v)``, ``count($v)`` and ``$v/cda:code/@code``).

@@ -360,6 +360,13 @@ def audit_schema(path: Path, names: set[str], phase: str = "#ALL") -> list[Read]
     lets += [("let $" + let.name, let) for pattern in schema.patterns for let in pattern.lets]
     for where, let in lets:  # global variables: evaluated on the document node
         found += _reads(pack, where, "let", let.value, names, {"/"})
+    items = [item for pattern in schema.patterns for rule in pattern.rules for item in rule.items]
+    rule_lets = [item for item in items if isinstance(item, Let)]
+    for let in [*(let for _, let in lets), *rule_lets]:
+        if let.value is None:  # XSLT content instead of an expression: not read here, listed
+            found.append(Read(pack, "let $" + let.name, "let", "(element content)", "(not read)"))
+    for declaration in schema.xslt_declarations:  # an xsl:function or xsl:key: not read here, listed
+        found.append(Read(pack, "schema", "xslt", etree.QName(declaration).localname, "(not read)"))
     for pattern in schema.patterns:
         for rule in pattern.rules:
             where, context = f"rule {rule.context}", context_names(rule.context)
