@@ -81,9 +81,7 @@ def _media_spans(data: bytes, tree: etree._ElementTree) -> list[tuple[int, int]]
 
     A document with a CR that is not part of a CRLF is left whole; so is any element that fails a test
     (the others are still replaced)."""
-    crlf = data.find(b"\r") >= 0
-    if crlf and data.count(b"\r") != data.count(b"\r\n"):
-        return []  # a lone CR: XML end-of-line handling makes the parsed text differ otherwise
+    crlf = None  # whether the document's line breaks are CRLF, read at the first candidate only
     spans: list[tuple[int, int]] = []
     cursor, line = 0, 1  # `line` is the line number at `cursor`
     for element in tree.getroot().iter(MEDIA_VALUE):
@@ -98,6 +96,10 @@ def _media_spans(data: bytes, tree: etree._ElementTree) -> list[tuple[int, int]]
         encoded = text.encode("ascii")
         if encoded.find(b"<") >= 0 or encoded.find(b"&") >= 0 or encoded.find(b"\r") >= 0:
             continue
+        if crlf is None:
+            crlf = data.find(b"\r") >= 0
+            if crlf and data.count(b"\r") != data.count(b"\r\n"):
+                return []  # a lone CR: XML end-of-line handling makes the parsed text differ otherwise
         if crlf:
             encoded = encoded.replace(b"\n", b"\r\n")
         qname = (f"{element.prefix}:value" if element.prefix else "value").encode("utf-8")
