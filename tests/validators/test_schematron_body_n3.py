@@ -10,6 +10,8 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from segur.fixtures.documents import build_cr_bio_n3_minimal, build_ldl_ses_n3, build_vsm_n3
@@ -134,6 +136,52 @@ def test_the_document_is_handed_unchanged_when_a_value_cannot_be_matched_exactly
 def test_a_non_ascii_value_is_left_alone():
     data = n3(media(PAYLOAD + "é"))
     assert view(data) is data
+
+
+# -- property: the view differs from the document in the replaced media texts only -----------------------
+#: What may stand around or inside a media, written verbatim (``~`` is the namespace prefix, ``$`` the
+#: media's text): traps for the byte search (the same text in a comment, a CDATA section or a processing
+#: instruction, on the value's line or the one before), and valid variations of the value itself.
+_AROUND = ["", "\n", "<!-- <~value>$</~value> -->", "<![CDATA[<~value>$</~value>]]>".replace("<![", "<x><![")
+           .replace("]]>", "]]></x>"), "<?pi <~value>$</~value>?>", "<~title>$</~title>"]
+_VALUE = [MEDIA_ATTRS, ' mediaType="application/pdf"\n  representation="B64"', ' representation="B64"',
+          ' representation="TXT"', MEDIA_ATTRS + ' xmlns:x="urn:x"']
+_TEXT = st.sampled_from([PAYLOAD, OTHER, wrapped(PAYLOAD), wrapped(OTHER, 64), PAYLOAD[:100], ""])
+
+
+@st.composite
+def media_documents(draw):
+    prefix = draw(st.sampled_from(["", "cda"]))
+    items = []
+    for _ in range(draw(st.integers(1, 3))):
+        text = draw(_TEXT)
+        before, inside = draw(st.sampled_from(_AROUND)), draw(st.sampled_from(_AROUND[:3]))
+        value = f"<~value{draw(st.sampled_from(_VALUE))}>{text}</~value>"
+        items.append((before + inside + value + draw(st.sampled_from(_AROUND[:3]))).replace("$", text))
+    data = n3(*items, prefix=prefix)
+    return data.replace(b"\n", b"\r\n") if draw(st.booleans()) else data
+
+
+def _shape(root) -> list[tuple]:
+    """Every node of the tree with what the packs may read of it, media texts apart."""
+    shape = []
+    for node in root.iter():
+        media = node.tag == f"{H}value" and node.getparent().tag == f"{H}observationMedia"
+        shape.append((node.tag, dict(node.attrib) if isinstance(node.tag, str) else None, node.sourceline,
+                      None if media else node.text, node.tail))
+    return shape
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(media_documents())
+def test_the_view_differs_from_the_document_only_in_replaced_media_texts(data):
+    out = view(data)
+    before, after = etree.fromstring(data), etree.fromstring(out)
+    assert _shape(after) == _shape(before)
+    for old, new in zip(before.iter(f"{H}value"), after.iter(f"{H}value"), strict=True):
+        if new.text != old.text:  # replaced: a long base64 text, now the placeholder and its line breaks
+            assert len(old.text) >= MIN_TEXT and old.get("representation") == "B64"
+            assert new.text == PLACEHOLDER.decode() + "\n" * old.text.count("\n")
 
 
 # -- the audit of the packs ------------------------------------------------------------------------------
