@@ -31,6 +31,10 @@ warm-up before it forks its workers for segur, which on 2 documents forks none; 
 compilation and the JIT for Saxon). The compiled packs are kept
 under ``.segur-cache/anchor/`` (``--cache-dir``), keyed by the content of the packs and the skeleton.
 
+The project's packs see each document's embedded base64 PDF as a placeholder (docs/schematron.md); run
+the script with ``SEGUR_SCHEMATRON_FULL_BODY=1`` (inherited by ``segur validate``) for the packs to see
+the full text, as before issue 18's N3 round: that is how docs/validator.md's before/after rows were taken.
+
 Verdicts: for each document, the failed-assert ids of both pipelines on the official layer (the IMG
 volet pack, and the common pack unless ``--volet-only``) must be the same multiset; SVRL asserts
 without ``@id`` get the project's derived id (``segur.validators.derived_rule_id``, from the pattern,

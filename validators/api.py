@@ -125,6 +125,7 @@ class Validator:
             "layers": list(self.layers), "max_size": max_size, "schematron_mode": schematron_mode,
             "lang": lang, "strict": strict,
             "schematron_n1_body": "full" if schematron_full_body else "placeholder",
+            "schematron_n3_media": "full" if schematron_full_body else "placeholder",
             "value_sets": {role: vs.label for role, vs in self.value_sets.items()},
         }
 
@@ -268,8 +269,9 @@ class Validator:
         return None
 
     def _schematron_document(self, parsed) -> bytes:
-        """The bytes the packs see: the N1 body text replaced by a placeholder (no rule reads it, and
-        Saxon's tree of it is most of an N1 document's cost) unless the full body was asked for."""
+        """The bytes the packs see: the N1 body text, or an N3's embedded base64 media values, replaced by
+        a placeholder (no rule reads them, and Saxon's tree of them is most of the document's cost)
+        unless the full body was asked for."""
         if self.schematron_full_body:
             return parsed.data
         # start-up: the Schematron package loads Saxon, 30-90 ms of every `segur --help` (measured)
@@ -356,7 +358,7 @@ def _tool_version() -> str:
 
 
 def _full_body_requested() -> bool:
-    """``SEGUR_SCHEMATRON_FULL_BODY=1``: the user wants the packs to see the real N1 body text."""
+    """``SEGUR_SCHEMATRON_FULL_BODY=1``: the packs are to see the real N1 body and N3 media texts."""
     return os.environ.get("SEGUR_SCHEMATRON_FULL_BODY", "").strip().lower() in ("1", "true", "yes", "on")
 
 

@@ -1,4 +1,5 @@
-"""The document the Schematron layer sees: an N1 body's base64 text replaced by a short placeholder.
+"""The document the Schematron layer sees: an N1 body's base64 text, or the base64 text of each
+``observationMedia/value`` embedded in an N3 document, replaced by a short placeholder.
 
 Saxon builds a tree of the whole document before a pack runs; for an N1 document most of it is
 the base64 text of ``nonXMLBody/text`` (a 1 MB PDF: ~1.4 MB of text, ~10 ms of tree building in
@@ -17,7 +18,16 @@ The placeholder keeps every line break of the span, so everything after the body
 same line (findings are located on the original document anyway, by element index). The XSD
 and the Ségur rules always see the real document.
 
-Disable it with ``SEGUR_SCHEMATRON_FULL_BODY=1`` (or ``Validator(schematron_full_body=True)``).
+An N3 document carries its embedded files (a PDF copy of the report, images) in
+``observationMedia/value`` (``representation="B64"``): 221 KB of the 344 KiB CR-IMG example, ~6.5 ms
+of Saxon's tree. The audit of the packs for these (`schematron.audit`, run by the tests; docs/schematron.md)
+finds no expression of the volet packs or the common pack that reads such a text or the string value of
+an element containing it: the rules test the element, its attributes, and the media's ancestors for
+existence and counts. `_media_spans` locates each one with the same guarantees as the N1 body (bytes
+proved to be that element's whole content; see its doc); the placeholder keeps the element, its
+attributes, a non-empty valid base64 text and every line break.
+
+Disable both with ``SEGUR_SCHEMATRON_FULL_BODY=1`` (or ``Validator(schematron_full_body=True)``).
 """
 
 from __future__ import annotations
@@ -27,22 +37,106 @@ from lxml import etree
 from segur.validators.body_text import ascii_text
 
 CDA_NS = "urn:hl7-org:v3"
+MEDIA = f"{{{CDA_NS}}}observationMedia"
+MEDIA_VALUE = f"{{{CDA_NS}}}value"
+_AFTER_NAME = (b" ", b"\t", b"\n", b"\r", b">")  # what may follow an element name in a tag
 PLACEHOLDER = b"AAAA"  # valid base64, non-empty
 MIN_TEXT = 4096  # below this the tree costs nothing worth a substitution
 _NOT_NEWLINE = bytes(b for b in range(256) if b not in (0x0A, 0x0D))
 
 
-def schematron_view(data: bytes, tree: etree._ElementTree) -> bytes:
-    """`data` with the N1 body text replaced by a placeholder, or `data` itself when it cannot be
-    done safely (not N1, short or mixed content, bytes that do not match the parsed text)."""
+def schematron_view(data: bytes, tree: etree._ElementTree, *, media: bool = True) -> bytes:
+    """`data` with the N1 body text (or, in an N3 document, each embedded ``observationMedia/value``
+    base64 text when `media`) replaced by a placeholder, or `data` itself when it cannot be done safely
+    (short or mixed content, bytes that do not match the parsed text)."""
     found = _n1_body_text(tree)
-    if found is None:
+    if found is not None:
+        span = _text_span(data, *found)
+        spans = [span] if span is not None else []
+    else:
+        spans = _media_spans(data, tree) if media else []
+    if not spans:
         return data
-    span = _text_span(data, *found)
-    if span is None:
-        return data
-    start, end = span
-    return b"".join((data[:start], PLACEHOLDER, _line_breaks(data, start, end), data[end:]))
+    pieces, done = [], 0
+    for start, end in spans:
+        pieces += (data[done:start], PLACEHOLDER, _line_breaks(data, start, end))
+        done = end
+    pieces.append(data[done:])
+    return b"".join(pieces)
+
+
+def _media_spans(data: bytes, tree: etree._ElementTree) -> list[tuple[int, int]]:
+    """Byte offsets, in document order, of the text of each ``observationMedia/value`` that holds a long
+    inline base64 text (``representation="B64"``, no child, the only ``value`` of its parent), each
+    proved to be that element's content:
+
+    - the bytes at the span are the text lxml parsed (ASCII, no ``<`` or ``&``; each ``\\n`` written
+      ``\\r\\n`` in a CRLF document), found with ``find`` forward from the previous span; ``>``
+      precedes them and ``</value`` (the element's qualified name) follows them, and a start tag
+      ``<value …>`` (``rfind`` of ``<``, its name checked) opens them: no markup is inside;
+    - the element's ``sourceline`` (libxml2 gives the line of the start tag's ``>``; its ``<`` is
+      accepted too) is one of the lines that start tag spans, and no other ``<value`` is on those lines:
+      a comment, CDATA section or processing instruction hiding a fake start tag would put the real one
+      on the same lines, so the tag found is the element's own.
+
+    A document with a CR that is not part of a CRLF is left whole; so is any element that fails a test
+    (the others are still replaced)."""
+    crlf = None  # whether the document's line breaks are CRLF, read at the first candidate only
+    spans: list[tuple[int, int]] = []
+    cursor, line = 0, 1  # `line` is the line number at `cursor`
+    for element in tree.getroot().iter(MEDIA_VALUE):
+        parent = element.getparent()
+        if parent is None or parent.tag != MEDIA or len(element) or element.get("representation") != "B64":
+            continue
+        if len(parent.findall(MEDIA_VALUE)) != 1:
+            continue  # two values: not a valid media, leave both
+        text = element.text
+        if not text or len(text) < MIN_TEXT or not text.isascii() or not element.sourceline:
+            continue
+        encoded = text.encode("ascii")
+        if encoded.find(b"<") >= 0 or encoded.find(b"&") >= 0 or encoded.find(b"\r") >= 0:
+            continue
+        if crlf is None:
+            crlf = data.find(b"\r") >= 0
+            if crlf and data.count(b"\r") != data.count(b"\r\n"):
+                return []  # a lone CR: XML end-of-line handling makes the parsed text differ otherwise
+        if crlf:
+            encoded = encoded.replace(b"\n", b"\r\n")
+        qname = (f"{element.prefix}:value" if element.prefix else "value").encode("utf-8")
+        found = _find_content(data, encoded, qname, cursor)
+        if found is None:
+            continue
+        tag, start, end = found
+        first = line + data.count(b"\n", cursor, tag)
+        last = first + data.count(b"\n", tag, start)
+        line_start = data.rfind(b"\n", 0, tag) + 1
+        line_end = data.find(b"\n", start)
+        line_end = len(data) if line_end < 0 else line_end
+        alone = data.find(b"<" + qname, line_start, tag) < 0 and (
+            line_end < end or data.find(b"<" + qname, end, line_end) < 0)
+        if not first <= element.sourceline <= last or not alone:
+            continue
+        spans.append((start, end))
+        cursor, line = end, last + data.count(b"\n", start, end)
+    return spans
+
+
+def _find_content(data: bytes, encoded: bytes, qname: bytes, cursor: int) -> tuple[int, int, int] | None:
+    """``(start tag, content start, content end)`` of the first element named `qname` at or after
+    `cursor` whose whole content is the bytes `encoded`; None if there is none."""
+    probe = encoded[:64]
+    start = data.find(probe, cursor)
+    while start >= 0:
+        end = start + len(encoded)
+        after = end + 2 + len(qname)
+        tag = data.rfind(b"<", cursor, start)
+        name_end = tag + 1 + len(qname)
+        closed = data.startswith(b"</" + qname, end) and data[after:after + 1] in _AFTER_NAME
+        opened = tag >= 0 and data[tag + 1:name_end] == qname and data[name_end:name_end + 1] in _AFTER_NAME
+        if data[start - 1:start] == b">" and closed and opened and data.startswith(encoded, start):
+            return tag, start, end
+        start = data.find(probe, start + 1)
+    return None
 
 
 def _line_breaks(data: bytes, start: int, end: int) -> bytes:
