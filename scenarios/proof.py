@@ -214,7 +214,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             if tenant:
                 stack = TenantStack(stack, tenant)
             if not owned_stack:
-                Admin(stack.endpoints()).reset()
+                with Admin(stack.endpoints()) as admin:
+                    admin.reset()
             pack_used = stack_pack(stack)
             timings["stack_start_s"] = round(time.monotonic() - tick, 3)
             display.done("mocks started")
