@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import http.client
 import io
@@ -188,7 +189,7 @@ class Admin:
         self.close()
 
     def __del__(self) -> None:
-        if hasattr(self, "_connections"):
+        with contextlib.suppress(Exception):  # at interpreter exit, what close() uses may be gone
             self.close()
 
     def journal(self, service: str, since: int = 0) -> list[dict]:
