@@ -24,7 +24,8 @@ def pytest_collection_finish(session):
     """What the test process holds once every test is collected (the modules, their functions and classes,
     the collected items: ~265,000 objects) lives until the process ends: frozen out of the cyclic garbage
     collector's reach, every later full collection skips it. Those collections (Python's own, and the two
-    each pytest session of a test makes at its end) had taken ~25% of the CPU of a process running proofs."""
+    each pytest session of a test makes at its end) took up to 7.4 s of a process's ~26 s running two proof
+    modules, 4.1 s once frozen (docs/architecture.md, "A test")."""
     gc.collect()
     gc.freeze()
 
