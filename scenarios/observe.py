@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import http.client
 import io
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -62,6 +65,76 @@ ADMIN_TOKEN_ENV = "SEGUR_ADMIN_TOKEN"
 SHARED_BY_TENANTS = "shared_by_tenants"
 
 
+class _KeptAlive:
+    """HTTP/1.1 connections to the mocks' admin APIs, one per server and thread, kept open between calls: a
+    proof makes ~15 admin calls a task (its tag at both edges on each of the 7 mocks), and a new TCP
+    connection each time (urllib's way) cost the proof and the mocks ~0.5 s of CPU a small proof. A
+    connection the server closed meanwhile (its keep-alive timeout) is opened again once."""
+
+    #: a kept connection found closed by the server when it is used again
+    _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+              http.client.CannotSendRequest, http.client.ResponseNotReady)
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._every: list[http.client.HTTPConnection] = []
+
+    @staticmethod
+    def takes(url: str) -> bool:
+        """Plain HTTP reached without a proxy (urllib's own reading of the environment's proxies)."""
+        parts = urllib.parse.urlsplit(url)
+        proxied = "http" in urllib.request.getproxies() and not urllib.request.proxy_bypass(parts.netloc)
+        return parts.scheme == "http" and not proxied
+
+    def send(self, method: str, url: str, data: bytes | None, headers: Mapping,
+             timeout: float) -> bytes | None:
+        """The answer's body; None for a redirection (left to urllib)."""
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        pool = self._local.__dict__.setdefault("pool", {})
+        for attempt in (1, 2):
+            connection = pool.get(parts.netloc)
+            reused = connection is not None
+            if connection is None:
+                connection = pool[parts.netloc] = http.client.HTTPConnection(parts.hostname, parts.port,
+                                                                            timeout=timeout)
+                with self._lock:
+                    self._every.append(connection)
+            try:
+                connection.request(method, target, body=data, headers=dict(headers))
+                response = connection.getresponse()
+                body = response.read()
+            except self._STALE as exc:
+                connection.close()
+                del pool[parts.netloc]
+                if reused and attempt == 1:
+                    continue
+                raise urllib.error.URLError(exc) from exc
+            except TimeoutError:
+                connection.close()
+                del pool[parts.netloc]
+                raise
+            except OSError as exc:
+                connection.close()
+                del pool[parts.netloc]
+                raise urllib.error.URLError(exc) from exc
+            if 300 <= response.status < 400:
+                return None
+            if response.status >= 400:
+                raise urllib.error.HTTPError(url, response.status, response.reason, response.headers,
+                                             io.BytesIO(body))
+            return body
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    def close(self) -> None:
+        with self._lock:
+            every, self._every = self._every, []
+        for connection in every:
+            connection.close()
+        self._local = threading.local()
+
+
 class Admin:
     """The `/_admin/` JSON API of each mock, from the stack's endpoints; with `tenant`, that tenant's admin
     API on a shared instance (`/t/<tenant>/_admin/`, see segur.kernel.tenants). `token`: the shared
@@ -74,6 +147,7 @@ class Admin:
         self.tenant = tenant
         token = os.environ.get(ADMIN_TOKEN_ENV, "") if token is None else token
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._connections = _KeptAlive()
 
     def base(self, service: str) -> str:
         try:
@@ -88,11 +162,35 @@ class Admin:
 
     def call(self, service: str, path: str, method: str = "GET", body=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base(service) + path.lstrip("/"), data=data, method=method,
-                                         headers={"Content-Type": "application/json", **self.headers})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            raw = response.read()
+        raw = self._send(method, self.base(service) + path.lstrip("/"), data,
+                         {"Content-Type": "application/json", **self.headers})
         return json.loads(raw) if raw else None
+
+    def _send(self, method: str, url: str, data: bytes | None, headers: Mapping) -> bytes:
+        """The body of the answer, over a kept-alive connection to the mock (`_KeptAlive`); an answer of 400
+        or more raises `urllib.error.HTTPError`, a connection that fails `urllib.error.URLError`, as urllib
+        does. Through urllib itself when a proxy is configured for the URL, or for a redirection."""
+        if self._connections.takes(url):
+            answer = self._connections.send(method, url, data, headers, self.timeout)
+            if answer is not None:
+                return answer
+        request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            return response.read()
+
+    def close(self) -> None:
+        """Closes the connections kept alive to the mocks (a later call opens new ones)."""
+        self._connections.close()
+
+    def __enter__(self) -> Admin:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, what close() uses may be gone
+            self.close()
 
     def journal(self, service: str, since: int = 0) -> list[dict]:
         return self.call(service, f"journal?since={since}")["entries"]
@@ -160,9 +258,7 @@ class Admin:
 
     def raw(self, service: str, path: str) -> bytes:
         """The bytes of one admin resource (a body, a document, a message), as the mock serves them."""
-        request = urllib.request.Request(self.base(service) + path.lstrip("/"), headers=self.headers)
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return response.read()
+        return self._send("GET", self.base(service) + path.lstrip("/"), None, self.headers)
 
     def mss_raw(self, message_id: str) -> bytes:
         """The message as the MSSanté mock stored it, whole: `GET /_admin/messages/<id>/raw`, else (a mock

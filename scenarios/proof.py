@@ -215,7 +215,8 @@ def run_proof(sut: str, couloir: str = "RIS", out: str | os.PathLike = "evidence
             if tenant:
                 stack = TenantStack(stack, tenant)
             if not owned_stack:
-                Admin(stack.endpoints()).reset()
+                with Admin(stack.endpoints()) as admin:
+                    admin.reset()
             pack_used = stack_pack(stack)
             timings["stack_start_s"] = round(time.monotonic() - tick, 3)
             display.done("mocks started")
@@ -285,7 +286,7 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
             "-W", "ignore::pytest.PytestAssertRewriteWarning",
             # pytest's unraisable-exception plugin runs two full gc.collect() per session: 0.3–0.6 s a proof
             # in a process with a large heap (a test run, `segur demo`), for warnings no check reads
-            "-p", "no:unraisableexception", *pytest_args]
+            "-p", "no:unraisableexception", *suite_plugins(), *pytest_args]
     if quiet:
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):  # pytest's terminal writer binds sys.stdout at configure
@@ -296,6 +297,20 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
         pytest.main(args, plugins=[_ContextRegistrar(context), collector])
     # the verdict comes from the outcomes, not pytest's exit status (a deselected test is not a failure)
     return list(collector.tests.values())
+
+
+#: the plugins the check suites use, by entry-point name: the proof's own and allure's (--alluredir)
+SUITE_PLUGINS = ("segur", "allure_pytest")
+
+
+def suite_plugins() -> list[str]:
+    """The pytest arguments loading only the plugins the check suites use. Every other installed pytest
+    plugin (faker, hypothesis, xdist…) served no check and cost ~2 s of CPU a `segur proof` (imported and
+    assert-rewritten; hypothesis's imports its whole library at the session's end). Under PYTEST_ADDOPTS
+    every installed plugin is loaded as before: the options given there may be another plugin's."""
+    if os.environ.get("PYTEST_ADDOPTS", "").strip():
+        return []
+    return ["--disable-plugin-autoload", *(arg for name in SUITE_PLUGINS for arg in ("-p", name))]
 
 
 class _ContextRegistrar:

@@ -104,6 +104,7 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         record["observed"] = observe_task(record["task"], marks["before"], marks["after"], snap["journals"],
                                           admin, snap["dmp_store"], tagged=record["tagged"])
         record["observed"].update(observe_capability(record, snap["journals"], admin))
+    admin.close()
     journals = {service: [strip_bodies(e) for e in entries] for service, entries in snap["journals"].items()}
     return {"plan": plan.to_dict(), "started": started, "ended": _now(), "tasks": tasks,
             "journals": journals, "dmp_store": snap["dmp_store"], "validation": validation_setup(pack),

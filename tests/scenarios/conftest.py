@@ -62,6 +62,7 @@ class CleanProofs:
     def __init__(self, tmp_path_factory):
         self._tmp = tmp_path_factory
         self._stack = None
+        self._plain_stack = None
         self._runs: dict[str, ProofOutcome] = {}
         run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # one id for the workers of one session
         base = tmp_path_factory.getbasetemp()
@@ -69,31 +70,50 @@ class CleanProofs:
         self._shared.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, couloir: str) -> ProofOutcome:
-        if couloir not in self._runs:
-            self._runs[couloir] = self._shared_run(couloir)
-        run = self._runs[couloir]
-        return ProofOutcome(run.exit_code, run.verdict, run.out, copy.deepcopy(run.evidence))
+        return self._copy(couloir.lower(), lambda out: run_proof(
+            self.PRODUCTS[couloir], couloir, out, size="small", progress=False, stack=self._pack_stack()))
 
-    def _shared_run(self, couloir: str) -> ProofOutcome:
-        out = self._shared / couloir.lower()
+    def seeded(self, sut: str, couloir: str = "RIS") -> ProofOutcome:
+        """The small proof of a seeded product (`reference-ris:pdf-not-base64`), with every capability, on a
+        stack without the official pack (as a module's own `start_stack(stack_config(None, …))`), run once
+        per session for the modules that judge the same run; shared as the clean proofs are."""
+        return self._copy(f"{sut.replace(':', '-')}-{couloir.lower()}", lambda out: run_proof(
+            sut, couloir, out, size="small", progress=False, stack=self._stack_without_pack()))
+
+    def _copy(self, name: str, run) -> ProofOutcome:
+        if name not in self._runs:
+            self._runs[name] = self._shared_run(name, run)
+        ran = self._runs[name]
+        return ProofOutcome(ran.exit_code, ran.verdict, ran.out, copy.deepcopy(ran.evidence))
+
+    def _pack_stack(self):
+        if self._stack is None:
+            pack = find_pack(cwd=REPO)
+            workdir = self._tmp.mktemp("clean-stack")
+            self._stack = start_stack(stack_config(None, workdir, pack=pack.path if pack else None))
+        return self._stack
+
+    def _stack_without_pack(self):
+        if self._plain_stack is None:
+            self._plain_stack = start_stack(stack_config(None, self._tmp.mktemp("seeded-stack")))
+        return self._plain_stack
+
+    def _shared_run(self, name: str, run) -> ProofOutcome:
+        out = self._shared / name
         done = out / "outcome.json"
-        with open(self._shared / f"{couloir.lower()}.lock", "w") as lock:
+        with open(self._shared / f"{name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             if not done.is_file():
-                if self._stack is None:
-                    pack = find_pack(cwd=REPO)
-                    workdir = self._tmp.mktemp("clean-stack")
-                    self._stack = start_stack(stack_config(None, workdir, pack=pack.path if pack else None))
-                ran = run_proof(self.PRODUCTS[couloir], couloir, out, size="small", progress=False,
-                                stack=self._stack)
+                ran = run(out)
                 done.write_text(json.dumps({"exit_code": ran.exit_code, "verdict": ran.verdict}))
         outcome = json.loads(done.read_text(encoding="utf-8"))
         evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
         return ProofOutcome(outcome["exit_code"], outcome["verdict"], out, evidence)
 
     def close(self) -> None:
-        if self._stack is not None:
-            self._stack.stop()
+        for stack in (self._stack, self._plain_stack):
+            if stack is not None:
+                stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +122,10 @@ def clean_proof(tmp_path_factory):
     proofs = CleanProofs(tmp_path_factory)
     yield proofs
     proofs.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_proof(clean_proof):
+    """`seeded_proof("reference-ris:pdf-not-base64")`: the seeded product's small RIS proof, on a stack
+    without the official pack, run once per session for every module judging it (`CleanProofs.seeded`)."""
+    return clean_proof.seeded

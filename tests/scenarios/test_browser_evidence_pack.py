@@ -11,19 +11,15 @@ import re
 import pytest
 
 from segur.scenarios.evidence_pack.browser import emulate_print, start_chromium
-from segur.scenarios.proof import run_proof, stack_config
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
 
 @pytest.fixture(scope="module")
-def pack(chromium, tmp_path_factory):
-    """A small proof with a defect (the N1 body is not base64): documents on both services, and findings."""
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("browser-stack"))) as stack:
-        outcome = run_proof("reference-ris:pdf-not-base64", "RIS", tmp_path_factory.mktemp("pack"),
-                            size="small", progress=False, stack=stack)
-    return outcome
+def pack(chromium, seeded_proof):
+    """A small proof with a defect (the N1 body is not base64): documents on both services, and findings (the
+    session's run, which test_evidence_pack_documents.py judges)."""
+    return seeded_proof("reference-ris:pdf-not-base64")
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,8 @@ import pytest
 
 from segur.scenarios.checks import NO_REPORT_ACTIONS
 from segur.scenarios.evidence_pack.documents import collect_documents, safe_name
-from segur.scenarios.proof import run_proof, stack_config
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("pack-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +23,10 @@ def reference(clean_proof):
 
 
 @pytest.fixture(scope="module")
-def refused(stack, tmp_path_factory):
-    """pdf-not-base64: the DMP refuses every report (never stored); MSSanté stores the messages."""
-    return run_proof("reference-ris:pdf-not-base64", "RIS", tmp_path_factory.mktemp("refused"), size="small",
-                     progress=False, stack=stack)
+def refused(seeded_proof):
+    """pdf-not-base64: the DMP refuses every report (never stored); MSSanté stores the messages (the session's
+    run, which test_browser_evidence_pack.py views)."""
+    return seeded_proof("reference-ris:pdf-not-base64")
 
 
 def _sent_documents(evidence) -> set[tuple[str, str]]:

@@ -140,13 +140,27 @@ def test_the_evidence_records_the_validation_layers_and_exchange_times(reference
     assert first["insi"][0]["time"] < first["dmp"][-1]["time"]
 
 
+@pytest.fixture(scope="module")
+def core_defect_proof(stack, tmp_path_factory):
+    """`core_defect_proof(defect)`: the small proof of the core's plan against the reference RIS with that
+    defect seeded, run once for the module (the capabilities' tasks and checks are theirs to test)."""
+    runs = {}
+
+    def run(defect: str):
+        if defect not in runs:
+            out = tmp_path_factory.mktemp(f"evidence-{defect}")
+            runs[defect] = run_proof(f"reference-ris:{defect}", "RIS", out, size="small", progress=False,
+                                     stack=stack, capabilities=())
+        return runs[defect]
+
+    return run
+
+
 @pytest.mark.parametrize("defect", sorted(DEFECT_CHECKS))
-def test_each_seeded_defect_fails_the_proof_on_the_requirement_that_names_it(defect, stack, tmp_path):
-    # the core's defects on the core's plan: the capabilities' tasks and checks are theirs to test
-    outcome = run_proof(f"reference-ris:{defect}", "RIS", tmp_path, size="small", progress=False, stack=stack,
-                        capabilities=())
+def test_each_seeded_defect_fails_the_proof_on_the_requirement_that_names_it(defect, core_defect_proof):
+    outcome = core_defect_proof(defect)
     assert outcome.exit_code == 1
-    evidence = json.loads((tmp_path / "evidence.json").read_text(encoding="utf-8"))
+    evidence = json.loads((Path(outcome.out) / "evidence.json").read_text(encoding="utf-8"))
     assert evidence["verdict"] == "fail"
     status = {c: result["status"] for c, result in evidence["checks"].items()}
     outcomes = {t["check"]: t["outcome"] for t in evidence["tests"] if t["couloir"] == "RIS"}
@@ -175,11 +189,11 @@ def test_each_seeded_defect_fails_the_proof_on_the_requirement_that_names_it(def
     assert again["requirements"] == {rem_id: r["verdict"] for rem_id, r in evidence["requirements"].items()}
 
 
-def test_a_refused_report_blocks_what_needed_it_in_every_part_of_the_pack(stack, tmp_path):
+def test_a_refused_report_blocks_what_needed_it_in_every_part_of_the_pack(core_defect_proof):
     """wrong-format-code: the DMP refuses every report (dmp-accepted fails, RIS.DMP/va1.13); validating,
     replacing and retrying them could not be judged: blocked, and shown so in the pack and on the CLI."""
-    outcome = run_proof("reference-ris:wrong-format-code", "RIS", tmp_path, size="small", progress=False,
-                        stack=stack)
+    outcome = core_defect_proof("wrong-format-code")  # the run the test above judges too
+    tmp_path = Path(outcome.out)
     evidence = outcome.evidence
     requirements = {rem_id: req["verdict"] for rem_id, req in evidence["requirements"].items()}
     assert requirements["RIS.DMP/va1.13"] == "fail"

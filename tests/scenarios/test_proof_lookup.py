@@ -38,12 +38,14 @@ def stack(tmp_path_factory):
 
 
 def _proof(stack, tmp_path_factory, defects: dict[str, str]):
-    """The RIS small proof with `defects` (task id → defect) seeded in their tasks only."""
+    """The RIS small proof with `defects` (task id → defect) seeded in their tasks only, on the core's plan
+    and the capability's tasks (the clean products run every capability: `clean_proof`)."""
     out = tmp_path_factory.mktemp("evidence-lookup")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(proof_module, "driver_for",
                       lambda sut, _stack, state_dir: PerTaskDefects(defects, state_dir))
-        return run_proof("reference-ris", "RIS", out, size="small", progress=False, stack=stack)
+        return run_proof("reference-ris", "RIS", out, size="small", progress=False, stack=stack,
+                         capabilities=("lookup",))
 
 
 @pytest.fixture(scope="module")

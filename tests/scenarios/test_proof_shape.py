@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from segur.scenarios import checks
-from segur.scenarios.proof import run_proof
+from segur.scenarios.proof import run_proof, suite_plugins
 from segur.scenarios.stack import stack_config
 from segur.up import start_stack
 
@@ -127,6 +128,26 @@ def test_the_plugin_tests_then_the_cli_tests_pass_in_one_process():
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+# --- the check suites' own pytest session ---------------------------------------------------------------
+def _allure_fixtures(allure_dir: Path) -> set[str]:
+    """The fixtures allure recorded around the check tests (its *-container.json files)."""
+    return {step["name"] for path in allure_dir.glob("*-container.json")
+            for step in json.loads(path.read_text(encoding="utf-8")).get("befores", [])}
+
+
+def test_the_check_suites_session_loads_the_proof_s_plugin_and_allure_and_no_other(clean_proof):
+    fixtures = _allure_fixtures(clean_proof("RIS").out / "allure-results")
+    assert {"segur_check", "segur_proof_run"} <= fixtures  # the proof's plugin, recorded by allure's
+    assert "_session_faker" not in fixtures  # the autouse fixture of faker's plugin, installed beside
+
+
+def test_the_check_suites_load_every_installed_plugin_when_pytest_addopts_may_name_one(monkeypatch):
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    assert suite_plugins() == ["--disable-plugin-autoload", "-p", "segur", "-p", "allure_pytest"]
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--timeout=60")
+    assert suite_plugins() == []
 
 
 # --- judged once

@@ -96,7 +96,7 @@ def _names_a_module_by_string(call: ast.Call) -> bool:
 
 def read_imports(module: str, path: Path, known) -> Imports:
     source = path.read_text(encoding="utf-8")
-    comments = _comments(source)
+    comments: dict[int, str] = {}  # tokenized when a late import needs them: most modules have none
     lines = source.splitlines()
     found = Imports()
     is_package = path.name == "__init__.py"
@@ -110,6 +110,8 @@ def read_imports(module: str, path: Path, known) -> Imports:
                 targets = _targets(child, module, is_package, known)
                 if in_function:
                     found.late.extend((child.lineno, target) for target in targets)
+                    if not comments:
+                        comments.update(_comments(source))
                     said = _comment_at(child.lineno, comments, lines)
                     if not declared and not any(word in said for word in STARTUP_WORDS):
                         found.uncommented_late.append(child.lineno)
