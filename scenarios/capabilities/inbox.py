@@ -62,6 +62,7 @@ import ssl
 import urllib.parse
 import uuid
 import zipfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -800,6 +801,29 @@ def undelivered(task: dict) -> dict | None:
             "reason": f"the harness could not deliver its message to {delivered.get('to')}: {why}"}
 
 
+def delivered_tasks(run: dict, blocked: list, wanted: Callable[[dict], bool]) -> Iterator[dict]:
+    """The reading tasks `wanted` selects whose message the harness delivered; a selected task it could not
+    deliver goes to `blocked` instead (`undelivered`: the checks cannot judge the product on it)."""
+    for task in tasks(run, READ):
+        if not wanted(task):
+            continue
+        blocker = undelivered(task)
+        if blocker:
+            blocked.append(blocker)
+            continue
+        yield task
+
+
+def expecting(expect: str) -> Callable[[dict], bool]:
+    """`delivered_tasks`' selection of the tasks planned with this `expect`."""
+    return lambda task: task["expect"] == expect
+
+
+def with_extra(name: str) -> Callable[[dict], bool]:
+    """`delivered_tasks`' selection of the tasks whose `extra` sets `name`."""
+    return lambda task: bool((task["task"].get("extra") or {}).get(name))
+
+
 def _not_read(task: dict) -> str | None:
     """Why the task's delivered message cannot be judged as read (None: the product fetched it)."""
     delivered = _delivered(task)
@@ -903,12 +927,7 @@ def check_xdm_integrated(run: dict) -> CheckResult:
 
 def check_unqualified_held(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
-    for task in tasks(run, READ):
-        if task["expect"] != HELD:
-            continue
-        if undelivered(task):
-            blocked.append(undelivered(task))
-            continue
+    for task in delivered_tasks(run, blocked, expecting(HELD)):
         task_id, delivered = task["task"]["id"], _delivered(task)
         claim, why = _claim_problem(task)
         evidence.append({"task": task_id, "delivered": delivered, "claim": claim})
@@ -926,12 +945,7 @@ def check_unqualified_held(run: dict) -> CheckResult:
 def check_no_duplicate(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
     by_id = {t["task"]["id"]: t for t in run["tasks"]}
-    for task in tasks(run, READ):
-        if task["expect"] != ALREADY:
-            continue
-        if undelivered(task):
-            blocked.append(undelivered(task))
-            continue
+    for task in delivered_tasks(run, blocked, expecting(ALREADY)):
         task_id, delivered = task["task"]["id"], _delivered(task)
         first = by_id.get(delivered.get("again_of") or "")
         first_claim = claim_for(first, _delivered(first).get("message_id")) if first else None
@@ -1031,14 +1045,8 @@ def _flags(claim: dict) -> set[tuple[str, str]] | None:
 
 def check_abnormal_results(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
-    for task in tasks(run, READ):
-        delivered = _delivered(task)
-        if not (task["task"].get("extra") or {}).get("abnormal_results"):
-            continue
-        if undelivered(task):
-            blocked.append(undelivered(task))
-            continue
-        task_id = task["task"]["id"]
+    for task in delivered_tasks(run, blocked, with_extra("abnormal_results")):
+        task_id, delivered = task["task"]["id"], _delivered(task)
         results = delivered.get("results") or []
         expected = {(r["code"], r["interpretation"]) for r in results if r["interpretation"] in ABNORMAL}
         claim, why = _claim_problem(task)
@@ -1079,12 +1087,7 @@ def _stored(claim: dict) -> dict[str, dict] | None:
 
 def check_stylesheet_stored(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
-    for task in tasks(run, READ):
-        if not (task["task"].get("extra") or {}).get("stylesheet"):
-            continue
-        if undelivered(task):
-            blocked.append(undelivered(task))
-            continue
+    for task in delivered_tasks(run, blocked, with_extra("stylesheet")):
         task_id, delivered = task["task"]["id"], _delivered(task)
         sheet = delivered.get("stylesheet") or {}
         claim, why = _claim_problem(task)
@@ -1259,12 +1262,7 @@ def _verification_problem(task: dict, claim: dict) -> str | None:
 
 def check_insi_verify(run: dict) -> CheckResult:
     problems, evidence, blocked = [], [], []
-    for task in tasks(run, READ):
-        if task["expect"] != VERIFIED:
-            continue
-        if undelivered(task):
-            blocked.append(undelivered(task))
-            continue
+    for task in delivered_tasks(run, blocked, expecting(VERIFIED)):
         task_id, delivered = task["task"]["id"], _delivered(task)
         claim, why = _claim_problem(task)
         evidence.append({"task": task_id, "delivered": delivered, "claim": claim,

@@ -328,6 +328,19 @@ def test_a_message_the_harness_could_not_deliver_blocks_the_checks_never_fails_t
         assert blocker["task"] == "inbox-01" and "could not deliver" in blocker["reason"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("check_id", "task_id"), [
+    ("inbox-unqualified-held", "inbox-02"), ("inbox-no-duplicate", "inbox-03"),
+    ("inbox-abnormal-results", "inbox-04"), ("inbox-stylesheet-stored", "inbox-01")])
+def test_an_undelivered_message_blocks_each_check_that_judges_its_task(runs, check_id, task_id):
+    run = copy.deepcopy(runs["reference-ris"]["run"])
+    _task({"run": run}, task_id)["observed"]["inbox"]["delivered"].update(mock_id=None, error="refused")
+    result = CHECKS[check_id].judge(run)
+    assert result.status == "blocked", result.problems
+    assert [blocker["task"] for blocker in result.blocked_by] == [task_id]
+    assert "could not deliver" in result.blocked_by[0]["reason"]
+
+
 # --- abnormal results of a received lab report (REM MSS/UX.18) ----------------------------------------------
 @pytest.mark.slow
 def test_the_abnormal_results_of_a_received_lab_report_are_flagged_from_its_interpretation_codes(runs):

@@ -153,3 +153,13 @@ def test_integrating_under_the_cdas_ins_rather_than_insis_fails(clean):
     task["result"]["output"] = output
     result = _judged(run)
     assert result.status == "fail" and "the identity must be INSi's" in result.problems[0], result.problems
+
+
+@pytest.mark.slow
+def test_a_report_the_harness_could_not_deliver_blocks_the_check(clean):
+    run = copy.deepcopy(clean["run"])
+    task = next(t for t in run["tasks"] if t["task"]["id"] == TASK)
+    task["observed"]["inbox"]["delivered"].update(mock_id=None, error="refused")
+    result = CHECKS["inbox-insi-verify"].judge(run)
+    assert result.status == "blocked", result.problems
+    assert [blocker["task"] for blocker in result.blocked_by] == [TASK]
