@@ -5,6 +5,7 @@ helpers every judge uses. The core checks (`checks.py`) and the capabilities' ch
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -74,6 +75,21 @@ def insi_found(task: dict) -> list[dict]:
 def insi_identities(task: dict) -> set[tuple[str, str]]:
     """The (INS, OID) pairs of `insi_found`."""
     return {(i["ins"], i.get("oid")) for i in insi_found(task) if i.get("ins")}
+
+
+def reported_list(task: dict, key: str) -> list[dict] | None:
+    """The `key` list of the JSON object the product returned or printed for a task (its whole output, else
+    its last line that is one): what it says it did, which a check compares with what the mocks saw; None
+    when it said nothing readable."""
+    output = str((task.get("result") or {}).get("output") or "")
+    for candidate in (output, *reversed(output.splitlines())):
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get(key), list):
+            return [item for item in data[key] if isinstance(item, dict)]
+    return None
 
 
 def tasks(run: dict, *scenarios: str) -> list[dict]:

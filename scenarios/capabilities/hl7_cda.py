@@ -34,7 +34,7 @@ import hashlib
 
 from segur.fixtures.documents import build_ldl_ses_n1
 from segur.mocks.pam.cda import render_return, render_transport
-from segur.scenarios.capabilities.pam_feed import parse  # an ER7 message read with python-hl7
+from segur.scenarios.capabilities.pam_feed import component, parse, segments  # ER7 read with python-hl7
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, CheckResult, judged, tasks
 from segur.scenarios.observe import cda_header
@@ -152,18 +152,6 @@ def _field(message, key: str) -> str:
         return ""
 
 
-def _segments(message, name: str) -> list:
-    return [segment for segment in message if str(segment[0]) == name] if message is not None else []
-
-
-def _component(segment, number: int, component: int = 1) -> str:
-    fields = str(segment).split("|")
-    if len(fields) <= number:
-        return ""
-    parts = fields[number].split("~")[0].split("^")
-    return parts[component - 1] if len(parts) >= component else ""
-
-
 def document_facts(document: bytes | None) -> dict:
     """The CDA's id (root^extension, as XDS writes it) and recordTarget INS, read by the judge's own
     `cda_header` (empty without a document; `unreadable` says why it is no CDA)."""
@@ -181,7 +169,7 @@ def transport_facts(text: str) -> dict:
     message = parse(text)
     if message is None:
         return {"unreadable": True}
-    pid = (_segments(message, "PID") or [None])[0]
+    pid = (segments(message, "PID") or [None])[0]
     ins = oid = None
     if pid is not None:
         for repetition in str(pid).split("|")[3].split("~") if len(str(pid).split("|")) > 3 else []:
@@ -190,14 +178,14 @@ def transport_facts(text: str) -> dict:
                 ins, oid = parts[0], (parts[3].split("&") + ["", ""])[1]
     fields = str(pid).split("|") if pid is not None else []
     status = [s for s in (fields[32].split("~") if len(fields) > 32 else []) if s]
-    first = (_segments(message, "OBX") or [None])[0]
+    first = (segments(message, "OBX") or [None])[0]
     document = None
-    if first is not None and _component(first, 2) == "ED":
+    if first is not None and component(first, 2) == "ED":
         try:
-            document = base64.b64decode("".join(_component(first, 5, 5).split()), validate=True)
+            document = base64.b64decode("".join(component(first, 5, 5).split()), validate=True)
         except (binascii.Error, ValueError):
             document = None
-    rct = [_component(prt, 15, 4) for prt in _segments(message, "PRT") if _component(prt, 4) == "RCT"]
+    rct = [component(prt, 15, 4) for prt in segments(message, "PRT") if component(prt, 4) == "RCT"]
     return {"type": _field(message, "MSH.F9"), "control_id": _field(message, "MSH.F10"), "pid_ins": ins,
             "pid_ins_oid": oid, "pid_status": status, "document": document_facts(document),
             "document_sha1": hashlib.sha1(document).hexdigest() if document else None, "mss_to": rct}
@@ -207,18 +195,18 @@ def ack_facts(text: str) -> dict:
     message = parse(text) if text else None
     if message is None:
         return {"code": None, "answers": None, "errors": []}
-    errors = [_component(err, 5) or _component(err, 3) for err in _segments(message, "ERR")]
+    errors = [component(err, 5) or component(err, 3) for err in segments(message, "ERR")]
     return {"code": _field(message, "MSA.F1") or None, "answers": _field(message, "MSA.F2") or None,
             "errors": errors}
 
 
 def return_facts(text: str) -> dict:
     message = parse(text)
-    obx = _segments(message, "OBX")
+    obx = segments(message, "OBX")
     return {"type": _field(message, "MSH.F9") if message is not None else None,
-            "code": _component(obx[0], 3) if obx else None, "answers": _component(obx[0], 4) if obx else None,
-            "status": _component(obx[0], 5) if obx else None,
-            "address": _component(obx[1], 5, 4) if len(obx) > 1 else None}
+            "code": component(obx[0], 3) if obx else None, "answers": component(obx[0], 4) if obx else None,
+            "status": component(obx[0], 5) if obx else None,
+            "address": component(obx[1], 5, 4) if len(obx) > 1 else None}
 
 
 def _body(part) -> str:

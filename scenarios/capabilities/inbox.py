@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import smtplib
 import ssl
@@ -77,7 +76,7 @@ from segur.kernel.ins import CITIZEN_MAIL_DOMAIN, OID_NIA
 from segur.kernel.tenants import tenant_login
 from segur.mocks.dmp import valuesets
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
-from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.check import Check, CheckResult, judged, reported_list, tasks
 from segur.scenarios.mime import read_message
 from segur.scenarios.names import fold_name
 from segur.scenarios.observe import cda_header, document_facts, header_addresses, insi_traits
@@ -765,17 +764,8 @@ def fetched(task: dict) -> set[str]:
 
 
 def claims(task: dict) -> list[dict] | None:
-    """What the product says it did with each message: the `inbox` list of the JSON object it returned or
-    printed (its whole output, else its last line that is one); None when it said nothing readable."""
-    output = str((task.get("result") or {}).get("output") or "")
-    for candidate in (output, *reversed(output.splitlines())):
-        try:
-            data = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("inbox"), list):
-            return [c for c in data["inbox"] if isinstance(c, dict)]
-    return None
+    """What the product says it did with each message: the `inbox` list of its JSON (`reported_list`)."""
+    return reported_list(task, "inbox")
 
 
 def claim_for(task: dict, message_id: str | None) -> dict | None:

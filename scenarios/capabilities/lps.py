@@ -49,7 +49,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 import smtplib
 from datetime import UTC, datetime
@@ -61,9 +60,9 @@ from segur.fixtures.documents.ids import local_patient_id
 from segur.kernel.ins import INS_OIDS
 from segur.mocks.pam.lps import APPLICATION_ERRORS, render_mdm
 from segur.scenarios.capabilities import inbox
-from segur.scenarios.capabilities.pam_feed import parse  # an ER7 message read with python-hl7
+from segur.scenarios.capabilities.pam_feed import component, parse, segments  # ER7 read with python-hl7
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
-from segur.scenarios.check import Check, CheckResult, judged, tasks
+from segur.scenarios.check import Check, CheckResult, judged, reported_list, tasks
 from segur.scenarios.mime import read_message
 
 NAME = "lps"
@@ -138,25 +137,13 @@ def _txa(ident: str) -> str:
     return f"{extension}^^{root}^ISO" if extension else root
 
 
-def _segments(message, name: str) -> list:
-    return [segment for segment in message if str(segment[0]) == name] if message is not None else []
-
-
-def _component(segment, number: int, component: int = 1) -> str:
-    fields = str(segment).split("|")
-    if len(fields) <= number:
-        return ""
-    parts = fields[number].split("~")[0].split("^")
-    return parts[component - 1] if len(parts) >= component else ""
-
-
 def carried(message) -> bytes | None:
     """The CDA the first OBX carries (ED, base64 in OBX-5.5), decoded; None when it carries none."""
-    first = (_segments(message, "OBX") or [None])[0]
-    if first is None or _component(first, 2) != "ED":
+    first = (segments(message, "OBX") or [None])[0]
+    if first is None or component(first, 2) != "ED":
         return None
     try:
-        return base64.b64decode("".join(_component(first, 5, 5).split()), validate=True)
+        return base64.b64decode("".join(component(first, 5, 5).split()), validate=True)
     except (binascii.Error, ValueError):
         return None
 
@@ -174,7 +161,7 @@ def _sent_before(ctx: PrepareContext, task_id: str) -> tuple[bytes | None, str]:
     for entry in ctx.admin.journal("pam"):
         if entry.get("task") == task_id and entry["operation"].startswith("send MDM^"):
             message = parse(_body_text(entry, "request", ctx.admin))
-            txa = (_segments(message, "TXA") or [None])[0]
+            txa = (segments(message, "TXA") or [None])[0]
             parent = str(txa).split("|")[13] if txa is not None and len(str(txa).split("|")) > 13 else ""
             return carried(message), parent
     return None, ""
@@ -283,14 +270,14 @@ def _prepare(ctx: PrepareContext) -> dict:
 def ack_facts(text: str) -> dict:
     """An ACK as the judge reads it (python-hl7): MSH-9, MSA-1, MSA-2 and each ERR's ERR-3.1, ERR-5.1/5.2."""
     message = parse(text) if text else None
-    if message is None or not _segments(message, "MSA"):
+    if message is None or not segments(message, "MSA"):
         return {"readable": False, "type": None, "code": None, "answers": None, "errors": []}
-    msh = str(_segments(message, "MSH")[0]).split("|")
-    msa = _segments(message, "MSA")[0]
-    errors = [{"hl7": _component(err, 3), "code": _component(err, 5), "label": _component(err, 5, 2)}
-              for err in _segments(message, "ERR")]
-    return {"readable": True, "type": msh[8] if len(msh) > 8 else None, "code": _component(msa, 1) or None,
-            "answers": _component(msa, 2) or None, "errors": errors}
+    msh = str(segments(message, "MSH")[0]).split("|")
+    msa = segments(message, "MSA")[0]
+    errors = [{"hl7": component(err, 3), "code": component(err, 5), "label": component(err, 5, 2)}
+              for err in segments(message, "ERR")]
+    return {"readable": True, "type": msh[8] if len(msh) > 8 else None, "code": component(msa, 1) or None,
+            "answers": component(msa, 2) or None, "errors": errors}
 
 
 def mdm_facts(text: str) -> dict:
@@ -299,14 +286,14 @@ def mdm_facts(text: str) -> dict:
     message = parse(text)
     if message is None:
         return {"readable": False}
-    msh = str(_segments(message, "MSH")[0]).split("|")
-    pid = (_segments(message, "PID") or [None])[0]
+    msh = str(segments(message, "MSH")[0]).split("|")
+    pid = (segments(message, "PID") or [None])[0]
     pid_fields = str(pid).split("|") if pid is not None else []
     ins = next((r.split("^")[0] for r in (pid_fields[3].split("~") if len(pid_fields) > 3 else [])
                 if r.split("^")[4:5] == ["INS"]), None)
     document = carried(message)
-    obx = _segments(message, "OBX")
-    txa = (_segments(message, "TXA") or [None])[0]
+    obx = segments(message, "OBX")
+    txa = (segments(message, "TXA") or [None])[0]
     status = pid_fields[32].split("~") if len(pid_fields) > 32 else []
     return {"readable": True, "type": msh[8] if len(msh) > 8 else None,
             "control_id": msh[9] if len(msh) > 9 else None,
@@ -315,7 +302,7 @@ def mdm_facts(text: str) -> dict:
             "document": document_ids(document),
             "document_sha256": hashlib.sha256(document).hexdigest() if document else None,
             "txa12": str(txa).split("|")[12] if txa is not None and len(str(txa).split("|")) > 12 else None,
-            "mail_id": _component(obx[1], 3) if len(obx) > 1 else None}
+            "mail_id": component(obx[1], 3) if len(obx) > 1 else None}
 
 
 def mdn_facts(raw: bytes) -> dict:
@@ -432,16 +419,8 @@ def check_acked(run: dict) -> CheckResult:
 
 
 def claims(task: dict) -> list[dict] | None:
-    """The `lps` list of the JSON the product printed (its whole output, else its last line that is one)."""
-    output = str((task.get("result") or {}).get("output") or "")
-    for candidate in (output, *reversed(output.splitlines())):
-        try:
-            data = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("lps"), list):
-            return [c for c in data["lps"] if isinstance(c, dict)]
-    return None
+    """The `lps` list of the JSON the product printed (`reported_list`)."""
+    return reported_list(task, "lps")
 
 
 def _held(said: list[dict], ident: str | None) -> dict | None:

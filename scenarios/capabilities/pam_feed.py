@@ -163,11 +163,25 @@ def _repetitions(message, key: str) -> list[str]:
 
 def parse(text: str):
     """An ER7 message as python-hl7 reads it, empty segments left out (None when it cannot)."""
-    segments = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
+    lines = text.replace("\r\n", "\r").replace("\n", "\r").split("\r")
     try:
-        return hl7.parse("\r".join(segment for segment in segments if segment.strip()))
+        return hl7.parse("\r".join(line for line in lines if line.strip()))
     except Exception:  # noqa: BLE001 - whatever the library raises, the message is unreadable
         return None
+
+
+def segments(message, name: str) -> list:
+    """The segments named `name` of a message `parse` read (none when it read nothing)."""
+    return [segment for segment in message if str(segment[0]) == name] if message is not None else []
+
+
+def component(segment, number: int, part: int = 1) -> str:
+    """Component `part` of field `number` of a segment (its first repetition), "" when absent."""
+    fields = str(segment).split("|")
+    if len(fields) <= number:
+        return ""
+    parts = fields[number].split("~")[0].split("^")
+    return parts[part - 1] if len(parts) >= part else ""
 
 
 def fed_identity(text: str) -> dict:
