@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from schematron_views import light_and_full, same_findings
 
 from segur.fixtures.documents import build_cr_img_n1, build_generic_n1
 from segur.fixtures.world import load_world
 from segur.validators import safe_xml
-from segur.validators.api import Validator, validate
+from segur.validators.api import validate
 from segur.validators.schematron import compile_pack, runtime
 from segur.validators.schematron.body import MIN_TEXT, PLACEHOLDER, schematron_view
 from segur.validators.schematron.loader import load_schema
@@ -128,23 +129,9 @@ def test_a_latin1_document_with_an_ascii_body_is_substituted():
 
 
 # -- same findings as with the full body -----------------------------------------------------------------
-def outcome(report) -> list[tuple]:
-    return [(f.rule, f.severity, f.line, f.column, f.xpath, f.message) for f in report.findings
-            if f.layer == "schematron"]
-
-
 @pytest.fixture(scope="module")
 def validators(cda_pack: Path, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("schematron-cache")
-    return {full: Validator(pack=cda_pack, layers=("xml", "structure", "schematron"), cache_dir=cache,
-                            schematron_full_body=full) for full in (False, True)}
-
-
-def same_findings(validators, data: bytes, profile: str | None = None) -> list[tuple]:
-    light, full = (validators[f].validate(data, profile=profile) for f in (False, True))
-    assert [p.name for p in light.packs] == [p.name for p in full.packs]
-    assert outcome(light) == outcome(full)
-    return outcome(light)
+    return light_and_full(cda_pack, tmp_path_factory.mktemp("schematron-cache"))
 
 
 def official_examples(cda_pack: Path) -> list[Path]:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from schematron_views import light_and_full, same_findings
 
 from segur.fixtures.documents import build_cr_bio_n3_minimal, build_ldl_ses_n3, build_vsm_n3
 from segur.fixtures.world import load_world
@@ -305,23 +306,9 @@ def test_structuration_minimale_is_audited_but_never_run_by_the_validator(pack_a
 
 
 # -- same findings as with the full text -----------------------------------------------------------------
-def outcome(report) -> list[tuple]:
-    return [(f.rule, f.severity, f.line, f.column, f.xpath, f.message) for f in report.findings
-            if f.layer == "schematron"]
-
-
 @pytest.fixture(scope="module")
 def validators(cda_pack: Path, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("schematron-cache-n3")
-    return {full: Validator(pack=cda_pack, layers=("xml", "structure", "schematron"), cache_dir=cache,
-                            schematron_full_body=full) for full in (False, True)}
-
-
-def same_findings(validators, data: bytes, profile: str | None = None) -> list[tuple]:
-    light, full = (validators[f].validate(data, profile=profile) for f in (False, True))
-    assert [p.name for p in light.packs] == [p.name for p in full.packs]
-    assert outcome(light) == outcome(full)
-    return outcome(light)
+    return light_and_full(cda_pack, tmp_path_factory.mktemp("schematron-cache-n3"))
 
 
 def substituted(data: bytes) -> bool:
