@@ -24,9 +24,14 @@ the API LPS of "BAL personnelle ou organisationnelle").
 
 Couloirs: RIS takes the four tasks and five checks; LGC (the GP's software, REM MSS/CONF.07, .08, .10, .11
 APPROVED, MSS/CONF.12 OBSOLETE, no application mailbox) the four tasks and the four PSC checks
-(`LGC_CAPABILITY`); PFI (REM MSS/CONF.12 APPROVED, no PSC id: the platform sends for the hospital's systems,
-no professional logs in) `mss-app-org-cert` alone, on the core tasks (`PFI_CAPABILITY`). BIO's REM has the
-PSC ids OBSOLETE (shared/rem/requirements.csv), DPI's none.
+(`LGC_CAPABILITY`); PFI (REM MSS/CONF.12 APPROVED, none of MSS/CONF.07-.11: the platform sends for the
+hospital's systems with the structure's certificate) `mss-app-org-cert` alone, on the core tasks
+(`PFI_CAPABILITY`). BIO's REM has MSS/CONF.07-.12 OBSOLETE (shared/rem/requirements.csv), DPI's none.
+
+The REM's own PSC domain (PSC.01, PSC.08) is the capability `psc-login` (`LOGIN_CAPABILITY`, every couloir):
+task `psc-login-01` has the author log in to the product with PSC; `psc-login` (PSC.01) wants a complete
+code or CIBA flow of the task for that professional, `psc-eidas1` (PSC.08, not the PFI's) acr_values=eidas1
+in every authentication request of the run. PSC.02 and PSC.10 are out of scope (docs/requirements.md).
 
 The core MSSanté tasks send from the organisation's application mailbox: `mss-app-org-cert` reads, from
 the MSSanté session journal, the client certificate of each session that opened an application mailbox and
@@ -420,7 +425,7 @@ def _no_tasks(ctx: PlanContext) -> None:
 
 
 #: the intermediation platform (PFI) sends for the hospital's producing systems from the structure's
-#: application mailbox: its REM has MSS/CONF.12 APPROVED and none of the PSC ids (no professional logs in)
+#: application mailbox: its REM has MSS/CONF.12 APPROVED and none of MSS/CONF.07-.11 (no PSC token on MSSanté)
 PFI_CAPABILITY = Capability(
     "psc-app-cert", "the application mailbox's ORG AUTH_CLI certificate on the MSSanté API LPS",
     plan=_no_tasks, checks=CHECKS[4:], couloirs=(PFI,))
