@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
                      "endpoint, report the documents you hold from that volet as JSON `lps`",
     "lps-relay-mail": "read extra['mailbox'], hand each document of its IHE_XDM.ZIP to the consumer as an "
                       "MDM^T02 (LPS volet), return the consumer's ACK to the sender as an MDN",
+    "login-psc": "log extra['idnps'] in with Pro Santé Connect (code flow or CIBA) as users do; send nothing",
 }
 
 #: kind → the document a task asks for (the couloir's report)

@@ -112,17 +112,17 @@ def register(app: typer.Typer, serve: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v",
                                      help="Also list out-of-scope reasons in full."),
     ) -> None:
-        """For the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA: the tests covering
-        each, those declared out of scope (with the reason), and those that are neither (exit code 1)."""
-        from segur.scenarios.rem import DATA, coverage
+        """For the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire, CDA and Pro Santé Connect:
+        the tests covering each, those declared out of scope (with the reason), and those that are neither
+        (exit code 1)."""
+        from segur.scenarios.rem import DATA, DOMAINS, coverage
 
         result = coverage(couloir, catalogue or DATA)
         if as_json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
             counts = result.to_dict()["counts"]
-            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements "
-                       "(INS, DMP, MSSANTE, ANNUAIRE, CDA)")
+            typer.echo(f"Couloir {couloir}: {counts['total']} APPROVED requirements ({', '.join(DOMAINS)})")
             typer.echo(f"  covered by tests: {counts['covered']}   out of scope: {counts['out_of_scope']}   "
                        f"neither: {counts['neither']}")
             typer.echo(f"  ({_carried_note(couloir, counts['covered'])})")

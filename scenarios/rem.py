@@ -4,11 +4,12 @@
 (couloir, id): domain, status as in the ANS working data, a one-line summary in the project's words, and
 either `tests` (the scenario suites prove it: a test carries the id in its `rem` marker) or `out-of-scope`
 with the reason. A test checks it against `../shared/rem/requirements.csv` (ids exist for the couloir,
-statuses agree, every APPROVED requirement of the five domains is listed).
+statuses agree, every APPROVED requirement of the six domains is listed).
 
-`coverage(couloir)` answers, for the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and
-CDA: which tests cover each (read from the `rem` markers by collecting the couloir's suites in-process),
-which are declared out of scope, and which are neither — the kind `segur rem coverage` fails on. A requirement
+`coverage(couloir)` answers, for the couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire, CDA
+and Pro Santé Connect (PSC): which tests cover each (read from the `rem` markers by collecting the couloir's
+suites in-process), which are declared out of scope, and which are neither — the kind `segur rem coverage`
+fails on. A requirement
 covered only by the checks of an optional (PEUT) requirement a product claims (`capabilities/claims.py`) is
 covered, with the note that a check proves it when the product claims it (`Coverage.optional`).
 """
@@ -35,7 +36,7 @@ COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "LGC": "medecine_de
                  "DPI": "hopital_DPI", "PFI": "hopital_PFI", "SOCLE": "socle_commun",
                  # the identity referential has no REM project of its own: its RI.* ids are socle rows
                  "RI": "socle_commun"}
-DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA")
+DOMAINS = ("INS", "DMP", "MSSANTE", "ANNUAIRE", "CDA", "PSC")
 SCOPES = ("tests", "out-of-scope")
 FIELDS = ("couloir", "id", "domain", "status", "summary", "scope", "reason")
 
@@ -130,12 +131,12 @@ class Coverage:
 
 
 def in_coverage_map(req: Requirement, couloir: str) -> bool:
-    """An APPROVED requirement of the couloir on one of the five domains the coverage map covers."""
+    """An APPROVED requirement of the couloir on one of the six domains the coverage map covers."""
     return req.couloir == couloir and req.status == "APPROVED" and req.domain in DOMAINS
 
 
 def approved_in_map(shared_rows: list[dict], couloir: str) -> set[str]:
-    """The ids the ANS working data (`read_shared`) has APPROVED for the couloir in the map's five domains:
+    """The ids the ANS working data (`read_shared`) has APPROVED for the couloir in the map's six domains:
     those the catalogue must list."""
     name = COULOIR_NAMES[couloir]
     return {row["id"] for row in shared_rows

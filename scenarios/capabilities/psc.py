@@ -24,9 +24,14 @@ the API LPS of "BAL personnelle ou organisationnelle").
 
 Couloirs: RIS takes the four tasks and five checks; LGC (the GP's software, REM MSS/CONF.07, .08, .10, .11
 APPROVED, MSS/CONF.12 OBSOLETE, no application mailbox) the four tasks and the four PSC checks
-(`LGC_CAPABILITY`); PFI (REM MSS/CONF.12 APPROVED, no PSC id: the platform sends for the hospital's systems,
-no professional logs in) `mss-app-org-cert` alone, on the core tasks (`PFI_CAPABILITY`). BIO's REM has the
-PSC ids OBSOLETE (shared/rem/requirements.csv), DPI's none.
+(`LGC_CAPABILITY`); PFI (REM MSS/CONF.12 APPROVED, none of MSS/CONF.07-.11: the platform sends for the
+hospital's systems with the structure's certificate) `mss-app-org-cert` alone, on the core tasks
+(`PFI_CAPABILITY`). BIO's REM has MSS/CONF.07-.12 OBSOLETE (shared/rem/requirements.csv), DPI's none.
+
+The REM's own PSC domain (PSC.01, PSC.08) is the capability `psc-login` (`LOGIN_CAPABILITY`, every couloir):
+task `psc-login-01` has the author log in to the product with PSC; `psc-login` (PSC.01) wants a complete
+code or CIBA flow of the task for that professional, `psc-eidas1` (PSC.08, not the PFI's) acr_values=eidas1
+in every authentication request of the run. PSC.02 and PSC.10 are out of scope (docs/requirements.md).
 
 The core MSSanté tasks send from the organisation's application mailbox: `mss-app-org-cert` reads, from
 the MSSanté session journal, the client certificate of each session that opened an application mailbox and
@@ -43,7 +48,7 @@ from segur.kernel.tenants import split_login
 from segur.scenarios.capability import Capability, ObserveContext, PlanContext, PrepareContext
 from segur.scenarios.check import Check, judged, tasks
 
-RIS, BIO, LGC, PFI = "RIS", "BIO", "LGC", "PFI"
+RIS, BIO, LGC, DPI, PFI = "RIS", "BIO", "LGC", "DPI", "PFI"
 SEND, RELOGIN, REOPEN, DENIED = "psc-send", "psc-relogin", "psc-reopen", "psc-denied"
 SCENARIOS = (SEND, RELOGIN, REOPEN, DENIED)
 #: the task actions of this capability (scenarios/actions.py)
@@ -420,9 +425,138 @@ def _no_tasks(ctx: PlanContext) -> None:
 
 
 #: the intermediation platform (PFI) sends for the hospital's producing systems from the structure's
-#: application mailbox: its REM has MSS/CONF.12 APPROVED and none of the PSC ids (no professional logs in)
+#: application mailbox: its REM has MSS/CONF.12 APPROVED and none of MSS/CONF.07-.11 (no PSC token on MSSanté)
 PFI_CAPABILITY = Capability(
     "psc-app-cert", "the application mailbox's ORG AUTH_CLI certificate on the MSSanté API LPS",
     plan=_no_tasks, checks=CHECKS[4:], couloirs=(PFI,))
-#: the variants for the couloirs beyond RIS (`capabilities.CAPABILITIES`)
-OTHER_COULOIRS = (LGC_CAPABILITY, PFI_CAPABILITY)
+
+
+# --- the professional's PSC login itself (REM PSC.01, PSC.08) ---------------------------------------------
+LOGIN = "psc-login"
+#: the task action: the product authenticates the professional with PSC, as a user logging in (no send)
+LOGIN_ACTION = "login-psc"
+AUTHENTICATED = "authenticated"
+#: the product's requests for an authentication: the authorization endpoint (code flow) and the CIBA
+#: backchannel endpoint (`login` is the mock's own test-login form, which repeats the request's fields)
+AUTH_REQUESTS = ("authorize", "ciba-auth")
+#: the PSC mock's rule for an authentication request without acr_values=eidas1 (mocks/psc/rules.py)
+ACR_RULE = "PSC-AUTHZ-004"
+CODE_GRANT, CIBA_GRANT = NEW_AUTHORIZATIONS
+
+
+def plan_login(ctx: PlanContext) -> None:
+    """One task: the author logs in to the product with PSC. It is about no patient (`traits={}`: the core
+    checks judge the identities of the tasks that give traits) and sends nothing."""
+    author = ctx.author
+    ctx.add("psc-login-01", LOGIN_ACTION, ctx.dmp_patients[0], LOGIN, AUTHENTICATED, traits={},
+            extra={"idnps": author.idnps})
+
+
+def _auth_request(exchange: dict) -> dict:
+    """An authentication request as journalled: whom it asked (login_hint, or the professional PSC
+    authenticated), its acr_values, whether a code came back (code flow) or an auth_req_id (CIBA)."""
+    params = (exchange.get("request") or {}).get("params") or {}
+    meta = exchange.get("meta") or {}
+    location = (exchange.get("response") or {}).get("location") or ""
+    return {"seq": exchange["seq"], "time": exchange["time"], "task": exchange.get("task"),
+            "operation": exchange["operation"], "verdict": exchange["verdict"],
+            "rules": exchange.get("rules") or [], "acr_values": params.get("acr_values"),
+            "login_hint": params.get("login_hint"), "idnps": meta.get("idnps"),
+            "code_issued": "code=" in location}
+
+
+def observe_login(ctx: ObserveContext) -> dict:
+    """The task's PSC exchanges: its authentication requests and its token grants (whom they are for)."""
+    mine = [e for e in ctx.journals.get("psc", []) if ctx.in_task(e, "psc")]
+    grants = [{"seq": e["seq"], "time": e["time"], "verdict": e["verdict"],
+               "grant_type": (e.get("meta") or {}).get("grant_type")
+               or ((e.get("request") or {}).get("params") or {}).get("grant_type"),
+               "idnps": (e.get("meta") or {}).get("idnps"), "session": (e.get("meta") or {}).get("session")}
+              for e in mine if e["operation"] == "token"]
+    return {"idnps": ctx.task["extra"].get("idnps"),
+            "requests": [_auth_request(e) for e in mine if e["operation"] in AUTH_REQUESTS],
+            "grants": grants}
+
+
+def check_login(run: dict) -> object:
+    """PSC.01: the product authenticates the professional with PSC through a complete flow with the PSC
+    mock: an authorization request whose code it redeemed at the token endpoint (the mock checks the
+    redirect URI and the PKCE verifier of the request), or a CIBA request it polled to the tokens; the
+    professional PSC authenticated is the one who logs in."""
+    problems, evidence = [], []
+    for task in tasks(run, LOGIN):
+        facts, task_id = (task.get("observed") or {}).get(LOGIN) or {}, _task_id(task)
+        idnps, grants = facts.get("idnps"), facts.get("grants") or []
+        complete = [g for g in grants if g["verdict"] == "ok" and g["grant_type"] in NEW_AUTHORIZATIONS]
+        evidence.append({"task": task_id, "idnps": idnps, "requests": facts.get("requests") or [],
+                         "grants": grants, "claimed_ok": bool(task["result"].get("ok"))})
+        if not complete:
+            asked = facts.get("requests") or []
+            how = (f"{len(asked)} authentication request(s), none redeemed for tokens" if asked
+                   else "no authentication request reached PSC")
+            problems.append(f"{task_id}: the product did not authenticate {idnps} with Pro Santé Connect "
+                            f"through a complete code or CIBA flow ({how})")
+            continue
+        others = sorted({g["idnps"] for g in complete if g["idnps"] != idnps})
+        if others:
+            problems.append(f"{task_id}: PSC authenticated {', '.join(others)}, not the professional who "
+                            f"logs in ({idnps})")
+        if not task["result"].get("ok"):
+            problems.append(f"{task_id}: PSC authenticated {idnps} but the product says the login failed "
+                            f"({task['result'].get('detail')!r})")
+    return judged("psc-login", problems, evidence, "the professional logged in through a complete PSC flow "
+                  "(authorization code redeemed, or CIBA), for the professional who logs in")
+
+
+def check_eidas1(run: dict) -> object:
+    """PSC.08: every authentication request the product made to PSC during the run (authorization endpoint,
+    CIBA endpoint) asked acr_values=eidas1. Blocked when the product made none."""
+    problems, evidence, blocked = [], [], []
+    requests = [_auth_request(e) for e in (run.get("journals") or {}).get("psc", [])
+                if e["operation"] in AUTH_REQUESTS]
+    for request in requests:
+        evidence.append(request)
+        asked = (request["acr_values"] or "").split()
+        if "eidas1" not in asked or ACR_RULE in request["rules"]:
+            where = "authorization" if request["operation"] == "authorize" else "CIBA authentication"
+            problems.append(f"{request['task'] or '-'}: the {where} request #{request['seq']} asked "
+                            f"acr_values={request['acr_values']!r}, not eidas1 ({ACR_RULE})")
+    if not requests:
+        blocked.append({"check": None, "task": "-", "reason": "the product made no authentication request to "
+                        "Pro Santé Connect in the run"})
+    return judged("psc-eidas1", problems, evidence, f"{len(requests)} PSC authentication requests, each "
+                  "with acr_values=eidas1", blocked)
+
+
+LOGIN_CHECKS = (
+    Check("psc-login", "The professional logs in through a complete Pro Santé Connect flow",
+          "test_the_professional_logs_in_through_a_complete_psc_flow",
+          "PSC.01: the product authenticates the professional with Pro Santé Connect by one of its ways "
+          "(web, or native with a browser: the authorization code flow, its code redeemed with the redirect "
+          "URI and PKCE verifier; native with CIBA: the backchannel request polled to the tokens), for the "
+          "professional who logs in.",
+          {RIS: ["PSC.01"], BIO: ["PSC.01"], LGC: ["PSC.01"], DPI: ["PSC.01"], PFI: ["PSC.01"]},
+          ("psc-login.requests", "psc-login.grants", "task.claims"), check_login, ("psc-login-local",),
+          hint="Log the professional in with Pro Santé Connect (authorization code with PKCE and the "
+               "registered redirect URI, or CIBA with login_hint) and redeem the code or poll the CIBA "
+               "request until PSC issues the tokens."),
+    Check("psc-eidas1", "Every PSC authentication request asks acr_values=eidas1",
+          "test_every_psc_authentication_request_asks_eidas1",
+          "PSC.08: every authentication request the product sends to Pro Santé Connect during the run (the "
+          "authorization endpoint's, the CIBA endpoint's) carries acr_values=eidas1.",
+          {RIS: ["PSC.08"], BIO: ["PSC.08"], LGC: ["PSC.08"], DPI: ["PSC.08"], PFI: []},
+          ("journals.psc",), check_eidas1, ("psc-no-eidas1",),
+          hint="Add acr_values=eidas1 to the authorization request and to the CIBA request (PSC technical "
+               "documentation; the PSC mock journals PSC-AUTHZ-004 when it is missing)."),
+)
+#: the login with PSC in every couloir whose REM has PSC.01 APPROVED (RIS, BIO, LGC, DPI, PFI); PSC.08 is
+#: APPROVED for the four first, not for the PFI
+LOGIN_CAPABILITY = Capability(
+    LOGIN, "the professional's login with Pro Santé Connect (a complete flow, acr_values=eidas1)",
+    scenarios=(LOGIN,), plan=plan_login, observe=observe_login, checks=LOGIN_CHECKS,
+    couloirs=(RIS, BIO, LGC, DPI))
+PFI_LOGIN_CAPABILITY = Capability(
+    LOGIN, "the professional's login with Pro Santé Connect (a complete flow)",
+    scenarios=(LOGIN,), plan=plan_login, observe=observe_login, checks=LOGIN_CHECKS[:1], couloirs=(PFI,))
+#: the variants for the couloirs beyond RIS, and the login's (`capabilities.CAPABILITIES`)
+OTHER_COULOIRS = (LGC_CAPABILITY, PFI_CAPABILITY, LOGIN_CAPABILITY, PFI_LOGIN_CAPABILITY)

@@ -160,7 +160,7 @@ UNDER_REVIEW_NOTE = ("UNDER_REVIEW: ANS had not yet approved this requirement in
 def requirement_counts(evidence: dict) -> dict:
     """How the pack's count of requirements relates to `segur rem coverage`'s: the pack counts every REM id
     the couloir's checks carry (socle, UNDER_REVIEW and document-content ids too), the coverage map only the
-    couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire and CDA."""
+    couloir's APPROVED requirements on INS, DMP, MSSanté, annuaire, CDA and Pro Santé Connect."""
     couloir = evidence["meta"]["couloir"]
     mapped = {rem_id for (c, rem_id), r in load_catalogue().items()
               if c == couloir and r.status == "APPROVED" and r.domain in DOMAINS}

@@ -28,7 +28,7 @@ def world():
 
 
 @pytest.mark.parametrize("couloir", NEW)
-def test_every_approved_requirement_of_the_five_domains_of_the_couloir_is_in_the_catalogue(
+def test_every_approved_requirement_of_the_six_domains_of_the_couloir_is_in_the_catalogue(
         catalogue, shared_rem, couloir):
     listed = {r.id for r in catalogue if r.couloir == couloir}
     wanted = approved_in_map(shared_rem, couloir)

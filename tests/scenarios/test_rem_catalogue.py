@@ -39,7 +39,7 @@ def test_every_catalogue_id_exists_for_its_couloir_with_the_same_status_and_doma
 
 
 @pytest.mark.parametrize("couloir", ["RIS", "BIO"])
-def test_every_approved_requirement_of_the_five_domains_is_in_the_catalogue(catalogue, shared_rem, couloir):
+def test_every_approved_requirement_of_the_six_domains_is_in_the_catalogue(catalogue, shared_rem, couloir):
     listed = {r.id for r in catalogue if r.couloir == couloir}
     wanted = approved_in_map(shared_rem, couloir)
     assert wanted - listed == set()
@@ -140,3 +140,16 @@ def test_rem_show_lists_the_proving_checks_under_each_couloirs_row():
     assert "proved by check insi-vitale-search (LGC)" in blocks["LGC"] and "(RIS)" not in blocks["LGC"]
     only_ris = CliRunner().invoke(app, ["rem", "show", "INS/va1.34", "-c", "RIS"]).output
     assert "[BIO]" not in only_ris and "(RIS)" in only_ris and "BIO" not in only_ris
+
+
+@pytest.mark.parametrize("couloir, wanted", [("RIS", {"PSC.01", "PSC.02", "PSC.08", "PSC.10"}),
+                                             ("DPI", {"PSC.01", "PSC.02", "PSC.08"}),
+                                             ("PFI", {"PSC.01", "PSC.02"})])
+def test_the_psc_domain_is_the_maps_sixth_and_each_of_its_requirements_is_covered_or_out_of_scope(
+        shared_rem, couloir, wanted):
+    assert {i for i in approved_in_map(shared_rem, couloir) if i.startswith("PSC.")} == wanted
+    found = coverage(couloir)
+    assert {i for i in found.requirements if i.startswith("PSC.")} == wanted
+    assert "PSC.01" in found.covered and "PSC.02" in found.out_of_scope
+    result = CliRunner().invoke(app, ["rem", "coverage", "--couloir", couloir])
+    assert "APPROVED requirements (INS, DMP, MSSANTE, ANNUAIRE, CDA, PSC)" in result.output

@@ -150,6 +150,8 @@ DEFECTS = {
                                  "after the server's challenge (two steps), though the server offers SASL-IR",
     "inbox-no-insi-verify": "integrates a received report whose INS (another identity domain's) it does not "
                             "hold under that INS, without asking INSi to verify the identity",
+    "psc-login-local": "takes the professional's login (task login-psc) on a local account: no PSC flow",
+    "psc-no-eidas1": "sends its PSC authorization requests without acr_values (eidas1 not asked)",
 }
 
 

@@ -17,8 +17,11 @@
   AUTH_CLI certificate from the test PKI (`org-auth-cli-<IDNST>`: CN the service, OU the IDNST, O the
   structure's name), issued on first use like the DMP's structure certificate.
 
+- **The login** (action `login-psc`, REM PSC.01 and PSC.08): a new code flow for the professional, its tokens
+  kept for the sends that follow.
+
 Seeded defects (defects.py): `psc-plain-login`, `psc-stale-token`, `psc-no-reopen`, `psc-error-aborts`,
-`app-mailbox-no-cert`.
+`app-mailbox-no-cert`, `psc-login-local`, `psc-no-eidas1`.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from segur.kernel.pki import TestPki
 
 from . import lookup, mssante
 from .errors import ConfigError, Refused, RisError, ServiceUnavailable
+from .outcome import Outcome
 
 
 class PscAuthenticationError(RisError):
@@ -54,8 +58,9 @@ def _pkce() -> tuple[str, str]:
     return verifier, challenge
 
 
-def log_in(config, idnps: str) -> dict:
-    """The code flow with PKCE S256 and `login_hint`: PSC's token response (RFC 6749 §4.1, RFC 7636)."""
+def log_in(config, idnps: str, defect: str | None = None) -> dict:
+    """The code flow with PKCE S256, `acr_values=eidas1` (REM PSC.08) and `login_hint`: PSC's token response
+    (RFC 6749 §4.1, RFC 7636). With the defect `psc-no-eidas1` the request has no acr_values."""
     config.require("psc_authorization_url", "psc_token_url")
     verifier, challenge = _pkce()
     state = secrets.token_urlsafe(12)
@@ -63,6 +68,8 @@ def log_in(config, idnps: str) -> dict:
               "redirect_uri": config.psc_redirect_uri, "scope": "openid scope_all", "acr_values": "eidas1",
               "state": state, "nonce": secrets.token_urlsafe(12), "code_challenge": challenge,
               "code_challenge_method": "S256", "login_hint": idnps}
+    if defect == "psc-no-eidas1":
+        del params["acr_values"]
     try:
         answer = requests.get(config.psc_authorization_url, params=params, allow_redirects=False,
                               timeout=config.timeout)
@@ -111,7 +118,7 @@ def access_token(run, idnps: str) -> str:
         if kept:
             run.step("PSC: the refresh token was refused (the PSC session ended): authenticating again")
         run.state.data["psc"].pop(idnps, None)
-        fresh = log_in(run.config, idnps)
+        fresh = log_in(run.config, idnps, run.defect)
         run.step(f"PSC: {idnps} authenticated (authorization code flow)")
     else:
         run.step("PSC: access token refreshed")
@@ -221,7 +228,25 @@ def send_dmp_mss_psc(run):
     return run.outcome(f"DMP and {run.task.recipient}", identity, "(XOAUTH2, Pro Santé Connect)")
 
 
-HANDLERS = {"send-psc-mss": send_mss_psc, "send-dmp-mss-psc": send_dmp_mss_psc}
+def login_psc(run):
+    """Action `login-psc`: the professional logs in with PSC as a user opening a session (PSC.01, PSC.08):
+    a new code flow with PKCE, its tokens kept for the later sends. With the defect `psc-login-local` the RIS
+    takes the login on a local account and asks PSC nothing; with `psc-no-eidas1` (in `log_in`) the
+    authorization request has no acr_values."""
+    idnps = run.task.extra.get("idnps") or run.task.author["idnps"]
+    if run.defect == "psc-login-local":
+        run.step(f"login: {idnps} on a local account, Pro Santé Connect not asked (defect psc-login-local)")
+        return Outcome(run.task.id, "local account", None, f"{idnps} logged in (local account)", run.steps)
+    tokens = log_in(run.config, idnps, run.defect)
+    run.state.data.setdefault("psc", {})[idnps] = {"access_token": tokens["access_token"],
+                                                   "refresh_token": tokens.get("refresh_token", ""),
+                                                   "at": time.time()}
+    run.step(f"PSC: {idnps} authenticated (authorization code flow)")
+    return Outcome(run.task.id, "Pro Santé Connect", None, f"{idnps} logged in with Pro Santé Connect",
+                   run.steps)
+
+
+HANDLERS = {"send-psc-mss": send_mss_psc, "send-dmp-mss-psc": send_dmp_mss_psc, "login-psc": login_psc}
 
 
 # --- the application mailbox's ORG certificate -------------------------------------------------------------
