@@ -43,7 +43,7 @@ from segur.scenarios.stack import (
     stack_config,
     stack_pack,
 )
-from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
+from segur.scenarios.suites import SCENARIOS_DIR, suite_paths, suite_plugins
 from segur.up import start_stack
 
 #: `segur demo` and the tests take the proof's set-up from here too
@@ -297,20 +297,6 @@ def run_suites(context: ProofContext, out: Path, pytest_args: tuple[str, ...] = 
         pytest.main(args, plugins=[_ContextRegistrar(context), collector])
     # the verdict comes from the outcomes, not pytest's exit status (a deselected test is not a failure)
     return list(collector.tests.values())
-
-
-#: the plugins the check suites use, by entry-point name: the proof's own and allure's (--alluredir)
-SUITE_PLUGINS = ("segur", "allure_pytest")
-
-
-def suite_plugins() -> list[str]:
-    """The pytest arguments loading only the plugins the check suites use. Every other installed pytest
-    plugin (faker, hypothesis, xdist…) served no check and cost ~2 s of CPU a `segur proof` (imported and
-    assert-rewritten; hypothesis's imports its whole library at the session's end). Under PYTEST_ADDOPTS
-    every installed plugin is loaded as before: the options given there may be another plugin's."""
-    if os.environ.get("PYTEST_ADDOPTS", "").strip():
-        return []
-    return ["--disable-plugin-autoload", *(arg for name in SUITE_PLUGINS for arg in ("-p", name))]
 
 
 class _ContextRegistrar:

@@ -29,7 +29,7 @@ import pytest
 from segur.scenarios.capabilities.claims import CHECKS as OPTIONAL_CHECKS
 from segur.scenarios.capabilities.claims import COVERAGE_NOTE
 from segur.scenarios.markers import couloir_of, requirement_ids
-from segur.scenarios.suites import SCENARIOS_DIR, suite_paths
+from segur.scenarios.suites import SCENARIOS_DIR, suite_paths, suite_plugins
 
 DATA = Path(__file__).resolve().parent / "data" / "requirements.csv"
 COULOIR_NAMES = {"RIS": "radiologie_RIS", "BIO": "biologie", "LGC": "medecine_de_ville_LGC",
@@ -99,8 +99,10 @@ def collect_markers(paths: list[str]) -> list[tuple[str, list[str], str | None]]
     scenarios = str(SCENARIOS_DIR)
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        code = pytest.main([*paths, "--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", scenarios,
-                            "-c", os.devnull], plugins=[collector])
+        # the suites' own plugins only, and no unraisable-exception plugin (two full gc.collect() a session)
+        quiet = ["-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", *suite_plugins()]
+        code = pytest.main([*paths, "--collect-only", *quiet, "--rootdir", scenarios, "-c", os.devnull],
+                           plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         tail = output.getvalue()[-2000:]
         raise RuntimeError(f"collecting {paths} failed (pytest exit code {int(code)}):\n{tail}")

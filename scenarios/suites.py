@@ -10,6 +10,7 @@ them exactly as a decorator would have put them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,3 +67,17 @@ def suite_tests(couloir: str) -> dict[str, Callable]:
 def suite_paths(couloir: str) -> list[str]:
     """The suite module(s) of a couloir, as pytest is given them."""
     return [str(SCENARIOS_DIR / MODULES[couloir])]
+
+
+#: the plugins the check suites use, by entry-point name: the proof's own and allure's (--alluredir)
+SUITE_PLUGINS = ("segur", "allure_pytest")
+
+
+def suite_plugins() -> list[str]:
+    """The pytest arguments loading only the plugins the check suites use. Every other installed pytest
+    plugin (faker, hypothesis, xdist…) served no check and cost ~2 s of CPU a `segur proof` (imported and
+    assert-rewritten; hypothesis's imports its whole library at the session's end). Under PYTEST_ADDOPTS
+    every installed plugin is loaded as before: the options given there may be another plugin's."""
+    if os.environ.get("PYTEST_ADDOPTS", "").strip():
+        return []
+    return ["--disable-plugin-autoload", *(arg for name in SUITE_PLUGINS for arg in ("-p", name))]

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from segur.scenarios import checks
-from segur.scenarios.proof import run_proof, suite_plugins
+from segur.scenarios.proof import run_proof
 from segur.scenarios.stack import stack_config
+from segur.scenarios.suites import suite_plugins
 from segur.up import start_stack
 
 REPO = Path(__file__).resolve().parents[2]
