@@ -73,9 +73,10 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         tagged = list(edge)
         before = admin.marks(_known(edge))
         capability = owner_of(planned.scenario)
-        prepared = {}
+        prepared, preparing = {}, time.monotonic()
         if capability and capability.prepare:  # the harness's own part of the task, journalled as the task's
             prepared = capability.prepare(PrepareContext(planned, admin, endpoints, world, product)) or {}
+        prepare_s = round(time.monotonic() - preparing, 3)  # the harness's own time: not in elapsed_s
         task_started = _now()
         clock = time.monotonic()
         try:
@@ -92,6 +93,7 @@ def run_plan(plan: Plan, driver, endpoints: Mapping, world, *, on_task: TaskList
         elapsed = round(time.monotonic() - clock, 3)
         record = {"task": task.to_dict(), "scenario": planned.scenario, "expect": planned.expect,
                   "fault": fault, "started": task_started, "ended": _now(), "elapsed_s": elapsed,
+                  "prepare_s": prepare_s,
                   "marks": {"before": before, "after": after}, "tagged": tagged, "prepared": prepared,
                   "result": result,
                   "world": world_facts(world, planned)}

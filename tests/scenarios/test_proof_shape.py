@@ -176,3 +176,14 @@ def test_each_check_is_judged_once_per_proof_and_the_pack_shows_that_judgement(t
         assert sorted(task["tagged"]) == ["annuaire", "dmp", "igc", "insi", "mssante", "pam", "psc"]
     tagged = {e["task"] for entries in outcome.evidence["run"]["journals"].values() for e in entries}
     assert tagged <= {t["task"]["id"] for t in outcome.evidence["run"]["tasks"]} | {None}
+
+
+@pytest.mark.slow
+def test_the_harness_s_own_part_of_a_task_is_timed_apart_from_the_product_s(clean_proof):
+    records = clean_proof("RIS").evidence["run"]["tasks"]
+    delivering = [r for r in records if r["task"]["action"] == "read-inbox"]  # prepare mails the product
+    core = [r for r in records if r["scenario"] in ("dmp", "mss", "citizen")]
+    assert delivering and core
+    assert all(r["prepare_s"] > 0 and r["prepared"] for r in delivering)
+    assert all(r["prepare_s"] < 0.05 and not r["prepared"] for r in core)
+    assert all(r["elapsed_s"] >= 0 for r in records)
