@@ -76,6 +76,17 @@ def test_a_plain_message_without_documents_needs_only_x_mss_nil(world):
 
 
 @pytest.mark.rem("SC.MSS/CONF.16")
+def test_a_patients_message_from_mon_espace_sante_needs_no_x_mss_nil(world):
+    """Réf. #2 asks X-MSS-NIL of a professional's client; a patient writes from Mon espace santé."""
+    patient = world.patients[0].citizen_mailbox
+    assert run(world, mss_message(patient, PRO2, nil=None), login=patient).findings == []
+    pretending = mss_message(PRO, PRO2, nil=None)
+    pretending.replace_header("From", patient)  # a professional's login cannot borrow the exemption
+    assert rules_of(run(world, pretending)) == {"MSS-FROM-MISMATCH", "MSS-NIL-MISSING"}
+    assert rules_of(run(world, mss_message(PRO, PRO2, nil=None))) == {"MSS-NIL-MISSING"}
+
+
+@pytest.mark.rem("SC.MSS/CONF.16")
 @pytest.mark.parametrize("value", ["DEV935997", "12a4", "", "-1234", "12 34", "1234.5"])
 def test_x_mss_nil_must_be_an_integer_reference(world, value):
     assert rules_of(run(world, mss_message(PRO, PRO2, nil=value))) == {"MSS-NIL-FORMAT"}
