@@ -378,34 +378,45 @@ CHECKS = (
           "PSC access token PSC issued for the task's professional; the report goes through it.",
           {RIS: ["MSS/CONF.07"], BIO: [], LGC: ["MSS/CONF.07"]},
           ("psc.sessions", "psc.auths", "psc.messages", "psc.psc_grants"),
-          check_xoauth2, ("psc-plain-login",)),
+          check_xoauth2, ("psc-plain-login",),
+          hint="Open the personal mailbox with AUTH XOAUTH2 and the access token PSC gave this "
+               "professional (user=<mailbox>^Aauth=Bearer <token>^A^A, MSS/CONF.07); never PLAIN."),
     Check("psc-reauth", "Re-authentication with PSC after its session ended",
           "test_after_a_psc_logout_the_product_authenticates_again_before_sending",
           "When the professional's PSC session ends (refresh token no longer valid), the product opens no "
           "session with the dead token and authenticates with PSC again before it sends.",
           {RIS: ["MSS/CONF.10"], BIO: [], LGC: ["MSS/CONF.10"]},
           ("psc.prepared", "psc.psc_grants", "psc.auths", "psc.messages"),
-          check_reauth, ("psc-stale-token",)),
+          check_reauth, ("psc-stale-token",),
+          hint="When the refresh token is refused (the PSC session ended), drop the access token and send "
+               "the professional through PSC again (authorization code or CIBA) before opening a session."),
     Check("psc-reopen", "SMTP session reopened after the operator ended it",
           "test_a_session_the_operator_ended_is_reopened_by_the_product",
           "When the operator ends the SMTP session while PSC is still valid, the product reopens one by "
           "itself and the report goes through.",
           {RIS: ["MSS/CONF.11"], BIO: [], LGC: ["MSS/CONF.11"]},
           ("psc.sessions", "psc.auths", "psc.messages"), check_reopen,
-          ("psc-no-reopen",)),
+          ("psc-no-reopen",),
+          hint="When the operator closes the SMTP session (421, or the connection dropped) while the PSC "
+               "token is still valid, reconnect and authenticate again with it, then send: no user action."),
     Check("psc-auth-error", "An MSSanté authentication error does not stop the DMP send",
           "test_an_mssante_authentication_error_does_not_stop_the_dmp_send",
           "When PSC refuses the professional's login, the MSSanté error is reported (no success claimed) and "
           "does not disturb the product's other functions: the task's DMP send is made.",
           {RIS: ["MSS/CONF.08"], BIO: [], LGC: ["MSS/CONF.08"]},
           ("psc.psc_refusals", "psc.auths", "psc.iti41", "task.claims"),
-          check_auth_error, ("psc-error-aborts",)),
+          check_auth_error, ("psc-error-aborts",),
+          hint="Report the MSSanté authentication error to the user (never a success) and carry on with the "
+               "task's other sends: the DMP feed does not depend on the mailbox."),
     Check("mss-app-org-cert", "Application mailbox opened with the structure's ORG certificate",
           "test_the_application_mailbox_opens_with_an_org_auth_cli_certificate_of_its_structure",
           "MSSanté API LPS, application mailbox: each SMTP session presents an IGC-Santé ORG AUTH_CLI "
           "certificate of the sender's structure (OU = its IDNST) before PLAIN with the mailbox address.",
           {RIS: ["MSS/CONF.12"], BIO: [], PFI: ["MSS/CONF.12"]}, ("mss.sessions",), check_app_org_cert,
-          ("app-mailbox-no-cert",)),
+          ("app-mailbox-no-cert",),
+          hint="Present the structure's IGC-Santé ORG AUTH_CLI certificate (OU = its IDNST) in the TLS "
+               "handshake of every SMTP session of the application mailbox, then AUTH PLAIN with its "
+               "address."),
 )
 
 CAPABILITY = Capability(

@@ -256,3 +256,8 @@ def test_no_new_psc_authorization_after_the_logout_fails_psc_reauth(clean):
     result = _judge(run, "psc-reauth")
     assert result["status"] == "fail"
     assert "did not authenticate with PSC again" in " ".join(result["problems"])
+
+
+def test_every_psc_check_tells_a_failing_product_what_to_change():
+    without = [check.id for check in psc.CHECKS if len(check.hint) <= 40]
+    assert psc.CHECKS and without == []
