@@ -469,7 +469,7 @@ CHECKS = (
           "message) are each acknowledged AA.", NONE | {"DPI": ["DPI.CDA/HL7.01"]}, ("pam.sent",),
           check_returns_taken, ("hl7-zam-refused",),
           hint=("Acknowledge each ZAM^Z01 and ZAM^Z02 return the PFI sends back about your message with an "
-                "ACK whose MSA-1 is AA (DPI.CDA/HL7.01).")),
+                "ACK, MSA-1 AA and MSA-2 the return's MSH-10 (DPI.CDA/HL7.01).")),
     Check("hl7-cda-relay-acked", "The producer's MDM acknowledged", "test_hl7_cda_relay_is_acknowledged",
           "The MDM^T02 the harness, as the producing system, sends the PFI is acknowledged AA naming it.",
           NONE | {"PFI": ["PFI.CDA/HL7.01", "PFI.MSS/UX.03"]}, ("pam.sent",), check_relay_acked,
