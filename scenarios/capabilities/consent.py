@@ -264,7 +264,10 @@ CHECKS = (
           rem={couloir: list(REM) for couloir in COULOIRS},
           reads=("insi.searches", "consent.dmp", "task.prepared", "task.claims"),
           judge=check_recorded,
-          defects=("consent-not-recorded", "consent-wrong-action")),
+          defects=("consent-not-recorded", "consent-wrong-action"),
+          hint=("Record the patient's refusal with TD0.3 action SUPPRESSION (acceptance again with AJOUT) "
+                "for the INS and OID INSi returned, under the professional's identity; report what the DMP "
+                "answered and read nothing of the DMP after a refusal (DMP/UX.06).")),
 )
 
 CAPABILITY = Capability(NAME, __doc__.split("\n\n")[0], scenarios=(SCENARIO,), plan=_plan, prepare=_prepare,

@@ -703,7 +703,9 @@ CHECKS = (
           rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"], LGC: ["DMP/UX.27"], DPI: ["DMP/UX.27"]},
           reads=("consult.dmp",),
           judge=check_td02_first,
-          defects=("consult-no-td02",)),
+          defects=("consult-no-td02",),
+          hint=("Call TD0.2 (the DMP's existence and the professional's authorisation) for the patient "
+                "before any ITI-18 search or ITI-43 retrieval of the consultation (DMP/UX.27).")),
     Check("consult-right-patient",
           title="DMP consultation: the patient by the INS INSi returned",
           test="test_the_consultation_names_the_patient_by_the_ins_insi_returned",
@@ -712,7 +714,10 @@ CHECKS = (
           rem={couloir: ["DMP/UX.27", "DMP/UX.31"] for couloir in (RIS, BIO, LGC, DPI)},
           reads=("insi.searches", "consult.dmp"),
           judge=check_right_patient,
-          defects=("consult-wrong-patient",)),
+          defects=("consult-wrong-patient",),
+          hint=("Name the patient of every consultation call (TD0.2, ITI-18, ITI-43 and the VIHF's "
+                "resource-id) by the INS INSi returned for the task's patient, not by a patient context left "
+                "from an earlier one.")),
     Check("consult-professional",
           title="DMP consultation: the authenticated professional, in the normal access mode",
           test="test_the_consultation_is_made_by_the_authenticated_professional",
@@ -722,7 +727,9 @@ CHECKS = (
           rem={RIS: ["DMP/AIRS.06"], BIO: ["DMP/AIRS.06"], LGC: [], DPI: ["DMP/AIRS.06"]},
           reads=("consult.dmp",),
           judge=check_professional,
-          defects=("consult-structure-user",)),
+          defects=("consult-structure-user",),
+          hint=("Issue each consultation call's VIHF under the professional who consults (Subject NameID "
+                "their IDNPS, not a structure's default user) with PurposeOfUse normal (DMP/AIRS.06).")),
     Check("consult-search",
           title="DMP consultation: a multi-criteria search, reported as the DMP answered",
           test="test_the_search_carries_the_criteria_and_is_reported_as_answered",
@@ -731,7 +738,10 @@ CHECKS = (
           rem={RIS: ["DMP/UX.27"], BIO: ["DMP/UX.27"], LGC: ["DMP/UX.27"], DPI: ["DMP/UX.27"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_search,
-          defects=("consult-search-no-dates",)),
+          defects=("consult-search-no-dates",),
+          hint=("Put every criterion the user chose in the FindDocuments query ($XDSDocumentEntryTypeCode, "
+                "$XDSDocumentEntryStatus, $XDSDocumentEntryCreationTimeFrom/To) and report the documents "
+                "exactly as the DMP returned them, with their titles and dates (DMP/UX.27).")),
     Check("consult-integrated-retrieved",
           title="DMP consultation: the documents found integrated, retrieved byte for byte",
           test="test_every_integrated_document_was_retrieved_byte_for_byte",
@@ -741,7 +751,10 @@ CHECKS = (
           rem={RIS: ["DMP/UX.31"], BIO: ["DMP/UX.31"], LGC: ["DMP/UX.31"], DPI: ["DMP/UX.31"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_integrated_retrieved,
-          defects=("consult-reports-unretrieved",)),
+          defects=("consult-reports-unretrieved",),
+          hint=("Retrieve each document the search found with ITI-43 in the same task and integrate the "
+                "bytes the DMP served, unchanged; never report a document integrated from the search's "
+                "metadata alone (DMP/UX.31).")),
     Check("consult-medical-summary",
           title="DMP consultation: does the DMP hold a medical summary",
           test="test_the_product_says_whether_the_dmp_holds_a_medical_summary",
@@ -750,7 +763,10 @@ CHECKS = (
           rem={RIS: ["DMP/UX.43"], BIO: ["DMP/UX.43"], LGC: [], DPI: ["DMP/UX.43"]},
           reads=("consult.dmp", "task.claims"),
           judge=check_medical_summary,
-          defects=("consult-no-summary-lookup",)),
+          defects=("consult-no-summary-lookup",),
+          hint=("Ask the DMP for a medical summary (ITI-18 FindDocuments, typeCode SYNTH) and report whether "
+                "it holds one, and its last update date, from that answer, not from your own records "
+                "(DMP/UX.43).")),
     Check("consult-newer-version",
           title="DMP consultation: the newer version of a stored document",
           test="test_showing_a_stored_document_finds_its_newer_version",
@@ -760,7 +776,9 @@ CHECKS = (
                DPI: ["CDA/DD.05"]},
           reads=("consult.dmp", "task.prepared", "task.claims"),
           judge=check_newer_version,
-          defects=("consult-ignores-newer-version",)),
+          defects=("consult-ignores-newer-version",),
+          hint=("Before showing a document you integrated, ask the DMP by its uniqueId and follow its "
+                "replacement (RPLC): report and show the newer version the DMP holds (CDA/DD.05).")),
 )
 
 CAPABILITY = Capability(NAME, __doc__.split("\n\n")[0], scenarios=(SCENARIO,), plan=_plan, prepare=_prepare,

@@ -568,7 +568,10 @@ CAPABILITY = Capability(
               "Back-fill: each earlier report fed to the DMP is dated with its exam (CDA serviceEvent and "
               "effectiveTime on the exam day; XDS serviceStartTime and creationTime the same instants).",
               {RIS: ["DMP/HISTO.03"], BIO: ["DMP/HISTO.03"], LGC: ["DMP/HISTO.03"], DPI: ["DMP/HISTO.03"]},
-              READS, check_business_date, ("histo-today-date",)),
+              READS, check_business_date, ("histo-today-date",),
+              hint=("Date each back-filled report with its exam, not the day it is fed: CDA serviceEvent and "
+                    "effectiveTime on the exam day, XDS serviceStartTime and creationTime the same instants "
+                    "(DMP/HISTO.03).")),
         Check("histo-fed-once", "The chosen report fed, then every other earlier report, each once",
               "test_historical_reports_are_fed_once_manually_then_in_bulk",
               "Back-fill: the manual feed sends the one report chosen; the bulk feed sends the patient's "
@@ -576,19 +579,28 @@ CAPABILITY = Capability(
               {RIS: ["DMP/HISTO.05", "DMP/HISTO.06", "RIS.DMP/HISTO.06"],
                BIO: ["DMP/HISTO.05", "DMP/HISTO.06", "BIO.DMP/HISTO.06"],
                LGC: ["DMP/HISTO.05"], DPI: ["DMP/HISTO.05", "DMP/HISTO.06"]}, READS, check_fed_once,
-              ("histo-resent",)),
+              ("histo-resent",),
+              hint=("Back-fill only a patient whose INS INSi qualified (00), nothing otherwise; feed "
+                    "manually the one report chosen, then in bulk the other earlier reports, skipping those "
+                    "fed already (by document id), and report the feed as the DMP answered (DMP/HISTO.05, "
+                    "DMP/HISTO.06).")),
         Check("histo-indicator", "The back-fill indicator equals what the DMP holds",
               "test_the_backfill_indicator_matches_the_dmp",
               "Back-fill indicator: the count the product reports (HISTO-FED=<n>) equals the historical "
               "reports the DMP holds for the patient.",
               {RIS: ["DMP/HISTO.07"], BIO: ["DMP/HISTO.07"], LGC: [], DPI: ["DMP/HISTO.07"]},
-              ("dmp.stored", "task.claims"), check_indicator, ("histo-count-wrong",)),
+              ("dmp.stored", "task.claims"), check_indicator, ("histo-count-wrong",),
+              hint=("Count in the back-fill indicator (HISTO-FED=<n>) every historical report of the patient "
+                    "the DMP holds, over all the feeds (manual and bulk), not the last feed only "
+                    "(DMP/HISTO.07).")),
         Check("dmp-feed-blocked", "Nothing reaches the DMP when the user blocked the feed",
               "test_a_blocked_dmp_feed_sends_nothing",
               "Blocked feeding: for the exam whose DMP feed the user blocked, no ITI-41 reaches the DMP and "
               "the product does not claim it was sent.",
               {RIS: ["RIS.DMP/va1.12"], BIO: ["SGL.DMP/va1.22"], LGC: [], DPI: []},
-              ("dmp.iti41", "task.claims"), check_blocked, ("blocked-still-sent",)),
+              ("dmp.iti41", "task.claims"), check_blocked, ("blocked-still-sent",),
+              hint=("When the user blocked the DMP feed for an exam, send no ITI-41 for its report and do "
+                    "not report it sent to the DMP.")),
         Check("dmp-visibility", "The visibility the user set is the stored one, and only there",
               "test_the_dmp_entry_keeps_the_visibility_the_user_set",
               "Masking and visibility: the report the user masked from professionals (MASQUE_PS) or hid "
@@ -596,13 +608,19 @@ CAPABILITY = Capability(
               "1.2.250.1.213.1.1.4.13; no other entry of the run carries one.",
               {RIS: ["RIS.DMP/va1.14"], BIO: [], LGC: ["LGC.DMP.02", "LGC.DMP/va1.17"],
                DPI: ["DPI.DMP/va1.04"]},
-              ("dmp.stored",), check_visibility, ("mask-ignored",)),
+              ("dmp.stored",), check_visibility, ("mask-ignored",),
+              hint=("Put the visibility the user set (MASQUE_PS or INVISIBLE_PATIENT, codingScheme "
+                    "1.2.250.1.213.1.1.4.13) in the confidentialityCode of that report's ITI-41 document "
+                    "entry, and in no other report's.")),
         Check("dmp-deletion", "A deleted report is deleted in the DMP (ITI-57)",
               "test_a_deleted_report_is_deleted_in_the_dmp",
               "Deletion: the report the user deletes is set Deleted in the DMP by an ITI-57 "
               "UpdateAvailabilityStatus (TD3.3); no other entry is deleted.",
               {RIS: ["RIS.DMP/va1.09"], BIO: ["SGL.DMP/va1.23"], LGC: ["LGC.DMP.01"], DPI: []},
-              ("dmp.iti57", "dmp.stored", "task.claims"), check_deletion, ("delete-not-sent",)),
+              ("dmp.iti57", "dmp.stored", "task.claims"), check_deletion, ("delete-not-sent",),
+              hint=("When the user deletes a report sent to the DMP, send an ITI-57 UpdateAvailabilityStatus "
+                    "(TD3.3) setting that entry Deleted in the DMP, not only in your own file; delete no "
+                    "other entry.")),
     ),
 )
 
@@ -616,18 +634,26 @@ BIO_CAPABILITY = Capability(
               "complete one as its new version (RPLC, same setId, next versionNumber) in both; the DMP "
               "deprecates the partial.",
               {RIS: [], BIO: ["SGL.DMP/va1.15", "SGL.MSS/va1.32"]},
-              ("dmp.iti41", "mss.messages", "dmp.stored"), check_partial_complete, ("partial-new-set-id",)),
+              ("dmp.iti41", "mss.messages", "dmp.stored"), check_partial_complete, ("partial-new-set-id",),
+              hint=("Send the complete lab report as the partial one's new version (RPLC of the partial, "
+                    "same setId, next versionNumber), to the DMP and to the prescriber by MSSanté, not as a "
+                    "new document (SGL.DMP/va1.15, SGL.MSS/va1.32).")),
         Check("bio-cancels-replaces", "The new version sent by MSSanté says \"annule et remplace\"",
               "test_the_new_lab_report_version_says_it_cancels_and_replaces",
               "New version by MSSanté: the complete lab report carries the preset \"annule et remplace\" "
               "mention.",
               {RIS: [], BIO: ["SGL.MSS/va1.35"]}, ("mss.messages",), check_cancels_replaces,
-              ("no-cancel-mention",)),
+              ("no-cancel-mention",),
+              hint=("Put the preset \"annule et remplace\" mention in the new version of the lab report sent "
+                    "by MSSanté, in its title or the text of its PDF (SGL.MSS/va1.35).")),
         Check("delete-warning", "The deleted report's recipients are warned by MSSanté",
               "test_the_recipients_of_a_deleted_lab_report_are_warned",
               "Deletion warning: after the lab report is deleted, the preset message saying so reaches each "
               "of its recipients by MSSanté.",
               {RIS: [], BIO: ["SGL.MSS/va1.37"]}, ("mss.messages", "histo.messages"), check_delete_warning,
-              ("delete-no-warning",)),
+              ("delete-no-warning",),
+              hint=("After deleting a lab report, send each of its recipients by MSSanté the preset message "
+                    "saying, in its subject or text, that the report was deleted (supprimé) "
+                    "(SGL.MSS/va1.37).")),
     ),
 )

@@ -453,30 +453,44 @@ CHECKS = (
           "The report goes to the PFI as an MDM^T02 (HL7 2.6) or ORU^R01 (2.5) laid out as the CI-SIS volet "
           "asks (MSH-21, TXA, the CDA base64 in OBX-5, ORC/OBX-11, the DMP/MSSanté metadata, PRT), and the "
           "CDA it carries is valid for the validator the DMP uses.", NONE | {"DPI": ["DPI.CDA/HL7.02"]},
-          ("pam.transport",), check_handed, ("hl7-txa-wrong-id",)),
+          ("pam.transport",), check_handed, ("hl7-txa-wrong-id",),
+          hint=("Lay out the MDM^T02 (2.6) or ORU^R01 (2.5) as the CI-SIS HL7v2 CDA transport volet asks: "
+                "MSH-21, TXA-12 the document's id (not its setId), the CDA base64 in OBX-5, ORC/OBX-11, the "
+                "DMP/MSSanté metadata and PRT; the CDA must pass the DMP's validator.")),
     Check("hl7-cda-pid-ins", "The INS in PID of the outgoing HL7v2 message",
           "test_hl7_cda_pid_carries_the_ins", "PID-3 of the MDM/ORU carries the INS INSi returned qualified "
           "(CX-5 INS, its OID) with PID-32 VALI, the INS of the CDA it carries.",
           NONE | {"DPI": ["DPI.INS/va1.61"]}, ("pam.transport", "insi.searches"), check_pid_ins,
-          ("hl7-pid-without-ins",)),
+          ("hl7-pid-without-ins",),
+          hint=("Put the INS INSi returned in PID-3 (CX-5 INS, with its OID) beside the IPP, with PID-32 "
+                "VALI: the same INS as the CDA the message carries (DPI.INS/va1.61).")),
     Check("hl7-cda-returns-taken", "The PFI's returns are taken", "test_hl7_cda_returns_are_taken",
           "The DMP and MSSanté reception returns the PFI sends back (ZAM^Z01, ZAM^Z02 naming the DPI's "
           "message) are each acknowledged AA.", NONE | {"DPI": ["DPI.CDA/HL7.01"]}, ("pam.sent",),
-          check_returns_taken, ("hl7-zam-refused",)),
+          check_returns_taken, ("hl7-zam-refused",),
+          hint=("Acknowledge each ZAM^Z01 and ZAM^Z02 return the PFI sends back about your message with an "
+                "ACK, MSA-1 AA and MSA-2 the return's MSH-10 (DPI.CDA/HL7.01).")),
     Check("hl7-cda-relay-acked", "The producer's MDM acknowledged", "test_hl7_cda_relay_is_acknowledged",
           "The MDM^T02 the harness, as the producing system, sends the PFI is acknowledged AA naming it.",
           NONE | {"PFI": ["PFI.CDA/HL7.01", "PFI.MSS/UX.03"]}, ("pam.sent",), check_relay_acked,
-          ("hl7-relay-no-ack",)),
+          ("hl7-relay-no-ack",),
+          hint=("Answer the producer's MDM^T02 on its MLLP connection with an ACK, MSA-1 AA and MSA-2 the "
+                "MDM's MSH-10, before closing it (PFI.CDA/HL7.01).")),
     Check("hl7-cda-relayed", "The producer's document reaches the DMP and MSSanté",
           "test_hl7_cda_document_is_relayed",
           "The document of the MDM is filed in the DMP as is (its id) under the PID's INS, and sent by "
           "MSSanté to the PRT RCT recipient.", NONE | {"PFI": ["PFI.CDA/HL7.01", "PFI.MSS/UX.03"]},
-          ("dmp.documents", "mss.messages"), check_relayed, ("hl7-relay-dmp-only",)),
+          ("dmp.documents", "mss.messages"), check_relayed, ("hl7-relay-dmp-only",),
+          hint=("File the MDM's CDA in the DMP as is (its document id) under the PID's INS, and send it by "
+                "MSSanté to each PRT RCT recipient as well (PFI.CDA/HL7.01, PFI.MSS/UX.03).")),
     Check("hl7-cda-returns-sent", "Outcomes returned to the producer", "test_hl7_cda_outcomes_are_returned",
           "The PFI returns the outcome of each send to the producer: a ZAM^Z01 (DMP reception, OBX-5 Y) and "
           "a ZAM^Z02 per MSSanté recipient, OBX-4 naming the producer's MDM.",
           NONE | {"PFI": ["PFI.CDA/HL7.02", "PFI.MSS/UX.04"]}, ("pam.transport",), check_returns_sent,
-          ("hl7-relay-no-returns",)),
+          ("hl7-relay-no-returns",),
+          hint=("Return the outcome of each send to the producer: a ZAM^Z01 for the DMP reception "
+                "(OBX-5 Y) and a ZAM^Z02 per MSSanté recipient, OBX-4 naming its MDM (PFI.CDA/HL7.02, "
+                "PFI.MSS/UX.04).")),
 )
 
 #: one capability per couloir (each couloir's suite lists only the checks of its own side)

@@ -230,18 +230,26 @@ CAPABILITY = Capability(
               "Each creation, update and merge the plan asks reached the harness's PAM consumer once, as its "
               "event, and was answered AA.",
               {"RIS": [], "BIO": [], "RI": ["RI.INS/va1.66", "SC.INS/va1.66"]},
-              ("pam.messages", "pam.acks"), check_flows_acknowledged, ("ri-ins-unqualified",)),
+              ("pam.messages", "pam.acks"), check_flows_acknowledged, ("ri-ins-unqualified",),
+              hint=("Diffuse each identity creation, update and merge once, as its own event (A28, A31, "
+                    "A40), to the PAM consumer over MLLP, and fix what the ERR of an AE or AR names until "
+                    "each is answered AA (RI.INS/va1.66).")),
         Check("pam-ins-qualified-only", "An INS in PID-3 only for a qualified identity (PID-32 VALI)",
               "test_only_qualified_identities_carry_the_ins",
               "PID-3 carries an INS only when PID-32 is VALI and only the INS INSi returned (00) for the "
               "patient; a qualified identity always carries it.",
               {"RIS": [], "BIO": ["SGL.INS/va1.71"],
                "RI": ["RI.INS/va1.64", "SC.INS/va1.64", "RI.INS/va1.66"]},
-              ("pam.messages", "insi.searches"), check_ins_qualified_only, ("ri-ins-unqualified",)),
+              ("pam.messages", "insi.searches"), check_ins_qualified_only, ("ri-ins-unqualified",),
+              hint=("Put an INS in PID-3 only for an identity whose PID-32 is VALI, and only the INS INSi "
+                    "returned (00) for the patient; a VALI identity always carries it (RI.INS/va1.64).")),
         Check("pam-updates-propagate", "Updates and merges reach the consumer's identities",
               "test_identity_updates_and_merges_propagate",
               "After the run the consumer keeps the updated identity qualified with the INS INSi returned, "
               "and the duplicate identity merged into the surviving one.",
               {"RIS": [], "BIO": [], "RI": ["RI.INS/va1.66", "SC.INS/va1.66"]},
-              ("pam.messages", "pam.identities"), check_updates_propagate, ("ri-update-new-ipp",)),
+              ("pam.messages", "pam.identities"), check_updates_propagate, ("ri-update-new-ipp",),
+              hint=("Send updates (A31) and merges (A40) under the record's own IPP, not a newly drawn one, "
+                    "so the consumer keeps the updated identity qualified and merges the duplicate into the "
+                    "survivor (RI.INS/va1.66).")),
     ))

@@ -1284,7 +1284,9 @@ CHECKS = (
           rem={RIS: ["MSS/CONF.06"], BIO: ["MSS/CONF.06"], LGC: ["MSS/CONF.06"], DPI: [],
                PFI: ["MSS/CONF.06"]},
           reads=("mssante.imap", "inbox.delivered"), judge=check_imap_starttls,
-          defects=("inbox-plain-imap",)),
+          defects=("inbox-plain-imap",),
+          hint=("Send STARTTLS (TLS 1.2 or later) before LOGIN or AUTHENTICATE on the IMAP connection, then "
+                "log in to your mailbox, SELECT the INBOX and FETCH the message's content (MSS/CONF.06).")),
     Check("inbox-xdm-integrated", title="a received IHE_XDM.ZIP is recognised and its CDA integrated by INS",
           test="test_a_received_xdm_report_is_integrated_for_its_qualified_ins",
           doc=("Receiving a report: the message with an IHE_XDM.ZIP and a qualified INS (X-MSS-INS: O) the "
@@ -1295,7 +1297,10 @@ CHECKS = (
           rem={RIS: ["MSS/UX.01", "MSS/UX.39", "MSS/UX.07"], BIO: [], LGC: ["MSS/UX.01", "MSS/UX.39"],
                DPI: ["MSS/UX.39", "MSS/UX.07"], PFI: ["MSS/UX.01"]},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_xdm_integrated,
-          defects=("inbox-ignores-xdm",)),
+          defects=("inbox-ignores-xdm",),
+          hint=("Open the IHE_XDM.ZIP of each message fetched with X-MSS-INS: O, integrate its CDA under the "
+                "INS the document carries, and report it integrated with the CDA id the archive holds "
+                "(MSS/UX.01, MSS/UX.39).")),
     Check("inbox-unqualified-held", title="a received report whose INS is not qualified is not integrated "
           "automatically", test="test_a_received_report_without_a_qualified_ins_is_not_integrated",
           doc=("A message saying X-MSS-INS: N (its CDA names the patient by the sender's local id) is read "
@@ -1303,14 +1308,20 @@ CHECKS = (
                "the product's own strictly."),
           rem={RIS: ["MSS/UX.07"], BIO: [], LGC: [], DPI: ["MSS/UX.07"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_unqualified_held,
-          defects=("inbox-integrates-unqualified",), couloirs=FILING_COULOIRS),
+          defects=("inbox-integrates-unqualified",), couloirs=FILING_COULOIRS,
+          hint=("Do not integrate automatically a received report whose X-MSS-INS is N (matching by birth "
+                "name and birth date is not enough): automatic integration needs a qualified INS that "
+                "matches one of your identities strictly (MSS/UX.07).")),
     Check("inbox-no-duplicate", title="a document received again is recognised as already integrated",
           test="test_a_document_received_again_is_not_integrated_twice",
           doc=("The same CDA (same id, same bytes) delivered again in a new message is fetched and reported "
                "already integrated, not integrated a second time."),
           rem={RIS: ["CDA/DD.04"], BIO: ["CDA/DD.04"], LGC: ["CDA/DD.04"], DPI: ["DPI.CDA/DD.04"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_no_duplicate,
-          defects=("inbox-duplicates",), couloirs=FILING_COULOIRS),
+          defects=("inbox-duplicates",), couloirs=FILING_COULOIRS,
+          hint=("Before integrating a received CDA, look its document id up among those already integrated: "
+                "the same document delivered again is reported already integrated, not integrated twice "
+                "(CDA/DD.04).")),
     Check("inbox-mdn", title="a read receipt asked is sent back (MDN, RFC 8098)",
           test="test_a_read_receipt_asked_is_sent_back",
           doc=("A received message with Disposition-Notification-To gets, by SMTP from the product's mailbox "
@@ -1319,13 +1330,18 @@ CHECKS = (
                "and a Disposition (RFC 8098 §3)."),
           rem={RIS: ["MSS/UX.34"], BIO: [], LGC: ["MSS/UX.34"], DPI: [], PFI: []},
           reads=("inbox.delivered", "inbox.sent"), judge=check_mdn, defects=("inbox-no-mdn",),
-          couloirs=FILING_COULOIRS),
+          couloirs=FILING_COULOIRS,
+          hint=("Answer a received Disposition-Notification-To with an MDN sent by SMTP from your mailbox to "
+                "that address: multipart/report; report-type=disposition-notification naming "
+                "Original-Message-ID, Final-Recipient and a Disposition (RFC 8098 §3; MSS/UX.34).")),
     Check("inbox-receipt-requested", title="a report sent asking a read receipt carries "
           "Disposition-Notification-To", test="test_a_report_sent_asking_a_read_receipt_says_so",
           doc=("The send task asking a read receipt (extra read_receipt): the message that reached the "
                "recipient carries Disposition-Notification-To naming the sending mailbox (RFC 8098 §2.1)."),
           rem={RIS: ["MSS/UX.33"], BIO: [], LGC: ["MSS/UX.33"], DPI: [], PFI: ["MSS/UX.33"]},
-          reads=("inbox.sent",), judge=check_receipt_requested, defects=("inbox-no-receipt-request",)),
+          reads=("inbox.sent",), judge=check_receipt_requested, defects=("inbox-no-receipt-request",),
+          hint=("When the user asks a read receipt, add to the message a Disposition-Notification-To header "
+                "naming the sending mailbox (RFC 8098 §2.1; MSS/UX.33).")),
     Check("inbox-abnormal-results", title="the abnormal or critical results of a received CR-BIO N3 are "
           "flagged from the biologist's interpretationCode",
           test="test_the_abnormal_or_critical_results_of_a_received_lab_report_are_flagged",
@@ -1336,7 +1352,10 @@ CHECKS = (
                "delivered — not those outside their low/high values."),
           rem={RIS: ["MSS/UX.18"], BIO: [], LGC: [], DPI: ["MSS/UX.18"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_abnormal_results,
-          defects=("inbox-misses-abnormal",), couloirs=ABNORMAL_COULOIRS),
+          defects=("inbox-misses-abnormal",), couloirs=ABNORMAL_COULOIRS,
+          hint=("Flag a received CR-BIO's results by each observation's interpretationCode (HL7 "
+                "ObservationInterpretation: HH, L, A… abnormal or critical; N normal), not by comparing the "
+                "value with its reference range (MSS/UX.18).")),
     Check("inbox-stylesheet-stored", title="an imported CDA is stored with its producer's stylesheet",
           test="test_an_imported_cda_is_stored_with_its_producers_stylesheet",
           doc=("Task inbox-01: the CDA the harness delivered names its producer's stylesheet (xml-stylesheet "
@@ -1345,7 +1364,10 @@ CHECKS = (
                "stylesheet it stored; both equal the digests of the bytes the harness delivered."),
           rem={RIS: ["CDA/INT.15"], BIO: ["CDA/INT.15"], LGC: ["CDA/INT.15"], DPI: ["CDA/INT.15"], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_stylesheet_stored,
-          defects=("inbox-drops-stylesheet",), couloirs=FILING_COULOIRS),
+          defects=("inbox-drops-stylesheet",), couloirs=FILING_COULOIRS,
+          hint=("Store a received CDA with the stylesheet its xml-stylesheet instruction names (the "
+                "STYLE.XSL in the IHE_XDM.ZIP's subset folder), both byte for byte as delivered "
+                "(CDA/INT.15).")),
     Check("inbox-origin", title="a patient's message from Mon espace santé is told apart from a "
           "professional's", test="test_a_patients_message_is_told_apart_from_a_professionals",
           doc=("Task inbox-05 (RIS, LGC): the harness delivers a professional's message, then the answer "
@@ -1354,7 +1376,9 @@ CHECKS = (
                "address, `professional` for the other. The list screen is judged through this report."),
           rem={RIS: ["MSS/UX.25"], BIO: [], LGC: ["MSS/UX.25"], DPI: [], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "task.claims"), judge=check_origin,
-          defects=("inbox-patient-as-professional",), couloirs=PATIENT_COULOIRS),
+          defects=("inbox-patient-as-professional",), couloirs=PATIENT_COULOIRS,
+          hint=("Tell a patient's message from Mon espace santé (sent from <INS>@patient.mssante.fr) apart "
+                "from a professional's, and report its origin as patient, not professional (MSS/UX.25).")),
     Check("inbox-patient-identity", title="a patient's message shows the usager's birth name, first first "
           "name and INS", test="test_a_patients_message_shows_the_identity_its_ins_names",
           doc=("Task inbox-05 (RIS, LGC): for the patient's message the product reports the `usager` it "
@@ -1364,7 +1388,10 @@ CHECKS = (
                "are in the evidence). The message screen is judged through this report."),
           rem={RIS: ["MSS/UX.31"], BIO: [], LGC: ["MSS/UX.31"], DPI: [], PFI: []},
           reads=("mssante.imap", "inbox.delivered", "insi", "task.claims"), judge=check_patient_identity,
-          defects=("inbox-patient-shows-address-only",), couloirs=PATIENT_COULOIRS),
+          defects=("inbox-patient-shows-address-only",), couloirs=PATIENT_COULOIRS,
+          hint=("Show a patient's message under the usager its address's INS names (birth name, first of the "
+                "birth first names, INS), found among your identities or through INSi, not the address alone "
+                "(MSS/UX.31).")),
     Check("inbox-insi-verify", title="an INS received from another identity domain is verified with INSi",
           test="test_an_ins_received_from_another_domain_is_verified_with_insi_before_integration",
           doc=("Task inbox-06 (LGC): the harness delivers a report for a patient the product never met, "

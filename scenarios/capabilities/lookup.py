@@ -418,7 +418,10 @@ CHECKS = (
                LGC: ["MSS/CONF.20", "SC.MSS/CONF.20", "ANN/va1.05"]},
           reads=("annuaire.searches", "mss.messages"),
           judge=check_lookup_recipient,
-          defects=("lookup-skipped", "lookup-wrong-professional")),
+          defects=("lookup-skipped", "lookup-wrong-professional"),
+          hint=("Search the Annuaire santé for the professional the task names before the send, and address "
+                "the message to a mailbox that search returned for that very professional, not one from a "
+                "local address book or another row of the answer (MSS/CONF.20).")),
     Check("crl-kept",
           title="With the CRL point down, the last valid CRL is kept and the report still sent",
           test="test_with_the_crl_point_down_the_last_valid_crl_is_kept",
@@ -428,7 +431,10 @@ CHECKS = (
                LGC: ["MSS/CONF.22", "SC.MSS/CONF.22"], PFI: ["MSS/CONF.22", "SC.MSS/CONF.22"]},
           reads=("igc.crl", "mss.messages"),
           judge=check_crl_kept,
-          defects=("crl-not-kept",)),
+          defects=("crl-not-kept",),
+          hint=("Keep the last valid CRL you downloaded: when the CRL point cannot be reached (503), check "
+                "the operator's certificate against it and deliver the report rather than stop sending "
+                "(MSS/CONF.22).")),
     Check("revoked-operator-refused",
           title="A server certificate the CRL lists as revoked is refused, and the product says so",
           test="test_a_revoked_server_certificate_is_refused",
@@ -437,7 +443,10 @@ CHECKS = (
           rem={RIS: ["MSS/va1.05"], BIO: ["MSS/va1.05"], LGC: ["MSS/va1.05"], PFI: ["MSS/va1.05"]},
           reads=("igc.crl", "igc.revoked_smtp", "mss.messages", "task.claims"),
           judge=check_revoked_refused,
-          defects=("crl-ignored",)),
+          defects=("crl-ignored",),
+          hint=("Download the CRL and check the operator's server certificate against it at the TLS "
+                "handshake: a revoked certificate ends the connection before anything is sent, and the task "
+                "is reported failed (MSS/va1.05).")),
     Check("citizen-end-exchange",
           title="Ending the exchange with the patient: X-MSS-MES: FIN",
           test="test_the_end_of_exchange_carries_x_mss_mes_fin",
@@ -446,7 +455,9 @@ CHECKS = (
           rem={c: ["MSS/CONF.21", "SC.MSS/CONF.21"] for c in (RIS, BIO, LGC, DPI, PFI)},
           reads=("mss.messages", "mss.headers"),
           judge=check_citizen_end,
-          defects=("no-fin-header",)),
+          defects=("no-fin-header",),
+          hint=("When the user ends the exchange with the patient, add one X-MSS-MES: FIN header to the "
+                "message sent to <INS>@patient.mssante.fr (MSS/CONF.21).")),
 )
 
 CAPABILITY = Capability(

@@ -488,23 +488,33 @@ CHECKS = (
     Check(ACKED, "Every PAM feed acknowledged AA", "test_pam_feeds_are_acknowledged_aa",
           "Every ADT message the harness fed the product (A28, A31, A40, A47) is answered AA over MLLP; an "
           "AE or AR is named with its ERR, no answer with why.", INTEGRATION, ("pam_feed.feeds",),
-          check_acknowledged, ("pam-ack-ae",)),
+          check_acknowledged, ("pam-ack-ae",),
+          hint=("Answer each ADT of the PAM feed (A28, A31, A40, A47) with an ACK whose MSA-1 is AA once it "
+                "is integrated; the ERR segment of an AE or AR, in the pack, says what was refused.")),
     Check("pam-fed-identity", "Reports use the identity fed", "test_pam_reports_use_the_fed_identity",
           "After an A28 creation and an A31 update, the report the product sends for the patient the feed "
           "named carries the INS and the traits as fed (the A31's after the update), with no traits typed.",
-          BOTH, ("pam_feed.feeds", "dmp.documents"), check_fed_identity, ("pam-ignore-update",)),
+          BOTH, ("pam_feed.feeds", "dmp.documents"), check_fed_identity, ("pam-ignore-update",),
+          hint=("Apply each A31 update to the patient's identity (INS and traits) and build later reports "
+                "from the identity as last fed, without retyping its traits.")),
     Check("pam-merge-survivor", "A merge keeps the surviving identity", "test_pam_merge_uses_the_survivor",
           "After an A40 merge, asked for the merged identifier, the product sends under the surviving "
           "identity, never the merged one.", INTEGRATION, ("pam_feed.feeds", "dmp.documents"), check_merge,
-          ("pam-merge-keeps-old",)),
+          ("pam-merge-keeps-old",),
+          hint=("On an A40 merge, link the merged identifier (MRG) to the surviving patient (PID) so a "
+                "report asked under the merged identifier goes out with the survivor's identity.")),
     Check("pam-deleted-not-used", "A deleted INS is not used", "test_pam_deleted_ins_is_not_used",
           "After the A47 that deletes an INS (PAM FR's deletion), no report carries that INS.", INTEGRATION,
-          ("pam_feed.feeds", "dmp.documents", "mss.xdm_documents"), check_deleted, ("pam-keeps-deleted",)),
+          ("pam_feed.feeds", "dmp.documents", "mss.xdm_documents"), check_deleted, ("pam-keeps-deleted",),
+          hint=("On the A47 that deletes an INS (PAM FR), remove that INS from the patient's identity and "
+                "never send it again, in a CDA or in the metadata.")),
     Check("pam-provisional-not-qualified", "A provisional identity goes out without a qualified INS",
           "test_pam_provisional_identity_is_not_qualified",
           "An identity fed with PID-32 other than VALI, even with an INS in PID-3, never goes out with that "
           "INS declared qualified.", PID_RULES, ("pam_feed.feeds", "dmp.documents", "mss.xdm_documents"),
-          check_provisional, ("pam-provisional-as-qualified",)),
+          check_provisional, ("pam-provisional-as-qualified",),
+          hint=("Take the INS of PID-3 as qualified only when PID-32 is VALI; with any other status the "
+                "identity stays provisional and its INS never goes out declared qualified.")),
 )
 
 CAPABILITY = Capability(NAME, "IHE PAM identity feeds to the product (the harness as its identity source)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from segur.scenarios.checks import CHECKS, check_outage_reported, check_outage_retry
+from segur.scenarios.suites import SUITES
 
 UID = "2.25.122673472141026745604108648050807914230"
 PATIENT = "223057511250445^^^&1.2.250.1.213.1.4.10&ISO^NH"
@@ -732,3 +733,10 @@ def test_one_set_id_on_two_patients_documents_fails_document_ids():
     second = {"unique_id": "2.25.2", "ins": "180032B02040123", "set_id": "1.2.250.1.999.1.1"}
     assert check(_doc_run(first, dict(second, set_id="2.25.3"))).status == "pass"
     assert "setId 1.2.250.1.999.1.1 is used for 2 patients" in check(_doc_run(first, second)).problems[0]
+
+
+def test_every_check_of_every_couloirs_suite_has_a_fix_hint_of_real_length():
+    """A failed check's hint is its "How to fix" in the pack and the line under its FAIL in the CLI."""
+    without = sorted({check_id for couloir, suite in SUITES.items() for check_id in suite
+                      if len(CHECKS[check_id].hint.split()) < 8})
+    assert without == []
