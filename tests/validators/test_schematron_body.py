@@ -205,20 +205,6 @@ def test_generated_n1_documents_with_multi_line_base64_get_the_same_findings(cda
 
 
 # -- wiring: what the packs receive ----------------------------------------------------------------------
-@pytest.fixture
-def handed(monkeypatch):
-    """The documents `CompiledPack.run` receives, in order."""
-    seen: list[bytes] = []
-    original = runtime.CompiledPack.run
-
-    def spy(self, document):
-        seen.append(document)
-        return original(self, document)
-
-    monkeypatch.setattr(runtime.CompiledPack, "run", spy)
-    return seen
-
-
 @pytest.mark.needs_ref
 def test_the_packs_get_the_placeholder_and_every_pack_of_a_document_gets_the_same_object(
         cda_pack, validators, handed):

@@ -19,7 +19,7 @@ from segur.fixtures.documents import build_cr_bio_n3_minimal, build_ldl_ses_n3, 
 from segur.fixtures.world import load_world
 from segur.validators import safe_xml
 from segur.validators.api import Validator, validate
-from segur.validators.schematron import audit, runtime
+from segur.validators.schematron import audit
 from segur.validators.schematron.body import MIN_TEXT, PLACEHOLDER, schematron_view
 
 H = "{urn:hl7-org:v3}"
@@ -430,20 +430,6 @@ def test_a_seeded_defect_the_packs_report_is_still_reported_with_the_placeholder
 
 
 # -- wiring: what the packs receive, and the switch ------------------------------------------------------
-@pytest.fixture
-def handed(monkeypatch):
-    """The documents `CompiledPack.run` receives, in order."""
-    seen: list[bytes] = []
-    original = runtime.CompiledPack.run
-
-    def spy(self, document):
-        seen.append(document)
-        return original(self, document)
-
-    monkeypatch.setattr(runtime.CompiledPack, "run", spy)
-    return seen
-
-
 @pytest.mark.needs_ref
 def test_both_packs_get_the_placeholder_and_the_settings_say_so(cda_pack, validators, handed):
     data = (cda_pack / "ExemplesCDA" / IMG_N3).read_bytes()
