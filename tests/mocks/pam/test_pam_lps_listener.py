@@ -11,6 +11,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import hl7
+import hl7.client
 import pytest
 
 from segur.fixtures.documents import build_cr_img_n1
@@ -81,6 +83,16 @@ def test_a_valid_mdm_of_the_volet_is_acknowledged_aa_and_its_mail_journalled(pam
     assert (facts["profile"], facts["mail_id"], facts["sender"]) == \
         ("CISIS_CDA_HL7_LPS", MAIL["message_id"], MAIL["sender"])
     assert facts["pid_ins"] == patient_document[0].ins
+
+
+def test_python_hl7s_mllp_client_a_sender_the_project_did_not_write_gets_its_ack(pam, patient_document):
+    mdm = message(patient_document, control_id="LPS0042")
+    with hl7.client.MLLPClient(pam.host, pam.cda_port) as client:
+        answer = client.send_message(mdm)
+    ack = hl7.parse(answer.decode("utf-8").strip("\x0b\x1c\r"))
+    assert str(ack.segment("MSA")[1]) == "AA" and str(ack.segment("MSA")[2]) == "LPS0042"
+    assert str(ack.segment("MSH")[9]) == "ACK^T02^ACK"
+    assert pam.journal.entries()[-1].operation == "MDM^T02"
 
 
 def test_a_replacement_without_txa13_is_refused(pam, patient_document):
