@@ -116,6 +116,15 @@ class CleanProofs:
                 stack.stop()
 
 
+@pytest.fixture(scope="module")
+def stack(request, tmp_path_factory):
+    """The mocks of `segur up` for the module's own proof runs (a module needing another config defines its
+    own `stack`)."""
+    name = request.module.__name__.rpartition(".")[2]
+    with start_stack(stack_config(None, tmp_path_factory.mktemp(f"{name}-stack"))) as running:
+        yield running
+
+
 @pytest.fixture(scope="session")
 def clean_proof(tmp_path_factory):
     """`clean_proof("RIS")`: the clean small proof of the couloir's reference product (CleanProofs)."""

@@ -21,10 +21,9 @@ from segur.fixtures.world import load_world
 from segur.scenarios.capabilities.identity_feeds import NAME, read_message
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import run_proof
 from segur.scenarios.rem import coverage, read_catalogue, shared_rem_path
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 RI_CHECKS = ("pam-flows-acknowledged", "pam-ins-qualified-only", "pam-updates-propagate")
 DEFECTS = {"ri-ins-unqualified": ("pam-flows-acknowledged", "pam-ins-qualified-only"),
@@ -33,12 +32,6 @@ DEFECTS = {"ri-ins-unqualified": ("pam-flows-acknowledged", "pam-ins-qualified-o
 #: (provisional, duplicate) are sent with their INS, the update under a new IPP
 SEEDED = {"ri-provisional-01": "ri-ins-unqualified", "ri-duplicate-01": "ri-ins-unqualified",
           "ri-update-01": "ri-update-new-ipp"}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("ri-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,8 @@ from segur.scenarios.capabilities import capability_checks
 from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.evidence_pack import load_evidence, official_checks_ran, recompute_verdict, verdict_label
 from segur.scenarios.evidence_pack.html import render
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import run_proof
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -64,12 +63,6 @@ DEFECT_CHECKS = {
 DEFECT_BLOCKED = {
     "wrong-format-code": ("documents-valid", "dmp-replacement", "outage-retry"),
 }
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("proof-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

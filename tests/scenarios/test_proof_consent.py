@@ -18,10 +18,8 @@ from segur.scenarios.capabilities.consent import CAPABILITY, check_recorded, pro
 from segur.scenarios.driver import instructions, make_driver
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.rem import approved_in_map
 from segur.scenarios.runner import run_plan
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 DEFECTS = ("consent-not-recorded", "consent-wrong-action")
@@ -30,12 +28,6 @@ DEFECTS = ("consent-not-recorded", "consent-wrong-action")
 @pytest.fixture(scope="module")
 def world():
     return load_world()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("consent-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

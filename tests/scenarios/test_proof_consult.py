@@ -25,9 +25,7 @@ from segur.scenarios.driver import CommandDriver, make_driver
 from segur.scenarios.evidence_pack import recompute_verdict
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.runner import run_plan
-from segur.up import start_stack
 
 RIS_DIR = Path(__file__).resolve().parents[2] / "examples" / "reference-ris"
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
@@ -40,12 +38,6 @@ DEFECT_TASK = {"consult-ignores-newer-version": "consult-02"}
 @pytest.fixture(scope="module")
 def world():
     return load_world()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("consult-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

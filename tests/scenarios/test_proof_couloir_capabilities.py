@@ -20,10 +20,8 @@ from segur.scenarios.capabilities import for_couloir, lookup, pam_feed, psc
 from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.runner import run_plan
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -68,12 +66,6 @@ REM = {"LGC": {"psc-xoauth2": ["MSS/CONF.07"], "psc-reauth": ["MSS/CONF.10"], "p
 @pytest.fixture(scope="module")
 def world():
     return load_world()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("couloir-capabilities-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

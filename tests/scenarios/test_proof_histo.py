@@ -24,10 +24,8 @@ from segur.scenarios.checks import CHECKS, recompute
 from segur.scenarios.driver import instructions
 from segur.scenarios.observe import Admin
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.runner import run_plan
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -38,12 +36,6 @@ BIO_CHECKS = [check.id for check in BIO_CAPABILITY.checks]
 @pytest.fixture(scope="module")
 def world():
     return load_world()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("histo-stack"))) as running:
-        yield running
 
 
 def _clean(outcome) -> dict:

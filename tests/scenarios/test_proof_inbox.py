@@ -21,9 +21,8 @@ from segur.scenarios.capabilities import inbox, owner_of
 from segur.scenarios.capabilities.inbox import CHECKS as INBOX_CHECKS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import run_proof, stack_config
+from segur.scenarios.proof import run_proof
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -78,12 +77,6 @@ def test_the_reading_tasks_come_after_the_core_ones_for_a_patient_the_product_qu
 
 
 # --- the proofs: the session's clean ones, and the seeded defects ------------------------------------------
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("inbox-stack"))) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def runs(stack, tmp_path_factory, clean_proof):
     """sut → the evidence of its small proof (RIS unless the key says BIO); `reference-ris:<defect>` → that of

@@ -21,9 +21,7 @@ from segur.scenarios.capabilities import inbox
 from segur.scenarios.capabilities.inbox import CHECKS as INBOX_CHECKS
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -108,12 +106,6 @@ def test_the_reference_product_keeps_only_the_stylesheet_the_archive_holds_where
 
 
 # --- the proofs, each run once ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("inbox-couloirs-stack"))) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def runs(stack, tmp_path_factory, clean_proof):
     """(couloir, defect or None) → the evidence of the small proof of the couloir's reference product (with

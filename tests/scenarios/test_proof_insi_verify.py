@@ -19,9 +19,7 @@ from segur.kernel.ins import OID_NIA
 from segur.scenarios.capabilities import inbox
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -78,12 +76,6 @@ def test_a_search_names_the_cdas_patient_by_its_traits_or_a_card_with_its_nir(se
 
 
 # --- the proofs -------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("insi-verify-stack"))) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def seeded(stack, tmp_path_factory):
     out = tmp_path_factory.mktemp("insi-verify-defect")

@@ -21,9 +21,8 @@ from segur.fixtures.world import load_world
 from segur.scenarios.checks import run_check, sent_documents
 from segur.scenarios.observe import Admin, cda_documents_of_iti41, whole_request
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import driver_for, stack_config
+from segur.scenarios.proof import driver_for
 from segur.scenarios.runner import run_plan
-from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -34,12 +33,6 @@ CDA_CHECKS = ("ins-in-cda", "pdf-patient", "document-dates", "document-ids", "au
 #: those of them that read the CDA of an ITI-41
 DMP_CDA_CHECKS = CDA_CHECKS[:-1]
 OLD_MESSAGE = "the request was larger than the journal keeps"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("large-stack"))) as running:
-        yield running
 
 
 def _run(stack, workdir: Path) -> dict:

@@ -18,8 +18,7 @@ from seeded import PerTaskDefects
 from segur.scenarios import proof as proof_module
 from segur.scenarios.capabilities import lookup
 from segur.scenarios.checks import recompute
-from segur.scenarios.proof import run_proof, stack_config
-from segur.up import start_stack
+from segur.scenarios.proof import run_proof
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -29,12 +28,6 @@ FIRST_RUN = {"lookup-01": ("lookup-skipped", "lookup-recipient"), "crl-01": ("cr
              "revoked-01": ("crl-ignored", "revoked-operator-refused"),
              "citizen-fin-01": ("no-fin-header", "citizen-end-exchange")}
 SECOND_RUN = {"lookup-01": ("lookup-wrong-professional", "lookup-recipient")}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("lookup-stack"))) as running:
-        yield running
 
 
 def _proof(stack, tmp_path_factory, defects: dict[str, str]):

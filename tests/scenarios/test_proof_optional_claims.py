@@ -24,10 +24,8 @@ from segur.scenarios.capabilities import claims
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.evidence_pack import not_claimed_lines, recompute_verdict
 from segur.scenarios.plan import build_plan
-from segur.scenarios.proof import stack_config
 from segur.scenarios.rem import coverage
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 pytest_plugins = ["pytester"]
@@ -70,12 +68,6 @@ def test_each_couloir_carries_the_optional_ids_its_rem_has(couloir, tls, sasl):
 
 
 # --- the runs ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("optional-claims-stack"))) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
 def seeded(stack, tmp_path_factory):
     out = tmp_path_factory.mktemp("optional-claims-defects")

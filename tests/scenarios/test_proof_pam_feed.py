@@ -24,9 +24,8 @@ from segur.scenarios.checks import CHECKS
 from segur.scenarios.driver import PluginDriver, instructions
 from segur.scenarios.observe import expected_exchange
 from segur.scenarios.plan import Plan, build_plan
-from segur.scenarios.proof import left_out_checks, run_proof, stack_config
+from segur.scenarios.proof import left_out_checks, run_proof
 from segur.scenarios.runner import run_plan
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -40,12 +39,6 @@ DEFECTS = {
     "pam-keeps-deleted": ("pam-deleted-not-used", "pam-delete-01", set()),
     "pam-provisional-as-qualified": ("pam-provisional-not-qualified", "pam-provisional-01", set()),
 }
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("pam-proof-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

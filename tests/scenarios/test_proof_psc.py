@@ -20,7 +20,6 @@ from segur.scenarios.capabilities import psc
 from segur.scenarios.checks import CHECKS
 from segur.scenarios.plan import build_plan
 from segur.scenarios.proof import run_proof, stack_config
-from segur.up import start_stack
 
 RIS_DIR = Path(__file__).resolve().parents[2] / "examples" / "reference-ris"
 sys.path.insert(0, str(RIS_DIR))
@@ -42,12 +41,6 @@ DEFECTS = {
 #: PSC session, every session of the application mailbox); the others run in ONE run, each on its one task
 SEPARATE = ("psc-plain-login", "app-mailbox-no-cert")
 TOGETHER = {task_ids[0]: defect for defect, (_check, task_ids) in DEFECTS.items() if defect not in SEPARATE}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("psc-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,7 @@ from seeded import named_tasks, seeded_proof
 from segur.scenarios.capabilities import for_couloir, psc
 from segur.scenarios.capability import ObserveContext
 from segur.scenarios.checks import CHECKS
-from segur.scenarios.proof import stack_config
 from segur.scenarios.suites import SUITES
-from segur.up import start_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::ResourceWarning")]
 
@@ -30,12 +28,6 @@ SEEDED = {"RIS": ("reference-ris", {"psc-login-01": "psc-login-local", "psc-01":
           "PFI": ("reference-pfi", {"psc-login-01": "psc-no-eidas1"})}
 #: couloir → the capabilities its run takes
 CAPABILITIES = {"RIS": ("psc", "psc-login"), **dict.fromkeys(("BIO", "DPI", "PFI"), ("psc-login",))}
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    with start_stack(stack_config(None, tmp_path_factory.mktemp("psc-domain-stack"))) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
